@@ -1,0 +1,159 @@
+/* sl-cpu-backend.c: the CPU backend's function table, memory and pool-split GEMM. */
+#include "sl-cpu-private.h"
+#include "sl-error-private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Debian's OpenBLAS exports this; our pool does the threading instead. */
+extern void openblas_set_num_threads (int num_threads);
+
+static void *
+cpu_alloc (sl_backend *be, size_t bytes)
+{
+  void *p = NULL;
+
+  if (bytes == 0)
+    bytes = 64;
+  bytes = (bytes + 63) & ~(size_t) 63;
+  if (posix_memalign (&p, 64, bytes) != 0)
+    return NULL;
+  memset (p, 0, bytes);
+  return p;
+}
+
+static void
+cpu_release (sl_backend *be, void *ptr)
+{
+  free (ptr);
+}
+
+static void
+cpu_destroy (sl_backend *be)
+{
+  sl_cpu *cpu;
+
+  if (be == NULL)
+    return;
+  cpu = sl_cpu_of (be);
+  if (cpu != NULL)
+    sl_threadpool_free (cpu->pool);
+  free (cpu);
+  free (be);
+}
+
+static const sl_backend_ops cpu_ops = {
+  .abi_version = SL_BACKEND_ABI_VERSION,
+  .name = "cpu",
+  .destroy = cpu_destroy,
+  .alloc = cpu_alloc,
+  .release = cpu_release,
+  .conv2d_workspace = sl_cpu_conv2d_workspace,
+  .conv2d_grad_scratch = sl_cpu_conv2d_grad_scratch,
+  .conv2d_forward = sl_cpu_conv2d_forward,
+  .conv2d_backward = sl_cpu_conv2d_backward,
+  .dense_forward = sl_cpu_dense_forward,
+  .dense_backward = sl_cpu_dense_backward,
+  .batchnorm_forward = sl_cpu_batchnorm_forward,
+  .batchnorm_backward = sl_cpu_batchnorm_backward,
+  .activation_forward = sl_cpu_activation_forward,
+  .activation_backward = sl_cpu_activation_backward,
+  .pool_forward = sl_cpu_pool_forward,
+  .pool_backward = sl_cpu_pool_backward,
+  .global_avgpool_forward = sl_cpu_global_avgpool_forward,
+  .global_avgpool_backward = sl_cpu_global_avgpool_backward,
+  .dropout_forward = sl_cpu_dropout_forward,
+  .mul_backward = sl_cpu_mul_backward,
+  .add_forward = sl_cpu_add_forward,
+  .copy_grad = sl_cpu_copy_grad,
+  .softmax_xent = sl_cpu_softmax_xent,
+  .softmax = sl_cpu_softmax,
+  .optimizer_step = sl_cpu_optimizer_step,
+  .all_finite = sl_cpu_all_finite,
+};
+
+sl_status
+sl_cpu_backend_new (int threads, sl_backend **out, sl_error *err)
+{
+  sl_backend *be = calloc (1, sizeof *be);
+  sl_cpu *cpu = calloc (1, sizeof *cpu);
+  sl_status st;
+
+  *out = NULL;
+  if (be == NULL || cpu == NULL)
+    {
+      free (be);
+      free (cpu);
+      return sl_error_set (err, SL_ERR_NOMEM, "out of memory creating the CPU backend");
+    }
+  be->ops = &cpu_ops;
+  be->priv = cpu;
+  st = sl_threadpool_new (threads, &cpu->pool, err);
+  if (st != SL_OK)
+    {
+      cpu_destroy (be);
+      return st;
+    }
+  cpu->threads = threads;
+  /* Each pool thread calls single-threaded GEMM on its own share. */
+  openblas_set_num_threads (1);
+  *out = be;
+  return SL_OK;
+}
+
+typedef struct
+{
+  bool trans_a, trans_b, split_rows;
+  int m, n, k, lda, ldb, ldc;
+  float alpha, beta;
+  const float *a, *b;
+  float *c;
+} gemm_job;
+
+static void
+gemm_share (void *ctx, int t, int threads)
+{
+  const gemm_job *j = ctx;
+  long total = j->split_rows ? j->m : j->n;
+  /* Shares in multiples of 16 keep the kernels on full vector widths. */
+  long blocks = (total + 15) / 16, b0, b1, lo, hi;
+
+  sl_split_range (blocks, t, threads, &b0, &b1);
+  lo = b0 * 16;
+  hi = b1 * 16 < total ? b1 * 16 : total;
+  if (lo >= hi)
+    return;
+  if (j->split_rows)
+    {
+      const float *a = j->trans_a ? j->a + lo : j->a + lo * j->lda;
+
+      cblas_sgemm (CblasRowMajor, j->trans_a ? CblasTrans : CblasNoTrans,
+                   j->trans_b ? CblasTrans : CblasNoTrans, (int) (hi - lo), j->n, j->k,
+                   j->alpha, a, j->lda, j->b, j->ldb, j->beta, j->c + lo * j->ldc, j->ldc);
+    }
+  else
+    {
+      const float *b = j->trans_b ? j->b + lo * j->ldb : j->b + lo;
+
+      cblas_sgemm (CblasRowMajor, j->trans_a ? CblasTrans : CblasNoTrans,
+                   j->trans_b ? CblasTrans : CblasNoTrans, j->m, (int) (hi - lo), j->k,
+                   j->alpha, j->a, j->lda, b, j->ldb, j->beta, j->c + lo, j->ldc);
+    }
+}
+
+void
+sl_cpu_gemm (sl_cpu *cpu, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+             const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc)
+{
+  gemm_job j = { trans_a, trans_b, n < 64 && m > n, m, n, k, lda, ldb, ldc,
+                 alpha, beta, a, b, c };
+
+  if (cpu->threads == 1 || (double) m * n * k < 65536.0)
+    {
+      cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                   trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta,
+                   c, ldc);
+      return;
+    }
+  sl_threadpool_run (cpu->pool, gemm_share, &j);
+}

@@ -1,0 +1,220 @@
+/* sl-cpu-elementwise.c: activations, dropout, residual sums and gradient copies. */
+#include "sl-cpu-private.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Elementwise work is split over the pool only when it is worth a wake-up. */
+#define PARALLEL_MIN 32768
+
+typedef struct
+{
+  sl_activation act;
+  float slope, rate;
+  size_t len;
+  uint64_t seed;
+  const float *x, *y, *a, *b, *dy, *mask;
+  float *out, *dx, *mask_out;
+  bool accumulate;
+} ew_job;
+
+static void
+run_split (sl_backend *be, size_t len, sl_parallel_fn fn, ew_job *j)
+{
+  if (len < PARALLEL_MIN)
+    fn (j, 0, 1);
+  else
+    sl_threadpool_run (sl_cpu_of (be)->pool, fn, j);
+}
+
+static void
+act_forward_share (void *ctx, int t, int threads)
+{
+  const ew_job *j = ctx;
+  long i0, i1;
+
+  sl_split_range ((long) j->len, t, threads, &i0, &i1);
+  const float *x = j->x;
+  float *y = j->out;
+  switch (j->act)
+    {
+    case SL_ACT_RELU:
+      for (long i = i0; i < i1; i++)
+        y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+      break;
+    case SL_ACT_RELU6:
+      for (long i = i0; i < i1; i++)
+        y[i] = x[i] > 0.0f ? (x[i] < 6.0f ? x[i] : 6.0f) : 0.0f;
+      break;
+    case SL_ACT_LEAKY_RELU:
+      for (long i = i0; i < i1; i++)
+        y[i] = x[i] > 0.0f ? x[i] : x[i] * j->slope;
+      break;
+    case SL_ACT_SIGMOID:
+      for (long i = i0; i < i1; i++)
+        y[i] = 1.0f / (1.0f + expf (-x[i]));
+      break;
+    }
+}
+
+void
+sl_cpu_activation_forward (sl_backend *be, sl_activation act, float slope, size_t len,
+                           const float *x, float *y)
+{
+  ew_job j = { .act = act, .slope = slope, .len = len, .x = x, .out = y };
+
+  run_split (be, len, act_forward_share, &j);
+}
+
+static void
+act_backward_share (void *ctx, int t, int threads)
+{
+  const ew_job *j = ctx;
+  long i0, i1;
+
+  sl_split_range ((long) j->len, t, threads, &i0, &i1);
+  for (long i = i0; i < i1; i++)
+    {
+      float x = j->x[i], g;
+
+      switch (j->act)
+        {
+        case SL_ACT_RELU:
+          g = x > 0.0f ? j->dy[i] : 0.0f;
+          break;
+        case SL_ACT_RELU6:
+          g = x > 0.0f && x < 6.0f ? j->dy[i] : 0.0f;
+          break;
+        case SL_ACT_LEAKY_RELU:
+          g = x > 0.0f ? j->dy[i] : j->dy[i] * j->slope;
+          break;
+        default: /* SL_ACT_SIGMOID */
+          g = j->dy[i] * j->y[i] * (1.0f - j->y[i]);
+          break;
+        }
+      sl_store_grad (&j->dx[i], g, j->accumulate);
+    }
+}
+
+void
+sl_cpu_activation_backward (sl_backend *be, sl_activation act, float slope, size_t len,
+                            const float *x, const float *y, const float *dy, float *dx,
+                            bool accumulate)
+{
+  ew_job j = { .act = act, .slope = slope, .len = len, .x = x, .y = y, .dy = dy, .dx = dx,
+               .accumulate = accumulate };
+
+  run_split (be, len, act_backward_share, &j);
+}
+
+/* A counter-based hash: the mask of element i depends only on (seed, i),
+ * never on how the work was split. */
+static inline uint64_t
+mix64 (uint64_t z)
+{
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+static void
+dropout_share (void *ctx, int t, int threads)
+{
+  const ew_job *j = ctx;
+  const float keep = 1.0f - j->rate, scale = 1.0f / keep;
+  const uint64_t threshold = (uint64_t) ((double) keep * 16777216.0);
+  long i0, i1;
+
+  sl_split_range ((long) j->len, t, threads, &i0, &i1);
+  for (long i = i0; i < i1; i++)
+    {
+      uint64_t r = mix64 (j->seed + 0x9e3779b97f4a7c15ull * (uint64_t) (i + 1)) >> 40;
+      float m = r < threshold ? scale : 0.0f;
+
+      j->mask_out[i] = m;
+      j->out[i] = j->x[i] * m;
+    }
+}
+
+void
+sl_cpu_dropout_forward (sl_backend *be, size_t len, float rate, uint64_t seed, const float *x,
+                        float *mask, float *y)
+{
+  ew_job j = { .rate = rate, .len = len, .seed = seed, .x = x, .mask_out = mask, .out = y };
+
+  run_split (be, len, dropout_share, &j);
+}
+
+static void
+mul_backward_share (void *ctx, int t, int threads)
+{
+  const ew_job *j = ctx;
+  long i0, i1;
+
+  sl_split_range ((long) j->len, t, threads, &i0, &i1);
+  for (long i = i0; i < i1; i++)
+    sl_store_grad (&j->dx[i], j->dy[i] * j->mask[i], j->accumulate);
+}
+
+void
+sl_cpu_mul_backward (sl_backend *be, size_t len, const float *mask, const float *dy, float *dx,
+                     bool accumulate)
+{
+  ew_job j = { .len = len, .mask = mask, .dy = dy, .dx = dx, .accumulate = accumulate };
+
+  run_split (be, len, mul_backward_share, &j);
+}
+
+static void
+add_share (void *ctx, int t, int threads)
+{
+  const ew_job *j = ctx;
+  long i0, i1;
+
+  sl_split_range ((long) j->len, t, threads, &i0, &i1);
+  for (long i = i0; i < i1; i++)
+    j->out[i] = j->a[i] + j->b[i];
+}
+
+void
+sl_cpu_add_forward (sl_backend *be, size_t len, const float *a, const float *b, float *y)
+{
+  ew_job j = { .len = len, .a = a, .b = b, .out = y };
+
+  run_split (be, len, add_share, &j);
+}
+
+static void
+copy_grad_share (void *ctx, int t, int threads)
+{
+  const ew_job *j = ctx;
+  long i0, i1;
+
+  sl_split_range ((long) j->len, t, threads, &i0, &i1);
+  if (!j->accumulate)
+    {
+      memcpy (j->dx + i0, j->dy + i0, sizeof (float) * (i1 - i0));
+      return;
+    }
+  for (long i = i0; i < i1; i++)
+    j->dx[i] += j->dy[i];
+}
+
+void
+sl_cpu_copy_grad (sl_backend *be, size_t len, const float *dy, float *dx, bool accumulate)
+{
+  ew_job j = { .len = len, .dy = dy, .dx = dx, .accumulate = accumulate };
+
+  run_split (be, len, copy_grad_share, &j);
+}
+
+bool
+sl_cpu_all_finite (sl_backend *be, size_t len, const float *x)
+{
+  float acc = 0.0f;
+
+  /* NaN and infinity survive multiplication by zero as NaN. */
+  for (size_t i = 0; i < len; i++)
+    acc += x[i] * 0.0f;
+  return acc == 0.0f;
+}

@@ -1,0 +1,157 @@
+/* sl-cpu-pool.c: max, average and global-average pooling; image planes split over the pool. */
+#include "sl-cpu-private.h"
+
+#include <float.h>
+#include <string.h>
+
+typedef struct
+{
+  sl_pool_kind kind;
+  const sl_conv_desc *d;
+  int n;
+  const float *x, *dy;
+  float *y, *dx;
+  const int32_t *argmax_in;
+  int32_t *argmax;
+  bool accumulate;
+} pool_job;
+
+static void
+forward_share (void *ctx, int t, int threads)
+{
+  const pool_job *j = ctx;
+  const sl_conv_desc *d = j->d;
+  const int in_plane = d->in_h * d->in_w, out_plane = d->out_h * d->out_w;
+  const float inv_area = 1.0f / (float) (d->kh * d->kw);
+  long p0, p1;
+
+  sl_split_range ((long) j->n * d->in_c, t, threads, &p0, &p1);
+  for (long p = p0; p < p1; p++)
+    {
+      const float *x = j->x + p * in_plane;
+      float *y = j->y + p * out_plane;
+      int32_t *arg = j->argmax != NULL ? j->argmax + p * out_plane : NULL;
+
+      for (int oy = 0; oy < d->out_h; oy++)
+        for (int ox = 0; ox < d->out_w; ox++)
+          {
+            int y0 = oy * d->sh - d->ph, x0 = ox * d->sw - d->pw;
+            int ya = y0 < 0 ? 0 : y0, yb = y0 + d->kh > d->in_h ? d->in_h : y0 + d->kh;
+            int xa = x0 < 0 ? 0 : x0, xb = x0 + d->kw > d->in_w ? d->in_w : x0 + d->kw;
+            int o = oy * d->out_w + ox;
+
+            if (j->kind == SL_POOL_MAX)
+              {
+                float best = -FLT_MAX;
+                int at = ya * d->in_w + xa;
+
+                for (int iy = ya; iy < yb; iy++)
+                  for (int ix = xa; ix < xb; ix++)
+                    if (x[iy * d->in_w + ix] > best)
+                      {
+                        best = x[iy * d->in_w + ix];
+                        at = iy * d->in_w + ix;
+                      }
+                y[o] = best;
+                if (arg != NULL)
+                  arg[o] = at;
+              }
+            else
+              {
+                float s = 0.0f;
+
+                for (int iy = ya; iy < yb; iy++)
+                  for (int ix = xa; ix < xb; ix++)
+                    s += x[iy * d->in_w + ix];
+                y[o] = s * inv_area;
+              }
+          }
+    }
+}
+
+void
+sl_cpu_pool_forward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n,
+                     const float *x, float *y, int32_t *argmax)
+{
+  pool_job j = { .kind = kind, .d = d, .n = n, .x = x, .y = y, .argmax = argmax };
+
+  sl_threadpool_run (sl_cpu_of (be)->pool, forward_share, &j);
+}
+
+static void
+backward_share (void *ctx, int t, int threads)
+{
+  const pool_job *j = ctx;
+  const sl_conv_desc *d = j->d;
+  const int in_plane = d->in_h * d->in_w, out_plane = d->out_h * d->out_w;
+  const float inv_area = 1.0f / (float) (d->kh * d->kw);
+  long p0, p1;
+
+  sl_split_range ((long) j->n * d->in_c, t, threads, &p0, &p1);
+  for (long p = p0; p < p1; p++)
+    {
+      const float *dy = j->dy + p * out_plane;
+      float *dx = j->dx + p * in_plane;
+
+      if (!j->accumulate)
+        memset (dx, 0, sizeof (float) * in_plane);
+      if (j->kind == SL_POOL_MAX)
+        {
+          const int32_t *arg = j->argmax_in + p * out_plane;
+
+          for (int o = 0; o < out_plane; o++)
+            dx[arg[o]] += dy[o];
+          continue;
+        }
+      for (int oy = 0; oy < d->out_h; oy++)
+        for (int ox = 0; ox < d->out_w; ox++)
+          {
+            int y0 = oy * d->sh - d->ph, x0 = ox * d->sw - d->pw;
+            int ya = y0 < 0 ? 0 : y0, yb = y0 + d->kh > d->in_h ? d->in_h : y0 + d->kh;
+            int xa = x0 < 0 ? 0 : x0, xb = x0 + d->kw > d->in_w ? d->in_w : x0 + d->kw;
+            float g = dy[oy * d->out_w + ox] * inv_area;
+
+            for (int iy = ya; iy < yb; iy++)
+              for (int ix = xa; ix < xb; ix++)
+                dx[iy * d->in_w + ix] += g;
+          }
+    }
+}
+
+void
+sl_cpu_pool_backward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n,
+                      const float *dy, const int32_t *argmax, float *dx, bool accumulate)
+{
+  pool_job j = { .kind = kind, .d = d, .n = n, .dy = dy, .dx = dx, .argmax_in = argmax,
+                 .accumulate = accumulate };
+
+  sl_threadpool_run (sl_cpu_of (be)->pool, backward_share, &j);
+}
+
+void
+sl_cpu_global_avgpool_forward (sl_backend *be, int n, int c, int hw, const float *x, float *y)
+{
+  for (long p = 0; p < (long) n * c; p++)
+    {
+      const float *src = x + p * hw;
+      float s = 0.0f;
+
+      for (int k = 0; k < hw; k++)
+        s += src[k];
+      y[p] = s / (float) hw;
+    }
+}
+
+void
+sl_cpu_global_avgpool_backward (sl_backend *be, int n, int c, int hw, const float *dy,
+                                float *dx, bool accumulate)
+{
+  for (long p = 0; p < (long) n * c; p++)
+    {
+      float g = dy[p] / (float) hw;
+      float *dst = dx + p * hw;
+
+      for (int k = 0; k < hw; k++)
+        sl_store_grad (&dst[k], g, accumulate);
+    }
+}

@@ -1,0 +1,125 @@
+/* sl-backend-private.h: the function table every compute backend (CPU, CUDA) fills in. */
+#pragma once
+
+#include "sightline.h"
+
+#define SL_BACKEND_ABI_VERSION 1
+
+/* Geometry of a convolution or pooling window, per image. */
+typedef struct
+{
+  int in_c, in_h, in_w;
+  int out_c, out_h, out_w;
+  int kh, kw, sh, sw, ph, pw, dh, dw;
+  int groups;
+} sl_conv_desc;
+
+typedef enum
+{
+  SL_ACT_RELU,
+  SL_ACT_RELU6,
+  SL_ACT_LEAKY_RELU,
+  SL_ACT_SIGMOID,
+} sl_activation;
+
+typedef enum
+{
+  SL_POOL_MAX,
+  SL_POOL_AVG,
+} sl_pool_kind;
+
+typedef struct
+{
+  sl_optimizer_kind kind;
+  float lr, momentum, weight_decay, beta1, beta2, epsilon;
+  bool nesterov;
+  int64_t t; /* 1-based step number, for Adam's bias correction */
+} sl_optim_step;
+
+typedef struct
+{
+  const float *weights; /* NULL = all 1 */
+  float smoothing;
+} sl_loss_desc;
+
+typedef struct sl_backend sl_backend;
+
+/* Gradient outputs named dx take `accumulate`: false overwrites, true adds,
+ * so a layer output read by two layers (a residual shortcut) gets the sum. */
+typedef struct
+{
+  int abi_version;
+  const char *name;
+  void (*destroy) (sl_backend *be);
+
+  void *(*alloc) (sl_backend *be, size_t bytes); /* zeroed; NULL on failure */
+  void (*release) (sl_backend *be, void *ptr);
+
+  /* Floats of scratch per image-batch that conv2d needs. */
+  size_t (*conv2d_workspace) (sl_backend *be, const sl_conv_desc *d, int n);
+  /* Floats of per-thread scratch for conv2d weight gradients. */
+  size_t (*conv2d_grad_scratch) (sl_backend *be, const sl_conv_desc *d);
+  void (*conv2d_forward) (sl_backend *be, const sl_conv_desc *d, int n, const float *x,
+                          const float *w, const float *b, float *y, float *ws);
+  void (*conv2d_backward) (sl_backend *be, const sl_conv_desc *d, int n, const float *x,
+                           const float *w, const float *dy, float *dx, bool accumulate,
+                           float *dw, float *db, float *ws, float *scratch);
+
+  void (*dense_forward) (sl_backend *be, int n, int in, int out, const float *x,
+                         const float *w, const float *b, float *y);
+  void (*dense_backward) (sl_backend *be, int n, int in, int out, const float *x,
+                          const float *w, const float *dy, float *dx, bool accumulate,
+                          float *dw, float *db);
+
+  void (*batchnorm_forward) (sl_backend *be, bool training, int n, int c, int hw,
+                             const float *x, const float *gamma, const float *beta,
+                             float *running_mean, float *running_var, float epsilon,
+                             float momentum, float *saved, float *y);
+  void (*batchnorm_backward) (sl_backend *be, int n, int c, int hw, const float *x,
+                              const float *gamma, const float *saved, const float *dy,
+                              float *dx, bool accumulate, float *dgamma, float *dbeta);
+
+  void (*activation_forward) (sl_backend *be, sl_activation act, float slope, size_t len,
+                              const float *x, float *y);
+  void (*activation_backward) (sl_backend *be, sl_activation act, float slope, size_t len,
+                               const float *x, const float *y, const float *dy, float *dx,
+                               bool accumulate);
+
+  void (*pool_forward) (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n,
+                        const float *x, float *y, int32_t *argmax);
+  void (*pool_backward) (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n,
+                         const float *dy, const int32_t *argmax, float *dx, bool accumulate);
+  void (*global_avgpool_forward) (sl_backend *be, int n, int c, int hw, const float *x,
+                                  float *y);
+  void (*global_avgpool_backward) (sl_backend *be, int n, int c, int hw, const float *dy,
+                                   float *dx, bool accumulate);
+
+  /* mask receives the kept-and-scaled factors; seed makes it reproducible. */
+  void (*dropout_forward) (sl_backend *be, size_t len, float rate, uint64_t seed,
+                           const float *x, float *mask, float *y);
+  void (*mul_backward) (sl_backend *be, size_t len, const float *mask, const float *dy,
+                        float *dx, bool accumulate);
+  void (*add_forward) (sl_backend *be, size_t len, const float *a, const float *b, float *y);
+  void (*copy_grad) (sl_backend *be, size_t len, const float *dy, float *dx, bool accumulate);
+
+  /* Softmax cross-entropy: writes dlogits (may be NULL), returns the batch loss
+   * and the number of correct arg-max predictions. */
+  double (*softmax_xent) (sl_backend *be, int n, int k, const float *logits,
+                          const int32_t *labels, const sl_loss_desc *loss, float *dlogits,
+                          int *correct);
+  void (*softmax) (sl_backend *be, int n, int k, const float *logits, float *probs);
+
+  void (*optimizer_step) (sl_backend *be, const sl_optim_step *s, size_t len, float *params,
+                          const float *grads, float *m, float *v);
+  /* True when every value is finite. */
+  bool (*all_finite) (sl_backend *be, size_t len, const float *x);
+} sl_backend_ops;
+
+struct sl_backend
+{
+  const sl_backend_ops *ops;
+  void *priv;
+};
+
+/* The CPU backend: OpenBLAS GEMM on a pool of `threads` compute threads. */
+sl_status sl_cpu_backend_new (int threads, sl_backend **out, sl_error *err);

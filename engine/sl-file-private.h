@@ -1,0 +1,30 @@
+/* sl-file-private.h: safe file writes (temporary file, fsync, rename) and checksums. */
+#pragma once
+
+#include "sightline.h"
+
+#include <stdio.h>
+
+typedef struct
+{
+  FILE *file;
+  char *final_path;
+  char *temp_path;
+  uint32_t crc;
+  bool failed;
+} sl_atomic_file;
+
+/* Opens "<path>.tmp-XXXXXX" beside path; nothing at path changes until commit. */
+sl_status sl_atomic_file_open (sl_atomic_file *af, const char *path, sl_error *err);
+/* Appends bytes and folds them into the running CRC-32. */
+void sl_atomic_file_write (sl_atomic_file *af, const void *data, size_t len);
+/* Flushes, fsyncs and renames over the final path; on failure the old file stays. */
+sl_status sl_atomic_file_commit (sl_atomic_file *af, sl_error *err);
+/* Drops the temporary file. Safe after commit (does nothing then). */
+void sl_atomic_file_abort (sl_atomic_file *af);
+
+uint32_t sl_crc32 (uint32_t crc, const void *data, size_t len);
+
+/* Reads a whole file (at most max_bytes) into a malloc'ed buffer. */
+sl_status sl_file_read_all (const char *path, size_t max_bytes, uint8_t **out, size_t *len,
+                            sl_error *err);

@@ -1,0 +1,112 @@
+/* sl-model-private.h: the layer graph, its memory plan and the model handle. */
+#pragma once
+
+#include "sightline.h"
+#include "sl-backend-private.h"
+
+typedef enum
+{
+  SL_LAYER_CONV2D,
+  SL_LAYER_DENSE,
+  SL_LAYER_BATCHNORM,
+  SL_LAYER_RELU,
+  SL_LAYER_RELU6,
+  SL_LAYER_LEAKY_RELU,
+  SL_LAYER_SIGMOID,
+  SL_LAYER_MAXPOOL,
+  SL_LAYER_AVGPOOL,
+  SL_LAYER_GLOBAL_AVGPOOL,
+  SL_LAYER_FLATTEN,
+  SL_LAYER_DROPOUT,
+  SL_LAYER_ADD,
+} sl_layer_kind;
+
+typedef enum
+{
+  SL_INIT_HE,
+  SL_INIT_XAVIER,
+} sl_init_kind;
+
+/* Per-image shape. */
+typedef struct
+{
+  int c, h, w;
+} sl_shape;
+
+static inline size_t
+sl_shape_size (sl_shape s)
+{
+  return (size_t) s.c * s.h * s.w;
+}
+
+#define SL_INPUT_NODE (-1)
+
+typedef struct
+{
+  sl_layer_kind kind;
+  char *name;         /* NULL when the document gave none */
+  int inputs[2];      /* node indices, or SL_INPUT_NODE */
+  int n_inputs;
+  sl_shape in, out;   /* in: shape of inputs[0] */
+  sl_conv_desc geom;  /* conv2d and pooling windows */
+  int units;          /* dense */
+  bool bias;          /* conv2d, dense */
+  sl_init_kind init;  /* conv2d, dense */
+  float epsilon;      /* batchnorm */
+  float momentum;     /* batchnorm */
+  float slope;        /* leaky_relu */
+  float rate;         /* dropout */
+  size_t param_offset, weight_count, param_count; /* bias follows the weights */
+  size_t state_offset, state_count;
+} sl_node;
+
+/* Buffers for one (model, batch size): planned once, reused by every step. */
+typedef struct
+{
+  int batch;
+  bool training;
+  float *arena;
+  float **out;       /* per node: activations (aliases for flatten) */
+  float **grad;      /* per node: d loss / d output, NULL where unneeded */
+  float *input_grad; /* only when asked for */
+  float **saved;     /* per node: batch-norm mean + inverse std, dropout mask */
+  int32_t **argmax;  /* per node: max-pool winners */
+  int32_t *index_arena;
+  float *workspace;  /* shared scratch, sized for the largest layer */
+  float *param_grad_scratch;
+  float *logits_grad;
+} sl_plan;
+
+struct sl_model
+{
+  char *name;
+  int channels, height, width, classes;
+  sl_node *nodes;
+  int n_nodes;
+  float *params;
+  size_t n_params;
+  float *state;
+  size_t n_state;
+  sl_backend *backend;
+  int threads;
+  sl_plan *predict_plan;
+};
+
+/* sl-model-json.c */
+sl_status sl_model_parse (const char *json, sl_model *model, sl_error *err);
+char *sl_model_serialize (const sl_model *model);
+void sl_model_clear_nodes (sl_model *model);
+
+/* sl-model.c */
+void sl_model_init_params (sl_model *model, uint64_t seed);
+
+/* sl-graph.c */
+sl_status sl_plan_new (sl_model *model, int batch, bool training, bool want_input_grad,
+                       sl_plan **out, sl_error *err);
+void sl_plan_free (sl_model *model, sl_plan *plan);
+/* Runs the graph on n <= plan->batch images; returns the logits (n x classes). */
+const float *sl_graph_forward (sl_model *model, sl_plan *plan, const float *x, int n,
+                               bool training, uint64_t noise_seed);
+/* Backpropagates plan->logits_grad into param_grads (and plan->input_grad). */
+void sl_graph_backward (sl_model *model, sl_plan *plan, const float *x, int n,
+                        float *param_grads);

@@ -1,0 +1,158 @@
+/* sl-threadpool.c: compute threads that wait on a generation counter for parallel-for jobs. */
+#include "sl-threadpool-private.h"
+#include "sl-error-private.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+struct sl_threadpool
+{
+  int threads;
+  pthread_t *handles;
+  pthread_mutex_t lock;
+  pthread_cond_t wake;
+  pthread_cond_t done;
+  unsigned long generation;
+  int pending;
+  bool quit;
+  sl_parallel_fn fn;
+  void *ctx;
+};
+
+typedef struct
+{
+  sl_threadpool *pool;
+  int index;
+} worker_arg;
+
+static void *
+worker_main (void *data)
+{
+  worker_arg *arg = data;
+  sl_threadpool *pool = arg->pool;
+  int index = arg->index;
+  unsigned long seen = 0;
+
+  free (arg);
+  pthread_mutex_lock (&pool->lock);
+  for (;;)
+    {
+      while (!pool->quit && pool->generation == seen)
+        pthread_cond_wait (&pool->wake, &pool->lock);
+      if (pool->quit)
+        break;
+      seen = pool->generation;
+      pthread_mutex_unlock (&pool->lock);
+
+      pool->fn (pool->ctx, index, pool->threads);
+
+      pthread_mutex_lock (&pool->lock);
+      if (--pool->pending == 0)
+        pthread_cond_signal (&pool->done);
+    }
+  pthread_mutex_unlock (&pool->lock);
+  return NULL;
+}
+
+int
+sl_cpu_count (void)
+{
+  long n = sysconf (_SC_NPROCESSORS_ONLN);
+
+  return n < 1 ? 1 : (n > 256 ? 256 : (int) n);
+}
+
+sl_status
+sl_threadpool_new (int threads, sl_threadpool **out, sl_error *err)
+{
+  sl_threadpool *pool;
+
+  *out = NULL;
+  if (threads < 1 || threads > 256)
+    return sl_error_set (err, SL_ERR_INVALID, "thread count %d is out of range (1 to 256)",
+                         threads);
+  pool = calloc (1, sizeof *pool);
+  if (pool == NULL)
+    return sl_error_set (err, SL_ERR_NOMEM, "out of memory creating a thread pool");
+  pool->threads = threads;
+  pthread_mutex_init (&pool->lock, NULL);
+  pthread_cond_init (&pool->wake, NULL);
+  pthread_cond_init (&pool->done, NULL);
+  pool->handles = calloc ((size_t) threads, sizeof (pthread_t));
+  if (pool->handles == NULL)
+    {
+      sl_threadpool_free (pool);
+      return sl_error_set (err, SL_ERR_NOMEM, "out of memory creating a thread pool");
+    }
+  for (int i = 1; i < threads; i++)
+    {
+      worker_arg *arg = malloc (sizeof *arg);
+
+      if (arg == NULL)
+        {
+          pool->threads = i;
+          sl_threadpool_free (pool);
+          return sl_error_set (err, SL_ERR_NOMEM, "out of memory creating a thread pool");
+        }
+      arg->pool = pool;
+      arg->index = i;
+      if (pthread_create (&pool->handles[i], NULL, worker_main, arg) != 0)
+        {
+          free (arg);
+          pool->threads = i;
+          sl_threadpool_free (pool);
+          return sl_error_set (err, SL_ERR_NOMEM, "the system refused to start thread %d", i);
+        }
+    }
+  *out = pool;
+  return SL_OK;
+}
+
+void
+sl_threadpool_free (sl_threadpool *pool)
+{
+  if (pool == NULL)
+    return;
+  pthread_mutex_lock (&pool->lock);
+  pool->quit = true;
+  pthread_cond_broadcast (&pool->wake);
+  pthread_mutex_unlock (&pool->lock);
+  for (int i = 1; i < pool->threads; i++)
+    pthread_join (pool->handles[i], NULL);
+  pthread_mutex_destroy (&pool->lock);
+  pthread_cond_destroy (&pool->wake);
+  pthread_cond_destroy (&pool->done);
+  free (pool->handles);
+  free (pool);
+}
+
+int
+sl_threadpool_size (const sl_threadpool *pool)
+{
+  return pool->threads;
+}
+
+void
+sl_threadpool_run (sl_threadpool *pool, sl_parallel_fn fn, void *ctx)
+{
+  if (pool->threads == 1)
+    {
+      fn (ctx, 0, 1);
+      return;
+    }
+  pthread_mutex_lock (&pool->lock);
+  pool->fn = fn;
+  pool->ctx = ctx;
+  pool->pending = pool->threads - 1;
+  pool->generation++;
+  pthread_cond_broadcast (&pool->wake);
+  pthread_mutex_unlock (&pool->lock);
+
+  fn (ctx, 0, pool->threads);
+
+  pthread_mutex_lock (&pool->lock);
+  while (pool->pending > 0)
+    pthread_cond_wait (&pool->done, &pool->lock);
+  pthread_mutex_unlock (&pool->lock);
+}

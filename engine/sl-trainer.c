@@ -1,0 +1,296 @@
+/* sl-trainer.c: optimizer steps, epochs over a batch source, evaluation. */
+#include "sl-trainer-private.h"
+#include "sl-error-private.h"
+#include "sl-optimizer-private.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double
+now_seconds (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (double) ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static sl_status
+trainer_plan (sl_trainer *t, sl_error *err)
+{
+  sl_plan_free (t->model, t->plan);
+  t->plan = NULL;
+  t->plan_threads = t->model->threads;
+  return sl_plan_new (t->model, t->batch, true, false, &t->plan, err);
+}
+
+sl_status
+sl_trainer_new (sl_model *model, const sl_train_config *config, int batch_size,
+                sl_trainer **out, sl_error *err)
+{
+  sl_backend *be;
+  sl_trainer *t;
+  sl_status st;
+  size_t in_size;
+
+  if (out == NULL || model == NULL)
+    return sl_error_set (err, SL_ERR_INVALID, "sl_trainer_new: no model or no place for the result");
+  *out = NULL;
+  if (batch_size < 1 || batch_size > 65536)
+    return sl_error_set (err, SL_ERR_INVALID, "the batch size must be from 1 to 65536, not %d",
+                         batch_size);
+  st = sl_train_config_validate (config, model->classes, err);
+  if (st != SL_OK)
+    return st;
+
+  t = calloc (1, sizeof *t);
+  if (t == NULL)
+    return sl_error_set (err, SL_ERR_NOMEM, "out of memory creating a trainer");
+  t->model = model;
+  t->config = *config;
+  t->batch = batch_size;
+  if (config->class_weights != NULL)
+    {
+      t->class_weights = malloc (sizeof (float) * model->classes);
+      if (t->class_weights == NULL)
+        goto nomem;
+      memcpy (t->class_weights, config->class_weights, sizeof (float) * model->classes);
+      t->config.class_weights = t->class_weights;
+    }
+  be = model->backend;
+  in_size = (size_t) model->channels * model->height * model->width;
+  t->grads = be->ops->alloc (be, sizeof (float) * model->n_params);
+  t->moments = be->ops->alloc (be, 2 * sizeof (float) * model->n_params);
+  t->x = malloc (sizeof (float) * in_size * batch_size);
+  t->labels = malloc (sizeof (int32_t) * batch_size);
+  if (t->grads == NULL || t->moments == NULL || t->x == NULL || t->labels == NULL)
+    goto nomem;
+  st = trainer_plan (t, err);
+  if (st != SL_OK)
+    {
+      sl_trainer_free (t);
+      return st;
+    }
+  t->learning_rate = sl_schedule_learning_rate (&t->config, 0);
+  *out = t;
+  return SL_OK;
+
+nomem:
+  sl_trainer_free (t);
+  return sl_error_set (err, SL_ERR_NOMEM, "out of memory for the training buffers of %zu "
+                       "parameters", model->n_params);
+}
+
+void
+sl_trainer_free (sl_trainer *t)
+{
+  if (t == NULL)
+    return;
+  sl_plan_free (t->model, t->plan);
+  if (t->grads != NULL)
+    t->model->backend->ops->release (t->model->backend, t->grads);
+  if (t->moments != NULL)
+    t->model->backend->ops->release (t->model->backend, t->moments);
+  free (t->x);
+  free (t->labels);
+  free (t->class_weights);
+  free (t);
+}
+
+static sl_status
+check_batch (sl_trainer *t, const float *x, const int32_t *labels, int n, sl_error *err)
+{
+  if (x == NULL || labels == NULL || n < 1 || n > t->batch)
+    return sl_error_set (err, SL_ERR_INVALID, "a batch must hold 1 to %d images, not %d",
+                         t->batch, n);
+  for (int i = 0; i < n; i++)
+    if (labels[i] < 0 || labels[i] >= t->model->classes)
+      return sl_error_set (err, SL_ERR_INVALID,
+                           "label %d of image %d is outside the model's %d classes",
+                           (int) labels[i], i, t->model->classes);
+  if (t->plan_threads != t->model->threads)
+    return trainer_plan (t, err);
+  return SL_OK;
+}
+
+sl_status
+sl_trainer_step (sl_trainer *t, const float *x, const int32_t *labels, int n, double *loss,
+                 double *accuracy, sl_error *err)
+{
+  sl_model *m = t->model;
+  sl_backend *be = m->backend;
+  sl_loss_desc ld = { t->config.class_weights, t->config.label_smoothing };
+  const float *logits;
+  sl_optim_step s;
+  double value;
+  int correct;
+  sl_status st;
+
+  st = check_batch (t, x, labels, n, err);
+  if (st != SL_OK)
+    return st;
+  logits = sl_graph_forward (m, t->plan, x, n, true,
+                             t->config.seed * 0x9e3779b97f4a7c15ull + (uint64_t) t->step);
+  value = be->ops->softmax_xent (be, n, m->classes, logits, labels, &ld, t->plan->logits_grad,
+                                 &correct);
+  if (!isfinite (value))
+    return sl_error_set (err, SL_ERR_DIVERGED,
+                         "training diverged at step %lld: the loss is not a number; lower the "
+                         "learning rate or check the images for extreme values",
+                         (long long) t->step + 1);
+  sl_graph_backward (m, t->plan, x, n, t->grads);
+  if (!be->ops->all_finite (be, m->n_params, t->grads))
+    return sl_error_set (err, SL_ERR_DIVERGED,
+                         "training diverged at step %lld: the gradients overflowed; lower the "
+                         "learning rate", (long long) t->step + 1);
+
+  t->learning_rate = sl_schedule_learning_rate (&t->config, t->step);
+  s = (sl_optim_step) {
+    .kind = t->config.optimizer, .lr = (float) t->learning_rate,
+    .momentum = t->config.momentum, .weight_decay = t->config.weight_decay,
+    .beta1 = t->config.beta1, .beta2 = t->config.beta2, .epsilon = t->config.epsilon,
+    .nesterov = t->config.nesterov, .t = t->step + 1,
+  };
+  be->ops->optimizer_step (be, &s, m->n_params, m->params, t->grads, t->moments,
+                           t->moments + m->n_params);
+  t->step++;
+  if (loss != NULL)
+    *loss = value;
+  if (accuracy != NULL)
+    *accuracy = (double) correct / n;
+  return SL_OK;
+}
+
+static sl_status
+check_source (const sl_batch_source *src, sl_error *err)
+{
+  if (src == NULL || src->struct_size < sizeof (sl_batch_source) || src->count == NULL
+      || src->begin_epoch == NULL || src->next == NULL)
+    return sl_error_set (err, SL_ERR_INVALID, "the batch source is incomplete");
+  return SL_OK;
+}
+
+static sl_status
+pull_batch (sl_trainer *t, const sl_batch_source *src, int *n, sl_error *err)
+{
+  sl_status st = src->next (src->user_data, t->x, t->labels, t->batch, n, err);
+
+  if (st == SL_OK && (*n < 0 || *n > t->batch))
+    return sl_error_set (err, SL_ERR_INVALID, "the batch source returned %d images for a batch "
+                         "of %d", *n, t->batch);
+  return st;
+}
+
+sl_status
+sl_trainer_train_epoch (sl_trainer *t, const sl_batch_source *src, sl_progress_fn progress,
+                        void *user_data, sl_epoch_stats *stats, sl_error *err)
+{
+  sl_progress p = { 0 };
+  double start = now_seconds (), loss_sum = 0.0, correct = 0.0;
+  int64_t images = 0;
+  sl_status st;
+
+  if ((st = check_source (src, err)) != SL_OK)
+    return st;
+  if ((st = src->begin_epoch (src->user_data, t->epoch, err)) != SL_OK)
+    return st;
+  p.epoch = t->epoch;
+  p.steps_in_epoch = (src->count (src->user_data) + t->batch - 1) / t->batch;
+
+  for (;;)
+    {
+      double loss, acc;
+      int n;
+
+      if ((st = pull_batch (t, src, &n, err)) != SL_OK)
+        return st;
+      if (n == 0)
+        break;
+      if ((st = sl_trainer_step (t, t->x, t->labels, n, &loss, &acc, err)) != SL_OK)
+        return st;
+      images += n;
+      loss_sum += loss * n;
+      correct += acc * n;
+      p.step = t->step;
+      p.step_in_epoch++;
+      p.loss = loss;
+      p.accuracy = acc;
+      p.learning_rate = t->learning_rate;
+      p.images_per_s = images / (now_seconds () - start + 1e-9);
+      if (progress != NULL && !progress (&p, user_data))
+        return sl_error_set (err, SL_ERR_CANCELLED, "training was cancelled at step %lld",
+                             (long long) t->step);
+    }
+
+  t->epoch++;
+  sl_epoch_stats s = { images ? loss_sum / images : 0.0, images ? correct / images : 0.0,
+                       images, now_seconds () - start };
+  if (stats != NULL)
+    *stats = s;
+  p.epoch_done = true;
+  p.loss = s.loss;
+  p.accuracy = s.accuracy;
+  p.images_per_s = images / (s.seconds + 1e-9);
+  if (progress != NULL && !progress (&p, user_data))
+    return sl_error_set (err, SL_ERR_CANCELLED, "training was cancelled after epoch %lld",
+                         (long long) p.epoch + 1);
+  return SL_OK;
+}
+
+sl_status
+sl_trainer_evaluate (sl_trainer *t, const sl_batch_source *src, sl_epoch_stats *stats,
+                     sl_error *err)
+{
+  sl_model *m = t->model;
+  sl_backend *be = m->backend;
+  sl_loss_desc ld = { t->config.class_weights, t->config.label_smoothing };
+  double start = now_seconds (), loss_sum = 0.0;
+  int64_t images = 0, correct = 0;
+  sl_status st;
+
+  if ((st = check_source (src, err)) != SL_OK)
+    return st;
+  if ((st = src->begin_epoch (src->user_data, 0, err)) != SL_OK)
+    return st;
+  for (;;)
+    {
+      int n, hits;
+
+      if ((st = pull_batch (t, src, &n, err)) != SL_OK)
+        return st;
+      if (n == 0)
+        break;
+      if ((st = check_batch (t, t->x, t->labels, n, err)) != SL_OK)
+        return st;
+      const float *logits = sl_graph_forward (m, t->plan, t->x, n, false, 0);
+      loss_sum += be->ops->softmax_xent (be, n, m->classes, logits, t->labels, &ld, NULL, &hits)
+                  * n;
+      correct += hits;
+      images += n;
+    }
+  if (stats != NULL)
+    *stats = (sl_epoch_stats) { images ? loss_sum / images : 0.0,
+                                images ? (double) correct / images : 0.0, images,
+                                now_seconds () - start };
+  return SL_OK;
+}
+
+int64_t
+sl_trainer_step_count (const sl_trainer *t)
+{
+  return t->step;
+}
+
+int64_t
+sl_trainer_epoch_count (const sl_trainer *t)
+{
+  return t->epoch;
+}
+
+double
+sl_trainer_learning_rate (const sl_trainer *t)
+{
+  return sl_schedule_learning_rate (&t->config, t->step);
+}

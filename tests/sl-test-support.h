@@ -1,0 +1,59 @@
+/* sl-test-support.h: helpers shared by the engine tests (data, fixtures, gradient checks). */
+#pragma once
+
+#include <glib.h>
+
+#include "sightline.h"
+
+/* Asserts a call succeeded, printing its error message otherwise. */
+#define sl_assert_ok(call, err)                                                                \
+  G_STMT_START                                                                                 \
+  {                                                                                            \
+    sl_status _st = (call);                                                                    \
+    if (_st != SL_OK)                                                                          \
+      g_error ("%s failed: %s (%s)", #call, (err)->message, sl_status_to_string (_st));        \
+  }                                                                                            \
+  G_STMT_END
+
+/* Fashion-MNIST images as normalised floats (N x 1 x 28 x 28) and labels. */
+typedef struct
+{
+  int n;
+  float *x;
+  int32_t *labels;
+} SlTestData;
+
+#define SL_FMNIST_MEAN 0.2860f
+#define SL_FMNIST_STD 0.3530f
+
+/* Loads the first n images of the train or test split; skips the test when
+ * the data set is not installed. Returns FALSE after g_test_skip. */
+gboolean sl_test_data_load_fmnist (gboolean train, int n, SlTestData *out);
+void sl_test_data_clear (SlTestData *data);
+
+/* A batch source over in-memory data: shuffled per epoch from seed (or in
+ * order when shuffle is FALSE). */
+typedef struct
+{
+  sl_batch_source source;
+  const SlTestData *data;
+  gboolean shuffle;
+  guint64 seed;
+  int *order;
+  int pos;
+} SlTestSource;
+
+void sl_test_source_init (SlTestSource *src, const SlTestData *data, gboolean shuffle,
+                          guint64 seed);
+void sl_test_source_clear (SlTestSource *src);
+
+/* Reads tests/fixtures/<name> (parsed JSON, free with cJSON_Delete). */
+void *sl_test_fixture_load (const char *name);
+/* A float array member of a fixture object; asserts its length when expect > 0. */
+float *sl_test_fixture_floats (const void *obj, const char *key, gsize *len);
+
+/* Normalised error ||a - b|| / max(||a||, ||b||, floor). */
+double sl_test_rel_error (const float *a, const float *b, gsize n, double floor);
+
+/* Fills x with N(0, scale) values from a fixed seed. */
+void sl_test_fill_normal (float *x, gsize n, guint64 seed, float scale);
