@@ -352,7 +352,7 @@ parse_layer (const cJSON *obj, sl_model *m, int index, size_t *params, size_t *s
     {
     case SL_LAYER_CONV2D:
       {
-        int filters, groups;
+        int filters = 0, groups = 1;
 
         if ((st = get_int (obj, "filters", INT_MIN, 1, MAX_CHANNELS, &filters, &w)) != SL_OK
             || (st = get_int (obj, "groups", 1, 1, MAX_CHANNELS, &groups, &w)) != SL_OK

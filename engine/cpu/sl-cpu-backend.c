@@ -141,6 +141,35 @@ gemm_share (void *ctx, int t, int threads)
     }
 }
 
+typedef struct
+{
+  bool trans;
+  int rows, cols, lda;
+  float alpha, beta;
+  const float *a, *x;
+  float *y;
+} gemv_job;
+
+/* y = alpha * op(A) x + beta * y, split over the entries of y. */
+static void
+gemv_share (void *ctx, int t, int threads)
+{
+  const gemv_job *j = ctx;
+  long out = j->trans ? j->cols : j->rows, lo, hi;
+
+  sl_split_range ((out + 15) / 16, t, threads, &lo, &hi);
+  lo *= 16;
+  hi = hi * 16 < out ? hi * 16 : out;
+  if (lo >= hi)
+    return;
+  if (j->trans)
+    cblas_sgemv (CblasRowMajor, CblasTrans, j->rows, (int) (hi - lo), j->alpha, j->a + lo,
+                 j->lda, j->x, 1, j->beta, j->y + lo, 1);
+  else
+    cblas_sgemv (CblasRowMajor, CblasNoTrans, (int) (hi - lo), j->cols, j->alpha,
+                 j->a + lo * j->lda, j->lda, j->x, 1, j->beta, j->y + lo, 1);
+}
+
 void
 sl_cpu_gemm (sl_cpu *cpu, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
              const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc)
@@ -148,6 +177,19 @@ sl_cpu_gemm (sl_cpu *cpu, bool trans_a, bool trans_b, int m, int n, int k, float
   gemm_job j = { trans_a, trans_b, n < 64 && m > n, m, n, k, lda, ldb, ldc,
                  alpha, beta, a, b, c };
 
+  /* A single output row is a matrix-vector product: GEMM would first copy
+   * (pack) the whole of B, which costs more than the product itself. */
+  if (m == 1 && !trans_a)
+    {
+      gemv_job v = { .trans = !trans_b, .rows = trans_b ? n : k, .cols = trans_b ? k : n,
+                     .lda = ldb, .alpha = alpha, .beta = beta, .a = b, .x = a, .y = c };
+
+      if (cpu->threads == 1 || (double) n * k < 65536.0)
+        gemv_share (&v, 0, 1);
+      else
+        sl_threadpool_run (cpu->pool, gemv_share, &v);
+      return;
+    }
   if (cpu->threads == 1 || (double) m * n * k < 65536.0)
     {
       cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,

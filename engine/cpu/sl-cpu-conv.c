@@ -46,8 +46,12 @@ sl_cpu_conv2d_grad_scratch (sl_backend *be, const sl_conv_desc *d)
   return conv_dims_of (d).w_count + (size_t) d->out_c;
 }
 
+/* Rows here are a few dozen floats: plain loops beat memcpy/memset calls, so
+ * keep GCC from turning them back into such calls. */
+#define SL_NO_LIBCALLS __attribute__ ((optimize ("no-tree-loop-distribute-patterns")))
+
 /* Column matrix of one image: row (c, ki, kj), column (oy, ox). */
-static void
+static void SL_NO_LIBCALLS
 im2col (const sl_conv_desc *d, const float *x, float *col)
 {
   const int ohw = d->out_h * d->out_w;
@@ -76,14 +80,16 @@ im2col (const sl_conv_desc *d, const float *x, float *col)
 
               if (iy < 0 || iy >= d->in_h)
                 {
-                  memset (dst, 0, sizeof (float) * d->out_w);
+                  for (int ox = 0; ox < d->out_w; ox++)
+                    dst[ox] = 0.0f;
                   continue;
                 }
               const float *src = plane + (size_t) iy * d->in_w + off;
               for (int ox = 0; ox < ox0; ox++)
                 dst[ox] = 0.0f;
               if (d->sw == 1)
-                memcpy (dst + ox0, src + ox0, sizeof (float) * (ox1 - ox0));
+                for (int ox = ox0; ox < ox1; ox++)
+                  dst[ox] = src[ox];
               else
                 for (int ox = ox0; ox < ox1; ox++)
                   dst[ox] = src[ox * d->sw];
@@ -94,7 +100,7 @@ im2col (const sl_conv_desc *d, const float *x, float *col)
 }
 
 /* The adjoint of im2col: adds every column entry back onto its input pixel. */
-static void
+static void SL_NO_LIBCALLS
 col2im (const sl_conv_desc *d, const float *col, float *dx, bool accumulate)
 {
   const int ohw = d->out_h * d->out_w;
@@ -139,6 +145,14 @@ typedef struct
 } conv_job;
 
 static void
+fill_bias (float *y, const float *b, int channels, int ohw)
+{
+  for (int oc = 0; oc < channels; oc++)
+    for (int p = 0; p < ohw; p++)
+      y[(size_t) oc * ohw + p] = b[oc];
+}
+
+static void
 forward_image (const conv_job *j, const float *xi, float *yi, float *col)
 {
   const sl_conv_desc *d = j->d;
@@ -150,19 +164,14 @@ forward_image (const conv_job *j, const float *xi, float *yi, float *col)
       im2col (d, xi, col);
       cols = col;
     }
+  /* The bias is written first and the GEMM adds onto it: one pass fewer over y. */
+  if (j->b != NULL)
+    fill_bias (yi, j->b, d->out_c, c->ohw);
   for (int g = 0; g < d->groups; g++)
     cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout_g, c->ohw, c->kdim, 1.0f,
                  j->w + (size_t) g * c->cout_g * c->kdim, c->kdim,
-                 cols + (size_t) g * c->kdim * c->ohw, c->ohw, 0.0f,
+                 cols + (size_t) g * c->kdim * c->ohw, c->ohw, j->b != NULL ? 1.0f : 0.0f,
                  yi + (size_t) g * c->cout_g * c->ohw, c->ohw);
-  if (j->b != NULL)
-    for (int oc = 0; oc < d->out_c; oc++)
-      {
-        float bias = j->b[oc], *row = yi + (size_t) oc * c->ohw;
-
-        for (int p = 0; p < c->ohw; p++)
-          row[p] += bias;
-      }
 }
 
 static void
@@ -195,15 +204,13 @@ forward_narrow (sl_cpu *cpu, const conv_job *j)
           im2col (d, xi, j->ws);
           cols = j->ws;
         }
+      if (j->b != NULL)
+        fill_bias (yi, j->b, d->out_c, c->ohw);
       for (int g = 0; g < d->groups; g++)
         sl_cpu_gemm (cpu, false, false, c->cout_g, c->ohw, c->kdim, 1.0f,
                      j->w + (size_t) g * c->cout_g * c->kdim, c->kdim,
-                     cols + (size_t) g * c->kdim * c->ohw, c->ohw, 0.0f,
+                     cols + (size_t) g * c->kdim * c->ohw, c->ohw, j->b != NULL ? 1.0f : 0.0f,
                      yi + (size_t) g * c->cout_g * c->ohw, c->ohw);
-      if (j->b != NULL)
-        for (int oc = 0; oc < d->out_c; oc++)
-          for (int p = 0; p < c->ohw; p++)
-            yi[(size_t) oc * c->ohw + p] += j->b[oc];
     }
 }
 

@@ -16,6 +16,32 @@ typedef struct
   bool accumulate;
 } pool_job;
 
+/* The common 2x2, stride 2, unpadded max-pool without the general bounds logic. */
+static void
+max2x2_plane (const sl_conv_desc *d, const float *x, float *y, int32_t *arg)
+{
+  for (int oy = 0; oy < d->out_h; oy++)
+    {
+      const float *r0 = x + (size_t) (2 * oy) * d->in_w, *r1 = r0 + d->in_w;
+
+      for (int ox = 0; ox < d->out_w; ox++)
+        {
+          int c = 2 * ox, at = c;
+          float best = r0[c];
+
+          if (r0[c + 1] > best)
+            best = r0[c + 1], at = c + 1;
+          if (r1[c] > best)
+            best = r1[c], at = d->in_w + c;
+          if (r1[c + 1] > best)
+            best = r1[c + 1], at = d->in_w + c + 1;
+          y[oy * d->out_w + ox] = best;
+          if (arg != NULL)
+            arg[oy * d->out_w + ox] = 2 * oy * d->in_w + at;
+        }
+    }
+}
+
 static void
 forward_share (void *ctx, int t, int threads)
 {
@@ -31,6 +57,13 @@ forward_share (void *ctx, int t, int threads)
       const float *x = j->x + p * in_plane;
       float *y = j->y + p * out_plane;
       int32_t *arg = j->argmax != NULL ? j->argmax + p * out_plane : NULL;
+
+      if (j->kind == SL_POOL_MAX && d->kh == 2 && d->kw == 2 && d->sh == 2 && d->sw == 2
+          && d->ph == 0 && d->pw == 0)
+        {
+          max2x2_plane (d, x, y, arg);
+          continue;
+        }
 
       for (int oy = 0; oy < d->out_h; oy++)
         for (int ox = 0; ox < d->out_w; ox++)

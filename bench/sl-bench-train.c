@@ -1,0 +1,298 @@
+/* sl-bench-train.c: trains a preset on Fashion-MNIST and reports throughput, accuracy,
+ * batch-1 latency and peak memory (bench/compare-train.sh runs the PyTorch peer beside it). */
+#include "sightline.h"
+#include "sl-idx.h"
+
+#include <cblas.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#define MEAN 0.2860f
+#define STD 0.3530f
+
+typedef struct
+{
+  sl_idx images, labels;
+  int n;
+  int *order;
+  int pos;
+  uint64_t seed;
+  float lut[256]; /* pixel value -> normalised float */
+} dataset;
+
+static double
+now (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static uint64_t
+next_random (uint64_t *s)
+{
+  uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+static int64_t
+ds_count (void *user_data)
+{
+  return ((dataset *) user_data)->n;
+}
+
+static sl_status
+ds_begin (void *user_data, int64_t epoch, sl_error *err)
+{
+  dataset *d = user_data;
+  uint64_t s = d->seed + (uint64_t) epoch * 1000003u;
+
+  for (int i = 0; i < d->n; i++)
+    d->order[i] = i;
+  for (int i = d->n - 1; d->seed != 0 && i > 0; i--)
+    {
+      int j = (int) (next_random (&s) % (uint64_t) (i + 1)), t = d->order[i];
+      d->order[i] = d->order[j];
+      d->order[j] = t;
+    }
+  d->pos = 0;
+  return SL_OK;
+}
+
+static sl_status
+ds_next (void *user_data, float *x, int32_t *labels, int max, int *n, sl_error *err)
+{
+  dataset *d = user_data;
+  const int size = d->images.height * d->images.width;
+  int count = 0;
+
+  for (; count < max && d->pos < d->n; count++)
+    {
+      int k = d->order[d->pos++];
+      const uint8_t *src = d->images.data + (size_t) k * size;
+
+      for (int p = 0; p < size; p++)
+        x[(size_t) count * size + p] = d->lut[src[p]];
+      labels[count] = d->labels.data[k];
+    }
+  *n = count;
+  return SL_OK;
+}
+
+static int
+load (dataset *d, const char *dir, bool train, int limit, uint64_t seed)
+{
+  char path[1024];
+  sl_error err = { 0 };
+
+  memset (d, 0, sizeof *d);
+  snprintf (path, sizeof path, "%s/%s", dir, train ? "train-images-idx3-ubyte.gz" : "t10k-images-idx3-ubyte.gz");
+  if (sl_idx_load (path, limit, &d->images, &err) != SL_OK)
+    goto fail;
+  snprintf (path, sizeof path, "%s/%s", dir, train ? "train-labels-idx1-ubyte.gz" : "t10k-labels-idx1-ubyte.gz");
+  if (sl_idx_load (path, limit, &d->labels, &err) != SL_OK)
+    goto fail;
+  d->n = (int) d->images.count;
+  d->order = malloc (sizeof (int) * d->n);
+  d->seed = seed;
+  for (int v = 0; v < 256; v++)
+    d->lut[v] = (v / 255.0f - MEAN) / STD;
+  return 0;
+fail:
+  fprintf (stderr, "sl-bench-train: %s\n", err.message);
+  return 1;
+}
+
+extern void openblas_set_num_threads (int num_threads);
+
+/* The SGEMM roofline: GFLOP/s of OpenBLAS on large square products with this
+ * many threads, the best a GEMM-based trainer can hope for. */
+static double
+sgemm_gflops (int threads)
+{
+  const int n = 1536;
+  float *a = calloc ((size_t) n * n, sizeof (float)), *b = calloc ((size_t) n * n, sizeof (float));
+  float *c = calloc ((size_t) n * n, sizeof (float));
+  double best = 0.0;
+
+  for (size_t i = 0; i < (size_t) n * n; i++)
+    a[i] = b[i] = (float) (i % 7) * 0.1f;
+  openblas_set_num_threads (threads);
+  for (int rep = 0; rep < 5; rep++)
+    {
+      double t0 = now ();
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+      double gf = 2.0 * n * n * (double) n / (now () - t0) / 1e9;
+      best = gf > best ? gf : best;
+    }
+  openblas_set_num_threads (1);
+  free (a);
+  free (b);
+  free (c);
+  return best;
+}
+
+static int
+compare_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+static void
+usage (void)
+{
+  printf ("Usage: sl-bench-train [--model NAME] [--train-images N] [--epochs E] [--batch B]\n"
+          "                      [--threads T] [--seed S] [--data DIR] [--json]\n"
+          "Trains a preset on Fashion-MNIST (Adam, lr 1e-3) and reports images/s,\n"
+          "test accuracy, batch-1 latency and peak memory.\n");
+}
+
+int
+main (int argc, char **argv)
+{
+  const char *model_name = "seed-cnn", *data_dir = "/usr/share/datasets/fashion-mnist";
+  int train_images = 60000, epochs = 5, batch = 64, threads = 2, json = 0;
+  uint64_t seed = 1;
+  static const struct option options[] = {
+    { "model", required_argument, NULL, 'm' }, { "train-images", required_argument, NULL, 'n' },
+    { "epochs", required_argument, NULL, 'e' }, { "batch", required_argument, NULL, 'b' },
+    { "threads", required_argument, NULL, 't' }, { "seed", required_argument, NULL, 's' },
+    { "data", required_argument, NULL, 'd' }, { "json", no_argument, NULL, 'j' },
+    { "help", no_argument, NULL, 'h' }, { 0 },
+  };
+  int opt;
+
+  while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1)
+    switch (opt)
+      {
+      case 'm': model_name = optarg; break;
+      case 'n': train_images = atoi (optarg); break;
+      case 'e': epochs = atoi (optarg); break;
+      case 'b': batch = atoi (optarg); break;
+      case 't': threads = atoi (optarg); break;
+      case 's': seed = strtoull (optarg, NULL, 10); break;
+      case 'd': data_dir = optarg; break;
+      case 'j': json = 1; break;
+      case 'h': usage (); return 0;
+      default: usage (); return 2;
+      }
+
+  dataset train, test;
+  if (load (&train, data_dir, true, train_images, seed) || load (&test, data_dir, false, 0, 0))
+    return 1;
+
+  sl_error err = { 0 };
+  sl_preset_options po;
+  sl_train_config cfg;
+  sl_model *model = NULL;
+  sl_trainer *trainer = NULL;
+  char *desc = NULL;
+
+  sl_preset_options_init (&po);
+  sl_train_config_init (&cfg);
+  cfg.seed = seed;
+  if (sl_preset_json (model_name, &po, &desc, &err) != SL_OK
+      || sl_model_new (desc, seed, &model, &err) != SL_OK
+      || sl_model_set_threads (model, threads, &err) != SL_OK
+      || sl_trainer_new (model, &cfg, batch, &trainer, &err) != SL_OK)
+    {
+      fprintf (stderr, "sl-bench-train: %s\n", err.message);
+      return 1;
+    }
+
+  sl_batch_source src = { sizeof src, &train, ds_count, ds_begin, ds_next };
+  double epoch_seconds[256], train_seconds = 0.0;
+  for (int e = 0; e < epochs && e < 256; e++)
+    {
+      sl_epoch_stats stats;
+
+      if (sl_trainer_train_epoch (trainer, &src, NULL, NULL, &stats, &err) != SL_OK)
+        {
+          fprintf (stderr, "sl-bench-train: %s\n", err.message);
+          return 1;
+        }
+      epoch_seconds[e] = stats.seconds;
+      train_seconds += stats.seconds;
+      if (!json)
+        fprintf (stderr, "epoch %d: loss %.4f accuracy %.4f %.1f s\n", e + 1, stats.loss,
+                 stats.accuracy, stats.seconds);
+    }
+
+  /* Test accuracy over the whole test split. */
+  const int k = sl_model_class_count (model);
+  float *x = malloc (sizeof (float) * 784 * 256), *probs = malloc (sizeof (float) * k * 256);
+  int32_t *labels = malloc (sizeof (int32_t) * 256);
+  int correct = 0, n;
+  ds_begin (&test, 0, NULL);
+  while (ds_next (&test, x, labels, 256, &n, NULL) == SL_OK && n > 0)
+    {
+      sl_model_predict (model, x, n, probs, NULL);
+      for (int i = 0; i < n; i++)
+        {
+          int best = 0;
+          for (int c = 1; c < k; c++)
+            if (probs[i * k + c] > probs[i * k + best])
+              best = c;
+          correct += best == labels[i];
+        }
+    }
+
+  /* Batch-1 latency: median of 500 single-image predictions after warm-up. */
+  double lat[500];
+  ds_begin (&test, 0, NULL);
+  ds_next (&test, x, labels, 1, &n, NULL);
+  for (int i = 0; i < 50; i++)
+    sl_model_predict (model, x, 1, probs, NULL);
+  for (int i = 0; i < 500; i++)
+    {
+      double t0 = now ();
+      sl_model_predict (model, x, 1, probs, NULL);
+      lat[i] = (now () - t0) * 1e3;
+    }
+  qsort (lat, 500, sizeof (double), compare_double);
+
+  double images_per_s = (double) train.n * epochs / train_seconds;
+  double accuracy = (double) correct / test.n;
+  double gflop = 3.0 * 2.0 * sl_model_flops_per_image (model) * images_per_s / 1e9;
+  /* Peak memory is read before the roofline's own buffers exist. */
+  struct rusage ru;
+  getrusage (RUSAGE_SELF, &ru);
+  double roof = sgemm_gflops (threads);
+  double roof_images = roof * 1e9 / (3.0 * 2.0 * sl_model_flops_per_image (model));
+
+  if (json)
+    {
+      printf ("{\"engine\": \"sightline\", \"model\": \"%s\", \"threads\": %d, \"batch\": %d, "
+              "\"train_images\": %d, \"epochs\": %d, \"train_images_per_s\": %.1f, "
+              "\"test_accuracy\": %.4f, \"latency_b1_ms\": %.4f, \"latency_b1_p90_ms\": %.4f, "
+              "\"peak_rss_mb\": %.1f, \"train_gflops\": %.1f, \"sgemm_gflops\": %.1f, "
+              "\"roofline_images_per_s\": %.1f, \"params\": %zu, \"epoch_seconds\": [",
+              model_name, threads, batch, train.n, epochs, images_per_s, accuracy, lat[250],
+              lat[450], ru.ru_maxrss / 1024.0, gflop, roof, roof_images, sl_model_param_count (model));
+      for (int e = 0; e < epochs; e++)
+        printf ("%s%.2f", e ? ", " : "", epoch_seconds[e]);
+      printf ("]}\n");
+    }
+  else
+    printf ("%s: %.1f images/s (%.1f GFLOP/s; SGEMM roofline %.1f GFLOP/s = %.0f images/s), "
+            "test accuracy %.4f, batch-1 latency %.3f ms, peak RSS %.1f MB\n", model_name,
+            images_per_s, gflop, roof, roof_images, accuracy, lat[250], ru.ru_maxrss / 1024.0);
+
+  free (x);
+  free (probs);
+  free (labels);
+  free (desc);
+  sl_trainer_free (trainer);
+  sl_model_free (model);
+  return 0;
+}
