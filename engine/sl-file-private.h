@@ -25,6 +25,9 @@ void sl_atomic_file_abort (sl_atomic_file *af);
 
 uint32_t sl_crc32 (uint32_t crc, const void *data, size_t len);
 
-/* Reads a whole file (at most max_bytes) into a malloc'ed buffer. */
-sl_status sl_file_read_all (const char *path, size_t max_bytes, uint8_t **out, size_t *len,
+/* Reads a whole regular file (at most max_bytes) into a malloc'ed buffer,
+ * NUL-terminated one byte past *size. */
+sl_status sl_file_read_all (const char *path, size_t max_bytes, uint8_t **out, size_t *size,
                             sl_error *err);
+/* Writes data to path atomically (temporary file, fsync, rename). */
+sl_status sl_file_write_atomic (const char *path, const void *data, size_t size, sl_error *err);

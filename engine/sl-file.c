@@ -1,4 +1,5 @@
 /* sl-file.c: atomic writes and CRC-32, so a failed save never damages the previous file. */
+#define _GNU_SOURCE /* mkostemp */
 #include "sl-file-private.h"
 #include "sl-error-private.h"
 
@@ -7,6 +8,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static uint32_t crc_table[256];
@@ -53,7 +55,7 @@ sl_atomic_file_open (sl_atomic_file *af, const char *path, sl_error *err)
     }
   memcpy (af->temp_path, path, len);
   memcpy (af->temp_path + len, ".tmp-XXXXXX", 12);
-  fd = mkstemp (af->temp_path);
+  fd = mkostemp (af->temp_path, O_CLOEXEC);
   if (fd < 0)
     {
       sl_error_set_errno (err, SL_ERR_IO, "cannot create a file beside %s", path);
@@ -61,6 +63,14 @@ sl_atomic_file_open (sl_atomic_file *af, const char *path, sl_error *err)
       af->temp_path = NULL;
       sl_atomic_file_abort (af);
       return SL_ERR_IO;
+    }
+  /* mkstemp makes owner-only files; saved files are ordinary documents. */
+  if (fchmod (fd, 0644) != 0)
+    {
+      close (fd);
+      sl_atomic_file_abort (af);
+      return sl_error_set_errno (err, SL_ERR_IO, "cannot set the permissions of a file beside %s",
+                                 path);
     }
   af->file = fdopen (fd, "wb");
   if (af->file == NULL)
@@ -118,62 +128,68 @@ sl_atomic_file_abort (sl_atomic_file *af)
 }
 
 sl_status
-sl_file_read_all (const char *path, size_t max_bytes, uint8_t **out, size_t *len,
+sl_file_read_all (const char *path, size_t max_bytes, uint8_t **out, size_t *size,
                   sl_error *err)
 {
-  FILE *f = fopen (path, "rb");
-  uint8_t *buf = NULL;
-  size_t cap = 0, used = 0;
+  struct stat sb;
+  uint8_t *buf;
+  size_t got = 0;
+  int fd;
 
   *out = NULL;
-  *len = 0;
-  if (f == NULL)
+  *size = 0;
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
     return sl_error_set_errno (err, SL_ERR_IO, "cannot open %s", path);
-  for (;;)
+  if (fstat (fd, &sb) != 0 || !S_ISREG (sb.st_mode))
     {
-      size_t got;
+      close (fd);
+      return sl_error_set (err, SL_ERR_IO, "%s is not a regular file", path);
+    }
+  if ((uint64_t) sb.st_size > max_bytes)
+    {
+      close (fd);
+      return sl_error_set (err, SL_ERR_FORMAT, "%s is %lld bytes, more than the limit of %zu",
+                           path, (long long) sb.st_size, max_bytes);
+    }
+  /* One spare byte keeps text files NUL-terminated for parsers. */
+  buf = malloc ((size_t) sb.st_size + 1);
+  if (buf == NULL)
+    {
+      close (fd);
+      return sl_error_set (err, SL_ERR_NOMEM, "out of memory reading %s", path);
+    }
+  while (got < (size_t) sb.st_size)
+    {
+      ssize_t n = read (fd, buf + got, (size_t) sb.st_size - got);
 
-      if (used == cap)
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
         {
-          size_t ncap = cap ? cap * 2 : 65536;
-          uint8_t *nbuf;
-
-          if (cap >= max_bytes)
-            {
-              free (buf);
-              fclose (f);
-              return sl_error_set (err, SL_ERR_FORMAT, "%s is larger than %zu bytes", path,
-                                   max_bytes);
-            }
-          nbuf = realloc (buf, ncap + 1);
-          if (nbuf == NULL)
-            {
-              free (buf);
-              fclose (f);
-              return sl_error_set (err, SL_ERR_NOMEM, "out of memory reading %s", path);
-            }
-          buf = nbuf;
-          cap = ncap;
+          sl_status st = n < 0 ? sl_error_set_errno (err, SL_ERR_IO, "cannot read %s", path)
+                               : sl_error_set (err, SL_ERR_IO, "%s shrank while being read", path);
+          free (buf);
+          close (fd);
+          return st;
         }
-      got = fread (buf + used, 1, cap - used, f);
-      used += got;
-      if (got == 0)
-        break;
+      got += (size_t) n;
     }
-  if (ferror (f))
-    {
-      free (buf);
-      fclose (f);
-      return sl_error_set_errno (err, SL_ERR_IO, "cannot read %s", path);
-    }
-  fclose (f);
-  if (used > max_bytes)
-    {
-      free (buf);
-      return sl_error_set (err, SL_ERR_FORMAT, "%s is larger than %zu bytes", path, max_bytes);
-    }
-  buf[used] = 0;
+  close (fd);
+  buf[got] = 0;
   *out = buf;
-  *len = used;
+  *size = got;
   return SL_OK;
+}
+
+sl_status
+sl_file_write_atomic (const char *path, const void *data, size_t size, sl_error *err)
+{
+  sl_atomic_file af;
+  sl_status st = sl_atomic_file_open (&af, path, err);
+
+  if (st != SL_OK)
+    return st;
+  sl_atomic_file_write (&af, data, size);
+  return sl_atomic_file_commit (&af, err);
 }

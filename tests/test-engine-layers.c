@@ -20,6 +20,8 @@ static const GradCase cases[] = {
   { "conv-strided-padded",
     "{\"type\":\"conv2d\",\"filters\":3,\"kernel\":[3,2],\"stride\":[2,1],\"padding\":[1,0]}",
     2, 7, 6 },
+  { "conv-same-rectangular",
+    "{\"type\":\"conv2d\",\"filters\":3,\"kernel\":[3,5],\"padding\":\"same\"}", 2, 6, 7 },
   { "conv-dilated", "{\"type\":\"conv2d\",\"filters\":3,\"kernel\":3,\"dilation\":2,\"padding\":2}",
     2, 7, 7 },
   { "conv-grouped", "{\"type\":\"conv2d\",\"filters\":4,\"kernel\":3,\"groups\":2,\"padding\":1}",

@@ -50,11 +50,121 @@ sl_cpu_conv2d_grad_scratch (sl_backend *be, const sl_conv_desc *d)
  * keep GCC from turning them back into such calls. */
 #define SL_NO_LIBCALLS __attribute__ ((optimize ("no-tree-loop-distribute-patterns")))
 
+/* Stride 1, dilation 1 and an output as large as the input ("same" padding):
+ * each (c, ki, kj) block of the column matrix is the input plane shifted by a
+ * constant, so it is one contiguous copy plus zeroed borders. */
+static bool
+is_same_unit (const sl_conv_desc *d)
+{
+  return d->sh == 1 && d->sw == 1 && d->dh == 1 && d->dw == 1 && d->out_h == d->in_h
+         && d->out_w == d->in_w;
+}
+
+/* The valid output rows [oy0, oy1) and columns [ox0, ox1) of kernel tap (ki, kj). */
+static void
+tap_window (const sl_conv_desc *d, int ki, int kj, int *oy0, int *oy1, int *ox0, int *ox1)
+{
+  int dy = ki - d->ph, dx = kj - d->pw;
+
+  *oy0 = dy < 0 ? -dy : 0;
+  *oy1 = dy > 0 ? d->in_h - dy : d->in_h;
+  *ox0 = dx < 0 ? -dx : 0;
+  *ox1 = dx > 0 ? d->in_w - dx : d->in_w;
+}
+
+static void SL_NO_LIBCALLS
+zero_outside (float *block, int h, int w, int oy0, int oy1, int ox0, int ox1)
+{
+  for (int oy = 0; oy < h; oy++)
+    {
+      float *row = block + (size_t) oy * w;
+
+      if (oy < oy0 || oy >= oy1)
+        {
+          memset (row, 0, sizeof (float) * w);
+          continue;
+        }
+      for (int ox = 0; ox < ox0; ox++)
+        row[ox] = 0.0f;
+      for (int ox = ox1; ox < w; ox++)
+        row[ox] = 0.0f;
+    }
+}
+
+static void
+im2col_same (const sl_conv_desc *d, const float *x, float *col)
+{
+  const int h = d->in_h, w = d->in_w, hw = h * w;
+
+  for (int c = 0; c < d->in_c; c++)
+    for (int ki = 0; ki < d->kh; ki++)
+      for (int kj = 0; kj < d->kw; kj++)
+        {
+          float *block = col + ((size_t) (c * d->kh + ki) * d->kw + kj) * hw;
+          const long shift = (long) (ki - d->ph) * w + (kj - d->pw);
+          int oy0, oy1, ox0, ox1;
+          long f0, f1;
+
+          tap_window (d, ki, kj, &oy0, &oy1, &ox0, &ox1);
+          /* Copy the valid rows whole; what wraps around the edges lands in
+           * border columns and is zeroed next. Clamp to the plane. */
+          f0 = (long) oy0 * w;
+          f1 = (long) oy1 * w;
+          if (f0 + shift < 0)
+            f0 = -shift;
+          if (f1 + shift > hw)
+            f1 = hw - shift;
+          if (f1 > f0)
+            memcpy (block + f0, x + (size_t) c * hw + f0 + shift, sizeof (float) * (f1 - f0));
+          zero_outside (block, h, w, oy0, oy1, ox0, ox1);
+        }
+}
+
+/* The adjoint of im2col_same. It scribbles zeros over the borders of col,
+ * which is scratch by then. */
+static void
+col2im_same (const sl_conv_desc *d, float *col, float *dx, bool accumulate)
+{
+  const int h = d->in_h, w = d->in_w, hw = h * w;
+
+  if (!accumulate)
+    memset (dx, 0, sizeof (float) * d->in_c * hw);
+  for (int c = 0; c < d->in_c; c++)
+    for (int ki = 0; ki < d->kh; ki++)
+      for (int kj = 0; kj < d->kw; kj++)
+        {
+          float *block = col + ((size_t) (c * d->kh + ki) * d->kw + kj) * hw;
+          float *plane = dx + (size_t) c * hw;
+          const long shift = (long) (ki - d->ph) * w + (kj - d->pw);
+          int oy0, oy1, ox0, ox1;
+          long f0, f1;
+
+          tap_window (d, ki, kj, &oy0, &oy1, &ox0, &ox1);
+          zero_outside (block, h, w, oy0, oy1, ox0, ox1);
+          f0 = (long) oy0 * w;
+          f1 = (long) oy1 * w;
+          if (f0 + shift < 0)
+            f0 = -shift;
+          if (f1 + shift > hw)
+            f1 = hw - shift;
+          float *restrict dst = plane + shift;
+          const float *restrict src = block;
+          for (long f = f0; f < f1; f++)
+            dst[f] += src[f];
+        }
+}
+
 /* Column matrix of one image: row (c, ki, kj), column (oy, ox). */
 static void SL_NO_LIBCALLS
 im2col (const sl_conv_desc *d, const float *x, float *col)
 {
   const int ohw = d->out_h * d->out_w;
+
+  if (is_same_unit (d))
+    {
+      im2col_same (d, x, col);
+      return;
+    }
 
   for (int c = 0; c < d->in_c; c++)
     for (int ki = 0; ki < d->kh; ki++)
@@ -101,9 +211,15 @@ im2col (const sl_conv_desc *d, const float *x, float *col)
 
 /* The adjoint of im2col: adds every column entry back onto its input pixel. */
 static void SL_NO_LIBCALLS
-col2im (const sl_conv_desc *d, const float *col, float *dx, bool accumulate)
+col2im (const sl_conv_desc *d, float *col, float *dx, bool accumulate)
 {
   const int ohw = d->out_h * d->out_w;
+
+  if (is_same_unit (d))
+    {
+      col2im_same (d, col, dx, accumulate);
+      return;
+    }
 
   if (!accumulate)
     memset (dx, 0, sizeof (float) * d->in_c * d->in_h * d->in_w);

@@ -34,8 +34,9 @@ act_forward_share (void *ctx, int t, int threads)
   long i0, i1;
 
   sl_split_range ((long) j->len, t, threads, &i0, &i1);
-  const float *x = j->x;
-  float *y = j->out;
+  const float *restrict x = j->x;
+  float *restrict y = j->out;
+  const float slope = j->slope;
   switch (j->act)
     {
     case SL_ACT_RELU:
@@ -48,7 +49,7 @@ act_forward_share (void *ctx, int t, int threads)
       break;
     case SL_ACT_LEAKY_RELU:
       for (long i = i0; i < i1; i++)
-        y[i] = x[i] > 0.0f ? x[i] : x[i] * j->slope;
+        y[i] = x[i] > 0.0f ? x[i] : x[i] * slope;
       break;
     case SL_ACT_SIGMOID:
       for (long i = i0; i < i1; i++)
@@ -66,6 +67,33 @@ sl_cpu_activation_forward (sl_backend *be, sl_activation act, float slope, size_
   run_split (be, len, act_forward_share, &j);
 }
 
+/* One loop per activation, so each vectorises; gradients are first computed
+ * into dx or a small stack block, then stored or added. */
+static void
+act_backward_range (sl_activation act, float slope, const float *restrict x,
+                    const float *restrict y, const float *restrict dy, float *restrict g, long n)
+{
+  switch (act)
+    {
+    case SL_ACT_RELU:
+      for (long i = 0; i < n; i++)
+        g[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+      break;
+    case SL_ACT_RELU6:
+      for (long i = 0; i < n; i++)
+        g[i] = x[i] > 0.0f && x[i] < 6.0f ? dy[i] : 0.0f;
+      break;
+    case SL_ACT_LEAKY_RELU:
+      for (long i = 0; i < n; i++)
+        g[i] = x[i] > 0.0f ? dy[i] : dy[i] * slope;
+      break;
+    case SL_ACT_SIGMOID:
+      for (long i = 0; i < n; i++)
+        g[i] = dy[i] * y[i] * (1.0f - y[i]);
+      break;
+    }
+}
+
 static void
 act_backward_share (void *ctx, int t, int threads)
 {
@@ -73,26 +101,21 @@ act_backward_share (void *ctx, int t, int threads)
   long i0, i1;
 
   sl_split_range ((long) j->len, t, threads, &i0, &i1);
-  for (long i = i0; i < i1; i++)
+  if (!j->accumulate)
     {
-      float x = j->x[i], g;
+      act_backward_range (j->act, j->slope, j->x + i0, j->y ? j->y + i0 : NULL, j->dy + i0,
+                          j->dx + i0, i1 - i0);
+      return;
+    }
+  for (long b = i0; b < i1; b += 1024)
+    {
+      float block[1024];
+      long n = i1 - b < 1024 ? i1 - b : 1024;
 
-      switch (j->act)
-        {
-        case SL_ACT_RELU:
-          g = x > 0.0f ? j->dy[i] : 0.0f;
-          break;
-        case SL_ACT_RELU6:
-          g = x > 0.0f && x < 6.0f ? j->dy[i] : 0.0f;
-          break;
-        case SL_ACT_LEAKY_RELU:
-          g = x > 0.0f ? j->dy[i] : j->dy[i] * j->slope;
-          break;
-        default: /* SL_ACT_SIGMOID */
-          g = j->dy[i] * j->y[i] * (1.0f - j->y[i]);
-          break;
-        }
-      sl_store_grad (&j->dx[i], g, j->accumulate);
+      act_backward_range (j->act, j->slope, j->x + b, j->y ? j->y + b : NULL, j->dy + b, block,
+                          n);
+      for (long i = 0; i < n; i++)
+        j->dx[b + i] += block[i];
     }
 }
 
@@ -211,10 +234,16 @@ sl_cpu_copy_grad (sl_backend *be, size_t len, const float *dy, float *dx, bool a
 bool
 sl_cpu_all_finite (sl_backend *be, size_t len, const float *x)
 {
-  float acc = 0.0f;
+  float acc[16] = { 0 };
+  size_t i = 0;
 
-  /* NaN and infinity survive multiplication by zero as NaN. */
-  for (size_t i = 0; i < len; i++)
-    acc += x[i] * 0.0f;
-  return acc == 0.0f;
+  /* NaN and infinity survive multiplication by zero as NaN; 16 lanes vectorise. */
+  for (; i + 16 <= len; i += 16)
+    for (int l = 0; l < 16; l++)
+      acc[l] += x[i + l] * 0.0f;
+  for (; i < len; i++)
+    acc[0] += x[i] * 0.0f;
+  for (int l = 1; l < 16; l++)
+    acc[0] += acc[l];
+  return acc[0] == 0.0f;
 }

@@ -12,40 +12,71 @@ typedef struct
   float epsilon, momentum;
 } bn_job;
 
+/* Sums of one plane in 16 independent lanes: vectorisable, and accurate enough
+ * before the planes are combined in double precision. */
+static void
+plane_sums (const float *restrict p, int hw, float mean, double *sum, double *sq)
+{
+  float s[16] = { 0 }, q[16] = { 0 };
+  int k = 0;
+
+  for (; k + 16 <= hw; k += 16)
+    for (int l = 0; l < 16; l++)
+      {
+        float d = p[k + l] - mean;
+        s[l] += d;
+        q[l] += d * d;
+      }
+  for (; k < hw; k++)
+    {
+      float d = p[k] - mean;
+      s[0] += d;
+      q[0] += d * d;
+    }
+  for (int l = 0; l < 16; l++)
+    {
+      *sum += s[l];
+      *sq += q[l];
+    }
+}
+
+static void
+scale_shift (const float *restrict p, float *restrict q, int hw, float scale, float shift)
+{
+  for (int k = 0; k < hw; k++)
+    q[k] = p[k] * scale + shift;
+}
+
 static void
 forward_share (void *ctx, int t, int threads)
 {
   const bn_job *j = ctx;
-  const size_t plane = (size_t) j->c * j->hw;
+  const int n = j->n, hw = j->hw;
+  const size_t plane = (size_t) j->c * hw;
   long c0, c1;
 
   sl_split_range (j->c, t, threads, &c0, &c1);
   for (long ch = c0; ch < c1; ch++)
     {
+      const float *x = j->x + ch * hw;
+      float *y = j->y + ch * hw;
       float mean, invstd;
 
       if (j->training)
         {
-          double sum = 0.0, sq = 0.0;
-          const double count = (double) j->n * j->hw;
+          const double count = (double) n * hw;
+          double sum = 0.0, sq = 0.0, shifted_sum = 0.0;
 
-          for (int i = 0; i < j->n; i++)
-            {
-              const float *p = j->x + i * plane + ch * j->hw;
-              for (int k = 0; k < j->hw; k++)
-                sum += p[k];
-            }
-          mean = (float) (sum / count);
-          for (int i = 0; i < j->n; i++)
-            {
-              const float *p = j->x + i * plane + ch * j->hw;
-              for (int k = 0; k < j->hw; k++)
-                {
-                  double dv = p[k] - mean;
-                  sq += dv * dv;
-                }
-            }
-          double var = sq / count;
+          /* Shifting by the first plane's first value keeps the variance exact
+           * when the mean is large next to the spread. */
+          const float pivot = x[0];
+          for (int i = 0; i < n; i++)
+            plane_sums (x + i * plane, hw, pivot, &shifted_sum, &sq);
+          sum = shifted_sum / count;
+          double var = sq / count - sum * sum;
+          if (var < 0.0)
+            var = 0.0;
+          mean = (float) (pivot + sum);
           invstd = (float) (1.0 / sqrt (var + j->epsilon));
           j->saved[ch] = mean;
           j->saved[j->c + ch] = invstd;
@@ -59,14 +90,9 @@ forward_share (void *ctx, int t, int threads)
           invstd = 1.0f / sqrtf (j->running_var[ch] + j->epsilon);
         }
 
-      float scale = j->gamma[ch] * invstd, shift = j->beta[ch] - mean * scale;
-      for (int i = 0; i < j->n; i++)
-        {
-          const float *p = j->x + i * plane + ch * j->hw;
-          float *q = j->y + i * plane + ch * j->hw;
-          for (int k = 0; k < j->hw; k++)
-            q[k] = p[k] * scale + shift;
-        }
+      const float scale = j->gamma[ch] * invstd, shift = j->beta[ch] - mean * scale;
+      for (int i = 0; i < n; i++)
+        scale_shift (x + i * plane, y + i * plane, hw, scale, shift);
     }
 }
 
@@ -83,30 +109,62 @@ sl_cpu_batchnorm_forward (sl_backend *be, bool training, int n, int c, int hw, c
   sl_threadpool_run (sl_cpu_of (be)->pool, forward_share, &j);
 }
 
+/* Sum of dy and of dy * xhat over one plane, in 16 lanes. */
+static void
+plane_grad_sums (const float *restrict x, const float *restrict g, int hw, float mean,
+                 float invstd, double *sum_dy, double *sum_dy_xhat)
+{
+  float a[16] = { 0 }, b[16] = { 0 };
+  int k = 0;
+
+  for (; k + 16 <= hw; k += 16)
+    for (int l = 0; l < 16; l++)
+      {
+        a[l] += g[k + l];
+        b[l] += g[k + l] * (x[k + l] - mean);
+      }
+  for (; k < hw; k++)
+    {
+      a[0] += g[k];
+      b[0] += g[k] * (x[k] - mean);
+    }
+  for (int l = 0; l < 16; l++)
+    {
+      *sum_dy += a[l];
+      *sum_dy_xhat += (double) b[l] * invstd;
+    }
+}
+
+static void
+plane_dx (const float *restrict x, const float *restrict g, float *restrict d, int hw,
+          float mean, float invstd, float k1, float mdy, float mdyx, bool accumulate)
+{
+  if (accumulate)
+    for (int k = 0; k < hw; k++)
+      d[k] += k1 * (g[k] - mdy - (x[k] - mean) * invstd * mdyx);
+  else
+    for (int k = 0; k < hw; k++)
+      d[k] = k1 * (g[k] - mdy - (x[k] - mean) * invstd * mdyx);
+}
+
 static void
 backward_share (void *ctx, int t, int threads)
 {
   const bn_job *j = ctx;
-  const size_t plane = (size_t) j->c * j->hw;
-  const double count = (double) j->n * j->hw;
+  const int n = j->n, hw = j->hw;
+  const size_t plane = (size_t) j->c * hw;
+  const double count = (double) n * hw;
   long c0, c1;
 
   sl_split_range (j->c, t, threads, &c0, &c1);
   for (long ch = c0; ch < c1; ch++)
     {
       const float mean = j->saved[ch], invstd = j->saved[j->c + ch];
+      const float *x = j->x + ch * hw, *g = j->dy + ch * hw;
       double sum_dy = 0.0, sum_dy_xhat = 0.0;
 
-      for (int i = 0; i < j->n; i++)
-        {
-          const float *p = j->x + i * plane + ch * j->hw;
-          const float *g = j->dy + i * plane + ch * j->hw;
-          for (int k = 0; k < j->hw; k++)
-            {
-              sum_dy += g[k];
-              sum_dy_xhat += g[k] * (p[k] - mean) * invstd;
-            }
-        }
+      for (int i = 0; i < n; i++)
+        plane_grad_sums (x + i * plane, g + i * plane, hw, mean, invstd, &sum_dy, &sum_dy_xhat);
       j->dbeta[ch] = (float) sum_dy;
       j->dgamma[ch] = (float) sum_dy_xhat;
       if (j->dx == NULL)
@@ -114,17 +172,9 @@ backward_share (void *ctx, int t, int threads)
 
       const float k1 = j->gamma[ch] * invstd;
       const float mdy = (float) (sum_dy / count), mdyx = (float) (sum_dy_xhat / count);
-      for (int i = 0; i < j->n; i++)
-        {
-          const float *p = j->x + i * plane + ch * j->hw;
-          const float *g = j->dy + i * plane + ch * j->hw;
-          float *d = j->dx + i * plane + ch * j->hw;
-          for (int k = 0; k < j->hw; k++)
-            {
-              float xhat = (p[k] - mean) * invstd;
-              sl_store_grad (&d[k], k1 * (g[k] - mdy - xhat * mdyx), j->accumulate);
-            }
-        }
+      for (int i = 0; i < n; i++)
+        plane_dx (x + i * plane, g + i * plane, j->dx + ch * hw + i * plane, hw, mean, invstd,
+                  k1, mdy, mdyx, j->accumulate);
     }
 }
 

@@ -12,26 +12,31 @@ typedef struct
 } optim_job;
 
 static void
-sgd_range (const sl_optim_step *s, long i0, long i1, float *p, const float *grad, float *buf)
+sgd_range (const sl_optim_step *s, long i0, long i1, float *restrict p,
+           const float *restrict grad, float *restrict buf)
 {
+  const float lr = s->lr, wd = s->weight_decay, mu = s->momentum;
+  const bool nesterov = s->nesterov;
+
   for (long i = i0; i < i1; i++)
     {
-      float g = grad[i] + s->weight_decay * p[i];
+      float g = grad[i] + wd * p[i];
 
-      if (s->momentum != 0.0f)
+      if (mu != 0.0f)
         {
-          buf[i] = s->momentum * buf[i] + g;
-          g = s->nesterov ? g + s->momentum * buf[i] : buf[i];
+          buf[i] = mu * buf[i] + g;
+          g = nesterov ? g + mu * buf[i] : buf[i];
         }
-      p[i] -= s->lr * g;
+      p[i] -= lr * g;
     }
 }
 
 /* PyTorch's formulation, so the two agree step for step. */
 static void
-adam_range (const sl_optim_step *s, long i0, long i1, float *p, const float *grad, float *m,
-            float *v)
+adam_range (const sl_optim_step *s, long i0, long i1, float *restrict p,
+            const float *restrict grad, float *restrict m, float *restrict v)
 {
+  const float beta1 = s->beta1, beta2 = s->beta2, eps = s->epsilon;
   const double bc1 = 1.0 - pow (s->beta1, (double) s->t);
   const double bc2 = 1.0 - pow (s->beta2, (double) s->t);
   const float step = (float) (s->lr / bc1), inv_sqrt_bc2 = (float) (1.0 / sqrt (bc2));
@@ -44,9 +49,9 @@ adam_range (const sl_optim_step *s, long i0, long i1, float *p, const float *gra
       float g = grad[i] + l2 * p[i];
 
       p[i] *= decay;
-      m[i] = s->beta1 * m[i] + (1.0f - s->beta1) * g;
-      v[i] = s->beta2 * v[i] + (1.0f - s->beta2) * g * g;
-      p[i] -= step * m[i] / (sqrtf (v[i]) * inv_sqrt_bc2 + s->epsilon);
+      m[i] = beta1 * m[i] + (1.0f - beta1) * g;
+      v[i] = beta2 * v[i] + (1.0f - beta2) * g * g;
+      p[i] -= step * m[i] / (sqrtf (v[i]) * inv_sqrt_bc2 + eps);
     }
 }
 

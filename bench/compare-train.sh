@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# compare-train.sh: runs the Sightline training benchmark and its PyTorch /
+# OpenCV-DNN peer on the same settings and prints both results and their ratios.
+#
+#   bench/compare-train.sh [--model seed-cnn] [--train-images 60000] [--epochs 5]
+#                          [--batch 64] [--threads 2] [--model-json FILE]
+#                          [--sl-bench build/bench/sl-bench-train] [--out DIR]
+#
+# Sightline runs first, then PyTorch (never both at once, so neither steals the
+# other's cores). Targets: training throughput ours/torch >= 2, peak memory
+# torch/ours >= 8, batch-1 latency opencv_dnn/ours > 1; accuracy is shown for both.
+# --model-json hands the peer the exact model description (for presets whose
+# definition only the engine knows); --out keeps both JSON results in DIR.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+py=/usr/bin/python3
+
+model=seed-cnn
+train_images=60000
+epochs=5
+batch=64
+threads=2
+model_json=""
+sl_bench="$root/build/bench/sl-bench-train"
+out_dir=""
+
+usage() {
+  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+}
+
+die() {
+  echo "compare-train: $*" >&2
+  exit 1
+}
+
+need_value() {
+  [[ $# -ge 2 && -n "$2" ]] || die "$1 needs a value"
+}
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --model) need_value "$@"; model="$2"; shift 2 ;;
+    --train-images) need_value "$@"; train_images="$2"; shift 2 ;;
+    --epochs) need_value "$@"; epochs="$2"; shift 2 ;;
+    --batch) need_value "$@"; batch="$2"; shift 2 ;;
+    --threads) need_value "$@"; threads="$2"; shift 2 ;;
+    --model-json) need_value "$@"; model_json="$2"; shift 2 ;;
+    --sl-bench) need_value "$@"; sl_bench="$2"; shift 2 ;;
+    --out) need_value "$@"; out_dir="$2"; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; die "unknown argument '$1'" ;;
+  esac
+done
+
+for pair in "train-images:$train_images" "epochs:$epochs" "batch:$batch" "threads:$threads"; do
+  [[ "${pair#*:}" =~ ^[1-9][0-9]*$ ]] || die "--${pair%%:*} must be a positive integer, not '${pair#*:}'"
+done
+[[ -x "$sl_bench" ]] || die "$sl_bench is missing or not executable; build it first (meson setup build && meson compile -C build)"
+[[ -x "$py" ]] || die "$py is missing; install python3-torch, python3-opencv and python3-numpy"
+"$py" -c 'import torch, cv2, numpy' 2>/dev/null \
+  || die "$py cannot import torch, cv2 and numpy; install python3-torch python3-opencv python3-numpy"
+[[ -z "$model_json" || -r "$model_json" ]] || die "cannot read $model_json"
+if [[ -z "$model_json" && "$model" != seed-cnn && "$model" != small-bn ]]; then
+  die "the PyTorch peer knows only seed-cnn and small-bn; pass --model-json FILE for $model"
+fi
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/sl-compare.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+
+common=(--train-images "$train_images" --epochs "$epochs" --batch "$batch" --threads "$threads")
+peer_model=(--model "$model")
+[[ -n "$model_json" ]] && peer_model=(--model-json "$model_json")
+
+echo "== sightline: $sl_bench --model $model ${common[*]} --json" >&2
+if ! "$sl_bench" --model "$model" "${common[@]}" --json >"$work/ours.out" 2>"$work/ours.err"; then
+  cat "$work/ours.err" >&2
+  die "sl-bench-train failed"
+fi
+
+echo "== pytorch: $py bench/torch_peer.py ${peer_model[*]} ${common[*]} --json --opencv-dnn" >&2
+if ! "$py" "$here/torch_peer.py" "${peer_model[@]}" "${common[@]}" --json --opencv-dnn \
+    >"$work/peer.out" 2>"$work/peer.err"; then
+  cat "$work/peer.err" >&2
+  die "torch_peer.py failed"
+fi
+
+# Both programs print one JSON object; take the last one in their output so
+# stray lines around it do no harm, check the keys, and print the table.
+"$py" - "$work/ours.out" "$work/peer.out" "${out_dir:-}" <<'EOF'
+import json, os, sys
+
+def last_object(path):
+    text = open(path).read()
+    dec, found, i = json.JSONDecoder(), None, 0
+    while True:
+        i = text.find("{", i)
+        if i < 0:
+            break
+        try:
+            obj, end = dec.raw_decode(text, i)
+        except ValueError:
+            i += 1
+            continue
+        if isinstance(obj, dict):
+            found = obj
+        i = end
+    if found is None:
+        sys.exit("compare-train: no JSON object in the output of %s" % path)
+    return found
+
+ours, peer = last_object(sys.argv[1]), last_object(sys.argv[2])
+keys = ("train_images_per_s", "test_accuracy", "latency_b1_ms", "peak_rss_mb")
+for who, res, extra in (("sl-bench-train", ours, ()), ("torch_peer.py", peer, ("opencv_dnn_latency_b1_ms",))):
+    missing = [k for k in keys + extra if not isinstance(res.get(k), (int, float))]
+    if missing:
+        sys.exit("compare-train: %s gave no number for %s" % (who, ", ".join(missing)))
+
+print("sightline:", json.dumps(ours))
+print("pytorch:  ", json.dumps(peer))
+if sys.argv[3]:
+    os.makedirs(sys.argv[3], exist_ok=True)
+    for name, res in (("sightline.json", ours), ("torch.json", peer)):
+        with open(os.path.join(sys.argv[3], name), "w") as f:
+            json.dump(res, f, indent=2)
+            f.write("\n")
+
+def ratio(a, b):
+    return a / b if b > 0 else float("inf")
+
+rows = [
+    ("train images/s", "torch", ours["train_images_per_s"], peer["train_images_per_s"],
+     ratio(ours["train_images_per_s"], peer["train_images_per_s"]), "ours/torch", ">= 2", lambda r: r >= 2),
+    ("peak RSS MB", "torch", ours["peak_rss_mb"], peer["peak_rss_mb"],
+     ratio(peer["peak_rss_mb"], ours["peak_rss_mb"]), "torch/ours", ">= 8", lambda r: r >= 8),
+    ("latency b1 ms", "opencv-dnn", ours["latency_b1_ms"], peer["opencv_dnn_latency_b1_ms"],
+     ratio(peer["opencv_dnn_latency_b1_ms"], ours["latency_b1_ms"]), "cv/ours", "> 1", lambda r: r > 1),
+    ("latency b1 ms", "torch", ours["latency_b1_ms"], peer["latency_b1_ms"],
+     ratio(peer["latency_b1_ms"], ours["latency_b1_ms"]), "torch/ours", "-", None),
+    ("test accuracy", "torch", ours["test_accuracy"], peer["test_accuracy"],
+     ours["test_accuracy"] - peer["test_accuracy"], "ours-torch", "-", None),
+]
+print()
+print("%-15s %-11s %12s %12s %10s %-11s %-7s %s" %
+      ("metric", "peer", "sightline", "peer", "ratio", "(of)", "target", "met"))
+for metric, who, a, b, r, of, target, ok in rows:
+    met = "-" if ok is None else ("yes" if ok(r) else "NO")
+    print("%-15s %-11s %12.4g %12.4g %10.3f %-11s %-7s %s" % (metric, who, a, b, r, of, target, met))
+print()
+print("model %s, %s threads, batch %s, %s train images x %s epochs" %
+      (ours.get("model", "?"), ours.get("threads", "?"), ours.get("batch", "?"),
+       peer.get("train_images", "?"), peer.get("epochs", "?")))
+EOF

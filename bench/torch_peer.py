@@ -1,0 +1,371 @@
+#!/usr/bin/python3
+# torch_peer.py: the PyTorch (and OpenCV-DNN) peer of build/bench/sl-bench-train.
+#
+# Trains the same model on the same Fashion-MNIST data with the same optimizer
+# and reports the same JSON keys, measured the same way, so bench/compare-train.sh
+# can put the two side by side. Run it with Debian's interpreter, which has
+# python3-torch and python3-opencv:
+#
+#   /usr/bin/python3 bench/torch_peer.py --model seed-cnn --train-images 60000 \
+#       --epochs 5 --batch 64 --threads 2 --json [--opencv-dnn]
+#
+# What is measured:
+#   train_images_per_s  images trained / wall seconds of the training loops only
+#                       (data is read from disk and normalised before the clock
+#                       starts; the per-batch shuffle-index slicing is inside it)
+#   test_accuracy       on all 10,000 test images after the last epoch, eval mode
+#   latency_b1_ms       median of >= 200 single-image forwards after a warm-up,
+#                       eval mode under torch.no_grad()
+#   peak_rss_mb         ru_maxrss of this process, read before the ONNX export
+#                       and OpenCV-DNN part so that it covers training only
+#   opencv_dnn_latency_b1_ms (with --opencv-dnn) the trained model exported to
+#                       ONNX (opset 13, batch 1) and run by cv2.dnn the same way
+#
+# Models are Sightline model descriptions (docs/model-format.md) interpreted
+# layer by layer, so --model-json can run any document the engine accepts.
+# seed-cnn is the documented preset; small-bn is inferred (seed-cnn with 3x3
+# convolutions and batch-norm) because its definition lives in the engine: pass
+# the engine's own JSON with --model-json for an exact comparison.
+
+import argparse
+import gzip
+import json
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+DATA_DIR = "/usr/share/datasets/fashion-mnist"
+MEAN, STD = 0.2860, 0.3530
+
+PRESETS = {
+    "seed-cnn": {
+        "name": "seed-cnn",
+        "input": {"channels": 1, "height": 28, "width": 28},
+        "classes": 10,
+        "layers": [
+            {"type": "conv2d", "filters": 32, "kernel": 5, "padding": "same"},
+            {"type": "relu"},
+            {"type": "maxpool", "size": 2},
+            {"type": "conv2d", "filters": 64, "kernel": 5, "padding": "same"},
+            {"type": "relu"},
+            {"type": "maxpool", "size": 2},
+            {"type": "flatten"},
+            {"type": "dense", "units": 1024},
+            {"type": "relu"},
+            {"type": "dense", "units": 10},
+        ],
+    },
+    "small-bn": {
+        "name": "small-bn",
+        "input": {"channels": 1, "height": 28, "width": 28},
+        "classes": 10,
+        "layers": [
+            {"type": "conv2d", "filters": 32, "kernel": 3, "padding": "same", "bias": False},
+            {"type": "batchnorm"},
+            {"type": "relu"},
+            {"type": "maxpool", "size": 2},
+            {"type": "conv2d", "filters": 64, "kernel": 3, "padding": "same", "bias": False},
+            {"type": "batchnorm"},
+            {"type": "relu"},
+            {"type": "maxpool", "size": 2},
+            {"type": "flatten"},
+            {"type": "dense", "units": 128},
+            {"type": "relu"},
+            {"type": "dense", "units": 10},
+        ],
+    },
+}
+
+
+def pair(v):
+    if isinstance(v, (list, tuple)):
+        return int(v[0]), int(v[1])
+    return int(v), int(v)
+
+
+class SlNet(nn.Module):
+    """A Sightline model description run as a PyTorch module (NCHW, float32)."""
+
+    def __init__(self, doc):
+        super().__init__()
+        inp = doc["input"]
+        self.classes = int(doc["classes"])
+        self.steps = []  # (type, module index or None, source names, name, extra)
+        self.mods = nn.ModuleList()
+        shapes = {"input": (inp["channels"], inp["height"], inp["width"])}
+        prev = "input"
+        for i, layer in enumerate(doc["layers"]):
+            t = layer["type"]
+            name = layer.get("name", "#%d" % i)
+            srcs = list(layer["inputs"]) if t == "add" else [layer.get("input", prev)]
+            c, h, w = shapes[srcs[0]]
+            mod, extra = None, None
+            if t == "conv2d":
+                kh, kw = pair(layer["kernel"])
+                sh, sw = pair(layer.get("stride", 1))
+                dh, dw = pair(layer.get("dilation", 1))
+                pad = layer.get("padding", 0)
+                if pad == "same":
+                    pad = (dh * (kh - 1) // 2, dw * (kw - 1) // 2)
+                elif pad == "valid":
+                    pad = (0, 0)
+                ph, pw = pair(pad)
+                mod = nn.Conv2d(c, layer["filters"], (kh, kw), (sh, sw), (ph, pw), (dh, dw),
+                                layer.get("groups", 1), layer.get("bias", True))
+                mod.sl_init = layer.get("init", "he")
+                h = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+                w = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+                c = layer["filters"]
+            elif t == "dense":
+                mod = nn.Linear(c * h * w, layer["units"], layer.get("bias", True))
+                mod.sl_init = layer.get("init", "he")
+                c, h, w = layer["units"], 1, 1
+            elif t == "batchnorm":
+                mod = nn.BatchNorm2d(c, eps=layer.get("epsilon", 1e-5),
+                                     momentum=layer.get("momentum", 0.1))
+            elif t in ("maxpool", "avgpool"):
+                k = pair(layer["size"])
+                s = pair(layer.get("stride", layer["size"]))
+                p = pair(layer.get("padding", 0))
+                extra = (k, s, p)
+                h = (h + 2 * p[0] - k[0]) // s[0] + 1
+                w = (w + 2 * p[1] - k[1]) // s[1] + 1
+            elif t == "global_avgpool":
+                h, w = 1, 1
+            elif t == "flatten":
+                c, h, w = c * h * w, 1, 1
+            elif t == "leaky_relu":
+                extra = float(layer.get("slope", 0.01))
+            elif t == "dropout":
+                mod = nn.Dropout(layer.get("rate", 0.5))
+            elif t == "add":
+                if shapes[srcs[0]] != shapes[srcs[1]]:
+                    raise ValueError("layers[%d] (add): inputs differ in shape" % i)
+            elif t not in ("relu", "relu6", "sigmoid"):
+                raise ValueError("layers[%d]: unknown type %r" % (i, t))
+            idx = None
+            if mod is not None:
+                idx = len(self.mods)
+                self.mods.append(mod)
+            self.steps.append((t, idx, srcs, name, extra))
+            shapes[name] = (c, h, w)
+            prev = name
+        if shapes[prev] != (self.classes, 1, 1):
+            raise ValueError("the last layer gives %r, not %d classes" % (shapes[prev], self.classes))
+
+    def init_weights(self):
+        """He (normal, fan-in) or Xavier (uniform) weights, zero biases, as layers ask."""
+        for m in self.mods:
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                if m.sl_init == "xavier":
+                    nn.init.xavier_uniform_(m.weight)
+                else:
+                    nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+
+    def forward(self, x):
+        outs = {"input": x}
+        y = x
+        for t, idx, srcs, name, extra in self.steps:
+            a = outs[srcs[0]]
+            if t == "dense":
+                y = self.mods[idx](a.flatten(1))
+                y = y.reshape(y.shape[0], -1, 1, 1)
+            elif idx is not None:
+                y = self.mods[idx](a)
+            elif t == "relu":
+                y = F.relu(a)
+            elif t == "relu6":
+                y = F.relu6(a)
+            elif t == "sigmoid":
+                y = torch.sigmoid(a)
+            elif t == "leaky_relu":
+                y = F.leaky_relu(a, extra)
+            elif t == "maxpool":
+                y = F.max_pool2d(a, extra[0], extra[1], extra[2])
+            elif t == "avgpool":
+                y = F.avg_pool2d(a, extra[0], extra[1], extra[2], count_include_pad=True)
+            elif t == "global_avgpool":
+                y = a.mean(dim=(2, 3), keepdim=True)
+            elif t == "flatten":
+                y = a.reshape(a.shape[0], -1, 1, 1)
+            elif t == "add":
+                y = a + outs[srcs[1]]
+            outs[name] = y
+        return y.reshape(y.shape[0], self.classes)
+
+
+def read_idx(path, limit=0):
+    """An IDX file (gzip or plain) as a uint8 array: images N x H x W or labels N."""
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    if data[:2] != b"\0\0" or data[2] != 8:
+        raise ValueError("%s: not an unsigned-byte IDX file" % path)
+    ndim = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    arr = np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(dims)
+    return arr[:limit] if limit > 0 else arr
+
+
+def load_split(prefix, limit=0):
+    """Images normalised like the engine's loader ((x/255 - mean) / std), N x 1 x H x W."""
+    images = read_idx(os.path.join(DATA_DIR, prefix + "-images-idx3-ubyte.gz"), limit)
+    labels = read_idx(os.path.join(DATA_DIR, prefix + "-labels-idx1-ubyte.gz"), limit)
+    x = (images.astype(np.float32) / 255.0 - MEAN) / STD
+    x = torch.from_numpy(np.ascontiguousarray(x[:, None, :, :]))
+    y = torch.from_numpy(labels.astype(np.int64))
+    return x, y
+
+
+def median_ms(fn, inputs, warmup, runs):
+    for i in range(warmup):
+        fn(inputs[i % len(inputs)])
+    times = []
+    for i in range(runs):
+        inp = inputs[i % len(inputs)]
+        t0 = time.perf_counter()
+        fn(inp)
+        times.append((time.perf_counter() - t0) * 1000.0)
+    return statistics.median(times)
+
+
+def evaluate(net, x, y, batch):
+    net.eval()
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, x.shape[0], batch):
+            correct += (net(x[i:i + batch]).argmax(1) == y[i:i + batch]).sum().item()
+    return correct / x.shape[0]
+
+
+def opencv_dnn_latency(net, sample, inputs, threads, warmup, runs):
+    """Exports net to ONNX (opset 13, batch 1) and times cv2.dnn on it.
+
+    Returns (median ms, max |cv2 - torch| on the first input)."""
+    import cv2
+
+    cv2.setNumThreads(threads)
+    with tempfile.TemporaryDirectory(prefix="sl-torch-peer-") as tmp:
+        path = os.path.join(tmp, "model.onnx")
+        net.eval()
+        torch.onnx.export(net, sample, path, opset_version=13,
+                          input_names=["input"], output_names=["logits"])
+        dnn = cv2.dnn.readNetFromONNX(path)
+    dnn.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
+    dnn.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
+    blobs = [inp.numpy() for inp in inputs]
+
+    def run(blob):
+        dnn.setInput(blob)
+        return dnn.forward()
+
+    with torch.no_grad():
+        ref = net(inputs[0]).numpy()
+    diff = float(np.abs(run(blobs[0]).reshape(ref.shape) - ref).max())
+    return median_ms(run, blobs, warmup, runs), diff
+
+
+def main():
+    ap = argparse.ArgumentParser(description="PyTorch peer of sl-bench-train")
+    ap.add_argument("--model", default="seed-cnn", choices=sorted(PRESETS))
+    ap.add_argument("--model-json", help="a model description file; overrides --model")
+    ap.add_argument("--train-images", type=int, default=60000)
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--latency-runs", type=int, default=300)
+    ap.add_argument("--json", action="store_true", help="print only the JSON result")
+    ap.add_argument("--opencv-dnn", action="store_true",
+                    help="also time the model under OpenCV DNN (ONNX export)")
+    args = ap.parse_args()
+    if args.train_images < 1 or args.train_images > 60000 or args.epochs < 1 \
+            or args.batch < 1 or args.threads < 1 or args.latency_runs < 200:
+        ap.error("need 1 <= train-images <= 60000, epochs, batch, threads >= 1, latency-runs >= 200")
+
+    def log(msg):
+        if not args.json:
+            print(msg, file=sys.stderr, flush=True)
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    if args.model_json:
+        with open(args.model_json) as f:
+            doc = json.load(f)
+    else:
+        doc = PRESETS[args.model]
+    net = SlNet(doc)
+    net.init_weights()
+    inp = doc["input"]
+    if (inp["channels"], inp["height"], inp["width"]) != (1, 28, 28) or net.classes != 10:
+        sys.exit("torch_peer: Fashion-MNIST needs a 1 x 28 x 28 input and 10 classes")
+
+    x_train, y_train = load_split("train", args.train_images)
+    x_test, y_test = load_split("t10k")
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
+                           weight_decay=0.0)
+    gen = torch.Generator().manual_seed(args.seed)
+    n = x_train.shape[0]
+    epoch_seconds, epoch_loss = [], []
+    for epoch in range(args.epochs):
+        net.train()
+        t0 = time.perf_counter()
+        order = torch.randperm(n, generator=gen)
+        total = 0.0
+        for i in range(0, n, args.batch):  # the last partial batch is included
+            idx = order[i:i + args.batch]
+            xb, yb = x_train[idx], y_train[idx]
+            loss = F.cross_entropy(net(xb), yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.item() * idx.shape[0]
+        epoch_seconds.append(time.perf_counter() - t0)
+        epoch_loss.append(total / n)
+        log("epoch %d: loss %.4f, %.1f s, %.0f images/s" %
+            (epoch + 1, epoch_loss[-1], epoch_seconds[-1], n / epoch_seconds[-1]))
+
+    accuracy = evaluate(net, x_test, y_test, 1000)
+    net.eval()
+    singles = [x_test[i:i + 1].clone() for i in range(64)]
+    with torch.no_grad():
+        latency = median_ms(net, singles, 20, args.latency_runs)
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+    result = {
+        "model": doc.get("name", args.model),
+        "framework": "pytorch %s" % torch.__version__,
+        "threads": args.threads,
+        "batch": args.batch,
+        "train_images": n,
+        "epochs": args.epochs,
+        "epoch_seconds": [round(s, 3) for s in epoch_seconds],
+        "epoch_loss": [round(v, 5) for v in epoch_loss],
+        "train_images_per_s": round(n * args.epochs / sum(epoch_seconds), 1),
+        "test_accuracy": round(accuracy, 4),
+        "latency_b1_ms": round(latency, 4),
+        "peak_rss_mb": round(peak_rss_mb, 1),
+    }
+    if args.opencv_dnn:
+        import cv2
+
+        ms, diff = opencv_dnn_latency(net, singles[0], singles, args.threads, 20,
+                                      args.latency_runs)
+        result["opencv_version"] = cv2.__version__
+        result["opencv_dnn_latency_b1_ms"] = round(ms, 4)
+        result["opencv_dnn_max_abs_diff"] = float("%.3g" % diff)
+    print(json.dumps(result, indent=None if args.json else 2))
+
+
+if __name__ == "__main__":
+    main()
