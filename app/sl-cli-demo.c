@@ -11,7 +11,7 @@
 
 static const char *const class_names[10] = {
   "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-  "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+  "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot",
 };
 
 typedef struct
@@ -63,12 +63,13 @@ demo_split_load (DemoSplit *s, const char *dir, const char *prefix, int limit,
     {
       const size_t size = (size_t) s->images.height * s->images.width;
 
-      sl_image_borrow (&s->views[i], s->images.data + i * size, s->images.width,
-                       s->images.height, 1, 8, (size_t) s->images.width, NULL);
+      sl_image_borrow (&s->views[i], s->images.data + i * size, s->images.width, s->images.height,
+                       1, 8, (size_t) s->images.width, NULL);
       s->targets[i] = s->labels.data[i];
     }
   if (sl_loader_new_images (s->views, s->targets, s->images.count, pipeline, config, &s->loader,
-                            err) != SL_OK)
+                            err)
+      != SL_OK)
     return FALSE;
   sl_loader_as_source (s->loader, &s->source);
   return TRUE;
@@ -81,9 +82,10 @@ show_progress (const sl_progress *p, void *user_data)
   const int width = 30;
   double done = p->steps_in_epoch > 0 ? (double) p->step_in_epoch / p->steps_in_epoch : 1.0;
   int filled = (int) (done * width);
-  double left = p->images_per_s > 0 && !p->epoch_done
-                  ? (1.0 - done) * (g_get_monotonic_time () - dp->started) / 1e6 / MAX (done, 1e-9)
-                  : 0.0;
+  double left
+      = p->images_per_s > 0 && !p->epoch_done
+            ? (1.0 - done) * (g_get_monotonic_time () - dp->started) / 1e6 / MAX (done, 1e-9)
+            : 0.0;
 
   if (!dp->tty || p->epoch_done)
     return true;
@@ -145,18 +147,24 @@ sl_cli_demo (int argc, char **argv)
   int threads = 0, seed = 1, status = 1;
   gboolean json = FALSE;
   const GOptionEntry entries[] = {
-    { "model", 'm', 0, G_OPTION_ARG_STRING, &model_name, "Preset: seed-cnn, small-bn, resnet-s or mobilenet-s (default small-bn)", "NAME" },
-    { "train-images", 0, 0, G_OPTION_ARG_INT, &train_images, "Training images to use (default 10000)", "N" },
-    { "test-images", 0, 0, G_OPTION_ARG_INT, &test_images, "Test images to evaluate on (default 10000)", "N" },
-    { "epochs", 'e', 0, G_OPTION_ARG_INT, &epochs, "Passes over the training images (default 3)", "N" },
+    { "model", 'm', 0, G_OPTION_ARG_STRING, &model_name,
+      "Preset: seed-cnn, small-bn, resnet-s or mobilenet-s (default small-bn)", "NAME" },
+    { "train-images", 0, 0, G_OPTION_ARG_INT, &train_images,
+      "Training images to use (default 10000)", "N" },
+    { "test-images", 0, 0, G_OPTION_ARG_INT, &test_images,
+      "Test images to evaluate on (default 10000)", "N" },
+    { "epochs", 'e', 0, G_OPTION_ARG_INT, &epochs, "Passes over the training images (default 3)",
+      "N" },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, "Images per optimizer step (default 64)", "N" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Compute threads (default: all cores)", "N" },
     { "seed", 's', 0, G_OPTION_ARG_INT, &seed, "Seed for weights and shuffling (default 1)", "N" },
-    { "data", 0, 0, G_OPTION_ARG_FILENAME, &data_dir, "Folder with the Fashion-MNIST IDX files", "DIR" },
+    { "data", 0, 0, G_OPTION_ARG_FILENAME, &data_dir, "Folder with the Fashion-MNIST IDX files",
+      "DIR" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the results as JSON", NULL },
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("");
+  g_autoptr (GString) epochs_json = NULL;
   DemoSplit train = { 0 }, test = { 0 };
   sl_pipeline *pipeline = NULL;
   sl_model *model = NULL;
@@ -165,16 +173,18 @@ sl_cli_demo (int argc, char **argv)
   sl_error err = { 0 };
   int exit_status;
 
-  g_option_context_set_summary (context,
-    "Trains a model preset on a Fashion-MNIST subset (Debian's dataset-fashion-mnist)\n"
-    "through the full runtime path (loader, pipeline, engine) and prints its test accuracy.");
+  g_option_context_set_summary (
+      context,
+      "Trains a model preset on a Fashion-MNIST subset (Debian's dataset-fashion-mnist)\n"
+      "through the full runtime path (loader, pipeline, engine) and prints its test accuracy.");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!sl_cli_parse (context, &argc, &argv, &exit_status))
     return exit_status;
   if (train_images < 1 || test_images < 1 || epochs < 1 || epochs > 1000 || batch < 1
       || threads < 0)
     {
-      fprintf (stderr, "sightline-cli demo: image counts, epochs and batch size must be positive\n");
+      fprintf (stderr,
+               "sightline-cli demo: image counts, epochs and batch size must be positive\n");
       return 2;
     }
 
@@ -211,7 +221,7 @@ sl_cli_demo (int argc, char **argv)
             epochs == 1 ? "" : "s", sl_model_get_threads (model),
             sl_model_get_threads (model) == 1 ? "" : "s");
 
-  g_autoptr (GString) epochs_json = g_string_new ("[");
+  epochs_json = g_string_new ("[");
   sl_epoch_stats last_test = { 0 };
   DemoProgress dp = { isatty (STDERR_FILENO) && !json, 0, epochs, 0 };
   for (int e = 0; e < epochs; e++)
@@ -227,8 +237,9 @@ sl_cli_demo (int argc, char **argv)
         fprintf (stderr, "\r%*s\r", 90, "");
       if (!json)
         printf ("  epoch %d/%d  train loss %.4f accuracy %.4f  test loss %.4f accuracy %.4f  "
-                "%.1f s (%.0f images/s)\n", e + 1, epochs, tr.loss, tr.accuracy, te.loss,
-                te.accuracy, tr.seconds, tr.images / tr.seconds);
+                "%.1f s (%.0f images/s)\n",
+                e + 1, epochs, tr.loss, tr.accuracy, te.loss, te.accuracy, tr.seconds,
+                tr.images / tr.seconds);
       g_string_append_printf (epochs_json,
                               "%s{\"epoch\": %d, \"train_loss\": %.5f, \"train_accuracy\": %.5f, "
                               "\"test_loss\": %.5f, \"test_accuracy\": %.5f, \"seconds\": %.2f}",
@@ -240,9 +251,9 @@ sl_cli_demo (int argc, char **argv)
 
   if (json)
     printf ("{\"model\": \"%s\", \"train_images\": %lld, \"test_images\": %lld, "
-            "\"test_accuracy\": %.5f, \"epochs\": %s}\n", model_name,
-            (long long) train.images.count, (long long) last_test.images, last_test.accuracy,
-            epochs_json->str);
+            "\"test_accuracy\": %.5f, \"epochs\": %s}\n",
+            model_name, (long long) train.images.count, (long long) last_test.images,
+            last_test.accuracy, epochs_json->str);
   else
     printf ("Test accuracy: %.4f on %lld images\n", last_test.accuracy,
             (long long) last_test.images);

@@ -12,7 +12,7 @@
 #include <time.h>
 
 #define MEAN 0.2860f
-#define STD 0.3530f
+#define STD  0.3530f
 
 typedef struct
 {
@@ -39,7 +39,8 @@ cpu_seconds (void)
   struct rusage ru;
 
   getrusage (RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec
+         + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
 }
 
 static uint64_t
@@ -103,10 +104,12 @@ load (dataset *d, const char *dir, bool train, int limit, uint64_t seed)
   sl_error err = { 0 };
 
   memset (d, 0, sizeof *d);
-  snprintf (path, sizeof path, "%s/%s", dir, train ? "train-images-idx3-ubyte.gz" : "t10k-images-idx3-ubyte.gz");
+  snprintf (path, sizeof path, "%s/%s", dir,
+            train ? "train-images-idx3-ubyte.gz" : "t10k-images-idx3-ubyte.gz");
   if (sl_idx_load (path, limit, &d->images, &err) != SL_OK)
     goto fail;
-  snprintf (path, sizeof path, "%s/%s", dir, train ? "train-labels-idx1-ubyte.gz" : "t10k-labels-idx1-ubyte.gz");
+  snprintf (path, sizeof path, "%s/%s", dir,
+            train ? "train-labels-idx1-ubyte.gz" : "t10k-labels-idx1-ubyte.gz");
   if (sl_idx_load (path, limit, &d->labels, &err) != SL_OK)
     goto fail;
   d->n = (int) d->images.count;
@@ -138,7 +141,8 @@ sgemm_gflops (int threads)
   for (int rep = 0; rep < 5; rep++)
     {
       double t0 = now ();
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c,
+                   n);
       double gf = 2.0 * n * n * (double) n / (now () - t0) / 1e9;
       best = gf > best ? gf : best;
     }
@@ -173,27 +177,27 @@ main (int argc, char **argv)
   int train_images = 60000, epochs = 5, batch = 64, threads = 2, json = 0;
   uint64_t seed = 1;
   static const struct option options[] = {
-    { "model", required_argument, NULL, 'm' }, { "train-images", required_argument, NULL, 'n' },
-    { "epochs", required_argument, NULL, 'e' }, { "batch", required_argument, NULL, 'b' },
+    { "model", required_argument, NULL, 'm' },   { "train-images", required_argument, NULL, 'n' },
+    { "epochs", required_argument, NULL, 'e' },  { "batch", required_argument, NULL, 'b' },
     { "threads", required_argument, NULL, 't' }, { "seed", required_argument, NULL, 's' },
-    { "data", required_argument, NULL, 'd' }, { "json", no_argument, NULL, 'j' },
-    { "help", no_argument, NULL, 'h' }, { 0 },
+    { "data", required_argument, NULL, 'd' },    { "json", no_argument, NULL, 'j' },
+    { "help", no_argument, NULL, 'h' },          { 0 },
   };
   int opt;
 
   while ((opt = getopt_long (argc, argv, "", options, NULL)) != -1)
     switch (opt)
       {
-      case 'm': model_name = optarg; break;
-      case 'n': train_images = atoi (optarg); break;
-      case 'e': epochs = atoi (optarg); break;
-      case 'b': batch = atoi (optarg); break;
-      case 't': threads = atoi (optarg); break;
-      case 's': seed = strtoull (optarg, NULL, 10); break;
-      case 'd': data_dir = optarg; break;
-      case 'j': json = 1; break;
-      case 'h': usage (); return 0;
-      default: usage (); return 2;
+        case 'm': model_name = optarg; break;
+        case 'n': train_images = atoi (optarg); break;
+        case 'e': epochs = atoi (optarg); break;
+        case 'b': batch = atoi (optarg); break;
+        case 't': threads = atoi (optarg); break;
+        case 's': seed = strtoull (optarg, NULL, 10); break;
+        case 'd': data_dir = optarg; break;
+        case 'j': json = 1; break;
+        case 'h': usage (); return 0;
+        default: usage (); return 2;
       }
 
   dataset train, test;
@@ -291,7 +295,8 @@ main (int argc, char **argv)
               "\"roofline_images_per_s\": %.1f, \"train_cpu_seconds\": %.2f, \"params\": %zu, "
               "\"epoch_seconds\": [",
               model_name, threads, batch, train.n, epochs, images_per_s, accuracy, lat[250],
-              lat[450], ru.ru_maxrss / 1024.0, gflop, roof, roof_images, train_cpu, sl_model_param_count (model));
+              lat[450], ru.ru_maxrss / 1024.0, gflop, roof, roof_images, train_cpu,
+              sl_model_param_count (model));
       for (int e = 0; e < epochs; e++)
         printf ("%s%.2f", e ? ", " : "", epoch_seconds[e]);
       printf ("]}\n");
@@ -299,7 +304,8 @@ main (int argc, char **argv)
   else
     printf ("%s: %.1f images/s (%.1f GFLOP/s; SGEMM roofline %.1f GFLOP/s = %.0f images/s), "
             "test accuracy %.4f, batch-1 latency %.3f ms, peak RSS %.1f MB, %.0f images per "
-            "CPU-second\n", model_name, images_per_s, gflop, roof, roof_images, accuracy, lat[250],
+            "CPU-second\n",
+            model_name, images_per_s, gflop, roof, roof_images, accuracy, lat[250],
             ru.ru_maxrss / 1024.0, train.n * epochs / train_cpu);
 
   free (x);

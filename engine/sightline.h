@@ -6,7 +6,8 @@
 #include <stdint.h>
 
 #ifdef __cplusplus
-extern "C" {
+extern "C"
+{
 #endif
 
 #if defined(SL_COMPILATION) && defined(__GNUC__)
@@ -15,203 +16,199 @@ extern "C" {
 #define SL_API
 #endif
 
-/* Status codes. Every fallible call returns one and, when given an sl_error,
+  /* Status codes. Every fallible call returns one and, when given an sl_error,
  * fills it with a sentence a user can act on. */
-typedef enum
-{
-  SL_OK = 0,
-  SL_ERR_INVALID = -1,   /* bad argument, bad model description, shape mismatch */
-  SL_ERR_NOMEM = -2,     /* an allocation failed */
-  SL_ERR_IO = -3,        /* a file could not be read or written */
-  SL_ERR_FORMAT = -4,    /* a file is corrupt, truncated or of another kind */
-  SL_ERR_DEVICE = -5,    /* a compute device failed or is missing */
-  SL_ERR_CANCELLED = -6, /* a progress callback asked to stop */
-  SL_ERR_DIVERGED = -7,  /* the loss became NaN or infinite */
-} sl_status;
+  typedef enum
+  {
+    SL_OK = 0,
+    SL_ERR_INVALID = -1,   /* bad argument, bad model description, shape mismatch */
+    SL_ERR_NOMEM = -2,     /* an allocation failed */
+    SL_ERR_IO = -3,        /* a file could not be read or written */
+    SL_ERR_FORMAT = -4,    /* a file is corrupt, truncated or of another kind */
+    SL_ERR_DEVICE = -5,    /* a compute device failed or is missing */
+    SL_ERR_CANCELLED = -6, /* a progress callback asked to stop */
+    SL_ERR_DIVERGED = -7,  /* the loss became NaN or infinite */
+  } sl_status;
 
-typedef struct
-{
-  sl_status code;
-  char message[256];
-} sl_error;
+  typedef struct
+  {
+    sl_status code;
+    char message[256];
+  } sl_error;
 
-SL_API const char *sl_status_to_string (sl_status status);
-SL_API const char *sl_version_string (void);
-SL_API int sl_version_number (void); /* major * 10000 + minor * 100 + micro */
+  SL_API const char *sl_status_to_string (sl_status status);
+  SL_API const char *sl_version_string (void);
+  SL_API int sl_version_number (void); /* major * 10000 + minor * 100 + micro */
 
-/* ---- Models --------------------------------------------------------------
+  /* ---- Models --------------------------------------------------------------
  * A model is a graph of layers described by a JSON document (see
  * docs/model-format.md). It owns its parameters and its compute threads, and
  * is used from one thread at a time. Tensors are NCHW float32. */
 
-typedef struct sl_model sl_model;
+  typedef struct sl_model sl_model;
 
-/* Options for a built-in preset. Set struct_size to sizeof (sl_preset_options)
+  /* Options for a built-in preset. Set struct_size to sizeof (sl_preset_options)
  * or call sl_preset_options_init (), which also sets the defaults. */
-typedef struct
-{
-  size_t struct_size;
-  int channels;       /* 1 (gray) or 3 (colour) */
-  int height, width;  /* input size in pixels */
-  int classes;        /* >= 2 */
-  int depth;          /* resnet-s: 8, 14 or 20 (6n + 2); 0 = default */
-  float width_mult;   /* mobilenet-s: channel multiplier; 0 = default (1.0) */
-} sl_preset_options;
+  typedef struct
+  {
+    size_t struct_size;
+    int channels;      /* 1 (gray) or 3 (colour) */
+    int height, width; /* input size in pixels */
+    int classes;       /* >= 2 */
+    int depth;         /* resnet-s: 8, 14 or 20 (6n + 2); 0 = default */
+    float width_mult;  /* mobilenet-s: channel multiplier; 0 = default (1.0) */
+  } sl_preset_options;
 
-SL_API void sl_preset_options_init (sl_preset_options *opts);
+  SL_API void sl_preset_options_init (sl_preset_options *opts);
 
-/* The preset names, NULL-terminated: seed-cnn, small-bn, resnet-s, mobilenet-s. */
-SL_API const char *const *sl_preset_names (void);
-SL_API const char *sl_preset_summary (const char *preset);
+  /* The preset names, NULL-terminated: seed-cnn, small-bn, resnet-s, mobilenet-s. */
+  SL_API const char *const *sl_preset_names (void);
+  SL_API const char *sl_preset_summary (const char *preset);
 
-/* Writes the JSON description of a preset into *out_json (free with sl_free). */
-SL_API sl_status sl_preset_json (const char *preset, const sl_preset_options *opts,
-                                 char **out_json, sl_error *err);
+  /* Writes the JSON description of a preset into *out_json (free with sl_free). */
+  SL_API sl_status sl_preset_json (const char *preset, const sl_preset_options *opts,
+                                   char **out_json, sl_error *err);
 
-/* Builds a model from its JSON description; weights are initialised from seed. */
-SL_API sl_status sl_model_new (const char *json, uint64_t seed, sl_model **out,
-                               sl_error *err);
-SL_API void sl_model_free (sl_model *model); /* NULL-safe */
+  /* Builds a model from its JSON description; weights are initialised from seed. */
+  SL_API sl_status sl_model_new (const char *json, uint64_t seed, sl_model **out, sl_error *err);
+  SL_API void sl_model_free (sl_model *model); /* NULL-safe */
 
-/* The normalised JSON description (free with sl_free). */
-SL_API char *sl_model_to_json (const sl_model *model);
-SL_API size_t sl_model_param_count (const sl_model *model);
-SL_API void sl_model_input_shape (const sl_model *model, int *channels, int *height,
-                                  int *width);
-SL_API int sl_model_class_count (const sl_model *model);
+  /* The normalised JSON description (free with sl_free). */
+  SL_API char *sl_model_to_json (const sl_model *model);
+  SL_API size_t sl_model_param_count (const sl_model *model);
+  SL_API void sl_model_input_shape (const sl_model *model, int *channels, int *height, int *width);
+  SL_API int sl_model_class_count (const sl_model *model);
 
-/* Forward multiply-adds per image (a speed estimate for the GUI). */
-SL_API double sl_model_flops_per_image (const sl_model *model);
+  /* Forward multiply-adds per image (a speed estimate for the GUI). */
+  SL_API double sl_model_flops_per_image (const sl_model *model);
 
-/* Compute threads used by this model (default: the number of CPU cores). */
-SL_API sl_status sl_model_set_threads (sl_model *model, int threads, sl_error *err);
-SL_API int sl_model_get_threads (const sl_model *model);
+  /* Compute threads used by this model (default: the number of CPU cores). */
+  SL_API sl_status sl_model_set_threads (sl_model *model, int threads, sl_error *err);
+  SL_API int sl_model_get_threads (const sl_model *model);
 
-/* Inference: x holds n images (NCHW), probs receives n * classes softmax values. */
-SL_API sl_status sl_model_predict (sl_model *model, const float *x, int n, float *probs,
-                                   sl_error *err);
-
-/* Weights as one contiguous block of sl_model_param_count () floats, and the
- * layers' running statistics (batch-norm mean and variance). */
-SL_API const float *sl_model_params (const sl_model *model);
-SL_API sl_status sl_model_set_params (sl_model *model, const float *params, size_t count,
-                                      sl_error *err);
-SL_API size_t sl_model_state_count (const sl_model *model);
-SL_API const float *sl_model_state (const sl_model *model);
-SL_API sl_status sl_model_set_state (sl_model *model, const float *state, size_t count,
+  /* Inference: x holds n images (NCHW), probs receives n * classes softmax values. */
+  SL_API sl_status sl_model_predict (sl_model *model, const float *x, int n, float *probs,
                                      sl_error *err);
 
-SL_API void sl_free (void *ptr);
+  /* Weights as one contiguous block of sl_model_param_count () floats, and the
+ * layers' running statistics (batch-norm mean and variance). */
+  SL_API const float *sl_model_params (const sl_model *model);
+  SL_API sl_status sl_model_set_params (sl_model *model, const float *params, size_t count,
+                                        sl_error *err);
+  SL_API size_t sl_model_state_count (const sl_model *model);
+  SL_API const float *sl_model_state (const sl_model *model);
+  SL_API sl_status sl_model_set_state (sl_model *model, const float *state, size_t count,
+                                       sl_error *err);
 
-/* ---- Batch sources -------------------------------------------------------
+  SL_API void sl_free (void *ptr);
+
+  /* ---- Batch sources -------------------------------------------------------
  * Training and evaluation pull batches through this interface; the vision
  * loader implements it, and so can any caller with images in memory. The
  * caller fills the struct; struct_size lets it grow without breaking callers. */
 
-typedef struct
-{
-  size_t struct_size;
-  void *user_data;
-  /* Images in one pass. */
-  int64_t (*count) (void *user_data);
-  /* Starts pass number `epoch` (0-based); a source may reshuffle here. */
-  sl_status (*begin_epoch) (void *user_data, int64_t epoch, sl_error *err);
-  /* Fills up to max images and labels; *n = 0 marks the end of the pass. */
-  sl_status (*next) (void *user_data, float *x, int32_t *labels, int max, int *n,
-                     sl_error *err);
-} sl_batch_source;
+  typedef struct
+  {
+    size_t struct_size;
+    void *user_data;
+    /* Images in one pass. */
+    int64_t (*count) (void *user_data);
+    /* Starts pass number `epoch` (0-based); a source may reshuffle here. */
+    sl_status (*begin_epoch) (void *user_data, int64_t epoch, sl_error *err);
+    /* Fills up to max images and labels; *n = 0 marks the end of the pass. */
+    sl_status (*next) (void *user_data, float *x, int32_t *labels, int max, int *n, sl_error *err);
+  } sl_batch_source;
 
-/* ---- Training ------------------------------------------------------------ */
+  /* ---- Training ------------------------------------------------------------ */
 
-typedef enum
-{
-  SL_OPTIMIZER_SGD = 0,
-  SL_OPTIMIZER_ADAM = 1,
-  SL_OPTIMIZER_ADAMW = 2,
-} sl_optimizer_kind;
+  typedef enum
+  {
+    SL_OPTIMIZER_SGD = 0,
+    SL_OPTIMIZER_ADAM = 1,
+    SL_OPTIMIZER_ADAMW = 2,
+  } sl_optimizer_kind;
 
-typedef enum
-{
-  SL_SCHEDULE_CONSTANT = 0,
-  SL_SCHEDULE_STEP = 1,   /* lr *= gamma every step_size steps */
-  SL_SCHEDULE_COSINE = 2, /* linear warm-up, then cosine down to min_lr at total_steps */
-} sl_schedule_kind;
+  typedef enum
+  {
+    SL_SCHEDULE_CONSTANT = 0,
+    SL_SCHEDULE_STEP = 1,   /* lr *= gamma every step_size steps */
+    SL_SCHEDULE_COSINE = 2, /* linear warm-up, then cosine down to min_lr at total_steps */
+  } sl_schedule_kind;
 
-typedef struct
-{
-  size_t struct_size;
-  sl_optimizer_kind optimizer;
-  float learning_rate;
-  float momentum;     /* SGD */
-  bool nesterov;      /* SGD */
-  float weight_decay; /* L2 for SGD and Adam, decoupled for AdamW */
-  float beta1, beta2, epsilon;
-  sl_schedule_kind schedule;
-  int64_t step_size; /* SL_SCHEDULE_STEP */
-  float gamma;       /* SL_SCHEDULE_STEP */
-  int64_t warmup_steps;
-  int64_t total_steps; /* SL_SCHEDULE_COSINE */
-  float min_learning_rate;
-  float label_smoothing;      /* 0 .. 1 */
-  const float *class_weights; /* NULL or one weight per class; copied */
-  uint64_t seed;              /* dropout and other training randomness */
-} sl_train_config;
+  typedef struct
+  {
+    size_t struct_size;
+    sl_optimizer_kind optimizer;
+    float learning_rate;
+    float momentum;     /* SGD */
+    bool nesterov;      /* SGD */
+    float weight_decay; /* L2 for SGD and Adam, decoupled for AdamW */
+    float beta1, beta2, epsilon;
+    sl_schedule_kind schedule;
+    int64_t step_size; /* SL_SCHEDULE_STEP */
+    float gamma;       /* SL_SCHEDULE_STEP */
+    int64_t warmup_steps;
+    int64_t total_steps; /* SL_SCHEDULE_COSINE */
+    float min_learning_rate;
+    float label_smoothing;      /* 0 .. 1 */
+    const float *class_weights; /* NULL or one weight per class; copied */
+    uint64_t seed;              /* dropout and other training randomness */
+  } sl_train_config;
 
-/* Defaults: Adam, lr 1e-3, betas 0.9/0.999, eps 1e-8, constant schedule. */
-SL_API void sl_train_config_init (sl_train_config *config);
+  /* Defaults: Adam, lr 1e-3, betas 0.9/0.999, eps 1e-8, constant schedule. */
+  SL_API void sl_train_config_init (sl_train_config *config);
 
-typedef struct
-{
-  int64_t epoch;         /* 0-based */
-  int64_t step;          /* optimizer steps since the trainer began */
-  int64_t step_in_epoch; /* 1-based */
-  int64_t steps_in_epoch;
-  double loss;          /* mean over the last batch, or the epoch when epoch_done */
-  double accuracy;      /* likewise */
-  double learning_rate; /* used for the last step */
-  double images_per_s;  /* over the epoch so far */
-  bool epoch_done;
-} sl_progress;
+  typedef struct
+  {
+    int64_t epoch;         /* 0-based */
+    int64_t step;          /* optimizer steps since the trainer began */
+    int64_t step_in_epoch; /* 1-based */
+    int64_t steps_in_epoch;
+    double loss;          /* mean over the last batch, or the epoch when epoch_done */
+    double accuracy;      /* likewise */
+    double learning_rate; /* used for the last step */
+    double images_per_s;  /* over the epoch so far */
+    bool epoch_done;
+  } sl_progress;
 
-/* Called on the training thread; return false to cancel (SL_ERR_CANCELLED). */
-typedef bool (*sl_progress_fn) (const sl_progress *progress, void *user_data);
+  /* Called on the training thread; return false to cancel (SL_ERR_CANCELLED). */
+  typedef bool (*sl_progress_fn) (const sl_progress *progress, void *user_data);
 
-typedef struct
-{
-  double loss;
-  double accuracy;
-  int64_t images;
-  double seconds;
-} sl_epoch_stats;
+  typedef struct
+  {
+    double loss;
+    double accuracy;
+    int64_t images;
+    double seconds;
+  } sl_epoch_stats;
 
-typedef struct sl_trainer sl_trainer;
+  typedef struct sl_trainer sl_trainer;
 
-/* Plans every buffer for batch_size once; steps then allocate nothing. */
-SL_API sl_status sl_trainer_new (sl_model *model, const sl_train_config *config,
-                                 int batch_size, sl_trainer **out, sl_error *err);
-SL_API void sl_trainer_free (sl_trainer *trainer); /* NULL-safe; the model stays */
+  /* Plans every buffer for batch_size once; steps then allocate nothing. */
+  SL_API sl_status sl_trainer_new (sl_model *model, const sl_train_config *config, int batch_size,
+                                   sl_trainer **out, sl_error *err);
+  SL_API void sl_trainer_free (sl_trainer *trainer); /* NULL-safe; the model stays */
 
-/* One optimizer step on n <= batch_size images. */
-SL_API sl_status sl_trainer_step (sl_trainer *trainer, const float *x,
-                                  const int32_t *labels, int n, double *loss,
-                                  double *accuracy, sl_error *err);
-SL_API sl_status sl_trainer_train_epoch (sl_trainer *trainer, const sl_batch_source *source,
-                                         sl_progress_fn progress, void *user_data,
-                                         sl_epoch_stats *stats, sl_error *err);
-/* Loss and accuracy in inference mode over one pass of source. */
-SL_API sl_status sl_trainer_evaluate (sl_trainer *trainer, const sl_batch_source *source,
-                                      sl_epoch_stats *stats, sl_error *err);
-SL_API int64_t sl_trainer_step_count (const sl_trainer *trainer);
-SL_API int64_t sl_trainer_epoch_count (const sl_trainer *trainer);
-SL_API double sl_trainer_learning_rate (const sl_trainer *trainer);
+  /* One optimizer step on n <= batch_size images. */
+  SL_API sl_status sl_trainer_step (sl_trainer *trainer, const float *x, const int32_t *labels,
+                                    int n, double *loss, double *accuracy, sl_error *err);
+  SL_API sl_status sl_trainer_train_epoch (sl_trainer *trainer, const sl_batch_source *source,
+                                           sl_progress_fn progress, void *user_data,
+                                           sl_epoch_stats *stats, sl_error *err);
+  /* Loss and accuracy in inference mode over one pass of source. */
+  SL_API sl_status sl_trainer_evaluate (sl_trainer *trainer, const sl_batch_source *source,
+                                        sl_epoch_stats *stats, sl_error *err);
+  SL_API int64_t sl_trainer_step_count (const sl_trainer *trainer);
+  SL_API int64_t sl_trainer_epoch_count (const sl_trainer *trainer);
+  SL_API double sl_trainer_learning_rate (const sl_trainer *trainer);
 
-/* Weights, running statistics, optimizer state and counters, written
+  /* Weights, running statistics, optimizer state and counters, written
  * atomically (temporary file, fsync, rename). */
-SL_API sl_status sl_trainer_save_checkpoint (sl_trainer *trainer, const char *path,
-                                             sl_error *err);
-/* Restores a checkpoint written for the same model description. */
-SL_API sl_status sl_trainer_load_checkpoint (sl_trainer *trainer, const char *path,
-                                             sl_error *err);
+  SL_API sl_status sl_trainer_save_checkpoint (sl_trainer *trainer, const char *path,
+                                               sl_error *err);
+  /* Restores a checkpoint written for the same model description. */
+  SL_API sl_status sl_trainer_load_checkpoint (sl_trainer *trainer, const char *path,
+                                               sl_error *err);
 
 #ifdef __cplusplus
 }

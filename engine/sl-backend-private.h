@@ -62,22 +62,21 @@ typedef struct
   void (*conv2d_forward) (sl_backend *be, const sl_conv_desc *d, int n, const float *x,
                           const float *w, const float *b, float *y, float *ws);
   void (*conv2d_backward) (sl_backend *be, const sl_conv_desc *d, int n, const float *x,
-                           const float *w, const float *dy, float *dx, bool accumulate,
-                           float *dw, float *db, float *ws, float *scratch);
+                           const float *w, const float *dy, float *dx, bool accumulate, float *dw,
+                           float *db, float *ws, float *scratch);
 
-  void (*dense_forward) (sl_backend *be, int n, int in, int out, const float *x,
-                         const float *w, const float *b, float *y);
-  void (*dense_backward) (sl_backend *be, int n, int in, int out, const float *x,
-                          const float *w, const float *dy, float *dx, bool accumulate,
-                          float *dw, float *db);
+  void (*dense_forward) (sl_backend *be, int n, int in, int out, const float *x, const float *w,
+                         const float *b, float *y);
+  void (*dense_backward) (sl_backend *be, int n, int in, int out, const float *x, const float *w,
+                          const float *dy, float *dx, bool accumulate, float *dw, float *db);
 
-  void (*batchnorm_forward) (sl_backend *be, bool training, int n, int c, int hw,
-                             const float *x, const float *gamma, const float *beta,
-                             float *running_mean, float *running_var, float epsilon,
-                             float momentum, float *saved, float *y);
+  void (*batchnorm_forward) (sl_backend *be, bool training, int n, int c, int hw, const float *x,
+                             const float *gamma, const float *beta, float *running_mean,
+                             float *running_var, float epsilon, float momentum, float *saved,
+                             float *y);
   void (*batchnorm_backward) (sl_backend *be, int n, int c, int hw, const float *x,
-                              const float *gamma, const float *saved, const float *dy,
-                              float *dx, bool accumulate, float *dgamma, float *dbeta);
+                              const float *gamma, const float *saved, const float *dy, float *dx,
+                              bool accumulate, float *dgamma, float *dbeta);
 
   void (*activation_forward) (sl_backend *be, sl_activation act, float slope, size_t len,
                               const float *x, float *y);
@@ -89,24 +88,22 @@ typedef struct
                         const float *x, float *y, int32_t *argmax);
   void (*pool_backward) (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n,
                          const float *dy, const int32_t *argmax, float *dx, bool accumulate);
-  void (*global_avgpool_forward) (sl_backend *be, int n, int c, int hw, const float *x,
-                                  float *y);
-  void (*global_avgpool_backward) (sl_backend *be, int n, int c, int hw, const float *dy,
-                                   float *dx, bool accumulate);
+  void (*global_avgpool_forward) (sl_backend *be, int n, int c, int hw, const float *x, float *y);
+  void (*global_avgpool_backward) (sl_backend *be, int n, int c, int hw, const float *dy, float *dx,
+                                   bool accumulate);
 
   /* mask receives the kept-and-scaled factors; seed makes it reproducible. */
-  void (*dropout_forward) (sl_backend *be, size_t len, float rate, uint64_t seed,
-                           const float *x, float *mask, float *y);
-  void (*mul_backward) (sl_backend *be, size_t len, const float *mask, const float *dy,
-                        float *dx, bool accumulate);
+  void (*dropout_forward) (sl_backend *be, size_t len, float rate, uint64_t seed, const float *x,
+                           float *mask, float *y);
+  void (*mul_backward) (sl_backend *be, size_t len, const float *mask, const float *dy, float *dx,
+                        bool accumulate);
   void (*add_forward) (sl_backend *be, size_t len, const float *a, const float *b, float *y);
   void (*copy_grad) (sl_backend *be, size_t len, const float *dy, float *dx, bool accumulate);
 
   /* Softmax cross-entropy: writes dlogits (may be NULL), returns the batch loss
    * and the number of correct arg-max predictions. */
-  double (*softmax_xent) (sl_backend *be, int n, int k, const float *logits,
-                          const int32_t *labels, const sl_loss_desc *loss, float *dlogits,
-                          int *correct);
+  double (*softmax_xent) (sl_backend *be, int n, int k, const float *logits, const int32_t *labels,
+                          const sl_loss_desc *loss, float *dlogits, int *correct);
   void (*softmax) (sl_backend *be, int n, int k, const float *logits, float *probs);
 
   void (*optimizer_step) (sl_backend *be, const sl_optim_step *s, size_t len, float *params,

@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAGIC "SLCKPT\r\n"
-#define VERSION 1u
+#define MAGIC      "SLCKPT\r\n"
+#define VERSION    1u
 #define MAX_HEADER (16u << 20)
-#define MAX_FILE ((size_t) 8 << 30)
+#define MAX_FILE   ((size_t) 8 << 30)
 
 static void
 put_u32 (uint8_t *b, uint32_t v)
@@ -138,8 +138,7 @@ sl_trainer_load_checkpoint (sl_trainer *t, const char *path, sl_error *err)
       goto out;
     }
   doc = cJSON_ParseWithLength ((const char *) buf + 16, header_len);
-  if (doc == NULL
-      || header_number (doc, "step", &step, path, err) != SL_OK
+  if (doc == NULL || header_number (doc, "step", &step, path, err) != SL_OK
       || header_number (doc, "epoch", &epoch, path, err) != SL_OK
       || header_number (doc, "optimizer", &optimizer, path, err) != SL_OK
       || header_number (doc, "params", &n_params, path, err) != SL_OK
@@ -156,7 +155,8 @@ sl_trainer_load_checkpoint (sl_trainer *t, const char *path, sl_error *err)
     {
       st = sl_error_set (err, SL_ERR_INVALID,
                          "%s was saved from a different model description; it cannot resume "
-                         "this one", path);
+                         "this one",
+                         path);
       goto out;
     }
   if ((int) optimizer != (int) t->config.optimizer)

@@ -128,8 +128,7 @@ sl_atomic_file_abort (sl_atomic_file *af)
 }
 
 sl_status
-sl_file_read_all (const char *path, size_t max_bytes, uint8_t **out, size_t *size,
-                  sl_error *err)
+sl_file_read_all (const char *path, size_t max_bytes, uint8_t **out, size_t *size, sl_error *err)
 {
   struct stat sb;
   uint8_t *buf;
@@ -149,8 +148,8 @@ sl_file_read_all (const char *path, size_t max_bytes, uint8_t **out, size_t *siz
   if ((uint64_t) sb.st_size > max_bytes)
     {
       close (fd);
-      return sl_error_set (err, SL_ERR_FORMAT, "%s is %lld bytes, more than the limit of %zu",
-                           path, (long long) sb.st_size, max_bytes);
+      return sl_error_set (err, SL_ERR_FORMAT, "%s is %lld bytes, more than the limit of %zu", path,
+                           (long long) sb.st_size, max_bytes);
     }
   /* One spare byte keeps text files NUL-terminated for parsers. */
   buf = malloc ((size_t) sb.st_size + 1);

@@ -9,8 +9,8 @@
 typedef struct
 {
   sl_plan plan;
-  float **own;    /* per node: the buffer it owns (aliases may point elsewhere) */
-  bool *written;  /* per node + 1 (model input): gradient already holds a value */
+  float **own;   /* per node: the buffer it owns (aliases may point elsewhere) */
+  bool *written; /* per node + 1 (model input): gradient already holds a value */
 } plan_private;
 
 static int
@@ -120,7 +120,8 @@ sl_plan_new (sl_model *m, int batch, bool training, bool want_input_grad, sl_pla
       sl_plan_free (m, p);
       return sl_error_set (err, SL_ERR_NOMEM,
                            "out of memory: %.0f MB of buffers for a batch of %d; try a smaller "
-                           "batch size", (floats * 4.0 + ints * 4.0) / 1e6, batch);
+                           "batch size",
+                           (floats * 4.0 + ints * 4.0) / 1e6, batch);
     }
 
   for (int i = 0; i < m->n_nodes; i++)
@@ -175,10 +176,10 @@ activation_of (sl_layer_kind kind)
 {
   switch (kind)
     {
-    case SL_LAYER_RELU6: return SL_ACT_RELU6;
-    case SL_LAYER_LEAKY_RELU: return SL_ACT_LEAKY_RELU;
-    case SL_LAYER_SIGMOID: return SL_ACT_SIGMOID;
-    default: return SL_ACT_RELU;
+      case SL_LAYER_RELU6: return SL_ACT_RELU6;
+      case SL_LAYER_LEAKY_RELU: return SL_ACT_LEAKY_RELU;
+      case SL_LAYER_SIGMOID: return SL_ACT_SIGMOID;
+      default: return SL_ACT_RELU;
     }
 }
 
@@ -201,46 +202,42 @@ sl_graph_forward (sl_model *m, sl_plan *p, const float *x, int n, bool training,
 
       switch (node->kind)
         {
-        case SL_LAYER_CONV2D:
-          ops->conv2d_forward (be, &node->geom, n, in, w, b, y, p->workspace);
-          break;
-        case SL_LAYER_DENSE:
-          ops->dense_forward (be, n, (int) sl_shape_size (node->in), node->units, in, w, b, y);
-          break;
-        case SL_LAYER_BATCHNORM:
-          ops->batchnorm_forward (be, training, n, node->in.c, node->in.h * node->in.w, in, w,
-                                  w + node->in.c, m->state + node->state_offset,
-                                  m->state + node->state_offset + node->in.c, node->epsilon,
-                                  node->momentum, p->saved[i], y);
-          break;
-        case SL_LAYER_RELU:
-        case SL_LAYER_RELU6:
-        case SL_LAYER_LEAKY_RELU:
-        case SL_LAYER_SIGMOID:
-          ops->activation_forward (be, activation_of (node->kind), node->slope, len, in, y);
-          break;
-        case SL_LAYER_MAXPOOL:
-        case SL_LAYER_AVGPOOL:
-          ops->pool_forward (be, node->kind == SL_LAYER_MAXPOOL ? SL_POOL_MAX : SL_POOL_AVG,
-                             &node->geom, n, in, y, training ? p->argmax[i] : NULL);
-          break;
-        case SL_LAYER_GLOBAL_AVGPOOL:
-          ops->global_avgpool_forward (be, n, node->in.c, node->in.h * node->in.w, in, y);
-          break;
-        case SL_LAYER_FLATTEN:
-          y = (float *) in;
-          break;
-        case SL_LAYER_DROPOUT:
-          if (training && node->rate > 0.0f)
-            ops->dropout_forward (be, len, node->rate,
-                                  noise_seed ^ (0xd1b54a32d192ed03ull * (uint64_t) (i + 1)), in,
-                                  p->saved[i], y);
-          else
-            y = (float *) in; /* identity at inference */
-          break;
-        case SL_LAYER_ADD:
-          ops->add_forward (be, len, in, node_input (p, node, 1, x), y);
-          break;
+          case SL_LAYER_CONV2D:
+            ops->conv2d_forward (be, &node->geom, n, in, w, b, y, p->workspace);
+            break;
+          case SL_LAYER_DENSE:
+            ops->dense_forward (be, n, (int) sl_shape_size (node->in), node->units, in, w, b, y);
+            break;
+          case SL_LAYER_BATCHNORM:
+            ops->batchnorm_forward (be, training, n, node->in.c, node->in.h * node->in.w, in, w,
+                                    w + node->in.c, m->state + node->state_offset,
+                                    m->state + node->state_offset + node->in.c, node->epsilon,
+                                    node->momentum, p->saved[i], y);
+            break;
+          case SL_LAYER_RELU:
+          case SL_LAYER_RELU6:
+          case SL_LAYER_LEAKY_RELU:
+          case SL_LAYER_SIGMOID:
+            ops->activation_forward (be, activation_of (node->kind), node->slope, len, in, y);
+            break;
+          case SL_LAYER_MAXPOOL:
+          case SL_LAYER_AVGPOOL:
+            ops->pool_forward (be, node->kind == SL_LAYER_MAXPOOL ? SL_POOL_MAX : SL_POOL_AVG,
+                               &node->geom, n, in, y, training ? p->argmax[i] : NULL);
+            break;
+          case SL_LAYER_GLOBAL_AVGPOOL:
+            ops->global_avgpool_forward (be, n, node->in.c, node->in.h * node->in.w, in, y);
+            break;
+          case SL_LAYER_FLATTEN: y = (float *) in; break;
+          case SL_LAYER_DROPOUT:
+            if (training && node->rate > 0.0f)
+              ops->dropout_forward (be, len, node->rate,
+                                    noise_seed ^ (0xd1b54a32d192ed03ull * (uint64_t) (i + 1)), in,
+                                    p->saved[i], y);
+            else
+              y = (float *) in; /* identity at inference */
+            break;
+          case SL_LAYER_ADD: ops->add_forward (be, len, in, node_input (p, node, 1, x), y); break;
         }
       p->out[i] = y;
     }
@@ -289,57 +286,56 @@ sl_graph_backward (sl_model *m, sl_plan *p, const float *x, int n, float *param_
         }
       switch (node->kind)
         {
-        case SL_LAYER_CONV2D:
-          ops->conv2d_backward (be, &node->geom, n, in, w, dy, dx, acc, dw, db, p->workspace,
-                                p->param_grad_scratch);
-          break;
-        case SL_LAYER_DENSE:
-          ops->dense_backward (be, n, (int) sl_shape_size (node->in), node->units, in, w, dy, dx,
-                               acc, dw, db);
-          break;
-        case SL_LAYER_BATCHNORM:
-          ops->batchnorm_backward (be, n, node->in.c, node->in.h * node->in.w, in, w,
-                                   p->saved[i], dy, dx, acc, dw, dw + node->in.c);
-          break;
-        case SL_LAYER_RELU:
-        case SL_LAYER_RELU6:
-        case SL_LAYER_LEAKY_RELU:
-        case SL_LAYER_SIGMOID:
-          if (dx != NULL)
-            ops->activation_backward (be, activation_of (node->kind), node->slope, len, in,
-                                      p->out[i], dy, dx, acc);
-          break;
-        case SL_LAYER_MAXPOOL:
-        case SL_LAYER_AVGPOOL:
-          if (dx != NULL)
-            ops->pool_backward (be, node->kind == SL_LAYER_MAXPOOL ? SL_POOL_MAX : SL_POOL_AVG,
-                                &node->geom, n, dy, p->argmax[i], dx, acc);
-          break;
-        case SL_LAYER_GLOBAL_AVGPOOL:
-          if (dx != NULL)
-            ops->global_avgpool_backward (be, n, node->in.c, node->in.h * node->in.w, dy, dx,
-                                          acc);
-          break;
-        case SL_LAYER_DROPOUT:
-          if (dx != NULL && node->rate > 0.0f)
-            ops->mul_backward (be, len, p->saved[i], dy, dx, acc);
-          else if (dx != NULL)
-            ops->copy_grad (be, len, dy, dx, acc);
-          break;
-        case SL_LAYER_ADD:
-          if (dx != NULL)
-            ops->copy_grad (be, len, dy, dx, acc);
-          written[r0 + 1] = true;
-          {
-            int r1 = grad_root (m, node->inputs[1]);
-            float *dx1 = grad_of (m, p, node->inputs[1]);
-            if (dx1 != NULL)
-              ops->copy_grad (be, len, dy, dx1, written[r1 + 1]);
-            written[r1 + 1] = true;
-          }
-          break;
-        case SL_LAYER_FLATTEN:
-          break;
+          case SL_LAYER_CONV2D:
+            ops->conv2d_backward (be, &node->geom, n, in, w, dy, dx, acc, dw, db, p->workspace,
+                                  p->param_grad_scratch);
+            break;
+          case SL_LAYER_DENSE:
+            ops->dense_backward (be, n, (int) sl_shape_size (node->in), node->units, in, w, dy, dx,
+                                 acc, dw, db);
+            break;
+          case SL_LAYER_BATCHNORM:
+            ops->batchnorm_backward (be, n, node->in.c, node->in.h * node->in.w, in, w, p->saved[i],
+                                     dy, dx, acc, dw, dw + node->in.c);
+            break;
+          case SL_LAYER_RELU:
+          case SL_LAYER_RELU6:
+          case SL_LAYER_LEAKY_RELU:
+          case SL_LAYER_SIGMOID:
+            if (dx != NULL)
+              ops->activation_backward (be, activation_of (node->kind), node->slope, len, in,
+                                        p->out[i], dy, dx, acc);
+            break;
+          case SL_LAYER_MAXPOOL:
+          case SL_LAYER_AVGPOOL:
+            if (dx != NULL)
+              ops->pool_backward (be, node->kind == SL_LAYER_MAXPOOL ? SL_POOL_MAX : SL_POOL_AVG,
+                                  &node->geom, n, dy, p->argmax[i], dx, acc);
+            break;
+          case SL_LAYER_GLOBAL_AVGPOOL:
+            if (dx != NULL)
+              ops->global_avgpool_backward (be, n, node->in.c, node->in.h * node->in.w, dy, dx,
+                                            acc);
+            break;
+          case SL_LAYER_DROPOUT:
+            if (dx != NULL && node->rate > 0.0f)
+              ops->mul_backward (be, len, p->saved[i], dy, dx, acc);
+            else if (dx != NULL)
+              ops->copy_grad (be, len, dy, dx, acc);
+            break;
+          case SL_LAYER_ADD:
+            if (dx != NULL)
+              ops->copy_grad (be, len, dy, dx, acc);
+            written[r0 + 1] = true;
+            {
+              int r1 = grad_root (m, node->inputs[1]);
+              float *dx1 = grad_of (m, p, node->inputs[1]);
+              if (dx1 != NULL)
+                ops->copy_grad (be, len, dy, dx1, written[r1 + 1]);
+              written[r1 + 1] = true;
+            }
+            break;
+          case SL_LAYER_FLATTEN: break;
         }
       written[r0 + 1] = true;
     }

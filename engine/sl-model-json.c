@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_LAYERS 4096
-#define MAX_DIM 16384
+#define MAX_LAYERS   4096
+#define MAX_DIM      16384
 #define MAX_CHANNELS 65536
 
 typedef struct
@@ -56,8 +56,7 @@ typedef struct
 
 #define BAD(w, ...) bad_field (w, __VA_ARGS__)
 
-static sl_status SL_PRINTF (2, 3)
-bad_field (const where *w, const char *fmt, ...)
+static sl_status SL_PRINTF (2, 3) bad_field (const where *w, const char *fmt, ...)
 {
   char what[192];
   va_list ap;
@@ -66,8 +65,8 @@ bad_field (const where *w, const char *fmt, ...)
   vsnprintf (what, sizeof what, fmt, ap);
   va_end (ap);
   if (w->index >= 0)
-    return sl_error_set (w->err, SL_ERR_INVALID, "model description: layers[%d] (%s): %s",
-                         w->index, w->type, what);
+    return sl_error_set (w->err, SL_ERR_INVALID, "model description: layers[%d] (%s): %s", w->index,
+                         w->type, what);
   return sl_error_set (w->err, SL_ERR_INVALID, "model description: %s", what);
 }
 
@@ -83,8 +82,8 @@ get_int (const cJSON *obj, const char *key, int def, int min, int max, int *out,
       *out = def;
       return SL_OK;
     }
-  if (!cJSON_IsNumber (v) || v->valuedouble != floor (v->valuedouble)
-      || v->valuedouble < min || v->valuedouble > max)
+  if (!cJSON_IsNumber (v) || v->valuedouble != floor (v->valuedouble) || v->valuedouble < min
+      || v->valuedouble > max)
     return BAD (w, "'%s' must be a whole number from %d to %d", key, min, max);
   *out = (int) v->valuedouble;
   return SL_OK;
@@ -92,8 +91,7 @@ get_int (const cJSON *obj, const char *key, int def, int min, int max, int *out,
 
 /* An int, or a [height, width] pair. */
 static sl_status
-get_pair (const cJSON *obj, const char *key, int def, int min, int max, int out[2],
-          const where *w)
+get_pair (const cJSON *obj, const char *key, int def, int min, int max, int out[2], const where *w)
 {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive (obj, key);
 
@@ -116,8 +114,8 @@ get_pair (const cJSON *obj, const char *key, int def, int min, int max, int out[
       return SL_OK;
     }
 bad:
-  return BAD (w, "'%s' must be a whole number from %d to %d or a [height, width] pair of them",
-              key, min, max);
+  return BAD (w, "'%s' must be a whole number from %d to %d or a [height, width] pair of them", key,
+              min, max);
 }
 
 static sl_status
@@ -203,7 +201,7 @@ static sl_shape
 node_output (const sl_model *m, int index)
 {
   if (index == SL_INPUT_NODE)
-    return (sl_shape) { m->channels, m->height, m->width };
+    return (sl_shape){ m->channels, m->height, m->width };
   return m->nodes[index].out;
 }
 
@@ -281,8 +279,7 @@ parse_window (const cJSON *obj, sl_node *n, bool conv, const where *w)
 }
 
 static sl_status
-parse_layer (const cJSON *obj, sl_model *m, int index, size_t *params, size_t *state,
-             sl_error *err)
+parse_layer (const cJSON *obj, sl_model *m, int index, size_t *params, size_t *state, sl_error *err)
 {
   sl_node *n = &m->nodes[index];
   where w = { err, index, "?" };
@@ -296,17 +293,17 @@ parse_layer (const cJSON *obj, sl_model *m, int index, size_t *params, size_t *s
   if (!cJSON_IsObject (obj))
     return BAD (&w, "each layer must be a JSON object");
   if (!cJSON_IsString (type))
-    return BAD (&w, "'type' is required (one of conv2d, dense, batchnorm, relu, relu6, "
-                    "leaky_relu, sigmoid, maxpool, avgpool, global_avgpool, flatten, dropout, add)");
+    return BAD (&w,
+                "'type' is required (one of conv2d, dense, batchnorm, relu, relu6, "
+                "leaky_relu, sigmoid, maxpool, avgpool, global_avgpool, flatten, dropout, add)");
   for (size_t i = 0; i < sizeof layer_types / sizeof layer_types[0]; i++)
     if (strcmp (layer_types[i].name, type->valuestring) == 0)
       t = &layer_types[i];
   w.type = type->valuestring;
   if (t == NULL)
     return BAD (&w, "unknown layer type '%s'", type->valuestring);
-  cJSON_ArrayForEach (field, obj)
-    if (!field_allowed (t, field->string))
-      return BAD (&w, "unknown field '%s'", field->string);
+  cJSON_ArrayForEach (field, obj) if (!field_allowed (t, field->string)) return BAD (
+      &w, "unknown field '%s'", field->string);
   n->kind = t->kind;
 
   if (name != NULL)
@@ -340,7 +337,8 @@ parse_layer (const cJSON *obj, sl_model *m, int index, size_t *params, size_t *s
       for (int i = 0; i < 2; i++)
         {
           const cJSON *e = cJSON_GetArrayItem (ins, i);
-          if (!cJSON_IsString (e) || (n->inputs[i] = find_node (m, index, e->valuestring)) == INT_MIN)
+          if (!cJSON_IsString (e)
+              || (n->inputs[i] = find_node (m, index, e->valuestring)) == INT_MIN)
             return BAD (&w, "'inputs'[%d] must name an earlier layer", i);
         }
       n->n_inputs = 2;
@@ -350,77 +348,73 @@ parse_layer (const cJSON *obj, sl_model *m, int index, size_t *params, size_t *s
 
   switch (t->kind)
     {
-    case SL_LAYER_CONV2D:
-      {
-        int filters = 0, groups = 1;
+      case SL_LAYER_CONV2D:
+        {
+          int filters = 0, groups = 1;
 
-        if ((st = get_int (obj, "filters", INT_MIN, 1, MAX_CHANNELS, &filters, &w)) != SL_OK
-            || (st = get_int (obj, "groups", 1, 1, MAX_CHANNELS, &groups, &w)) != SL_OK
+          if ((st = get_int (obj, "filters", INT_MIN, 1, MAX_CHANNELS, &filters, &w)) != SL_OK
+              || (st = get_int (obj, "groups", 1, 1, MAX_CHANNELS, &groups, &w)) != SL_OK
+              || (st = get_bool (obj, "bias", true, &n->bias, &w)) != SL_OK
+              || (st = get_init (obj, &n->init, &w)) != SL_OK
+              || (st = parse_window (obj, n, true, &w)) != SL_OK)
+            return st;
+          if (n->in.c % groups != 0 || filters % groups != 0)
+            return BAD (&w,
+                        "'groups' (%d) must divide both the input channels (%d) and 'filters' (%d)",
+                        groups, n->in.c, filters);
+          n->geom.groups = groups;
+          n->geom.out_c = filters;
+          n->out = (sl_shape){ filters, n->geom.out_h, n->geom.out_w };
+          n->weight_count = (size_t) filters * (n->in.c / groups) * n->geom.kh * n->geom.kw;
+          n->param_count = n->weight_count + (n->bias ? (size_t) filters : 0);
+          break;
+        }
+      case SL_LAYER_DENSE:
+        if ((st = get_int (obj, "units", INT_MIN, 1, 1 << 20, &n->units, &w)) != SL_OK
             || (st = get_bool (obj, "bias", true, &n->bias, &w)) != SL_OK
-            || (st = get_init (obj, &n->init, &w)) != SL_OK
-            || (st = parse_window (obj, n, true, &w)) != SL_OK)
+            || (st = get_init (obj, &n->init, &w)) != SL_OK)
           return st;
-        if (n->in.c % groups != 0 || filters % groups != 0)
-          return BAD (&w, "'groups' (%d) must divide both the input channels (%d) and 'filters' (%d)",
-                      groups, n->in.c, filters);
-        n->geom.groups = groups;
-        n->geom.out_c = filters;
-        n->out = (sl_shape) { filters, n->geom.out_h, n->geom.out_w };
-        n->weight_count = (size_t) filters * (n->in.c / groups) * n->geom.kh * n->geom.kw;
-        n->param_count = n->weight_count + (n->bias ? (size_t) filters : 0);
+        n->out = (sl_shape){ n->units, 1, 1 };
+        n->weight_count = (size_t) n->units * sl_shape_size (n->in);
+        n->param_count = n->weight_count + (n->bias ? (size_t) n->units : 0);
         break;
-      }
-    case SL_LAYER_DENSE:
-      if ((st = get_int (obj, "units", INT_MIN, 1, 1 << 20, &n->units, &w)) != SL_OK
-          || (st = get_bool (obj, "bias", true, &n->bias, &w)) != SL_OK
-          || (st = get_init (obj, &n->init, &w)) != SL_OK)
-        return st;
-      n->out = (sl_shape) { n->units, 1, 1 };
-      n->weight_count = (size_t) n->units * sl_shape_size (n->in);
-      n->param_count = n->weight_count + (n->bias ? (size_t) n->units : 0);
-      break;
-    case SL_LAYER_BATCHNORM:
-      if ((st = get_float (obj, "epsilon", 1e-5, 1e-12, 1.0, &n->epsilon, &w)) != SL_OK
-          || (st = get_float (obj, "momentum", 0.1, 0.0, 1.0, &n->momentum, &w)) != SL_OK)
-        return st;
-      n->weight_count = n->in.c;
-      n->param_count = 2 * (size_t) n->in.c;
-      n->state_count = 2 * (size_t) n->in.c;
-      break;
-    case SL_LAYER_LEAKY_RELU:
-      if ((st = get_float (obj, "slope", 0.01, 0.0, 1.0, &n->slope, &w)) != SL_OK)
-        return st;
-      break;
-    case SL_LAYER_MAXPOOL:
-    case SL_LAYER_AVGPOOL:
-      if ((st = parse_window (obj, n, false, &w)) != SL_OK)
-        return st;
-      n->geom.groups = 1;
-      n->geom.out_c = n->in.c;
-      n->out = (sl_shape) { n->in.c, n->geom.out_h, n->geom.out_w };
-      break;
-    case SL_LAYER_GLOBAL_AVGPOOL:
-      n->out = (sl_shape) { n->in.c, 1, 1 };
-      break;
-    case SL_LAYER_FLATTEN:
-      n->out = (sl_shape) { (int) sl_shape_size (n->in), 1, 1 };
-      break;
-    case SL_LAYER_DROPOUT:
-      if ((st = get_float (obj, "rate", 0.5, 0.0, 0.95, &n->rate, &w)) != SL_OK)
-        return st;
-      break;
-    case SL_LAYER_ADD:
-      {
-        sl_shape b = node_output (m, n->inputs[1]);
-        if (b.c != n->in.c || b.h != n->in.h || b.w != n->in.w)
-          return BAD (&w, "cannot add a %dx%dx%d output to a %dx%dx%d one", n->in.c, n->in.h,
-                      n->in.w, b.c, b.h, b.w);
+      case SL_LAYER_BATCHNORM:
+        if ((st = get_float (obj, "epsilon", 1e-5, 1e-12, 1.0, &n->epsilon, &w)) != SL_OK
+            || (st = get_float (obj, "momentum", 0.1, 0.0, 1.0, &n->momentum, &w)) != SL_OK)
+          return st;
+        n->weight_count = n->in.c;
+        n->param_count = 2 * (size_t) n->in.c;
+        n->state_count = 2 * (size_t) n->in.c;
         break;
-      }
-    case SL_LAYER_RELU:
-    case SL_LAYER_RELU6:
-    case SL_LAYER_SIGMOID:
-      break;
+      case SL_LAYER_LEAKY_RELU:
+        if ((st = get_float (obj, "slope", 0.01, 0.0, 1.0, &n->slope, &w)) != SL_OK)
+          return st;
+        break;
+      case SL_LAYER_MAXPOOL:
+      case SL_LAYER_AVGPOOL:
+        if ((st = parse_window (obj, n, false, &w)) != SL_OK)
+          return st;
+        n->geom.groups = 1;
+        n->geom.out_c = n->in.c;
+        n->out = (sl_shape){ n->in.c, n->geom.out_h, n->geom.out_w };
+        break;
+      case SL_LAYER_GLOBAL_AVGPOOL: n->out = (sl_shape){ n->in.c, 1, 1 }; break;
+      case SL_LAYER_FLATTEN: n->out = (sl_shape){ (int) sl_shape_size (n->in), 1, 1 }; break;
+      case SL_LAYER_DROPOUT:
+        if ((st = get_float (obj, "rate", 0.5, 0.0, 0.95, &n->rate, &w)) != SL_OK)
+          return st;
+        break;
+      case SL_LAYER_ADD:
+        {
+          sl_shape b = node_output (m, n->inputs[1]);
+          if (b.c != n->in.c || b.h != n->in.h || b.w != n->in.w)
+            return BAD (&w, "cannot add a %dx%dx%d output to a %dx%dx%d one", n->in.c, n->in.h,
+                        n->in.w, b.c, b.h, b.w);
+          break;
+        }
+      case SL_LAYER_RELU:
+      case SL_LAYER_RELU6:
+      case SL_LAYER_SIGMOID: break;
     }
 
   if (sl_shape_size (n->out) > (size_t) 1 << 28 || n->param_count > (size_t) 1 << 30)
@@ -489,9 +483,10 @@ parse_root (const cJSON *root, sl_model *m, sl_error *err)
         return st;
     }
   if (sl_shape_size (m->nodes[count - 1].out) != (size_t) m->classes)
-    return BAD (&w, "the last layer gives %zu values per image but 'classes' is %d; end with "
-                    "a dense layer of %d units", sl_shape_size (m->nodes[count - 1].out),
-                m->classes, m->classes);
+    return BAD (&w,
+                "the last layer gives %zu values per image but 'classes' is %d; end with "
+                "a dense layer of %d units",
+                sl_shape_size (m->nodes[count - 1].out), m->classes, m->classes);
   m->n_params = params;
   m->n_state = state;
   return SL_OK;
@@ -584,39 +579,36 @@ sl_model_serialize (const sl_model *m)
         cJSON_AddStringToObject (l, "input", node_ref (m, n->inputs[0]));
       switch (n->kind)
         {
-        case SL_LAYER_CONV2D:
-          cJSON_AddNumberToObject (l, "filters", g->out_c);
-          cJSON_AddItemToObject (l, "kernel", pair_json (g->kh, g->kw));
-          cJSON_AddItemToObject (l, "stride", pair_json (g->sh, g->sw));
-          cJSON_AddItemToObject (l, "padding", pair_json (g->ph, g->pw));
-          cJSON_AddItemToObject (l, "dilation", pair_json (g->dh, g->dw));
-          cJSON_AddNumberToObject (l, "groups", g->groups);
-          cJSON_AddBoolToObject (l, "bias", n->bias);
-          cJSON_AddStringToObject (l, "init", n->init == SL_INIT_HE ? "he" : "xavier");
-          break;
-        case SL_LAYER_DENSE:
-          cJSON_AddNumberToObject (l, "units", n->units);
-          cJSON_AddBoolToObject (l, "bias", n->bias);
-          cJSON_AddStringToObject (l, "init", n->init == SL_INIT_HE ? "he" : "xavier");
-          break;
-        case SL_LAYER_BATCHNORM:
-          cJSON_AddNumberToObject (l, "epsilon", tidy_float (n->epsilon));
-          cJSON_AddNumberToObject (l, "momentum", tidy_float (n->momentum));
-          break;
-        case SL_LAYER_LEAKY_RELU:
-          cJSON_AddNumberToObject (l, "slope", tidy_float (n->slope));
-          break;
-        case SL_LAYER_MAXPOOL:
-        case SL_LAYER_AVGPOOL:
-          cJSON_AddItemToObject (l, "size", pair_json (g->kh, g->kw));
-          cJSON_AddItemToObject (l, "stride", pair_json (g->sh, g->sw));
-          cJSON_AddItemToObject (l, "padding", pair_json (g->ph, g->pw));
-          break;
-        case SL_LAYER_DROPOUT:
-          cJSON_AddNumberToObject (l, "rate", tidy_float (n->rate));
-          break;
-        default:
-          break;
+          case SL_LAYER_CONV2D:
+            cJSON_AddNumberToObject (l, "filters", g->out_c);
+            cJSON_AddItemToObject (l, "kernel", pair_json (g->kh, g->kw));
+            cJSON_AddItemToObject (l, "stride", pair_json (g->sh, g->sw));
+            cJSON_AddItemToObject (l, "padding", pair_json (g->ph, g->pw));
+            cJSON_AddItemToObject (l, "dilation", pair_json (g->dh, g->dw));
+            cJSON_AddNumberToObject (l, "groups", g->groups);
+            cJSON_AddBoolToObject (l, "bias", n->bias);
+            cJSON_AddStringToObject (l, "init", n->init == SL_INIT_HE ? "he" : "xavier");
+            break;
+          case SL_LAYER_DENSE:
+            cJSON_AddNumberToObject (l, "units", n->units);
+            cJSON_AddBoolToObject (l, "bias", n->bias);
+            cJSON_AddStringToObject (l, "init", n->init == SL_INIT_HE ? "he" : "xavier");
+            break;
+          case SL_LAYER_BATCHNORM:
+            cJSON_AddNumberToObject (l, "epsilon", tidy_float (n->epsilon));
+            cJSON_AddNumberToObject (l, "momentum", tidy_float (n->momentum));
+            break;
+          case SL_LAYER_LEAKY_RELU:
+            cJSON_AddNumberToObject (l, "slope", tidy_float (n->slope));
+            break;
+          case SL_LAYER_MAXPOOL:
+          case SL_LAYER_AVGPOOL:
+            cJSON_AddItemToObject (l, "size", pair_json (g->kh, g->kw));
+            cJSON_AddItemToObject (l, "stride", pair_json (g->sh, g->sw));
+            cJSON_AddItemToObject (l, "padding", pair_json (g->ph, g->pw));
+            break;
+          case SL_LAYER_DROPOUT: cJSON_AddNumberToObject (l, "rate", tidy_float (n->rate)); break;
+          default: break;
         }
       cJSON_AddItemToArray (layers, l);
     }

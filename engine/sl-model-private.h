@@ -44,18 +44,18 @@ sl_shape_size (sl_shape s)
 typedef struct
 {
   sl_layer_kind kind;
-  char *name;         /* NULL when the document gave none */
-  int inputs[2];      /* node indices, or SL_INPUT_NODE */
+  char *name;    /* NULL when the document gave none */
+  int inputs[2]; /* node indices, or SL_INPUT_NODE */
   int n_inputs;
-  sl_shape in, out;   /* in: shape of inputs[0] */
-  sl_conv_desc geom;  /* conv2d and pooling windows */
-  int units;          /* dense */
-  bool bias;          /* conv2d, dense */
-  sl_init_kind init;  /* conv2d, dense */
-  float epsilon;      /* batchnorm */
-  float momentum;     /* batchnorm */
-  float slope;        /* leaky_relu */
-  float rate;         /* dropout */
+  sl_shape in, out;                               /* in: shape of inputs[0] */
+  sl_conv_desc geom;                              /* conv2d and pooling windows */
+  int units;                                      /* dense */
+  bool bias;                                      /* conv2d, dense */
+  sl_init_kind init;                              /* conv2d, dense */
+  float epsilon;                                  /* batchnorm */
+  float momentum;                                 /* batchnorm */
+  float slope;                                    /* leaky_relu */
+  float rate;                                     /* dropout */
   size_t param_offset, weight_count, param_count; /* bias follows the weights */
   size_t state_offset, state_count;
 } sl_node;
@@ -72,7 +72,7 @@ typedef struct
   float **saved;     /* per node: batch-norm mean + inverse std, dropout mask */
   int32_t **argmax;  /* per node: max-pool winners */
   int32_t *index_arena;
-  float *workspace;  /* shared scratch, sized for the largest layer */
+  float *workspace; /* shared scratch, sized for the largest layer */
   float *param_grad_scratch;
   float *logits_grad;
 } sl_plan;
@@ -105,8 +105,7 @@ sl_status sl_plan_new (sl_model *model, int batch, bool training, bool want_inpu
                        sl_plan **out, sl_error *err);
 void sl_plan_free (sl_model *model, sl_plan *plan);
 /* Runs the graph on n <= plan->batch images; returns the logits (n x classes). */
-const float *sl_graph_forward (sl_model *model, sl_plan *plan, const float *x, int n,
-                               bool training, uint64_t noise_seed);
+const float *sl_graph_forward (sl_model *model, sl_plan *plan, const float *x, int n, bool training,
+                               uint64_t noise_seed);
 /* Backpropagates plan->logits_grad into param_grads (and plan->input_grad). */
-void sl_graph_backward (sl_model *model, sl_plan *plan, const float *x, int n,
-                        float *param_grads);
+void sl_graph_backward (sl_model *model, sl_plan *plan, const float *x, int n, float *param_grads);

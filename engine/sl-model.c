@@ -28,7 +28,7 @@ sl_model_init_params (sl_model *m, uint64_t seed)
           float *state = m->state + n->state_offset;
           for (int c = 0; c < n->in.c; c++)
             {
-              w[c] = 1.0f;          /* gamma; beta stays 0 */
+              w[c] = 1.0f;               /* gamma; beta stays 0 */
               state[n->in.c + c] = 1.0f; /* running variance; the mean stays 0 */
             }
           continue;
@@ -209,8 +209,8 @@ sl_model_predict (sl_model *m, const float *x, int n, float *probs, sl_error *er
           if (st != SL_OK)
             return st;
         }
-      const float *logits = sl_graph_forward (m, m->predict_plan, x + done * in_size, chunk,
-                                              false, 0);
+      const float *logits
+          = sl_graph_forward (m, m->predict_plan, x + done * in_size, chunk, false, 0);
       m->backend->ops->softmax (m->backend, chunk, m->classes, logits,
                                 probs + (size_t) done * m->classes);
       done += chunk;
@@ -228,8 +228,8 @@ sl_status
 sl_model_set_params (sl_model *m, const float *params, size_t count, sl_error *err)
 {
   if (count != m->n_params)
-    return sl_error_set (err, SL_ERR_INVALID, "the model has %zu parameters, not %zu",
-                         m->n_params, count);
+    return sl_error_set (err, SL_ERR_INVALID, "the model has %zu parameters, not %zu", m->n_params,
+                         count);
   memcpy (m->params, params, sizeof (float) * count);
   return SL_OK;
 }

@@ -40,12 +40,14 @@ sl_train_config_validate (const sl_train_config *c, int classes, sl_error *err)
     return sl_error_set (err, SL_ERR_INVALID,
                          "training settings: momentum and betas must be from 0 to below 1");
   if (!(c->epsilon > 0.0f) || !(c->weight_decay >= 0.0f && c->weight_decay < 1.0f))
-    return sl_error_set (err, SL_ERR_INVALID,
-                         "training settings: epsilon must be above 0 and weight decay from 0 to below 1");
+    return sl_error_set (
+        err, SL_ERR_INVALID,
+        "training settings: epsilon must be above 0 and weight decay from 0 to below 1");
   if (!(c->label_smoothing >= 0.0f && c->label_smoothing < 1.0f))
     return sl_error_set (err, SL_ERR_INVALID,
                          "training settings: label smoothing must be from 0 to below 1");
-  if (c->schedule == SL_SCHEDULE_STEP && (c->step_size < 1 || !(c->gamma > 0.0f && c->gamma <= 1.0f)))
+  if (c->schedule == SL_SCHEDULE_STEP
+      && (c->step_size < 1 || !(c->gamma > 0.0f && c->gamma <= 1.0f)))
     return sl_error_set (err, SL_ERR_INVALID,
                          "training settings: a step schedule needs a step size of at least 1 "
                          "and a factor above 0 and at most 1");
@@ -76,19 +78,18 @@ sl_schedule_learning_rate (const sl_train_config *c, int64_t step)
     return base * (double) (step + 1) / (double) c->warmup_steps;
   switch (c->schedule)
     {
-    case SL_SCHEDULE_STEP:
-      return base * pow (c->gamma, (double) ((step - c->warmup_steps) / c->step_size));
-    case SL_SCHEDULE_COSINE:
-      {
-        double span = (double) (c->total_steps - c->warmup_steps);
-        double progress = span > 0 ? (double) (step - c->warmup_steps) / span : 1.0;
+      case SL_SCHEDULE_STEP:
+        return base * pow (c->gamma, (double) ((step - c->warmup_steps) / c->step_size));
+      case SL_SCHEDULE_COSINE:
+        {
+          double span = (double) (c->total_steps - c->warmup_steps);
+          double progress = span > 0 ? (double) (step - c->warmup_steps) / span : 1.0;
 
-        if (progress > 1.0)
-          progress = 1.0;
-        return c->min_learning_rate
-               + (base - c->min_learning_rate) * 0.5 * (1.0 + cos (M_PI * progress));
-      }
-    default:
-      return base;
+          if (progress > 1.0)
+            progress = 1.0;
+          return c->min_learning_rate
+                 + (base - c->min_learning_rate) * 0.5 * (1.0 + cos (M_PI * progress));
+        }
+      default: return base;
     }
 }

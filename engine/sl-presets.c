@@ -9,8 +9,8 @@
 typedef struct
 {
   cJSON *layers;
-  int h, w;     /* spatial size after the layers so far */
-  int counter;  /* for generated layer names */
+  int h, w;    /* spatial size after the layers so far */
+  int counter; /* for generated layer names */
 } builder;
 
 static cJSON *
@@ -183,7 +183,8 @@ round8 (float channels)
 static void
 build_mobilenet_s (builder *b, const sl_preset_options *o)
 {
-  static const int plan[][4] = { /* expansion, channels, repeats, stride */
+  static const int plan[][4] = {
+    /* expansion, channels, repeats, stride */
     { 1, 16, 1, 1 }, { 6, 24, 2, 2 }, { 6, 32, 2, 2 }, { 6, 64, 2, 2 }, { 6, 96, 1, 1 },
   };
   const float a = o->width_mult;
@@ -247,18 +248,26 @@ typedef struct
 } preset;
 
 static const preset presets[] = {
-  { "seed-cnn", "Two 5x5 convolutions and a large dense layer: the classic tutorial network; "
-                "simple, accurate on small images, heavy on weights", build_seed_cnn },
-  { "small-bn", "A narrow batch-normalised CNN: fast to train and small; the default for new "
-                "projects", build_small_bn },
-  { "resnet-s", "A small residual network (ResNet-8, 14 or 20): the most accurate preset, "
-                "slower to train", build_resnet_s },
-  { "mobilenet-s", "Depthwise-separable inverted residuals: few weights and fast inference "
-                   "for line-side PCs", build_mobilenet_s },
+  { "seed-cnn",
+    "Two 5x5 convolutions and a large dense layer: the classic tutorial network; "
+    "simple, accurate on small images, heavy on weights",
+    build_seed_cnn },
+  { "small-bn",
+    "A narrow batch-normalised CNN: fast to train and small; the default for new "
+    "projects",
+    build_small_bn },
+  { "resnet-s",
+    "A small residual network (ResNet-8, 14 or 20): the most accurate preset, "
+    "slower to train",
+    build_resnet_s },
+  { "mobilenet-s",
+    "Depthwise-separable inverted residuals: few weights and fast inference "
+    "for line-side PCs",
+    build_mobilenet_s },
 };
 
-static const char *const preset_names[] = { "seed-cnn", "small-bn", "resnet-s", "mobilenet-s",
-                                            NULL };
+static const char *const preset_names[]
+    = { "seed-cnn", "small-bn", "resnet-s", "mobilenet-s", NULL };
 
 const char *const *
 sl_preset_names (void)
@@ -310,7 +319,8 @@ sl_preset_json (const char *name, const sl_preset_options *opts, char **out_json
   if (p == NULL)
     return sl_error_set (err, SL_ERR_INVALID,
                          "unknown model preset '%s'; choose seed-cnn, small-bn, resnet-s or "
-                         "mobilenet-s", name != NULL ? name : "(none)");
+                         "mobilenet-s",
+                         name != NULL ? name : "(none)");
   if (opts == NULL || opts->struct_size < sizeof o)
     return sl_error_set (err, SL_ERR_INVALID,
                          "preset options: call sl_preset_options_init () before filling them");
@@ -321,12 +331,11 @@ sl_preset_json (const char *name, const sl_preset_options *opts, char **out_json
     o.width_mult = 1.0f;
   if (o.channels != 1 && o.channels != 3)
     return sl_error_set (err, SL_ERR_INVALID,
-                         "presets take 1 (gray) or 3 (colour) input channels, not %d",
-                         o.channels);
+                         "presets take 1 (gray) or 3 (colour) input channels, not %d", o.channels);
   if (o.height < 8 || o.width < 8 || o.height > 4096 || o.width > 4096)
     return sl_error_set (err, SL_ERR_INVALID,
-                         "presets take images from 8x8 to 4096x4096 pixels, not %dx%d",
-                         o.width, o.height);
+                         "presets take images from 8x8 to 4096x4096 pixels, not %dx%d", o.width,
+                         o.height);
   if (o.classes < 2 || o.classes > 100000)
     return sl_error_set (err, SL_ERR_INVALID, "a classifier needs at least 2 classes, not %d",
                          o.classes);

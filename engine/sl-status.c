@@ -13,14 +13,14 @@ sl_status_to_string (sl_status status)
 {
   switch (status)
     {
-    case SL_OK: return "success";
-    case SL_ERR_INVALID: return "invalid argument";
-    case SL_ERR_NOMEM: return "out of memory";
-    case SL_ERR_IO: return "input/output error";
-    case SL_ERR_FORMAT: return "bad file format";
-    case SL_ERR_DEVICE: return "device error";
-    case SL_ERR_CANCELLED: return "cancelled";
-    case SL_ERR_DIVERGED: return "training diverged";
+      case SL_OK: return "success";
+      case SL_ERR_INVALID: return "invalid argument";
+      case SL_ERR_NOMEM: return "out of memory";
+      case SL_ERR_IO: return "input/output error";
+      case SL_ERR_FORMAT: return "bad file format";
+      case SL_ERR_DEVICE: return "device error";
+      case SL_ERR_CANCELLED: return "cancelled";
+      case SL_ERR_DIVERGED: return "training diverged";
     }
   return "unknown status";
 }

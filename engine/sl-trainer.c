@@ -27,8 +27,8 @@ trainer_plan (sl_trainer *t, sl_error *err)
 }
 
 sl_status
-sl_trainer_new (sl_model *model, const sl_train_config *config, int batch_size,
-                sl_trainer **out, sl_error *err)
+sl_trainer_new (sl_model *model, const sl_train_config *config, int batch_size, sl_trainer **out,
+                sl_error *err)
 {
   sl_backend *be;
   sl_trainer *t;
@@ -36,7 +36,8 @@ sl_trainer_new (sl_model *model, const sl_train_config *config, int batch_size,
   size_t in_size;
 
   if (out == NULL || model == NULL)
-    return sl_error_set (err, SL_ERR_INVALID, "sl_trainer_new: no model or no place for the result");
+    return sl_error_set (err, SL_ERR_INVALID,
+                         "sl_trainer_new: no model or no place for the result");
   *out = NULL;
   if (batch_size < 1 || batch_size > 65536)
     return sl_error_set (err, SL_ERR_INVALID, "the batch size must be from 1 to 65536, not %d",
@@ -79,8 +80,10 @@ sl_trainer_new (sl_model *model, const sl_train_config *config, int batch_size,
 
 nomem:
   sl_trainer_free (t);
-  return sl_error_set (err, SL_ERR_NOMEM, "out of memory for the training buffers of %zu "
-                       "parameters", model->n_params);
+  return sl_error_set (err, SL_ERR_NOMEM,
+                       "out of memory for the training buffers of %zu "
+                       "parameters",
+                       model->n_params);
 }
 
 void
@@ -103,8 +106,8 @@ static sl_status
 check_batch (sl_trainer *t, const float *x, const int32_t *labels, int n, sl_error *err)
 {
   if (x == NULL || labels == NULL || n < 1 || n > t->batch)
-    return sl_error_set (err, SL_ERR_INVALID, "a batch must hold 1 to %d images, not %d",
-                         t->batch, n);
+    return sl_error_set (err, SL_ERR_INVALID, "a batch must hold 1 to %d images, not %d", t->batch,
+                         n);
   for (int i = 0; i < n; i++)
     if (labels[i] < 0 || labels[i] >= t->model->classes)
       return sl_error_set (err, SL_ERR_INVALID,
@@ -144,14 +147,20 @@ sl_trainer_step (sl_trainer *t, const float *x, const int32_t *labels, int n, do
   if (!be->ops->all_finite (be, m->n_params, t->grads))
     return sl_error_set (err, SL_ERR_DIVERGED,
                          "training diverged at step %lld: the gradients overflowed; lower the "
-                         "learning rate", (long long) t->step + 1);
+                         "learning rate",
+                         (long long) t->step + 1);
 
   t->learning_rate = sl_schedule_learning_rate (&t->config, t->step);
-  s = (sl_optim_step) {
-    .kind = t->config.optimizer, .lr = (float) t->learning_rate,
-    .momentum = t->config.momentum, .weight_decay = t->config.weight_decay,
-    .beta1 = t->config.beta1, .beta2 = t->config.beta2, .epsilon = t->config.epsilon,
-    .nesterov = t->config.nesterov, .t = t->step + 1,
+  s = (sl_optim_step){
+    .kind = t->config.optimizer,
+    .lr = (float) t->learning_rate,
+    .momentum = t->config.momentum,
+    .weight_decay = t->config.weight_decay,
+    .beta1 = t->config.beta1,
+    .beta2 = t->config.beta2,
+    .epsilon = t->config.epsilon,
+    .nesterov = t->config.nesterov,
+    .t = t->step + 1,
   };
   be->ops->optimizer_step (be, &s, m->n_params, m->params, t->grads, t->moments,
                            t->moments + m->n_params);
@@ -178,8 +187,10 @@ pull_batch (sl_trainer *t, const sl_batch_source *src, int *n, sl_error *err)
   sl_status st = src->next (src->user_data, t->x, t->labels, t->batch, n, err);
 
   if (st == SL_OK && (*n < 0 || *n > t->batch))
-    return sl_error_set (err, SL_ERR_INVALID, "the batch source returned %d images for a batch "
-                         "of %d", *n, t->batch);
+    return sl_error_set (err, SL_ERR_INVALID,
+                         "the batch source returned %d images for a batch "
+                         "of %d",
+                         *n, t->batch);
   return st;
 }
 
@@ -225,8 +236,8 @@ sl_trainer_train_epoch (sl_trainer *t, const sl_batch_source *src, sl_progress_f
     }
 
   t->epoch++;
-  sl_epoch_stats s = { images ? loss_sum / images : 0.0, images ? correct / images : 0.0,
-                       images, now_seconds () - start };
+  sl_epoch_stats s = { images ? loss_sum / images : 0.0, images ? correct / images : 0.0, images,
+                       now_seconds () - start };
   if (stats != NULL)
     *stats = s;
   p.epoch_done = true;
@@ -265,15 +276,15 @@ sl_trainer_evaluate (sl_trainer *t, const sl_batch_source *src, sl_epoch_stats *
       if ((st = check_batch (t, t->x, t->labels, n, err)) != SL_OK)
         return st;
       const float *logits = sl_graph_forward (m, t->plan, t->x, n, false, 0);
-      loss_sum += be->ops->softmax_xent (be, n, m->classes, logits, t->labels, &ld, NULL, &hits)
-                  * n;
+      loss_sum
+          += be->ops->softmax_xent (be, n, m->classes, logits, t->labels, &ld, NULL, &hits) * n;
       correct += hits;
       images += n;
     }
   if (stats != NULL)
-    *stats = (sl_epoch_stats) { images ? loss_sum / images : 0.0,
-                                images ? (double) correct / images : 0.0, images,
-                                now_seconds () - start };
+    *stats = (sl_epoch_stats){ images ? loss_sum / images : 0.0,
+                               images ? (double) correct / images : 0.0, images,
+                               now_seconds () - start };
   return SL_OK;
 }
 

@@ -17,10 +17,10 @@ fmnist_dir (void)
 gboolean
 sl_test_data_load_fmnist (gboolean train, int n, SlTestData *out)
 {
-  g_autofree char *images = g_build_filename (fmnist_dir (), train ? "train-images-idx3-ubyte.gz"
-                                                                   : "t10k-images-idx3-ubyte.gz", NULL);
-  g_autofree char *labels = g_build_filename (fmnist_dir (), train ? "train-labels-idx1-ubyte.gz"
-                                                                   : "t10k-labels-idx1-ubyte.gz", NULL);
+  g_autofree char *images = g_build_filename (
+      fmnist_dir (), train ? "train-images-idx3-ubyte.gz" : "t10k-images-idx3-ubyte.gz", NULL);
+  g_autofree char *labels = g_build_filename (
+      fmnist_dir (), train ? "train-labels-idx1-ubyte.gz" : "t10k-labels-idx1-ubyte.gz", NULL);
   sl_idx img = { 0 }, lab = { 0 };
   sl_error err = { 0 };
 

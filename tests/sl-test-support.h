@@ -6,13 +6,13 @@
 #include "sightline.h"
 
 /* Asserts a call succeeded, printing its error message otherwise. */
-#define sl_assert_ok(call, err)                                                                \
-  G_STMT_START                                                                                 \
-  {                                                                                            \
-    sl_status _st = (call);                                                                    \
-    if (_st != SL_OK)                                                                          \
-      g_error ("%s failed: %s (%s)", #call, (err)->message, sl_status_to_string (_st));        \
-  }                                                                                            \
+#define sl_assert_ok(call, err)                                                                    \
+  G_STMT_START                                                                                     \
+  {                                                                                                \
+    sl_status _st = (call);                                                                        \
+    if (_st != SL_OK)                                                                              \
+      g_error ("%s failed: %s (%s)", #call, (err)->message, sl_status_to_string (_st));            \
+  }                                                                                                \
   G_STMT_END
 
 /* Fashion-MNIST images as normalised floats (N x 1 x 28 x 28) and labels. */
@@ -24,7 +24,7 @@ typedef struct
 } SlTestData;
 
 #define SL_FMNIST_MEAN 0.2860f
-#define SL_FMNIST_STD 0.3530f
+#define SL_FMNIST_STD  0.3530f
 
 /* Loads the first n images of the train or test split; skips the test when
  * the data set is not installed. Returns FALSE after g_test_skip. */

@@ -13,13 +13,13 @@ typedef struct
 } GradCase;
 
 #define CLASSES 3
-#define BATCH 3
+#define BATCH   3
 
 static const GradCase cases[] = {
   { "conv-plain", "{\"type\":\"conv2d\",\"filters\":4,\"kernel\":3}", 2, 6, 6 },
   { "conv-strided-padded",
-    "{\"type\":\"conv2d\",\"filters\":3,\"kernel\":[3,2],\"stride\":[2,1],\"padding\":[1,0]}",
-    2, 7, 6 },
+    "{\"type\":\"conv2d\",\"filters\":3,\"kernel\":[3,2],\"stride\":[2,1],\"padding\":[1,0]}", 2, 7,
+    6 },
   { "conv-same-rectangular",
     "{\"type\":\"conv2d\",\"filters\":3,\"kernel\":[3,5],\"padding\":\"same\"}", 2, 6, 7 },
   { "conv-dilated", "{\"type\":\"conv2d\",\"filters\":3,\"kernel\":3,\"dilation\":2,\"padding\":2}",
@@ -27,36 +27,39 @@ static const GradCase cases[] = {
   { "conv-grouped", "{\"type\":\"conv2d\",\"filters\":4,\"kernel\":3,\"groups\":2,\"padding\":1}",
     4, 5, 5 },
   { "conv-depthwise",
-    "{\"type\":\"conv2d\",\"filters\":3,\"kernel\":3,\"groups\":3,\"stride\":2,\"padding\":1}",
-    3, 7, 7 },
-  { "conv-pointwise-nobias", "{\"type\":\"conv2d\",\"filters\":5,\"kernel\":1,\"bias\":false}",
-    3, 4, 4 },
-  { "batchnorm-train",
-    "{\"type\":\"conv2d\",\"filters\":3,\"kernel\":3},{\"type\":\"batchnorm\"}", 2, 6, 6 },
+    "{\"type\":\"conv2d\",\"filters\":3,\"kernel\":3,\"groups\":3,\"stride\":2,\"padding\":1}", 3,
+    7, 7 },
+  { "conv-pointwise-nobias", "{\"type\":\"conv2d\",\"filters\":5,\"kernel\":1,\"bias\":false}", 3,
+    4, 4 },
+  { "batchnorm-train", "{\"type\":\"conv2d\",\"filters\":3,\"kernel\":3},{\"type\":\"batchnorm\"}",
+    2, 6, 6 },
   { "relu", "{\"type\":\"conv2d\",\"filters\":3,\"kernel\":3},{\"type\":\"relu\"}", 2, 5, 5 },
   { "relu6", "{\"type\":\"conv2d\",\"filters\":3,\"kernel\":3},{\"type\":\"relu6\"}", 2, 5, 5 },
   { "leaky-relu",
-    "{\"type\":\"conv2d\",\"filters\":3,\"kernel\":3},{\"type\":\"leaky_relu\",\"slope\":0.1}",
-    2, 5, 5 },
+    "{\"type\":\"conv2d\",\"filters\":3,\"kernel\":3},{\"type\":\"leaky_relu\",\"slope\":0.1}", 2,
+    5, 5 },
   { "sigmoid", "{\"type\":\"conv2d\",\"filters\":3,\"kernel\":3},{\"type\":\"sigmoid\"}", 2, 5, 5 },
   { "maxpool-overlapping-padded",
     "{\"type\":\"conv2d\",\"filters\":3,\"kernel\":1},"
-    "{\"type\":\"maxpool\",\"size\":3,\"stride\":2,\"padding\":1}", 2, 7, 7 },
+    "{\"type\":\"maxpool\",\"size\":3,\"stride\":2,\"padding\":1}",
+    2, 7, 7 },
   { "avgpool-padded",
     "{\"type\":\"conv2d\",\"filters\":3,\"kernel\":1},"
-    "{\"type\":\"avgpool\",\"size\":3,\"stride\":2,\"padding\":1}", 2, 7, 7 },
-  { "global-avgpool", "{\"type\":\"conv2d\",\"filters\":4,\"kernel\":3},{\"type\":\"global_avgpool\"}",
-    2, 6, 6 },
+    "{\"type\":\"avgpool\",\"size\":3,\"stride\":2,\"padding\":1}",
+    2, 7, 7 },
+  { "global-avgpool",
+    "{\"type\":\"conv2d\",\"filters\":4,\"kernel\":3},{\"type\":\"global_avgpool\"}", 2, 6, 6 },
   { "flatten-dense-nobias",
-    "{\"type\":\"flatten\"},{\"type\":\"dense\",\"units\":6,\"bias\":false,\"init\":\"xavier\"}",
-    2, 3, 3 },
+    "{\"type\":\"flatten\"},{\"type\":\"dense\",\"units\":6,\"bias\":false,\"init\":\"xavier\"}", 2,
+    3, 3 },
   { "dropout", "{\"type\":\"dense\",\"units\":12},{\"type\":\"dropout\",\"rate\":0.3}", 1, 4, 4 },
   { "residual-add",
     "{\"type\":\"conv2d\",\"filters\":2,\"kernel\":3,\"padding\":1,\"name\":\"a\"},"
     "{\"type\":\"batchnorm\"},{\"type\":\"relu\",\"name\":\"b\"},"
     "{\"type\":\"add\",\"inputs\":[\"b\",\"input\"]},"
     "{\"type\":\"conv2d\",\"filters\":2,\"kernel\":1,\"input\":\"a\",\"name\":\"c\"},"
-    "{\"type\":\"add\",\"inputs\":[\"c\",\"c\"]}", 2, 5, 5 },
+    "{\"type\":\"add\",\"inputs\":[\"c\",\"c\"]}",
+    2, 5, 5 },
 };
 
 typedef struct
@@ -109,8 +112,9 @@ test_gradients (gconstpointer data)
 {
   const GradCase *gc = data;
   g_autofree char *json = g_strdup_printf (
-    "{\"input\":{\"channels\":%d,\"height\":%d,\"width\":%d},\"classes\":%d,\"layers\":[%s,"
-    "{\"type\":\"dense\",\"units\":%d}]}", gc->c, gc->h, gc->w, CLASSES, gc->layers, CLASSES);
+      "{\"input\":{\"channels\":%d,\"height\":%d,\"width\":%d},\"classes\":%d,\"layers\":[%s,"
+      "{\"type\":\"dense\",\"units\":%d}]}",
+      gc->c, gc->h, gc->w, CLASSES, gc->layers, CLASSES);
   const float class_weights[CLASSES] = { 1.0f, 2.0f, 0.5f };
   sl_error err = { 0 };
   Check c = { 0 };
@@ -133,8 +137,7 @@ test_gradients (gconstpointer data)
   /* Analytic gradients. */
   sl_backend *be = c.model->backend;
   const float *logits = sl_graph_forward (c.model, c.plan, c.x, BATCH, TRUE, 42);
-  be->ops->softmax_xent (be, BATCH, CLASSES, logits, c.labels, &c.loss, c.plan->logits_grad,
-                         NULL);
+  be->ops->softmax_xent (be, BATCH, CLASSES, logits, c.labels, &c.loss, c.plan->logits_grad, NULL);
   sl_graph_backward (c.model, c.plan, c.x, BATCH, c.grads);
   input_grad = g_memdup2 (c.plan->input_grad, in_len * sizeof (float));
   param_grad = g_memdup2 (c.grads, c.model->n_params * sizeof (float));
@@ -153,10 +156,11 @@ test_gradients (gconstpointer data)
 static void
 test_thread_count_agrees (void)
 {
-  const char *json = "{\"input\":{\"channels\":3,\"height\":9,\"width\":9},\"classes\":3,"
-                     "\"layers\":[{\"type\":\"conv2d\",\"filters\":8,\"kernel\":3},"
-                     "{\"type\":\"batchnorm\"},{\"type\":\"relu\"},{\"type\":\"maxpool\",\"size\":2},"
-                     "{\"type\":\"dense\",\"units\":3}]}";
+  const char *json
+      = "{\"input\":{\"channels\":3,\"height\":9,\"width\":9},\"classes\":3,"
+        "\"layers\":[{\"type\":\"conv2d\",\"filters\":8,\"kernel\":3},"
+        "{\"type\":\"batchnorm\"},{\"type\":\"relu\"},{\"type\":\"maxpool\",\"size\":2},"
+        "{\"type\":\"dense\",\"units\":3}]}";
   float *grads[2];
   sl_error err = { 0 };
   const int n = 5;

@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#define WRAP(layers)                                                                            \
+#define WRAP(layers)                                                                               \
   "{\"input\":{\"channels\":1,\"height\":8,\"width\":8},\"classes\":3,\"layers\":[" layers "]}"
 
 typedef struct
@@ -27,7 +27,8 @@ static const BadCase bad_cases[] = {
   { WRAP ("{\"type\":\"conv2d\",\"kernel\":3}"), "layers[0] (conv2d): 'filters' is required" },
   { WRAP ("{\"type\":\"conv2d\",\"filters\":4,\"kernal\":3}"),
     "layers[0] (conv2d): unknown field 'kernal'" },
-  { WRAP ("{\"type\":\"conv2d\",\"filters\":4,\"kernel\":2.5}"), "'kernel' must be a whole number" },
+  { WRAP ("{\"type\":\"conv2d\",\"filters\":4,\"kernel\":2.5}"),
+    "'kernel' must be a whole number" },
   { WRAP ("{\"type\":\"conv2d\",\"filters\":4,\"kernel\":[3,3,3]}"), "[height, width] pair" },
   { WRAP ("{\"type\":\"conv2d\",\"filters\":3,\"kernel\":3,\"groups\":2}"),
     "'groups' (2) must divide both the input channels (1)" },
@@ -36,16 +37,19 @@ static const BadCase bad_cases[] = {
     "\"same\" padding needs stride 1 and an odd kernel" },
   { WRAP ("{\"type\":\"maxpool\",\"size\":2,\"padding\":2}"), "at most half the window" },
   { WRAP ("{\"type\":\"dropout\",\"rate\":1.5}"), "layers[0] (dropout): 'rate' must be a number" },
-  { WRAP ("{\"type\":\"dense\",\"units\":4}"), "the last layer gives 4 values per image but 'classes' is 3" },
+  { WRAP ("{\"type\":\"dense\",\"units\":4}"),
+    "the last layer gives 4 values per image but 'classes' is 3" },
   { WRAP ("{\"type\":\"relu\",\"name\":\"a\"},{\"type\":\"relu\",\"name\":\"a\"}"),
     "layers[1] (relu): the name 'a' is already used" },
   { WRAP ("{\"type\":\"relu\",\"input\":\"later\"},{\"type\":\"relu\",\"name\":\"later\"}"),
     "layers[0] (relu): 'input' names 'later', which is not an earlier layer" },
-  { WRAP ("{\"type\":\"maxpool\",\"size\":2,\"name\":\"p\"},{\"type\":\"add\",\"inputs\":[\"p\",\"input\"]}"),
+  { WRAP ("{\"type\":\"maxpool\",\"size\":2,\"name\":\"p\"},{\"type\":\"add\",\"inputs\":[\"p\","
+          "\"input\"]}"),
     "cannot add a 1x4x4 output to a 1x8x8 one" },
   { WRAP ("{\"type\":\"add\",\"inputs\":[\"input\"]}"), "'inputs' must list the names of the two" },
   { WRAP ("{\"type\":\"batchnorm\",\"epsilon\":\"small\"}"), "'epsilon' must be a number" },
-  { WRAP ("{\"type\":\"dense\",\"units\":3,\"init\":\"glorot\"}"), "'init' must be \"he\" or \"xavier\"" },
+  { WRAP ("{\"type\":\"dense\",\"units\":3,\"init\":\"glorot\"}"),
+    "'init' must be \"he\" or \"xavier\"" },
 };
 
 static void
@@ -116,8 +120,8 @@ predict_checks (sl_model *m, int n)
 
   sl_model_input_shape (m, &c, &h, &w);
   gsize in = (gsize) c * h * w;
-  g_autofree float *x = g_new (float, in * n);
-  g_autofree float *all = g_new (float, (gsize) k * n);
+  g_autofree float *x = g_new (float, in *n);
+  g_autofree float *all = g_new (float, (gsize) k *n);
   g_autofree float *one = g_new (float, k);
 
   sl_test_fill_normal (x, in * n, 9, 1.0f);
@@ -148,10 +152,10 @@ typedef struct
 } PresetCase;
 
 static const PresetCase preset_cases[] = {
-  { "seed-cnn", 1, 28, 28, 10, 0, 0 },   { "seed-cnn", 3, 32, 48, 4, 0, 0 },
-  { "small-bn", 1, 28, 28, 10, 0, 0 },   { "small-bn", 3, 96, 128, 2, 0, 0 },
-  { "resnet-s", 1, 28, 28, 10, 8, 0 },   { "resnet-s", 3, 32, 32, 5, 14, 0 },
-  { "resnet-s", 1, 64, 80, 3, 20, 0 },   { "mobilenet-s", 1, 28, 28, 10, 0, 0.5f },
+  { "seed-cnn", 1, 28, 28, 10, 0, 0 },      { "seed-cnn", 3, 32, 48, 4, 0, 0 },
+  { "small-bn", 1, 28, 28, 10, 0, 0 },      { "small-bn", 3, 96, 128, 2, 0, 0 },
+  { "resnet-s", 1, 28, 28, 10, 8, 0 },      { "resnet-s", 3, 32, 32, 5, 14, 0 },
+  { "resnet-s", 1, 64, 80, 3, 20, 0 },      { "mobilenet-s", 1, 28, 28, 10, 0, 0.5f },
   { "mobilenet-s", 3, 64, 64, 6, 0, 1.0f }, { "mobilenet-s", 3, 9, 11, 2, 0, 1.5f },
 };
 
@@ -256,7 +260,9 @@ test_params_and_threads (void)
 
   sl_assert_ok (sl_model_new (WRAP ("{\"type\":\"conv2d\",\"filters\":8,\"kernel\":3},"
                                     "{\"type\":\"batchnorm\"},{\"type\":\"relu\"},"
-                                    "{\"type\":\"dense\",\"units\":3}"), 5, &m, &err), &err);
+                                    "{\"type\":\"dense\",\"units\":3}"),
+                              5, &m, &err),
+                &err);
   g_assert_cmpint (sl_model_set_params (m, sl_model_params (m), 3, &err), ==, SL_ERR_INVALID);
   g_assert_nonnull (strstr (err.message, "parameters, not 3"));
   g_assert_cmpint (sl_model_set_state (m, sl_model_state (m), 1, &err), ==, SL_ERR_INVALID);

@@ -27,8 +27,15 @@ static void
 test_sgd (void)
 {
   sl_backend *be = cpu_backend ();
-  const struct { float momentum, wd; bool nesterov; } cases[] = {
-    { 0.0f, 0.0f, FALSE }, { 0.9f, 0.0f, FALSE }, { 0.9f, 0.01f, TRUE }, { 0.5f, 0.1f, FALSE },
+  const struct
+  {
+    float momentum, wd;
+    bool nesterov;
+  } cases[] = {
+    { 0.0f, 0.0f, FALSE },
+    { 0.9f, 0.0f, FALSE },
+    { 0.9f, 0.01f, TRUE },
+    { 0.5f, 0.1f, FALSE },
   };
 
   for (gsize c = 0; c < G_N_ELEMENTS (cases); c++)
@@ -42,9 +49,12 @@ test_sgd (void)
         ep[i] = start[i];
       for (int t = 1; t <= 4; t++)
         {
-          sl_optim_step s = { .kind = SL_OPTIMIZER_SGD, .lr = (float) lr,
-                              .momentum = cases[c].momentum, .weight_decay = cases[c].wd,
-                              .nesterov = cases[c].nesterov, .t = t };
+          sl_optim_step s = { .kind = SL_OPTIMIZER_SGD,
+                              .lr = (float) lr,
+                              .momentum = cases[c].momentum,
+                              .weight_decay = cases[c].wd,
+                              .nesterov = cases[c].nesterov,
+                              .t = t };
 
           be->ops->optimizer_step (be, &s, N, p, grad, v, unused);
           for (int i = 0; i < N; i++)
@@ -78,8 +88,12 @@ test_adam_constant_gradient (void)
   memcpy (p, start, sizeof p);
   for (int t = 1; t <= steps; t++)
     {
-      sl_optim_step s = { .kind = SL_OPTIMIZER_ADAM, .lr = lr, .beta1 = 0.9f, .beta2 = 0.999f,
-                          .epsilon = 1e-8f, .t = t };
+      sl_optim_step s = { .kind = SL_OPTIMIZER_ADAM,
+                          .lr = lr,
+                          .beta1 = 0.9f,
+                          .beta2 = 0.999f,
+                          .epsilon = 1e-8f,
+                          .t = t };
       be->ops->optimizer_step (be, &s, N, p, grad, m, v);
     }
   for (int i = 0; i < N; i++)
@@ -104,8 +118,13 @@ test_adamw_decoupled_decay (void)
   memcpy (pa, start, sizeof pa);
   for (int t = 1; t <= 3; t++)
     {
-      sl_optim_step s = { .kind = SL_OPTIMIZER_ADAMW, .lr = lr, .weight_decay = wd,
-                          .beta1 = 0.9f, .beta2 = 0.999f, .epsilon = 1e-8f, .t = t };
+      sl_optim_step s = { .kind = SL_OPTIMIZER_ADAMW,
+                          .lr = lr,
+                          .weight_decay = wd,
+                          .beta1 = 0.9f,
+                          .beta2 = 0.999f,
+                          .epsilon = 1e-8f,
+                          .t = t };
       be->ops->optimizer_step (be, &s, N, p, zero, m, v);
       s.kind = SL_OPTIMIZER_ADAM;
       be->ops->optimizer_step (be, &s, N, pa, zero, ma, va);

@@ -67,8 +67,8 @@ test_reference (gconstpointer data)
   sl_assert_ok (sl_plan_new (m, batch, TRUE, TRUE, &plan, &err), &err);
 
   /* Inference: batch-norm from the running statistics. */
-  assert_close ("eval logits", sl_graph_forward (m, plan, x, batch, FALSE, 0), eval_logits,
-                out_len, 1e-5);
+  assert_close ("eval logits", sl_graph_forward (m, plan, x, batch, FALSE, 0), eval_logits, out_len,
+                1e-5);
 
   /* Training forward: batch statistics, and the running ones move. */
   const float *logits = sl_graph_forward (m, plan, x, batch, TRUE, 0);
@@ -119,8 +119,8 @@ main (int argc, char **argv)
   for (guint i = 0; i < names->len; i++)
     {
       const char *file = g_ptr_array_index (names, i);
-      g_autofree char *path = g_strdup_printf ("/engine/reference/%.*s", (int) strlen (file) - 9,
-                                               file + 4);
+      g_autofree char *path
+          = g_strdup_printf ("/engine/reference/%.*s", (int) strlen (file) - 9, file + 4);
       g_test_add_data_func (path, file, test_reference);
     }
   return g_test_run ();

@@ -169,7 +169,8 @@ test_checkpoint_errors (void)
   sl_assert_ok (sl_trainer_new (m, &cfg, 8, &t, &err), &err);
   sl_assert_ok (sl_trainer_save_checkpoint (t, path, &err), &err);
   g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
-  g_autofree float *before = g_memdup2 (sl_model_params (m), sizeof (float) * sl_model_param_count (m));
+  g_autofree float *before
+      = g_memdup2 (sl_model_params (m), sizeof (float) * sl_model_param_count (m));
 
   /* Truncated, corrupted, not a checkpoint, missing: clear errors, nothing changed. */
   g_assert_true (g_file_set_contents (bad, contents, (gssize) len / 2, NULL));
@@ -228,7 +229,7 @@ test_divergence_is_reported (void)
   g_assert_cmpint (sl_trainer_step (t, x, labels, 4, NULL, NULL, &err), ==, SL_ERR_INVALID);
   g_assert_nonnull (strstr (err.message, "label 10"));
   g_assert_cmpint (sl_trainer_step (t, x, labels, 5, NULL, NULL, &err), ==, SL_ERR_INVALID);
-  g_assert_cmpint (sl_trainer_new (m, &cfg, 0, &(sl_trainer *) { NULL }, &err), ==, SL_ERR_INVALID);
+  g_assert_cmpint (sl_trainer_new (m, &cfg, 0, &(sl_trainer *){ NULL }, &err), ==, SL_ERR_INVALID);
   sl_trainer_free (t);
   sl_model_free (m);
 }

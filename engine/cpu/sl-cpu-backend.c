@@ -128,16 +128,16 @@ gemm_share (void *ctx, int t, int threads)
       const float *a = j->trans_a ? j->a + lo : j->a + lo * j->lda;
 
       cblas_sgemm (CblasRowMajor, j->trans_a ? CblasTrans : CblasNoTrans,
-                   j->trans_b ? CblasTrans : CblasNoTrans, (int) (hi - lo), j->n, j->k,
-                   j->alpha, a, j->lda, j->b, j->ldb, j->beta, j->c + lo * j->ldc, j->ldc);
+                   j->trans_b ? CblasTrans : CblasNoTrans, (int) (hi - lo), j->n, j->k, j->alpha, a,
+                   j->lda, j->b, j->ldb, j->beta, j->c + lo * j->ldc, j->ldc);
     }
   else
     {
       const float *b = j->trans_b ? j->b + lo * j->ldb : j->b + lo;
 
       cblas_sgemm (CblasRowMajor, j->trans_a ? CblasTrans : CblasNoTrans,
-                   j->trans_b ? CblasTrans : CblasNoTrans, j->m, (int) (hi - lo), j->k,
-                   j->alpha, j->a, j->lda, b, j->ldb, j->beta, j->c + lo, j->ldc);
+                   j->trans_b ? CblasTrans : CblasNoTrans, j->m, (int) (hi - lo), j->k, j->alpha,
+                   j->a, j->lda, b, j->ldb, j->beta, j->c + lo, j->ldc);
     }
 }
 
@@ -163,8 +163,8 @@ gemv_share (void *ctx, int t, int threads)
   if (lo >= hi)
     return;
   if (j->trans)
-    cblas_sgemv (CblasRowMajor, CblasTrans, j->rows, (int) (hi - lo), j->alpha, j->a + lo,
-                 j->lda, j->x, 1, j->beta, j->y + lo, 1);
+    cblas_sgemv (CblasRowMajor, CblasTrans, j->rows, (int) (hi - lo), j->alpha, j->a + lo, j->lda,
+                 j->x, 1, j->beta, j->y + lo, 1);
   else
     cblas_sgemv (CblasRowMajor, CblasNoTrans, (int) (hi - lo), j->cols, j->alpha,
                  j->a + lo * j->lda, j->lda, j->x, 1, j->beta, j->y + lo, 1);
@@ -174,15 +174,21 @@ void
 sl_cpu_gemm (sl_cpu *cpu, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
              const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc)
 {
-  gemm_job j = { trans_a, trans_b, n < 64 && m > n, m, n, k, lda, ldb, ldc,
-                 alpha, beta, a, b, c };
+  gemm_job j = { trans_a, trans_b, n < 64 && m > n, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c };
 
   /* A single output row is a matrix-vector product: GEMM would first copy
    * (pack) the whole of B, which costs more than the product itself. */
   if (m == 1 && !trans_a)
     {
-      gemv_job v = { .trans = !trans_b, .rows = trans_b ? n : k, .cols = trans_b ? k : n,
-                     .lda = ldb, .alpha = alpha, .beta = beta, .a = b, .x = a, .y = c };
+      gemv_job v = { .trans = !trans_b,
+                     .rows = trans_b ? n : k,
+                     .cols = trans_b ? k : n,
+                     .lda = ldb,
+                     .alpha = alpha,
+                     .beta = beta,
+                     .a = b,
+                     .x = a,
+                     .y = c };
 
       if (cpu->threads == 1 || (double) n * k < 65536.0)
         gemv_share (&v, 0, 1);
@@ -193,8 +199,8 @@ sl_cpu_gemm (sl_cpu *cpu, bool trans_a, bool trans_b, int m, int n, int k, float
   if (cpu->threads == 1 || (double) m * n * k < 65536.0)
     {
       cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                   trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta,
-                   c, ldc);
+                   trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                   ldc);
       return;
     }
   sl_threadpool_run (cpu->pool, gemm_share, &j);

@@ -5,9 +5,9 @@
 
 typedef struct
 {
-  int kdim;      /* rows of one group's column matrix: in_c / groups * kh * kw */
-  int cout_g;    /* filters per group */
-  int ohw;       /* output pixels */
+  int kdim;   /* rows of one group's column matrix: in_c / groups * kh * kw */
+  int cout_g; /* filters per group */
+  int ohw;    /* output pixels */
   size_t in_size, out_size, w_count;
   bool pointwise; /* 1 x 1, stride 1, no padding: the image is its own column matrix */
 } conv_dims;
@@ -23,8 +23,7 @@ conv_dims_of (const sl_conv_desc *d)
   c.in_size = (size_t) d->in_c * d->in_h * d->in_w;
   c.out_size = (size_t) d->out_c * c.ohw;
   c.w_count = (size_t) d->out_c * c.kdim;
-  c.pointwise = d->kh == 1 && d->kw == 1 && d->sh == 1 && d->sw == 1 && d->ph == 0
-                && d->pw == 0;
+  c.pointwise = d->kh == 1 && d->kw == 1 && d->sh == 1 && d->sw == 1 && d->ph == 0 && d->pw == 0;
   return c;
 }
 
@@ -72,18 +71,21 @@ tap_window (const sl_conv_desc *d, int ki, int kj, int *oy0, int *oy1, int *ox0,
   *ox1 = dx > 0 ? d->in_w - dx : d->in_w;
 }
 
-static void SL_NO_LIBCALLS
+static void
 zero_outside (float *block, int h, int w, int oy0, int oy1, int ox0, int ox1)
 {
-  for (int oy = 0; oy < h; oy++)
+  /* Rows above and below the window are contiguous runs. */
+  if (oy0 > 0)
+    memset (block, 0, sizeof (float) * oy0 * w);
+  if (oy1 < h)
+    memset (block + (size_t) oy1 * w, 0, sizeof (float) * (h - oy1) * w);
+  /* The centre column of taps has no border columns at all. */
+  if (ox0 == 0 && ox1 == w)
+    return;
+  for (int oy = oy0; oy < oy1; oy++)
     {
       float *row = block + (size_t) oy * w;
 
-      if (oy < oy0 || oy >= oy1)
-        {
-          memset (row, 0, sizeof (float) * w);
-          continue;
-        }
       for (int ox = 0; ox < ox0; ox++)
         row[ox] = 0.0f;
       for (int ox = ox1; ox < w; ox++)
@@ -331,12 +333,19 @@ forward_narrow (sl_cpu *cpu, const conv_job *j)
 }
 
 void
-sl_cpu_conv2d_forward (sl_backend *be, const sl_conv_desc *d, int n, const float *x,
-                       const float *w, const float *b, float *y, float *ws)
+sl_cpu_conv2d_forward (sl_backend *be, const sl_conv_desc *d, int n, const float *x, const float *w,
+                       const float *b, float *y, float *ws)
 {
   sl_cpu *cpu = sl_cpu_of (be);
-  conv_job j = { .d = d, .cd = conv_dims_of (d), .n = n, .x = x, .w = w, .b = b, .y = y,
-                 .ws = ws, .col_len = col_floats (d) };
+  conv_job j = { .d = d,
+                 .cd = conv_dims_of (d),
+                 .n = n,
+                 .x = x,
+                 .w = w,
+                 .b = b,
+                 .y = y,
+                 .ws = ws,
+                 .col_len = col_floats (d) };
 
   if (n < cpu->threads && d->groups == 1)
     forward_narrow (cpu, &j);
@@ -429,9 +438,20 @@ sl_cpu_conv2d_backward (sl_backend *be, const sl_conv_desc *d, int n, const floa
                         float *db, float *ws, float *scratch)
 {
   sl_cpu *cpu = sl_cpu_of (be);
-  conv_job j = { .d = d, .cd = conv_dims_of (d), .n = n, .x = x, .w = w, .dy = dy, .dx = dx,
-                 .dw = dw, .db = db, .ws = ws, .scratch = scratch, .accumulate = accumulate,
-                 .col_len = col_floats (d), .scratch_len = sl_cpu_conv2d_grad_scratch (be, d) };
+  conv_job j = { .d = d,
+                 .cd = conv_dims_of (d),
+                 .n = n,
+                 .x = x,
+                 .w = w,
+                 .dy = dy,
+                 .dx = dx,
+                 .dw = dw,
+                 .db = db,
+                 .ws = ws,
+                 .scratch = scratch,
+                 .accumulate = accumulate,
+                 .col_len = col_floats (d),
+                 .scratch_len = sl_cpu_conv2d_grad_scratch (be, d) };
 
   sl_threadpool_run (cpu->pool, backward_share, &j);
   if (cpu->threads > 1)

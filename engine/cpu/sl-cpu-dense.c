@@ -11,8 +11,8 @@ sl_cpu_dense_forward (sl_backend *be, int n, int in, int out, const float *x, co
   if (b != NULL)
     for (int i = 0; i < n; i++)
       memcpy (y + (size_t) i * out, b, sizeof (float) * out);
-  sl_cpu_gemm (sl_cpu_of (be), false, true, n, out, in, 1.0f, x, in, w, in,
-               b != NULL ? 1.0f : 0.0f, y, out);
+  sl_cpu_gemm (sl_cpu_of (be), false, true, n, out, in, 1.0f, x, in, w, in, b != NULL ? 1.0f : 0.0f,
+               y, out);
 }
 
 void
@@ -32,6 +32,6 @@ sl_cpu_dense_backward (sl_backend *be, int n, int in, int out, const float *x, c
     }
   /* dx[n x in] = dy[n x out] * w[out x in] */
   if (dx != NULL)
-    sl_cpu_gemm (cpu, false, false, n, in, out, 1.0f, dy, out, w, in, accumulate ? 1.0f : 0.0f,
-                 dx, in);
+    sl_cpu_gemm (cpu, false, false, n, in, out, 1.0f, dy, out, w, in, accumulate ? 1.0f : 0.0f, dx,
+                 in);
 }

@@ -39,22 +39,22 @@ act_forward_share (void *ctx, int t, int threads)
   const float slope = j->slope;
   switch (j->act)
     {
-    case SL_ACT_RELU:
-      for (long i = i0; i < i1; i++)
-        y[i] = x[i] > 0.0f ? x[i] : 0.0f;
-      break;
-    case SL_ACT_RELU6:
-      for (long i = i0; i < i1; i++)
-        y[i] = x[i] > 0.0f ? (x[i] < 6.0f ? x[i] : 6.0f) : 0.0f;
-      break;
-    case SL_ACT_LEAKY_RELU:
-      for (long i = i0; i < i1; i++)
-        y[i] = x[i] > 0.0f ? x[i] : x[i] * slope;
-      break;
-    case SL_ACT_SIGMOID:
-      for (long i = i0; i < i1; i++)
-        y[i] = 1.0f / (1.0f + expf (-x[i]));
-      break;
+      case SL_ACT_RELU:
+        for (long i = i0; i < i1; i++)
+          y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        break;
+      case SL_ACT_RELU6:
+        for (long i = i0; i < i1; i++)
+          y[i] = x[i] > 0.0f ? (x[i] < 6.0f ? x[i] : 6.0f) : 0.0f;
+        break;
+      case SL_ACT_LEAKY_RELU:
+        for (long i = i0; i < i1; i++)
+          y[i] = x[i] > 0.0f ? x[i] : x[i] * slope;
+        break;
+      case SL_ACT_SIGMOID:
+        for (long i = i0; i < i1; i++)
+          y[i] = 1.0f / (1.0f + expf (-x[i]));
+        break;
     }
 }
 
@@ -75,22 +75,22 @@ act_backward_range (sl_activation act, float slope, const float *restrict x,
 {
   switch (act)
     {
-    case SL_ACT_RELU:
-      for (long i = 0; i < n; i++)
-        g[i] = x[i] > 0.0f ? dy[i] : 0.0f;
-      break;
-    case SL_ACT_RELU6:
-      for (long i = 0; i < n; i++)
-        g[i] = x[i] > 0.0f && x[i] < 6.0f ? dy[i] : 0.0f;
-      break;
-    case SL_ACT_LEAKY_RELU:
-      for (long i = 0; i < n; i++)
-        g[i] = x[i] > 0.0f ? dy[i] : dy[i] * slope;
-      break;
-    case SL_ACT_SIGMOID:
-      for (long i = 0; i < n; i++)
-        g[i] = dy[i] * y[i] * (1.0f - y[i]);
-      break;
+      case SL_ACT_RELU:
+        for (long i = 0; i < n; i++)
+          g[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+        break;
+      case SL_ACT_RELU6:
+        for (long i = 0; i < n; i++)
+          g[i] = x[i] > 0.0f && x[i] < 6.0f ? dy[i] : 0.0f;
+        break;
+      case SL_ACT_LEAKY_RELU:
+        for (long i = 0; i < n; i++)
+          g[i] = x[i] > 0.0f ? dy[i] : dy[i] * slope;
+        break;
+      case SL_ACT_SIGMOID:
+        for (long i = 0; i < n; i++)
+          g[i] = dy[i] * y[i] * (1.0f - y[i]);
+        break;
     }
 }
 
@@ -112,8 +112,7 @@ act_backward_share (void *ctx, int t, int threads)
       float block[1024];
       long n = i1 - b < 1024 ? i1 - b : 1024;
 
-      act_backward_range (j->act, j->slope, j->x + b, j->y ? j->y + b : NULL, j->dy + b, block,
-                          n);
+      act_backward_range (j->act, j->slope, j->x + b, j->y ? j->y + b : NULL, j->dy + b, block, n);
       for (long i = 0; i < n; i++)
         j->dx[b + i] += block[i];
     }
@@ -124,7 +123,13 @@ sl_cpu_activation_backward (sl_backend *be, sl_activation act, float slope, size
                             const float *x, const float *y, const float *dy, float *dx,
                             bool accumulate)
 {
-  ew_job j = { .act = act, .slope = slope, .len = len, .x = x, .y = y, .dy = dy, .dx = dx,
+  ew_job j = { .act = act,
+               .slope = slope,
+               .len = len,
+               .x = x,
+               .y = y,
+               .dy = dy,
+               .dx = dx,
                .accumulate = accumulate };
 
   run_split (be, len, act_backward_share, &j);

@@ -81,8 +81,9 @@ forward_share (void *ctx, int t, int threads)
           j->saved[ch] = mean;
           j->saved[j->c + ch] = invstd;
           j->running_mean[ch] = (1.0f - j->momentum) * j->running_mean[ch] + j->momentum * mean;
-          j->running_var[ch] = (float) ((1.0 - j->momentum) * j->running_var[ch]
-                                        + j->momentum * var * (count > 1 ? count / (count - 1) : 1.0));
+          j->running_var[ch]
+              = (float) ((1.0 - j->momentum) * j->running_var[ch]
+                         + j->momentum * var * (count > 1 ? count / (count - 1) : 1.0));
         }
       else
         {
@@ -99,20 +100,29 @@ forward_share (void *ctx, int t, int threads)
 void
 sl_cpu_batchnorm_forward (sl_backend *be, bool training, int n, int c, int hw, const float *x,
                           const float *gamma, const float *beta, float *running_mean,
-                          float *running_var, float epsilon, float momentum, float *saved,
-                          float *y)
+                          float *running_var, float epsilon, float momentum, float *saved, float *y)
 {
-  bn_job j = { .training = training, .n = n, .c = c, .hw = hw, .x = x, .gamma = gamma,
-               .beta = beta, .running_mean = running_mean, .running_var = running_var,
-               .saved = saved, .y = y, .epsilon = epsilon, .momentum = momentum };
+  bn_job j = { .training = training,
+               .n = n,
+               .c = c,
+               .hw = hw,
+               .x = x,
+               .gamma = gamma,
+               .beta = beta,
+               .running_mean = running_mean,
+               .running_var = running_var,
+               .saved = saved,
+               .y = y,
+               .epsilon = epsilon,
+               .momentum = momentum };
 
   sl_threadpool_run (sl_cpu_of (be)->pool, forward_share, &j);
 }
 
 /* Sum of dy and of dy * xhat over one plane, in 16 lanes. */
 static void
-plane_grad_sums (const float *restrict x, const float *restrict g, int hw, float mean,
-                 float invstd, double *sum_dy, double *sum_dy_xhat)
+plane_grad_sums (const float *restrict x, const float *restrict g, int hw, float mean, float invstd,
+                 double *sum_dy, double *sum_dy_xhat)
 {
   float a[16] = { 0 }, b[16] = { 0 };
   int k = 0;
@@ -136,8 +146,8 @@ plane_grad_sums (const float *restrict x, const float *restrict g, int hw, float
 }
 
 static void
-plane_dx (const float *restrict x, const float *restrict g, float *restrict d, int hw,
-          float mean, float invstd, float k1, float mdy, float mdyx, bool accumulate)
+plane_dx (const float *restrict x, const float *restrict g, float *restrict d, int hw, float mean,
+          float invstd, float k1, float mdy, float mdyx, bool accumulate)
 {
   if (accumulate)
     for (int k = 0; k < hw; k++)
@@ -173,18 +183,27 @@ backward_share (void *ctx, int t, int threads)
       const float k1 = j->gamma[ch] * invstd;
       const float mdy = (float) (sum_dy / count), mdyx = (float) (sum_dy_xhat / count);
       for (int i = 0; i < n; i++)
-        plane_dx (x + i * plane, g + i * plane, j->dx + ch * hw + i * plane, hw, mean, invstd,
-                  k1, mdy, mdyx, j->accumulate);
+        plane_dx (x + i * plane, g + i * plane, j->dx + ch * hw + i * plane, hw, mean, invstd, k1,
+                  mdy, mdyx, j->accumulate);
     }
 }
 
 void
-sl_cpu_batchnorm_backward (sl_backend *be, int n, int c, int hw, const float *x,
-                           const float *gamma, const float *saved, const float *dy, float *dx,
-                           bool accumulate, float *dgamma, float *dbeta)
+sl_cpu_batchnorm_backward (sl_backend *be, int n, int c, int hw, const float *x, const float *gamma,
+                           const float *saved, const float *dy, float *dx, bool accumulate,
+                           float *dgamma, float *dbeta)
 {
-  bn_job j = { .n = n, .c = c, .hw = hw, .x = x, .gamma = gamma, .saved = (float *) saved,
-               .dy = dy, .dx = dx, .accumulate = accumulate, .dgamma = dgamma, .dbeta = dbeta };
+  bn_job j = { .n = n,
+               .c = c,
+               .hw = hw,
+               .x = x,
+               .gamma = gamma,
+               .saved = (float *) saved,
+               .dy = dy,
+               .dx = dx,
+               .accumulate = accumulate,
+               .dgamma = dgamma,
+               .dbeta = dbeta };
 
   sl_threadpool_run (sl_cpu_of (be)->pool, backward_share, &j);
 }

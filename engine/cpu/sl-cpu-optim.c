@@ -12,8 +12,8 @@ typedef struct
 } optim_job;
 
 static void
-sgd_range (const sl_optim_step *s, long i0, long i1, float *restrict p,
-           const float *restrict grad, float *restrict buf)
+sgd_range (const sl_optim_step *s, long i0, long i1, float *restrict p, const float *restrict grad,
+           float *restrict buf)
 {
   const float lr = s->lr, wd = s->weight_decay, mu = s->momentum;
   const bool nesterov = s->nesterov;
@@ -33,8 +33,8 @@ sgd_range (const sl_optim_step *s, long i0, long i1, float *restrict p,
 
 /* PyTorch's formulation, so the two agree step for step. */
 static void
-adam_range (const sl_optim_step *s, long i0, long i1, float *restrict p,
-            const float *restrict grad, float *restrict m, float *restrict v)
+adam_range (const sl_optim_step *s, long i0, long i1, float *restrict p, const float *restrict grad,
+            float *restrict m, float *restrict v)
 {
   const float beta1 = s->beta1, beta2 = s->beta2, eps = s->epsilon;
   const double bc1 = 1.0 - pow (s->beta1, (double) s->t);

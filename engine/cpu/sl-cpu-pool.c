@@ -155,8 +155,9 @@ void
 sl_cpu_pool_backward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n,
                       const float *dy, const int32_t *argmax, float *dx, bool accumulate)
 {
-  pool_job j = { .kind = kind, .d = d, .n = n, .dy = dy, .dx = dx, .argmax_in = argmax,
-                 .accumulate = accumulate };
+  pool_job j = {
+    .kind = kind, .d = d, .n = n, .dy = dy, .dx = dx, .argmax_in = argmax, .accumulate = accumulate
+  };
 
   sl_threadpool_run (sl_cpu_of (be)->pool, backward_share, &j);
 }
@@ -176,8 +177,8 @@ sl_cpu_global_avgpool_forward (sl_backend *be, int n, int c, int hw, const float
 }
 
 void
-sl_cpu_global_avgpool_backward (sl_backend *be, int n, int c, int hw, const float *dy,
-                                float *dx, bool accumulate)
+sl_cpu_global_avgpool_backward (sl_backend *be, int n, int c, int hw, const float *dy, float *dx,
+                                bool accumulate)
 {
   for (long p = 0; p < (long) n * c; p++)
     {

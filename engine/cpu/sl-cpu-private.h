@@ -22,8 +22,7 @@ sl_cpu_of (sl_backend *be)
  * by output columns (or rows when N is narrow); each share is a single-threaded
  * OpenBLAS call, so results depend only on the thread count. */
 void sl_cpu_gemm (sl_cpu *cpu, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
-                  const float *a, int lda, const float *b, int ldb, float beta, float *c,
-                  int ldc);
+                  const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
 
 /* dx = v or dx += v. */
 static inline void
@@ -41,26 +40,24 @@ size_t sl_cpu_conv2d_grad_scratch (sl_backend *be, const sl_conv_desc *d);
 void sl_cpu_conv2d_forward (sl_backend *be, const sl_conv_desc *d, int n, const float *x,
                             const float *w, const float *b, float *y, float *ws);
 void sl_cpu_conv2d_backward (sl_backend *be, const sl_conv_desc *d, int n, const float *x,
-                             const float *w, const float *dy, float *dx, bool accumulate,
-                             float *dw, float *db, float *ws, float *scratch);
-void sl_cpu_dense_forward (sl_backend *be, int n, int in, int out, const float *x,
-                           const float *w, const float *b, float *y);
-void sl_cpu_dense_backward (sl_backend *be, int n, int in, int out, const float *x,
-                            const float *w, const float *dy, float *dx, bool accumulate,
-                            float *dw, float *db);
-void sl_cpu_batchnorm_forward (sl_backend *be, bool training, int n, int c, int hw,
-                               const float *x, const float *gamma, const float *beta,
-                               float *running_mean, float *running_var, float epsilon,
-                               float momentum, float *saved, float *y);
+                             const float *w, const float *dy, float *dx, bool accumulate, float *dw,
+                             float *db, float *ws, float *scratch);
+void sl_cpu_dense_forward (sl_backend *be, int n, int in, int out, const float *x, const float *w,
+                           const float *b, float *y);
+void sl_cpu_dense_backward (sl_backend *be, int n, int in, int out, const float *x, const float *w,
+                            const float *dy, float *dx, bool accumulate, float *dw, float *db);
+void sl_cpu_batchnorm_forward (sl_backend *be, bool training, int n, int c, int hw, const float *x,
+                               const float *gamma, const float *beta, float *running_mean,
+                               float *running_var, float epsilon, float momentum, float *saved,
+                               float *y);
 void sl_cpu_batchnorm_backward (sl_backend *be, int n, int c, int hw, const float *x,
-                                const float *gamma, const float *saved, const float *dy,
-                                float *dx, bool accumulate, float *dgamma, float *dbeta);
+                                const float *gamma, const float *saved, const float *dy, float *dx,
+                                bool accumulate, float *dgamma, float *dbeta);
 void sl_cpu_pool_forward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n,
                           const float *x, float *y, int32_t *argmax);
 void sl_cpu_pool_backward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n,
                            const float *dy, const int32_t *argmax, float *dx, bool accumulate);
-void sl_cpu_global_avgpool_forward (sl_backend *be, int n, int c, int hw, const float *x,
-                                    float *y);
+void sl_cpu_global_avgpool_forward (sl_backend *be, int n, int c, int hw, const float *x, float *y);
 void sl_cpu_global_avgpool_backward (sl_backend *be, int n, int c, int hw, const float *dy,
                                      float *dx, bool accumulate);
 void sl_cpu_activation_forward (sl_backend *be, sl_activation act, float slope, size_t len,
@@ -68,10 +65,10 @@ void sl_cpu_activation_forward (sl_backend *be, sl_activation act, float slope, 
 void sl_cpu_activation_backward (sl_backend *be, sl_activation act, float slope, size_t len,
                                  const float *x, const float *y, const float *dy, float *dx,
                                  bool accumulate);
-void sl_cpu_dropout_forward (sl_backend *be, size_t len, float rate, uint64_t seed,
-                             const float *x, float *mask, float *y);
-void sl_cpu_mul_backward (sl_backend *be, size_t len, const float *mask, const float *dy,
-                          float *dx, bool accumulate);
+void sl_cpu_dropout_forward (sl_backend *be, size_t len, float rate, uint64_t seed, const float *x,
+                             float *mask, float *y);
+void sl_cpu_mul_backward (sl_backend *be, size_t len, const float *mask, const float *dy, float *dx,
+                          bool accumulate);
 void sl_cpu_add_forward (sl_backend *be, size_t len, const float *a, const float *b, float *y);
 void sl_cpu_copy_grad (sl_backend *be, size_t len, const float *dy, float *dx, bool accumulate);
 bool sl_cpu_all_finite (sl_backend *be, size_t len, const float *x);
