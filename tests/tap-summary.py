@@ -11,11 +11,11 @@ with open(sys.argv[1], encoding="utf-8") as log:
         test = json.loads(line)
         subtests = 0
         for out in (test.get("stdout") or "").splitlines():
-            m = re.match(r"^(not ok|ok)\b.*?(#\s*(SKIP|TODO)\b)?", out, re.IGNORECASE)
+            m = re.match(r"^(not ok|ok)\b", out)
             if not m:
                 continue
             subtests += 1
-            if m.group(3) and m.group(3).upper() == "SKIP":
+            if re.search(r"#\s*SKIP\b", out, re.IGNORECASE):
                 skipped += 1
             elif m.group(1) == "ok":
                 passed += 1
