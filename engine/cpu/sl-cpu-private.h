@@ -24,6 +24,13 @@ sl_cpu_of (sl_backend *be)
 void sl_cpu_gemm (sl_cpu *cpu, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
                   const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
 
+/* The column matrix of one image: row (c, ki, kj) holds out_h * out_w entries,
+ * rows are ld floats apart (so several images can sit side by side). */
+void sl_im2col (const sl_conv_desc *d, const float *x, float *col, size_t ld);
+/* Its adjoint: adds the columns back onto dx (or overwrites dx); col is
+ * scratch afterwards. */
+void sl_col2im (const sl_conv_desc *d, float *col, size_t ld, float *dx, bool accumulate);
+
 /* dx = v or dx += v. */
 static inline void
 sl_store_grad (float *dx, float v, bool accumulate)
