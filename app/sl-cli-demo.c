@@ -1,141 +1,157 @@
-/* sl-cli-demo.c: `sightline-cli demo`, trains a preset on Fashion-MNIST and reports accuracy. */
+/* sl-cli-demo.c: `sightline-cli demo`: Fashion-MNIST as PNG folders → project → train → evaluate. */
 #include "sl-cli-private.h"
 
+#include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
+#include <zlib.h>
 
-#include "sightline.h"
 #include "sl-idx.h"
 #include "sl-vision.h"
 
+/* Folder names, so no slash in "T-shirt/top". */
 static const char *const class_names[10] = {
-  "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-  "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot",
+  "T-shirt-top", "Trouser", "Pullover", "Dress", "Coat",
+  "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle-boot",
 };
 
 typedef struct
 {
-  sl_idx images, labels;
-  sl_image *views; /* borrowed views of the IDX pixels */
-  int32_t *targets;
-  sl_loader *loader;
-  sl_batch_source source;
-} DemoSplit;
-
-typedef struct
-{
-  gboolean tty;
-  int epoch, epochs;
-  gint64 started;
-} DemoProgress;
+  gboolean json;
+  SlCliProgress bar;
+} DemoUi;
 
 static void
-demo_split_clear (DemoSplit *s)
+put_chunk (GByteArray *out, const char *type, const guint8 *data, guint32 size)
 {
-  sl_loader_free (s->loader);
-  g_free (s->views);
-  g_free (s->targets);
-  sl_idx_clear (&s->images);
-  sl_idx_clear (&s->labels);
+  guint8 be[4] = { size >> 24, size >> 16, size >> 8, size };
+  uLong crc = crc32 (0, (const Bytef *) type, 4);
+
+  g_byte_array_append (out, be, 4);
+  g_byte_array_append (out, (const guint8 *) type, 4);
+  if (size > 0)
+    g_byte_array_append (out, data, size);
+  if (size > 0)
+    crc = crc32 (crc, data, size);
+  be[0] = crc >> 24, be[1] = crc >> 16, be[2] = crc >> 8, be[3] = crc;
+  g_byte_array_append (out, be, 4);
+}
+
+/* A gray 8-bit PNG in memory. sl_image_save would do, but it syncs every file
+ * to disk, which makes writing 20,000 throw-away files take minutes. */
+static gboolean
+write_gray_png (const char *path, const guint8 *pixels, int width, int height, GError **error)
+{
+  g_autoptr (GByteArray) out = g_byte_array_new ();
+  g_autofree guint8 *raw = g_malloc ((gsize) (width + 1) * height);
+  uLongf packed_size = compressBound ((uLong) (width + 1) * height);
+  g_autofree guint8 *packed = g_malloc (packed_size);
+  static const guint8 signature[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+  guint8 header[13] = {
+    width >> 24, width >> 16, width >> 8, width, height >> 24, height >> 16, height >> 8, height, 8,
+    0,           0,           0,          0
+  };
+
+  for (int y = 0; y < height; y++)
+    {
+      raw[(gsize) y * (width + 1)] = 0; /* filter: none */
+      memcpy (raw + (gsize) y * (width + 1) + 1, pixels + (gsize) y * width, width);
+    }
+  if (compress2 (packed, &packed_size, raw, (uLong) (width + 1) * height, 6) != Z_OK)
+    {
+      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_IO, "Could not compress %s", path);
+      return FALSE;
+    }
+  g_byte_array_append (out, signature, sizeof signature);
+  put_chunk (out, "IHDR", header, sizeof header);
+  put_chunk (out, "IDAT", packed, (guint32) packed_size);
+  put_chunk (out, "IEND", NULL, 0);
+  return g_file_set_contents (path, (const char *) out->data, out->len, error);
+}
+
+/* Writes the first `limit` images of an IDX pair as SRC/<class>/<prefix>-NNNNN.png. */
+static gboolean
+write_pngs (const char *data_dir, const char *split, int limit, const char *dest,
+            const char *prefix, GError **error)
+{
+  g_autofree char *images_path = g_strdup_printf ("%s/%s-images-idx3-ubyte.gz", data_dir, split);
+  g_autofree char *labels_path = g_strdup_printf ("%s/%s-labels-idx1-ubyte.gz", data_dir, split);
+  sl_idx images = { 0 }, labels = { 0 };
+  sl_error err = { 0 };
+  gboolean ok = FALSE;
+
+  if (sl_idx_load (images_path, limit, &images, &err) != SL_OK
+      || sl_idx_load (labels_path, limit, &labels, &err) != SL_OK)
+    {
+      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_IO,
+                   "%s (install Debian's dataset-fashion-mnist or give --data)", err.message);
+      goto out;
+    }
+  for (int c = 0; c < 10; c++)
+    {
+      g_autofree char *dir = g_build_filename (dest, class_names[c], NULL);
+      g_mkdir_with_parents (dir, 0755);
+    }
+  for (int64_t i = 0; i < images.count && i < labels.count; i++)
+    {
+      const size_t size = (size_t) images.width * images.height;
+      g_autofree char *name = g_strdup_printf ("%s-%05lld.png", prefix, (long long) i);
+      g_autofree char *path = NULL;
+
+      if (labels.data[i] >= 10)
+        continue;
+      path = g_build_filename (dest, class_names[labels.data[i]], name, NULL);
+      if (!write_gray_png (path, images.data + i * size, images.width, images.height, error))
+        goto out;
+    }
+  ok = TRUE;
+out:
+  sl_idx_clear (&images);
+  sl_idx_clear (&labels);
+  return ok;
+}
+
+static void
+demo_train_progress (const SlTrainProgress *p, gpointer user_data)
+{
+  DemoUi *ui = user_data;
+
+  if (!p->epoch_done)
+    {
+      g_autofree char *left = sl_cli_format_duration (p->eta_seconds);
+      g_autofree char *text
+          = g_strdup_printf ("epoch %d/%d  loss %.3f  %5.0f images/s  %s left", p->epoch + 1,
+                             p->epochs, p->train_loss, p->images_per_s, left);
+      sl_cli_progress_draw (&ui->bar, (double) p->step_in_epoch / MAX (p->steps_in_epoch, 1), text);
+      return;
+    }
+  sl_cli_progress_clear (&ui->bar);
+  if (!ui->json)
+    printf ("  epoch %d/%d  train loss %.4f accuracy %.4f  val loss %.4f accuracy %.4f  "
+            "%.0f images/s\n",
+            p->epoch + 1, p->epochs, p->train_loss, p->train_accuracy, p->val_loss, p->val_accuracy,
+            p->images_per_s);
+}
+
+static void
+demo_import_progress (const SlImportProgress *p, gpointer user_data)
+{
+  DemoUi *ui = user_data;
+  g_autofree char *text
+      = g_strdup_printf ("importing %lld/%lld", (long long) p->done, (long long) p->total);
+
+  sl_cli_progress_draw (&ui->bar, (double) p->done / MAX (p->total, 1), text);
 }
 
 static gboolean
-demo_split_load (DemoSplit *s, const char *dir, const char *prefix, int limit,
-                 const sl_pipeline *pipeline, const sl_loader_config *config, sl_error *err)
+import_source (SlProject *project, const char *folder, DemoUi *ui, SlImportResult *result,
+               GError **error)
 {
-  g_autofree char *images = g_strdup_printf ("%s/%s-images-idx3-ubyte.gz", dir, prefix);
-  g_autofree char *labels = g_strdup_printf ("%s/%s-labels-idx1-ubyte.gz", dir, prefix);
+  gboolean ok = sl_project_import_folder (project, folder, SL_IMPORT_LABELS_FROM_FOLDERS, 0,
+                                          demo_import_progress, ui, NULL, result, error);
 
-  memset (s, 0, sizeof *s);
-  if (sl_idx_load (images, limit, &s->images, err) != SL_OK
-      || sl_idx_load (labels, limit, &s->labels, err) != SL_OK)
-    return FALSE;
-  if (s->images.count != s->labels.count)
-    {
-      g_snprintf (err->message, sizeof err->message, "%s and %s hold different numbers of items",
-                  images, labels);
-      return FALSE;
-    }
-  s->views = g_new0 (sl_image, s->images.count);
-  s->targets = g_new (int32_t, s->images.count);
-  for (int64_t i = 0; i < s->images.count; i++)
-    {
-      const size_t size = (size_t) s->images.height * s->images.width;
-
-      sl_image_borrow (&s->views[i], s->images.data + i * size, s->images.width, s->images.height,
-                       1, 8, (size_t) s->images.width, NULL);
-      s->targets[i] = s->labels.data[i];
-    }
-  if (sl_loader_new_images (s->views, s->targets, s->images.count, pipeline, config, &s->loader,
-                            err)
-      != SL_OK)
-    return FALSE;
-  sl_loader_as_source (s->loader, &s->source);
-  return TRUE;
-}
-
-static bool
-show_progress (const sl_progress *p, void *user_data)
-{
-  DemoProgress *dp = user_data;
-  const int width = 30;
-  double done = p->steps_in_epoch > 0 ? (double) p->step_in_epoch / p->steps_in_epoch : 1.0;
-  int filled = (int) (done * width);
-  double left
-      = p->images_per_s > 0 && !p->epoch_done
-            ? (1.0 - done) * (g_get_monotonic_time () - dp->started) / 1e6 / MAX (done, 1e-9)
-            : 0.0;
-
-  if (!dp->tty || p->epoch_done)
-    return true;
-  fprintf (stderr, "\r  epoch %d/%d [%.*s%*s] %3.0f%%  loss %.3f  %5.0f images/s  %3.0f s left ",
-           dp->epoch, dp->epochs, filled, "##############################", width - filled, "",
-           done * 100, p->loss, p->images_per_s, left);
-  return true;
-}
-
-static int
-per_class_report (sl_model *model, DemoSplit *test, int classes, gboolean json)
-{
-  const size_t floats = sl_loader_image_floats (test->loader);
-  g_autofree float *x = g_new (float, floats * 256);
-  g_autofree float *probs = g_new (float, (size_t) classes * 256);
-  int32_t labels[256];
-  int hits[10] = { 0 }, totals[10] = { 0 }, n;
-  sl_error err = { 0 };
-
-  if (sl_loader_begin_epoch (test->loader, 0, &err) != SL_OK)
-    goto fail;
-  for (;;)
-    {
-      if (sl_loader_next (test->loader, x, labels, 256, &n, &err) != SL_OK)
-        goto fail;
-      if (n == 0)
-        break;
-      if (sl_model_predict (model, x, n, probs, &err) != SL_OK)
-        goto fail;
-      for (int i = 0; i < n; i++)
-        {
-          int best = 0;
-          for (int c = 1; c < classes; c++)
-            if (probs[i * classes + c] > probs[i * classes + best])
-              best = c;
-          totals[labels[i]]++;
-          hits[labels[i]] += best == labels[i];
-        }
-    }
-  if (!json)
-    {
-      printf ("\nPer class (test images):\n");
-      for (int c = 0; c < classes && c < 10; c++)
-        printf ("  %-12s %5.1f%% of %d\n", class_names[c],
-                totals[c] ? 100.0 * hits[c] / totals[c] : 0.0, totals[c]);
-    }
-  return 0;
-fail:
-  fprintf (stderr, "sightline-cli demo: %s\n", err.message);
-  return 1;
+  sl_cli_progress_clear (&ui->bar);
+  return ok;
 }
 
 int
@@ -143,131 +159,183 @@ sl_cli_demo (int argc, char **argv)
 {
   g_autofree char *model_name = g_strdup ("small-bn");
   g_autofree char *data_dir = g_strdup ("/usr/share/datasets/fashion-mnist");
+  g_autofree char *keep = NULL;
   int train_images = 10000, test_images = 10000, epochs = 3, batch = 64;
-  int threads = 0, seed = 1, status = 1;
+  int threads = 0, seed = 1, status;
   gboolean json = FALSE;
   const GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_STRING, &model_name,
       "Preset: seed-cnn, small-bn, resnet-s or mobilenet-s (default small-bn)", "NAME" },
     { "train-images", 0, 0, G_OPTION_ARG_INT, &train_images,
-      "Training images to use (default 10000)", "N" },
+      "Training images to use, 15% of them for validation (default 10000)", "N" },
     { "test-images", 0, 0, G_OPTION_ARG_INT, &test_images,
       "Test images to evaluate on (default 10000)", "N" },
     { "epochs", 'e', 0, G_OPTION_ARG_INT, &epochs, "Passes over the training images (default 3)",
       "N" },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, "Images per optimizer step (default 64)", "N" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Compute threads (default: all cores)", "N" },
-    { "seed", 's', 0, G_OPTION_ARG_INT, &seed, "Seed for weights and shuffling (default 1)", "N" },
+    { "seed", 's', 0, G_OPTION_ARG_INT, &seed, "Seed for weights, splits and shuffling (default 1)",
+      "N" },
     { "data", 0, 0, G_OPTION_ARG_FILENAME, &data_dir, "Folder with the Fashion-MNIST IDX files",
       "DIR" },
+    { "project", 'p', 0, G_OPTION_ARG_FILENAME, &keep,
+      "Build the project here and keep it (default: a temporary folder, removed after)", "DIR" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the results as JSON", NULL },
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("");
-  g_autoptr (GString) epochs_json = NULL;
-  DemoSplit train = { 0 }, test = { 0 };
-  sl_pipeline *pipeline = NULL;
-  sl_model *model = NULL;
-  sl_trainer *trainer = NULL;
-  char *description = NULL;
-  sl_error err = { 0 };
-  int exit_status;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SlProject) project = NULL;
+  g_autoptr (SlTrainJob) job = NULL;
+  g_autoptr (SlRunInfo) run = NULL;
+  g_autoptr (SlEvaluation) evaluation = NULL;
+  g_autofree char *tmp = NULL, *train_src = NULL, *test_src = NULL, *project_dir = NULL;
+  SlImportResult train_import = { 0 }, test_import = { 0 };
+  SlSplitConfig split;
+  SlRunConfig config;
+  DemoUi ui;
+  gint64 eval_id, t0 = g_get_monotonic_time ();
+  double prepare_s = 0, import_s = 0, train_s = 0, eval_s = 0;
 
   g_option_context_set_summary (
-      context,
-      "Trains a model preset on a Fashion-MNIST subset (Debian's dataset-fashion-mnist)\n"
-      "through the full runtime path (loader, pipeline, engine) and prints its test accuracy.");
+      context, "Writes a Fashion-MNIST subset (Debian's dataset-fashion-mnist) as PNG folders,\n"
+               "builds a project from them (new, import --labels-from-folders, split), trains a\n"
+               "model preset, evaluates it on the test images and prints the results.");
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!sl_cli_parse (context, &argc, &argv, &exit_status))
-    return exit_status;
-  if (train_images < 1 || test_images < 1 || epochs < 1 || epochs > 1000 || batch < 1
+  if (!sl_cli_parse (context, &argc, &argv, &status))
+    return status;
+  if (train_images < 20 || test_images < 1 || epochs < 1 || epochs > 1000 || batch < 1
       || threads < 0)
-    {
-      fprintf (stderr,
-               "sightline-cli demo: image counts, epochs and batch size must be positive\n");
-      return 2;
-    }
+    return sl_cli_usage ("demo", "use at least 20 training images, and positive test images, "
+                                 "epochs and batch size");
+  sl_cli_progress_init (&ui.bar, json);
+  ui.json = json;
+  status = 1;
+  if ((tmp = g_dir_make_tmp ("sightline-demo-XXXXXX", &error)) == NULL)
+    goto out;
+  train_src = g_build_filename (tmp, "fashion-mnist-train", NULL);
+  test_src = g_build_filename (tmp, "fashion-mnist-test", NULL);
+  project_dir = keep != NULL ? g_strdup (keep) : g_build_filename (tmp, "project", NULL);
 
-  /* Pixels go straight to the model's input: 28x28 gray, normalised like the data set. */
-  sl_input_spec spec = { 28, 28, 1, { 0.2860f }, { 0.3530f } };
-  sl_loader_config lc;
-  sl_loader_config_init (&lc);
-  lc.batch_size = batch;
-  lc.seed = (uint64_t) seed;
-
-  if (sl_pipeline_new (&pipeline, &err) != SL_OK
-      || sl_pipeline_set_input (pipeline, &spec, &err) != SL_OK)
-    goto fail;
-  if (!demo_split_load (&train, data_dir, "train", train_images, pipeline, &lc, &err))
-    goto fail;
-  lc.shuffle = false;
-  if (!demo_split_load (&test, data_dir, "t10k", test_images, pipeline, &lc, &err))
-    goto fail;
-
-  sl_preset_options po;
-  sl_train_config tc;
-  sl_preset_options_init (&po);
-  sl_train_config_init (&tc);
-  tc.seed = (uint64_t) seed;
-  if (sl_preset_json (model_name, &po, &description, &err) != SL_OK
-      || sl_model_new (description, (uint64_t) seed, &model, &err) != SL_OK
-      || sl_model_set_threads (model, threads, &err) != SL_OK
-      || sl_trainer_new (model, &tc, batch, &trainer, &err) != SL_OK)
-    goto fail;
-
+  /* 1. The images as an engineer would have them: one folder per class. */
   if (!json)
-    printf ("Training %s (%zu weights) on %lld Fashion-MNIST images, %d epoch%s, %d thread%s\n",
-            model_name, sl_model_param_count (model), (long long) train.images.count, epochs,
-            epochs == 1 ? "" : "s", sl_model_get_threads (model),
-            sl_model_get_threads (model) == 1 ? "" : "s");
+    printf ("Writing %d + %d Fashion-MNIST images as PNG folders in %s\n", train_images,
+            test_images, tmp);
+  if (!write_pngs (data_dir, "train", train_images, train_src, "train", &error)
+      || !write_pngs (data_dir, "t10k", test_images, test_src, "test", &error))
+    goto out;
+  prepare_s = (g_get_monotonic_time () - t0) / 1e6;
 
-  epochs_json = g_string_new ("[");
-  sl_epoch_stats last_test = { 0 };
-  DemoProgress dp = { isatty (STDERR_FILENO) && !json, 0, epochs, 0 };
-  for (int e = 0; e < epochs; e++)
-    {
-      sl_epoch_stats tr, te;
+  /* 2. new + import --labels-from-folders; the test folder becomes the test split. */
+  t0 = g_get_monotonic_time ();
+  if ((project = sl_project_create (project_dir, "Fashion-MNIST demo", &error)) == NULL
+      || !import_source (project, train_src, &ui, &train_import, &error)
+      || !import_source (project, test_src, &ui, &test_import, &error)
+      || !sl_project_set_split (project, (gint64 *) test_import.image_ids->data,
+                                test_import.image_ids->len, SL_SPLIT_TEST, &error))
+    goto out;
+  sl_split_config_init (&split);
+  split.train = 0.85;
+  split.val = 0.15;
+  split.test = 0.0;
+  split.seed = (guint64) seed;
+  if (!sl_project_split (project, &split, NULL, &error))
+    goto out;
+  import_s = (g_get_monotonic_time () - t0) / 1e6;
+  if (!json)
+    printf ("Imported %lld + %lld images into %s in %.1f s (%lld duplicates skipped)\n",
+            (long long) train_import.added, (long long) test_import.added, project_dir, import_s,
+            (long long) (train_import.duplicates + test_import.duplicates));
 
-      dp.epoch = e + 1;
-      dp.started = g_get_monotonic_time ();
-      if (sl_trainer_train_epoch (trainer, &train.source, show_progress, &dp, &tr, &err) != SL_OK
-          || sl_trainer_evaluate (trainer, &test.source, &te, &err) != SL_OK)
-        goto fail;
-      if (dp.tty)
-        fprintf (stderr, "\r%*s\r", 90, "");
-      if (!json)
-        printf ("  epoch %d/%d  train loss %.4f accuracy %.4f  test loss %.4f accuracy %.4f  "
-                "%.1f s (%.0f images/s)\n",
-                e + 1, epochs, tr.loss, tr.accuracy, te.loss, te.accuracy, tr.seconds,
-                tr.images / tr.seconds);
-      g_string_append_printf (epochs_json,
-                              "%s{\"epoch\": %d, \"train_loss\": %.5f, \"train_accuracy\": %.5f, "
-                              "\"test_loss\": %.5f, \"test_accuracy\": %.5f, \"seconds\": %.2f}",
-                              e ? ", " : "", e + 1, tr.loss, tr.accuracy, te.loss, te.accuracy,
-                              tr.seconds);
-      last_test = te;
-    }
-  g_string_append (epochs_json, "]");
+  /* 3. train */
+  t0 = g_get_monotonic_time ();
+  sl_run_config_init (&config);
+  g_free (config.preset);
+  config.preset = g_strdup (model_name);
+  config.epochs = epochs;
+  config.batch_size = batch;
+  config.threads = threads;
+  config.seed = (guint64) seed;
+  config.patience = 0;
+  job = sl_train_job_new (project, &config, &error);
+  sl_run_config_clear (&config);
+  if (job == NULL)
+    goto out;
+  if (!json)
+    printf ("Training %s (%zu weights) on %lld images, validating on %lld, %d epoch%s\n",
+            model_name, sl_train_job_get_param_count (job),
+            (long long) sl_train_job_get_train_images (job),
+            (long long) sl_train_job_get_val_images (job), epochs, epochs == 1 ? "" : "s");
+  sl_train_job_set_progress_func (job, demo_train_progress, &ui);
+  if (!sl_train_job_run (job, &error))
+    goto out;
+  train_s = (g_get_monotonic_time () - t0) / 1e6;
 
+  /* 4. eval */
+  t0 = g_get_monotonic_time ();
+  if ((eval_id = sl_project_evaluate (project, sl_train_job_get_run_id (job), SL_SPLIT_TEST,
+                                      SL_CHECKPOINT_BEST, 3, threads, NULL, NULL, NULL, &error))
+          < 0
+      || (evaluation = sl_project_get_evaluation (project, eval_id, 5, &error)) == NULL)
+    goto out;
+  eval_s = (g_get_monotonic_time () - t0) / 1e6;
+  {
+    char id[32];
+    g_snprintf (id, sizeof id, "%lld", (long long) sl_train_job_get_run_id (job));
+    if ((run = sl_project_get_run (project, id, &error)) == NULL)
+      goto out;
+  }
   if (json)
-    printf ("{\"model\": \"%s\", \"train_images\": %lld, \"test_images\": %lld, "
-            "\"test_accuracy\": %.5f, \"epochs\": %s}\n",
-            model_name, (long long) train.images.count, (long long) last_test.images,
-            last_test.accuracy, epochs_json->str);
-  else
-    printf ("Test accuracy: %.4f on %lld images\n", last_test.accuracy,
-            (long long) last_test.images);
-  status = per_class_report (model, &test, sl_model_class_count (model), json);
-  goto out;
+    {
+      cJSON *doc = cJSON_CreateObject (), *timing = cJSON_CreateObject ();
 
-fail:
-  fprintf (stderr, "sightline-cli demo: %s\n", err.message);
+      cJSON_AddStringToObject (doc, "model", model_name);
+      cJSON_AddNumberToObject (doc, "train_images", (double) run->train_images);
+      cJSON_AddNumberToObject (doc, "val_images", (double) run->val_images);
+      cJSON_AddNumberToObject (doc, "test_images", (double) evaluation->images);
+      cJSON_AddNumberToObject (doc, "test_accuracy", evaluation->accuracy);
+      cJSON_AddItemToObject (doc, "run", sl_cli_run_json (project, run, TRUE));
+      cJSON_AddItemToObject (doc, "evaluation", sl_cli_evaluation_json (evaluation));
+      cJSON_AddNumberToObject (timing, "write_pngs", prepare_s);
+      cJSON_AddNumberToObject (timing, "import", import_s);
+      cJSON_AddNumberToObject (timing, "train", train_s);
+      cJSON_AddNumberToObject (timing, "evaluate", eval_s);
+      cJSON_AddItemToObject (doc, "seconds", timing);
+      if (keep != NULL)
+        cJSON_AddStringToObject (doc, "project", project_dir);
+      sl_cli_print_json (doc);
+    }
+  else
+    {
+      printf ("Trained in %.1f s, evaluated in %.1f s\n\n", train_s, eval_s);
+      sl_cli_print_evaluation (evaluation, 5);
+      printf ("\nTest accuracy: %.4f on %lld images\n", evaluation->accuracy,
+              (long long) evaluation->images);
+      if (keep != NULL)
+        printf ("The project is kept in %s; try 'sightline-cli runs %s run-1'.\n", project_dir,
+                project_dir);
+    }
+  status = 0;
+
 out:
-  sl_trainer_free (trainer);
-  sl_model_free (model);
-  sl_free (description);
-  demo_split_clear (&train);
-  demo_split_clear (&test);
-  sl_pipeline_free (pipeline);
+  if (status != 0)
+    sl_cli_fail ("demo", error);
+  sl_import_result_clear (&train_import);
+  sl_import_result_clear (&test_import);
+  g_clear_pointer (&job, sl_train_job_free);
+  g_clear_pointer (&project, sl_project_unref);
+  if (tmp != NULL)
+    {
+      if (keep == NULL)
+        sl_cli_remove_tree (tmp);
+      else
+        {
+          g_autofree char *a = g_build_filename (tmp, "fashion-mnist-train", NULL);
+          g_autofree char *b = g_build_filename (tmp, "fashion-mnist-test", NULL);
+          sl_cli_remove_tree (a);
+          sl_cli_remove_tree (b);
+          g_rmdir (tmp);
+        }
+    }
   return status;
 }

@@ -5,6 +5,7 @@
 import argparse
 import multiprocessing
 import os
+import resource
 import time
 
 import cv2
@@ -41,17 +42,23 @@ def main():
     chunks = [paths[i:i + a.batch] for i in range(0, len(paths), a.batch)]
     print("checksum %.6f" % float(batch(paths[:64]).astype(np.float64).sum()))
     t0 = time.perf_counter()
+    c0 = time.process_time()
     n = 0
     if a.procs == 1:
         for c in chunks:
             n += batch(c).shape[0]
     else:
-        with multiprocessing.Pool(a.procs) as pool:
-            for b in pool.imap(batch, chunks):
-                n += b.shape[0]
+        pool = multiprocessing.Pool(a.procs)
+        for b in pool.imap(batch, chunks):
+            n += b.shape[0]
+        pool.close()
+        pool.join()
     dt = time.perf_counter() - t0
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = time.process_time() - c0 + children.ru_utime + children.ru_stime
     assert n == a.images
     print("images_per_s %.1f" % (n / dt))
+    print("cpu_ms_per_image %.4f" % (1e3 * cpu / n))
 
 
 if __name__ == "__main__":

@@ -17,14 +17,16 @@
 #endif
 
 /* The typical chain: gray -> crop -> CLAHE -> resize -> normalize, 64 x 64 model input. */
-static const char chain_json[] =
-  "{\"input\": {\"width\": 64, \"height\": 64, \"channels\": 1, \"mean\": [0.5], \"std\": [0.25]},"
-  " \"steps\": ["
-  "  {\"op\": \"gray\"},"
-  "  {\"op\": \"crop\", \"params\": {\"rect\": [0.1, 0.1, 0.8, 0.8]}},"
-  "  {\"op\": \"clahe\", \"params\": {\"clip-limit\": 2, \"tiles\": 8}},"
-  "  {\"op\": \"resize\", \"params\": {\"width\": 64, \"height\": 64, \"interpolation\": \"area\"}},"
-  "  {\"op\": \"normalize\", \"params\": {\"low\": 0, \"high\": 255}}]}";
+static const char chain_json[]
+    = "{\"input\": {\"width\": 64, \"height\": 64, \"channels\": 1, \"mean\": [0.5], \"std\": "
+      "[0.25]},"
+      " \"steps\": ["
+      "  {\"op\": \"gray\"},"
+      "  {\"op\": \"crop\", \"params\": {\"rect\": [0.1, 0.1, 0.8, 0.8]}},"
+      "  {\"op\": \"clahe\", \"params\": {\"clip-limit\": 2, \"tiles\": 8}},"
+      "  {\"op\": \"resize\", \"params\": {\"width\": 64, \"height\": 64, \"interpolation\": "
+      "\"area\"}},"
+      "  {\"op\": \"normalize\", \"params\": {\"low\": 0, \"high\": 255}}]}";
 
 typedef struct
 {
@@ -74,9 +76,11 @@ write_images (const Options *o, int32_t **labels_out)
   double t0 = now ();
 
   if (sl_idx_load ("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", o->images,
-                   &images, &err) != SL_OK
+                   &images, &err)
+          != SL_OK
       || sl_idx_load ("/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz", o->images,
-                      &labels, &err) != SL_OK)
+                      &labels, &err)
+             != SL_OK)
     die ("Fashion-MNIST", &err);
   if (images.count < o->images)
     {
@@ -103,8 +107,8 @@ write_images (const Options *o, int32_t **labels_out)
       free (path);
     }
   if (!have)
-    printf ("wrote %d PNG files (%dx%d RGB) to %s in %.1f s\n", o->images, o->size, o->size,
-            o->dir, now () - t0);
+    printf ("wrote %d PNG files (%dx%d RGB) to %s in %.1f s\n", o->images, o->size, o->size, o->dir,
+            now () - t0);
   free (last);
   sl_pipeline_free (up);
   sl_idx_clear (&images);
@@ -113,9 +117,18 @@ write_images (const Options *o, int32_t **labels_out)
 
 typedef struct
 {
-  double seconds[2];
+  double seconds[2], cpu[2]; /* wall and CPU (all threads) time per epoch */
   sl_loader_stats stats;
 } Result;
+
+static double
+cpu_now (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 static Result
 run_loader (const Options *o, char **paths, const int32_t *labels, const sl_pipeline *p,
@@ -124,7 +137,7 @@ run_loader (const Options *o, char **paths, const int32_t *labels, const sl_pipe
   sl_loader_config c;
   sl_loader *l;
   sl_error err = { 0 };
-  Result r = { { 0, 0 }, { 0 } };
+  Result r = { { 0, 0 }, { 0, 0 }, { 0 } };
   float *x;
   int32_t *y;
 
@@ -140,7 +153,7 @@ run_loader (const Options *o, char **paths, const int32_t *labels, const sl_pipe
   y = malloc (sizeof (int32_t) * (size_t) o->batch);
   for (int e = 0; e < 2; e++)
     {
-      double t0 = now ();
+      double t0 = now (), c0 = cpu_now ();
       int n, total = 0;
 
       if (sl_loader_begin_epoch (l, e, &err) != SL_OK)
@@ -153,6 +166,7 @@ run_loader (const Options *o, char **paths, const int32_t *labels, const sl_pipe
         }
       while (n > 0);
       r.seconds[e] = now () - t0;
+      r.cpu[e] = cpu_now () - c0;
       if (total != o->images)
         {
           fprintf (stderr, "bench-vision: epoch %d gave %d images, not %d\n", e, total, o->images);
@@ -192,7 +206,7 @@ checksum (const Options *o, char **paths, const sl_pipeline *p)
 
 /* Runs the Python OpenCV peer; returns its images/s (procs worker processes). */
 static double
-run_peer (const Options *o, int procs, double *peer_sum)
+run_peer (const Options *o, int procs, double *peer_sum, double *cpu_ms)
 {
   char cmd[1024], line[256];
   double ips = 0;
@@ -207,6 +221,7 @@ run_peer (const Options *o, int procs, double *peer_sum)
     {
       sscanf (line, "images_per_s %lf", &ips);
       sscanf (line, "checksum %lf", peer_sum);
+      sscanf (line, "cpu_ms_per_image %lf", cpu_ms);
     }
   if (pclose (f) != 0)
     {
@@ -214,6 +229,81 @@ run_peer (const Options *o, int procs, double *peer_sum)
       return 0;
     }
   return ips;
+}
+
+/* The Fashion-MNIST training set from memory (IDX), as the demo trains on it:
+ * no steps, 28 x 28 gray input, with and without augmentation. */
+static void
+run_memory (const Options *o)
+{
+  static const char json[] = "{\"input\": {\"width\": 28, \"height\": 28, \"channels\": 1,"
+                             " \"mean\": [0.286], \"std\": [0.353]}, \"steps\": []}";
+  sl_idx images, labels;
+  sl_augment_config aug;
+  sl_pipeline *p;
+  sl_image *views;
+  int32_t *y, *ids;
+  float *x;
+  sl_error err = { 0 };
+
+  if (sl_idx_load ("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", 0, &images, &err)
+          != SL_OK
+      || sl_idx_load ("/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz", 0, &labels,
+                      &err)
+             != SL_OK
+      || sl_pipeline_from_json (json, &p, &err) != SL_OK)
+    die ("Fashion-MNIST", &err);
+  views = malloc (sizeof (sl_image) * (size_t) images.count);
+  ids = malloc (sizeof (int32_t) * (size_t) images.count);
+  y = malloc (sizeof (int32_t) * (size_t) o->batch);
+  x = malloc (sizeof (float) * 784 * (size_t) o->batch);
+  for (int64_t i = 0; i < images.count; i++)
+    {
+      sl_image_borrow (&views[i], images.data + 784 * i, 28, 28, 1, 8, 28, &err);
+      ids[i] = labels.data[i];
+    }
+  sl_augment_config_init (&aug);
+  aug.flip_horizontal = true;
+  aug.shift_fraction = 0.1;
+  aug.rotate_degrees = 10;
+  for (int with_aug = 0; with_aug < 2; with_aug++)
+    {
+      sl_loader_config c;
+      sl_loader *l;
+      double secs[2];
+
+      sl_loader_config_init (&c);
+      c.batch_size = o->batch;
+      c.workers = o->threads;
+      c.augment = with_aug ? &aug : NULL;
+      if (sl_loader_new_images (views, ids, images.count, p, &c, &l, &err) != SL_OK)
+        die ("memory loader", &err);
+      for (int e = 0; e < 2; e++)
+        {
+          double t0 = now ();
+          int n;
+
+          if (sl_loader_begin_epoch (l, e, &err) != SL_OK)
+            die ("epoch", &err);
+          do
+            if (sl_loader_next (l, x, y, o->batch, &n, &err) != SL_OK)
+              die ("batch", &err);
+          while (n > 0);
+          secs[e] = now () - t0;
+        }
+      printf ("in memory, %lld Fashion-MNIST 28x28, %d threads%s: epoch 1 %8.0f, epoch 2 "
+              "(cached) %8.0f images/s\n",
+              (long long) images.count, o->threads, with_aug ? ", flip+shift+rotate" : "",
+              images.count / secs[0], images.count / secs[1]);
+      sl_loader_free (l);
+    }
+  free (views);
+  free (ids);
+  free (x);
+  free (y);
+  sl_pipeline_free (p);
+  sl_idx_clear (&images);
+  sl_idx_clear (&labels);
 }
 
 int
@@ -226,7 +316,7 @@ main (int argc, char **argv)
   int32_t *labels;
   char **paths;
   Result cached, streamed, one;
-  double ours_sum, peer_sum = NAN, peer1, peer2;
+  double ours_sum, peer_sum = NAN, peer1, peer2, peer1_cpu = 0, peer2_cpu = 0;
 
   for (int i = 1; i < argc; i++)
     {
@@ -277,36 +367,45 @@ main (int argc, char **argv)
   cached = run_loader (&o, paths, labels, p, o.threads, (size_t) 512 << 20);
   streamed = run_loader (&o, paths, labels, p, o.threads, 0);
   one = run_loader (&o, paths, labels, p, 1, (size_t) 512 << 20);
-  printf ("sightline, %d threads, epoch 1 (cold: decode + pipeline): %8.0f images/s\n", o.threads,
-          o.images / cached.seconds[0]);
+  printf ("sightline, %d threads, epoch 1 (cold: decode + pipeline): %8.0f images/s  "
+          "(%.3f CPU ms/image)\n",
+          o.threads, o.images / cached.seconds[0], 1e3 * cached.cpu[0] / o.images);
   printf ("sightline, %d threads, epoch 2 (from the uint8 cache):    %8.0f images/s  "
-          "(%lld images, %.1f MiB cached)\n", o.threads, o.images / cached.seconds[1],
-          (long long) cached.stats.cached_images, cached.stats.cached_bytes / 1048576.0);
+          "(%lld images, %.1f MiB cached)\n",
+          o.threads, o.images / cached.seconds[1], (long long) cached.stats.cached_images,
+          cached.stats.cached_bytes / 1048576.0);
   printf ("sightline, %d threads, epoch 2 without cache (streamed):  %8.0f images/s\n", o.threads,
           o.images / streamed.seconds[1]);
   printf ("cache saves %.2f s of %.2f s per epoch (%.1fx faster epochs)\n",
           streamed.seconds[1] - cached.seconds[1], streamed.seconds[1],
           streamed.seconds[1] / cached.seconds[1]);
-  printf ("sightline, 1 thread,  epoch 1 (cold):                     %8.0f images/s\n",
-          o.images / one.seconds[0]);
+  printf ("sightline, 1 thread,  epoch 1 (cold):                     %8.0f images/s  "
+          "(%.3f CPU ms/image)\n",
+          o.images / one.seconds[0], 1e3 * one.cpu[0] / o.images);
 
   ours_sum = checksum (&o, paths, p);
-  peer1 = run_peer (&o, 1, &peer_sum);
-  peer2 = run_peer (&o, o.threads, &peer_sum);
+  peer1 = run_peer (&o, 1, &peer_sum, &peer1_cpu);
+  peer2 = run_peer (&o, o.threads, &peer_sum, &peer2_cpu);
   if (peer1 > 0 && peer2 > 0)
     {
-      printf ("python3 + OpenCV, 1 process:                           %8.0f images/s\n", peer1);
-      printf ("python3 + OpenCV, %d processes (multiprocessing.Pool):  %8.0f images/s\n",
-              o.threads, peer2);
+      printf ("python3 + OpenCV, 1 process:                           %8.0f images/s  "
+              "(%.3f CPU ms/image)\n",
+              peer1, peer1_cpu);
+      printf ("python3 + OpenCV, %d processes (multiprocessing.Pool):  %8.0f images/s  "
+              "(%.3f CPU ms/image)\n",
+              o.threads, peer2, peer2_cpu);
       printf ("ratio sightline/python, cold, %d threads vs %d processes: %.2fx\n", o.threads,
               o.threads, (o.images / cached.seconds[0]) / peer2);
       printf ("ratio sightline/python, cold, 1 thread vs 1 process:    %.2fx\n",
               (o.images / one.seconds[0]) / peer1);
       printf ("ratio sightline cached epoch / python (%d processes):   %.2fx\n", o.threads,
               (o.images / cached.seconds[1]) / peer2);
+      printf ("CPU time per cold image, python (1 process) / sightline (1 thread): %.2fx\n",
+              peer1_cpu / (1e3 * one.cpu[0] / o.images));
       printf ("same pixels as the peer: checksum %.6f vs %.6f (%s)\n", ours_sum, peer_sum,
               fabs (ours_sum - peer_sum) < 1e-3 * fabs (ours_sum) + 1e-3 ? "match" : "DIFFER");
     }
+  run_memory (&o);
   for (int i = 0; i < o.images; i++)
     free (paths[i]);
   free (paths);

@@ -73,22 +73,9 @@ common=(--train-images "$train_images" --epochs "$epochs" --batch "$batch" --thr
 peer_model=(--model "$model")
 [[ -n "$model_json" ]] && peer_model=(--model-json "$model_json")
 
-echo "== sightline: $sl_bench --model $model ${common[*]} --json" >&2
-if ! "$sl_bench" --model "$model" "${common[@]}" --json >"$work/ours.out" 2>"$work/ours.err"; then
-  cat "$work/ours.err" >&2
-  die "sl-bench-train failed"
-fi
-
-echo "== pytorch: $py bench/torch_peer.py ${peer_model[*]} ${common[*]} --json --opencv-dnn" >&2
-if ! "$py" "$here/torch_peer.py" "${peer_model[@]}" "${common[@]}" --json --opencv-dnn \
-    >"$work/peer.out" 2>"$work/peer.err"; then
-  cat "$work/peer.err" >&2
-  die "torch_peer.py failed"
-fi
-
-# Both programs print one JSON object; take the last one in their output so
-# stray lines around it do no harm, check the keys, and print the table.
-"$py" - "$work/ours.out" "$work/peer.out" "${out_dir:-}" <<'EOF'
+# Both programs print one JSON object; the report takes the last one in their
+# output, so stray lines around it do no harm, and checks its keys.
+cat >"$work/report.py" <<'EOF'
 import json, os, sys
 
 def last_object(path):
@@ -110,19 +97,26 @@ def last_object(path):
         sys.exit("compare-train: no JSON object in the output of %s" % path)
     return found
 
-ours, peer = last_object(sys.argv[1]), last_object(sys.argv[2])
-keys = ("train_images_per_s", "test_accuracy", "latency_b1_ms", "peak_rss_mb")
-for who, res, extra in (("sl-bench-train", ours, ()), ("torch_peer.py", peer, ("opencv_dnn_latency_b1_ms",))):
-    missing = [k for k in keys + extra if not isinstance(res.get(k), (int, float))]
+def checked(path, who, extra=()):
+    res = last_object(path)
+    keys = ("train_images_per_s", "test_accuracy", "latency_b1_ms", "peak_rss_mb") + extra
+    missing = [k for k in keys if not isinstance(res.get(k), (int, float)) or isinstance(res.get(k), bool)]
     if missing:
         sys.exit("compare-train: %s gave no number for %s" % (who, ", ".join(missing)))
+    return res
+
+if sys.argv[1] == "check":
+    checked(sys.argv[2], sys.argv[3])
+    sys.exit(0)
+ours = checked(sys.argv[2], "sl-bench-train")
+peer = checked(sys.argv[3], "torch_peer.py", ("opencv_dnn_latency_b1_ms",))
 
 print("sightline:", json.dumps(ours))
 print("pytorch:  ", json.dumps(peer))
-if sys.argv[3]:
-    os.makedirs(sys.argv[3], exist_ok=True)
+if sys.argv[4]:
+    os.makedirs(sys.argv[4], exist_ok=True)
     for name, res in (("sightline.json", ours), ("torch.json", peer)):
-        with open(os.path.join(sys.argv[3], name), "w") as f:
+        with open(os.path.join(sys.argv[4], name), "w") as f:
             json.dump(res, f, indent=2)
             f.write("\n")
 
@@ -141,6 +135,15 @@ rows = [
     ("test accuracy", "torch", ours["test_accuracy"], peer["test_accuracy"],
      ours["test_accuracy"] - peer["test_accuracy"], "ours-torch", "-", None),
 ]
+# Images per CPU-second still compares the two when other work shares the machine.
+def per_cpu_s(res):
+    try:
+        return res["train_images"] * res["epochs"] / res["train_cpu_seconds"]
+    except (KeyError, TypeError, ZeroDivisionError):
+        return None
+if per_cpu_s(ours) and per_cpu_s(peer):
+    rows.insert(1, ("images/cpu-s", "torch", per_cpu_s(ours), per_cpu_s(peer),
+                    per_cpu_s(ours) / per_cpu_s(peer), "ours/torch", "-", None))
 print()
 print("%-15s %-11s %12s %12s %10s %-11s %-7s %s" %
       ("metric", "peer", "sightline", "peer", "ratio", "(of)", "target", "met"))
@@ -152,3 +155,20 @@ print("model %s, %s threads, batch %s, %s train images x %s epochs" %
       (ours.get("model", "?"), ours.get("threads", "?"), ours.get("batch", "?"),
        peer.get("train_images", "?"), peer.get("epochs", "?")))
 EOF
+
+echo "== sightline: $sl_bench --model $model ${common[*]} --json" >&2
+if ! "$sl_bench" --model "$model" "${common[@]}" --json >"$work/ours.out" 2>"$work/ours.err"; then
+  cat "$work/ours.err" >&2
+  die "sl-bench-train failed"
+fi
+# A malformed result stops here, before the long PyTorch run.
+"$py" "$work/report.py" check "$work/ours.out" sl-bench-train
+
+echo "== pytorch: $py bench/torch_peer.py ${peer_model[*]} ${common[*]} --json --opencv-dnn" >&2
+if ! "$py" "$here/torch_peer.py" "${peer_model[@]}" "${common[@]}" --json --opencv-dnn \
+    >"$work/peer.out" 2>"$work/peer.err"; then
+  cat "$work/peer.err" >&2
+  die "torch_peer.py failed"
+fi
+
+"$py" "$work/report.py" table "$work/ours.out" "$work/peer.out" "${out_dir:-}"

@@ -1,5 +1,6 @@
 /* sl-cpu-elementwise.c: activations, dropout, residual sums and gradient copies. */
 #include "sl-cpu-private.h"
+#include "sl-rng-private.h"
 
 #include <math.h>
 #include <string.h>
@@ -135,16 +136,6 @@ sl_cpu_activation_backward (sl_backend *be, sl_activation act, float slope, size
   run_split (be, len, act_backward_share, &j);
 }
 
-/* A counter-based hash: the mask of element i depends only on (seed, i),
- * never on how the work was split. */
-static inline uint64_t
-mix64 (uint64_t z)
-{
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
 static void
 dropout_share (void *ctx, int t, int threads)
 {
@@ -156,7 +147,9 @@ dropout_share (void *ctx, int t, int threads)
   sl_split_range ((long) j->len, t, threads, &i0, &i1);
   for (long i = i0; i < i1; i++)
     {
-      uint64_t r = mix64 (j->seed + 0x9e3779b97f4a7c15ull * (uint64_t) (i + 1)) >> 40;
+      /* Element i's draw depends only on (seed, i), never on the split. */
+      sl_mix_rng rng = { j->seed + 0x9e3779b97f4a7c15ull * (uint64_t) i };
+      uint64_t r = sl_mix_rng_next (&rng) >> 40;
       float m = r < threshold ? scale : 0.0f;
 
       j->mask_out[i] = m;

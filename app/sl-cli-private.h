@@ -1,0 +1,84 @@
+/* sl-cli-private.h: the subcommands of sightline-cli; each takes argv from its own name on. */
+#pragma once
+
+#include <glib.h>
+
+/* A subcommand returns the process exit status: 0 on success, 1 when the
+ * work failed, 2 for a usage error. */
+typedef int (*SlCliMain) (int argc, char **argv);
+
+typedef struct
+{
+  const char *name;
+  const char *summary; /* one line for `sightline-cli --help` */
+  SlCliMain main;
+} SlCliCommand;
+
+/* Parses a subcommand's options; on --help prints it and sets *exit_status to
+ * 0, on a usage error prints it to stderr and sets it to 2; FALSE in both. */
+gboolean sl_cli_parse (GOptionContext *context, int *argc, char ***argv, int *exit_status);
+
+/* sl-cli-demo.c */
+int sl_cli_demo (int argc, char **argv);
+
+/* sl-cli-preprocess.c */
+int sl_cli_preprocess (int argc, char **argv);
+int sl_cli_ops (int argc, char **argv);
+
+/* ---- Shared by the project subcommands (sl-cli-util.c) ---- */
+
+#include <cjson/cJSON.h>
+#include <math.h>
+
+#include "sl-evaluation.h"
+#include "sl-project.h"
+#include "sl-run.h"
+#include "sl-train-job.h"
+
+typedef struct
+{
+  gboolean enabled; /* stderr is a terminal and the output is not JSON */
+  gboolean drawn;
+  gint64 last_draw;
+} SlCliProgress;
+
+/* Ctrl+C and SIGTERM set a flag that long jobs poll, so they stop cleanly. */
+void sl_cli_catch_interrupt (void);
+gboolean sl_cli_interrupted (void);
+/* Prints "sightline-cli COMMAND: message" and returns 1. */
+int sl_cli_fail (const char *command, GError *error);
+/* Prints a usage error and returns 2. */
+int sl_cli_usage (const char *command, const char *message);
+/* Opens a project or prints why not (NULL). */
+SlProject *sl_cli_open_project (const char *command, const char *path);
+void sl_cli_progress_init (SlCliProgress *bar, gboolean json);
+/* Redraws at most ten times a second; fraction 1 always draws. */
+void sl_cli_progress_draw (SlCliProgress *bar, double fraction, const char *text);
+void sl_cli_progress_clear (SlCliProgress *bar);
+/* Prints and frees a JSON document. */
+void sl_cli_print_json (cJSON *doc);
+cJSON *sl_cli_json_number (double value);
+char *sl_cli_format_duration (double seconds);
+/* Deletes a folder and everything in it (best effort; used for temporary folders). */
+void sl_cli_remove_tree (const char *path);
+
+/* sl-cli-project.c */
+int sl_cli_new (int argc, char **argv);
+int sl_cli_import (int argc, char **argv);
+int sl_cli_classes (int argc, char **argv);
+int sl_cli_label (int argc, char **argv);
+int sl_cli_split (int argc, char **argv);
+int sl_cli_stats (int argc, char **argv);
+
+/* sl-cli-train.c */
+int sl_cli_train (int argc, char **argv);
+int sl_cli_runs (int argc, char **argv);
+/* A run as JSON, with its recipe and metrics when asked (used by train, runs and demo). */
+cJSON *sl_cli_run_json (SlProject *project, const SlRunInfo *run, gboolean with_metrics);
+
+/* sl-cli-eval.c */
+int sl_cli_eval (int argc, char **argv);
+int sl_cli_predict (int argc, char **argv);
+/* Prints an evaluation for people (used by eval and demo). */
+void sl_cli_print_evaluation (const SlEvaluation *evaluation, int list_length);
+cJSON *sl_cli_evaluation_json (const SlEvaluation *evaluation);

@@ -1,0 +1,668 @@
+/* sl-cli-project.c: `new`, `import`, `classes`, `label`, `split` and `stats`: a project's data. */
+#include "sl-cli-private.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const outcome_names[] = { "added", "duplicate", "unreadable", "not-image" };
+
+int
+sl_cli_new (int argc, char **argv)
+{
+  g_autofree char *name = NULL;
+  gboolean json = FALSE;
+  const GOptionEntry entries[] = {
+    { "name", 'n', 0, G_OPTION_ARG_STRING, &name, "The project's name (default: the folder's)",
+      "NAME" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as JSON", NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("PROJECT");
+  g_autoptr (SlProject) project = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *project_name = NULL;
+  int status;
+
+  g_option_context_set_summary (context, "Creates a new, empty project in the folder PROJECT "
+                                         "(created if missing, or empty).");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!sl_cli_parse (context, &argc, &argv, &status))
+    return status;
+  if (argc != 2)
+    return sl_cli_usage ("new", "give the folder of the new project");
+  if ((project = sl_project_create (argv[1], name, &error)) == NULL)
+    return sl_cli_fail ("new", error);
+  project_name = sl_project_dup_name (project);
+  if (json)
+    {
+      cJSON *doc = cJSON_CreateObject ();
+      cJSON_AddStringToObject (doc, "path", sl_project_get_path (project));
+      cJSON_AddStringToObject (doc, "name", project_name);
+      cJSON_AddNumberToObject (doc, "schema_version", SL_PROJECT_SCHEMA_VERSION);
+      sl_cli_print_json (doc);
+    }
+  else
+    printf ("Created project “%s” in %s\n", project_name, sl_project_get_path (project));
+  return 0;
+}
+
+typedef struct
+{
+  SlCliProgress bar;
+  GCancellable *cancellable;
+} ImportUi;
+
+static void
+import_progress (const SlImportProgress *p, gpointer user_data)
+{
+  ImportUi *ui = user_data;
+  g_autofree char *text
+      = g_strdup_printf ("%lld/%lld files", (long long) p->done, (long long) p->total);
+
+  if (sl_cli_interrupted ())
+    g_cancellable_cancel (ui->cancellable);
+  sl_cli_progress_draw (&ui->bar, (double) p->done / MAX (p->total, 1), text);
+}
+
+int
+sl_cli_import (int argc, char **argv)
+{
+  gboolean labels = FALSE, json = FALSE, all_issues = FALSE;
+  gint64 max_pixels = 0;
+  const GOptionEntry entries[] = {
+    { "labels-from-folders", 'l', 0, G_OPTION_ARG_NONE, &labels,
+      "Label each image with the name of the first folder below SOURCE that holds it", NULL },
+    { "max-pixels", 0, 0, G_OPTION_ARG_INT64, &max_pixels,
+      "Refuse images with more pixels than this (default 100000000)", "N" },
+    { "all-issues", 0, 0, G_OPTION_ARG_NONE, &all_issues,
+      "List every skipped file (default: unreadable files only)", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as JSON", NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("PROJECT SOURCE");
+  g_autoptr (SlProject) project = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+  SlImportResult result = { 0 };
+  ImportUi ui;
+  gboolean ok;
+  int status;
+
+  g_option_context_set_summary (
+      context, "Imports every image below the folder SOURCE (PNG, JPEG, BMP, TIFF, PGM/PPM),\n"
+               "copying it into the project. Duplicates and unreadable files are skipped and\n"
+               "listed; the originals are never changed. Ctrl+C stops after the current file\n"
+               "and keeps what was imported.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!sl_cli_parse (context, &argc, &argv, &status))
+    return status;
+  if (argc != 3)
+    return sl_cli_usage ("import", "give the project and the folder to import");
+  if ((project = sl_cli_open_project ("import", argv[1])) == NULL)
+    return 1;
+  sl_cli_catch_interrupt ();
+  sl_cli_progress_init (&ui.bar, json);
+  ui.cancellable = cancellable;
+  ok = sl_project_import_folder (project, argv[2],
+                                 labels ? SL_IMPORT_LABELS_FROM_FOLDERS : SL_IMPORT_FLAGS_NONE,
+                                 max_pixels, import_progress, &ui, cancellable, &result, &error);
+  sl_cli_progress_clear (&ui.bar);
+  if (!ok && !result.cancelled)
+    {
+      sl_import_result_clear (&result);
+      return sl_cli_fail ("import", error);
+    }
+  if (json)
+    {
+      cJSON *doc = cJSON_CreateObject (), *issues = cJSON_CreateArray ();
+
+      cJSON_AddNumberToObject (doc, "files", (double) result.files);
+      cJSON_AddNumberToObject (doc, "added", (double) result.added);
+      cJSON_AddNumberToObject (doc, "duplicates", (double) result.duplicates);
+      cJSON_AddNumberToObject (doc, "unreadable", (double) result.unreadable);
+      cJSON_AddNumberToObject (doc, "not_images", (double) result.not_images);
+      cJSON_AddNumberToObject (doc, "classes_created", (double) result.classes_created);
+      cJSON_AddNumberToObject (doc, "seconds", result.seconds);
+      cJSON_AddItemToObject (doc, "images_per_s",
+                             sl_cli_json_number (result.files / MAX (result.seconds, 1e-9)));
+      cJSON_AddBoolToObject (doc, "cancelled", result.cancelled);
+      for (guint i = 0; i < result.issues->len; i++)
+        {
+          const SlImportIssue *issue = g_ptr_array_index (result.issues, i);
+          cJSON *item = cJSON_CreateObject ();
+
+          cJSON_AddStringToObject (item, "path", issue->path);
+          cJSON_AddStringToObject (item, "outcome", outcome_names[issue->outcome]);
+          cJSON_AddStringToObject (item, "reason", issue->reason);
+          cJSON_AddItemToArray (issues, item);
+        }
+      cJSON_AddItemToObject (doc, "issues", issues);
+      sl_cli_print_json (doc);
+    }
+  else
+    {
+      printf ("Imported %lld image%s from %lld files in %.1f s (%.0f files/s)",
+              (long long) result.added, result.added == 1 ? "" : "s", (long long) result.files,
+              result.seconds, result.files / MAX (result.seconds, 1e-9));
+      if (result.classes_created > 0)
+        printf (", %lld new class%s", (long long) result.classes_created,
+                result.classes_created == 1 ? "" : "es");
+      printf ("\n");
+      if (result.duplicates > 0)
+        printf ("  %lld duplicate%s skipped (same content as an image already imported)\n",
+                (long long) result.duplicates, result.duplicates == 1 ? "" : "s");
+      if (result.not_images > 0)
+        printf ("  %lld file%s skipped: not images\n", (long long) result.not_images,
+                result.not_images == 1 ? "" : "s");
+      if (result.unreadable > 0)
+        printf ("  %lld unreadable file%s skipped:\n", (long long) result.unreadable,
+                result.unreadable == 1 ? "" : "s");
+      for (guint i = 0; i < result.issues->len; i++)
+        {
+          const SlImportIssue *issue = g_ptr_array_index (result.issues, i);
+          if (all_issues || issue->outcome == SL_IMPORT_UNREADABLE)
+            printf ("    %s: %s\n", issue->path, issue->reason);
+        }
+      if (result.cancelled)
+        printf ("Stopped early: the images imported so far are kept.\n");
+    }
+  status = result.cancelled ? 1 : 0;
+  sl_import_result_clear (&result);
+  return status;
+}
+
+static gint64
+class_id_or_fail (SlProject *project, const char *name, GError **error)
+{
+  g_autoptr (SlClass) klass = sl_project_find_class (project, name, error);
+
+  return klass != NULL ? klass->id : -1;
+}
+
+static int
+print_classes (SlProject *project, gboolean json)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) classes = sl_project_list_classes (project, &error);
+
+  if (classes == NULL)
+    return sl_cli_fail ("classes", error);
+  if (json)
+    {
+      cJSON *doc = cJSON_CreateArray ();
+      for (guint i = 0; i < classes->len; i++)
+        {
+          const SlClass *c = g_ptr_array_index (classes, i);
+          cJSON *item = cJSON_CreateObject ();
+
+          cJSON_AddNumberToObject (item, "id", (double) c->id);
+          cJSON_AddStringToObject (item, "name", c->name);
+          cJSON_AddStringToObject (item, "color", c->color);
+          cJSON_AddItemToObject (item, "shortcut",
+                                 c->shortcut ? cJSON_CreateString (c->shortcut)
+                                             : cJSON_CreateNull ());
+          cJSON_AddNumberToObject (item, "images", (double) c->images);
+          cJSON_AddItemToArray (doc, item);
+        }
+      sl_cli_print_json (doc);
+      return 0;
+    }
+  if (classes->len == 0)
+    printf ("No classes yet: import with --labels-from-folders or add one with "
+            "'sightline-cli classes PROJECT add NAME'.\n");
+  else
+    printf ("%-4s %-24s %8s  %-8s %s\n", "id", "class", "images", "colour", "key");
+  for (guint i = 0; i < classes->len; i++)
+    {
+      const SlClass *c = g_ptr_array_index (classes, i);
+      printf ("%-4lld %-24s %8lld  %-8s %s\n", (long long) c->id, c->name, (long long) c->images,
+              c->color, c->shortcut ? c->shortcut : "-");
+    }
+  return 0;
+}
+
+int
+sl_cli_classes (int argc, char **argv)
+{
+  g_autofree char *color = NULL, *shortcut = NULL, *images = NULL;
+  gboolean json = FALSE;
+  const GOptionEntry entries[] = {
+    { "color", 'c', 0, G_OPTION_ARG_STRING, &color, "Colour for add and style (#rrggbb)", "#RGB" },
+    { "shortcut", 'k', 0, G_OPTION_ARG_STRING, &shortcut,
+      "Labeling key for add and style ('' removes it)", "KEY" },
+    { "images", 0, 0, G_OPTION_ARG_STRING, &images,
+      "For delete: what happens to the class's images: unlabel (they stay, unlabelled) or "
+      "remove (they leave the project)",
+      "unlabel|remove" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the classes as JSON", NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("PROJECT [ACTION ARGS...]");
+  g_autoptr (SlProject) project = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *action;
+  gboolean ok = FALSE;
+  int status;
+
+  g_option_context_set_summary (
+      context, "Lists the classes, or changes them with one of these actions:\n"
+               "  add NAME              a new class\n"
+               "  rename NAME NEW       a new name\n"
+               "  merge FROM INTO       moves FROM's images into INTO, removes FROM\n"
+               "  delete NAME --images=unlabel|remove\n"
+               "  style NAME [--color #rrggbb] [--shortcut KEY]");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!sl_cli_parse (context, &argc, &argv, &status))
+    return status;
+  if (argc < 2)
+    return sl_cli_usage ("classes", "give the project");
+  if ((project = sl_cli_open_project ("classes", argv[1])) == NULL)
+    return 1;
+  if (argc == 2 || g_strcmp0 (argv[2], "list") == 0)
+    return print_classes (project, json);
+  action = argv[2];
+  if (g_strcmp0 (action, "add") == 0 && argc == 4)
+    ok = sl_project_add_class (project, argv[3], color, shortcut, &error) >= 0;
+  else if (g_strcmp0 (action, "rename") == 0 && argc == 5)
+    {
+      gint64 id = class_id_or_fail (project, argv[3], &error);
+      ok = id >= 0 && sl_project_rename_class (project, id, argv[4], &error);
+    }
+  else if (g_strcmp0 (action, "merge") == 0 && argc == 5)
+    {
+      gint64 from = class_id_or_fail (project, argv[3], &error);
+      gint64 into = from >= 0 ? class_id_or_fail (project, argv[4], &error) : -1;
+      ok = into >= 0 && sl_project_merge_classes (project, from, into, &error);
+    }
+  else if (g_strcmp0 (action, "delete") == 0 && argc == 4)
+    {
+      gint64 id, touched = 0;
+      SlClassDeleteMode mode;
+
+      if (g_strcmp0 (images, "unlabel") == 0)
+        mode = SL_CLASS_DELETE_UNLABEL;
+      else if (g_strcmp0 (images, "remove") == 0)
+        mode = SL_CLASS_DELETE_REMOVE_IMAGES;
+      else
+        return sl_cli_usage ("classes", "delete needs --images=unlabel or --images=remove, to say "
+                                        "what happens to the class's images");
+      id = class_id_or_fail (project, argv[3], &error);
+      ok = id >= 0 && sl_project_delete_class (project, id, mode, &touched, &error);
+      if (ok && !json)
+        printf ("Deleted class “%s”; %lld image%s %s.\n", argv[3], (long long) touched,
+                touched == 1 ? "" : "s",
+                mode == SL_CLASS_DELETE_UNLABEL ? "are now unlabelled" : "left the project");
+    }
+  else if (g_strcmp0 (action, "style") == 0 && argc == 4)
+    {
+      gint64 id = class_id_or_fail (project, argv[3], &error);
+      ok = id >= 0 && sl_project_set_class_style (project, id, color, shortcut, &error);
+    }
+  else
+    return sl_cli_usage ("classes", "unknown action or wrong number of arguments");
+  if (!ok)
+    return sl_cli_fail ("classes", error);
+  return print_classes (project, json);
+}
+
+static int
+list_images (SlProject *project, const char *class_name, gboolean unlabelled, const char *split,
+             gint64 limit, gboolean json)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) images = NULL;
+  SlImageFilter filter;
+  SlSplit s;
+
+  sl_image_filter_init (&filter);
+  filter.limit = limit;
+  if (unlabelled)
+    filter.class_id = -1;
+  else if (class_name != NULL
+           && (filter.class_id = class_id_or_fail (project, class_name, &error)) < 0)
+    return sl_cli_fail ("label", error);
+  if (split != NULL)
+    {
+      if (!sl_split_from_string (split, &s))
+        return sl_cli_usage ("label", "--split takes train, val, test or none");
+      filter.split = s;
+    }
+  if ((images = sl_project_list_images (project, &filter, &error)) == NULL)
+    return sl_cli_fail ("label", error);
+  if (json)
+    {
+      cJSON *doc = cJSON_CreateArray ();
+      for (guint i = 0; i < images->len; i++)
+        {
+          const SlImageInfo *im = g_ptr_array_index (images, i);
+          cJSON *item = cJSON_CreateObject ();
+
+          cJSON_AddNumberToObject (item, "id", (double) im->id);
+          cJSON_AddStringToObject (item, "hash", im->hash);
+          cJSON_AddItemToObject (item, "class",
+                                 im->class_name ? cJSON_CreateString (im->class_name)
+                                                : cJSON_CreateNull ());
+          cJSON_AddStringToObject (item, "split", sl_split_to_string (im->split));
+          cJSON_AddBoolToObject (item, "ignored", im->ignored);
+          cJSON_AddNumberToObject (item, "width", im->width);
+          cJSON_AddNumberToObject (item, "height", im->height);
+          cJSON_AddNumberToObject (item, "channels", im->channels);
+          cJSON_AddStringToObject (item, "original_path", im->original_path);
+          cJSON_AddItemToArray (doc, item);
+        }
+      sl_cli_print_json (doc);
+      return 0;
+    }
+  for (guint i = 0; i < images->len; i++)
+    {
+      const SlImageInfo *im = g_ptr_array_index (images, i);
+      printf ("%-7lld %.12s  %-16s %-5s %s%s\n", (long long) im->id, im->hash,
+              im->class_name ? im->class_name : "(unlabelled)", sl_split_to_string (im->split),
+              im->original_path, im->ignored ? "  [ignored]" : "");
+    }
+  return 0;
+}
+
+int
+sl_cli_label (int argc, char **argv)
+{
+  g_autofree char *class_name = NULL, *split = NULL, *from_file = NULL;
+  gboolean clear = FALSE, ignore = FALSE, unignore = FALSE, list = FALSE, unlabelled = FALSE;
+  gboolean json = FALSE;
+  gint64 limit = 0;
+  const GOptionEntry entries[] = {
+    { "class", 'c', 0, G_OPTION_ARG_STRING, &class_name, "Label the images with this class",
+      "NAME" },
+    { "clear", 0, 0, G_OPTION_ARG_NONE, &clear, "Remove the images' labels", NULL },
+    { "ignore", 0, 0, G_OPTION_ARG_NONE, &ignore, "Mark the images ignored (never used)", NULL },
+    { "unignore", 0, 0, G_OPTION_ARG_NONE, &unignore, "Use the images again", NULL },
+    { "from-file", 'f', 0, G_OPTION_ARG_FILENAME, &from_file,
+      "Read image ids or hashes from a file, one per line", "FILE" },
+    { "list", 0, 0, G_OPTION_ARG_NONE, &list,
+      "List images (filtered by --class, --unlabelled, --split)", NULL },
+    { "unlabelled", 0, 0, G_OPTION_ARG_NONE, &unlabelled, "With --list: only unlabelled images",
+      NULL },
+    { "split", 0, 0, G_OPTION_ARG_STRING, &split, "With --list: only this split", "SPLIT" },
+    { "limit", 0, 0, G_OPTION_ARG_INT64, &limit, "With --list: at most N images", "N" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as JSON", NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("PROJECT [IMAGE...]");
+  g_autoptr (SlProject) project = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_auto (GStrv) lines = NULL;
+  gboolean ok;
+  int status, actions;
+
+  g_option_context_set_summary (context,
+                                "Sets, clears or ignores the labels of images given by id or by\n"
+                                "a hash prefix (see --list), or lists images.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!sl_cli_parse (context, &argc, &argv, &status))
+    return status;
+  if (argc < 2)
+    return sl_cli_usage ("label", "give the project");
+  if ((project = sl_cli_open_project ("label", argv[1])) == NULL)
+    return 1;
+  if (list)
+    return list_images (project, class_name, unlabelled, split, limit, json);
+  actions = (class_name != NULL) + clear + ignore + unignore;
+  if (actions != 1)
+    return sl_cli_usage ("label", "give exactly one of --class, --clear, --ignore, --unignore");
+  if (from_file != NULL)
+    {
+      g_autofree char *text = NULL;
+      if (!g_file_get_contents (from_file, &text, NULL, &error))
+        return sl_cli_fail ("label", error);
+      lines = g_strsplit (text, "\n", -1);
+    }
+  for (int i = 2; i < argc || (lines && lines[i - argc] != NULL); i++)
+    {
+      const char *ref = i < argc ? argv[i] : g_strstrip (lines[i - argc]);
+      gint64 id;
+
+      if (*ref == '\0')
+        continue;
+      if ((id = sl_project_resolve_image (project, ref, &error)) < 0)
+        return sl_cli_fail ("label", error);
+      g_array_append_val (ids, id);
+    }
+  if (ids->len == 0)
+    return sl_cli_usage ("label", "give the images to change");
+  if (class_name != NULL)
+    {
+      gint64 class_id = class_id_or_fail (project, class_name, &error);
+      ok = class_id >= 0
+           && sl_project_set_labels (project, (gint64 *) ids->data, ids->len, class_id, &error);
+    }
+  else if (clear)
+    ok = sl_project_set_labels (project, (gint64 *) ids->data, ids->len, -1, &error);
+  else
+    ok = sl_project_set_ignored (project, (gint64 *) ids->data, ids->len, ignore, &error);
+  if (!ok)
+    return sl_cli_fail ("label", error);
+  if (json)
+    {
+      cJSON *doc = cJSON_CreateObject ();
+      cJSON_AddNumberToObject (doc, "changed", ids->len);
+      sl_cli_print_json (doc);
+    }
+  else
+    printf ("Changed %u image%s.\n", ids->len, ids->len == 1 ? "" : "s");
+  return 0;
+}
+
+static cJSON *
+class_counts_json (const SlProjectStats *stats)
+{
+  cJSON *array = cJSON_CreateArray ();
+
+  for (guint i = 0; i < stats->classes->len; i++)
+    {
+      const SlClassCount *c = g_ptr_array_index (stats->classes, i);
+      cJSON *item = cJSON_CreateObject ();
+
+      cJSON_AddNumberToObject (item, "id", (double) c->class_id);
+      cJSON_AddStringToObject (item, "name", c->name);
+      cJSON_AddNumberToObject (item, "images", (double) c->total);
+      cJSON_AddNumberToObject (item, "train", (double) c->train);
+      cJSON_AddNumberToObject (item, "val", (double) c->val);
+      cJSON_AddNumberToObject (item, "test", (double) c->test);
+      cJSON_AddNumberToObject (item, "unsplit", (double) c->unsplit);
+      cJSON_AddItemToArray (array, item);
+    }
+  return array;
+}
+
+static void
+print_class_counts (const SlProjectStats *stats)
+{
+  printf ("%-24s %8s %8s %8s %8s %8s\n", "class", "images", "train", "val", "test", "no split");
+  for (guint i = 0; i < stats->classes->len; i++)
+    {
+      const SlClassCount *c = g_ptr_array_index (stats->classes, i);
+      printf ("%-24s %8lld %8lld %8lld %8lld %8lld\n", c->name, (long long) c->total,
+              (long long) c->train, (long long) c->val, (long long) c->test,
+              (long long) c->unsplit);
+    }
+}
+
+int
+sl_cli_split (int argc, char **argv)
+{
+  double train = 0.70, val = 0.15, test = 0.15;
+  gint64 seed = 1, assigned = 0;
+  gboolean resplit = FALSE, json = FALSE;
+  const GOptionEntry entries[] = {
+    { "train", 0, 0, G_OPTION_ARG_DOUBLE, &train, "Fraction for training (default 0.70)", "F" },
+    { "val", 0, 0, G_OPTION_ARG_DOUBLE, &val, "Fraction for validation (default 0.15)", "F" },
+    { "test", 0, 0, G_OPTION_ARG_DOUBLE, &test, "Fraction for testing (default 0.15)", "F" },
+    { "seed", 's', 0, G_OPTION_ARG_INT64, &seed, "Seed of the shuffle (default 1)", "N" },
+    { "resplit", 0, 0, G_OPTION_ARG_NONE, &resplit,
+      "Reassign every image (default: only those without a split)", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as JSON", NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("PROJECT");
+  g_autoptr (SlProject) project = NULL;
+  g_autoptr (GError) error = NULL;
+  SlProjectStats stats;
+  SlSplitConfig config;
+  int status;
+
+  g_option_context_set_summary (
+      context, "Puts labelled images into train / validation / test splits, stratified per\n"
+               "class and reproducible from the seed. Splits stay fixed: later runs only place\n"
+               "new images, unless --resplit.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!sl_cli_parse (context, &argc, &argv, &status))
+    return status;
+  if (argc != 2)
+    return sl_cli_usage ("split", "give the project");
+  if ((project = sl_cli_open_project ("split", argv[1])) == NULL)
+    return 1;
+  sl_split_config_init (&config);
+  config.train = train;
+  config.val = val;
+  config.test = test;
+  config.seed = (guint64) seed;
+  config.resplit = resplit;
+  if (!sl_project_split (project, &config, &assigned, &error)
+      || !sl_project_get_stats (project, &stats, &error))
+    return sl_cli_fail ("split", error);
+  if (json)
+    {
+      cJSON *doc = cJSON_CreateObject ();
+      cJSON_AddNumberToObject (doc, "assigned", (double) assigned);
+      cJSON_AddItemToObject (doc, "classes", class_counts_json (&stats));
+      sl_cli_print_json (doc);
+    }
+  else
+    {
+      printf ("Placed %lld image%s.\n", (long long) assigned, assigned == 1 ? "" : "s");
+      print_class_counts (&stats);
+    }
+  sl_project_stats_clear (&stats);
+  return 0;
+}
+
+static cJSON *
+stats_json (const SlProjectStats *s, GPtrArray *issues)
+{
+  cJSON *doc = cJSON_CreateObject (), *shapes = cJSON_CreateArray ();
+  cJSON *warnings = cJSON_CreateArray ();
+
+  cJSON_AddNumberToObject (doc, "images", (double) s->images);
+  cJSON_AddNumberToObject (doc, "labelled", (double) s->labelled);
+  cJSON_AddNumberToObject (doc, "unlabelled", (double) s->unlabelled);
+  cJSON_AddNumberToObject (doc, "ignored", (double) s->ignored);
+  cJSON_AddNumberToObject (doc, "duplicates", (double) s->duplicates);
+  cJSON_AddNumberToObject (doc, "unreadable", (double) s->unreadable);
+  cJSON_AddNumberToObject (doc, "imbalance", s->imbalance);
+  cJSON_AddItemToObject (doc, "classes", class_counts_json (s));
+  for (guint i = 0; i < s->shapes->len; i++)
+    {
+      const SlShapeCount *sc = g_ptr_array_index (s->shapes, i);
+      cJSON *item = cJSON_CreateObject ();
+      cJSON_AddNumberToObject (item, "width", sc->width);
+      cJSON_AddNumberToObject (item, "height", sc->height);
+      cJSON_AddNumberToObject (item, "channels", sc->channels);
+      cJSON_AddNumberToObject (item, "images", (double) sc->count);
+      cJSON_AddItemToArray (shapes, item);
+    }
+  cJSON_AddItemToObject (doc, "shapes", shapes);
+  for (guint i = 0; i < s->warnings->len; i++)
+    {
+      const SlHealthWarning *w = g_ptr_array_index (s->warnings, i);
+      cJSON *item = cJSON_CreateObject ();
+      cJSON_AddStringToObject (item, "code", w->code);
+      cJSON_AddStringToObject (item, "message", w->message);
+      cJSON_AddStringToObject (item, "suggestion", w->suggestion);
+      cJSON_AddItemToArray (warnings, item);
+    }
+  cJSON_AddItemToObject (doc, "warnings", warnings);
+  if (issues != NULL)
+    {
+      cJSON *list = cJSON_AddArrayToObject (doc, "issues");
+      for (guint i = 0; i < issues->len; i++)
+        {
+          const SlImportIssue *issue = g_ptr_array_index (issues, i);
+          cJSON *item = cJSON_CreateObject ();
+          cJSON_AddStringToObject (item, "path", issue->path);
+          cJSON_AddStringToObject (item, "outcome", outcome_names[issue->outcome]);
+          cJSON_AddStringToObject (item, "reason", issue->reason);
+          cJSON_AddItemToArray (list, item);
+        }
+    }
+  return doc;
+}
+
+int
+sl_cli_stats (int argc, char **argv)
+{
+  gboolean json = FALSE, show_issues = FALSE;
+  const GOptionEntry entries[] = {
+    { "issues", 'i', 0, G_OPTION_ARG_NONE, &show_issues, "List the files skipped at import and why",
+      NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as JSON", NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("PROJECT");
+  g_autoptr (SlProject) project = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) issues = NULL;
+  g_autofree char *name = NULL;
+  SlProjectStats s;
+  int status;
+
+  g_option_context_set_summary (context, "Shows the data's health: images per class and split, "
+                                         "sizes, and what to fix.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!sl_cli_parse (context, &argc, &argv, &status))
+    return status;
+  if (argc != 2)
+    return sl_cli_usage ("stats", "give the project");
+  if ((project = sl_cli_open_project ("stats", argv[1])) == NULL)
+    return 1;
+  if (!sl_project_get_stats (project, &s, &error)
+      || (show_issues && (issues = sl_project_list_import_issues (project, &error)) == NULL))
+    return sl_cli_fail ("stats", error);
+  if (json)
+    {
+      sl_cli_print_json (stats_json (&s, issues));
+      sl_project_stats_clear (&s);
+      return 0;
+    }
+  name = sl_project_dup_name (project);
+  printf ("Project “%s”: %lld images, %lld labelled, %lld unlabelled, %lld ignored\n", name,
+          (long long) s.images, (long long) s.labelled, (long long) s.unlabelled,
+          (long long) s.ignored);
+  if (s.classes->len > 0)
+    print_class_counts (&s);
+  printf ("Sizes:");
+  for (guint i = 0; i < s.shapes->len && i < 5; i++)
+    {
+      const SlShapeCount *sc = g_ptr_array_index (s.shapes, i);
+      printf ("%s %dx%d %s (%lld)", i ? "," : "", sc->width, sc->height,
+              sc->channels == 1   ? "gray"
+              : sc->channels == 3 ? "RGB"
+                                  : "RGBA",
+              (long long) sc->count);
+    }
+  printf ("%s\n", s.shapes->len > 5 ? ", ..." : s.shapes->len == 0 ? " none" : "");
+  for (guint i = 0; i < s.warnings->len; i++)
+    {
+      const SlHealthWarning *w = g_ptr_array_index (s.warnings, i);
+      printf ("! %s\n  → %s\n", w->message, w->suggestion);
+    }
+  if (s.warnings->len == 0)
+    printf ("No problems found.\n");
+  for (guint i = 0; issues != NULL && i < issues->len; i++)
+    {
+      const SlImportIssue *issue = g_ptr_array_index (issues, i);
+      printf ("  %-10s %s: %s\n", outcome_names[issue->outcome], issue->path, issue->reason);
+    }
+  sl_project_stats_clear (&s);
+  return 0;
+}

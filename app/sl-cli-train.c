@@ -1,0 +1,361 @@
+/* sl-cli-train.c: `train` (start or resume a run with a progress bar) and `runs` (list, show). */
+#include "sl-cli-private.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct
+{
+  SlCliProgress bar;
+  SlTrainJob *job;
+  gboolean json;
+  GMutex lock; /* the training thread prints, the main thread waits */
+} TrainUi;
+
+static void
+train_progress (const SlTrainProgress *p, gpointer user_data)
+{
+  TrainUi *ui = user_data;
+
+  if (sl_cli_interrupted ())
+    sl_train_job_cancel (ui->job);
+  g_mutex_lock (&ui->lock);
+  if (!p->epoch_done)
+    {
+      g_autofree char *left = sl_cli_format_duration (p->eta_seconds);
+      g_autofree char *text
+          = g_strdup_printf ("epoch %d/%d  loss %.4f  %5.0f images/s  %s left", p->epoch + 1,
+                             p->epochs, p->train_loss, p->images_per_s, left);
+      sl_cli_progress_draw (&ui->bar, (double) p->step_in_epoch / MAX (p->steps_in_epoch, 1), text);
+    }
+  else if (!ui->json)
+    {
+      sl_cli_progress_clear (&ui->bar);
+      printf ("  epoch %d/%d  train loss %.4f accuracy %.4f", p->epoch + 1, p->epochs,
+              p->train_loss, p->train_accuracy);
+      if (!isnan (p->val_loss))
+        printf ("  val loss %.4f accuracy %.4f", p->val_loss, p->val_accuracy);
+      printf ("  %.0f images/s%s\n", p->images_per_s, p->is_best ? "  (best)" : "");
+      fflush (stdout);
+    }
+  g_mutex_unlock (&ui->lock);
+}
+
+static gboolean
+parse_weights (const char *text, SlRunConfig *config, GError **error)
+{
+  g_auto (GStrv) parts = NULL;
+
+  if (text == NULL || g_strcmp0 (text, "none") == 0)
+    config->class_weights = SL_CLASS_WEIGHTS_NONE;
+  else if (g_strcmp0 (text, "auto") == 0)
+    config->class_weights = SL_CLASS_WEIGHTS_AUTO;
+  else
+    {
+      config->class_weights = SL_CLASS_WEIGHTS_MANUAL;
+      config->manual_weights = g_array_new (FALSE, FALSE, sizeof (float));
+      parts = g_strsplit (text, ",", -1);
+      for (int i = 0; parts[i] != NULL; i++)
+        {
+          char *end = NULL;
+          float w = (float) g_ascii_strtod (parts[i], &end);
+          if (end == parts[i] || *end != '\0')
+            {
+              g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_INVALID,
+                           "--class-weights takes none, auto or numbers separated by commas");
+              return FALSE;
+            }
+          g_array_append_val (config->manual_weights, w);
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+read_optional (const char *path, char **out, GError **error)
+{
+  *out = NULL;
+  return path == NULL || g_file_get_contents (path, out, NULL, error);
+}
+
+cJSON *
+sl_cli_run_json (SlProject *project, const SlRunInfo *run, gboolean with_metrics)
+{
+  cJSON *doc = cJSON_CreateObject (), *classes = cJSON_CreateArray ();
+
+  cJSON_AddNumberToObject (doc, "id", (double) run->id);
+  cJSON_AddStringToObject (doc, "name", run->name);
+  cJSON_AddStringToObject (doc, "status", sl_run_status_to_string (run->status));
+  cJSON_AddItemToObject (doc, "message",
+                         run->message ? cJSON_CreateString (run->message) : cJSON_CreateNull ());
+  cJSON_AddStringToObject (doc, "created", run->created);
+  cJSON_AddItemToObject (doc, "preset",
+                         run->preset ? cJSON_CreateString (run->preset) : cJSON_CreateNull ());
+  cJSON_AddNumberToObject (doc, "epochs", run->epochs);
+  cJSON_AddNumberToObject (doc, "epochs_done", run->epochs_done);
+  cJSON_AddNumberToObject (doc, "best_epoch", run->best_epoch);
+  cJSON_AddItemToObject (doc, "best_val_loss", sl_cli_json_number (run->best_val_loss));
+  cJSON_AddItemToObject (doc, "best_val_accuracy", sl_cli_json_number (run->best_val_accuracy));
+  cJSON_AddNumberToObject (doc, "train_images", (double) run->train_images);
+  cJSON_AddNumberToObject (doc, "val_images", (double) run->val_images);
+  cJSON_AddStringToObject (doc, "dataset_hash", run->dataset_hash);
+  for (guint i = 0; i < run->class_names->len; i++)
+    cJSON_AddItemToArray (classes, cJSON_CreateString (g_ptr_array_index (run->class_names, i)));
+  cJSON_AddItemToObject (doc, "classes", classes);
+  if (with_metrics)
+    {
+      g_autoptr (GArray) metrics = sl_project_get_run_metrics (project, run->id, NULL);
+      cJSON *list = cJSON_AddArrayToObject (doc, "metrics");
+
+      cJSON_AddItemToObject (doc, "recipe", cJSON_Parse (run->config_json));
+      cJSON_AddItemToObject (doc, "versions", cJSON_Parse (run->versions_json));
+      for (guint i = 0; metrics != NULL && i < metrics->len; i++)
+        {
+          const SlEpochMetrics *m = &g_array_index (metrics, SlEpochMetrics, i);
+          cJSON *item = cJSON_CreateObject ();
+
+          cJSON_AddNumberToObject (item, "epoch", m->epoch);
+          cJSON_AddNumberToObject (item, "train_loss", m->train_loss);
+          cJSON_AddNumberToObject (item, "train_accuracy", m->train_accuracy);
+          cJSON_AddItemToObject (item, "val_loss", sl_cli_json_number (m->val_loss));
+          cJSON_AddItemToObject (item, "val_accuracy", sl_cli_json_number (m->val_accuracy));
+          cJSON_AddNumberToObject (item, "learning_rate", m->learning_rate);
+          cJSON_AddNumberToObject (item, "images_per_s", m->images_per_s);
+          cJSON_AddNumberToObject (item, "seconds", m->seconds);
+          cJSON_AddItemToArray (list, item);
+        }
+    }
+  return doc;
+}
+
+int
+sl_cli_train (int argc, char **argv)
+{
+  g_autofree char *preset = NULL, *model_file = NULL, *pipeline_file = NULL, *augment_file = NULL;
+  g_autofree char *optimizer = NULL, *weights = NULL, *resume = NULL;
+  int epochs = 0, batch = 32, patience = 5, threads = 0, workers = 2;
+  double lr = 1e-3, weight_decay = 0, smoothing = 0;
+  gint64 seed = 1;
+  gboolean json = FALSE;
+  const GOptionEntry entries[] = {
+    { "model", 'm', 0, G_OPTION_ARG_STRING, &preset,
+      "Preset: seed-cnn, small-bn, resnet-s or mobilenet-s (default small-bn)", "NAME" },
+    { "model-json", 0, 0, G_OPTION_ARG_FILENAME, &model_file,
+      "A model description file instead of a preset", "FILE" },
+    { "pipeline", 'p', 0, G_OPTION_ARG_FILENAME, &pipeline_file,
+      "Preprocessing pipeline JSON (default: the project's, chosen from the data)", "FILE" },
+    { "augment", 'a', 0, G_OPTION_ARG_FILENAME, &augment_file,
+      "Augmentation settings JSON (default: none)", "FILE" },
+    { "epochs", 'e', 0, G_OPTION_ARG_INT, &epochs,
+      "Passes over the training images (default 10; with --resume: the new total)", "N" },
+    { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, "Images per step (default 32)", "N" },
+    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Learning rate (default 0.001)", "LR" },
+    { "optimizer", 0, 0, G_OPTION_ARG_STRING, &optimizer, "adam (default), adamw or sgd", "NAME" },
+    { "weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &weight_decay, "Weight decay (default 0)", "WD" },
+    { "label-smoothing", 0, 0, G_OPTION_ARG_DOUBLE, &smoothing, "Label smoothing (default 0)",
+      "S" },
+    { "patience", 0, 0, G_OPTION_ARG_INT, &patience,
+      "Stop after this many epochs without a better validation loss; 0 never (default 5)", "N" },
+    { "class-weights", 'w', 0, G_OPTION_ARG_STRING, &weights,
+      "none (default), auto (from the imbalance) or one number per class: 1,3.5,...", "W" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Compute threads (default: all cores)", "N" },
+    { "workers", 0, 0, G_OPTION_ARG_INT, &workers, "Image loading threads (default 2)", "N" },
+    { "seed", 's', 0, G_OPTION_ARG_INT64, &seed, "Seed for weights and shuffling (default 1)",
+      "N" },
+    { "resume", 'r', 0, G_OPTION_ARG_STRING, &resume,
+      "Continue RUN (run-N, N or latest) from its last checkpoint", "RUN" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the finished run as JSON", NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("PROJECT");
+  g_autoptr (SlProject) project = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SlTrainJob) job = NULL;
+  g_autoptr (SlRunInfo) run = NULL;
+  TrainUi ui = { 0 };
+  SlRunConfig config;
+  gboolean ok;
+  char id[32];
+  int status;
+
+  g_option_context_set_summary (
+      context, "Trains a model on the project's train split, validating on its val split after\n"
+               "every epoch. Each epoch writes a checkpoint, so a run stopped by Ctrl+C or a\n"
+               "crash continues with --resume RUN. The best epoch's weights are kept.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!sl_cli_parse (context, &argc, &argv, &status))
+    return status;
+  if (argc != 2)
+    return sl_cli_usage ("train", "give the project");
+  if ((project = sl_cli_open_project ("train", argv[1])) == NULL)
+    return 1;
+  if (resume != NULL)
+    job = sl_train_job_new_resume (project, resume, epochs, &error);
+  else
+    {
+      sl_run_config_init (&config);
+      if (preset != NULL)
+        {
+          g_free (config.preset);
+          config.preset = g_strdup (preset);
+        }
+      if (optimizer != NULL)
+        {
+          g_free (config.optimizer);
+          config.optimizer = g_strdup (optimizer);
+        }
+      config.epochs = epochs > 0 ? epochs : 10;
+      config.batch_size = batch;
+      config.learning_rate = lr;
+      config.weight_decay = weight_decay;
+      config.label_smoothing = smoothing;
+      config.patience = patience;
+      config.threads = threads;
+      config.workers = workers;
+      config.seed = (guint64) seed;
+      if (parse_weights (weights, &config, &error)
+          && read_optional (model_file, &config.model_json, &error)
+          && read_optional (pipeline_file, &config.pipeline_json, &error)
+          && read_optional (augment_file, &config.augment_json, &error))
+        job = sl_train_job_new (project, &config, &error);
+      sl_run_config_clear (&config);
+    }
+  if (job == NULL)
+    return sl_cli_fail ("train", error);
+
+  g_snprintf (id, sizeof id, "%lld", (long long) sl_train_job_get_run_id (job));
+  if (!json)
+    printf ("%s %s run-%s: %zu weights, %lld training and %lld validation images\n",
+            resume ? "Resuming" : "Training",
+            resume   ? ""
+            : preset ? preset
+                     : "small-bn",
+            id, sl_train_job_get_param_count (job), (long long) sl_train_job_get_train_images (job),
+            (long long) sl_train_job_get_val_images (job));
+  if (!json && sl_train_job_get_first_epoch (job) > 0)
+    printf ("  continuing after epoch %d\n", sl_train_job_get_first_epoch (job));
+  sl_cli_catch_interrupt ();
+  sl_cli_progress_init (&ui.bar, json);
+  ui.job = job;
+  ui.json = json;
+  g_mutex_init (&ui.lock);
+  sl_train_job_set_progress_func (job, train_progress, &ui);
+  ok = sl_train_job_run (job, &error);
+  sl_cli_progress_clear (&ui.bar);
+  g_mutex_clear (&ui.lock);
+  run = sl_project_get_run (project, id, NULL);
+  if (json && run != NULL)
+    sl_cli_print_json (sl_cli_run_json (project, run, TRUE));
+  if (!ok)
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        fprintf (stderr,
+                 "sightline-cli train: stopped; continue with 'sightline-cli train %s "
+                 "--resume run-%s'\n",
+                 argv[1], id);
+      else
+        sl_cli_fail ("train", error);
+      return 1;
+    }
+  if (!json && run != NULL)
+    {
+      printf ("%s %s: best epoch %d", run->name,
+              run->status == SL_RUN_STOPPED_EARLY ? "stopped early" : "finished",
+              run->best_epoch + 1);
+      if (!isnan (run->best_val_accuracy))
+        printf (", validation loss %.4f, accuracy %.4f", run->best_val_loss,
+                run->best_val_accuracy);
+      printf ("\nEvaluate it with 'sightline-cli eval %s --run %s'\n", argv[1], run->name);
+    }
+  return 0;
+}
+
+static void
+print_run (SlProject *project, const SlRunInfo *run)
+{
+  g_autoptr (GArray) metrics = sl_project_get_run_metrics (project, run->id, NULL);
+
+  printf ("%s  %s  %s  created %s\n", run->name, sl_run_status_to_string (run->status),
+          run->preset ? run->preset : "custom model", run->created);
+  if (run->message != NULL)
+    printf ("  %s\n", run->message);
+  printf ("  %d of %d epochs, %lld training and %lld validation images, classes:", run->epochs_done,
+          run->epochs, (long long) run->train_images, (long long) run->val_images);
+  for (guint i = 0; i < run->class_names->len; i++)
+    printf ("%s %s", i ? "," : "", (const char *) g_ptr_array_index (run->class_names, i));
+  printf ("\n  data set %.16s…\n", run->dataset_hash);
+  printf ("  %5s %10s %9s %10s %9s %9s %8s\n", "epoch", "train loss", "accuracy", "val loss",
+          "accuracy", "images/s", "seconds");
+  for (guint i = 0; metrics != NULL && i < metrics->len; i++)
+    {
+      const SlEpochMetrics *m = &g_array_index (metrics, SlEpochMetrics, i);
+      printf ("  %5d %10.4f %9.4f %10.4f %9.4f %9.0f %8.1f%s\n", m->epoch + 1, m->train_loss,
+              m->train_accuracy, m->val_loss, m->val_accuracy, m->images_per_s, m->seconds,
+              m->epoch == run->best_epoch ? "  best" : "");
+    }
+}
+
+int
+sl_cli_runs (int argc, char **argv)
+{
+  gboolean json = FALSE;
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the runs as JSON", NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("PROJECT [RUN]");
+  g_autoptr (SlProject) project = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) runs = NULL;
+  int status;
+
+  g_option_context_set_summary (context, "Lists the project's training runs, or shows one run's "
+                                         "recipe and metrics per epoch.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!sl_cli_parse (context, &argc, &argv, &status))
+    return status;
+  if (argc != 2 && argc != 3)
+    return sl_cli_usage ("runs", "give the project and optionally a run");
+  if ((project = sl_cli_open_project ("runs", argv[1])) == NULL)
+    return 1;
+  if (argc == 3)
+    {
+      g_autoptr (SlRunInfo) run = sl_project_get_run (project, argv[2], &error);
+      if (run == NULL)
+        return sl_cli_fail ("runs", error);
+      if (json)
+        sl_cli_print_json (sl_cli_run_json (project, run, TRUE));
+      else
+        print_run (project, run);
+      return 0;
+    }
+  if ((runs = sl_project_list_runs (project, &error)) == NULL)
+    return sl_cli_fail ("runs", error);
+  if (json)
+    {
+      cJSON *doc = cJSON_CreateArray ();
+      for (guint i = 0; i < runs->len; i++)
+        cJSON_AddItemToArray (doc, sl_cli_run_json (project, g_ptr_array_index (runs, i), FALSE));
+      sl_cli_print_json (doc);
+      return 0;
+    }
+  if (runs->len == 0)
+    printf ("No runs yet: start one with 'sightline-cli train %s'.\n", argv[1]);
+  else
+    printf ("%-8s %-14s %-12s %7s %10s %10s  %s\n", "run", "status", "model", "epochs", "val loss",
+            "val acc", "created");
+  for (guint i = 0; i < runs->len; i++)
+    {
+      const SlRunInfo *r = g_ptr_array_index (runs, i);
+      g_autofree char *done = g_strdup_printf ("%d/%d", r->epochs_done, r->epochs);
+      g_autofree char *loss
+          = isnan (r->best_val_loss) ? g_strdup ("-") : g_strdup_printf ("%.4f", r->best_val_loss);
+      g_autofree char *acc = isnan (r->best_val_accuracy)
+                                 ? g_strdup ("-")
+                                 : g_strdup_printf ("%.4f", r->best_val_accuracy);
+
+      printf ("%-8s %-14s %-12s %7s %10s %10s  %s\n", r->name, sl_run_status_to_string (r->status),
+              r->preset ? r->preset : "custom", done, loss, acc, r->created);
+    }
+  return 0;
+}

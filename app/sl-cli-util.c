@@ -1,0 +1,140 @@
+/* sl-cli-util.c: what the project subcommands share: progress bars, JSON output, errors, Ctrl+C. */
+#include "sl-cli-private.h"
+
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t interrupted;
+
+static void
+on_interrupt (int signum)
+{
+  interrupted = 1;
+}
+
+void
+sl_cli_catch_interrupt (void)
+{
+  struct sigaction sa;
+
+  memset (&sa, 0, sizeof sa);
+  sa.sa_handler = on_interrupt;
+  sigemptyset (&sa.sa_mask);
+  sigaction (SIGINT, &sa, NULL);
+  sigaction (SIGTERM, &sa, NULL);
+}
+
+gboolean
+sl_cli_interrupted (void)
+{
+  return interrupted != 0;
+}
+
+int
+sl_cli_fail (const char *command, GError *error)
+{
+  fprintf (stderr, "sightline-cli %s: %s\n", command, error != NULL ? error->message : "failed");
+  return 1;
+}
+
+int
+sl_cli_usage (const char *command, const char *message)
+{
+  fprintf (stderr, "sightline-cli %s: %s (see 'sightline-cli %s --help')\n", command, message,
+           command);
+  return 2;
+}
+
+SlProject *
+sl_cli_open_project (const char *command, const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  SlProject *project = sl_project_open (path, &error);
+
+  if (project == NULL)
+    sl_cli_fail (command, error);
+  return project;
+}
+
+void
+sl_cli_progress_init (SlCliProgress *bar, gboolean json)
+{
+  memset (bar, 0, sizeof *bar);
+  bar->enabled = !json && isatty (STDERR_FILENO);
+}
+
+void
+sl_cli_progress_draw (SlCliProgress *bar, double fraction, const char *text)
+{
+  const int width = 28;
+  gint64 now = g_get_monotonic_time ();
+  int filled;
+
+  if (!bar->enabled || (now - bar->last_draw < 100000 && fraction < 1.0))
+    return;
+  bar->last_draw = now;
+  fraction = CLAMP (fraction, 0.0, 1.0);
+  filled = (int) (fraction * width);
+  fprintf (stderr, "\r[%.*s%*s] %3.0f%%  %s\033[K", filled, "############################",
+           width - filled, "", fraction * 100, text);
+  fflush (stderr);
+  bar->drawn = TRUE;
+}
+
+void
+sl_cli_progress_clear (SlCliProgress *bar)
+{
+  if (bar->drawn)
+    fprintf (stderr, "\r\033[K");
+  bar->drawn = FALSE;
+}
+
+void
+sl_cli_print_json (cJSON *doc)
+{
+  char *text = cJSON_Print (doc);
+
+  puts (text);
+  cJSON_free (text);
+  cJSON_Delete (doc);
+}
+
+cJSON *
+sl_cli_json_number (double value)
+{
+  /* NaN and infinity are not JSON: they become null. */
+  return isfinite (value) ? cJSON_CreateNumber (value) : cJSON_CreateNull ();
+}
+
+char *
+sl_cli_format_duration (double seconds)
+{
+  if (!isfinite (seconds) || seconds < 0)
+    return g_strdup ("--");
+  if (seconds < 60)
+    return g_strdup_printf ("%.0f s", seconds);
+  if (seconds < 3600)
+    return g_strdup_printf ("%d min %02d s", (int) seconds / 60, (int) seconds % 60);
+  return g_strdup_printf ("%d h %02d min", (int) seconds / 3600, ((int) seconds % 3600) / 60);
+}
+
+void
+sl_cli_remove_tree (const char *path)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        sl_cli_remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}

@@ -1,0 +1,361 @@
+/* test-vision-image.c: decoding every supported format exactly, and rejecting broken files cleanly. */
+#include "vision-test-util.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+
+typedef struct
+{
+  sl_idx images;
+  char *dir;
+  sl_image gray, rgb, rgba, gray16;
+} Fixture;
+
+static void
+fixture_set_up (Fixture *f, gconstpointer data)
+{
+  memset (f, 0, sizeof *f);
+  if (!vt_fmnist (8, &f->images, NULL))
+    return;
+  f->dir = vt_tmpdir ();
+  vt_make_gray (&f->images, 0, 3, &f->gray);
+  vt_make_rgb (&f->images, 1, 3, 3, &f->rgb);
+  vt_make_rgb (&f->images, 2, 3, 4, &f->rgba);
+  vt_make_gray16 (&f->images, 3, 3, &f->gray16);
+}
+
+static void
+fixture_tear_down (Fixture *f, gconstpointer data)
+{
+  if (f->dir)
+    vt_rmdir (f->dir);
+  g_free (f->dir);
+  sl_image_clear (&f->gray);
+  sl_image_clear (&f->rgb);
+  sl_image_clear (&f->rgba);
+  sl_image_clear (&f->gray16);
+  sl_idx_clear (&f->images);
+}
+
+static char *
+save (Fixture *f, const sl_image *img, const char *name)
+{
+  char *path = g_build_filename (f->dir, name, NULL);
+  sl_error err = { 0 };
+
+  vt_assert_ok (sl_image_save (img, path, &err), &err);
+  return path;
+}
+
+static void
+test_lossless_formats (Fixture *f, gconstpointer data)
+{
+  struct
+  {
+    const sl_image *img;
+    const char *name;
+  } files[] = {
+    { &f->gray, "gray.png" },  { &f->rgb, "rgb.png" },   { &f->rgba, "rgba.png" },
+    { &f->gray16, "g16.png" }, { &f->gray, "gray.bmp" }, { &f->rgb, "rgb.bmp" },
+    { &f->gray, "gray.tif" },  { &f->rgb, "rgb.tif" },   { &f->gray16, "g16.tif" },
+    { &f->rgba, "rgba.tif" },  { &f->gray, "gray.pgm" }, { &f->gray16, "g16.pgm" },
+    { &f->rgb, "rgb.ppm" },
+  };
+
+  if (f->dir == NULL)
+    return;
+  for (gsize i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *path = save (f, files[i].img, files[i].name);
+      g_autofree char *bytes = NULL;
+      sl_image loaded, decoded;
+      sl_error err = { 0 };
+      gsize size;
+
+      vt_assert_ok (sl_image_load (path, 0, &loaded, &err), &err);
+      if (!sl_image_equal (files[i].img, &loaded))
+        g_error ("%s does not round-trip (%dx%d, %d channels, %d bits)", files[i].name,
+                 loaded.width, loaded.height, loaded.channels, loaded.depth);
+      g_assert_true (g_file_get_contents (path, &bytes, &size, NULL));
+      vt_assert_ok (sl_image_decode (bytes, size, files[i].name, 0, &decoded, &err), &err);
+      g_assert_true (sl_image_equal (&loaded, &decoded));
+      sl_image_clear (&loaded);
+      sl_image_clear (&decoded);
+    }
+}
+
+static void
+test_jpeg_matches_opencv (Fixture *f, gconstpointer data)
+{
+  const sl_image *imgs[] = { &f->gray, &f->rgb };
+  const char *names[] = { "gray.jpg", "rgb.jpeg" };
+
+  if (f->dir == NULL)
+    return;
+  for (int i = 0; i < 2; i++)
+    {
+      g_autofree char *path = save (f, imgs[i], names[i]);
+      g_autofree char *why = NULL;
+      sl_image loaded;
+      sl_error err = { 0 };
+
+      vt_assert_ok (sl_image_load (path, 0, &loaded, &err), &err);
+      g_assert_cmpint (loaded.channels, ==, imgs[i]->channels);
+      g_assert_cmpint (loaded.width, ==, imgs[i]->width);
+      if (!vt_reference_imread_matches (path, &loaded, &why))
+        g_error ("%s: %s", names[i], why);
+      sl_image_clear (&loaded);
+    }
+}
+
+/* Writes bytes to dir/name and expects loading it to fail with code, naming the file. */
+static void
+expect_rejected (Fixture *f, const char *name, const void *bytes, gsize size, int64_t max_pixels,
+                 sl_status code, const char *fragment)
+{
+  g_autofree char *path = g_build_filename (f->dir, name, NULL);
+  sl_image img;
+  sl_error err = { 0 };
+
+  g_assert_true (g_file_set_contents (path, bytes, size, NULL));
+  g_assert_cmpint (sl_image_load (path, max_pixels, &img, &err), ==, code);
+  g_assert_cmpint (err.code, ==, code);
+  g_assert_null (img.data);
+  if (strstr (err.message, path) == NULL || strstr (err.message, fragment) == NULL)
+    g_error ("%s: the message '%s' should name the file and say '%s'", name, err.message, fragment);
+  /* The same through the memory decoder, named by the caller. */
+  memset (&err, 0, sizeof err);
+  g_assert_cmpint (sl_image_decode (bytes, size, "buffer-x", max_pixels, &img, &err), ==, code);
+  g_assert_nonnull (strstr (err.message, "buffer-x"));
+}
+
+static GBytes *
+file_bytes (Fixture *f, const sl_image *img, const char *name)
+{
+  g_autofree char *path = save (f, img, name);
+  char *bytes;
+  gsize size;
+
+  g_assert_true (g_file_get_contents (path, &bytes, &size, NULL));
+  return g_bytes_new_take (bytes, size);
+}
+
+static void
+test_broken_files (Fixture *f, gconstpointer data)
+{
+  static const char text[] = "This is a text file, not a picture.\n";
+  g_autoptr (GBytes) png = NULL, jpg = NULL, bmp = NULL, tif = NULL, pgm = NULL;
+  const guint8 *d;
+  gsize n;
+
+  if (f->dir == NULL)
+    return;
+  png = file_bytes (f, &f->rgb, "ok.png");
+  jpg = file_bytes (f, &f->rgb, "ok.jpg");
+  bmp = file_bytes (f, &f->rgb, "ok.bmp");
+  tif = file_bytes (f, &f->gray, "ok.tif");
+  pgm = file_bytes (f, &f->gray, "ok.pgm");
+
+  expect_rejected (f, "empty.png", "", 0, 0, SL_ERR_FORMAT, "empty");
+  expect_rejected (f, "text.png", text, sizeof text - 1, 0, SL_ERR_FORMAT, "not an image");
+  d = g_bytes_get_data (png, &n);
+  expect_rejected (f, "half.png", d, n / 2, 0, SL_ERR_FORMAT, "truncated");
+  expect_rejected (f, "header-only.png", d, 40, 0, SL_ERR_FORMAT, "truncated");
+  d = g_bytes_get_data (jpg, &n);
+  expect_rejected (f, "cut.jpg", d, n * 6 / 10, 0, SL_ERR_FORMAT, "truncated");
+  expect_rejected (f, "cut-late.jpg", d, n - 2, 0, SL_ERR_FORMAT, "truncated");
+  d = g_bytes_get_data (bmp, &n);
+  expect_rejected (f, "cut.bmp", d, n - 100, 0, SL_ERR_FORMAT, "truncated");
+  d = g_bytes_get_data (tif, &n);
+  expect_rejected (f, "cut.tif", d, n / 2, 0, SL_ERR_FORMAT, "truncated");
+  d = g_bytes_get_data (pgm, &n);
+  expect_rejected (f, "cut.pgm", d, n - 1, 0, SL_ERR_FORMAT, "truncated");
+
+  /* A PNG claiming 100000 x 100000 pixels: refused before any decoding. */
+  {
+    g_autofree guint8 *bomb = g_memdup2 (g_bytes_get_data (png, NULL), g_bytes_get_size (png));
+    const guint8 big[8] = { 0, 1, 0x86, 0xa0, 0, 1, 0x86, 0xa0 };
+
+    memcpy (bomb + 16, big, 8);
+    expect_rejected (f, "bomb.png", bomb, g_bytes_get_size (png), 0, SL_ERR_FORMAT,
+                     "100000x100000 pixels, more than the limit");
+  }
+  /* A JPEG whose frame header says 65000 x 65000. */
+  {
+    gsize size = g_bytes_get_size (jpg);
+    g_autofree guint8 *bomb = g_memdup2 (g_bytes_get_data (jpg, NULL), size);
+    gboolean patched = FALSE;
+
+    for (gsize i = 2; i + 9 < size && !patched; i++)
+      if (bomb[i] == 0xff && bomb[i + 1] == 0xc0)
+        {
+          bomb[i + 5] = bomb[i + 7] = 0xfd;
+          bomb[i + 6] = bomb[i + 8] = 0xe8;
+          patched = TRUE;
+        }
+    g_assert_true (patched);
+    expect_rejected (f, "bomb.jpg", bomb, size, 0, SL_ERR_FORMAT, "65000x65000 pixels");
+  }
+  /* A configurable limit. */
+  d = g_bytes_get_data (png, &n);
+  expect_rejected (f, "limit.png", d, n, 84 * 84 - 1, SL_ERR_FORMAT, "more than the limit of 7055");
+  /* Damaged compressed data with an intact structure. */
+  {
+    g_autofree guint8 *bad = g_memdup2 (d, n);
+
+    for (gsize i = 60; i < n - 20; i += 7)
+      bad[i] ^= 0x5a;
+    expect_rejected (f, "damaged.png", bad, n, 0, SL_ERR_FORMAT, "corrupt");
+  }
+}
+
+static void
+test_missing_files (Fixture *f, gconstpointer data)
+{
+  g_autofree char *missing = NULL;
+  sl_image img;
+  sl_error err = { 0 };
+
+  if (f->dir == NULL)
+    return;
+  missing = g_build_filename (f->dir, "missing.png", NULL);
+  g_assert_cmpint (sl_image_load (missing, 0, &img, &err), ==, SL_ERR_IO);
+  g_assert_nonnull (strstr (err.message, missing));
+  g_assert_cmpint (sl_image_load (f->dir, 0, &img, &err), ==, SL_ERR_IO);
+  g_assert_nonnull (strstr (err.message, "not a regular file"));
+}
+
+/* Cut-off and bit-flipped files must give an image or an error, never a crash. */
+static void
+test_mutations_never_crash (Fixture *f, gconstpointer data)
+{
+  const char *names[] = { "m.png", "m.jpg", "m.bmp", "m.tif", "m.pgm" };
+  GRand *rand = g_rand_new_with_seed (1234);
+  int rejected = 0, accepted = 0;
+
+  if (f->dir == NULL)
+    {
+      g_rand_free (rand);
+      return;
+    }
+  for (gsize k = 0; k < G_N_ELEMENTS (names); k++)
+    {
+      g_autoptr (GBytes) good = file_bytes (f, k == 3 || k == 4 ? &f->gray : &f->rgb, names[k]);
+      gsize n = g_bytes_get_size (good);
+      g_autofree guint8 *buf = g_malloc (n);
+
+      for (int t = 0; t < 120; t++)
+        {
+          gsize len = t < 40 ? n * (gsize) t / 40 : n;
+          sl_image img;
+          sl_error err = { 0 };
+          sl_status st;
+
+          memcpy (buf, g_bytes_get_data (good, NULL), n);
+          if (t >= 40)
+            for (int j = 0; j < 1 + t % 5; j++)
+              buf[g_rand_int_range (rand, 0, (gint32) n)]
+                  ^= (guint8) g_rand_int_range (rand, 1, 256);
+          st = sl_image_decode (buf, len, names[k], 0, &img, &err);
+          if (st == SL_OK)
+            {
+              accepted++;
+              g_assert_cmpint (img.width, >, 0);
+              sl_image_clear (&img);
+            }
+          else
+            {
+              rejected++;
+              g_assert_cmpint (st, ==, SL_ERR_FORMAT);
+              g_assert_nonnull (strstr (err.message, names[k]));
+            }
+        }
+    }
+  g_test_message ("%d damaged files rejected, %d decoded", rejected, accepted);
+  g_assert_cmpint (rejected, >=, 200);
+  g_rand_free (rand);
+}
+
+static void
+test_save_is_atomic (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = NULL, *before = NULL, *after = NULL;
+  sl_error err = { 0 };
+  GDir *dir;
+  int files = 0;
+
+  if (f->dir == NULL)
+    return;
+  path = save (f, &f->gray, "keep.jpg");
+  g_assert_true (g_file_get_contents (path, &before, NULL, NULL));
+  /* JPEG cannot hold 16 bits, nor PPM an alpha channel: the saves fail, the old file stays. */
+  g_assert_cmpint (sl_image_save (&f->gray16, path, &err), ==, SL_ERR_INVALID);
+  g_assert_nonnull (strstr (err.message, path));
+  g_assert_nonnull (strstr (err.message, "16-bit"));
+  {
+    g_autofree char *ppm = g_build_filename (f->dir, "keep.ppm", NULL);
+    g_autofree char *old = NULL;
+
+    g_assert_true (g_file_set_contents (ppm, "old", 3, NULL));
+    g_assert_cmpint (sl_image_save (&f->rgba, ppm, &err), ==, SL_ERR_INVALID);
+    g_assert_nonnull (strstr (err.message, ppm));
+    g_assert_true (g_file_get_contents (ppm, &old, NULL, NULL));
+    g_assert_cmpstr (old, ==, "old");
+    files--;
+  }
+  g_assert_true (g_file_get_contents (path, &after, NULL, NULL));
+  g_assert_cmpstr (before, ==, after);
+  g_assert_cmpint (sl_image_save (&f->gray, "no-extension", &err), ==, SL_ERR_INVALID);
+  dir = g_dir_open (f->dir, 0, NULL);
+  while (g_dir_read_name (dir))
+    files++;
+  g_dir_close (dir);
+  g_assert_cmpint (files, ==, 1); /* no temporary file left behind */
+}
+
+static void
+test_image_basics (void)
+{
+  uint8_t px[12] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+  sl_image a, b, c;
+  sl_error err = { 0 };
+
+  g_assert_cmpint (sl_image_alloc (&a, 0, 5, 1, 8, &err), ==, SL_ERR_INVALID);
+  g_assert_cmpint (sl_image_alloc (&a, 5, 5, 2, 8, &err), ==, SL_ERR_INVALID);
+  g_assert_cmpint (sl_image_alloc (&a, 5, 5, 1, 12, &err), ==, SL_ERR_INVALID);
+  g_assert_cmpint (sl_image_borrow (&a, px, 4, 3, 1, 8, 3, &err), ==, SL_ERR_INVALID);
+  vt_assert_ok (sl_image_borrow (&a, px, 2, 2, 3, 8, 6, &err), &err);
+  g_assert_null (a.owner);
+  vt_assert_ok (sl_image_copy (&a, &b, &err), &err);
+  g_assert_nonnull (b.owner);
+  g_assert_true (sl_image_equal (&a, &b));
+  b.data[0] = 99;
+  g_assert_false (sl_image_equal (&a, &b));
+  g_assert_cmpint (px[0], ==, 1);
+  vt_assert_ok (sl_image_alloc (&c, 7, 3, 4, 16, &err), &err);
+  g_assert_cmpint (c.stride, >=, 7 * 4 * 2);
+  for (int y = 0; y < 3; y++)
+    for (size_t x = 0; x < 7 * 4 * 2; x++)
+      g_assert_cmpint (c.data[y * c.stride + x], ==, 0);
+  sl_image_clear (&a); /* borrowed: nothing freed */
+  sl_image_clear (&b);
+  sl_image_clear (&c);
+  sl_image_clear (NULL);
+  g_assert_null (b.data);
+  g_assert_cmpint (px[5], ==, 6);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/vision/image/basics", test_image_basics);
+#define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_set_up, fn, fixture_tear_down)
+  ADD ("/vision/image/lossless-formats", test_lossless_formats);
+  ADD ("/vision/image/jpeg-matches-opencv", test_jpeg_matches_opencv);
+  ADD ("/vision/image/broken-files", test_broken_files);
+  ADD ("/vision/image/missing-files", test_missing_files);
+  ADD ("/vision/image/mutations-never-crash", test_mutations_never_crash);
+  ADD ("/vision/image/save-is-atomic", test_save_is_atomic);
+  return g_test_run ();
+}

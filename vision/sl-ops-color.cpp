@@ -1,0 +1,90 @@
+/* sl-ops-color.cpp: operators that change channels or bit depth: gray, RGB, HSV channel, 8 bit, invert. */
+#include "sl-cv-private.h"
+#include "sl-ops-private.h"
+
+#include <opencv2/imgproc.hpp>
+
+extern "C" sl_status
+sl_op_gray (const sl_image *in, const sl_param_value *v, sl_image *out, sl_error *err)
+{
+  SL_CV_TRY
+  {
+    cv::Mat src = sl_cv_mat (in), dst;
+
+    if (src.channels () == 1)
+      dst = src.clone ();
+    else
+      cv::cvtColor (src, dst, src.channels () == 4 ? cv::COLOR_RGBA2GRAY : cv::COLOR_RGB2GRAY);
+    return sl_cv_take (dst, out, err);
+  }
+  SL_CV_CATCH (err)
+}
+
+extern "C" sl_status
+sl_op_rgb (const sl_image *in, const sl_param_value *v, sl_image *out, sl_error *err)
+{
+  SL_CV_TRY
+  {
+    cv::Mat src = sl_cv_mat (in), dst;
+
+    if (src.channels () == 3)
+      dst = src.clone ();
+    else
+      cv::cvtColor (src, dst, src.channels () == 4 ? cv::COLOR_RGBA2RGB : cv::COLOR_GRAY2RGB);
+    return sl_cv_take (dst, out, err);
+  }
+  SL_CV_CATCH (err)
+}
+
+extern "C" sl_status
+sl_op_hsv_channel (const sl_image *in, const sl_param_value *v, sl_image *out, sl_error *err)
+{
+  SL_CV_TRY
+  {
+    cv::Mat src = sl_cv_mat (in), rgb, hsv, dst;
+    sl_status st = sl_cv_need_8bit (src, "HSV channel", err);
+
+    if (st != SL_OK)
+      return st;
+    if (src.channels () == 1)
+      return sl_error_set (err, SL_ERR_INVALID,
+                           "HSV channel needs a colour image, and this one is gray");
+    if (src.channels () == 4)
+      cv::cvtColor (src, rgb, cv::COLOR_RGBA2RGB);
+    else
+      rgb = src;
+    cv::cvtColor (rgb, hsv, cv::COLOR_RGB2HSV_FULL);
+    cv::extractChannel (hsv, dst, (int) v[0].number);
+    return sl_cv_take (dst, out, err);
+  }
+  SL_CV_CATCH (err)
+}
+
+extern "C" sl_status
+sl_op_to_8bit (const sl_image *in, const sl_param_value *v, sl_image *out, sl_error *err)
+{
+  SL_CV_TRY
+  {
+    cv::Mat src = sl_cv_mat (in), dst;
+
+    if (src.depth () == CV_8U)
+      dst = src.clone ();
+    else
+      src.convertTo (dst, CV_8U, 1.0 / 257.0);
+    return sl_cv_take (dst, out, err);
+  }
+  SL_CV_CATCH (err)
+}
+
+extern "C" sl_status
+sl_op_invert (const sl_image *in, const sl_param_value *v, sl_image *out, sl_error *err)
+{
+  SL_CV_TRY
+  {
+    cv::Mat src = sl_cv_mat (in), dst;
+
+    cv::bitwise_not (src, dst);
+    return sl_cv_take (dst, out, err);
+  }
+  SL_CV_CATCH (err)
+}
