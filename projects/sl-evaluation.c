@@ -1,0 +1,374 @@
+/* sl-evaluation.c: evaluating a run on a split, storing each prediction, and metrics from them. */
+#define G_LOG_DOMAIN "Sightline-Projects"
+
+#include "sl-run-private.h"
+
+#include <math.h>
+#include <string.h>
+
+#define EVAL_BATCH 64
+
+typedef struct
+{
+  gint64 image_id;
+  char *path;
+  int label;
+} EvalItem;
+
+static void
+eval_item_clear (gpointer data)
+{
+  g_free (((EvalItem *) data)->path);
+}
+
+/* The split's labelled, non-ignored images of the run's classes, by content hash. */
+static GArray *
+eval_items (SlProject *db, const SlRunInfo *run, SlSplit split, GError **error)
+{
+  g_autoptr (sqlite3_stmt) stmt = sl_project_prepare (
+      db,
+      "SELECT id, hash, ext, class_id FROM images WHERE split = ? AND ignored = 0 AND class_id IS "
+      "NOT NULL ORDER BY hash",
+      error);
+  GArray *items;
+
+  if (stmt == NULL)
+    return NULL;
+  items = g_array_new (FALSE, FALSE, sizeof (EvalItem));
+  g_array_set_clear_func (items, eval_item_clear);
+  sqlite3_bind_int (stmt, 1, split);
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      gint64 class_id = sqlite3_column_int64 (stmt, 3);
+
+      for (guint c = 0; c < run->class_names->len; c++)
+        if (run->class_ids[c] == class_id)
+          {
+            EvalItem item
+                = { sqlite3_column_int64 (stmt, 0),
+                    sl_project_image_path (db, (const char *) sqlite3_column_text (stmt, 1),
+                                           (const char *) sqlite3_column_text (stmt, 2)),
+                    (int) c };
+            g_array_append_val (items, item);
+            break;
+          }
+    }
+  return items;
+}
+
+static gboolean
+store_predictions (SlProject *db, gint64 run_id, SlSplit split, SlCheckpointKind checkpoint,
+                   int top_k, GArray *items, const gboolean *ok, const float *probs, int classes,
+                   gint64 *eval_id, GError **error)
+{
+  g_autoptr (sqlite3_stmt) eval = sl_project_prepare (
+      db,
+      "INSERT INTO evaluations (run_id, split, checkpoint, top_k, created) VALUES (?, ?, ?, ?, ?)",
+      error);
+  g_autoptr (sqlite3_stmt) pred
+      = sl_project_prepare (db, "INSERT INTO predictions VALUES (?, ?, ?, ?, ?, ?)", error);
+  g_autofree char *now = sl_project_now_iso ();
+
+  if (eval == NULL || pred == NULL || !sl_project_begin (db, error))
+    return FALSE;
+  sqlite3_bind_int64 (eval, 1, run_id);
+  sqlite3_bind_int (eval, 2, split);
+  sqlite3_bind_int (eval, 3, checkpoint);
+  sqlite3_bind_int (eval, 4, top_k);
+  sqlite3_bind_text (eval, 5, now, -1, SQLITE_STATIC);
+  if (!sl_project_step_done (db, eval, error))
+    goto fail;
+  *eval_id = sqlite3_last_insert_rowid (db->db);
+  for (guint i = 0; i < items->len; i++)
+    {
+      const EvalItem *item = &g_array_index (items, EvalItem, i);
+      const float *p = probs + (gsize) i * classes;
+      int best = 0;
+
+      if (!ok[i])
+        continue;
+      for (int c = 1; c < classes; c++)
+        if (p[c] > p[best])
+          best = c;
+      sqlite3_reset (pred);
+      sqlite3_bind_int64 (pred, 1, *eval_id);
+      sqlite3_bind_int64 (pred, 2, item->image_id);
+      sqlite3_bind_int (pred, 3, item->label);
+      sqlite3_bind_int (pred, 4, best);
+      sqlite3_bind_double (pred, 5, p[best]);
+      sqlite3_bind_blob (pred, 6, p, (int) (sizeof (float) * classes), SQLITE_STATIC);
+      if (!sl_project_step_done (db, pred, error))
+        goto fail;
+    }
+  if (sl_project_commit (db, error))
+    return TRUE;
+fail:
+  sl_project_rollback (db);
+  return FALSE;
+}
+
+gint64
+sl_project_evaluate (SlProject *self, gint64 run_id, SlSplit split, SlCheckpointKind checkpoint,
+                     int top_k, int threads, SlEvalProgressFunc progress, gpointer user_data,
+                     GCancellable *cancellable, GError **error)
+{
+  g_autoptr (SlRunInfo) run = NULL;
+  g_autoptr (GArray) items = NULL;
+  g_autofree float *x = NULL, *probs = NULL;
+  g_autofree gboolean *ok = NULL;
+  sl_model *model = NULL;
+  sl_pipeline *pipeline = NULL;
+  sl_error err = { 0 };
+  gint64 eval_id = -1, failed = 0;
+  char id[32];
+  int c, h, w, classes;
+  gsize floats;
+
+  g_snprintf (id, sizeof id, "%lld", (long long) run_id);
+  if ((run = sl_project_get_run (self, id, error)) == NULL
+      || (items = eval_items (self, run, split, error)) == NULL)
+    return -1;
+  if (items->len == 0)
+    {
+      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NO_DATA,
+                   "The %s split holds no labelled images of %s's classes to evaluate on",
+                   sl_split_to_string (split), run->name);
+      return -1;
+    }
+  if (!sl_run_load_model (self, run, checkpoint, threads, &model, &pipeline, error))
+    return -1;
+  sl_model_input_shape (model, &c, &h, &w);
+  classes = sl_model_class_count (model);
+  floats = (gsize) c * h * w;
+  x = g_new (float, floats *EVAL_BATCH);
+  probs = g_new (float, (gsize) classes * items->len);
+  ok = g_new0 (gboolean, items->len);
+  /* Images are prepared one by one so that every prediction belongs to a known image. */
+  for (guint start = 0; start < items->len; start += EVAL_BATCH)
+    {
+      guint n = 0, slot[EVAL_BATCH];
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        goto out;
+      for (guint i = start; i < MIN (items->len, start + EVAL_BATCH); i++)
+        {
+          g_autoptr (GError) bad = NULL;
+
+          if (sl_run_prepare_image (pipeline, g_array_index (items, EvalItem, i).path,
+                                    x + floats * n, &bad))
+            slot[n++] = i;
+          else
+            {
+              failed++;
+              g_warning ("skipping %s: %s", g_array_index (items, EvalItem, i).path, bad->message);
+            }
+        }
+      if (n > 0
+          && sl_model_predict (model, x, (int) n, probs + (gsize) start * classes, &err) != SL_OK)
+        {
+          sl_project_set_runtime_error (error, &err, "Prediction failed");
+          goto out;
+        }
+      /* Predictions came out packed; move each to its image's place. */
+      for (int j = (int) n - 1; j >= 0; j--)
+        {
+          memmove (probs + (gsize) slot[j] * classes, probs + ((gsize) start + j) * classes,
+                   sizeof (float) * classes);
+          ok[slot[j]] = TRUE;
+        }
+      if (progress != NULL)
+        progress (MIN (items->len, start + EVAL_BATCH), items->len, user_data);
+    }
+  if (failed == (gint64) items->len)
+    {
+      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_IO,
+                   "None of the %u images could be read", items->len);
+      goto out;
+    }
+  top_k = CLAMP (top_k, 1, classes);
+  if (!store_predictions (self, run_id, split, checkpoint, top_k, items, ok, probs, classes,
+                          &eval_id, error))
+    eval_id = -1;
+out:
+  sl_model_free (model);
+  sl_pipeline_free (pipeline);
+  return eval_id;
+}
+
+gint64
+sl_project_find_evaluation (SlProject *self, gint64 run_id, SlSplit split, GError **error)
+{
+  g_autoptr (sqlite3_stmt) stmt = sl_project_prepare (
+      self, "SELECT id FROM evaluations WHERE run_id = ? AND split = ? ORDER BY id DESC LIMIT 1",
+      error);
+
+  if (stmt == NULL)
+    return -1;
+  sqlite3_bind_int64 (stmt, 1, run_id);
+  sqlite3_bind_int (stmt, 2, split);
+  return sqlite3_step (stmt) == SQLITE_ROW ? sqlite3_column_int64 (stmt, 0) : -1;
+}
+
+static void
+prediction_free (SlImagePrediction *p)
+{
+  g_free (p->original_path);
+  g_free (p);
+}
+
+void
+sl_evaluation_free (SlEvaluation *e)
+{
+  if (e == NULL)
+    return;
+  if (e->class_names != NULL)
+    g_ptr_array_unref (e->class_names);
+  g_free (e->precision);
+  g_free (e->recall);
+  g_free (e->f1);
+  g_free (e->support);
+  g_free (e->confusion);
+  if (e->confident_mistakes != NULL)
+    g_ptr_array_unref (e->confident_mistakes);
+  if (e->unsure_correct != NULL)
+    g_ptr_array_unref (e->unsure_correct);
+  g_free (e);
+}
+
+static int
+by_confidence_desc (gconstpointer a, gconstpointer b)
+{
+  const SlImagePrediction *x = *(SlImagePrediction *const *) a,
+                          *y = *(SlImagePrediction *const *) b;
+
+  return x->confidence < y->confidence ? 1 : x->confidence > y->confidence ? -1 : 0;
+}
+
+static int
+by_confidence_asc (gconstpointer a, gconstpointer b)
+{
+  return -by_confidence_desc (a, b);
+}
+
+/* Per-class precision, recall and F1 from the confusion matrix. */
+static void
+class_metrics (SlEvaluation *e)
+{
+  const int k = e->classes;
+  double f1_sum = 0;
+
+  for (int c = 0; c < k; c++)
+    {
+      gint64 tp = e->confusion[c * k + c], predicted = 0;
+
+      for (int t = 0; t < k; t++)
+        predicted += e->confusion[t * k + c];
+      e->precision[c] = predicted > 0 ? (double) tp / predicted : 0.0;
+      e->recall[c] = e->support[c] > 0 ? (double) tp / e->support[c] : 0.0;
+      e->f1[c] = e->precision[c] + e->recall[c] > 0
+                     ? 2 * e->precision[c] * e->recall[c] / (e->precision[c] + e->recall[c])
+                     : 0.0;
+      f1_sum += e->f1[c];
+    }
+  e->macro_f1 = k > 0 ? f1_sum / k : 0.0;
+}
+
+SlEvaluation *
+sl_project_get_evaluation (SlProject *self, gint64 evaluation_id, int list_length, GError **error)
+{
+  g_autoptr (sqlite3_stmt) head = sl_project_prepare (
+      self, "SELECT run_id, split, checkpoint, top_k FROM evaluations WHERE id = ?", error);
+  g_autoptr (sqlite3_stmt) rows = NULL;
+  g_autoptr (SlEvaluation) e = NULL;
+  g_autoptr (SlRunInfo) run = NULL;
+  g_autoptr (GPtrArray) wrong = NULL, right = NULL;
+  gint64 correct = 0, top_hits = 0;
+  char id[32];
+  int k;
+
+  if (head == NULL)
+    return NULL;
+  sqlite3_bind_int64 (head, 1, evaluation_id);
+  if (sqlite3_step (head) != SQLITE_ROW)
+    {
+      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NOT_FOUND,
+                   "There is no evaluation %lld", (long long) evaluation_id);
+      return NULL;
+    }
+  e = g_new0 (SlEvaluation, 1);
+  e->id = evaluation_id;
+  e->run_id = sqlite3_column_int64 (head, 0);
+  e->split = sqlite3_column_int (head, 1);
+  e->checkpoint = sqlite3_column_int (head, 2);
+  e->top_k = sqlite3_column_int (head, 3);
+  g_snprintf (id, sizeof id, "%lld", (long long) e->run_id);
+  if ((run = sl_project_get_run (self, id, error)) == NULL)
+    return NULL;
+  k = e->classes = run->class_names->len;
+  e->class_names = g_ptr_array_ref (run->class_names);
+  e->precision = g_new0 (double, k);
+  e->recall = g_new0 (double, k);
+  e->f1 = g_new0 (double, k);
+  e->support = g_new0 (gint64, k);
+  e->confusion = g_new0 (gint64, (gsize) k * k);
+  wrong = g_ptr_array_new_with_free_func ((GDestroyNotify) prediction_free);
+  right = g_ptr_array_new_with_free_func ((GDestroyNotify) prediction_free);
+  rows = sl_project_prepare (self,
+                             "SELECT p.image_id, i.original_path, p.true_class, p.predicted_class, "
+                             "p.confidence, p.probabilities FROM predictions p JOIN images i ON "
+                             "i.id = p.image_id WHERE p.evaluation_id = ? ORDER BY p.image_id",
+                             error);
+  if (rows == NULL)
+    return NULL;
+  sqlite3_bind_int64 (rows, 1, evaluation_id);
+  while (sqlite3_step (rows) == SQLITE_ROW)
+    {
+      SlImagePrediction *p = g_new0 (SlImagePrediction, 1);
+      const float *probs = sqlite3_column_blob (rows, 5);
+      int bytes = sqlite3_column_bytes (rows, 5), rank = 0;
+
+      p->image_id = sqlite3_column_int64 (rows, 0);
+      p->original_path = sl_sqlite_dup_text (rows, 1);
+      p->true_class = sqlite3_column_int (rows, 2);
+      p->predicted_class = sqlite3_column_int (rows, 3);
+      p->confidence = sqlite3_column_double (rows, 4);
+      if (p->true_class < 0 || p->true_class >= k || p->predicted_class < 0
+          || p->predicted_class >= k || bytes != (int) sizeof (float) * k)
+        {
+          prediction_free (p);
+          g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_DATABASE,
+                       "Evaluation %lld holds a malformed prediction", (long long) evaluation_id);
+          return NULL;
+        }
+      p->true_probability = probs[p->true_class];
+      /* Top-k: the true class is among the k most probable. */
+      for (int c = 0; c < k; c++)
+        rank += probs[c] > probs[p->true_class];
+      top_hits += rank < e->top_k;
+      e->images++;
+      e->support[p->true_class]++;
+      e->confusion[p->true_class * k + p->predicted_class]++;
+      if (p->true_class == p->predicted_class)
+        {
+          correct++;
+          g_ptr_array_add (right, p);
+        }
+      else
+        g_ptr_array_add (wrong, p);
+    }
+  e->accuracy = e->images > 0 ? (double) correct / e->images : 0.0;
+  e->top_k_accuracy = e->images > 0 ? (double) top_hits / e->images : 0.0;
+  class_metrics (e);
+  g_ptr_array_sort (wrong, by_confidence_desc);
+  g_ptr_array_sort (right, by_confidence_asc);
+  if (list_length >= 0)
+    {
+      if (wrong->len > (guint) list_length)
+        g_ptr_array_set_size (wrong, list_length);
+      if (right->len > (guint) list_length)
+        g_ptr_array_set_size (right, list_length);
+    }
+  e->confident_mistakes = g_steal_pointer (&wrong);
+  e->unsure_correct = g_steal_pointer (&right);
+  return g_steal_pointer (&e);
+}

@@ -1,0 +1,83 @@
+/* sl-evaluation.h: evaluating a run on a split (stored per image) and predicting new images. */
+#pragma once
+
+#include "sl-run.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  SL_CHECKPOINT_BEST, /* the epoch with the lowest validation loss */
+  SL_CHECKPOINT_LAST,
+} SlCheckpointKind;
+
+typedef struct
+{
+  gint64 image_id;
+  char *original_path;
+  int true_class; /* index into the run's classes */
+  int predicted_class;
+  double confidence; /* probability of the predicted class */
+  double true_probability;
+} SlImagePrediction;
+
+typedef struct
+{
+  gint64 id;
+  gint64 run_id;
+  SlSplit split;
+  SlCheckpointKind checkpoint;
+  int top_k;
+  gint64 images;
+  double accuracy;
+  double top_k_accuracy;
+  double macro_f1;
+  int classes;
+  GPtrArray *class_names;          /* char * */
+  double *precision, *recall, *f1; /* per class */
+  gint64 *support;                 /* true images per class */
+  gint64 *confusion;               /* classes x classes, [true * classes + predicted] */
+  GPtrArray *confident_mistakes;   /* SlImagePrediction, most confident first */
+  GPtrArray *unsure_correct;       /* SlImagePrediction, least confident first */
+} SlEvaluation;
+
+void sl_evaluation_free (SlEvaluation *evaluation);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SlEvaluation, sl_evaluation_free)
+
+typedef void (*SlEvalProgressFunc) (gint64 done, gint64 total, gpointer user_data);
+
+/* Predicts every labelled, non-ignored image of `split` with the run's
+ * weights, stores each prediction (all class probabilities) in the project and
+ * returns the evaluation id, or -1. */
+gint64 sl_project_evaluate (SlProject *self, gint64 run_id, SlSplit split,
+                            SlCheckpointKind checkpoint, int top_k, int threads,
+                            SlEvalProgressFunc progress, gpointer user_data,
+                            GCancellable *cancellable, GError **error);
+/* Metrics computed from the stored predictions; `list_length` bounds the
+ * mistake lists. */
+SlEvaluation *sl_project_get_evaluation (SlProject *self, gint64 evaluation_id, int list_length,
+                                         GError **error);
+/* The newest evaluation of a run on a split, or -1 (no error) when none. */
+gint64 sl_project_find_evaluation (SlProject *self, gint64 run_id, SlSplit split, GError **error);
+
+/* A run's model loaded for predicting new image files. */
+typedef struct _SlPredictor SlPredictor;
+
+typedef struct
+{
+  int class_index;
+  const char *class_name; /* owned by the predictor */
+  double probability;
+} SlClassScore;
+
+SlPredictor *sl_predictor_new (SlProject *project, gint64 run_id, SlCheckpointKind checkpoint,
+                               int threads, GError **error);
+void sl_predictor_free (SlPredictor *predictor);
+int sl_predictor_get_class_count (SlPredictor *predictor);
+/* The k most probable classes of an image file, best first (k <= class count). */
+gboolean sl_predictor_predict_file (SlPredictor *predictor, const char *path, int k,
+                                    SlClassScore *scores, GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SlPredictor, sl_predictor_free)
+
+G_END_DECLS

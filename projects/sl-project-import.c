@@ -1,0 +1,484 @@
+/* sl-project-import.c: importing folders of images into the content-addressed store. */
+#define G_LOG_DOMAIN "Sightline-Projects"
+#define _GNU_SOURCE
+
+#include "sl-project-private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sl-vision.h"
+
+/* Files per transaction: a crash loses at most this much work. */
+#define IMPORT_BATCH 256
+
+typedef struct
+{
+  char *path;
+  char *class_name; /* NULL: unlabelled */
+} ImportFile;
+
+typedef struct
+{
+  SlProject *self;
+  SlImportResult *result;
+  gint64 import_id;
+  gint64 max_pixels;
+  GHashTable *classes; /* name -> gint64 id */
+  sqlite3_stmt *find_hash, *insert_image, *insert_issue;
+  char *images_dir;
+} ImportState;
+
+static void
+import_file_free (ImportFile *file)
+{
+  g_free (file->path);
+  g_free (file->class_name);
+  g_free (file);
+}
+
+static void
+import_issue_free (SlImportIssue *issue)
+{
+  g_free (issue->path);
+  g_free (issue->reason);
+  g_free (issue);
+}
+
+void
+sl_import_result_clear (SlImportResult *result)
+{
+  if (result->image_ids != NULL)
+    g_array_unref (result->image_ids);
+  if (result->issues != NULL)
+    g_ptr_array_unref (result->issues);
+  memset (result, 0, sizeof *result);
+}
+
+/* The store's extension for a file name, or NULL when it is not an image. */
+static const char *
+image_extension (const char *name)
+{
+  static const char *const known[][2] = {
+    { "png", "png" }, { "jpg", "jpg" }, { "jpeg", "jpg" }, { "jpe", "jpg" },
+    { "bmp", "bmp" }, { "tif", "tif" }, { "tiff", "tif" }, { "pgm", "pgm" },
+    { "ppm", "ppm" }, { "pbm", "pbm" }, { "pnm", "pnm" },
+  };
+  const char *dot = strrchr (name, '.');
+
+  if (dot == NULL)
+    return NULL;
+  for (gsize i = 0; i < G_N_ELEMENTS (known); i++)
+    if (g_ascii_strcasecmp (dot + 1, known[i][0]) == 0)
+      return known[i][1];
+  return NULL;
+}
+
+/* Collects files below dir; the first folder level under the root names the class. */
+static void
+collect_files (const char *dir, const char *class_name, int level, GPtrArray *out)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  if (d == NULL)
+    return;
+  while ((name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (dir, name, NULL);
+
+      if (name[0] == '.')
+        continue; /* hidden files and folders: .DS_Store, .git, ... */
+      if (g_file_test (child, G_FILE_TEST_IS_DIR))
+        {
+          g_autofree char *label = NULL;
+
+          if (g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+            continue; /* never follow folder links: they can loop */
+          if (level == 0)
+            label = g_filename_display_name (name);
+          collect_files (child, level == 0 ? label : class_name, level + 1, out);
+        }
+      else if (g_file_test (child, G_FILE_TEST_IS_REGULAR))
+        {
+          ImportFile *file = g_new0 (ImportFile, 1);
+
+          file->path = g_steal_pointer (&child);
+          file->class_name = g_strdup (class_name);
+          g_ptr_array_add (out, file);
+        }
+    }
+}
+
+static int
+compare_files (gconstpointer a, gconstpointer b)
+{
+  const ImportFile *fa = *(ImportFile *const *) a, *fb = *(ImportFile *const *) b;
+
+  return strcmp (fa->path, fb->path);
+}
+
+static void
+add_issue (ImportState *st, const char *path, SlImportOutcome outcome, const char *reason)
+{
+  SlImportIssue *issue = g_new0 (SlImportIssue, 1);
+  g_autofree char *display = g_filename_display_name (path);
+
+  issue->path = g_strdup (display);
+  issue->outcome = outcome;
+  issue->reason = g_strdup (reason);
+  g_ptr_array_add (st->result->issues, issue);
+  switch (outcome)
+    {
+      case SL_IMPORT_DUPLICATE: st->result->duplicates++; break;
+      case SL_IMPORT_UNREADABLE: st->result->unreadable++; break;
+      case SL_IMPORT_NOT_IMAGE: st->result->not_images++; break;
+      case SL_IMPORT_ADDED: break;
+    }
+  sqlite3_reset (st->insert_issue);
+  sqlite3_bind_int64 (st->insert_issue, 1, st->import_id);
+  sqlite3_bind_text (st->insert_issue, 2, display, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int (st->insert_issue, 3, outcome);
+  sqlite3_bind_text (st->insert_issue, 4, reason, -1, SQLITE_TRANSIENT);
+  sqlite3_step (st->insert_issue);
+}
+
+/* Writes the stored copy under a temporary name and renames it into place. */
+static gboolean
+write_copy (const char *final_path, const char *data, gsize size, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (final_path);
+  g_autofree char *tmp = g_strconcat (final_path, ".tmp-XXXXXX", NULL);
+  gsize written = 0;
+  int fd;
+
+  if (g_mkdir_with_parents (dir, 0755) != 0 || (fd = g_mkstemp_full (tmp, O_WRONLY, 0644)) < 0)
+    {
+      int saved = errno;
+      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_IO, "Could not write into %s: %s", dir,
+                   g_strerror (saved));
+      return FALSE;
+    }
+  while (written < size)
+    {
+      ssize_t n = write (fd, data + written, size - written);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          int saved = errno;
+          close (fd);
+          g_unlink (tmp);
+          g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_IO, "Could not write %s: %s", tmp,
+                       g_strerror (saved));
+          return FALSE;
+        }
+      written += (gsize) n;
+    }
+  if (close (fd) != 0 || g_rename (tmp, final_path) != 0)
+    {
+      int saved = errno;
+      g_unlink (tmp);
+      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_IO, "Could not store %s: %s",
+                   final_path, g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gint64
+class_for_name (ImportState *st, const char *name, GError **error)
+{
+  gpointer value;
+  g_autoptr (SlClass) klass = NULL;
+  gint64 id;
+
+  if (g_hash_table_lookup_extended (st->classes, name, NULL, &value))
+    return *(gint64 *) value;
+  klass = sl_project_find_class (st->self, name, NULL);
+  if (klass != NULL)
+    id = klass->id;
+  else if ((id = sl_project_add_class (st->self, name, NULL, NULL, error)) < 0)
+    return -1;
+  else
+    st->result->classes_created++;
+  g_hash_table_insert (st->classes, g_strdup (name), g_memdup2 (&id, sizeof id));
+  return id;
+}
+
+/* Imports one file inside the current transaction. FALSE only on errors that
+ * stop the import (the database or the store failing); bad files are issues. */
+static gboolean
+import_one (ImportState *st, const ImportFile *file, GError **error)
+{
+  const char *ext = image_extension (file->path);
+  g_autofree char *data = NULL, *hash = NULL, *stored = NULL, *now = NULL, *display = NULL;
+  g_autoptr (GError) read_error = NULL;
+  sl_image img = { 0 };
+  sl_error err = { 0 };
+  gsize size = 0;
+  gint64 class_id = -1;
+
+  if (ext == NULL)
+    {
+      add_issue (st, file->path, SL_IMPORT_NOT_IMAGE, "not an image file name");
+      return TRUE;
+    }
+  if (!g_file_get_contents (file->path, &data, &size, &read_error))
+    {
+      add_issue (st, file->path, SL_IMPORT_UNREADABLE, read_error->message);
+      return TRUE;
+    }
+  hash = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) data, size);
+  sqlite3_reset (st->find_hash);
+  sqlite3_bind_text (st->find_hash, 1, hash, -1, SQLITE_STATIC);
+  if (sqlite3_step (st->find_hash) == SQLITE_ROW)
+    {
+      g_autofree char *reason = g_strdup_printf (
+          "same content as image %lld (%s)", (long long) sqlite3_column_int64 (st->find_hash, 0),
+          (const char *) sqlite3_column_text (st->find_hash, 1));
+
+      sqlite3_reset (st->find_hash);
+      add_issue (st, file->path, SL_IMPORT_DUPLICATE, reason);
+      return TRUE;
+    }
+  sqlite3_reset (st->find_hash);
+  display = g_filename_display_name (file->path);
+  if (sl_image_decode (data, size, display, st->max_pixels, &img, &err) != SL_OK)
+    {
+      add_issue (st, file->path, SL_IMPORT_UNREADABLE, err.message);
+      return TRUE;
+    }
+  if (file->class_name != NULL && (class_id = class_for_name (st, file->class_name, error)) < 0)
+    {
+      sl_image_clear (&img);
+      return FALSE;
+    }
+  stored = sl_project_image_path (st->self, hash, ext);
+  if (!write_copy (stored, data, size, error))
+    {
+      sl_image_clear (&img);
+      return FALSE;
+    }
+  now = sl_project_now_iso ();
+  sqlite3_reset (st->insert_image);
+  sqlite3_bind_text (st->insert_image, 1, hash, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st->insert_image, 2, ext, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st->insert_image, 3, display, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st->insert_image, 4, (sqlite3_int64) size);
+  sqlite3_bind_int (st->insert_image, 5, img.width);
+  sqlite3_bind_int (st->insert_image, 6, img.height);
+  sqlite3_bind_int (st->insert_image, 7, img.channels);
+  sqlite3_bind_int (st->insert_image, 8, img.depth);
+  if (class_id >= 0)
+    sqlite3_bind_int64 (st->insert_image, 9, class_id);
+  else
+    sqlite3_bind_null (st->insert_image, 9);
+  sqlite3_bind_text (st->insert_image, 10, now, -1, SQLITE_STATIC);
+  sl_image_clear (&img);
+  if (!sl_project_step_done (st->self, st->insert_image, error))
+    return FALSE;
+  gint64 id = sqlite3_last_insert_rowid (st->self->db);
+  g_array_append_val (st->result->image_ids, id);
+  st->result->added++;
+  return TRUE;
+}
+
+/* Flushes the stored copies of a batch before the rows naming them commit. */
+static void
+sync_store (ImportState *st)
+{
+  int fd = open (st->images_dir, O_RDONLY | O_DIRECTORY);
+
+  if (fd >= 0)
+    {
+      syncfs (fd);
+      close (fd);
+    }
+}
+
+static gboolean
+finish_import (SlProject *self, gint64 import_id, const char *status, gint64 added)
+{
+  g_autoptr (sqlite3_stmt) stmt = sl_project_prepare (
+      self, "UPDATE imports SET finished = ?, status = ?, added = ? WHERE id = ?", NULL);
+  g_autofree char *now = sl_project_now_iso ();
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, now, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, status, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 3, added);
+  sqlite3_bind_int64 (stmt, 4, import_id);
+  if (!sl_project_step_done (self, stmt, NULL))
+    return FALSE;
+  /* After a failure the marker stays, so the next open removes the stored
+   * copies of the rolled-back batch. */
+  return g_strcmp0 (status, "failed") == 0
+         || sl_project_set_setting (self, "import-active", NULL, NULL);
+}
+
+static gboolean
+start_import (SlProject *self, const char *folder, gint64 *import_id, GError **error)
+{
+  g_autoptr (sqlite3_stmt) stmt = sl_project_prepare (
+      self, "INSERT INTO imports (source, started, status) VALUES (?, ?, 'running')", error);
+  g_autofree char *now = sl_project_now_iso ();
+  g_autofree char *display = g_filename_display_name (folder);
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, display, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, now, -1, SQLITE_STATIC);
+  if (!sl_project_step_done (self, stmt, error))
+    return FALSE;
+  *import_id = sqlite3_last_insert_rowid (self->db);
+  return sl_project_set_setting (self, "import-active", "1", error);
+}
+
+gboolean
+sl_project_import_folder (SlProject *self, const char *folder, SlImportFlags flags,
+                          gint64 max_pixels, SlImportProgressFunc progress, gpointer user_data,
+                          GCancellable *cancellable, SlImportResult *result, GError **error)
+{
+  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func ((GDestroyNotify) import_file_free);
+  g_autoptr (GHashTable) classes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr (sqlite3_stmt) find_hash = NULL, insert_image = NULL, insert_issue = NULL;
+  g_autoptr (GError) local_error = NULL;
+  g_autofree char *images_dir = NULL;
+  gint64 start = g_get_monotonic_time ();
+  ImportState st = { 0 };
+  gboolean ok = TRUE;
+
+  g_return_val_if_fail (self != NULL && folder != NULL && result != NULL, FALSE);
+  memset (result, 0, sizeof *result);
+  result->image_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  result->issues = g_ptr_array_new_with_free_func ((GDestroyNotify) import_issue_free);
+  if (!g_file_test (folder, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NOT_FOUND,
+                   "%s is not a folder; give the folder that holds the images", folder);
+      return FALSE;
+    }
+  collect_files (folder, NULL, (flags & SL_IMPORT_LABELS_FROM_FOLDERS) ? 0 : 1, files);
+  g_ptr_array_sort (files, compare_files);
+
+  images_dir = g_build_filename (self->path, "images", NULL);
+  find_hash
+      = sl_project_prepare (self, "SELECT id, original_path FROM images WHERE hash = ?", error);
+  insert_image = sl_project_prepare (
+      self,
+      "INSERT INTO images (hash, ext, original_path, bytes, width, height, channels, depth, "
+      "class_id, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      error);
+  insert_issue = sl_project_prepare (
+      self, "INSERT INTO import_issues (import_id, path, outcome, reason) VALUES (?, ?, ?, ?)",
+      error);
+  if (find_hash == NULL || insert_image == NULL || insert_issue == NULL
+      || !start_import (self, folder, &st.import_id, error))
+    return FALSE;
+  st = (ImportState){ self,      result,       st.import_id, max_pixels, classes,
+                      find_hash, insert_image, insert_issue, images_dir };
+
+  for (guint i = 0; ok && i < files->len;)
+    {
+      guint end = MIN (files->len, i + IMPORT_BATCH);
+      SlImportResult before = *result;
+      guint ids_before = result->image_ids->len, issues_before = result->issues->len;
+
+      if (!sl_project_begin (self, &local_error))
+        {
+          ok = FALSE;
+          break;
+        }
+      for (; i < end; i++)
+        {
+          const ImportFile *file = g_ptr_array_index (files, i);
+
+          if (g_cancellable_is_cancelled (cancellable))
+            {
+              result->cancelled = TRUE;
+              break;
+            }
+          result->files++;
+          if (!import_one (&st, file, &local_error))
+            {
+              ok = FALSE;
+              break;
+            }
+          if (progress != NULL)
+            {
+              SlImportProgress p = { i + 1, files->len, file->path };
+              progress (&p, user_data);
+            }
+        }
+      if (!ok)
+        {
+          /* The rolled-back batch's rows are gone: so are its ids, counts and classes. */
+          sl_project_rollback (self);
+          g_array_set_size (result->image_ids, ids_before);
+          g_ptr_array_set_size (result->issues, issues_before);
+          result->files = before.files;
+          result->added = before.added;
+          result->duplicates = before.duplicates;
+          result->unreadable = before.unreadable;
+          result->not_images = before.not_images;
+          result->classes_created = before.classes_created;
+          break;
+        }
+      sync_store (&st);
+      if (!sl_project_commit (self, &local_error))
+        {
+          sl_project_rollback (self);
+          ok = FALSE;
+        }
+      if (result->cancelled)
+        break;
+    }
+  result->seconds = (g_get_monotonic_time () - start) / 1e6;
+  finish_import (self, st.import_id,
+                 !ok                 ? "failed"
+                 : result->cancelled ? "cancelled"
+                                     : "done",
+                 result->added);
+  if (!ok)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  if (result->cancelled)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                   "The import was cancelled after %lld of %u files; the %lld images imported "
+                   "so far are kept",
+                   (long long) result->files, files->len, (long long) result->added);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+GPtrArray *
+sl_project_list_import_issues (SlProject *self, GError **error)
+{
+  g_autoptr (sqlite3_stmt) stmt = sl_project_prepare (
+      self, "SELECT path, outcome, reason FROM import_issues ORDER BY id", error);
+  GPtrArray *out;
+
+  if (stmt == NULL)
+    return NULL;
+  out = g_ptr_array_new_with_free_func ((GDestroyNotify) import_issue_free);
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      SlImportIssue *issue = g_new0 (SlImportIssue, 1);
+
+      issue->path = sl_sqlite_dup_text (stmt, 0);
+      issue->outcome = sqlite3_column_int (stmt, 1);
+      issue->reason = sl_sqlite_dup_text (stmt, 2);
+      g_ptr_array_add (out, issue);
+    }
+  return out;
+}

@@ -1,0 +1,370 @@
+/* sl-project-runs.c: reading runs and their metrics; run recipes to and from JSON. */
+#define G_LOG_DOMAIN "Sightline-Projects"
+
+#include "sl-run-private.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "sl-config.h"
+
+static const char *const status_names[] = {
+  "created", "running", "cancelled", "failed", "finished", "stopped-early",
+};
+
+const char *
+sl_run_status_to_string (SlRunStatus status)
+{
+  return status <= SL_RUN_STOPPED_EARLY ? status_names[status] : "unknown";
+}
+
+void
+sl_run_config_init (SlRunConfig *c)
+{
+  memset (c, 0, sizeof *c);
+  c->preset = g_strdup ("small-bn");
+  c->optimizer = g_strdup ("adam");
+  c->learning_rate = 1e-3;
+  c->momentum = 0.9;
+  c->epochs = 10;
+  c->batch_size = 32;
+  c->patience = 5;
+  c->workers = 2;
+  c->seed = 1;
+}
+
+void
+sl_run_config_clear (SlRunConfig *c)
+{
+  g_free (c->preset);
+  g_free (c->model_json);
+  g_free (c->pipeline_json);
+  g_free (c->augment_json);
+  g_free (c->optimizer);
+  if (c->manual_weights != NULL)
+    g_array_unref (c->manual_weights);
+  memset (c, 0, sizeof *c);
+}
+
+static const char *const weight_modes[] = { "none", "auto", "manual" };
+
+static void
+add_document (cJSON *obj, const char *key, const char *json)
+{
+  cJSON *doc = json != NULL ? cJSON_Parse (json) : NULL;
+
+  cJSON_AddItemToObject (obj, key, doc != NULL ? doc : cJSON_CreateNull ());
+}
+
+char *
+sl_run_config_to_json (const SlRunConfig *c, const char *model_json, const char *pipeline_json,
+                       const float *weights, int classes)
+{
+  cJSON *obj = cJSON_CreateObject ();
+  char *printed, *out;
+
+  cJSON_AddItemToObject (obj, "preset",
+                         c->preset ? cJSON_CreateString (c->preset) : cJSON_CreateNull ());
+  add_document (obj, "model", model_json);
+  add_document (obj, "pipeline", pipeline_json);
+  add_document (obj, "augment", c->augment_json);
+  cJSON_AddStringToObject (obj, "optimizer", c->optimizer ? c->optimizer : "adam");
+  cJSON_AddNumberToObject (obj, "learning_rate", c->learning_rate);
+  cJSON_AddNumberToObject (obj, "weight_decay", c->weight_decay);
+  cJSON_AddNumberToObject (obj, "momentum", c->momentum);
+  cJSON_AddNumberToObject (obj, "label_smoothing", c->label_smoothing);
+  cJSON_AddNumberToObject (obj, "epochs", c->epochs);
+  cJSON_AddNumberToObject (obj, "batch_size", c->batch_size);
+  cJSON_AddNumberToObject (obj, "patience", c->patience);
+  cJSON_AddNumberToObject (obj, "threads", c->threads);
+  cJSON_AddNumberToObject (obj, "workers", c->workers);
+  /* Seeds can exceed a double's exact range: kept as a decimal string. */
+  g_autofree char *seed = g_strdup_printf ("%" G_GUINT64_FORMAT, c->seed);
+  cJSON_AddStringToObject (obj, "seed", seed);
+  cJSON_AddStringToObject (obj, "class_weights", weight_modes[c->class_weights]);
+  if (weights != NULL)
+    {
+      cJSON *array = cJSON_AddArrayToObject (obj, "weights");
+      for (int i = 0; i < classes; i++)
+        cJSON_AddItemToArray (array, cJSON_CreateNumber (weights[i]));
+    }
+  printed = cJSON_PrintUnformatted (obj);
+  out = g_strdup (printed);
+  cJSON_free (printed);
+  cJSON_Delete (obj);
+  return out;
+}
+
+static char *
+dup_member_json (const cJSON *obj, const char *key)
+{
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive (obj, key);
+  char *printed, *out;
+
+  if (item == NULL || cJSON_IsNull (item))
+    return NULL;
+  printed = cJSON_PrintUnformatted (item);
+  out = g_strdup (printed);
+  cJSON_free (printed);
+  return out;
+}
+
+static double
+number (const cJSON *obj, const char *key, double fallback)
+{
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive (obj, key);
+
+  return cJSON_IsNumber (item) ? item->valuedouble : fallback;
+}
+
+static char *
+string (const cJSON *obj, const char *key)
+{
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive (obj, key);
+
+  return cJSON_IsString (item) ? g_strdup (item->valuestring) : NULL;
+}
+
+gboolean
+sl_run_config_from_json (const char *json, SlRunConfig *c, GArray **weights, GError **error)
+{
+  cJSON *obj = cJSON_Parse (json);
+  g_autofree char *seed = NULL, *mode = NULL;
+  const cJSON *array;
+
+  memset (c, 0, sizeof *c);
+  if (!cJSON_IsObject (obj))
+    {
+      cJSON_Delete (obj);
+      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_INVALID,
+                   "A run's stored recipe is not valid JSON");
+      return FALSE;
+    }
+  c->preset = string (obj, "preset");
+  c->model_json = dup_member_json (obj, "model");
+  c->pipeline_json = dup_member_json (obj, "pipeline");
+  c->augment_json = dup_member_json (obj, "augment");
+  c->optimizer = string (obj, "optimizer");
+  c->learning_rate = number (obj, "learning_rate", 1e-3);
+  c->weight_decay = number (obj, "weight_decay", 0);
+  c->momentum = number (obj, "momentum", 0.9);
+  c->label_smoothing = number (obj, "label_smoothing", 0);
+  c->epochs = (int) number (obj, "epochs", 1);
+  c->batch_size = (int) number (obj, "batch_size", 32);
+  c->patience = (int) number (obj, "patience", 0);
+  c->threads = (int) number (obj, "threads", 0);
+  c->workers = (int) number (obj, "workers", 2);
+  seed = string (obj, "seed");
+  c->seed = seed != NULL ? g_ascii_strtoull (seed, NULL, 10) : 1;
+  mode = string (obj, "class_weights");
+  for (int i = 0; i < (int) G_N_ELEMENTS (weight_modes); i++)
+    if (g_strcmp0 (mode, weight_modes[i]) == 0)
+      c->class_weights = i;
+  array = cJSON_GetObjectItemCaseSensitive (obj, "weights");
+  if (weights != NULL)
+    *weights = NULL;
+  if (weights != NULL && cJSON_IsArray (array))
+    {
+      const cJSON *item;
+
+      *weights = g_array_new (FALSE, FALSE, sizeof (float));
+      cJSON_ArrayForEach (item, array)
+      {
+        float w = (float) (cJSON_IsNumber (item) ? item->valuedouble : 1.0);
+        g_array_append_val (*weights, w);
+      }
+    }
+  cJSON_Delete (obj);
+  if (c->model_json == NULL || c->pipeline_json == NULL)
+    {
+      sl_run_config_clear (c);
+      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_INVALID,
+                   "A run's stored recipe lacks its model or pipeline");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+char *
+sl_run_config_member_json (const char *config_json, const char *member)
+{
+  cJSON *obj = cJSON_Parse (config_json);
+  char *out = obj != NULL ? dup_member_json (obj, member) : NULL;
+
+  cJSON_Delete (obj);
+  return out;
+}
+
+char *
+sl_run_versions_json (void)
+{
+  return g_strdup_printf ("{\"sightline\": \"%s\", \"project_format\": %d, \"glib\": "
+                          "\"%u.%u.%u\", \"sqlite\": \"%s\"}",
+                          sl_version_string (), SL_PROJECT_SCHEMA_VERSION, glib_major_version,
+                          glib_minor_version, glib_micro_version, sqlite3_libversion ());
+}
+
+char *
+sl_run_info_dup_pipeline_json (const SlRunInfo *run)
+{
+  return sl_run_config_member_json (run->config_json, "pipeline");
+}
+
+char *
+sl_run_info_dup_model_json (const SlRunInfo *run)
+{
+  return sl_run_config_member_json (run->config_json, "model");
+}
+
+void
+sl_run_info_free (SlRunInfo *info)
+{
+  if (info == NULL)
+    return;
+  g_free (info->name);
+  g_free (info->message);
+  g_free (info->created);
+  g_free (info->finished);
+  g_free (info->preset);
+  g_free (info->dataset_hash);
+  g_free (info->config_json);
+  g_free (info->versions_json);
+  if (info->class_names != NULL)
+    g_ptr_array_unref (info->class_names);
+  g_free (info->class_ids);
+  g_free (info);
+}
+
+#define RUN_COLUMNS                                                                                \
+  "SELECT id, status, message, created, finished, preset, epochs, epochs_done, best_epoch, "       \
+  "best_val_loss, best_val_accuracy, train_images, val_images, dataset_hash, config_json, "        \
+  "versions_json, classes_json FROM runs "
+
+static SlRunInfo *
+run_from_row (sqlite3_stmt *stmt)
+{
+  SlRunInfo *r = g_new0 (SlRunInfo, 1);
+  cJSON *classes, *item;
+  int n = 0;
+
+  r->id = sqlite3_column_int64 (stmt, 0);
+  r->name = g_strdup_printf ("run-%lld", (long long) r->id);
+  r->status = sqlite3_column_int (stmt, 1);
+  r->message = sl_sqlite_dup_text (stmt, 2);
+  r->created = sl_sqlite_dup_text (stmt, 3);
+  r->finished = sl_sqlite_dup_text (stmt, 4);
+  r->preset = sl_sqlite_dup_text (stmt, 5);
+  r->epochs = sqlite3_column_int (stmt, 6);
+  r->epochs_done = sqlite3_column_int (stmt, 7);
+  r->best_epoch = sqlite3_column_int (stmt, 8);
+  r->best_val_loss
+      = sqlite3_column_type (stmt, 9) == SQLITE_NULL ? NAN : sqlite3_column_double (stmt, 9);
+  r->best_val_accuracy
+      = sqlite3_column_type (stmt, 10) == SQLITE_NULL ? NAN : sqlite3_column_double (stmt, 10);
+  r->train_images = sqlite3_column_int64 (stmt, 11);
+  r->val_images = sqlite3_column_int64 (stmt, 12);
+  r->dataset_hash = sl_sqlite_dup_text (stmt, 13);
+  r->config_json = sl_sqlite_dup_text (stmt, 14);
+  r->versions_json = sl_sqlite_dup_text (stmt, 15);
+  r->class_names = g_ptr_array_new_with_free_func (g_free);
+  classes = cJSON_Parse ((const char *) sqlite3_column_text (stmt, 16));
+  r->class_ids = g_new0 (gint64, MAX (1, cJSON_GetArraySize (classes)));
+  cJSON_ArrayForEach (item, classes)
+  {
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive (item, "name");
+    r->class_ids[n++]
+        = (gint64) cJSON_GetNumberValue (cJSON_GetObjectItemCaseSensitive (item, "id"));
+    g_ptr_array_add (r->class_names, g_strdup (cJSON_IsString (name) ? name->valuestring : "?"));
+  }
+  cJSON_Delete (classes);
+  return r;
+}
+
+GPtrArray *
+sl_project_list_runs (SlProject *self, GError **error)
+{
+  g_autoptr (sqlite3_stmt) stmt = sl_project_prepare (self, RUN_COLUMNS "ORDER BY id DESC", error);
+  GPtrArray *out;
+
+  if (stmt == NULL)
+    return NULL;
+  out = g_ptr_array_new_with_free_func ((GDestroyNotify) sl_run_info_free);
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    g_ptr_array_add (out, run_from_row (stmt));
+  return out;
+}
+
+SlRunInfo *
+sl_project_get_run (SlProject *self, const char *ref, GError **error)
+{
+  g_autoptr (sqlite3_stmt) stmt = NULL;
+  gint64 id = -1;
+
+  if (ref == NULL || g_strcmp0 (ref, "latest") == 0)
+    stmt = sl_project_prepare (self, RUN_COLUMNS "ORDER BY id DESC LIMIT 1", error);
+  else
+    {
+      const char *digits = g_str_has_prefix (ref, "run-") ? ref + 4 : ref;
+      char *end = NULL;
+
+      id = g_ascii_strtoll (digits, &end, 10);
+      if (*digits == '\0' || end == NULL || *end != '\0' || id <= 0)
+        {
+          g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_INVALID,
+                       "“%s” does not name a run; give its number, run-N or latest", ref);
+          return NULL;
+        }
+      stmt = sl_project_prepare (self, RUN_COLUMNS "WHERE id = ?", error);
+      if (stmt != NULL)
+        sqlite3_bind_int64 (stmt, 1, id);
+    }
+  if (stmt == NULL)
+    return NULL;
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    return run_from_row (stmt);
+  g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NOT_FOUND,
+               id < 0 ? "The project has no training runs yet"
+                      : "There is no run %s in the "
+                        "project",
+               ref);
+  return NULL;
+}
+
+GArray *
+sl_project_get_run_metrics (SlProject *self, gint64 run_id, GError **error)
+{
+  g_autoptr (sqlite3_stmt) stmt = sl_project_prepare (
+      self,
+      "SELECT epoch, train_loss, train_accuracy, val_loss, val_accuracy, learning_rate, "
+      "images_per_s, seconds FROM run_metrics WHERE run_id = ? ORDER BY epoch",
+      error);
+  GArray *out;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, run_id);
+  out = g_array_new (FALSE, FALSE, sizeof (SlEpochMetrics));
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      SlEpochMetrics m;
+
+      m.epoch = sqlite3_column_int (stmt, 0);
+      m.train_loss = sqlite3_column_double (stmt, 1);
+      m.train_accuracy = sqlite3_column_double (stmt, 2);
+      m.val_loss
+          = sqlite3_column_type (stmt, 3) == SQLITE_NULL ? NAN : sqlite3_column_double (stmt, 3);
+      m.val_accuracy
+          = sqlite3_column_type (stmt, 4) == SQLITE_NULL ? NAN : sqlite3_column_double (stmt, 4);
+      m.learning_rate = sqlite3_column_double (stmt, 5);
+      m.images_per_s = sqlite3_column_double (stmt, 6);
+      m.seconds = sqlite3_column_double (stmt, 7);
+      g_array_append_val (out, m);
+    }
+  return out;
+}
+
+char *
+sl_project_run_file (SlProject *self, const SlRunInfo *run, const char *file)
+{
+  return g_build_filename (self->path, "runs", run->name, file, NULL);
+}

@@ -1,0 +1,154 @@
+/* sl-project-split.c: seeded, stratified train / validation / test splits. */
+#define G_LOG_DOMAIN "Sightline-Projects"
+
+#include "sl-project-private.h"
+
+#include <math.h>
+#include <string.h>
+
+void
+sl_split_config_init (SlSplitConfig *config)
+{
+  memset (config, 0, sizeof *config);
+  config->train = 0.70;
+  config->val = 0.15;
+  config->test = 0.15;
+  config->seed = 1;
+}
+
+/* Images per split for a class of n images: at least one validation image
+ * from 2 images on, one test image from 3 on (when those splits are wanted),
+ * and at least one training image. */
+static void
+split_targets (const SlSplitConfig *c, gint64 n, gint64 target[4])
+{
+  gint64 val = llround (n * c->val), test = llround (n * c->test);
+
+  if (n >= 2 && c->val > 0 && val == 0)
+    val = 1;
+  if (n >= 3 && c->test > 0 && test == 0)
+    test = 1;
+  while (n >= 1 && c->train > 0 && n - val - test < 1)
+    {
+      if (test > 0 && test >= val)
+        test--;
+      else if (val > 0)
+        val--;
+      else
+        break;
+    }
+  target[SL_SPLIT_NONE] = 0;
+  target[SL_SPLIT_VAL] = val;
+  target[SL_SPLIT_TEST] = test;
+  target[SL_SPLIT_TRAIN] = n - val - test;
+}
+
+/* Splits one class: its unassigned images, ordered by content hash and
+ * shuffled from (seed, class name), fill what each split lacks. */
+static gboolean
+split_class (SlProject *self, const SlSplitConfig *c, gint64 class_id, const char *name,
+             sqlite3_stmt *update, gint64 *assigned, GError **error)
+{
+  g_autoptr (sqlite3_stmt) stmt = sl_project_prepare (
+      self, "SELECT id, split FROM images WHERE class_id = ? AND ignored = 0 ORDER BY hash", error);
+  g_autoptr (GArray) fresh = g_array_new (FALSE, FALSE, sizeof (gint64));
+  gint64 have[4] = { 0 }, target[4], n = 0;
+  guint32 seeds[3];
+  GRand *rand;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, class_id);
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      gint64 id = sqlite3_column_int64 (stmt, 0);
+      int split = sqlite3_column_int (stmt, 1);
+
+      n++;
+      if (split == SL_SPLIT_NONE)
+        g_array_append_val (fresh, id);
+      else
+        have[split]++;
+    }
+  /* Images put by hand into a split that this call does not fill (fraction 0)
+   * stay there and do not count: the other fractions share the rest. */
+  if (c->val == 0)
+    n -= have[SL_SPLIT_VAL];
+  if (c->test == 0)
+    n -= have[SL_SPLIT_TEST];
+  split_targets (c, n, target);
+  seeds[0] = (guint32) c->seed;
+  seeds[1] = (guint32) (c->seed >> 32);
+  seeds[2] = g_str_hash (name);
+  rand = g_rand_new_with_seed_array (seeds, 3);
+  for (guint i = fresh->len; i > 1; i--)
+    {
+      guint j = (guint) g_rand_int_range (rand, 0, (gint32) i);
+      gint64 tmp = g_array_index (fresh, gint64, i - 1);
+
+      g_array_index (fresh, gint64, i - 1) = g_array_index (fresh, gint64, j);
+      g_array_index (fresh, gint64, j) = tmp;
+    }
+  g_rand_free (rand);
+
+  static const SlSplit order[] = { SL_SPLIT_VAL, SL_SPLIT_TEST, SL_SPLIT_TRAIN };
+  guint k = 0;
+  for (gsize s = 0; s < G_N_ELEMENTS (order); s++)
+    {
+      gint64 want = MAX (0, target[order[s]] - have[order[s]]);
+
+      /* Whatever remains goes to training. */
+      if (order[s] == SL_SPLIT_TRAIN)
+        want = fresh->len - k;
+      for (; want > 0 && k < fresh->len; want--, k++)
+        {
+          sqlite3_reset (update);
+          sqlite3_bind_int (update, 1, order[s]);
+          sqlite3_bind_int64 (update, 2, g_array_index (fresh, gint64, k));
+          if (!sl_project_step_done (self, update, error))
+            return FALSE;
+          (*assigned)++;
+        }
+    }
+  return TRUE;
+}
+
+gboolean
+sl_project_split (SlProject *self, const SlSplitConfig *config, gint64 *assigned, GError **error)
+{
+  SlSplitConfig c = *config;
+  g_autoptr (sqlite3_stmt) classes = NULL, update = NULL;
+  double sum = c.train + c.val + c.test;
+  g_autofree char *summary = NULL;
+  gint64 count = 0;
+
+  if (!(c.train >= 0 && c.val >= 0 && c.test >= 0 && c.train > 0 && isfinite (sum)))
+    {
+      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_INVALID,
+                   "Split fractions must be non-negative, with some images for training");
+      return FALSE;
+    }
+  c.train /= sum;
+  c.val /= sum;
+  c.test /= sum;
+  classes = sl_project_prepare (self, "SELECT id, name FROM classes ORDER BY id", error);
+  update = sl_project_prepare (self, "UPDATE images SET split = ? WHERE id = ?", error);
+  if (classes == NULL || update == NULL || !sl_project_begin (self, error))
+    return FALSE;
+  if (c.resplit && !sl_project_exec (self, "UPDATE images SET split = 0", error))
+    goto fail;
+  while (sqlite3_step (classes) == SQLITE_ROW)
+    if (!split_class (self, &c, sqlite3_column_int64 (classes, 0),
+                      (const char *) sqlite3_column_text (classes, 1), update, &count, error))
+      goto fail;
+  summary
+      = g_strdup_printf ("%.4f/%.4f/%.4f seed %" G_GUINT64_FORMAT, c.train, c.val, c.test, c.seed);
+  if (!sl_project_set_setting (self, "split", summary, error) || !sl_project_commit (self, error))
+    goto fail;
+  if (assigned != NULL)
+    *assigned = count;
+  return TRUE;
+fail:
+  sl_project_rollback (self);
+  return FALSE;
+}

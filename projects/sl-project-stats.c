@@ -1,0 +1,189 @@
+/* sl-project-stats.c: data health: counts per class and split, shapes, and plain warnings. */
+#define G_LOG_DOMAIN "Sightline-Projects"
+
+#include "sl-project-private.h"
+
+#include <string.h>
+
+static void
+class_count_free (SlClassCount *c)
+{
+  g_free (c->name);
+  g_free (c);
+}
+
+static void
+warning_free (SlHealthWarning *w)
+{
+  g_free (w->code);
+  g_free (w->message);
+  g_free (w->suggestion);
+  g_free (w);
+}
+
+void
+sl_project_stats_clear (SlProjectStats *stats)
+{
+  g_clear_pointer (&stats->classes, g_ptr_array_unref);
+  g_clear_pointer (&stats->shapes, g_ptr_array_unref);
+  g_clear_pointer (&stats->warnings, g_ptr_array_unref);
+  memset (stats, 0, sizeof *stats);
+}
+
+G_GNUC_PRINTF (4, 5)
+static void
+warn (SlProjectStats *stats, const char *code, const char *suggestion, const char *format, ...)
+{
+  SlHealthWarning *w = g_new0 (SlHealthWarning, 1);
+  va_list args;
+
+  va_start (args, format);
+  w->code = g_strdup (code);
+  w->message = g_strdup_vprintf (format, args);
+  w->suggestion = g_strdup (suggestion);
+  va_end (args);
+  g_ptr_array_add (stats->warnings, w);
+}
+
+static gint64
+query_count (SlProject *self, const char *sql)
+{
+  g_autoptr (sqlite3_stmt) stmt = sl_project_prepare (self, sql, NULL);
+
+  return stmt != NULL && sqlite3_step (stmt) == SQLITE_ROW ? sqlite3_column_int64 (stmt, 0) : 0;
+}
+
+static void
+check_health (SlProject *self, SlProjectStats *s)
+{
+  gint64 smallest = G_MAXINT64, largest = 0, unsplit = 0, with_images = 0;
+  const SlClassCount *small = NULL, *large = NULL;
+  gint64 gray = 0, colour = 0;
+
+  for (guint i = 0; i < s->classes->len; i++)
+    {
+      const SlClassCount *c = g_ptr_array_index (s->classes, i);
+
+      unsplit += c->unsplit;
+      if (c->total > 0)
+        with_images++;
+      if (c->total < smallest)
+        smallest = c->total, small = c;
+      if (c->total > largest)
+        largest = c->total, large = c;
+      if (c->total > 0 && c->total < 10)
+        warn (s, "small-class", "Add images of this class; 20 or more per class is a good start.",
+              "Class “%s” has only %lld image%s.", c->name, (long long) c->total,
+              c->total == 1 ? "" : "s");
+      if (c->total >= 2 && c->train + c->val + c->test > 0 && c->val == 0)
+        warn (s, "no-validation", "Split again with 'sightline-cli split --resplit'.",
+              "Class “%s” has no validation images, so its accuracy cannot be measured during "
+              "training.",
+              c->name);
+    }
+  s->imbalance = smallest > 0 && largest > 0 ? (double) largest / smallest : 0.0;
+  if (with_images < 2)
+    warn (s, "few-classes",
+          "Import images in one folder per class (--labels-from-folders) or label them.",
+          "Training needs at least two classes with labelled images; this project has %lld.",
+          (long long) with_images);
+  if (small != NULL && large != NULL && smallest > 0 && s->imbalance >= 3.0)
+    warn (s, "imbalance",
+          "Turn on class weights (train --class-weights auto) or add images to the small classes.",
+          "The classes are unbalanced: “%s” has %lld images, “%s” only %lld (%.1f to 1).",
+          large->name, (long long) largest, small->name, (long long) smallest, s->imbalance);
+  if (small != NULL && smallest == 0 && s->classes->len > 0)
+    warn (s, "empty-class", "Label images with this class, or delete or merge it.",
+          "Class “%s” has no images.", small->name);
+  if (s->unlabelled > 0)
+    warn (s, "unlabelled", "Label them (sightline-cli label) or mark them ignored.",
+          "%lld image%s have no label and are not used for training.", (long long) s->unlabelled,
+          s->unlabelled == 1 ? "" : "s");
+  if (unsplit > 0)
+    warn (s, "unsplit", "Run 'sightline-cli split' to give them a split.",
+          "%lld labelled image%s are in no split yet and are not used for training.",
+          (long long) unsplit, unsplit == 1 ? "" : "s");
+  if (s->duplicates > 0)
+    warn (s, "duplicates", "Nothing to do: each picture is stored once.",
+          "%lld file%s were skipped at import because the same image was already in the project.",
+          (long long) s->duplicates, s->duplicates == 1 ? "" : "s");
+  if (s->unreadable > 0)
+    warn (s, "unreadable", "See 'sightline-cli stats --issues' for the files and the reasons.",
+          "%lld file%s could not be read and were skipped.", (long long) s->unreadable,
+          s->unreadable == 1 ? "" : "s");
+  if (s->shapes->len > 1)
+    {
+      for (guint i = 0; i < s->shapes->len; i++)
+        {
+          const SlShapeCount *sc = g_ptr_array_index (s->shapes, i);
+          if (sc->channels == 1)
+            gray += sc->count;
+          else
+            colour += sc->count;
+        }
+      if (gray > 0 && colour > 0)
+        warn (s, "channel-mix",
+              "Check that the gray images belong; colour is turned to gray when the pipeline's "
+              "input is gray.",
+              "%lld images are gray and %lld are in colour.", (long long) gray, (long long) colour);
+      warn (s, "size-mix",
+            "Nothing to do if the parts look alike; the pipeline resizes every image to the "
+            "model's input, which distorts other shapes.",
+            "The images come in %u different sizes or channel counts.", s->shapes->len);
+    }
+}
+
+gboolean
+sl_project_get_stats (SlProject *self, SlProjectStats *s, GError **error)
+{
+  g_autoptr (sqlite3_stmt) classes = NULL, shapes = NULL;
+
+  memset (s, 0, sizeof *s);
+  classes = sl_project_prepare (
+      self,
+      "SELECT c.id, c.name, count(i.id), sum(i.split = 1), sum(i.split = 2), sum(i.split = 3), "
+      "sum(i.split = 0) FROM classes c LEFT JOIN images i ON i.class_id = c.id AND i.ignored = 0 "
+      "GROUP BY c.id ORDER BY c.position, c.id",
+      error);
+  shapes = sl_project_prepare (self,
+                               "SELECT width, height, channels, count(*) AS n FROM images "
+                               "WHERE ignored = 0 GROUP BY 1, 2, 3 ORDER BY n DESC, 1, 2, 3",
+                               error);
+  if (classes == NULL || shapes == NULL)
+    return FALSE;
+  s->classes = g_ptr_array_new_with_free_func ((GDestroyNotify) class_count_free);
+  s->shapes = g_ptr_array_new_with_free_func (g_free);
+  s->warnings = g_ptr_array_new_with_free_func ((GDestroyNotify) warning_free);
+  while (sqlite3_step (classes) == SQLITE_ROW)
+    {
+      SlClassCount *c = g_new0 (SlClassCount, 1);
+
+      c->class_id = sqlite3_column_int64 (classes, 0);
+      c->name = sl_sqlite_dup_text (classes, 1);
+      c->total = sqlite3_column_int64 (classes, 2);
+      c->train = sqlite3_column_int64 (classes, 3);
+      c->val = sqlite3_column_int64 (classes, 4);
+      c->test = sqlite3_column_int64 (classes, 5);
+      c->unsplit = sqlite3_column_int64 (classes, 6);
+      g_ptr_array_add (s->classes, c);
+    }
+  while (sqlite3_step (shapes) == SQLITE_ROW)
+    {
+      SlShapeCount *sc = g_new0 (SlShapeCount, 1);
+
+      sc->width = sqlite3_column_int (shapes, 0);
+      sc->height = sqlite3_column_int (shapes, 1);
+      sc->channels = sqlite3_column_int (shapes, 2);
+      sc->count = sqlite3_column_int64 (shapes, 3);
+      g_ptr_array_add (s->shapes, sc);
+    }
+  s->images = query_count (self, "SELECT count(*) FROM images");
+  s->ignored = query_count (self, "SELECT count(*) FROM images WHERE ignored = 1");
+  s->labelled = query_count (self, "SELECT count(*) FROM images WHERE ignored = 0 AND class_id "
+                                   "IS NOT NULL");
+  s->unlabelled = s->images - s->ignored - s->labelled;
+  s->duplicates = query_count (self, "SELECT count(*) FROM import_issues WHERE outcome = 1");
+  s->unreadable = query_count (self, "SELECT count(*) FROM import_issues WHERE outcome = 2");
+  check_health (self, s);
+  return TRUE;
+}

@@ -1,0 +1,253 @@
+/* sl-project.h: project folders: the image store, classes, labels, splits and data health. */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define SL_PROJECT_ERROR (sl_project_error_quark ())
+
+typedef enum
+{
+  SL_PROJECT_ERROR_NOT_A_PROJECT, /* the folder holds no project.db */
+  SL_PROJECT_ERROR_NEWER_SCHEMA,  /* written by a newer Sightline */
+  SL_PROJECT_ERROR_EXISTS,        /* creating over an existing project */
+  SL_PROJECT_ERROR_DATABASE,      /* SQLite reported an error */
+  SL_PROJECT_ERROR_IO,            /* a file could not be read or written */
+  SL_PROJECT_ERROR_NOT_FOUND,     /* no such class, image or run */
+  SL_PROJECT_ERROR_INVALID,       /* a bad argument or setting */
+  SL_PROJECT_ERROR_RUNTIME,       /* the engine or vision layer failed */
+  SL_PROJECT_ERROR_NO_DATA,       /* not enough labelled or split images */
+  SL_PROJECT_ERROR_DATA_CHANGED,  /* a run's images, labels or splits changed */
+} SlProjectError;
+
+GQuark sl_project_error_quark (void);
+
+/* The schema version this build writes (PRAGMA user_version). */
+#define SL_PROJECT_SCHEMA_VERSION 1
+
+typedef struct _SlProject SlProject;
+
+/* Creates `path` (which must be missing or empty) as a new project. */
+SlProject *sl_project_create (const char *path, const char *name, GError **error);
+/* Opens a project; removes temporary files a killed import or training left. */
+SlProject *sl_project_open (const char *path, GError **error);
+SlProject *sl_project_ref (SlProject *self);
+void sl_project_unref (SlProject *self);
+
+const char *sl_project_get_path (SlProject *self);
+char *sl_project_dup_name (SlProject *self);
+/* The absolute path of an image's stored copy. */
+char *sl_project_image_path (SlProject *self, const char *hash, const char *ext);
+
+/* Free-form settings stored in the project (pipeline and augmentation JSON). */
+char *sl_project_get_setting (SlProject *self, const char *key);
+gboolean sl_project_set_setting (SlProject *self, const char *key, const char *value,
+                                 GError **error);
+
+/* ---- Import ---------------------------------------------------------------- */
+
+typedef enum
+{
+  SL_IMPORT_ADDED,
+  SL_IMPORT_DUPLICATE,  /* same content as an image already in the project */
+  SL_IMPORT_UNREADABLE, /* could not be read or decoded; skipped */
+  SL_IMPORT_NOT_IMAGE,  /* not an image file name; skipped */
+} SlImportOutcome;
+
+typedef struct
+{
+  char *path;
+  SlImportOutcome outcome;
+  char *reason; /* for duplicates: which image it duplicates */
+} SlImportIssue;
+
+typedef struct
+{
+  gint64 files; /* files seen */
+  gint64 added;
+  gint64 duplicates;
+  gint64 unreadable;
+  gint64 not_images;
+  gint64 classes_created;
+  double seconds;
+  GArray *image_ids; /* gint64: images added, in file order */
+  GPtrArray *issues; /* SlImportIssue: every file not added */
+  gboolean cancelled;
+} SlImportResult;
+
+typedef struct
+{
+  gint64 done, total;
+  const char *current; /* the file being imported */
+} SlImportProgress;
+
+typedef void (*SlImportProgressFunc) (const SlImportProgress *progress, gpointer user_data);
+
+typedef enum
+{
+  SL_IMPORT_FLAGS_NONE = 0,
+  SL_IMPORT_LABELS_FROM_FOLDERS = 1 << 0, /* the first folder below the root names the class */
+} SlImportFlags;
+
+/* Imports every image file below `folder` (recursively). Batches are committed
+ * as they go, so a cancel or a crash keeps the images already imported and
+ * nothing half-imported. On cancel returns FALSE with G_IO_ERROR_CANCELLED and
+ * still fills *result with what was done. max_pixels <= 0: the vision default. */
+gboolean sl_project_import_folder (SlProject *self, const char *folder, SlImportFlags flags,
+                                   gint64 max_pixels, SlImportProgressFunc progress,
+                                   gpointer user_data, GCancellable *cancellable,
+                                   SlImportResult *result, GError **error);
+void sl_import_result_clear (SlImportResult *result);
+
+/* ---- Classes and labels ---------------------------------------------------- */
+
+typedef struct
+{
+  gint64 id;
+  char *name;
+  char *color;    /* "#rrggbb" */
+  char *shortcut; /* a key for the labeling view, or NULL */
+  gint64 images;  /* labelled, not ignored */
+} SlClass;
+
+void sl_class_free (SlClass *klass);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SlClass, sl_class_free)
+
+/* Classes in display order (GPtrArray of SlClass, owning). */
+GPtrArray *sl_project_list_classes (SlProject *self, GError **error);
+SlClass *sl_project_find_class (SlProject *self, const char *name, GError **error);
+/* color and shortcut may be NULL for the defaults. Returns the id, or -1. */
+gint64 sl_project_add_class (SlProject *self, const char *name, const char *color,
+                             const char *shortcut, GError **error);
+gboolean sl_project_rename_class (SlProject *self, gint64 class_id, const char *name,
+                                  GError **error);
+gboolean sl_project_set_class_style (SlProject *self, gint64 class_id, const char *color,
+                                     const char *shortcut, GError **error);
+/* Moves every image of `from` into `into` and removes `from`. */
+gboolean sl_project_merge_classes (SlProject *self, gint64 from, gint64 into, GError **error);
+
+typedef enum
+{
+  SL_CLASS_DELETE_UNLABEL,       /* its images stay, unlabelled */
+  SL_CLASS_DELETE_REMOVE_IMAGES, /* its images leave the project (stored copies deleted) */
+} SlClassDeleteMode;
+
+/* Deletes a class; *n_images (may be NULL) receives how many images it touched. */
+gboolean sl_project_delete_class (SlProject *self, gint64 class_id, SlClassDeleteMode mode,
+                                  gint64 *n_images, GError **error);
+
+/* class_id < 0 clears the labels. Missing image ids are an error; nothing changes then. */
+gboolean sl_project_set_labels (SlProject *self, const gint64 *image_ids, gsize n, gint64 class_id,
+                                GError **error);
+gboolean sl_project_set_ignored (SlProject *self, const gint64 *image_ids, gsize n,
+                                 gboolean ignored, GError **error);
+
+/* ---- Images ----------------------------------------------------------------- */
+
+typedef enum
+{
+  SL_SPLIT_NONE = 0,
+  SL_SPLIT_TRAIN,
+  SL_SPLIT_VAL,
+  SL_SPLIT_TEST,
+} SlSplit;
+
+const char *sl_split_to_string (SlSplit split); /* "none", "train", "val", "test" */
+gboolean sl_split_from_string (const char *name, SlSplit *split);
+
+typedef struct
+{
+  gint64 id;
+  char *hash;
+  char *ext;
+  char *original_path;
+  int width, height, channels, depth;
+  gint64 class_id; /* -1: unlabelled */
+  char *class_name;
+  gboolean ignored;
+  SlSplit split;
+} SlImageInfo;
+
+void sl_image_info_free (SlImageInfo *info);
+
+typedef struct
+{
+  gint64 class_id; /* -2: any, -1: unlabelled only */
+  int split;       /* -1: any, else an SlSplit */
+  gboolean include_ignored;
+  gint64 limit; /* 0: all */
+} SlImageFilter;
+
+void sl_image_filter_init (SlImageFilter *filter);
+/* Images in id order (GPtrArray of SlImageInfo, owning). */
+GPtrArray *sl_project_list_images (SlProject *self, const SlImageFilter *filter, GError **error);
+/* Finds an image by id ("42") or by a unique prefix of its hash (at least 6 hex digits). */
+gint64 sl_project_resolve_image (SlProject *self, const char *ref, GError **error);
+
+/* ---- Splits ----------------------------------------------------------------- */
+
+typedef struct
+{
+  double train, val, test; /* fractions; normalised to sum 1 */
+  guint64 seed;
+  gboolean resplit; /* reassign every image, not only those without a split */
+} SlSplitConfig;
+
+void sl_split_config_init (SlSplitConfig *config); /* 70/15/15, seed 1 */
+
+/* Assigns labelled, non-ignored images to train/val/test, stratified per
+ * class: the same images, labels and seed give the same split, whatever the
+ * import order. A class with >= 2 images gets a validation image. *assigned
+ * (may be NULL) receives how many images got a split. */
+gboolean sl_project_split (SlProject *self, const SlSplitConfig *config, gint64 *assigned,
+                           GError **error);
+/* Puts images into a split by hand (SL_SPLIT_NONE removes them from every split). */
+gboolean sl_project_set_split (SlProject *self, const gint64 *image_ids, gsize n, SlSplit split,
+                               GError **error);
+
+/* ---- Data health ------------------------------------------------------------ */
+
+typedef struct
+{
+  gint64 class_id;
+  char *name;
+  gint64 total, train, val, test, unsplit;
+} SlClassCount;
+
+typedef struct
+{
+  char *code;       /* stable key, e.g. "imbalance" */
+  char *message;    /* what is wrong, in plain words */
+  char *suggestion; /* what to do about it */
+} SlHealthWarning;
+
+typedef struct
+{
+  int width, height, channels;
+  gint64 count;
+} SlShapeCount;
+
+typedef struct
+{
+  gint64 images;     /* in the store */
+  gint64 labelled;   /* labelled and not ignored */
+  gint64 unlabelled; /* not ignored */
+  gint64 ignored;
+  gint64 duplicates;   /* files skipped at import as duplicates */
+  gint64 unreadable;   /* files skipped at import as unreadable */
+  double imbalance;    /* largest class / smallest class (0 without classes) */
+  GPtrArray *classes;  /* SlClassCount */
+  GPtrArray *shapes;   /* SlShapeCount, most common first */
+  GPtrArray *warnings; /* SlHealthWarning */
+} SlProjectStats;
+
+gboolean sl_project_get_stats (SlProject *self, SlProjectStats *stats, GError **error);
+void sl_project_stats_clear (SlProjectStats *stats);
+
+/* The import issues recorded in the project (GPtrArray of SlImportIssue). */
+GPtrArray *sl_project_list_import_issues (SlProject *self, GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SlProject, sl_project_unref)
+
+G_END_DECLS

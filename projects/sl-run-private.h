@@ -1,0 +1,29 @@
+/* sl-run-private.h: run recipes as JSON, shared by the runs, training and evaluation files. */
+#pragma once
+
+#include <cjson/cJSON.h>
+
+#include "sl-project-private.h"
+#include "sl-run.h"
+
+/* The recipe as stored in runs.config_json; model and pipeline are the
+ * resolved JSON documents, weights the resolved class weights (may be NULL). */
+char *sl_run_config_to_json (const SlRunConfig *config, const char *model_json,
+                             const char *pipeline_json, const float *weights, int classes);
+/* Reads a stored recipe back (strings owned by config). */
+gboolean sl_run_config_from_json (const char *json, SlRunConfig *config, GArray **weights,
+                                  GError **error);
+/* The software versions of this build as JSON. */
+char *sl_run_versions_json (void);
+/* Looks up a string member of a JSON object in the recipe, printed back as JSON. */
+char *sl_run_config_member_json (const char *config_json, const char *member);
+
+#include "sl-evaluation.h"
+#include "sl-vision.h"
+
+/* Builds a run's model with the weights of one of its checkpoints, and its pipeline. */
+gboolean sl_run_load_model (SlProject *db, const SlRunInfo *run, SlCheckpointKind checkpoint,
+                            int threads, sl_model **model, sl_pipeline **pipeline, GError **error);
+/* Runs one image file through the pipeline into chw (the model's input floats). */
+gboolean sl_run_prepare_image (const sl_pipeline *pipeline, const char *path, float *chw,
+                               GError **error);

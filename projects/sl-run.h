@@ -1,0 +1,97 @@
+/* sl-run.h: training runs stored in a project: their recipe, status and metrics history. */
+#pragma once
+
+#include "sl-project.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  SL_CLASS_WEIGHTS_NONE,
+  SL_CLASS_WEIGHTS_AUTO,   /* inverse class frequency in the training split, mean 1 */
+  SL_CLASS_WEIGHTS_MANUAL, /* one weight per class, in class order */
+} SlClassWeightsMode;
+
+/* Everything a run needs to be reproduced. Strings are owned. */
+typedef struct
+{
+  char *preset;        /* a preset name, or NULL when model_json is given */
+  char *model_json;    /* NULL: built from the preset and the pipeline's input */
+  char *pipeline_json; /* NULL: the project's pipeline (or one chosen from the data) */
+  char *augment_json;  /* NULL: no augmentation */
+  char *optimizer;     /* "adam" (default), "adamw" or "sgd" */
+  double learning_rate, weight_decay, momentum, label_smoothing;
+  int epochs; /* total passes */
+  int batch_size;
+  int patience; /* early stopping: epochs without a better validation loss; 0 = off */
+  int threads;  /* compute threads; 0 = all cores */
+  int workers;  /* loader threads */
+  guint64 seed;
+  SlClassWeightsMode class_weights;
+  GArray *manual_weights; /* float, for SL_CLASS_WEIGHTS_MANUAL */
+} SlRunConfig;
+
+void sl_run_config_init (SlRunConfig *config); /* small-bn, Adam 1e-3, 10 epochs, batch 32 */
+void sl_run_config_clear (SlRunConfig *config);
+
+typedef enum
+{
+  SL_RUN_CREATED,
+  SL_RUN_RUNNING,   /* or killed while running: resumable */
+  SL_RUN_CANCELLED, /* resumable */
+  SL_RUN_FAILED,    /* resumable from its last checkpoint */
+  SL_RUN_FINISHED,
+  SL_RUN_STOPPED_EARLY,
+} SlRunStatus;
+
+const char *sl_run_status_to_string (SlRunStatus status);
+
+typedef struct
+{
+  gint64 id;
+  char *name; /* "run-<id>", also its folder under runs/ */
+  SlRunStatus status;
+  char *message;            /* why it failed or stopped */
+  char *created, *finished; /* ISO 8601 UTC */
+  char *preset;
+  int epochs, epochs_done, best_epoch; /* best_epoch is 0-based; -1 before one */
+  double best_val_loss, best_val_accuracy;
+  gint64 train_images, val_images;
+  char *dataset_hash;
+  char *config_json;      /* the SlRunConfig as JSON, with the resolved model and pipeline */
+  char *versions_json;    /* software versions */
+  GPtrArray *class_names; /* char *, the model's output order */
+  gint64 *class_ids;      /* same order */
+} SlRunInfo;
+
+void sl_run_info_free (SlRunInfo *info);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SlRunInfo, sl_run_info_free)
+
+typedef struct
+{
+  int epoch; /* 0-based */
+  double train_loss, train_accuracy;
+  double val_loss, val_accuracy; /* NAN without validation images */
+  double learning_rate, images_per_s, seconds;
+} SlEpochMetrics;
+
+/* Runs, newest first (GPtrArray of SlRunInfo). */
+GPtrArray *sl_project_list_runs (SlProject *self, GError **error);
+/* A run by id, name ("run-3") or "latest". */
+SlRunInfo *sl_project_get_run (SlProject *self, const char *ref, GError **error);
+/* Epoch metrics of a run in order (GArray of SlEpochMetrics). */
+GArray *sl_project_get_run_metrics (SlProject *self, gint64 run_id, GError **error);
+/* runs/<name>/<file> */
+char *sl_project_run_file (SlProject *self, const SlRunInfo *run, const char *file);
+/* The pipeline JSON a run trained with (free with g_free). */
+char *sl_run_info_dup_pipeline_json (const SlRunInfo *run);
+char *sl_run_info_dup_model_json (const SlRunInfo *run);
+
+/* A pipeline chosen from the data: gray when every labelled image is gray,
+ * the median size rounded to a multiple of 4 and at most 128, mean and std
+ * measured on up to 256 images. */
+char *sl_project_default_pipeline_json (SlProject *self, GError **error);
+/* The project's pipeline: the stored one or the default above. */
+char *sl_project_dup_pipeline_json (SlProject *self, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,56 @@
+/* sl-train-job.h: a training run executed on its own thread, with progress, cancel and resume. */
+#pragma once
+
+#include "sl-run.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  gint64 run_id;
+  int epoch, epochs; /* 0-based epoch in progress, total */
+  gint64 step_in_epoch, steps_in_epoch;
+  gboolean epoch_done;               /* the validation values are filled */
+  double train_loss, train_accuracy; /* last batch, or the epoch when epoch_done */
+  double val_loss, val_accuracy;     /* NAN without validation images */
+  double learning_rate, images_per_s;
+  double eta_seconds; /* for the whole run */
+  gboolean is_best;   /* this epoch improved the validation loss */
+} SlTrainProgress;
+
+/* Called on the training thread: no GTK here; post to the main loop. */
+typedef void (*SlTrainProgressFunc) (const SlTrainProgress *progress, gpointer user_data);
+
+typedef struct _SlTrainJob SlTrainJob;
+
+/* Records a new run in the project (status "created") with the data set as it
+ * is now: the train and validation splits' labelled, non-ignored images. */
+SlTrainJob *sl_train_job_new (SlProject *project, const SlRunConfig *config, GError **error);
+/* Continues a run from its last checkpoint; epochs > 0 changes its total. The
+ * run's images, labels and splits must be unchanged. */
+SlTrainJob *sl_train_job_new_resume (SlProject *project, const char *run_ref, int epochs,
+                                     GError **error);
+void sl_train_job_free (SlTrainJob *job);
+
+gint64 sl_train_job_get_run_id (SlTrainJob *job);
+/* Number of parameters, classes and images (valid after _new). */
+gsize sl_train_job_get_param_count (SlTrainJob *job);
+gint64 sl_train_job_get_train_images (SlTrainJob *job);
+gint64 sl_train_job_get_val_images (SlTrainJob *job);
+int sl_train_job_get_first_epoch (SlTrainJob *job); /* > 0 when resuming */
+
+void sl_train_job_set_progress_func (SlTrainJob *job, SlTrainProgressFunc func, gpointer user_data);
+
+/* Starts the training thread. */
+gboolean sl_train_job_start (SlTrainJob *job, GError **error);
+/* Asks the thread to stop; it stops within one optimizer step. Any thread. */
+void sl_train_job_cancel (SlTrainJob *job);
+/* Waits for the thread; FALSE with the reason when the run failed or was
+ * cancelled (G_IO_ERROR_CANCELLED). Early stopping is a success. */
+gboolean sl_train_job_wait (SlTrainJob *job, GError **error);
+/* sl_train_job_start + sl_train_job_wait. */
+gboolean sl_train_job_run (SlTrainJob *job, GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SlTrainJob, sl_train_job_free)
+
+G_END_DECLS

@@ -1,0 +1,128 @@
+/* projects-test-util.c: temporary folders and Fashion-MNIST PNG trees for the projects tests. */
+#include "projects-test-util.h"
+
+#include <glib/gstdio.h>
+
+#include "sl-idx.h"
+#include "sl-vision.h"
+
+static const char *const names[10] = {
+  "t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "boot",
+};
+
+char *
+pt_make_tmp (void)
+{
+  g_autoptr (GError) error = NULL;
+  char *dir = g_dir_make_tmp ("sl-projects-test-XXXXXX", &error);
+
+  g_assert_no_error (error);
+  return dir;
+}
+
+void
+pt_remove_tree (const char *path)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        pt_remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}
+
+int
+pt_count_files (const char *path)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+  int n = 0;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR))
+        n += pt_count_files (child);
+      else
+        n++;
+    }
+  return n;
+}
+
+int
+pt_write_fmnist_tree (const char *dir, gboolean train, int n, int n_classes, const char *prefix)
+{
+  const char *root = g_getenv ("SL_FASHION_MNIST");
+  g_autofree char *images_path = NULL, *labels_path = NULL;
+  sl_idx images = { 0 }, labels = { 0 };
+  sl_error err = { 0 };
+  int written = 0;
+
+  if (root == NULL)
+    root = "/usr/share/datasets/fashion-mnist";
+  images_path = g_strdup_printf ("%s/%s-images-idx3-ubyte.gz", root, train ? "train" : "t10k");
+  labels_path = g_strdup_printf ("%s/%s-labels-idx1-ubyte.gz", root, train ? "train" : "t10k");
+  if (!g_file_test (images_path, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)");
+      return -1;
+    }
+  g_assert_cmpint (sl_idx_load (images_path, 0, &images, &err), ==, SL_OK);
+  g_assert_cmpint (sl_idx_load (labels_path, 0, &labels, &err), ==, SL_OK);
+  for (int64_t i = 0; i < images.count && written < n; i++)
+    {
+      const size_t size = (size_t) images.width * images.height;
+      g_autofree char *folder = NULL, *file = NULL, *path = NULL;
+      sl_image view = { 0 };
+
+      if (labels.data[i] >= n_classes)
+        continue;
+      folder = g_build_filename (dir, names[labels.data[i]], NULL);
+      g_mkdir_with_parents (folder, 0755);
+      file = g_strdup_printf ("%s-%05lld.png", prefix, (long long) i);
+      path = g_build_filename (folder, file, NULL);
+      sl_image_borrow (&view, images.data + i * size, images.width, images.height, 1, 8,
+                       (size_t) images.width, NULL);
+      if (sl_image_save (&view, path, &err) != SL_OK)
+        g_error ("could not write %s: %s", path, err.message);
+      written++;
+    }
+  sl_idx_clear (&images);
+  sl_idx_clear (&labels);
+  return written;
+}
+
+SlProject *
+pt_fmnist_project (int n, int n_classes, char **tmp)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *src = NULL, *path = NULL;
+  SlImportResult result;
+  SlSplitConfig split;
+  SlProject *project;
+
+  *tmp = pt_make_tmp ();
+  src = g_build_filename (*tmp, "src", NULL);
+  path = g_build_filename (*tmp, "project", NULL);
+  if (pt_write_fmnist_tree (src, TRUE, n, n_classes, "img") < 0)
+    return NULL;
+  project = sl_project_create (path, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (sl_project_import_folder (project, src, SL_IMPORT_LABELS_FROM_FOLDERS, 0, NULL,
+                                           NULL, NULL, &result, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (result.added, ==, n);
+  sl_import_result_clear (&result);
+  sl_split_config_init (&split);
+  g_assert_true (sl_project_split (project, &split, NULL, &error));
+  g_assert_no_error (error);
+  return project;
+}

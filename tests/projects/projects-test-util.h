@@ -1,0 +1,28 @@
+/* projects-test-util.h: helpers for the projects tests: temporary folders and Fashion-MNIST PNG trees. */
+#pragma once
+
+#include <glib.h>
+
+#include "sl-project.h"
+
+/* Asserts a GError-style call succeeded, printing the error otherwise. */
+#define pt_assert_no_error(error) g_assert_no_error (error)
+
+/* A new temporary folder; removed with pt_remove_tree. */
+char *pt_make_tmp (void);
+void pt_remove_tree (const char *path);
+
+/* Writes the first n Fashion-MNIST images of a split (train or t10k) as
+ * dir/<class name>/<prefix>-NNNNN.png, using only classes < n_classes.
+ * Returns the number written, or -1 after g_test_skip when the data set is
+ * missing. */
+int pt_write_fmnist_tree (const char *dir, gboolean train, int n, int n_classes,
+                          const char *prefix);
+
+/* Counts the regular files below a folder. */
+int pt_count_files (const char *dir);
+
+/* A project created in a new temporary folder with the images of
+ * pt_write_fmnist_tree imported and split (70/15/15, seed 1). NULL after a
+ * skip. *tmp receives the folder to remove. */
+SlProject *pt_fmnist_project (int n, int n_classes, char **tmp);

@@ -1,0 +1,259 @@
+/* test-projects-cli.c: sightline-cli end to end, its output checked against the stored numbers. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <string.h>
+
+#include "projects-test-util.h"
+#include "sl-evaluation.h"
+#include "sl-run.h"
+
+/* The CLI under test: $SL_CLI, or the one built beside the tests (G_TEST_BUILDDIR is tests/). */
+static const char *
+cli_path (void)
+{
+  static char *path;
+
+  if (path == NULL)
+    {
+      const char *build = g_getenv ("G_TEST_BUILDDIR");
+
+      if (g_getenv ("SL_CLI") != NULL)
+        path = g_strdup (g_getenv ("SL_CLI"));
+      else if (build != NULL)
+        path = g_build_filename (build, "..", "app", "sightline-cli", NULL);
+    }
+  return path != NULL && g_file_test (path, G_FILE_TEST_IS_EXECUTABLE) ? path : NULL;
+}
+
+/* Runs sightline-cli with NULL-terminated arguments; returns the exit status. */
+static int
+cli (char **out, const char *first, ...)
+{
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *err_text = NULL;
+  const char *arg;
+  va_list ap;
+  int status;
+
+  g_ptr_array_add (args, (gpointer) cli_path ());
+  g_ptr_array_add (args, (gpointer) first);
+  va_start (ap, first);
+  while ((arg = va_arg (ap, const char *)) != NULL)
+    g_ptr_array_add (args, (gpointer) arg);
+  va_end (ap);
+  g_ptr_array_add (args, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) args->pdata, NULL,
+                               out == NULL ? G_SPAWN_STDOUT_TO_DEV_NULL : G_SPAWN_DEFAULT, NULL,
+                               NULL, out, &err_text, &status, &error));
+  g_assert_no_error (error);
+  if (err_text != NULL && *err_text != '\0')
+    g_test_message ("stderr of %s: %s", first, err_text);
+  return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+}
+
+static cJSON *
+cli_json (const char *first, ...)
+{
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = NULL, *err_text = NULL;
+  const char *arg;
+  va_list ap;
+  int status;
+  cJSON *doc;
+
+  g_ptr_array_add (args, (gpointer) cli_path ());
+  g_ptr_array_add (args, (gpointer) first);
+  va_start (ap, first);
+  while ((arg = va_arg (ap, const char *)) != NULL)
+    g_ptr_array_add (args, (gpointer) arg);
+  va_end (ap);
+  g_ptr_array_add (args, (gpointer) "--json");
+  g_ptr_array_add (args, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) args->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out,
+                               &err_text, &status, &error));
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("sightline-cli %s failed: %s", first, err_text);
+  doc = cJSON_Parse (out);
+  if (doc == NULL)
+    g_error ("sightline-cli %s printed no JSON: %s", first, out);
+  return doc;
+}
+
+static double
+num (const cJSON *obj, const char *key)
+{
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive (obj, key);
+
+  g_assert_true (cJSON_IsNumber (item));
+  return item->valuedouble;
+}
+
+static void
+test_help_and_errors (void)
+{
+  static const char *const commands[] = { "new",   "import", "classes", "label",   "split", "stats",
+                                          "train", "runs",   "eval",    "predict", "demo" };
+  g_autofree char *tmp = pt_make_tmp ();
+
+  if (cli_path () == NULL)
+    {
+      g_test_skip ("sightline-cli not found (set SL_CLI)");
+      return;
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    {
+      g_autofree char *out = NULL;
+      g_assert_cmpint (cli (&out, commands[i], "--help", NULL), ==, 0);
+      g_assert_nonnull (strstr (out, "Usage:"));
+    }
+  g_assert_cmpint (cli (NULL, "import", NULL), ==, 2); /* missing arguments */
+  g_assert_cmpint (cli (NULL, "train", tmp, "--bogus", NULL), ==, 2);
+  g_assert_cmpint (cli (NULL, "stats", tmp, NULL), ==, 1); /* not a project */
+  g_assert_cmpint (cli (NULL, "eval", tmp, "--split", "x", NULL), ==, 2);
+  pt_remove_tree (tmp);
+}
+
+static void
+test_workflow (void)
+{
+  g_autofree char *tmp = pt_make_tmp ();
+  g_autofree char *src = g_build_filename (tmp, "src", NULL);
+  g_autofree char *path = g_build_filename (tmp, "P", NULL);
+  g_autofree char *augment = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SlProject) project = NULL;
+  g_autoptr (SlRunInfo) run = NULL;
+  g_autoptr (GArray) metrics = NULL;
+  g_autoptr (SlEvaluation) e = NULL;
+  cJSON *doc, *list, *item;
+  int i = 0;
+
+  if (cli_path () == NULL)
+    {
+      g_test_skip ("sightline-cli not found (set SL_CLI)");
+      return;
+    }
+  if (pt_write_fmnist_tree (src, TRUE, 240, 3, "cli") < 0)
+    return;
+
+  doc = cli_json ("new", path, NULL);
+  g_assert_cmpint (num (doc, "schema_version"), ==, SL_PROJECT_SCHEMA_VERSION);
+  cJSON_Delete (doc);
+  g_assert_cmpint (cli (NULL, "new", path, NULL), ==, 1); /* exists */
+
+  doc = cli_json ("import", path, src, "--labels-from-folders", NULL);
+  g_assert_cmpint (num (doc, "added"), ==, 240);
+  g_assert_cmpint (num (doc, "classes_created"), ==, 3);
+  cJSON_Delete (doc);
+
+  doc = cli_json ("classes", path, NULL);
+  g_assert_cmpint (cJSON_GetArraySize (doc), ==, 3);
+  cJSON_Delete (doc);
+  g_assert_cmpint (cli (NULL, "classes", path, "add", "scratch", "--color", "#112233", NULL), ==,
+                   0);
+  g_assert_cmpint (cli (NULL, "classes", path, "delete", "scratch", NULL), ==, 2); /* --images? */
+  g_assert_cmpint (cli (NULL, "classes", path, "delete", "scratch", "--images=unlabel", NULL), ==,
+                   0);
+
+  doc = cli_json ("split", path, "--seed", "7", NULL);
+  g_assert_cmpint (num (doc, "assigned"), ==, 240);
+  cJSON_Delete (doc);
+
+  doc = cli_json ("stats", path, NULL);
+  g_assert_cmpint (num (doc, "images"), ==, 240);
+  g_assert_cmpint (num (doc, "labelled"), ==, 240);
+  cJSON_Delete (doc);
+
+  /* Labels by id; a missing image fails with 1 and changes nothing. */
+  g_assert_cmpint (cli (NULL, "label", path, "--ignore", "1", NULL), ==, 0);
+  g_assert_cmpint (cli (NULL, "label", path, "--unignore", "1", NULL), ==, 0);
+  g_assert_cmpint (cli (NULL, "label", path, "--class", "trouser", "1", "99999", NULL), ==, 1);
+
+  /* A bad augmentation file is refused before anything runs. */
+  {
+    g_autofree char *bad = g_build_filename (tmp, "bad-augment.json", NULL);
+    g_assert_true (g_file_set_contents (bad, "{\"flip-horizontal\": 3}", -1, NULL));
+    g_assert_cmpint (cli (NULL, "train", path, "--augment", bad, "--epochs", "1", NULL), ==, 1);
+  }
+  augment = g_build_filename (tmp, "augment.json", NULL);
+  g_assert_true (g_file_set_contents (augment, "{\"flip-horizontal\": true}", -1, NULL));
+  doc = cli_json ("train", path, "--model", "small-bn", "--epochs", "2", "--batch", "32",
+                  "--threads", "2", "--patience", "0", "--augment", augment, NULL);
+  {
+    cJSON *recipe = cJSON_GetObjectItem (doc, "recipe");
+    cJSON *aug = cJSON_GetObjectItem (recipe, "augment");
+    g_assert_true (cJSON_IsTrue (cJSON_GetObjectItem (aug, "flip-horizontal")));
+    g_assert_cmpstr (cJSON_GetObjectItem (recipe, "preset")->valuestring, ==, "small-bn");
+    g_assert_nonnull (cJSON_GetObjectItem (cJSON_GetObjectItem (recipe, "pipeline"), "input"));
+  }
+  project = sl_project_open (path, &error);
+  g_assert_no_error (error);
+  run = sl_project_get_run (project, "latest", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (cJSON_GetObjectItem (doc, "status")->valuestring, ==, "finished");
+  g_assert_cmpint (num (doc, "id"), ==, run->id);
+  g_assert_cmpint (num (doc, "epochs_done"), ==, 2);
+  metrics = sl_project_get_run_metrics (project, run->id, &error);
+  list = cJSON_GetObjectItem (doc, "metrics");
+  g_assert_cmpint (cJSON_GetArraySize (list), ==, metrics->len);
+  cJSON_ArrayForEach (item, list)
+  {
+    const SlEpochMetrics *m = &g_array_index (metrics, SlEpochMetrics, i++);
+    /* JSON carries 15 significant digits */
+    g_assert_cmpfloat_with_epsilon (num (item, "train_loss"), m->train_loss, 1e-12);
+    g_assert_cmpfloat_with_epsilon (num (item, "val_accuracy"), m->val_accuracy, 1e-12);
+  }
+  cJSON_Delete (doc);
+
+  doc = cli_json ("runs", path, NULL);
+  g_assert_cmpint (cJSON_GetArraySize (doc), ==, 1);
+  cJSON_Delete (doc);
+
+  /* eval prints what it stored. */
+  doc = cli_json ("eval", path, "--run", "latest", "--top-k", "2", NULL);
+  e = sl_project_get_evaluation (project, (gint64) num (doc, "evaluation_id"), -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat_with_epsilon (num (doc, "accuracy"), e->accuracy, 1e-12);
+  g_assert_cmpfloat_with_epsilon (num (doc, "top_k_accuracy"), e->top_k_accuracy, 1e-12);
+  g_assert_cmpint (num (doc, "images"), ==, e->images);
+  g_assert_cmpfloat (e->accuracy, >, 0.5); /* three easy classes */
+  {
+    cJSON *rows = cJSON_GetObjectItem (doc, "confusion");
+    for (int t = 0; t < e->classes; t++)
+      for (int p = 0; p < e->classes; p++)
+        g_assert_cmpint (cJSON_GetArrayItem (cJSON_GetArrayItem (rows, t), p)->valueint, ==,
+                         e->confusion[t * e->classes + p]);
+  }
+  cJSON_Delete (doc);
+  doc = cli_json ("eval", path, "--stored", NULL);
+  g_assert_cmpint (num (doc, "evaluation_id"), ==, e->id);
+  cJSON_Delete (doc);
+
+  /* predict on one of the source files. */
+  {
+    g_autoptr (GPtrArray) images = sl_project_list_images (project, NULL, &error);
+    const SlImageInfo *im = g_ptr_array_index (images, 0);
+    cJSON *first;
+
+    doc = cli_json ("predict", path, im->original_path, "--top-k", "3", NULL);
+    first = cJSON_GetArrayItem (doc, 0);
+    g_assert_nonnull (cJSON_GetObjectItem (first, "class"));
+    g_assert_cmpint (cJSON_GetArraySize (cJSON_GetObjectItem (first, "top")), ==, 3);
+    cJSON_Delete (doc);
+    g_assert_cmpint (cli (NULL, "predict", path, "/nonexistent.png", NULL), ==, 1);
+  }
+  g_clear_pointer (&project, sl_project_unref);
+  pt_remove_tree (tmp);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/projects/cli/help-errors", test_help_and_errors);
+  g_test_add_func ("/projects/cli/workflow", test_workflow);
+  return g_test_run ();
+}

@@ -1,0 +1,369 @@
+/* test-projects-train.c: training runs: checkpoints, cancel / kill -9 and resume, early stopping, eval. */
+#include <math.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "projects-test-util.h"
+#include "sl-evaluation.h"
+#include "sl-train-job.h"
+
+typedef struct
+{
+  int steps, epochs_done;
+  int cancel_epoch, cancel_step; /* -1: never */
+  gboolean kill;
+  SlTrainJob *job;
+  double last_eta;
+} Watch;
+
+static void
+watch (const SlTrainProgress *p, gpointer user_data)
+{
+  Watch *w = user_data;
+
+  if (p->epoch_done)
+    {
+      w->epochs_done++;
+      g_assert_false (isnan (p->val_loss));
+      return;
+    }
+  w->steps++;
+  w->last_eta = p->eta_seconds;
+  g_assert_cmpint (p->step_in_epoch, <=, p->steps_in_epoch);
+  if (p->epoch == w->cancel_epoch && p->step_in_epoch == w->cancel_step)
+    {
+      if (w->kill)
+        kill (getpid (), SIGKILL);
+      sl_train_job_cancel (w->job);
+    }
+}
+
+static void
+tiny_config (SlRunConfig *c, int epochs)
+{
+  sl_run_config_init (c);
+  c->epochs = epochs;
+  c->batch_size = 32;
+  c->threads = 2;
+  c->patience = 0;
+}
+
+static SlRunInfo *
+get_run (SlProject *project, gint64 id)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *ref = g_strdup_printf ("%lld", (long long) id);
+  SlRunInfo *run = sl_project_get_run (project, ref, &error);
+
+  g_assert_no_error (error);
+  return run;
+}
+
+static void
+test_train_evaluate (void)
+{
+  g_autofree char *tmp = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SlProject) project = pt_fmnist_project (400, 10, &tmp);
+  g_autoptr (SlTrainJob) job = NULL;
+  g_autoptr (SlRunInfo) run = NULL;
+  g_autoptr (GArray) metrics = NULL;
+  g_autoptr (SlEvaluation) e = NULL;
+  g_autoptr (SlPredictor) predictor = NULL;
+  g_autofree char *best = NULL, *last = NULL, *pipeline = NULL;
+  Watch w = { 0, 0, -1, -1, FALSE, NULL, 0 };
+  SlRunConfig config;
+  gint64 eval_id, total = 0, diagonal = 0;
+
+  if (project == NULL)
+    return;
+  tiny_config (&config, 2);
+  job = sl_train_job_new (project, &config, &error);
+  sl_run_config_clear (&config);
+  g_assert_no_error (error);
+  g_assert_cmpint (sl_train_job_get_train_images (job) + sl_train_job_get_val_images (job), <, 400);
+  sl_train_job_set_progress_func (job, watch, &w);
+  g_assert_true (sl_train_job_run (job, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (w.epochs_done, ==, 2);
+  g_assert_cmpint (w.steps, ==, 2 * ((sl_train_job_get_train_images (job) + 31) / 32));
+  g_assert_true (isfinite (w.last_eta));
+
+  run = get_run (project, sl_train_job_get_run_id (job));
+  g_assert_cmpint (run->status, ==, SL_RUN_FINISHED);
+  g_assert_cmpint (run->epochs_done, ==, 2);
+  g_assert_cmpuint (run->class_names->len, ==, 10);
+  g_assert_cmpuint (strlen (run->dataset_hash), ==, 64);
+  g_assert_nonnull (strstr (run->config_json, "\"pipeline\""));
+  g_assert_nonnull (strstr (run->versions_json, "sightline"));
+  metrics = sl_project_get_run_metrics (project, run->id, &error);
+  g_assert_cmpuint (metrics->len, ==, 2);
+  g_assert_cmpfloat (g_array_index (metrics, SlEpochMetrics, 1).train_loss, <,
+                     g_array_index (metrics, SlEpochMetrics, 0).train_loss);
+  g_assert_cmpfloat (run->best_val_loss, ==,
+                     MIN (g_array_index (metrics, SlEpochMetrics, 0).val_loss,
+                          g_array_index (metrics, SlEpochMetrics, 1).val_loss));
+  best = sl_project_run_file (project, run, "best.slckpt");
+  last = sl_project_run_file (project, run, "last.slckpt");
+  g_assert_true (g_file_test (best, G_FILE_TEST_IS_REGULAR));
+  g_assert_true (g_file_test (last, G_FILE_TEST_IS_REGULAR));
+  /* The first run fixed the project's pipeline: 28x28 gray, measured mean. */
+  pipeline = sl_project_get_setting (project, "pipeline");
+  g_assert_nonnull (pipeline);
+  g_assert_nonnull (strstr (pipeline, "28"));
+
+  /* Evaluation: stored per image, metrics consistent with the confusion matrix. */
+  eval_id = sl_project_evaluate (project, run->id, SL_SPLIT_TEST, SL_CHECKPOINT_BEST, 3, 2, NULL,
+                                 NULL, NULL, &error);
+  g_assert_no_error (error);
+  e = sl_project_get_evaluation (project, eval_id, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (e->images, >, 40);
+  for (int t = 0; t < e->classes; t++)
+    for (int p = 0; p < e->classes; p++)
+      {
+        total += e->confusion[t * e->classes + p];
+        diagonal += t == p ? e->confusion[t * e->classes + p] : 0;
+      }
+  g_assert_cmpint (total, ==, e->images);
+  g_assert_cmpfloat_with_epsilon (e->accuracy, (double) diagonal / total, 1e-12);
+  g_assert_cmpfloat (e->accuracy, >, 0.2); /* above chance (0.1) after 18 steps */
+  g_assert_cmpfloat (e->top_k_accuracy, >=, e->accuracy);
+  g_assert_cmpuint (e->confident_mistakes->len + e->unsure_correct->len, ==, e->images);
+  for (guint i = 1; i < e->confident_mistakes->len; i++)
+    g_assert_cmpfloat (
+        ((SlImagePrediction *) g_ptr_array_index (e->confident_mistakes, i - 1))->confidence, >=,
+        ((SlImagePrediction *) g_ptr_array_index (e->confident_mistakes, i))->confidence);
+  g_assert_cmpint (sl_project_find_evaluation (project, run->id, SL_SPLIT_TEST, &error), ==,
+                   eval_id);
+
+  /* Prediction of a file agrees with the stored prediction of the same image. */
+  predictor = sl_predictor_new (project, run->id, SL_CHECKPOINT_BEST, 1, &error);
+  g_assert_no_error (error);
+  {
+    const SlImagePrediction *p = g_ptr_array_index (e->unsure_correct, 0);
+    SlClassScore scores[3];
+    g_assert_true (sl_predictor_predict_file (predictor, p->original_path, 3, scores, &error));
+    g_assert_cmpint (scores[0].class_index, ==, p->predicted_class);
+    g_assert_cmpfloat_with_epsilon (scores[0].probability, p->confidence, 1e-5);
+    g_assert_cmpfloat (scores[1].probability, <=, scores[0].probability);
+  }
+  g_clear_pointer (&job, sl_train_job_free);
+  g_clear_pointer (&project, sl_project_unref);
+  pt_remove_tree (tmp);
+}
+
+static void
+assert_same_metrics (GArray *a, GArray *b)
+{
+  g_assert_cmpuint (a->len, ==, b->len);
+  for (guint i = 0; i < a->len; i++)
+    {
+      const SlEpochMetrics *x = &g_array_index (a, SlEpochMetrics, i);
+      const SlEpochMetrics *y = &g_array_index (b, SlEpochMetrics, i);
+      g_assert_cmpfloat_with_epsilon (x->train_loss, y->train_loss, 1e-6 * fabs (x->train_loss));
+      g_assert_cmpfloat_with_epsilon (x->val_loss, y->val_loss, 1e-6 * fabs (x->val_loss));
+    }
+}
+
+static void
+test_cancel_resume (void)
+{
+  g_autofree char *tmp = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SlProject) project = pt_fmnist_project (300, 10, &tmp);
+  g_autoptr (SlTrainJob) straight = NULL, job = NULL, resumed = NULL;
+  g_autoptr (GArray) want = NULL, got = NULL;
+  g_autoptr (SlRunInfo) run = NULL;
+  g_autoptr (GPtrArray) images = NULL;
+  Watch w = { 0, 0, 1, 3, FALSE, NULL, 0 };
+  SlRunConfig config;
+  char ref[32];
+
+  if (project == NULL)
+    return;
+  /* The reference: three epochs without a stop. */
+  tiny_config (&config, 3);
+  straight = sl_train_job_new (project, &config, &error);
+  g_assert_true (sl_train_job_run (straight, &error));
+  want = sl_project_get_run_metrics (project, sl_train_job_get_run_id (straight), &error);
+
+  /* The same run, cancelled in its second epoch and resumed. */
+  job = sl_train_job_new (project, &config, &error);
+  sl_run_config_clear (&config);
+  w.job = job;
+  sl_train_job_set_progress_func (job, watch, &w);
+  g_assert_false (sl_train_job_run (job, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  run = get_run (project, sl_train_job_get_run_id (job));
+  g_assert_cmpint (run->status, ==, SL_RUN_CANCELLED);
+  g_assert_cmpint (run->epochs_done, ==, 1);
+  g_snprintf (ref, sizeof ref, "run-%lld", (long long) run->id);
+  g_clear_pointer (&job, sl_train_job_free);
+
+  resumed = sl_train_job_new_resume (project, ref, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (sl_train_job_get_first_epoch (resumed), ==, 1);
+  g_assert_true (sl_train_job_run (resumed, &error));
+  g_clear_pointer (&run, sl_run_info_free);
+  run = get_run (project, sl_train_job_get_run_id (resumed));
+  g_assert_cmpint (run->status, ==, SL_RUN_FINISHED);
+  g_assert_cmpint (run->epochs_done, ==, 3);
+  got = sl_project_get_run_metrics (project, run->id, &error);
+  /* Same seed, data and threads: the resumed run learns exactly what the straight one did. */
+  assert_same_metrics (want, got);
+
+  /* A finished run resumes only with more epochs, and only on the same data. */
+  g_assert_null (sl_train_job_new_resume (project, ref, 0, &error));
+  g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_INVALID);
+  g_clear_error (&error);
+  images = sl_project_list_images (project, NULL, &error);
+  {
+    gint64 id = ((SlImageInfo *) g_ptr_array_index (images, 0))->id;
+    g_assert_true (sl_project_set_labels (project, &id, 1, -1, &error));
+  }
+  g_assert_null (sl_train_job_new_resume (project, ref, 5, &error));
+  g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_DATA_CHANGED);
+  g_clear_pointer (&project, sl_project_unref);
+  pt_remove_tree (tmp);
+}
+
+/* Runs in a subprocess: trains and kills itself with SIGKILL in the second epoch. */
+static void
+kill_child (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SlProject) project = sl_project_open (g_getenv ("SL_TEST_KILL_PROJECT"), &error);
+  g_autoptr (SlTrainJob) job = NULL;
+  Watch w = { 0, 0, 1, 2, TRUE, NULL, 0 };
+  SlRunConfig config;
+
+  g_assert_no_error (error);
+  tiny_config (&config, 2);
+  job = sl_train_job_new (project, &config, &error);
+  sl_run_config_clear (&config);
+  g_assert_no_error (error);
+  w.job = job;
+  sl_train_job_set_progress_func (job, watch, &w);
+  sl_train_job_run (job, NULL);
+}
+
+static void
+test_kill_resume (void)
+{
+  g_autofree char *tmp = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SlProject) project = NULL;
+  g_autoptr (SlTrainJob) resumed = NULL;
+  g_autoptr (SlRunInfo) run = NULL;
+  g_autoptr (GArray) metrics = NULL;
+
+  if (g_test_subprocess ())
+    {
+      kill_child ();
+      return;
+    }
+  if ((project = pt_fmnist_project (200, 10, &tmp)) == NULL)
+    return;
+  g_setenv ("SL_TEST_KILL_PROJECT", sl_project_get_path (project), TRUE);
+  g_test_trap_subprocess (NULL, 120 * G_USEC_PER_SEC, 0);
+  g_test_trap_assert_failed ();
+
+  /* The killed run still says running; it resumes from its first epoch's checkpoint. */
+  g_clear_pointer (&project, sl_project_unref);
+  project = sl_project_open (g_getenv ("SL_TEST_KILL_PROJECT"), &error);
+  g_assert_no_error (error);
+  run = sl_project_get_run (project, "latest", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (run->status, ==, SL_RUN_RUNNING);
+  g_assert_cmpint (run->epochs_done, ==, 1);
+  resumed = sl_train_job_new_resume (project, "latest", 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (sl_train_job_get_first_epoch (resumed), ==, 1);
+  g_assert_true (sl_train_job_run (resumed, &error));
+  g_assert_no_error (error);
+  metrics = sl_project_get_run_metrics (project, run->id, &error);
+  g_assert_cmpuint (metrics->len, ==, 2);
+  g_clear_pointer (&run, sl_run_info_free);
+  run = sl_project_get_run (project, "latest", &error);
+  g_assert_cmpint (run->status, ==, SL_RUN_FINISHED);
+  g_clear_pointer (&project, sl_project_unref);
+  pt_remove_tree (tmp);
+}
+
+/* Validation labels are the training labels swapped: the better the model
+ * fits, the worse validation gets, so early stopping must end the run. */
+static void
+test_early_stopping (void)
+{
+  g_autofree char *tmp = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SlProject) project = pt_fmnist_project (160, 2, &tmp);
+  g_autoptr (SlTrainJob) job = NULL;
+  g_autoptr (SlRunInfo) run = NULL;
+  g_autoptr (GPtrArray) classes = NULL, val = NULL;
+  SlImageFilter filter;
+  SlRunConfig config;
+
+  if (project == NULL)
+    return;
+  classes = sl_project_list_classes (project, &error);
+  g_assert_cmpuint (classes->len, ==, 2);
+  sl_image_filter_init (&filter);
+  filter.split = SL_SPLIT_VAL;
+  val = sl_project_list_images (project, &filter, &error);
+  for (guint i = 0; i < val->len; i++)
+    {
+      const SlImageInfo *im = g_ptr_array_index (val, i);
+      gint64 other = ((SlClass *) g_ptr_array_index (classes, 0))->id == im->class_id
+                         ? ((SlClass *) g_ptr_array_index (classes, 1))->id
+                         : ((SlClass *) g_ptr_array_index (classes, 0))->id;
+      g_assert_true (sl_project_set_labels (project, &im->id, 1, other, &error));
+    }
+  tiny_config (&config, 20);
+  config.patience = 2;
+  config.class_weights = SL_CLASS_WEIGHTS_AUTO;
+  job = sl_train_job_new (project, &config, &error);
+  sl_run_config_clear (&config);
+  g_assert_no_error (error);
+  g_assert_true (sl_train_job_run (job, &error));
+  g_assert_no_error (error);
+  run = get_run (project, sl_train_job_get_run_id (job));
+  g_assert_cmpint (run->status, ==, SL_RUN_STOPPED_EARLY);
+  g_assert_cmpint (run->epochs_done, <, 20);
+  g_assert_cmpint (run->epochs_done, ==, run->best_epoch + 1 + 2);
+  g_assert_nonnull (strstr (run->config_json, "\"weights\""));
+  g_clear_pointer (&job, sl_train_job_free);
+  g_clear_pointer (&project, sl_project_unref);
+  pt_remove_tree (tmp);
+}
+
+static void
+test_no_data (void)
+{
+  g_autofree char *tmp = pt_make_tmp ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SlProject) project = sl_project_create (tmp, NULL, &error);
+  SlRunConfig config;
+
+  tiny_config (&config, 1);
+  g_assert_null (sl_train_job_new (project, &config, &error));
+  g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NO_DATA);
+  sl_run_config_clear (&config);
+  g_clear_pointer (&project, sl_project_unref);
+  pt_remove_tree (tmp);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/projects/train/evaluate", test_train_evaluate);
+  g_test_add_func ("/projects/train/cancel-resume", test_cancel_resume);
+  g_test_add_func ("/projects/train/kill-9", test_kill_resume);
+  g_test_add_func ("/projects/train/early-stopping", test_early_stopping);
+  g_test_add_func ("/projects/train/no-data", test_no_data);
+  return g_test_run ();
+}
