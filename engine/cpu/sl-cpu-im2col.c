@@ -29,14 +29,15 @@ tap_window (const sl_conv_desc *d, int ki, int kj, int *oy0, int *oy1, int *ox0,
   *ox1 = dx > 0 ? d->in_w - dx : d->in_w;
 }
 
-static void
+static void SL_NO_LIBCALLS
 zero_outside (float *block, int h, int w, int oy0, int oy1, int ox0, int ox1)
 {
-  /* Rows above and below the window are contiguous runs. */
-  if (oy0 > 0)
-    memset (block, 0, sizeof (float) * oy0 * w);
-  if (oy1 < h)
-    memset (block + (size_t) oy1 * w, 0, sizeof (float) * (h - oy1) * w);
+  /* Rows above and below the window are contiguous runs; they are a few dozen
+   * floats, so plain loops beat memset calls. */
+  for (long f = 0; f < (long) oy0 * w; f++)
+    block[f] = 0.0f;
+  for (long f = (long) oy1 * w; f < (long) h * w; f++)
+    block[f] = 0.0f;
   /* The centre column of taps has no border columns at all. */
   if (ox0 == 0 && ox1 == w)
     return;
