@@ -171,7 +171,8 @@ sl_augment_draw (const sl_augment_config *c, uint64_t seed, sl_augment_plan *p)
   double u_gamma = sl_mix_rng_range (&r, -1, 1);
   double u_blur = sl_mix_rng_uniform (&r), u_sigma = sl_mix_rng_uniform (&r);
   uint64_t noise_seed = sl_mix_rng_next (&r);
-  double u_cut = sl_mix_rng_uniform (&r), u_cx = sl_mix_rng_uniform (&r), u_cy = sl_mix_rng_uniform (&r);
+  double u_cut = sl_mix_rng_uniform (&r), u_cx = sl_mix_rng_uniform (&r),
+         u_cy = sl_mix_rng_uniform (&r);
 
   memset (p, 0, sizeof *p);
   p->flip_horizontal = c->flip_horizontal && u_fh < 0.5;

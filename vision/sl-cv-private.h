@@ -3,7 +3,8 @@
 
 #include "sl-vision.h"
 
-extern "C" { /* C linkage for the engine's error helpers, guarded or not */
+extern "C"
+{ /* C linkage for the engine's error helpers, guarded or not */
 #include "sl-error-private.h"
 }
 
@@ -13,22 +14,22 @@ extern "C" { /* C linkage for the engine's error helpers, guarded or not */
 /* Every extern "C" entry that touches OpenCV is wrapped in these, so that no
  * exception crosses into C: each one becomes a status and a message. */
 #define SL_CV_TRY try
-#define SL_CV_CATCH(err)                                                                       \
-  catch (const cv::Exception &e)                                                               \
-  {                                                                                            \
-    return sl_cv_error (err, e);                                                               \
-  }                                                                                            \
-  catch (const std::bad_alloc &)                                                               \
-  {                                                                                            \
-    return sl_error_set (err, SL_ERR_NOMEM, "out of memory while processing an image");        \
-  }                                                                                            \
-  catch (const std::exception &e)                                                              \
-  {                                                                                            \
-    return sl_error_set (err, SL_ERR_INVALID, "image processing failed: %s", e.what ());       \
-  }                                                                                            \
-  catch (...)                                                                                  \
-  {                                                                                            \
-    return sl_error_set (err, SL_ERR_INVALID, "image processing failed for an unknown reason"); \
+#define SL_CV_CATCH(err)                                                                           \
+  catch (const cv::Exception &e)                                                                   \
+  {                                                                                                \
+    return sl_cv_error (err, e);                                                                   \
+  }                                                                                                \
+  catch (const std::bad_alloc &)                                                                   \
+  {                                                                                                \
+    return sl_error_set (err, SL_ERR_NOMEM, "out of memory while processing an image");            \
+  }                                                                                                \
+  catch (const std::exception &e)                                                                  \
+  {                                                                                                \
+    return sl_error_set (err, SL_ERR_INVALID, "image processing failed: %s", e.what ());           \
+  }                                                                                                \
+  catch (...)                                                                                      \
+  {                                                                                                \
+    return sl_error_set (err, SL_ERR_INVALID, "image processing failed for an unknown reason");    \
   }
 
 sl_status sl_cv_error (sl_error *err, const cv::Exception &e);

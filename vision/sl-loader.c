@@ -278,7 +278,8 @@ sl_loader_begin_epoch (sl_loader *l, int64_t epoch, sl_error *err)
     l->order[i] = i;
   if (l->config.shuffle)
     {
-      sl_mix_rng r = { sl_mix_seed (sl_mix_seed (l->config.seed, 0x5348554646ull), (uint64_t) epoch) };
+      sl_mix_rng r
+          = { sl_mix_seed (sl_mix_seed (l->config.seed, 0x5348554646ull), (uint64_t) epoch) };
 
       for (int64_t i = l->count - 1; i > 0; i--)
         {

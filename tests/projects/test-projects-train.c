@@ -192,6 +192,11 @@ test_cancel_resume (void)
   /* The same run, cancelled in its second epoch and resumed. */
   job = sl_train_job_new (project, &config, &error);
   sl_run_config_clear (&config);
+  /* While a job holds a run, nobody else can train it. */
+  g_snprintf (ref, sizeof ref, "%lld", (long long) sl_train_job_get_run_id (job));
+  g_assert_null (sl_train_job_new_resume (project, ref, 0, &error));
+  g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_BUSY);
+  g_clear_error (&error);
   w.job = job;
   sl_train_job_set_progress_func (job, watch, &w);
   g_assert_false (sl_train_job_run (job, &error));
@@ -271,13 +276,13 @@ test_kill_resume (void)
   g_test_trap_subprocess (NULL, 120 * G_USEC_PER_SEC, 0);
   g_test_trap_assert_failed ();
 
-  /* The killed run still says running; it resumes from its first epoch's checkpoint. */
+  /* The killed run is seen as interrupted; it resumes from its first epoch's checkpoint. */
   g_clear_pointer (&project, sl_project_unref);
   project = sl_project_open (g_getenv ("SL_TEST_KILL_PROJECT"), &error);
   g_assert_no_error (error);
   run = sl_project_get_run (project, "latest", &error);
   g_assert_no_error (error);
-  g_assert_cmpint (run->status, ==, SL_RUN_RUNNING);
+  g_assert_cmpint (run->status, ==, SL_RUN_INTERRUPTED);
   g_assert_cmpint (run->epochs_done, ==, 1);
   resumed = sl_train_job_new_resume (project, "latest", 0, &error);
   g_assert_no_error (error);

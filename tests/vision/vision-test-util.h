@@ -8,13 +8,13 @@
 
 G_BEGIN_DECLS
 
-#define vt_assert_ok(call, err)                                                                \
-  G_STMT_START                                                                                 \
-  {                                                                                            \
-    sl_status _st = (call);                                                                    \
-    if (_st != SL_OK)                                                                          \
-      g_error ("%s failed: %s (%s)", #call, (err)->message, sl_status_to_string (_st));        \
-  }                                                                                            \
+#define vt_assert_ok(call, err)                                                                    \
+  G_STMT_START                                                                                     \
+  {                                                                                                \
+    sl_status _st = (call);                                                                        \
+    if (_st != SL_OK)                                                                              \
+      g_error ("%s failed: %s (%s)", #call, (err)->message, sl_status_to_string (_st));            \
+  }                                                                                                \
   G_STMT_END
 
 /* The first n train images and labels of Fashion-MNIST; FALSE (after
