@@ -40,5 +40,3 @@ gboolean sl_project_migrate (SlProject *self, GError **error);
 char *sl_sqlite_dup_text (sqlite3_stmt *stmt, int column);
 /* The current UTC time as ISO 8601. */
 char *sl_project_now_iso (void);
-/* Deletes a folder and everything below it (best effort). */
-void sl_project_remove_tree (const char *path);

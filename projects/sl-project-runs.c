@@ -3,19 +3,23 @@
 
 #include "sl-run-private.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "sl-config.h"
 
 static const char *const status_names[] = {
-  "created", "running", "cancelled", "failed", "finished", "stopped-early",
+  "created", "running", "cancelled", "failed", "finished", "stopped-early", "interrupted",
 };
 
 const char *
 sl_run_status_to_string (SlRunStatus status)
 {
-  return status <= SL_RUN_STOPPED_EARLY ? status_names[status] : "unknown";
+  return status <= SL_RUN_INTERRUPTED ? status_names[status] : "unknown";
 }
 
 void
@@ -240,8 +244,49 @@ sl_run_info_free (SlRunInfo *info)
   "best_val_loss, best_val_accuracy, train_images, val_images, dataset_hash, config_json, "        \
   "versions_json, classes_json FROM runs "
 
+gboolean
+sl_run_lock (SlProject *self, const SlRunInfo *run, gboolean exclusive, int *fd, GError **error)
+{
+  g_autofree char *path = sl_project_run_file (self, run, ".lock");
+
+  *fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (*fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_IO, "Could not open %s: %s", path,
+                   g_strerror (saved));
+      return FALSE;
+    }
+  if (flock (*fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0)
+    {
+      close (*fd);
+      *fd = -1;
+      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_BUSY,
+                   "%s is being trained by another process", run->name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* A run stored as running whose lock nobody holds lost its process. */
+static void
+check_alive (SlProject *self, SlRunInfo *run)
+{
+  g_autofree char *path = sl_project_run_file (self, run, ".lock");
+  int fd;
+
+  if (run->status != SL_RUN_RUNNING)
+    return;
+  if (!g_file_test (path, G_FILE_TEST_EXISTS) || sl_run_lock (self, run, FALSE, &fd, NULL))
+    {
+      run->status = SL_RUN_INTERRUPTED;
+      if (fd >= 0)
+        close (fd);
+    }
+}
+
 static SlRunInfo *
-run_from_row (sqlite3_stmt *stmt)
+run_from_row (SlProject *self, sqlite3_stmt *stmt)
 {
   SlRunInfo *r = g_new0 (SlRunInfo, 1);
   cJSON *classes, *item;
@@ -277,6 +322,7 @@ run_from_row (sqlite3_stmt *stmt)
     g_ptr_array_add (r->class_names, g_strdup (cJSON_IsString (name) ? name->valuestring : "?"));
   }
   cJSON_Delete (classes);
+  check_alive (self, r);
   return r;
 }
 
@@ -290,7 +336,7 @@ sl_project_list_runs (SlProject *self, GError **error)
     return NULL;
   out = g_ptr_array_new_with_free_func ((GDestroyNotify) sl_run_info_free);
   while (sqlite3_step (stmt) == SQLITE_ROW)
-    g_ptr_array_add (out, run_from_row (stmt));
+    g_ptr_array_add (out, run_from_row (self, stmt));
   return out;
 }
 
@@ -321,7 +367,7 @@ sl_project_get_run (SlProject *self, const char *ref, GError **error)
   if (stmt == NULL)
     return NULL;
   if (sqlite3_step (stmt) == SQLITE_ROW)
-    return run_from_row (stmt);
+    return run_from_row (self, stmt);
   g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NOT_FOUND,
                id < 0 ? "The project has no training runs yet"
                       : "There is no run %s in the "

@@ -19,6 +19,7 @@ typedef enum
   SL_PROJECT_ERROR_RUNTIME,       /* the engine or vision layer failed */
   SL_PROJECT_ERROR_NO_DATA,       /* not enough labelled or split images */
   SL_PROJECT_ERROR_DATA_CHANGED,  /* a run's images, labels or splits changed */
+  SL_PROJECT_ERROR_BUSY,          /* another process is training the run */
 } SlProjectError;
 
 GQuark sl_project_error_quark (void);

@@ -37,11 +37,12 @@ void sl_run_config_clear (SlRunConfig *config);
 typedef enum
 {
   SL_RUN_CREATED,
-  SL_RUN_RUNNING,   /* or killed while running: resumable */
+  SL_RUN_RUNNING,   /* a process is training it now */
   SL_RUN_CANCELLED, /* resumable */
   SL_RUN_FAILED,    /* resumable from its last checkpoint */
   SL_RUN_FINISHED,
   SL_RUN_STOPPED_EARLY,
+  SL_RUN_INTERRUPTED, /* its process died while training (never stored); resumable */
 } SlRunStatus;
 
 const char *sl_run_status_to_string (SlRunStatus status);

@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sl-vision.h"
 
@@ -22,6 +23,7 @@ struct _SlTrainJob
   sl_trainer *trainer;
   sl_loader *train_loader, *val_loader;
   int first_epoch;
+  int lock_fd; /* held while the job exists: one process trains a run at a time */
 
   SlTrainProgressFunc func;
   gpointer user_data;
@@ -57,6 +59,8 @@ sl_train_job_free (SlTrainJob *job)
   sl_run_config_clear (&job->config);
   sl_run_info_free (job->run);
   sl_project_unref (job->db);
+  if (job->lock_fd >= 0)
+    close (job->lock_fd);
   g_clear_error (&job->error);
   g_free (job);
 }
@@ -208,6 +212,7 @@ sl_train_job_new (SlProject *project, const SlRunConfig *config, GError **error)
   job->config.manual_weights = config->manual_weights ? g_array_ref (config->manual_weights) : NULL;
   job->best_epoch = -1;
   job->best_val_loss = INFINITY;
+  job->lock_fd = -1;
   if ((job->db = sl_project_open_worker (sl_project_get_path (project), error)) == NULL
       || !sl_train_data_pick_classes (job->db, &job->data, error)
       || !sl_train_data_collect (job->db, &job->data, error)
@@ -249,7 +254,8 @@ sl_train_job_new (SlProject *project, const SlRunConfig *config, GError **error)
       < 0)
     return NULL;
   g_snprintf (id, sizeof id, "%lld", (long long) run_id);
-  if ((job->run = sl_project_get_run (job->db, id, error)) == NULL)
+  if ((job->run = sl_project_get_run (job->db, id, error)) == NULL
+      || !sl_run_lock (job->db, job->run, TRUE, &job->lock_fd, error))
     return NULL;
   return g_steal_pointer (&job);
 }
@@ -297,8 +303,10 @@ sl_train_job_new_resume (SlProject *project, const char *run_ref, int epochs, GE
 
   job->best_epoch = -1;
   job->best_val_loss = INFINITY;
+  job->lock_fd = -1;
   if ((job->db = sl_project_open_worker (sl_project_get_path (project), error)) == NULL
       || (job->run = sl_project_get_run (job->db, run_ref, error)) == NULL
+      || !sl_run_lock (job->db, job->run, TRUE, &job->lock_fd, error)
       || !sl_run_config_from_json (job->run->config_json, &job->config, &weights, error))
     return NULL;
   job->config.epochs = epochs > 0 ? epochs : job->run->epochs;

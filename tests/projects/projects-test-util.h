@@ -5,9 +5,6 @@
 
 #include "sl-project.h"
 
-/* Asserts a GError-style call succeeded, printing the error otherwise. */
-#define pt_assert_no_error(error) g_assert_no_error (error)
-
 /* A new temporary folder; removed with pt_remove_tree. */
 char *pt_make_tmp (void);
 void pt_remove_tree (const char *path);

@@ -221,6 +221,7 @@ test_cancel_resume (void)
   assert_same_metrics (want, got);
 
   /* A finished run resumes only with more epochs, and only on the same data. */
+  g_clear_pointer (&resumed, sl_train_job_free);
   g_assert_null (sl_train_job_new_resume (project, ref, 0, &error));
   g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_INVALID);
   g_clear_error (&error);
