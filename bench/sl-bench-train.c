@@ -177,22 +177,28 @@ int
 main (int argc, char **argv)
 {
   const char *model_name = "seed-cnn", *data_dir = "/usr/share/datasets/fashion-mnist";
-  int train_images = 60000, test_images = 0, epochs = 5, batch = 64, threads = 2, json = 0, depth = 0;
+  int train_images = 60000, test_images = 0, epochs = 5, batch = 64, threads = 2, json = 0,
+      depth = 0;
   const char *schedule = "constant", *optimizer = "adam";
   double lr = 1e-3, weight_decay = 0.0;
   uint64_t seed = 1;
   static const struct option options[] = {
-    { "model", required_argument, NULL, 'm' },   { "train-images", required_argument, NULL, 'n' },
-    { "epochs", required_argument, NULL, 'e' },  { "batch", required_argument, NULL, 'b' },
-    { "threads", required_argument, NULL, 't' }, { "seed", required_argument, NULL, 's' },
+    { "model", required_argument, NULL, 'm' },
+    { "train-images", required_argument, NULL, 'n' },
+    { "epochs", required_argument, NULL, 'e' },
+    { "batch", required_argument, NULL, 'b' },
+    { "threads", required_argument, NULL, 't' },
+    { "seed", required_argument, NULL, 's' },
     { "data", required_argument, NULL, 'd' },
     { "test-images", required_argument, NULL, 'T' },
     { "lr", required_argument, NULL, 'l' },
     { "schedule", required_argument, NULL, 'S' },
     { "optimizer", required_argument, NULL, 'o' },
     { "weight-decay", required_argument, NULL, 'w' },
-    { "depth", required_argument, NULL, 'D' },    { "json", no_argument, NULL, 'j' },
-    { "help", no_argument, NULL, 'h' },          { 0 },
+    { "depth", required_argument, NULL, 'D' },
+    { "json", no_argument, NULL, 'j' },
+    { "help", no_argument, NULL, 'h' },
+    { 0 },
   };
   int opt;
 
@@ -207,18 +213,19 @@ main (int argc, char **argv)
         case 's': seed = strtoull (optarg, NULL, 10); break;
         case 'd': data_dir = optarg; break;
         case 'T': test_images = atoi (optarg); break;
-      case 'l': lr = atof (optarg); break;
-      case 'S': schedule = optarg; break;
-      case 'o': optimizer = optarg; break;
-      case 'w': weight_decay = atof (optarg); break;
-      case 'D': depth = atoi (optarg); break;
-      case 'j': json = 1; break;
+        case 'l': lr = atof (optarg); break;
+        case 'S': schedule = optarg; break;
+        case 'o': optimizer = optarg; break;
+        case 'w': weight_decay = atof (optarg); break;
+        case 'D': depth = atoi (optarg); break;
+        case 'j': json = 1; break;
         case 'h': usage (); return 0;
         default: usage (); return 2;
       }
 
   dataset train, test;
-  if (load (&train, data_dir, true, train_images, seed) || load (&test, data_dir, false, test_images, 0))
+  if (load (&train, data_dir, true, train_images, seed)
+      || load (&test, data_dir, false, test_images, 0))
     return 1;
 
   sl_error err = { 0 };
@@ -284,24 +291,18 @@ main (int argc, char **argv)
   /* CPU time tells the engine's efficiency even on a machine shared with others. */
   double train_cpu = cpu_seconds () - cpu0;
 
-  /* Test accuracy over the whole test split. */
-  const int k = sl_model_class_count (model);
-  float *x = malloc (sizeof (float) * 784 * 256), *probs = malloc (sizeof (float) * k * 256);
-  int32_t *labels = malloc (sizeof (int32_t) * 256);
-  int correct = 0, n;
-  ds_begin (&test, 0, NULL);
-  while (ds_next (&test, x, labels, 256, &n, NULL) == SL_OK && n > 0)
+  /* Test accuracy over the whole test split, through the trainer's own buffers. */
+  sl_batch_source test_src = { sizeof test_src, &test, ds_count, ds_begin, ds_next };
+  sl_epoch_stats test_stats;
+  if (sl_trainer_evaluate (trainer, &test_src, &test_stats, &err) != SL_OK)
     {
-      sl_model_predict (model, x, n, probs, NULL);
-      for (int i = 0; i < n; i++)
-        {
-          int best = 0;
-          for (int c = 1; c < k; c++)
-            if (probs[i * k + c] > probs[i * k + best])
-              best = c;
-          correct += best == labels[i];
-        }
+      fprintf (stderr, "sl-bench-train: %s\n", err.message);
+      return 1;
     }
+  const int k = sl_model_class_count (model);
+  float *x = malloc (sizeof (float) * 784), *probs = malloc (sizeof (float) * k);
+  int32_t labels[1];
+  int n;
 
   /* Batch-1 latency: median of 500 single-image predictions after warm-up. */
   double lat[500];
@@ -318,7 +319,7 @@ main (int argc, char **argv)
   qsort (lat, 500, sizeof (double), compare_double);
 
   double images_per_s = (double) train.n * epochs / train_seconds;
-  double accuracy = (double) correct / test.n;
+  double accuracy = test_stats.accuracy;
   double gflop = 3.0 * 2.0 * sl_model_flops_per_image (model) * images_per_s / 1e9;
   /* Peak memory is read before the roofline's own buffers exist. */
   struct rusage ru;
@@ -350,7 +351,6 @@ main (int argc, char **argv)
 
   free (x);
   free (probs);
-  free (labels);
   free (desc);
   sl_trainer_free (trainer);
   sl_model_free (model);

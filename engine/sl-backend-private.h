@@ -81,8 +81,7 @@ typedef struct
   void (*activation_forward) (sl_backend *be, sl_activation act, float slope, size_t len,
                               const float *x, float *y);
   void (*activation_backward) (sl_backend *be, sl_activation act, float slope, size_t len,
-                               const float *x, const float *y, const float *dy, float *dx,
-                               bool accumulate);
+                               const float *y, const float *dy, float *dx, bool accumulate);
 
   void (*pool_forward) (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n,
                         const float *x, float *y, int32_t *argmax);

@@ -21,6 +21,36 @@ grad_root (const sl_model *m, int index)
   return index;
 }
 
+static bool
+is_rectifier (sl_layer_kind kind)
+{
+  return kind == SL_LAYER_RELU || kind == SL_LAYER_RELU6 || kind == SL_LAYER_LEAKY_RELU;
+}
+
+/* A rectifier may overwrite its input when nothing else reads that input and
+ * the input's own backward pass does not need its output: it then shares the
+ * input's activation and gradient buffers (its backward reads only its output). */
+static bool
+runs_in_place (const sl_model *m, const int *readers, int i)
+{
+  const sl_node *n = &m->nodes[i];
+  int in = n->inputs[0];
+
+  if (!is_rectifier (n->kind) || in == SL_INPUT_NODE || readers[in] != 1)
+    return false;
+  switch (m->nodes[in].kind)
+    {
+      case SL_LAYER_CONV2D:
+      case SL_LAYER_DENSE:
+      case SL_LAYER_BATCHNORM:
+      case SL_LAYER_MAXPOOL:
+      case SL_LAYER_AVGPOOL:
+      case SL_LAYER_GLOBAL_AVGPOOL:
+      case SL_LAYER_ADD: return true;
+      default: /* activations need their outputs; flatten and dropout may alias */ return false;
+    }
+}
+
 static size_t
 align16 (size_t n)
 {
@@ -51,15 +81,24 @@ sl_plan_new (sl_model *m, int batch, bool training, bool want_input_grad, sl_pla
   pp->own = calloc ((size_t) m->n_nodes, sizeof (float *));
   pp->written = calloc ((size_t) m->n_nodes + 1, sizeof (bool));
   out_at = calloc ((size_t) m->n_nodes * 4, sizeof (size_t));
-  if (!p->out || !p->grad || !p->saved || !p->argmax || !pp->own || !pp->written || !out_at)
+  int *readers = calloc ((size_t) m->n_nodes + 1, sizeof (int));
+  if (!p->out || !p->grad || !p->saved || !p->argmax || !pp->own || !pp->written || !out_at
+      || !readers)
     {
       free (out_at);
+      free (readers);
       sl_plan_free (m, p);
       return sl_error_set (err, SL_ERR_NOMEM, "out of memory planning buffers");
     }
   grad_at = out_at + m->n_nodes;
   saved_at = grad_at + m->n_nodes;
   arg_at = saved_at + m->n_nodes;
+
+  for (int i = 0; i < m->n_nodes; i++)
+    for (int k = 0; k < m->nodes[i].n_inputs; k++)
+      if (m->nodes[i].inputs[k] != SL_INPUT_NODE)
+        readers[m->nodes[i].inputs[k]]++;
+  readers[m->n_nodes - 1]++; /* the loss */
 
   /* First pass: offsets into one float arena and one index arena. */
   for (int i = 0; i < m->n_nodes; i++)
@@ -70,6 +109,12 @@ sl_plan_new (sl_model *m, int batch, bool training, bool want_input_grad, sl_pla
       out_at[i] = grad_at[i] = saved_at[i] = arg_at[i] = SIZE_MAX;
       if (n->kind == SL_LAYER_FLATTEN)
         continue;
+      if (runs_in_place (m, readers, i))
+        {
+          out_at[i] = out_at[n->inputs[0]];
+          grad_at[i] = grad_at[n->inputs[0]];
+          continue;
+        }
       if (n->kind != SL_LAYER_DROPOUT || training)
         {
           out_at[i] = floats;
@@ -114,6 +159,7 @@ sl_plan_new (sl_model *m, int batch, bool training, bool want_input_grad, sl_pla
 
   p->arena = ops->alloc (be, floats * sizeof (float));
   p->index_arena = ops->alloc (be, ints * sizeof (int32_t));
+  free (readers);
   if (p->arena == NULL || p->index_arena == NULL)
     {
       free (out_at);
@@ -303,8 +349,8 @@ sl_graph_backward (sl_model *m, sl_plan *p, const float *x, int n, float *param_
           case SL_LAYER_LEAKY_RELU:
           case SL_LAYER_SIGMOID:
             if (dx != NULL)
-              ops->activation_backward (be, activation_of (node->kind), node->slope, len, in,
-                                        p->out[i], dy, dx, acc);
+              ops->activation_backward (be, activation_of (node->kind), node->slope, len, p->out[i],
+                                        dy, dx, acc);
             break;
           case SL_LAYER_MAXPOOL:
           case SL_LAYER_AVGPOOL:

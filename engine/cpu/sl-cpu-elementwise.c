@@ -35,8 +35,9 @@ act_forward_share (void *ctx, int t, int threads)
   long i0, i1;
 
   sl_split_range ((long) j->len, t, threads, &i0, &i1);
-  const float *restrict x = j->x;
-  float *restrict y = j->out;
+  /* No restrict: an in-place activation reads and writes the same buffer. */
+  const float *x = j->x;
+  float *y = j->out;
   const float slope = j->slope;
   switch (j->act)
     {
@@ -69,24 +70,26 @@ sl_cpu_activation_forward (sl_backend *be, sl_activation act, float slope, size_
 }
 
 /* One loop per activation, so each vectorises; gradients are first computed
- * into dx or a small stack block, then stored or added. */
+ * into dx or a small stack block, then stored or added. Everything is read
+ * from the output y (y > 0 exactly when x > 0), so an activation can run in
+ * place over its input; g may be dy itself. */
 static void
-act_backward_range (sl_activation act, float slope, const float *restrict x,
-                    const float *restrict y, const float *restrict dy, float *restrict g, long n)
+act_backward_range (sl_activation act, float slope, const float *y, const float *dy, float *g,
+                    long n)
 {
   switch (act)
     {
       case SL_ACT_RELU:
         for (long i = 0; i < n; i++)
-          g[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+          g[i] = y[i] > 0.0f ? dy[i] : 0.0f;
         break;
       case SL_ACT_RELU6:
         for (long i = 0; i < n; i++)
-          g[i] = x[i] > 0.0f && x[i] < 6.0f ? dy[i] : 0.0f;
+          g[i] = y[i] > 0.0f && y[i] < 6.0f ? dy[i] : 0.0f;
         break;
       case SL_ACT_LEAKY_RELU:
         for (long i = 0; i < n; i++)
-          g[i] = x[i] > 0.0f ? dy[i] : dy[i] * slope;
+          g[i] = y[i] > 0.0f ? dy[i] : dy[i] * slope;
         break;
       case SL_ACT_SIGMOID:
         for (long i = 0; i < n; i++)
@@ -104,8 +107,7 @@ act_backward_share (void *ctx, int t, int threads)
   sl_split_range ((long) j->len, t, threads, &i0, &i1);
   if (!j->accumulate)
     {
-      act_backward_range (j->act, j->slope, j->x + i0, j->y ? j->y + i0 : NULL, j->dy + i0,
-                          j->dx + i0, i1 - i0);
+      act_backward_range (j->act, j->slope, j->y + i0, j->dy + i0, j->dx + i0, i1 - i0);
       return;
     }
   for (long b = i0; b < i1; b += 1024)
@@ -113,7 +115,7 @@ act_backward_share (void *ctx, int t, int threads)
       float block[1024];
       long n = i1 - b < 1024 ? i1 - b : 1024;
 
-      act_backward_range (j->act, j->slope, j->x + b, j->y ? j->y + b : NULL, j->dy + b, block, n);
+      act_backward_range (j->act, j->slope, j->y + b, j->dy + b, block, n);
       for (long i = 0; i < n; i++)
         j->dx[b + i] += block[i];
     }
@@ -121,17 +123,11 @@ act_backward_share (void *ctx, int t, int threads)
 
 void
 sl_cpu_activation_backward (sl_backend *be, sl_activation act, float slope, size_t len,
-                            const float *x, const float *y, const float *dy, float *dx,
-                            bool accumulate)
+                            const float *y, const float *dy, float *dx, bool accumulate)
 {
-  ew_job j = { .act = act,
-               .slope = slope,
-               .len = len,
-               .x = x,
-               .y = y,
-               .dy = dy,
-               .dx = dx,
-               .accumulate = accumulate };
+  ew_job j = {
+    .act = act, .slope = slope, .len = len, .y = y, .dy = dy, .dx = dx, .accumulate = accumulate
+  };
 
   run_split (be, len, act_backward_share, &j);
 }

@@ -70,8 +70,7 @@ void sl_cpu_global_avgpool_backward (sl_backend *be, int n, int c, int hw, const
 void sl_cpu_activation_forward (sl_backend *be, sl_activation act, float slope, size_t len,
                                 const float *x, float *y);
 void sl_cpu_activation_backward (sl_backend *be, sl_activation act, float slope, size_t len,
-                                 const float *x, const float *y, const float *dy, float *dx,
-                                 bool accumulate);
+                                 const float *y, const float *dy, float *dx, bool accumulate);
 void sl_cpu_dropout_forward (sl_backend *be, size_t len, float rate, uint64_t seed, const float *x,
                              float *mask, float *y);
 void sl_cpu_mul_backward (sl_backend *be, size_t len, const float *mask, const float *dy, float *dx,
