@@ -58,9 +58,18 @@ for pair in "train-images:$train_images" "epochs:$epochs" "batch:$batch" "thread
   [[ "${pair#*:}" =~ ^[1-9][0-9]*$ ]] || die "--${pair%%:*} must be a positive integer, not '${pair#*:}'"
 done
 [[ -x "$sl_bench" ]] || die "$sl_bench is missing or not executable; build it first (meson setup build && meson compile -C build)"
-[[ -x "$py" ]] || die "$py is missing; install python3-torch, python3-opencv and python3-numpy"
+# The peers come from Debian's packages; install them when they are missing.
+if ! { [[ -x "$py" ]] && "$py" -c 'import torch, cv2, numpy, onnx' 2>/dev/null; }; then
+  echo "== installing the peers: python3-torch python3-opencv python3-numpy python3-onnx" >&2
+  sudo_cmd=()
+  [[ "$(id -u)" == 0 ]] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    python3-torch python3-opencv python3-numpy python3-onnx >/dev/null \
+    || die "could not install python3-torch python3-opencv python3-numpy python3-onnx"
+fi
 "$py" -c 'import torch, cv2, numpy' 2>/dev/null \
-  || die "$py cannot import torch, cv2 and numpy; install python3-torch python3-opencv python3-numpy"
+  || die "$py cannot import torch, cv2 and numpy"
 [[ -z "$model_json" || -r "$model_json" ]] || die "cannot read $model_json"
 if [[ -z "$model_json" && "$model" != seed-cnn && "$model" != small-bn ]]; then
   die "the PyTorch peer knows only seed-cnn and small-bn; pass --model-json FILE for $model"
