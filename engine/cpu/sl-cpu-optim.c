@@ -1,7 +1,20 @@
 /* sl-cpu-optim.c: SGD (momentum, Nesterov), Adam and AdamW over the contiguous parameter block. */
 #include "sl-cpu-private.h"
 
+#include <float.h>
 #include <math.h>
+
+/* Moments of weights whose gradient stays zero (inputs from dead rectifiers)
+ * decay geometrically into the subnormal range within a few hundred steps,
+ * where every multiply takes the CPU's slow microcode path: measured, the
+ * optimizer grew to 55% of a seed-cnn epoch. Values below the smallest
+ * normal float are flushed to zero here, as FTZ mode would, without touching
+ * the calling thread's floating-point state. */
+static inline float
+flush_tiny (float x)
+{
+  return fabsf (x) < FLT_MIN ? 0.0f : x;
+}
 
 typedef struct
 {
@@ -20,11 +33,11 @@ sgd_range (const sl_optim_step *s, long i0, long i1, float *restrict p, const fl
 
   for (long i = i0; i < i1; i++)
     {
-      float g = grad[i] + wd * p[i];
+      float g = flush_tiny (grad[i] + wd * p[i]);
 
       if (mu != 0.0f)
         {
-          buf[i] = mu * buf[i] + g;
+          buf[i] = flush_tiny (mu * buf[i] + g);
           g = nesterov ? g + mu * buf[i] : buf[i];
         }
       p[i] -= lr * g;
@@ -46,12 +59,14 @@ adam_range (const sl_optim_step *s, long i0, long i1, float *restrict p, const f
 
   for (long i = i0; i < i1; i++)
     {
-      float g = grad[i] + l2 * p[i];
+      float g = flush_tiny (grad[i] + l2 * p[i]);
 
       p[i] *= decay;
-      m[i] = beta1 * m[i] + (1.0f - beta1) * g;
-      v[i] = beta2 * v[i] + (1.0f - beta2) * g * g;
-      p[i] -= step * m[i] / (sqrtf (v[i]) * inv_sqrt_bc2 + eps);
+      m[i] = flush_tiny (beta1 * m[i] + (1.0f - beta1) * g);
+      v[i] = flush_tiny (beta2 * v[i] + (1.0f - beta2) * g * g);
+      /* Divide first, as PyTorch's addcdiv does: step * m would be subnormal
+       * for a while before m is. */
+      p[i] -= (m[i] / (sqrtf (v[i]) * inv_sqrt_bc2 + eps)) * step;
     }
 }
 
