@@ -70,6 +70,15 @@ typedef struct
   bool accumulate;
 } conv_job;
 
+/* Each output plane starts as its bias; the GEMM then adds onto it. */
+static void
+fill_bias (float *y, const float *b, int channels, int ohw)
+{
+  for (int oc = 0; oc < channels; oc++)
+    for (int p = 0; p < ohw; p++)
+      y[(size_t) oc * ohw + p] = b[oc];
+}
+
 /* Column matrices of b images side by side (rows ld = b * ohw floats long).
  * A single pointwise image needs none: it is used in place. */
 static const float *
@@ -107,9 +116,7 @@ forward_chunk (const conv_job *j, long first, int b, float *col, float *stage)
   const bool in_place_bias = b == 1 && j->b != NULL;
 
   if (in_place_bias)
-    for (int oc = 0; oc < d->out_c; oc++)
-      for (int p = 0; p < c->ohw; p++)
-        y[(size_t) oc * c->ohw + p] = j->b[oc];
+    fill_bias (y, j->b, d->out_c, c->ohw);
   for (int g = 0; g < d->groups; g++)
     cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout_g, (int) ld, c->kdim, 1.0f,
                  j->w + (size_t) g * c->cout_g * c->kdim, c->kdim, cols + g * c->kdim * ld,
@@ -155,9 +162,7 @@ forward_narrow (sl_cpu *cpu, const conv_job *j)
       float *yi = j->y + i * c->out_size;
 
       if (j->b != NULL)
-        for (int oc = 0; oc < j->d->out_c; oc++)
-          for (int p = 0; p < c->ohw; p++)
-            yi[(size_t) oc * c->ohw + p] = j->b[oc];
+        fill_bias (yi, j->b, j->d->out_c, c->ohw);
       sl_cpu_gemm (cpu, false, false, c->cout_g, c->ohw, c->kdim, 1.0f, j->w, c->kdim, cols, c->ohw,
                    j->b != NULL ? 1.0f : 0.0f, yi, c->ohw);
     }
