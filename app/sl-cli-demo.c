@@ -3,113 +3,34 @@
 
 #include <glib/gstdio.h>
 #include <stdio.h>
-#include <string.h>
-#include <zlib.h>
 
-#include "sl-idx.h"
-#include "sl-vision.h"
+#include "sl-demo-project.h"
 
-/* Folder names, so no slash in "T-shirt/top". */
-static const char *const class_names[10] = {
-  "T-shirt-top", "Trouser", "Pullover", "Dress", "Coat",
-  "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle-boot",
-};
+/* sl_demo_write_pngs, with the hint for a missing data set that fits the CLI. */
+static gboolean
+write_pngs (const char *data_dir, const char *split, int limit, const char *dest,
+            const char *prefix, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+
+  if (sl_demo_write_pngs (data_dir, split, limit, dest, prefix, NULL, &local_error))
+    return TRUE;
+  if (g_error_matches (local_error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NOT_FOUND))
+    {
+      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_IO,
+                   "%s (install Debian's dataset-fashion-mnist or give --data)",
+                   local_error->message);
+      return FALSE;
+    }
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return FALSE;
+}
 
 typedef struct
 {
   gboolean json;
   SlCliProgress bar;
 } DemoUi;
-
-static void
-put_chunk (GByteArray *out, const char *type, const guint8 *data, guint32 size)
-{
-  guint8 be[4] = { size >> 24, size >> 16, size >> 8, size };
-  uLong crc = crc32 (0, (const Bytef *) type, 4);
-
-  g_byte_array_append (out, be, 4);
-  g_byte_array_append (out, (const guint8 *) type, 4);
-  if (size > 0)
-    g_byte_array_append (out, data, size);
-  if (size > 0)
-    crc = crc32 (crc, data, size);
-  be[0] = crc >> 24, be[1] = crc >> 16, be[2] = crc >> 8, be[3] = crc;
-  g_byte_array_append (out, be, 4);
-}
-
-/* A gray 8-bit PNG in memory. sl_image_save would do, but it syncs every file
- * to disk, which makes writing 20,000 throw-away files take minutes. */
-static gboolean
-write_gray_png (const char *path, const guint8 *pixels, int width, int height, GError **error)
-{
-  g_autoptr (GByteArray) out = g_byte_array_new ();
-  g_autofree guint8 *raw = g_malloc ((gsize) (width + 1) * height);
-  uLongf packed_size = compressBound ((uLong) (width + 1) * height);
-  g_autofree guint8 *packed = g_malloc (packed_size);
-  static const guint8 signature[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
-  guint8 header[13] = {
-    width >> 24, width >> 16, width >> 8, width, height >> 24, height >> 16, height >> 8, height, 8,
-    0,           0,           0,          0
-  };
-
-  for (int y = 0; y < height; y++)
-    {
-      raw[(gsize) y * (width + 1)] = 0; /* filter: none */
-      memcpy (raw + (gsize) y * (width + 1) + 1, pixels + (gsize) y * width, width);
-    }
-  if (compress2 (packed, &packed_size, raw, (uLong) (width + 1) * height, 6) != Z_OK)
-    {
-      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_IO, "Could not compress %s", path);
-      return FALSE;
-    }
-  g_byte_array_append (out, signature, sizeof signature);
-  put_chunk (out, "IHDR", header, sizeof header);
-  put_chunk (out, "IDAT", packed, (guint32) packed_size);
-  put_chunk (out, "IEND", NULL, 0);
-  return g_file_set_contents (path, (const char *) out->data, out->len, error);
-}
-
-/* Writes the first `limit` images of an IDX pair as SRC/<class>/<prefix>-NNNNN.png. */
-static gboolean
-write_pngs (const char *data_dir, const char *split, int limit, const char *dest,
-            const char *prefix, GError **error)
-{
-  g_autofree char *images_path = g_strdup_printf ("%s/%s-images-idx3-ubyte.gz", data_dir, split);
-  g_autofree char *labels_path = g_strdup_printf ("%s/%s-labels-idx1-ubyte.gz", data_dir, split);
-  sl_idx images = { 0 }, labels = { 0 };
-  sl_error err = { 0 };
-  gboolean ok = FALSE;
-
-  if (sl_idx_load (images_path, limit, &images, &err) != SL_OK
-      || sl_idx_load (labels_path, limit, &labels, &err) != SL_OK)
-    {
-      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_IO,
-                   "%s (install Debian's dataset-fashion-mnist or give --data)", err.message);
-      goto out;
-    }
-  for (int c = 0; c < 10; c++)
-    {
-      g_autofree char *dir = g_build_filename (dest, class_names[c], NULL);
-      g_mkdir_with_parents (dir, 0755);
-    }
-  for (int64_t i = 0; i < images.count && i < labels.count; i++)
-    {
-      const size_t size = (size_t) images.width * images.height;
-      g_autofree char *name = g_strdup_printf ("%s-%05lld.png", prefix, (long long) i);
-      g_autofree char *path = NULL;
-
-      if (labels.data[i] >= 10)
-        continue;
-      path = g_build_filename (dest, class_names[labels.data[i]], name, NULL);
-      if (!write_gray_png (path, images.data + i * size, images.width, images.height, error))
-        goto out;
-    }
-  ok = TRUE;
-out:
-  sl_idx_clear (&images);
-  sl_idx_clear (&labels);
-  return ok;
-}
 
 static void
 demo_train_progress (const SlTrainProgress *p, gpointer user_data)
@@ -158,7 +79,7 @@ int
 sl_cli_demo (int argc, char **argv)
 {
   g_autofree char *model_name = g_strdup ("small-bn");
-  g_autofree char *data_dir = g_strdup ("/usr/share/datasets/fashion-mnist");
+  g_autofree char *data_dir = g_strdup (SL_DEMO_DATA_DIR);
   g_autofree char *keep = NULL;
   int train_images = 10000, test_images = 10000, epochs = 3, batch = 64;
   int threads = 0, seed = 1, status;

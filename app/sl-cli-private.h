@@ -76,6 +76,9 @@ int sl_cli_runs (int argc, char **argv);
 /* A run as JSON, with its recipe and metrics when asked (used by train, runs and demo). */
 cJSON *sl_cli_run_json (SlProject *project, const SlRunInfo *run, gboolean with_metrics);
 
+/* sl-cli-export.c */
+int sl_cli_export (int argc, char **argv);
+
 /* sl-cli-eval.c */
 int sl_cli_eval (int argc, char **argv);
 int sl_cli_predict (int argc, char **argv);

@@ -145,7 +145,7 @@ sl_cli_train (int argc, char **argv)
     { "pipeline", 'p', 0, G_OPTION_ARG_FILENAME, &pipeline_file,
       "Preprocessing pipeline JSON (default: the project's, chosen from the data)", "FILE" },
     { "augment", 'a', 0, G_OPTION_ARG_FILENAME, &augment_file,
-      "Augmentation settings JSON (default: none)", "FILE" },
+      "Augmentation settings JSON (default: the project's, else none)", "FILE" },
     { "epochs", 'e', 0, G_OPTION_ARG_INT, &epochs,
       "Passes over the training images (default 10; with --resume: the new total)", "N" },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, "Images per step (default 32)", "N" },

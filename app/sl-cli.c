@@ -18,6 +18,7 @@ static const SlCliCommand commands[] = {
   { "runs", "List a project's training runs or show one", sl_cli_runs },
   { "eval", "Evaluate a run on the test split and report the metrics", sl_cli_eval },
   { "predict", "Classify image files with a trained run", sl_cli_predict },
+  { "export", "Write a run's model for the line (.slmodel, ONNX)", sl_cli_export },
   { "demo", "Build a project from Fashion-MNIST, train, evaluate and print the results",
     sl_cli_demo },
   { "preprocess", "Run a preprocessing pipeline on one image and save the result",

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sl-version.h"
+
 #ifdef __cplusplus
 extern "C"
 {
@@ -30,6 +32,10 @@ extern "C"
     SL_ERR_DIVERGED = -7,  /* the loss became NaN or infinite */
   } sl_status;
 
+  /* ABI: structs that the caller allocates either begin with struct_size (and
+ * only ever grow at the end) or are frozen: sl_error, sl_epoch_stats (and,
+ * in sl-vision.h, sl_rect, sl_image, sl_input_spec, sl_loader_stats, sl_idx)
+ * keep their layout for the life of the soname. */
   typedef struct
   {
     sl_status code;
@@ -99,6 +105,51 @@ extern "C"
   SL_API const float *sl_model_state (const sl_model *model);
   SL_API sl_status sl_model_set_state (sl_model *model, const float *state, size_t count,
                                        sl_error *err);
+
+  /* A second handle on the same weights with its own working memory and
+ * `threads` compute threads (0 = one per core), so another thread can predict
+ * at the same time. The weights must not change while it lives, and it must
+ * be freed before the model it shares. */
+  SL_API sl_status sl_model_share (const sl_model *model, int threads, sl_model **out,
+                                   sl_error *err);
+
+  /* Builds the model stored in a training checkpoint with its trained weights
+ * and running statistics (no trainer needed). */
+  SL_API sl_status sl_model_load_checkpoint (const char *path, sl_model **out, sl_error *err);
+
+  /* ---- .slmodel files ---------------------------------------------------------
+ * What an exported model carries besides its weights. The file itself is
+ * written by sl_slmodel_save (sl-classifier.h), with the model's pipeline. */
+
+  typedef struct
+  {
+    size_t struct_size;
+    const char *const *labels;   /* one per model class, in output order (copied) */
+    float reject_threshold;      /* 0 .. 1; less confident predictions are rejected; 0 = never */
+    const char *provenance_json; /* a JSON object (data set hash, seed, metrics ...) or NULL */
+  } sl_slmodel_info;
+
+  SL_API void sl_slmodel_info_init (sl_slmodel_info *info);
+
+  /* ---- ONNX export -----------------------------------------------------------
+ * Opset 13 with a dynamic batch dimension. The graph's input "image" is float32
+ * [N, C, H, W] with values 0 .. 255; the graph first computes
+ * (x / 255 - mean[c]) / std[c], then runs the model, then a softmax, so its
+ * output "probabilities" [N, classes] matches sl_model_predict. */
+
+  typedef struct
+  {
+    size_t struct_size;
+    float mean[3], std[3];      /* per input channel */
+    const char *const *labels;  /* NULL or one per class: metadata_props "labels" (JSON array) */
+    const char *metadata_json;  /* NULL or a JSON document: metadata_props "sightline" */
+  } sl_onnx_options;
+
+  /* mean 0, std 1 (the graph then sees x / 255), no labels or metadata. */
+  SL_API void sl_onnx_options_init (sl_onnx_options *options);
+  /* Writes the ONNX file atomically (temporary file, fsync, rename). */
+  SL_API sl_status sl_model_export_onnx (const sl_model *model, const sl_onnx_options *options,
+                                         const char *path, sl_error *err);
 
   SL_API void sl_free (void *ptr);
 

@@ -99,59 +99,109 @@ header_number (const cJSON *doc, const char *key, double *out, const char *path,
   return SL_OK;
 }
 
+/* A checkpoint read into memory and checked: magic, version, size and CRC. */
+typedef struct
+{
+  uint8_t *buf;
+  size_t len;
+  cJSON *doc;
+  const char *model_json;
+  size_t data_off;
+  double step, epoch, optimizer, n_params, n_state;
+} checkpoint;
+
+static void
+checkpoint_clear (checkpoint *c)
+{
+  cJSON_Delete (c->doc);
+  free (c->buf);
+  memset (c, 0, sizeof *c);
+}
+
+static sl_status
+checkpoint_read (const char *path, checkpoint *c, sl_error *err)
+{
+  const cJSON *model;
+  size_t header_len, need;
+  sl_status st;
+
+  memset (c, 0, sizeof *c);
+  st = sl_file_read_all (path, MAX_FILE, &c->buf, &c->len, err);
+  if (st != SL_OK)
+    return st;
+  st = SL_ERR_FORMAT;
+  if (c->len < 20 || memcmp (c->buf, MAGIC, 8) != 0)
+    {
+      sl_error_set (err, st, "%s is not a Sightline checkpoint", path);
+      goto fail;
+    }
+  if (get_u32 (c->buf + 8) != VERSION)
+    {
+      sl_error_set (err, st, "%s was written by a newer Sightline (checkpoint version %u)", path,
+                    get_u32 (c->buf + 8));
+      goto fail;
+    }
+  header_len = get_u32 (c->buf + 12);
+  if (header_len > MAX_HEADER || data_offset (header_len) + 4 > c->len)
+    {
+      sl_error_set (err, st, "%s is truncated", path);
+      goto fail;
+    }
+  if (sl_crc32 (0, c->buf, c->len - 4) != get_u32 (c->buf + c->len - 4))
+    {
+      sl_error_set (err, st, "%s is damaged (checksum mismatch)", path);
+      goto fail;
+    }
+  c->doc = cJSON_ParseWithLength ((const char *) c->buf + 16, header_len);
+  if (c->doc == NULL)
+    {
+      sl_error_set (err, st, "%s has an unreadable header", path);
+      goto fail;
+    }
+  if (header_number (c->doc, "step", &c->step, path, err) != SL_OK
+      || header_number (c->doc, "epoch", &c->epoch, path, err) != SL_OK
+      || header_number (c->doc, "optimizer", &c->optimizer, path, err) != SL_OK
+      || header_number (c->doc, "params", &c->n_params, path, err) != SL_OK
+      || header_number (c->doc, "state", &c->n_state, path, err) != SL_OK)
+    goto fail;
+  model = cJSON_GetObjectItemCaseSensitive (c->doc, "model");
+  if (!cJSON_IsString (model))
+    {
+      sl_error_set (err, st, "%s lacks its model description", path);
+      goto fail;
+    }
+  c->model_json = model->valuestring;
+  c->data_off = data_offset (header_len);
+  need = sizeof (float) * (3 * (size_t) c->n_params + (size_t) c->n_state);
+  if (c->n_params > (double) (MAX_FILE / 4) || c->n_state > (double) (MAX_FILE / 4)
+      || c->len - 4 - c->data_off != need)
+    {
+      sl_error_set (err, st, "%s holds %zu bytes of weights where %zu are expected", path,
+                    c->len - 4 - c->data_off, need);
+      goto fail;
+    }
+  return SL_OK;
+
+fail:
+  checkpoint_clear (c);
+  return st;
+}
+
 sl_status
 sl_trainer_load_checkpoint (sl_trainer *t, const char *path, sl_error *err)
 {
   sl_model *m = t->model;
-  uint8_t *buf = NULL;
-  size_t len = 0, header_len, off, need;
-  cJSON *doc = NULL;
+  checkpoint c;
   char *mine = NULL;
-  double step = 0, epoch = 0, optimizer = 0, n_params = 0, n_state = 0;
-  const cJSON *model;
+  size_t off;
   sl_status st;
 
-  st = sl_file_read_all (path, MAX_FILE, &buf, &len, err);
+  st = checkpoint_read (path, &c, err);
   if (st != SL_OK)
     return st;
-  st = SL_ERR_FORMAT;
-  if (len < 20 || memcmp (buf, MAGIC, 8) != 0)
-    {
-      sl_error_set (err, st, "%s is not a Sightline checkpoint", path);
-      goto out;
-    }
-  if (get_u32 (buf + 8) != VERSION)
-    {
-      sl_error_set (err, st, "%s was written by a newer Sightline (checkpoint version %u)", path,
-                    get_u32 (buf + 8));
-      goto out;
-    }
-  header_len = get_u32 (buf + 12);
-  if (header_len > MAX_HEADER || data_offset (header_len) + 4 > len)
-    {
-      sl_error_set (err, st, "%s is truncated", path);
-      goto out;
-    }
-  if (sl_crc32 (0, buf, len - 4) != get_u32 (buf + len - 4))
-    {
-      sl_error_set (err, st, "%s is damaged (checksum mismatch)", path);
-      goto out;
-    }
-  doc = cJSON_ParseWithLength ((const char *) buf + 16, header_len);
-  if (doc == NULL || header_number (doc, "step", &step, path, err) != SL_OK
-      || header_number (doc, "epoch", &epoch, path, err) != SL_OK
-      || header_number (doc, "optimizer", &optimizer, path, err) != SL_OK
-      || header_number (doc, "params", &n_params, path, err) != SL_OK
-      || header_number (doc, "state", &n_state, path, err) != SL_OK)
-    {
-      if (doc == NULL)
-        sl_error_set (err, st, "%s has an unreadable header", path);
-      goto out;
-    }
-  model = cJSON_GetObjectItemCaseSensitive (doc, "model");
   mine = sl_model_serialize (m);
-  if (!cJSON_IsString (model) || mine == NULL || strcmp (model->valuestring, mine) != 0
-      || n_params != (double) m->n_params || n_state != (double) m->n_state)
+  if (mine == NULL || strcmp (c.model_json, mine) != 0 || c.n_params != (double) m->n_params
+      || c.n_state != (double) m->n_state)
     {
       st = sl_error_set (err, SL_ERR_INVALID,
                          "%s was saved from a different model description; it cannot resume "
@@ -159,34 +209,57 @@ sl_trainer_load_checkpoint (sl_trainer *t, const char *path, sl_error *err)
                          path);
       goto out;
     }
-  if ((int) optimizer != (int) t->config.optimizer)
+  if ((int) c.optimizer != (int) t->config.optimizer)
     {
       st = sl_error_set (err, SL_ERR_INVALID,
                          "%s was saved with another optimizer; resume with the same settings",
                          path);
       goto out;
     }
-  off = data_offset (header_len);
-  need = sizeof (float) * (3 * m->n_params + m->n_state);
-  if (len - 4 - off != need)
-    {
-      sl_error_set (err, st, "%s holds %zu bytes of weights where %zu are expected", path,
-                    len - 4 - off, need);
-      goto out;
-    }
   /* Everything is checked: only now is the trainer changed. */
-  memcpy (m->params, buf + off, sizeof (float) * m->n_params);
+  off = c.data_off;
+  memcpy (m->params, c.buf + off, sizeof (float) * m->n_params);
   off += sizeof (float) * m->n_params;
-  memcpy (m->state, buf + off, sizeof (float) * m->n_state);
+  memcpy (m->state, c.buf + off, sizeof (float) * m->n_state);
   off += sizeof (float) * m->n_state;
-  memcpy (t->moments, buf + off, 2 * sizeof (float) * m->n_params);
-  t->step = (int64_t) step;
-  t->epoch = (int64_t) epoch;
-  st = SL_OK;
+  memcpy (t->moments, c.buf + off, 2 * sizeof (float) * m->n_params);
+  t->step = (int64_t) c.step;
+  t->epoch = (int64_t) c.epoch;
 
 out:
   free (mine);
-  cJSON_Delete (doc);
-  free (buf);
+  checkpoint_clear (&c);
+  return st;
+}
+
+sl_status
+sl_model_load_checkpoint (const char *path, sl_model **out, sl_error *err)
+{
+  checkpoint c;
+  sl_model *m = NULL;
+  sl_status st;
+
+  if (out == NULL || path == NULL)
+    return sl_error_set (err, SL_ERR_INVALID, "sl_model_load_checkpoint: missing path or result");
+  *out = NULL;
+  st = checkpoint_read (path, &c, err);
+  if (st != SL_OK)
+    return st;
+  st = sl_model_build (c.model_json, 0, &m, err);
+  if (st != SL_OK)
+    sl_error_prefix (err, "%s", path);
+  else if (c.n_params != (double) m->n_params || c.n_state != (double) m->n_state)
+    st = sl_error_set (err, SL_ERR_FORMAT,
+                       "%s: its weights do not fit its own model description", path);
+  if (st == SL_OK)
+    {
+      memcpy (m->params, c.buf + c.data_off, sizeof (float) * m->n_params);
+      memcpy (m->state, c.buf + c.data_off + sizeof (float) * m->n_params,
+              sizeof (float) * m->n_state);
+      *out = m;
+      m = NULL;
+    }
+  sl_model_free (m);
+  checkpoint_clear (&c);
   return st;
 }

@@ -177,6 +177,10 @@ field_allowed (const layer_type *t, const char *key)
 
   if (!strcmp (key, "type") || !strcmp (key, "name") || !strcmp (key, "input"))
     return true;
+  /* An empty key is found everywhere (and never advances the search); one
+   * with a space could match two neighbouring names of the list. */
+  if (len == 0 || strchr (key, ' ') != NULL)
+    return false;
   while ((p = strstr (p, key)) != NULL)
     {
       if ((p == t->fields || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\0'))

@@ -90,6 +90,7 @@ struct sl_model
   sl_backend *backend;
   int threads;
   sl_plan *predict_plan;
+  bool shares_weights; /* params and state belong to another model (sl_model_share) */
 };
 
 /* sl-model-json.c */
@@ -99,6 +100,9 @@ void sl_model_clear_nodes (sl_model *model);
 
 /* sl-model.c */
 void sl_model_init_params (sl_model *model, uint64_t seed);
+/* Builds a model whose weights and statistics are all zero (to be loaded),
+ * computing on `threads` threads (0 = one per core). */
+sl_status sl_model_build (const char *json, int threads, sl_model **out, sl_error *err);
 
 /* sl-graph.c */
 sl_status sl_plan_new (sl_model *model, int batch, bool training, bool want_input_grad,

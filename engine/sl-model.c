@@ -64,7 +64,7 @@ sl_model_init_params (sl_model *m, uint64_t seed)
 }
 
 sl_status
-sl_model_new (const char *json, uint64_t seed, sl_model **out, sl_error *err)
+sl_model_build (const char *json, int threads, sl_model **out, sl_error *err)
 {
   sl_model *m;
   sl_status st;
@@ -78,7 +78,7 @@ sl_model_new (const char *json, uint64_t seed, sl_model **out, sl_error *err)
   st = sl_model_parse (json, m, err);
   if (st == SL_OK)
     {
-      m->threads = sl_cpu_count ();
+      m->threads = threads > 0 ? threads : sl_cpu_count ();
       st = sl_cpu_backend_new (m->threads, &m->backend, err);
     }
   if (st == SL_OK)
@@ -93,7 +93,53 @@ sl_model_new (const char *json, uint64_t seed, sl_model **out, sl_error *err)
       sl_model_free (m);
       return st;
     }
-  sl_model_init_params (m, seed);
+  *out = m;
+  return SL_OK;
+}
+
+sl_status
+sl_model_new (const char *json, uint64_t seed, sl_model **out, sl_error *err)
+{
+  sl_status st = sl_model_build (json, 0, out, err);
+
+  if (st == SL_OK)
+    sl_model_init_params (*out, seed);
+  return st;
+}
+
+sl_status
+sl_model_share (const sl_model *base, int threads, sl_model **out, sl_error *err)
+{
+  sl_model *m;
+  char *json;
+  sl_status st;
+
+  if (out == NULL || base == NULL)
+    return sl_error_set (err, SL_ERR_INVALID, "sl_model_share: missing model or result");
+  *out = NULL;
+  if (threads <= 0)
+    threads = sl_cpu_count ();
+  json = sl_model_serialize (base);
+  m = calloc (1, sizeof *m);
+  if (json == NULL || m == NULL)
+    {
+      free (json);
+      free (m);
+      return sl_error_set (err, SL_ERR_NOMEM, "out of memory sharing a model");
+    }
+  st = sl_model_parse (json, m, err);
+  free (json);
+  if (st == SL_OK)
+    st = sl_cpu_backend_new (threads, &m->backend, err);
+  if (st != SL_OK)
+    {
+      sl_model_free (m);
+      return st;
+    }
+  m->threads = threads;
+  m->params = base->params;
+  m->state = base->state;
+  m->shares_weights = true;
   *out = m;
   return SL_OK;
 }
@@ -106,8 +152,11 @@ sl_model_free (sl_model *m)
   if (m->backend != NULL)
     {
       sl_plan_free (m, m->predict_plan);
-      m->backend->ops->release (m->backend, m->params);
-      m->backend->ops->release (m->backend, m->state);
+      if (!m->shares_weights)
+        {
+          m->backend->ops->release (m->backend, m->params);
+          m->backend->ops->release (m->backend, m->state);
+        }
       m->backend->ops->destroy (m->backend);
     }
   sl_model_clear_nodes (m);

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a Debian 12 machine for Sightline (packages, build), then runs the demo or the tests.
-#   packaging/quickstart.sh demo   installs, builds, trains the default model and prints accuracy
+#   packaging/quickstart.sh demo   installs, builds, opens the workbench on a ready demo project;
+#                                  without a display (or given options) it trains the default
+#                                  model headless and prints its accuracy
 #   packaging/quickstart.sh test   installs, builds and runs the whole test suite
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +33,16 @@ ninja -C build >/dev/null
 
 case "$mode" in
   demo)
+    # `sightline` exits with status 3 when it cannot open a display; options
+    # (such as --epochs) belong to the headless demo.
+    if [ $# -eq 0 ] && [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+      status=0
+      build/app/sightline --demo || status=$?
+      if [ "$status" -ne 3 ]; then
+        exit "$status"
+      fi
+      echo "No display could be opened; running the headless demo instead." >&2
+    fi
     exec build/app/sightline-cli demo "$@"
     ;;
   test)

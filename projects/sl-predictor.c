@@ -22,8 +22,6 @@ sl_run_load_model (SlProject *db, const SlRunInfo *run, SlCheckpointKind checkpo
   g_autofree char *pipeline_json = sl_run_info_dup_pipeline_json (run);
   g_autofree char *path = sl_project_run_file (
       db, run, checkpoint == SL_CHECKPOINT_LAST ? "last.slckpt" : "best.slckpt");
-  sl_trainer *trainer = NULL;
-  sl_train_config tc;
   sl_error err = { 0 };
 
   *model = NULL;
@@ -41,21 +39,15 @@ sl_run_load_model (SlProject *db, const SlRunInfo *run, SlCheckpointKind checkpo
                    "%s's stored recipe lacks its model or pipeline", run->name);
       return FALSE;
     }
-  sl_train_config_init (&tc);
-  /* A checkpoint restores into a trainer; the model keeps the weights after it goes. */
   if (sl_pipeline_from_json (pipeline_json, pipeline, &err) != SL_OK
-      || sl_model_new (model_json, 1, model, &err) != SL_OK
-      || sl_model_set_threads (*model, threads, &err) != SL_OK
-      || sl_trainer_new (*model, &tc, 1, &trainer, &err) != SL_OK
-      || sl_trainer_load_checkpoint (trainer, path, &err) != SL_OK)
+      || sl_model_load_checkpoint (path, model, &err) != SL_OK
+      || sl_model_set_threads (*model, threads, &err) != SL_OK)
     {
       sl_project_set_runtime_error (error, &err, "Could not load the trained model");
-      sl_trainer_free (trainer);
       g_clear_pointer (model, sl_model_free);
       g_clear_pointer (pipeline, sl_pipeline_free);
       return FALSE;
     }
-  sl_trainer_free (trainer);
   return TRUE;
 }
 

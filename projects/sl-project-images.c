@@ -40,6 +40,7 @@ sl_image_info_free (SlImageInfo *info)
   g_free (info->ext);
   g_free (info->original_path);
   g_free (info->class_name);
+  g_free (info->imported_at);
   g_free (info);
 }
 
@@ -50,6 +51,34 @@ sl_image_filter_init (SlImageFilter *filter)
   filter->split = -1;
   filter->include_ignored = TRUE;
   filter->limit = 0;
+}
+
+#define IMAGE_COLUMNS                                                                              \
+  "SELECT i.id, i.hash, i.ext, i.original_path, i.width, i.height, i.channels, i.depth, "        \
+  "i.class_id, c.name, i.ignored, i.split, i.bytes, i.imported_at FROM images i "                \
+  "LEFT JOIN classes c ON c.id = i.class_id "
+
+static SlImageInfo *
+read_image_row (sqlite3_stmt *stmt)
+{
+  SlImageInfo *info = g_new0 (SlImageInfo, 1);
+
+  info->id = sqlite3_column_int64 (stmt, 0);
+  info->hash = sl_sqlite_dup_text (stmt, 1);
+  info->ext = sl_sqlite_dup_text (stmt, 2);
+  info->original_path = sl_sqlite_dup_text (stmt, 3);
+  info->width = sqlite3_column_int (stmt, 4);
+  info->height = sqlite3_column_int (stmt, 5);
+  info->channels = sqlite3_column_int (stmt, 6);
+  info->depth = sqlite3_column_int (stmt, 7);
+  info->class_id
+      = sqlite3_column_type (stmt, 8) == SQLITE_NULL ? -1 : sqlite3_column_int64 (stmt, 8);
+  info->class_name = sl_sqlite_dup_text (stmt, 9);
+  info->ignored = sqlite3_column_int (stmt, 10);
+  info->split = sqlite3_column_int (stmt, 11);
+  info->bytes = sqlite3_column_int64 (stmt, 12);
+  info->imported_at = sl_sqlite_dup_text (stmt, 13);
+  return info;
 }
 
 GPtrArray *
@@ -66,9 +95,8 @@ sl_project_list_images (SlProject *self, const SlImageFilter *filter, GError **e
     }
   stmt = sl_project_prepare (
       self,
-      "SELECT i.id, i.hash, i.ext, i.original_path, i.width, i.height, i.channels, i.depth, "
-      "i.class_id, c.name, i.ignored, i.split FROM images i LEFT JOIN classes c ON c.id = "
-      "i.class_id WHERE (?1 = -2 OR (?1 = -1 AND i.class_id IS NULL) OR i.class_id = ?1) "
+      IMAGE_COLUMNS
+      "WHERE (?1 = -2 OR (?1 = -1 AND i.class_id IS NULL) OR i.class_id = ?1) "
       "AND (?2 < 0 OR i.split = ?2) AND (?3 OR i.ignored = 0) ORDER BY i.id LIMIT ?4",
       error);
   if (stmt == NULL)
@@ -79,25 +107,23 @@ sl_project_list_images (SlProject *self, const SlImageFilter *filter, GError **e
   sqlite3_bind_int64 (stmt, 4, filter->limit > 0 ? filter->limit : -1);
   out = g_ptr_array_new_with_free_func ((GDestroyNotify) sl_image_info_free);
   while (sqlite3_step (stmt) == SQLITE_ROW)
-    {
-      SlImageInfo *info = g_new0 (SlImageInfo, 1);
-
-      info->id = sqlite3_column_int64 (stmt, 0);
-      info->hash = sl_sqlite_dup_text (stmt, 1);
-      info->ext = sl_sqlite_dup_text (stmt, 2);
-      info->original_path = sl_sqlite_dup_text (stmt, 3);
-      info->width = sqlite3_column_int (stmt, 4);
-      info->height = sqlite3_column_int (stmt, 5);
-      info->channels = sqlite3_column_int (stmt, 6);
-      info->depth = sqlite3_column_int (stmt, 7);
-      info->class_id
-          = sqlite3_column_type (stmt, 8) == SQLITE_NULL ? -1 : sqlite3_column_int64 (stmt, 8);
-      info->class_name = sl_sqlite_dup_text (stmt, 9);
-      info->ignored = sqlite3_column_int (stmt, 10);
-      info->split = sqlite3_column_int (stmt, 11);
-      g_ptr_array_add (out, info);
-    }
+    g_ptr_array_add (out, read_image_row (stmt));
   return out;
+}
+
+SlImageInfo *
+sl_project_get_image (SlProject *self, gint64 image_id, GError **error)
+{
+  g_autoptr (sqlite3_stmt) stmt = sl_project_prepare (self, IMAGE_COLUMNS "WHERE i.id = ?", error);
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, image_id);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    return read_image_row (stmt);
+  g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NOT_FOUND,
+               "There is no image %lld in the project", (long long) image_id);
+  return NULL;
 }
 
 gint64

@@ -1,4 +1,4 @@
-/* sl-project-import.c: importing folders of images into the content-addressed store. */
+/* sl-project-import.c: importing folders and files of images into the content-addressed store. */
 #define G_LOG_DOMAIN "Sightline-Projects"
 #define _GNU_SOURCE
 
@@ -340,12 +340,13 @@ start_import (SlProject *self, const char *folder, gint64 *import_id, GError **e
   return sl_project_set_setting (self, "import-active", "1", error);
 }
 
-gboolean
-sl_project_import_folder (SlProject *self, const char *folder, SlImportFlags flags,
-                          gint64 max_pixels, SlImportProgressFunc progress, gpointer user_data,
-                          GCancellable *cancellable, SlImportResult *result, GError **error)
+/* Imports `files` (ImportFile, in order) as one import named `source`: the
+ * shared body of the folder and the file-list imports. */
+static gboolean
+import_collected (SlProject *self, const char *source, GPtrArray *files, gint64 max_pixels,
+                  SlImportProgressFunc progress, gpointer user_data, GCancellable *cancellable,
+                  SlImportResult *result, GError **error)
 {
-  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func ((GDestroyNotify) import_file_free);
   g_autoptr (GHashTable) classes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr (sqlite3_stmt) find_hash = NULL, insert_image = NULL, insert_issue = NULL;
   g_autoptr (GError) local_error = NULL;
@@ -353,19 +354,6 @@ sl_project_import_folder (SlProject *self, const char *folder, SlImportFlags fla
   gint64 start = g_get_monotonic_time ();
   ImportState st = { 0 };
   gboolean ok = TRUE;
-
-  g_return_val_if_fail (self != NULL && folder != NULL && result != NULL, FALSE);
-  memset (result, 0, sizeof *result);
-  result->image_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
-  result->issues = g_ptr_array_new_with_free_func ((GDestroyNotify) import_issue_free);
-  if (!g_file_test (folder, G_FILE_TEST_IS_DIR))
-    {
-      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NOT_FOUND,
-                   "%s is not a folder; give the folder that holds the images", folder);
-      return FALSE;
-    }
-  collect_files (folder, NULL, (flags & SL_IMPORT_LABELS_FROM_FOLDERS) ? 0 : 1, files);
-  g_ptr_array_sort (files, compare_files);
 
   images_dir = g_build_filename (self->path, "images", NULL);
   find_hash
@@ -379,7 +367,7 @@ sl_project_import_folder (SlProject *self, const char *folder, SlImportFlags fla
       self, "INSERT INTO import_issues (import_id, path, outcome, reason) VALUES (?, ?, ?, ?)",
       error);
   if (find_hash == NULL || insert_image == NULL || insert_issue == NULL
-      || !start_import (self, folder, &st.import_id, error))
+      || !start_import (self, source, &st.import_id, error))
     return FALSE;
   st = (ImportState){ self,      result,       st.import_id, max_pixels, classes,
                       find_hash, insert_image, insert_issue, images_dir };
@@ -459,6 +447,76 @@ sl_project_import_folder (SlProject *self, const char *folder, SlImportFlags fla
       return FALSE;
     }
   return TRUE;
+}
+
+static void
+init_result (SlImportResult *result)
+{
+  memset (result, 0, sizeof *result);
+  result->image_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  result->issues = g_ptr_array_new_with_free_func ((GDestroyNotify) import_issue_free);
+}
+
+gboolean
+sl_project_import_folder (SlProject *self, const char *folder, SlImportFlags flags,
+                          gint64 max_pixels, SlImportProgressFunc progress, gpointer user_data,
+                          GCancellable *cancellable, SlImportResult *result, GError **error)
+{
+  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func ((GDestroyNotify) import_file_free);
+
+  g_return_val_if_fail (self != NULL && folder != NULL && result != NULL, FALSE);
+  init_result (result);
+  if (!g_file_test (folder, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NOT_FOUND,
+                   "%s is not a folder; give the folder that holds the images", folder);
+      return FALSE;
+    }
+  collect_files (folder, NULL, (flags & SL_IMPORT_LABELS_FROM_FOLDERS) ? 0 : 1, files);
+  g_ptr_array_sort (files, compare_files);
+  return import_collected (self, folder, files, max_pixels, progress, user_data, cancellable,
+                           result, error);
+}
+
+gboolean
+sl_project_import_files (SlProject *self, const char *const *paths, gsize n, SlImportFlags flags,
+                         gint64 max_pixels, SlImportProgressFunc progress, gpointer user_data,
+                         GCancellable *cancellable, SlImportResult *result, GError **error)
+{
+  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func ((GDestroyNotify) import_file_free);
+  g_autofree char *source = NULL;
+
+  g_return_val_if_fail (self != NULL && (paths != NULL || n == 0) && result != NULL, FALSE);
+  init_result (result);
+  for (gsize i = 0; i < n; i++)
+    {
+      if (g_file_test (paths[i], G_FILE_TEST_IS_DIR))
+        {
+          g_autoptr (GPtrArray) below
+              = g_ptr_array_new_with_free_func ((GDestroyNotify) import_file_free);
+
+          /* A folder is imported as sl_project_import_folder would import it. */
+          collect_files (paths[i], NULL, (flags & SL_IMPORT_LABELS_FROM_FOLDERS) ? 0 : 1, below);
+          g_ptr_array_sort (below, compare_files);
+          g_ptr_array_extend_and_steal (files, g_steal_pointer (&below));
+        }
+      else
+        {
+          /* A loose file is unlabelled; a missing one becomes an "unreadable" issue. */
+          ImportFile *file = g_new0 (ImportFile, 1);
+
+          file->path = g_strdup (paths[i]);
+          g_ptr_array_add (files, file);
+        }
+    }
+  if (n == 0)
+    source = g_strdup ("no files");
+  else if (n == 1)
+    source = g_strdup (paths[0]);
+  else
+    source = g_strdup_printf ("%s and %" G_GSIZE_FORMAT " more", paths[0], n - 1);
+  return import_collected (self, source, files, max_pixels, progress, user_data, cancellable,
+                           result, error);
 }
 
 GPtrArray *

@@ -26,7 +26,7 @@ round_size (double v)
 
 /* Mean and standard deviation of the pipeline's output on a sample. */
 static gboolean
-measure (SlProject *self, sl_pipeline *pipeline, GPtrArray *paths, sl_input_spec *spec,
+measure (sl_pipeline *pipeline, GPtrArray *paths, sl_input_spec *spec, GCancellable *cancellable,
          GError **error)
 {
   double sum[3] = { 0 }, sq[3] = { 0 }, count = 0;
@@ -36,6 +36,9 @@ measure (SlProject *self, sl_pipeline *pipeline, GPtrArray *paths, sl_input_spec
     {
       sl_image in = { 0 }, out = { 0 };
       sl_error err = { 0 };
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
 
       if (sl_image_load (g_ptr_array_index (paths, i), 0, &in, &err) != SL_OK
           || sl_pipeline_apply (pipeline, &in, &out, &err) != SL_OK)
@@ -74,14 +77,54 @@ measure (SlProject *self, sl_pipeline *pipeline, GPtrArray *paths, sl_input_spec
   return TRUE;
 }
 
-char *
-sl_project_default_pipeline_json (SlProject *self, GError **error)
+/* The stored copies of the labelled, not ignored images, in id order, with
+ * their sizes and whether any is in colour. */
+static gboolean
+collect_labelled (SlProject *self, GPtrArray *paths, GArray *widths, GArray *heights,
+                  gboolean *colour, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt = sl_project_prepare (
       self,
       "SELECT width, height, channels, hash, ext FROM images WHERE class_id IS NOT NULL AND "
       "ignored = 0 ORDER BY id",
       error);
+
+  if (stmt == NULL)
+    return FALSE;
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      int width = sqlite3_column_int (stmt, 0), height = sqlite3_column_int (stmt, 1);
+
+      g_array_append_val (widths, width);
+      g_array_append_val (heights, height);
+      *colour = *colour || sqlite3_column_int (stmt, 2) > 1;
+      g_ptr_array_add (paths,
+                       sl_project_image_path (self, (const char *) sqlite3_column_text (stmt, 3),
+                                              (const char *) sqlite3_column_text (stmt, 4)));
+    }
+  if (paths->len == 0)
+    {
+      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NO_DATA,
+                   "The project has no labelled images to choose a pipeline from");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static char *
+take_pipeline_json (sl_pipeline *pipeline)
+{
+  char *json = sl_pipeline_to_json (pipeline);
+  char *out = g_strdup (json);
+
+  sl_free (json);
+  sl_pipeline_free (pipeline);
+  return out;
+}
+
+static char *
+default_pipeline_json (SlProject *self, GCancellable *cancellable, GError **error)
+{
   g_autoptr (GArray) widths = g_array_new (FALSE, FALSE, sizeof (int));
   g_autoptr (GArray) heights = g_array_new (FALSE, FALSE, sizeof (int));
   g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
@@ -89,28 +132,10 @@ sl_project_default_pipeline_json (SlProject *self, GError **error)
   sl_pipeline *pipeline = NULL;
   sl_error err = { 0 };
   gboolean colour = FALSE;
-  char *json, *out;
   double w, h;
 
-  if (stmt == NULL)
+  if (!collect_labelled (self, paths, widths, heights, &colour, error))
     return NULL;
-  while (sqlite3_step (stmt) == SQLITE_ROW)
-    {
-      int width = sqlite3_column_int (stmt, 0), height = sqlite3_column_int (stmt, 1);
-
-      g_array_append_val (widths, width);
-      g_array_append_val (heights, height);
-      colour = colour || sqlite3_column_int (stmt, 2) > 1;
-      g_ptr_array_add (paths,
-                       sl_project_image_path (self, (const char *) sqlite3_column_text (stmt, 3),
-                                              (const char *) sqlite3_column_text (stmt, 4)));
-    }
-  if (widths->len == 0)
-    {
-      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NO_DATA,
-                   "The project has no labelled images to choose a pipeline from");
-      return NULL;
-    }
   qsort (widths->data, widths->len, sizeof (int), compare_int);
   qsort (heights->data, heights->len, sizeof (int), compare_int);
   w = g_array_index (widths, int, widths->len / 2);
@@ -133,7 +158,7 @@ sl_project_default_pipeline_json (SlProject *self, GError **error)
       sl_project_set_runtime_error (error, &err, "Could not make a pipeline");
       return NULL;
     }
-  if (!measure (self, pipeline, paths, &spec, error)
+  if (!measure (pipeline, paths, &spec, cancellable, error)
       || sl_pipeline_set_input (pipeline, &spec, &err) != SL_OK)
     {
       if (err.code != SL_OK)
@@ -141,11 +166,57 @@ sl_project_default_pipeline_json (SlProject *self, GError **error)
       sl_pipeline_free (pipeline);
       return NULL;
     }
-  json = sl_pipeline_to_json (pipeline);
-  out = g_strdup (json);
-  sl_free (json);
-  sl_pipeline_free (pipeline);
-  return out;
+  return take_pipeline_json (pipeline);
+}
+
+char *
+sl_project_default_pipeline_json (SlProject *self, GError **error)
+{
+  return default_pipeline_json (self, NULL, error);
+}
+
+/* Measures the input mean and std of a given pipeline on the labelled images. */
+static char *
+remeasure_pipeline_json (SlProject *self, const char *pipeline_json, GCancellable *cancellable,
+                         GError **error)
+{
+  g_autoptr (GArray) widths = g_array_new (FALSE, FALSE, sizeof (int));
+  g_autoptr (GArray) heights = g_array_new (FALSE, FALSE, sizeof (int));
+  g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  sl_pipeline *pipeline = NULL;
+  sl_input_spec spec;
+  sl_error err = { 0 };
+  gboolean colour = FALSE;
+
+  if (sl_pipeline_from_json (pipeline_json, &pipeline, &err) != SL_OK)
+    {
+      sl_project_set_runtime_error (error, &err, "The pipeline is not valid");
+      return NULL;
+    }
+  sl_pipeline_get_input (pipeline, &spec);
+  if (!collect_labelled (self, paths, widths, heights, &colour, error)
+      || !measure (pipeline, paths, &spec, cancellable, error)
+      || sl_pipeline_set_input (pipeline, &spec, &err) != SL_OK)
+    {
+      if (err.code != SL_OK)
+        sl_project_set_runtime_error (error, &err, "Could not measure the pipeline's output");
+      sl_pipeline_free (pipeline);
+      return NULL;
+    }
+  return take_pipeline_json (pipeline);
+}
+
+char *
+sl_project_measure_pipeline_json (const char *path, const char *pipeline_json,
+                                  GCancellable *cancellable, GError **error)
+{
+  g_autoptr (SlProject) db = NULL;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  if ((db = sl_project_open_worker (path, error)) == NULL)
+    return NULL;
+  return pipeline_json != NULL ? remeasure_pipeline_json (db, pipeline_json, cancellable, error)
+                               : default_pipeline_json (db, cancellable, error);
 }
 
 char *

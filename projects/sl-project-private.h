@@ -26,10 +26,6 @@ gboolean sl_project_begin (SlProject *self, GError **error); /* BEGIN IMMEDIATE 
 gboolean sl_project_commit (SlProject *self, GError **error);
 void sl_project_rollback (SlProject *self);
 
-/* Opens a second connection to the same project for a worker thread; it does
- * no clean-up of files. */
-SlProject *sl_project_open_worker (const char *path, GError **error);
-
 /* Sets *error from a runtime error. */
 void sl_project_set_runtime_error (GError **error, const sl_error *err, const char *what);
 

@@ -97,20 +97,26 @@ check_health (SlProject *self, SlProjectStats *s)
           "Class “%s” has no images.", small->name);
   if (s->unlabelled > 0)
     warn (s, "unlabelled", "Label them (sightline-cli label) or mark them ignored.",
-          "%lld image%s have no label and are not used for training.", (long long) s->unlabelled,
-          s->unlabelled == 1 ? "" : "s");
+          s->unlabelled == 1 ? "%lld image has no label and is not used for training."
+                             : "%lld images have no label and are not used for training.",
+          (long long) s->unlabelled);
   if (unsplit > 0)
     warn (s, "unsplit", "Run 'sightline-cli split' to give them a split.",
-          "%lld labelled image%s are in no split yet and are not used for training.",
-          (long long) unsplit, unsplit == 1 ? "" : "s");
+          unsplit == 1 ? "%lld labelled image is in no split yet and is not used for training."
+                       : "%lld labelled images are in no split yet and are not used for training.",
+          (long long) unsplit);
   if (s->duplicates > 0)
     warn (s, "duplicates", "Nothing to do: each picture is stored once.",
-          "%lld file%s were skipped at import because the same image was already in the project.",
-          (long long) s->duplicates, s->duplicates == 1 ? "" : "s");
+          s->duplicates == 1
+              ? "%lld file was skipped at import because the same image was already in the project."
+              : "%lld files were skipped at import because the same image was already in the "
+                "project.",
+          (long long) s->duplicates);
   if (s->unreadable > 0)
     warn (s, "unreadable", "See 'sightline-cli stats --issues' for the files and the reasons.",
-          "%lld file%s could not be read and were skipped.", (long long) s->unreadable,
-          s->unreadable == 1 ? "" : "s");
+          s->unreadable == 1 ? "%lld file could not be read and was skipped."
+                             : "%lld files could not be read and were skipped.",
+          (long long) s->unreadable);
   if (s->shapes->len > 1)
     {
       for (guint i = 0; i < s->shapes->len; i++)

@@ -33,6 +33,10 @@ typedef struct _SlProject SlProject;
 SlProject *sl_project_create (const char *path, const char *name, GError **error);
 /* Opens a project; removes temporary files a killed import or training left. */
 SlProject *sl_project_open (const char *path, GError **error);
+/* Opens a second connection to an open project, for one worker thread (a
+ * connection must not be shared by threads that run transactions); it does no
+ * clean-up of files. */
+SlProject *sl_project_open_worker (const char *path, GError **error);
 SlProject *sl_project_ref (SlProject *self);
 void sl_project_unref (SlProject *self);
 
@@ -99,6 +103,15 @@ gboolean sl_project_import_folder (SlProject *self, const char *folder, SlImport
                                    gint64 max_pixels, SlImportProgressFunc progress,
                                    gpointer user_data, GCancellable *cancellable,
                                    SlImportResult *result, GError **error);
+/* Imports a list of paths as one import: a folder is imported as
+ * sl_project_import_folder imports it; a file is imported unlabelled (a path
+ * that cannot be read becomes an issue). Same batching, cancel and result as
+ * sl_project_import_folder. */
+gboolean sl_project_import_files (SlProject *self, const char *const *paths, gsize n,
+                                  SlImportFlags flags, gint64 max_pixels,
+                                  SlImportProgressFunc progress, gpointer user_data,
+                                  GCancellable *cancellable, SlImportResult *result,
+                                  GError **error);
 void sl_import_result_clear (SlImportResult *result);
 
 /* ---- Classes and labels ---------------------------------------------------- */
@@ -168,6 +181,8 @@ typedef struct
   char *class_name;
   gboolean ignored;
   SlSplit split;
+  gint64 bytes;      /* size of the stored file */
+  char *imported_at; /* ISO 8601 UTC */
 } SlImageInfo;
 
 void sl_image_info_free (SlImageInfo *info);
@@ -183,6 +198,8 @@ typedef struct
 void sl_image_filter_init (SlImageFilter *filter);
 /* Images in id order (GPtrArray of SlImageInfo, owning). */
 GPtrArray *sl_project_list_images (SlProject *self, const SlImageFilter *filter, GError **error);
+/* One image by id. */
+SlImageInfo *sl_project_get_image (SlProject *self, gint64 image_id, GError **error);
 /* Finds an image by id ("42") or by a unique prefix of its hash (at least 6 hex digits). */
 gint64 sl_project_resolve_image (SlProject *self, const char *ref, GError **error);
 

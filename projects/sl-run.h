@@ -18,7 +18,7 @@ typedef struct
   char *preset;        /* a preset name, or NULL when model_json is given */
   char *model_json;    /* NULL: built from the preset and the pipeline's input */
   char *pipeline_json; /* NULL: the project's pipeline (or one chosen from the data) */
-  char *augment_json;  /* NULL: no augmentation */
+  char *augment_json;  /* NULL: the project's "augment" setting (none when unset) */
   char *optimizer;     /* "adam" (default), "adamw" or "sgd" */
   double learning_rate, weight_decay, momentum, label_smoothing;
   int epochs; /* total passes */
@@ -94,5 +94,11 @@ char *sl_run_info_dup_model_json (const SlRunInfo *run);
 char *sl_project_default_pipeline_json (SlProject *self, GError **error);
 /* The project's pipeline: the stored one or the default above. */
 char *sl_project_dup_pipeline_json (SlProject *self, GError **error);
+/* pipeline_json with its input mean and std measured the same way on its own
+ * output (NULL: the default pipeline above). Opens its own connection to the
+ * project at `path`, so any thread may call it; checks `cancellable` between
+ * images. */
+char *sl_project_measure_pipeline_json (const char *path, const char *pipeline_json,
+                                        GCancellable *cancellable, GError **error);
 
 G_END_DECLS

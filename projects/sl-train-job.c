@@ -218,6 +218,9 @@ sl_train_job_new (SlProject *project, const SlRunConfig *config, GError **error)
       || !sl_train_data_collect (job->db, &job->data, error)
       || !sl_train_data_class_weights (&job->data, &job->config, &job->weights, error))
     return NULL;
+  if (job->config.augment_json == NULL)
+    /* What the Preprocess page previews is what training does. */
+    job->config.augment_json = sl_project_get_setting (job->db, "augment");
   if (config->pipeline_json != NULL)
     pipeline_json = g_strdup (config->pipeline_json);
   else if ((pipeline_json = sl_project_get_setting (job->db, "pipeline")) == NULL)

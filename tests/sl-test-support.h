@@ -57,3 +57,19 @@ double sl_test_rel_error (const float *a, const float *b, gsize n, double floor)
 
 /* Fills x with N(0, scale) values from a fixed seed. */
 void sl_test_fill_normal (float *x, gsize n, guint64 seed, float scale);
+
+/* ---- Exported models (sl-test-models.c) ---------------------------------- */
+
+/* The ten Fashion-MNIST class names, in label order. */
+extern const char *const sl_test_fmnist_labels[10];
+
+/* Trains `preset` (28x28 gray, 10 classes) for `steps` Adam steps of 32
+ * Fashion-MNIST images and saves it with a pipeline (one blur step, the
+ * data set's mean and std) and the class names as a .slmodel at path.
+ * Returns FALSE after g_test_skip when the data set is missing. */
+gboolean sl_test_make_slmodel (const char *preset, int steps, const char *path);
+
+/* Writes the first n Fashion-MNIST test images into dir as "<i>-<label>.png";
+ * returns the paths (NULL-terminated, g_strfreev) and fills labels (n ints)
+ * when given. Returns NULL after g_test_skip when the data set is missing. */
+char **sl_test_write_fmnist_pngs (const char *dir, int n, int32_t *labels);

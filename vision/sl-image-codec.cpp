@@ -88,3 +88,9 @@ sl_image_encode (const sl_image *img, const char *ext, uint8_t **out, size_t *si
   }
   SL_CV_CATCH (err)
 }
+
+extern "C" const char *
+sl_opencv_version (void)
+{
+  return CV_VERSION;
+}

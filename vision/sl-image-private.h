@@ -35,6 +35,9 @@ extern "C"
   sl_status sl_image_encode (const sl_image *img, const char *ext, uint8_t **out, size_t *size,
                              sl_error *err);
 
+  /* The OpenCV version the vision layer was built with. */
+  const char *sl_opencv_version (void);
+
 /* Whole-file reads and atomic writes come from the engine. */
 #include "sl-file-private.h"
 

@@ -5,6 +5,7 @@
 #include "sl-json-private.h"
 
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -198,7 +199,9 @@ int_from_json (const cJSON *o, const char *key, int *out, sl_error *err)
 
   if (j == NULL)
     return SL_OK;
-  if (!cJSON_IsNumber (j) || j->valuedouble != (int) j->valuedouble)
+  /* Range first: converting a double outside int's range is undefined. */
+  if (!cJSON_IsNumber (j) || !(j->valuedouble >= INT_MIN && j->valuedouble <= INT_MAX)
+      || j->valuedouble != (int) j->valuedouble)
     return sl_error_set (err, SL_ERR_INVALID, "input: \"%s\" must be a whole number", key);
   *out = (int) j->valuedouble;
   return SL_OK;

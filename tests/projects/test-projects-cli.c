@@ -95,7 +95,7 @@ static void
 test_help_and_errors (void)
 {
   static const char *const commands[] = { "new",   "import", "classes", "label",   "split", "stats",
-                                          "train", "runs",   "eval",    "predict", "demo" };
+                                          "train", "runs",   "eval",    "predict", "demo",  "export" };
   g_autofree char *tmp = pt_make_tmp ();
 
   if (cli_path () == NULL)
@@ -244,6 +244,29 @@ test_workflow (void)
     g_assert_cmpint (cJSON_GetArraySize (cJSON_GetObjectItem (first, "top")), ==, 3);
     cJSON_Delete (doc);
     g_assert_cmpint (cli (NULL, "predict", path, "/nonexistent.png", NULL), ==, 1);
+  }
+
+  /* export writes both formats and reports them; bad options are usage errors. */
+  {
+    g_autofree char *out_dir = g_build_filename (tmp, "export", NULL);
+    g_autofree char *slmodel = g_build_filename (out_dir, "line.slmodel", NULL);
+    cJSON *files;
+
+    doc = cli_json ("export", path, "--format", "slmodel,onnx", "-o", out_dir, "--name", "line",
+                    "--threshold", "0.5", NULL);
+    files = cJSON_GetObjectItem (doc, "files");
+    g_assert_cmpint (cJSON_GetArraySize (files), ==, 3);
+    g_assert_cmpstr (cJSON_GetStringValue (
+                         cJSON_GetObjectItem (cJSON_GetArrayItem (files, 0), "path")),
+                     ==, slmodel);
+    g_assert_cmpfloat (num (doc, "latency_ms"), >, 0);
+    g_assert_cmpint (num (doc, "classes"), ==, 3);
+    cJSON_Delete (doc);
+    g_assert_true (g_file_test (slmodel, G_FILE_TEST_IS_REGULAR));
+    g_assert_cmpint (cli (NULL, "export", path, "--format", "tflite", "-o", out_dir, NULL), ==, 2);
+    g_assert_cmpint (cli (NULL, "export", path, NULL), ==, 2);
+    g_assert_cmpint (cli (NULL, "export", path, "-o", out_dir, "--threshold", "2", NULL), ==, 2);
+    g_assert_cmpint (cli (NULL, "export", path, "-o", out_dir, "--run", "run-99", NULL), ==, 1);
   }
   g_clear_pointer (&project, sl_project_unref);
   pt_remove_tree (tmp);

@@ -224,6 +224,72 @@ test_import_tree (Fixture *f, gconstpointer data)
   }
 }
 
+/* A dropped mix of a folder, loose files, a duplicate and a missing file is one import. */
+static void
+test_import_files (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *good = NULL, *loose = NULL, *missing = NULL, *truncated = NULL;
+  g_autoptr (GPtrArray) images = NULL;
+  SlImportResult r;
+  gint64 rows;
+  int labelled = 0;
+
+  if (f->project == NULL)
+    return;
+  good = g_build_filename (f->src, "good", NULL);
+  loose = g_build_filename (f->src, "loose.png", NULL);
+  missing = g_build_filename (f->src, "gone.png", NULL);
+  truncated = g_build_filename (f->src, "bad", "truncated.png", NULL);
+  {
+    const char *const paths[] = { good, loose, f->good_png, missing, truncated };
+
+    g_assert_true (sl_project_import_files (f->project, paths, G_N_ELEMENTS (paths),
+                                            SL_IMPORT_LABELS_FROM_FOLDERS, 0, NULL, NULL, NULL, &r,
+                                            &error));
+  }
+  g_assert_no_error (error);
+  /* good/: 5 images and their copy (a duplicate); loose.png; the first image
+   * again (a duplicate); a missing and a truncated file. */
+  g_assert_cmpint (r.files, ==, 10);
+  g_assert_cmpint (r.added, ==, 6);
+  g_assert_cmpint (r.duplicates, ==, 2);
+  g_assert_cmpint (r.unreadable, ==, 2);
+  g_assert_cmpint (r.not_images, ==, 0);
+  g_assert_cmpuint (r.image_ids->len, ==, 6);
+  g_assert_cmpint (find_issue (&r, "gone.png")->outcome, ==, SL_IMPORT_UNREADABLE);
+  g_assert_cmpint (find_issue (&r, "truncated.png")->outcome, ==, SL_IMPORT_UNREADABLE);
+  sl_import_result_clear (&r);
+
+  /* The folder's sub-folders name classes ("nested"); loose files stay unlabelled. */
+  images = sl_project_list_images (f->project, NULL, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < images->len; i++)
+    {
+      const SlImageInfo *im = g_ptr_array_index (images, i);
+
+      labelled += im->class_id >= 0;
+      if (g_str_has_suffix (im->original_path, "loose.png"))
+        g_assert_cmpint (im->class_id, ==, -1);
+      if (im->class_id >= 0)
+        g_assert_cmpstr (im->class_name, ==, "nested");
+    }
+  g_assert_cmpint (labelled, ==, 2);
+  assert_store_consistent (f->project, &rows);
+  g_assert_cmpint (rows, ==, 6);
+
+  /* Without the flag nothing is labelled; everything is a duplicate now. */
+  {
+    const char *const again[] = { good, loose };
+
+    g_assert_true (sl_project_import_files (f->project, again, 2, SL_IMPORT_FLAGS_NONE, 0, NULL,
+                                            NULL, NULL, &r, &error));
+  }
+  g_assert_cmpint (r.added, ==, 0);
+  g_assert_cmpint (r.duplicates, ==, 7);
+  sl_import_result_clear (&r);
+}
+
 static void
 cancel_after_three (const SlImportProgress *p, gpointer user_data)
 {
@@ -359,6 +425,8 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add ("/projects/import/tree", Fixture, NULL, fixture_set_up, test_import_tree,
+              fixture_tear_down);
+  g_test_add ("/projects/import/files", Fixture, NULL, fixture_set_up, test_import_files,
               fixture_tear_down);
   g_test_add ("/projects/import/cancel", Fixture, NULL, fixture_set_up, test_import_cancel,
               fixture_tear_down);

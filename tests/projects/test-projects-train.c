@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include "projects-test-util.h"
+#include "sl-classifier.h"
 #include "sl-evaluation.h"
+#include "sl-export.h"
 #include "sl-train-job.h"
 
 typedef struct
@@ -58,6 +60,69 @@ get_run (SlProject *project, gint64 id)
 
   g_assert_no_error (error);
   return run;
+}
+
+/* Exports the run and checks that the line-side runtime gives the stored answers. */
+static void
+check_export (SlProject *project, const SlRunInfo *run, const SlEvaluation *e, const char *tmp)
+{
+  g_autofree char *dir = g_build_filename (tmp, "line", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GDir) listing = NULL;
+  SlExportOptions o;
+  SlExportResult r;
+  sl_classifier *c = NULL;
+  sl_error err = { 0 };
+  const char *header;
+  int files = 0;
+
+  sl_export_options_init (&o);
+  o.formats = SL_EXPORT_SLMODEL | SL_EXPORT_ONNX;
+  o.reject_threshold = 0.25;
+  g_assert_true (sl_project_export_run (project, run->id, dir, &o, &r, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_suffix (r.slmodel_path, "-run-1.slmodel"));
+  g_assert_cmpint (r.slmodel_bytes, >, 4 * r.parameters);
+  g_assert_cmpint (r.onnx_bytes, >, 4 * r.parameters);
+  g_assert_cmpint (r.sidecar_bytes, >, 0);
+  g_assert_cmpint (r.classes, ==, 10);
+  g_assert_true (r.latency_ms > 0 && r.latency_ms < 1000);
+
+  g_assert_cmpint (sl_classifier_open (r.slmodel_path, NULL, &c, &err), ==, SL_OK);
+  g_assert_cmpfloat (sl_classifier_get_reject_threshold (c), ==, 0.25f);
+  header = sl_classifier_header_json (c);
+  g_assert_nonnull (strstr (header, run->dataset_hash));
+  g_assert_nonnull (strstr (header, "\"test_accuracy\""));
+  g_assert_nonnull (strstr (header, "\"recipe\""));
+  for (guint i = 0; i < MIN (e->confident_mistakes->len, 5); i++)
+    {
+      const SlImagePrediction *p = g_ptr_array_index (e->confident_mistakes, i);
+      sl_prediction pred;
+
+      sl_prediction_init (&pred);
+      g_assert_cmpint (sl_classifier_predict_file (c, p->original_path, &pred, NULL, &err), ==,
+                       SL_OK);
+      g_assert_cmpint (pred.class_index, ==, p->predicted_class);
+      g_assert_cmpfloat_with_epsilon (pred.confidence, p->confidence, 1e-5);
+      g_assert_cmpstr (pred.label, ==, g_ptr_array_index (run->class_names, p->predicted_class));
+    }
+  sl_classifier_free (c);
+  sl_export_result_clear (&r);
+
+  /* ONNX alone leaves exactly the graph and its sidecar beside the earlier files. */
+  o.formats = SL_EXPORT_ONNX;
+  o.name = "graph-only";
+  g_assert_true (sl_project_export_run (project, run->id, dir, &o, &r, &error));
+  g_assert_null (r.slmodel_path);
+  sl_export_result_clear (&r);
+  listing = g_dir_open (dir, 0, NULL);
+  while (g_dir_read_name (listing) != NULL)
+    files++;
+  g_assert_cmpint (files, ==, 5);
+
+  o.reject_threshold = 1.5;
+  g_assert_false (sl_project_export_run (project, run->id, dir, &o, &r, &error));
+  g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_INVALID);
 }
 
 static void
@@ -149,6 +214,7 @@ test_train_evaluate (void)
     g_assert_cmpfloat_with_epsilon (scores[0].probability, p->confidence, 1e-5);
     g_assert_cmpfloat (scores[1].probability, <=, scores[0].probability);
   }
+  check_export (project, run, e, tmp);
   g_clear_pointer (&job, sl_train_job_free);
   g_clear_pointer (&project, sl_project_unref);
   pt_remove_tree (tmp);

@@ -1,0 +1,190 @@
+/* sl-infer-args.c: the command line of sightline-infer: options, --help and --version. */
+#include "sl-infer-private.h"
+#include "sl-config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum
+{
+  OPT_JSON = 256,
+  OPT_TOP,
+  OPT_THRESHOLD,
+  OPT_THREADS,
+  OPT_BATCH,
+  OPT_BENCH,
+  OPT_ITERATIONS,
+  OPT_VERSION,
+};
+
+static const struct option long_options[] = {
+  { "recursive", no_argument, NULL, 'r' },
+  { "json", no_argument, NULL, OPT_JSON },
+  { "top", required_argument, NULL, OPT_TOP },
+  { "threshold", required_argument, NULL, OPT_THRESHOLD },
+  { "threads", required_argument, NULL, OPT_THREADS },
+  { "batch", required_argument, NULL, OPT_BATCH },
+  { "bench", no_argument, NULL, OPT_BENCH },
+  { "iterations", required_argument, NULL, OPT_ITERATIONS },
+  { "help", no_argument, NULL, 'h' },
+  { "version", no_argument, NULL, OPT_VERSION },
+  { NULL, 0, NULL, 0 },
+};
+
+static void
+print_help (FILE *out)
+{
+  fprintf (out, "Usage: " SL_INFER_NAME " [OPTIONS...] MODEL.slmodel [PATH...]\n"
+                "\n"
+                "Classifies images with a Sightline model, applying the preprocessing it was\n"
+                "trained with. A PATH is an image file or a folder (the image files inside,\n"
+                "sorted by name); '-', or no PATH when stdin is not a terminal, reads a list of\n"
+                "paths from stdin, one per line.\n"
+                "\n"
+                "Options:\n"
+                "  -r, --recursive     also classify the images in subfolders\n"
+                "      --json          print JSON lines instead of CSV\n"
+                "      --top K         also print the K most likely classes\n"
+                "      --threshold T   reject predictions less confident than T (0 .. 1);\n"
+                "                      default: the model's threshold\n"
+                "      --threads N     compute threads (default: one per CPU core)\n"
+                "      --batch N       images per forward pass (default 1; 32 with --bench)\n"
+                "      --bench         time cold start, batch-1 latency and throughput on the\n"
+                "                      given images (or a mid-gray image) instead of classifying\n"
+                "      --iterations N  --bench: batch-1 predictions to time (default 200)\n"
+                "  -h, --help          show this help\n"
+                "      --version       show the runtime and model format versions\n"
+                "\n"
+                "CSV columns: file,label,confidence,rejected (then label2,confidence2,... with\n"
+                "--top). JSON lines: {\"file\", \"label\", \"class_index\", \"confidence\",\n"
+                "\"rejected\", \"top\": [...]}. Images that fail are reported on stderr and\n"
+                "skipped.\n"
+                "\n"
+                "Exit status: 0 when every image was classified, 1 when some failed, 2 for a\n"
+                "usage error or a model that cannot be opened.\n");
+}
+
+static void
+print_version (void)
+{
+  /* The program's own version, then the library it runs with (they differ
+   * when a newer libsightline.so was installed later). */
+  printf (SL_INFER_NAME " %s\n", SL_VERSION_STRING);
+  printf ("libsightline %s\n", sl_version_string ());
+  printf (".slmodel format version %d\n", SL_SLMODEL_FORMAT_VERSION);
+}
+
+static int
+usage_error (const char *format, const char *value)
+{
+  fprintf (stderr, SL_INFER_NAME ": ");
+  fprintf (stderr, format, value);
+  fprintf (stderr, "\nTry '" SL_INFER_NAME " --help' for the options.\n");
+  return SL_INFER_EXIT_USAGE;
+}
+
+/* A whole-string integer in [min, max]. */
+static bool
+parse_int (const char *text, int min, int max, int *out)
+{
+  char *end;
+  long v;
+
+  errno = 0;
+  v = strtol (text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || v < min || v > max)
+    return false;
+  *out = (int) v;
+  return true;
+}
+
+static bool
+parse_threshold (const char *text, float *out)
+{
+  char *end;
+  double v;
+
+  errno = 0;
+  v = strtod (text, &end);
+  if (errno != 0 || end == text || *end != '\0' || !(v >= 0.0 && v <= 1.0))
+    return false;
+  *out = (float) v;
+  return true;
+}
+
+/* Applies one option; returns -1 to go on or an exit status. */
+static int
+apply_option (int opt, const char *arg, SlInferOptions *o)
+{
+  switch (opt)
+    {
+      case 'r': o->recursive = true; return -1;
+      case OPT_JSON: o->json = true; return -1;
+      case OPT_BENCH: o->bench = true; return -1;
+      case OPT_TOP:
+        return parse_int (arg, 1, 1000, &o->top)
+                   ? -1
+                   : usage_error ("--top needs a whole number from 1 to 1000, not '%s'", arg);
+      case OPT_THRESHOLD:
+        return parse_threshold (arg, &o->threshold)
+                   ? -1
+                   : usage_error ("--threshold needs a number from 0 to 1, not '%s'", arg);
+      case OPT_THREADS:
+        return parse_int (arg, 0, 1024, &o->threads)
+                   ? -1
+                   : usage_error ("--threads needs a whole number from 0 (one per core) to "
+                                  "1024, not '%s'",
+                                  arg);
+      case OPT_BATCH:
+        return parse_int (arg, 1, 4096, &o->batch)
+                   ? -1
+                   : usage_error ("--batch needs a whole number from 1 to 4096, not '%s'", arg);
+      case OPT_ITERATIONS:
+        return parse_int (arg, 1, 100000000, &o->iterations)
+                   ? -1
+                   : usage_error ("--iterations needs a positive whole number, not '%s'", arg);
+      case 'h': print_help (stdout); return SL_INFER_EXIT_OK;
+      case OPT_VERSION: print_version (); return SL_INFER_EXIT_OK;
+      default:
+        /* getopt has printed what was wrong. */
+        fprintf (stderr, "Try '" SL_INFER_NAME " --help' for the options.\n");
+        return SL_INFER_EXIT_USAGE;
+    }
+}
+
+int
+sl_infer_parse_args (int argc, char **argv, SlInferOptions *o)
+{
+  int opt;
+
+  memset (o, 0, sizeof *o);
+  o->threshold = -1.0f;
+  o->iterations = 200;
+  opterr = 1;
+  while ((opt = getopt_long (argc, argv, "rh", long_options, NULL)) != -1)
+    {
+      int status = apply_option (opt, optarg, o);
+
+      if (status >= 0)
+        return status;
+    }
+  if (optind >= argc)
+    return usage_error ("%s", "no model given (sightline-infer MODEL.slmodel [PATH...])");
+  o->model_path = argv[optind];
+  o->paths = argv + optind + 1;
+  o->n_paths = argc - optind - 1;
+  if (o->batch == 0)
+    o->batch = o->bench ? 32 : 1;
+  /* --bench without images times a synthetic image instead of reading stdin. */
+  if (o->n_paths == 0 && !o->bench)
+    {
+      if (isatty (STDIN_FILENO))
+        return usage_error ("%s", "no images given: name image files or folders, or pipe a "
+                                  "list of paths into stdin");
+      o->read_stdin = true;
+    }
+  return -1;
+}

@@ -1,0 +1,155 @@
+/* sl-infer-output.c: sightline-infer's results as CSV rows or JSON lines, with correct quoting. */
+#include "sl-infer-private.h"
+
+#include <string.h>
+
+void
+sl_infer_put_csv (FILE *out, const char *text)
+{
+  if (strpbrk (text, ",\"\r\n") == NULL)
+    {
+      fputs (text, out);
+      return;
+    }
+  putc ('"', out);
+  for (const char *p = text; *p; p++)
+    {
+      if (*p == '"')
+        putc ('"', out);
+      putc (*p, out);
+    }
+  putc ('"', out);
+}
+
+/* The length of the UTF-8 sequence at s (1 .. 4), or 0 when it is not valid UTF-8. */
+static int
+utf8_length (const unsigned char *s)
+{
+  int n;
+  unsigned cp;
+
+  if (s[0] < 0x80)
+    return 1;
+  if (s[0] >= 0xc2 && s[0] <= 0xdf)
+    n = 2, cp = s[0] & 0x1f;
+  else if (s[0] >= 0xe0 && s[0] <= 0xef)
+    n = 3, cp = s[0] & 0x0f;
+  else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+    n = 4, cp = s[0] & 0x07;
+  else
+    return 0;
+  for (int i = 1; i < n; i++)
+    {
+      if ((s[i] & 0xc0) != 0x80)
+        return 0;
+      cp = cp << 6 | (s[i] & 0x3f);
+    }
+  /* Overlong forms, UTF-16 surrogates and values past U+10FFFF. */
+  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff))
+      || (cp >= 0xd800 && cp <= 0xdfff))
+    return 0;
+  return n;
+}
+
+void
+sl_infer_put_json_string (FILE *out, const char *text)
+{
+  const unsigned char *s = (const unsigned char *) text;
+
+  putc ('"', out);
+  while (*s)
+    {
+      int n = utf8_length (s);
+
+      if (n == 0)
+        {
+          /* File names are bytes; JSON must be UTF-8. */
+          fputs ("\\ufffd", out);
+          s++;
+          continue;
+        }
+      if (*s == '"' || *s == '\\')
+        fprintf (out, "\\%c", *s);
+      else if (*s == '\n')
+        fputs ("\\n", out);
+      else if (*s == '\r')
+        fputs ("\\r", out);
+      else if (*s == '\t')
+        fputs ("\\t", out);
+      else if (*s < 0x20 || *s == 0x7f)
+        fprintf (out, "\\u%04x", *s);
+      else
+        fwrite (s, 1, n, out);
+      s += n;
+    }
+  putc ('"', out);
+}
+
+void
+sl_infer_write_header (const SlInferWriter *w)
+{
+  if (w->json)
+    return;
+  fputs ("file,label,confidence,rejected", w->out);
+  for (int k = 2; k <= w->top; k++)
+    fprintf (w->out, ",label%d,confidence%d", k, k);
+  putc ('\n', w->out);
+}
+
+static void
+write_csv (const SlInferWriter *w, const char *file, const sl_prediction *best,
+           const sl_prediction *top, int n_top)
+{
+  sl_infer_put_csv (w->out, file);
+  putc (',', w->out);
+  sl_infer_put_csv (w->out, best->label);
+  fprintf (w->out, ",%.6f,%d", best->confidence, best->rejected ? 1 : 0);
+  /* Every row has as many columns as the header. */
+  for (int k = 1; k < w->top; k++)
+    {
+      putc (',', w->out);
+      if (k < n_top)
+        {
+          sl_infer_put_csv (w->out, top[k].label);
+          fprintf (w->out, ",%.6f", top[k].confidence);
+        }
+      else
+        putc (',', w->out);
+    }
+  putc ('\n', w->out);
+}
+
+static void
+write_json (const SlInferWriter *w, const char *file, const sl_prediction *best,
+            const sl_prediction *top, int n_top)
+{
+  fputs ("{\"file\":", w->out);
+  sl_infer_put_json_string (w->out, file);
+  fputs (",\"label\":", w->out);
+  sl_infer_put_json_string (w->out, best->label);
+  fprintf (w->out, ",\"class_index\":%d,\"confidence\":%.6f,\"rejected\":%s", best->class_index,
+           best->confidence, best->rejected ? "true" : "false");
+  if (w->top > 0)
+    {
+      fputs (",\"top\":[", w->out);
+      for (int k = 0; k < n_top; k++)
+        {
+          fputs (k > 0 ? ",{\"label\":" : "{\"label\":", w->out);
+          sl_infer_put_json_string (w->out, top[k].label);
+          fprintf (w->out, ",\"class_index\":%d,\"confidence\":%.6f}", top[k].class_index,
+                   top[k].confidence);
+        }
+      putc (']', w->out);
+    }
+  fputs ("}\n", w->out);
+}
+
+void
+sl_infer_write_result (const SlInferWriter *w, const char *file, const sl_prediction *best,
+                       const sl_prediction *top, int n_top)
+{
+  if (w->json)
+    write_json (w, file, best, top, n_top);
+  else
+    write_csv (w, file, best, top, n_top);
+}

@@ -1,0 +1,89 @@
+/* sl-infer-private.h: what the files of sightline-infer (the line-side runner) share. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "sl-classifier.h"
+
+#define SL_INFER_NAME "sightline-infer"
+
+/* Exit statuses: every image classified; some image failed; a usage error or
+ * a model that cannot be opened. */
+enum
+{
+  SL_INFER_EXIT_OK = 0,
+  SL_INFER_EXIT_FAILED = 1,
+  SL_INFER_EXIT_USAGE = 2,
+};
+
+typedef struct
+{
+  const char *model_path;
+  char **paths; /* image files or folders; "-" reads a list of paths from stdin */
+  int n_paths;
+  bool read_stdin; /* no PATH was given and stdin is not a terminal */
+  bool recursive;
+  bool json;
+  bool bench;
+  int top;         /* 0 = off, else the k best are printed */
+  float threshold; /* < 0 keeps the model's reject threshold */
+  int threads;     /* 0 = one per CPU core */
+  int batch;       /* images per forward pass */
+  int iterations;  /* --bench: batch-1 predictions timed */
+} SlInferOptions;
+
+/* ---- sl-infer.c ---- */
+
+/* Prints "sightline-infer: message" on stderr. */
+void sl_infer_warn (const char *format, ...) __attribute__ ((format (printf, 1, 2)));
+/* Opens the model with the options' threads and threshold, or prints why not. */
+sl_classifier *sl_infer_open_model (const SlInferOptions *options);
+
+/* ---- sl-infer-args.c ---- */
+
+/* Fills options from the command line. Returns -1 to go on, or the exit
+ * status after printing --help, --version or a usage error. */
+int sl_infer_parse_args (int argc, char **argv, SlInferOptions *options);
+
+/* ---- sl-infer-inputs.c ---- */
+
+/* Called with each image file in input order. */
+typedef void (*SlInferVisit) (const char *path, void *user_data);
+
+/* Walks the options' paths (files as given; folders: the image files inside,
+ * sorted by name, descending with --recursive; "-" or read_stdin: paths from
+ * stdin, one per line). Paths that cannot be read are reported on stderr;
+ * returns how many. */
+int sl_infer_inputs_walk (const SlInferOptions *options, SlInferVisit visit, void *user_data);
+
+/* ---- sl-infer-output.c ---- */
+
+typedef struct
+{
+  FILE *out;
+  bool json;
+  int top; /* columns or array entries for the k best; 0 = none */
+} SlInferWriter;
+
+void sl_infer_write_header (const SlInferWriter *writer);
+/* One result line. best is the predicted class; top holds n_top predictions,
+ * best first (ignored when writer->top is 0). */
+void sl_infer_write_result (const SlInferWriter *writer, const char *file,
+                            const sl_prediction *best, const sl_prediction *top, int n_top);
+/* A CSV field, quoted when it holds a comma, quote, CR or LF. */
+void sl_infer_put_csv (FILE *out, const char *text);
+/* A JSON string with its quotes; bytes that are not UTF-8 become U+FFFD. */
+void sl_infer_put_json_string (FILE *out, const char *text);
+
+/* ---- sl-infer-run.c ---- */
+
+/* Classifies every input and prints the results; returns the exit status. */
+int sl_infer_run (sl_classifier *classifier, const SlInferOptions *options);
+/* The image as a camera frame; false for layouts a frame cannot hold (16-bit colour). */
+bool sl_infer_image_as_frame (const sl_image *image, sl_frame *frame);
+
+/* ---- sl-infer-bench.c ---- */
+
+/* Times opening the model, batch-1 latency and batch throughput; returns the exit status. */
+int sl_infer_bench (const SlInferOptions *options);

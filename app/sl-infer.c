@@ -1,0 +1,54 @@
+/* sl-infer.c: sightline-infer, the line-side runner: classifies images with a .slmodel (links only libsightline). */
+#include "sl-infer-private.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+
+void
+sl_infer_warn (const char *format, ...)
+{
+  va_list ap;
+
+  fputs (SL_INFER_NAME ": ", stderr);
+  va_start (ap, format);
+  vfprintf (stderr, format, ap);
+  va_end (ap);
+  putc ('\n', stderr);
+}
+
+sl_classifier *
+sl_infer_open_model (const SlInferOptions *o)
+{
+  sl_classifier_options options;
+  sl_classifier *c = NULL;
+  sl_error err = { 0 };
+
+  sl_classifier_options_init (&options);
+  options.threads = o->threads;
+  options.reject_threshold = o->threshold;
+  if (sl_classifier_open (o->model_path, &options, &c, &err) != SL_OK)
+    {
+      sl_infer_warn ("cannot open the model: %s", err.message);
+      return NULL;
+    }
+  return c;
+}
+
+int
+main (int argc, char **argv)
+{
+  SlInferOptions options;
+  sl_classifier *c;
+  int status = sl_infer_parse_args (argc, argv, &options);
+
+  if (status >= 0)
+    return status;
+  if (options.bench)
+    return sl_infer_bench (&options);
+  c = sl_infer_open_model (&options);
+  if (c == NULL)
+    return SL_INFER_EXIT_USAGE;
+  status = sl_infer_run (c, &options);
+  sl_classifier_free (c);
+  return status;
+}

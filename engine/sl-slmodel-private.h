@@ -1,0 +1,48 @@
+/* sl-slmodel-private.h: the .slmodel container (preamble, JSON header, aligned weight blobs).
+ *
+ * The engine owns the container and every field in it except the
+ * preprocessing pipeline, which it carries as an opaque JSON object; the
+ * vision layer validates that one (sl-classifier.c). */
+#pragma once
+
+#include "sightline.h"
+
+#ifdef __cplusplus
+extern "C"
+{
+#endif
+
+/* Preamble: magic, format version, header length, file size, CRCs. */
+#define SL_SLMODEL_MAGIC         "SLMODEL\x1a"
+#define SL_SLMODEL_PREAMBLE      32
+#define SL_SLMODEL_ALIGN         64
+#define SL_SLMODEL_MAX_HEADER    (16u << 20)
+#define SL_SLMODEL_MAX_LABEL     255
+#define SL_SLMODEL_VERSION_WRITE 1u
+
+  /* Writes model + pipeline_json (a JSON object) + info to path atomically.
+ * opencv_version goes into the software versions (may be NULL). */
+  sl_status sl_slmodel_write (const sl_model *model, const char *pipeline_json,
+                              const sl_slmodel_info *info, const char *opencv_version,
+                              const char *path, sl_error *err);
+
+  typedef struct
+  {
+    char *header_json;    /* the header as stored */
+    sl_model *model;      /* built, with the file's weights and statistics */
+    char **labels;        /* model->classes strings */
+    int n_labels;
+    char *pipeline_json;  /* the "pipeline" object, unvalidated */
+    float reject_threshold;
+  } sl_slmodel_contents;
+
+  /* Checks every byte of a .slmodel held in memory and builds its model to
+ * compute on `threads` threads (0 = one per core). `name` (a path or
+ * "buffer") starts every message. */
+  sl_status sl_slmodel_parse (const uint8_t *data, size_t size, const char *name, int threads,
+                              sl_slmodel_contents *out, sl_error *err);
+  void sl_slmodel_contents_clear (sl_slmodel_contents *contents);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,47 @@
+/* sl-export.h: exporting a run's trained model for the line (.slmodel, ONNX + sidecar). */
+#pragma once
+
+#include "sl-evaluation.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  SL_EXPORT_SLMODEL = 1 << 0,
+  SL_EXPORT_ONNX = 1 << 1, /* the graph plus its JSON sidecar */
+} SlExportFormats;
+
+typedef struct
+{
+  SlExportFormats formats;     /* default: .slmodel */
+  SlCheckpointKind checkpoint; /* default: best */
+  double reject_threshold;     /* 0 .. 1; 0 = never reject (default) */
+  const char *name;            /* file stem; NULL = "<project>-<run>" */
+} SlExportOptions;
+
+void sl_export_options_init (SlExportOptions *options);
+
+typedef struct
+{
+  char *slmodel_path; /* NULL when not written */
+  char *onnx_path;
+  char *sidecar_path;
+  gint64 slmodel_bytes, onnx_bytes, sidecar_bytes;
+  gint64 parameters;
+  int classes;
+  int input_width, input_height, input_channels;
+  double latency_ms; /* median time to classify one image on this computer */
+  int threads;       /* used for latency_ms */
+} SlExportResult;
+
+void sl_export_result_clear (SlExportResult *result);
+
+/* Writes the run's model into dir (created if needed) with its labels,
+ * preprocessing pipeline and provenance (data set hash, recipe, metrics,
+ * versions), then reopens what was written and times a prediction. Files are
+ * replaced atomically; the project is only read. */
+gboolean sl_project_export_run (SlProject *self, gint64 run_id, const char *dir,
+                                const SlExportOptions *options, SlExportResult *result,
+                                GError **error);
+
+G_END_DECLS

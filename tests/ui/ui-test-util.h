@@ -1,0 +1,43 @@
+/* ui-test-util.h: the UI tests' harness: GTK set-up, Fashion-MNIST projects, main-loop waits, widget lookup, screenshots. */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "sl-project.h"
+
+G_BEGIN_DECLS
+
+/* gtk_test_init (warnings are fatal), the application's style sheet and icons. */
+void ui_test_init (int *argc, char ***argv);
+
+/* A project in a new temporary folder with the first n Fashion-MNIST training
+ * images of classes < n_classes imported (labels from folders) and split
+ * 70/15/15. NULL after g_test_skip when the data set is missing. *tmp
+ * receives the folder to remove with ui_test_remove_tree. */
+SlProject *ui_test_fmnist_project (int n, int n_classes, char **tmp);
+/* Writes n Fashion-MNIST PNGs as dir/<class>/<prefix>-NNNNN.png; -1 after a skip. */
+int ui_test_write_fmnist_tree (const char *dir, int n, int n_classes, const char *prefix);
+char *ui_test_make_tmp (void);
+void ui_test_remove_tree (const char *path);
+
+/* Runs the main loop until cond (data) is true or timeout_ms passed; returns cond's last value. */
+typedef gboolean (*UiTestCondition) (gpointer data);
+gboolean ui_test_wait_until (UiTestCondition cond, gpointer data, guint timeout_ms);
+/* Runs the main loop for ms milliseconds (lets layout, idles and animations settle). */
+void ui_test_spin (guint ms);
+/* Presents a window and waits until it is mapped and laid out. */
+void ui_test_show_window (GtkWindow *window);
+/* A window of width x height (1280 x 800 when 0) holding child, shown. */
+GtkWindow *ui_test_window_new (GtkWidget *child, int width, int height);
+
+/* The first widget below root (depth first, root included) of the given type
+ * (G_TYPE_NONE: any) whose label, title or text contains text (NULL: any). */
+GtkWidget *ui_test_find_widget (GtkWidget *root, GType type, const char *text);
+/* A GtkLabel below root showing text (a substring), visible up to root. */
+GtkWidget *ui_test_find_label (GtkWidget *root, const char *text);
+
+/* Renders widget (a window renders with its header bar) and writes
+ * $MESON_BUILD_ROOT/screenshots/<name>.png; returns the path (g_free). */
+char *ui_test_save_screenshot (GtkWidget *widget, const char *name);
+
+G_END_DECLS

@@ -1,0 +1,55 @@
+/* sl-dataset-page-private.h: the Dataset page's instance, shared by its layout and its actions. */
+#pragma once
+
+#include "sl-dataset-page.h"
+#include "sl-class-list.h"
+#include "sl-image-details.h"
+#include "sl-image-list.h"
+#include "sl-thumbnail-cache.h"
+
+G_BEGIN_DECLS
+
+struct _SlDatasetPage
+{
+  GtkWidget parent_instance;
+  SlSession *session;
+  SlImageList *images;
+  GtkMultiSelection *selection;
+  SlThumbnailCache *thumbs;
+  SlClassList *class_list;
+  SlImageDetails *details;
+  gint64 selected_image;
+  gint64 pending_select; /* asked for while loading */
+  GtkWidget *context_menu;
+  GtkFileChooserNative *chooser;
+  guint focus_idle;
+  GObject *focus_target; /* the item the grid's keyboard focus should move to */
+
+  GtkWidget *sidebar;
+  GtkWidget *details_box;
+  GtkSearchEntry *search_entry;
+  GtkDropDown *split_dropdown;
+  GtkDropDown *sort_dropdown;
+  GtkLabel *status_label;
+  GtkRevealer *error_revealer;
+  GtkLabel *error_label;
+  GtkStack *view_stack;
+  GtkSpinner *loading_spinner;
+  GtkWidget *grid_scroller;
+  GtkGridView *grid;
+};
+
+/* sl-dataset-page-actions.c */
+void sl_dataset_page_install_actions (GtkWidgetClass *widget_class);
+void sl_dataset_page_setup_input (SlDatasetPage *self);
+void sl_dataset_page_update_actions (SlDatasetPage *self);
+
+/* sl-dataset-page.c */
+void sl_dataset_page_show_error (SlDatasetPage *self, const char *message);
+/* Selects the item at a view position alone, scrolls to it and moves the
+ * grid's keyboard focus there. */
+void sl_dataset_page_reveal (SlDatasetPage *self, guint position);
+/* Resets scope, split filter and search so every image shows. */
+void sl_dataset_page_show_all (SlDatasetPage *self);
+
+G_END_DECLS

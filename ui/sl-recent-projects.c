@@ -1,0 +1,182 @@
+/* sl-recent-projects.c: the recent-projects list in GSettings, and what the welcome view shows of each. */
+#define G_LOG_DOMAIN "Sightline-UI"
+
+#include "sl-recent-projects.h"
+#include "sl-project.h"
+
+#include "sl-vision.h"
+
+void
+sl_recent_projects_add (GSettings *settings, const char *path)
+{
+  g_auto (GStrv) old = g_settings_get_strv (settings, "recent-projects");
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto (GStrv) list = NULL;
+  guint n = 1;
+
+  g_return_if_fail (path != NULL);
+  g_strv_builder_add (builder, path);
+  for (guint i = 0; old[i] != NULL && n < SL_RECENT_PROJECTS_MAX; i++)
+    if (g_strcmp0 (old[i], path) != 0)
+      {
+        g_strv_builder_add (builder, old[i]);
+        n++;
+      }
+  list = g_strv_builder_end (builder);
+  g_settings_set_strv (settings, "recent-projects", (const char *const *) list);
+}
+
+void
+sl_recent_projects_remove (GSettings *settings, const char *path)
+{
+  g_auto (GStrv) old = g_settings_get_strv (settings, "recent-projects");
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto (GStrv) list = NULL;
+
+  for (guint i = 0; old[i] != NULL; i++)
+    if (g_strcmp0 (old[i], path) != 0)
+      g_strv_builder_add (builder, old[i]);
+  list = g_strv_builder_end (builder);
+  g_settings_set_strv (settings, "recent-projects", (const char *const *) list);
+}
+
+void
+sl_recent_info_free (SlRecentInfo *info)
+{
+  if (info == NULL)
+    return;
+  g_free (info->path);
+  g_free (info->message);
+  g_free (info->name);
+  g_clear_object (&info->thumbnail);
+  g_free (info);
+}
+
+/* What the worker thread hands back: the thumbnail stays raw pixels until the
+ * main thread makes a texture of them. */
+typedef struct
+{
+  SlRecentInfo *info;
+  GBytes *pixels; /* RGB, 8 bit */
+  int width, height;
+} LoadResult;
+
+static void
+load_result_free (LoadResult *r)
+{
+  sl_recent_info_free (r->info);
+  g_clear_pointer (&r->pixels, g_bytes_unref);
+  g_free (r);
+}
+
+/* A square thumbnail: the image's centre, scaled to size x size, RGB. */
+static gboolean
+make_thumbnail (const char *path, int size, LoadResult *r)
+{
+  sl_input_spec spec = { .width = size, .height = size, .channels = 3 };
+  sl_pipeline *pipeline = NULL;
+  sl_image in = { 0 }, out = { 0 };
+  gboolean ok = FALSE;
+
+  spec.std[0] = spec.std[1] = spec.std[2] = 1.0f;
+  if (sl_image_load (path, 0, &in, NULL) == SL_OK && sl_pipeline_new (&pipeline, NULL) == SL_OK
+      && sl_pipeline_insert_step (pipeline, -1, "resize", NULL) == SL_OK
+      && sl_pipeline_set_param (pipeline, 0, "width", size, NULL) == SL_OK
+      && sl_pipeline_set_param (pipeline, 0, "height", size, NULL) == SL_OK
+      && sl_pipeline_set_choice (pipeline, 0, "mode", "center-crop", NULL) == SL_OK
+      && sl_pipeline_set_input (pipeline, &spec, NULL) == SL_OK
+      && sl_pipeline_apply (pipeline, &in, &out, NULL) == SL_OK)
+    {
+      GByteArray *bytes = g_byte_array_sized_new ((guint) (out.width * 3 * out.height));
+
+      for (int y = 0; y < out.height; y++)
+        g_byte_array_append (bytes, out.data + (size_t) y * out.stride, (guint) out.width * 3);
+      r->pixels = g_byte_array_free_to_bytes (bytes);
+      r->width = out.width;
+      r->height = out.height;
+      ok = TRUE;
+    }
+  sl_pipeline_free (pipeline);
+  sl_image_clear (&in);
+  sl_image_clear (&out);
+  return ok;
+}
+
+static void
+read_project (SlProject *project, int size, LoadResult *r)
+{
+  SlProjectStats stats = { 0 };
+  SlImageFilter filter;
+  g_autoptr (GPtrArray) first = NULL;
+
+  r->info->name = sl_project_dup_name (project);
+  if (sl_project_get_stats (project, &stats, NULL))
+    r->info->images = stats.images;
+  sl_project_stats_clear (&stats);
+  sl_image_filter_init (&filter);
+  filter.include_ignored = TRUE;
+  filter.limit = 1;
+  first = sl_project_list_images (project, &filter, NULL);
+  if (first != NULL && first->len > 0)
+    {
+      SlImageInfo *image = g_ptr_array_index (first, 0);
+      g_autofree char *path = sl_project_image_path (project, image->hash, image->ext);
+
+      make_thumbnail (path, size, r);
+    }
+}
+
+static void
+load_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  const char *path = task_data;
+  int size = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (task), "size"));
+  g_autofree char *db = g_build_filename (path, "project.db", NULL);
+  LoadResult *r = g_new0 (LoadResult, 1);
+  g_autoptr (SlProject) project = NULL;
+  g_autoptr (GError) error = NULL;
+
+  r->info = g_new0 (SlRecentInfo, 1);
+  r->info->path = g_strdup (path);
+  if (!g_file_test (db, G_FILE_TEST_IS_REGULAR))
+    r->info->status = SL_RECENT_MISSING;
+  else if ((project = sl_project_open_worker (path, &error)) == NULL)
+    {
+      r->info->status = g_error_matches (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NEWER_SCHEMA)
+                            ? SL_RECENT_NEWER
+                            : SL_RECENT_UNREADABLE;
+      r->info->message = g_strdup (error->message);
+    }
+  else
+    read_project (project, size, r);
+  g_task_return_pointer (task, r, (GDestroyNotify) load_result_free);
+}
+
+void
+sl_recent_info_load_async (const char *path, int size, GCancellable *cancellable,
+                           GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+
+  g_return_if_fail (path != NULL && size > 0);
+  g_task_set_source_tag (task, sl_recent_info_load_async);
+  g_task_set_task_data (task, g_strdup (path), g_free);
+  g_object_set_data (G_OBJECT (task), "size", GINT_TO_POINTER (size));
+  g_task_run_in_thread (task, load_thread);
+}
+
+SlRecentInfo *
+sl_recent_info_load_finish (GAsyncResult *result, GError **error)
+{
+  LoadResult *r = g_task_propagate_pointer (G_TASK (result), error);
+  SlRecentInfo *info;
+
+  if (r == NULL)
+    return NULL;
+  if (r->pixels != NULL)
+    r->info->thumbnail = gdk_memory_texture_new (r->width, r->height, GDK_MEMORY_R8G8B8, r->pixels,
+                                                 (gsize) r->width * 3);
+  info = g_steal_pointer (&r->info);
+  load_result_free (r);
+  return info;
+}

@@ -1,0 +1,348 @@
+/* sl-session.c: an open project as the UI sees it: change signals and undoable label edits. */
+#define G_LOG_DOMAIN "Sightline-UI"
+
+#include "sl-session.h"
+#include "sl-run.h"
+
+#include <string.h>
+
+/* One undoable edit: the images and what each held before and after. */
+typedef struct
+{
+  gboolean is_ignore; /* an ignore-flag edit, else a label edit */
+  GArray *ids;        /* gint64 */
+  GArray *before;     /* gint64: class id (-1 none) or ignored (0/1) */
+  gint64 after;       /* the value every image got */
+} Edit;
+
+struct _SlSession
+{
+  GObject parent_instance;
+  SlProject *project;
+  char *name;
+  GQueue undo; /* Edit *, newest at the head */
+  GQueue redo;
+};
+
+G_DEFINE_FINAL_TYPE (SlSession, sl_session, G_TYPE_OBJECT)
+
+enum
+{
+  PROP_0,
+  PROP_CAN_UNDO,
+  PROP_CAN_REDO,
+  N_PROPS
+};
+
+enum
+{
+  IMAGES_CHANGED,
+  LABELS_CHANGED,
+  CLASSES_CHANGED,
+  PIPELINE_CHANGED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+/* Undo keeps this many edits; older ones are dropped. */
+#define UNDO_DEPTH 200
+
+static void
+edit_free (Edit *e)
+{
+  g_array_unref (e->ids);
+  g_array_unref (e->before);
+  g_free (e);
+}
+
+static void
+sl_session_finalize (GObject *object)
+{
+  SlSession *self = SL_SESSION (object);
+
+  g_queue_clear_full (&self->undo, (GDestroyNotify) edit_free);
+  g_queue_clear_full (&self->redo, (GDestroyNotify) edit_free);
+  g_clear_pointer (&self->project, sl_project_unref);
+  g_free (self->name);
+  G_OBJECT_CLASS (sl_session_parent_class)->finalize (object);
+}
+
+static void
+sl_session_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  SlSession *self = SL_SESSION (object);
+
+  switch (prop_id)
+    {
+    case PROP_CAN_UNDO:
+      g_value_set_boolean (value, sl_session_can_undo (self));
+      break;
+    case PROP_CAN_REDO:
+      g_value_set_boolean (value, sl_session_can_redo (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+sl_session_class_init (SlSessionClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = sl_session_finalize;
+  object_class->get_property = sl_session_get_property;
+
+  properties[PROP_CAN_UNDO] = g_param_spec_boolean (
+      "can-undo", NULL, NULL, FALSE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_CAN_REDO] = g_param_spec_boolean (
+      "can-redo", NULL, NULL, FALSE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  signals[IMAGES_CHANGED] = g_signal_new ("images-changed", G_TYPE_FROM_CLASS (klass),
+                                          G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[LABELS_CHANGED]
+      = g_signal_new ("labels-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                      NULL, NULL, G_TYPE_NONE, 2, G_TYPE_POINTER, G_TYPE_UINT);
+  signals[CLASSES_CHANGED] = g_signal_new ("classes-changed", G_TYPE_FROM_CLASS (klass),
+                                           G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[PIPELINE_CHANGED] = g_signal_new ("pipeline-changed", G_TYPE_FROM_CLASS (klass),
+                                            G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE,
+                                            0);
+}
+
+static void
+sl_session_init (SlSession *self)
+{
+  g_queue_init (&self->undo);
+  g_queue_init (&self->redo);
+}
+
+SlSession *
+sl_session_new_for_project (SlProject *project)
+{
+  SlSession *self;
+
+  g_return_val_if_fail (project != NULL, NULL);
+  self = g_object_new (SL_TYPE_SESSION, NULL);
+  self->project = sl_project_ref (project);
+  self->name = sl_project_dup_name (project);
+  if (self->name == NULL)
+    self->name = g_path_get_basename (sl_project_get_path (project));
+  return self;
+}
+
+SlSession *
+sl_session_open (const char *path, GError **error)
+{
+  g_autoptr (SlProject) project = sl_project_open (path, error);
+
+  return project != NULL ? sl_session_new_for_project (project) : NULL;
+}
+
+SlProject *
+sl_session_get_project (SlSession *self)
+{
+  g_return_val_if_fail (SL_IS_SESSION (self), NULL);
+  return self->project;
+}
+
+const char *
+sl_session_get_path (SlSession *self)
+{
+  g_return_val_if_fail (SL_IS_SESSION (self), NULL);
+  return sl_project_get_path (self->project);
+}
+
+const char *
+sl_session_get_name (SlSession *self)
+{
+  g_return_val_if_fail (SL_IS_SESSION (self), NULL);
+  return self->name;
+}
+
+void
+sl_session_notify_images_changed (SlSession *self)
+{
+  g_signal_emit (self, signals[IMAGES_CHANGED], 0);
+}
+
+void
+sl_session_notify_labels_changed (SlSession *self, const gint64 *ids, guint n)
+{
+  g_signal_emit (self, signals[LABELS_CHANGED], 0, ids, n);
+}
+
+void
+sl_session_notify_classes_changed (SlSession *self)
+{
+  g_signal_emit (self, signals[CLASSES_CHANGED], 0);
+}
+
+void
+sl_session_notify_pipeline_changed (SlSession *self)
+{
+  g_signal_emit (self, signals[PIPELINE_CHANGED], 0);
+}
+
+/* ---- Undoable edits ---------------------------------------------------------- */
+
+static void
+notify_stacks (SlSession *self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CAN_UNDO]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CAN_REDO]);
+}
+
+/* Writes one value to every image of the edit, or each image's "before" value. */
+static gboolean
+apply_values (SlSession *self, const Edit *e, gboolean restore, GError **error)
+{
+  const gint64 *ids = (const gint64 *) e->ids->data;
+  guint n = e->ids->len;
+
+  if (!restore)
+    return e->is_ignore ? sl_project_set_ignored (self->project, ids, n, e->after != 0, error)
+                        : sl_project_set_labels (self->project, ids, n, e->after, error);
+  /* Restoring: group the images by their old value so each group is one write. */
+  for (guint i = 0; i < n; i++)
+    {
+      gint64 value = g_array_index (e->before, gint64, i);
+      g_autoptr (GArray) group = g_array_new (FALSE, FALSE, sizeof (gint64));
+      gboolean seen = FALSE;
+
+      for (guint j = 0; j < i && !seen; j++)
+        seen = g_array_index (e->before, gint64, j) == value;
+      if (seen)
+        continue;
+      for (guint j = i; j < n; j++)
+        if (g_array_index (e->before, gint64, j) == value)
+          g_array_append_val (group, ids[j]);
+      if (!(e->is_ignore ? sl_project_set_ignored (self->project, (gint64 *) group->data,
+                                                   group->len, value != 0, error)
+                         : sl_project_set_labels (self->project, (gint64 *) group->data,
+                                                  group->len, value, error)))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+record_and_apply (SlSession *self, gboolean is_ignore, const gint64 *ids, guint n, gint64 after,
+                  GError **error)
+{
+  Edit *e;
+
+  g_return_val_if_fail (SL_IS_SESSION (self), FALSE);
+  if (n == 0)
+    return TRUE;
+  e = g_new0 (Edit, 1);
+  e->is_ignore = is_ignore;
+  e->after = after;
+  e->ids = g_array_sized_new (FALSE, FALSE, sizeof (gint64), n);
+  e->before = g_array_sized_new (FALSE, FALSE, sizeof (gint64), n);
+  g_array_append_vals (e->ids, ids, n);
+  for (guint i = 0; i < n; i++)
+    {
+      SlImageInfo *info = sl_project_get_image (self->project, ids[i], error);
+      gint64 before;
+
+      if (info == NULL)
+        {
+          edit_free (e);
+          return FALSE;
+        }
+      before = is_ignore ? info->ignored : info->class_id;
+      g_array_append_val (e->before, before);
+      sl_image_info_free (info);
+    }
+  if (!apply_values (self, e, FALSE, error))
+    {
+      edit_free (e);
+      return FALSE;
+    }
+  g_queue_push_head (&self->undo, e);
+  if (g_queue_get_length (&self->undo) > UNDO_DEPTH)
+    edit_free (g_queue_pop_tail (&self->undo));
+  g_queue_clear_full (&self->redo, (GDestroyNotify) edit_free);
+  notify_stacks (self);
+  sl_session_notify_labels_changed (self, ids, n);
+  return TRUE;
+}
+
+gboolean
+sl_session_set_labels (SlSession *self, const gint64 *ids, guint n, gint64 class_id,
+                       GError **error)
+{
+  return record_and_apply (self, FALSE, ids, n, class_id < 0 ? -1 : class_id, error);
+}
+
+gboolean
+sl_session_set_ignored (SlSession *self, const gint64 *ids, guint n, gboolean ignored,
+                        GError **error)
+{
+  return record_and_apply (self, TRUE, ids, n, ignored ? 1 : 0, error);
+}
+
+gboolean
+sl_session_can_undo (SlSession *self)
+{
+  return !g_queue_is_empty (&self->undo);
+}
+
+gboolean
+sl_session_can_redo (SlSession *self)
+{
+  return !g_queue_is_empty (&self->redo);
+}
+
+/* Moves the newest edit of `from` to `to`, restoring or re-applying it. */
+static gboolean
+replay (SlSession *self, GQueue *from, GQueue *to, gboolean restore, GError **error)
+{
+  Edit *e = g_queue_peek_head (from);
+
+  if (e == NULL)
+    return TRUE;
+  if (!apply_values (self, e, restore, error))
+    return FALSE;
+  g_queue_push_head (to, g_queue_pop_head (from));
+  notify_stacks (self);
+  sl_session_notify_labels_changed (self, (const gint64 *) e->ids->data, e->ids->len);
+  return TRUE;
+}
+
+gboolean
+sl_session_undo (SlSession *self, GError **error)
+{
+  g_return_val_if_fail (SL_IS_SESSION (self), FALSE);
+  return replay (self, &self->undo, &self->redo, TRUE, error);
+}
+
+gboolean
+sl_session_redo (SlSession *self, GError **error)
+{
+  g_return_val_if_fail (SL_IS_SESSION (self), FALSE);
+  return replay (self, &self->redo, &self->undo, FALSE, error);
+}
+
+/* ---- Pipeline ------------------------------------------------------------------ */
+
+char *
+sl_session_dup_pipeline_json (SlSession *self, GError **error)
+{
+  g_return_val_if_fail (SL_IS_SESSION (self), NULL);
+  return sl_project_dup_pipeline_json (self->project, error);
+}
+
+gboolean
+sl_session_set_pipeline_json (SlSession *self, const char *json, GError **error)
+{
+  g_return_val_if_fail (SL_IS_SESSION (self), FALSE);
+  if (!sl_project_set_setting (self->project, "pipeline", json, error))
+    return FALSE;
+  sl_session_notify_pipeline_changed (self);
+  return TRUE;
+}

@@ -1,0 +1,518 @@
+/* sl-thumbnail-cache.c: thumbnails decoded on a small worker pool into a byte-bounded LRU of textures. */
+#define G_LOG_DOMAIN "Sightline-UI"
+#define _GNU_SOURCE
+
+#include "sl-thumbnail-cache.h"
+
+#include "sl-vision.h"
+
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+/* How long one main-loop iteration may spend handing out finished thumbnails. */
+#define DELIVER_BUDGET_US 3000
+
+/* What the workers and the main thread share; it outlives the cache while
+ * workers still hold requests. */
+typedef struct
+{
+  gatomicrefcount ref;
+  GMutex lock;
+  GQueue done;             /* Request *, finished, under lock */
+  gboolean idle_scheduled; /* under lock */
+  SlThumbnailCache *cache; /* main thread only; NULL once the cache is gone */
+} Core;
+
+typedef struct
+{
+  gatomicrefcount ref;
+  Core *core;
+  guint handle;
+  gboolean preview;
+  guint64 seq;
+  int box;
+  char *hash;
+  char *path;
+  int cancelled; /* atomic */
+  SlThumbnailFunc func;
+  gpointer user_data;
+  GdkTexture *texture; /* the worker's result */
+  char *error;
+} Request;
+
+typedef struct
+{
+  char *hash;
+  GdkTexture *texture;
+  gsize bytes;
+  GList link;
+} Entry;
+
+struct _SlThumbnailCache
+{
+  GObject parent_instance;
+  Core *core;
+  GThreadPool *pool;
+  char *images_dir;
+  int size;
+  gsize max_bytes, bytes;
+  GHashTable *entries;  /* hash -> Entry */
+  GQueue lru;           /* Entry links, most recent first */
+  GHashTable *failures; /* hash -> reason */
+  GHashTable *requests; /* handle -> Request (main thread's reference) */
+  guint next_handle;
+  guint64 next_seq;
+  guint delivered;
+};
+
+G_DEFINE_FINAL_TYPE (SlThumbnailCache, sl_thumbnail_cache, G_TYPE_OBJECT)
+
+static Core *
+core_ref (Core *core)
+{
+  g_atomic_ref_count_inc (&core->ref);
+  return core;
+}
+
+static void request_unref (Request *r);
+
+static void
+core_unref (Core *core)
+{
+  if (!g_atomic_ref_count_dec (&core->ref))
+    return;
+  g_queue_clear_full (&core->done, (GDestroyNotify) request_unref);
+  g_mutex_clear (&core->lock);
+  g_free (core);
+}
+
+static Request *
+request_ref (Request *r)
+{
+  g_atomic_ref_count_inc (&r->ref);
+  return r;
+}
+
+static void
+request_unref (Request *r)
+{
+  if (!g_atomic_ref_count_dec (&r->ref))
+    return;
+  g_clear_object (&r->texture);
+  g_free (r->error);
+  g_free (r->hash);
+  g_free (r->path);
+  core_unref (r->core);
+  g_free (r);
+}
+
+static gboolean deliver_idle (gpointer data);
+
+static void
+entry_free (Entry *e)
+{
+  g_free (e->hash);
+  g_clear_object (&e->texture);
+  g_free (e);
+}
+
+/* ---- Worker side: no GTK widgets here ------------------------------------------- */
+
+/* One 8-bit sample of a pixel, whatever the depth. */
+static inline guint
+sample (const sl_image *img, int x, int y, int c)
+{
+  const guint8 *row = img->data + (gsize) y * img->stride;
+
+  if (img->depth == 16)
+    return ((const guint16 *) row)[x * img->channels + c] >> 8;
+  return row[x * img->channels + c];
+}
+
+/* Writes one source pixel as out_c 8-bit samples (gray becomes RGB). */
+static inline void
+put_pixel (const sl_image *img, int x, int y, guint8 *out, int out_c)
+{
+  for (int c = 0; c < out_c; c++)
+    out[c] = (guint8) sample (img, x, y, img->channels == 1 ? 0 : c);
+}
+
+/* Whole-number enlargement by k, nearest neighbour: small images stay crisp. */
+static void
+enlarge (const sl_image *img, int k, guint8 *pixels, int out_c)
+{
+  const gsize out_stride = (gsize) img->width * k * out_c;
+
+  for (int y = 0; y < img->height; y++)
+    {
+      guint8 *row = pixels + (gsize) y * k * out_stride;
+
+      for (int x = 0; x < img->width; x++)
+        {
+          guint8 px[4];
+
+          put_pixel (img, x, y, px, out_c);
+          for (int i = 0; i < k; i++)
+            memcpy (row + ((gsize) x * k + i) * out_c, px, out_c);
+        }
+      for (int i = 1; i < k; i++)
+        memcpy (row + i * out_stride, row, out_stride);
+    }
+}
+
+/* Reduction: each output pixel averages the source area it covers. */
+static void
+reduce (const sl_image *img, int ow, int oh, guint8 *pixels, int out_c)
+{
+  const int w = img->width, h = img->height, in_c = img->channels;
+  g_autofree int *xs = g_new (int, ow + 1);
+
+  for (int ox = 0; ox <= ow; ox++)
+    xs[ox] = (int) ((gint64) ox * w / ow);
+  for (int oy = 0; oy < oh; oy++)
+    {
+      int y0 = (int) ((gint64) oy * h / oh), y1 = MAX (y0 + 1, (int) ((gint64) (oy + 1) * h / oh));
+
+      for (int ox = 0; ox < ow; ox++)
+        {
+          int x0 = xs[ox], x1 = MAX (x0 + 1, xs[ox + 1]);
+          guint sum[4] = { 0 }, n = (guint) ((x1 - x0) * (y1 - y0));
+          guint8 *out = pixels + ((gsize) oy * ow + ox) * out_c;
+
+          for (int y = y0; y < y1; y++)
+            for (int x = x0; x < x1; x++)
+              for (int c = 0; c < in_c; c++)
+                sum[c] += sample (img, x, y, c);
+          for (int c = 0; c < out_c; c++)
+            out[c] = (guint8) ((sum[in_c == 1 ? 0 : c] + n / 2) / n);
+        }
+    }
+}
+
+/* Fits the image into box x box as an 8-bit texture (GTK 4.8 has no gray
+ * texture format: gray becomes RGB). */
+static GdkTexture *
+make_texture (const sl_image *img, int box)
+{
+  const int w = img->width, h = img->height;
+  const int out_c = img->channels == 4 ? 4 : 3;
+  double scale = MIN ((double) box / w, (double) box / h);
+  int ow, oh;
+  guint8 *pixels;
+  g_autoptr (GBytes) bytes = NULL;
+
+  if (scale >= 1)
+    {
+      ow = w * (int) scale;
+      oh = h * (int) scale;
+      pixels = g_malloc ((gsize) ow * oh * out_c);
+      enlarge (img, (int) scale, pixels, out_c);
+    }
+  else
+    {
+      ow = MAX (1, (int) (w * scale + 0.5));
+      oh = MAX (1, (int) (h * scale + 0.5));
+      pixels = g_malloc ((gsize) ow * oh * out_c);
+      reduce (img, ow, oh, pixels, out_c);
+    }
+  bytes = g_bytes_new_take (pixels, (gsize) ow * oh * out_c);
+  return gdk_memory_texture_new (ow, oh, out_c == 4 ? GDK_MEMORY_R8G8B8A8 : GDK_MEMORY_R8G8B8,
+                                 bytes, (gsize) ow * out_c);
+}
+
+/* Decoding yields to the main loop when CPUs are scarce: the pool's own
+ * threads run at a lower priority (Linux: nice is per thread). */
+static void
+lower_thread_priority (void)
+{
+  static GPrivate lowered;
+
+  if (g_private_get (&lowered) != NULL)
+    return;
+  g_private_set (&lowered, GINT_TO_POINTER (1));
+#ifdef __linux__
+  setpriority (PRIO_PROCESS, (id_t) gettid (), 10);
+#endif
+}
+
+static void
+worker_decode (gpointer data, gpointer pool_data)
+{
+  Request *r = data; /* the pool's reference, now ours */
+  Core *core = r->core;
+  sl_image img = { 0 };
+  sl_error err = { 0 };
+  gboolean schedule;
+
+  lower_thread_priority ();
+  /* Scrolled away before we got to it: drop it without touching the disk. */
+  if (g_atomic_int_get (&r->cancelled))
+    {
+      request_unref (r);
+      return;
+    }
+  if (sl_image_load (r->path, 0, &img, &err) == SL_OK)
+    r->texture = make_texture (&img, r->box);
+  else
+    r->error = g_strdup (err.message);
+  sl_image_clear (&img);
+
+  g_mutex_lock (&core->lock);
+  g_queue_push_tail (&core->done, r);
+  schedule = !core->idle_scheduled;
+  core->idle_scheduled = TRUE;
+  g_mutex_unlock (&core->lock);
+  if (schedule)
+    g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, deliver_idle, core_ref (core),
+                     (GDestroyNotify) core_unref);
+}
+
+/* Previews first, then the newest request. */
+static int
+compare_requests (gconstpointer a, gconstpointer b, gpointer data)
+{
+  const Request *x = a, *y = b;
+
+  if (x->preview != y->preview)
+    return x->preview ? -1 : 1;
+  return x->seq > y->seq ? -1 : x->seq < y->seq;
+}
+
+/* ---- Main thread ----------------------------------------------------------------- */
+
+static void
+lru_insert (SlThumbnailCache *self, const char *hash, GdkTexture *texture)
+{
+  Entry *e = g_new0 (Entry, 1);
+
+  e->hash = g_strdup (hash);
+  e->texture = g_object_ref (texture);
+  e->bytes = (gsize) gdk_texture_get_width (texture) * gdk_texture_get_height (texture) * 4;
+  e->link.data = e;
+  g_hash_table_replace (self->entries, e->hash, e);
+  g_queue_push_head_link (&self->lru, &e->link);
+  self->bytes += e->bytes;
+  while (self->bytes > self->max_bytes && self->lru.length > 1)
+    {
+      Entry *old = g_queue_peek_tail (&self->lru);
+
+      g_queue_unlink (&self->lru, &old->link);
+      self->bytes -= old->bytes;
+      g_hash_table_remove (self->entries, old->hash);
+    }
+}
+
+static void
+deliver_one (SlThumbnailCache *self, Request *r)
+{
+  if (!r->preview)
+    {
+      if (r->texture != NULL && g_hash_table_lookup (self->entries, r->hash) == NULL)
+        lru_insert (self, r->hash, r->texture);
+      else if (r->error != NULL)
+        g_hash_table_replace (self->failures, g_strdup (r->hash), g_strdup (r->error));
+      self->delivered++;
+    }
+  /* Removing the request drops the main thread's reference; keep ours. */
+  g_hash_table_remove (self->requests, GUINT_TO_POINTER (r->handle));
+  r->func (r->texture, r->error, r->user_data);
+}
+
+static gboolean
+deliver_idle (gpointer data)
+{
+  Core *core = data;
+  gint64 start = g_get_monotonic_time ();
+
+  for (;;)
+    {
+      Request *r;
+
+      g_mutex_lock (&core->lock);
+      r = g_queue_pop_head (&core->done);
+      if (r == NULL)
+        core->idle_scheduled = FALSE;
+      g_mutex_unlock (&core->lock);
+      if (r == NULL)
+        return G_SOURCE_REMOVE;
+      if (core->cache != NULL && !g_atomic_int_get (&r->cancelled))
+        deliver_one (core->cache, r);
+      request_unref (r);
+      if (g_get_monotonic_time () - start > DELIVER_BUDGET_US)
+        return G_SOURCE_CONTINUE;
+    }
+}
+
+static gsize
+settings_max_bytes (void)
+{
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  g_autoptr (GSettingsSchema) schema
+      = source != NULL ? g_settings_schema_source_lookup (source, "org.sightline.Sightline", TRUE)
+                       : NULL;
+  g_autoptr (GSettings) settings = NULL;
+
+  if (schema == NULL || !g_settings_schema_has_key (schema, "thumbnail-cache-mb"))
+    return (gsize) 256 << 20;
+  settings = g_settings_new_full (schema, NULL, NULL);
+  return (gsize) MAX (16, g_settings_get_int (settings, "thumbnail-cache-mb")) << 20;
+}
+
+SlThumbnailCache *
+sl_thumbnail_cache_new (const char *project_path, int size, gsize max_bytes)
+{
+  SlThumbnailCache *self = g_object_new (SL_TYPE_THUMBNAIL_CACHE, NULL);
+  guint threads = CLAMP (g_get_num_processors () / 2, 2, 4);
+
+  self->images_dir = g_build_filename (project_path, "images", NULL);
+  self->size = size > 0 ? size : 128;
+  self->max_bytes = max_bytes > 0 ? max_bytes : settings_max_bytes ();
+  /* Exclusive threads: their lowered priority stays with this pool. */
+  self->pool = g_thread_pool_new_full (worker_decode, NULL, (GDestroyNotify) request_unref,
+                                       (int) threads, TRUE, NULL);
+  g_thread_pool_set_sort_function (self->pool, compare_requests, NULL);
+  return self;
+}
+
+int
+sl_thumbnail_cache_get_size (SlThumbnailCache *self)
+{
+  return self->size;
+}
+
+GdkTexture *
+sl_thumbnail_cache_lookup (SlThumbnailCache *self, const char *hash)
+{
+  Entry *e = g_hash_table_lookup (self->entries, hash);
+
+  if (e == NULL)
+    return NULL;
+  g_queue_unlink (&self->lru, &e->link);
+  g_queue_push_head_link (&self->lru, &e->link);
+  return e->texture;
+}
+
+const char *
+sl_thumbnail_cache_lookup_failure (SlThumbnailCache *self, const char *hash)
+{
+  return g_hash_table_lookup (self->failures, hash);
+}
+
+guint
+sl_thumbnail_cache_request (SlThumbnailCache *self, const char *hash, const char *ext, int max_size,
+                            SlThumbnailFunc func, gpointer user_data)
+{
+  Request *r;
+  g_autofree char *prefix = NULL, *file = NULL;
+
+  g_return_val_if_fail (SL_IS_THUMBNAIL_CACHE (self), 0);
+  g_return_val_if_fail (hash != NULL && strlen (hash) >= 2 && ext != NULL && func != NULL, 0);
+  r = g_new0 (Request, 1);
+  g_atomic_ref_count_init (&r->ref);
+  r->core = core_ref (self->core);
+  r->handle = ++self->next_handle;
+  r->seq = ++self->next_seq;
+  r->preview = max_size > 0;
+  r->box = max_size > 0 ? max_size : self->size;
+  r->hash = g_strdup (hash);
+  /* The same layout as sl_project_image_path, built here so no project handle
+   * crosses threads. */
+  prefix = g_strndup (hash, 2);
+  file = g_strdup_printf ("%s.%s", hash, ext);
+  r->path = g_build_filename (self->images_dir, prefix, file, NULL);
+  r->func = func;
+  r->user_data = user_data;
+  g_hash_table_insert (self->requests, GUINT_TO_POINTER (r->handle), r);
+  g_thread_pool_push (self->pool, request_ref (r), NULL);
+  return r->handle;
+}
+
+void
+sl_thumbnail_cache_cancel (SlThumbnailCache *self, guint handle)
+{
+  Request *r = g_hash_table_lookup (self->requests, GUINT_TO_POINTER (handle));
+
+  if (r == NULL)
+    return;
+  g_atomic_int_set (&r->cancelled, 1);
+  g_hash_table_remove (self->requests, GUINT_TO_POINTER (handle));
+}
+
+guint
+sl_thumbnail_cache_get_delivered (SlThumbnailCache *self)
+{
+  return self->delivered;
+}
+
+guint
+sl_thumbnail_cache_get_pending (SlThumbnailCache *self)
+{
+  return g_hash_table_size (self->requests);
+}
+
+gsize
+sl_thumbnail_cache_get_bytes (SlThumbnailCache *self)
+{
+  return self->bytes;
+}
+
+static void
+sl_thumbnail_cache_dispose (GObject *object)
+{
+  SlThumbnailCache *self = SL_THUMBNAIL_CACHE (object);
+  GHashTableIter iter;
+  gpointer value;
+
+  /* Cancel everything; workers finish what they hold and the idle finds no cache. */
+  g_hash_table_iter_init (&iter, self->requests);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_atomic_int_set (&((Request *) value)->cancelled, 1);
+  g_hash_table_remove_all (self->requests);
+  if (self->core != NULL)
+    self->core->cache = NULL;
+  if (self->pool != NULL)
+    {
+      g_thread_pool_free (self->pool, TRUE, FALSE);
+      self->pool = NULL;
+    }
+  G_OBJECT_CLASS (sl_thumbnail_cache_parent_class)->dispose (object);
+}
+
+static void
+sl_thumbnail_cache_finalize (GObject *object)
+{
+  SlThumbnailCache *self = SL_THUMBNAIL_CACHE (object);
+
+  g_queue_init (&self->lru);
+  g_hash_table_unref (self->entries);
+  g_hash_table_unref (self->failures);
+  g_hash_table_unref (self->requests);
+  g_clear_pointer (&self->core, core_unref);
+  g_free (self->images_dir);
+  G_OBJECT_CLASS (sl_thumbnail_cache_parent_class)->finalize (object);
+}
+
+static void
+sl_thumbnail_cache_class_init (SlThumbnailCacheClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = sl_thumbnail_cache_dispose;
+  object_class->finalize = sl_thumbnail_cache_finalize;
+}
+
+static void
+sl_thumbnail_cache_init (SlThumbnailCache *self)
+{
+  self->core = g_new0 (Core, 1);
+  g_atomic_ref_count_init (&self->core->ref);
+  g_mutex_init (&self->core->lock);
+  g_queue_init (&self->core->done);
+  self->core->cache = self;
+  self->entries
+      = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) entry_free);
+  self->failures = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->requests = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) request_unref);
+  g_queue_init (&self->lru);
+}

@@ -1,0 +1,386 @@
+/* sl-window.c: the main window: a welcome view, or one open project with its pages. */
+#define G_LOG_DOMAIN "Sightline-UI"
+
+#include "sl-window.h"
+#include "sl-dataset-page.h"
+#include "sl-preprocess-page.h"
+#include "sl-project.h"
+#include "sl-recent-projects.h"
+#include "sl-session.h"
+#include "sl-toast.h"
+#include "sl-welcome-view.h"
+
+#include <string.h>
+
+struct _SlWindow
+{
+  GtkApplicationWindow parent_instance;
+
+  GtkWidget *page_switcher;
+  GtkLabel *title_label;
+  GtkLabel *subtitle_label;
+  GtkWidget *undo_box;
+  SlToast *toast;
+  GtkStack *main_stack;
+  SlWelcomeView *welcome_view;
+  GtkLabel *progress_title;
+  GtkProgressBar *progress_bar;
+  GtkLabel *progress_detail;
+  GtkWidget *progress_cancel;
+  GtkStack *page_stack;
+
+  GSettings *settings;
+  SlSession *session;
+  GCancellable *progress_cancellable;
+  gboolean in_progress;
+};
+
+G_DEFINE_FINAL_TYPE (SlWindow, sl_window, GTK_TYPE_APPLICATION_WINDOW)
+
+/* "~/Projects/x" for a path in the home folder. */
+static char *
+display_path (const char *path)
+{
+  const char *home = g_get_home_dir ();
+  gsize n = strlen (home);
+
+  if (n > 1 && g_str_has_prefix (path, home) && path[n] == G_DIR_SEPARATOR)
+    return g_strconcat ("~", path + n, NULL);
+  return g_strdup (path);
+}
+
+/* The one place that decides which window actions can run. */
+static void
+update_actions (SlWindow *self)
+{
+  gboolean editable = self->session != NULL && !self->in_progress;
+  gboolean cancellable = self->in_progress && self->progress_cancellable != NULL
+                         && !g_cancellable_is_cancelled (self->progress_cancellable);
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.undo",
+                                 editable && sl_session_can_undo (self->session));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.redo",
+                                 editable && sl_session_can_redo (self->session));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.show-page", editable);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-progress", cancellable);
+}
+
+static void
+update_title (SlWindow *self)
+{
+  if (self->session == NULL)
+    {
+      gtk_label_set_text (self->title_label, "Sightline");
+      gtk_widget_set_visible (GTK_WIDGET (self->subtitle_label), FALSE);
+      gtk_window_set_title (GTK_WINDOW (self), "Sightline");
+    }
+  else
+    {
+      const char *name = sl_session_get_name (self->session);
+      g_autofree char *path = display_path (sl_session_get_path (self->session));
+      g_autofree char *title = g_strdup_printf ("%s — Sightline", name);
+
+      gtk_label_set_text (self->title_label, name);
+      gtk_label_set_text (self->subtitle_label, path);
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self->subtitle_label),
+                                   sl_session_get_path (self->session));
+      gtk_widget_set_visible (GTK_WIDGET (self->subtitle_label), TRUE);
+      gtk_window_set_title (GTK_WINDOW (self), title);
+    }
+}
+
+static void
+undo_action (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  SlWindow *self = SL_WINDOW (widget);
+  g_autoptr (GError) error = NULL;
+
+  if (!sl_session_undo (self->session, &error))
+    sl_window_show_error (self, "Could not undo", error);
+}
+
+static void
+redo_action (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  SlWindow *self = SL_WINDOW (widget);
+  g_autoptr (GError) error = NULL;
+
+  if (!sl_session_redo (self->session, &error))
+    sl_window_show_error (self, "Could not redo", error);
+}
+
+static void
+show_page_action (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  SlWindow *self = SL_WINDOW (widget);
+  const char *name = g_variant_get_string (param, NULL);
+
+  if (gtk_stack_get_child_by_name (self->page_stack, name) != NULL)
+    gtk_stack_set_visible_child_name (self->page_stack, name);
+}
+
+static void
+cancel_progress_action (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  SlWindow *self = SL_WINDOW (widget);
+
+  g_cancellable_cancel (self->progress_cancellable);
+  gtk_label_set_text (self->progress_detail, "Cancelling…");
+  update_actions (self);
+}
+
+/* Dataset and Preprocess; the preprocess preview follows the dataset's selection. */
+static void
+add_pages (SlWindow *self)
+{
+  GtkWidget *dataset = g_object_new (SL_TYPE_DATASET_PAGE, "session", self->session, NULL);
+  GtkWidget *preprocess = g_object_new (SL_TYPE_PREPROCESS_PAGE, "session", self->session, NULL);
+
+  gtk_stack_add_titled (self->page_stack, dataset, "dataset", "Dataset");
+  gtk_stack_add_titled (self->page_stack, preprocess, "preprocess", "Preprocess");
+  g_object_bind_property (dataset, "selected-image", preprocess, "preview-image",
+                          G_BINDING_SYNC_CREATE);
+}
+
+static gboolean
+sl_window_close_request (GtkWindow *window)
+{
+  SlWindow *self = SL_WINDOW (window);
+  gboolean maximized = gtk_window_is_maximized (window);
+  int width, height;
+
+  /* The unmaximized size, so that unmaximizing after a restart gives it back. */
+  gtk_window_get_default_size (window, &width, &height);
+  if (!maximized && width > 0 && height > 0)
+    {
+      g_settings_set_int (self->settings, "window-width", width);
+      g_settings_set_int (self->settings, "window-height", height);
+    }
+  g_settings_set_boolean (self->settings, "window-maximized", maximized);
+  g_cancellable_cancel (self->progress_cancellable);
+  return GTK_WINDOW_CLASS (sl_window_parent_class)->close_request (window);
+}
+
+static void
+sl_window_dispose (GObject *object)
+{
+  SlWindow *self = SL_WINDOW (object);
+
+  if (self->session != NULL)
+    g_signal_handlers_disconnect_by_data (self->session, self);
+  g_clear_object (&self->session);
+  g_cancellable_cancel (self->progress_cancellable);
+  g_clear_object (&self->progress_cancellable);
+  g_clear_object (&self->settings);
+  gtk_widget_dispose_template (GTK_WIDGET (self), SL_TYPE_WINDOW);
+  G_OBJECT_CLASS (sl_window_parent_class)->dispose (object);
+}
+
+static void
+sl_window_class_init (SlWindowClass *klass)
+{
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  G_OBJECT_CLASS (klass)->dispose = sl_window_dispose;
+  GTK_WINDOW_CLASS (klass)->close_request = sl_window_close_request;
+
+  g_type_ensure (SL_TYPE_TOAST);
+  g_type_ensure (SL_TYPE_WELCOME_VIEW);
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/org/sightline/Sightline/ui/sl-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, SlWindow, page_switcher);
+  gtk_widget_class_bind_template_child (widget_class, SlWindow, title_label);
+  gtk_widget_class_bind_template_child (widget_class, SlWindow, subtitle_label);
+  gtk_widget_class_bind_template_child (widget_class, SlWindow, undo_box);
+  gtk_widget_class_bind_template_child (widget_class, SlWindow, toast);
+  gtk_widget_class_bind_template_child (widget_class, SlWindow, main_stack);
+  gtk_widget_class_bind_template_child (widget_class, SlWindow, welcome_view);
+  gtk_widget_class_bind_template_child (widget_class, SlWindow, progress_title);
+  gtk_widget_class_bind_template_child (widget_class, SlWindow, progress_bar);
+  gtk_widget_class_bind_template_child (widget_class, SlWindow, progress_detail);
+  gtk_widget_class_bind_template_child (widget_class, SlWindow, progress_cancel);
+  gtk_widget_class_bind_template_child (widget_class, SlWindow, page_stack);
+
+  gtk_widget_class_install_action (widget_class, "win.undo", NULL, undo_action);
+  gtk_widget_class_install_action (widget_class, "win.redo", NULL, redo_action);
+  gtk_widget_class_install_action (widget_class, "win.show-page", "s", show_page_action);
+  gtk_widget_class_install_action (widget_class, "win.cancel-progress", NULL,
+                                   cancel_progress_action);
+
+  /* Bindings, not application accels: a text field with focus gets Ctrl+Z first. */
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK, "win.undo", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
+                                       "win.redo", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_ALT_MASK, "win.show-page", "s",
+                                       "dataset");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_2, GDK_ALT_MASK, "win.show-page", "s",
+                                       "preprocess");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_w, GDK_CONTROL_MASK, "window.close",
+                                       NULL);
+}
+
+static void
+sl_window_init (SlWindow *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->settings = g_settings_new (SL_APP_ID);
+  gtk_window_set_default_size (GTK_WINDOW (self),
+                               g_settings_get_int (self->settings, "window-width"),
+                               g_settings_get_int (self->settings, "window-height"));
+  if (g_settings_get_boolean (self->settings, "window-maximized"))
+    gtk_window_maximize (GTK_WINDOW (self));
+  update_actions (self);
+}
+
+SlWindow *
+sl_window_new (GtkApplication *application)
+{
+  return g_object_new (SL_TYPE_WINDOW, "application", application, NULL);
+}
+
+void
+sl_window_set_session (SlWindow *self, SlSession *session)
+{
+  g_return_if_fail (SL_IS_WINDOW (self));
+  g_return_if_fail (SL_IS_SESSION (session));
+  g_return_if_fail (self->session == NULL);
+
+  self->session = g_object_ref (session);
+  g_signal_connect_swapped (session, "notify::can-undo", G_CALLBACK (update_actions), self);
+  g_signal_connect_swapped (session, "notify::can-redo", G_CALLBACK (update_actions), self);
+  add_pages (self);
+  sl_recent_projects_add (self->settings, sl_session_get_path (session));
+  gtk_widget_set_visible (self->page_switcher, TRUE);
+  gtk_widget_set_visible (self->undo_box, TRUE);
+  if (!self->in_progress)
+    gtk_stack_set_visible_child_name (self->main_stack, "project");
+  update_title (self);
+  update_actions (self);
+}
+
+gboolean
+sl_window_open_project (SlWindow *self, const char *path)
+{
+  g_autoptr (SlSession) session = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_return_val_if_fail (SL_IS_WINDOW (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (self->session == NULL, FALSE);
+
+  /* Opening reads one small database: quick enough for the main loop. */
+  if ((session = sl_session_open (path, &error)) == NULL)
+    {
+      sl_window_show_open_error (self, path, error);
+      return FALSE;
+    }
+  sl_window_set_session (self, session);
+  return TRUE;
+}
+
+SlSession *
+sl_window_get_session (SlWindow *self)
+{
+  g_return_val_if_fail (SL_IS_WINDOW (self), NULL);
+  return self->session;
+}
+
+void
+sl_window_show_open_error (SlWindow *self, const char *path, const GError *error)
+{
+  g_autofree char *shown = display_path (path);
+  g_autofree char *detail = NULL;
+
+  g_return_if_fail (SL_IS_WINDOW (self));
+  g_return_if_fail (error != NULL);
+
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      detail = g_strdup_printf ("%s does not exist any more. It may have been moved, renamed or "
+                                "deleted.",
+                                shown);
+      sl_toast_show (self->toast, "Project not found", detail);
+    }
+  else if (g_error_matches (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NOT_A_PROJECT))
+    {
+      detail = g_strdup_printf ("%s is not a Sightline project (it has no project.db). Open the "
+                                "folder that holds project.db, or create a new project.",
+                                shown);
+      sl_toast_show (self->toast, "Not a Sightline project", detail);
+    }
+  else if (g_error_matches (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NEWER_SCHEMA))
+    sl_toast_show (self->toast, "Made by a newer Sightline", error->message);
+  else
+    sl_toast_show (self->toast, "Could not open the project", error->message);
+}
+
+void
+sl_window_show_error (SlWindow *self, const char *title, const GError *error)
+{
+  g_return_if_fail (SL_IS_WINDOW (self));
+  g_return_if_fail (title != NULL);
+
+  sl_toast_show (self->toast, title, error != NULL ? error->message : NULL);
+}
+
+void
+sl_window_show_toast (SlWindow *self, const char *text)
+{
+  g_return_if_fail (SL_IS_WINDOW (self));
+  g_return_if_fail (text != NULL);
+
+  sl_toast_show (self->toast, text, NULL);
+}
+
+const char *
+sl_window_get_toast_title (SlWindow *self)
+{
+  g_return_val_if_fail (SL_IS_WINDOW (self), NULL);
+  return sl_toast_get_title (self->toast);
+}
+
+void
+sl_window_begin_progress (SlWindow *self, const char *title, GCancellable *cancellable)
+{
+  g_return_if_fail (SL_IS_WINDOW (self));
+  g_return_if_fail (title != NULL);
+
+  self->in_progress = TRUE;
+  g_set_object (&self->progress_cancellable, cancellable);
+  gtk_label_set_text (self->progress_title, title);
+  gtk_label_set_text (self->progress_detail, "");
+  gtk_progress_bar_set_fraction (self->progress_bar, 0.0);
+  gtk_widget_set_visible (self->progress_cancel, cancellable != NULL);
+  gtk_stack_set_visible_child_name (self->main_stack, "progress");
+  update_actions (self);
+}
+
+void
+sl_window_set_progress (SlWindow *self, double fraction, const char *detail)
+{
+  g_return_if_fail (SL_IS_WINDOW (self));
+
+  gtk_progress_bar_set_fraction (self->progress_bar, CLAMP (fraction, 0.0, 1.0));
+  if (self->progress_cancellable == NULL
+      || !g_cancellable_is_cancelled (self->progress_cancellable))
+    gtk_label_set_text (self->progress_detail, detail != NULL ? detail : "");
+}
+
+void
+sl_window_end_progress (SlWindow *self)
+{
+  g_return_if_fail (SL_IS_WINDOW (self));
+
+  self->in_progress = FALSE;
+  g_clear_object (&self->progress_cancellable);
+  gtk_stack_set_visible_child_name (self->main_stack,
+                                    self->session != NULL ? "project" : "welcome");
+  update_actions (self);
+}
+
+const char *
+sl_window_get_view (SlWindow *self)
+{
+  g_return_val_if_fail (SL_IS_WINDOW (self), NULL);
+  return gtk_stack_get_visible_child_name (self->main_stack);
+}

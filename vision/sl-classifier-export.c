@@ -1,0 +1,187 @@
+/* sl-classifier-export.c: writing a model with its pipeline as .slmodel, and as ONNX plus a JSON sidecar. */
+#include "sl-classifier-private.h"
+#include "sl-error-private.h"
+#include "sl-file-private.h"
+#include "sl-image-private.h"
+#include "sl-slmodel-private.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+sl_status
+sl_slmodel_save (const sl_model *model, const sl_pipeline *pipeline, const sl_slmodel_info *info,
+                 const char *path, sl_error *err)
+{
+  sl_input_spec spec;
+  int c, h, w;
+  char *pipeline_json;
+  sl_status st;
+
+  if (model == NULL || pipeline == NULL || path == NULL)
+    return sl_error_set (err, SL_ERR_INVALID, "saving a model needs a model, a pipeline and a path");
+  st = sl_pipeline_validate (pipeline, err);
+  if (st != SL_OK)
+    return st;
+  sl_pipeline_get_input (pipeline, &spec);
+  sl_model_input_shape (model, &c, &h, &w);
+  if (spec.channels != c || spec.height != h || spec.width != w)
+    return sl_error_set (err, SL_ERR_INVALID,
+                         "the pipeline makes %dx%dx%d images but the model takes %dx%dx%d",
+                         spec.width, spec.height, spec.channels, w, h, c);
+  pipeline_json = sl_pipeline_to_json (pipeline);
+  if (pipeline_json == NULL)
+    return sl_error_set (err, SL_ERR_NOMEM, "out of memory saving %s", path);
+  st = sl_slmodel_write (model, pipeline_json, info, sl_opencv_version (), path, err);
+  free (pipeline_json);
+  return st;
+}
+
+/* "dir/part.onnx" -> "dir/part.json"; any other name gets ".json" appended. */
+static char *
+sidecar_path (const char *path)
+{
+  size_t len = strlen (path);
+  size_t stem = len > 5 && strcmp (path + len - 5, ".onnx") == 0 ? len - 5 : len;
+  char *out = malloc (stem + 6);
+
+  if (out != NULL)
+    {
+      memcpy (out, path, stem);
+      memcpy (out + stem, ".json", 6);
+    }
+  return out;
+}
+
+static const char *
+base_name (const char *path)
+{
+  const char *slash = strrchr (path, '/');
+  return slash != NULL ? slash + 1 : path;
+}
+
+static cJSON *
+float_array (const float *v, int n)
+{
+  cJSON *a = cJSON_CreateArray ();
+
+  for (int i = 0; i < n; i++)
+    cJSON_AddItemToArray (a, cJSON_CreateNumber (v[i]));
+  return a;
+}
+
+/* The sidecar: everything a program needs to feed the ONNX graph exactly as
+ * Sightline does, taken from the .slmodel header plus the graph's contract. */
+static char *
+sidecar_json (const sl_classifier *c, const char *onnx_path)
+{
+  cJSON *header = cJSON_Parse (sl_classifier_header_json (c));
+  cJSON *doc = cJSON_CreateObject (), *input, *output, *shape;
+  sl_input_spec spec;
+  char *text = NULL;
+  int classes = sl_classifier_class_count (c);
+
+  if (header == NULL || doc == NULL)
+    goto out;
+  sl_pipeline_get_input (sl_classifier_pipeline (c), &spec);
+  cJSON_AddStringToObject (doc, "format", "sightline-onnx-sidecar");
+  cJSON_AddNumberToObject (doc, "format_version", 1);
+  cJSON_AddStringToObject (doc, "onnx", base_name (onnx_path));
+  input = cJSON_AddObjectToObject (doc, "input");
+  cJSON_AddStringToObject (input, "name", "image");
+  cJSON_AddStringToObject (input, "dtype", "float32");
+  shape = cJSON_AddArrayToObject (input, "shape");
+  cJSON_AddItemToArray (shape, cJSON_CreateString ("batch"));
+  cJSON_AddItemToArray (shape, cJSON_CreateNumber (spec.channels));
+  cJSON_AddItemToArray (shape, cJSON_CreateNumber (spec.height));
+  cJSON_AddItemToArray (shape, cJSON_CreateNumber (spec.width));
+  cJSON_AddStringToObject (input, "color", spec.channels == 1 ? "gray" : "rgb");
+  cJSON_AddStringToObject (input, "values",
+                           "the pipeline's 8-bit output as floats 0..255, planar (NCHW)");
+  cJSON_AddItemToObject (input, "normalization_in_graph_mean", float_array (spec.mean, spec.channels));
+  cJSON_AddItemToObject (input, "normalization_in_graph_std", float_array (spec.std, spec.channels));
+  output = cJSON_AddObjectToObject (doc, "output");
+  cJSON_AddStringToObject (output, "name", "probabilities");
+  shape = cJSON_AddArrayToObject (output, "shape");
+  cJSON_AddItemToArray (shape, cJSON_CreateString ("batch"));
+  cJSON_AddItemToArray (shape, cJSON_CreateNumber (classes));
+  cJSON_AddStringToObject (doc, "outside_the_graph",
+                           "decode the image as gray or RGB (not BGR), run the pipeline steps in "
+                           "order, convert to the input's channels and 8 bits, and resize to "
+                           "width x height if the steps did not (area interpolation when "
+                           "shrinking, linear when enlarging)");
+  for (const char *key = "classes"; key != NULL;
+       key = strcmp (key, "classes") == 0            ? "reject_threshold"
+             : strcmp (key, "reject_threshold") == 0 ? "pipeline"
+             : strcmp (key, "pipeline") == 0         ? "provenance"
+             : strcmp (key, "provenance") == 0       ? "software"
+                                                     : NULL)
+    {
+      cJSON *item = cJSON_DetachItemFromObjectCaseSensitive (header, key);
+      if (item != NULL)
+        cJSON_AddItemToObject (doc, key, item);
+    }
+  text = cJSON_Print (doc);
+
+out:
+  cJSON_Delete (header);
+  cJSON_Delete (doc);
+  return text;
+}
+
+sl_status
+sl_classifier_export_onnx (const sl_classifier *c, const char *path, sl_error *err)
+{
+  sl_onnx_options o;
+  sl_input_spec spec;
+  char *sidecar = NULL, *staged = NULL, *text = NULL, *metadata = NULL;
+  const char **labels = NULL;
+  int classes;
+  sl_status st;
+
+  if (c == NULL || path == NULL)
+    return sl_error_set (err, SL_ERR_INVALID, "exporting to ONNX needs a model and a path");
+  classes = sl_classifier_class_count (c);
+  sidecar = sidecar_path (path);
+  text = sidecar_json (c, path);
+  labels = malloc (sizeof (char *) * classes);
+  if (sidecar == NULL || text == NULL || labels == NULL)
+    {
+      st = sl_error_set (err, SL_ERR_NOMEM, "out of memory exporting %s", path);
+      goto out;
+    }
+  for (int i = 0; i < classes; i++)
+    labels[i] = sl_classifier_class_label (c, i);
+  sl_pipeline_get_input (sl_classifier_pipeline (c), &spec);
+  sl_onnx_options_init (&o);
+  memcpy (o.mean, spec.mean, sizeof o.mean);
+  memcpy (o.std, spec.std, sizeof o.std);
+  o.labels = labels;
+  o.metadata_json = metadata = sl_pipeline_to_json (sl_classifier_pipeline (c));
+  /* Both files are written beside their final names first, so a failure
+   * leaves any earlier export (graph and sidecar) as it was. */
+  staged = malloc (strlen (sidecar) + 8);
+  if (staged == NULL)
+    {
+      st = sl_error_set (err, SL_ERR_NOMEM, "out of memory exporting %s", path);
+      goto out;
+    }
+  strcpy (staged, sidecar);
+  strcat (staged, ".staged");
+  st = sl_file_write_atomic (staged, text, strlen (text), err);
+  if (st == SL_OK)
+    st = sl_model_export_onnx (sl_classifier_model (c), &o, path, err);
+  if (st == SL_OK && rename (staged, sidecar) != 0)
+    st = sl_error_set_errno (err, SL_ERR_IO, "cannot write %s", sidecar);
+  if (st != SL_OK)
+    remove (staged);
+
+out:
+  free (staged);
+  free (metadata);
+  free (labels);
+  free (text);
+  free (sidecar);
+  return st;
+}

@@ -1,0 +1,23 @@
+/* sl-classifier-private.h: what the classifier's files share inside the vision layer. */
+#pragma once
+
+#include "sl-classifier.h"
+
+#ifdef __cplusplus
+extern "C"
+{
+#endif
+
+  /* Views a camera frame as an sl_image: gray, RGB and RGBA are borrowed as
+ * they are; BGR and BGRA are copied with red and blue swapped. Checks the
+ * size, stride and format; `what` starts the messages ("frame 3"). */
+  sl_status sl_frame_to_image (const void *pixels, int32_t width, int32_t height, size_t stride,
+                               sl_pixel_format format, int64_t max_pixels, const char *what,
+                               sl_image *out, sl_error *err);
+
+  /* Copies a filled prediction into the caller's struct, at most its struct_size bytes. */
+  void sl_prediction_store (sl_prediction *dst, size_t size, const sl_prediction *src);
+
+#ifdef __cplusplus
+}
+#endif

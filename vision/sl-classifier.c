@@ -1,0 +1,559 @@
+/* sl-classifier.c: an opened .slmodel: its model, pipeline and labels, predicting from any thread.
+ *
+ * The weights are loaded once. Each prediction borrows a context (a model
+ * handle sharing those weights, with its own plan, compute threads and
+ * buffers) from a free list and returns it after, so concurrent callers
+ * never share working memory and a single caller never allocates after its
+ * first prediction of a given batch size. */
+#include "sl-classifier-private.h"
+#include "sl-error-private.h"
+#include "sl-file-private.h"
+#include "sl-image-private.h"
+#include "sl-slmodel-private.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The sizes of the first released versions of the growable structs: callers
+ * built against that header pass these, and anything newer is longer. */
+#define OPTIONS_V1_SIZE (offsetof (sl_classifier_options, reject_threshold) + sizeof (float))
+#define FRAME_V1_SIZE   (offsetof (sl_frame, format) + sizeof (sl_pixel_format))
+
+/* The largest .slmodel file opened (weights beyond this are not a classifier). */
+#define MAX_FILE ((size_t) 4 << 30)
+
+typedef struct context context;
+struct context
+{
+  sl_model *model;
+  float *x, *probs;
+  int capacity; /* images x and probs hold */
+  context *next;
+};
+
+struct sl_classifier
+{
+  sl_slmodel_contents contents; /* owns the weights every context shares */
+  sl_pipeline *pipeline;
+  int threads;
+  int64_t max_pixels;
+  _Atomic float reject_threshold;
+  size_t image_floats;
+  int classes;
+
+  pthread_mutex_t lock;
+  context *idle;
+  bool base_taken; /* contents.model serves as the first context */
+};
+
+void
+sl_classifier_options_init (sl_classifier_options *o)
+{
+  memset (o, 0, sizeof *o);
+  o->struct_size = sizeof *o;
+  o->reject_threshold = -1.0f;
+}
+
+void
+sl_prediction_init (sl_prediction *p)
+{
+  memset (p, 0, sizeof *p);
+  p->struct_size = sizeof *p;
+  p->class_index = -1;
+}
+
+void
+sl_prediction_store (sl_prediction *dst, size_t size, const sl_prediction *src)
+{
+  size_t n = size < sizeof *src ? size : sizeof *src;
+
+  if (n > sizeof (size_t))
+    memcpy ((char *) dst + sizeof (size_t), (const char *) src + sizeof (size_t),
+            n - sizeof (size_t));
+}
+
+/* ---- Opening ---------------------------------------------------------------- */
+
+static sl_status
+check_pipeline (sl_classifier *c, const char *name, sl_error *err)
+{
+  sl_input_spec spec;
+  int mc, mh, mw;
+  sl_status st;
+
+  st = sl_pipeline_from_json (c->contents.pipeline_json, &c->pipeline, err);
+  if (st == SL_OK)
+    st = sl_pipeline_validate (c->pipeline, err);
+  if (st != SL_OK)
+    {
+      sl_error_prefix (err, "%s: its preprocessing pipeline", name);
+      /* A bad pipeline inside a file is a bad file: the error says so too. */
+      if (st != SL_ERR_NOMEM && err != NULL)
+        err->code = SL_ERR_FORMAT;
+      return st == SL_ERR_NOMEM ? st : SL_ERR_FORMAT;
+    }
+  sl_pipeline_get_input (c->pipeline, &spec);
+  sl_model_input_shape (c->contents.model, &mc, &mh, &mw);
+  if (spec.channels != mc || spec.height != mh || spec.width != mw)
+    return sl_error_set (err, SL_ERR_FORMAT,
+                         "%s: the pipeline makes %dx%dx%d images but the model takes %dx%dx%d",
+                         name, spec.width, spec.height, spec.channels, mw, mh, mc);
+  c->image_floats = (size_t) mc * mh * mw;
+  c->classes = sl_model_class_count (c->contents.model);
+  return SL_OK;
+}
+
+static sl_status
+open_data (const uint8_t *data, size_t size, const char *name, const sl_classifier_options *o,
+           sl_classifier **out, sl_error *err)
+{
+  sl_classifier_options opts;
+  sl_classifier *c;
+  sl_status st;
+
+  if (out == NULL)
+    return sl_error_set (err, SL_ERR_INVALID, "sl_classifier_open: no place for the result");
+  *out = NULL;
+  if (o != NULL)
+    {
+      /* Callers built against an older header pass a shorter struct: the
+       * fields they do not know keep their defaults. */
+      if (o->struct_size < OPTIONS_V1_SIZE)
+        return sl_error_set (err, SL_ERR_INVALID,
+                             "sl_classifier_options: struct_size is not set (use "
+                             "sl_classifier_options_init)");
+      sl_classifier_options_init (&opts);
+      memcpy (&opts, o, o->struct_size < sizeof opts ? o->struct_size : sizeof opts);
+      o = &opts;
+    }
+  if (o != NULL && (o->threads < 0 || o->reject_threshold > 1.0f))
+    return sl_error_set (err, SL_ERR_INVALID,
+                         "the thread count must be >= 0 and the reject threshold at most 1");
+  c = calloc (1, sizeof *c);
+  if (c == NULL)
+    return sl_error_set (err, SL_ERR_NOMEM, "out of memory opening %s", name);
+  pthread_mutex_init (&c->lock, NULL);
+  st = sl_slmodel_parse (data, size, name, o != NULL ? o->threads : 0, &c->contents, err);
+  if (st == SL_OK)
+    st = check_pipeline (c, name, err);
+  if (st == SL_OK)
+    {
+      c->threads = o != NULL ? o->threads : 0;
+      c->max_pixels = o != NULL ? o->max_pixels : 0;
+      atomic_store (&c->reject_threshold, o != NULL && o->reject_threshold >= 0
+                                              ? o->reject_threshold
+                                              : c->contents.reject_threshold);
+    }
+  if (st != SL_OK)
+    {
+      sl_classifier_free (c);
+      return st;
+    }
+  *out = c;
+  return SL_OK;
+}
+
+sl_status
+sl_classifier_open (const char *path, const sl_classifier_options *options, sl_classifier **out,
+                    sl_error *err)
+{
+  uint8_t *data = NULL;
+  size_t size = 0;
+  sl_status st;
+
+  if (out != NULL)
+    *out = NULL;
+  if (path == NULL)
+    return sl_error_set (err, SL_ERR_INVALID, "sl_classifier_open: no path");
+  st = sl_file_read_all (path, MAX_FILE, &data, &size, err);
+  if (st != SL_OK)
+    return st;
+  st = open_data (data, size, path, options, out, err);
+  free (data);
+  return st;
+}
+
+sl_status
+sl_classifier_open_buffer (const void *data, size_t size, const sl_classifier_options *options,
+                           sl_classifier **out, sl_error *err)
+{
+  return open_data (data, size, "model buffer", options, out, err);
+}
+
+static void
+context_free (sl_classifier *c, context *ctx)
+{
+  if (ctx->model != c->contents.model)
+    sl_model_free (ctx->model);
+  free (ctx->x);
+  free (ctx->probs);
+  free (ctx);
+}
+
+void
+sl_classifier_free (sl_classifier *c)
+{
+  if (c == NULL)
+    return;
+  /* Shared handles go before the model that owns their weights. */
+  while (c->idle != NULL)
+    {
+      context *next = c->idle->next;
+      context_free (c, c->idle);
+      c->idle = next;
+    }
+  sl_pipeline_free (c->pipeline);
+  sl_slmodel_contents_clear (&c->contents);
+  pthread_mutex_destroy (&c->lock);
+  free (c);
+}
+
+/* ---- Accessors ---------------------------------------------------------------- */
+
+int32_t
+sl_classifier_class_count (const sl_classifier *c)
+{
+  return c != NULL ? c->classes : 0;
+}
+
+const char *
+sl_classifier_class_label (const sl_classifier *c, int32_t index)
+{
+  if (c == NULL || index < 0 || index >= c->classes)
+    return NULL;
+  return c->contents.labels[index];
+}
+
+void
+sl_classifier_input_size (const sl_classifier *c, int32_t *width, int32_t *height,
+                          int32_t *channels)
+{
+  int mc = 0, mh = 0, mw = 0;
+
+  if (c != NULL)
+    sl_model_input_shape (c->contents.model, &mc, &mh, &mw);
+  if (width != NULL)
+    *width = mw;
+  if (height != NULL)
+    *height = mh;
+  if (channels != NULL)
+    *channels = mc;
+}
+
+float
+sl_classifier_get_reject_threshold (const sl_classifier *c)
+{
+  return c != NULL ? atomic_load (&((sl_classifier *) c)->reject_threshold) : 0.0f;
+}
+
+sl_status
+sl_classifier_set_reject_threshold (sl_classifier *c, float threshold, sl_error *err)
+{
+  if (c == NULL || !(threshold >= 0.0f && threshold <= 1.0f))
+    return sl_error_set (err, SL_ERR_INVALID, "the reject threshold must be between 0 and 1");
+  atomic_store (&c->reject_threshold, threshold);
+  return SL_OK;
+}
+
+const char *
+sl_classifier_header_json (const sl_classifier *c)
+{
+  return c != NULL ? c->contents.header_json : NULL;
+}
+
+const sl_model *
+sl_classifier_model (const sl_classifier *c)
+{
+  return c != NULL ? c->contents.model : NULL;
+}
+
+const sl_pipeline *
+sl_classifier_pipeline (const sl_classifier *c)
+{
+  return c != NULL ? c->pipeline : NULL;
+}
+
+/* ---- Contexts ------------------------------------------------------------------ */
+
+static sl_status
+context_acquire (sl_classifier *c, int images, context **out, sl_error *err)
+{
+  context *ctx;
+  bool use_base = false;
+  sl_status st = SL_OK;
+
+  pthread_mutex_lock (&c->lock);
+  ctx = c->idle;
+  if (ctx != NULL)
+    c->idle = ctx->next;
+  else if (!c->base_taken)
+    use_base = c->base_taken = true;
+  pthread_mutex_unlock (&c->lock);
+
+  if (ctx == NULL)
+    {
+      ctx = calloc (1, sizeof *ctx);
+      if (ctx == NULL)
+        return sl_error_set (err, SL_ERR_NOMEM, "out of memory for a prediction");
+      if (use_base)
+        ctx->model = c->contents.model;
+      else
+        st = sl_model_share (c->contents.model, c->threads, &ctx->model, err);
+      if (st != SL_OK)
+        {
+          free (ctx);
+          return st;
+        }
+    }
+  if (ctx->capacity < images)
+    {
+      float *x = realloc (ctx->x, sizeof (float) * c->image_floats * images);
+      float *p = x != NULL ? realloc (ctx->probs, sizeof (float) * c->classes * images) : NULL;
+
+      if (x != NULL)
+        ctx->x = x;
+      if (p != NULL)
+        ctx->probs = p;
+      if (x == NULL || p == NULL)
+        {
+          /* Keep the context (with its old buffers) for later callers. */
+          pthread_mutex_lock (&c->lock);
+          ctx->next = c->idle;
+          c->idle = ctx;
+          pthread_mutex_unlock (&c->lock);
+          return sl_error_set (err, SL_ERR_NOMEM, "out of memory for %d images", images);
+        }
+      ctx->capacity = images;
+    }
+  *out = ctx;
+  return SL_OK;
+}
+
+static void
+context_release (sl_classifier *c, context *ctx)
+{
+  pthread_mutex_lock (&c->lock);
+  ctx->next = c->idle;
+  c->idle = ctx;
+  pthread_mutex_unlock (&c->lock);
+}
+
+/* ---- Predicting -------------------------------------------------------------- */
+
+static sl_status
+check_call (sl_classifier *c, const sl_prediction *out, sl_error *err)
+{
+  if (c == NULL)
+    return sl_error_set (err, SL_ERR_INVALID, "no classifier (open a model first)");
+  if (out == NULL || out->struct_size < sizeof (size_t) + sizeof (int32_t))
+    return sl_error_set (err, SL_ERR_INVALID,
+                         "the prediction's struct_size is not set (use sl_prediction_init)");
+  return SL_OK;
+}
+
+static void
+predict_from_probs (const sl_classifier *c, const float *probs, sl_prediction *p)
+{
+  int best = 0;
+
+  for (int k = 1; k < c->classes; k++)
+    if (probs[k] > probs[best])
+      best = k;
+  p->struct_size = sizeof *p;
+  p->class_index = best;
+  p->confidence = probs[best];
+  p->label = c->contents.labels[best];
+  p->rejected = probs[best] < sl_classifier_get_reject_threshold (c);
+}
+
+/* Preprocesses one image into image slot i of ctx->x. */
+static sl_status
+prepare (sl_classifier *c, context *ctx, int i, const sl_image *img, sl_error *err)
+{
+  sl_image ready = { 0 };
+  sl_status st = sl_pipeline_apply (c->pipeline, img, &ready, err);
+
+  if (st == SL_OK)
+    st = sl_pipeline_normalize (c->pipeline, &ready, ctx->x + (size_t) i * c->image_floats, err);
+  sl_image_clear (&ready);
+  return st;
+}
+
+/* Runs the model on n prepared images and fills out (stepped by stride) and probs. */
+static sl_status
+run (sl_classifier *c, context *ctx, int n, sl_prediction *out, size_t stride, float *probs,
+     sl_error *err)
+{
+  float *p = probs != NULL ? probs : ctx->probs;
+  sl_status st = sl_model_predict (ctx->model, ctx->x, n, p, err);
+
+  if (st != SL_OK)
+    return st;
+  for (int i = 0; i < n; i++)
+    {
+      sl_prediction pred;
+
+      predict_from_probs (c, p + (size_t) i * c->classes, &pred);
+      sl_prediction_store ((sl_prediction *) ((char *) out + i * stride), stride, &pred);
+    }
+  return SL_OK;
+}
+
+sl_status
+sl_classifier_predict_image (sl_classifier *c, const sl_image *image, sl_prediction *out,
+                             float *probs, sl_error *err)
+{
+  context *ctx;
+  sl_status st = check_call (c, out, err);
+
+  if (st == SL_OK && (image == NULL || image->data == NULL))
+    st = sl_error_set (err, SL_ERR_INVALID, "no image to classify");
+  if (st == SL_OK)
+    st = context_acquire (c, 1, &ctx, err);
+  if (st != SL_OK)
+    return st;
+  st = prepare (c, ctx, 0, image, err);
+  if (st == SL_OK)
+    st = run (c, ctx, 1, out, out->struct_size, probs, err);
+  context_release (c, ctx);
+  return st;
+}
+
+sl_status
+sl_classifier_predict_pixels (sl_classifier *c, const void *pixels, int32_t width, int32_t height,
+                              size_t stride, sl_pixel_format format, sl_prediction *out,
+                              float *probs, sl_error *err)
+{
+  sl_image img;
+  sl_status st = check_call (c, out, err);
+
+  if (st == SL_OK)
+    st = sl_frame_to_image (pixels, width, height, stride, format, c->max_pixels, "frame", &img,
+                            err);
+  if (st != SL_OK)
+    return st;
+  st = sl_classifier_predict_image (c, &img, out, probs, err);
+  sl_image_clear (&img);
+  return st;
+}
+
+sl_status
+sl_classifier_predict_encoded (sl_classifier *c, const void *data, size_t size,
+                               sl_prediction *out, float *probs, sl_error *err)
+{
+  sl_image img = { 0 };
+  sl_status st = check_call (c, out, err);
+
+  if (st == SL_OK)
+    st = sl_image_decode (data, size, "image buffer", c->max_pixels, &img, err);
+  if (st != SL_OK)
+    return st;
+  st = sl_classifier_predict_image (c, &img, out, probs, err);
+  sl_image_clear (&img);
+  return st;
+}
+
+sl_status
+sl_classifier_predict_file (sl_classifier *c, const char *path, sl_prediction *out, float *probs,
+                            sl_error *err)
+{
+  sl_image img = { 0 };
+  sl_status st = check_call (c, out, err);
+
+  if (st == SL_OK)
+    st = sl_image_load (path, c->max_pixels, &img, err);
+  if (st != SL_OK)
+    return st;
+  st = sl_classifier_predict_image (c, &img, out, probs, err);
+  if (st != SL_OK)
+    sl_error_prefix (err, "%s", path);
+  sl_image_clear (&img);
+  return st;
+}
+
+sl_status
+sl_classifier_predict_batch (sl_classifier *c, const sl_frame *frames, int32_t n,
+                             sl_prediction *out, float *probs, sl_error *err)
+{
+  context *ctx;
+  size_t frame_stride;
+  sl_status st = check_call (c, out, err);
+
+  if (st == SL_OK && (n < 0 || (n > 0 && frames == NULL)))
+    st = sl_error_set (err, SL_ERR_INVALID, "a batch needs n >= 0 frames");
+  if (st != SL_OK || n == 0)
+    return st;
+  frame_stride = frames[0].struct_size;
+  if (frame_stride < FRAME_V1_SIZE)
+    return sl_error_set (err, SL_ERR_INVALID,
+                         "the frames' struct_size is not set (use sl_frame_init)");
+  st = context_acquire (c, n, &ctx, err);
+  if (st != SL_OK)
+    return st;
+  for (int i = 0; i < n && st == SL_OK; i++)
+    {
+      sl_frame f;
+      char what[32];
+      sl_image img;
+
+      /* A frame from an older header is shorter: copy what it has over the defaults. */
+      sl_frame_init (&f);
+      memcpy (&f, (const char *) frames + i * frame_stride,
+              frame_stride < sizeof f ? frame_stride : sizeof f);
+
+      snprintf (what, sizeof what, "frame %d", i);
+      st = sl_frame_to_image (f.pixels, f.width, f.height, f.stride, f.format, c->max_pixels,
+                              what, &img, err);
+      if (st != SL_OK)
+        break;
+      st = prepare (c, ctx, i, &img, err);
+      if (st != SL_OK)
+        sl_error_prefix (err, "%s", what);
+      sl_image_clear (&img);
+    }
+  if (st == SL_OK)
+    st = run (c, ctx, n, out, out->struct_size, probs, err);
+  context_release (c, ctx);
+  return st;
+}
+
+int32_t
+sl_classifier_top_k (const sl_classifier *c, const float *probs, int32_t k, sl_prediction *out)
+{
+  size_t stride;
+  int filled = 0;
+
+  if (c == NULL || probs == NULL || out == NULL || k <= 0
+      || out->struct_size < sizeof (size_t) + sizeof (int32_t))
+    return 0;
+  stride = out->struct_size;
+  if (k > c->classes)
+    k = c->classes;
+  for (; filled < k; filled++)
+    {
+      int best = -1;
+      float threshold = sl_classifier_get_reject_threshold (c);
+      sl_prediction p;
+
+      /* The best class not yet taken: ties go to the lower index, as in predict. */
+      for (int j = 0; j < c->classes; j++)
+        {
+          bool taken = false;
+          for (int r = 0; r < filled && !taken; r++)
+            taken = ((const sl_prediction *) ((const char *) out + r * stride))->class_index == j;
+          if (!taken && (best < 0 || probs[j] > probs[best]))
+            best = j;
+        }
+      p.struct_size = sizeof p;
+      p.class_index = best;
+      p.confidence = probs[best];
+      p.label = c->contents.labels[best];
+      p.rejected = probs[best] < threshold;
+      sl_prediction_store ((sl_prediction *) ((char *) out + filled * stride), stride, &p);
+    }
+  return filled;
+}
