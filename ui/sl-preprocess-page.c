@@ -32,10 +32,10 @@ static GParamSpec *properties[N_PROPS];
 /* ---- Saving ---------------------------------------------------------------------- */
 
 static void
-show_save_error (SlPreprocessPage *self, const GError *error)
+show_save_error (SlPreprocessPage *self, const char *what, const GError *error)
 {
   g_autofree char *text
-      = error ? g_strdup_printf ("The chain could not be saved: %s", error->message) : NULL;
+      = error ? g_strdup_printf ("%s could not be saved: %s", what, error->message) : NULL;
 
   gtk_label_set_text (GTK_LABEL (self->save_error), text ? text : "");
   gtk_widget_set_visible (self->save_error, error != NULL);
@@ -63,7 +63,7 @@ save_pipeline (SlPreprocessPage *self)
       self->saved_json = g_steal_pointer (&json);
     }
   self->saving = FALSE;
-  show_save_error (self, error);
+  show_save_error (self, "The chain", error);
 }
 
 static void
@@ -85,7 +85,7 @@ save_augment (SlPreprocessPage *self)
       sl_session_notify_pipeline_changed (self->session);
       self->saving = FALSE;
     }
-  show_save_error (self, error);
+  show_save_error (self, "The augmentation settings", error);
 }
 
 void

@@ -588,7 +588,7 @@ sl_preview_worker_is_busy (SlPreviewWorker *self)
 void
 sl_preview_worker_get_counts (SlPreviewWorker *self, guint *requested, guint *computed)
 {
-  g_return_if_fail (SL_IS_PREVIEW_WORKER (self));
+  g_return_if_fail (SL_IS_PREVIEW_WORKER (self) && self->shared != NULL);
   if (requested != NULL)
     *requested = self->requested;
   if (computed != NULL)

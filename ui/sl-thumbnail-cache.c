@@ -14,11 +14,15 @@
 #define DELIVER_BUDGET_US 3000
 
 /* What the workers and the main thread share; it outlives the cache while
- * workers still hold requests. */
+ * workers still hold requests. The waiting requests are stacks (newest
+ * first) with the links inside the requests, so queueing, cancelling and
+ * taking the next are O(1) however fast the grid scrolls. */
 typedef struct
 {
   gatomicrefcount ref;
   GMutex lock;
+  GQueue previews;         /* Request links, waiting, newest first, under lock */
+  GQueue thumbnails;       /* the same for thumbnails */
   GQueue done;             /* Request *, finished, under lock */
   gboolean idle_scheduled; /* under lock */
   SlThumbnailCache *cache; /* main thread only; NULL once the cache is gone */
@@ -30,7 +34,8 @@ typedef struct
   Core *core;
   guint handle;
   gboolean preview;
-  guint64 seq;
+  GList link;      /* in a waiting stack while queued (under the core's lock) */
+  gboolean queued; /* under the core's lock */
   int box;
   char *hash;
   char *path;
@@ -62,7 +67,6 @@ struct _SlThumbnailCache
   GHashTable *failures; /* hash -> reason */
   GHashTable *requests; /* handle -> Request (main thread's reference) */
   guint next_handle;
-  guint64 next_seq;
   guint delivered;
 };
 
@@ -77,12 +81,29 @@ core_ref (Core *core)
 
 static void request_unref (Request *r);
 
+/* Empties the waiting stacks (the links live in the requests: never freed as list nodes). */
+static void
+drop_waiting (Core *core)
+{
+  GQueue *stacks[] = { &core->previews, &core->thumbnails };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (stacks); i++)
+    for (GList *link; (link = g_queue_pop_head_link (stacks[i])) != NULL;)
+      {
+        Request *r = link->data;
+
+        r->queued = FALSE;
+        request_unref (r);
+      }
+}
+
 static void
 core_unref (Core *core)
 {
   if (!g_atomic_ref_count_dec (&core->ref))
     return;
   g_queue_clear_full (&core->done, (GDestroyNotify) request_unref);
+  drop_waiting (core);
   g_mutex_clear (&core->lock);
   g_free (core);
 }
@@ -93,6 +114,8 @@ request_ref (Request *r)
   g_atomic_ref_count_inc (&r->ref);
   return r;
 }
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Core, core_unref)
 
 static void
 request_unref (Request *r)
@@ -236,22 +259,38 @@ lower_thread_priority (void)
 #endif
 }
 
+/* The newest waiting request, previews first; the stack's reference becomes ours. */
+static Request *
+take_next (Core *core)
+{
+  Request *r;
+  GList *link;
+
+  g_mutex_lock (&core->lock);
+  link = g_queue_pop_head_link (&core->previews);
+  if (link == NULL)
+    link = g_queue_pop_head_link (&core->thumbnails);
+  r = link != NULL ? link->data : NULL;
+  if (r != NULL)
+    r->queued = FALSE;
+  g_mutex_unlock (&core->lock);
+  return r;
+}
+
+/* One pool task per request queued; it decodes whichever request is newest
+ * then (requests cancelled meanwhile left the stacks already). */
 static void
 worker_decode (gpointer data, gpointer pool_data)
 {
-  Request *r = data; /* the pool's reference, now ours */
-  Core *core = r->core;
+  g_autoptr (Core) core = data; /* the task's reference */
+  Request *r = take_next (core);
   sl_image img = { 0 };
   sl_error err = { 0 };
   gboolean schedule;
 
   lower_thread_priority ();
-  /* Scrolled away before we got to it: drop it without touching the disk. */
-  if (g_atomic_int_get (&r->cancelled))
-    {
-      request_unref (r);
-      return;
-    }
+  if (r == NULL)
+    return;
   if (sl_image_load (r->path, 0, &img, &err) == SL_OK)
     r->texture = make_texture (&img, r->box);
   else
@@ -266,17 +305,6 @@ worker_decode (gpointer data, gpointer pool_data)
   if (schedule)
     g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, deliver_idle, core_ref (core),
                      (GDestroyNotify) core_unref);
-}
-
-/* Previews first, then the newest request. */
-static int
-compare_requests (gconstpointer a, gconstpointer b, gpointer data)
-{
-  const Request *x = a, *y = b;
-
-  if (x->preview != y->preview)
-    return x->preview ? -1 : 1;
-  return x->seq > y->seq ? -1 : x->seq < y->seq;
 }
 
 /* ---- Main thread ----------------------------------------------------------------- */
@@ -369,9 +397,8 @@ sl_thumbnail_cache_new (const char *project_path, int size, gsize max_bytes)
   self->size = size > 0 ? size : 128;
   self->max_bytes = max_bytes > 0 ? max_bytes : settings_max_bytes ();
   /* Exclusive threads: their lowered priority stays with this pool. */
-  self->pool = g_thread_pool_new_full (worker_decode, NULL, (GDestroyNotify) request_unref,
+  self->pool = g_thread_pool_new_full (worker_decode, NULL, (GDestroyNotify) core_unref,
                                        (int) threads, TRUE, NULL);
-  g_thread_pool_set_sort_function (self->pool, compare_requests, NULL);
   return self;
 }
 
@@ -412,7 +439,6 @@ sl_thumbnail_cache_request (SlThumbnailCache *self, const char *hash, const char
   g_atomic_ref_count_init (&r->ref);
   r->core = core_ref (self->core);
   r->handle = ++self->next_handle;
-  r->seq = ++self->next_seq;
   r->preview = max_size > 0;
   r->box = max_size > 0 ? max_size : self->size;
   r->hash = g_strdup (hash);
@@ -423,8 +449,14 @@ sl_thumbnail_cache_request (SlThumbnailCache *self, const char *hash, const char
   r->path = g_build_filename (self->images_dir, prefix, file, NULL);
   r->func = func;
   r->user_data = user_data;
+  r->link.data = r;
   g_hash_table_insert (self->requests, GUINT_TO_POINTER (r->handle), r);
-  g_thread_pool_push (self->pool, request_ref (r), NULL);
+  g_mutex_lock (&self->core->lock);
+  g_queue_push_head_link (r->preview ? &self->core->previews : &self->core->thumbnails,
+                          &request_ref (r)->link);
+  r->queued = TRUE;
+  g_mutex_unlock (&self->core->lock);
+  g_thread_pool_push (self->pool, core_ref (self->core), NULL);
   return r->handle;
 }
 
@@ -436,6 +468,15 @@ sl_thumbnail_cache_cancel (SlThumbnailCache *self, guint handle)
   if (r == NULL)
     return;
   g_atomic_int_set (&r->cancelled, 1);
+  /* Still waiting: it leaves its stack, so no worker ever sees it. */
+  g_mutex_lock (&self->core->lock);
+  if (r->queued)
+    {
+      g_queue_unlink (r->preview ? &self->core->previews : &self->core->thumbnails, &r->link);
+      r->queued = FALSE;
+      request_unref (r); /* the stack's reference; the hash still holds one */
+    }
+  g_mutex_unlock (&self->core->lock);
   g_hash_table_remove (self->requests, GUINT_TO_POINTER (handle));
 }
 
@@ -470,7 +511,12 @@ sl_thumbnail_cache_dispose (GObject *object)
     g_atomic_int_set (&((Request *) value)->cancelled, 1);
   g_hash_table_remove_all (self->requests);
   if (self->core != NULL)
-    self->core->cache = NULL;
+    {
+      g_mutex_lock (&self->core->lock);
+      drop_waiting (self->core);
+      g_mutex_unlock (&self->core->lock);
+      self->core->cache = NULL;
+    }
   if (self->pool != NULL)
     {
       g_thread_pool_free (self->pool, TRUE, FALSE);
@@ -509,6 +555,8 @@ sl_thumbnail_cache_init (SlThumbnailCache *self)
   g_atomic_ref_count_init (&self->core->ref);
   g_mutex_init (&self->core->lock);
   g_queue_init (&self->core->done);
+  g_queue_init (&self->core->previews);
+  g_queue_init (&self->core->thumbnails);
   self->core->cache = self;
   self->entries
       = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) entry_free);

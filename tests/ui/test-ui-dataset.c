@@ -498,8 +498,8 @@ test_classes (Fixture *f, gconstpointer data)
     gint64 first = ((SlClass *) g_ptr_array_index (sl_image_list_get_classes (images), 0))->id;
     GtkWidget *merge;
 
-    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (classes), "classes.merge", "(xx)",
-                                               added, first));
+    g_assert_true (
+        gtk_widget_activate_action (GTK_WIDGET (classes), "classes.merge", "(xx)", added, first));
     ui_test_spin (100);
     merge = ui_test_find_widget (find_window_with (GTK_TYPE_BUTTON), GTK_TYPE_BUTTON, "_Merge");
     g_assert_nonnull (merge);
