@@ -140,9 +140,9 @@ extern "C"
   typedef struct
   {
     size_t struct_size;
-    float mean[3], std[3];      /* per input channel */
-    const char *const *labels;  /* NULL or one per class: metadata_props "labels" (JSON array) */
-    const char *metadata_json;  /* NULL or a JSON document: metadata_props "sightline" */
+    float mean[3], std[3];     /* per input channel */
+    const char *const *labels; /* NULL or one per class: metadata_props "labels" (JSON array) */
+    const char *metadata_json; /* NULL or a JSON document: metadata_props "sightline" */
   } sl_onnx_options;
 
   /* mean 0, std 1 (the graph then sees x / 255), no labels or metadata. */

@@ -249,8 +249,8 @@ sl_model_load_checkpoint (const char *path, sl_model **out, sl_error *err)
   if (st != SL_OK)
     sl_error_prefix (err, "%s", path);
   else if (c.n_params != (double) m->n_params || c.n_state != (double) m->n_state)
-    st = sl_error_set (err, SL_ERR_FORMAT,
-                       "%s: its weights do not fit its own model description", path);
+    st = sl_error_set (err, SL_ERR_FORMAT, "%s: its weights do not fit its own model description",
+                       path);
   if (st == SL_OK)
     {
       memcpy (m->params, c.buf + c.data_off, sizeof (float) * m->n_params);

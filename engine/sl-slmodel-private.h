@@ -28,11 +28,11 @@ extern "C"
 
   typedef struct
   {
-    char *header_json;    /* the header as stored */
-    sl_model *model;      /* built, with the file's weights and statistics */
-    char **labels;        /* model->classes strings */
+    char *header_json; /* the header as stored */
+    sl_model *model;   /* built, with the file's weights and statistics */
+    char **labels;     /* model->classes strings */
     int n_labels;
-    char *pipeline_json;  /* the "pipeline" object, unvalidated */
+    char *pipeline_json; /* the "pipeline" object, unvalidated */
     float reject_threshold;
   } sl_slmodel_contents;
 

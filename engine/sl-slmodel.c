@@ -133,8 +133,7 @@ check_info (const sl_model *m, const sl_slmodel_info *info, cJSON **provenance, 
     {
       const char *l = info->labels[i];
       if (l == NULL || l[0] == '\0' || strlen (l) > SL_SLMODEL_MAX_LABEL)
-        return sl_error_set (err, SL_ERR_INVALID,
-                             "class %d needs a label of 1 to %d bytes", i + 1,
+        return sl_error_set (err, SL_ERR_INVALID, "class %d needs a label of 1 to %d bytes", i + 1,
                              SL_SLMODEL_MAX_LABEL);
     }
   if (!find_repeated_label (info->labels, m->classes, &first, &second))
@@ -273,7 +272,8 @@ sl_slmodel_write (const sl_model *m, const char *pipeline_json, const sl_slmodel
   sl_status st;
 
   if (m == NULL || path == NULL || pipeline_json == NULL)
-    return sl_error_set (err, SL_ERR_INVALID, "saving a model needs a model, a pipeline and a path");
+    return sl_error_set (err, SL_ERR_INVALID,
+                         "saving a model needs a model, a pipeline and a path");
   if (!host_is_little_endian ())
     return sl_error_set (err, SL_ERR_INVALID, ".slmodel files are written on little-endian CPUs");
   st = check_info (m, info, &provenance, err);
@@ -526,11 +526,9 @@ check_fields (reader *r, const cJSON *doc, sl_slmodel_contents *out)
 
   if (!cJSON_IsString (format) || strcmp (format->valuestring, FORMAT_NAME) != 0)
     return bad (r, "the header is not a Sightline model header");
-  if (!get_count (doc, "format_version", 1e9, &version)
-      || version != get_u32 (r->data + 8))
+  if (!get_count (doc, "format_version", 1e9, &version) || version != get_u32 (r->data + 8))
     return bad (r, "the header's format version disagrees with the file's");
-  if (!cJSON_IsNumber (threshold) || !(threshold->valuedouble >= 0)
-      || threshold->valuedouble > 1)
+  if (!cJSON_IsNumber (threshold) || !(threshold->valuedouble >= 0) || threshold->valuedouble > 1)
     return bad (r, "the reject threshold must be a number between 0 and 1");
   out->reject_threshold = (float) threshold->valuedouble;
   if (!cJSON_IsObject (pipeline))

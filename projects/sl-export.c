@@ -172,8 +172,8 @@ write_slmodel (SlProject *self, const SlRunInfo *run, const SlExportOptions *o, 
 }
 
 gboolean
-sl_project_export_run (SlProject *self, gint64 run_id, const char *dir,
-                       const SlExportOptions *o, SlExportResult *result, GError **error)
+sl_project_export_run (SlProject *self, gint64 run_id, const char *dir, const SlExportOptions *o,
+                       SlExportResult *result, GError **error)
 {
   g_autoptr (SlRunInfo) run = NULL;
   g_autofree char *stem = NULL, *slmodel = NULL, *staged = NULL, *onnx = NULL;

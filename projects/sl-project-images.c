@@ -54,8 +54,8 @@ sl_image_filter_init (SlImageFilter *filter)
 }
 
 #define IMAGE_COLUMNS                                                                              \
-  "SELECT i.id, i.hash, i.ext, i.original_path, i.width, i.height, i.channels, i.depth, "        \
-  "i.class_id, c.name, i.ignored, i.split, i.bytes, i.imported_at FROM images i "                \
+  "SELECT i.id, i.hash, i.ext, i.original_path, i.width, i.height, i.channels, i.depth, "          \
+  "i.class_id, c.name, i.ignored, i.split, i.bytes, i.imported_at FROM images i "                  \
   "LEFT JOIN classes c ON c.id = i.class_id "
 
 static SlImageInfo *
@@ -95,9 +95,8 @@ sl_project_list_images (SlProject *self, const SlImageFilter *filter, GError **e
     }
   stmt = sl_project_prepare (
       self,
-      IMAGE_COLUMNS
-      "WHERE (?1 = -2 OR (?1 = -1 AND i.class_id IS NULL) OR i.class_id = ?1) "
-      "AND (?2 < 0 OR i.split = ?2) AND (?3 OR i.ignored = 0) ORDER BY i.id LIMIT ?4",
+      IMAGE_COLUMNS "WHERE (?1 = -2 OR (?1 = -1 AND i.class_id IS NULL) OR i.class_id = ?1) "
+                    "AND (?2 < 0 OR i.split = ?2) AND (?3 OR i.ignored = 0) ORDER BY i.id LIMIT ?4",
       error);
   if (stmt == NULL)
     return NULL;

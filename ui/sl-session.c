@@ -76,14 +76,9 @@ sl_session_get_property (GObject *object, guint prop_id, GValue *value, GParamSp
 
   switch (prop_id)
     {
-    case PROP_CAN_UNDO:
-      g_value_set_boolean (value, sl_session_can_undo (self));
-      break;
-    case PROP_CAN_REDO:
-      g_value_set_boolean (value, sl_session_can_redo (self));
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      case PROP_CAN_UNDO: g_value_set_boolean (value, sl_session_can_undo (self)); break;
+      case PROP_CAN_REDO: g_value_set_boolean (value, sl_session_can_redo (self)); break;
+      default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -95,22 +90,21 @@ sl_session_class_init (SlSessionClass *klass)
   object_class->finalize = sl_session_finalize;
   object_class->get_property = sl_session_get_property;
 
-  properties[PROP_CAN_UNDO] = g_param_spec_boolean (
-      "can-undo", NULL, NULL, FALSE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
-  properties[PROP_CAN_REDO] = g_param_spec_boolean (
-      "can-redo", NULL, NULL, FALSE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_CAN_UNDO] = g_param_spec_boolean ("can-undo", NULL, NULL, FALSE,
+                                                    G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_CAN_REDO] = g_param_spec_boolean ("can-redo", NULL, NULL, FALSE,
+                                                    G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   signals[IMAGES_CHANGED] = g_signal_new ("images-changed", G_TYPE_FROM_CLASS (klass),
                                           G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   signals[LABELS_CHANGED]
-      = g_signal_new ("labels-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
-                      NULL, NULL, G_TYPE_NONE, 2, G_TYPE_POINTER, G_TYPE_UINT);
+      = g_signal_new ("labels-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                      NULL, G_TYPE_NONE, 2, G_TYPE_POINTER, G_TYPE_UINT);
   signals[CLASSES_CHANGED] = g_signal_new ("classes-changed", G_TYPE_FROM_CLASS (klass),
                                            G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   signals[PIPELINE_CHANGED] = g_signal_new ("pipeline-changed", G_TYPE_FROM_CLASS (klass),
-                                            G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE,
-                                            0);
+                                            G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -222,8 +216,8 @@ apply_values (SlSession *self, const Edit *e, gboolean restore, GError **error)
           g_array_append_val (group, ids[j]);
       if (!(e->is_ignore ? sl_project_set_ignored (self->project, (gint64 *) group->data,
                                                    group->len, value != 0, error)
-                         : sl_project_set_labels (self->project, (gint64 *) group->data,
-                                                  group->len, value, error)))
+                         : sl_project_set_labels (self->project, (gint64 *) group->data, group->len,
+                                                  value, error)))
         return FALSE;
     }
   return TRUE;
@@ -273,8 +267,7 @@ record_and_apply (SlSession *self, gboolean is_ignore, const gint64 *ids, guint 
 }
 
 gboolean
-sl_session_set_labels (SlSession *self, const gint64 *ids, guint n, gint64 class_id,
-                       GError **error)
+sl_session_set_labels (SlSession *self, const gint64 *ids, guint n, gint64 class_id, GError **error)
 {
   return record_and_apply (self, FALSE, ids, n, class_id < 0 ? -1 : class_id, error);
 }

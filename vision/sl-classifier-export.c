@@ -20,7 +20,8 @@ sl_slmodel_save (const sl_model *model, const sl_pipeline *pipeline, const sl_sl
   sl_status st;
 
   if (model == NULL || pipeline == NULL || path == NULL)
-    return sl_error_set (err, SL_ERR_INVALID, "saving a model needs a model, a pipeline and a path");
+    return sl_error_set (err, SL_ERR_INVALID,
+                         "saving a model needs a model, a pipeline and a path");
   st = sl_pipeline_validate (pipeline, err);
   if (st != SL_OK)
     return st;
@@ -99,8 +100,10 @@ sidecar_json (const sl_classifier *c, const char *onnx_path)
   cJSON_AddStringToObject (input, "color", spec.channels == 1 ? "gray" : "rgb");
   cJSON_AddStringToObject (input, "values",
                            "the pipeline's 8-bit output as floats 0..255, planar (NCHW)");
-  cJSON_AddItemToObject (input, "normalization_in_graph_mean", float_array (spec.mean, spec.channels));
-  cJSON_AddItemToObject (input, "normalization_in_graph_std", float_array (spec.std, spec.channels));
+  cJSON_AddItemToObject (input, "normalization_in_graph_mean",
+                         float_array (spec.mean, spec.channels));
+  cJSON_AddItemToObject (input, "normalization_in_graph_std",
+                         float_array (spec.std, spec.channels));
   output = cJSON_AddObjectToObject (doc, "output");
   cJSON_AddStringToObject (output, "name", "probabilities");
   shape = cJSON_AddArrayToObject (output, "shape");

@@ -442,8 +442,8 @@ sl_classifier_predict_pixels (sl_classifier *c, const void *pixels, int32_t widt
 }
 
 sl_status
-sl_classifier_predict_encoded (sl_classifier *c, const void *data, size_t size,
-                               sl_prediction *out, float *probs, sl_error *err)
+sl_classifier_predict_encoded (sl_classifier *c, const void *data, size_t size, sl_prediction *out,
+                               float *probs, sl_error *err)
 {
   sl_image img = { 0 };
   sl_status st = check_call (c, out, err);
@@ -506,8 +506,8 @@ sl_classifier_predict_batch (sl_classifier *c, const sl_frame *frames, int32_t n
               frame_stride < sizeof f ? frame_stride : sizeof f);
 
       snprintf (what, sizeof what, "frame %d", i);
-      st = sl_frame_to_image (f.pixels, f.width, f.height, f.stride, f.format, c->max_pixels,
-                              what, &img, err);
+      st = sl_frame_to_image (f.pixels, f.width, f.height, f.stride, f.format, c->max_pixels, what,
+                              &img, err);
       if (st != SL_OK)
         break;
       st = prepare (c, ctx, i, &img, err);

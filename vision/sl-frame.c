@@ -22,34 +22,28 @@ format_layout (sl_pixel_format format, int *channels, int *depth, bool *swap)
   *depth = 8;
   switch (format)
     {
-    case SL_PIXEL_GRAY8:
-      *channels = 1;
-      return true;
-    case SL_PIXEL_GRAY16:
-      *channels = 1;
-      *depth = 16;
-      return true;
-    case SL_PIXEL_RGB8:
-      *channels = 3;
-      return true;
-    case SL_PIXEL_BGR8:
-      *channels = 3;
-      *swap = true;
-      return true;
-    case SL_PIXEL_RGBA8:
-      *channels = 4;
-      return true;
-    case SL_PIXEL_BGRA8:
-      *channels = 4;
-      *swap = true;
-      return true;
+      case SL_PIXEL_GRAY8: *channels = 1; return true;
+      case SL_PIXEL_GRAY16:
+        *channels = 1;
+        *depth = 16;
+        return true;
+      case SL_PIXEL_RGB8: *channels = 3; return true;
+      case SL_PIXEL_BGR8:
+        *channels = 3;
+        *swap = true;
+        return true;
+      case SL_PIXEL_RGBA8: *channels = 4; return true;
+      case SL_PIXEL_BGRA8:
+        *channels = 4;
+        *swap = true;
+        return true;
     }
   return false;
 }
 
 static sl_status
-copy_swapped (const uint8_t *src, int width, int height, size_t stride, int channels,
-              sl_image *out, sl_error *err)
+copy_swapped (const uint8_t *src, int width, int height, size_t stride, int channels, sl_image *out,
+              sl_error *err)
 {
   sl_status st = sl_image_alloc (out, width, height, channels, 8, err);
 
@@ -92,9 +86,8 @@ sl_frame_to_image (const void *pixels, int32_t width, int32_t height, size_t str
   if (max_pixels <= 0)
     max_pixels = SL_IMAGE_DEFAULT_MAX_PIXELS;
   if ((int64_t) width * height > max_pixels)
-    return sl_error_set (err, SL_ERR_INVALID,
-                         "%s: %d x %d pixels is more than the limit of %lld", what, (int) width,
-                         (int) height, (long long) max_pixels);
+    return sl_error_set (err, SL_ERR_INVALID, "%s: %d x %d pixels is more than the limit of %lld",
+                         what, (int) width, (int) height, (long long) max_pixels);
   row = (size_t) width * channels * (depth / 8);
   if (stride == 0)
     stride = row;
@@ -103,8 +96,8 @@ sl_frame_to_image (const void *pixels, int32_t width, int32_t height, size_t str
                          "%s: a stride of %zu bytes is shorter than a row (%zu bytes)", what,
                          stride, row);
   if (depth == 16 && stride % 2 != 0)
-    return sl_error_set (err, SL_ERR_INVALID,
-                         "%s: 16-bit rows need an even stride, not %zu bytes", what, stride);
+    return sl_error_set (err, SL_ERR_INVALID, "%s: 16-bit rows need an even stride, not %zu bytes",
+                         what, stride);
   if (swap)
     return copy_swapped (pixels, width, height, stride, channels, out, err);
   return sl_image_borrow (out, (void *) pixels, width, height, channels, depth, stride, err);

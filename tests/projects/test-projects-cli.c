@@ -94,8 +94,9 @@ num (const cJSON *obj, const char *key)
 static void
 test_help_and_errors (void)
 {
-  static const char *const commands[] = { "new",   "import", "classes", "label",   "split", "stats",
-                                          "train", "runs",   "eval",    "predict", "demo",  "export" };
+  static const char *const commands[]
+      = { "new",   "import", "classes", "label",   "split", "stats",
+          "train", "runs",   "eval",    "predict", "demo",  "export" };
   g_autofree char *tmp = pt_make_tmp ();
 
   if (cli_path () == NULL)
@@ -256,9 +257,9 @@ test_workflow (void)
                     "--threshold", "0.5", NULL);
     files = cJSON_GetObjectItem (doc, "files");
     g_assert_cmpint (cJSON_GetArraySize (files), ==, 3);
-    g_assert_cmpstr (cJSON_GetStringValue (
-                         cJSON_GetObjectItem (cJSON_GetArrayItem (files, 0), "path")),
-                     ==, slmodel);
+    g_assert_cmpstr (
+        cJSON_GetStringValue (cJSON_GetObjectItem (cJSON_GetArrayItem (files, 0), "path")), ==,
+        slmodel);
     g_assert_cmpfloat (num (doc, "latency_ms"), >, 0);
     g_assert_cmpint (num (doc, "classes"), ==, 3);
     cJSON_Delete (doc);

@@ -125,9 +125,8 @@ test_pixel_formats_agree (void)
   sl_image img = { 0 };
   sl_error err = { 0 };
   float ref[10];
-  static const sl_pixel_format formats[]
-      = { SL_PIXEL_GRAY8, SL_PIXEL_GRAY16, SL_PIXEL_RGB8,
-          SL_PIXEL_BGR8,  SL_PIXEL_RGBA8,  SL_PIXEL_BGRA8 };
+  static const sl_pixel_format formats[] = { SL_PIXEL_GRAY8, SL_PIXEL_GRAY16, SL_PIXEL_RGB8,
+                                             SL_PIXEL_BGR8,  SL_PIXEL_RGBA8,  SL_PIXEL_BGRA8 };
   static const int bytes[] = { 1, 2, 3, 3, 4, 4 };
 
   if (!fixture_ready ())
@@ -193,9 +192,9 @@ test_encoded_and_batch (void)
       frames[i].stride = imgs[i].stride;
       frames[i].format = SL_PIXEL_GRAY8;
     }
-  sl_assert_ok (sl_classifier_predict_batch (fx.classifier, frames, N_IMAGES, batch, probs_batch,
-                                             &err),
-                &err);
+  sl_assert_ok (
+      sl_classifier_predict_batch (fx.classifier, frames, N_IMAGES, batch, probs_batch, &err),
+      &err);
   for (int i = 0; i < N_IMAGES; i++)
     {
       g_assert_cmpint (batch[i].class_index, ==, single[i].class_index);
@@ -275,8 +274,7 @@ predict_all (gpointer data)
         sl_prediction p;
 
         sl_prediction_init (&p);
-        sl_assert_ok (sl_classifier_predict_file (fx.classifier, fx.pngs[i], &p, NULL, &err),
-                      &err);
+        sl_assert_ok (sl_classifier_predict_file (fx.classifier, fx.pngs[i], &p, NULL, &err), &err);
         if (round > 0)
           {
             g_assert_cmpint (p.class_index, ==, w->classes[i]);
@@ -338,29 +336,29 @@ test_bad_calls (void)
   g_assert_null (c);
   g_assert_cmpint (sl_classifier_predict_file (fx.classifier, "/nonexistent.png", &p, NULL, &err),
                    ==, SL_ERR_IO);
-  g_assert_cmpint (sl_classifier_predict_encoded (fx.classifier, px, sizeof px, &p, NULL, &err),
-                   ==, SL_ERR_FORMAT);
-  g_assert_cmpint (sl_classifier_predict_pixels (fx.classifier, NULL, 4, 4, 0, SL_PIXEL_GRAY8, &p,
-                                                 NULL, &err),
-                   ==, SL_ERR_INVALID);
-  g_assert_cmpint (sl_classifier_predict_pixels (fx.classifier, px, 0, 4, 0, SL_PIXEL_GRAY8, &p,
-                                                 NULL, &err),
-                   ==, SL_ERR_INVALID);
-  g_assert_cmpint (sl_classifier_predict_pixels (fx.classifier, px, 4, 4, 2, SL_PIXEL_GRAY8, &p,
-                                                 NULL, &err),
-                   ==, SL_ERR_INVALID);
+  g_assert_cmpint (sl_classifier_predict_encoded (fx.classifier, px, sizeof px, &p, NULL, &err), ==,
+                   SL_ERR_FORMAT);
+  g_assert_cmpint (
+      sl_classifier_predict_pixels (fx.classifier, NULL, 4, 4, 0, SL_PIXEL_GRAY8, &p, NULL, &err),
+      ==, SL_ERR_INVALID);
+  g_assert_cmpint (
+      sl_classifier_predict_pixels (fx.classifier, px, 0, 4, 0, SL_PIXEL_GRAY8, &p, NULL, &err), ==,
+      SL_ERR_INVALID);
+  g_assert_cmpint (
+      sl_classifier_predict_pixels (fx.classifier, px, 4, 4, 2, SL_PIXEL_GRAY8, &p, NULL, &err), ==,
+      SL_ERR_INVALID);
   g_assert_nonnull (strstr (err.message, "stride"));
-  g_assert_cmpint (sl_classifier_predict_pixels (fx.classifier, px, 2, 2, 5, SL_PIXEL_GRAY16, &p,
-                                                 NULL, &err),
-                   ==, SL_ERR_INVALID);
+  g_assert_cmpint (
+      sl_classifier_predict_pixels (fx.classifier, px, 2, 2, 5, SL_PIXEL_GRAY16, &p, NULL, &err),
+      ==, SL_ERR_INVALID);
   g_assert_cmpint (sl_classifier_predict_pixels (fx.classifier, px, 2, 2, 0, (sl_pixel_format) 99,
                                                  &p, NULL, &err),
                    ==, SL_ERR_INVALID);
   g_assert_nonnull (strstr (err.message, "pixel format"));
   p.struct_size = 0;
-  g_assert_cmpint (sl_classifier_predict_pixels (fx.classifier, px, 4, 4, 0, SL_PIXEL_GRAY8, &p,
-                                                 NULL, &err),
-                   ==, SL_ERR_INVALID);
+  g_assert_cmpint (
+      sl_classifier_predict_pixels (fx.classifier, px, 4, 4, 0, SL_PIXEL_GRAY8, &p, NULL, &err), ==,
+      SL_ERR_INVALID);
   g_assert_nonnull (strstr (err.message, "struct_size"));
 }
 

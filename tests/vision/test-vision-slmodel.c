@@ -119,9 +119,9 @@ static void
 test_trailing_bytes_and_other_files (void)
 {
   g_autofree guint8 *longer = NULL;
-  static const guint8 png[] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 0, 0, 0,
-                                0,    0,   0,   0,   0,    0,    0,    0,    0, 0, 0, 0, 0, 0,
-                                0,    0,   0,   0,   0,    0,    0,    0 };
+  static const guint8 png[]
+      = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+          0,    0,   0,   0,   0,    0,    0,    0,    0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
   guint8 ckpt[64] = "SLCKPT\r\n";
 
   if (!model_ready ())
@@ -180,10 +180,10 @@ fix_offsets (cJSON *h)
   for (int round = 0; round < 2; round++)
     {
       cJSON_ArrayForEach (t, cJSON_GetObjectItem (h, "tensors"))
-        {
-          cJSON *off = cJSON_GetObjectItem (t, "offset");
-          cJSON_SetNumberValue (off, off->valuedouble - (double) old_start + (double) new_start);
-        }
+      {
+        cJSON *off = cJSON_GetObjectItem (t, "offset");
+        cJSON_SetNumberValue (off, off->valuedouble - (double) old_start + (double) new_start);
+      }
       g_free (text);
       text = cJSON_PrintUnformatted (h);
       old_start = new_start;
@@ -281,9 +281,8 @@ edit_threshold (cJSON *h)
 static void
 edit_pipeline_op (cJSON *h)
 {
-  cJSON *step = cJSON_GetArrayItem (cJSON_GetObjectItem (cJSON_GetObjectItem (h, "pipeline"),
-                                                         "steps"),
-                                    0);
+  cJSON *step
+      = cJSON_GetArrayItem (cJSON_GetObjectItem (cJSON_GetObjectItem (h, "pipeline"), "steps"), 0);
   cJSON_ReplaceItemInObject (step, "op", cJSON_CreateString ("no-such-op"));
 }
 
@@ -297,9 +296,8 @@ edit_pipeline_size (cJSON *h)
 static void
 edit_model_layer (cJSON *h)
 {
-  cJSON *layer = cJSON_GetArrayItem (cJSON_GetObjectItem (cJSON_GetObjectItem (h, "model"),
-                                                          "layers"),
-                                     0);
+  cJSON *layer
+      = cJSON_GetArrayItem (cJSON_GetObjectItem (cJSON_GetObjectItem (h, "model"), "layers"), 0);
   cJSON_ReplaceItemInObject (layer, "type", cJSON_CreateString ("conv9d"));
 }
 
