@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench-ui-util.h"
 #include "sl-dataset-page.h"
 #include "sl-idx.h"
 #include "sl-image-list.h"
@@ -54,49 +55,13 @@ phase_init (Phase *p)
   p->frames = g_array_new (FALSE, FALSE, sizeof (double));
 }
 
-static int
-compare_doubles (gconstpointer a, gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return x < y ? -1 : x > y;
-}
-
-static double
-percentile (GArray *values, double q)
-{
-  if (values->len == 0)
-    return 0;
-  g_array_sort (values, compare_doubles);
-  return g_array_index (values, double,
-                        MIN (values->len - 1, (guint) (q * (values->len - 1) + 0.5)));
-}
-
 static double
 worst (GArray *values)
 {
-  return values->len > 0 ? percentile (values, 1.0) : 0;
+  return values->len > 0 ? bench_percentile (values, 1.0) : 0;
 }
 
 /* ---- The project ---------------------------------------------------------------------- */
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
 
 static gboolean
 write_tree (const char *dir, int n)
@@ -441,16 +406,16 @@ main (int argc, char **argv)
   printf ("%-22s %8s %12s %12s %12s %12s %8s %12s\n", "phase", "ms", "worst stall", "p99 stall",
           "worst busy", "p99 busy", "frames", "worst frame");
   printf ("%-22s %8lld %9.1f ms %9.1f ms %9.1f ms %9.1f ms %8s %12s\n", "open page + load",
-          (long long) load_ms, worst (b.load.gaps), percentile (b.load.gaps, 0.99),
-          worst (b.load.gap_cpus), percentile (b.load.gap_cpus, 0.99), "-", "-");
+          (long long) load_ms, worst (b.load.gaps), bench_percentile (b.load.gaps, 0.99),
+          worst (b.load.gap_cpus), bench_percentile (b.load.gap_cpus, 0.99), "-", "-");
   printf ("%-22s %8lld %9.1f ms %9.1f ms %9.1f ms %9.1f ms %8u %9.1f ms\n", "scroll top to bottom",
-          (long long) scroll_ms, worst (b.scroll.gaps), percentile (b.scroll.gaps, 0.99),
-          worst (b.scroll.gap_cpus), percentile (b.scroll.gap_cpus, 0.99), b.scroll.frames->len + 1,
-          worst (b.scroll.frames));
+          (long long) scroll_ms, worst (b.scroll.gaps), bench_percentile (b.scroll.gaps, 0.99),
+          worst (b.scroll.gap_cpus), bench_percentile (b.scroll.gap_cpus, 0.99),
+          b.scroll.frames->len + 1, worst (b.scroll.frames));
   printf ("stall: wall time between two 5 ms high-priority timeouts; busy: main-thread CPU time "
           "within it (the rest is the system running other programs)\n");
-  printf ("frame interval p50 %.1f ms, p99 %.1f ms\n", percentile (b.scroll.frames, 0.5),
-          percentile (b.scroll.frames, 0.99));
+  printf ("frame interval p50 %.1f ms, p99 %.1f ms\n", bench_percentile (b.scroll.frames, 0.5),
+          bench_percentile (b.scroll.frames, 0.99));
   printf ("thumbnails: %u decoded and delivered, %u of %u visible cells shown %lld ms after the "
           "scroll stopped, %.1f MB cached\n",
           sl_thumbnail_cache_get_delivered (cache), shown, cells, (long long) settle_ms,
@@ -462,11 +427,11 @@ main (int argc, char **argv)
           "\"thumbnails\": {\"delivered\": %u, \"visible\": %u, \"visible_shown\": %u, "
           "\"settle_ms\": %lld}, \"target_worst_stall_ms\": 50, \"pass\": %s}\n",
           g_list_model_get_n_items (G_LIST_MODEL (sl_dataset_page_get_image_list (b.page))),
-          (long long) load_ms, worst (b.load.gaps), percentile (b.load.gaps, 0.99),
+          (long long) load_ms, worst (b.load.gaps), bench_percentile (b.load.gaps, 0.99),
           worst (b.load.gap_cpus), (long long) scroll_ms, b.scroll.frames->len + 1,
-          worst (b.scroll.gaps), percentile (b.scroll.gaps, 0.99), worst (b.scroll.gap_cpus),
-          percentile (b.scroll.gap_cpus, 0.99), worst (b.scroll.frames),
-          percentile (b.scroll.frames, 0.99), sl_thumbnail_cache_get_delivered (cache), cells,
+          worst (b.scroll.gaps), bench_percentile (b.scroll.gaps, 0.99), worst (b.scroll.gap_cpus),
+          bench_percentile (b.scroll.gap_cpus, 0.99), worst (b.scroll.frames),
+          bench_percentile (b.scroll.frames, 0.99), sl_thumbnail_cache_get_delivered (cache), cells,
           shown, (long long) settle_ms,
           worst (b.scroll.gaps) < 50 && worst (b.load.gaps) < 50 && shown == cells ? "true"
                                                                                    : "false");
@@ -474,6 +439,6 @@ main (int argc, char **argv)
   g_source_remove (stall_source);
   gtk_window_destroy (window);
   if (tmp != NULL)
-    remove_tree (tmp);
+    bench_remove_tree (tmp);
   return 0;
 }

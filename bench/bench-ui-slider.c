@@ -17,15 +17,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench-ui-util.h"
+#include "sl-demo-project.h"
 #include "sl-idx.h"
 #include "sl-preprocess-page.h"
 #include "sl-resources.h"
 #include "sl-session.h"
 #include "sl-vision.h"
-
-static const char *const class_names[10] = {
-  "t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "boot",
-};
 
 /* One drag over one preview image. */
 typedef struct
@@ -57,53 +55,7 @@ typedef struct
   gboolean recording;
 } Bench;
 
-static int
-compare_doubles (gconstpointer a, gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return x < y ? -1 : x > y;
-}
-
-static double
-percentile (GArray *values, double q)
-{
-  if (values->len == 0)
-    return 0;
-  g_array_sort (values, compare_doubles);
-  return g_array_index (values, double,
-                        MIN (values->len - 1, (guint) (q * (values->len - 1) + 0.5)));
-}
-
-static double
-mean (GArray *values)
-{
-  double s = 0;
-
-  for (guint i = 0; i < values->len; i++)
-    s += g_array_index (values, double, i);
-  return values->len > 0 ? s / values->len : 0;
-}
-
 /* ---- The project ----------------------------------------------------------------------- */
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
 
 /* Writes n Fashion-MNIST images as dir/<class>/fm-NNNNN.png. */
 static gboolean
@@ -111,35 +63,15 @@ write_fmnist (const char *dir, int n)
 {
   const char *root = g_getenv ("SL_FASHION_MNIST") ? g_getenv ("SL_FASHION_MNIST")
                                                    : "/usr/share/datasets/fashion-mnist";
-  g_autofree char *ipath = g_build_filename (root, "train-images-idx3-ubyte.gz", NULL);
-  g_autofree char *lpath = g_build_filename (root, "train-labels-idx1-ubyte.gz", NULL);
-  sl_idx images = { 0 }, labels = { 0 };
-  sl_error err = { 0 };
-  gboolean ok = TRUE;
+  g_autoptr (GError) error = NULL;
 
-  if (sl_idx_load (ipath, n, &images, &err) != SL_OK
-      || sl_idx_load (lpath, n, &labels, &err) != SL_OK)
+  if (!sl_demo_write_pngs (root, "train", n, dir, "fm", NULL, &error))
     {
       g_printerr ("Fashion-MNIST is needed (apt-get install dataset-fashion-mnist): %s\n",
-                  err.message);
+                  error->message);
       return FALSE;
     }
-  for (int64_t i = 0; i < images.count && ok; i++)
-    {
-      g_autofree char *sub = g_build_filename (dir, class_names[labels.data[i] % 10], NULL);
-      g_autofree char *file = g_strdup_printf ("fm-%05lld.png", (long long) i);
-      g_autofree char *path = g_build_filename (sub, file, NULL);
-      size_t size = (size_t) images.width * images.height;
-      sl_image view = { 0 };
-
-      g_mkdir_with_parents (sub, 0755);
-      sl_image_borrow (&view, images.data + i * size, images.width, images.height, 1, 8,
-                       (size_t) images.width, NULL);
-      ok = sl_image_save (&view, path, &err) == SL_OK;
-    }
-  sl_idx_clear (&images);
-  sl_idx_clear (&labels);
-  return ok;
+  return TRUE;
 }
 
 /* A side x side gray image with edges and texture, so that every step has work. */
@@ -423,9 +355,10 @@ static void
 print_run (const Run *r)
 {
   printf ("%-20s %4dx%-5d %8.1f %8.1f %8.1f %8.1f %8.1f %6u/%-6u %8.1f %8.1f %7.3f %7.0f\n",
-          r->name, r->width, r->height, percentile (r->gaps, 1.0), percentile (r->gaps, 0.99),
-          percentile (r->busy, 1.0), percentile (r->frames, 1.0), percentile (r->frames, 0.99),
-          r->computed, r->requested, r->preview_ms, r->latency_ms, mean (r->costs), r->steal_ms);
+          r->name, r->width, r->height, bench_percentile (r->gaps, 1.0),
+          bench_percentile (r->gaps, 0.99), bench_percentile (r->busy, 1.0),
+          bench_percentile (r->frames, 1.0), bench_percentile (r->frames, 0.99), r->computed,
+          r->requested, r->preview_ms, r->latency_ms, bench_mean (r->costs), r->steal_ms);
 }
 
 static void
@@ -438,10 +371,12 @@ print_json_run (const Run *r, gboolean last)
           "\"preview_compute_ms\": %.1f, \"last_change_to_shown_ms\": %.1f, "
           "\"main_thread_ms_per_change\": %.3f, \"max_main_thread_ms_per_change\": %.3f, "
           "\"drag_ms\": %.0f, \"vm_steal_ms\": %.0f}%s",
-          r->name, r->width, r->height, percentile (r->gaps, 1.0), percentile (r->gaps, 0.99),
-          percentile (r->busy, 1.0), percentile (r->frames, 1.0), percentile (r->frames, 0.99),
-          r->frames->len, r->costs->len, r->requested, r->computed, r->preview_ms, r->latency_ms,
-          mean (r->costs), percentile (r->costs, 1.0), r->total_ms, r->steal_ms, last ? "" : ", ");
+          r->name, r->width, r->height, bench_percentile (r->gaps, 1.0),
+          bench_percentile (r->gaps, 0.99), bench_percentile (r->busy, 1.0),
+          bench_percentile (r->frames, 1.0), bench_percentile (r->frames, 0.99), r->frames->len,
+          r->costs->len, r->requested, r->computed, r->preview_ms, r->latency_ms,
+          bench_mean (r->costs), bench_percentile (r->costs, 1.0), r->total_ms, r->steal_ms,
+          last ? "" : ", ");
 }
 
 int
@@ -514,7 +449,7 @@ main (int argc, char **argv)
   for (int i = 0; i < 2; i++)
     {
       print_run (&runs[i]);
-      worst = MAX (worst, percentile (runs[i].gaps, 1.0));
+      worst = MAX (worst, bench_percentile (runs[i].gaps, 1.0));
     }
   printf ("{\"bench\": \"ui-slider\", \"changes_per_s\": 60, \"runs\": [");
   for (int i = 0; i < 2; i++)
@@ -526,6 +461,6 @@ main (int argc, char **argv)
   settle (&b, 100);
   g_clear_object (&session);
   g_clear_pointer (&project, sl_project_unref);
-  remove_tree (tmp);
+  bench_remove_tree (tmp);
   return worst < 50 ? 0 : 1;
 }

@@ -1,0 +1,50 @@
+/* bench-ui-util.c: order statistics and folder removal for the workbench benchmarks. */
+#include "bench-ui-util.h"
+
+#include <glib/gstdio.h>
+
+static int
+compare_doubles (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+double
+bench_percentile (GArray *values, double q)
+{
+  if (values->len == 0)
+    return 0;
+  g_array_sort (values, compare_doubles);
+  return g_array_index (values, double,
+                        MIN (values->len - 1, (guint) (q * (values->len - 1) + 0.5)));
+}
+
+double
+bench_mean (GArray *values)
+{
+  double s = 0;
+
+  for (guint i = 0; i < values->len; i++)
+    s += g_array_index (values, double, i);
+  return values->len > 0 ? s / values->len : 0;
+}
+
+void
+bench_remove_tree (const char *path)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        bench_remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}
