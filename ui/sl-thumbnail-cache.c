@@ -7,6 +7,8 @@
 #include "sl-vision.h"
 
 #include <string.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -255,7 +257,13 @@ lower_thread_priority (void)
     return;
   g_private_set (&lowered, GINT_TO_POINTER (1));
 #ifdef __linux__
-  setpriority (PRIO_PROCESS, (id_t) gettid (), 10);
+  {
+    /* SCHED_IDLE: decode only on CPU time nothing else wants, so scrolling
+     * never waits for a thumbnail; nice 19 where that policy is refused. */
+    struct sched_param none = { 0 };
+    if (pthread_setschedparam (pthread_self (), SCHED_IDLE, &none) != 0)
+      setpriority (PRIO_PROCESS, (id_t) gettid (), 19);
+  }
 #endif
 }
 
