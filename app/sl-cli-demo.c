@@ -248,13 +248,13 @@ out:
   if (tmp != NULL)
     {
       if (keep == NULL)
-        sl_cli_remove_tree (tmp);
+        sl_remove_tree (tmp);
       else
         {
           g_autofree char *a = g_build_filename (tmp, "fashion-mnist-train", NULL);
           g_autofree char *b = g_build_filename (tmp, "fashion-mnist-test", NULL);
-          sl_cli_remove_tree (a);
-          sl_cli_remove_tree (b);
+          sl_remove_tree (a);
+          sl_remove_tree (b);
           g_rmdir (tmp);
         }
     }

@@ -31,6 +31,7 @@ int sl_cli_ops (int argc, char **argv);
 #include <math.h>
 
 #include "sl-evaluation.h"
+#include "sl-files.h"
 #include "sl-project.h"
 #include "sl-run.h"
 #include "sl-train-job.h"
@@ -59,8 +60,6 @@ void sl_cli_progress_clear (SlCliProgress *bar);
 void sl_cli_print_json (cJSON *doc);
 cJSON *sl_cli_json_number (double value);
 char *sl_cli_format_duration (double seconds);
-/* Deletes a folder and everything in it (best effort; used for temporary folders). */
-void sl_cli_remove_tree (const char *path);
 
 /* sl-cli-project.c */
 int sl_cli_new (int argc, char **argv);

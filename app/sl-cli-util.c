@@ -120,21 +120,3 @@ sl_cli_format_duration (double seconds)
     return g_strdup_printf ("%d min %02d s", (int) seconds / 60, (int) seconds % 60);
   return g_strdup_printf ("%d h %02d min", (int) seconds / 3600, ((int) seconds % 3600) / 60);
 }
-
-void
-sl_cli_remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        sl_cli_remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}

@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include "sl-idx.h"
+#include "sl-files.h"
 #include "sl-vision.h"
 
 /* Folder names, so no slash in "T-shirt/top". */
@@ -109,24 +110,6 @@ out:
   sl_idx_clear (&images);
   sl_idx_clear (&labels);
   return ok;
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
 }
 
 typedef struct
@@ -291,13 +274,13 @@ sl_demo_project_build (const char *path, const char *data_dir, int n_images,
         g_prefix_error (&local_error, "The Fashion-MNIST data set is missing (install Debian's "
                                       "dataset-fashion-mnist): ");
       g_propagate_error (error, g_steal_pointer (&local_error));
-      remove_tree (tmp);
+      sl_remove_tree (tmp);
       return NULL;
     }
   report (&progress, 0.10, "Creating the project");
   ok = (project = sl_project_create (path, "Fashion-MNIST demo", error)) != NULL
        && import_and_split (project, src, &progress, cancellable, error);
-  remove_tree (tmp);
+  sl_remove_tree (tmp);
   if (!ok)
     return NULL;
   report (&progress, 0.90, "Measuring the preprocessing chain");
@@ -332,12 +315,12 @@ sl_demo_project_ensure (const char *path, const char *data_dir, int n_images,
                    g_strerror (saved));
       return FALSE;
     }
-  remove_tree (partial); /* what an earlier, interrupted build left */
+  sl_remove_tree (partial); /* what an earlier, interrupted build left */
   project = sl_demo_project_build (partial, data_dir, n_images, progress, user_data, cancellable,
                                    error);
   if (project == NULL)
     {
-      remove_tree (partial);
+      sl_remove_tree (partial);
       return FALSE;
     }
   g_clear_pointer (&project, sl_project_unref);
@@ -347,7 +330,7 @@ sl_demo_project_ensure (const char *path, const char *data_dir, int n_images,
       int saved = errno;
       g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_IO, "Could not move %s to %s: %s",
                    partial, path, g_strerror (saved));
-      remove_tree (partial);
+      sl_remove_tree (partial);
       return FALSE;
     }
   return TRUE;

@@ -8,29 +8,12 @@
 #include "sl-idx.h"
 #include "sl-project.h"
 #include "sl-train-job.h"
+#include "sl-files.h"
 #include "sl-vision.h"
 
 static const char *const names[10] = {
   "t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "boot",
 };
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
 
 static gboolean
 write_pngs (const char *data_dir, int n, const char *dest, GError **error)
@@ -192,7 +175,7 @@ main (int argc, char **argv)
     goto fail;
   g_clear_pointer (&job, sl_train_job_free);
   g_clear_pointer (&project, sl_project_unref);
-  remove_tree (tmp);
+  sl_remove_tree (tmp);
 
   if ((bare = bare_engine (argv[0], model, n, epochs, batch, threads, data_dir, &bare_cpu, &error))
       == NULL)
@@ -242,6 +225,6 @@ fail:
   g_clear_pointer (&job, sl_train_job_free);
   g_clear_pointer (&project, sl_project_unref);
   if (tmp != NULL)
-    remove_tree (tmp);
+    sl_remove_tree (tmp);
   return 1;
 }

@@ -439,6 +439,6 @@ main (int argc, char **argv)
   g_source_remove (stall_source);
   gtk_window_destroy (window);
   if (tmp != NULL)
-    bench_remove_tree (tmp);
+    sl_remove_tree (tmp);
   return 0;
 }

@@ -461,6 +461,6 @@ main (int argc, char **argv)
   settle (&b, 100);
   g_clear_object (&session);
   g_clear_pointer (&project, sl_project_unref);
-  bench_remove_tree (tmp);
+  sl_remove_tree (tmp);
   return worst < 50 ? 0 : 1;
 }

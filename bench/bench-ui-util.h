@@ -3,8 +3,7 @@
 
 #include <glib.h>
 
+#include "sl-files.h"
 /* The q-quantile (0 .. 1) of a GArray of doubles, which it sorts; 0 when empty. */
 double bench_percentile (GArray *values, double q);
 double bench_mean (GArray *values);
-/* Deletes a folder and everything below it (best effort). */
-void bench_remove_tree (const char *path);

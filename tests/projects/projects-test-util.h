@@ -4,10 +4,10 @@
 #include <glib.h>
 
 #include "sl-project.h"
+#include "sl-files.h"
 
-/* A new temporary folder; removed with pt_remove_tree. */
+/* A new temporary folder; removed with sl_remove_tree (sl-files.h). */
 char *pt_make_tmp (void);
-void pt_remove_tree (const char *path);
 
 /* Writes the first n Fashion-MNIST images of a split (train or t10k) as
  * dir/<class name>/<prefix>-NNNNN.png, using only classes < n_classes.

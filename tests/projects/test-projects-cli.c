@@ -114,7 +114,7 @@ test_help_and_errors (void)
   g_assert_cmpint (cli (NULL, "train", tmp, "--bogus", NULL), ==, 2);
   g_assert_cmpint (cli (NULL, "stats", tmp, NULL), ==, 1); /* not a project */
   g_assert_cmpint (cli (NULL, "eval", tmp, "--split", "x", NULL), ==, 2);
-  pt_remove_tree (tmp);
+  sl_remove_tree (tmp);
 }
 
 static void
@@ -270,7 +270,7 @@ test_workflow (void)
     g_assert_cmpint (cli (NULL, "export", path, "-o", out_dir, "--run", "run-99", NULL), ==, 1);
   }
   g_clear_pointer (&project, sl_project_unref);
-  pt_remove_tree (tmp);
+  sl_remove_tree (tmp);
 }
 
 int

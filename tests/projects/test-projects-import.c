@@ -124,7 +124,7 @@ static void
 fixture_tear_down (Fixture *f, gconstpointer data)
 {
   sl_project_unref (f->project);
-  pt_remove_tree (f->tmp);
+  sl_remove_tree (f->tmp);
   g_free (f->tmp);
   g_free (f->src);
   g_free (f->good_png);
@@ -417,7 +417,7 @@ test_import_kill (void)
   g_assert_cmpint (g_hash_table_size (distinct), ==, rows);
   g_assert_cmpint (rows, >=, n - 5); /* Fashion-MNIST holds a few exact duplicates at most */
   g_clear_pointer (&project, sl_project_unref);
-  pt_remove_tree (tmp);
+  sl_remove_tree (tmp);
 }
 
 int

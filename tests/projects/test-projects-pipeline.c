@@ -66,7 +66,7 @@ test_measure (void)
       sl_project_measure_pipeline_json (sl_project_get_path (project), "{", NULL, &error));
   g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_RUNTIME);
   g_clear_pointer (&project, sl_project_unref);
-  pt_remove_tree (tmp);
+  sl_remove_tree (tmp);
 }
 
 static void
@@ -80,7 +80,7 @@ test_measure_no_data (void)
   g_assert_null (sl_project_measure_pipeline_json (tmp, NULL, NULL, &error));
   g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NO_DATA);
   g_clear_pointer (&project, sl_project_unref);
-  pt_remove_tree (tmp);
+  sl_remove_tree (tmp);
 }
 
 /* The augmentation recorded in a new run's recipe. */
@@ -141,7 +141,7 @@ test_augment_default (void)
   g_assert_cmpfloat (cJSON_GetObjectItem (augment, "rotate-degrees")->valuedouble, ==, 0);
   cJSON_Delete (augment);
   g_clear_pointer (&project, sl_project_unref);
-  pt_remove_tree (tmp);
+  sl_remove_tree (tmp);
 }
 
 int

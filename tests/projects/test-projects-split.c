@@ -61,7 +61,7 @@ test_stratified (void)
     }
   sl_project_stats_clear (&s);
   g_clear_pointer (&project, sl_project_unref);
-  pt_remove_tree (tmp);
+  sl_remove_tree (tmp);
 }
 
 static void
@@ -118,8 +118,8 @@ test_deterministic (void)
 
   g_clear_pointer (&a, sl_project_unref);
   g_clear_pointer (&b, sl_project_unref);
-  pt_remove_tree (tmp_a);
-  pt_remove_tree (tmp_b);
+  sl_remove_tree (tmp_a);
+  sl_remove_tree (tmp_b);
 }
 
 static void
@@ -189,7 +189,7 @@ test_small_classes (void)
   g_assert_false (sl_project_split (project, &config, NULL, &error));
   g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_INVALID);
   g_clear_pointer (&project, sl_project_unref);
-  pt_remove_tree (tmp);
+  sl_remove_tree (tmp);
 }
 
 int

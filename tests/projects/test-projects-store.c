@@ -50,7 +50,7 @@ test_create_and_open (void)
   g_assert_null (sl_project_create (path, NULL, &error));
   g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_EXISTS);
   g_clear_pointer (&again, sl_project_unref);
-  pt_remove_tree (tmp);
+  sl_remove_tree (tmp);
 }
 
 static void
@@ -87,7 +87,7 @@ test_open_errors (void)
   g_assert_null (sl_project_open (path, &error));
   g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NEWER_SCHEMA);
   g_assert_nonnull (strstr (error->message, "newer"));
-  pt_remove_tree (tmp);
+  sl_remove_tree (tmp);
 }
 
 static void
@@ -110,7 +110,7 @@ test_migrate_from_empty (void)
   g_assert_cmpuint (classes->len, ==, 0);
   g_assert_cmpint (sl_project_add_class (project, "good", NULL, NULL, &error), >, 0);
   g_clear_pointer (&project, sl_project_unref);
-  pt_remove_tree (tmp);
+  sl_remove_tree (tmp);
 }
 
 static void
@@ -175,7 +175,7 @@ test_classes (void)
   g_assert_false (sl_project_delete_class (project, bad, SL_CLASS_DELETE_UNLABEL, NULL, &error));
   g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NOT_FOUND);
   g_clear_pointer (&project, sl_project_unref);
-  pt_remove_tree (tmp);
+  sl_remove_tree (tmp);
 }
 
 /* Labels, ignore, merge and delete on real imported images. */
@@ -265,7 +265,7 @@ test_labels (void)
     g_assert_cmpint (touched, >, 0);
   }
   g_clear_pointer (&project, sl_project_unref);
-  pt_remove_tree (tmp);
+  sl_remove_tree (tmp);
 }
 
 int

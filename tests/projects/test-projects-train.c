@@ -217,7 +217,7 @@ test_train_evaluate (void)
   check_export (project, run, e, tmp);
   g_clear_pointer (&job, sl_train_job_free);
   g_clear_pointer (&project, sl_project_unref);
-  pt_remove_tree (tmp);
+  sl_remove_tree (tmp);
 }
 
 static void
@@ -299,7 +299,7 @@ test_cancel_resume (void)
   g_assert_null (sl_train_job_new_resume (project, ref, 5, &error));
   g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_DATA_CHANGED);
   g_clear_pointer (&project, sl_project_unref);
-  pt_remove_tree (tmp);
+  sl_remove_tree (tmp);
 }
 
 /* Runs in a subprocess: trains and kills itself with SIGKILL in the second epoch. */
@@ -362,7 +362,7 @@ test_kill_resume (void)
   run = sl_project_get_run (project, "latest", &error);
   g_assert_cmpint (run->status, ==, SL_RUN_FINISHED);
   g_clear_pointer (&project, sl_project_unref);
-  pt_remove_tree (tmp);
+  sl_remove_tree (tmp);
 }
 
 /* Validation labels are the training labels swapped: the better the model
@@ -409,7 +409,7 @@ test_early_stopping (void)
   g_assert_nonnull (strstr (run->config_json, "\"weights\""));
   g_clear_pointer (&job, sl_train_job_free);
   g_clear_pointer (&project, sl_project_unref);
-  pt_remove_tree (tmp);
+  sl_remove_tree (tmp);
 }
 
 static void
@@ -425,7 +425,7 @@ test_no_data (void)
   g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NO_DATA);
   sl_run_config_clear (&config);
   g_clear_pointer (&project, sl_project_unref);
-  pt_remove_tree (tmp);
+  sl_remove_tree (tmp);
 }
 
 int

@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sl-files.h"
+
 #define N_IMAGES    20
 #define TRAIN_STEPS 20
 
@@ -17,31 +19,11 @@ static RtFixture fixture;
 static gboolean fixture_ready;
 
 static void
-remove_tree (const char *path)
-{
-  GDir *dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  if (dir != NULL)
-    g_dir_close (dir);
-  g_rmdir (path);
-}
-
-static void
 fixture_free (void)
 {
   sl_classifier_free (fixture.classifier);
   if (fixture.dir != NULL)
-    remove_tree (fixture.dir);
+    sl_remove_tree (fixture.dir);
   g_free (fixture.dir);
   g_free (fixture.model);
   g_free (fixture.images_dir);

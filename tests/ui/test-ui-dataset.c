@@ -58,7 +58,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_clear_object (&f->session);
   g_clear_pointer (&f->project, sl_project_unref);
   if (f->tmp != NULL)
-    ui_test_remove_tree (f->tmp);
+    sl_remove_tree (f->tmp);
   g_free (f->tmp);
   g_free (f->broken_hash);
 }

@@ -78,7 +78,7 @@ fixture_teardown (Fixture *f)
   g_clear_object (&f->session);
   g_clear_pointer (&f->project, sl_project_unref);
   if (f->tmp != NULL)
-    ui_test_remove_tree (f->tmp);
+    sl_remove_tree (f->tmp);
   g_free (f->tmp);
 }
 

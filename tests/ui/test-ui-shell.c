@@ -53,7 +53,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
 {
   close_all_windows ();
   g_clear_object (&f->settings);
-  ui_test_remove_tree (f->tmp);
+  sl_remove_tree (f->tmp);
   g_free (f->tmp);
 }
 
@@ -674,6 +674,6 @@ main (int argc, char **argv)
               fixture_teardown);
   status = g_test_run ();
   g_clear_object (&app);
-  ui_test_remove_tree (data_home);
+  sl_remove_tree (data_home);
   return status;
 }

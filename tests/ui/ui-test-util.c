@@ -44,12 +44,6 @@ ui_test_make_tmp (void)
   return pt_make_tmp ();
 }
 
-void
-ui_test_remove_tree (const char *path)
-{
-  pt_remove_tree (path);
-}
-
 static gboolean
 wake_up (gpointer data)
 {

@@ -3,6 +3,7 @@
 
 #include <gtk/gtk.h>
 
+#include "sl-files.h"
 #include "sl-project.h"
 
 G_BEGIN_DECLS
@@ -13,12 +14,11 @@ void ui_test_init (int *argc, char ***argv);
 /* A project in a new temporary folder with the first n Fashion-MNIST training
  * images of classes < n_classes imported (labels from folders) and split
  * 70/15/15. NULL after g_test_skip when the data set is missing. *tmp
- * receives the folder to remove with ui_test_remove_tree. */
+ * receives the folder to remove with sl_remove_tree. */
 SlProject *ui_test_fmnist_project (int n, int n_classes, char **tmp);
 /* Writes n Fashion-MNIST PNGs as dir/<class>/<prefix>-NNNNN.png; -1 after a skip. */
 int ui_test_write_fmnist_tree (const char *dir, int n, int n_classes, const char *prefix);
 char *ui_test_make_tmp (void);
-void ui_test_remove_tree (const char *path);
 
 /* Runs the main loop until cond (data) is true or timeout_ms passed; returns cond's last value. */
 typedef gboolean (*UiTestCondition) (gpointer data);
