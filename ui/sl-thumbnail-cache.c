@@ -404,9 +404,11 @@ sl_thumbnail_cache_new (const char *project_path, int size, gsize max_bytes)
   self->images_dir = g_build_filename (project_path, "images", NULL);
   self->size = size > 0 ? size : 128;
   self->max_bytes = max_bytes > 0 ? max_bytes : settings_max_bytes ();
-  /* Exclusive threads: their lowered priority stays with this pool. */
-  self->pool = g_thread_pool_new_full (worker_decode, NULL, (GDestroyNotify) core_unref,
-                                       (int) threads, TRUE, NULL);
+  /* Exclusive threads: their lowered priority stays with this pool. No item
+   * free function: GLib 2.74 also hands it the pool's internal wake-up
+   * markers when the pool goes, so every queued task must run instead (see
+   * dispose). */
+  self->pool = g_thread_pool_new (worker_decode, NULL, (int) threads, TRUE, NULL);
   return self;
 }
 
@@ -527,7 +529,9 @@ sl_thumbnail_cache_dispose (GObject *object)
     }
   if (self->pool != NULL)
     {
-      g_thread_pool_free (self->pool, TRUE, FALSE);
+      /* Queued tasks still run, find the stacks empty and drop their
+       * reference to the core; nobody waits for them. */
+      g_thread_pool_free (self->pool, FALSE, FALSE);
       self->pool = NULL;
     }
   G_OBJECT_CLASS (sl_thumbnail_cache_parent_class)->dispose (object);
