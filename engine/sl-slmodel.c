@@ -157,7 +157,7 @@ check_info (const sl_model *m, const sl_slmodel_info *info, cJSON **provenance, 
 }
 
 static cJSON *
-tensor_entry (const char *name, size_t count, size_t offset, const float *data)
+tensor_entry (const char *name, size_t count, size_t offset, uint32_t crc)
 {
   cJSON *t = cJSON_CreateObject ();
 
@@ -165,7 +165,7 @@ tensor_entry (const char *name, size_t count, size_t offset, const float *data)
   cJSON_AddStringToObject (t, "dtype", "float32");
   cJSON_AddNumberToObject (t, "count", (double) count);
   cJSON_AddNumberToObject (t, "offset", (double) offset);
-  cJSON_AddNumberToObject (t, "crc32", (double) sl_crc32 (0, data, sizeof (float) * count));
+  cJSON_AddNumberToObject (t, "crc32", (double) crc);
   return t;
 }
 
@@ -194,18 +194,21 @@ add_created (cJSON *doc)
 }
 
 /* Builds the header; the tensor offsets depend on the header's own length,
- * so it is printed twice: once to measure, once with the final offsets
- * (offsets are printed at full width, so the second print is no longer). */
+ * so it is printed twice: once to measure with stand-in offsets wider than
+ * any real one, once with the final offsets (so the second print is no
+ * longer). Each blob's CRC is computed once. */
 static char *
 build_header (const sl_model *m, cJSON *model, cJSON *pipeline, cJSON *provenance,
               const sl_slmodel_info *info, const char *opencv_version, size_t *params_off,
               size_t *state_off)
 {
+  const uint32_t params_crc = sl_crc32 (0, m->params, sizeof (float) * m->n_params);
+  const uint32_t state_crc = sl_crc32 (0, m->state, sizeof (float) * m->n_state);
   cJSON *doc = cJSON_CreateObject (), *input, *tensors;
+  char *text = NULL;
 
   if (doc == NULL)
     return NULL;
-  char *text = NULL;
 
   cJSON_AddStringToObject (doc, "format", FORMAT_NAME);
   cJSON_AddNumberToObject (doc, "format_version", SL_SLMODEL_VERSION_WRITE);
@@ -222,8 +225,6 @@ build_header (const sl_model *m, cJSON *model, cJSON *pipeline, cJSON *provenanc
   if (provenance != NULL)
     cJSON_AddItemToObject (doc, "provenance", provenance);
   cJSON_AddItemToObject (doc, "software", software_versions (opencv_version));
-  /* Pass 1 measures the header with placeholder offsets wider than any real
-   * one; pass 2 prints the real offsets, so its text is no longer. */
   *params_off = 100000000000000ull;
   *state_off = 100000000000000ull;
   for (int pass = 0; pass < 2; pass++)
@@ -231,9 +232,9 @@ build_header (const sl_model *m, cJSON *model, cJSON *pipeline, cJSON *provenanc
       cJSON_DeleteItemFromObject (doc, "tensors");
       tensors = cJSON_AddArrayToObject (doc, "tensors");
       cJSON_AddItemToArray (tensors,
-                            tensor_entry (tensor_names[0], m->n_params, *params_off, m->params));
+                            tensor_entry (tensor_names[0], m->n_params, *params_off, params_crc));
       cJSON_AddItemToArray (tensors,
-                            tensor_entry (tensor_names[1], m->n_state, *state_off, m->state));
+                            tensor_entry (tensor_names[1], m->n_state, *state_off, state_crc));
       free (text);
       text = cJSON_PrintUnformatted (doc);
       if (text == NULL)
