@@ -8,6 +8,7 @@
 #include "sightline.h"
 #include "sl-demo-project.h"
 #include "sl-new-project-dialog.h"
+#include "sl-preferences-dialog.h"
 #include "sl-recent-projects.h"
 #include "sl-resources.h"
 #include "sl-session.h"
@@ -288,6 +289,29 @@ about_action (GSimpleAction *action, GVariant *param, gpointer user_data)
                          "license-type", GTK_LICENSE_LGPL_2_1, NULL);
 }
 
+/* One Preferences dialog at a time, over the window it was asked from. */
+static void
+preferences_action (GSimpleAction *action, GVariant *param, gpointer user_data)
+{
+  SlApplication *self = user_data;
+  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (self));
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  SlPreferencesDialog *dialog;
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr (GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (SL_IS_PREFERENCES_DIALOG (window))
+        {
+          gtk_window_present (GTK_WINDOW (window));
+          return;
+        }
+    }
+  dialog = sl_preferences_dialog_new (parent);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
 static void
 shortcuts_action (GSimpleAction *action, GVariant *param, gpointer user_data)
 {
@@ -301,7 +325,9 @@ shortcuts_action (GSimpleAction *action, GVariant *param, gpointer user_data)
   gtk_window_present (window);
 }
 
-/* Closing each window first lets it save its size. */
+/* Each window closes as the close button would close it: it saves its size,
+ * and one that is training asks first (and may stay). The application ends
+ * with its last window. */
 static void
 quit_action (GSimpleAction *action, GVariant *param, gpointer user_data)
 {
@@ -311,7 +337,6 @@ quit_action (GSimpleAction *action, GVariant *param, gpointer user_data)
   for (GList *l = windows; l != NULL; l = l->next)
     gtk_window_close (l->data);
   g_list_free (windows);
-  g_application_quit (G_APPLICATION (self));
 }
 
 static const GActionEntry app_actions[] = {
@@ -320,6 +345,7 @@ static const GActionEntry app_actions[] = {
   { "open-recent", open_recent_action, "s" },
   { "demo", demo_action },
   { "about", about_action },
+  { "preferences", preferences_action },
   { "shortcuts", shortcuts_action },
   { "quit", quit_action },
 };
@@ -334,6 +360,7 @@ add_accels (GtkApplication *app)
   } accels[] = {
     { "app.new-project", { "<Control>n", NULL } },
     { "app.open-project", { "<Control>o", NULL } },
+    { "app.preferences", { "<Control>comma", NULL } },
     { "app.shortcuts", { "<Control>question", NULL } },
     { "app.quit", { "<Control>q", NULL } },
   };

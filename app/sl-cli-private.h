@@ -21,6 +21,9 @@ gboolean sl_cli_parse (GOptionContext *context, int *argc, char ***argv, int *ex
 /* sl-cli-demo.c */
 int sl_cli_demo (int argc, char **argv);
 
+/* sl-cli-devices.c */
+int sl_cli_devices (int argc, char **argv);
+
 /* sl-cli-preprocess.c */
 int sl_cli_preprocess (int argc, char **argv);
 int sl_cli_ops (int argc, char **argv);

@@ -132,9 +132,9 @@ int
 sl_cli_train (int argc, char **argv)
 {
   g_autofree char *preset = NULL, *model_file = NULL, *pipeline_file = NULL, *augment_file = NULL;
-  g_autofree char *optimizer = NULL, *weights = NULL, *resume = NULL;
+  g_autofree char *optimizer = NULL, *weights = NULL, *resume = NULL, *schedule = NULL;
   int epochs = 0, batch = 32, patience = 5, threads = 0, workers = 2;
-  double lr = 1e-3, weight_decay = 0, smoothing = 0;
+  double lr = 1e-3, weight_decay = 0, smoothing = 0, warmup = -1;
   gint64 seed = 1;
   gboolean json = FALSE;
   const GOptionEntry entries[] = {
@@ -150,6 +150,12 @@ sl_cli_train (int argc, char **argv)
       "Passes over the training images (default 10; with --resume: the new total)", "N" },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, "Images per step (default 32)", "N" },
     { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Learning rate (default 0.001)", "LR" },
+    { "schedule", 0, 0, G_OPTION_ARG_STRING, &schedule,
+      "Learning rate over the run: constant, step (x0.1 every 10 epochs) or cosine (down to 0 "
+      "by the end; default)",
+      "NAME" },
+    { "warmup-epochs", 0, 0, G_OPTION_ARG_DOUBLE, &warmup,
+      "Epochs to ramp the learning rate up at the start, at most half the run (default 1)", "E" },
     { "optimizer", 0, 0, G_OPTION_ARG_STRING, &optimizer, "adam (default), adamw or sgd", "NAME" },
     { "weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &weight_decay, "Weight decay (default 0)", "WD" },
     { "label-smoothing", 0, 0, G_OPTION_ARG_DOUBLE, &smoothing, "Label smoothing (default 0)",
@@ -213,10 +219,15 @@ sl_cli_train (int argc, char **argv)
       config.threads = threads;
       config.workers = workers;
       config.seed = (guint64) seed;
-      if (parse_weights (weights, &config, &error)
-          && read_optional (model_file, &config.model_json, &error)
-          && read_optional (pipeline_file, &config.pipeline_json, &error)
-          && read_optional (augment_file, &config.augment_json, &error))
+      if (warmup >= 0)
+        config.warmup_epochs = warmup;
+      if (schedule != NULL && !sl_lr_schedule_from_string (schedule, &config.schedule))
+        g_set_error (&error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_INVALID,
+                     "--schedule is constant, step or cosine, not “%s”", schedule);
+      else if (parse_weights (weights, &config, &error)
+               && read_optional (model_file, &config.model_json, &error)
+               && read_optional (pipeline_file, &config.pipeline_json, &error)
+               && read_optional (augment_file, &config.augment_json, &error))
         job = sl_train_job_new (project, &config, &error);
       sl_run_config_clear (&config);
     }

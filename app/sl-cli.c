@@ -24,6 +24,7 @@ static const SlCliCommand commands[] = {
   { "preprocess", "Run a preprocessing pipeline on one image and save the result",
     sl_cli_preprocess },
   { "ops", "List the preprocessing operators and their parameters", sl_cli_ops },
+  { "devices", "List the CPU and GPUs training can use, or why a GPU cannot", sl_cli_devices },
 };
 
 static void

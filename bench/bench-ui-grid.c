@@ -9,13 +9,11 @@
 #include <gtk/gtk.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "bench-ui-util.h"
 #include "sl-dataset-page.h"
 #include "sl-idx.h"
 #include "sl-image-list.h"
-#include "sl-resources.h"
 #include "sl-session.h"
 #include "sl-thumbnail-cache.h"
 #include "sl-thumbnail-cell.h"
@@ -25,35 +23,16 @@ static const char *const class_names[10] = {
   "t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "boot",
 };
 
-/* One measured phase: gaps between 5 ms high-priority timeouts (a stall shows
- * as a long gap) and intervals between frames. */
-typedef struct
-{
-  GArray *gaps;     /* double, ms */
-  GArray *gap_cpus; /* double, ms: main-thread CPU time within each gap */
-  GArray *frames;   /* double, ms */
-  gint64 last_tick, last_frame, last_cpu;
-  gboolean recording;
-} Phase;
-
 typedef struct
 {
   SlDatasetPage *page;
   GtkAdjustment *vadj;
-  Phase load, scroll;
-  Phase *current;
+  BenchPhase load, scroll; /* gaps between 5 ms high-priority timeouts, frame intervals */
+  BenchPhase *current;
   gboolean scrolling;
   guint tick_id;
   double step;
 } Bench;
-
-static void
-phase_init (Phase *p)
-{
-  p->gaps = g_array_new (FALSE, FALSE, sizeof (double));
-  p->gap_cpus = g_array_new (FALSE, FALSE, sizeof (double));
-  p->frames = g_array_new (FALSE, FALSE, sizeof (double));
-}
 
 static double
 worst (GArray *values)
@@ -118,12 +97,8 @@ write_tree (const char *dir, int n)
 static SlProject *
 open_or_make_project (const char *path, int n)
 {
-  g_autoptr (GError) error = NULL;
   g_autofree char *db = g_build_filename (path, "project.db", NULL);
   g_autofree char *src = NULL;
-  SlImportResult result;
-  SlSplitConfig split;
-  SlProject *project;
   gint64 start;
 
   if (g_file_test (db, G_FILE_TEST_EXISTS))
@@ -133,18 +108,7 @@ open_or_make_project (const char *path, int n)
   if (!write_tree (src, n))
     return NULL;
   g_printerr ("wrote %d PNGs in %.1f s\n", n, (g_get_monotonic_time () - start) / 1e6);
-  if ((project = sl_project_create (path, "Grid benchmark", &error)) == NULL
-      || !sl_project_import_folder (project, src, SL_IMPORT_LABELS_FROM_FOLDERS, 0, NULL, NULL,
-                                    NULL, &result, &error))
-    {
-      g_printerr ("Could not make the project: %s\n", error->message);
-      return NULL;
-    }
-  g_printerr ("imported %lld images in %.1f s\n", (long long) result.added, result.seconds);
-  sl_import_result_clear (&result);
-  sl_split_config_init (&split);
-  sl_project_split (project, &split, NULL, NULL);
-  return project;
+  return bench_import_project (path, "Grid benchmark", src);
 }
 
 /* ---- Measuring -------------------------------------------------------------------------- */
@@ -153,53 +117,15 @@ open_or_make_project (const char *path, int n)
 static FILE *trace;
 static gint64 trace_start;
 
-/* CPU time the main thread used, in microseconds: tells a stall the main loop
- * caused (busy) from one where the system ran other programs (preempted). */
-static gint64
-thread_cpu_us (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (gint64) ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
-}
-
-static gboolean
-stall_tick (gpointer data)
+static void
+trace_gap (const BenchPhase *p, double gap, double busy, gpointer data)
 {
   Bench *b = data;
-  Phase *p = b->current;
-  gint64 now = g_get_monotonic_time (), cpu = thread_cpu_us ();
+  gint64 now = p->last_tick;
 
-  if (p != NULL && p->recording && p->last_tick != 0)
-    {
-      double gap = (now - p->last_tick) / 1000.0, busy = (cpu - p->last_cpu) / 1000.0;
-
-      g_array_append_val (p->gaps, gap);
-      g_array_append_val (p->gap_cpus, busy);
-      if (trace != NULL && gap > 30)
-        fprintf (trace, "%.0f %.1f %.1f %.0f %.6f\n", (now - trace_start) / 1000.0, gap, busy,
-                 b->vadj != NULL ? gtk_adjustment_get_value (b->vadj) : 0.0, now / 1e6);
-    }
-  if (p != NULL)
-    {
-      p->last_tick = now;
-      p->last_cpu = cpu;
-    }
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-record_frame (Phase *p, GdkFrameClock *clock)
-{
-  gint64 t = gdk_frame_clock_get_frame_time (clock);
-
-  if (p->recording && p->last_frame != 0)
-    {
-      double interval = (t - p->last_frame) / 1000.0;
-      g_array_append_val (p->frames, interval);
-    }
-  p->last_frame = t;
+  if (trace != NULL && gap > 30)
+    fprintf (trace, "%.0f %.1f %.1f %.0f %.6f\n", (now - trace_start) / 1000.0, gap, busy,
+             b->vadj != NULL ? gtk_adjustment_get_value (b->vadj) : 0.0, now / 1e6);
 }
 
 /* Each frame moves the grid down by a quarter page, as a fast scroll wheel does. */
@@ -211,7 +137,7 @@ scroll_tick (GtkWidget *widget, GdkFrameClock *clock, gpointer data)
   double end = gtk_adjustment_get_upper (b->vadj) - gtk_adjustment_get_page_size (b->vadj);
 
   if (b->current != NULL)
-    record_frame (b->current, clock);
+    bench_phase_frame (b->current, clock);
   if (!b->scrolling)
     return G_SOURCE_CONTINUE;
   if (value >= end - 0.5)
@@ -223,26 +149,19 @@ scroll_tick (GtkWidget *widget, GdkFrameClock *clock, gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-static void
-spin_until (gboolean (*cond) (Bench *), Bench *b, double timeout_s)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) (timeout_s * G_USEC_PER_SEC);
-
-  while (!cond (b) && g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-}
-
 static gboolean
-loaded (Bench *b)
+loaded (gpointer data)
 {
+  Bench *b = data;
+
   return !sl_image_list_get_loading (sl_dataset_page_get_image_list (b->page))
          && gtk_widget_get_mapped (sl_dataset_page_get_grid (b->page));
 }
 
 static gboolean
-scrolled (Bench *b)
+scrolled (gpointer data)
 {
-  return !b->scrolling;
+  return !((Bench *) data)->scrolling;
 }
 
 /* Visible cells and how many of them show their thumbnail. */
@@ -266,8 +185,9 @@ count_cells (Bench *b, guint *cells, guint *shown)
 }
 
 static gboolean
-thumbnails_settled (Bench *b)
+thumbnails_settled (gpointer data)
 {
+  Bench *b = data;
   guint cells, shown;
 
   count_cells (b, &cells, &shown);
@@ -275,16 +195,10 @@ thumbnails_settled (Bench *b)
          && sl_thumbnail_cache_get_pending (sl_dataset_page_get_thumbnail_cache (b->page)) == 0;
 }
 
-static void
-set_flag (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-}
-
 static gboolean
-page_loaded (Bench *b)
+page_loaded (gpointer data)
 {
-  return !sl_image_list_get_loading (sl_dataset_page_get_image_list (b->page));
+  return !sl_image_list_get_loading (sl_dataset_page_get_image_list (((Bench *) data)->page));
 }
 
 /* Opens the page once in the window, then takes it out again. */
@@ -293,26 +207,12 @@ warm_up (GtkWindow *window, SlProject *project)
 {
   g_autoptr (SlSession) session = sl_session_new_for_project (project);
   Bench warm = { 0 };
-  gboolean done = FALSE;
 
   warm.page = SL_DATASET_PAGE (sl_dataset_page_new (session));
   gtk_window_set_child (window, GTK_WIDGET (warm.page));
-  spin_until (page_loaded, &warm, 120);
-  g_timeout_add_once (500, set_flag, &done);
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
+  bench_spin_until (page_loaded, &warm, 120);
+  bench_settle (500);
   gtk_window_set_child (window, NULL);
-}
-
-static void
-load_style (void)
-{
-  g_autoptr (GtkCssProvider) css = gtk_css_provider_new ();
-
-  (void) sl_resources_get_resource ();
-  gtk_css_provider_load_from_resource (css, "/org/sightline/Sightline/style.css");
-  gtk_style_context_add_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css),
-                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
 }
 
 int
@@ -348,13 +248,13 @@ main (int argc, char **argv)
       g_printerr ("No display: run under xvfb-run -a\n");
       return 2;
     }
-  load_style ();
+  bench_load_style ();
   if (g_getenv ("SL_BENCH_TRACE") != NULL)
     trace = fopen (g_getenv ("SL_BENCH_TRACE"), "w");
   trace_start = g_get_monotonic_time ();
-  phase_init (&b.load);
-  phase_init (&b.scroll);
-  stall_source = g_timeout_add_full (G_PRIORITY_HIGH, 5, stall_tick, &b, NULL);
+  bench_phase_init (&b.load);
+  bench_phase_init (&b.scroll);
+  stall_source = bench_stall_source_add (&b.current, trace_gap, &b);
 
   /* The window and GTK's one-time start-up (theme, fonts, icons, widget
    * classes) are not the page's: in the workbench the project window exists
@@ -367,17 +267,17 @@ main (int argc, char **argv)
   /* Phase 1: opening the page in the window (the image list loads on a worker,
    * then merges). */
   b.current = &b.load;
-  b.load.recording = TRUE;
+  bench_phase_start (&b.load);
   t0 = b.load.last_tick = g_get_monotonic_time (); /* building the page counts as a stall */
-  b.load.last_cpu = thread_cpu_us ();
+  b.load.last_cpu = bench_thread_cpu_us ();
   session = sl_session_new_for_project (project);
   b.page = SL_DATASET_PAGE (sl_dataset_page_new (session));
   gtk_window_set_child (window, GTK_WIDGET (b.page));
   b.tick_id
       = gtk_widget_add_tick_callback (sl_dataset_page_get_grid (b.page), scroll_tick, &b, NULL);
-  spin_until (loaded, &b, 120);
+  bench_spin_until (loaded, &b, 120);
   load_ms = (g_get_monotonic_time () - t0) / 1000;
-  b.load.recording = FALSE;
+  bench_phase_stop (&b.load);
 
   /* Phase 2: scroll from the top to the bottom, a quarter page per frame. */
   b.vadj = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (sl_dataset_page_get_grid (b.page)));
@@ -386,16 +286,16 @@ main (int argc, char **argv)
     g_main_context_iteration (NULL, TRUE);
   b.step = gtk_adjustment_get_page_size (b.vadj) * step_pages;
   b.current = &b.scroll;
-  b.scroll.recording = TRUE;
+  bench_phase_start (&b.scroll);
   b.scrolling = TRUE;
   t0 = g_get_monotonic_time ();
-  spin_until (scrolled, &b, 600);
+  bench_spin_until (scrolled, &b, 600);
   scroll_ms = (g_get_monotonic_time () - t0) / 1000;
-  b.scroll.recording = FALSE;
+  bench_phase_stop (&b.scroll);
 
   /* Phase 3: the thumbnails at the bottom arrive. */
   t0 = g_get_monotonic_time ();
-  spin_until (thumbnails_settled, &b, 60);
+  bench_spin_until (thumbnails_settled, &b, 60);
   settle_ms = (g_get_monotonic_time () - t0) / 1000;
   count_cells (&b, &cells, &shown);
   cache = sl_dataset_page_get_thumbnail_cache (b.page);
@@ -407,11 +307,11 @@ main (int argc, char **argv)
           "worst busy", "p99 busy", "frames", "worst frame");
   printf ("%-22s %8lld %9.1f ms %9.1f ms %9.1f ms %9.1f ms %8s %12s\n", "open page + load",
           (long long) load_ms, worst (b.load.gaps), bench_percentile (b.load.gaps, 0.99),
-          worst (b.load.gap_cpus), bench_percentile (b.load.gap_cpus, 0.99), "-", "-");
+          worst (b.load.busy), bench_percentile (b.load.busy, 0.99), "-", "-");
   printf ("%-22s %8lld %9.1f ms %9.1f ms %9.1f ms %9.1f ms %8u %9.1f ms\n", "scroll top to bottom",
           (long long) scroll_ms, worst (b.scroll.gaps), bench_percentile (b.scroll.gaps, 0.99),
-          worst (b.scroll.gap_cpus), bench_percentile (b.scroll.gap_cpus, 0.99),
-          b.scroll.frames->len + 1, worst (b.scroll.frames));
+          worst (b.scroll.busy), bench_percentile (b.scroll.busy, 0.99), b.scroll.frames->len + 1,
+          worst (b.scroll.frames));
   printf ("stall: wall time between two 5 ms high-priority timeouts; busy: main-thread CPU time "
           "within it (the rest is the system running other programs)\n");
   printf ("frame interval p50 %.1f ms, p99 %.1f ms\n", bench_percentile (b.scroll.frames, 0.5),
@@ -428,17 +328,14 @@ main (int argc, char **argv)
           "\"settle_ms\": %lld}, \"target_worst_stall_ms\": 50, \"pass\": %s}\n",
           g_list_model_get_n_items (G_LIST_MODEL (sl_dataset_page_get_image_list (b.page))),
           (long long) load_ms, worst (b.load.gaps), bench_percentile (b.load.gaps, 0.99),
-          worst (b.load.gap_cpus), (long long) scroll_ms, b.scroll.frames->len + 1,
-          worst (b.scroll.gaps), bench_percentile (b.scroll.gaps, 0.99), worst (b.scroll.gap_cpus),
-          bench_percentile (b.scroll.gap_cpus, 0.99), worst (b.scroll.frames),
+          worst (b.load.busy), (long long) scroll_ms, b.scroll.frames->len + 1,
+          worst (b.scroll.gaps), bench_percentile (b.scroll.gaps, 0.99), worst (b.scroll.busy),
+          bench_percentile (b.scroll.busy, 0.99), worst (b.scroll.frames),
           bench_percentile (b.scroll.frames, 0.99), sl_thumbnail_cache_get_delivered (cache), cells,
           shown, (long long) settle_ms,
           worst (b.scroll.gaps) < 50 && worst (b.load.gaps) < 50 && shown == cells ? "true"
                                                                                    : "false");
 
-  g_source_remove (stall_source);
-  gtk_window_destroy (window);
-  if (tmp != NULL)
-    sl_remove_tree (tmp);
+  bench_finish (stall_source, window, g_steal_pointer (&session), g_steal_pointer (&project), tmp);
   return 0;
 }

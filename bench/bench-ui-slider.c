@@ -14,14 +14,9 @@
 #include <gtk/gtk.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "bench-ui-util.h"
-#include "sl-demo-project.h"
-#include "sl-idx.h"
 #include "sl-preprocess-page.h"
-#include "sl-resources.h"
 #include "sl-session.h"
 #include "sl-vision.h"
 
@@ -30,15 +25,12 @@ typedef struct
 {
   const char *name;
   int width, height;
-  GArray *gaps;   /* double, ms */
-  GArray *busy;   /* double, ms: main-thread CPU time within each gap */
-  GArray *frames; /* double, ms */
-  GArray *costs;  /* double, ms: main-thread time of one slider change */
+  BenchPhase phase; /* stalls, main-thread time, frames and VM steal time during the drag */
+  GArray *costs;    /* double, ms: main-thread time of one slider change */
   guint requested, computed;
   double latency_ms; /* last change -> its preview painted */
   double preview_ms; /* mean computation time of one preview on the worker */
   double total_ms;
-  double steal_ms; /* CPU time the virtual machine's host took away during the drag */
 } Run;
 
 typedef struct
@@ -46,33 +38,15 @@ typedef struct
   SlPreprocessPage *page;
   GtkRange *scale;
   Run *run;
+  BenchPhase *phase; /* the current run's */
   int values, done;
   double first, last;
   gint64 start, last_change, last_ready, painted;
-  gint64 last_tick, last_frame, last_cpu;
   double preview_sum;
   guint previews;
-  gboolean recording;
 } Bench;
 
 /* ---- The project ----------------------------------------------------------------------- */
-
-/* Writes n Fashion-MNIST images as dir/<class>/fm-NNNNN.png. */
-static gboolean
-write_fmnist (const char *dir, int n)
-{
-  const char *root = g_getenv ("SL_FASHION_MNIST") ? g_getenv ("SL_FASHION_MNIST")
-                                                   : "/usr/share/datasets/fashion-mnist";
-  g_autoptr (GError) error = NULL;
-
-  if (!sl_demo_write_pngs (root, "train", n, dir, "fm", NULL, &error))
-    {
-      g_printerr ("Fashion-MNIST is needed (apt-get install dataset-fashion-mnist): %s\n",
-                  error->message);
-      return FALSE;
-    }
-  return TRUE;
-}
 
 /* A side x side gray image with edges and texture, so that every step has work. */
 static gboolean
@@ -104,7 +78,7 @@ make_project (const char *tmp, int n, int side, gint64 *small_id, gint64 *big_id
   g_autoptr (SlProject) project = NULL;
   SlImportResult r1 = { 0 }, r2 = { 0 };
 
-  if (!write_fmnist (fm, n) || !write_synthetic (big, side))
+  if (!bench_write_fmnist (fm, n) || !write_synthetic (big, side))
     return NULL;
   if ((project = sl_project_create (path, "Slider bench", &error)) == NULL
       || !sl_project_import_folder (project, fm, SL_IMPORT_LABELS_FROM_FOLDERS, 0, NULL, NULL, NULL,
@@ -124,65 +98,14 @@ make_project (const char *tmp, int n, int side, gint64 *small_id, gint64 *big_id
 
 /* ---- Measuring ------------------------------------------------------------------------ */
 
-/* Time the hypervisor ran other guests on our CPUs (all CPUs, ms): on a
- * shared virtual machine this makes wall-clock stalls (and even thread CPU
- * times) look longer than the program made them. */
-static double
-steal_ms (void)
-{
-  g_autofree char *stat = NULL;
-  unsigned long long v[8] = { 0 };
-
-  if (!g_file_get_contents ("/proc/stat", &stat, NULL, NULL)
-      || sscanf (stat, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-                 &v[4], &v[5], &v[6], &v[7])
-             != 8)
-    return 0;
-  return v[7] * 1000.0 / sysconf (_SC_CLK_TCK);
-}
-
-/* CPU time of the calling thread: tells our own work from time the machine
- * gave to other processes. */
-static gint64
-thread_cpu_us (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (gint64) ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
-}
-
-static gboolean
-stall_tick (gpointer data)
-{
-  Bench *b = data;
-  gint64 now = g_get_monotonic_time (), cpu = thread_cpu_us ();
-
-  if (b->recording && b->last_tick != 0)
-    {
-      double gap = (now - b->last_tick) / 1000.0, busy = (cpu - b->last_cpu) / 1000.0;
-
-      g_array_append_val (b->run->gaps, gap);
-      g_array_append_val (b->run->busy, busy);
-    }
-  b->last_tick = now;
-  b->last_cpu = cpu;
-  return G_SOURCE_CONTINUE;
-}
-
 /* The "drag": one new slider value per 1/60 s of frame time. */
 static gboolean
 drag_tick (GtkWidget *widget, GdkFrameClock *clock, gpointer data)
 {
   Bench *b = data;
-  gint64 t = gdk_frame_clock_get_frame_time (clock);
 
-  if (b->recording && b->last_frame != 0)
-    {
-      double interval = (t - b->last_frame) / 1000.0;
-      g_array_append_val (b->run->frames, interval);
-    }
-  b->last_frame = t;
+  if (b->phase != NULL)
+    bench_phase_frame (b->phase, clock);
   if (b->start == 0 || b->done >= b->values)
     return G_SOURCE_CONTINUE;
   /* One value per frame at most, as a pointer drag delivers them. */
@@ -206,7 +129,7 @@ on_ready (SlPreviewWorker *worker, const SlPreviewResult *r, Bench *b)
 {
   b->last_ready = g_get_monotonic_time ();
   b->painted = 0;
-  if (b->recording)
+  if (b->phase != NULL && b->phase->recording)
     {
       b->preview_sum += r->seconds * 1000;
       b->previews++;
@@ -220,18 +143,10 @@ on_after_paint (GdkFrameClock *clock, Bench *b)
     b->painted = g_get_monotonic_time ();
 }
 
-static void
-spin_until (gboolean (*cond) (Bench *), Bench *b, int seconds)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) seconds * G_USEC_PER_SEC;
-
-  while (!cond (b) && g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-}
-
 static gboolean
-preview_idle (Bench *b)
+preview_idle (gpointer data)
 {
+  Bench *b = data;
   SlPreviewWorker *w = sl_preprocess_page_get_worker (b->page);
 
   return !sl_preprocess_page_is_loading (b->page) && !sl_preview_worker_is_busy (w)
@@ -239,28 +154,12 @@ preview_idle (Bench *b)
 }
 
 static gboolean
-drag_over (Bench *b)
+drag_over (gpointer data)
 {
+  Bench *b = data;
+
   return b->done >= b->values && preview_idle (b)
          && g_get_monotonic_time () - b->last_change > 600 * 1000; /* the save happens in here */
-}
-
-static gboolean
-wake_up (gpointer data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-/* Runs the main loop for ms milliseconds. */
-static void
-settle (Bench *b, int ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
-  guint tick = g_timeout_add (5, wake_up, NULL); /* so that an iteration never blocks for long */
-
-  while (g_get_monotonic_time () < end)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_remove (tick);
 }
 
 /* Drags the slider over the given preview image. */
@@ -271,28 +170,24 @@ run_drag (Bench *b, Run *run, gint64 image_id)
   guint r0, c0, r1, c1;
   gint64 t0;
 
-  run->gaps = g_array_new (FALSE, FALSE, sizeof (double));
-  run->busy = g_array_new (FALSE, FALSE, sizeof (double));
-  run->frames = g_array_new (FALSE, FALSE, sizeof (double));
+  bench_phase_init (&run->phase);
   run->costs = g_array_new (FALSE, FALSE, sizeof (double));
   b->run = run;
+  b->phase = &run->phase;
   gtk_range_set_value (b->scale, b->first);
   sl_preprocess_page_set_preview_image (b->page, image_id);
-  spin_until (preview_idle, b, 60);
-  settle (b, 500);
+  bench_spin_until (preview_idle, b, 60);
+  bench_settle (500);
   run->width = sl_preview_worker_get_result (w)->source.width;
   run->height = sl_preview_worker_get_result (w)->source.height;
   sl_preview_worker_get_counts (w, &r0, &c0);
   b->preview_sum = 0;
   b->previews = 0;
   b->done = 0;
-  b->last_tick = b->last_frame = 0;
-  b->recording = TRUE;
+  bench_phase_start (&run->phase);
   t0 = b->start = g_get_monotonic_time ();
-  run->steal_ms = steal_ms ();
-  spin_until (drag_over, b, 120);
-  run->steal_ms = steal_ms () - run->steal_ms;
-  b->recording = FALSE;
+  bench_spin_until (drag_over, b, 120);
+  bench_phase_stop (&run->phase);
   b->start = 0;
   run->total_ms = (g_get_monotonic_time () - t0) / 1000.0;
   sl_preview_worker_get_counts (w, &r1, &c1);
@@ -303,33 +198,6 @@ run_drag (Bench *b, Run *run, gint64 image_id)
 }
 
 /* ---- Set-up ---------------------------------------------------------------------------- */
-
-static void
-load_style (void)
-{
-  g_autoptr (GtkCssProvider) css = gtk_css_provider_new ();
-  GdkDisplay *display = gdk_display_get_default ();
-
-  (void) sl_resources_get_resource ();
-  gtk_css_provider_load_from_resource (css, "/org/sightline/Sightline/style.css");
-  gtk_style_context_add_provider_for_display (display, GTK_STYLE_PROVIDER (css),
-                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
-}
-
-static GtkWidget *
-find_type (GtkWidget *root, GType type)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
-    return root;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL;
-       c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_type (c, type);
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
 
 /* Gaussian blur (kernel 15), CLAHE, crop; the blur selected, its sigma scale returned. */
 static GtkRange *
@@ -348,17 +216,18 @@ build_chain (SlPreprocessPage *page)
   gtk_spin_button_set_value (GTK_SPIN_BUTTON (sl_param_editor_get_control (editor, "rect", 2)),
                              0.8);
   sl_preprocess_page_select_step (page, 0);
-  return GTK_RANGE (find_type (GTK_WIDGET (editor), GTK_TYPE_SCALE));
+  return GTK_RANGE (bench_find_type (GTK_WIDGET (editor), GTK_TYPE_SCALE));
 }
 
 static void
 print_run (const Run *r)
 {
   printf ("%-20s %4dx%-5d %8.1f %8.1f %8.1f %8.1f %8.1f %6u/%-6u %8.1f %8.1f %7.3f %7.0f\n",
-          r->name, r->width, r->height, bench_percentile (r->gaps, 1.0),
-          bench_percentile (r->gaps, 0.99), bench_percentile (r->busy, 1.0),
-          bench_percentile (r->frames, 1.0), bench_percentile (r->frames, 0.99), r->computed,
-          r->requested, r->preview_ms, r->latency_ms, bench_mean (r->costs), r->steal_ms);
+          r->name, r->width, r->height, bench_percentile (r->phase.gaps, 1.0),
+          bench_percentile (r->phase.gaps, 0.99), bench_percentile (r->phase.busy, 1.0),
+          bench_percentile (r->phase.frames, 1.0), bench_percentile (r->phase.frames, 0.99),
+          r->computed, r->requested, r->preview_ms, r->latency_ms, bench_mean (r->costs),
+          r->phase.steal_ms);
 }
 
 static void
@@ -371,12 +240,12 @@ print_json_run (const Run *r, gboolean last)
           "\"preview_compute_ms\": %.1f, \"last_change_to_shown_ms\": %.1f, "
           "\"main_thread_ms_per_change\": %.3f, \"max_main_thread_ms_per_change\": %.3f, "
           "\"drag_ms\": %.0f, \"vm_steal_ms\": %.0f}%s",
-          r->name, r->width, r->height, bench_percentile (r->gaps, 1.0),
-          bench_percentile (r->gaps, 0.99), bench_percentile (r->busy, 1.0),
-          bench_percentile (r->frames, 1.0), bench_percentile (r->frames, 0.99), r->frames->len,
-          r->costs->len, r->requested, r->computed, r->preview_ms, r->latency_ms,
-          bench_mean (r->costs), bench_percentile (r->costs, 1.0), r->total_ms, r->steal_ms,
-          last ? "" : ", ");
+          r->name, r->width, r->height, bench_percentile (r->phase.gaps, 1.0),
+          bench_percentile (r->phase.gaps, 0.99), bench_percentile (r->phase.busy, 1.0),
+          bench_percentile (r->phase.frames, 1.0), bench_percentile (r->phase.frames, 0.99),
+          r->phase.frames->len, r->costs->len, r->requested, r->computed, r->preview_ms,
+          r->latency_ms, bench_mean (r->costs), bench_percentile (r->costs, 1.0), r->total_ms,
+          r->phase.steal_ms, last ? "" : ", ");
 }
 
 int
@@ -408,7 +277,7 @@ main (int argc, char **argv)
   tmp = g_dir_make_tmp ("sl-bench-slider-XXXXXX", NULL);
   if ((project = make_project (tmp, n, side, &small_id, &big_id)) == NULL)
     return 1;
-  load_style ();
+  bench_load_style ();
 
   session = sl_session_new_for_project (project);
   b.page = SL_PREPROCESS_PAGE (sl_preprocess_page_new (session));
@@ -427,18 +296,12 @@ main (int argc, char **argv)
   g_signal_connect (gtk_widget_get_frame_clock (GTK_WIDGET (window)), "after-paint",
                     G_CALLBACK (on_after_paint), &b);
   gtk_widget_add_tick_callback (GTK_WIDGET (b.scale), drag_tick, &b, NULL);
-  stall_source = g_timeout_add_full (G_PRIORITY_HIGH, 5, stall_tick, &b, NULL);
+  stall_source = bench_stall_source_add (&b.phase, NULL, NULL);
 
   run_drag (&b, &runs[0], small_id);
   run_drag (&b, &runs[1], big_id);
 
-  {
-    g_autofree char *load = NULL;
-
-    /* Wall-clock stalls include time the machine gives to other programs. */
-    if (g_file_get_contents ("/proc/loadavg", &load, NULL, NULL))
-      printf ("machine: %d cores, load average %s", g_get_num_processors (), load);
-  }
+  bench_print_machine ();
   printf ("Preprocess page, chain: Gaussian blur (kernel 15) > CLAHE > crop; the blur's sigma "
           "slider moved through %d values at 60 Hz; window 1280 x 800, renderer %s\n",
           values, G_OBJECT_TYPE_NAME (gtk_native_get_renderer (GTK_NATIVE (window))));
@@ -449,18 +312,13 @@ main (int argc, char **argv)
   for (int i = 0; i < 2; i++)
     {
       print_run (&runs[i]);
-      worst = MAX (worst, bench_percentile (runs[i].gaps, 1.0));
+      worst = MAX (worst, bench_percentile (runs[i].phase.gaps, 1.0));
     }
   printf ("{\"bench\": \"ui-slider\", \"changes_per_s\": 60, \"runs\": [");
   for (int i = 0; i < 2; i++)
     print_json_run (&runs[i], i == 1);
   printf ("], \"target_worst_stall_ms\": 50, \"pass\": %s}\n", worst < 50 ? "true" : "false");
 
-  g_source_remove (stall_source);
-  gtk_window_destroy (window);
-  settle (&b, 100);
-  g_clear_object (&session);
-  g_clear_pointer (&project, sl_project_unref);
-  sl_remove_tree (tmp);
+  bench_finish (stall_source, window, g_steal_pointer (&session), g_steal_pointer (&project), tmp);
   return worst < 50 ? 0 : 1;
 }

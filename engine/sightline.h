@@ -153,6 +153,48 @@ extern "C"
 
   SL_API void sl_free (void *ptr);
 
+  /* ---- Compute devices -------------------------------------------------------
+ * The CPU is always there. GPUs come from the CUDA backend module
+ * (libsightline-cuda.so), looked for beside the runtime and opened at run
+ * time; when it, the driver or a GPU is missing the list says why and
+ * training uses the CPU. $SIGHTLINE_CUDA_MODULE_DIR, when set, is the only
+ * folder searched for the module. */
+
+  typedef enum
+  {
+    SL_DEVICE_CPU = 0,
+    SL_DEVICE_CUDA = 1,
+  } sl_device_kind;
+
+  /* Frozen: fields are only ever added at the end. */
+  typedef struct
+  {
+    sl_device_kind kind;
+    int index;             /* 0 for the CPU; the CUDA ordinal */
+    char id[16];           /* "cpu", "cuda:0" */
+    char name[128];        /* the CPU model (/proc/cpuinfo) or the GPU name */
+    uint64_t memory_bytes; /* system RAM or GPU memory */
+    int threads;           /* CPU: logical cores this process may use; GPU: 0 */
+    int compute_major, compute_minor;    /* GPU compute capability */
+    int driver_version, runtime_version; /* GPU, CUDA's encoding (13000 = 13.0) */
+    bool usable;
+    char reason[256]; /* why not usable, and what to do; "" when usable */
+  } sl_device_info;
+
+  typedef struct sl_device_list sl_device_list;
+
+  /* Discovers the devices (opening the CUDA module can take a second: call it
+ * off the UI thread). The CPU is always entry 0. A missing GPU is no error. */
+  SL_API sl_status sl_device_list_new (sl_device_list **out, sl_error *err);
+  SL_API void sl_device_list_free (sl_device_list *list); /* NULL-safe; closes the module */
+  SL_API size_t sl_device_list_count (const sl_device_list *list);
+  /* Entry i, or NULL past the end; it lives as long as the list. */
+  SL_API const sl_device_info *sl_device_list_get (const sl_device_list *list, size_t i);
+  /* "cpu", "cuda:N", or "cuda" (the first usable GPU, else the first GPU); NULL if none. */
+  SL_API const sl_device_info *sl_device_list_find (const sl_device_list *list, const char *id);
+  /* "" when a usable GPU exists, else a sentence saying why there is none. */
+  SL_API const char *sl_device_list_gpu_status (const sl_device_list *list);
+
   /* ---- Batch sources -------------------------------------------------------
  * Training and evaluation pull batches through this interface; the vision
  * loader implements it, and so can any caller with images in memory. The

@@ -213,6 +213,8 @@ static void
 prediction_free (SlImagePrediction *p)
 {
   g_free (p->original_path);
+  g_free (p->hash);
+  g_free (p->ext);
   g_free (p);
 }
 
@@ -232,7 +234,129 @@ sl_evaluation_free (SlEvaluation *e)
     g_ptr_array_unref (e->confident_mistakes);
   if (e->unsure_correct != NULL)
     g_ptr_array_unref (e->unsure_correct);
+  g_free (e->created);
   g_free (e);
+}
+
+static sqlite3_stmt *
+prepare_predictions (SlProject *self, gint64 evaluation_id, GError **error)
+{
+  sqlite3_stmt *rows = sl_project_prepare (
+      self,
+      "SELECT p.image_id, i.original_path, p.true_class, p.predicted_class, p.confidence, "
+      "p.probabilities, i.hash, i.ext FROM predictions p JOIN images i ON i.id = p.image_id "
+      "WHERE p.evaluation_id = ? ORDER BY p.image_id",
+      error);
+
+  if (rows != NULL)
+    sqlite3_bind_int64 (rows, 1, evaluation_id);
+  return rows;
+}
+
+/* One row of prepare_predictions for a model of k classes; *rank receives how
+ * many classes were more probable than the true one. */
+static SlImagePrediction *
+read_prediction (sqlite3_stmt *rows, int k, gint64 evaluation_id, int *rank, GError **error)
+{
+  SlImagePrediction *p = g_new0 (SlImagePrediction, 1);
+  const float *probs = sqlite3_column_blob (rows, 5);
+  int bytes = sqlite3_column_bytes (rows, 5);
+
+  p->image_id = sqlite3_column_int64 (rows, 0);
+  p->original_path = sl_sqlite_dup_text (rows, 1);
+  p->true_class = sqlite3_column_int (rows, 2);
+  p->predicted_class = sqlite3_column_int (rows, 3);
+  p->confidence = sqlite3_column_double (rows, 4);
+  p->hash = sl_sqlite_dup_text (rows, 6);
+  p->ext = sl_sqlite_dup_text (rows, 7);
+  if (p->true_class < 0 || p->true_class >= k || p->predicted_class < 0 || p->predicted_class >= k
+      || bytes != (int) sizeof (float) * k)
+    {
+      prediction_free (p);
+      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_DATABASE,
+                   "Evaluation %lld holds a malformed prediction", (long long) evaluation_id);
+      return NULL;
+    }
+  p->true_probability = probs[p->true_class];
+  *rank = 0;
+  for (int c = 0; c < k; c++)
+    *rank += probs[c] > probs[p->true_class];
+  return p;
+}
+
+/* The class count of the run an evaluation belongs to, or -1. */
+static int
+evaluation_classes (SlProject *self, gint64 evaluation_id, GError **error)
+{
+  g_autoptr (sqlite3_stmt) head
+      = sl_project_prepare (self, "SELECT run_id FROM evaluations WHERE id = ?", error);
+  g_autoptr (SlRunInfo) run = NULL;
+  char id[32];
+
+  if (head == NULL)
+    return -1;
+  sqlite3_bind_int64 (head, 1, evaluation_id);
+  if (sqlite3_step (head) != SQLITE_ROW)
+    {
+      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NOT_FOUND,
+                   "There is no evaluation %lld", (long long) evaluation_id);
+      return -1;
+    }
+  g_snprintf (id, sizeof id, "%lld", (long long) sqlite3_column_int64 (head, 0));
+  if ((run = sl_project_get_run (self, id, error)) == NULL)
+    return -1;
+  return (int) run->class_names->len;
+}
+
+GPtrArray *
+sl_project_list_predictions (SlProject *self, gint64 evaluation_id, GError **error)
+{
+  g_autoptr (sqlite3_stmt) rows = NULL;
+  g_autoptr (GPtrArray) list = NULL;
+  int k = evaluation_classes (self, evaluation_id, error), rank;
+
+  if (k < 0 || (rows = prepare_predictions (self, evaluation_id, error)) == NULL)
+    return NULL;
+  list = g_ptr_array_new_with_free_func ((GDestroyNotify) prediction_free);
+  while (sqlite3_step (rows) == SQLITE_ROW)
+    {
+      SlImagePrediction *p = read_prediction (rows, k, evaluation_id, &rank, error);
+
+      if (p == NULL)
+        return NULL;
+      g_ptr_array_add (list, p);
+    }
+  return g_steal_pointer (&list);
+}
+
+void
+sl_threshold_stats (SlImagePrediction *const *predictions, gsize n, double threshold,
+                    SlThresholdStats *stats)
+{
+  memset (stats, 0, sizeof *stats);
+  for (gsize i = 0; i < n; i++)
+    {
+      const SlImagePrediction *p = predictions[i];
+      gboolean right = p->true_class == p->predicted_class;
+      /* In float, as the runtime compares its probabilities. */
+      gboolean accepted = !((float) p->confidence < (float) threshold);
+
+      stats->images++;
+      stats->mistakes += !right;
+      if (accepted)
+        {
+          stats->accepted++;
+          stats->correct_accepted += right;
+        }
+      else
+        stats->mistakes_rejected += !right;
+    }
+  stats->accuracy_accepted
+      = stats->accepted > 0 ? (double) stats->correct_accepted / stats->accepted : NAN;
+  stats->reject_rate
+      = stats->images > 0 ? (double) (stats->images - stats->accepted) / stats->images : 0.0;
+  stats->mistakes_caught
+      = stats->mistakes > 0 ? (double) stats->mistakes_rejected / stats->mistakes : 0.0;
 }
 
 static int
@@ -277,14 +401,15 @@ SlEvaluation *
 sl_project_get_evaluation (SlProject *self, gint64 evaluation_id, int list_length, GError **error)
 {
   g_autoptr (sqlite3_stmt) head = sl_project_prepare (
-      self, "SELECT run_id, split, checkpoint, top_k FROM evaluations WHERE id = ?", error);
+      self, "SELECT run_id, split, checkpoint, top_k, created FROM evaluations WHERE id = ?",
+      error);
   g_autoptr (sqlite3_stmt) rows = NULL;
   g_autoptr (SlEvaluation) e = NULL;
   g_autoptr (SlRunInfo) run = NULL;
   g_autoptr (GPtrArray) wrong = NULL, right = NULL;
   gint64 correct = 0, top_hits = 0;
   char id[32];
-  int k;
+  int k, rank;
 
   if (head == NULL)
     return NULL;
@@ -301,6 +426,7 @@ sl_project_get_evaluation (SlProject *self, gint64 evaluation_id, int list_lengt
   e->split = sqlite3_column_int (head, 1);
   e->checkpoint = sqlite3_column_int (head, 2);
   e->top_k = sqlite3_column_int (head, 3);
+  e->created = sl_sqlite_dup_text (head, 4);
   g_snprintf (id, sizeof id, "%lld", (long long) e->run_id);
   if ((run = sl_project_get_run (self, id, error)) == NULL)
     return NULL;
@@ -313,37 +439,15 @@ sl_project_get_evaluation (SlProject *self, gint64 evaluation_id, int list_lengt
   e->confusion = g_new0 (gint64, (gsize) k * k);
   wrong = g_ptr_array_new_with_free_func ((GDestroyNotify) prediction_free);
   right = g_ptr_array_new_with_free_func ((GDestroyNotify) prediction_free);
-  rows = sl_project_prepare (self,
-                             "SELECT p.image_id, i.original_path, p.true_class, p.predicted_class, "
-                             "p.confidence, p.probabilities FROM predictions p JOIN images i ON "
-                             "i.id = p.image_id WHERE p.evaluation_id = ? ORDER BY p.image_id",
-                             error);
-  if (rows == NULL)
+  if ((rows = prepare_predictions (self, evaluation_id, error)) == NULL)
     return NULL;
-  sqlite3_bind_int64 (rows, 1, evaluation_id);
   while (sqlite3_step (rows) == SQLITE_ROW)
     {
-      SlImagePrediction *p = g_new0 (SlImagePrediction, 1);
-      const float *probs = sqlite3_column_blob (rows, 5);
-      int bytes = sqlite3_column_bytes (rows, 5), rank = 0;
+      SlImagePrediction *p = read_prediction (rows, k, evaluation_id, &rank, error);
 
-      p->image_id = sqlite3_column_int64 (rows, 0);
-      p->original_path = sl_sqlite_dup_text (rows, 1);
-      p->true_class = sqlite3_column_int (rows, 2);
-      p->predicted_class = sqlite3_column_int (rows, 3);
-      p->confidence = sqlite3_column_double (rows, 4);
-      if (p->true_class < 0 || p->true_class >= k || p->predicted_class < 0
-          || p->predicted_class >= k || bytes != (int) sizeof (float) * k)
-        {
-          prediction_free (p);
-          g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_DATABASE,
-                       "Evaluation %lld holds a malformed prediction", (long long) evaluation_id);
-          return NULL;
-        }
-      p->true_probability = probs[p->true_class];
+      if (p == NULL)
+        return NULL;
       /* Top-k: the true class is among the k most probable. */
-      for (int c = 0; c < k; c++)
-        rank += probs[c] > probs[p->true_class];
       top_hits += rank < e->top_k;
       e->images++;
       e->support[p->true_class]++;

@@ -19,6 +19,7 @@ typedef struct
   int predicted_class;
   double confidence; /* probability of the predicted class */
   double true_probability;
+  char *hash, *ext; /* the stored copy: sl_project_image_path (project, hash, ext) */
 } SlImagePrediction;
 
 typedef struct
@@ -39,6 +40,7 @@ typedef struct
   gint64 *confusion;               /* classes x classes, [true * classes + predicted] */
   GPtrArray *confident_mistakes;   /* SlImagePrediction, most confident first */
   GPtrArray *unsure_correct;       /* SlImagePrediction, least confident first */
+  char *created;                   /* ISO 8601 UTC */
 } SlEvaluation;
 
 void sl_evaluation_free (SlEvaluation *evaluation);
@@ -59,6 +61,24 @@ SlEvaluation *sl_project_get_evaluation (SlProject *self, gint64 evaluation_id, 
                                          GError **error);
 /* The newest evaluation of a run on a split, or -1 (no error) when none. */
 gint64 sl_project_find_evaluation (SlProject *self, gint64 run_id, SlSplit split, GError **error);
+/* Every stored prediction of an evaluation, in image id order (GPtrArray of
+ * SlImagePrediction, owning), in one query. */
+GPtrArray *sl_project_list_predictions (SlProject *self, gint64 evaluation_id, GError **error);
+
+/* What a reject threshold does on the line: a prediction whose confidence is
+ * below it is rejected as "unknown" (as the runtime rejects), the others are
+ * accepted. */
+typedef struct
+{
+  gint64 images, accepted, correct_accepted;
+  gint64 mistakes, mistakes_rejected;
+  double accuracy_accepted; /* correct / accepted; NAN when none is accepted */
+  double reject_rate;       /* rejected / images; 0 without images */
+  double mistakes_caught;   /* mistakes rejected / mistakes; 0 without mistakes */
+} SlThresholdStats;
+
+void sl_threshold_stats (SlImagePrediction *const *predictions, gsize n, double threshold,
+                         SlThresholdStats *stats);
 
 /* A run's model loaded for predicting new image files. */
 typedef struct _SlPredictor SlPredictor;

@@ -10,7 +10,10 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <glib/gstdio.h>
+
 #include "sl-config.h"
+#include "sl-files.h"
 
 static const char *const status_names[] = {
   "created", "running", "cancelled", "failed", "finished", "stopped-early", "interrupted",
@@ -35,6 +38,13 @@ sl_run_config_init (SlRunConfig *c)
   c->patience = 5;
   c->workers = 2;
   c->seed = 1;
+  /* A short warm-up then a cosine decay learns small data sets better than a
+   * constant rate: big steps early, fine ones at the end. */
+  c->schedule = SL_LR_SCHEDULE_COSINE;
+  c->warmup_epochs = 1;
+  c->min_learning_rate = 0;
+  c->step_epochs = 10;
+  c->gamma = 0.1;
 }
 
 void
@@ -51,6 +61,25 @@ sl_run_config_clear (SlRunConfig *c)
 }
 
 static const char *const weight_modes[] = { "none", "auto", "manual" };
+static const char *const schedule_names[] = { "constant", "step", "cosine" };
+
+const char *
+sl_lr_schedule_to_string (SlLrSchedule schedule)
+{
+  return schedule <= SL_LR_SCHEDULE_COSINE ? schedule_names[schedule] : "unknown";
+}
+
+gboolean
+sl_lr_schedule_from_string (const char *name, SlLrSchedule *schedule)
+{
+  for (int i = 0; i < (int) G_N_ELEMENTS (schedule_names); i++)
+    if (g_strcmp0 (name, schedule_names[i]) == 0)
+      {
+        *schedule = i;
+        return TRUE;
+      }
+  return FALSE;
+}
 
 static void
 add_document (cJSON *obj, const char *key, const char *json)
@@ -86,6 +115,11 @@ sl_run_config_to_json (const SlRunConfig *c, const char *model_json, const char 
   g_autofree char *seed = g_strdup_printf ("%" G_GUINT64_FORMAT, c->seed);
   cJSON_AddStringToObject (obj, "seed", seed);
   cJSON_AddStringToObject (obj, "class_weights", weight_modes[c->class_weights]);
+  cJSON_AddStringToObject (obj, "schedule", sl_lr_schedule_to_string (c->schedule));
+  cJSON_AddNumberToObject (obj, "warmup_epochs", c->warmup_epochs);
+  cJSON_AddNumberToObject (obj, "min_learning_rate", c->min_learning_rate);
+  cJSON_AddNumberToObject (obj, "step_epochs", c->step_epochs);
+  cJSON_AddNumberToObject (obj, "gamma", c->gamma);
   if (weights != NULL)
     {
       cJSON *array = cJSON_AddArrayToObject (obj, "weights");
@@ -133,7 +167,7 @@ gboolean
 sl_run_config_from_json (const char *json, SlRunConfig *c, GArray **weights, GError **error)
 {
   cJSON *obj = cJSON_Parse (json);
-  g_autofree char *seed = NULL, *mode = NULL;
+  g_autofree char *seed = NULL, *mode = NULL, *schedule = NULL;
   const cJSON *array;
 
   memset (c, 0, sizeof *c);
@@ -164,6 +198,14 @@ sl_run_config_from_json (const char *json, SlRunConfig *c, GArray **weights, GEr
   for (int i = 0; i < (int) G_N_ELEMENTS (weight_modes); i++)
     if (g_strcmp0 (mode, weight_modes[i]) == 0)
       c->class_weights = i;
+  /* Runs stored before schedules existed trained at a constant rate. */
+  schedule = string (obj, "schedule");
+  if (!sl_lr_schedule_from_string (schedule, &c->schedule))
+    c->schedule = SL_LR_SCHEDULE_CONSTANT;
+  c->warmup_epochs = number (obj, "warmup_epochs", 0);
+  c->min_learning_rate = number (obj, "min_learning_rate", 0);
+  c->step_epochs = (int) number (obj, "step_epochs", 10);
+  c->gamma = number (obj, "gamma", 0.1);
   array = cJSON_GetObjectItemCaseSensitive (obj, "weights");
   if (weights != NULL)
     *weights = NULL;
@@ -413,4 +455,57 @@ char *
 sl_project_run_file (SlProject *self, const SlRunInfo *run, const char *file)
 {
   return g_build_filename (self->path, "runs", run->name, file, NULL);
+}
+
+gboolean
+sl_project_delete_run (SlProject *self, gint64 run_id, GError **error)
+{
+  g_autofree char *ref = g_strdup_printf ("%lld", (long long) run_id);
+  g_autoptr (SlRunInfo) run = sl_project_get_run (self, ref, error);
+  g_autofree char *dir = NULL;
+  g_autofree char *trash = NULL;
+  g_autoptr (sqlite3_stmt) stmt = NULL;
+  gboolean has_dir;
+  int fd = -1;
+
+  if (run == NULL)
+    return FALSE;
+  dir = g_build_filename (self->path, "runs", run->name, NULL);
+  trash = g_strconcat (dir, ".tmp-deleted", NULL);
+  has_dir = g_file_test (dir, G_FILE_TEST_IS_DIR);
+  /* The training thread (of this or another process) holds the lock. */
+  if (has_dir && !sl_run_lock (self, run, TRUE, &fd, error))
+    return FALSE;
+  /* Moved aside first, so a failed delete can put it back, and a crash leaves
+   * a ".tmp-" folder that the next open removes. */
+  if (has_dir && g_rename (dir, trash) != 0)
+    {
+      int saved = errno;
+
+      close (fd);
+      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_IO, "Could not remove %s: %s", dir,
+                   g_strerror (saved));
+      return FALSE;
+    }
+  stmt = sl_project_prepare (self, "DELETE FROM runs WHERE id = ?", error);
+  if (stmt != NULL)
+    {
+      sqlite3_bind_int64 (stmt, 1, run_id);
+      if (sqlite3_step (stmt) != SQLITE_DONE)
+        {
+          sl_project_set_db_error (self, error, "Could not delete the run");
+          g_clear_pointer (&stmt, sqlite3_finalize);
+        }
+    }
+  if (has_dir)
+    close (fd);
+  if (stmt == NULL)
+    {
+      if (has_dir)
+        g_rename (trash, dir);
+      return FALSE;
+    }
+  if (has_dir)
+    sl_remove_tree (trash);
+  return TRUE;
 }

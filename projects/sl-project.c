@@ -6,6 +6,8 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "sl-files.h"
+
 G_DEFINE_QUARK (sl - project - error - quark, sl_project_error)
 
 void
@@ -239,7 +241,9 @@ clean_folder (SlProject *self, const char *path, gboolean orphans)
     {
       g_autofree char *child = g_build_filename (path, name, NULL);
 
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && strstr (name, ".tmp-") != NULL)
+        sl_remove_tree (child); /* a run whose delete was interrupted */
+      else if (g_file_test (child, G_FILE_TEST_IS_DIR))
         clean_folder (self, child, orphans);
       else if (strstr (name, ".tmp-") != NULL)
         g_unlink (child);

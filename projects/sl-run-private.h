@@ -10,9 +10,6 @@
  * resolved JSON documents, weights the resolved class weights (may be NULL). */
 char *sl_run_config_to_json (const SlRunConfig *config, const char *model_json,
                              const char *pipeline_json, const float *weights, int classes);
-/* Reads a stored recipe back (strings owned by config). */
-gboolean sl_run_config_from_json (const char *json, SlRunConfig *config, GArray **weights,
-                                  GError **error);
 /* Takes a run's lock file (runs/<name>/.lock) without waiting; *fd holds it
  * until closed. FALSE with SL_PROJECT_ERROR_BUSY when another holder has it. */
 gboolean sl_run_lock (SlProject *self, const SlRunInfo *run, gboolean exclusive, int *fd,

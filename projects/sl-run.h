@@ -12,6 +12,19 @@ typedef enum
   SL_CLASS_WEIGHTS_MANUAL, /* one weight per class, in class order */
 } SlClassWeightsMode;
 
+/* How the learning rate changes during a run. Every schedule first ramps up
+ * linearly over warmup_epochs (none when 0; at most half of the run). */
+typedef enum
+{
+  SL_LR_SCHEDULE_CONSTANT,
+  SL_LR_SCHEDULE_STEP,   /* multiplied by gamma every step_epochs */
+  SL_LR_SCHEDULE_COSINE, /* down to min_learning_rate along a half cosine by the last epoch */
+} SlLrSchedule;
+
+const char *sl_lr_schedule_to_string (SlLrSchedule schedule); /* "constant", "step", "cosine" */
+/* FALSE when the name is none of the above. */
+gboolean sl_lr_schedule_from_string (const char *name, SlLrSchedule *schedule);
+
 /* Everything a run needs to be reproduced. Strings are owned. */
 typedef struct
 {
@@ -29,10 +42,21 @@ typedef struct
   guint64 seed;
   SlClassWeightsMode class_weights;
   GArray *manual_weights; /* float, for SL_CLASS_WEIGHTS_MANUAL */
+  SlLrSchedule schedule;
+  double warmup_epochs;     /* may be fractional; converted to optimizer steps */
+  double min_learning_rate; /* SL_LR_SCHEDULE_COSINE: the rate at the end */
+  int step_epochs;          /* SL_LR_SCHEDULE_STEP: epochs between decays */
+  double gamma;             /* SL_LR_SCHEDULE_STEP: factor per decay, 0 < gamma <= 1 */
 } SlRunConfig;
 
-void sl_run_config_init (SlRunConfig *config); /* small-bn, Adam 1e-3, 10 epochs, batch 32 */
+/* small-bn, Adam 1e-3, 10 epochs, batch 32, cosine schedule after one warm-up epoch */
+void sl_run_config_init (SlRunConfig *config);
 void sl_run_config_clear (SlRunConfig *config);
+/* Reads a run's stored recipe (SlRunInfo.config_json) back, with its resolved
+ * model and pipeline; weights (may be NULL) receives the resolved class
+ * weights, or NULL. Recipes stored before schedules existed read as constant. */
+gboolean sl_run_config_from_json (const char *json, SlRunConfig *config, GArray **weights,
+                                  GError **error);
 
 typedef enum
 {
@@ -80,6 +104,9 @@ typedef struct
 GPtrArray *sl_project_list_runs (SlProject *self, GError **error);
 /* A run by id, name ("run-3") or "latest". */
 SlRunInfo *sl_project_get_run (SlProject *self, const char *ref, GError **error);
+/* Deletes a run: its checkpoints, metrics and evaluations. Fails with
+ * SL_PROJECT_ERROR_BUSY while it is being trained. */
+gboolean sl_project_delete_run (SlProject *self, gint64 run_id, GError **error);
 /* Epoch metrics of a run in order (GArray of SlEpochMetrics). */
 GArray *sl_project_get_run_metrics (SlProject *self, gint64 run_id, GError **error);
 /* runs/<name>/<file> */

@@ -40,10 +40,11 @@ sl_train_data_pick_classes (SlProject *db, SlTrainData *d, GError **error)
     }
   if (d->class_ids->len < 2)
     {
-      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NO_DATA,
-                   "Training needs labelled images of at least two classes in the train and "
-                   "validation splits (found %u); label the images and run 'sightline-cli split'",
-                   d->class_ids->len);
+      g_set_error (
+          error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NO_DATA,
+          "Training needs labelled images of at least two classes in the train and "
+          "validation splits (found %u); label images of another class and split the data set",
+          d->class_ids->len);
       return FALSE;
     }
   return TRUE;
@@ -98,7 +99,7 @@ sl_train_data_collect (SlProject *db, SlTrainData *d, GError **error)
   if (d->train_paths->len == 0)
     {
       g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NO_DATA,
-                   "No labelled image is in the training split; run 'sightline-cli split' first");
+                   "No labelled image is in the training split; split the data set first");
       return FALSE;
     }
   return TRUE;

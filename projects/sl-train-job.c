@@ -90,6 +90,44 @@ parse_optimizer (const char *name, sl_optimizer_kind *kind, GError **error)
   return TRUE;
 }
 
+/* The recipe's schedule, in epochs, as the engine's, in optimizer steps. */
+static gboolean
+fill_schedule (const SlRunConfig *c, gint64 train_images, sl_train_config *tc, GError **error)
+{
+  gint64 steps_per_epoch = MAX ((train_images + c->batch_size - 1) / c->batch_size, 1);
+  gint64 total_steps = (gint64) c->epochs * steps_per_epoch;
+
+  if (!(c->warmup_epochs >= 0 && c->warmup_epochs <= 1000)
+      || !(c->min_learning_rate >= 0 && c->min_learning_rate <= c->learning_rate)
+      || (c->schedule == SL_LR_SCHEDULE_STEP
+          && (c->step_epochs < 1 || !(c->gamma > 0 && c->gamma <= 1))))
+    {
+      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_INVALID,
+                   "The warm-up cannot be negative, the minimum learning rate must be from 0 to "
+                   "the learning rate, and a step schedule needs at least 1 epoch per step and "
+                   "a factor above 0 and at most 1");
+      return FALSE;
+    }
+  /* A short run still spends most of its steps learning at full rate. */
+  tc->warmup_steps = MIN ((gint64) llround (c->warmup_epochs * steps_per_epoch), total_steps / 2);
+  switch (c->schedule)
+    {
+      case SL_LR_SCHEDULE_STEP:
+        tc->schedule = SL_SCHEDULE_STEP;
+        tc->step_size = (int64_t) c->step_epochs * steps_per_epoch;
+        tc->gamma = (float) c->gamma;
+        break;
+      case SL_LR_SCHEDULE_COSINE:
+        tc->schedule = SL_SCHEDULE_COSINE;
+        tc->total_steps = total_steps;
+        tc->min_learning_rate = (float) c->min_learning_rate;
+        break;
+      case SL_LR_SCHEDULE_CONSTANT:
+      default: tc->schedule = SL_SCHEDULE_CONSTANT; break;
+    }
+  return TRUE;
+}
+
 /* Builds the pipeline, model, trainer and loaders from the resolved recipe. */
 static gboolean
 build_runtime (SlTrainJob *job, const char *model_json, const char *pipeline_json, GError **error)
@@ -138,6 +176,8 @@ build_runtime (SlTrainJob *job, const char *model_json, const char *pipeline_jso
   tc.label_smoothing = (float) c->label_smoothing;
   tc.class_weights = job->weights != NULL ? (const float *) job->weights->data : NULL;
   tc.seed = c->seed;
+  if (!fill_schedule (c, job->data.train_paths->len, &tc, error))
+    return FALSE;
   if (sl_model_set_threads (job->model, c->threads, &err) != SL_OK
       || sl_trainer_new (job->model, &tc, c->batch_size, &job->trainer, &err) != SL_OK)
     return runtime_failed (error, &err, "Could not set up training");

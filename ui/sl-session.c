@@ -3,6 +3,7 @@
 
 #include "sl-session.h"
 #include "sl-run.h"
+#include "sl-runner.h"
 
 #include <string.h>
 
@@ -22,6 +23,7 @@ struct _SlSession
   char *name;
   GQueue undo; /* Edit *, newest at the head */
   GQueue redo;
+  SlRunner *trainer; /* created on first use */
 };
 
 G_DEFINE_FINAL_TYPE (SlSession, sl_session, G_TYPE_OBJECT)
@@ -40,6 +42,7 @@ enum
   LABELS_CHANGED,
   CLASSES_CHANGED,
   PIPELINE_CHANGED,
+  RUNS_CHANGED,
   N_SIGNALS
 };
 
@@ -64,6 +67,7 @@ sl_session_finalize (GObject *object)
 
   g_queue_clear_full (&self->undo, (GDestroyNotify) edit_free);
   g_queue_clear_full (&self->redo, (GDestroyNotify) edit_free);
+  g_clear_object (&self->trainer);
   g_clear_pointer (&self->project, sl_project_unref);
   g_free (self->name);
   G_OBJECT_CLASS (sl_session_parent_class)->finalize (object);
@@ -105,6 +109,8 @@ sl_session_class_init (SlSessionClass *klass)
                                            G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   signals[PIPELINE_CHANGED] = g_signal_new ("pipeline-changed", G_TYPE_FROM_CLASS (klass),
                                             G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[RUNS_CHANGED] = g_signal_new ("runs-changed", G_TYPE_FROM_CLASS (klass),
+                                        G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -157,6 +163,23 @@ sl_session_get_name (SlSession *self)
   return self->name;
 }
 
+SlRunner *
+sl_session_get_runner (SlSession *self)
+{
+  g_return_val_if_fail (SL_IS_SESSION (self), NULL);
+
+  if (self->trainer == NULL)
+    self->trainer = sl_runner_new (self);
+  return self->trainer;
+}
+
+gboolean
+sl_session_is_training (SlSession *self)
+{
+  g_return_val_if_fail (SL_IS_SESSION (self), FALSE);
+  return self->trainer != NULL && sl_runner_is_running (self->trainer);
+}
+
 void
 sl_session_notify_images_changed (SlSession *self)
 {
@@ -179,6 +202,12 @@ void
 sl_session_notify_pipeline_changed (SlSession *self)
 {
   g_signal_emit (self, signals[PIPELINE_CHANGED], 0);
+}
+
+void
+sl_session_notify_runs_changed (SlSession *self)
+{
+  g_signal_emit (self, signals[RUNS_CHANGED], 0);
 }
 
 /* ---- Undoable edits ---------------------------------------------------------- */

@@ -17,16 +17,23 @@ SlProject *sl_session_get_project (SlSession *self);
 const char *sl_session_get_path (SlSession *self);
 const char *sl_session_get_name (SlSession *self);
 
+/* The session's trainer (one run at a time), which outlives page switches. */
+SlRunner *sl_session_get_runner (SlSession *self);
+gboolean sl_session_is_training (SlSession *self);
+
 /* Every edit made through the session emits the matching signal:
  *   "images-changed" (images added or removed, e.g. after an import),
  *   "labels-changed" (gint64 *ids, guint n): labels, ignore flags or splits of these images,
  *   "classes-changed": classes added, renamed, merged, deleted or restyled,
- *   "pipeline-changed": the stored preprocessing pipeline or augmentation.
+ *   "pipeline-changed": the stored preprocessing pipeline or augmentation,
+ *   "runs-changed": a training run was created, progressed an epoch, ended,
+ *   was evaluated or was deleted.
  * Code that edits the project directly calls sl_session_notify_* instead. */
 void sl_session_notify_images_changed (SlSession *self);
 void sl_session_notify_labels_changed (SlSession *self, const gint64 *ids, guint n);
 void sl_session_notify_classes_changed (SlSession *self);
 void sl_session_notify_pipeline_changed (SlSession *self);
+void sl_session_notify_runs_changed (SlSession *self);
 
 /* Labels (class_id < 0 clears) or ignore flags for n images, recorded for undo. */
 gboolean sl_session_set_labels (SlSession *self, const gint64 *ids, guint n, gint64 class_id,

@@ -64,6 +64,7 @@ struct _SlThumbnailCache
   char *images_dir;
   int size;
   gsize max_bytes, bytes;
+  GSettings *settings; /* when the budget follows thumbnail-cache-mb */
   GHashTable *entries;  /* hash -> Entry */
   GQueue lru;           /* Entry links, most recent first */
   GHashTable *failures; /* hash -> reason */
@@ -246,6 +247,13 @@ make_texture (const sl_image *img, int box)
                                  bytes, (gsize) ow * out_c);
 }
 
+GdkTexture *
+sl_thumbnail_texture_new (const sl_image *img, int box)
+{
+  g_return_val_if_fail (img != NULL && img->data != NULL && box > 0, NULL);
+  return make_texture (img, box);
+}
+
 /* Decoding yields to the main loop when CPUs are scarce: the pool's own
  * threads run at a lower priority (Linux: nice is per thread). */
 static void
@@ -317,6 +325,20 @@ worker_decode (gpointer data, gpointer pool_data)
 
 /* ---- Main thread ----------------------------------------------------------------- */
 
+/* Drops the least recently used thumbnails until the budget holds (the newest always stays). */
+static void
+lru_trim (SlThumbnailCache *self)
+{
+  while (self->bytes > self->max_bytes && self->lru.length > 1)
+    {
+      Entry *old = g_queue_peek_tail (&self->lru);
+
+      g_queue_unlink (&self->lru, &old->link);
+      self->bytes -= old->bytes;
+      g_hash_table_remove (self->entries, old->hash);
+    }
+}
+
 static void
 lru_insert (SlThumbnailCache *self, const char *hash, GdkTexture *texture)
 {
@@ -329,14 +351,7 @@ lru_insert (SlThumbnailCache *self, const char *hash, GdkTexture *texture)
   g_hash_table_replace (self->entries, e->hash, e);
   g_queue_push_head_link (&self->lru, &e->link);
   self->bytes += e->bytes;
-  while (self->bytes > self->max_bytes && self->lru.length > 1)
-    {
-      Entry *old = g_queue_peek_tail (&self->lru);
-
-      g_queue_unlink (&self->lru, &old->link);
-      self->bytes -= old->bytes;
-      g_hash_table_remove (self->entries, old->hash);
-    }
+  lru_trim (self);
 }
 
 static void
@@ -380,19 +395,32 @@ deliver_idle (gpointer data)
     }
 }
 
-static gsize
-settings_max_bytes (void)
+static void
+on_budget_changed (SlThumbnailCache *self, const char *key, GSettings *settings)
+{
+  self->max_bytes = (gsize) MAX (16, g_settings_get_int (settings, key)) << 20;
+  lru_trim (self);
+}
+
+/* The budget from thumbnail-cache-mb, followed at run time (Preferences);
+ * 256 MB when the schema is not installed. */
+static void
+follow_settings (SlThumbnailCache *self)
 {
   GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
   g_autoptr (GSettingsSchema) schema
       = source != NULL ? g_settings_schema_source_lookup (source, "org.sightline.Sightline", TRUE)
                        : NULL;
-  g_autoptr (GSettings) settings = NULL;
 
   if (schema == NULL || !g_settings_schema_has_key (schema, "thumbnail-cache-mb"))
-    return (gsize) 256 << 20;
-  settings = g_settings_new_full (schema, NULL, NULL);
-  return (gsize) MAX (16, g_settings_get_int (settings, "thumbnail-cache-mb")) << 20;
+    {
+      self->max_bytes = (gsize) 256 << 20;
+      return;
+    }
+  self->settings = g_settings_new_full (schema, NULL, NULL);
+  g_signal_connect_swapped (self->settings, "changed::thumbnail-cache-mb",
+                            G_CALLBACK (on_budget_changed), self);
+  on_budget_changed (self, "thumbnail-cache-mb", self->settings);
 }
 
 SlThumbnailCache *
@@ -403,7 +431,10 @@ sl_thumbnail_cache_new (const char *project_path, int size, gsize max_bytes)
 
   self->images_dir = g_build_filename (project_path, "images", NULL);
   self->size = size > 0 ? size : 128;
-  self->max_bytes = max_bytes > 0 ? max_bytes : settings_max_bytes ();
+  if (max_bytes > 0)
+    self->max_bytes = max_bytes;
+  else
+    follow_settings (self);
   /* Exclusive threads: their lowered priority stays with this pool. No item
    * free function: GLib 2.74 also hands it the pool's internal wake-up
    * markers when the pool goes, so every queued task must run instead (see
@@ -508,6 +539,12 @@ sl_thumbnail_cache_get_bytes (SlThumbnailCache *self)
   return self->bytes;
 }
 
+gsize
+sl_thumbnail_cache_get_max_bytes (SlThumbnailCache *self)
+{
+  return self->max_bytes;
+}
+
 static void
 sl_thumbnail_cache_dispose (GObject *object)
 {
@@ -520,6 +557,9 @@ sl_thumbnail_cache_dispose (GObject *object)
   while (g_hash_table_iter_next (&iter, NULL, &value))
     g_atomic_int_set (&((Request *) value)->cancelled, 1);
   g_hash_table_remove_all (self->requests);
+  if (self->settings != NULL)
+    g_signal_handlers_disconnect_by_data (self->settings, self);
+  g_clear_object (&self->settings);
   if (self->core != NULL)
     {
       g_mutex_lock (&self->core->lock);

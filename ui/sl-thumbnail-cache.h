@@ -2,6 +2,7 @@
 #pragma once
 
 #include "sl-types.h"
+#include "sl-vision.h"
 
 G_BEGIN_DECLS
 
@@ -15,10 +16,14 @@ typedef void (*SlThumbnailFunc) (GdkTexture *texture, const char *error, gpointe
 
 /* Thumbnails of the stored copies under project_path/images, fitted into
  * size x size pixels, kept up to max_bytes (0: the GSettings
- * thumbnail-cache-mb, else 256 MB). */
+ * thumbnail-cache-mb, followed when it changes; 256 MB without the schema). */
 SlThumbnailCache *sl_thumbnail_cache_new (const char *project_path, int size, gsize max_bytes);
 
 int sl_thumbnail_cache_get_size (SlThumbnailCache *self);
+
+/* img fitted into box x box as an 8-bit texture, the way the cache makes its
+ * thumbnails; any thread may call it. */
+GdkTexture *sl_thumbnail_texture_new (const sl_image *img, int box);
 
 /* A cached thumbnail (main thread), or NULL; marks it recently used. */
 GdkTexture *sl_thumbnail_cache_lookup (SlThumbnailCache *self, const char *hash);
@@ -38,5 +43,7 @@ void sl_thumbnail_cache_cancel (SlThumbnailCache *self, guint handle);
 guint sl_thumbnail_cache_get_delivered (SlThumbnailCache *self);
 guint sl_thumbnail_cache_get_pending (SlThumbnailCache *self);
 gsize sl_thumbnail_cache_get_bytes (SlThumbnailCache *self);
+/* The budget in bytes: max_bytes, or thumbnail-cache-mb as it is now. */
+gsize sl_thumbnail_cache_get_max_bytes (SlThumbnailCache *self);
 
 G_END_DECLS

@@ -27,5 +27,19 @@ typedef struct _SlStepRow SlStepRow;
 typedef struct _SlOpCatalog SlOpCatalog;
 typedef struct _SlInputSpecEditor SlInputSpecEditor;
 typedef struct _SlAugmentEditor SlAugmentEditor;
+typedef struct _SlChartSeries SlChartSeries;
+typedef struct _SlChart SlChart;
+typedef struct _SlRunner SlRunner;
+typedef struct _SlTrainPage SlTrainPage;
+typedef struct _SlTrainSettings SlTrainSettings;
+typedef struct _SlRunList SlRunList;
+typedef struct _SlRunChooser SlRunChooser;
+typedef struct _SlEvaluatePage SlEvaluatePage;
+typedef struct _SlConfusionMatrix SlConfusionMatrix;
+typedef struct _SlPredictionObject SlPredictionObject;
+typedef struct _SlPredictionCard SlPredictionCard;
+typedef struct _SlExportPage SlExportPage;
+typedef struct _SlTryResult SlTryResult;
+typedef struct _SlPreferencesDialog SlPreferencesDialog;
 
 G_END_DECLS

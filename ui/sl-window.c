@@ -3,7 +3,12 @@
 
 #include "sl-window.h"
 #include "sl-dataset-page.h"
+#include "sl-evaluate-page.h"
+#include "sl-export-page.h"
+#include "sl-message-dialog.h"
 #include "sl-preprocess-page.h"
+#include "sl-train-page.h"
+#include "sl-runner.h"
 #include "sl-project.h"
 #include "sl-recent-projects.h"
 #include "sl-session.h"
@@ -33,6 +38,7 @@ struct _SlWindow
   SlSession *session;
   GCancellable *progress_cancellable;
   gboolean in_progress;
+  gboolean closing; /* stopping training to close */
 };
 
 G_DEFINE_FINAL_TYPE (SlWindow, sl_window, GTK_TYPE_APPLICATION_WINDOW)
@@ -129,7 +135,7 @@ cancel_progress_action (GtkWidget *widget, const char *action_name, GVariant *pa
   update_actions (self);
 }
 
-/* Dataset and Preprocess; the preprocess preview follows the dataset's selection. */
+/* The pages in workflow order; the preprocess preview follows the dataset's selection. */
 static void
 add_pages (SlWindow *self)
 {
@@ -138,8 +144,65 @@ add_pages (SlWindow *self)
 
   gtk_stack_add_titled (self->page_stack, dataset, "dataset", "Dataset");
   gtk_stack_add_titled (self->page_stack, preprocess, "preprocess", "Preprocess");
+  gtk_stack_add_titled (self->page_stack, sl_train_page_new (self->session), "train", "Train");
+  gtk_stack_add_titled (self->page_stack, sl_evaluate_page_new (self->session), "evaluate",
+                        "Evaluate");
+  gtk_stack_add_titled (self->page_stack, sl_export_page_new (self->session), "export", "Export");
   g_object_bind_property (dataset, "selected-image", preprocess, "preview-image",
                           G_BINDING_SYNC_CREATE);
+}
+
+/* ---- Closing while training ---------------------------------------------------------- */
+
+static void
+close_after_training (SlWindow *self)
+{
+  if (!sl_session_is_training (self->session))
+    gtk_window_destroy (GTK_WINDOW (self));
+}
+
+static void
+stop_and_close (GtkWindow *dialog, gpointer data)
+{
+  SlWindow *self = data;
+  SlRunner *trainer = sl_session_get_runner (self->session);
+
+  /* The last finished epoch is stored; the window goes when the thread is done. */
+  self->closing = TRUE;
+  g_signal_connect_object (trainer, "notify::running", G_CALLBACK (close_after_training), self,
+                           G_CONNECT_SWAPPED);
+  sl_runner_stop (trainer);
+  sl_window_begin_progress (self, "Stopping training…", NULL);
+  sl_window_set_progress (self, -1, "The last finished epoch is kept; resume the run later.");
+}
+
+/* TRUE when the window may close now; otherwise asks whether to stop training. */
+static gboolean
+confirm_close (SlWindow *self)
+{
+  SlRunner *trainer;
+  const SlTrainProgress *p;
+  g_autofree char *body = NULL;
+  GtkWindow *dialog;
+
+  if (self->session == NULL || !sl_session_is_training (self->session))
+    return TRUE;
+  if (self->closing)
+    return FALSE;
+  trainer = sl_session_get_runner (self->session);
+  p = sl_runner_get_progress (trainer);
+  body = p != NULL ? g_strdup_printf ("Training is at epoch %d of %d. Epochs already finished are "
+                                      "kept, and the run can be resumed later from the Train page.",
+                                      p->epoch + 1, p->epochs)
+                   : g_strdup ("Training is starting. The run can be resumed later from the Train "
+                               "page.");
+  dialog = sl_message_dialog_new (GTK_WIDGET (self), "Stop Training and Close?", body);
+  sl_message_dialog_set_default (
+      dialog, sl_message_dialog_add_button (dialog, "_Keep Training", NULL, NULL, NULL, NULL));
+  sl_message_dialog_add_button (dialog, "_Stop and Close", "destructive-action", stop_and_close,
+                                self, NULL);
+  gtk_window_present (dialog);
+  return FALSE;
 }
 
 static gboolean
@@ -148,6 +211,9 @@ sl_window_close_request (GtkWindow *window)
   SlWindow *self = SL_WINDOW (window);
   gboolean maximized = gtk_window_is_maximized (window);
   int width, height;
+
+  if (!confirm_close (self))
+    return TRUE; /* handled: the window stays for now */
 
   /* The unmaximized size, so that unmaximizing after a restart gives it back. */
   gtk_window_get_default_size (window, &width, &height);
@@ -215,6 +281,12 @@ sl_window_class_init (SlWindowClass *klass)
                                        "dataset");
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_2, GDK_ALT_MASK, "win.show-page", "s",
                                        "preprocess");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_3, GDK_ALT_MASK, "win.show-page", "s",
+                                       "train");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_4, GDK_ALT_MASK, "win.show-page", "s",
+                                       "evaluate");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_5, GDK_ALT_MASK, "win.show-page", "s",
+                                       "export");
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_w, GDK_CONTROL_MASK, "window.close",
                                        NULL);
 }
@@ -360,7 +432,10 @@ sl_window_set_progress (SlWindow *self, double fraction, const char *detail)
 {
   g_return_if_fail (SL_IS_WINDOW (self));
 
-  gtk_progress_bar_set_fraction (self->progress_bar, CLAMP (fraction, 0.0, 1.0));
+  if (fraction < 0)
+    gtk_progress_bar_pulse (self->progress_bar); /* no measure of how far it is */
+  else
+    gtk_progress_bar_set_fraction (self->progress_bar, MIN (fraction, 1.0));
   if (self->progress_cancellable == NULL
       || !g_cancellable_is_cancelled (self->progress_cancellable))
     gtk_label_set_text (self->progress_detail, detail != NULL ? detail : "");

@@ -33,6 +33,7 @@ const char *sl_window_get_toast_title (SlWindow *self);
  * replaces the welcome view with a title, a progress bar and, when
  * cancellable is not NULL, a Cancel button that cancels it. */
 void sl_window_begin_progress (SlWindow *self, const char *title, GCancellable *cancellable);
+/* fraction < 0: unknown, the bar pulses. */
 void sl_window_set_progress (SlWindow *self, double fraction, const char *detail);
 /* Back to the welcome view (or the project, when one was opened meanwhile). */
 void sl_window_end_progress (SlWindow *self);

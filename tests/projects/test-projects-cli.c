@@ -96,7 +96,7 @@ test_help_and_errors (void)
 {
   static const char *const commands[]
       = { "new",   "import", "classes", "label",   "split", "stats",
-          "train", "runs",   "eval",    "predict", "demo",  "export" };
+          "train", "runs",   "eval",    "predict", "demo",  "export", "devices" };
   g_autofree char *tmp = pt_make_tmp ();
 
   if (cli_path () == NULL)
@@ -181,12 +181,16 @@ test_workflow (void)
   }
   augment = g_build_filename (tmp, "augment.json", NULL);
   g_assert_true (g_file_set_contents (augment, "{\"flip-horizontal\": true}", -1, NULL));
+  g_assert_cmpint (cli (NULL, "train", path, "--schedule", "linear", "--epochs", "1", NULL), ==, 1);
   doc = cli_json ("train", path, "--model", "small-bn", "--epochs", "2", "--batch", "32",
-                  "--threads", "2", "--patience", "0", "--augment", augment, NULL);
+                  "--threads", "2", "--patience", "0", "--augment", augment, "--schedule", "step",
+                  "--warmup-epochs", "0.5", NULL);
   {
     cJSON *recipe = cJSON_GetObjectItem (doc, "recipe");
     cJSON *aug = cJSON_GetObjectItem (recipe, "augment");
     g_assert_true (cJSON_IsTrue (cJSON_GetObjectItem (aug, "flip-horizontal")));
+    g_assert_cmpstr (cJSON_GetObjectItem (recipe, "schedule")->valuestring, ==, "step");
+    g_assert_cmpfloat (num (recipe, "warmup_epochs"), ==, 0.5);
     g_assert_cmpstr (cJSON_GetObjectItem (recipe, "preset")->valuestring, ==, "small-bn");
     g_assert_nonnull (cJSON_GetObjectItem (cJSON_GetObjectItem (recipe, "pipeline"), "input"));
   }
@@ -273,11 +277,110 @@ test_workflow (void)
   sl_remove_tree (tmp);
 }
 
+/* A fresh folder made the only place searched for the CUDA module; with
+ * variant, it holds the fake module of that name as libsightline-cuda.so. */
+static char *
+cuda_module_dir (const char *variant)
+{
+  char *dir = pt_make_tmp ();
+
+  if (variant != NULL)
+    {
+      g_autofree char *name = g_strdup_printf ("fake-cuda-%s.so", variant);
+      g_autofree char *src = g_test_build_filename (G_TEST_BUILT, name, NULL);
+      g_autofree char *dst = g_build_filename (dir, "libsightline-cuda.so", NULL);
+      g_autofree char *contents = NULL;
+      gsize len;
+
+      g_assert_true (g_file_get_contents (src, &contents, &len, NULL));
+      g_assert_true (g_file_set_contents (dst, contents, (gssize) len, NULL));
+    }
+  g_setenv ("SIGHTLINE_CUDA_MODULE_DIR", dir, TRUE);
+  return dir;
+}
+
+static const char *
+str (const cJSON *obj, const char *key)
+{
+  const char *value = cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (obj, key));
+
+  g_assert_nonnull (value);
+  return value;
+}
+
+static void
+test_devices (void)
+{
+  g_autofree char *empty = cuda_module_dir (NULL);
+  g_autofree char *out = NULL;
+  cJSON *doc, *cpu, *gpu;
+
+  if (cli_path () == NULL)
+    {
+      g_test_skip ("sightline-cli not found (set SL_CLI)");
+      return;
+    }
+  /* No module: the CPU, and the reason in plain words. */
+  g_assert_cmpint (cli (&out, "devices", NULL), ==, 0);
+  g_test_message ("%s", out);
+  g_assert_true (g_str_has_prefix (out, "ID "));
+  g_assert_nonnull (strstr (out, "\ncpu "));
+  g_assert_nonnull (strstr (out, "usable"));
+  g_assert_nonnull (strstr (out, "libsightline-cuda.so) is not installed beside Sightline"));
+  g_assert_nonnull (strstr (out, empty));
+  g_assert_null (strstr (out, "cuda:0"));
+  doc = cli_json ("devices", NULL);
+  g_assert_true (cJSON_IsArray (doc));
+  g_assert_cmpint (cJSON_GetArraySize (doc), ==, 1);
+  cpu = cJSON_GetArrayItem (doc, 0);
+  g_assert_cmpstr (str (cpu, "id"), ==, "cpu");
+  g_assert_cmpstr (str (cpu, "kind"), ==, "cpu");
+  g_assert_cmpuint (strlen (str (cpu, "name")), >, 0);
+  g_assert_cmpfloat (num (cpu, "threads"), ==, g_get_num_processors ());
+  g_assert_cmpfloat (num (cpu, "memory_bytes"), >, 1 << 26);
+  g_assert_true (cJSON_IsTrue (cJSON_GetObjectItem (cpu, "usable")));
+  cJSON_Delete (doc);
+  g_clear_pointer (&out, g_free);
+  sl_remove_tree (empty);
+
+  /* Two GPUs from the fake module: one usable, one too old with its reason. */
+  {
+    g_autofree char *dir = cuda_module_dir ("gpus");
+
+    g_assert_cmpint (cli (&out, "devices", NULL), ==, 0);
+    g_test_message ("%s", out);
+    g_assert_nonnull (strstr (out, "\ncuda:0    NVIDIA Fake A100"));
+    g_assert_nonnull (strstr (out, "40.0 GiB"));
+    g_assert_nonnull (strstr (out, "compute 8.0"));
+    g_assert_nonnull (strstr (out, "not usable: compute capability 3.7 is too old"));
+    g_assert_nonnull (strstr (out, "cuda:0: CUDA driver 13.0, runtime 12.8"));
+    g_assert_null (strstr (out, "training uses the CPU"));
+    doc = cli_json ("devices", NULL);
+    g_assert_cmpint (cJSON_GetArraySize (doc), ==, 3);
+    gpu = cJSON_GetArrayItem (doc, 1);
+    g_assert_cmpstr (str (gpu, "id"), ==, "cuda:0");
+    g_assert_cmpstr (str (gpu, "kind"), ==, "cuda");
+    g_assert_cmpstr (str (gpu, "compute_capability"), ==, "8.0");
+    g_assert_cmpfloat (num (gpu, "memory_bytes"), ==, 40.0 * (1 << 30));
+    g_assert_cmpfloat (num (gpu, "driver_version"), ==, 13000);
+    g_assert_null (cJSON_GetObjectItem (gpu, "threads"));
+    gpu = cJSON_GetArrayItem (doc, 2);
+    g_assert_cmpstr (str (gpu, "id"), ==, "cuda:1");
+    g_assert_true (cJSON_IsFalse (cJSON_GetObjectItem (gpu, "usable")));
+    g_assert_nonnull (strstr (str (gpu, "reason"), "too old"));
+    cJSON_Delete (doc);
+    g_assert_cmpint (cli (NULL, "devices", "extra", NULL), ==, 2);
+    sl_remove_tree (dir);
+  }
+  g_unsetenv ("SIGHTLINE_CUDA_MODULE_DIR");
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/projects/cli/help-errors", test_help_and_errors);
   g_test_add_func ("/projects/cli/workflow", test_workflow);
+  g_test_add_func ("/projects/cli/devices", test_devices);
   return g_test_run ();
 }

@@ -4,6 +4,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+#include <sqlite3.h>
+
 #include "projects-test-util.h"
 #include "sl-classifier.h"
 #include "sl-evaluation.h"
@@ -125,6 +128,101 @@ check_export (SlProject *project, const SlRunInfo *run, const SlEvaluation *e, c
   g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_INVALID);
 }
 
+/* The full prediction list agrees with the metrics and points at the stored copies. */
+static void
+check_prediction_list (SlProject *project, const SlEvaluation *e)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) all = sl_project_list_predictions (project, e->id, &error);
+  g_autofree gint64 *confusion = g_new0 (gint64, (gsize) e->classes * e->classes);
+  gint64 previous = -1;
+  SlThresholdStats stats;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (all->len, ==, e->images);
+  g_assert_nonnull (e->created);
+  for (guint i = 0; i < all->len; i++)
+    {
+      const SlImagePrediction *p = g_ptr_array_index (all, i);
+      g_autoptr (GError) image_error = NULL;
+      SlImageInfo *image = sl_project_get_image (project, p->image_id, &image_error);
+      g_autofree char *stored = sl_project_image_path (project, p->hash, p->ext);
+
+      g_assert_no_error (image_error);
+      g_assert_cmpint (p->image_id, >, previous);
+      previous = p->image_id;
+      g_assert_cmpstr (p->hash, ==, image->hash);
+      g_assert_cmpstr (p->original_path, ==, image->original_path);
+      g_assert_true (g_file_test (stored, G_FILE_TEST_IS_REGULAR));
+      g_assert_cmpfloat (p->confidence, >=, p->true_probability);
+      confusion[p->true_class * e->classes + p->predicted_class]++;
+      sl_image_info_free (image);
+    }
+  g_assert_cmpmem (confusion, sizeof (gint64) * e->classes * e->classes, e->confusion,
+                   sizeof (gint64) * e->classes * e->classes);
+  sl_threshold_stats ((SlImagePrediction *const *) all->pdata, all->len, 0.0, &stats);
+  g_assert_cmpint (stats.accepted, ==, e->images);
+  g_assert_cmpfloat_with_epsilon (stats.accuracy_accepted, e->accuracy, 1e-12);
+
+  g_assert_null (sl_project_list_predictions (project, e->id + 100, &error));
+  g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NOT_FOUND);
+}
+
+/* Rejecting below a threshold, on predictions made up by hand. */
+static void
+test_threshold_stats (void)
+{
+  /* true, predicted, confidence */
+  static const struct
+  {
+    int t, p;
+    double c;
+  } rows[] = { { 0, 0, 0.95 }, { 1, 1, 0.80 }, { 0, 1, 0.90 }, { 1, 0, 0.55 },
+               { 2, 2, 0.50 }, { 2, 0, 0.40 }, { 1, 1, 0.70 }, { 0, 2, 0.35 } };
+  SlImagePrediction preds[G_N_ELEMENTS (rows)];
+  SlImagePrediction *ptrs[G_N_ELEMENTS (rows)];
+  SlThresholdStats s;
+
+  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      preds[i] = (SlImagePrediction){ .image_id = i + 1,
+                                      .true_class = rows[i].t,
+                                      .predicted_class = rows[i].p,
+                                      .confidence = rows[i].c };
+      ptrs[i] = &preds[i];
+    }
+  /* 0: nothing is rejected. */
+  sl_threshold_stats (ptrs, G_N_ELEMENTS (ptrs), 0.0, &s);
+  g_assert_cmpint (s.images, ==, 8);
+  g_assert_cmpint (s.accepted, ==, 8);
+  g_assert_cmpint (s.mistakes, ==, 4);
+  g_assert_cmpint (s.mistakes_rejected, ==, 0);
+  g_assert_cmpfloat_with_epsilon (s.accuracy_accepted, 0.5, 1e-12);
+  g_assert_cmpfloat (s.reject_rate, ==, 0.0);
+  g_assert_cmpfloat (s.mistakes_caught, ==, 0.0);
+  /* 0.6 rejects 0.55, 0.50, 0.40 and 0.35: three of them mistakes. */
+  sl_threshold_stats (ptrs, G_N_ELEMENTS (ptrs), 0.6, &s);
+  g_assert_cmpint (s.accepted, ==, 4);
+  g_assert_cmpint (s.correct_accepted, ==, 3);
+  g_assert_cmpint (s.mistakes_rejected, ==, 3);
+  g_assert_cmpfloat_with_epsilon (s.accuracy_accepted, 0.75, 1e-12);
+  g_assert_cmpfloat_with_epsilon (s.reject_rate, 0.5, 1e-12);
+  g_assert_cmpfloat_with_epsilon (s.mistakes_caught, 0.75, 1e-12);
+  /* A confidence equal to the threshold is accepted, as the runtime accepts it. */
+  sl_threshold_stats (ptrs, G_N_ELEMENTS (ptrs), 0.8, &s);
+  g_assert_cmpint (s.accepted, ==, 3);
+  /* Above every confidence: nothing accepted, accuracy undefined. */
+  sl_threshold_stats (ptrs, G_N_ELEMENTS (ptrs), 0.99, &s);
+  g_assert_cmpint (s.accepted, ==, 0);
+  g_assert_true (isnan (s.accuracy_accepted));
+  g_assert_cmpfloat (s.reject_rate, ==, 1.0);
+  g_assert_cmpfloat (s.mistakes_caught, ==, 1.0);
+  /* No predictions at all. */
+  sl_threshold_stats (NULL, 0, 0.5, &s);
+  g_assert_cmpint (s.images, ==, 0);
+  g_assert_cmpfloat (s.reject_rate, ==, 0.0);
+}
+
 static void
 test_train_evaluate (void)
 {
@@ -202,6 +300,7 @@ test_train_evaluate (void)
         ((SlImagePrediction *) g_ptr_array_index (e->confident_mistakes, i))->confidence);
   g_assert_cmpint (sl_project_find_evaluation (project, run->id, SL_SPLIT_TEST, &error), ==,
                    eval_id);
+  check_prediction_list (project, e);
 
   /* Prediction of a file agrees with the stored prediction of the same image. */
   predictor = sl_predictor_new (project, run->id, SL_CHECKPOINT_BEST, 1, &error);
@@ -412,6 +511,136 @@ test_early_stopping (void)
   sl_remove_tree (tmp);
 }
 
+static GArray *
+train_metrics (SlProject *project, const SlRunConfig *config, gint64 *run_id)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SlTrainJob) job = sl_train_job_new (project, config, &error);
+  GArray *metrics;
+
+  g_assert_no_error (error);
+  g_assert_true (sl_train_job_run (job, &error));
+  g_assert_no_error (error);
+  *run_id = sl_train_job_get_run_id (job);
+  metrics = sl_project_get_run_metrics (project, *run_id, &error);
+  g_assert_no_error (error);
+  return metrics;
+}
+
+#define LR(m, i) (g_array_index ((m), SlEpochMetrics, (i)).learning_rate)
+
+/* Rewrites a run's stored recipe as one written before schedules existed. */
+static void
+strip_schedule (SlProject *project, gint64 run_id, const char *config_json)
+{
+  static const char *const keys[]
+      = { "schedule", "warmup_epochs", "min_learning_rate", "step_epochs", "gamma" };
+  g_autofree char *db_path = g_build_filename (sl_project_get_path (project), "project.db", NULL);
+  cJSON *doc = cJSON_Parse (config_json);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  char *old;
+
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    {
+      g_assert_nonnull (cJSON_GetObjectItem (doc, keys[i]));
+      cJSON_DeleteItemFromObject (doc, keys[i]);
+    }
+  old = cJSON_PrintUnformatted (doc);
+  g_assert_cmpint (sqlite3_open (db_path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (
+      sqlite3_prepare_v2 (db, "UPDATE runs SET config_json = ? WHERE id = ?", -1, &stmt, NULL), ==,
+      SQLITE_OK);
+  sqlite3_bind_text (stmt, 1, old, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (stmt, 2, run_id);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_DONE);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  cJSON_free (old);
+  cJSON_Delete (doc);
+}
+
+/* Learning-rate schedules: applied per epoch, stored with the run, and runs
+ * stored before schedules existed read and resume at a constant rate. */
+static void
+test_schedule (void)
+{
+  g_autofree char *tmp = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SlProject) project = pt_fmnist_project (200, 10, &tmp);
+  g_autoptr (GArray) cosine = NULL, step = NULL, resumed = NULL;
+  g_autoptr (SlRunInfo) run = NULL;
+  g_autoptr (SlTrainJob) job = NULL;
+  SlRunConfig config, back;
+  gint64 cosine_id, step_id;
+
+  if (project == NULL)
+    return;
+  /* The default: one warm-up epoch, then a cosine down to the minimum. */
+  tiny_config (&config, 4);
+  g_assert_cmpint (config.schedule, ==, SL_LR_SCHEDULE_COSINE);
+  g_assert_cmpfloat (config.warmup_epochs, ==, 1);
+  config.min_learning_rate = 1e-5;
+  cosine = train_metrics (project, &config, &cosine_id);
+  sl_run_config_clear (&config);
+  g_assert_cmpuint (cosine->len, ==, 4);
+  /* After the warm-up epoch the rate is the full rate, then it only goes down. */
+  g_assert_cmpfloat_with_epsilon (LR (cosine, 0), 1e-3, 1e-9);
+  for (guint i = 1; i < cosine->len; i++)
+    g_assert_cmpfloat (LR (cosine, i), <, LR (cosine, i - 1));
+  g_assert_cmpfloat_with_epsilon (LR (cosine, 3), 1e-5, 1e-9);
+
+  /* The recipe round-trips through the stored JSON. */
+  run = get_run (project, cosine_id);
+  g_assert_true (sl_run_config_from_json (run->config_json, &back, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (back.schedule, ==, SL_LR_SCHEDULE_COSINE);
+  g_assert_cmpfloat (back.warmup_epochs, ==, 1);
+  g_assert_cmpfloat (back.min_learning_rate, ==, 1e-5);
+  g_assert_cmpint (back.step_epochs, ==, 10);
+  g_assert_cmpfloat (back.gamma, ==, 0.1);
+  g_assert_cmpint (back.epochs, ==, 4);
+  sl_run_config_clear (&back);
+  g_clear_pointer (&run, sl_run_info_free);
+
+  /* Halved after every epoch, without warm-up: exactly base * 0.5^(epoch + 1). */
+  tiny_config (&config, 3);
+  config.schedule = SL_LR_SCHEDULE_STEP;
+  config.warmup_epochs = 0;
+  config.step_epochs = 1;
+  config.gamma = 0.5;
+  step = train_metrics (project, &config, &step_id);
+  for (guint i = 0; i < step->len; i++)
+    g_assert_cmpfloat_with_epsilon (LR (step, i), 1e-3 * pow (0.5, i + 1), 1e-9);
+  /* Nonsense is refused before a run is recorded. */
+  config.gamma = 0;
+  g_assert_null (sl_train_job_new (project, &config, &error));
+  g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_INVALID);
+  g_clear_error (&error);
+  sl_run_config_clear (&config);
+
+  /* A run stored without the keys reads, and resumes, at a constant rate. */
+  run = get_run (project, step_id);
+  strip_schedule (project, step_id, run->config_json);
+  g_clear_pointer (&run, sl_run_info_free);
+  run = get_run (project, step_id);
+  g_assert_null (strstr (run->config_json, "\"schedule\""));
+  g_assert_true (sl_run_config_from_json (run->config_json, &back, NULL, &error));
+  g_assert_cmpint (back.schedule, ==, SL_LR_SCHEDULE_CONSTANT);
+  g_assert_cmpfloat (back.warmup_epochs, ==, 0);
+  sl_run_config_clear (&back);
+  job = sl_train_job_new_resume (project, run->name, 4, &error);
+  g_assert_no_error (error);
+  g_assert_true (sl_train_job_run (job, &error));
+  g_assert_no_error (error);
+  resumed = sl_project_get_run_metrics (project, step_id, &error);
+  g_assert_cmpuint (resumed->len, ==, 4);
+  g_assert_cmpfloat_with_epsilon (LR (resumed, 3), 1e-3, 1e-9);
+  g_clear_pointer (&job, sl_train_job_free);
+  g_clear_pointer (&project, sl_project_unref);
+  sl_remove_tree (tmp);
+}
+
 static void
 test_no_data (void)
 {
@@ -437,5 +666,7 @@ main (int argc, char **argv)
   g_test_add_func ("/projects/train/kill-9", test_kill_resume);
   g_test_add_func ("/projects/train/early-stopping", test_early_stopping);
   g_test_add_func ("/projects/train/no-data", test_no_data);
+  g_test_add_func ("/projects/train/schedule", test_schedule);
+  g_test_add_func ("/projects/train/threshold-stats", test_threshold_stats);
   return g_test_run ();
 }

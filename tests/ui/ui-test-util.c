@@ -6,6 +6,7 @@
 
 #include "projects-test-util.h"
 #include "sl-resources.h"
+#include "sl-train-job.h"
 
 void
 ui_test_init (int *argc, char ***argv)
@@ -30,6 +31,27 @@ SlProject *
 ui_test_fmnist_project (int n, int n_classes, char **tmp)
 {
   return pt_fmnist_project (n, n_classes, tmp);
+}
+
+gint64
+ui_test_train_run (SlProject *project, int epochs)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SlTrainJob) job = NULL;
+  SlRunConfig config;
+
+  sl_run_config_init (&config);
+  g_free (config.preset);
+  config.preset = g_strdup ("seed-cnn");
+  config.epochs = epochs;
+  config.threads = 2;
+  config.patience = 0;
+  job = sl_train_job_new (project, &config, &error);
+  sl_run_config_clear (&config);
+  g_assert_no_error (error);
+  g_assert_true (sl_train_job_run (job, &error));
+  g_assert_no_error (error);
+  return sl_train_job_get_run_id (job);
 }
 
 int
@@ -199,4 +221,30 @@ ui_test_save_screenshot (GtkWidget *widget, const char *name)
   g_assert_true (gdk_texture_save_to_png (texture, path));
   g_test_message ("screenshot: %s", path);
   return path;
+}
+
+GtkWindow *
+ui_test_find_dialog (const char *text)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = g_list_model_get_n_items (toplevels); i > 0; i--)
+    {
+      g_autoptr (GtkWidget) window = g_list_model_get_item (toplevels, i - 1);
+
+      if (gtk_widget_get_visible (window) && ui_test_find_label (window, text) != NULL)
+        return GTK_WINDOW (window);
+    }
+  return NULL;
+}
+
+gboolean
+ui_test_click_button (GtkWidget *root, const char *text)
+{
+  GtkWidget *button = ui_test_find_widget (root, GTK_TYPE_BUTTON, text);
+
+  if (button == NULL)
+    return FALSE;
+  g_signal_emit_by_name (button, "clicked");
+  return TRUE;
 }

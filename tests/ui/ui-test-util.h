@@ -17,6 +17,9 @@ void ui_test_init (int *argc, char ***argv);
  * receives the folder to remove with sl_remove_tree. */
 SlProject *ui_test_fmnist_project (int n, int n_classes, char **tmp);
 /* Writes n Fashion-MNIST PNGs as dir/<class>/<prefix>-NNNNN.png; -1 after a skip. */
+/* Trains a small run (seed-cnn, batch 32, 2 threads, seed 1) for `epochs`
+ * on the project's train and validation splits and returns its id. */
+gint64 ui_test_train_run (SlProject *project, int epochs);
 int ui_test_write_fmnist_tree (const char *dir, int n, int n_classes, const char *prefix);
 char *ui_test_make_tmp (void);
 
@@ -35,6 +38,12 @@ GtkWindow *ui_test_window_new (GtkWidget *child, int width, int height);
 GtkWidget *ui_test_find_widget (GtkWidget *root, GType type, const char *text);
 /* A GtkLabel below root showing text (a substring), visible up to root. */
 GtkWidget *ui_test_find_label (GtkWidget *root, const char *text);
+
+/* The newest toplevel window showing a label that contains text (a dialog),
+ * or NULL. */
+GtkWindow *ui_test_find_dialog (const char *text);
+/* Clicks the button below root whose label contains text; FALSE when none. */
+gboolean ui_test_click_button (GtkWidget *root, const char *text);
 
 /* Renders widget (a window renders with its header bar) and writes
  * $MESON_BUILD_ROOT/screenshots/<name>.png; returns the path (g_free). */

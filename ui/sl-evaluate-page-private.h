@@ -1,0 +1,143 @@
+/* sl-evaluate-page-private.h: the Evaluate page's instance, shared by its loading, results and gallery code. */
+#pragma once
+
+#include "sl-evaluate-page.h"
+#include "sl-confusion-matrix.h"
+#include "sl-prediction-object.h"
+#include "sl-run-chooser.h"
+#include "sl-thumbnail-cache.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  gint64 class_id; /* -1: unlabelled */
+  gboolean ignored;
+  gboolean in_split;
+} SlEvalImageState;
+
+/* An evaluation as the page shows it, read on a worker thread. */
+typedef struct
+{
+  gint64 run_id;
+  SlSplit split;
+  SlRunInfo *run;
+  SlEvaluation *evaluation; /* NULL: the run was not evaluated on the split */
+  GPtrArray *predictions;   /* SlImagePrediction, most confident first */
+  GArray *states;           /* SlEvalImageState, one per prediction: the images now */
+  GHashTable *extras;       /* image ids (gint64 *) evaluable now but not evaluated */
+  GPtrArray *classes;       /* SlClass: the project's classes now */
+  gint64 split_images;      /* images the run could be evaluated on now */
+} SlEvalData;
+
+struct _SlEvaluatePage
+{
+  GtkWidget parent_instance;
+  SlSession *session;
+  GSettings *settings; /* NULL without the schema */
+  SlThumbnailCache *thumbs;
+  SlRunChooser *run_chooser;
+
+  SlEvalData *data; /* shown; NULL while loading or without a run */
+  char *error;
+  GCancellable *load_cancellable;
+  guint64 load_generation;
+  gboolean loading;
+  GCancellable *eval_cancellable;
+  gpointer job; /* the evaluation in progress, or NULL */
+  guint progress_timer;
+  guint status_timer;
+  guint save_timer;
+  gboolean out_of_date;
+
+  GListStore *items;      /* SlPredictionObject, most confident first */
+  GHashTable *item_by_id; /* image id → SlPredictionObject */
+  GtkCustomFilter *filter;
+  GtkFilterListModel *filtered;
+  GHashTable *class_table; /* class id → SlClass (the project's, or the run's name) */
+  int filter_t, filter_p;  /* the confusion cell shown; -1: every mistake */
+
+  GtkWidget *top_bar;
+  GtkWidget *run_box;
+  GtkDropDown *split_dropdown;
+  GtkWidget *status_icon;
+  GtkLabel *status_label;
+  GtkWidget *progress_box;
+  GtkProgressBar *progress_bar;
+  GtkButton *evaluate_button;
+  GtkStack *view_stack;
+  GtkSpinner *loading_spinner;
+  GtkLabel *no_images_title;
+  GtkLabel *no_images_body;
+  GtkLabel *cta_title;
+  GtkLabel *cta_body;
+  GtkStack *cta_stack;
+  GtkProgressBar *cta_progress_bar;
+  GtkLabel *cta_progress_label;
+  GtkLabel *error_body;
+  GtkLabel *accuracy_label;
+  GtkLabel *accuracy_detail;
+  GtkLabel *f1_label;
+  GtkLabel *mistakes_label;
+  GtkGrid *class_grid;
+  GtkSwitch *threshold_switch;
+  GtkWidget *threshold_box;
+  GtkAdjustment *threshold_adjustment;
+  GtkLabel *threshold_value;
+  GtkWidget *threshold_grid;
+  GtkLabel *accepted_accuracy_label;
+  GtkLabel *reject_rate_label;
+  GtkLabel *mistakes_caught_label;
+  GtkLabel *threshold_hint;
+  GtkPaned *right_paned;
+  SlConfusionMatrix *matrix;
+  GtkLabel *gallery_title;
+  GtkWidget *filter_chip;
+  GtkLabel *filter_chip_label;
+  GtkLabel *gallery_subtitle;
+  GtkStack *gallery_stack;
+  GtkGridView *grid;
+  GtkImage *gallery_empty_icon;
+  GtkLabel *gallery_empty_label;
+};
+
+/* sl-evaluate-page-data.c: any thread, with its own project connection. The
+ * newest evaluation of the run on the split when evaluation_id < 0. */
+SlEvalData *sl_eval_data_load (SlProject *db, gint64 run_id, SlSplit split, gint64 evaluation_id,
+                               GError **error);
+void sl_eval_data_free (SlEvalData *data);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SlEvalData, sl_eval_data_free)
+
+/* sl-evaluate-page.c */
+void sl_evaluate_page_update_actions (SlEvaluatePage *self);
+void sl_evaluate_page_update_status (SlEvaluatePage *self);
+/* Reads the shown evaluation again (same run and split) on a worker. */
+void sl_evaluate_page_reload (SlEvaluatePage *self);
+
+/* sl-evaluate-page-results.c: the summary, the per-class table and the threshold. */
+void sl_evaluate_page_show_results (SlEvaluatePage *self);
+void sl_evaluate_page_load_threshold (SlEvaluatePage *self);
+void sl_evaluate_page_update_threshold (SlEvaluatePage *self);
+void sl_evaluate_page_save_threshold_now (SlEvaluatePage *self);
+/* The threshold in force: 0 when rejecting is off. */
+double sl_evaluate_page_get_reject_threshold (SlEvaluatePage *self);
+/* The class name and colour to show for a run's class index. */
+void sl_evaluate_page_model_class (SlEvaluatePage *self, int index, const char **name,
+                                   const char **color);
+void sl_evaluate_page_fill_class_table (SlEvaluatePage *self);
+void sl_evaluate_page_on_threshold_changed (SlEvaluatePage *self); /* template callback */
+
+/* sl-evaluate-page-gallery.c: the gallery of images behind a cell, and fixing labels. */
+void sl_evaluate_page_setup_gallery (SlEvaluatePage *self);
+void sl_evaluate_page_fill_gallery (SlEvaluatePage *self);
+void sl_evaluate_page_update_gallery_header (SlEvaluatePage *self);
+/* Tells the cards shown the threshold in force. */
+void sl_evaluate_page_update_cards (SlEvaluatePage *self);
+void sl_evaluate_page_show_cell (SlEvaluatePage *self, int true_class, int predicted_class);
+void sl_evaluate_page_on_cell_activated (SlEvaluatePage *self, int true_class,
+                                         int predicted_class); /* template callback */
+/* Follows label edits of the session: card states and whether the evaluation is out of date. */
+void sl_evaluate_page_follow_labels (SlEvaluatePage *self, const gint64 *ids, guint n);
+void sl_evaluate_page_install_gallery_actions (GtkWidgetClass *widget_class);
+
+G_END_DECLS

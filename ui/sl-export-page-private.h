@@ -1,0 +1,113 @@
+/* sl-export-page-private.h: the Export page's state, shared by its page, export, try-it and results files. */
+#pragma once
+
+#include "sl-export-page.h"
+
+G_BEGIN_DECLS
+
+/* What the page shows about the chosen run; read on a worker thread. */
+typedef struct
+{
+  SlRunInfo *run;
+  gboolean evaluated; /* on the test split */
+  double test_accuracy;
+  gint64 test_images;
+  SlCheckpointKind test_checkpoint;
+  GHashTable *colors; /* class name → "#rrggbb" */
+} SlExportRunDetails;
+
+void sl_export_run_details_free (SlExportRunDetails *details);
+
+typedef struct _SlTryJob SlTryJob;
+
+struct _SlExportPage
+{
+  GtkWidget parent_instance;
+  SlSession *session;
+
+  /* template */
+  GtkStack *stack;
+  GtkScrolledWindow *options_scroller;
+  GtkWidget *options_box;
+  GtkWidget *run_box;
+  GtkLabel *run_description;
+  GtkCheckButton *slmodel_check;
+  GtkCheckButton *onnx_check;
+  GtkWidget *format_error;
+  GtkDropDown *checkpoint_drop;
+  GtkSpinButton *threshold_spin;
+  GtkLabel *threshold_hint;
+  GtkEntry *name_entry;
+  GtkLabel *name_hint;
+  GtkLabel *folder_label;
+  GtkWidget *export_spinner;
+  GtkLabel *export_status;
+  GtkLabel *export_error;
+  GtkWidget *summary_box;
+  GtkLabel *summary_title;
+  GtkLabel *summary_folder;
+  GtkListBox *files_list;
+  GtkGrid *facts_grid;
+  GtkLabel *usage_label;
+  GtkLabel *try_source;
+  GtkWidget *try_spinner;
+  GtkLabel *try_progress;
+  GtkWidget *cancel_try_button;
+  GtkLabel *try_summary;
+  GtkLabel *try_note;
+  GtkStack *try_stack;
+  GtkColumnView *results_view;
+
+  SlRunChooser *run_chooser;
+  GtkStringList *checkpoints;
+  GtkFileChooserNative *chooser; /* the folder or file chooser shown now */
+
+  /* the chosen run */
+  gint64 run_id;
+  SlExportRunDetails *details; /* NULL until read */
+  GCancellable *details_cancellable;
+
+  /* options */
+  char *folder;
+  char *default_name;      /* the name the page proposed: replaced when the run changes */
+  char *threshold_setting; /* the "reject-threshold" setting last applied */
+
+  /* exporting */
+  gboolean exporting;
+  GCancellable *export_cancellable; /* only stops the results from arriving */
+  GtkWindow *replace_dialog;
+  SlExportResult result;
+  gboolean has_result;
+  gint64 exported_run_id;
+  double exported_threshold;
+  GError *error;
+
+  /* try it */
+  GListStore *results;
+  SlTryJob *try_job;
+  GCancellable *try_cancellable;
+  guint try_timer;
+  char *try_summary_text;
+};
+
+/* sl-export-page.c */
+void sl_export_page_update_actions (SlExportPage *self);
+/* Shows error inline and, inside a window, as a toast. */
+void sl_export_page_report (SlExportPage *self, const char *title, const GError *error);
+/* "~/x" for paths in the home folder. */
+char *sl_export_page_display_path (const char *path);
+
+/* sl-export-page-export.c: running an export, its summary, the folder chooser. */
+void sl_export_page_install_export_actions (GtkWidgetClass *widget_class);
+void sl_export_page_cancel_export (SlExportPage *self);
+
+/* sl-export-page-try.c: "Try it" on a worker thread. */
+void sl_export_page_install_try_actions (GtkWidgetClass *widget_class);
+void sl_export_page_update_try_source (SlExportPage *self);
+void sl_export_page_cancel_try (SlExportPage *self);
+
+/* sl-export-page-results.c: the list of results. Thumbnails fit this box (logical pixels). */
+#define SL_EXPORT_TRY_THUMB_SIZE 56
+void sl_export_page_init_results (SlExportPage *self);
+
+G_END_DECLS

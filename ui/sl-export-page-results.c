@@ -1,0 +1,301 @@
+/* sl-export-page-results.c: the Export page's "Try it" list: thumbnails, predictions with class colours, confidence bars, sorting and drops. */
+#define G_LOG_DOMAIN "Sightline-UI"
+
+#include "sl-color-swatch.h"
+#include "sl-export-page-private.h"
+#include "sl-try-result.h"
+
+/* ---- The list ----------------------------------------------------------------------------- */
+
+static const char *
+class_color (SlExportPage *self, const char *label)
+{
+  const char *color = NULL;
+
+  if (self->details != NULL && label != NULL)
+    color = g_hash_table_lookup (self->details->colors, label);
+  return color != NULL ? color : "#9a9996"; /* a class renamed since: grey, not hollow */
+}
+
+static GtkWidget *
+caption_label (void)
+{
+  GtkWidget *label = gtk_label_new (NULL);
+
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_widget_add_css_class (label, "dim-label");
+  gtk_widget_add_css_class (label, "caption");
+  return label;
+}
+
+/* The thumbnail, or a broken-image sign for files that could not be read. */
+static void
+setup_image (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data)
+{
+  GtkWidget *overlay = gtk_overlay_new ();
+  GtkWidget *picture = gtk_picture_new ();
+  GtkWidget *icon = gtk_image_new_from_icon_name ("image-missing-symbolic");
+
+  gtk_picture_set_can_shrink (GTK_PICTURE (picture), TRUE);
+  gtk_picture_set_content_fit (GTK_PICTURE (picture), GTK_CONTENT_FIT_CONTAIN);
+  gtk_widget_set_size_request (picture, SL_EXPORT_TRY_THUMB_SIZE, SL_EXPORT_TRY_THUMB_SIZE);
+  gtk_widget_add_css_class (picture, "sl-try-thumb");
+  gtk_image_set_pixel_size (GTK_IMAGE (icon), 24);
+  gtk_widget_add_css_class (icon, "sl-try-broken");
+  gtk_overlay_set_child (GTK_OVERLAY (overlay), picture);
+  gtk_overlay_add_overlay (GTK_OVERLAY (overlay), icon);
+  gtk_list_item_set_child (item, overlay);
+}
+
+static void
+bind_image (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data)
+{
+  SlTryResult *r = gtk_list_item_get_item (item);
+  GtkWidget *picture = gtk_overlay_get_child (GTK_OVERLAY (gtk_list_item_get_child (item)));
+  GtkWidget *icon = gtk_widget_get_next_sibling (picture);
+  GdkTexture *thumbnail = sl_try_result_get_thumbnail (r);
+
+  gtk_picture_set_paintable (GTK_PICTURE (picture), GDK_PAINTABLE (thumbnail));
+  if (thumbnail != NULL)
+    gtk_widget_remove_css_class (picture, "sl-try-no-image");
+  else
+    gtk_widget_add_css_class (picture, "sl-try-no-image");
+  gtk_widget_set_visible (icon, thumbnail == NULL);
+}
+
+static void
+setup_file (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  GtkWidget *name = gtk_label_new (NULL);
+  GtkWidget *detail = caption_label ();
+
+  gtk_widget_set_valign (box, GTK_ALIGN_CENTER);
+  gtk_label_set_xalign (GTK_LABEL (name), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (name), PANGO_ELLIPSIZE_MIDDLE);
+  /* A decoder's reason may need two lines. */
+  gtk_label_set_wrap (GTK_LABEL (detail), TRUE);
+  gtk_label_set_wrap_mode (GTK_LABEL (detail), PANGO_WRAP_WORD_CHAR);
+  gtk_label_set_lines (GTK_LABEL (detail), 2);
+  gtk_label_set_ellipsize (GTK_LABEL (detail), PANGO_ELLIPSIZE_END);
+  gtk_box_append (GTK_BOX (box), name);
+  gtk_box_append (GTK_BOX (box), detail);
+  gtk_list_item_set_child (item, box);
+}
+
+static void
+bind_file (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data)
+{
+  SlTryResult *r = gtk_list_item_get_item (item);
+  GtkWidget *name = gtk_widget_get_first_child (gtk_list_item_get_child (item));
+  GtkWidget *detail = gtk_widget_get_next_sibling (name);
+  const char *error = sl_try_result_get_error (r);
+  g_autofree char *dir = g_path_get_dirname (sl_try_result_get_path (r));
+  g_autofree char *folder = g_path_get_basename (dir);
+  g_autofree char *folder_display = g_filename_display_name (folder);
+  g_autofree char *in = g_strdup_printf ("in %s", folder_display);
+
+  gtk_label_set_text (GTK_LABEL (name), sl_try_result_get_name (r));
+  gtk_widget_set_tooltip_text (name, sl_try_result_get_path (r));
+  gtk_label_set_text (GTK_LABEL (detail), error != NULL ? error : in);
+  gtk_widget_set_tooltip_text (detail, error);
+}
+
+static void
+setup_prediction (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  GtkWidget *top = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  GtkWidget *swatch = sl_color_swatch_new ();
+  GtkWidget *icon = gtk_image_new_from_icon_name ("dialog-warning-symbolic");
+  GtkWidget *label = gtk_label_new (NULL);
+
+  gtk_widget_set_valign (box, GTK_ALIGN_CENTER);
+  gtk_widget_set_valign (swatch, GTK_ALIGN_CENTER);
+  gtk_widget_add_css_class (icon, "warning");
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
+  gtk_box_append (GTK_BOX (top), swatch);
+  gtk_box_append (GTK_BOX (top), icon);
+  gtk_box_append (GTK_BOX (top), label);
+  gtk_box_append (GTK_BOX (box), top);
+  gtk_box_append (GTK_BOX (box), caption_label ());
+  gtk_list_item_set_child (item, box);
+}
+
+static void
+bind_prediction (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data)
+{
+  SlExportPage *self = data;
+  SlTryResult *r = gtk_list_item_get_item (item);
+  GtkWidget *top = gtk_widget_get_first_child (gtk_list_item_get_child (item));
+  GtkWidget *caption = gtk_widget_get_next_sibling (top);
+  GtkWidget *swatch = gtk_widget_get_first_child (top);
+  GtkWidget *icon = gtk_widget_get_next_sibling (swatch);
+  GtkWidget *label = gtk_widget_get_next_sibling (icon);
+  const char *predicted = sl_try_result_get_label (r);
+  double runner_confidence = 0;
+  const char *runner = sl_try_result_get_runner_up (r, &runner_confidence);
+  g_autofree char *detail = NULL;
+
+  gtk_widget_set_visible (swatch, predicted != NULL);
+  gtk_widget_set_visible (icon, predicted == NULL);
+  gtk_widget_remove_css_class (label, "sl-try-unknown");
+  if (predicted == NULL)
+    {
+      gtk_label_set_text (GTK_LABEL (label), "Could not read");
+    }
+  else if (sl_try_result_get_rejected (r))
+    {
+      sl_color_swatch_set_color (SL_COLOR_SWATCH (swatch), NULL);
+      gtk_label_set_text (GTK_LABEL (label), "Unknown");
+      gtk_widget_add_css_class (label, "sl-try-unknown");
+      detail = g_strdup_printf ("best guess %s", predicted);
+    }
+  else
+    {
+      sl_color_swatch_set_color (SL_COLOR_SWATCH (swatch), class_color (self, predicted));
+      gtk_label_set_text (GTK_LABEL (label), predicted);
+      if (runner != NULL && runner_confidence >= 0.01)
+        detail = g_strdup_printf ("next: %s %.0f %%", runner, 100.0 * runner_confidence);
+    }
+  gtk_label_set_text (GTK_LABEL (caption), detail != NULL ? detail : "");
+  gtk_widget_set_visible (caption, detail != NULL);
+}
+
+static void
+setup_confidence (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data)
+{
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 9);
+  GtkWidget *bar = gtk_level_bar_new_for_interval (0, 1);
+  GtkWidget *percent = gtk_label_new (NULL);
+
+  gtk_level_bar_remove_offset_value (GTK_LEVEL_BAR (bar), GTK_LEVEL_BAR_OFFSET_LOW);
+  gtk_level_bar_remove_offset_value (GTK_LEVEL_BAR (bar), GTK_LEVEL_BAR_OFFSET_HIGH);
+  gtk_level_bar_remove_offset_value (GTK_LEVEL_BAR (bar), GTK_LEVEL_BAR_OFFSET_FULL);
+  gtk_widget_set_size_request (bar, 80, -1);
+  gtk_widget_set_hexpand (bar, TRUE);
+  gtk_widget_set_valign (bar, GTK_ALIGN_CENTER);
+  gtk_label_set_xalign (GTK_LABEL (percent), 1);
+  gtk_label_set_width_chars (GTK_LABEL (percent), 5);
+  gtk_widget_add_css_class (percent, "numeric");
+  gtk_box_append (GTK_BOX (box), bar);
+  gtk_box_append (GTK_BOX (box), percent);
+  gtk_list_item_set_child (item, box);
+}
+
+static void
+bind_confidence (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data)
+{
+  SlTryResult *r = gtk_list_item_get_item (item);
+  GtkWidget *bar = gtk_widget_get_first_child (gtk_list_item_get_child (item));
+  GtkWidget *percent = gtk_widget_get_next_sibling (bar);
+  gboolean ok = sl_try_result_get_label (r) != NULL;
+  g_autofree char *text = g_strdup_printf ("%.0f %%", 100.0 * sl_try_result_get_confidence (r));
+
+  gtk_widget_set_visible (bar, ok);
+  gtk_widget_set_visible (percent, ok);
+  gtk_level_bar_set_value (GTK_LEVEL_BAR (bar), sl_try_result_get_confidence (r));
+  if (sl_try_result_get_rejected (r))
+    gtk_widget_add_css_class (bar, "sl-try-rejected");
+  else
+    gtk_widget_remove_css_class (bar, "sl-try-rejected");
+  gtk_label_set_text (GTK_LABEL (percent), text);
+}
+
+/* Sorting: unreadable images sort as the least confident. */
+static double
+sort_confidence (SlTryResult *r)
+{
+  return sl_try_result_get_label (r) == NULL ? -1 : sl_try_result_get_confidence (r);
+}
+
+static int
+compare_confidence (gconstpointer a, gconstpointer b, gpointer data)
+{
+  double x = sort_confidence ((SlTryResult *) a), y = sort_confidence ((SlTryResult *) b);
+  return x < y ? -1 : x > y;
+}
+
+static int
+compare_name (gconstpointer a, gconstpointer b, gpointer data)
+{
+  return g_utf8_collate (sl_try_result_get_path ((SlTryResult *) a),
+                         sl_try_result_get_path ((SlTryResult *) b));
+}
+
+static const char *
+sort_label (SlTryResult *r)
+{
+  if (sl_try_result_get_label (r) == NULL)
+    return "\xff"; /* last */
+  return sl_try_result_get_rejected (r) ? "Unknown" : sl_try_result_get_label (r);
+}
+
+static int
+compare_label (gconstpointer a, gconstpointer b, gpointer data)
+{
+  int order = g_strcmp0 (sort_label ((SlTryResult *) a), sort_label ((SlTryResult *) b));
+  return order != 0 ? order : compare_confidence (a, b, NULL);
+}
+
+static void
+add_column (SlExportPage *self, const char *title, GCallback setup, GCallback bind,
+            GCompareDataFunc compare, gboolean expand, int width)
+{
+  GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
+  GtkColumnViewColumn *column;
+
+  g_signal_connect (factory, "setup", setup, self);
+  g_signal_connect (factory, "bind", bind, self);
+  column = gtk_column_view_column_new (title, factory);
+  gtk_column_view_column_set_expand (column, expand);
+  if (width > 0)
+    gtk_column_view_column_set_fixed_width (column, width);
+  if (compare != NULL)
+    gtk_column_view_column_set_sorter (column,
+                                       GTK_SORTER (gtk_custom_sorter_new (compare, NULL, NULL)));
+  gtk_column_view_append_column (self->results_view, column);
+  g_object_unref (column);
+}
+
+static gboolean
+on_drop (GtkDropTarget *target, const GValue *value, double x, double y, SlExportPage *self)
+{
+  GSList *list = g_value_get_boxed (value);
+  g_autoptr (GPtrArray) files = g_ptr_array_new ();
+
+  if (self->try_job != NULL || self->run_id < 0)
+    return FALSE;
+  for (GSList *l = list; l != NULL; l = l->next)
+    g_ptr_array_add (files, l->data);
+  if (files->len == 0)
+    return FALSE;
+  sl_export_page_try_files (self, (GFile **) files->pdata, files->len);
+  return TRUE;
+}
+
+void
+sl_export_page_init_results (SlExportPage *self)
+{
+  GtkSortListModel *sorted;
+  GtkDropTarget *drop;
+
+  self->results = g_list_store_new (SL_TYPE_TRY_RESULT);
+  add_column (self, "Image", G_CALLBACK (setup_image), G_CALLBACK (bind_image), NULL, FALSE,
+              SL_EXPORT_TRY_THUMB_SIZE + 24);
+  add_column (self, "File", G_CALLBACK (setup_file), G_CALLBACK (bind_file), compare_name, TRUE,
+              -1);
+  add_column (self, "Prediction", G_CALLBACK (setup_prediction), G_CALLBACK (bind_prediction),
+              compare_label, FALSE, 170);
+  add_column (self, "Confidence", G_CALLBACK (setup_confidence), G_CALLBACK (bind_confidence),
+              compare_confidence, FALSE, 170);
+  sorted = gtk_sort_list_model_new (G_LIST_MODEL (g_object_ref (self->results)),
+                                    g_object_ref (gtk_column_view_get_sorter (self->results_view)));
+  gtk_column_view_set_model (self->results_view,
+                             GTK_SELECTION_MODEL (gtk_no_selection_new (G_LIST_MODEL (sorted))));
+
+  drop = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
+  g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);
+  gtk_widget_add_controller (GTK_WIDGET (self->try_stack), GTK_EVENT_CONTROLLER (drop));
+}

@@ -1,0 +1,78 @@
+/* sl-train-page-private.h: the Train page's instance, shared by its construction, curves and actions files. */
+#pragma once
+
+#include "sl-chart.h"
+#include "sl-run-list.h"
+#include "sl-train-page.h"
+#include "sl-train-settings.h"
+#include "sl-runner.h"
+
+G_BEGIN_DECLS
+
+/* The curves of one run: step values while it trains live, epoch values from the store. */
+enum
+{
+  CURVE_TRAIN_LOSS,
+  CURVE_VAL_LOSS,
+  CURVE_TRAIN_ACCURACY,
+  CURVE_VAL_ACCURACY,
+  CURVE_LEARNING_RATE,
+  N_CURVES
+};
+
+struct _SlTrainPage
+{
+  GtkWidget parent_instance;
+
+  SlSession *session;
+  SlRunner *runner;
+  SlTrainSettings *settings;
+  SlRunList *run_list;
+
+  GtkStack *sidebar_stack;
+  GtkScrolledWindow *settings_scroller;
+  GtkScrolledWindow *runs_scroller;
+  GtkStack *action_stack;
+  GtkStack *main_stack;
+  GtkLabel *run_title;
+  GtkLabel *run_status;
+  GtkLabel *run_subtitle;
+  GtkWidget *resume_button;
+  GtkProgressBar *progress_bar;
+  GtkLabel *epoch_value, *step_value, *speed_value, *eta_value, *elapsed_value, *device_value;
+  SlChart *loss_chart, *accuracy_chart, *lr_chart;
+  GtkStack *side_stack;
+  GtkListBox *log_list;
+  GtkScrolledWindow *log_scroller;
+  GtkLabel *compare_title;
+  GtkGrid *compare_grid;
+
+  SlChartSeries *live[N_CURVES];   /* the run trained in this session */
+  SlChartSeries *stored[N_CURVES]; /* the shown run, from its epoch metrics */
+  SlChartSeries *compared[N_CURVES];
+  gint64 live_run; /* -1 before a run was trained here */
+  int live_epochs;
+  GPtrArray *live_log; /* char *: the live run's events */
+  gint64 shown_run, compare_run;
+  guint tick_id;      /* one-second refresh of "elapsed" while training */
+  guint dataset_idle; /* the settings' defaults follow the data set */
+};
+
+/* sl-train-page-curves.c */
+void sl_train_page_init_curves (SlTrainPage *self);
+void sl_train_page_clear_curves (SlTrainPage *self);
+/* Puts the shown (and compared) run's curves into the charts. */
+void sl_train_page_attach_curves (SlTrainPage *self);
+void sl_train_page_load_stored (SlTrainPage *self, SlChartSeries **curves, gint64 run_id,
+                                gboolean dashed);
+void sl_train_page_add_steps (SlTrainPage *self, const SlRunnerStep *steps, guint n);
+void sl_train_page_add_epoch (SlTrainPage *self, const SlTrainProgress *progress);
+
+/* sl-train-page-actions.c */
+void sl_train_page_install_actions (GtkWidgetClass *widget_class);
+void sl_train_page_update_actions (SlTrainPage *self);
+void sl_train_page_log (SlTrainPage *self, const char *format, ...) G_GNUC_PRINTF (2, 3);
+void sl_train_page_show_log (SlTrainPage *self, char **lines);
+void sl_train_page_update_comparison (SlTrainPage *self);
+
+G_END_DECLS
