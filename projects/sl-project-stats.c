@@ -101,9 +101,11 @@ check_health (SlProject *self, SlProjectStats *s)
                              : "%lld images have no label and are not used for training.",
           (long long) s->unlabelled);
   if (unsplit > 0)
-    warn (s, "unsplit", "Run 'sightline-cli split' to give them a split.",
-          unsplit == 1 ? "%lld labelled image is in no split yet and is not used for training."
-                       : "%lld labelled images are in no split yet and are not used for training.",
+    warn (s, "unsplit",
+          "A run started on the Train page splits them 70/15/15 per class; Split… (or "
+          "'sightline-cli split') chooses other ratios.",
+          unsplit == 1 ? "%lld labelled image is in no split yet."
+                       : "%lld labelled images are in no split yet.",
           (long long) unsplit);
   if (s->duplicates > 0)
     warn (s, "duplicates", "Nothing to do: each picture is stored once.",

@@ -37,7 +37,7 @@ sl_run_chooser_describe_run (const SlRunInfo *run)
   if (run->preset != NULL)
     g_string_append_printf (text, " · %s", run->preset);
   if (!isnan (run->best_val_accuracy) && run->best_epoch >= 0)
-    g_string_append_printf (text, " · %.1f %%", 100.0 * run->best_val_accuracy);
+    g_string_append_printf (text, " · %.1f %% validated", 100.0 * run->best_val_accuracy);
   g_string_append_printf (text, " · %s", sl_run_status_to_string (run->status));
   return g_string_free (text, FALSE);
 }

@@ -14,6 +14,7 @@
 #include "sl-run.h"
 #include "sl-session.h"
 #include "sl-train-page.h"
+#include "sl-toast.h"
 #include "sl-train-settings.h"
 #include "sl-window.h"
 #include "ui-test-util.h"
@@ -42,6 +43,18 @@ page (SlWindow *window, GType type)
 
   g_assert_nonnull (widget);
   return widget;
+}
+
+/* Screenshots show the page, not a passing notification. */
+static void
+save_screenshot (SlWindow *window, const char *name)
+{
+  GtkWidget *toast = ui_test_find_widget (GTK_WIDGET (window), SL_TYPE_TOAST, NULL);
+
+  if (toast != NULL)
+    sl_toast_dismiss (SL_TOAST (toast));
+  ui_test_spin (300);
+  g_free (ui_test_save_screenshot (GTK_WIDGET (window), name));
 }
 
 static void
@@ -106,6 +119,12 @@ export_idle (gpointer export)
   return !sl_export_page_is_exporting (export);
 }
 
+static gboolean
+not_trying (gpointer export)
+{
+  return !sl_export_page_is_trying (export);
+}
+
 static void
 test_workflow (void)
 {
@@ -136,7 +155,7 @@ test_workflow (void)
   int n;
 
   /* 1. A new project, through the dialog the New Project action opens. */
-  if ((n = ui_test_write_fmnist_tree (labelled, 240, 3, "part")) < 0)
+  if ((n = ui_test_write_fmnist_tree (labelled, 480, 4, "part")) < 0)
     return;
   /* New parts from the test set, so none duplicates an imported one. */
   g_assert_cmpint (pt_write_fmnist_tree (unsorted, FALSE, 12, 1, "new"), ==, 12);
@@ -165,7 +184,7 @@ test_workflow (void)
   }
   g_assert_true (ui_test_wait_until (dataset_loaded, dataset, 20000));
   ui_test_spin (500);
-  g_free (ui_test_save_screenshot (GTK_WIDGET (window), "workflow-1-dataset"));
+  save_screenshot (window, "workflow-1-dataset");
 
   /* 3. Label the unlabelled images through the page's label action. */
   sl_image_filter_init (&filter);
@@ -199,15 +218,16 @@ test_workflow (void)
   pipeline = sl_project_get_setting (project, "pipeline");
   g_assert_nonnull (pipeline);
   g_assert_nonnull (strstr (pipeline, "gaussian-blur"));
-  g_free (ui_test_save_screenshot (GTK_WIDGET (window), "workflow-2-preprocess"));
+  save_screenshot (window, "workflow-2-preprocess");
 
   /* 5. Train a tiny model from the Train page (the run splits the new labels). */
   show_page (window, "train");
   train = SL_TRAIN_PAGE (page (window, SL_TYPE_TRAIN_PAGE));
   config = g_strdup_printf (
-      "{\"preset\": \"seed-cnn\", \"epochs\": 2, \"batch_size\": 32, \"threads\": 2, "
-      "\"workers\": 2, \"patience\": 0, \"learning_rate\": 0.002, \"optimizer\": \"adam\", "
-      "\"seed\": \"3\", \"class_weights\": \"none\", \"schedule\": \"constant\", "
+      "{\"preset\": \"small-bn\", \"epochs\": 5, \"batch_size\": 32, \"threads\": 2, "
+      "\"workers\": 2, \"patience\": 0, \"learning_rate\": 0.003, \"optimizer\": \"adam\", "
+      "\"seed\": \"3\", \"class_weights\": \"none\", \"schedule\": \"cosine\", "
+      "\"warmup_epochs\": 1, "
       "\"augment\": null, \"model\": {}, \"pipeline\": %s}",
       pipeline);
   g_assert_true (sl_train_settings_load_config_json (sl_train_page_get_settings (train), config));
@@ -217,12 +237,12 @@ test_workflow (void)
   g_assert_no_error (error);
   g_assert_cmpuint (runs->len, ==, 1);
   g_assert_cmpint (((SlRunInfo *) runs->pdata[0])->status, ==, SL_RUN_FINISHED);
-  g_assert_cmpint (((SlRunInfo *) runs->pdata[0])->epochs_done, ==, 2);
+  g_assert_cmpint (((SlRunInfo *) runs->pdata[0])->epochs_done, ==, 5);
   g_assert_cmpint (((SlRunInfo *) runs->pdata[0])->train_images, >, 150);
   g_assert_nonnull (strstr (((SlRunInfo *) runs->pdata[0])->config_json, "gaussian-blur"));
   run_id = ((SlRunInfo *) runs->pdata[0])->id;
   ui_test_spin (300);
-  g_free (ui_test_save_screenshot (GTK_WIDGET (window), "workflow-3-train"));
+  save_screenshot (window, "workflow-3-train");
 
   /* 6. Evaluate it on the test split. */
   show_page (window, "evaluate");
@@ -242,7 +262,7 @@ test_workflow (void)
                                   evaluation->accuracy, 0.0006); /* shown to 0.1 % */
   g_assert_cmpfloat (evaluation->accuracy, >, 0.5);
   ui_test_spin (500);
-  g_free (ui_test_save_screenshot (GTK_WIDGET (window), "workflow-4-evaluate"));
+  save_screenshot (window, "workflow-4-evaluate");
 
   /* 7. Export for the line; the written model classifies like the project. */
   show_page (window, "export");
@@ -257,7 +277,7 @@ test_workflow (void)
   g_assert_true (g_file_test (result->slmodel_path, G_FILE_TEST_IS_REGULAR));
   g_assert_true (g_file_test (result->onnx_path, G_FILE_TEST_IS_REGULAR));
   g_assert_true (g_file_test (result->sidecar_path, G_FILE_TEST_IS_REGULAR));
-  g_assert_cmpint (result->classes, ==, 3);
+  g_assert_cmpint (result->classes, ==, 4);
   {
     sl_classifier *classifier = NULL;
     sl_prediction prediction;
@@ -270,11 +290,22 @@ test_workflow (void)
     g_assert_cmpint (sl_classifier_predict_file (classifier, stored, &prediction, NULL, &err), ==,
                      SL_OK);
     g_assert_cmpint (prediction.class_index, >=, 0);
-    g_assert_cmpint (prediction.class_index, <, 3);
+    g_assert_cmpint (prediction.class_index, <, 4);
     sl_classifier_free (classifier);
   }
-  ui_test_spin (500);
-  g_free (ui_test_save_screenshot (GTK_WIDGET (window), "workflow-5-export"));
+  save_screenshot (window, "workflow-5-export");
+
+  /* Try it on the new parts, with the exported file. */
+  {
+    g_autofree char *inner = g_build_filename (unsorted, "t-shirt", NULL);
+    g_autoptr (GFile) folder = g_file_new_for_path (inner);
+
+    sl_export_page_try_files (export, &folder, 1);
+    ui_test_spin (50);
+    g_assert_true (ui_test_wait_until (not_trying, export, 60000));
+    g_assert_cmpuint (g_list_model_get_n_items (sl_export_page_get_try_results (export)), ==, 12);
+  }
+  save_screenshot (window, "workflow-6-try");
 
   gtk_window_destroy (GTK_WINDOW (window));
   ui_test_spin (100);
