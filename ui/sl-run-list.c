@@ -169,7 +169,7 @@ make_row (SlRunList *self, const SlRunInfo *run)
   gtk_menu_button_set_menu_model (GTK_MENU_BUTTON (menu_button), menu);
   gtk_widget_set_tooltip_text (menu_button, "Run actions");
   gtk_widget_set_valign (menu_button, GTK_ALIGN_CENTER);
-  gtk_widget_add_css_class (menu_button, "flat");
+  gtk_menu_button_set_has_frame (GTK_MENU_BUTTON (menu_button), FALSE);
 
   gtk_box_append (GTK_BOX (box), icon);
   gtk_box_append (GTK_BOX (box), text);

@@ -512,6 +512,13 @@ on_finished (SlTrainPage *self, gint64 run_id, const GError *error)
 
 /* ---- Accessors -------------------------------------------------------------------------- */
 
+void
+sl_train_page_show_sidebar (SlTrainPage *self, const char *name)
+{
+  g_return_if_fail (SL_IS_TRAIN_PAGE (self));
+  gtk_stack_set_visible_child_name (self->sidebar_stack, name);
+}
+
 SlTrainSettings *
 sl_train_page_get_settings (SlTrainPage *self)
 {

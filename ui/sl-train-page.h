@@ -16,6 +16,9 @@ gint64 sl_train_page_get_shown_run (SlTrainPage *self);
 void sl_train_page_show_run (SlTrainPage *self, gint64 run_id);
 void sl_train_page_compare_run (SlTrainPage *self, gint64 run_id);
 
+/* The left column: "settings" (a new run) or "runs" (the history). */
+void sl_train_page_show_sidebar (SlTrainPage *self, const char *name);
+
 /* The parts, for tests and benchmarks. */
 SlTrainSettings *sl_train_page_get_settings (SlTrainPage *self);
 SlRunList *sl_train_page_get_run_list (SlTrainPage *self);

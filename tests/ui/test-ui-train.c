@@ -256,6 +256,10 @@ test_compare_delete (Fixture *f, gconstpointer data)
   for (guint i = 0; lines[i] != NULL; i++)
     found |= g_str_equal (lines[i], "Epochs planned: 2 → 1");
   g_assert_true (found);
+  /* The history tab lists both runs. */
+  sl_train_page_show_sidebar (f->page, "runs");
+  ui_test_spin (100);
+  g_assert_nonnull (ui_test_find_label (GTK_WIDGET (f->page), "run-1"));
   shot = ui_test_save_screenshot (GTK_WIDGET (f->window), "train-compare");
 
   /* Delete the compared run through its row action; the dialog asks first. */
