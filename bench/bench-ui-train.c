@@ -1,4 +1,4 @@
-/* bench-ui-train.c: main-loop stalls of the Train page while a model trains on its own thread (run under xvfb-run).
+/* bench-ui-train.c: main-loop stalls of the Train page while a model trains (under xvfb-run).
  *
  * Writes N Fashion-MNIST images (default 6,000, 10 classes), imports them
  * with labels from their folders, splits them 70/15/15, and opens the Train
@@ -10,9 +10,12 @@
  * emission of the runner's "steps", "epoch", "started" and "finished" and of
  * the session's "runs-changed" is timed from a handler connected before the
  * page's to one connected after them: the main thread's cost of a progress
- * update. Prints a table and a JSON line; gaps over 50 ms are listed on
- * stderr with the emission that ended last. Exits 0 whether or not the
- * target is met: it is a measurement.
+ * update. Each frame is timed too (layout, snapshot, render), apart for the
+ * frames in which the window recomputed its size. Within every gap the main
+ * thread either ran, waited for a CPU (schedstat) or slept. Prints a table
+ * and a JSON line; gaps over 50 ms are listed on stderr with the emission
+ * that ended last. Exits 0 whether or not the target is met: it is a
+ * measurement.
  *
  *   xvfb-run -a -s '-screen 0 1920x1080x24' build/bench/bench-ui-train [--images N]
  *       [--epochs E] [--batch B] [--threads T] [--preset NAME] [--idle-s S] [--nice N]
@@ -20,7 +23,6 @@
  * --nice N (an experiment, not what the workbench does): every thread but the
  * main one runs at nice N, as the preview worker runs its own. */
 #include <gtk/gtk.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -61,6 +63,11 @@ typedef struct
   GArray *cpu, *wall;    /* double, ms */
   GArray *resized_cpu;   /* double, ms: the frames in which the window recomputed its size */
   GArray *unresized_cpu; /* double, ms: the others */
+  /* The frames that recomputed the window's size, split at our "layout" and
+   * "paint" handlers (connected after GDK's): the surface's layout (GDK's
+   * compute-size with its X round trips and GtkWindow measuring the whole
+   * tree), then GtkRoot's allocation, snapshot and rendering. */
+  GArray *size_cpu, *size_wall, *draw_cpu, *draw_wall; /* double, ms */
 } FrameCosts;
 
 typedef struct
@@ -68,7 +75,7 @@ typedef struct
   BenchPhase idle, training;
   BenchPhase *current;
   FrameCosts idle_frames, training_frames;
-  gint64 paint_t0, paint_cpu0;
+  gint64 paint_t0, paint_cpu0, layout_t, layout_cpu, draw_t, draw_cpu;
   gboolean resized; /* the toplevel's "compute-size" ran in this frame */
   Emission emit[N_EMIT];
   GArray *epoch_speed; /* double, images/s of each epoch (the runner's progress) */
@@ -266,6 +273,18 @@ frame_costs_init (FrameCosts *f)
   f->wall = g_array_new (FALSE, FALSE, sizeof (double));
   f->resized_cpu = g_array_new (FALSE, FALSE, sizeof (double));
   f->unresized_cpu = g_array_new (FALSE, FALSE, sizeof (double));
+  f->size_cpu = g_array_new (FALSE, FALSE, sizeof (double));
+  f->size_wall = g_array_new (FALSE, FALSE, sizeof (double));
+  f->draw_cpu = g_array_new (FALSE, FALSE, sizeof (double));
+  f->draw_wall = g_array_new (FALSE, FALSE, sizeof (double));
+}
+
+static void
+append_ms (GArray *values, gint64 from_us, gint64 to_us)
+{
+  double ms = (to_us - from_us) / 1000.0;
+
+  g_array_append_val (values, ms);
 }
 
 static void
@@ -273,7 +292,22 @@ on_before_paint (GdkFrameClock *clock, Bench *b)
 {
   b->paint_t0 = g_get_monotonic_time ();
   b->paint_cpu0 = bench_thread_cpu_us ();
+  b->layout_t = b->draw_t = 0;
   b->resized = FALSE;
+}
+
+static void
+on_layout (GdkFrameClock *clock, Bench *b)
+{
+  b->layout_t = g_get_monotonic_time ();
+  b->layout_cpu = bench_thread_cpu_us ();
+}
+
+static void
+on_paint (GdkFrameClock *clock, Bench *b)
+{
+  b->draw_t = g_get_monotonic_time ();
+  b->draw_cpu = bench_thread_cpu_us ();
 }
 
 /* GDK's X11 backend asks the X server for the monitor and its work area
@@ -297,6 +331,13 @@ on_after_paint (GdkFrameClock *clock, Bench *b)
   g_array_append_val (f->wall, wall);
   g_array_append_val (f->cpu, cpu);
   g_array_append_val (b->resized ? f->resized_cpu : f->unresized_cpu, cpu);
+  if (b->resized && b->layout_t != 0 && b->draw_t != 0)
+    {
+      append_ms (f->size_cpu, b->paint_cpu0, b->layout_cpu);
+      append_ms (f->size_wall, b->paint_t0, b->layout_t);
+      append_ms (f->draw_cpu, b->layout_cpu, b->draw_cpu);
+      append_ms (f->draw_wall, b->layout_t, b->draw_t);
+    }
 }
 
 /* Keeps the frame clock running, as an animation does, and records its intervals. */
@@ -394,6 +435,15 @@ print_frames (const char *name, FrameCosts *f)
           name, f->cpu->len, bench_mean (f->cpu), bench_percentile (f->cpu, 0.99),
           bench_percentile (f->cpu, 1.0), bench_percentile (f->wall, 1.0), f->resized_cpu->len,
           bench_mean (f->resized_cpu), f->unresized_cpu->len, bench_mean (f->unresized_cpu));
+  if (f->size_cpu->len > 0)
+    printf ("  in the %u of those that drew: window size (GDK compute-size, X round trips, "
+            "measuring the tree) mean %.1f ms CPU / %.1f ms wall, max %.1f / %.1f; allocation + "
+            "snapshot + render mean "
+            "%.1f ms CPU / %.1f ms wall, max %.1f / %.1f\n",
+            f->size_cpu->len, bench_mean (f->size_cpu), bench_mean (f->size_wall),
+            bench_percentile (f->size_cpu, 1.0), bench_percentile (f->size_wall, 1.0),
+            bench_mean (f->draw_cpu), bench_mean (f->draw_wall),
+            bench_percentile (f->draw_cpu, 1.0), bench_percentile (f->draw_wall, 1.0));
 }
 
 static void
@@ -592,6 +642,8 @@ main (int argc, char **argv)
   frame_costs_init (&b.training_frames);
   g_signal_connect (gtk_widget_get_frame_clock (page), "before-paint", G_CALLBACK (on_before_paint),
                     &b);
+  g_signal_connect (gtk_widget_get_frame_clock (page), "layout", G_CALLBACK (on_layout), &b);
+  g_signal_connect (gtk_widget_get_frame_clock (page), "paint", G_CALLBACK (on_paint), &b);
   g_signal_connect_after (gtk_widget_get_frame_clock (page), "after-paint",
                           G_CALLBACK (on_after_paint), &b);
   g_signal_connect (gtk_native_get_surface (GTK_NATIVE (window)), "compute-size",

@@ -1,4 +1,4 @@
-/* bench-ui-util.c: main-loop stall measurement, order statistics and set-up for the workbench benchmarks. */
+/* bench-ui-util.c: stall measurement, order statistics and set-up for the workbench benchmarks. */
 #include "bench-ui-util.h"
 
 #include <fcntl.h>
@@ -147,15 +147,14 @@ bench_thread_cpu_us (void)
 gint64
 bench_thread_wait_us (void)
 {
+  static __thread int fd = -1; /* opened once per thread: read every 5 ms */
   char buf[128];
   unsigned long long run_ns, wait_ns;
   ssize_t len;
-  int fd = open ("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
 
-  if (fd < 0)
+  if (fd < 0 && (fd = open ("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC)) < 0)
     return 0;
-  len = read (fd, buf, sizeof buf - 1);
-  close (fd);
+  len = pread (fd, buf, sizeof buf - 1, 0);
   if (len <= 0)
     return 0;
   buf[len] = '\0';

@@ -1,4 +1,4 @@
-/* bench-ui-util.h: what the workbench benchmarks share: main-loop stall measurement, order statistics, set-up. */
+/* bench-ui-util.h: what the workbench benchmarks share: stall measurement, statistics, set-up. */
 #pragma once
 
 #include <glib.h>

@@ -41,6 +41,7 @@ typedef struct
   double y_label_x;
   double x_label_y;
   gboolean has_data;
+  double data_x0, data_x1, data_y0, data_y1; /* the visible series' bounds when laid out */
 } SlChartLayout;
 
 /* The read-out at the pointer: the guide's x and each visible series' point. */

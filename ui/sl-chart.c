@@ -19,9 +19,27 @@ sl_chart_invalidate (SlChart *self)
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
+static gboolean data_bounds (SlChart *self, double *x0, double *x1, double *y0, double *y1,
+                             double *min_positive);
+
+/* Values appended inside the axes keep the layout (ticks, labels, legend:
+ * many text measurements); only the plot is drawn again. A series that
+ * shrank (cleared) or left the axes is laid out anew. */
 static void
 on_series_changed (SlChart *self)
 {
+  const SlChartLayout *l = &self->layout;
+  double x0, x1, y0, y1, min_positive;
+
+  if (self->layout_valid && l->has_data && data_bounds (self, &x0, &x1, &y0, &y1, &min_positive)
+      && x0 <= l->data_x0 && x1 >= l->data_x1 && y0 <= l->data_y0 && y1 >= l->data_y1 && x0 >= l->x0
+      && x1 <= l->x1 && y0 >= l->y0 && y1 <= l->y1)
+    {
+      self->hover_valid = FALSE;
+      g_clear_pointer (&self->plot_node, gsk_render_node_unref);
+      gtk_widget_queue_draw (GTK_WIDGET (self));
+      return;
+    }
   sl_chart_invalidate (self);
 }
 
@@ -287,6 +305,7 @@ sl_chart_ensure_layout (SlChart *self)
   l->width = width;
   l->height = height;
   l->has_data = data_bounds (self, &x0, &x1, &y0, &y1, &min_positive);
+  l->data_x0 = x0, l->data_x1 = x1, l->data_y0 = y0, l->data_y1 = y1;
   compute_x_range (self, l, x0, x1);
 
   tick_h = text_height (self, "0", SL_CHART_TEXT_TICK, NULL);

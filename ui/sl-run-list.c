@@ -78,30 +78,41 @@ format_created (const char *iso)
   return local != NULL ? g_date_time_format (local, "%b %e, %H:%M") : g_strdup ("");
 }
 
-static GMenuModel *
-row_menu (const SlRunInfo *run)
+/* What a row's menu needs; the menu itself is built when it first opens,
+ * so that refreshing the list (every epoch of a run) stays cheap. */
+typedef struct
 {
-  GMenu *menu = g_menu_new ();
+  gint64 id;
+  gboolean resumable;
+} RowMenu;
+
+static void
+build_row_menu (GtkMenuButton *button, gpointer data)
+{
+  const RowMenu *r = data;
+  g_autoptr (GMenu) menu = g_menu_new ();
   g_autoptr (GMenuItem) item = NULL;
 
-  if (sl_run_info_is_resumable (run))
+  if (gtk_menu_button_get_menu_model (button) != NULL)
+    return;
+  if (r->resumable)
     {
       item = g_menu_item_new ("_Resume", NULL);
       g_menu_item_set_action_and_target_value (item, "training.resume-run",
-                                               g_variant_new_int64 (run->id));
+                                               g_variant_new_int64 (r->id));
       g_menu_append_item (menu, item);
       g_clear_object (&item);
     }
   item = g_menu_item_new ("_Train Again With These Settings", NULL);
   g_menu_item_set_action_and_target_value (item, "training.reuse-settings",
-                                           g_variant_new_int64 (run->id));
+                                           g_variant_new_int64 (r->id));
   g_menu_append_item (menu, item);
   g_clear_object (&item);
   item = g_menu_item_new ("_Delete…", NULL);
   g_menu_item_set_action_and_target_value (item, "training.delete-run",
-                                           g_variant_new_int64 (run->id));
+                                           g_variant_new_int64 (r->id));
   g_menu_append_item (menu, item);
-  return G_MENU_MODEL (menu);
+  gtk_menu_button_set_menu_model (button, G_MENU_MODEL (menu));
 }
 
 static void
@@ -127,7 +138,7 @@ make_row (SlRunList *self, const SlRunInfo *run)
   GtkWidget *title = gtk_label_new (run->name);
   GtkWidget *compare = gtk_toggle_button_new ();
   GtkWidget *menu_button = gtk_menu_button_new ();
-  g_autoptr (GMenuModel) menu = row_menu (run);
+  RowMenu *row_menu = g_new (RowMenu, 1);
   g_autoptr (GString) detail = g_string_new (run->preset != NULL ? run->preset : "custom model");
   g_autofree char *created = format_created (run->created);
   g_autofree char *when = NULL;
@@ -166,7 +177,10 @@ make_row (SlRunList *self, const SlRunInfo *run)
   g_signal_connect (compare, "toggled", G_CALLBACK (on_compare_toggled), self);
 
   gtk_menu_button_set_icon_name (GTK_MENU_BUTTON (menu_button), "view-more-symbolic");
-  gtk_menu_button_set_menu_model (GTK_MENU_BUTTON (menu_button), menu);
+  row_menu->id = run->id;
+  row_menu->resumable = sl_run_info_is_resumable (run);
+  gtk_menu_button_set_create_popup_func (GTK_MENU_BUTTON (menu_button), build_row_menu, row_menu,
+                                         g_free);
   gtk_widget_set_tooltip_text (menu_button, "Run actions");
   gtk_widget_set_valign (menu_button, GTK_ALIGN_CENTER);
   gtk_menu_button_set_has_frame (GTK_MENU_BUTTON (menu_button), FALSE);

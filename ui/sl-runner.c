@@ -1,9 +1,12 @@
 /* sl-runner.c: one training run at a time for a session, on its own thread, with throttled progress for the UI. */
+#define _GNU_SOURCE  /* gettid */
 #define G_LOG_DOMAIN "Sightline-UI"
 
 #include "sl-runner.h"
 
 #include <math.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 /* Step values reach the main loop at most this often. */
 #define STEP_INTERVAL_US (50 * G_TIME_SPAN_MILLISECOND)
@@ -282,7 +285,13 @@ train_thread (gpointer data)
 {
   Shared *s = data;
   Event e = { EVENT_FINISHED, { 0 }, s->resume_run };
-  SlTrainJob *job = create_job (s, &e.error);
+  SlTrainJob *job;
+
+  /* Below the main loop: a frame never waits for a training thread's time
+   * slice. Linux nice values are per thread and inherited by the threads
+   * created after, so the job's compute and loader threads follow. */
+  setpriority (PRIO_PROCESS, (id_t) gettid (), 10);
+  job = create_job (s, &e.error);
 
   if (job != NULL)
     {

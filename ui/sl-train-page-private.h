@@ -39,7 +39,8 @@ struct _SlTrainPage
   GtkLabel *run_subtitle;
   GtkWidget *resume_button;
   GtkProgressBar *progress_bar;
-  GtkLabel *epoch_value, *step_value, *speed_value, *eta_value, *elapsed_value, *device_value;
+  GtkInscription *epoch_value, *step_value, *speed_value, *eta_value, *elapsed_value;
+  GtkInscription *device_value;
   SlChart *loss_chart, *accuracy_chart, *lr_chart;
   GtkStack *side_stack;
   GtkListBox *log_list;
@@ -55,6 +56,7 @@ struct _SlTrainPage
   GPtrArray *live_log; /* char *: the live run's events */
   gint64 shown_run, compare_run;
   guint tick_id;      /* one-second refresh of "elapsed" while training */
+  gint64 bar_updated;               /* when the progress bar last moved */
   guint dataset_idle; /* the settings' defaults follow the data set */
 };
 

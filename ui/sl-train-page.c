@@ -47,9 +47,9 @@ format_count (gsize n)
 }
 
 static void
-set_stat (GtkLabel *label, char *text)
+set_stat (GtkInscription *stat, char *text)
 {
-  gtk_label_set_text (label, text);
+  gtk_inscription_set_text (stat, text);
   g_free (text);
 }
 
@@ -116,10 +116,10 @@ update_live_stats (SlTrainPage *self)
             g_strdup_printf ("CPU · %d threads", sl_runner_get_threads (self->runner)));
   if (p == NULL)
     {
-      gtk_label_set_text (self->epoch_value, "—");
-      gtk_label_set_text (self->step_value, "—");
-      gtk_label_set_text (self->speed_value, "—");
-      gtk_label_set_text (self->eta_value, running ? "Preparing the images…" : "—");
+      gtk_inscription_set_text (self->epoch_value, "—");
+      gtk_inscription_set_text (self->step_value, "—");
+      gtk_inscription_set_text (self->speed_value, "—");
+      gtk_inscription_set_text (self->eta_value, running ? "Preparing the images…" : "—");
       gtk_progress_bar_set_fraction (self->progress_bar, 0);
       return;
     }
@@ -130,7 +130,14 @@ update_live_stats (SlTrainPage *self)
                                                p->step_in_epoch, p->steps_in_epoch));
   set_stat (self->speed_value, g_strdup_printf ("%.0f", p->images_per_s));
   set_stat (self->eta_value, running ? format_duration (p->eta_seconds) : g_strdup ("—"));
-  gtk_progress_bar_set_fraction (self->progress_bar, CLAMP (fraction, 0, 1));
+  /* A progress bar's change lays out the whole window again (about 15 ms on
+   * a slow PC): twice a second is smooth enough; the end of an epoch or of
+   * the run always shows. */
+  if (!running || p->epoch_done || g_get_monotonic_time () - self->bar_updated > G_USEC_PER_SEC / 2)
+    {
+      gtk_progress_bar_set_fraction (self->progress_bar, CLAMP (fraction, 0, 1));
+      self->bar_updated = g_get_monotonic_time ();
+    }
 }
 
 /* Statistics of a stored run, from its epoch metrics. */
@@ -147,11 +154,11 @@ update_stored_stats (SlTrainPage *self, const SlRunInfo *run)
       speed = g_array_index (metrics, SlEpochMetrics, i).images_per_s;
     }
   set_stat (self->epoch_value, g_strdup_printf ("%d / %d", run->epochs_done, run->epochs));
-  gtk_label_set_text (self->step_value, "—");
+  gtk_inscription_set_text (self->step_value, "—");
   set_stat (self->speed_value, isnan (speed) ? g_strdup ("—") : g_strdup_printf ("%.0f", speed));
-  gtk_label_set_text (self->eta_value, "—");
+  gtk_inscription_set_text (self->eta_value, "—");
   set_stat (self->elapsed_value, format_duration (seconds));
-  gtk_label_set_text (self->device_value, "CPU");
+  gtk_inscription_set_text (self->device_value, "CPU");
   gtk_progress_bar_set_fraction (self->progress_bar,
                                  run->epochs > 0 ? (double) run->epochs_done / run->epochs : 0);
 }
@@ -505,9 +512,10 @@ on_finished (SlTrainPage *self, gint64 run_id, const GError *error)
       /* It failed before the run was recorded: nothing else shows the log. */
       gtk_stack_set_visible_child_name (self->main_stack, self->shown_run >= 0 ? "run" : "empty");
     }
-  else
+  else if (self->shown_run != run_id)
     sl_train_page_show_run (self, run_id);
   update_header (self);
+  sl_train_page_update_actions (self);
 }
 
 /* ---- Accessors -------------------------------------------------------------------------- */
@@ -554,13 +562,13 @@ sl_train_page_get_lr_chart (SlTrainPage *self)
 const char *
 sl_train_page_get_stat (SlTrainPage *self, const char *name)
 {
-  GtkLabel *labels[] = { self->epoch_value, self->step_value,    self->speed_value,
-                         self->eta_value,   self->elapsed_value, self->device_value };
+  GtkInscription *stats[] = { self->epoch_value, self->step_value,    self->speed_value,
+                              self->eta_value,   self->elapsed_value, self->device_value };
   const char *names[] = { "epoch", "step", "speed", "eta", "elapsed", "device" };
 
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
     if (g_str_equal (name, names[i]))
-      return gtk_label_get_text (labels[i]);
+      return gtk_inscription_get_text (stats[i]);
   g_return_val_if_reached (NULL);
 }
 
