@@ -134,7 +134,7 @@ parse_checkpoint (const char *name, SlCheckpointKind *kind)
 int
 sl_cli_eval (int argc, char **argv)
 {
-  g_autofree char *run_ref = NULL, *split_name = NULL, *checkpoint_name = NULL;
+  g_autofree char *run_ref = NULL, *split_name = NULL, *checkpoint_name = NULL, *device = NULL;
   int top_k = 3, list = 10, threads = 0;
   gboolean json = FALSE, stored = FALSE;
   const GOptionEntry entries[] = {
@@ -148,6 +148,8 @@ sl_cli_eval (int argc, char **argv)
     { "list", 0, 0, G_OPTION_ARG_INT, &list,
       "Images in the mistake and least-confident lists (default 10)", "N" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Compute threads (default: all cores)", "N" },
+    { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "Where to predict: " SL_CLI_DEVICE_HELP,
+      "DEVICE" },
     { "stored", 0, 0, G_OPTION_ARG_NONE, &stored,
       "Report the newest stored evaluation instead of evaluating again", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as JSON", NULL },
@@ -179,6 +181,8 @@ sl_cli_eval (int argc, char **argv)
     return sl_cli_usage ("eval", "--checkpoint takes best or last");
   if (top_k < 1 || list < 0)
     return sl_cli_usage ("eval", "--top-k must be positive and --list not negative");
+  if (!sl_cli_device_valid (device))
+    return sl_cli_usage ("eval", "--device takes " SL_CLI_DEVICE_HELP);
   if ((project = sl_cli_open_project ("eval", argv[1])) == NULL)
     return 1;
   if ((run = sl_project_get_run (project, run_ref, &error)) == NULL)
@@ -197,8 +201,8 @@ sl_cli_eval (int argc, char **argv)
   else
     {
       sl_cli_progress_init (&bar, json);
-      eval_id = sl_project_evaluate (project, run->id, split, checkpoint, top_k, threads,
-                                     eval_progress, &bar, NULL, &error);
+      eval_id = sl_project_evaluate_on (project, run->id, split, checkpoint, top_k, threads, device,
+                                        eval_progress, &bar, NULL, &error);
       sl_cli_progress_clear (&bar);
       if (eval_id < 0)
         return sl_cli_fail ("eval", error);
@@ -219,7 +223,7 @@ sl_cli_eval (int argc, char **argv)
 int
 sl_cli_predict (int argc, char **argv)
 {
-  g_autofree char *run_ref = NULL, *checkpoint_name = NULL;
+  g_autofree char *run_ref = NULL, *checkpoint_name = NULL, *device = NULL;
   int top_k = 1, threads = 0, failures = 0;
   gboolean json = FALSE;
   const GOptionEntry entries[] = {
@@ -230,6 +234,8 @@ sl_cli_predict (int argc, char **argv)
     { "top-k", 'k', 0, G_OPTION_ARG_INT, &top_k, "Show the K most probable classes (default 1)",
       "K" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Compute threads (default: all cores)", "N" },
+    { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "Where to predict: " SL_CLI_DEVICE_HELP,
+      "DEVICE" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as JSON", NULL },
     { NULL },
   };
@@ -254,10 +260,13 @@ sl_cli_predict (int argc, char **argv)
     return sl_cli_usage ("predict", "--checkpoint takes best or last");
   if (top_k < 1)
     return sl_cli_usage ("predict", "--top-k must be positive");
+  if (!sl_cli_device_valid (device))
+    return sl_cli_usage ("predict", "--device takes " SL_CLI_DEVICE_HELP);
   if ((project = sl_cli_open_project ("predict", argv[1])) == NULL)
     return 1;
   if ((run = sl_project_get_run (project, run_ref, &error)) == NULL
-      || (predictor = sl_predictor_new (project, run->id, checkpoint, threads, &error)) == NULL)
+      || (predictor = sl_predictor_new_on (project, run->id, checkpoint, threads, device, &error))
+             == NULL)
     return sl_cli_fail ("predict", error);
   top_k = MIN (top_k, sl_predictor_get_class_count (predictor));
   scores = g_new0 (SlClassScore, top_k);

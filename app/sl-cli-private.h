@@ -53,6 +53,10 @@ gboolean sl_cli_interrupted (void);
 int sl_cli_fail (const char *command, GError *error);
 /* Prints a usage error and returns 2. */
 int sl_cli_usage (const char *command, const char *message);
+/* Whether device is NULL, "cpu", "cuda" or "cuda:N" (a usage error otherwise).
+ * Whether that device exists and works is for the engine to say. */
+gboolean sl_cli_device_valid (const char *device);
+#define SL_CLI_DEVICE_HELP "cpu (default), cuda (the first usable GPU) or cuda:N"
 /* Opens a project or prints why not (NULL). */
 SlProject *sl_cli_open_project (const char *command, const char *path);
 void sl_cli_progress_init (SlCliProgress *bar, gboolean json);

@@ -133,6 +133,7 @@ sl_cli_train (int argc, char **argv)
 {
   g_autofree char *preset = NULL, *model_file = NULL, *pipeline_file = NULL, *augment_file = NULL;
   g_autofree char *optimizer = NULL, *weights = NULL, *resume = NULL, *schedule = NULL;
+  g_autofree char *device = NULL;
   int epochs = 0, batch = 32, patience = 5, threads = 0, workers = 2;
   double lr = 1e-3, weight_decay = 0, smoothing = 0, warmup = -1;
   gint64 seed = 1;
@@ -165,6 +166,8 @@ sl_cli_train (int argc, char **argv)
     { "class-weights", 'w', 0, G_OPTION_ARG_STRING, &weights,
       "none (default), auto (from the imbalance) or one number per class: 1,3.5,...", "W" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Compute threads (default: all cores)", "N" },
+    { "device", 'd', 0, G_OPTION_ARG_STRING, &device,
+      "Where to train: " SL_CLI_DEVICE_HELP "; see 'sightline-cli devices'", "DEVICE" },
     { "workers", 0, 0, G_OPTION_ARG_INT, &workers, "Image loading threads (default 2)", "N" },
     { "seed", 's', 0, G_OPTION_ARG_INT64, &seed, "Seed for weights and shuffling (default 1)",
       "N" },
@@ -193,10 +196,12 @@ sl_cli_train (int argc, char **argv)
     return status;
   if (argc != 2)
     return sl_cli_usage ("train", "give the project");
+  if (!sl_cli_device_valid (device))
+    return sl_cli_usage ("train", "--device takes " SL_CLI_DEVICE_HELP);
   if ((project = sl_cli_open_project ("train", argv[1])) == NULL)
     return 1;
   if (resume != NULL)
-    job = sl_train_job_new_resume (project, resume, epochs, &error);
+    job = sl_train_job_new_resume_on (project, resume, epochs, device, &error);
   else
     {
       sl_run_config_init (&config);
@@ -218,6 +223,8 @@ sl_cli_train (int argc, char **argv)
       config.patience = patience;
       config.threads = threads;
       config.workers = workers;
+      if (device != NULL)
+        g_strlcpy (config.device, device, sizeof config.device);
       config.seed = (guint64) seed;
       if (warmup >= 0)
         config.warmup_epochs = warmup;

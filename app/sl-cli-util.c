@@ -48,6 +48,22 @@ sl_cli_usage (const char *command, const char *message)
   return 2;
 }
 
+gboolean
+sl_cli_device_valid (const char *device)
+{
+  const char *n;
+
+  if (device == NULL || g_ascii_strcasecmp (device, "cpu") == 0
+      || g_ascii_strcasecmp (device, "cuda") == 0)
+    return TRUE;
+  if (g_ascii_strncasecmp (device, "cuda:", 5) != 0 || device[5] == '\0' || strlen (device) > 12)
+    return FALSE;
+  for (n = device + 5; *n != '\0'; n++)
+    if (!g_ascii_isdigit (*n))
+      return FALSE;
+  return TRUE;
+}
+
 SlProject *
 sl_cli_open_project (const char *command, const char *path)
 {

@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 enum
@@ -17,6 +18,7 @@ enum
   OPT_BATCH,
   OPT_BENCH,
   OPT_ITERATIONS,
+  OPT_DEVICE,
   OPT_VERSION,
 };
 
@@ -29,6 +31,7 @@ static const struct option long_options[] = {
   { "batch", required_argument, NULL, OPT_BATCH },
   { "bench", no_argument, NULL, OPT_BENCH },
   { "iterations", required_argument, NULL, OPT_ITERATIONS },
+  { "device", required_argument, NULL, OPT_DEVICE },
   { "help", no_argument, NULL, 'h' },
   { "version", no_argument, NULL, OPT_VERSION },
   { NULL, 0, NULL, 0 },
@@ -51,6 +54,8 @@ print_help (FILE *out)
                 "      --threshold T   reject predictions less confident than T (0 .. 1);\n"
                 "                      default: the model's threshold\n"
                 "      --threads N     compute threads (default: one per CPU core)\n"
+                "      --device D      where to compute: cpu (default), cuda (the first usable\n"
+                "                      GPU) or cuda:N; a GPU that is missing is an error\n"
                 "      --batch N       images per forward pass (default 1; 32 with --bench)\n"
                 "      --bench         time cold start, batch-1 latency and throughput on the\n"
                 "                      given images (or a mid-gray image) instead of classifying\n"
@@ -101,6 +106,20 @@ parse_int (const char *text, int min, int max, int *out)
   return true;
 }
 
+/* "cpu", "cuda" or "cuda:N"; whether that device works is for the runtime to say. */
+static bool
+valid_device (const char *text)
+{
+  if (strcasecmp (text, "cpu") == 0 || strcasecmp (text, "cuda") == 0)
+    return true;
+  if (strncasecmp (text, "cuda:", 5) != 0 || text[5] == '\0' || strlen (text) > 12)
+    return false;
+  for (const char *p = text + 5; *p != '\0'; p++)
+    if (*p < '0' || *p > '9')
+      return false;
+  return true;
+}
+
 static bool
 parse_threshold (const char *text, float *out)
 {
@@ -146,6 +165,11 @@ apply_option (int opt, const char *arg, SlInferOptions *o)
         return parse_int (arg, 1, 100000000, &o->iterations)
                    ? -1
                    : usage_error ("--iterations needs a positive whole number, not '%s'", arg);
+      case OPT_DEVICE:
+        o->device = arg;
+        return valid_device (arg)
+                   ? -1
+                   : usage_error ("--device takes cpu, cuda or cuda:N, not '%s'", arg);
       case 'h': print_help (stdout); return SL_INFER_EXIT_OK;
       case OPT_VERSION: print_version (); return SL_INFER_EXIT_OK;
       default:

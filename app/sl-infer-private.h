@@ -26,11 +26,12 @@ typedef struct
   bool recursive;
   bool json;
   bool bench;
-  int top;         /* 0 = off, else the k best are printed */
-  float threshold; /* < 0 keeps the model's reject threshold */
-  int threads;     /* 0 = one per CPU core */
-  int batch;       /* images per forward pass */
-  int iterations;  /* --bench: batch-1 predictions timed */
+  int top;            /* 0 = off, else the k best are printed */
+  float threshold;    /* < 0 keeps the model's reject threshold */
+  int threads;        /* 0 = one per CPU core */
+  const char *device; /* NULL (the CPU), "cpu", "cuda" or "cuda:N" */
+  int batch;          /* images per forward pass */
+  int iterations;     /* --bench: batch-1 predictions timed */
 } SlInferOptions;
 
 /* ---- sl-infer.c ---- */

@@ -26,7 +26,7 @@ sl_infer_open_model (const SlInferOptions *o)
   sl_classifier_options_init (&options);
   options.threads = o->threads;
   options.reject_threshold = o->threshold;
-  if (sl_classifier_open (o->model_path, &options, &c, &err) != SL_OK)
+  if (sl_classifier_open_on_device (o->model_path, &options, o->device, &c, &err) != SL_OK)
     {
       sl_infer_warn ("cannot open the model: %s", err.message);
       return NULL;

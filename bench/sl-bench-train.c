@@ -169,8 +169,10 @@ usage (void)
           "                      [--lr LR] [--optimizer adam|adamw|sgd] [--weight-decay WD]\n"
           "                      [--schedule constant|cosine] [--depth 8|14|20]\n"
           "                      [--test-images N (default: all 10,000)]\n"
+          "                      [--device cpu|cuda|cuda:N] [--print-model]\n"
           "Trains a preset on Fashion-MNIST (default Adam, lr 1e-3) and reports images/s,\n"
-          "test accuracy, batch-1 latency and peak memory.\n");
+          "test accuracy, batch-1 latency and peak memory. --print-model prints the preset's\n"
+          "model description (for bench/torch_gpu_peer.py) and exits.\n");
 }
 
 int
@@ -179,7 +181,8 @@ main (int argc, char **argv)
   const char *model_name = "seed-cnn", *data_dir = "/usr/share/datasets/fashion-mnist";
   int train_images = 60000, test_images = 0, epochs = 5, batch = 64, threads = 2, json = 0,
       depth = 0;
-  const char *schedule = "constant", *optimizer = "adam";
+  const char *schedule = "constant", *optimizer = "adam", *device = "cpu";
+  int print_model = 0;
   double lr = 1e-3, weight_decay = 0.0;
   uint64_t seed = 1;
   static const struct option options[] = {
@@ -197,6 +200,8 @@ main (int argc, char **argv)
     { "weight-decay", required_argument, NULL, 'w' },
     { "depth", required_argument, NULL, 'D' },
     { "json", no_argument, NULL, 'j' },
+    { "device", required_argument, NULL, 'g' },
+    { "print-model", no_argument, NULL, 'P' },
     { "help", no_argument, NULL, 'h' },
     { 0 },
   };
@@ -219,9 +224,29 @@ main (int argc, char **argv)
         case 'w': weight_decay = atof (optarg); break;
         case 'D': depth = atoi (optarg); break;
         case 'j': json = 1; break;
+        case 'g': device = optarg; break;
+        case 'P': print_model = 1; break;
         case 'h': usage (); return 0;
         default: usage (); return 2;
       }
+
+  if (print_model)
+    {
+      sl_preset_options po;
+      sl_error err = { 0 };
+      char *desc = NULL;
+
+      sl_preset_options_init (&po);
+      po.depth = depth;
+      if (sl_preset_json (model_name, &po, &desc, &err) != SL_OK)
+        {
+          fprintf (stderr, "sl-bench-train: %s\n", err.message);
+          return 2;
+        }
+      printf ("%s\n", desc);
+      sl_free (desc);
+      return 0;
+    }
 
   dataset train, test;
   if (load (&train, data_dir, true, train_images, seed)
@@ -264,6 +289,7 @@ main (int argc, char **argv)
   if (sl_preset_json (model_name, &po, &desc, &err) != SL_OK
       || sl_model_new (desc, seed, &model, &err) != SL_OK
       || sl_model_set_threads (model, threads, &err) != SL_OK
+      || sl_model_set_device (model, NULL, device, &err) != SL_OK
       || sl_trainer_new (model, &cfg, batch, &trainer, &err) != SL_OK)
     {
       fprintf (stderr, "sl-bench-train: %s\n", err.message);
@@ -329,15 +355,16 @@ main (int argc, char **argv)
 
   if (json)
     {
-      printf ("{\"engine\": \"sightline\", \"model\": \"%s\", \"threads\": %d, \"batch\": %d, "
+      printf ("{\"engine\": \"sightline\", \"model\": \"%s\", \"device\": \"%s\", "
+              "\"threads\": %d, \"batch\": %d, "
               "\"train_images\": %d, \"epochs\": %d, \"train_images_per_s\": %.1f, "
               "\"test_accuracy\": %.4f, \"latency_b1_ms\": %.4f, \"latency_b1_p90_ms\": %.4f, "
               "\"peak_rss_mb\": %.1f, \"train_gflops\": %.1f, \"sgemm_gflops\": %.1f, "
               "\"roofline_images_per_s\": %.1f, \"train_cpu_seconds\": %.2f, \"params\": %zu, "
               "\"epoch_seconds\": [",
-              model_name, threads, batch, train.n, epochs, images_per_s, accuracy, lat[250],
-              lat[450], ru.ru_maxrss / 1024.0, gflop, roof, roof_images, train_cpu,
-              sl_model_param_count (model));
+              model_name, sl_model_get_device (model), threads, batch, train.n, epochs,
+              images_per_s, accuracy, lat[250], lat[450], ru.ru_maxrss / 1024.0, gflop, roof,
+              roof_images, train_cpu, sl_model_param_count (model));
       for (int e = 0; e < epochs; e++)
         printf ("%s%.2f", e ? ", " : "", epoch_seconds[e]);
       printf ("]}\n");

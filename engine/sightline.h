@@ -88,7 +88,8 @@ extern "C"
   /* Forward multiply-adds per image (a speed estimate for the GUI). */
   SL_API double sl_model_flops_per_image (const sl_model *model);
 
-  /* Compute threads used by this model (default: the number of CPU cores). */
+  /* Compute threads used by this model on the CPU (default: the number of
+ * CPU cores); kept, and without effect, while it computes on a GPU. */
   SL_API sl_status sl_model_set_threads (sl_model *model, int threads, sl_error *err);
   SL_API int sl_model_get_threads (const sl_model *model);
 
@@ -97,7 +98,9 @@ extern "C"
                                      sl_error *err);
 
   /* Weights as one contiguous block of sl_model_param_count () floats, and the
- * layers' running statistics (batch-norm mean and variance). */
+ * layers' running statistics (batch-norm mean and variance), in host memory
+ * wherever the model computes (a GPU model copies them back first; NULL when
+ * that fails). The pointers stay valid until the model next changes. */
   SL_API const float *sl_model_params (const sl_model *model);
   SL_API sl_status sl_model_set_params (sl_model *model, const float *params, size_t count,
                                         sl_error *err);
@@ -108,8 +111,9 @@ extern "C"
 
   /* A second handle on the same weights with its own working memory and
  * `threads` compute threads (0 = one per core), so another thread can predict
- * at the same time. The weights must not change while it lives, and it must
- * be freed before the model it shares. */
+ * at the same time; on a GPU it has its own streams on the same device. The
+ * weights must not change while it lives, and it must be freed before the
+ * model it shares. */
   SL_API sl_status sl_model_share (const sl_model *model, int threads, sl_model **out,
                                    sl_error *err);
 
@@ -186,7 +190,8 @@ extern "C"
   /* Discovers the devices (opening the CUDA module can take a second: call it
  * off the UI thread). The CPU is always entry 0. A missing GPU is no error. */
   SL_API sl_status sl_device_list_new (sl_device_list **out, sl_error *err);
-  SL_API void sl_device_list_free (sl_device_list *list); /* NULL-safe; closes the module */
+  /* NULL-safe. Models moved to one of its GPUs keep what they need of it. */
+  SL_API void sl_device_list_free (sl_device_list *list);
   SL_API size_t sl_device_list_count (const sl_device_list *list);
   /* Entry i, or NULL past the end; it lives as long as the list. */
   SL_API const sl_device_info *sl_device_list_get (const sl_device_list *list, size_t i);
@@ -194,6 +199,22 @@ extern "C"
   SL_API const sl_device_info *sl_device_list_find (const sl_device_list *list, const char *id);
   /* "" when a usable GPU exists, else a sentence saying why there is none. */
   SL_API const char *sl_device_list_gpu_status (const sl_device_list *list);
+
+  /* Moves a model (weights, statistics, working memory) to a device: "cpu",
+ * "cuda" (the first usable GPU) or "cuda:N". devices is a list from
+ * sl_device_list_new, or NULL to discover them; the model keeps what it
+ * needs of the list, which may be freed at any time. The first time a GPU of
+ * a list is used, one batch is run through a small model on it and on the CPU
+ * and the results compared (about a second), so a broken GPU setup fails here
+ * and not hours into training. Errors leave the model where it was:
+ * SL_ERR_DEVICE with the reason when the device is missing, unusable or fails
+ * the check; SL_ERR_NOMEM when the weights do not fit; SL_ERR_INVALID while a
+ * trainer uses the model, or for a handle from sl_model_share (it computes
+ * where its model does). */
+  SL_API sl_status sl_model_set_device (sl_model *model, sl_device_list *devices,
+                                        const char *device, sl_error *err);
+  /* "cpu" or "cuda:N"; the string lives as long as the model. */
+  SL_API const char *sl_model_get_device (const sl_model *model);
 
   /* ---- Batch sources -------------------------------------------------------
  * Training and evaluation pull batches through this interface; the vision

@@ -3,7 +3,9 @@
 
 #include "sightline.h"
 
-#define SL_BACKEND_ABI_VERSION 1
+/* 2: memory that may not be host memory (upload, download, zero, sync,
+ *    host_memory), loss and finiteness written to backend memory. */
+#define SL_BACKEND_ABI_VERSION 2
 
 /* Geometry of a convolution or pooling window, per image. */
 typedef struct
@@ -38,32 +40,65 @@ typedef struct
 
 typedef struct
 {
-  const float *weights; /* NULL = all 1 */
+  const float *weights; /* backend memory; NULL = all 1 */
   float smoothing;
 } sl_loss_desc;
 
+/* Where softmax_xent and all_finite leave their results (backend memory, as
+ * doubles so that the CPU's values reach the engine unrounded). */
+enum
+{
+  SL_STAT_LOSS,    /* batch loss */
+  SL_STAT_CORRECT, /* arg-max hits */
+  SL_STAT_FINITE,  /* 1 when every gradient is finite, else 0 */
+  SL_STAT_COUNT,
+};
+
 typedef struct sl_backend sl_backend;
 
-/* Gradient outputs named dx take `accumulate`: false overwrites, true adds,
- * so a layer output read by two layers (a residual shortcut) gets the sum. */
+/* Every pointer an op takes is backend memory (from alloc) unless said
+ * otherwise. Ops are queued in order and may run after they return; an op
+ * that fails records the error, which the next sync or download returns
+ * (never an abort). Gradient outputs named dx take `accumulate`: false
+ * overwrites, true adds, so a layer output read by two layers (a residual
+ * shortcut) gets the sum. */
 typedef struct
 {
   int abi_version;
   const char *name;
+  /* Backend memory is ordinary host memory: the engine may hand host
+   * buffers straight to the ops and skip the copies. */
+  bool host_memory;
   void (*destroy) (sl_backend *be);
 
-  void *(*alloc) (sl_backend *be, size_t bytes); /* zeroed; NULL on failure */
+  /* Zeroed (ordered before later ops); NULL when out of memory. Called only
+   * while building models and plans, never per step. */
+  void *(*alloc) (sl_backend *be, size_t bytes);
   void (*release) (sl_backend *be, void *ptr);
+  /* Host to backend. Returns once src may be reused (the backend stages it in
+   * pinned memory of its own); the copy is ordered before every later op.
+   * Queued ops must no longer read dst. */
+  void (*upload) (sl_backend *be, void *dst, const void *src, size_t bytes);
+  /* Backend to host: waits for every queued op, copies, and returns the
+   * first error since the last sync (clearing it). */
+  sl_status (*download) (sl_backend *be, void *dst, const void *src, size_t bytes, sl_error *err);
+  void (*zero) (sl_backend *be, void *dst, size_t bytes);
+  /* Waits for every queued op; returns the first error since the last sync
+   * (clearing it). */
+  sl_status (*sync) (sl_backend *be, sl_error *err);
 
-  /* Floats of scratch per image-batch that conv2d needs. */
+  /* Floats of scratch that conv2d needs for a batch of n (called when a plan
+   * is made; a backend may choose its algorithms here, and record an error
+   * for the plan's sync). */
   size_t (*conv2d_workspace) (sl_backend *be, const sl_conv_desc *d, int n);
   /* Floats of per-thread scratch for conv2d weight gradients. */
   size_t (*conv2d_grad_scratch) (sl_backend *be, const sl_conv_desc *d);
+  /* ws holds ws_floats floats: at least conv2d_workspace (d, plan batch). */
   void (*conv2d_forward) (sl_backend *be, const sl_conv_desc *d, int n, const float *x,
-                          const float *w, const float *b, float *y, float *ws);
+                          const float *w, const float *b, float *y, float *ws, size_t ws_floats);
   void (*conv2d_backward) (sl_backend *be, const sl_conv_desc *d, int n, const float *x,
                            const float *w, const float *dy, float *dx, bool accumulate, float *dw,
-                           float *db, float *ws, float *scratch);
+                           float *db, float *ws, size_t ws_floats, float *scratch);
 
   void (*dense_forward) (sl_backend *be, int n, int in, int out, const float *x, const float *w,
                          const float *b, float *y);
@@ -74,9 +109,11 @@ typedef struct
                              const float *gamma, const float *beta, float *running_mean,
                              float *running_var, float epsilon, float momentum, float *saved,
                              float *y);
+  /* saved: what batchnorm_forward left there in training; epsilon as there. */
   void (*batchnorm_backward) (sl_backend *be, int n, int c, int hw, const float *x,
-                              const float *gamma, const float *saved, const float *dy, float *dx,
-                              bool accumulate, float *dgamma, float *dbeta);
+                              const float *gamma, const float *saved, float epsilon,
+                              const float *dy, float *dx, bool accumulate, float *dgamma,
+                              float *dbeta);
 
   void (*activation_forward) (sl_backend *be, sl_activation act, float slope, size_t len,
                               const float *x, float *y);
@@ -99,16 +136,17 @@ typedef struct
   void (*add_forward) (sl_backend *be, size_t len, const float *a, const float *b, float *y);
   void (*copy_grad) (sl_backend *be, size_t len, const float *dy, float *dx, bool accumulate);
 
-  /* Softmax cross-entropy: writes dlogits (may be NULL), returns the batch loss
-   * and the number of correct arg-max predictions. */
-  double (*softmax_xent) (sl_backend *be, int n, int k, const float *logits, const int32_t *labels,
-                          const sl_loss_desc *loss, float *dlogits, int *correct);
+  /* Softmax cross-entropy: writes dlogits (may be NULL), and the batch loss
+   * and the number of correct arg-max predictions into stats[SL_STAT_LOSS]
+   * and stats[SL_STAT_CORRECT]. */
+  void (*softmax_xent) (sl_backend *be, int n, int k, const float *logits, const int32_t *labels,
+                        const sl_loss_desc *loss, float *dlogits, double *stats);
   void (*softmax) (sl_backend *be, int n, int k, const float *logits, float *probs);
 
   void (*optimizer_step) (sl_backend *be, const sl_optim_step *s, size_t len, float *params,
                           const float *grads, float *m, float *v);
-  /* True when every value is finite. */
-  bool (*all_finite) (sl_backend *be, size_t len, const float *x);
+  /* stats[SL_STAT_FINITE] = 1 when every value is finite, else 0. */
+  void (*all_finite) (sl_backend *be, size_t len, const float *x, double *stats);
 } sl_backend_ops;
 
 struct sl_backend

@@ -45,7 +45,28 @@ sl_trainer_save_checkpoint (sl_trainer *t, const char *path, sl_error *err)
   sl_atomic_file af;
   sl_status st;
   size_t header_len;
+  float *moments = NULL;
 
+  /* Weights and optimizer state as they are on the device, in host memory. */
+  if ((st = sl_model_pull_host (m, err)) != SL_OK)
+    {
+      free (model_json);
+      cJSON_Delete (doc);
+      return st;
+    }
+  if (m->backend->ops->host_memory)
+    moments = t->moments;
+  else if ((moments = malloc (2 * sizeof (float) * m->n_params + 1)) == NULL)
+    goto nomem;
+  else if ((st = m->backend->ops->download (m->backend, moments, t->moments,
+                                            2 * sizeof (float) * m->n_params, err))
+           != SL_OK)
+    {
+      free (moments);
+      free (model_json);
+      cJSON_Delete (doc);
+      return st;
+    }
   if (model_json == NULL || doc == NULL)
     goto nomem;
   cJSON_AddStringToObject (doc, "model", model_json);
@@ -68,20 +89,24 @@ sl_trainer_save_checkpoint (sl_trainer *t, const char *path, sl_error *err)
       sl_atomic_file_write (&af, head, sizeof head);
       sl_atomic_file_write (&af, header, header_len);
       sl_atomic_file_write (&af, pad, data_offset (header_len) - 16 - header_len);
-      sl_atomic_file_write (&af, m->params, sizeof (float) * m->n_params);
-      sl_atomic_file_write (&af, m->state, sizeof (float) * m->n_state);
-      sl_atomic_file_write (&af, t->moments, 2 * sizeof (float) * m->n_params);
+      sl_atomic_file_write (&af, m->host_params, sizeof (float) * m->n_params);
+      sl_atomic_file_write (&af, m->host_state, sizeof (float) * m->n_state);
+      sl_atomic_file_write (&af, moments, 2 * sizeof (float) * m->n_params);
       put_u32 (tail, af.crc);
       af.crc = 0;
       sl_atomic_file_write (&af, tail, sizeof tail);
       st = sl_atomic_file_commit (&af, err);
     }
+  if (moments != t->moments)
+    free (moments);
   free (model_json);
   free (header);
   cJSON_Delete (doc);
   return st;
 
 nomem:
+  if (moments != t->moments)
+    free (moments);
   free (model_json);
   free (header);
   cJSON_Delete (doc);
@@ -218,11 +243,14 @@ sl_trainer_load_checkpoint (sl_trainer *t, const char *path, sl_error *err)
     }
   /* Everything is checked: only now is the trainer changed. */
   off = c.data_off;
-  memcpy (m->params, c.buf + off, sizeof (float) * m->n_params);
+  memcpy (m->host_params, c.buf + off, sizeof (float) * m->n_params);
   off += sizeof (float) * m->n_params;
-  memcpy (m->state, c.buf + off, sizeof (float) * m->n_state);
+  memcpy (m->host_state, c.buf + off, sizeof (float) * m->n_state);
   off += sizeof (float) * m->n_state;
-  memcpy (t->moments, c.buf + off, 2 * sizeof (float) * m->n_params);
+  m->backend->ops->upload (m->backend, t->moments, c.buf + off, 2 * sizeof (float) * m->n_params);
+  st = sl_model_push_host (m, err);
+  if (st != SL_OK)
+    goto out;
   t->step = (int64_t) c.step;
   t->epoch = (int64_t) c.epoch;
 
@@ -253,9 +281,13 @@ sl_model_load_checkpoint (const char *path, sl_model **out, sl_error *err)
                        path);
   if (st == SL_OK)
     {
-      memcpy (m->params, c.buf + c.data_off, sizeof (float) * m->n_params);
-      memcpy (m->state, c.buf + c.data_off + sizeof (float) * m->n_params,
+      memcpy (m->host_params, c.buf + c.data_off, sizeof (float) * m->n_params);
+      memcpy (m->host_state, c.buf + c.data_off + sizeof (float) * m->n_params,
               sizeof (float) * m->n_state);
+      st = sl_model_push_host (m, err);
+    }
+  if (st == SL_OK)
+    {
       *out = m;
       m = NULL;
     }

@@ -2,11 +2,13 @@
 #define _GNU_SOURCE /* dladdr, sched_getaffinity */
 
 #include "sl-backend-module-private.h"
+#include "sl-device-private.h"
 #include "sl-error-private.h"
 
 #include <ctype.h>
 #include <dlfcn.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +23,14 @@
 #define MAX_SEARCH_DIRS 5
 #define GPU_STATUS_LEN  1024
 
+/* The outcome of a GPU's self-check, per list entry. */
+typedef struct
+{
+  int state; /* 0: not run, 1: passed, -1: failed */
+  sl_status code;
+  char message[256];
+} SelfCheck;
+
 struct sl_device_list
 {
   sl_device_info *devices;
@@ -28,6 +38,9 @@ struct sl_device_list
   void *module_handle; /* dlopen handle of the CUDA module, or NULL */
   const sl_backend_module *module;
   char gpu_status[GPU_STATUS_LEN];
+  int refs;             /* the caller's, plus one per model computing with the module */
+  pthread_mutex_t lock; /* guards checks */
+  SelfCheck *checks;    /* count entries, allocated with the devices */
 };
 
 static void
@@ -296,7 +309,9 @@ open_module (sl_device_list *list, const char *path)
   void *handle;
 
   dlerror ();
-  handle = dlopen (path, RTLD_NOW | RTLD_LOCAL);
+  /* Never unloaded: the CUDA libraries it pulls in do not survive being
+   * unloaded and loaded again in one process. */
+  handle = dlopen (path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
   if (handle == NULL)
     {
       why = dlerror ();
@@ -439,24 +454,108 @@ sl_device_list_new (sl_device_list **out, sl_error *err)
     }
   fill_cpu (&list->devices[0]);
   list->count = 1;
+  list->refs = 1;
+  pthread_mutex_init (&list->lock, NULL);
   if (load_module (list) && (st = add_gpus (list, err)) != SL_OK)
     {
       sl_device_list_free (list);
       return st;
     }
+  list->checks = calloc (list->count, sizeof *list->checks);
+  if (list->checks == NULL)
+    {
+      sl_device_list_free (list);
+      return sl_error_set (err, SL_ERR_NOMEM, "Out of memory while listing the devices.");
+    }
   *out = list;
   return SL_OK;
+}
+
+sl_device_list *
+sl_device_list_ref (sl_device_list *list)
+{
+  if (list != NULL)
+    __atomic_add_fetch (&list->refs, 1, __ATOMIC_RELAXED);
+  return list;
 }
 
 void
 sl_device_list_free (sl_device_list *list)
 {
-  if (list == NULL)
+  if (list == NULL || __atomic_sub_fetch (&list->refs, 1, __ATOMIC_ACQ_REL) > 0)
     return;
   if (list->module_handle != NULL)
     dlclose (list->module_handle);
+  pthread_mutex_destroy (&list->lock);
+  free (list->checks);
   free (list->devices);
   free (list);
+}
+
+/* Runs the self-check of GPU entry `index` once per list, under the lock, so
+ * two threads moving models at once do not both run it. */
+static sl_status
+self_check_once (sl_device_list *list, size_t index, sl_error *err)
+{
+  const sl_device_info *d = &list->devices[index];
+  SelfCheck *c = &list->checks[index];
+  sl_backend *be = NULL;
+  sl_error check_err = { 0 };
+  sl_status st;
+
+  pthread_mutex_lock (&list->lock);
+  if (c->state == 0)
+    {
+      /* A backend of its own, so the check leaves nothing behind in the model's. */
+      st = list->module->backend_new (d->index, &be, &check_err);
+      if (st == SL_OK)
+        st = sl_backend_self_check (be, d->id, &check_err); /* takes be over */
+      c->state = st == SL_OK ? 1 : -1;
+      c->code = st;
+      copy_string (c->message, sizeof c->message, check_err.message);
+    }
+  st = c->state > 0 ? SL_OK : c->code;
+  if (st != SL_OK)
+    sl_error_set (err, st, "%s", c->message);
+  pthread_mutex_unlock (&list->lock);
+  return st;
+}
+
+sl_status
+sl_device_list_backend_new (sl_device_list *list, size_t index, int threads, bool self_check,
+                            sl_backend **out, sl_error *err)
+{
+  const sl_device_info *d;
+  sl_status st;
+
+  *out = NULL;
+  if (list == NULL || index >= list->count)
+    return sl_error_set (err, SL_ERR_INVALID, "no device %zu in the device list", index);
+  d = &list->devices[index];
+  if (d->kind == SL_DEVICE_CPU)
+    return sl_cpu_backend_new (threads, out, err);
+  if (!d->usable)
+    return sl_error_set (err, SL_ERR_DEVICE, "%s (%s) cannot be used: %s", d->id, d->name,
+                         d->reason);
+  if (list->module->backend_new == NULL)
+    return sl_error_set (err, SL_ERR_DEVICE, "the CUDA backend module cannot create backends");
+  if (self_check && (st = self_check_once (list, index, err)) != SL_OK)
+    return st;
+  st = list->module->backend_new (d->index, out, err);
+  if (st == SL_OK
+      && (*out == NULL || (*out)->ops == NULL
+          || (*out)->ops->abi_version != SL_BACKEND_ABI_VERSION))
+    {
+      /* A module that passed the table's ABI check but hands out another: refuse it. */
+      if (*out != NULL && (*out)->ops != NULL)
+        (*out)->ops->destroy (*out);
+      *out = NULL;
+      return sl_error_set (err, SL_ERR_DEVICE,
+                           "the CUDA backend module returned an unusable backend for %s; "
+                           "reinstall Sightline",
+                           d->id);
+    }
+  return st;
 }
 
 size_t

@@ -148,26 +148,51 @@ sl_plan_new (sl_model *m, int batch, bool training, bool want_input_grad, sl_pla
           scratch = s > scratch ? s : scratch;
         }
     }
+  const size_t in_size = (size_t) m->channels * m->height * m->width;
   size_t input_grad_at = floats;
   if (want_input_grad)
-    floats += align16 (B * (size_t) m->channels * m->height * m->width);
+    floats += align16 (B * in_size);
+  /* Device libraries (cuDNN) want their scratch on a 256-byte boundary. */
+  if (!ops->host_memory)
+    floats = (floats + 63) & ~(size_t) 63;
   size_t ws_at = floats;
   floats += align16 (ws);
   size_t scratch_at = floats;
   if (training)
     floats += align16 (scratch * (size_t) m->threads);
+  /* Doubles, 64-byte aligned like every offset here. */
+  size_t stats_at = floats;
+  floats += align16 (2 * SL_STAT_COUNT);
+  size_t input_at = floats, probs_at = 0;
+  if (!ops->host_memory)
+    {
+      floats += align16 (B * in_size);
+      probs_at = floats;
+      floats += align16 (B * (size_t) m->classes);
+    }
+  size_t labels_at = ints;
+  ints += align16 (B);
 
+  free (readers);
+  /* A backend that cannot plan a layer (conv2d_workspace) says so here. */
+  sl_status planned = ops->sync (be, err);
+  if (planned != SL_OK)
+    {
+      free (out_at);
+      sl_plan_free (m, p);
+      return planned;
+    }
   p->arena = ops->alloc (be, floats * sizeof (float));
   p->index_arena = ops->alloc (be, ints * sizeof (int32_t));
-  free (readers);
   if (p->arena == NULL || p->index_arena == NULL)
     {
       free (out_at);
       sl_plan_free (m, p);
       return sl_error_set (err, SL_ERR_NOMEM,
-                           "out of memory: %.0f MB of buffers for a batch of %d; try a smaller "
+                           "out of %s memory: %.0f MB of buffers for a batch of %d; try a smaller "
                            "batch size",
-                           (floats * 4.0 + ints * 4.0) / 1e6, batch);
+                           ops->host_memory ? "main" : "GPU", (floats * 4.0 + ints * 4.0) / 1e6,
+                           batch);
     }
 
   for (int i = 0; i < m->n_nodes; i++)
@@ -184,8 +209,16 @@ sl_plan_new (sl_model *m, int batch, bool training, bool want_input_grad, sl_pla
   if (want_input_grad)
     p->input_grad = p->arena + input_grad_at;
   p->workspace = p->arena + ws_at;
+  p->workspace_size = ws;
   p->param_grad_scratch = training ? p->arena + scratch_at : NULL;
   p->logits_grad = training ? p->grad[grad_root (m, m->n_nodes - 1)] : NULL;
+  p->stats = (double *) (p->arena + stats_at);
+  p->labels = p->index_arena + labels_at;
+  if (!ops->host_memory)
+    {
+      p->input = p->arena + input_at;
+      p->probs = p->arena + probs_at;
+    }
   free (out_at);
   *out = p;
   return SL_OK;
@@ -249,7 +282,7 @@ sl_graph_forward (sl_model *m, sl_plan *p, const float *x, int n, bool training,
       switch (node->kind)
         {
           case SL_LAYER_CONV2D:
-            ops->conv2d_forward (be, &node->geom, n, in, w, b, y, p->workspace);
+            ops->conv2d_forward (be, &node->geom, n, in, w, b, y, p->workspace, p->workspace_size);
             break;
           case SL_LAYER_DENSE:
             ops->dense_forward (be, n, (int) sl_shape_size (node->in), node->units, in, w, b, y);
@@ -327,14 +360,14 @@ sl_graph_backward (sl_model *m, sl_plan *p, const float *x, int n, float *param_
       if (!written[i + 1])
         {
           /* Nothing reads this layer's output: its parameters get no gradient. */
-          memset (dw, 0, sizeof (float) * node->param_count);
+          ops->zero (be, dw, sizeof (float) * node->param_count);
           continue;
         }
       switch (node->kind)
         {
           case SL_LAYER_CONV2D:
             ops->conv2d_backward (be, &node->geom, n, in, w, dy, dx, acc, dw, db, p->workspace,
-                                  p->param_grad_scratch);
+                                  p->workspace_size, p->param_grad_scratch);
             break;
           case SL_LAYER_DENSE:
             ops->dense_backward (be, n, (int) sl_shape_size (node->in), node->units, in, w, dy, dx,
@@ -342,7 +375,7 @@ sl_graph_backward (sl_model *m, sl_plan *p, const float *x, int n, float *param_
             break;
           case SL_LAYER_BATCHNORM:
             ops->batchnorm_backward (be, n, node->in.c, node->in.h * node->in.w, in, w, p->saved[i],
-                                     dy, dx, acc, dw, dw + node->in.c);
+                                     node->epsilon, dy, dx, acc, dw, dw + node->in.c);
             break;
           case SL_LAYER_RELU:
           case SL_LAYER_RELU6:

@@ -72,9 +72,16 @@ typedef struct
   float **saved;     /* per node: batch-norm mean + inverse std, dropout mask */
   int32_t **argmax;  /* per node: max-pool winners */
   int32_t *index_arena;
-  float *workspace; /* shared scratch, sized for the largest layer */
+  float *workspace;      /* shared scratch, sized for the largest layer */
+  size_t workspace_size; /* its floats */
   float *param_grad_scratch;
   float *logits_grad;
+  /* Staging in backend memory for backends that cannot read host memory
+   * (NULL otherwise): a batch of inputs, and of probabilities. */
+  float *input;
+  float *probs;
+  int32_t *labels; /* a batch of labels */
+  double *stats;   /* SL_STAT_COUNT doubles: loss, hits, finiteness */
 } sl_plan;
 
 struct sl_model
@@ -83,12 +90,20 @@ struct sl_model
   int channels, height, width, classes;
   sl_node *nodes;
   int n_nodes;
-  float *params;
+  float *params; /* backend memory: every weight in one block */
   size_t n_params;
-  float *state;
+  float *state; /* backend memory: running statistics */
   size_t n_state;
+  /* Host copies of params and state: the same pointers when the backend
+   * computes in host memory, else refreshed from the device on demand. */
+  float *host_params, *host_state;
+  bool host_stale; /* the device copies changed since the host copies were read */
   sl_backend *backend;
   int threads;
+  char device[16];         /* "cpu", "cuda:0" */
+  sl_device_list *devices; /* held while the backend comes from its CUDA module */
+  int device_index;        /* the list entry of the device */
+  int trainers;            /* trainers using the model: its device cannot change */
   sl_plan *predict_plan;
   bool shares_weights; /* params and state belong to another model (sl_model_share) */
 };
@@ -103,6 +118,14 @@ void sl_model_init_params (sl_model *model, uint64_t seed);
 /* Builds a model whose weights and statistics are all zero (to be loaded),
  * computing on `threads` threads (0 = one per core). */
 sl_status sl_model_build (const char *json, int threads, sl_model **out, sl_error *err);
+/* The same on a given backend, which the model takes over (destroyed on failure). */
+sl_status sl_model_build_on (const char *json, sl_backend *backend, int threads, sl_model **out,
+                             sl_error *err);
+/* Brings host_params and host_state up to date with the device. The model is
+ * const for callers: the host copies are a cache. */
+sl_status sl_model_pull_host (const sl_model *model, sl_error *err);
+/* Sends host_params and host_state, changed on the host, to the device. */
+sl_status sl_model_push_host (sl_model *model, sl_error *err);
 
 /* sl-graph.c */
 sl_status sl_plan_new (sl_model *model, int batch, bool training, bool want_input_grad,

@@ -1,10 +1,12 @@
 /* sl-model.c: the model handle: building from JSON, weight initialisation and inference. */
 #include "sl-model-private.h"
+#include "sl-device-private.h"
 #include "sl-error-private.h"
 #include "sl-rng-private.h"
 #include "sl-threadpool-private.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,15 +19,16 @@ sl_model_init_params (sl_model *m, uint64_t seed)
   sl_rng rng;
 
   sl_rng_seed (&rng, seed);
-  memset (m->params, 0, sizeof (float) * m->n_params);
+  memset (m->host_params, 0, sizeof (float) * m->n_params);
+  memset (m->host_state, 0, sizeof (float) * m->n_state);
   for (int i = 0; i < m->n_nodes; i++)
     {
       const sl_node *n = &m->nodes[i];
-      float *w = m->params + n->param_offset;
+      float *w = m->host_params + n->param_offset;
 
       if (n->kind == SL_LAYER_BATCHNORM)
         {
-          float *state = m->state + n->state_offset;
+          float *state = m->host_state + n->state_offset;
           for (int c = 0; c < n->in.c; c++)
             {
               w[c] = 1.0f;               /* gamma; beta stays 0 */
@@ -61,33 +64,106 @@ sl_model_init_params (sl_model *m, uint64_t seed)
             w[k] = (2.0f * sl_rng_uniform (&rng) - 1.0f) * limit;
         }
     }
+  /* A device copy is refreshed from these; its errors surface at the next sync. */
+  sl_model_push_host (m, NULL);
+}
+
+/* Host copies of the weights for a backend that does not compute in host memory. */
+static bool
+alloc_host_copies (sl_model *m)
+{
+  if (m->backend->ops->host_memory)
+    {
+      m->host_params = m->params;
+      m->host_state = m->state;
+      return true;
+    }
+  m->host_params = calloc (m->n_params ? m->n_params : 1, sizeof (float));
+  m->host_state = calloc (m->n_state ? m->n_state : 1, sizeof (float));
+  return m->host_params != NULL && m->host_state != NULL;
+}
+
+static void
+free_host_copies (sl_model *m)
+{
+  if (m->host_params != m->params)
+    free (m->host_params);
+  if (m->host_state != m->state)
+    free (m->host_state);
+  m->host_params = m->host_state = NULL;
 }
 
 sl_status
-sl_model_build (const char *json, int threads, sl_model **out, sl_error *err)
+sl_model_pull_host (const sl_model *cm, sl_error *err)
+{
+  sl_model *m = (sl_model *) cm; /* the host copies are a cache */
+  sl_backend *be = m->backend;
+  sl_status st;
+
+  if (be->ops->host_memory || !m->host_stale)
+    return SL_OK;
+  st = be->ops->download (be, m->host_params, m->params, sizeof (float) * m->n_params, err);
+  if (st == SL_OK)
+    st = be->ops->download (be, m->host_state, m->state, sizeof (float) * m->n_state, err);
+  if (st == SL_OK)
+    m->host_stale = false;
+  return st;
+}
+
+sl_status
+sl_model_push_host (sl_model *m, sl_error *err)
+{
+  sl_backend *be = m->backend;
+
+  if (be->ops->host_memory)
+    return SL_OK;
+  be->ops->upload (be, m->params, m->host_params, sizeof (float) * m->n_params);
+  be->ops->upload (be, m->state, m->host_state, sizeof (float) * m->n_state);
+  m->host_stale = false;
+  return be->ops->sync (be, err);
+}
+
+/* Parameter and statistics blocks on the model's backend, and their host copies. */
+static sl_status
+alloc_weights (sl_model *m, sl_error *err)
+{
+  sl_backend *be = m->backend;
+
+  m->params = be->ops->alloc (be, sizeof (float) * m->n_params);
+  m->state = be->ops->alloc (be, sizeof (float) * m->n_state);
+  if (m->params == NULL || m->state == NULL)
+    return sl_error_set (err, SL_ERR_NOMEM, "out of %s memory for %zu parameters",
+                         be->ops->host_memory ? "main" : "GPU", m->n_params);
+  if (!alloc_host_copies (m))
+    return sl_error_set (err, SL_ERR_NOMEM, "out of memory for %zu parameters", m->n_params);
+  return SL_OK;
+}
+
+sl_status
+sl_model_build_on (const char *json, sl_backend *backend, int threads, sl_model **out,
+                   sl_error *err)
 {
   sl_model *m;
   sl_status st;
 
   if (out == NULL)
-    return sl_error_set (err, SL_ERR_INVALID, "sl_model_new: no place for the result");
+    {
+      backend->ops->destroy (backend);
+      return sl_error_set (err, SL_ERR_INVALID, "sl_model_new: no place for the result");
+    }
   *out = NULL;
   m = calloc (1, sizeof *m);
   if (m == NULL)
-    return sl_error_set (err, SL_ERR_NOMEM, "out of memory creating a model");
+    {
+      backend->ops->destroy (backend);
+      return sl_error_set (err, SL_ERR_NOMEM, "out of memory creating a model");
+    }
+  m->backend = backend;
+  m->threads = threads > 0 ? threads : sl_cpu_count ();
+  snprintf (m->device, sizeof m->device, "%s", backend->ops->host_memory ? "cpu" : "cuda:0");
   st = sl_model_parse (json, m, err);
   if (st == SL_OK)
-    {
-      m->threads = threads > 0 ? threads : sl_cpu_count ();
-      st = sl_cpu_backend_new (m->threads, &m->backend, err);
-    }
-  if (st == SL_OK)
-    {
-      m->params = m->backend->ops->alloc (m->backend, sizeof (float) * m->n_params);
-      m->state = m->backend->ops->alloc (m->backend, sizeof (float) * m->n_state);
-      if (m->params == NULL || m->state == NULL)
-        st = sl_error_set (err, SL_ERR_NOMEM, "out of memory for %zu parameters", m->n_params);
-    }
+    st = alloc_weights (m, err);
   if (st != SL_OK)
     {
       sl_model_free (m);
@@ -95,6 +171,22 @@ sl_model_build (const char *json, int threads, sl_model **out, sl_error *err)
     }
   *out = m;
   return SL_OK;
+}
+
+sl_status
+sl_model_build (const char *json, int threads, sl_model **out, sl_error *err)
+{
+  sl_backend *be;
+  sl_status st;
+
+  if (out == NULL)
+    return sl_error_set (err, SL_ERR_INVALID, "sl_model_new: no place for the result");
+  *out = NULL;
+  threads = threads > 0 ? threads : sl_cpu_count ();
+  st = sl_cpu_backend_new (threads, &be, err);
+  if (st != SL_OK)
+    return st;
+  return sl_model_build_on (json, be, threads, out, err);
 }
 
 sl_status
@@ -110,6 +202,7 @@ sl_model_new (const char *json, uint64_t seed, sl_model **out, sl_error *err)
 sl_status
 sl_model_share (const sl_model *base, int threads, sl_model **out, sl_error *err)
 {
+  sl_backend *be = NULL;
   sl_model *m;
   char *json;
   sl_status st;
@@ -119,6 +212,10 @@ sl_model_share (const sl_model *base, int threads, sl_model **out, sl_error *err
   *out = NULL;
   if (threads <= 0)
     threads = sl_cpu_count ();
+  /* The share reads the base's host copies, if ever: bring them up to date once. */
+  st = sl_model_pull_host (base, err);
+  if (st != SL_OK)
+    return st;
   json = sl_model_serialize (base);
   m = calloc (1, sizeof *m);
   if (json == NULL || m == NULL)
@@ -129,16 +226,27 @@ sl_model_share (const sl_model *base, int threads, sl_model **out, sl_error *err
     }
   st = sl_model_parse (json, m, err);
   free (json);
-  if (st == SL_OK)
-    st = sl_cpu_backend_new (threads, &m->backend, err);
+  /* Its own backend on the base's device: threads on the CPU, streams on a GPU. */
+  if (st == SL_OK && base->devices != NULL)
+    st = sl_device_list_backend_new (base->devices, (size_t) base->device_index, threads, false,
+                                     &be, err);
+  else if (st == SL_OK)
+    st = sl_cpu_backend_new (threads, &be, err);
+  m->backend = be;
   if (st != SL_OK)
     {
       sl_model_free (m);
       return st;
     }
+  if (base->devices != NULL)
+    m->devices = sl_device_list_ref (base->devices);
+  m->device_index = base->device_index;
+  memcpy (m->device, base->device, sizeof m->device);
   m->threads = threads;
   m->params = base->params;
   m->state = base->state;
+  m->host_params = base->host_params;
+  m->host_state = base->host_state;
   m->shares_weights = true;
   *out = m;
   return SL_OK;
@@ -154,11 +262,14 @@ sl_model_free (sl_model *m)
       sl_plan_free (m, m->predict_plan);
       if (!m->shares_weights)
         {
+          free_host_copies (m);
           m->backend->ops->release (m->backend, m->params);
           m->backend->ops->release (m->backend, m->state);
         }
       m->backend->ops->destroy (m->backend);
     }
+  /* Last: the backend's code may live in the module the list holds open. */
+  sl_device_list_free (m->devices);
   sl_model_clear_nodes (m);
   free (m);
 }
@@ -218,6 +329,12 @@ sl_model_set_threads (sl_model *m, int threads, sl_error *err)
     threads = sl_cpu_count ();
   if (threads == m->threads)
     return SL_OK;
+  if (!m->backend->ops->host_memory)
+    {
+      /* A GPU computes with its own threads; the count applies when the model moves back. */
+      m->threads = threads;
+      return SL_OK;
+    }
   st = sl_cpu_backend_new (threads, &be, err);
   if (st != SL_OK)
     return st;
@@ -237,6 +354,34 @@ sl_model_get_threads (const sl_model *m)
   return m->threads;
 }
 
+const char *
+sl_model_get_device (const sl_model *m)
+{
+  return m != NULL ? m->device : NULL;
+}
+
+/* One chunk of inference: stages x when the backend cannot read host
+ * memory, and fetches the probabilities back. */
+static sl_status
+predict_chunk (sl_model *m, const float *x, int n, float *probs, sl_error *err)
+{
+  sl_backend *be = m->backend;
+  sl_plan *p = m->predict_plan;
+  const size_t in_size = (size_t) m->channels * m->height * m->width;
+  const float *logits;
+
+  if (be->ops->host_memory)
+    {
+      logits = sl_graph_forward (m, p, x, n, false, 0);
+      be->ops->softmax (be, n, m->classes, logits, probs);
+      return be->ops->sync (be, err);
+    }
+  be->ops->upload (be, p->input, x, sizeof (float) * in_size * n);
+  logits = sl_graph_forward (m, p, p->input, n, false, 0);
+  be->ops->softmax (be, n, m->classes, logits, p->probs);
+  return be->ops->download (be, probs, p->probs, sizeof (float) * m->classes * n, err);
+}
+
 sl_status
 sl_model_predict (sl_model *m, const float *x, int n, float *probs, sl_error *err)
 {
@@ -246,10 +391,10 @@ sl_model_predict (sl_model *m, const float *x, int n, float *probs, sl_error *er
     {
       int chunk = n - done > PREDICT_CHUNK ? PREDICT_CHUNK : n - done;
       size_t in_size = (size_t) m->channels * m->height * m->width;
+      sl_status st;
 
       if (m->predict_plan == NULL || m->predict_plan->batch < chunk)
         {
-          sl_status st;
           int batch = chunk < PREDICT_CHUNK && m->predict_plan == NULL ? chunk : PREDICT_CHUNK;
 
           sl_plan_free (m, m->predict_plan);
@@ -258,10 +403,9 @@ sl_model_predict (sl_model *m, const float *x, int n, float *probs, sl_error *er
           if (st != SL_OK)
             return st;
         }
-      const float *logits
-          = sl_graph_forward (m, m->predict_plan, x + done * in_size, chunk, false, 0);
-      m->backend->ops->softmax (m->backend, chunk, m->classes, logits,
-                                probs + (size_t) done * m->classes);
+      st = predict_chunk (m, x + done * in_size, chunk, probs + (size_t) done * m->classes, err);
+      if (st != SL_OK)
+        return st;
       done += chunk;
     }
   return SL_OK;
@@ -270,17 +414,22 @@ sl_model_predict (sl_model *m, const float *x, int n, float *probs, sl_error *er
 const float *
 sl_model_params (const sl_model *m)
 {
-  return m->params;
+  return sl_model_pull_host (m, NULL) == SL_OK ? m->host_params : NULL;
 }
 
 sl_status
 sl_model_set_params (sl_model *m, const float *params, size_t count, sl_error *err)
 {
+  sl_status st;
+
   if (count != m->n_params)
     return sl_error_set (err, SL_ERR_INVALID, "the model has %zu parameters, not %zu", m->n_params,
                          count);
-  memcpy (m->params, params, sizeof (float) * count);
-  return SL_OK;
+  /* The statistics' host copy must be current before both are sent back. */
+  if ((st = sl_model_pull_host (m, err)) != SL_OK)
+    return st;
+  memcpy (m->host_params, params, sizeof (float) * count);
+  return sl_model_push_host (m, err);
 }
 
 size_t
@@ -292,15 +441,19 @@ sl_model_state_count (const sl_model *m)
 const float *
 sl_model_state (const sl_model *m)
 {
-  return m->state;
+  return sl_model_pull_host (m, NULL) == SL_OK ? m->host_state : NULL;
 }
 
 sl_status
 sl_model_set_state (sl_model *m, const float *state, size_t count, sl_error *err)
 {
+  sl_status st;
+
   if (count != m->n_state)
     return sl_error_set (err, SL_ERR_INVALID, "the model has %zu running statistics, not %zu",
                          m->n_state, count);
-  memcpy (m->state, state, sizeof (float) * count);
-  return SL_OK;
+  if ((st = sl_model_pull_host (m, err)) != SL_OK)
+    return st;
+  memcpy (m->host_state, state, sizeof (float) * count);
+  return sl_model_push_host (m, err);
 }

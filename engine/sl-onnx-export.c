@@ -129,7 +129,7 @@ static tensor
 export_conv (exporter *ex, const sl_node *n)
 {
   const sl_conv_desc *g = &n->geom;
-  const float *w = ex->m->params + n->param_offset;
+  const float *w = ex->m->host_params + n->param_offset;
   const int64_t wdims[4] = { g->out_c, g->in_c / g->groups, g->kh, g->kw }, bdims[1] = { g->out_c };
   const int64_t kernel[2] = { g->kh, g->kw }, strides[2] = { g->sh, g->sw };
   const int64_t pads[4] = { g->ph, g->pw, g->ph, g->pw }, dilations[2] = { g->dh, g->dw };
@@ -152,7 +152,7 @@ export_conv (exporter *ex, const sl_node *n)
 static tensor
 export_dense (exporter *ex, const sl_node *n)
 {
-  const float *w = ex->m->params + n->param_offset;
+  const float *w = ex->m->host_params + n->param_offset;
   const int64_t wdims[2] = { n->units, (int64_t) sl_shape_size (n->in) }, bdims[1] = { n->units };
   tensor x = as_flat (ex, input_of (ex, n, 0), ".flat"), y = { NULL, true };
   const char *ins[3] = { x.name, add_floats (ex, ".weight", wdims, 2, w), NULL };
@@ -169,7 +169,7 @@ export_dense (exporter *ex, const sl_node *n)
 static tensor
 export_batchnorm (exporter *ex, const sl_node *n)
 {
-  const float *p = ex->m->params + n->param_offset, *s = ex->m->state + n->state_offset;
+  const float *p = ex->m->host_params + n->param_offset, *s = ex->m->host_state + n->state_offset;
   const int64_t dims[1] = { n->in.c };
   tensor x = input_of (ex, n, 0), y = { NULL, x.flat };
   const char *ins[5] = { x.name };
@@ -502,6 +502,8 @@ sl_model_export_onnx (const sl_model *m, const sl_onnx_options *options, const c
   if (path == NULL || path[0] == '\0')
     return sl_error_set (err, SL_ERR_INVALID, "ONNX export: no file name given");
   if ((st = check_options (m, options, err)) != SL_OK)
+    return st;
+  if ((st = sl_model_pull_host (m, err)) != SL_OK) /* the weights as the device has them */
     return st;
   ex.outs = calloc ((size_t) m->n_nodes, sizeof *ex.outs);
   ex.labels = calloc ((size_t) m->n_nodes, sizeof *ex.labels);

@@ -202,8 +202,8 @@ build_header (const sl_model *m, cJSON *model, cJSON *pipeline, cJSON *provenanc
               const sl_slmodel_info *info, const char *opencv_version, size_t *params_off,
               size_t *state_off)
 {
-  const uint32_t params_crc = sl_crc32 (0, m->params, sizeof (float) * m->n_params);
-  const uint32_t state_crc = sl_crc32 (0, m->state, sizeof (float) * m->n_state);
+  const uint32_t params_crc = sl_crc32 (0, m->host_params, sizeof (float) * m->n_params);
+  const uint32_t state_crc = sl_crc32 (0, m->host_state, sizeof (float) * m->n_state);
   cJSON *doc = cJSON_CreateObject (), *input, *tensors;
   char *text = NULL;
 
@@ -278,8 +278,13 @@ sl_slmodel_write (const sl_model *m, const char *pipeline_json, const sl_slmodel
   if (!host_is_little_endian ())
     return sl_error_set (err, SL_ERR_INVALID, ".slmodel files are written on little-endian CPUs");
   st = check_info (m, info, &provenance, err);
+  if (st == SL_OK)
+    st = sl_model_pull_host (m, err); /* the weights as the device has them */
   if (st != SL_OK)
-    return st;
+    {
+      cJSON_Delete (provenance);
+      return st;
+    }
   pipeline = cJSON_Parse (pipeline_json);
   model_json = sl_model_serialize (m);
   model = model_json != NULL ? cJSON_Parse (model_json) : NULL;
@@ -315,9 +320,9 @@ sl_slmodel_write (const sl_model *m, const char *pipeline_json, const sl_slmodel
       sl_atomic_file_write (&af, pre, sizeof pre);
       sl_atomic_file_write (&af, header, header_len);
       write_zeros (&af, params_off - SL_SLMODEL_PREAMBLE - header_len);
-      sl_atomic_file_write (&af, m->params, sizeof (float) * m->n_params);
+      sl_atomic_file_write (&af, m->host_params, sizeof (float) * m->n_params);
       write_zeros (&af, state_off - params_off - sizeof (float) * m->n_params);
-      sl_atomic_file_write (&af, m->state, sizeof (float) * m->n_state);
+      sl_atomic_file_write (&af, m->host_state, sizeof (float) * m->n_state);
       st = sl_atomic_file_commit (&af, err);
     }
   free (header);
@@ -586,9 +591,9 @@ build_model (reader *r, const cJSON *doc, const tensor_ref refs[2], int threads,
       || !get_count (input, "height", 1e9, &h) || !get_count (input, "width", 1e9, &w)
       || c != (uint64_t) m->channels || h != (uint64_t) m->height || w != (uint64_t) m->width)
     return bad (r, "the header's input size disagrees with the model");
-  memcpy (m->params, r->data + refs[0].offset, sizeof (float) * m->n_params);
-  memcpy (m->state, r->data + refs[1].offset, sizeof (float) * m->n_state);
-  return SL_OK;
+  memcpy (m->host_params, r->data + refs[0].offset, sizeof (float) * m->n_params);
+  memcpy (m->host_state, r->data + refs[1].offset, sizeof (float) * m->n_state);
+  return sl_model_push_host (m, r->err);
 }
 
 sl_status

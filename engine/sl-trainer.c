@@ -22,7 +22,7 @@ trainer_plan (sl_trainer *t, sl_error *err)
 {
   sl_plan_free (t->model, t->plan);
   t->plan = NULL;
-  t->plan_threads = t->model->threads;
+  t->plan_backend = t->model->backend;
   return sl_plan_new (t->model, t->batch, true, false, &t->plan, err);
 }
 
@@ -50,8 +50,10 @@ sl_trainer_new (sl_model *model, const sl_train_config *config, int batch_size, 
   if (t == NULL)
     return sl_error_set (err, SL_ERR_NOMEM, "out of memory creating a trainer");
   t->model = model;
+  model->trainers++;
   t->config = *config;
   t->batch = batch_size;
+  be = model->backend;
   if (config->class_weights != NULL)
     {
       t->class_weights = malloc (sizeof (float) * model->classes);
@@ -59,8 +61,15 @@ sl_trainer_new (sl_model *model, const sl_train_config *config, int batch_size, 
         goto nomem;
       memcpy (t->class_weights, config->class_weights, sizeof (float) * model->classes);
       t->config.class_weights = t->class_weights;
+      if (be->ops->host_memory)
+        t->device_class_weights = t->class_weights;
+      else if ((t->device_class_weights = be->ops->alloc (be, sizeof (float) * model->classes))
+               == NULL)
+        goto nomem;
+      else
+        be->ops->upload (be, t->device_class_weights, t->class_weights,
+                         sizeof (float) * model->classes);
     }
-  be = model->backend;
   in_size = (size_t) model->channels * model->height * model->width;
   t->grads = be->ops->alloc (be, sizeof (float) * model->n_params);
   t->moments = be->ops->alloc (be, 2 * sizeof (float) * model->n_params);
@@ -69,6 +78,8 @@ sl_trainer_new (sl_model *model, const sl_train_config *config, int batch_size, 
   if (t->grads == NULL || t->moments == NULL || t->x == NULL || t->labels == NULL)
     goto nomem;
   st = trainer_plan (t, err);
+  if (st == SL_OK)
+    st = be->ops->sync (be, err);
   if (st != SL_OK)
     {
       sl_trainer_free (t);
@@ -81,21 +92,27 @@ sl_trainer_new (sl_model *model, const sl_train_config *config, int batch_size, 
 nomem:
   sl_trainer_free (t);
   return sl_error_set (err, SL_ERR_NOMEM,
-                       "out of memory for the training buffers of %zu "
-                       "parameters",
-                       model->n_params);
+                       "out of %s memory for the training buffers of %zu parameters; try a "
+                       "smaller batch size or model",
+                       be->ops->host_memory ? "main" : "GPU", model->n_params);
 }
 
 void
 sl_trainer_free (sl_trainer *t)
 {
+  sl_backend *be;
+
   if (t == NULL)
     return;
+  be = t->model->backend;
   sl_plan_free (t->model, t->plan);
   if (t->grads != NULL)
-    t->model->backend->ops->release (t->model->backend, t->grads);
+    be->ops->release (be, t->grads);
   if (t->moments != NULL)
-    t->model->backend->ops->release (t->model->backend, t->moments);
+    be->ops->release (be, t->moments);
+  if (t->device_class_weights != NULL && t->device_class_weights != t->class_weights)
+    be->ops->release (be, t->device_class_weights);
+  t->model->trainers--;
   free (t->x);
   free (t->labels);
   free (t->class_weights);
@@ -113,38 +130,84 @@ check_batch (sl_trainer *t, const float *x, const int32_t *labels, int n, sl_err
       return sl_error_set (err, SL_ERR_INVALID,
                            "label %d of image %d is outside the model's %d classes",
                            (int) labels[i], i, t->model->classes);
-  if (t->plan_threads != t->model->threads)
+  if (t->plan_backend != t->model->backend)
     return trainer_plan (t, err);
   return SL_OK;
 }
 
-sl_status
-sl_trainer_step (sl_trainer *t, const float *x, const int32_t *labels, int n, double *loss,
-                 double *accuracy, sl_error *err)
+/* Checks a batch and puts it where the backend reads it: the caller's
+ * buffers on the CPU, the plan's staging buffers on a GPU (x and labels may
+ * be reused as soon as this returns). */
+static sl_status
+stage_batch (sl_trainer *t, const float *x, const int32_t *labels, int n, const float **dx,
+             const int32_t **dlabels, sl_error *err)
 {
   sl_model *m = t->model;
   sl_backend *be = m->backend;
-  sl_loss_desc ld = { t->config.class_weights, t->config.label_smoothing };
-  const float *logits;
-  sl_optim_step s;
-  double value;
-  int correct;
-  sl_status st;
+  const size_t in_size = (size_t) m->channels * m->height * m->width;
+  sl_status st = check_batch (t, x, labels, n, err);
 
-  st = check_batch (t, x, labels, n, err);
   if (st != SL_OK)
     return st;
-  logits = sl_graph_forward (m, t->plan, x, n, true,
+  if (be->ops->host_memory)
+    {
+      *dx = x;
+      *dlabels = labels;
+      return SL_OK;
+    }
+  be->ops->upload (be, t->plan->input, x, sizeof (float) * in_size * n);
+  be->ops->upload (be, t->plan->labels, labels, sizeof (int32_t) * n);
+  *dx = t->plan->input;
+  *dlabels = t->plan->labels;
+  return SL_OK;
+}
+
+/* First half of a step: queues forward, loss, backward and the finiteness
+ * check. On a GPU it returns while they run, so the caller can fetch the
+ * next batch meanwhile. */
+static sl_status
+step_launch (sl_trainer *t, const float *x, const int32_t *labels, int n, sl_error *err)
+{
+  sl_model *m = t->model;
+  sl_backend *be = m->backend;
+  sl_loss_desc ld = { t->device_class_weights, t->config.label_smoothing };
+  const int32_t *dlabels;
+  const float *dx, *logits;
+  sl_status st;
+
+  st = stage_batch (t, x, labels, n, &dx, &dlabels, err);
+  if (st != SL_OK)
+    return st;
+  logits = sl_graph_forward (m, t->plan, dx, n, true,
                              t->config.seed * 0x9e3779b97f4a7c15ull + (uint64_t) t->step);
-  value = be->ops->softmax_xent (be, n, m->classes, logits, labels, &ld, t->plan->logits_grad,
-                                 &correct);
-  if (!isfinite (value))
+  m->host_stale = true; /* batch-norm statistics moved */
+  be->ops->softmax_xent (be, n, m->classes, logits, dlabels, &ld, t->plan->logits_grad,
+                         t->plan->stats);
+  sl_graph_backward (m, t->plan, dx, n, t->grads);
+  be->ops->all_finite (be, m->n_params, t->grads, t->plan->stats);
+  return SL_OK;
+}
+
+/* Second half: waits for the launched work, checks it, and queues the
+ * optimizer step (which a diverged step never reaches). */
+static sl_status
+step_finish (sl_trainer *t, int n, double *loss, double *accuracy, sl_error *err)
+{
+  sl_model *m = t->model;
+  sl_backend *be = m->backend;
+  double stats[SL_STAT_COUNT];
+  sl_optim_step s;
+  sl_status st;
+
+  st = be->ops->download (be, stats, t->plan->stats, sizeof stats, err);
+  if (st != SL_OK)
+    return st;
+  if (!isfinite (stats[SL_STAT_LOSS]))
     return sl_error_set (err, SL_ERR_DIVERGED,
                          "training diverged at step %lld: the loss is not a number; lower the "
                          "learning rate or check the images for extreme values",
                          (long long) t->step + 1);
-  sl_graph_backward (m, t->plan, x, n, t->grads);
-  if (!be->ops->all_finite (be, m->n_params, t->grads))
+  if (stats[SL_STAT_FINITE] == 0.0)
     return sl_error_set (err, SL_ERR_DIVERGED,
                          "training diverged at step %lld: the gradients overflowed; lower the "
                          "learning rate",
@@ -164,12 +227,22 @@ sl_trainer_step (sl_trainer *t, const float *x, const int32_t *labels, int n, do
   };
   be->ops->optimizer_step (be, &s, m->n_params, m->params, t->grads, t->moments,
                            t->moments + m->n_params);
+  m->host_stale = true;
   t->step++;
   if (loss != NULL)
-    *loss = value;
+    *loss = stats[SL_STAT_LOSS];
   if (accuracy != NULL)
-    *accuracy = (double) correct / n;
+    *accuracy = stats[SL_STAT_CORRECT] / n;
   return SL_OK;
+}
+
+sl_status
+sl_trainer_step (sl_trainer *t, const float *x, const int32_t *labels, int n, double *loss,
+                 double *accuracy, sl_error *err)
+{
+  sl_status st = step_launch (t, x, labels, n, err);
+
+  return st != SL_OK ? st : step_finish (t, n, loss, accuracy, err);
 }
 
 static sl_status
@@ -199,9 +272,11 @@ sl_trainer_train_epoch (sl_trainer *t, const sl_batch_source *src, sl_progress_f
                         void *user_data, sl_epoch_stats *stats, sl_error *err)
 {
   sl_progress p = { 0 };
+  sl_error pull_err = { 0 };
   double start = now_seconds (), loss_sum = 0.0, correct = 0.0;
   int64_t images = 0;
   sl_status st;
+  int n;
 
   if ((st = check_source (src, err)) != SL_OK)
     return st;
@@ -210,17 +285,26 @@ sl_trainer_train_epoch (sl_trainer *t, const sl_batch_source *src, sl_progress_f
   p.epoch = t->epoch;
   p.steps_in_epoch = (src->count (src->user_data) + t->batch - 1) / t->batch;
 
-  for (;;)
+  if ((st = pull_batch (t, src, &n, err)) != SL_OK)
+    return st;
+  while (n > 0)
     {
+      sl_status pulled;
       double loss, acc;
-      int n;
+      int n_next = 0;
 
-      if ((st = pull_batch (t, src, &n, err)) != SL_OK)
+      if ((st = step_launch (t, t->x, t->labels, n, err)) != SL_OK)
         return st;
-      if (n == 0)
-        break;
-      if ((st = sl_trainer_step (t, t->x, t->labels, n, &loss, &acc, err)) != SL_OK)
+      /* The batch is staged: fetch the next one while the device computes. */
+      pulled = pull_batch (t, src, &n_next, &pull_err);
+      if ((st = step_finish (t, n, &loss, &acc, err)) != SL_OK)
         return st;
+      if (pulled != SL_OK)
+        {
+          if (err != NULL)
+            *err = pull_err;
+          return pulled;
+        }
       images += n;
       loss_sum += loss * n;
       correct += acc * n;
@@ -233,6 +317,7 @@ sl_trainer_train_epoch (sl_trainer *t, const sl_batch_source *src, sl_progress_f
       if (progress != NULL && !progress (&p, user_data))
         return sl_error_set (err, SL_ERR_CANCELLED, "training was cancelled at step %lld",
                              (long long) t->step);
+      n = n_next;
     }
 
   t->epoch++;
@@ -255,8 +340,7 @@ sl_trainer_evaluate (sl_trainer *t, const sl_batch_source *src, sl_epoch_stats *
                      sl_error *err)
 {
   sl_model *m = t->model;
-  sl_backend *be = m->backend;
-  sl_loss_desc ld = { t->config.class_weights, t->config.label_smoothing };
+  sl_loss_desc ld = { t->device_class_weights, t->config.label_smoothing };
   double start = now_seconds (), loss_sum = 0.0;
   int64_t images = 0, correct = 0;
   sl_status st;
@@ -267,18 +351,25 @@ sl_trainer_evaluate (sl_trainer *t, const sl_batch_source *src, sl_epoch_stats *
     return st;
   for (;;)
     {
-      int n, hits;
+      sl_backend *be = m->backend;
+      double batch_stats[SL_STAT_COUNT];
+      const int32_t *dlabels;
+      const float *dx;
+      int n;
 
       if ((st = pull_batch (t, src, &n, err)) != SL_OK)
         return st;
       if (n == 0)
         break;
-      if ((st = check_batch (t, t->x, t->labels, n, err)) != SL_OK)
+      if ((st = stage_batch (t, t->x, t->labels, n, &dx, &dlabels, err)) != SL_OK)
         return st;
-      const float *logits = sl_graph_forward (m, t->plan, t->x, n, false, 0);
-      loss_sum
-          += be->ops->softmax_xent (be, n, m->classes, logits, t->labels, &ld, NULL, &hits) * n;
-      correct += hits;
+      const float *logits = sl_graph_forward (m, t->plan, dx, n, false, 0);
+      be->ops->softmax_xent (be, n, m->classes, logits, dlabels, &ld, NULL, t->plan->stats);
+      st = be->ops->download (be, batch_stats, t->plan->stats, sizeof batch_stats, err);
+      if (st != SL_OK)
+        return st;
+      loss_sum += batch_stats[SL_STAT_LOSS] * n;
+      correct += (int64_t) batch_stats[SL_STAT_CORRECT];
       images += n;
     }
   if (stats != NULL)

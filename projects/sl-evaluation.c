@@ -112,6 +112,15 @@ sl_project_evaluate (SlProject *self, gint64 run_id, SlSplit split, SlCheckpoint
                      int top_k, int threads, SlEvalProgressFunc progress, gpointer user_data,
                      GCancellable *cancellable, GError **error)
 {
+  return sl_project_evaluate_on (self, run_id, split, checkpoint, top_k, threads, NULL, progress,
+                                 user_data, cancellable, error);
+}
+
+gint64
+sl_project_evaluate_on (SlProject *self, gint64 run_id, SlSplit split, SlCheckpointKind checkpoint,
+                        int top_k, int threads, const char *device, SlEvalProgressFunc progress,
+                        gpointer user_data, GCancellable *cancellable, GError **error)
+{
   g_autoptr (SlRunInfo) run = NULL;
   g_autoptr (GArray) items = NULL;
   g_autofree float *x = NULL, *probs = NULL;
@@ -135,7 +144,7 @@ sl_project_evaluate (SlProject *self, gint64 run_id, SlSplit split, SlCheckpoint
                    sl_split_to_string (split), run->name);
       return -1;
     }
-  if (!sl_run_load_model (self, run, checkpoint, threads, &model, &pipeline, error))
+  if (!sl_run_load_model (self, run, checkpoint, threads, device, &model, &pipeline, error))
     return -1;
   sl_model_input_shape (model, &c, &h, &w);
   classes = sl_model_class_count (model);

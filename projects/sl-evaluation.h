@@ -55,6 +55,11 @@ gint64 sl_project_evaluate (SlProject *self, gint64 run_id, SlSplit split,
                             SlCheckpointKind checkpoint, int top_k, int threads,
                             SlEvalProgressFunc progress, gpointer user_data,
                             GCancellable *cancellable, GError **error);
+/* The same computing on device: "cpu", "cuda" (the first usable GPU) or "cuda:N"; NULL: the CPU. */
+gint64 sl_project_evaluate_on (SlProject *self, gint64 run_id, SlSplit split,
+                               SlCheckpointKind checkpoint, int top_k, int threads,
+                               const char *device, SlEvalProgressFunc progress, gpointer user_data,
+                               GCancellable *cancellable, GError **error);
 /* Metrics computed from the stored predictions; `list_length` bounds the
  * mistake lists. */
 SlEvaluation *sl_project_get_evaluation (SlProject *self, gint64 evaluation_id, int list_length,
@@ -92,6 +97,9 @@ typedef struct
 
 SlPredictor *sl_predictor_new (SlProject *project, gint64 run_id, SlCheckpointKind checkpoint,
                                int threads, GError **error);
+/* The same computing on device: "cpu", "cuda" (the first usable GPU) or "cuda:N"; NULL: the CPU. */
+SlPredictor *sl_predictor_new_on (SlProject *project, gint64 run_id, SlCheckpointKind checkpoint,
+                                  int threads, const char *device, GError **error);
 void sl_predictor_free (SlPredictor *predictor);
 int sl_predictor_get_class_count (SlPredictor *predictor);
 /* The k most probable classes of an image file, best first (k <= class count). */

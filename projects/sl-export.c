@@ -155,7 +155,7 @@ write_slmodel (SlProject *self, const SlRunInfo *run, const SlExportOptions *o, 
   sl_error err = { 0 };
   gboolean ok;
 
-  if (!sl_run_load_model (self, run, o->checkpoint, 1, &model, &pipeline, error))
+  if (!sl_run_load_model (self, run, o->checkpoint, 1, NULL, &model, &pipeline, error))
     return FALSE;
   for (guint i = 0; i < run->class_names->len; i++)
     labels[i] = g_ptr_array_index (run->class_names, i);

@@ -16,7 +16,7 @@ struct _SlPredictor
 
 gboolean
 sl_run_load_model (SlProject *db, const SlRunInfo *run, SlCheckpointKind checkpoint, int threads,
-                   sl_model **model, sl_pipeline **pipeline, GError **error)
+                   const char *device, sl_model **model, sl_pipeline **pipeline, GError **error)
 {
   g_autofree char *model_json = sl_run_info_dup_model_json (run);
   g_autofree char *pipeline_json = sl_run_info_dup_pipeline_json (run);
@@ -41,7 +41,8 @@ sl_run_load_model (SlProject *db, const SlRunInfo *run, SlCheckpointKind checkpo
     }
   if (sl_pipeline_from_json (pipeline_json, pipeline, &err) != SL_OK
       || sl_model_load_checkpoint (path, model, &err) != SL_OK
-      || sl_model_set_threads (*model, threads, &err) != SL_OK)
+      || sl_model_set_threads (*model, threads, &err) != SL_OK
+      || (device != NULL && sl_model_set_device (*model, NULL, device, &err) != SL_OK))
     {
       sl_project_set_runtime_error (error, &err, "Could not load the trained model");
       g_clear_pointer (model, sl_model_free);
@@ -71,13 +72,21 @@ SlPredictor *
 sl_predictor_new (SlProject *project, gint64 run_id, SlCheckpointKind checkpoint, int threads,
                   GError **error)
 {
+  return sl_predictor_new_on (project, run_id, checkpoint, threads, NULL, error);
+}
+
+SlPredictor *
+sl_predictor_new_on (SlProject *project, gint64 run_id, SlCheckpointKind checkpoint, int threads,
+                     const char *device, GError **error)
+{
   g_autoptr (SlPredictor) p = g_new0 (SlPredictor, 1);
   char id[32];
   int c, h, w;
 
   g_snprintf (id, sizeof id, "%lld", (long long) run_id);
   if ((p->run = sl_project_get_run (project, id, error)) == NULL
-      || !sl_run_load_model (project, p->run, checkpoint, threads, &p->model, &p->pipeline, error))
+      || !sl_run_load_model (project, p->run, checkpoint, threads, device, &p->model, &p->pipeline,
+                             error))
     return NULL;
   sl_model_input_shape (p->model, &c, &h, &w);
   p->classes = sl_model_class_count (p->model);

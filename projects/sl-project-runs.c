@@ -120,6 +120,8 @@ sl_run_config_to_json (const SlRunConfig *c, const char *model_json, const char 
   cJSON_AddNumberToObject (obj, "min_learning_rate", c->min_learning_rate);
   cJSON_AddNumberToObject (obj, "step_epochs", c->step_epochs);
   cJSON_AddNumberToObject (obj, "gamma", c->gamma);
+  if (c->device[0] != '\0')
+    cJSON_AddStringToObject (obj, "device", c->device);
   if (weights != NULL)
     {
       cJSON *array = cJSON_AddArrayToObject (obj, "weights");
@@ -192,6 +194,11 @@ sl_run_config_from_json (const char *json, SlRunConfig *c, GArray **weights, GEr
   c->patience = (int) number (obj, "patience", 0);
   c->threads = (int) number (obj, "threads", 0);
   c->workers = (int) number (obj, "workers", 2);
+  {
+    g_autofree char *device = string (obj, "device");
+
+    g_strlcpy (c->device, device != NULL ? device : "", sizeof c->device);
+  }
   seed = string (obj, "seed");
   c->seed = seed != NULL ? g_ascii_strtoull (seed, NULL, 10) : 1;
   mode = string (obj, "class_weights");

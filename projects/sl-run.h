@@ -47,6 +47,9 @@ typedef struct
   double min_learning_rate; /* SL_LR_SCHEDULE_COSINE: the rate at the end */
   int step_epochs;          /* SL_LR_SCHEDULE_STEP: epochs between decays */
   double gamma;             /* SL_LR_SCHEDULE_STEP: factor per decay, 0 < gamma <= 1 */
+  /* Where to compute: "" or "cpu", "cuda" (the first usable GPU) or "cuda:N".
+   * An array, so that copying the struct copies it. */
+  char device[16];
 } SlRunConfig;
 
 /* small-bn, Adam 1e-3, 10 epochs, batch 32, cosine schedule after one warm-up epoch */

@@ -178,8 +178,12 @@ build_runtime (SlTrainJob *job, const char *model_json, const char *pipeline_jso
   tc.seed = c->seed;
   if (!fill_schedule (c, job->data.train_paths->len, &tc, error))
     return FALSE;
-  if (sl_model_set_threads (job->model, c->threads, &err) != SL_OK
-      || sl_trainer_new (job->model, &tc, c->batch_size, &job->trainer, &err) != SL_OK)
+  if (sl_model_set_threads (job->model, c->threads, &err) != SL_OK)
+    return runtime_failed (error, &err, "Could not set up training");
+  /* Before the trainer, which plans its buffers on the model's device. */
+  if (c->device[0] != '\0' && sl_model_set_device (job->model, NULL, c->device, &err) != SL_OK)
+    return runtime_failed (error, &err, "Could not train on the chosen device");
+  if (sl_trainer_new (job->model, &tc, c->batch_size, &job->trainer, &err) != SL_OK)
     return runtime_failed (error, &err, "Could not set up training");
 
   sl_loader_config_init (&lc);
@@ -339,6 +343,13 @@ restore_history (SlTrainJob *job, GError **error)
 SlTrainJob *
 sl_train_job_new_resume (SlProject *project, const char *run_ref, int epochs, GError **error)
 {
+  return sl_train_job_new_resume_on (project, run_ref, epochs, NULL, error);
+}
+
+SlTrainJob *
+sl_train_job_new_resume_on (SlProject *project, const char *run_ref, int epochs, const char *device,
+                            GError **error)
+{
   g_autoptr (SlTrainJob) job = g_new0 (SlTrainJob, 1);
   g_autofree char *last = NULL;
   g_autoptr (GArray) weights = NULL;
@@ -353,6 +364,8 @@ sl_train_job_new_resume (SlProject *project, const char *run_ref, int epochs, GE
       || !sl_run_config_from_json (job->run->config_json, &job->config, &weights, error))
     return NULL;
   job->config.epochs = epochs > 0 ? epochs : job->run->epochs;
+  if (device != NULL)
+    g_strlcpy (job->config.device, device, sizeof job->config.device);
   if ((job->run->status == SL_RUN_FINISHED || job->run->status == SL_RUN_STOPPED_EARLY)
       && job->config.epochs <= job->run->epochs_done)
     {

@@ -30,6 +30,11 @@ SlTrainJob *sl_train_job_new (SlProject *project, const SlRunConfig *config, GEr
  * run's images, labels and splits must be unchanged. */
 SlTrainJob *sl_train_job_new_resume (SlProject *project, const char *run_ref, int epochs,
                                      GError **error);
+/* The same on another device than the run's recipe names ("cpu", "cuda",
+ * "cuda:N"; NULL keeps the recipe's). A run's results do not depend on it
+ * beyond rounding. */
+SlTrainJob *sl_train_job_new_resume_on (SlProject *project, const char *run_ref, int epochs,
+                                        const char *device, GError **error);
 void sl_train_job_free (SlTrainJob *job);
 
 gint64 sl_train_job_get_run_id (SlTrainJob *job);

@@ -8,9 +8,14 @@
 #define FAKE_WRONG_ABI 2 /* built for another backend ABI */
 #define FAKE_TWO_GPUS  3 /* one usable GPU and one too old */
 #define FAKE_NO_ENTRY  4 /* a shared library without the entry symbol */
+#define FAKE_EMULATED  5 /* one GPU that computes (fake-device-backend.c) */
 
 #ifndef FAKE_VARIANT
 #error "build with -DFAKE_VARIANT=n"
+#endif
+
+#if FAKE_VARIANT == FAKE_EMULATED
+#include "fake-device-backend.h"
 #endif
 
 #define FAKE_EXPORT __attribute__ ((visibility ("default")))
@@ -20,6 +25,8 @@ fake_device_count (char *reason, size_t len)
 {
 #if FAKE_VARIANT == FAKE_TWO_GPUS
   return 2;
+#elif FAKE_VARIANT == FAKE_EMULATED
+  return 1;
 #else
   snprintf (reason, len, "no NVIDIA driver");
   return 0;
@@ -29,6 +36,16 @@ fake_device_count (char *reason, size_t len)
 static bool
 fake_device_info (int index, sl_device_info *out)
 {
+#if FAKE_VARIANT == FAKE_EMULATED
+  if (index == 0)
+    {
+      snprintf (out->name, sizeof out->name, "Emulated GPU");
+      out->memory_bytes = (uint64_t) 1 << 30;
+      out->compute_major = 9;
+      out->usable = true;
+      return true;
+    }
+#endif
   if (index == 0)
     {
       snprintf (out->name, sizeof out->name, "NVIDIA Fake A100");
@@ -59,6 +76,9 @@ fake_device_info (int index, sl_device_info *out)
 static sl_status
 fake_backend_new (int device, sl_backend **out, sl_error *err)
 {
+#if FAKE_VARIANT == FAKE_EMULATED
+  return fake_device_backend_new (out, err);
+#endif
   if (err != NULL)
     {
       err->code = SL_ERR_DEVICE;

@@ -77,7 +77,8 @@ loss_at (Check *c)
   sl_backend *be = c->model->backend;
   const float *logits = sl_graph_forward (c->model, c->plan, c->x, BATCH, TRUE, 42);
 
-  return be->ops->softmax_xent (be, BATCH, CLASSES, logits, c->labels, &c->loss, NULL, NULL);
+  be->ops->softmax_xent (be, BATCH, CLASSES, logits, c->labels, &c->loss, NULL, c->plan->stats);
+  return c->plan->stats[SL_STAT_LOSS];
 }
 
 /* Central differences of every entry of v, compared with the analytic gradient. */
@@ -137,7 +138,8 @@ test_gradients (gconstpointer data)
   /* Analytic gradients. */
   sl_backend *be = c.model->backend;
   const float *logits = sl_graph_forward (c.model, c.plan, c.x, BATCH, TRUE, 42);
-  be->ops->softmax_xent (be, BATCH, CLASSES, logits, c.labels, &c.loss, c.plan->logits_grad, NULL);
+  be->ops->softmax_xent (be, BATCH, CLASSES, logits, c.labels, &c.loss, c.plan->logits_grad,
+                         c.plan->stats);
   sl_graph_backward (c.model, c.plan, c.x, BATCH, c.grads);
   input_grad = g_memdup2 (c.plan->input_grad, in_len * sizeof (float));
   param_grad = g_memdup2 (c.grads, c.model->n_params * sizeof (float));
@@ -179,7 +181,8 @@ test_thread_count_agrees (void)
       sl_assert_ok (sl_plan_new (m, n, TRUE, FALSE, &p, &err), &err);
       grads[k] = g_new0 (float, m->n_params);
       const float *logits = sl_graph_forward (m, p, x, n, TRUE, 0);
-      m->backend->ops->softmax_xent (m->backend, n, 3, logits, labels, &loss, p->logits_grad, NULL);
+      m->backend->ops->softmax_xent (m->backend, n, 3, logits, labels, &loss, p->logits_grad,
+                                     p->stats);
       sl_graph_backward (m, p, x, n, grads[k]);
       if (k == 1)
         g_assert_cmpfloat (sl_test_rel_error (grads[0], grads[1], m->n_params, 1e-6), <, 1e-5);

@@ -257,6 +257,12 @@ start_action (GtkWidget *widget, const char *action_name, GVariant *param)
       return;
     }
   sl_train_settings_get_config (self->settings, &config);
+  {
+    g_autofree char *device = sl_train_settings_dup_device_id (self->settings);
+
+    g_strlcpy (config.device, device != NULL ? device : "cpu", sizeof config.device);
+    g_strlcpy (self->live_device, config.device, sizeof self->live_device);
+  }
   remember_device (self);
   g_ptr_array_set_size (self->live_log, 0);
   if (!sl_runner_start (self->runner, &config, &error))
@@ -286,6 +292,7 @@ resume (SlTrainPage *self, gint64 run_id)
   g_autoptr (GError) error = NULL;
 
   g_ptr_array_set_size (self->live_log, 0);
+  self->live_device[0] = '\0'; /* the run's recipe says */
   if (!sl_runner_resume (self->runner, run_id, 0, &error))
     show_error (self, "Could not resume the run", error);
   else

@@ -53,10 +53,11 @@ struct _SlTrainPage
   SlChartSeries *compared[N_CURVES];
   gint64 live_run; /* -1 before a run was trained here */
   int live_epochs;
-  GPtrArray *live_log; /* char *: the live run's events */
+  char live_device[16]; /* "cpu", "cuda:0" */
+  GPtrArray *live_log;  /* char *: the live run's events */
   gint64 shown_run, compare_run;
   guint tick_id;      /* one-second refresh of "elapsed" while training */
-  gint64 bar_updated;               /* when the progress bar last moved */
+  gint64 bar_updated; /* when the progress bar last moved */
   guint dataset_idle; /* the settings' defaults follow the data set */
 };
 

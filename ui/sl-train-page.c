@@ -113,7 +113,9 @@ update_live_stats (SlTrainPage *self)
 
   set_stat (self->elapsed_value, format_duration (sl_runner_get_elapsed (self->runner)));
   set_stat (self->device_value,
-            g_strdup_printf ("CPU · %d threads", sl_runner_get_threads (self->runner)));
+            g_str_has_prefix (self->live_device, "cuda")
+                ? g_strdup_printf ("GPU %s", self->live_device)
+                : g_strdup_printf ("CPU · %d threads", sl_runner_get_threads (self->runner)));
   if (p == NULL)
     {
       gtk_inscription_set_text (self->epoch_value, "—");
@@ -439,13 +441,17 @@ on_started (SlTrainPage *self, gint64 run_id)
   else
     {
       g_autofree char *params = format_count (sl_runner_get_param_count (self->runner));
+      g_autofree char *device
+          = g_str_has_prefix (self->live_device, "cuda")
+                ? g_strdup_printf ("the GPU %s", self->live_device)
+                : g_strdup_printf ("the CPU with %d threads", sl_runner_get_threads (self->runner));
 
-      sl_train_page_log (
-          self,
-          "Started %s: %" G_GINT64_FORMAT " training and %" G_GINT64_FORMAT
-          " validation images, %s weights, CPU with %d threads",
-          run != NULL ? run->name : "a run", sl_runner_get_train_images (self->runner),
-          sl_runner_get_val_images (self->runner), params, sl_runner_get_threads (self->runner));
+      sl_train_page_log (self,
+                         "Started %s: %" G_GINT64_FORMAT " training and %" G_GINT64_FORMAT
+                         " validation images, %s weights, on %s",
+                         run != NULL ? run->name : "a run",
+                         sl_runner_get_train_images (self->runner),
+                         sl_runner_get_val_images (self->runner), params, device);
     }
   if (sl_runner_get_split_assigned (self->runner) > 0)
     sl_train_page_log (self,

@@ -109,7 +109,7 @@ check_pipeline (sl_classifier *c, const char *name, sl_error *err)
 
 static sl_status
 open_data (const uint8_t *data, size_t size, const char *name, const sl_classifier_options *o,
-           sl_classifier **out, sl_error *err)
+           const char *device, sl_classifier **out, sl_error *err)
 {
   sl_classifier_options opts;
   sl_classifier *c;
@@ -140,6 +140,10 @@ open_data (const uint8_t *data, size_t size, const char *name, const sl_classifi
   st = sl_slmodel_parse (data, size, name, o != NULL ? o->threads : 0, &c->contents, err);
   if (st == SL_OK)
     st = check_pipeline (c, name, err);
+  /* Before any context shares the weights: each share computes where they are. */
+  if (st == SL_OK && device != NULL
+      && (st = sl_model_set_device (c->contents.model, NULL, device, err)) != SL_OK)
+    sl_error_prefix (err, "%s", name);
   if (st == SL_OK)
     {
       c->threads = o != NULL ? o->threads : 0;
@@ -161,6 +165,13 @@ sl_status
 sl_classifier_open (const char *path, const sl_classifier_options *options, sl_classifier **out,
                     sl_error *err)
 {
+  return sl_classifier_open_on_device (path, options, NULL, out, err);
+}
+
+sl_status
+sl_classifier_open_on_device (const char *path, const sl_classifier_options *options,
+                              const char *device, sl_classifier **out, sl_error *err)
+{
   uint8_t *data = NULL;
   size_t size = 0;
   sl_status st;
@@ -172,7 +183,7 @@ sl_classifier_open (const char *path, const sl_classifier_options *options, sl_c
   st = sl_file_read_all (path, MAX_FILE, &data, &size, err);
   if (st != SL_OK)
     return st;
-  st = open_data (data, size, path, options, out, err);
+  st = open_data (data, size, path, options, device, out, err);
   free (data);
   return st;
 }
@@ -181,7 +192,15 @@ sl_status
 sl_classifier_open_buffer (const void *data, size_t size, const sl_classifier_options *options,
                            sl_classifier **out, sl_error *err)
 {
-  return open_data (data, size, "model buffer", options, out, err);
+  return open_data (data, size, "model buffer", options, NULL, out, err);
+}
+
+sl_status
+sl_classifier_open_buffer_on_device (const void *data, size_t size,
+                                     const sl_classifier_options *options, const char *device,
+                                     sl_classifier **out, sl_error *err)
+{
+  return open_data (data, size, "model buffer", options, device, out, err);
 }
 
 static void

@@ -51,6 +51,19 @@ extern "C"
   SL_API sl_status sl_classifier_open_buffer (const void *data, size_t size,
                                               const sl_classifier_options *options,
                                               sl_classifier **out, sl_error *err);
+  /* The same, predicting on device: NULL or "cpu", "cuda" (the first usable
+ * GPU) or "cuda:N". A GPU that is missing, unusable or fails its first-use
+ * self-check fails the open with SL_ERR_DEVICE and the reason (see
+ * sl_device_list_gpu_status in sightline.h). Concurrent predictions each get
+ * their own streams on the GPU. */
+  SL_API sl_status sl_classifier_open_on_device (const char *path,
+                                                 const sl_classifier_options *options,
+                                                 const char *device, sl_classifier **out,
+                                                 sl_error *err);
+  SL_API sl_status sl_classifier_open_buffer_on_device (const void *data, size_t size,
+                                                        const sl_classifier_options *options,
+                                                        const char *device, sl_classifier **out,
+                                                        sl_error *err);
   SL_API void sl_classifier_free (sl_classifier *classifier); /* NULL-safe */
 
   SL_API int32_t sl_classifier_class_count (const sl_classifier *classifier);

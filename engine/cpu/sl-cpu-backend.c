@@ -28,6 +28,36 @@ cpu_release (sl_backend *be, void *ptr)
   free (ptr);
 }
 
+/* Backend memory is host memory: copies are plain copies, and every op has
+ * finished when it returns. */
+static void
+cpu_upload (sl_backend *be, void *dst, const void *src, size_t bytes)
+{
+  if (bytes > 0)
+    memcpy (dst, src, bytes);
+}
+
+static sl_status
+cpu_download (sl_backend *be, void *dst, const void *src, size_t bytes, sl_error *err)
+{
+  if (bytes > 0)
+    memcpy (dst, src, bytes);
+  return SL_OK;
+}
+
+static void
+cpu_zero (sl_backend *be, void *dst, size_t bytes)
+{
+  if (bytes > 0)
+    memset (dst, 0, bytes);
+}
+
+static sl_status
+cpu_sync (sl_backend *be, sl_error *err)
+{
+  return SL_OK;
+}
+
 static void
 cpu_destroy (sl_backend *be)
 {
@@ -45,9 +75,14 @@ cpu_destroy (sl_backend *be)
 static const sl_backend_ops cpu_ops = {
   .abi_version = SL_BACKEND_ABI_VERSION,
   .name = "cpu",
+  .host_memory = true,
   .destroy = cpu_destroy,
   .alloc = cpu_alloc,
   .release = cpu_release,
+  .upload = cpu_upload,
+  .download = cpu_download,
+  .zero = cpu_zero,
+  .sync = cpu_sync,
   .conv2d_workspace = sl_cpu_conv2d_workspace,
   .conv2d_grad_scratch = sl_cpu_conv2d_grad_scratch,
   .conv2d_forward = sl_cpu_conv2d_forward,

@@ -170,7 +170,7 @@ forward_narrow (sl_cpu *cpu, const conv_job *j)
 
 void
 sl_cpu_conv2d_forward (sl_backend *be, const sl_conv_desc *d, int n, const float *x, const float *w,
-                       const float *b, float *y, float *ws)
+                       const float *b, float *y, float *ws, size_t ws_floats)
 {
   sl_cpu *cpu = sl_cpu_of (be);
   conv_job j = { .d = d, .cd = conv_dims_of (d), .n = n, .x = x, .w = w, .b = b, .y = y, .ws = ws };
@@ -300,7 +300,7 @@ reduce_share (void *ctx, int t, int threads)
 void
 sl_cpu_conv2d_backward (sl_backend *be, const sl_conv_desc *d, int n, const float *x,
                         const float *w, const float *dy, float *dx, bool accumulate, float *dw,
-                        float *db, float *ws, float *scratch)
+                        float *db, float *ws, size_t ws_floats, float *scratch)
 {
   sl_cpu *cpu = sl_cpu_of (be);
   conv_job j = { .d = d,

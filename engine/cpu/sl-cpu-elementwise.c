@@ -225,8 +225,8 @@ sl_cpu_copy_grad (sl_backend *be, size_t len, const float *dy, float *dx, bool a
   run_split (be, len, copy_grad_share, &j);
 }
 
-bool
-sl_cpu_all_finite (sl_backend *be, size_t len, const float *x)
+void
+sl_cpu_all_finite (sl_backend *be, size_t len, const float *x, double *stats)
 {
   float acc[16] = { 0 };
   size_t i = 0;
@@ -239,5 +239,5 @@ sl_cpu_all_finite (sl_backend *be, size_t len, const float *x)
     acc[0] += x[i] * 0.0f;
   for (int l = 1; l < 16; l++)
     acc[0] += acc[l];
-  return acc[0] == 0.0f;
+  stats[SL_STAT_FINITE] = acc[0] == 0.0f ? 1.0 : 0.0;
 }

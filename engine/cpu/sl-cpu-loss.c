@@ -26,9 +26,9 @@ sl_cpu_softmax (sl_backend *be, int n, int k, const float *logits, float *probs)
 
 /* Per image: l = (1 - e) w[y] (-log p[y]) + (e / K) sum_c w[c] (-log p[c]);
  * the batch loss is sum l / sum w[y] (PyTorch's weighted mean). */
-double
+void
 sl_cpu_softmax_xent (sl_backend *be, int n, int k, const float *logits, const int32_t *labels,
-                     const sl_loss_desc *loss, float *dlogits, int *correct)
+                     const sl_loss_desc *loss, float *dlogits, double *stats)
 {
   const float eps = loss->smoothing;
   double total = 0.0, weight_sum = 0.0;
@@ -78,7 +78,6 @@ sl_cpu_softmax_xent (sl_backend *be, int n, int k, const float *logits, const in
           dlogits[(size_t) i * k + c] = (float) (g / weight_sum);
         }
     }
-  if (correct != NULL)
-    *correct = hits;
-  return total / weight_sum;
+  stats[SL_STAT_LOSS] = total / weight_sum;
+  stats[SL_STAT_CORRECT] = hits;
 }

@@ -190,8 +190,8 @@ backward_share (void *ctx, int t, int threads)
 
 void
 sl_cpu_batchnorm_backward (sl_backend *be, int n, int c, int hw, const float *x, const float *gamma,
-                           const float *saved, const float *dy, float *dx, bool accumulate,
-                           float *dgamma, float *dbeta)
+                           const float *saved, float epsilon, const float *dy, float *dx,
+                           bool accumulate, float *dgamma, float *dbeta)
 {
   bn_job j = { .n = n,
                .c = c,

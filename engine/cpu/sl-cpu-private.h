@@ -45,10 +45,10 @@ sl_store_grad (float *dx, float v, bool accumulate)
 size_t sl_cpu_conv2d_workspace (sl_backend *be, const sl_conv_desc *d, int n);
 size_t sl_cpu_conv2d_grad_scratch (sl_backend *be, const sl_conv_desc *d);
 void sl_cpu_conv2d_forward (sl_backend *be, const sl_conv_desc *d, int n, const float *x,
-                            const float *w, const float *b, float *y, float *ws);
+                            const float *w, const float *b, float *y, float *ws, size_t ws_floats);
 void sl_cpu_conv2d_backward (sl_backend *be, const sl_conv_desc *d, int n, const float *x,
                              const float *w, const float *dy, float *dx, bool accumulate, float *dw,
-                             float *db, float *ws, float *scratch);
+                             float *db, float *ws, size_t ws_floats, float *scratch);
 void sl_cpu_dense_forward (sl_backend *be, int n, int in, int out, const float *x, const float *w,
                            const float *b, float *y);
 void sl_cpu_dense_backward (sl_backend *be, int n, int in, int out, const float *x, const float *w,
@@ -58,8 +58,9 @@ void sl_cpu_batchnorm_forward (sl_backend *be, bool training, int n, int c, int 
                                float *running_var, float epsilon, float momentum, float *saved,
                                float *y);
 void sl_cpu_batchnorm_backward (sl_backend *be, int n, int c, int hw, const float *x,
-                                const float *gamma, const float *saved, const float *dy, float *dx,
-                                bool accumulate, float *dgamma, float *dbeta);
+                                const float *gamma, const float *saved, float epsilon,
+                                const float *dy, float *dx, bool accumulate, float *dgamma,
+                                float *dbeta);
 void sl_cpu_pool_forward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n,
                           const float *x, float *y, int32_t *argmax);
 void sl_cpu_pool_backward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n,
@@ -77,10 +78,9 @@ void sl_cpu_mul_backward (sl_backend *be, size_t len, const float *mask, const f
                           bool accumulate);
 void sl_cpu_add_forward (sl_backend *be, size_t len, const float *a, const float *b, float *y);
 void sl_cpu_copy_grad (sl_backend *be, size_t len, const float *dy, float *dx, bool accumulate);
-bool sl_cpu_all_finite (sl_backend *be, size_t len, const float *x);
-double sl_cpu_softmax_xent (sl_backend *be, int n, int k, const float *logits,
-                            const int32_t *labels, const sl_loss_desc *loss, float *dlogits,
-                            int *correct);
+void sl_cpu_all_finite (sl_backend *be, size_t len, const float *x, double *stats);
+void sl_cpu_softmax_xent (sl_backend *be, int n, int k, const float *logits, const int32_t *labels,
+                          const sl_loss_desc *loss, float *dlogits, double *stats);
 void sl_cpu_softmax (sl_backend *be, int n, int k, const float *logits, float *probs);
 void sl_cpu_optimizer_step (sl_backend *be, const sl_optim_step *s, size_t len, float *params,
                             const float *grads, float *m, float *v);

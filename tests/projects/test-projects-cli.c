@@ -375,6 +375,104 @@ test_devices (void)
   g_unsetenv ("SIGHTLINE_CUDA_MODULE_DIR");
 }
 
+/* Runs sightline-cli with NULL-terminated arguments, its stderr into *err_text. */
+static int
+cli_stderr (char **err_text, const char *first, ...)
+{
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  const char *arg;
+  va_list ap;
+  int status;
+
+  g_ptr_array_add (args, (gpointer) cli_path ());
+  g_ptr_array_add (args, (gpointer) first);
+  va_start (ap, first);
+  while ((arg = va_arg (ap, const char *)) != NULL)
+    g_ptr_array_add (args, (gpointer) arg);
+  va_end (ap);
+  g_ptr_array_add (args, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) args->pdata, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
+                               NULL, NULL, err_text, &status, &error));
+  g_assert_no_error (error);
+  g_test_message ("stderr of %s: %s", first, *err_text);
+  return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+}
+
+/* --device on train, eval and predict: a bad name is a usage error, a GPU
+ * that cannot be used an error with the reason, and a GPU (here the emulated
+ * one of fake-cuda-emulated.so) is used end to end, its choice stored in the
+ * run's recipe. */
+static void
+test_device_option (void)
+{
+  g_autofree char *tmp = NULL, *err_text = NULL, *image = NULL;
+  g_autoptr (SlProject) project = NULL;
+  g_autoptr (GPtrArray) images = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *path;
+  cJSON *doc;
+
+  if (cli_path () == NULL)
+    {
+      g_test_skip ("sightline-cli not found (set SL_CLI)");
+      return;
+    }
+  if ((project = pt_fmnist_project (90, 3, &tmp)) == NULL)
+    return;
+  path = sl_project_get_path (project);
+  images = sl_project_list_images (project, NULL, &error);
+  g_assert_no_error (error);
+  image = g_strdup (((const SlImageInfo *) g_ptr_array_index (images, 0))->original_path);
+
+  g_assert_cmpint (cli_stderr (&err_text, "train", path, "--device", "tpu", NULL), ==, 2);
+  g_assert_nonnull (strstr (err_text, "--device takes cpu"));
+  g_clear_pointer (&err_text, g_free);
+  g_assert_cmpint (cli_stderr (&err_text, "predict", path, image, "--device", "cuda:x", NULL), ==,
+                   2);
+  g_clear_pointer (&err_text, g_free);
+
+  /* No driver: the reason, and exit status 1. */
+  {
+    g_autofree char *dir = cuda_module_dir ("nodriver");
+
+    g_assert_cmpint (cli_stderr (&err_text, "train", path, "--device", "cuda", "--epochs", "1",
+                                 "--model", "seed-cnn", NULL),
+                     ==, 1);
+    g_assert_nonnull (strstr (err_text, "no NVIDIA driver"));
+    g_clear_pointer (&err_text, g_free);
+    sl_remove_tree (dir);
+  }
+
+  /* The emulated GPU: train, resume on the CPU, evaluate and predict on it. */
+  {
+    g_autofree char *dir = cuda_module_dir ("emulated");
+    cJSON *recipe;
+
+    doc = cli_json ("train", path, "--device", "cuda", "--epochs", "1", "--model", "seed-cnn",
+                    "--threads", "2", "--patience", "0", NULL);
+    recipe = cJSON_GetObjectItem (doc, "recipe");
+    g_assert_cmpstr (str (recipe, "device"), ==, "cuda");
+    g_assert_cmpstr (str (doc, "status"), ==, "finished");
+    cJSON_Delete (doc);
+    doc = cli_json ("train", path, "--resume", "latest", "--epochs", "2", "--device", "cpu", NULL);
+    g_assert_cmpint (num (doc, "epochs_done"), ==, 2);
+    cJSON_Delete (doc);
+    doc = cli_json ("eval", path, "--device", "cuda:0", NULL);
+    g_assert_cmpfloat (num (doc, "accuracy"), >=, 0.0);
+    cJSON_Delete (doc);
+    doc = cli_json ("predict", path, image, "--device", "cuda", NULL);
+    g_assert_nonnull (cJSON_GetObjectItem (cJSON_GetArrayItem (doc, 0), "class"));
+    cJSON_Delete (doc);
+    g_assert_cmpint (cli_stderr (&err_text, "eval", path, "--device", "cuda:3", NULL), ==, 1);
+    g_assert_nonnull (strstr (err_text, "no such GPU"));
+    sl_remove_tree (dir);
+  }
+  g_unsetenv ("SIGHTLINE_CUDA_MODULE_DIR");
+  g_clear_pointer (&project, sl_project_unref);
+  sl_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -382,5 +480,6 @@ main (int argc, char **argv)
   g_test_add_func ("/projects/cli/help-errors", test_help_and_errors);
   g_test_add_func ("/projects/cli/workflow", test_workflow);
   g_test_add_func ("/projects/cli/devices", test_devices);
+  g_test_add_func ("/projects/cli/device-option", test_device_option);
   return g_test_run ();
 }

@@ -520,6 +520,11 @@ test_usage (void)
   g_assert_cmpint (r.status, ==, 2);
   rt_run_clear (&r);
 
+  r = rt_run (INFER, NULL, "--device", "gpu", fx->model, fx->images[0], NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "--device takes cpu, cuda or cuda:N"));
+  rt_run_clear (&r);
+
   r = rt_run (INFER, NULL, "--no-such-option", fx->model, NULL);
   g_assert_cmpint (r.status, ==, 2);
   rt_run_clear (&r);
@@ -534,6 +539,75 @@ test_usage (void)
   g_assert_nonnull (strstr (r.out, sl_version_string ()));
   g_assert_nonnull (strstr (r.out, ".slmodel format version 1"));
   rt_run_clear (&r);
+}
+
+/* The only CUDA module the runtime sees: fake-cuda-<variant>.so (tests/meson.build). */
+static char *
+fake_cuda_dir (const char *variant)
+{
+  const char *built = g_getenv ("SL_FAKE_CUDA_DIR");
+  g_autofree char *name = g_strdup_printf ("fake-cuda-%s.so", variant);
+  g_autofree char *src = built != NULL ? g_build_filename (built, name, NULL) : NULL;
+  g_autofree char *contents = NULL, *dst = NULL;
+  char *dir;
+  gsize len;
+
+  if (src == NULL || !g_file_get_contents (src, &contents, &len, NULL))
+    return NULL;
+  dir = g_dir_make_tmp ("sl-infer-cuda-XXXXXX", NULL);
+  dst = g_build_filename (dir, "libsightline-cuda.so", NULL);
+  g_assert_true (g_file_set_contents (dst, contents, (gssize) len, NULL));
+  g_setenv ("SIGHTLINE_CUDA_MODULE_DIR", dir, TRUE);
+  return dir;
+}
+
+static void
+drop_fake_cuda_dir (char *dir)
+{
+  g_autofree char *module = g_build_filename (dir, "libsightline-cuda.so", NULL);
+
+  g_unlink (module);
+  g_rmdir (dir);
+  g_free (dir);
+  g_unsetenv ("SIGHTLINE_CUDA_MODULE_DIR");
+}
+
+/* --device: no GPU is an error that says why (nothing is classified); the
+ * emulated GPU classifies as the CPU does. */
+static void
+test_device (void)
+{
+  const RtFixture *fx = rt_fixture ();
+  g_autoptr (GPtrArray) rows = NULL;
+  char *dir;
+  RtRun r;
+
+  if (fx == NULL)
+    return;
+  if ((dir = fake_cuda_dir ("nodriver")) == NULL)
+    {
+      g_test_skip ("the fake CUDA modules are not built (set SL_FAKE_CUDA_DIR)");
+      return;
+    }
+  r = rt_run (INFER, NULL, "--device", "cuda", fx->model, fx->images[0], NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "cannot open the model"));
+  g_assert_nonnull (strstr (r.err, "no NVIDIA driver"));
+  g_assert_cmpstr (r.out, ==, "");
+  rt_run_clear (&r);
+  r = rt_run (INFER, NULL, "--device", "cpu", fx->model, fx->images[0], NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  rt_run_clear (&r);
+  drop_fake_cuda_dir (dir);
+
+  dir = fake_cuda_dir ("emulated");
+  r = rt_run (INFER, NULL, "--device", "cuda:0", "--batch", "3", fx->model, fx->images_dir, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_cmpstr (r.err, ==, "");
+  rows = parse_csv (r.out, 0);
+  assert_rows_agree (rows, 0.0f);
+  rt_run_clear (&r);
+  drop_fake_cuda_dir (dir);
 }
 
 static void
@@ -624,6 +698,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/runtime/infer/files", test_files);
+  g_test_add_func ("/runtime/infer/device", test_device);
   g_test_add_func ("/runtime/infer/folder", test_folder);
   g_test_add_func ("/runtime/infer/stdin", test_stdin);
   g_test_add_func ("/runtime/infer/json", test_json);

@@ -319,6 +319,91 @@ test_concurrent_predictions (void)
     }
 }
 
+/* A folder with fake-cuda-<variant>.so as the only CUDA module the runtime
+ * sees, or NULL (test skipped) when the fakes are not at hand. */
+static char *
+fake_cuda_dir (const char *variant)
+{
+  const char *built = g_getenv ("SL_FAKE_CUDA_DIR");
+  g_autofree char *name = g_strdup_printf ("fake-cuda-%s.so", variant);
+  g_autofree char *src = built != NULL ? g_build_filename (built, name, NULL) : NULL;
+  g_autofree char *contents = NULL, *dst = NULL;
+  char *dir;
+  gsize len;
+
+  if (src == NULL || !g_file_get_contents (src, &contents, &len, NULL))
+    {
+      g_test_skip ("the fake CUDA modules are not built (set SL_FAKE_CUDA_DIR)");
+      return NULL;
+    }
+  dir = g_dir_make_tmp ("sl-classifier-cuda-XXXXXX", NULL);
+  dst = g_build_filename (dir, "libsightline-cuda.so", NULL);
+  g_assert_true (g_file_set_contents (dst, contents, (gssize) len, NULL));
+  g_setenv ("SIGHTLINE_CUDA_MODULE_DIR", dir, TRUE);
+  return dir;
+}
+
+static void
+drop_fake_cuda_dir (char *dir)
+{
+  g_autofree char *module = g_build_filename (dir, "libsightline-cuda.so", NULL);
+
+  g_unlink (module);
+  g_rmdir (dir);
+  g_free (dir);
+  g_unsetenv ("SIGHTLINE_CUDA_MODULE_DIR");
+}
+
+/* Opening on a device: a missing GPU fails the open with the reason; a GPU
+ * (the emulated one) gives the CPU's predictions. */
+static void
+test_device_option (void)
+{
+  sl_classifier_options o;
+  sl_classifier *c = NULL;
+  sl_error err = { 0 };
+  char *dir;
+
+  if (!fixture_ready () || (dir = fake_cuda_dir ("nodriver")) == NULL)
+    return;
+  sl_classifier_options_init (&o);
+  g_assert_cmpint (sl_classifier_open_on_device (fx.model_path, &o, "cuda", &c, &err), ==,
+                   SL_ERR_DEVICE);
+  g_test_message ("%s", err.message);
+  g_assert_null (c);
+  g_assert_true (g_str_has_prefix (err.message, fx.model_path));
+  g_assert_nonnull (strstr (err.message, "no NVIDIA driver"));
+  drop_fake_cuda_dir (dir);
+
+  dir = fake_cuda_dir ("emulated");
+  sl_assert_ok (sl_classifier_open_on_device (fx.model_path, &o, "cuda", &c, &err), &err);
+  g_assert_cmpstr (sl_model_get_device (sl_classifier_model (c)), ==, "cuda:0");
+  for (int i = 0; i < N_IMAGES; i++)
+    {
+      sl_prediction p, q;
+      float probs[10], ref[10];
+
+      sl_prediction_init (&p);
+      sl_prediction_init (&q);
+      sl_assert_ok (sl_classifier_predict_file (c, fx.pngs[i], &p, probs, &err), &err);
+      sl_assert_ok (sl_classifier_predict_file (fx.classifier, fx.pngs[i], &q, ref, &err), &err);
+      g_assert_cmpint (p.class_index, ==, q.class_index);
+      assert_probs_close (probs, ref, 10, 1e-6f);
+    }
+  {
+    g_autofree char *onnx = g_build_filename (fx.dir, "from-gpu.onnx", NULL);
+    g_autofree char *sidecar = g_build_filename (fx.dir, "from-gpu.json", NULL);
+
+    /* Export reads the weights back from the device. */
+    sl_assert_ok (sl_classifier_export_onnx (c, onnx, &err), &err);
+    g_assert_true (g_file_test (onnx, G_FILE_TEST_IS_REGULAR));
+    g_unlink (onnx);
+    g_unlink (sidecar);
+  }
+  sl_classifier_free (c);
+  drop_fake_cuda_dir (dir);
+}
+
 static void
 test_bad_calls (void)
 {
@@ -423,6 +508,7 @@ main (int argc, char **argv)
   g_test_add_func ("/classifier/top-k-and-threshold", test_top_k_and_threshold);
   g_test_add_func ("/classifier/concurrent", test_concurrent_predictions);
   g_test_add_func ("/classifier/bad-calls", test_bad_calls);
+  g_test_add_func ("/classifier/device-option", test_device_option);
   g_test_add_func ("/classifier/short-struct", test_short_prediction_struct);
   g_test_add_func ("/classifier/onnx-export-files", test_onnx_export_files);
   status = g_test_run ();

@@ -1,0 +1,402 @@
+/* test-engine-device-model.c: choosing a model's device, and the engine on a device whose memory
+ * is not host memory (an emulated GPU: fake-cuda-emulated.so). */
+#include "sl-test-support.h"
+#include "sl-backend-module-private.h"
+
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+#define THREADS 2 /* the emulated GPU's CPU kernels use two threads */
+#define BATCH   16
+#define IMAGES  80
+
+/* A folder holding fake-cuda-<variant>.so as libsightline-cuda.so, made the
+ * only place the runtime looks. */
+static char *
+module_dir (const char *variant)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *name = g_strdup_printf ("fake-cuda-%s.so", variant);
+  g_autofree char *src = g_test_build_filename (G_TEST_BUILT, name, NULL);
+  char *dir = g_dir_make_tmp ("sl-device-model-XXXXXX", &error);
+  g_autofree char *dst = g_build_filename (dir, SL_CUDA_MODULE_NAME, NULL);
+  g_autofree char *contents = NULL;
+  gsize len;
+
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (src, &contents, &len, &error));
+  g_assert_true (g_file_set_contents (dst, contents, (gssize) len, &error));
+  g_setenv ("SIGHTLINE_CUDA_MODULE_DIR", dir, TRUE);
+  return dir;
+}
+
+static void
+remove_dir (char *dir)
+{
+  g_autofree char *module = g_build_filename (dir, SL_CUDA_MODULE_NAME, NULL);
+
+  g_unlink (module);
+  g_rmdir (dir);
+  g_free (dir);
+  g_unsetenv ("SIGHTLINE_CUDA_MODULE_DIR");
+}
+
+/* Conv, batch-norm, rectifiers in place, max-pool, a residual sum, dropout. */
+static const char model_json[]
+    = "{\"input\":{\"channels\":1,\"height\":28,\"width\":28},\"classes\":10,\"layers\":["
+      "{\"type\":\"conv2d\",\"filters\":8,\"kernel\":3,\"stride\":2,\"padding\":1,\"name\":\"a\"},"
+      "{\"type\":\"batchnorm\"},{\"type\":\"relu\"},"
+      "{\"type\":\"conv2d\",\"filters\":8,\"kernel\":3,\"padding\":1},{\"type\":\"batchnorm\"},"
+      "{\"type\":\"relu\",\"name\":\"b\"},{\"type\":\"add\",\"inputs\":[\"b\",\"a\"]},"
+      "{\"type\":\"maxpool\",\"size\":2},{\"type\":\"global_avgpool\"},{\"type\":\"flatten\"},"
+      "{\"type\":\"dense\",\"units\":16},{\"type\":\"dropout\",\"rate\":0.3},"
+      "{\"type\":\"dense\",\"units\":10}]}";
+
+static sl_model *
+new_model (void)
+{
+  sl_error err = { 0 };
+  sl_model *m;
+
+  sl_assert_ok (sl_model_new (model_json, 5, &m, &err), &err);
+  sl_assert_ok (sl_model_set_threads (m, THREADS, &err), &err);
+  return m;
+}
+
+static void
+random_data (SlTestData *d)
+{
+  d->n = IMAGES;
+  d->x = g_new (float, (gsize) IMAGES * 784);
+  d->labels = g_new (int32_t, IMAGES);
+  sl_test_fill_normal (d->x, (gsize) IMAGES * 784, 3, 1.0f);
+  for (int i = 0; i < IMAGES; i++)
+    d->labels[i] = (i * 7) % 10;
+}
+
+/* Two epochs of Adam with class weights, label smoothing and weight decay,
+ * then an evaluation. */
+static void
+train (sl_model *m, const SlTestData *d, sl_epoch_stats *last, sl_epoch_stats *eval)
+{
+  static const float weights[10] = { 1, 2, 1, 1, 0.5f, 1, 1, 3, 1, 1 };
+  sl_train_config c;
+  sl_trainer *t;
+  SlTestSource src;
+  sl_error err = { 0 };
+
+  sl_train_config_init (&c);
+  c.optimizer = SL_OPTIMIZER_ADAMW;
+  c.weight_decay = 0.01f;
+  c.label_smoothing = 0.1f;
+  c.class_weights = weights;
+  c.seed = 3;
+  sl_assert_ok (sl_trainer_new (m, &c, BATCH, &t, &err), &err);
+  sl_test_source_init (&src, d, TRUE, 9);
+  for (int e = 0; e < 2; e++)
+    sl_assert_ok (sl_trainer_train_epoch (t, &src.source, NULL, NULL, last, &err), &err);
+  sl_assert_ok (sl_trainer_evaluate (t, &src.source, eval, &err), &err);
+  sl_test_source_clear (&src);
+  sl_trainer_free (t);
+}
+
+static void
+assert_same_weights (const sl_model *a, const sl_model *b)
+{
+  g_assert_cmpuint (sl_model_param_count (a), ==, sl_model_param_count (b));
+  g_assert_cmpmem (sl_model_params (a), sl_model_param_count (a) * sizeof (float),
+                   sl_model_params (b), sl_model_param_count (b) * sizeof (float));
+  g_assert_cmpmem (sl_model_state (a), sl_model_state_count (a) * sizeof (float),
+                   sl_model_state (b), sl_model_state_count (b) * sizeof (float));
+}
+
+static void
+test_cpu_and_unknown (void)
+{
+  sl_model *m = new_model ();
+  sl_error err = { 0 };
+
+  g_assert_cmpstr (sl_model_get_device (m), ==, "cpu");
+  sl_assert_ok (sl_model_set_device (m, NULL, "cpu", &err), &err);
+  sl_assert_ok (sl_model_set_device (m, NULL, "CPU", &err), &err);
+  g_assert_cmpint (sl_model_set_device (m, NULL, "tpu", &err), ==, SL_ERR_INVALID);
+  g_assert_nonnull (strstr (err.message, "unknown device 'tpu'"));
+  g_assert_cmpint (sl_model_set_device (m, NULL, NULL, &err), ==, SL_ERR_INVALID);
+  g_assert_cmpint (sl_model_set_device (NULL, NULL, "cpu", &err), ==, SL_ERR_INVALID);
+  g_assert_cmpstr (sl_model_get_device (m), ==, "cpu");
+  sl_model_free (m);
+}
+
+/* No driver: asking for the GPU is an error that says why; the CPU still works. */
+static void
+test_no_driver (void)
+{
+  char *dir = module_dir ("nodriver");
+  sl_model *m = new_model ();
+  sl_error err = { 0 };
+  float x[784] = { 0 }, probs[10];
+
+  g_assert_cmpint (sl_model_set_device (m, NULL, "cuda", &err), ==, SL_ERR_DEVICE);
+  g_test_message ("%s", err.message);
+  g_assert_nonnull (strstr (err.message, "cannot compute on cuda"));
+  g_assert_nonnull (strstr (err.message, "no NVIDIA driver"));
+  g_assert_null (strstr (err.message, "training uses the CPU"));
+  g_assert_cmpint (sl_model_set_device (m, NULL, "cuda:0", &err), ==, SL_ERR_DEVICE);
+  g_assert_nonnull (strstr (err.message, "no NVIDIA driver"));
+  g_assert_cmpstr (sl_model_get_device (m), ==, "cpu");
+  sl_assert_ok (sl_model_predict (m, x, 1, probs, &err), &err);
+  sl_model_free (m);
+  remove_dir (dir);
+}
+
+static void
+test_unusable_gpus (void)
+{
+  char *dir = module_dir ("gpus");
+  sl_device_list *list = NULL;
+  sl_model *m = new_model ();
+  sl_error err = { 0 };
+
+  sl_assert_ok (sl_device_list_new (&list, &err), &err);
+  g_assert_cmpint (sl_model_set_device (m, list, "cuda:1", &err), ==, SL_ERR_DEVICE);
+  g_assert_nonnull (strstr (err.message, "too old"));
+  g_assert_cmpint (sl_model_set_device (m, list, "cuda:7", &err), ==, SL_ERR_DEVICE);
+  g_assert_nonnull (strstr (err.message, "no such GPU"));
+  /* Usable on paper, but its backend cannot be made: the module's own words. */
+  g_assert_cmpint (sl_model_set_device (m, list, "cuda:0", &err), ==, SL_ERR_DEVICE);
+  g_assert_nonnull (strstr (err.message, "fake CUDA module cannot compute"));
+  g_assert_cmpstr (sl_model_get_device (m), ==, "cpu");
+  sl_device_list_free (list);
+  sl_model_free (m);
+  remove_dir (dir);
+}
+
+/* The whole engine on memory it cannot touch: results bit-identical to the CPU. */
+static void
+test_emulated_training (void)
+{
+  char *dir = module_dir ("emulated");
+  sl_model *cpu = new_model (), *gpu = new_model (), *share = NULL;
+  sl_device_list *list = NULL;
+  sl_epoch_stats cpu_last, gpu_last, cpu_eval, gpu_eval;
+  SlTestData d;
+  sl_error err = { 0 };
+  g_autofree float *cpu_probs = g_new (float, IMAGES * 10);
+  g_autofree float *gpu_probs = g_new (float, IMAGES * 10);
+  g_autofree float *share_probs = g_new (float, IMAGES * 10);
+
+  random_data (&d);
+  sl_assert_ok (sl_device_list_new (&list, &err), &err);
+  sl_assert_ok (sl_model_set_device (gpu, list, "cuda", &err), &err);
+  g_assert_cmpstr (sl_model_get_device (gpu), ==, "cuda:0");
+  /* The model keeps what it needs of the list. */
+  sl_device_list_free (list);
+  assert_same_weights (cpu, gpu);
+
+  train (cpu, &d, &cpu_last, &cpu_eval);
+  train (gpu, &d, &gpu_last, &gpu_eval);
+  g_test_message ("CPU loss %.6f eval %.6f; emulated GPU loss %.6f eval %.6f", cpu_last.loss,
+                  cpu_eval.loss, gpu_last.loss, gpu_eval.loss);
+  g_assert_cmpfloat (cpu_last.loss, ==, gpu_last.loss);
+  g_assert_cmpfloat (cpu_last.accuracy, ==, gpu_last.accuracy);
+  g_assert_cmpfloat (cpu_eval.loss, ==, gpu_eval.loss);
+  g_assert_cmpfloat (cpu_eval.accuracy, ==, gpu_eval.accuracy);
+  assert_same_weights (cpu, gpu);
+
+  /* Inference in chunks larger and smaller than the plan, and from a share. */
+  sl_assert_ok (sl_model_predict (cpu, d.x, IMAGES, cpu_probs, &err), &err);
+  sl_assert_ok (sl_model_predict (gpu, d.x, 3, gpu_probs, &err), &err);
+  sl_assert_ok (sl_model_predict (gpu, d.x, IMAGES, gpu_probs, &err), &err);
+  g_assert_cmpmem (cpu_probs, IMAGES * 10 * sizeof (float), gpu_probs,
+                   IMAGES * 10 * sizeof (float));
+  sl_assert_ok (sl_model_share (gpu, 1, &share, &err), &err);
+  g_assert_cmpstr (sl_model_get_device (share), ==, "cuda:0");
+  g_assert_cmpint (sl_model_set_device (share, NULL, "cpu", &err), ==, SL_ERR_INVALID);
+  sl_assert_ok (sl_model_predict (share, d.x, IMAGES, share_probs, &err), &err);
+  g_assert_cmpmem (cpu_probs, IMAGES * 10 * sizeof (float), share_probs,
+                   IMAGES * 10 * sizeof (float));
+  sl_model_free (share);
+
+  /* Weights written from the host reach the device. */
+  g_autofree float *params = g_memdup2 (sl_model_params (cpu), sl_model_param_count (cpu) * 4);
+  params[0] += 1.0f;
+  sl_assert_ok (sl_model_set_params (cpu, params, sl_model_param_count (cpu), &err), &err);
+  sl_assert_ok (sl_model_set_params (gpu, params, sl_model_param_count (gpu), &err), &err);
+  sl_assert_ok (sl_model_predict (cpu, d.x, IMAGES, cpu_probs, &err), &err);
+  sl_assert_ok (sl_model_predict (gpu, d.x, IMAGES, gpu_probs, &err), &err);
+  g_assert_cmpmem (cpu_probs, IMAGES * 10 * sizeof (float), gpu_probs,
+                   IMAGES * 10 * sizeof (float));
+
+  /* And back to the CPU, weights intact. */
+  sl_assert_ok (sl_model_set_device (gpu, NULL, "cpu", &err), &err);
+  g_assert_cmpstr (sl_model_get_device (gpu), ==, "cpu");
+  assert_same_weights (cpu, gpu);
+  sl_test_data_clear (&d);
+  sl_model_free (cpu);
+  sl_model_free (gpu);
+  remove_dir (dir);
+}
+
+/* Checkpoints written from the GPU resume on the CPU and the other way round. */
+static void
+test_emulated_checkpoints (void)
+{
+  char *dir = module_dir ("emulated");
+  g_autofree char *path = g_build_filename (dir, "run.ckpt", NULL);
+  sl_model *gpu = new_model (), *cpu = new_model (), *loaded = NULL;
+  sl_trainer *tg, *tc;
+  sl_train_config c;
+  SlTestData d;
+  sl_error err = { 0 };
+  double lg, lc;
+
+  random_data (&d);
+  sl_train_config_init (&c);
+  sl_assert_ok (sl_model_set_device (gpu, NULL, "cuda:0", &err), &err);
+  sl_assert_ok (sl_trainer_new (gpu, &c, BATCH, &tg, &err), &err);
+  g_assert_cmpint (sl_model_set_device (gpu, NULL, "cpu", &err), ==, SL_ERR_INVALID);
+  g_assert_nonnull (strstr (err.message, "trainer"));
+  for (int i = 0; i < 3; i++)
+    sl_assert_ok (
+        sl_trainer_step (tg, d.x + i * BATCH * 784, d.labels + i * BATCH, BATCH, NULL, NULL, &err),
+        &err);
+  sl_assert_ok (sl_trainer_save_checkpoint (tg, path, &err), &err);
+
+  sl_assert_ok (sl_trainer_new (cpu, &c, BATCH, &tc, &err), &err);
+  sl_assert_ok (sl_trainer_load_checkpoint (tc, path, &err), &err);
+  assert_same_weights (cpu, gpu);
+  sl_assert_ok (sl_trainer_step (tg, d.x, d.labels, BATCH, &lg, NULL, &err), &err);
+  sl_assert_ok (sl_trainer_step (tc, d.x, d.labels, BATCH, &lc, NULL, &err), &err);
+  g_assert_cmpfloat (lg, ==, lc);
+  assert_same_weights (cpu, gpu);
+
+  /* CPU checkpoint into the GPU trainer. */
+  sl_assert_ok (sl_trainer_save_checkpoint (tc, path, &err), &err);
+  sl_assert_ok (sl_trainer_load_checkpoint (tg, path, &err), &err);
+  sl_assert_ok (sl_trainer_step (tg, d.x + 784, d.labels + 1, BATCH, &lg, NULL, &err), &err);
+  sl_assert_ok (sl_trainer_step (tc, d.x + 784, d.labels + 1, BATCH, &lc, NULL, &err), &err);
+  g_assert_cmpfloat (lg, ==, lc);
+  assert_same_weights (cpu, gpu);
+
+  sl_assert_ok (sl_model_load_checkpoint (path, &loaded, &err), &err);
+  sl_assert_ok (sl_model_set_device (loaded, NULL, "cuda", &err), &err);
+  sl_trainer_free (tg);
+  sl_trainer_free (tc);
+  g_assert_cmpstr (sl_model_get_device (loaded), ==, "cuda:0");
+  sl_model_free (loaded);
+  sl_model_free (cpu);
+  sl_model_free (gpu);
+  sl_test_data_clear (&d);
+  g_unlink (path);
+  remove_dir (dir);
+}
+
+/* Out of device memory: an error with a suggestion, and the model stays usable. */
+static void
+test_emulated_out_of_memory (void)
+{
+  char *dir = module_dir ("emulated");
+  sl_model *m = new_model ();
+  sl_trainer *t = NULL;
+  sl_train_config c;
+  sl_error err = { 0 };
+  SlTestData d;
+  double loss;
+
+  random_data (&d);
+  sl_train_config_init (&c);
+  g_setenv ("SL_FAKE_GPU_MEMORY", "3000000", TRUE);
+  sl_assert_ok (sl_model_set_device (m, NULL, "cuda:0", &err), &err);
+  g_assert_cmpint (sl_trainer_new (m, &c, 4096, &t, &err), ==, SL_ERR_NOMEM);
+  g_test_message ("%s", err.message);
+  g_assert_null (t);
+  g_assert_nonnull (strstr (err.message, "out of GPU memory"));
+  g_assert_nonnull (strstr (err.message, "smaller batch"));
+  sl_assert_ok (sl_trainer_new (m, &c, BATCH, &t, &err), &err);
+  sl_assert_ok (sl_trainer_step (t, d.x, d.labels, BATCH, &loss, NULL, &err), &err);
+  g_assert_true (isfinite (loss));
+  sl_trainer_free (t);
+  g_unsetenv ("SL_FAKE_GPU_MEMORY");
+  sl_model_free (m);
+  sl_test_data_clear (&d);
+  remove_dir (dir);
+}
+
+/* A GPU that computes wrong numbers is caught before it is used, once per list. */
+static void
+test_emulated_self_check (void)
+{
+  char *dir = module_dir ("emulated");
+  sl_device_list *list = NULL;
+  sl_model *m = new_model ();
+  sl_error err = { 0 };
+
+  g_setenv ("SL_FAKE_GPU_WRONG", "1", TRUE);
+  sl_assert_ok (sl_device_list_new (&list, &err), &err);
+  g_assert_cmpint (sl_model_set_device (m, list, "cuda:0", &err), ==, SL_ERR_DEVICE);
+  g_test_message ("%s", err.message);
+  g_assert_nonnull (strstr (err.message, "self-check failed on cuda:0"));
+  g_assert_nonnull (strstr (err.message, "logits differ from the CPU's by"));
+  g_unsetenv ("SL_FAKE_GPU_WRONG");
+  /* Remembered for the list, even now that the GPU would compute right. */
+  memset (&err, 0, sizeof err);
+  g_assert_cmpint (sl_model_set_device (m, list, "cuda:0", &err), ==, SL_ERR_DEVICE);
+  g_assert_nonnull (strstr (err.message, "self-check failed"));
+  g_assert_cmpstr (sl_model_get_device (m), ==, "cpu");
+  sl_device_list_free (list);
+  /* A fresh list checks again. */
+  sl_assert_ok (sl_model_set_device (m, NULL, "cuda:0", &err), &err);
+  sl_model_free (m);
+  remove_dir (dir);
+}
+
+/* A device that fails mid-training: an error, never a crash. */
+static void
+test_emulated_device_fault (void)
+{
+  char *dir = module_dir ("emulated");
+  sl_device_list *list = NULL;
+  sl_model *m = new_model ();
+  sl_trainer *t = NULL;
+  sl_train_config c;
+  sl_error err = { 0 };
+  SlTestData d;
+  sl_status st = SL_OK;
+  int step;
+
+  random_data (&d);
+  sl_train_config_init (&c);
+  sl_assert_ok (sl_device_list_new (&list, &err), &err);
+  sl_assert_ok (sl_model_set_device (m, list, "cuda:0", &err), &err); /* self-checked */
+  sl_assert_ok (sl_model_set_device (m, list, "cpu", &err), &err);
+  g_setenv ("SL_FAKE_GPU_FAIL_AT", "300", TRUE);
+  sl_assert_ok (sl_model_set_device (m, list, "cuda:0", &err), &err);
+  sl_assert_ok (sl_trainer_new (m, &c, BATCH, &t, &err), &err);
+  for (step = 0; step < 100 && st == SL_OK; step++)
+    st = sl_trainer_step (t, d.x, d.labels, BATCH, NULL, NULL, &err);
+  g_test_message ("step %d: %s", step, err.message);
+  g_assert_cmpint (st, ==, SL_ERR_DEVICE);
+  g_assert_nonnull (strstr (err.message, "emulated GPU failed"));
+  g_unsetenv ("SL_FAKE_GPU_FAIL_AT");
+  sl_trainer_free (t);
+  sl_device_list_free (list);
+  sl_model_free (m);
+  sl_test_data_clear (&d);
+  remove_dir (dir);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/engine/device-model/cpu-and-unknown", test_cpu_and_unknown);
+  g_test_add_func ("/engine/device-model/no-driver", test_no_driver);
+  g_test_add_func ("/engine/device-model/unusable-gpus", test_unusable_gpus);
+  g_test_add_func ("/engine/device-model/emulated-training", test_emulated_training);
+  g_test_add_func ("/engine/device-model/emulated-checkpoints", test_emulated_checkpoints);
+  g_test_add_func ("/engine/device-model/emulated-out-of-memory", test_emulated_out_of_memory);
+  g_test_add_func ("/engine/device-model/emulated-self-check", test_emulated_self_check);
+  g_test_add_func ("/engine/device-model/emulated-device-fault", test_emulated_device_fault);
+  return g_test_run ();
+}
