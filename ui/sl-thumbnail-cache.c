@@ -64,7 +64,7 @@ struct _SlThumbnailCache
   char *images_dir;
   int size;
   gsize max_bytes, bytes;
-  GSettings *settings; /* when the budget follows thumbnail-cache-mb */
+  GSettings *settings;  /* when the budget follows thumbnail-cache-mb */
   GHashTable *entries;  /* hash -> Entry */
   GQueue lru;           /* Entry links, most recent first */
   GHashTable *failures; /* hash -> reason */

@@ -95,8 +95,8 @@ static void
 test_help_and_errors (void)
 {
   static const char *const commands[]
-      = { "new",   "import", "classes", "label",   "split", "stats",
-          "train", "runs",   "eval",    "predict", "demo",  "export", "devices" };
+      = { "new",  "import", "classes", "label", "split",  "stats",  "train",
+          "runs", "eval",   "predict", "demo",  "export", "devices" };
   g_autofree char *tmp = pt_make_tmp ();
 
   if (cli_path () == NULL)
