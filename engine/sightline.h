@@ -174,11 +174,11 @@ extern "C"
   typedef struct
   {
     sl_device_kind kind;
-    int index;             /* 0 for the CPU; the CUDA ordinal */
-    char id[16];           /* "cpu", "cuda:0" */
-    char name[128];        /* the CPU model (/proc/cpuinfo) or the GPU name */
-    uint64_t memory_bytes; /* system RAM or GPU memory */
-    int threads;           /* CPU: logical cores this process may use; GPU: 0 */
+    int index;                           /* 0 for the CPU; the CUDA ordinal */
+    char id[16];                         /* "cpu", "cuda:0" */
+    char name[128];                      /* the CPU model (/proc/cpuinfo) or the GPU name */
+    uint64_t memory_bytes;               /* system RAM or GPU memory */
+    int threads;                         /* CPU: logical cores this process may use; GPU: 0 */
     int compute_major, compute_minor;    /* GPU compute capability */
     int driver_version, runtime_version; /* GPU, CUDA's encoding (13000 = 13.0) */
     bool usable;

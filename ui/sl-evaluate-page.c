@@ -6,6 +6,7 @@
 #include <math.h>
 
 #include "sl-recent-projects.h"
+#include "sl-settings.h"
 #include "sl-window.h"
 
 /* Thumbnails in the gallery fit this box (Fashion-MNIST's 28 px, four times). */
@@ -514,18 +515,6 @@ status_tick (gpointer data)
 
 /* ---- Object ----------------------------------------------------------------------------------- */
 
-static GSettings *
-app_settings (void)
-{
-  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
-  g_autoptr (GSettingsSchema) schema
-      = source != NULL ? g_settings_schema_source_lookup (source, SL_APP_ID, TRUE) : NULL;
-
-  if (schema == NULL || !g_settings_schema_has_key (schema, "threads"))
-    return NULL;
-  return g_settings_new_full (schema, NULL, NULL);
-}
-
 static void
 sl_evaluate_page_constructed (GObject *object)
 {
@@ -534,7 +523,7 @@ sl_evaluate_page_constructed (GObject *object)
   G_OBJECT_CLASS (sl_evaluate_page_parent_class)->constructed (object);
   g_return_if_fail (self->session != NULL);
 
-  self->settings = app_settings ();
+  self->settings = sl_app_settings_new ("threads");
   self->thumbs = sl_thumbnail_cache_new (sl_session_get_path (self->session), THUMBNAIL_SIZE, 0);
   self->run_chooser = SL_RUN_CHOOSER (sl_run_chooser_new (self->session));
   gtk_box_append (GTK_BOX (self->run_box), GTK_WIDGET (self->run_chooser));

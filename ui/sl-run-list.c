@@ -52,8 +52,8 @@ status_icon (SlRunStatus status)
     }
 }
 
-static const char *
-status_text (SlRunStatus status)
+const char *
+sl_run_status_describe (SlRunStatus status)
 {
   switch (status)
     {
@@ -64,7 +64,21 @@ status_text (SlRunStatus status)
       case SL_RUN_FAILED: return "Failed";
       case SL_RUN_INTERRUPTED: return "Interrupted";
       case SL_RUN_CREATED:
-      default: return "Starting";
+      default: return "Preparing";
+    }
+}
+
+const char *
+sl_run_status_style (SlRunStatus status)
+{
+  switch (status)
+    {
+      case SL_RUN_FINISHED:
+      case SL_RUN_STOPPED_EARLY: return "success";
+      case SL_RUN_FAILED: return "error";
+      case SL_RUN_CANCELLED:
+      case SL_RUN_INTERRUPTED: return "warning";
+      default: return "accent";
     }
 }
 
@@ -146,9 +160,9 @@ make_row (SlRunList *self, const SlRunInfo *run)
   g_string_append_printf (detail, " · %d/%d epochs", run->epochs_done, run->epochs);
   if (run->best_epoch >= 0 && !isnan (run->best_val_accuracy))
     g_string_append_printf (detail, " · %.1f %%", 100.0 * run->best_val_accuracy);
-  when = g_strdup_printf ("%s · %s", created, status_text (run->status));
+  when = g_strdup_printf ("%s · %s", created, sl_run_status_describe (run->status));
 
-  gtk_widget_set_tooltip_text (icon, status_text (run->status));
+  gtk_widget_set_tooltip_text (icon, sl_run_status_describe (run->status));
   gtk_widget_add_css_class (box, "run-row");
   gtk_label_set_xalign (GTK_LABEL (title), 0);
   gtk_widget_add_css_class (title, "heading");

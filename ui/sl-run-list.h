@@ -26,6 +26,11 @@ guint sl_run_list_get_n_runs (SlRunList *self);
 /* The listed run (owned by the list), or NULL. */
 const SlRunInfo *sl_run_list_lookup (SlRunList *self, gint64 run_id);
 
+/* A run's state in words ("Stopped early") and the style class of its badge
+ * ("success", "warning", "error" or "accent"). */
+const char *sl_run_status_describe (SlRunStatus status);
+const char *sl_run_status_style (SlRunStatus status);
+
 /* Whether a run can continue from its last checkpoint. */
 gboolean sl_run_info_is_resumable (const SlRunInfo *run);
 

@@ -4,6 +4,8 @@
 
 #include "sl-thumbnail-cache.h"
 
+#include "sl-settings.h"
+
 #include "sl-vision.h"
 
 #include <string.h>
@@ -407,17 +409,11 @@ on_budget_changed (SlThumbnailCache *self, const char *key, GSettings *settings)
 static void
 follow_settings (SlThumbnailCache *self)
 {
-  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
-  g_autoptr (GSettingsSchema) schema
-      = source != NULL ? g_settings_schema_source_lookup (source, "org.sightline.Sightline", TRUE)
-                       : NULL;
-
-  if (schema == NULL || !g_settings_schema_has_key (schema, "thumbnail-cache-mb"))
+  if ((self->settings = sl_app_settings_new ("thumbnail-cache-mb")) == NULL)
     {
       self->max_bytes = (gsize) 256 << 20;
       return;
     }
-  self->settings = g_settings_new_full (schema, NULL, NULL);
   g_signal_connect_swapped (self->settings, "changed::thumbnail-cache-mb",
                             G_CALLBACK (on_budget_changed), self);
   on_budget_changed (self, "thumbnail-cache-mb", self->settings);

@@ -5,6 +5,7 @@
 
 #include "sl-message-dialog.h"
 #include "sl-run-diff.h"
+#include "sl-settings.h"
 #include "sl-window.h"
 
 /* The log keeps the newest lines. */
@@ -229,17 +230,11 @@ sl_train_page_update_actions (SlTrainPage *self)
 static void
 remember_device (SlTrainPage *self)
 {
-  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
-  g_autoptr (GSettingsSchema) schema
-      = source != NULL ? g_settings_schema_source_lookup (source, "org.sightline.Sightline", TRUE)
-                       : NULL;
+  g_autoptr (GSettings) settings = sl_app_settings_new ("last-device");
   g_autofree char *device = sl_train_settings_dup_device_id (self->settings);
-  g_autoptr (GSettings) settings = NULL;
 
-  if (schema == NULL || device == NULL)
-    return;
-  settings = g_settings_new ("org.sightline.Sightline");
-  g_settings_set_string (settings, "last-device", device);
+  if (settings != NULL && device != NULL)
+    g_settings_set_string (settings, "last-device", device);
 }
 
 static void

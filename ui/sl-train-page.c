@@ -53,22 +53,6 @@ set_stat (GtkInscription *stat, char *text)
   g_free (text);
 }
 
-static const char *
-status_label (SlRunStatus status)
-{
-  switch (status)
-    {
-      case SL_RUN_RUNNING: return "Training";
-      case SL_RUN_FINISHED: return "Finished";
-      case SL_RUN_STOPPED_EARLY: return "Stopped early";
-      case SL_RUN_CANCELLED: return "Stopped";
-      case SL_RUN_FAILED: return "Failed";
-      case SL_RUN_INTERRUPTED: return "Interrupted";
-      case SL_RUN_CREATED:
-      default: return "Preparing";
-    }
-}
-
 static void
 set_status (SlTrainPage *self, const char *text, const char *style)
 {
@@ -79,20 +63,6 @@ set_status (SlTrainPage *self, const char *text, const char *style)
     gtk_widget_remove_css_class (GTK_WIDGET (self->run_status), styles[i]);
   if (style != NULL)
     gtk_widget_add_css_class (GTK_WIDGET (self->run_status), style);
-}
-
-static const char *
-status_style (SlRunStatus status)
-{
-  switch (status)
-    {
-      case SL_RUN_FINISHED:
-      case SL_RUN_STOPPED_EARLY: return "success";
-      case SL_RUN_FAILED: return "error";
-      case SL_RUN_CANCELLED:
-      case SL_RUN_INTERRUPTED: return "warning";
-      default: return "accent";
-    }
 }
 
 /* ---- The shown run ------------------------------------------------------------------------ */
@@ -180,10 +150,10 @@ show_stored_log (SlTrainPage *self, const SlRunInfo *run)
                                       "%.4f) — its checkpoint is what Evaluate and Export use",
                                       run->best_epoch + 1, 100.0 * run->best_val_accuracy,
                                       run->best_val_loss));
-  g_ptr_array_add (lines,
-                   g_strdup_printf ("%s after %d of %d epochs%s%s", status_label (run->status),
-                                    run->epochs_done, run->epochs, run->message != NULL ? ": " : "",
-                                    run->message != NULL ? run->message : ""));
+  g_ptr_array_add (lines, g_strdup_printf ("%s after %d of %d epochs%s%s",
+                                           sl_run_status_describe (run->status), run->epochs_done,
+                                           run->epochs, run->message != NULL ? ": " : "",
+                                           run->message != NULL ? run->message : ""));
   if (sl_run_info_is_resumable (run))
     g_ptr_array_add (lines, g_strdup ("Resume continues from the last finished epoch"));
   g_ptr_array_add (lines, NULL);
@@ -207,7 +177,7 @@ update_header (SlTrainPage *self)
   else if (live)
     set_status (self, sl_runner_get_progress (self->runner) ? "Training" : "Preparing", "accent");
   else
-    set_status (self, status_label (run->status), status_style (run->status));
+    set_status (self, sl_run_status_describe (run->status), sl_run_status_style (run->status));
   if (run != NULL)
     subtitle = g_strdup_printf (
         "%s · %" G_GINT64_FORMAT " training and %" G_GINT64_FORMAT " validation images",
@@ -307,33 +277,13 @@ on_runs_changed (SlTrainPage *self)
 
 /* ---- What the settings default from --------------------------------------------------- */
 
-/* The images a new run would train and validate on; labelled images without
- * a split count as the split the run gives them (70/15/15). */
 static gboolean
 update_dataset (gpointer data)
 {
   SlTrainPage *self = data;
-  g_autoptr (GError) error = NULL;
-  SlProjectStats stats = { 0 };
-  gint64 train = 0, val = 0;
-  int classes = 0;
 
   self->dataset_idle = 0;
-  if (!sl_project_get_stats (sl_session_get_project (self->session), &stats, &error))
-    {
-      g_warning ("Could not count the images: %s", error->message);
-      return G_SOURCE_REMOVE;
-    }
-  for (guint i = 0; i < stats.classes->len; i++)
-    {
-      const SlClassCount *c = g_ptr_array_index (stats.classes, i);
-
-      train += c->train + c->unsplit * 7 / 10;
-      val += c->val + c->unsplit * 15 / 100;
-      classes += c->total > 0;
-    }
-  sl_project_stats_clear (&stats);
-  sl_train_settings_set_dataset (self->settings, train, val, classes);
+  sl_train_settings_read_dataset (self->settings);
   return G_SOURCE_REMOVE;
 }
 

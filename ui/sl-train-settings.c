@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "sl-recent-projects.h"
+#include "sl-settings.h"
 #include "sl-session.h"
 #include "sl-vision.h"
 
@@ -342,20 +343,15 @@ on_notify_changed (GObject *object, GParamSpec *pspec, SlTrainSettings *self)
 
 /* ---- Data set ---------------------------------------------------------------------------------- */
 
-/* Largest over smallest class in the training split, from the session's counts. */
+/* Largest over smallest class in the training split. */
 static double
-training_imbalance (SlTrainSettings *self)
+training_imbalance (const SlProjectStats *stats)
 {
-  g_autoptr (GError) error = NULL;
-  SlProjectStats stats = { 0 };
   gint64 lo = G_MAXINT64, hi = 0;
 
-  if (self->session == NULL
-      || !sl_project_get_stats (sl_session_get_project (self->session), &stats, &error))
-    return 1;
-  for (guint i = 0; i < stats.classes->len; i++)
+  for (guint i = 0; i < stats->classes->len; i++)
     {
-      const SlClassCount *c = g_ptr_array_index (stats.classes, i);
+      const SlClassCount *c = g_ptr_array_index (stats->classes, i);
 
       if (c->train > 0)
         {
@@ -363,24 +359,66 @@ training_imbalance (SlTrainSettings *self)
           hi = MAX (hi, c->train);
         }
     }
-  sl_project_stats_clear (&stats);
   return hi > 0 ? (double) hi / lo : 1;
+}
+
+static void
+apply_dataset (SlTrainSettings *self, gint64 train_images, gint64 val_images, int classes,
+               double imbalance)
+{
+  self->dataset_known = TRUE;
+  self->train_images = MAX (train_images, 0);
+  self->val_images = MAX (val_images, 0);
+  self->classes = classes;
+  self->imbalance = imbalance;
+  /* Newly labelled images may now give the input size. */
+  if (!self->have_spec)
+    g_clear_pointer (&self->spec_error, g_free);
+  apply_defaults (self);
 }
 
 void
 sl_train_settings_set_dataset (SlTrainSettings *self, gint64 train_images, gint64 val_images,
                                int classes)
 {
+  SlProjectStats stats = { 0 };
+  double imbalance = 1;
+
   g_return_if_fail (SL_IS_TRAIN_SETTINGS (self));
-  self->dataset_known = TRUE;
-  self->train_images = MAX (train_images, 0);
-  self->val_images = MAX (val_images, 0);
-  self->classes = classes;
-  self->imbalance = training_imbalance (self);
-  /* Newly labelled images may now give the input size. */
-  if (!self->have_spec)
-    g_clear_pointer (&self->spec_error, g_free);
-  apply_defaults (self);
+  if (self->session != NULL
+      && sl_project_get_stats (sl_session_get_project (self->session), &stats, NULL))
+    imbalance = training_imbalance (&stats);
+  sl_project_stats_clear (&stats);
+  apply_dataset (self, train_images, val_images, classes, imbalance);
+}
+
+void
+sl_train_settings_read_dataset (SlTrainSettings *self)
+{
+  g_autoptr (GError) error = NULL;
+  SlProjectStats stats = { 0 };
+  gint64 train = 0, val = 0;
+  int classes = 0;
+
+  g_return_if_fail (SL_IS_TRAIN_SETTINGS (self));
+  g_return_if_fail (self->session != NULL);
+
+  if (!sl_project_get_stats (sl_session_get_project (self->session), &stats, &error))
+    {
+      g_warning ("Could not count the images: %s", error->message);
+      return;
+    }
+  /* Labelled images without a split count as the split a new run gives them. */
+  for (guint i = 0; i < stats.classes->len; i++)
+    {
+      const SlClassCount *c = g_ptr_array_index (stats.classes, i);
+
+      train += c->train + c->unsplit * 7 / 10;
+      val += c->val + c->unsplit * 15 / 100;
+      classes += c->total > 0;
+    }
+  apply_dataset (self, train, val, classes, training_imbalance (&stats));
+  sl_project_stats_clear (&stats);
 }
 
 void
@@ -595,18 +633,6 @@ sl_train_settings_set_locked (SlTrainSettings *self, gboolean locked)
   update_actions (self);
 }
 
-static GSettings *
-app_settings (void)
-{
-  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
-  g_autoptr (GSettingsSchema) schema
-      = source != NULL ? g_settings_schema_source_lookup (source, SL_APP_ID, TRUE) : NULL;
-
-  if (schema == NULL || !g_settings_schema_has_key (schema, "last-device"))
-    return NULL;
-  return g_settings_new_full (schema, NULL, NULL);
-}
-
 static void
 sl_train_settings_dispose (GObject *object)
 {
@@ -691,7 +717,7 @@ sl_train_settings_init (SlTrainSettings *self)
 
   self->momentum = 0.9;
   self->imbalance = 1;
-  self->settings = app_settings ();
+  self->settings = sl_app_settings_new ("last-device");
   sl_train_settings_model_init (self);
   gtk_widget_init_template (GTK_WIDGET (self));
   self->updating = TRUE;

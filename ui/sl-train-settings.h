@@ -19,6 +19,9 @@ void sl_train_settings_set_session (SlTrainSettings *self, SlSession *session);
  * counts); values the user changed stay as they are. */
 void sl_train_settings_set_dataset (SlTrainSettings *self, gint64 train_images, gint64 val_images,
                                     int classes);
+/* The same from the session's project, read once: labelled images without a
+ * split count as the 70/15/15 split a new run gives them. */
+void sl_train_settings_read_dataset (SlTrainSettings *self);
 /* Every value back to its default for the current data set. */
 void sl_train_settings_reset (SlTrainSettings *self);
 

@@ -40,14 +40,7 @@ open_page (Fixture *f, int n, int epochs, void (*prepare) (Fixture *f))
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
-  GListModel *toplevels = gtk_window_get_toplevels ();
-
-  while (g_list_model_get_n_items (toplevels) > 0)
-    {
-      g_autoptr (GtkWindow) window = g_list_model_get_item (toplevels, 0);
-      gtk_window_destroy (window);
-    }
-  ui_test_spin (50);
+  ui_test_close_all_windows ();
   g_clear_object (&f->session);
   g_clear_pointer (&f->project, sl_project_unref);
   if (f->tmp != NULL)

@@ -43,19 +43,6 @@ use_cuda_module (Fixture *f, const char *variant)
 }
 
 static void
-close_all_windows (void)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();
-
-  while (g_list_model_get_n_items (toplevels) > 0)
-    {
-      g_autoptr (GtkWindow) window = g_list_model_get_item (toplevels, 0);
-      gtk_window_destroy (window);
-    }
-  ui_test_spin (50);
-}
-
-static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
   f->settings = g_settings_new (SL_APP_ID);
@@ -67,7 +54,7 @@ fixture_setup (Fixture *f, gconstpointer data)
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
-  close_all_windows ();
+  ui_test_close_all_windows ();
   g_clear_object (&f->settings);
   if (f->module_dir != NULL)
     {
@@ -88,21 +75,6 @@ assert_last_device (Fixture *f, const char *expected)
   g_assert_cmpstr (value, ==, expected);
 }
 
-static GtkWindow *
-find_toplevel (GType type)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();
-
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr (GtkWindow) window = g_list_model_get_item (toplevels, i);
-
-      if (G_TYPE_CHECK_INSTANCE_TYPE (window, type))
-        return window;
-    }
-  return NULL;
-}
-
 static gboolean
 discovered (gpointer dialog)
 {
@@ -118,7 +90,7 @@ open_preferences (SlWindow **out_window)
 
   ui_test_show_window (GTK_WINDOW (window));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "app.preferences", NULL));
-  dialog = SL_PREFERENCES_DIALOG (find_toplevel (SL_TYPE_PREFERENCES_DIALOG));
+  dialog = SL_PREFERENCES_DIALOG (ui_test_find_toplevel (SL_TYPE_PREFERENCES_DIALOG));
   g_assert_nonnull (dialog);
   g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (dialog)) == GTK_WINDOW (window));
   g_assert_true (gtk_window_get_modal (GTK_WINDOW (dialog)));
@@ -209,10 +181,10 @@ test_no_gpu (Fixture *f, gconstpointer data)
   /* A second activation presents the same dialog; Close (Escape's action) removes it. */
   g_assert_true (g_action_group_has_action (G_ACTION_GROUP (app), "preferences"));
   g_action_group_activate_action (G_ACTION_GROUP (app), "preferences", NULL);
-  g_assert_true (find_toplevel (SL_TYPE_PREFERENCES_DIALOG) == GTK_WINDOW (dialog));
+  g_assert_true (ui_test_find_toplevel (SL_TYPE_PREFERENCES_DIALOG) == GTK_WINDOW (dialog));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "window.close", NULL));
   ui_test_spin (50);
-  g_assert_null (find_toplevel (SL_TYPE_PREFERENCES_DIALOG));
+  g_assert_null (ui_test_find_toplevel (SL_TYPE_PREFERENCES_DIALOG));
 }
 
 static void

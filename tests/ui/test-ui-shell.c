@@ -24,19 +24,6 @@ typedef struct
 } Fixture;
 
 static void
-close_all_windows (void)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();
-
-  while (g_list_model_get_n_items (toplevels) > 0)
-    {
-      g_autoptr (GtkWindow) window = g_list_model_get_item (toplevels, 0);
-      gtk_window_destroy (window);
-    }
-  ui_test_spin (50);
-}
-
-static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
   const char *const keys[]
@@ -51,7 +38,7 @@ fixture_setup (Fixture *f, gconstpointer data)
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
-  close_all_windows ();
+  ui_test_close_all_windows ();
   g_clear_object (&f->settings);
   sl_remove_tree (f->tmp);
   g_free (f->tmp);
@@ -328,21 +315,6 @@ test_undo_redo (Fixture *f, gconstpointer data)
   g_assert_false (undo_enabled (window));
 }
 
-static GtkWindow *
-find_toplevel (GType type)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();
-
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr (GtkWindow) window = g_list_model_get_item (toplevels, i);
-
-      if (G_TYPE_CHECK_INSTANCE_TYPE (window, type))
-        return window;
-    }
-  return NULL;
-}
-
 static gboolean
 dialog_can_create (SlNewProjectDialog *dialog)
 {
@@ -366,7 +338,7 @@ test_new_project_dialog (Fixture *f, gconstpointer data)
   GtkEditable *entry;
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "app.new-project", NULL));
-  dialog = SL_NEW_PROJECT_DIALOG (find_toplevel (SL_TYPE_NEW_PROJECT_DIALOG));
+  dialog = SL_NEW_PROJECT_DIALOG (ui_test_find_toplevel (SL_TYPE_NEW_PROJECT_DIALOG));
   g_assert_nonnull (dialog);
   g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (dialog)) == GTK_WINDOW (window));
   ui_test_show_window (GTK_WINDOW (dialog));
@@ -393,7 +365,7 @@ test_new_project_dialog (Fixture *f, gconstpointer data)
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "dialog.create", NULL));
   ui_test_spin (100);
-  g_assert_null (find_toplevel (SL_TYPE_NEW_PROJECT_DIALOG));
+  g_assert_null (ui_test_find_toplevel (SL_TYPE_NEW_PROJECT_DIALOG));
   db = g_build_filename (expected, "project.db", NULL);
   g_assert_true (g_file_test (db, G_FILE_TEST_IS_REGULAR));
   g_assert_cmpstr (sl_window_get_view (window), ==, "project");
@@ -434,7 +406,7 @@ test_actions (Fixture *f, gconstpointer data)
   g_assert_false (undo_enabled (window)); /* nothing to undo without a project */
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "app.shortcuts", NULL));
-  shortcuts = find_toplevel (GTK_TYPE_SHORTCUTS_WINDOW);
+  shortcuts = ui_test_find_toplevel (GTK_TYPE_SHORTCUTS_WINDOW);
   g_assert_nonnull (shortcuts);
   ui_test_show_window (shortcuts);
   g_assert_nonnull (ui_test_find_label (GTK_WIDGET (shortcuts), "Undo a label change"));
@@ -442,7 +414,7 @@ test_actions (Fixture *f, gconstpointer data)
   gtk_window_destroy (shortcuts);
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "app.about", NULL));
-  about = GTK_ABOUT_DIALOG (find_toplevel (GTK_TYPE_ABOUT_DIALOG));
+  about = GTK_ABOUT_DIALOG (ui_test_find_toplevel (GTK_TYPE_ABOUT_DIALOG));
   g_assert_nonnull (about);
   g_assert_cmpstr (gtk_about_dialog_get_version (about), ==, sl_version_string ());
   g_assert_cmpint (gtk_about_dialog_get_license_type (about), ==, GTK_LICENSE_LGPL_2_1);

@@ -22,21 +22,6 @@
 static SlApplication *app;
 
 static GtkWidget *
-find_toplevel (GType type)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();
-
-  for (guint i = g_list_model_get_n_items (toplevels); i > 0; i--)
-    {
-      g_autoptr (GtkWidget) window = g_list_model_get_item (toplevels, i - 1);
-
-      if (G_TYPE_CHECK_INSTANCE_TYPE (window, type))
-        return window;
-    }
-  return NULL;
-}
-
-static GtkWidget *
 page (SlWindow *window, GType type)
 {
   GtkWidget *widget = ui_test_find_widget (GTK_WIDGET (window), type, NULL);
@@ -162,7 +147,7 @@ test_workflow (void)
   window = sl_window_new (GTK_APPLICATION (app));
   ui_test_show_window (GTK_WINDOW (window));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "app.new-project", NULL));
-  dialog = SL_NEW_PROJECT_DIALOG (find_toplevel (SL_TYPE_NEW_PROJECT_DIALOG));
+  dialog = SL_NEW_PROJECT_DIALOG (ui_test_find_toplevel (SL_TYPE_NEW_PROJECT_DIALOG));
   g_assert_nonnull (dialog);
   sl_new_project_dialog_set_location (dialog, location);
   gtk_editable_set_text (

@@ -39,6 +39,10 @@ GtkWidget *ui_test_find_widget (GtkWidget *root, GType type, const char *text);
 /* A GtkLabel below root showing text (a substring), visible up to root. */
 GtkWidget *ui_test_find_label (GtkWidget *root, const char *text);
 
+/* The newest toplevel window of a type (a dialog), or NULL. */
+GtkWindow *ui_test_find_toplevel (GType type);
+/* Destroys every toplevel window and lets the main loop settle. */
+void ui_test_close_all_windows (void);
 /* The newest toplevel window showing a label that contains text (a dialog),
  * or NULL. */
 GtkWindow *ui_test_find_dialog (const char *text);
