@@ -77,7 +77,7 @@ sl_run_chooser_refresh (SlRunChooser *self)
 
   g_return_if_fail (SL_IS_RUN_CHOOSER (self));
 
-  runs = sl_project_list_runs (sl_session_get_project (self->session), &error);
+  runs = sl_session_dup_runs (self->session, &error);
   if (runs == NULL)
     {
       g_warning ("Could not list the runs: %s", error->message);

@@ -246,7 +246,7 @@ sl_run_list_refresh (SlRunList *self)
 
   if (self->list_box == NULL) /* disposed */
     return;
-  if ((runs = sl_project_list_runs (sl_session_get_project (self->session), &error)) == NULL)
+  if ((runs = sl_session_dup_runs (self->session, &error)) == NULL)
     {
       g_warning ("Could not list the runs: %s", error->message);
       return;

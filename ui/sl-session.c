@@ -24,6 +24,7 @@ struct _SlSession
   GQueue undo; /* Edit *, newest at the head */
   GQueue redo;
   SlRunner *trainer; /* created on first use */
+  GPtrArray *runs;   /* SlRunInfo, read on first use after each runs-changed */
 };
 
 G_DEFINE_FINAL_TYPE (SlSession, sl_session, G_TYPE_OBJECT)
@@ -67,6 +68,7 @@ sl_session_finalize (GObject *object)
 
   g_queue_clear_full (&self->undo, (GDestroyNotify) edit_free);
   g_queue_clear_full (&self->redo, (GDestroyNotify) edit_free);
+  g_clear_pointer (&self->runs, g_ptr_array_unref);
   g_clear_object (&self->trainer);
   g_clear_pointer (&self->project, sl_project_unref);
   g_free (self->name);
@@ -207,7 +209,18 @@ sl_session_notify_pipeline_changed (SlSession *self)
 void
 sl_session_notify_runs_changed (SlSession *self)
 {
+  g_clear_pointer (&self->runs, g_ptr_array_unref);
   g_signal_emit (self, signals[RUNS_CHANGED], 0);
+}
+
+GPtrArray *
+sl_session_dup_runs (SlSession *self, GError **error)
+{
+  g_return_val_if_fail (SL_IS_SESSION (self), NULL);
+
+  if (self->runs == NULL && (self->runs = sl_project_list_runs (self->project, error)) == NULL)
+    return NULL;
+  return g_ptr_array_ref (self->runs);
 }
 
 /* ---- Undoable edits ---------------------------------------------------------- */

@@ -34,6 +34,9 @@ void sl_session_notify_labels_changed (SlSession *self, const gint64 *ids, guint
 void sl_session_notify_classes_changed (SlSession *self);
 void sl_session_notify_pipeline_changed (SlSession *self);
 void sl_session_notify_runs_changed (SlSession *self);
+/* The project's runs, newest first (GPtrArray of SlRunInfo; unref when
+ * done), read once after each "runs-changed" however many widgets ask. */
+GPtrArray *sl_session_dup_runs (SlSession *self, GError **error);
 
 /* Labels (class_id < 0 clears) or ignore flags for n images, recorded for undo. */
 gboolean sl_session_set_labels (SlSession *self, const gint64 *ids, guint n, gint64 class_id,
