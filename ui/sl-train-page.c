@@ -503,18 +503,6 @@ sl_train_page_get_loss_chart (SlTrainPage *self)
   return self->loss_chart;
 }
 
-SlChart *
-sl_train_page_get_accuracy_chart (SlTrainPage *self)
-{
-  return self->accuracy_chart;
-}
-
-SlChart *
-sl_train_page_get_lr_chart (SlTrainPage *self)
-{
-  return self->lr_chart;
-}
-
 const char *
 sl_train_page_get_stat (SlTrainPage *self, const char *name)
 {

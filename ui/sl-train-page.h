@@ -23,8 +23,6 @@ void sl_train_page_show_sidebar (SlTrainPage *self, const char *name);
 SlTrainSettings *sl_train_page_get_settings (SlTrainPage *self);
 SlRunList *sl_train_page_get_run_list (SlTrainPage *self);
 SlChart *sl_train_page_get_loss_chart (SlTrainPage *self);
-SlChart *sl_train_page_get_accuracy_chart (SlTrainPage *self);
-SlChart *sl_train_page_get_lr_chart (SlTrainPage *self);
 /* A curve of the shown run: "train-loss", "val-loss", "train-accuracy",
  * "val-accuracy" or "learning-rate". */
 SlChartSeries *sl_train_page_get_series (SlTrainPage *self, const char *name);
