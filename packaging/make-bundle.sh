@@ -383,13 +383,9 @@ mkdir -p "$lic/sightline"
   echo "the NVIDIA libraries. The source of every Debian package named there is available"
   echo "from Debian (apt-get source PACKAGE=VERSION) and on request from the distributor."
 } > "$lic/sightline/NOTICE"
-found_licence=0
-for f in "$src"/LICENSE* "$src"/COPYING*; do
-  [ -f "$f" ] && { cp "$f" "$lic/sightline/"; found_licence=1; }
-done
-if [ "$found_licence" = 0 ] && [ -f /usr/share/common-licenses/LGPL-2.1 ]; then
-  cp /usr/share/common-licenses/LGPL-2.1 "$lic/sightline/COPYING.LGPL-2.1"
-fi
+# Sightline's own licence text travels with every bundle; a tree without it is not shipped.
+[ -f "$src/COPYING" ] || die "$src/COPYING (Sightline's licence text) is missing"
+cp "$src/COPYING" "$lic/sightline/COPYING"
 
 # Debian packages of every bundled file (one dpkg-query for all of them).
 declare -A origin_of=()  # bundle path -> installed file

@@ -66,15 +66,34 @@ tarball=$(ls "$tmp"/out/Sightline-*-linux-x86_64-cpu.tar.gz)
 name=$(basename "$tarball" .tar.gz)
 cpu_size="$(du -sh "$tmp/out/$name" | cut -f1) folder, $(du -sh "$tarball" | cut -f1) tar.gz (gzip -1)"
 
+# Every third-party library in lib/ is listed with its Debian package, and every package
+# listed brings its copyright file.
+licences () {
+  local b=$1 lib pkg
+  for lib in $(find "$b/lib" -maxdepth 1 -name '*.so*' -printf '%f\n'); do
+    case "$lib" in libsightline.so*) continue ;; esac
+    grep -q "^lib/$lib  [a-z0-9]" "$b/share/licenses/PACKAGES.txt" \
+      || { echo "lib/$lib has no package in share/licenses/PACKAGES.txt"; return 1; }
+  done
+  for pkg in $(grep -v '^#' "$b/share/licenses/PACKAGES.txt" | awk '{ print $2 }' | sort -u); do
+    [ -s "$b/share/licenses/debian/$pkg/copyright" ] \
+      || { echo "share/licenses/debian/$pkg/copyright is missing"; return 1; }
+  done
+  cmp -s "$b/share/licenses/sightline/COPYING" "$src/COPYING" \
+    || { echo "share/licenses/sightline/COPYING differs from the source tree's"; return 1; }
+}
+
 layout () {
   local b=$1 f
   for f in bin/sightline bin/sightline-cli bin/sightline-infer libexec/sightline/sightline \
            libexec/sightline/sightline-cli lib/libsightline.so.0 \
            share/glib-2.0/schemas/gschemas.compiled \
            lib/gdk-pixbuf-2.0/2.10.0/loaders.cache.in share/icons/hicolor/index.theme \
-           share/licenses/PACKAGES.txt share/licenses/sightline/NOTICE; do
+           share/licenses/PACKAGES.txt share/licenses/sightline/NOTICE \
+           share/licenses/sightline/COPYING; do
     [ -e "$b/$f" ] || { echo "$f is missing"; return 1; }
   done
+  licences "$b" || return 1
   if [ -e "$b/lib/cuda" ] || [ -e "$b/lib/libsightline-cuda.so" ]; then
     echo "a CPU-only bundle with CUDA in it"
     return 1
