@@ -76,6 +76,10 @@ int sl_cli_label (int argc, char **argv);
 int sl_cli_split (int argc, char **argv);
 int sl_cli_stats (int argc, char **argv);
 
+/* sl-cli-repair.c */
+int sl_cli_repair (int argc, char **argv);
+int sl_cli_conflicts (int argc, char **argv);
+
 /* sl-cli-train.c */
 int sl_cli_train (int argc, char **argv);
 int sl_cli_runs (int argc, char **argv);

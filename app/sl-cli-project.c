@@ -122,6 +122,7 @@ sl_cli_import (int argc, char **argv)
       cJSON_AddNumberToObject (doc, "unreadable", (double) result.unreadable);
       cJSON_AddNumberToObject (doc, "not_images", (double) result.not_images);
       cJSON_AddNumberToObject (doc, "classes_created", (double) result.classes_created);
+      cJSON_AddNumberToObject (doc, "label_conflicts", (double) result.conflicts);
       cJSON_AddNumberToObject (doc, "seconds", result.seconds);
       cJSON_AddItemToObject (doc, "images_per_s",
                              sl_cli_json_number (result.files / MAX (result.seconds, 1e-9)));
@@ -151,6 +152,18 @@ sl_cli_import (int argc, char **argv)
       if (result.duplicates > 0)
         printf ("  %lld duplicate%s skipped (same content as an image already imported)\n",
                 (long long) result.duplicates, result.duplicates == 1 ? "" : "s");
+      if (result.conflicts > 0)
+        {
+          printf ("  %lld label conflict%s: the same picture in another class folder; it keeps "
+                  "its first label until you pick one ('sightline-cli conflicts %s'):\n",
+                  (long long) result.conflicts, result.conflicts == 1 ? "" : "s", argv[1]);
+          for (guint i = 0; i < result.issues->len; i++)
+            {
+              const SlImportIssue *issue = g_ptr_array_index (result.issues, i);
+              if (issue->outcome == SL_IMPORT_DUPLICATE && strstr (issue->reason, "label conflict"))
+                printf ("    %s: %s\n", issue->path, issue->reason);
+            }
+        }
       if (result.not_images > 0)
         printf ("  %lld file%s skipped: not images\n", (long long) result.not_images,
                 result.not_images == 1 ? "" : "s");
@@ -560,6 +573,13 @@ stats_json (const SlProjectStats *s, GPtrArray *issues)
   cJSON_AddNumberToObject (doc, "duplicates", (double) s->duplicates);
   cJSON_AddNumberToObject (doc, "unreadable", (double) s->unreadable);
   cJSON_AddNumberToObject (doc, "imbalance", s->imbalance);
+  cJSON_AddNumberToObject (doc, "transparent", (double) s->transparent);
+  cJSON_AddNumberToObject (doc, "label_conflicts", (double) s->conflicts);
+  {
+    cJSON *missing = cJSON_AddArrayToObject (doc, "missing");
+    for (guint i = 0; i < s->missing_names->len; i++)
+      cJSON_AddItemToArray (missing, cJSON_CreateString (g_ptr_array_index (s->missing_names, i)));
+  }
   cJSON_AddItemToObject (doc, "classes", class_counts_json (s));
   for (guint i = 0; i < s->shapes->len; i++)
     {
@@ -601,10 +621,12 @@ stats_json (const SlProjectStats *s, GPtrArray *issues)
 int
 sl_cli_stats (int argc, char **argv)
 {
-  gboolean json = FALSE, show_issues = FALSE;
+  gboolean json = FALSE, show_issues = FALSE, show_missing = FALSE;
   const GOptionEntry entries[] = {
     { "issues", 'i', 0, G_OPTION_ARG_NONE, &show_issues, "List the files skipped at import and why",
       NULL },
+    { "missing", 0, 0, G_OPTION_ARG_NONE, &show_missing,
+      "List every image whose stored copy is missing from images/", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as JSON", NULL },
     { NULL },
   };
@@ -663,6 +685,10 @@ sl_cli_stats (int argc, char **argv)
       const SlImportIssue *issue = g_ptr_array_index (issues, i);
       printf ("  %-10s %s: %s\n", outcome_names[issue->outcome], issue->path, issue->reason);
     }
+  for (guint i = 0; show_missing && i < s.missing_names->len; i++)
+    printf ("  missing    %s\n", (const char *) g_ptr_array_index (s.missing_names, i));
+  if (sl_project_is_read_only (project))
+    printf ("(read-only) %s\n", sl_project_get_read_only_reason (project));
   sl_project_stats_clear (&s);
   return 0;
 }

@@ -252,6 +252,13 @@ sl_cli_train (int argc, char **argv)
             (long long) sl_train_job_get_val_images (job));
   if (!json && sl_train_job_get_first_epoch (job) > 0)
     printf ("  continuing after epoch %d\n", sl_train_job_get_first_epoch (job));
+  {
+    g_autofree char *skipped = sl_train_job_dup_skipped_note (job);
+
+    /* On stderr, so it is seen with --json too; the run's message keeps it. */
+    if (skipped != NULL)
+      fprintf (stderr, "sightline-cli train: %s (see 'sightline-cli stats')\n", skipped);
+  }
   sl_cli_catch_interrupt ();
   sl_cli_progress_init (&ui.bar, json);
   ui.job = job;

@@ -68,10 +68,29 @@ SlProject *
 sl_cli_open_project (const char *command, const char *path)
 {
   g_autoptr (GError) error = NULL;
+  /* Commands that always change the project; the others may only read (an
+   * edit they are asked for fails with the same reason). */
+  static const char *const writers[] = { "import", "split", "train", "eval", "conflicts-resolve" };
   SlProject *project = sl_project_open (path, &error);
 
   if (project == NULL)
-    sl_cli_fail (command, error);
+    {
+      sl_cli_fail (command, error);
+      if (g_error_matches (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_DAMAGED))
+        fprintf (stderr,
+                 "sightline-cli %s: nothing was changed; 'sightline-cli repair' is the "
+                 "way back.\n",
+                 command);
+      return NULL;
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (writers); i++)
+    if (strcmp (command, writers[i]) == 0 && !sl_project_check_writable (project, &error))
+      {
+        g_prefix_error (&error, "'%s' changes the project, which is read-only. ", command);
+        sl_cli_fail (command, error);
+        sl_project_unref (project);
+        return NULL;
+      }
   return project;
 }
 

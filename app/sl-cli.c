@@ -14,6 +14,8 @@ static const SlCliCommand commands[] = {
   { "label", "Label, unlabel or ignore images, or list them", sl_cli_label },
   { "split", "Put labelled images into train / validation / test splits", sl_cli_split },
   { "stats", "Show the data's health: counts per class and split, and warnings", sl_cli_stats },
+  { "conflicts", "List or resolve pictures found in two class folders", sl_cli_conflicts },
+  { "repair", "Rebuild a damaged project's index from its stored images", sl_cli_repair },
   { "train", "Train a model on a project (or resume a run)", sl_cli_train },
   { "runs", "List a project's training runs or show one", sl_cli_runs },
   { "eval", "Evaluate a run on the test split and report the metrics", sl_cli_eval },

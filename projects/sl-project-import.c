@@ -238,10 +238,32 @@ import_one (ImportState *st, const ImportFile *file, GError **error)
   sqlite3_bind_text (st->find_hash, 1, hash, -1, SQLITE_STATIC);
   if (sqlite3_step (st->find_hash) == SQLITE_ROW)
     {
-      g_autofree char *reason = g_strdup_printf (
-          "same content as image %lld (%s)", (long long) sqlite3_column_int64 (st->find_hash, 0),
-          (const char *) sqlite3_column_text (st->find_hash, 1));
+      gint64 existing = sqlite3_column_int64 (st->find_hash, 0);
+      const char *kept = (const char *) sqlite3_column_text (st->find_hash, 2);
+      g_autofree char *reason
+          = g_strdup_printf ("same content as image %lld (%s)", (long long) existing,
+                             (const char *) sqlite3_column_text (st->find_hash, 1));
 
+      /* The same picture in another class folder: it keeps its label until
+       * the user picks one, and the conflict is recorded so they can. */
+      if (file->class_name != NULL && g_strcmp0 (kept, file->class_name) != 0)
+        {
+          g_autofree char *display_path = g_filename_display_name (file->path);
+          g_autofree char *more = g_strdup_printf (
+              "%s, which is labelled “%s”, but this file is in the folder of “%s”: a label "
+              "conflict to resolve",
+              reason, kept != NULL ? kept : "(no label)", file->class_name);
+
+          g_free (reason);
+          reason = g_steal_pointer (&more);
+          st->result->conflicts++;
+          if (!_sl_project_note_label_conflict (st->self, existing, st->import_id, display_path,
+                                                file->class_name, error))
+            {
+              sqlite3_reset (st->find_hash);
+              return FALSE;
+            }
+        }
       sqlite3_reset (st->find_hash);
       add_issue (st, file->path, SL_IMPORT_DUPLICATE, reason);
       return TRUE;
@@ -356,8 +378,10 @@ import_collected (SlProject *self, const char *source, GPtrArray *files, gint64 
   gboolean ok = TRUE;
 
   images_dir = g_build_filename (self->path, "images", NULL);
-  find_hash
-      = sl_project_prepare (self, "SELECT id, original_path FROM images WHERE hash = ?", error);
+  find_hash = sl_project_prepare (self,
+                                  "SELECT id, original_path, (SELECT name FROM classes c WHERE "
+                                  "c.id = images.class_id) FROM images WHERE hash = ?",
+                                  error);
   insert_image = sl_project_prepare (
       self,
       "INSERT INTO images (hash, ext, original_path, bytes, width, height, channels, depth, "
@@ -416,6 +440,7 @@ import_collected (SlProject *self, const char *source, GPtrArray *files, gint64 
           result->unreadable = before.unreadable;
           result->not_images = before.not_images;
           result->classes_created = before.classes_created;
+          result->conflicts = before.conflicts;
           break;
         }
       sync_store (&st);

@@ -12,6 +12,9 @@ struct _SlProject
   char *path;
   char *db_path;
   sqlite3 *db;
+  gboolean read_only;     /* opened with SQLITE_OPEN_READONLY; no clean-up, no writes */
+  char *read_only_reason; /* a sentence for the banner */
+  int schema_version;     /* user_version as found (a read-only project is not migrated) */
 };
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
@@ -29,10 +32,33 @@ void sl_project_rollback (SlProject *self);
 /* Sets *error from a runtime error. */
 void sl_project_set_runtime_error (GError **error, const sl_error *err, const char *what);
 
-/* sl-project-schema.c: creates or upgrades the schema to SL_PROJECT_SCHEMA_VERSION. */
+/* sl-project-schema.c: creates or upgrades the schema to SL_PROJECT_SCHEMA_VERSION
+ * (a read-only project is only checked: it opens if its version is not newer). */
 gboolean sl_project_migrate (SlProject *self, GError **error);
+/* Whether every table and column this build reads is there. */
+gboolean _sl_project_schema_complete (SlProject *self, char **missing);
+
+/* sl-project-damage.c: a damaged database explained. Whether an SQLite result
+ * code means the file itself is damaged (CORRUPT, NOTADB). */
+gboolean _sl_sqlite_is_damage (int rc);
+/* Sets *error to SL_PROJECT_ERROR_DAMAGED for the project at `root`: what is
+ * wrong (`cause`), the result of PRAGMA quick_check when `db` is open, what is
+ * still readable, and how to recover ('sightline-cli repair'). */
+void _sl_project_set_damaged (const char *root, sqlite3 *db, const char *cause, GError **error);
 
 /* A column as a newly allocated string (NULL stays NULL). */
 char *sl_sqlite_dup_text (sqlite3_stmt *stmt, int column);
 /* The current UTC time as ISO 8601. */
 char *sl_project_now_iso (void);
+
+/* sl-project-conflicts.c: records, inside the import's transaction, that the
+ * file at `path` (in the folder of class `class_name`) has the same content as
+ * image `image_id`, which kept another label. */
+gboolean _sl_project_note_label_conflict (SlProject *self, gint64 image_id, gint64 import_id,
+                                          const char *path, const char *class_name, GError **error);
+/* Unresolved conflicts (0 for a read-only project of an older format). */
+gint64 _sl_project_count_label_conflicts (SlProject *self, GError **error);
+
+/* sl-project.c: a new, empty project.db with the current schema in an existing
+ * project folder whose project.db was moved aside (sl-project-repair.c). */
+SlProject *_sl_project_create_index (const char *path, GError **error);

@@ -77,6 +77,21 @@ static const char schema_v1[]
       "  probabilities BLOB NOT NULL,"
       "  PRIMARY KEY (evaluation_id, image_id));";
 
+/* Version 2: a picture met in two class folders keeps its first label; the
+ * later files and the classes their folders name wait here for the user. */
+static const char schema_v2[]
+    = "CREATE TABLE label_conflicts ("
+      "  id INTEGER PRIMARY KEY,"
+      "  image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,"
+      "  import_id INTEGER REFERENCES imports (id) ON DELETE SET NULL,"
+      "  path TEXT NOT NULL,"
+      "  class_name TEXT NOT NULL);"
+      "CREATE INDEX label_conflicts_image ON label_conflicts (image_id);"
+      /* Giving the image a label by any means is the user's choice. */
+      "CREATE TRIGGER label_conflicts_resolved AFTER UPDATE OF class_id ON images "
+      "  WHEN NEW.class_id IS NOT OLD.class_id "
+      "  BEGIN DELETE FROM label_conflicts WHERE image_id = NEW.id; END;";
+
 typedef struct
 {
   int version;
@@ -86,7 +101,84 @@ typedef struct
 /* Each entry upgrades a database from version - 1 to version. */
 static const Migration migrations[] = {
   { 1, schema_v1 },
+  { 2, schema_v2 },
 };
+
+/* Tables and the columns of them that this build reads, by the version that
+ * added them; a project missing one is damaged (or not ours). */
+static const struct
+{
+  int version;
+  const char *table;
+  const char *columns;
+} required[] = {
+  { 1, "settings", "key,value" },
+  { 1, "classes", "id,name,color,shortcut,position" },
+  { 1, "images",
+    "id,hash,ext,original_path,bytes,width,height,channels,depth,class_id,ignored,"
+    "split,imported_at" },
+  { 1, "imports", "id,source,started,finished,added,status" },
+  { 1, "import_issues", "id,import_id,path,outcome,reason" },
+  { 1, "runs", "id,status,config_json,classes_json,dataset_hash" },
+  { 1, "run_metrics", "run_id,epoch" },
+  { 1, "evaluations", "id,run_id,split,checkpoint" },
+  { 1, "predictions", "evaluation_id,image_id,probabilities" },
+  { 2, "label_conflicts", "id,image_id,path,class_name" },
+};
+
+gboolean
+_sl_project_schema_complete (SlProject *self, char **missing)
+{
+  g_autoptr (sqlite3_stmt) stmt = NULL;
+  g_autoptr (GString) out = g_string_new (NULL);
+
+  if (sqlite3_prepare_v2 (self->db, "SELECT name FROM pragma_table_info(?)", -1, &stmt, NULL)
+      != SQLITE_OK)
+    {
+      *missing = g_strdup_printf ("a readable schema (%s)", sqlite3_errmsg (self->db));
+      return FALSE;
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (required); i++)
+    {
+      g_autoptr (GHashTable) have = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      g_auto (GStrv) columns = NULL;
+      int rc;
+
+      if (required[i].version > self->schema_version)
+        continue;
+      sqlite3_reset (stmt);
+      sqlite3_bind_text (stmt, 1, required[i].table, -1, SQLITE_STATIC);
+      while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        g_hash_table_add (have, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
+      if (rc != SQLITE_DONE)
+        {
+          *missing = g_strdup_printf ("a readable schema (%s)", sqlite3_errmsg (self->db));
+          return FALSE;
+        }
+      if (g_hash_table_size (have) == 0)
+        {
+          g_string_append_printf (out, "%sthe table %s", out->len ? ", " : "", required[i].table);
+          continue;
+        }
+      columns = g_strsplit (required[i].columns, ",", -1);
+      for (char **c = columns; *c != NULL; c++)
+        if (!g_hash_table_contains (have, *c))
+          g_string_append_printf (out, "%s%s.%s", out->len ? ", " : "", required[i].table, *c);
+    }
+  *missing = out->len ? g_strdup (out->str) : NULL;
+  return out->len == 0;
+}
+
+/* Whether the database holds tables although user_version says it is new:
+ * someone else's SQLite file, not a project to build a schema into. */
+static gboolean
+has_foreign_tables (SlProject *self)
+{
+  g_autoptr (sqlite3_stmt) stmt
+      = sl_project_prepare (self, "SELECT 1 FROM sqlite_master WHERE type = 'table' LIMIT 1", NULL);
+
+  return stmt != NULL && sqlite3_step (stmt) == SQLITE_ROW;
+}
 
 gboolean
 sl_project_migrate (SlProject *self, GError **error)
@@ -102,6 +194,15 @@ sl_project_migrate (SlProject *self, GError **error)
       return FALSE;
     }
   version = sqlite3_column_int (stmt, 0);
+  self->schema_version = version;
+  if (version == 0 && has_foreign_tables (self))
+    {
+      _sl_project_set_damaged (self->path, self->db,
+                               "project.db holds tables but no project format version (it is "
+                               "not a Sightline database, or its header was overwritten)",
+                               error);
+      return FALSE;
+    }
   if (version > SL_PROJECT_SCHEMA_VERSION)
     {
       g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NEWER_SCHEMA,
@@ -109,6 +210,17 @@ sl_project_migrate (SlProject *self, GError **error)
                    "version reads up to %d). Update Sightline to open it.",
                    version, SL_PROJECT_SCHEMA_VERSION);
       return FALSE;
+    }
+  if (self->read_only)
+    {
+      /* Nothing can be upgraded on a read-only medium; an older project is read
+       * as it is (readers check schema_version for what came later). */
+      if (version == 0)
+        {
+          _sl_project_set_damaged (self->path, self->db, "project.db holds no project", error);
+          return FALSE;
+        }
+      return TRUE;
     }
   for (gsize i = 0; i < G_N_ELEMENTS (migrations); i++)
     {
@@ -127,6 +239,7 @@ sl_project_migrate (SlProject *self, GError **error)
                           "Could not upgrade the project to format %d: ", migrations[i].version);
           return FALSE;
         }
+      self->schema_version = migrations[i].version;
     }
   return TRUE;
 }

@@ -27,6 +27,7 @@ sl_project_stats_clear (SlProjectStats *stats)
   g_clear_pointer (&stats->classes, g_ptr_array_unref);
   g_clear_pointer (&stats->shapes, g_ptr_array_unref);
   g_clear_pointer (&stats->warnings, g_ptr_array_unref);
+  g_clear_pointer (&stats->missing_names, g_ptr_array_unref);
   memset (stats, 0, sizeof *stats);
 }
 
@@ -45,12 +46,70 @@ warn (SlProjectStats *stats, const char *code, const char *suggestion, const cha
   g_ptr_array_add (stats->warnings, w);
 }
 
+/* A count, or -1 with *error set: a count that failed must not read as 0
+ * ("2000 images have no label" from a damaged table). */
 static gint64
-query_count (SlProject *self, const char *sql)
+query_count (SlProject *self, const char *sql, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = sl_project_prepare (self, sql, NULL);
+  g_autoptr (sqlite3_stmt) stmt = NULL;
 
-  return stmt != NULL && sqlite3_step (stmt) == SQLITE_ROW ? sqlite3_column_int64 (stmt, 0) : 0;
+  if (error != NULL && *error != NULL)
+    return -1; /* an earlier count failed; keep its error */
+  if ((stmt = sl_project_prepare (self, sql, error)) == NULL)
+    return -1;
+  if (sqlite3_step (stmt) != SQLITE_ROW)
+    {
+      sl_project_set_db_error (self, error, "Could not count the project's images");
+      return -1;
+    }
+  return sqlite3_column_int64 (stmt, 0);
+}
+
+/* Image rows whose stored copy is gone (deleted or moved by hand, a disk
+ * restored from an old backup): their names, for people to find them. */
+static gboolean
+find_missing (SlProject *self, SlProjectStats *s, GError **error)
+{
+  g_autoptr (sqlite3_stmt) stmt
+      = sl_project_prepare (self, "SELECT hash, ext, original_path FROM images ORDER BY id", error);
+  int rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  s->missing_names = g_ptr_array_new_with_free_func (g_free);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      g_autofree char *path
+          = sl_project_image_path (self, (const char *) sqlite3_column_text (stmt, 0),
+                                   (const char *) sqlite3_column_text (stmt, 1));
+
+      if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+        g_ptr_array_add (s->missing_names, sl_sqlite_dup_text (stmt, 2));
+    }
+  if (rc != SQLITE_DONE)
+    {
+      sl_project_set_db_error (self, error, "Could not list the project's images");
+      return FALSE;
+    }
+  s->missing = s->missing_names->len;
+  return TRUE;
+}
+
+/* "a.png, b.png and 3 more" */
+static char *
+some_names (GPtrArray *names, guint shown)
+{
+  GString *out = g_string_new (NULL);
+
+  for (guint i = 0; i < names->len && i < shown; i++)
+    {
+      g_autofree char *base = g_path_get_basename (g_ptr_array_index (names, i));
+      g_string_append_printf (out, "%s%s", i == 0 ? "" : (i + 1 == names->len ? " and " : ", "),
+                              base);
+    }
+  if (names->len > shown)
+    g_string_append_printf (out, " and %u more", names->len - shown);
+  return g_string_free (out, FALSE);
 }
 
 static void
@@ -119,6 +178,39 @@ check_health (SlProject *self, SlProjectStats *s)
           s->unreadable == 1 ? "%lld file could not be read and was skipped."
                              : "%lld files could not be read and were skipped.",
           (long long) s->unreadable);
+  if (s->missing > 0)
+    {
+      g_autofree char *names = some_names (s->missing_names, 5);
+
+      warn (s, "missing-images",
+            "Put the files back into the project's images/ folder (from a backup), or import "
+            "the originals again; 'sightline-cli stats --missing' lists every one.",
+            s->missing == 1 ? "%lld image's stored copy is missing from images/: %s. Training "
+                              "skips it."
+                            : "%lld images' stored copies are missing from images/: %s. "
+                              "Training skips them.",
+            (long long) s->missing, names);
+    }
+  if (s->conflicts > 0)
+    warn (s, "label-conflicts",
+          "Pick the label for each: 'sightline-cli conflicts PROJECT' lists them, or use "
+          "Resolve in Data Health.",
+          s->conflicts == 1
+              ? "%lld image was found in two class folders; it kept the label of the first "
+                "file imported."
+              : "%lld images were found in two class folders; each kept the label of the first "
+                "file imported.",
+          (long long) s->conflicts);
+  if (s->transparent > 0)
+    warn (s, "transparency",
+          "Nothing to do if white is a good background for the parts; otherwise set the "
+          "pipeline's alpha rule on the Preprocess page.",
+          s->transparent == 1
+              ? "%lld image has transparency (an alpha channel); its transparent pixels are "
+                "composited onto white before preprocessing."
+              : "%lld images have transparency (an alpha channel); their transparent pixels are "
+                "composited onto white before preprocessing.",
+          (long long) s->transparent);
   if (s->shapes->len > 1)
     {
       for (guint i = 0; i < s->shapes->len; i++)
@@ -145,6 +237,7 @@ gboolean
 sl_project_get_stats (SlProject *self, SlProjectStats *s, GError **error)
 {
   g_autoptr (sqlite3_stmt) classes = NULL, shapes = NULL;
+  int rc;
 
   memset (s, 0, sizeof *s);
   classes = sl_project_prepare (
@@ -162,7 +255,7 @@ sl_project_get_stats (SlProject *self, SlProjectStats *s, GError **error)
   s->classes = g_ptr_array_new_with_free_func ((GDestroyNotify) class_count_free);
   s->shapes = g_ptr_array_new_with_free_func (g_free);
   s->warnings = g_ptr_array_new_with_free_func ((GDestroyNotify) warning_free);
-  while (sqlite3_step (classes) == SQLITE_ROW)
+  while ((rc = sqlite3_step (classes)) == SQLITE_ROW)
     {
       SlClassCount *c = g_new0 (SlClassCount, 1);
 
@@ -175,7 +268,13 @@ sl_project_get_stats (SlProject *self, SlProjectStats *s, GError **error)
       c->unsplit = sqlite3_column_int64 (classes, 6);
       g_ptr_array_add (s->classes, c);
     }
-  while (sqlite3_step (shapes) == SQLITE_ROW)
+  if (rc != SQLITE_DONE)
+    {
+      sl_project_set_db_error (self, error, "Could not count the images per class");
+      sl_project_stats_clear (s);
+      return FALSE;
+    }
+  while ((rc = sqlite3_step (shapes)) == SQLITE_ROW)
     {
       SlShapeCount *sc = g_new0 (SlShapeCount, 1);
 
@@ -185,13 +284,34 @@ sl_project_get_stats (SlProject *self, SlProjectStats *s, GError **error)
       sc->count = sqlite3_column_int64 (shapes, 3);
       g_ptr_array_add (s->shapes, sc);
     }
-  s->images = query_count (self, "SELECT count(*) FROM images");
-  s->ignored = query_count (self, "SELECT count(*) FROM images WHERE ignored = 1");
-  s->labelled = query_count (self, "SELECT count(*) FROM images WHERE ignored = 0 AND class_id "
-                                   "IS NOT NULL");
+  if (rc != SQLITE_DONE)
+    {
+      sl_project_set_db_error (self, error, "Could not count the image sizes");
+      sl_project_stats_clear (s);
+      return FALSE;
+    }
+  s->images = query_count (self, "SELECT count(*) FROM images", error);
+  s->ignored = query_count (self, "SELECT count(*) FROM images WHERE ignored = 1", error);
+  s->labelled = query_count (self,
+                             "SELECT count(*) FROM images WHERE ignored = 0 AND class_id "
+                             "IS NOT NULL",
+                             error);
   s->unlabelled = s->images - s->ignored - s->labelled;
-  s->duplicates = query_count (self, "SELECT count(*) FROM import_issues WHERE outcome = 1");
-  s->unreadable = query_count (self, "SELECT count(*) FROM import_issues WHERE outcome = 2");
+  s->duplicates = query_count (self, "SELECT count(*) FROM import_issues WHERE outcome = 1", error);
+  s->unreadable = query_count (self, "SELECT count(*) FROM import_issues WHERE outcome = 2", error);
+  s->transparent = query_count (
+      self, "SELECT count(*) FROM images WHERE ignored = 0 AND channels IN (2, 4)", error);
+  if (error != NULL && *error != NULL)
+    {
+      sl_project_stats_clear (s);
+      return FALSE;
+    }
+  if ((s->conflicts = _sl_project_count_label_conflicts (self, error)) < 0
+      || !find_missing (self, s, error))
+    {
+      sl_project_stats_clear (s);
+      return FALSE;
+    }
   check_health (self, s);
   return TRUE;
 }

@@ -3,8 +3,11 @@
 
 #include "sl-project-private.h"
 
+#include <errno.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "sl-files.h"
 
@@ -13,8 +16,46 @@ G_DEFINE_QUARK (sl - project - error - quark, sl_project_error)
 void
 sl_project_set_db_error (SlProject *self, GError **error, const char *what)
 {
-  g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_DATABASE, "%s: %s (in %s)", what,
-               sqlite3_errmsg (self->db), self->db_path);
+  int rc = sqlite3_extended_errcode (self->db);
+
+  if (_sl_sqlite_is_damage (rc))
+    {
+      g_autofree char *cause = g_strdup_printf ("%s: %s", what, sqlite3_errmsg (self->db));
+      _sl_project_set_damaged (self->path, self->db, cause, error);
+    }
+  else if ((rc & 0xff) == SQLITE_READONLY)
+    {
+      /* A project that opened writable and became read-only (a medium
+       * remounted) gets the same kind of error as one that opened read-only. */
+      if (sl_project_check_writable (self, error))
+        g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_READ_ONLY,
+                     "%s: the project can no longer be written (%s is read-only)", what,
+                     self->db_path);
+    }
+  else
+    g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_DATABASE, "%s: %s (in %s)", what,
+                 sqlite3_errmsg (self->db), self->db_path);
+}
+
+gboolean
+sl_project_is_read_only (SlProject *self)
+{
+  return self->read_only;
+}
+
+const char *
+sl_project_get_read_only_reason (SlProject *self)
+{
+  return self->read_only_reason;
+}
+
+gboolean
+sl_project_check_writable (SlProject *self, GError **error)
+{
+  if (!self->read_only)
+    return TRUE;
+  g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_READ_ONLY, "%s", self->read_only_reason);
+  return FALSE;
 }
 
 void
@@ -33,8 +74,13 @@ sl_project_exec (SlProject *self, const char *sql, GError **error)
 
   if (sqlite3_exec (self->db, sql, NULL, NULL, &msg) != SQLITE_OK)
     {
-      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_DATABASE, "%s (in %s)",
-                   msg ? msg : sqlite3_errmsg (self->db), self->db_path);
+      int rc = sqlite3_extended_errcode (self->db);
+
+      if (_sl_sqlite_is_damage (rc) || (rc & 0xff) == SQLITE_READONLY)
+        sl_project_set_db_error (self, error, "Could not update the project");
+      else
+        g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_DATABASE, "%s (in %s)",
+                     msg ? msg : sqlite3_errmsg (self->db), self->db_path);
       sqlite3_free (msg);
       return FALSE;
     }
@@ -70,6 +116,8 @@ sl_project_step_done (SlProject *self, sqlite3_stmt *stmt, GError **error)
 gboolean
 sl_project_begin (SlProject *self, GError **error)
 {
+  if (!sl_project_check_writable (self, error))
+    return FALSE;
   return sl_project_exec (self, "BEGIN IMMEDIATE", error);
 }
 
@@ -109,6 +157,7 @@ sl_project_free (SlProject *self)
     sqlite3_close_v2 (self->db);
   g_free (self->path);
   g_free (self->db_path);
+  g_free (self->read_only_reason);
   g_free (self);
 }
 
@@ -127,12 +176,71 @@ sl_project_unref (SlProject *self)
     sl_project_free (self);
 }
 
-/* Opens the database with WAL and foreign keys; `create` allows a new file. */
+/* Why an existing project cannot be written, or NULL when it can: a
+ * read-only file system, or no permission on the folder, project.db or its
+ * WAL files (SQLite needs all of them to write). */
+static char *
+read_only_reason (const char *root, const char *db_path)
+{
+  static const char *const suffixes[] = { "", "-wal", "-shm" };
+  struct statvfs vfs;
+
+  if (statvfs (root, &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
+    return g_strdup_printf ("This project is on a read-only medium (%s), so it is open for "
+                            "viewing only: browsing, statistics, evaluation results and export "
+                            "to another folder work; edits are off. Copy the folder to a "
+                            "writable disk to change it.",
+                            root);
+  for (gsize i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *file = g_strconcat (db_path, suffixes[i], NULL);
+      const char *target = i == 0 ? root : file;
+
+      if (i > 0 && !g_file_test (file, G_FILE_TEST_EXISTS))
+        continue;
+      if (access (target, W_OK) != 0 || (i == 0 && access (db_path, W_OK) != 0))
+        {
+          int saved = errno;
+          return g_strdup_printf (
+              "You have no permission to change %s (%s), so this project is open for viewing "
+              "only: browsing, statistics, evaluation results and export to another folder "
+              "work; edits are off. Ask for write access, or copy the folder to change it.",
+              target, g_strerror (saved));
+        }
+    }
+  return NULL;
+}
+
+/* Opens the database read-only. A WAL database needs its -shm file to be read;
+ * on a read-only medium where none was left behind (a clean close deletes it)
+ * SQLite cannot make one, so the file is then opened as immutable: nothing can
+ * change it there anyway. */
+static int
+open_read_only (SlProject *self)
+{
+  int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_URI;
+  int rc = sqlite3_open_v2 (self->db_path, &self->db, flags, NULL);
+  g_autofree char *escaped = NULL, *uri = NULL;
+
+  if (rc == SQLITE_OK)
+    rc = sqlite3_exec (self->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+  if (rc == SQLITE_OK || _sl_sqlite_is_damage (sqlite3_extended_errcode (self->db)))
+    return rc;
+  g_clear_pointer (&self->db, sqlite3_close_v2);
+  escaped = g_uri_escape_string (self->db_path, "/", FALSE);
+  uri = g_strdup_printf ("file:%s?immutable=1", escaped);
+  return sqlite3_open_v2 (uri, &self->db, flags, NULL);
+}
+
+/* Opens the database with WAL and foreign keys; `create` allows a new file.
+ * An existing project that cannot be written opens read-only. */
 static SlProject *
 connect (const char *path, gboolean create, GError **error)
 {
   g_autoptr (SlProject) self = g_new0 (SlProject, 1);
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+  GStatBuf st;
+  int rc;
 
   g_atomic_ref_count_init (&self->ref);
   self->path = g_canonicalize_filename (path, NULL);
@@ -145,18 +253,40 @@ connect (const char *path, gboolean create, GError **error)
                    self->path);
       return NULL;
     }
-  if (sqlite3_open_v2 (self->db_path, &self->db, flags, NULL) != SQLITE_OK)
+  if (!create && g_stat (self->db_path, &st) == 0 && st.st_size == 0)
     {
+      /* SQLite would take an empty file for a new database and a project that
+       * lost its index would silently open empty. */
+      _sl_project_set_damaged (self->path, NULL, "its project.db is empty (0 bytes)", error);
+      return NULL;
+    }
+  if (!create)
+    self->read_only_reason = read_only_reason (self->path, self->db_path);
+  self->read_only = self->read_only_reason != NULL;
+  rc = self->read_only ? open_read_only (self)
+                       : sqlite3_open_v2 (self->db_path, &self->db, flags, NULL);
+  if (rc != SQLITE_OK)
+    {
+      if (self->db != NULL && _sl_sqlite_is_damage (sqlite3_extended_errcode (self->db)))
+        {
+          g_autofree char *cause
+              = g_strdup_printf ("project.db does not open (%s)", sqlite3_errmsg (self->db));
+          _sl_project_set_damaged (self->path, NULL, cause, error);
+          return NULL;
+        }
       g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_DATABASE, "Could not open %s: %s",
                    self->db_path, self->db ? sqlite3_errmsg (self->db) : "out of memory");
       return NULL;
     }
   sqlite3_busy_timeout (self->db, 10000);
   if (!sl_project_exec (self,
-                        "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; "
-                        "PRAGMA synchronous = NORMAL",
+                        self->read_only ? "PRAGMA foreign_keys = ON"
+                                        : "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; "
+                                          "PRAGMA synchronous = NORMAL",
                         error))
     {
+      if (error != NULL && *error != NULL && (*error)->code == SL_PROJECT_ERROR_DAMAGED)
+        return NULL;
       if (error != NULL && *error != NULL)
         (*error)->code = SL_PROJECT_ERROR_NOT_A_PROJECT;
       g_prefix_error (error, "%s is not a readable project database: ", self->db_path);
@@ -183,6 +313,16 @@ make_folders (const char *root, GError **error)
         }
     }
   return TRUE;
+}
+
+SlProject *
+_sl_project_create_index (const char *path, GError **error)
+{
+  g_autoptr (SlProject) self = connect (path, TRUE, error);
+
+  if (self == NULL || !sl_project_migrate (self, error))
+    return NULL;
+  return g_steal_pointer (&self);
 }
 
 SlProject *
@@ -262,6 +402,58 @@ clean_folder (SlProject *self, const char *path, gboolean orphans)
     }
 }
 
+/* Looks for damage before anything reports on the data: every table this
+ * build reads must be there, and the tables people care about must read to
+ * the end (a count visits every page of a table). SQLite's quick check runs
+ * only when something fails here or later (sl_project_set_db_error). */
+static gboolean
+check_readable (SlProject *self, GError **error)
+{
+  g_autofree char *missing = NULL;
+
+  if (!_sl_project_schema_complete (self, &missing))
+    {
+      g_autofree char *cause = NULL;
+
+      if (_sl_sqlite_is_damage (sqlite3_extended_errcode (self->db)))
+        cause = g_strdup_printf ("its tables do not read (%s)", sqlite3_errmsg (self->db));
+      else
+        cause = g_strdup_printf ("its database lacks %s", missing);
+      _sl_project_set_damaged (self->path, self->db, cause, error);
+      return FALSE;
+    }
+  /* count(column) of a column no index holds: count(*) would read a smaller
+   * index instead and miss a damaged table. */
+  static const char *const probes[] = {
+    "SELECT count(value) FROM settings",
+    "SELECT count(color) FROM classes",
+    "SELECT count(imported_at) FROM images",
+    "SELECT count(config_json) FROM runs",
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (probes); i++)
+    {
+      g_autoptr (sqlite3_stmt) stmt = NULL;
+      int rc = sqlite3_prepare_v2 (self->db, probes[i], -1, &stmt, NULL);
+
+      if (rc == SQLITE_OK)
+        rc = sqlite3_step (stmt);
+      if (rc != SQLITE_ROW && _sl_sqlite_is_damage (sqlite3_extended_errcode (self->db)))
+        {
+          g_autofree char *cause
+              = g_strdup_printf ("its tables do not read (%s)", sqlite3_errmsg (self->db));
+          _sl_project_set_damaged (self->path, self->db, cause, error);
+          return FALSE;
+        }
+      if (rc != SQLITE_ROW)
+        {
+          sl_project_set_db_error (self, error, "Could not read the project");
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 static SlProject *
 open_project (const char *path, gboolean clean, GError **error)
 {
@@ -270,10 +462,10 @@ open_project (const char *path, gboolean clean, GError **error)
 
   if (self == NULL)
     return NULL;
-  if (!sl_project_migrate (self, error))
+  if (!sl_project_migrate (self, error) || !check_readable (self, error))
     return NULL;
-  if (!clean)
-    return g_steal_pointer (&self);
+  if (!clean || self->read_only)
+    return g_steal_pointer (&self); /* a read-only project is never cleaned up */
   if (!make_folders (self->path, error))
     return NULL;
   importing = sl_project_get_setting (self, "import-active");

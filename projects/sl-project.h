@@ -20,12 +20,14 @@ typedef enum
   SL_PROJECT_ERROR_NO_DATA,       /* not enough labelled or split images */
   SL_PROJECT_ERROR_DATA_CHANGED,  /* a run's images, labels or splits changed */
   SL_PROJECT_ERROR_BUSY,          /* another process is training the run */
+  SL_PROJECT_ERROR_DAMAGED,       /* project.db is empty or corrupt: see sl_project_repair */
+  SL_PROJECT_ERROR_READ_ONLY,     /* the project opened read-only and this call writes */
 } SlProjectError;
 
 GQuark sl_project_error_quark (void);
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define SL_PROJECT_SCHEMA_VERSION 1
+#define SL_PROJECT_SCHEMA_VERSION 2
 
 typedef struct _SlProject SlProject;
 
@@ -38,6 +40,14 @@ SlProject *sl_project_open (const char *path, GError **error);
  * clean-up of files. */
 SlProject *sl_project_open_worker (const char *path, GError **error);
 SlProject *sl_project_ref (SlProject *self);
+/* Whether the project opened read-only (a read-only medium, or no permission
+ * to write its folder or project.db); reading works, every write fails with
+ * SL_PROJECT_ERROR_READ_ONLY. The reason is a sentence for a banner (NULL when
+ * writable). */
+gboolean sl_project_is_read_only (SlProject *self);
+const char *sl_project_get_read_only_reason (SlProject *self);
+/* Fails with SL_PROJECT_ERROR_READ_ONLY, saying why, when the project is read-only. */
+gboolean sl_project_check_writable (SlProject *self, GError **error);
 void sl_project_unref (SlProject *self);
 
 const char *sl_project_get_path (SlProject *self);
@@ -75,6 +85,7 @@ typedef struct
   gint64 unreadable;
   gint64 not_images;
   gint64 classes_created;
+  gint64 conflicts; /* duplicates found in another class folder (see SlLabelConflict) */
   double seconds;
   GArray *image_ids; /* gint64: images added, in file order */
   GPtrArray *issues; /* SlImportIssue: every file not added */
@@ -252,12 +263,16 @@ typedef struct
   gint64 labelled;   /* labelled and not ignored */
   gint64 unlabelled; /* not ignored */
   gint64 ignored;
-  gint64 duplicates;   /* files skipped at import as duplicates */
-  gint64 unreadable;   /* files skipped at import as unreadable */
-  double imbalance;    /* largest class / smallest class (0 without classes) */
-  GPtrArray *classes;  /* SlClassCount */
-  GPtrArray *shapes;   /* SlShapeCount, most common first */
-  GPtrArray *warnings; /* SlHealthWarning */
+  gint64 duplicates;        /* files skipped at import as duplicates */
+  gint64 unreadable;        /* files skipped at import as unreadable */
+  double imbalance;         /* largest class / smallest class (0 without classes) */
+  GPtrArray *classes;       /* SlClassCount */
+  GPtrArray *shapes;        /* SlShapeCount, most common first */
+  GPtrArray *warnings;      /* SlHealthWarning */
+  gint64 missing;           /* image rows whose stored copy is gone from images/ */
+  GPtrArray *missing_names; /* char *: the original file names of the missing images */
+  gint64 transparent;       /* images with an alpha channel */
+  gint64 conflicts;         /* images found in two class folders, not yet resolved */
 } SlProjectStats;
 
 gboolean sl_project_get_stats (SlProject *self, SlProjectStats *stats, GError **error);
@@ -265,6 +280,50 @@ void sl_project_stats_clear (SlProjectStats *stats);
 
 /* The import issues recorded in the project (GPtrArray of SlImportIssue). */
 GPtrArray *sl_project_list_import_issues (SlProject *self, GError **error);
+
+/* ---- Label conflicts (sl-project-conflicts.c) ------------------------------- */
+
+/* The same picture met in a class folder other than the one whose label it
+ * kept (the first file imported names its label). One per later file. */
+typedef struct
+{
+  gint64 image_id;
+  char *image_path;  /* the file the image was first imported from */
+  char *kept_class;  /* the label it has now (NULL: unlabelled) */
+  char *path;        /* the later file with the same content */
+  char *other_class; /* the class that file's folder names */
+} SlLabelConflict;
+
+void sl_label_conflict_free (SlLabelConflict *conflict);
+/* Unresolved conflicts by image, then file (GPtrArray of SlLabelConflict). */
+GPtrArray *sl_project_list_label_conflicts (SlProject *self, GError **error);
+/* The user's choice: labels the image `class_name` (created if missing; NULL
+ * unlabels it) and forgets its conflicts. Labelling the image any other way
+ * also resolves them. */
+gboolean sl_project_resolve_label_conflict (SlProject *self, gint64 image_id,
+                                            const char *class_name, GError **error);
+
+/* ---- Damaged projects (sl-project-repair.c) ----------------------------------- */
+
+typedef struct
+{
+  char *kept_path;      /* where the damaged project.db (and its -wal) now is */
+  gint64 images;        /* image rows rebuilt from images/ */
+  gint64 images_labels; /* of them, with label, split and name read from the damaged file */
+  gint64 bad_files;     /* files in images/ that did not decode (left in place, not indexed) */
+  gint64 classes;       /* classes recovered */
+  gint64 runs;          /* runs recovered (rows from the damaged file or runs/run-N/recipe.json) */
+  GPtrArray *notes;     /* char *: what could not be recovered, one sentence each */
+} SlRepairResult;
+
+void sl_repair_result_clear (SlRepairResult *result);
+/* Rebuilds a damaged project's index: moves project.db (and -wal, -shm) aside
+ * as project.db.damaged-<time> (never deleted), creates a new project.db,
+ * indexes every stored image in images/, and copies from the damaged file
+ * whatever still reads (name, classes, labels, splits, runs, metrics); runs
+ * it does not hold come back from runs/run-N/recipe.json. Works on a healthy
+ * project too (it then only re-indexes). */
+gboolean sl_project_repair (const char *path, SlRepairResult *result, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SlProject, sl_project_unref)
 

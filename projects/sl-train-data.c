@@ -16,6 +16,30 @@ sl_train_data_clear (SlTrainData *d)
   g_clear_pointer (&d->train_labels, g_array_unref);
   g_clear_pointer (&d->val_labels, g_array_unref);
   g_clear_pointer (&d->hash, g_free);
+  g_clear_pointer (&d->missing, g_ptr_array_unref);
+}
+
+char *
+sl_train_data_skipped_note (const SlTrainData *d)
+{
+  GString *out;
+
+  if (d->missing == NULL || d->missing->len == 0)
+    return NULL;
+  out = g_string_new (NULL);
+  g_string_printf (out,
+                   d->missing->len == 1
+                       ? "Skipped %u image whose stored copy is missing from images/: "
+                       : "Skipped %u images whose stored copies are missing from images/: ",
+                   d->missing->len);
+  for (guint i = 0; i < d->missing->len && i < 5; i++)
+    {
+      g_autofree char *base = g_path_get_basename (g_ptr_array_index (d->missing, i));
+      g_string_append_printf (out, "%s%s", i ? ", " : "", base);
+    }
+  if (d->missing->len > 5)
+    g_string_append_printf (out, " and %u more", d->missing->len - 5);
+  return g_string_free (out, FALSE);
 }
 
 gboolean
@@ -55,8 +79,8 @@ sl_train_data_collect (SlProject *db, SlTrainData *d, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt = sl_project_prepare (
       db,
-      "SELECT split, hash, ext, class_id FROM images WHERE ignored = 0 AND split > 0 AND "
-      "class_id IS NOT NULL ORDER BY split, hash",
+      "SELECT split, hash, ext, class_id, original_path FROM images WHERE ignored = 0 AND "
+      "split > 0 AND class_id IS NOT NULL ORDER BY split, hash",
       error);
   g_autoptr (GHashTable) index = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, NULL);
   g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
@@ -70,8 +94,11 @@ sl_train_data_collect (SlProject *db, SlTrainData *d, GError **error)
   d->train_labels = g_array_new (FALSE, FALSE, sizeof (int32_t));
   d->val_labels = g_array_new (FALSE, FALSE, sizeof (int32_t));
   d->test_images = 0;
+  g_clear_pointer (&d->missing, g_ptr_array_unref);
+  d->missing = g_ptr_array_new_with_free_func (g_free);
   while (sqlite3_step (stmt) == SQLITE_ROW)
     {
+      g_autofree char *stored = NULL;
       int split = sqlite3_column_int (stmt, 0);
       const char *hash = (const char *) sqlite3_column_text (stmt, 1);
       gint64 class_id = sqlite3_column_int64 (stmt, 3);
@@ -82,6 +109,13 @@ sl_train_data_collect (SlProject *db, SlTrainData *d, GError **error)
       if (found == NULL)
         continue; /* a class created after the run began */
       label = GPOINTER_TO_UINT (found) - 1;
+      stored = sl_project_image_path (db, hash, (const char *) sqlite3_column_text (stmt, 2));
+      if (split != SL_SPLIT_TEST && !g_file_test (stored, G_FILE_TEST_IS_REGULAR))
+        {
+          /* Said, not silent: the run's note and Data Health name these. */
+          g_ptr_array_add (d->missing, sl_sqlite_dup_text (stmt, 4));
+          continue;
+        }
       line = g_strdup_printf ("%d\t%s\t%s\n", split, hash,
                               (const char *) g_ptr_array_index (d->class_names, label));
       g_checksum_update (sum, (const guchar *) line, -1);
@@ -90,16 +124,21 @@ sl_train_data_collect (SlProject *db, SlTrainData *d, GError **error)
           d->test_images++;
           continue;
         }
-      g_ptr_array_add (
-          split == SL_SPLIT_TRAIN ? d->train_paths : d->val_paths,
-          sl_project_image_path (db, hash, (const char *) sqlite3_column_text (stmt, 2)));
+      g_ptr_array_add (split == SL_SPLIT_TRAIN ? d->train_paths : d->val_paths,
+                       g_steal_pointer (&stored));
       g_array_append_val (split == SL_SPLIT_TRAIN ? d->train_labels : d->val_labels, label);
     }
   d->hash = g_strdup (g_checksum_get_string (sum));
   if (d->train_paths->len == 0)
     {
-      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NO_DATA,
-                   "No labelled image is in the training split; split the data set first");
+      g_autofree char *note = sl_train_data_skipped_note (d);
+
+      if (note != NULL)
+        g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NO_DATA,
+                     "No image of the training split can be read: %s", note);
+      else
+        g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NO_DATA,
+                     "No labelled image is in the training split; split the data set first");
       return FALSE;
     }
   return TRUE;
@@ -179,6 +218,36 @@ classes_json (const SlTrainData *d)
   return out;
 }
 
+/* runs/run-N/recipe.json: the run's row as it was created, so that
+ * 'sightline-cli repair' can list the run again if project.db is lost. */
+static gboolean
+write_recipe (const char *dir, gint64 id, const char *created, const SlTrainData *d,
+              const SlRunConfig *c, const char *config_json, const char *versions,
+              const char *classes, GError **error)
+{
+  cJSON *doc = cJSON_CreateObject ();
+  g_autofree char *path = g_build_filename (dir, "recipe.json", NULL);
+  char *text;
+  gboolean ok;
+
+  cJSON_AddNumberToObject (doc, "id", (double) id);
+  cJSON_AddStringToObject (doc, "created", created);
+  if (c->preset != NULL)
+    cJSON_AddStringToObject (doc, "preset", c->preset);
+  cJSON_AddNumberToObject (doc, "epochs", c->epochs);
+  cJSON_AddNumberToObject (doc, "train_images", d->train_paths->len);
+  cJSON_AddNumberToObject (doc, "val_images", d->val_paths->len);
+  cJSON_AddStringToObject (doc, "dataset_hash", d->hash);
+  cJSON_AddStringToObject (doc, "config_json", config_json);
+  cJSON_AddStringToObject (doc, "versions_json", versions);
+  cJSON_AddStringToObject (doc, "classes_json", classes);
+  text = cJSON_Print (doc);
+  cJSON_Delete (doc);
+  ok = g_file_set_contents (path, text, -1, error);
+  cJSON_free (text);
+  return ok;
+}
+
 gint64
 sl_train_data_insert_run (SlProject *db, const SlTrainData *d, const SlRunConfig *c,
                           const char *config_json, GError **error)
@@ -218,5 +287,7 @@ sl_train_data_insert_run (SlProject *db, const SlTrainData *d, const SlRunConfig
                    g_strerror (saved));
       return -1;
     }
+  if (!write_recipe (dir, id, now, d, c, config_json, versions, classes, error))
+    return -1;
   return id;
 }

@@ -10,8 +10,13 @@ typedef struct
   GPtrArray *train_paths, *val_paths; /* char *, stored copies */
   GArray *train_labels, *val_labels;  /* int32_t class indexes */
   gint64 test_images;
-  char *hash; /* SHA-256 over (split, content hash, class) of every split image */
+  char *hash;         /* SHA-256 over (split, content hash, class) of every split image */
+  GPtrArray *missing; /* char *: original names of train/val images whose stored copy is gone */
 } SlTrainData;
+
+/* "Skipped 2 images whose stored copies are missing from images/: a.png, b.png"
+ * or NULL when none were. */
+char *sl_train_data_skipped_note (const SlTrainData *data);
 
 void sl_train_data_clear (SlTrainData *data);
 /* The classes that have labelled, non-ignored images in a split, in display order. */

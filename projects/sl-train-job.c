@@ -434,6 +434,12 @@ sl_train_job_get_param_count (SlTrainJob *job)
   return sl_model_param_count (job->model);
 }
 
+char *
+sl_train_job_dup_skipped_note (SlTrainJob *job)
+{
+  return sl_train_data_skipped_note (&job->data);
+}
+
 gint64
 sl_train_job_get_train_images (SlTrainJob *job)
 {
@@ -508,6 +514,12 @@ set_status (SlTrainJob *job, SlRunStatus status, const char *message, gboolean f
   g_autoptr (sqlite3_stmt) stmt = sl_project_prepare (
       job->db, "UPDATE runs SET status = ?, message = ?, finished = ? WHERE id = ?", NULL);
   g_autofree char *now = finished ? sl_project_now_iso () : NULL;
+  g_autofree char *note = sl_train_data_skipped_note (&job->data), *full = NULL;
+
+  /* The run's message keeps saying which images it did not see. */
+  if (note != NULL)
+    message = full
+        = message != NULL ? g_strdup_printf ("%s. %s", message, note) : g_steal_pointer (&note);
 
   if (stmt == NULL)
     return FALSE;

@@ -43,6 +43,9 @@ gsize sl_train_job_get_param_count (SlTrainJob *job);
 gint64 sl_train_job_get_train_images (SlTrainJob *job);
 gint64 sl_train_job_get_val_images (SlTrainJob *job);
 int sl_train_job_get_first_epoch (SlTrainJob *job); /* > 0 when resuming */
+/* "Skipped N images whose stored copies are missing from images/: names", or
+ * NULL when the run sees every image of its splits (valid after _new). */
+char *sl_train_job_dup_skipped_note (SlTrainJob *job);
 
 void sl_train_job_set_progress_func (SlTrainJob *job, SlTrainProgressFunc func, gpointer user_data);
 

@@ -74,7 +74,8 @@ test_open_errors (void)
   g_mkdir_with_parents (junk, 0755);
   g_assert_true (g_file_set_contents (junk_db, "this is not sqlite at all, just text", -1, NULL));
   g_assert_null (sl_project_open (junk, &error));
-  g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NOT_A_PROJECT);
+  /* A folder with a project.db is a project; a file SQLite cannot read is a damaged one. */
+  g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_DAMAGED);
   g_clear_error (&error);
 
   /* A project written by a newer Sightline. */
@@ -100,8 +101,12 @@ test_migrate_from_empty (void)
   g_autoptr (GPtrArray) classes = NULL;
   sqlite3 *raw;
 
-  /* A version-0 database (as an interrupted first creation leaves) is upgraded on open. */
+  /* A version-0 database (as an interrupted first creation leaves: WAL set,
+   * no tables yet) is upgraded on open. An empty file is not a database: see
+   * test-projects-damaged.c. */
   g_assert_cmpint (sqlite3_open (db, &raw), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (raw, "PRAGMA journal_mode = WAL", NULL, NULL, NULL), ==,
+                   SQLITE_OK);
   sqlite3_close (raw);
   project = sl_project_open (tmp, &error);
   g_assert_no_error (error);
