@@ -79,7 +79,7 @@ print_ops (void)
 
           printf ("    %s: %s", p->id, type_names[p->type]);
           if (p->type == SL_PARAM_INT || p->type == SL_PARAM_DOUBLE)
-            printf (" %g..%g, default %g%s%s", p->min, p->max, p->default_value,
+            printf (" %.10g..%.10g, default %.10g%s%s", p->min, p->max, p->default_value,
                     p->unit[0] ? " " : "", p->unit);
           else if (p->type == SL_PARAM_ENUM)
             {

@@ -31,11 +31,13 @@ static const struct
   const char *name;
   const char *ops[8];
 } groups[] = {
-  { "Colour", { "gray", "rgb", "hsv-channel", "to-8bit" } },
-  { "Geometry", { "crop", "resize", "rotate", "flip" } },
+  { "Colour", { "gray", "rgb", "hsv-channel", "color-range", "to-8bit" } },
+  { "Geometry",
+    { "crop", "crop-to-part", "resize", "rotate", "rotate-to-axis", "flip", "polar-unwrap" } },
   { "Filter", { "gaussian-blur", "median-blur", "bilateral", "sharpen" } },
   { "Intensity",
-    { "brightness-contrast", "gamma", "equalize-hist", "clahe", "normalize", "invert" } },
+    { "brightness-contrast", "gamma", "equalize-hist", "clahe", "flatten-illumination", "normalize",
+      "invert" } },
   { "Edges and Segmentation", { "threshold", "morphology", "canny", "sobel", "laplacian" } },
 };
 

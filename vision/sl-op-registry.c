@@ -51,9 +51,88 @@ static const char *const morph_names[]
     = { "Erode", "Dilate", "Open", "Close", "Gradient", "Top hat", "Black hat", NULL };
 static const char *const shape_ids[] = { "rectangle", "ellipse", "cross", NULL };
 static const char *const shape_names[] = { "Rectangle", "Ellipse", "Cross", NULL };
+static const char *const range_output_ids[] = { "masked", "mask", NULL };
+static const char *const range_output_names[]
+    = { "Image, other pixels black", "Mask (selected white, rest black)", NULL };
+static const char *const flatten_mode_ids[] = { "divide", "subtract", NULL };
+static const char *const flatten_mode_names[]
+    = { "Divide by the background", "Subtract the background", NULL };
+static const char *const polarity_ids[] = { "bright", "dark", NULL };
+static const char *const polarity_names[]
+    = { "Bright part, dark background", "Dark part, bright background", NULL };
+static const char *const part_method_ids[] = { "otsu", "fixed", NULL };
+static const char *const part_method_names[] = { "Otsu (automatic)", "Fixed level", NULL };
+static const char *const if_none_ids[] = { "keep", "fail", NULL };
+static const char *const if_none_names[] = { "Pass the whole image on", "Report an error", NULL };
+static const char *const main_axis_ids[] = { "horizontal", "vertical", NULL };
+static const char *const main_axis_names[] = { "Left-right", "Top-bottom", NULL };
+static const char *const turn_size_ids[] = { "keep", "fit", NULL };
+static const char *const turn_size_names[]
+    = { "Same as the input (corners cut)", "Whole turned image", NULL };
+static const char *const center_ids[] = { "part", "image", "given", NULL };
+static const char *const center_names[]
+    = { "Center of the part (image center if none)", "Image center", "Given point", NULL };
 
 static const sl_param_spec hsv_params[] = {
   P_ENUM ("channel", "Channel", "Which HSV channel to keep (hue spans 0-255)", hsv, 2),
+};
+static const sl_param_spec color_range_params[] = {
+  P_DOUBLE ("hue-low", "Hue from",
+            "Start of the hue range; above 'Hue to', the range wraps around red (0°)", 0, 360, 1, 0,
+            "°"),
+  P_DOUBLE ("hue-high", "Hue to", "End of the hue range", 0, 360, 1, 360, "°"),
+  P_INT ("sat-low", "Saturation from", "Least saturation selected (0 gray, 255 pure colour)", 0,
+         255, 1, 60, ""),
+  P_INT ("sat-high", "Saturation to", "Most saturation selected", 0, 255, 1, 255, ""),
+  P_INT ("val-low", "Value from", "Least brightness selected", 0, 255, 1, 40, ""),
+  P_INT ("val-high", "Value to", "Most brightness selected", 0, 255, 1, 255, ""),
+  P_ENUM ("output", "Output", "What the step passes on", range_output, 0),
+  P_BOOL ("invert", "Select outside",
+          "Select the pixels outside the range instead (to drop a coloured background)", 0),
+};
+/* The part operators share their first four parameters (sl-ops-part.cpp reads them by index). */
+#define PART_PARAMS                                                                                \
+  P_ENUM ("polarity", "Part", "Whether the part is brighter or darker than the background",        \
+          polarity, 0),                                                                            \
+      P_ENUM ("method", "Threshold", "How part and background are told apart", part_method, 0),    \
+      P_DOUBLE ("level", "Level",                                                                  \
+                "Gray level between part and background (fixed threshold; 8-bit levels)", 0, 255,  \
+                1, 128, ""),                                                                       \
+      P_INT ("min-area", "Smallest part",                                                          \
+             "The largest object is the part only if it has at least this many pixels", 1,         \
+             100000000, 1, 50, "px")
+static const sl_param_spec crop_to_part_params[] = {
+  PART_PARAMS,
+  P_INT ("margin", "Margin", "Added on every side of the part's bounding box", 0, 4096, 1, 4, "px"),
+  P_BOOL ("square", "Square",
+          "Grow the box to a square around the part, so the model input is not stretched", 0),
+  P_INT ("pad", "Padding value", "Gray level where the box reaches beyond the image", 0, 255, 1, 0,
+         ""),
+  P_ENUM ("if-none", "No part found", "What happens when no object is large enough", if_none, 0),
+};
+static const sl_param_spec rotate_to_axis_params[] = {
+  PART_PARAMS,
+  P_ENUM ("axis", "Main axis", "Where the part's long axis ends up", main_axis, 0),
+  P_ENUM ("size", "Output size", "Keep the input's size, or grow to hold the whole turned image",
+          turn_size, 0),
+  P_DOUBLE ("min-elongation", "Least elongation",
+            "Parts rounder than this (long axis / short axis) are not turned", 1, 10, 0.05, 1.2,
+            "x"),
+  P_INT ("pad", "Padding value", "Gray level of the corners the turn uncovers", 0, 255, 1, 0, ""),
+};
+static const sl_param_spec polar_params[] = {
+  PART_PARAMS,
+  P_ENUM ("center", "Center", "Where the circle's center is", center, 0),
+  P_DOUBLE ("x", "Center x", "Column of a given center (0 is the middle of the left pixel)", 0,
+            65535, 1, 0, "px"),
+  P_DOUBLE ("y", "Center y", "Row of a given center (0 is the middle of the top pixel)", 0, 65535,
+            1, 0, "px"),
+  P_DOUBLE ("radius", "Radius",
+            "Outer radius that is unwrapped; 0 takes the largest circle inside the image", 0, 65535,
+            1, 0, "px"),
+  P_INT ("width", "Width", "Samples around the circle (the output's width)", 8, 8192, 1, 360, "px"),
+  P_INT ("height", "Height", "Samples from the center outwards (the output's height)", 2, 8192, 1,
+         64, "px"),
 };
 static const sl_param_spec crop_params[] = {
   P_ENUM ("mode", "Units", "Whether the rectangle is in pixels or fractions of the image",
@@ -127,6 +206,15 @@ static const sl_param_spec threshold_params[] = {
   P_DOUBLE ("c", "Offset", "Subtracted from the adaptive mean", -50, 50, 0.5, 2, ""),
   P_BOOL ("invert", "Invert", "Pixels below the threshold become the foreground", 0),
 };
+static const sl_param_spec flatten_params[] = {
+  P_ENUM ("mode", "Mode", "How the estimated background is taken out", flatten_mode, 0),
+  P_DOUBLE ("sigma", "Background blur",
+            "Sigma of the heavy Gaussian blur that estimates the background; make it larger than "
+            "the part",
+            1, 200, 0.5, 30, "px"),
+  P_DOUBLE ("level", "Background level", "Level the flattened background takes (8-bit levels)", 0,
+            255, 1, 128, ""),
+};
 static const sl_param_spec morph_params[] = {
   P_ENUM ("operation", "Operation", "Which morphological operation", morph, 0),
   P_ENUM ("shape", "Kernel shape", "Shape of the structuring element", shape, 0),
@@ -170,6 +258,18 @@ check_crop (const sl_param_value *v, sl_error *err)
 }
 
 static sl_status
+check_color_range (const sl_param_value *v, sl_error *err)
+{
+  if (v[2].number > v[3].number)
+    return sl_error_set (err, SL_ERR_INVALID, "parameter 'sat-high' (%g) is below 'sat-low' (%g)",
+                         v[3].number, v[2].number);
+  if (v[4].number > v[5].number)
+    return sl_error_set (err, SL_ERR_INVALID, "parameter 'val-high' (%g) is below 'val-low' (%g)",
+                         v[5].number, v[4].number);
+  return SL_OK;
+}
+
+static sl_status
 check_low_high (const sl_param_value *v, sl_error *err)
 {
   if (v[0].number > v[1].number)
@@ -193,13 +293,25 @@ static const sl_op ops[] = {
        sl_op_rgb),
   OP ("hsv-channel", "HSV channel", "Keeps one channel of the hue-saturation-value image",
       hsv_params, sl_op_hsv_channel, NULL),
+  OP ("color-range", "Colour range",
+      "Selects pixels by hue, saturation and value (HSV in-range); the rest turns black",
+      color_range_params, sl_op_color_range, check_color_range),
   OP0 ("to-8bit", "Convert to 8 bit", "Scales 16-bit samples down to 8 bits", sl_op_to_8bit),
   OP ("crop", "Crop", "Cuts out the region of interest", crop_params, sl_op_crop, check_crop),
+  OP ("crop-to-part", "Crop to part",
+      "Cuts out the bounding box of the largest object, with a margin", crop_to_part_params,
+      sl_op_crop_to_part, NULL),
   OP ("resize", "Resize", "Scales to a fixed size, stretching, padding or cropping", resize_params,
       sl_op_resize, NULL),
   OP ("rotate", "Rotate", "Turns the image by a multiple of 90°", rotate_params, sl_op_rotate,
       NULL),
   OP ("flip", "Flip", "Mirrors the image", flip_params, sl_op_flip, NULL),
+  OP ("rotate-to-axis", "Rotate to main axis",
+      "Turns the image so the largest object's long axis lies level (or upright)",
+      rotate_to_axis_params, sl_op_rotate_to_axis, NULL),
+  OP ("polar-unwrap", "Polar unwrap",
+      "Unrolls a round part around its center into a strip (angle across, radius down)",
+      polar_params, sl_op_polar_unwrap, NULL),
   OP ("gaussian-blur", "Gaussian blur", "Smooths noise with a Gaussian kernel", gaussian_params,
       sl_op_gaussian_blur, NULL),
   OP ("median-blur", "Median blur", "Removes salt-and-pepper noise, keeps edges", median_params,
@@ -215,6 +327,9 @@ static const sl_op ops[] = {
        "Spreads gray levels evenly (colour: the luma channel)", sl_op_equalize),
   OP ("clahe", "CLAHE", "Equalizes contrast tile by tile, evening out uneven lighting",
       clahe_params, sl_op_clahe, NULL),
+  OP ("flatten-illumination", "Flatten illumination",
+      "Evens out uneven lighting: divides by, or subtracts, a heavy blur of the image",
+      flatten_params, sl_op_flatten_illumination, NULL),
   OP ("normalize", "Normalize", "Stretches the levels so the image spans low..high",
       normalize_params, sl_op_normalize, check_low_high),
   OP ("threshold", "Threshold", "Turns the image black and white", threshold_params,

@@ -1,4 +1,4 @@
-/* sl-ops-intensity.cpp: operators on gray levels: brightness/contrast, gamma, equalization, CLAHE, normalize, threshold. */
+/* sl-ops-intensity.cpp: operators on gray levels: brightness/contrast, gamma, equalization, CLAHE, normalize, threshold, illumination flattening. */
 #include "sl-cv-private.h"
 #include "sl-ops-private.h"
 
@@ -162,6 +162,40 @@ sl_op_threshold (const sl_image *in, const sl_param_value *v, sl_image *out, sl_
                              method == 2 ? cv::ADAPTIVE_THRESH_MEAN_C
                                          : cv::ADAPTIVE_THRESH_GAUSSIAN_C,
                              type, (int) v[3].number, v[4].number);
+    return sl_cv_take (dst, out, err);
+  }
+  SL_CV_CATCH (err)
+}
+
+extern "C" sl_status
+sl_op_flatten_illumination (const sl_image *in, const sl_param_value *v, sl_image *out,
+                            sl_error *err)
+{
+  SL_CV_TRY
+  {
+    cv::Mat src = sl_cv_mat (in), f, background, flat, dst;
+    double level = v[2].number * level_scale (src);
+
+    /* The background is a heavy blur of each channel, in floats so that it stays smooth. */
+    src.convertTo (f, CV_32F);
+    cv::GaussianBlur (f, background, cv::Size (0, 0), v[1].number);
+    if (v[0].number == 0)
+      {
+        cv::max (background, 1.0, background);
+        cv::divide (f, background, flat, level);
+      }
+    else
+      {
+        cv::subtract (f, background, flat);
+        cv::add (flat, cv::Scalar::all (level), flat);
+      }
+    flat.convertTo (dst, src.depth ());
+    if (src.channels () == 4)
+      {
+        const int alpha[] = { 3, 3 };
+
+        cv::mixChannels (&src, 1, &dst, 1, alpha, 1);
+      }
     return sl_cv_take (dst, out, err);
   }
   SL_CV_CATCH (err)

@@ -8,7 +8,7 @@ extern "C"
 {
 #endif
 
-#define SL_OP_MAX_PARAMS 8
+#define SL_OP_MAX_PARAMS 12
 
   /* One parameter's value: numbers for int, double, bool and enum (index). */
   typedef struct
@@ -45,6 +45,8 @@ extern "C"
                            sl_error *err);
   sl_status sl_op_invert (const sl_image *in, const sl_param_value *v, sl_image *out,
                           sl_error *err);
+  sl_status sl_op_color_range (const sl_image *in, const sl_param_value *v, sl_image *out,
+                               sl_error *err);
   /* sl-ops-intensity.cpp */
   sl_status sl_op_brightness_contrast (const sl_image *in, const sl_param_value *v, sl_image *out,
                                        sl_error *err);
@@ -56,6 +58,8 @@ extern "C"
                              sl_error *err);
   sl_status sl_op_threshold (const sl_image *in, const sl_param_value *v, sl_image *out,
                              sl_error *err);
+  sl_status sl_op_flatten_illumination (const sl_image *in, const sl_param_value *v, sl_image *out,
+                                        sl_error *err);
   /* sl-ops-geometry.cpp */
   sl_status sl_op_crop (const sl_image *in, const sl_param_value *v, sl_image *out, sl_error *err);
   sl_status sl_op_resize (const sl_image *in, const sl_param_value *v, sl_image *out,
@@ -63,6 +67,13 @@ extern "C"
   sl_status sl_op_rotate (const sl_image *in, const sl_param_value *v, sl_image *out,
                           sl_error *err);
   sl_status sl_op_flip (const sl_image *in, const sl_param_value *v, sl_image *out, sl_error *err);
+  /* sl-ops-part.cpp: the part is the largest object after a threshold. */
+  sl_status sl_op_crop_to_part (const sl_image *in, const sl_param_value *v, sl_image *out,
+                                sl_error *err);
+  sl_status sl_op_rotate_to_axis (const sl_image *in, const sl_param_value *v, sl_image *out,
+                                  sl_error *err);
+  sl_status sl_op_polar_unwrap (const sl_image *in, const sl_param_value *v, sl_image *out,
+                                sl_error *err);
   /* sl-ops-filter.cpp */
   sl_status sl_op_gaussian_blur (const sl_image *in, const sl_param_value *v, sl_image *out,
                                  sl_error *err);

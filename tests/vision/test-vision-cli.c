@@ -68,6 +68,19 @@ test_ops (void)
   r = cli ("ops", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.out, "clahe  (CLAHE)"));
+  /* The factory operators, with their parameters, ranges and choices. */
+  g_assert_nonnull (strstr (r.out, "color-range  (Colour range)"));
+  g_assert_nonnull (strstr (r.out, "    hue-low: double 0..360, default 0 °"));
+  g_assert_nonnull (strstr (r.out, "    output: choice: masked* mask"));
+  g_assert_nonnull (strstr (r.out, "crop-to-part  (Crop to part)"));
+  g_assert_nonnull (strstr (r.out, "    min-area: int 1..100000000, default 50 px"));
+  g_assert_nonnull (strstr (r.out, "    if-none: choice: keep* fail"));
+  g_assert_nonnull (strstr (r.out, "rotate-to-axis  (Rotate to main axis)"));
+  g_assert_nonnull (strstr (r.out, "    size: choice: keep* fit"));
+  g_assert_nonnull (strstr (r.out, "polar-unwrap  (Polar unwrap)"));
+  g_assert_nonnull (strstr (r.out, "    center: choice: part* image given"));
+  g_assert_nonnull (strstr (r.out, "flatten-illumination  (Flatten illumination)"));
+  g_assert_nonnull (strstr (r.out, "    mode: choice: divide* subtract"));
   run_clear (&r);
   r = cli ("ops", "extra", NULL);
   g_assert_cmpint (r.status, ==, 2);

@@ -71,42 +71,25 @@ static const OpCase cases[] = {
   { "laplacian", "", GRAY | RGB },
   { "laplacian", "ksize=1 scale=2", GRAY16 },
   { "invert", "", ALL },
+  { "color-range", "", RGB | RGBA },
+  { "color-range", "hue-low=300 hue-high=60 sat-low=20 output=mask", RGB },
+  { "color-range", "hue-low=90 hue-high=250 val-low=10 val-high=200 invert=true", RGB | RGBA },
+  { "crop-to-part", "", ALL },
+  { "crop-to-part", "polarity=dark method=fixed level=60 margin=10 square=true pad=90",
+    GRAY | RGB | GRAY16 },
+  { "crop-to-part", "method=fixed level=100 margin=0 min-area=1", GRAY | RGBA },
+  { "crop-to-part", "margin=30 square=true pad=200", GRAY | RGB },
+  { "rotate-to-axis", "", ALL },
+  { "rotate-to-axis", "axis=vertical size=fit pad=40 min-elongation=1", GRAY | RGB | GRAY16 },
+  { "rotate-to-axis", "method=fixed level=30 size=fit min-elongation=1", GRAY | RGBA },
+  { "polar-unwrap", "", ALL },
+  { "polar-unwrap", "center=given x=40 y=30 radius=50 width=90 height=40", GRAY | RGB | GRAY16 },
+  { "polar-unwrap", "center=image width=128 height=16", GRAY | RGBA },
+  { "polar-unwrap", "polarity=dark method=fixed level=20 radius=30 width=45 height=20", GRAY },
+  { "flatten-illumination", "", ALL },
+  { "flatten-illumination", "mode=subtract sigma=8 level=100", ALL },
+  { "flatten-illumination", "mode=divide sigma=3.5 level=200", GRAY | RGB },
 };
-
-/* Applies "key=value ..." to step 0 through the public setters. */
-static void
-set_params (sl_pipeline *p, const char *params)
-{
-  g_auto (GStrv) pairs = g_strsplit (params, " ", -1);
-  sl_error err = { 0 };
-
-  for (int i = 0; pairs[i]; i++)
-    {
-      g_auto (GStrv) kv = NULL;
-      const sl_param_spec *spec;
-
-      if (pairs[i][0] == '\0')
-        continue;
-      kv = g_strsplit (pairs[i], "=", 2);
-      spec = sl_op_find_param (sl_pipeline_step_op (p, 0), kv[0]);
-      g_assert_nonnull (spec);
-      if (spec->type == SL_PARAM_RECT)
-        {
-          sl_rect r;
-
-          g_assert_cmpint (sscanf (kv[1], "%lf,%lf,%lf,%lf", &r.x, &r.y, &r.width, &r.height), ==,
-                           4);
-          vt_assert_ok (sl_pipeline_set_rect (p, 0, kv[0], r, &err), &err);
-        }
-      else if (spec->type == SL_PARAM_ENUM)
-        vt_assert_ok (sl_pipeline_set_choice (p, 0, kv[0], kv[1], &err), &err);
-      else if (spec->type == SL_PARAM_BOOL)
-        vt_assert_ok (sl_pipeline_set_param (p, 0, kv[0], strcmp (kv[1], "true") == 0, &err), &err);
-      else
-        vt_assert_ok (sl_pipeline_set_param (p, 0, kv[0], g_ascii_strtod (kv[1], NULL), &err),
-                      &err);
-    }
-}
 
 static void
 make_image (const sl_idx *images, int kind, int i, sl_image *out)
@@ -145,7 +128,7 @@ test_ops_match_opencv (void)
           make_image (&images, kinds[k], picks[i], &in);
           vt_assert_ok (sl_pipeline_new (&p, &err), &err);
           vt_assert_ok (sl_pipeline_insert_step (p, -1, cases[c].op, &err), &err);
-          set_params (p, cases[c].params);
+          vt_set_params (p, 0, cases[c].params);
           vt_assert_ok (sl_pipeline_apply_stages (p, &in, stages, &err), &err);
           if (!vt_reference_matches (p, 0, &in, &stages[0], &why))
             g_error ("%s [%s] on image kind %d: %s", cases[c].op, cases[c].params, kinds[k], why);
@@ -179,7 +162,7 @@ expect_op_error (const char *op, const char *params, const sl_image *in, const c
 
   vt_assert_ok (sl_pipeline_new (&p, &err), &err);
   vt_assert_ok (sl_pipeline_insert_step (p, -1, op, &err), &err);
-  set_params (p, params);
+  vt_set_params (p, 0, params);
   g_assert_cmpint (sl_pipeline_apply (p, in, &out, &err), ==, SL_ERR_INVALID);
   g_assert_null (out.data);
   g_assert_true (g_str_has_prefix (err.message, "step 1 ("));

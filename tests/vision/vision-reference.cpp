@@ -1,11 +1,14 @@
 /* vision-reference.cpp: each operator written out as direct OpenCV calls, to check the vision layer against. */
 #include "vision-test-util.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <string>
+#include <tuple>
+#include <vector>
 
 static cv::Mat
 as_mat (const sl_image *img)
@@ -68,6 +71,48 @@ luma_op (const cv::Mat &src, int to, int back, const std::function<void (cv::Mat
   cv::merge (ch, 3, conv);
   cv::cvtColor (conv, dst, back);
   return dst;
+}
+
+/* The part operators' object, as docs/pipeline-format.md defines it: the 8-bit gray image,
+ * thresholded, and its largest 8-connected object (ties: the higher, the more left, the
+ * narrower, the lower box). Returns the label, 0 when nothing reaches min-area. */
+static int
+ref_part (const sl_pipeline *p, int step, const cv::Mat &src, cv::Mat &labels, cv::Mat &stats,
+          cv::Mat &centroids)
+{
+  cv::Mat gray, gray8, mask;
+  bool bright = param (p, step, "polarity") == 0;
+  int n, best = 0;
+
+  if (src.channels () == 1)
+    gray = src;
+  else
+    cv::cvtColor (src, gray, src.channels () == 3 ? cv::COLOR_RGB2GRAY : cv::COLOR_RGBA2GRAY);
+  if (gray.depth () == CV_16U)
+    gray.convertTo (gray8, CV_8U, 1.0 / 257.0);
+  else
+    gray8 = gray;
+  if (param (p, step, "method") == 0)
+    cv::threshold (gray8, mask, 0, 255,
+                   (bright ? cv::THRESH_BINARY : cv::THRESH_BINARY_INV) | cv::THRESH_OTSU);
+  else
+    cv::threshold (gray8, mask, param (p, step, "level"), 255,
+                   bright ? cv::THRESH_BINARY : cv::THRESH_BINARY_INV);
+  n = cv::connectedComponentsWithStats (mask, labels, stats, centroids, 8, CV_32S);
+  for (int i = 1; i < n; i++)
+    {
+      auto key = [&] (int l) {
+        return std::make_tuple (
+            -stats.at<int> (l, cv::CC_STAT_AREA), stats.at<int> (l, cv::CC_STAT_TOP),
+            stats.at<int> (l, cv::CC_STAT_LEFT), stats.at<int> (l, cv::CC_STAT_WIDTH),
+            stats.at<int> (l, cv::CC_STAT_HEIGHT), l);
+      };
+      if (best == 0 || key (i) < key (best))
+        best = i;
+    }
+  if (best != 0 && stats.at<int> (best, cv::CC_STAT_AREA) < param (p, step, "min-area"))
+    best = 0;
+  return best;
 }
 
 static cv::Mat
@@ -235,6 +280,130 @@ reference (const sl_pipeline *p, int step, const cv::Mat &src)
       cv::Laplacian (src, lap, CV_32F, (int) P ("ksize"), P ("scale"));
       cv::Mat a = cv::abs (lap);
       a.convertTo (dst, src.depth ());
+    }
+  else if (id == "color-range")
+    {
+      /* Pixel by pixel, from the hue in degrees (h * 360 / 256) and the 8-bit S and V. */
+      cv::Mat rgb = src, hsv;
+      double lo = P ("hue-low"), hi = P ("hue-high");
+      if (src.channels () == 4)
+        cv::cvtColor (src, rgb, cv::COLOR_RGBA2RGB);
+      cv::cvtColor (rgb, hsv, cv::COLOR_RGB2HSV_FULL);
+      bool mask_out = P ("output") == 1;
+      dst = mask_out ? cv::Mat (src.size (), CV_8UC1) : src.clone ();
+      for (int y = 0; y < src.rows; y++)
+        for (int x = 0; x < src.cols; x++)
+          {
+            cv::Vec3b h = hsv.at<cv::Vec3b> (y, x);
+            double deg = h[0] * 360.0 / 256.0;
+            bool hue = lo <= hi ? (deg >= lo && deg <= hi) : (deg >= lo || deg <= hi);
+            bool in = hue && h[1] >= P ("sat-low") && h[1] <= P ("sat-high")
+                      && h[2] >= P ("val-low") && h[2] <= P ("val-high");
+            if (P ("invert") != 0)
+              in = !in;
+            if (mask_out)
+              dst.at<uchar> (y, x) = in ? 255 : 0;
+            else if (!in)
+              for (int c = 0; c < src.channels (); c++)
+                dst.ptr<uchar> (y)[x * src.channels () + c] = 0;
+          }
+    }
+  else if (id == "crop-to-part")
+    {
+      cv::Mat labels, stats, centroids;
+      int best = ref_part (p, step, src, labels, stats, centroids);
+      if (best == 0)
+        dst = src.clone ();
+      else
+        {
+          int m = (int) P ("margin");
+          int x = stats.at<int> (best, cv::CC_STAT_LEFT) - m;
+          int y = stats.at<int> (best, cv::CC_STAT_TOP) - m;
+          int w = stats.at<int> (best, cv::CC_STAT_WIDTH) + 2 * m;
+          int h = stats.at<int> (best, cv::CC_STAT_HEIGHT) + 2 * m;
+          if (P ("square") != 0)
+            {
+              int side = std::max (w, h);
+              x -= (side - w) / 2;
+              y -= (side - h) / 2;
+              w = h = side;
+            }
+          /* Pad the whole image generously, then cut: the padding shows where the box leaves it. */
+          int b = std::max (w, h);
+          cv::Mat padded;
+          cv::copyMakeBorder (src, padded, b, b, b, b, cv::BORDER_CONSTANT,
+                              cv::Scalar::all (P ("pad") * k16));
+          dst = padded (cv::Rect (x + b, y + b, w, h)).clone ();
+        }
+    }
+  else if (id == "rotate-to-axis")
+    {
+      cv::Mat labels, stats, centroids;
+      int best = ref_part (p, step, src, labels, stats, centroids);
+      dst = src.clone ();
+      if (best != 0)
+        {
+          cv::Moments m = cv::moments (labels == best, true);
+          double theta = 0.5 * std::atan2 (2 * m.mu11, m.mu20 - m.mu02) * 180 / CV_PI;
+          double d = std::sqrt (4 * m.mu11 * m.mu11 + (m.mu20 - m.mu02) * (m.mu20 - m.mu02));
+          double l1 = (m.mu20 + m.mu02 + d) / 2, l2 = (m.mu20 + m.mu02 - d) / 2;
+          if (theta <= -90)
+            theta += 180;
+          if (l2 <= 0 || std::sqrt (l1 / l2) >= P ("min-elongation"))
+            {
+              double turn = P ("axis") == 0 ? theta : theta > 0 ? theta - 90 : theta + 90;
+              double c = std::fabs (std::cos (turn * CV_PI / 180));
+              double s = std::fabs (std::sin (turn * CV_PI / 180));
+              cv::Size size = src.size ();
+              if (P ("size") == 1)
+                size = cv::Size ((int) std::lround (src.cols * c + src.rows * s),
+                                 (int) std::lround (src.cols * s + src.rows * c));
+              cv::Point2f centre ((src.cols - 1) / 2.0f, (src.rows - 1) / 2.0f);
+              cv::Mat M = cv::getRotationMatrix2D (centre, turn, 1.0);
+              M.at<double> (0, 2) += (size.width - 1) / 2.0 - centre.x;
+              M.at<double> (1, 2) += (size.height - 1) / 2.0 - centre.y;
+              cv::warpAffine (src, dst, M, size, cv::INTER_LINEAR, cv::BORDER_CONSTANT,
+                              cv::Scalar::all (P ("pad") * k16));
+            }
+        }
+    }
+  else if (id == "polar-unwrap")
+    {
+      double cx = (src.cols - 1) / 2.0, cy = (src.rows - 1) / 2.0, r = P ("radius");
+      if (P ("center") == 0)
+        {
+          cv::Mat labels, stats, centroids;
+          int best = ref_part (p, step, src, labels, stats, centroids);
+          if (best != 0)
+            cx = centroids.at<double> (best, 0), cy = centroids.at<double> (best, 1);
+        }
+      else if (P ("center") == 2)
+        cx = P ("x"), cy = P ("y");
+      if (r == 0)
+        r = std::min ({ cx, cy, src.cols - 1 - cx, src.rows - 1 - cy });
+      cv::Mat polar;
+      cv::warpPolar (src, polar, cv::Size ((int) P ("height"), (int) P ("width")),
+                     cv::Point2f ((float) cx, (float) cy), r,
+                     cv::INTER_LINEAR | cv::WARP_FILL_OUTLIERS | cv::WARP_POLAR_LINEAR);
+      dst = polar.t ();
+    }
+  else if (id == "flatten-illumination")
+    {
+      /* Channel by channel; alpha is copied. */
+      std::vector<cv::Mat> ch;
+      cv::split (src, ch);
+      for (int c = 0; c < (int) ch.size () && c < 3; c++)
+        {
+          cv::Mat f, bg, flat;
+          ch[c].convertTo (f, CV_32F);
+          cv::GaussianBlur (f, bg, cv::Size (), P ("sigma"));
+          if (P ("mode") == 0)
+            flat = P ("level") * k16 * f / cv::max (bg, 1.0);
+          else
+            flat = f - bg + P ("level") * k16;
+          flat.convertTo (ch[c], src.depth ());
+        }
+      cv::merge (ch, dst);
     }
   else if (id == "invert")
     cv::bitwise_not (src, dst);

@@ -2,6 +2,7 @@
 #include "vision-test-util.h"
 
 #include <glib/gstdio.h>
+#include <stdio.h>
 #include <string.h>
 
 gboolean
@@ -117,4 +118,39 @@ vt_rmdir (const char *dir)
     }
   g_dir_close (d);
   g_rmdir (dir);
+}
+
+void
+vt_set_params (sl_pipeline *p, int step, const char *params)
+{
+  g_auto (GStrv) pairs = g_strsplit (params, " ", -1);
+  sl_error err = { 0 };
+
+  for (int i = 0; pairs[i]; i++)
+    {
+      g_auto (GStrv) kv = NULL;
+      const sl_param_spec *spec;
+
+      if (pairs[i][0] == '\0')
+        continue;
+      kv = g_strsplit (pairs[i], "=", 2);
+      spec = sl_op_find_param (sl_pipeline_step_op (p, step), kv[0]);
+      g_assert_nonnull (spec);
+      if (spec->type == SL_PARAM_RECT)
+        {
+          sl_rect r;
+
+          g_assert_cmpint (sscanf (kv[1], "%lf,%lf,%lf,%lf", &r.x, &r.y, &r.width, &r.height), ==,
+                           4);
+          vt_assert_ok (sl_pipeline_set_rect (p, step, kv[0], r, &err), &err);
+        }
+      else if (spec->type == SL_PARAM_ENUM)
+        vt_assert_ok (sl_pipeline_set_choice (p, step, kv[0], kv[1], &err), &err);
+      else if (spec->type == SL_PARAM_BOOL)
+        vt_assert_ok (sl_pipeline_set_param (p, step, kv[0], strcmp (kv[1], "true") == 0, &err),
+                      &err);
+      else
+        vt_assert_ok (sl_pipeline_set_param (p, step, kv[0], g_ascii_strtod (kv[1], NULL), &err),
+                      &err);
+    }
 }

@@ -29,6 +29,10 @@ void vt_make_gray (const sl_idx *images, int i, int scale, sl_image *out);
 void vt_make_rgb (const sl_idx *images, int i, int scale, int channels, sl_image *out);
 void vt_make_gray16 (const sl_idx *images, int i, int scale, sl_image *out);
 
+/* Sets step parameters from "key=value ..." through the public setters: numbers,
+ * choice ids, true/false, and x,y,w,h for rectangles. */
+void vt_set_params (sl_pipeline *p, int step, const char *params);
+
 /* A fresh temporary directory, removed with everything in it by vt_rmdir. */
 char *vt_tmpdir (void);
 void vt_rmdir (const char *dir);
