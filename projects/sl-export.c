@@ -8,11 +8,18 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "sl-files.h"
 
 #define LATENCY_RUNS 30
+/* How long an export waits for another export into the same folder. */
+#define FOLDER_LOCK_WAIT_S 120
 
 void
 sl_export_options_init (SlExportOptions *o)
@@ -171,16 +178,166 @@ write_slmodel (SlProject *self, const SlRunInfo *run, const SlExportOptions *o, 
   return ok;
 }
 
+/* ---- The export folder: one writer at a time, staged sets, stale staging cleaned ---- */
+
+/* Takes an exclusive flock on the folder itself (no lock file is left among
+ * the user's files). Every export holds it from its first staged byte to its
+ * last rename, so staging files found while holding it belong to a writer
+ * that died (flock locks die with their process). Returns the fd, or -1. */
+static int
+lock_folder (const char *dir, GError **error)
+{
+  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  gint64 deadline = g_get_monotonic_time () + FOLDER_LOCK_WAIT_S * G_USEC_PER_SEC;
+  gboolean said = FALSE;
+
+  if (fd < 0)
+    {
+      int e = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "Cannot open %s: %s", dir,
+                   g_strerror (e));
+      return -1;
+    }
+  while (flock (fd, LOCK_EX | LOCK_NB) != 0)
+    {
+      if (errno != EWOULDBLOCK && errno != EINTR)
+        break; /* a file system without flock: go on unlocked, as before */
+      if (g_get_monotonic_time () > deadline)
+        {
+          close (fd);
+          g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_BUSY,
+                       "Another export is still writing into %s; try again when it is done", dir);
+          return -1;
+        }
+      if (!said)
+        g_message ("Waiting for another export into %s to finish", dir);
+      said = TRUE;
+      g_usleep (50 * 1000);
+    }
+  return fd;
+}
+
+/* Whether `name` is a staging file an export of ours makes: the staging
+ * folder ".STEM.export-staged", and what earlier versions and the runtime's
+ * atomic writes leave: ".STEM.slmodel.staged", "STEM.json.staged",
+ * "STEM.{slmodel,onnx,json}.tmp-XXXXXX". Nothing else is touched. */
+static gboolean
+is_staging_name (const char *name)
+{
+  static const char *const exts[] = { ".slmodel", ".onnx", ".json", ".json.staged" };
+  const char *tmp = strstr (name, ".tmp-");
+
+  if (name[0] == '.'
+      && (g_str_has_suffix (name, ".export-staged") || g_str_has_suffix (name, ".slmodel.staged")))
+    return TRUE;
+  if (g_str_has_suffix (name, ".json.staged"))
+    return TRUE;
+  if (tmp == NULL || strlen (tmp) != strlen (".tmp-XXXXXX"))
+    return FALSE;
+  for (gsize i = 0; i < G_N_ELEMENTS (exts); i++)
+    {
+      gsize n = strlen (exts[i]);
+      if ((gsize) (tmp - name) > n && strncmp (tmp - n, exts[i], n) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Removes what exports killed midway left in `dir` (the caller holds the
+ * folder's lock, so their writers are dead). */
+static void
+remove_stale_staging (const char *dir)
+{
+  g_autoptr (GDir) listing = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (listing != NULL && (name = g_dir_read_name (listing)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+
+      if (!is_staging_name (name))
+        continue;
+      g_debug ("removing %s, left by an export that did not finish", path);
+      if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+        sl_remove_tree (path);
+      else
+        g_unlink (path);
+    }
+}
+
+static gboolean
+fsync_path (const char *path, GError **error)
+{
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  gboolean ok = fd >= 0 && fsync (fd) == 0;
+  int e = errno;
+
+  if (fd >= 0)
+    close (fd);
+  if (!ok)
+    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "Cannot write %s: %s", path,
+                 g_strerror (e));
+  return ok;
+}
+
+/* Records in the staged sidecar the SHA-256 of the graph it describes, so a
+ * reader can tell a graph and a sidecar of two different exports apart (see
+ * docs/export.md). */
+static gboolean
+seal_sidecar (const char *sidecar, const char *onnx, GError **error)
+{
+  g_autofree char *text = NULL, *graph = NULL, *sum = NULL;
+  gsize graph_len = 0;
+  cJSON *doc;
+  char *out;
+  gboolean ok;
+
+  if (!g_file_get_contents (sidecar, &text, NULL, error)
+      || !g_file_get_contents (onnx, &graph, &graph_len, error))
+    return FALSE;
+  if ((doc = cJSON_Parse (text)) == NULL)
+    {
+      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_RUNTIME,
+                   "The ONNX sidecar written in %s is not JSON", sidecar);
+      return FALSE;
+    }
+  sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) graph, graph_len);
+  cJSON_DeleteItemFromObjectCaseSensitive (doc, "onnx_sha256");
+  cJSON_AddStringToObject (doc, "onnx_sha256", sum);
+  out = cJSON_Print (doc);
+  cJSON_Delete (doc);
+  ok = g_file_set_contents (sidecar, out, -1, error) && fsync_path (sidecar, error);
+  cJSON_free (out);
+  return ok;
+}
+
+/* Moves a staged file to its final name. */
+static gboolean
+publish (const char *staged, const char *final, GError **error)
+{
+  if (g_rename (staged, final) != 0)
+    {
+      int e = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "Cannot write %s: %s", final,
+                   g_strerror (e));
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 sl_project_export_run (SlProject *self, gint64 run_id, const char *dir, const SlExportOptions *o,
                        SlExportResult *result, GError **error)
 {
   g_autoptr (SlRunInfo) run = NULL;
-  g_autofree char *stem = NULL, *slmodel = NULL, *staged = NULL, *onnx = NULL;
+  g_autofree char *stem = NULL, *staging = NULL, *staged_slmodel = NULL, *staged_onnx = NULL;
+  g_autofree char *staged_sidecar = NULL, *slmodel = NULL, *onnx = NULL, *sidecar = NULL;
+  g_autofree char *staging_name = NULL;
   sl_classifier *classifier = NULL;
   sl_error err = { 0 };
   char id[32];
   gboolean ok = FALSE;
+  int lock_fd = -1;
 
   memset (result, 0, sizeof *result);
   if (o->formats == 0 || !(o->reject_threshold >= 0 && o->reject_threshold <= 1))
@@ -199,43 +356,65 @@ sl_project_export_run (SlProject *self, gint64 run_id, const char *dir, const Sl
                    g_strerror (e));
       return FALSE;
     }
+  if ((lock_fd = lock_folder (dir, error)) < 0)
+    return FALSE;
+  remove_stale_staging (dir);
   stem = o->name != NULL ? g_strdup (o->name) : default_stem (self, run);
   slmodel = g_strdup_printf ("%s/%s.slmodel", dir, stem);
-  /* Everything is made from a hidden .slmodel that only replaces the visible
-   * one once every format has been written, so a failure leaves an earlier
-   * export as it was. ONNX alone is still made from it. */
-  staged = g_strdup_printf ("%s/.%s.slmodel.staged", dir, stem);
-  if (!write_slmodel (self, run, o, staged, error))
-    return FALSE;
-  if (sl_classifier_open (staged, NULL, &classifier, &err) != SL_OK)
+  onnx = g_strdup_printf ("%s/%s.onnx", dir, stem);
+  sidecar = g_strdup_printf ("%s/%s.json", dir, stem);
+  /* Every format is written into a hidden staging folder under its final
+   * name, flushed, and only then moved into place: .slmodel, then the graph,
+   * then its sidecar, which names the graph's SHA-256. A failure or a kill
+   * before the moves leaves the earlier export as it was; the next export
+   * into this folder removes the staging folder. */
+  staging_name = g_strdup_printf (".%s.export-staged", stem);
+  staging = g_build_filename (dir, staging_name, NULL);
+  if (g_mkdir (staging, 0755) != 0)
+    {
+      int e = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "Cannot create %s: %s",
+                   staging, g_strerror (e));
+      goto out;
+    }
+  staged_slmodel = g_strdup_printf ("%s/%s.slmodel", staging, stem);
+  staged_onnx = g_strdup_printf ("%s/%s.onnx", staging, stem);
+  staged_sidecar = g_strdup_printf ("%s/%s.json", staging, stem);
+  if (!write_slmodel (self, run, o, staged_slmodel, error))
+    goto out;
+  if (sl_classifier_open (staged_slmodel, NULL, &classifier, &err) != SL_OK)
     {
       sl_project_set_runtime_error (error, &err, "The written model does not open");
       goto out;
     }
   if (o->formats & SL_EXPORT_ONNX)
     {
-      onnx = g_strdup_printf ("%s/%s.onnx", dir, stem);
-      if (sl_classifier_export_onnx (classifier, onnx, &err) != SL_OK)
+      if (sl_classifier_export_onnx (classifier, staged_onnx, &err) != SL_OK)
         {
           sl_project_set_runtime_error (error, &err, "Could not export to ONNX");
           goto out;
         }
-      result->onnx_path = g_steal_pointer (&onnx);
-      result->onnx_bytes = file_size (result->onnx_path);
-      result->sidecar_path = g_strdup_printf ("%s/%s.json", dir, stem);
-      result->sidecar_bytes = file_size (result->sidecar_path);
+      if (!seal_sidecar (staged_sidecar, staged_onnx, error) || !fsync_path (staged_onnx, error))
+        goto out;
     }
+  if (!fsync_path (staged_slmodel, error) || !fsync_path (staging, error))
+    goto out;
+  if (((o->formats & SL_EXPORT_SLMODEL) && !publish (staged_slmodel, slmodel, error))
+      || ((o->formats & SL_EXPORT_ONNX)
+          && (!publish (staged_onnx, onnx, error) || !publish (staged_sidecar, sidecar, error)))
+      || !fsync_path (dir, error))
+    goto out;
   if (o->formats & SL_EXPORT_SLMODEL)
     {
-      if (g_rename (staged, slmodel) != 0)
-        {
-          int e = errno;
-          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "Cannot write %s: %s",
-                       slmodel, g_strerror (e));
-          goto out;
-        }
       result->slmodel_path = g_strdup (slmodel);
       result->slmodel_bytes = file_size (slmodel);
+    }
+  if (o->formats & SL_EXPORT_ONNX)
+    {
+      result->onnx_path = g_strdup (onnx);
+      result->onnx_bytes = file_size (onnx);
+      result->sidecar_path = g_strdup (sidecar);
+      result->sidecar_bytes = file_size (sidecar);
     }
   result->classes = sl_classifier_class_count (classifier);
   result->parameters = (gint64) sl_model_param_count (sl_classifier_model (classifier));
@@ -247,7 +426,10 @@ sl_project_export_run (SlProject *self, gint64 run_id, const char *dir, const Sl
 
 out:
   sl_classifier_free (classifier);
-  g_remove (staged); /* already renamed when the .slmodel was kept */
+  if (staging != NULL)
+    sl_remove_tree (staging); /* what was not moved into place */
+  if (lock_fd >= 0)
+    close (lock_fd);
   if (!ok)
     sl_export_result_clear (result);
   return ok;

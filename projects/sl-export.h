@@ -38,8 +38,11 @@ void sl_export_result_clear (SlExportResult *result);
 
 /* Writes the run's model into dir (created if needed) with its labels,
  * preprocessing pipeline and provenance (data set hash, recipe, metrics,
- * versions), then reopens what was written and times a prediction. Files are
- * replaced atomically; the project is only read. */
+ * versions), then reopens what was written and times a prediction. The
+ * formats are staged, flushed and moved into place as a set; the sidecar
+ * names its graph's SHA-256; one export writes into a folder at a time and
+ * cleans what killed exports left there (docs/export.md). The project is only
+ * read, so a read-only project exports to a writable folder. */
 gboolean sl_project_export_run (SlProject *self, gint64 run_id, const char *dir,
                                 const SlExportOptions *options, SlExportResult *result,
                                 GError **error);

@@ -65,6 +65,51 @@ get_run (SlProject *project, gint64 id)
   return run;
 }
 
+static const char *const stale_files[]
+    = { ".project-run-1.slmodel.staged", "project-run-1.json.staged",
+        "project-run-1.onnx.tmp-Ab12Cd", ".project-run-1.export-staged/project-run-1.onnx" };
+static const char *const user_files[] = { "notes.txt", "plan.tmp-notes" };
+
+/* make: writes staging files a killed export leaves, and two files of the
+ * user's; else checks that the first are gone and the others kept. */
+static void
+stale_and_kept (const char *dir, gboolean make)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (stale_files) + G_N_ELEMENTS (user_files); i++)
+    {
+      gboolean stale = i < G_N_ELEMENTS (stale_files);
+      const char *name = stale ? stale_files[i] : user_files[i - G_N_ELEMENTS (stale_files)];
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_autofree char *parent = g_path_get_dirname (path);
+
+      if (make)
+        {
+          g_assert_cmpint (g_mkdir_with_parents (parent, 0755), ==, 0);
+          g_assert_true (g_file_set_contents (path, "left behind", -1, NULL));
+        }
+      else
+        g_assert_true (g_file_test (path, G_FILE_TEST_EXISTS) == !stale);
+    }
+}
+
+/* The sidecar names the SHA-256 of the graph beside it: readers can check
+ * that both come from one export. */
+static void
+check_sealed_pair (const char *onnx, const char *sidecar)
+{
+  g_autofree char *graph = NULL, *text = NULL, *sum = NULL;
+  gsize len = 0;
+  cJSON *doc;
+
+  g_assert_true (g_file_get_contents (onnx, &graph, &len, NULL));
+  g_assert_true (g_file_get_contents (sidecar, &text, NULL, NULL));
+  sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) graph, len);
+  doc = cJSON_Parse (text);
+  g_assert_nonnull (doc);
+  g_assert_cmpstr (cJSON_GetStringValue (cJSON_GetObjectItem (doc, "onnx_sha256")), ==, sum);
+  cJSON_Delete (doc);
+}
+
 /* Exports the run and checks that the line-side runtime gives the stored answers. */
 static void
 check_export (SlProject *project, const SlRunInfo *run, const SlEvaluation *e, const char *tmp)
@@ -79,11 +124,15 @@ check_export (SlProject *project, const SlRunInfo *run, const SlEvaluation *e, c
   const char *header;
   int files = 0;
 
+  /* What exports killed midway leave goes; the user's own files stay. */
+  stale_and_kept (dir, TRUE);
   sl_export_options_init (&o);
   o.formats = SL_EXPORT_SLMODEL | SL_EXPORT_ONNX;
   o.reject_threshold = 0.25;
   g_assert_true (sl_project_export_run (project, run->id, dir, &o, &r, &error));
   g_assert_no_error (error);
+  stale_and_kept (dir, FALSE);
+  check_sealed_pair (r.onnx_path, r.sidecar_path);
   g_assert_true (g_str_has_suffix (r.slmodel_path, "-run-1.slmodel"));
   g_assert_cmpint (r.slmodel_bytes, >, 4 * r.parameters);
   g_assert_cmpint (r.onnx_bytes, >, 4 * r.parameters);
@@ -121,7 +170,7 @@ check_export (SlProject *project, const SlRunInfo *run, const SlEvaluation *e, c
   listing = g_dir_open (dir, 0, NULL);
   while (g_dir_read_name (listing) != NULL)
     files++;
-  g_assert_cmpint (files, ==, 5);
+  g_assert_cmpint (files, ==, 5 + 2); /* and the user's two files */
 
   o.reject_threshold = 1.5;
   g_assert_false (sl_project_export_run (project, run->id, dir, &o, &r, &error));
