@@ -155,7 +155,8 @@ sl_file_read_all (const char *path, size_t max_bytes, uint8_t **out, size_t *siz
 
   *out = NULL;
   *size = 0;
-  fd = open (path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: opening a FIFO would otherwise wait for a writer forever. */
+  fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
     return sl_error_set_errno (err, SL_ERR_IO, "cannot open %s", path);
   if (fstat (fd, &sb) != 0 || !S_ISREG (sb.st_mode))
@@ -163,6 +164,8 @@ sl_file_read_all (const char *path, size_t max_bytes, uint8_t **out, size_t *siz
       close (fd);
       return sl_error_set (err, SL_ERR_IO, "%s is not a regular file", path);
     }
+  /* Regular files ignore O_NONBLOCK, but blocking reads are what is meant. */
+  fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK);
   if ((uint64_t) sb.st_size > max_bytes)
     {
       close (fd);

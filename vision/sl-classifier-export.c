@@ -72,6 +72,33 @@ float_array (const float *v, int n)
   return a;
 }
 
+/* The alpha rule in words and numbers, so that an ONNX user flattens
+ * transparent images exactly as the runtime does. */
+static void
+alpha_to_sidecar (cJSON *input, const sl_pipeline *pipeline)
+{
+  static const char *const modes[] = { "drop", "composite", "mask" };
+  static const char *const rules[] = {
+    "discard the alpha channel and keep the colour stored under transparent pixels",
+    "out = round ((a * c + (max - a) * b) / max) per colour sample c, with alpha a, max 255 "
+    "(8 bit) or 65535 (16 bit) and b the background level (x 257 on 16-bit images)",
+    "out = c where alpha >= 128 (8 bit) or 32768 (16 bit), else the background level b "
+    "(x 257 on 16-bit images)",
+  };
+  sl_alpha_rule rule;
+  cJSON *alpha = cJSON_AddObjectToObject (input, "alpha"), *bg;
+
+  sl_pipeline_get_alpha (pipeline, &rule);
+  cJSON_AddStringToObject (alpha, "mode", modes[rule.mode]);
+  bg = cJSON_AddArrayToObject (alpha, "background");
+  for (int c = 0; c < 3; c++)
+    cJSON_AddItemToArray (bg, cJSON_CreateNumber (rule.background[c]));
+  cJSON_AddStringToObject (alpha, "rule", rules[rule.mode]);
+  cJSON_AddStringToObject (alpha, "when",
+                           "before the first pipeline step, only for images "
+                           "with an alpha channel (gray + alpha counts as RGBA)");
+}
+
 /* The sidecar: everything a program needs to feed the ONNX graph exactly as
  * Sightline does, taken from the .slmodel header plus the graph's contract. */
 static char *
@@ -109,9 +136,15 @@ sidecar_json (const sl_classifier *c, const char *onnx_path)
   shape = cJSON_AddArrayToObject (output, "shape");
   cJSON_AddItemToArray (shape, cJSON_CreateString ("batch"));
   cJSON_AddItemToArray (shape, cJSON_CreateNumber (classes));
+  alpha_to_sidecar (input, sl_classifier_pipeline (c));
+  cJSON_AddStringToObject (input, "depth_16_to_8",
+                           "out = round (v / 257), i.e. floor (v / 257 + 1/2); no sample is "
+                           "ever halfway, so the rounding direction of ties does not matter");
   cJSON_AddStringToObject (doc, "outside_the_graph",
-                           "decode the image as gray or RGB (not BGR), run the pipeline steps in "
-                           "order, convert to the input's channels and 8 bits, and resize to "
+                           "decode the image as gray, RGB or RGBA (not BGR), 8 or 16 bit; if it "
+                           "has an alpha channel, flatten it by input.alpha; run the pipeline "
+                           "steps in order; convert to the input's channels (gray = OpenCV "
+                           "RGB2GRAY weights) and to 8 bits by input.depth_16_to_8; and resize to "
                            "width x height if the steps did not (area interpolation when "
                            "shrinking, linear when enlarging)");
   for (const char *key = "classes"; key != NULL;

@@ -35,6 +35,16 @@ truncated (const char *name, const char *format, sl_error *err)
   return sl_error_set (err, SL_ERR_FORMAT, "%s: the %s file is truncated or corrupt", name, format);
 }
 
+/* For files whose end is missing for certain (no end marker): the clearer word. */
+static sl_status
+cut_off (const char *name, const char *format, const char *what, sl_error *err)
+{
+  return sl_error_set (err, SL_ERR_FORMAT,
+                       "%s is truncated: the %s file ends before its %s (an interrupted copy or "
+                       "download?)",
+                       name, format, what);
+}
+
 static sl_status
 probe_png (const uint8_t *d, size_t size, const char *name, sl_image_header *h, sl_error *err)
 {
@@ -44,6 +54,9 @@ probe_png (const uint8_t *d, size_t size, const char *name, sl_image_header *h, 
     return truncated (name, "PNG", err);
   h->width = be32 (d + 16);
   h->height = be32 (d + 20);
+  h->sample_bytes = d[24] == 16 ? 2 : 1;
+  /* Gray, -, RGB, palette (RGBA with a tRNS chunk), gray + alpha (decoded as RGBA), -, RGBA. */
+  h->channels = d[25] == 0 ? 1 : d[25] == 2 ? 3 : 4;
   /* Walk the chunks to IEND: a cut-off file has no end. */
   while (pos + 12 <= size)
     {
@@ -51,11 +64,13 @@ probe_png (const uint8_t *d, size_t size, const char *name, sl_image_header *h, 
 
       if (memcmp (d + pos + 4, "IEND", 4) == 0)
         return SL_OK;
+      if (memcmp (d + pos + 4, "tRNS", 4) == 0)
+        h->channels = 4; /* RGB with a transparent colour decodes as RGBA */
       if (len > size - pos - 12)
         break;
       pos += 12 + (size_t) len;
     }
-  return truncated (name, "PNG", err);
+  return cut_off (name, "PNG", "end chunk (IEND)", err);
 }
 
 static bool
@@ -89,10 +104,12 @@ probe_jpeg (const uint8_t *d, size_t size, const char *name, sl_image_header *h,
         }
       if (m == 0xd9)
         break;
-      if (is_sof (m) && pos + 9 <= size)
+      if (is_sof (m) && pos + 10 <= size)
         {
           h->height = be16 (d + pos + 5);
           h->width = be16 (d + pos + 7);
+          h->channels = d[pos + 9] >= 1 && d[pos + 9] <= 4 ? d[pos + 9] : 4;
+          h->sample_bytes = d[pos + 4] > 8 ? 2 : 1;
           have_size = true;
         }
       if (m == 0xda)
@@ -100,13 +117,14 @@ probe_jpeg (const uint8_t *d, size_t size, const char *name, sl_image_header *h,
       pos += 2 + be16 (d + pos + 2);
     }
   if (!have_size || scan == 0)
-    return truncated (name, "JPEG", err);
+    return pos + 4 > size ? cut_off (name, "JPEG", "image data", err)
+                          : truncated (name, "JPEG", err);
   /* The entropy-coded data cannot contain FF D9, so a complete file has its
    * end-of-image marker after the first scan. */
   for (size_t i = size - 1; i > scan + 1; i--)
     if (d[i] == 0xd9 && d[i - 1] == 0xff)
       return SL_OK;
-  return truncated (name, "JPEG", err);
+  return cut_off (name, "JPEG", "end-of-image marker (FF D9)", err);
 }
 
 static sl_status
@@ -138,6 +156,8 @@ probe_bmp (const uint8_t *d, size_t size, const char *name, sl_image_header *h, 
     height = -height;
   h->width = width;
   h->height = height;
+  h->channels = bpp == 32 ? 4 : 3;
+  h->sample_bytes = 1;
   if (width <= 0 || bpp == 0 || bpp > 32)
     return truncated (name, "BMP", err);
   if (compression == 0 || compression == 3)
@@ -187,6 +207,8 @@ probe_pnm (const uint8_t *d, size_t size, const char *name, sl_image_header *h, 
   if (kind != '1' && kind != '4'
       && (!pnm_number (d, size, &pos, &maxval) || maxval < 1 || maxval > 65535))
     return truncated (name, "PGM/PPM", err);
+  h->channels = kind == '3' || kind == '6' ? 3 : 1;
+  h->sample_bytes = maxval > 255 ? 2 : 1;
   if (kind >= '4' && h->width > 0 && h->height > 0 && h->width < ((int64_t) 1 << 31)
       && h->height < ((int64_t) 1 << 31))
     {
@@ -243,7 +265,7 @@ probe_tiff (const uint8_t *d, size_t size, const char *name, sl_image_header *h,
 {
   tiff t = { d, size, d[0] == 'M' };
   size_t ifd, offsets = 0, counts = 0;
-  uint32_t n;
+  uint32_t n, samples = 1, bits = 1;
 
   ifd = tiff32 (&t, 4);
   if (ifd < 8 || ifd + 2 > size)
@@ -263,7 +285,14 @@ probe_tiff (const uint8_t *d, size_t size, const char *name, sl_image_header *h,
         offsets = e;
       else if (tag == 279 || tag == 325) /* their byte counts */
         counts = e;
+      else if (tag == 277 && tiff_value (&t, e, 0, &v)) /* samples per pixel */
+        samples = v;
+      else if (tag == 258 && tiff_value (&t, e, 0, &v)) /* bits per sample */
+        bits = v;
     }
+  /* OpenCV decodes gray + alpha as RGBA. */
+  h->channels = samples == 2 ? 4 : samples < 1 ? 1 : samples > 64 ? 64 : (int) samples;
+  h->sample_bytes = bits <= 8 ? 1 : bits <= 16 ? 2 : bits <= 32 ? 4 : 8;
   if (h->width <= 0 || h->height <= 0 || offsets == 0 || counts == 0)
     return truncated (name, "TIFF", err);
   for (uint32_t i = 0;; i++)

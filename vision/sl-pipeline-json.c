@@ -9,7 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SL_PIPELINE_FORMAT_VERSION 1
+/* Version 2 added the input's "alpha" rule. Files without one are written as
+ * version 1, exactly as before, so that older readers still open them; a rule
+ * other than "drop" needs version 2, so an older reader refuses the file
+ * instead of silently feeding its model different pixels. */
+#define SL_PIPELINE_FORMAT_VERSION 2
+
+static const char *const alpha_modes[] = { "drop", "composite", "mask" };
 
 static cJSON *
 value_to_json (const sl_param_spec *spec, const sl_param_value *v)
@@ -47,13 +53,22 @@ sl_pipeline_to_json (const sl_pipeline *pipeline)
   cJSON *root = cJSON_CreateObject (), *input, *steps;
   char *json;
 
-  cJSON_AddNumberToObject (root, "version", SL_PIPELINE_FORMAT_VERSION);
+  cJSON_AddNumberToObject (root, "version", pipeline->alpha.mode == SL_ALPHA_DROP ? 1 : 2);
   input = cJSON_AddObjectToObject (root, "input");
   cJSON_AddNumberToObject (input, "width", in->width);
   cJSON_AddNumberToObject (input, "height", in->height);
   cJSON_AddNumberToObject (input, "channels", in->channels);
   cJSON_AddItemToObject (input, "mean", floats_to_json (in->mean, in->channels));
   cJSON_AddItemToObject (input, "std", floats_to_json (in->std, in->channels));
+  if (pipeline->alpha.mode != SL_ALPHA_DROP)
+    {
+      cJSON *alpha = cJSON_AddObjectToObject (input, "alpha"), *bg;
+
+      cJSON_AddStringToObject (alpha, "mode", alpha_modes[pipeline->alpha.mode]);
+      bg = cJSON_AddArrayToObject (alpha, "background");
+      for (int c = 0; c < 3; c++)
+        cJSON_AddItemToArray (bg, cJSON_CreateNumber (pipeline->alpha.background[c]));
+    }
   steps = cJSON_AddArrayToObject (root, "steps");
   for (int i = 0; i < pipeline->n_steps; i++)
     {
@@ -207,11 +222,56 @@ int_from_json (const cJSON *o, const char *key, int *out, sl_error *err)
   return SL_OK;
 }
 
+/* "alpha": { "mode": "composite" | "mask" | "drop", "background": [r, g, b] }
+ * (background 0..255, default white). No "alpha" at all is the rule of the
+ * files written before it existed: drop. */
 static sl_status
-input_from_json (const cJSON *o, sl_input_spec *in, sl_error *err)
+alpha_from_json (const cJSON *o, sl_alpha_rule *rule, sl_error *err)
+{
+  const cJSON *mode, *bg;
+
+  rule->mode = SL_ALPHA_DROP;
+  memset (rule->background, 255, sizeof rule->background);
+  if (o == NULL)
+    return SL_OK;
+  if (!cJSON_IsObject (o))
+    return sl_error_set (err, SL_ERR_INVALID, "input: \"alpha\" must be an object");
+  mode = cJSON_GetObjectItemCaseSensitive (o, "mode");
+  if (!cJSON_IsString (mode))
+    return sl_error_set (err, SL_ERR_INVALID,
+                         "input: \"alpha\" needs a \"mode\": composite, mask or drop");
+  for (int i = 0; i < 3; i++)
+    if (strcmp (mode->valuestring, alpha_modes[i]) == 0)
+      rule->mode = (sl_alpha_mode) i;
+  if (rule->mode == SL_ALPHA_DROP && strcmp (mode->valuestring, "drop") != 0)
+    return sl_error_set (err, SL_ERR_INVALID,
+                         "input: the alpha mode \"%.40s\" is not composite, mask or drop",
+                         mode->valuestring);
+  bg = cJSON_GetObjectItemCaseSensitive (o, "background");
+  if (bg == NULL)
+    return SL_OK;
+  if (!cJSON_IsArray (bg) || cJSON_GetArraySize (bg) != 3)
+    return sl_error_set (err, SL_ERR_INVALID,
+                         "input: the alpha \"background\" is three levels [red, green, blue]");
+  for (int c = 0; c < 3; c++)
+    {
+      const cJSON *e = cJSON_GetArrayItem (bg, c);
+
+      if (!cJSON_IsNumber (e) || !(e->valuedouble >= 0 && e->valuedouble <= 255)
+          || e->valuedouble != (int) e->valuedouble)
+        return sl_error_set (err, SL_ERR_INVALID,
+                             "input: the alpha \"background\" levels are whole numbers 0..255");
+      rule->background[c] = (uint8_t) e->valuedouble;
+    }
+  return SL_OK;
+}
+
+static sl_status
+input_from_json (const cJSON *o, sl_input_spec *in, sl_alpha_rule *alpha, sl_error *err)
 {
   sl_status st;
 
+  alpha->mode = SL_ALPHA_DROP;
   if (o == NULL)
     return SL_OK;
   if (!cJSON_IsObject (o))
@@ -229,6 +289,8 @@ input_from_json (const cJSON *o, sl_input_spec *in, sl_error *err)
   if (st == SL_OK)
     st = floats_from_json (cJSON_GetObjectItemCaseSensitive (o, "std"), "std", in->channels,
                            in->std, err);
+  if (st == SL_OK)
+    st = alpha_from_json (cJSON_GetObjectItemCaseSensitive (o, "alpha"), alpha, err);
   return st == SL_OK ? sl_input_spec_check (in, err) : st;
 }
 
@@ -249,7 +311,8 @@ parse (const cJSON *root, sl_pipeline *p, sl_error *err)
     return sl_error_set (err, SL_ERR_INVALID,
                          "the pipeline has format version %g; this Sightline reads up to %d",
                          version->valuedouble, SL_PIPELINE_FORMAT_VERSION);
-  st = input_from_json (cJSON_GetObjectItemCaseSensitive (root, "input"), &p->input, err);
+  st = input_from_json (cJSON_GetObjectItemCaseSensitive (root, "input"), &p->input, &p->alpha,
+                        err);
   if (st != SL_OK)
     return st;
   if (steps != NULL && !cJSON_IsArray (steps))

@@ -13,6 +13,7 @@ typedef struct
 struct sl_pipeline
 {
   sl_input_spec input;
+  sl_alpha_rule alpha;
   int n_steps, capacity;
   sl_step *steps;
 };

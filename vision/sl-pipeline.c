@@ -19,6 +19,9 @@ sl_pipeline_new (sl_pipeline **out, sl_error *err)
   p->input.channels = 1;
   for (int c = 0; c < 3; c++)
     p->input.std[c] = 1.0f;
+  /* Transparent parts look like the paper or light table they were cut out on. */
+  p->alpha.mode = SL_ALPHA_COMPOSITE;
+  memset (p->alpha.background, 255, sizeof p->alpha.background);
   *out = p;
   return SL_OK;
 }
@@ -57,6 +60,7 @@ sl_pipeline_copy (const sl_pipeline *pipeline, sl_pipeline **out, sl_error *err)
   if (st != SL_OK)
     return st;
   (*out)->input = pipeline->input;
+  (*out)->alpha = pipeline->alpha;
   for (int i = 0; i < pipeline->n_steps && st == SL_OK; i++)
     st = sl_pipeline_append (*out, &pipeline->steps[i], err);
   if (st != SL_OK)
@@ -109,6 +113,25 @@ sl_pipeline_set_input (sl_pipeline *pipeline, const sl_input_spec *spec, sl_erro
   if (st == SL_OK)
     pipeline->input = s;
   return st;
+}
+
+void
+sl_pipeline_get_alpha (const sl_pipeline *pipeline, sl_alpha_rule *out)
+{
+  *out = pipeline->alpha;
+}
+
+sl_status
+sl_pipeline_set_alpha (sl_pipeline *pipeline, const sl_alpha_rule *rule, sl_error *err)
+{
+  if (rule == NULL
+      || (rule->mode != SL_ALPHA_DROP && rule->mode != SL_ALPHA_COMPOSITE
+          && rule->mode != SL_ALPHA_MASK))
+    return sl_error_set (err, SL_ERR_INVALID,
+                         "input: the alpha rule must be drop, composite or mask (mode %d)",
+                         rule != NULL ? (int) rule->mode : -1);
+  pipeline->alpha = *rule;
+  return SL_OK;
 }
 
 int
@@ -343,6 +366,19 @@ run (const sl_pipeline *p, const sl_image *in, sl_image *stages, sl_image *out, 
   if (in == NULL || in->data == NULL)
     return sl_error_set (err, SL_ERR_INVALID, "the pipeline got an empty image");
   cur.owner = NULL;
+  /* Transparency is resolved first, so no operator ever sees an alpha channel
+   * (most would drop it and leave the stored colour, usually black). */
+  if (in->channels == 4 && p->alpha.mode != SL_ALPHA_DROP)
+    {
+      st = sl_image_flatten_alpha (in, &p->alpha, &owned, err);
+      if (st != SL_OK)
+        {
+          sl_error_prefix (err, "transparency");
+          return st;
+        }
+      cur = owned;
+      cur.owner = NULL;
+    }
   for (int i = 0; i < n && st == SL_OK; i++)
     {
       const sl_step *s = &p->steps[i];

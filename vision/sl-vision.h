@@ -26,7 +26,9 @@ extern "C"
     void *owner; /* private: what frees data; NULL when borrowed */
   } sl_image;
 
-/* Decoding refuses images with more pixels than this unless told otherwise. */
+/* Decoding refuses images with more pixels than this unless told otherwise, and
+ * images whose decoded samples (width x height x channels x bytes per sample,
+ * read from the header first) would take more than 4 bytes per pixel of it. */
 #define SL_IMAGE_DEFAULT_MAX_PIXELS ((int64_t) 100 * 1000 * 1000)
 
   SL_API sl_status sl_image_alloc (sl_image *img, int width, int height, int channels, int depth,
@@ -38,8 +40,11 @@ extern "C"
   SL_API bool sl_image_equal (const sl_image *a, const sl_image *b); /* same shape and pixels */
 
   /* Decodes PNG, JPEG, BMP, TIFF, PGM/PPM (8 or 16 bit; gray, RGB, RGBA).
- * max_pixels <= 0 means SL_IMAGE_DEFAULT_MAX_PIXELS. `name` is used in
- * messages (the file name or any label). */
+ * max_pixels <= 0 means SL_IMAGE_DEFAULT_MAX_PIXELS; it bounds the pixels and
+ * 4 x max_pixels bytes of decoded samples. Truncated files fail with
+ * SL_ERR_FORMAT ("... is truncated"); decoder libraries never print. `name`
+ * is used in messages (the file name or any label). sl_image_load refuses
+ * paths that are not regular files (FIFOs, devices) without blocking. */
   SL_API sl_status sl_image_decode (const void *data, size_t size, const char *name,
                                     int64_t max_pixels, sl_image *out, sl_error *err);
   SL_API sl_status sl_image_load (const char *path, int64_t max_pixels, sl_image *out,
@@ -125,6 +130,40 @@ extern "C"
   SL_API void sl_pipeline_get_input (const sl_pipeline *pipeline, sl_input_spec *out);
   SL_API sl_status sl_pipeline_set_input (sl_pipeline *pipeline, const sl_input_spec *spec,
                                           sl_error *err);
+
+  /* What happens to transparent pixels. An image with an alpha channel (RGBA,
+ * or gray + alpha, which decodes as RGBA) is flattened by this rule before the
+ * first step; images without alpha are not touched. With max = 255 (8 bit) or
+ * 65535 (16 bit), a = alpha, c = a colour sample and b = the background
+ * sample scaled to the image's depth (b8 x 257 on 16-bit images):
+ *   COMPOSITE: out = floor ((a * c + (max - a) * b) / max + 1/2), the usual
+ *              "over" compositing onto a solid background;
+ *   MASK:      out = c where a >= (max + 1) / 2 (128 or 32768), else b;
+ *   DROP:      the alpha channel is left for the input stage, which discards
+ *              it: transparent pixels keep whatever colour the file stores
+ *              under them (usually black). This is what Sightline did before
+ *              the rule existed, and what pipeline JSON without "alpha" means.
+ * A new pipeline composites onto white. */
+  typedef enum
+  {
+    SL_ALPHA_DROP = 0,
+    SL_ALPHA_COMPOSITE = 1,
+    SL_ALPHA_MASK = 2,
+  } sl_alpha_mode;
+
+  typedef struct
+  {
+    sl_alpha_mode mode;
+    uint8_t background[3]; /* R, G, B in 8-bit levels */
+  } sl_alpha_rule;
+
+  SL_API void sl_pipeline_get_alpha (const sl_pipeline *pipeline, sl_alpha_rule *out);
+  SL_API sl_status sl_pipeline_set_alpha (sl_pipeline *pipeline, const sl_alpha_rule *rule,
+                                          sl_error *err);
+  /* Flattens an RGBA image by the rule into an RGB image of the same depth;
+ * other images (and DROP) are copied unchanged. */
+  SL_API sl_status sl_image_flatten_alpha (const sl_image *in, const sl_alpha_rule *rule,
+                                           sl_image *out, sl_error *err);
 
   SL_API int sl_pipeline_step_count (const sl_pipeline *pipeline);
   SL_API const sl_op_info *sl_pipeline_step_op (const sl_pipeline *pipeline, int step);

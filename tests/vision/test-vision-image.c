@@ -1,8 +1,10 @@
 /* test-vision-image.c: decoding every supported format exactly, and rejecting broken files cleanly. */
 #include "vision-test-util.h"
 
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct
 {
@@ -209,6 +211,127 @@ test_broken_files (Fixture *f, gconstpointer data)
   }
 }
 
+/* What the process writes to file descriptor 2 between begin and end. */
+typedef struct
+{
+  int saved, fd;
+  char *path;
+} Stderr;
+
+static void
+stderr_begin (Stderr *s, const char *dir)
+{
+  s->path = g_build_filename (dir, "stderr.txt", NULL);
+  fflush (stderr);
+  s->saved = dup (2);
+  s->fd = open (s->path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  g_assert_cmpint (s->saved, >=, 0);
+  g_assert_cmpint (s->fd, >=, 0);
+  g_assert_cmpint (dup2 (s->fd, 2), ==, 2);
+}
+
+static char *
+stderr_end (Stderr *s)
+{
+  char *text = NULL;
+
+  fflush (stderr);
+  dup2 (s->saved, 2);
+  close (s->saved);
+  close (s->fd);
+  g_assert_true (g_file_get_contents (s->path, &text, NULL, NULL));
+  g_unlink (s->path);
+  g_free (s->path);
+  return text;
+}
+
+/* Cut-off PNG and JPEG files are called truncated, whichever decoder notices. */
+static void
+test_truncated_files_say_so (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GBytes) png = NULL, jpg = NULL, progressive = NULL;
+  const guint8 *d;
+  gsize n;
+
+  if (f->dir == NULL)
+    return;
+  png = file_bytes (f, &f->rgba, "t.png");
+  jpg = file_bytes (f, &f->rgb, "t.jpg");
+  d = g_bytes_get_data (png, &n);
+  for (gsize cut = 1; cut < 12; cut++)
+    {
+      g_autofree char *name = g_strdup_printf ("cut-%zu.png", cut);
+      expect_rejected (f, name, d, n - n * cut / 12, 0, SL_ERR_FORMAT, "is truncated");
+    }
+  expect_rejected (f, "no-iend.png", d, n - 12, 0, SL_ERR_FORMAT, "is truncated");
+  d = g_bytes_get_data (jpg, &n);
+  for (gsize cut = 1; cut < 12; cut++)
+    {
+      g_autofree char *name = g_strdup_printf ("cut-%zu.jpg", cut);
+      expect_rejected (f, name, d, n - n * cut / 12, 0, SL_ERR_FORMAT, "is truncated");
+    }
+  /* A truncated file that still ends in FF D9 (a copy tool that "repaired" it):
+   * only the decoder can tell, and it says truncated too. */
+  {
+    g_autofree guint8 *buf = g_memdup2 (d, n);
+
+    buf[n / 2] = 0xff;
+    buf[n / 2 + 1] = 0xd9;
+    expect_rejected (f, "early-eoi.jpg", buf, n / 2 + 2, 0, SL_ERR_FORMAT, "is truncated");
+  }
+}
+
+/* libpng, libjpeg, libtiff and OpenCV never write to the terminal from the
+ * runtime, whatever the file: every problem is in the returned message. */
+static void
+test_decoders_never_print (Fixture *f, gconstpointer data)
+{
+  const char *names[] = { "q.png", "q.jpg", "q.bmp", "q.tif", "q.pgm", "q16.tif", "qa.png" };
+  GRand *rand = g_rand_new_with_seed (99);
+  g_autofree char *printed = NULL;
+  int rejected = 0;
+  Stderr capture;
+
+  if (f->dir == NULL)
+    {
+      g_rand_free (rand);
+      return;
+    }
+  stderr_begin (&capture, f->dir);
+  for (gsize k = 0; k < G_N_ELEMENTS (names); k++)
+    {
+      const sl_image *img = k == 3 || k == 4 ? &f->gray
+                            : k == 5         ? &f->gray16
+                            : k == 6         ? &f->rgba
+                                             : &f->rgb;
+      g_autoptr (GBytes) good = file_bytes (f, img, names[k]);
+      gsize n = g_bytes_get_size (good);
+      g_autofree guint8 *buf = g_malloc (n);
+
+      for (int t = 0; t < 200; t++)
+        {
+          gsize len = t < 50 ? n * (gsize) t / 50 : n;
+          sl_image out;
+          sl_error err = { 0 };
+
+          memcpy (buf, g_bytes_get_data (good, NULL), n);
+          if (t >= 50)
+            for (int j = 0; j < 1 + t % 7; j++)
+              buf[g_rand_int_range (rand, 0, (gint32) n)]
+                  ^= (guint8) g_rand_int_range (rand, 1, 256);
+          if (sl_image_decode (buf, len, names[k], 0, &out, &err) != SL_OK)
+            rejected++;
+          sl_image_clear (&out);
+        }
+    }
+  printed = stderr_end (&capture);
+  g_rand_free (rand);
+  g_test_message ("%d of %zu damaged files rejected", rejected, G_N_ELEMENTS (names) * 200);
+  if (printed[0] != '\0')
+    g_error ("decoding damaged files printed to stderr:\n%s", printed);
+  g_assert_cmpint (rejected, >=, 300);
+}
+
 static void
 test_missing_files (Fixture *f, gconstpointer data)
 {
@@ -354,6 +477,8 @@ main (int argc, char **argv)
   ADD ("/vision/image/lossless-formats", test_lossless_formats);
   ADD ("/vision/image/jpeg-matches-opencv", test_jpeg_matches_opencv);
   ADD ("/vision/image/broken-files", test_broken_files);
+  ADD ("/vision/image/truncated-files-say-so", test_truncated_files_say_so);
+  ADD ("/vision/image/decoders-never-print", test_decoders_never_print);
   ADD ("/vision/image/missing-files", test_missing_files);
   ADD ("/vision/image/mutations-never-crash", test_mutations_never_crash);
   ADD ("/vision/image/save-is-atomic", test_save_is_atomic);

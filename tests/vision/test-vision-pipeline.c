@@ -112,7 +112,7 @@ test_json_errors_name_step_and_param (void)
 {
   expect_json_error ("not json", SL_ERR_FORMAT, "not valid JSON");
   expect_json_error ("[1, 2]", SL_ERR_INVALID, "JSON object");
-  expect_json_error ("{\"version\": 2, \"steps\": []}", SL_ERR_INVALID, "format version 2");
+  expect_json_error ("{\"version\": 3, \"steps\": []}", SL_ERR_INVALID, "format version 3");
   expect_json_error ("{\"steps\": {}}", SL_ERR_INVALID, "\"steps\" must be an array");
   expect_json_error ("{\"steps\": [" STEP0 "{\"op\": \"blurr\"}]}", SL_ERR_INVALID,
                      "step 2: unknown operator 'blurr'");

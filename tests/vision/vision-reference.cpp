@@ -466,3 +466,42 @@ vt_reference_imread_matches (const char *path, const sl_image *actual, char **wh
     rgb = m;
   return compare (rgb, actual, why);
 }
+
+extern "C" gboolean
+vt_reference_flatten_matches (const sl_image *in, const sl_alpha_rule *rule, const sl_image *actual,
+                              char **why)
+{
+  double max = in->depth == 16 ? 65535.0 : 255.0, scale = in->depth == 16 ? 257.0 : 1.0;
+  int depth = in->depth == 16 ? CV_16U : CV_8U;
+  cv::Mat m = as_mat (in), rgb, alpha, want;
+  /* The background as a solid image of the input's depth. */
+  cv::Mat bg (m.size (), CV_MAKETYPE (depth, 3),
+              cv::Scalar (rule->background[0] * scale, rule->background[1] * scale,
+                          rule->background[2] * scale));
+
+  cv::cvtColor (m, rgb, cv::COLOR_RGBA2RGB);
+  cv::extractChannel (m, alpha, 3);
+  if (rule->mode == SL_ALPHA_MASK)
+    {
+      cv::Mat keep;
+
+      cv::compare (alpha, (max + 1) / 2, keep, cv::CMP_GE);
+      want = bg.clone ();
+      rgb.copyTo (want, keep);
+    }
+  else
+    {
+      /* "Over" compositing in doubles, (a * c + (max - a) * b) / max, rounded
+       * by convertTo (cv::blendLinear's float weights and 1e-5 guard in the
+       * denominator can be one level off on 8-bit images, and more on 16-bit). */
+      cv::Mat c64, b64, a64, a3, num;
+
+      rgb.convertTo (c64, CV_64F);
+      bg.convertTo (b64, CV_64F);
+      alpha.convertTo (a64, CV_64F);
+      cv::merge (std::vector<cv::Mat>{ a64, a64, a64 }, a3);
+      num = c64.mul (a3) + b64.mul (cv::Scalar::all (max) - a3);
+      cv::Mat (num / max).convertTo (want, depth);
+    }
+  return compare (want, actual, why);
+}

@@ -44,6 +44,10 @@ gboolean vt_reference_matches (const sl_pipeline *p, int step, const sl_image *i
 /* The model-input stage computed directly (cvtColor, resize). */
 gboolean vt_reference_input_matches (const sl_input_spec *spec, const sl_image *in,
                                      const sl_image *actual, char **why);
+/* An RGBA image flattened by `rule` with OpenCV (cv::blendLinear for composite,
+ * a compare mask for mask), compared with actual. */
+gboolean vt_reference_flatten_matches (const sl_image *in, const sl_alpha_rule *rule,
+                                       const sl_image *actual, char **why);
 /* cv::imread of a file, converted to RGB(A), compared with actual. */
 gboolean vt_reference_imread_matches (const char *path, const sl_image *actual, char **why);
 
