@@ -154,7 +154,23 @@ walk_path (Walk *w, const char *path, bool named)
         walk_folder (w, path, &sb);
       return;
     }
-  if (named || (S_ISREG (sb.st_mode) && has_image_extension (path)))
+  /* A FIFO, socket or device would block reading, or never end: only regular
+   * files are images. */
+  if (!S_ISREG (sb.st_mode))
+    {
+      if (named)
+        {
+          sl_infer_warn ("%s is not a regular file (a %s), so it is not read", path,
+                         S_ISFIFO (sb.st_mode)   ? "named pipe"
+                         : S_ISSOCK (sb.st_mode) ? "socket"
+                         : S_ISCHR (sb.st_mode)  ? "character device"
+                         : S_ISBLK (sb.st_mode)  ? "block device"
+                                                 : "special file");
+          w->failures++;
+        }
+      return;
+    }
+  if (named || has_image_extension (path))
     w->visit (path, w->user_data);
 }
 

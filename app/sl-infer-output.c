@@ -3,20 +3,44 @@
 
 #include <string.h>
 
+/* Backslashes and control characters C-style, so that a record is one line
+ * whatever the file name holds; the rest as it is. */
+static void
+put_escaped (FILE *out, const char *text)
+{
+  for (const unsigned char *p = (const unsigned char *) text; *p; p++)
+    {
+      if (*p == '\\')
+        fputs ("\\\\", out);
+      else if (*p == '\n')
+        fputs ("\\n", out);
+      else if (*p == '\r')
+        fputs ("\\r", out);
+      else if (*p == '\t')
+        fputs ("\\t", out);
+      else if (*p < 0x20 || *p == 0x7f)
+        fprintf (out, "\\x%02x", *p);
+      else
+        putc (*p, out);
+    }
+}
+
 void
 sl_infer_put_csv (FILE *out, const char *text)
 {
-  if (strpbrk (text, ",\"\r\n") == NULL)
+  if (strpbrk (text, ",\"") == NULL)
     {
-      fputs (text, out);
+      put_escaped (out, text);
       return;
     }
   putc ('"', out);
   for (const char *p = text; *p; p++)
     {
+      char one[2] = { *p, '\0' };
+
       if (*p == '"')
         putc ('"', out);
-      putc (*p, out);
+      put_escaped (out, one);
     }
   putc ('"', out);
 }

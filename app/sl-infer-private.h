@@ -72,7 +72,9 @@ void sl_infer_write_header (const SlInferWriter *writer);
  * best first (ignored when writer->top is 0). */
 void sl_infer_write_result (const SlInferWriter *writer, const char *file,
                             const sl_prediction *best, const sl_prediction *top, int n_top);
-/* A CSV field, quoted when it holds a comma, quote, CR or LF. */
+/* A CSV field on one line: backslashes and control characters escaped
+ * C-style (\\, \n, \r, \t, \xHH), then quoted as RFC 4180 says when it
+ * holds a comma or a quote. */
 void sl_infer_put_csv (FILE *out, const char *text);
 /* A JSON string with its quotes; bytes that are not UTF-8 become U+FFFD. */
 void sl_infer_put_json_string (FILE *out, const char *text);

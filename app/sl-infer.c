@@ -1,4 +1,5 @@
 /* sl-infer.c: sightline-infer, the line-side runner: classifies images with a .slmodel (links only libsightline). */
+#define _GNU_SOURCE /* vasprintf */
 #include "sl-infer-private.h"
 
 #include <stdarg.h>
@@ -8,11 +9,28 @@ void
 sl_infer_warn (const char *format, ...)
 {
   va_list ap;
+  char *text = NULL;
 
-  fputs (SL_INFER_NAME ": ", stderr);
   va_start (ap, format);
-  vfprintf (stderr, format, ap);
+  if (vasprintf (&text, format, ap) < 0)
+    text = NULL;
   va_end (ap);
+  fputs (SL_INFER_NAME ": ", stderr);
+  /* One message, one line: control characters in file names are shown as escapes. */
+  for (const unsigned char *p = (const unsigned char *) (text ? text : format); *p; p++)
+    {
+      if (*p == '\n')
+        fputs ("\\n", stderr);
+      else if (*p == '\r')
+        fputs ("\\r", stderr);
+      else if (*p == '\t')
+        fputs ("\\t", stderr);
+      else if (*p < 0x20 || *p == 0x7f)
+        fprintf (stderr, "\\x%02x", *p);
+      else
+        putc (*p, stderr);
+    }
+  free (text);
   putc ('\n', stderr);
 }
 

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define INFER "SL_INFER"
 
@@ -33,6 +34,34 @@ row_clear (gpointer data)
   for (int k = 0; k < r->n_top; k++)
     g_free (r->top_labels[k]);
   g_free (r);
+}
+
+/* A CSV field's C-style escapes (\\, \n, \r, \t, \xHH) undone, as docs/runtime.md says. */
+static char *
+csv_unescape (const char *field)
+{
+  GString *s = g_string_new (NULL);
+
+  for (const char *p = field; *p; p++)
+    {
+      if (*p != '\\')
+        {
+          g_string_append_c (s, *p);
+          continue;
+        }
+      p++;
+      g_assert_true (*p == '\\' || *p == 'n' || *p == 'r' || *p == 't' || *p == 'x');
+      if (*p == 'x')
+        {
+          g_assert_true (g_ascii_isxdigit (p[1]) && g_ascii_isxdigit (p[2]));
+          g_string_append_c (
+              s, (char) (g_ascii_xdigit_value (p[1]) * 16 + g_ascii_xdigit_value (p[2])));
+          p += 2;
+        }
+      else
+        g_string_append_c (s, *p == 'n' ? '\n' : *p == 'r' ? '\r' : *p == 't' ? '\t' : '\\');
+    }
+  return g_string_free (s, FALSE);
 }
 
 /* CSV output: checks the header for `top` columns and returns the rows. */
@@ -64,8 +93,8 @@ parse_csv (const char *out, int top)
       Row *r = g_new0 (Row, 1);
 
       g_assert_cmpuint (g_strv_length (f), ==, g_strv_length (header));
-      r->file = g_strdup (f[0]);
-      r->label = g_strdup (f[1]);
+      r->file = csv_unescape (f[0]);
+      r->label = csv_unescape (f[1]);
       r->class_index = -1;
       r->confidence = g_ascii_strtod (f[2], NULL);
       g_assert_true (strcmp (f[3], "0") == 0 || strcmp (f[3], "1") == 0);
@@ -483,6 +512,123 @@ test_quoting (void)
   g_unlink (odd);
 }
 
+/* Newlines, tabs, other control characters, backslashes, commas and quotes in
+ * file names: every record stays one line in both formats, and decodes back
+ * to the name; messages about such files are one line too. */
+static void
+test_control_characters (void)
+{
+  const RtFixture *fx = rt_fixture ();
+  const char *names[]
+      = { "two\nlines.png", "tab\there,\"q\".png", "cr\r\x01\x7f.png", "back\\slash\\n.png" };
+  g_autofree char *png = NULL, *bad = NULL;
+  g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  gsize len;
+
+  if (fx == NULL)
+    return;
+  g_assert_true (g_file_get_contents (fx->images[0], &png, &len, NULL));
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      char *path = g_build_filename (fx->dir, names[i], NULL);
+
+      g_assert_true (g_file_set_contents (path, png, len, NULL));
+      g_ptr_array_add (paths, path);
+    }
+  g_ptr_array_add (paths, NULL);
+  bad = g_build_filename (fx->dir, "not\nan image.png", NULL);
+  g_assert_true (g_file_set_contents (bad, "plain text", -1, NULL));
+
+  for (int json = 0; json < 2; json++)
+    {
+      g_autoptr (GPtrArray) args = g_ptr_array_new ();
+      g_autoptr (GPtrArray) rows = NULL;
+      g_auto (GStrv) lines = NULL;
+      RtRun r;
+
+      if (json)
+        g_ptr_array_add (args, "--json");
+      g_ptr_array_add (args, fx->model);
+      for (guint i = 0; i + 1 < paths->len; i++)
+        g_ptr_array_add (args, g_ptr_array_index (paths, i));
+      g_ptr_array_add (args, bad);
+      g_ptr_array_add (args, NULL);
+      r = rt_runv (INFER, NULL, (const char *const *) args->pdata);
+      g_assert_cmpint (r.status, ==, 1);
+      /* One line per record (plus the CSV header), one line for the bad file. */
+      lines = g_strsplit (r.out, "\n", -1);
+      g_assert_cmpuint (g_strv_length (lines), ==, G_N_ELEMENTS (names) + (json ? 0 : 1) + 1);
+      g_assert_nonnull (strstr (r.err, "not\\nan image.png"));
+      g_assert_true (g_str_has_suffix (r.err, "\n"));
+      g_assert_true (strchr (r.err, '\n') == r.err + strlen (r.err) - 1); /* one line */
+      rows = json ? parse_json_lines (r.out, 0) : parse_csv (r.out, 0);
+      assert_files (rows, (char *const *) paths->pdata);
+      assert_rows_agree (rows, 0.0f);
+      rt_run_clear (&r);
+    }
+  for (guint i = 0; i + 1 < paths->len; i++)
+    g_unlink (g_ptr_array_index (paths, i));
+  g_unlink (bad);
+}
+
+/* A named pipe (or any non-regular file) is refused at once, never waited on:
+ * named, inside a folder, in a stdin list, or given as the model. */
+static void
+test_special_files (void)
+{
+  const RtFixture *fx = rt_fixture ();
+  g_autofree char *dir = NULL, *fifo = NULL, *list = NULL, *copy = NULL, *png = NULL;
+  gsize len;
+  RtRun r;
+
+  if (fx == NULL)
+    return;
+  dir = g_build_filename (fx->dir, "special", NULL);
+  g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
+  fifo = g_build_filename (dir, "camera.png", NULL);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  copy = g_build_filename (dir, "real.png", NULL);
+  g_assert_true (g_file_get_contents (fx->images[1], &png, &len, NULL));
+  g_assert_true (g_file_set_contents (copy, png, len, NULL));
+
+  /* Named: refused with a reason (a test that hangs here has failed). */
+  r = rt_run (INFER, NULL, fx->model, fifo, copy, NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "camera.png is not a regular file (a named pipe)"));
+  g_assert_nonnull (strstr (r.out, "real.png"));
+  rt_run_clear (&r);
+  /* In a folder: skipped like any other file that is not an image. */
+  r = rt_run (INFER, NULL, fx->model, dir, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "real.png"));
+  g_assert_null (strstr (r.out, "camera.png"));
+  rt_run_clear (&r);
+  /* In a list on stdin. */
+  list = g_build_filename (fx->dir, "special-list.txt", NULL);
+  g_assert_true (g_file_set_contents (list, fifo, -1, NULL));
+  r = rt_run (INFER, list, fx->model, "-", NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "named pipe"));
+  rt_run_clear (&r);
+  /* As the model: the runtime's file reader refuses it too. */
+  r = rt_run (INFER, NULL, fifo, copy, NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "not a regular file"));
+  rt_run_clear (&r);
+  /* And the library itself, for programs that call sl_image_load. */
+  {
+    sl_image img;
+    sl_error err = { 0 };
+
+    g_assert_cmpint (sl_image_load (fifo, 0, &img, &err), ==, SL_ERR_IO);
+    g_assert_nonnull (strstr (err.message, "not a regular file"));
+  }
+  g_unlink (fifo);
+  g_unlink (copy);
+  g_unlink (list);
+  g_rmdir (dir);
+}
+
 static void
 test_usage (void)
 {
@@ -707,6 +853,8 @@ main (int argc, char **argv)
   g_test_add_func ("/runtime/infer/batch", test_batch);
   g_test_add_func ("/runtime/infer/corrupt", test_corrupt);
   g_test_add_func ("/runtime/infer/quoting", test_quoting);
+  g_test_add_func ("/runtime/infer/control-characters", test_control_characters);
+  g_test_add_func ("/runtime/infer/special-files", test_special_files);
   g_test_add_func ("/runtime/infer/usage", test_usage);
   g_test_add_func ("/runtime/infer/bench", test_bench);
   g_test_add_func ("/runtime/infer/linkage", test_linkage);
