@@ -3,6 +3,7 @@
 #include "sl-image-private.h"
 
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <opencv2/imgcodecs.hpp>
@@ -12,6 +13,16 @@
 /* The decoded size is checked from the header, before any decoder runs: a
  * small file can describe a huge image. max_pixels bounds the pixels and,
  * at 4 bytes (8-bit RGBA) per pixel, the bytes of the decoded samples. */
+/* "800 MB", "56 kB": sizes as a person reads them. */
+static void
+format_bytes (double bytes, char *out, size_t size)
+{
+  if (bytes >= 1e6)
+    snprintf (out, size, "%.0f MB", bytes / 1e6);
+  else
+    snprintf (out, size, "%.0f kB", bytes / 1e3);
+}
+
 static sl_status
 check_limits (const sl_image_header *h, const char *name, int64_t max_pixels, sl_error *err)
 {
@@ -30,13 +41,18 @@ check_limits (const sl_image_header *h, const char *name, int64_t max_pixels, sl
   bytes = (uint64_t) h->width * (uint64_t) h->height * (uint64_t) h->channels
           * (uint64_t) h->sample_bytes;
   if (bytes / 4 > (uint64_t) max_pixels)
-    return sl_error_set (err, SL_ERR_FORMAT,
-                         "%s is %lldx%lld pixels of %d channels at %d bits: decoded it takes "
-                         "%.0f MB, more than the limit of %.0f MB (4 bytes for each of %lld "
-                         "pixels; a decompression bomb or a wrong file)",
-                         name, (long long) h->width, (long long) h->height, h->channels,
-                         8 * h->sample_bytes, bytes / 1e6, 4.0 * (double) max_pixels / 1e6,
-                         (long long) max_pixels);
+    {
+      char need[32], limit[32];
+
+      format_bytes ((double) bytes, need, sizeof need);
+      format_bytes (4.0 * (double) max_pixels, limit, sizeof limit);
+      return sl_error_set (err, SL_ERR_FORMAT,
+                           "%s is %lldx%lld pixels of %d channels at %d bits: decoded it takes "
+                           "%s, more than the limit of %s (4 bytes for each of %lld pixels; a "
+                           "decompression bomb or a wrong file)",
+                           name, (long long) h->width, (long long) h->height, h->channels,
+                           8 * h->sample_bytes, need, limit, (long long) max_pixels);
+    }
   return SL_OK;
 }
 

@@ -201,6 +201,39 @@ test_broken_files (Fixture *f, gconstpointer data)
   /* A configurable limit. */
   d = g_bytes_get_data (png, &n);
   expect_rejected (f, "limit.png", d, n, 84 * 84 - 1, SL_ERR_FORMAT, "more than the limit of 7055");
+  /* The limit counts decoded bytes too (4 per pixel of the limit): a 16-bit
+   * RGBA image needs 8 bytes a pixel, so at exactly its pixel count it is
+   * refused, while the 8-bit RGBA image of the same size passes. */
+  {
+    g_autoptr (GBytes) rgba16 = NULL, rgba8 = NULL;
+    sl_image wide, out;
+    sl_error err = { 0 };
+    const guint8 *w;
+    gsize wn;
+
+    vt_assert_ok (sl_image_alloc (&wide, 84, 84, 4, 16, &err), &err);
+    rgba16 = file_bytes (f, &wide, "wide.png");
+    sl_image_clear (&wide);
+    rgba8 = file_bytes (f, &f->rgba, "narrow.png");
+    w = g_bytes_get_data (rgba16, &wn);
+    expect_rejected (f, "wide.png", w, wn, 84 * 84, SL_ERR_FORMAT,
+                     "84x84 pixels of 4 channels at 16 bits: decoded it takes 56 kB, more than "
+                     "the limit of 28 kB");
+    vt_assert_ok (sl_image_decode (g_bytes_get_data (rgba8, NULL), g_bytes_get_size (rgba8),
+                                   "narrow.png", 84 * 84, &out, &err),
+                  &err);
+    sl_image_clear (&out);
+    /* The issue's case: a small 16-bit RGBA PNG claiming 10000 x 10000 pixels is
+     * at the default pixel limit but would take 800 MB: refused from its header. */
+    {
+      g_autofree guint8 *bomb = g_memdup2 (w, wn);
+      const guint8 big[8] = { 0, 0, 0x27, 0x10, 0, 0, 0x27, 0x10 };
+
+      memcpy (bomb + 16, big, 8);
+      expect_rejected (f, "bomb16.png", bomb, wn, 0, SL_ERR_FORMAT,
+                       "decoded it takes 800 MB, more than the limit of 400 MB");
+    }
+  }
   /* Damaged compressed data with an intact structure. */
   {
     g_autofree guint8 *bad = g_memdup2 (d, n);
