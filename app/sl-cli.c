@@ -63,9 +63,18 @@ sl_cli_parse (GOptionContext *context, int *argc, char ***argv, int *exit_status
   return TRUE;
 }
 
+/* The project store says why it waits (a busy project, a lock held by
+ * another process) as a message; here it reads as the CLI's own words. */
+static void
+print_message (const char *domain, GLogLevelFlags level, const char *message, gpointer data)
+{
+  fprintf (stderr, "sightline-cli: %s\n", message);
+}
+
 int
 main (int argc, char **argv)
 {
+  g_log_set_handler ("Sightline-Projects", G_LOG_LEVEL_MESSAGE, print_message, NULL);
   if (argc < 2)
     {
       print_usage (stderr);

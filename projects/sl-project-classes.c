@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "Sightline-Projects"
 
 #include "sl-project-private.h"
+#include "sl-project-lock.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -298,9 +299,19 @@ sl_project_delete_class (SlProject *self, gint64 class_id, SlClassDeleteMode mod
       sl_project_rollback (self);
       return FALSE;
     }
-  /* Stored copies go only once no row names them. */
-  for (guint i = 0; mode == SL_CLASS_DELETE_REMOVE_IMAGES && i < paths->len; i++)
-    g_unlink (g_ptr_array_index (paths, i));
+  /* Stored copies go only once no row names them, and only while no import
+   * is alive: one may be copying the same content back in right now. Else
+   * the next clean-up on open removes them. */
+  if (mode == SL_CLASS_DELETE_REMOVE_IMAGES && paths->len > 0)
+    {
+      g_autofree char *lock_path = sl_project_lock_path (self->path, SL_PROJECT_LOCK_STORE);
+      g_autoptr (SlLock) lock = sl_lock_take (lock_path, SL_LOCK_EXCLUSIVE, 0, NULL, NULL);
+
+      for (guint i = 0; lock != NULL && i < paths->len; i++)
+        g_unlink (g_ptr_array_index (paths, i));
+      if (lock == NULL)
+        sl_project_set_setting (self, "import-active", "orphans", NULL);
+    }
   if (n_images != NULL)
     *n_images = paths->len;
   return TRUE;

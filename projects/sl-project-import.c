@@ -10,10 +10,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sl-project-lock.h"
 #include "sl-vision.h"
 
-/* Files per transaction: a crash loses at most this much work. */
-#define IMPORT_BATCH 256
+/* A batch is decoded and copied, then committed in one short transaction:
+ * at most this many files, or as many as this much decoding time allows, so
+ * other processes see new images soon and a crash loses little work. */
+#define IMPORT_BATCH    256
+#define IMPORT_BATCH_US (1 * G_USEC_PER_SEC)
 
 typedef struct
 {
@@ -210,101 +214,186 @@ class_for_name (ImportState *st, const char *name, GError **error)
   return id;
 }
 
-/* Imports one file inside the current transaction. FALSE only on errors that
- * stop the import (the database or the store failing); bad files are issues. */
-static gboolean
-import_one (ImportState *st, const ImportFile *file, GError **error)
+/* What the decode/hash step learnt about one file, for the commit step. */
+typedef struct
 {
-  const char *ext = image_extension (file->path);
-  g_autofree char *data = NULL, *hash = NULL, *stored = NULL, *now = NULL, *display = NULL;
+  const ImportFile *file;
+  SlImportOutcome outcome; /* ADDED: decoded and copied into the store, awaiting its row;
+                            * DUPLICATE: a committed image had its content when looked at */
+  char *reason;            /* why an unreadable file or a non-image was skipped */
+  char *hash, *display;
+  const char *ext;
+  gsize size;
+  int width, height, channels, depth;
+} Prepared;
+
+static void
+prepared_clear (Prepared *p)
+{
+  g_free (p->reason);
+  g_free (p->hash);
+  g_free (p->display);
+  memset (p, 0, sizeof *p);
+}
+
+/* The decode/hash step, outside any transaction: reads, hashes and decodes a
+ * file and writes its copy into the store (which the store lock protects
+ * until its row commits). FALSE only when the store cannot be written. */
+static gboolean
+prepare_one (ImportState *st, const ImportFile *file, gboolean probe, Prepared *p, GError **error)
+{
+  g_autofree char *data = NULL, *stored = NULL;
   g_autoptr (GError) read_error = NULL;
   sl_image img = { 0 };
   sl_error err = { 0 };
-  gsize size = 0;
-  gint64 class_id = -1;
 
-  if (ext == NULL)
+  p->file = file;
+  p->ext = image_extension (file->path);
+  if (p->ext == NULL)
     {
-      add_issue (st, file->path, SL_IMPORT_NOT_IMAGE, "not an image file name");
+      p->outcome = SL_IMPORT_NOT_IMAGE;
+      p->reason = g_strdup ("not an image file name");
       return TRUE;
     }
-  if (!g_file_get_contents (file->path, &data, &size, &read_error))
+  if (!g_file_get_contents (file->path, &data, &p->size, &read_error))
     {
-      add_issue (st, file->path, SL_IMPORT_UNREADABLE, read_error->message);
+      p->outcome = SL_IMPORT_UNREADABLE;
+      p->reason = g_strdup (read_error->message);
       return TRUE;
     }
-  hash = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) data, size);
-  sqlite3_reset (st->find_hash);
-  sqlite3_bind_text (st->find_hash, 1, hash, -1, SQLITE_STATIC);
-  if (sqlite3_step (st->find_hash) == SQLITE_ROW)
+  p->hash = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) data, p->size);
+  p->display = g_filename_display_name (file->path);
+  if (probe)
     {
-      gint64 existing = sqlite3_column_int64 (st->find_hash, 0);
-      const char *kept = (const char *) sqlite3_column_text (st->find_hash, 2);
-      g_autofree char *reason
-          = g_strdup_printf ("same content as image %lld (%s)", (long long) existing,
-                             (const char *) sqlite3_column_text (st->find_hash, 1));
-
-      /* The same picture in another class folder: it keeps its label until
-       * the user picks one, and the conflict is recorded so they can. */
-      if (file->class_name != NULL && g_strcmp0 (kept, file->class_name) != 0)
-        {
-          g_autofree char *display_path = g_filename_display_name (file->path);
-          g_autofree char *more = g_strdup_printf (
-              "%s, which is labelled “%s”, but this file is in the folder of “%s”: a label "
-              "conflict to resolve",
-              reason, kept != NULL ? kept : "(no label)", file->class_name);
-
-          g_free (reason);
-          reason = g_steal_pointer (&more);
-          st->result->conflicts++;
-          if (!_sl_project_note_label_conflict (st->self, existing, st->import_id, display_path,
-                                                file->class_name, error))
-            {
-              sqlite3_reset (st->find_hash);
-              return FALSE;
-            }
-        }
+      /* A read of what is committed: re-imports skip the decode and the copy. */
       sqlite3_reset (st->find_hash);
-      add_issue (st, file->path, SL_IMPORT_DUPLICATE, reason);
+      sqlite3_bind_text (st->find_hash, 1, p->hash, -1, SQLITE_STATIC);
+      p->outcome
+          = sqlite3_step (st->find_hash) == SQLITE_ROW ? SL_IMPORT_DUPLICATE : SL_IMPORT_ADDED;
+      sqlite3_reset (st->find_hash);
+      if (p->outcome == SL_IMPORT_DUPLICATE)
+        return TRUE;
+    }
+  if (sl_image_decode (data, p->size, p->display, st->max_pixels, &img, &err) != SL_OK)
+    {
+      p->outcome = SL_IMPORT_UNREADABLE;
+      p->reason = g_strdup (err.message);
       return TRUE;
+    }
+  p->width = img.width;
+  p->height = img.height;
+  p->channels = img.channels;
+  p->depth = img.depth;
+  sl_image_clear (&img);
+  stored = sl_project_image_path (st->self, p->hash, p->ext);
+  if (!write_copy (stored, data, p->size, error))
+    return FALSE;
+  p->outcome = SL_IMPORT_ADDED;
+  return TRUE;
+}
+
+/* Records a file whose content is already image `existing` (found inside the
+ * commit's transaction). */
+static gboolean
+commit_duplicate (ImportState *st, const Prepared *p, GError **error)
+{
+  const ImportFile *file = p->file;
+  gint64 existing = sqlite3_column_int64 (st->find_hash, 0);
+  const char *kept = (const char *) sqlite3_column_text (st->find_hash, 2);
+  g_autofree char *reason
+      = g_strdup_printf ("same content as image %lld (%s)", (long long) existing,
+                         (const char *) sqlite3_column_text (st->find_hash, 1));
+
+  /* The same picture in another class folder: it keeps its label until
+   * the user picks one, and the conflict is recorded so they can. */
+  if (file->class_name != NULL && g_strcmp0 (kept, file->class_name) != 0)
+    {
+      g_autofree char *display_path = g_filename_display_name (file->path);
+      g_autofree char *more = g_strdup_printf (
+          "%s, which is labelled “%s”, but this file is in the folder of “%s”: a label "
+          "conflict to resolve",
+          reason, kept != NULL ? kept : "(no label)", file->class_name);
+
+      g_free (reason);
+      reason = g_steal_pointer (&more);
+      st->result->conflicts++;
+      if (!_sl_project_note_label_conflict (st->self, existing, st->import_id, display_path,
+                                            file->class_name, error))
+        return FALSE;
+    }
+  /* Another import committed this content first while ours was decoding. Its
+   * copy is ours when the extensions agree; otherwise ours names no row. */
+  if (p->outcome == SL_IMPORT_ADDED
+      && g_strcmp0 ((const char *) sqlite3_column_text (st->find_hash, 3), p->ext) != 0)
+    {
+      g_autofree char *stored = sl_project_image_path (st->self, p->hash, p->ext);
+      g_unlink (stored);
+    }
+  add_issue (st, file->path, SL_IMPORT_DUPLICATE, reason);
+  return TRUE;
+}
+
+/* The commit step for one file, inside the batch's transaction: an issue
+ * row, or an image row for a copy already in the store. */
+static gboolean
+commit_one (ImportState *st, Prepared *p, GError **error)
+{
+  g_autofree char *now = NULL;
+  gint64 class_id = -1, id;
+  gboolean found;
+
+  if (p->outcome == SL_IMPORT_NOT_IMAGE || p->outcome == SL_IMPORT_UNREADABLE)
+    {
+      add_issue (st, p->file->path, p->outcome, p->reason);
+      return TRUE;
+    }
+  /* Looked up again: the decode/hash step saw only what was committed then. */
+  sqlite3_reset (st->find_hash);
+  sqlite3_bind_text (st->find_hash, 1, p->hash, -1, SQLITE_STATIC);
+  found = sqlite3_step (st->find_hash) == SQLITE_ROW;
+  if (found)
+    {
+      gboolean ok = commit_duplicate (st, p, error);
+      sqlite3_reset (st->find_hash);
+      return ok;
     }
   sqlite3_reset (st->find_hash);
-  display = g_filename_display_name (file->path);
-  if (sl_image_decode (data, size, display, st->max_pixels, &img, &err) != SL_OK)
+  if (p->outcome == SL_IMPORT_DUPLICATE)
     {
-      add_issue (st, file->path, SL_IMPORT_UNREADABLE, err.message);
-      return TRUE;
+      /* The image it duplicated was removed meanwhile: this file is new
+       * again. Rare, so it is decoded and copied here, inside the transaction. */
+      const ImportFile *file = p->file;
+
+      prepared_clear (p);
+      if (!prepare_one (st, file, FALSE, p, error))
+        return FALSE;
+      if (p->outcome != SL_IMPORT_ADDED)
+        {
+          add_issue (st, p->file->path, p->outcome, p->reason);
+          return TRUE;
+        }
     }
-  if (file->class_name != NULL && (class_id = class_for_name (st, file->class_name, error)) < 0)
-    {
-      sl_image_clear (&img);
-      return FALSE;
-    }
-  stored = sl_project_image_path (st->self, hash, ext);
-  if (!write_copy (stored, data, size, error))
-    {
-      sl_image_clear (&img);
-      return FALSE;
-    }
+  if (p->file->class_name != NULL
+      && (class_id = class_for_name (st, p->file->class_name, error)) < 0)
+    return FALSE;
   now = sl_project_now_iso ();
   sqlite3_reset (st->insert_image);
-  sqlite3_bind_text (st->insert_image, 1, hash, -1, SQLITE_STATIC);
-  sqlite3_bind_text (st->insert_image, 2, ext, -1, SQLITE_STATIC);
-  sqlite3_bind_text (st->insert_image, 3, display, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (st->insert_image, 4, (sqlite3_int64) size);
-  sqlite3_bind_int (st->insert_image, 5, img.width);
-  sqlite3_bind_int (st->insert_image, 6, img.height);
-  sqlite3_bind_int (st->insert_image, 7, img.channels);
-  sqlite3_bind_int (st->insert_image, 8, img.depth);
+  sqlite3_bind_text (st->insert_image, 1, p->hash, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st->insert_image, 2, p->ext, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st->insert_image, 3, p->display, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st->insert_image, 4, (sqlite3_int64) p->size);
+  sqlite3_bind_int (st->insert_image, 5, p->width);
+  sqlite3_bind_int (st->insert_image, 6, p->height);
+  sqlite3_bind_int (st->insert_image, 7, p->channels);
+  sqlite3_bind_int (st->insert_image, 8, p->depth);
   if (class_id >= 0)
     sqlite3_bind_int64 (st->insert_image, 9, class_id);
   else
     sqlite3_bind_null (st->insert_image, 9);
   sqlite3_bind_text (st->insert_image, 10, now, -1, SQLITE_STATIC);
-  sl_image_clear (&img);
   if (!sl_project_step_done (st->self, st->insert_image, error))
     return FALSE;
-  gint64 id = sqlite3_last_insert_rowid (st->self->db);
+  id = sqlite3_last_insert_rowid (st->self->db);
   g_array_append_val (st->result->image_ids, id);
   st->result->added++;
   return TRUE;
@@ -323,11 +412,43 @@ sync_store (ImportState *st)
     }
 }
 
+/* The commit step for a batch: one short write transaction of rows (the
+ * copies are written and flushed before it starts). On failure nothing of the
+ * batch is recorded, and its counts are taken back. */
+static gboolean
+commit_batch (ImportState *st, Prepared *batch, guint n, GError **error)
+{
+  SlImportResult *result = st->result, before = *result;
+  guint ids_before = result->image_ids->len, issues_before = result->issues->len;
+  gboolean ok;
+
+  sync_store (st);
+  /* Classes are looked up afresh: another process may have changed them. */
+  g_hash_table_remove_all (st->classes);
+  ok = sl_project_begin (st->self, error);
+  for (guint i = 0; ok && i < n; i++)
+    ok = commit_one (st, &batch[i], error);
+  if (ok && sl_project_commit (st->self, error))
+    return TRUE;
+  sl_project_rollback (st->self);
+  g_array_set_size (result->image_ids, ids_before);
+  g_ptr_array_set_size (result->issues, issues_before);
+  result->files = before.files;
+  result->added = before.added;
+  result->duplicates = before.duplicates;
+  result->unreadable = before.unreadable;
+  result->not_images = before.not_images;
+  result->classes_created = before.classes_created;
+  result->conflicts = before.conflicts;
+  return FALSE;
+}
+
 static gboolean
 finish_import (SlProject *self, gint64 import_id, const char *status, gint64 added)
 {
   g_autoptr (sqlite3_stmt) stmt = sl_project_prepare (
       self, "UPDATE imports SET finished = ?, status = ?, added = ? WHERE id = ?", NULL);
+  g_autoptr (sqlite3_stmt) unmark = NULL;
   g_autofree char *now = sl_project_now_iso ();
 
   if (stmt == NULL)
@@ -338,10 +459,20 @@ finish_import (SlProject *self, gint64 import_id, const char *status, gint64 add
   sqlite3_bind_int64 (stmt, 4, import_id);
   if (!sl_project_step_done (self, stmt, NULL))
     return FALSE;
-  /* After a failure the marker stays, so the next open removes the stored
-   * copies of the rolled-back batch. */
-  return g_strcmp0 (status, "failed") == 0
-         || sl_project_set_setting (self, "import-active", NULL, NULL);
+  /* After a failure the marker says so and stays, so the next clean-up
+   * removes the copies of the rolled-back batch; after a success it goes
+   * only when no other import is under way (a dead one needs the clean-up). */
+  if (g_strcmp0 (status, "failed") == 0)
+    return sl_project_set_setting (self, "import-active", "failed", NULL);
+  unmark = sl_project_prepare (
+      self,
+      "DELETE FROM settings WHERE key = 'import-active' AND value = '1' AND NOT EXISTS "
+      "(SELECT 1 FROM imports WHERE status = 'running' AND id <> ?)",
+      NULL);
+  if (unmark == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (unmark, 1, import_id);
+  return sl_project_step_done (self, unmark, NULL);
 }
 
 static gboolean
@@ -359,11 +490,17 @@ start_import (SlProject *self, const char *folder, gint64 *import_id, GError **e
   if (!sl_project_step_done (self, stmt, error))
     return FALSE;
   *import_id = sqlite3_last_insert_rowid (self->db);
-  return sl_project_set_setting (self, "import-active", "1", error);
+  /* A "failed" or "orphans" marker stays until the clean-up has been. */
+  return sl_project_exec (
+      self, "INSERT OR IGNORE INTO settings (key, value) VALUES ('import-active', '1')", error);
 }
 
 /* Imports `files` (ImportFile, in order) as one import named `source`: the
- * shared body of the folder and the file-list imports. */
+ * shared body of the folder and the file-list imports. Batch by batch, the
+ * files are decoded, hashed and copied outside any transaction, then their
+ * rows are written in one short transaction. The store lock, held shared
+ * throughout, keeps the clean-up of other processes away from the copies
+ * that have no row yet. */
 static gboolean
 import_collected (SlProject *self, const char *source, GPtrArray *files, gint64 max_pixels,
                   SlImportProgressFunc progress, gpointer user_data, GCancellable *cancellable,
@@ -372,15 +509,18 @@ import_collected (SlProject *self, const char *source, GPtrArray *files, gint64 
   g_autoptr (GHashTable) classes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr (sqlite3_stmt) find_hash = NULL, insert_image = NULL, insert_issue = NULL;
   g_autoptr (GError) local_error = NULL;
-  g_autofree char *images_dir = NULL;
+  g_autoptr (SlLock) store_lock = NULL;
+  g_autofree char *images_dir = NULL, *lock_path = NULL;
+  g_autofree Prepared *batch = g_new0 (Prepared, IMPORT_BATCH);
   gint64 start = g_get_monotonic_time ();
   ImportState st = { 0 };
   gboolean ok = TRUE;
 
   images_dir = g_build_filename (self->path, "images", NULL);
+  lock_path = sl_project_lock_path (self->path, SL_PROJECT_LOCK_STORE);
   find_hash = sl_project_prepare (self,
                                   "SELECT id, original_path, (SELECT name FROM classes c WHERE "
-                                  "c.id = images.class_id) FROM images WHERE hash = ?",
+                                  "c.id = images.class_id), ext FROM images WHERE hash = ?",
                                   error);
   insert_image = sl_project_prepare (
       self,
@@ -391,23 +531,23 @@ import_collected (SlProject *self, const char *source, GPtrArray *files, gint64 
       self, "INSERT INTO import_issues (import_id, path, outcome, reason) VALUES (?, ?, ?, ?)",
       error);
   if (find_hash == NULL || insert_image == NULL || insert_issue == NULL
+      || !sl_project_check_writable (self, error)
+      || (store_lock
+          = sl_lock_take (lock_path, SL_LOCK_SHARED, -1, "the project's image store", error))
+             == NULL
       || !start_import (self, source, &st.import_id, error))
     return FALSE;
   st = (ImportState){ self,      result,       st.import_id, max_pixels, classes,
                       find_hash, insert_image, insert_issue, images_dir };
 
-  for (guint i = 0; ok && i < files->len;)
+  for (guint i = 0; ok && !result->cancelled && i < files->len;)
     {
-      guint end = MIN (files->len, i + IMPORT_BATCH);
-      SlImportResult before = *result;
-      guint ids_before = result->image_ids->len, issues_before = result->issues->len;
+      gint64 batch_start = g_get_monotonic_time ();
+      guint n = 0;
 
-      if (!sl_project_begin (self, &local_error))
-        {
-          ok = FALSE;
-          break;
-        }
-      for (; i < end; i++)
+      /* Decode and hash: as many files as fit the batch or its time. */
+      while (i < files->len && n < IMPORT_BATCH
+             && g_get_monotonic_time () - batch_start < IMPORT_BATCH_US)
         {
           const ImportFile *file = g_ptr_array_index (files, i);
 
@@ -416,41 +556,26 @@ import_collected (SlProject *self, const char *source, GPtrArray *files, gint64 
               result->cancelled = TRUE;
               break;
             }
-          result->files++;
-          if (!import_one (&st, file, &local_error))
+          if (!prepare_one (&st, file, TRUE, &batch[n], &local_error))
             {
+              prepared_clear (&batch[n]);
               ok = FALSE;
               break;
             }
+          n++;
+          i++;
+          result->files++;
           if (progress != NULL)
             {
-              SlImportProgress p = { i + 1, files->len, file->path };
+              SlImportProgress p = { i, files->len, file->path };
               progress (&p, user_data);
             }
         }
-      if (!ok)
-        {
-          /* The rolled-back batch's rows are gone: so are its ids, counts and classes. */
-          sl_project_rollback (self);
-          g_array_set_size (result->image_ids, ids_before);
-          g_ptr_array_set_size (result->issues, issues_before);
-          result->files = before.files;
-          result->added = before.added;
-          result->duplicates = before.duplicates;
-          result->unreadable = before.unreadable;
-          result->not_images = before.not_images;
-          result->classes_created = before.classes_created;
-          result->conflicts = before.conflicts;
-          break;
-        }
-      sync_store (&st);
-      if (!sl_project_commit (self, &local_error))
-        {
-          sl_project_rollback (self);
-          ok = FALSE;
-        }
-      if (result->cancelled)
-        break;
+      /* Commit: what was prepared is kept even when the next file failed. */
+      if (n > 0 && !commit_batch (&st, batch, n, ok ? &local_error : NULL))
+        ok = FALSE;
+      for (guint k = 0; k < n; k++)
+        prepared_clear (&batch[k]);
     }
   result->seconds = (g_get_monotonic_time () - start) / 1e6;
   finish_import (self, st.import_id,

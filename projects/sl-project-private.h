@@ -15,6 +15,8 @@ struct _SlProject
   gboolean read_only;     /* opened with SQLITE_OPEN_READONLY; no clean-up, no writes */
   char *read_only_reason; /* a sentence for the banner */
   int schema_version;     /* user_version as found (a read-only project is not migrated) */
+  gint64 busy_since;      /* sl-project-busy.c: when the current wait for a writer began */
+  gboolean busy_said;     /* whether that wait was announced */
 };
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
@@ -28,6 +30,20 @@ gboolean sl_project_step_done (SlProject *self, sqlite3_stmt *stmt, GError **err
 gboolean sl_project_begin (SlProject *self, GError **error); /* BEGIN IMMEDIATE */
 gboolean sl_project_commit (SlProject *self, GError **error);
 void sl_project_rollback (SlProject *self);
+
+/* sl-project-busy.c: every connection waits for another process's write
+ * (backing off, said once with g_message when it lasts, given up after
+ * SL_PROJECT_BUSY_LIMIT_S) instead of failing at once. */
+#define SL_PROJECT_BUSY_LIMIT_S 120
+void _sl_project_wait_when_busy (SlProject *self);
+/* When the connection's last error is a busy database (the wait ran out),
+ * sets *error to say so in words and returns TRUE. */
+gboolean _sl_project_set_busy_error (SlProject *self, GError **error, const char *what);
+
+/* sl-project-cleanup.c: removes what dead processes left (temporary files,
+ * copies of unfinished imports, interrupted run deletes), skipping whatever
+ * a live process's lock covers (sl-project-lock.h). */
+void _sl_project_clean_up (SlProject *self);
 
 /* Sets *error from a runtime error. */
 void sl_project_set_runtime_error (GError **error, const sl_error *err, const char *what);

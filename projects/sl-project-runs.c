@@ -7,13 +7,16 @@
 #include <fcntl.h>
 #include <math.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
 
 #include "sl-config.h"
 #include "sl-files.h"
+#include "sl-project-lock.h"
+
+/* How long taking a run's lock waits for a momentary holder. */
+#define RUN_LOCK_WAIT_MS 2000
 
 static const char *const status_names[] = {
   "created", "running", "cancelled", "failed", "finished", "stopped-early", "interrupted",
@@ -297,23 +300,24 @@ gboolean
 sl_run_lock (SlProject *self, const SlRunInfo *run, gboolean exclusive, int *fd, GError **error)
 {
   g_autofree char *path = sl_project_run_file (self, run, ".lock");
+  g_autoptr (GError) local_error = NULL;
+  SlLock *lock;
 
-  *fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (*fd < 0)
+  /* The clean-up on open and the status checks of other processes hold it
+   * for an instant: a short wait tells them from a training. */
+  lock = sl_lock_take (path, exclusive ? SL_LOCK_EXCLUSIVE : SL_LOCK_SHARED, RUN_LOCK_WAIT_MS, NULL,
+                       &local_error);
+  *fd = -1;
+  if (lock == NULL)
     {
-      int saved = errno;
-      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_IO, "Could not open %s: %s", path,
-                   g_strerror (saved));
+      if (g_error_matches (local_error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_BUSY))
+        g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_BUSY,
+                     "%s is being trained by another process", run->name);
+      else
+        g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
     }
-  if (flock (*fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0)
-    {
-      close (*fd);
-      *fd = -1;
-      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_BUSY,
-                   "%s is being trained by another process", run->name);
-      return FALSE;
-    }
+  *fd = sl_lock_steal_fd (lock);
   return TRUE;
 }
 
@@ -322,16 +326,9 @@ static void
 check_alive (SlProject *self, SlRunInfo *run)
 {
   g_autofree char *path = sl_project_run_file (self, run, ".lock");
-  int fd;
 
-  if (run->status != SL_RUN_RUNNING)
-    return;
-  if (!g_file_test (path, G_FILE_TEST_EXISTS) || sl_run_lock (self, run, FALSE, &fd, NULL))
-    {
-      run->status = SL_RUN_INTERRUPTED;
-      if (fd >= 0)
-        close (fd);
-    }
+  if (run->status == SL_RUN_RUNNING && !sl_lock_is_held (path))
+    run->status = SL_RUN_INTERRUPTED;
 }
 
 static SlRunInfo *

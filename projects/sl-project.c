@@ -18,6 +18,8 @@ sl_project_set_db_error (SlProject *self, GError **error, const char *what)
 {
   int rc = sqlite3_extended_errcode (self->db);
 
+  if (_sl_project_set_busy_error (self, error, what))
+    return;
   if (_sl_sqlite_is_damage (rc))
     {
       g_autofree char *cause = g_strdup_printf ("%s: %s", what, sqlite3_errmsg (self->db));
@@ -76,7 +78,8 @@ sl_project_exec (SlProject *self, const char *sql, GError **error)
     {
       int rc = sqlite3_extended_errcode (self->db);
 
-      if (_sl_sqlite_is_damage (rc) || (rc & 0xff) == SQLITE_READONLY)
+      if (_sl_sqlite_is_damage (rc) || (rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_BUSY
+          || (rc & 0xff) == SQLITE_LOCKED)
         sl_project_set_db_error (self, error, "Could not update the project");
       else
         g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_DATABASE, "%s (in %s)",
@@ -278,7 +281,7 @@ connect (const char *path, gboolean create, GError **error)
                    self->db_path, self->db ? sqlite3_errmsg (self->db) : "out of memory");
       return NULL;
     }
-  sqlite3_busy_timeout (self->db, 10000);
+  _sl_project_wait_when_busy (self);
   if (!sl_project_exec (self,
                         self->read_only ? "PRAGMA foreign_keys = ON"
                                         : "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; "
@@ -363,45 +366,6 @@ sl_project_create (const char *path, const char *name, GError **error)
   return g_steal_pointer (&self);
 }
 
-/* Removes temporary files (".tmp-" in their names) that a killed import or
- * checkpoint write left behind, and, after an import that did not finish,
- * stored copies that no image row points to. */
-static void
-clean_folder (SlProject *self, const char *path, gboolean orphans)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  g_autoptr (sqlite3_stmt) stmt = NULL;
-  const char *name;
-
-  if (dir == NULL)
-    return;
-  if (orphans)
-    stmt = sl_project_prepare (self, "SELECT 1 FROM images WHERE hash = ?", NULL);
-  while ((name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && strstr (name, ".tmp-") != NULL)
-        sl_remove_tree (child); /* a run whose delete was interrupted */
-      else if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        clean_folder (self, child, orphans);
-      else if (strstr (name, ".tmp-") != NULL)
-        g_unlink (child);
-      else if (stmt != NULL)
-        {
-          g_autofree char *hash = g_strndup (name, strcspn (name, "."));
-
-          sqlite3_reset (stmt);
-          sqlite3_bind_text (stmt, 1, hash, -1, SQLITE_TRANSIENT);
-          if (sqlite3_step (stmt) != SQLITE_ROW)
-            {
-              g_debug ("removing %s, left by an unfinished import", child);
-              g_unlink (child);
-            }
-        }
-    }
-}
-
 /* Looks for damage before anything reports on the data: every table this
  * build reads must be there, and the tables people care about must read to
  * the end (a count visits every page of a table). SQLite's quick check runs
@@ -458,7 +422,6 @@ static SlProject *
 open_project (const char *path, gboolean clean, GError **error)
 {
   g_autoptr (SlProject) self = connect (path, FALSE, error);
-  g_autofree char *importing = NULL;
 
   if (self == NULL)
     return NULL;
@@ -468,21 +431,8 @@ open_project (const char *path, gboolean clean, GError **error)
     return g_steal_pointer (&self); /* a read-only project is never cleaned up */
   if (!make_folders (self->path, error))
     return NULL;
-  importing = sl_project_get_setting (self, "import-active");
-  {
-    g_autofree char *images = g_build_filename (self->path, "images", NULL);
-    g_autofree char *runs = g_build_filename (self->path, "runs", NULL);
-
-    clean_folder (self, images, importing != NULL);
-    clean_folder (self, runs, FALSE);
-  }
-  if (importing != NULL)
-    {
-      sl_project_exec (self,
-                       "DELETE FROM settings WHERE key = 'import-active';"
-                       "UPDATE imports SET status = 'interrupted' WHERE status = 'running'",
-                       NULL);
-    }
+  /* Only what dead processes left: see sl-project-cleanup.c. */
+  _sl_project_clean_up (self);
   return g_steal_pointer (&self);
 }
 
