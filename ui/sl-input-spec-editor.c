@@ -1,10 +1,11 @@
-/* sl-input-spec-editor.c: the model input of a pipeline: size, channels and normalization. */
+/* sl-input-spec-editor.c: the model input of a pipeline: size, channels, transparency and normalization. */
 #define G_LOG_DOMAIN "Sightline-UI"
 
 #include "sl-input-spec-editor.h"
 #include "sl-run.h"
 
 #include <math.h>
+#include <string.h>
 
 struct _SlInputSpecEditor
 {
@@ -13,6 +14,11 @@ struct _SlInputSpecEditor
   GtkWidget *width_spin;
   GtkWidget *height_spin;
   GtkWidget *channels_drop;
+  GtkWidget *alpha_drop;      /* index = sl_alpha_mode */
+  GtkWidget *background_drop; /* white, black, gray, and the pipeline's own colour if other */
+  GtkStringList *background_list;
+  uint8_t custom_background[3];
+  gboolean has_custom; /* background_list holds a fourth, custom, entry */
   GtkWidget *norm_grid;
   GtkWidget *spinner;
   GtkWidget *measure_button;
@@ -50,6 +56,8 @@ static const char *const rgb_names[3] = { "Red", "Green", "Blue" };
 
 /* ---- Reading and writing ----------------------------------------------------------- */
 
+static const uint8_t background_levels[3] = { 255, 0, 128 }; /* White, Black, Gray */
+
 static void
 show_error (SlInputSpecEditor *self, const char *message)
 {
@@ -83,6 +91,61 @@ show_channels (SlInputSpecEditor *self, int channels)
     }
 }
 
+/* Shows the pipeline's alpha rule; a background that is not a preset gets its own entry. */
+static void
+show_alpha (SlInputSpecEditor *self)
+{
+  sl_alpha_rule rule;
+  guint selected = 3;
+  guint n;
+
+  sl_pipeline_get_alpha (self->pipeline, &rule);
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (self->alpha_drop), (guint) rule.mode);
+  for (guint i = 0; i < 3; i++)
+    if (rule.background[0] == background_levels[i] && rule.background[1] == background_levels[i]
+        && rule.background[2] == background_levels[i])
+      selected = i;
+  n = g_list_model_get_n_items (G_LIST_MODEL (self->background_list));
+  if (selected == 3)
+    {
+      g_autofree char *text = g_strdup_printf ("Colour %u, %u, %u", rule.background[0],
+                                               rule.background[1], rule.background[2]);
+      const char *const items[] = { text, NULL };
+
+      gtk_string_list_splice (self->background_list, 3, n - 3, items);
+      memcpy (self->custom_background, rule.background, 3);
+    }
+  else if (n > 3)
+    gtk_string_list_remove (self->background_list, 3);
+  self->has_custom = selected == 3;
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (self->background_drop), selected);
+  gtk_widget_set_sensitive (self->background_drop, rule.mode != SL_ALPHA_DROP);
+}
+
+static void
+on_alpha_changed (SlInputSpecEditor *self)
+{
+  sl_alpha_rule rule;
+  guint bg;
+  sl_error err = { 0 };
+
+  if (self->updating || self->pipeline == NULL)
+    return;
+  rule.mode = (sl_alpha_mode) gtk_drop_down_get_selected (GTK_DROP_DOWN (self->alpha_drop));
+  bg = gtk_drop_down_get_selected (GTK_DROP_DOWN (self->background_drop));
+  if (bg < 3)
+    memset (rule.background, background_levels[bg], 3);
+  else
+    memcpy (rule.background, self->custom_background, 3);
+  gtk_widget_set_sensitive (self->background_drop, rule.mode != SL_ALPHA_DROP);
+  if (sl_pipeline_set_alpha (self->pipeline, &rule, &err) != SL_OK)
+    {
+      show_error (self, err.message);
+      return;
+    }
+  g_signal_emit (self, signals[EDITED], 0);
+}
+
 void
 sl_input_spec_editor_refresh (SlInputSpecEditor *self)
 {
@@ -103,6 +166,7 @@ sl_input_spec_editor_refresh (SlInputSpecEditor *self)
       set_entry_number (self->std_entries[c], spec.std[c]);
     }
   show_channels (self, spec.channels);
+  show_alpha (self);
   self->updating = FALSE;
   show_error (self, NULL);
 }
@@ -405,11 +469,15 @@ sl_input_spec_editor_class_init (SlInputSpecEditorClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SlInputSpecEditor, width_spin);
   gtk_widget_class_bind_template_child (widget_class, SlInputSpecEditor, height_spin);
   gtk_widget_class_bind_template_child (widget_class, SlInputSpecEditor, channels_drop);
+  gtk_widget_class_bind_template_child (widget_class, SlInputSpecEditor, alpha_drop);
+  gtk_widget_class_bind_template_child (widget_class, SlInputSpecEditor, background_drop);
+  gtk_widget_class_bind_template_child (widget_class, SlInputSpecEditor, background_list);
   gtk_widget_class_bind_template_child (widget_class, SlInputSpecEditor, norm_grid);
   gtk_widget_class_bind_template_child (widget_class, SlInputSpecEditor, spinner);
   gtk_widget_class_bind_template_child (widget_class, SlInputSpecEditor, measure_button);
   gtk_widget_class_bind_template_child (widget_class, SlInputSpecEditor, error_label);
   gtk_widget_class_bind_template_callback (widget_class, on_field_changed);
+  gtk_widget_class_bind_template_callback (widget_class, on_alpha_changed);
   gtk_widget_class_bind_template_callback (widget_class, sl_input_spec_editor_measure);
 }
 

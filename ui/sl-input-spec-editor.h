@@ -1,4 +1,4 @@
-/* sl-input-spec-editor.h: the model input of a pipeline: size, channels and normalization. */
+/* sl-input-spec-editor.h: the model input of a pipeline: size, channels, transparency and normalization. */
 #pragma once
 
 #include "sl-types.h"
