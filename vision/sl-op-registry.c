@@ -328,7 +328,7 @@ static const sl_op ops[] = {
   OP ("clahe", "CLAHE", "Equalizes contrast tile by tile, evening out uneven lighting",
       clahe_params, sl_op_clahe, NULL),
   OP ("flatten-illumination", "Flatten illumination",
-      "Evens out uneven lighting: divides by, or subtracts, a heavy blur of the image",
+      "Evens out uneven lighting: divides by, or subtracts, a smoothed copy of the image",
       flatten_params, sl_op_flatten_illumination, NULL),
   OP ("normalize", "Normalize", "Stretches the levels so the image spans low..high",
       normalize_params, sl_op_normalize, check_low_high),

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <opencv2/imgproc.hpp>
+#include <vector>
 
 /* Level parameters are given in 8-bit units; 16-bit images scale them. */
 static double
@@ -173,17 +174,27 @@ sl_op_flatten_illumination (const sl_image *in, const sl_param_value *v, sl_imag
 {
   SL_CV_TRY
   {
-    cv::Mat src = sl_cv_mat (in), f, background, flat, dst;
+    cv::Mat src = sl_cv_mat (in), f, gray, blurred, background, flat, dst;
     double level = v[2].number * level_scale (src);
+    int n = src.channels ();
 
-    /* The background is a heavy blur of each channel, in floats so that it stays smooth. */
+    /* Light is colourless: the background is a heavy blur of the gray image (in floats, so
+     * that it stays smooth), and every colour channel is divided by (or loses) the same
+     * amount, so hues survive for a colour range after this step. */
     src.convertTo (f, CV_32F);
-    cv::GaussianBlur (f, background, cv::Size (0, 0), v[1].number);
+    if (n == 1)
+      gray = f;
+    else
+      cv::cvtColor (f, gray, n == 4 ? cv::COLOR_RGBA2GRAY : cv::COLOR_RGB2GRAY);
+    cv::GaussianBlur (gray, blurred, cv::Size (0, 0), v[1].number);
     if (v[0].number == 0)
-      {
-        cv::max (background, 1.0, background);
-        cv::divide (f, background, flat, level);
-      }
+      cv::max (blurred, 1.0, blurred);
+    if (n == 1)
+      background = blurred;
+    else
+      cv::merge (std::vector<cv::Mat> (n, blurred), background);
+    if (v[0].number == 0)
+      cv::divide (f, background, flat, level);
     else
       {
         cv::subtract (f, background, flat);

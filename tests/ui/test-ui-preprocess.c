@@ -674,6 +674,169 @@ test_empty_project (void)
   fixture_teardown (&f);
 }
 
+/* ---- The factory operators ------------------------------------------------------------------ */
+
+/* Imports a 320 x 240 colour image: a red ellipse turned 25° and a blue square on a gray
+ * background lit unevenly from the left; returns its id. */
+static gint64
+import_factory_image (Fixture *f)
+{
+  g_autofree char *dir = g_build_filename (f->tmp, "factory", NULL);
+  g_autofree char *path = g_build_filename (dir, "part.png", NULL);
+  g_autoptr (GError) error = NULL;
+  SlImportResult result = { 0 };
+  sl_image img = { 0 };
+  double a = 25 * G_PI / 180;
+  gint64 id;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_assert_cmpint (sl_image_alloc (&img, 320, 240, 3, 8, NULL), ==, SL_OK);
+  for (int y = 0; y < 240; y++)
+    for (int x = 0; x < 320; x++)
+      {
+        double light = 0.45 + 0.55 * x / 319.0;
+        double u = ((x - 150) * cos (a) + (y - 120) * sin (a)) / 70;
+        double w = (-(x - 150) * sin (a) + (y - 120) * cos (a)) / 25;
+        guint8 *px = img.data + (gsize) y * img.stride + 3 * x;
+        int rgb[3] = { 190, 190, 190 };
+
+        if (u * u + w * w <= 1)
+          rgb[0] = 230, rgb[1] = 30, rgb[2] = 30;
+        else if (x >= 260 && x < 280 && y >= 40 && y < 60)
+          rgb[0] = 40, rgb[1] = 60, rgb[2] = 200;
+        for (int c = 0; c < 3; c++)
+          px[c] = (guint8) lround (rgb[c] * light);
+      }
+  g_assert_cmpint (sl_image_save (&img, path, NULL), ==, SL_OK);
+  sl_image_clear (&img);
+  g_assert_true (sl_project_import_folder (f->project, dir, SL_IMPORT_FLAGS_NONE, 0, NULL, NULL,
+                                           NULL, &result, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (result.added, ==, 1);
+  id = g_array_index (result.image_ids, gint64, 0);
+  sl_import_result_clear (&result);
+  return id;
+}
+
+/* Picks a choice in the selected step's drop-down, as a click would. */
+static void
+choose (Fixture *f, const char *param_id, const char *choice)
+{
+  GtkWidget *w
+      = sl_param_editor_get_control (sl_preprocess_page_get_param_editor (f->page), param_id, 0);
+  const sl_op_info *op = sl_pipeline_step_op (sl_preprocess_page_get_pipeline (f->page),
+                                              sl_preprocess_page_get_selected_step (f->page));
+  const sl_param_spec *spec = sl_op_find_param (op, param_id);
+
+  g_assert_true (GTK_IS_DROP_DOWN (w));
+  for (guint i = 0; spec->choices[i] != NULL; i++)
+    if (g_str_equal (spec->choices[i], choice))
+      {
+        gtk_drop_down_set_selected (GTK_DROP_DOWN (w), i);
+        return;
+      }
+  g_error ("no choice '%s' for '%s'", choice, param_id);
+}
+
+/* Waits for the preview of the current chain and checks it ran every step. */
+static const SlPreviewResult *
+fresh_preview (Fixture *f)
+{
+  SlPreviewWorker *worker = sl_preprocess_page_get_worker (f->page);
+  const SlPreviewResult *result;
+
+  g_assert_true (ui_test_wait_until (worker_idle, f->page, 30000));
+  g_assert_true (ui_test_wait_until (preview_ready, f->page, 30000));
+  result = sl_preview_worker_get_result (worker);
+  if (result->error != NULL)
+    g_error ("preview failed: %s", result->error);
+  g_assert_cmpint (result->n_steps, ==,
+                   sl_pipeline_step_count (sl_preprocess_page_get_pipeline (f->page)));
+  return result;
+}
+
+static const SlPreviewStage *
+stage (const SlPreviewResult *r, int i)
+{
+  return &g_array_index (r->stages, SlPreviewStage, i);
+}
+
+/* Colour range, crop to part, rotate to main axis, polar unwrap and flattening in the
+ * workbench: added from the registry, previewed live, edited, refused, stored. */
+static void
+test_factory_operators (void)
+{
+  Fixture f = { 0 };
+  SlParamEditor *editor;
+  const SlPreviewResult *r;
+  sl_pipeline *stored;
+  g_autofree char *shot = NULL;
+  gint64 id;
+
+  if (!fixture_fmnist (&f, 20))
+    return;
+  id = import_factory_image (&f);
+  open_page (&f);
+  editor = sl_preprocess_page_get_param_editor (f.page);
+  sl_preprocess_page_set_preview_image (f.page, id);
+  add_step (&f, "flatten-illumination");
+  gtk_spin_button_set_value (spin (&f, "sigma", 0), 40);
+  add_step (&f, "color-range");
+  gtk_spin_button_set_value (spin (&f, "hue-low", 0), 340);
+  gtk_spin_button_set_value (spin (&f, "hue-high", 0), 20);
+  add_step (&f, "crop-to-part");
+  choose (&f, "method", "fixed");
+  gtk_spin_button_set_value (spin (&f, "level", 0), 0);
+  gtk_spin_button_set_value (spin (&f, "margin", 0), 6);
+  add_step (&f, "rotate-to-axis");
+  choose (&f, "size", "fit");
+  gtk_spin_button_set_value (spin (&f, "pad", 0), 0);
+
+  r = fresh_preview (&f);
+  g_assert_cmpuint (sl_preview_pane_get_n_thumbnails (sl_preprocess_page_get_preview_pane (f.page)),
+                    ==, 6);
+  g_assert_null (sl_preview_pane_get_error (sl_preprocess_page_get_preview_pane (f.page)));
+  g_assert_cmpint (stage (r, 0)->width, ==, 320);
+  g_assert_cmpint (stage (r, 1)->channels, ==, 3);
+  /* The red ellipse's box (about 129 x 75) plus 6 px on every side. */
+  g_test_message ("crop to part: %d x %d; turned: %d x %d", stage (r, 2)->width,
+                  stage (r, 2)->height, stage (r, 3)->width, stage (r, 3)->height);
+  g_assert_cmpint (stage (r, 2)->width, >=, 135);
+  g_assert_cmpint (stage (r, 2)->width, <=, 150);
+  g_assert_cmpint (stage (r, 2)->height, >=, 80);
+  g_assert_cmpint (stage (r, 2)->height, <=, 95);
+  /* Turned 25° with room for the corners. */
+  g_assert_cmpint (stage (r, 3)->width, >, stage (r, 2)->width);
+  g_assert_cmpint (stage (r, 3)->height, >, stage (r, 2)->height);
+
+  /* Polar unwrap's size is its parameters', and follows an edit. */
+  add_step (&f, "polar-unwrap");
+  r = fresh_preview (&f);
+  g_assert_cmpint (stage (r, 4)->width, ==, 360);
+  g_assert_cmpint (stage (r, 4)->height, ==, 64);
+  gtk_spin_button_set_value (spin (&f, "width", 0), 180);
+  r = fresh_preview (&f);
+  g_assert_cmpint (stage (r, 4)->width, ==, 180);
+  shot = ui_test_save_screenshot (GTK_WIDGET (f.window), "preprocess-factory");
+
+  /* A refused combination is explained under its control and never stored. */
+  sl_preprocess_page_select_step (f.page, 1);
+  gtk_spin_button_set_value (spin (&f, "sat-low", 0), 250);
+  gtk_spin_button_set_value (spin (&f, "sat-high", 0), 100);
+  g_assert_nonnull (sl_param_editor_get_error (editor, "sat-high"));
+  g_test_message ("refused: %s", sl_param_editor_get_error (editor, "sat-high"));
+  sl_preprocess_page_flush (f.page);
+  stored = stored_pipeline (&f);
+  g_assert_cmpint (sl_pipeline_step_count (stored), ==, 5);
+  g_assert_cmpstr (step_op (stored, 2), ==, "crop-to-part");
+  g_assert_cmpfloat (param (stored, 1, "hue-low"), ==, 340);
+  g_assert_cmpfloat (param (stored, 1, "sat-high"), ==, 255);
+  g_assert_cmpfloat (param (stored, 2, "margin"), ==, 6);
+  g_assert_cmpfloat (param (stored, 4, "width"), ==, 180);
+  sl_pipeline_free (stored);
+  fixture_teardown (&f);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -684,5 +847,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/preprocess/roi", test_roi);
   g_test_add_func ("/ui/preprocess/input-and-augment", test_input_and_augment);
   g_test_add_func ("/ui/preprocess/empty-project", test_empty_project);
+  g_test_add_func ("/ui/preprocess/factory-operators", test_factory_operators);
   return g_test_run ();
 }

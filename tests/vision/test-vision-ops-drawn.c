@@ -511,7 +511,28 @@ test_flatten_illumination (void)
   check_flat (&out, 128 * 257, 3 * 257, 100 * 257);
   sl_image_clear (&out);
 
-  /* Colour channels each on their own; alpha is kept as it was. */
+  /* Colour keeps its hue: every channel is divided by the same (gray) background. */
+  {
+    static const int colour[3] = { 200, 100, 50 };
+    sl_image rgb;
+
+    new_image (&rgb, 300, 300, 3, 8, 0);
+    for (int y = 0; y < 300; y++)
+      for (int x = 0; x < 300; x++)
+        for (int c = 0; c < 3; c++)
+          put (&rgb, x, y, c, (int) lround (colour[c] * (0.4 + 0.6 * x / 299)));
+    run_ok ("flatten-illumination", "sigma=20 level=128", &rgb, &out);
+    /* gray = 0.299 * 200 + 0.587 * 100 + 0.114 * 50 = 124.2 times the light */
+    for (int y = 70; y <= 230; y += 5)
+      for (int x = 70; x <= 230; x += 5)
+        for (int c = 0; c < 3; c++)
+          g_assert_cmpint (abs (get (&out, x, y, c) - (int) lround (128.0 * colour[c] / 124.2)), <=,
+                           2);
+    sl_image_clear (&out);
+    sl_image_clear (&rgb);
+  }
+
+  /* Alpha is kept as it was. */
   lit_unevenly (&rgba, 4, 8);
   run_op_alone ("flatten-illumination", "mode=subtract sigma=20 level=100", &rgba, &out);
   g_assert_cmpint (out.channels, ==, 4);

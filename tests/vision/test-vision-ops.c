@@ -127,6 +127,10 @@ test_ops_match_opencv (void)
             continue;
           make_image (&images, kinds[k], picks[i], &in);
           vt_assert_ok (sl_pipeline_new (&p, &err), &err);
+          /* The operators themselves get RGBA (the alpha rule has its own tests). */
+          vt_assert_ok (
+              sl_pipeline_set_alpha (p, &(sl_alpha_rule){ SL_ALPHA_DROP, { 0, 0, 0 } }, &err),
+              &err);
           vt_assert_ok (sl_pipeline_insert_step (p, -1, cases[c].op, &err), &err);
           vt_set_params (p, 0, cases[c].params);
           vt_assert_ok (sl_pipeline_apply_stages (p, &in, stages, &err), &err);

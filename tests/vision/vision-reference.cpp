@@ -389,18 +389,25 @@ reference (const sl_pipeline *p, int step, const cv::Mat &src)
     }
   else if (id == "flatten-illumination")
     {
-      /* Channel by channel; alpha is copied. */
+      /* The background from the gray image; each colour channel divided by (or minus) it;
+       * alpha copied. */
       std::vector<cv::Mat> ch;
+      cv::Mat f, gray, bg;
+      src.convertTo (f, CV_32F);
+      if (src.channels () == 1)
+        gray = f;
+      else
+        cv::cvtColor (f, gray, src.channels () == 3 ? cv::COLOR_RGB2GRAY : cv::COLOR_RGBA2GRAY);
+      cv::GaussianBlur (gray, bg, cv::Size (), P ("sigma"));
       cv::split (src, ch);
       for (int c = 0; c < (int) ch.size () && c < 3; c++)
         {
-          cv::Mat f, bg, flat;
-          ch[c].convertTo (f, CV_32F);
-          cv::GaussianBlur (f, bg, cv::Size (), P ("sigma"));
+          cv::Mat fc, flat;
+          ch[c].convertTo (fc, CV_32F);
           if (P ("mode") == 0)
-            flat = P ("level") * k16 * f / cv::max (bg, 1.0);
+            cv::divide (fc, cv::max (bg, 1.0), flat, P ("level") * k16);
           else
-            flat = f - bg + P ("level") * k16;
+            flat = fc - bg + P ("level") * k16;
           flat.convertTo (ch[c], src.depth ());
         }
       cv::merge (ch, dst);
