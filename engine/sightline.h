@@ -30,6 +30,7 @@ extern "C"
     SL_ERR_DEVICE = -5,    /* a compute device failed or is missing */
     SL_ERR_CANCELLED = -6, /* a progress callback asked to stop */
     SL_ERR_DIVERGED = -7,  /* the loss became NaN or infinite */
+    SL_ERR_LIMIT = -8,     /* a model or input needs more memory or work than the caller allows */
   } sl_status;
 
   /* ABI: structs that the caller allocates either begin with struct_size (and

@@ -2,6 +2,7 @@
 #include "sl-model-private.h"
 #include "sl-error-private.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,42 +58,64 @@ align16 (size_t n)
   return (n + 15) & ~(size_t) 15;
 }
 
-sl_status
-sl_plan_new (sl_model *m, int batch, bool training, bool want_input_grad, sl_plan **out,
-             sl_error *err)
+/* Where every buffer of a plan sits in its two arenas (offsets in floats and
+ * in int32s; SIZE_MAX where a node has none). */
+typedef struct
 {
-  sl_backend *be = m->backend;
-  const sl_backend_ops *ops = be->ops;
-  plan_private *pp = calloc (1, sizeof *pp);
-  sl_plan *p = &pp->plan;
-  size_t floats = 0, ints = 0, ws = 0, scratch = 0;
-  size_t *out_at, *grad_at, *saved_at, *arg_at;
-  const size_t B = (size_t) batch;
+  size_t *out_at, *grad_at, *saved_at, *arg_at; /* per node */
+  size_t input_grad_at, ws_at, scratch_at, stats_at, input_at, probs_at, labels_at;
+  size_t ws; /* workspace floats */
+  size_t floats, ints;
+} plan_layout;
 
-  *out = NULL;
-  if (pp == NULL)
-    return sl_error_set (err, SL_ERR_NOMEM, "out of memory planning buffers");
-  p->batch = batch;
-  p->training = training;
-  p->out = calloc ((size_t) m->n_nodes, sizeof (float *));
-  p->grad = calloc ((size_t) m->n_nodes, sizeof (float *));
-  p->saved = calloc ((size_t) m->n_nodes, sizeof (float *));
-  p->argmax = calloc ((size_t) m->n_nodes, sizeof (int32_t *));
-  pp->own = calloc ((size_t) m->n_nodes, sizeof (float *));
-  pp->written = calloc ((size_t) m->n_nodes + 1, sizeof (bool));
-  out_at = calloc ((size_t) m->n_nodes * 4, sizeof (size_t));
+static void
+layout_clear (plan_layout *l)
+{
+  free (l->out_at);
+  memset (l, 0, sizeof *l);
+}
+
+static size_t
+conv_workspace (const sl_plan_sizer *sz, const sl_conv_desc *d, int batch)
+{
+  if (sz->backend != NULL)
+    return sz->backend->ops->conv2d_workspace (sz->backend, d, batch);
+  return _sl_cpu_conv2d_workspace_floats (d, sz->threads);
+}
+
+static size_t
+conv_grad_scratch (const sl_plan_sizer *sz, const sl_conv_desc *d)
+{
+  if (sz->backend != NULL)
+    return sz->backend->ops->conv2d_grad_scratch (sz->backend, d);
+  return _sl_cpu_conv2d_grad_scratch_floats (d);
+}
+
+/* Lays out one plan without allocating it. sl_plan_new and the cost
+ * estimate (_sl_plan_measure) share this, so what a model is said to need
+ * is what its first prediction allocates. node_bytes and node_ws, when not
+ * NULL, receive per node the bytes of the buffers it owns and of the
+ * convolution workspace it asks for. */
+static sl_status
+plan_layout_new (const sl_model *m, int batch, bool training, bool want_input_grad,
+                 const sl_plan_sizer *sz, plan_layout *l, uint64_t *node_bytes, uint64_t *node_ws,
+                 sl_error *err)
+{
+  size_t floats = 0, ints = 0, ws = 0, scratch = 0;
+  const size_t B = (size_t) batch;
   int *readers = calloc ((size_t) m->n_nodes + 1, sizeof (int));
-  if (!p->out || !p->grad || !p->saved || !p->argmax || !pp->own || !pp->written || !out_at
-      || !readers)
+
+  memset (l, 0, sizeof *l);
+  l->out_at = calloc ((size_t) m->n_nodes * 4, sizeof (size_t));
+  if (l->out_at == NULL || readers == NULL)
     {
-      free (out_at);
       free (readers);
-      sl_plan_free (m, p);
+      layout_clear (l);
       return sl_error_set (err, SL_ERR_NOMEM, "out of memory planning buffers");
     }
-  grad_at = out_at + m->n_nodes;
-  saved_at = grad_at + m->n_nodes;
-  arg_at = saved_at + m->n_nodes;
+  l->grad_at = l->out_at + m->n_nodes;
+  l->saved_at = l->grad_at + m->n_nodes;
+  l->arg_at = l->saved_at + m->n_nodes;
 
   for (int i = 0; i < m->n_nodes; i++)
     for (int k = 0; k < m->nodes[i].n_inputs; k++)
@@ -105,121 +128,220 @@ sl_plan_new (sl_model *m, int batch, bool training, bool want_input_grad, sl_pla
     {
       const sl_node *n = &m->nodes[i];
       size_t len = align16 (B * sl_shape_size (n->out));
+      const size_t floats_before = floats, ints_before = ints;
 
-      out_at[i] = grad_at[i] = saved_at[i] = arg_at[i] = SIZE_MAX;
+      l->out_at[i] = l->grad_at[i] = l->saved_at[i] = l->arg_at[i] = SIZE_MAX;
+      if (node_ws != NULL)
+        node_ws[i] = 0;
       if (n->kind == SL_LAYER_FLATTEN)
-        continue;
+        {
+          if (node_bytes != NULL)
+            node_bytes[i] = 0;
+          continue;
+        }
       if (runs_in_place (m, readers, i))
         {
-          out_at[i] = out_at[n->inputs[0]];
-          grad_at[i] = grad_at[n->inputs[0]];
+          l->out_at[i] = l->out_at[n->inputs[0]];
+          l->grad_at[i] = l->grad_at[n->inputs[0]];
+          if (node_bytes != NULL)
+            node_bytes[i] = 0;
           continue;
         }
       if (n->kind != SL_LAYER_DROPOUT || training)
         {
-          out_at[i] = floats;
+          l->out_at[i] = floats;
           floats += len;
         }
       if (training)
         {
-          grad_at[i] = floats;
+          l->grad_at[i] = floats;
           floats += len;
         }
       if (n->kind == SL_LAYER_BATCHNORM)
         {
-          saved_at[i] = floats;
+          l->saved_at[i] = floats;
           floats += align16 (2 * (size_t) n->in.c);
         }
       if (n->kind == SL_LAYER_DROPOUT && training)
         {
-          saved_at[i] = floats;
+          l->saved_at[i] = floats;
           floats += len;
         }
       if (n->kind == SL_LAYER_MAXPOOL && training)
         {
-          arg_at[i] = ints;
+          l->arg_at[i] = ints;
           ints += len;
         }
       if (n->kind == SL_LAYER_CONV2D)
         {
-          size_t w = ops->conv2d_workspace (be, &n->geom, batch);
-          size_t s = ops->conv2d_grad_scratch (be, &n->geom);
+          size_t w = conv_workspace (sz, &n->geom, batch);
+          size_t s = conv_grad_scratch (sz, &n->geom);
           ws = w > ws ? w : ws;
           scratch = s > scratch ? s : scratch;
+          if (node_ws != NULL)
+            node_ws[i] = (uint64_t) align16 (w) * sizeof (float);
         }
+      if (node_bytes != NULL)
+        node_bytes[i] = (uint64_t) (floats - floats_before) * sizeof (float)
+                        + (uint64_t) (ints - ints_before) * sizeof (int32_t);
     }
   const size_t in_size = (size_t) m->channels * m->height * m->width;
-  size_t input_grad_at = floats;
+  l->input_grad_at = floats;
   if (want_input_grad)
     floats += align16 (B * in_size);
   /* Device libraries (cuDNN) want their scratch on a 256-byte boundary. */
-  if (!ops->host_memory)
+  if (!sz->host_memory)
     floats = (floats + 63) & ~(size_t) 63;
-  size_t ws_at = floats;
+  l->ws_at = floats;
   floats += align16 (ws);
-  size_t scratch_at = floats;
+  l->scratch_at = floats;
   if (training)
     floats += align16 (scratch * (size_t) m->threads);
   /* Doubles, 64-byte aligned like every offset here. */
-  size_t stats_at = floats;
+  l->stats_at = floats;
   floats += align16 (2 * SL_STAT_COUNT);
-  size_t input_at = floats, probs_at = 0;
-  if (!ops->host_memory)
+  l->input_at = floats;
+  l->probs_at = 0;
+  if (!sz->host_memory)
     {
       floats += align16 (B * in_size);
-      probs_at = floats;
+      l->probs_at = floats;
       floats += align16 (B * (size_t) m->classes);
     }
-  size_t labels_at = ints;
+  l->labels_at = ints;
   ints += align16 (B);
-
+  l->ws = ws;
+  l->floats = floats;
+  l->ints = ints;
   free (readers);
+  return SL_OK;
+}
+
+static uint64_t
+layout_bytes (const plan_layout *l)
+{
+  return (uint64_t) l->floats * sizeof (float) + (uint64_t) l->ints * sizeof (int32_t);
+}
+
+sl_status
+_sl_plan_measure (const sl_model *m, int batch, const sl_plan_sizer *sizer, uint64_t *bytes,
+                  uint64_t *node_bytes, uint64_t *node_ws, sl_error *err)
+{
+  plan_layout l;
+  sl_status st = plan_layout_new (m, batch, false, false, sizer, &l, node_bytes, node_ws, err);
+
+  *bytes = st == SL_OK ? layout_bytes (&l) : 0;
+  layout_clear (&l);
+  return st;
+}
+
+/* "1.5 GB", "12.0 MB": the sizes that limit messages quote. */
+void
+_sl_format_bytes (uint64_t bytes, char *buf, size_t size)
+{
+  if (bytes >= 1000000000ull)
+    snprintf (buf, size, "%.1f GB", bytes / 1e9);
+  else if (bytes >= 1000000ull)
+    snprintf (buf, size, "%.1f MB", bytes / 1e6);
+  else
+    snprintf (buf, size, "%.1f kB", bytes / 1e3);
+}
+
+sl_status
+sl_plan_new (sl_model *m, int batch, bool training, bool want_input_grad, sl_plan **out,
+             sl_error *err)
+{
+  sl_backend *be = m->backend;
+  const sl_backend_ops *ops = be->ops;
+  const sl_plan_sizer sizer
+      = { .backend = be, .threads = m->threads, .host_memory = ops->host_memory };
+  plan_private *pp;
+  sl_plan *p;
+  plan_layout l;
+  sl_status st;
+
+  *out = NULL;
+  st = plan_layout_new (m, batch, training, want_input_grad, &sizer, &l, NULL, NULL, err);
+  if (st != SL_OK)
+    return st;
   /* A backend that cannot plan a layer (conv2d_workspace) says so here. */
-  sl_status planned = ops->sync (be, err);
-  if (planned != SL_OK)
+  st = ops->sync (be, err);
+  if (st == SL_OK && m->plan_limit > 0 && layout_bytes (&l) > m->plan_limit)
     {
-      free (out_at);
-      sl_plan_free (m, p);
-      return planned;
+      char need[32], limit[32];
+
+      _sl_format_bytes (layout_bytes (&l), need, sizeof need);
+      _sl_format_bytes (m->plan_limit, limit, sizeof limit);
+      st = sl_error_set (err, SL_ERR_LIMIT,
+                         "a batch of %d needs %s of working memory, more than the %s the memory "
+                         "limit leaves for it",
+                         batch, need, limit);
     }
-  p->arena = ops->alloc (be, floats * sizeof (float));
-  p->index_arena = ops->alloc (be, ints * sizeof (int32_t));
+  if (st != SL_OK)
+    {
+      layout_clear (&l);
+      return st;
+    }
+  pp = calloc (1, sizeof *pp);
+  if (pp == NULL)
+    {
+      layout_clear (&l);
+      return sl_error_set (err, SL_ERR_NOMEM, "out of memory planning buffers");
+    }
+  p = &pp->plan;
+  p->batch = batch;
+  p->training = training;
+  p->out = calloc ((size_t) m->n_nodes, sizeof (float *));
+  p->grad = calloc ((size_t) m->n_nodes, sizeof (float *));
+  p->saved = calloc ((size_t) m->n_nodes, sizeof (float *));
+  p->argmax = calloc ((size_t) m->n_nodes, sizeof (int32_t *));
+  pp->own = calloc ((size_t) m->n_nodes, sizeof (float *));
+  pp->written = calloc ((size_t) m->n_nodes + 1, sizeof (bool));
+  if (!p->out || !p->grad || !p->saved || !p->argmax || !pp->own || !pp->written)
+    {
+      layout_clear (&l);
+      sl_plan_free (m, p);
+      return sl_error_set (err, SL_ERR_NOMEM, "out of memory planning buffers");
+    }
+  p->arena = ops->alloc (be, l.floats * sizeof (float));
+  p->index_arena = ops->alloc (be, l.ints * sizeof (int32_t));
   if (p->arena == NULL || p->index_arena == NULL)
     {
-      free (out_at);
+      double mb = layout_bytes (&l) / 1e6;
+
+      layout_clear (&l);
       sl_plan_free (m, p);
       return sl_error_set (err, SL_ERR_NOMEM,
                            "out of %s memory: %.0f MB of buffers for a batch of %d; try a smaller "
                            "batch size",
-                           ops->host_memory ? "main" : "GPU", (floats * 4.0 + ints * 4.0) / 1e6,
-                           batch);
+                           ops->host_memory ? "main" : "GPU", mb, batch);
     }
 
   for (int i = 0; i < m->n_nodes; i++)
     {
-      if (out_at[i] != SIZE_MAX)
-        p->out[i] = pp->own[i] = p->arena + out_at[i];
-      if (grad_at[i] != SIZE_MAX)
-        p->grad[i] = p->arena + grad_at[i];
-      if (saved_at[i] != SIZE_MAX)
-        p->saved[i] = p->arena + saved_at[i];
-      if (arg_at[i] != SIZE_MAX)
-        p->argmax[i] = p->index_arena + arg_at[i];
+      if (l.out_at[i] != SIZE_MAX)
+        p->out[i] = pp->own[i] = p->arena + l.out_at[i];
+      if (l.grad_at[i] != SIZE_MAX)
+        p->grad[i] = p->arena + l.grad_at[i];
+      if (l.saved_at[i] != SIZE_MAX)
+        p->saved[i] = p->arena + l.saved_at[i];
+      if (l.arg_at[i] != SIZE_MAX)
+        p->argmax[i] = p->index_arena + l.arg_at[i];
     }
   if (want_input_grad)
-    p->input_grad = p->arena + input_grad_at;
-  p->workspace = p->arena + ws_at;
-  p->workspace_size = ws;
-  p->param_grad_scratch = training ? p->arena + scratch_at : NULL;
+    p->input_grad = p->arena + l.input_grad_at;
+  p->workspace = p->arena + l.ws_at;
+  p->workspace_size = l.ws;
+  p->param_grad_scratch = training ? p->arena + l.scratch_at : NULL;
   p->logits_grad = training ? p->grad[grad_root (m, m->n_nodes - 1)] : NULL;
-  p->stats = (double *) (p->arena + stats_at);
-  p->labels = p->index_arena + labels_at;
+  p->stats = (double *) (p->arena + l.stats_at);
+  p->labels = p->index_arena + l.labels_at;
   if (!ops->host_memory)
     {
-      p->input = p->arena + input_at;
-      p->probs = p->arena + probs_at;
+      p->input = p->arena + l.input_at;
+      p->probs = p->arena + l.probs_at;
     }
-  free (out_at);
+  layout_clear (&l);
   *out = p;
   return SL_OK;
 }

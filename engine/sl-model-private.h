@@ -106,6 +106,10 @@ struct sl_model
   int trainers;            /* trainers using the model: its device cannot change */
   sl_plan *predict_plan;
   bool shares_weights; /* params and state belong to another model (sl_model_share) */
+  /* Bytes a plan (activations, workspaces) may take; 0 = no limit. Set by
+   * the runtime classifier from its memory limit: sl_plan_new refuses a
+   * larger plan with SL_ERR_LIMIT before allocating it. */
+  uint64_t plan_limit;
 };
 
 /* sl-model-json.c */
@@ -128,6 +132,25 @@ sl_status sl_model_pull_host (const sl_model *model, sl_error *err);
 sl_status sl_model_push_host (sl_model *model, sl_error *err);
 
 /* sl-graph.c */
+/* How a plan's convolution scratch is sized: by a backend, or (backend
+ * NULL) by the CPU backend's formulas for `threads` compute threads. */
+typedef struct
+{
+  sl_backend *backend;
+  int threads;
+  bool host_memory;
+} sl_plan_sizer;
+
+/* The bytes an inference plan for `batch` images would allocate, without
+ * allocating it (the same layout sl_plan_new uses). node_bytes and node_ws
+ * may be NULL or receive, per node, the bytes of the buffers it owns and of
+ * the convolution workspace it asks for (the plan holds only the largest). */
+sl_status _sl_plan_measure (const sl_model *m, int batch, const sl_plan_sizer *sizer,
+                            uint64_t *bytes, uint64_t *node_bytes, uint64_t *node_ws,
+                            sl_error *err);
+/* "1.5 GB", "12.0 MB", "3.0 kB" (decimal units). */
+void _sl_format_bytes (uint64_t bytes, char *buf, size_t size);
+
 sl_status sl_plan_new (sl_model *model, int batch, bool training, bool want_input_grad,
                        sl_plan **out, sl_error *err);
 void sl_plan_free (sl_model *model, sl_plan *plan);
@@ -136,3 +159,24 @@ const float *sl_graph_forward (sl_model *model, sl_plan *plan, const float *x, i
                                uint64_t noise_seed);
 /* Backpropagates plan->logits_grad into param_grads (and plan->input_grad). */
 void sl_graph_backward (sl_model *model, sl_plan *plan, const float *x, int n, float *param_grads);
+
+/* sl-cost.c: what a model costs to run, known before anything large is allocated. */
+typedef struct
+{
+  uint64_t weight_bytes;  /* parameters and running statistics */
+  uint64_t working_bytes; /* the inference plan at the batch measured */
+  double flops;           /* forward, per image; a multiply-add counts 2 */
+  int memory_layer;       /* the layer with the largest buffers (-1: none) */
+  uint64_t memory_layer_bytes, memory_layer_workspace;
+  int flops_layer; /* the layer with the most work (-1: none) */
+  double flops_layer_flops;
+} sl_cost;
+
+/* Measures m (parsed or built; no backend needed) for inference on `batch`
+ * images, with the CPU's convolution workspace for `threads` threads. */
+sl_status _sl_model_measure (const sl_model *m, int batch, int threads, sl_cost *out,
+                             sl_error *err);
+/* Floating-point operations of one node for one image. */
+double _sl_node_flops (const sl_node *n);
+/* "layers[6] (conv2d 'conv3')" or "layers[6] (conv2d)". */
+void _sl_model_describe_layer (const sl_model *m, int index, char *buf, size_t size);

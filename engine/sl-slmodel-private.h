@@ -36,11 +36,19 @@ extern "C"
     float reject_threshold;
   } sl_slmodel_contents;
 
+  /* Called once the description is read and its weights are found to fit,
+ * before the model is built: `model` has its layers and shapes but no
+ * weights or backend. A status other than SL_OK stops the parse with that
+ * error (the vision layer checks its cost limits here). */
+  typedef sl_status (*sl_slmodel_check_fn) (const sl_model *model, const char *pipeline_json,
+                                            void *user_data, sl_error *err);
+
   /* Checks every byte of a .slmodel held in memory and builds its model to
  * compute on `threads` threads (0 = one per core). `name` (a path or
- * "buffer") starts every message. */
+ * "buffer") starts every message. check may be NULL. */
   sl_status sl_slmodel_parse (const uint8_t *data, size_t size, const char *name, int threads,
-                              sl_slmodel_contents *out, sl_error *err);
+                              sl_slmodel_check_fn check, void *check_data, sl_slmodel_contents *out,
+                              sl_error *err);
   void sl_slmodel_contents_clear (sl_slmodel_contents *contents);
 
 #ifdef __cplusplus

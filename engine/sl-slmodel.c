@@ -549,7 +549,7 @@ check_fields (reader *r, const cJSON *doc, sl_slmodel_contents *out)
 
 static sl_status
 build_model (reader *r, const cJSON *doc, const tensor_ref refs[2], int threads,
-             sl_slmodel_contents *out)
+             sl_slmodel_check_fn check, void *check_data, sl_slmodel_contents *out)
 {
   const cJSON *model = cJSON_GetObjectItemCaseSensitive (doc, "model");
   const cJSON *input = cJSON_GetObjectItemCaseSensitive (doc, "input");
@@ -571,8 +571,11 @@ build_model (reader *r, const cJSON *doc, const tensor_ref refs[2], int threads,
   if (st == SL_OK)
     {
       fits = refs[0].count == probe.n_params && refs[1].count == probe.n_state;
+      /* What running it costs is known now, before anything large exists. */
+      if (fits && check != NULL)
+        st = check (&probe, out->pipeline_json, check_data, r->err);
       sl_model_clear_nodes (&probe);
-      if (fits)
+      if (fits && st == SL_OK)
         st = sl_model_build (json, threads, &m, r->err);
     }
   free (json);
@@ -580,9 +583,9 @@ build_model (reader *r, const cJSON *doc, const tensor_ref refs[2], int threads,
     {
       sl_error_prefix (r->err, "%s", r->name);
       /* A bad description inside a file is a bad file: the error says so too. */
-      if (st != SL_ERR_NOMEM && r->err != NULL)
+      if (st != SL_ERR_NOMEM && st != SL_ERR_LIMIT && r->err != NULL)
         r->err->code = SL_ERR_FORMAT;
-      return st == SL_ERR_NOMEM ? st : SL_ERR_FORMAT;
+      return st == SL_ERR_NOMEM || st == SL_ERR_LIMIT ? st : SL_ERR_FORMAT;
     }
   if (!fits)
     return bad (r, "the stored weights do not fit the model description");
@@ -598,7 +601,8 @@ build_model (reader *r, const cJSON *doc, const tensor_ref refs[2], int threads,
 
 sl_status
 sl_slmodel_parse (const uint8_t *data, size_t size, const char *name, int threads,
-                  sl_slmodel_contents *out, sl_error *err)
+                  sl_slmodel_check_fn check, void *check_data, sl_slmodel_contents *out,
+                  sl_error *err)
 {
   reader r = { .data = data, .size = size, .name = name != NULL ? name : "model", .err = err };
   tensor_ref refs[2];
@@ -625,7 +629,7 @@ sl_slmodel_parse (const uint8_t *data, size_t size, const char *name, int thread
   if (st == SL_OK)
     st = check_tensors (&r, doc, refs);
   if (st == SL_OK)
-    st = build_model (&r, doc, refs, threads, out);
+    st = build_model (&r, doc, refs, threads, check, check_data, out);
   if (st == SL_OK)
     st = check_labels (&r, doc, out->model->classes, out);
   if (st == SL_OK)

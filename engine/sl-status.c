@@ -21,6 +21,7 @@ sl_status_to_string (sl_status status)
       case SL_ERR_DEVICE: return "device error";
       case SL_ERR_CANCELLED: return "cancelled";
       case SL_ERR_DIVERGED: return "training diverged";
+      case SL_ERR_LIMIT: return "over a limit";
     }
   return "unknown status";
 }

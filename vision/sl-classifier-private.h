@@ -18,6 +18,13 @@ extern "C"
   /* Copies a filled prediction into the caller's struct, at most its struct_size bytes. */
   void sl_prediction_store (sl_prediction *dst, size_t size, const sl_prediction *src);
 
+  /* sl-classifier-cost.c: measures a model (parsed, not yet built) and its
+ * pipeline for one image on `threads` threads into cost, whose max_memory
+ * and max_mflops (> 0, or -1 for none) are the limits: over one, returns
+ * SL_ERR_LIMIT naming the layer or step at fault. */
+  sl_status _sl_classifier_measure (const sl_model *model, const char *pipeline_json, int threads,
+                                    sl_classifier_cost *cost, sl_error *err);
+
 #ifdef __cplusplus
 }
 #endif

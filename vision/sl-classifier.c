@@ -9,7 +9,9 @@
 #include "sl-error-private.h"
 #include "sl-file-private.h"
 #include "sl-image-private.h"
+#include "sl-model-private.h"
 #include "sl-slmodel-private.h"
+#include "sl-threadpool-private.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -44,6 +46,8 @@ struct sl_classifier
   _Atomic float reject_threshold;
   size_t image_floats;
   int classes;
+  /* One image's cost and the limits (max_memory, max_mflops) it was opened with. */
+  sl_classifier_cost cost;
 
   pthread_mutex_t lock;
   context *idle;
@@ -107,6 +111,42 @@ check_pipeline (sl_classifier *c, const char *name, sl_error *err)
   return SL_OK;
 }
 
+/* 0 = the default, -1 = no limit, else the value itself. */
+static int64_t
+effective_limit (int64_t value, int64_t fallback)
+{
+  return value == 0 ? fallback : value;
+}
+
+/* Called by the .slmodel reader before it builds the model. */
+static sl_status
+check_cost (const sl_model *model, const char *pipeline_json, void *user_data, sl_error *err)
+{
+  sl_classifier *c = user_data;
+
+  return _sl_classifier_measure (model, pipeline_json, c->cost.threads, &c->cost, err);
+}
+
+/* The working memory a prediction of n images may plan: what the limit
+ * leaves after the weights, the preprocessing and n inputs (0 = no limit;
+ * the engine refuses a larger plan before allocating it). */
+static uint64_t
+plan_limit (const sl_classifier *c, int n, bool *over)
+{
+  double fixed = (double) c->cost.weight_bytes + (double) c->cost.preprocess_bytes
+                 + (double) n * (double) c->cost.input_bytes;
+
+  *over = false;
+  if (c->cost.max_memory <= 0)
+    return 0;
+  if (fixed >= (double) c->cost.max_memory)
+    {
+      *over = true;
+      return 1;
+    }
+  return (uint64_t) ((double) c->cost.max_memory - fixed);
+}
+
 static sl_status
 open_data (const uint8_t *data, size_t size, const char *name, const sl_classifier_options *o,
            const char *device, sl_classifier **out, sl_error *err)
@@ -133,11 +173,26 @@ open_data (const uint8_t *data, size_t size, const char *name, const sl_classifi
   if (o != NULL && (o->threads < 0 || o->reject_threshold > 1.0f))
     return sl_error_set (err, SL_ERR_INVALID,
                          "the thread count must be >= 0 and the reject threshold at most 1");
+  if (o != NULL
+      && (o->max_memory < SL_CLASSIFIER_NO_LIMIT || o->max_mflops < SL_CLASSIFIER_NO_LIMIT))
+    return sl_error_set (err, SL_ERR_INVALID,
+                         "sl_classifier_options: max_memory and max_mflops are 0 (the default), "
+                         "-1 (no limit) or a positive number");
   c = calloc (1, sizeof *c);
   if (c == NULL)
     return sl_error_set (err, SL_ERR_NOMEM, "out of memory opening %s", name);
   pthread_mutex_init (&c->lock, NULL);
-  st = sl_slmodel_parse (data, size, name, o != NULL ? o->threads : 0, &c->contents, err);
+  sl_classifier_cost_init (&c->cost);
+  c->cost.max_memory
+      = effective_limit (o != NULL ? o->max_memory : 0, SL_CLASSIFIER_DEFAULT_MAX_MEMORY);
+  c->cost.max_mflops
+      = effective_limit (o != NULL ? o->max_mflops : 0, SL_CLASSIFIER_DEFAULT_MAX_MFLOPS);
+  /* The CPU's convolution workspace grows with the threads; a GPU's does not. */
+  c->cost.threads = o != NULL && o->threads > 0 ? o->threads : sl_cpu_count ();
+  if (device != NULL && strncmp (device, "cuda", 4) == 0)
+    c->cost.threads = 1;
+  st = sl_slmodel_parse (data, size, name, o != NULL ? o->threads : 0, check_cost, c, &c->contents,
+                         err);
   if (st == SL_OK)
     st = check_pipeline (c, name, err);
   /* Before any context shares the weights: each share computes where they are. */
@@ -146,6 +201,9 @@ open_data (const uint8_t *data, size_t size, const char *name, const sl_classifi
     sl_error_prefix (err, "%s", name);
   if (st == SL_OK)
     {
+      bool over;
+
+      c->contents.model->plan_limit = plan_limit (c, 1, &over);
       c->threads = o != NULL ? o->threads : 0;
       c->max_pixels = o != NULL ? o->max_pixels : 0;
       atomic_store (&c->reject_threshold, o != NULL && o->reject_threshold >= 0
@@ -284,6 +342,22 @@ sl_classifier_header_json (const sl_classifier *c)
   return c != NULL ? c->contents.header_json : NULL;
 }
 
+sl_status
+sl_classifier_get_cost (const sl_classifier *c, sl_classifier_cost *cost, sl_error *err)
+{
+  if (c == NULL || cost == NULL || cost->struct_size < offsetof (sl_classifier_cost, memory_bytes))
+    return sl_error_set (err, SL_ERR_INVALID,
+                         "sl_classifier_get_cost: no classifier, or the cost's struct_size is not "
+                         "set (use sl_classifier_cost_init)");
+  {
+    size_t size = cost->struct_size < sizeof c->cost ? cost->struct_size : sizeof c->cost;
+
+    memcpy ((char *) cost + sizeof (size_t), (const char *) &c->cost + sizeof (size_t),
+            size - sizeof (size_t));
+  }
+  return SL_OK;
+}
+
 const sl_model *
 sl_classifier_model (const sl_classifier *c)
 {
@@ -322,6 +396,8 @@ context_acquire (sl_classifier *c, int images, context **out, sl_error *err)
         ctx->model = c->contents.model;
       else
         st = sl_model_share (c->contents.model, c->threads, &ctx->model, err);
+      if (st == SL_OK)
+        ctx->model->plan_limit = c->contents.model->plan_limit;
       if (st != SL_OK)
         {
           free (ctx);
@@ -408,8 +484,19 @@ run (sl_classifier *c, context *ctx, int n, sl_prediction *out, size_t stride, f
      sl_error *err)
 {
   float *p = probs != NULL ? probs : ctx->probs;
-  sl_status st = sl_model_predict (ctx->model, ctx->x, n, p, err);
+  bool over;
+  sl_status st;
 
+  ctx->model->plan_limit = plan_limit (c, n, &over);
+  st = sl_model_predict (ctx->model, ctx->x, n, p, err);
+  if (st == SL_ERR_LIMIT)
+    {
+      size_t len = strlen (err != NULL ? err->message : "");
+
+      if (err != NULL)
+        snprintf (err->message + len, sizeof err->message - len,
+                  " (sl_classifier_options.max_memory); predict fewer images at once");
+    }
   if (st != SL_OK)
     return st;
   for (int i = 0; i < n; i++)
@@ -510,6 +597,23 @@ sl_classifier_predict_batch (sl_classifier *c, const sl_frame *frames, int32_t n
   if (frame_stride < FRAME_V1_SIZE)
     return sl_error_set (err, SL_ERR_INVALID,
                          "the frames' struct_size is not set (use sl_frame_init)");
+  /* The inputs of n images are allocated before the model plans: check them first. */
+  {
+    bool over;
+
+    plan_limit (c, n, &over);
+    if (over)
+      {
+        char need[24], limit[24];
+
+        _sl_format_bytes ((uint64_t) n * (uint64_t) c->cost.input_bytes, need, sizeof need);
+        _sl_format_bytes ((uint64_t) c->cost.max_memory, limit, sizeof limit);
+        return sl_error_set (err, SL_ERR_LIMIT,
+                             "a batch of %d images needs %s for its inputs alone; the limit is "
+                             "%s (sl_classifier_options.max_memory); predict fewer images at once",
+                             n, need, limit);
+      }
+  }
   st = context_acquire (c, n, &ctx, err);
   if (st != SL_OK)
     return st;

@@ -34,12 +34,29 @@ extern "C"
 
   typedef struct sl_classifier sl_classifier;
 
+  /* Limits on what a model file may cost (see sl_classifier_cost): a small
+ * file can describe a model that needs gigabytes or hours per image, so
+ * opening refuses one over either limit with SL_ERR_LIMIT and a message that
+ * names the layer or preprocessing step at fault, before allocating anything
+ * large. 0 means the default below; SL_CLASSIFIER_NO_LIMIT lifts a limit
+ * (for files you trust). */
+#define SL_CLASSIFIER_DEFAULT_MAX_MEMORY ((int64_t) 2000000000) /* bytes: 2 GB */
+#define SL_CLASSIFIER_DEFAULT_MAX_MFLOPS ((int64_t) 50000)      /* per image: 50 GFLOP */
+#define SL_CLASSIFIER_NO_LIMIT           ((int64_t) -1)
+
   typedef struct
   {
     size_t struct_size;
     int32_t threads;    /* compute threads per prediction; 0 = one per CPU core */
     int64_t max_pixels; /* decoding limit for files and buffers; 0 = SL_IMAGE_DEFAULT_MAX_PIXELS */
     float reject_threshold; /* < 0 keeps the file's threshold */
+    /* Memory of one prediction of one image (weights, the model's working
+     * memory, its input, the preprocessing images), in bytes; batches of n
+     * images are refused when they would need more. 0 = default, -1 = none. */
+    int64_t max_memory;
+    /* Work per image (model and preprocessing), in millions of floating-point
+     * operations. 0 = default, -1 = none. */
+    int64_t max_mflops;
   } sl_classifier_options;
 
   SL_API void sl_classifier_options_init (sl_classifier_options *options);
@@ -78,6 +95,34 @@ extern "C"
                                                        sl_error *err);
   /* The file's JSON header: architecture, labels, pipeline, provenance. */
   SL_API const char *sl_classifier_header_json (const sl_classifier *classifier);
+  /* What one prediction of one image costs, as measured when the model was
+ * opened (the numbers the limits in sl_classifier_options are checked
+ * against). Memory counts what the runtime allocates: a GPU holds the
+ * model's working memory in its own memory instead. Preprocessing is
+ * measured on an 8-bit RGB image of the model's input size: steps before the
+ * pipeline's first resize or crop cost more on larger camera images. Each
+ * thread predicting at the same time has its own working memory. */
+  typedef struct
+  {
+    size_t struct_size;
+    int64_t memory_bytes;     /* all of the below */
+    int64_t weight_bytes;     /* parameters and running statistics (shared by all threads) */
+    int64_t working_bytes;    /* the model's activations and convolution workspace */
+    int64_t input_bytes;      /* the model's input and output for one image */
+    int64_t preprocess_bytes; /* the largest preprocessing stage's images */
+    double mflops;            /* model + preprocessing, per image */
+    double model_mflops;      /* forward pass; a multiply-add counts 2 */
+    double preprocess_mflops; /* the pipeline's steps and input stage (estimated) */
+    int32_t threads;          /* the compute threads the working memory is sized for */
+    int64_t max_memory;       /* the limits it was opened with; -1 = none */
+    int64_t max_mflops;
+  } sl_classifier_cost;
+
+  SL_API void sl_classifier_cost_init (sl_classifier_cost *cost);
+  /* Fills at most cost->struct_size bytes of *cost. */
+  SL_API sl_status sl_classifier_get_cost (const sl_classifier *classifier,
+                                           sl_classifier_cost *cost, sl_error *err);
+
   /* The model and pipeline inside (read-only; for export and inspection). */
   SL_API const sl_model *sl_classifier_model (const sl_classifier *classifier);
   SL_API const sl_pipeline *sl_classifier_pipeline (const sl_classifier *classifier);

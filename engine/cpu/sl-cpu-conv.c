@@ -47,17 +47,29 @@ thread_floats (const conv_dims *c)
 }
 
 size_t
-sl_cpu_conv2d_workspace (sl_backend *be, const sl_conv_desc *d, int n)
+_sl_cpu_conv2d_workspace_floats (const sl_conv_desc *d, int threads)
 {
   conv_dims c = conv_dims_of (d);
 
-  return thread_floats (&c) * (size_t) sl_cpu_of (be)->threads;
+  return thread_floats (&c) * (size_t) threads;
+}
+
+size_t
+_sl_cpu_conv2d_grad_scratch_floats (const sl_conv_desc *d)
+{
+  return conv_dims_of (d).w_count + (size_t) d->out_c;
+}
+
+size_t
+sl_cpu_conv2d_workspace (sl_backend *be, const sl_conv_desc *d, int n)
+{
+  return _sl_cpu_conv2d_workspace_floats (d, sl_cpu_of (be)->threads);
 }
 
 size_t
 sl_cpu_conv2d_grad_scratch (sl_backend *be, const sl_conv_desc *d)
 {
-  return conv_dims_of (d).w_count + (size_t) d->out_c;
+  return _sl_cpu_conv2d_grad_scratch_floats (d);
 }
 
 typedef struct

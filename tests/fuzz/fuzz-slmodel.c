@@ -4,8 +4,8 @@
  * container, the model description and the preprocessing pipeline) and, when
  * that succeeds, classifies a small gray frame with it. Beyond the
  * sanitizers it checks the runtime's promises: a failed open fills the error
- * and returns no handle; an opened classifier has labels for every class and
- * predicts a class it has.
+ * and returns no handle; an opened classifier is within the cost limits it
+ * was opened with, has labels for every class and predicts a class it has.
  *
  * A .slmodel carries CRC-32s of its preamble, its header and each weight
  * blob, so nearly every blind mutation would stop at the first checksum. The
@@ -27,11 +27,12 @@
 #define PREAMBLE 32
 #define ALIGN    64
 
-/* Predictions are skipped for models too big to run thousands of times a
- * second: the format allows 8192x8192 pipelines and huge layers, which cost
- * time and memory but are not bugs. */
-#define MAX_PIXELS (128 * 128)
-#define MAX_FLOPS  2e7
+/* The format allows 8192x8192 pipelines and huge layers, which cost time
+ * and memory but are not bugs: the target opens with limits (as a line PC
+ * would, only tighter) so the runtime itself refuses what is too big to run
+ * thousands of times a second, and predicts with everything it opens. */
+#define MAX_MEMORY (64 * 1000 * 1000)
+#define MAX_MFLOPS 40
 
 size_t LLVMFuzzerMutate (uint8_t *data, size_t size, size_t max_size);
 size_t LLVMFuzzerCustomMutator (uint8_t *data, size_t size, size_t max_size, unsigned int seed);
@@ -49,28 +50,6 @@ check (bool ok, const char *what, const char *message)
 }
 
 /* ---- The target --------------------------------------------------------------- */
-
-static bool
-cheap_to_run (const sl_classifier *c)
-{
-  const sl_pipeline *p = sl_classifier_pipeline (c);
-  int32_t w, h, ch;
-
-  sl_classifier_input_size (c, &w, &h, &ch);
-  if ((int64_t) w * h > MAX_PIXELS
-      || sl_model_flops_per_image (sl_classifier_model (c)) > MAX_FLOPS)
-    return false;
-  for (int i = 0; i < sl_pipeline_step_count (p); i++)
-    {
-      double sw = 0, sh = 0;
-
-      if (strcmp (sl_pipeline_step_op (p, i)->id, "resize") == 0
-          && sl_pipeline_get_param (p, i, "width", &sw, NULL) == SL_OK
-          && sl_pipeline_get_param (p, i, "height", &sh, NULL) == SL_OK && sw * sh > MAX_PIXELS)
-        return false;
-    }
-  return true;
-}
 
 static void
 predict_once (sl_classifier *c)
@@ -113,9 +92,17 @@ int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   sl_classifier *c = (sl_classifier *) &c; /* must be reset to NULL on failure */
+  sl_classifier_options options;
+  sl_classifier_cost cost;
   sl_error err = { 0 };
-  sl_status st = sl_classifier_open_buffer (data, size, NULL, &c, &err);
+  sl_status st;
   int n;
+
+  sl_classifier_options_init (&options);
+  options.threads = 1;
+  options.max_memory = MAX_MEMORY;
+  options.max_mflops = MAX_MFLOPS;
+  st = sl_classifier_open_buffer (data, size, &options, &c, &err);
 
   if (st != SL_OK)
     {
@@ -133,8 +120,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     check (sl_classifier_class_label (c, i) != NULL, "every class has a label", NULL);
   check (sl_classifier_class_label (c, n) == NULL, "no label past the last class", NULL);
   check (sl_classifier_header_json (c) != NULL, "the header is kept", NULL);
-  if (cheap_to_run (c))
-    predict_once (c);
+  sl_classifier_cost_init (&cost);
+  check (sl_classifier_get_cost (c, &cost, &err) == SL_OK, "an open classifier has a cost",
+         err.message);
+  check (cost.memory_bytes <= MAX_MEMORY && cost.mflops <= MAX_MFLOPS,
+         "an open classifier is within its limits", NULL);
+  predict_once (c);
   sl_classifier_free (c);
   return 0;
 }

@@ -107,6 +107,50 @@ static const char pipeline_edges[]
       "{\"op\": \"resize\", \"params\": {\"width\": 8, \"height\": 8,"
       " \"interpolation\": \"linear\"}}]}";
 
+/* Hostile but valid models, each about 1 kB: with no limits they would
+ * make the first prediction take gigabytes or hours. The runtime's cost
+ * check at open refuses them; they keep that path in the corpus. */
+static const char model_hostile_memory[]
+    = "{\"name\": \"hostile-memory\", \"input\": {\"channels\": 3, \"height\": 8192,"
+      " \"width\": 8192}, \"classes\": 3, \"layers\": ["
+      "{\"type\": \"avgpool\", \"size\": 1}, {\"type\": \"avgpool\", \"size\": 1},"
+      "{\"type\": \"avgpool\", \"size\": 1}, {\"type\": \"avgpool\", \"size\": 1},"
+      "{\"type\": \"avgpool\", \"size\": 1}, {\"type\": \"avgpool\", \"size\": 1},"
+      "{\"type\": \"avgpool\", \"size\": 1}, {\"type\": \"avgpool\", \"size\": 1},"
+      "{\"type\": \"global_avgpool\"}]}";
+static const char pipeline_hostile_memory[]
+    = "{\"version\": 1, \"input\": {\"width\": 8192, \"height\": 8192, \"channels\": 3}}";
+
+/* A weightless max-pool with a 1025 x 1025 window: 13,000 GFLOP per image. */
+static const char model_hostile_compute[]
+    = "{\"name\": \"hostile-compute\", \"input\": {\"channels\": 3, \"height\": 2048,"
+      " \"width\": 2048}, \"classes\": 3, \"layers\": ["
+      "{\"type\": \"maxpool\", \"name\": \"pool\", \"size\": 1025, \"stride\": 1,"
+      " \"padding\": 512}, {\"type\": \"global_avgpool\"}]}";
+static const char pipeline_hostile_compute[]
+    = "{\"version\": 1, \"input\": {\"width\": 2048, \"height\": 2048, \"channels\": 3}}";
+
+/* 486 weights, but a 9 x 9 convolution on 2048 x 2048 has a 4 GB column
+ * matrix per compute thread. */
+static const char model_hostile_workspace[]
+    = "{\"name\": \"hostile-workspace\", \"input\": {\"channels\": 3, \"height\": 2048,"
+      " \"width\": 2048}, \"classes\": 2, \"layers\": ["
+      "{\"type\": \"conv2d\", \"name\": \"wide\", \"filters\": 2, \"kernel\": 9,"
+      " \"padding\": 4, \"bias\": false}, {\"type\": \"global_avgpool\"}]}";
+
+/* A tiny model behind a pipeline that enlarges every image to 8192 x 8192
+ * and closes it with a 31 x 31 window ten times. */
+static const char model_tiny[]
+    = "{\"name\": \"tiny\", \"input\": {\"channels\": 1, \"height\": 8, \"width\": 8},"
+      " \"classes\": 2, \"layers\": [{\"type\": \"global_avgpool\"},"
+      " {\"type\": \"dense\", \"units\": 2}]}";
+static const char pipeline_hostile[]
+    = "{\"version\": 1, \"input\": {\"width\": 8, \"height\": 8, \"channels\": 1}, \"steps\": ["
+      "{\"op\": \"resize\", \"params\": {\"width\": 8192, \"height\": 8192,"
+      " \"interpolation\": \"cubic\"}},"
+      "{\"op\": \"morphology\", \"params\": {\"operation\": \"close\", \"ksize\": 31,"
+      " \"iterations\": 10}}]}";
+
 static const char *const labels3[] = { "good", "scratch", "dent" };
 static const char *const labels2[] = { "ok", "NOK \xc3\xa9\\\"" };
 
@@ -116,6 +160,12 @@ static const seed seeds[] = {
   { "long-pipeline.slmodel", model_small, pipeline_long, labels3, 0.0f, NULL },
   { "residual.slmodel", model_residual, pipeline_rgb, labels2, 1.0f, "{}" },
   { "edges.slmodel", model_small, pipeline_edges, labels3, 0.25f, NULL },
+  { "hostile-memory.slmodel", model_hostile_memory, pipeline_hostile_memory, labels3, 0.0f, NULL },
+  { "hostile-compute.slmodel", model_hostile_compute, pipeline_hostile_compute, labels3, 0.0f,
+    NULL },
+  { "hostile-workspace.slmodel", model_hostile_workspace, pipeline_hostile_compute, labels2, 0.0f,
+    NULL },
+  { "hostile-pipeline.slmodel", model_tiny, pipeline_hostile, labels2, 0.0f, NULL },
 };
 
 /* Replaces the file's creation time with a fixed one (and fixes the header

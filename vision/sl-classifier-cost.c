@@ -1,0 +1,179 @@
+/* sl-classifier-cost.c: what one prediction costs (memory, work), measured when a model opens, and the limits on it. */
+#include "sl-classifier-private.h"
+#include "sl-error-private.h"
+#include "sl-model-private.h"
+#include "sl-pipeline-cost-private.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void
+sl_classifier_cost_init (sl_classifier_cost *cost)
+{
+  memset (cost, 0, sizeof *cost);
+  cost->struct_size = sizeof *cost;
+}
+
+static int64_t
+clamp_bytes (double bytes)
+{
+  return bytes >= 9.2e18 ? INT64_MAX : (int64_t) bytes;
+}
+
+static void
+format_flops (double flops, char *buf, size_t size)
+{
+  if (flops >= 1e9)
+    snprintf (buf, size, "%.1f GFLOP", flops / 1e9);
+  else if (flops >= 1e6)
+    snprintf (buf, size, "%.1f MFLOP", flops / 1e6);
+  else
+    snprintf (buf, size, "%.1f kFLOP", flops / 1e3);
+}
+
+/* "step 3 (Resize)" or "the input stage". */
+static void
+describe_step (const sl_pipeline *p, int step, char *buf, size_t size)
+{
+  if (step < 0)
+    snprintf (buf, size, "preprocessing's input stage");
+  else
+    snprintf (buf, size, "preprocessing step %d (%s)", step + 1,
+              sl_pipeline_step_op (p, step)->name);
+}
+
+static sl_status
+refuse_memory (const sl_model *m, const sl_pipeline *p, const sl_cost *mc,
+               const sl_pipeline_cost *pc, const sl_classifier_cost *cost, sl_error *err)
+{
+  char who[96], part[160], need[24], total[24], limit[24];
+  const uint64_t layer = mc->memory_layer_bytes + mc->memory_layer_workspace;
+  const int64_t largest
+      = cost->working_bytes > cost->preprocess_bytes ? cost->working_bytes : cost->preprocess_bytes;
+
+  /* Name the largest part: the layers (and the one with the most memory), a
+   * preprocessing stage, the weights or the input. Layer names come from
+   * the file: they are arguments, never formats. */
+  if (mc->memory_layer >= 0 && cost->working_bytes == largest
+      && cost->working_bytes >= cost->weight_bytes && cost->working_bytes >= cost->input_bytes)
+    {
+      char act[24], ws[24];
+
+      _sl_model_describe_layer (m, mc->memory_layer, who, sizeof who);
+      _sl_format_bytes (layer, need, sizeof need);
+      _sl_format_bytes (mc->memory_layer_bytes, act, sizeof act);
+      _sl_format_bytes (mc->memory_layer_workspace, ws, sizeof ws);
+      if (2 * layer < (uint64_t) cost->working_bytes)
+        {
+          /* Spread over many layers: say so, and name the largest. */
+          char all[24];
+
+          _sl_format_bytes ((uint64_t) cost->working_bytes, all, sizeof all);
+          snprintf (part, sizeof part, "its %d layers need %s at batch 1, the largest %s %s",
+                    m->n_nodes, all, who, need);
+        }
+      else if (mc->memory_layer_workspace > 0)
+        snprintf (part, sizeof part,
+                  "%s needs %s at batch 1 (%s of convolution workspace for %d thread%s, %s of "
+                  "activations)",
+                  who, need, ws, cost->threads, cost->threads == 1 ? "" : "s", act);
+      else
+        snprintf (part, sizeof part, "%s needs %s of activations at batch 1", who, need);
+    }
+  else if (p != NULL && cost->preprocess_bytes == largest
+           && cost->preprocess_bytes >= cost->weight_bytes
+           && cost->preprocess_bytes >= cost->input_bytes)
+    {
+      describe_step (p, pc->memory_step, who, sizeof who);
+      _sl_format_bytes (pc->peak_bytes, need, sizeof need);
+      snprintf (part, sizeof part, "%s needs %s of images", who, need);
+    }
+  else if (cost->weight_bytes >= cost->input_bytes)
+    {
+      _sl_format_bytes ((uint64_t) cost->weight_bytes, need, sizeof need);
+      snprintf (part, sizeof part, "the weights need %s", need);
+    }
+  else
+    {
+      _sl_format_bytes ((uint64_t) cost->input_bytes, need, sizeof need);
+      snprintf (part, sizeof part, "the model's input needs %s", need);
+    }
+  _sl_format_bytes ((uint64_t) cost->memory_bytes, total, sizeof total);
+  _sl_format_bytes ((uint64_t) cost->max_memory, limit, sizeof limit);
+  return sl_error_set (err, SL_ERR_LIMIT,
+                       "%s; %s in all, the limit is %s (sl_classifier_options.max_memory)", part,
+                       total, limit);
+}
+
+static sl_status
+refuse_work (const sl_model *m, const sl_pipeline *p, const sl_cost *mc, const sl_pipeline_cost *pc,
+             const sl_classifier_cost *cost, sl_error *err)
+{
+  char where[96], need[32], total[32], limit[32];
+  double part;
+
+  if (p == NULL || mc->flops_layer_flops >= pc->flops_step_flops)
+    {
+      _sl_model_describe_layer (m, mc->flops_layer, where, sizeof where);
+      part = mc->flops_layer_flops;
+    }
+  else
+    {
+      describe_step (p, pc->flops_step, where, sizeof where);
+      part = pc->flops_step_flops;
+    }
+  format_flops (part, need, sizeof need);
+  format_flops (cost->mflops * 1e6, total, sizeof total);
+  format_flops ((double) cost->max_mflops * 1e6, limit, sizeof limit);
+  return sl_error_set (err, SL_ERR_LIMIT,
+                       "%s needs %s per image; %s in all, the limit is %s "
+                       "(sl_classifier_options.max_mflops)",
+                       where, need, total, limit);
+}
+
+sl_status
+_sl_classifier_measure (const sl_model *m, const char *pipeline_json, int threads,
+                        sl_classifier_cost *cost, sl_error *err)
+{
+  sl_pipeline *p = NULL;
+  sl_pipeline_cost pc = { 0 };
+  sl_cost mc;
+  sl_status st = _sl_model_measure (m, 1, threads, &mc, err);
+  const double image_floats = (double) m->channels * m->height * m->width;
+
+  if (st != SL_OK)
+    return st;
+  /* A pipeline that does not read or validate is reported after this, with
+   * its own message; until then it costs nothing. */
+  if (pipeline_json != NULL && sl_pipeline_from_json (pipeline_json, &p, NULL) == SL_OK
+      && sl_pipeline_validate (p, NULL) == SL_OK)
+    {
+      sl_input_spec spec;
+
+      sl_pipeline_get_input (p, &spec);
+      _sl_pipeline_measure (p, spec.width, spec.height, 3, 8, &pc);
+    }
+  else
+    {
+      sl_pipeline_free (p);
+      p = NULL;
+    }
+  cost->weight_bytes = clamp_bytes ((double) mc.weight_bytes);
+  cost->working_bytes = clamp_bytes ((double) mc.working_bytes);
+  cost->input_bytes = clamp_bytes ((image_floats + m->classes) * sizeof (float));
+  cost->preprocess_bytes = clamp_bytes ((double) pc.peak_bytes);
+  cost->memory_bytes = clamp_bytes ((double) cost->weight_bytes + (double) cost->working_bytes
+                                    + (double) cost->input_bytes + (double) cost->preprocess_bytes);
+  cost->model_mflops = mc.flops / 1e6;
+  /* Normalising the input: a table look-up per value. */
+  cost->preprocess_mflops = (pc.flops + image_floats) / 1e6;
+  cost->mflops = cost->model_mflops + cost->preprocess_mflops;
+  cost->threads = threads;
+
+  if (cost->max_memory > 0 && cost->memory_bytes > cost->max_memory)
+    st = refuse_memory (m, p, &mc, &pc, cost, err);
+  else if (cost->max_mflops > 0 && cost->mflops > (double) cost->max_mflops)
+    st = refuse_work (m, p, &mc, &pc, cost, err);
+  sl_pipeline_free (p);
+  return st;
+}
