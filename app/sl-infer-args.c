@@ -20,6 +20,9 @@ enum
   OPT_ITERATIONS,
   OPT_DEVICE,
   OPT_VERSION,
+  OPT_INFO,
+  OPT_MAX_MEMORY,
+  OPT_MAX_GFLOPS,
 };
 
 static const struct option long_options[] = {
@@ -32,6 +35,9 @@ static const struct option long_options[] = {
   { "bench", no_argument, NULL, OPT_BENCH },
   { "iterations", required_argument, NULL, OPT_ITERATIONS },
   { "device", required_argument, NULL, OPT_DEVICE },
+  { "info", no_argument, NULL, OPT_INFO },
+  { "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
+  { "max-gflops", required_argument, NULL, OPT_MAX_GFLOPS },
   { "help", no_argument, NULL, 'h' },
   { "version", no_argument, NULL, OPT_VERSION },
   { NULL, 0, NULL, 0 },
@@ -60,6 +66,13 @@ print_help (FILE *out)
                 "      --bench         time cold start, batch-1 latency and throughput on the\n"
                 "                      given images (or a mid-gray image) instead of classifying\n"
                 "      --iterations N  --bench: batch-1 predictions to time (default 200)\n"
+                "      --info          print the model's input, classes and cost (memory and\n"
+                "                      work per image) without classifying; with --json, one\n"
+                "                      JSON object\n"
+                "      --max-memory M  refuse models that need more than M bytes per\n"
+                "                      prediction (suffix k, M or G; default 2G; 'none' lifts it)\n"
+                "      --max-gflops N  refuse models that need more than N GFLOP per image\n"
+                "                      (default 50; 'none' lifts it)\n"
                 "  -h, --help          show this help\n"
                 "      --version       show the runtime and model format versions\n"
                 "\n"
@@ -106,6 +119,57 @@ parse_int (const char *text, int min, int max, int *out)
   return true;
 }
 
+/* A size in bytes with an optional decimal suffix (k, M, G), or "none" (-1). */
+static bool
+parse_bytes (const char *text, int64_t *out)
+{
+  char *end;
+  double v, unit = 1.0;
+
+  if (strcasecmp (text, "none") == 0)
+    {
+      *out = SL_CLASSIFIER_NO_LIMIT;
+      return true;
+    }
+  errno = 0;
+  v = strtod (text, &end);
+  if (errno != 0 || end == text)
+    return false;
+  if (*end == 'k' || *end == 'K')
+    unit = 1e3, end++;
+  else if (*end == 'M' || *end == 'm')
+    unit = 1e6, end++;
+  else if (*end == 'G' || *end == 'g')
+    unit = 1e9, end++;
+  if ((*end == 'B' || *end == 'b') && unit > 1.0)
+    end++;
+  v *= unit;
+  if (*end != '\0' || !(v >= 1.0 && v <= 9e18))
+    return false;
+  *out = (int64_t) v;
+  return true;
+}
+
+/* GFLOP per image as MFLOP, or "none" (-1). */
+static bool
+parse_gflops (const char *text, int64_t *out)
+{
+  char *end;
+  double v;
+
+  if (strcasecmp (text, "none") == 0)
+    {
+      *out = SL_CLASSIFIER_NO_LIMIT;
+      return true;
+    }
+  errno = 0;
+  v = strtod (text, &end);
+  if (errno != 0 || end == text || *end != '\0' || !(v >= 0.001 && v <= 9e12))
+    return false;
+  *out = (int64_t) (v * 1000.0 + 0.5);
+  return true;
+}
+
 /* "cpu", "cuda" or "cuda:N"; whether that device works is for the runtime to say. */
 static bool
 valid_device (const char *text)
@@ -143,6 +207,17 @@ apply_option (int opt, const char *arg, SlInferOptions *o)
       case 'r': o->recursive = true; return -1;
       case OPT_JSON: o->json = true; return -1;
       case OPT_BENCH: o->bench = true; return -1;
+      case OPT_INFO: o->info = true; return -1;
+      case OPT_MAX_MEMORY:
+        return parse_bytes (arg, &o->max_memory)
+                   ? -1
+                   : usage_error ("--max-memory needs a size in bytes (like 4G or 500M) or "
+                                  "'none', not '%s'",
+                                  arg);
+      case OPT_MAX_GFLOPS:
+        return parse_gflops (arg, &o->max_mflops)
+                   ? -1
+                   : usage_error ("--max-gflops needs a positive number or 'none', not '%s'", arg);
       case OPT_TOP:
         return parse_int (arg, 1, 1000, &o->top)
                    ? -1
@@ -202,8 +277,9 @@ sl_infer_parse_args (int argc, char **argv, SlInferOptions *o)
   o->n_paths = argc - optind - 1;
   if (o->batch == 0)
     o->batch = o->bench ? 32 : 1;
-  /* --bench without images times a synthetic image instead of reading stdin. */
-  if (o->n_paths == 0 && !o->bench)
+  /* --bench without images times a synthetic image instead of reading stdin;
+   * --info reads no images. */
+  if (o->n_paths == 0 && !o->bench && !o->info)
     {
       if (isatty (STDIN_FILENO))
         return usage_error ("%s", "no images given: name image files or folders, or pipe a "

@@ -32,14 +32,20 @@ typedef struct
   const char *device; /* NULL (the CPU), "cpu", "cuda" or "cuda:N" */
   int batch;          /* images per forward pass */
   int iterations;     /* --bench: batch-1 predictions timed */
+  bool info;          /* print the model's facts and cost instead of classifying */
+  int64_t max_memory; /* sl_classifier_options.max_memory: 0 = default, -1 = none */
+  int64_t max_mflops; /* sl_classifier_options.max_mflops: 0 = default, -1 = none */
 } SlInferOptions;
 
 /* ---- sl-infer.c ---- */
 
 /* Prints "sightline-infer: message" on stderr. */
 void sl_infer_warn (const char *format, ...) __attribute__ ((format (printf, 1, 2)));
-/* Opens the model with the options' threads and threshold, or prints why not. */
+/* Opens the model with the options' threads, threshold and limits, or prints why not. */
 sl_classifier *sl_infer_open_model (const SlInferOptions *options);
+/* The same without printing; err says why it failed. */
+sl_classifier *sl_infer_try_open_model (const SlInferOptions *options, int64_t max_memory,
+                                        int64_t max_mflops, sl_error *err);
 
 /* ---- sl-infer-args.c ---- */
 
@@ -90,3 +96,9 @@ bool sl_infer_image_as_frame (const sl_image *image, sl_frame *frame);
 
 /* Times opening the model, batch-1 latency and batch throughput; returns the exit status. */
 int sl_infer_bench (const SlInferOptions *options);
+
+/* ---- sl-infer-info.c ---- */
+
+/* --info: prints the model's input, classes and cost (memory and work per
+ * image) and whether the limits allow it; returns the exit status. */
+int sl_infer_info (const SlInferOptions *options);

@@ -35,19 +35,34 @@ sl_infer_warn (const char *format, ...)
 }
 
 sl_classifier *
-sl_infer_open_model (const SlInferOptions *o)
+sl_infer_try_open_model (const SlInferOptions *o, int64_t max_memory, int64_t max_mflops,
+                         sl_error *err)
 {
   sl_classifier_options options;
   sl_classifier *c = NULL;
-  sl_error err = { 0 };
 
   sl_classifier_options_init (&options);
   options.threads = o->threads;
   options.reject_threshold = o->threshold;
-  if (sl_classifier_open_on_device (o->model_path, &options, o->device, &c, &err) != SL_OK)
+  options.max_memory = max_memory;
+  options.max_mflops = max_mflops;
+  if (sl_classifier_open_on_device (o->model_path, &options, o->device, &c, err) != SL_OK)
+    return NULL;
+  return c;
+}
+
+sl_classifier *
+sl_infer_open_model (const SlInferOptions *o)
+{
+  sl_error err = { 0 };
+  sl_classifier *c = sl_infer_try_open_model (o, o->max_memory, o->max_mflops, &err);
+
+  if (c == NULL)
     {
       sl_infer_warn ("cannot open the model: %s", err.message);
-      return NULL;
+      if (err.code == SL_ERR_LIMIT)
+        sl_infer_warn ("--info shows what the model costs; --max-memory and --max-gflops raise "
+                       "the limits for a model you trust");
     }
   return c;
 }
@@ -61,6 +76,8 @@ main (int argc, char **argv)
 
   if (status >= 0)
     return status;
+  if (options.info)
+    return sl_infer_info (&options);
   if (options.bench)
     return sl_infer_bench (&options);
   c = sl_infer_open_model (&options);
