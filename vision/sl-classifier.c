@@ -489,13 +489,15 @@ run (sl_classifier *c, context *ctx, int n, sl_prediction *out, size_t stride, f
 
   ctx->model->plan_limit = plan_limit (c, n, &over);
   st = sl_model_predict (ctx->model, ctx->x, n, p, err);
-  if (st == SL_ERR_LIMIT)
+  if (st == SL_ERR_LIMIT && err != NULL)
     {
-      size_t len = strlen (err != NULL ? err->message : "");
+      size_t len = strlen (err->message);
 
-      if (err != NULL)
-        snprintf (err->message + len, sizeof err->message - len,
-                  " (sl_classifier_options.max_memory); predict fewer images at once");
+      /* One image over the limit happens only where the open could not know
+       * the plan exactly (a GPU's convolution workspace). */
+      snprintf (err->message + len, sizeof err->message - len,
+                " (sl_classifier_options.max_memory)%s",
+                n > 1 ? "; predict fewer images at once" : "");
     }
   if (st != SL_OK)
     return st;
