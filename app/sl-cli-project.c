@@ -160,7 +160,7 @@ sl_cli_import (int argc, char **argv)
           for (guint i = 0; i < result.issues->len; i++)
             {
               const SlImportIssue *issue = g_ptr_array_index (result.issues, i);
-              if (issue->outcome == SL_IMPORT_DUPLICATE && strstr (issue->reason, "label conflict"))
+              if (sl_import_issue_is_conflict (issue))
                 printf ("    %s: %s\n", issue->path, issue->reason);
             }
         }

@@ -3,6 +3,8 @@
 
 #include "sl-project-private.h"
 
+#include <string.h>
+
 void
 sl_label_conflict_free (SlLabelConflict *c)
 {
@@ -13,6 +15,14 @@ sl_label_conflict_free (SlLabelConflict *c)
   g_free (c->path);
   g_free (c->other_class);
   g_free (c);
+}
+
+gboolean
+sl_import_issue_is_conflict (const SlImportIssue *issue)
+{
+  /* The import words a conflicting duplicate's reason so (sl-project-import.c). */
+  return issue->outcome == SL_IMPORT_DUPLICATE && issue->reason != NULL
+         && strstr (issue->reason, "a label conflict to resolve") != NULL;
 }
 
 gboolean

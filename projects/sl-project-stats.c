@@ -112,6 +112,42 @@ some_names (GPtrArray *names, guint shown)
   return g_string_free (out, FALSE);
 }
 
+/* "a.png is “ok” and also in “bad” (b/a.png), and 2 more": both classes, the files. */
+static char *
+conflict_examples (SlProject *self)
+{
+  g_autoptr (GPtrArray) list = sl_project_list_label_conflicts (self, NULL);
+  GString *out = g_string_new (NULL);
+  guint shown = 0, images = 0;
+  gint64 last = -1;
+
+  for (guint i = 0; list != NULL && i < list->len; i++)
+    {
+      const SlLabelConflict *c = g_ptr_array_index (list, i);
+      g_autofree char *first = g_path_get_basename (c->image_path);
+      g_autofree char *dir = g_path_get_dirname (c->path);
+      g_autofree char *folder = g_path_get_basename (dir);
+      g_autofree char *file = g_path_get_basename (c->path);
+
+      if (c->image_id != last)
+        images++;
+      if (c->image_id == last || shown == 2)
+        {
+          last = c->image_id;
+          continue;
+        }
+      last = c->image_id;
+      /* The later file as folder/name: enough to find it, short enough for a sidebar. */
+      g_string_append_printf (out, "%s%s is “%s” and also in “%s” (%s/%s)", shown ? "; " : "",
+                              first, c->kept_class ? c->kept_class : "unlabelled", c->other_class,
+                              folder, file);
+      shown++;
+    }
+  if (images > shown)
+    g_string_append_printf (out, "; and %u more", images - shown);
+  return g_string_free (out, FALSE);
+}
+
 static void
 check_health (SlProject *self, SlProjectStats *s)
 {
@@ -192,15 +228,18 @@ check_health (SlProject *self, SlProjectStats *s)
             (long long) s->missing, names);
     }
   if (s->conflicts > 0)
-    warn (s, "label-conflicts",
-          "Pick the label for each: 'sightline-cli conflicts PROJECT' lists them, or use "
-          "Resolve in Data Health.",
-          s->conflicts == 1
-              ? "%lld image was found in two class folders; it kept the label of the first "
-                "file imported."
-              : "%lld images were found in two class folders; each kept the label of the first "
-                "file imported.",
-          (long long) s->conflicts);
+    {
+      g_autofree char *examples = conflict_examples (self);
+
+      warn (s, "label-conflicts",
+            "Pick the label for each: 'sightline-cli conflicts PROJECT' lists them, or use "
+            "Resolve… in Data Health.",
+            s->conflicts == 1 ? "%lld image was found in two class folders; it kept the label "
+                                "of the first file imported: %s."
+                              : "%lld images were found in two class folders; each kept the "
+                                "label of the first file imported: %s.",
+            (long long) s->conflicts, examples);
+    }
   if (s->transparent > 0)
     warn (s, "transparency",
           "Nothing to do if white is a good background for the parts; otherwise set the "

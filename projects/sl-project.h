@@ -295,6 +295,8 @@ typedef struct
 } SlLabelConflict;
 
 void sl_label_conflict_free (SlLabelConflict *conflict);
+/* Whether an import issue (a duplicate) is such a conflict. */
+gboolean sl_import_issue_is_conflict (const SlImportIssue *issue);
 /* Unresolved conflicts by image, then file (GPtrArray of SlLabelConflict). */
 GPtrArray *sl_project_list_label_conflicts (SlProject *self, GError **error);
 /* The user's choice: labels the image `class_name` (created if missing; NULL

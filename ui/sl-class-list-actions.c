@@ -313,6 +313,31 @@ delete_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
   sl_class_list_show_delete_dialog (SL_CLASS_LIST (widget), g_variant_get_int64 (parameter));
 }
 
+/* Data Health's Resolve… menu: the user picks the label of a picture found in
+ * two class folders (the class is created if it is new). */
+static void
+resolve_conflict_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  SlClassList *self = SL_CLASS_LIST (widget);
+  SlSession *session = sl_image_list_get_session (self->images);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) before = NULL, after = NULL;
+  const char *name;
+  gint64 id;
+
+  g_variant_get (parameter, "(x&s)", &id, &name);
+  before = sl_project_list_classes (sl_session_get_project (session), NULL);
+  if (!sl_project_resolve_label_conflict (sl_session_get_project (session), id, name, &error))
+    {
+      sl_class_list_report (self, error);
+      return;
+    }
+  after = sl_project_list_classes (sl_session_get_project (session), NULL);
+  if (before == NULL || after == NULL || before->len != after->len)
+    sl_session_notify_classes_changed (session);
+  sl_session_notify_labels_changed (session, &id, 1);
+}
+
 void
 sl_class_list_install_actions (GtkWidgetClass *widget_class)
 {
@@ -321,4 +346,6 @@ sl_class_list_install_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "classes.recolor", "x", recolor_action);
   gtk_widget_class_install_action (widget_class, "classes.merge", "(xx)", merge_action);
   gtk_widget_class_install_action (widget_class, "classes.delete", "x", delete_action);
+  gtk_widget_class_install_action (widget_class, "classes.resolve-conflict", "(xs)",
+                                   resolve_conflict_action);
 }

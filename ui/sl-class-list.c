@@ -127,6 +127,7 @@ make_class_row (SlClassList *self, const SlClass *klass)
   gtk_box_append (GTK_BOX (box), swatch);
   gtk_label_set_xalign (GTK_LABEL (name), 0);
   gtk_label_set_ellipsize (GTK_LABEL (name), PANGO_ELLIPSIZE_END);
+  gtk_label_set_width_chars (GTK_LABEL (name), 6); /* a narrow sidebar still shows "shirt…" */
   gtk_widget_set_hexpand (name, TRUE);
   gtk_widget_set_tooltip_text (name, klass->name);
   gtk_box_append (GTK_BOX (box), name);
@@ -270,6 +271,7 @@ typedef struct
 {
   char *code, *message, *suggestion;
 } Warning;
+  GPtrArray *conflicts; /* SlLabelConflict, for "label-conflicts" */
 
 static void
 warning_free (Warning *w)
@@ -278,6 +280,7 @@ warning_free (Warning *w)
   g_free (w->message);
   g_free (w->suggestion);
   g_free (w);
+  g_clear_pointer (&w->conflicts, g_ptr_array_unref);
 }
 
 static void
@@ -303,6 +306,8 @@ health_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel
       w->message = g_strdup (hw->message);
       w->suggestion = g_strdup (hw->suggestion);
       g_ptr_array_add (out, w);
+      if (g_strcmp0 (hw->code, "label-conflicts") == 0)
+        w->conflicts = sl_project_list_label_conflicts (db, NULL);
     }
   sl_project_stats_clear (&stats);
   g_task_return_pointer (task, out, (GDestroyNotify) g_ptr_array_unref);
@@ -320,6 +325,10 @@ suggestion_for (const Warning *w)
       "Add classes in the sidebar and label images, or import one folder per class." },
     { "unreadable", "The import summary lists each file and the reason." },
   };
+    { "label-conflicts", "Resolve… picks the label of each picture." },
+    { "missing-images",
+      "Put the files back into the project's images/ folder from a backup, or import the "
+      "originals again; 'sightline-cli stats --missing' lists every one." },
 
   for (gsize i = 0; i < G_N_ELEMENTS (ui); i++)
     if (g_strcmp0 (w->code, ui[i][0]) == 0)
@@ -349,6 +358,55 @@ make_health_row (const char *icon, const char *css, const char *message, const c
 }
 
 static void
+/* "Resolve…": a menu with, for each picture found in two class folders, its
+ * file name and one item per label it could have (classes.resolve-conflict). */
+static GtkWidget *
+make_conflicts_button (GPtrArray *conflicts, gboolean writable)
+{
+  g_autoptr (GMenu) menu = g_menu_new ();
+  GtkWidget *button = gtk_menu_button_new ();
+
+  for (guint i = 0; i < conflicts->len;)
+    {
+      const SlLabelConflict *first = g_ptr_array_index (conflicts, i);
+      g_autoptr (GMenu) section = g_menu_new ();
+      g_autofree char *base = g_path_get_basename (first->image_path);
+      g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+
+      for (; i < conflicts->len; i++)
+        {
+          const SlLabelConflict *c = g_ptr_array_index (conflicts, i);
+          const char *names[2] = { c->kept_class, c->other_class };
+
+          if (c->image_id != first->image_id)
+            break;
+          for (int k = 0; k < 2; k++)
+            {
+              g_autoptr (GMenuItem) item = NULL;
+              g_autofree char *text = NULL;
+
+              if (names[k] == NULL || !g_hash_table_add (seen, (gpointer) names[k]))
+                continue;
+              text = g_strdup_printf (k == 0 ? "Keep “%s”" : "Label “%s”", names[k]);
+              item = g_menu_item_new (text, NULL);
+              g_menu_item_set_action_and_target_value (
+                  item, "classes.resolve-conflict",
+                  g_variant_new ("(xs)", first->image_id, names[k]));
+              g_menu_append_item (section, item);
+            }
+        }
+      g_menu_append_section (menu, base, G_MENU_MODEL (section));
+    }
+  gtk_menu_button_set_label (GTK_MENU_BUTTON (button), "Resolve…");
+  gtk_menu_button_set_menu_model (GTK_MENU_BUTTON (button), G_MENU_MODEL (menu));
+  gtk_widget_set_halign (button, GTK_ALIGN_START);
+  gtk_widget_set_margin_start (button, 24);
+  gtk_widget_add_css_class (button, "flat");
+  gtk_widget_set_sensitive (button, writable);
+  gtk_widget_set_tooltip_text (button, "Pick the label of each picture found in two class folders");
+  return button;
+}
+
 show_health (SlClassList *self, GPtrArray *warnings)
 {
   GtkWidget *child;
@@ -367,6 +425,11 @@ show_health (SlClassList *self, GPtrArray *warnings)
           make_health_row (info ? "dialog-information-symbolic" : "dialog-warning-symbolic",
                            info ? "dim-label" : "warning", w->message, suggestion_for (w)));
     }
+      if (w->conflicts != NULL && w->conflicts->len > 0)
+        gtk_box_append (
+            self->health_box,
+            make_conflicts_button (
+                w->conflicts, !sl_session_is_read_only (sl_image_list_get_session (self->images))));
   if (warnings->len == 0)
     gtk_box_append (self->health_box,
                     make_health_row ("emblem-ok-symbolic", "success", "No problems found.", NULL));
@@ -479,6 +542,20 @@ sl_class_list_constructed (GObject *object)
   rebuild_class_rows (self);
   schedule_health (self);
 }
+  if (sl_session_is_read_only (sl_image_list_get_session (self->images)))
+    {
+      /* Nothing turns these back on: a session stays read-only. */
+      static const char *const edits[]
+          = { "classes.add",   "classes.rename", "classes.recolor",
+              "classes.merge", "classes.delete", "classes.resolve-conflict" };
+
+      GtkWidget *add_button = gtk_widget_get_parent (GTK_WIDGET (self->add_popover));
+
+      for (gsize i = 0; i < G_N_ELEMENTS (edits); i++)
+        gtk_widget_action_set_enabled (GTK_WIDGET (self), edits[i], FALSE);
+      gtk_widget_set_sensitive (add_button, FALSE);
+      gtk_widget_set_tooltip_text (add_button, "The project is read-only");
+    }
 
 static void
 sl_class_list_dispose (GObject *object)

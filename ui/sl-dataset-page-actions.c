@@ -44,8 +44,10 @@ sl_dataset_page_update_actions (SlDatasetPage *self)
   GtkWidget *widget = GTK_WIDGET (self);
   g_autoptr (GtkBitset) selected
       = gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->selection));
-  gboolean any = !gtk_bitset_is_empty (selected);
-  gboolean has_images = sl_image_list_count (self->images, SL_IMAGE_SCOPE_ALL) > 0;
+  /* A read-only project (sl_session_is_read_only) keeps every edit off. */
+  gboolean writable = !sl_session_is_read_only (self->session);
+  gboolean any = !gtk_bitset_is_empty (selected) && writable;
+  gboolean has_images = sl_image_list_count (self->images, SL_IMAGE_SCOPE_ALL) > 0 && writable;
 
   gtk_widget_action_set_enabled (widget, "dataset.label", any);
   gtk_widget_action_set_enabled (widget, "dataset.label-key", any);
@@ -55,6 +57,7 @@ sl_dataset_page_update_actions (SlDatasetPage *self)
   gtk_widget_action_set_enabled (widget, "dataset.move-to-split", any);
   gtk_widget_action_set_enabled (widget, "dataset.context-menu", any);
   gtk_widget_action_set_enabled (widget, "dataset.resplit", has_images);
+  gtk_widget_action_set_enabled (widget, "dataset.import", writable);
 }
 
 /* After labeling one image, the next unlabelled one in view order (wrapping

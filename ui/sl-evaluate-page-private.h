@@ -90,6 +90,7 @@ struct _SlEvaluatePage
   GtkLabel *mistakes_caught_label;
   GtkLabel *threshold_hint;
   GtkPaned *right_paned;
+  guint divider_idle;
   SlConfusionMatrix *matrix;
   GtkLabel *gallery_title;
   GtkWidget *filter_chip;
@@ -116,6 +117,8 @@ void sl_evaluate_page_reload (SlEvaluatePage *self);
 
 /* sl-evaluate-page-results.c: the summary, the per-class table and the threshold. */
 void sl_evaluate_page_show_results (SlEvaluatePage *self);
+/* Gives the confusion matrix its room, less what one row of whole gallery cards needs. */
+void sl_evaluate_page_place_divider (SlEvaluatePage *self);
 void sl_evaluate_page_load_threshold (SlEvaluatePage *self);
 void sl_evaluate_page_update_threshold (SlEvaluatePage *self);
 void sl_evaluate_page_save_threshold_now (SlEvaluatePage *self);

@@ -6,6 +6,7 @@
 #include <math.h>
 
 #include "sl-color-swatch.h"
+#include "sl-prediction-card.h"
 
 /* Threshold edits reach the project this long after the slider stops. */
 #define SAVE_DELAY_MS 400
@@ -144,12 +145,60 @@ fill_summary (SlEvaluatePage *self)
   gtk_label_set_text (self->mistakes_label, mistakes);
 }
 
+/* The gallery's header and one row of cards, so that the divider never hides a card's labels
+ * or buttons: measured on a shown card, or else on an empty one plus what its picture and fix
+ * button add once bound (about 40 px). */
+static int
+gallery_row_height (SlEvaluatePage *self)
+{
+  GtkWidget *header = gtk_widget_get_parent (GTK_WIDGET (self->gallery_title));
+  GtkWidget *shown = gtk_widget_get_first_child (GTK_WIDGET (self->grid));
+  int card_height = 0, header_height, height;
+
+  for (; shown != NULL; shown = gtk_widget_get_next_sibling (shown))
+    {
+      GtkWidget *card = gtk_widget_get_first_child (shown);
+
+      if (SL_IS_PREDICTION_CARD (card) && sl_prediction_card_get_item (SL_PREDICTION_CARD (card)))
+        {
+          gtk_widget_measure (card, GTK_ORIENTATION_VERTICAL, -1, NULL, &height, NULL, NULL);
+          card_height = MAX (card_height, height);
+        }
+    }
+  if (card_height == 0)
+    {
+      GtkWidget *card = g_object_ref_sink (sl_prediction_card_new (self->thumbs, NULL, NULL, NULL));
+
+      gtk_widget_measure (card, GTK_ORIENTATION_VERTICAL, -1, NULL, &card_height, NULL, NULL);
+      card_height += 48;
+      g_object_unref (card);
+    }
+  gtk_widget_measure (header, GTK_ORIENTATION_VERTICAL, -1, NULL, &header_height, NULL, NULL);
+  return header_height + card_height + 2 * (6 + 6) + 8; /* grid and child padding, a margin */
+}
+
+void
+sl_evaluate_page_place_divider (SlEvaluatePage *self)
+{
+  int natural, minimum, width, height, position;
+
+  width = gtk_widget_get_width (GTK_WIDGET (self->right_paned));
+  height = gtk_widget_get_height (GTK_WIDGET (self->right_paned));
+  gtk_widget_measure (GTK_WIDGET (self->matrix), GTK_ORIENTATION_VERTICAL,
+                      width > 0 ? width - 36 : 760, &minimum, &natural, NULL, NULL);
+  /* The matrix gets the room it asks for, up to about half of the page, and never so much
+   * that the first row of mistakes is cut. */
+  position = MAX (minimum, MIN (natural, 380)) + 50;
+  if (height > 0)
+    position = MAX (minimum + 50, MIN (position, height - gallery_row_height (self)));
+  gtk_paned_set_position (self->right_paned, position);
+}
+
 static void
 fill_matrix (SlEvaluatePage *self)
 {
   const SlEvaluation *e = self->data->evaluation;
   g_autofree const char **names = g_new0 (const char *, e->classes + 1);
-  int natural, minimum, width;
 
   for (int k = 0; k < e->classes; k++)
     {
@@ -157,11 +206,7 @@ fill_matrix (SlEvaluatePage *self)
       sl_evaluate_page_model_class (self, k, &names[k], &color);
     }
   sl_confusion_matrix_set_data (self->matrix, e->classes, names, e->confusion);
-  /* The matrix gets the room it asks for, up to about half of the page. */
-  width = gtk_widget_get_width (GTK_WIDGET (self->right_paned));
-  gtk_widget_measure (GTK_WIDGET (self->matrix), GTK_ORIENTATION_VERTICAL,
-                      width > 0 ? width - 36 : 760, &minimum, &natural, NULL, NULL);
-  gtk_paned_set_position (self->right_paned, MAX (minimum, MIN (natural, 380)) + 50);
+  sl_evaluate_page_place_divider (self);
 }
 
 void

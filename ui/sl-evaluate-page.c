@@ -162,15 +162,18 @@ sl_evaluate_page_update_actions (SlEvaluatePage *self)
   GtkWidget *widget = GTK_WIDGET (self);
   gboolean evaluating = self->job != NULL;
   gboolean has_results = self->data != NULL && self->data->evaluation != NULL;
-  gboolean can_run = self->data != NULL && self->data->split_images > 0 && !self->loading;
+  /* Results of a read-only project show; running and relabelling would write. */
+  gboolean writable = !sl_session_is_read_only (self->session);
+  gboolean can_run
+      = self->data != NULL && self->data->split_images > 0 && !self->loading && writable;
 
   gtk_widget_action_set_enabled (widget, "evaluate.run", can_run && !evaluating);
   gtk_widget_action_set_enabled (widget, "evaluate.cancel", evaluating);
   gtk_widget_action_set_enabled (widget, "evaluate.clear-filter", self->filter_t >= 0);
   gtk_widget_action_set_enabled (widget, "evaluate.show-cell", has_results);
-  gtk_widget_action_set_enabled (widget, "evaluate.label-predicted", has_results);
-  gtk_widget_action_set_enabled (widget, "evaluate.label-as", has_results);
-  gtk_widget_action_set_enabled (widget, "evaluate.set-ignored", has_results);
+  gtk_widget_action_set_enabled (widget, "evaluate.label-predicted", has_results && writable);
+  gtk_widget_action_set_enabled (widget, "evaluate.label-as", has_results && writable);
+  gtk_widget_action_set_enabled (widget, "evaluate.set-ignored", has_results && writable);
   gtk_button_set_label (self->evaluate_button, has_results ? "_Evaluate Again" : "_Evaluate");
   gtk_widget_set_visible (GTK_WIDGET (self->evaluate_button), !evaluating);
   gtk_widget_set_visible (self->progress_box, evaluating);
@@ -507,6 +510,25 @@ on_runs_changed (SlSession *session, SlEvaluatePage *self)
 }
 
 static gboolean
+place_divider_later (gpointer data)
+{
+  SlEvaluatePage *self = data;
+
+  self->divider_idle = 0;
+  sl_evaluate_page_place_divider (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* A new height (the paned's max-position follows it): place the divider again after this
+ * allocation. */
+static void
+on_paned_resized (SlEvaluatePage *self)
+{
+  if (self->divider_idle == 0)
+    self->divider_idle = g_idle_add (place_divider_later, self);
+}
+
+static gboolean
 status_tick (gpointer data)
 {
   sl_evaluate_page_update_status (data);
@@ -537,6 +559,8 @@ sl_evaluate_page_constructed (GObject *object)
                            0);
   g_signal_connect_object (self->session, "runs-changed", G_CALLBACK (on_runs_changed), self,
                            G_CONNECT_AFTER);
+  g_signal_connect_swapped (self->right_paned, "notify::max-position",
+                            G_CALLBACK (on_paned_resized), self);
   sl_evaluate_page_setup_gallery (self);
   sl_evaluate_page_load_threshold (self);
   self->status_timer = g_timeout_add_seconds (STATUS_INTERVAL_S, status_tick, self);
@@ -556,6 +580,9 @@ sl_evaluate_page_dispose (GObject *object)
   g_clear_object (&self->eval_cancellable);
   g_clear_handle_id (&self->progress_timer, g_source_remove);
   g_clear_handle_id (&self->status_timer, g_source_remove);
+  g_clear_handle_id (&self->divider_idle, g_source_remove);
+  if (self->right_paned != NULL)
+    g_signal_handlers_disconnect_by_data (self->right_paned, self);
   g_clear_pointer (&self->job, eval_job_unref);
   if (self->grid != NULL)
     gtk_grid_view_set_model (self->grid, NULL);

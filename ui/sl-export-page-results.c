@@ -287,9 +287,9 @@ sl_export_page_init_results (SlExportPage *self)
   add_column (self, "File", G_CALLBACK (setup_file), G_CALLBACK (bind_file), compare_name, TRUE,
               -1);
   add_column (self, "Prediction", G_CALLBACK (setup_prediction), G_CALLBACK (bind_prediction),
-              compare_label, FALSE, 170);
+              compare_label, FALSE, 140);
   add_column (self, "Confidence", G_CALLBACK (setup_confidence), G_CALLBACK (bind_confidence),
-              compare_confidence, FALSE, 170);
+              compare_confidence, FALSE, 130);
   sorted = gtk_sort_list_model_new (G_LIST_MODEL (g_object_ref (self->results)),
                                     g_object_ref (gtk_column_view_get_sorter (self->results_view)));
   gtk_column_view_set_model (self->results_view,

@@ -348,16 +348,17 @@ make_issue_row (const SlImportIssue *issue)
 static void
 show_issues (SlImportDialog *self, const SlImportResult *r)
 {
-  static const SlImportOutcome order[]
-      = { SL_IMPORT_UNREADABLE, SL_IMPORT_NOT_IMAGE, SL_IMPORT_DUPLICATE };
+  /* -1: duplicates in another class folder (label conflicts), right after the unreadable. */
+  static const int order[] = { SL_IMPORT_UNREADABLE, -1, SL_IMPORT_NOT_IMAGE, SL_IMPORT_DUPLICATE };
   guint shown = 0, total = r->issues != NULL ? r->issues->len : 0;
 
   for (gsize k = 0; k < G_N_ELEMENTS (order); k++)
     for (guint i = 0; i < total && shown < MAX_ISSUE_ROWS; i++)
       {
         const SlImportIssue *issue = g_ptr_array_index (r->issues, i);
+        gboolean conflict = sl_import_issue_is_conflict (issue);
 
-        if (issue->outcome != order[k])
+        if (order[k] == -1 ? !conflict : (conflict || (int) issue->outcome != order[k]))
           continue;
         gtk_list_box_append (self->issues_list, make_issue_row (issue));
         shown++;
@@ -407,6 +408,10 @@ show_summary (SlImportDialog *self)
   add_count_row (self, 2, "Unreadable", r->unreadable, "warning");
   add_count_row (self, 3, "Not images", r->not_images, NULL);
   add_count_row (self, 4, "New classes", r->classes_created, NULL);
+  if (r->conflicts > 0)
+    add_count_row (self, 5,
+                   "In two class folders (keep their first label; Resolve… in Data Health)",
+                   r->conflicts, "warning");
   show_issues (self, r);
 }
 

@@ -115,7 +115,9 @@ sl_preprocess_page_update_actions (SlPreprocessPage *self)
 {
   GtkWidget *w = GTK_WIDGET (self);
   int n = self->pipeline != NULL ? sl_pipeline_step_count (self->pipeline) : 0;
-  gboolean ready = self->pipeline != NULL && self->loading == NULL;
+  /* A read-only project's pipeline shows with its preview; it cannot change. */
+  gboolean ready
+      = self->pipeline != NULL && self->loading == NULL && !sl_session_is_read_only (self->session);
   gboolean sel = ready && self->selected >= 0 && self->selected < n;
 
   gtk_widget_action_set_enabled (w, "preprocess.add-step", ready);

@@ -42,6 +42,44 @@ sl_run_chooser_describe_run (const SlRunInfo *run)
   return g_string_free (text, FALSE);
 }
 
+/* The button shows the chosen run on one ellipsized line (so a long description never widens
+ * the window); the list shows every description whole. */
+static void
+setup_label (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer ellipsize)
+{
+  GtkWidget *label = gtk_label_new (NULL);
+
+  gtk_label_set_xalign (GTK_LABEL (label), 0);
+  if (GPOINTER_TO_INT (ellipsize))
+    {
+      gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
+      gtk_label_set_width_chars (GTK_LABEL (label), 16);
+      gtk_label_set_max_width_chars (GTK_LABEL (label), 60);
+    }
+  gtk_list_item_set_child (item, label);
+}
+
+static void
+bind_label (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer ellipsize)
+{
+  GtkWidget *label = gtk_list_item_get_child (item);
+  const char *text = gtk_string_object_get_string (gtk_list_item_get_item (item));
+
+  gtk_label_set_text (GTK_LABEL (label), text);
+  if (GPOINTER_TO_INT (ellipsize))
+    gtk_widget_set_tooltip_text (label, text);
+}
+
+static GtkListItemFactory *
+label_factory (gboolean ellipsize)
+{
+  GtkListItemFactory *factory = gtk_signal_list_item_factory_new ();
+
+  g_signal_connect (factory, "setup", G_CALLBACK (setup_label), GINT_TO_POINTER (ellipsize));
+  g_signal_connect (factory, "bind", G_CALLBACK (bind_label), GINT_TO_POINTER (ellipsize));
+  return factory;
+}
+
 /* A run can be evaluated or exported once an epoch wrote its checkpoint. */
 static gboolean
 has_checkpoint (const SlRunInfo *run)
@@ -243,6 +281,13 @@ sl_run_chooser_init (SlRunChooser *self)
   self->labels = gtk_string_list_new (NULL);
   /* The drop-down takes the model. */
   self->drop_down = GTK_DROP_DOWN (gtk_drop_down_new (G_LIST_MODEL (self->labels), NULL));
+  {
+    g_autoptr (GtkListItemFactory) button = label_factory (TRUE);
+    g_autoptr (GtkListItemFactory) list = label_factory (FALSE);
+
+    gtk_drop_down_set_factory (self->drop_down, button);
+    gtk_drop_down_set_list_factory (self->drop_down, list);
+  }
   gtk_widget_set_parent (GTK_WIDGET (self->drop_down), GTK_WIDGET (self));
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->drop_down), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   "Training run", -1);

@@ -176,6 +176,12 @@ sl_session_get_runner (SlSession *self)
 }
 
 gboolean
+sl_session_is_read_only (SlSession *self)
+{
+  return self != NULL && sl_project_is_read_only (self->project);
+}
+
+gboolean
 sl_session_is_training (SlSession *self)
 {
   g_return_val_if_fail (SL_IS_SESSION (self), FALSE);

@@ -20,6 +20,9 @@ const char *sl_session_get_name (SlSession *self);
 /* The session's trainer (one run at a time), which outlives page switches. */
 SlRunner *sl_session_get_runner (SlSession *self);
 gboolean sl_session_is_training (SlSession *self);
+/* Whether the project opened read-only (sl_project_is_read_only): pages keep
+ * every edit action off, and the window says why. A NULL session is not. */
+gboolean sl_session_is_read_only (SlSession *self);
 
 /* Every edit made through the session emits the matching signal:
  *   "images-changed" (images added or removed, e.g. after an import),

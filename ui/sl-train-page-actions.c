@@ -216,13 +216,16 @@ sl_train_page_update_actions (SlTrainPage *self)
   GtkWidget *widget = GTK_WIDGET (self);
   gboolean running = sl_runner_is_running (self->runner);
   const SlRunInfo *shown = sl_run_list_lookup (self->run_list, self->shown_run);
-  gboolean resumable = !running && shown != NULL && sl_run_info_is_resumable (shown);
+  /* Training writes runs: off for a read-only project (its history shows). */
+  gboolean writable = !sl_session_is_read_only (self->session);
+  gboolean resumable = !running && shown != NULL && sl_run_info_is_resumable (shown) && writable;
 
-  gtk_widget_action_set_enabled (widget, "training.start", !running);
+  gtk_widget_action_set_enabled (widget, "training.start", !running && writable);
+  gtk_widget_action_set_enabled (widget, "training.delete-run", writable);
   gtk_widget_action_set_enabled (widget, "training.stop",
                                  running && !sl_runner_is_stopping (self->runner));
   gtk_widget_action_set_enabled (widget, "training.resume", resumable);
-  gtk_widget_action_set_enabled (widget, "training.resume-run", !running);
+  gtk_widget_action_set_enabled (widget, "training.resume-run", !running && writable);
   gtk_widget_set_visible (self->resume_button, resumable);
 }
 

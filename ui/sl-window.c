@@ -33,6 +33,8 @@ struct _SlWindow
   GtkLabel *progress_detail;
   GtkWidget *progress_cancel;
   GtkStack *page_stack;
+  GtkWidget *read_only_banner;
+  GtkLabel *read_only_label;
 
   GSettings *settings;
   SlSession *session;
@@ -266,6 +268,8 @@ sl_window_class_init (SlWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SlWindow, progress_detail);
   gtk_widget_class_bind_template_child (widget_class, SlWindow, progress_cancel);
   gtk_widget_class_bind_template_child (widget_class, SlWindow, page_stack);
+  gtk_widget_class_bind_template_child (widget_class, SlWindow, read_only_banner);
+  gtk_widget_class_bind_template_child (widget_class, SlWindow, read_only_label);
 
   gtk_widget_class_install_action (widget_class, "win.undo", NULL, undo_action);
   gtk_widget_class_install_action (widget_class, "win.redo", NULL, redo_action);
@@ -328,6 +332,16 @@ sl_window_set_session (SlWindow *self, SlSession *session)
     gtk_stack_set_visible_child_name (self->main_stack, "project");
   update_title (self);
   update_actions (self);
+  if (sl_session_is_read_only (session))
+    {
+      /* The reason is plain text with paths in it: escaped, under a bold heading. */
+      g_autofree char *text = g_markup_printf_escaped (
+          "<b>Read-only project.</b> %s",
+          sl_project_get_read_only_reason (sl_session_get_project (session)));
+
+      gtk_label_set_markup (self->read_only_label, text);
+    }
+  gtk_widget_set_visible (self->read_only_banner, sl_session_is_read_only (session));
 }
 
 gboolean
@@ -357,6 +371,78 @@ sl_window_get_session (SlWindow *self)
   return self->session;
 }
 
+/* ---- A damaged project: say what is wrong and offer to rebuild its index ---- */
+
+static void
+repair_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  SlRepairResult *r = g_new0 (SlRepairResult, 1);
+  GError *error = NULL;
+
+  if (sl_project_repair (data, r, &error))
+    g_task_return_pointer (task, r, NULL);
+  else
+    {
+      sl_repair_result_clear (r);
+      g_free (r);
+      g_task_return_error (task, error);
+    }
+}
+
+static void
+repair_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  SlWindow *self = SL_WINDOW (source);
+  const char *path = g_task_get_task_data (G_TASK (result));
+  g_autoptr (GError) error = NULL;
+  SlRepairResult *r = g_task_propagate_pointer (G_TASK (result), &error);
+  g_autofree char *kept = NULL, *detail = NULL;
+
+  sl_window_end_progress (self);
+  if (r == NULL)
+    {
+      sl_toast_show (self->toast, "Could not repair the project", error->message);
+      return;
+    }
+  kept = g_path_get_basename (r->kept_path);
+  detail = g_strdup_printf ("%" G_GINT64_FORMAT " images indexed (%" G_GINT64_FORMAT
+                            " with their labels), %" G_GINT64_FORMAT " runs. The damaged file "
+                            "is kept as %s.%s",
+                            r->images, r->images_labels, r->runs, kept,
+                            r->notes->len > 0 ? " Some data could not be recovered." : "");
+  if (self->session == NULL)
+    sl_window_open_project (self, path);
+  sl_toast_show (self->toast, "Project index rebuilt", detail);
+  sl_repair_result_clear (r);
+  g_free (r);
+}
+
+static void
+start_repair (GtkWindow *dialog, gpointer data)
+{
+  SlWindow *self = SL_WINDOW (gtk_window_get_transient_for (dialog));
+  g_autoptr (GTask) task = g_task_new (self, NULL, repair_done, NULL);
+
+  g_task_set_task_data (task, g_strdup (data), g_free);
+  sl_window_begin_progress (self, "Rebuilding the project's index", NULL);
+  sl_window_set_progress (self, -1, "Reading every stored image");
+  g_task_run_in_thread (task, repair_thread);
+}
+
+static void
+show_damaged_dialog (SlWindow *self, const char *path, const GError *error)
+{
+  GtkWindow *dialog
+      = sl_message_dialog_new (GTK_WIDGET (self), "This project is damaged", error->message);
+  GtkWidget *repair;
+
+  sl_message_dialog_add_button (dialog, "_Cancel", NULL, NULL, NULL, NULL);
+  repair = sl_message_dialog_add_button (dialog, "_Rebuild Index", "suggested-action", start_repair,
+                                         g_strdup (path), g_free);
+  sl_message_dialog_set_default (dialog, repair);
+  gtk_window_present (dialog);
+}
+
 void
 sl_window_show_open_error (SlWindow *self, const char *path, const GError *error)
 {
@@ -382,6 +468,8 @@ sl_window_show_open_error (SlWindow *self, const char *path, const GError *error
     }
   else if (g_error_matches (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NEWER_SCHEMA))
     sl_toast_show (self->toast, "Made by a newer Sightline", error->message);
+  else if (g_error_matches (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_DAMAGED))
+    show_damaged_dialog (self, path, error);
   else
     sl_toast_show (self->toast, "Could not open the project", error->message);
 }

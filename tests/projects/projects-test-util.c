@@ -1,7 +1,11 @@
 /* projects-test-util.c: temporary folders and Fashion-MNIST PNG trees for the projects tests. */
+#define _GNU_SOURCE /* unshare */
 #include "projects-test-util.h"
 
 #include <glib/gstdio.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <unistd.h>
 
 #include "sl-idx.h"
 #include "sl-vision.h"
@@ -18,6 +22,24 @@ pt_make_tmp (void)
 
   g_assert_no_error (error);
   return dir;
+}
+
+gboolean
+pt_make_read_only (const char *path)
+{
+  g_autofree char *db = g_build_filename (path, "project.db", NULL);
+
+  if (geteuid () != 0)
+    return g_chmod (db, 0444) == 0 && g_chmod (path, 0555) == 0;
+  /* Root ignores permission bits: a read-only bind mount it cannot ignore. */
+  if (unshare (CLONE_NEWNS) != 0 || mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0
+      || mount (path, path, NULL, MS_BIND, NULL) != 0
+      || mount (NULL, path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) != 0)
+    {
+      g_test_skip ("cannot make a read-only mount here (root without CAP_SYS_ADMIN)");
+      return FALSE;
+    }
+  return TRUE;
 }
 
 int

@@ -16,6 +16,13 @@ char *pt_make_tmp (void);
 int pt_write_fmnist_tree (const char *dir, gboolean train, int n, int n_classes,
                           const char *prefix);
 
+/* Makes the folder `path` read-only for this process, for good: as root, by
+ * mounting it read-only in a new mount namespace of its own (a read-only
+ * medium: only this process sees it); otherwise by taking the write bits off
+ * it and its project.db. Call it in a test subprocess. Returns FALSE after
+ * g_test_skip when neither is possible (root without CAP_SYS_ADMIN). */
+gboolean pt_make_read_only (const char *path);
+
 /* Counts the regular files below a folder. */
 int pt_count_files (const char *dir);
 

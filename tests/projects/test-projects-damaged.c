@@ -458,6 +458,78 @@ test_read_only (void)
   sl_remove_tree (tmp);
 }
 
+/* A project on a read-only medium (a read-only mount): opens, reads, says why
+ * edits are off; nothing is written, not even a -shm file. */
+static void
+read_only_medium_child (void)
+{
+  if (!g_test_subprocess ())
+    {
+      g_test_skip ("runs inside /projects/damaged/read-only-medium");
+      return;
+    }
+  {
+    const char *path = g_getenv ("SL_TEST_RO_PROJECT");
+    g_autoptr (GError) error = NULL;
+    g_autoptr (SlProject) project = NULL;
+    SlProjectStats s;
+
+    if (!pt_make_read_only (path))
+      {
+        /* Tell the parent, through the (writable) folder above the project. */
+        g_autofree char *marker = g_build_filename (g_getenv ("SL_TEST_RO_TMP"), "skipped", NULL);
+        g_file_set_contents (marker, "", 0, NULL);
+        return;
+      }
+    project = sl_project_open (path, &error);
+    g_assert_no_error (error);
+    g_assert_true (sl_project_is_read_only (project));
+    if (geteuid () == 0)
+      g_assert_nonnull (strstr (sl_project_get_read_only_reason (project), "read-only medium"));
+    g_assert_true (sl_project_get_stats (project, &s, &error));
+    g_assert_cmpint (s.images, ==, 30);
+    g_assert_cmpint (s.labelled, ==, 30);
+    sl_project_stats_clear (&s);
+    g_assert_false (
+        sl_project_split (project, &(SlSplitConfig){ 0.5, 0.5, 0, 1, TRUE }, NULL, &error));
+    g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_READ_ONLY);
+    g_print ("read-only ok\n");
+  }
+}
+
+static void
+test_read_only_medium (void)
+{
+  g_autofree char *tmp = NULL, *path = NULL, *shm = NULL, *marker = NULL;
+  g_autoptr (SlProject) project = pt_fmnist_project (30, 2, &tmp);
+
+  if (project == NULL)
+    return;
+  path = g_strdup (sl_project_get_path (project));
+  g_clear_pointer (&project, sl_project_unref);
+  g_setenv ("SL_TEST_RO_TMP", tmp, TRUE);
+  g_setenv ("SL_TEST_RO_PROJECT", path, TRUE);
+  marker = g_build_filename (tmp, "skipped", NULL);
+  g_test_trap_subprocess ("/projects/damaged/read-only-medium/child", 60 * G_USEC_PER_SEC,
+                          G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+  if (g_file_test (marker, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("no read-only mount here (root without CAP_SYS_ADMIN)");
+      sl_remove_tree (tmp);
+      return;
+    }
+  g_test_trap_assert_stdout ("*read-only ok*");
+  shm = g_strconcat (path, "/project.db-shm", NULL);
+  g_assert_false (g_file_test (shm, G_FILE_TEST_EXISTS));
+  {
+    g_autofree char *db = g_build_filename (path, "project.db", NULL);
+    g_chmod (path, 0755);
+    g_chmod (db, 0644);
+  }
+  sl_remove_tree (tmp);
+}
+
 /* ---- conflicting duplicates and transparency ----------------------------------------- */
 
 static void
@@ -617,6 +689,8 @@ main (int argc, char **argv)
   g_test_add_func ("/projects/damaged/missing-images", test_missing_images);
   g_test_add_func ("/projects/damaged/read-only", test_read_only);
   g_test_add_func ("/projects/damaged/read-only/child", read_only_child);
+  g_test_add_func ("/projects/damaged/read-only-medium", test_read_only_medium);
+  g_test_add_func ("/projects/damaged/read-only-medium/child", read_only_medium_child);
   g_test_add_func ("/projects/damaged/label-conflicts", test_label_conflicts);
   g_test_add_func ("/projects/damaged/transparency", test_transparency_warning);
   return g_test_run ();

@@ -1,0 +1,261 @@
+/* test-ui-damaged.c: the workbench on a read-only project (banner, edits off), a damaged one (rebuild), and label conflicts in Data Health. */
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "projects-test-util.h"
+#include "sl-application.h"
+#include "sl-class-list.h"
+#include "sl-dataset-page.h"
+#include "sl-session.h"
+#include "sl-window.h"
+#include "ui-test-util.h"
+
+static SlApplication *app;
+
+static SlWindow *
+new_window (void)
+{
+  SlWindow *window = sl_window_new (GTK_APPLICATION (app));
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
+  ui_test_show_window (GTK_WINDOW (window));
+  return window;
+}
+
+static gboolean
+health_ready (gpointer data)
+{
+  return !sl_class_list_get_health_busy (data);
+}
+
+static SlClassList *
+wait_for_health (SlWindow *window)
+{
+  SlDatasetPage *page
+      = SL_DATASET_PAGE (ui_test_find_widget (GTK_WIDGET (window), SL_TYPE_DATASET_PAGE, NULL));
+  SlClassList *list;
+
+  g_assert_nonnull (page);
+  list = sl_dataset_page_get_class_list (page);
+  ui_test_spin (600); /* the health query starts after a short delay */
+  g_assert_true (ui_test_wait_until (health_ready, list, 20000));
+  ui_test_spin (100);
+  return list;
+}
+
+/* A button below root with this label, or NULL. */
+static GtkWidget *
+find_button (GtkWidget *root, const char *text)
+{
+  GtkWidget *w = ui_test_find_widget (root, GTK_TYPE_BUTTON, text);
+
+  return w != NULL ? w : ui_test_find_widget (root, GTK_TYPE_MENU_BUTTON, text);
+}
+
+/* ---- read-only ------------------------------------------------------------------- */
+
+static void
+read_only_child (void)
+{
+  const char *path = g_getenv ("SL_TEST_UI_PROJECT");
+  SlWindow *window;
+  GtkWidget *banner, *import;
+  g_autofree char *shot = NULL;
+
+  if (!g_test_subprocess ())
+    {
+      g_test_skip ("runs inside /ui/damaged/read-only");
+      return;
+    }
+  if (!pt_make_read_only (path))
+    {
+      g_autofree char *marker = g_build_filename (g_getenv ("SL_TEST_UI_TMP"), "skipped", NULL);
+      g_file_set_contents (marker, "", 0, NULL);
+      return;
+    }
+  window = new_window ();
+  g_assert_true (sl_window_open_project (window, path));
+  g_assert_true (sl_session_is_read_only (sl_window_get_session (window)));
+  /* The banner says why edits are off. */
+  banner = ui_test_find_label (GTK_WIDGET (window), "Read-only project.");
+  g_assert_nonnull (banner);
+  g_assert_true (gtk_widget_is_visible (banner));
+  g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (banner)), "edits are off"));
+  wait_for_health (window);
+  /* Browsing works; the edits are off. */
+  import = find_button (GTK_WIDGET (window), "Import");
+  g_assert_nonnull (import);
+  g_assert_false (gtk_widget_is_sensitive (import));
+  {
+    GtkWidget *list = ui_test_find_widget (GTK_WIDGET (window), SL_TYPE_CLASS_LIST, NULL);
+    GtkWidget *add = ui_test_find_widget (list, GTK_TYPE_MENU_BUTTON, NULL);
+
+    g_assert_nonnull (add);
+    g_assert_cmpstr (gtk_widget_get_tooltip_text (add), ==, "The project is read-only");
+    g_assert_false (gtk_widget_is_sensitive (add));
+  }
+  shot = ui_test_save_screenshot (GTK_WIDGET (window), "read-only-project");
+  g_test_message ("screenshot: %s", shot);
+  gtk_window_destroy (GTK_WINDOW (window));
+  ui_test_spin (100);
+  g_print ("read-only ok\n");
+}
+
+static void
+test_read_only (void)
+{
+  g_autofree char *tmp = NULL, *path = NULL, *marker = NULL, *db = NULL;
+  g_autoptr (SlProject) project = ui_test_fmnist_project (40, 3, &tmp);
+
+  if (project == NULL)
+    return;
+  path = g_strdup (sl_project_get_path (project));
+  db = g_build_filename (path, "project.db", NULL);
+  g_clear_pointer (&project, sl_project_unref);
+  marker = g_build_filename (tmp, "skipped", NULL);
+  g_setenv ("SL_TEST_UI_PROJECT", path, TRUE);
+  g_setenv ("SL_TEST_UI_TMP", tmp, TRUE);
+  g_test_trap_subprocess ("/ui/damaged/read-only/child", 120 * G_USEC_PER_SEC,
+                          G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+  if (g_file_test (marker, G_FILE_TEST_EXISTS))
+    g_test_skip ("no way to make a read-only project here (root without CAP_SYS_ADMIN)");
+  else
+    g_test_trap_assert_stdout ("*read-only ok*");
+  g_chmod (path, 0755);
+  g_chmod (db, 0644);
+  sl_remove_tree (tmp);
+}
+
+/* ---- a damaged project: the dialog and the rebuild ------------------------------------ */
+
+static gboolean
+window_has_session (gpointer data)
+{
+  return sl_window_get_session (data) != NULL;
+}
+
+static void
+test_rebuild (void)
+{
+  g_autofree char *tmp = NULL, *path = NULL, *db = NULL, *shot = NULL;
+  g_autoptr (SlProject) project = ui_test_fmnist_project (40, 3, &tmp);
+  SlWindow *window;
+  GtkWindow *dialog;
+  SlProjectStats s;
+  g_autoptr (GError) error = NULL;
+
+  if (project == NULL)
+    return;
+  path = g_strdup (sl_project_get_path (project));
+  db = g_build_filename (path, "project.db", NULL);
+  g_clear_pointer (&project, sl_project_unref);
+  g_assert_true (g_file_set_contents (db, "", 0, NULL)); /* the index is lost */
+
+  window = new_window ();
+  g_assert_false (sl_window_open_project (window, path));
+  dialog = ui_test_find_dialog ("is damaged");
+  g_assert_nonnull (dialog);
+  g_assert_nonnull (ui_test_find_label (GTK_WIDGET (dialog), "images/ holds 40 files"));
+  ui_test_spin (200);
+  shot = ui_test_save_screenshot (GTK_WIDGET (dialog), "damaged-project");
+  g_test_message ("screenshot: %s", shot);
+  g_assert_true (ui_test_click_button (GTK_WIDGET (dialog), "Rebuild Index"));
+  g_assert_true (ui_test_wait_until (window_has_session, window, 30000));
+  g_assert_cmpstr (sl_window_get_toast_title (window), ==, "Project index rebuilt");
+  g_assert_true (
+      sl_project_get_stats (sl_session_get_project (sl_window_get_session (window)), &s, &error));
+  g_assert_cmpint (s.images, ==, 40);
+  sl_project_stats_clear (&s);
+  gtk_window_destroy (GTK_WINDOW (window));
+  ui_test_close_all_windows ();
+  sl_remove_tree (tmp);
+}
+
+/* ---- label conflicts in Data Health --------------------------------------------------------- */
+
+static void
+test_conflicts (void)
+{
+  g_autofree char *tmp = ui_test_make_tmp ();
+  g_autofree char *src = g_build_filename (tmp, "src", NULL);
+  g_autofree char *path = g_build_filename (tmp, "p", NULL);
+  g_autofree char *from = NULL, *to = NULL, *data = NULL, *shot = NULL;
+  g_autoptr (SlProject) project = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) conflicts = NULL;
+  g_autoptr (GDir) dir = NULL;
+  const SlLabelConflict *c;
+  SlImportResult result;
+  SlClassList *list;
+  SlWindow *window;
+  gint64 image_id;
+  gsize len;
+
+  if (ui_test_write_fmnist_tree (src, 30, 2, "img") < 0)
+    return;
+  /* One t-shirt picture also lies in the trouser folder. */
+  from = g_build_filename (src, "t-shirt", NULL);
+  dir = g_dir_open (from, 0, NULL);
+  g_assert_nonnull (dir);
+  {
+    g_autofree char *file = g_build_filename (from, g_dir_read_name (dir), NULL);
+    g_assert_true (g_file_get_contents (file, &data, &len, NULL));
+  }
+  to = g_build_filename (src, "trouser", "zz-also-here.png", NULL);
+  g_assert_true (g_file_set_contents (to, data, len, NULL));
+  project = sl_project_create (path, NULL, &error);
+  g_assert_true (sl_project_import_folder (project, src, SL_IMPORT_LABELS_FROM_FOLDERS, 0, NULL,
+                                           NULL, NULL, &result, &error));
+  g_assert_cmpint (result.conflicts, ==, 1);
+  sl_import_result_clear (&result);
+  conflicts = sl_project_list_label_conflicts (project, &error);
+  g_assert_cmpuint (conflicts->len, ==, 1);
+  c = g_ptr_array_index (conflicts, 0);
+  image_id = c->image_id;
+  g_assert_cmpstr (c->kept_class, ==, "t-shirt");
+  g_clear_pointer (&project, sl_project_unref);
+
+  window = new_window ();
+  g_assert_true (sl_window_open_project (window, path));
+  list = wait_for_health (window);
+  g_assert_nonnull (ui_test_find_label (GTK_WIDGET (list), "found in two class folders"));
+  g_assert_nonnull (ui_test_find_label (GTK_WIDGET (list), "Resolve…"));
+  shot = ui_test_save_screenshot (GTK_WIDGET (window), "data-health-conflicts");
+  g_test_message ("screenshot: %s", shot);
+
+  /* The user picks "trouser" from the Resolve… menu. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (list), "classes.resolve-conflict", "(xs)",
+                                             image_id, "trouser"));
+  ui_test_spin (600);
+  g_assert_true (ui_test_wait_until ((UiTestCondition) G_CALLBACK (health_ready), list, 20000));
+  g_assert_null (ui_test_find_label (GTK_WIDGET (list), "found in two class folders"));
+  {
+    SlImageInfo *info = sl_project_get_image (
+        sl_session_get_project (sl_window_get_session (window)), image_id, &error);
+    g_assert_cmpstr (info->class_name, ==, "trouser");
+    sl_image_info_free (info);
+  }
+  gtk_window_destroy (GTK_WINDOW (window));
+  ui_test_close_all_windows ();
+  sl_remove_tree (tmp);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *data_home = g_dir_make_tmp ("sl-ui-damaged-data-XXXXXX", NULL);
+
+  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
+  ui_test_init (&argc, &argv);
+  app = sl_application_new ();
+  g_application_set_flags (G_APPLICATION (app),
+                           G_APPLICATION_NON_UNIQUE | G_APPLICATION_HANDLES_OPEN);
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+  g_test_add_func ("/ui/damaged/read-only", test_read_only);
+  g_test_add_func ("/ui/damaged/read-only/child", read_only_child);
+  g_test_add_func ("/ui/damaged/rebuild", test_rebuild);
+  g_test_add_func ("/ui/damaged/conflicts", test_conflicts);
+  return g_test_run ();
+}

@@ -1,0 +1,274 @@
+/* test-ui-screen.c: the project window on a real screen under Xvfb: every page's minimum size with a realistic project, screenshots at 1024x700 and 1920x1080. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sl-application.h"
+#include "sl-dataset-page.h"
+#include "sl-evaluate-page.h"
+#include "sl-evaluation.h"
+#include "sl-export-page.h"
+#include "sl-prediction-card.h"
+#include "sl-preprocess-page.h"
+#include "sl-session.h"
+#include "sl-toast.h"
+#include "sl-train-page.h"
+#include "sl-window.h"
+#include "ui-test-util.h"
+
+/* The smallest screens the workbench is for: a line PC's 1024x768 less a panel. */
+#define SMALL_WIDTH  1024
+#define SMALL_HEIGHT 700
+
+static SlApplication *app;
+
+typedef struct
+{
+  char *tmp;
+  SlProject *project;
+  SlWindow *window;
+} Fixture;
+
+static const char *const pages[] = { "dataset", "preprocess", "train", "evaluate", "export" };
+
+/* A project with content on every page: 10 classes, a trained run, its evaluation. */
+static gboolean
+fixture_build (Fixture *f)
+{
+  g_autoptr (GError) error = NULL;
+  gint64 run_id;
+
+  f->project = ui_test_fmnist_project (300, 10, &f->tmp);
+  if (f->project == NULL)
+    return FALSE;
+  run_id = ui_test_train_run (f->project, 2);
+  g_assert_cmpint (sl_project_evaluate (f->project, run_id, SL_SPLIT_TEST, SL_CHECKPOINT_BEST, 5, 2,
+                                        NULL, NULL, NULL, &error),
+                   >=, 0);
+  g_assert_no_error (error);
+  return TRUE;
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  ui_test_close_all_windows ();
+  g_clear_pointer (&f->project, sl_project_unref);
+  if (f->tmp != NULL)
+    sl_remove_tree (f->tmp);
+  g_free (f->tmp);
+}
+
+static gboolean
+page_settled (gpointer data)
+{
+  GtkWidget *page = data;
+
+  if (SL_IS_DATASET_PAGE (page))
+    return !g_str_equal (sl_dataset_page_get_view_state (SL_DATASET_PAGE (page)), "loading");
+  if (SL_IS_PREPROCESS_PAGE (page))
+    return !sl_preprocess_page_is_loading (SL_PREPROCESS_PAGE (page));
+  if (SL_IS_EVALUATE_PAGE (page))
+    return !sl_evaluate_page_is_busy (SL_EVALUATE_PAGE (page))
+           && g_str_equal (sl_evaluate_page_get_view_state (SL_EVALUATE_PAGE (page)), "results");
+  return TRUE;
+}
+
+static GtkStack *
+page_stack (SlWindow *window)
+{
+  GtkWidget *dataset = ui_test_find_widget (GTK_WIDGET (window), SL_TYPE_DATASET_PAGE, NULL);
+
+  g_assert_nonnull (dataset);
+  return GTK_STACK (gtk_widget_get_parent (dataset));
+}
+
+static GtkWidget *
+show_page (SlWindow *window, const char *name)
+{
+  GtkWidget *page = gtk_stack_get_child_by_name (page_stack (window), name);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s", name));
+  g_assert_true (ui_test_wait_until (page_settled, page, 30000));
+  ui_test_spin (300); /* thumbnails and charts fill in */
+  return page;
+}
+
+/* The window's minimum width, and its minimum height at that width. */
+static void
+measure_window (SlWindow *window, int *width, int *height)
+{
+  gtk_widget_measure (GTK_WIDGET (window), GTK_ORIENTATION_HORIZONTAL, -1, width, NULL, NULL, NULL);
+  gtk_widget_measure (GTK_WIDGET (window), GTK_ORIENTATION_VERTICAL, MAX (*width, SMALL_WIDTH),
+                      height, NULL, NULL, NULL);
+}
+
+/* Debug aid (SL_TEST_SIZE_TREE=1): every widget wider than `over` pixels at its minimum. */
+static void
+dump_min_widths (GtkWidget *widget, int depth, int over)
+{
+  int min_w, min_h;
+
+  if (!gtk_widget_get_visible (widget))
+    return;
+  gtk_widget_measure (widget, GTK_ORIENTATION_HORIZONTAL, -1, &min_w, NULL, NULL, NULL);
+  gtk_widget_measure (widget, GTK_ORIENTATION_VERTICAL, -1, &min_h, NULL, NULL, NULL);
+  if (min_w < over && min_h < over / 2)
+    return;
+  g_test_message ("%*s%s %s: %d x %d", depth * 2, "", G_OBJECT_TYPE_NAME (widget),
+                  gtk_widget_get_name (widget), min_w, min_h);
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    dump_min_widths (c, depth + 1, over);
+}
+
+static void
+save_screenshot (SlWindow *window, const char *name)
+{
+  GtkWidget *toast = ui_test_find_widget (GTK_WIDGET (window), SL_TYPE_TOAST, NULL);
+
+  if (toast != NULL)
+    sl_toast_dismiss (SL_TOAST (toast));
+  ui_test_spin (300);
+  g_free (ui_test_save_screenshot (GTK_WIDGET (window), name));
+}
+
+static void
+resize (SlWindow *window, int width, int height)
+{
+  gtk_window_set_default_size (GTK_WINDOW (window), width, height);
+  ui_test_spin (400);
+}
+
+static void
+open_window (Fixture *f)
+{
+  g_autoptr (SlSession) session = sl_session_new_for_project (f->project);
+
+  f->window = sl_window_new (GTK_APPLICATION (app));
+  sl_window_set_session (f->window, session);
+  gtk_window_set_default_size (GTK_WINDOW (f->window), SMALL_WIDTH, SMALL_HEIGHT);
+  ui_test_show_window (GTK_WINDOW (f->window));
+}
+
+static void
+test_min_size (Fixture *f, gconstpointer data)
+{
+  const char *too_big = NULL;
+  GtkStack *stack;
+  int width, height;
+
+  if (!fixture_build (f))
+    return;
+  open_window (f);
+  stack = page_stack (f->window);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (pages); i++)
+    {
+      GtkWidget *page = show_page (f->window, pages[i]);
+      int page_w, page_h;
+
+      /* The window as if it held this page alone. */
+      gtk_stack_set_hhomogeneous (stack, FALSE);
+      gtk_stack_set_vhomogeneous (stack, FALSE);
+      measure_window (f->window, &width, &height);
+      gtk_widget_measure (page, GTK_ORIENTATION_HORIZONTAL, -1, &page_w, NULL, NULL, NULL);
+      gtk_widget_measure (page, GTK_ORIENTATION_VERTICAL, -1, &page_h, NULL, NULL, NULL);
+      g_test_message ("min size: %s page %d x %d, window %d x %d", pages[i], page_w, page_h, width,
+                      height);
+      if (g_getenv ("SL_TEST_SIZE_TREE") != NULL)
+        {
+          dump_min_widths (page, 0, atoi (g_getenv ("SL_TEST_SIZE_TREE")));
+          dump_min_widths (gtk_window_get_titlebar (GTK_WINDOW (f->window)), 0, 0);
+        }
+      gtk_stack_set_hhomogeneous (stack, TRUE);
+      gtk_stack_set_vhomogeneous (stack, TRUE);
+      /* Every page is measured before the first failure is reported. */
+      if (width > SMALL_WIDTH || height > SMALL_HEIGHT)
+        too_big = too_big != NULL ? too_big : pages[i];
+
+      /* And for real: the window keeps the small size it was given. */
+      resize (f->window, SMALL_WIDTH, SMALL_HEIGHT);
+      if (gtk_widget_get_width (GTK_WIDGET (f->window)) > SMALL_WIDTH
+          || gtk_widget_get_height (GTK_WIDGET (f->window)) > SMALL_HEIGHT)
+        too_big = too_big != NULL ? too_big : pages[i];
+    }
+  g_assert_cmpstr (too_big, ==, NULL);
+  measure_window (f->window, &width, &height);
+  g_test_message ("min size: window %d x %d", width, height);
+  g_assert_cmpint (width, <=, SMALL_WIDTH);
+  g_assert_cmpint (height, <=, SMALL_HEIGHT);
+}
+
+/* The first row of mistake cards is shown whole, buttons included, without scrolling. */
+static void
+assert_whole_cards (GtkWidget *evaluate)
+{
+  GtkWidget *grid = sl_evaluate_page_get_gallery_grid (SL_EVALUATE_PAGE (evaluate));
+  GtkWidget *scroller = gtk_widget_get_parent (grid);
+  guint cards = 0;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (grid); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *card = gtk_widget_get_first_child (child);
+      graphene_rect_t bounds;
+
+      if (!SL_IS_PREDICTION_CARD (card) || !gtk_widget_get_mapped (card))
+        continue;
+      g_assert_true (gtk_widget_compute_bounds (card, scroller, &bounds));
+      if (bounds.origin.y > 40) /* a later row */
+        continue;
+      cards++;
+      g_assert_cmpfloat (bounds.origin.y + bounds.size.height, <=,
+                         gtk_widget_get_height (scroller));
+    }
+  g_assert_cmpuint (cards, >, 0);
+}
+
+static void
+test_screenshots (Fixture *f, gconstpointer data)
+{
+  static const int sizes[][2]
+      = { { SMALL_WIDTH, SMALL_HEIGHT }, { 1280, 720 }, { 1280, 800 }, { 1920, 1080 } };
+
+  if (!fixture_build (f))
+    return;
+  open_window (f);
+  for (gsize s = 0; s < G_N_ELEMENTS (sizes); s++)
+    {
+      resize (f->window, sizes[s][0], sizes[s][1]);
+      for (gsize i = 0; i < G_N_ELEMENTS (pages); i++)
+        {
+          g_autofree char *name
+              = g_strdup_printf ("screen-%dx%d-%s", sizes[s][0], sizes[s][1], pages[i]);
+
+          GtkWidget *page = show_page (f->window, pages[i]);
+
+          save_screenshot (f->window, name);
+          if (SL_IS_EVALUATE_PAGE (page) && sizes[s][1] >= 720)
+            assert_whole_cards (page);
+        }
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *data_home = g_dir_make_tmp ("sl-ui-screen-data-XXXXXX", NULL);
+  int status;
+
+  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
+  ui_test_init (&argc, &argv);
+  app = sl_application_new ();
+  g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+  g_assert_no_error (error);
+
+  g_test_add ("/ui/screen/min-size", Fixture, NULL, NULL, test_min_size, fixture_teardown);
+  g_test_add ("/ui/screen/screenshots", Fixture, NULL, NULL, test_screenshots, fixture_teardown);
+  status = g_test_run ();
+  g_object_unref (app);
+  sl_remove_tree (data_home);
+  return status;
+}
