@@ -2,31 +2,52 @@
 #include "sl-cv-private.h"
 
 #include <cstring>
+#include <opencv2/core/utility.hpp>
 
-/* One row of RGBA samples (T = uint8_t or uint16_t) to RGB, by the rule. */
-template <typename T>
+/* One row of RGBA samples (T = uint8_t or uint16_t, W a wide enough integer)
+ * to RGB, by the rule. MAX is a constant, so the division is a multiply. */
+template <typename T, typename W, W MAX, bool MASK>
 static void
-flatten_row (const T *in, T *out, int width, const sl_alpha_rule *rule)
+flatten_row (const T *__restrict in, T *__restrict out, int width, const W b[3])
 {
-  const uint64_t max = sizeof (T) == 1 ? 255 : 65535, scale = sizeof (T) == 1 ? 1 : 257;
-  const uint64_t half = (max + 1) / 2;
-  uint64_t b[3];
+  const W half = (MAX + 1) / 2;
 
-  for (int k = 0; k < 3; k++)
-    b[k] = rule->background[k] * scale;
   for (int x = 0; x < width; x++, in += 4, out += 3)
     {
-      uint64_t a = in[3];
+      const W a = in[3];
 
       for (int k = 0; k < 3; k++)
         {
-          if (rule->mode == SL_ALPHA_MASK)
-            out[k] = (T) (a >= half ? in[k] : b[k]);
+          if (MASK)
+            out[k] = (T) (a >= half ? (W) in[k] : b[k]);
           else
             /* floor (v / max + 1/2) in integers: v is whole, so this is exact. */
-            out[k] = (T) ((a * in[k] + (max - a) * b[k] + max / 2) / max);
+            out[k] = (T) ((a * in[k] + (MAX - a) * b[k] + MAX / 2) / MAX);
         }
     }
+}
+
+template <typename T, typename W, W MAX>
+static void
+flatten_image (const sl_image *in, const sl_alpha_rule *rule, cv::Mat &m)
+{
+  const W scale = MAX == 255 ? 1 : 257;
+  W b[3];
+
+  for (int k = 0; k < 3; k++)
+    b[k] = (W) rule->background[k] * scale;
+  /* Rows are independent: large images use OpenCV's thread pool. */
+  cv::parallel_for_ (cv::Range (0, in->height), [&] (const cv::Range &rows) {
+    for (int y = rows.start; y < rows.end; y++)
+      {
+        const T *src = (const T *) (const void *) (in->data + (size_t) y * in->stride);
+
+        if (rule->mode == SL_ALPHA_MASK)
+          flatten_row<T, W, MAX, true> (src, m.ptr<T> (y), in->width, b);
+        else
+          flatten_row<T, W, MAX, false> (src, m.ptr<T> (y), in->width, b);
+      }
+  });
 }
 
 static sl_status
@@ -58,15 +79,10 @@ sl_image_flatten_alpha (const sl_image *in, const sl_alpha_rule *rule, sl_image 
   {
     cv::Mat m (in->height, in->width, in->depth == 16 ? CV_16UC3 : CV_8UC3);
 
-    for (int y = 0; y < in->height; y++)
-      {
-        const uint8_t *row = in->data + (size_t) y * in->stride;
-
-        if (in->depth == 16)
-          flatten_row ((const uint16_t *) (const void *) row, m.ptr<uint16_t> (y), in->width, rule);
-        else
-          flatten_row (row, m.ptr<uint8_t> (y), in->width, rule);
-      }
+    if (in->depth == 16)
+      flatten_image<uint16_t, uint64_t, 65535> (in, rule, m);
+    else
+      flatten_image<uint8_t, uint32_t, 255> (in, rule, m);
     return sl_cv_take (m, out, err);
   }
   SL_CV_CATCH (err)
