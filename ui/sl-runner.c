@@ -54,7 +54,7 @@ struct _SlRunner
 {
   GObject parent_instance;
 
-  SlSession *session; /* owns this trainer */
+  SlSession *session; /* owns this trainer; a weak pointer, as the trainer may outlive it */
   Shared *shared;     /* the current or last run's */
   GThread *thread;
   gboolean running;
@@ -145,6 +145,13 @@ emit_steps (SlRunner *self, GArray *steps)
 }
 
 static void
+notify_runs_changed (SlRunner *self)
+{
+  if (self->session != NULL)
+    sl_session_notify_runs_changed (self->session);
+}
+
+static void
 finish (SlRunner *self, Event *e)
 {
   if (self->thread != NULL)
@@ -155,7 +162,7 @@ finish (SlRunner *self, Event *e)
   self->running = FALSE;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
   g_signal_emit (self, signals[FINISHED], 0, e->run_id, e->error);
-  sl_session_notify_runs_changed (self->session);
+  notify_runs_changed (self);
 }
 
 static void
@@ -173,7 +180,7 @@ deliver (SlRunner *self, Event *e, GArray *steps)
         self->split_assigned = e->split_assigned;
         self->started_us = g_get_monotonic_time ();
         /* Listeners of "started" find the new run in the lists first. */
-        sl_session_notify_runs_changed (self->session);
+        notify_runs_changed (self);
         g_signal_emit (self, signals[STARTED], 0, e->run_id);
         break;
       case EVENT_STEP:
@@ -191,7 +198,7 @@ deliver (SlRunner *self, Event *e, GArray *steps)
         self->progress = e->progress;
         self->has_progress = TRUE;
         g_signal_emit (self, signals[EPOCH], 0, &e->progress);
-        sl_session_notify_runs_changed (self->session);
+        notify_runs_changed (self);
         break;
       case EVENT_FINISHED:
         emit_steps (self, steps);
@@ -205,6 +212,7 @@ flush_events (gpointer data)
 {
   Shared *s = data;
   g_autoptr (SlRunner) self = g_weak_ref_get (&s->trainer);
+  g_autoptr (SlSession) session = NULL;
   g_autoptr (GArray) events = NULL;
   g_autoptr (GArray) steps = NULL;
 
@@ -219,6 +227,10 @@ flush_events (gpointer data)
   /* A trainer disposed meanwhile joined its thread already. */
   if (self == NULL || self->shared != s)
     return G_SOURCE_REMOVE;
+  /* A handler may close the window, and with it the session (the "running" notification
+   * closes a window that waited for its run to stop): it stays until the events are out. */
+  if (self->session != NULL)
+    session = g_object_ref (self->session);
   steps = g_array_new (FALSE, FALSE, sizeof (SlRunnerStep));
   for (guint i = 0; i < events->len; i++)
     deliver (self, &g_array_index (events, Event, i), steps);
@@ -492,6 +504,7 @@ sl_runner_new (SlSession *session)
 
   self = g_object_new (SL_TYPE_RUNNER, NULL);
   self->session = session;
+  g_object_add_weak_pointer (G_OBJECT (session), (gpointer *) &self->session);
   return self;
 }
 
@@ -507,6 +520,9 @@ sl_runner_dispose (GObject *object)
       g_thread_join (g_steal_pointer (&self->thread));
     }
   g_clear_pointer (&self->shared, shared_unref);
+  if (self->session != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (self->session), (gpointer *) &self->session);
+  self->session = NULL;
   G_OBJECT_CLASS (sl_runner_parent_class)->dispose (object);
 }
 

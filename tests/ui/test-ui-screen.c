@@ -11,7 +11,9 @@
 #include "sl-preprocess-page.h"
 #include "sl-session.h"
 #include "sl-toast.h"
+#include "sl-run.h"
 #include "sl-train-page.h"
+#include "sl-train-settings.h"
 #include "sl-window.h"
 #include "ui-test-util.h"
 
@@ -251,6 +253,64 @@ test_screenshots (Fixture *f, gconstpointer data)
     }
 }
 
+static gboolean
+is_training (gpointer session)
+{
+  return sl_session_is_training (session);
+}
+
+static gboolean
+no_windows (gpointer data)
+{
+  return g_list_model_get_n_items (gtk_window_get_toplevels ()) == 0;
+}
+
+/* Closing the window while a run trains asks first; "Stop and Close" stops the run,
+ * keeps its finished epochs and closes without a warning (warnings are fatal here). */
+static void
+test_close_during_training (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) runs = NULL;
+  g_autofree char *pipeline = NULL, *config = NULL;
+  SlSession *session;
+  GtkWidget *train;
+  GtkWindow *dialog;
+
+  f->project = ui_test_fmnist_project (150, 3, &f->tmp);
+  if (f->project == NULL)
+    return;
+  open_window (f);
+  session = sl_window_get_session (f->window);
+  train = show_page (f->window, "train");
+  pipeline = sl_project_dup_pipeline_json (f->project, &error);
+  g_assert_no_error (error);
+  config = g_strdup_printf (
+      "{\"preset\": \"seed-cnn\", \"epochs\": 200, \"batch_size\": 16, \"threads\": 1, "
+      "\"workers\": 1, \"patience\": 0, \"learning_rate\": 0.002, \"optimizer\": \"adam\", "
+      "\"seed\": \"7\", \"class_weights\": \"none\", \"schedule\": \"constant\", "
+      "\"augment\": null, \"model\": {}, \"pipeline\": %s}",
+      pipeline);
+  g_assert_true (sl_train_settings_load_config_json (
+      sl_train_page_get_settings (SL_TRAIN_PAGE (train)), config));
+  g_assert_true (gtk_widget_activate_action (train, "training.start", NULL));
+  g_assert_true (ui_test_wait_until (is_training, session, 10000));
+  ui_test_spin (1500); /* progress signals and the elapsed-time tick are flowing */
+
+  gtk_window_close (GTK_WINDOW (f->window));
+  dialog = ui_test_find_dialog ("Stop Training and Close?");
+  g_assert_nonnull (dialog);
+  g_assert_true (ui_test_click_button (GTK_WIDGET (dialog), "Stop and Close"));
+  g_assert_true (ui_test_wait_until (no_windows, NULL, 60000));
+  f->window = NULL;
+  ui_test_spin (1000); /* any late signal or idle from the runner */
+
+  runs = sl_project_list_runs (f->project, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (runs->len, ==, 1);
+  g_assert_cmpint (((SlRunInfo *) runs->pdata[0])->status, !=, SL_RUN_RUNNING);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -266,6 +326,8 @@ main (int argc, char **argv)
   g_assert_no_error (error);
 
   g_test_add ("/ui/screen/min-size", Fixture, NULL, NULL, test_min_size, fixture_teardown);
+  g_test_add ("/ui/screen/close-during-training", Fixture, NULL, NULL, test_close_during_training,
+              fixture_teardown);
   g_test_add ("/ui/screen/screenshots", Fixture, NULL, NULL, test_screenshots, fixture_teardown);
   status = g_test_run ();
   g_object_unref (app);
