@@ -270,8 +270,8 @@ on_class_row_selected (GtkListBox *box, GtkListBoxRow *row, SlClassList *self)
 typedef struct
 {
   char *code, *message, *suggestion;
-} Warning;
   GPtrArray *conflicts; /* SlLabelConflict, for "label-conflicts" */
+} Warning;
 
 static void
 warning_free (Warning *w)
@@ -279,8 +279,8 @@ warning_free (Warning *w)
   g_free (w->code);
   g_free (w->message);
   g_free (w->suggestion);
-  g_free (w);
   g_clear_pointer (&w->conflicts, g_ptr_array_unref);
+  g_free (w);
 }
 
 static void
@@ -305,9 +305,9 @@ health_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel
       w->code = g_strdup (hw->code);
       w->message = g_strdup (hw->message);
       w->suggestion = g_strdup (hw->suggestion);
-      g_ptr_array_add (out, w);
       if (g_strcmp0 (hw->code, "label-conflicts") == 0)
         w->conflicts = sl_project_list_label_conflicts (db, NULL);
+      g_ptr_array_add (out, w);
     }
   sl_project_stats_clear (&stats);
   g_task_return_pointer (task, out, (GDestroyNotify) g_ptr_array_unref);
@@ -324,11 +324,11 @@ suggestion_for (const Warning *w)
     { "few-classes",
       "Add classes in the sidebar and label images, or import one folder per class." },
     { "unreadable", "The import summary lists each file and the reason." },
-  };
     { "label-conflicts", "Resolve… picks the label of each picture." },
     { "missing-images",
       "Put the files back into the project's images/ folder from a backup, or import the "
       "originals again; 'sightline-cli stats --missing' lists every one." },
+  };
 
   for (gsize i = 0; i < G_N_ELEMENTS (ui); i++)
     if (g_strcmp0 (w->code, ui[i][0]) == 0)
@@ -357,7 +357,6 @@ make_health_row (const char *icon, const char *css, const char *message, const c
   return box;
 }
 
-static void
 /* "Resolve…": a menu with, for each picture found in two class folders, its
  * file name and one item per label it could have (classes.resolve-conflict). */
 static GtkWidget *
@@ -407,6 +406,7 @@ make_conflicts_button (GPtrArray *conflicts, gboolean writable)
   return button;
 }
 
+static void
 show_health (SlClassList *self, GPtrArray *warnings)
 {
   GtkWidget *child;
@@ -424,12 +424,12 @@ show_health (SlClassList *self, GPtrArray *warnings)
           self->health_box,
           make_health_row (info ? "dialog-information-symbolic" : "dialog-warning-symbolic",
                            info ? "dim-label" : "warning", w->message, suggestion_for (w)));
-    }
       if (w->conflicts != NULL && w->conflicts->len > 0)
         gtk_box_append (
             self->health_box,
             make_conflicts_button (
                 w->conflicts, !sl_session_is_read_only (sl_image_list_get_session (self->images))));
+    }
   if (warnings->len == 0)
     gtk_box_append (self->health_box,
                     make_health_row ("emblem-ok-symbolic", "success", "No problems found.", NULL));
@@ -541,7 +541,6 @@ sl_class_list_constructed (GObject *object)
   g_signal_connect_object (self->images, "counts-changed", G_CALLBACK (on_counts_changed), self, 0);
   rebuild_class_rows (self);
   schedule_health (self);
-}
   if (sl_session_is_read_only (sl_image_list_get_session (self->images)))
     {
       /* Nothing turns these back on: a session stays read-only. */
@@ -556,6 +555,7 @@ sl_class_list_constructed (GObject *object)
       gtk_widget_set_sensitive (add_button, FALSE);
       gtk_widget_set_tooltip_text (add_button, "The project is read-only");
     }
+}
 
 static void
 sl_class_list_dispose (GObject *object)
