@@ -89,6 +89,7 @@ static const OpCase cases[] = {
   { "flatten-illumination", "", ALL },
   { "flatten-illumination", "mode=subtract sigma=8 level=100", ALL },
   { "flatten-illumination", "mode=divide sigma=3.5 level=200", GRAY | RGB },
+  { "flatten-illumination", "sigma=40 level=90", GRAY | RGB | GRAY16 }, /* shrunk 5x, 84 -> 17 */
 };
 
 static void

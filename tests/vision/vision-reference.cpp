@@ -398,7 +398,23 @@ reference (const sl_pipeline *p, int step, const cv::Mat &src)
         gray = f;
       else
         cv::cvtColor (f, gray, src.channels () == 3 ? cv::COLOR_RGB2GRAY : cv::COLOR_RGBA2GRAY);
-      cv::GaussianBlur (gray, bg, cv::Size (), P ("sigma"));
+      /* Heavy blurs on the image mirrored 4 sigma out and shrunk k times, then enlarged. */
+      double sigma = P ("sigma");
+      int k = (int) (sigma / 8);
+      if (k < 2)
+        cv::GaussianBlur (gray, bg, cv::Size (), sigma);
+      else
+        {
+          int m = k * (int) std::ceil (4 * sigma / k);
+          int right = (int) (std::ceil (gray.cols / (double) k) * k) - gray.cols;
+          int bottom = (int) (std::ceil (gray.rows / (double) k) * k) - gray.rows;
+          cv::Mat padded, small, blurred, big;
+          cv::copyMakeBorder (gray, padded, m, m + bottom, m, m + right, cv::BORDER_REFLECT_101);
+          cv::resize (padded, small, cv::Size (), 1.0 / k, 1.0 / k, cv::INTER_AREA);
+          cv::GaussianBlur (small, blurred, cv::Size (), sigma / k);
+          cv::resize (blurred, big, padded.size (), 0, 0, cv::INTER_LINEAR);
+          bg = big (cv::Rect (m, m, gray.cols, gray.rows));
+        }
       cv::split (src, ch);
       for (int c = 0; c < (int) ch.size () && c < 3; c++)
         {
