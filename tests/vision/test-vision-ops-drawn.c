@@ -1,6 +1,7 @@
 /* test-vision-ops-drawn.c: colour range, crop to part, rotate to axis, polar unwrap and illumination flattening on drawn images whose answer is known. */
 #include "vision-test-util.h"
 #include "sl-ops-private.h"
+#include "sl-pipeline-cost-private.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -547,6 +548,61 @@ test_flatten_illumination (void)
   sl_image_clear (&rgba);
 }
 
+/* ---- Output sizes and the cost estimate ---------------------------------------------------- */
+
+/* The pipeline's cost estimate (what a model's pipeline may take per image, checked against
+ * the caller's limits when a model opens) follows each step's output size. The size of these
+ * operators' output depends on the image or the parameters; the estimate must never be below
+ * what the step really holds: its input and its output. */
+static void
+test_cost_covers_output (void)
+{
+  static const struct
+  {
+    const char *op, *params;
+  } cases[] = {
+    { "color-range", "" },
+    { "color-range", "output=mask" },
+    { "crop-to-part", "polarity=dark margin=200 square=true" },
+    { "crop-to-part", "margin=0" },
+    { "rotate-to-axis", "size=fit min-elongation=1" },
+    { "rotate-to-axis", "axis=vertical size=keep" },
+    { "polar-unwrap", "width=2000 height=900" },
+    { "polar-unwrap", "center=image width=8 height=2" },
+    { "flatten-illumination", "sigma=120" },
+    { "flatten-illumination", "mode=subtract sigma=5" },
+  };
+  sl_image in, out;
+
+  new_image (&in, 400, 300, 3, 8, 40);
+  fill_ellipse (&in, 200, 150, 120, 40, 35, 220);
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      sl_pipeline *p;
+      sl_pipeline_cost cost;
+      sl_error err = { 0 };
+      double held;
+
+      vt_assert_ok (sl_pipeline_new (&p, &err), &err);
+      vt_assert_ok (sl_pipeline_insert_step (p, -1, cases[i].op, &err), &err);
+      vt_set_params (p, 0, cases[i].params);
+      _sl_pipeline_measure (p, in.width, in.height, in.channels, in.depth, &cost);
+      run_ok (cases[i].op, cases[i].params, &in, &out);
+      held = (double) in.height * in.width * in.channels
+             + (double) out.height * out.width * out.channels;
+      g_test_message ("%s [%s]: %dx%d -> %dx%dx%d; estimated %.0f bytes, %.2f MFLOP", cases[i].op,
+                      cases[i].params, in.width, in.height, out.width, out.height, out.channels,
+                      (double) cost.peak_bytes, cost.flops / 1e6);
+      if ((double) cost.peak_bytes < held)
+        g_error ("%s [%s]: the cost estimate (%.0f bytes) is below the %.0f bytes held",
+                 cases[i].op, cases[i].params, (double) cost.peak_bytes, held);
+      g_assert_cmpfloat (cost.flops, >, 0);
+      sl_image_clear (&out);
+      sl_pipeline_free (p);
+    }
+  sl_image_clear (&in);
+}
+
 /* ---- Parameters --------------------------------------------------------------------------- */
 
 static void
@@ -602,5 +658,6 @@ main (int argc, char **argv)
   g_test_add_func ("/vision/ops-drawn/color-range", test_color_range);
   g_test_add_func ("/vision/ops-drawn/flatten-illumination", test_flatten_illumination);
   g_test_add_func ("/vision/ops-drawn/json-errors", test_json_errors);
+  g_test_add_func ("/vision/ops-drawn/cost-covers-output", test_cost_covers_output);
   return g_test_run ();
 }
