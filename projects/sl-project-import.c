@@ -15,9 +15,12 @@
 
 /* A batch is decoded and copied, then committed in one short transaction:
  * at most this many files, or as many as this much decoding time allows, so
- * other processes see new images soon and a crash loses little work. */
+ * a crash loses little work and other processes see new images. Each batch
+ * flushes the file system (syncfs), which costs a busy machine about a
+ * second, so batches are not made smaller than that is worth: 300 images of
+ * 1536x1536 imported in 15 s with 256-file batches and 20 s with 4 s ones. */
 #define IMPORT_BATCH    256
-#define IMPORT_BATCH_US (1 * G_USEC_PER_SEC)
+#define IMPORT_BATCH_US (10 * G_USEC_PER_SEC)
 
 typedef struct
 {
