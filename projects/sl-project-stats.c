@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "sl-vision.h"
+
 static void
 class_count_free (SlClassCount *c)
 {
@@ -148,6 +150,73 @@ conflict_examples (SlProject *self)
   return g_string_free (out, FALSE);
 }
 
+/* The project's alpha rule: its pipeline's (the first run fixes it), else
+ * what a new pipeline gets. */
+static void
+project_alpha_rule (SlProject *self, sl_alpha_rule *rule)
+{
+  g_autofree char *json = sl_project_get_setting (self, "pipeline");
+  sl_pipeline *pipeline = NULL;
+
+  if ((json != NULL && sl_pipeline_from_json (json, &pipeline, NULL) == SL_OK)
+      || sl_pipeline_new (&pipeline, NULL) == SL_OK)
+    sl_pipeline_get_alpha (pipeline, rule);
+  else
+    *rule = (sl_alpha_rule){ SL_ALPHA_COMPOSITE, { 255, 255, 255 } };
+  sl_pipeline_free (pipeline);
+}
+
+static char *
+colour_name (const uint8_t rgb[3])
+{
+  if (rgb[0] == 255 && rgb[1] == 255 && rgb[2] == 255)
+    return g_strdup ("white");
+  if (rgb[0] == 0 && rgb[1] == 0 && rgb[2] == 0)
+    return g_strdup ("black");
+  return g_strdup_printf ("#%02x%02x%02x", rgb[0], rgb[1], rgb[2]);
+}
+
+/* Images with an alpha channel, and what the project's alpha rule makes of them. */
+static void
+warn_transparency (SlProject *self, SlProjectStats *s)
+{
+  const char *what = s->transparent == 1 ? "image has" : "images have";
+  sl_alpha_rule rule;
+  g_autofree char *colour = NULL;
+
+  project_alpha_rule (self, &rule);
+  colour = colour_name (rule.background);
+  switch (rule.mode)
+    {
+      case SL_ALPHA_COMPOSITE:
+        warn (s, "transparency",
+              "Nothing to do if the parts stand out on that colour; otherwise change "
+              "Transparency on the Preprocess page.",
+              "%lld %s transparency (an alpha channel): the pipeline composites transparent "
+              "pixels onto %s before the first step, in training, evaluation and on the line.",
+              (long long) s->transparent, what, colour);
+        break;
+      case SL_ALPHA_MASK:
+        warn (s, "transparency",
+              "Nothing to do if the alpha marks the part; otherwise change Transparency on the "
+              "Preprocess page.",
+              "%lld %s transparency (an alpha channel): the pipeline uses it as a mask, so "
+              "pixels less than half opaque become %s before the first step.",
+              (long long) s->transparent, what, colour);
+        break;
+      case SL_ALPHA_DROP:
+      default:
+        warn (s, "transparency",
+              "Set Transparency to “Flatten onto Background” (white) on the Preprocess page and "
+              "train again.",
+              "%lld %s transparency (an alpha channel), and this project's pipeline drops it: "
+              "transparent pixels keep whatever colour the file stores under them (usually "
+              "black), so cut-out parts and icons can become all-black inputs.",
+              (long long) s->transparent, what);
+        break;
+    }
+}
+
 static void
 check_health (SlProject *self, SlProjectStats *s)
 {
@@ -241,15 +310,7 @@ check_health (SlProject *self, SlProjectStats *s)
             (long long) s->conflicts, examples);
     }
   if (s->transparent > 0)
-    warn (s, "transparency",
-          "Nothing to do if white is a good background for the parts; otherwise set the "
-          "pipeline's alpha rule on the Preprocess page.",
-          s->transparent == 1
-              ? "%lld image has transparency (an alpha channel); its transparent pixels are "
-                "composited onto white before preprocessing."
-              : "%lld images have transparency (an alpha channel); their transparent pixels are "
-                "composited onto white before preprocessing.",
-          (long long) s->transparent);
+    warn_transparency (self, s);
   if (s->shapes->len > 1)
     {
       for (guint i = 0; i < s->shapes->len; i++)

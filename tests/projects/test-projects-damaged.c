@@ -670,7 +670,25 @@ test_transparency_warning (void)
   sl_import_result_clear (&result);
   g_assert_true (sl_project_get_stats (project, &s, &error));
   g_assert_cmpint (s.transparent, ==, 2);
+  /* A project without a pipeline yet gets a new pipeline's rule: onto white. */
   g_assert_true (has_warning (&s, "transparency", "2 images have transparency"));
+  g_assert_true (has_warning (&s, "transparency", "composites transparent pixels onto white"));
+  sl_project_stats_clear (&s);
+  /* A pipeline that drops the alpha (every pipeline from before the rule) is called out. */
+  {
+    sl_pipeline *pipeline = NULL;
+    sl_alpha_rule drop = { SL_ALPHA_DROP, { 0, 0, 0 } };
+    char *json;
+
+    g_assert_cmpint (sl_pipeline_new (&pipeline, NULL), ==, SL_OK);
+    g_assert_cmpint (sl_pipeline_set_alpha (pipeline, &drop, NULL), ==, SL_OK);
+    json = sl_pipeline_to_json (pipeline);
+    g_assert_true (sl_project_set_setting (project, "pipeline", json, &error));
+    sl_free (json);
+    sl_pipeline_free (pipeline);
+  }
+  g_assert_true (sl_project_get_stats (project, &s, &error));
+  g_assert_true (has_warning (&s, "transparency", "pipeline drops it"));
   sl_project_stats_clear (&s);
   g_clear_pointer (&project, sl_project_unref);
   sl_remove_tree (tmp);
