@@ -18,7 +18,7 @@
  * seed come from SL_CONCURRENCY_TRIALS / SL_CONCURRENCY_SEED (a longer stress
  * run); SL_CONCURRENCY_REPORT_ONLY=1 prints the findings without failing (to
  * measure a build without the fixes). */
-#define DEFAULT_TRIALS  4
+#define DEFAULT_TRIALS  3
 #define PROCS           7
 #define START_SPREAD_MS 700
 #define KILL_PERCENT    35
