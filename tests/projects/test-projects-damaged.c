@@ -1,5 +1,6 @@
 /* test-projects-damaged.c: empty and corrupt project.db, repair, missing images, read-only projects, label conflicts, transparency. */
 #include <errno.h>
+#include <sys/wait.h>
 #include <glib/gstdio.h>
 #include <sqlite3.h>
 #include <string.h>
@@ -530,6 +531,110 @@ test_read_only_medium (void)
   sl_remove_tree (tmp);
 }
 
+/* ---- the CLI ----------------------------------------------------------------------------- */
+
+/* The CLI built beside the tests (G_TEST_BUILDDIR is tests/, as for test-projects-cli). */
+static char *
+cli_path (void)
+{
+  const char *build = g_getenv ("G_TEST_BUILDDIR");
+  char *path = build != NULL ? g_build_filename (build, "..", "app", "sightline-cli", NULL) : NULL;
+
+  if (path == NULL || !g_file_test (path, G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_free (path);
+      return NULL;
+    }
+  return path;
+}
+
+static void
+become_nobody (gpointer data)
+{
+  if (GPOINTER_TO_INT (data) && (setgid (65534) != 0 || setuid (65534) != 0))
+    _exit (99);
+}
+
+/* Runs `sightline-cli ARGS` (as nobody when as_nobody); returns the exit status. */
+static int
+run_cli (gboolean as_nobody, char **out, char **err, const char *first, ...)
+{
+  g_autoptr (GPtrArray) args = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GError) error = NULL;
+  const char *arg;
+  va_list ap;
+  int status;
+
+  g_ptr_array_add (args, cli_path ());
+  g_ptr_array_add (args, g_strdup (first));
+  va_start (ap, first);
+  while ((arg = va_arg (ap, const char *)) != NULL)
+    g_ptr_array_add (args, g_strdup (arg));
+  va_end (ap);
+  g_ptr_array_add (args, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) args->pdata, NULL, G_SPAWN_DEFAULT, become_nobody,
+                               GINT_TO_POINTER (as_nobody), out, err, &status, &error));
+  g_assert_no_error (error);
+  return WIFEXITED (status) ? WEXITSTATUS (status) : 128;
+}
+
+/* repair on a corrupted database; a read-only project's stats work and its
+ * edits fail with the reason. */
+static void
+test_cli (void)
+{
+  g_autofree char *tmp = NULL, *path = NULL, *cli = cli_path (), *db = NULL;
+  g_autofree char *out = NULL, *err = NULL;
+  g_autoptr (SlProject) project = NULL;
+  gboolean root = geteuid () == 0;
+
+  if (cli == NULL)
+    {
+      g_test_skip ("sightline-cli is not built beside the tests");
+      return;
+    }
+  if ((project = pt_fmnist_project (50, 2, &tmp)) == NULL)
+    return;
+  path = g_strdup (sl_project_get_path (project));
+  db = db_path_of (path);
+  g_clear_pointer (&project, sl_project_unref);
+  corrupt_table (path, "images");
+
+  g_assert_cmpint (run_cli (FALSE, &out, &err, "stats", path, NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "is damaged"));
+  g_assert_nonnull (strstr (err, "sightline-cli repair"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_cli (FALSE, &out, &err, "repair", path, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "Rebuilt the index"));
+  g_assert_nonnull (strstr (out, "50 images"));
+  g_assert_nonnull (strstr (out, "project.db.damaged-"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* Read-only: as nobody when root (the folder stays root's), else by permissions. */
+  g_assert_cmpint (g_chmod (tmp, 0755), ==, 0);
+  if (!root)
+    {
+      g_assert_cmpint (g_chmod (db, 0444), ==, 0);
+      g_assert_cmpint (g_chmod (path, 0555), ==, 0);
+    }
+  g_assert_cmpint (run_cli (root, &out, &err, "stats", path, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "50 images"));
+  g_assert_nonnull (strstr (out, "(read-only)"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_cli (root, &out, &err, "split", path, "--resplit", NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "'split' changes the project, which is read-only"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_cli (root, &out, &err, "label", path, "--clear", "1", NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "viewing only"));
+  g_chmod (path, 0755);
+  g_chmod (db, 0644);
+  sl_remove_tree (tmp);
+}
+
 /* ---- conflicting duplicates and transparency ----------------------------------------- */
 
 static void
@@ -710,6 +815,7 @@ main (int argc, char **argv)
   g_test_add_func ("/projects/damaged/read-only-medium", test_read_only_medium);
   g_test_add_func ("/projects/damaged/read-only-medium/child", read_only_medium_child);
   g_test_add_func ("/projects/damaged/label-conflicts", test_label_conflicts);
+  g_test_add_func ("/projects/damaged/cli", test_cli);
   g_test_add_func ("/projects/damaged/transparency", test_transparency_warning);
   return g_test_run ();
 }
