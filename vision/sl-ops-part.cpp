@@ -216,7 +216,7 @@ sl_op_polar_unwrap (const sl_image *in, const sl_param_value *v, sl_image *out, 
         cy = v[6].number;
         if (cx > src.cols - 1 || cy > src.rows - 1)
           return sl_error_set (err, SL_ERR_INVALID,
-                               "the centre (%g, %g) lies outside the %dx%d image (pixels 0..%d, "
+                               "the center (%g, %g) lies outside the %dx%d image (pixels 0..%d, "
                                "0..%d)",
                                cx, cy, src.cols, src.rows, src.cols - 1, src.rows - 1);
       }
@@ -224,7 +224,7 @@ sl_op_polar_unwrap (const sl_image *in, const sl_param_value *v, sl_image *out, 
       radius = std::min (std::min (cx, cy), std::min (src.cols - 1 - cx, src.rows - 1 - cy));
     if (radius < 1)
       return sl_error_set (err, SL_ERR_INVALID,
-                           "the centre (%.1f, %.1f) is on the image's border, so no circle fits "
+                           "the center (%.1f, %.1f) is on the image's border, so no circle fits "
                            "around it; give a 'radius'",
                            cx, cy);
     /* warpPolar puts the angle down the rows; the output has it across. */
