@@ -76,6 +76,7 @@ provenance_json (SlProject *self, const SlRunInfo *run, SlCheckpointKind checkpo
   if (run->best_epoch >= 0)
     {
       cJSON_AddNumberToObject (metrics, "best_epoch", run->best_epoch + 1);
+      cJSON_AddStringToObject (metrics, "best_epoch_criterion", sl_run_best_criterion (run));
       add_metric (metrics, "val_loss", run->best_val_loss);
       add_metric (metrics, "val_accuracy", run->best_val_accuracy);
     }

@@ -28,6 +28,12 @@ sl_run_status_to_string (SlRunStatus status)
   return status <= SL_RUN_INTERRUPTED ? status_names[status] : "unknown";
 }
 
+const char *
+sl_run_best_criterion (const SlRunInfo *run)
+{
+  return run != NULL && run->val_images == 0 ? "lowest training loss" : "lowest validation loss";
+}
+
 void
 sl_run_config_init (SlRunConfig *c)
 {

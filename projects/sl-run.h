@@ -95,6 +95,11 @@ typedef struct
 void sl_run_info_free (SlRunInfo *info);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SlRunInfo, sl_run_info_free)
 
+/* The one statement of what makes a run's best epoch (the checkpoint best.slckpt, which
+ * Evaluate and Export use by default), for every message and export: "lowest validation
+ * loss", or "lowest training loss" for a run without validation images. */
+const char *sl_run_best_criterion (const SlRunInfo *run);
+
 typedef struct
 {
   int epoch; /* 0-based */

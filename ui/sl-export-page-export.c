@@ -203,6 +203,15 @@ reveal_summary (GtkWidget *summary, GdkFrameClock *clock, gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* The run the page shows, when it is the exported one. */
+static const SlRunInfo *
+shown_run (SlExportPage *self, const ExportJob *job)
+{
+  if (self->details != NULL && self->details->run != NULL && self->details->run->id == job->run_id)
+    return self->details->run;
+  return NULL;
+}
+
 static void
 show_summary (SlExportPage *self, const ExportJob *job, double seconds)
 {
@@ -245,7 +254,9 @@ show_summary (SlExportPage *self, const ExportJob *job, double seconds)
   params = format_count (r->parameters);
   add_fact (self, row++, "Parameters", params);
   weights
-      = g_strdup (job->checkpoint == SL_CHECKPOINT_LAST ? "Last epoch" : "Best validation epoch");
+      = job->checkpoint == SL_CHECKPOINT_LAST
+            ? g_strdup ("Last epoch")
+            : g_strdup_printf ("Best epoch (%s)", sl_run_best_criterion (shown_run (self, job)));
   add_fact (self, row++, "Weights", weights);
   latency = isfinite (r->latency_ms) ? format_latency (r->latency_ms, r->threads)
                                      : g_strdup ("Could not be measured");

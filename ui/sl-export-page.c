@@ -254,8 +254,9 @@ describe_run (SlExportPage *self)
     g_string_append (text, " (still training)");
   g_string_append (text, ".");
   if (run->best_epoch >= 0 && isfinite (run->best_val_accuracy))
-    g_string_append_printf (text, " Validation accuracy %.1f %% (epoch %d).",
-                            100.0 * run->best_val_accuracy, run->best_epoch + 1);
+    g_string_append_printf (text, " Best epoch %d, the %s: validation accuracy %.1f %%.",
+                            run->best_epoch + 1, sl_run_best_criterion (run),
+                            100.0 * run->best_val_accuracy);
   if (d->evaluated)
     g_string_append_printf (text,
                             " Test accuracy %.1f %% on %" G_GINT64_FORMAT " images it never saw.",
@@ -276,10 +277,11 @@ update_checkpoint_labels (SlExportPage *self)
 
   if (run != NULL && run->best_epoch >= 0)
     {
-      best = g_strdup_printf ("Best validation epoch (%d)", run->best_epoch + 1);
+      best = g_strdup_printf ("Best epoch (%d, %s)", run->best_epoch + 1,
+                              sl_run_best_criterion (run));
       last = g_strdup_printf ("Last epoch (%d)", run->epochs_done);
     }
-  labels[0] = best != NULL ? best : "Best validation epoch";
+  labels[0] = best != NULL ? best : "Best epoch";
   labels[1] = last != NULL ? last : "Last epoch";
   labels[2] = NULL;
   if (g_strcmp0 (gtk_string_list_get_string (self->checkpoints, 0), labels[0]) == 0
@@ -685,7 +687,7 @@ sl_export_page_class_init (SlExportPageClass *klass)
 static void
 sl_export_page_init (SlExportPage *self)
 {
-  const char *const checkpoints[] = { "Best validation epoch", "Last epoch", NULL };
+  const char *const checkpoints[] = { "Best epoch", "Last epoch", NULL };
 
   self->run_id = -1;
   self->exported_run_id = -1;

@@ -66,6 +66,7 @@ struct _SlRunner
   gint64 split_assigned;
   gsize params;
   int threads;
+  char device[16]; /* as SlRunConfig.device */
 };
 
 G_DEFINE_FINAL_TYPE (SlRunner, sl_runner, G_TYPE_OBJECT)
@@ -389,7 +390,29 @@ sl_runner_start (SlRunner *self, const SlRunConfig *config, GError **error)
   s = shared_new (self, sl_session_get_path (self->session));
   copy_config (&s->config, config);
   self->threads = config->threads > 0 ? config->threads : (int) g_get_num_processors ();
+  g_strlcpy (self->device, config->device, sizeof self->device);
   return launch (self, s, error);
+}
+
+/* The thread count and device a stored run trains with (its recipe's). */
+static void
+read_recipe (SlRunner *self, gint64 run_id)
+{
+  g_autofree char *ref = g_strdup_printf ("%" G_GINT64_FORMAT, run_id);
+  g_autoptr (SlRunInfo) run
+      = sl_project_get_run (sl_session_get_project (self->session), ref, NULL);
+  SlRunConfig config;
+
+  sl_run_config_init (&config);
+  self->threads = (int) g_get_num_processors ();
+  self->device[0] = '\0';
+  if (run != NULL && sl_run_config_from_json (run->config_json, &config, NULL, NULL))
+    {
+      if (config.threads > 0)
+        self->threads = config.threads;
+      g_strlcpy (self->device, config.device, sizeof self->device);
+    }
+  sl_run_config_clear (&config);
 }
 
 gboolean
@@ -403,8 +426,8 @@ sl_runner_resume (SlRunner *self, gint64 run_id, int epochs, GError **error)
   s = shared_new (self, sl_session_get_path (self->session));
   s->resume_run = run_id;
   s->resume_epochs = epochs;
-  /* A resumed run keeps its recipe, thread count included. */
-  self->threads = (int) g_get_num_processors ();
+  /* A resumed run keeps its recipe, thread count and device included: show those. */
+  read_recipe (self, run_id);
   return launch (self, s, error);
 }
 
@@ -493,6 +516,13 @@ sl_runner_get_threads (SlRunner *self)
 {
   g_return_val_if_fail (SL_IS_RUNNER (self), 0);
   return self->threads;
+}
+
+const char *
+sl_runner_get_device (SlRunner *self)
+{
+  g_return_val_if_fail (SL_IS_RUNNER (self), "");
+  return self->device;
 }
 
 SlRunner *

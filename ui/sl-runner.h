@@ -53,5 +53,7 @@ gsize sl_runner_get_param_count (SlRunner *self);
 /* Labelled images without a split that the new run put into one. */
 gint64 sl_runner_get_split_assigned (SlRunner *self);
 int sl_runner_get_threads (SlRunner *self);
+/* The device of the current or last run: "" or "cpu", "cuda", "cuda:N" (a resumed run's own). */
+const char *sl_runner_get_device (SlRunner *self);
 
 G_END_DECLS

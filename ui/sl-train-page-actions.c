@@ -290,11 +290,14 @@ resume (SlTrainPage *self, gint64 run_id)
   g_autoptr (GError) error = NULL;
 
   g_ptr_array_set_size (self->live_log, 0);
-  self->live_device[0] = '\0'; /* the run's recipe says */
   if (!sl_runner_resume (self->runner, run_id, 0, &error))
     show_error (self, "Could not resume the run", error);
   else
-    sl_train_page_show_log (self, NULL);
+    {
+      /* The run's recipe says where it trains. */
+      g_strlcpy (self->live_device, sl_runner_get_device (self->runner), sizeof self->live_device);
+      sl_train_page_show_log (self, NULL);
+    }
 }
 
 static void

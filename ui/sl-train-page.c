@@ -85,7 +85,9 @@ update_live_stats (SlTrainPage *self)
   set_stat (self->device_value,
             g_str_has_prefix (self->live_device, "cuda")
                 ? g_strdup_printf ("GPU %s", self->live_device)
-                : g_strdup_printf ("CPU · %d threads", sl_runner_get_threads (self->runner)));
+                : g_strdup_printf (g_dngettext (NULL, "CPU · %d thread", "CPU · %d threads",
+                                                sl_runner_get_threads (self->runner)),
+                                   sl_runner_get_threads (self->runner)));
   if (p == NULL)
     {
       gtk_inscription_set_text (self->epoch_value, "—");
@@ -146,10 +148,10 @@ show_stored_log (SlTrainPage *self, const SlRunInfo *run)
                                            run->train_images, run->val_images));
   if (run->best_epoch >= 0)
     g_ptr_array_add (lines,
-                     g_strdup_printf ("Best epoch: %d (validation accuracy %.1f %%, loss "
-                                      "%.4f) — its checkpoint is what Evaluate and Export use",
-                                      run->best_epoch + 1, 100.0 * run->best_val_accuracy,
-                                      run->best_val_loss));
+                     g_strdup_printf ("Best epoch: %d, the %s (%.4f; validation accuracy "
+                                      "%.1f %%) — its checkpoint is what Evaluate and Export use",
+                                      run->best_epoch + 1, sl_run_best_criterion (run),
+                                      run->best_val_loss, 100.0 * run->best_val_accuracy));
   g_ptr_array_add (lines, g_strdup_printf ("%s after %d of %d epochs%s%s",
                                            sl_run_status_describe (run->status), run->epochs_done,
                                            run->epochs, run->message != NULL ? ": " : "",
@@ -370,6 +372,18 @@ on_running (SlTrainPage *self)
   sl_train_page_update_actions (self);
 }
 
+/* "the GPU cuda:0", "the CPU with 1 thread". */
+static char *
+live_device_words (SlTrainPage *self)
+{
+  int threads = sl_runner_get_threads (self->runner);
+
+  if (g_str_has_prefix (self->live_device, "cuda"))
+    return g_strdup_printf ("the GPU %s", self->live_device);
+  return g_strdup_printf (
+      g_dngettext (NULL, "the CPU with %d thread", "the CPU with %d threads", threads), threads);
+}
+
 static void
 on_started (SlTrainPage *self, gint64 run_id)
 {
@@ -384,17 +398,16 @@ on_started (SlTrainPage *self, gint64 run_id)
   if (run != NULL && run->epochs_done > 0)
     {
       /* A resumed run: the epochs before come from the store. */
+      g_autofree char *device = live_device_words (self);
+
       sl_train_page_load_stored (self, self->live, run_id, FALSE);
-      sl_train_page_log (self, "Resumed %s from epoch %d of %d", run->name, run->epochs_done + 1,
-                         run->epochs);
+      sl_train_page_log (self, "Resumed %s from epoch %d of %d, on %s", run->name,
+                         run->epochs_done + 1, run->epochs, device);
     }
   else
     {
       g_autofree char *params = format_count (sl_runner_get_param_count (self->runner));
-      g_autofree char *device
-          = g_str_has_prefix (self->live_device, "cuda")
-                ? g_strdup_printf ("the GPU %s", self->live_device)
-                : g_strdup_printf ("the CPU with %d threads", sl_runner_get_threads (self->runner));
+      g_autofree char *device = live_device_words (self);
 
       sl_train_page_log (self,
                          "Started %s: %" G_GINT64_FORMAT " training and %" G_GINT64_FORMAT
@@ -447,11 +460,15 @@ on_finished (SlTrainPage *self, gint64 run_id, const GError *error)
   SlWindow *window = (SlWindow *) gtk_widget_get_ancestor (GTK_WIDGET (self), SL_TYPE_WINDOW);
 
   if (error == NULL && run != NULL && run->status == SL_RUN_STOPPED_EARLY)
-    sl_train_page_log (self, "Stopped early after epoch %d: %s. Best epoch: %d.", run->epochs_done,
-                       run->message, run->best_epoch + 1);
+    sl_train_page_log (self, "Stopped early after epoch %d: %s. Best epoch: %d, the %s.",
+                       run->epochs_done, run->message, run->best_epoch + 1,
+                       sl_run_best_criterion (run));
   else if (error == NULL && run != NULL)
-    sl_train_page_log (self, "Finished %d epochs. Best epoch: %d (validation accuracy %.1f %%).",
-                       run->epochs_done, run->best_epoch + 1, 100.0 * run->best_val_accuracy);
+    sl_train_page_log (self,
+                       "Finished %d epochs. Best epoch: %d, the %s (validation accuracy "
+                       "%.1f %%).",
+                       run->epochs_done, run->best_epoch + 1, sl_run_best_criterion (run),
+                       100.0 * run->best_val_accuracy);
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     sl_train_page_log (self, "Stopped after epoch %d. Resume continues from there.",
                        run != NULL ? run->epochs_done : 0);

@@ -198,7 +198,17 @@ test_stop_resume (Fixture *f, gconstpointer data)
   trainer = sl_session_get_runner (f->session);
   g_signal_connect (trainer, "epoch", G_CALLBACK (on_epoch_stop), f);
   f->stop_after_first = TRUE;
-  load_tiny_config (f, 4);
+  {
+    /* One compute thread, which is not this machine's count: resuming must keep it. */
+    g_autoptr (GError) error = NULL;
+    g_autofree char *pipeline = sl_project_dup_pipeline_json (f->project, &error);
+    g_autofree char *json = g_strdup_printf (tiny_config, 4, pipeline);
+    char *threads = strstr (json, "\"threads\": 2");
+
+    g_assert_nonnull (threads);
+    threads[strlen ("\"threads\": ")] = '1';
+    g_assert_true (sl_train_settings_load_config_json (sl_train_page_get_settings (f->page), json));
+  }
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->page), "training.start", NULL));
   wait_for_training (f);
   id = sl_runner_get_run_id (trainer);
@@ -213,7 +223,15 @@ test_stop_resume (Fixture *f, gconstpointer data)
   g_assert_cmpint (sl_train_page_get_shown_run (f->page), ==, id);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->page), "training.resume", NULL));
   g_assert_true (sl_session_is_training (f->session));
+  /* The recipe's thread count and device, in the header and the log. */
+  g_assert_cmpint (sl_runner_get_threads (trainer), ==, 1);
+  g_assert_cmpstr (sl_runner_get_device (trainer), ==, "cpu");
+  ui_test_spin (100);
+  g_assert_cmpstr (sl_train_page_get_stat (f->page, "device"), ==, "CPU · 1 thread");
   wait_for_training (f);
+  g_assert_true (log_contains (f->page, "on the CPU with 1 thread"));
+  /* The best epoch says once what makes it best. */
+  g_assert_true (log_contains (f->page, "the lowest validation loss"));
   finished = get_run (f, id);
   g_assert_cmpint (finished->status, ==, SL_RUN_FINISHED);
   g_assert_cmpint (finished->epochs_done, ==, 4);
