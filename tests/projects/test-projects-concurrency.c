@@ -792,12 +792,79 @@ test_clean_up_respects_locks (void)
   sl_remove_tree (tmp);
 }
 
+/* A command meets another program's long write transaction: it waits,
+ * says so once, and succeeds when the writer commits. */
+static void
+test_busy_wait (void)
+{
+  g_autofree char *tmp = pt_make_tmp ();
+  g_autofree char *src = g_build_filename (tmp, "src", NULL);
+  g_autofree char *project = g_build_filename (tmp, "P", NULL);
+  g_autofree char *db_path = g_build_filename (project, "project.db", NULL);
+  g_autofree char *err_path = g_build_filename (tmp, "err.txt", NULL);
+  g_autofree char *err = NULL;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (3);
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GSubprocess) label = NULL;
+  g_autoptr (GError) error = NULL;
+  sqlite3 *db;
+
+  if (cli_path () == NULL)
+    {
+      g_test_skip ("sightline-cli not found (set SL_CLI)");
+      return;
+    }
+  write_images (src, 2, rand);
+  {
+    const char *argv[] = { cli_path (), "new", project, NULL };
+    g_assert_cmpint (run_sync (NULL, argv), ==, 0);
+  }
+  {
+    const char *argv[] = { cli_path (), "import", project, src, "--labels-from-folders", NULL };
+    g_assert_cmpint (run_sync (NULL, argv), ==, 0);
+  }
+  /* Another program holds the write lock. */
+  g_assert_cmpint (sqlite3_open (db_path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db,
+                                 "BEGIN IMMEDIATE; UPDATE settings SET value = value "
+                                 "WHERE key = 'name'",
+                                 NULL, NULL, NULL),
+                   ==, SQLITE_OK);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_subprocess_launcher_set_stderr_file_path (launcher, err_path);
+  label = g_subprocess_launcher_spawn (launcher, &error, cli_path (), "label", project, "--class",
+                                       "b", "1", NULL);
+  g_assert_no_error (error);
+  /* It says so after 2 s of waiting (a loaded machine may take longer to
+   * start it), and keeps waiting. */
+  for (int i = 0; i < 300 && (err == NULL || strstr (err, "Another program") == NULL); i++)
+    {
+      g_clear_pointer (&err, g_free);
+      g_usleep (100 * 1000);
+      g_file_get_contents (err_path, &err, NULL, NULL);
+    }
+  g_assert_nonnull (g_subprocess_get_identifier (label)); /* still waiting */
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (sqlite3_exec (db, "COMMIT", NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+  g_assert_true (g_subprocess_wait (label, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_subprocess_get_exit_status (label), ==, 0);
+  g_assert_true (g_file_get_contents (err_path, &err, NULL, NULL));
+  g_test_message ("label said: %s", err);
+  g_assert_nonnull (strstr (err, "sightline-cli: Another program is writing to the project"));
+  g_assert_null (strstr (strstr (err, "waiting") + 1, "Another program")); /* said once */
+  g_assert_null (strstr (err, "locked"));
+  sl_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/projects/concurrency/locks", test_locks);
   g_test_add_func ("/projects/concurrency/clean-up", test_clean_up_respects_locks);
+  g_test_add_func ("/projects/concurrency/busy-wait", test_busy_wait);
   g_test_add_func ("/projects/concurrency/processes", test_concurrent_processes);
   return g_test_run ();
 }
