@@ -1,4 +1,4 @@
-/* test-vision-ops-drawn.c: colour range, crop to part, rotate to axis, polar unwrap and illumination flattening on drawn images whose answer is known. */
+/* test-vision-ops-drawn.c: colour range, crop to part, rotate to axis, polar unwrap and illumination flattening on drawn images whose answer is known, their size rules and batches. */
 #include "vision-test-util.h"
 #include "sl-ops-private.h"
 #include "sl-pipeline-cost-private.h"
@@ -603,6 +603,93 @@ test_cost_covers_output (void)
   sl_image_clear (&in);
 }
 
+/* ---- Training batches ------------------------------------------------------------------------ */
+
+/* One epoch of batches from a loader with `workers` threads, as one float array. */
+static float *
+epoch_floats (const sl_image *images, const int32_t *labels, int n, const sl_pipeline *p,
+              int workers, size_t *count)
+{
+  sl_loader_config c;
+  sl_loader *l;
+  sl_error err = { 0 };
+  size_t per = 0, total = 0;
+  float *all;
+  int32_t got[8];
+  int k;
+
+  sl_loader_config_init (&c);
+  c.batch_size = 8;
+  c.workers = workers;
+  c.seed = 7;
+  vt_assert_ok (sl_loader_new_images (images, labels, n, p, &c, &l, &err), &err);
+  per = sl_loader_image_floats (l);
+  all = g_new (float, per *n);
+  vt_assert_ok (sl_loader_begin_epoch (l, 0, &err), &err);
+  do
+    {
+      vt_assert_ok (sl_loader_next (l, all + total * per, got, 8, &k, &err), &err);
+      total += k;
+    }
+  while (k > 0);
+  g_assert_cmpuint (total, ==, n);
+  sl_loader_free (l);
+  *count = per * n;
+  return all;
+}
+
+/* Parts cropped and turned to sizes that differ from image to image still make fixed-size
+ * training batches, and the same ones whatever the number of loader threads. */
+static void
+test_loader_batches (void)
+{
+  static const char json[]
+      = "{\"input\": {\"width\": 32, \"height\": 32, \"channels\": 1}, \"steps\": ["
+        "{\"op\": \"rotate-to-axis\", \"params\": {\"size\": \"fit\"}},"
+        "{\"op\": \"crop-to-part\", \"params\": {\"margin\": 2, \"square\": true}},"
+        "{\"op\": \"flatten-illumination\", \"params\": {\"sigma\": 16, \"mode\": "
+        "\"subtract\"}}]}";
+  enum
+  {
+    N = 40
+  };
+  sl_idx images;
+  sl_image views[N];
+  int32_t labels[N];
+  sl_pipeline *p;
+  sl_error err = { 0 };
+  g_autofree float *one = NULL, *three = NULL;
+  size_t n1, n3;
+  int sizes[N], distinct = 0;
+
+  if (!vt_fmnist (N, &images, NULL))
+    return;
+  vt_assert_ok (sl_pipeline_from_json (json, &p, &err), &err);
+  for (int i = 0; i < N; i++)
+    {
+      sl_image stages[4];
+
+      vt_fmnist_image (&images, i, &views[i]);
+      labels[i] = i % 3;
+      vt_assert_ok (sl_pipeline_apply_stages (p, &views[i], stages, &err), &err);
+      sizes[i] = (stages[0].width * 1000 + stages[0].height) * 1000 + stages[1].width;
+      for (int j = 0; j < i && sizes[i] != sizes[j]; j++)
+        distinct += j == i - 1; /* no earlier image matched */
+      g_assert_cmpint (stages[3].width, ==, 32);
+      for (int s = 0; s < 4; s++)
+        sl_image_clear (&stages[s]);
+    }
+  g_test_message ("%d of %d images take step sizes no earlier image took", distinct, N);
+  g_assert_cmpint (distinct, >=, N / 4);
+  one = epoch_floats (views, labels, N, p, 1, &n1);
+  three = epoch_floats (views, labels, N, p, 3, &n3);
+  g_assert_cmpuint (n1, ==, (size_t) N * 32 * 32);
+  g_assert_cmpuint (n1, ==, n3);
+  g_assert_true (memcmp (one, three, n1 * sizeof (float)) == 0);
+  sl_pipeline_free (p);
+  sl_idx_clear (&images);
+}
+
 /* ---- Parameters --------------------------------------------------------------------------- */
 
 static void
@@ -659,5 +746,6 @@ main (int argc, char **argv)
   g_test_add_func ("/vision/ops-drawn/flatten-illumination", test_flatten_illumination);
   g_test_add_func ("/vision/ops-drawn/json-errors", test_json_errors);
   g_test_add_func ("/vision/ops-drawn/cost-covers-output", test_cost_covers_output);
+  g_test_add_func ("/vision/ops-drawn/loader-batches", test_loader_batches);
   return g_test_run ();
 }
