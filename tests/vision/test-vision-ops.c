@@ -1,5 +1,6 @@
 /* test-vision-ops.c: every operator against the same OpenCV calls made directly, on real images, and its errors. */
 #include "vision-test-util.h"
+#include "sl-ops-private.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -229,6 +230,8 @@ test_ops_registry (void)
       g_assert_true (g_hash_table_add (ids, (gpointer) op->id));
       g_assert_true (sl_op_find (op->id) == op);
       g_assert_true (op->name[0] && op->description[0]);
+      /* Steps keep their values in SL_OP_MAX_PARAMS slots. */
+      g_assert_cmpint (op->n_params, <=, SL_OP_MAX_PARAMS);
       for (int j = 0; j < op->n_params; j++)
         {
           const sl_param_spec *s = &op->params[j];
