@@ -177,3 +177,46 @@ _sl_classifier_measure (const sl_model *m, const char *pipeline_json, int thread
   sl_pipeline_free (p);
   return st;
 }
+
+sl_status
+_sl_classifier_check_image (const sl_pipeline *p, const sl_classifier_cost *cost,
+                            const sl_image *img, sl_error *err)
+{
+  sl_pipeline_cost pc;
+  double memory, mflops;
+  char who[64];
+
+  if (cost->max_memory <= 0 && cost->max_mflops <= 0)
+    return SL_OK;
+  _sl_pipeline_measure (p, img->width, img->height, img->channels, img->depth, &pc);
+  memory = (double) cost->weight_bytes + (double) cost->working_bytes + (double) cost->input_bytes
+           + (double) pc.peak_bytes;
+  mflops = cost->model_mflops + pc.flops / 1e6;
+  if (cost->max_memory > 0 && memory > (double) cost->max_memory)
+    {
+      char need[24], total[24], limit[24];
+
+      describe_step (p, pc.memory_step, who, sizeof who);
+      _sl_format_bytes (pc.peak_bytes, need, sizeof need);
+      _sl_format_bytes ((uint64_t) memory, total, sizeof total);
+      _sl_format_bytes ((uint64_t) cost->max_memory, limit, sizeof limit);
+      return sl_error_set (err, SL_ERR_LIMIT,
+                           "on this %dx%d image %s needs %s of images; %s in all, the limit is %s "
+                           "(sl_classifier_options.max_memory)",
+                           img->width, img->height, who, need, total, limit);
+    }
+  if (cost->max_mflops > 0 && mflops > (double) cost->max_mflops)
+    {
+      char need[32], total[32], limit[32];
+
+      describe_step (p, pc.flops_step, who, sizeof who);
+      format_flops (pc.flops_step_flops, need, sizeof need);
+      format_flops (mflops * 1e6, total, sizeof total);
+      format_flops ((double) cost->max_mflops * 1e6, limit, sizeof limit);
+      return sl_error_set (err, SL_ERR_LIMIT,
+                           "on this %dx%d image %s needs %s; %s in all, the limit is %s "
+                           "(sl_classifier_options.max_mflops)",
+                           img->width, img->height, who, need, total, limit);
+    }
+  return SL_OK;
+}

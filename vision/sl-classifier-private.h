@@ -24,6 +24,11 @@ extern "C"
  * SL_ERR_LIMIT naming the layer or step at fault. */
   sl_status _sl_classifier_measure (const sl_model *model, const char *pipeline_json, int threads,
                                     sl_classifier_cost *cost, sl_error *err);
+  /* Measures the pipeline on this image (its real size, channels and depth)
+ * and returns SL_ERR_LIMIT, naming the step, when its images or work would
+ * take one prediction over the limits in cost. */
+  sl_status _sl_classifier_check_image (const sl_pipeline *pipeline, const sl_classifier_cost *cost,
+                                        const sl_image *image, sl_error *err);
 
 #ifdef __cplusplus
 }

@@ -470,8 +470,13 @@ static sl_status
 prepare (sl_classifier *c, context *ctx, int i, const sl_image *img, sl_error *err)
 {
   sl_image ready = { 0 };
-  sl_status st = sl_pipeline_apply (c->pipeline, img, &ready, err);
+  /* The open measured preprocessing on an image of the model's input size;
+   * steps before a resize work on this one, which may be larger or shaped
+   * so that a crop-to-fill resize enlarges it enormously. */
+  sl_status st = _sl_classifier_check_image (c->pipeline, &c->cost, img, err);
 
+  if (st == SL_OK)
+    st = sl_pipeline_apply (c->pipeline, img, &ready, err);
   if (st == SL_OK)
     st = sl_pipeline_normalize (c->pipeline, &ready, ctx->x + (size_t) i * c->image_floats, err);
   sl_image_clear (&ready);

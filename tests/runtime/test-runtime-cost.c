@@ -221,6 +221,42 @@ test_pipeline_hostile (void)
   assert_refused (path, 1, 100000000, SL_CLASSIFIER_NO_LIMIT, memory);
 }
 
+/* A legitimate pipeline and a 1 kB image shaped to blow it up: filling
+ * 224 x 224 from a 100000 x 2 strip scales it to 11.2 million x 224 pixels
+ * first (2.5 GB). Each image is measured before its pipeline runs. */
+static void
+test_image_hostile (void)
+{
+  static const char model[]
+      = "{\"input\": {\"channels\": 1, \"height\": 224, \"width\": 224}, \"classes\": 2,"
+        " \"layers\": [{\"type\": \"global_avgpool\"}, {\"type\": \"dense\", \"units\": 2}]}";
+  static const char pipeline[]
+      = "{\"version\": 1, \"input\": {\"width\": 224, \"height\": 224, \"channels\": 1},"
+        " \"steps\": [{\"op\": \"resize\", \"params\": {\"width\": 224, \"height\": 224,"
+        " \"mode\": \"center-crop\"}}]}";
+  g_autofree char *path = write_model ("center-crop.slmodel", model, pipeline);
+  g_autofree guint8 *strip = g_malloc0 (100000 * 2);
+  guint8 square[300 * 200];
+  sl_classifier *c;
+  sl_prediction pred;
+  sl_error err = { 0 };
+  sl_status st;
+
+  memset (square, 77, sizeof square);
+  sl_assert_ok (open_with (path, 1, 0, 0, &c, &err), &err);
+  sl_prediction_init (&pred);
+  st = sl_classifier_predict_pixels (c, strip, 100000, 2, 0, SL_PIXEL_GRAY8, &pred, NULL, &err);
+  g_test_message ("%s", err.message);
+  g_assert_cmpint (st, ==, SL_ERR_LIMIT);
+  g_assert_nonnull (strstr (err.message, "on this 100000x2 image preprocessing step 1 (Resize) "
+                                         "needs 2.5 GB of images"));
+  g_assert_nonnull (strstr (err.message, "(sl_classifier_options.max_memory)"));
+  sl_assert_ok (
+      sl_classifier_predict_pixels (c, square, 300, 200, 0, SL_PIXEL_GRAY8, &pred, NULL, &err),
+      &err);
+  sl_classifier_free (c);
+}
+
 static void
 test_presets_open (void)
 {
@@ -432,6 +468,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runtime/cost/workspace-hostile", test_workspace_hostile);
   g_test_add_func ("/runtime/cost/compute-hostile", test_compute_hostile);
   g_test_add_func ("/runtime/cost/pipeline-hostile", test_pipeline_hostile);
+  g_test_add_func ("/runtime/cost/image-hostile", test_image_hostile);
   g_test_add_func ("/runtime/cost/presets-open", test_presets_open);
   g_test_add_func ("/runtime/cost/measure-is-exact", test_measure_is_exact);
   g_test_add_func ("/runtime/cost/batch-over-limit", test_batch_over_limit);
