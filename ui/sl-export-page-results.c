@@ -3,6 +3,7 @@
 
 #include "sl-color-swatch.h"
 #include "sl-export-page-private.h"
+#include "sl-checkerboard.h"
 #include "sl-try-result.h"
 
 /* ---- The list ----------------------------------------------------------------------------- */
@@ -54,8 +55,9 @@ bind_image (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data)
   GtkWidget *picture = gtk_overlay_get_child (GTK_OVERLAY (gtk_list_item_get_child (item)));
   GtkWidget *icon = gtk_widget_get_next_sibling (picture);
   GdkTexture *thumbnail = sl_try_result_get_thumbnail (r);
+  g_autoptr (GdkPaintable) shown = sl_checkerboard_paintable_new (thumbnail);
 
-  gtk_picture_set_paintable (GTK_PICTURE (picture), GDK_PAINTABLE (thumbnail));
+  gtk_picture_set_paintable (GTK_PICTURE (picture), shown); /* transparency on a checkerboard */
   if (thumbnail != NULL)
     gtk_widget_remove_css_class (picture, "sl-try-no-image");
   else

@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "Sightline-UI"
 
 #include "sl-image-details.h"
+#include "sl-checkerboard.h"
 
 #include "sl-color-swatch.h"
 
@@ -81,6 +82,15 @@ on_image_notify (SlImageObject *image, GParamSpec *pspec, SlImageDetails *self)
   show_labels (self);
 }
 
+/* Transparent pixels on a checkerboard. */
+static void
+show_texture (SlImageDetails *self, GdkTexture *texture)
+{
+  g_autoptr (GdkPaintable) shown = sl_checkerboard_paintable_new (texture);
+
+  gtk_picture_set_paintable (self->preview, shown);
+}
+
 static void
 on_preview (GdkTexture *texture, const char *error, gpointer data)
 {
@@ -88,7 +98,7 @@ on_preview (GdkTexture *texture, const char *error, gpointer data)
 
   self->request = 0;
   self->preview_ready = TRUE;
-  gtk_picture_set_paintable (self->preview, GDK_PAINTABLE (texture));
+  show_texture (self, texture);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->preview), error);
 }
 
@@ -149,8 +159,7 @@ sl_image_details_show (SlImageDetails *self, SlImageObject *image, guint n_selec
   self->notify_id = g_signal_connect (image, "notify", G_CALLBACK (on_image_notify), self);
   show_facts (self);
   /* The cached thumbnail at once, the sharp preview when a worker has it. */
-  gtk_picture_set_paintable (self->preview, GDK_PAINTABLE (sl_thumbnail_cache_lookup (
-                                                self->cache, sl_image_object_get_hash (image))));
+  show_texture (self, sl_thumbnail_cache_lookup (self->cache, sl_image_object_get_hash (image)));
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->preview), NULL);
   self->preview_ready = FALSE;
   self->request = sl_thumbnail_cache_request (self->cache, sl_image_object_get_hash (image),

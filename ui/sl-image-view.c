@@ -8,6 +8,7 @@
 #define G_LOG_DOMAIN "Sightline-UI"
 
 #include "sl-image-view.h"
+#include "sl-checkerboard.h"
 
 #define SURFACE_KEY "sl-image-view-surface"
 
@@ -69,6 +70,8 @@ sl_image_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   th = gdk_texture_get_height (self->texture);
   s = MIN (width / tw, height / th);
   graphene_rect_init (&area, (width - tw * s) / 2, (height - th * s) / 2, tw * s, th * s);
+  if (sl_texture_has_alpha (self->texture))
+    sl_checkerboard_snapshot (snapshot, &area);
   surface = g_object_get_data (G_OBJECT (self->texture), SURFACE_KEY);
   if (surface == NULL)
     {

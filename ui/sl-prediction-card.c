@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "Sightline-UI"
 
 #include "sl-prediction-card.h"
+#include "sl-checkerboard.h"
 
 #include "sl-color-swatch.h"
 
@@ -181,6 +182,15 @@ on_item_notify (SlPredictionObject *item, GParamSpec *pspec, SlPredictionCard *s
   show_state (self);
 }
 
+/* Transparent pixels on a checkerboard, not on the dark frame. */
+static void
+show_texture (SlPredictionCard *self, GdkTexture *texture)
+{
+  g_autoptr (GdkPaintable) shown = sl_checkerboard_paintable_new (texture);
+
+  gtk_picture_set_paintable (self->picture, shown);
+}
+
 static void
 on_thumbnail (GdkTexture *texture, const char *error, gpointer user_data)
 {
@@ -188,7 +198,7 @@ on_thumbnail (GdkTexture *texture, const char *error, gpointer user_data)
 
   self->request = 0;
   self->loaded = TRUE;
-  gtk_picture_set_paintable (self->picture, GDK_PAINTABLE (texture));
+  show_texture (self, texture);
   if (texture == NULL)
     gtk_widget_set_tooltip_text (GTK_WIDGET (self->picture), error);
 }
@@ -216,7 +226,7 @@ sl_prediction_card_bind (SlPredictionCard *self, SlPredictionObject *item)
   self->loaded = FALSE;
   if ((texture = sl_thumbnail_cache_lookup (self->cache, hash)) != NULL)
     {
-      gtk_picture_set_paintable (self->picture, GDK_PAINTABLE (texture));
+      show_texture (self, texture);
       self->loaded = TRUE;
     }
   else

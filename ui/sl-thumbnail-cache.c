@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 
 #include "sl-thumbnail-cache.h"
+#include "sl-checkerboard.h"
 
 #include "sl-settings.h"
 
@@ -229,6 +230,7 @@ make_texture (const sl_image *img, int box)
   int ow, oh;
   guint8 *pixels;
   g_autoptr (GBytes) bytes = NULL;
+  GdkTexture *texture;
 
   if (scale >= 1)
     {
@@ -245,8 +247,11 @@ make_texture (const sl_image *img, int box)
       reduce (img, ow, oh, pixels, out_c);
     }
   bytes = g_bytes_new_take (pixels, (gsize) ow * oh * out_c);
-  return gdk_memory_texture_new (ow, oh, out_c == 4 ? GDK_MEMORY_R8G8B8A8 : GDK_MEMORY_R8G8B8,
-                                 bytes, (gsize) ow * out_c);
+  texture = gdk_memory_texture_new (ow, oh, out_c == 4 ? GDK_MEMORY_R8G8B8A8 : GDK_MEMORY_R8G8B8,
+                                    bytes, (gsize) ow * out_c);
+  if (out_c == 4)
+    sl_texture_mark_alpha (texture); /* shown on a checkerboard */
+  return texture;
 }
 
 GdkTexture *

@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "Sightline-UI"
 
 #include "sl-thumbnail-cell.h"
+#include "sl-checkerboard.h"
 
 /* One widget that draws everything itself: GTK 4.8's grid rebinds every cell
  * at some scroll positions, and a bind here only stores a few fields and
@@ -228,10 +229,13 @@ draw_frame (SlThumbnailCell *self, GtkSnapshot *snapshot, int x0)
       double scale = MIN (1.0, MIN ((double) size / tw, (double) size / th));
       int w = (int) (tw * scale), h = (int) (th * scale);
 
+      graphene_rect_t area = GRAPHENE_RECT_INIT (x0 + (size - w) / 2, (size - h) / 2, w, h);
+
       if (self->ignored)
         gtk_snapshot_push_opacity (snapshot, 0.3);
-      gtk_snapshot_append_texture (snapshot, self->texture,
-                                   &GRAPHENE_RECT_INIT (x0 + (size - w) / 2, (size - h) / 2, w, h));
+      if (sl_texture_has_alpha (self->texture))
+        sl_checkerboard_snapshot (snapshot, &area);
+      gtk_snapshot_append_texture (snapshot, self->texture, &area);
       if (self->ignored)
         gtk_snapshot_pop (snapshot);
     }

@@ -3,13 +3,17 @@
 #include <string.h>
 
 #include "sl-application.h"
+#include "sl-checkerboard.h"
 #include "sl-dataset-page.h"
 #include "sl-evaluate-page.h"
 #include "sl-evaluation.h"
+#include "sl-image-view.h"
 #include "sl-export-page.h"
 #include "sl-prediction-card.h"
 #include "sl-preprocess-page.h"
 #include "sl-session.h"
+#include "sl-thumbnail-cache.h"
+#include "sl-vision.h"
 #include "sl-toast.h"
 #include "sl-run.h"
 #include "sl-train-page.h"
@@ -311,6 +315,71 @@ test_close_during_training (Fixture *f, gconstpointer data)
   g_assert_cmpint (((SlRunInfo *) runs->pdata[0])->status, !=, SL_RUN_RUNNING);
 }
 
+/* How many of the grey levels 204 and 153 (the checkerboard's) a rendered widget shows in
+ * its centre; a flat fill shows none, or one. */
+static int
+checker_levels (GtkWidget *widget, const char *name)
+{
+  g_autofree char *path = ui_test_save_screenshot (widget, name);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GdkTexture) shot = gdk_texture_new_from_filename (path, &error);
+  int w, h, light = 0, dark = 0;
+  g_autofree guint8 *pixels = NULL;
+
+  g_assert_no_error (error);
+  w = gdk_texture_get_width (shot);
+  h = gdk_texture_get_height (shot);
+  pixels = g_malloc ((gsize) w * h * 4);
+  gdk_texture_download (shot, pixels, (gsize) w * 4);
+  for (int y = h / 4; y < 3 * h / 4; y++)
+    for (int x = w / 4; x < 3 * w / 4; x++)
+      {
+        const guint8 *p = pixels + ((gsize) y * w + x) * 4; /* B G R A */
+
+        light += p[0] == 204 && p[1] == 204 && p[2] == 204;
+        dark += p[0] == 153 && p[1] == 153 && p[2] == 153;
+      }
+  return (light > 0) + (dark > 0);
+}
+
+/* Transparent pixels are drawn on a checkerboard in the pictures (cards, details, Try It)
+ * and in the preview views, never on a flat fill; opaque ones on nothing. */
+static void
+test_checkerboard (Fixture *f, gconstpointer data)
+{
+  sl_image img = { 0 };
+  g_autoptr (GdkTexture) clear = NULL, opaque = NULL;
+  g_autoptr (GdkPaintable) shown = NULL;
+  GtkWidget *picture, *view;
+  GtkWindow *window;
+
+  g_assert_cmpint (sl_image_alloc (&img, 8, 8, 4, 8, NULL), ==, SL_OK);
+  memset (img.data, 0, (size_t) img.stride * 8); /* fully transparent */
+  clear = sl_thumbnail_texture_new (&img, 64);
+  sl_image_clear (&img);
+  g_assert_true (sl_texture_has_alpha (clear));
+  g_assert_cmpint (sl_image_alloc (&img, 8, 8, 3, 8, NULL), ==, SL_OK);
+  memset (img.data, 0, (size_t) img.stride * 8);
+  opaque = sl_thumbnail_texture_new (&img, 64);
+  sl_image_clear (&img);
+  g_assert_false (sl_texture_has_alpha (opaque));
+
+  shown = sl_checkerboard_paintable_new (clear);
+  g_assert_true (shown != GDK_PAINTABLE (clear));
+  picture = gtk_picture_new_for_paintable (shown);
+  window = ui_test_window_new (picture, 64, 64);
+  g_assert_cmpint (checker_levels (picture, "checkerboard-picture"), ==, 2);
+  gtk_picture_set_paintable (GTK_PICTURE (picture), GDK_PAINTABLE (opaque));
+  g_assert_cmpint (checker_levels (picture, "checkerboard-opaque"), ==, 0);
+  gtk_window_destroy (window);
+
+  view = sl_image_view_new ();
+  sl_image_view_set_texture (SL_IMAGE_VIEW (view), clear);
+  window = ui_test_window_new (view, 64, 64);
+  g_assert_cmpint (checker_levels (view, "checkerboard-view"), ==, 2);
+  gtk_window_destroy (window);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -328,6 +397,7 @@ main (int argc, char **argv)
   g_test_add ("/ui/screen/min-size", Fixture, NULL, NULL, test_min_size, fixture_teardown);
   g_test_add ("/ui/screen/close-during-training", Fixture, NULL, NULL, test_close_during_training,
               fixture_teardown);
+  g_test_add ("/ui/screen/checkerboard", Fixture, NULL, NULL, test_checkerboard, fixture_teardown);
   g_test_add ("/ui/screen/screenshots", Fixture, NULL, NULL, test_screenshots, fixture_teardown);
   status = g_test_run ();
   g_object_unref (app);
