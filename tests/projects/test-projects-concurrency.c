@@ -702,6 +702,25 @@ test_locks (void)
   sl_remove_tree (tmp);
 }
 
+/* The status of the project's only import, read directly. */
+static const char *
+import_status (const char *project)
+{
+  static char status[32];
+  g_autofree char *db_path = g_build_filename (project, "project.db", NULL);
+  sqlite3_stmt *stmt;
+  sqlite3 *db;
+
+  g_assert_cmpint (sqlite3_open (db_path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT status FROM imports", -1, &stmt, NULL), ==,
+                   SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  g_strlcpy (status, (const char *) sqlite3_column_text (stmt, 0), sizeof status);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return status;
+}
+
 /* The clean-up on open leaves what a live import or training covers with its
  * lock, and removes it once the lock is free. */
 static void
@@ -761,6 +780,7 @@ test_clean_up_respects_locks (void)
     g_assert_true (g_file_test (ckpt_tmp, G_FILE_TEST_EXISTS));
     marker = sl_project_get_setting (project, "import-active");
     g_assert_cmpstr (marker, ==, "1");
+    g_assert_cmpstr (import_status (path), ==, "running");
     sl_project_unref (project);
     sl_lock_release (run);
   }
@@ -776,19 +796,7 @@ test_clean_up_respects_locks (void)
   marker = sl_project_get_setting (project, "import-active");
   g_assert_null (marker);
   sl_project_unref (project);
-  {
-    sqlite3 *db;
-    g_autofree char *db_path = g_build_filename (path, "project.db", NULL);
-    sqlite3_stmt *stmt;
-
-    g_assert_cmpint (sqlite3_open (db_path, &db), ==, SQLITE_OK);
-    g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT status FROM imports", -1, &stmt, NULL), ==,
-                     SQLITE_OK);
-    g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
-    g_assert_cmpstr ((const char *) sqlite3_column_text (stmt, 0), ==, "interrupted");
-    sqlite3_finalize (stmt);
-    sqlite3_close (db);
-  }
+  g_assert_cmpstr (import_status (path), ==, "interrupted");
   sl_remove_tree (tmp);
 }
 
