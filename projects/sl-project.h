@@ -33,7 +33,9 @@ typedef struct _SlProject SlProject;
 
 /* Creates `path` (which must be missing or empty) as a new project. */
 SlProject *sl_project_create (const char *path, const char *name, GError **error);
-/* Opens a project; removes temporary files a killed import or training left. */
+/* Opens a project; removes what a dead import, training or run delete left
+ * (temporary files, copies without a row), never what the lock of a live
+ * process covers (see projects/README.md, "Several processes, one project"). */
 SlProject *sl_project_open (const char *path, GError **error);
 /* Opens a second connection to an open project, for one worker thread (a
  * connection must not be shared by threads that run transactions); it does no
