@@ -201,17 +201,37 @@ value_array_free (GPtrArray *values)
   g_ptr_array_unref (values);
 }
 
-/* The old file's image rows by hash (as many as read), for labels and names. */
+/* The largest image id the old file names, or -1. max(id) walks only the
+ * right edge of the table, so it usually reads past a damaged page. */
+static gint64
+old_max_image_id (sqlite3 *old)
+{
+  sqlite3_stmt *stmt = NULL;
+  gint64 id = -1;
+
+  if (sqlite3_prepare_v2 (old, "SELECT max(id) FROM images", -1, &stmt, NULL) == SQLITE_OK
+      && sqlite3_step (stmt) == SQLITE_ROW)
+    id = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  return id;
+}
+
+/* The old file's image rows by hash (as many as read), for labels and names.
+ * The table is read in id order; at a damaged page the read starts again a
+ * little further on (skipping 1, 2, 4, ... ids), so one bad page loses only
+ * the rows on it and a few after, not the rest of the table. */
 static void
 read_old_images (Repair *rp)
 {
+  gint64 n = 0, after = G_MININT64, skip = 1, max_id = old_max_image_id (rp->old);
+  guint damaged = 0;
   sqlite3_stmt *sel = NULL;
-  gint64 n = 0;
   int rc;
 
   if (sqlite3_prepare_v2 (rp->old,
                           "SELECT id, hash, ext, original_path, bytes, width, height, channels, "
-                          "depth, class_id, ignored, split, imported_at FROM images",
+                          "depth, class_id, ignored, split, imported_at FROM images WHERE id > ? "
+                          "ORDER BY id",
                           -1, &sel, NULL)
       != SQLITE_OK)
     {
@@ -221,22 +241,37 @@ read_old_images (Repair *rp)
             sqlite3_errmsg (rp->old));
       return;
     }
-  while ((rc = sqlite3_step (sel)) == SQLITE_ROW)
+  for (;;)
     {
-      GPtrArray *values = g_ptr_array_new_with_free_func ((GDestroyNotify) sqlite3_value_free);
+      sqlite3_reset (sel);
+      sqlite3_bind_int64 (sel, 1, after);
+      while ((rc = sqlite3_step (sel)) == SQLITE_ROW)
+        {
+          GPtrArray *values = g_ptr_array_new_with_free_func ((GDestroyNotify) sqlite3_value_free);
 
-      for (int i = 0; i < 13; i++)
-        g_ptr_array_add (values, sqlite3_value_dup (sqlite3_column_value (sel, i)));
-      g_hash_table_replace (rp->rows, g_strdup ((const char *) sqlite3_column_text (sel, 1)),
-                            values);
-      n++;
+          for (int i = 0; i < 13; i++)
+            g_ptr_array_add (values, sqlite3_value_dup (sqlite3_column_value (sel, i)));
+          g_hash_table_replace (rp->rows, g_strdup ((const char *) sqlite3_column_text (sel, 1)),
+                                values);
+          after = sqlite3_column_int64 (sel, 0);
+          skip = 1;
+          n++;
+        }
+      if (rc == SQLITE_DONE)
+        break;
+      /* A damaged page: step over it, while ids are left to read. */
+      damaged++;
+      if (max_id < 0 || after >= max_id)
+        break;
+      after = after == G_MININT64 ? skip - 1 : after + skip;
+      skip *= 2;
     }
-  if (rc != SQLITE_DONE)
-    note (rp,
-          "The old images table is damaged: the labels and splits of %lld image%s were "
-          "read before the damage; the other images come back unlabelled, in no split.",
-          (long long) n, n == 1 ? "" : "s");
   sqlite3_finalize (sel);
+  if (damaged > 0)
+    note (rp,
+          "The old images table is damaged: the labels and splits of %lld image%s were read "
+          "around the damage; the other images come back unlabelled, in no split.",
+          (long long) n, n == 1 ? "" : "s");
 }
 
 static gboolean

@@ -200,6 +200,68 @@ test_corrupt_images_table_and_repair (void)
   sl_remove_tree (tmp);
 }
 
+/* One damaged page in the middle of the images table: repair reads around it,
+ * so only the rows on that page (and a few after it) lose their labels. */
+static void
+test_corrupt_leaf_reads_around (void)
+{
+  g_autofree char *tmp = NULL, *path = NULL, *db = NULL;
+  g_autoptr (SlProject) project = pt_fmnist_project (400, 2, &tmp);
+  gint64 leaves, leaf, size;
+  g_autoptr (GError) error = NULL;
+  SlRepairResult r;
+  guint8 junk[512];
+  FILE *f;
+
+  if (project == NULL)
+    return;
+  path = g_strdup (sl_project_get_path (project));
+  db = db_path_of (path);
+  g_clear_pointer (&project, sl_project_unref);
+  {
+    sqlite3 *raw;
+    sqlite3_stmt *stmt;
+
+    g_assert_cmpint (sqlite3_open (db, &raw), ==, SQLITE_OK);
+    if (sqlite3_prepare_v2 (raw,
+                            "SELECT count(*), (SELECT pageno FROM dbstat WHERE name = 'images' "
+                            "AND pagetype = 'leaf' ORDER BY pageno LIMIT 1 OFFSET (SELECT "
+                            "count(*) / 2 FROM dbstat WHERE name = 'images' AND pagetype = "
+                            "'leaf')) FROM dbstat WHERE name = 'images' AND pagetype = 'leaf'",
+                            -1, &stmt, NULL)
+        != SQLITE_OK)
+      {
+        sqlite3_close (raw);
+        g_test_skip ("this SQLite has no dbstat table to find a leaf page");
+        sl_remove_tree (tmp);
+        return;
+      }
+    g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+    leaves = sqlite3_column_int64 (stmt, 0);
+    leaf = sqlite3_column_int64 (stmt, 1);
+    sqlite3_finalize (stmt);
+    sqlite3_close (raw);
+  }
+  g_assert_cmpint (leaves, >=, 4);
+  size = query_int (path, "PRAGMA page_size");
+  memset (junk, 0xa5, sizeof junk);
+  f = fopen (db, "r+b");
+  g_assert_cmpint (fseek (f, (leaf - 1) * size, SEEK_SET), ==, 0);
+  g_assert_cmpint (fwrite (junk, 1, sizeof junk, f), ==, sizeof junk);
+  fclose (f);
+
+  g_assert_true (sl_project_repair (path, &r, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (r.images, ==, 400);
+  /* At most the rows of that page and as many again are lost, never the rest of the table. */
+  g_test_message ("%lld of 400 labels recovered (%lld leaf pages)", (long long) r.images_labels,
+                  (long long) leaves);
+  g_assert_cmpint (r.images_labels, <, 400);
+  g_assert_cmpint (r.images_labels, >=, 400 - 3 * (400 / leaves + 1));
+  sl_repair_result_clear (&r);
+  sl_remove_tree (tmp);
+}
+
 /* Damage in a table that opening does not read: the statistics fail with the
  * damage explained rather than giving a count of 0; repair keeps every label. */
 static void
@@ -808,6 +870,7 @@ main (int argc, char **argv)
   g_test_add_func ("/projects/damaged/missing-table", test_missing_table_is_damaged);
   g_test_add_func ("/projects/damaged/corrupt-images-repair", test_corrupt_images_table_and_repair);
   g_test_add_func ("/projects/damaged/corrupt-side-table", test_corrupt_side_table_keeps_labels);
+  g_test_add_func ("/projects/damaged/corrupt-leaf", test_corrupt_leaf_reads_around);
   g_test_add_func ("/projects/damaged/repair-runs", test_repair_recovers_runs);
   g_test_add_func ("/projects/damaged/missing-images", test_missing_images);
   g_test_add_func ("/projects/damaged/read-only", test_read_only);
