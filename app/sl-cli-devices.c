@@ -135,8 +135,28 @@ sl_cli_devices (int argc, char **argv)
     {
       cJSON *array = cJSON_CreateArray ();
 
+      gboolean any_gpu = FALSE;
+
       for (size_t i = 0; i < sl_device_list_count (list); i++)
-        cJSON_AddItemToArray (array, device_json (sl_device_list_get (list, i)));
+        {
+          const sl_device_info *d = sl_device_list_get (list, i);
+
+          any_gpu |= d->kind != SL_DEVICE_CPU;
+          cJSON_AddItemToArray (array, device_json (d));
+        }
+      if (!any_gpu && sl_device_list_gpu_status (list)[0] != '\0')
+        {
+          /* No GPU at all: an entry that says why, as an unusable GPU's does. */
+          cJSON *none = cJSON_CreateObject ();
+
+          cJSON_AddStringToObject (none, "id", "cuda");
+          cJSON_AddStringToObject (none, "kind", "cuda");
+          cJSON_AddNumberToObject (none, "index", -1);
+          cJSON_AddStringToObject (none, "name", "No NVIDIA GPU");
+          cJSON_AddBoolToObject (none, "usable", FALSE);
+          cJSON_AddStringToObject (none, "reason", sl_device_list_gpu_status (list));
+          cJSON_AddItemToArray (array, none);
+        }
       sl_cli_print_json (array);
     }
   else

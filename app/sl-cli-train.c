@@ -46,7 +46,7 @@ parse_weights (const char *text, SlRunConfig *config, GError **error)
 {
   g_auto (GStrv) parts = NULL;
 
-  if (text == NULL || g_strcmp0 (text, "none") == 0)
+  if (g_strcmp0 (text, "none") == 0)
     config->class_weights = SL_CLASS_WEIGHTS_NONE;
   else if (g_strcmp0 (text, "auto") == 0)
     config->class_weights = SL_CLASS_WEIGHTS_AUTO;
@@ -128,13 +128,44 @@ sl_cli_run_json (SlProject *project, const SlRunInfo *run, gboolean with_metrics
   return doc;
 }
 
+/* Splits labelled images that have none, as the workbench does before a run (and says so),
+ * then sets the recipe values that follow from the data by the workbench's rule. */
+static gboolean
+apply_data_defaults (SlProject *project, SlRunConfig *config, FILE *out, GError **error)
+{
+  SlProjectStats stats = { 0 };
+  SlSplitConfig split;
+  gint64 assigned = 0, train = 0, val = 0;
+
+  sl_split_config_init (&split);
+  if (!sl_project_split (project, &split, &assigned, error))
+    return FALSE;
+  if (assigned > 0)
+    fprintf (out,
+             "%" G_GINT64_FORMAT " labelled images had no split: they were put into training, "
+             "validation and test (70/15/15 per class), as the workbench does.\n",
+             assigned);
+  if (!sl_project_get_stats (project, &stats, error))
+    return FALSE;
+  for (guint i = 0; i < stats.classes->len; i++)
+    {
+      const SlClassCount *c = g_ptr_array_index (stats.classes, i);
+
+      train += c->train;
+      val += c->val;
+    }
+  sl_run_config_apply_data_defaults (config, train, val, sl_project_stats_train_imbalance (&stats));
+  sl_project_stats_clear (&stats);
+  return TRUE;
+}
+
 int
 sl_cli_train (int argc, char **argv)
 {
   g_autofree char *preset = NULL, *model_file = NULL, *pipeline_file = NULL, *augment_file = NULL;
   g_autofree char *optimizer = NULL, *weights = NULL, *resume = NULL, *schedule = NULL;
   g_autofree char *device = NULL;
-  int epochs = 0, batch = 32, patience = 5, threads = 0, workers = 2;
+  int epochs = 0, batch = 0, patience = -1, threads = 0, workers = 2;
   double lr = 1e-3, weight_decay = 0, smoothing = 0, warmup = -1;
   gint64 seed = 1;
   gboolean json = FALSE;
@@ -148,8 +179,11 @@ sl_cli_train (int argc, char **argv)
     { "augment", 'a', 0, G_OPTION_ARG_FILENAME, &augment_file,
       "Augmentation settings JSON (default: the project's, else none)", "FILE" },
     { "epochs", 'e', 0, G_OPTION_ARG_INT, &epochs,
-      "Passes over the training images (default 10; with --resume: the new total)", "N" },
-    { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, "Images per step (default 32)", "N" },
+      "Passes over the training images (default: from the data, as in the workbench: 30 "
+      "below 500 training images, 15 below 5,000, else 10; with --resume: the new total)",
+      "N" },
+    { "batch", 'b', 0, G_OPTION_ARG_INT, &batch,
+      "Images per step (default: from the data, 8 to 64, at least 8 steps per epoch)", "N" },
     { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Learning rate (default 0.001)", "LR" },
     { "schedule", 0, 0, G_OPTION_ARG_STRING, &schedule,
       "Learning rate over the run: constant, step (x0.1 every 10 epochs) or cosine (down to 0 "
@@ -162,9 +196,13 @@ sl_cli_train (int argc, char **argv)
     { "label-smoothing", 0, 0, G_OPTION_ARG_DOUBLE, &smoothing, "Label smoothing (default 0)",
       "S" },
     { "patience", 0, 0, G_OPTION_ARG_INT, &patience,
-      "Stop after this many epochs without a better validation loss; 0 never (default 5)", "N" },
+      "Stop after this many epochs without a better validation loss; 0 never (default: "
+      "max (5, epochs / 4), 0 without validation images)",
+      "N" },
     { "class-weights", 'w', 0, G_OPTION_ARG_STRING, &weights,
-      "none (default), auto (from the imbalance) or one number per class: 1,3.5,...", "W" },
+      "none, auto (from the imbalance) or one number per class: 1,3.5,... (default: auto when "
+      "the largest training class is over 3 times the smallest, else none)",
+      "W" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Compute threads (default: all cores)", "N" },
     { "device", 'd', 0, G_OPTION_ARG_STRING, &device,
       "Where to train: " SL_CLI_DEVICE_HELP "; see 'sightline-cli devices'", "DEVICE" },
@@ -215,12 +253,20 @@ sl_cli_train (int argc, char **argv)
           g_free (config.optimizer);
           config.optimizer = g_strdup (optimizer);
         }
-      config.epochs = epochs > 0 ? epochs : 10;
-      config.batch_size = batch;
+      if (!apply_data_defaults (project, &config, json ? stderr : stdout, &error))
+        {
+          sl_run_config_clear (&config);
+          return sl_cli_fail ("train", error);
+        }
+      if (epochs > 0)
+        config.epochs = epochs;
+      if (batch > 0)
+        config.batch_size = batch;
       config.learning_rate = lr;
       config.weight_decay = weight_decay;
       config.label_smoothing = smoothing;
-      config.patience = patience;
+      if (patience >= 0)
+        config.patience = patience;
       config.threads = threads;
       config.workers = workers;
       if (device != NULL)
@@ -231,7 +277,7 @@ sl_cli_train (int argc, char **argv)
       if (schedule != NULL && !sl_lr_schedule_from_string (schedule, &config.schedule))
         g_set_error (&error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_INVALID,
                      "--schedule is constant, step or cosine, not “%s”", schedule);
-      else if (parse_weights (weights, &config, &error)
+      else if ((weights == NULL || parse_weights (weights, &config, &error))
                && read_optional (model_file, &config.model_json, &error)
                && read_optional (pipeline_file, &config.pipeline_json, &error)
                && read_optional (augment_file, &config.augment_json, &error))

@@ -28,6 +28,46 @@ sl_run_status_to_string (SlRunStatus status)
   return status <= SL_RUN_INTERRUPTED ? status_names[status] : "unknown";
 }
 
+void
+sl_run_config_apply_data_defaults (SlRunConfig *c, gint64 train_images, gint64 val_images,
+                                   double imbalance)
+{
+  int batch = 8;
+
+  if (train_images < 0)
+    {
+      c->epochs = 10;
+      c->batch_size = 32;
+      c->patience = 5;
+      c->class_weights = SL_CLASS_WEIGHTS_NONE;
+      return;
+    }
+  c->epochs = train_images < 500 ? 30 : train_images < 5000 ? 15 : 10;
+  while (batch < 64 && batch * 2 <= train_images / 8)
+    batch *= 2;
+  c->batch_size = train_images > 0 ? batch : 32;
+  c->patience = val_images == 0 ? 0 : MAX (5, c->epochs / 4);
+  c->class_weights = imbalance > 3 ? SL_CLASS_WEIGHTS_AUTO : SL_CLASS_WEIGHTS_NONE;
+}
+
+double
+sl_project_stats_train_imbalance (const SlProjectStats *stats)
+{
+  gint64 lo = G_MAXINT64, hi = 0;
+
+  for (guint i = 0; stats->classes != NULL && i < stats->classes->len; i++)
+    {
+      const SlClassCount *c = g_ptr_array_index (stats->classes, i);
+
+      if (c->train > 0)
+        {
+          lo = MIN (lo, c->train);
+          hi = MAX (hi, c->train);
+        }
+    }
+  return hi > 0 ? (double) hi / lo : 1;
+}
+
 const char *
 sl_run_best_criterion (const SlRunInfo *run)
 {

@@ -54,6 +54,16 @@ typedef struct
 
 /* small-bn, Adam 1e-3, 10 epochs, batch 32, cosine schedule after one warm-up epoch */
 void sl_run_config_init (SlRunConfig *config);
+/* The recipe values that follow from the data, one rule for the workbench's form and
+ * sightline-cli train: epochs (30 below 500 training images, 15 below 5,000, else 10), batch
+ * (a power of two from 8 to 64 giving at least eight steps per epoch), patience (0 without
+ * validation images, else max (5, epochs / 4)) and class weights (auto when the largest
+ * training class has more than three times the images of the smallest). train_images < 0:
+ * the data is unknown, and config keeps 10 epochs, batch 32, patience 5, no weights. */
+void sl_run_config_apply_data_defaults (SlRunConfig *config, gint64 train_images,
+                                        gint64 val_images, double imbalance);
+/* The largest over the smallest class in the training split (1 without any). */
+double sl_project_stats_train_imbalance (const SlProjectStats *stats);
 void sl_run_config_clear (SlRunConfig *config);
 /* Reads a run's stored recipe (SlRunInfo.config_json) back, with its resolved
  * model and pipeline; weights (may be NULL) receives the resolved class

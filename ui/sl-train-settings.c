@@ -188,29 +188,21 @@ set_lr (SlTrainSettings *self, double rate)
 
 /* ---- Defaults ---------------------------------------------------------------------------------- */
 
+/* The data's defaults are sightline-cli's too: one rule, in projects/. */
 static int
 default_value (SlTrainSettings *self, SlTrainField field)
 {
-  gint64 n = self->train_images;
-  int epochs = !self->dataset_known ? 10 : n < 500 ? 30 : n < 5000 ? 15 : 10;
+  SlRunConfig c = { 0 };
 
+  sl_run_config_apply_data_defaults (&c, self->dataset_known ? self->train_images : -1,
+                                     self->val_images, self->imbalance);
   switch (field)
     {
-      case F_EPOCHS: return epochs;
-      case F_BATCH:
-        {
-          /* At least eight steps per epoch, in powers of two from 8 to 64. */
-          int batch = 8;
-
-          if (!self->dataset_known || n <= 0)
-            return 32;
-          while (batch < 64 && batch * 2 <= n / 8)
-            batch *= 2;
-          return batch;
-        }
-      case F_PATIENCE:
-        return self->dataset_known && self->val_images == 0 ? 0 : MAX (5, epochs / 4);
-      case F_CLASS_WEIGHTS: return self->imbalance > 3 ? WEIGHTS_BALANCED : WEIGHTS_NONE;
+      case F_EPOCHS: return c.epochs;
+      case F_BATCH: return c.batch_size;
+      case F_PATIENCE: return c.patience;
+      case F_CLASS_WEIGHTS:
+        return c.class_weights == SL_CLASS_WEIGHTS_AUTO ? WEIGHTS_BALANCED : WEIGHTS_NONE;
       case F_THREADS:
         return self->settings != NULL ? g_settings_get_int (self->settings, "threads") : 0;
       default: g_return_val_if_reached (0);
@@ -343,25 +335,6 @@ on_notify_changed (GObject *object, GParamSpec *pspec, SlTrainSettings *self)
 
 /* ---- Data set ---------------------------------------------------------------------------------- */
 
-/* Largest over smallest class in the training split. */
-static double
-training_imbalance (const SlProjectStats *stats)
-{
-  gint64 lo = G_MAXINT64, hi = 0;
-
-  for (guint i = 0; i < stats->classes->len; i++)
-    {
-      const SlClassCount *c = g_ptr_array_index (stats->classes, i);
-
-      if (c->train > 0)
-        {
-          lo = MIN (lo, c->train);
-          hi = MAX (hi, c->train);
-        }
-    }
-  return hi > 0 ? (double) hi / lo : 1;
-}
-
 static void
 apply_dataset (SlTrainSettings *self, gint64 train_images, gint64 val_images, int classes,
                double imbalance)
@@ -387,7 +360,7 @@ sl_train_settings_set_dataset (SlTrainSettings *self, gint64 train_images, gint6
   g_return_if_fail (SL_IS_TRAIN_SETTINGS (self));
   if (self->session != NULL
       && sl_project_get_stats (sl_session_get_project (self->session), &stats, NULL))
-    imbalance = training_imbalance (&stats);
+    imbalance = sl_project_stats_train_imbalance (&stats);
   sl_project_stats_clear (&stats);
   apply_dataset (self, train_images, val_images, classes, imbalance);
 }
@@ -417,7 +390,7 @@ sl_train_settings_read_dataset (SlTrainSettings *self)
       val += c->val + c->unsplit * 15 / 100;
       classes += c->total > 0;
     }
-  apply_dataset (self, train, val, classes, training_imbalance (&stats));
+  apply_dataset (self, train, val, classes, sl_project_stats_train_imbalance (&stats));
   sl_project_stats_clear (&stats);
 }
 

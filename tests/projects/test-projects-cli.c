@@ -82,6 +82,30 @@ cli_json (const char *first, ...)
   return doc;
 }
 
+/* Runs sightline-cli with NULL-terminated arguments, its stderr into *err_text. */
+static int
+cli_stderr (char **err_text, const char *first, ...)
+{
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  const char *arg;
+  va_list ap;
+  int status;
+
+  g_ptr_array_add (args, (gpointer) cli_path ());
+  g_ptr_array_add (args, (gpointer) first);
+  va_start (ap, first);
+  while ((arg = va_arg (ap, const char *)) != NULL)
+    g_ptr_array_add (args, (gpointer) arg);
+  va_end (ap);
+  g_ptr_array_add (args, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) args->pdata, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
+                               NULL, NULL, err_text, &status, &error));
+  g_assert_no_error (error);
+  g_test_message ("stderr of %s: %s", first, *err_text);
+  return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+}
+
 static double
 num (const cJSON *obj, const char *key)
 {
@@ -331,7 +355,15 @@ test_devices (void)
   g_assert_null (strstr (out, "cuda:0"));
   doc = cli_json ("devices", NULL);
   g_assert_true (cJSON_IsArray (doc));
-  g_assert_cmpint (cJSON_GetArraySize (doc), ==, 1);
+  g_assert_cmpint (cJSON_GetArraySize (doc), ==, 2);
+  {
+    /* No GPU: an unusable "cuda" entry carries the reason, as the table does. */
+    cJSON *none = cJSON_GetArrayItem (doc, 1);
+
+    g_assert_cmpstr (str (none, "id"), ==, "cuda");
+    g_assert_false (cJSON_IsTrue (cJSON_GetObjectItem (none, "usable")));
+    g_assert_nonnull (strstr (str (none, "reason"), "is not installed beside Sightline"));
+  }
   cpu = cJSON_GetArrayItem (doc, 0);
   g_assert_cmpstr (str (cpu, "id"), ==, "cpu");
   g_assert_cmpstr (str (cpu, "kind"), ==, "cpu");
@@ -373,30 +405,6 @@ test_devices (void)
     sl_remove_tree (dir);
   }
   g_unsetenv ("SIGHTLINE_CUDA_MODULE_DIR");
-}
-
-/* Runs sightline-cli with NULL-terminated arguments, its stderr into *err_text. */
-static int
-cli_stderr (char **err_text, const char *first, ...)
-{
-  g_autoptr (GPtrArray) args = g_ptr_array_new ();
-  g_autoptr (GError) error = NULL;
-  const char *arg;
-  va_list ap;
-  int status;
-
-  g_ptr_array_add (args, (gpointer) cli_path ());
-  g_ptr_array_add (args, (gpointer) first);
-  va_start (ap, first);
-  while ((arg = va_arg (ap, const char *)) != NULL)
-    g_ptr_array_add (args, (gpointer) arg);
-  va_end (ap);
-  g_ptr_array_add (args, NULL);
-  g_assert_true (g_spawn_sync (NULL, (char **) args->pdata, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
-                               NULL, NULL, err_text, &status, &error));
-  g_assert_no_error (error);
-  g_test_message ("stderr of %s: %s", first, *err_text);
-  return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
 }
 
 /* --device on train, eval and predict: a bad name is a usage error, a GPU
@@ -473,11 +481,55 @@ test_device_option (void)
   sl_remove_tree (tmp);
 }
 
+/* train on labelled images without a split: split them as the workbench does, say so, and
+ * take the workbench's defaults for the data (batch, patience, class weights). */
+static void
+test_train_defaults (void)
+{
+  g_autofree char *tmp = pt_make_tmp ();
+  g_autofree char *src = g_build_filename (tmp, "src", NULL);
+  g_autofree char *path = g_build_filename (tmp, "p", NULL);
+  g_autofree char *err_text = NULL;
+  g_autoptr (SlProject) project = NULL;
+  g_autoptr (SlRunInfo) run = NULL;
+  g_autoptr (GError) error = NULL;
+  SlRunConfig stored, expected;
+
+  if (pt_write_fmnist_tree (src, TRUE, 90, 3, "d") < 0)
+    return;
+  g_assert_cmpint (cli (NULL, "new", path, NULL), ==, 0);
+  g_assert_cmpint (cli (NULL, "import", path, src, "--labels-from-folders", NULL), ==, 0);
+  g_assert_cmpint (cli_stderr (&err_text, "train", path, "--model", "seed-cnn", "--epochs", "1",
+                               "--threads", "2", "--json", NULL),
+                   ==, 0);
+  g_assert_nonnull (strstr (err_text, "90 labelled images had no split"));
+
+  project = sl_project_open (path, &error);
+  g_assert_no_error (error);
+  run = sl_project_get_run (project, "latest", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (run->train_images, >, 50);
+  g_assert_cmpint (run->val_images, >, 5);
+  sl_run_config_init (&stored);
+  g_assert_true (sl_run_config_from_json (run->config_json, &stored, NULL, &error));
+  sl_run_config_init (&expected);
+  sl_run_config_apply_data_defaults (&expected, run->train_images, run->val_images, 1.0);
+  g_assert_cmpint (stored.batch_size, ==, expected.batch_size);
+  g_assert_cmpint (stored.batch_size, ==, 8); /* about 63 training images: 8 steps of 8 */
+  g_assert_cmpint (stored.patience, ==, expected.patience);
+  g_assert_cmpint (stored.class_weights, ==, SL_CLASS_WEIGHTS_NONE);
+  g_assert_cmpint (stored.epochs, ==, 1); /* given */
+  sl_run_config_clear (&stored);
+  sl_run_config_clear (&expected);
+  sl_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/projects/cli/help-errors", test_help_and_errors);
+  g_test_add_func ("/projects/cli/train-defaults", test_train_defaults);
   g_test_add_func ("/projects/cli/workflow", test_workflow);
   g_test_add_func ("/projects/cli/devices", test_devices);
   g_test_add_func ("/projects/cli/device-option", test_device_option);
