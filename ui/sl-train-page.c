@@ -339,6 +339,7 @@ devices_discovered (GObject *source, GAsyncResult *result, gpointer data)
           g_ptr_array_add (reasons, (gpointer) d->reason);
           g_array_append_val (usable, ok);
         }
+      sl_train_settings_set_gpu_status (self->settings, sl_device_list_gpu_status (list));
       sl_train_settings_set_devices (
           self->settings, (const char *const *) ids->pdata, (const char *const *) labels->pdata,
           (const gboolean *) usable->data, (const char *const *) reasons->pdata, ids->len);

@@ -46,6 +46,8 @@ sl_train_settings_show_devices (SlTrainSettings *self)
       else if (reason == NULL)
         reason = g_ptr_array_index (self->device_reasons, i);
     }
+  if (!any_gpu && reason == NULL)
+    reason = self->gpu_status; /* no GPU listed at all: the registry says why */
   if (any_gpu || reason == NULL)
     reason = "";
   gtk_label_set_text (GTK_LABEL (self->device_hint), reason);
@@ -103,6 +105,15 @@ sl_train_settings_set_devices (SlTrainSettings *self, const char *const *ids,
   self->updating = FALSE;
   sl_train_settings_refresh (self);
   sl_train_settings_emit_changed (self);
+}
+
+void
+sl_train_settings_set_gpu_status (SlTrainSettings *self, const char *status)
+{
+  g_return_if_fail (SL_IS_TRAIN_SETTINGS (self));
+  g_free (self->gpu_status);
+  self->gpu_status = g_strdup (status);
+  sl_train_settings_show_devices (self);
 }
 
 char *
@@ -200,4 +211,5 @@ sl_train_settings_devices_finalize (SlTrainSettings *self)
   g_ptr_array_unref (self->device_ids);
   g_ptr_array_unref (self->device_reasons);
   g_array_unref (self->device_usable);
+  g_free (self->gpu_status);
 }

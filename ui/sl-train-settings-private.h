@@ -66,6 +66,7 @@ struct _SlTrainSettings
   /* Devices: ids, usable flags and reasons beside the dropdown's labels. */
   GPtrArray *device_ids, *device_reasons;
   GArray *device_usable; /* gboolean */
+  char *gpu_status;      /* why no GPU is listed at all; "" or NULL when one is */
   guint device_selected;
 
   /* The pipeline's input and the chosen model's size, measured off the main loop. */

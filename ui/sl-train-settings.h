@@ -39,6 +39,9 @@ gboolean sl_train_settings_validate (SlTrainSettings *self, char **message);
 void sl_train_settings_set_devices (SlTrainSettings *self, const char *const *ids,
                                     const char *const *labels, const gboolean *usable,
                                     const char *const *reasons, guint n);
+/* Why no GPU can train (sl_device_list_gpu_status), shown under the list when no GPU is
+ * listed to say it; "" or NULL: nothing to say. */
+void sl_train_settings_set_gpu_status (SlTrainSettings *self, const char *status);
 /* "cpu" or "cuda:N" (g_free). */
 char *sl_train_settings_dup_device_id (SlTrainSettings *self);
 

@@ -542,6 +542,13 @@ test_devices (void)
   sl_train_settings_get_config (f.settings, &c);
   g_assert_cmpint (c.threads, ==, 3);
   sl_run_config_clear (&c);
+  /* No GPU at all: the registry's reason, as Preferences shows it. */
+  sl_train_settings_set_gpu_status (f.settings,
+                                    "The CUDA module is not installed beside Sightline");
+  sl_train_settings_set_devices (f.settings, ids, labels, usable, reasons, 1);
+  g_assert_nonnull (ui_test_find_label (GTK_WIDGET (f.settings), "CUDA module is not installed"));
+  sl_train_settings_set_devices (f.settings, ids, labels, usable, reasons, 2);
+  g_assert_null (ui_test_find_label (GTK_WIDGET (f.settings), "CUDA module is not installed"));
   g_settings_reset (gsettings, "last-device");
   g_settings_reset (gsettings, "threads");
   fixture_teardown (&f);
