@@ -414,7 +414,8 @@ set_loading (SlPreprocessPage *self, GCancellable *cancellable)
   gtk_spinner_set_spinning (GTK_SPINNER (self->loading_spinner), cancellable != NULL);
   gtk_widget_set_visible (self->loading_spinner, cancellable != NULL);
   gtk_widget_set_sensitive (self->chain_list, cancellable == NULL);
-  gtk_widget_set_sensitive (self->input_editor, cancellable == NULL);
+  gtk_widget_set_sensitive (self->input_editor,
+                            cancellable == NULL && !sl_session_is_read_only (self->session));
   sl_preprocess_page_update_actions (self);
 }
 
@@ -598,6 +599,15 @@ sl_preprocess_page_constructed (GObject *object)
   load_augment (self);
   resolve_image (self);
   load_pipeline (self);
+  if (sl_session_is_read_only (self->session))
+    {
+      /* The pipeline and augmentation of a read-only project show, with their
+       * previews; they cannot change (the window's banner says why). */
+      gtk_widget_set_sensitive (self->input_editor, FALSE);
+      gtk_widget_set_sensitive (self->param_editor, FALSE);
+      gtk_widget_set_sensitive (self->aug_editor, FALSE);
+      gtk_widget_set_sensitive (self->catalog, FALSE);
+    }
 }
 
 static void

@@ -6,6 +6,7 @@
 #include "sl-application.h"
 #include "sl-class-list.h"
 #include "sl-dataset-page.h"
+#include "sl-input-spec-editor.h"
 #include "sl-session.h"
 #include "sl-window.h"
 #include "ui-test-util.h"
@@ -96,6 +97,16 @@ read_only_child (void)
   }
   shot = ui_test_save_screenshot (GTK_WIDGET (window), "read-only-project");
   g_test_message ("screenshot: %s", shot);
+  /* The Preprocess page shows the pipeline; its editors are off. */
+  g_assert_true (
+      gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s", "preprocess"));
+  ui_test_spin (300);
+  {
+    GtkWidget *editor = ui_test_find_widget (GTK_WIDGET (window), SL_TYPE_INPUT_SPEC_EDITOR, NULL);
+
+    g_assert_nonnull (editor);
+    g_assert_false (gtk_widget_is_sensitive (editor));
+  }
   gtk_window_destroy (GTK_WINDOW (window));
   ui_test_spin (100);
   g_print ("read-only ok\n");
