@@ -385,6 +385,11 @@ on_drop (GtkDropTarget *target, const GValue *value, double x, double y, SlDatas
   GSList *files = gdk_file_list_get_files (g_value_get_boxed (value));
   g_autoptr (GPtrArray) sources = g_ptr_array_new ();
 
+  if (sl_session_is_read_only (self->session))
+    {
+      g_slist_free (files);
+      return FALSE; /* nothing can be imported into a read-only project */
+    }
   for (GSList *l = files; l != NULL; l = l->next)
     g_ptr_array_add (sources, l->data);
   if (sources->len > 0)
