@@ -40,7 +40,8 @@ struct _SlWindow
   SlSession *session;
   GCancellable *progress_cancellable;
   gboolean in_progress;
-  gboolean closing; /* stopping training to close */
+  gboolean closing;       /* stopping training to close */
+  gboolean welcome_after; /* Close Project: a welcome window follows this one */
 };
 
 G_DEFINE_FINAL_TYPE (SlWindow, sl_window, GTK_TYPE_APPLICATION_WINDOW)
@@ -71,6 +72,8 @@ update_actions (SlWindow *self)
                                  editable && sl_session_can_redo (self->session));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.show-page", editable);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-progress", cancellable);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.close-project",
+                                 self->session != NULL && !self->in_progress);
 }
 
 static void
@@ -156,11 +159,38 @@ add_pages (SlWindow *self)
 
 /* ---- Closing while training ---------------------------------------------------------- */
 
+/* Close Project: the project's window goes (asking first while it trains) and a welcome
+ * window takes its place, at its size. */
+static void
+open_welcome_after (SlWindow *self)
+{
+  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
+  SlWindow *welcome;
+
+  if (!self->welcome_after || app == NULL)
+    return;
+  self->welcome_after = FALSE;
+  welcome = sl_window_new (app);
+  gtk_window_present (GTK_WINDOW (welcome));
+}
+
+static void
+close_project_action (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  SlWindow *self = SL_WINDOW (widget);
+
+  self->welcome_after = TRUE;
+  gtk_window_close (GTK_WINDOW (self));
+}
+
 static void
 close_after_training (SlWindow *self)
 {
   if (!sl_session_is_training (self->session))
-    gtk_window_destroy (GTK_WINDOW (self));
+    {
+      open_welcome_after (self);
+      gtk_window_destroy (GTK_WINDOW (self));
+    }
 }
 
 static void
@@ -176,6 +206,12 @@ stop_and_close (GtkWindow *dialog, gpointer data)
   sl_runner_stop (trainer);
   sl_window_begin_progress (self, "Stopping training…", NULL);
   sl_window_set_progress (self, -1, "The last finished epoch is kept; resume the run later.");
+}
+
+static void
+keep_training (GtkWindow *dialog, gpointer data)
+{
+  SL_WINDOW (data)->welcome_after = FALSE;
 }
 
 /* TRUE when the window may close now; otherwise asks whether to stop training. */
@@ -200,7 +236,8 @@ confirm_close (SlWindow *self)
                                "page.");
   dialog = sl_message_dialog_new (GTK_WIDGET (self), "Stop Training and Close?", body);
   sl_message_dialog_set_default (
-      dialog, sl_message_dialog_add_button (dialog, "_Keep Training", NULL, NULL, NULL, NULL));
+      dialog,
+      sl_message_dialog_add_button (dialog, "_Keep Training", NULL, keep_training, self, NULL));
   sl_message_dialog_add_button (dialog, "_Stop and Close", "destructive-action", stop_and_close,
                                 self, NULL);
   gtk_window_present (dialog);
@@ -225,6 +262,7 @@ sl_window_close_request (GtkWindow *window)
       g_settings_set_int (self->settings, "window-height", height);
     }
   g_settings_set_boolean (self->settings, "window-maximized", maximized);
+  open_welcome_after (self);
   g_cancellable_cancel (self->progress_cancellable);
   return GTK_WINDOW_CLASS (sl_window_parent_class)->close_request (window);
 }
@@ -274,6 +312,7 @@ sl_window_class_init (SlWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.undo", NULL, undo_action);
   gtk_widget_class_install_action (widget_class, "win.redo", NULL, redo_action);
   gtk_widget_class_install_action (widget_class, "win.show-page", "s", show_page_action);
+  gtk_widget_class_install_action (widget_class, "win.close-project", NULL, close_project_action);
   gtk_widget_class_install_action (widget_class, "win.cancel-progress", NULL,
                                    cancel_progress_action);
 

@@ -315,6 +315,32 @@ test_close_during_training (Fixture *f, gconstpointer data)
   g_assert_cmpint (((SlRunInfo *) runs->pdata[0])->status, !=, SL_RUN_RUNNING);
 }
 
+static gboolean
+one_welcome_window (gpointer data)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  g_autoptr (GObject) window = NULL;
+
+  if (g_list_model_get_n_items (toplevels) != 1)
+    return FALSE;
+  window = g_list_model_get_item (toplevels, 0);
+  return window != data && SL_IS_WINDOW (window)
+         && g_strcmp0 (sl_window_get_view (SL_WINDOW (window)), "welcome") == 0;
+}
+
+/* The main menu's Close Project puts the welcome view in the project window's place. */
+static void
+test_close_project (Fixture *f, gconstpointer data)
+{
+  f->project = ui_test_fmnist_project (30, 3, &f->tmp);
+  if (f->project == NULL)
+    return;
+  open_window (f);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.close-project", NULL));
+  g_assert_true (ui_test_wait_until (one_welcome_window, f->window, 5000));
+  f->window = NULL;
+}
+
 /* How many of the grey levels 204 and 153 (the checkerboard's) a rendered widget shows in
  * its centre; a flat fill shows none, or one. */
 static int
@@ -396,6 +422,8 @@ main (int argc, char **argv)
 
   g_test_add ("/ui/screen/min-size", Fixture, NULL, NULL, test_min_size, fixture_teardown);
   g_test_add ("/ui/screen/close-during-training", Fixture, NULL, NULL, test_close_during_training,
+              fixture_teardown);
+  g_test_add ("/ui/screen/close-project", Fixture, NULL, NULL, test_close_project,
               fixture_teardown);
   g_test_add ("/ui/screen/checkerboard", Fixture, NULL, NULL, test_checkerboard, fixture_teardown);
   g_test_add ("/ui/screen/screenshots", Fixture, NULL, NULL, test_screenshots, fixture_teardown);
