@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sl-project-lock.h"
 #include "sl-vision.h"
 
 /* Tables copied row by row from the damaged file, parents first; a table
@@ -594,12 +595,49 @@ fail:
   return FALSE;
 }
 
+/* Refuses while another program works in the project: an import (the store
+ * lock) or a training (a run's lock). The store lock is kept until the repair
+ * ends, so no import starts meanwhile. */
+static SlLock *
+check_nobody_works (const char *root, GError **error)
+{
+  g_autofree char *runs = g_build_filename (root, "runs", NULL);
+  g_autofree char *store_path = sl_project_lock_path (root, SL_PROJECT_LOCK_STORE);
+  g_autoptr (GDir) dir = g_dir_open (runs, 0, NULL);
+  g_autoptr (SlLock) store = NULL;
+  const char *name;
+
+  if ((store = sl_lock_take (store_path, SL_LOCK_EXCLUSIVE, 2000, "the image store", NULL)) == NULL)
+    {
+      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_BUSY,
+                   "An import into %s is running in another program; repair it when the import "
+                   "has ended (nothing was changed)",
+                   root);
+      return NULL;
+    }
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *lock = g_build_filename (runs, name, ".lock", NULL);
+
+      if (sl_lock_is_held (lock))
+        {
+          g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_BUSY,
+                       "%s of %s is training in another program; repair the project when it "
+                       "has stopped (nothing was changed)",
+                       name, root);
+          return NULL;
+        }
+    }
+  return g_steal_pointer (&store);
+}
+
 gboolean
 sl_project_repair (const char *path, SlRepairResult *result, GError **error)
 {
   g_autofree char *root = NULL, *images = NULL, *db_path = NULL;
   g_autoptr (SlProject) db = NULL;
   g_autoptr (GHashTable) rows = NULL, class_ids = NULL;
+  g_autoptr (SlLock) store = NULL;
   Repair rp = { 0 };
   gboolean ok;
 
@@ -624,7 +662,7 @@ sl_project_repair (const char *path, SlRepairResult *result, GError **error)
                    root, g_strerror (saved));
       return FALSE;
     }
-  if (!move_aside (root, result, error))
+  if ((store = check_nobody_works (root, error)) == NULL || !move_aside (root, result, error))
     return FALSE;
   if ((db = _sl_project_create_index (root, error)) == NULL)
     {

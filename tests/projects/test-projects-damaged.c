@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "projects-test-util.h"
+#include "sl-project-lock.h"
 #include "sl-train-job.h"
 #include "sl-vision.h"
 
@@ -342,6 +343,20 @@ test_repair_recovers_runs (void)
   g_clear_pointer (&project, sl_project_unref);
   corrupt_table (path, "runs");
 
+  /* While a program trains a run, repair refuses and changes nothing. */
+  {
+    g_autofree char *lock_path = g_build_filename (path, "runs", "run-1", ".lock", NULL);
+    g_autofree char *db = db_path_of (path);
+    g_autoptr (SlLock) lock = sl_lock_take (lock_path, SL_LOCK_EXCLUSIVE, 0, "run-1", &error);
+
+    g_assert_no_error (error);
+    g_assert_false (sl_project_repair (path, &r, &error));
+    g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_BUSY);
+    g_assert_nonnull (strstr (error->message, "run-1"));
+    g_clear_error (&error);
+    sl_repair_result_clear (&r);
+    g_assert_true (g_file_test (db, G_FILE_TEST_IS_REGULAR));
+  }
   g_assert_true (sl_project_repair (path, &r, &error));
   g_assert_no_error (error);
   for (guint i = 0; i < r.notes->len; i++)
