@@ -4,6 +4,7 @@
 #include "sl-class-list-private.h"
 
 #include "sl-color-swatch.h"
+#include "sl-message-dialog.h"
 
 /* Health is recomputed this long after the last change, not on every key press. */
 #define HEALTH_DELAY_MS 400
@@ -271,6 +272,7 @@ typedef struct
 {
   char *code, *message, *suggestion;
   GPtrArray *conflicts; /* SlLabelConflict, for "label-conflicts" */
+  GPtrArray *issues;    /* SlImportIssue, for "unreadable": the project's import issues */
 } Warning;
 
 static void
@@ -280,6 +282,7 @@ warning_free (Warning *w)
   g_free (w->message);
   g_free (w->suggestion);
   g_clear_pointer (&w->conflicts, g_ptr_array_unref);
+  g_clear_pointer (&w->issues, g_ptr_array_unref);
   g_free (w);
 }
 
@@ -307,6 +310,8 @@ health_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel
       w->suggestion = g_strdup (hw->suggestion);
       if (g_strcmp0 (hw->code, "label-conflicts") == 0)
         w->conflicts = sl_project_list_label_conflicts (db, NULL);
+      if (g_strcmp0 (hw->code, "unreadable") == 0)
+        w->issues = sl_project_list_import_issues (db, NULL);
       g_ptr_array_add (out, w);
     }
   sl_project_stats_clear (&stats);
@@ -323,7 +328,7 @@ suggestion_for (const Warning *w)
     { "unlabelled", "Select them and press a class's number key, or press I to ignore them." },
     { "few-classes",
       "Add classes in the sidebar and label images, or import one folder per class." },
-    { "unreadable", "The import summary lists each file and the reason." },
+    { "unreadable", "Show Files… lists each file and the reason." },
     { "label-conflicts", "Resolve… picks the label of each picture." },
     { "missing-images",
       "Put the files back into the project's images/ folder from a backup, or import the "
@@ -406,6 +411,75 @@ make_conflicts_button (GPtrArray *conflicts, gboolean writable)
   return button;
 }
 
+/* "Show Files…": the files imports skipped as unreadable, with the reasons, after the import
+ * dialog that first listed them has gone. */
+static void
+show_unreadable (GtkButton *button, GPtrArray *issues)
+{
+  GtkWidget *list = gtk_box_new (GTK_ORIENTATION_VERTICAL, 8);
+  GtkWidget *scroller = gtk_scrolled_window_new ();
+  GtkWindow *dialog;
+  guint n = 0;
+
+  for (guint i = 0; i < issues->len; i++)
+    {
+      const SlImportIssue *issue = g_ptr_array_index (issues, i);
+      GtkWidget *row, *name, *reason;
+
+      if (issue->outcome != SL_IMPORT_UNREADABLE)
+        continue;
+      n++;
+      row = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+      name = gtk_label_new (issue->path);
+      reason = gtk_label_new (issue->reason != NULL ? issue->reason : "");
+      gtk_label_set_xalign (GTK_LABEL (name), 0);
+      gtk_label_set_ellipsize (GTK_LABEL (name), PANGO_ELLIPSIZE_MIDDLE);
+      gtk_widget_set_tooltip_text (name, issue->path);
+      gtk_label_set_xalign (GTK_LABEL (reason), 0);
+      gtk_label_set_wrap (GTK_LABEL (reason), TRUE);
+      gtk_label_set_wrap_mode (GTK_LABEL (reason), PANGO_WRAP_WORD_CHAR);
+      gtk_widget_add_css_class (reason, "dim-label");
+      gtk_widget_add_css_class (reason, "caption");
+      gtk_box_append (GTK_BOX (row), name);
+      gtk_box_append (GTK_BOX (row), reason);
+      gtk_box_append (GTK_BOX (list), row);
+    }
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scroller), list);
+  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scroller), GTK_POLICY_NEVER,
+                                  GTK_POLICY_AUTOMATIC);
+  gtk_scrolled_window_set_propagate_natural_height (GTK_SCROLLED_WINDOW (scroller), TRUE);
+  gtk_scrolled_window_set_max_content_height (GTK_SCROLLED_WINDOW (scroller), 360);
+  gtk_widget_set_size_request (scroller, 460, -1);
+  dialog = sl_message_dialog_new (
+      GTK_WIDGET (button), n == 1 ? "1 Unreadable File" : "Unreadable Files",
+      "Imports skipped these files: they could not be read as images. The originals are "
+      "untouched; fix or convert them and import them again.");
+  sl_message_dialog_add_extra (dialog, scroller);
+  sl_message_dialog_set_default (
+      dialog, sl_message_dialog_add_button (dialog, "_Close", NULL, NULL, NULL, NULL));
+  gtk_window_present (dialog);
+}
+
+static void
+issues_unref (gpointer issues, GClosure *closure)
+{
+  g_ptr_array_unref (issues);
+}
+
+static GtkWidget *
+make_unreadable_button (GPtrArray *issues)
+{
+  GtkWidget *button = gtk_button_new_with_mnemonic ("Show _Files…");
+
+  g_signal_connect_data (button, "clicked", G_CALLBACK (show_unreadable), g_ptr_array_ref (issues),
+                         issues_unref, 0);
+  gtk_widget_set_halign (button, GTK_ALIGN_START);
+  gtk_widget_set_margin_start (button, 24);
+  gtk_widget_add_css_class (button, "flat");
+  gtk_widget_set_tooltip_text (button, "The files imports skipped, and why");
+  return button;
+}
+
 static void
 show_health (SlClassList *self, GPtrArray *warnings)
 {
@@ -424,6 +498,8 @@ show_health (SlClassList *self, GPtrArray *warnings)
           self->health_box,
           make_health_row (info ? "dialog-information-symbolic" : "dialog-warning-symbolic",
                            info ? "dim-label" : "warning", w->message, suggestion_for (w)));
+      if (w->issues != NULL && w->issues->len > 0)
+        gtk_box_append (self->health_box, make_unreadable_button (w->issues));
       if (w->conflicts != NULL && w->conflicts->len > 0)
         gtk_box_append (
             self->health_box,

@@ -341,6 +341,45 @@ test_close_project (Fixture *f, gconstpointer data)
   f->window = NULL;
 }
 
+static gboolean
+shows_show_files (gpointer window)
+{
+  return ui_test_find_widget (window, GTK_TYPE_BUTTON, "Show _Files") != NULL;
+}
+
+/* The files an import skipped as unreadable stay listed after its dialog has gone: Data
+ * Health's Show Files… opens them with their reasons. */
+static void
+test_unreadable_files (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *folder = NULL, *bad = NULL;
+  SlImportResult result = { 0 };
+  GtkWindow *dialog;
+
+  f->project = ui_test_fmnist_project (30, 3, &f->tmp);
+  if (f->project == NULL)
+    return;
+  folder = g_build_filename (f->tmp, "more", NULL);
+  bad = g_build_filename (folder, "broken-part.png", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (folder, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (bad, "not a png at all", -1, NULL));
+  g_assert_true (
+      sl_project_import_folder (f->project, folder, 0, 0, NULL, NULL, NULL, &result, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (result.unreadable, ==, 1);
+  sl_import_result_clear (&result);
+
+  open_window (f);
+  show_page (f->window, "dataset");
+  g_assert_true (ui_test_wait_until (shows_show_files, f->window, 10000));
+  g_assert_true (ui_test_click_button (GTK_WIDGET (f->window), "Show _Files"));
+  dialog = ui_test_find_dialog ("broken-part.png");
+  g_assert_nonnull (dialog);
+  g_assert_nonnull (ui_test_find_label (GTK_WIDGET (dialog), "Unreadable File"));
+  g_free (ui_test_save_screenshot (GTK_WIDGET (dialog), "unreadable-files"));
+}
+
 /* How many of the grey levels 204 and 153 (the checkerboard's) a rendered widget shows in
  * its centre; a flat fill shows none, or one. */
 static int
@@ -424,6 +463,8 @@ main (int argc, char **argv)
   g_test_add ("/ui/screen/close-during-training", Fixture, NULL, NULL, test_close_during_training,
               fixture_teardown);
   g_test_add ("/ui/screen/close-project", Fixture, NULL, NULL, test_close_project,
+              fixture_teardown);
+  g_test_add ("/ui/screen/unreadable-files", Fixture, NULL, NULL, test_unreadable_files,
               fixture_teardown);
   g_test_add ("/ui/screen/checkerboard", Fixture, NULL, NULL, test_checkerboard, fixture_teardown);
   g_test_add ("/ui/screen/screenshots", Fixture, NULL, NULL, test_screenshots, fixture_teardown);
