@@ -511,6 +511,28 @@ show_health (SlClassList *self, GPtrArray *warnings)
                     make_health_row ("emblem-ok-symbolic", "success", "No problems found.", NULL));
 }
 
+/* The statistics failed: a damaged project says so (and how to recover) in
+ * Data Health itself rather than in a log nobody reads. */
+static void
+show_health_error (SlClassList *self, const GError *error)
+{
+  gboolean damaged = g_error_matches (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_DAMAGED);
+  g_autofree char *text = g_strdup_printf (
+      "%s %s", damaged ? "The project is damaged." : "Could not compute the data health.",
+      error->message);
+  GtkWidget *child;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->health_box))) != NULL)
+    gtk_box_remove (self->health_box, child);
+  self->n_warnings = 1;
+  gtk_widget_set_visible (self->health_heading, TRUE);
+  gtk_box_append (self->health_box,
+                  make_health_row ("dialog-error-symbolic", "error", text,
+                                   damaged ? "Close the project and rebuild its index with "
+                                             "'sightline-cli repair' (see the message)."
+                                           : NULL));
+}
+
 static void
 health_done (GObject *source, GAsyncResult *result, gpointer data)
 {
@@ -524,7 +546,7 @@ health_done (GObject *source, GAsyncResult *result, gpointer data)
   if (warnings != NULL)
     show_health (self, warnings);
   else
-    g_warning ("Could not compute the data health: %s", error->message);
+    show_health_error (self, error);
   if (self->health_again)
     {
       self->health_again = FALSE;
