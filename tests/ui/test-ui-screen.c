@@ -257,6 +257,22 @@ test_screenshots (Fixture *f, gconstpointer data)
     }
 }
 
+static GtkWidget *
+find_css_class (GtkWidget *root, const char *css_class)
+{
+  if (gtk_widget_has_css_class (root, css_class))
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_css_class (c, css_class);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
 static gboolean
 is_training (gpointer session)
 {
@@ -300,6 +316,18 @@ test_close_during_training (Fixture *f, gconstpointer data)
   g_assert_true (gtk_widget_activate_action (train, "training.start", NULL));
   g_assert_true (ui_test_wait_until (is_training, session, 10000));
   ui_test_spin (1500); /* progress signals and the elapsed-time tick are flowing */
+  g_free (ui_test_save_screenshot (GTK_WIDGET (f->window), "screen-training"));
+  {
+    /* The live run's badge is dark text on a light tint (it was white on nothing). */
+    GtkWidget *badge = find_css_class (train, "sl-run-status");
+    GdkRGBA color;
+
+    g_assert_nonnull (badge);
+    g_assert_true (g_str_equal (gtk_label_get_text (GTK_LABEL (badge)), "Preparing")
+                   || g_str_equal (gtk_label_get_text (GTK_LABEL (badge)), "Training"));
+    gtk_style_context_get_color (gtk_widget_get_style_context (badge), &color);
+    g_assert_cmpfloat (0.2126 * color.red + 0.7152 * color.green + 0.0722 * color.blue, <, 0.5);
+  }
 
   gtk_window_close (GTK_WINDOW (f->window));
   dialog = ui_test_find_dialog ("Stop Training and Close?");
