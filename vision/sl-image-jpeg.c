@@ -89,11 +89,10 @@ sl_jpeg_decode (const uint8_t *data, size_t size, const char *name, sl_image *ou
     }
   jpeg_mem_src (&cinfo, data, (unsigned long) size);
   jpeg_read_header (&cinfo, TRUE);
-  /* CMYK and Motion-JPEG without Huffman tables are left to OpenCV, which
-   * converts and completes them its own way. */
-  if ((cinfo.num_components != 1 && cinfo.num_components != 3)
-      || (cinfo.ac_huff_tbl_ptrs[0] == NULL && cinfo.ac_huff_tbl_ptrs[1] == NULL
-          && cinfo.dc_huff_tbl_ptrs[0] == NULL && cinfo.dc_huff_tbl_ptrs[1] == NULL))
+  /* CMYK is left to OpenCV, which converts it its own way. (Motion-JPEG frames
+   * without Huffman tables need nothing: libjpeg-turbo fills in the standard
+   * tables, the same ones OpenCV would load.) */
+  if (cinfo.num_components != 1 && cinfo.num_components != 3)
     {
       *handled = false;
       jpeg_destroy_decompress (&cinfo);

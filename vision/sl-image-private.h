@@ -37,8 +37,7 @@ extern "C"
   /* PNG and JPEG decoders built on libpng and libjpeg directly, so that their
  * warnings and errors become sl_error messages instead of lines on stderr.
  * They give exactly what OpenCV's imdecode (IMREAD_UNCHANGED) gives, in RGB(A)
- * order. *handled is false for the rare JPEG kinds left to OpenCV (CMYK,
- * Motion-JPEG without Huffman tables). */
+ * order. *handled is false for the rare JPEG kind left to OpenCV (CMYK). */
   sl_status sl_png_decode (const uint8_t *data, size_t size, const char *name, sl_image *out,
                            sl_error *err);
   /* Opens a TIFF file with libtiff, its messages kept, and reads every strip

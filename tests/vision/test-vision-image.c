@@ -205,6 +205,38 @@ test_jpeg_matches_opencv (Fixture *f, gconstpointer data)
       if (!vt_reference_imread_matches (path, &loaded, &why))
         g_error ("%s: %s", names[i], why);
       sl_image_clear (&loaded);
+
+      /* A Motion-JPEG frame: the same file without its Huffman tables (FF C4
+       * segments), which decoders replace by the standard ones. */
+      {
+        g_autofree char *bytes = NULL;
+        g_autofree char *mjpeg = g_strconcat (path, ".mjpeg.jpg", NULL);
+        GByteArray *out = g_byte_array_new ();
+        gsize n, pos = 2;
+        int stripped = 0;
+
+        g_assert_true (g_file_get_contents (path, &bytes, &n, NULL));
+        g_byte_array_append (out, (const guint8 *) bytes, 2);
+        while (pos + 4 <= n && (guint8) bytes[pos] == 0xff && (guint8) bytes[pos + 1] != 0xda)
+          {
+            gsize len = 2 + (((guint8) bytes[pos + 2] << 8) | (guint8) bytes[pos + 3]);
+
+            if ((guint8) bytes[pos + 1] == 0xc4)
+              stripped++;
+            else
+              g_byte_array_append (out, (const guint8 *) bytes + pos, len);
+            pos += len;
+          }
+        g_byte_array_append (out, (const guint8 *) bytes + pos, n - pos);
+        g_assert_cmpint (stripped, >, 0);
+        g_assert_true (g_file_set_contents (mjpeg, (const char *) out->data, out->len, NULL));
+        g_byte_array_unref (out);
+        vt_assert_ok (sl_image_load (mjpeg, 0, &loaded, &err), &err);
+        g_clear_pointer (&why, g_free);
+        if (!vt_reference_imread_matches (mjpeg, &loaded, &why))
+          g_error ("%s without Huffman tables: %s", names[i], why);
+        sl_image_clear (&loaded);
+      }
     }
 }
 
