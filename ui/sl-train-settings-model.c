@@ -299,13 +299,25 @@ sl_train_settings_show_augment (SlTrainSettings *self)
   g_autofree char *summary = NULL;
   g_autofree char *text = NULL;
 
+  gboolean any, updating = self->updating;
+
   sl_augment_config_init (&config);
   if (self->augment_json != NULL)
     sl_augment_config_from_json (self->augment_json, &config, NULL);
-  if (!gtk_switch_get_active (GTK_SWITCH (self->augment_switch)))
+  /* Nothing set: the switch is off and cannot be turned on (it would do nothing); once the
+   * Preprocess page sets something it is on, unless the user turned it off. */
+  any = sl_augment_config_is_active (&config);
+  self->updating = TRUE;
+  gtk_widget_set_sensitive (self->augment_switch, any);
+  if (!any)
+    gtk_switch_set_active (GTK_SWITCH (self->augment_switch), FALSE);
+  else if (!(self->edited & (1u << F_AUGMENT)))
+    gtk_switch_set_active (GTK_SWITCH (self->augment_switch), TRUE);
+  self->updating = updating;
+  if (!any)
+    text = g_strdup ("Off: the Preprocess page sets no augmentation yet");
+  else if (!gtk_switch_get_active (GTK_SWITCH (self->augment_switch)))
     text = g_strdup ("Off: every epoch sees the images as they are");
-  else if (!sl_augment_config_is_active (&config))
-    text = g_strdup ("On, but the Preprocess page sets none yet");
   else
     {
       summary = sl_augment_summary (&config);

@@ -216,7 +216,12 @@ test_defaults (void)
   g_assert_cmpstr (c.preset, ==, "small-bn");
   g_assert_cmpint (c.schedule, ==, SL_LR_SCHEDULE_COSINE);
   g_assert_cmpfloat (c.warmup_epochs, ==, 1);
-  g_assert_null (c.augment_json); /* the project's augmentation */
+  /* The project sets no augmentation: the switch is off and cannot be turned on. */
+  g_assert_true (augment_is_off (c.augment_json));
+  g_assert_false (gtk_switch_get_active (GTK_SWITCH (control (&f, "Augmentation"))));
+  g_assert_false (gtk_widget_get_sensitive (control (&f, "Augmentation")));
+  g_assert_nonnull (
+      ui_test_find_label (GTK_WIDGET (f.settings), "the Preprocess page sets no augmentation"));
   sl_run_config_clear (&c);
   g_assert_cmpfloat (get_spin (&f, "Epochs"), ==, 30);
   g_assert_cmpstr (chosen (&f, "Batch size"), ==, "16");
