@@ -2,7 +2,6 @@
 #include "sl-cv-private.h"
 
 #include <cstring>
-#include <opencv2/core/utility.hpp>
 
 /* One row of RGBA samples (T = uint8_t or uint16_t, W a wide enough integer)
  * to RGB, by the rule. MAX is a constant, so the division is a multiply. */
@@ -36,18 +35,16 @@ flatten_image (const sl_image *in, const sl_alpha_rule *rule, cv::Mat &m)
 
   for (int k = 0; k < 3; k++)
     b[k] = (W) rule->background[k] * scale;
-  /* Rows are independent: large images use OpenCV's thread pool. */
-  cv::parallel_for_ (cv::Range (0, in->height), [&] (const cv::Range &rows) {
-    for (int y = rows.start; y < rows.end; y++)
-      {
-        const T *src = (const T *) (const void *) (in->data + (size_t) y * in->stride);
+  /* One thread: a prediction's thread count is the caller's choice (sl_classifier_options). */
+  for (int y = 0; y < in->height; y++)
+    {
+      const T *src = (const T *) (const void *) (in->data + (size_t) y * in->stride);
 
-        if (rule->mode == SL_ALPHA_MASK)
-          flatten_row<T, W, MAX, true> (src, m.ptr<T> (y), in->width, b);
-        else
-          flatten_row<T, W, MAX, false> (src, m.ptr<T> (y), in->width, b);
-      }
-  });
+      if (rule->mode == SL_ALPHA_MASK)
+        flatten_row<T, W, MAX, true> (src, m.ptr<T> (y), in->width, b);
+      else
+        flatten_row<T, W, MAX, false> (src, m.ptr<T> (y), in->width, b);
+    }
 }
 
 static sl_status
