@@ -110,10 +110,18 @@ static void
 show_classes (SlPredictionCard *self)
 {
   SlPredictionObject *item = self->item;
-  const char *true_color, *predicted_color;
+  const char *true_color, *predicted_color, *was_color;
   gboolean exists, can_fix;
-  const char *true_name
-      = class_name (self, sl_prediction_object_get_evaluated_class_id (item), &true_color, &exists);
+  gint64 evaluated = sl_prediction_object_get_evaluated_class_id (item);
+  gint64 now = sl_prediction_object_get_class_id (item);
+  /* The label now: a relabelled card shows its new class (its tooltip the one it was
+   * evaluated with). */
+  const char *true_name = class_name (self, now >= 0 ? now : evaluated, &true_color, &exists);
+  g_autofree char *true_tip
+      = now >= 0 && now != evaluated
+            ? g_strdup_printf ("Labelled %s now; it was %s when evaluated", true_name,
+                               class_name (self, evaluated, &was_color, NULL))
+            : g_strdup (true_name);
   const char *predicted_name = class_name (self, sl_prediction_object_get_predicted_class_id (item),
                                            &predicted_color, &can_fix);
   g_autofree char *fix = g_strdup_printf ("Label as %s", predicted_name);
@@ -121,7 +129,7 @@ show_classes (SlPredictionCard *self)
       "The model is right and the label is wrong: label this image %s", predicted_name);
 
   gtk_label_set_text (self->true_label, true_name);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->true_label), true_name);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->true_label), true_tip);
   sl_color_swatch_set_color (self->true_swatch, true_color);
   gtk_label_set_text (self->predicted_label, predicted_name);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->predicted_label), predicted_name);
@@ -179,7 +187,7 @@ sl_prediction_card_set_reject_threshold (SlPredictionCard *self, double threshol
 static void
 on_item_notify (SlPredictionObject *item, GParamSpec *pspec, SlPredictionCard *self)
 {
-  show_state (self);
+  show_classes (self); /* the label may have changed; shows the state too */
 }
 
 /* Transparent pixels on a checkerboard, not on the dark frame. */

@@ -103,6 +103,27 @@ find_card (SlEvaluatePage *page, gint64 image_id)
   return NULL;
 }
 
+/* Whether a card's True row shows class_id's name (the first label after the caption "True"). */
+static gboolean
+card_true_is (Fixture *f, SlPredictionCard *card, gint64 class_id)
+{
+  GtkWidget *caption = ui_test_find_label (GTK_WIDGET (card), "True");
+  g_autoptr (GPtrArray) classes = sl_project_list_classes (f->project, NULL);
+  const char *name = NULL;
+  GtkWidget *shown;
+
+  for (guint i = 0; classes != NULL && i < classes->len; i++)
+    if (((SlClass *) classes->pdata[i])->id == class_id)
+      name = ((SlClass *) classes->pdata[i])->name;
+  g_assert_nonnull (name);
+  g_assert_nonnull (caption);
+  for (shown = gtk_widget_get_next_sibling (caption); shown != NULL && !GTK_IS_LABEL (shown);
+       shown = gtk_widget_get_next_sibling (shown))
+    ;
+  g_assert_nonnull (shown);
+  return g_strcmp0 (gtk_label_get_text (GTK_LABEL (shown)), name) == 0;
+}
+
 static void
 save_screenshot (Fixture *f, const char *name)
 {
@@ -322,11 +343,20 @@ test_evaluate (Fixture *f, gconstpointer data)
       card = find_card (f->page, id);
       g_assert_nonnull (card);
       g_assert_true (g_str_has_prefix (sl_prediction_card_get_state_text (card), "Now labelled"));
+      /* The card's True row says the new label, and the one it was evaluated with. */
+      g_assert_true (card_true_is (f, card, predicted_id));
       save_screenshot (f, "evaluate-fixed");
     }
   g_assert_true (sl_session_undo (f->session, &error));
   g_assert_no_error (error);
   g_assert_cmpint (label_of (f, id, NULL), ==, before);
+  if (predicted_id != before)
+    {
+      ui_test_spin (50);
+      card = find_card (f->page, id);
+      g_assert_nonnull (card);
+      g_assert_true (card_true_is (f, card, before));
+    }
   g_assert_false (sl_evaluate_page_get_out_of_date (f->page));
   g_assert_false (sl_prediction_object_get_changed (first));
 
