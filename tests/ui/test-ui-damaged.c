@@ -8,6 +8,7 @@
 #include "sl-application.h"
 #include "sl-class-list.h"
 #include "sl-dataset-page.h"
+#include "sl-import-dialog.h"
 #include "sl-input-spec-editor.h"
 #include "sl-session.h"
 #include "sl-window.h"
@@ -23,6 +24,22 @@ new_window (void)
   gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
   ui_test_show_window (GTK_WINDOW (window));
   return window;
+}
+
+static gboolean
+dialog_in_state (gpointer data)
+{
+  gpointer *args = data;
+
+  return (int) sl_import_dialog_get_state (args[0]) == GPOINTER_TO_INT (args[1]);
+}
+
+static void
+wait_dialog_state (SlImportDialog *dialog, SlImportState state)
+{
+  gpointer args[] = { dialog, GINT_TO_POINTER (state) };
+
+  g_assert_true (ui_test_wait_until (dialog_in_state, args, 60000));
 }
 
 static gboolean
@@ -259,7 +276,6 @@ test_conflicts (void)
   g_autoptr (GPtrArray) conflicts = NULL;
   g_autoptr (GDir) dir = NULL;
   const SlLabelConflict *c;
-  SlImportResult result;
   SlClassList *list;
   SlWindow *window;
   gint64 image_id;
@@ -278,19 +294,35 @@ test_conflicts (void)
   to = g_build_filename (src, "trouser", "zz-also-here.png", NULL);
   g_assert_true (g_file_set_contents (to, data, len, NULL));
   project = sl_project_create (path, NULL, &error);
-  g_assert_true (sl_project_import_folder (project, src, SL_IMPORT_LABELS_FROM_FOLDERS, 0, NULL,
-                                           NULL, NULL, &result, &error));
-  g_assert_cmpint (result.conflicts, ==, 1);
-  sl_import_result_clear (&result);
-  conflicts = sl_project_list_label_conflicts (project, &error);
+  g_clear_pointer (&project, sl_project_unref);
+
+  /* Imported through the Import dialog, whose summary counts the conflict. */
+  window = new_window ();
+  g_assert_true (sl_window_open_project (window, path));
+  {
+    SlDatasetPage *page
+        = SL_DATASET_PAGE (ui_test_find_widget (GTK_WIDGET (window), SL_TYPE_DATASET_PAGE, NULL));
+    g_autoptr (GFile) folder = g_file_new_for_path (src);
+    SlImportDialog *dialog = sl_dataset_page_import (page, &folder, 1);
+    const SlImportResult *r;
+
+    wait_dialog_state (dialog, SL_IMPORT_STATE_READY);
+    sl_import_dialog_start (dialog);
+    wait_dialog_state (dialog, SL_IMPORT_STATE_DONE);
+    r = sl_import_dialog_get_result (dialog);
+    g_assert_cmpint (r->conflicts, ==, 1);
+    g_assert_nonnull (ui_test_find_label (GTK_WIDGET (dialog), "In two class folders"));
+    g_assert_nonnull (ui_test_find_label (GTK_WIDGET (dialog), "a label conflict to resolve"));
+    ui_test_spin (200);
+    g_free (ui_test_save_screenshot (GTK_WIDGET (dialog), "import-summary-conflict"));
+    gtk_window_close (GTK_WINDOW (dialog));
+  }
+  conflicts = sl_project_list_label_conflicts (
+      sl_session_get_project (sl_window_get_session (window)), &error);
   g_assert_cmpuint (conflicts->len, ==, 1);
   c = g_ptr_array_index (conflicts, 0);
   image_id = c->image_id;
   g_assert_cmpstr (c->kept_class, ==, "t-shirt");
-  g_clear_pointer (&project, sl_project_unref);
-
-  window = new_window ();
-  g_assert_true (sl_window_open_project (window, path));
   list = wait_for_health (window);
   g_assert_nonnull (ui_test_find_label (GTK_WIDGET (list), "found in two class folders"));
   g_assert_nonnull (ui_test_find_label (GTK_WIDGET (list), "Resolve…"));
