@@ -185,6 +185,13 @@ sl_cli_eval (int argc, char **argv)
     return sl_cli_usage ("eval", "--device takes " SL_CLI_DEVICE_HELP);
   if ((project = sl_cli_open_project ("eval", argv[1])) == NULL)
     return 1;
+  if (!stored && !sl_project_check_writable (project, &error))
+    {
+      /* Reading the stored results works on a read-only project. */
+      g_prefix_error (&error, "'eval' stores its predictions in the project, which is read-only; "
+                              "'eval --stored' shows the newest stored evaluation. ");
+      return sl_cli_fail ("eval", error);
+    }
   if ((run = sl_project_get_run (project, run_ref, &error)) == NULL)
     return sl_cli_fail ("eval", error);
   if (stored)

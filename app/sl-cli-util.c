@@ -70,7 +70,7 @@ sl_cli_open_project (const char *command, const char *path)
   g_autoptr (GError) error = NULL;
   /* Commands that always change the project; the others may only read (an
    * edit they are asked for fails with the same reason). */
-  static const char *const writers[] = { "import", "split", "train", "eval", "conflicts-resolve" };
+  static const char *const writers[] = { "import", "split", "train", "conflicts-resolve" };
   SlProject *project = sl_project_open (path, &error);
 
   if (project == NULL)
