@@ -145,18 +145,24 @@ add_file_row (SlExportPage *self, const char *path, gint64 bytes, const char *wh
 static void
 add_fact (SlExportPage *self, int row, const char *what, const char *value)
 {
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 18);
   GtkWidget *label = gtk_label_new (what);
   GtkWidget *text = gtk_label_new (value);
 
+  /* One line per fact (the whole value in its tooltip): wrapped values were measured at
+   * another width than the scrolled column gave them, and the last rows ran under the
+   * buttons below. */
   gtk_label_set_xalign (GTK_LABEL (label), 0);
   gtk_label_set_yalign (GTK_LABEL (label), 0);
+  gtk_label_set_width_chars (GTK_LABEL (label), 11);
   gtk_widget_add_css_class (label, "dim-label");
   gtk_label_set_xalign (GTK_LABEL (text), 0);
-  gtk_label_set_wrap (GTK_LABEL (text), TRUE);
-  gtk_label_set_selectable (GTK_LABEL (text), TRUE);
+  gtk_label_set_ellipsize (GTK_LABEL (text), PANGO_ELLIPSIZE_END);
+  gtk_widget_set_tooltip_text (text, value);
   gtk_widget_set_hexpand (text, TRUE);
-  gtk_grid_attach (self->facts_grid, label, 0, row, 1, 1);
-  gtk_grid_attach (self->facts_grid, text, 1, row, 1, 1);
+  gtk_box_append (GTK_BOX (box), label);
+  gtk_box_append (GTK_BOX (box), text);
+  gtk_box_append (self->facts_box, box);
 }
 
 /* "3,267,459": whatever the locale, the count must be readable. */
@@ -225,8 +231,8 @@ show_summary (SlExportPage *self, const ExportJob *job, double seconds)
 
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->files_list))) != NULL)
     gtk_list_box_remove (self->files_list, child);
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->facts_grid))) != NULL)
-    gtk_grid_remove (self->facts_grid, child);
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->facts_box))) != NULL)
+    gtk_box_remove (self->facts_box, child);
 
   title = g_strdup_printf ("run-%" G_GINT64_FORMAT " exported in %.1f s", job->run_id, seconds);
   gtk_label_set_text (self->summary_title, title);

@@ -47,7 +47,7 @@ struct _SlExportPage
   GtkLabel *summary_title;
   GtkLabel *summary_folder;
   GtkListBox *files_list;
-  GtkGrid *facts_grid;
+  GtkBox *facts_box;
   GtkLabel *usage_label;
   GtkLabel *try_source;
   GtkWidget *try_spinner;

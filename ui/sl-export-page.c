@@ -667,7 +667,7 @@ sl_export_page_class_init (SlExportPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SlExportPage, summary_title);
   gtk_widget_class_bind_template_child (widget_class, SlExportPage, summary_folder);
   gtk_widget_class_bind_template_child (widget_class, SlExportPage, files_list);
-  gtk_widget_class_bind_template_child (widget_class, SlExportPage, facts_grid);
+  gtk_widget_class_bind_template_child (widget_class, SlExportPage, facts_box);
   gtk_widget_class_bind_template_child (widget_class, SlExportPage, usage_label);
   gtk_widget_class_bind_template_child (widget_class, SlExportPage, try_source);
   gtk_widget_class_bind_template_child (widget_class, SlExportPage, try_spinner);

@@ -231,6 +231,56 @@ assert_whole_cards (GtkWidget *evaluate)
   g_assert_cmpuint (cards, >, 0);
 }
 
+static gboolean
+export_idle (gpointer page)
+{
+  return !sl_export_page_is_exporting (page);
+}
+
+/* The buttons and labels shown below widget. */
+static void
+collect_shown (GtkWidget *widget, GPtrArray *out)
+{
+  if (!gtk_widget_get_mapped (widget))
+    return;
+  if (GTK_IS_BUTTON (widget) || GTK_IS_LABEL (widget))
+    g_ptr_array_add (out, widget);
+  if (GTK_IS_BUTTON (widget))
+    return;
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    collect_shown (c, out);
+}
+
+/* No shown button below root overlaps another shown button or label. */
+static void
+assert_no_overlap (SlWindow *window, GtkWidget *root)
+{
+  g_autoptr (GPtrArray) shown = g_ptr_array_new ();
+
+  collect_shown (root, shown);
+  for (guint i = 0; i < shown->len; i++)
+    for (guint j = i + 1; j < shown->len; j++)
+      {
+        GtkWidget *a = shown->pdata[i], *b = shown->pdata[j];
+        graphene_rect_t ra, rb, both;
+
+        if (!GTK_IS_BUTTON (a) && !GTK_IS_BUTTON (b))
+          continue;
+        if (gtk_widget_is_ancestor (a, b) || gtk_widget_is_ancestor (b, a))
+          continue;
+        if (!gtk_widget_compute_bounds (a, GTK_WIDGET (window), &ra)
+            || !gtk_widget_compute_bounds (b, GTK_WIDGET (window), &rb))
+          continue;
+        if (graphene_rect_intersection (&ra, &rb, &both) && both.size.width > 1
+            && both.size.height > 1)
+          g_error ("%s “%s” overlaps %s “%s”", G_OBJECT_TYPE_NAME (a),
+                   GTK_IS_LABEL (a) ? gtk_label_get_text (GTK_LABEL (a)) : "",
+                   G_OBJECT_TYPE_NAME (b),
+                   GTK_IS_LABEL (b) ? gtk_label_get_text (GTK_LABEL (b)) : "");
+      }
+}
+
 static void
 test_screenshots (Fixture *f, gconstpointer data)
 {
@@ -253,6 +303,26 @@ test_screenshots (Fixture *f, gconstpointer data)
           save_screenshot (f->window, name);
           if (SL_IS_EVALUATE_PAGE (page) && sizes[s][1] >= 720)
             assert_whole_cards (page);
+          if (SL_IS_EXPORT_PAGE (page) && s == 0)
+            {
+              /* The summary after an export, at the smallest size. */
+              g_autofree char *out = g_build_filename (f->tmp, "line", NULL);
+
+              sl_export_page_set_folder (SL_EXPORT_PAGE (page), out);
+              g_assert_true (gtk_widget_activate_action (page, "export.run", NULL));
+              ui_test_spin (50);
+              g_assert_true (ui_test_wait_until (export_idle, page, 60000));
+              g_assert_nonnull (sl_export_page_get_result (SL_EXPORT_PAGE (page)));
+              save_screenshot (f->window, "screen-1024x700-export-done");
+              {
+                GtkWidget *summary = ui_test_find_label (page, "exported in");
+
+                while (summary != NULL && !gtk_widget_has_css_class (summary, "sl-card"))
+                  summary = gtk_widget_get_parent (summary);
+                g_assert_nonnull (summary);
+                assert_no_overlap (f->window, summary);
+              }
+            }
         }
     }
 }
