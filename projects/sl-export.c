@@ -189,7 +189,8 @@ static int
 lock_folder (const char *dir, GError **error)
 {
   int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  gint64 deadline = g_get_monotonic_time () + FOLDER_LOCK_WAIT_S * G_USEC_PER_SEC;
+  gint64 start = g_get_monotonic_time ();
+  gint64 deadline = start + FOLDER_LOCK_WAIT_S * G_USEC_PER_SEC;
   gboolean said = FALSE;
 
   if (fd < 0)
@@ -210,9 +211,12 @@ lock_folder (const char *dir, GError **error)
                        "Another export is still writing into %s; try again when it is done", dir);
           return -1;
         }
-      if (!said)
-        g_message ("Waiting for another export into %s to finish", dir);
-      said = TRUE;
+      if (!said && g_get_monotonic_time () - start > 2 * G_USEC_PER_SEC)
+        {
+          /* Said once, and only when the wait is long enough to notice. */
+          g_message ("Waiting for another export into %s to finish", dir);
+          said = TRUE;
+        }
       g_usleep (50 * 1000);
     }
   return fd;

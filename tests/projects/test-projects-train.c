@@ -1,7 +1,9 @@
 /* test-projects-train.c: training runs: checkpoints, cancel / kill -9 and resume, early stopping, eval. */
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -110,6 +112,15 @@ check_sealed_pair (const char *onnx, const char *sidecar)
   cJSON_Delete (doc);
 }
 
+/* A thread standing for another exporter: it holds the folder's lock for a second. */
+static gpointer
+release_after_a_second (gpointer data)
+{
+  g_usleep (G_USEC_PER_SEC);
+  close (GPOINTER_TO_INT (data));
+  return NULL;
+}
+
 /* Exports the run and checks that the line-side runtime gives the stored answers. */
 static void
 check_export (SlProject *project, const SlRunInfo *run, const SlEvaluation *e, const char *tmp)
@@ -122,15 +133,26 @@ check_export (SlProject *project, const SlRunInfo *run, const SlEvaluation *e, c
   sl_classifier *c = NULL;
   sl_error err = { 0 };
   const char *header;
+  gint64 start;
   int files = 0;
 
-  /* What exports killed midway leave goes; the user's own files stay. */
+  /* What exports killed midway leave goes; the user's own files stay. Another
+   * export holds the folder for a second: this one waits for it, and only
+   * then cleans (the other's staging is not stale while it lives). */
   stale_and_kept (dir, TRUE);
+  {
+    int fd = open (dir, O_RDONLY | O_DIRECTORY);
+
+    g_assert_cmpint (flock (fd, LOCK_EX), ==, 0);
+    g_thread_unref (g_thread_new ("other-export", release_after_a_second, GINT_TO_POINTER (fd)));
+  }
   sl_export_options_init (&o);
   o.formats = SL_EXPORT_SLMODEL | SL_EXPORT_ONNX;
   o.reject_threshold = 0.25;
+  start = g_get_monotonic_time ();
   g_assert_true (sl_project_export_run (project, run->id, dir, &o, &r, &error));
   g_assert_no_error (error);
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, 900 * 1000);
   stale_and_kept (dir, FALSE);
   check_sealed_pair (r.onnx_path, r.sidecar_path);
   g_assert_true (g_str_has_suffix (r.slmodel_path, "-run-1.slmodel"));
