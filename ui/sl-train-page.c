@@ -115,6 +115,27 @@ update_live_stats (SlTrainPage *self)
 }
 
 /* Statistics of a stored run, from its epoch metrics. */
+/* Where a stored run trained, from its recipe: "GPU cuda:0", "CPU · 2 threads", "CPU". */
+static char *
+stored_device (const SlRunInfo *run)
+{
+  SlRunConfig config;
+  char *text;
+
+  sl_run_config_init (&config);
+  if (run->config_json == NULL || !sl_run_config_from_json (run->config_json, &config, NULL, NULL))
+    text = g_strdup ("CPU");
+  else if (g_str_has_prefix (config.device, "cuda"))
+    text = g_strdup_printf ("GPU %s", config.device);
+  else if (config.threads > 0)
+    text = g_strdup_printf (
+        g_dngettext (NULL, "CPU · %d thread", "CPU · %d threads", config.threads), config.threads);
+  else
+    text = g_strdup ("CPU");
+  sl_run_config_clear (&config);
+  return text;
+}
+
 static void
 update_stored_stats (SlTrainPage *self, const SlRunInfo *run)
 {
@@ -132,7 +153,7 @@ update_stored_stats (SlTrainPage *self, const SlRunInfo *run)
   set_stat (self->speed_value, isnan (speed) ? g_strdup ("—") : g_strdup_printf ("%.0f", speed));
   gtk_inscription_set_text (self->eta_value, "—");
   set_stat (self->elapsed_value, format_duration (seconds));
-  gtk_inscription_set_text (self->device_value, "CPU");
+  set_stat (self->device_value, stored_device (run));
   gtk_progress_bar_set_fraction (self->progress_bar,
                                  run->epochs > 0 ? (double) run->epochs_done / run->epochs : 0);
 }
@@ -185,7 +206,9 @@ update_header (SlTrainPage *self)
         "%s · %" G_GINT64_FORMAT " training and %" G_GINT64_FORMAT " validation images",
         run->preset != NULL ? run->preset : "custom model", run->train_images, run->val_images);
   gtk_label_set_text (self->run_subtitle, subtitle != NULL ? subtitle : "");
-  if (showing_live (self))
+  /* Once the run has stopped, the header says what the store (and the log) says: the last
+   * finished epoch, not the one the stop abandoned. */
+  if (live)
     update_live_stats (self);
   else if (run != NULL)
     update_stored_stats (self, run);

@@ -217,6 +217,14 @@ test_stop_resume (Fixture *f, gconstpointer data)
   g_assert_cmpint (stopped->epochs_done, >=, 1);
   g_assert_cmpint (stopped->epochs_done, <, 4);
   g_assert_true (log_contains (f->page, "Resume continues"));
+  {
+    /* The header agrees with the log: the last finished epoch, not the abandoned one. */
+    g_autofree char *epoch = g_strdup_printf ("%d / 4", stopped->epochs_done);
+
+    ui_test_spin (100);
+    g_assert_cmpstr (sl_train_page_get_stat (f->page, "epoch"), ==, epoch);
+    g_assert_cmpstr (sl_train_page_get_stat (f->page, "device"), ==, "CPU · 1 thread");
+  }
 
   /* The shown run is resumable: the header offers Resume. */
   f->stop_after_first = FALSE;
