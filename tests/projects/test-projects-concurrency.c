@@ -327,10 +327,13 @@ static void
 check_train (sqlite3 *db, const char *project, const Proc *p, const char *out, Findings *f)
 {
   g_autofree char *name = NULL, *best = NULL, *last = NULL;
+  const char *line = out;
   gint64 id = -1;
 
-  /* "Training seed-cnn run-N: …" */
-  if (sscanf (out, "Training %*s run-%" G_GINT64_FORMAT ":", &id) != 1)
+  /* "Training seed-cnn run-N: …", after any note on how unsplit images were split. */
+  while (line != NULL && !g_str_has_prefix (line, "Training "))
+    line = (line = strchr (line, '\n')) != NULL ? line + 1 : NULL;
+  if (line == NULL || sscanf (line, "Training %*s run-%" G_GINT64_FORMAT ":", &id) != 1)
     {
       if (p->status == 0)
         f->false_successes++;
