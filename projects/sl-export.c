@@ -311,7 +311,7 @@ seal_sidecar (const char *sidecar, const char *onnx, GError **error)
   cJSON_AddStringToObject (doc, "onnx_sha256", sum);
   out = cJSON_Print (doc);
   cJSON_Delete (doc);
-  ok = g_file_set_contents (sidecar, out, -1, error) && fsync_path (sidecar, error);
+  ok = sl_file_replace_contents (sidecar, out, -1, error) && fsync_path (sidecar, error);
   cJSON_free (out);
   return ok;
 }

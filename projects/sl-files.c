@@ -2,6 +2,25 @@
 #include "sl-files.h"
 
 #include <glib/gstdio.h>
+#include <string.h>
+
+gboolean
+sl_file_replace_contents (const char *path, const char *data, gssize len, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  const char *reason;
+
+  if (g_file_set_contents_full (path, data, len,
+                                G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0644,
+                                &local))
+    return TRUE;
+  /* GLib's message names its temporary file ("Failed to create file “x.json.5KQ2T1”: …");
+   * the reason is what follows the last ": ". */
+  reason = strrchr (local->message, ':');
+  reason = reason != NULL && reason[1] == ' ' ? reason + 2 : local->message;
+  g_set_error (error, local->domain, local->code, "Could not write %s: %s", path, reason);
+  return FALSE;
+}
 
 void
 sl_remove_tree (const char *path)

@@ -9,4 +9,9 @@ G_BEGIN_DECLS
  * removed, never followed. Used for temporary folders. */
 void sl_remove_tree (const char *path);
 
+/* Replaces path's contents atomically and durably (a temporary file beside it, synced,
+ * then renamed). A failure names path and the reason, never the temporary file: "Could not
+ * write /x/model.json: No space left on device". len < 0: data is a string. */
+gboolean sl_file_replace_contents (const char *path, const char *data, gssize len, GError **error);
+
 G_END_DECLS

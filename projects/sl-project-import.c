@@ -180,8 +180,8 @@ write_copy (const char *final_path, const char *data, gsize size, GError **error
           int saved = errno;
           close (fd);
           g_unlink (tmp);
-          g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_IO, "Could not write %s: %s", tmp,
-                       g_strerror (saved));
+          g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_IO, "Could not write %s: %s",
+                       final_path, g_strerror (saved));
           return FALSE;
         }
       written += (gsize) n;

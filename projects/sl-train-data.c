@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "Sightline-Projects"
 
 #include "sl-train-data.h"
+#include "sl-files.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -243,7 +244,7 @@ write_recipe (const char *dir, gint64 id, const char *created, const SlTrainData
   cJSON_AddStringToObject (doc, "classes_json", classes);
   text = cJSON_Print (doc);
   cJSON_Delete (doc);
-  ok = g_file_set_contents (path, text, -1, error);
+  ok = sl_file_replace_contents (path, text, -1, error);
   cJSON_free (text);
   return ok;
 }

@@ -1,4 +1,5 @@
 /* test-projects-store.c: project folders, schema versions and migrations, settings, classes, labels. */
+#include <errno.h>
 #include <glib/gstdio.h>
 #include <sqlite3.h>
 #include <string.h>
@@ -273,11 +274,37 @@ test_labels (void)
   sl_remove_tree (tmp);
 }
 
+/* Files are replaced whole; a failure names the file and the reason, never the temporary
+ * file GLib writes first. */
+static void
+test_replace_contents (void)
+{
+  g_autofree char *tmp = pt_make_tmp ();
+  g_autofree char *path = g_build_filename (tmp, "model.json", NULL);
+  g_autofree char *lost = g_build_filename (tmp, "no-folder", "model.json", NULL);
+  g_autofree char *expected = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (sl_file_replace_contents (path, "{}", -1, &error));
+  g_assert_no_error (error);
+  g_assert_true (sl_file_replace_contents (path, "{\"a\": 1}", -1, &error));
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_assert_cmpstr (text, ==, "{\"a\": 1}");
+
+  g_assert_false (sl_file_replace_contents (lost, "{}", -1, &error));
+  g_assert_nonnull (error);
+  expected = g_strdup_printf ("Could not write %s: %s", lost, g_strerror (ENOENT));
+  g_assert_cmpstr (error->message, ==, expected);
+  sl_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/projects/store/create-open", test_create_and_open);
+  g_test_add_func ("/projects/store/replace-contents", test_replace_contents);
   g_test_add_func ("/projects/store/open-errors", test_open_errors);
   g_test_add_func ("/projects/store/migrate-empty", test_migrate_from_empty);
   g_test_add_func ("/projects/store/classes", test_classes);
