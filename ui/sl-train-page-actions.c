@@ -290,6 +290,13 @@ resume (SlTrainPage *self, gint64 run_id)
   g_autoptr (GError) error = NULL;
 
   g_ptr_array_set_size (self->live_log, 0);
+  {
+    /* The log goes on from what the run's earlier sessions wrote. */
+    g_auto (GStrv) kept = sl_train_page_load_history_log (self, run_id);
+
+    for (guint i = 0; kept != NULL && kept[i] != NULL; i++)
+      g_ptr_array_add (self->live_log, g_strdup (kept[i]));
+  }
   if (!sl_runner_resume (self->runner, run_id, 0, &error))
     show_error (self, "Could not resume the run", error);
   else

@@ -156,6 +156,8 @@ sl_train_page_load_stored (SlTrainPage *self, SlChartSeries **curves, gint64 run
           sl_chart_series_append (curves[CURVE_VAL_ACCURACY], x, m->val_accuracy);
         }
     }
+  /* The step curves kept with the run replace its per-epoch training values. */
+  sl_train_page_load_history_steps (self, run_id, curves);
 }
 
 void

@@ -69,6 +69,13 @@ void sl_train_page_attach_curves (SlTrainPage *self);
 void sl_train_page_load_stored (SlTrainPage *self, SlChartSeries **curves, gint64 run_id,
                                 gboolean dashed);
 void sl_train_page_add_steps (SlTrainPage *self, const SlRunnerStep *steps, guint n);
+
+/* sl-train-page-history.c: the live run's log and step curves written to its folder (in the
+ * background), and read back for a stored run: NULL / FALSE when it has none. */
+void sl_train_page_save_history (SlTrainPage *self);
+char **sl_train_page_load_history_log (SlTrainPage *self, gint64 run_id);
+gboolean sl_train_page_load_history_steps (SlTrainPage *self, gint64 run_id,
+                                           SlChartSeries **curves);
 void sl_train_page_add_epoch (SlTrainPage *self, const SlTrainProgress *progress);
 
 /* sl-train-page-actions.c */

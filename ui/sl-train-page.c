@@ -163,6 +163,14 @@ static void
 show_stored_log (SlTrainPage *self, const SlRunInfo *run)
 {
   g_autoptr (GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+  g_auto (GStrv) kept = sl_train_page_load_history_log (self, run->id);
+
+  if (kept != NULL)
+    {
+      /* The log as it was written while the run trained (this or an earlier session). */
+      sl_train_page_show_log (self, kept);
+      return;
+    }
 
   g_ptr_array_add (lines, g_strdup_printf ("Trained on %" G_GINT64_FORMAT
                                            " images, validated on %" G_GINT64_FORMAT,
@@ -475,6 +483,7 @@ on_epoch (SlTrainPage *self, const SlTrainProgress *p)
   if (!isfinite (p->train_loss))
     sl_train_page_log (self, "Warning: the training loss is not a number. Try a lower learning "
                              "rate.");
+  sl_train_page_save_history (self);
 }
 
 static void
@@ -511,6 +520,8 @@ on_finished (SlTrainPage *self, gint64 run_id, const GError *error)
     }
   else if (self->shown_run != run_id)
     sl_train_page_show_run (self, run_id);
+  if (run_id >= 0 && run_id == self->live_run)
+    sl_train_page_save_history (self);
   update_header (self);
   sl_train_page_update_actions (self);
 }

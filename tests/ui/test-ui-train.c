@@ -246,6 +246,47 @@ test_stop_resume (Fixture *f, gconstpointer data)
   g_assert_true (log_contains (f->page, "Resumed"));
 }
 
+/* The event log and the step curves are kept with the run: a page opened later (the project
+ * reopened) shows them again, not only the per-epoch values. */
+static void
+test_history_kept (Fixture *f, gconstpointer data)
+{
+  g_autoptr (SlRunInfo) run = NULL;
+  g_autofree char *log_path = NULL, *steps_path = NULL;
+  SlSession *reopened;
+  SlTrainPage *page;
+  GtkWindow *window;
+  gint64 id;
+
+  open_page (f, 120);
+  if (f->project == NULL)
+    return;
+  load_tiny_config (f, 2);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->page), "training.start", NULL));
+  wait_for_training (f);
+  id = sl_runner_get_run_id (sl_session_get_runner (f->session));
+  run = get_run (f, id);
+  g_assert_cmpint (run->status, ==, SL_RUN_FINISHED);
+  ui_test_spin (500); /* the background writes */
+  log_path = sl_project_run_file (f->project, run, "events.log");
+  steps_path = sl_project_run_file (f->project, run, "steps.tsv");
+  g_assert_true (g_file_test (log_path, G_FILE_TEST_IS_REGULAR));
+  g_assert_true (g_file_test (steps_path, G_FILE_TEST_IS_REGULAR));
+
+  reopened = sl_session_new_for_project (f->project);
+  page = SL_TRAIN_PAGE (sl_train_page_new (reopened));
+  window = ui_test_window_new (GTK_WIDGET (page), 1280, 800);
+  sl_train_page_show_run (page, id);
+  ui_test_spin (200);
+  g_assert_true (log_contains (page, "Epoch 1 of 2"));
+  g_assert_true (log_contains (page, "Finished 2 epochs"));
+  /* Step points, more than the two epochs the store has. */
+  g_assert_cmpuint (sl_chart_series_get_n_points (sl_train_page_get_series (page, "train-loss")), >,
+                    2);
+  gtk_window_destroy (window);
+  g_object_unref (reopened);
+}
+
 static gboolean
 dialog_gone (gpointer text)
 {
@@ -410,6 +451,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/train/run-diff", test_run_diff);
   g_test_add ("/ui/train/live-run", Fixture, NULL, NULL, test_live_run, fixture_teardown);
   g_test_add ("/ui/train/stop-resume", Fixture, NULL, NULL, test_stop_resume, fixture_teardown);
+  g_test_add ("/ui/train/history-kept", Fixture, NULL, NULL, test_history_kept, fixture_teardown);
   g_test_add ("/ui/train/compare-delete", Fixture, NULL, NULL, test_compare_delete,
               fixture_teardown);
   g_test_add ("/ui/train/close-while-training", Fixture, NULL, NULL, test_close_while_training,
