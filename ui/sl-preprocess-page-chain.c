@@ -128,6 +128,39 @@ sl_preprocess_page_update_actions (SlPreprocessPage *self)
   gtk_widget_action_set_enabled (w, "preprocess.new-samples",
                                  self->image_path != NULL
                                      && sl_augment_config_is_active (&self->augment));
+  gtk_widget_action_set_enabled (w, "preprocess.previous-image", self->shown_image > 1);
+  gtk_widget_action_set_enabled (w, "preprocess.next-image", self->shown_image >= 0);
+}
+
+/* The image imported before or after the previewed one (ids follow the import), skipping
+ * deleted ones; -1 when there is none within a thousand ids. */
+static gint64
+neighbour_image (SlPreprocessPage *self, int direction)
+{
+  SlProject *project = sl_session_get_project (self->session);
+  gint64 id = self->shown_image + direction;
+
+  for (int tries = 0; id > 0 && tries < 1000; id += direction, tries++)
+    {
+      SlImageInfo *info = sl_project_get_image (project, id, NULL);
+
+      if (info != NULL)
+        {
+          sl_image_info_free (info);
+          return id;
+        }
+    }
+  return -1;
+}
+
+static void
+step_image_action (GtkWidget *widget, const char *name, GVariant *param)
+{
+  SlPreprocessPage *self = SL_PREPROCESS_PAGE (widget);
+  gint64 id = neighbour_image (self, g_str_equal (name, "preprocess.next-image") ? 1 : -1);
+
+  if (id >= 0)
+    sl_preprocess_page_set_preview_image (self, id);
 }
 
 static void
@@ -197,6 +230,9 @@ void
 sl_preprocess_page_install_actions (GtkWidgetClass *widget_class)
 {
   gtk_widget_class_install_action (widget_class, "preprocess.add-step", "s", add_step_action);
+  gtk_widget_class_install_action (widget_class, "preprocess.previous-image", NULL,
+                                   step_image_action);
+  gtk_widget_class_install_action (widget_class, "preprocess.next-image", NULL, step_image_action);
   gtk_widget_class_install_action (widget_class, "preprocess.remove-step", NULL,
                                    remove_step_action);
   gtk_widget_class_install_action (widget_class, "preprocess.move-up", NULL, move_action);

@@ -32,7 +32,9 @@ struct _SlPreprocessPage
   sl_pipeline *valid; /* the last valid state of pipeline: what gets stored */
   sl_augment_config augment;
   guint64 augment_seed;
-  char *image_path; /* the preview image's stored copy; NULL: none */
+  char *image_path;   /* the preview image's stored copy; NULL: none */
+  gint64 shown_image; /* the image previewed (preview_image, or the first one); -1: none */
+  GtkLabel *image_name;
   SlPreviewWorker *worker;
   GCancellable *loading; /* choosing a first chain from the data */
   int selected;          /* step index, -1: none */

@@ -209,8 +209,18 @@ resolve_image (SlPreprocessPage *self)
         info = g_ptr_array_steal_index (first, 0);
     }
   if (info != NULL)
-    path = sl_project_image_path (project, info->hash, info->ext);
+    {
+      g_autofree char *base = g_path_get_basename (info->original_path);
+
+      path = sl_project_image_path (project, info->hash, info->ext);
+      gtk_label_set_text (self->image_name, base);
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self->image_name), info->original_path);
+    }
+  else
+    gtk_label_set_text (self->image_name, "");
+  self->shown_image = info != NULL ? info->id : -1;
   g_clear_pointer (&info, sl_image_info_free);
+  sl_preprocess_page_update_actions (self);
   sl_preview_pane_set_empty (SL_PREVIEW_PANE (self->preview_pane), path == NULL);
   if (g_strcmp0 (path, self->image_path) != 0)
     {
@@ -723,6 +733,7 @@ sl_preprocess_page_class_init (SlPreprocessPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SlPreprocessPage, save_error);
   gtk_widget_class_bind_template_child (widget_class, SlPreprocessPage, input_editor);
   gtk_widget_class_bind_template_child (widget_class, SlPreprocessPage, preview_pane);
+  gtk_widget_class_bind_template_child (widget_class, SlPreprocessPage, image_name);
   gtk_widget_class_bind_template_child (widget_class, SlPreprocessPage, aug_summary);
   gtk_widget_class_bind_template_child (widget_class, SlPreprocessPage, aug_button);
   gtk_widget_class_bind_template_child (widget_class, SlPreprocessPage, aug_editor);
@@ -739,6 +750,7 @@ sl_preprocess_page_init (SlPreprocessPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   self->preview_image = -1;
+  self->shown_image = -1;
   self->selected = -1;
   self->augment_seed = 1;
   sl_augment_config_init (&self->augment);

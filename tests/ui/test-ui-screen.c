@@ -478,6 +478,40 @@ test_unreadable_files (Fixture *f, gconstpointer data)
   g_free (ui_test_save_screenshot (GTK_WIDGET (dialog), "unreadable-files"));
 }
 
+/* The Preprocess page picks its preview image itself too: next and previous step through
+ * the project's images, and the picker names the one shown. */
+static void
+test_preview_picker (Fixture *f, gconstpointer data)
+{
+  GtkWidget *page;
+  gint64 first, second;
+
+  f->project = ui_test_fmnist_project (30, 3, &f->tmp);
+  if (f->project == NULL)
+    return;
+  open_window (f);
+  page = show_page (f->window, "preprocess");
+  g_assert_cmpint (sl_preprocess_page_get_preview_image (SL_PREPROCESS_PAGE (page)), ==, -1);
+  g_assert_true (gtk_widget_activate_action (page, "preprocess.next-image", NULL));
+  first = sl_preprocess_page_get_preview_image (SL_PREPROCESS_PAGE (page));
+  g_assert_cmpint (first, >, 1); /* the first image was shown; this is the one after it */
+  g_assert_true (gtk_widget_activate_action (page, "preprocess.next-image", NULL));
+  second = sl_preprocess_page_get_preview_image (SL_PREPROCESS_PAGE (page));
+  g_assert_cmpint (second, >, first);
+  ui_test_spin (200);
+  {
+    g_autoptr (GError) error = NULL;
+    SlImageInfo *info = sl_project_get_image (f->project, second, &error);
+    g_autofree char *base = g_path_get_basename (info->original_path);
+
+    g_assert_no_error (error);
+    g_assert_nonnull (ui_test_find_label (page, base));
+    sl_image_info_free (info);
+  }
+  g_assert_true (gtk_widget_activate_action (page, "preprocess.previous-image", NULL));
+  g_assert_cmpint (sl_preprocess_page_get_preview_image (SL_PREPROCESS_PAGE (page)), ==, first);
+}
+
 /* How many of the grey levels 204 and 153 (the checkerboard's) a rendered widget shows in
  * its centre; a flat fill shows none, or one. */
 static int
@@ -563,6 +597,8 @@ main (int argc, char **argv)
   g_test_add ("/ui/screen/close-project", Fixture, NULL, NULL, test_close_project,
               fixture_teardown);
   g_test_add ("/ui/screen/unreadable-files", Fixture, NULL, NULL, test_unreadable_files,
+              fixture_teardown);
+  g_test_add ("/ui/screen/preview-picker", Fixture, NULL, NULL, test_preview_picker,
               fixture_teardown);
   g_test_add ("/ui/screen/checkerboard", Fixture, NULL, NULL, test_checkerboard, fixture_teardown);
   g_test_add ("/ui/screen/screenshots", Fixture, NULL, NULL, test_screenshots, fixture_teardown);
