@@ -213,16 +213,48 @@ read_spec (SlInputSpecEditor *self, sl_input_spec *spec)
   return means_ok && stds_ok;
 }
 
+/* New channels keep statistics that fit them until they are measured: gray takes the
+ * luma-weighted colour values (BT.601), colour repeats the gray one. */
+static void
+convert_statistics (SlInputSpecEditor *self, const sl_input_spec *before, int channels)
+{
+  static const double luma[3] = { 0.299, 0.587, 0.114 };
+  double mean[3] = { 0 }, std[3] = { 0 };
+
+  for (int c = 0; c < 3; c++)
+    if (channels == 1)
+      {
+        mean[0] += luma[c] * before->mean[c];
+        std[0] += luma[c] * before->std[c];
+      }
+    else
+      {
+        mean[c] = before->mean[0];
+        std[c] = before->std[0];
+      }
+  self->updating = TRUE;
+  for (int c = 0; c < channels; c++)
+    {
+      set_entry_number (self->mean_entries[c], mean[c]);
+      set_entry_number (self->std_entries[c], std[c]);
+    }
+  self->updating = FALSE;
+}
+
 static void
 on_field_changed (SlInputSpecEditor *self)
 {
-  sl_input_spec spec;
+  sl_input_spec spec, before;
   sl_error err = { 0 };
+  int channels;
 
   if (self->updating || self->pipeline == NULL)
     return;
-  show_channels (self,
-                 gtk_drop_down_get_selected (GTK_DROP_DOWN (self->channels_drop)) == 1 ? 3 : 1);
+  channels = gtk_drop_down_get_selected (GTK_DROP_DOWN (self->channels_drop)) == 1 ? 3 : 1;
+  sl_pipeline_get_input (self->pipeline, &before);
+  if (before.channels != channels && (before.channels == 1 || before.channels == 3))
+    convert_statistics (self, &before, channels);
+  show_channels (self, channels);
   if (!read_spec (self, &spec))
     return;
   if (sl_pipeline_set_input (self->pipeline, &spec, &err) != SL_OK)
@@ -237,6 +269,9 @@ on_field_changed (SlInputSpecEditor *self)
     }
   show_error (self, NULL);
   g_signal_emit (self, signals[EDITED], 0);
+  /* The old channels' statistics do not describe the new ones: measure them. */
+  if (before.channels != spec.channels)
+    sl_input_spec_editor_measure (self);
 }
 
 /* ---- Measuring ------------------------------------------------------------------- */

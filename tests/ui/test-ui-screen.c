@@ -8,6 +8,7 @@
 #include "sl-evaluate-page.h"
 #include "sl-evaluation.h"
 #include "sl-image-view.h"
+#include "sl-input-spec-editor.h"
 #include "sl-export-page.h"
 #include "sl-prediction-card.h"
 #include "sl-preprocess-page.h"
@@ -512,6 +513,73 @@ test_preview_picker (Fixture *f, gconstpointer data)
   g_assert_cmpint (sl_preprocess_page_get_preview_image (SL_PREPROCESS_PAGE (page)), ==, first);
 }
 
+static gboolean
+not_measuring (gpointer editor)
+{
+  return !sl_input_spec_editor_get_measuring (editor);
+}
+
+static void
+stored_input (SlProject *project, sl_input_spec *spec)
+{
+  g_autofree char *json = sl_project_dup_stored_pipeline_json (project);
+  sl_pipeline *pipeline = NULL;
+
+  g_assert_cmpint (sl_pipeline_from_json (json, &pipeline, NULL), ==, SL_OK);
+  sl_pipeline_get_input (pipeline, spec);
+  sl_pipeline_free (pipeline);
+}
+
+/* Gray to RGB and back: the statistics follow the channels (converted at once, then
+ * measured), never the old channels' values. */
+static void
+test_channels_statistics (Fixture *f, gconstpointer data)
+{
+  SlPreprocessPage *page;
+  SlInputSpecEditor *editor;
+  GtkDropDown *channels = NULL;
+  sl_input_spec gray, rgb, back;
+
+  f->project = ui_test_fmnist_project (60, 3, &f->tmp);
+  if (f->project == NULL)
+    return;
+  open_window (f);
+  page = SL_PREPROCESS_PAGE (show_page (f->window, "preprocess"));
+  editor = sl_preprocess_page_get_input_editor (page);
+  sl_input_spec_editor_measure (editor);
+  g_assert_true (ui_test_wait_until (not_measuring, editor, 30000));
+  sl_preprocess_page_flush (page);
+  stored_input (f->project, &gray);
+  g_assert_cmpint (gray.channels, ==, 1);
+  g_assert_cmpfloat (gray.mean[0], >, 0.05);
+
+  for (GtkWidget *w = ui_test_find_widget (GTK_WIDGET (editor), GTK_TYPE_DROP_DOWN, NULL);
+       w != NULL && channels == NULL; w = gtk_widget_get_next_sibling (w))
+    if (GTK_IS_DROP_DOWN (w)
+        && g_strcmp0 (gtk_string_list_get_string (
+                          GTK_STRING_LIST (gtk_drop_down_get_model (GTK_DROP_DOWN (w))), 0),
+                      "Gray")
+               == 0)
+      channels = GTK_DROP_DOWN (w);
+  g_assert_nonnull (channels);
+  gtk_drop_down_set_selected (channels, 1); /* RGB */
+  g_assert_true (ui_test_wait_until (not_measuring, editor, 30000));
+  sl_preprocess_page_flush (page);
+  stored_input (f->project, &rgb);
+  g_assert_cmpint (rgb.channels, ==, 3);
+  for (int c = 0; c < 3; c++)
+    {
+      g_assert_cmpfloat_with_epsilon (rgb.mean[c], gray.mean[0], 0.02);
+      g_assert_cmpfloat_with_epsilon (rgb.std[c], gray.std[0], 0.02);
+    }
+  gtk_drop_down_set_selected (channels, 0); /* back to gray */
+  g_assert_true (ui_test_wait_until (not_measuring, editor, 30000));
+  sl_preprocess_page_flush (page);
+  stored_input (f->project, &back);
+  g_assert_cmpint (back.channels, ==, 1);
+  g_assert_cmpfloat_with_epsilon (back.mean[0], gray.mean[0], 0.02);
+}
+
 /* How many of the grey levels 204 and 153 (the checkerboard's) a rendered widget shows in
  * its centre; a flat fill shows none, or one. */
 static int
@@ -599,6 +667,8 @@ main (int argc, char **argv)
   g_test_add ("/ui/screen/unreadable-files", Fixture, NULL, NULL, test_unreadable_files,
               fixture_teardown);
   g_test_add ("/ui/screen/preview-picker", Fixture, NULL, NULL, test_preview_picker,
+              fixture_teardown);
+  g_test_add ("/ui/screen/channels-statistics", Fixture, NULL, NULL, test_channels_statistics,
               fixture_teardown);
   g_test_add ("/ui/screen/checkerboard", Fixture, NULL, NULL, test_checkerboard, fixture_teardown);
   g_test_add ("/ui/screen/screenshots", Fixture, NULL, NULL, test_screenshots, fixture_teardown);
