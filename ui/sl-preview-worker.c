@@ -9,6 +9,7 @@
 #define G_LOG_DOMAIN "Sightline-UI"
 
 #include "sl-preview-worker.h"
+#include "sl-thumbnail-cache.h"
 #include "sl-image-view.h"
 
 #include <math.h>
@@ -244,6 +245,10 @@ sl_preview_texture_new (const sl_image *image, int box_width, int box_height, sl
 
   g_return_val_if_fail (image != NULL && image->data != NULL, NULL);
   g_return_val_if_fail (box_width > 0 && box_height > 0, NULL);
+  /* A source with alpha keeps it, to be shown on a checkerboard: flattened here, transparent
+   * pixels would pass for the colour they were flattened onto. */
+  if (image->channels == 4)
+    return sl_thumbnail_texture_new (image, MIN (box_width, box_height));
   if (display_pipeline (image, box_width, box_height, &p, err) == SL_OK
       && sl_pipeline_apply (p, image, &shown, err) == SL_OK)
     texture = texture_from_8bit (&shown);

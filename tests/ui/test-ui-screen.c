@@ -11,6 +11,7 @@
 #include "sl-input-spec-editor.h"
 #include "sl-export-page.h"
 #include "sl-prediction-card.h"
+#include "sl-preview-worker.h"
 #include "sl-preprocess-page.h"
 #include "sl-session.h"
 #include "sl-thumbnail-cache.h"
@@ -643,6 +644,22 @@ test_checkerboard (Fixture *f, gconstpointer data)
   window = ui_test_window_new (view, 64, 64);
   g_assert_cmpint (checker_levels (view, "checkerboard-view"), ==, 2);
   gtk_window_destroy (window);
+
+  /* The Preprocess page's Source view keeps the alpha of an RGBA image. */
+  {
+    g_autoptr (GdkTexture) source = NULL;
+
+    g_assert_cmpint (sl_image_alloc (&img, 8, 8, 4, 8, NULL), ==, SL_OK);
+    memset (img.data, 0, (size_t) img.stride * 8);
+    source = sl_preview_texture_new (&img, 64, 48, NULL);
+    sl_image_clear (&img);
+    g_assert_true (sl_texture_has_alpha (source));
+    view = sl_image_view_new ();
+    sl_image_view_set_texture (SL_IMAGE_VIEW (view), source);
+    window = ui_test_window_new (view, 64, 64);
+    g_assert_cmpint (checker_levels (view, "checkerboard-source"), ==, 2);
+    gtk_window_destroy (window);
+  }
 }
 
 int
