@@ -126,7 +126,7 @@ sl_cli_devices (int argc, char **argv)
     return status;
   if (argc != 1)
     return sl_cli_usage ("devices", "unexpected argument");
-  if (sl_device_list_new (&list, &err) != SL_OK)
+  if (sl_device_registry_get (&list, &err) != SL_OK)
     {
       fprintf (stderr, "sightline-cli devices: %s\n", err.message);
       return 1;
@@ -144,9 +144,9 @@ sl_cli_devices (int argc, char **argv)
           any_gpu |= d->kind != SL_DEVICE_CPU;
           cJSON_AddItemToArray (array, device_json (d));
         }
-      if (!any_gpu && sl_device_list_gpu_status (list)[0] != '\0')
+      if (!any_gpu && sl_device_list_gpu_reason (list)[0] != '\0')
         {
-          /* No GPU at all: an entry that says why, as an unusable GPU's does. */
+          /* No GPU at all: an entry that says why, as an unusable GPU's does, and what follows. */
           cJSON *none = cJSON_CreateObject ();
 
           cJSON_AddStringToObject (none, "id", "cuda");
@@ -154,7 +154,8 @@ sl_cli_devices (int argc, char **argv)
           cJSON_AddNumberToObject (none, "index", -1);
           cJSON_AddStringToObject (none, "name", "No NVIDIA GPU");
           cJSON_AddBoolToObject (none, "usable", FALSE);
-          cJSON_AddStringToObject (none, "reason", sl_device_list_gpu_status (list));
+          cJSON_AddStringToObject (none, "reason", sl_device_list_gpu_reason (list));
+          cJSON_AddStringToObject (none, "consequence", sl_device_list_gpu_consequence (list));
           cJSON_AddItemToArray (array, none);
         }
       sl_cli_print_json (array);

@@ -1,5 +1,6 @@
 /* sl-cli-util.c: what the project subcommands share: progress bars, JSON output, errors, Ctrl+C. */
 #include "sl-cli-private.h"
+#include "sightline.h"
 
 #include <glib/gstdio.h>
 #include <signal.h>
@@ -51,17 +52,7 @@ sl_cli_usage (const char *command, const char *message)
 gboolean
 sl_cli_device_valid (const char *device)
 {
-  const char *n;
-
-  if (device == NULL || g_ascii_strcasecmp (device, "cpu") == 0
-      || g_ascii_strcasecmp (device, "cuda") == 0)
-    return TRUE;
-  if (g_ascii_strncasecmp (device, "cuda:", 5) != 0 || device[5] == '\0' || strlen (device) > 12)
-    return FALSE;
-  for (n = device + 5; *n != '\0'; n++)
-    if (!g_ascii_isdigit (*n))
-      return FALSE;
-  return TRUE;
+  return device == NULL || sl_device_id_parse (device, NULL, NULL, NULL) == SL_OK;
 }
 
 SlProject *

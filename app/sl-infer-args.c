@@ -1,6 +1,7 @@
 /* sl-infer-args.c: the command line of sightline-infer: options, --help and --version. */
 #include "sl-infer-private.h"
 #include "sl-config.h"
+#include "sightline.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -170,18 +171,12 @@ parse_gflops (const char *text, int64_t *out)
   return true;
 }
 
-/* "cpu", "cuda" or "cuda:N"; whether that device works is for the runtime to say. */
+/* "cpu", "cuda" or "cuda:N" (the engine's reader); whether that device works is for the
+ * runtime to say. */
 static bool
 valid_device (const char *text)
 {
-  if (strcasecmp (text, "cpu") == 0 || strcasecmp (text, "cuda") == 0)
-    return true;
-  if (strncasecmp (text, "cuda:", 5) != 0 || text[5] == '\0' || strlen (text) > 12)
-    return false;
-  for (const char *p = text + 5; *p != '\0'; p++)
-    if (*p < '0' || *p > '9')
-      return false;
-  return true;
+  return sl_device_id_parse (text, NULL, NULL, NULL) == SL_OK;
 }
 
 static bool

@@ -163,7 +163,8 @@ extern "C"
  * (libsightline-cuda.so), looked for beside the runtime and opened at run
  * time; when it, the driver or a GPU is missing the list says why and
  * training uses the CPU. $SIGHTLINE_CUDA_MODULE_DIR, when set, is the only
- * folder searched for the module. */
+ * folder searched for the module. A program discovers its devices once, with
+ * sl_device_registry_get, and hands that list to whatever computes. */
 
   typedef enum
   {
@@ -188,26 +189,53 @@ extern "C"
 
   typedef struct sl_device_list sl_device_list;
 
-  /* Discovers the devices (opening the CUDA module can take a second: call it
- * off the UI thread). The CPU is always entry 0. A missing GPU is no error. */
+  /* Reads a device id: "cpu", "cuda" (the first usable GPU: *index is -1) or
+ * "cuda:N" (*index is N, at most 7 digits), in any letter case. The one
+ * reader of that syntax: options, settings and recipes all go through it.
+ * kind and index may be NULL. SL_ERR_INVALID, naming the text and the
+ * accepted forms, for anything else (NULL and "" included). */
+  SL_API sl_status sl_device_id_parse (const char *id, sl_device_kind *kind, int *index,
+                                       sl_error *err);
+
+  /* The process's device list: discovered on the first call (opening the
+ * CUDA module can take a second: call it off the UI thread), then the same
+ * list for every caller and thread. *out is a new reference: release it with
+ * sl_device_list_free. A missing GPU is no error. */
+  SL_API sl_status sl_device_registry_get (sl_device_list **out, sl_error *err);
+  /* Discovers the devices again (a driver or GPU installed meanwhile) and
+ * makes that the process's list; holders of the old list keep it. A GPU's
+ * self-check is not run again. out may be NULL. */
+  SL_API sl_status sl_device_registry_refresh (sl_device_list **out, sl_error *err);
+
+  /* A list of its own, discovered now, not the process's: for tools that
+ * change $SIGHTLINE_CUDA_MODULE_DIR. Programs use sl_device_registry_get. */
   SL_API sl_status sl_device_list_new (sl_device_list **out, sl_error *err);
-  /* NULL-safe. Models moved to one of its GPUs keep what they need of it. */
+  /* Drops a reference; NULL-safe. Models moved to one of its GPUs keep what
+ * they need of it. */
   SL_API void sl_device_list_free (sl_device_list *list);
   SL_API size_t sl_device_list_count (const sl_device_list *list);
   /* Entry i, or NULL past the end; it lives as long as the list. */
   SL_API const sl_device_info *sl_device_list_get (const sl_device_list *list, size_t i);
   /* "cpu", "cuda:N", or "cuda" (the first usable GPU, else the first GPU); NULL if none. */
   SL_API const sl_device_info *sl_device_list_find (const sl_device_list *list, const char *id);
-  /* "" when a usable GPU exists, else a sentence saying why there is none. */
+  /* "" when a usable GPU exists, else a sentence saying why there is none and
+ * what to do ("No GPU: no NVIDIA driver is installed."). */
+  SL_API const char *sl_device_list_gpu_reason (const sl_device_list *list);
+  /* "" when a usable GPU exists, else what follows from the reason for
+ * training: "training uses the CPU". */
+  SL_API const char *sl_device_list_gpu_consequence (const sl_device_list *list);
+  /* The two as one sentence for people: "<reason> — training uses the CPU.". */
   SL_API const char *sl_device_list_gpu_status (const sl_device_list *list);
 
   /* Moves a model (weights, statistics, working memory) to a device: "cpu",
- * "cuda" (the first usable GPU) or "cuda:N". devices is a list from
- * sl_device_list_new, or NULL to discover them; the model keeps what it
- * needs of the list, which may be freed at any time. The first time a GPU of
- * a list is used, one batch is run through a small model on it and on the CPU
- * and the results compared (about a second), so a broken GPU setup fails here
- * and not hours into training. Errors leave the model where it was:
+ * "cuda" (the first usable GPU) or "cuda:N" (sl_device_id_parse). devices is
+ * a device list, or NULL for the process's (sl_device_registry_get); the
+ * model keeps what it needs of the list, which may be freed at any time. The
+ * first time the process uses a GPU, one batch is run through a small model
+ * on it and on the CPU and the results compared (about a second), so a broken
+ * GPU setup fails here and not hours into training; a pass or a failed
+ * comparison is remembered, a check that could not run (out of GPU memory)
+ * runs again next time. Errors leave the model where it was:
  * SL_ERR_DEVICE with the reason when the device is missing, unusable or fails
  * the check; SL_ERR_NOMEM when the weights do not fit; SL_ERR_INVALID while a
  * trainer uses the model, or for a handle from sl_model_share (it computes

@@ -8,39 +8,33 @@
 #include <ctype.h>
 #include <dlfcn.h>
 #include <limits.h>
-#include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 /* Folders searched for the module: the override, the runtime's folder and its
  * sightline/ subfolder, the program's folder and its ../lib. */
 #define MAX_SEARCH_DIRS 5
-#define GPU_STATUS_LEN  1024
+#define GPU_REASON_LEN  1024
+/* What a missing GPU means, kept apart from why it is missing: a caller that
+ * asked for a GPU gets the reason as an error instead. */
+#define GPU_CONSEQUENCE "training uses the CPU"
 
-/* The outcome of a GPU's self-check, per list entry. */
-typedef struct
-{
-  int state; /* 0: not run, 1: passed, -1: failed */
-  sl_status code;
-  char message[256];
-} SelfCheck;
-
+/* Read-only once made, apart from refs: any thread may read it. */
 struct sl_device_list
 {
   sl_device_info *devices;
   size_t count;
   void *module_handle; /* dlopen handle of the CUDA module, or NULL */
   const sl_backend_module *module;
-  char gpu_status[GPU_STATUS_LEN];
-  int refs;             /* the caller's, plus one per model computing with the module */
-  pthread_mutex_t lock; /* guards checks */
-  SelfCheck *checks;    /* count entries, allocated with the devices */
+  char module_path[PATH_MAX]; /* the module's file: the self-check's key */
+  char gpu_reason[GPU_REASON_LEN];
+  char gpu_status[GPU_REASON_LEN + sizeof " — " GPU_CONSEQUENCE "."];
+  int refs; /* the caller's, plus one per model computing with the module */
 };
 
 static void
@@ -287,16 +281,37 @@ format_dirs (const SearchPath *sp, char *buf, size_t len)
     }
 }
 
-static void set_gpu_status (sl_device_list *list, const char *fmt, ...) SL_PRINTF (2, 3);
+static void set_gpu_reason (sl_device_list *list, const char *fmt, ...) SL_PRINTF (2, 3);
 
+/* Why no GPU can be used: a sentence of its own, ending in a full stop. */
 static void
-set_gpu_status (sl_device_list *list, const char *fmt, ...)
+set_gpu_reason (sl_device_list *list, const char *fmt, ...)
 {
+  size_t len;
   va_list ap;
 
   va_start (ap, fmt);
-  vsnprintf (list->gpu_status, sizeof list->gpu_status, fmt, ap);
+  vsnprintf (list->gpu_reason, sizeof list->gpu_reason, fmt, ap);
   va_end (ap);
+  len = strlen (list->gpu_reason);
+  if (len > 0 && len + 1 < sizeof list->gpu_reason
+      && strchr (".!?", list->gpu_reason[len - 1]) == NULL)
+    memcpy (list->gpu_reason + len, ".", 2);
+}
+
+/* The reason and its consequence as one sentence: "<reason> — training uses the CPU." */
+static void
+compose_gpu_status (sl_device_list *list)
+{
+  int len = (int) strlen (list->gpu_reason);
+
+  list->gpu_status[0] = '\0';
+  if (len == 0)
+    return;
+  if (list->gpu_reason[len - 1] == '.')
+    len--;
+  snprintf (list->gpu_status, sizeof list->gpu_status, "%.*s — %s.", len, list->gpu_reason,
+            GPU_CONSEQUENCE);
 }
 
 /* Opens the module at path and checks its table; on failure says why in gpu_status. */
@@ -315,9 +330,9 @@ open_module (sl_device_list *list, const char *path)
   if (handle == NULL)
     {
       why = dlerror ();
-      set_gpu_status (list,
+      set_gpu_reason (list,
                       "The CUDA backend module %s could not be loaded: %s. Install the NVIDIA "
-                      "CUDA runtime, cuBLAS and cuDNN it needs — training uses the CPU.",
+                      "CUDA runtime, cuBLAS and cuDNN it needs.",
                       path, why != NULL ? why : "unknown error");
       return false;
     }
@@ -325,34 +340,35 @@ open_module (sl_device_list *list, const char *path)
   module = entry != NULL ? entry () : NULL;
   if (module == NULL)
     {
-      set_gpu_status (list,
+      set_gpu_reason (list,
                       "%s is not a Sightline CUDA backend module (it has no %s table). "
-                      "Reinstall Sightline — training uses the CPU.",
+                      "Reinstall Sightline.",
                       path, SL_CUDA_MODULE_ENTRY);
       dlclose (handle);
       return false;
     }
   if (module->abi_version != SL_BACKEND_ABI_VERSION)
     {
-      set_gpu_status (list,
+      set_gpu_reason (list,
                       "The CUDA backend module %s was built for another version of Sightline "
                       "(backend ABI %d, this one needs %d). Install the module that came with "
-                      "this Sightline — training uses the CPU.",
+                      "this Sightline.",
                       path, module->abi_version, SL_BACKEND_ABI_VERSION);
       dlclose (handle);
       return false;
     }
   if (module->device_count == NULL || module->device_info == NULL)
     {
-      set_gpu_status (list,
+      set_gpu_reason (list,
                       "The CUDA backend module %s is incomplete (no device functions). "
-                      "Reinstall Sightline — training uses the CPU.",
+                      "Reinstall Sightline.",
                       path);
       dlclose (handle);
       return false;
     }
   list->module_handle = handle;
   list->module = module;
+  copy_string (list->module_path, sizeof list->module_path, path);
   return true;
 }
 
@@ -371,9 +387,8 @@ load_module (sl_device_list *list)
         return open_module (list, path);
     }
   format_dirs (&sp, dirs, sizeof dirs);
-  set_gpu_status (list,
-                  "The CUDA backend module (%s) is not installed beside Sightline — training "
-                  "uses the CPU. Looked in %s.",
+  set_gpu_reason (list,
+                  "The CUDA backend module (%s) is not installed beside Sightline. Looked in %s.",
                   SL_CUDA_MODULE_NAME, sp.n > 0 ? dirs : "no folder");
   return false;
 }
@@ -392,7 +407,7 @@ add_gpus (sl_device_list *list, sl_error *err)
     {
       if (reason[0] == '\0')
         copy_string (reason, sizeof reason, "no NVIDIA GPU was found");
-      set_gpu_status (list, "No GPU: %s — training uses the CPU.", reason);
+      set_gpu_reason (list, "No GPU: %s", reason);
       return SL_OK;
     }
   grown = realloc (list->devices, sizeof *grown * (list->count + (size_t) count));
@@ -431,8 +446,7 @@ add_gpus (sl_device_list *list, sl_error *err)
     {
       const sl_device_info *first = &list->devices[1];
 
-      set_gpu_status (list, "No usable GPU: %s (%s): %s — training uses the CPU.", first->id,
-                      first->name, first->reason);
+      set_gpu_reason (list, "No usable GPU: %s (%s): %s", first->id, first->name, first->reason);
     }
   return SL_OK;
 }
@@ -455,18 +469,12 @@ sl_device_list_new (sl_device_list **out, sl_error *err)
   fill_cpu (&list->devices[0]);
   list->count = 1;
   list->refs = 1;
-  pthread_mutex_init (&list->lock, NULL);
   if (load_module (list) && (st = add_gpus (list, err)) != SL_OK)
     {
       sl_device_list_free (list);
       return st;
     }
-  list->checks = calloc (list->count, sizeof *list->checks);
-  if (list->checks == NULL)
-    {
-      sl_device_list_free (list);
-      return sl_error_set (err, SL_ERR_NOMEM, "Out of memory while listing the devices.");
-    }
+  compose_gpu_status (list);
   *out = list;
   return SL_OK;
 }
@@ -486,39 +494,8 @@ sl_device_list_free (sl_device_list *list)
     return;
   if (list->module_handle != NULL)
     dlclose (list->module_handle);
-  pthread_mutex_destroy (&list->lock);
-  free (list->checks);
   free (list->devices);
   free (list);
-}
-
-/* Runs the self-check of GPU entry `index` once per list, under the lock, so
- * two threads moving models at once do not both run it. */
-static sl_status
-self_check_once (sl_device_list *list, size_t index, sl_error *err)
-{
-  const sl_device_info *d = &list->devices[index];
-  SelfCheck *c = &list->checks[index];
-  sl_backend *be = NULL;
-  sl_error check_err = { 0 };
-  sl_status st;
-
-  pthread_mutex_lock (&list->lock);
-  if (c->state == 0)
-    {
-      /* A backend of its own, so the check leaves nothing behind in the model's. */
-      st = list->module->backend_new (d->index, &be, &check_err);
-      if (st == SL_OK)
-        st = sl_backend_self_check (be, d->id, &check_err); /* takes be over */
-      c->state = st == SL_OK ? 1 : -1;
-      c->code = st;
-      copy_string (c->message, sizeof c->message, check_err.message);
-    }
-  st = c->state > 0 ? SL_OK : c->code;
-  if (st != SL_OK)
-    sl_error_set (err, st, "%s", c->message);
-  pthread_mutex_unlock (&list->lock);
-  return st;
 }
 
 sl_status
@@ -539,7 +516,7 @@ sl_device_list_backend_new (sl_device_list *list, size_t index, int threads, boo
                          d->reason);
   if (list->module->backend_new == NULL)
     return sl_error_set (err, SL_ERR_DEVICE, "the CUDA backend module cannot create backends");
-  if (self_check && (st = self_check_once (list, index, err)) != SL_OK)
+  if (self_check && (st = sl_device_self_check (list, index, err)) != SL_OK)
     return st;
   st = list->module->backend_new (d->index, out, err);
   if (st == SL_OK
@@ -574,31 +551,47 @@ const sl_device_info *
 sl_device_list_find (const sl_device_list *list, const char *id)
 {
   const sl_device_info *first_gpu = NULL;
+  sl_device_kind kind;
+  int index;
 
-  if (list == NULL || id == NULL)
+  if (list == NULL || sl_device_id_parse (id, &kind, &index, NULL) != SL_OK)
     return NULL;
-  if (strcasecmp (id, "cuda") == 0 || strcasecmp (id, "gpu") == 0)
-    {
-      for (size_t i = 0; i < list->count; i++)
-        if (list->devices[i].kind == SL_DEVICE_CUDA)
-          {
-            if (list->devices[i].usable)
-              return &list->devices[i];
-            if (first_gpu == NULL)
-              first_gpu = &list->devices[i];
-          }
-      return first_gpu;
-    }
   for (size_t i = 0; i < list->count; i++)
-    if (strcasecmp (list->devices[i].id, id) == 0)
-      return &list->devices[i];
-  return NULL;
+    {
+      const sl_device_info *d = &list->devices[i];
+
+      if (d->kind != kind)
+        continue;
+      if (kind == SL_DEVICE_CPU || d->index == index || (index < 0 && d->usable))
+        return d;
+      if (index < 0 && first_gpu == NULL)
+        first_gpu = d;
+    }
+  return first_gpu;
+}
+
+const char *
+sl_device_list_gpu_reason (const sl_device_list *list)
+{
+  return list != NULL ? list->gpu_reason : "";
+}
+
+const char *
+sl_device_list_gpu_consequence (const sl_device_list *list)
+{
+  return list != NULL && list->gpu_reason[0] != '\0' ? GPU_CONSEQUENCE : "";
 }
 
 const char *
 sl_device_list_gpu_status (const sl_device_list *list)
 {
   return list != NULL ? list->gpu_status : "";
+}
+
+const char *
+sl_device_list_module_path (const sl_device_list *list)
+{
+  return list != NULL && list->module != NULL ? list->module_path : NULL;
 }
 
 const sl_backend_module *

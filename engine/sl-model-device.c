@@ -6,49 +6,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-/* The list's GPU status without its "training uses the CPU" ending: here the
- * caller asked for a GPU, and gets an error instead. */
-static void
-gpu_reason (const sl_device_list *list, char *buf, size_t len)
-{
-  const char *tail = " — training uses the CPU";
-  char *cut;
-
-  snprintf (buf, len, "%s", sl_device_list_gpu_status (list));
-  cut = strstr (buf, tail);
-  if (cut != NULL)
-    memmove (cut, cut + strlen (tail), strlen (cut + strlen (tail)) + 1);
-}
-
-static bool
-names_a_gpu (const char *id)
-{
-  return strcasecmp (id, "cuda") == 0 || strcasecmp (id, "gpu") == 0
-         || strncasecmp (id, "cuda:", 5) == 0;
-}
-
-/* The list entry for id, or an error saying why there is none. */
+/* The list entry for id, or an error saying why there is none: a GPU asked
+ * for by name gets the list's reason, not its "training uses the CPU". */
 static sl_status
 resolve (sl_device_list *list, const char *id, size_t *index, sl_error *err)
 {
   const sl_device_info *d = sl_device_list_find (list, id);
-  char why[1024];
+  const char *why = sl_device_list_gpu_reason (list);
 
-  if (d == NULL && !names_a_gpu (id))
-    return sl_error_set (err, SL_ERR_INVALID,
-                         "unknown device '%s': use cpu, cuda (the first GPU) or cuda:N", id);
+  if (d == NULL && why[0] != '\0')
+    return sl_error_set (err, SL_ERR_DEVICE, "cannot compute on %s: %s", id, why);
   if (d == NULL)
-    {
-      gpu_reason (list, why, sizeof why);
-      if (why[0] != '\0')
-        return sl_error_set (err, SL_ERR_DEVICE, "cannot compute on %s: %s", id, why);
-      return sl_error_set (err, SL_ERR_DEVICE,
-                           "cannot compute on %s: there is no such GPU (see sightline-cli "
-                           "devices)",
-                           id);
-    }
+    return sl_error_set (err, SL_ERR_DEVICE,
+                         "cannot compute on %s: there is no such GPU (see sightline-cli "
+                         "devices)",
+                         id);
   if (!d->usable)
     return sl_error_set (err, SL_ERR_DEVICE, "cannot compute on %s (%s): %s", d->id, d->name,
                          d->reason);
@@ -154,6 +127,7 @@ sl_model_set_device (sl_model *m, sl_device_list *devices, const char *device, s
   sl_device_list *list = NULL;
   sl_backend *be = NULL;
   size_t index = 0;
+  sl_device_kind kind;
   sl_status st;
 
   if (m == NULL || device == NULL)
@@ -165,7 +139,9 @@ sl_model_set_device (sl_model *m, sl_device_list *devices, const char *device, s
     return sl_error_set (err, SL_ERR_INVALID,
                          "a trainer is using the model: choose its device before creating the "
                          "trainer");
-  if (strcasecmp (device, "cpu") == 0)
+  if ((st = sl_device_id_parse (device, &kind, NULL, err)) != SL_OK)
+    return st;
+  if (kind == SL_DEVICE_CPU)
     {
       if (m->backend->ops->host_memory)
         return SL_OK;
@@ -174,7 +150,7 @@ sl_model_set_device (sl_model *m, sl_device_list *devices, const char *device, s
     }
   if (devices != NULL)
     list = sl_device_list_ref (devices);
-  else if ((st = sl_device_list_new (&list, err)) != SL_OK)
+  else if ((st = sl_device_registry_get (&list, err)) != SL_OK)
     return st;
   st = resolve (list, device, &index, err);
   if (st == SL_OK && m->devices == list && (size_t) m->device_index == index)

@@ -20,6 +20,18 @@
 
 #define FAKE_EXPORT __attribute__ ((visibility ("default")))
 
+/* Backends asked for so far: the self-check asks for one of its own, so tests
+ * count how often it ran (fake_cuda_backend_new_calls, found with dlsym). */
+static int backend_new_calls;
+
+FAKE_EXPORT int fake_cuda_backend_new_calls (void);
+
+FAKE_EXPORT int
+fake_cuda_backend_new_calls (void)
+{
+  return __atomic_load_n (&backend_new_calls, __ATOMIC_SEQ_CST);
+}
+
 static int
 fake_device_count (char *reason, size_t len)
 {
@@ -76,6 +88,7 @@ fake_device_info (int index, sl_device_info *out)
 static sl_status
 fake_backend_new (int device, sl_backend **out, sl_error *err)
 {
+  __atomic_add_fetch (&backend_new_calls, 1, __ATOMIC_SEQ_CST);
 #if FAKE_VARIANT == FAKE_EMULATED
   return fake_device_backend_new (out, err);
 #endif

@@ -3,6 +3,7 @@
 #include "sl-test-support.h"
 #include "sl-backend-module-private.h"
 
+#include <dlfcn.h>
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
@@ -28,6 +29,8 @@ module_dir (const char *variant)
   g_assert_true (g_file_get_contents (src, &contents, &len, &error));
   g_assert_true (g_file_set_contents (dst, contents, (gssize) len, &error));
   g_setenv ("SIGHTLINE_CUDA_MODULE_DIR", dir, TRUE);
+  /* The process discovers its devices once: look again, in the new folder. */
+  g_assert_cmpint (sl_device_registry_refresh (NULL, NULL), ==, SL_OK);
   return dir;
 }
 
@@ -40,6 +43,25 @@ remove_dir (char *dir)
   g_rmdir (dir);
   g_free (dir);
   g_unsetenv ("SIGHTLINE_CUDA_MODULE_DIR");
+  g_assert_cmpint (sl_device_registry_refresh (NULL, NULL), ==, SL_OK);
+}
+
+/* Backends the fake module in dir has made so far: one per self-check, plus
+ * one per model moved to its GPU (fake_cuda_backend_new_calls). */
+static int
+backend_calls (const char *dir)
+{
+  g_autofree char *path = g_build_filename (dir, SL_CUDA_MODULE_NAME, NULL);
+  void *h = dlopen (path, RTLD_NOW | RTLD_NOLOAD);
+  int (*calls) (void);
+  int n;
+
+  g_assert_nonnull (h); /* the runtime opened it */
+  *(void **) &calls = dlsym (h, "fake_cuda_backend_new_calls");
+  g_assert_nonnull (calls);
+  n = calls ();
+  dlclose (h);
+  return n;
 }
 
 /* Conv, batch-norm, rectifiers in place, max-pool, a residual sum, dropout. */
@@ -323,7 +345,8 @@ test_emulated_out_of_memory (void)
   remove_dir (dir);
 }
 
-/* A GPU that computes wrong numbers is caught before it is used, once per list. */
+/* A GPU that computes wrong numbers is caught before it is used, and the
+ * verdict stands for the process: no list checks that GPU again. */
 static void
 test_emulated_self_check (void)
 {
@@ -331,6 +354,7 @@ test_emulated_self_check (void)
   sl_device_list *list = NULL;
   sl_model *m = new_model ();
   sl_error err = { 0 };
+  int calls;
 
   g_setenv ("SL_FAKE_GPU_WRONG", "1", TRUE);
   sl_assert_ok (sl_device_list_new (&list, &err), &err);
@@ -339,14 +363,101 @@ test_emulated_self_check (void)
   g_assert_nonnull (strstr (err.message, "self-check failed on cuda:0"));
   g_assert_nonnull (strstr (err.message, "logits differ from the CPU's by"));
   g_unsetenv ("SL_FAKE_GPU_WRONG");
-  /* Remembered for the list, even now that the GPU would compute right. */
+  calls = backend_calls (dir);
+  /* Remembered, even now that the GPU would compute right: by this list, the
+   * process's list (refreshed) and a list of its own, none running it again. */
   memset (&err, 0, sizeof err);
   g_assert_cmpint (sl_model_set_device (m, list, "cuda:0", &err), ==, SL_ERR_DEVICE);
-  g_assert_nonnull (strstr (err.message, "self-check failed"));
-  g_assert_cmpstr (sl_model_get_device (m), ==, "cpu");
+  g_assert_nonnull (strstr (err.message, "self-check failed on cuda:0"));
   sl_device_list_free (list);
-  /* A fresh list checks again. */
-  sl_assert_ok (sl_model_set_device (m, NULL, "cuda:0", &err), &err);
+  sl_assert_ok (sl_device_registry_refresh (NULL, &err), &err);
+  memset (&err, 0, sizeof err);
+  g_assert_cmpint (sl_model_set_device (m, NULL, "cuda:0", &err), ==, SL_ERR_DEVICE);
+  g_assert_nonnull (strstr (err.message, "logits differ from the CPU's by"));
+  sl_assert_ok (sl_device_list_new (&list, &err), &err);
+  memset (&err, 0, sizeof err);
+  g_assert_cmpint (sl_model_set_device (m, list, "cuda", &err), ==, SL_ERR_DEVICE);
+  g_assert_nonnull (strstr (err.message, "self-check failed on cuda:0"));
+  sl_device_list_free (list);
+  g_assert_cmpint (backend_calls (dir), ==, calls);
+  g_assert_cmpstr (sl_model_get_device (m), ==, "cpu");
+  sl_model_free (m);
+  remove_dir (dir);
+}
+
+#define MOVERS 4
+
+static gpointer
+move_to_gpu (gpointer data)
+{
+  sl_model **m = data;
+  sl_error err = { 0 };
+
+  *m = new_model ();
+  sl_assert_ok (sl_model_set_device (*m, NULL, "cuda:0", &err), &err);
+  return NULL;
+}
+
+/* The self-check runs once per GPU per process: models moved from several
+ * threads at once, after the process's list is refreshed, or through a list
+ * of their own add one backend each and no further check. */
+static void
+test_self_check_once (void)
+{
+  char *dir = module_dir ("emulated");
+  sl_device_list *list = NULL, *again = NULL;
+  sl_model *movers[MOVERS], *late = new_model (), *own = new_model ();
+  GThread *threads[MOVERS];
+  sl_error err = { 0 };
+
+  g_assert_cmpint (backend_calls (dir), ==, 0);
+  for (int i = 0; i < MOVERS; i++)
+    threads[i] = g_thread_new ("mover", move_to_gpu, &movers[i]);
+  for (int i = 0; i < MOVERS; i++)
+    g_thread_join (threads[i]);
+  g_assert_cmpint (backend_calls (dir), ==, 1 + MOVERS); /* one check, one backend per model */
+
+  sl_assert_ok (sl_device_registry_get (&list, &err), &err);
+  sl_assert_ok (sl_device_registry_get (&again, &err), &err);
+  g_assert_true (list == again); /* discovered once, the same list for every caller */
+  sl_device_list_free (again);
+  sl_assert_ok (sl_device_registry_refresh (&again, &err), &err);
+  g_assert_true (again != list);
+  g_assert_cmpstr (sl_device_list_get (list, 1)->id, ==, "cuda:0"); /* the old list lives on */
+  sl_assert_ok (sl_model_set_device (late, NULL, "cuda", &err), &err);
+  g_assert_cmpint (backend_calls (dir), ==, 2 + MOVERS);
+  sl_device_list_free (list);
+  sl_device_list_free (again);
+
+  sl_assert_ok (sl_device_list_new (&list, &err), &err);
+  sl_assert_ok (sl_model_set_device (own, list, "cuda:0", &err), &err);
+  g_assert_cmpint (backend_calls (dir), ==, 3 + MOVERS);
+  sl_device_list_free (list);
+
+  for (int i = 0; i < MOVERS; i++)
+    {
+      g_assert_cmpstr (sl_model_get_device (movers[i]), ==, "cuda:0");
+      sl_model_free (movers[i]);
+    }
+  sl_model_free (late);
+  sl_model_free (own);
+  remove_dir (dir);
+}
+
+/* A check that could not run (no backend for it) is not a verdict: the next
+ * use tries again. */
+static void
+test_self_check_retried (void)
+{
+  char *dir = module_dir ("gpus");
+  sl_model *m = new_model ();
+  sl_error err = { 0 };
+
+  g_assert_cmpint (sl_model_set_device (m, NULL, "cuda:0", &err), ==, SL_ERR_DEVICE);
+  g_assert_nonnull (strstr (err.message, "fake CUDA module cannot compute"));
+  g_assert_cmpint (backend_calls (dir), ==, 1);
+  g_assert_cmpint (sl_model_set_device (m, NULL, "cuda:0", &err), ==, SL_ERR_DEVICE);
+  g_assert_cmpint (backend_calls (dir), ==, 2);
   sl_model_free (m);
   remove_dir (dir);
 }
@@ -398,5 +509,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/device-model/emulated-out-of-memory", test_emulated_out_of_memory);
   g_test_add_func ("/engine/device-model/emulated-self-check", test_emulated_self_check);
   g_test_add_func ("/engine/device-model/emulated-device-fault", test_emulated_device_fault);
+  g_test_add_func ("/engine/device-model/self-check-once", test_self_check_once);
+  g_test_add_func ("/engine/device-model/self-check-retried", test_self_check_retried);
   return g_test_run ();
 }

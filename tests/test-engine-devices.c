@@ -54,18 +54,25 @@ discover (void)
   return list;
 }
 
-/* The list has only the CPU, and gpu_status contains `why`. */
+/* The list has only the CPU, and the reason contains `why`; the consequence
+ * is a field of its own, joined to the reason only in the status sentence. */
 static void
 assert_cpu_only (const sl_device_list *list, const char *why)
 {
   const char *status = sl_device_list_gpu_status (list);
+  const char *reason = sl_device_list_gpu_reason (list);
+  g_autofree char *joined = NULL;
 
   g_test_message ("GPU status: %s", status);
   g_assert_cmpuint (sl_device_list_count (list), ==, 1);
   g_assert_null (sl_device_list_find (list, "cuda"));
   g_assert_null (sl_device_list_find (list, "cuda:0"));
-  g_assert_nonnull (strstr (status, why));
-  g_assert_nonnull (strstr (status, "training uses the CPU"));
+  g_assert_nonnull (strstr (reason, why));
+  g_assert_true (g_str_has_suffix (reason, "."));
+  g_assert_null (strstr (reason, "training uses the CPU"));
+  g_assert_cmpstr (sl_device_list_gpu_consequence (list), ==, "training uses the CPU");
+  joined = g_strdup_printf ("%.*s — training uses the CPU.", (int) strlen (reason) - 1, reason);
+  g_assert_cmpstr (status, ==, joined);
 }
 
 static guint64
@@ -150,6 +157,9 @@ test_no_driver (void)
   sl_device_list *list = discover ();
 
   assert_cpu_only (list, "No GPU: no NVIDIA driver");
+  g_assert_cmpstr (sl_device_list_gpu_reason (list), ==, "No GPU: no NVIDIA driver.");
+  g_assert_cmpstr (sl_device_list_gpu_status (list), ==,
+                   "No GPU: no NVIDIA driver — training uses the CPU.");
   /* Loaded and kept open: a later backend can come from it. */
   g_assert_nonnull (sl_device_list_cuda_module (list));
   sl_device_list_free (list);
@@ -214,6 +224,8 @@ test_gpus (void)
   g_assert_cmpuint (sl_device_list_count (list), ==, 3);
   g_assert_cmpstr (sl_device_list_get (list, 0)->id, ==, "cpu");
   g_assert_cmpstr (sl_device_list_gpu_status (list), ==, "");
+  g_assert_cmpstr (sl_device_list_gpu_reason (list), ==, "");
+  g_assert_cmpstr (sl_device_list_gpu_consequence (list), ==, "");
 
   g_assert_cmpint (a->kind, ==, SL_DEVICE_CUDA);
   g_assert_cmpint (a->index, ==, 0);
@@ -267,10 +279,106 @@ test_null_safety (void)
   g_assert_null (sl_device_list_find (list, NULL));
   g_assert_null (sl_device_list_find (list, ""));
   g_assert_cmpstr (sl_device_list_gpu_status (NULL), ==, "");
+  g_assert_cmpstr (sl_device_list_gpu_reason (NULL), ==, "");
+  g_assert_cmpstr (sl_device_list_gpu_consequence (NULL), ==, "");
+  g_assert_cmpint (sl_device_registry_get (NULL, &err), ==, SL_ERR_INVALID);
   g_assert_null (sl_device_list_cuda_module (NULL));
   sl_device_list_free (NULL);
   sl_device_list_free (list);
   remove_dir (dir);
+}
+
+/* Device ids have one reader: the engine's, which every tool and the workbench use. */
+static void
+test_id_parse (void)
+{
+  const struct
+  {
+    const char *id;
+    sl_device_kind kind;
+    int index;
+  } good[] = {
+    { "cpu", SL_DEVICE_CPU, 0 },       { "CPU", SL_DEVICE_CPU, 0 },
+    { "cuda", SL_DEVICE_CUDA, -1 },    { "Cuda", SL_DEVICE_CUDA, -1 },
+    { "cuda:0", SL_DEVICE_CUDA, 0 },   { "cuda:7", SL_DEVICE_CUDA, 7 },
+    { "CUDA:12", SL_DEVICE_CUDA, 12 }, { "cuda:9999999", SL_DEVICE_CUDA, 9999999 },
+  };
+  const char *bad[] = { "",     "gpu",  "tpu",   "cuda:", "cuda:x",  "cuda:-1", "cuda:1x",
+                        " cpu", "cpu ", "cpu:0", "cuda0", "cuda:+1", "cuda: 1", "cuda:12345678" };
+  sl_error err = { 0 };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (good); i++)
+    {
+      sl_device_kind kind = 99;
+      int index = 99;
+
+      sl_assert_ok (sl_device_id_parse (good[i].id, &kind, &index, &err), &err);
+      g_assert_cmpint (kind, ==, good[i].kind);
+      g_assert_cmpint (index, ==, good[i].index);
+      sl_assert_ok (sl_device_id_parse (good[i].id, NULL, NULL, &err), &err);
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *quoted = g_strdup_printf ("unknown device '%s'", bad[i]);
+
+      memset (&err, 0, sizeof err);
+      g_assert_cmpint (sl_device_id_parse (bad[i], NULL, NULL, &err), ==, SL_ERR_INVALID);
+      g_assert_cmpint (err.code, ==, SL_ERR_INVALID);
+      g_assert_nonnull (strstr (err.message, "use cpu, cuda (the first usable GPU) or cuda:N"));
+      if (bad[i][0] != '\0')
+        g_assert_nonnull (strstr (err.message, quoted));
+    }
+  g_assert_cmpint (sl_device_id_parse (NULL, NULL, NULL, &err), ==, SL_ERR_INVALID);
+  g_assert_nonnull (strstr (err.message, "no device named"));
+  g_assert_cmpint (sl_device_id_parse ("tpu", NULL, NULL, NULL), ==, SL_ERR_INVALID);
+}
+
+static gpointer
+get_registry (gpointer data)
+{
+  sl_device_list *list = NULL;
+  sl_error err = { 0 };
+
+  sl_assert_ok (sl_device_registry_get (&list, &err), &err);
+  return list;
+}
+
+/* The process's list: discovered once whichever thread asks first, replaced
+ * only on refresh, a replaced list still readable by whoever holds it. */
+static void
+test_registry (void)
+{
+  char *dir = module_dir ("gpus");
+  sl_device_list *lists[4], *fresh = NULL, *now = NULL;
+  GThread *threads[G_N_ELEMENTS (lists)];
+  sl_error err = { 0 };
+
+  sl_assert_ok (sl_device_registry_refresh (NULL, &err), &err);
+  for (gsize i = 0; i < G_N_ELEMENTS (threads); i++)
+    threads[i] = g_thread_new ("registry", get_registry, NULL);
+  for (gsize i = 0; i < G_N_ELEMENTS (threads); i++)
+    lists[i] = g_thread_join (threads[i]);
+  for (gsize i = 1; i < G_N_ELEMENTS (lists); i++)
+    g_assert_true (lists[i] == lists[0]);
+  g_assert_cmpuint (sl_device_list_count (lists[0]), ==, 3);
+
+  /* A GPU gone (the module removed): seen only after a refresh. */
+  remove_dir (dir);
+  dir = module_dir (NULL);
+  sl_assert_ok (sl_device_registry_get (&now, &err), &err);
+  g_assert_true (now == lists[0]);
+  sl_device_list_free (now);
+  sl_assert_ok (sl_device_registry_refresh (&fresh, &err), &err);
+  sl_assert_ok (sl_device_registry_get (&now, &err), &err);
+  g_assert_true (now == fresh);
+  assert_cpu_only (now, "is not installed");
+  g_assert_cmpstr (sl_device_list_get (lists[0], 2)->id, ==, "cuda:1");
+  for (gsize i = 0; i < G_N_ELEMENTS (lists); i++)
+    sl_device_list_free (lists[i]);
+  sl_device_list_free (now);
+  sl_device_list_free (fresh);
+  remove_dir (dir);
+  sl_assert_ok (sl_device_registry_refresh (NULL, &err), &err);
 }
 
 /* libsightline exports its sl_ API and nothing else (the fake modules' entry is theirs). */
@@ -331,5 +439,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/devices/gpus", test_gpus);
   g_test_add_func ("/engine/devices/null-safety", test_null_safety);
   g_test_add_func ("/engine/devices/exports", test_exports);
+  g_test_add_func ("/engine/devices/id-parse", test_id_parse);
+  g_test_add_func ("/engine/devices/registry", test_registry);
   return g_test_run ();
 }

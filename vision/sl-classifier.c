@@ -153,6 +153,7 @@ open_data (const uint8_t *data, size_t size, const char *name, const sl_classifi
 {
   sl_classifier_options opts;
   sl_classifier *c;
+  sl_device_kind kind;
   sl_status st;
 
   if (out == NULL)
@@ -189,7 +190,8 @@ open_data (const uint8_t *data, size_t size, const char *name, const sl_classifi
       = effective_limit (o != NULL ? o->max_mflops : 0, SL_CLASSIFIER_DEFAULT_MAX_MFLOPS);
   /* The CPU's convolution workspace grows with the threads; a GPU's does not. */
   c->cost.threads = o != NULL && o->threads > 0 ? o->threads : sl_cpu_count ();
-  if (device != NULL && strncmp (device, "cuda", 4) == 0)
+  if (device != NULL && sl_device_id_parse (device, &kind, NULL, NULL) == SL_OK
+      && kind == SL_DEVICE_CUDA)
     c->cost.threads = 1;
   st = sl_slmodel_parse (data, size, name, o != NULL ? o->threads : 0, check_cost, c, &c->contents,
                          err);

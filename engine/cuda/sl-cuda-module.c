@@ -129,7 +129,7 @@ device_info (int index, sl_device_info *out)
   if (p.major < SL_CUDA_MIN_MAJOR || (p.major == SL_CUDA_MIN_MAJOR && p.minor < SL_CUDA_MIN_MINOR))
     snprintf (out->reason, sizeof out->reason,
               "compute capability %d.%d is older than %d.%d, the oldest this build of Sightline "
-              "has GPU code for (H100 and newer); training uses the CPU",
+              "has GPU code for (H100 and newer)",
               p.major, p.minor, SL_CUDA_MIN_MAJOR, SL_CUDA_MIN_MINOR);
   else if (mode == cudaComputeModeProhibited)
     snprintf (out->reason, sizeof out->reason,

@@ -363,6 +363,9 @@ test_devices (void)
     g_assert_cmpstr (str (none, "id"), ==, "cuda");
     g_assert_false (cJSON_IsTrue (cJSON_GetObjectItem (none, "usable")));
     g_assert_nonnull (strstr (str (none, "reason"), "is not installed beside Sightline"));
+    /* The reason and what follows from it are fields of their own. */
+    g_assert_null (strstr (str (none, "reason"), "training uses the CPU"));
+    g_assert_cmpstr (str (none, "consequence"), ==, "training uses the CPU");
   }
   cpu = cJSON_GetArrayItem (doc, 0);
   g_assert_cmpstr (str (cpu, "id"), ==, "cpu");

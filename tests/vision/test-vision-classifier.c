@@ -340,6 +340,8 @@ fake_cuda_dir (const char *variant)
   dst = g_build_filename (dir, "libsightline-cuda.so", NULL);
   g_assert_true (g_file_set_contents (dst, contents, (gssize) len, NULL));
   g_setenv ("SIGHTLINE_CUDA_MODULE_DIR", dir, TRUE);
+  /* The process discovers its devices once: look again, in the new folder. */
+  g_assert_cmpint (sl_device_registry_refresh (NULL, NULL), ==, SL_OK);
   return dir;
 }
 
@@ -352,6 +354,7 @@ drop_fake_cuda_dir (char *dir)
   g_rmdir (dir);
   g_free (dir);
   g_unsetenv ("SIGHTLINE_CUDA_MODULE_DIR");
+  g_assert_cmpint (sl_device_registry_refresh (NULL, NULL), ==, SL_OK);
 }
 
 /* Opening on a device: a missing GPU fails the open with the reason; a GPU
