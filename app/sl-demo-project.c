@@ -11,6 +11,7 @@
 
 #include "sl-idx.h"
 #include "sl-files.h"
+#include "sl-project-settings.h"
 #include "sl-vision.h"
 
 /* Folder names, so no slash in "T-shirt/top". */
@@ -216,7 +217,6 @@ static gboolean
 store_chain (SlProject *project, GError **error)
 {
   sl_pipeline *pipeline = make_chain (error);
-  char *json;
   gboolean ok;
 
   if (pipeline == NULL)
@@ -226,9 +226,7 @@ store_chain (SlProject *project, GError **error)
       sl_pipeline_free (pipeline);
       return FALSE;
     }
-  json = sl_pipeline_to_json (pipeline);
-  ok = sl_project_set_setting (project, "pipeline", json, error);
-  sl_free (json);
+  ok = sl_project_set_pipeline (project, pipeline, error);
   sl_pipeline_free (pipeline);
   return ok;
 }

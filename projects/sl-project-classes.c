@@ -310,7 +310,7 @@ sl_project_delete_class (SlProject *self, gint64 class_id, SlClassDeleteMode mod
       for (guint i = 0; lock != NULL && i < paths->len; i++)
         g_unlink (g_ptr_array_index (paths, i));
       if (lock == NULL)
-        sl_project_set_setting (self, "import-active", "orphans", NULL);
+        _sl_project_set_setting (self, "import-active", "orphans", NULL);
     }
   if (n_images != NULL)
     *n_images = paths->len;

@@ -15,7 +15,7 @@
 static gboolean
 store_needs_scan (SlProject *self)
 {
-  g_autofree char *flag = sl_project_get_setting (self, "import-active");
+  g_autofree char *flag = _sl_project_get_setting (self, "import-active");
   g_autoptr (sqlite3_stmt) stmt = NULL;
 
   if (flag != NULL)

@@ -466,7 +466,7 @@ finish_import (SlProject *self, gint64 import_id, const char *status, gint64 add
    * removes the copies of the rolled-back batch; after a success it goes
    * only when no other import is under way (a dead one needs the clean-up). */
   if (g_strcmp0 (status, "failed") == 0)
-    return sl_project_set_setting (self, "import-active", "failed", NULL);
+    return _sl_project_set_setting (self, "import-active", "failed", NULL);
   unmark = sl_project_prepare (
       self,
       "DELETE FROM settings WHERE key = 'import-active' AND value = '1' AND NOT EXISTS "

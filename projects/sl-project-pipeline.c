@@ -218,11 +218,3 @@ sl_project_measure_pipeline_json (const char *path, const char *pipeline_json,
   return pipeline_json != NULL ? remeasure_pipeline_json (db, pipeline_json, cancellable, error)
                                : default_pipeline_json (db, cancellable, error);
 }
-
-char *
-sl_project_dup_pipeline_json (SlProject *self, GError **error)
-{
-  char *json = sl_project_get_setting (self, "pipeline");
-
-  return json != NULL ? json : sl_project_default_pipeline_json (self, error);
-}

@@ -12,14 +12,22 @@ struct _SlProject
   char *path;
   char *db_path;
   sqlite3 *db;
-  gboolean read_only;     /* opened with SQLITE_OPEN_READONLY; no clean-up, no writes */
-  char *read_only_reason; /* a sentence for the banner */
-  int schema_version;     /* user_version as found (a read-only project is not migrated) */
-  gint64 busy_since;      /* sl-project-busy.c: when the current wait for a writer began */
-  gboolean busy_said;     /* whether that wait was announced */
+  gboolean read_only;      /* opened with SQLITE_OPEN_READONLY; no clean-up, no writes */
+  char *read_only_reason;  /* a sentence for the banner */
+  int schema_version;      /* user_version as found (a read-only project is not migrated) */
+  gint64 busy_since;       /* sl-project-busy.c: when the current wait for a writer began */
+  gboolean busy_said;      /* whether that wait was announced */
+  GArray *setting_watches; /* sl-project-settings.c: who to tell of a setting written here */
 };
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
+
+/* The raw key/value settings table. The user's settings are typed in
+ * sl-project-settings.h; the keys used only here are "name", "created",
+ * "repaired", "import-active" and "split". A NULL value deletes the key. */
+char *_sl_project_get_setting (SlProject *self, const char *key);
+gboolean _sl_project_set_setting (SlProject *self, const char *key, const char *value,
+                                  GError **error);
 
 /* Sets *error from the connection's last error, prefixed with what failed. */
 void sl_project_set_db_error (SlProject *self, GError **error, const char *what);

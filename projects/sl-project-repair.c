@@ -573,17 +573,17 @@ rebuild (Repair *rp, GError **error)
     goto fail;
   rp->result->runs = sqlite3_column_int64 (runs, 0);
   {
-    g_autofree char *name = sl_project_get_setting (rp->db, "name");
+    g_autofree char *name = _sl_project_get_setting (rp->db, "name");
     g_autofree char *base = g_path_get_basename (rp->db->path);
     g_autofree char *now = sl_project_now_iso ();
     g_autofree char *kept = g_path_get_basename (rp->result->kept_path);
     g_autofree char *repaired = g_strdup_printf ("%s from %s", now, kept);
-    g_autofree char *created = sl_project_get_setting (rp->db, "created");
+    g_autofree char *created = _sl_project_get_setting (rp->db, "created");
 
-    if ((name == NULL && !sl_project_set_setting (rp->db, "name", base, error))
-        || !sl_project_set_setting (rp->db, "repaired", repaired, error))
+    if ((name == NULL && !_sl_project_set_setting (rp->db, "name", base, error))
+        || !_sl_project_set_setting (rp->db, "repaired", repaired, error))
       goto fail;
-    if (created == NULL && !sl_project_set_setting (rp->db, "created", now, error))
+    if (created == NULL && !_sl_project_set_setting (rp->db, "created", now, error))
       goto fail;
   }
   if (!sl_project_commit (rp->db, error))

@@ -143,7 +143,7 @@ sl_project_split (SlProject *self, const SlSplitConfig *config, gint64 *assigned
       goto fail;
   summary
       = g_strdup_printf ("%.4f/%.4f/%.4f seed %" G_GUINT64_FORMAT, c.train, c.val, c.test, c.seed);
-  if (!sl_project_set_setting (self, "split", summary, error) || !sl_project_commit (self, error))
+  if (!_sl_project_set_setting (self, "split", summary, error) || !sl_project_commit (self, error))
     goto fail;
   if (assigned != NULL)
     *assigned = count;

@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "Sightline-Projects"
 
 #include "sl-project-private.h"
+#include "sl-project-settings.h"
 
 #include <string.h>
 
@@ -155,11 +156,9 @@ conflict_examples (SlProject *self)
 static void
 project_alpha_rule (SlProject *self, sl_alpha_rule *rule)
 {
-  g_autofree char *json = sl_project_get_setting (self, "pipeline");
-  sl_pipeline *pipeline = NULL;
+  sl_pipeline *pipeline = sl_project_get_pipeline (self, NULL);
 
-  if ((json != NULL && sl_pipeline_from_json (json, &pipeline, NULL) == SL_OK)
-      || sl_pipeline_new (&pipeline, NULL) == SL_OK)
+  if (pipeline != NULL || sl_pipeline_new (&pipeline, NULL) == SL_OK)
     sl_pipeline_get_alpha (pipeline, rule);
   else
     *rule = (sl_alpha_rule){ SL_ALPHA_COMPOSITE, { 255, 255, 255 } };

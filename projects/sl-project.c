@@ -161,6 +161,7 @@ sl_project_free (SlProject *self)
   g_free (self->path);
   g_free (self->db_path);
   g_free (self->read_only_reason);
+  g_clear_pointer (&self->setting_watches, g_array_unref);
   g_free (self);
 }
 
@@ -360,8 +361,8 @@ sl_project_create (const char *path, const char *name, GError **error)
     return NULL;
   base = name != NULL ? g_strdup (name) : g_path_get_basename (self->path);
   now = sl_project_now_iso ();
-  if (!sl_project_set_setting (self, "name", base, error)
-      || !sl_project_set_setting (self, "created", now, error))
+  if (!_sl_project_set_setting (self, "name", base, error)
+      || !_sl_project_set_setting (self, "created", now, error))
     return NULL;
   return g_steal_pointer (&self);
 }
@@ -458,7 +459,7 @@ sl_project_get_path (SlProject *self)
 char *
 sl_project_dup_name (SlProject *self)
 {
-  return sl_project_get_setting (self, "name");
+  return _sl_project_get_setting (self, "name");
 }
 
 char *
@@ -471,7 +472,7 @@ sl_project_image_path (SlProject *self, const char *hash, const char *ext)
 }
 
 char *
-sl_project_get_setting (SlProject *self, const char *key)
+_sl_project_get_setting (SlProject *self, const char *key)
 {
   g_autoptr (sqlite3_stmt) stmt
       = sl_project_prepare (self, "SELECT value FROM settings WHERE key = ?", NULL);
@@ -483,7 +484,7 @@ sl_project_get_setting (SlProject *self, const char *key)
 }
 
 gboolean
-sl_project_set_setting (SlProject *self, const char *key, const char *value, GError **error)
+_sl_project_set_setting (SlProject *self, const char *key, const char *value, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt = NULL;
 

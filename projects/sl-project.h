@@ -57,10 +57,8 @@ char *sl_project_dup_name (SlProject *self);
 /* The absolute path of an image's stored copy. */
 char *sl_project_image_path (SlProject *self, const char *hash, const char *ext);
 
-/* Free-form settings stored in the project (pipeline and augmentation JSON). */
-char *sl_project_get_setting (SlProject *self, const char *key);
-gboolean sl_project_set_setting (SlProject *self, const char *key, const char *value,
-                                 GError **error);
+/* The project's settings (pipeline, augmentation, reject threshold, export
+ * folder) are read and written through sl-project-settings.h. */
 
 /* ---- Import ---------------------------------------------------------------- */
 

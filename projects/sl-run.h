@@ -2,6 +2,7 @@
 #pragma once
 
 #include "sl-project.h"
+#include "sl-project-settings.h"
 
 G_BEGIN_DECLS
 
@@ -133,14 +134,9 @@ char *sl_project_run_file (SlProject *self, const SlRunInfo *run, const char *fi
 char *sl_run_info_dup_pipeline_json (const SlRunInfo *run);
 char *sl_run_info_dup_model_json (const SlRunInfo *run);
 
-/* A pipeline chosen from the data: gray when every labelled image is gray,
- * the median size rounded to a multiple of 4 and at most 128, mean and std
- * measured on up to 256 images. */
-char *sl_project_default_pipeline_json (SlProject *self, GError **error);
-/* The project's pipeline: the stored one or the default above. */
-char *sl_project_dup_pipeline_json (SlProject *self, GError **error);
-/* pipeline_json with its input mean and std measured the same way on its own
- * output (NULL: the default pipeline above). Opens its own connection to the
+/* pipeline_json with its input mean and std measured the same way as
+ * sl_project_default_pipeline_json does, on its own output (NULL: that default
+ * pipeline). Opens its own connection to the
  * project at `path`, so any thread may call it; checks `cancellable` between
  * images. */
 char *sl_project_measure_pipeline_json (const char *path, const char *pipeline_json,

@@ -128,9 +128,20 @@ fill_schedule (const SlRunConfig *c, gint64 train_images, sl_train_config *tc, G
   return TRUE;
 }
 
-/* Builds the pipeline, model, trainer and loaders from the resolved recipe. */
+/* Reads the recipe's pipeline: the one parse of it the job makes. */
 static gboolean
-build_runtime (SlTrainJob *job, const char *model_json, const char *pipeline_json, GError **error)
+parse_pipeline (SlTrainJob *job, const char *pipeline_json, GError **error)
+{
+  sl_error err = { 0 };
+
+  if (sl_pipeline_from_json (pipeline_json, &job->pipeline, &err) != SL_OK)
+    return runtime_failed (error, &err, "The pipeline is not valid");
+  return TRUE;
+}
+
+/* Builds the model, trainer and loaders from the resolved recipe and the job's pipeline. */
+static gboolean
+build_runtime (SlTrainJob *job, const char *model_json, GError **error)
 {
   const SlRunConfig *c = &job->config;
   sl_train_config tc;
@@ -151,8 +162,6 @@ build_runtime (SlTrainJob *job, const char *model_json, const char *pipeline_jso
   if (c->augment_json != NULL
       && sl_augment_config_from_json (c->augment_json, &job->augment, &err) != SL_OK)
     return runtime_failed (error, &err, "The augmentation settings are not valid");
-  if (sl_pipeline_from_json (pipeline_json, &job->pipeline, &err) != SL_OK)
-    return runtime_failed (error, &err, "The pipeline is not valid");
   sl_pipeline_get_input (job->pipeline, &spec);
   if (sl_model_new (model_json, c->seed, &job->model, &err) != SL_OK)
     return runtime_failed (error, &err, "The model description is not valid");
@@ -208,21 +217,14 @@ build_runtime (SlTrainJob *job, const char *model_json, const char *pipeline_jso
 }
 
 static char *
-preset_model_json (const SlRunConfig *c, const char *pipeline_json, int classes, GError **error)
+preset_model_json (const SlRunConfig *c, const sl_pipeline *pipeline, int classes, GError **error)
 {
-  sl_pipeline *pipeline = NULL;
   sl_preset_options po;
   sl_input_spec spec;
   sl_error err = { 0 };
   char *json = NULL, *out;
 
-  if (sl_pipeline_from_json (pipeline_json, &pipeline, &err) != SL_OK)
-    {
-      sl_project_set_runtime_error (error, &err, "The pipeline is not valid");
-      return NULL;
-    }
   sl_pipeline_get_input (pipeline, &spec);
-  sl_pipeline_free (pipeline);
   sl_preset_options_init (&po);
   po.channels = spec.channels;
   po.height = spec.height;
@@ -264,20 +266,23 @@ sl_train_job_new (SlProject *project, const SlRunConfig *config, GError **error)
     return NULL;
   if (job->config.augment_json == NULL)
     /* What the Preprocess page previews is what training does. */
-    job->config.augment_json = sl_project_get_setting (job->db, "augment");
+    job->config.augment_json = sl_project_dup_augment_json (job->db);
   if (config->pipeline_json != NULL)
     pipeline_json = g_strdup (config->pipeline_json);
-  else if ((pipeline_json = sl_project_get_setting (job->db, "pipeline")) == NULL)
+  else if ((pipeline_json = sl_project_dup_stored_pipeline_json (job->db)) == NULL)
     {
       /* The first run fixes the project's pipeline, so later runs compare fairly. */
       if ((pipeline_json = sl_project_default_pipeline_json (job->db, error)) == NULL
-          || !sl_project_set_setting (job->db, "pipeline", pipeline_json, error))
+          || !parse_pipeline (job, pipeline_json, error)
+          || !sl_project_set_pipeline (job->db, job->pipeline, error))
         return NULL;
     }
+  if (job->pipeline == NULL && !parse_pipeline (job, pipeline_json, error))
+    return NULL;
   model_json = config->model_json != NULL
                    ? g_strdup (config->model_json)
-                   : preset_model_json (config, pipeline_json, job->data.class_ids->len, error);
-  if (model_json == NULL || !build_runtime (job, model_json, pipeline_json, error))
+                   : preset_model_json (config, job->pipeline, job->data.class_ids->len, error);
+  if (model_json == NULL || !build_runtime (job, model_json, error))
     return NULL;
   if (job->config.augment_json != NULL)
     {
@@ -395,7 +400,7 @@ sl_train_job_new_resume_on (SlProject *project, const char *run_ref, int epochs,
     g_autofree char *model_json = sl_run_info_dup_model_json (job->run);
     g_autofree char *pipeline_json = sl_run_info_dup_pipeline_json (job->run);
 
-    if (!build_runtime (job, model_json, pipeline_json, error))
+    if (!parse_pipeline (job, pipeline_json, error) || !build_runtime (job, model_json, error))
       return NULL;
   }
   last = sl_project_run_file (job->db, job->run, "last.slckpt");

@@ -236,10 +236,8 @@ threshold_fraction (SlEvaluatePage *self)
 void
 sl_evaluate_page_load_threshold (SlEvaluatePage *self)
 {
-  g_autofree char *stored = sl_project_get_setting (sl_session_get_project (self->session),
-                                                    SL_SETTING_REJECT_THRESHOLD);
-  double value = stored != NULL ? g_ascii_strtod (stored, NULL) : 0;
-  gboolean enabled = value > 0 && value <= 1;
+  double value = 0;
+  gboolean enabled = sl_session_get_reject_threshold (self->session, &value) && value > 0;
 
   g_signal_handlers_block_by_func (self->threshold_adjustment,
                                    sl_evaluate_page_on_threshold_changed, self);
@@ -259,12 +257,10 @@ void
 sl_evaluate_page_save_threshold_now (SlEvaluatePage *self)
 {
   g_autoptr (GError) error = NULL;
-  char value[G_ASCII_DTOSTR_BUF_SIZE];
 
   g_clear_handle_id (&self->save_timer, g_source_remove);
-  g_ascii_formatd (value, sizeof value, "%.2f", sl_evaluate_page_get_reject_threshold (self));
-  if (!sl_project_set_setting (sl_session_get_project (self->session), SL_SETTING_REJECT_THRESHOLD,
-                               value, &error))
+  if (!sl_session_set_reject_threshold (self->session, sl_evaluate_page_get_reject_threshold (self),
+                                        &error))
     g_warning ("Could not store the reject threshold: %s", error->message);
 }
 

@@ -10,10 +10,6 @@ G_BEGIN_DECLS
 #define SL_TYPE_EVALUATE_PAGE (sl_evaluate_page_get_type ())
 G_DECLARE_FINAL_TYPE (SlEvaluatePage, sl_evaluate_page, SL, EVALUATE_PAGE, GtkWidget)
 
-/* The project setting holding the reject threshold chosen here ("0.80"; "0"
- * when rejecting is off), for the Export page's default. */
-#define SL_SETTING_REJECT_THRESHOLD "reject-threshold"
-
 GtkWidget *sl_evaluate_page_new (SlSession *session);
 
 /* "loading", "no-runs", "no-images", "not-evaluated", "error" or "results". */

@@ -322,8 +322,7 @@ export_done (GObject *source, GAsyncResult *result, gpointer data)
   self->has_result = TRUE;
   self->exported_run_id = job->run_id;
   self->exported_threshold = job->threshold;
-  if (!sl_project_set_setting (sl_session_get_project (self->session), "export-folder", job->folder,
-                               &save_error))
+  if (!sl_session_set_export_folder (self->session, job->folder, &save_error))
     g_debug ("Could not remember the export folder: %s", save_error->message);
   show_summary (self, job, seconds);
   set_exporting (self, FALSE, NULL);

@@ -145,27 +145,27 @@ update_threshold_hint (SlExportPage *self)
   gtk_label_set_text (self->threshold_hint, text);
 }
 
-/* The Evaluate page stores the threshold it recommends; a new value replaces ours. */
+/* The Evaluate page stores the threshold it recommends; a new value replaces ours
+ * (followed on "setting-changed", and on map for another process's). */
 static void
 apply_threshold_setting (SlExportPage *self)
 {
-  g_autofree char *value
-      = sl_project_get_setting (sl_session_get_project (self->session), "reject-threshold");
-  double threshold;
+  double threshold = 0;
+  g_autofree char *value = sl_session_get_reject_threshold (self->session, &threshold)
+                               ? g_strdup_printf ("%.2f", threshold)
+                               : NULL;
 
   if (g_strcmp0 (value, self->threshold_setting) == 0)
     return;
   g_free (self->threshold_setting);
   self->threshold_setting = g_strdup (value);
-  threshold = value != NULL ? g_ascii_strtod (value, NULL) : 0;
-  sl_export_page_set_reject_threshold (self, isfinite (threshold) ? threshold : 0);
+  sl_export_page_set_reject_threshold (self, threshold);
 }
 
 static char *
 initial_folder (SlExportPage *self)
 {
-  g_autofree char *stored
-      = sl_project_get_setting (sl_session_get_project (self->session), "export-folder");
+  g_autofree char *stored = sl_session_dup_export_folder (self->session);
   const char *documents = g_get_user_special_dir (G_USER_DIRECTORY_DOCUMENTS);
   const char *name = sl_session_get_name (self->session);
   g_autofree char *leaf = g_strdup_printf ("%s models", name != NULL ? name : "Sightline");
@@ -559,6 +559,8 @@ sl_export_page_constructed (GObject *object)
   g_signal_connect_swapped (self->run_chooser, "notify::run-id", G_CALLBACK (on_run_changed), self);
   g_signal_connect_object (self->session, "runs-changed", G_CALLBACK (on_runs_changed), self,
                            G_CONNECT_SWAPPED | G_CONNECT_AFTER);
+  g_signal_connect_object (self->session, "setting-changed::reject-threshold",
+                           G_CALLBACK (apply_threshold_setting), self, G_CONNECT_SWAPPED);
 
   folder = initial_folder (self);
   sl_export_page_set_folder (self, folder);

@@ -70,21 +70,13 @@ static void
 save_augment (SlPreprocessPage *self)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *json = NULL;
-  char *s;
 
   self->augment_dirty = FALSE;
   if (sl_augment_config_validate (&self->augment, NULL) != SL_OK)
     return;
-  s = sl_augment_config_to_json (&self->augment);
-  json = g_strdup (s);
-  sl_free (s);
-  if (sl_project_set_setting (sl_session_get_project (self->session), "augment", json, &error))
-    {
-      self->saving = TRUE;
-      sl_session_notify_pipeline_changed (self->session);
-      self->saving = FALSE;
-    }
+  self->saving = TRUE;
+  sl_session_set_augment (self->session, &self->augment, &error);
+  self->saving = FALSE;
   show_save_error (self, "The augmentation settings", error);
 }
 
@@ -406,12 +398,8 @@ adopt_pipeline (SlPreprocessPage *self, sl_pipeline *pipeline)
 static void
 load_augment (SlPreprocessPage *self)
 {
-  g_autofree char *json
-      = sl_project_get_setting (sl_session_get_project (self->session), "augment");
-
-  sl_augment_config_init (&self->augment);
-  if (json != NULL && sl_augment_config_from_json (json, &self->augment, NULL) != SL_OK)
-    sl_augment_config_init (&self->augment);
+  /* Augmentation that does not read shows as none. */
+  sl_session_get_augment (self->session, &self->augment);
   sl_augment_editor_set_config (SL_AUGMENT_EDITOR (self->aug_editor), &self->augment);
   update_augment_strip (self, NULL);
 }
@@ -462,7 +450,7 @@ static void
 load_pipeline (SlPreprocessPage *self)
 {
   SlProject *project = sl_session_get_project (self->session);
-  g_autofree char *json = sl_project_get_setting (project, "pipeline");
+  g_autofree char *json = sl_session_dup_stored_pipeline_json (self->session);
   sl_pipeline *p = NULL;
 
   if (self->loading != NULL)
@@ -495,7 +483,7 @@ on_pipeline_changed (SlSession *session, SlPreprocessPage *self)
 
   if (self->saving)
     return;
-  json = sl_project_get_setting (sl_session_get_project (session), "pipeline");
+  json = sl_session_dup_stored_pipeline_json (session);
   if (json == NULL || g_strcmp0 (json, self->saved_json) != 0)
     load_pipeline (self);
   load_augment (self);

@@ -25,6 +25,9 @@ struct _SlSession
   GQueue redo;
   SlRunner *trainer; /* created on first use */
   GPtrArray *runs;   /* SlRunInfo, read on first use after each runs-changed */
+  guint settings_watch;
+  /* Each setting as last seen (sl_session_refresh_settings compares). */
+  char *seen[SL_SETTING_EXPORT_FOLDER + 1];
 };
 
 G_DEFINE_FINAL_TYPE (SlSession, sl_session, G_TYPE_OBJECT)
@@ -42,6 +45,7 @@ enum
   IMAGES_CHANGED,
   LABELS_CHANGED,
   CLASSES_CHANGED,
+  SETTING_CHANGED,
   PIPELINE_CHANGED,
   RUNS_CHANGED,
   N_SIGNALS
@@ -70,6 +74,10 @@ sl_session_finalize (GObject *object)
   g_queue_clear_full (&self->redo, (GDestroyNotify) edit_free);
   g_clear_pointer (&self->runs, g_ptr_array_unref);
   g_clear_object (&self->trainer);
+  if (self->project != NULL)
+    sl_project_unwatch_settings (self->project, self->settings_watch);
+  for (guint i = 0; i < G_N_ELEMENTS (self->seen); i++)
+    g_free (self->seen[i]);
   g_clear_pointer (&self->project, sl_project_unref);
   g_free (self->name);
   G_OBJECT_CLASS (sl_session_parent_class)->finalize (object);
@@ -109,6 +117,9 @@ sl_session_class_init (SlSessionClass *klass)
                       NULL, G_TYPE_NONE, 2, G_TYPE_POINTER, G_TYPE_UINT);
   signals[CLASSES_CHANGED] = g_signal_new ("classes-changed", G_TYPE_FROM_CLASS (klass),
                                            G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SETTING_CHANGED] = g_signal_new ("setting-changed", G_TYPE_FROM_CLASS (klass),
+                                           G_SIGNAL_RUN_LAST | G_SIGNAL_DETAILED, 0, NULL, NULL,
+                                           NULL, G_TYPE_NONE, 1, G_TYPE_UINT);
   signals[PIPELINE_CHANGED] = g_signal_new ("pipeline-changed", G_TYPE_FROM_CLASS (klass),
                                             G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   signals[RUNS_CHANGED] = g_signal_new ("runs-changed", G_TYPE_FROM_CLASS (klass),
@@ -122,6 +133,46 @@ sl_session_init (SlSession *self)
   g_queue_init (&self->redo);
 }
 
+/* A setting as a string to compare (NULL when none is stored). */
+static char *
+read_setting (SlSession *self, SlSetting setting)
+{
+  double threshold;
+
+  switch (setting)
+    {
+      case SL_SETTING_PIPELINE: return sl_project_dup_stored_pipeline_json (self->project);
+      case SL_SETTING_AUGMENT: return sl_project_dup_augment_json (self->project);
+      case SL_SETTING_REJECT_THRESHOLD:
+        return sl_project_get_reject_threshold (self->project, &threshold)
+                   ? g_strdup_printf ("%.17g", threshold)
+                   : NULL;
+      case SL_SETTING_EXPORT_FOLDER: return sl_project_dup_export_folder (self->project);
+      default: g_return_val_if_reached (NULL);
+    }
+}
+
+static void
+emit_setting_changed (SlSession *self, SlSetting setting)
+{
+  g_signal_emit (self, signals[SETTING_CHANGED],
+                 g_quark_from_static_string (sl_setting_to_string (setting)), (guint) setting);
+  if (setting == SL_SETTING_PIPELINE || setting == SL_SETTING_AUGMENT)
+    g_signal_emit (self, signals[PIPELINE_CHANGED], 0);
+}
+
+/* A setting written through the session's project handle (by the session, or a
+ * test on the same handle). */
+static void
+on_setting_written (SlProject *project, SlSetting setting, gpointer data)
+{
+  SlSession *self = data;
+
+  g_free (self->seen[setting]);
+  self->seen[setting] = read_setting (self, setting);
+  emit_setting_changed (self, setting);
+}
+
 SlSession *
 sl_session_new_for_project (SlProject *project)
 {
@@ -133,6 +184,9 @@ sl_session_new_for_project (SlProject *project)
   self->name = sl_project_dup_name (project);
   if (self->name == NULL)
     self->name = g_path_get_basename (sl_project_get_path (project));
+  for (guint i = 0; i < G_N_ELEMENTS (self->seen); i++)
+    self->seen[i] = read_setting (self, i);
+  self->settings_watch = sl_project_watch_settings (project, on_setting_written, self);
   return self;
 }
 
@@ -207,16 +261,11 @@ sl_session_notify_classes_changed (SlSession *self)
 }
 
 void
-sl_session_notify_pipeline_changed (SlSession *self)
-{
-  g_signal_emit (self, signals[PIPELINE_CHANGED], 0);
-}
-
-void
 sl_session_notify_runs_changed (SlSession *self)
 {
   g_clear_pointer (&self->runs, g_ptr_array_unref);
   g_signal_emit (self, signals[RUNS_CHANGED], 0);
+  sl_session_refresh_settings (self);
 }
 
 GPtrArray *
@@ -369,7 +418,9 @@ sl_session_redo (SlSession *self, GError **error)
   return replay (self, &self->redo, &self->undo, FALSE, error);
 }
 
-/* ---- Pipeline ------------------------------------------------------------------ */
+/* ---- Settings ------------------------------------------------------------------ */
+
+/* The setters write through the project, whose watch (on_setting_written) emits. */
 
 char *
 sl_session_dup_pipeline_json (SlSession *self, GError **error)
@@ -378,12 +429,84 @@ sl_session_dup_pipeline_json (SlSession *self, GError **error)
   return sl_project_dup_pipeline_json (self->project, error);
 }
 
+char *
+sl_session_dup_stored_pipeline_json (SlSession *self)
+{
+  g_return_val_if_fail (SL_IS_SESSION (self), NULL);
+  return sl_project_dup_stored_pipeline_json (self->project);
+}
+
 gboolean
 sl_session_set_pipeline_json (SlSession *self, const char *json, GError **error)
 {
   g_return_val_if_fail (SL_IS_SESSION (self), FALSE);
-  if (!sl_project_set_setting (self->project, "pipeline", json, error))
-    return FALSE;
-  sl_session_notify_pipeline_changed (self);
-  return TRUE;
+  return sl_project_set_pipeline_json (self->project, json, error);
+}
+
+gboolean
+sl_session_get_augment (SlSession *self, sl_augment_config *config)
+{
+  g_return_val_if_fail (SL_IS_SESSION (self), FALSE);
+  return sl_project_get_augment (self->project, config, NULL);
+}
+
+char *
+sl_session_dup_augment_json (SlSession *self)
+{
+  g_return_val_if_fail (SL_IS_SESSION (self), NULL);
+  return sl_project_dup_augment_json (self->project);
+}
+
+gboolean
+sl_session_set_augment (SlSession *self, const sl_augment_config *config, GError **error)
+{
+  g_return_val_if_fail (SL_IS_SESSION (self), FALSE);
+  return sl_project_set_augment (self->project, config, error);
+}
+
+gboolean
+sl_session_get_reject_threshold (SlSession *self, double *threshold)
+{
+  g_return_val_if_fail (SL_IS_SESSION (self), FALSE);
+  return sl_project_get_reject_threshold (self->project, threshold);
+}
+
+gboolean
+sl_session_set_reject_threshold (SlSession *self, double threshold, GError **error)
+{
+  g_return_val_if_fail (SL_IS_SESSION (self), FALSE);
+  return sl_project_set_reject_threshold (self->project, threshold, error);
+}
+
+char *
+sl_session_dup_export_folder (SlSession *self)
+{
+  g_return_val_if_fail (SL_IS_SESSION (self), NULL);
+  return sl_project_dup_export_folder (self->project);
+}
+
+gboolean
+sl_session_set_export_folder (SlSession *self, const char *folder, GError **error)
+{
+  g_return_val_if_fail (SL_IS_SESSION (self), FALSE);
+  return sl_project_set_export_folder (self->project, folder, error);
+}
+
+void
+sl_session_refresh_settings (SlSession *self)
+{
+  g_return_if_fail (SL_IS_SESSION (self));
+  for (guint i = 0; i < G_N_ELEMENTS (self->seen); i++)
+    {
+      char *now = read_setting (self, i);
+
+      if (g_strcmp0 (now, self->seen[i]) == 0)
+        {
+          g_free (now);
+          continue;
+        }
+      g_free (self->seen[i]);
+      self->seen[i] = now;
+      emit_setting_changed (self, i);
+    }
 }

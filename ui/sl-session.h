@@ -3,6 +3,7 @@
 
 #include "sl-types.h"
 #include "sl-project.h"
+#include "sl-project-settings.h"
 
 G_BEGIN_DECLS
 
@@ -28,14 +29,21 @@ gboolean sl_session_is_read_only (SlSession *self);
  *   "images-changed" (images added or removed, e.g. after an import),
  *   "labels-changed" (gint64 *ids, guint n): labels, ignore flags or splits of these images,
  *   "classes-changed": classes added, renamed, merged, deleted or restyled,
- *   "pipeline-changed": the stored preprocessing pipeline or augmentation,
+ *   "setting-changed::<key>" (SlSetting setting): a project setting (the detail is
+ *   sl_setting_to_string: "pipeline", "augment", "reject-threshold", "export-folder"),
+ *   "pipeline-changed": the stored preprocessing pipeline or augmentation (after
+ *   "setting-changed" for either),
  *   "runs-changed": a training run was created, progressed an epoch, ended,
  *   was evaluated or was deleted.
- * Code that edits the project directly calls sl_session_notify_* instead. */
+ * Settings are written only through the session (below), which emits their
+ * signals; for the other kinds, code that edits the project directly calls
+ * sl_session_notify_* instead. */
 void sl_session_notify_images_changed (SlSession *self);
 void sl_session_notify_labels_changed (SlSession *self, const gint64 *ids, guint n);
 void sl_session_notify_classes_changed (SlSession *self);
-void sl_session_notify_pipeline_changed (SlSession *self);
+/* Also re-reads the settings (sl_session_refresh_settings): a run's training
+ * stores the project's first pipeline through its own connection, and another
+ * process may have changed them. */
 void sl_session_notify_runs_changed (SlSession *self);
 /* The project's runs, newest first (GPtrArray of SlRunInfo; unref when
  * done), read once after each "runs-changed" however many widgets ask. */
@@ -54,8 +62,28 @@ gboolean sl_session_can_redo (SlSession *self);
 gboolean sl_session_undo (SlSession *self, GError **error);
 gboolean sl_session_redo (SlSession *self, GError **error);
 
+/* ---- Settings: typed, as in sl-project-settings.h; the UI writes them only here. */
+
 /* The stored pipeline JSON (the project's default when none is stored yet). */
 char *sl_session_dup_pipeline_json (SlSession *self, GError **error);
+/* The stored pipeline JSON, NULL when none is stored yet. */
+char *sl_session_dup_stored_pipeline_json (SlSession *self);
+/* Checks and stores a pipeline (SL_PROJECT_ERROR_INVALID when it does not read). */
 gboolean sl_session_set_pipeline_json (SlSession *self, const char *json, GError **error);
+/* The stored augmentation (none when unset); FALSE, with none, when it does not read. */
+gboolean sl_session_get_augment (SlSession *self, sl_augment_config *config);
+/* The stored augmentation JSON, NULL when none is stored. */
+char *sl_session_dup_augment_json (SlSession *self);
+gboolean sl_session_set_augment (SlSession *self, const sl_augment_config *config, GError **error);
+/* The reject threshold Evaluate stored (FALSE, with 0, when none is). */
+gboolean sl_session_get_reject_threshold (SlSession *self, double *threshold);
+gboolean sl_session_set_reject_threshold (SlSession *self, double threshold, GError **error);
+/* The folder of the last export (NULL when none is stored). */
+char *sl_session_dup_export_folder (SlSession *self);
+gboolean sl_session_set_export_folder (SlSession *self, const char *folder, GError **error);
+/* Re-reads every setting and emits "setting-changed" (and "pipeline-changed")
+ * for each that another connection or process changed since the session last
+ * saw it. Cheap: a few small reads. */
+void sl_session_refresh_settings (SlSession *self);
 
 G_END_DECLS

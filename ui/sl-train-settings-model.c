@@ -329,12 +329,12 @@ sl_train_settings_show_augment (SlTrainSettings *self)
 void
 sl_train_settings_read_pipeline (SlTrainSettings *self)
 {
-  SlProject *project = self->session != NULL ? sl_session_get_project (self->session) : NULL;
-  g_autofree char *json = project != NULL ? sl_project_get_setting (project, "pipeline") : NULL;
+  g_autofree char *json
+      = self->session != NULL ? sl_session_dup_stored_pipeline_json (self->session) : NULL;
 
   g_clear_pointer (&self->augment_json, g_free);
   g_clear_pointer (&self->spec_error, g_free);
-  self->augment_json = project != NULL ? sl_project_get_setting (project, "augment") : NULL;
+  self->augment_json = self->session != NULL ? sl_session_dup_augment_json (self->session) : NULL;
   self->spec_generation++;
   self->have_spec
       = json != NULL

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "projects-test-util.h"
+#include "sl-project-private.h" /* the raw "import-active" marker */
 #include "sl-project-lock.h"
 #include "sl-vision.h"
 
@@ -781,7 +782,7 @@ test_clean_up_respects_locks (void)
     g_assert_true (g_file_test (orphan, G_FILE_TEST_EXISTS));
     g_assert_true (g_file_test (copy_tmp, G_FILE_TEST_EXISTS));
     g_assert_true (g_file_test (ckpt_tmp, G_FILE_TEST_EXISTS));
-    marker = sl_project_get_setting (project, "import-active");
+    marker = _sl_project_get_setting (project, "import-active");
     g_assert_cmpstr (marker, ==, "1");
     g_assert_cmpstr (import_status (path), ==, "running");
     sl_project_unref (project);
@@ -796,7 +797,7 @@ test_clean_up_respects_locks (void)
   g_assert_false (g_file_test (copy_tmp, G_FILE_TEST_EXISTS));
   g_assert_false (g_file_test (ckpt_tmp, G_FILE_TEST_EXISTS));
   g_clear_pointer (&marker, g_free);
-  marker = sl_project_get_setting (project, "import-active");
+  marker = _sl_project_get_setting (project, "import-active");
   g_assert_null (marker);
   sl_project_unref (project);
   g_assert_cmpstr (import_status (path), ==, "interrupted");

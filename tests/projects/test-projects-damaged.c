@@ -491,7 +491,7 @@ read_only_child (void)
     g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_READ_ONLY);
     g_assert_nonnull (strstr (error->message, "viewing only"));
     g_clear_error (&error);
-    g_assert_false (sl_project_set_setting (project, "x", "y", &error));
+    g_assert_false (sl_project_set_reject_threshold (project, 0.5, &error));
     g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_READ_ONLY);
     g_clear_error (&error);
     g_assert_false (sl_project_import_folder (project, tmp, SL_IMPORT_FLAGS_NONE, 0, NULL, NULL,
@@ -860,13 +860,10 @@ test_transparency_warning (void)
   {
     sl_pipeline *pipeline = NULL;
     sl_alpha_rule drop = { SL_ALPHA_DROP, { 0, 0, 0 } };
-    char *json;
 
     g_assert_cmpint (sl_pipeline_new (&pipeline, NULL), ==, SL_OK);
     g_assert_cmpint (sl_pipeline_set_alpha (pipeline, &drop, NULL), ==, SL_OK);
-    json = sl_pipeline_to_json (pipeline);
-    g_assert_true (sl_project_set_setting (project, "pipeline", json, &error));
-    sl_free (json);
+    g_assert_true (sl_project_set_pipeline (project, pipeline, &error));
     sl_pipeline_free (pipeline);
   }
   g_assert_true (sl_project_get_stats (project, &s, &error));

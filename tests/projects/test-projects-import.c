@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "projects-test-util.h"
+#include "sl-project-private.h" /* the raw "import-active" marker */
 #include "sl-project.h"
 
 static char *
@@ -341,11 +342,11 @@ test_open_cleans_leftovers (Fixture *f, gconstpointer data)
   g_assert_true (g_file_test (orphan, G_FILE_TEST_EXISTS));
   g_clear_pointer (&again, sl_project_unref);
   /* After one, copies without a row go too. */
-  g_assert_true (sl_project_set_setting (f->project, "import-active", "1", &error));
+  g_assert_true (_sl_project_set_setting (f->project, "import-active", "1", &error));
   again = sl_project_open (path, &error);
   g_assert_no_error (error);
   g_assert_false (g_file_test (orphan, G_FILE_TEST_EXISTS));
-  g_assert_null (sl_project_get_setting (again, "import-active"));
+  g_assert_null (_sl_project_get_setting (again, "import-active"));
 }
 
 static void

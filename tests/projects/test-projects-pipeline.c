@@ -127,8 +127,8 @@ test_augment_default (void)
   cJSON_Delete (augment);
 
   /* The project's setting is what a run uses by default... */
-  g_assert_true (sl_project_set_setting (
-      project, "augment", "{\"flip-horizontal\": true, \"rotate-degrees\": 12.5}", &error));
+  g_assert_true (sl_project_set_augment_json (
+      project, "{\"flip-horizontal\": true, \"rotate-degrees\": 12.5}", &error));
   augment = new_run_augment (project, NULL);
   g_assert_true (cJSON_IsTrue (cJSON_GetObjectItem (augment, "flip-horizontal")));
   g_assert_cmpfloat (cJSON_GetObjectItem (augment, "rotate-degrees")->valuedouble, ==, 12.5);

@@ -6,6 +6,7 @@
 
 #include "projects-test-util.h"
 #include "sl-project.h"
+#include "sl-project-settings.h"
 
 static void
 test_create_and_open (void)
@@ -22,13 +23,13 @@ test_create_and_open (void)
   g_assert_cmpstr (name, ==, "Widgets");
   images = g_build_filename (path, "images", NULL);
   g_assert_true (g_file_test (images, G_FILE_TEST_IS_DIR));
-  g_assert_true (sl_project_set_setting (project, "pipeline", "{\"x\": 1}", &error));
+  g_assert_true (sl_project_set_export_folder (project, "/srv/models", &error));
   g_clear_pointer (&project, sl_project_unref);
 
   again = sl_project_open (path, &error);
   g_assert_no_error (error);
-  value = sl_project_get_setting (again, "pipeline");
-  g_assert_cmpstr (value, ==, "{\"x\": 1}");
+  value = sl_project_dup_export_folder (again);
+  g_assert_cmpstr (value, ==, "/srv/models");
 
   /* WAL and the schema version are on the file itself. */
   db = g_build_filename (path, "project.db", NULL);

@@ -343,7 +343,7 @@ test_train_evaluate (void)
   g_assert_true (g_file_test (best, G_FILE_TEST_IS_REGULAR));
   g_assert_true (g_file_test (last, G_FILE_TEST_IS_REGULAR));
   /* The first run fixed the project's pipeline: 28x28 gray, measured mean. */
-  pipeline = sl_project_get_setting (project, "pipeline");
+  pipeline = sl_project_dup_stored_pipeline_json (project);
   g_assert_nonnull (pipeline);
   g_assert_nonnull (strstr (pipeline, "28"));
 

@@ -224,7 +224,7 @@ check_threshold (Fixture *f, GPtrArray *all, double threshold)
 {
   SlThresholdStats s;
   gint64 accepted = 0, right = 0, mistakes = 0, caught = 0;
-  g_autofree char *stored = NULL;
+  double stored;
   g_autofree char *hint = g_strdup_printf ("At %.0f %%", 100 * threshold);
 
   sl_evaluate_page_set_threshold (f->page, TRUE, threshold);
@@ -253,8 +253,8 @@ check_threshold (Fixture *f, GPtrArray *all, double threshold)
   if (mistakes > 0)
     g_assert_cmpfloat_with_epsilon (s.mistakes_caught, (double) caught / mistakes, 1e-12);
   g_assert_nonnull (ui_test_find_label (GTK_WIDGET (f->page), hint));
-  stored = sl_project_get_setting (f->project, SL_SETTING_REJECT_THRESHOLD);
-  g_assert_cmpfloat_with_epsilon (g_ascii_strtod (stored, NULL), threshold, 1e-9);
+  g_assert_true (sl_project_get_reject_threshold (f->project, &stored));
+  g_assert_cmpfloat_with_epsilon (stored, threshold, 1e-9);
 }
 
 static void

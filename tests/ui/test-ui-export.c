@@ -225,7 +225,7 @@ test_export (void)
   g_assert_cmpfloat (r->latency_ms, >, 0);
   g_assert_nonnull (ui_test_find_label (GTK_WIDGET (env.page), "ms per image on this PC"));
   g_assert_nonnull (ui_test_find_label (GTK_WIDGET (env.page), "sightline-infer"));
-  stored = sl_project_get_setting (env.project, "export-folder");
+  stored = sl_project_dup_export_folder (env.project);
   g_assert_cmpstr (stored, ==, env.models);
 
   /* The file the line will run gives the project's answer, with the page's threshold. */
@@ -333,7 +333,7 @@ test_unwritable (void)
   g_free (ui_test_save_screenshot (GTK_WIDGET (env.window), "export-error"));
   /* The folder setting keeps the last folder that worked. */
   {
-    g_autofree char *stored = sl_project_get_setting (env.project, "export-folder");
+    g_autofree char *stored = sl_project_dup_export_folder (env.project);
     g_assert_cmpstr (stored, ==, env.models);
   }
 
@@ -525,7 +525,7 @@ main (int argc, char **argv)
   env.project = ui_test_fmnist_project (300, 3, &env.tmp);
   if (env.project != NULL)
     {
-      g_assert_true (sl_project_set_setting (env.project, "reject-threshold", "0.6", NULL));
+      g_assert_true (sl_project_set_reject_threshold (env.project, 0.6, NULL));
       env.models = g_build_filename (env.tmp, "models", NULL);
       env.session = sl_session_new_for_project (env.project);
       env.page = SL_EXPORT_PAGE (sl_export_page_new (env.session));

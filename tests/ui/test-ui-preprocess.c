@@ -125,7 +125,7 @@ param (const sl_pipeline *p, int step, const char *id)
 static sl_pipeline *
 stored_pipeline (Fixture *f)
 {
-  g_autofree char *json = sl_project_get_setting (f->project, "pipeline");
+  g_autofree char *json = sl_project_dup_stored_pipeline_json (f->project);
   sl_pipeline *p = NULL;
 
   g_assert_nonnull (json);
@@ -246,7 +246,7 @@ test_chain (void)
   action (&f, "preprocess.toggle-step");
   g_assert_false (sl_pipeline_get_enabled (p, 1));
   /* Nothing is stored while edits keep coming. */
-  before = sl_project_get_setting (f.project, "pipeline");
+  before = sl_project_dup_stored_pipeline_json (f.project);
   g_assert_null (before);
 
   /* The preview shows source, three steps and the model input. */
@@ -552,7 +552,7 @@ test_input_and_augment (void)
   g_assert_true (ui_test_wait_until (not_measuring, input, 20000));
   g_assert_null (sl_input_spec_editor_get_error (input));
   sl_preprocess_page_flush (f.page);
-  json = sl_project_get_setting (f.project, "pipeline");
+  json = sl_project_dup_stored_pipeline_json (f.project);
   measured_json
       = sl_project_measure_pipeline_json (sl_project_get_path (f.project), json, NULL, NULL);
   g_assert_cmpint (sl_pipeline_from_json (measured_json, &measured, NULL), ==, SL_OK);
@@ -588,7 +588,7 @@ test_input_and_augment (void)
   g_assert_null (sl_augment_editor_get_error (augment));
   action (&f, "preprocess.new-samples");
   sl_preprocess_page_flush (f.page);
-  aug_json = sl_project_get_setting (f.project, "augment");
+  aug_json = sl_project_dup_augment_json (f.project);
   g_assert_nonnull (aug_json);
   {
     sl_augment_config c;

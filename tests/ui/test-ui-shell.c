@@ -477,7 +477,7 @@ count_progress (double fraction, const char *what, gpointer user_data)
 static void
 assert_demo_pipeline (SlProject *project)
 {
-  g_autofree char *json = sl_project_get_setting (project, "pipeline");
+  g_autofree char *json = sl_project_dup_stored_pipeline_json (project);
   sl_pipeline *pipeline = NULL;
   sl_input_spec spec;
 

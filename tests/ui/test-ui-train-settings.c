@@ -377,9 +377,8 @@ test_load_run (void)
 
   if (!fixture_open (&f, 150))
     return;
-  g_assert_true (
-      sl_project_set_setting (f.project, "augment", "{\"flip-horizontal\": true}", &error));
-  sl_session_notify_pipeline_changed (f.session);
+  /* Written through the session's project: the session says so ("pipeline-changed"). */
+  g_assert_true (sl_project_set_augment_json (f.project, "{\"flip-horizontal\": true}", &error));
   open_advanced (&f);
   choose (&f, "Schedule", "Step");
   set_spin (&f, "Step every", 1);

@@ -200,7 +200,7 @@ test_workflow (void)
                                              "gaussian-blur"));
   sl_preprocess_page_flush (preprocess);
   ui_test_spin (800);
-  pipeline = sl_project_get_setting (project, "pipeline");
+  pipeline = sl_project_dup_stored_pipeline_json (project);
   g_assert_nonnull (pipeline);
   g_assert_nonnull (strstr (pipeline, "gaussian-blur"));
   save_screenshot (window, "workflow-2-preprocess");
