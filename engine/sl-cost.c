@@ -1,5 +1,5 @@
 /* sl-cost.c: what a model costs to run (memory and work per image), measured from its description alone. */
-#include "sl-model-private.h"
+#include "sl-layer-private.h"
 #include "sl-error-private.h"
 
 #include <stdio.h>
@@ -8,50 +8,7 @@
 double
 _sl_node_flops (const sl_node *n)
 {
-  const double out = (double) sl_shape_size (n->out);
-
-  switch (n->kind)
-    {
-      case SL_LAYER_CONV2D:
-        return 2.0 * (double) n->weight_count * n->out.h * n->out.w + (n->bias ? out : 0.0);
-      case SL_LAYER_DENSE: return 2.0 * (double) n->weight_count + (n->bias ? out : 0.0);
-      case SL_LAYER_BATCHNORM: return 2.0 * out;
-      case SL_LAYER_RELU:
-      case SL_LAYER_RELU6:
-      case SL_LAYER_LEAKY_RELU:
-      case SL_LAYER_ADD: return out;
-      case SL_LAYER_SIGMOID: return 4.0 * out;
-      /* Pooling has no weights, yet its work grows with the window's area:
-       * a huge window on a huge input is hours of work in a tiny file. */
-      case SL_LAYER_MAXPOOL:
-      case SL_LAYER_AVGPOOL: return (double) n->geom.kh * n->geom.kw * out;
-      case SL_LAYER_GLOBAL_AVGPOOL: return (double) sl_shape_size (n->in);
-      case SL_LAYER_FLATTEN:
-      case SL_LAYER_DROPOUT: return 0.0;
-    }
-  return 0.0;
-}
-
-static const char *
-kind_word (sl_layer_kind kind)
-{
-  static const char *const words[] = {
-    [SL_LAYER_CONV2D] = "conv2d",
-    [SL_LAYER_DENSE] = "dense",
-    [SL_LAYER_BATCHNORM] = "batchnorm",
-    [SL_LAYER_RELU] = "relu",
-    [SL_LAYER_RELU6] = "relu6",
-    [SL_LAYER_LEAKY_RELU] = "leaky_relu",
-    [SL_LAYER_SIGMOID] = "sigmoid",
-    [SL_LAYER_MAXPOOL] = "maxpool",
-    [SL_LAYER_AVGPOOL] = "avgpool",
-    [SL_LAYER_GLOBAL_AVGPOOL] = "global_avgpool",
-    [SL_LAYER_FLATTEN] = "flatten",
-    [SL_LAYER_DROPOUT] = "dropout",
-    [SL_LAYER_ADD] = "add",
-  };
-
-  return (size_t) kind < sizeof words / sizeof words[0] ? words[kind] : "?";
+  return _sl_layer_class (n->kind)->flops (n);
 }
 
 void
@@ -61,9 +18,10 @@ _sl_model_describe_layer (const sl_model *m, int index, char *buf, size_t size)
 
   /* Names are the file's: long ones are cut so the message keeps its end. */
   if (n->name != NULL)
-    snprintf (buf, size, "layers[%d] (%s '%.40s')", index, kind_word (n->kind), n->name);
+    snprintf (buf, size, "layers[%d] (%s '%.40s')", index, _sl_layer_class (n->kind)->name,
+              n->name);
   else
-    snprintf (buf, size, "layers[%d] (%s)", index, kind_word (n->kind));
+    snprintf (buf, size, "layers[%d] (%s)", index, _sl_layer_class (n->kind)->name);
 }
 
 sl_status

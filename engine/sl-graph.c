@@ -1,5 +1,5 @@
 /* sl-graph.c: plans a model's buffers once per batch size and runs forward and backward passes. */
-#include "sl-model-private.h"
+#include "sl-layer-private.h"
 #include "sl-error-private.h"
 
 #include <stdio.h>
@@ -17,45 +17,26 @@ typedef struct
 static int
 grad_root (const sl_model *m, int index)
 {
-  while (index != SL_INPUT_NODE && m->nodes[index].kind == SL_LAYER_FLATTEN)
+  while (index != SL_INPUT_NODE && (_sl_layer_class (m->nodes[index].kind)->flags & SL_LAYER_ALIAS))
     index = m->nodes[index].inputs[0];
   return index;
 }
 
-static bool
-is_rectifier (sl_layer_kind kind)
-{
-  return kind == SL_LAYER_RELU || kind == SL_LAYER_RELU6 || kind == SL_LAYER_LEAKY_RELU;
-}
-
-/* A rectifier may overwrite its input when nothing else reads that input and
- * the input's own backward pass does not need its output: it then shares the
- * input's activation and gradient buffers (its backward reads only its output). */
+/* A layer that may run in place (a rectifier) overwrites its input when
+ * nothing else reads that input and the input's own backward pass does not
+ * need its output: it then shares the input's activation and gradient
+ * buffers (its backward reads only its output). */
 static bool
 runs_in_place (const sl_model *m, const int *readers, int i)
 {
   const sl_node *n = &m->nodes[i];
   int in = n->inputs[0];
 
-  if (!is_rectifier (n->kind) || in == SL_INPUT_NODE || readers[in] != 1)
+  if (!(_sl_layer_class (n->kind)->flags & SL_LAYER_IN_PLACE) || in == SL_INPUT_NODE
+      || readers[in] != 1)
     return false;
-  switch (m->nodes[in].kind)
-    {
-      case SL_LAYER_CONV2D:
-      case SL_LAYER_DENSE:
-      case SL_LAYER_BATCHNORM:
-      case SL_LAYER_MAXPOOL:
-      case SL_LAYER_AVGPOOL:
-      case SL_LAYER_GLOBAL_AVGPOOL:
-      case SL_LAYER_ADD: return true;
-      default: /* activations need their outputs; flatten and dropout may alias */ return false;
-    }
-}
-
-static size_t
-align16 (size_t n)
-{
-  return (n + 15) & ~(size_t) 15;
+  /* Activations need their outputs; flatten and dropout may alias. */
+  return (_sl_layer_class (m->nodes[in].kind)->flags & SL_LAYER_OUTPUT_FREE) != 0;
 }
 
 /* Where every buffer of a plan sits in its two arenas (offsets in floats and
@@ -75,20 +56,117 @@ layout_clear (plan_layout *l)
   memset (l, 0, sizeof *l);
 }
 
-static size_t
-conv_workspace (const sl_plan_sizer *sz, const sl_conv_desc *d, int batch)
+/* How many nodes (and the loss) read each node's output. */
+static int *
+count_readers (const sl_model *m)
 {
-  if (sz->backend != NULL)
-    return sz->backend->ops->conv2d_workspace (sz->backend, d, batch);
-  return _sl_cpu_conv2d_workspace_floats (d, sz->threads);
+  int *readers = calloc ((size_t) m->n_nodes + 1, sizeof (int));
+
+  if (readers == NULL)
+    return NULL;
+  for (int i = 0; i < m->n_nodes; i++)
+    for (int k = 0; k < m->nodes[i].n_inputs; k++)
+      if (m->nodes[i].inputs[k] != SL_INPUT_NODE)
+        readers[m->nodes[i].inputs[k]]++;
+  readers[m->n_nodes - 1]++; /* the loss */
+  return readers;
 }
 
-static size_t
-conv_grad_scratch (const sl_plan_sizer *sz, const sl_conv_desc *d)
+/* Running totals while a plan is laid out. */
+typedef struct
 {
-  if (sz->backend != NULL)
-    return sz->backend->ops->conv2d_grad_scratch (sz->backend, d);
-  return _sl_cpu_conv2d_grad_scratch_floats (d);
+  size_t floats, ints, ws, scratch;
+} layout_sums;
+
+/* Places node i's buffers: an alias or an in-place layer owns none; others
+ * their output (unless they pass their input on), a gradient when training,
+ * and what their kind asks for. Returns the bytes the node owns and, in
+ * *node_ws, the bytes of workspace it asks for. */
+static uint64_t
+layout_node (const sl_model *m, const int *readers, int i, int batch, bool training,
+             const sl_plan_sizer *sz, plan_layout *l, layout_sums *t, uint64_t *node_ws)
+{
+  const sl_node *n = &m->nodes[i];
+  const sl_layer_class *c = _sl_layer_class (n->kind);
+  const size_t len = _sl_align16 ((size_t) batch * sl_shape_size (n->out));
+  const size_t floats_before = t->floats, ints_before = t->ints;
+  sl_layer_needs needs = { .out = true };
+
+  l->out_at[i] = l->grad_at[i] = l->saved_at[i] = l->arg_at[i] = SIZE_MAX;
+  *node_ws = 0;
+  if (c->flags & SL_LAYER_ALIAS)
+    return 0;
+  if (runs_in_place (m, readers, i))
+    {
+      l->out_at[i] = l->out_at[n->inputs[0]];
+      l->grad_at[i] = l->grad_at[n->inputs[0]];
+      return 0;
+    }
+  c->plan (n, batch, training, sz, &needs);
+  if (needs.out)
+    {
+      l->out_at[i] = t->floats;
+      t->floats += len;
+    }
+  if (training)
+    {
+      l->grad_at[i] = t->floats;
+      t->floats += len;
+    }
+  if (needs.saved > 0)
+    {
+      l->saved_at[i] = t->floats;
+      t->floats += needs.saved;
+    }
+  if (needs.argmax > 0)
+    {
+      l->arg_at[i] = t->ints;
+      t->ints += needs.argmax;
+    }
+  t->ws = needs.workspace > t->ws ? needs.workspace : t->ws;
+  t->scratch = needs.grad_scratch > t->scratch ? needs.grad_scratch : t->scratch;
+  *node_ws = (uint64_t) _sl_align16 (needs.workspace) * sizeof (float);
+  return (uint64_t) (t->floats - floats_before) * sizeof (float)
+         + (uint64_t) (t->ints - ints_before) * sizeof (int32_t);
+}
+
+/* Places the buffers every plan has after the nodes': the input gradient,
+ * the shared workspace and scratch, the statistics, and staging for a
+ * backend that cannot read host memory. */
+static void
+layout_shared (const sl_model *m, int batch, bool training, bool want_input_grad,
+               const sl_plan_sizer *sz, plan_layout *l, layout_sums *t)
+{
+  const size_t B = (size_t) batch;
+  const size_t in_size = (size_t) m->channels * m->height * m->width;
+
+  l->input_grad_at = t->floats;
+  if (want_input_grad)
+    t->floats += _sl_align16 (B * in_size);
+  /* Device libraries (cuDNN) want their scratch on a 256-byte boundary. */
+  if (!sz->host_memory)
+    t->floats = (t->floats + 63) & ~(size_t) 63;
+  l->ws_at = t->floats;
+  t->floats += _sl_align16 (t->ws);
+  l->scratch_at = t->floats;
+  if (training)
+    t->floats += _sl_align16 (t->scratch * (size_t) m->threads);
+  /* Doubles, 64-byte aligned like every offset here. */
+  l->stats_at = t->floats;
+  t->floats += _sl_align16 (2 * SL_STAT_COUNT);
+  l->input_at = t->floats;
+  l->probs_at = 0;
+  if (!sz->host_memory)
+    {
+      t->floats += _sl_align16 (B * in_size);
+      l->probs_at = t->floats;
+      t->floats += _sl_align16 (B * (size_t) m->classes);
+    }
+  l->labels_at = t->ints;
+  t->ints += _sl_align16 (B);
+  l->ws = t->ws;
+  l->floats = t->floats;
+  l->ints = t->ints;
 }
 
 /* Lays out one plan without allocating it. sl_plan_new and the cost
@@ -101,9 +179,8 @@ plan_layout_new (const sl_model *m, int batch, bool training, bool want_input_gr
                  const sl_plan_sizer *sz, plan_layout *l, uint64_t *node_bytes, uint64_t *node_ws,
                  sl_error *err)
 {
-  size_t floats = 0, ints = 0, ws = 0, scratch = 0;
-  const size_t B = (size_t) batch;
-  int *readers = calloc ((size_t) m->n_nodes + 1, sizeof (int));
+  layout_sums t = { 0 };
+  int *readers = count_readers (m);
 
   memset (l, 0, sizeof *l);
   l->out_at = calloc ((size_t) m->n_nodes * 4, sizeof (size_t));
@@ -116,103 +193,17 @@ plan_layout_new (const sl_model *m, int batch, bool training, bool want_input_gr
   l->grad_at = l->out_at + m->n_nodes;
   l->saved_at = l->grad_at + m->n_nodes;
   l->arg_at = l->saved_at + m->n_nodes;
-
-  for (int i = 0; i < m->n_nodes; i++)
-    for (int k = 0; k < m->nodes[i].n_inputs; k++)
-      if (m->nodes[i].inputs[k] != SL_INPUT_NODE)
-        readers[m->nodes[i].inputs[k]]++;
-  readers[m->n_nodes - 1]++; /* the loss */
-
-  /* First pass: offsets into one float arena and one index arena. */
   for (int i = 0; i < m->n_nodes; i++)
     {
-      const sl_node *n = &m->nodes[i];
-      size_t len = align16 (B * sl_shape_size (n->out));
-      const size_t floats_before = floats, ints_before = ints;
+      uint64_t ws;
+      uint64_t bytes = layout_node (m, readers, i, batch, training, sz, l, &t, &ws);
 
-      l->out_at[i] = l->grad_at[i] = l->saved_at[i] = l->arg_at[i] = SIZE_MAX;
-      if (node_ws != NULL)
-        node_ws[i] = 0;
-      if (n->kind == SL_LAYER_FLATTEN)
-        {
-          if (node_bytes != NULL)
-            node_bytes[i] = 0;
-          continue;
-        }
-      if (runs_in_place (m, readers, i))
-        {
-          l->out_at[i] = l->out_at[n->inputs[0]];
-          l->grad_at[i] = l->grad_at[n->inputs[0]];
-          if (node_bytes != NULL)
-            node_bytes[i] = 0;
-          continue;
-        }
-      if (n->kind != SL_LAYER_DROPOUT || training)
-        {
-          l->out_at[i] = floats;
-          floats += len;
-        }
-      if (training)
-        {
-          l->grad_at[i] = floats;
-          floats += len;
-        }
-      if (n->kind == SL_LAYER_BATCHNORM)
-        {
-          l->saved_at[i] = floats;
-          floats += align16 (2 * (size_t) n->in.c);
-        }
-      if (n->kind == SL_LAYER_DROPOUT && training)
-        {
-          l->saved_at[i] = floats;
-          floats += len;
-        }
-      if (n->kind == SL_LAYER_MAXPOOL && training)
-        {
-          l->arg_at[i] = ints;
-          ints += len;
-        }
-      if (n->kind == SL_LAYER_CONV2D)
-        {
-          size_t w = conv_workspace (sz, &n->geom, batch);
-          size_t s = conv_grad_scratch (sz, &n->geom);
-          ws = w > ws ? w : ws;
-          scratch = s > scratch ? s : scratch;
-          if (node_ws != NULL)
-            node_ws[i] = (uint64_t) align16 (w) * sizeof (float);
-        }
       if (node_bytes != NULL)
-        node_bytes[i] = (uint64_t) (floats - floats_before) * sizeof (float)
-                        + (uint64_t) (ints - ints_before) * sizeof (int32_t);
+        node_bytes[i] = bytes;
+      if (node_ws != NULL)
+        node_ws[i] = ws;
     }
-  const size_t in_size = (size_t) m->channels * m->height * m->width;
-  l->input_grad_at = floats;
-  if (want_input_grad)
-    floats += align16 (B * in_size);
-  /* Device libraries (cuDNN) want their scratch on a 256-byte boundary. */
-  if (!sz->host_memory)
-    floats = (floats + 63) & ~(size_t) 63;
-  l->ws_at = floats;
-  floats += align16 (ws);
-  l->scratch_at = floats;
-  if (training)
-    floats += align16 (scratch * (size_t) m->threads);
-  /* Doubles, 64-byte aligned like every offset here. */
-  l->stats_at = floats;
-  floats += align16 (2 * SL_STAT_COUNT);
-  l->input_at = floats;
-  l->probs_at = 0;
-  if (!sz->host_memory)
-    {
-      floats += align16 (B * in_size);
-      l->probs_at = floats;
-      floats += align16 (B * (size_t) m->classes);
-    }
-  l->labels_at = ints;
-  ints += align16 (B);
-  l->ws = ws;
-  l->floats = floats;
-  l->ints = ints;
+  layout_shared (m, batch, training, want_input_grad, sz, l, &t);
   free (readers);
   return SL_OK;
 }
@@ -247,16 +238,125 @@ _sl_format_bytes (uint64_t bytes, char *buf, size_t size)
     snprintf (buf, size, "%.1f kB", bytes / 1e3);
 }
 
+/* A plan's layout may be refused: by a backend that cannot plan a layer
+ * (conv2d_workspace says so at the next sync), or by the memory limit. */
+static sl_status
+check_layout (sl_model *m, int batch, const plan_layout *l, sl_error *err)
+{
+  sl_status st = m->backend->ops->sync (m->backend, err);
+
+  if (st == SL_OK && m->plan_limit > 0 && layout_bytes (l) > m->plan_limit)
+    {
+      char need[32], limit[32];
+
+      _sl_format_bytes (layout_bytes (l), need, sizeof need);
+      _sl_format_bytes (m->plan_limit, limit, sizeof limit);
+      st = sl_error_set (err, SL_ERR_LIMIT,
+                         "a batch of %d needs %s of working memory, more than the %s the memory "
+                         "limit leaves for it",
+                         batch, need, limit);
+    }
+  return st;
+}
+
+/* The plan's per-node tables (host memory), or NULL. */
+static plan_private *
+plan_alloc_tables (const sl_model *m)
+{
+  const size_t count = (size_t) m->n_nodes;
+  plan_private *pp = calloc (1, sizeof *pp);
+
+  if (pp == NULL)
+    return NULL;
+  pp->plan.out = calloc (count, sizeof (float *));
+  pp->plan.grad = calloc (count, sizeof (float *));
+  pp->plan.saved = calloc (count, sizeof (float *));
+  pp->plan.argmax = calloc (count, sizeof (int32_t *));
+  pp->own = calloc (count, sizeof (float *));
+  pp->written = calloc (count + 1, sizeof (bool));
+  return pp;
+}
+
+static bool
+plan_tables_complete (const plan_private *pp)
+{
+  const sl_plan *p = &pp->plan;
+
+  return p->out && p->grad && p->saved && p->argmax && pp->own && pp->written;
+}
+
+/* Points every buffer of the plan into its two arenas, as laid out. */
+static void
+plan_point (const sl_model *m, plan_private *pp, const plan_layout *l, bool want_input_grad)
+{
+  sl_plan *p = &pp->plan;
+
+  for (int i = 0; i < m->n_nodes; i++)
+    {
+      if (l->out_at[i] != SIZE_MAX)
+        p->out[i] = pp->own[i] = p->arena + l->out_at[i];
+      if (l->grad_at[i] != SIZE_MAX)
+        p->grad[i] = p->arena + l->grad_at[i];
+      if (l->saved_at[i] != SIZE_MAX)
+        p->saved[i] = p->arena + l->saved_at[i];
+      if (l->arg_at[i] != SIZE_MAX)
+        p->argmax[i] = p->index_arena + l->arg_at[i];
+    }
+  if (want_input_grad)
+    p->input_grad = p->arena + l->input_grad_at;
+  p->workspace = p->arena + l->ws_at;
+  p->workspace_size = l->ws;
+  p->param_grad_scratch = p->training ? p->arena + l->scratch_at : NULL;
+  p->logits_grad = p->training ? p->grad[grad_root (m, m->n_nodes - 1)] : NULL;
+  p->stats = (double *) (p->arena + l->stats_at);
+  p->labels = p->index_arena + l->labels_at;
+  if (!m->backend->ops->host_memory)
+    {
+      p->input = p->arena + l->input_at;
+      p->probs = p->arena + l->probs_at;
+    }
+}
+
+/* Allocates the plan laid out in l: its tables, then its arenas in backend memory. */
+static sl_status
+plan_alloc (sl_model *m, int batch, bool training, bool want_input_grad, const plan_layout *l,
+            sl_plan **out, sl_error *err)
+{
+  sl_backend *be = m->backend;
+  plan_private *pp = plan_alloc_tables (m);
+  sl_plan *p;
+
+  if (pp == NULL || !plan_tables_complete (pp))
+    {
+      if (pp != NULL)
+        sl_plan_free (m, &pp->plan);
+      return sl_error_set (err, SL_ERR_NOMEM, "out of memory planning buffers");
+    }
+  p = &pp->plan;
+  p->batch = batch;
+  p->training = training;
+  p->arena = be->ops->alloc (be, l->floats * sizeof (float));
+  p->index_arena = be->ops->alloc (be, l->ints * sizeof (int32_t));
+  if (p->arena == NULL || p->index_arena == NULL)
+    {
+      sl_plan_free (m, p);
+      return sl_error_set (err, SL_ERR_NOMEM,
+                           "out of %s memory: %.0f MB of buffers for a batch of %d; try a smaller "
+                           "batch size",
+                           be->ops->host_memory ? "main" : "GPU", layout_bytes (l) / 1e6, batch);
+    }
+  plan_point (m, pp, l, want_input_grad);
+  *out = p;
+  return SL_OK;
+}
+
 sl_status
 sl_plan_new (sl_model *m, int batch, bool training, bool want_input_grad, sl_plan **out,
              sl_error *err)
 {
-  sl_backend *be = m->backend;
-  const sl_backend_ops *ops = be->ops;
-  const sl_plan_sizer sizer
-      = { .backend = be, .threads = m->threads, .host_memory = ops->host_memory };
-  plan_private *pp;
-  sl_plan *p;
+  const sl_plan_sizer sizer = { .backend = m->backend,
+                                .threads = m->threads,
+                                .host_memory = m->backend->ops->host_memory };
   plan_layout l;
   sl_status st;
 
@@ -264,86 +364,11 @@ sl_plan_new (sl_model *m, int batch, bool training, bool want_input_grad, sl_pla
   st = plan_layout_new (m, batch, training, want_input_grad, &sizer, &l, NULL, NULL, err);
   if (st != SL_OK)
     return st;
-  /* A backend that cannot plan a layer (conv2d_workspace) says so here. */
-  st = ops->sync (be, err);
-  if (st == SL_OK && m->plan_limit > 0 && layout_bytes (&l) > m->plan_limit)
-    {
-      char need[32], limit[32];
-
-      _sl_format_bytes (layout_bytes (&l), need, sizeof need);
-      _sl_format_bytes (m->plan_limit, limit, sizeof limit);
-      st = sl_error_set (err, SL_ERR_LIMIT,
-                         "a batch of %d needs %s of working memory, more than the %s the memory "
-                         "limit leaves for it",
-                         batch, need, limit);
-    }
-  if (st != SL_OK)
-    {
-      layout_clear (&l);
-      return st;
-    }
-  pp = calloc (1, sizeof *pp);
-  if (pp == NULL)
-    {
-      layout_clear (&l);
-      return sl_error_set (err, SL_ERR_NOMEM, "out of memory planning buffers");
-    }
-  p = &pp->plan;
-  p->batch = batch;
-  p->training = training;
-  p->out = calloc ((size_t) m->n_nodes, sizeof (float *));
-  p->grad = calloc ((size_t) m->n_nodes, sizeof (float *));
-  p->saved = calloc ((size_t) m->n_nodes, sizeof (float *));
-  p->argmax = calloc ((size_t) m->n_nodes, sizeof (int32_t *));
-  pp->own = calloc ((size_t) m->n_nodes, sizeof (float *));
-  pp->written = calloc ((size_t) m->n_nodes + 1, sizeof (bool));
-  if (!p->out || !p->grad || !p->saved || !p->argmax || !pp->own || !pp->written)
-    {
-      layout_clear (&l);
-      sl_plan_free (m, p);
-      return sl_error_set (err, SL_ERR_NOMEM, "out of memory planning buffers");
-    }
-  p->arena = ops->alloc (be, l.floats * sizeof (float));
-  p->index_arena = ops->alloc (be, l.ints * sizeof (int32_t));
-  if (p->arena == NULL || p->index_arena == NULL)
-    {
-      double mb = layout_bytes (&l) / 1e6;
-
-      layout_clear (&l);
-      sl_plan_free (m, p);
-      return sl_error_set (err, SL_ERR_NOMEM,
-                           "out of %s memory: %.0f MB of buffers for a batch of %d; try a smaller "
-                           "batch size",
-                           ops->host_memory ? "main" : "GPU", mb, batch);
-    }
-
-  for (int i = 0; i < m->n_nodes; i++)
-    {
-      if (l.out_at[i] != SIZE_MAX)
-        p->out[i] = pp->own[i] = p->arena + l.out_at[i];
-      if (l.grad_at[i] != SIZE_MAX)
-        p->grad[i] = p->arena + l.grad_at[i];
-      if (l.saved_at[i] != SIZE_MAX)
-        p->saved[i] = p->arena + l.saved_at[i];
-      if (l.arg_at[i] != SIZE_MAX)
-        p->argmax[i] = p->index_arena + l.arg_at[i];
-    }
-  if (want_input_grad)
-    p->input_grad = p->arena + l.input_grad_at;
-  p->workspace = p->arena + l.ws_at;
-  p->workspace_size = l.ws;
-  p->param_grad_scratch = training ? p->arena + l.scratch_at : NULL;
-  p->logits_grad = training ? p->grad[grad_root (m, m->n_nodes - 1)] : NULL;
-  p->stats = (double *) (p->arena + l.stats_at);
-  p->labels = p->index_arena + l.labels_at;
-  if (!ops->host_memory)
-    {
-      p->input = p->arena + l.input_at;
-      p->probs = p->arena + l.probs_at;
-    }
+  st = check_layout (m, batch, &l, err);
+  if (st == SL_OK)
+    st = plan_alloc (m, batch, training, want_input_grad, &l, out, err);
   layout_clear (&l);
-  *out = p;
-  return SL_OK;
+  return st;
 }
 
 void
@@ -372,16 +397,27 @@ node_input (const sl_plan *p, const sl_node *n, int k, const float *x)
   return n->inputs[k] == SL_INPUT_NODE ? x : p->out[n->inputs[k]];
 }
 
-static sl_activation
-activation_of (sl_layer_kind kind)
+/* One node's part of a pass: its inputs, weights and buffers. */
+static sl_layer_run
+run_of (sl_model *m, sl_plan *p, int i, const float *x, int n)
 {
-  switch (kind)
-    {
-      case SL_LAYER_RELU6: return SL_ACT_RELU6;
-      case SL_LAYER_LEAKY_RELU: return SL_ACT_LEAKY_RELU;
-      case SL_LAYER_SIGMOID: return SL_ACT_SIGMOID;
-      default: return SL_ACT_RELU;
-    }
+  const sl_node *node = &m->nodes[i];
+  const float *w = m->params + node->param_offset;
+  sl_layer_run r = {
+    .m = m,
+    .p = p,
+    .node = node,
+    .index = i,
+    .n = n,
+    .len = (size_t) n * sl_shape_size (node->out),
+    .in = node_input (p, node, 0, x),
+    .w = w,
+    .b = node->bias ? w + node->weight_count : NULL,
+  };
+
+  if (node->n_inputs > 1)
+    r.in1 = node_input (p, node, 1, x);
+  return r;
 }
 
 const float *
@@ -389,58 +425,21 @@ sl_graph_forward (sl_model *m, sl_plan *p, const float *x, int n, bool training,
                   uint64_t noise_seed)
 {
   plan_private *pp = (plan_private *) p;
-  sl_backend *be = m->backend;
-  const sl_backend_ops *ops = be->ops;
 
   for (int i = 0; i < m->n_nodes; i++)
     {
-      const sl_node *node = &m->nodes[i];
-      const float *in = node_input (p, node, 0, x);
-      const float *w = m->params + node->param_offset;
-      const float *b = node->bias ? w + node->weight_count : NULL;
-      const size_t len = (size_t) n * sl_shape_size (node->out);
-      float *y = pp->own[i];
+      const sl_layer_class *c = _sl_layer_class (m->nodes[i].kind);
+      sl_layer_run r = run_of (m, p, i, x, n);
 
-      switch (node->kind)
+      if (c->flags & SL_LAYER_ALIAS)
         {
-          case SL_LAYER_CONV2D:
-            ops->conv2d_forward (be, &node->geom, n, in, w, b, y, p->workspace, p->workspace_size);
-            break;
-          case SL_LAYER_DENSE:
-            ops->dense_forward (be, n, (int) sl_shape_size (node->in), node->units, in, w, b, y);
-            break;
-          case SL_LAYER_BATCHNORM:
-            ops->batchnorm_forward (be, training, n, node->in.c, node->in.h * node->in.w, in, w,
-                                    w + node->in.c, m->state + node->state_offset,
-                                    m->state + node->state_offset + node->in.c, node->epsilon,
-                                    node->momentum, p->saved[i], y);
-            break;
-          case SL_LAYER_RELU:
-          case SL_LAYER_RELU6:
-          case SL_LAYER_LEAKY_RELU:
-          case SL_LAYER_SIGMOID:
-            ops->activation_forward (be, activation_of (node->kind), node->slope, len, in, y);
-            break;
-          case SL_LAYER_MAXPOOL:
-          case SL_LAYER_AVGPOOL:
-            ops->pool_forward (be, node->kind == SL_LAYER_MAXPOOL ? SL_POOL_MAX : SL_POOL_AVG,
-                               &node->geom, n, in, y, training ? p->argmax[i] : NULL);
-            break;
-          case SL_LAYER_GLOBAL_AVGPOOL:
-            ops->global_avgpool_forward (be, n, node->in.c, node->in.h * node->in.w, in, y);
-            break;
-          case SL_LAYER_FLATTEN: y = (float *) in; break;
-          case SL_LAYER_DROPOUT:
-            if (training && node->rate > 0.0f)
-              ops->dropout_forward (be, len, node->rate,
-                                    noise_seed ^ (0xd1b54a32d192ed03ull * (uint64_t) (i + 1)), in,
-                                    p->saved[i], y);
-            else
-              y = (float *) in; /* identity at inference */
-            break;
-          case SL_LAYER_ADD: ops->add_forward (be, len, in, node_input (p, node, 1, x), y); break;
+          p->out[i] = (float *) r.in;
+          continue;
         }
-      p->out[i] = y;
+      r.y = pp->own[i];
+      r.training = training;
+      r.noise_seed = noise_seed;
+      p->out[i] = (float *) c->forward (&r);
     }
   return p->out[m->n_nodes - 1];
 }
@@ -458,7 +457,6 @@ sl_graph_backward (sl_model *m, sl_plan *p, const float *x, int n, float *param_
 {
   plan_private *pp = (plan_private *) p;
   sl_backend *be = m->backend;
-  const sl_backend_ops *ops = be->ops;
   bool *written = pp->written; /* indexed by root + 1 */
 
   memset (written, 0, sizeof (bool) * ((size_t) m->n_nodes + 1));
@@ -467,77 +465,35 @@ sl_graph_backward (sl_model *m, sl_plan *p, const float *x, int n, float *param_
   for (int i = m->n_nodes - 1; i >= 0; i--)
     {
       const sl_node *node = &m->nodes[i];
-      const float *in = node_input (p, node, 0, x);
-      const float *w = m->params + node->param_offset;
-      float *dw = param_grads + node->param_offset;
-      float *db = node->bias ? dw + node->weight_count : NULL;
-      const size_t len = (size_t) n * sl_shape_size (node->out);
-      const float *dy = p->grad[i];
-      int r0 = grad_root (m, node->inputs[0]);
-      float *dx = grad_of (m, p, node->inputs[0]);
-      bool acc = written[r0 + 1];
+      const sl_layer_class *c = _sl_layer_class (node->kind);
+      sl_layer_run r;
+      int r0, r1 = SL_INPUT_NODE;
 
-      if (node->kind == SL_LAYER_FLATTEN)
+      if (c->flags & SL_LAYER_ALIAS)
         continue;
+      r = run_of (m, p, i, x, n);
+      r.dw = param_grads + node->param_offset;
       if (!written[i + 1])
         {
           /* Nothing reads this layer's output: its parameters get no gradient. */
-          ops->zero (be, dw, sizeof (float) * node->param_count);
+          be->ops->zero (be, r.dw, sizeof (float) * node->param_count);
           continue;
         }
-      switch (node->kind)
+      r.db = node->bias ? r.dw + node->weight_count : NULL;
+      r.dy = p->grad[i];
+      r0 = grad_root (m, node->inputs[0]);
+      r.dx = grad_of (m, p, node->inputs[0]);
+      r.acc = written[r0 + 1];
+      if (node->n_inputs > 1)
         {
-          case SL_LAYER_CONV2D:
-            ops->conv2d_backward (be, &node->geom, n, in, w, dy, dx, acc, dw, db, p->workspace,
-                                  p->workspace_size, p->param_grad_scratch);
-            break;
-          case SL_LAYER_DENSE:
-            ops->dense_backward (be, n, (int) sl_shape_size (node->in), node->units, in, w, dy, dx,
-                                 acc, dw, db);
-            break;
-          case SL_LAYER_BATCHNORM:
-            ops->batchnorm_backward (be, n, node->in.c, node->in.h * node->in.w, in, w, p->saved[i],
-                                     node->epsilon, dy, dx, acc, dw, dw + node->in.c);
-            break;
-          case SL_LAYER_RELU:
-          case SL_LAYER_RELU6:
-          case SL_LAYER_LEAKY_RELU:
-          case SL_LAYER_SIGMOID:
-            if (dx != NULL)
-              ops->activation_backward (be, activation_of (node->kind), node->slope, len, p->out[i],
-                                        dy, dx, acc);
-            break;
-          case SL_LAYER_MAXPOOL:
-          case SL_LAYER_AVGPOOL:
-            if (dx != NULL)
-              ops->pool_backward (be, node->kind == SL_LAYER_MAXPOOL ? SL_POOL_MAX : SL_POOL_AVG,
-                                  &node->geom, n, dy, p->argmax[i], dx, acc);
-            break;
-          case SL_LAYER_GLOBAL_AVGPOOL:
-            if (dx != NULL)
-              ops->global_avgpool_backward (be, n, node->in.c, node->in.h * node->in.w, dy, dx,
-                                            acc);
-            break;
-          case SL_LAYER_DROPOUT:
-            if (dx != NULL && node->rate > 0.0f)
-              ops->mul_backward (be, len, p->saved[i], dy, dx, acc);
-            else if (dx != NULL)
-              ops->copy_grad (be, len, dy, dx, acc);
-            break;
-          case SL_LAYER_ADD:
-            if (dx != NULL)
-              ops->copy_grad (be, len, dy, dx, acc);
-            written[r0 + 1] = true;
-            {
-              int r1 = grad_root (m, node->inputs[1]);
-              float *dx1 = grad_of (m, p, node->inputs[1]);
-              if (dx1 != NULL)
-                ops->copy_grad (be, len, dy, dx1, written[r1 + 1]);
-              written[r1 + 1] = true;
-            }
-            break;
-          case SL_LAYER_FLATTEN: break;
+          /* The second addend accumulates onto the first where both are one. */
+          r1 = grad_root (m, node->inputs[1]);
+          r.dx1 = grad_of (m, p, node->inputs[1]);
+          r.acc1 = written[r1 + 1] || r1 == r0;
         }
+      c->backward (&r);
       written[r0 + 1] = true;
+      if (node->n_inputs > 1)
+        written[r1 + 1] = true;
     }
 }

@@ -19,6 +19,7 @@ typedef enum
   SL_LAYER_FLATTEN,
   SL_LAYER_DROPOUT,
   SL_LAYER_ADD,
+  SL_LAYER_KIND_COUNT /* each kind has its entry in engine/layers/sl-layer-registry.c */
 } sl_layer_kind;
 
 typedef enum

@@ -1,5 +1,5 @@
 /* sl-model.c: the model handle: building from JSON, weight initialisation and inference. */
-#include "sl-model-private.h"
+#include "sl-layer-private.h"
 #include "sl-device-private.h"
 #include "sl-error-private.h"
 #include "sl-rng-private.h"
@@ -24,45 +24,10 @@ sl_model_init_params (sl_model *m, uint64_t seed)
   for (int i = 0; i < m->n_nodes; i++)
     {
       const sl_node *n = &m->nodes[i];
-      float *w = m->host_params + n->param_offset;
 
-      if (n->kind == SL_LAYER_BATCHNORM)
-        {
-          float *state = m->host_state + n->state_offset;
-          for (int c = 0; c < n->in.c; c++)
-            {
-              w[c] = 1.0f;               /* gamma; beta stays 0 */
-              state[n->in.c + c] = 1.0f; /* running variance; the mean stays 0 */
-            }
-          continue;
-        }
-      if (n->kind != SL_LAYER_CONV2D && n->kind != SL_LAYER_DENSE)
-        continue;
+      float *state = m->host_state != NULL ? m->host_state + n->state_offset : NULL;
 
-      double fan_in, fan_out;
-      if (n->kind == SL_LAYER_CONV2D)
-        {
-          double area = (double) n->geom.kh * n->geom.kw;
-          fan_in = area * n->in.c / n->geom.groups;
-          fan_out = area * n->geom.out_c / n->geom.groups;
-        }
-      else
-        {
-          fan_in = (double) sl_shape_size (n->in);
-          fan_out = n->units;
-        }
-      if (n->init == SL_INIT_HE)
-        {
-          float std = (float) sqrt (2.0 / fan_in);
-          for (size_t k = 0; k < n->weight_count; k++)
-            w[k] = sl_rng_normal (&rng) * std;
-        }
-      else
-        {
-          float limit = (float) sqrt (6.0 / (fan_in + fan_out));
-          for (size_t k = 0; k < n->weight_count; k++)
-            w[k] = (2.0f * sl_rng_uniform (&rng) - 1.0f) * limit;
-        }
+      _sl_layer_class (n->kind)->init (n, m->host_params + n->param_offset, state, &rng);
     }
   /* A device copy is refreshed from these; its errors surface at the next sync. */
   sl_model_push_host (m, NULL);

@@ -1,7 +1,6 @@
 /* sl-onnx-export.c: writes a model as an ONNX graph (opset 13): the input normalisation,
  * every layer with its trained weights and running statistics, then a softmax. */
-#include "sl-onnx-private.h"
-#include "sl-model-private.h"
+#include "sl-layer-onnx-private.h"
 #include "sl-error-private.h"
 
 #include <cjson/cJSON.h>
@@ -10,14 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* An ONNX tensor holding one layer's output for the whole batch. */
-typedef struct
-{
-  const char *name;
-  bool flat; /* [N, C] (after flatten, dense) rather than [N, C, H, W] */
-} tensor;
+typedef struct sl_onnx_exporter exporter;
+typedef sl_onnx_tensor tensor;
 
-typedef struct
+struct sl_onnx_exporter
 {
   sl_onnx_builder b;
   const sl_model *m;
@@ -27,7 +22,7 @@ typedef struct
   const char *label;    /* the layer being exported */
   const char *six;      /* relu6's constant, made on first use */
   const char *shape_4d; /* Reshape target [0, -1, 1, 1], made on first use */
-} exporter;
+};
 
 void
 sl_onnx_options_init (sl_onnx_options *o)
@@ -38,32 +33,10 @@ sl_onnx_options_init (sl_onnx_options *o)
     o->std[c] = 1.0f;
 }
 
-static const char *
-layer_type_name (sl_layer_kind kind)
-{
-  switch (kind)
-    {
-      case SL_LAYER_CONV2D: return "conv2d";
-      case SL_LAYER_DENSE: return "dense";
-      case SL_LAYER_BATCHNORM: return "batchnorm";
-      case SL_LAYER_RELU: return "relu";
-      case SL_LAYER_RELU6: return "relu6";
-      case SL_LAYER_LEAKY_RELU: return "leaky_relu";
-      case SL_LAYER_SIGMOID: return "sigmoid";
-      case SL_LAYER_MAXPOOL: return "maxpool";
-      case SL_LAYER_AVGPOOL: return "avgpool";
-      case SL_LAYER_GLOBAL_AVGPOOL: return "global_avgpool";
-      case SL_LAYER_FLATTEN: return "flatten";
-      case SL_LAYER_DROPOUT: return "dropout";
-      case SL_LAYER_ADD: return "add";
-    }
-  return "layer";
-}
-
 /* The name of a tensor the current layer makes: its label (reserved by
  * reserve_labels) for its output, the label and a suffix for the others. */
-static const char *
-layer_name (exporter *ex, const char *suffix)
+const char *
+_sl_onnx_layer_name (exporter *ex, const char *suffix)
 {
   size_t a = strlen (ex->label), s = strlen (suffix);
   char *base;
@@ -78,24 +51,25 @@ layer_name (exporter *ex, const char *suffix)
   return sl_onnx_unique_name (&ex->b, base);
 }
 
-static const char *
-add_floats (exporter *ex, const char *suffix, const int64_t *dims, int n_dims, const float *data)
+const char *
+_sl_onnx_add_floats (exporter *ex, const char *suffix, const int64_t *dims, int n_dims,
+                     const float *data)
 {
-  const char *name = layer_name (ex, suffix);
+  const char *name = _sl_onnx_layer_name (ex, suffix);
 
   sl_onnx_add_floats (&ex->b, name, dims, n_dims, data);
   return name;
 }
 
-static tensor
-input_of (const exporter *ex, const sl_node *n, int k)
+tensor
+_sl_onnx_input_of (const exporter *ex, const sl_node *n, int k)
 {
   return n->inputs[k] == SL_INPUT_NODE ? ex->input : ex->outs[n->inputs[k]];
 }
 
 /* Convolutions and pools need NCHW: a flat [N, C] becomes [N, C, 1, 1]. */
-static tensor
-as_4d (exporter *ex, tensor t)
+tensor
+_sl_onnx_as_4d (exporter *ex, tensor t)
 {
   static const int64_t target[4] = { 0, -1, 1, 1 }, dims[1] = { 4 };
   tensor out = { NULL, false };
@@ -107,214 +81,53 @@ as_4d (exporter *ex, tensor t)
       ex->shape_4d = sl_onnx_unique_name (&ex->b, "reshape.nchw");
       sl_onnx_add_int64s (&ex->b, ex->shape_4d, dims, 1, target);
     }
-  out.name = layer_name (ex, ".nchw");
+  out.name = _sl_onnx_layer_name (ex, ".nchw");
   sl_onnx_add_node (&ex->b, "Reshape", (const char *[]){ t.name, ex->shape_4d }, 2, out.name);
   return out;
 }
 
 /* Gemm needs [N, features]: NCHW is flattened the way the engine stores it. */
-static tensor
-as_flat (exporter *ex, tensor t, const char *suffix)
+tensor
+_sl_onnx_as_flat (exporter *ex, tensor t, const char *suffix)
 {
   tensor out = { NULL, true };
 
   if (t.flat)
     return t;
-  out.name = layer_name (ex, suffix);
+  out.name = _sl_onnx_layer_name (ex, suffix);
   sl_onnx_attr_int (&ex->b, sl_onnx_add_node (&ex->b, "Flatten", &t.name, 1, out.name), "axis", 1);
   return out;
 }
 
-static tensor
-export_conv (exporter *ex, const sl_node *n)
+sl_onnx_builder *
+_sl_onnx_builder_of (exporter *ex)
 {
-  const sl_conv_desc *g = &n->geom;
-  const float *w = ex->m->host_params + n->param_offset;
-  const int64_t wdims[4] = { g->out_c, g->in_c / g->groups, g->kh, g->kw }, bdims[1] = { g->out_c };
-  const int64_t kernel[2] = { g->kh, g->kw }, strides[2] = { g->sh, g->sw };
-  const int64_t pads[4] = { g->ph, g->pw, g->ph, g->pw }, dilations[2] = { g->dh, g->dw };
-  tensor x = as_4d (ex, input_of (ex, n, 0)), y = { NULL, false };
-  const char *ins[3] = { x.name, add_floats (ex, ".weight", wdims, 4, w), NULL };
-  Onnx__NodeProto *node;
-
-  if (n->bias)
-    ins[2] = add_floats (ex, ".bias", bdims, 1, w + n->weight_count);
-  y.name = layer_name (ex, "");
-  node = sl_onnx_add_node (&ex->b, "Conv", ins, n->bias ? 3 : 2, y.name);
-  sl_onnx_attr_ints (&ex->b, node, "kernel_shape", kernel, 2);
-  sl_onnx_attr_ints (&ex->b, node, "strides", strides, 2);
-  sl_onnx_attr_ints (&ex->b, node, "pads", pads, 4);
-  sl_onnx_attr_ints (&ex->b, node, "dilations", dilations, 2);
-  sl_onnx_attr_int (&ex->b, node, "group", g->groups);
-  return y;
+  return &ex->b;
 }
 
-static tensor
-export_dense (exporter *ex, const sl_node *n)
+const float *
+_sl_onnx_params (const exporter *ex, const sl_node *n)
 {
-  const float *w = ex->m->host_params + n->param_offset;
-  const int64_t wdims[2] = { n->units, (int64_t) sl_shape_size (n->in) }, bdims[1] = { n->units };
-  tensor x = as_flat (ex, input_of (ex, n, 0), ".flat"), y = { NULL, true };
-  const char *ins[3] = { x.name, add_floats (ex, ".weight", wdims, 2, w), NULL };
-
-  if (n->bias)
-    ins[2] = add_floats (ex, ".bias", bdims, 1, w + n->weight_count);
-  y.name = layer_name (ex, "");
-  sl_onnx_attr_int (&ex->b, sl_onnx_add_node (&ex->b, "Gemm", ins, n->bias ? 3 : 2, y.name),
-                    "transB", 1);
-  return y;
+  return ex->m->host_params + n->param_offset;
 }
 
-/* Inference form: the running statistics, not the batch's. */
-static tensor
-export_batchnorm (exporter *ex, const sl_node *n)
+const float *
+_sl_onnx_state (const exporter *ex, const sl_node *n)
 {
-  const float *p = ex->m->host_params + n->param_offset, *s = ex->m->host_state + n->state_offset;
-  const int64_t dims[1] = { n->in.c };
-  tensor x = input_of (ex, n, 0), y = { NULL, x.flat };
-  const char *ins[5] = { x.name };
-
-  /* One call per statement: the initializers keep this order in the file. */
-  ins[1] = add_floats (ex, ".weight", dims, 1, p);
-  ins[2] = add_floats (ex, ".bias", dims, 1, p + n->in.c);
-  ins[3] = add_floats (ex, ".running_mean", dims, 1, s);
-  ins[4] = add_floats (ex, ".running_var", dims, 1, s + n->in.c);
-  y.name = layer_name (ex, "");
-  sl_onnx_attr_float (&ex->b, sl_onnx_add_node (&ex->b, "BatchNormalization", ins, 5, y.name),
-                      "epsilon", n->epsilon);
-  return y;
+  return ex->m->host_state + n->state_offset;
 }
 
-/* relu6 (x) = 6 - relu (6 - relu (x)): plain Relu and Sub, which every ONNX
- * reader runs (OpenCV 4.6 cannot read opset 13's Clip, whose bounds are
- * inputs). It matches min (max (x, 0), 6) to within one rounding of 6
- * (2.4e-7) and stays exact for large x, unlike relu (x) - relu (x - 6). All
- * relu6 layers share one scalar 6. */
-static tensor
-export_relu6 (exporter *ex, tensor x)
+const char *
+_sl_onnx_six (exporter *ex)
 {
   static const float six = 6.0f;
-  const char *r = sl_onnx_unique_name (&ex->b, "relu6.positive");
-  const char *d = sl_onnx_unique_name (&ex->b, "relu6.headroom");
-  const char *rd = sl_onnx_unique_name (&ex->b, "relu6.headroom_positive");
-  tensor y = { layer_name (ex, ""), x.flat };
 
   if (ex->six == NULL)
     {
       ex->six = sl_onnx_unique_name (&ex->b, "relu6.six");
       sl_onnx_add_floats (&ex->b, ex->six, NULL, 0, &six);
     }
-  sl_onnx_add_node (&ex->b, "Relu", (const char *[]){ x.name }, 1, r);
-  sl_onnx_add_node (&ex->b, "Sub", (const char *[]){ ex->six, r }, 2, d);
-  sl_onnx_add_node (&ex->b, "Relu", (const char *[]){ d }, 1, rd);
-  sl_onnx_add_node (&ex->b, "Sub", (const char *[]){ ex->six, rd }, 2, y.name);
-  return y;
-}
-
-static tensor
-export_activation (exporter *ex, const sl_node *n)
-{
-  tensor x = input_of (ex, n, 0), y = { NULL, x.flat };
-  Onnx__NodeProto *node;
-
-  if (n->kind == SL_LAYER_RELU6)
-    return export_relu6 (ex, x);
-  y.name = layer_name (ex, "");
-  node = sl_onnx_add_node (&ex->b,
-                           n->kind == SL_LAYER_RELU         ? "Relu"
-                           : n->kind == SL_LAYER_LEAKY_RELU ? "LeakyRelu"
-                                                            : "Sigmoid",
-                           &x.name, 1, y.name);
-  if (n->kind == SL_LAYER_LEAKY_RELU)
-    sl_onnx_attr_float (&ex->b, node, "alpha", n->slope);
-  return y;
-}
-
-/* Zero padding as a node of its own. Average pooling then has no padding, so
- * every runtime divides by the window area: OpenCV (4.6 to 5.x) ignores
- * count_include_pad and decides by the producer's name. */
-static tensor
-pad_with_zeros (exporter *ex, tensor x, const sl_conv_desc *g)
-{
-  const int64_t pads[8] = { 0, 0, g->ph, g->pw, 0, 0, g->ph, g->pw }, dims[1] = { 8 };
-  const char *pads_name = layer_name (ex, ".pads");
-  tensor y = { layer_name (ex, ".padded"), false };
-
-  sl_onnx_add_int64s (&ex->b, pads_name, dims, 1, pads);
-  sl_onnx_add_node (&ex->b, "Pad", (const char *[]){ x.name, pads_name }, 2, y.name);
-  return y;
-}
-
-/* Max-pool padding never wins (ONNX pads with -inf, like the engine); average
- * pooling counts padding as zeros and divides by the window area. */
-static tensor
-export_pool (exporter *ex, const sl_node *n)
-{
-  const sl_conv_desc *g = &n->geom;
-  const bool max = n->kind == SL_LAYER_MAXPOOL, pad_first = !max && (g->ph > 0 || g->pw > 0);
-  const int64_t kernel[2] = { g->kh, g->kw }, strides[2] = { g->sh, g->sw };
-  const int64_t pads[4] = { g->ph, g->pw, g->ph, g->pw }, no_pads[4] = { 0 };
-  tensor x = as_4d (ex, input_of (ex, n, 0)), y = { NULL, false };
-  Onnx__NodeProto *node;
-
-  if (pad_first)
-    x = pad_with_zeros (ex, x, g);
-  y.name = layer_name (ex, "");
-  node = sl_onnx_add_node (&ex->b, max ? "MaxPool" : "AveragePool", &x.name, 1, y.name);
-  sl_onnx_attr_ints (&ex->b, node, "kernel_shape", kernel, 2);
-  sl_onnx_attr_ints (&ex->b, node, "strides", strides, 2);
-  sl_onnx_attr_ints (&ex->b, node, "pads", pad_first ? no_pads : pads, 4);
-  if (!max)
-    sl_onnx_attr_int (&ex->b, node, "count_include_pad", 1);
-  return y;
-}
-
-static tensor
-export_global_avgpool (exporter *ex, const sl_node *n)
-{
-  tensor x = as_4d (ex, input_of (ex, n, 0)), y = { layer_name (ex, ""), false };
-
-  sl_onnx_add_node (&ex->b, "GlobalAveragePool", &x.name, 1, y.name);
-  return y;
-}
-
-/* Both addends have the engine shape C x H x W; only their ONNX ranks may differ. */
-static tensor
-export_add (exporter *ex, const sl_node *n)
-{
-  tensor a = input_of (ex, n, 0), b = input_of (ex, n, 1), y = { NULL, false };
-
-  if (a.flat != b.flat)
-    {
-      a = as_4d (ex, a);
-      b = as_4d (ex, b);
-    }
-  y.name = layer_name (ex, "");
-  y.flat = a.flat;
-  sl_onnx_add_node (&ex->b, "Add", (const char *[]){ a.name, b.name }, 2, y.name);
-  return y;
-}
-
-static tensor
-export_layer (exporter *ex, const sl_node *n)
-{
-  switch (n->kind)
-    {
-      case SL_LAYER_CONV2D: return export_conv (ex, n);
-      case SL_LAYER_DENSE: return export_dense (ex, n);
-      case SL_LAYER_BATCHNORM: return export_batchnorm (ex, n);
-      case SL_LAYER_RELU:
-      case SL_LAYER_RELU6:
-      case SL_LAYER_LEAKY_RELU:
-      case SL_LAYER_SIGMOID: return export_activation (ex, n);
-      case SL_LAYER_MAXPOOL:
-      case SL_LAYER_AVGPOOL: return export_pool (ex, n);
-      case SL_LAYER_GLOBAL_AVGPOOL: return export_global_avgpool (ex, n);
-      case SL_LAYER_FLATTEN: return as_flat (ex, input_of (ex, n, 0), "");
-      case SL_LAYER_DROPOUT: return input_of (ex, n, 0); /* identity at inference */
-      case SL_LAYER_ADD: return export_add (ex, n);
-    }
-  return (tensor){ NULL, false };
+  return ex->six;
 }
 
 /* x * scale + bias with scale = 1 / (255 std) and bias = -mean / std, per channel. */
@@ -347,7 +160,7 @@ static void
 export_softmax (exporter *ex, tensor logits)
 {
   ex->label = "logits";
-  logits = as_flat (ex, logits, ".flat");
+  logits = _sl_onnx_as_flat (ex, logits, ".flat");
   sl_onnx_attr_int (&ex->b, sl_onnx_add_node (&ex->b, "Softmax", &logits.name, 1, "probabilities"),
                     "axis", 1);
 }
@@ -370,7 +183,8 @@ reserve_labels (exporter *ex)
       {
         char generated[48];
 
-        snprintf (generated, sizeof generated, "%s_%d", layer_type_name (m->nodes[i].kind), i);
+        snprintf (generated, sizeof generated, "%s_%d", _sl_layer_class (m->nodes[i].kind)->name,
+                  i);
         ex->labels[i] = sl_onnx_unique_name (&ex->b, generated);
       }
 }
@@ -389,7 +203,7 @@ export_graph (exporter *ex, const sl_onnx_options *o)
   for (int i = 0; i < m->n_nodes && !ex->b.oom; i++)
     {
       ex->label = ex->labels[i];
-      ex->outs[i] = export_layer (ex, &m->nodes[i]);
+      ex->outs[i] = _sl_layer_class (m->nodes[i].kind)->onnx (ex, &m->nodes[i]);
     }
   if (!ex->b.oom)
     export_softmax (ex, ex->outs[m->n_nodes - 1]);
