@@ -1,8 +1,7 @@
 /* sl-cuda-loss.cu: softmax, and softmax cross-entropy with class weights and label smoothing,
- * in the CPU's double precision and formulas (sl-cpu-loss.c). */
+ * with the per-image code the CPU backend compiles too (sl-softmax-xent-private.h). */
 #include "sl-cuda-private.h"
-
-#include <math.h>
+#include "sl-softmax-xent-private.h"
 
 #define LOSS_THREADS 256
 
@@ -14,19 +13,7 @@ softmax (int n, int k, const float *logits, float *probs)
 
   if (i >= n)
     return;
-  const float *z = logits + (size_t) i * k;
-  float *p = probs + (size_t) i * k, mx = z[0];
-  double sum = 0.0;
-
-  for (int c = 1; c < k; c++)
-    mx = z[c] > mx ? z[c] : mx;
-  for (int c = 0; c < k; c++)
-    {
-      p[c] = expf (z[c] - mx);
-      sum += p[c];
-    }
-  for (int c = 0; c < k; c++)
-    p[c] = (float) (p[c] / sum);
+  _sl_softmax_row (k, logits + (size_t) i * k, probs + (size_t) i * k);
 }
 
 /* Sums v over the block; every thread gets the total. */
@@ -56,48 +43,19 @@ softmax_xent (int n, int k, const float *logits, const int32_t *labels, const fl
   double weight_sum = 0.0, total = 0.0, hits = 0.0;
 
   for (int i = threadIdx.x; i < n; i += LOSS_THREADS)
-    weight_sum += weights != NULL ? weights[labels[i]] : 1.0f;
+    weight_sum += _sl_xent_weight (weights, labels[i]);
   weight_sum = block_sum (weight_sum, shared);
   if (weight_sum <= 0.0)
     weight_sum = 1.0;
 
   for (int i = threadIdx.x; i < n; i += LOSS_THREADS)
     {
-      const float *z = logits + (size_t) i * k;
-      const int y = labels[i];
-      float mx = z[0];
-      int best = 0;
-      double sum = 0.0, sum_w = 0.0, sum_w_logp = 0.0;
+      bool hit;
 
-      for (int c = 1; c < k; c++)
-        if (z[c] > mx)
-          {
-            mx = z[c];
-            best = c;
-          }
-      hits += best == y;
-      for (int c = 0; c < k; c++)
-        sum += exp ((double) z[c] - mx);
-      const double log_sum = log (sum) + mx;
-      for (int c = 0; c < k; c++)
-        {
-          double wc = weights != NULL ? weights[c] : 1.0;
-          sum_w += wc;
-          sum_w_logp += wc * (z[c] - log_sum);
-        }
-      const double wy = weights != NULL ? weights[y] : 1.0;
-      total += -(1.0 - eps) * wy * (z[y] - log_sum) - (eps / k) * sum_w_logp;
-
-      if (dlogits == NULL)
-        continue;
-      const double a = (1.0 - eps) * wy + (eps / k) * sum_w;
-      for (int c = 0; c < k; c++)
-        {
-          double p = exp ((double) z[c] - log_sum);
-          double wc = weights != NULL ? weights[c] : 1.0;
-          double g = p * a - (eps / k) * wc - (c == y ? (1.0 - eps) * wy : 0.0);
-          dlogits[(size_t) i * k + c] = (float) (g / weight_sum);
-        }
+      total += _sl_softmax_xent_image (k, logits + (size_t) i * k, labels[i], weights, eps,
+                                       weight_sum,
+                                       dlogits != NULL ? dlogits + (size_t) i * k : NULL, &hit);
+      hits += hit;
     }
   total = block_sum (total, shared);
   hits = block_sum (hits, shared);
