@@ -9,7 +9,7 @@
 #include "sl-demo-project.h"
 #include "sl-new-project-dialog.h"
 #include "sl-preferences-dialog.h"
-#include "sl-recent-projects.h"
+#include "sl-settings.h"
 #include "sl-resources.h"
 #include "sl-session.h"
 #include "sl-window.h"

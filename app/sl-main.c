@@ -3,7 +3,7 @@
 #include <stdio.h>
 
 #include "sl-application.h"
-#include "sl-recent-projects.h"
+#include "sl-settings.h"
 
 /* Run from the build folder (build/app/sightline) or a portable bundle, the
  * schema sits beside the program rather than in the system's schema folder. */

@@ -4,7 +4,6 @@
 #include "sl-evaluate-page-private.h"
 
 #include "sl-prediction-card.h"
-#include "sl-window.h"
 
 /* Label edits of more images than this are followed by reading the evaluation
  * again on a worker, not image by image here. */
@@ -253,11 +252,8 @@ clear_filter_action (GtkWidget *widget, const char *action_name, GVariant *param
 static void
 report (SlEvaluatePage *self, const char *title, const GError *error)
 {
-  GtkWidget *window = gtk_widget_get_ancestor (GTK_WIDGET (self), SL_TYPE_WINDOW);
-
-  if (window != NULL)
-    sl_window_show_error (SL_WINDOW (window), title, error);
-  else
+  if (!gtk_widget_activate_action (GTK_WIDGET (self), "win.show-error", "(ss)", title,
+                                   error->message))
     g_message ("%s: %s", title, error->message);
 }
 

@@ -5,9 +5,7 @@
 
 #include <math.h>
 
-#include "sl-recent-projects.h"
 #include "sl-settings.h"
-#include "sl-window.h"
 
 /* Thumbnails in the gallery fit this box (Fashion-MNIST's 28 px, four times). */
 #define THUMBNAIL_SIZE 112
@@ -435,11 +433,8 @@ evaluate_done (GObject *source, GAsyncResult *result, gpointer user_data)
   refresh (self);
   if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
-      GtkWidget *window = gtk_widget_get_ancestor (GTK_WIDGET (self), SL_TYPE_WINDOW);
-
-      if (window != NULL)
-        sl_window_show_error (SL_WINDOW (window), "Could not evaluate", error);
-      else
+      if (!gtk_widget_activate_action (GTK_WIDGET (self), "win.show-error", "(ss)",
+                                       "Could not evaluate", error->message))
         g_message ("Could not evaluate: %s", error->message);
     }
 }

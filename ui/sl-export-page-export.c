@@ -3,7 +3,6 @@
 
 #include "sl-export-page-private.h"
 #include "sl-message-dialog.h"
-#include "sl-window.h"
 
 #include <math.h>
 #include <string.h>
@@ -519,14 +518,11 @@ launch_done (GObject *source, GAsyncResult *result, gpointer data)
 {
   g_autoptr (GtkWidget) widget = data;
   g_autoptr (GError) error = NULL;
-  GtkWidget *window;
 
   if (g_app_info_launch_default_for_uri_finish (result, &error))
     return;
-  window = gtk_widget_get_ancestor (widget, SL_TYPE_WINDOW);
-  if (window != NULL)
-    sl_window_show_error (SL_WINDOW (window), "Could not open the folder", error);
-  else
+  if (!gtk_widget_activate_action (widget, "win.show-error", "(ss)", "Could not open the folder",
+                                   error->message))
     g_debug ("Could not open the folder: %s", error->message);
 }
 
@@ -554,13 +550,11 @@ copy_path_action (GtkWidget *widget, const char *name, GVariant *parameter)
   SlExportPage *self = SL_EXPORT_PAGE (widget);
   const char *path
       = self->result.slmodel_path != NULL ? self->result.slmodel_path : self->result.onnx_path;
-  GtkWidget *window = gtk_widget_get_ancestor (widget, SL_TYPE_WINDOW);
 
   if (!self->has_result || path == NULL)
     return;
   gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), path);
-  if (window != NULL)
-    sl_window_show_toast (SL_WINDOW (window), "Path copied");
+  gtk_widget_activate_action (widget, "win.toast", "s", "Path copied");
 }
 
 void

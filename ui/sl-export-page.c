@@ -6,7 +6,6 @@
 #define G_LOG_DOMAIN "Sightline-UI"
 
 #include "sl-export-page-private.h"
-#include "sl-window.h"
 
 #include <math.h>
 #include <string.h>
@@ -50,13 +49,11 @@ sl_export_page_display_path (const char *path)
 void
 sl_export_page_report (SlExportPage *self, const char *title, const GError *error)
 {
-  GtkWidget *window = gtk_widget_get_ancestor (GTK_WIDGET (self), SL_TYPE_WINDOW);
   g_autofree char *text = g_strdup_printf ("%s: %s", title, error->message);
 
   gtk_label_set_text (self->export_error, text);
   gtk_widget_set_visible (GTK_WIDGET (self->export_error), TRUE);
-  if (window != NULL)
-    sl_window_show_error (SL_WINDOW (window), title, error);
+  gtk_widget_activate_action (GTK_WIDGET (self), "win.show-error", "(ss)", title, error->message);
 }
 
 /* ---- Options --------------------------------------------------------------------------- */

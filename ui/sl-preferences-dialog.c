@@ -3,7 +3,7 @@
 
 #include "sl-preferences-dialog.h"
 
-#include "sl-recent-projects.h" /* SL_APP_ID */
+#include "sl-settings.h"
 
 struct _SlPreferencesDialog
 {

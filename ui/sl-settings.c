@@ -1,8 +1,6 @@
 /* sl-settings.c: the application's GSettings, when its schema is installed (a test or an uninstalled build may lack it). */
 #include "sl-settings.h"
 
-#include "sl-recent-projects.h"
-
 GSettings *
 sl_app_settings_new (const char *key)
 {

@@ -5,6 +5,9 @@
 
 G_BEGIN_DECLS
 
+/* The application id, which is also the GSettings schema id. */
+#define SL_APP_ID "org.sightline.Sightline"
+
 /* org.sightline.Sightline, or NULL when that schema (or, in an older
  * compiled copy, the key a caller needs) is not installed. */
 GSettings *sl_app_settings_new (const char *key);

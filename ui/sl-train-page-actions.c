@@ -6,25 +6,15 @@
 #include "sl-message-dialog.h"
 #include "sl-run-diff.h"
 #include "sl-settings.h"
-#include "sl-window.h"
 
 /* The log keeps the newest lines. */
 #define LOG_LINES 500
 
-static SlWindow *
-window_of (SlTrainPage *self)
-{
-  return (SlWindow *) gtk_widget_get_ancestor (GTK_WIDGET (self), SL_TYPE_WINDOW);
-}
-
 static void
 show_error (SlTrainPage *self, const char *title, const GError *error)
 {
-  SlWindow *window = window_of (self);
-
-  if (window != NULL)
-    sl_window_show_error (window, title, error);
-  else
+  if (!gtk_widget_activate_action (GTK_WIDGET (self), "win.show-error", "(ss)", title,
+                                   error->message))
     g_message ("%s: %s", title, error->message);
 }
 
@@ -331,11 +321,10 @@ reuse_settings_action (GtkWidget *widget, const char *action_name, GVariant *par
     return;
   sl_train_settings_load_config_json (self->settings, run->config_json);
   gtk_stack_set_visible_child_name (self->sidebar_stack, "settings");
-  if (window_of (self) != NULL)
-    {
-      g_autofree char *text = g_strdup_printf ("The settings of %s are loaded", run->name);
-      sl_window_show_toast (window_of (self), text);
-    }
+  {
+    g_autofree char *text = g_strdup_printf ("The settings of %s are loaded", run->name);
+    gtk_widget_activate_action (GTK_WIDGET (self), "win.toast", "s", text);
+  }
 }
 
 static void

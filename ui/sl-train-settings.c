@@ -6,7 +6,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "sl-recent-projects.h"
 #include "sl-settings.h"
 #include "sl-session.h"
 #include "sl-vision.h"

@@ -3,6 +3,7 @@
 
 #include "sl-welcome-view.h"
 #include "sl-recent-projects.h"
+#include "sl-settings.h"
 
 #include <string.h>
 
@@ -87,7 +88,11 @@ show_info (RowParts *parts, const SlRecentInfo *info)
     gtk_widget_add_css_class (GTK_WIDGET (parts->status), "dim-label");
   if (info->thumbnail != NULL)
     {
-      gtk_image_set_from_paintable (parts->thumbnail, GDK_PAINTABLE (info->thumbnail));
+      g_autoptr (GdkTexture) texture = gdk_memory_texture_new (
+          info->thumbnail_width, info->thumbnail_height, GDK_MEMORY_R8G8B8, info->thumbnail,
+          (gsize) info->thumbnail_width * 3);
+
+      gtk_image_set_from_paintable (parts->thumbnail, GDK_PAINTABLE (texture));
       gtk_image_set_pixel_size (parts->thumbnail, THUMBNAIL_SIZE);
       gtk_widget_add_css_class (GTK_WIDGET (parts->thumbnail), "loaded");
     }

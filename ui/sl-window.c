@@ -11,6 +11,7 @@
 #include "sl-runner.h"
 #include "sl-project.h"
 #include "sl-recent-projects.h"
+#include "sl-settings.h"
 #include "sl-session.h"
 #include "sl-toast.h"
 #include "sl-welcome-view.h"
@@ -128,6 +129,27 @@ show_page_action (GtkWidget *widget, const char *action_name, GVariant *param)
 
   if (gtk_stack_get_child_by_name (self->page_stack, name) != NULL)
     gtk_stack_set_visible_child_name (self->page_stack, name);
+}
+
+/* win.show-error (ss): a title and what went wrong ("" when nothing more is known). Pages show
+ * their errors through it, so none of them needs to know the window. */
+static void
+show_error_action (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  SlWindow *self = SL_WINDOW (widget);
+  const char *title, *message;
+
+  g_variant_get (param, "(&s&s)", &title, &message);
+  sl_toast_show (self->toast, title, *message != '\0' ? message : NULL);
+}
+
+/* win.toast (s): a short note, such as "Path copied". */
+static void
+toast_action (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  SlWindow *self = SL_WINDOW (widget);
+
+  sl_toast_show (self->toast, g_variant_get_string (param, NULL), NULL);
 }
 
 static void
@@ -315,6 +337,8 @@ sl_window_class_init (SlWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.close-project", NULL, close_project_action);
   gtk_widget_class_install_action (widget_class, "win.cancel-progress", NULL,
                                    cancel_progress_action);
+  gtk_widget_class_install_action (widget_class, "win.show-error", "(ss)", show_error_action);
+  gtk_widget_class_install_action (widget_class, "win.toast", "s", toast_action);
 
   /* Bindings, not application accels: a text field with focus gets Ctrl+Z first. */
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK, "win.undo", NULL);
@@ -520,15 +544,6 @@ sl_window_show_error (SlWindow *self, const char *title, const GError *error)
   g_return_if_fail (title != NULL);
 
   sl_toast_show (self->toast, title, error != NULL ? error->message : NULL);
-}
-
-void
-sl_window_show_toast (SlWindow *self, const char *text)
-{
-  g_return_if_fail (SL_IS_WINDOW (self));
-  g_return_if_fail (text != NULL);
-
-  sl_toast_show (self->toast, text, NULL);
 }
 
 const char *

@@ -22,10 +22,10 @@ SlSession *sl_window_get_session (SlWindow *self);
 /* Says why the project at path could not be opened. */
 void sl_window_show_open_error (SlWindow *self, const char *path, const GError *error);
 
-/* Toasts: for pages, through gtk_widget_get_ancestor (widget, SL_TYPE_WINDOW).
- * An error shows title in bold and the error's message below it. */
+/* Shows title in bold and the error's message below it in a toast. Pages do
+ * not call this: they activate the window's actions "win.show-error" ((ss):
+ * title, message) and "win.toast" (s) with gtk_widget_activate_action. */
 void sl_window_show_error (SlWindow *self, const char *title, const GError *error);
-void sl_window_show_toast (SlWindow *self, const char *text);
 /* The title of the toast shown now, or NULL. */
 const char *sl_window_get_toast_title (SlWindow *self);
 

@@ -5,7 +5,7 @@
 #include "sightline.h"
 #include "sl-application.h"
 #include "sl-preferences-dialog.h"
-#include "sl-recent-projects.h"
+#include "sl-settings.h"
 #include "sl-thumbnail-cache.h"
 #include "sl-window.h"
 #include "ui-test-util.h"

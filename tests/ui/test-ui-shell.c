@@ -8,6 +8,7 @@
 #include "sl-demo-project.h"
 #include "sl-new-project-dialog.h"
 #include "sl-recent-projects.h"
+#include "sl-settings.h"
 #include "sl-run.h"
 #include "sl-session.h"
 #include "sl-vision.h"

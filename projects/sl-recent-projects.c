@@ -1,5 +1,5 @@
 /* sl-recent-projects.c: the recent-projects list in GSettings, and what the welcome view shows of each. */
-#define G_LOG_DOMAIN "Sightline-UI"
+#define G_LOG_DOMAIN "Sightline-Projects"
 
 #include "sl-recent-projects.h"
 #include "sl-project.h"
@@ -48,30 +48,13 @@ sl_recent_info_free (SlRecentInfo *info)
   g_free (info->path);
   g_free (info->message);
   g_free (info->name);
-  g_clear_object (&info->thumbnail);
+  g_clear_pointer (&info->thumbnail, g_bytes_unref);
   g_free (info);
-}
-
-/* What the worker thread hands back: the thumbnail stays raw pixels until the
- * main thread makes a texture of them. */
-typedef struct
-{
-  SlRecentInfo *info;
-  GBytes *pixels; /* RGB, 8 bit */
-  int width, height;
-} LoadResult;
-
-static void
-load_result_free (LoadResult *r)
-{
-  sl_recent_info_free (r->info);
-  g_clear_pointer (&r->pixels, g_bytes_unref);
-  g_free (r);
 }
 
 /* A square thumbnail: the image's centre, scaled to size x size, RGB. */
 static gboolean
-make_thumbnail (const char *path, int size, LoadResult *r)
+make_thumbnail (const char *path, int size, SlRecentInfo *info)
 {
   sl_input_spec spec = { .width = size, .height = size, .channels = 3 };
   sl_pipeline *pipeline = NULL;
@@ -91,9 +74,9 @@ make_thumbnail (const char *path, int size, LoadResult *r)
 
       for (int y = 0; y < out.height; y++)
         g_byte_array_append (bytes, out.data + (size_t) y * out.stride, (guint) out.width * 3);
-      r->pixels = g_byte_array_free_to_bytes (bytes);
-      r->width = out.width;
-      r->height = out.height;
+      info->thumbnail = g_byte_array_free_to_bytes (bytes);
+      info->thumbnail_width = out.width;
+      info->thumbnail_height = out.height;
       ok = TRUE;
     }
   sl_pipeline_free (pipeline);
@@ -103,15 +86,15 @@ make_thumbnail (const char *path, int size, LoadResult *r)
 }
 
 static void
-read_project (SlProject *project, int size, LoadResult *r)
+read_project (SlProject *project, int size, SlRecentInfo *info)
 {
   SlProjectStats stats = { 0 };
   SlImageFilter filter;
   g_autoptr (GPtrArray) first = NULL;
 
-  r->info->name = sl_project_dup_name (project);
+  info->name = sl_project_dup_name (project);
   if (sl_project_get_stats (project, &stats, NULL))
-    r->info->images = stats.images;
+    info->images = stats.images;
   sl_project_stats_clear (&stats);
   sl_image_filter_init (&filter);
   filter.include_ignored = TRUE;
@@ -122,7 +105,7 @@ read_project (SlProject *project, int size, LoadResult *r)
       SlImageInfo *image = g_ptr_array_index (first, 0);
       g_autofree char *path = sl_project_image_path (project, image->hash, image->ext);
 
-      make_thumbnail (path, size, r);
+      make_thumbnail (path, size, info);
     }
 }
 
@@ -132,24 +115,23 @@ load_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
   const char *path = task_data;
   int size = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (task), "size"));
   g_autofree char *db = g_build_filename (path, "project.db", NULL);
-  LoadResult *r = g_new0 (LoadResult, 1);
+  SlRecentInfo *info = g_new0 (SlRecentInfo, 1);
   g_autoptr (SlProject) project = NULL;
   g_autoptr (GError) error = NULL;
 
-  r->info = g_new0 (SlRecentInfo, 1);
-  r->info->path = g_strdup (path);
+  info->path = g_strdup (path);
   if (!g_file_test (db, G_FILE_TEST_IS_REGULAR))
-    r->info->status = SL_RECENT_MISSING;
+    info->status = SL_RECENT_MISSING;
   else if ((project = sl_project_open_worker (path, &error)) == NULL)
     {
-      r->info->status = g_error_matches (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NEWER_SCHEMA)
-                            ? SL_RECENT_NEWER
-                            : SL_RECENT_UNREADABLE;
-      r->info->message = g_strdup (error->message);
+      info->status = g_error_matches (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NEWER_SCHEMA)
+                         ? SL_RECENT_NEWER
+                         : SL_RECENT_UNREADABLE;
+      info->message = g_strdup (error->message);
     }
   else
-    read_project (project, size, r);
-  g_task_return_pointer (task, r, (GDestroyNotify) load_result_free);
+    read_project (project, size, info);
+  g_task_return_pointer (task, info, (GDestroyNotify) sl_recent_info_free);
 }
 
 void
@@ -168,15 +150,5 @@ sl_recent_info_load_async (const char *path, int size, GCancellable *cancellable
 SlRecentInfo *
 sl_recent_info_load_finish (GAsyncResult *result, GError **error)
 {
-  LoadResult *r = g_task_propagate_pointer (G_TASK (result), error);
-  SlRecentInfo *info;
-
-  if (r == NULL)
-    return NULL;
-  if (r->pixels != NULL)
-    r->info->thumbnail = gdk_memory_texture_new (r->width, r->height, GDK_MEMORY_R8G8B8, r->pixels,
-                                                 (gsize) r->width * 3);
-  info = g_steal_pointer (&r->info);
-  load_result_free (r);
-  return info;
+  return g_task_propagate_pointer (G_TASK (result), error);
 }

@@ -1,17 +1,15 @@
 /* sl-recent-projects.h: the recent-projects list in GSettings, and what the welcome view shows of each. */
 #pragma once
 
-#include "sl-types.h"
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
-
-/* The application id, which is also the GSettings schema id. */
-#define SL_APP_ID "org.sightline.Sightline"
 
 /* The list keeps this many projects, most recent first. */
 #define SL_RECENT_PROJECTS_MAX 10
 
-/* Moves (or adds) path to the front of "recent-projects", without duplicates. */
+/* Moves (or adds) path to the front of the "recent-projects" key of settings
+ * (the application's), without duplicates. */
 void sl_recent_projects_add (GSettings *settings, const char *path);
 void sl_recent_projects_remove (GSettings *settings, const char *path);
 
@@ -27,10 +25,11 @@ typedef struct
 {
   char *path;
   SlRecentStatus status;
-  char *message;         /* why it could not be read, or NULL */
-  char *name;            /* the project's name, or NULL */
-  gint64 images;         /* images in the project */
-  GdkTexture *thumbnail; /* the first image, or NULL */
+  char *message;     /* why it could not be read, or NULL */
+  char *name;        /* the project's name, or NULL */
+  gint64 images;     /* images in the project */
+  GBytes *thumbnail; /* the first image as 8-bit RGB rows, or NULL */
+  int thumbnail_width, thumbnail_height;
 } SlRecentInfo;
 
 void sl_recent_info_free (SlRecentInfo *info);
