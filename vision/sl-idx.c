@@ -1,10 +1,32 @@
 /* sl-idx.c: reads IDX files (MNIST, Fashion-MNIST), gzip-compressed or plain. */
 #include "sl-idx.h"
-#include "sl-error-private.h"
 
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+
+/* This reader is linked beside libsightline, not into it, so it fills
+ * sl_error itself rather than with the library's hidden helpers. */
+#if defined(__GNUC__)
+__attribute__ ((format (printf, 3, 4)))
+#endif
+static sl_status
+fail (sl_error *err, sl_status code, const char *fmt, ...)
+{
+  va_list args;
+
+  if (err != NULL)
+    {
+      err->code = code;
+      va_start (args, fmt);
+      vsnprintf (err->message, sizeof err->message, fmt, args);
+      va_end (args);
+    }
+  return code;
+}
 
 static sl_status
 read_exact (gzFile f, void *buf, size_t len, const char *path, sl_error *err)
@@ -17,8 +39,7 @@ read_exact (gzFile f, void *buf, size_t len, const char *path, sl_error *err)
       int got = gzread (f, p, chunk);
 
       if (got <= 0)
-        return sl_error_set (err, SL_ERR_FORMAT, "%s: the file ends early (truncated download?)",
-                             path);
+        return fail (err, SL_ERR_FORMAT, "%s: the file ends early (truncated download?)", path);
       p += got;
       len -= (size_t) got;
     }
@@ -43,7 +64,7 @@ sl_idx_load (const char *path, int64_t max_items, sl_idx *out, sl_error *err)
   memset (out, 0, sizeof *out);
   f = gzopen (path, "rb");
   if (f == NULL)
-    return sl_error_set_errno (err, SL_ERR_IO, "cannot open %s", path);
+    return fail (err, SL_ERR_IO, "cannot open %s: %s", path, strerror (errno ? errno : ENOENT));
 
   st = read_exact (f, head, 4, path, err);
   if (st != SL_OK)
@@ -51,8 +72,8 @@ sl_idx_load (const char *path, int64_t max_items, sl_idx *out, sl_error *err)
   ndim = head[3];
   if (head[0] != 0 || head[1] != 0 || head[2] != 0x08 || ndim < 1 || ndim > 3)
     {
-      st = sl_error_set (err, SL_ERR_FORMAT,
-                         "%s is not an IDX file of unsigned bytes with 1 to 3 dimensions", path);
+      st = fail (err, SL_ERR_FORMAT,
+                 "%s is not an IDX file of unsigned bytes with 1 to 3 dimensions", path);
       goto out;
     }
   st = read_exact (f, dims_raw, 4 * (size_t) ndim, path, err);
@@ -62,8 +83,7 @@ sl_idx_load (const char *path, int64_t max_items, sl_idx *out, sl_error *err)
     dims[i] = be32 (dims_raw + 4 * i);
   if (dims[1] > 65536 || dims[2] > 65536 || dims[1] == 0 || dims[2] == 0)
     {
-      st = sl_error_set (err, SL_ERR_FORMAT, "%s: implausible item size %ux%u", path, dims[1],
-                         dims[2]);
+      st = fail (err, SL_ERR_FORMAT, "%s: implausible item size %ux%u", path, dims[1], dims[2]);
       goto out;
     }
 
@@ -78,7 +98,7 @@ sl_idx_load (const char *path, int64_t max_items, sl_idx *out, sl_error *err)
     out->data = malloc (bytes ? bytes : 1);
     if (out->data == NULL)
       {
-        st = sl_error_set (err, SL_ERR_NOMEM, "%s: out of memory for %zu bytes", path, bytes);
+        st = fail (err, SL_ERR_NOMEM, "%s: out of memory for %zu bytes", path, bytes);
         goto out;
       }
     st = read_exact (f, out->data, bytes, path, err);

@@ -1,4 +1,4 @@
-/* sl-idx.h: reading IDX image and label files (the MNIST family of data sets). */
+/* sl-idx.h: reading IDX image and label files (the MNIST family of data sets); not part of libsightline. */
 #pragma once
 
 #include "sightline.h"
@@ -17,9 +17,11 @@ extern "C"
     uint8_t *data;
   } sl_idx;
 
-  /* Reads an IDX file, gzip-compressed or plain; max_items > 0 keeps the first ones. */
-  SL_API sl_status sl_idx_load (const char *path, int64_t max_items, sl_idx *out, sl_error *err);
-  SL_API void sl_idx_clear (sl_idx *idx);
+  /* Reads an IDX file, gzip-compressed or plain; max_items > 0 keeps the first ones.
+ * A static library (idx_dep in vision/meson.build) for the demo project, the
+ * tests and the benchmarks: libsightline neither exports nor installs it. */
+  sl_status sl_idx_load (const char *path, int64_t max_items, sl_idx *out, sl_error *err);
+  void sl_idx_clear (sl_idx *idx);
 
 #ifdef __cplusplus
 }

@@ -1,17 +1,17 @@
 /* sl-demo-project.c: Fashion-MNIST as PNG class folders, and the workbench's ready-made demo project. */
-#define G_LOG_DOMAIN "Sightline"
+#define G_LOG_DOMAIN "Sightline-Projects"
 
 #include "sl-demo-project.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
-#include <math.h>
 #include <string.h>
 #include <zlib.h>
 
-#include "sl-idx.h"
 #include "sl-files.h"
+#include "sl-idx.h"
 #include "sl-project-settings.h"
+#include "sl-run.h"
 #include "sl-vision.h"
 
 /* Folder names, so no slash in "T-shirt/top". */
@@ -19,9 +19,6 @@ static const char *const class_names[10] = {
   "T-shirt-top", "Trouser", "Pullover", "Dress", "Coat",
   "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle-boot",
 };
-
-/* Images sampled to measure the chain's output mean and standard deviation. */
-#define STATS_SAMPLE 256
 
 static void
 put_chunk (GByteArray *out, const char *type, const guint8 *data, guint32 size)
@@ -136,56 +133,6 @@ import_progress (const SlImportProgress *ip, gpointer user_data)
   report (user_data, 0.10 + 0.75 * ip->done / MAX (ip->total, 1), what);
 }
 
-/* Mean and standard deviation of the chain's output on a sample of the training images. */
-static gboolean
-measure_input (SlProject *project, sl_pipeline *pipeline, GError **error)
-{
-  SlImageFilter filter;
-  g_autoptr (GPtrArray) images = NULL;
-  sl_input_spec spec;
-  double sum = 0, sq = 0, count = 0, mean, var;
-  guint step;
-
-  sl_image_filter_init (&filter);
-  filter.split = SL_SPLIT_TRAIN;
-  if ((images = sl_project_list_images (project, &filter, error)) == NULL)
-    return FALSE;
-  step = MAX (1, images->len / STATS_SAMPLE);
-  for (guint i = 0; i < images->len; i += step)
-    {
-      SlImageInfo *info = g_ptr_array_index (images, i);
-      g_autofree char *path = sl_project_image_path (project, info->hash, info->ext);
-      sl_image in = { 0 }, out = { 0 };
-
-      if (sl_image_load (path, 0, &in, NULL) == SL_OK
-          && sl_pipeline_apply (pipeline, &in, &out, NULL) == SL_OK)
-        {
-          for (int y = 0; y < out.height; y++)
-            for (int x = 0; x < out.width; x++)
-              {
-                double v = out.data[(size_t) y * out.stride + x] / 255.0;
-                sum += v;
-                sq += v * v;
-              }
-          count += (double) out.width * out.height;
-        }
-      sl_image_clear (&in);
-      sl_image_clear (&out);
-    }
-  if (count == 0)
-    {
-      g_set_error_literal (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NO_DATA,
-                           "None of the demo's training images could be read");
-      return FALSE;
-    }
-  mean = sum / count;
-  var = sq / count - mean * mean;
-  sl_pipeline_get_input (pipeline, &spec);
-  spec.mean[0] = (float) mean;
-  spec.std[0] = (float) MAX (sqrt (MAX (var, 0.0)), 1e-3);
-  return sl_pipeline_set_input (pipeline, &spec, NULL) == SL_OK;
-}
-
 /* Gaussian blur (3 px), CLAHE (4x4 tiles), normalize; a 28x28 gray input. */
 static sl_pipeline *
 make_chain (GError **error)
@@ -213,22 +160,22 @@ make_chain (GError **error)
   return pipeline;
 }
 
+/* The chain, its input mean and standard deviation measured on its own output
+ * as the Preprocess page measures them. */
 static gboolean
 store_chain (SlProject *project, GError **error)
 {
   sl_pipeline *pipeline = make_chain (error);
-  gboolean ok;
+  g_autofree char *measured = NULL;
+  char *json;
 
   if (pipeline == NULL)
     return FALSE;
-  if (!measure_input (project, pipeline, error))
-    {
-      sl_pipeline_free (pipeline);
-      return FALSE;
-    }
-  ok = sl_project_set_pipeline (project, pipeline, error);
+  json = sl_pipeline_to_json (pipeline);
   sl_pipeline_free (pipeline);
-  return ok;
+  measured = sl_project_measure_pipeline_json (sl_project_get_path (project), json, NULL, error);
+  sl_free (json);
+  return measured != NULL && sl_project_set_pipeline_json (project, measured, error);
 }
 
 static gboolean
