@@ -250,8 +250,9 @@ sl_cli_predict (int argc, char **argv)
   g_autoptr (SlProject) project = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (SlRunInfo) run = NULL;
-  g_autoptr (SlPredictor) predictor = NULL;
-  g_autofree SlClassScore *scores = NULL;
+  g_autoptr (sl_classifier) classifier = NULL;
+  g_autofree float *probs = NULL;
+  g_autofree sl_prediction *scores = NULL;
   SlCheckpointKind checkpoint;
   cJSON *doc = NULL;
   int status;
@@ -272,52 +273,56 @@ sl_cli_predict (int argc, char **argv)
   if ((project = sl_cli_open_project ("predict", argv[1])) == NULL)
     return 1;
   if ((run = sl_project_get_run (project, run_ref, &error)) == NULL
-      || (predictor = sl_predictor_new_on (project, run->id, checkpoint, threads, device, &error))
+      || (classifier
+          = sl_project_open_classifier (project, run->id, checkpoint, threads, device, &error))
              == NULL)
     return sl_cli_fail ("predict", error);
-  top_k = MIN (top_k, sl_predictor_get_class_count (predictor));
-  scores = g_new0 (SlClassScore, top_k);
+  top_k = MIN (top_k, sl_classifier_class_count (classifier));
+  scores = g_new0 (sl_prediction, top_k);
+  probs = g_new (float, sl_classifier_class_count (classifier));
   if (json)
     doc = cJSON_CreateArray ();
   for (int i = 2; i < argc; i++)
     {
-      g_autoptr (GError) bad = NULL;
+      sl_error bad = { 0 };
       cJSON *item = NULL;
 
-      if (!sl_predictor_predict_file (predictor, argv[i], top_k, scores, &bad))
+      sl_prediction_init (&scores[0]);
+      if (sl_classifier_predict_file (classifier, argv[i], &scores[0], probs, &bad) != SL_OK)
         {
           failures++;
-          fprintf (stderr, "sightline-cli predict: %s: %s\n", argv[i], bad->message);
+          fprintf (stderr, "sightline-cli predict: %s\n", bad.message);
           if (json)
             {
               item = cJSON_CreateObject ();
               cJSON_AddStringToObject (item, "path", argv[i]);
-              cJSON_AddStringToObject (item, "error", bad->message);
+              cJSON_AddStringToObject (item, "error", bad.message);
               cJSON_AddItemToArray (doc, item);
             }
           continue;
         }
+      sl_classifier_top_k (classifier, probs, top_k, scores);
       if (json)
         {
           cJSON *list = cJSON_CreateArray ();
           item = cJSON_CreateObject ();
           cJSON_AddStringToObject (item, "path", argv[i]);
-          cJSON_AddStringToObject (item, "class", scores[0].class_name);
-          cJSON_AddNumberToObject (item, "confidence", scores[0].probability);
+          cJSON_AddStringToObject (item, "class", scores[0].label);
+          cJSON_AddNumberToObject (item, "confidence", scores[0].confidence);
           for (int r = 0; r < top_k; r++)
             {
               cJSON *s = cJSON_CreateObject ();
-              cJSON_AddStringToObject (s, "class", scores[r].class_name);
-              cJSON_AddNumberToObject (s, "probability", scores[r].probability);
+              cJSON_AddStringToObject (s, "class", scores[r].label);
+              cJSON_AddNumberToObject (s, "probability", scores[r].confidence);
               cJSON_AddItemToArray (list, s);
             }
           cJSON_AddItemToObject (item, "top", list);
           cJSON_AddItemToArray (doc, item);
           continue;
         }
-      printf ("%s: %s (%.1f%%)", argv[i], scores[0].class_name, scores[0].probability * 100);
+      printf ("%s: %s (%.1f%%)", argv[i], scores[0].label, (double) scores[0].confidence * 100);
       for (int r = 1; r < top_k; r++)
-        printf (", %s (%.1f%%)", scores[r].class_name, scores[r].probability * 100);
+        printf (", %s (%.1f%%)", scores[r].label, (double) scores[r].confidence * 100);
       printf ("\n");
     }
   if (json)

@@ -58,8 +58,8 @@ eval_items (SlProject *db, const SlRunInfo *run, SlSplit split, GError **error)
 
 static gboolean
 store_predictions (SlProject *db, gint64 run_id, SlSplit split, SlCheckpointKind checkpoint,
-                   int top_k, GArray *items, const gboolean *ok, const float *probs, int classes,
-                   gint64 *eval_id, GError **error)
+                   int top_k, GArray *items, const sl_prediction *best, const float *probs,
+                   int classes, gint64 *eval_id, GError **error)
 {
   g_autoptr (sqlite3_stmt) eval = sl_project_prepare (
       db,
@@ -83,19 +83,15 @@ store_predictions (SlProject *db, gint64 run_id, SlSplit split, SlCheckpointKind
     {
       const EvalItem *item = &g_array_index (items, EvalItem, i);
       const float *p = probs + (gsize) i * classes;
-      int best = 0;
 
-      if (!ok[i])
+      if (best[i].class_index < 0) /* not predicted: its file could not be read */
         continue;
-      for (int c = 1; c < classes; c++)
-        if (p[c] > p[best])
-          best = c;
       sqlite3_reset (pred);
       sqlite3_bind_int64 (pred, 1, *eval_id);
       sqlite3_bind_int64 (pred, 2, item->image_id);
       sqlite3_bind_int (pred, 3, item->label);
-      sqlite3_bind_int (pred, 4, best);
-      sqlite3_bind_double (pred, 5, p[best]);
+      sqlite3_bind_int (pred, 4, best[i].class_index);
+      sqlite3_bind_double (pred, 5, best[i].confidence);
       sqlite3_bind_blob (pred, 6, p, (int) (sizeof (float) * classes), SQLITE_STATIC);
       if (!sl_project_step_done (db, pred, error))
         goto fail;
@@ -116,6 +112,39 @@ sl_project_evaluate (SlProject *self, gint64 run_id, SlSplit split, SlCheckpoint
                                  user_data, cancellable, error);
 }
 
+/* Predicts the n decoded images in one batch: out and probs receive them packed. A
+ * batch that fails (an image the pipeline refuses) is predicted image by image,
+ * and the images that fail alone are skipped, warned about and marked with
+ * class_index -1. FALSE only when the model itself fails. */
+static gboolean
+predict_batch (sl_classifier *classifier, const sl_image *images, guint n, const char *const *paths,
+               sl_prediction *out, float *probs, gint64 *failed, GError **error)
+{
+  int classes = sl_classifier_class_count (classifier);
+  sl_error err = { 0 };
+
+  if (sl_classifier_predict_images (classifier, images, (int32_t) n, out, probs, &err) == SL_OK)
+    return TRUE;
+  for (guint j = 0; j < n; j++)
+    {
+      sl_status st = sl_classifier_predict_image (classifier, &images[j], &out[j],
+                                                  probs + (gsize) j * classes, &err);
+
+      if (st == SL_ERR_NOMEM || st == SL_ERR_DEVICE || st == SL_ERR_LIMIT)
+        {
+          sl_project_set_runtime_error (error, &err, "Prediction failed");
+          return FALSE;
+        }
+      if (st != SL_OK)
+        {
+          (*failed)++;
+          out[j].class_index = -1;
+          g_warning ("skipping %s: %s", paths[j], err.message);
+        }
+    }
+  return TRUE;
+}
+
 gint64
 sl_project_evaluate_on (SlProject *self, gint64 run_id, SlSplit split, SlCheckpointKind checkpoint,
                         int top_k, int threads, const char *device, SlEvalProgressFunc progress,
@@ -123,15 +152,12 @@ sl_project_evaluate_on (SlProject *self, gint64 run_id, SlSplit split, SlCheckpo
 {
   g_autoptr (SlRunInfo) run = NULL;
   g_autoptr (GArray) items = NULL;
-  g_autofree float *x = NULL, *probs = NULL;
-  g_autofree gboolean *ok = NULL;
-  sl_model *model = NULL;
-  sl_pipeline *pipeline = NULL;
-  sl_error err = { 0 };
+  g_autoptr (sl_classifier) classifier = NULL;
+  g_autofree float *probs = NULL;
+  g_autofree sl_prediction *best = NULL;
   gint64 eval_id = -1, failed = 0;
   char id[32];
-  int c, h, w, classes;
-  gsize floats;
+  int classes;
 
   g_snprintf (id, sizeof id, "%lld", (long long) run_id);
   if ((run = sl_project_get_run (self, id, error)) == NULL
@@ -144,46 +170,54 @@ sl_project_evaluate_on (SlProject *self, gint64 run_id, SlSplit split, SlCheckpo
                    sl_split_to_string (split), run->name);
       return -1;
     }
-  if (!sl_run_load_model (self, run, checkpoint, threads, device, &model, &pipeline, error))
+  if ((classifier = sl_run_open_classifier (self, run, checkpoint, threads, device, error)) == NULL)
     return -1;
-  sl_model_input_shape (model, &c, &h, &w);
-  classes = sl_model_class_count (model);
-  floats = (gsize) c * h * w;
-  x = g_new (float, floats *EVAL_BATCH);
+  classes = sl_classifier_class_count (classifier);
   probs = g_new (float, (gsize) classes * items->len);
-  ok = g_new0 (gboolean, items->len);
-  /* Images are prepared one by one so that every prediction belongs to a known image. */
+  best = g_new (sl_prediction, items->len);
+  for (guint i = 0; i < items->len; i++)
+    sl_prediction_init (&best[i]); /* class_index -1: not predicted */
+  /* Images are decoded one by one so that every prediction belongs to a known image. */
   for (guint start = 0; start < items->len; start += EVAL_BATCH)
     {
+      sl_image images[EVAL_BATCH];
+      sl_prediction out[EVAL_BATCH];
+      const char *paths[EVAL_BATCH];
       guint n = 0, slot[EVAL_BATCH];
+      gboolean ok = TRUE;
 
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        goto out;
+        return -1;
       for (guint i = start; i < MIN (items->len, start + EVAL_BATCH); i++)
         {
-          g_autoptr (GError) bad = NULL;
+          const char *path = g_array_index (items, EvalItem, i).path;
+          sl_error err = { 0 };
 
-          if (sl_run_prepare_image (pipeline, g_array_index (items, EvalItem, i).path,
-                                    x + floats * n, &bad))
-            slot[n++] = i;
+          if (sl_image_load (path, 0, &images[n], &err) == SL_OK)
+            {
+              paths[n] = path;
+              sl_prediction_init (&out[n]);
+              slot[n++] = i;
+            }
           else
             {
               failed++;
-              g_warning ("skipping %s: %s", g_array_index (items, EvalItem, i).path, bad->message);
+              g_warning ("skipping %s: %s", path, err.message);
             }
         }
-      if (n > 0
-          && sl_model_predict (model, x, (int) n, probs + (gsize) start * classes, &err) != SL_OK)
-        {
-          sl_project_set_runtime_error (error, &err, "Prediction failed");
-          goto out;
-        }
+      if (n > 0)
+        ok = predict_batch (classifier, images, n, paths, out, probs + (gsize) start * classes,
+                            &failed, error);
+      for (guint j = 0; j < n; j++)
+        sl_image_clear (&images[j]);
+      if (!ok)
+        return -1;
       /* Predictions came out packed; move each to its image's place. */
       for (int j = (int) n - 1; j >= 0; j--)
         {
           memmove (probs + (gsize) slot[j] * classes, probs + ((gsize) start + j) * classes,
                    sizeof (float) * classes);
-          ok[slot[j]] = TRUE;
+          best[slot[j]] = out[j];
         }
       if (progress != NULL)
         progress (MIN (items->len, start + EVAL_BATCH), items->len, user_data);
@@ -192,15 +226,12 @@ sl_project_evaluate_on (SlProject *self, gint64 run_id, SlSplit split, SlCheckpo
     {
       g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_IO,
                    "None of the %u images could be read", items->len);
-      goto out;
+      return -1;
     }
   top_k = CLAMP (top_k, 1, classes);
-  if (!store_predictions (self, run_id, split, checkpoint, top_k, items, ok, probs, classes,
+  if (!store_predictions (self, run_id, split, checkpoint, top_k, items, best, probs, classes,
                           &eval_id, error))
     eval_id = -1;
-out:
-  sl_model_free (model);
-  sl_pipeline_free (pipeline);
   return eval_id;
 }
 

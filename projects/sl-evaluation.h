@@ -1,6 +1,7 @@
 /* sl-evaluation.h: evaluating a run on a split (stored per image) and predicting new images. */
 #pragma once
 
+#include "sl-classifier.h"
 #include "sl-run.h"
 
 G_BEGIN_DECLS
@@ -85,27 +86,16 @@ typedef struct
 void sl_threshold_stats (SlImagePrediction *const *predictions, gsize n, double threshold,
                          SlThresholdStats *stats);
 
-/* A run's model loaded for predicting new image files. */
-typedef struct _SlPredictor SlPredictor;
+/* A run's trained model (one checkpoint's weights, the run's pipeline and class
+ * names) as the runtime's classifier, so that evaluation, prediction, Try It
+ * and export all preprocess and rank classes one way. It computes on device
+ * ("cpu", "cuda" (the first usable GPU) or "cuda:N"; NULL: the CPU) with
+ * `threads` compute threads (0: one per core), without the runtime's cost
+ * limits (the project's own model). Free with sl_classifier_free. */
+sl_classifier *sl_project_open_classifier (SlProject *project, gint64 run_id,
+                                           SlCheckpointKind checkpoint, int threads,
+                                           const char *device, GError **error);
 
-typedef struct
-{
-  int class_index;
-  const char *class_name; /* owned by the predictor */
-  double probability;
-} SlClassScore;
-
-SlPredictor *sl_predictor_new (SlProject *project, gint64 run_id, SlCheckpointKind checkpoint,
-                               int threads, GError **error);
-/* The same computing on device: "cpu", "cuda" (the first usable GPU) or "cuda:N"; NULL: the CPU. */
-SlPredictor *sl_predictor_new_on (SlProject *project, gint64 run_id, SlCheckpointKind checkpoint,
-                                  int threads, const char *device, GError **error);
-void sl_predictor_free (SlPredictor *predictor);
-int sl_predictor_get_class_count (SlPredictor *predictor);
-/* The k most probable classes of an image file, best first (k <= class count). */
-gboolean sl_predictor_predict_file (SlPredictor *predictor, const char *path, int k,
-                                    SlClassScore *scores, GError **error);
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (SlPredictor, sl_predictor_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (sl_classifier, sl_classifier_free)
 
 G_END_DECLS

@@ -150,33 +150,36 @@ default_stem (SlProject *self, const SlRunInfo *run)
   return g_string_free (s, FALSE);
 }
 
-/* Writes the .slmodel to `path` from the run's checkpoint. */
+/* Writes the .slmodel to `path` from the run's checkpoint, as the project's classifier holds it. */
 static gboolean
 write_slmodel (SlProject *self, const SlRunInfo *run, const SlExportOptions *o, const char *path,
                GError **error)
 {
   g_autofree char *provenance = provenance_json (self, run, o->checkpoint);
-  g_autofree const char **labels = g_new0 (const char *, run->class_names->len + 1);
-  sl_model *model = NULL;
-  sl_pipeline *pipeline = NULL;
+  g_autofree const char **labels = NULL;
+  g_autoptr (sl_classifier) classifier = NULL;
   sl_slmodel_info info;
   sl_error err = { 0 };
-  gboolean ok;
+  int classes;
 
-  if (!sl_run_load_model (self, run, o->checkpoint, 1, NULL, &model, &pipeline, error))
+  if ((classifier = sl_run_open_classifier (self, run, o->checkpoint, 1, NULL, error)) == NULL)
     return FALSE;
-  for (guint i = 0; i < run->class_names->len; i++)
-    labels[i] = g_ptr_array_index (run->class_names, i);
+  classes = sl_classifier_class_count (classifier);
+  labels = g_new0 (const char *, classes + 1);
+  for (int i = 0; i < classes; i++)
+    labels[i] = sl_classifier_class_label (classifier, i);
   sl_slmodel_info_init (&info);
   info.labels = labels;
   info.reject_threshold = (float) o->reject_threshold;
   info.provenance_json = provenance;
-  ok = sl_slmodel_save (model, pipeline, &info, path, &err) == SL_OK;
-  if (!ok)
-    sl_project_set_runtime_error (error, &err, "Could not write the model file");
-  sl_model_free (model);
-  sl_pipeline_free (pipeline);
-  return ok;
+  if (sl_slmodel_save (sl_classifier_model (classifier), sl_classifier_pipeline (classifier), &info,
+                       path, &err)
+      != SL_OK)
+    {
+      sl_project_set_runtime_error (error, &err, "Could not write the model file");
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* ---- The export folder: one writer at a time, staged sets, stale staging cleaned ---- */

@@ -22,11 +22,7 @@ char *sl_run_config_member_json (const char *config_json, const char *member);
 #include "sl-evaluation.h"
 #include "sl-vision.h"
 
-/* Builds a run's model with the weights of one of its checkpoints, and its
- * pipeline, computing on device ("cpu", "cuda", "cuda:N"; NULL: the CPU). */
-gboolean sl_run_load_model (SlProject *db, const SlRunInfo *run, SlCheckpointKind checkpoint,
-                            int threads, const char *device, sl_model **model,
-                            sl_pipeline **pipeline, GError **error);
-/* Runs one image file through the pipeline into chw (the model's input floats). */
-gboolean sl_run_prepare_image (const sl_pipeline *pipeline, const char *path, float *chw,
-                               GError **error);
+/* sl-run-classifier.c: sl_project_open_classifier for a run already looked up. */
+sl_classifier *sl_run_open_classifier (SlProject *db, const SlRunInfo *run,
+                                       SlCheckpointKind checkpoint, int threads, const char *device,
+                                       GError **error);

@@ -112,7 +112,7 @@ post (SlTryJob *job, SlTryResult *result)
   g_mutex_unlock (&job->lock);
 }
 
-/* One image with the exported file: decoded once, for the thumbnail and the prediction. */
+/* One image, decoded once for the thumbnail and the prediction. */
 static SlTryResult *
 predict_with_file (SlTryJob *job, sl_classifier *classifier, const char *path, float *probs)
 {
@@ -148,42 +148,12 @@ predict_with_file (SlTryJob *job, sl_classifier *classifier, const char *path, f
   }
 }
 
-/* One image with the run's weights, as the project predicts. */
-static SlTryResult *
-predict_with_run (SlTryJob *job, SlPredictor *predictor, const char *path)
-{
-  sl_image img = { 0 };
-  sl_error err = { 0 };
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GdkTexture) thumbnail = NULL;
-  SlClassScore top[2];
-  int k = MIN (2, sl_predictor_get_class_count (predictor));
-
-  if (sl_image_load (path, 0, &img, &err) != SL_OK)
-    {
-      g_autofree char *reason = reason_for (path, err.message);
-      return sl_try_result_new_failure (path, reason);
-    }
-  thumbnail = sl_thumbnail_texture_new (&img, job->thumb_box);
-  sl_image_clear (&img);
-  if (!sl_predictor_predict_file (predictor, path, k, top, &error))
-    {
-      g_autofree char *reason = reason_for (path, error->message);
-      return sl_try_result_new_failure (path, reason);
-    }
-  return sl_try_result_new_prediction (path, thumbnail, top[0].class_name, top[0].probability,
-                                       top[0].probability<job->threshold, k> 1 ? top[1].class_name
-                                                                               : NULL,
-                                       k > 1 ? top[1].probability : 0);
-}
-
 static void
 try_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
   SlTryJob *job = data;
   g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (SlProject) db = NULL;
-  g_autoptr (SlPredictor) predictor = NULL;
   g_autofree float *probs = NULL;
   sl_classifier *classifier = NULL;
   GError *error = NULL;
@@ -209,14 +179,29 @@ try_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellab
           g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err.message);
           return;
         }
-      probs = g_new (float, sl_classifier_class_count (classifier));
     }
-  else if ((db = sl_project_open_worker (job->project_path, &error)) == NULL
-           || (predictor = sl_predictor_new (db, job->run_id, job->checkpoint, 0, &error)) == NULL)
+  else
     {
-      g_task_return_error (task, error);
-      return;
+      sl_error err = { 0 };
+
+      /* The run's weights, as the project predicts, rejecting below the threshold chosen here. */
+      if ((db = sl_project_open_worker (job->project_path, &error)) == NULL
+          || (classifier
+              = sl_project_open_classifier (db, job->run_id, job->checkpoint, 0, NULL, &error))
+                 == NULL)
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+      if (sl_classifier_set_reject_threshold (classifier, (float) job->threshold, &err) != SL_OK)
+        {
+          sl_classifier_free (classifier);
+          g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s",
+                                   err.message);
+          return;
+        }
     }
+  probs = g_new (float, sl_classifier_class_count (classifier));
 
   for (guint i = 0; i < files->len && i < TRY_MAX_IMAGES; i++)
     {
@@ -224,8 +209,7 @@ try_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellab
 
       if (g_cancellable_is_cancelled (cancellable))
         break;
-      post (job, classifier != NULL ? predict_with_file (job, classifier, path, probs)
-                                    : predict_with_run (job, predictor, path));
+      post (job, predict_with_file (job, classifier, path, probs));
     }
   sl_classifier_free (classifier);
   g_task_return_boolean (task, TRUE);

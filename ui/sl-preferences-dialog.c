@@ -3,17 +3,18 @@
 
 #include "sl-preferences-dialog.h"
 
-#include "sl-settings.h"
+#include "sl-devices.h"
+
+#include "sl-recent-projects.h" /* SL_APP_ID */
 
 struct _SlPreferencesDialog
 {
   GtkWindow parent_instance;
   GSettings *settings;
-  GCancellable *cancellable;
-  sl_device_list *devices; /* NULL while busy */
-  GPtrArray *device_ids;   /* ids of the dropdown's items, in order */
-  gboolean updating;       /* the dropdown is being set from the settings */
-  gboolean busy;           /* discovering */
+  SlDevices *shared;             /* the workbench's one device list */
+  const sl_device_list *devices; /* shared's list, shown; NULL while it looks */
+  GPtrArray *device_ids;         /* ids of the dropdown's items, in order */
+  gboolean updating;             /* the dropdown is being set from the settings */
 
   GtkSpinButton *threads_spin;
   GtkDropDown *device_dropdown;
@@ -21,6 +22,7 @@ struct _SlPreferencesDialog
   GtkLabel *device_subtitle;
   GtkSpinButton *thumbnail_spin;
   GtkListBox *devices_list;
+  GtkButton *look_again_button;
 };
 
 G_DEFINE_FINAL_TYPE (SlPreferencesDialog, sl_preferences_dialog, GTK_TYPE_WINDOW)
@@ -314,71 +316,35 @@ show_devices (SlPreferencesDialog *self)
     }
 }
 
-/* ---- Discovery on a worker thread ---------------------------------------------------------- */
+/* ---- The shared device list ------------------------------------------------------------ */
 
+/* Shows what the workbench's device list holds: a spinner while it looks. */
 static void
-discover_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+on_devices_busy (SlPreferencesDialog *self)
 {
-  sl_device_list *list = NULL;
-  sl_error err = { 0 };
+  gboolean busy = sl_devices_get_busy (self->shared);
+  const char *error = sl_devices_get_error (self->shared);
 
-  /* dlopen of the CUDA libraries can take seconds: never on the main thread. */
-  if (sl_device_list_new (&list, &err) != SL_OK)
-    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err.message);
-  else
-    g_task_return_pointer (task, list, (GDestroyNotify) sl_device_list_free);
-}
-
-static void
-set_busy (SlPreferencesDialog *self, gboolean busy)
-{
-  self->busy = busy;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
-}
-
-static void
-discover_done (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  GWeakRef *ref = user_data;
-  g_autoptr (SlPreferencesDialog) self = g_weak_ref_get (ref);
-  g_autoptr (GError) error = NULL;
-  sl_device_list *list = g_task_propagate_pointer (G_TASK (result), &error);
-
-  g_weak_ref_clear (ref);
-  g_free (ref);
-  if (self == NULL || g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (result))))
+  self->devices = busy ? NULL : sl_devices_get_list (self->shared);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->look_again_button), !busy);
+  if (!busy && self->devices == NULL && error != NULL)
     {
-      sl_device_list_free (list);
-      return;
-    }
-  if (list == NULL)
-    {
-      const char *lines[] = { error->message, NULL };
+      const char *lines[] = { error, NULL };
 
       clear_device_rows (self);
       add_device_row (self, device_icon ("dialog-warning-symbolic"), TRUE,
                       "Could not list the devices", lines);
-      set_busy (self, FALSE);
-      return;
     }
-  self->devices = list;
-  show_devices (self);
+  else
+    show_devices (self);
   fill_device_dropdown (self);
-  set_busy (self, FALSE);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
 }
 
 static void
-start_discovery (SlPreferencesDialog *self)
+on_look_again (SlPreferencesDialog *self)
 {
-  /* The task does not hold the dialog: closing it early drops the result. */
-  GWeakRef *ref = g_new0 (GWeakRef, 1);
-  g_autoptr (GTask) task = NULL;
-
-  g_weak_ref_init (ref, self);
-  task = g_task_new (NULL, self->cancellable, discover_done, ref);
-  g_task_set_source_tag (task, start_discovery);
-  set_busy (self, TRUE);
-  g_task_run_in_thread (task, discover_thread);
+  sl_devices_refresh (self->shared);
 }
 
 /* ---- Object ------------------------------------------------------------------------------ */
@@ -387,7 +353,7 @@ gboolean
 sl_preferences_dialog_get_busy (SlPreferencesDialog *self)
 {
   g_return_val_if_fail (SL_IS_PREFERENCES_DIALOG (self), FALSE);
-  return self->busy;
+  return sl_devices_get_busy (self->shared);
 }
 
 const sl_device_list *
@@ -402,7 +368,8 @@ sl_preferences_dialog_dispose (GObject *object)
 {
   SlPreferencesDialog *self = SL_PREFERENCES_DIALOG (object);
 
-  g_cancellable_cancel (self->cancellable);
+  if (self->shared != NULL)
+    g_signal_handlers_disconnect_by_data (self->shared, self);
   if (self->settings != NULL)
     g_signal_handlers_disconnect_by_data (self->settings, self);
   /* The window tracks its child itself: let it go before the template does. */
@@ -417,8 +384,7 @@ sl_preferences_dialog_finalize (GObject *object)
   SlPreferencesDialog *self = SL_PREFERENCES_DIALOG (object);
 
   g_clear_object (&self->settings);
-  g_clear_object (&self->cancellable);
-  g_clear_pointer (&self->devices, sl_device_list_free);
+  g_clear_object (&self->shared);
   g_clear_pointer (&self->device_ids, g_ptr_array_unref);
   G_OBJECT_CLASS (sl_preferences_dialog_parent_class)->finalize (object);
 }
@@ -459,9 +425,11 @@ sl_preferences_dialog_class_init (SlPreferencesDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SlPreferencesDialog, device_subtitle);
   gtk_widget_class_bind_template_child (widget_class, SlPreferencesDialog, thumbnail_spin);
   gtk_widget_class_bind_template_child (widget_class, SlPreferencesDialog, devices_list);
+  gtk_widget_class_bind_template_child (widget_class, SlPreferencesDialog, look_again_button);
   gtk_widget_class_bind_template_callback (widget_class, on_threads_input);
   gtk_widget_class_bind_template_callback (widget_class, on_threads_output);
   gtk_widget_class_bind_template_callback (widget_class, on_device_selected);
+  gtk_widget_class_bind_template_callback (widget_class, on_look_again);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);
 }
@@ -480,7 +448,7 @@ sl_preferences_dialog_init (SlPreferencesDialog *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   self->settings = g_settings_new (SL_APP_ID);
-  self->cancellable = g_cancellable_new ();
+  self->shared = g_object_ref (sl_devices_get_default ());
   self->device_ids = g_ptr_array_new_with_free_func (g_free);
 
   setup_threads (self);
@@ -489,8 +457,8 @@ sl_preferences_dialog_init (SlPreferencesDialog *self)
   g_signal_connect_swapped (self->settings, "changed::last-device",
                             G_CALLBACK (on_last_device_changed), self);
   g_signal_connect_after (self, "show", G_CALLBACK (on_shown), NULL);
-  fill_device_dropdown (self);
-  show_devices (self);
+  g_signal_connect_swapped (self->shared, "notify::busy", G_CALLBACK (on_devices_busy), self);
+  on_devices_busy (self);
 }
 
 SlPreferencesDialog *
@@ -502,6 +470,5 @@ sl_preferences_dialog_new (GtkWindow *parent)
   self = g_object_new (SL_TYPE_PREFERENCES_DIALOG, NULL);
   if (parent != NULL)
     gtk_window_set_transient_for (GTK_WINDOW (self), parent);
-  start_discovery (self);
   return self;
 }

@@ -5,7 +5,9 @@
 
 #include <math.h>
 
+#include "sl-window.h"
 #include "sightline.h"
+#include "sl-devices.h"
 
 G_DEFINE_FINAL_TYPE (SlTrainPage, sl_train_page, GTK_TYPE_WIDGET)
 
@@ -72,6 +74,15 @@ showing_live (SlTrainPage *self)
   return self->shown_run >= 0 && self->shown_run == self->live_run;
 }
 
+/* Whether a device id ("cpu", "cuda", "cuda:N") is a GPU's. */
+static gboolean
+names_a_gpu (const char *id)
+{
+  sl_device_kind kind;
+
+  return sl_device_id_parse (id, &kind, NULL, NULL) == SL_OK && kind == SL_DEVICE_CUDA;
+}
+
 /* Statistics of the live run, from the runner. */
 static void
 update_live_stats (SlTrainPage *self)
@@ -82,7 +93,7 @@ update_live_stats (SlTrainPage *self)
 
   set_stat (self->elapsed_value, format_duration (sl_runner_get_elapsed (self->runner)));
   set_stat (self->device_value,
-            g_str_has_prefix (self->live_device, "cuda")
+            names_a_gpu (self->live_device)
                 ? g_strdup_printf ("GPU %s", self->live_device)
                 : g_strdup_printf (g_dngettext (NULL, "CPU · %d thread", "CPU · %d threads",
                                                 sl_runner_get_threads (self->runner)),
@@ -124,7 +135,7 @@ stored_device (const SlRunInfo *run)
   sl_run_config_init (&config);
   if (run->config_json == NULL || !sl_run_config_from_json (run->config_json, &config, NULL, NULL))
     text = g_strdup ("CPU");
-  else if (g_str_has_prefix (config.device, "cuda"))
+  else if (names_a_gpu (config.device))
     text = g_strdup_printf ("GPU %s", config.device);
   else if (config.threads > 0)
     text = g_strdup_printf (
@@ -326,55 +337,36 @@ queue_update_dataset (SlTrainPage *self)
     self->dataset_idle = g_idle_add_full (G_PRIORITY_LOW, update_dataset, self, NULL);
 }
 
+/* The devices drop-down, from the workbench's one device list: the CPU, and
+ * each GPU (unusable ones with their reason). */
 static void
-discover_devices (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+on_devices (SlTrainPage *self)
 {
-  sl_device_list *list = NULL;
-  sl_error err = { 0 };
-
-  if (sl_device_list_new (&list, &err) != SL_OK)
-    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err.message);
-  else
-    g_task_return_pointer (task, list, (GDestroyNotify) sl_device_list_free);
-}
-
-/* The devices drop-down: the CPU, and each GPU (unusable ones with their reason). */
-static void
-devices_discovered (GObject *source, GAsyncResult *result, gpointer data)
-{
-  g_autoptr (SlTrainPage) self = data;
-  g_autoptr (GError) error = NULL;
-  sl_device_list *list = g_task_propagate_pointer (G_TASK (result), &error);
+  SlDevices *devices = sl_devices_get_default ();
+  const sl_device_list *list = sl_devices_get_list (devices);
   g_autoptr (GPtrArray) labels = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) ids = g_ptr_array_new ();
   g_autoptr (GPtrArray) reasons = g_ptr_array_new ();
   g_autoptr (GArray) usable = g_array_new (FALSE, FALSE, sizeof (gboolean));
 
-  if (list == NULL)
+  if (sl_devices_get_busy (devices) || list == NULL || self->settings == NULL)
+    return;
+  for (size_t i = 0; i < sl_device_list_count (list); i++)
     {
-      g_debug ("No device list: %s", error->message);
-      return;
-    }
-  if (self->settings != NULL)
-    {
-      for (size_t i = 0; i < sl_device_list_count (list); i++)
-        {
-          const sl_device_info *d = sl_device_list_get (list, i);
-          gboolean ok = d->usable;
+      const sl_device_info *d = sl_device_list_get (list, i);
+      gboolean ok = d->usable;
 
-          g_ptr_array_add (ids, (gpointer) d->id);
-          g_ptr_array_add (labels, d->kind == SL_DEVICE_CPU
-                                       ? g_strdup ("CPU")
-                                       : g_strdup_printf ("%s (%s)", d->name, d->id));
-          g_ptr_array_add (reasons, (gpointer) d->reason);
-          g_array_append_val (usable, ok);
-        }
-      sl_train_settings_set_gpu_status (self->settings, sl_device_list_gpu_status (list));
-      sl_train_settings_set_devices (
-          self->settings, (const char *const *) ids->pdata, (const char *const *) labels->pdata,
-          (const gboolean *) usable->data, (const char *const *) reasons->pdata, ids->len);
+      g_ptr_array_add (ids, (gpointer) d->id);
+      g_ptr_array_add (labels, d->kind == SL_DEVICE_CPU
+                                   ? g_strdup ("CPU")
+                                   : g_strdup_printf ("%s (%s)", d->name, d->id));
+      g_ptr_array_add (reasons, (gpointer) d->reason);
+      g_array_append_val (usable, ok);
     }
-  sl_device_list_free (list);
+  sl_train_settings_set_gpu_status (self->settings, sl_device_list_gpu_status (list));
+  sl_train_settings_set_devices (
+      self->settings, (const char *const *) ids->pdata, (const char *const *) labels->pdata,
+      (const gboolean *) usable->data, (const char *const *) reasons->pdata, ids->len);
 }
 
 /* ---- The runner's signals ------------------------------------------------------------------ */
@@ -409,7 +401,7 @@ live_device_words (SlTrainPage *self)
 {
   int threads = sl_runner_get_threads (self->runner);
 
-  if (g_str_has_prefix (self->live_device, "cuda"))
+  if (names_a_gpu (self->live_device))
     return g_strdup_printf ("the GPU %s", self->live_device);
   return g_strdup_printf (
       g_dngettext (NULL, "the CPU with %d thread", "the CPU with %d threads", threads), threads);
@@ -489,6 +481,7 @@ static void
 on_finished (SlTrainPage *self, gint64 run_id, const GError *error)
 {
   const SlRunInfo *run = sl_run_list_lookup (self->run_list, run_id);
+  SlWindow *window = (SlWindow *) gtk_widget_get_ancestor (GTK_WIDGET (self), SL_TYPE_WINDOW);
 
   if (error == NULL && run != NULL && run->status == SL_RUN_STOPPED_EARLY)
     sl_train_page_log (self, "Stopped early after epoch %d: %s. Best epoch: %d, the %s.",
@@ -506,12 +499,11 @@ on_finished (SlTrainPage *self, gint64 run_id, const GError *error)
   else if (error != NULL)
     {
       sl_train_page_log (self, "Training failed: %s", error->message);
-      gtk_widget_activate_action (GTK_WIDGET (self), "win.show-error", "(ss)", "Training failed",
-                                  error->message);
+      if (window != NULL)
+        sl_window_show_error (window, "Training failed", error);
     }
-  if (error == NULL && run != NULL)
-    gtk_widget_activate_action (GTK_WIDGET (self), "win.toast", "s",
-                                "Training finished. The Evaluate page shows how the model does.");
+  if (window != NULL && error == NULL && run != NULL)
+    sl_window_show_toast (window, "Training finished. The Evaluate page shows how the model does.");
   if (run_id < 0)
     {
       /* It failed before the run was recorded: nothing else shows the log. */
@@ -596,12 +588,6 @@ sl_train_page_constructed (GObject *object)
   g_signal_connect_object (self->session, "classes-changed", G_CALLBACK (queue_update_dataset),
                            self, G_CONNECT_SWAPPED);
   queue_update_dataset (self);
-  {
-    g_autoptr (GTask) task = g_task_new (NULL, NULL, devices_discovered, g_object_ref (self));
-
-    g_task_run_in_thread (task, discover_devices);
-  }
-
   self->run_list = SL_RUN_LIST (sl_run_list_new (self->session));
   gtk_scrolled_window_set_child (self->runs_scroller, GTK_WIDGET (self->run_list));
   g_signal_connect_swapped (self->run_list, "notify::selected-run", G_CALLBACK (on_selected_run),
@@ -625,6 +611,10 @@ sl_train_page_constructed (GObject *object)
     gtk_stack_set_visible_child_name (self->sidebar_stack, "settings");
   on_running (self);
   sl_train_page_show_run (self, sl_run_list_get_selected_run (self->run_list));
+  /* Last: filling the device list reaches the actions, which read the run list. */
+  g_signal_connect_object (sl_devices_get_default (), "notify::busy", G_CALLBACK (on_devices), self,
+                           G_CONNECT_SWAPPED);
+  on_devices (self);
 }
 
 static void

@@ -13,6 +13,7 @@
 #include "sl-slmodel-private.h"
 #include "sl-threadpool-private.h"
 
+#include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -82,11 +83,27 @@ sl_prediction_store (sl_prediction *dst, size_t size, const sl_prediction *src)
 
 /* ---- Opening ---------------------------------------------------------------- */
 
+/* The pipeline's output must be the model's input. */
 static sl_status
-check_pipeline (sl_classifier *c, const char *name, sl_error *err)
+check_shapes (sl_classifier *c, const char *name, sl_error *err)
 {
   sl_input_spec spec;
   int mc, mh, mw;
+
+  sl_pipeline_get_input (c->pipeline, &spec);
+  sl_model_input_shape (c->contents.model, &mc, &mh, &mw);
+  if (spec.channels != mc || spec.height != mh || spec.width != mw)
+    return sl_error_set (err, SL_ERR_FORMAT,
+                         "%s: the pipeline makes %dx%dx%d images but the model takes %dx%dx%d",
+                         name, spec.width, spec.height, spec.channels, mw, mh, mc);
+  c->image_floats = (size_t) mc * mh * mw;
+  c->classes = sl_model_class_count (c->contents.model);
+  return SL_OK;
+}
+
+static sl_status
+check_pipeline (sl_classifier *c, const char *name, sl_error *err)
+{
   sl_status st;
 
   st = sl_pipeline_from_json (c->contents.pipeline_json, &c->pipeline, err);
@@ -100,15 +117,7 @@ check_pipeline (sl_classifier *c, const char *name, sl_error *err)
         err->code = SL_ERR_FORMAT;
       return st == SL_ERR_NOMEM ? st : SL_ERR_FORMAT;
     }
-  sl_pipeline_get_input (c->pipeline, &spec);
-  sl_model_input_shape (c->contents.model, &mc, &mh, &mw);
-  if (spec.channels != mc || spec.height != mh || spec.width != mw)
-    return sl_error_set (err, SL_ERR_FORMAT,
-                         "%s: the pipeline makes %dx%dx%d images but the model takes %dx%dx%d",
-                         name, spec.width, spec.height, spec.channels, mw, mh, mc);
-  c->image_floats = (size_t) mc * mh * mw;
-  c->classes = sl_model_class_count (c->contents.model);
-  return SL_OK;
+  return check_shapes (c, name, err);
 }
 
 /* 0 = the default, -1 = no limit, else the value itself. */
@@ -147,41 +156,43 @@ plan_limit (const sl_classifier *c, int n, bool *over)
   return (uint64_t) ((double) c->cost.max_memory - fixed);
 }
 
+/* Copies the caller's options (of any released size) over the defaults into
+ * *copy and checks them; *o becomes NULL (no options) or copy. */
 static sl_status
-open_data (const uint8_t *data, size_t size, const char *name, const sl_classifier_options *o,
-           const char *device, sl_classifier **out, sl_error *err)
+read_options (const sl_classifier_options **o, sl_classifier_options *copy, sl_error *err)
 {
-  sl_classifier_options opts;
-  sl_classifier *c;
-  sl_device_kind kind;
-  sl_status st;
+  const sl_classifier_options *given = *o;
 
-  if (out == NULL)
-    return sl_error_set (err, SL_ERR_INVALID, "sl_classifier_open: no place for the result");
-  *out = NULL;
-  if (o != NULL)
-    {
-      /* Callers built against an older header pass a shorter struct: the
-       * fields they do not know keep their defaults. */
-      if (o->struct_size < OPTIONS_V1_SIZE)
-        return sl_error_set (err, SL_ERR_INVALID,
-                             "sl_classifier_options: struct_size is not set (use "
-                             "sl_classifier_options_init)");
-      sl_classifier_options_init (&opts);
-      memcpy (&opts, o, o->struct_size < sizeof opts ? o->struct_size : sizeof opts);
-      o = &opts;
-    }
-  if (o != NULL && (o->threads < 0 || o->reject_threshold > 1.0f))
+  if (given == NULL)
+    return SL_OK;
+  /* Callers built against an older header pass a shorter struct: the fields
+   * they do not know keep their defaults. */
+  if (given->struct_size < OPTIONS_V1_SIZE)
+    return sl_error_set (err, SL_ERR_INVALID,
+                         "sl_classifier_options: struct_size is not set (use "
+                         "sl_classifier_options_init)");
+  sl_classifier_options_init (copy);
+  memcpy (copy, given, given->struct_size < sizeof *copy ? given->struct_size : sizeof *copy);
+  *o = copy;
+  if (copy->threads < 0 || copy->reject_threshold > 1.0f)
     return sl_error_set (err, SL_ERR_INVALID,
                          "the thread count must be >= 0 and the reject threshold at most 1");
-  if (o != NULL
-      && (o->max_memory < SL_CLASSIFIER_NO_LIMIT || o->max_mflops < SL_CLASSIFIER_NO_LIMIT))
+  if (copy->max_memory < SL_CLASSIFIER_NO_LIMIT || copy->max_mflops < SL_CLASSIFIER_NO_LIMIT)
     return sl_error_set (err, SL_ERR_INVALID,
                          "sl_classifier_options: max_memory and max_mflops are 0 (the default), "
                          "-1 (no limit) or a positive number");
-  c = calloc (1, sizeof *c);
+  return SL_OK;
+}
+
+/* A classifier with nothing in it yet but its limits; NULL when out of memory. */
+static sl_classifier *
+classifier_alloc (const sl_classifier_options *o, const char *device)
+{
+  sl_classifier *c = calloc (1, sizeof *c);
+  sl_device_kind kind;
+
   if (c == NULL)
-    return sl_error_set (err, SL_ERR_NOMEM, "out of memory opening %s", name);
+    return NULL;
   pthread_mutex_init (&c->lock, NULL);
   sl_classifier_cost_init (&c->cost);
   c->cost.max_memory
@@ -193,6 +204,40 @@ open_data (const uint8_t *data, size_t size, const char *name, const sl_classifi
   if (device != NULL && sl_device_id_parse (device, &kind, NULL, NULL) == SL_OK
       && kind == SL_DEVICE_CUDA)
     c->cost.threads = 1;
+  c->threads = o != NULL ? o->threads : 0;
+  c->max_pixels = o != NULL ? o->max_pixels : 0;
+  return c;
+}
+
+/* The last step of opening: the plan's memory limit and the reject threshold. */
+static void
+classifier_ready (sl_classifier *c, const sl_classifier_options *o)
+{
+  bool over;
+
+  c->contents.model->plan_limit = plan_limit (c, 1, &over);
+  atomic_store (&c->reject_threshold, o != NULL && o->reject_threshold >= 0
+                                          ? o->reject_threshold
+                                          : c->contents.reject_threshold);
+}
+
+static sl_status
+open_data (const uint8_t *data, size_t size, const char *name, const sl_classifier_options *o,
+           const char *device, sl_classifier **out, sl_error *err)
+{
+  sl_classifier_options opts;
+  sl_classifier *c;
+  sl_status st;
+
+  if (out == NULL)
+    return sl_error_set (err, SL_ERR_INVALID, "sl_classifier_open: no place for the result");
+  *out = NULL;
+  st = read_options (&o, &opts, err);
+  if (st != SL_OK)
+    return st;
+  c = classifier_alloc (o, device);
+  if (c == NULL)
+    return sl_error_set (err, SL_ERR_NOMEM, "out of memory opening %s", name);
   st = sl_slmodel_parse (data, size, name, o != NULL ? o->threads : 0, check_cost, c, &c->contents,
                          err);
   if (st == SL_OK)
@@ -201,22 +246,12 @@ open_data (const uint8_t *data, size_t size, const char *name, const sl_classifi
   if (st == SL_OK && device != NULL
       && (st = sl_model_set_device (c->contents.model, NULL, device, err)) != SL_OK)
     sl_error_prefix (err, "%s", name);
-  if (st == SL_OK)
-    {
-      bool over;
-
-      c->contents.model->plan_limit = plan_limit (c, 1, &over);
-      c->threads = o != NULL ? o->threads : 0;
-      c->max_pixels = o != NULL ? o->max_pixels : 0;
-      atomic_store (&c->reject_threshold, o != NULL && o->reject_threshold >= 0
-                                              ? o->reject_threshold
-                                              : c->contents.reject_threshold);
-    }
   if (st != SL_OK)
     {
       sl_classifier_free (c);
       return st;
     }
+  classifier_ready (c, o);
   *out = c;
   return SL_OK;
 }
@@ -261,6 +296,129 @@ sl_classifier_open_buffer_on_device (const void *data, size_t size,
                                      sl_classifier **out, sl_error *err)
 {
   return open_data (data, size, "model buffer", options, device, out, err);
+}
+
+/* ---- Building one from a model, a pipeline and labels ---------------------- */
+
+/* The header a .slmodel of this classifier would hold, less what only a file
+ * has (its tensors, provenance and software versions); NULL when out of memory. */
+static char *
+made_header (const sl_classifier *c)
+{
+  char *model_json = sl_model_serialize (c->contents.model);
+  cJSON *doc = cJSON_CreateObject (), *input;
+  cJSON *model = model_json != NULL ? cJSON_Parse (model_json) : NULL;
+  cJSON *pipeline = cJSON_Parse (c->contents.pipeline_json);
+  char *text = NULL;
+  int mc, mh, mw;
+
+  free (model_json);
+  if (doc == NULL || model == NULL || pipeline == NULL)
+    {
+      cJSON_Delete (doc);
+      cJSON_Delete (model);
+      cJSON_Delete (pipeline);
+      return NULL;
+    }
+  sl_model_input_shape (c->contents.model, &mc, &mh, &mw);
+  cJSON_AddStringToObject (doc, "format", "sightline-model");
+  cJSON_AddNumberToObject (doc, "format_version", SL_SLMODEL_FORMAT_VERSION);
+  cJSON_AddItemToObject (doc, "model", model);
+  input = cJSON_AddObjectToObject (doc, "input");
+  cJSON_AddNumberToObject (input, "channels", mc);
+  cJSON_AddNumberToObject (input, "height", mh);
+  cJSON_AddNumberToObject (input, "width", mw);
+  cJSON_AddItemToObject (
+      doc, "classes",
+      cJSON_CreateStringArray ((const char *const *) c->contents.labels, c->contents.n_labels));
+  cJSON_AddNumberToObject (doc, "reject_threshold", c->contents.reject_threshold);
+  cJSON_AddItemToObject (doc, "pipeline", pipeline);
+  text = cJSON_PrintUnformatted (doc);
+  cJSON_Delete (doc);
+  return text;
+}
+
+/* Takes model and pipeline into c and copies the labels. */
+static sl_status
+take_parts (sl_classifier *c, sl_model *model, sl_pipeline *pipeline, const char *const *labels,
+            int32_t n_labels, sl_error *err)
+{
+  int classes = sl_model_class_count (model);
+
+  c->contents.model = model;
+  c->pipeline = pipeline;
+  if (labels == NULL || n_labels != classes)
+    return sl_error_set (err, SL_ERR_INVALID, "the model has %d classes but %d labels were given",
+                         classes, labels != NULL ? n_labels : 0);
+  c->contents.labels = calloc ((size_t) classes, sizeof (char *));
+  if (c->contents.labels == NULL)
+    return sl_error_set (err, SL_ERR_NOMEM, "out of memory for the class labels");
+  c->contents.n_labels = classes;
+  for (int i = 0; i < classes; i++)
+    {
+      if (labels[i] == NULL || labels[i][0] == '\0')
+        return sl_error_set (err, SL_ERR_INVALID, "class %d has no label", i + 1);
+      if ((c->contents.labels[i] = strdup (labels[i])) == NULL)
+        return sl_error_set (err, SL_ERR_NOMEM, "out of memory for the class labels");
+    }
+  c->contents.pipeline_json = sl_pipeline_to_json (pipeline);
+  if (c->contents.pipeline_json == NULL)
+    return sl_error_set (err, SL_ERR_NOMEM, "out of memory describing the pipeline");
+  return SL_OK;
+}
+
+sl_status
+sl_classifier_new (sl_model *model, sl_pipeline *pipeline, const char *const *labels,
+                   int32_t n_labels, const sl_classifier_options *o, sl_classifier **out,
+                   sl_error *err)
+{
+  sl_classifier_options opts;
+  sl_classifier *c = NULL;
+  const char *device = model != NULL ? sl_model_get_device (model) : NULL;
+  sl_status st = SL_OK;
+
+  if (out != NULL)
+    *out = NULL;
+  if (out == NULL || model == NULL || pipeline == NULL)
+    st = sl_error_set (err, SL_ERR_INVALID,
+                       "sl_classifier_new needs a model, a pipeline and a place for the result");
+  if (st == SL_OK)
+    st = read_options (&o, &opts, err);
+  if (st == SL_OK && (c = classifier_alloc (o, device)) == NULL)
+    st = sl_error_set (err, SL_ERR_NOMEM, "out of memory for a classifier");
+  if (c == NULL)
+    {
+      /* Taken whatever the outcome: the caller never frees them after this call. */
+      sl_model_free (model);
+      sl_pipeline_free (pipeline);
+      return st;
+    }
+  st = take_parts (c, model, pipeline, labels, n_labels, err);
+  if (st == SL_OK && (st = sl_pipeline_validate (pipeline, err)) != SL_OK)
+    sl_error_prefix (err, "the preprocessing pipeline");
+  if (st == SL_OK && check_shapes (c, "sl_classifier_new", err) != SL_OK)
+    {
+      /* Not a bad file here: a bad argument. */
+      st = SL_ERR_INVALID;
+      if (err != NULL)
+        err->code = st;
+    }
+  if (st == SL_OK)
+    st = sl_model_set_threads (model, c->threads, err);
+  /* The file's threshold, were it written with these options. */
+  c->contents.reject_threshold = o != NULL && o->reject_threshold >= 0 ? o->reject_threshold : 0;
+  if (st == SL_OK)
+    st = _sl_classifier_measure (model, c->contents.pipeline_json, c->cost.threads, &c->cost, err);
+  if (st == SL_OK && (c->contents.header_json = made_header (c)) == NULL)
+    st = sl_error_set (err, SL_ERR_NOMEM, "out of memory describing the classifier");
+  if (st != SL_OK)
+    {
+      sl_classifier_free (c);
+      return st;
+    }
+  classifier_ready (c, o);
+  *out = c;
+  return SL_OK;
 }
 
 static void
@@ -377,7 +535,7 @@ sl_classifier_pipeline (const sl_classifier *c)
 static sl_status
 context_acquire (sl_classifier *c, int images, context **out, sl_error *err)
 {
-  context *ctx;
+  context *ctx = NULL;
   bool use_base = false;
   sl_status st = SL_OK;
 
@@ -522,7 +680,7 @@ sl_status
 sl_classifier_predict_image (sl_classifier *c, const sl_image *image, sl_prediction *out,
                              float *probs, sl_error *err)
 {
-  context *ctx;
+  context *ctx = NULL;
   sl_status st = check_call (c, out, err);
 
   if (st == SL_OK && (image == NULL || image->data == NULL))
@@ -590,11 +748,33 @@ sl_classifier_predict_file (sl_classifier *c, const char *path, sl_prediction *o
   return st;
 }
 
+/* Checks that n inputs fit the memory limit, then borrows a context for n images. */
+static sl_status
+batch_begin (sl_classifier *c, int32_t n, context **ctx, sl_error *err)
+{
+  bool over;
+
+  /* The inputs of n images are allocated before the model plans: check them first. */
+  plan_limit (c, n, &over);
+  if (over)
+    {
+      char need[24], limit[24];
+
+      _sl_format_bytes ((uint64_t) n * (uint64_t) c->cost.input_bytes, need, sizeof need);
+      _sl_format_bytes ((uint64_t) c->cost.max_memory, limit, sizeof limit);
+      return sl_error_set (err, SL_ERR_LIMIT,
+                           "a batch of %d images needs %s for its inputs alone; the limit is "
+                           "%s (sl_classifier_options.max_memory); predict fewer images at once",
+                           n, need, limit);
+    }
+  return context_acquire (c, n, ctx, err);
+}
+
 sl_status
 sl_classifier_predict_batch (sl_classifier *c, const sl_frame *frames, int32_t n,
                              sl_prediction *out, float *probs, sl_error *err)
 {
-  context *ctx;
+  context *ctx = NULL;
   size_t frame_stride;
   sl_status st = check_call (c, out, err);
 
@@ -606,24 +786,7 @@ sl_classifier_predict_batch (sl_classifier *c, const sl_frame *frames, int32_t n
   if (frame_stride < FRAME_V1_SIZE)
     return sl_error_set (err, SL_ERR_INVALID,
                          "the frames' struct_size is not set (use sl_frame_init)");
-  /* The inputs of n images are allocated before the model plans: check them first. */
-  {
-    bool over;
-
-    plan_limit (c, n, &over);
-    if (over)
-      {
-        char need[24], limit[24];
-
-        _sl_format_bytes ((uint64_t) n * (uint64_t) c->cost.input_bytes, need, sizeof need);
-        _sl_format_bytes ((uint64_t) c->cost.max_memory, limit, sizeof limit);
-        return sl_error_set (err, SL_ERR_LIMIT,
-                             "a batch of %d images needs %s for its inputs alone; the limit is "
-                             "%s (sl_classifier_options.max_memory); predict fewer images at once",
-                             n, need, limit);
-      }
-  }
-  st = context_acquire (c, n, &ctx, err);
+  st = batch_begin (c, n, &ctx, err);
   if (st != SL_OK)
     return st;
   for (int i = 0; i < n && st == SL_OK; i++)
@@ -647,6 +810,32 @@ sl_classifier_predict_batch (sl_classifier *c, const sl_frame *frames, int32_t n
         sl_error_prefix (err, "%s", what);
       sl_image_clear (&img);
     }
+  if (st == SL_OK)
+    st = run (c, ctx, n, out, out->struct_size, probs, err);
+  context_release (c, ctx);
+  return st;
+}
+
+sl_status
+sl_classifier_predict_images (sl_classifier *c, const sl_image *images, int32_t n,
+                              sl_prediction *out, float *probs, sl_error *err)
+{
+  context *ctx = NULL;
+  sl_status st = check_call (c, out, err);
+
+  if (st == SL_OK && (n < 0 || (n > 0 && images == NULL)))
+    st = sl_error_set (err, SL_ERR_INVALID, "a batch needs n >= 0 images");
+  for (int i = 0; i < n && st == SL_OK; i++)
+    if (images[i].data == NULL)
+      st = sl_error_set (err, SL_ERR_INVALID, "image %d: no image to classify", i);
+  if (st != SL_OK || n == 0)
+    return st;
+  st = batch_begin (c, n, &ctx, err);
+  if (st != SL_OK)
+    return st;
+  for (int i = 0; i < n && st == SL_OK; i++)
+    if ((st = prepare (c, ctx, i, &images[i], err)) != SL_OK)
+      sl_error_prefix (err, "image %d", i);
   if (st == SL_OK)
     st = run (c, ctx, n, out, out->struct_size, probs, err);
   context_release (c, ctx);

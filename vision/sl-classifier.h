@@ -81,6 +81,19 @@ extern "C"
                                                         const sl_classifier_options *options,
                                                         const char *device, sl_classifier **out,
                                                         sl_error *err);
+  /* A classifier from a model already in memory (built or loaded with the
+ * engine, on the device it is to predict on), the preprocessing pipeline it
+ * was trained with and one label per class, checked and measured as a file
+ * is (options: threads, limits, reject threshold; NULL: the defaults, and a
+ * reject threshold of 0). It TAKES OWNERSHIP of model and pipeline, whatever
+ * it returns: on failure they are already freed, on success
+ * sl_classifier_free frees them; do not use either after the call. labels
+ * (n_labels == the model's class count) are copied. Its header JSON is the
+ * one a .slmodel of it would hold, without provenance. */
+  SL_API sl_status sl_classifier_new (sl_model *model, sl_pipeline *pipeline,
+                                      const char *const *labels, int32_t n_labels,
+                                      const sl_classifier_options *options, sl_classifier **out,
+                                      sl_error *err);
   SL_API void sl_classifier_free (sl_classifier *classifier); /* NULL-safe */
 
   SL_API int32_t sl_classifier_class_count (const sl_classifier *classifier);
@@ -183,6 +196,11 @@ extern "C"
   SL_API sl_status sl_classifier_predict_batch (sl_classifier *classifier, const sl_frame *frames,
                                                 int32_t n, sl_prediction *out, float *probs,
                                                 sl_error *err);
+  /* The same for n decoded images (any size, gray/RGB/RGBA, 8 or 16 bit); a
+ * bad one fails the call and names its index ("image 3"). */
+  SL_API sl_status sl_classifier_predict_images (sl_classifier *classifier, const sl_image *images,
+                                                 int32_t n, sl_prediction *out, float *probs,
+                                                 sl_error *err);
 
   /* The k most likely classes of one image's probabilities, best first: fills
  * min (k, class_count) predictions (stepped by out[0].struct_size) and

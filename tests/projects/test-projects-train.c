@@ -304,7 +304,7 @@ test_train_evaluate (void)
   g_autoptr (SlRunInfo) run = NULL;
   g_autoptr (GArray) metrics = NULL;
   g_autoptr (SlEvaluation) e = NULL;
-  g_autoptr (SlPredictor) predictor = NULL;
+  g_autoptr (sl_classifier) classifier = NULL;
   g_autofree char *best = NULL, *last = NULL, *pipeline = NULL;
   Watch w = { 0, 0, -1, -1, FALSE, NULL, 0 };
   SlRunConfig config;
@@ -374,15 +374,21 @@ test_train_evaluate (void)
   check_prediction_list (project, e);
 
   /* Prediction of a file agrees with the stored prediction of the same image. */
-  predictor = sl_predictor_new (project, run->id, SL_CHECKPOINT_BEST, 1, &error);
+  classifier = sl_project_open_classifier (project, run->id, SL_CHECKPOINT_BEST, 1, NULL, &error);
   g_assert_no_error (error);
   {
     const SlImagePrediction *p = g_ptr_array_index (e->unsure_correct, 0);
-    SlClassScore scores[3];
-    g_assert_true (sl_predictor_predict_file (predictor, p->original_path, 3, scores, &error));
+    sl_prediction scores[3];
+    g_autofree float *probs = g_new (float, sl_classifier_class_count (classifier));
+
+    sl_prediction_init (&scores[0]);
+    g_assert_cmpint (
+        sl_classifier_predict_file (classifier, p->original_path, &scores[0], probs, NULL), ==,
+        SL_OK);
+    g_assert_cmpint (sl_classifier_top_k (classifier, probs, 3, scores), ==, 3);
     g_assert_cmpint (scores[0].class_index, ==, p->predicted_class);
-    g_assert_cmpfloat_with_epsilon (scores[0].probability, p->confidence, 1e-5);
-    g_assert_cmpfloat (scores[1].probability, <=, scores[0].probability);
+    g_assert_cmpfloat_with_epsilon (scores[0].confidence, p->confidence, 1e-5);
+    g_assert_cmpfloat (scores[1].confidence, <=, scores[0].confidence);
   }
   check_export (project, run, e, tmp);
   g_clear_pointer (&job, sl_train_job_free);

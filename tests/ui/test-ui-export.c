@@ -184,13 +184,12 @@ test_export (void)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *image = NULL, *stored = NULL;
-  g_autoptr (SlPredictor) predictor = NULL;
+  g_autoptr (sl_classifier) run_classifier = NULL;
   const SlExportResult *r;
   const char *paths[3];
   gint64 sizes[3];
   sl_classifier *classifier = NULL;
-  sl_prediction p;
-  SlClassScore score;
+  sl_prediction p, score;
 
   if (env.project == NULL)
     return g_test_skip ("no data set");
@@ -234,11 +233,14 @@ test_export (void)
   image = first_image_path ();
   sl_prediction_init (&p);
   g_assert_cmpint (sl_classifier_predict_file (classifier, image, &p, NULL, NULL), ==, SL_OK);
-  predictor = sl_predictor_new (env.project, env.run_id, SL_CHECKPOINT_BEST, 1, &error);
+  run_classifier
+      = sl_project_open_classifier (env.project, env.run_id, SL_CHECKPOINT_BEST, 1, NULL, &error);
   g_assert_no_error (error);
-  g_assert_true (sl_predictor_predict_file (predictor, image, 1, &score, &error));
-  g_assert_cmpstr (p.label, ==, score.class_name);
-  g_assert_cmpfloat_with_epsilon (p.confidence, score.probability, 1e-4);
+  sl_prediction_init (&score);
+  g_assert_cmpint (sl_classifier_predict_file (run_classifier, image, &score, NULL, NULL), ==,
+                   SL_OK);
+  g_assert_cmpstr (p.label, ==, score.label);
+  g_assert_cmpfloat_with_epsilon (p.confidence, score.confidence, 1e-4);
   sl_classifier_free (classifier);
 
   /* The summary scrolls into view, down to its buttons. */
@@ -441,7 +443,7 @@ test_try_with_run (void)
   /* The 20 images of the try above, one class folder (20 images of 3 classes). */
   g_autofree char *dir = g_build_filename (env.tmp, "new-images", "trouser", NULL);
   g_autoptr (GFile) folder = g_file_new_for_path (dir);
-  g_autoptr (SlPredictor) predictor = NULL;
+  g_autoptr (sl_classifier) classifier = NULL;
   GListModel *results;
   guint n;
 
@@ -460,17 +462,20 @@ test_try_with_run (void)
   results = sl_export_page_get_try_results (env.page);
   n = g_list_model_get_n_items (results);
   g_assert_cmpuint (n, >, 0);
-  predictor = sl_predictor_new (env.project, env.run_id, SL_CHECKPOINT_BEST, 1, NULL);
-  g_assert_nonnull (predictor);
+  classifier
+      = sl_project_open_classifier (env.project, env.run_id, SL_CHECKPOINT_BEST, 1, NULL, NULL);
+  g_assert_nonnull (classifier);
   for (guint i = 0; i < n; i++)
     {
       g_autoptr (SlTryResult) item = g_list_model_get_item (results, i);
-      SlClassScore score;
+      sl_prediction score;
 
-      g_assert_true (
-          sl_predictor_predict_file (predictor, sl_try_result_get_path (item), 1, &score, NULL));
-      g_assert_cmpstr (sl_try_result_get_label (item), ==, score.class_name);
-      g_assert_cmpint (sl_try_result_get_rejected (item), ==, score.probability < 0.6);
+      sl_prediction_init (&score);
+      g_assert_cmpint (sl_classifier_predict_file (classifier, sl_try_result_get_path (item),
+                                                   &score, NULL, NULL),
+                       ==, SL_OK);
+      g_assert_cmpstr (sl_try_result_get_label (item), ==, score.label);
+      g_assert_cmpint (sl_try_result_get_rejected (item), ==, score.confidence < 0.6f);
     }
 }
 

@@ -4,8 +4,9 @@
 
 #include "sightline.h"
 #include "sl-application.h"
+#include "sl-devices.h"
 #include "sl-preferences-dialog.h"
-#include "sl-settings.h"
+#include "sl-recent-projects.h"
 #include "sl-thumbnail-cache.h"
 #include "sl-window.h"
 #include "ui-test-util.h"
@@ -89,6 +90,9 @@ open_preferences (SlWindow **out_window)
   SlPreferencesDialog *dialog;
 
   ui_test_show_window (GTK_WINDOW (window));
+  /* The workbench looks for devices once per process; the test moved the
+   * module, so it looks again, as Look Again does. */
+  sl_devices_refresh (sl_devices_get_default ());
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "app.preferences", NULL));
   dialog = SL_PREFERENCES_DIALOG (ui_test_find_toplevel (SL_TYPE_PREFERENCES_DIALOG));
   g_assert_nonnull (dialog);
@@ -256,6 +260,52 @@ test_no_driver (Fixture *f, gconstpointer data)
   g_assert_cmpuint (sl_device_list_count (sl_preferences_dialog_get_devices (dialog)), ==, 1);
 }
 
+static gboolean
+devices_found (gpointer devices)
+{
+  return !sl_devices_get_busy (devices);
+}
+
+/* One device list for the workbench: Preferences opened again shows it at
+ * once, without looking again; Look Again looks again, for every window. */
+static void
+test_shared_list (Fixture *f, gconstpointer data)
+{
+  SlDevices *devices = sl_devices_get_default ();
+  g_autofree char *old_dir = NULL, *old_module = NULL;
+  SlPreferencesDialog *dialog;
+  const sl_device_list *first;
+
+  use_cuda_module (f, "nodriver");
+  dialog = open_preferences (NULL);
+  first = sl_preferences_dialog_get_devices (dialog);
+  g_assert_true (first == sl_devices_get_list (devices));
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  ui_test_spin (50);
+
+  dialog = sl_preferences_dialog_new (NULL);
+  ui_test_show_window (GTK_WINDOW (dialog));
+  g_assert_false (sl_preferences_dialog_get_busy (dialog));
+  g_assert_true (sl_preferences_dialog_get_devices (dialog) == first);
+  g_assert_nonnull (ui_test_find_label (GTK_WIDGET (dialog), "No GPU: no NVIDIA driver"));
+
+  /* A driver installed meanwhile (here: another module): Look Again finds the GPUs. */
+  old_dir = g_steal_pointer (&f->module_dir);
+  old_module = g_build_filename (old_dir, "libsightline-cuda.so", NULL);
+  use_cuda_module (f, "gpus");
+  g_assert_true (ui_test_click_button (GTK_WIDGET (dialog), "Look Again"));
+  g_assert_true (sl_preferences_dialog_get_busy (dialog));
+  g_assert_nonnull (ui_test_find_label (GTK_WIDGET (dialog), "Looking for devices"));
+  g_assert_true (ui_test_wait_until (devices_found, devices, 20000));
+  ui_test_spin (50);
+  g_assert_false (sl_preferences_dialog_get_busy (dialog));
+  g_assert_cmpuint (sl_device_list_count (sl_preferences_dialog_get_devices (dialog)), ==, 3);
+  g_assert_nonnull (ui_test_find_label (GTK_WIDGET (dialog), "NVIDIA Fake A100 (GPU 0)"));
+  g_assert_null (ui_test_find_label (GTK_WIDGET (dialog), "No GPU for training"));
+  g_unlink (old_module);
+  g_rmdir (old_dir);
+}
+
 /* Ctrl+comma and the primary menu's first item of its second section. */
 static void
 test_entry_points (Fixture *f, gconstpointer data)
@@ -383,6 +433,8 @@ main (int argc, char **argv)
   g_test_add ("/ui/preferences/no-driver", Fixture, NULL, fixture_setup, test_no_driver,
               fixture_teardown);
   g_test_add ("/ui/preferences/entry-points", Fixture, NULL, fixture_setup, test_entry_points,
+              fixture_teardown);
+  g_test_add ("/ui/preferences/shared-list", Fixture, NULL, fixture_setup, test_shared_list,
               fixture_teardown);
   g_test_add ("/ui/preferences/thumbnail-budget", Fixture, NULL, fixture_setup,
               test_thumbnail_budget, fixture_teardown);
