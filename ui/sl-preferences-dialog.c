@@ -5,7 +5,7 @@
 
 #include "sl-devices.h"
 
-#include "sl-recent-projects.h" /* SL_APP_ID */
+#include "sl-settings.h"
 
 struct _SlPreferencesDialog
 {

@@ -6,7 +6,7 @@
 #include "sl-application.h"
 #include "sl-devices.h"
 #include "sl-preferences-dialog.h"
-#include "sl-recent-projects.h"
+#include "sl-settings.h"
 #include "sl-thumbnail-cache.h"
 #include "sl-window.h"
 #include "ui-test-util.h"
