@@ -5,7 +5,6 @@
 
 #include <math.h>
 
-#include "sl-window.h"
 #include "sightline.h"
 #include "sl-devices.h"
 
@@ -481,7 +480,6 @@ static void
 on_finished (SlTrainPage *self, gint64 run_id, const GError *error)
 {
   const SlRunInfo *run = sl_run_list_lookup (self->run_list, run_id);
-  SlWindow *window = (SlWindow *) gtk_widget_get_ancestor (GTK_WIDGET (self), SL_TYPE_WINDOW);
 
   if (error == NULL && run != NULL && run->status == SL_RUN_STOPPED_EARLY)
     sl_train_page_log (self, "Stopped early after epoch %d: %s. Best epoch: %d, the %s.",
@@ -499,11 +497,12 @@ on_finished (SlTrainPage *self, gint64 run_id, const GError *error)
   else if (error != NULL)
     {
       sl_train_page_log (self, "Training failed: %s", error->message);
-      if (window != NULL)
-        sl_window_show_error (window, "Training failed", error);
+      gtk_widget_activate_action (GTK_WIDGET (self), "win.show-error", "(ss)", "Training failed",
+                                  error->message);
     }
-  if (window != NULL && error == NULL && run != NULL)
-    sl_window_show_toast (window, "Training finished. The Evaluate page shows how the model does.");
+  if (error == NULL && run != NULL)
+    gtk_widget_activate_action (GTK_WIDGET (self), "win.toast", "s",
+                                "Training finished. The Evaluate page shows how the model does.");
   if (run_id < 0)
     {
       /* It failed before the run was recorded: nothing else shows the log. */
