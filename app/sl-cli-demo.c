@@ -75,188 +75,263 @@ import_source (SlProject *project, const char *folder, DemoUi *ui, SlImportResul
   return ok;
 }
 
-int
-sl_cli_demo (int argc, char **argv)
+/* What the command was asked to do. */
+typedef struct
 {
-  g_autofree char *model_name = g_strdup ("small-bn");
-  g_autofree char *data_dir = g_strdup (SL_DEMO_DATA_DIR);
-  g_autofree char *keep = NULL;
-  int train_images = 10000, test_images = 10000, epochs = 3, batch = 64;
-  int threads = 0, seed = 1, status;
-  gboolean json = FALSE;
+  char *model_name, *data_dir, *keep;
+  int train_images, test_images, epochs, batch, threads, seed;
+  gboolean json;
+} DemoOptions;
+
+/* What the command made, and how long each step took. */
+typedef struct
+{
+  char *tmp, *train_src, *test_src, *project_dir;
+  SlProject *project;
+  SlImportResult train_import, test_import;
+  SlTrainJob *job;
+  SlRunInfo *run;
+  SlEvaluation *evaluation;
+  double prepare_s, import_s, train_s, eval_s;
+} Demo;
+
+static gboolean
+parse_options (int *argc, char ***argv, DemoOptions *o, int *status)
+{
   const GOptionEntry entries[] = {
-    { "model", 'm', 0, G_OPTION_ARG_STRING, &model_name,
+    { "model", 'm', 0, G_OPTION_ARG_STRING, &o->model_name,
       "Preset: seed-cnn, small-bn, resnet-s or mobilenet-s (default small-bn)", "NAME" },
-    { "train-images", 0, 0, G_OPTION_ARG_INT, &train_images,
+    { "train-images", 0, 0, G_OPTION_ARG_INT, &o->train_images,
       "Training images to use, 15% of them for validation (default 10000)", "N" },
-    { "test-images", 0, 0, G_OPTION_ARG_INT, &test_images,
+    { "test-images", 0, 0, G_OPTION_ARG_INT, &o->test_images,
       "Test images to evaluate on (default 10000)", "N" },
-    { "epochs", 'e', 0, G_OPTION_ARG_INT, &epochs, "Passes over the training images (default 3)",
+    { "epochs", 'e', 0, G_OPTION_ARG_INT, &o->epochs, "Passes over the training images (default 3)",
       "N" },
-    { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, "Images per optimizer step (default 64)", "N" },
-    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Compute threads (default: all cores)", "N" },
-    { "seed", 's', 0, G_OPTION_ARG_INT, &seed, "Seed for weights, splits and shuffling (default 1)",
+    { "batch", 'b', 0, G_OPTION_ARG_INT, &o->batch, "Images per optimizer step (default 64)", "N" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &o->threads, "Compute threads (default: all cores)",
       "N" },
-    { "data", 0, 0, G_OPTION_ARG_FILENAME, &data_dir, "Folder with the Fashion-MNIST IDX files",
+    { "seed", 's', 0, G_OPTION_ARG_INT, &o->seed,
+      "Seed for weights, splits and shuffling (default 1)", "N" },
+    { "data", 0, 0, G_OPTION_ARG_FILENAME, &o->data_dir, "Folder with the Fashion-MNIST IDX files",
       "DIR" },
-    { "project", 'p', 0, G_OPTION_ARG_FILENAME, &keep,
+    { "project", 'p', 0, G_OPTION_ARG_FILENAME, &o->keep,
       "Build the project here and keep it (default: a temporary folder, removed after)", "DIR" },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the results as JSON", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &o->json, "Print the results as JSON", NULL },
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("");
-  g_autoptr (GError) error = NULL;
-  g_autoptr (SlProject) project = NULL;
-  g_autoptr (SlTrainJob) job = NULL;
-  g_autoptr (SlRunInfo) run = NULL;
-  g_autoptr (SlEvaluation) evaluation = NULL;
-  g_autofree char *tmp = NULL, *train_src = NULL, *test_src = NULL, *project_dir = NULL;
-  SlImportResult train_import = { 0 }, test_import = { 0 };
-  SlSplitConfig split;
-  SlRunConfig config;
-  DemoUi ui;
-  gint64 eval_id, t0 = g_get_monotonic_time ();
-  double prepare_s = 0, import_s = 0, train_s = 0, eval_s = 0;
 
   g_option_context_set_summary (
       context, "Writes a Fashion-MNIST subset (Debian's dataset-fashion-mnist) as PNG folders,\n"
                "builds a project from them (new, import --labels-from-folders, split), trains a\n"
                "model preset, evaluates it on the test images and prints the results.");
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!sl_cli_parse (context, &argc, &argv, &status))
-    return status;
-  if (train_images < 20 || test_images < 1 || epochs < 1 || epochs > 1000 || batch < 1
-      || threads < 0)
-    return sl_cli_usage ("demo", "use at least 20 training images, and positive test images, "
-                                 "epochs and batch size");
-  sl_cli_progress_init (&ui.bar, json);
-  ui.json = json;
-  status = 1;
-  if ((tmp = g_dir_make_tmp ("sightline-demo-XXXXXX", &error)) == NULL)
-    goto out;
-  train_src = g_build_filename (tmp, "fashion-mnist-train", NULL);
-  test_src = g_build_filename (tmp, "fashion-mnist-test", NULL);
-  project_dir = keep != NULL ? g_strdup (keep) : g_build_filename (tmp, "project", NULL);
+  if (!sl_cli_parse (context, argc, argv, status))
+    return FALSE;
+  if (o->train_images < 20 || o->test_images < 1 || o->epochs < 1 || o->epochs > 1000
+      || o->batch < 1 || o->threads < 0)
+    {
+      *status = sl_cli_usage ("demo", "use at least 20 training images, and positive test "
+                                      "images, epochs and batch size");
+      return FALSE;
+    }
+  return TRUE;
+}
 
-  /* 1. The images as an engineer would have them: one folder per class. */
-  if (!json)
-    printf ("Writing %d + %d Fashion-MNIST images as PNG folders in %s\n", train_images,
-            test_images, tmp);
-  if (!write_pngs (data_dir, "train", train_images, train_src, "train", &error)
-      || !write_pngs (data_dir, "t10k", test_images, test_src, "test", &error))
-    goto out;
-  prepare_s = (g_get_monotonic_time () - t0) / 1e6;
+/* 1. The images as an engineer would have them: one folder per class. */
+static gboolean
+write_sources (const DemoOptions *o, Demo *d, GError **error)
+{
+  gint64 t0 = g_get_monotonic_time ();
 
-  /* 2. new + import --labels-from-folders; the test folder becomes the test split. */
-  t0 = g_get_monotonic_time ();
-  if ((project = sl_project_create (project_dir, "Fashion-MNIST demo", &error)) == NULL
-      || !import_source (project, train_src, &ui, &train_import, &error)
-      || !import_source (project, test_src, &ui, &test_import, &error)
-      || !sl_project_set_split (project, (gint64 *) test_import.image_ids->data,
-                                test_import.image_ids->len, SL_SPLIT_TEST, &error))
-    goto out;
+  if ((d->tmp = g_dir_make_tmp ("sightline-demo-XXXXXX", error)) == NULL)
+    return FALSE;
+  d->train_src = g_build_filename (d->tmp, "fashion-mnist-train", NULL);
+  d->test_src = g_build_filename (d->tmp, "fashion-mnist-test", NULL);
+  d->project_dir
+      = o->keep != NULL ? g_strdup (o->keep) : g_build_filename (d->tmp, "project", NULL);
+  if (!o->json)
+    printf ("Writing %d + %d Fashion-MNIST images as PNG folders in %s\n", o->train_images,
+            o->test_images, d->tmp);
+  if (!write_pngs (o->data_dir, "train", o->train_images, d->train_src, "train", error)
+      || !write_pngs (o->data_dir, "t10k", o->test_images, d->test_src, "test", error))
+    return FALSE;
+  d->prepare_s = (g_get_monotonic_time () - t0) / 1e6;
+  return TRUE;
+}
+
+/* 2. new + import --labels-from-folders; the test folder becomes the test split. */
+static gboolean
+build_project (const DemoOptions *o, Demo *d, DemoUi *ui, GError **error)
+{
+  gint64 t0 = g_get_monotonic_time ();
+  SlSplitConfig split;
+
+  if ((d->project = sl_project_create (d->project_dir, "Fashion-MNIST demo", error)) == NULL
+      || !import_source (d->project, d->train_src, ui, &d->train_import, error)
+      || !import_source (d->project, d->test_src, ui, &d->test_import, error)
+      || !sl_project_set_split (d->project, (gint64 *) d->test_import.image_ids->data,
+                                d->test_import.image_ids->len, SL_SPLIT_TEST, error))
+    return FALSE;
   sl_split_config_init (&split);
   split.train = 0.85;
   split.val = 0.15;
   split.test = 0.0;
-  split.seed = (guint64) seed;
-  if (!sl_project_split (project, &split, NULL, &error))
-    goto out;
-  import_s = (g_get_monotonic_time () - t0) / 1e6;
-  if (!json)
+  split.seed = (guint64) o->seed;
+  if (!sl_project_split (d->project, &split, NULL, error))
+    return FALSE;
+  d->import_s = (g_get_monotonic_time () - t0) / 1e6;
+  if (!o->json)
     printf ("Imported %lld + %lld images into %s in %.1f s (%lld duplicates skipped)\n",
-            (long long) train_import.added, (long long) test_import.added, project_dir, import_s,
-            (long long) (train_import.duplicates + test_import.duplicates));
+            (long long) d->train_import.added, (long long) d->test_import.added, d->project_dir,
+            d->import_s, (long long) (d->train_import.duplicates + d->test_import.duplicates));
+  return TRUE;
+}
 
-  /* 3. train */
-  t0 = g_get_monotonic_time ();
+/* 3. train */
+static gboolean
+train (const DemoOptions *o, Demo *d, DemoUi *ui, GError **error)
+{
+  gint64 t0 = g_get_monotonic_time ();
+  SlRunConfig config;
+
   sl_run_config_init (&config);
   g_free (config.preset);
-  config.preset = g_strdup (model_name);
-  config.epochs = epochs;
-  config.batch_size = batch;
-  config.threads = threads;
-  config.seed = (guint64) seed;
+  config.preset = g_strdup (o->model_name);
+  config.epochs = o->epochs;
+  config.batch_size = o->batch;
+  config.threads = o->threads;
+  config.seed = (guint64) o->seed;
   config.patience = 0;
-  job = sl_train_job_new (project, &config, &error);
+  d->job = sl_train_job_new (d->project, &config, error);
   sl_run_config_clear (&config);
-  if (job == NULL)
-    goto out;
-  if (!json)
+  if (d->job == NULL)
+    return FALSE;
+  if (!o->json)
     printf ("Training %s (%zu weights) on %lld images, validating on %lld, %d epoch%s\n",
-            model_name, sl_train_job_get_param_count (job),
-            (long long) sl_train_job_get_train_images (job),
-            (long long) sl_train_job_get_val_images (job), epochs, epochs == 1 ? "" : "s");
-  sl_train_job_set_progress_func (job, demo_train_progress, &ui);
-  if (!sl_train_job_run (job, &error))
-    goto out;
-  train_s = (g_get_monotonic_time () - t0) / 1e6;
+            o->model_name, sl_train_job_get_param_count (d->job),
+            (long long) sl_train_job_get_train_images (d->job),
+            (long long) sl_train_job_get_val_images (d->job), o->epochs, o->epochs == 1 ? "" : "s");
+  sl_train_job_set_progress_func (d->job, demo_train_progress, ui);
+  if (!sl_train_job_run (d->job, error))
+    return FALSE;
+  d->train_s = (g_get_monotonic_time () - t0) / 1e6;
+  return TRUE;
+}
 
-  /* 4. eval */
-  t0 = g_get_monotonic_time ();
-  if ((eval_id = sl_project_evaluate (project, sl_train_job_get_run_id (job), SL_SPLIT_TEST,
-                                      SL_CHECKPOINT_BEST, 3, threads, NULL, NULL, NULL, &error))
+/* 4. eval, and the run it evaluated */
+static gboolean
+evaluate (const DemoOptions *o, Demo *d, GError **error)
+{
+  gint64 t0 = g_get_monotonic_time ();
+  gint64 run_id = sl_train_job_get_run_id (d->job), eval_id;
+  char id[32];
+
+  if ((eval_id = sl_project_evaluate (d->project, run_id, SL_SPLIT_TEST, SL_CHECKPOINT_BEST, 3,
+                                      o->threads, NULL, NULL, NULL, error))
           < 0
-      || (evaluation = sl_project_get_evaluation (project, eval_id, 5, &error)) == NULL)
-    goto out;
-  eval_s = (g_get_monotonic_time () - t0) / 1e6;
-  {
-    char id[32];
-    g_snprintf (id, sizeof id, "%lld", (long long) sl_train_job_get_run_id (job));
-    if ((run = sl_project_get_run (project, id, &error)) == NULL)
-      goto out;
-  }
-  if (json)
-    {
-      cJSON *doc = cJSON_CreateObject (), *timing = cJSON_CreateObject ();
+      || (d->evaluation = sl_project_get_evaluation (d->project, eval_id, 5, error)) == NULL)
+    return FALSE;
+  d->eval_s = (g_get_monotonic_time () - t0) / 1e6;
+  g_snprintf (id, sizeof id, "%lld", (long long) run_id);
+  return (d->run = sl_project_get_run (d->project, id, error)) != NULL;
+}
 
-      cJSON_AddStringToObject (doc, "model", model_name);
-      cJSON_AddNumberToObject (doc, "train_images", (double) run->train_images);
-      cJSON_AddNumberToObject (doc, "val_images", (double) run->val_images);
-      cJSON_AddNumberToObject (doc, "test_images", (double) evaluation->images);
-      cJSON_AddNumberToObject (doc, "test_accuracy", evaluation->accuracy);
-      cJSON_AddItemToObject (doc, "run", sl_cli_run_json (project, run, TRUE));
-      cJSON_AddItemToObject (doc, "evaluation", sl_cli_evaluation_json (evaluation));
-      cJSON_AddNumberToObject (timing, "write_pngs", prepare_s);
-      cJSON_AddNumberToObject (timing, "import", import_s);
-      cJSON_AddNumberToObject (timing, "train", train_s);
-      cJSON_AddNumberToObject (timing, "evaluate", eval_s);
-      cJSON_AddItemToObject (doc, "seconds", timing);
-      if (keep != NULL)
-        cJSON_AddStringToObject (doc, "project", project_dir);
-      sl_cli_print_json (doc);
-    }
-  else
-    {
-      printf ("Trained in %.1f s, evaluated in %.1f s\n\n", train_s, eval_s);
-      sl_cli_print_evaluation (evaluation, 5);
-      printf ("\nTest accuracy: %.4f on %lld images\n", evaluation->accuracy,
-              (long long) evaluation->images);
-      if (keep != NULL)
-        printf ("The project is kept in %s; try 'sightline-cli runs %s run-1'.\n", project_dir,
-                project_dir);
-    }
-  status = 0;
+static void
+print_json (const DemoOptions *o, const Demo *d)
+{
+  cJSON *doc = cJSON_CreateObject (), *timing = cJSON_CreateObject ();
 
-out:
-  if (status != 0)
-    sl_cli_fail ("demo", error);
-  sl_import_result_clear (&train_import);
-  sl_import_result_clear (&test_import);
-  g_clear_pointer (&job, sl_train_job_free);
-  g_clear_pointer (&project, sl_project_unref);
-  if (tmp != NULL)
+  cJSON_AddStringToObject (doc, "model", o->model_name);
+  cJSON_AddNumberToObject (doc, "train_images", (double) d->run->train_images);
+  cJSON_AddNumberToObject (doc, "val_images", (double) d->run->val_images);
+  cJSON_AddNumberToObject (doc, "test_images", (double) d->evaluation->images);
+  cJSON_AddNumberToObject (doc, "test_accuracy", d->evaluation->accuracy);
+  cJSON_AddItemToObject (doc, "run", sl_cli_run_json (d->project, d->run, TRUE));
+  cJSON_AddItemToObject (doc, "evaluation", sl_cli_evaluation_json (d->evaluation));
+  cJSON_AddNumberToObject (timing, "write_pngs", d->prepare_s);
+  cJSON_AddNumberToObject (timing, "import", d->import_s);
+  cJSON_AddNumberToObject (timing, "train", d->train_s);
+  cJSON_AddNumberToObject (timing, "evaluate", d->eval_s);
+  cJSON_AddItemToObject (doc, "seconds", timing);
+  if (o->keep != NULL)
+    cJSON_AddStringToObject (doc, "project", d->project_dir);
+  sl_cli_print_json (doc);
+}
+
+static void
+print_text (const DemoOptions *o, const Demo *d)
+{
+  printf ("Trained in %.1f s, evaluated in %.1f s\n\n", d->train_s, d->eval_s);
+  sl_cli_print_evaluation (d->evaluation, 5);
+  printf ("\nTest accuracy: %.4f on %lld images\n", d->evaluation->accuracy,
+          (long long) d->evaluation->images);
+  if (o->keep != NULL)
+    printf ("The project is kept in %s; try 'sightline-cli runs %s run-1'.\n", d->project_dir,
+            d->project_dir);
+}
+
+/* Closes the project and removes the temporary folder; a kept project stays where it is. */
+static void
+demo_clear (const DemoOptions *o, Demo *d)
+{
+  sl_import_result_clear (&d->train_import);
+  sl_import_result_clear (&d->test_import);
+  g_clear_pointer (&d->job, sl_train_job_free);
+  g_clear_pointer (&d->run, sl_run_info_free);
+  g_clear_pointer (&d->evaluation, sl_evaluation_free);
+  g_clear_pointer (&d->project, sl_project_unref);
+  if (d->tmp != NULL && o->keep == NULL)
+    sl_remove_tree (d->tmp);
+  else if (d->tmp != NULL)
     {
-      if (keep == NULL)
-        sl_remove_tree (tmp);
-      else
+      sl_remove_tree (d->train_src);
+      sl_remove_tree (d->test_src);
+      g_rmdir (d->tmp);
+    }
+  g_free (d->tmp);
+  g_free (d->train_src);
+  g_free (d->test_src);
+  g_free (d->project_dir);
+}
+
+int
+sl_cli_demo (int argc, char **argv)
+{
+  DemoOptions o = {
+    .model_name = g_strdup ("small-bn"),
+    .data_dir = g_strdup (SL_DEMO_DATA_DIR),
+    .train_images = 10000,
+    .test_images = 10000,
+    .epochs = 3,
+    .batch = 64,
+    .seed = 1,
+  };
+  g_autoptr (GError) error = NULL;
+  Demo d = { 0 };
+  DemoUi ui;
+  int status = 1;
+
+  if (parse_options (&argc, &argv, &o, &status))
+    {
+      sl_cli_progress_init (&ui.bar, o.json);
+      ui.json = o.json;
+      status = 1;
+      if (write_sources (&o, &d, &error) && build_project (&o, &d, &ui, &error)
+          && train (&o, &d, &ui, &error) && evaluate (&o, &d, &error))
         {
-          g_autofree char *a = g_build_filename (tmp, "fashion-mnist-train", NULL);
-          g_autofree char *b = g_build_filename (tmp, "fashion-mnist-test", NULL);
-          sl_remove_tree (a);
-          sl_remove_tree (b);
-          g_rmdir (tmp);
+          if (o.json)
+            print_json (&o, &d);
+          else
+            print_text (&o, &d);
+          status = 0;
         }
+      else
+        sl_cli_fail ("demo", error);
+      demo_clear (&o, &d);
     }
+  g_free (o.model_name);
+  g_free (o.data_dir);
+  g_free (o.keep);
   return status;
 }

@@ -64,6 +64,82 @@ import_progress (const SlImportProgress *p, gpointer user_data)
   sl_cli_progress_draw (&ui->bar, (double) p->done / MAX (p->total, 1), text);
 }
 
+static void
+print_import_json (const SlImportResult *result)
+{
+  cJSON *doc = cJSON_CreateObject (), *issues = cJSON_CreateArray ();
+
+  cJSON_AddNumberToObject (doc, "files", (double) result->files);
+  cJSON_AddNumberToObject (doc, "added", (double) result->added);
+  cJSON_AddNumberToObject (doc, "duplicates", (double) result->duplicates);
+  cJSON_AddNumberToObject (doc, "unreadable", (double) result->unreadable);
+  cJSON_AddNumberToObject (doc, "not_images", (double) result->not_images);
+  cJSON_AddNumberToObject (doc, "classes_created", (double) result->classes_created);
+  cJSON_AddNumberToObject (doc, "label_conflicts", (double) result->conflicts);
+  cJSON_AddNumberToObject (doc, "seconds", result->seconds);
+  cJSON_AddItemToObject (doc, "images_per_s",
+                         sl_cli_json_number (result->files / MAX (result->seconds, 1e-9)));
+  cJSON_AddBoolToObject (doc, "cancelled", result->cancelled);
+  for (guint i = 0; i < result->issues->len; i++)
+    {
+      const SlImportIssue *issue = g_ptr_array_index (result->issues, i);
+      cJSON *item = cJSON_CreateObject ();
+
+      cJSON_AddStringToObject (item, "path", issue->path);
+      cJSON_AddStringToObject (item, "outcome", outcome_names[issue->outcome]);
+      cJSON_AddStringToObject (item, "reason", issue->reason);
+      cJSON_AddItemToArray (issues, item);
+    }
+  cJSON_AddItemToObject (doc, "issues", issues);
+  sl_cli_print_json (doc);
+}
+
+/* The label conflicts an import found, each with the class it keeps. */
+static void
+print_import_conflicts (const SlImportResult *result, const char *project_arg)
+{
+  printf ("  %lld label conflict%s: the same picture in another class folder; it keeps "
+          "its first label until you pick one ('sightline-cli conflicts %s'):\n",
+          (long long) result->conflicts, result->conflicts == 1 ? "" : "s", project_arg);
+  for (guint i = 0; i < result->issues->len; i++)
+    {
+      const SlImportIssue *issue = g_ptr_array_index (result->issues, i);
+      if (sl_import_issue_is_conflict (issue))
+        printf ("    %s: %s\n", issue->path, issue->reason);
+    }
+}
+
+static void
+print_import_text (const SlImportResult *result, const char *project_arg, gboolean all_issues)
+{
+  printf ("Imported %lld image%s from %lld files in %.1f s (%.0f files/s)",
+          (long long) result->added, result->added == 1 ? "" : "s", (long long) result->files,
+          result->seconds, result->files / MAX (result->seconds, 1e-9));
+  if (result->classes_created > 0)
+    printf (", %lld new class%s", (long long) result->classes_created,
+            result->classes_created == 1 ? "" : "es");
+  printf ("\n");
+  if (result->duplicates > 0)
+    printf ("  %lld duplicate%s skipped (same content as an image already imported)\n",
+            (long long) result->duplicates, result->duplicates == 1 ? "" : "s");
+  if (result->conflicts > 0)
+    print_import_conflicts (result, project_arg);
+  if (result->not_images > 0)
+    printf ("  %lld file%s skipped: not images\n", (long long) result->not_images,
+            result->not_images == 1 ? "" : "s");
+  if (result->unreadable > 0)
+    printf ("  %lld unreadable file%s skipped:\n", (long long) result->unreadable,
+            result->unreadable == 1 ? "" : "s");
+  for (guint i = 0; i < result->issues->len; i++)
+    {
+      const SlImportIssue *issue = g_ptr_array_index (result->issues, i);
+      if (all_issues || issue->outcome == SL_IMPORT_UNREADABLE)
+        printf ("    %s: %s\n", issue->path, issue->reason);
+    }
+  if (result->cancelled)
+    printf ("Stopped early: the images imported so far are kept.\n");
+}
+
 int
 sl_cli_import (int argc, char **argv)
 {
@@ -113,72 +189,9 @@ sl_cli_import (int argc, char **argv)
       return sl_cli_fail ("import", error);
     }
   if (json)
-    {
-      cJSON *doc = cJSON_CreateObject (), *issues = cJSON_CreateArray ();
-
-      cJSON_AddNumberToObject (doc, "files", (double) result.files);
-      cJSON_AddNumberToObject (doc, "added", (double) result.added);
-      cJSON_AddNumberToObject (doc, "duplicates", (double) result.duplicates);
-      cJSON_AddNumberToObject (doc, "unreadable", (double) result.unreadable);
-      cJSON_AddNumberToObject (doc, "not_images", (double) result.not_images);
-      cJSON_AddNumberToObject (doc, "classes_created", (double) result.classes_created);
-      cJSON_AddNumberToObject (doc, "label_conflicts", (double) result.conflicts);
-      cJSON_AddNumberToObject (doc, "seconds", result.seconds);
-      cJSON_AddItemToObject (doc, "images_per_s",
-                             sl_cli_json_number (result.files / MAX (result.seconds, 1e-9)));
-      cJSON_AddBoolToObject (doc, "cancelled", result.cancelled);
-      for (guint i = 0; i < result.issues->len; i++)
-        {
-          const SlImportIssue *issue = g_ptr_array_index (result.issues, i);
-          cJSON *item = cJSON_CreateObject ();
-
-          cJSON_AddStringToObject (item, "path", issue->path);
-          cJSON_AddStringToObject (item, "outcome", outcome_names[issue->outcome]);
-          cJSON_AddStringToObject (item, "reason", issue->reason);
-          cJSON_AddItemToArray (issues, item);
-        }
-      cJSON_AddItemToObject (doc, "issues", issues);
-      sl_cli_print_json (doc);
-    }
+    print_import_json (&result);
   else
-    {
-      printf ("Imported %lld image%s from %lld files in %.1f s (%.0f files/s)",
-              (long long) result.added, result.added == 1 ? "" : "s", (long long) result.files,
-              result.seconds, result.files / MAX (result.seconds, 1e-9));
-      if (result.classes_created > 0)
-        printf (", %lld new class%s", (long long) result.classes_created,
-                result.classes_created == 1 ? "" : "es");
-      printf ("\n");
-      if (result.duplicates > 0)
-        printf ("  %lld duplicate%s skipped (same content as an image already imported)\n",
-                (long long) result.duplicates, result.duplicates == 1 ? "" : "s");
-      if (result.conflicts > 0)
-        {
-          printf ("  %lld label conflict%s: the same picture in another class folder; it keeps "
-                  "its first label until you pick one ('sightline-cli conflicts %s'):\n",
-                  (long long) result.conflicts, result.conflicts == 1 ? "" : "s", argv[1]);
-          for (guint i = 0; i < result.issues->len; i++)
-            {
-              const SlImportIssue *issue = g_ptr_array_index (result.issues, i);
-              if (sl_import_issue_is_conflict (issue))
-                printf ("    %s: %s\n", issue->path, issue->reason);
-            }
-        }
-      if (result.not_images > 0)
-        printf ("  %lld file%s skipped: not images\n", (long long) result.not_images,
-                result.not_images == 1 ? "" : "s");
-      if (result.unreadable > 0)
-        printf ("  %lld unreadable file%s skipped:\n", (long long) result.unreadable,
-                result.unreadable == 1 ? "" : "s");
-      for (guint i = 0; i < result.issues->len; i++)
-        {
-          const SlImportIssue *issue = g_ptr_array_index (result.issues, i);
-          if (all_issues || issue->outcome == SL_IMPORT_UNREADABLE)
-            printf ("    %s: %s\n", issue->path, issue->reason);
-        }
-      if (result.cancelled)
-        printf ("Stopped early: the images imported so far are kept.\n");
-    }
+    print_import_text (&result, argv[1], all_issues);
   status = result.cancelled ? 1 : 0;
   sl_import_result_clear (&result);
   return status;

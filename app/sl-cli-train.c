@@ -159,186 +159,254 @@ apply_data_defaults (SlProject *project, SlRunConfig *config, FILE *out, GError 
   return TRUE;
 }
 
-int
-sl_cli_train (int argc, char **argv)
+/* What `train` was asked to do. */
+typedef struct
 {
-  g_autofree char *preset = NULL, *model_file = NULL, *pipeline_file = NULL, *augment_file = NULL;
-  g_autofree char *optimizer = NULL, *weights = NULL, *resume = NULL, *schedule = NULL;
-  g_autofree char *device = NULL;
-  int epochs = 0, batch = 0, patience = -1, threads = 0, workers = 2;
-  double lr = 1e-3, weight_decay = 0, smoothing = 0, warmup = -1;
-  gint64 seed = 1;
-  gboolean json = FALSE;
+  char *preset, *model_file, *pipeline_file, *augment_file;
+  char *optimizer, *weights, *resume, *schedule, *device;
+  int epochs, batch, patience, threads, workers;
+  double lr, weight_decay, smoothing, warmup;
+  gint64 seed;
+  gboolean json;
+} TrainOptions;
+
+static void
+train_options_clear (TrainOptions *o)
+{
+  g_free (o->preset);
+  g_free (o->model_file);
+  g_free (o->pipeline_file);
+  g_free (o->augment_file);
+  g_free (o->optimizer);
+  g_free (o->weights);
+  g_free (o->resume);
+  g_free (o->schedule);
+  g_free (o->device);
+}
+
+/* Parses the options and checks the arguments; FALSE with *status set to the exit status. */
+static gboolean
+parse_train_options (int *argc, char ***argv, TrainOptions *o, int *status)
+{
   const GOptionEntry entries[] = {
-    { "model", 'm', 0, G_OPTION_ARG_STRING, &preset,
+    { "model", 'm', 0, G_OPTION_ARG_STRING, &o->preset,
       "Preset: seed-cnn, small-bn, resnet-s or mobilenet-s (default small-bn)", "NAME" },
-    { "model-json", 0, 0, G_OPTION_ARG_FILENAME, &model_file,
+    { "model-json", 0, 0, G_OPTION_ARG_FILENAME, &o->model_file,
       "A model description file instead of a preset", "FILE" },
-    { "pipeline", 'p', 0, G_OPTION_ARG_FILENAME, &pipeline_file,
+    { "pipeline", 'p', 0, G_OPTION_ARG_FILENAME, &o->pipeline_file,
       "Preprocessing pipeline JSON (default: the project's, chosen from the data)", "FILE" },
-    { "augment", 'a', 0, G_OPTION_ARG_FILENAME, &augment_file,
+    { "augment", 'a', 0, G_OPTION_ARG_FILENAME, &o->augment_file,
       "Augmentation settings JSON (default: the project's, else none)", "FILE" },
-    { "epochs", 'e', 0, G_OPTION_ARG_INT, &epochs,
+    { "epochs", 'e', 0, G_OPTION_ARG_INT, &o->epochs,
       "Passes over the training images (default: from the data, as in the workbench: 30 "
       "below 500 training images, 15 below 5,000, else 10; with --resume: the new total)",
       "N" },
-    { "batch", 'b', 0, G_OPTION_ARG_INT, &batch,
+    { "batch", 'b', 0, G_OPTION_ARG_INT, &o->batch,
       "Images per step (default: from the data, 8 to 64, at least 8 steps per epoch)", "N" },
-    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Learning rate (default 0.001)", "LR" },
-    { "schedule", 0, 0, G_OPTION_ARG_STRING, &schedule,
+    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &o->lr, "Learning rate (default 0.001)", "LR" },
+    { "schedule", 0, 0, G_OPTION_ARG_STRING, &o->schedule,
       "Learning rate over the run: constant, step (x0.1 every 10 epochs) or cosine (down to 0 "
       "by the end; default)",
       "NAME" },
-    { "warmup-epochs", 0, 0, G_OPTION_ARG_DOUBLE, &warmup,
+    { "warmup-epochs", 0, 0, G_OPTION_ARG_DOUBLE, &o->warmup,
       "Epochs to ramp the learning rate up at the start, at most half the run (default 1)", "E" },
-    { "optimizer", 0, 0, G_OPTION_ARG_STRING, &optimizer, "adam (default), adamw or sgd", "NAME" },
-    { "weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &weight_decay, "Weight decay (default 0)", "WD" },
-    { "label-smoothing", 0, 0, G_OPTION_ARG_DOUBLE, &smoothing, "Label smoothing (default 0)",
+    { "optimizer", 0, 0, G_OPTION_ARG_STRING, &o->optimizer, "adam (default), adamw or sgd",
+      "NAME" },
+    { "weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &o->weight_decay, "Weight decay (default 0)",
+      "WD" },
+    { "label-smoothing", 0, 0, G_OPTION_ARG_DOUBLE, &o->smoothing, "Label smoothing (default 0)",
       "S" },
-    { "patience", 0, 0, G_OPTION_ARG_INT, &patience,
+    { "patience", 0, 0, G_OPTION_ARG_INT, &o->patience,
       "Stop after this many epochs without a better validation loss; 0 never (default: "
       "max (5, epochs / 4), 0 without validation images)",
       "N" },
-    { "class-weights", 'w', 0, G_OPTION_ARG_STRING, &weights,
+    { "class-weights", 'w', 0, G_OPTION_ARG_STRING, &o->weights,
       "none, auto (from the imbalance) or one number per class: 1,3.5,... (default: auto when "
       "the largest training class is over 3 times the smallest, else none)",
       "W" },
-    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Compute threads (default: all cores)", "N" },
-    { "device", 'd', 0, G_OPTION_ARG_STRING, &device,
-      "Where to train: " SL_CLI_DEVICE_HELP "; see 'sightline-cli devices'", "DEVICE" },
-    { "workers", 0, 0, G_OPTION_ARG_INT, &workers, "Image loading threads (default 2)", "N" },
-    { "seed", 's', 0, G_OPTION_ARG_INT64, &seed, "Seed for weights and shuffling (default 1)",
+    { "threads", 't', 0, G_OPTION_ARG_INT, &o->threads, "Compute threads (default: all cores)",
       "N" },
-    { "resume", 'r', 0, G_OPTION_ARG_STRING, &resume,
+    { "device", 'd', 0, G_OPTION_ARG_STRING, &o->device,
+      "Where to train: " SL_CLI_DEVICE_HELP "; see 'sightline-cli devices'", "DEVICE" },
+    { "workers", 0, 0, G_OPTION_ARG_INT, &o->workers, "Image loading threads (default 2)", "N" },
+    { "seed", 's', 0, G_OPTION_ARG_INT64, &o->seed, "Seed for weights and shuffling (default 1)",
+      "N" },
+    { "resume", 'r', 0, G_OPTION_ARG_STRING, &o->resume,
       "Continue RUN (run-N, N or latest) from its last checkpoint", "RUN" },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the finished run as JSON", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &o->json, "Print the finished run as JSON", NULL },
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("PROJECT");
-  g_autoptr (SlProject) project = NULL;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (SlTrainJob) job = NULL;
-  g_autoptr (SlRunInfo) run = NULL;
-  TrainUi ui = { 0 };
-  SlRunConfig config;
-  gboolean ok;
-  char id[32];
-  int status;
 
   g_option_context_set_summary (
       context, "Trains a model on the project's train split, validating on its val split after\n"
                "every epoch. Each epoch writes a checkpoint, so a run stopped by Ctrl+C or a\n"
                "crash continues with --resume RUN. The best epoch's weights are kept.");
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!sl_cli_parse (context, &argc, &argv, &status))
-    return status;
-  if (argc != 2)
-    return sl_cli_usage ("train", "give the project");
-  if (!sl_cli_device_valid (device))
-    return sl_cli_usage ("train", "--device takes " SL_CLI_DEVICE_HELP);
-  if ((project = sl_cli_open_project ("train", argv[1])) == NULL)
-    return 1;
-  if (resume != NULL)
-    job = sl_train_job_new_resume_on (project, resume, epochs, device, &error);
+  if (!sl_cli_parse (context, argc, argv, status))
+    return FALSE;
+  if (*argc != 2)
+    *status = sl_cli_usage ("train", "give the project");
+  else if (!sl_cli_device_valid (o->device))
+    *status = sl_cli_usage ("train", "--device takes " SL_CLI_DEVICE_HELP);
   else
-    {
-      sl_run_config_init (&config);
-      if (preset != NULL)
-        {
-          g_free (config.preset);
-          config.preset = g_strdup (preset);
-        }
-      if (optimizer != NULL)
-        {
-          g_free (config.optimizer);
-          config.optimizer = g_strdup (optimizer);
-        }
-      if (!apply_data_defaults (project, &config, json ? stderr : stdout, &error))
-        {
-          sl_run_config_clear (&config);
-          return sl_cli_fail ("train", error);
-        }
-      if (epochs > 0)
-        config.epochs = epochs;
-      if (batch > 0)
-        config.batch_size = batch;
-      config.learning_rate = lr;
-      config.weight_decay = weight_decay;
-      config.label_smoothing = smoothing;
-      if (patience >= 0)
-        config.patience = patience;
-      config.threads = threads;
-      config.workers = workers;
-      if (device != NULL)
-        g_strlcpy (config.device, device, sizeof config.device);
-      config.seed = (guint64) seed;
-      if (warmup >= 0)
-        config.warmup_epochs = warmup;
-      if (schedule != NULL && !sl_lr_schedule_from_string (schedule, &config.schedule))
-        g_set_error (&error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_INVALID,
-                     "--schedule is constant, step or cosine, not “%s”", schedule);
-      else if ((weights == NULL || parse_weights (weights, &config, &error))
-               && read_optional (model_file, &config.model_json, &error)
-               && read_optional (pipeline_file, &config.pipeline_json, &error)
-               && read_optional (augment_file, &config.augment_json, &error))
-        job = sl_train_job_new (project, &config, &error);
-      sl_run_config_clear (&config);
-    }
-  if (job == NULL)
-    return sl_cli_fail ("train", error);
+    return TRUE;
+  return FALSE;
+}
 
-  g_snprintf (id, sizeof id, "%lld", (long long) sl_train_job_get_run_id (job));
-  if (!json)
+/* The recipe of a new run: the data's defaults, then what the options say. */
+static gboolean
+fill_config (SlProject *project, const TrainOptions *o, SlRunConfig *config, GError **error)
+{
+  if (o->preset != NULL)
+    {
+      g_free (config->preset);
+      config->preset = g_strdup (o->preset);
+    }
+  if (o->optimizer != NULL)
+    {
+      g_free (config->optimizer);
+      config->optimizer = g_strdup (o->optimizer);
+    }
+  if (!apply_data_defaults (project, config, o->json ? stderr : stdout, error))
+    return FALSE;
+  if (o->epochs > 0)
+    config->epochs = o->epochs;
+  if (o->batch > 0)
+    config->batch_size = o->batch;
+  config->learning_rate = o->lr;
+  config->weight_decay = o->weight_decay;
+  config->label_smoothing = o->smoothing;
+  if (o->patience >= 0)
+    config->patience = o->patience;
+  config->threads = o->threads;
+  config->workers = o->workers;
+  if (o->device != NULL)
+    g_strlcpy (config->device, o->device, sizeof config->device);
+  config->seed = (guint64) o->seed;
+  if (o->warmup >= 0)
+    config->warmup_epochs = o->warmup;
+  if (o->schedule != NULL && !sl_lr_schedule_from_string (o->schedule, &config->schedule))
+    {
+      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_INVALID,
+                   "--schedule is constant, step or cosine, not “%s”", o->schedule);
+      return FALSE;
+    }
+  return (o->weights == NULL || parse_weights (o->weights, config, error))
+         && read_optional (o->model_file, &config->model_json, error)
+         && read_optional (o->pipeline_file, &config->pipeline_json, error)
+         && read_optional (o->augment_file, &config->augment_json, error);
+}
+
+/* A job that resumes a run, or one for a new run. */
+static SlTrainJob *
+make_job (SlProject *project, const TrainOptions *o, GError **error)
+{
+  SlRunConfig config;
+  SlTrainJob *job = NULL;
+
+  if (o->resume != NULL)
+    return sl_train_job_new_resume_on (project, o->resume, o->epochs, o->device, error);
+  sl_run_config_init (&config);
+  if (fill_config (project, o, &config, error))
+    job = sl_train_job_new (project, &config, error);
+  sl_run_config_clear (&config);
+  return job;
+}
+
+static void
+print_start (SlTrainJob *job, const TrainOptions *o, const char *id)
+{
+  g_autofree char *skipped = sl_train_job_dup_skipped_note (job);
+
+  if (!o->json)
     printf ("%s %s run-%s: %zu weights, %lld training and %lld validation images\n",
-            resume ? "Resuming" : "Training",
-            resume   ? ""
-            : preset ? preset
-                     : "small-bn",
+            o->resume ? "Resuming" : "Training",
+            o->resume   ? ""
+            : o->preset ? o->preset
+                        : "small-bn",
             id, sl_train_job_get_param_count (job), (long long) sl_train_job_get_train_images (job),
             (long long) sl_train_job_get_val_images (job));
-  if (!json && sl_train_job_get_first_epoch (job) > 0)
+  if (!o->json && sl_train_job_get_first_epoch (job) > 0)
     printf ("  continuing after epoch %d\n", sl_train_job_get_first_epoch (job));
-  {
-    g_autofree char *skipped = sl_train_job_dup_skipped_note (job);
+  /* On stderr, so it is seen with --json too; the run's message keeps it. */
+  if (skipped != NULL)
+    fprintf (stderr, "sightline-cli train: %s (see 'sightline-cli stats')\n", skipped);
+}
 
-    /* On stderr, so it is seen with --json too; the run's message keeps it. */
-    if (skipped != NULL)
-      fprintf (stderr, "sightline-cli train: %s (see 'sightline-cli stats')\n", skipped);
-  }
+/* Runs the job with a progress line (Ctrl+C stops it after the current step). */
+static gboolean
+run_job (SlTrainJob *job, gboolean json, GError **error)
+{
+  TrainUi ui = { 0 };
+  gboolean ok;
+
   sl_cli_catch_interrupt ();
   sl_cli_progress_init (&ui.bar, json);
   ui.job = job;
   ui.json = json;
   g_mutex_init (&ui.lock);
   sl_train_job_set_progress_func (job, train_progress, &ui);
-  ok = sl_train_job_run (job, &error);
+  ok = sl_train_job_run (job, error);
   sl_cli_progress_clear (&ui.bar);
   g_mutex_clear (&ui.lock);
+  return ok;
+}
+
+static void
+print_finished (const SlRunInfo *run, const char *project_arg)
+{
+  printf ("%s %s: best epoch %d", run->name,
+          run->status == SL_RUN_STOPPED_EARLY ? "stopped early" : "finished", run->best_epoch + 1);
+  if (!isnan (run->best_val_accuracy))
+    printf (", validation loss %.4f, accuracy %.4f", run->best_val_loss, run->best_val_accuracy);
+  printf ("\nEvaluate it with 'sightline-cli eval %s --run %s'\n", project_arg, run->name);
+}
+
+int
+sl_cli_train (int argc, char **argv)
+{
+  TrainOptions o = { .patience = -1, .workers = 2, .lr = 1e-3, .warmup = -1, .seed = 1 };
+  g_autoptr (SlProject) project = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SlTrainJob) job = NULL;
+  g_autoptr (SlRunInfo) run = NULL;
+  gboolean ok;
+  char id[32];
+  int status = 1;
+
+  if (!parse_train_options (&argc, &argv, &o, &status))
+    goto out;
+  status = 1;
+  if ((project = sl_cli_open_project ("train", argv[1])) == NULL)
+    goto out;
+  if ((job = make_job (project, &o, &error)) == NULL)
+    {
+      status = sl_cli_fail ("train", error);
+      goto out;
+    }
+  g_snprintf (id, sizeof id, "%lld", (long long) sl_train_job_get_run_id (job));
+  print_start (job, &o, id);
+  ok = run_job (job, o.json, &error);
   run = sl_project_get_run (project, id, NULL);
-  if (json && run != NULL)
+  if (o.json && run != NULL)
     sl_cli_print_json (sl_cli_run_json (project, run, TRUE));
-  if (!ok)
+  if (!ok && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    fprintf (stderr,
+             "sightline-cli train: stopped; continue with 'sightline-cli train %s "
+             "--resume run-%s'\n",
+             argv[1], id);
+  else if (!ok)
+    sl_cli_fail ("train", error);
+  else
     {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        fprintf (stderr,
-                 "sightline-cli train: stopped; continue with 'sightline-cli train %s "
-                 "--resume run-%s'\n",
-                 argv[1], id);
-      else
-        sl_cli_fail ("train", error);
-      return 1;
+      if (!o.json && run != NULL)
+        print_finished (run, argv[1]);
+      status = 0;
     }
-  if (!json && run != NULL)
-    {
-      printf ("%s %s: best epoch %d", run->name,
-              run->status == SL_RUN_STOPPED_EARLY ? "stopped early" : "finished",
-              run->best_epoch + 1);
-      if (!isnan (run->best_val_accuracy))
-        printf (", validation loss %.4f, accuracy %.4f", run->best_val_loss,
-                run->best_val_accuracy);
-      printf ("\nEvaluate it with 'sightline-cli eval %s --run %s'\n", argv[1], run->name);
-    }
-  return 0;
+out:
+  train_options_clear (&o);
+  return status;
 }
 
 static void
