@@ -498,6 +498,94 @@ start_import (SlProject *self, const char *folder, gint64 *import_id, GError **e
       self, "INSERT OR IGNORE INTO settings (key, value) VALUES ('import-active', '1')", error);
 }
 
+/* The three statements an import runs for every file. */
+static gboolean
+prepare_statements (SlProject *self, sqlite3_stmt **find_hash, sqlite3_stmt **insert_image,
+                    sqlite3_stmt **insert_issue, GError **error)
+{
+  *find_hash = sl_project_prepare (self,
+                                   "SELECT id, original_path, (SELECT name FROM classes c WHERE "
+                                   "c.id = images.class_id), ext FROM images WHERE hash = ?",
+                                   error);
+  *insert_image = sl_project_prepare (
+      self,
+      "INSERT INTO images (hash, ext, original_path, bytes, width, height, channels, depth, "
+      "class_id, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      error);
+  *insert_issue = sl_project_prepare (
+      self, "INSERT INTO import_issues (import_id, path, outcome, reason) VALUES (?, ?, ?, ?)",
+      error);
+  return *find_hash != NULL && *insert_image != NULL && *insert_issue != NULL;
+}
+
+/* Decodes and hashes files from *next on: as many as fit the batch or its
+ * time. Returns how many are in `batch`; *ok is FALSE when a file failed
+ * (the ones before it are still in the batch), result->cancelled TRUE when
+ * `cancellable` stopped it. */
+static guint
+prepare_batch (ImportState *st, GPtrArray *files, guint *next, Prepared *batch,
+               SlImportProgressFunc progress, gpointer user_data, GCancellable *cancellable,
+               gboolean *ok, GError **error)
+{
+  gint64 batch_start = g_get_monotonic_time ();
+  guint n = 0;
+
+  while (*next < files->len && n < IMPORT_BATCH
+         && g_get_monotonic_time () - batch_start < IMPORT_BATCH_US)
+    {
+      const ImportFile *file = g_ptr_array_index (files, *next);
+
+      if (g_cancellable_is_cancelled (cancellable))
+        {
+          st->result->cancelled = TRUE;
+          break;
+        }
+      if (!prepare_one (st, file, TRUE, &batch[n], error))
+        {
+          prepared_clear (&batch[n]);
+          *ok = FALSE;
+          break;
+        }
+      n++;
+      (*next)++;
+      st->result->files++;
+      if (progress != NULL)
+        {
+          SlImportProgress p = { *next, files->len, file->path };
+          progress (&p, user_data);
+        }
+    }
+  return n;
+}
+
+/* Records how the import ended, and says so when it did not finish. */
+static gboolean
+end_import (ImportState *st, guint n_files, gboolean ok, GError *failure, GError **error)
+{
+  SlImportResult *result = st->result;
+
+  finish_import (st->self, st->import_id,
+                 !ok                 ? "failed"
+                 : result->cancelled ? "cancelled"
+                                     : "done",
+                 result->added);
+  if (!ok)
+    {
+      g_propagate_error (error, failure);
+      return FALSE;
+    }
+  g_clear_error (&failure);
+  if (result->cancelled)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                   "The import was cancelled after %lld of %u files; the %lld images imported "
+                   "so far are kept",
+                   (long long) result->files, n_files, (long long) result->added);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* Imports `files` (ImportFile, in order) as one import named `source`: the
  * shared body of the folder and the file-list imports. Batch by batch, the
  * files are decoded, hashed and copied outside any transaction, then their
@@ -521,19 +609,7 @@ import_collected (SlProject *self, const char *source, GPtrArray *files, gint64 
 
   images_dir = g_build_filename (self->path, "images", NULL);
   lock_path = sl_project_lock_path (self->path, SL_PROJECT_LOCK_STORE);
-  find_hash = sl_project_prepare (self,
-                                  "SELECT id, original_path, (SELECT name FROM classes c WHERE "
-                                  "c.id = images.class_id), ext FROM images WHERE hash = ?",
-                                  error);
-  insert_image = sl_project_prepare (
-      self,
-      "INSERT INTO images (hash, ext, original_path, bytes, width, height, channels, depth, "
-      "class_id, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      error);
-  insert_issue = sl_project_prepare (
-      self, "INSERT INTO import_issues (import_id, path, outcome, reason) VALUES (?, ?, ?, ?)",
-      error);
-  if (find_hash == NULL || insert_image == NULL || insert_issue == NULL
+  if (!prepare_statements (self, &find_hash, &insert_image, &insert_issue, error)
       || !sl_project_check_writable (self, error)
       || (store_lock
           = sl_lock_take (lock_path, SL_LOCK_SHARED, -1, "the project's image store", error))
@@ -545,35 +621,9 @@ import_collected (SlProject *self, const char *source, GPtrArray *files, gint64 
 
   for (guint i = 0; ok && !result->cancelled && i < files->len;)
     {
-      gint64 batch_start = g_get_monotonic_time ();
-      guint n = 0;
+      guint n = prepare_batch (&st, files, &i, batch, progress, user_data, cancellable, &ok,
+                               &local_error);
 
-      /* Decode and hash: as many files as fit the batch or its time. */
-      while (i < files->len && n < IMPORT_BATCH
-             && g_get_monotonic_time () - batch_start < IMPORT_BATCH_US)
-        {
-          const ImportFile *file = g_ptr_array_index (files, i);
-
-          if (g_cancellable_is_cancelled (cancellable))
-            {
-              result->cancelled = TRUE;
-              break;
-            }
-          if (!prepare_one (&st, file, TRUE, &batch[n], &local_error))
-            {
-              prepared_clear (&batch[n]);
-              ok = FALSE;
-              break;
-            }
-          n++;
-          i++;
-          result->files++;
-          if (progress != NULL)
-            {
-              SlImportProgress p = { i, files->len, file->path };
-              progress (&p, user_data);
-            }
-        }
       /* Commit: what was prepared is kept even when the next file failed. */
       if (n > 0 && !commit_batch (&st, batch, n, ok ? &local_error : NULL))
         ok = FALSE;
@@ -581,25 +631,7 @@ import_collected (SlProject *self, const char *source, GPtrArray *files, gint64 
         prepared_clear (&batch[k]);
     }
   result->seconds = (g_get_monotonic_time () - start) / 1e6;
-  finish_import (self, st.import_id,
-                 !ok                 ? "failed"
-                 : result->cancelled ? "cancelled"
-                                     : "done",
-                 result->added);
-  if (!ok)
-    {
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
-    }
-  if (result->cancelled)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                   "The import was cancelled after %lld of %u files; the %lld images imported "
-                   "so far are kept",
-                   (long long) result->files, files->len, (long long) result->added);
-      return FALSE;
-    }
-  return TRUE;
+  return end_import (&st, files->len, ok, g_steal_pointer (&local_error), error);
 }
 
 static void
