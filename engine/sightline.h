@@ -35,7 +35,7 @@ extern "C"
 
   /* ABI: structs that the caller allocates either begin with struct_size (and
  * only ever grow at the end) or are frozen: sl_error, sl_epoch_stats (and,
- * in sl-vision.h, sl_rect, sl_image, sl_input_spec, sl_loader_stats, sl_idx)
+ * in sl-vision.h, sl_rect, sl_image, sl_input_spec, sl_loader_stats)
  * keep their layout for the life of the soname. */
   typedef struct
   {
