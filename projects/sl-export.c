@@ -333,17 +333,133 @@ publish (const char *staged, const char *final, GError **error)
   return TRUE;
 }
 
+/* Where one export writes: each format under its final name in a hidden
+ * staging folder, then moved to `dir`. */
+typedef struct
+{
+  char *staging, *staged_slmodel, *staged_onnx, *staged_sidecar;
+  char *slmodel, *onnx, *sidecar;
+} ExportPaths;
+
+static void
+export_paths_init (ExportPaths *p, const char *dir, const char *stem)
+{
+  g_autofree char *staging_name = g_strdup_printf (".%s.export-staged", stem);
+
+  p->slmodel = g_strdup_printf ("%s/%s.slmodel", dir, stem);
+  p->onnx = g_strdup_printf ("%s/%s.onnx", dir, stem);
+  p->sidecar = g_strdup_printf ("%s/%s.json", dir, stem);
+  p->staging = g_build_filename (dir, staging_name, NULL);
+  p->staged_slmodel = g_strdup_printf ("%s/%s.slmodel", p->staging, stem);
+  p->staged_onnx = g_strdup_printf ("%s/%s.onnx", p->staging, stem);
+  p->staged_sidecar = g_strdup_printf ("%s/%s.json", p->staging, stem);
+}
+
+static void
+export_paths_clear (ExportPaths *p)
+{
+  g_free (p->staging);
+  g_free (p->staged_slmodel);
+  g_free (p->staged_onnx);
+  g_free (p->staged_sidecar);
+  g_free (p->slmodel);
+  g_free (p->onnx);
+  g_free (p->sidecar);
+}
+
+static gboolean
+make_folder (const char *path, gboolean with_parents, GError **error)
+{
+  if ((with_parents ? g_mkdir_with_parents (path, 0777) : g_mkdir (path, 0755)) != 0)
+    {
+      int e = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "Cannot create %s: %s", path,
+                   g_strerror (e));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Writes the .slmodel and, when asked, the ONNX graph and its sealed sidecar
+ * into the staging folder, flushed; *classifier is the written model, opened. */
+static gboolean
+write_staged (SlProject *self, const SlRunInfo *run, const SlExportOptions *o, const ExportPaths *p,
+              sl_classifier **classifier, GError **error)
+{
+  sl_classifier_options open_options;
+  sl_error err = { 0 };
+
+  if (!write_slmodel (self, run, o, p->staged_slmodel, error))
+    return FALSE;
+  /* The project's own model, just written, opened to check it and to export
+   * ONNX from: opening never runs it, so the runtime's cost limits (meant
+   * for files from elsewhere) are lifted; a model over them still exports,
+   * and `sightline-infer --info` says which limit a line PC must raise. */
+  sl_classifier_options_init (&open_options);
+  open_options.max_memory = SL_CLASSIFIER_NO_LIMIT;
+  open_options.max_mflops = SL_CLASSIFIER_NO_LIMIT;
+  if (sl_classifier_open (p->staged_slmodel, &open_options, classifier, &err) != SL_OK)
+    {
+      sl_project_set_runtime_error (error, &err, "The written model does not open");
+      return FALSE;
+    }
+  if (o->formats & SL_EXPORT_ONNX)
+    {
+      if (sl_classifier_export_onnx (*classifier, p->staged_onnx, &err) != SL_OK)
+        {
+          sl_project_set_runtime_error (error, &err, "Could not export to ONNX");
+          return FALSE;
+        }
+      if (!seal_sidecar (p->staged_sidecar, p->staged_onnx, error)
+          || !fsync_path (p->staged_onnx, error))
+        return FALSE;
+    }
+  return fsync_path (p->staged_slmodel, error) && fsync_path (p->staging, error);
+}
+
+/* Moves the staged files into place: .slmodel, then the graph, then its sidecar. */
+static gboolean
+publish_all (const SlExportOptions *o, const ExportPaths *p, const char *dir, GError **error)
+{
+  return (!(o->formats & SL_EXPORT_SLMODEL) || publish (p->staged_slmodel, p->slmodel, error))
+         && (!(o->formats & SL_EXPORT_ONNX)
+             || (publish (p->staged_onnx, p->onnx, error)
+                 && publish (p->staged_sidecar, p->sidecar, error)))
+         && fsync_path (dir, error);
+}
+
+static void
+fill_result (const SlExportOptions *o, const ExportPaths *p, sl_classifier *classifier,
+             SlExportResult *result)
+{
+  if (o->formats & SL_EXPORT_SLMODEL)
+    {
+      result->slmodel_path = g_strdup (p->slmodel);
+      result->slmodel_bytes = file_size (p->slmodel);
+    }
+  if (o->formats & SL_EXPORT_ONNX)
+    {
+      result->onnx_path = g_strdup (p->onnx);
+      result->onnx_bytes = file_size (p->onnx);
+      result->sidecar_path = g_strdup (p->sidecar);
+      result->sidecar_bytes = file_size (p->sidecar);
+    }
+  result->classes = sl_classifier_class_count (classifier);
+  result->parameters = (gint64) sl_model_param_count (sl_classifier_model (classifier));
+  sl_classifier_input_size (classifier, &result->input_width, &result->input_height,
+                            &result->input_channels);
+  result->threads = sl_model_get_threads (sl_classifier_model (classifier));
+  result->latency_ms = measure_latency (classifier);
+}
+
 gboolean
 sl_project_export_run (SlProject *self, gint64 run_id, const char *dir, const SlExportOptions *o,
                        SlExportResult *result, GError **error)
 {
   g_autoptr (SlRunInfo) run = NULL;
-  g_autofree char *stem = NULL, *staging = NULL, *staged_slmodel = NULL, *staged_onnx = NULL;
-  g_autofree char *staged_sidecar = NULL, *slmodel = NULL, *onnx = NULL, *sidecar = NULL;
-  g_autofree char *staging_name = NULL;
+  g_autofree char *stem = NULL;
   sl_classifier *classifier = NULL;
-  sl_classifier_options open_options;
-  sl_error err = { 0 };
+  ExportPaths paths = { 0 };
   char id[32];
   gboolean ok = FALSE;
   int lock_fd = -1;
@@ -356,97 +472,25 @@ sl_project_export_run (SlProject *self, gint64 run_id, const char *dir, const Sl
       return FALSE;
     }
   g_snprintf (id, sizeof id, "%lld", (long long) run_id);
-  if ((run = sl_project_get_run (self, id, error)) == NULL)
-    return FALSE;
-  if (g_mkdir_with_parents (dir, 0777) != 0)
-    {
-      int e = errno;
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "Cannot create %s: %s", dir,
-                   g_strerror (e));
-      return FALSE;
-    }
-  if ((lock_fd = lock_folder (dir, error)) < 0)
+  if ((run = sl_project_get_run (self, id, error)) == NULL || !make_folder (dir, TRUE, error)
+      || (lock_fd = lock_folder (dir, error)) < 0)
     return FALSE;
   remove_stale_staging (dir);
   stem = o->name != NULL ? g_strdup (o->name) : default_stem (self, run);
-  slmodel = g_strdup_printf ("%s/%s.slmodel", dir, stem);
-  onnx = g_strdup_printf ("%s/%s.onnx", dir, stem);
-  sidecar = g_strdup_printf ("%s/%s.json", dir, stem);
   /* Every format is written into a hidden staging folder under its final
    * name, flushed, and only then moved into place: .slmodel, then the graph,
    * then its sidecar, which names the graph's SHA-256. A failure or a kill
    * before the moves leaves the earlier export as it was; the next export
    * into this folder removes the staging folder. */
-  staging_name = g_strdup_printf (".%s.export-staged", stem);
-  staging = g_build_filename (dir, staging_name, NULL);
-  if (g_mkdir (staging, 0755) != 0)
-    {
-      int e = errno;
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e), "Cannot create %s: %s",
-                   staging, g_strerror (e));
-      goto out;
-    }
-  staged_slmodel = g_strdup_printf ("%s/%s.slmodel", staging, stem);
-  staged_onnx = g_strdup_printf ("%s/%s.onnx", staging, stem);
-  staged_sidecar = g_strdup_printf ("%s/%s.json", staging, stem);
-  if (!write_slmodel (self, run, o, staged_slmodel, error))
-    goto out;
-  /* The project's own model, just written, opened to check it and to export
-   * ONNX from: opening never runs it, so the runtime's cost limits (meant
-   * for files from elsewhere) are lifted; a model over them still exports,
-   * and `sightline-infer --info` says which limit a line PC must raise. */
-  sl_classifier_options_init (&open_options);
-  open_options.max_memory = SL_CLASSIFIER_NO_LIMIT;
-  open_options.max_mflops = SL_CLASSIFIER_NO_LIMIT;
-  if (sl_classifier_open (staged_slmodel, &open_options, &classifier, &err) != SL_OK)
-    {
-      sl_project_set_runtime_error (error, &err, "The written model does not open");
-      goto out;
-    }
-  if (o->formats & SL_EXPORT_ONNX)
-    {
-      if (sl_classifier_export_onnx (classifier, staged_onnx, &err) != SL_OK)
-        {
-          sl_project_set_runtime_error (error, &err, "Could not export to ONNX");
-          goto out;
-        }
-      if (!seal_sidecar (staged_sidecar, staged_onnx, error) || !fsync_path (staged_onnx, error))
-        goto out;
-    }
-  if (!fsync_path (staged_slmodel, error) || !fsync_path (staging, error))
-    goto out;
-  if (((o->formats & SL_EXPORT_SLMODEL) && !publish (staged_slmodel, slmodel, error))
-      || ((o->formats & SL_EXPORT_ONNX)
-          && (!publish (staged_onnx, onnx, error) || !publish (staged_sidecar, sidecar, error)))
-      || !fsync_path (dir, error))
-    goto out;
-  if (o->formats & SL_EXPORT_SLMODEL)
-    {
-      result->slmodel_path = g_strdup (slmodel);
-      result->slmodel_bytes = file_size (slmodel);
-    }
-  if (o->formats & SL_EXPORT_ONNX)
-    {
-      result->onnx_path = g_strdup (onnx);
-      result->onnx_bytes = file_size (onnx);
-      result->sidecar_path = g_strdup (sidecar);
-      result->sidecar_bytes = file_size (sidecar);
-    }
-  result->classes = sl_classifier_class_count (classifier);
-  result->parameters = (gint64) sl_model_param_count (sl_classifier_model (classifier));
-  sl_classifier_input_size (classifier, &result->input_width, &result->input_height,
-                            &result->input_channels);
-  result->threads = sl_model_get_threads (sl_classifier_model (classifier));
-  result->latency_ms = measure_latency (classifier);
-  ok = TRUE;
-
-out:
+  export_paths_init (&paths, dir, stem);
+  ok = make_folder (paths.staging, FALSE, error)
+       && write_staged (self, run, o, &paths, &classifier, error)
+       && publish_all (o, &paths, dir, error);
+  sl_remove_tree (paths.staging); /* what was not moved into place */
+  if (ok)
+    fill_result (o, &paths, classifier, result);
   sl_classifier_free (classifier);
-  if (staging != NULL)
-    sl_remove_tree (staging); /* what was not moved into place */
-  if (lock_fd >= 0)
-    close (lock_fd);
-  if (!ok)
-    sl_export_result_clear (result);
+  close (lock_fd);
+  export_paths_clear (&paths);
   return ok;
 }

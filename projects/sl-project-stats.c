@@ -216,12 +216,13 @@ warn_transparency (SlProject *self, SlProjectStats *s)
     }
 }
 
-static void
-check_health (SlProject *self, SlProjectStats *s)
+/* What each class lacks, and how the classes compare; returns the labelled
+ * images in no split. */
+static gint64
+check_classes (SlProjectStats *s)
 {
   gint64 smallest = G_MAXINT64, largest = 0, unsplit = 0, with_images = 0;
   const SlClassCount *small = NULL, *large = NULL;
-  gint64 gray = 0, colour = 0;
 
   for (guint i = 0; i < s->classes->len; i++)
     {
@@ -258,6 +259,14 @@ check_health (SlProject *self, SlProjectStats *s)
   if (small != NULL && smallest == 0 && s->classes->len > 0)
     warn (s, "empty-class", "Label images with this class, or delete or merge it.",
           "Class “%s” has no images.", small->name);
+  return unsplit;
+}
+
+/* Images that are not used, or not there: unlabelled, unsplit, skipped at
+ * import, missing, conflicting, transparent. */
+static void
+check_images (SlProject *self, SlProjectStats *s, gint64 unsplit)
+{
   if (s->unlabelled > 0)
     warn (s, "unlabelled", "Label them (sightline-cli label) or mark them ignored.",
           s->unlabelled == 1 ? "%lld image has no label and is not used for training."
@@ -310,6 +319,14 @@ check_health (SlProject *self, SlProjectStats *s)
     }
   if (s->transparent > 0)
     warn_transparency (self, s);
+}
+
+/* Gray and colour images mixed, and more than one size. */
+static void
+check_shapes (SlProjectStats *s)
+{
+  gint64 gray = 0, colour = 0;
+
   if (s->shapes->len > 1)
     {
       for (guint i = 0; i < s->shapes->len; i++)
@@ -330,6 +347,16 @@ check_health (SlProject *self, SlProjectStats *s)
             "model's input, which distorts other shapes.",
             "The images come in %u different sizes or channel counts.", s->shapes->len);
     }
+}
+
+/* The warnings of the project's health, in the order they are shown. */
+static void
+check_health (SlProject *self, SlProjectStats *s)
+{
+  gint64 unsplit = check_classes (s);
+
+  check_images (self, s, unsplit);
+  check_shapes (s);
 }
 
 gboolean
