@@ -256,6 +256,21 @@ test_open_project (Fixture *f, gconstpointer data)
       gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s", "preprocess"));
   g_assert_cmpstr (gtk_stack_get_visible_child_name (pages), ==, "preprocess");
 
+  /* Pages show errors and notes through the window's actions, not by finding the window. */
+  {
+    GtkWidget *page = gtk_stack_get_child_by_name (pages, "dataset");
+    g_autoptr (GtkWidget) loose = g_object_ref_sink (gtk_label_new (""));
+
+    g_assert_true (gtk_widget_activate_action (page, "win.show-error", "(ss)", "Could not evaluate",
+                                               "The run has no weights"));
+    g_assert_cmpstr (sl_window_get_toast_title (window), ==, "Could not evaluate");
+    g_assert_nonnull (ui_test_find_label (GTK_WIDGET (window), "The run has no weights"));
+    g_assert_true (gtk_widget_activate_action (page, "win.toast", "s", "Path copied"));
+    g_assert_cmpstr (sl_window_get_toast_title (window), ==, "Path copied");
+    /* A widget outside a window has nobody to tell: the pages log instead. */
+    g_assert_false (gtk_widget_activate_action (loose, "win.toast", "s", "Path copied"));
+  }
+
   /* Opening it again presents the same window; another project gets a new one. */
   sl_application_open_path (app, path);
   g_assert_cmpuint (g_list_length (gtk_application_get_windows (GTK_APPLICATION (app))), ==, 1);
