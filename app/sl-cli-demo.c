@@ -39,14 +39,15 @@ demo_train_progress (const SlTrainProgress *p, gpointer user_data)
 
   if (!p->epoch_done)
     {
-      g_autofree char *left = sl_cli_format_duration (p->eta_seconds);
+      g_autofree char *left = _sl_cli_format_duration (p->eta_seconds);
       g_autofree char *text
           = g_strdup_printf ("epoch %d/%d  loss %.3f  %5.0f images/s  %s left", p->epoch + 1,
                              p->epochs, p->train_loss, p->images_per_s, left);
-      sl_cli_progress_draw (&ui->bar, (double) p->step_in_epoch / MAX (p->steps_in_epoch, 1), text);
+      _sl_cli_progress_draw (&ui->bar, (double) p->step_in_epoch / MAX (p->steps_in_epoch, 1),
+                             text);
       return;
     }
-  sl_cli_progress_clear (&ui->bar);
+  _sl_cli_progress_clear (&ui->bar);
   if (!ui->json)
     printf ("  epoch %d/%d  train loss %.4f accuracy %.4f  val loss %.4f accuracy %.4f  "
             "%.0f images/s\n",
@@ -61,7 +62,7 @@ demo_import_progress (const SlImportProgress *p, gpointer user_data)
   g_autofree char *text
       = g_strdup_printf ("importing %lld/%lld", (long long) p->done, (long long) p->total);
 
-  sl_cli_progress_draw (&ui->bar, (double) p->done / MAX (p->total, 1), text);
+  _sl_cli_progress_draw (&ui->bar, (double) p->done / MAX (p->total, 1), text);
 }
 
 static gboolean
@@ -71,7 +72,7 @@ import_source (SlProject *project, const char *folder, DemoUi *ui, SlImportResul
   gboolean ok = sl_project_import_folder (project, folder, SL_IMPORT_LABELS_FROM_FOLDERS, 0,
                                           demo_import_progress, ui, NULL, result, error);
 
-  sl_cli_progress_clear (&ui->bar);
+  _sl_cli_progress_clear (&ui->bar);
   return ok;
 }
 
@@ -126,13 +127,13 @@ parse_options (int *argc, char ***argv, DemoOptions *o, int *status)
                "builds a project from them (new, import --labels-from-folders, split), trains a\n"
                "model preset, evaluates it on the test images and prints the results.");
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!sl_cli_parse (context, argc, argv, status))
+  if (!_sl_cli_parse (context, argc, argv, status))
     return FALSE;
   if (o->train_images < 20 || o->test_images < 1 || o->epochs < 1 || o->epochs > 1000
       || o->batch < 1 || o->threads < 0)
     {
-      *status = sl_cli_usage ("demo", "use at least 20 training images, and positive test "
-                                      "images, epochs and batch size");
+      *status = _sl_cli_usage ("demo", "use at least 20 training images, and positive test "
+                                       "images, epochs and batch size");
       return FALSE;
     }
   return TRUE;
@@ -247,8 +248,8 @@ print_json (const DemoOptions *o, const Demo *d)
   cJSON_AddNumberToObject (doc, "val_images", (double) d->run->val_images);
   cJSON_AddNumberToObject (doc, "test_images", (double) d->evaluation->images);
   cJSON_AddNumberToObject (doc, "test_accuracy", d->evaluation->accuracy);
-  cJSON_AddItemToObject (doc, "run", sl_cli_run_json (d->project, d->run, TRUE));
-  cJSON_AddItemToObject (doc, "evaluation", sl_cli_evaluation_json (d->evaluation));
+  cJSON_AddItemToObject (doc, "run", _sl_cli_run_json (d->project, d->run, TRUE));
+  cJSON_AddItemToObject (doc, "evaluation", _sl_cli_evaluation_json (d->evaluation));
   cJSON_AddNumberToObject (timing, "write_pngs", d->prepare_s);
   cJSON_AddNumberToObject (timing, "import", d->import_s);
   cJSON_AddNumberToObject (timing, "train", d->train_s);
@@ -256,14 +257,14 @@ print_json (const DemoOptions *o, const Demo *d)
   cJSON_AddItemToObject (doc, "seconds", timing);
   if (o->keep != NULL)
     cJSON_AddStringToObject (doc, "project", d->project_dir);
-  sl_cli_print_json (doc);
+  _sl_cli_print_json (doc);
 }
 
 static void
 print_text (const DemoOptions *o, const Demo *d)
 {
   printf ("Trained in %.1f s, evaluated in %.1f s\n\n", d->train_s, d->eval_s);
-  sl_cli_print_evaluation (d->evaluation, 5);
+  _sl_cli_print_evaluation (d->evaluation, 5);
   printf ("\nTest accuracy: %.4f on %lld images\n", d->evaluation->accuracy,
           (long long) d->evaluation->images);
   if (o->keep != NULL)
@@ -296,7 +297,7 @@ demo_clear (const DemoOptions *o, Demo *d)
 }
 
 int
-sl_cli_demo (int argc, char **argv)
+_sl_cli_demo (int argc, char **argv)
 {
   DemoOptions o = {
     .model_name = g_strdup ("small-bn"),
@@ -314,7 +315,7 @@ sl_cli_demo (int argc, char **argv)
 
   if (parse_options (&argc, &argv, &o, &status))
     {
-      sl_cli_progress_init (&ui.bar, o.json);
+      _sl_cli_progress_init (&ui.bar, o.json);
       ui.json = o.json;
       status = 1;
       if (write_sources (&o, &d, &error) && build_project (&o, &d, &ui, &error)
@@ -327,7 +328,7 @@ sl_cli_demo (int argc, char **argv)
           status = 0;
         }
       else
-        sl_cli_fail ("demo", error);
+        _sl_cli_fail ("demo", error);
       demo_clear (&o, &d);
     }
   g_free (o.model_name);

@@ -105,7 +105,7 @@ device_json (const sl_device_info *d)
 }
 
 int
-sl_cli_devices (int argc, char **argv)
+_sl_cli_devices (int argc, char **argv)
 {
   gboolean json = FALSE;
   const GOptionEntry entries[] = {
@@ -122,10 +122,10 @@ sl_cli_devices (int argc, char **argv)
                "and compute capability,\nand says why a GPU cannot be used. "
                "$SIGHTLINE_CUDA_MODULE_DIR names the folder of libsightline-cuda.so.");
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!sl_cli_parse (context, &argc, &argv, &status))
+  if (!_sl_cli_parse (context, &argc, &argv, &status))
     return status;
   if (argc != 1)
-    return sl_cli_usage ("devices", "unexpected argument");
+    return _sl_cli_usage ("devices", "unexpected argument");
   if (sl_device_registry_get (&list, &err) != SL_OK)
     {
       fprintf (stderr, "sightline-cli devices: %s\n", err.message);
@@ -158,7 +158,7 @@ sl_cli_devices (int argc, char **argv)
           cJSON_AddStringToObject (none, "consequence", sl_device_list_gpu_consequence (list));
           cJSON_AddItemToArray (array, none);
         }
-      sl_cli_print_json (array);
+      _sl_cli_print_json (array);
     }
   else
     print_table (list);

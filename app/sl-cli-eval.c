@@ -27,7 +27,7 @@ predictions_json (GPtrArray *list, const SlEvaluation *e)
 }
 
 cJSON *
-sl_cli_evaluation_json (const SlEvaluation *e)
+_sl_cli_evaluation_json (const SlEvaluation *e)
 {
   cJSON *doc = cJSON_CreateObject (), *classes = cJSON_CreateArray ();
   cJSON *confusion = cJSON_CreateArray ();
@@ -64,7 +64,7 @@ sl_cli_evaluation_json (const SlEvaluation *e)
 }
 
 void
-sl_cli_print_evaluation (const SlEvaluation *e, int list_length)
+_sl_cli_print_evaluation (const SlEvaluation *e, int list_length)
 {
   const int k = e->classes;
 
@@ -116,7 +116,7 @@ eval_progress (gint64 done, gint64 total, gpointer user_data)
 {
   g_autofree char *text = g_strdup_printf ("%lld/%lld images", (long long) done, (long long) total);
 
-  sl_cli_progress_draw (user_data, (double) done / MAX (total, 1), text);
+  _sl_cli_progress_draw (user_data, (double) done / MAX (total, 1), text);
 }
 
 static gboolean
@@ -132,7 +132,7 @@ parse_checkpoint (const char *name, SlCheckpointKind *kind)
 }
 
 int
-sl_cli_eval (int argc, char **argv)
+_sl_cli_eval (int argc, char **argv)
 {
   g_autofree char *run_ref = NULL, *split_name = NULL, *checkpoint_name = NULL, *device = NULL;
   int top_k = 3, list = 10, threads = 0;
@@ -171,29 +171,29 @@ sl_cli_eval (int argc, char **argv)
                "the project and reports accuracy, precision / recall / F1 per class, the\n"
                "confusion matrix, top-k accuracy and the images the model gets most wrong.");
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!sl_cli_parse (context, &argc, &argv, &status))
+  if (!_sl_cli_parse (context, &argc, &argv, &status))
     return status;
   if (argc != 2)
-    return sl_cli_usage ("eval", "give the project");
+    return _sl_cli_usage ("eval", "give the project");
   if ((split_name != NULL && !sl_split_from_string (split_name, &split)) || split == SL_SPLIT_NONE)
-    return sl_cli_usage ("eval", "--split takes test, val or train");
+    return _sl_cli_usage ("eval", "--split takes test, val or train");
   if (!parse_checkpoint (checkpoint_name, &checkpoint))
-    return sl_cli_usage ("eval", "--checkpoint takes best or last");
+    return _sl_cli_usage ("eval", "--checkpoint takes best or last");
   if (top_k < 1 || list < 0)
-    return sl_cli_usage ("eval", "--top-k must be positive and --list not negative");
-  if (!sl_cli_device_valid (device))
-    return sl_cli_usage ("eval", "--device takes " SL_CLI_DEVICE_HELP);
-  if ((project = sl_cli_open_project ("eval", argv[1])) == NULL)
+    return _sl_cli_usage ("eval", "--top-k must be positive and --list not negative");
+  if (!_sl_cli_device_valid (device))
+    return _sl_cli_usage ("eval", "--device takes " SL_CLI_DEVICE_HELP);
+  if ((project = _sl_cli_open_project ("eval", argv[1])) == NULL)
     return 1;
   if (!stored && !sl_project_check_writable (project, &error))
     {
       /* Reading the stored results works on a read-only project. */
       g_prefix_error (&error, "'eval' stores its predictions in the project, which is read-only; "
                               "'eval --stored' shows the newest stored evaluation. ");
-      return sl_cli_fail ("eval", error);
+      return _sl_cli_fail ("eval", error);
     }
   if ((run = sl_project_get_run (project, run_ref, &error)) == NULL)
-    return sl_cli_fail ("eval", error);
+    return _sl_cli_fail ("eval", error);
   if (stored)
     {
       if ((eval_id = sl_project_find_evaluation (project, run->id, split, &error)) < 0)
@@ -202,33 +202,33 @@ sl_cli_eval (int argc, char **argv)
             g_set_error (&error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NOT_FOUND,
                          "%s has no stored evaluation on the %s split", run->name,
                          sl_split_to_string (split));
-          return sl_cli_fail ("eval", error);
+          return _sl_cli_fail ("eval", error);
         }
     }
   else
     {
-      sl_cli_progress_init (&bar, json);
+      _sl_cli_progress_init (&bar, json);
       eval_id = sl_project_evaluate_on (project, run->id, split, checkpoint, top_k, threads, device,
                                         eval_progress, &bar, NULL, &error);
-      sl_cli_progress_clear (&bar);
+      _sl_cli_progress_clear (&bar);
       if (eval_id < 0)
-        return sl_cli_fail ("eval", error);
+        return _sl_cli_fail ("eval", error);
     }
   if ((evaluation = sl_project_get_evaluation (project, eval_id, list, &error)) == NULL)
-    return sl_cli_fail ("eval", error);
+    return _sl_cli_fail ("eval", error);
   if (json)
-    sl_cli_print_json (sl_cli_evaluation_json (evaluation));
+    _sl_cli_print_json (_sl_cli_evaluation_json (evaluation));
   else
     {
       printf ("%s, %s weights:\n", run->name,
               evaluation->checkpoint == SL_CHECKPOINT_LAST ? "last" : "best");
-      sl_cli_print_evaluation (evaluation, list);
+      _sl_cli_print_evaluation (evaluation, list);
     }
   return 0;
 }
 
 int
-sl_cli_predict (int argc, char **argv)
+_sl_cli_predict (int argc, char **argv)
 {
   g_autofree char *run_ref = NULL, *checkpoint_name = NULL, *device = NULL;
   int top_k = 1, threads = 0, failures = 0;
@@ -260,23 +260,23 @@ sl_cli_predict (int argc, char **argv)
   g_option_context_set_summary (context, "Classifies image files with a run's trained model, "
                                          "using the run's own preprocessing.");
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!sl_cli_parse (context, &argc, &argv, &status))
+  if (!_sl_cli_parse (context, &argc, &argv, &status))
     return status;
   if (argc < 3)
-    return sl_cli_usage ("predict", "give the project and at least one image");
+    return _sl_cli_usage ("predict", "give the project and at least one image");
   if (!parse_checkpoint (checkpoint_name, &checkpoint))
-    return sl_cli_usage ("predict", "--checkpoint takes best or last");
+    return _sl_cli_usage ("predict", "--checkpoint takes best or last");
   if (top_k < 1)
-    return sl_cli_usage ("predict", "--top-k must be positive");
-  if (!sl_cli_device_valid (device))
-    return sl_cli_usage ("predict", "--device takes " SL_CLI_DEVICE_HELP);
-  if ((project = sl_cli_open_project ("predict", argv[1])) == NULL)
+    return _sl_cli_usage ("predict", "--top-k must be positive");
+  if (!_sl_cli_device_valid (device))
+    return _sl_cli_usage ("predict", "--device takes " SL_CLI_DEVICE_HELP);
+  if ((project = _sl_cli_open_project ("predict", argv[1])) == NULL)
     return 1;
   if ((run = sl_project_get_run (project, run_ref, &error)) == NULL
       || (classifier
           = sl_project_open_classifier (project, run->id, checkpoint, threads, device, &error))
              == NULL)
-    return sl_cli_fail ("predict", error);
+    return _sl_cli_fail ("predict", error);
   top_k = MIN (top_k, sl_classifier_class_count (classifier));
   scores = g_new0 (sl_prediction, top_k);
   probs = g_new (float, sl_classifier_class_count (classifier));
@@ -326,6 +326,6 @@ sl_cli_predict (int argc, char **argv)
       printf ("\n");
     }
   if (json)
-    sl_cli_print_json (doc);
+    _sl_cli_print_json (doc);
   return failures > 0 ? 1 : 0;
 }

@@ -44,7 +44,7 @@ result_json (const SlExportResult *r)
       }
   cJSON_AddNumberToObject (doc, "classes", r->classes);
   cJSON_AddNumberToObject (doc, "parameters", (double) r->parameters);
-  cJSON_AddItemToObject (doc, "latency_ms", sl_cli_json_number (r->latency_ms));
+  cJSON_AddItemToObject (doc, "latency_ms", _sl_cli_json_number (r->latency_ms));
   cJSON_AddNumberToObject (doc, "threads", r->threads);
   return doc;
 }
@@ -70,7 +70,7 @@ print_result (const SlExportResult *r)
 }
 
 int
-sl_cli_export (int argc, char **argv)
+_sl_cli_export (int argc, char **argv)
 {
   g_autofree char *run_ref = NULL, *format = NULL, *checkpoint_name = NULL, *out_dir = NULL;
   g_autofree char *name = NULL;
@@ -105,32 +105,32 @@ sl_cli_export (int argc, char **argv)
                                 "for the Sightline runtime and sightline-infer, and/or ONNX with "
                                 "a JSON sidecar holding the preprocessing.");
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!sl_cli_parse (context, &argc, &argv, &status))
+  if (!_sl_cli_parse (context, &argc, &argv, &status))
     return status;
   sl_export_options_init (&options);
   if (argc != 2)
-    return sl_cli_usage ("export", "give the project");
+    return _sl_cli_usage ("export", "give the project");
   if (out_dir == NULL)
-    return sl_cli_usage ("export", "give the folder to write into with -o DIR");
+    return _sl_cli_usage ("export", "give the folder to write into with -o DIR");
   if (!parse_formats (format, &options.formats))
-    return sl_cli_usage ("export", "--format takes slmodel, onnx or slmodel,onnx");
+    return _sl_cli_usage ("export", "--format takes slmodel, onnx or slmodel,onnx");
   if (checkpoint_name != NULL && strcmp (checkpoint_name, "last") == 0)
     options.checkpoint = SL_CHECKPOINT_LAST;
   else if (checkpoint_name != NULL && strcmp (checkpoint_name, "best") != 0)
-    return sl_cli_usage ("export", "--checkpoint takes best or last");
+    return _sl_cli_usage ("export", "--checkpoint takes best or last");
   if (!(threshold >= 0 && threshold <= 1))
-    return sl_cli_usage ("export", "--threshold must be between 0 and 1");
+    return _sl_cli_usage ("export", "--threshold must be between 0 and 1");
   if (name != NULL && (name[0] == '\0' || strchr (name, '/') != NULL || name[0] == '.'))
-    return sl_cli_usage ("export", "--name must be a plain file name without '/'");
+    return _sl_cli_usage ("export", "--name must be a plain file name without '/'");
   options.reject_threshold = threshold;
   options.name = name;
-  if ((project = sl_cli_open_project ("export", argv[1])) == NULL)
+  if ((project = _sl_cli_open_project ("export", argv[1])) == NULL)
     return 1;
   if ((run = sl_project_get_run (project, run_ref, &error)) == NULL
       || !sl_project_export_run (project, run->id, out_dir, &options, &result, &error))
-    return sl_cli_fail ("export", error);
+    return _sl_cli_fail ("export", error);
   if (json)
-    sl_cli_print_json (result_json (&result));
+    _sl_cli_print_json (result_json (&result));
   else
     print_result (&result);
   sl_export_result_clear (&result);

@@ -7,7 +7,7 @@
 #include "sl-vision.h"
 
 int
-sl_cli_preprocess (int argc, char **argv)
+_sl_cli_preprocess (int argc, char **argv)
 {
   g_autofree char *pipeline_path = NULL;
   gboolean before_input = FALSE;
@@ -33,7 +33,7 @@ sl_cli_preprocess (int argc, char **argv)
                                 "result to OUT;\nthe extension of OUT picks the format (.png, "
                                 ".jpg, .bmp, .tif, .pgm, .ppm).");
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!sl_cli_parse (context, &argc, &argv, &status))
+  if (!_sl_cli_parse (context, &argc, &argv, &status))
     return status;
   if (pipeline_path == NULL || argc != 3)
     {
@@ -95,7 +95,7 @@ print_ops (void)
 }
 
 int
-sl_cli_ops (int argc, char **argv)
+_sl_cli_ops (int argc, char **argv)
 {
   gboolean json = FALSE;
   const GOptionEntry entries[] = {
@@ -109,7 +109,7 @@ sl_cli_ops (int argc, char **argv)
                                 "Lists the preprocessing operators, their ids and parameter "
                                 "specs.\nIn the list a '*' marks the default choice.");
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!sl_cli_parse (context, &argc, &argv, &status))
+  if (!_sl_cli_parse (context, &argc, &argv, &status))
     return status;
   if (argc != 1)
     {

@@ -16,17 +16,17 @@ typedef struct
 
 /* Parses a subcommand's options; on --help prints it and sets *exit_status to
  * 0, on a usage error prints it to stderr and sets it to 2; FALSE in both. */
-gboolean sl_cli_parse (GOptionContext *context, int *argc, char ***argv, int *exit_status);
+gboolean _sl_cli_parse (GOptionContext *context, int *argc, char ***argv, int *exit_status);
 
 /* sl-cli-demo.c */
-int sl_cli_demo (int argc, char **argv);
+int _sl_cli_demo (int argc, char **argv);
 
 /* sl-cli-devices.c */
-int sl_cli_devices (int argc, char **argv);
+int _sl_cli_devices (int argc, char **argv);
 
 /* sl-cli-preprocess.c */
-int sl_cli_preprocess (int argc, char **argv);
-int sl_cli_ops (int argc, char **argv);
+int _sl_cli_preprocess (int argc, char **argv);
+int _sl_cli_ops (int argc, char **argv);
 
 /* ---- Shared by the project subcommands (sl-cli-util.c) ---- */
 
@@ -47,51 +47,51 @@ typedef struct
 } SlCliProgress;
 
 /* Ctrl+C and SIGTERM set a flag that long jobs poll, so they stop cleanly. */
-void sl_cli_catch_interrupt (void);
-gboolean sl_cli_interrupted (void);
+void _sl_cli_catch_interrupt (void);
+gboolean _sl_cli_interrupted (void);
 /* Prints "sightline-cli COMMAND: message" and returns 1. */
-int sl_cli_fail (const char *command, GError *error);
+int _sl_cli_fail (const char *command, GError *error);
 /* Prints a usage error and returns 2. */
-int sl_cli_usage (const char *command, const char *message);
+int _sl_cli_usage (const char *command, const char *message);
 /* Whether device is NULL, "cpu", "cuda" or "cuda:N" (a usage error otherwise).
  * Whether that device exists and works is for the engine to say. */
-gboolean sl_cli_device_valid (const char *device);
+gboolean _sl_cli_device_valid (const char *device);
 #define SL_CLI_DEVICE_HELP "cpu (default), cuda (the first usable GPU) or cuda:N"
 /* Opens a project or prints why not (NULL). */
-SlProject *sl_cli_open_project (const char *command, const char *path);
-void sl_cli_progress_init (SlCliProgress *bar, gboolean json);
+SlProject *_sl_cli_open_project (const char *command, const char *path);
+void _sl_cli_progress_init (SlCliProgress *bar, gboolean json);
 /* Redraws at most ten times a second; fraction 1 always draws. */
-void sl_cli_progress_draw (SlCliProgress *bar, double fraction, const char *text);
-void sl_cli_progress_clear (SlCliProgress *bar);
+void _sl_cli_progress_draw (SlCliProgress *bar, double fraction, const char *text);
+void _sl_cli_progress_clear (SlCliProgress *bar);
 /* Prints and frees a JSON document. */
-void sl_cli_print_json (cJSON *doc);
-cJSON *sl_cli_json_number (double value);
-char *sl_cli_format_duration (double seconds);
+void _sl_cli_print_json (cJSON *doc);
+cJSON *_sl_cli_json_number (double value);
+char *_sl_cli_format_duration (double seconds);
 
 /* sl-cli-project.c */
-int sl_cli_new (int argc, char **argv);
-int sl_cli_import (int argc, char **argv);
-int sl_cli_classes (int argc, char **argv);
-int sl_cli_label (int argc, char **argv);
-int sl_cli_split (int argc, char **argv);
-int sl_cli_stats (int argc, char **argv);
+int _sl_cli_new (int argc, char **argv);
+int _sl_cli_import (int argc, char **argv);
+int _sl_cli_classes (int argc, char **argv);
+int _sl_cli_label (int argc, char **argv);
+int _sl_cli_split (int argc, char **argv);
+int _sl_cli_stats (int argc, char **argv);
 
 /* sl-cli-repair.c */
-int sl_cli_repair (int argc, char **argv);
-int sl_cli_conflicts (int argc, char **argv);
+int _sl_cli_repair (int argc, char **argv);
+int _sl_cli_conflicts (int argc, char **argv);
 
 /* sl-cli-train.c */
-int sl_cli_train (int argc, char **argv);
-int sl_cli_runs (int argc, char **argv);
+int _sl_cli_train (int argc, char **argv);
+int _sl_cli_runs (int argc, char **argv);
 /* A run as JSON, with its recipe and metrics when asked (used by train, runs and demo). */
-cJSON *sl_cli_run_json (SlProject *project, const SlRunInfo *run, gboolean with_metrics);
+cJSON *_sl_cli_run_json (SlProject *project, const SlRunInfo *run, gboolean with_metrics);
 
 /* sl-cli-export.c */
-int sl_cli_export (int argc, char **argv);
+int _sl_cli_export (int argc, char **argv);
 
 /* sl-cli-eval.c */
-int sl_cli_eval (int argc, char **argv);
-int sl_cli_predict (int argc, char **argv);
+int _sl_cli_eval (int argc, char **argv);
+int _sl_cli_predict (int argc, char **argv);
 /* Prints an evaluation for people (used by eval and demo). */
-void sl_cli_print_evaluation (const SlEvaluation *evaluation, int list_length);
-cJSON *sl_cli_evaluation_json (const SlEvaluation *evaluation);
+void _sl_cli_print_evaluation (const SlEvaluation *evaluation, int list_length);
+cJSON *_sl_cli_evaluation_json (const SlEvaluation *evaluation);

@@ -7,7 +7,7 @@
 static const char *const outcome_names[] = { "added", "duplicate", "unreadable", "not-image" };
 
 int
-sl_cli_new (int argc, char **argv)
+_sl_cli_new (int argc, char **argv)
 {
   g_autofree char *name = NULL;
   gboolean json = FALSE;
@@ -26,12 +26,12 @@ sl_cli_new (int argc, char **argv)
   g_option_context_set_summary (context, "Creates a new, empty project in the folder PROJECT "
                                          "(created if missing, or empty).");
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!sl_cli_parse (context, &argc, &argv, &status))
+  if (!_sl_cli_parse (context, &argc, &argv, &status))
     return status;
   if (argc != 2)
-    return sl_cli_usage ("new", "give the folder of the new project");
+    return _sl_cli_usage ("new", "give the folder of the new project");
   if ((project = sl_project_create (argv[1], name, &error)) == NULL)
-    return sl_cli_fail ("new", error);
+    return _sl_cli_fail ("new", error);
   project_name = sl_project_dup_name (project);
   if (json)
     {
@@ -39,7 +39,7 @@ sl_cli_new (int argc, char **argv)
       cJSON_AddStringToObject (doc, "path", sl_project_get_path (project));
       cJSON_AddStringToObject (doc, "name", project_name);
       cJSON_AddNumberToObject (doc, "schema_version", SL_PROJECT_SCHEMA_VERSION);
-      sl_cli_print_json (doc);
+      _sl_cli_print_json (doc);
     }
   else
     printf ("Created project “%s” in %s\n", project_name, sl_project_get_path (project));
@@ -59,9 +59,9 @@ import_progress (const SlImportProgress *p, gpointer user_data)
   g_autofree char *text
       = g_strdup_printf ("%lld/%lld files", (long long) p->done, (long long) p->total);
 
-  if (sl_cli_interrupted ())
+  if (_sl_cli_interrupted ())
     g_cancellable_cancel (ui->cancellable);
-  sl_cli_progress_draw (&ui->bar, (double) p->done / MAX (p->total, 1), text);
+  _sl_cli_progress_draw (&ui->bar, (double) p->done / MAX (p->total, 1), text);
 }
 
 static void
@@ -78,7 +78,7 @@ print_import_json (const SlImportResult *result)
   cJSON_AddNumberToObject (doc, "label_conflicts", (double) result->conflicts);
   cJSON_AddNumberToObject (doc, "seconds", result->seconds);
   cJSON_AddItemToObject (doc, "images_per_s",
-                         sl_cli_json_number (result->files / MAX (result->seconds, 1e-9)));
+                         _sl_cli_json_number (result->files / MAX (result->seconds, 1e-9)));
   cJSON_AddBoolToObject (doc, "cancelled", result->cancelled);
   for (guint i = 0; i < result->issues->len; i++)
     {
@@ -91,7 +91,7 @@ print_import_json (const SlImportResult *result)
       cJSON_AddItemToArray (issues, item);
     }
   cJSON_AddItemToObject (doc, "issues", issues);
-  sl_cli_print_json (doc);
+  _sl_cli_print_json (doc);
 }
 
 /* The label conflicts an import found, each with the class it keeps. */
@@ -141,7 +141,7 @@ print_import_text (const SlImportResult *result, const char *project_arg, gboole
 }
 
 int
-sl_cli_import (int argc, char **argv)
+_sl_cli_import (int argc, char **argv)
 {
   gboolean labels = FALSE, json = FALSE, all_issues = FALSE;
   gint64 max_pixels = 0;
@@ -170,23 +170,23 @@ sl_cli_import (int argc, char **argv)
                "listed; the originals are never changed. Ctrl+C stops after the current file\n"
                "and keeps what was imported.");
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!sl_cli_parse (context, &argc, &argv, &status))
+  if (!_sl_cli_parse (context, &argc, &argv, &status))
     return status;
   if (argc != 3)
-    return sl_cli_usage ("import", "give the project and the folder to import");
-  if ((project = sl_cli_open_project ("import", argv[1])) == NULL)
+    return _sl_cli_usage ("import", "give the project and the folder to import");
+  if ((project = _sl_cli_open_project ("import", argv[1])) == NULL)
     return 1;
-  sl_cli_catch_interrupt ();
-  sl_cli_progress_init (&ui.bar, json);
+  _sl_cli_catch_interrupt ();
+  _sl_cli_progress_init (&ui.bar, json);
   ui.cancellable = cancellable;
   ok = sl_project_import_folder (project, argv[2],
                                  labels ? SL_IMPORT_LABELS_FROM_FOLDERS : SL_IMPORT_FLAGS_NONE,
                                  max_pixels, import_progress, &ui, cancellable, &result, &error);
-  sl_cli_progress_clear (&ui.bar);
+  _sl_cli_progress_clear (&ui.bar);
   if (!ok && !result.cancelled)
     {
       sl_import_result_clear (&result);
-      return sl_cli_fail ("import", error);
+      return _sl_cli_fail ("import", error);
     }
   if (json)
     print_import_json (&result);
@@ -212,7 +212,7 @@ print_classes (SlProject *project, gboolean json)
   g_autoptr (GPtrArray) classes = sl_project_list_classes (project, &error);
 
   if (classes == NULL)
-    return sl_cli_fail ("classes", error);
+    return _sl_cli_fail ("classes", error);
   if (json)
     {
       cJSON *doc = cJSON_CreateArray ();
@@ -230,7 +230,7 @@ print_classes (SlProject *project, gboolean json)
           cJSON_AddNumberToObject (item, "images", (double) c->images);
           cJSON_AddItemToArray (doc, item);
         }
-      sl_cli_print_json (doc);
+      _sl_cli_print_json (doc);
       return 0;
     }
   if (classes->len == 0)
@@ -248,7 +248,7 @@ print_classes (SlProject *project, gboolean json)
 }
 
 int
-sl_cli_classes (int argc, char **argv)
+_sl_cli_classes (int argc, char **argv)
 {
   g_autofree char *color = NULL, *shortcut = NULL, *images = NULL;
   gboolean json = FALSE;
@@ -278,11 +278,11 @@ sl_cli_classes (int argc, char **argv)
                "  delete NAME --images=unlabel|remove\n"
                "  style NAME [--color #rrggbb] [--shortcut KEY]");
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!sl_cli_parse (context, &argc, &argv, &status))
+  if (!_sl_cli_parse (context, &argc, &argv, &status))
     return status;
   if (argc < 2)
-    return sl_cli_usage ("classes", "give the project");
-  if ((project = sl_cli_open_project ("classes", argv[1])) == NULL)
+    return _sl_cli_usage ("classes", "give the project");
+  if ((project = _sl_cli_open_project ("classes", argv[1])) == NULL)
     return 1;
   if (argc == 2 || g_strcmp0 (argv[2], "list") == 0)
     return print_classes (project, json);
@@ -310,8 +310,8 @@ sl_cli_classes (int argc, char **argv)
       else if (g_strcmp0 (images, "remove") == 0)
         mode = SL_CLASS_DELETE_REMOVE_IMAGES;
       else
-        return sl_cli_usage ("classes", "delete needs --images=unlabel or --images=remove, to say "
-                                        "what happens to the class's images");
+        return _sl_cli_usage ("classes", "delete needs --images=unlabel or --images=remove, to say "
+                                         "what happens to the class's images");
       id = class_id_or_fail (project, argv[3], &error);
       ok = id >= 0 && sl_project_delete_class (project, id, mode, &touched, &error);
       if (ok && !json)
@@ -325,9 +325,9 @@ sl_cli_classes (int argc, char **argv)
       ok = id >= 0 && sl_project_set_class_style (project, id, color, shortcut, &error);
     }
   else
-    return sl_cli_usage ("classes", "unknown action or wrong number of arguments");
+    return _sl_cli_usage ("classes", "unknown action or wrong number of arguments");
   if (!ok)
-    return sl_cli_fail ("classes", error);
+    return _sl_cli_fail ("classes", error);
   return print_classes (project, json);
 }
 
@@ -346,15 +346,15 @@ list_images (SlProject *project, const char *class_name, gboolean unlabelled, co
     filter.class_id = -1;
   else if (class_name != NULL
            && (filter.class_id = class_id_or_fail (project, class_name, &error)) < 0)
-    return sl_cli_fail ("label", error);
+    return _sl_cli_fail ("label", error);
   if (split != NULL)
     {
       if (!sl_split_from_string (split, &s))
-        return sl_cli_usage ("label", "--split takes train, val, test or none");
+        return _sl_cli_usage ("label", "--split takes train, val, test or none");
       filter.split = s;
     }
   if ((images = sl_project_list_images (project, &filter, &error)) == NULL)
-    return sl_cli_fail ("label", error);
+    return _sl_cli_fail ("label", error);
   if (json)
     {
       cJSON *doc = cJSON_CreateArray ();
@@ -376,7 +376,7 @@ list_images (SlProject *project, const char *class_name, gboolean unlabelled, co
           cJSON_AddStringToObject (item, "original_path", im->original_path);
           cJSON_AddItemToArray (doc, item);
         }
-      sl_cli_print_json (doc);
+      _sl_cli_print_json (doc);
       return 0;
     }
   for (guint i = 0; i < images->len; i++)
@@ -390,7 +390,7 @@ list_images (SlProject *project, const char *class_name, gboolean unlabelled, co
 }
 
 int
-sl_cli_label (int argc, char **argv)
+_sl_cli_label (int argc, char **argv)
 {
   g_autofree char *class_name = NULL, *split = NULL, *from_file = NULL;
   gboolean clear = FALSE, ignore = FALSE, unignore = FALSE, list = FALSE, unlabelled = FALSE;
@@ -425,22 +425,22 @@ sl_cli_label (int argc, char **argv)
                                 "Sets, clears or ignores the labels of images given by id or by\n"
                                 "a hash prefix (see --list), or lists images.");
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!sl_cli_parse (context, &argc, &argv, &status))
+  if (!_sl_cli_parse (context, &argc, &argv, &status))
     return status;
   if (argc < 2)
-    return sl_cli_usage ("label", "give the project");
-  if ((project = sl_cli_open_project ("label", argv[1])) == NULL)
+    return _sl_cli_usage ("label", "give the project");
+  if ((project = _sl_cli_open_project ("label", argv[1])) == NULL)
     return 1;
   if (list)
     return list_images (project, class_name, unlabelled, split, limit, json);
   actions = (class_name != NULL) + clear + ignore + unignore;
   if (actions != 1)
-    return sl_cli_usage ("label", "give exactly one of --class, --clear, --ignore, --unignore");
+    return _sl_cli_usage ("label", "give exactly one of --class, --clear, --ignore, --unignore");
   if (from_file != NULL)
     {
       g_autofree char *text = NULL;
       if (!g_file_get_contents (from_file, &text, NULL, &error))
-        return sl_cli_fail ("label", error);
+        return _sl_cli_fail ("label", error);
       lines = g_strsplit (text, "\n", -1);
     }
   for (int i = 2; i < argc || (lines && lines[i - argc] != NULL); i++)
@@ -451,11 +451,11 @@ sl_cli_label (int argc, char **argv)
       if (*ref == '\0')
         continue;
       if ((id = sl_project_resolve_image (project, ref, &error)) < 0)
-        return sl_cli_fail ("label", error);
+        return _sl_cli_fail ("label", error);
       g_array_append_val (ids, id);
     }
   if (ids->len == 0)
-    return sl_cli_usage ("label", "give the images to change");
+    return _sl_cli_usage ("label", "give the images to change");
   if (class_name != NULL)
     {
       gint64 class_id = class_id_or_fail (project, class_name, &error);
@@ -467,12 +467,12 @@ sl_cli_label (int argc, char **argv)
   else
     ok = sl_project_set_ignored (project, (gint64 *) ids->data, ids->len, ignore, &error);
   if (!ok)
-    return sl_cli_fail ("label", error);
+    return _sl_cli_fail ("label", error);
   if (json)
     {
       cJSON *doc = cJSON_CreateObject ();
       cJSON_AddNumberToObject (doc, "changed", ids->len);
-      sl_cli_print_json (doc);
+      _sl_cli_print_json (doc);
     }
   else
     printf ("Changed %u image%s.\n", ids->len, ids->len == 1 ? "" : "s");
@@ -515,7 +515,7 @@ print_class_counts (const SlProjectStats *stats)
 }
 
 int
-sl_cli_split (int argc, char **argv)
+_sl_cli_split (int argc, char **argv)
 {
   double train = 0.70, val = 0.15, test = 0.15;
   gint64 seed = 1, assigned = 0;
@@ -542,11 +542,11 @@ sl_cli_split (int argc, char **argv)
                "class and reproducible from the seed. Splits stay fixed: later runs only place\n"
                "new images, unless --resplit.");
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!sl_cli_parse (context, &argc, &argv, &status))
+  if (!_sl_cli_parse (context, &argc, &argv, &status))
     return status;
   if (argc != 2)
-    return sl_cli_usage ("split", "give the project");
-  if ((project = sl_cli_open_project ("split", argv[1])) == NULL)
+    return _sl_cli_usage ("split", "give the project");
+  if ((project = _sl_cli_open_project ("split", argv[1])) == NULL)
     return 1;
   sl_split_config_init (&config);
   config.train = train;
@@ -556,13 +556,13 @@ sl_cli_split (int argc, char **argv)
   config.resplit = resplit;
   if (!sl_project_split (project, &config, &assigned, &error)
       || !sl_project_get_stats (project, &stats, &error))
-    return sl_cli_fail ("split", error);
+    return _sl_cli_fail ("split", error);
   if (json)
     {
       cJSON *doc = cJSON_CreateObject ();
       cJSON_AddNumberToObject (doc, "assigned", (double) assigned);
       cJSON_AddItemToObject (doc, "classes", class_counts_json (&stats));
-      sl_cli_print_json (doc);
+      _sl_cli_print_json (doc);
     }
   else
     {
@@ -632,7 +632,7 @@ stats_json (const SlProjectStats *s, GPtrArray *issues)
 }
 
 int
-sl_cli_stats (int argc, char **argv)
+_sl_cli_stats (int argc, char **argv)
 {
   gboolean json = FALSE, show_issues = FALSE, show_missing = FALSE;
   const GOptionEntry entries[] = {
@@ -654,18 +654,18 @@ sl_cli_stats (int argc, char **argv)
   g_option_context_set_summary (context, "Shows the data's health: images per class and split, "
                                          "sizes, and what to fix.");
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!sl_cli_parse (context, &argc, &argv, &status))
+  if (!_sl_cli_parse (context, &argc, &argv, &status))
     return status;
   if (argc != 2)
-    return sl_cli_usage ("stats", "give the project");
-  if ((project = sl_cli_open_project ("stats", argv[1])) == NULL)
+    return _sl_cli_usage ("stats", "give the project");
+  if ((project = _sl_cli_open_project ("stats", argv[1])) == NULL)
     return 1;
   if (!sl_project_get_stats (project, &s, &error)
       || (show_issues && (issues = sl_project_list_import_issues (project, &error)) == NULL))
-    return sl_cli_fail ("stats", error);
+    return _sl_cli_fail ("stats", error);
   if (json)
     {
-      sl_cli_print_json (stats_json (&s, issues));
+      _sl_cli_print_json (stats_json (&s, issues));
       sl_project_stats_clear (&s);
       return 0;
     }

@@ -5,7 +5,7 @@
 #include <string.h>
 
 int
-sl_cli_repair (int argc, char **argv)
+_sl_cli_repair (int argc, char **argv)
 {
   gboolean json = FALSE;
   const GOptionEntry entries[] = {
@@ -25,14 +25,14 @@ sl_cli_repair (int argc, char **argv)
       "The damaged file is kept beside it as project.db.damaged-<time>, never deleted.\n"
       "Close the workbench and other commands using the project first.");
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!sl_cli_parse (context, &argc, &argv, &status))
+  if (!_sl_cli_parse (context, &argc, &argv, &status))
     return status;
   if (argc != 2)
-    return sl_cli_usage ("repair", "give the project");
+    return _sl_cli_usage ("repair", "give the project");
   if (!sl_project_repair (argv[1], &r, &error))
     {
       sl_repair_result_clear (&r);
-      return sl_cli_fail ("repair", error);
+      return _sl_cli_fail ("repair", error);
     }
   if (json)
     {
@@ -47,7 +47,7 @@ sl_cli_repair (int argc, char **argv)
       cJSON_AddNumberToObject (doc, "runs", (double) r.runs);
       for (guint i = 0; i < r.notes->len; i++)
         cJSON_AddItemToArray (notes, cJSON_CreateString (g_ptr_array_index (r.notes, i)));
-      sl_cli_print_json (doc);
+      _sl_cli_print_json (doc);
     }
   else
     {
@@ -73,7 +73,7 @@ list_conflicts (SlProject *project, const char *path, gboolean json)
   cJSON *doc;
 
   if (list == NULL)
-    return sl_cli_fail ("conflicts", error);
+    return _sl_cli_fail ("conflicts", error);
   if (!json)
     {
       gint64 last = -1;
@@ -111,12 +111,12 @@ list_conflicts (SlProject *project, const char *path, gboolean json)
       cJSON_AddStringToObject (item, "folder_class", c->other_class);
       cJSON_AddItemToArray (doc, item);
     }
-  sl_cli_print_json (doc);
+  _sl_cli_print_json (doc);
   return 0;
 }
 
 int
-sl_cli_conflicts (int argc, char **argv)
+_sl_cli_conflicts (int argc, char **argv)
 {
   g_autofree char *image = NULL, *label = NULL;
   gboolean json = FALSE, unlabel = FALSE;
@@ -138,25 +138,25 @@ sl_cli_conflicts (int argc, char **argv)
       context, "Lists the pictures found in two class folders at import (each kept the label of\n"
                "the first file imported), or picks the label of one with --resolve.");
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!sl_cli_parse (context, &argc, &argv, &status))
+  if (!_sl_cli_parse (context, &argc, &argv, &status))
     return status;
   if (argc != 2)
-    return sl_cli_usage ("conflicts", "give the project");
+    return _sl_cli_usage ("conflicts", "give the project");
   if (image == NULL)
     {
       if (label != NULL || unlabel)
-        return sl_cli_usage ("conflicts", "--label and --unlabel go with --resolve IMAGE");
-      if ((project = sl_cli_open_project ("conflicts", argv[1])) == NULL)
+        return _sl_cli_usage ("conflicts", "--label and --unlabel go with --resolve IMAGE");
+      if ((project = _sl_cli_open_project ("conflicts", argv[1])) == NULL)
         return 1;
       return list_conflicts (project, argv[1], json);
     }
   if ((label != NULL) == unlabel)
-    return sl_cli_usage ("conflicts", "give --label CLASS or --unlabel with --resolve");
-  if ((project = sl_cli_open_project ("conflicts-resolve", argv[1])) == NULL)
+    return _sl_cli_usage ("conflicts", "give --label CLASS or --unlabel with --resolve");
+  if ((project = _sl_cli_open_project ("conflicts-resolve", argv[1])) == NULL)
     return 1;
   if ((id = sl_project_resolve_image (project, image, &error)) < 0
       || !sl_project_resolve_label_conflict (project, id, label, &error))
-    return sl_cli_fail ("conflicts", error);
+    return _sl_cli_fail ("conflicts", error);
   if (json)
     {
       cJSON *doc = cJSON_CreateObject ();
@@ -165,7 +165,7 @@ sl_cli_conflicts (int argc, char **argv)
         cJSON_AddStringToObject (doc, "label", label);
       else
         cJSON_AddNullToObject (doc, "label");
-      sl_cli_print_json (doc);
+      _sl_cli_print_json (doc);
     }
   else if (label != NULL)
     printf ("Image %lld is labelled “%s”.\n", (long long) id, label);

@@ -17,20 +17,21 @@ train_progress (const SlTrainProgress *p, gpointer user_data)
 {
   TrainUi *ui = user_data;
 
-  if (sl_cli_interrupted ())
+  if (_sl_cli_interrupted ())
     sl_train_job_cancel (ui->job);
   g_mutex_lock (&ui->lock);
   if (!p->epoch_done)
     {
-      g_autofree char *left = sl_cli_format_duration (p->eta_seconds);
+      g_autofree char *left = _sl_cli_format_duration (p->eta_seconds);
       g_autofree char *text
           = g_strdup_printf ("epoch %d/%d  loss %.4f  %5.0f images/s  %s left", p->epoch + 1,
                              p->epochs, p->train_loss, p->images_per_s, left);
-      sl_cli_progress_draw (&ui->bar, (double) p->step_in_epoch / MAX (p->steps_in_epoch, 1), text);
+      _sl_cli_progress_draw (&ui->bar, (double) p->step_in_epoch / MAX (p->steps_in_epoch, 1),
+                             text);
     }
   else if (!ui->json)
     {
-      sl_cli_progress_clear (&ui->bar);
+      _sl_cli_progress_clear (&ui->bar);
       printf ("  epoch %d/%d  train loss %.4f accuracy %.4f", p->epoch + 1, p->epochs,
               p->train_loss, p->train_accuracy);
       if (!isnan (p->val_loss))
@@ -79,7 +80,7 @@ read_optional (const char *path, char **out, GError **error)
 }
 
 cJSON *
-sl_cli_run_json (SlProject *project, const SlRunInfo *run, gboolean with_metrics)
+_sl_cli_run_json (SlProject *project, const SlRunInfo *run, gboolean with_metrics)
 {
   cJSON *doc = cJSON_CreateObject (), *classes = cJSON_CreateArray ();
 
@@ -94,8 +95,8 @@ sl_cli_run_json (SlProject *project, const SlRunInfo *run, gboolean with_metrics
   cJSON_AddNumberToObject (doc, "epochs", run->epochs);
   cJSON_AddNumberToObject (doc, "epochs_done", run->epochs_done);
   cJSON_AddNumberToObject (doc, "best_epoch", run->best_epoch);
-  cJSON_AddItemToObject (doc, "best_val_loss", sl_cli_json_number (run->best_val_loss));
-  cJSON_AddItemToObject (doc, "best_val_accuracy", sl_cli_json_number (run->best_val_accuracy));
+  cJSON_AddItemToObject (doc, "best_val_loss", _sl_cli_json_number (run->best_val_loss));
+  cJSON_AddItemToObject (doc, "best_val_accuracy", _sl_cli_json_number (run->best_val_accuracy));
   cJSON_AddNumberToObject (doc, "train_images", (double) run->train_images);
   cJSON_AddNumberToObject (doc, "val_images", (double) run->val_images);
   cJSON_AddStringToObject (doc, "dataset_hash", run->dataset_hash);
@@ -117,8 +118,8 @@ sl_cli_run_json (SlProject *project, const SlRunInfo *run, gboolean with_metrics
           cJSON_AddNumberToObject (item, "epoch", m->epoch);
           cJSON_AddNumberToObject (item, "train_loss", m->train_loss);
           cJSON_AddNumberToObject (item, "train_accuracy", m->train_accuracy);
-          cJSON_AddItemToObject (item, "val_loss", sl_cli_json_number (m->val_loss));
-          cJSON_AddItemToObject (item, "val_accuracy", sl_cli_json_number (m->val_accuracy));
+          cJSON_AddItemToObject (item, "val_loss", _sl_cli_json_number (m->val_loss));
+          cJSON_AddItemToObject (item, "val_accuracy", _sl_cli_json_number (m->val_accuracy));
           cJSON_AddNumberToObject (item, "learning_rate", m->learning_rate);
           cJSON_AddNumberToObject (item, "images_per_s", m->images_per_s);
           cJSON_AddNumberToObject (item, "seconds", m->seconds);
@@ -243,12 +244,12 @@ parse_train_options (int *argc, char ***argv, TrainOptions *o, int *status)
                "every epoch. Each epoch writes a checkpoint, so a run stopped by Ctrl+C or a\n"
                "crash continues with --resume RUN. The best epoch's weights are kept.");
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!sl_cli_parse (context, argc, argv, status))
+  if (!_sl_cli_parse (context, argc, argv, status))
     return FALSE;
   if (*argc != 2)
-    *status = sl_cli_usage ("train", "give the project");
-  else if (!sl_cli_device_valid (o->device))
-    *status = sl_cli_usage ("train", "--device takes " SL_CLI_DEVICE_HELP);
+    *status = _sl_cli_usage ("train", "give the project");
+  else if (!_sl_cli_device_valid (o->device))
+    *status = _sl_cli_usage ("train", "--device takes " SL_CLI_DEVICE_HELP);
   else
     return TRUE;
   return FALSE;
@@ -341,14 +342,14 @@ run_job (SlTrainJob *job, gboolean json, GError **error)
   TrainUi ui = { 0 };
   gboolean ok;
 
-  sl_cli_catch_interrupt ();
-  sl_cli_progress_init (&ui.bar, json);
+  _sl_cli_catch_interrupt ();
+  _sl_cli_progress_init (&ui.bar, json);
   ui.job = job;
   ui.json = json;
   g_mutex_init (&ui.lock);
   sl_train_job_set_progress_func (job, train_progress, &ui);
   ok = sl_train_job_run (job, error);
-  sl_cli_progress_clear (&ui.bar);
+  _sl_cli_progress_clear (&ui.bar);
   g_mutex_clear (&ui.lock);
   return ok;
 }
@@ -364,7 +365,7 @@ print_finished (const SlRunInfo *run, const char *project_arg)
 }
 
 int
-sl_cli_train (int argc, char **argv)
+_sl_cli_train (int argc, char **argv)
 {
   TrainOptions o = { .patience = -1, .workers = 2, .lr = 1e-3, .warmup = -1, .seed = 1 };
   g_autoptr (SlProject) project = NULL;
@@ -378,11 +379,11 @@ sl_cli_train (int argc, char **argv)
   if (!parse_train_options (&argc, &argv, &o, &status))
     goto out;
   status = 1;
-  if ((project = sl_cli_open_project ("train", argv[1])) == NULL)
+  if ((project = _sl_cli_open_project ("train", argv[1])) == NULL)
     goto out;
   if ((job = make_job (project, &o, &error)) == NULL)
     {
-      status = sl_cli_fail ("train", error);
+      status = _sl_cli_fail ("train", error);
       goto out;
     }
   g_snprintf (id, sizeof id, "%lld", (long long) sl_train_job_get_run_id (job));
@@ -390,14 +391,14 @@ sl_cli_train (int argc, char **argv)
   ok = run_job (job, o.json, &error);
   run = sl_project_get_run (project, id, NULL);
   if (o.json && run != NULL)
-    sl_cli_print_json (sl_cli_run_json (project, run, TRUE));
+    _sl_cli_print_json (_sl_cli_run_json (project, run, TRUE));
   if (!ok && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     fprintf (stderr,
              "sightline-cli train: stopped; continue with 'sightline-cli train %s "
              "--resume run-%s'\n",
              argv[1], id);
   else if (!ok)
-    sl_cli_fail ("train", error);
+    _sl_cli_fail ("train", error);
   else
     {
       if (!o.json && run != NULL)
@@ -435,7 +436,7 @@ print_run (SlProject *project, const SlRunInfo *run)
 }
 
 int
-sl_cli_runs (int argc, char **argv)
+_sl_cli_runs (int argc, char **argv)
 {
   gboolean json = FALSE;
   const GOptionEntry entries[] = {
@@ -451,31 +452,31 @@ sl_cli_runs (int argc, char **argv)
   g_option_context_set_summary (context, "Lists the project's training runs, or shows one run's "
                                          "recipe and metrics per epoch.");
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!sl_cli_parse (context, &argc, &argv, &status))
+  if (!_sl_cli_parse (context, &argc, &argv, &status))
     return status;
   if (argc != 2 && argc != 3)
-    return sl_cli_usage ("runs", "give the project and optionally a run");
-  if ((project = sl_cli_open_project ("runs", argv[1])) == NULL)
+    return _sl_cli_usage ("runs", "give the project and optionally a run");
+  if ((project = _sl_cli_open_project ("runs", argv[1])) == NULL)
     return 1;
   if (argc == 3)
     {
       g_autoptr (SlRunInfo) run = sl_project_get_run (project, argv[2], &error);
       if (run == NULL)
-        return sl_cli_fail ("runs", error);
+        return _sl_cli_fail ("runs", error);
       if (json)
-        sl_cli_print_json (sl_cli_run_json (project, run, TRUE));
+        _sl_cli_print_json (_sl_cli_run_json (project, run, TRUE));
       else
         print_run (project, run);
       return 0;
     }
   if ((runs = sl_project_list_runs (project, &error)) == NULL)
-    return sl_cli_fail ("runs", error);
+    return _sl_cli_fail ("runs", error);
   if (json)
     {
       cJSON *doc = cJSON_CreateArray ();
       for (guint i = 0; i < runs->len; i++)
-        cJSON_AddItemToArray (doc, sl_cli_run_json (project, g_ptr_array_index (runs, i), FALSE));
-      sl_cli_print_json (doc);
+        cJSON_AddItemToArray (doc, _sl_cli_run_json (project, g_ptr_array_index (runs, i), FALSE));
+      _sl_cli_print_json (doc);
       return 0;
     }
   if (runs->len == 0)

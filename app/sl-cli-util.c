@@ -17,7 +17,7 @@ on_interrupt (int signum)
 }
 
 void
-sl_cli_catch_interrupt (void)
+_sl_cli_catch_interrupt (void)
 {
   struct sigaction sa;
 
@@ -29,20 +29,20 @@ sl_cli_catch_interrupt (void)
 }
 
 gboolean
-sl_cli_interrupted (void)
+_sl_cli_interrupted (void)
 {
   return interrupted != 0;
 }
 
 int
-sl_cli_fail (const char *command, GError *error)
+_sl_cli_fail (const char *command, GError *error)
 {
   fprintf (stderr, "sightline-cli %s: %s\n", command, error != NULL ? error->message : "failed");
   return 1;
 }
 
 int
-sl_cli_usage (const char *command, const char *message)
+_sl_cli_usage (const char *command, const char *message)
 {
   fprintf (stderr, "sightline-cli %s: %s (see 'sightline-cli %s --help')\n", command, message,
            command);
@@ -50,13 +50,13 @@ sl_cli_usage (const char *command, const char *message)
 }
 
 gboolean
-sl_cli_device_valid (const char *device)
+_sl_cli_device_valid (const char *device)
 {
   return device == NULL || sl_device_id_parse (device, NULL, NULL, NULL) == SL_OK;
 }
 
 SlProject *
-sl_cli_open_project (const char *command, const char *path)
+_sl_cli_open_project (const char *command, const char *path)
 {
   g_autoptr (GError) error = NULL;
   /* Commands that always change the project; the others may only read (an
@@ -66,7 +66,7 @@ sl_cli_open_project (const char *command, const char *path)
 
   if (project == NULL)
     {
-      sl_cli_fail (command, error);
+      _sl_cli_fail (command, error);
       if (g_error_matches (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_DAMAGED))
         fprintf (stderr,
                  "sightline-cli %s: nothing was changed; 'sightline-cli repair' is the "
@@ -78,7 +78,7 @@ sl_cli_open_project (const char *command, const char *path)
     if (strcmp (command, writers[i]) == 0 && !sl_project_check_writable (project, &error))
       {
         g_prefix_error (&error, "'%s' changes the project, which is read-only. ", command);
-        sl_cli_fail (command, error);
+        _sl_cli_fail (command, error);
         sl_project_unref (project);
         return NULL;
       }
@@ -86,14 +86,14 @@ sl_cli_open_project (const char *command, const char *path)
 }
 
 void
-sl_cli_progress_init (SlCliProgress *bar, gboolean json)
+_sl_cli_progress_init (SlCliProgress *bar, gboolean json)
 {
   memset (bar, 0, sizeof *bar);
   bar->enabled = !json && isatty (STDERR_FILENO);
 }
 
 void
-sl_cli_progress_draw (SlCliProgress *bar, double fraction, const char *text)
+_sl_cli_progress_draw (SlCliProgress *bar, double fraction, const char *text)
 {
   const int width = 28;
   gint64 now = g_get_monotonic_time ();
@@ -111,7 +111,7 @@ sl_cli_progress_draw (SlCliProgress *bar, double fraction, const char *text)
 }
 
 void
-sl_cli_progress_clear (SlCliProgress *bar)
+_sl_cli_progress_clear (SlCliProgress *bar)
 {
   if (bar->drawn)
     fprintf (stderr, "\r\033[K");
@@ -119,7 +119,7 @@ sl_cli_progress_clear (SlCliProgress *bar)
 }
 
 void
-sl_cli_print_json (cJSON *doc)
+_sl_cli_print_json (cJSON *doc)
 {
   char *text = cJSON_Print (doc);
 
@@ -129,14 +129,14 @@ sl_cli_print_json (cJSON *doc)
 }
 
 cJSON *
-sl_cli_json_number (double value)
+_sl_cli_json_number (double value)
 {
   /* NaN and infinity are not JSON: they become null. */
   return isfinite (value) ? cJSON_CreateNumber (value) : cJSON_CreateNull ();
 }
 
 char *
-sl_cli_format_duration (double seconds)
+_sl_cli_format_duration (double seconds)
 {
   if (!isfinite (seconds) || seconds < 0)
     return g_strdup ("--");

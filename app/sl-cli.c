@@ -8,25 +8,25 @@
 
 /* To add a subcommand: declare its main in sl-cli-private.h and add a row here. */
 static const SlCliCommand commands[] = {
-  { "new", "Create a project folder", sl_cli_new },
-  { "import", "Import a folder of images into a project", sl_cli_import },
-  { "classes", "List, add, rename, merge, delete or style classes", sl_cli_classes },
-  { "label", "Label, unlabel or ignore images, or list them", sl_cli_label },
-  { "split", "Put labelled images into train / validation / test splits", sl_cli_split },
-  { "stats", "Show the data's health: counts per class and split, and warnings", sl_cli_stats },
-  { "conflicts", "List or resolve pictures found in two class folders", sl_cli_conflicts },
-  { "repair", "Rebuild a damaged project's index from its stored images", sl_cli_repair },
-  { "train", "Train a model on a project (or resume a run)", sl_cli_train },
-  { "runs", "List a project's training runs or show one", sl_cli_runs },
-  { "eval", "Evaluate a run on the test split and report the metrics", sl_cli_eval },
-  { "predict", "Classify image files with a trained run", sl_cli_predict },
-  { "export", "Write a run's model for the line (.slmodel, ONNX)", sl_cli_export },
+  { "new", "Create a project folder", _sl_cli_new },
+  { "import", "Import a folder of images into a project", _sl_cli_import },
+  { "classes", "List, add, rename, merge, delete or style classes", _sl_cli_classes },
+  { "label", "Label, unlabel or ignore images, or list them", _sl_cli_label },
+  { "split", "Put labelled images into train / validation / test splits", _sl_cli_split },
+  { "stats", "Show the data's health: counts per class and split, and warnings", _sl_cli_stats },
+  { "conflicts", "List or resolve pictures found in two class folders", _sl_cli_conflicts },
+  { "repair", "Rebuild a damaged project's index from its stored images", _sl_cli_repair },
+  { "train", "Train a model on a project (or resume a run)", _sl_cli_train },
+  { "runs", "List a project's training runs or show one", _sl_cli_runs },
+  { "eval", "Evaluate a run on the test split and report the metrics", _sl_cli_eval },
+  { "predict", "Classify image files with a trained run", _sl_cli_predict },
+  { "export", "Write a run's model for the line (.slmodel, ONNX)", _sl_cli_export },
   { "demo", "Build a project from Fashion-MNIST, train, evaluate and print the results",
-    sl_cli_demo },
+    _sl_cli_demo },
   { "preprocess", "Run a preprocessing pipeline on one image and save the result",
-    sl_cli_preprocess },
-  { "ops", "List the preprocessing operators and their parameters", sl_cli_ops },
-  { "devices", "List the CPU and GPUs training can use, or why a GPU cannot", sl_cli_devices },
+    _sl_cli_preprocess },
+  { "ops", "List the preprocessing operators and their parameters", _sl_cli_ops },
+  { "devices", "List the CPU and GPUs training can use, or why a GPU cannot", _sl_cli_devices },
 };
 
 static void
@@ -39,7 +39,7 @@ print_usage (FILE *out)
 }
 
 gboolean
-sl_cli_parse (GOptionContext *context, int *argc, char ***argv, int *exit_status)
+_sl_cli_parse (GOptionContext *context, int *argc, char ***argv, int *exit_status)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *prgname = g_strdup_printf ("sightline-cli %s", (*argv)[0]);

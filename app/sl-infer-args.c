@@ -250,7 +250,7 @@ apply_option (int opt, const char *arg, SlInferOptions *o)
 }
 
 int
-sl_infer_parse_args (int argc, char **argv, SlInferOptions *o)
+_sl_infer_parse_args (int argc, char **argv, SlInferOptions *o)
 {
   int opt;
 

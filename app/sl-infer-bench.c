@@ -53,7 +53,7 @@ on_file (const char *path, void *user_data)
 
       if (grown == NULL)
         {
-          sl_infer_warn ("%s: out of memory", path);
+          _sl_infer_warn ("%s: out of memory", path);
           im->failures++;
           return;
         }
@@ -62,7 +62,7 @@ on_file (const char *path, void *user_data)
     }
   if (sl_image_load (path, 0, &im->items[im->n], &err) != SL_OK)
     {
-      sl_infer_warn ("%s", err.message);
+      _sl_infer_warn ("%s", err.message);
       im->failures++;
       return;
     }
@@ -118,7 +118,7 @@ predict_one (sl_classifier *c, const sl_image *img)
   sl_prediction_init (&p);
   if (sl_classifier_predict_image (c, img, &p, NULL, &err) != SL_OK)
     {
-      sl_infer_warn ("prediction failed: %s", err.message);
+      _sl_infer_warn ("prediction failed: %s", err.message);
       return false;
     }
   return true;
@@ -166,9 +166,9 @@ time_throughput (sl_classifier *c, const Images *im, Result *r)
   double t0 = 0;
 
   for (int i = 0; ok && i < r->batch; i++)
-    if (!sl_infer_image_as_frame (&im->items[i % im->n], &frames[i]))
+    if (!_sl_infer_image_as_frame (&im->items[i % im->n], &frames[i]))
       {
-        sl_infer_warn ("--bench: image %d is 16-bit colour, which a frame cannot hold", i % im->n);
+        _sl_infer_warn ("--bench: image %d is 16-bit colour, which a frame cannot hold", i % im->n);
         ok = false;
       }
   /* The first batch plans the working memory for this batch size: not timed. */
@@ -179,7 +179,7 @@ time_throughput (sl_classifier *c, const Images *im, Result *r)
       sl_prediction_init (&preds[0]);
       if (sl_classifier_predict_batch (c, frames, r->batch, preds, NULL, &err) != SL_OK)
         {
-          sl_infer_warn ("batch prediction failed: %s", err.message);
+          _sl_infer_warn ("batch prediction failed: %s", err.message);
           ok = false;
           break;
         }
@@ -223,7 +223,7 @@ static void
 print_json (const SlInferOptions *o, const Result *r)
 {
   printf ("{\"model\":");
-  sl_infer_put_json_string (stdout, o->model_path);
+  _sl_infer_put_json_string (stdout, o->model_path);
   printf (",\"input\":[%d,%d,%d],\"classes\":%d,\"params\":%zu,\"threads\":%d", r->width, r->height,
           r->channels, r->classes, r->params, r->threads);
   printf (",\"images\":%d,\"synthetic\":%s", r->images, r->images == 0 ? "true" : "false");
@@ -260,7 +260,7 @@ print_table (const SlInferOptions *o, const Result *r)
 }
 
 int
-sl_infer_bench (const SlInferOptions *o)
+_sl_infer_bench (const SlInferOptions *o)
 {
   Images im = { 0 };
   Result r = { .iterations = o->iterations, .batch = o->batch };
@@ -269,16 +269,16 @@ sl_infer_bench (const SlInferOptions *o)
   bool ok;
 
   /* Decoding is not part of any figure: every image is decoded first. */
-  sl_infer_inputs_walk (o, on_file, &im);
+  _sl_infer_inputs_walk (o, on_file, &im);
   if (o->n_paths > 0 && im.n == 0)
     {
-      sl_infer_warn ("--bench: none of the given images could be read");
+      _sl_infer_warn ("--bench: none of the given images could be read");
       images_clear (&im);
       return SL_INFER_EXIT_FAILED;
     }
   r.images = im.n;
   t0 = now_ms ();
-  c = sl_infer_open_model (o);
+  c = _sl_infer_open_model (o);
   r.open_ms = now_ms () - t0;
   if (c == NULL)
     {

@@ -43,7 +43,7 @@ print_json (const SlInferOptions *o, sl_classifier *c, const sl_classifier_cost 
 
   sl_classifier_input_size (c, &w, &h, &ch);
   printf ("{\"model\":");
-  sl_infer_put_json_string (stdout, o->model_path);
+  _sl_infer_put_json_string (stdout, o->model_path);
   printf (",\"input\":[%d,%d,%d],\"classes\":%d,\"params\":%zu,\"threads\":%d", w, h, ch,
           sl_classifier_class_count (c), sl_model_param_count (sl_classifier_model (c)),
           k->threads);
@@ -59,7 +59,7 @@ print_json (const SlInferOptions *o, sl_classifier *c, const sl_classifier_cost 
                   o->max_mflops == 0 ? SL_CLASSIFIER_DEFAULT_MAX_MFLOPS : o->max_mflops);
   printf (",\"within_limits\":%s,\"refused\":", refused == NULL ? "true" : "false");
   if (refused != NULL)
-    sl_infer_put_json_string (stdout, refused);
+    _sl_infer_put_json_string (stdout, refused);
   else
     fputs ("null", stdout);
   printf ("}\n");
@@ -119,11 +119,11 @@ print_text (const SlInferOptions *o, sl_classifier *c, const sl_classifier_cost 
 }
 
 int
-sl_infer_info (const SlInferOptions *o)
+_sl_infer_info (const SlInferOptions *o)
 {
   sl_classifier_cost cost;
   sl_error err = { 0 }, limits = { 0 };
-  sl_classifier *c = sl_infer_try_open_model (o, o->max_memory, o->max_mflops, &err);
+  sl_classifier *c = _sl_infer_try_open_model (o, o->max_memory, o->max_mflops, &err);
   bool refused = false;
 
   /* A model over the limits is opened again without them to show what it
@@ -132,17 +132,17 @@ sl_infer_info (const SlInferOptions *o)
     {
       limits = err;
       refused = true;
-      c = sl_infer_try_open_model (o, SL_CLASSIFIER_NO_LIMIT, SL_CLASSIFIER_NO_LIMIT, &err);
+      c = _sl_infer_try_open_model (o, SL_CLASSIFIER_NO_LIMIT, SL_CLASSIFIER_NO_LIMIT, &err);
     }
   if (c == NULL)
     {
-      sl_infer_warn ("cannot open the model: %s", err.message);
+      _sl_infer_warn ("cannot open the model: %s", err.message);
       return SL_INFER_EXIT_USAGE;
     }
   sl_classifier_cost_init (&cost);
   if (sl_classifier_get_cost (c, &cost, &err) != SL_OK)
     {
-      sl_infer_warn ("%s", err.message);
+      _sl_infer_warn ("%s", err.message);
       sl_classifier_free (c);
       return SL_INFER_EXIT_USAGE;
     }

@@ -48,7 +48,7 @@ fail (Walk *w, const char *format, const char *path, int errnum)
   char message[512];
 
   snprintf (message, sizeof message, format, path);
-  sl_infer_warn ("%s: %s", message, strerror (errnum));
+  _sl_infer_warn ("%s: %s", message, strerror (errnum));
   w->failures++;
 }
 
@@ -160,12 +160,12 @@ walk_path (Walk *w, const char *path, bool named)
     {
       if (named)
         {
-          sl_infer_warn ("%s is not a regular file (a %s), so it is not read", path,
-                         S_ISFIFO (sb.st_mode)   ? "named pipe"
-                         : S_ISSOCK (sb.st_mode) ? "socket"
-                         : S_ISCHR (sb.st_mode)  ? "character device"
-                         : S_ISBLK (sb.st_mode)  ? "block device"
-                                                 : "special file");
+          _sl_infer_warn ("%s is not a regular file (a %s), so it is not read", path,
+                          S_ISFIFO (sb.st_mode)   ? "named pipe"
+                          : S_ISSOCK (sb.st_mode) ? "socket"
+                          : S_ISCHR (sb.st_mode)  ? "character device"
+                          : S_ISBLK (sb.st_mode)  ? "block device"
+                                                  : "special file");
           w->failures++;
         }
       return;
@@ -195,7 +195,7 @@ walk_stdin (Walk *w)
 }
 
 int
-sl_infer_inputs_walk (const SlInferOptions *o, SlInferVisit visit, void *user_data)
+_sl_infer_inputs_walk (const SlInferOptions *o, SlInferVisit visit, void *user_data)
 {
   Walk w = { .recursive = o->recursive, .visit = visit, .user_data = user_data };
 

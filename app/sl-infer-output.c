@@ -26,7 +26,7 @@ put_escaped (FILE *out, const char *text)
 }
 
 void
-sl_infer_put_csv (FILE *out, const char *text)
+_sl_infer_put_csv (FILE *out, const char *text)
 {
   if (strpbrk (text, ",\"") == NULL)
     {
@@ -76,7 +76,7 @@ utf8_length (const unsigned char *s)
 }
 
 void
-sl_infer_put_json_string (FILE *out, const char *text)
+_sl_infer_put_json_string (FILE *out, const char *text)
 {
   const unsigned char *s = (const unsigned char *) text;
 
@@ -110,7 +110,7 @@ sl_infer_put_json_string (FILE *out, const char *text)
 }
 
 void
-sl_infer_write_header (const SlInferWriter *w)
+_sl_infer_write_header (const SlInferWriter *w)
 {
   if (w->json)
     return;
@@ -124,9 +124,9 @@ static void
 write_csv (const SlInferWriter *w, const char *file, const sl_prediction *best,
            const sl_prediction *top, int n_top)
 {
-  sl_infer_put_csv (w->out, file);
+  _sl_infer_put_csv (w->out, file);
   putc (',', w->out);
-  sl_infer_put_csv (w->out, best->label);
+  _sl_infer_put_csv (w->out, best->label);
   fprintf (w->out, ",%.6f,%d", best->confidence, best->rejected ? 1 : 0);
   /* Every row has as many columns as the header. */
   for (int k = 1; k < w->top; k++)
@@ -134,7 +134,7 @@ write_csv (const SlInferWriter *w, const char *file, const sl_prediction *best,
       putc (',', w->out);
       if (k < n_top)
         {
-          sl_infer_put_csv (w->out, top[k].label);
+          _sl_infer_put_csv (w->out, top[k].label);
           fprintf (w->out, ",%.6f", top[k].confidence);
         }
       else
@@ -148,9 +148,9 @@ write_json (const SlInferWriter *w, const char *file, const sl_prediction *best,
             const sl_prediction *top, int n_top)
 {
   fputs ("{\"file\":", w->out);
-  sl_infer_put_json_string (w->out, file);
+  _sl_infer_put_json_string (w->out, file);
   fputs (",\"label\":", w->out);
-  sl_infer_put_json_string (w->out, best->label);
+  _sl_infer_put_json_string (w->out, best->label);
   fprintf (w->out, ",\"class_index\":%d,\"confidence\":%.6f,\"rejected\":%s", best->class_index,
            best->confidence, best->rejected ? "true" : "false");
   if (w->top > 0)
@@ -159,7 +159,7 @@ write_json (const SlInferWriter *w, const char *file, const sl_prediction *best,
       for (int k = 0; k < n_top; k++)
         {
           fputs (k > 0 ? ",{\"label\":" : "{\"label\":", w->out);
-          sl_infer_put_json_string (w->out, top[k].label);
+          _sl_infer_put_json_string (w->out, top[k].label);
           fprintf (w->out, ",\"class_index\":%d,\"confidence\":%.6f}", top[k].class_index,
                    top[k].confidence);
         }
@@ -169,8 +169,8 @@ write_json (const SlInferWriter *w, const char *file, const sl_prediction *best,
 }
 
 void
-sl_infer_write_result (const SlInferWriter *w, const char *file, const sl_prediction *best,
-                       const sl_prediction *top, int n_top)
+_sl_infer_write_result (const SlInferWriter *w, const char *file, const sl_prediction *best,
+                        const sl_prediction *top, int n_top)
 {
   if (w->json)
     write_json (w, file, best, top, n_top);

@@ -40,18 +40,18 @@ typedef struct
 /* ---- sl-infer.c ---- */
 
 /* Prints "sightline-infer: message" on stderr. */
-void sl_infer_warn (const char *format, ...) __attribute__ ((format (printf, 1, 2)));
+void _sl_infer_warn (const char *format, ...) __attribute__ ((format (printf, 1, 2)));
 /* Opens the model with the options' threads, threshold and limits, or prints why not. */
-sl_classifier *sl_infer_open_model (const SlInferOptions *options);
+sl_classifier *_sl_infer_open_model (const SlInferOptions *options);
 /* The same without printing; err says why it failed. */
-sl_classifier *sl_infer_try_open_model (const SlInferOptions *options, int64_t max_memory,
-                                        int64_t max_mflops, sl_error *err);
+sl_classifier *_sl_infer_try_open_model (const SlInferOptions *options, int64_t max_memory,
+                                         int64_t max_mflops, sl_error *err);
 
 /* ---- sl-infer-args.c ---- */
 
 /* Fills options from the command line. Returns -1 to go on, or the exit
  * status after printing --help, --version or a usage error. */
-int sl_infer_parse_args (int argc, char **argv, SlInferOptions *options);
+int _sl_infer_parse_args (int argc, char **argv, SlInferOptions *options);
 
 /* ---- sl-infer-inputs.c ---- */
 
@@ -62,7 +62,7 @@ typedef void (*SlInferVisit) (const char *path, void *user_data);
  * sorted by name, descending with --recursive; "-" or read_stdin: paths from
  * stdin, one per line). Paths that cannot be read are reported on stderr;
  * returns how many. */
-int sl_infer_inputs_walk (const SlInferOptions *options, SlInferVisit visit, void *user_data);
+int _sl_infer_inputs_walk (const SlInferOptions *options, SlInferVisit visit, void *user_data);
 
 /* ---- sl-infer-output.c ---- */
 
@@ -73,32 +73,32 @@ typedef struct
   int top; /* columns or array entries for the k best; 0 = none */
 } SlInferWriter;
 
-void sl_infer_write_header (const SlInferWriter *writer);
+void _sl_infer_write_header (const SlInferWriter *writer);
 /* One result line. best is the predicted class; top holds n_top predictions,
  * best first (ignored when writer->top is 0). */
-void sl_infer_write_result (const SlInferWriter *writer, const char *file,
-                            const sl_prediction *best, const sl_prediction *top, int n_top);
+void _sl_infer_write_result (const SlInferWriter *writer, const char *file,
+                             const sl_prediction *best, const sl_prediction *top, int n_top);
 /* A CSV field on one line: backslashes and control characters escaped
  * C-style (\\, \n, \r, \t, \xHH), then quoted as RFC 4180 says when it
  * holds a comma or a quote. */
-void sl_infer_put_csv (FILE *out, const char *text);
+void _sl_infer_put_csv (FILE *out, const char *text);
 /* A JSON string with its quotes; bytes that are not UTF-8 become U+FFFD. */
-void sl_infer_put_json_string (FILE *out, const char *text);
+void _sl_infer_put_json_string (FILE *out, const char *text);
 
 /* ---- sl-infer-run.c ---- */
 
 /* Classifies every input and prints the results; returns the exit status. */
-int sl_infer_run (sl_classifier *classifier, const SlInferOptions *options);
+int _sl_infer_run (sl_classifier *classifier, const SlInferOptions *options);
 /* The image as a camera frame; false for layouts a frame cannot hold (16-bit colour). */
-bool sl_infer_image_as_frame (const sl_image *image, sl_frame *frame);
+bool _sl_infer_image_as_frame (const sl_image *image, sl_frame *frame);
 
 /* ---- sl-infer-bench.c ---- */
 
 /* Times opening the model, batch-1 latency and batch throughput; returns the exit status. */
-int sl_infer_bench (const SlInferOptions *options);
+int _sl_infer_bench (const SlInferOptions *options);
 
 /* ---- sl-infer-info.c ---- */
 
 /* --info: prints the model's input, classes and cost (memory and work per
  * image) and whether the limits allow it; returns the exit status. */
-int sl_infer_info (const SlInferOptions *options);
+int _sl_infer_info (const SlInferOptions *options);

@@ -21,7 +21,7 @@ typedef struct
 } Runner;
 
 bool
-sl_infer_image_as_frame (const sl_image *img, sl_frame *f)
+_sl_infer_image_as_frame (const sl_image *img, sl_frame *f)
 {
   sl_frame_init (f);
   f->pixels = img->data;
@@ -87,7 +87,7 @@ print_one (Runner *r, int i)
       n_top = sl_classifier_top_k (r->classifier, r->probs + (size_t) i * r->classes, r->top,
                                    r->best);
     }
-  sl_infer_write_result (&r->writer, r->names[i], &r->predictions[i], r->best, n_top);
+  _sl_infer_write_result (&r->writer, r->names[i], &r->predictions[i], r->best, n_top);
 }
 
 /* One image at a time, so that a bad one is named and the others still print. */
@@ -105,7 +105,7 @@ predict_each (Runner *r)
         print_one (r, i);
       else
         {
-          sl_infer_warn ("%s: %s", r->names[i], err.message);
+          _sl_infer_warn ("%s: %s", r->names[i], err.message);
           r->failures++;
         }
     }
@@ -117,7 +117,7 @@ predict_batch (Runner *r)
   sl_error err = { 0 };
 
   for (int i = 0; i < r->pending; i++)
-    if (!sl_infer_image_as_frame (&r->images[i], &r->frames[i]))
+    if (!_sl_infer_image_as_frame (&r->images[i], &r->frames[i]))
       return false;
   sl_prediction_init (&r->predictions[0]);
   if (sl_classifier_predict_batch (r->classifier, r->frames, r->pending, r->predictions, r->probs,
@@ -156,7 +156,7 @@ on_file (const char *path, void *user_data)
 
   if (sl_image_load (path, 0, &r->images[i], &err) != SL_OK)
     {
-      sl_infer_warn ("%s", err.message);
+      _sl_infer_warn ("%s", err.message);
       r->failures++;
       return;
     }
@@ -164,7 +164,7 @@ on_file (const char *path, void *user_data)
   if (r->names[i] == NULL)
     {
       sl_image_clear (&r->images[i]);
-      sl_infer_warn ("%s: out of memory", path);
+      _sl_infer_warn ("%s: out of memory", path);
       r->failures++;
       return;
     }
@@ -173,7 +173,7 @@ on_file (const char *path, void *user_data)
 }
 
 int
-sl_infer_run (sl_classifier *c, const SlInferOptions *o)
+_sl_infer_run (sl_classifier *c, const SlInferOptions *o)
 {
   Runner r;
   int failures;
@@ -181,17 +181,17 @@ sl_infer_run (sl_classifier *c, const SlInferOptions *o)
   if (!runner_init (&r, c, o))
     {
       runner_clear (&r);
-      sl_infer_warn ("out of memory for a batch of %d images", o->batch);
+      _sl_infer_warn ("out of memory for a batch of %d images", o->batch);
       return SL_INFER_EXIT_FAILED;
     }
-  sl_infer_write_header (&r.writer);
-  failures = sl_infer_inputs_walk (o, on_file, &r);
+  _sl_infer_write_header (&r.writer);
+  failures = _sl_infer_inputs_walk (o, on_file, &r);
   flush (&r);
   failures += r.failures;
   runner_clear (&r);
   if (fflush (stdout) != 0 || ferror (stdout))
     {
-      sl_infer_warn ("cannot write the results to stdout");
+      _sl_infer_warn ("cannot write the results to stdout");
       return SL_INFER_EXIT_FAILED;
     }
   return failures > 0 ? SL_INFER_EXIT_FAILED : SL_INFER_EXIT_OK;

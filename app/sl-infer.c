@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 void
-sl_infer_warn (const char *format, ...)
+_sl_infer_warn (const char *format, ...)
 {
   va_list ap;
   char *text = NULL;
@@ -35,8 +35,8 @@ sl_infer_warn (const char *format, ...)
 }
 
 sl_classifier *
-sl_infer_try_open_model (const SlInferOptions *o, int64_t max_memory, int64_t max_mflops,
-                         sl_error *err)
+_sl_infer_try_open_model (const SlInferOptions *o, int64_t max_memory, int64_t max_mflops,
+                          sl_error *err)
 {
   sl_classifier_options options;
   sl_classifier *c = NULL;
@@ -52,17 +52,17 @@ sl_infer_try_open_model (const SlInferOptions *o, int64_t max_memory, int64_t ma
 }
 
 sl_classifier *
-sl_infer_open_model (const SlInferOptions *o)
+_sl_infer_open_model (const SlInferOptions *o)
 {
   sl_error err = { 0 };
-  sl_classifier *c = sl_infer_try_open_model (o, o->max_memory, o->max_mflops, &err);
+  sl_classifier *c = _sl_infer_try_open_model (o, o->max_memory, o->max_mflops, &err);
 
   if (c == NULL)
     {
-      sl_infer_warn ("cannot open the model: %s", err.message);
+      _sl_infer_warn ("cannot open the model: %s", err.message);
       if (err.code == SL_ERR_LIMIT)
-        sl_infer_warn ("--info shows what the model costs; --max-memory and --max-gflops raise "
-                       "the limits for a model you trust");
+        _sl_infer_warn ("--info shows what the model costs; --max-memory and --max-gflops raise "
+                        "the limits for a model you trust");
     }
   return c;
 }
@@ -72,18 +72,18 @@ main (int argc, char **argv)
 {
   SlInferOptions options;
   sl_classifier *c;
-  int status = sl_infer_parse_args (argc, argv, &options);
+  int status = _sl_infer_parse_args (argc, argv, &options);
 
   if (status >= 0)
     return status;
   if (options.info)
-    return sl_infer_info (&options);
+    return _sl_infer_info (&options);
   if (options.bench)
-    return sl_infer_bench (&options);
-  c = sl_infer_open_model (&options);
+    return _sl_infer_bench (&options);
+  c = _sl_infer_open_model (&options);
   if (c == NULL)
     return SL_INFER_EXIT_USAGE;
-  status = sl_infer_run (c, &options);
+  status = _sl_infer_run (c, &options);
   sl_classifier_free (c);
   return status;
 }

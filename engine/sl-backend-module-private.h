@@ -27,4 +27,4 @@ typedef struct
 typedef const sl_backend_module *(*sl_backend_module_entry_fn) (void);
 
 /* The CUDA module of a device list, or NULL when it was not loaded or refused. */
-const sl_backend_module *sl_device_list_cuda_module (const sl_device_list *list);
+const sl_backend_module *_sl_device_list_cuda_module (const sl_device_list *list);

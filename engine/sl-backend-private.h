@@ -156,7 +156,7 @@ struct sl_backend
 };
 
 /* The CPU backend: OpenBLAS GEMM on a pool of `threads` compute threads. */
-sl_status sl_cpu_backend_new (int threads, sl_backend **out, sl_error *err);
+sl_status _sl_cpu_backend_new (int threads, sl_backend **out, sl_error *err);
 /* Its conv2d_workspace and conv2d_grad_scratch for `threads` threads, without
  * a backend (cost estimates before a model is built). */
 size_t _sl_cpu_conv2d_workspace_floats (const sl_conv_desc *d, int threads);

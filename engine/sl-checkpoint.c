@@ -39,7 +39,7 @@ sl_status
 sl_trainer_save_checkpoint (sl_trainer *t, const char *path, sl_error *err)
 {
   sl_model *m = t->model;
-  char *model_json = sl_model_serialize (m), *header = NULL;
+  char *model_json = _sl_model_serialize (m), *header = NULL;
   cJSON *doc = cJSON_CreateObject ();
   uint8_t head[16] = MAGIC, pad[64] = { 0 }, tail[4];
   sl_atomic_file af;
@@ -48,7 +48,7 @@ sl_trainer_save_checkpoint (sl_trainer *t, const char *path, sl_error *err)
   float *moments = NULL;
 
   /* Weights and optimizer state as they are on the device, in host memory. */
-  if ((st = sl_model_pull_host (m, err)) != SL_OK)
+  if ((st = _sl_model_pull_host (m, err)) != SL_OK)
     {
       free (model_json);
       cJSON_Delete (doc);
@@ -224,7 +224,7 @@ sl_trainer_load_checkpoint (sl_trainer *t, const char *path, sl_error *err)
   st = checkpoint_read (path, &c, err);
   if (st != SL_OK)
     return st;
-  mine = sl_model_serialize (m);
+  mine = _sl_model_serialize (m);
   if (mine == NULL || strcmp (c.model_json, mine) != 0 || c.n_params != (double) m->n_params
       || c.n_state != (double) m->n_state)
     {
@@ -248,7 +248,7 @@ sl_trainer_load_checkpoint (sl_trainer *t, const char *path, sl_error *err)
   memcpy (m->host_state, c.buf + off, sizeof (float) * m->n_state);
   off += sizeof (float) * m->n_state;
   m->backend->ops->upload (m->backend, t->moments, c.buf + off, 2 * sizeof (float) * m->n_params);
-  st = sl_model_push_host (m, err);
+  st = _sl_model_push_host (m, err);
   if (st != SL_OK)
     goto out;
   t->step = (int64_t) c.step;
@@ -273,7 +273,7 @@ sl_model_load_checkpoint (const char *path, sl_model **out, sl_error *err)
   st = checkpoint_read (path, &c, err);
   if (st != SL_OK)
     return st;
-  st = sl_model_build (c.model_json, 0, &m, err);
+  st = _sl_model_build (c.model_json, 0, &m, err);
   if (st != SL_OK)
     sl_error_prefix (err, "%s", path);
   else if (c.n_params != (double) m->n_params || c.n_state != (double) m->n_state)
@@ -284,7 +284,7 @@ sl_model_load_checkpoint (const char *path, sl_model **out, sl_error *err)
       memcpy (m->host_params, c.buf + c.data_off, sizeof (float) * m->n_params);
       memcpy (m->host_state, c.buf + c.data_off + sizeof (float) * m->n_params,
               sizeof (float) * m->n_state);
-      st = sl_model_push_host (m, err);
+      st = _sl_model_push_host (m, err);
     }
   if (st == SL_OK)
     {

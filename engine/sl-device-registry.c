@@ -44,7 +44,7 @@ sl_device_registry_get (sl_device_list **out, sl_error *err)
   pthread_mutex_lock (&registry_lock);
   if (registry == NULL)
     st = sl_device_list_new (&registry, err);
-  *out = st == SL_OK ? sl_device_list_ref (registry) : NULL;
+  *out = st == SL_OK ? _sl_device_list_ref (registry) : NULL;
   pthread_mutex_unlock (&registry_lock);
   return st;
 }
@@ -64,7 +64,7 @@ sl_device_registry_refresh (sl_device_list **out, sl_error *err)
       old = registry;
       registry = fresh;
       if (out != NULL)
-        *out = sl_device_list_ref (fresh);
+        *out = _sl_device_list_ref (fresh);
       sl_device_list_free (old);
     }
   pthread_mutex_unlock (&registry_lock);
@@ -111,11 +111,11 @@ remember (const char *module, int ordinal, sl_status verdict, const char *messag
 }
 
 sl_status
-sl_device_self_check (sl_device_list *list, size_t index, sl_error *err)
+_sl_device_self_check (sl_device_list *list, size_t index, sl_error *err)
 {
   const sl_device_info *d = sl_device_list_get (list, index);
-  const sl_backend_module *module = sl_device_list_cuda_module (list);
-  const char *path = sl_device_list_module_path (list);
+  const sl_backend_module *module = _sl_device_list_cuda_module (list);
+  const char *path = _sl_device_list_module_path (list);
   const CheckRecord *done;
   sl_error check_err = { 0 };
   sl_backend *be = NULL;
@@ -133,7 +133,7 @@ sl_device_self_check (sl_device_list *list, size_t index, sl_error *err)
       /* A backend of its own, so the check leaves nothing behind in the model's. */
       st = module->backend_new (d->index, &be, &check_err);
       if (st == SL_OK)
-        st = sl_backend_self_check (be, d->id, &compared, &check_err); /* takes be over */
+        st = _sl_backend_self_check (be, d->id, &compared, &check_err); /* takes be over */
       if (compared)
         remember (path, d->index, st, check_err.message);
     }

@@ -480,7 +480,7 @@ sl_device_list_new (sl_device_list **out, sl_error *err)
 }
 
 sl_device_list *
-sl_device_list_ref (sl_device_list *list)
+_sl_device_list_ref (sl_device_list *list)
 {
   if (list != NULL)
     __atomic_add_fetch (&list->refs, 1, __ATOMIC_RELAXED);
@@ -499,8 +499,8 @@ sl_device_list_free (sl_device_list *list)
 }
 
 sl_status
-sl_device_list_backend_new (sl_device_list *list, size_t index, int threads, bool self_check,
-                            sl_backend **out, sl_error *err)
+_sl_device_list_backend_new (sl_device_list *list, size_t index, int threads, bool self_check,
+                             sl_backend **out, sl_error *err)
 {
   const sl_device_info *d;
   sl_status st;
@@ -510,13 +510,13 @@ sl_device_list_backend_new (sl_device_list *list, size_t index, int threads, boo
     return sl_error_set (err, SL_ERR_INVALID, "no device %zu in the device list", index);
   d = &list->devices[index];
   if (d->kind == SL_DEVICE_CPU)
-    return sl_cpu_backend_new (threads, out, err);
+    return _sl_cpu_backend_new (threads, out, err);
   if (!d->usable)
     return sl_error_set (err, SL_ERR_DEVICE, "%s (%s) cannot be used: %s", d->id, d->name,
                          d->reason);
   if (list->module->backend_new == NULL)
     return sl_error_set (err, SL_ERR_DEVICE, "the CUDA backend module cannot create backends");
-  if (self_check && (st = sl_device_self_check (list, index, err)) != SL_OK)
+  if (self_check && (st = _sl_device_self_check (list, index, err)) != SL_OK)
     return st;
   st = list->module->backend_new (d->index, out, err);
   if (st == SL_OK
@@ -589,13 +589,13 @@ sl_device_list_gpu_status (const sl_device_list *list)
 }
 
 const char *
-sl_device_list_module_path (const sl_device_list *list)
+_sl_device_list_module_path (const sl_device_list *list)
 {
   return list != NULL && list->module != NULL ? list->module_path : NULL;
 }
 
 const sl_backend_module *
-sl_device_list_cuda_module (const sl_device_list *list)
+_sl_device_list_cuda_module (const sl_device_list *list)
 {
   return list != NULL ? list->module : NULL;
 }

@@ -3,10 +3,7 @@
 
 #include "sightline.h"
 
-#ifdef __cplusplus
-extern "C"
-{
-#endif
+SL_BEGIN_DECLS
 
 #if defined(__GNUC__)
 #define SL_PRINTF(a, b) __attribute__ ((format (printf, a, b)))
@@ -14,14 +11,11 @@ extern "C"
 #define SL_PRINTF(a, b)
 #endif
 
-  /* Sets err (if not NULL) and returns code, so callers can `return sl_error_set (...)`. */
-  sl_status sl_error_set (sl_error *err, sl_status code, const char *fmt, ...) SL_PRINTF (3, 4);
-  /* Same, with ": <strerror (errno)>" appended. */
-  sl_status sl_error_set_errno (sl_error *err, sl_status code, const char *fmt, ...)
-      SL_PRINTF (3, 4);
-  /* Puts "<prefix>: " in front of an already filled message. */
-  void sl_error_prefix (sl_error *err, const char *fmt, ...) SL_PRINTF (2, 3);
+/* Sets err (if not NULL) and returns code, so callers can `return sl_error_set (...)`. */
+sl_status sl_error_set (sl_error *err, sl_status code, const char *fmt, ...) SL_PRINTF (3, 4);
+/* Same, with ": <strerror (errno)>" appended. */
+sl_status sl_error_set_errno (sl_error *err, sl_status code, const char *fmt, ...) SL_PRINTF (3, 4);
+/* Puts "<prefix>: " in front of an already filled message. */
+void sl_error_prefix (sl_error *err, const char *fmt, ...) SL_PRINTF (2, 3);
 
-#ifdef __cplusplus
-}
-#endif
+SL_END_DECLS

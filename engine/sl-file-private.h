@@ -5,38 +5,33 @@
 
 #include <stdio.h>
 
-#ifdef __cplusplus
-extern "C"
+SL_BEGIN_DECLS
+
+typedef struct
 {
-#endif
+  FILE *file;
+  char *final_path;
+  char *temp_path;
+  uint32_t crc;
+  bool failed;
+} sl_atomic_file;
 
-  typedef struct
-  {
-    FILE *file;
-    char *final_path;
-    char *temp_path;
-    uint32_t crc;
-    bool failed;
-  } sl_atomic_file;
+/* Opens "<path>.tmp-XXXXXX" beside path; nothing at path changes until commit. */
+sl_status sl_atomic_file_open (sl_atomic_file *af, const char *path, sl_error *err);
+/* Appends bytes and folds them into the running CRC-32. */
+void sl_atomic_file_write (sl_atomic_file *af, const void *data, size_t len);
+/* Flushes, fsyncs and renames over the final path; on failure the old file stays. */
+sl_status sl_atomic_file_commit (sl_atomic_file *af, sl_error *err);
+/* Drops the temporary file. Safe after commit (does nothing then). */
+void sl_atomic_file_abort (sl_atomic_file *af);
 
-  /* Opens "<path>.tmp-XXXXXX" beside path; nothing at path changes until commit. */
-  sl_status sl_atomic_file_open (sl_atomic_file *af, const char *path, sl_error *err);
-  /* Appends bytes and folds them into the running CRC-32. */
-  void sl_atomic_file_write (sl_atomic_file *af, const void *data, size_t len);
-  /* Flushes, fsyncs and renames over the final path; on failure the old file stays. */
-  sl_status sl_atomic_file_commit (sl_atomic_file *af, sl_error *err);
-  /* Drops the temporary file. Safe after commit (does nothing then). */
-  void sl_atomic_file_abort (sl_atomic_file *af);
+uint32_t sl_crc32 (uint32_t crc, const void *data, size_t len);
 
-  uint32_t sl_crc32 (uint32_t crc, const void *data, size_t len);
-
-  /* Reads a whole regular file (at most max_bytes) into a malloc'ed buffer,
+/* Reads a whole regular file (at most max_bytes) into a malloc'ed buffer,
  * NUL-terminated one byte past *size. */
-  sl_status sl_file_read_all (const char *path, size_t max_bytes, uint8_t **out, size_t *size,
-                              sl_error *err);
-  /* Writes data to path atomically (temporary file, fsync, rename). */
-  sl_status sl_file_write_atomic (const char *path, const void *data, size_t size, sl_error *err);
+sl_status sl_file_read_all (const char *path, size_t max_bytes, uint8_t **out, size_t *size,
+                            sl_error *err);
+/* Writes data to path atomically (temporary file, fsync, rename). */
+sl_status sl_file_write_atomic (const char *path, const void *data, size_t size, sl_error *err);
 
-#ifdef __cplusplus
-}
-#endif
+SL_END_DECLS

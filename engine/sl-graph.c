@@ -88,7 +88,7 @@ layout_node (const sl_model *m, const int *readers, int i, int batch, bool train
 {
   const sl_node *n = &m->nodes[i];
   const sl_layer_class *c = _sl_layer_class (n->kind);
-  const size_t len = _sl_align16 ((size_t) batch * sl_shape_size (n->out));
+  const size_t len = _sl_align16 ((size_t) batch * _sl_shape_size (n->out));
   const size_t floats_before = t->floats, ints_before = t->ints;
   sl_layer_needs needs = { .out = true };
 
@@ -169,7 +169,7 @@ layout_shared (const sl_model *m, int batch, bool training, bool want_input_grad
   l->ints = t->ints;
 }
 
-/* Lays out one plan without allocating it. sl_plan_new and the cost
+/* Lays out one plan without allocating it. _sl_plan_new and the cost
  * estimate (_sl_plan_measure) share this, so what a model is said to need
  * is what its first prediction allocates. node_bytes and node_ws, when not
  * NULL, receive per node the bytes of the buffers it owns and of the
@@ -329,7 +329,7 @@ plan_alloc (sl_model *m, int batch, bool training, bool want_input_grad, const p
   if (pp == NULL || !plan_tables_complete (pp))
     {
       if (pp != NULL)
-        sl_plan_free (m, &pp->plan);
+        _sl_plan_free (m, &pp->plan);
       return sl_error_set (err, SL_ERR_NOMEM, "out of memory planning buffers");
     }
   p = &pp->plan;
@@ -339,7 +339,7 @@ plan_alloc (sl_model *m, int batch, bool training, bool want_input_grad, const p
   p->index_arena = be->ops->alloc (be, l->ints * sizeof (int32_t));
   if (p->arena == NULL || p->index_arena == NULL)
     {
-      sl_plan_free (m, p);
+      _sl_plan_free (m, p);
       return sl_error_set (err, SL_ERR_NOMEM,
                            "out of %s memory: %.0f MB of buffers for a batch of %d; try a smaller "
                            "batch size",
@@ -351,8 +351,8 @@ plan_alloc (sl_model *m, int batch, bool training, bool want_input_grad, const p
 }
 
 sl_status
-sl_plan_new (sl_model *m, int batch, bool training, bool want_input_grad, sl_plan **out,
-             sl_error *err)
+_sl_plan_new (sl_model *m, int batch, bool training, bool want_input_grad, sl_plan **out,
+              sl_error *err)
 {
   const sl_plan_sizer sizer = { .backend = m->backend,
                                 .threads = m->threads,
@@ -372,7 +372,7 @@ sl_plan_new (sl_model *m, int batch, bool training, bool want_input_grad, sl_pla
 }
 
 void
-sl_plan_free (sl_model *m, sl_plan *p)
+_sl_plan_free (sl_model *m, sl_plan *p)
 {
   plan_private *pp = (plan_private *) p;
 
@@ -409,7 +409,7 @@ run_of (sl_model *m, sl_plan *p, int i, const float *x, int n)
     .node = node,
     .index = i,
     .n = n,
-    .len = (size_t) n * sl_shape_size (node->out),
+    .len = (size_t) n * _sl_shape_size (node->out),
     .in = node_input (p, node, 0, x),
     .w = w,
     .b = node->bias ? w + node->weight_count : NULL,
@@ -421,8 +421,8 @@ run_of (sl_model *m, sl_plan *p, int i, const float *x, int n)
 }
 
 const float *
-sl_graph_forward (sl_model *m, sl_plan *p, const float *x, int n, bool training,
-                  uint64_t noise_seed)
+_sl_graph_forward (sl_model *m, sl_plan *p, const float *x, int n, bool training,
+                   uint64_t noise_seed)
 {
   plan_private *pp = (plan_private *) p;
 
@@ -453,7 +453,7 @@ grad_of (const sl_model *m, sl_plan *p, int index)
 }
 
 void
-sl_graph_backward (sl_model *m, sl_plan *p, const float *x, int n, float *param_grads)
+_sl_graph_backward (sl_model *m, sl_plan *p, const float *x, int n, float *param_grads)
 {
   plan_private *pp = (plan_private *) p;
   sl_backend *be = m->backend;

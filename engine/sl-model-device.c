@@ -87,7 +87,7 @@ move_to (sl_model *m, sl_backend *be, sl_device_list *list, size_t index, sl_err
   float *params, *state, *host_params, *host_state;
   sl_status st;
 
-  st = sl_model_pull_host (m, err);
+  st = _sl_model_pull_host (m, err);
   if (st == SL_OK)
     st = copy_weights (m, be, &params, &state, &host_params, &host_state, err);
   if (st != SL_OK)
@@ -97,7 +97,7 @@ move_to (sl_model *m, sl_backend *be, sl_device_list *list, size_t index, sl_err
       return st;
     }
   /* Everything on the old device goes, with the backend last. */
-  sl_plan_free (m, m->predict_plan);
+  _sl_plan_free (m, m->predict_plan);
   m->predict_plan = NULL;
   if (m->host_params != m->params)
     free (m->host_params);
@@ -145,11 +145,11 @@ sl_model_set_device (sl_model *m, sl_device_list *devices, const char *device, s
     {
       if (m->backend->ops->host_memory)
         return SL_OK;
-      st = sl_cpu_backend_new (m->threads, &be, err);
+      st = _sl_cpu_backend_new (m->threads, &be, err);
       return st == SL_OK ? move_to (m, be, NULL, 0, err) : st;
     }
   if (devices != NULL)
-    list = sl_device_list_ref (devices);
+    list = _sl_device_list_ref (devices);
   else if ((st = sl_device_registry_get (&list, err)) != SL_OK)
     return st;
   st = resolve (list, device, &index, err);
@@ -159,7 +159,7 @@ sl_model_set_device (sl_model *m, sl_device_list *devices, const char *device, s
       return SL_OK;
     }
   if (st == SL_OK)
-    st = sl_device_list_backend_new (list, index, m->threads, true, &be, err);
+    st = _sl_device_list_backend_new (list, index, m->threads, true, &be, err);
   if (st != SL_OK)
     {
       sl_device_list_free (list);

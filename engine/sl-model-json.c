@@ -144,7 +144,7 @@ parse_layer (const cJSON *obj, sl_model *m, int index, size_t *params, size_t *s
   n->out = n->in;
   if ((st = c->read (obj, n, &w)) != SL_OK || (st = c->shape (m, n, &w)) != SL_OK)
     return st;
-  if (sl_shape_size (n->out) > (size_t) 1 << 28 || n->param_count > (size_t) 1 << 30)
+  if (_sl_shape_size (n->out) > (size_t) 1 << 28 || n->param_count > (size_t) 1 << 30)
     return BAD (&w, "the layer is too large");
   n->param_offset = *params;
   n->state_offset = *state;
@@ -154,7 +154,7 @@ parse_layer (const cJSON *obj, sl_model *m, int index, size_t *params, size_t *s
 }
 
 void
-sl_model_clear_nodes (sl_model *model)
+_sl_model_clear_nodes (sl_model *model)
 {
   for (int i = 0; i < model->n_nodes; i++)
     free (model->nodes[i].name);
@@ -210,18 +210,18 @@ parse_root (const cJSON *root, sl_model *m, sl_error *err)
       if (st != SL_OK)
         return st;
     }
-  if (sl_shape_size (m->nodes[count - 1].out) != (size_t) m->classes)
+  if (_sl_shape_size (m->nodes[count - 1].out) != (size_t) m->classes)
     return BAD (&w,
                 "the last layer gives %zu values per image but 'classes' is %d; end with "
                 "a dense layer of %d units",
-                sl_shape_size (m->nodes[count - 1].out), m->classes, m->classes);
+                _sl_shape_size (m->nodes[count - 1].out), m->classes, m->classes);
   m->n_params = params;
   m->n_state = state;
   return SL_OK;
 }
 
 sl_status
-sl_model_parse (const char *json, sl_model *model, sl_error *err)
+_sl_model_parse (const char *json, sl_model *model, sl_error *err)
 {
   cJSON *root;
   sl_status st;
@@ -239,7 +239,7 @@ sl_model_parse (const char *json, sl_model *model, sl_error *err)
   st = parse_root (root, model, err);
   cJSON_Delete (root);
   if (st != SL_OK)
-    sl_model_clear_nodes (model);
+    _sl_model_clear_nodes (model);
   return st;
 }
 
@@ -250,7 +250,7 @@ node_ref (const sl_model *m, int index)
 }
 
 char *
-sl_model_serialize (const sl_model *m)
+_sl_model_serialize (const sl_model *m)
 {
   cJSON *root = cJSON_CreateObject (), *input, *layers;
   char *text;

@@ -35,7 +35,7 @@ typedef struct
 } sl_shape;
 
 static inline size_t
-sl_shape_size (sl_shape s)
+_sl_shape_size (sl_shape s)
 {
   return (size_t) s.c * s.h * s.w;
 }
@@ -108,29 +108,29 @@ struct sl_model
   sl_plan *predict_plan;
   bool shares_weights; /* params and state belong to another model (sl_model_share) */
   /* Bytes a plan (activations, workspaces) may take; 0 = no limit. Set by
-   * the runtime classifier from its memory limit: sl_plan_new refuses a
+   * the runtime classifier from its memory limit: _sl_plan_new refuses a
    * larger plan with SL_ERR_LIMIT before allocating it. */
   uint64_t plan_limit;
 };
 
 /* sl-model-json.c */
-sl_status sl_model_parse (const char *json, sl_model *model, sl_error *err);
-char *sl_model_serialize (const sl_model *model);
-void sl_model_clear_nodes (sl_model *model);
+sl_status _sl_model_parse (const char *json, sl_model *model, sl_error *err);
+char *_sl_model_serialize (const sl_model *model);
+void _sl_model_clear_nodes (sl_model *model);
 
 /* sl-model.c */
-void sl_model_init_params (sl_model *model, uint64_t seed);
+void _sl_model_init_params (sl_model *model, uint64_t seed);
 /* Builds a model whose weights and statistics are all zero (to be loaded),
  * computing on `threads` threads (0 = one per core). */
-sl_status sl_model_build (const char *json, int threads, sl_model **out, sl_error *err);
+sl_status _sl_model_build (const char *json, int threads, sl_model **out, sl_error *err);
 /* The same on a given backend, which the model takes over (destroyed on failure). */
-sl_status sl_model_build_on (const char *json, sl_backend *backend, int threads, sl_model **out,
-                             sl_error *err);
+sl_status _sl_model_build_on (const char *json, sl_backend *backend, int threads, sl_model **out,
+                              sl_error *err);
 /* Brings host_params and host_state up to date with the device. The model is
  * const for callers: the host copies are a cache. */
-sl_status sl_model_pull_host (const sl_model *model, sl_error *err);
+sl_status _sl_model_pull_host (const sl_model *model, sl_error *err);
 /* Sends host_params and host_state, changed on the host, to the device. */
-sl_status sl_model_push_host (sl_model *model, sl_error *err);
+sl_status _sl_model_push_host (sl_model *model, sl_error *err);
 
 /* sl-graph.c */
 /* How a plan's convolution scratch is sized: by a backend, or (backend
@@ -143,7 +143,7 @@ typedef struct
 } sl_plan_sizer;
 
 /* The bytes an inference plan for `batch` images would allocate, without
- * allocating it (the same layout sl_plan_new uses). node_bytes and node_ws
+ * allocating it (the same layout _sl_plan_new uses). node_bytes and node_ws
  * may be NULL or receive, per node, the bytes of the buffers it owns and of
  * the convolution workspace it asks for (the plan holds only the largest). */
 sl_status _sl_plan_measure (const sl_model *m, int batch, const sl_plan_sizer *sizer,
@@ -152,14 +152,14 @@ sl_status _sl_plan_measure (const sl_model *m, int batch, const sl_plan_sizer *s
 /* "1.5 GB", "12.0 MB", "3.0 kB" (decimal units). */
 void _sl_format_bytes (uint64_t bytes, char *buf, size_t size);
 
-sl_status sl_plan_new (sl_model *model, int batch, bool training, bool want_input_grad,
-                       sl_plan **out, sl_error *err);
-void sl_plan_free (sl_model *model, sl_plan *plan);
+sl_status _sl_plan_new (sl_model *model, int batch, bool training, bool want_input_grad,
+                        sl_plan **out, sl_error *err);
+void _sl_plan_free (sl_model *model, sl_plan *plan);
 /* Runs the graph on n <= plan->batch images; returns the logits (n x classes). */
-const float *sl_graph_forward (sl_model *model, sl_plan *plan, const float *x, int n, bool training,
-                               uint64_t noise_seed);
+const float *_sl_graph_forward (sl_model *model, sl_plan *plan, const float *x, int n,
+                                bool training, uint64_t noise_seed);
 /* Backpropagates plan->logits_grad into param_grads (and plan->input_grad). */
-void sl_graph_backward (sl_model *model, sl_plan *plan, const float *x, int n, float *param_grads);
+void _sl_graph_backward (sl_model *model, sl_plan *plan, const float *x, int n, float *param_grads);
 
 /* sl-cost.c: what a model costs to run, known before anything large is allocated. */
 typedef struct

@@ -14,11 +14,11 @@
 #define PREDICT_CHUNK 64
 
 void
-sl_model_init_params (sl_model *m, uint64_t seed)
+_sl_model_init_params (sl_model *m, uint64_t seed)
 {
   sl_rng rng;
 
-  sl_rng_seed (&rng, seed);
+  _sl_rng_seed (&rng, seed);
   memset (m->host_params, 0, sizeof (float) * m->n_params);
   memset (m->host_state, 0, sizeof (float) * m->n_state);
   for (int i = 0; i < m->n_nodes; i++)
@@ -30,7 +30,7 @@ sl_model_init_params (sl_model *m, uint64_t seed)
       _sl_layer_class (n->kind)->init (n, m->host_params + n->param_offset, state, &rng);
     }
   /* A device copy is refreshed from these; its errors surface at the next sync. */
-  sl_model_push_host (m, NULL);
+  _sl_model_push_host (m, NULL);
 }
 
 /* Host copies of the weights for a backend that does not compute in host memory. */
@@ -59,7 +59,7 @@ free_host_copies (sl_model *m)
 }
 
 sl_status
-sl_model_pull_host (const sl_model *cm, sl_error *err)
+_sl_model_pull_host (const sl_model *cm, sl_error *err)
 {
   sl_model *m = (sl_model *) cm; /* the host copies are a cache */
   sl_backend *be = m->backend;
@@ -76,7 +76,7 @@ sl_model_pull_host (const sl_model *cm, sl_error *err)
 }
 
 sl_status
-sl_model_push_host (sl_model *m, sl_error *err)
+_sl_model_push_host (sl_model *m, sl_error *err)
 {
   sl_backend *be = m->backend;
 
@@ -105,8 +105,8 @@ alloc_weights (sl_model *m, sl_error *err)
 }
 
 sl_status
-sl_model_build_on (const char *json, sl_backend *backend, int threads, sl_model **out,
-                   sl_error *err)
+_sl_model_build_on (const char *json, sl_backend *backend, int threads, sl_model **out,
+                    sl_error *err)
 {
   sl_model *m;
   sl_status st;
@@ -124,9 +124,9 @@ sl_model_build_on (const char *json, sl_backend *backend, int threads, sl_model 
       return sl_error_set (err, SL_ERR_NOMEM, "out of memory creating a model");
     }
   m->backend = backend;
-  m->threads = threads > 0 ? threads : sl_cpu_count ();
+  m->threads = threads > 0 ? threads : _sl_cpu_count ();
   snprintf (m->device, sizeof m->device, "%s", backend->ops->host_memory ? "cpu" : "cuda:0");
-  st = sl_model_parse (json, m, err);
+  st = _sl_model_parse (json, m, err);
   if (st == SL_OK)
     st = alloc_weights (m, err);
   if (st != SL_OK)
@@ -139,7 +139,7 @@ sl_model_build_on (const char *json, sl_backend *backend, int threads, sl_model 
 }
 
 sl_status
-sl_model_build (const char *json, int threads, sl_model **out, sl_error *err)
+_sl_model_build (const char *json, int threads, sl_model **out, sl_error *err)
 {
   sl_backend *be;
   sl_status st;
@@ -147,20 +147,20 @@ sl_model_build (const char *json, int threads, sl_model **out, sl_error *err)
   if (out == NULL)
     return sl_error_set (err, SL_ERR_INVALID, "sl_model_new: no place for the result");
   *out = NULL;
-  threads = threads > 0 ? threads : sl_cpu_count ();
-  st = sl_cpu_backend_new (threads, &be, err);
+  threads = threads > 0 ? threads : _sl_cpu_count ();
+  st = _sl_cpu_backend_new (threads, &be, err);
   if (st != SL_OK)
     return st;
-  return sl_model_build_on (json, be, threads, out, err);
+  return _sl_model_build_on (json, be, threads, out, err);
 }
 
 sl_status
 sl_model_new (const char *json, uint64_t seed, sl_model **out, sl_error *err)
 {
-  sl_status st = sl_model_build (json, 0, out, err);
+  sl_status st = _sl_model_build (json, 0, out, err);
 
   if (st == SL_OK)
-    sl_model_init_params (*out, seed);
+    _sl_model_init_params (*out, seed);
   return st;
 }
 
@@ -176,12 +176,12 @@ sl_model_share (const sl_model *base, int threads, sl_model **out, sl_error *err
     return sl_error_set (err, SL_ERR_INVALID, "sl_model_share: missing model or result");
   *out = NULL;
   if (threads <= 0)
-    threads = sl_cpu_count ();
+    threads = _sl_cpu_count ();
   /* The share reads the base's host copies, if ever: bring them up to date once. */
-  st = sl_model_pull_host (base, err);
+  st = _sl_model_pull_host (base, err);
   if (st != SL_OK)
     return st;
-  json = sl_model_serialize (base);
+  json = _sl_model_serialize (base);
   m = calloc (1, sizeof *m);
   if (json == NULL || m == NULL)
     {
@@ -189,14 +189,14 @@ sl_model_share (const sl_model *base, int threads, sl_model **out, sl_error *err
       free (m);
       return sl_error_set (err, SL_ERR_NOMEM, "out of memory sharing a model");
     }
-  st = sl_model_parse (json, m, err);
+  st = _sl_model_parse (json, m, err);
   free (json);
   /* Its own backend on the base's device: threads on the CPU, streams on a GPU. */
   if (st == SL_OK && base->devices != NULL)
-    st = sl_device_list_backend_new (base->devices, (size_t) base->device_index, threads, false,
-                                     &be, err);
+    st = _sl_device_list_backend_new (base->devices, (size_t) base->device_index, threads, false,
+                                      &be, err);
   else if (st == SL_OK)
-    st = sl_cpu_backend_new (threads, &be, err);
+    st = _sl_cpu_backend_new (threads, &be, err);
   m->backend = be;
   if (st != SL_OK)
     {
@@ -204,7 +204,7 @@ sl_model_share (const sl_model *base, int threads, sl_model **out, sl_error *err
       return st;
     }
   if (base->devices != NULL)
-    m->devices = sl_device_list_ref (base->devices);
+    m->devices = _sl_device_list_ref (base->devices);
   m->device_index = base->device_index;
   memcpy (m->device, base->device, sizeof m->device);
   m->threads = threads;
@@ -224,7 +224,7 @@ sl_model_free (sl_model *m)
     return;
   if (m->backend != NULL)
     {
-      sl_plan_free (m, m->predict_plan);
+      _sl_plan_free (m, m->predict_plan);
       if (!m->shares_weights)
         {
           free_host_copies (m);
@@ -235,14 +235,14 @@ sl_model_free (sl_model *m)
     }
   /* Last: the backend's code may live in the module the list holds open. */
   sl_device_list_free (m->devices);
-  sl_model_clear_nodes (m);
+  _sl_model_clear_nodes (m);
   free (m);
 }
 
 char *
 sl_model_to_json (const sl_model *m)
 {
-  return m != NULL ? sl_model_serialize (m) : NULL;
+  return m != NULL ? _sl_model_serialize (m) : NULL;
 }
 
 size_t
@@ -291,7 +291,7 @@ sl_model_set_threads (sl_model *m, int threads, sl_error *err)
   sl_status st;
 
   if (threads <= 0)
-    threads = sl_cpu_count ();
+    threads = _sl_cpu_count ();
   if (threads == m->threads)
     return SL_OK;
   if (!m->backend->ops->host_memory)
@@ -300,12 +300,12 @@ sl_model_set_threads (sl_model *m, int threads, sl_error *err)
       m->threads = threads;
       return SL_OK;
     }
-  st = sl_cpu_backend_new (threads, &be, err);
+  st = _sl_cpu_backend_new (threads, &be, err);
   if (st != SL_OK)
     return st;
   /* Plans are sized for the old pool's scratch; drop them. The parameter
    * block is plain host memory on the CPU backend and moves over as it is. */
-  sl_plan_free (m, m->predict_plan);
+  _sl_plan_free (m, m->predict_plan);
   m->predict_plan = NULL;
   m->backend->ops->destroy (m->backend);
   m->backend = be;
@@ -337,12 +337,12 @@ predict_chunk (sl_model *m, const float *x, int n, float *probs, sl_error *err)
 
   if (be->ops->host_memory)
     {
-      logits = sl_graph_forward (m, p, x, n, false, 0);
+      logits = _sl_graph_forward (m, p, x, n, false, 0);
       be->ops->softmax (be, n, m->classes, logits, probs);
       return be->ops->sync (be, err);
     }
   be->ops->upload (be, p->input, x, sizeof (float) * in_size * n);
-  logits = sl_graph_forward (m, p, p->input, n, false, 0);
+  logits = _sl_graph_forward (m, p, p->input, n, false, 0);
   be->ops->softmax (be, n, m->classes, logits, p->probs);
   return be->ops->download (be, probs, p->probs, sizeof (float) * m->classes * n, err);
 }
@@ -362,9 +362,9 @@ sl_model_predict (sl_model *m, const float *x, int n, float *probs, sl_error *er
         {
           int batch = chunk < PREDICT_CHUNK && m->predict_plan == NULL ? chunk : PREDICT_CHUNK;
 
-          sl_plan_free (m, m->predict_plan);
+          _sl_plan_free (m, m->predict_plan);
           m->predict_plan = NULL;
-          st = sl_plan_new (m, batch, false, false, &m->predict_plan, err);
+          st = _sl_plan_new (m, batch, false, false, &m->predict_plan, err);
           if (st != SL_OK)
             return st;
         }
@@ -379,7 +379,7 @@ sl_model_predict (sl_model *m, const float *x, int n, float *probs, sl_error *er
 const float *
 sl_model_params (const sl_model *m)
 {
-  return sl_model_pull_host (m, NULL) == SL_OK ? m->host_params : NULL;
+  return _sl_model_pull_host (m, NULL) == SL_OK ? m->host_params : NULL;
 }
 
 sl_status
@@ -391,10 +391,10 @@ sl_model_set_params (sl_model *m, const float *params, size_t count, sl_error *e
     return sl_error_set (err, SL_ERR_INVALID, "the model has %zu parameters, not %zu", m->n_params,
                          count);
   /* The statistics' host copy must be current before both are sent back. */
-  if ((st = sl_model_pull_host (m, err)) != SL_OK)
+  if ((st = _sl_model_pull_host (m, err)) != SL_OK)
     return st;
   memcpy (m->host_params, params, sizeof (float) * count);
-  return sl_model_push_host (m, err);
+  return _sl_model_push_host (m, err);
 }
 
 size_t
@@ -406,7 +406,7 @@ sl_model_state_count (const sl_model *m)
 const float *
 sl_model_state (const sl_model *m)
 {
-  return sl_model_pull_host (m, NULL) == SL_OK ? m->host_state : NULL;
+  return _sl_model_pull_host (m, NULL) == SL_OK ? m->host_state : NULL;
 }
 
 sl_status
@@ -417,8 +417,8 @@ sl_model_set_state (sl_model *m, const float *state, size_t count, sl_error *err
   if (count != m->n_state)
     return sl_error_set (err, SL_ERR_INVALID, "the model has %zu running statistics, not %zu",
                          m->n_state, count);
-  if ((st = sl_model_pull_host (m, err)) != SL_OK)
+  if ((st = _sl_model_pull_host (m, err)) != SL_OK)
     return st;
   memcpy (m->host_state, state, sizeof (float) * count);
-  return sl_model_push_host (m, err);
+  return _sl_model_push_host (m, err);
 }

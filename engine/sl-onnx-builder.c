@@ -22,7 +22,7 @@ struct sl_onnx_block
 };
 
 void *
-sl_onnx_alloc (sl_onnx_builder *b, size_t size)
+_sl_onnx_alloc (sl_onnx_builder *b, size_t size)
 {
   sl_onnx_block *blk = b->blocks;
   size_t need = (size + 15) & ~(size_t) 15;
@@ -62,10 +62,10 @@ sl_onnx_alloc (sl_onnx_builder *b, size_t size)
 }
 
 char *
-sl_onnx_strdup (sl_onnx_builder *b, const char *s)
+_sl_onnx_strdup (sl_onnx_builder *b, const char *s)
 {
   size_t len = strlen (s) + 1;
-  char *copy = sl_onnx_alloc (b, len);
+  char *copy = _sl_onnx_alloc (b, len);
 
   if (copy != NULL)
     memcpy (copy, s, len);
@@ -83,7 +83,7 @@ push (sl_onnx_builder *b, void *array_field, size_t *count, void *item)
     return;
   if (n == 0 || (n >= 4 && (n & (n - 1)) == 0))
     {
-      void **grown = sl_onnx_alloc (b, sizeof (void *) * (n < 4 ? 4 : 2 * n));
+      void **grown = _sl_onnx_alloc (b, sizeof (void *) * (n < 4 ? 4 : 2 * n));
 
       if (grown == NULL)
         return;
@@ -145,10 +145,10 @@ name_taken (const sl_onnx_builder *b, const char *name)
 }
 
 const char *
-sl_onnx_unique_name (sl_onnx_builder *b, const char *base)
+_sl_onnx_unique_name (sl_onnx_builder *b, const char *base)
 {
   size_t len = strlen (base);
-  char *name = sl_onnx_alloc (b, len + 24);
+  char *name = _sl_onnx_alloc (b, len + 24);
 
   if (name == NULL || ((b->names_used + 1) * 2 > b->names_cap && !names_grow (b)))
     return NULL;
@@ -161,7 +161,7 @@ sl_onnx_unique_name (sl_onnx_builder *b, const char *base)
 }
 
 void
-sl_onnx_builder_init (sl_onnx_builder *b, const char *graph_name)
+_sl_onnx_builder_init (sl_onnx_builder *b, const char *graph_name)
 {
   static const Onnx__ModelProto model_init = ONNX__MODEL_PROTO__INIT;
   static const Onnx__GraphProto graph_init = ONNX__GRAPH_PROTO__INIT;
@@ -175,8 +175,8 @@ sl_onnx_builder_init (sl_onnx_builder *b, const char *graph_name)
   b->model.producer_name = "Sightline";
   b->model.producer_version = (char *) sl_version_string ();
   b->model.graph = &b->graph;
-  b->graph.name = sl_onnx_strdup (b, graph_name);
-  opset = sl_onnx_alloc (b, sizeof *opset);
+  b->graph.name = _sl_onnx_strdup (b, graph_name);
+  opset = _sl_onnx_alloc (b, sizeof *opset);
   if (opset == NULL)
     return;
   onnx__operator_set_id_proto__init (opset);
@@ -187,7 +187,7 @@ sl_onnx_builder_init (sl_onnx_builder *b, const char *graph_name)
 }
 
 void
-sl_onnx_builder_clear (sl_onnx_builder *b)
+_sl_onnx_builder_clear (sl_onnx_builder *b)
 {
   while (b->blocks != NULL)
     {
@@ -200,22 +200,22 @@ sl_onnx_builder_clear (sl_onnx_builder *b)
 }
 
 Onnx__NodeProto *
-sl_onnx_add_node (sl_onnx_builder *b, const char *op_type, const char *const *inputs, int n_inputs,
-                  const char *output)
+_sl_onnx_add_node (sl_onnx_builder *b, const char *op_type, const char *const *inputs, int n_inputs,
+                   const char *output)
 {
-  Onnx__NodeProto *node = sl_onnx_alloc (b, sizeof *node);
-  char **ins = sl_onnx_alloc (b, sizeof (char *) * (size_t) (n_inputs > 0 ? n_inputs : 1));
-  char **outs = sl_onnx_alloc (b, sizeof (char *));
+  Onnx__NodeProto *node = _sl_onnx_alloc (b, sizeof *node);
+  char **ins = _sl_onnx_alloc (b, sizeof (char *) * (size_t) (n_inputs > 0 ? n_inputs : 1));
+  char **outs = _sl_onnx_alloc (b, sizeof (char *));
 
   if (node == NULL || ins == NULL || outs == NULL || output == NULL)
     return NULL;
   onnx__node_proto__init (node);
   for (int i = 0; i < n_inputs; i++)
-    if (inputs[i] == NULL || (ins[i] = sl_onnx_strdup (b, inputs[i])) == NULL)
+    if (inputs[i] == NULL || (ins[i] = _sl_onnx_strdup (b, inputs[i])) == NULL)
       return NULL;
-  outs[0] = sl_onnx_strdup (b, output);
+  outs[0] = _sl_onnx_strdup (b, output);
   node->name = outs[0];
-  node->op_type = sl_onnx_strdup (b, op_type);
+  node->op_type = _sl_onnx_strdup (b, op_type);
   node->input = ins;
   node->n_input = (size_t) n_inputs;
   node->output = outs;
@@ -230,10 +230,10 @@ new_attr (sl_onnx_builder *b, Onnx__NodeProto *node, const char *name,
 {
   Onnx__AttributeProto *a;
 
-  if (node == NULL || (a = sl_onnx_alloc (b, sizeof *a)) == NULL)
+  if (node == NULL || (a = _sl_onnx_alloc (b, sizeof *a)) == NULL)
     return NULL;
   onnx__attribute_proto__init (a);
-  a->name = sl_onnx_strdup (b, name);
+  a->name = _sl_onnx_strdup (b, name);
   a->has_type = true;
   a->type = type;
   push (b, &node->attribute, &node->n_attribute, a);
@@ -241,7 +241,7 @@ new_attr (sl_onnx_builder *b, Onnx__NodeProto *node, const char *name,
 }
 
 void
-sl_onnx_attr_int (sl_onnx_builder *b, Onnx__NodeProto *node, const char *name, int64_t v)
+_sl_onnx_attr_int (sl_onnx_builder *b, Onnx__NodeProto *node, const char *name, int64_t v)
 {
   Onnx__AttributeProto *a = new_attr (b, node, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
 
@@ -253,7 +253,7 @@ sl_onnx_attr_int (sl_onnx_builder *b, Onnx__NodeProto *node, const char *name, i
 }
 
 void
-sl_onnx_attr_float (sl_onnx_builder *b, Onnx__NodeProto *node, const char *name, float v)
+_sl_onnx_attr_float (sl_onnx_builder *b, Onnx__NodeProto *node, const char *name, float v)
 {
   Onnx__AttributeProto *a = new_attr (b, node, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT);
 
@@ -265,11 +265,11 @@ sl_onnx_attr_float (sl_onnx_builder *b, Onnx__NodeProto *node, const char *name,
 }
 
 void
-sl_onnx_attr_ints (sl_onnx_builder *b, Onnx__NodeProto *node, const char *name, const int64_t *v,
-                   size_t n)
+_sl_onnx_attr_ints (sl_onnx_builder *b, Onnx__NodeProto *node, const char *name, const int64_t *v,
+                    size_t n)
 {
   Onnx__AttributeProto *a = new_attr (b, node, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
-  int64_t *copy = sl_onnx_alloc (b, sizeof (int64_t) * n);
+  int64_t *copy = _sl_onnx_alloc (b, sizeof (int64_t) * n);
 
   if (a != NULL && copy != NULL)
     {
@@ -283,8 +283,8 @@ static Onnx__TensorProto *
 new_initializer (sl_onnx_builder *b, const char *name, const int64_t *dims, int n_dims,
                  Onnx__TensorProto__DataType type)
 {
-  Onnx__TensorProto *t = sl_onnx_alloc (b, sizeof *t);
-  int64_t *d = sl_onnx_alloc (b, sizeof (int64_t) * (size_t) (n_dims > 0 ? n_dims : 1));
+  Onnx__TensorProto *t = _sl_onnx_alloc (b, sizeof *t);
+  int64_t *d = _sl_onnx_alloc (b, sizeof (int64_t) * (size_t) (n_dims > 0 ? n_dims : 1));
 
   if (t == NULL || d == NULL || name == NULL)
     return NULL;
@@ -295,7 +295,7 @@ new_initializer (sl_onnx_builder *b, const char *name, const int64_t *dims, int 
   t->n_dims = (size_t) n_dims;
   t->has_data_type = true;
   t->data_type = type;
-  t->name = sl_onnx_strdup (b, name);
+  t->name = _sl_onnx_strdup (b, name);
   push (b, &b->graph.initializer, &b->graph.n_initializer, t);
   return b->oom ? NULL : t;
 }
@@ -319,7 +319,7 @@ little_endian (sl_onnx_builder *b, const void *data, size_t n, size_t width)
   (void) b, (void) n, (void) width;
   return (uint8_t *) data;
 #else
-  uint8_t *out = sl_onnx_alloc (b, n * width);
+  uint8_t *out = _sl_onnx_alloc (b, n * width);
   const uint8_t *in = data;
 
   for (size_t i = 0; out != NULL && i < n; i++)
@@ -342,8 +342,8 @@ set_raw (sl_onnx_builder *b, Onnx__TensorProto *t, const void *data, size_t n, s
 }
 
 void
-sl_onnx_add_floats (sl_onnx_builder *b, const char *name, const int64_t *dims, int n_dims,
-                    const float *data)
+_sl_onnx_add_floats (sl_onnx_builder *b, const char *name, const int64_t *dims, int n_dims,
+                     const float *data)
 {
   Onnx__TensorProto *t
       = new_initializer (b, name, dims, n_dims, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT);
@@ -352,13 +352,13 @@ sl_onnx_add_floats (sl_onnx_builder *b, const char *name, const int64_t *dims, i
 }
 
 void
-sl_onnx_add_int64s (sl_onnx_builder *b, const char *name, const int64_t *dims, int n_dims,
-                    const int64_t *data)
+_sl_onnx_add_int64s (sl_onnx_builder *b, const char *name, const int64_t *dims, int n_dims,
+                     const int64_t *data)
 {
   Onnx__TensorProto *t
       = new_initializer (b, name, dims, n_dims, ONNX__TENSOR_PROTO__DATA_TYPE__INT64);
   size_t n = element_count (dims, n_dims);
-  int64_t *copy = sl_onnx_alloc (b, sizeof (int64_t) * n);
+  int64_t *copy = _sl_onnx_alloc (b, sizeof (int64_t) * n);
 
   if (copy == NULL)
     return;
@@ -369,14 +369,14 @@ sl_onnx_add_int64s (sl_onnx_builder *b, const char *name, const int64_t *dims, i
 static Onnx__TensorShapeProto *
 new_shape (sl_onnx_builder *b, const int64_t *dims, int n_dims)
 {
-  Onnx__TensorShapeProto *shape = sl_onnx_alloc (b, sizeof *shape);
+  Onnx__TensorShapeProto *shape = _sl_onnx_alloc (b, sizeof *shape);
 
   if (shape == NULL)
     return NULL;
   onnx__tensor_shape_proto__init (shape);
   for (int i = 0; i < n_dims; i++)
     {
-      Onnx__TensorShapeProto__Dimension *d = sl_onnx_alloc (b, sizeof *d);
+      Onnx__TensorShapeProto__Dimension *d = _sl_onnx_alloc (b, sizeof *d);
 
       if (d == NULL)
         return NULL;
@@ -397,12 +397,12 @@ new_shape (sl_onnx_builder *b, const int64_t *dims, int n_dims)
 }
 
 void
-sl_onnx_add_value (sl_onnx_builder *b, bool output, const char *name, const int64_t *dims,
-                   int n_dims)
+_sl_onnx_add_value (sl_onnx_builder *b, bool output, const char *name, const int64_t *dims,
+                    int n_dims)
 {
-  Onnx__ValueInfoProto *v = sl_onnx_alloc (b, sizeof *v);
-  Onnx__TypeProto *type = sl_onnx_alloc (b, sizeof *type);
-  Onnx__TypeProto__Tensor *tensor = sl_onnx_alloc (b, sizeof *tensor);
+  Onnx__ValueInfoProto *v = _sl_onnx_alloc (b, sizeof *v);
+  Onnx__TypeProto *type = _sl_onnx_alloc (b, sizeof *type);
+  Onnx__TypeProto__Tensor *tensor = _sl_onnx_alloc (b, sizeof *tensor);
   Onnx__TensorShapeProto *shape = new_shape (b, dims, n_dims);
 
   if (v == NULL || type == NULL || tensor == NULL || shape == NULL)
@@ -415,7 +415,7 @@ sl_onnx_add_value (sl_onnx_builder *b, bool output, const char *name, const int6
   tensor->shape = shape;
   type->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
   type->tensor_type = tensor;
-  v->name = sl_onnx_strdup (b, name);
+  v->name = _sl_onnx_strdup (b, name);
   v->type = type;
   if (output)
     push (b, &b->graph.output, &b->graph.n_output, v);
@@ -424,20 +424,20 @@ sl_onnx_add_value (sl_onnx_builder *b, bool output, const char *name, const int6
 }
 
 void
-sl_onnx_add_metadata (sl_onnx_builder *b, const char *key, const char *value)
+_sl_onnx_add_metadata (sl_onnx_builder *b, const char *key, const char *value)
 {
-  Onnx__StringStringEntryProto *e = sl_onnx_alloc (b, sizeof *e);
+  Onnx__StringStringEntryProto *e = _sl_onnx_alloc (b, sizeof *e);
 
   if (e == NULL)
     return;
   onnx__string_string_entry_proto__init (e);
-  e->key = sl_onnx_strdup (b, key);
-  e->value = sl_onnx_strdup (b, value);
+  e->key = _sl_onnx_strdup (b, key);
+  e->value = _sl_onnx_strdup (b, value);
   push (b, &b->model.metadata_props, &b->model.n_metadata_props, e);
 }
 
 sl_status
-sl_onnx_builder_write (sl_onnx_builder *b, const char *path, sl_error *err)
+_sl_onnx_builder_write (sl_onnx_builder *b, const char *path, sl_error *err)
 {
   size_t size;
   uint8_t *buf;

@@ -43,21 +43,21 @@ _sl_onnx_layer_name (exporter *ex, const char *suffix)
 
   if (s == 0)
     return ex->label;
-  base = sl_onnx_alloc (&ex->b, a + s + 1);
+  base = _sl_onnx_alloc (&ex->b, a + s + 1);
   if (base == NULL)
     return NULL;
   memcpy (base, ex->label, a);
   memcpy (base + a, suffix, s + 1);
-  return sl_onnx_unique_name (&ex->b, base);
+  return _sl_onnx_unique_name (&ex->b, base);
 }
 
 const char *
-_sl_onnx_add_floats (exporter *ex, const char *suffix, const int64_t *dims, int n_dims,
-                     const float *data)
+_sl_onnx_add_weights (exporter *ex, const char *suffix, const int64_t *dims, int n_dims,
+                      const float *data)
 {
   const char *name = _sl_onnx_layer_name (ex, suffix);
 
-  sl_onnx_add_floats (&ex->b, name, dims, n_dims, data);
+  _sl_onnx_add_floats (&ex->b, name, dims, n_dims, data);
   return name;
 }
 
@@ -78,11 +78,11 @@ _sl_onnx_as_4d (exporter *ex, tensor t)
     return t;
   if (ex->shape_4d == NULL)
     {
-      ex->shape_4d = sl_onnx_unique_name (&ex->b, "reshape.nchw");
-      sl_onnx_add_int64s (&ex->b, ex->shape_4d, dims, 1, target);
+      ex->shape_4d = _sl_onnx_unique_name (&ex->b, "reshape.nchw");
+      _sl_onnx_add_int64s (&ex->b, ex->shape_4d, dims, 1, target);
     }
   out.name = _sl_onnx_layer_name (ex, ".nchw");
-  sl_onnx_add_node (&ex->b, "Reshape", (const char *[]){ t.name, ex->shape_4d }, 2, out.name);
+  _sl_onnx_add_node (&ex->b, "Reshape", (const char *[]){ t.name, ex->shape_4d }, 2, out.name);
   return out;
 }
 
@@ -95,7 +95,8 @@ _sl_onnx_as_flat (exporter *ex, tensor t, const char *suffix)
   if (t.flat)
     return t;
   out.name = _sl_onnx_layer_name (ex, suffix);
-  sl_onnx_attr_int (&ex->b, sl_onnx_add_node (&ex->b, "Flatten", &t.name, 1, out.name), "axis", 1);
+  _sl_onnx_attr_int (&ex->b, _sl_onnx_add_node (&ex->b, "Flatten", &t.name, 1, out.name), "axis",
+                     1);
   return out;
 }
 
@@ -124,8 +125,8 @@ _sl_onnx_six (exporter *ex)
 
   if (ex->six == NULL)
     {
-      ex->six = sl_onnx_unique_name (&ex->b, "relu6.six");
-      sl_onnx_add_floats (&ex->b, ex->six, NULL, 0, &six);
+      ex->six = _sl_onnx_unique_name (&ex->b, "relu6.six");
+      _sl_onnx_add_floats (&ex->b, ex->six, NULL, 0, &six);
     }
   return ex->six;
 }
@@ -135,13 +136,13 @@ static void
 export_normalization (exporter *ex, const sl_onnx_options *o)
 {
   const int64_t dims[3] = { ex->m->channels, 1, 1 };
-  float *scale = sl_onnx_alloc (&ex->b, sizeof (float) * 3);
-  float *bias = sl_onnx_alloc (&ex->b, sizeof (float) * 3);
-  const char *scale_name = sl_onnx_unique_name (&ex->b, "normalize.scale");
-  const char *bias_name = sl_onnx_unique_name (&ex->b, "normalize.bias");
-  const char *scaled = sl_onnx_unique_name (&ex->b, "image.scaled");
+  float *scale = _sl_onnx_alloc (&ex->b, sizeof (float) * 3);
+  float *bias = _sl_onnx_alloc (&ex->b, sizeof (float) * 3);
+  const char *scale_name = _sl_onnx_unique_name (&ex->b, "normalize.scale");
+  const char *bias_name = _sl_onnx_unique_name (&ex->b, "normalize.bias");
+  const char *scaled = _sl_onnx_unique_name (&ex->b, "image.scaled");
 
-  ex->input.name = sl_onnx_unique_name (&ex->b, "input");
+  ex->input.name = _sl_onnx_unique_name (&ex->b, "input");
   ex->input.flat = false;
   if (scale == NULL || bias == NULL)
     return;
@@ -150,10 +151,10 @@ export_normalization (exporter *ex, const sl_onnx_options *o)
       scale[c] = (float) (1.0 / (255.0 * o->std[c]));
       bias[c] = (float) (-(double) o->mean[c] / o->std[c]);
     }
-  sl_onnx_add_floats (&ex->b, scale_name, dims, 3, scale);
-  sl_onnx_add_floats (&ex->b, bias_name, dims, 3, bias);
-  sl_onnx_add_node (&ex->b, "Mul", (const char *[]){ "image", scale_name }, 2, scaled);
-  sl_onnx_add_node (&ex->b, "Add", (const char *[]){ scaled, bias_name }, 2, ex->input.name);
+  _sl_onnx_add_floats (&ex->b, scale_name, dims, 3, scale);
+  _sl_onnx_add_floats (&ex->b, bias_name, dims, 3, bias);
+  _sl_onnx_add_node (&ex->b, "Mul", (const char *[]){ "image", scale_name }, 2, scaled);
+  _sl_onnx_add_node (&ex->b, "Add", (const char *[]){ scaled, bias_name }, 2, ex->input.name);
 }
 
 static void
@@ -161,8 +162,8 @@ export_softmax (exporter *ex, tensor logits)
 {
   ex->label = "logits";
   logits = _sl_onnx_as_flat (ex, logits, ".flat");
-  sl_onnx_attr_int (&ex->b, sl_onnx_add_node (&ex->b, "Softmax", &logits.name, 1, "probabilities"),
-                    "axis", 1);
+  _sl_onnx_attr_int (
+      &ex->b, _sl_onnx_add_node (&ex->b, "Softmax", &logits.name, 1, "probabilities"), "axis", 1);
 }
 
 /* Tensor names for the layers' outputs, claimed before anything else: the
@@ -173,11 +174,11 @@ reserve_labels (exporter *ex)
 {
   const sl_model *m = ex->m;
 
-  sl_onnx_unique_name (&ex->b, "image");
-  sl_onnx_unique_name (&ex->b, "probabilities");
+  _sl_onnx_unique_name (&ex->b, "image");
+  _sl_onnx_unique_name (&ex->b, "probabilities");
   for (int i = 0; i < m->n_nodes; i++)
     if (m->nodes[i].name != NULL)
-      ex->labels[i] = sl_onnx_unique_name (&ex->b, m->nodes[i].name);
+      ex->labels[i] = _sl_onnx_unique_name (&ex->b, m->nodes[i].name);
   for (int i = 0; i < m->n_nodes; i++)
     if (m->nodes[i].name == NULL)
       {
@@ -185,7 +186,7 @@ reserve_labels (exporter *ex)
 
         snprintf (generated, sizeof generated, "%s_%d", _sl_layer_class (m->nodes[i].kind)->name,
                   i);
-        ex->labels[i] = sl_onnx_unique_name (&ex->b, generated);
+        ex->labels[i] = _sl_onnx_unique_name (&ex->b, generated);
       }
 }
 
@@ -197,8 +198,8 @@ export_graph (exporter *ex, const sl_onnx_options *o)
   const int64_t out_dims[2] = { -1, m->classes };
 
   reserve_labels (ex);
-  sl_onnx_add_value (&ex->b, false, "image", in_dims, 4);
-  sl_onnx_add_value (&ex->b, true, "probabilities", out_dims, 2);
+  _sl_onnx_add_value (&ex->b, false, "image", in_dims, 4);
+  _sl_onnx_add_value (&ex->b, true, "probabilities", out_dims, 2);
   export_normalization (ex, o);
   for (int i = 0; i < m->n_nodes && !ex->b.oom; i++)
     {
@@ -223,7 +224,7 @@ add_labels (exporter *ex, const char *const *labels, sl_error *err)
   cJSON_Delete (array);
   if (text == NULL)
     return sl_error_set (err, SL_ERR_NOMEM, "out of memory writing the class labels");
-  sl_onnx_add_metadata (&ex->b, "labels", text);
+  _sl_onnx_add_metadata (&ex->b, "labels", text);
   free (text);
   return SL_OK;
 }
@@ -291,8 +292,8 @@ export_to (exporter *ex, const sl_onnx_options *o, const char *path, sl_error *e
   if (o->labels != NULL && (st = add_labels (ex, o->labels, err)) != SL_OK)
     return st;
   if (o->metadata_json != NULL)
-    sl_onnx_add_metadata (&ex->b, "sightline", o->metadata_json);
-  st = sl_onnx_builder_write (&ex->b, path, err);
+    _sl_onnx_add_metadata (&ex->b, "sightline", o->metadata_json);
+  st = _sl_onnx_builder_write (&ex->b, path, err);
   if (st != SL_OK)
     sl_error_prefix (err, "ONNX export");
   return st;
@@ -317,7 +318,7 @@ sl_model_export_onnx (const sl_model *m, const sl_onnx_options *options, const c
     return sl_error_set (err, SL_ERR_INVALID, "ONNX export: no file name given");
   if ((st = check_options (m, options, err)) != SL_OK)
     return st;
-  if ((st = sl_model_pull_host (m, err)) != SL_OK) /* the weights as the device has them */
+  if ((st = _sl_model_pull_host (m, err)) != SL_OK) /* the weights as the device has them */
     return st;
   ex.outs = calloc ((size_t) m->n_nodes, sizeof *ex.outs);
   ex.labels = calloc ((size_t) m->n_nodes, sizeof *ex.labels);
@@ -325,9 +326,9 @@ sl_model_export_onnx (const sl_model *m, const sl_onnx_options *options, const c
     st = sl_error_set (err, SL_ERR_NOMEM, "out of memory exporting to ONNX");
   else
     {
-      sl_onnx_builder_init (&ex.b, m->name);
+      _sl_onnx_builder_init (&ex.b, m->name);
       st = export_to (&ex, options, path, err);
-      sl_onnx_builder_clear (&ex.b);
+      _sl_onnx_builder_clear (&ex.b);
     }
   free (ex.outs);
   free (ex.labels);

@@ -21,35 +21,35 @@ typedef struct
 } sl_onnx_builder;
 
 /* Opset 13, IR version 7, a graph called graph_name. */
-void sl_onnx_builder_init (sl_onnx_builder *b, const char *graph_name);
-void sl_onnx_builder_clear (sl_onnx_builder *b);
+void _sl_onnx_builder_init (sl_onnx_builder *b, const char *graph_name);
+void _sl_onnx_builder_clear (sl_onnx_builder *b);
 
 /* Zeroed memory that lives as long as the builder; NULL (and oom) on failure. */
-void *sl_onnx_alloc (sl_onnx_builder *b, size_t size);
-char *sl_onnx_strdup (sl_onnx_builder *b, const char *s);
+void *_sl_onnx_alloc (sl_onnx_builder *b, size_t size);
+char *_sl_onnx_strdup (sl_onnx_builder *b, const char *s);
 
 /* A tensor name no other tensor has: base itself, else base_2, base_3, ... */
-const char *sl_onnx_unique_name (sl_onnx_builder *b, const char *base);
+const char *_sl_onnx_unique_name (sl_onnx_builder *b, const char *base);
 
 /* Appends a node computing output from inputs; its name is its output's. */
-Onnx__NodeProto *sl_onnx_add_node (sl_onnx_builder *b, const char *op_type,
-                                   const char *const *inputs, int n_inputs, const char *output);
-void sl_onnx_attr_int (sl_onnx_builder *b, Onnx__NodeProto *node, const char *name, int64_t v);
-void sl_onnx_attr_float (sl_onnx_builder *b, Onnx__NodeProto *node, const char *name, float v);
-void sl_onnx_attr_ints (sl_onnx_builder *b, Onnx__NodeProto *node, const char *name,
-                        const int64_t *v, size_t n);
+Onnx__NodeProto *_sl_onnx_add_node (sl_onnx_builder *b, const char *op_type,
+                                    const char *const *inputs, int n_inputs, const char *output);
+void _sl_onnx_attr_int (sl_onnx_builder *b, Onnx__NodeProto *node, const char *name, int64_t v);
+void _sl_onnx_attr_float (sl_onnx_builder *b, Onnx__NodeProto *node, const char *name, float v);
+void _sl_onnx_attr_ints (sl_onnx_builder *b, Onnx__NodeProto *node, const char *name,
+                         const int64_t *v, size_t n);
 
 /* Float32 and int64 initializers stored as little-endian raw_data. Float data
  * is referenced, not copied, on little-endian hosts: it must outlive the builder. */
-void sl_onnx_add_floats (sl_onnx_builder *b, const char *name, const int64_t *dims, int n_dims,
-                         const float *data);
-void sl_onnx_add_int64s (sl_onnx_builder *b, const char *name, const int64_t *dims, int n_dims,
-                         const int64_t *data);
+void _sl_onnx_add_floats (sl_onnx_builder *b, const char *name, const int64_t *dims, int n_dims,
+                          const float *data);
+void _sl_onnx_add_int64s (sl_onnx_builder *b, const char *name, const int64_t *dims, int n_dims,
+                          const int64_t *data);
 
 /* A float32 graph input or output; a dimension below 0 is the symbolic "batch". */
-void sl_onnx_add_value (sl_onnx_builder *b, bool output, const char *name, const int64_t *dims,
-                        int n_dims);
-void sl_onnx_add_metadata (sl_onnx_builder *b, const char *key, const char *value);
+void _sl_onnx_add_value (sl_onnx_builder *b, bool output, const char *name, const int64_t *dims,
+                         int n_dims);
+void _sl_onnx_add_metadata (sl_onnx_builder *b, const char *key, const char *value);
 
 /* Serialises the model and writes it to path atomically. */
-sl_status sl_onnx_builder_write (sl_onnx_builder *b, const char *path, sl_error *err);
+sl_status _sl_onnx_builder_write (sl_onnx_builder *b, const char *path, sl_error *err);

@@ -23,7 +23,7 @@ sl_train_config_init (sl_train_config *c)
 }
 
 sl_status
-sl_train_config_validate (const sl_train_config *c, int classes, sl_error *err)
+_sl_train_config_validate (const sl_train_config *c, int classes, sl_error *err)
 {
   if (c == NULL || c->struct_size < sizeof (sl_train_config))
     return sl_error_set (err, SL_ERR_INVALID,
@@ -70,7 +70,7 @@ sl_train_config_validate (const sl_train_config *c, int classes, sl_error *err)
 }
 
 double
-sl_schedule_learning_rate (const sl_train_config *c, int64_t step)
+_sl_schedule_learning_rate (const sl_train_config *c, int64_t step)
 {
   const double base = c->learning_rate;
 

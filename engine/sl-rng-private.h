@@ -9,14 +9,14 @@ typedef struct
   uint64_t s[4];
 } sl_rng;
 
-void sl_rng_seed (sl_rng *rng, uint64_t seed);
-uint64_t sl_rng_next (sl_rng *rng);
+void _sl_rng_seed (sl_rng *rng, uint64_t seed);
+uint64_t _sl_rng_next (sl_rng *rng);
 /* Uniform in [0, 1). */
-float sl_rng_uniform (sl_rng *rng);
+float _sl_rng_uniform (sl_rng *rng);
 /* Standard normal (Box-Muller). */
-float sl_rng_normal (sl_rng *rng);
+float _sl_rng_normal (sl_rng *rng);
 /* Uniform integer in [0, n). */
-uint64_t sl_rng_below (sl_rng *rng, uint64_t n);
+uint64_t _sl_rng_below (sl_rng *rng, uint64_t n);
 
 /* Counter-based: a stream per key, cheap to create for every image or element,
  * so draws never depend on how work is split over threads. */
@@ -26,7 +26,7 @@ typedef struct
 } sl_mix_rng;
 
 static inline uint64_t
-sl_mix_rng_next (sl_mix_rng *r)
+_sl_mix_rng_next (sl_mix_rng *r)
 {
   uint64_t z = (r->state += 0x9e3779b97f4a7c15ull);
 
@@ -37,30 +37,30 @@ sl_mix_rng_next (sl_mix_rng *r)
 
 /* Mixes values into one seed, so (seed, epoch, item) streams do not overlap. */
 static inline uint64_t
-sl_mix_seed (uint64_t a, uint64_t b)
+_sl_mix_seed (uint64_t a, uint64_t b)
 {
   sl_mix_rng r = { a ^ (b * 0xd1b54a32d192ed03ull) };
 
-  return sl_mix_rng_next (&r);
+  return _sl_mix_rng_next (&r);
 }
 
 /* Uniform in [0, 1). */
 static inline double
-sl_mix_rng_uniform (sl_mix_rng *r)
+_sl_mix_rng_uniform (sl_mix_rng *r)
 {
-  return (double) (sl_mix_rng_next (r) >> 11) * (1.0 / 9007199254740992.0);
+  return (double) (_sl_mix_rng_next (r) >> 11) * (1.0 / 9007199254740992.0);
 }
 
 /* Uniform in [lo, hi). */
 static inline double
-sl_mix_rng_range (sl_mix_rng *r, double lo, double hi)
+_sl_mix_rng_range (sl_mix_rng *r, double lo, double hi)
 {
-  return lo + (hi - lo) * sl_mix_rng_uniform (r);
+  return lo + (hi - lo) * _sl_mix_rng_uniform (r);
 }
 
 /* Uniform in [0, n) for n > 0. */
 static inline uint64_t
-sl_mix_rng_below (sl_mix_rng *r, uint64_t n)
+_sl_mix_rng_below (sl_mix_rng *r, uint64_t n)
 {
-  return (uint64_t) (sl_mix_rng_uniform (r) * (double) n) % n;
+  return (uint64_t) (_sl_mix_rng_uniform (r) * (double) n) % n;
 }

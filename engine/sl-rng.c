@@ -20,7 +20,7 @@ rotl (uint64_t x, int k)
 }
 
 void
-sl_rng_seed (sl_rng *rng, uint64_t seed)
+_sl_rng_seed (sl_rng *rng, uint64_t seed)
 {
   uint64_t x = seed;
 
@@ -29,7 +29,7 @@ sl_rng_seed (sl_rng *rng, uint64_t seed)
 }
 
 uint64_t
-sl_rng_next (sl_rng *rng)
+_sl_rng_next (sl_rng *rng)
 {
   uint64_t *s = rng->s;
   uint64_t result = rotl (s[1] * 5, 7) * 9;
@@ -45,23 +45,23 @@ sl_rng_next (sl_rng *rng)
 }
 
 float
-sl_rng_uniform (sl_rng *rng)
+_sl_rng_uniform (sl_rng *rng)
 {
-  return (float) (sl_rng_next (rng) >> 40) * (1.0f / 16777216.0f);
+  return (float) (_sl_rng_next (rng) >> 40) * (1.0f / 16777216.0f);
 }
 
 float
-sl_rng_normal (sl_rng *rng)
+_sl_rng_normal (sl_rng *rng)
 {
-  double u1 = ((sl_rng_next (rng) >> 11) + 1.0) * (1.0 / 9007199254740993.0);
-  double u2 = (sl_rng_next (rng) >> 11) * (1.0 / 9007199254740992.0);
+  double u1 = ((_sl_rng_next (rng) >> 11) + 1.0) * (1.0 / 9007199254740993.0);
+  double u2 = (_sl_rng_next (rng) >> 11) * (1.0 / 9007199254740992.0);
 
   return (float) (sqrt (-2.0 * log (u1)) * cos (2.0 * M_PI * u2));
 }
 
 uint64_t
-sl_rng_below (sl_rng *rng, uint64_t n)
+_sl_rng_below (sl_rng *rng, uint64_t n)
 {
   /* Lemire's multiply-shift; the tiny bias is irrelevant for shuffling. */
-  return (uint64_t) (((__uint128_t) sl_rng_next (rng) * n) >> 64);
+  return (uint64_t) (((__uint128_t) _sl_rng_next (rng) * n) >> 64);
 }

@@ -51,7 +51,7 @@ side_clear (Side *s)
     {
       sl_backend *be = s->m->backend;
 
-      sl_plan_free (s->m, s->p);
+      _sl_plan_free (s->m, s->p);
       if (s->grads != NULL)
         be->ops->release (be, s->grads);
       if (s->moments != NULL)
@@ -88,7 +88,7 @@ side_run (Side *s, const float *x, const int32_t *labels, sl_error *err)
   sl_loss_desc ld = { NULL, 0.1f };
   sl_status st;
 
-  st = sl_plan_new (m, BATCH, true, true, &s->p, err);
+  st = _sl_plan_new (m, BATCH, true, true, &s->p, err);
   if (st != SL_OK)
     return st;
   s->grads = ops->alloc (be, sizeof (float) * np);
@@ -111,9 +111,9 @@ side_run (Side *s, const float *x, const int32_t *labels, sl_error *err)
       dx = s->p->input;
       dlabels = s->p->labels;
     }
-  logits = sl_graph_forward (m, s->p, dx, BATCH, true, NOISE_SEED);
+  logits = _sl_graph_forward (m, s->p, dx, BATCH, true, NOISE_SEED);
   ops->softmax_xent (be, BATCH, CLASSES, logits, dlabels, &ld, s->p->logits_grad, s->p->stats);
-  sl_graph_backward (m, s->p, dx, BATCH, s->grads);
+  _sl_graph_backward (m, s->p, dx, BATCH, s->grads);
   ops->all_finite (be, np, s->grads, s->p->stats);
   if ((st = ops->download (be, s->logits, logits, sizeof (float) * BATCH * CLASSES, err)) != SL_OK
       || (st = ops->download (be, s->grads_h, s->grads, sizeof (float) * np, err)) != SL_OK
@@ -149,7 +149,7 @@ typedef struct
 } Comparison;
 
 sl_status
-sl_backend_self_check (sl_backend *be, const char *device, bool *compared, sl_error *err)
+_sl_backend_self_check (sl_backend *be, const char *device, bool *compared, sl_error *err)
 {
   Side cpu = { 0 }, gpu = { 0 };
   float x[BATCH * 3 * 12 * 12];
@@ -159,23 +159,23 @@ sl_backend_self_check (sl_backend *be, const char *device, bool *compared, sl_er
   sl_status st;
 
   *compared = false;
-  sl_rng_seed (&rng, 20240607);
+  _sl_rng_seed (&rng, 20240607);
   for (size_t i = 0; i < sizeof x / sizeof x[0]; i++)
-    x[i] = sl_rng_normal (&rng);
+    x[i] = _sl_rng_normal (&rng);
   for (int i = 0; i < BATCH; i++)
     labels[i] = i % CLASSES;
 
-  st = sl_model_build (check_model, 1, &cpu.m, &side_err);
+  st = _sl_model_build (check_model, 1, &cpu.m, &side_err);
   if (st == SL_OK)
-    st = sl_model_build_on (check_model, be, 1, &gpu.m, &side_err);
+    st = _sl_model_build_on (check_model, be, 1, &gpu.m, &side_err);
   else
     be->ops->destroy (be);
   if (st == SL_OK)
     {
-      sl_model_init_params (cpu.m, 7);
+      _sl_model_init_params (cpu.m, 7);
       memcpy (gpu.m->host_params, cpu.m->host_params, sizeof (float) * cpu.m->n_params);
       memcpy (gpu.m->host_state, cpu.m->host_state, sizeof (float) * cpu.m->n_state);
-      st = sl_model_push_host (gpu.m, &side_err);
+      st = _sl_model_push_host (gpu.m, &side_err);
     }
   if (st == SL_OK)
     st = side_run (&cpu, x, labels, &side_err);

@@ -7,10 +7,7 @@
 
 #include "sightline.h"
 
-#ifdef __cplusplus
-extern "C"
-{
-#endif
+SL_BEGIN_DECLS
 
 /* Preamble: magic, format version, header length, file size, CRCs. */
 #define SL_SLMODEL_MAGIC         "SLMODEL\x1a"
@@ -20,37 +17,35 @@ extern "C"
 #define SL_SLMODEL_MAX_LABEL     255
 #define SL_SLMODEL_VERSION_WRITE 1u
 
-  /* Writes model + pipeline_json (a JSON object) + info to path atomically.
+/* Writes model + pipeline_json (a JSON object) + info to path atomically.
  * opencv_version goes into the software versions (may be NULL). */
-  sl_status sl_slmodel_write (const sl_model *model, const char *pipeline_json,
-                              const sl_slmodel_info *info, const char *opencv_version,
-                              const char *path, sl_error *err);
+sl_status sl_slmodel_write (const sl_model *model, const char *pipeline_json,
+                            const sl_slmodel_info *info, const char *opencv_version,
+                            const char *path, sl_error *err);
 
-  typedef struct
-  {
-    char *header_json; /* the header as stored */
-    sl_model *model;   /* built, with the file's weights and statistics */
-    char **labels;     /* model->classes strings */
-    int n_labels;
-    char *pipeline_json; /* the "pipeline" object, unvalidated */
-    float reject_threshold;
-  } sl_slmodel_contents;
+typedef struct
+{
+  char *header_json; /* the header as stored */
+  sl_model *model;   /* built, with the file's weights and statistics */
+  char **labels;     /* model->classes strings */
+  int n_labels;
+  char *pipeline_json; /* the "pipeline" object, unvalidated */
+  float reject_threshold;
+} sl_slmodel_contents;
 
-  /* Called once the description is read and its weights are found to fit,
+/* Called once the description is read and its weights are found to fit,
  * before the model is built: `model` has its layers and shapes but no
  * weights or backend. A status other than SL_OK stops the parse with that
  * error (the vision layer checks its cost limits here). */
-  typedef sl_status (*sl_slmodel_check_fn) (const sl_model *model, const char *pipeline_json,
-                                            void *user_data, sl_error *err);
+typedef sl_status (*sl_slmodel_check_fn) (const sl_model *model, const char *pipeline_json,
+                                          void *user_data, sl_error *err);
 
-  /* Checks every byte of a .slmodel held in memory and builds its model to
+/* Checks every byte of a .slmodel held in memory and builds its model to
  * compute on `threads` threads (0 = one per core). `name` (a path or
  * "buffer") starts every message. check may be NULL. */
-  sl_status sl_slmodel_parse (const uint8_t *data, size_t size, const char *name, int threads,
-                              sl_slmodel_check_fn check, void *check_data, sl_slmodel_contents *out,
-                              sl_error *err);
-  void sl_slmodel_contents_clear (sl_slmodel_contents *contents);
+sl_status sl_slmodel_parse (const uint8_t *data, size_t size, const char *name, int threads,
+                            sl_slmodel_check_fn check, void *check_data, sl_slmodel_contents *out,
+                            sl_error *err);
+void sl_slmodel_contents_clear (sl_slmodel_contents *contents);
 
-#ifdef __cplusplus
-}
-#endif
+SL_END_DECLS

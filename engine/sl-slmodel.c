@@ -279,14 +279,14 @@ sl_slmodel_write (const sl_model *m, const char *pipeline_json, const sl_slmodel
     return sl_error_set (err, SL_ERR_INVALID, ".slmodel files are written on little-endian CPUs");
   st = check_info (m, info, &provenance, err);
   if (st == SL_OK)
-    st = sl_model_pull_host (m, err); /* the weights as the device has them */
+    st = _sl_model_pull_host (m, err); /* the weights as the device has them */
   if (st != SL_OK)
     {
       cJSON_Delete (provenance);
       return st;
     }
   pipeline = cJSON_Parse (pipeline_json);
-  model_json = sl_model_serialize (m);
+  model_json = _sl_model_serialize (m);
   model = model_json != NULL ? cJSON_Parse (model_json) : NULL;
   free (model_json);
   if (!cJSON_IsObject (pipeline) || model == NULL)
@@ -567,16 +567,16 @@ build_model (reader *r, const cJSON *doc, const tensor_ref refs[2], int threads,
   /* The description alone says how many weights it needs; compare that with
    * what the file stores before allocating them, or a few bytes of hostile
    * JSON could have the loader allocate and clear gigabytes. */
-  st = sl_model_parse (json, &probe, r->err);
+  st = _sl_model_parse (json, &probe, r->err);
   if (st == SL_OK)
     {
       fits = refs[0].count == probe.n_params && refs[1].count == probe.n_state;
       /* What running it costs is known now, before anything large exists. */
       if (fits && check != NULL)
         st = check (&probe, out->pipeline_json, check_data, r->err);
-      sl_model_clear_nodes (&probe);
+      _sl_model_clear_nodes (&probe);
       if (fits && st == SL_OK)
-        st = sl_model_build (json, threads, &m, r->err);
+        st = _sl_model_build (json, threads, &m, r->err);
     }
   free (json);
   if (st != SL_OK)
@@ -596,7 +596,7 @@ build_model (reader *r, const cJSON *doc, const tensor_ref refs[2], int threads,
     return bad (r, "the header's input size disagrees with the model");
   memcpy (m->host_params, r->data + refs[0].offset, sizeof (float) * m->n_params);
   memcpy (m->host_state, r->data + refs[1].offset, sizeof (float) * m->n_state);
-  return sl_model_push_host (m, r->err);
+  return _sl_model_push_host (m, r->err);
 }
 
 sl_status

@@ -87,7 +87,7 @@ worker_main (void *data)
 }
 
 int
-sl_cpu_count (void)
+_sl_cpu_count (void)
 {
   long n = sysconf (_SC_NPROCESSORS_ONLN);
 
@@ -95,7 +95,7 @@ sl_cpu_count (void)
 }
 
 sl_status
-sl_threadpool_new (int threads, sl_threadpool **out, sl_error *err)
+_sl_threadpool_new (int threads, sl_threadpool **out, sl_error *err)
 {
   sl_threadpool *pool;
 
@@ -113,7 +113,7 @@ sl_threadpool_new (int threads, sl_threadpool **out, sl_error *err)
   pool->handles = calloc ((size_t) threads, sizeof (pthread_t));
   if (pool->handles == NULL)
     {
-      sl_threadpool_free (pool);
+      _sl_threadpool_free (pool);
       return sl_error_set (err, SL_ERR_NOMEM, "out of memory creating a thread pool");
     }
   for (int i = 1; i < threads; i++)
@@ -123,7 +123,7 @@ sl_threadpool_new (int threads, sl_threadpool **out, sl_error *err)
       if (arg == NULL)
         {
           pool->threads = i;
-          sl_threadpool_free (pool);
+          _sl_threadpool_free (pool);
           return sl_error_set (err, SL_ERR_NOMEM, "out of memory creating a thread pool");
         }
       arg->pool = pool;
@@ -132,7 +132,7 @@ sl_threadpool_new (int threads, sl_threadpool **out, sl_error *err)
         {
           free (arg);
           pool->threads = i;
-          sl_threadpool_free (pool);
+          _sl_threadpool_free (pool);
           return sl_error_set (err, SL_ERR_NOMEM, "the system refused to start thread %d", i);
         }
     }
@@ -141,7 +141,7 @@ sl_threadpool_new (int threads, sl_threadpool **out, sl_error *err)
 }
 
 void
-sl_threadpool_free (sl_threadpool *pool)
+_sl_threadpool_free (sl_threadpool *pool)
 {
   if (pool == NULL)
     return;
@@ -159,13 +159,13 @@ sl_threadpool_free (sl_threadpool *pool)
 }
 
 int
-sl_threadpool_size (const sl_threadpool *pool)
+_sl_threadpool_size (const sl_threadpool *pool)
 {
   return pool->threads;
 }
 
 void
-sl_threadpool_run (sl_threadpool *pool, sl_parallel_fn fn, void *ctx)
+_sl_threadpool_run (sl_threadpool *pool, sl_parallel_fn fn, void *ctx)
 {
   if (pool->threads == 1)
     {

@@ -20,10 +20,10 @@ now_seconds (void)
 static sl_status
 trainer_plan (sl_trainer *t, sl_error *err)
 {
-  sl_plan_free (t->model, t->plan);
+  _sl_plan_free (t->model, t->plan);
   t->plan = NULL;
   t->plan_backend = t->model->backend;
-  return sl_plan_new (t->model, t->batch, true, false, &t->plan, err);
+  return _sl_plan_new (t->model, t->batch, true, false, &t->plan, err);
 }
 
 sl_status
@@ -42,7 +42,7 @@ sl_trainer_new (sl_model *model, const sl_train_config *config, int batch_size, 
   if (batch_size < 1 || batch_size > 65536)
     return sl_error_set (err, SL_ERR_INVALID, "the batch size must be from 1 to 65536, not %d",
                          batch_size);
-  st = sl_train_config_validate (config, model->classes, err);
+  st = _sl_train_config_validate (config, model->classes, err);
   if (st != SL_OK)
     return st;
 
@@ -85,7 +85,7 @@ sl_trainer_new (sl_model *model, const sl_train_config *config, int batch_size, 
       sl_trainer_free (t);
       return st;
     }
-  t->learning_rate = sl_schedule_learning_rate (&t->config, 0);
+  t->learning_rate = _sl_schedule_learning_rate (&t->config, 0);
   *out = t;
   return SL_OK;
 
@@ -105,7 +105,7 @@ sl_trainer_free (sl_trainer *t)
   if (t == NULL)
     return;
   be = t->model->backend;
-  sl_plan_free (t->model, t->plan);
+  _sl_plan_free (t->model, t->plan);
   if (t->grads != NULL)
     be->ops->release (be, t->grads);
   if (t->moments != NULL)
@@ -178,12 +178,12 @@ step_launch (sl_trainer *t, const float *x, const int32_t *labels, int n, sl_err
   st = stage_batch (t, x, labels, n, &dx, &dlabels, err);
   if (st != SL_OK)
     return st;
-  logits = sl_graph_forward (m, t->plan, dx, n, true,
-                             t->config.seed * 0x9e3779b97f4a7c15ull + (uint64_t) t->step);
+  logits = _sl_graph_forward (m, t->plan, dx, n, true,
+                              t->config.seed * 0x9e3779b97f4a7c15ull + (uint64_t) t->step);
   m->host_stale = true; /* batch-norm statistics moved */
   be->ops->softmax_xent (be, n, m->classes, logits, dlabels, &ld, t->plan->logits_grad,
                          t->plan->stats);
-  sl_graph_backward (m, t->plan, dx, n, t->grads);
+  _sl_graph_backward (m, t->plan, dx, n, t->grads);
   be->ops->all_finite (be, m->n_params, t->grads, t->plan->stats);
   return SL_OK;
 }
@@ -213,7 +213,7 @@ step_finish (sl_trainer *t, int n, double *loss, double *accuracy, sl_error *err
                          "learning rate",
                          (long long) t->step + 1);
 
-  t->learning_rate = sl_schedule_learning_rate (&t->config, t->step);
+  t->learning_rate = _sl_schedule_learning_rate (&t->config, t->step);
   s = (sl_optim_step){
     .kind = t->config.optimizer,
     .lr = (float) t->learning_rate,
@@ -363,7 +363,7 @@ sl_trainer_evaluate (sl_trainer *t, const sl_batch_source *src, sl_epoch_stats *
         break;
       if ((st = stage_batch (t, t->x, t->labels, n, &dx, &dlabels, err)) != SL_OK)
         return st;
-      const float *logits = sl_graph_forward (m, t->plan, dx, n, false, 0);
+      const float *logits = _sl_graph_forward (m, t->plan, dx, n, false, 0);
       be->ops->softmax_xent (be, n, m->classes, logits, dlabels, &ld, NULL, t->plan->stats);
       st = be->ops->download (be, batch_stats, t->plan->stats, sizeof batch_stats, err);
       if (st != SL_OK)
@@ -394,5 +394,5 @@ sl_trainer_epoch_count (const sl_trainer *t)
 double
 sl_trainer_learning_rate (const sl_trainer *t)
 {
-  return sl_schedule_learning_rate (&t->config, t->step);
+  return _sl_schedule_learning_rate (&t->config, t->step);
 }

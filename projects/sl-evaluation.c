@@ -25,7 +25,7 @@ eval_item_clear (gpointer data)
 static GArray *
 eval_items (SlProject *db, const SlRunInfo *run, SlSplit split, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = sl_project_prepare (
+  g_autoptr (sqlite3_stmt) stmt = _sl_project_prepare (
       db,
       "SELECT id, hash, ext, class_id FROM images WHERE split = ? AND ignored = 0 AND class_id IS "
       "NOT NULL ORDER BY hash",
@@ -61,22 +61,22 @@ store_predictions (SlProject *db, gint64 run_id, SlSplit split, SlCheckpointKind
                    int top_k, GArray *items, const sl_prediction *best, const float *probs,
                    int classes, gint64 *eval_id, GError **error)
 {
-  g_autoptr (sqlite3_stmt) eval = sl_project_prepare (
+  g_autoptr (sqlite3_stmt) eval = _sl_project_prepare (
       db,
       "INSERT INTO evaluations (run_id, split, checkpoint, top_k, created) VALUES (?, ?, ?, ?, ?)",
       error);
   g_autoptr (sqlite3_stmt) pred
-      = sl_project_prepare (db, "INSERT INTO predictions VALUES (?, ?, ?, ?, ?, ?)", error);
-  g_autofree char *now = sl_project_now_iso ();
+      = _sl_project_prepare (db, "INSERT INTO predictions VALUES (?, ?, ?, ?, ?, ?)", error);
+  g_autofree char *now = _sl_project_now_iso ();
 
-  if (eval == NULL || pred == NULL || !sl_project_begin (db, error))
+  if (eval == NULL || pred == NULL || !_sl_project_begin (db, error))
     return FALSE;
   sqlite3_bind_int64 (eval, 1, run_id);
   sqlite3_bind_int (eval, 2, split);
   sqlite3_bind_int (eval, 3, checkpoint);
   sqlite3_bind_int (eval, 4, top_k);
   sqlite3_bind_text (eval, 5, now, -1, SQLITE_STATIC);
-  if (!sl_project_step_done (db, eval, error))
+  if (!_sl_project_step_done (db, eval, error))
     goto fail;
   *eval_id = sqlite3_last_insert_rowid (db->db);
   for (guint i = 0; i < items->len; i++)
@@ -93,13 +93,13 @@ store_predictions (SlProject *db, gint64 run_id, SlSplit split, SlCheckpointKind
       sqlite3_bind_int (pred, 4, best[i].class_index);
       sqlite3_bind_double (pred, 5, best[i].confidence);
       sqlite3_bind_blob (pred, 6, p, (int) (sizeof (float) * classes), SQLITE_STATIC);
-      if (!sl_project_step_done (db, pred, error))
+      if (!_sl_project_step_done (db, pred, error))
         goto fail;
     }
-  if (sl_project_commit (db, error))
+  if (_sl_project_commit (db, error))
     return TRUE;
 fail:
-  sl_project_rollback (db);
+  _sl_project_rollback (db);
   return FALSE;
 }
 
@@ -132,7 +132,7 @@ predict_batch (sl_classifier *classifier, const sl_image *images, guint n, const
 
       if (st == SL_ERR_NOMEM || st == SL_ERR_DEVICE || st == SL_ERR_LIMIT)
         {
-          sl_project_set_runtime_error (error, &err, "Prediction failed");
+          _sl_project_set_runtime_error (error, &err, "Prediction failed");
           return FALSE;
         }
       if (st != SL_OK)
@@ -170,7 +170,8 @@ sl_project_evaluate_on (SlProject *self, gint64 run_id, SlSplit split, SlCheckpo
                    sl_split_to_string (split), run->name);
       return -1;
     }
-  if ((classifier = sl_run_open_classifier (self, run, checkpoint, threads, device, error)) == NULL)
+  if ((classifier = _sl_run_open_classifier (self, run, checkpoint, threads, device, error))
+      == NULL)
     return -1;
   classes = sl_classifier_class_count (classifier);
   probs = g_new (float, (gsize) classes * items->len);
@@ -238,7 +239,7 @@ sl_project_evaluate_on (SlProject *self, gint64 run_id, SlSplit split, SlCheckpo
 gint64
 sl_project_find_evaluation (SlProject *self, gint64 run_id, SlSplit split, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = sl_project_prepare (
+  g_autoptr (sqlite3_stmt) stmt = _sl_project_prepare (
       self, "SELECT id FROM evaluations WHERE run_id = ? AND split = ? ORDER BY id DESC LIMIT 1",
       error);
 
@@ -281,7 +282,7 @@ sl_evaluation_free (SlEvaluation *e)
 static sqlite3_stmt *
 prepare_predictions (SlProject *self, gint64 evaluation_id, GError **error)
 {
-  sqlite3_stmt *rows = sl_project_prepare (
+  sqlite3_stmt *rows = _sl_project_prepare (
       self,
       "SELECT p.image_id, i.original_path, p.true_class, p.predicted_class, p.confidence, "
       "p.probabilities, i.hash, i.ext FROM predictions p JOIN images i ON i.id = p.image_id "
@@ -303,12 +304,12 @@ read_prediction (sqlite3_stmt *rows, int k, gint64 evaluation_id, int *rank, GEr
   int bytes = sqlite3_column_bytes (rows, 5);
 
   p->image_id = sqlite3_column_int64 (rows, 0);
-  p->original_path = sl_sqlite_dup_text (rows, 1);
+  p->original_path = _sl_sqlite_dup_text (rows, 1);
   p->true_class = sqlite3_column_int (rows, 2);
   p->predicted_class = sqlite3_column_int (rows, 3);
   p->confidence = sqlite3_column_double (rows, 4);
-  p->hash = sl_sqlite_dup_text (rows, 6);
-  p->ext = sl_sqlite_dup_text (rows, 7);
+  p->hash = _sl_sqlite_dup_text (rows, 6);
+  p->ext = _sl_sqlite_dup_text (rows, 7);
   if (p->true_class < 0 || p->true_class >= k || p->predicted_class < 0 || p->predicted_class >= k
       || bytes != (int) sizeof (float) * k)
     {
@@ -329,7 +330,7 @@ static int
 evaluation_classes (SlProject *self, gint64 evaluation_id, GError **error)
 {
   g_autoptr (sqlite3_stmt) head
-      = sl_project_prepare (self, "SELECT run_id FROM evaluations WHERE id = ?", error);
+      = _sl_project_prepare (self, "SELECT run_id FROM evaluations WHERE id = ?", error);
   g_autoptr (SlRunInfo) run = NULL;
   char id[32];
 
@@ -440,7 +441,7 @@ class_metrics (SlEvaluation *e)
 SlEvaluation *
 sl_project_get_evaluation (SlProject *self, gint64 evaluation_id, int list_length, GError **error)
 {
-  g_autoptr (sqlite3_stmt) head = sl_project_prepare (
+  g_autoptr (sqlite3_stmt) head = _sl_project_prepare (
       self, "SELECT run_id, split, checkpoint, top_k, created FROM evaluations WHERE id = ?",
       error);
   g_autoptr (sqlite3_stmt) rows = NULL;
@@ -466,7 +467,7 @@ sl_project_get_evaluation (SlProject *self, gint64 evaluation_id, int list_lengt
   e->split = sqlite3_column_int (head, 1);
   e->checkpoint = sqlite3_column_int (head, 2);
   e->top_k = sqlite3_column_int (head, 3);
-  e->created = sl_sqlite_dup_text (head, 4);
+  e->created = _sl_sqlite_dup_text (head, 4);
   g_snprintf (id, sizeof id, "%lld", (long long) e->run_id);
   if ((run = sl_project_get_run (self, id, error)) == NULL)
     return NULL;

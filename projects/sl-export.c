@@ -162,7 +162,7 @@ write_slmodel (SlProject *self, const SlRunInfo *run, const SlExportOptions *o, 
   sl_error err = { 0 };
   int classes;
 
-  if ((classifier = sl_run_open_classifier (self, run, o->checkpoint, 1, NULL, error)) == NULL)
+  if ((classifier = _sl_run_open_classifier (self, run, o->checkpoint, 1, NULL, error)) == NULL)
     return FALSE;
   classes = sl_classifier_class_count (classifier);
   labels = g_new0 (const char *, classes + 1);
@@ -176,7 +176,7 @@ write_slmodel (SlProject *self, const SlRunInfo *run, const SlExportOptions *o, 
                        path, &err)
       != SL_OK)
     {
-      sl_project_set_runtime_error (error, &err, "Could not write the model file");
+      _sl_project_set_runtime_error (error, &err, "Could not write the model file");
       return FALSE;
     }
   return TRUE;
@@ -400,14 +400,14 @@ write_staged (SlProject *self, const SlRunInfo *run, const SlExportOptions *o, c
   open_options.max_mflops = SL_CLASSIFIER_NO_LIMIT;
   if (sl_classifier_open (p->staged_slmodel, &open_options, classifier, &err) != SL_OK)
     {
-      sl_project_set_runtime_error (error, &err, "The written model does not open");
+      _sl_project_set_runtime_error (error, &err, "The written model does not open");
       return FALSE;
     }
   if (o->formats & SL_EXPORT_ONNX)
     {
       if (sl_classifier_export_onnx (*classifier, p->staged_onnx, &err) != SL_OK)
         {
-          sl_project_set_runtime_error (error, &err, "Could not export to ONNX");
+          _sl_project_set_runtime_error (error, &err, "Could not export to ONNX");
           return FALSE;
         }
       if (!seal_sidecar (p->staged_sidecar, p->staged_onnx, error)

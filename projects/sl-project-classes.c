@@ -30,9 +30,9 @@ class_from_row (sqlite3_stmt *stmt)
   SlClass *klass = g_new0 (SlClass, 1);
 
   klass->id = sqlite3_column_int64 (stmt, 0);
-  klass->name = sl_sqlite_dup_text (stmt, 1);
-  klass->color = sl_sqlite_dup_text (stmt, 2);
-  klass->shortcut = sl_sqlite_dup_text (stmt, 3);
+  klass->name = _sl_sqlite_dup_text (stmt, 1);
+  klass->color = _sl_sqlite_dup_text (stmt, 2);
+  klass->shortcut = _sl_sqlite_dup_text (stmt, 3);
   klass->images = sqlite3_column_int64 (stmt, 4);
   return klass;
 }
@@ -45,7 +45,7 @@ GPtrArray *
 sl_project_list_classes (SlProject *self, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt
-      = sl_project_prepare (self, CLASS_COLUMNS "ORDER BY c.position, c.id", error);
+      = _sl_project_prepare (self, CLASS_COLUMNS "ORDER BY c.position, c.id", error);
   GPtrArray *out;
 
   if (stmt == NULL)
@@ -60,7 +60,7 @@ SlClass *
 sl_project_find_class (SlProject *self, const char *name, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt
-      = sl_project_prepare (self, CLASS_COLUMNS "WHERE c.name = ?", error);
+      = _sl_project_prepare (self, CLASS_COLUMNS "WHERE c.name = ?", error);
 
   if (stmt == NULL)
     return NULL;
@@ -117,7 +117,7 @@ check_unique (SlProject *self, const char *column, const char *value, gint64 exc
 {
   g_autofree char *sql
       = g_strdup_printf ("SELECT id FROM classes WHERE %s = ? AND id != ?", column);
-  g_autoptr (sqlite3_stmt) stmt = sl_project_prepare (self, sql, error);
+  g_autoptr (sqlite3_stmt) stmt = _sl_project_prepare (self, sql, error);
 
   if (stmt == NULL)
     return FALSE;
@@ -138,7 +138,7 @@ static gboolean
 class_exists (SlProject *self, gint64 id, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt
-      = sl_project_prepare (self, "SELECT 1 FROM classes WHERE id = ?", error);
+      = _sl_project_prepare (self, "SELECT 1 FROM classes WHERE id = ?", error);
 
   if (stmt == NULL)
     return FALSE;
@@ -162,10 +162,10 @@ sl_project_add_class (SlProject *self, const char *name, const char *color, cons
       || !check_unique (self, "name", name, -1, error)
       || (shortcut != NULL && !check_unique (self, "shortcut", shortcut, -1, error)))
     return -1;
-  if ((count = sl_project_prepare (self,
-                                   "SELECT count(*), ifnull(max(position), -1) + 1 FROM "
-                                   "classes",
-                                   error))
+  if ((count = _sl_project_prepare (self,
+                                    "SELECT count(*), ifnull(max(position), -1) + 1 FROM "
+                                    "classes",
+                                    error))
           == NULL
       || sqlite3_step (count) != SQLITE_ROW)
     return -1;
@@ -181,7 +181,7 @@ sl_project_add_class (SlProject *self, const char *name, const char *color, cons
         }
       shortcut = free_key;
     }
-  if ((insert = sl_project_prepare (
+  if ((insert = _sl_project_prepare (
            self, "INSERT INTO classes (name, color, shortcut, position) VALUES (?, ?, ?, ?)",
            error))
       == NULL)
@@ -192,7 +192,7 @@ sl_project_add_class (SlProject *self, const char *name, const char *color, cons
   if (shortcut != NULL)
     sqlite3_bind_text (insert, 3, shortcut, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (insert, 4, sqlite3_column_int64 (count, 1));
-  if (!sl_project_step_done (self, insert, error))
+  if (!_sl_project_step_done (self, insert, error))
     return -1;
   return sqlite3_last_insert_rowid (self->db);
 }
@@ -204,12 +204,12 @@ sl_project_rename_class (SlProject *self, gint64 class_id, const char *name, GEr
 
   if (!check_name (name, error) || !class_exists (self, class_id, error)
       || !check_unique (self, "name", name, class_id, error)
-      || (stmt = sl_project_prepare (self, "UPDATE classes SET name = ? WHERE id = ?", error))
+      || (stmt = _sl_project_prepare (self, "UPDATE classes SET name = ? WHERE id = ?", error))
              == NULL)
     return FALSE;
   sqlite3_bind_text (stmt, 1, name, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 2, class_id);
-  return sl_project_step_done (self, stmt, error);
+  return _sl_project_step_done (self, stmt, error);
 }
 
 gboolean
@@ -223,11 +223,11 @@ sl_project_set_class_style (SlProject *self, gint64 class_id, const char *color,
           && !check_unique (self, "shortcut", shortcut, class_id, error)))
     return FALSE;
   /* NULL keeps a value; an empty shortcut removes it. */
-  stmt = sl_project_prepare (self,
-                             "UPDATE classes SET color = ifnull(?1, color), shortcut = CASE "
-                             "WHEN ?2 IS NULL THEN shortcut WHEN ?2 = '' THEN NULL ELSE ?2 END "
-                             "WHERE id = ?3",
-                             error);
+  stmt = _sl_project_prepare (self,
+                              "UPDATE classes SET color = ifnull(?1, color), shortcut = CASE "
+                              "WHEN ?2 IS NULL THEN shortcut WHEN ?2 = '' THEN NULL ELSE ?2 END "
+                              "WHERE id = ?3",
+                              error);
   if (stmt == NULL)
     return FALSE;
   if (color != NULL)
@@ -235,7 +235,7 @@ sl_project_set_class_style (SlProject *self, gint64 class_id, const char *color,
   if (shortcut != NULL)
     sqlite3_bind_text (stmt, 2, shortcut, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 3, class_id);
-  return sl_project_step_done (self, stmt, error);
+  return _sl_project_step_done (self, stmt, error);
 }
 
 gboolean
@@ -251,18 +251,18 @@ sl_project_merge_classes (SlProject *self, gint64 from, gint64 into, GError **er
     }
   if (!class_exists (self, from, error) || !class_exists (self, into, error)
       || (move
-          = sl_project_prepare (self, "UPDATE images SET class_id = ? WHERE class_id = ?", error))
+          = _sl_project_prepare (self, "UPDATE images SET class_id = ? WHERE class_id = ?", error))
              == NULL
-      || (drop = sl_project_prepare (self, "DELETE FROM classes WHERE id = ?", error)) == NULL
-      || !sl_project_begin (self, error))
+      || (drop = _sl_project_prepare (self, "DELETE FROM classes WHERE id = ?", error)) == NULL
+      || !_sl_project_begin (self, error))
     return FALSE;
   sqlite3_bind_int64 (move, 1, into);
   sqlite3_bind_int64 (move, 2, from);
   sqlite3_bind_int64 (drop, 1, from);
-  if (!sl_project_step_done (self, move, error) || !sl_project_step_done (self, drop, error)
-      || !sl_project_commit (self, error))
+  if (!_sl_project_step_done (self, move, error) || !_sl_project_step_done (self, drop, error)
+      || !_sl_project_commit (self, error))
     {
-      sl_project_rollback (self);
+      _sl_project_rollback (self);
       return FALSE;
     }
   return TRUE;
@@ -277,14 +277,14 @@ sl_project_delete_class (SlProject *self, gint64 class_id, SlClassDeleteMode mod
 
   if (!class_exists (self, class_id, error))
     return FALSE;
-  files = sl_project_prepare (self, "SELECT hash, ext FROM images WHERE class_id = ?", error);
-  images = sl_project_prepare (self,
-                               mode == SL_CLASS_DELETE_REMOVE_IMAGES
-                                   ? "DELETE FROM images WHERE class_id = ?"
-                                   : "UPDATE images SET class_id = NULL WHERE class_id = ?",
-                               error);
-  drop = sl_project_prepare (self, "DELETE FROM classes WHERE id = ?", error);
-  if (files == NULL || images == NULL || drop == NULL || !sl_project_begin (self, error))
+  files = _sl_project_prepare (self, "SELECT hash, ext FROM images WHERE class_id = ?", error);
+  images = _sl_project_prepare (self,
+                                mode == SL_CLASS_DELETE_REMOVE_IMAGES
+                                    ? "DELETE FROM images WHERE class_id = ?"
+                                    : "UPDATE images SET class_id = NULL WHERE class_id = ?",
+                                error);
+  drop = _sl_project_prepare (self, "DELETE FROM classes WHERE id = ?", error);
+  if (files == NULL || images == NULL || drop == NULL || !_sl_project_begin (self, error))
     return FALSE;
   sqlite3_bind_int64 (files, 1, class_id);
   while (sqlite3_step (files) == SQLITE_ROW)
@@ -293,10 +293,10 @@ sl_project_delete_class (SlProject *self, gint64 class_id, SlClassDeleteMode mod
                                             (const char *) sqlite3_column_text (files, 1)));
   sqlite3_bind_int64 (images, 1, class_id);
   sqlite3_bind_int64 (drop, 1, class_id);
-  if (!sl_project_step_done (self, images, error) || !sl_project_step_done (self, drop, error)
-      || !sl_project_commit (self, error))
+  if (!_sl_project_step_done (self, images, error) || !_sl_project_step_done (self, drop, error)
+      || !_sl_project_commit (self, error))
     {
-      sl_project_rollback (self);
+      _sl_project_rollback (self);
       return FALSE;
     }
   /* Stored copies go only once no row names them, and only while no import

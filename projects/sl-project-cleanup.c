@@ -20,7 +20,7 @@ store_needs_scan (SlProject *self)
 
   if (flag != NULL)
     return TRUE;
-  stmt = sl_project_prepare (self, "SELECT 1 FROM imports WHERE status = 'running' LIMIT 1", NULL);
+  stmt = _sl_project_prepare (self, "SELECT 1 FROM imports WHERE status = 'running' LIMIT 1", NULL);
   return stmt != NULL && sqlite3_step (stmt) == SQLITE_ROW;
 }
 
@@ -78,15 +78,15 @@ clean_store (SlProject *self)
   scan = store_needs_scan (self);
   if (scan
       && (known
-          = sl_project_prepare (self, "SELECT 1 FROM images WHERE hash = ? AND ext = ?", NULL))
+          = _sl_project_prepare (self, "SELECT 1 FROM images WHERE hash = ? AND ext = ?", NULL))
              == NULL)
     return;
   clean_store_folder (self, images, known);
   if (scan)
-    sl_project_exec (self,
-                     "DELETE FROM settings WHERE key = 'import-active';"
-                     "UPDATE imports SET status = 'interrupted' WHERE status = 'running'",
-                     NULL);
+    _sl_project_exec (self,
+                      "DELETE FROM settings WHERE key = 'import-active';"
+                      "UPDATE imports SET status = 'interrupted' WHERE status = 'running'",
+                      NULL);
 }
 
 /* Removes the temporary files below a run's folder (checkpoints being written). */

@@ -29,7 +29,7 @@ gboolean
 _sl_project_note_label_conflict (SlProject *self, gint64 image_id, gint64 import_id,
                                  const char *path, const char *class_name, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = sl_project_prepare (
+  g_autoptr (sqlite3_stmt) stmt = _sl_project_prepare (
       self,
       "INSERT INTO label_conflicts (image_id, import_id, path, class_name) VALUES (?, ?, ?, ?)",
       error);
@@ -40,7 +40,7 @@ _sl_project_note_label_conflict (SlProject *self, gint64 image_id, gint64 import
   sqlite3_bind_int64 (stmt, 2, import_id);
   sqlite3_bind_text (stmt, 3, path, -1, SQLITE_STATIC);
   sqlite3_bind_text (stmt, 4, class_name, -1, SQLITE_STATIC);
-  return sl_project_step_done (self, stmt, error);
+  return _sl_project_step_done (self, stmt, error);
 }
 
 /* A later file whose folder names the label the image has now is no conflict
@@ -57,12 +57,12 @@ _sl_project_count_label_conflicts (SlProject *self, GError **error)
   if (self->schema_version < 2)
     return 0;
   if ((stmt
-       = sl_project_prepare (self, "SELECT count(DISTINCT lc.image_id) " OPEN_CONFLICTS, error))
+       = _sl_project_prepare (self, "SELECT count(DISTINCT lc.image_id) " OPEN_CONFLICTS, error))
       == NULL)
     return -1;
   if (sqlite3_step (stmt) != SQLITE_ROW)
     {
-      sl_project_set_db_error (self, error, "Could not count the label conflicts");
+      _sl_project_set_db_error (self, error, "Could not count the label conflicts");
       return -1;
     }
   return sqlite3_column_int64 (stmt, 0);
@@ -78,10 +78,10 @@ sl_project_list_label_conflicts (SlProject *self, GError **error)
 
   if (self->schema_version < 2)
     return g_steal_pointer (&out);
-  stmt = sl_project_prepare (self,
-                             "SELECT lc.image_id, i.original_path, c.name, lc.path, "
-                             "lc.class_name " OPEN_CONFLICTS " ORDER BY lc.image_id, lc.id",
-                             error);
+  stmt = _sl_project_prepare (self,
+                              "SELECT lc.image_id, i.original_path, c.name, lc.path, "
+                              "lc.class_name " OPEN_CONFLICTS " ORDER BY lc.image_id, lc.id",
+                              error);
   if (stmt == NULL)
     return NULL;
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
@@ -89,15 +89,15 @@ sl_project_list_label_conflicts (SlProject *self, GError **error)
       SlLabelConflict *c = g_new0 (SlLabelConflict, 1);
 
       c->image_id = sqlite3_column_int64 (stmt, 0);
-      c->image_path = sl_sqlite_dup_text (stmt, 1);
-      c->kept_class = sl_sqlite_dup_text (stmt, 2);
-      c->path = sl_sqlite_dup_text (stmt, 3);
-      c->other_class = sl_sqlite_dup_text (stmt, 4);
+      c->image_path = _sl_sqlite_dup_text (stmt, 1);
+      c->kept_class = _sl_sqlite_dup_text (stmt, 2);
+      c->path = _sl_sqlite_dup_text (stmt, 3);
+      c->other_class = _sl_sqlite_dup_text (stmt, 4);
       g_ptr_array_add (out, c);
     }
   if (rc != SQLITE_DONE)
     {
-      sl_project_set_db_error (self, error, "Could not read the label conflicts");
+      _sl_project_set_db_error (self, error, "Could not read the label conflicts");
       return NULL;
     }
   return g_steal_pointer (&out);
@@ -133,11 +133,11 @@ sl_project_resolve_label_conflict (SlProject *self, gint64 image_id, const char 
    * forgets the conflicts did not fire. */
   {
     g_autoptr (sqlite3_stmt) stmt
-        = sl_project_prepare (self, "DELETE FROM label_conflicts WHERE image_id = ?", error);
+        = _sl_project_prepare (self, "DELETE FROM label_conflicts WHERE image_id = ?", error);
 
     if (stmt == NULL)
       return FALSE;
     sqlite3_bind_int64 (stmt, 1, image_id);
-    return sl_project_step_done (self, stmt, error);
+    return _sl_project_step_done (self, stmt, error);
   }
 }

@@ -64,20 +64,20 @@ read_image_row (sqlite3_stmt *stmt)
   SlImageInfo *info = g_new0 (SlImageInfo, 1);
 
   info->id = sqlite3_column_int64 (stmt, 0);
-  info->hash = sl_sqlite_dup_text (stmt, 1);
-  info->ext = sl_sqlite_dup_text (stmt, 2);
-  info->original_path = sl_sqlite_dup_text (stmt, 3);
+  info->hash = _sl_sqlite_dup_text (stmt, 1);
+  info->ext = _sl_sqlite_dup_text (stmt, 2);
+  info->original_path = _sl_sqlite_dup_text (stmt, 3);
   info->width = sqlite3_column_int (stmt, 4);
   info->height = sqlite3_column_int (stmt, 5);
   info->channels = sqlite3_column_int (stmt, 6);
   info->depth = sqlite3_column_int (stmt, 7);
   info->class_id
       = sqlite3_column_type (stmt, 8) == SQLITE_NULL ? -1 : sqlite3_column_int64 (stmt, 8);
-  info->class_name = sl_sqlite_dup_text (stmt, 9);
+  info->class_name = _sl_sqlite_dup_text (stmt, 9);
   info->ignored = sqlite3_column_int (stmt, 10);
   info->split = sqlite3_column_int (stmt, 11);
   info->bytes = sqlite3_column_int64 (stmt, 12);
-  info->imported_at = sl_sqlite_dup_text (stmt, 13);
+  info->imported_at = _sl_sqlite_dup_text (stmt, 13);
   return info;
 }
 
@@ -93,7 +93,7 @@ sl_project_list_images (SlProject *self, const SlImageFilter *filter, GError **e
       sl_image_filter_init (&all);
       filter = &all;
     }
-  stmt = sl_project_prepare (
+  stmt = _sl_project_prepare (
       self,
       IMAGE_COLUMNS "WHERE (?1 = -2 OR (?1 = -1 AND i.class_id IS NULL) OR i.class_id = ?1) "
                     "AND (?2 < 0 OR i.split = ?2) AND (?3 OR i.ignored = 0) ORDER BY i.id LIMIT ?4",
@@ -113,7 +113,7 @@ sl_project_list_images (SlProject *self, const SlImageFilter *filter, GError **e
 SlImageInfo *
 sl_project_get_image (SlProject *self, gint64 image_id, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = sl_project_prepare (self, IMAGE_COLUMNS "WHERE i.id = ?", error);
+  g_autoptr (sqlite3_stmt) stmt = _sl_project_prepare (self, IMAGE_COLUMNS "WHERE i.id = ?", error);
 
   if (stmt == NULL)
     return NULL;
@@ -136,7 +136,7 @@ sl_project_resolve_image (SlProject *self, const char *ref, GError **error)
   if (ref != NULL && *ref != '\0' && strspn (ref, "0123456789") == strlen (ref))
     {
       id = g_ascii_strtoll (ref, &end, 10);
-      stmt = sl_project_prepare (self, "SELECT id FROM images WHERE id = ?", error);
+      stmt = _sl_project_prepare (self, "SELECT id FROM images WHERE id = ?", error);
       if (stmt == NULL)
         return -1;
       sqlite3_bind_int64 (stmt, 1, id);
@@ -153,10 +153,10 @@ sl_project_resolve_image (SlProject *self, const char *ref, GError **error)
                    ref ? ref : "");
       return -1;
     }
-  stmt = sl_project_prepare (self,
-                             "SELECT id FROM images WHERE hash >= ?1 AND hash < ?1 || 'g' "
-                             "LIMIT 2",
-                             error);
+  stmt = _sl_project_prepare (self,
+                              "SELECT id FROM images WHERE hash >= ?1 AND hash < ?1 || 'g' "
+                              "LIMIT 2",
+                              error);
   if (stmt == NULL)
     return -1;
   sqlite3_bind_text (stmt, 1, ref, -1, SQLITE_STATIC);
@@ -181,9 +181,9 @@ static gboolean
 update_images (SlProject *self, const char *sql, const gint64 *ids, gsize n, gint64 value,
                gboolean value_null, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = sl_project_prepare (self, sql, error);
+  g_autoptr (sqlite3_stmt) stmt = _sl_project_prepare (self, sql, error);
 
-  if (stmt == NULL || !sl_project_begin (self, error))
+  if (stmt == NULL || !_sl_project_begin (self, error))
     return FALSE;
   for (gsize i = 0; i < n; i++)
     {
@@ -193,7 +193,7 @@ update_images (SlProject *self, const char *sql, const gint64 *ids, gsize n, gin
       else
         sqlite3_bind_int64 (stmt, 1, value);
       sqlite3_bind_int64 (stmt, 2, ids[i]);
-      if (!sl_project_step_done (self, stmt, error))
+      if (!_sl_project_step_done (self, stmt, error))
         goto fail;
       if (sqlite3_changes (self->db) == 0)
         {
@@ -203,10 +203,10 @@ update_images (SlProject *self, const char *sql, const gint64 *ids, gsize n, gin
           goto fail;
         }
     }
-  if (sl_project_commit (self, error))
+  if (_sl_project_commit (self, error))
     return TRUE;
 fail:
-  sl_project_rollback (self);
+  _sl_project_rollback (self);
   return FALSE;
 }
 
@@ -217,7 +217,7 @@ sl_project_set_labels (SlProject *self, const gint64 *image_ids, gsize n, gint64
   if (class_id >= 0)
     {
       g_autoptr (sqlite3_stmt) stmt
-          = sl_project_prepare (self, "SELECT 1 FROM classes WHERE id = ?", error);
+          = _sl_project_prepare (self, "SELECT 1 FROM classes WHERE id = ?", error);
 
       if (stmt == NULL)
         return FALSE;

@@ -379,7 +379,7 @@ commit_one (ImportState *st, Prepared *p, GError **error)
   if (p->file->class_name != NULL
       && (class_id = class_for_name (st, p->file->class_name, error)) < 0)
     return FALSE;
-  now = sl_project_now_iso ();
+  now = _sl_project_now_iso ();
   sqlite3_reset (st->insert_image);
   sqlite3_bind_text (st->insert_image, 1, p->hash, -1, SQLITE_STATIC);
   sqlite3_bind_text (st->insert_image, 2, p->ext, -1, SQLITE_STATIC);
@@ -394,7 +394,7 @@ commit_one (ImportState *st, Prepared *p, GError **error)
   else
     sqlite3_bind_null (st->insert_image, 9);
   sqlite3_bind_text (st->insert_image, 10, now, -1, SQLITE_STATIC);
-  if (!sl_project_step_done (st->self, st->insert_image, error))
+  if (!_sl_project_step_done (st->self, st->insert_image, error))
     return FALSE;
   id = sqlite3_last_insert_rowid (st->self->db);
   g_array_append_val (st->result->image_ids, id);
@@ -428,12 +428,12 @@ commit_batch (ImportState *st, Prepared *batch, guint n, GError **error)
   sync_store (st);
   /* Classes are looked up afresh: another process may have changed them. */
   g_hash_table_remove_all (st->classes);
-  ok = sl_project_begin (st->self, error);
+  ok = _sl_project_begin (st->self, error);
   for (guint i = 0; ok && i < n; i++)
     ok = commit_one (st, &batch[i], error);
-  if (ok && sl_project_commit (st->self, error))
+  if (ok && _sl_project_commit (st->self, error))
     return TRUE;
-  sl_project_rollback (st->self);
+  _sl_project_rollback (st->self);
   g_array_set_size (result->image_ids, ids_before);
   g_ptr_array_set_size (result->issues, issues_before);
   result->files = before.files;
@@ -449,10 +449,10 @@ commit_batch (ImportState *st, Prepared *batch, guint n, GError **error)
 static gboolean
 finish_import (SlProject *self, gint64 import_id, const char *status, gint64 added)
 {
-  g_autoptr (sqlite3_stmt) stmt = sl_project_prepare (
+  g_autoptr (sqlite3_stmt) stmt = _sl_project_prepare (
       self, "UPDATE imports SET finished = ?, status = ?, added = ? WHERE id = ?", NULL);
   g_autoptr (sqlite3_stmt) unmark = NULL;
-  g_autofree char *now = sl_project_now_iso ();
+  g_autofree char *now = _sl_project_now_iso ();
 
   if (stmt == NULL)
     return FALSE;
@@ -460,14 +460,14 @@ finish_import (SlProject *self, gint64 import_id, const char *status, gint64 add
   sqlite3_bind_text (stmt, 2, status, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 3, added);
   sqlite3_bind_int64 (stmt, 4, import_id);
-  if (!sl_project_step_done (self, stmt, NULL))
+  if (!_sl_project_step_done (self, stmt, NULL))
     return FALSE;
   /* After a failure the marker says so and stays, so the next clean-up
    * removes the copies of the rolled-back batch; after a success it goes
    * only when no other import is under way (a dead one needs the clean-up). */
   if (g_strcmp0 (status, "failed") == 0)
     return _sl_project_set_setting (self, "import-active", "failed", NULL);
-  unmark = sl_project_prepare (
+  unmark = _sl_project_prepare (
       self,
       "DELETE FROM settings WHERE key = 'import-active' AND value = '1' AND NOT EXISTS "
       "(SELECT 1 FROM imports WHERE status = 'running' AND id <> ?)",
@@ -475,26 +475,26 @@ finish_import (SlProject *self, gint64 import_id, const char *status, gint64 add
   if (unmark == NULL)
     return FALSE;
   sqlite3_bind_int64 (unmark, 1, import_id);
-  return sl_project_step_done (self, unmark, NULL);
+  return _sl_project_step_done (self, unmark, NULL);
 }
 
 static gboolean
 start_import (SlProject *self, const char *folder, gint64 *import_id, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = sl_project_prepare (
+  g_autoptr (sqlite3_stmt) stmt = _sl_project_prepare (
       self, "INSERT INTO imports (source, started, status) VALUES (?, ?, 'running')", error);
-  g_autofree char *now = sl_project_now_iso ();
+  g_autofree char *now = _sl_project_now_iso ();
   g_autofree char *display = g_filename_display_name (folder);
 
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_text (stmt, 1, display, -1, SQLITE_STATIC);
   sqlite3_bind_text (stmt, 2, now, -1, SQLITE_STATIC);
-  if (!sl_project_step_done (self, stmt, error))
+  if (!_sl_project_step_done (self, stmt, error))
     return FALSE;
   *import_id = sqlite3_last_insert_rowid (self->db);
   /* A "failed" or "orphans" marker stays until the clean-up has been. */
-  return sl_project_exec (
+  return _sl_project_exec (
       self, "INSERT OR IGNORE INTO settings (key, value) VALUES ('import-active', '1')", error);
 }
 
@@ -503,16 +503,16 @@ static gboolean
 prepare_statements (SlProject *self, sqlite3_stmt **find_hash, sqlite3_stmt **insert_image,
                     sqlite3_stmt **insert_issue, GError **error)
 {
-  *find_hash = sl_project_prepare (self,
-                                   "SELECT id, original_path, (SELECT name FROM classes c WHERE "
-                                   "c.id = images.class_id), ext FROM images WHERE hash = ?",
-                                   error);
-  *insert_image = sl_project_prepare (
+  *find_hash = _sl_project_prepare (self,
+                                    "SELECT id, original_path, (SELECT name FROM classes c WHERE "
+                                    "c.id = images.class_id), ext FROM images WHERE hash = ?",
+                                    error);
+  *insert_image = _sl_project_prepare (
       self,
       "INSERT INTO images (hash, ext, original_path, bytes, width, height, channels, depth, "
       "class_id, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       error);
-  *insert_issue = sl_project_prepare (
+  *insert_issue = _sl_project_prepare (
       self, "INSERT INTO import_issues (import_id, path, outcome, reason) VALUES (?, ?, ?, ?)",
       error);
   return *find_hash != NULL && *insert_image != NULL && *insert_issue != NULL;
@@ -707,7 +707,7 @@ sl_project_import_files (SlProject *self, const char *const *paths, gsize n, SlI
 GPtrArray *
 sl_project_list_import_issues (SlProject *self, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = sl_project_prepare (
+  g_autoptr (sqlite3_stmt) stmt = _sl_project_prepare (
       self, "SELECT path, outcome, reason FROM import_issues ORDER BY id", error);
   GPtrArray *out;
 
@@ -718,9 +718,9 @@ sl_project_list_import_issues (SlProject *self, GError **error)
     {
       SlImportIssue *issue = g_new0 (SlImportIssue, 1);
 
-      issue->path = sl_sqlite_dup_text (stmt, 0);
+      issue->path = _sl_sqlite_dup_text (stmt, 0);
       issue->outcome = sqlite3_column_int (stmt, 1);
-      issue->reason = sl_sqlite_dup_text (stmt, 2);
+      issue->reason = _sl_sqlite_dup_text (stmt, 2);
       g_ptr_array_add (out, issue);
     }
   return out;

@@ -83,7 +83,7 @@ static gboolean
 collect_labelled (SlProject *self, GPtrArray *paths, GArray *widths, GArray *heights,
                   gboolean *colour, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = sl_project_prepare (
+  g_autoptr (sqlite3_stmt) stmt = _sl_project_prepare (
       self,
       "SELECT width, height, channels, hash, ext FROM images WHERE class_id IS NOT NULL AND "
       "ignored = 0 ORDER BY id",
@@ -155,14 +155,14 @@ default_pipeline_json (SlProject *self, GCancellable *cancellable, GError **erro
       || sl_pipeline_set_input (pipeline, &spec, &err) != SL_OK)
     {
       sl_pipeline_free (pipeline);
-      sl_project_set_runtime_error (error, &err, "Could not make a pipeline");
+      _sl_project_set_runtime_error (error, &err, "Could not make a pipeline");
       return NULL;
     }
   if (!measure (pipeline, paths, &spec, cancellable, error)
       || sl_pipeline_set_input (pipeline, &spec, &err) != SL_OK)
     {
       if (err.code != SL_OK)
-        sl_project_set_runtime_error (error, &err, "Could not make a pipeline");
+        _sl_project_set_runtime_error (error, &err, "Could not make a pipeline");
       sl_pipeline_free (pipeline);
       return NULL;
     }
@@ -190,7 +190,7 @@ remeasure_pipeline_json (SlProject *self, const char *pipeline_json, GCancellabl
 
   if (sl_pipeline_from_json (pipeline_json, &pipeline, &err) != SL_OK)
     {
-      sl_project_set_runtime_error (error, &err, "The pipeline is not valid");
+      _sl_project_set_runtime_error (error, &err, "The pipeline is not valid");
       return NULL;
     }
   sl_pipeline_get_input (pipeline, &spec);
@@ -199,7 +199,7 @@ remeasure_pipeline_json (SlProject *self, const char *pipeline_json, GCancellabl
       || sl_pipeline_set_input (pipeline, &spec, &err) != SL_OK)
     {
       if (err.code != SL_OK)
-        sl_project_set_runtime_error (error, &err, "Could not measure the pipeline's output");
+        _sl_project_set_runtime_error (error, &err, "Could not measure the pipeline's output");
       sl_pipeline_free (pipeline);
       return NULL;
     }

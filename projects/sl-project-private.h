@@ -30,14 +30,14 @@ gboolean _sl_project_set_setting (SlProject *self, const char *key, const char *
                                   GError **error);
 
 /* Sets *error from the connection's last error, prefixed with what failed. */
-void sl_project_set_db_error (SlProject *self, GError **error, const char *what);
-gboolean sl_project_exec (SlProject *self, const char *sql, GError **error);
-sqlite3_stmt *sl_project_prepare (SlProject *self, const char *sql, GError **error);
+void _sl_project_set_db_error (SlProject *self, GError **error, const char *what);
+gboolean _sl_project_exec (SlProject *self, const char *sql, GError **error);
+sqlite3_stmt *_sl_project_prepare (SlProject *self, const char *sql, GError **error);
 /* Steps a statement that returns no rows. */
-gboolean sl_project_step_done (SlProject *self, sqlite3_stmt *stmt, GError **error);
-gboolean sl_project_begin (SlProject *self, GError **error); /* BEGIN IMMEDIATE */
-gboolean sl_project_commit (SlProject *self, GError **error);
-void sl_project_rollback (SlProject *self);
+gboolean _sl_project_step_done (SlProject *self, sqlite3_stmt *stmt, GError **error);
+gboolean _sl_project_begin (SlProject *self, GError **error); /* BEGIN IMMEDIATE */
+gboolean _sl_project_commit (SlProject *self, GError **error);
+void _sl_project_rollback (SlProject *self);
 
 /* sl-project-busy.c: every connection waits for another process's write
  * (backing off, said once with g_message when it lasts, given up after
@@ -54,11 +54,11 @@ gboolean _sl_project_set_busy_error (SlProject *self, GError **error, const char
 void _sl_project_clean_up (SlProject *self);
 
 /* Sets *error from a runtime error. */
-void sl_project_set_runtime_error (GError **error, const sl_error *err, const char *what);
+void _sl_project_set_runtime_error (GError **error, const sl_error *err, const char *what);
 
 /* sl-project-schema.c: creates or upgrades the schema to SL_PROJECT_SCHEMA_VERSION
  * (a read-only project is only checked: it opens if its version is not newer). */
-gboolean sl_project_migrate (SlProject *self, GError **error);
+gboolean _sl_project_migrate (SlProject *self, GError **error);
 /* Whether every table and column this build reads is there. */
 gboolean _sl_project_schema_complete (SlProject *self, char **missing);
 
@@ -71,9 +71,9 @@ gboolean _sl_sqlite_is_damage (int rc);
 void _sl_project_set_damaged (const char *root, sqlite3 *db, const char *cause, GError **error);
 
 /* A column as a newly allocated string (NULL stays NULL). */
-char *sl_sqlite_dup_text (sqlite3_stmt *stmt, int column);
+char *_sl_sqlite_dup_text (sqlite3_stmt *stmt, int column);
 /* The current UTC time as ISO 8601. */
-char *sl_project_now_iso (void);
+char *_sl_project_now_iso (void);
 
 /* sl-project-conflicts.c: records, inside the import's transaction, that the
  * file at `path` (in the folder of class `class_name`) has the same content as

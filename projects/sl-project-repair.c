@@ -113,7 +113,7 @@ static char *
 column_list (SlProject *db, const char *table)
 {
   g_autoptr (sqlite3_stmt) stmt
-      = sl_project_prepare (db, "SELECT name FROM pragma_table_info(?)", NULL);
+      = _sl_project_prepare (db, "SELECT name FROM pragma_table_info(?)", NULL);
   GString *out = g_string_new (NULL);
 
   if (stmt != NULL)
@@ -167,7 +167,7 @@ copy_table (Repair *rp, const char *table, const char *where, GError **error)
   }
   insert_sql
       = g_strdup_printf ("INSERT OR IGNORE INTO \"%s\" (%s) VALUES (%s)", table, columns, params);
-  if ((insert = sl_project_prepare (rp->db, insert_sql, error)) == NULL)
+  if ((insert = _sl_project_prepare (rp->db, insert_sql, error)) == NULL)
     return -1;
   if (!old_has_table (rp->old, table))
     return 0; /* written by a Sightline that did not have it yet */
@@ -182,7 +182,7 @@ copy_table (Repair *rp, const char *table, const char *where, GError **error)
       sqlite3_reset (insert);
       for (int i = 0; i < n_cols; i++)
         sqlite3_bind_value (insert, i + 1, sqlite3_column_value (sel, i));
-      if (!sl_project_step_done (rp->db, insert, error))
+      if (!_sl_project_step_done (rp->db, insert, error))
         {
           sqlite3_finalize (sel);
           return -1;
@@ -344,7 +344,7 @@ index_one (Repair *rp, sqlite3_stmt *insert, const char *prefix, const char *nam
                 name, err.message);
           return TRUE;
         }
-      now = sl_project_now_iso ();
+      now = _sl_project_now_iso ();
       sqlite3_bind_text (insert, 2, hash, -1, SQLITE_STATIC);
       sqlite3_bind_text (insert, 3, dot + 1, -1, SQLITE_STATIC);
       sqlite3_bind_text (insert, 4, stored_name, -1, SQLITE_STATIC);
@@ -358,7 +358,7 @@ index_one (Repair *rp, sqlite3_stmt *insert, const char *prefix, const char *nam
       sqlite3_bind_text (insert, 13, now, -1, SQLITE_STATIC);
       sl_image_clear (&img);
     }
-  if (!sl_project_step_done (rp->db, insert, error))
+  if (!_sl_project_step_done (rp->db, insert, error))
     return FALSE;
   rp->result->images++;
   return TRUE;
@@ -372,7 +372,7 @@ index_images (Repair *rp, GError **error)
   g_autofree char *images = g_build_filename (rp->db->path, "images", NULL);
   g_autoptr (GDir) dir = g_dir_open (images, 0, NULL);
   g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (sqlite3_stmt) insert = sl_project_prepare (
+  g_autoptr (sqlite3_stmt) insert = _sl_project_prepare (
       rp->db,
       "INSERT INTO images (id, hash, ext, original_path, bytes, width, height, channels, depth, "
       "class_id, ignored, split, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -416,7 +416,7 @@ recover_classes (Repair *rp, GError **error)
   g_autoptr (sqlite3_stmt) ids = NULL;
   gint64 n = copy_table (rp, "classes", NULL, error);
 
-  if (n < 0 || (ids = sl_project_prepare (rp->db, "SELECT id FROM classes", error)) == NULL)
+  if (n < 0 || (ids = _sl_project_prepare (rp->db, "SELECT id FROM classes", error)) == NULL)
     return FALSE;
   while (sqlite3_step (ids) == SQLITE_ROW)
     {
@@ -447,7 +447,7 @@ run_from_recipe (Repair *rp, const char *dir_name, const char *dir, GError **err
             dir_name);
       return TRUE;
     }
-  insert = sl_project_prepare (
+  insert = _sl_project_prepare (
       rp->db,
       "INSERT OR IGNORE INTO runs (id, status, message, created, preset, epochs, train_images, "
       "val_images, dataset_hash, config_json, versions_json, classes_json) "
@@ -477,7 +477,7 @@ run_from_recipe (Repair *rp, const char *dir_name, const char *dir, GError **err
       if (v != NULL)
         sqlite3_bind_text (insert, column, v, -1, SQLITE_TRANSIENT);
     }
-  ok = sl_project_step_done (rp->db, insert, NULL) && sqlite3_changes (rp->db->db) == 1;
+  ok = _sl_project_step_done (rp->db, insert, NULL) && sqlite3_changes (rp->db->db) == 1;
   cJSON_Delete (doc);
   if (ok)
     rp->result->runs++;
@@ -497,7 +497,7 @@ recover_runs (Repair *rp, GError **error)
   g_autofree char *runs = g_build_filename (rp->db->path, "runs", NULL);
   g_autoptr (GDir) dir = g_dir_open (runs, 0, NULL);
   g_autoptr (sqlite3_stmt) known
-      = sl_project_prepare (rp->db, "SELECT 1 FROM runs WHERE id = ?", error);
+      = _sl_project_prepare (rp->db, "SELECT 1 FROM runs WHERE id = ?", error);
   const char *name;
 
   if (known == NULL)
@@ -528,7 +528,7 @@ recover_runs (Repair *rp, GError **error)
 static gboolean
 drop_orphans (Repair *rp, GError **error)
 {
-  g_autoptr (sqlite3_stmt) check = sl_project_prepare (rp->db, "PRAGMA foreign_key_check", error);
+  g_autoptr (sqlite3_stmt) check = _sl_project_prepare (rp->db, "PRAGMA foreign_key_check", error);
   g_autoptr (GPtrArray) deletes = g_ptr_array_new_with_free_func (g_free);
 
   if (check == NULL)
@@ -538,7 +538,7 @@ drop_orphans (Repair *rp, GError **error)
                                                (const char *) sqlite3_column_text (check, 0),
                                                (long long) sqlite3_column_int64 (check, 1)));
   for (guint i = 0; i < deletes->len; i++)
-    if (!sl_project_exec (rp->db, g_ptr_array_index (deletes, i), error))
+    if (!_sl_project_exec (rp->db, g_ptr_array_index (deletes, i), error))
       return FALSE;
   return TRUE;
 }
@@ -550,8 +550,8 @@ rebuild (Repair *rp, GError **error)
   g_autoptr (sqlite3_stmt) runs = NULL;
 
   /* Children may arrive before their parents are known: keys are checked at the end. */
-  if (!sl_project_exec (rp->db, "PRAGMA foreign_keys = OFF", error)
-      || !sl_project_begin (rp->db, error))
+  if (!_sl_project_exec (rp->db, "PRAGMA foreign_keys = OFF", error)
+      || !_sl_project_begin (rp->db, error))
     return FALSE;
   if (rp->old != NULL)
     {
@@ -562,20 +562,20 @@ rebuild (Repair *rp, GError **error)
       for (gsize i = 0; i < G_N_ELEMENTS (salvaged_tables); i++)
         if (copy_table (rp, salvaged_tables[i], NULL, error) < 0)
           goto fail;
-      if (!sl_project_exec (
+      if (!_sl_project_exec (
               rp->db, "UPDATE imports SET status = 'interrupted' WHERE status = 'running'", error))
         goto fail;
     }
   if (!index_images (rp, error) || !recover_runs (rp, error) || !drop_orphans (rp, error))
     goto fail;
-  if ((runs = sl_project_prepare (rp->db, "SELECT count(*) FROM runs", error)) == NULL
+  if ((runs = _sl_project_prepare (rp->db, "SELECT count(*) FROM runs", error)) == NULL
       || sqlite3_step (runs) != SQLITE_ROW)
     goto fail;
   rp->result->runs = sqlite3_column_int64 (runs, 0);
   {
     g_autofree char *name = _sl_project_get_setting (rp->db, "name");
     g_autofree char *base = g_path_get_basename (rp->db->path);
-    g_autofree char *now = sl_project_now_iso ();
+    g_autofree char *now = _sl_project_now_iso ();
     g_autofree char *kept = g_path_get_basename (rp->result->kept_path);
     g_autofree char *repaired = g_strdup_printf ("%s from %s", now, kept);
     g_autofree char *created = _sl_project_get_setting (rp->db, "created");
@@ -586,12 +586,12 @@ rebuild (Repair *rp, GError **error)
     if (created == NULL && !_sl_project_set_setting (rp->db, "created", now, error))
       goto fail;
   }
-  if (!sl_project_commit (rp->db, error))
+  if (!_sl_project_commit (rp->db, error))
     goto fail;
-  return sl_project_exec (rp->db, "PRAGMA foreign_keys = ON", error);
+  return _sl_project_exec (rp->db, "PRAGMA foreign_keys = ON", error);
 
 fail:
-  sl_project_rollback (rp->db);
+  _sl_project_rollback (rp->db);
   return FALSE;
 }
 

@@ -139,8 +139,8 @@ add_document (cJSON *obj, const char *key, const char *json)
 }
 
 char *
-sl_run_config_to_json (const SlRunConfig *c, const char *model_json, const char *pipeline_json,
-                       const float *weights, int classes)
+_sl_run_config_to_json (const SlRunConfig *c, const char *model_json, const char *pipeline_json,
+                        const float *weights, int classes)
 {
   cJSON *obj = cJSON_CreateObject ();
   char *printed, *out;
@@ -288,7 +288,7 @@ sl_run_config_from_json (const char *json, SlRunConfig *c, GArray **weights, GEr
 }
 
 char *
-sl_run_config_member_json (const char *config_json, const char *member)
+_sl_run_config_member_json (const char *config_json, const char *member)
 {
   cJSON *obj = cJSON_Parse (config_json);
   char *out = obj != NULL ? dup_member_json (obj, member) : NULL;
@@ -298,7 +298,7 @@ sl_run_config_member_json (const char *config_json, const char *member)
 }
 
 char *
-sl_run_versions_json (void)
+_sl_run_versions_json (void)
 {
   return g_strdup_printf ("{\"sightline\": \"%s\", \"project_format\": %d, \"glib\": "
                           "\"%u.%u.%u\", \"sqlite\": \"%s\"}",
@@ -309,13 +309,13 @@ sl_run_versions_json (void)
 char *
 sl_run_info_dup_pipeline_json (const SlRunInfo *run)
 {
-  return sl_run_config_member_json (run->config_json, "pipeline");
+  return _sl_run_config_member_json (run->config_json, "pipeline");
 }
 
 char *
 sl_run_info_dup_model_json (const SlRunInfo *run)
 {
-  return sl_run_config_member_json (run->config_json, "model");
+  return _sl_run_config_member_json (run->config_json, "model");
 }
 
 void
@@ -343,7 +343,7 @@ sl_run_info_free (SlRunInfo *info)
   "versions_json, classes_json FROM runs "
 
 gboolean
-sl_run_lock (SlProject *self, const SlRunInfo *run, gboolean exclusive, int *fd, GError **error)
+_sl_run_lock (SlProject *self, const SlRunInfo *run, gboolean exclusive, int *fd, GError **error)
 {
   g_autofree char *path = sl_project_run_file (self, run, ".lock");
   g_autoptr (GError) local_error = NULL;
@@ -387,10 +387,10 @@ run_from_row (SlProject *self, sqlite3_stmt *stmt)
   r->id = sqlite3_column_int64 (stmt, 0);
   r->name = g_strdup_printf ("run-%lld", (long long) r->id);
   r->status = sqlite3_column_int (stmt, 1);
-  r->message = sl_sqlite_dup_text (stmt, 2);
-  r->created = sl_sqlite_dup_text (stmt, 3);
-  r->finished = sl_sqlite_dup_text (stmt, 4);
-  r->preset = sl_sqlite_dup_text (stmt, 5);
+  r->message = _sl_sqlite_dup_text (stmt, 2);
+  r->created = _sl_sqlite_dup_text (stmt, 3);
+  r->finished = _sl_sqlite_dup_text (stmt, 4);
+  r->preset = _sl_sqlite_dup_text (stmt, 5);
   r->epochs = sqlite3_column_int (stmt, 6);
   r->epochs_done = sqlite3_column_int (stmt, 7);
   r->best_epoch = sqlite3_column_int (stmt, 8);
@@ -400,9 +400,9 @@ run_from_row (SlProject *self, sqlite3_stmt *stmt)
       = sqlite3_column_type (stmt, 10) == SQLITE_NULL ? NAN : sqlite3_column_double (stmt, 10);
   r->train_images = sqlite3_column_int64 (stmt, 11);
   r->val_images = sqlite3_column_int64 (stmt, 12);
-  r->dataset_hash = sl_sqlite_dup_text (stmt, 13);
-  r->config_json = sl_sqlite_dup_text (stmt, 14);
-  r->versions_json = sl_sqlite_dup_text (stmt, 15);
+  r->dataset_hash = _sl_sqlite_dup_text (stmt, 13);
+  r->config_json = _sl_sqlite_dup_text (stmt, 14);
+  r->versions_json = _sl_sqlite_dup_text (stmt, 15);
   r->class_names = g_ptr_array_new_with_free_func (g_free);
   classes = cJSON_Parse ((const char *) sqlite3_column_text (stmt, 16));
   r->class_ids = g_new0 (gint64, MAX (1, cJSON_GetArraySize (classes)));
@@ -421,7 +421,7 @@ run_from_row (SlProject *self, sqlite3_stmt *stmt)
 GPtrArray *
 sl_project_list_runs (SlProject *self, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = sl_project_prepare (self, RUN_COLUMNS "ORDER BY id DESC", error);
+  g_autoptr (sqlite3_stmt) stmt = _sl_project_prepare (self, RUN_COLUMNS "ORDER BY id DESC", error);
   GPtrArray *out;
 
   if (stmt == NULL)
@@ -439,7 +439,7 @@ sl_project_get_run (SlProject *self, const char *ref, GError **error)
   gint64 id = -1;
 
   if (ref == NULL || g_strcmp0 (ref, "latest") == 0)
-    stmt = sl_project_prepare (self, RUN_COLUMNS "ORDER BY id DESC LIMIT 1", error);
+    stmt = _sl_project_prepare (self, RUN_COLUMNS "ORDER BY id DESC LIMIT 1", error);
   else
     {
       const char *digits = g_str_has_prefix (ref, "run-") ? ref + 4 : ref;
@@ -452,7 +452,7 @@ sl_project_get_run (SlProject *self, const char *ref, GError **error)
                        "“%s” does not name a run; give its number, run-N or latest", ref);
           return NULL;
         }
-      stmt = sl_project_prepare (self, RUN_COLUMNS "WHERE id = ?", error);
+      stmt = _sl_project_prepare (self, RUN_COLUMNS "WHERE id = ?", error);
       if (stmt != NULL)
         sqlite3_bind_int64 (stmt, 1, id);
     }
@@ -471,7 +471,7 @@ sl_project_get_run (SlProject *self, const char *ref, GError **error)
 GArray *
 sl_project_get_run_metrics (SlProject *self, gint64 run_id, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = sl_project_prepare (
+  g_autoptr (sqlite3_stmt) stmt = _sl_project_prepare (
       self,
       "SELECT epoch, train_loss, train_accuracy, val_loss, val_accuracy, learning_rate, "
       "images_per_s, seconds FROM run_metrics WHERE run_id = ? ORDER BY epoch",
@@ -524,7 +524,7 @@ sl_project_delete_run (SlProject *self, gint64 run_id, GError **error)
   trash = g_strconcat (dir, ".tmp-deleted", NULL);
   has_dir = g_file_test (dir, G_FILE_TEST_IS_DIR);
   /* The training thread (of this or another process) holds the lock. */
-  if (has_dir && !sl_run_lock (self, run, TRUE, &fd, error))
+  if (has_dir && !_sl_run_lock (self, run, TRUE, &fd, error))
     return FALSE;
   /* Moved aside first, so a failed delete can put it back, and a crash leaves
    * a ".tmp-" folder that the next open removes. */
@@ -537,13 +537,13 @@ sl_project_delete_run (SlProject *self, gint64 run_id, GError **error)
                    g_strerror (saved));
       return FALSE;
     }
-  stmt = sl_project_prepare (self, "DELETE FROM runs WHERE id = ?", error);
+  stmt = _sl_project_prepare (self, "DELETE FROM runs WHERE id = ?", error);
   if (stmt != NULL)
     {
       sqlite3_bind_int64 (stmt, 1, run_id);
       if (sqlite3_step (stmt) != SQLITE_DONE)
         {
-          sl_project_set_db_error (self, error, "Could not delete the run");
+          _sl_project_set_db_error (self, error, "Could not delete the run");
           g_clear_pointer (&stmt, sqlite3_finalize);
         }
     }

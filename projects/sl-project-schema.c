@@ -174,23 +174,23 @@ _sl_project_schema_complete (SlProject *self, char **missing)
 static gboolean
 has_foreign_tables (SlProject *self)
 {
-  g_autoptr (sqlite3_stmt) stmt
-      = sl_project_prepare (self, "SELECT 1 FROM sqlite_master WHERE type = 'table' LIMIT 1", NULL);
+  g_autoptr (sqlite3_stmt) stmt = _sl_project_prepare (
+      self, "SELECT 1 FROM sqlite_master WHERE type = 'table' LIMIT 1", NULL);
 
   return stmt != NULL && sqlite3_step (stmt) == SQLITE_ROW;
 }
 
 gboolean
-sl_project_migrate (SlProject *self, GError **error)
+_sl_project_migrate (SlProject *self, GError **error)
 {
   g_autoptr (sqlite3_stmt) stmt = NULL;
   int version;
 
-  if ((stmt = sl_project_prepare (self, "PRAGMA user_version", error)) == NULL)
+  if ((stmt = _sl_project_prepare (self, "PRAGMA user_version", error)) == NULL)
     return FALSE;
   if (sqlite3_step (stmt) != SQLITE_ROW)
     {
-      sl_project_set_db_error (self, error, "Could not read the schema version");
+      _sl_project_set_db_error (self, error, "Could not read the schema version");
       return FALSE;
     }
   version = sqlite3_column_int (stmt, 0);
@@ -228,13 +228,13 @@ sl_project_migrate (SlProject *self, GError **error)
 
       if (migrations[i].version <= version)
         continue;
-      if (!sl_project_begin (self, error))
+      if (!_sl_project_begin (self, error))
         return FALSE;
       bump = g_strdup_printf ("PRAGMA user_version = %d", migrations[i].version);
-      if (!sl_project_exec (self, migrations[i].sql, error) || !sl_project_exec (self, bump, error)
-          || !sl_project_commit (self, error))
+      if (!_sl_project_exec (self, migrations[i].sql, error)
+          || !_sl_project_exec (self, bump, error) || !_sl_project_commit (self, error))
         {
-          sl_project_rollback (self);
+          _sl_project_rollback (self);
           g_prefix_error (error,
                           "Could not upgrade the project to format %d: ", migrations[i].version);
           return FALSE;

@@ -49,7 +49,7 @@ static gboolean
 split_class (SlProject *self, const SlSplitConfig *c, gint64 class_id, const char *name,
              sqlite3_stmt *update, gint64 *assigned, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = sl_project_prepare (
+  g_autoptr (sqlite3_stmt) stmt = _sl_project_prepare (
       self, "SELECT id, split FROM images WHERE class_id = ? AND ignored = 0 ORDER BY hash", error);
   g_autoptr (GArray) fresh = g_array_new (FALSE, FALSE, sizeof (gint64));
   gint64 have[4] = { 0 }, target[4], n = 0;
@@ -105,7 +105,7 @@ split_class (SlProject *self, const SlSplitConfig *c, gint64 class_id, const cha
           sqlite3_reset (update);
           sqlite3_bind_int (update, 1, order[s]);
           sqlite3_bind_int64 (update, 2, g_array_index (fresh, gint64, k));
-          if (!sl_project_step_done (self, update, error))
+          if (!_sl_project_step_done (self, update, error))
             return FALSE;
           (*assigned)++;
         }
@@ -131,11 +131,11 @@ sl_project_split (SlProject *self, const SlSplitConfig *config, gint64 *assigned
   c.train /= sum;
   c.val /= sum;
   c.test /= sum;
-  classes = sl_project_prepare (self, "SELECT id, name FROM classes ORDER BY id", error);
-  update = sl_project_prepare (self, "UPDATE images SET split = ? WHERE id = ?", error);
-  if (classes == NULL || update == NULL || !sl_project_begin (self, error))
+  classes = _sl_project_prepare (self, "SELECT id, name FROM classes ORDER BY id", error);
+  update = _sl_project_prepare (self, "UPDATE images SET split = ? WHERE id = ?", error);
+  if (classes == NULL || update == NULL || !_sl_project_begin (self, error))
     return FALSE;
-  if (c.resplit && !sl_project_exec (self, "UPDATE images SET split = 0", error))
+  if (c.resplit && !_sl_project_exec (self, "UPDATE images SET split = 0", error))
     goto fail;
   while (sqlite3_step (classes) == SQLITE_ROW)
     if (!split_class (self, &c, sqlite3_column_int64 (classes, 0),
@@ -143,12 +143,12 @@ sl_project_split (SlProject *self, const SlSplitConfig *config, gint64 *assigned
       goto fail;
   summary
       = g_strdup_printf ("%.4f/%.4f/%.4f seed %" G_GUINT64_FORMAT, c.train, c.val, c.test, c.seed);
-  if (!_sl_project_set_setting (self, "split", summary, error) || !sl_project_commit (self, error))
+  if (!_sl_project_set_setting (self, "split", summary, error) || !_sl_project_commit (self, error))
     goto fail;
   if (assigned != NULL)
     *assigned = count;
   return TRUE;
 fail:
-  sl_project_rollback (self);
+  _sl_project_rollback (self);
   return FALSE;
 }

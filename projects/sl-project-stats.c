@@ -58,11 +58,11 @@ query_count (SlProject *self, const char *sql, GError **error)
 
   if (error != NULL && *error != NULL)
     return -1; /* an earlier count failed; keep its error */
-  if ((stmt = sl_project_prepare (self, sql, error)) == NULL)
+  if ((stmt = _sl_project_prepare (self, sql, error)) == NULL)
     return -1;
   if (sqlite3_step (stmt) != SQLITE_ROW)
     {
-      sl_project_set_db_error (self, error, "Could not count the project's images");
+      _sl_project_set_db_error (self, error, "Could not count the project's images");
       return -1;
     }
   return sqlite3_column_int64 (stmt, 0);
@@ -73,8 +73,8 @@ query_count (SlProject *self, const char *sql, GError **error)
 static gboolean
 find_missing (SlProject *self, SlProjectStats *s, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt
-      = sl_project_prepare (self, "SELECT hash, ext, original_path FROM images ORDER BY id", error);
+  g_autoptr (sqlite3_stmt) stmt = _sl_project_prepare (
+      self, "SELECT hash, ext, original_path FROM images ORDER BY id", error);
   int rc;
 
   if (stmt == NULL)
@@ -87,11 +87,11 @@ find_missing (SlProject *self, SlProjectStats *s, GError **error)
                                    (const char *) sqlite3_column_text (stmt, 1));
 
       if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
-        g_ptr_array_add (s->missing_names, sl_sqlite_dup_text (stmt, 2));
+        g_ptr_array_add (s->missing_names, _sl_sqlite_dup_text (stmt, 2));
     }
   if (rc != SQLITE_DONE)
     {
-      sl_project_set_db_error (self, error, "Could not list the project's images");
+      _sl_project_set_db_error (self, error, "Could not list the project's images");
       return FALSE;
     }
   s->missing = s->missing_names->len;
@@ -366,16 +366,16 @@ sl_project_get_stats (SlProject *self, SlProjectStats *s, GError **error)
   int rc;
 
   memset (s, 0, sizeof *s);
-  classes = sl_project_prepare (
+  classes = _sl_project_prepare (
       self,
       "SELECT c.id, c.name, count(i.id), sum(i.split = 1), sum(i.split = 2), sum(i.split = 3), "
       "sum(i.split = 0) FROM classes c LEFT JOIN images i ON i.class_id = c.id AND i.ignored = 0 "
       "GROUP BY c.id ORDER BY c.position, c.id",
       error);
-  shapes = sl_project_prepare (self,
-                               "SELECT width, height, channels, count(*) AS n FROM images "
-                               "WHERE ignored = 0 GROUP BY 1, 2, 3 ORDER BY n DESC, 1, 2, 3",
-                               error);
+  shapes = _sl_project_prepare (self,
+                                "SELECT width, height, channels, count(*) AS n FROM images "
+                                "WHERE ignored = 0 GROUP BY 1, 2, 3 ORDER BY n DESC, 1, 2, 3",
+                                error);
   if (classes == NULL || shapes == NULL)
     return FALSE;
   s->classes = g_ptr_array_new_with_free_func ((GDestroyNotify) class_count_free);
@@ -386,7 +386,7 @@ sl_project_get_stats (SlProject *self, SlProjectStats *s, GError **error)
       SlClassCount *c = g_new0 (SlClassCount, 1);
 
       c->class_id = sqlite3_column_int64 (classes, 0);
-      c->name = sl_sqlite_dup_text (classes, 1);
+      c->name = _sl_sqlite_dup_text (classes, 1);
       c->total = sqlite3_column_int64 (classes, 2);
       c->train = sqlite3_column_int64 (classes, 3);
       c->val = sqlite3_column_int64 (classes, 4);
@@ -396,7 +396,7 @@ sl_project_get_stats (SlProject *self, SlProjectStats *s, GError **error)
     }
   if (rc != SQLITE_DONE)
     {
-      sl_project_set_db_error (self, error, "Could not count the images per class");
+      _sl_project_set_db_error (self, error, "Could not count the images per class");
       sl_project_stats_clear (s);
       return FALSE;
     }
@@ -412,7 +412,7 @@ sl_project_get_stats (SlProject *self, SlProjectStats *s, GError **error)
     }
   if (rc != SQLITE_DONE)
     {
-      sl_project_set_db_error (self, error, "Could not count the image sizes");
+      _sl_project_set_db_error (self, error, "Could not count the image sizes");
       sl_project_stats_clear (s);
       return FALSE;
     }

@@ -14,7 +14,7 @@
 G_DEFINE_QUARK (sl - project - error - quark, sl_project_error)
 
 void
-sl_project_set_db_error (SlProject *self, GError **error, const char *what)
+_sl_project_set_db_error (SlProject *self, GError **error, const char *what)
 {
   int rc = sqlite3_extended_errcode (self->db);
 
@@ -61,7 +61,7 @@ sl_project_check_writable (SlProject *self, GError **error)
 }
 
 void
-sl_project_set_runtime_error (GError **error, const sl_error *err, const char *what)
+_sl_project_set_runtime_error (GError **error, const sl_error *err, const char *what)
 {
   if (err->code == SL_ERR_CANCELLED)
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "%s", err->message);
@@ -70,7 +70,7 @@ sl_project_set_runtime_error (GError **error, const sl_error *err, const char *w
 }
 
 gboolean
-sl_project_exec (SlProject *self, const char *sql, GError **error)
+_sl_project_exec (SlProject *self, const char *sql, GError **error)
 {
   char *msg = NULL;
 
@@ -80,7 +80,7 @@ sl_project_exec (SlProject *self, const char *sql, GError **error)
 
       if (_sl_sqlite_is_damage (rc) || (rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_BUSY
           || (rc & 0xff) == SQLITE_LOCKED)
-        sl_project_set_db_error (self, error, "Could not update the project");
+        _sl_project_set_db_error (self, error, "Could not update the project");
       else
         g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_DATABASE, "%s (in %s)",
                      msg ? msg : sqlite3_errmsg (self->db), self->db_path);
@@ -91,54 +91,54 @@ sl_project_exec (SlProject *self, const char *sql, GError **error)
 }
 
 sqlite3_stmt *
-sl_project_prepare (SlProject *self, const char *sql, GError **error)
+_sl_project_prepare (SlProject *self, const char *sql, GError **error)
 {
   sqlite3_stmt *stmt = NULL;
 
   if (sqlite3_prepare_v2 (self->db, sql, -1, &stmt, NULL) != SQLITE_OK)
     {
-      sl_project_set_db_error (self, error, "Could not query the project");
+      _sl_project_set_db_error (self, error, "Could not query the project");
       return NULL;
     }
   return stmt;
 }
 
 gboolean
-sl_project_step_done (SlProject *self, sqlite3_stmt *stmt, GError **error)
+_sl_project_step_done (SlProject *self, sqlite3_stmt *stmt, GError **error)
 {
   int rc = sqlite3_step (stmt);
 
   if (rc != SQLITE_DONE && rc != SQLITE_ROW)
     {
-      sl_project_set_db_error (self, error, "Could not update the project");
+      _sl_project_set_db_error (self, error, "Could not update the project");
       return FALSE;
     }
   return TRUE;
 }
 
 gboolean
-sl_project_begin (SlProject *self, GError **error)
+_sl_project_begin (SlProject *self, GError **error)
 {
   if (!sl_project_check_writable (self, error))
     return FALSE;
-  return sl_project_exec (self, "BEGIN IMMEDIATE", error);
+  return _sl_project_exec (self, "BEGIN IMMEDIATE", error);
 }
 
 gboolean
-sl_project_commit (SlProject *self, GError **error)
+_sl_project_commit (SlProject *self, GError **error)
 {
-  return sl_project_exec (self, "COMMIT", error);
+  return _sl_project_exec (self, "COMMIT", error);
 }
 
 void
-sl_project_rollback (SlProject *self)
+_sl_project_rollback (SlProject *self)
 {
   if (!sqlite3_get_autocommit (self->db))
     sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 char *
-sl_sqlite_dup_text (sqlite3_stmt *stmt, int column)
+_sl_sqlite_dup_text (sqlite3_stmt *stmt, int column)
 {
   const unsigned char *text = sqlite3_column_text (stmt, column);
 
@@ -146,7 +146,7 @@ sl_sqlite_dup_text (sqlite3_stmt *stmt, int column)
 }
 
 char *
-sl_project_now_iso (void)
+_sl_project_now_iso (void)
 {
   g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
 
@@ -283,11 +283,11 @@ connect (const char *path, gboolean create, GError **error)
       return NULL;
     }
   _sl_project_wait_when_busy (self);
-  if (!sl_project_exec (self,
-                        self->read_only ? "PRAGMA foreign_keys = ON"
-                                        : "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; "
-                                          "PRAGMA synchronous = NORMAL",
-                        error))
+  if (!_sl_project_exec (self,
+                         self->read_only ? "PRAGMA foreign_keys = ON"
+                                         : "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; "
+                                           "PRAGMA synchronous = NORMAL",
+                         error))
     {
       if (error != NULL && *error != NULL && (*error)->code == SL_PROJECT_ERROR_DAMAGED)
         return NULL;
@@ -324,7 +324,7 @@ _sl_project_create_index (const char *path, GError **error)
 {
   g_autoptr (SlProject) self = connect (path, TRUE, error);
 
-  if (self == NULL || !sl_project_migrate (self, error))
+  if (self == NULL || !_sl_project_migrate (self, error))
     return NULL;
   return g_steal_pointer (&self);
 }
@@ -357,10 +357,10 @@ sl_project_create (const char *path, const char *name, GError **error)
       return NULL;
     }
   if (!make_folders (path, error) || (self = connect (path, TRUE, error)) == NULL
-      || !sl_project_migrate (self, error))
+      || !_sl_project_migrate (self, error))
     return NULL;
   base = name != NULL ? g_strdup (name) : g_path_get_basename (self->path);
-  now = sl_project_now_iso ();
+  now = _sl_project_now_iso ();
   if (!_sl_project_set_setting (self, "name", base, error)
       || !_sl_project_set_setting (self, "created", now, error))
     return NULL;
@@ -370,7 +370,7 @@ sl_project_create (const char *path, const char *name, GError **error)
 /* Looks for damage before anything reports on the data: every table this
  * build reads must be there, and the tables people care about must read to
  * the end (a count visits every page of a table). SQLite's quick check runs
- * only when something fails here or later (sl_project_set_db_error). */
+ * only when something fails here or later (_sl_project_set_db_error). */
 static gboolean
 check_readable (SlProject *self, GError **error)
 {
@@ -412,7 +412,7 @@ check_readable (SlProject *self, GError **error)
         }
       if (rc != SQLITE_ROW)
         {
-          sl_project_set_db_error (self, error, "Could not read the project");
+          _sl_project_set_db_error (self, error, "Could not read the project");
           return FALSE;
         }
     }
@@ -426,7 +426,7 @@ open_project (const char *path, gboolean clean, GError **error)
 
   if (self == NULL)
     return NULL;
-  if (!sl_project_migrate (self, error) || !check_readable (self, error))
+  if (!_sl_project_migrate (self, error) || !check_readable (self, error))
     return NULL;
   if (!clean || self->read_only)
     return g_steal_pointer (&self); /* a read-only project is never cleaned up */
@@ -475,12 +475,12 @@ char *
 _sl_project_get_setting (SlProject *self, const char *key)
 {
   g_autoptr (sqlite3_stmt) stmt
-      = sl_project_prepare (self, "SELECT value FROM settings WHERE key = ?", NULL);
+      = _sl_project_prepare (self, "SELECT value FROM settings WHERE key = ?", NULL);
 
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
-  return sqlite3_step (stmt) == SQLITE_ROW ? sl_sqlite_dup_text (stmt, 0) : NULL;
+  return sqlite3_step (stmt) == SQLITE_ROW ? _sl_sqlite_dup_text (stmt, 0) : NULL;
 }
 
 gboolean
@@ -489,13 +489,13 @@ _sl_project_set_setting (SlProject *self, const char *key, const char *value, GE
   g_autoptr (sqlite3_stmt) stmt = NULL;
 
   if (value == NULL)
-    stmt = sl_project_prepare (self, "DELETE FROM settings WHERE key = ?1", error);
+    stmt = _sl_project_prepare (self, "DELETE FROM settings WHERE key = ?1", error);
   else
-    stmt = sl_project_prepare (self, "INSERT OR REPLACE INTO settings VALUES (?1, ?2)", error);
+    stmt = _sl_project_prepare (self, "INSERT OR REPLACE INTO settings VALUES (?1, ?2)", error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
   if (value != NULL)
     sqlite3_bind_text (stmt, 2, value, -1, SQLITE_STATIC);
-  return sl_project_step_done (self, stmt, error);
+  return _sl_project_step_done (self, stmt, error);
 }

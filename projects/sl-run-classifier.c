@@ -34,7 +34,7 @@ load_model (SlProject *db, const SlRunInfo *run, SlCheckpointKind checkpoint, co
       || sl_model_load_checkpoint (path, model, &err) != SL_OK
       || (device != NULL && sl_model_set_device (*model, NULL, device, &err) != SL_OK))
     {
-      sl_project_set_runtime_error (error, &err, "Could not load the trained model");
+      _sl_project_set_runtime_error (error, &err, "Could not load the trained model");
       g_clear_pointer (model, sl_model_free);
       g_clear_pointer (pipeline, sl_pipeline_free);
       return FALSE;
@@ -43,8 +43,8 @@ load_model (SlProject *db, const SlRunInfo *run, SlCheckpointKind checkpoint, co
 }
 
 sl_classifier *
-sl_run_open_classifier (SlProject *db, const SlRunInfo *run, SlCheckpointKind checkpoint,
-                        int threads, const char *device, GError **error)
+_sl_run_open_classifier (SlProject *db, const SlRunInfo *run, SlCheckpointKind checkpoint,
+                         int threads, const char *device, GError **error)
 {
   sl_classifier_options options;
   sl_classifier *classifier = NULL;
@@ -65,7 +65,7 @@ sl_run_open_classifier (SlProject *db, const SlRunInfo *run, SlCheckpointKind ch
                          (int32_t) run->class_names->len, &options, &classifier, &err)
       != SL_OK)
     {
-      sl_project_set_runtime_error (error, &err, "Could not load the trained model");
+      _sl_project_set_runtime_error (error, &err, "Could not load the trained model");
       return NULL;
     }
   return classifier;
@@ -81,5 +81,5 @@ sl_project_open_classifier (SlProject *project, gint64 run_id, SlCheckpointKind 
   g_snprintf (id, sizeof id, "%lld", (long long) run_id);
   if ((run = sl_project_get_run (project, id, error)) == NULL)
     return NULL;
-  return sl_run_open_classifier (project, run, checkpoint, threads, device, error);
+  return _sl_run_open_classifier (project, run, checkpoint, threads, device, error);
 }

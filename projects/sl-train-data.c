@@ -46,7 +46,7 @@ sl_train_data_skipped_note (const SlTrainData *d)
 gboolean
 sl_train_data_pick_classes (SlProject *db, SlTrainData *d, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = sl_project_prepare (
+  g_autoptr (sqlite3_stmt) stmt = _sl_project_prepare (
       db,
       "SELECT c.id, c.name FROM classes c WHERE EXISTS (SELECT 1 FROM images i WHERE "
       "i.class_id = c.id AND i.ignored = 0 AND i.split > 0) ORDER BY c.position, c.id",
@@ -61,7 +61,7 @@ sl_train_data_pick_classes (SlProject *db, SlTrainData *d, GError **error)
       gint64 id = sqlite3_column_int64 (stmt, 0);
 
       g_array_append_val (d->class_ids, id);
-      g_ptr_array_add (d->class_names, sl_sqlite_dup_text (stmt, 1));
+      g_ptr_array_add (d->class_names, _sl_sqlite_dup_text (stmt, 1));
     }
   if (d->class_ids->len < 2)
     {
@@ -78,7 +78,7 @@ sl_train_data_pick_classes (SlProject *db, SlTrainData *d, GError **error)
 gboolean
 sl_train_data_collect (SlProject *db, SlTrainData *d, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = sl_project_prepare (
+  g_autoptr (sqlite3_stmt) stmt = _sl_project_prepare (
       db,
       "SELECT split, hash, ext, class_id, original_path FROM images WHERE ignored = 0 AND "
       "split > 0 AND class_id IS NOT NULL ORDER BY split, hash",
@@ -114,7 +114,7 @@ sl_train_data_collect (SlProject *db, SlTrainData *d, GError **error)
       if (split != SL_SPLIT_TEST && !g_file_test (stored, G_FILE_TEST_IS_REGULAR))
         {
           /* Said, not silent: the run's note and Data Health name these. */
-          g_ptr_array_add (d->missing, sl_sqlite_dup_text (stmt, 4));
+          g_ptr_array_add (d->missing, _sl_sqlite_dup_text (stmt, 4));
           continue;
         }
       line = g_strdup_printf ("%d\t%s\t%s\n", split, hash,
@@ -253,13 +253,13 @@ gint64
 sl_train_data_insert_run (SlProject *db, const SlTrainData *d, const SlRunConfig *c,
                           const char *config_json, GError **error)
 {
-  g_autoptr (sqlite3_stmt) stmt = sl_project_prepare (
+  g_autoptr (sqlite3_stmt) stmt = _sl_project_prepare (
       db,
       "INSERT INTO runs (status, created, preset, epochs, train_images, val_images, "
       "dataset_hash, config_json, versions_json, classes_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
       "?)",
       error);
-  g_autofree char *now = sl_project_now_iso (), *versions = sl_run_versions_json ();
+  g_autofree char *now = _sl_project_now_iso (), *versions = _sl_run_versions_json ();
   g_autofree char *classes = classes_json (d), *dir = NULL, *name = NULL;
   gint64 id;
 
@@ -276,7 +276,7 @@ sl_train_data_insert_run (SlProject *db, const SlTrainData *d, const SlRunConfig
   sqlite3_bind_text (stmt, 8, config_json, -1, SQLITE_STATIC);
   sqlite3_bind_text (stmt, 9, versions, -1, SQLITE_STATIC);
   sqlite3_bind_text (stmt, 10, classes, -1, SQLITE_STATIC);
-  if (!sl_project_step_done (db, stmt, error))
+  if (!_sl_project_step_done (db, stmt, error))
     return -1;
   id = sqlite3_last_insert_rowid (db->db);
   name = g_strdup_printf ("run-%lld", (long long) id);

@@ -68,7 +68,7 @@ sl_train_job_free (SlTrainJob *job)
 static gboolean
 runtime_failed (GError **error, const sl_error *err, const char *what)
 {
-  sl_project_set_runtime_error (error, err, what);
+  _sl_project_set_runtime_error (error, err, what);
   return FALSE;
 }
 
@@ -232,7 +232,7 @@ preset_model_json (const SlRunConfig *c, const sl_pipeline *pipeline, int classe
   po.classes = classes;
   if (sl_preset_json (c->preset ? c->preset : "small-bn", &po, &json, &err) != SL_OK)
     {
-      sl_project_set_runtime_error (error, &err, "Could not build the model");
+      _sl_project_set_runtime_error (error, &err, "Could not build the model");
       return NULL;
     }
   out = g_strdup (json);
@@ -299,15 +299,15 @@ sl_train_job_new (SlProject *project, const SlRunConfig *config, GError **error)
     model_json = g_strdup (normal);
     sl_free (normal);
   }
-  config_json = sl_run_config_to_json (&job->config, model_json, pipeline_json,
-                                       job->weights ? (const float *) job->weights->data : NULL,
-                                       job->data.class_ids->len);
+  config_json = _sl_run_config_to_json (&job->config, model_json, pipeline_json,
+                                        job->weights ? (const float *) job->weights->data : NULL,
+                                        job->data.class_ids->len);
   if ((run_id = sl_train_data_insert_run (job->db, &job->data, &job->config, config_json, error))
       < 0)
     return NULL;
   g_snprintf (id, sizeof id, "%lld", (long long) run_id);
   if ((job->run = sl_project_get_run (job->db, id, error)) == NULL
-      || !sl_run_lock (job->db, job->run, TRUE, &job->lock_fd, error))
+      || !_sl_run_lock (job->db, job->run, TRUE, &job->lock_fd, error))
     return NULL;
   return g_steal_pointer (&job);
 }
@@ -317,7 +317,7 @@ sl_train_job_new (SlProject *project, const SlRunConfig *config, GError **error)
 static gboolean
 restore_history (SlTrainJob *job, GError **error)
 {
-  g_autoptr (sqlite3_stmt) drop = sl_project_prepare (
+  g_autoptr (sqlite3_stmt) drop = _sl_project_prepare (
       job->db, "DELETE FROM run_metrics WHERE run_id = ? AND epoch >= ?", error);
   g_autoptr (GArray) metrics = NULL;
 
@@ -325,7 +325,7 @@ restore_history (SlTrainJob *job, GError **error)
     return FALSE;
   sqlite3_bind_int64 (drop, 1, job->run->id);
   sqlite3_bind_int (drop, 2, job->first_epoch);
-  if (!sl_project_step_done (job->db, drop, error)
+  if (!_sl_project_step_done (job->db, drop, error)
       || (metrics = sl_project_get_run_metrics (job->db, job->run->id, error)) == NULL)
     return FALSE;
   for (guint i = 0; i < metrics->len; i++)
@@ -365,7 +365,7 @@ sl_train_job_new_resume_on (SlProject *project, const char *run_ref, int epochs,
   job->lock_fd = -1;
   if ((job->db = sl_project_open_worker (sl_project_get_path (project), error)) == NULL
       || (job->run = sl_project_get_run (job->db, run_ref, error)) == NULL
-      || !sl_run_lock (job->db, job->run, TRUE, &job->lock_fd, error)
+      || !_sl_run_lock (job->db, job->run, TRUE, &job->lock_fd, error)
       || !sl_run_config_from_json (job->run->config_json, &job->config, &weights, error))
     return NULL;
   job->config.epochs = epochs > 0 ? epochs : job->run->epochs;
@@ -414,14 +414,14 @@ sl_train_job_new_resume_on (SlProject *project, const char *run_ref, int epochs,
   if (!restore_history (job, error))
     return NULL;
   {
-    g_autoptr (sqlite3_stmt) stmt = sl_project_prepare (
+    g_autoptr (sqlite3_stmt) stmt = _sl_project_prepare (
         job->db, "UPDATE runs SET epochs = ?, epochs_done = ? WHERE id = ?", error);
     if (stmt == NULL)
       return NULL;
     sqlite3_bind_int (stmt, 1, job->config.epochs);
     sqlite3_bind_int (stmt, 2, job->first_epoch);
     sqlite3_bind_int64 (stmt, 3, job->run->id);
-    if (!sl_project_step_done (job->db, stmt, error))
+    if (!_sl_project_step_done (job->db, stmt, error))
       return NULL;
   }
   return g_steal_pointer (&job);
@@ -516,9 +516,9 @@ on_step (const sl_progress *p, void *user_data)
 static gboolean
 set_status (SlTrainJob *job, SlRunStatus status, const char *message, gboolean finished)
 {
-  g_autoptr (sqlite3_stmt) stmt = sl_project_prepare (
+  g_autoptr (sqlite3_stmt) stmt = _sl_project_prepare (
       job->db, "UPDATE runs SET status = ?, message = ?, finished = ? WHERE id = ?", NULL);
-  g_autofree char *now = finished ? sl_project_now_iso () : NULL;
+  g_autofree char *now = finished ? _sl_project_now_iso () : NULL;
   g_autofree char *note = sl_train_data_skipped_note (&job->data), *full = NULL;
 
   /* The run's message keeps saying which images it did not see. */
@@ -534,7 +534,7 @@ set_status (SlTrainJob *job, SlRunStatus status, const char *message, gboolean f
   if (now != NULL)
     sqlite3_bind_text (stmt, 3, now, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (stmt, 4, job->run->id);
-  return sl_project_step_done (job->db, stmt, NULL);
+  return _sl_project_step_done (job->db, stmt, NULL);
 }
 
 /* Records an epoch: its metrics row and the run's progress, in one transaction. */
@@ -542,15 +542,15 @@ static gboolean
 record_epoch (SlTrainJob *job, const sl_epoch_stats *tr, const sl_epoch_stats *val, double lr,
               GError **error)
 {
-  g_autoptr (sqlite3_stmt) metrics = sl_project_prepare (
+  g_autoptr (sqlite3_stmt) metrics = _sl_project_prepare (
       job->db, "INSERT OR REPLACE INTO run_metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", error);
-  g_autoptr (sqlite3_stmt) run = sl_project_prepare (
+  g_autoptr (sqlite3_stmt) run = _sl_project_prepare (
       job->db,
       "UPDATE runs SET epochs_done = ?, best_epoch = ?, best_val_loss = ?, best_val_accuracy = "
       "(SELECT val_accuracy FROM run_metrics WHERE run_id = ?4 AND epoch = ?2) WHERE id = ?4",
       error);
 
-  if (metrics == NULL || run == NULL || !sl_project_begin (job->db, error))
+  if (metrics == NULL || run == NULL || !_sl_project_begin (job->db, error))
     return FALSE;
   sqlite3_bind_int64 (metrics, 1, job->run->id);
   sqlite3_bind_int (metrics, 2, job->epoch);
@@ -569,10 +569,10 @@ record_epoch (SlTrainJob *job, const sl_epoch_stats *tr, const sl_epoch_stats *v
   if (isfinite (job->best_val_loss))
     sqlite3_bind_double (run, 3, job->best_val_loss);
   sqlite3_bind_int64 (run, 4, job->run->id);
-  if (!sl_project_step_done (job->db, metrics, error) || !sl_project_step_done (job->db, run, error)
-      || !sl_project_commit (job->db, error))
+  if (!_sl_project_step_done (job->db, metrics, error)
+      || !_sl_project_step_done (job->db, run, error) || !_sl_project_commit (job->db, error))
     {
-      sl_project_rollback (job->db);
+      _sl_project_rollback (job->db);
       return FALSE;
     }
   return TRUE;

@@ -384,7 +384,7 @@ fake_device_backend_new (sl_backend **out, sl_error *err)
       free (f);
       return SL_ERR_NOMEM;
     }
-  st = sl_cpu_backend_new (FAKE_THREADS, &f->cpu, err);
+  st = _sl_cpu_backend_new (FAKE_THREADS, &f->cpu, err);
   if (st != SL_OK)
     {
       free (be);

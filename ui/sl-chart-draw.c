@@ -30,7 +30,7 @@ static void
 draw_text (SlChart *self, GtkSnapshot *snapshot, const char *text, SlChartText kind, double x,
            double y, double xalign, const GdkRGBA *color)
 {
-  g_autoptr (PangoLayout) pl = sl_chart_text (self, text, kind);
+  g_autoptr (PangoLayout) pl = _sl_chart_text (self, text, kind);
   int w, h;
 
   pango_layout_get_pixel_size (pl, &w, &h);
@@ -43,7 +43,7 @@ draw_text (SlChart *self, GtkSnapshot *snapshot, const char *text, SlChartText k
 static int
 text_height (SlChart *self, SlChartText kind)
 {
-  g_autoptr (PangoLayout) pl = sl_chart_text (self, "0", kind);
+  g_autoptr (PangoLayout) pl = _sl_chart_text (self, "0", kind);
   int h;
 
   pango_layout_get_pixel_size (pl, NULL, &h);
@@ -74,8 +74,8 @@ draw_axes (SlChart *self, GtkSnapshot *snapshot, const SlChartLayout *l, const G
 
   for (guint i = 0; i < l->n_y_ticks; i++)
     {
-      double y = sl_chart_map_y (self, l, l->y_ticks[i]);
-      g_autofree char *text = sl_chart_format_y (self, l->y_ticks[i], l->y_decimals);
+      double y = _sl_chart_map_y (self, l, l->y_ticks[i]);
+      g_autofree char *text = _sl_chart_format_y (self, l->y_ticks[i], l->y_decimals);
 
       if (fabs (y - (l->py + l->ph)) > 0.5)
         gtk_snapshot_append_color (snapshot, &grid,
@@ -88,8 +88,8 @@ draw_axes (SlChart *self, GtkSnapshot *snapshot, const SlChartLayout *l, const G
     }
   for (guint i = 0; i < l->n_x_ticks; i++)
     {
-      double x = sl_chart_map_x (l, l->x_ticks[i]);
-      g_autofree char *text = sl_chart_format_x (self, l->x_ticks[i], l->x_decimals);
+      double x = _sl_chart_map_x (l, l->x_ticks[i]);
+      g_autofree char *text = _sl_chart_format_x (self, l->x_ticks[i], l->x_decimals);
 
       gtk_snapshot_append_color (snapshot, &grid, &GRAPHENE_RECT_INIT (floor (x), l->py, 1, l->ph));
       gtk_snapshot_append_color (snapshot, &axis,
@@ -203,13 +203,13 @@ trace_points (SlChart *self, const SlChartLayout *l, const Trace *t, Pen *pen)
       double x, y, my;
 
       sl_chart_series_get_point (t->series, i, &x, &y);
-      my = isnan (y) ? NAN : sl_chart_map_y (self, l, y);
+      my = isnan (y) ? NAN : _sl_chart_map_y (self, l, y);
       if (isnan (my))
         {
           join = join && connect;
           continue;
         }
-      pen_to (pen, sl_chart_map_x (l, x), clamp_y (l, my), join);
+      pen_to (pen, _sl_chart_map_x (l, x), clamp_y (l, my), join);
       join = TRUE;
     }
 }
@@ -231,8 +231,8 @@ trace_spread (SlChart *self, const SlChartLayout *l, const Trace *t, guint colum
         continue;
       /* Whole pixels: boxes on the pixel grid are the fastest of all, and a faint band does
        * not show the rounding. */
-      top = floor (clamp_y (l, sl_chart_map_y (self, l, col->max)));
-      bottom = ceil (clamp_y (l, sl_chart_map_y (self, l, col->min)));
+      top = floor (clamp_y (l, _sl_chart_map_y (self, l, col->max)));
+      bottom = ceil (clamp_y (l, _sl_chart_map_y (self, l, col->min)));
       if (bottom - top >= 2)
         cairo_rectangle (cr, l->px + c * width, top, width, bottom - top);
     }
@@ -250,7 +250,7 @@ trace_means (SlChart *self, const SlChartLayout *l, const Trace *t, guint column
 
       if (col->has)
         pen_to (pen, column_x (l, columns, c),
-                clamp_y (l, sl_chart_map_y (self, l, col->sum / col->n)), !col->gap || connect);
+                clamp_y (l, _sl_chart_map_y (self, l, col->sum / col->n)), !col->gap || connect);
     }
 }
 
@@ -298,9 +298,9 @@ draw_line (SlChart *self, cairo_t *cr, const SlChartLayout *l, const Trace *t, g
           double x, y;
 
           sl_chart_series_get_point (t->series, i, &x, &y);
-          y = isnan (y) ? NAN : sl_chart_map_y (self, l, y);
+          y = isnan (y) ? NAN : _sl_chart_map_y (self, l, y);
           if (!isnan (y))
-            g_array_append_val (dots, GRAPHENE_POINT_INIT (sl_chart_map_x (l, x), clamp_y (l, y)));
+            g_array_append_val (dots, GRAPHENE_POINT_INIT (_sl_chart_map_x (l, x), clamp_y (l, y)));
         }
     }
   fill_dots (cr, dots, n_values < 20 ? 3.0 : 2.25);
@@ -379,7 +379,7 @@ draw_series_texture (SlChart *self, GtkSnapshot *snapshot, const SlChartLayout *
 }
 
 void
-sl_chart_draw_plot (SlChart *self, GtkSnapshot *snapshot, const SlChartLayout *l)
+_sl_chart_draw_plot (SlChart *self, GtkSnapshot *snapshot, const SlChartLayout *l)
 {
   GtkWidget *widget = GTK_WIDGET (self);
   GdkRGBA fg;
@@ -414,19 +414,19 @@ hover_points_high (SlChart *self, const SlChartLayout *l, const SlChartHover *ho
       if (hover->index[i] < 0)
         continue;
       sl_chart_series_get_point (hover->series[i], hover->index[i], NULL, &y);
-      y = clamp_y (l, sl_chart_map_y (self, l, y));
+      y = clamp_y (l, _sl_chart_map_y (self, l, y));
       sum += y, n++;
     }
   return n > 0 && sum / n < l->py + l->ph / 2;
 }
 
 void
-sl_chart_draw_hover (SlChart *self, GtkSnapshot *snapshot, const SlChartLayout *l,
-                     const SlChartHover *hover)
+_sl_chart_draw_hover (SlChart *self, GtkSnapshot *snapshot, const SlChartLayout *l,
+                      const SlChartHover *hover)
 {
   g_auto (GStrv) lines = g_strsplit (sl_chart_get_hover_text (self), "\n", -1);
   GdkRGBA fg, bg, border, guide, heading;
-  double gx = round (sl_chart_map_x (l, hover->x)), row_h, box_w = 0, box_h, bx, by;
+  double gx = round (_sl_chart_map_x (l, hover->x)), row_h, box_w = 0, box_h, bx, by;
   const double pad = 8, swatch = 10;
   cairo_t *cr;
 
@@ -440,7 +440,7 @@ sl_chart_draw_hover (SlChart *self, GtkSnapshot *snapshot, const SlChartLayout *
   row_h = text_height (self, SL_CHART_TEXT_SMALL) + 2;
   for (guint i = 0; lines[i] != NULL; i++)
     {
-      g_autoptr (PangoLayout) pl = sl_chart_text (self, lines[i], SL_CHART_TEXT_SMALL);
+      g_autoptr (PangoLayout) pl = _sl_chart_text (self, lines[i], SL_CHART_TEXT_SMALL);
       int w;
 
       pango_layout_get_pixel_size (pl, &w, NULL);
@@ -463,11 +463,11 @@ sl_chart_draw_hover (SlChart *self, GtkSnapshot *snapshot, const SlChartLayout *
       if (hover->index[i] < 0)
         continue;
       sl_chart_series_get_point (hover->series[i], hover->index[i], &x, &y);
-      y = sl_chart_map_y (self, l, y);
+      y = _sl_chart_map_y (self, l, y);
       if (isnan (y) || y < l->py - 4 || y > l->py + l->ph + 4)
         continue;
       sl_chart_series_get_color (hover->series[i], &color);
-      cairo_arc (cr, sl_chart_map_x (l, x), y, 4, 0, 2 * G_PI);
+      cairo_arc (cr, _sl_chart_map_x (l, x), y, 4, 0, 2 * G_PI);
       gdk_cairo_set_source_rgba (cr, &color);
       cairo_fill_preserve (cr);
       gdk_cairo_set_source_rgba (cr, &bg);

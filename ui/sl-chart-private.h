@@ -73,20 +73,20 @@ struct _SlChart
   char *hover_text;
 };
 
-PangoLayout *sl_chart_text (SlChart *self, const char *text, SlChartText kind);
-const SlChartLayout *sl_chart_ensure_layout (SlChart *self);
+PangoLayout *_sl_chart_text (SlChart *self, const char *text, SlChartText kind);
+const SlChartLayout *_sl_chart_ensure_layout (SlChart *self);
 /* NULL while the read-out is hidden. */
-const SlChartHover *sl_chart_ensure_hover (SlChart *self);
-char *sl_chart_format_x (SlChart *self, double x, int decimals);
-char *sl_chart_format_y (SlChart *self, double y, int decimals);
-char *sl_chart_format_value (SlChart *self, double y);
+const SlChartHover *_sl_chart_ensure_hover (SlChart *self);
+char *_sl_chart_format_x (SlChart *self, double x, int decimals);
+char *_sl_chart_format_y (SlChart *self, double y, int decimals);
+char *_sl_chart_format_value (SlChart *self, double y);
 /* Data to widget coordinates; y is NaN for a value a log axis cannot show. */
-double sl_chart_map_x (const SlChartLayout *layout, double x);
-double sl_chart_map_y (SlChart *self, const SlChartLayout *layout, double y);
+double _sl_chart_map_x (const SlChartLayout *layout, double x);
+double _sl_chart_map_y (SlChart *self, const SlChartLayout *layout, double y);
 
 /* sl-chart-draw.c */
-void sl_chart_draw_plot (SlChart *self, GtkSnapshot *snapshot, const SlChartLayout *layout);
-void sl_chart_draw_hover (SlChart *self, GtkSnapshot *snapshot, const SlChartLayout *layout,
-                          const SlChartHover *hover);
+void _sl_chart_draw_plot (SlChart *self, GtkSnapshot *snapshot, const SlChartLayout *layout);
+void _sl_chart_draw_hover (SlChart *self, GtkSnapshot *snapshot, const SlChartLayout *layout,
+                           const SlChartHover *hover);
 
 G_END_DECLS

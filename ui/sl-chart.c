@@ -205,8 +205,8 @@ compute_x_ticks (SlChart *self, SlChartLayout *l)
       l->x_decimals = step_decimals (step);
       for (guint i = 0; i < l->n_x_ticks; i++)
         {
-          g_autofree char *text = sl_chart_format_x (self, l->x_ticks[i], l->x_decimals);
-          g_autoptr (PangoLayout) pl = sl_chart_text (self, text, SL_CHART_TEXT_TICK);
+          g_autofree char *text = _sl_chart_format_x (self, l->x_ticks[i], l->x_decimals);
+          g_autoptr (PangoLayout) pl = _sl_chart_text (self, text, SL_CHART_TEXT_TICK);
           int w;
 
           pango_layout_get_pixel_size (pl, &w, NULL);
@@ -222,7 +222,7 @@ compute_x_ticks (SlChart *self, SlChartLayout *l)
 static int
 text_height (SlChart *self, const char *text, SlChartText kind, int *width)
 {
-  g_autoptr (PangoLayout) pl = sl_chart_text (self, text, kind);
+  g_autoptr (PangoLayout) pl = _sl_chart_text (self, text, kind);
   int w, h;
 
   pango_layout_get_pixel_size (pl, &w, &h);
@@ -290,7 +290,7 @@ layout_header (SlChart *self, SlChartLayout *l)
 }
 
 const SlChartLayout *
-sl_chart_ensure_layout (SlChart *self)
+_sl_chart_ensure_layout (SlChart *self)
 {
   SlChartLayout *l = &self->layout;
   int width = MAX (gtk_widget_get_width (GTK_WIDGET (self)), 240);
@@ -327,7 +327,7 @@ sl_chart_ensure_layout (SlChart *self)
     }
   for (guint i = 0; i < l->n_y_ticks; i++)
     {
-      g_autofree char *text = sl_chart_format_y (self, l->y_ticks[i], l->y_decimals);
+      g_autofree char *text = _sl_chart_format_y (self, l->y_ticks[i], l->y_decimals);
       int w;
 
       text_height (self, text, SL_CHART_TEXT_TICK, &w);
@@ -344,13 +344,13 @@ sl_chart_ensure_layout (SlChart *self)
 }
 
 double
-sl_chart_map_x (const SlChartLayout *l, double x)
+_sl_chart_map_x (const SlChartLayout *l, double x)
 {
   return l->px + (x - l->x0) / (l->x1 - l->x0) * l->pw;
 }
 
 double
-sl_chart_map_y (SlChart *self, const SlChartLayout *l, double y)
+_sl_chart_map_y (SlChart *self, const SlChartLayout *l, double y)
 {
   if (self->y_log)
     y = y > 0 ? log10 (y) : NAN;
@@ -360,7 +360,7 @@ sl_chart_map_y (SlChart *self, const SlChartLayout *l, double y)
 /* ---- Text --------------------------------------------------------------------------- */
 
 PangoLayout *
-sl_chart_text (SlChart *self, const char *text, SlChartText kind)
+_sl_chart_text (SlChart *self, const char *text, SlChartText kind)
 {
   PangoLayout *pl = gtk_widget_create_pango_layout (GTK_WIDGET (self), text);
   PangoAttrList *attrs = pango_attr_list_new ();
@@ -378,7 +378,7 @@ sl_chart_text (SlChart *self, const char *text, SlChartText kind)
 
 /* Tick labels: as many decimals as the step needs; "-0" never shows. */
 char *
-sl_chart_format_x (SlChart *self, double x, int decimals)
+_sl_chart_format_x (SlChart *self, double x, int decimals)
 {
   (void) self;
   if (fabs (x) < pow (10, -decimals) / 2)
@@ -409,21 +409,21 @@ format_log_tick (SlChart *self, double y)
 }
 
 char *
-sl_chart_format_y (SlChart *self, double y, int decimals)
+_sl_chart_format_y (SlChart *self, double y, int decimals)
 {
   if (self->y_log)
     return format_log_tick (self, y);
   if (self->y_percent)
     {
-      g_autofree char *number = sl_chart_format_x (self, y * 100, decimals);
+      g_autofree char *number = _sl_chart_format_x (self, y * 100, decimals);
 
       return g_strdup_printf ("%s%%", number);
     }
-  return sl_chart_format_x (self, y, decimals);
+  return _sl_chart_format_x (self, y, decimals);
 }
 
 char *
-sl_chart_format_value (SlChart *self, double y)
+_sl_chart_format_value (SlChart *self, double y)
 {
   if (self->y_percent)
     return g_strdup_printf ("%.1f%%", y * 100);
@@ -499,7 +499,7 @@ compute_hover (SlChart *self, const SlChartLayout *l)
         }
       h->series[h->n] = s;
       h->index[h->n++] = k;
-      value = k >= 0 ? sl_chart_format_value (self, py) : g_strdup ("–");
+      value = k >= 0 ? _sl_chart_format_value (self, py) : g_strdup ("–");
       g_string_append_printf (text, "\n%s: %s", sl_chart_series_get_name (s), value);
       /* A point off the guide says where it is. */
       if (k >= 0 && fabs (px - h->x) * l->pw / (l->x1 - l->x0) >= 0.5)
@@ -515,9 +515,9 @@ compute_hover (SlChart *self, const SlChartLayout *l)
 }
 
 const SlChartHover *
-sl_chart_ensure_hover (SlChart *self)
+_sl_chart_ensure_hover (SlChart *self)
 {
-  const SlChartLayout *l = sl_chart_ensure_layout (self);
+  const SlChartLayout *l = _sl_chart_ensure_layout (self);
 
   if (!self->hovering || !l->has_data)
     return NULL;
@@ -534,7 +534,7 @@ sl_chart_hover_at (SlChart *self, double x, double y)
   gboolean inside;
 
   g_return_if_fail (SL_IS_CHART (self));
-  l = sl_chart_ensure_layout (self);
+  l = _sl_chart_ensure_layout (self);
   inside = x >= l->px && x <= l->px + l->pw && y >= l->py && y <= l->py + l->ph;
   if (!inside && !self->hovering)
     return;
@@ -565,21 +565,21 @@ static void
 sl_chart_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
   SlChart *self = SL_CHART (widget);
-  const SlChartLayout *l = sl_chart_ensure_layout (self);
+  const SlChartLayout *l = _sl_chart_ensure_layout (self);
   const SlChartHover *hover;
 
   if (self->plot_node == NULL)
     {
       GtkSnapshot *plot = gtk_snapshot_new ();
 
-      sl_chart_draw_plot (self, plot, l);
+      _sl_chart_draw_plot (self, plot, l);
       self->plot_node = gtk_snapshot_free_to_node (plot);
       self->n_draws++;
     }
   if (self->plot_node != NULL)
     gtk_snapshot_append_node (snapshot, self->plot_node);
-  if ((hover = sl_chart_ensure_hover (self)) != NULL)
-    sl_chart_draw_hover (self, snapshot, l, hover);
+  if ((hover = _sl_chart_ensure_hover (self)) != NULL)
+    _sl_chart_draw_hover (self, snapshot, l, hover);
 }
 
 static void
@@ -796,7 +796,7 @@ const char *
 sl_chart_get_hover_text (SlChart *self)
 {
   g_return_val_if_fail (SL_IS_CHART (self), NULL);
-  return sl_chart_ensure_hover (self) != NULL ? self->hover_text : NULL;
+  return _sl_chart_ensure_hover (self) != NULL ? self->hover_text : NULL;
 }
 
 guint
@@ -805,7 +805,7 @@ sl_chart_get_y_ticks (SlChart *self, double *ticks, guint max)
   const SlChartLayout *l;
 
   g_return_val_if_fail (SL_IS_CHART (self), 0);
-  l = sl_chart_ensure_layout (self);
+  l = _sl_chart_ensure_layout (self);
   for (guint i = 0; i < MIN (max, l->n_y_ticks); i++)
     ticks[i] = l->y_ticks[i];
   return MIN (max, l->n_y_ticks);
@@ -817,7 +817,7 @@ sl_chart_get_x_ticks (SlChart *self, double *ticks, guint max)
   const SlChartLayout *l;
 
   g_return_val_if_fail (SL_IS_CHART (self), 0);
-  l = sl_chart_ensure_layout (self);
+  l = _sl_chart_ensure_layout (self);
   for (guint i = 0; i < MIN (max, l->n_x_ticks); i++)
     ticks[i] = l->x_ticks[i];
   return MIN (max, l->n_x_ticks);
@@ -829,8 +829,8 @@ sl_chart_get_y_tick_label (SlChart *self, guint i)
   const SlChartLayout *l;
 
   g_return_val_if_fail (SL_IS_CHART (self), NULL);
-  l = sl_chart_ensure_layout (self);
-  return i < l->n_y_ticks ? sl_chart_format_y (self, l->y_ticks[i], l->y_decimals) : NULL;
+  l = _sl_chart_ensure_layout (self);
+  return i < l->n_y_ticks ? _sl_chart_format_y (self, l->y_ticks[i], l->y_decimals) : NULL;
 }
 
 void
@@ -839,7 +839,7 @@ sl_chart_get_x_range (SlChart *self, double *min, double *max)
   const SlChartLayout *l;
 
   g_return_if_fail (SL_IS_CHART (self));
-  l = sl_chart_ensure_layout (self);
+  l = _sl_chart_ensure_layout (self);
   *min = l->x0;
   *max = l->x1;
 }
@@ -850,7 +850,7 @@ sl_chart_get_y_range (SlChart *self, double *min, double *max)
   const SlChartLayout *l;
 
   g_return_if_fail (SL_IS_CHART (self));
-  l = sl_chart_ensure_layout (self);
+  l = _sl_chart_ensure_layout (self);
   *min = l->y0;
   *max = l->y1;
 }

@@ -18,7 +18,7 @@ gint64
 sl_class_list_add_class (SlClassList *self, const char *name, const char *color, GError **error)
 {
   g_autofree char *trimmed = g_strstrip (g_strdup (name != NULL ? name : ""));
-  gint64 id = sl_project_add_class (sl_class_list_get_project (self), trimmed, color, NULL, error);
+  gint64 id = sl_project_add_class (_sl_class_list_get_project (self), trimmed, color, NULL, error);
 
   if (id >= 0)
     sl_session_notify_classes_changed (sl_image_list_get_session (self->images));
@@ -32,7 +32,7 @@ sl_class_list_delete_class (SlClassList *self, gint64 class_id, SlClassDeleteMod
   gint64 touched = 0;
   SlSession *session = sl_image_list_get_session (self->images);
 
-  if (!sl_project_delete_class (sl_class_list_get_project (self), class_id, mode, &touched, error))
+  if (!sl_project_delete_class (_sl_class_list_get_project (self), class_id, mode, &touched, error))
     return FALSE;
   sl_session_notify_classes_changed (session);
   if (mode == SL_CLASS_DELETE_REMOVE_IMAGES && touched > 0)
@@ -43,7 +43,7 @@ sl_class_list_delete_class (SlClassList *self, gint64 class_id, SlClassDeleteMod
 gboolean
 sl_class_list_merge_classes (SlClassList *self, gint64 from, gint64 into, GError **error)
 {
-  if (!sl_project_merge_classes (sl_class_list_get_project (self), from, into, error))
+  if (!sl_project_merge_classes (_sl_class_list_get_project (self), from, into, error))
     return FALSE;
   sl_session_notify_classes_changed (sl_image_list_get_session (self->images));
   return TRUE;
@@ -70,7 +70,7 @@ add_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
 
 /* A fresh colour from the project palette each time the popover opens. */
 void
-sl_class_list_on_add_popover_show (GtkWidget *popover, SlClassList *self)
+_sl_class_list_on_add_popover_show (GtkWidget *popover, SlClassList *self)
 {
   static const char *const palette[] = { "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
                                          "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac" };
@@ -118,8 +118,8 @@ rename_confirmed (GtkWindow *dialog, gpointer data)
   g_autoptr (GError) error = NULL;
   g_autofree char *name = g_strstrip (g_strdup (gtk_editable_get_text (e->entry)));
 
-  if (!sl_project_rename_class (sl_class_list_get_project (e->self), e->id, name, &error))
-    sl_class_list_report (e->self, error);
+  if (!sl_project_rename_class (_sl_class_list_get_project (e->self), e->id, name, &error))
+    _sl_class_list_report (e->self, error);
   else
     sl_session_notify_classes_changed (sl_image_list_get_session (e->self->images));
 }
@@ -166,9 +166,9 @@ on_color_response (GtkDialog *dialog, int response, gpointer data)
 
       gtk_color_chooser_get_rgba (GTK_COLOR_CHOOSER (dialog), &rgba);
       color = rgba_to_hex (&rgba);
-      if (!sl_project_set_class_style (sl_class_list_get_project (e->self), e->id, color, NULL,
+      if (!sl_project_set_class_style (_sl_class_list_get_project (e->self), e->id, color, NULL,
                                        &error))
-        sl_class_list_report (e->self, error);
+        _sl_class_list_report (e->self, error);
       else
         sl_session_notify_classes_changed (sl_image_list_get_session (e->self->images));
     }
@@ -205,7 +205,7 @@ merge_confirmed (GtkWindow *dialog, gpointer data)
   g_autoptr (GError) error = NULL;
 
   if (!sl_class_list_merge_classes (e->self, e->id, e->other, &error))
-    sl_class_list_report (e->self, error);
+    _sl_class_list_report (e->self, error);
 }
 
 static void
@@ -239,7 +239,7 @@ delete_confirmed (GtkWindow *dialog, gpointer data, SlClassDeleteMode mode)
   g_autoptr (GError) error = NULL;
 
   if (!sl_class_list_delete_class (e->self, e->id, mode, &error))
-    sl_class_list_report (e->self, error);
+    _sl_class_list_report (e->self, error);
 }
 
 static void
@@ -329,7 +329,7 @@ resolve_conflict_action (GtkWidget *widget, const char *action_name, GVariant *p
   before = sl_project_list_classes (sl_session_get_project (session), NULL);
   if (!sl_project_resolve_label_conflict (sl_session_get_project (session), id, name, &error))
     {
-      sl_class_list_report (self, error);
+      _sl_class_list_report (self, error);
       return;
     }
   after = sl_project_list_classes (sl_session_get_project (session), NULL);
@@ -339,7 +339,7 @@ resolve_conflict_action (GtkWidget *widget, const char *action_name, GVariant *p
 }
 
 void
-sl_class_list_install_actions (GtkWidgetClass *widget_class)
+_sl_class_list_install_actions (GtkWidgetClass *widget_class)
 {
   gtk_widget_class_install_action (widget_class, "classes.add", NULL, add_action);
   gtk_widget_class_install_action (widget_class, "classes.rename", "x", rename_action);

@@ -35,16 +35,16 @@ struct _SlClassList
 };
 
 static inline SlProject *
-sl_class_list_get_project (SlClassList *self)
+_sl_class_list_get_project (SlClassList *self)
 {
   return sl_session_get_project (sl_image_list_get_session (self->images));
 }
 
 /* sl-class-list.c: an edit failed; the page shows the message. */
-void sl_class_list_report (SlClassList *self, const GError *error);
+void _sl_class_list_report (SlClassList *self, const GError *error);
 
 /* sl-class-list-actions.c */
-void sl_class_list_install_actions (GtkWidgetClass *widget_class);
-void sl_class_list_on_add_popover_show (GtkWidget *popover, SlClassList *self);
+void _sl_class_list_install_actions (GtkWidgetClass *widget_class);
+void _sl_class_list_on_add_popover_show (GtkWidget *popover, SlClassList *self);
 
 G_END_DECLS

@@ -31,7 +31,7 @@ static guint signals[N_SIGNALS];
 static void schedule_health (SlClassList *self);
 
 void
-sl_class_list_report (SlClassList *self, const GError *error)
+_sl_class_list_report (SlClassList *self, const GError *error)
 {
   g_signal_emit (self, signals[SHOW_ERROR], 0, error->message);
 }
@@ -746,8 +746,8 @@ sl_class_list_class_init (SlClassListClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, on_scope_row_selected);
   gtk_widget_class_bind_template_callback (widget_class, on_class_row_selected);
   gtk_widget_class_bind_template_callback_full (widget_class, "on_add_popover_show",
-                                                G_CALLBACK (sl_class_list_on_add_popover_show));
-  sl_class_list_install_actions (widget_class);
+                                                G_CALLBACK (_sl_class_list_on_add_popover_show));
+  _sl_class_list_install_actions (widget_class);
 }
 
 static void

@@ -39,7 +39,7 @@ selected_ids (SlDatasetPage *self, guint *first)
 
 /* The one place that decides which actions can run. */
 void
-sl_dataset_page_update_actions (SlDatasetPage *self)
+_sl_dataset_page_update_actions (SlDatasetPage *self)
 {
   GtkWidget *widget = GTK_WIDGET (self);
   g_autoptr (GtkBitset) selected
@@ -85,7 +85,7 @@ advance_to_unlabeled (SlDatasetPage *self, SlImageObject *done, guint old_positi
       if (item != done && sl_image_object_get_class_id (item) < 0
           && !sl_image_object_get_ignored (item))
         {
-          sl_dataset_page_reveal (self, position);
+          _sl_dataset_page_reveal (self, position);
           return;
         }
     }
@@ -105,7 +105,7 @@ label_selection (SlDatasetPage *self, gint64 class_id, gboolean advance)
     single = g_list_model_get_item (G_LIST_MODEL (self->selection), first);
   if (!sl_session_set_labels (self->session, (gint64 *) ids->data, ids->len, class_id, &error))
     {
-      sl_dataset_page_show_error (self, error->message);
+      _sl_dataset_page_show_error (self, error->message);
       return;
     }
   if (advance && single != NULL)
@@ -125,7 +125,7 @@ set_ignored (SlDatasetPage *self, gboolean ignored)
   if (ids->len == 1)
     single = g_list_model_get_item (G_LIST_MODEL (self->selection), first);
   if (!sl_session_set_ignored (self->session, (gint64 *) ids->data, ids->len, ignored, &error))
-    sl_dataset_page_show_error (self, error->message);
+    _sl_dataset_page_show_error (self, error->message);
   else if (ignored && single != NULL)
     advance_to_unlabeled (self, single, first); /* ignoring is skipping */
 }
@@ -198,7 +198,7 @@ move_to_split_action (GtkWidget *widget, const char *name, GVariant *parameter)
     return;
   if (!sl_project_set_split (sl_session_get_project (self->session), (gint64 *) ids->data, ids->len,
                              split, &error))
-    sl_dataset_page_show_error (self, error->message);
+    _sl_dataset_page_show_error (self, error->message);
   else
     sl_session_notify_labels_changed (self->session, (gint64 *) ids->data, ids->len);
 }
@@ -206,7 +206,7 @@ move_to_split_action (GtkWidget *widget, const char *name, GVariant *parameter)
 static void
 show_all_action (GtkWidget *widget, const char *name, GVariant *parameter)
 {
-  sl_dataset_page_show_all (SL_DATASET_PAGE (widget));
+  _sl_dataset_page_show_all (SL_DATASET_PAGE (widget));
 }
 
 static void
@@ -399,7 +399,7 @@ on_drop (GtkDropTarget *target, const GValue *value, double x, double y, SlDatas
 }
 
 void
-sl_dataset_page_setup_input (SlDatasetPage *self)
+_sl_dataset_page_setup_input (SlDatasetPage *self)
 {
   GtkDropTarget *drop = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
   GtkGesture *click = gtk_gesture_click_new ();
@@ -412,7 +412,7 @@ sl_dataset_page_setup_input (SlDatasetPage *self)
 }
 
 void
-sl_dataset_page_install_actions (GtkWidgetClass *widget_class)
+_sl_dataset_page_install_actions (GtkWidgetClass *widget_class)
 {
   gtk_widget_class_install_action (widget_class, "dataset.label", "x", label_action);
   gtk_widget_class_install_action (widget_class, "dataset.label-key", "s", label_key_action);

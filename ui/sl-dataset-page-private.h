@@ -40,16 +40,16 @@ struct _SlDatasetPage
 };
 
 /* sl-dataset-page-actions.c */
-void sl_dataset_page_install_actions (GtkWidgetClass *widget_class);
-void sl_dataset_page_setup_input (SlDatasetPage *self);
-void sl_dataset_page_update_actions (SlDatasetPage *self);
+void _sl_dataset_page_install_actions (GtkWidgetClass *widget_class);
+void _sl_dataset_page_setup_input (SlDatasetPage *self);
+void _sl_dataset_page_update_actions (SlDatasetPage *self);
 
 /* sl-dataset-page.c */
-void sl_dataset_page_show_error (SlDatasetPage *self, const char *message);
+void _sl_dataset_page_show_error (SlDatasetPage *self, const char *message);
 /* Selects the item at a view position alone, scrolls to it and moves the
  * grid's keyboard focus there. */
-void sl_dataset_page_reveal (SlDatasetPage *self, guint position);
+void _sl_dataset_page_reveal (SlDatasetPage *self, guint position);
 /* Resets scope, split filter and search so every image shows. */
-void sl_dataset_page_show_all (SlDatasetPage *self);
+void _sl_dataset_page_show_all (SlDatasetPage *self);
 
 G_END_DECLS

@@ -79,7 +79,7 @@ update_selection (SlDatasetPage *self)
     id = sl_image_object_get_id (first);
   sl_image_details_show (self->details, first, n);
   update_status (self, n);
-  sl_dataset_page_update_actions (self);
+  _sl_dataset_page_update_actions (self);
   if (id != self->selected_image)
     {
       self->selected_image = id;
@@ -123,7 +123,7 @@ on_loading_changed (SlImageList *images, GParamSpec *pspec, SlDatasetPage *self)
 }
 
 void
-sl_dataset_page_show_error (SlDatasetPage *self, const char *message)
+_sl_dataset_page_show_error (SlDatasetPage *self, const char *message)
 {
   gtk_label_set_text (self->error_label, message);
   gtk_revealer_set_reveal_child (self->error_revealer, TRUE);
@@ -138,7 +138,7 @@ on_error_close (SlDatasetPage *self)
 static void
 on_class_list_error (SlClassList *list, const char *message, SlDatasetPage *self)
 {
-  sl_dataset_page_show_error (self, message);
+  _sl_dataset_page_show_error (self, message);
 }
 
 /* ---- Filters from the toolbar and the sidebar ---------------------------------------------- */
@@ -184,7 +184,7 @@ on_scope_changed (SlClassList *list, GParamSpec *pspec, SlDatasetPage *self)
 }
 
 void
-sl_dataset_page_show_all (SlDatasetPage *self)
+_sl_dataset_page_show_all (SlDatasetPage *self)
 {
   sl_class_list_set_scope (self->class_list, SL_IMAGE_SCOPE_ALL);
   gtk_drop_down_set_selected (self->split_dropdown, 0);
@@ -225,7 +225,7 @@ focus_idle (gpointer data)
 }
 
 void
-sl_dataset_page_reveal (SlDatasetPage *self, guint position)
+_sl_dataset_page_reveal (SlDatasetPage *self, guint position)
 {
   g_autoptr (GObject) item = g_list_model_get_item (G_LIST_MODEL (self->selection), position);
 
@@ -272,11 +272,11 @@ sl_dataset_page_select_image (SlDatasetPage *self, gint64 id)
     return;
   if ((position = find_in_view (self, id)) == GTK_INVALID_LIST_POSITION)
     {
-      sl_dataset_page_show_all (self);
+      _sl_dataset_page_show_all (self);
       position = find_in_view (self, id);
     }
   if (position != GTK_INVALID_LIST_POSITION)
-    sl_dataset_page_reveal (self, position);
+    _sl_dataset_page_reveal (self, position);
 }
 
 gint64
@@ -345,7 +345,7 @@ sl_dataset_page_constructed (GObject *object)
   gtk_widget_set_hexpand (GTK_WIDGET (self->details), TRUE);
   gtk_box_append (GTK_BOX (self->details_box), GTK_WIDGET (self->details));
 
-  sl_dataset_page_setup_input (self);
+  _sl_dataset_page_setup_input (self);
   update_view_state (self);
   update_selection (self);
 }
@@ -440,7 +440,7 @@ sl_dataset_page_class_init (SlDatasetPageClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, on_error_close);
   gtk_widget_class_set_css_name (widget_class, "datasetpage");
 
-  sl_dataset_page_install_actions (widget_class);
+  _sl_dataset_page_install_actions (widget_class);
 }
 
 static void

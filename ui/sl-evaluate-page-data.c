@@ -4,7 +4,7 @@
 #include "sl-evaluate-page-private.h"
 
 void
-sl_eval_data_free (SlEvalData *d)
+_sl_eval_data_free (SlEvalData *d)
 {
   if (d == NULL)
     return;
@@ -98,8 +98,8 @@ read_states (SlProject *db, SlEvalData *d, GError **error)
 
 /* The newest evaluation of the run on the split (evaluation_id < 0) or a given one. */
 SlEvalData *
-sl_eval_data_load (SlProject *db, gint64 run_id, SlSplit split, gint64 evaluation_id,
-                   GError **error)
+_sl_eval_data_load (SlProject *db, gint64 run_id, SlSplit split, gint64 evaluation_id,
+                    GError **error)
 {
   g_autoptr (SlEvalData) d = g_new0 (SlEvalData, 1);
   g_autofree char *ref = g_strdup_printf ("%" G_GINT64_FORMAT, run_id);

@@ -79,14 +79,14 @@ bind_card (GtkSignalListItemFactory *factory, GtkListItem *item, SlEvaluatePage 
 {
   SlPredictionCard *card = SL_PREDICTION_CARD (gtk_list_item_get_child (item));
 
-  sl_prediction_card_set_reject_threshold (card, sl_evaluate_page_get_reject_threshold (self));
+  sl_prediction_card_set_reject_threshold (card, _sl_evaluate_page_get_reject_threshold (self));
   sl_prediction_card_bind (card, gtk_list_item_get_item (item));
 }
 
 void
-sl_evaluate_page_update_cards (SlEvaluatePage *self)
+_sl_evaluate_page_update_cards (SlEvaluatePage *self)
 {
-  double threshold = sl_evaluate_page_get_reject_threshold (self);
+  double threshold = _sl_evaluate_page_get_reject_threshold (self);
 
   for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->grid)); child != NULL;
        child = gtk_widget_get_next_sibling (child))
@@ -117,7 +117,7 @@ match_item (gpointer item, gpointer data)
 }
 
 void
-sl_evaluate_page_update_gallery_header (SlEvaluatePage *self)
+_sl_evaluate_page_update_gallery_header (SlEvaluatePage *self)
 {
   guint n = g_list_model_get_n_items (G_LIST_MODEL (self->filtered));
   gboolean cell = self->filter_t >= 0;
@@ -131,8 +131,8 @@ sl_evaluate_page_update_gallery_header (SlEvaluatePage *self)
       const char *t_name, *p_name, *color;
       g_autofree char *chip = NULL;
 
-      sl_evaluate_page_model_class (self, self->filter_t, &t_name, &color);
-      sl_evaluate_page_model_class (self, self->filter_p, &p_name, &color);
+      _sl_evaluate_page_model_class (self, self->filter_t, &t_name, &color);
+      _sl_evaluate_page_model_class (self, self->filter_p, &p_name, &color);
       chip = g_strdup_printf ("True: %s → Predicted: %s", t_name, p_name);
       gtk_label_set_text (self->filter_chip_label, chip);
     }
@@ -155,11 +155,11 @@ static void
 on_filtered_changed (GListModel *model, guint position, guint removed, guint added,
                      SlEvaluatePage *self)
 {
-  sl_evaluate_page_update_gallery_header (self);
+  _sl_evaluate_page_update_gallery_header (self);
 }
 
 void
-sl_evaluate_page_setup_gallery (SlEvaluatePage *self)
+_sl_evaluate_page_setup_gallery (SlEvaluatePage *self)
 {
   g_autoptr (GtkListItemFactory) factory = gtk_signal_list_item_factory_new ();
   g_autoptr (GtkNoSelection) selection = NULL;
@@ -180,7 +180,7 @@ sl_evaluate_page_setup_gallery (SlEvaluatePage *self)
 }
 
 void
-sl_evaluate_page_fill_gallery (SlEvaluatePage *self)
+_sl_evaluate_page_fill_gallery (SlEvaluatePage *self)
 {
   g_autoptr (GPtrArray) objects = g_ptr_array_new_with_free_func (g_object_unref);
   const SlEvalData *d = self->data;
@@ -198,14 +198,14 @@ sl_evaluate_page_fill_gallery (SlEvaluatePage *self)
     }
   g_list_store_splice (self->items, 0, g_list_model_get_n_items (G_LIST_MODEL (self->items)),
                        objects->pdata, objects->len);
-  sl_evaluate_page_follow_labels (self, NULL, 0);
-  sl_evaluate_page_update_gallery_header (self);
+  _sl_evaluate_page_follow_labels (self, NULL, 0);
+  _sl_evaluate_page_update_gallery_header (self);
 }
 
 /* ---- Choosing what the gallery shows ------------------------------------------------------------ */
 
 void
-sl_evaluate_page_show_cell (SlEvaluatePage *self, int true_class, int predicted_class)
+_sl_evaluate_page_show_cell (SlEvaluatePage *self, int true_class, int predicted_class)
 {
   int n
       = self->data != NULL && self->data->evaluation != NULL ? self->data->evaluation->classes : 0;
@@ -218,18 +218,18 @@ sl_evaluate_page_show_cell (SlEvaluatePage *self, int true_class, int predicted_
   gtk_filter_changed (GTK_FILTER (self->filter), GTK_FILTER_CHANGE_DIFFERENT);
   if (g_list_model_get_n_items (G_LIST_MODEL (self->filtered)) > 0)
     gtk_widget_activate_action (GTK_WIDGET (self->grid), "list.scroll-to-item", "u", 0);
-  sl_evaluate_page_update_gallery_header (self);
-  sl_evaluate_page_update_actions (self);
+  _sl_evaluate_page_update_gallery_header (self);
+  _sl_evaluate_page_update_actions (self);
 }
 
 /* A second click on the shown cell goes back to every mistake. */
 void
-sl_evaluate_page_on_cell_activated (SlEvaluatePage *self, int true_class, int predicted_class)
+_sl_evaluate_page_on_cell_activated (SlEvaluatePage *self, int true_class, int predicted_class)
 {
   if (true_class == self->filter_t && predicted_class == self->filter_p)
-    sl_evaluate_page_show_cell (self, -1, -1);
+    _sl_evaluate_page_show_cell (self, -1, -1);
   else
-    sl_evaluate_page_show_cell (self, true_class, predicted_class);
+    _sl_evaluate_page_show_cell (self, true_class, predicted_class);
 }
 
 static void
@@ -238,13 +238,13 @@ show_cell_action (GtkWidget *widget, const char *action_name, GVariant *param)
   int t, p;
 
   g_variant_get (param, "(ii)", &t, &p);
-  sl_evaluate_page_show_cell (SL_EVALUATE_PAGE (widget), t, p);
+  _sl_evaluate_page_show_cell (SL_EVALUATE_PAGE (widget), t, p);
 }
 
 static void
 clear_filter_action (GtkWidget *widget, const char *action_name, GVariant *param)
 {
-  sl_evaluate_page_show_cell (SL_EVALUATE_PAGE (widget), -1, -1);
+  _sl_evaluate_page_show_cell (SL_EVALUATE_PAGE (widget), -1, -1);
 }
 
 /* ---- Fixing labels ---------------------------------------------------------------------------------- */
@@ -300,7 +300,7 @@ set_ignored_action (GtkWidget *widget, const char *action_name, GVariant *param)
 }
 
 void
-sl_evaluate_page_install_gallery_actions (GtkWidgetClass *widget_class)
+_sl_evaluate_page_install_gallery_actions (GtkWidgetClass *widget_class)
 {
   gtk_widget_class_install_action (widget_class, "evaluate.show-cell", "(ii)", show_cell_action);
   gtk_widget_class_install_action (widget_class, "evaluate.clear-filter", NULL,
@@ -361,7 +361,7 @@ follow_image (SlEvaluatePage *self, gint64 id)
 }
 
 void
-sl_evaluate_page_follow_labels (SlEvaluatePage *self, const gint64 *ids, guint n)
+_sl_evaluate_page_follow_labels (SlEvaluatePage *self, const gint64 *ids, guint n)
 {
   gboolean out_of_date = FALSE;
   guint count;
@@ -371,7 +371,7 @@ sl_evaluate_page_follow_labels (SlEvaluatePage *self, const gint64 *ids, guint n
   if (n > MAX_FOLLOWED || (n > 0 && self->data->evaluation == NULL))
     {
       /* Many images (a new split, a merge), or the split's images may have changed. */
-      sl_evaluate_page_reload (self);
+      _sl_evaluate_page_reload (self);
       return;
     }
   for (guint i = 0; i < n; i++)
@@ -383,6 +383,6 @@ sl_evaluate_page_follow_labels (SlEvaluatePage *self, const gint64 *ids, guint n
       out_of_date = sl_prediction_object_get_changed (item);
     }
   self->out_of_date = out_of_date || g_hash_table_size (self->data->extras) > 0;
-  sl_evaluate_page_update_status (self);
-  sl_evaluate_page_update_actions (self);
+  _sl_evaluate_page_update_status (self);
+  _sl_evaluate_page_update_actions (self);
 }

@@ -104,43 +104,43 @@ struct _SlEvaluatePage
 
 /* sl-evaluate-page-data.c: any thread, with its own project connection. The
  * newest evaluation of the run on the split when evaluation_id < 0. */
-SlEvalData *sl_eval_data_load (SlProject *db, gint64 run_id, SlSplit split, gint64 evaluation_id,
-                               GError **error);
-void sl_eval_data_free (SlEvalData *data);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (SlEvalData, sl_eval_data_free)
+SlEvalData *_sl_eval_data_load (SlProject *db, gint64 run_id, SlSplit split, gint64 evaluation_id,
+                                GError **error);
+void _sl_eval_data_free (SlEvalData *data);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SlEvalData, _sl_eval_data_free)
 
 /* sl-evaluate-page.c */
-void sl_evaluate_page_update_actions (SlEvaluatePage *self);
-void sl_evaluate_page_update_status (SlEvaluatePage *self);
+void _sl_evaluate_page_update_actions (SlEvaluatePage *self);
+void _sl_evaluate_page_update_status (SlEvaluatePage *self);
 /* Reads the shown evaluation again (same run and split) on a worker. */
-void sl_evaluate_page_reload (SlEvaluatePage *self);
+void _sl_evaluate_page_reload (SlEvaluatePage *self);
 
 /* sl-evaluate-page-results.c: the summary, the per-class table and the threshold. */
-void sl_evaluate_page_show_results (SlEvaluatePage *self);
+void _sl_evaluate_page_show_results (SlEvaluatePage *self);
 /* Gives the confusion matrix its room, less what one row of whole gallery cards needs. */
-void sl_evaluate_page_place_divider (SlEvaluatePage *self);
-void sl_evaluate_page_load_threshold (SlEvaluatePage *self);
-void sl_evaluate_page_update_threshold (SlEvaluatePage *self);
-void sl_evaluate_page_save_threshold_now (SlEvaluatePage *self);
+void _sl_evaluate_page_place_divider (SlEvaluatePage *self);
+void _sl_evaluate_page_load_threshold (SlEvaluatePage *self);
+void _sl_evaluate_page_update_threshold (SlEvaluatePage *self);
+void _sl_evaluate_page_save_threshold_now (SlEvaluatePage *self);
 /* The threshold in force: 0 when rejecting is off. */
-double sl_evaluate_page_get_reject_threshold (SlEvaluatePage *self);
+double _sl_evaluate_page_get_reject_threshold (SlEvaluatePage *self);
 /* The class name and colour to show for a run's class index. */
-void sl_evaluate_page_model_class (SlEvaluatePage *self, int index, const char **name,
-                                   const char **color);
-void sl_evaluate_page_fill_class_table (SlEvaluatePage *self);
-void sl_evaluate_page_on_threshold_changed (SlEvaluatePage *self); /* template callback */
+void _sl_evaluate_page_model_class (SlEvaluatePage *self, int index, const char **name,
+                                    const char **color);
+void _sl_evaluate_page_fill_class_table (SlEvaluatePage *self);
+void _sl_evaluate_page_on_threshold_changed (SlEvaluatePage *self); /* template callback */
 
 /* sl-evaluate-page-gallery.c: the gallery of images behind a cell, and fixing labels. */
-void sl_evaluate_page_setup_gallery (SlEvaluatePage *self);
-void sl_evaluate_page_fill_gallery (SlEvaluatePage *self);
-void sl_evaluate_page_update_gallery_header (SlEvaluatePage *self);
+void _sl_evaluate_page_setup_gallery (SlEvaluatePage *self);
+void _sl_evaluate_page_fill_gallery (SlEvaluatePage *self);
+void _sl_evaluate_page_update_gallery_header (SlEvaluatePage *self);
 /* Tells the cards shown the threshold in force. */
-void sl_evaluate_page_update_cards (SlEvaluatePage *self);
-void sl_evaluate_page_show_cell (SlEvaluatePage *self, int true_class, int predicted_class);
-void sl_evaluate_page_on_cell_activated (SlEvaluatePage *self, int true_class,
-                                         int predicted_class); /* template callback */
+void _sl_evaluate_page_update_cards (SlEvaluatePage *self);
+void _sl_evaluate_page_show_cell (SlEvaluatePage *self, int true_class, int predicted_class);
+void _sl_evaluate_page_on_cell_activated (SlEvaluatePage *self, int true_class,
+                                          int predicted_class); /* template callback */
 /* Follows label edits of the session: card states and whether the evaluation is out of date. */
-void sl_evaluate_page_follow_labels (SlEvaluatePage *self, const gint64 *ids, guint n);
-void sl_evaluate_page_install_gallery_actions (GtkWidgetClass *widget_class);
+void _sl_evaluate_page_follow_labels (SlEvaluatePage *self, const gint64 *ids, guint n);
+void _sl_evaluate_page_install_gallery_actions (GtkWidgetClass *widget_class);
 
 G_END_DECLS

@@ -16,7 +16,7 @@
 /* ---- Classes ------------------------------------------------------------------------------ */
 
 void
-sl_evaluate_page_fill_class_table (SlEvaluatePage *self)
+_sl_evaluate_page_fill_class_table (SlEvaluatePage *self)
 {
   g_clear_pointer (&self->class_table, g_hash_table_unref);
   self->class_table = g_hash_table_new (g_int64_hash, g_int64_equal);
@@ -33,8 +33,8 @@ sl_evaluate_page_fill_class_table (SlEvaluatePage *self)
 /* The project's name and colour for a model class (it may have been renamed
  * since training); the name it had when trained when it is gone. */
 void
-sl_evaluate_page_model_class (SlEvaluatePage *self, int index, const char **name,
-                              const char **color)
+_sl_evaluate_page_model_class (SlEvaluatePage *self, int index, const char **name,
+                               const char **color)
 {
   const SlRunInfo *run = self->data->run;
   SlClass *klass = g_hash_table_lookup (self->class_table, &run->class_ids[index]);
@@ -107,7 +107,7 @@ fill_class_grid (SlEvaluatePage *self)
       g_autofree char *f1 = percent (e->support[k] > 0 ? e->f1[k] : NAN);
       g_autofree char *support = g_strdup_printf ("%'" G_GINT64_FORMAT, e->support[k]);
 
-      sl_evaluate_page_model_class (self, k, &name, &color);
+      _sl_evaluate_page_model_class (self, k, &name, &color);
       sl_color_swatch_set_color (SL_COLOR_SWATCH (swatch), color);
       gtk_grid_attach (self->class_grid, swatch, 0, k + 1, 1, 1);
       label = table_label (name, 0, NULL, name);
@@ -178,7 +178,7 @@ gallery_row_height (SlEvaluatePage *self)
 }
 
 void
-sl_evaluate_page_place_divider (SlEvaluatePage *self)
+_sl_evaluate_page_place_divider (SlEvaluatePage *self)
 {
   int natural, minimum, width, height, position;
 
@@ -203,14 +203,14 @@ fill_matrix (SlEvaluatePage *self)
   for (int k = 0; k < e->classes; k++)
     {
       const char *color;
-      sl_evaluate_page_model_class (self, k, &names[k], &color);
+      _sl_evaluate_page_model_class (self, k, &names[k], &color);
     }
   sl_confusion_matrix_set_data (self->matrix, e->classes, names, e->confusion);
-  sl_evaluate_page_place_divider (self);
+  _sl_evaluate_page_place_divider (self);
 }
 
 void
-sl_evaluate_page_show_results (SlEvaluatePage *self)
+_sl_evaluate_page_show_results (SlEvaluatePage *self)
 {
   if (self->data == NULL || self->data->evaluation == NULL)
     {
@@ -222,7 +222,7 @@ sl_evaluate_page_show_results (SlEvaluatePage *self)
   fill_summary (self);
   fill_class_grid (self);
   fill_matrix (self);
-  sl_evaluate_page_update_threshold (self);
+  _sl_evaluate_page_update_threshold (self);
 }
 
 /* ---- The reject threshold --------------------------------------------------------------------- */
@@ -234,33 +234,33 @@ threshold_fraction (SlEvaluatePage *self)
 }
 
 void
-sl_evaluate_page_load_threshold (SlEvaluatePage *self)
+_sl_evaluate_page_load_threshold (SlEvaluatePage *self)
 {
   double value = 0;
   gboolean enabled = sl_session_get_reject_threshold (self->session, &value) && value > 0;
 
   g_signal_handlers_block_by_func (self->threshold_adjustment,
-                                   sl_evaluate_page_on_threshold_changed, self);
-  g_signal_handlers_block_by_func (self->threshold_switch, sl_evaluate_page_on_threshold_changed,
+                                   _sl_evaluate_page_on_threshold_changed, self);
+  g_signal_handlers_block_by_func (self->threshold_switch, _sl_evaluate_page_on_threshold_changed,
                                    self);
   gtk_adjustment_set_value (self->threshold_adjustment,
                             enabled ? round (100 * value) : DEFAULT_THRESHOLD);
   gtk_switch_set_active (self->threshold_switch, enabled);
   g_signal_handlers_unblock_by_func (self->threshold_adjustment,
-                                     sl_evaluate_page_on_threshold_changed, self);
-  g_signal_handlers_unblock_by_func (self->threshold_switch, sl_evaluate_page_on_threshold_changed,
+                                     _sl_evaluate_page_on_threshold_changed, self);
+  g_signal_handlers_unblock_by_func (self->threshold_switch, _sl_evaluate_page_on_threshold_changed,
                                      self);
-  sl_evaluate_page_update_threshold (self);
+  _sl_evaluate_page_update_threshold (self);
 }
 
 void
-sl_evaluate_page_save_threshold_now (SlEvaluatePage *self)
+_sl_evaluate_page_save_threshold_now (SlEvaluatePage *self)
 {
   g_autoptr (GError) error = NULL;
 
   g_clear_handle_id (&self->save_timer, g_source_remove);
-  if (!sl_session_set_reject_threshold (self->session, sl_evaluate_page_get_reject_threshold (self),
-                                        &error))
+  if (!sl_session_set_reject_threshold (self->session,
+                                        _sl_evaluate_page_get_reject_threshold (self), &error))
     g_warning ("Could not store the reject threshold: %s", error->message);
 }
 
@@ -270,12 +270,12 @@ save_threshold (gpointer data)
   SlEvaluatePage *self = data;
 
   self->save_timer = 0;
-  sl_evaluate_page_save_threshold_now (self);
+  _sl_evaluate_page_save_threshold_now (self);
   return G_SOURCE_REMOVE;
 }
 
 double
-sl_evaluate_page_get_reject_threshold (SlEvaluatePage *self)
+_sl_evaluate_page_get_reject_threshold (SlEvaluatePage *self)
 {
   return gtk_switch_get_active (self->threshold_switch) ? threshold_fraction (self) : 0;
 }
@@ -294,7 +294,7 @@ sl_evaluate_page_get_threshold_stats (SlEvaluatePage *self, SlThresholdStats *st
 }
 
 void
-sl_evaluate_page_update_threshold (SlEvaluatePage *self)
+_sl_evaluate_page_update_threshold (SlEvaluatePage *self)
 {
   gboolean enabled = gtk_switch_get_active (self->threshold_switch);
   double threshold = threshold_fraction (self);
@@ -303,7 +303,7 @@ sl_evaluate_page_update_threshold (SlEvaluatePage *self)
   SlThresholdStats s;
 
   gtk_label_set_text (self->threshold_value, value);
-  sl_evaluate_page_update_cards (self);
+  _sl_evaluate_page_update_cards (self);
   gtk_widget_set_sensitive (self->threshold_box, enabled);
   gtk_widget_set_visible (self->threshold_grid, enabled);
   if (!enabled)
@@ -337,9 +337,9 @@ sl_evaluate_page_update_threshold (SlEvaluatePage *self)
 }
 
 void
-sl_evaluate_page_on_threshold_changed (SlEvaluatePage *self)
+_sl_evaluate_page_on_threshold_changed (SlEvaluatePage *self)
 {
-  sl_evaluate_page_update_threshold (self);
+  _sl_evaluate_page_update_threshold (self);
   g_clear_handle_id (&self->save_timer, g_source_remove);
   self->save_timer = g_timeout_add (SAVE_DELAY_MS, save_threshold, self);
 }
@@ -350,5 +350,5 @@ sl_evaluate_page_set_threshold (SlEvaluatePage *self, gboolean enabled, double t
   g_return_if_fail (SL_IS_EVALUATE_PAGE (self));
   gtk_adjustment_set_value (self->threshold_adjustment, round (100 * CLAMP (threshold, 0, 1)));
   gtk_switch_set_active (self->threshold_switch, enabled);
-  sl_evaluate_page_save_threshold_now (self);
+  _sl_evaluate_page_save_threshold_now (self);
 }

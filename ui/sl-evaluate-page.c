@@ -117,7 +117,7 @@ describe_age (const char *iso)
 }
 
 void
-sl_evaluate_page_update_status (SlEvaluatePage *self)
+_sl_evaluate_page_update_status (SlEvaluatePage *self)
 {
   g_autofree char *text = NULL;
   gboolean warn = FALSE;
@@ -155,7 +155,7 @@ sl_evaluate_page_update_status (SlEvaluatePage *self)
 
 /* The one place that decides which actions can run. */
 void
-sl_evaluate_page_update_actions (SlEvaluatePage *self)
+_sl_evaluate_page_update_actions (SlEvaluatePage *self)
 {
   GtkWidget *widget = GTK_WIDGET (self);
   gboolean evaluating = self->job != NULL;
@@ -183,8 +183,8 @@ static void
 refresh (SlEvaluatePage *self)
 {
   update_view (self);
-  sl_evaluate_page_update_status (self);
-  sl_evaluate_page_update_actions (self);
+  _sl_evaluate_page_update_status (self);
+  _sl_evaluate_page_update_actions (self);
 }
 
 /* Shows freshly read data (taking it); keeps the gallery's cell when the evaluation stays. */
@@ -196,22 +196,22 @@ show_data (SlEvaluatePage *self, SlEvalData *data)
   int t = self->filter_t, p = self->filter_p;
 
   g_clear_pointer (&self->error, g_free);
-  g_clear_pointer (&self->data, sl_eval_data_free);
+  g_clear_pointer (&self->data, _sl_eval_data_free);
   self->data = data;
   self->filter_t = self->filter_p = -1;
-  sl_evaluate_page_fill_class_table (self);
-  sl_evaluate_page_fill_gallery (self);
-  sl_evaluate_page_show_results (self);
+  _sl_evaluate_page_fill_class_table (self);
+  _sl_evaluate_page_fill_gallery (self);
+  _sl_evaluate_page_show_results (self);
   if (data != NULL && data->evaluation != NULL && data->evaluation->id == old_id && t >= 0)
-    sl_evaluate_page_show_cell (self, t, p);
+    _sl_evaluate_page_show_cell (self, t, p);
   refresh (self);
 }
 
 static void
 show_error (SlEvaluatePage *self, const char *message)
 {
-  g_clear_pointer (&self->data, sl_eval_data_free);
-  sl_evaluate_page_fill_gallery (self);
+  g_clear_pointer (&self->data, _sl_eval_data_free);
+  _sl_evaluate_page_fill_gallery (self);
   g_free (self->error);
   self->error = g_strdup (message);
   refresh (self);
@@ -242,12 +242,12 @@ load_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancella
   g_autoptr (GError) error = NULL;
   g_autoptr (SlProject) db = sl_project_open_worker (r->path, &error);
   SlEvalData *d
-      = db != NULL ? sl_eval_data_load (db, r->run_id, r->split, r->evaluation_id, &error) : NULL;
+      = db != NULL ? _sl_eval_data_load (db, r->run_id, r->split, r->evaluation_id, &error) : NULL;
 
   if (d == NULL)
     g_task_return_error (task, g_steal_pointer (&error));
   else
-    g_task_return_pointer (task, d, (GDestroyNotify) sl_eval_data_free);
+    g_task_return_pointer (task, d, (GDestroyNotify) _sl_eval_data_free);
 }
 
 static void
@@ -263,7 +263,7 @@ load_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_free (weak);
   if (self == NULL || r->generation != self->load_generation)
     {
-      sl_eval_data_free (d);
+      _sl_eval_data_free (d);
       return;
     }
   self->loading = FALSE;
@@ -309,7 +309,7 @@ load (SlEvaluatePage *self, gint64 evaluation_id, gboolean keep_shown)
 }
 
 void
-sl_evaluate_page_reload (SlEvaluatePage *self)
+_sl_evaluate_page_reload (SlEvaluatePage *self)
 {
   gint64 id
       = self->data != NULL && self->data->evaluation != NULL ? self->data->evaluation->id : -1;
@@ -377,11 +377,11 @@ evaluate_thread (GTask *task, gpointer source, gpointer data, GCancellable *canc
     id = sl_project_evaluate (db, job->run_id, job->split, SL_CHECKPOINT_BEST, 3, job->threads,
                               eval_progress, job, cancellable, &error);
   if (id >= 0)
-    d = sl_eval_data_load (db, job->run_id, job->split, id, &error);
+    d = _sl_eval_data_load (db, job->run_id, job->split, id, &error);
   if (d == NULL)
     g_task_return_error (task, g_steal_pointer (&error));
   else
-    g_task_return_pointer (task, d, (GDestroyNotify) sl_eval_data_free);
+    g_task_return_pointer (task, d, (GDestroyNotify) _sl_eval_data_free);
 }
 
 static void
@@ -418,7 +418,7 @@ evaluate_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_free (weak);
   if (self == NULL)
     {
-      sl_eval_data_free (d);
+      _sl_eval_data_free (d);
       return;
     }
   g_clear_handle_id (&self->progress_timer, g_source_remove);
@@ -487,14 +487,14 @@ cancel_action (GtkWidget *widget, const char *action_name, GVariant *param)
 static void
 on_labels_changed (SlSession *session, const gint64 *ids, guint n, SlEvaluatePage *self)
 {
-  sl_evaluate_page_follow_labels (self, ids, n);
+  _sl_evaluate_page_follow_labels (self, ids, n);
 }
 
 /* Renamed, recoloured, merged or deleted classes; images added or removed. */
 static void
 on_classes_changed (SlSession *session, SlEvaluatePage *self)
 {
-  sl_evaluate_page_reload (self);
+  _sl_evaluate_page_reload (self);
 }
 
 static void
@@ -510,7 +510,7 @@ place_divider_later (gpointer data)
   SlEvaluatePage *self = data;
 
   self->divider_idle = 0;
-  sl_evaluate_page_place_divider (self);
+  _sl_evaluate_page_place_divider (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -526,7 +526,7 @@ on_paned_resized (SlEvaluatePage *self)
 static gboolean
 status_tick (gpointer data)
 {
-  sl_evaluate_page_update_status (data);
+  _sl_evaluate_page_update_status (data);
   return G_SOURCE_CONTINUE;
 }
 
@@ -556,8 +556,8 @@ sl_evaluate_page_constructed (GObject *object)
                            G_CONNECT_AFTER);
   g_signal_connect_swapped (self->right_paned, "notify::max-position",
                             G_CALLBACK (on_paned_resized), self);
-  sl_evaluate_page_setup_gallery (self);
-  sl_evaluate_page_load_threshold (self);
+  _sl_evaluate_page_setup_gallery (self);
+  _sl_evaluate_page_load_threshold (self);
   self->status_timer = g_timeout_add_seconds (STATUS_INTERVAL_S, status_tick, self);
   load (self, -1, FALSE);
 }
@@ -568,7 +568,7 @@ sl_evaluate_page_dispose (GObject *object)
   SlEvaluatePage *self = SL_EVALUATE_PAGE (object);
 
   if (self->save_timer != 0)
-    sl_evaluate_page_save_threshold_now (self);
+    _sl_evaluate_page_save_threshold_now (self);
   g_cancellable_cancel (self->load_cancellable);
   g_cancellable_cancel (self->eval_cancellable);
   g_clear_object (&self->load_cancellable);
@@ -589,7 +589,7 @@ sl_evaluate_page_dispose (GObject *object)
   g_clear_object (&self->items);
   g_clear_pointer (&self->item_by_id, g_hash_table_unref);
   g_clear_pointer (&self->class_table, g_hash_table_unref);
-  g_clear_pointer (&self->data, sl_eval_data_free);
+  g_clear_pointer (&self->data, _sl_eval_data_free);
   g_clear_object (&self->thumbs);
   g_clear_object (&self->settings);
   g_clear_object (&self->session);
@@ -691,15 +691,15 @@ sl_evaluate_page_class_init (SlEvaluatePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SlEvaluatePage, gallery_empty_icon);
   gtk_widget_class_bind_template_child (widget_class, SlEvaluatePage, gallery_empty_label);
   gtk_widget_class_bind_template_callback (widget_class, on_split_selected);
-  gtk_widget_class_bind_template_callback_full (widget_class, "on_threshold_changed",
-                                                G_CALLBACK (sl_evaluate_page_on_threshold_changed));
+  gtk_widget_class_bind_template_callback_full (
+      widget_class, "on_threshold_changed", G_CALLBACK (_sl_evaluate_page_on_threshold_changed));
   gtk_widget_class_bind_template_callback_full (widget_class, "on_cell_activated",
-                                                G_CALLBACK (sl_evaluate_page_on_cell_activated));
+                                                G_CALLBACK (_sl_evaluate_page_on_cell_activated));
   gtk_widget_class_set_css_name (widget_class, "evaluatepage");
 
   gtk_widget_class_install_action (widget_class, "evaluate.run", NULL, run_action);
   gtk_widget_class_install_action (widget_class, "evaluate.cancel", NULL, cancel_action);
-  sl_evaluate_page_install_gallery_actions (widget_class);
+  _sl_evaluate_page_install_gallery_actions (widget_class);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "evaluate.cancel", NULL);
 }
 

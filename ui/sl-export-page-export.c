@@ -43,7 +43,7 @@ set_exporting (SlExportPage *self, gboolean exporting, const char *status)
   gtk_widget_set_visible (self->export_spinner, exporting);
   gtk_spinner_set_spinning (GTK_SPINNER (self->export_spinner), exporting);
   gtk_label_set_text (self->export_status, status != NULL ? status : "");
-  sl_export_page_update_actions (self);
+  _sl_export_page_update_actions (self);
 }
 
 /* ---- The worker ------------------------------------------------------------------------- */
@@ -221,7 +221,7 @@ static void
 show_summary (SlExportPage *self, const ExportJob *job, double seconds)
 {
   const SlExportResult *r = &self->result;
-  g_autofree char *folder = sl_export_page_display_path (job->folder);
+  g_autofree char *folder = _sl_export_page_display_path (job->folder);
   g_autofree char *title = NULL, *classes = NULL, *input = NULL, *params = NULL;
   g_autofree char *latency = NULL, *threshold = NULL, *weights = NULL, *usage = NULL;
   g_autofree char *model_name = NULL;
@@ -312,7 +312,7 @@ export_done (GObject *source, GAsyncResult *result, gpointer data)
       if (self->has_result)
         gtk_label_set_text (self->summary_title, "The earlier export is still in place");
       set_exporting (self, FALSE, NULL);
-      sl_export_page_report (self, "The model was not exported", error);
+      _sl_export_page_report (self, "The model was not exported", error);
       return;
     }
   sl_export_result_clear (&self->result);
@@ -325,7 +325,7 @@ export_done (GObject *source, GAsyncResult *result, gpointer data)
     g_debug ("Could not remember the export folder: %s", save_error->message);
   show_summary (self, job, seconds);
   set_exporting (self, FALSE, NULL);
-  sl_export_page_update_try_source (self);
+  _sl_export_page_update_try_source (self);
 }
 
 static void
@@ -372,7 +372,7 @@ static void
 ask_replace (SlExportPage *self, ExportJob *job)
 {
   g_autofree char *heading = NULL, *body = NULL;
-  g_autofree char *folder = sl_export_page_display_path (job->folder);
+  g_autofree char *folder = _sl_export_page_display_path (job->folder);
   GtkWindow *dialog;
   GtkWidget *replace;
 
@@ -454,7 +454,7 @@ run_action (GtkWidget *widget, const char *name, GVariant *parameter)
 }
 
 void
-sl_export_page_cancel_export (SlExportPage *self)
+_sl_export_page_cancel_export (SlExportPage *self)
 {
   GtkWindow *dialog = self->replace_dialog;
 
@@ -480,7 +480,7 @@ on_folder_chosen (GtkNativeDialog *chooser, int response, SlExportPage *self)
     }
   gtk_native_dialog_destroy (chooser);
   g_clear_object (&self->chooser);
-  sl_export_page_update_actions (self);
+  _sl_export_page_update_actions (self);
 }
 
 static void
@@ -508,7 +508,7 @@ choose_folder_action (GtkWidget *widget, const char *name, GVariant *parameter)
     gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (self->chooser), current, NULL);
   g_signal_connect_object (self->chooser, "response", G_CALLBACK (on_folder_chosen), self, 0);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
-  sl_export_page_update_actions (self);
+  _sl_export_page_update_actions (self);
 }
 
 /* ---- After an export ------------------------------------------------------------------------ */
@@ -558,7 +558,7 @@ copy_path_action (GtkWidget *widget, const char *name, GVariant *parameter)
 }
 
 void
-sl_export_page_install_export_actions (GtkWidgetClass *widget_class)
+_sl_export_page_install_export_actions (GtkWidgetClass *widget_class)
 {
   gtk_widget_class_install_action (widget_class, "export.run", NULL, run_action);
   gtk_widget_class_install_action (widget_class, "export.choose-folder", NULL,

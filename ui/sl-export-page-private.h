@@ -16,7 +16,7 @@ typedef struct
   GHashTable *colors; /* class name → "#rrggbb" */
 } SlExportRunDetails;
 
-void sl_export_run_details_free (SlExportRunDetails *details);
+void _sl_export_run_details_free (SlExportRunDetails *details);
 
 typedef struct _SlTryJob SlTryJob;
 
@@ -91,23 +91,23 @@ struct _SlExportPage
 };
 
 /* sl-export-page.c */
-void sl_export_page_update_actions (SlExportPage *self);
+void _sl_export_page_update_actions (SlExportPage *self);
 /* Shows error inline and, inside a window, as a toast. */
-void sl_export_page_report (SlExportPage *self, const char *title, const GError *error);
+void _sl_export_page_report (SlExportPage *self, const char *title, const GError *error);
 /* "~/x" for paths in the home folder. */
-char *sl_export_page_display_path (const char *path);
+char *_sl_export_page_display_path (const char *path);
 
 /* sl-export-page-export.c: running an export, its summary, the folder chooser. */
-void sl_export_page_install_export_actions (GtkWidgetClass *widget_class);
-void sl_export_page_cancel_export (SlExportPage *self);
+void _sl_export_page_install_export_actions (GtkWidgetClass *widget_class);
+void _sl_export_page_cancel_export (SlExportPage *self);
 
 /* sl-export-page-try.c: "Try it" on a worker thread. */
-void sl_export_page_install_try_actions (GtkWidgetClass *widget_class);
-void sl_export_page_update_try_source (SlExportPage *self);
-void sl_export_page_cancel_try (SlExportPage *self);
+void _sl_export_page_install_try_actions (GtkWidgetClass *widget_class);
+void _sl_export_page_update_try_source (SlExportPage *self);
+void _sl_export_page_cancel_try (SlExportPage *self);
 
 /* sl-export-page-results.c: the list of results. Thumbnails fit this box (logical pixels). */
 #define SL_EXPORT_TRY_THUMB_SIZE 56
-void sl_export_page_init_results (SlExportPage *self);
+void _sl_export_page_init_results (SlExportPage *self);
 
 G_END_DECLS

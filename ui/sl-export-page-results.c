@@ -278,7 +278,7 @@ on_drop (GtkDropTarget *target, const GValue *value, double x, double y, SlExpor
 }
 
 void
-sl_export_page_init_results (SlExportPage *self)
+_sl_export_page_init_results (SlExportPage *self)
 {
   GtkSortListModel *sorted;
   GtkDropTarget *drop;

@@ -227,7 +227,7 @@ exported_model (SlExportPage *self)
 }
 
 void
-sl_export_page_update_try_source (SlExportPage *self)
+_sl_export_page_update_try_source (SlExportPage *self)
 {
   const char *slmodel = exported_model (self);
   g_autofree char *text = NULL;
@@ -364,7 +364,7 @@ set_trying (SlExportPage *self, gboolean trying)
   gtk_widget_set_visible (self->cancel_try_button, trying);
   if (!trying)
     gtk_label_set_text (self->try_progress, "");
-  sl_export_page_update_actions (self);
+  _sl_export_page_update_actions (self);
 }
 
 static void
@@ -455,7 +455,7 @@ sl_export_page_try_files (SlExportPage *self, GFile **files, guint n_files)
 }
 
 void
-sl_export_page_cancel_try (SlExportPage *self)
+_sl_export_page_cancel_try (SlExportPage *self)
 {
   g_cancellable_cancel (self->try_cancellable);
   g_clear_object (&self->try_cancellable);
@@ -480,7 +480,7 @@ on_try_chosen (GtkNativeDialog *chooser, int response, SlExportPage *self)
     }
   gtk_native_dialog_destroy (chooser);
   g_clear_object (&self->chooser);
-  sl_export_page_update_actions (self);
+  _sl_export_page_update_actions (self);
 }
 
 static void
@@ -505,7 +505,7 @@ show_try_chooser (SlExportPage *self, GtkFileChooserAction action, const char *t
     }
   g_signal_connect_object (self->chooser, "response", G_CALLBACK (on_try_chosen), self, 0);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
-  sl_export_page_update_actions (self);
+  _sl_export_page_update_actions (self);
 }
 
 static void
@@ -531,7 +531,7 @@ cancel_try_action (GtkWidget *widget, const char *name, GVariant *parameter)
 }
 
 void
-sl_export_page_install_try_actions (GtkWidgetClass *widget_class)
+_sl_export_page_install_try_actions (GtkWidgetClass *widget_class)
 {
   gtk_widget_class_install_action (widget_class, "export.try", NULL, try_action);
   gtk_widget_class_install_action (widget_class, "export.try-files", NULL, try_files_action);

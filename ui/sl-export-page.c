@@ -22,7 +22,7 @@ enum
 static GParamSpec *properties[N_PROPS];
 
 void
-sl_export_run_details_free (SlExportRunDetails *details)
+_sl_export_run_details_free (SlExportRunDetails *details)
 {
   if (details == NULL)
     return;
@@ -32,7 +32,7 @@ sl_export_run_details_free (SlExportRunDetails *details)
 }
 
 char *
-sl_export_page_display_path (const char *path)
+_sl_export_page_display_path (const char *path)
 {
   const char *home = g_get_home_dir ();
   gsize n = strlen (home);
@@ -47,7 +47,7 @@ sl_export_page_display_path (const char *path)
 }
 
 void
-sl_export_page_report (SlExportPage *self, const char *title, const GError *error)
+_sl_export_page_report (SlExportPage *self, const char *title, const GError *error)
 {
   g_autofree char *text = g_strdup_printf ("%s: %s", title, error->message);
 
@@ -124,7 +124,7 @@ on_options_changed (SlExportPage *self)
 {
   gtk_widget_set_visible (self->format_error, sl_export_page_get_formats (self) == 0);
   update_name_hint (self);
-  sl_export_page_update_actions (self);
+  _sl_export_page_update_actions (self);
 }
 
 static void
@@ -210,7 +210,7 @@ details_thread (GTask *task, gpointer source, gpointer data, GCancellable *cance
   g_snprintf (id, sizeof id, "%" G_GINT64_FORMAT, r->run_id);
   if ((d->run = sl_project_get_run (db, id, &error)) == NULL)
     {
-      sl_export_run_details_free (d);
+      _sl_export_run_details_free (d);
       g_task_return_error (task, error);
       return;
     }
@@ -234,7 +234,7 @@ details_thread (GTask *task, gpointer source, gpointer data, GCancellable *cance
       const SlClass *klass = g_ptr_array_index (classes, i);
       g_hash_table_replace (d->colors, g_strdup (klass->name), g_strdup (klass->color));
     }
-  g_task_return_pointer (task, d, (GDestroyNotify) sl_export_run_details_free);
+  g_task_return_pointer (task, d, (GDestroyNotify) _sl_export_run_details_free);
 }
 
 static void
@@ -304,7 +304,7 @@ details_done (GObject *source, GAsyncResult *result, gpointer data)
   self = SL_EXPORT_PAGE (source);
   if (g_task_get_cancellable (G_TASK (result)) != self->details_cancellable)
     {
-      sl_export_run_details_free (d); /* an older request */
+      _sl_export_run_details_free (d); /* an older request */
       return;
     }
   if (d == NULL)
@@ -313,11 +313,11 @@ details_done (GObject *source, GAsyncResult *result, gpointer data)
       gtk_label_set_text (self->run_description, text);
       return;
     }
-  sl_export_run_details_free (self->details);
+  _sl_export_run_details_free (self->details);
   self->details = d;
   describe_run (self);
   update_checkpoint_labels (self);
-  sl_export_page_update_try_source (self);
+  _sl_export_page_update_try_source (self);
 }
 
 static void
@@ -350,7 +350,7 @@ on_run_changed (SlExportPage *self)
   if (run_id == self->run_id)
     return;
   self->run_id = run_id;
-  g_clear_pointer (&self->details, sl_export_run_details_free);
+  g_clear_pointer (&self->details, _sl_export_run_details_free);
   gtk_label_set_text (self->run_description, "");
   /* A name the user typed stays; the proposed one follows the run. */
   if (self->default_name == NULL || g_strcmp0 (name, self->default_name) == 0)
@@ -362,8 +362,8 @@ on_run_changed (SlExportPage *self)
     }
   update_checkpoint_labels (self);
   request_details (self);
-  sl_export_page_update_try_source (self);
-  sl_export_page_update_actions (self);
+  _sl_export_page_update_try_source (self);
+  _sl_export_page_update_actions (self);
 }
 
 /* A run trained further, was evaluated or went away. */
@@ -378,7 +378,7 @@ on_runs_changed (SlExportPage *self)
 
 /* The one place that decides which actions can run. */
 void
-sl_export_page_update_actions (SlExportPage *self)
+_sl_export_page_update_actions (SlExportPage *self)
 {
   GtkWidget *widget = GTK_WIDGET (self);
   gboolean has_run = self->run_id >= 0;
@@ -439,10 +439,10 @@ sl_export_page_set_folder (SlExportPage *self, const char *folder)
 
   g_free (self->folder);
   self->folder = g_strdup (folder);
-  display = sl_export_page_display_path (folder);
+  display = _sl_export_page_display_path (folder);
   gtk_label_set_text (self->folder_label, display);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->folder_label), display);
-  sl_export_page_update_actions (self);
+  _sl_export_page_update_actions (self);
 }
 
 SlExportFormats
@@ -574,8 +574,8 @@ sl_export_page_dispose (GObject *object)
 
   g_cancellable_cancel (self->details_cancellable);
   g_clear_object (&self->details_cancellable);
-  sl_export_page_cancel_export (self);
-  sl_export_page_cancel_try (self);
+  _sl_export_page_cancel_export (self);
+  _sl_export_page_cancel_try (self);
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
@@ -589,7 +589,7 @@ sl_export_page_finalize (GObject *object)
 {
   SlExportPage *self = SL_EXPORT_PAGE (object);
 
-  sl_export_run_details_free (self->details);
+  _sl_export_run_details_free (self->details);
   sl_export_result_clear (&self->result);
   g_clear_error (&self->error);
   g_clear_object (&self->results);
@@ -679,8 +679,8 @@ sl_export_page_class_init (SlExportPageClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, on_options_changed);
   gtk_widget_class_bind_template_callback (widget_class, update_threshold_hint);
 
-  sl_export_page_install_export_actions (widget_class);
-  sl_export_page_install_try_actions (widget_class);
+  _sl_export_page_install_export_actions (widget_class);
+  _sl_export_page_install_try_actions (widget_class);
 }
 
 static void
@@ -694,5 +694,5 @@ sl_export_page_init (SlExportPage *self)
   self->checkpoints = gtk_string_list_new (checkpoints);
   gtk_drop_down_set_model (self->checkpoint_drop, G_LIST_MODEL (self->checkpoints));
   g_object_unref (self->checkpoints); /* the drop-down holds it */
-  sl_export_page_init_results (self);
+  _sl_export_page_init_results (self);
 }

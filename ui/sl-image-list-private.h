@@ -32,8 +32,8 @@ struct _SlImageList
 };
 
 /* sl-image-list-view.c */
-void sl_image_list_init_view (SlImageList *self);
+void _sl_image_list_init_view (SlImageList *self);
 /* Re-runs the filter (installing or removing it as the view needs one). */
-void sl_image_list_refilter (SlImageList *self, GtkFilterChange change);
+void _sl_image_list_refilter (SlImageList *self, GtkFilterChange change);
 
 G_END_DECLS

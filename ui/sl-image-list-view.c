@@ -14,7 +14,7 @@ filter_active (SlImageList *self)
 }
 
 void
-sl_image_list_refilter (SlImageList *self, GtkFilterChange change)
+_sl_image_list_refilter (SlImageList *self, GtkFilterChange change)
 {
   GtkFilterListModel *filtered
       = self->sort_model != NULL
@@ -91,7 +91,7 @@ sl_image_list_set_scope (SlImageList *self, gint64 scope)
   if (self->scope == scope)
     return;
   self->scope = scope;
-  sl_image_list_refilter (self, GTK_FILTER_CHANGE_DIFFERENT);
+  _sl_image_list_refilter (self, GTK_FILTER_CHANGE_DIFFERENT);
 }
 
 gint64
@@ -108,7 +108,7 @@ sl_image_list_set_split_filter (SlImageList *self, int split)
   if (self->split_filter == split)
     return;
   self->split_filter = split;
-  sl_image_list_refilter (self, GTK_FILTER_CHANGE_DIFFERENT);
+  _sl_image_list_refilter (self, GTK_FILTER_CHANGE_DIFFERENT);
 }
 
 int
@@ -134,7 +134,7 @@ sl_image_list_set_search (SlImageList *self, const char *text)
     change = GTK_FILTER_CHANGE_LESS_STRICT;
   old = g_steal_pointer (&self->search);
   self->search = g_steal_pointer (&key);
-  sl_image_list_refilter (self, change);
+  _sl_image_list_refilter (self, change);
 }
 
 void
@@ -188,7 +188,7 @@ sl_image_list_get_view_busy (SlImageList *self)
 }
 
 void
-sl_image_list_init_view (SlImageList *self)
+_sl_image_list_init_view (SlImageList *self)
 {
   self->filter = gtk_custom_filter_new (filter_func, self, NULL);
   self->sorter = gtk_custom_sorter_new (sort_func, self, NULL);

@@ -137,7 +137,7 @@ static void
 labels_changed_in_view (SlImageList *self)
 {
   if (self->scope != SL_IMAGE_SCOPE_ALL || self->split_filter >= 0)
-    sl_image_list_refilter (self, GTK_FILTER_CHANGE_DIFFERENT);
+    _sl_image_list_refilter (self, GTK_FILTER_CHANGE_DIFFERENT);
   if (self->sort == SL_IMAGE_SORT_CLASS)
     gtk_sorter_changed (GTK_SORTER (self->sorter), GTK_SORTER_CHANGE_DIFFERENT);
   g_signal_emit (self, signals[COUNTS_CHANGED], 0);
@@ -591,7 +591,7 @@ sl_image_list_init (SlImageList *self)
   self->split_filter = -1;
   self->sort = SL_IMAGE_SORT_DATE;
 
-  sl_image_list_init_view (self);
+  _sl_image_list_init_view (self);
 }
 
 SlImageList *

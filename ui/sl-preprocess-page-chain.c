@@ -21,7 +21,7 @@ static void on_row_dropped (SlStepRow *row, SlStepRow *source, SlPreprocessPage 
 
 /* Rebuilds the rows after steps were added, removed or moved, then selects `select`. */
 void
-sl_preprocess_page_rebuild_rows (SlPreprocessPage *self, int select)
+_sl_preprocess_page_rebuild_rows (SlPreprocessPage *self, int select)
 {
   GtkListBox *list = GTK_LIST_BOX (self->chain_list);
   int n = self->pipeline != NULL ? sl_pipeline_step_count (self->pipeline) : 0;
@@ -48,8 +48,8 @@ show_step (SlPreprocessPage *self)
   sl_param_editor_set_step (SL_PARAM_EDITOR (self->param_editor), self->pipeline, self->selected);
   gtk_stack_set_visible_child_name (GTK_STACK (self->param_stack),
                                     self->selected >= 0 ? "editor" : "none");
-  sl_preprocess_page_update_roi (self);
-  sl_preprocess_page_update_actions (self);
+  _sl_preprocess_page_update_roi (self);
+  _sl_preprocess_page_update_actions (self);
 }
 
 static void
@@ -83,7 +83,7 @@ on_row_enabled_changed (SlStepRow *row, gboolean enabled, SlPreprocessPage *self
 
   select_row (self, step);
   sl_pipeline_set_enabled (self->pipeline, step, enabled, NULL);
-  sl_preprocess_page_chain_edited (self);
+  _sl_preprocess_page_chain_edited (self);
 }
 
 static void
@@ -98,8 +98,8 @@ move_step (SlPreprocessPage *self, int from, int to)
 {
   if (sl_pipeline_move_step (self->pipeline, from, to, NULL) != SL_OK)
     return;
-  sl_preprocess_page_rebuild_rows (self, to);
-  sl_preprocess_page_chain_edited (self);
+  _sl_preprocess_page_rebuild_rows (self, to);
+  _sl_preprocess_page_chain_edited (self);
 }
 
 static void
@@ -111,7 +111,7 @@ on_row_dropped (SlStepRow *row, SlStepRow *source, SlPreprocessPage *self)
 /* ---- Actions ----------------------------------------------------------------------------- */
 
 void
-sl_preprocess_page_update_actions (SlPreprocessPage *self)
+_sl_preprocess_page_update_actions (SlPreprocessPage *self)
 {
   GtkWidget *w = GTK_WIDGET (self);
   int n = self->pipeline != NULL ? sl_pipeline_step_count (self->pipeline) : 0;
@@ -173,8 +173,8 @@ add_step_action (GtkWidget *widget, const char *name, GVariant *param)
   if (sl_pipeline_insert_step (self->pipeline, at, g_variant_get_string (param, NULL), NULL)
       != SL_OK)
     return;
-  sl_preprocess_page_rebuild_rows (self, at);
-  sl_preprocess_page_chain_edited (self);
+  _sl_preprocess_page_rebuild_rows (self, at);
+  _sl_preprocess_page_chain_edited (self);
 }
 
 static void
@@ -186,8 +186,8 @@ remove_step_action (GtkWidget *widget, const char *name, GVariant *param)
   if (sl_pipeline_remove_step (self->pipeline, step, NULL) != SL_OK)
     return;
   self->selected = -1;
-  sl_preprocess_page_rebuild_rows (self, step);
-  sl_preprocess_page_chain_edited (self);
+  _sl_preprocess_page_rebuild_rows (self, step);
+  _sl_preprocess_page_chain_edited (self);
 }
 
 static void
@@ -208,7 +208,7 @@ toggle_step_action (GtkWidget *widget, const char *name, GVariant *param)
 
   sl_pipeline_set_enabled (self->pipeline, step, !sl_pipeline_get_enabled (self->pipeline, step),
                            NULL);
-  sl_preprocess_page_chain_edited (self);
+  _sl_preprocess_page_chain_edited (self);
 }
 
 static void
@@ -217,7 +217,7 @@ new_samples_action (GtkWidget *widget, const char *name, GVariant *param)
   SlPreprocessPage *self = SL_PREPROCESS_PAGE (widget);
 
   self->augment_seed++;
-  sl_preprocess_page_request_preview (self);
+  _sl_preprocess_page_request_preview (self);
 }
 
 static void
@@ -227,7 +227,7 @@ on_op_activated (SlOpCatalog *catalog, const char *op_id, SlPreprocessPage *self
 }
 
 void
-sl_preprocess_page_install_actions (GtkWidgetClass *widget_class)
+_sl_preprocess_page_install_actions (GtkWidgetClass *widget_class)
 {
   gtk_widget_class_install_action (widget_class, "preprocess.add-step", "s", add_step_action);
   gtk_widget_class_install_action (widget_class, "preprocess.previous-image", NULL,
@@ -250,7 +250,7 @@ sl_preprocess_page_install_actions (GtkWidgetClass *widget_class)
 }
 
 void
-sl_preprocess_page_init_chain (SlPreprocessPage *self)
+_sl_preprocess_page_init_chain (SlPreprocessPage *self)
 {
   g_signal_connect (self->catalog, "op-activated", G_CALLBACK (on_op_activated), self);
   g_signal_connect (self->chain_list, "row-selected", G_CALLBACK (on_row_selected), self);

@@ -46,14 +46,14 @@ struct _SlPreprocessPage
 };
 
 /* sl-preprocess-page.c */
-void sl_preprocess_page_chain_edited (SlPreprocessPage *self);
-void sl_preprocess_page_update_roi (SlPreprocessPage *self);
-void sl_preprocess_page_request_preview (SlPreprocessPage *self);
+void _sl_preprocess_page_chain_edited (SlPreprocessPage *self);
+void _sl_preprocess_page_update_roi (SlPreprocessPage *self);
+void _sl_preprocess_page_request_preview (SlPreprocessPage *self);
 
 /* sl-preprocess-page-chain.c: the step rows, their selection, and the actions. */
-void sl_preprocess_page_init_chain (SlPreprocessPage *self);
-void sl_preprocess_page_rebuild_rows (SlPreprocessPage *self, int select);
-void sl_preprocess_page_update_actions (SlPreprocessPage *self);
-void sl_preprocess_page_install_actions (GtkWidgetClass *widget_class);
+void _sl_preprocess_page_init_chain (SlPreprocessPage *self);
+void _sl_preprocess_page_rebuild_rows (SlPreprocessPage *self, int select);
+void _sl_preprocess_page_update_actions (SlPreprocessPage *self);
+void _sl_preprocess_page_install_actions (GtkWidgetClass *widget_class);
 
 G_END_DECLS

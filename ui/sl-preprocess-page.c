@@ -124,7 +124,7 @@ update_augment_strip (SlPreprocessPage *self, const SlPreviewResult *r)
       gtk_label_set_text (GTK_LABEL (self->aug_summary), summary);
       gtk_widget_set_tooltip_text (self->aug_summary, summary);
     }
-  sl_preprocess_page_update_actions (self);
+  _sl_preprocess_page_update_actions (self);
   if (self->image_path == NULL)
     message = "Import images on the Dataset page to see what training will see";
   else if (!sl_augment_config_is_active (&self->augment))
@@ -156,11 +156,11 @@ on_view_resized (SlPreviewPane *pane, SlPreprocessPage *self)
   sl_preview_pane_get_view_box (pane, &w, &h);
   sl_preview_worker_set_boxes (self->worker, w, h, SL_PREVIEW_THUMB_BOX * scale,
                                SL_PREVIEW_THUMB_BOX * scale);
-  sl_preprocess_page_request_preview (self);
+  _sl_preprocess_page_request_preview (self);
 }
 
 void
-sl_preprocess_page_request_preview (SlPreprocessPage *self)
+_sl_preprocess_page_request_preview (SlPreprocessPage *self)
 {
   if (self->image_path == NULL || self->pipeline == NULL)
     return;
@@ -212,7 +212,7 @@ resolve_image (SlPreprocessPage *self)
     gtk_label_set_text (self->image_name, "");
   self->shown_image = info != NULL ? info->id : -1;
   g_clear_pointer (&info, sl_image_info_free);
-  sl_preprocess_page_update_actions (self);
+  _sl_preprocess_page_update_actions (self);
   sl_preview_pane_set_empty (SL_PREVIEW_PANE (self->preview_pane), path == NULL);
   if (g_strcmp0 (path, self->image_path) != 0)
     {
@@ -220,7 +220,7 @@ resolve_image (SlPreprocessPage *self)
       self->image_path = g_steal_pointer (&path);
       sl_preview_worker_discard (self->worker);
       sl_preview_pane_clear (SL_PREVIEW_PANE (self->preview_pane));
-      sl_preprocess_page_request_preview (self);
+      _sl_preprocess_page_request_preview (self);
     }
   update_augment_strip (self, NULL);
 }
@@ -241,7 +241,7 @@ rect_param (const sl_pipeline *p, int step)
 
 /* Shows the selected step's region (if it has one) over its input. */
 void
-sl_preprocess_page_update_roi (SlPreprocessPage *self)
+_sl_preprocess_page_update_roi (SlPreprocessPage *self)
 {
   SlPreviewPane *pane = SL_PREVIEW_PANE (self->preview_pane);
   const sl_param_spec *spec = rect_param (self->pipeline, self->selected);
@@ -276,7 +276,7 @@ remember_if_valid (SlPreprocessPage *self)
 
 /* After any edit: store it later and preview it now. */
 void
-sl_preprocess_page_chain_edited (SlPreprocessPage *self)
+_sl_preprocess_page_chain_edited (SlPreprocessPage *self)
 {
   GtkListBoxRow *row
       = self->selected >= 0
@@ -288,8 +288,8 @@ sl_preprocess_page_chain_edited (SlPreprocessPage *self)
   remember_if_valid (self);
   self->pipeline_dirty = TRUE;
   schedule_save (self);
-  sl_preprocess_page_request_preview (self);
-  sl_preprocess_page_update_actions (self);
+  _sl_preprocess_page_request_preview (self);
+  _sl_preprocess_page_update_actions (self);
 }
 
 /* ---- Editors ------------------------------------------------------------------------- */
@@ -345,8 +345,8 @@ on_param_edited (SlParamEditor *editor, const char *param, SlPreprocessPage *sel
 {
   if (g_strcmp0 (param, "mode") == 0)
     convert_rect_units (self);
-  sl_preprocess_page_update_roi (self);
-  sl_preprocess_page_chain_edited (self);
+  _sl_preprocess_page_update_roi (self);
+  _sl_preprocess_page_chain_edited (self);
 }
 
 static void
@@ -358,13 +358,13 @@ on_roi_changed (SlRoiOverlay *overlay, const sl_rect *rect, SlPreprocessPage *se
       || sl_pipeline_set_rect (self->pipeline, self->selected, spec->id, *rect, NULL) != SL_OK)
     return;
   sl_param_editor_refresh (SL_PARAM_EDITOR (self->param_editor));
-  sl_preprocess_page_chain_edited (self);
+  _sl_preprocess_page_chain_edited (self);
 }
 
 static void
 on_input_edited (SlInputSpecEditor *editor, SlPreprocessPage *self)
 {
-  sl_preprocess_page_chain_edited (self);
+  _sl_preprocess_page_chain_edited (self);
 }
 
 static void
@@ -373,7 +373,7 @@ on_augment_changed (SlAugmentEditor *editor, SlPreprocessPage *self)
   sl_augment_editor_get_config (editor, &self->augment);
   self->augment_dirty = TRUE;
   schedule_save (self);
-  sl_preprocess_page_request_preview (self);
+  _sl_preprocess_page_request_preview (self);
   update_augment_strip (self, NULL);
 }
 
@@ -390,9 +390,9 @@ adopt_pipeline (SlPreprocessPage *self, sl_pipeline *pipeline)
   remember_if_valid (self);
   sl_input_spec_editor_set_pipeline (SL_INPUT_SPEC_EDITOR (self->input_editor), pipeline);
   sl_param_editor_set_step (SL_PARAM_EDITOR (self->param_editor), NULL, -1);
-  sl_preprocess_page_rebuild_rows (self, self->selected);
+  _sl_preprocess_page_rebuild_rows (self, self->selected);
   sl_pipeline_free (old);
-  sl_preprocess_page_request_preview (self);
+  _sl_preprocess_page_request_preview (self);
 }
 
 static void
@@ -414,7 +414,7 @@ set_loading (SlPreprocessPage *self, GCancellable *cancellable)
   gtk_widget_set_sensitive (self->chain_list, cancellable == NULL);
   gtk_widget_set_sensitive (self->input_editor,
                             cancellable == NULL && !sl_session_is_read_only (self->session));
-  sl_preprocess_page_update_actions (self);
+  _sl_preprocess_page_update_actions (self);
 }
 
 static void
@@ -487,7 +487,7 @@ on_pipeline_changed (SlSession *session, SlPreprocessPage *self)
   if (json == NULL || g_strcmp0 (json, self->saved_json) != 0)
     load_pipeline (self);
   load_augment (self);
-  sl_preprocess_page_request_preview (self);
+  _sl_preprocess_page_request_preview (self);
 }
 
 static void
@@ -730,7 +730,7 @@ sl_preprocess_page_class_init (SlPreprocessPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SlPreprocessPage, aug_message);
   gtk_widget_class_bind_template_child (widget_class, SlPreprocessPage, param_stack);
   gtk_widget_class_bind_template_child (widget_class, SlPreprocessPage, param_editor);
-  sl_preprocess_page_install_actions (widget_class);
+  _sl_preprocess_page_install_actions (widget_class);
 }
 
 static void
@@ -746,7 +746,7 @@ sl_preprocess_page_init (SlPreprocessPage *self)
   g_signal_connect (self->worker, "ready", G_CALLBACK (on_preview_ready), self);
   self->catalog = sl_op_catalog_new ();
   gtk_menu_button_set_popover (GTK_MENU_BUTTON (self->add_button), self->catalog);
-  sl_preprocess_page_init_chain (self);
+  _sl_preprocess_page_init_chain (self);
   g_signal_connect (self->param_editor, "edited", G_CALLBACK (on_param_edited), self);
   g_signal_connect (self->input_editor, "edited", G_CALLBACK (on_input_edited), self);
   g_signal_connect (self->aug_editor, "changed", G_CALLBACK (on_augment_changed), self);
@@ -765,7 +765,7 @@ sl_preprocess_page_init (SlPreprocessPage *self)
     }
   g_signal_connect (sl_preview_pane_get_roi_overlay (SL_PREVIEW_PANE (self->preview_pane)),
                     "rect-changed", G_CALLBACK (on_roi_changed), self);
-  sl_preprocess_page_update_actions (self);
+  _sl_preprocess_page_update_actions (self);
 }
 
 GtkWidget *

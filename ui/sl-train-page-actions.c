@@ -47,7 +47,7 @@ scroll_log_to_end (gpointer data)
 }
 
 void
-sl_train_page_show_log (SlTrainPage *self, char **lines)
+_sl_train_page_show_log (SlTrainPage *self, char **lines)
 {
   GtkWidget *child;
 
@@ -59,7 +59,7 @@ sl_train_page_show_log (SlTrainPage *self, char **lines)
 }
 
 void
-sl_train_page_log (SlTrainPage *self, const char *format, ...)
+_sl_train_page_log (SlTrainPage *self, const char *format, ...)
 {
   g_autoptr (GDateTime) now = g_date_time_new_now_local ();
   g_autofree char *time = g_date_time_format (now, "%H:%M:%S");
@@ -130,7 +130,7 @@ comparison_rows (SlTrainPage *self, guint *n_same)
 }
 
 void
-sl_train_page_update_comparison (SlTrainPage *self)
+_sl_train_page_update_comparison (SlTrainPage *self)
 {
   g_autoptr (GPtrArray) rows = NULL;
   GtkWidget *child;
@@ -201,7 +201,7 @@ sl_train_page_dup_comparison (SlTrainPage *self)
 /* ---- Actions --------------------------------------------------------------------------------- */
 
 void
-sl_train_page_update_actions (SlTrainPage *self)
+_sl_train_page_update_actions (SlTrainPage *self)
 {
   GtkWidget *widget = GTK_WIDGET (self);
   gboolean running = sl_runner_is_running (self->runner);
@@ -258,8 +258,8 @@ start_action (GtkWidget *widget, const char *action_name, GVariant *param)
   else
     {
       self->live_epochs = config.epochs;
-      sl_train_page_show_log (self, NULL);
-      sl_train_page_log (self, "Preparing the images…");
+      _sl_train_page_show_log (self, NULL);
+      _sl_train_page_log (self, "Preparing the images…");
     }
   sl_run_config_clear (&config);
 }
@@ -270,8 +270,8 @@ stop_action (GtkWidget *widget, const char *action_name, GVariant *param)
   SlTrainPage *self = SL_TRAIN_PAGE (widget);
 
   sl_runner_stop (self->runner);
-  sl_train_page_log (self, "Stopping after the current step…");
-  sl_train_page_update_actions (self);
+  _sl_train_page_log (self, "Stopping after the current step…");
+  _sl_train_page_update_actions (self);
 }
 
 static void
@@ -282,7 +282,7 @@ resume (SlTrainPage *self, gint64 run_id)
   g_ptr_array_set_size (self->live_log, 0);
   {
     /* The log goes on from what the run's earlier sessions wrote. */
-    g_auto (GStrv) kept = sl_train_page_load_history_log (self, run_id);
+    g_auto (GStrv) kept = _sl_train_page_load_history_log (self, run_id);
 
     for (guint i = 0; kept != NULL && kept[i] != NULL; i++)
       g_ptr_array_add (self->live_log, g_strdup (kept[i]));
@@ -293,7 +293,7 @@ resume (SlTrainPage *self, gint64 run_id)
     {
       /* The run's recipe says where it trains. */
       g_strlcpy (self->live_device, sl_runner_get_device (self->runner), sizeof self->live_device);
-      sl_train_page_show_log (self, NULL);
+      _sl_train_page_show_log (self, NULL);
     }
 }
 
@@ -371,7 +371,7 @@ delete_run_action (GtkWidget *widget, const char *action_name, GVariant *param)
 }
 
 void
-sl_train_page_install_actions (GtkWidgetClass *widget_class)
+_sl_train_page_install_actions (GtkWidgetClass *widget_class)
 {
   gtk_widget_class_install_action (widget_class, "training.start", NULL, start_action);
   gtk_widget_class_install_action (widget_class, "training.stop", NULL, stop_action);

@@ -34,7 +34,7 @@ make_curves (SlChartSeries **curves, const char *prefix)
 }
 
 void
-sl_train_page_init_curves (SlTrainPage *self)
+_sl_train_page_init_curves (SlTrainPage *self)
 {
   make_curves (self->live, NULL);
   make_curves (self->stored, NULL);
@@ -55,7 +55,7 @@ sl_train_page_init_curves (SlTrainPage *self)
 }
 
 void
-sl_train_page_clear_curves (SlTrainPage *self)
+_sl_train_page_clear_curves (SlTrainPage *self)
 {
   for (int i = 0; i < N_CURVES; i++)
     {
@@ -86,7 +86,7 @@ planned_epochs (SlTrainPage *self, gint64 run_id)
 }
 
 void
-sl_train_page_attach_curves (SlTrainPage *self)
+_sl_train_page_attach_curves (SlTrainPage *self)
 {
   SlChart *charts[] = { self->loss_chart, self->accuracy_chart, self->lr_chart };
   int epochs
@@ -107,8 +107,8 @@ sl_train_page_attach_curves (SlTrainPage *self)
 /* Epoch e's values sit at the end of the epoch, x = e + 1, where the steps of
  * a live run reach them. */
 void
-sl_train_page_load_stored (SlTrainPage *self, SlChartSeries **curves, gint64 run_id,
-                           gboolean dashed)
+_sl_train_page_load_stored (SlTrainPage *self, SlChartSeries **curves, gint64 run_id,
+                            gboolean dashed)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GArray) metrics
@@ -157,11 +157,11 @@ sl_train_page_load_stored (SlTrainPage *self, SlChartSeries **curves, gint64 run
         }
     }
   /* The step curves kept with the run replace its per-epoch training values. */
-  sl_train_page_load_history_steps (self, run_id, curves);
+  _sl_train_page_load_history_steps (self, run_id, curves);
 }
 
 void
-sl_train_page_add_steps (SlTrainPage *self, const SlRunnerStep *steps, guint n)
+_sl_train_page_add_steps (SlTrainPage *self, const SlRunnerStep *steps, guint n)
 {
   g_autofree double *xs = g_new (double, n);
   g_autofree double *ys = g_new (double, n);
@@ -186,7 +186,7 @@ sl_train_page_add_steps (SlTrainPage *self, const SlRunnerStep *steps, guint n)
 }
 
 void
-sl_train_page_add_epoch (SlTrainPage *self, const SlTrainProgress *p)
+_sl_train_page_add_epoch (SlTrainPage *self, const SlTrainProgress *p)
 {
   double x = p->epoch + 1;
 

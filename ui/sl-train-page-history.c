@@ -41,7 +41,7 @@ write_later (const char *path, GString *text)
 }
 
 void
-sl_train_page_save_history (SlTrainPage *self)
+_sl_train_page_save_history (SlTrainPage *self)
 {
   g_autofree char *log_path = history_path (self, self->live_run, "events.log");
   g_autofree char *steps_path = history_path (self, self->live_run, "steps.tsv");
@@ -78,7 +78,7 @@ sl_train_page_save_history (SlTrainPage *self)
 }
 
 char **
-sl_train_page_load_history_log (SlTrainPage *self, gint64 run_id)
+_sl_train_page_load_history_log (SlTrainPage *self, gint64 run_id)
 {
   g_autofree char *path = history_path (self, run_id, "events.log");
   g_autofree char *text = NULL;
@@ -90,7 +90,7 @@ sl_train_page_load_history_log (SlTrainPage *self, gint64 run_id)
 }
 
 gboolean
-sl_train_page_load_history_steps (SlTrainPage *self, gint64 run_id, SlChartSeries **curves)
+_sl_train_page_load_history_steps (SlTrainPage *self, gint64 run_id, SlChartSeries **curves)
 {
   static const int columns[] = { CURVE_TRAIN_LOSS, CURVE_TRAIN_ACCURACY, CURVE_LEARNING_RATE };
   g_autofree char *path = history_path (self, run_id, "steps.tsv");

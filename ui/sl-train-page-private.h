@@ -62,27 +62,27 @@ struct _SlTrainPage
 };
 
 /* sl-train-page-curves.c */
-void sl_train_page_init_curves (SlTrainPage *self);
-void sl_train_page_clear_curves (SlTrainPage *self);
+void _sl_train_page_init_curves (SlTrainPage *self);
+void _sl_train_page_clear_curves (SlTrainPage *self);
 /* Puts the shown (and compared) run's curves into the charts. */
-void sl_train_page_attach_curves (SlTrainPage *self);
-void sl_train_page_load_stored (SlTrainPage *self, SlChartSeries **curves, gint64 run_id,
-                                gboolean dashed);
-void sl_train_page_add_steps (SlTrainPage *self, const SlRunnerStep *steps, guint n);
+void _sl_train_page_attach_curves (SlTrainPage *self);
+void _sl_train_page_load_stored (SlTrainPage *self, SlChartSeries **curves, gint64 run_id,
+                                 gboolean dashed);
+void _sl_train_page_add_steps (SlTrainPage *self, const SlRunnerStep *steps, guint n);
 
 /* sl-train-page-history.c: the live run's log and step curves written to its folder (in the
  * background), and read back for a stored run: NULL / FALSE when it has none. */
-void sl_train_page_save_history (SlTrainPage *self);
-char **sl_train_page_load_history_log (SlTrainPage *self, gint64 run_id);
-gboolean sl_train_page_load_history_steps (SlTrainPage *self, gint64 run_id,
-                                           SlChartSeries **curves);
-void sl_train_page_add_epoch (SlTrainPage *self, const SlTrainProgress *progress);
+void _sl_train_page_save_history (SlTrainPage *self);
+char **_sl_train_page_load_history_log (SlTrainPage *self, gint64 run_id);
+gboolean _sl_train_page_load_history_steps (SlTrainPage *self, gint64 run_id,
+                                            SlChartSeries **curves);
+void _sl_train_page_add_epoch (SlTrainPage *self, const SlTrainProgress *progress);
 
 /* sl-train-page-actions.c */
-void sl_train_page_install_actions (GtkWidgetClass *widget_class);
-void sl_train_page_update_actions (SlTrainPage *self);
-void sl_train_page_log (SlTrainPage *self, const char *format, ...) G_GNUC_PRINTF (2, 3);
-void sl_train_page_show_log (SlTrainPage *self, char **lines);
-void sl_train_page_update_comparison (SlTrainPage *self);
+void _sl_train_page_install_actions (GtkWidgetClass *widget_class);
+void _sl_train_page_update_actions (SlTrainPage *self);
+void _sl_train_page_log (SlTrainPage *self, const char *format, ...) G_GNUC_PRINTF (2, 3);
+void _sl_train_page_show_log (SlTrainPage *self, char **lines);
+void _sl_train_page_update_comparison (SlTrainPage *self);
 
 G_END_DECLS

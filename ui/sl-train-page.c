@@ -172,12 +172,12 @@ static void
 show_stored_log (SlTrainPage *self, const SlRunInfo *run)
 {
   g_autoptr (GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
-  g_auto (GStrv) kept = sl_train_page_load_history_log (self, run->id);
+  g_auto (GStrv) kept = _sl_train_page_load_history_log (self, run->id);
 
   if (kept != NULL)
     {
       /* The log as it was written while the run trained (this or an earlier session). */
-      sl_train_page_show_log (self, kept);
+      _sl_train_page_show_log (self, kept);
       return;
     }
 
@@ -197,7 +197,7 @@ show_stored_log (SlTrainPage *self, const SlRunInfo *run)
   if (sl_run_info_is_resumable (run))
     g_ptr_array_add (lines, g_strdup ("Resume continues from the last finished epoch"));
   g_ptr_array_add (lines, NULL);
-  sl_train_page_show_log (self, (char **) lines->pdata);
+  _sl_train_page_show_log (self, (char **) lines->pdata);
 }
 
 static void
@@ -239,13 +239,13 @@ show_log_of_shown_run (SlTrainPage *self)
   if (showing_live (self))
     {
       g_ptr_array_add (self->live_log, NULL);
-      sl_train_page_show_log (self, (char **) self->live_log->pdata);
+      _sl_train_page_show_log (self, (char **) self->live_log->pdata);
       g_ptr_array_remove_index (self->live_log, self->live_log->len - 1);
     }
   else if (run != NULL)
     show_stored_log (self, run);
   else
-    sl_train_page_show_log (self, NULL);
+    _sl_train_page_show_log (self, NULL);
 }
 
 void
@@ -260,12 +260,12 @@ sl_train_page_show_run (SlTrainPage *self, gint64 run_id)
     }
   self->shown_run = run_id;
   if (run_id >= 0 && !showing_live (self))
-    sl_train_page_load_stored (self, self->stored, run_id, FALSE);
-  sl_train_page_attach_curves (self);
+    _sl_train_page_load_stored (self, self->stored, run_id, FALSE);
+  _sl_train_page_attach_curves (self);
   show_log_of_shown_run (self);
   update_header (self);
-  sl_train_page_update_comparison (self);
-  sl_train_page_update_actions (self);
+  _sl_train_page_update_comparison (self);
+  _sl_train_page_update_actions (self);
 }
 
 gint64
@@ -287,9 +287,9 @@ sl_train_page_compare_run (SlTrainPage *self, gint64 run_id)
     }
   self->compare_run = run_id;
   if (run_id >= 0)
-    sl_train_page_load_stored (self, self->compared, run_id, TRUE);
-  sl_train_page_attach_curves (self);
-  sl_train_page_update_comparison (self);
+    _sl_train_page_load_stored (self, self->compared, run_id, TRUE);
+  _sl_train_page_attach_curves (self);
+  _sl_train_page_update_comparison (self);
 }
 
 static void
@@ -314,7 +314,7 @@ on_runs_changed (SlTrainPage *self)
         show_log_of_shown_run (self);
       update_header (self);
     }
-  sl_train_page_update_actions (self);
+  _sl_train_page_update_actions (self);
 }
 
 /* ---- What the settings default from --------------------------------------------------- */
@@ -391,7 +391,7 @@ on_running (SlTrainPage *self)
     self->tick_id = g_timeout_add_seconds (1, tick, self);
   else if (!running)
     g_clear_handle_id (&self->tick_id, g_source_remove);
-  sl_train_page_update_actions (self);
+  _sl_train_page_update_actions (self);
 }
 
 /* "the GPU cuda:0", "the CPU with 1 thread". */
@@ -422,37 +422,37 @@ on_started (SlTrainPage *self, gint64 run_id)
       /* A resumed run: the epochs before come from the store. */
       g_autofree char *device = live_device_words (self);
 
-      sl_train_page_load_stored (self, self->live, run_id, FALSE);
-      sl_train_page_log (self, "Resumed %s from epoch %d of %d, on %s", run->name,
-                         run->epochs_done + 1, run->epochs, device);
+      _sl_train_page_load_stored (self, self->live, run_id, FALSE);
+      _sl_train_page_log (self, "Resumed %s from epoch %d of %d, on %s", run->name,
+                          run->epochs_done + 1, run->epochs, device);
     }
   else
     {
       g_autofree char *params = format_count (sl_runner_get_param_count (self->runner));
       g_autofree char *device = live_device_words (self);
 
-      sl_train_page_log (self,
-                         "Started %s: %" G_GINT64_FORMAT " training and %" G_GINT64_FORMAT
-                         " validation images, %s weights, on %s",
-                         run != NULL ? run->name : "a run",
-                         sl_runner_get_train_images (self->runner),
-                         sl_runner_get_val_images (self->runner), params, device);
+      _sl_train_page_log (self,
+                          "Started %s: %" G_GINT64_FORMAT " training and %" G_GINT64_FORMAT
+                          " validation images, %s weights, on %s",
+                          run != NULL ? run->name : "a run",
+                          sl_runner_get_train_images (self->runner),
+                          sl_runner_get_val_images (self->runner), params, device);
     }
   if (sl_runner_get_split_assigned (self->runner) > 0)
-    sl_train_page_log (self,
-                       "%" G_GINT64_FORMAT " labelled images had no split: they were put "
-                       "into training, validation and test (70/15/15 per class)",
-                       sl_runner_get_split_assigned (self->runner));
+    _sl_train_page_log (self,
+                        "%" G_GINT64_FORMAT " labelled images had no split: they were put "
+                        "into training, validation and test (70/15/15 per class)",
+                        sl_runner_get_split_assigned (self->runner));
   if (sl_runner_get_val_images (self->runner) == 0)
-    sl_train_page_log (self, "Warning: no validation images, so the best epoch is picked by the "
-                             "training loss. Split the data on the Dataset page to validate.");
+    _sl_train_page_log (self, "Warning: no validation images, so the best epoch is picked by the "
+                              "training loss. Split the data on the Dataset page to validate.");
   sl_train_page_show_run (self, run_id);
 }
 
 static void
 on_steps (SlTrainPage *self, const SlRunnerStep *steps, guint n)
 {
-  sl_train_page_add_steps (self, steps, n);
+  _sl_train_page_add_steps (self, steps, n);
   if (showing_live (self))
     update_live_stats (self);
 }
@@ -462,18 +462,18 @@ on_epoch (SlTrainPage *self, const SlTrainProgress *p)
 {
   g_autofree char *val = NULL;
 
-  sl_train_page_add_epoch (self, p);
+  _sl_train_page_add_epoch (self, p);
   if (!isnan (p->val_loss))
     val = g_strdup_printf ("validation loss %.4f, accuracy %.1f %%", p->val_loss,
                            100.0 * p->val_accuracy);
   else
     val = g_strdup_printf ("training loss %.4f", p->train_loss);
-  sl_train_page_log (self, "Epoch %d of %d: %s%s", p->epoch + 1, p->epochs, val,
-                     p->is_best ? " — best so far, checkpoint saved" : "");
+  _sl_train_page_log (self, "Epoch %d of %d: %s%s", p->epoch + 1, p->epochs, val,
+                      p->is_best ? " — best so far, checkpoint saved" : "");
   if (!isfinite (p->train_loss))
-    sl_train_page_log (self, "Warning: the training loss is not a number. Try a lower learning "
-                             "rate.");
-  sl_train_page_save_history (self);
+    _sl_train_page_log (self, "Warning: the training loss is not a number. Try a lower learning "
+                              "rate.");
+  _sl_train_page_save_history (self);
 }
 
 static void
@@ -482,21 +482,21 @@ on_finished (SlTrainPage *self, gint64 run_id, const GError *error)
   const SlRunInfo *run = sl_run_list_lookup (self->run_list, run_id);
 
   if (error == NULL && run != NULL && run->status == SL_RUN_STOPPED_EARLY)
-    sl_train_page_log (self, "Stopped early after epoch %d: %s. Best epoch: %d, the %s.",
-                       run->epochs_done, run->message, run->best_epoch + 1,
-                       sl_run_best_criterion (run));
+    _sl_train_page_log (self, "Stopped early after epoch %d: %s. Best epoch: %d, the %s.",
+                        run->epochs_done, run->message, run->best_epoch + 1,
+                        sl_run_best_criterion (run));
   else if (error == NULL && run != NULL)
-    sl_train_page_log (self,
-                       "Finished %d epochs. Best epoch: %d, the %s (validation accuracy "
-                       "%.1f %%).",
-                       run->epochs_done, run->best_epoch + 1, sl_run_best_criterion (run),
-                       100.0 * run->best_val_accuracy);
+    _sl_train_page_log (self,
+                        "Finished %d epochs. Best epoch: %d, the %s (validation accuracy "
+                        "%.1f %%).",
+                        run->epochs_done, run->best_epoch + 1, sl_run_best_criterion (run),
+                        100.0 * run->best_val_accuracy);
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    sl_train_page_log (self, "Stopped after epoch %d. Resume continues from there.",
-                       run != NULL ? run->epochs_done : 0);
+    _sl_train_page_log (self, "Stopped after epoch %d. Resume continues from there.",
+                        run != NULL ? run->epochs_done : 0);
   else if (error != NULL)
     {
-      sl_train_page_log (self, "Training failed: %s", error->message);
+      _sl_train_page_log (self, "Training failed: %s", error->message);
       gtk_widget_activate_action (GTK_WIDGET (self), "win.show-error", "(ss)", "Training failed",
                                   error->message);
     }
@@ -511,9 +511,9 @@ on_finished (SlTrainPage *self, gint64 run_id, const GError *error)
   else if (self->shown_run != run_id)
     sl_train_page_show_run (self, run_id);
   if (run_id >= 0 && run_id == self->live_run)
-    sl_train_page_save_history (self);
+    _sl_train_page_save_history (self);
   update_header (self);
-  sl_train_page_update_actions (self);
+  _sl_train_page_update_actions (self);
 }
 
 /* ---- Accessors -------------------------------------------------------------------------- */
@@ -577,7 +577,7 @@ sl_train_page_constructed (GObject *object)
   self->settings = SL_TRAIN_SETTINGS (sl_train_settings_new ());
   sl_train_settings_set_session (self->settings, self->session);
   gtk_scrolled_window_set_child (self->settings_scroller, GTK_WIDGET (self->settings));
-  g_signal_connect_swapped (self->settings, "changed", G_CALLBACK (sl_train_page_update_actions),
+  g_signal_connect_swapped (self->settings, "changed", G_CALLBACK (_sl_train_page_update_actions),
                             self);
 
   g_signal_connect_object (self->session, "images-changed", G_CALLBACK (queue_update_dataset), self,
@@ -637,7 +637,7 @@ sl_train_page_dispose (GObject *object)
   gtk_widget_dispose_template (GTK_WIDGET (self), SL_TYPE_TRAIN_PAGE);
   for (GtkWidget *child; (child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL;)
     gtk_widget_unparent (child);
-  sl_train_page_clear_curves (self);
+  _sl_train_page_clear_curves (self);
   g_clear_object (&self->runner);
   g_clear_object (&self->session);
   G_OBJECT_CLASS (sl_train_page_parent_class)->dispose (object);
@@ -722,7 +722,7 @@ sl_train_page_class_init (SlTrainPageClass *klass)
   BIND (compare_title);
   BIND (compare_grid);
 #undef BIND
-  sl_train_page_install_actions (widget_class);
+  _sl_train_page_install_actions (widget_class);
 }
 
 static void
@@ -731,5 +731,5 @@ sl_train_page_init (SlTrainPage *self)
   self->live_run = self->shown_run = self->compare_run = -1;
   self->live_log = g_ptr_array_new_with_free_func (g_free);
   gtk_widget_init_template (GTK_WIDGET (self));
-  sl_train_page_init_curves (self);
+  _sl_train_page_init_curves (self);
 }

@@ -15,14 +15,14 @@ device_index (SlTrainSettings *self, const char *id)
 }
 
 gboolean
-sl_train_settings_device_is_usable (SlTrainSettings *self, guint index)
+_sl_train_settings_device_is_usable (SlTrainSettings *self, guint index)
 {
   return index < self->device_usable->len && g_array_index (self->device_usable, gboolean, index);
 }
 
 /* The device used last (GSettings "last-device") when it can be used, else the CPU. */
 void
-sl_train_settings_select_default_device (SlTrainSettings *self)
+_sl_train_settings_select_default_device (SlTrainSettings *self)
 {
   g_autofree char *last
       = self->settings != NULL ? g_settings_get_string (self->settings, "last-device") : NULL;
@@ -34,7 +34,7 @@ sl_train_settings_select_default_device (SlTrainSettings *self)
 
 /* The reason no GPU can be used under the list, and CPU threads for the CPU only. */
 void
-sl_train_settings_show_devices (SlTrainSettings *self)
+_sl_train_settings_show_devices (SlTrainSettings *self)
 {
   const char *reason = NULL;
   gboolean any_gpu = FALSE;
@@ -95,7 +95,7 @@ sl_train_settings_set_devices (SlTrainSettings *self, const char *const *ids,
   if (!(self->edited & (1u << F_DEVICE)) || keep == G_MAXUINT)
     {
       self->edited &= ~(1u << F_DEVICE);
-      sl_train_settings_select_default_device (self);
+      _sl_train_settings_select_default_device (self);
     }
   else
     {
@@ -103,8 +103,8 @@ sl_train_settings_set_devices (SlTrainSettings *self, const char *const *ids,
       gtk_drop_down_set_selected (GTK_DROP_DOWN (self->device_drop), keep);
     }
   self->updating = FALSE;
-  sl_train_settings_refresh (self);
-  sl_train_settings_emit_changed (self);
+  _sl_train_settings_refresh (self);
+  _sl_train_settings_emit_changed (self);
 }
 
 void
@@ -113,7 +113,7 @@ sl_train_settings_set_gpu_status (SlTrainSettings *self, const char *status)
   g_return_if_fail (SL_IS_TRAIN_SETTINGS (self));
   g_free (self->gpu_status);
   self->gpu_status = g_strdup (status);
-  sl_train_settings_show_devices (self);
+  _sl_train_settings_show_devices (self);
 }
 
 char *
@@ -151,7 +151,7 @@ device_row_bind (GtkSignalListItemFactory *factory, GtkListItem *item, SlTrainSe
   GtkWidget *name = gtk_widget_get_first_child (box);
   GtkWidget *reason = gtk_widget_get_next_sibling (name);
   guint i = gtk_list_item_get_position (item);
-  gboolean usable = sl_train_settings_device_is_usable (self, i);
+  gboolean usable = _sl_train_settings_device_is_usable (self, i);
   const char *why
       = i < self->device_reasons->len ? g_ptr_array_index (self->device_reasons, i) : "";
 
@@ -188,7 +188,7 @@ device_button_bind (GtkSignalListItemFactory *factory, GtkListItem *item, gpoint
 }
 
 void
-sl_train_settings_devices_init (SlTrainSettings *self)
+_sl_train_settings_devices_init (SlTrainSettings *self)
 {
   g_autoptr (GtkListItemFactory) factory = gtk_signal_list_item_factory_new ();
   g_autoptr (GtkListItemFactory) button_factory = gtk_signal_list_item_factory_new ();
@@ -206,7 +206,7 @@ sl_train_settings_devices_init (SlTrainSettings *self)
 }
 
 void
-sl_train_settings_devices_finalize (SlTrainSettings *self)
+_sl_train_settings_devices_finalize (SlTrainSettings *self)
 {
   g_ptr_array_unref (self->device_ids);
   g_ptr_array_unref (self->device_reasons);

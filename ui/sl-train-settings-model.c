@@ -156,8 +156,8 @@ measure_done (GObject *source, GAsyncResult *result, gpointer data)
                           info_key (m->preset, m->channels, m->height, m->width, m->classes),
                           g_steal_pointer (&m->info));
   /* The choice may have moved on meanwhile: this measures that one next. */
-  sl_train_settings_update_model (self);
-  sl_train_settings_emit_changed (self);
+  _sl_train_settings_update_model (self);
+  _sl_train_settings_emit_changed (self);
 }
 
 static void
@@ -238,9 +238,9 @@ lookup_info (SlTrainSettings *self, const char *preset)
 }
 
 void
-sl_train_settings_update_model (SlTrainSettings *self)
+_sl_train_settings_update_model (SlTrainSettings *self)
 {
-  g_autofree char *preset = sl_train_settings_dup_preset (self);
+  g_autofree char *preset = _sl_train_settings_dup_preset (self);
   ModelInfo *info = lookup_info (self, preset);
   const char *summary = sl_preset_summary (preset);
 
@@ -273,16 +273,16 @@ sl_train_settings_update_model (SlTrainSettings *self)
 }
 
 const char *
-sl_train_settings_model_error (SlTrainSettings *self)
+_sl_train_settings_model_error (SlTrainSettings *self)
 {
-  g_autofree char *preset = sl_train_settings_dup_preset (self);
+  g_autofree char *preset = _sl_train_settings_dup_preset (self);
   ModelInfo *info = lookup_info (self, preset);
 
   return info != NULL ? info->error : NULL;
 }
 
 char *
-sl_train_settings_dup_preset (SlTrainSettings *self)
+_sl_train_settings_dup_preset (SlTrainSettings *self)
 {
   GObject *item = gtk_drop_down_get_selected_item (GTK_DROP_DOWN (self->preset_drop));
 
@@ -293,7 +293,7 @@ sl_train_settings_dup_preset (SlTrainSettings *self)
 /* ---- The project's pipeline and augmentation ------------------------------------------------ */
 
 void
-sl_train_settings_show_augment (SlTrainSettings *self)
+_sl_train_settings_show_augment (SlTrainSettings *self)
 {
   sl_augment_config config;
   g_autofree char *summary = NULL;
@@ -327,7 +327,7 @@ sl_train_settings_show_augment (SlTrainSettings *self)
 }
 
 void
-sl_train_settings_read_pipeline (SlTrainSettings *self)
+_sl_train_settings_read_pipeline (SlTrainSettings *self)
 {
   g_autofree char *json
       = self->session != NULL ? sl_session_dup_stored_pipeline_json (self->session) : NULL;
@@ -347,18 +347,18 @@ sl_train_settings_read_pipeline (SlTrainSettings *self)
       g_cancellable_cancel (self->measuring);
       set_measuring (self, NULL);
     }
-  sl_train_settings_show_augment (self);
+  _sl_train_settings_show_augment (self);
 }
 
 void
-sl_train_settings_model_init (SlTrainSettings *self)
+_sl_train_settings_model_init (SlTrainSettings *self)
 {
   self->model_cache
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) model_info_free);
 }
 
 void
-sl_train_settings_model_dispose (SlTrainSettings *self)
+_sl_train_settings_model_dispose (SlTrainSettings *self)
 {
   if (self->measuring != NULL)
     g_cancellable_cancel (self->measuring);

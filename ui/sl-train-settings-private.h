@@ -80,27 +80,27 @@ struct _SlTrainSettings
 };
 
 /* sl-train-settings-model.c */
-void sl_train_settings_model_init (SlTrainSettings *self);
-void sl_train_settings_model_dispose (SlTrainSettings *self);
+void _sl_train_settings_model_init (SlTrainSettings *self);
+void _sl_train_settings_model_dispose (SlTrainSettings *self);
 /* Re-reads the project's pipeline and augmentation. */
-void sl_train_settings_read_pipeline (SlTrainSettings *self);
+void _sl_train_settings_read_pipeline (SlTrainSettings *self);
 /* Says what the augmentation switch means with the project's settings. */
-void sl_train_settings_show_augment (SlTrainSettings *self);
+void _sl_train_settings_show_augment (SlTrainSettings *self);
 /* Shows the chosen preset's summary and size, measuring it when not known yet. */
-void sl_train_settings_update_model (SlTrainSettings *self);
+void _sl_train_settings_update_model (SlTrainSettings *self);
 /* Why the chosen preset cannot take the input, or NULL. */
-const char *sl_train_settings_model_error (SlTrainSettings *self);
-char *sl_train_settings_dup_preset (SlTrainSettings *self);
+const char *_sl_train_settings_model_error (SlTrainSettings *self);
+char *_sl_train_settings_dup_preset (SlTrainSettings *self);
 
 /* sl-train-settings-devices.c */
-void sl_train_settings_devices_init (SlTrainSettings *self);
-void sl_train_settings_devices_finalize (SlTrainSettings *self);
-gboolean sl_train_settings_device_is_usable (SlTrainSettings *self, guint index);
-void sl_train_settings_select_default_device (SlTrainSettings *self);
-void sl_train_settings_show_devices (SlTrainSettings *self);
+void _sl_train_settings_devices_init (SlTrainSettings *self);
+void _sl_train_settings_devices_finalize (SlTrainSettings *self);
+gboolean _sl_train_settings_device_is_usable (SlTrainSettings *self, guint index);
+void _sl_train_settings_select_default_device (SlTrainSettings *self);
+void _sl_train_settings_show_devices (SlTrainSettings *self);
 
 /* sl-train-settings.c */
-void sl_train_settings_emit_changed (SlTrainSettings *self);
-void sl_train_settings_refresh (SlTrainSettings *self);
+void _sl_train_settings_emit_changed (SlTrainSettings *self);
+void _sl_train_settings_refresh (SlTrainSettings *self);
 
 G_END_DECLS

@@ -228,7 +228,7 @@ apply_default (SlTrainSettings *self, SlTrainField field, const SlRunConfig *c)
       case F_WARMUP: set_spin (self->warmup_spin, c->warmup_epochs); break;
       case F_STEP_EPOCHS: set_spin (self->step_epochs_spin, c->step_epochs); break;
       case F_GAMMA: set_spin (self->gamma_spin, c->gamma); break;
-      case F_DEVICE: sl_train_settings_select_default_device (self); break;
+      case F_DEVICE: _sl_train_settings_select_default_device (self); break;
       case F_OPTIMIZER: set_drop_index (self->optimizer_drop, 0); break;
       case F_WEIGHT_DECAY: set_spin (self->weight_decay_spin, c->weight_decay); break;
       case F_SMOOTHING: set_spin (self->smoothing_spin, c->label_smoothing); break;
@@ -253,14 +253,14 @@ update_actions (SlTrainSettings *self)
 }
 
 void
-sl_train_settings_emit_changed (SlTrainSettings *self)
+_sl_train_settings_emit_changed (SlTrainSettings *self)
 {
   g_signal_emit (self, signals[CHANGED], 0);
 }
 
 /* Shows the rows and sentences that depend on other values. */
 void
-sl_train_settings_refresh (SlTrainSettings *self)
+_sl_train_settings_refresh (SlTrainSettings *self)
 {
   guint schedule = drop_index (self->schedule_drop);
 
@@ -271,9 +271,9 @@ sl_train_settings_refresh (SlTrainSettings *self)
                       schedule < G_N_ELEMENTS (schedule_hints) ? schedule_hints[schedule] : "");
   gtk_label_set_text (GTK_LABEL (self->optimizer_hint),
                       optimizer_hints[MIN (drop_index (self->optimizer_drop), 2)]);
-  sl_train_settings_show_devices (self);
-  sl_train_settings_show_augment (self);
-  sl_train_settings_update_model (self);
+  _sl_train_settings_show_devices (self);
+  _sl_train_settings_show_augment (self);
+  _sl_train_settings_update_model (self);
   update_actions (self);
 }
 
@@ -290,8 +290,8 @@ apply_defaults (SlTrainSettings *self)
       apply_default (self, f, &c);
   self->updating = FALSE;
   sl_run_config_clear (&c);
-  sl_train_settings_refresh (self);
-  sl_train_settings_emit_changed (self);
+  _sl_train_settings_refresh (self);
+  _sl_train_settings_emit_changed (self);
 }
 
 static void
@@ -304,7 +304,7 @@ control_changed (SlTrainSettings *self, GtkWidget *widget)
       guint i = drop_index (widget);
 
       /* An unusable GPU cannot be chosen, even from the keyboard. */
-      if (!sl_train_settings_device_is_usable (self, i))
+      if (!_sl_train_settings_device_is_usable (self, i))
         {
           self->updating = TRUE;
           set_drop_index (widget, self->device_selected);
@@ -316,8 +316,8 @@ control_changed (SlTrainSettings *self, GtkWidget *widget)
   for (int f = 0; f < N_FIELDS; f++)
     if (field_widget (self, f) == widget)
       self->edited |= 1u << f;
-  sl_train_settings_refresh (self);
-  sl_train_settings_emit_changed (self);
+  _sl_train_settings_refresh (self);
+  _sl_train_settings_emit_changed (self);
 }
 
 static void
@@ -423,9 +423,9 @@ reset_action (GtkWidget *widget, const char *action_name, GVariant *param)
 static void
 on_pipeline_changed (SlSession *session, SlTrainSettings *self)
 {
-  sl_train_settings_read_pipeline (self);
-  sl_train_settings_refresh (self);
-  sl_train_settings_emit_changed (self);
+  _sl_train_settings_read_pipeline (self);
+  _sl_train_settings_refresh (self);
+  _sl_train_settings_emit_changed (self);
 }
 
 void
@@ -438,8 +438,8 @@ sl_train_settings_set_session (SlTrainSettings *self, SlSession *session)
   if (session != NULL)
     g_signal_connect_object (session, "pipeline-changed", G_CALLBACK (on_pipeline_changed), self,
                              0);
-  sl_train_settings_read_pipeline (self);
-  sl_train_settings_refresh (self);
+  _sl_train_settings_read_pipeline (self);
+  _sl_train_settings_refresh (self);
 }
 
 /* ---- Recipes ------------------------------------------------------------------------------------ */
@@ -452,7 +452,7 @@ sl_train_settings_get_config (SlTrainSettings *self, SlRunConfig *config)
   g_return_if_fail (SL_IS_TRAIN_SETTINGS (self));
   sl_run_config_init (config);
   g_free (config->preset);
-  config->preset = sl_train_settings_dup_preset (self);
+  config->preset = _sl_train_settings_dup_preset (self);
   g_free (config->optimizer);
   config->optimizer = g_strdup (optimizer_ids[MIN (drop_index (self->optimizer_drop), 2)]);
   config->epochs = spin_int (self->epochs_spin);
@@ -550,8 +550,8 @@ sl_train_settings_load_config_json (SlTrainSettings *self, const char *config_js
   /* A recipe is the user's choice: new data set defaults leave it alone. */
   self->edited = ((1u << N_FIELDS) - 1) & ~(1u << F_DEVICE);
   sl_run_config_clear (&c);
-  sl_train_settings_refresh (self);
-  sl_train_settings_emit_changed (self);
+  _sl_train_settings_refresh (self);
+  _sl_train_settings_emit_changed (self);
   return TRUE;
 }
 
@@ -579,11 +579,11 @@ sl_train_settings_validate (SlTrainSettings *self, char **message)
     text = g_strdup_printf ("With a step every %d epochs the rate is never cut in a %d-epoch "
                             "run: make the step shorter or choose another schedule",
                             spin_int (self->step_epochs_spin), epochs);
-  else if (!sl_train_settings_device_is_usable (self, self->device_selected))
+  else if (!_sl_train_settings_device_is_usable (self, self->device_selected))
     text = g_strdup ("The chosen device cannot be used: choose another one");
-  else if ((model_error = sl_train_settings_model_error (self)) != NULL)
+  else if ((model_error = _sl_train_settings_model_error (self)) != NULL)
     {
-      preset = sl_train_settings_dup_preset (self);
+      preset = _sl_train_settings_dup_preset (self);
       text = g_strdup_printf ("%s cannot take %d × %d images (%s): choose another network or "
                               "change the input size on the Preprocess page",
                               preset, self->width, self->height, model_error);
@@ -613,7 +613,7 @@ sl_train_settings_dispose (GObject *object)
   if (self->session != NULL)
     g_signal_handlers_disconnect_by_data (self->session, self);
   g_clear_object (&self->session);
-  sl_train_settings_model_dispose (self);
+  _sl_train_settings_model_dispose (self);
   gtk_widget_dispose_template (GTK_WIDGET (self), SL_TYPE_TRAIN_SETTINGS);
   G_OBJECT_CLASS (sl_train_settings_parent_class)->dispose (object);
 }
@@ -625,7 +625,7 @@ sl_train_settings_finalize (GObject *object)
 
   g_clear_object (&self->settings);
   g_clear_pointer (&self->manual_weights, g_array_unref);
-  sl_train_settings_devices_finalize (self);
+  _sl_train_settings_devices_finalize (self);
   G_OBJECT_CLASS (sl_train_settings_parent_class)->finalize (object);
 }
 
@@ -690,11 +690,11 @@ sl_train_settings_init (SlTrainSettings *self)
   self->momentum = 0.9;
   self->imbalance = 1;
   self->settings = sl_app_settings_new ("last-device");
-  sl_train_settings_model_init (self);
+  _sl_train_settings_model_init (self);
   gtk_widget_init_template (GTK_WIDGET (self));
   self->updating = TRUE;
   gtk_drop_down_set_model (GTK_DROP_DOWN (self->preset_drop), G_LIST_MODEL (presets));
-  sl_train_settings_devices_init (self);
+  _sl_train_settings_devices_init (self);
   short_spins[0] = self->warmup_spin;
   short_spins[1] = self->gamma_spin;
   short_spins[2] = self->weight_decay_spin;

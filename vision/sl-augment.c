@@ -92,7 +92,7 @@ sl_augment_config_to_json (const sl_augment_config *c)
   cJSON_AddBoolToObject (root, "flip-horizontal", c->flip_horizontal);
   cJSON_AddBoolToObject (root, "flip-vertical", c->flip_vertical);
   for (int i = 0; i < N_NUMBERS; i++)
-    cJSON_AddItemToObject (root, numbers[i].key, sl_json_exact_number (cfield (c, &numbers[i])));
+    cJSON_AddItemToObject (root, numbers[i].key, _sl_json_exact_number (cfield (c, &numbers[i])));
   json = cJSON_Print (root);
   cJSON_Delete (root);
   return json;
@@ -164,15 +164,15 @@ sl_augment_draw (const sl_augment_config *c, uint64_t seed, sl_augment_plan *p)
   sl_mix_rng r = { seed };
   /* Every value is drawn whether or not it is used, so turning one
    * augmentation on or off leaves the others' values unchanged. */
-  double u_fh = sl_mix_rng_uniform (&r), u_fv = sl_mix_rng_uniform (&r);
-  double u_angle = sl_mix_rng_range (&r, -1, 1), u_scale = sl_mix_rng_range (&r, -1, 1);
-  double u_sx = sl_mix_rng_range (&r, -1, 1), u_sy = sl_mix_rng_range (&r, -1, 1);
-  double u_contrast = sl_mix_rng_range (&r, -1, 1), u_bright = sl_mix_rng_range (&r, -1, 1);
-  double u_gamma = sl_mix_rng_range (&r, -1, 1);
-  double u_blur = sl_mix_rng_uniform (&r), u_sigma = sl_mix_rng_uniform (&r);
-  uint64_t noise_seed = sl_mix_rng_next (&r);
-  double u_cut = sl_mix_rng_uniform (&r), u_cx = sl_mix_rng_uniform (&r),
-         u_cy = sl_mix_rng_uniform (&r);
+  double u_fh = _sl_mix_rng_uniform (&r), u_fv = _sl_mix_rng_uniform (&r);
+  double u_angle = _sl_mix_rng_range (&r, -1, 1), u_scale = _sl_mix_rng_range (&r, -1, 1);
+  double u_sx = _sl_mix_rng_range (&r, -1, 1), u_sy = _sl_mix_rng_range (&r, -1, 1);
+  double u_contrast = _sl_mix_rng_range (&r, -1, 1), u_bright = _sl_mix_rng_range (&r, -1, 1);
+  double u_gamma = _sl_mix_rng_range (&r, -1, 1);
+  double u_blur = _sl_mix_rng_uniform (&r), u_sigma = _sl_mix_rng_uniform (&r);
+  uint64_t noise_seed = _sl_mix_rng_next (&r);
+  double u_cut = _sl_mix_rng_uniform (&r), u_cx = _sl_mix_rng_uniform (&r),
+         u_cy = _sl_mix_rng_uniform (&r);
 
   memset (p, 0, sizeof *p);
   p->flip_horizontal = c->flip_horizontal && u_fh < 0.5;
@@ -197,7 +197,7 @@ sl_augment_draw (const sl_augment_config *c, uint64_t seed, sl_augment_plan *p)
 uint64_t
 sl_augment_seed (uint64_t loader_seed, int64_t epoch, int64_t item)
 {
-  return sl_mix_seed (sl_mix_seed (loader_seed, (uint64_t) epoch), (uint64_t) item);
+  return _sl_mix_seed (_sl_mix_seed (loader_seed, (uint64_t) epoch), (uint64_t) item);
 }
 
 sl_status

@@ -11,8 +11,8 @@ sl_augment_run (const sl_augment_plan *p, const sl_image *in, sl_image *out, sl_
 {
   SL_CV_TRY
   {
-    cv::Mat m = sl_cv_mat (in).clone (), tmp;
-    sl_status st = sl_cv_need_8bit (m, "Augmentation", err);
+    cv::Mat m = _sl_cv_mat (in).clone (), tmp;
+    sl_status st = _sl_cv_need_8bit (m, "Augmentation", err);
 
     if (st != SL_OK)
       return st;
@@ -62,7 +62,7 @@ sl_augment_run (const sl_augment_plan *p, const sl_image *in, sl_image *out, sl_
         if (r.area () > 0)
           m (r).setTo (cv::mean (m));
       }
-    return sl_cv_take (m, out, err);
+    return _sl_cv_take (m, out, err);
   }
   SL_CV_CATCH (err)
 }

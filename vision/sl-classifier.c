@@ -200,7 +200,7 @@ classifier_alloc (const sl_classifier_options *o, const char *device)
   c->cost.max_mflops
       = effective_limit (o != NULL ? o->max_mflops : 0, SL_CLASSIFIER_DEFAULT_MAX_MFLOPS);
   /* The CPU's convolution workspace grows with the threads; a GPU's does not. */
-  c->cost.threads = o != NULL && o->threads > 0 ? o->threads : sl_cpu_count ();
+  c->cost.threads = o != NULL && o->threads > 0 ? o->threads : _sl_cpu_count ();
   if (device != NULL && sl_device_id_parse (device, &kind, NULL, NULL) == SL_OK
       && kind == SL_DEVICE_CUDA)
     c->cost.threads = 1;
@@ -305,7 +305,7 @@ sl_classifier_open_buffer_on_device (const void *data, size_t size,
 static char *
 made_header (const sl_classifier *c)
 {
-  char *model_json = sl_model_serialize (c->contents.model);
+  char *model_json = _sl_model_serialize (c->contents.model);
   cJSON *doc = cJSON_CreateObject (), *input;
   cJSON *model = model_json != NULL ? cJSON_Parse (model_json) : NULL;
   cJSON *pipeline = cJSON_Parse (c->contents.pipeline_json);

@@ -17,7 +17,7 @@ extern "C"
 #define SL_CV_CATCH(err)                                                                           \
   catch (const cv::Exception &e)                                                                   \
   {                                                                                                \
-    return sl_cv_error (err, e);                                                                   \
+    return _sl_cv_error (err, e);                                                                  \
   }                                                                                                \
   catch (const std::bad_alloc &)                                                                   \
   {                                                                                                \
@@ -32,12 +32,12 @@ extern "C"
     return sl_error_set (err, SL_ERR_INVALID, "image processing failed for an unknown reason");    \
   }
 
-sl_status sl_cv_error (sl_error *err, const cv::Exception &e);
+sl_status _sl_cv_error (sl_error *err, const cv::Exception &e);
 
 /* A header over the image's pixels: no copy, valid while img is. */
-cv::Mat sl_cv_mat (const sl_image *img);
+cv::Mat _sl_cv_mat (const sl_image *img);
 /* Moves m into out (which is overwritten, not freed); m must be 8 or 16 bit with 1, 3 or 4
  * channels. Pixels that m does not own (a view of borrowed memory) are copied. */
-sl_status sl_cv_take (cv::Mat &m, sl_image *out, sl_error *err);
+sl_status _sl_cv_take (cv::Mat &m, sl_image *out, sl_error *err);
 /* Whether an image's depth is 8-bit, for operators that need it. */
-sl_status sl_cv_need_8bit (const cv::Mat &m, const char *what, sl_error *err);
+sl_status _sl_cv_need_8bit (const cv::Mat &m, const char *what, sl_error *err);

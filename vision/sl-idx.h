@@ -3,26 +3,21 @@
 
 #include "sightline.h"
 
-#ifdef __cplusplus
-extern "C"
-{
-#endif
+SL_BEGIN_DECLS
 
-  /* An IDX file of unsigned bytes: count items of item_size bytes each
+/* An IDX file of unsigned bytes: count items of item_size bytes each
  * (height * width for images, 1 for labels). */
-  typedef struct
-  {
-    int64_t count;
-    int height, width; /* 1 x 1 for a label file */
-    uint8_t *data;
-  } sl_idx;
+typedef struct
+{
+  int64_t count;
+  int height, width; /* 1 x 1 for a label file */
+  uint8_t *data;
+} sl_idx;
 
-  /* Reads an IDX file, gzip-compressed or plain; max_items > 0 keeps the first ones.
+/* Reads an IDX file, gzip-compressed or plain; max_items > 0 keeps the first ones.
  * A static library (idx_dep in vision/meson.build) for the demo project, the
  * tests and the benchmarks: libsightline neither exports nor installs it. */
-  sl_status sl_idx_load (const char *path, int64_t max_items, sl_idx *out, sl_error *err);
-  void sl_idx_clear (sl_idx *idx);
+sl_status sl_idx_load (const char *path, int64_t max_items, sl_idx *out, sl_error *err);
+void sl_idx_clear (sl_idx *idx);
 
-#ifdef __cplusplus
-}
-#endif
+SL_END_DECLS

@@ -80,7 +80,7 @@ sl_image_flatten_alpha (const sl_image *in, const sl_alpha_rule *rule, sl_image 
       flatten_image<uint16_t, uint64_t, 65535> (in, rule, m);
     else
       flatten_image<uint8_t, uint32_t, 255> (in, rule, m);
-    return sl_cv_take (m, out, err);
+    return _sl_cv_take (m, out, err);
   }
   SL_CV_CATCH (err)
 }

@@ -100,7 +100,7 @@ decode_with_opencv (const void *data, size_t size, const sl_image_header *h, con
                            m.channels ());
     if (m.channels () > 1)
       swap_red_blue (m);
-    return sl_cv_take (m, out, err);
+    return _sl_cv_take (m, out, err);
   }
   SL_CV_CATCH (err)
 }
@@ -154,7 +154,7 @@ sl_image_encode (const sl_image *img, const char *ext, uint8_t **out, size_t *si
     return sl_error_set (err, SL_ERR_INVALID, "cannot save an empty image");
   SL_CV_TRY
   {
-    cv::Mat m = sl_cv_mat (img), bgr;
+    cv::Mat m = _sl_cv_mat (img), bgr;
     std::vector<uchar> buf;
 
     if (img->channels == 3)

@@ -4,7 +4,7 @@
 #include <cstring>
 
 sl_status
-sl_cv_error (sl_error *err, const cv::Exception &e)
+_sl_cv_error (sl_error *err, const cv::Exception &e)
 {
   sl_status code = e.code == cv::Error::StsNoMem ? SL_ERR_NOMEM : SL_ERR_INVALID;
   std::string msg = e.err;
@@ -29,14 +29,14 @@ shape_ok (int width, int height, int channels, int depth)
 }
 
 cv::Mat
-sl_cv_mat (const sl_image *img)
+_sl_cv_mat (const sl_image *img)
 {
   return cv::Mat (img->height, img->width, mat_type (img->depth, img->channels), img->data,
                   img->stride);
 }
 
 sl_status
-sl_cv_take (cv::Mat &m, sl_image *out, sl_error *err)
+_sl_cv_take (cv::Mat &m, sl_image *out, sl_error *err)
 {
   int depth = m.depth () == CV_8U ? 8 : m.depth () == CV_16U ? 16 : 0;
 
@@ -59,7 +59,7 @@ sl_cv_take (cv::Mat &m, sl_image *out, sl_error *err)
 }
 
 sl_status
-sl_cv_need_8bit (const cv::Mat &m, const char *what, sl_error *err)
+_sl_cv_need_8bit (const cv::Mat &m, const char *what, sl_error *err)
 {
   if (m.depth () != CV_8U)
     return sl_error_set (err, SL_ERR_INVALID,
@@ -79,7 +79,7 @@ sl_image_alloc (sl_image *img, int width, int height, int channels, int depth, s
   SL_CV_TRY
   {
     cv::Mat m (height, width, mat_type (depth, channels), cv::Scalar::all (0));
-    return sl_cv_take (m, img, err);
+    return _sl_cv_take (m, img, err);
   }
   SL_CV_CATCH (err)
 }
@@ -112,8 +112,8 @@ sl_image_copy (const sl_image *src, sl_image *dst, sl_error *err)
     return sl_error_set (err, SL_ERR_INVALID, "cannot copy an empty image");
   SL_CV_TRY
   {
-    cv::Mat m = sl_cv_mat (src).clone ();
-    return sl_cv_take (m, dst, err);
+    cv::Mat m = _sl_cv_mat (src).clone ();
+    return _sl_cv_take (m, dst, err);
   }
   SL_CV_CATCH (err)
 }

@@ -9,7 +9,7 @@ sl_input_conform (const sl_input_spec *spec, const sl_image *in, sl_image *out, 
 {
   SL_CV_TRY
   {
-    cv::Mat m = sl_cv_mat (in), tmp;
+    cv::Mat m = _sl_cv_mat (in), tmp;
 
     if (m.depth () != CV_8U)
       {
@@ -35,7 +35,7 @@ sl_input_conform (const sl_input_spec *spec, const sl_image *in, sl_image *out, 
                     shrink ? cv::INTER_AREA : cv::INTER_LINEAR);
         m = r;
       }
-    return sl_cv_take (m, out, err);
+    return _sl_cv_take (m, out, err);
   }
   SL_CV_CATCH (err)
 }

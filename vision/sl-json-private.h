@@ -5,5 +5,5 @@
 
 /* A number written with the fewest digits that read back as exactly v
  * (cJSON's own printing may drop the last bit). */
-cJSON *sl_json_exact_number (double v);
-cJSON *sl_json_exact_array (const double *v, int n);
+cJSON *_sl_json_exact_number (double v);
+cJSON *_sl_json_exact_array (const double *v, int n);

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 cJSON *
-sl_json_exact_number (double v)
+_sl_json_exact_number (double v)
 {
   char buf[32];
 
@@ -22,11 +22,11 @@ sl_json_exact_number (double v)
 }
 
 cJSON *
-sl_json_exact_array (const double *v, int n)
+_sl_json_exact_array (const double *v, int n)
 {
   cJSON *a = cJSON_CreateArray ();
 
   for (int i = 0; a && i < n; i++)
-    cJSON_AddItemToArray (a, sl_json_exact_number (v[i]));
+    cJSON_AddItemToArray (a, _sl_json_exact_number (v[i]));
   return a;
 }

@@ -93,17 +93,17 @@ item_to_floats (sl_loader *l, int64_t index, float *x, sl_error *err)
       sl_augment_draw (&l->augment, sl_augment_seed (l->config.seed, l->epoch, index), &plan);
       st = sl_augment_run (&plan, &img, &aug, err);
       if (st == SL_OK)
-        sl_normalizer_apply (&l->normalizer, &aug, x);
+        _sl_normalizer_apply (&l->normalizer, &aug, x);
       sl_image_clear (&aug);
     }
   else
-    sl_normalizer_apply (&l->normalizer, &img, x);
+    _sl_normalizer_apply (&l->normalizer, &img, x);
   sl_image_clear (&img);
   return st;
 }
 
 void
-sl_loader_fill_slot (sl_loader *l, sl_loader_slot *slot, int64_t b)
+_sl_loader_fill_slot (sl_loader *l, sl_loader_slot *slot, int64_t b)
 {
   int64_t start = b * l->config.batch_size;
   int64_t end = start + l->config.batch_size < l->count ? start + l->config.batch_size : l->count;

@@ -64,4 +64,4 @@ struct sl_loader
 };
 
 /* Fills slot with batch b of the current epoch (called by a worker, unlocked). */
-void sl_loader_fill_slot (sl_loader *l, sl_loader_slot *slot, int64_t b);
+void _sl_loader_fill_slot (sl_loader *l, sl_loader_slot *slot, int64_t b);

@@ -35,7 +35,7 @@ worker_main (void *data)
           slot->state = SL_SLOT_FILLING;
           l->busy++;
           pthread_mutex_unlock (&l->lock);
-          sl_loader_fill_slot (l, slot, b);
+          _sl_loader_fill_slot (l, slot, b);
           pthread_mutex_lock (&l->lock);
           l->busy--;
           slot->state = SL_SLOT_READY;
@@ -110,7 +110,7 @@ loader_create (int64_t count, const sl_pipeline *pipeline, const sl_loader_confi
       sl_loader_free (l);
       return st;
     }
-  sl_normalizer_init (&l->normalizer, &l->pipeline->input);
+  _sl_normalizer_init (&l->normalizer, &l->pipeline->input);
   l->image_floats
       = (size_t) l->pipeline->input.channels * l->pipeline->input.width * l->pipeline->input.height;
   l->image_bytes = l->image_floats;
@@ -279,11 +279,11 @@ sl_loader_begin_epoch (sl_loader *l, int64_t epoch, sl_error *err)
   if (l->config.shuffle)
     {
       sl_mix_rng r
-          = { sl_mix_seed (sl_mix_seed (l->config.seed, 0x5348554646ull), (uint64_t) epoch) };
+          = { _sl_mix_seed (_sl_mix_seed (l->config.seed, 0x5348554646ull), (uint64_t) epoch) };
 
       for (int64_t i = l->count - 1; i > 0; i--)
         {
-          int64_t j = (int64_t) sl_mix_rng_below (&r, (uint64_t) i + 1), t = l->order[i];
+          int64_t j = (int64_t) _sl_mix_rng_below (&r, (uint64_t) i + 1), t = l->order[i];
 
           l->order[i] = l->order[j];
           l->order[j] = t;

@@ -3,7 +3,7 @@
 #include "sl-error-private.h"
 
 void
-sl_normalizer_init (sl_normalizer *n, const sl_input_spec *spec)
+_sl_normalizer_init (sl_normalizer *n, const sl_input_spec *spec)
 {
   n->channels = spec->channels;
   n->width = spec->width;
@@ -14,7 +14,7 @@ sl_normalizer_init (sl_normalizer *n, const sl_input_spec *spec)
 }
 
 void
-sl_normalizer_apply (const sl_normalizer *n, const sl_image *img, float *chw)
+_sl_normalizer_apply (const sl_normalizer *n, const sl_image *img, float *chw)
 {
   size_t plane = (size_t) n->width * n->height;
   int C = n->channels;
@@ -46,7 +46,7 @@ sl_pipeline_normalize (const sl_pipeline *pipeline, const sl_image *img, float *
                          "the model expects %dx%d images with %d channels of 8 bits; apply "
                          "the pipeline first",
                          s->width, s->height, s->channels);
-  sl_normalizer_init (&n, s);
-  sl_normalizer_apply (&n, img, chw);
+  _sl_normalizer_init (&n, s);
+  _sl_normalizer_apply (&n, img, chw);
   return SL_OK;
 }

@@ -9,13 +9,13 @@ sl_op_gray (const sl_image *in, const sl_param_value *v, sl_image *out, sl_error
 {
   SL_CV_TRY
   {
-    cv::Mat src = sl_cv_mat (in), dst;
+    cv::Mat src = _sl_cv_mat (in), dst;
 
     if (src.channels () == 1)
       dst = src.clone ();
     else
       cv::cvtColor (src, dst, src.channels () == 4 ? cv::COLOR_RGBA2GRAY : cv::COLOR_RGB2GRAY);
-    return sl_cv_take (dst, out, err);
+    return _sl_cv_take (dst, out, err);
   }
   SL_CV_CATCH (err)
 }
@@ -25,13 +25,13 @@ sl_op_rgb (const sl_image *in, const sl_param_value *v, sl_image *out, sl_error 
 {
   SL_CV_TRY
   {
-    cv::Mat src = sl_cv_mat (in), dst;
+    cv::Mat src = _sl_cv_mat (in), dst;
 
     if (src.channels () == 3)
       dst = src.clone ();
     else
       cv::cvtColor (src, dst, src.channels () == 4 ? cv::COLOR_RGBA2RGB : cv::COLOR_GRAY2RGB);
-    return sl_cv_take (dst, out, err);
+    return _sl_cv_take (dst, out, err);
   }
   SL_CV_CATCH (err)
 }
@@ -41,8 +41,8 @@ sl_op_hsv_channel (const sl_image *in, const sl_param_value *v, sl_image *out, s
 {
   SL_CV_TRY
   {
-    cv::Mat src = sl_cv_mat (in), rgb, hsv, dst;
-    sl_status st = sl_cv_need_8bit (src, "HSV channel", err);
+    cv::Mat src = _sl_cv_mat (in), rgb, hsv, dst;
+    sl_status st = _sl_cv_need_8bit (src, "HSV channel", err);
 
     if (st != SL_OK)
       return st;
@@ -55,7 +55,7 @@ sl_op_hsv_channel (const sl_image *in, const sl_param_value *v, sl_image *out, s
       rgb = src;
     cv::cvtColor (rgb, hsv, cv::COLOR_RGB2HSV_FULL);
     cv::extractChannel (hsv, dst, (int) v[0].number);
-    return sl_cv_take (dst, out, err);
+    return _sl_cv_take (dst, out, err);
   }
   SL_CV_CATCH (err)
 }
@@ -65,13 +65,13 @@ sl_op_to_8bit (const sl_image *in, const sl_param_value *v, sl_image *out, sl_er
 {
   SL_CV_TRY
   {
-    cv::Mat src = sl_cv_mat (in), dst;
+    cv::Mat src = _sl_cv_mat (in), dst;
 
     if (src.depth () == CV_8U)
       dst = src.clone ();
     else
       src.convertTo (dst, CV_8U, 1.0 / 257.0);
-    return sl_cv_take (dst, out, err);
+    return _sl_cv_take (dst, out, err);
   }
   SL_CV_CATCH (err)
 }
@@ -81,10 +81,10 @@ sl_op_invert (const sl_image *in, const sl_param_value *v, sl_image *out, sl_err
 {
   SL_CV_TRY
   {
-    cv::Mat src = sl_cv_mat (in), dst;
+    cv::Mat src = _sl_cv_mat (in), dst;
 
     cv::bitwise_not (src, dst);
-    return sl_cv_take (dst, out, err);
+    return _sl_cv_take (dst, out, err);
   }
   SL_CV_CATCH (err)
 }
@@ -103,9 +103,9 @@ sl_op_color_range (const sl_image *in, const sl_param_value *v, sl_image *out, s
 {
   SL_CV_TRY
   {
-    cv::Mat src = sl_cv_mat (in), rgb, hsv, ch[3], hue_ok, sv_ok, mask, dst;
+    cv::Mat src = _sl_cv_mat (in), rgb, hsv, ch[3], hue_ok, sv_ok, mask, dst;
     cv::Mat lut (1, 256, CV_8U);
-    sl_status st = sl_cv_need_8bit (src, "Colour range", err);
+    sl_status st = _sl_cv_need_8bit (src, "Colour range", err);
 
     if (st != SL_OK)
       return st;
@@ -133,7 +133,7 @@ sl_op_color_range (const sl_image *in, const sl_param_value *v, sl_image *out, s
         dst = cv::Mat::zeros (src.size (), src.type ());
         src.copyTo (dst, mask);
       }
-    return sl_cv_take (dst, out, err);
+    return _sl_cv_take (dst, out, err);
   }
   SL_CV_CATCH (err)
 }

@@ -12,8 +12,8 @@ sl_op_gaussian_blur (const sl_image *in, const sl_param_value *v, sl_image *out,
     cv::Mat dst;
     int k = (int) v[0].number;
 
-    cv::GaussianBlur (sl_cv_mat (in), dst, cv::Size (k, k), v[1].number);
-    return sl_cv_take (dst, out, err);
+    cv::GaussianBlur (_sl_cv_mat (in), dst, cv::Size (k, k), v[1].number);
+    return _sl_cv_take (dst, out, err);
   }
   SL_CV_CATCH (err)
 }
@@ -30,8 +30,8 @@ sl_op_median_blur (const sl_image *in, const sl_param_value *v, sl_image *out, s
   {
     cv::Mat dst;
 
-    cv::medianBlur (sl_cv_mat (in), dst, k);
-    return sl_cv_take (dst, out, err);
+    cv::medianBlur (_sl_cv_mat (in), dst, k);
+    return _sl_cv_take (dst, out, err);
   }
   SL_CV_CATCH (err)
 }
@@ -41,8 +41,8 @@ sl_op_bilateral (const sl_image *in, const sl_param_value *v, sl_image *out, sl_
 {
   SL_CV_TRY
   {
-    cv::Mat src = sl_cv_mat (in), dst;
-    sl_status st = sl_cv_need_8bit (src, "Bilateral filter", err);
+    cv::Mat src = _sl_cv_mat (in), dst;
+    sl_status st = _sl_cv_need_8bit (src, "Bilateral filter", err);
 
     if (st != SL_OK)
       return st;
@@ -51,7 +51,7 @@ sl_op_bilateral (const sl_image *in, const sl_param_value *v, sl_image *out, sl_
                            "Bilateral filter works on gray or RGB images; add 'Convert to RGB' "
                            "before it");
     cv::bilateralFilter (src, dst, (int) v[0].number, v[1].number, v[2].number);
-    return sl_cv_take (dst, out, err);
+    return _sl_cv_take (dst, out, err);
   }
   SL_CV_CATCH (err)
 }
@@ -61,12 +61,12 @@ sl_op_sharpen (const sl_image *in, const sl_param_value *v, sl_image *out, sl_er
 {
   SL_CV_TRY
   {
-    cv::Mat src = sl_cv_mat (in), blur, dst;
+    cv::Mat src = _sl_cv_mat (in), blur, dst;
     double amount = v[1].number;
 
     cv::GaussianBlur (src, blur, cv::Size (0, 0), v[0].number);
     cv::addWeighted (src, 1.0 + amount, blur, -amount, 0.0, dst);
-    return sl_cv_take (dst, out, err);
+    return _sl_cv_take (dst, out, err);
   }
   SL_CV_CATCH (err)
 }
@@ -84,9 +84,9 @@ sl_op_morphology (const sl_image *in, const sl_param_value *v, sl_image *out, sl
     int k = (int) v[2].number;
     cv::Mat kernel = cv::getStructuringElement (shapes[(int) v[1].number], cv::Size (k, k));
 
-    cv::morphologyEx (sl_cv_mat (in), dst, operations[(int) v[0].number], kernel,
+    cv::morphologyEx (_sl_cv_mat (in), dst, operations[(int) v[0].number], kernel,
                       cv::Point (-1, -1), (int) v[3].number);
-    return sl_cv_take (dst, out, err);
+    return _sl_cv_take (dst, out, err);
   }
   SL_CV_CATCH (err)
 }

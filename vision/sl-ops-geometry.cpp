@@ -35,9 +35,9 @@ sl_op_crop (const sl_image *in, const sl_param_value *v, sl_image *out, sl_error
                          r->x, r->y, r->width, r->height, in->width, in->height);
   SL_CV_TRY
   {
-    cv::Mat dst
-        = sl_cv_mat (in) (cv::Rect ((int) x0, (int) y0, (int) (x1 - x0), (int) (y1 - y0))).clone ();
-    return sl_cv_take (dst, out, err);
+    cv::Mat dst = _sl_cv_mat (in) (cv::Rect ((int) x0, (int) y0, (int) (x1 - x0), (int) (y1 - y0)))
+                      .clone ();
+    return _sl_cv_take (dst, out, err);
   }
   SL_CV_CATCH (err)
 }
@@ -47,7 +47,7 @@ sl_op_resize (const sl_image *in, const sl_param_value *v, sl_image *out, sl_err
 {
   SL_CV_TRY
   {
-    cv::Mat src = sl_cv_mat (in), dst;
+    cv::Mat src = _sl_cv_mat (in), dst;
     int W = (int) v[0].number, H = (int) v[1].number, mode = (int) v[2].number;
     int interp = interpolations[(int) v[3].number];
     double sx = (double) W / src.cols, sy = (double) H / src.rows;
@@ -76,7 +76,7 @@ sl_op_resize (const sl_image *in, const sl_param_value *v, sl_image *out, sl_err
         cv::resize (src, scaled, cv::Size (w, h), 0, 0, interp);
         dst = scaled (cv::Rect ((w - W) / 2, (h - H) / 2, W, H)).clone ();
       }
-    return sl_cv_take (dst, out, err);
+    return _sl_cv_take (dst, out, err);
   }
   SL_CV_CATCH (err)
 }
@@ -90,8 +90,8 @@ sl_op_rotate (const sl_image *in, const sl_param_value *v, sl_image *out, sl_err
   {
     cv::Mat dst;
 
-    cv::rotate (sl_cv_mat (in), dst, codes[(int) v[0].number]);
-    return sl_cv_take (dst, out, err);
+    cv::rotate (_sl_cv_mat (in), dst, codes[(int) v[0].number]);
+    return _sl_cv_take (dst, out, err);
   }
   SL_CV_CATCH (err)
 }
@@ -104,8 +104,8 @@ sl_op_flip (const sl_image *in, const sl_param_value *v, sl_image *out, sl_error
   {
     cv::Mat dst;
 
-    cv::flip (sl_cv_mat (in), dst, codes[(int) v[0].number]);
-    return sl_cv_take (dst, out, err);
+    cv::flip (_sl_cv_mat (in), dst, codes[(int) v[0].number]);
+    return _sl_cv_take (dst, out, err);
   }
   SL_CV_CATCH (err)
 }

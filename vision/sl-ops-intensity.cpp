@@ -19,10 +19,10 @@ sl_op_brightness_contrast (const sl_image *in, const sl_param_value *v, sl_image
 {
   SL_CV_TRY
   {
-    cv::Mat src = sl_cv_mat (in), dst;
+    cv::Mat src = _sl_cv_mat (in), dst;
 
     src.convertTo (dst, -1, v[0].number, v[1].number * level_scale (src));
-    return sl_cv_take (dst, out, err);
+    return _sl_cv_take (dst, out, err);
   }
   SL_CV_CATCH (err)
 }
@@ -32,7 +32,7 @@ sl_op_gamma (const sl_image *in, const sl_param_value *v, sl_image *out, sl_erro
 {
   SL_CV_TRY
   {
-    cv::Mat src = sl_cv_mat (in), dst;
+    cv::Mat src = _sl_cv_mat (in), dst;
     double gamma = v[0].number;
 
     if (src.depth () == CV_8U)
@@ -59,7 +59,7 @@ sl_op_gamma (const sl_image *in, const sl_param_value *v, sl_image *out, sl_erro
               d[x] = lut[s[x]];
           }
       }
-    return sl_cv_take (dst, out, err);
+    return _sl_cv_take (dst, out, err);
   }
   SL_CV_CATCH (err)
 }
@@ -92,13 +92,13 @@ sl_op_equalize (const sl_image *in, const sl_param_value *v, sl_image *out, sl_e
 {
   SL_CV_TRY
   {
-    cv::Mat src = sl_cv_mat (in), dst;
-    sl_status st = sl_cv_need_8bit (src, "Equalize histogram", err);
+    cv::Mat src = _sl_cv_mat (in), dst;
+    sl_status st = _sl_cv_need_8bit (src, "Equalize histogram", err);
 
     if (st == SL_OK)
       st = on_luma (src, dst, cv::COLOR_RGB2YCrCb, cv::COLOR_YCrCb2RGB, 0, "Equalize histogram",
                     err, [] (const cv::Mat &a, cv::Mat &b) { cv::equalizeHist (a, b); });
-    return st == SL_OK ? sl_cv_take (dst, out, err) : st;
+    return st == SL_OK ? _sl_cv_take (dst, out, err) : st;
   }
   SL_CV_CATCH (err)
 }
@@ -108,17 +108,17 @@ sl_op_clahe (const sl_image *in, const sl_param_value *v, sl_image *out, sl_erro
 {
   SL_CV_TRY
   {
-    cv::Mat src = sl_cv_mat (in), dst;
+    cv::Mat src = _sl_cv_mat (in), dst;
     int tiles = (int) v[1].number;
     cv::Ptr<cv::CLAHE> clahe = cv::createCLAHE (v[0].number, cv::Size (tiles, tiles));
     sl_status st = SL_OK;
 
     if (src.channels () != 1)
-      st = sl_cv_need_8bit (src, "CLAHE on colour images", err);
+      st = _sl_cv_need_8bit (src, "CLAHE on colour images", err);
     if (st == SL_OK)
       st = on_luma (src, dst, cv::COLOR_RGB2Lab, cv::COLOR_Lab2RGB, 0, "CLAHE", err,
                     [&] (const cv::Mat &a, cv::Mat &b) { clahe->apply (a, b); });
-    return st == SL_OK ? sl_cv_take (dst, out, err) : st;
+    return st == SL_OK ? _sl_cv_take (dst, out, err) : st;
   }
   SL_CV_CATCH (err)
 }
@@ -128,11 +128,11 @@ sl_op_normalize (const sl_image *in, const sl_param_value *v, sl_image *out, sl_
 {
   SL_CV_TRY
   {
-    cv::Mat src = sl_cv_mat (in), dst;
+    cv::Mat src = _sl_cv_mat (in), dst;
     double k = level_scale (src);
 
     cv::normalize (src, dst, v[0].number * k, v[1].number * k, cv::NORM_MINMAX);
-    return sl_cv_take (dst, out, err);
+    return _sl_cv_take (dst, out, err);
   }
   SL_CV_CATCH (err)
 }
@@ -142,7 +142,7 @@ sl_op_threshold (const sl_image *in, const sl_param_value *v, sl_image *out, sl_
 {
   SL_CV_TRY
   {
-    cv::Mat src = sl_cv_mat (in), dst;
+    cv::Mat src = _sl_cv_mat (in), dst;
     int method = (int) v[0].number;
     int type = v[5].number != 0 ? cv::THRESH_BINARY_INV : cv::THRESH_BINARY;
     double k = level_scale (src);
@@ -150,7 +150,7 @@ sl_op_threshold (const sl_image *in, const sl_param_value *v, sl_image *out, sl_
     if (method == 0)
       {
         cv::threshold (src, dst, v[1].number * k, v[2].number * k, type);
-        return sl_cv_take (dst, out, err);
+        return _sl_cv_take (dst, out, err);
       }
     if (src.depth () != CV_8U || src.channels () != 1)
       return sl_error_set (err, SL_ERR_INVALID,
@@ -163,7 +163,7 @@ sl_op_threshold (const sl_image *in, const sl_param_value *v, sl_image *out, sl_
                              method == 2 ? cv::ADAPTIVE_THRESH_MEAN_C
                                          : cv::ADAPTIVE_THRESH_GAUSSIAN_C,
                              type, (int) v[3].number, v[4].number);
-    return sl_cv_take (dst, out, err);
+    return _sl_cv_take (dst, out, err);
   }
   SL_CV_CATCH (err)
 }
@@ -201,7 +201,7 @@ sl_op_flatten_illumination (const sl_image *in, const sl_param_value *v, sl_imag
 {
   SL_CV_TRY
   {
-    cv::Mat src = sl_cv_mat (in), f, gray, blurred, background, flat, dst;
+    cv::Mat src = _sl_cv_mat (in), f, gray, blurred, background, flat, dst;
     double level = v[2].number * level_scale (src);
     int n = src.channels ();
 
@@ -234,7 +234,7 @@ sl_op_flatten_illumination (const sl_image *in, const sl_param_value *v, sl_imag
 
         cv::mixChannels (&src, 1, &dst, 1, alpha, 1);
       }
-    return sl_cv_take (dst, out, err);
+    return _sl_cv_take (dst, out, err);
   }
   SL_CV_CATCH (err)
 }

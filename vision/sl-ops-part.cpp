@@ -99,7 +99,7 @@ copy_input (const cv::Mat &src, sl_image *out, sl_error *err)
 {
   cv::Mat dst = src.clone ();
 
-  return sl_cv_take (dst, out, err);
+  return _sl_cv_take (dst, out, err);
 }
 
 extern "C" sl_status
@@ -107,7 +107,7 @@ sl_op_crop_to_part (const sl_image *in, const sl_param_value *v, sl_image *out, 
 {
   SL_CV_TRY
   {
-    cv::Mat src = sl_cv_mat (in);
+    cv::Mat src = _sl_cv_mat (in);
     Part part = find_part (src, v);
     int margin = (int) v[4].number;
     cv::Rect box, inside;
@@ -135,7 +135,7 @@ sl_op_crop_to_part (const sl_image *in, const sl_param_value *v, sl_image *out, 
     cv::Mat dst (box.size (), src.type (), cv::Scalar::all (v[6].number * level_scale (src)));
     inside = box & cv::Rect (0, 0, src.cols, src.rows);
     src (inside).copyTo (dst (inside - box.tl ()));
-    return sl_cv_take (dst, out, err);
+    return _sl_cv_take (dst, out, err);
   }
   SL_CV_CATCH (err)
 }
@@ -162,7 +162,7 @@ sl_op_rotate_to_axis (const sl_image *in, const sl_param_value *v, sl_image *out
 {
   SL_CV_TRY
   {
-    cv::Mat src = sl_cv_mat (in), dst;
+    cv::Mat src = _sl_cv_mat (in), dst;
     Part part = find_part (src, v);
     double angle, elongation, turn, rad, cw, sw;
     int W = src.cols, H = src.rows;
@@ -188,7 +188,7 @@ sl_op_rotate_to_axis (const sl_image *in, const sl_param_value *v, sl_image *out
     M.at<double> (1, 2) += (H - 1) / 2.0 - centre.y;
     cv::warpAffine (src, dst, M, cv::Size (W, H), cv::INTER_LINEAR, cv::BORDER_CONSTANT,
                     cv::Scalar::all (v[7].number * level_scale (src)));
-    return sl_cv_take (dst, out, err);
+    return _sl_cv_take (dst, out, err);
   }
   SL_CV_CATCH (err)
 }
@@ -198,7 +198,7 @@ sl_op_polar_unwrap (const sl_image *in, const sl_param_value *v, sl_image *out, 
 {
   SL_CV_TRY
   {
-    cv::Mat src = sl_cv_mat (in), polar, dst;
+    cv::Mat src = _sl_cv_mat (in), polar, dst;
     int centre_mode = (int) v[4].number;
     double cx = (src.cols - 1) / 2.0, cy = (src.rows - 1) / 2.0, radius = v[7].number;
     int W = (int) v[8].number, H = (int) v[9].number;
@@ -231,7 +231,7 @@ sl_op_polar_unwrap (const sl_image *in, const sl_param_value *v, sl_image *out, 
     cv::warpPolar (src, polar, cv::Size (H, W), cv::Point2f ((float) cx, (float) cy), radius,
                    cv::INTER_LINEAR | cv::WARP_FILL_OUTLIERS | cv::WARP_POLAR_LINEAR);
     cv::transpose (polar, dst);
-    return sl_cv_take (dst, out, err);
+    return _sl_cv_take (dst, out, err);
   }
   SL_CV_CATCH (err)
 }

@@ -28,12 +28,12 @@ value_to_json (const sl_param_spec *spec, const sl_param_value *v)
         {
           const double r[4] = { v->rect.x, v->rect.y, v->rect.width, v->rect.height };
 
-          return sl_json_exact_array (r, 4);
+          return _sl_json_exact_array (r, 4);
         }
       case SL_PARAM_INT:
       case SL_PARAM_DOUBLE: break;
     }
-  return sl_json_exact_number (v->number);
+  return _sl_json_exact_number (v->number);
 }
 
 static cJSON *
@@ -43,7 +43,7 @@ floats_to_json (const float *f, int n)
 
   for (int i = 0; i < n; i++)
     d[i] = f[i];
-  return sl_json_exact_array (d, n);
+  return _sl_json_exact_array (d, n);
 }
 
 char *
@@ -291,7 +291,7 @@ input_from_json (const cJSON *o, sl_input_spec *in, sl_alpha_rule *alpha, sl_err
                            in->std, err);
   if (st == SL_OK)
     st = alpha_from_json (cJSON_GetObjectItemCaseSensitive (o, "alpha"), alpha, err);
-  return st == SL_OK ? sl_input_spec_check (in, err) : st;
+  return st == SL_OK ? _sl_input_spec_check (in, err) : st;
 }
 
 static sl_status
@@ -324,7 +324,7 @@ parse (const cJSON *root, sl_pipeline *p, sl_error *err)
     i++;
     st = step_from_json (s, &step, err);
     if (st == SL_OK)
-      st = sl_pipeline_append (p, &step, err);
+      st = _sl_pipeline_append (p, &step, err);
     if (st != SL_OK)
       {
         const cJSON *op = cJSON_GetObjectItemCaseSensitive (s, "op");

@@ -18,8 +18,8 @@ struct sl_pipeline
   sl_step *steps;
 };
 
-sl_status sl_pipeline_append (sl_pipeline *p, const sl_step *step, sl_error *err);
-sl_status sl_input_spec_check (const sl_input_spec *spec, sl_error *err);
+sl_status _sl_pipeline_append (sl_pipeline *p, const sl_step *step, sl_error *err);
+sl_status _sl_input_spec_check (const sl_input_spec *spec, sl_error *err);
 
 /* Model input values for each 8-bit level, per channel: (v / 255 - mean) / std. */
 typedef struct
@@ -28,6 +28,6 @@ typedef struct
   float lut[3][256];
 } sl_normalizer;
 
-void sl_normalizer_init (sl_normalizer *n, const sl_input_spec *spec);
+void _sl_normalizer_init (sl_normalizer *n, const sl_input_spec *spec);
 /* img must have the spec's shape and 8 bits; writes CHW floats. */
-void sl_normalizer_apply (const sl_normalizer *n, const sl_image *img, float *chw);
+void _sl_normalizer_apply (const sl_normalizer *n, const sl_image *img, float *chw);

@@ -36,7 +36,7 @@ sl_pipeline_free (sl_pipeline *pipeline)
 }
 
 sl_status
-sl_pipeline_append (sl_pipeline *p, const sl_step *step, sl_error *err)
+_sl_pipeline_append (sl_pipeline *p, const sl_step *step, sl_error *err)
 {
   if (p->n_steps == p->capacity)
     {
@@ -62,7 +62,7 @@ sl_pipeline_copy (const sl_pipeline *pipeline, sl_pipeline **out, sl_error *err)
   (*out)->input = pipeline->input;
   (*out)->alpha = pipeline->alpha;
   for (int i = 0; i < pipeline->n_steps && st == SL_OK; i++)
-    st = sl_pipeline_append (*out, &pipeline->steps[i], err);
+    st = _sl_pipeline_append (*out, &pipeline->steps[i], err);
   if (st != SL_OK)
     {
       sl_pipeline_free (*out);
@@ -72,7 +72,7 @@ sl_pipeline_copy (const sl_pipeline *pipeline, sl_pipeline **out, sl_error *err)
 }
 
 sl_status
-sl_input_spec_check (const sl_input_spec *s, sl_error *err)
+_sl_input_spec_check (const sl_input_spec *s, sl_error *err)
 {
   if (s->width < 1 || s->width > 8192 || s->height < 1 || s->height > 8192)
     return sl_error_set (err, SL_ERR_INVALID,
@@ -109,7 +109,7 @@ sl_pipeline_set_input (sl_pipeline *pipeline, const sl_input_spec *spec, sl_erro
       s.mean[c] = 0.0f;
       s.std[c] = 1.0f;
     }
-  st = sl_input_spec_check (&s, err);
+  st = _sl_input_spec_check (&s, err);
   if (st == SL_OK)
     pipeline->input = s;
   return st;
@@ -171,7 +171,7 @@ sl_pipeline_insert_step (sl_pipeline *pipeline, int index, const char *op_id, sl
   step.op = sl_op_from_info (info);
   step.enabled = true;
   sl_op_defaults (step.op, step.values);
-  st = sl_pipeline_append (pipeline, &step, err);
+  st = _sl_pipeline_append (pipeline, &step, err);
   if (st == SL_OK && index >= 0)
     sl_pipeline_move_step (pipeline, pipeline->n_steps - 1, index, NULL);
   return st;
@@ -352,7 +352,7 @@ sl_pipeline_validate (const sl_pipeline *pipeline, sl_error *err)
       if (st != SL_OK)
         return st;
     }
-  return sl_input_spec_check (&pipeline->input, err);
+  return _sl_input_spec_check (&pipeline->input, err);
 }
 
 /* Runs every step; with stages, keeps each output there. */
@@ -411,7 +411,7 @@ run (const sl_pipeline *p, const sl_image *in, sl_image *stages, sl_image *out, 
     }
   if (st == SL_OK)
     {
-      st = sl_input_spec_check (&p->input, err);
+      st = _sl_input_spec_check (&p->input, err);
       if (st == SL_OK)
         st = sl_input_conform (&p->input, &cur, out, err);
       if (st != SL_OK)

@@ -65,9 +65,9 @@ cpu_destroy (sl_backend *be)
 
   if (be == NULL)
     return;
-  cpu = sl_cpu_of (be);
+  cpu = _sl_cpu_of (be);
   if (cpu != NULL)
-    sl_threadpool_free (cpu->pool);
+    _sl_threadpool_free (cpu->pool);
   free (cpu);
   free (be);
 }
@@ -83,32 +83,32 @@ static const sl_backend_ops cpu_ops = {
   .download = cpu_download,
   .zero = cpu_zero,
   .sync = cpu_sync,
-  .conv2d_workspace = sl_cpu_conv2d_workspace,
-  .conv2d_grad_scratch = sl_cpu_conv2d_grad_scratch,
-  .conv2d_forward = sl_cpu_conv2d_forward,
-  .conv2d_backward = sl_cpu_conv2d_backward,
-  .dense_forward = sl_cpu_dense_forward,
-  .dense_backward = sl_cpu_dense_backward,
-  .batchnorm_forward = sl_cpu_batchnorm_forward,
-  .batchnorm_backward = sl_cpu_batchnorm_backward,
-  .activation_forward = sl_cpu_activation_forward,
-  .activation_backward = sl_cpu_activation_backward,
-  .pool_forward = sl_cpu_pool_forward,
-  .pool_backward = sl_cpu_pool_backward,
-  .global_avgpool_forward = sl_cpu_global_avgpool_forward,
-  .global_avgpool_backward = sl_cpu_global_avgpool_backward,
-  .dropout_forward = sl_cpu_dropout_forward,
-  .mul_backward = sl_cpu_mul_backward,
-  .add_forward = sl_cpu_add_forward,
-  .copy_grad = sl_cpu_copy_grad,
-  .softmax_xent = sl_cpu_softmax_xent,
-  .softmax = sl_cpu_softmax,
-  .optimizer_step = sl_cpu_optimizer_step,
-  .all_finite = sl_cpu_all_finite,
+  .conv2d_workspace = _sl_cpu_conv2d_workspace,
+  .conv2d_grad_scratch = _sl_cpu_conv2d_grad_scratch,
+  .conv2d_forward = _sl_cpu_conv2d_forward,
+  .conv2d_backward = _sl_cpu_conv2d_backward,
+  .dense_forward = _sl_cpu_dense_forward,
+  .dense_backward = _sl_cpu_dense_backward,
+  .batchnorm_forward = _sl_cpu_batchnorm_forward,
+  .batchnorm_backward = _sl_cpu_batchnorm_backward,
+  .activation_forward = _sl_cpu_activation_forward,
+  .activation_backward = _sl_cpu_activation_backward,
+  .pool_forward = _sl_cpu_pool_forward,
+  .pool_backward = _sl_cpu_pool_backward,
+  .global_avgpool_forward = _sl_cpu_global_avgpool_forward,
+  .global_avgpool_backward = _sl_cpu_global_avgpool_backward,
+  .dropout_forward = _sl_cpu_dropout_forward,
+  .mul_backward = _sl_cpu_mul_backward,
+  .add_forward = _sl_cpu_add_forward,
+  .copy_grad = _sl_cpu_copy_grad,
+  .softmax_xent = _sl_cpu_softmax_xent,
+  .softmax = _sl_cpu_softmax,
+  .optimizer_step = _sl_cpu_optimizer_step,
+  .all_finite = _sl_cpu_all_finite,
 };
 
 sl_status
-sl_cpu_backend_new (int threads, sl_backend **out, sl_error *err)
+_sl_cpu_backend_new (int threads, sl_backend **out, sl_error *err)
 {
   sl_backend *be = calloc (1, sizeof *be);
   sl_cpu *cpu = calloc (1, sizeof *cpu);
@@ -123,7 +123,7 @@ sl_cpu_backend_new (int threads, sl_backend **out, sl_error *err)
     }
   be->ops = &cpu_ops;
   be->priv = cpu;
-  st = sl_threadpool_new (threads, &cpu->pool, err);
+  st = _sl_threadpool_new (threads, &cpu->pool, err);
   if (st != SL_OK)
     {
       cpu_destroy (be);
@@ -153,7 +153,7 @@ gemm_share (void *ctx, int t, int threads)
   /* Shares in multiples of 16 keep the kernels on full vector widths. */
   long blocks = (total + 15) / 16, b0, b1, lo, hi;
 
-  sl_split_range (blocks, t, threads, &b0, &b1);
+  _sl_split_range (blocks, t, threads, &b0, &b1);
   lo = b0 * 16;
   hi = b1 * 16 < total ? b1 * 16 : total;
   if (lo >= hi)
@@ -192,7 +192,7 @@ gemv_share (void *ctx, int t, int threads)
   const gemv_job *j = ctx;
   long out = j->trans ? j->cols : j->rows, lo, hi;
 
-  sl_split_range ((out + 15) / 16, t, threads, &lo, &hi);
+  _sl_split_range ((out + 15) / 16, t, threads, &lo, &hi);
   lo *= 16;
   hi = hi * 16 < out ? hi * 16 : out;
   if (lo >= hi)
@@ -206,8 +206,8 @@ gemv_share (void *ctx, int t, int threads)
 }
 
 void
-sl_cpu_gemm (sl_cpu *cpu, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
-             const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc)
+_sl_cpu_gemm (sl_cpu *cpu, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+              const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc)
 {
   gemm_job j = { trans_a, trans_b, n < 64 && m > n, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c };
 
@@ -228,7 +228,7 @@ sl_cpu_gemm (sl_cpu *cpu, bool trans_a, bool trans_b, int m, int n, int k, float
       if (cpu->threads == 1 || (double) n * k < 65536.0)
         gemv_share (&v, 0, 1);
       else
-        sl_threadpool_run (cpu->pool, gemv_share, &v);
+        _sl_threadpool_run (cpu->pool, gemv_share, &v);
       return;
     }
   if (cpu->threads == 1 || (double) m * n * k < 65536.0)
@@ -238,5 +238,5 @@ sl_cpu_gemm (sl_cpu *cpu, bool trans_a, bool trans_b, int m, int n, int k, float
                    ldc);
       return;
     }
-  sl_threadpool_run (cpu->pool, gemm_share, &j);
+  _sl_threadpool_run (cpu->pool, gemm_share, &j);
 }

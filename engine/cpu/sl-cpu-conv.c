@@ -61,13 +61,13 @@ _sl_cpu_conv2d_grad_scratch_floats (const sl_conv_desc *d)
 }
 
 size_t
-sl_cpu_conv2d_workspace (sl_backend *be, const sl_conv_desc *d, int n)
+_sl_cpu_conv2d_workspace (sl_backend *be, const sl_conv_desc *d, int n)
 {
-  return _sl_cpu_conv2d_workspace_floats (d, sl_cpu_of (be)->threads);
+  return _sl_cpu_conv2d_workspace_floats (d, _sl_cpu_of (be)->threads);
 }
 
 size_t
-sl_cpu_conv2d_grad_scratch (sl_backend *be, const sl_conv_desc *d)
+_sl_cpu_conv2d_grad_scratch (sl_backend *be, const sl_conv_desc *d)
 {
   return _sl_cpu_conv2d_grad_scratch_floats (d);
 }
@@ -109,7 +109,7 @@ chunk_columns (const conv_job *j, const float *x, int b, float *col, size_t ld)
           memcpy (col + r * ld + (size_t) k * c->ohw, xk + (size_t) r * c->ohw,
                   sizeof (float) * c->ohw);
       else
-        sl_im2col (j->d, xk, col + (size_t) k * c->ohw, ld);
+        _sl_im2col (j->d, xk, col + (size_t) k * c->ohw, ld);
     }
   return col;
 }
@@ -156,7 +156,7 @@ forward_share (void *ctx, int t, int threads)
   float *stage = col + (size_t) j->cd.chunk * j->cd.col_size;
   long i0, i1;
 
-  sl_split_range (j->n, t, threads, &i0, &i1);
+  _sl_split_range (j->n, t, threads, &i0, &i1);
   for (long i = i0; i < i1; i += j->cd.chunk)
     forward_chunk (j, i, (int) (i1 - i < j->cd.chunk ? i1 - i : j->cd.chunk), col, stage);
 }
@@ -175,22 +175,22 @@ forward_narrow (sl_cpu *cpu, const conv_job *j)
 
       if (j->b != NULL)
         fill_bias (yi, j->b, j->d->out_c, c->ohw);
-      sl_cpu_gemm (cpu, false, false, c->cout_g, c->ohw, c->kdim, 1.0f, j->w, c->kdim, cols, c->ohw,
-                   j->b != NULL ? 1.0f : 0.0f, yi, c->ohw);
+      _sl_cpu_gemm (cpu, false, false, c->cout_g, c->ohw, c->kdim, 1.0f, j->w, c->kdim, cols,
+                    c->ohw, j->b != NULL ? 1.0f : 0.0f, yi, c->ohw);
     }
 }
 
 void
-sl_cpu_conv2d_forward (sl_backend *be, const sl_conv_desc *d, int n, const float *x, const float *w,
-                       const float *b, float *y, float *ws, size_t ws_floats)
+_sl_cpu_conv2d_forward (sl_backend *be, const sl_conv_desc *d, int n, const float *x,
+                        const float *w, const float *b, float *y, float *ws, size_t ws_floats)
 {
-  sl_cpu *cpu = sl_cpu_of (be);
+  sl_cpu *cpu = _sl_cpu_of (be);
   conv_job j = { .d = d, .cd = conv_dims_of (d), .n = n, .x = x, .w = w, .b = b, .y = y, .ws = ws };
 
   if (n < cpu->threads && d->groups == 1)
     forward_narrow (cpu, &j);
   else
-    sl_threadpool_run (cpu->pool, forward_share, &j);
+    _sl_threadpool_run (cpu->pool, forward_share, &j);
 }
 
 static void
@@ -250,7 +250,7 @@ backward_chunk (const conv_job *j, long first, int b, float *dw, float *db, floa
 
       if (!c->pointwise)
         {
-          sl_col2im (d, col + (size_t) k * c->ohw, ld, dxk, j->accumulate);
+          _sl_col2im (d, col + (size_t) k * c->ohw, ld, dxk, j->accumulate);
           continue;
         }
       for (int r = 0; r < d->in_c; r++)
@@ -259,7 +259,7 @@ backward_chunk (const conv_job *j, long first, int b, float *dw, float *db, floa
           float *dst = dxk + (size_t) r * c->ohw;
 
           for (int p = 0; p < c->ohw; p++)
-            sl_store_grad (&dst[p], src[p], j->accumulate);
+            _sl_store_grad (&dst[p], src[p], j->accumulate);
         }
     }
 }
@@ -281,7 +281,7 @@ backward_share (void *ctx, int t, int threads)
     memset (db, 0, sizeof (float) * j->d->out_c);
   else
     db = NULL;
-  sl_split_range (j->n, t, threads, &i0, &i1);
+  _sl_split_range (j->n, t, threads, &i0, &i1);
   for (long i = i0; i < i1; i += c->chunk)
     backward_chunk (j, i, (int) (i1 - i < c->chunk ? i1 - i : c->chunk), dw, db, col, stage);
 }
@@ -294,7 +294,7 @@ reduce_share (void *ctx, int t, int threads)
   const size_t total = w_count + (j->db != NULL ? (size_t) j->d->out_c : 0);
   long e0, e1;
 
-  sl_split_range ((long) total, t, threads, &e0, &e1);
+  _sl_split_range ((long) total, t, threads, &e0, &e1);
   for (int s = 0; s < threads - 1; s++)
     {
       const float *src = j->scratch + (size_t) s * stride;
@@ -310,11 +310,11 @@ reduce_share (void *ctx, int t, int threads)
 }
 
 void
-sl_cpu_conv2d_backward (sl_backend *be, const sl_conv_desc *d, int n, const float *x,
-                        const float *w, const float *dy, float *dx, bool accumulate, float *dw,
-                        float *db, float *ws, size_t ws_floats, float *scratch)
+_sl_cpu_conv2d_backward (sl_backend *be, const sl_conv_desc *d, int n, const float *x,
+                         const float *w, const float *dy, float *dx, bool accumulate, float *dw,
+                         float *db, float *ws, size_t ws_floats, float *scratch)
 {
-  sl_cpu *cpu = sl_cpu_of (be);
+  sl_cpu *cpu = _sl_cpu_of (be);
   conv_job j = { .d = d,
                  .cd = conv_dims_of (d),
                  .n = n,
@@ -328,7 +328,7 @@ sl_cpu_conv2d_backward (sl_backend *be, const sl_conv_desc *d, int n, const floa
                  .scratch = scratch,
                  .accumulate = accumulate };
 
-  sl_threadpool_run (cpu->pool, backward_share, &j);
+  _sl_threadpool_run (cpu->pool, backward_share, &j);
   if (cpu->threads > 1)
-    sl_threadpool_run (cpu->pool, reduce_share, &j);
+    _sl_threadpool_run (cpu->pool, reduce_share, &j);
 }

@@ -25,7 +25,7 @@ run_split (sl_backend *be, size_t len, sl_parallel_fn fn, ew_job *j)
   if (len < PARALLEL_MIN)
     fn (j, 0, 1);
   else
-    sl_threadpool_run (sl_cpu_of (be)->pool, fn, j);
+    _sl_threadpool_run (_sl_cpu_of (be)->pool, fn, j);
 }
 
 static void
@@ -34,7 +34,7 @@ act_forward_share (void *ctx, int t, int threads)
   const ew_job *j = ctx;
   long i0, i1;
 
-  sl_split_range ((long) j->len, t, threads, &i0, &i1);
+  _sl_split_range ((long) j->len, t, threads, &i0, &i1);
   /* No restrict: an in-place activation reads and writes the same buffer. */
   const float *x = j->x;
   float *y = j->out;
@@ -61,8 +61,8 @@ act_forward_share (void *ctx, int t, int threads)
 }
 
 void
-sl_cpu_activation_forward (sl_backend *be, sl_activation act, float slope, size_t len,
-                           const float *x, float *y)
+_sl_cpu_activation_forward (sl_backend *be, sl_activation act, float slope, size_t len,
+                            const float *x, float *y)
 {
   ew_job j = { .act = act, .slope = slope, .len = len, .x = x, .out = y };
 
@@ -104,7 +104,7 @@ act_backward_share (void *ctx, int t, int threads)
   const ew_job *j = ctx;
   long i0, i1;
 
-  sl_split_range ((long) j->len, t, threads, &i0, &i1);
+  _sl_split_range ((long) j->len, t, threads, &i0, &i1);
   if (!j->accumulate)
     {
       act_backward_range (j->act, j->slope, j->y + i0, j->dy + i0, j->dx + i0, i1 - i0);
@@ -122,8 +122,8 @@ act_backward_share (void *ctx, int t, int threads)
 }
 
 void
-sl_cpu_activation_backward (sl_backend *be, sl_activation act, float slope, size_t len,
-                            const float *y, const float *dy, float *dx, bool accumulate)
+_sl_cpu_activation_backward (sl_backend *be, sl_activation act, float slope, size_t len,
+                             const float *y, const float *dy, float *dx, bool accumulate)
 {
   ew_job j = {
     .act = act, .slope = slope, .len = len, .y = y, .dy = dy, .dx = dx, .accumulate = accumulate
@@ -140,12 +140,12 @@ dropout_share (void *ctx, int t, int threads)
   const uint64_t threshold = (uint64_t) ((double) keep * 16777216.0);
   long i0, i1;
 
-  sl_split_range ((long) j->len, t, threads, &i0, &i1);
+  _sl_split_range ((long) j->len, t, threads, &i0, &i1);
   for (long i = i0; i < i1; i++)
     {
       /* Element i's draw depends only on (seed, i), never on the split. */
       sl_mix_rng rng = { j->seed + 0x9e3779b97f4a7c15ull * (uint64_t) i };
-      uint64_t r = sl_mix_rng_next (&rng) >> 40;
+      uint64_t r = _sl_mix_rng_next (&rng) >> 40;
       float m = r < threshold ? scale : 0.0f;
 
       j->mask_out[i] = m;
@@ -154,8 +154,8 @@ dropout_share (void *ctx, int t, int threads)
 }
 
 void
-sl_cpu_dropout_forward (sl_backend *be, size_t len, float rate, uint64_t seed, const float *x,
-                        float *mask, float *y)
+_sl_cpu_dropout_forward (sl_backend *be, size_t len, float rate, uint64_t seed, const float *x,
+                         float *mask, float *y)
 {
   ew_job j = { .rate = rate, .len = len, .seed = seed, .x = x, .mask_out = mask, .out = y };
 
@@ -168,14 +168,14 @@ mul_backward_share (void *ctx, int t, int threads)
   const ew_job *j = ctx;
   long i0, i1;
 
-  sl_split_range ((long) j->len, t, threads, &i0, &i1);
+  _sl_split_range ((long) j->len, t, threads, &i0, &i1);
   for (long i = i0; i < i1; i++)
-    sl_store_grad (&j->dx[i], j->dy[i] * j->mask[i], j->accumulate);
+    _sl_store_grad (&j->dx[i], j->dy[i] * j->mask[i], j->accumulate);
 }
 
 void
-sl_cpu_mul_backward (sl_backend *be, size_t len, const float *mask, const float *dy, float *dx,
-                     bool accumulate)
+_sl_cpu_mul_backward (sl_backend *be, size_t len, const float *mask, const float *dy, float *dx,
+                      bool accumulate)
 {
   ew_job j = { .len = len, .mask = mask, .dy = dy, .dx = dx, .accumulate = accumulate };
 
@@ -188,13 +188,13 @@ add_share (void *ctx, int t, int threads)
   const ew_job *j = ctx;
   long i0, i1;
 
-  sl_split_range ((long) j->len, t, threads, &i0, &i1);
+  _sl_split_range ((long) j->len, t, threads, &i0, &i1);
   for (long i = i0; i < i1; i++)
     j->out[i] = j->a[i] + j->b[i];
 }
 
 void
-sl_cpu_add_forward (sl_backend *be, size_t len, const float *a, const float *b, float *y)
+_sl_cpu_add_forward (sl_backend *be, size_t len, const float *a, const float *b, float *y)
 {
   ew_job j = { .len = len, .a = a, .b = b, .out = y };
 
@@ -207,7 +207,7 @@ copy_grad_share (void *ctx, int t, int threads)
   const ew_job *j = ctx;
   long i0, i1;
 
-  sl_split_range ((long) j->len, t, threads, &i0, &i1);
+  _sl_split_range ((long) j->len, t, threads, &i0, &i1);
   if (!j->accumulate)
     {
       memcpy (j->dx + i0, j->dy + i0, sizeof (float) * (i1 - i0));
@@ -218,7 +218,7 @@ copy_grad_share (void *ctx, int t, int threads)
 }
 
 void
-sl_cpu_copy_grad (sl_backend *be, size_t len, const float *dy, float *dx, bool accumulate)
+_sl_cpu_copy_grad (sl_backend *be, size_t len, const float *dy, float *dx, bool accumulate)
 {
   ew_job j = { .len = len, .dy = dy, .dx = dx, .accumulate = accumulate };
 
@@ -226,7 +226,7 @@ sl_cpu_copy_grad (sl_backend *be, size_t len, const float *dy, float *dx, bool a
 }
 
 void
-sl_cpu_all_finite (sl_backend *be, size_t len, const float *x, double *stats)
+_sl_cpu_all_finite (sl_backend *be, size_t len, const float *x, double *stats)
 {
   float acc[16] = { 0 };
   size_t i = 0;

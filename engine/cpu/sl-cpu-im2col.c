@@ -116,7 +116,7 @@ col2im_same (const sl_conv_desc *d, float *col, size_t ld, float *dx, bool accum
 }
 
 void SL_NO_LIBCALLS
-sl_im2col (const sl_conv_desc *d, const float *x, float *col, size_t ld)
+_sl_im2col (const sl_conv_desc *d, const float *x, float *col, size_t ld)
 {
   if (is_same_unit (d))
     {
@@ -168,7 +168,7 @@ sl_im2col (const sl_conv_desc *d, const float *x, float *col, size_t ld)
 }
 
 void SL_NO_LIBCALLS
-sl_col2im (const sl_conv_desc *d, float *col, size_t ld, float *dx, bool accumulate)
+_sl_col2im (const sl_conv_desc *d, float *col, size_t ld, float *dx, bool accumulate)
 {
   if (is_same_unit (d))
     {

@@ -4,7 +4,7 @@
 #include "sl-softmax-xent-private.h"
 
 void
-sl_cpu_softmax (sl_backend *be, int n, int k, const float *logits, float *probs)
+_sl_cpu_softmax (sl_backend *be, int n, int k, const float *logits, float *probs)
 {
   for (int i = 0; i < n; i++)
     _sl_softmax_row (k, logits + (size_t) i * k, probs + (size_t) i * k);
@@ -12,8 +12,8 @@ sl_cpu_softmax (sl_backend *be, int n, int k, const float *logits, float *probs)
 
 /* The batch loss is the weighted mean of the images' (sl-softmax-xent-private.h). */
 void
-sl_cpu_softmax_xent (sl_backend *be, int n, int k, const float *logits, const int32_t *labels,
-                     const sl_loss_desc *loss, float *dlogits, double *stats)
+_sl_cpu_softmax_xent (sl_backend *be, int n, int k, const float *logits, const int32_t *labels,
+                      const sl_loss_desc *loss, float *dlogits, double *stats)
 {
   double total = 0.0, weight_sum = 0.0;
   int hits = 0;

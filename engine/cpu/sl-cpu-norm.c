@@ -55,7 +55,7 @@ forward_share (void *ctx, int t, int threads)
   const size_t plane = (size_t) j->c * hw;
   long c0, c1;
 
-  sl_split_range (j->c, t, threads, &c0, &c1);
+  _sl_split_range (j->c, t, threads, &c0, &c1);
   for (long ch = c0; ch < c1; ch++)
     {
       const float *x = j->x + ch * hw;
@@ -98,9 +98,10 @@ forward_share (void *ctx, int t, int threads)
 }
 
 void
-sl_cpu_batchnorm_forward (sl_backend *be, bool training, int n, int c, int hw, const float *x,
-                          const float *gamma, const float *beta, float *running_mean,
-                          float *running_var, float epsilon, float momentum, float *saved, float *y)
+_sl_cpu_batchnorm_forward (sl_backend *be, bool training, int n, int c, int hw, const float *x,
+                           const float *gamma, const float *beta, float *running_mean,
+                           float *running_var, float epsilon, float momentum, float *saved,
+                           float *y)
 {
   bn_job j = { .training = training,
                .n = n,
@@ -116,7 +117,7 @@ sl_cpu_batchnorm_forward (sl_backend *be, bool training, int n, int c, int hw, c
                .epsilon = epsilon,
                .momentum = momentum };
 
-  sl_threadpool_run (sl_cpu_of (be)->pool, forward_share, &j);
+  _sl_threadpool_run (_sl_cpu_of (be)->pool, forward_share, &j);
 }
 
 /* Sum of dy and of dy * xhat over one plane, in 16 lanes. */
@@ -166,7 +167,7 @@ backward_share (void *ctx, int t, int threads)
   const double count = (double) n * hw;
   long c0, c1;
 
-  sl_split_range (j->c, t, threads, &c0, &c1);
+  _sl_split_range (j->c, t, threads, &c0, &c1);
   for (long ch = c0; ch < c1; ch++)
     {
       const float mean = j->saved[ch], invstd = j->saved[j->c + ch];
@@ -189,9 +190,9 @@ backward_share (void *ctx, int t, int threads)
 }
 
 void
-sl_cpu_batchnorm_backward (sl_backend *be, int n, int c, int hw, const float *x, const float *gamma,
-                           const float *saved, float epsilon, const float *dy, float *dx,
-                           bool accumulate, float *dgamma, float *dbeta)
+_sl_cpu_batchnorm_backward (sl_backend *be, int n, int c, int hw, const float *x,
+                            const float *gamma, const float *saved, float epsilon, const float *dy,
+                            float *dx, bool accumulate, float *dgamma, float *dbeta)
 {
   bn_job j = { .n = n,
                .c = c,
@@ -205,5 +206,5 @@ sl_cpu_batchnorm_backward (sl_backend *be, int n, int c, int hw, const float *x,
                .dgamma = dgamma,
                .dbeta = dbeta };
 
-  sl_threadpool_run (sl_cpu_of (be)->pool, backward_share, &j);
+  _sl_threadpool_run (_sl_cpu_of (be)->pool, backward_share, &j);
 }

@@ -76,7 +76,7 @@ optim_share (void *ctx, int t, int threads)
   const optim_job *j = ctx;
   long i0, i1;
 
-  sl_split_range ((long) j->len, t, threads, &i0, &i1);
+  _sl_split_range ((long) j->len, t, threads, &i0, &i1);
   if (j->s->kind == SL_OPTIMIZER_SGD)
     sgd_range (j->s, i0, i1, j->p, j->g, j->m);
   else
@@ -84,10 +84,10 @@ optim_share (void *ctx, int t, int threads)
 }
 
 void
-sl_cpu_optimizer_step (sl_backend *be, const sl_optim_step *s, size_t len, float *params,
-                       const float *grads, float *m, float *v)
+_sl_cpu_optimizer_step (sl_backend *be, const sl_optim_step *s, size_t len, float *params,
+                        const float *grads, float *m, float *v)
 {
   optim_job j = { s, len, params, m, v, grads };
 
-  sl_threadpool_run (sl_cpu_of (be)->pool, optim_share, &j);
+  _sl_threadpool_run (_sl_cpu_of (be)->pool, optim_share, &j);
 }

@@ -51,7 +51,7 @@ forward_share (void *ctx, int t, int threads)
   const float inv_area = 1.0f / (float) (d->kh * d->kw);
   long p0, p1;
 
-  sl_split_range ((long) j->n * d->in_c, t, threads, &p0, &p1);
+  _sl_split_range ((long) j->n * d->in_c, t, threads, &p0, &p1);
   for (long p = p0; p < p1; p++)
     {
       const float *x = j->x + p * in_plane;
@@ -103,12 +103,12 @@ forward_share (void *ctx, int t, int threads)
 }
 
 void
-sl_cpu_pool_forward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n,
-                     const float *x, float *y, int32_t *argmax)
+_sl_cpu_pool_forward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n,
+                      const float *x, float *y, int32_t *argmax)
 {
   pool_job j = { .kind = kind, .d = d, .n = n, .x = x, .y = y, .argmax = argmax };
 
-  sl_threadpool_run (sl_cpu_of (be)->pool, forward_share, &j);
+  _sl_threadpool_run (_sl_cpu_of (be)->pool, forward_share, &j);
 }
 
 static void
@@ -120,7 +120,7 @@ backward_share (void *ctx, int t, int threads)
   const float inv_area = 1.0f / (float) (d->kh * d->kw);
   long p0, p1;
 
-  sl_split_range ((long) j->n * d->in_c, t, threads, &p0, &p1);
+  _sl_split_range ((long) j->n * d->in_c, t, threads, &p0, &p1);
   for (long p = p0; p < p1; p++)
     {
       const float *dy = j->dy + p * out_plane;
@@ -152,18 +152,18 @@ backward_share (void *ctx, int t, int threads)
 }
 
 void
-sl_cpu_pool_backward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n,
-                      const float *dy, const int32_t *argmax, float *dx, bool accumulate)
+_sl_cpu_pool_backward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n,
+                       const float *dy, const int32_t *argmax, float *dx, bool accumulate)
 {
   pool_job j = {
     .kind = kind, .d = d, .n = n, .dy = dy, .dx = dx, .argmax_in = argmax, .accumulate = accumulate
   };
 
-  sl_threadpool_run (sl_cpu_of (be)->pool, backward_share, &j);
+  _sl_threadpool_run (_sl_cpu_of (be)->pool, backward_share, &j);
 }
 
 void
-sl_cpu_global_avgpool_forward (sl_backend *be, int n, int c, int hw, const float *x, float *y)
+_sl_cpu_global_avgpool_forward (sl_backend *be, int n, int c, int hw, const float *x, float *y)
 {
   for (long p = 0; p < (long) n * c; p++)
     {
@@ -177,8 +177,8 @@ sl_cpu_global_avgpool_forward (sl_backend *be, int n, int c, int hw, const float
 }
 
 void
-sl_cpu_global_avgpool_backward (sl_backend *be, int n, int c, int hw, const float *dy, float *dx,
-                                bool accumulate)
+_sl_cpu_global_avgpool_backward (sl_backend *be, int n, int c, int hw, const float *dy, float *dx,
+                                 bool accumulate)
 {
   for (long p = 0; p < (long) n * c; p++)
     {
@@ -186,6 +186,6 @@ sl_cpu_global_avgpool_backward (sl_backend *be, int n, int c, int hw, const floa
       float *dst = dx + p * hw;
 
       for (int k = 0; k < hw; k++)
-        sl_store_grad (&dst[k], g, accumulate);
+        _sl_store_grad (&dst[k], g, accumulate);
     }
 }

@@ -13,7 +13,7 @@ typedef struct
 } sl_cpu;
 
 static inline sl_cpu *
-sl_cpu_of (sl_backend *be)
+_sl_cpu_of (sl_backend *be)
 {
   return be->priv;
 }
@@ -21,19 +21,19 @@ sl_cpu_of (sl_backend *be)
 /* C[M x N] = alpha * op(A) * op(B) + beta * C, row-major, split over the pool
  * by output columns (or rows when N is narrow); each share is a single-threaded
  * OpenBLAS call, so results depend only on the thread count. */
-void sl_cpu_gemm (sl_cpu *cpu, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
-                  const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
+void _sl_cpu_gemm (sl_cpu *cpu, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+                   const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
 
 /* The column matrix of one image: row (c, ki, kj) holds out_h * out_w entries,
  * rows are ld floats apart (so several images can sit side by side). */
-void sl_im2col (const sl_conv_desc *d, const float *x, float *col, size_t ld);
+void _sl_im2col (const sl_conv_desc *d, const float *x, float *col, size_t ld);
 /* Its adjoint: adds the columns back onto dx (or overwrites dx); col is
  * scratch afterwards. */
-void sl_col2im (const sl_conv_desc *d, float *col, size_t ld, float *dx, bool accumulate);
+void _sl_col2im (const sl_conv_desc *d, float *col, size_t ld, float *dx, bool accumulate);
 
 /* dx = v or dx += v. */
 static inline void
-sl_store_grad (float *dx, float v, bool accumulate)
+_sl_store_grad (float *dx, float v, bool accumulate)
 {
   if (accumulate)
     *dx += v;
@@ -42,45 +42,46 @@ sl_store_grad (float *dx, float v, bool accumulate)
 }
 
 /* Per-backend entry points, one group per file. */
-size_t sl_cpu_conv2d_workspace (sl_backend *be, const sl_conv_desc *d, int n);
-size_t sl_cpu_conv2d_grad_scratch (sl_backend *be, const sl_conv_desc *d);
-void sl_cpu_conv2d_forward (sl_backend *be, const sl_conv_desc *d, int n, const float *x,
-                            const float *w, const float *b, float *y, float *ws, size_t ws_floats);
-void sl_cpu_conv2d_backward (sl_backend *be, const sl_conv_desc *d, int n, const float *x,
-                             const float *w, const float *dy, float *dx, bool accumulate, float *dw,
-                             float *db, float *ws, size_t ws_floats, float *scratch);
-void sl_cpu_dense_forward (sl_backend *be, int n, int in, int out, const float *x, const float *w,
-                           const float *b, float *y);
-void sl_cpu_dense_backward (sl_backend *be, int n, int in, int out, const float *x, const float *w,
-                            const float *dy, float *dx, bool accumulate, float *dw, float *db);
-void sl_cpu_batchnorm_forward (sl_backend *be, bool training, int n, int c, int hw, const float *x,
-                               const float *gamma, const float *beta, float *running_mean,
-                               float *running_var, float epsilon, float momentum, float *saved,
-                               float *y);
-void sl_cpu_batchnorm_backward (sl_backend *be, int n, int c, int hw, const float *x,
-                                const float *gamma, const float *saved, float epsilon,
-                                const float *dy, float *dx, bool accumulate, float *dgamma,
-                                float *dbeta);
-void sl_cpu_pool_forward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n,
-                          const float *x, float *y, int32_t *argmax);
-void sl_cpu_pool_backward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n,
-                           const float *dy, const int32_t *argmax, float *dx, bool accumulate);
-void sl_cpu_global_avgpool_forward (sl_backend *be, int n, int c, int hw, const float *x, float *y);
-void sl_cpu_global_avgpool_backward (sl_backend *be, int n, int c, int hw, const float *dy,
-                                     float *dx, bool accumulate);
-void sl_cpu_activation_forward (sl_backend *be, sl_activation act, float slope, size_t len,
-                                const float *x, float *y);
-void sl_cpu_activation_backward (sl_backend *be, sl_activation act, float slope, size_t len,
-                                 const float *y, const float *dy, float *dx, bool accumulate);
-void sl_cpu_dropout_forward (sl_backend *be, size_t len, float rate, uint64_t seed, const float *x,
-                             float *mask, float *y);
-void sl_cpu_mul_backward (sl_backend *be, size_t len, const float *mask, const float *dy, float *dx,
-                          bool accumulate);
-void sl_cpu_add_forward (sl_backend *be, size_t len, const float *a, const float *b, float *y);
-void sl_cpu_copy_grad (sl_backend *be, size_t len, const float *dy, float *dx, bool accumulate);
-void sl_cpu_all_finite (sl_backend *be, size_t len, const float *x, double *stats);
-void sl_cpu_softmax_xent (sl_backend *be, int n, int k, const float *logits, const int32_t *labels,
-                          const sl_loss_desc *loss, float *dlogits, double *stats);
-void sl_cpu_softmax (sl_backend *be, int n, int k, const float *logits, float *probs);
-void sl_cpu_optimizer_step (sl_backend *be, const sl_optim_step *s, size_t len, float *params,
-                            const float *grads, float *m, float *v);
+size_t _sl_cpu_conv2d_workspace (sl_backend *be, const sl_conv_desc *d, int n);
+size_t _sl_cpu_conv2d_grad_scratch (sl_backend *be, const sl_conv_desc *d);
+void _sl_cpu_conv2d_forward (sl_backend *be, const sl_conv_desc *d, int n, const float *x,
+                             const float *w, const float *b, float *y, float *ws, size_t ws_floats);
+void _sl_cpu_conv2d_backward (sl_backend *be, const sl_conv_desc *d, int n, const float *x,
+                              const float *w, const float *dy, float *dx, bool accumulate,
+                              float *dw, float *db, float *ws, size_t ws_floats, float *scratch);
+void _sl_cpu_dense_forward (sl_backend *be, int n, int in, int out, const float *x, const float *w,
+                            const float *b, float *y);
+void _sl_cpu_dense_backward (sl_backend *be, int n, int in, int out, const float *x, const float *w,
+                             const float *dy, float *dx, bool accumulate, float *dw, float *db);
+void _sl_cpu_batchnorm_forward (sl_backend *be, bool training, int n, int c, int hw, const float *x,
+                                const float *gamma, const float *beta, float *running_mean,
+                                float *running_var, float epsilon, float momentum, float *saved,
+                                float *y);
+void _sl_cpu_batchnorm_backward (sl_backend *be, int n, int c, int hw, const float *x,
+                                 const float *gamma, const float *saved, float epsilon,
+                                 const float *dy, float *dx, bool accumulate, float *dgamma,
+                                 float *dbeta);
+void _sl_cpu_pool_forward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n,
+                           const float *x, float *y, int32_t *argmax);
+void _sl_cpu_pool_backward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n,
+                            const float *dy, const int32_t *argmax, float *dx, bool accumulate);
+void _sl_cpu_global_avgpool_forward (sl_backend *be, int n, int c, int hw, const float *x,
+                                     float *y);
+void _sl_cpu_global_avgpool_backward (sl_backend *be, int n, int c, int hw, const float *dy,
+                                      float *dx, bool accumulate);
+void _sl_cpu_activation_forward (sl_backend *be, sl_activation act, float slope, size_t len,
+                                 const float *x, float *y);
+void _sl_cpu_activation_backward (sl_backend *be, sl_activation act, float slope, size_t len,
+                                  const float *y, const float *dy, float *dx, bool accumulate);
+void _sl_cpu_dropout_forward (sl_backend *be, size_t len, float rate, uint64_t seed, const float *x,
+                              float *mask, float *y);
+void _sl_cpu_mul_backward (sl_backend *be, size_t len, const float *mask, const float *dy,
+                           float *dx, bool accumulate);
+void _sl_cpu_add_forward (sl_backend *be, size_t len, const float *a, const float *b, float *y);
+void _sl_cpu_copy_grad (sl_backend *be, size_t len, const float *dy, float *dx, bool accumulate);
+void _sl_cpu_all_finite (sl_backend *be, size_t len, const float *x, double *stats);
+void _sl_cpu_softmax_xent (sl_backend *be, int n, int k, const float *logits, const int32_t *labels,
+                           const sl_loss_desc *loss, float *dlogits, double *stats);
+void _sl_cpu_softmax (sl_backend *be, int n, int k, const float *logits, float *probs);
+void _sl_cpu_optimizer_step (sl_backend *be, const sl_optim_step *s, size_t len, float *params,
+                             const float *grads, float *m, float *v);

@@ -25,13 +25,13 @@ leaky_relu_write (const sl_node *n, cJSON *l)
 static double
 rectifier_flops (const sl_node *n)
 {
-  return (double) sl_shape_size (n->out);
+  return (double) _sl_shape_size (n->out);
 }
 
 static double
 sigmoid_flops (const sl_node *n)
 {
-  return 4.0 * (double) sl_shape_size (n->out);
+  return 4.0 * (double) _sl_shape_size (n->out);
 }
 
 static const float *
@@ -65,16 +65,16 @@ relu6_onnx (sl_onnx_exporter *ex, const sl_node *n)
 {
   sl_onnx_builder *b = _sl_onnx_builder_of (ex);
   sl_onnx_tensor x = _sl_onnx_input_of (ex, n, 0);
-  const char *r = sl_onnx_unique_name (b, "relu6.positive");
-  const char *d = sl_onnx_unique_name (b, "relu6.headroom");
-  const char *rd = sl_onnx_unique_name (b, "relu6.headroom_positive");
+  const char *r = _sl_onnx_unique_name (b, "relu6.positive");
+  const char *d = _sl_onnx_unique_name (b, "relu6.headroom");
+  const char *rd = _sl_onnx_unique_name (b, "relu6.headroom_positive");
   sl_onnx_tensor y = { _sl_onnx_layer_name (ex, ""), x.flat };
   const char *six = _sl_onnx_six (ex);
 
-  sl_onnx_add_node (b, "Relu", (const char *[]){ x.name }, 1, r);
-  sl_onnx_add_node (b, "Sub", (const char *[]){ six, r }, 2, d);
-  sl_onnx_add_node (b, "Relu", (const char *[]){ d }, 1, rd);
-  sl_onnx_add_node (b, "Sub", (const char *[]){ six, rd }, 2, y.name);
+  _sl_onnx_add_node (b, "Relu", (const char *[]){ x.name }, 1, r);
+  _sl_onnx_add_node (b, "Sub", (const char *[]){ six, r }, 2, d);
+  _sl_onnx_add_node (b, "Relu", (const char *[]){ d }, 1, rd);
+  _sl_onnx_add_node (b, "Sub", (const char *[]){ six, rd }, 2, y.name);
   return y;
 }
 
@@ -84,7 +84,7 @@ one_node (sl_onnx_exporter *ex, const sl_node *n, const char *op, Onnx__NodeProt
   sl_onnx_tensor x = _sl_onnx_input_of (ex, n, 0), y = { NULL, x.flat };
 
   y.name = _sl_onnx_layer_name (ex, "");
-  *node = sl_onnx_add_node (_sl_onnx_builder_of (ex), op, &x.name, 1, y.name);
+  *node = _sl_onnx_add_node (_sl_onnx_builder_of (ex), op, &x.name, 1, y.name);
   return y;
 }
 
@@ -102,7 +102,7 @@ leaky_relu_onnx (sl_onnx_exporter *ex, const sl_node *n)
   Onnx__NodeProto *node;
   sl_onnx_tensor y = one_node (ex, n, "LeakyRelu", &node);
 
-  sl_onnx_attr_float (_sl_onnx_builder_of (ex), node, "alpha", n->slope);
+  _sl_onnx_attr_float (_sl_onnx_builder_of (ex), node, "alpha", n->slope);
   return y;
 }
 

@@ -16,7 +16,7 @@ add_shape (const sl_model *m, sl_node *n, const sl_layer_where *w)
 static double
 add_flops (const sl_node *n)
 {
-  return (double) sl_shape_size (n->out);
+  return (double) _sl_shape_size (n->out);
 }
 
 static const float *
@@ -53,7 +53,8 @@ add_onnx (sl_onnx_exporter *ex, const sl_node *n)
     }
   y.name = _sl_onnx_layer_name (ex, "");
   y.flat = a.flat;
-  sl_onnx_add_node (_sl_onnx_builder_of (ex), "Add", (const char *[]){ a.name, b.name }, 2, y.name);
+  _sl_onnx_add_node (_sl_onnx_builder_of (ex), "Add", (const char *[]){ a.name, b.name }, 2,
+                     y.name);
   return y;
 }
 

@@ -54,7 +54,7 @@ batchnorm_plan (const sl_node *n, int batch, bool training, const sl_plan_sizer 
 static double
 batchnorm_flops (const sl_node *n)
 {
-  return 2.0 * (double) sl_shape_size (n->out);
+  return 2.0 * (double) _sl_shape_size (n->out);
 }
 
 static const float *
@@ -92,13 +92,13 @@ batchnorm_onnx (sl_onnx_exporter *ex, const sl_node *n)
   const char *ins[5] = { x.name };
 
   /* One call per statement: the initializers keep this order in the file. */
-  ins[1] = _sl_onnx_add_floats (ex, ".weight", dims, 1, p);
-  ins[2] = _sl_onnx_add_floats (ex, ".bias", dims, 1, p + n->in.c);
-  ins[3] = _sl_onnx_add_floats (ex, ".running_mean", dims, 1, s);
-  ins[4] = _sl_onnx_add_floats (ex, ".running_var", dims, 1, s + n->in.c);
+  ins[1] = _sl_onnx_add_weights (ex, ".weight", dims, 1, p);
+  ins[2] = _sl_onnx_add_weights (ex, ".bias", dims, 1, p + n->in.c);
+  ins[3] = _sl_onnx_add_weights (ex, ".running_mean", dims, 1, s);
+  ins[4] = _sl_onnx_add_weights (ex, ".running_var", dims, 1, s + n->in.c);
   y.name = _sl_onnx_layer_name (ex, "");
-  sl_onnx_attr_float (b, sl_onnx_add_node (b, "BatchNormalization", ins, 5, y.name), "epsilon",
-                      n->epsilon);
+  _sl_onnx_attr_float (b, _sl_onnx_add_node (b, "BatchNormalization", ins, 5, y.name), "epsilon",
+                       n->epsilon);
   return y;
 }
 

@@ -80,7 +80,7 @@ conv_plan (const sl_node *n, int batch, bool training, const sl_plan_sizer *sz,
 static double
 conv_flops (const sl_node *n)
 {
-  const double out = (double) sl_shape_size (n->out);
+  const double out = (double) _sl_shape_size (n->out);
 
   return 2.0 * (double) n->weight_count * n->out.h * n->out.w + (n->bias ? out : 0.0);
 }
@@ -114,18 +114,18 @@ conv_onnx (sl_onnx_exporter *ex, const sl_node *n)
   const int64_t kernel[2] = { g->kh, g->kw }, strides[2] = { g->sh, g->sw };
   const int64_t pads[4] = { g->ph, g->pw, g->ph, g->pw }, dilations[2] = { g->dh, g->dw };
   sl_onnx_tensor x = _sl_onnx_as_4d (ex, _sl_onnx_input_of (ex, n, 0)), y = { NULL, false };
-  const char *ins[3] = { x.name, _sl_onnx_add_floats (ex, ".weight", wdims, 4, w), NULL };
+  const char *ins[3] = { x.name, _sl_onnx_add_weights (ex, ".weight", wdims, 4, w), NULL };
   Onnx__NodeProto *node;
 
   if (n->bias)
-    ins[2] = _sl_onnx_add_floats (ex, ".bias", bdims, 1, w + n->weight_count);
+    ins[2] = _sl_onnx_add_weights (ex, ".bias", bdims, 1, w + n->weight_count);
   y.name = _sl_onnx_layer_name (ex, "");
-  node = sl_onnx_add_node (b, "Conv", ins, n->bias ? 3 : 2, y.name);
-  sl_onnx_attr_ints (b, node, "kernel_shape", kernel, 2);
-  sl_onnx_attr_ints (b, node, "strides", strides, 2);
-  sl_onnx_attr_ints (b, node, "pads", pads, 4);
-  sl_onnx_attr_ints (b, node, "dilations", dilations, 2);
-  sl_onnx_attr_int (b, node, "group", g->groups);
+  node = _sl_onnx_add_node (b, "Conv", ins, n->bias ? 3 : 2, y.name);
+  _sl_onnx_attr_ints (b, node, "kernel_shape", kernel, 2);
+  _sl_onnx_attr_ints (b, node, "strides", strides, 2);
+  _sl_onnx_attr_ints (b, node, "pads", pads, 4);
+  _sl_onnx_attr_ints (b, node, "dilations", dilations, 2);
+  _sl_onnx_attr_int (b, node, "group", g->groups);
   return y;
 }
 

@@ -11,13 +11,13 @@ _sl_layer_init_weights (const sl_node *n, float *w, double fan_in, double fan_ou
     {
       float std = (float) sqrt (2.0 / fan_in);
       for (size_t k = 0; k < n->weight_count; k++)
-        w[k] = sl_rng_normal (rng) * std;
+        w[k] = _sl_rng_normal (rng) * std;
     }
   else
     {
       float limit = (float) sqrt (6.0 / (fan_in + fan_out));
       for (size_t k = 0; k < n->weight_count; k++)
-        w[k] = (2.0f * sl_rng_uniform (rng) - 1.0f) * limit;
+        w[k] = (2.0f * _sl_rng_uniform (rng) - 1.0f) * limit;
     }
 }
 
@@ -38,7 +38,7 @@ dense_shape (const sl_model *m, sl_node *n, const sl_layer_where *w)
 {
   (void) m, (void) w;
   n->out = (sl_shape){ n->units, 1, 1 };
-  n->weight_count = (size_t) n->units * sl_shape_size (n->in);
+  n->weight_count = (size_t) n->units * _sl_shape_size (n->in);
   n->param_count = n->weight_count + (n->bias ? (size_t) n->units : 0);
   return SL_OK;
 }
@@ -55,13 +55,13 @@ static void
 dense_init (const sl_node *n, float *w, float *state, sl_rng *rng)
 {
   (void) state;
-  _sl_layer_init_weights (n, w, (double) sl_shape_size (n->in), n->units, rng);
+  _sl_layer_init_weights (n, w, (double) _sl_shape_size (n->in), n->units, rng);
 }
 
 static double
 dense_flops (const sl_node *n)
 {
-  return 2.0 * (double) n->weight_count + (n->bias ? (double) sl_shape_size (n->out) : 0.0);
+  return 2.0 * (double) n->weight_count + (n->bias ? (double) _sl_shape_size (n->out) : 0.0);
 }
 
 static const float *
@@ -69,7 +69,7 @@ dense_forward (const sl_layer_run *r)
 {
   sl_backend *be = r->m->backend;
 
-  be->ops->dense_forward (be, r->n, (int) sl_shape_size (r->node->in), r->node->units, r->in, r->w,
+  be->ops->dense_forward (be, r->n, (int) _sl_shape_size (r->node->in), r->node->units, r->in, r->w,
                           r->b, r->y);
   return r->y;
 }
@@ -79,8 +79,8 @@ dense_backward (const sl_layer_run *r)
 {
   sl_backend *be = r->m->backend;
 
-  be->ops->dense_backward (be, r->n, (int) sl_shape_size (r->node->in), r->node->units, r->in, r->w,
-                           r->dy, r->dx, r->acc, r->dw, r->db);
+  be->ops->dense_backward (be, r->n, (int) _sl_shape_size (r->node->in), r->node->units, r->in,
+                           r->w, r->dy, r->dx, r->acc, r->dw, r->db);
 }
 
 static sl_onnx_tensor
@@ -88,15 +88,15 @@ dense_onnx (sl_onnx_exporter *ex, const sl_node *n)
 {
   sl_onnx_builder *b = _sl_onnx_builder_of (ex);
   const float *w = _sl_onnx_params (ex, n);
-  const int64_t wdims[2] = { n->units, (int64_t) sl_shape_size (n->in) }, bdims[1] = { n->units };
+  const int64_t wdims[2] = { n->units, (int64_t) _sl_shape_size (n->in) }, bdims[1] = { n->units };
   sl_onnx_tensor x = _sl_onnx_as_flat (ex, _sl_onnx_input_of (ex, n, 0), ".flat"),
                  y = { NULL, true };
-  const char *ins[3] = { x.name, _sl_onnx_add_floats (ex, ".weight", wdims, 2, w), NULL };
+  const char *ins[3] = { x.name, _sl_onnx_add_weights (ex, ".weight", wdims, 2, w), NULL };
 
   if (n->bias)
-    ins[2] = _sl_onnx_add_floats (ex, ".bias", bdims, 1, w + n->weight_count);
+    ins[2] = _sl_onnx_add_weights (ex, ".bias", bdims, 1, w + n->weight_count);
   y.name = _sl_onnx_layer_name (ex, "");
-  sl_onnx_attr_int (b, sl_onnx_add_node (b, "Gemm", ins, n->bias ? 3 : 2, y.name), "transB", 1);
+  _sl_onnx_attr_int (b, _sl_onnx_add_node (b, "Gemm", ins, n->bias ? 3 : 2, y.name), "transB", 1);
   return y;
 }
 

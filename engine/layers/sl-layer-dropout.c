@@ -21,7 +21,7 @@ dropout_plan (const sl_node *n, int batch, bool training, const sl_plan_sizer *s
   (void) sz;
   needs->out = training;
   if (training)
-    needs->saved = _sl_align16 ((size_t) batch * sl_shape_size (n->out));
+    needs->saved = _sl_align16 ((size_t) batch * _sl_shape_size (n->out));
 }
 
 static double

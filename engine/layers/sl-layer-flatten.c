@@ -5,7 +5,7 @@ static sl_status
 flatten_shape (const sl_model *m, sl_node *n, const sl_layer_where *w)
 {
   (void) m, (void) w;
-  n->out = (sl_shape){ (int) sl_shape_size (n->in), 1, 1 };
+  n->out = (sl_shape){ (int) _sl_shape_size (n->in), 1, 1 };
   return SL_OK;
 }
 

@@ -13,8 +13,8 @@ sl_onnx_tensor _sl_onnx_as_flat (sl_onnx_exporter *ex, sl_onnx_tensor t, const c
 /* The current layer's tensor names: its label, or label + suffix made unique. */
 const char *_sl_onnx_layer_name (sl_onnx_exporter *ex, const char *suffix);
 /* A float initializer named label + suffix. */
-const char *_sl_onnx_add_floats (sl_onnx_exporter *ex, const char *suffix, const int64_t *dims,
-                                 int n_dims, const float *data);
+const char *_sl_onnx_add_weights (sl_onnx_exporter *ex, const char *suffix, const int64_t *dims,
+                                  int n_dims, const float *data);
 sl_onnx_builder *_sl_onnx_builder_of (sl_onnx_exporter *ex);
 /* The host copies of the model's weights and state. */
 const float *_sl_onnx_params (const sl_onnx_exporter *ex, const sl_node *n);

@@ -44,7 +44,7 @@ maxpool_plan (const sl_node *n, int batch, bool training, const sl_plan_sizer *s
 {
   (void) sz;
   if (training)
-    needs->argmax = _sl_align16 ((size_t) batch * sl_shape_size (n->out));
+    needs->argmax = _sl_align16 ((size_t) batch * _sl_shape_size (n->out));
 }
 
 /* Pooling has no weights, yet its work grows with the window's area:
@@ -52,7 +52,7 @@ maxpool_plan (const sl_node *n, int batch, bool training, const sl_plan_sizer *s
 static double
 pool_flops (const sl_node *n)
 {
-  return (double) n->geom.kh * n->geom.kw * (double) sl_shape_size (n->out);
+  return (double) n->geom.kh * n->geom.kw * (double) _sl_shape_size (n->out);
 }
 
 static const float *
@@ -86,8 +86,8 @@ pad_with_zeros (sl_onnx_exporter *ex, sl_onnx_tensor x, const sl_conv_desc *g)
   const char *pads_name = _sl_onnx_layer_name (ex, ".pads");
   sl_onnx_tensor y = { _sl_onnx_layer_name (ex, ".padded"), false };
 
-  sl_onnx_add_int64s (b, pads_name, dims, 1, pads);
-  sl_onnx_add_node (b, "Pad", (const char *[]){ x.name, pads_name }, 2, y.name);
+  _sl_onnx_add_int64s (b, pads_name, dims, 1, pads);
+  _sl_onnx_add_node (b, "Pad", (const char *[]){ x.name, pads_name }, 2, y.name);
   return y;
 }
 
@@ -107,12 +107,12 @@ pool_onnx (sl_onnx_exporter *ex, const sl_node *n)
   if (pad_first)
     x = pad_with_zeros (ex, x, g);
   y.name = _sl_onnx_layer_name (ex, "");
-  node = sl_onnx_add_node (b, max ? "MaxPool" : "AveragePool", &x.name, 1, y.name);
-  sl_onnx_attr_ints (b, node, "kernel_shape", kernel, 2);
-  sl_onnx_attr_ints (b, node, "strides", strides, 2);
-  sl_onnx_attr_ints (b, node, "pads", pad_first ? no_pads : pads, 4);
+  node = _sl_onnx_add_node (b, max ? "MaxPool" : "AveragePool", &x.name, 1, y.name);
+  _sl_onnx_attr_ints (b, node, "kernel_shape", kernel, 2);
+  _sl_onnx_attr_ints (b, node, "strides", strides, 2);
+  _sl_onnx_attr_ints (b, node, "pads", pad_first ? no_pads : pads, 4);
   if (!max)
-    sl_onnx_attr_int (b, node, "count_include_pad", 1);
+    _sl_onnx_attr_int (b, node, "count_include_pad", 1);
   return y;
 }
 
@@ -127,7 +127,7 @@ global_avgpool_shape (const sl_model *m, sl_node *n, const sl_layer_where *w)
 static double
 global_avgpool_flops (const sl_node *n)
 {
-  return (double) sl_shape_size (n->in);
+  return (double) _sl_shape_size (n->in);
 }
 
 static const float *
@@ -157,7 +157,7 @@ global_avgpool_onnx (sl_onnx_exporter *ex, const sl_node *n)
   sl_onnx_tensor x = _sl_onnx_as_4d (ex, _sl_onnx_input_of (ex, n, 0)),
                  y = { _sl_onnx_layer_name (ex, ""), false };
 
-  sl_onnx_add_node (_sl_onnx_builder_of (ex), "GlobalAveragePool", &x.name, 1, y.name);
+  _sl_onnx_add_node (_sl_onnx_builder_of (ex), "GlobalAveragePool", &x.name, 1, y.name);
   return y;
 }
 

@@ -39,8 +39,8 @@ backends_open (Backends *b)
       return FALSE;
     }
   /* With the self-check: a GPU that fails it says so here, first. */
-  sl_assert_ok (sl_device_list_backend_new (b->list, b->gpu_index, 2, TRUE, &b->gpu, &err), &err);
-  sl_assert_ok (sl_cpu_backend_new (2, &b->cpu, &err), &err);
+  sl_assert_ok (_sl_device_list_backend_new (b->list, b->gpu_index, 2, TRUE, &b->gpu, &err), &err);
+  sl_assert_ok (_sl_cpu_backend_new (2, &b->cpu, &err), &err);
   return TRUE;
 }
 

@@ -68,7 +68,7 @@ test_devices (void)
   status = sl_device_list_gpu_status (list);
   g_test_message ("GPU status: %s", status[0] != '\0' ? status : "(a GPU is usable)");
   /* The module itself loaded: any reason comes from it, not from dlopen. */
-  g_assert_nonnull (sl_device_list_cuda_module (list));
+  g_assert_nonnull (_sl_device_list_cuda_module (list));
   g_assert_null (strstr (status, "could not be loaded"));
   g_assert_null (strstr (status, "is not installed"));
   for (size_t i = 1; i < sl_device_list_count (list); i++)
@@ -99,7 +99,7 @@ test_devices (void)
     {
       /* Asked for a backend anyway (as a caller that ignores the list would):
        * an error with CUDA's words, not a crash. */
-      const sl_backend_module *module = sl_device_list_cuda_module (list);
+      const sl_backend_module *module = _sl_device_list_cuda_module (list);
       sl_backend *be = NULL;
       sl_error err = { 0 };
 

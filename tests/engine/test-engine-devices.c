@@ -124,7 +124,7 @@ test_no_module (void)
   assert_cpu_only (list, "The CUDA backend module (libsightline-cuda.so) is not installed");
   /* It says where it looked: the override is the only folder. */
   g_assert_nonnull (strstr (sl_device_list_gpu_status (list), dir));
-  g_assert_null (sl_device_list_cuda_module (list));
+  g_assert_null (_sl_device_list_cuda_module (list));
   sl_device_list_free (list);
   remove_dir (dir);
 }
@@ -139,7 +139,7 @@ test_search_path (void)
 
   g_unsetenv ("SIGHTLINE_CUDA_MODULE_DIR");
   list = discover ();
-  if (sl_device_list_count (list) == 1 && sl_device_list_cuda_module (list) == NULL
+  if (sl_device_list_count (list) == 1 && _sl_device_list_cuda_module (list) == NULL
       && strstr (sl_device_list_gpu_status (list), "is not installed") != NULL)
     {
       g_test_message ("%s", sl_device_list_gpu_status (list));
@@ -161,7 +161,7 @@ test_no_driver (void)
   g_assert_cmpstr (sl_device_list_gpu_status (list), ==,
                    "No GPU: no NVIDIA driver — training uses the CPU.");
   /* Loaded and kept open: a later backend can come from it. */
-  g_assert_nonnull (sl_device_list_cuda_module (list));
+  g_assert_nonnull (_sl_device_list_cuda_module (list));
   sl_device_list_free (list);
   remove_dir (dir);
 }
@@ -176,7 +176,7 @@ test_wrong_abi (void)
 
   assert_cpu_only (list, "was built for another version of Sightline");
   g_assert_nonnull (strstr (sl_device_list_gpu_status (list), abi));
-  g_assert_null (sl_device_list_cuda_module (list));
+  g_assert_null (_sl_device_list_cuda_module (list));
   sl_device_list_free (list);
   remove_dir (dir);
 }
@@ -217,7 +217,7 @@ test_gpus (void)
   char *dir = module_dir ("gpus");
   sl_device_list *list = discover ();
   const sl_device_info *a = sl_device_list_get (list, 1), *k = sl_device_list_get (list, 2);
-  const sl_backend_module *module = sl_device_list_cuda_module (list);
+  const sl_backend_module *module = _sl_device_list_cuda_module (list);
   sl_backend *be = NULL;
   sl_error err = { 0 };
 
@@ -282,7 +282,7 @@ test_null_safety (void)
   g_assert_cmpstr (sl_device_list_gpu_reason (NULL), ==, "");
   g_assert_cmpstr (sl_device_list_gpu_consequence (NULL), ==, "");
   g_assert_cmpint (sl_device_registry_get (NULL, &err), ==, SL_ERR_INVALID);
-  g_assert_null (sl_device_list_cuda_module (NULL));
+  g_assert_null (_sl_device_list_cuda_module (NULL));
   sl_device_list_free (NULL);
   sl_device_list_free (list);
   remove_dir (dir);
@@ -420,7 +420,7 @@ test_exports (void)
       exported++;
     }
   g_assert_true (strstr (out, " sl_device_list_new\n") != NULL);
-  g_assert_null (strstr (out, "sl_device_list_cuda_module"));
+  g_assert_null (strstr (out, "_sl_device_list_cuda_module"));
   g_assert_null (strstr (out, SL_CUDA_MODULE_ENTRY));
   g_assert_cmpuint (exported, >, 50);
 }

@@ -75,7 +75,7 @@ static double
 loss_at (Check *c)
 {
   sl_backend *be = c->model->backend;
-  const float *logits = sl_graph_forward (c->model, c->plan, c->x, BATCH, TRUE, 42);
+  const float *logits = _sl_graph_forward (c->model, c->plan, c->x, BATCH, TRUE, 42);
 
   be->ops->softmax_xent (be, BATCH, CLASSES, logits, c->labels, &c->loss, NULL, c->plan->stats);
   return c->plan->stats[SL_STAT_LOSS];
@@ -124,7 +124,7 @@ test_gradients (gconstpointer data)
 
   sl_assert_ok (sl_model_new (json, 7, &c.model, &err), &err);
   sl_assert_ok (sl_model_set_threads (c.model, 2, &err), &err);
-  sl_assert_ok (sl_plan_new (c.model, BATCH, TRUE, TRUE, &c.plan, &err), &err);
+  sl_assert_ok (_sl_plan_new (c.model, BATCH, TRUE, TRUE, &c.plan, &err), &err);
   c.x = g_new (float, in_len);
   c.grads = g_new0 (float, c.model->n_params);
   sl_test_fill_normal (c.x, in_len, 3, 1.0f);
@@ -137,17 +137,17 @@ test_gradients (gconstpointer data)
 
   /* Analytic gradients. */
   sl_backend *be = c.model->backend;
-  const float *logits = sl_graph_forward (c.model, c.plan, c.x, BATCH, TRUE, 42);
+  const float *logits = _sl_graph_forward (c.model, c.plan, c.x, BATCH, TRUE, 42);
   be->ops->softmax_xent (be, BATCH, CLASSES, logits, c.labels, &c.loss, c.plan->logits_grad,
                          c.plan->stats);
-  sl_graph_backward (c.model, c.plan, c.x, BATCH, c.grads);
+  _sl_graph_backward (c.model, c.plan, c.x, BATCH, c.grads);
   input_grad = g_memdup2 (c.plan->input_grad, in_len * sizeof (float));
   param_grad = g_memdup2 (c.grads, c.model->n_params * sizeof (float));
 
   check_gradient (&c, c.x, input_grad, in_len, "input");
   check_gradient (&c, c.model->params, param_grad, c.model->n_params, "parameters");
 
-  sl_plan_free (c.model, c.plan);
+  _sl_plan_free (c.model, c.plan);
   sl_model_free (c.model);
   g_free (c.x);
   g_free (c.grads);
@@ -178,15 +178,15 @@ test_thread_count_agrees (void)
 
       sl_assert_ok (sl_model_new (json, 1, &m, &err), &err);
       sl_assert_ok (sl_model_set_threads (m, k + 1, &err), &err);
-      sl_assert_ok (sl_plan_new (m, n, TRUE, FALSE, &p, &err), &err);
+      sl_assert_ok (_sl_plan_new (m, n, TRUE, FALSE, &p, &err), &err);
       grads[k] = g_new0 (float, m->n_params);
-      const float *logits = sl_graph_forward (m, p, x, n, TRUE, 0);
+      const float *logits = _sl_graph_forward (m, p, x, n, TRUE, 0);
       m->backend->ops->softmax_xent (m->backend, n, 3, logits, labels, &loss, p->logits_grad,
                                      p->stats);
-      sl_graph_backward (m, p, x, n, grads[k]);
+      _sl_graph_backward (m, p, x, n, grads[k]);
       if (k == 1)
         g_assert_cmpfloat (sl_test_rel_error (grads[0], grads[1], m->n_params, 1e-6), <, 1e-5);
-      sl_plan_free (m, p);
+      _sl_plan_free (m, p);
       sl_model_free (m);
     }
   g_free (grads[0]);

@@ -14,7 +14,7 @@ cpu_backend (void)
   sl_backend *be;
   sl_error err = { 0 };
 
-  sl_assert_ok (sl_cpu_backend_new (2, &be, &err), &err);
+  sl_assert_ok (_sl_cpu_backend_new (2, &be, &err), &err);
   return be;
 }
 
@@ -144,27 +144,27 @@ test_schedules (void)
 
   sl_train_config_init (&c);
   c.learning_rate = 0.1f;
-  g_assert_cmpfloat (sl_schedule_learning_rate (&c, 0), ==, (double) 0.1f);
-  g_assert_cmpfloat (sl_schedule_learning_rate (&c, 1000000), ==, (double) 0.1f);
+  g_assert_cmpfloat (_sl_schedule_learning_rate (&c, 0), ==, (double) 0.1f);
+  g_assert_cmpfloat (_sl_schedule_learning_rate (&c, 1000000), ==, (double) 0.1f);
 
   c.schedule = SL_SCHEDULE_STEP;
   c.step_size = 10;
   c.gamma = 0.5f;
-  g_assert_cmpfloat (fabs (sl_schedule_learning_rate (&c, 9) - 0.1), <, 1e-8);
-  g_assert_cmpfloat (fabs (sl_schedule_learning_rate (&c, 10) - 0.05), <, 1e-8);
-  g_assert_cmpfloat (fabs (sl_schedule_learning_rate (&c, 35) - 0.0125), <, 1e-8);
+  g_assert_cmpfloat (fabs (_sl_schedule_learning_rate (&c, 9) - 0.1), <, 1e-8);
+  g_assert_cmpfloat (fabs (_sl_schedule_learning_rate (&c, 10) - 0.05), <, 1e-8);
+  g_assert_cmpfloat (fabs (_sl_schedule_learning_rate (&c, 35) - 0.0125), <, 1e-8);
 
   c.schedule = SL_SCHEDULE_COSINE;
   c.warmup_steps = 10;
   c.total_steps = 110;
   c.min_learning_rate = 0.001f;
   /* Linear warm-up: step 0 gets 1/10 of the rate, step 9 all of it. */
-  g_assert_cmpfloat (fabs (sl_schedule_learning_rate (&c, 0) - 0.01), <, 1e-8);
-  g_assert_cmpfloat (fabs (sl_schedule_learning_rate (&c, 9) - 0.1), <, 1e-8);
+  g_assert_cmpfloat (fabs (_sl_schedule_learning_rate (&c, 0) - 0.01), <, 1e-8);
+  g_assert_cmpfloat (fabs (_sl_schedule_learning_rate (&c, 9) - 0.1), <, 1e-8);
   /* Half-way through the cosine: the mean of the two ends. */
-  g_assert_cmpfloat (fabs (sl_schedule_learning_rate (&c, 60) - 0.0505), <, 1e-7);
-  g_assert_cmpfloat (fabs (sl_schedule_learning_rate (&c, 110) - 0.001), <, 1e-8);
-  g_assert_cmpfloat (fabs (sl_schedule_learning_rate (&c, 500) - 0.001), <, 1e-8);
+  g_assert_cmpfloat (fabs (_sl_schedule_learning_rate (&c, 60) - 0.0505), <, 1e-7);
+  g_assert_cmpfloat (fabs (_sl_schedule_learning_rate (&c, 110) - 0.001), <, 1e-8);
+  g_assert_cmpfloat (fabs (_sl_schedule_learning_rate (&c, 500) - 0.001), <, 1e-8);
 }
 
 static void
@@ -175,23 +175,23 @@ test_config_validation (void)
   const float weights[3] = { 1.0f, -1.0f, 2.0f };
 
   sl_train_config_init (&c);
-  sl_assert_ok (sl_train_config_validate (&c, 3, &err), &err);
+  sl_assert_ok (_sl_train_config_validate (&c, 3, &err), &err);
   c.learning_rate = 0.0f;
-  g_assert_cmpint (sl_train_config_validate (&c, 3, &err), ==, SL_ERR_INVALID);
+  g_assert_cmpint (_sl_train_config_validate (&c, 3, &err), ==, SL_ERR_INVALID);
   g_assert_nonnull (strstr (err.message, "learning rate"));
   sl_train_config_init (&c);
   c.schedule = SL_SCHEDULE_COSINE;
-  g_assert_cmpint (sl_train_config_validate (&c, 3, &err), ==, SL_ERR_INVALID);
+  g_assert_cmpint (_sl_train_config_validate (&c, 3, &err), ==, SL_ERR_INVALID);
   g_assert_nonnull (strstr (err.message, "total number of steps"));
   sl_train_config_init (&c);
   c.class_weights = weights;
-  g_assert_cmpint (sl_train_config_validate (&c, 3, &err), ==, SL_ERR_INVALID);
+  g_assert_cmpint (_sl_train_config_validate (&c, 3, &err), ==, SL_ERR_INVALID);
   g_assert_nonnull (strstr (err.message, "class 1"));
   sl_train_config_init (&c);
   c.label_smoothing = 1.0f;
-  g_assert_cmpint (sl_train_config_validate (&c, 3, &err), ==, SL_ERR_INVALID);
+  g_assert_cmpint (_sl_train_config_validate (&c, 3, &err), ==, SL_ERR_INVALID);
   c.struct_size = 8;
-  g_assert_cmpint (sl_train_config_validate (&c, 3, &err), ==, SL_ERR_INVALID);
+  g_assert_cmpint (_sl_train_config_validate (&c, 3, &err), ==, SL_ERR_INVALID);
 }
 
 int

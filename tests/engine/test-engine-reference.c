@@ -64,14 +64,14 @@ test_reference (gconstpointer data)
     loss.weights = class_weights = floats_of (doc, "class_weights", m->classes);
   sl_assert_ok (sl_model_set_params (m, params, m->n_params, &err), &err);
   sl_assert_ok (sl_model_set_state (m, state, m->n_state, &err), &err);
-  sl_assert_ok (sl_plan_new (m, batch, TRUE, TRUE, &plan, &err), &err);
+  sl_assert_ok (_sl_plan_new (m, batch, TRUE, TRUE, &plan, &err), &err);
 
   /* Inference: batch-norm from the running statistics. */
-  assert_close ("eval logits", sl_graph_forward (m, plan, x, batch, FALSE, 0), eval_logits, out_len,
-                1e-5);
+  assert_close ("eval logits", _sl_graph_forward (m, plan, x, batch, FALSE, 0), eval_logits,
+                out_len, 1e-5);
 
   /* Training forward: batch statistics, and the running ones move. */
-  const float *logits = sl_graph_forward (m, plan, x, batch, TRUE, 0);
+  const float *logits = _sl_graph_forward (m, plan, x, batch, TRUE, 0);
   assert_close ("train logits", logits, train_logits, out_len, 1e-5);
   if (m->n_state > 0)
     assert_close ("running statistics", m->state, state_after, m->n_state, 1e-5);
@@ -83,11 +83,11 @@ test_reference (gconstpointer data)
   g_test_message ("loss %.7f, PyTorch %.7f", value, want);
   g_assert_cmpfloat (fabs (value - want), <, 1e-5 * MAX (1.0, fabs (want)));
 
-  sl_graph_backward (m, plan, x, batch, grads);
+  _sl_graph_backward (m, plan, x, batch, grads);
   assert_close ("parameter gradients", grads, grad_params, m->n_params, 1e-4);
   assert_close ("input gradients", plan->input_grad, grad_x, in_len, 1e-4);
 
-  sl_plan_free (m, plan);
+  _sl_plan_free (m, plan);
   sl_model_free (m);
   cJSON_Delete (doc);
 }
