@@ -28,15 +28,16 @@ typedef struct
   char *message;     /* why it could not be read, or NULL */
   char *name;        /* the project's name, or NULL */
   gint64 images;     /* images in the project */
-  GBytes *thumbnail; /* the first image as 8-bit RGB rows, or NULL */
+  GBytes *thumbnail; /* the first image as 8-bit RGBA rows (straight alpha), or NULL */
   int thumbnail_width, thumbnail_height;
+  gboolean thumbnail_alpha; /* the image has an alpha channel (else every alpha is 255) */
 } SlRecentInfo;
 
 void sl_recent_info_free (SlRecentInfo *info);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SlRecentInfo, sl_recent_info_free)
 
 /* Reads a project's name, image count and a thumbnail of its first image
- * (at most size x size pixels) on a worker thread. */
+ * (its centre, size x size pixels, transparency kept) on a worker thread. */
 void sl_recent_info_load_async (const char *path, int size, GCancellable *cancellable,
                                 GAsyncReadyCallback callback, gpointer user_data);
 SlRecentInfo *sl_recent_info_load_finish (GAsyncResult *result, GError **error);

@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "Sightline-UI"
 
 #include "sl-welcome-view.h"
+#include "sl-checkerboard.h"
 #include "sl-recent-projects.h"
 #include "sl-settings.h"
 
@@ -89,10 +90,15 @@ show_info (RowParts *parts, const SlRecentInfo *info)
   if (info->thumbnail != NULL)
     {
       g_autoptr (GdkTexture) texture = gdk_memory_texture_new (
-          info->thumbnail_width, info->thumbnail_height, GDK_MEMORY_R8G8B8, info->thumbnail,
-          (gsize) info->thumbnail_width * 3);
+          info->thumbnail_width, info->thumbnail_height, GDK_MEMORY_R8G8B8A8, info->thumbnail,
+          (gsize) info->thumbnail_width * 4);
+      g_autoptr (GdkPaintable) shown = NULL;
 
-      gtk_image_set_from_paintable (parts->thumbnail, GDK_PAINTABLE (texture));
+      if (info->thumbnail_alpha)
+        sl_texture_mark_alpha (texture); /* transparency on the checkerboard */
+      shown = sl_checkerboard_paintable_new (texture);
+
+      gtk_image_set_from_paintable (parts->thumbnail, shown);
       gtk_image_set_pixel_size (parts->thumbnail, THUMBNAIL_SIZE);
       gtk_widget_add_css_class (GTK_WIDGET (parts->thumbnail), "loaded");
     }

@@ -14,12 +14,14 @@
 #include "sl-preview-worker.h"
 #include "sl-preprocess-page.h"
 #include "sl-session.h"
+#include "sl-settings.h"
 #include "sl-thumbnail-cache.h"
 #include "sl-vision.h"
 #include "sl-toast.h"
 #include "sl-run.h"
 #include "sl-train-page.h"
 #include "sl-train-settings.h"
+#include "sl-welcome-view.h"
 #include "sl-window.h"
 #include "ui-test-util.h"
 
@@ -608,8 +610,15 @@ checker_levels (GtkWidget *widget, const char *name)
   return (light > 0) + (dark > 0);
 }
 
-/* Transparent pixels are drawn on a checkerboard in the pictures (cards, details, Try It)
- * and in the preview views, never on a flat fill; opaque ones on nothing. */
+static gboolean
+welcome_loaded (gpointer view)
+{
+  return sl_welcome_view_get_pending (view) == 0;
+}
+
+/* Transparent pixels are drawn on a checkerboard in the pictures (cards, details, Try It),
+ * the preview views and the welcome view's thumbnails, never on a flat fill; opaque ones on
+ * nothing. */
 static void
 test_checkerboard (Fixture *f, gconstpointer data)
 {
@@ -659,6 +668,56 @@ test_checkerboard (Fixture *f, gconstpointer data)
     window = ui_test_window_new (view, 64, 64);
     g_assert_cmpint (checker_levels (view, "checkerboard-source"), ==, 2);
     gtk_window_destroy (window);
+  }
+
+  /* The welcome view's recent-project thumbnail of a project whose first image is
+   * transparent (a red corner on nothing): the checkerboard shows through. */
+  {
+    g_autoptr (GSettings) settings = g_settings_new (SL_APP_ID);
+    g_autoptr (SlProject) project = NULL;
+    g_autoptr (GError) error = NULL;
+    g_autofree char *png = NULL, *path = NULL;
+    const char *recent[] = { NULL, NULL };
+    SlImportResult result = { 0 };
+    GtkWidget *welcome, *thumbnail;
+    SlWindow *shell;
+
+    f->tmp = ui_test_make_tmp ();
+    png = g_build_filename (f->tmp, "clear.png", NULL);
+    path = g_build_filename (f->tmp, "Transparent parts", NULL);
+    g_assert_cmpint (sl_image_alloc (&img, 32, 32, 4, 8, NULL), ==, SL_OK);
+    memset (img.data, 0, (size_t) img.stride * 32);
+    for (int y = 0; y < 8; y++)
+      for (int x = 0; x < 8; x++)
+        memcpy (img.data + (size_t) y * img.stride + x * 4, "\xff\x00\x00\xff", 4);
+    g_assert_cmpint (sl_image_save (&img, png, NULL), ==, SL_OK);
+    sl_image_clear (&img);
+    project = sl_project_create (path, "Transparent parts", &error);
+    g_assert_no_error (error);
+    g_assert_true (sl_project_import_files (project, (const char *const *) &png, 1,
+                                            SL_IMPORT_FLAGS_NONE, 0, NULL, NULL, NULL, &result,
+                                            &error));
+    g_assert_no_error (error);
+    g_assert_cmpint (result.added, ==, 1);
+    sl_import_result_clear (&result);
+    g_clear_pointer (&project, sl_project_unref);
+
+    recent[0] = path;
+    g_settings_set_strv (settings, "recent-projects", recent);
+    shell = sl_window_new (GTK_APPLICATION (app));
+    gtk_window_set_default_size (GTK_WINDOW (shell), SMALL_WIDTH, SMALL_HEIGHT);
+    ui_test_show_window (GTK_WINDOW (shell));
+    welcome = ui_test_find_widget (GTK_WIDGET (shell), SL_TYPE_WELCOME_VIEW, NULL);
+    g_assert_nonnull (welcome);
+    g_assert_true (ui_test_wait_until (welcome_loaded, welcome, 10000));
+    ui_test_spin (300);
+    thumbnail = find_css_class (welcome, "recent-thumbnail");
+    g_assert_nonnull (thumbnail);
+    g_assert_true (gtk_widget_has_css_class (thumbnail, "loaded"));
+    save_screenshot (shell, "screen-1024x700-welcome");
+    g_assert_cmpint (checker_levels (thumbnail, "checkerboard-welcome"), ==, 2);
+    gtk_window_destroy (GTK_WINDOW (shell));
+    g_settings_reset (settings, "recent-projects");
   }
 }
 
