@@ -61,8 +61,8 @@ void sl_run_config_init (SlRunConfig *config);
  * validation images, else max (5, epochs / 4)) and class weights (auto when the largest
  * training class has more than three times the images of the smallest). train_images < 0:
  * the data is unknown, and config keeps 10 epochs, batch 32, patience 5, no weights. */
-void sl_run_config_apply_data_defaults (SlRunConfig *config, gint64 train_images,
-                                        gint64 val_images, double imbalance);
+void sl_run_config_apply_data_defaults (SlRunConfig *config, gint64 train_images, gint64 val_images,
+                                        double imbalance);
 /* The largest over the smallest class in the training split (1 without any). */
 double sl_project_stats_train_imbalance (const SlProjectStats *stats);
 void sl_run_config_clear (SlRunConfig *config);
