@@ -445,6 +445,12 @@ sl_train_job_dup_skipped_note (SlTrainJob *job)
   return sl_train_data_skipped_note (&job->data);
 }
 
+guint
+sl_train_job_get_skipped_images (SlTrainJob *job)
+{
+  return job->data.missing != NULL ? job->data.missing->len : 0;
+}
+
 gint64
 sl_train_job_get_train_images (SlTrainJob *job)
 {

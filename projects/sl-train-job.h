@@ -46,6 +46,8 @@ int sl_train_job_get_first_epoch (SlTrainJob *job); /* > 0 when resuming */
 /* "Skipped N images whose stored copies are missing from images/: names", or
  * NULL when the run sees every image of its splits (valid after _new). */
 char *sl_train_job_dup_skipped_note (SlTrainJob *job);
+/* How many train/validation images that note counts (0 when none; valid after _new). */
+guint sl_train_job_get_skipped_images (SlTrainJob *job);
 
 void sl_train_job_set_progress_func (SlTrainJob *job, SlTrainProgressFunc func, gpointer user_data);
 

@@ -26,6 +26,7 @@ typedef struct
   gint64 run_id;            /* EVENT_STARTED, EVENT_FINISHED */
   gint64 train_images, val_images;
   gint64 split_assigned;
+  gint64 skipped_missing; /* train/val images whose stored copy is gone */
   gsize params;
   GError *error; /* EVENT_FINISHED */
 } Event;
@@ -64,6 +65,7 @@ struct _SlRunner
   gint64 started_us, finished_us;
   gint64 train_images, val_images;
   gint64 split_assigned;
+  gint64 skipped_missing;
   gsize params;
   int threads;
   char device[16]; /* as SlRunConfig.device */
@@ -179,6 +181,7 @@ deliver (SlRunner *self, Event *e, GArray *steps)
         self->val_images = e->val_images;
         self->params = e->params;
         self->split_assigned = e->split_assigned;
+        self->skipped_missing = e->skipped_missing;
         self->started_us = g_get_monotonic_time ();
         /* Listeners of "started" find the new run in the lists first. */
         notify_runs_changed (self);
@@ -314,6 +317,7 @@ train_thread (gpointer data)
       started.val_images = sl_train_job_get_val_images (job);
       started.params = sl_train_job_get_param_count (job);
       started.split_assigned = s->split_assigned;
+      started.skipped_missing = sl_train_job_get_skipped_images (job);
       post (s, &started);
       e.run_id = started.run_id;
       sl_train_job_set_progress_func (job, on_progress, s);
@@ -359,7 +363,7 @@ launch (SlRunner *self, Shared *s, GError **error)
   self->thread = thread;
   self->running = TRUE;
   self->has_progress = FALSE;
-  self->split_assigned = self->train_images = self->val_images = 0;
+  self->split_assigned = self->skipped_missing = self->train_images = self->val_images = 0;
   self->params = 0;
   self->started_us = self->finished_us = 0;
   self->run_id = s->resume_run;
@@ -502,6 +506,13 @@ sl_runner_get_split_assigned (SlRunner *self)
 {
   g_return_val_if_fail (SL_IS_RUNNER (self), 0);
   return self->split_assigned;
+}
+
+gint64
+sl_runner_get_skipped_missing (SlRunner *self)
+{
+  g_return_val_if_fail (SL_IS_RUNNER (self), 0);
+  return self->skipped_missing;
 }
 
 gsize

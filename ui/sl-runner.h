@@ -52,6 +52,9 @@ gint64 sl_runner_get_val_images (SlRunner *self);
 gsize sl_runner_get_param_count (SlRunner *self);
 /* Labelled images without a split that the new run put into one. */
 gint64 sl_runner_get_split_assigned (SlRunner *self);
+/* Training and validation images the run skips because their stored copy is
+ * missing from images/ (valid after "started"). */
+gint64 sl_runner_get_skipped_missing (SlRunner *self);
 int sl_runner_get_threads (SlRunner *self);
 /* The device of the current or last run: "" or "cpu", "cuda", "cuda:N" (a resumed run's own). */
 const char *sl_runner_get_device (SlRunner *self);

@@ -443,6 +443,16 @@ on_started (SlTrainPage *self, gint64 run_id)
                         "%" G_GINT64_FORMAT " labelled images had no split: they were put "
                         "into training, validation and test (70/15/15 per class)",
                         sl_runner_get_split_assigned (self->runner));
+  if (sl_runner_get_skipped_missing (self->runner) > 0)
+    _sl_train_page_log (
+        self,
+        g_dngettext (NULL,
+                     "Warning: %" G_GINT64_FORMAT " image was skipped: its stored copy is missing "
+                     "(see Data Health)",
+                     "Warning: %" G_GINT64_FORMAT " images were skipped: their stored copies are "
+                     "missing (see Data Health)",
+                     sl_runner_get_skipped_missing (self->runner)),
+        sl_runner_get_skipped_missing (self->runner));
   if (sl_runner_get_val_images (self->runner) == 0)
     _sl_train_page_log (self, "Warning: no validation images, so the best epoch is picked by the "
                               "training loss. Split the data on the Dataset page to validate.");

@@ -1,5 +1,6 @@
 /* test-ui-train.c: the Train page under Xvfb: a live run through the page's actions, stop and resume,
  * comparing and deleting runs, the run diff, and a window that asks before closing during training. */
+#include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
 
@@ -173,6 +174,38 @@ test_live_run (Fixture *f, gconstpointer data)
   g_assert_true (log_contains (f->page, "Finished 2 epochs"));
   g_assert_cmpuint (sl_run_list_get_n_runs (sl_train_page_get_run_list (f->page)), ==, 1);
   shot = ui_test_save_screenshot (GTK_WIDGET (f->window), "train");
+}
+
+/* Two training images lose their stored copy: the live log says the run skips them. */
+static void
+test_skipped_missing (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GPtrArray) images = NULL;
+  g_autoptr (GError) error = NULL;
+  SlImageFilter filter;
+
+  open_page (f, 90);
+  if (f->project == NULL)
+    return;
+  sl_image_filter_init (&filter);
+  filter.split = SL_SPLIT_TRAIN;
+  filter.limit = 2;
+  images = sl_project_list_images (f->project, &filter, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (images->len, ==, 2);
+  for (guint i = 0; i < images->len; i++)
+    {
+      const SlImageInfo *info = g_ptr_array_index (images, i);
+      g_autofree char *stored = sl_project_image_path (f->project, info->hash, info->ext);
+
+      g_assert_cmpint (g_unlink (stored), ==, 0);
+    }
+  load_tiny_config (f, 1);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->page), "training.start", NULL));
+  wait_for_training (f);
+  g_assert_true (log_contains (
+      f->page, "2 images were skipped: their stored copies are missing (see Data Health)"));
+  g_assert_true (log_contains (f->page, "Finished 1 epoch"));
 }
 
 static void
@@ -450,6 +483,8 @@ main (int argc, char **argv)
 
   g_test_add_func ("/ui/train/run-diff", test_run_diff);
   g_test_add ("/ui/train/live-run", Fixture, NULL, NULL, test_live_run, fixture_teardown);
+  g_test_add ("/ui/train/skipped-missing", Fixture, NULL, NULL, test_skipped_missing,
+              fixture_teardown);
   g_test_add ("/ui/train/stop-resume", Fixture, NULL, NULL, test_stop_resume, fixture_teardown);
   g_test_add ("/ui/train/history-kept", Fixture, NULL, NULL, test_history_kept, fixture_teardown);
   g_test_add ("/ui/train/compare-delete", Fixture, NULL, NULL, test_compare_delete,
