@@ -34,6 +34,8 @@ _sl_preprocess_page_rebuild_rows (SlPreprocessPage *self, int select)
       GtkWidget *row = sl_step_row_new ();
 
       sl_step_row_update (SL_STEP_ROW (row), self->pipeline, i);
+      /* A read-only project's steps cannot be reordered, switched or removed. */
+      sl_step_row_set_editable (SL_STEP_ROW (row), !sl_session_is_read_only (self->session));
       g_signal_connect (row, "enabled-changed", G_CALLBACK (on_row_enabled_changed), self);
       g_signal_connect (row, "remove-clicked", G_CALLBACK (on_row_remove_clicked), self);
       g_signal_connect (row, "dropped", G_CALLBACK (on_row_dropped), self);
@@ -96,6 +98,8 @@ on_row_remove_clicked (SlStepRow *row, SlPreprocessPage *self)
 static void
 move_step (SlPreprocessPage *self, int from, int to)
 {
+  if (sl_session_is_read_only (self->session))
+    return;
   if (sl_pipeline_move_step (self->pipeline, from, to, NULL) != SL_OK)
     return;
   _sl_preprocess_page_rebuild_rows (self, to);

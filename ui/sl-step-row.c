@@ -13,8 +13,11 @@ struct _SlStepRow
   GtkWidget *title_label;
   GtkWidget *summary_label;
   GtkWidget *remove_button;
+  GtkEventController *drag_source; /* held here; on the row only while editable */
+  GtkEventController *drop_target;
   int step;
   gboolean updating;
+  gboolean editable;
 };
 
 G_DEFINE_FINAL_TYPE (SlStepRow, sl_step_row, GTK_TYPE_LIST_BOX_ROW)
@@ -187,9 +190,21 @@ on_drop (GtkDropTarget *target, const GValue *value, double x, double y, SlStepR
 }
 
 static void
+sl_step_row_dispose (GObject *object)
+{
+  SlStepRow *self = SL_STEP_ROW (object);
+
+  g_clear_object (&self->drag_source);
+  g_clear_object (&self->drop_target);
+  G_OBJECT_CLASS (sl_step_row_parent_class)->dispose (object);
+}
+
+static void
 sl_step_row_class_init (SlStepRowClass *klass)
 {
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  G_OBJECT_CLASS (klass)->dispose = sl_step_row_dispose;
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/sightline/Sightline/ui/sl-step-row.ui");
@@ -231,9 +246,43 @@ sl_step_row_init (SlStepRow *self)
   gtk_drag_source_set_actions (source, GDK_ACTION_MOVE);
   g_signal_connect (source, "prepare", G_CALLBACK (on_drag_prepare), self);
   g_signal_connect (source, "drag-begin", G_CALLBACK (on_drag_begin), self);
-  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (source));
   g_signal_connect (target, "drop", G_CALLBACK (on_drop), self);
-  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (target));
+  self->drag_source = GTK_EVENT_CONTROLLER (source);
+  self->drop_target = GTK_EVENT_CONTROLLER (target);
+  self->editable = FALSE;
+  sl_step_row_set_editable (self, TRUE);
+}
+
+void
+sl_step_row_set_editable (SlStepRow *self, gboolean editable)
+{
+  g_return_if_fail (SL_IS_STEP_ROW (self));
+  editable = !!editable;
+  if (self->editable == editable)
+    return;
+  self->editable = editable;
+  /* Without the controllers nothing can be dragged or dropped, so a
+   * read-only project's chain never gets as far as a failing save. */
+  if (editable)
+    {
+      gtk_widget_add_controller (GTK_WIDGET (self), g_object_ref (self->drag_source));
+      gtk_widget_add_controller (GTK_WIDGET (self), g_object_ref (self->drop_target));
+    }
+  else
+    {
+      gtk_widget_remove_controller (GTK_WIDGET (self), self->drag_source);
+      gtk_widget_remove_controller (GTK_WIDGET (self), self->drop_target);
+    }
+  gtk_widget_set_visible (self->handle, editable);
+  gtk_widget_set_sensitive (self->enabled_check, editable);
+  gtk_widget_set_sensitive (self->remove_button, editable);
+}
+
+gboolean
+sl_step_row_get_editable (SlStepRow *self)
+{
+  g_return_val_if_fail (SL_IS_STEP_ROW (self), FALSE);
+  return self->editable;
 }
 
 GtkWidget *

@@ -11,6 +11,7 @@
 #include "sl-import-dialog.h"
 #include "sl-input-spec-editor.h"
 #include "sl-session.h"
+#include "sl-step-row.h"
 #include "sl-window.h"
 #include "ui-test-util.h"
 
@@ -74,6 +75,48 @@ find_button (GtkWidget *root, const char *text)
 
 /* ---- read-only ------------------------------------------------------------------- */
 
+/* How many of a widget's controllers can start a drag or take a drop. */
+static guint
+drag_and_drop_controllers (GtkWidget *widget)
+{
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (widget);
+  guint n = 0;
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr (GObject) c = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_DRAG_SOURCE (c) || GTK_IS_DROP_TARGET (c))
+        n++;
+    }
+  return n;
+}
+
+/* Counts the chain's step rows below root and the drag-and-drop controllers on them. */
+static void
+count_step_rows (GtkWidget *root, guint *rows, guint *dnd)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      if (SL_IS_STEP_ROW (child))
+        {
+          (*rows)++;
+          *dnd += drag_and_drop_controllers (child);
+        }
+      count_step_rows (child, rows, dnd);
+    }
+}
+
+static gboolean
+has_two_step_rows (gpointer window)
+{
+  guint rows = 0, dnd = 0;
+
+  count_step_rows (window, &rows, &dnd);
+  return rows == 2;
+}
+
 static void
 read_only_child (void)
 {
@@ -126,6 +169,15 @@ read_only_child (void)
     g_assert_nonnull (editor);
     g_assert_false (gtk_widget_is_sensitive (editor));
   }
+  /* Its two steps show but cannot be dragged into another order: no drag source, no drop target. */
+  {
+    guint rows = 0, dnd = 0;
+
+    g_assert_true (ui_test_wait_until (has_two_step_rows, window, 10000));
+    count_step_rows (GTK_WIDGET (window), &rows, &dnd);
+    g_assert_cmpuint (rows, ==, 2);
+    g_assert_cmpuint (dnd, ==, 0);
+  }
   gtk_window_destroy (GTK_WINDOW (window));
   ui_test_spin (100);
   g_print ("read-only ok\n");
@@ -141,6 +193,21 @@ test_read_only (void)
     return;
   path = g_strdup (sl_project_get_path (project));
   db = g_build_filename (path, "project.db", NULL);
+  /* A chain of two steps, whose order the read-only window must not offer to change. */
+  {
+    g_autoptr (GError) error = NULL;
+    sl_pipeline *chain = NULL;
+    char *json;
+
+    g_assert_cmpint (sl_pipeline_new (&chain, NULL), ==, SL_OK);
+    g_assert_cmpint (sl_pipeline_insert_step (chain, -1, "median-blur", NULL), ==, SL_OK);
+    g_assert_cmpint (sl_pipeline_insert_step (chain, -1, "equalize-hist", NULL), ==, SL_OK);
+    json = sl_pipeline_to_json (chain);
+    g_assert_true (sl_project_set_pipeline_json (project, json, &error));
+    g_assert_no_error (error);
+    sl_free (json);
+    sl_pipeline_free (chain);
+  }
   g_clear_pointer (&project, sl_project_unref);
   marker = g_build_filename (tmp, "skipped", NULL);
   g_setenv ("SL_TEST_UI_PROJECT", path, TRUE);
