@@ -614,6 +614,8 @@ import_collected (SlProject *self, const char *source, GPtrArray *files, gint64 
       || (store_lock
           = sl_lock_take (lock_path, SL_LOCK_SHARED, -1, "the project's image store", error))
              == NULL
+      /* The lock may have been waited for while a repair replaced project.db. */
+      || !_sl_project_check_same_file (self, "Import", error)
       || !start_import (self, source, &st.import_id, error))
     return FALSE;
   st = (ImportState){ self,      result,       st.import_id, max_pixels, classes,

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <sqlite3.h>
+#include <sys/types.h>
 
 #include "sl-project.h"
 #include "sightline.h"
@@ -18,6 +19,8 @@ struct _SlProject
   gint64 busy_since;       /* sl-project-busy.c: when the current wait for a writer began */
   gboolean busy_said;      /* whether that wait was announced */
   GArray *setting_watches; /* sl-project-settings.c: who to tell of a setting written here */
+  dev_t db_dev;            /* the project.db this connection opened (a repair replaces it) */
+  ino_t db_ino;
 };
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
@@ -28,6 +31,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
 char *_sl_project_get_setting (SlProject *self, const char *key);
 gboolean _sl_project_set_setting (SlProject *self, const char *key, const char *value,
                                   GError **error);
+
+/* Fails with SL_PROJECT_ERROR_DATA_CHANGED when project.db is no longer the
+ * file this connection opened (another program repaired the project): what
+ * it wrote would go to the file the repair moved aside. */
+gboolean _sl_project_check_same_file (SlProject *self, const char *what, GError **error);
 
 /* Sets *error from the connection's last error, prefixed with what failed. */
 void _sl_project_set_db_error (SlProject *self, GError **error, const char *what);

@@ -52,6 +52,20 @@ sl_project_get_read_only_reason (SlProject *self)
 }
 
 gboolean
+_sl_project_check_same_file (SlProject *self, const char *what, GError **error)
+{
+  GStatBuf st;
+
+  if (g_stat (self->db_path, &st) == 0 && st.st_dev == self->db_dev && st.st_ino == self->db_ino)
+    return TRUE;
+  g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_DATA_CHANGED,
+               "%s: another program repaired or replaced %s since it was opened here; close the "
+               "project and reopen it, then try again (nothing was changed)",
+               what, self->db_path);
+  return FALSE;
+}
+
+gboolean
 sl_project_check_writable (SlProject *self, GError **error)
 {
   if (!self->read_only)
@@ -281,6 +295,11 @@ connect (const char *path, gboolean create, GError **error)
       g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_DATABASE, "Could not open %s: %s",
                    self->db_path, self->db ? sqlite3_errmsg (self->db) : "out of memory");
       return NULL;
+    }
+  if (g_stat (self->db_path, &st) == 0)
+    {
+      self->db_dev = st.st_dev;
+      self->db_ino = st.st_ino;
     }
   _sl_project_wait_when_busy (self);
   if (!_sl_project_exec (self,

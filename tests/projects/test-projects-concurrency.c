@@ -804,6 +804,65 @@ test_clean_up_respects_locks (void)
   sl_remove_tree (tmp);
 }
 
+/* The number of images in a project's index, read directly. */
+static gint64
+count_images (const char *project)
+{
+  g_autofree char *db_path = g_build_filename (project, "project.db", NULL);
+  sqlite3_stmt *stmt;
+  sqlite3 *db;
+  gint64 n;
+
+  g_assert_cmpint (sqlite3_open (db_path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT count(*) FROM images", -1, &stmt, NULL), ==,
+                   SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  n = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return n;
+}
+
+/* A program opened the project, another repaired it (moving project.db
+ * aside), then the first imports: what a repair holding the store lock while
+ * the import waits for it looks like. The import must not write its rows into
+ * the file the repair moved aside (they would be lost): it refuses, and
+ * nothing it copied is left without a row. */
+static void
+test_import_after_repair (void)
+{
+  g_autofree char *tmp = pt_make_tmp ();
+  g_autofree char *path = g_build_filename (tmp, "P", NULL);
+  g_autofree char *src = g_build_filename (tmp, "src", NULL);
+  g_autoptr (GRand) rand = g_rand_new_with_seed (7);
+  g_autoptr (GError) error = NULL;
+  SlImportResult imported;
+  SlRepairResult repaired;
+  SlProject *project;
+  gboolean ok;
+
+  write_images (src, 6, rand);
+  project = sl_project_create (path, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (sl_project_repair (path, &repaired, &error));
+  g_assert_no_error (error);
+  sl_repair_result_clear (&repaired);
+
+  ok = sl_project_import_folder (project, src, SL_IMPORT_LABELS_FROM_FOLDERS, 0, NULL, NULL, NULL,
+                                 &imported, &error);
+  sl_import_result_clear (&imported);
+  sl_project_unref (project);
+  if (ok)
+    g_assert_cmpint (count_images (path), ==, 6); /* what it reported is in the project */
+  else
+    {
+      g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_DATA_CHANGED);
+      g_assert_nonnull (strstr (error->message, "reopen"));
+      g_assert_cmpint (count_images (path), ==, 0);
+    }
+  sl_remove_tree (tmp);
+}
+
 /* A command meets another program's long write transaction: it waits,
  * says so once, and succeeds when the writer commits. */
 static void
@@ -877,6 +936,7 @@ main (int argc, char **argv)
   g_test_add_func ("/projects/concurrency/locks", test_locks);
   g_test_add_func ("/projects/concurrency/clean-up", test_clean_up_respects_locks);
   g_test_add_func ("/projects/concurrency/busy-wait", test_busy_wait);
+  g_test_add_func ("/projects/concurrency/import-after-repair", test_import_after_repair);
   g_test_add_func ("/projects/concurrency/processes", test_concurrent_processes);
   return g_test_run ();
 }
