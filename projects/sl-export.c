@@ -251,8 +251,58 @@ is_staging_name (const char *name)
   return FALSE;
 }
 
+static gboolean fsync_path (const char *path, GError **error);
+
+/* The SHA-256 of a file's bytes, or NULL when it cannot be read. */
+static char *
+file_sha256 (const char *path)
+{
+  g_autofree char *bytes = NULL;
+  gsize len = 0;
+
+  if (!g_file_get_contents (path, &bytes, &len, NULL))
+    return NULL;
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) bytes, len);
+}
+
+/* An export killed after moving its graph into place and before moving the
+ * sidecar left the new graph beside the previous sidecar, the new one staged
+ * in `staging` (".STEM.export-staged"). The staged sidecar that names the
+ * graph now in place finishes that move; otherwise nothing was moved and the
+ * staging folder is simply removed. */
+static void
+finish_killed_move (const char *dir, const char *staging_name)
+{
+  g_autofree char *stem
+      = g_strndup (staging_name + 1, strlen (staging_name) - 1 - strlen (".export-staged"));
+  g_autofree char *json_name = g_strconcat (stem, ".json", NULL);
+  g_autofree char *onnx_name = g_strconcat (stem, ".onnx", NULL);
+  g_autofree char *staged_json = g_build_filename (dir, staging_name, json_name, NULL);
+  g_autofree char *staged_onnx = g_build_filename (dir, staging_name, onnx_name, NULL);
+  g_autofree char *onnx = g_build_filename (dir, onnx_name, NULL);
+  g_autofree char *sidecar = g_build_filename (dir, json_name, NULL);
+  g_autofree char *text = NULL, *sum = NULL;
+  cJSON *doc;
+  gboolean names_graph;
+
+  if (!g_file_test (staged_json, G_FILE_TEST_IS_REGULAR)
+      || g_file_test (staged_onnx, G_FILE_TEST_EXISTS)
+      || !g_file_get_contents (staged_json, &text, NULL, NULL) || (sum = file_sha256 (onnx)) == NULL
+      || (doc = cJSON_Parse (text)) == NULL)
+    return;
+  names_graph
+      = g_strcmp0 (cJSON_GetStringValue (cJSON_GetObjectItem (doc, "onnx_sha256")), sum) == 0;
+  cJSON_Delete (doc);
+  if (names_graph && g_rename (staged_json, sidecar) == 0)
+    {
+      g_debug ("moved %s into place, left staged by an export killed while moving", sidecar);
+      fsync_path (dir, NULL);
+    }
+}
+
 /* Removes what exports killed midway left in `dir` (the caller holds the
- * folder's lock, so their writers are dead). */
+ * folder's lock, so their writers are dead), after finishing a move of a
+ * graph's sidecar that a kill interrupted. */
 static void
 remove_stale_staging (const char *dir)
 {
@@ -265,6 +315,9 @@ remove_stale_staging (const char *dir)
 
       if (!is_staging_name (name))
         continue;
+      if (name[0] == '.' && g_str_has_suffix (name, ".export-staged")
+          && strlen (name) > strlen (".export-staged") + 1)
+        finish_killed_move (dir, name);
       g_debug ("removing %s, left by an export that did not finish", path);
       if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
         sl_remove_tree (path);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <glib/gstdio.h>
 #include <sqlite3.h>
 
 #include "projects-test-util.h"
@@ -121,6 +122,45 @@ release_after_a_second (gpointer data)
   return NULL;
 }
 
+/* What an export killed between moving the graph and moving its sidecar
+ * leaves: the new graph beside the previous sidecar, the new sidecar still
+ * staged. The next export into the folder (of any name) finishes that move
+ * instead of deleting the staged sidecar, so the pair matches again. */
+static void
+check_killed_between_renames (SlProject *project, const SlRunInfo *run, const char *dir)
+{
+  g_autofree char *onnx = g_build_filename (dir, "graph-only.onnx", NULL);
+  g_autofree char *sidecar = g_build_filename (dir, "graph-only.json", NULL);
+  g_autofree char *staging = g_build_filename (dir, ".graph-only.export-staged", NULL);
+  g_autofree char *staged = g_build_filename (staging, "graph-only.json", NULL);
+  g_autofree char *text = NULL;
+  g_autoptr (GError) error = NULL;
+  SlExportOptions o;
+  SlExportResult r;
+  cJSON *doc;
+  char *old;
+
+  g_assert_cmpint (g_mkdir (staging, 0755), ==, 0);
+  g_assert_cmpint (g_rename (sidecar, staged), ==, 0);
+  g_assert_true (g_file_get_contents (staged, &text, NULL, NULL));
+  doc = cJSON_Parse (text);
+  cJSON_DeleteItemFromObjectCaseSensitive (doc, "onnx_sha256");
+  cJSON_AddStringToObject (doc, "onnx_sha256", "an earlier graph");
+  old = cJSON_Print (doc);
+  g_assert_true (g_file_set_contents (sidecar, old, -1, NULL));
+  cJSON_free (old);
+  cJSON_Delete (doc);
+
+  sl_export_options_init (&o);
+  o.formats = SL_EXPORT_SLMODEL;
+  o.name = "after-the-kill";
+  g_assert_true (sl_project_export_run (project, run->id, dir, &o, &r, &error));
+  g_assert_no_error (error);
+  sl_export_result_clear (&r);
+  g_assert_false (g_file_test (staging, G_FILE_TEST_EXISTS));
+  check_sealed_pair (onnx, sidecar);
+}
+
 /* Exports the run and checks that the line-side runtime gives the stored answers. */
 static void
 check_export (SlProject *project, const SlRunInfo *run, const SlEvaluation *e, const char *tmp)
@@ -193,6 +233,7 @@ check_export (SlProject *project, const SlRunInfo *run, const SlEvaluation *e, c
   while (g_dir_read_name (listing) != NULL)
     files++;
   g_assert_cmpint (files, ==, 5 + 2); /* and the user's two files */
+  check_killed_between_renames (project, run, dir);
 
   o.reject_threshold = 1.5;
   g_assert_false (sl_project_export_run (project, run->id, dir, &o, &r, &error));
