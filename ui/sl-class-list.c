@@ -517,6 +517,7 @@ static void
 show_health_error (SlClassList *self, const GError *error)
 {
   gboolean damaged = g_error_matches (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_DAMAGED);
+  gboolean writable = !sl_session_is_read_only (sl_image_list_get_session (self->images));
   g_autofree char *text = g_strdup_printf (
       "%s %s", damaged ? "The project is damaged." : "Could not compute the data health.",
       error->message);
@@ -528,9 +529,24 @@ show_health_error (SlClassList *self, const GError *error)
   gtk_widget_set_visible (self->health_heading, TRUE);
   gtk_box_append (self->health_box,
                   make_health_row ("dialog-error-symbolic", "error", text,
-                                   damaged ? "Close the project and rebuild its index with "
-                                             "'sightline-cli repair' (see the message)."
-                                           : NULL));
+                                   !damaged   ? NULL
+                                   : writable ? "Rebuild Index reads every stored image and "
+                                                "keeps the damaged file beside the new one."
+                                              : "Copy the project to a writable disk and "
+                                                "rebuild the copy's index."));
+  if (damaged && writable)
+    {
+      /* The same offer as when a damaged project is opened (win.rebuild-index). */
+      GtkWidget *button = gtk_button_new_with_mnemonic ("_Rebuild Index…");
+
+      gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "win.rebuild-index");
+      gtk_actionable_set_action_target_value (GTK_ACTIONABLE (button),
+                                              g_variant_new_string (error->message));
+      gtk_widget_set_halign (button, GTK_ALIGN_START);
+      gtk_widget_set_margin_start (button, 24);
+      gtk_widget_set_tooltip_text (button, "Rebuild the project's index from its stored images");
+      gtk_box_append (self->health_box, button);
+    }
 }
 
 static void

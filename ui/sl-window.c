@@ -75,6 +75,8 @@ update_actions (SlWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-progress", cancellable);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.close-project",
                                  self->session != NULL && !self->in_progress);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.rebuild-index",
+                                 editable && !sl_session_is_read_only (self->session));
 }
 
 static void
@@ -195,6 +197,8 @@ open_welcome_after (SlWindow *self)
   welcome = sl_window_new (app);
   gtk_window_present (GTK_WINDOW (welcome));
 }
+
+static void rebuild_index_action (GtkWidget *widget, const char *action_name, GVariant *param);
 
 static void
 close_project_action (GtkWidget *widget, const char *action_name, GVariant *param)
@@ -335,6 +339,7 @@ sl_window_class_init (SlWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.redo", NULL, redo_action);
   gtk_widget_class_install_action (widget_class, "win.show-page", "s", show_page_action);
   gtk_widget_class_install_action (widget_class, "win.close-project", NULL, close_project_action);
+  gtk_widget_class_install_action (widget_class, "win.rebuild-index", "s", rebuild_index_action);
   gtk_widget_class_install_action (widget_class, "win.cancel-progress", NULL,
                                    cancel_progress_action);
   gtk_widget_class_install_action (widget_class, "win.show-error", "(ss)", show_error_action);
@@ -484,19 +489,43 @@ static void
 start_repair (GtkWindow *dialog, gpointer data)
 {
   SlWindow *self = SL_WINDOW (gtk_window_get_transient_for (dialog));
-  g_autoptr (GTask) task = g_task_new (self, NULL, repair_done, NULL);
+  g_autoptr (GTask) task = NULL;
 
+  if (self->session != NULL)
+    {
+      /* Damage found while the project is open (Data Health): its window
+       * closes, releasing the database, and a fresh window rebuilds the index
+       * and opens the project again. */
+      GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
+      SlWindow *fresh;
+      int width, height;
+
+      if (sl_session_is_training (self->session))
+        {
+          sl_toast_show (self->toast, "Training is running",
+                         "Stop the run on the Train page, then rebuild the index.");
+          return;
+        }
+      gtk_window_get_default_size (GTK_WINDOW (self), &width, &height);
+      fresh = sl_window_new (app);
+      if (width > 0 && height > 0)
+        gtk_window_set_default_size (GTK_WINDOW (fresh), width, height);
+      gtk_window_present (GTK_WINDOW (fresh));
+      gtk_window_destroy (GTK_WINDOW (self));
+      self = fresh;
+    }
+  task = g_task_new (self, NULL, repair_done, NULL);
   g_task_set_task_data (task, g_strdup (data), g_free);
   sl_window_begin_progress (self, "Rebuilding the project's index", NULL);
   sl_window_set_progress (self, -1, "Reading every stored image");
   g_task_run_in_thread (task, repair_thread);
 }
 
+/* The one offer to rebuild a damaged project's index, on opening it and from Data Health. */
 static void
-show_damaged_dialog (SlWindow *self, const char *path, const GError *error)
+show_damaged_dialog (SlWindow *self, const char *path, const char *message)
 {
-  GtkWindow *dialog
-      = sl_message_dialog_new (GTK_WIDGET (self), "This project is damaged", error->message);
+  GtkWindow *dialog = sl_message_dialog_new (GTK_WIDGET (self), "This project is damaged", message);
   GtkWidget *repair;
 
   sl_message_dialog_add_button (dialog, "_Cancel", NULL, NULL, NULL, NULL);
@@ -504,6 +533,17 @@ show_damaged_dialog (SlWindow *self, const char *path, const GError *error)
                                          g_strdup (path), g_free);
   sl_message_dialog_set_default (dialog, repair);
   gtk_window_present (dialog);
+}
+
+/* win.rebuild-index (s: what is damaged): the damaged-project dialog for the open project. */
+static void
+rebuild_index_action (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  SlWindow *self = SL_WINDOW (widget);
+
+  if (self->session != NULL)
+    show_damaged_dialog (self, sl_session_get_path (self->session),
+                         g_variant_get_string (param, NULL));
 }
 
 void
@@ -532,7 +572,7 @@ sl_window_show_open_error (SlWindow *self, const char *path, const GError *error
   else if (g_error_matches (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NEWER_SCHEMA))
     sl_toast_show (self->toast, "Made by a newer Sightline", error->message);
   else if (g_error_matches (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_DAMAGED))
-    show_damaged_dialog (self, path, error);
+    show_damaged_dialog (self, path, error->message);
   else
     sl_toast_show (self->toast, "Could not open the project", error->message);
 }

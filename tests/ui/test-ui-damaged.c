@@ -269,6 +269,17 @@ test_rebuild (void)
   sl_remove_tree (tmp);
 }
 
+/* The window that the rebuild from Data Health opens, once it shows the project. */
+static gboolean
+rebuilt_window_open (gpointer data)
+{
+  GtkWindow *window = ui_test_find_toplevel (SL_TYPE_WINDOW);
+
+  return window != NULL && sl_window_get_session (SL_WINDOW (window)) != NULL
+         && g_strcmp0 (sl_window_get_toast_title (SL_WINDOW (window)), "Project index rebuilt")
+                == 0;
+}
+
 /* Damage that opening does not see (the import history's table) shows in Data Health. */
 static void
 test_damage_in_health (void)
@@ -284,6 +295,8 @@ test_damage_in_health (void)
   gint64 page, size;
   guint8 bytes[512];
   GLogLevelFlags fatal;
+  GtkWindow *dialog;
+  SlProjectStats s;
   FILE *f;
 
   if (project == NULL)
@@ -323,6 +336,31 @@ test_damage_in_health (void)
   list = wait_for_health (window);
   g_assert_nonnull (ui_test_find_label (GTK_WIDGET (list), "The project is damaged."));
   g_assert_nonnull (ui_test_find_label (GTK_WIDGET (list), "sightline-cli repair"));
+  /* Data Health offers the same rebuild as opening does: its dialog, then a
+   * window with the project open again on its new index. */
+  g_assert_true (ui_test_click_button (GTK_WIDGET (list), "Rebuild Index…"));
+  dialog = ui_test_find_dialog ("is damaged");
+  g_assert_nonnull (dialog);
+  g_assert_true (ui_test_click_button (GTK_WIDGET (dialog), "Rebuild Index"));
+  g_assert_true (ui_test_wait_until (rebuilt_window_open, NULL, 30000));
+  window = SL_WINDOW (ui_test_find_toplevel (SL_TYPE_WINDOW));
+  g_assert_cmpstr (sl_window_get_toast_title (window), ==, "Project index rebuilt");
+  g_assert_true (
+      sl_project_get_stats (sl_session_get_project (sl_window_get_session (window)), &s, &error));
+  g_assert_cmpint (s.images, ==, 30);
+  sl_project_stats_clear (&s);
+  list = wait_for_health (window);
+  g_assert_null (ui_test_find_label (GTK_WIDGET (list), "The project is damaged."));
+  {
+    g_autofree char *kept = NULL;
+    g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+    const char *name;
+
+    while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+      if (g_str_has_prefix (name, "project.db.damaged-"))
+        kept = g_strdup (name);
+    g_assert_nonnull (kept); /* the damaged file is kept */
+  }
   gtk_window_destroy (GTK_WINDOW (window));
   ui_test_close_all_windows ();
   g_log_set_always_fatal (fatal);
