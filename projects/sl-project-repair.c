@@ -596,10 +596,11 @@ fail:
 }
 
 /* Refuses while another program works in the project: an import (the store
- * lock) or a training (a run's lock). The store lock is kept until the repair
- * ends, so no import starts meanwhile. */
+ * lock) or a training (a run's lock). The store lock and the runs' locks are
+ * kept (in `held`) until the repair ends, so no import or training of these
+ * runs starts meanwhile. */
 static SlLock *
-check_nobody_works (const char *root, GError **error)
+check_nobody_works (const char *root, GPtrArray *held, GError **error)
 {
   g_autofree char *runs = g_build_filename (root, "runs", NULL);
   g_autofree char *store_path = sl_project_lock_path (root, SL_PROJECT_LOCK_STORE);
@@ -618,8 +619,14 @@ check_nobody_works (const char *root, GError **error)
   while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
     {
       g_autofree char *lock = g_build_filename (runs, name, ".lock", NULL);
+      g_autofree char *run_dir = g_build_filename (runs, name, NULL);
+      SlLock *run;
 
-      if (sl_lock_is_held (lock))
+      if (!g_file_test (run_dir, G_FILE_TEST_IS_DIR))
+        continue;
+      if ((run = sl_lock_take (lock, SL_LOCK_EXCLUSIVE, 500, NULL, NULL)) != NULL)
+        g_ptr_array_add (held, run);
+      else
         {
           g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_BUSY,
                        "%s of %s is training in another program; repair the project when it "
@@ -638,6 +645,8 @@ sl_project_repair (const char *path, SlRepairResult *result, GError **error)
   g_autoptr (SlProject) db = NULL;
   g_autoptr (GHashTable) rows = NULL, class_ids = NULL;
   g_autoptr (SlLock) store = NULL;
+  g_autoptr (GPtrArray) run_locks
+      = g_ptr_array_new_with_free_func ((GDestroyNotify) sl_lock_release);
   Repair rp = { 0 };
   gboolean ok;
 
@@ -662,7 +671,8 @@ sl_project_repair (const char *path, SlRepairResult *result, GError **error)
                    root, g_strerror (saved));
       return FALSE;
     }
-  if ((store = check_nobody_works (root, error)) == NULL || !move_aside (root, result, error))
+  if ((store = check_nobody_works (root, run_locks, error)) == NULL
+      || !move_aside (root, result, error))
     return FALSE;
   if ((db = _sl_project_create_index (root, error)) == NULL)
     {

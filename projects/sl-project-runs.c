@@ -363,6 +363,13 @@ _sl_run_lock (SlProject *self, const SlRunInfo *run, gboolean exclusive, int *fd
         g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
     }
+  /* A repair may have replaced project.db while this process had it open:
+   * what it wrote now would go to the file the repair moved aside. */
+  if (!_sl_project_check_same_file (self, run->name, error))
+    {
+      sl_lock_release (lock);
+      return FALSE;
+    }
   *fd = sl_lock_steal_fd (lock);
   return TRUE;
 }

@@ -12,6 +12,7 @@
 #include "projects-test-util.h"
 #include "sl-project-private.h" /* the raw "import-active" marker */
 #include "sl-project-lock.h"
+#include "sl-run-private.h" /* a run's lock */
 #include "sl-vision.h"
 
 /* Each trial: a copy of a project with a trained run, then PROCS commands started
@@ -848,6 +849,16 @@ test_import_after_repair (void)
   g_assert_no_error (error);
   sl_repair_result_clear (&repaired);
 
+  /* A training (or a run's delete) starting now would write there too. */
+  {
+    SlRunInfo run = { .name = (char *) "run-1" };
+    int fd = -1;
+
+    g_assert_false (_sl_run_lock (project, &run, TRUE, &fd, &error));
+    g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_DATA_CHANGED);
+    g_assert_cmpint (fd, ==, -1);
+    g_clear_error (&error);
+  }
   ok = sl_project_import_folder (project, src, SL_IMPORT_LABELS_FROM_FOLDERS, 0, NULL, NULL, NULL,
                                  &imported, &error);
   sl_import_result_clear (&imported);
