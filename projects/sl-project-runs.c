@@ -554,15 +554,22 @@ sl_project_delete_run (SlProject *self, gint64 run_id, GError **error)
           g_clear_pointer (&stmt, sqlite3_finalize);
         }
     }
-  if (has_dir)
-    close (fd);
+  /* The lock is let go only once the run is back in place (or removed): a
+   * moved-aside run whose lock is free is what another program's clean-up
+   * on open removes. */
   if (stmt == NULL)
     {
       if (has_dir)
-        g_rename (trash, dir);
+        {
+          g_rename (trash, dir);
+          close (fd);
+        }
       return FALSE;
     }
   if (has_dir)
-    sl_remove_tree (trash);
+    {
+      sl_remove_tree (trash);
+      close (fd);
+    }
   return TRUE;
 }

@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -874,6 +877,81 @@ test_import_after_repair (void)
   sl_remove_tree (tmp);
 }
 
+/* Called by a trigger inside a run's delete, with the run moved aside and its
+ * lock held: a child stands for another program's clean-up on open, which
+ * removes a moved-aside run once its lock is free. It exits 1 if it ever
+ * finds the lock free while the run is still moved aside (plain syscalls
+ * only: it is a fork of a threaded process, and it first closes the copies
+ * of the parent's descriptors, which would hold the parent's lock). */
+static pid_t watcher;
+
+static void
+start_watcher (sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+  const char *trash = (const char *) sqlite3_value_text (argv[0]);
+  g_autofree char *lock = g_build_filename (trash, ".lock", NULL);
+
+  int fd = open (lock, O_RDWR | O_CLOEXEC); /* its own open file: flock tells them apart */
+
+  g_assert_cmpint (fd, >=, 0);
+  if ((watcher = fork ()) == 0)
+    {
+      struct stat st;
+
+      for (int i = 3; i < 1024; i++)
+        if (i != fd)
+          close (i); /* the parent's copy of the run's lock among them */
+      while (flock (fd, LOCK_EX | LOCK_NB) != 0)
+        ;
+      _exit (stat (trash, &st) == 0 ? 1 : 0);
+    }
+  close (fd);
+  sqlite3_result_null (ctx);
+}
+
+/* A run's delete that fails puts the run back before it lets go of the
+ * run's lock: else another program's clean-up could remove the moved-aside
+ * run (its checkpoints) while its row stays. */
+static void
+test_failed_delete_keeps_run (void)
+{
+  g_autofree char *tmp = pt_make_tmp ();
+  g_autofree char *path = g_build_filename (tmp, "P", NULL);
+  g_autofree char *run_dir = g_build_filename (path, "runs", "run-1", NULL);
+  g_autofree char *ckpt = g_build_filename (run_dir, "best.slckpt", NULL);
+  g_autofree char *trash = g_strconcat (run_dir, ".tmp-deleted", NULL);
+  g_autofree char *sql = NULL;
+  g_autoptr (GError) error = NULL;
+  SlProject *project;
+  int status;
+
+  project = sl_project_create (path, NULL, &error);
+  g_assert_no_error (error);
+  g_mkdir_with_parents (run_dir, 0755);
+  g_assert_true (g_file_set_contents (ckpt, "ckpt", -1, NULL));
+  sqlite3_create_function (project->db, "start_watcher", 1, SQLITE_UTF8, NULL, start_watcher, NULL,
+                           NULL);
+  sql = g_strdup_printf (
+      "INSERT INTO runs (id, status, created, epochs, train_images, val_images, dataset_hash, "
+      "config_json, versions_json, classes_json) VALUES (1, 0, 'now', 1, 1, 1, 'h', '{}', '{}', "
+      "'[]');"
+      "CREATE TEMP TRIGGER refuse BEFORE DELETE ON runs BEGIN SELECT start_watcher ('%s'); "
+      "SELECT RAISE (ABORT, 'refused by the test'); END",
+      trash);
+  g_assert_true (_sl_project_exec (project, sql, &error));
+  g_assert_no_error (error);
+
+  g_assert_false (sl_project_delete_run (project, 1, &error));
+  g_assert_nonnull (error);
+  g_assert_cmpint (waitpid (watcher, &status, 0), ==, watcher);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+  g_assert_true (g_file_test (ckpt, G_FILE_TEST_IS_REGULAR));
+  g_assert_false (g_file_test (trash, G_FILE_TEST_EXISTS));
+  sl_project_unref (project);
+  sl_remove_tree (tmp);
+}
+
 /* A command meets another program's long write transaction: it waits,
  * says so once, and succeeds when the writer commits. */
 static void
@@ -948,6 +1026,7 @@ main (int argc, char **argv)
   g_test_add_func ("/projects/concurrency/clean-up", test_clean_up_respects_locks);
   g_test_add_func ("/projects/concurrency/busy-wait", test_busy_wait);
   g_test_add_func ("/projects/concurrency/import-after-repair", test_import_after_repair);
+  g_test_add_func ("/projects/concurrency/failed-delete", test_failed_delete_keeps_run);
   g_test_add_func ("/projects/concurrency/processes", test_concurrent_processes);
   return g_test_run ();
 }
