@@ -312,11 +312,12 @@ test_edits (void)
   set_spin (&f, "Weight decay", 0.0005);
   set_spin (&f, "Label smoothing", 0.1);
   choose (&f, "Class weighting", "Balanced");
-  gtk_switch_set_active (GTK_SWITCH (control (&f, "Augmentation")), FALSE);
+  /* The Augmentation switch is off and insensitive while nothing is set, so it is no edit here;
+   * 1 CPU thread differs from the default on any machine with two cores or more. */
   set_spin (&f, "Seed", 42);
   set_spin (&f, "Loader threads", 3);
-  set_spin (&f, "CPU threads", 2);
-  g_assert_cmpint (changes, >=, 16);
+  set_spin (&f, "CPU threads", 1);
+  g_assert_cmpint (changes, >=, 15);
   sl_train_settings_get_config (f.settings, &c);
   g_assert_cmpstr (c.preset, ==, "resnet-s");
   g_assert_null (c.model_json);
@@ -336,7 +337,7 @@ test_edits (void)
   g_assert_true (augment_is_off (c.augment_json));
   g_assert_cmpuint (c.seed, ==, 42);
   g_assert_cmpint (c.workers, ==, 3);
-  g_assert_cmpint (c.threads, ==, 2);
+  g_assert_cmpint (c.threads, ==, 1);
   sl_run_config_clear (&c);
 
   /* A typed rate is taken with two significant digits; text that is no number is refused. */
