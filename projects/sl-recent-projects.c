@@ -3,6 +3,7 @@
 
 #include "sl-recent-projects.h"
 #include "sl-project.h"
+#include "sl-thumbnail.h"
 
 #include "sl-vision.h"
 
@@ -52,21 +53,8 @@ sl_recent_info_free (SlRecentInfo *info)
   g_free (info);
 }
 
-/* One 8-bit sample of a pixel, whatever the depth. */
-static inline guint
-sample (const sl_image *img, int x, int y, int c)
-{
-  const guint8 *row = img->data + (gsize) y * img->stride;
-
-  if (img->depth == 16)
-    return ((const guint16 *) row)[x * img->channels + c] >> 8;
-  return row[x * img->channels + c];
-}
-
 /* A square thumbnail: the image's centre, scaled to size x size, RGBA with
- * the image's own alpha (255 without one; gray becomes RGB). Each output pixel
- * averages the source area it covers (the nearest pixel when enlarging), its
- * colours weighted by their alpha so that transparent pixels do not tint it. */
+ * the image's own alpha (255 without one; gray becomes RGB). */
 static gboolean
 make_thumbnail (const char *path, int size, SlRecentInfo *info)
 {
@@ -86,32 +74,7 @@ make_thumbnail (const char *path, int size, SlRecentInfo *info)
   left = (in.width - side) / 2;
   top = (in.height - side) / 2;
   pixels = g_malloc ((gsize) size * size * 4);
-  for (int oy = 0; oy < size; oy++)
-    {
-      int y0 = top + (int) ((gint64) oy * side / size);
-      int y1 = MAX (y0 + 1, top + (int) ((gint64) (oy + 1) * side / size));
-
-      for (int ox = 0; ox < size; ox++)
-        {
-          int x0 = left + (int) ((gint64) ox * side / size);
-          int x1 = MAX (x0 + 1, left + (int) ((gint64) (ox + 1) * side / size));
-          guint64 colour[3] = { 0 }, alpha = 0, n = (guint64) (x1 - x0) * (y1 - y0);
-          guint8 *out = pixels + ((gsize) oy * size + ox) * 4;
-
-          for (int y = y0; y < y1; y++)
-            for (int x = x0; x < x1; x++)
-              {
-                guint a = in_c == 4 ? sample (&in, x, y, 3) : 255;
-
-                for (int c = 0; c < 3; c++)
-                  colour[c] += (guint64) sample (&in, x, y, in_c == 1 ? 0 : c) * a;
-                alpha += a;
-              }
-          for (int c = 0; c < 3; c++)
-            out[c] = alpha > 0 ? (guint8) ((colour[c] + alpha / 2) / alpha) : 0;
-          out[3] = (guint8) ((alpha + n / 2) / n);
-        }
-    }
+  sl_thumbnail_reduce (&in, left, top, side, side, size, size, 4, pixels);
   info->thumbnail = g_bytes_new_take (pixels, (gsize) size * size * 4);
   info->thumbnail_width = info->thumbnail_height = size;
   info->thumbnail_alpha = in_c == 4;

@@ -6,6 +6,7 @@
 #include "sl-checkerboard.h"
 
 #include "sl-settings.h"
+#include "sl-thumbnail.h"
 
 #include "sl-vision.h"
 
@@ -190,35 +191,6 @@ enlarge (const sl_image *img, int k, guint8 *pixels, int out_c)
     }
 }
 
-/* Reduction: each output pixel averages the source area it covers. */
-static void
-reduce (const sl_image *img, int ow, int oh, guint8 *pixels, int out_c)
-{
-  const int w = img->width, h = img->height, in_c = img->channels;
-  g_autofree int *xs = g_new (int, ow + 1);
-
-  for (int ox = 0; ox <= ow; ox++)
-    xs[ox] = (int) ((gint64) ox * w / ow);
-  for (int oy = 0; oy < oh; oy++)
-    {
-      int y0 = (int) ((gint64) oy * h / oh), y1 = MAX (y0 + 1, (int) ((gint64) (oy + 1) * h / oh));
-
-      for (int ox = 0; ox < ow; ox++)
-        {
-          int x0 = xs[ox], x1 = MAX (x0 + 1, xs[ox + 1]);
-          guint sum[4] = { 0 }, n = (guint) ((x1 - x0) * (y1 - y0));
-          guint8 *out = pixels + ((gsize) oy * ow + ox) * out_c;
-
-          for (int y = y0; y < y1; y++)
-            for (int x = x0; x < x1; x++)
-              for (int c = 0; c < in_c; c++)
-                sum[c] += sample (img, x, y, c);
-          for (int c = 0; c < out_c; c++)
-            out[c] = (guint8) ((sum[in_c == 1 ? 0 : c] + n / 2) / n);
-        }
-    }
-}
-
 /* Fits the image into box x box as an 8-bit texture (GTK 4.8 has no gray
  * texture format: gray becomes RGB). */
 static GdkTexture *
@@ -244,7 +216,7 @@ make_texture (const sl_image *img, int box)
       ow = MAX (1, (int) (w * scale + 0.5));
       oh = MAX (1, (int) (h * scale + 0.5));
       pixels = g_malloc ((gsize) ow * oh * out_c);
-      reduce (img, ow, oh, pixels, out_c);
+      sl_thumbnail_reduce (img, 0, 0, w, h, ow, oh, out_c, pixels);
     }
   bytes = g_bytes_new_take (pixels, (gsize) ow * oh * out_c);
   texture = gdk_memory_texture_new (ow, oh, out_c == 4 ? GDK_MEMORY_R8G8B8A8 : GDK_MEMORY_R8G8B8,
