@@ -118,6 +118,17 @@ SL_API const float *sl_model_state (const sl_model *model);
 SL_API sl_status sl_model_set_state (sl_model *model, const float *state, size_t count,
                                      sl_error *err);
 
+/* Transfer learning: layers marked "frozen" (a prefix of the layer list) keep
+ * their weights and statistics in training. The trainable parameters are the
+ * last sl_model_trainable_param_count () of sl_model_params (). */
+SL_API size_t sl_model_trainable_param_count (const sl_model *model);
+/* Floats per image crossing from the frozen prefix to the trainable layers: 0 when no layer is
+ * frozen, all are, or more than one tensor crosses. */
+SL_API size_t sl_model_feature_size (const sl_model *model);
+/* Runs only the frozen prefix on n images: features receives n * sl_model_feature_size floats. */
+SL_API sl_status sl_model_compute_features (sl_model *model, const float *x, int n, float *features,
+                                            sl_error *err);
+
 /* A second handle on the same weights with its own working memory and
  * `threads` compute threads (0 = one per core), so another thread can predict
  * at the same time; on a GPU it has its own streams on the same device. The
@@ -351,6 +362,10 @@ SL_API sl_status sl_trainer_evaluate (sl_trainer *trainer, const sl_batch_source
 SL_API int64_t sl_trainer_step_count (const sl_trainer *trainer);
 SL_API int64_t sl_trainer_epoch_count (const sl_trainer *trainer);
 SL_API double sl_trainer_learning_rate (const sl_trainer *trainer);
+/* After this, sl_trainer_step, sl_trainer_train_epoch and sl_trainer_evaluate take features
+ * (sl_model_feature_size floats per image, from sl_model_compute_features) instead of images;
+ * the frozen prefix is then not planned at all. Off again: images. */
+SL_API sl_status sl_trainer_set_feature_input (sl_trainer *trainer, bool on, sl_error *err);
 
 /* Weights, running statistics, optimizer state and counters, written
  * atomically (temporary file, fsync, rename). */

@@ -4,8 +4,9 @@
 #include "sightline.h"
 
 /* 2: memory that may not be host memory (upload, download, zero, sync,
- *    host_memory), loss and finiteness written to backend memory. */
-#define SL_BACKEND_ABI_VERSION 2
+ *    host_memory), loss and finiteness written to backend memory.
+ * 3: sl_optim_step gains per-range learning-rate scales (freeze). */
+#define SL_BACKEND_ABI_VERSION 3
 
 /* Geometry of a convolution or pooling window, per image. */
 typedef struct
@@ -30,12 +31,24 @@ typedef enum
   SL_POOL_AVG,
 } sl_pool_kind;
 
+/* Parameters [begin, end) of an optimizer step whose learning rate (and so
+ * step and weight decay) is multiplied by scale (a layer's "lr_scale"). */
+typedef struct
+{
+  size_t begin, end;
+  float scale;
+} sl_lr_range;
+
 typedef struct
 {
   sl_optimizer_kind kind;
   float lr, momentum, weight_decay, beta1, beta2, epsilon;
   bool nesterov;
   int64_t t; /* 1-based step number, for Adam's bias correction */
+  /* Host memory: n_ranges ranges in order, covering [0, len) of the step
+   * exactly; none (NULL, 0) means a scale of 1 everywhere. */
+  const sl_lr_range *ranges;
+  int n_ranges;
 } sl_optim_step;
 
 typedef struct

@@ -2,7 +2,10 @@
  *
  * Layout: magic "SLCKPT\r\n", u32 version, u32 header length, a JSON header,
  * zero padding to 64 bytes, then float blocks (params, state, moments), then a
- * CRC-32 of everything before it. All integers little-endian. */
+ * CRC-32 of everything before it. All integers little-endian. The moments
+ * cover only the trainable parameters (the header's "trainable", the last
+ * ones); version 2 marks a file with a frozen prefix, which version 1
+ * readers would misread. */
 #include "sl-trainer-private.h"
 #include "sl-error-private.h"
 #include "sl-file-private.h"
@@ -11,10 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAGIC      "SLCKPT\r\n"
-#define VERSION    1u
-#define MAX_HEADER (16u << 20)
-#define MAX_FILE   ((size_t) 8 << 30)
+#define MAGIC          "SLCKPT\r\n"
+#define VERSION        1u /* no frozen layers: every parameter has moments */
+#define VERSION_FROZEN 2u
+#define MAX_HEADER     (16u << 20)
+#define MAX_FILE       ((size_t) 8 << 30)
 
 static void
 put_u32 (uint8_t *b, uint32_t v)
@@ -46,6 +50,7 @@ sl_trainer_save_checkpoint (sl_trainer *t, const char *path, sl_error *err)
   sl_status st;
   size_t header_len;
   float *moments = NULL;
+  const size_t n_moments = 2 * t->n_trainable;
 
   /* Weights and optimizer state as they are on the device, in host memory. */
   if ((st = _sl_model_pull_host (m, err)) != SL_OK)
@@ -56,10 +61,10 @@ sl_trainer_save_checkpoint (sl_trainer *t, const char *path, sl_error *err)
     }
   if (m->backend->ops->host_memory)
     moments = t->moments;
-  else if ((moments = malloc (2 * sizeof (float) * m->n_params + 1)) == NULL)
+  else if ((moments = malloc (sizeof (float) * n_moments + 1)) == NULL)
     goto nomem;
   else if ((st = m->backend->ops->download (m->backend, moments, t->moments,
-                                            2 * sizeof (float) * m->n_params, err))
+                                            sizeof (float) * n_moments, err))
            != SL_OK)
     {
       free (moments);
@@ -75,12 +80,14 @@ sl_trainer_save_checkpoint (sl_trainer *t, const char *path, sl_error *err)
   cJSON_AddNumberToObject (doc, "optimizer", (double) t->config.optimizer);
   cJSON_AddNumberToObject (doc, "params", (double) m->n_params);
   cJSON_AddNumberToObject (doc, "state", (double) m->n_state);
+  cJSON_AddNumberToObject (doc, "trainable", (double) t->n_trainable);
+  cJSON_AddNumberToObject (doc, "frozen_layers", (double) m->n_frozen);
   cJSON_AddStringToObject (doc, "software", sl_version_string ());
   header = cJSON_PrintUnformatted (doc);
   if (header == NULL)
     goto nomem;
   header_len = strlen (header);
-  put_u32 (head + 8, VERSION);
+  put_u32 (head + 8, m->n_frozen > 0 ? VERSION_FROZEN : VERSION);
   put_u32 (head + 12, (uint32_t) header_len);
 
   st = sl_atomic_file_open (&af, path, err);
@@ -91,7 +98,7 @@ sl_trainer_save_checkpoint (sl_trainer *t, const char *path, sl_error *err)
       sl_atomic_file_write (&af, pad, data_offset (header_len) - 16 - header_len);
       sl_atomic_file_write (&af, m->host_params, sizeof (float) * m->n_params);
       sl_atomic_file_write (&af, m->host_state, sizeof (float) * m->n_state);
-      sl_atomic_file_write (&af, moments, 2 * sizeof (float) * m->n_params);
+      sl_atomic_file_write (&af, moments, sizeof (float) * n_moments);
       put_u32 (tail, af.crc);
       af.crc = 0;
       sl_atomic_file_write (&af, tail, sizeof tail);
@@ -133,6 +140,7 @@ typedef struct
   const char *model_json;
   size_t data_off;
   double step, epoch, optimizer, n_params, n_state;
+  double n_trainable, n_frozen; /* n_params and 0 in version 1 */
 } checkpoint;
 
 static void
@@ -160,7 +168,7 @@ checkpoint_read (const char *path, checkpoint *c, sl_error *err)
       sl_error_set (err, st, "%s is not a Sightline checkpoint", path);
       goto fail;
     }
-  if (get_u32 (c->buf + 8) != VERSION)
+  if (get_u32 (c->buf + 8) != VERSION && get_u32 (c->buf + 8) != VERSION_FROZEN)
     {
       sl_error_set (err, st, "%s was written by a newer Sightline (checkpoint version %u)", path,
                     get_u32 (c->buf + 8));
@@ -189,6 +197,17 @@ checkpoint_read (const char *path, checkpoint *c, sl_error *err)
       || header_number (c->doc, "params", &c->n_params, path, err) != SL_OK
       || header_number (c->doc, "state", &c->n_state, path, err) != SL_OK)
     goto fail;
+  c->n_trainable = c->n_params;
+  c->n_frozen = 0;
+  if (get_u32 (c->buf + 8) == VERSION_FROZEN
+      && (header_number (c->doc, "trainable", &c->n_trainable, path, err) != SL_OK
+          || header_number (c->doc, "frozen_layers", &c->n_frozen, path, err) != SL_OK))
+    goto fail;
+  if (c->n_trainable > c->n_params)
+    {
+      sl_error_set (err, st, "%s has a damaged header ('trainable')", path);
+      goto fail;
+    }
   model = cJSON_GetObjectItemCaseSensitive (c->doc, "model");
   if (!cJSON_IsString (model))
     {
@@ -197,7 +216,8 @@ checkpoint_read (const char *path, checkpoint *c, sl_error *err)
     }
   c->model_json = model->valuestring;
   c->data_off = data_offset (header_len);
-  need = sizeof (float) * (3 * (size_t) c->n_params + (size_t) c->n_state);
+  need
+      = sizeof (float) * ((size_t) c->n_params + 2 * (size_t) c->n_trainable + (size_t) c->n_state);
   if (c->n_params > (double) (MAX_FILE / 4) || c->n_state > (double) (MAX_FILE / 4)
       || c->len - 4 - c->data_off != need)
     {
@@ -224,6 +244,16 @@ sl_trainer_load_checkpoint (sl_trainer *t, const char *path, sl_error *err)
   st = checkpoint_read (path, &c, err);
   if (st != SL_OK)
     return st;
+  /* The same network frozen elsewhere: say so, rather than "another model". */
+  if (c.n_params == (double) m->n_params
+      && ((int) c.n_frozen != m->n_frozen || c.n_trainable != (double) t->n_trainable))
+    {
+      st = sl_error_set (err, SL_ERR_INVALID,
+                         "%s was saved with %d frozen layers (%.0f trainable parameters), but "
+                         "this model has %d (%zu): resume with the same fine-tuning setting",
+                         path, (int) c.n_frozen, c.n_trainable, m->n_frozen, t->n_trainable);
+      goto out;
+    }
   mine = _sl_model_serialize (m);
   if (mine == NULL || strcmp (c.model_json, mine) != 0 || c.n_params != (double) m->n_params
       || c.n_state != (double) m->n_state)
@@ -247,7 +277,8 @@ sl_trainer_load_checkpoint (sl_trainer *t, const char *path, sl_error *err)
   off += sizeof (float) * m->n_params;
   memcpy (m->host_state, c.buf + off, sizeof (float) * m->n_state);
   off += sizeof (float) * m->n_state;
-  m->backend->ops->upload (m->backend, t->moments, c.buf + off, 2 * sizeof (float) * m->n_params);
+  m->backend->ops->upload (m->backend, t->moments, c.buf + off,
+                           2 * sizeof (float) * t->n_trainable);
   st = _sl_model_push_host (m, err);
   if (st != SL_OK)
     goto out;

@@ -26,14 +26,79 @@ grad_root (const sl_model *m, int index)
  * nothing else reads that input and the input's own backward pass does not
  * need its output: it then shares the input's activation and gradient
  * buffers (its backward reads only its output). */
+/* What a plan is for: its batch, mode and the nodes it runs. */
+typedef struct
+{
+  int batch;
+  bool training, want_input_grad;
+  int first, end, input_node;
+  size_t input_size;
+} plan_spec;
+
+int
+_sl_model_feature_node (const sl_model *m)
+{
+  int found = -1;
+
+  if (m->n_frozen == 0 || m->n_frozen >= m->n_nodes)
+    return -1;
+  for (int i = m->n_frozen; i < m->n_nodes; i++)
+    for (int k = 0; k < m->nodes[i].n_inputs; k++)
+      {
+        int in = m->nodes[i].inputs[k];
+
+        if (in >= m->n_frozen)
+          continue;
+        /* The images themselves, or a second tensor: no single feature. */
+        if (in == SL_INPUT_NODE || (found >= 0 && in != found))
+          return -1;
+        found = in;
+      }
+  return found;
+}
+
+static plan_spec
+spec_of (const sl_model *m, int batch, bool training, bool want_input_grad, sl_plan_part part)
+{
+  plan_spec s = { .batch = batch,
+                  .training = training,
+                  .want_input_grad = want_input_grad,
+                  .first = 0,
+                  .end = m->n_nodes,
+                  .input_node = SL_INPUT_NODE,
+                  .input_size = (size_t) m->channels * m->height * m->width };
+
+  if (part == SL_PART_PREFIX)
+    s.end = m->n_frozen;
+  else if (part == SL_PART_SUFFIX)
+    {
+      s.first = m->n_frozen;
+      s.input_node = _sl_model_feature_node (m);
+      s.input_size = _sl_shape_size (m->nodes[s.input_node].out);
+    }
+  return s;
+}
+
+/* Whether node i of a training plan runs as in training (a frozen one runs
+ * as at inference: batch-norm on its running statistics, no dropout). */
+static inline bool
+node_trains (const sl_model *m, int i, bool training)
+{
+  return training && i >= m->n_frozen;
+}
+
 static bool
-runs_in_place (const sl_model *m, const int *readers, int i)
+runs_in_place (const sl_model *m, const int *readers, const plan_spec *sp, int i)
 {
   const sl_node *n = &m->nodes[i];
   int in = n->inputs[0];
 
   if (!(_sl_layer_class (n->kind)->flags & SL_LAYER_IN_PLACE) || in == SL_INPUT_NODE
       || readers[in] != 1)
+    return false;
+  /* Across the frozen boundary the input is the caller's features, or has no
+   * gradient buffer to share. */
+  if (in < sp->first || ((sp->training || sp->first > 0) && in < m->n_frozen && i >= m->n_frozen))
     return false;
   /* Activations need their outputs; flatten and dropout may alias. */
   return (_sl_layer_class (m->nodes[in].kind)->flags & SL_LAYER_OUTPUT_FREE) != 0;
@@ -83,20 +148,22 @@ typedef struct
  * and what their kind asks for. Returns the bytes the node owns and, in
  * *node_ws, the bytes of workspace it asks for. */
 static uint64_t
-layout_node (const sl_model *m, const int *readers, int i, int batch, bool training,
+layout_node (const sl_model *m, const int *readers, const plan_spec *sp, int i,
              const sl_plan_sizer *sz, plan_layout *l, layout_sums *t, uint64_t *node_ws)
 {
   const sl_node *n = &m->nodes[i];
   const sl_layer_class *c = _sl_layer_class (n->kind);
+  const int batch = sp->batch;
+  const bool training = node_trains (m, i, sp->training);
   const size_t len = _sl_align16 ((size_t) batch * _sl_shape_size (n->out));
   const size_t floats_before = t->floats, ints_before = t->ints;
   sl_layer_needs needs = { .out = true };
 
   l->out_at[i] = l->grad_at[i] = l->saved_at[i] = l->arg_at[i] = SIZE_MAX;
   *node_ws = 0;
-  if (c->flags & SL_LAYER_ALIAS)
+  if ((c->flags & SL_LAYER_ALIAS) || i < sp->first || i >= sp->end)
     return 0;
-  if (runs_in_place (m, readers, i))
+  if (runs_in_place (m, readers, sp, i))
     {
       l->out_at[i] = l->out_at[n->inputs[0]];
       l->grad_at[i] = l->grad_at[n->inputs[0]];
@@ -134,14 +201,15 @@ layout_node (const sl_model *m, const int *readers, int i, int batch, bool train
  * the shared workspace and scratch, the statistics, and staging for a
  * backend that cannot read host memory. */
 static void
-layout_shared (const sl_model *m, int batch, bool training, bool want_input_grad,
-               const sl_plan_sizer *sz, plan_layout *l, layout_sums *t)
+layout_shared (const sl_model *m, const plan_spec *sp, const sl_plan_sizer *sz, plan_layout *l,
+               layout_sums *t)
 {
-  const size_t B = (size_t) batch;
-  const size_t in_size = (size_t) m->channels * m->height * m->width;
+  const size_t B = (size_t) sp->batch;
+  const size_t in_size = sp->input_size;
+  const bool training = sp->training;
 
   l->input_grad_at = t->floats;
-  if (want_input_grad)
+  if (sp->want_input_grad)
     t->floats += _sl_align16 (B * in_size);
   /* Device libraries (cuDNN) want their scratch on a 256-byte boundary. */
   if (!sz->host_memory)
@@ -175,9 +243,8 @@ layout_shared (const sl_model *m, int batch, bool training, bool want_input_grad
  * NULL, receive per node the bytes of the buffers it owns and of the
  * convolution workspace it asks for. */
 static sl_status
-plan_layout_new (const sl_model *m, int batch, bool training, bool want_input_grad,
-                 const sl_plan_sizer *sz, plan_layout *l, uint64_t *node_bytes, uint64_t *node_ws,
-                 sl_error *err)
+plan_layout_new (const sl_model *m, const plan_spec *sp, const sl_plan_sizer *sz, plan_layout *l,
+                 uint64_t *node_bytes, uint64_t *node_ws, sl_error *err)
 {
   layout_sums t = { 0 };
   int *readers = count_readers (m);
@@ -196,14 +263,14 @@ plan_layout_new (const sl_model *m, int batch, bool training, bool want_input_gr
   for (int i = 0; i < m->n_nodes; i++)
     {
       uint64_t ws;
-      uint64_t bytes = layout_node (m, readers, i, batch, training, sz, l, &t, &ws);
+      uint64_t bytes = layout_node (m, readers, sp, i, sz, l, &t, &ws);
 
       if (node_bytes != NULL)
         node_bytes[i] = bytes;
       if (node_ws != NULL)
         node_ws[i] = ws;
     }
-  layout_shared (m, batch, training, want_input_grad, sz, l, &t);
+  layout_shared (m, sp, sz, l, &t);
   free (readers);
   return SL_OK;
 }
@@ -218,8 +285,9 @@ sl_status
 _sl_plan_measure (const sl_model *m, int batch, const sl_plan_sizer *sizer, uint64_t *bytes,
                   uint64_t *node_bytes, uint64_t *node_ws, sl_error *err)
 {
+  const plan_spec sp = spec_of (m, batch, false, false, SL_PART_ALL);
   plan_layout l;
-  sl_status st = plan_layout_new (m, batch, false, false, sizer, &l, node_bytes, node_ws, err);
+  sl_status st = plan_layout_new (m, &sp, sizer, &l, node_bytes, node_ws, err);
 
   *bytes = st == SL_OK ? layout_bytes (&l) : 0;
   layout_clear (&l);
@@ -290,8 +358,9 @@ static void
 plan_point (const sl_model *m, plan_private *pp, const plan_layout *l, bool want_input_grad)
 {
   sl_plan *p = &pp->plan;
+  int root;
 
-  for (int i = 0; i < m->n_nodes; i++)
+  for (int i = p->first; i < p->end; i++)
     {
       if (l->out_at[i] != SIZE_MAX)
         p->out[i] = pp->own[i] = p->arena + l->out_at[i];
@@ -307,7 +376,9 @@ plan_point (const sl_model *m, plan_private *pp, const plan_layout *l, bool want
   p->workspace = p->arena + l->ws_at;
   p->workspace_size = l->ws;
   p->param_grad_scratch = p->training ? p->arena + l->scratch_at : NULL;
-  p->logits_grad = p->training ? p->grad[grad_root (m, m->n_nodes - 1)] : NULL;
+  /* NULL where the loss's gradient has nowhere to go (the last layers frozen). */
+  root = grad_root (m, m->n_nodes - 1);
+  p->logits_grad = p->training && p->end == m->n_nodes && root >= 0 ? p->grad[root] : NULL;
   p->stats = (double *) (p->arena + l->stats_at);
   p->labels = p->index_arena + l->labels_at;
   if (!m->backend->ops->host_memory)
@@ -319,9 +390,9 @@ plan_point (const sl_model *m, plan_private *pp, const plan_layout *l, bool want
 
 /* Allocates the plan laid out in l: its tables, then its arenas in backend memory. */
 static sl_status
-plan_alloc (sl_model *m, int batch, bool training, bool want_input_grad, const plan_layout *l,
-            sl_plan **out, sl_error *err)
+plan_alloc (sl_model *m, const plan_spec *sp, const plan_layout *l, sl_plan **out, sl_error *err)
 {
+  const int batch = sp->batch;
   sl_backend *be = m->backend;
   plan_private *pp = plan_alloc_tables (m);
   sl_plan *p;
@@ -334,7 +405,12 @@ plan_alloc (sl_model *m, int batch, bool training, bool want_input_grad, const p
     }
   p = &pp->plan;
   p->batch = batch;
-  p->training = training;
+  p->training = sp->training;
+  p->first = sp->first;
+  p->end = sp->end;
+  p->input_node = sp->input_node;
+  p->input_size = sp->input_size;
+  p->bytes = layout_bytes (l);
   p->arena = be->ops->alloc (be, l->floats * sizeof (float));
   p->index_arena = be->ops->alloc (be, l->ints * sizeof (int32_t));
   if (p->arena == NULL || p->index_arena == NULL)
@@ -345,14 +421,13 @@ plan_alloc (sl_model *m, int batch, bool training, bool want_input_grad, const p
                            "batch size",
                            be->ops->host_memory ? "main" : "GPU", layout_bytes (l) / 1e6, batch);
     }
-  plan_point (m, pp, l, want_input_grad);
+  plan_point (m, pp, l, sp->want_input_grad);
   *out = p;
   return SL_OK;
 }
 
-sl_status
-_sl_plan_new (sl_model *m, int batch, bool training, bool want_input_grad, sl_plan **out,
-              sl_error *err)
+static sl_status
+plan_new (sl_model *m, const plan_spec *sp, sl_plan **out, sl_error *err)
 {
   const sl_plan_sizer sizer = { .backend = m->backend,
                                 .threads = m->threads,
@@ -361,14 +436,38 @@ _sl_plan_new (sl_model *m, int batch, bool training, bool want_input_grad, sl_pl
   sl_status st;
 
   *out = NULL;
-  st = plan_layout_new (m, batch, training, want_input_grad, &sizer, &l, NULL, NULL, err);
+  st = plan_layout_new (m, sp, &sizer, &l, NULL, NULL, err);
   if (st != SL_OK)
     return st;
-  st = check_layout (m, batch, &l, err);
+  st = check_layout (m, sp->batch, &l, err);
   if (st == SL_OK)
-    st = plan_alloc (m, batch, training, want_input_grad, &l, out, err);
+    st = plan_alloc (m, sp, &l, out, err);
   layout_clear (&l);
   return st;
+}
+
+sl_status
+_sl_plan_new (sl_model *m, int batch, bool training, bool want_input_grad, sl_plan **out,
+              sl_error *err)
+{
+  const plan_spec sp = spec_of (m, batch, training, want_input_grad, SL_PART_ALL);
+
+  return plan_new (m, &sp, out, err);
+}
+
+sl_status
+_sl_plan_new_part (sl_model *m, int batch, bool training, sl_plan_part part, sl_plan **out,
+                   sl_error *err)
+{
+  plan_spec sp;
+
+  *out = NULL;
+  if ((part == SL_PART_PREFIX && m->n_frozen == 0)
+      || (part == SL_PART_SUFFIX && _sl_model_feature_node (m) < 0))
+    return sl_error_set (err, SL_ERR_INVALID,
+                         "the model has no frozen layers whose output is a single feature tensor");
+  sp = spec_of (m, batch, training, false, part);
+  return plan_new (m, &sp, out, err);
 }
 
 void
@@ -394,7 +493,7 @@ _sl_plan_free (sl_model *m, sl_plan *p)
 static const float *
 node_input (const sl_plan *p, const sl_node *n, int k, const float *x)
 {
-  return n->inputs[k] == SL_INPUT_NODE ? x : p->out[n->inputs[k]];
+  return n->inputs[k] == p->input_node ? x : p->out[n->inputs[k]];
 }
 
 /* One node's part of a pass: its inputs, weights and buffers. */
@@ -426,7 +525,7 @@ _sl_graph_forward (sl_model *m, sl_plan *p, const float *x, int n, bool training
 {
   plan_private *pp = (plan_private *) p;
 
-  for (int i = 0; i < m->n_nodes; i++)
+  for (int i = p->first; i < p->end; i++)
     {
       const sl_layer_class *c = _sl_layer_class (m->nodes[i].kind);
       sl_layer_run r = run_of (m, p, i, x, n);
@@ -437,11 +536,11 @@ _sl_graph_forward (sl_model *m, sl_plan *p, const float *x, int n, bool training
           continue;
         }
       r.y = pp->own[i];
-      r.training = training;
+      r.training = node_trains (m, i, training);
       r.noise_seed = noise_seed;
       p->out[i] = (float *) c->forward (&r);
     }
-  return p->out[m->n_nodes - 1];
+  return p->out[p->end - 1];
 }
 
 static float *
@@ -449,6 +548,7 @@ grad_of (const sl_model *m, sl_plan *p, int index)
 {
   int r = grad_root (m, index);
 
+  /* Frozen nodes have no gradient buffer: NULL. */
   return r == SL_INPUT_NODE ? p->input_grad : p->grad[r];
 }
 
@@ -462,7 +562,8 @@ _sl_graph_backward (sl_model *m, sl_plan *p, const float *x, int n, float *param
   memset (written, 0, sizeof (bool) * ((size_t) m->n_nodes + 1));
   written[grad_root (m, m->n_nodes - 1) + 1] = true;
 
-  for (int i = m->n_nodes - 1; i >= 0; i--)
+  /* Nothing flows back into the frozen prefix. */
+  for (int i = m->n_nodes - 1; i >= m->n_frozen && i >= p->first; i--)
     {
       const sl_node *node = &m->nodes[i];
       const sl_layer_class *c = _sl_layer_class (node->kind);
@@ -472,7 +573,7 @@ _sl_graph_backward (sl_model *m, sl_plan *p, const float *x, int n, float *param
       if (c->flags & SL_LAYER_ALIAS)
         continue;
       r = run_of (m, p, i, x, n);
-      r.dw = param_grads + node->param_offset;
+      r.dw = param_grads + (node->param_offset - m->trainable_offset);
       if (!written[i + 1])
         {
           /* Nothing reads this layer's output: its parameters get no gradient. */

@@ -99,6 +99,8 @@ move_to (sl_model *m, sl_backend *be, sl_device_list *list, size_t index, sl_err
   /* Everything on the old device goes, with the backend last. */
   _sl_plan_free (m, m->predict_plan);
   m->predict_plan = NULL;
+  _sl_plan_free (m, m->features_plan);
+  m->features_plan = NULL;
   if (m->host_params != m->params)
     free (m->host_params);
   if (m->host_state != m->state)

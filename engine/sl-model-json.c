@@ -22,7 +22,8 @@ field_allowed (const sl_layer_class *t, const char *key)
   size_t len = strlen (key);
   const char *p = t->fields;
 
-  if (!strcmp (key, "type") || !strcmp (key, "name") || !strcmp (key, "input"))
+  if (!strcmp (key, "type") || !strcmp (key, "name") || !strcmp (key, "input")
+      || !strcmp (key, "frozen") || !strcmp (key, "lr_scale"))
     return true;
   /* An empty key is found everywhere (and never advances the search); one
    * with a space could match two neighbouring names of the list. */
@@ -124,6 +125,25 @@ read_inputs (const cJSON *obj, const sl_model *m, int index, sl_node *n, const w
   return SL_OK;
 }
 
+/* The fields every kind has for transfer learning: "frozen" and "lr_scale". */
+static sl_status
+read_training_fields (const cJSON *obj, sl_node *n, const where *w)
+{
+  const cJSON *scale = cJSON_GetObjectItemCaseSensitive (obj, "lr_scale");
+  sl_status st = _sl_json_bool (obj, "frozen", false, &n->frozen, w);
+
+  if (st != SL_OK)
+    return st;
+  n->lr_scale = 1.0f;
+  if (scale == NULL)
+    return SL_OK;
+  if (!cJSON_IsNumber (scale) || !(scale->valuedouble > 0.0 && scale->valuedouble <= 100.0))
+    return BAD (w, "'lr_scale' must be a number above 0 and at most 100 (it multiplies the "
+                   "learning rate of this layer)");
+  n->lr_scale = (float) scale->valuedouble;
+  return SL_OK;
+}
+
 /* Reads layers[index] into m->nodes[index]: its kind, name and inputs, then
  * its kind's fields and shape; it takes the next parameters and state. */
 static sl_status
@@ -142,7 +162,8 @@ parse_layer (const cJSON *obj, sl_model *m, int index, size_t *params, size_t *s
   c = _sl_layer_class (n->kind);
   n->in = _sl_layer_input_shape (m, n, 0);
   n->out = n->in;
-  if ((st = c->read (obj, n, &w)) != SL_OK || (st = c->shape (m, n, &w)) != SL_OK)
+  if ((st = c->read (obj, n, &w)) != SL_OK || (st = c->shape (m, n, &w)) != SL_OK
+      || (st = read_training_fields (obj, n, &w)) != SL_OK)
     return st;
   if (_sl_shape_size (n->out) > (size_t) 1 << 28 || n->param_count > (size_t) 1 << 30)
     return BAD (&w, "the layer is too large");
@@ -150,6 +171,44 @@ parse_layer (const cJSON *obj, sl_model *m, int index, size_t *params, size_t *s
   n->state_offset = *state;
   *params += n->param_count;
   *state += n->state_count;
+  return SL_OK;
+}
+
+/* Frozen layers come first; the parameters of the trainable ones then form
+ * one block at the end (parse_layer lays parameters out in node order, and
+ * the trainer, optimizer and checkpoints rely on that). */
+static sl_status
+check_frozen_prefix (sl_model *m, sl_error *err)
+{
+  int count = 0;
+
+  while (count < m->n_nodes && m->nodes[count].frozen)
+    count++;
+  for (int i = count; i < m->n_nodes; i++)
+    if (m->nodes[i].frozen)
+      {
+        where w = { err, i, _sl_layer_class (m->nodes[i].kind)->name };
+        char before[96];
+
+        _sl_model_describe_layer (m, count, before, sizeof before);
+        return BAD (&w,
+                    "frozen layers must come first, but %s before it is not frozen "
+                    "(freeze it too, or unfreeze this one)",
+                    before);
+      }
+  m->n_frozen = count;
+  m->trainable_offset = count < m->n_nodes ? m->nodes[count].param_offset : m->n_params;
+  for (int i = 0; i < m->n_nodes; i++)
+    {
+      const sl_node *n = &m->nodes[i];
+      bool ok = i < count ? n->param_offset + n->param_count <= m->trainable_offset
+                          : n->param_offset >= m->trainable_offset;
+      if (!ok)
+        return sl_error_set (err, SL_ERR_INVALID,
+                             "model description: layers[%d]: its parameters are not laid out "
+                             "in layer order",
+                             i);
+    }
   return SL_OK;
 }
 
@@ -217,7 +276,7 @@ parse_root (const cJSON *root, sl_model *m, sl_error *err)
                 _sl_shape_size (m->nodes[count - 1].out), m->classes, m->classes);
   m->n_params = params;
   m->n_state = state;
-  return SL_OK;
+  return check_frozen_prefix (m, err);
 }
 
 sl_status
@@ -279,6 +338,10 @@ _sl_model_serialize (const sl_model *m)
       else if (n->inputs[0] != i - 1)
         cJSON_AddStringToObject (l, "input", node_ref (m, n->inputs[0]));
       _sl_layer_class (n->kind)->write (n, l);
+      if (n->frozen)
+        cJSON_AddBoolToObject (l, "frozen", true);
+      if (n->lr_scale != 1.0f)
+        cJSON_AddNumberToObject (l, "lr_scale", _sl_json_tidy_float (n->lr_scale));
       cJSON_AddItemToArray (layers, l);
     }
   text = cJSON_PrintUnformatted (root);

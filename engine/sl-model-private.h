@@ -59,6 +59,8 @@ typedef struct
   float rate;                                     /* dropout */
   size_t param_offset, weight_count, param_count; /* bias follows the weights */
   size_t state_offset, state_count;
+  bool frozen;    /* no gradient, no optimizer state; runs as at inference (a prefix) */
+  float lr_scale; /* multiplies the learning rate of its parameters */
 } sl_node;
 
 /* Buffers for one (model, batch size): planned once, reused by every step. */
@@ -83,7 +85,20 @@ typedef struct
   float *probs;
   int32_t *labels; /* a batch of labels */
   double *stats;   /* SL_STAT_COUNT doubles: loss, hits, finiteness */
+  /* The nodes it runs, [first, end), and the node whose output its input x
+   * stands for (SL_INPUT_NODE: the images; else the frozen prefix's output). */
+  int first, end, input_node;
+  size_t input_size; /* floats per image of x */
+  uint64_t bytes;    /* what its arenas take */
 } sl_plan;
+
+/* Which part of the graph a plan runs. */
+typedef enum
+{
+  SL_PART_ALL,    /* every node, from the images */
+  SL_PART_PREFIX, /* only the frozen prefix, from the images (to compute features) */
+  SL_PART_SUFFIX, /* only the trainable layers, from the frozen prefix's output */
+} sl_plan_part;
 
 struct sl_model
 {
@@ -111,6 +126,10 @@ struct sl_model
    * the runtime classifier from its memory limit: _sl_plan_new refuses a
    * larger plan with SL_ERR_LIMIT before allocating it. */
   uint64_t plan_limit;
+  /* Frozen layers: nodes [0, n_frozen); their parameters are [0, trainable_offset). */
+  int n_frozen;
+  size_t trainable_offset;
+  sl_plan *features_plan; /* SL_PART_PREFIX, for sl_model_compute_features */
 };
 
 /* sl-model-json.c */
@@ -154,11 +173,19 @@ void _sl_format_bytes (uint64_t bytes, char *buf, size_t size);
 
 sl_status _sl_plan_new (sl_model *model, int batch, bool training, bool want_input_grad,
                         sl_plan **out, sl_error *err);
+/* A plan for one part of the graph (no input gradient). */
+sl_status _sl_plan_new_part (sl_model *model, int batch, bool training, sl_plan_part part,
+                             sl_plan **out, sl_error *err);
+/* The frozen node whose output is the only tensor the trainable layers read
+ * from the frozen prefix, or -1 (nothing frozen, all frozen, or several). */
+int _sl_model_feature_node (const sl_model *model);
 void _sl_plan_free (sl_model *model, sl_plan *plan);
 /* Runs the graph on n <= plan->batch images; returns the logits (n x classes). */
 const float *_sl_graph_forward (sl_model *model, sl_plan *plan, const float *x, int n,
                                 bool training, uint64_t noise_seed);
-/* Backpropagates plan->logits_grad into param_grads (and plan->input_grad). */
+/* Backpropagates plan->logits_grad into param_grads (and plan->input_grad).
+ * param_grads holds the trainable parameters only (from trainable_offset);
+ * it stops at the first trainable layer. */
 void _sl_graph_backward (sl_model *model, sl_plan *plan, const float *x, int n, float *param_grads);
 
 /* sl-cost.c: what a model costs to run, known before anything large is allocated. */

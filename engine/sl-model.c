@@ -225,6 +225,7 @@ sl_model_free (sl_model *m)
   if (m->backend != NULL)
     {
       _sl_plan_free (m, m->predict_plan);
+      _sl_plan_free (m, m->features_plan);
       if (!m->shares_weights)
         {
           free_host_copies (m);
@@ -307,6 +308,8 @@ sl_model_set_threads (sl_model *m, int threads, sl_error *err)
    * block is plain host memory on the CPU backend and moves over as it is. */
   _sl_plan_free (m, m->predict_plan);
   m->predict_plan = NULL;
+  _sl_plan_free (m, m->features_plan);
+  m->features_plan = NULL;
   m->backend->ops->destroy (m->backend);
   m->backend = be;
   m->threads = threads;

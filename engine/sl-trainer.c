@@ -23,7 +23,55 @@ trainer_plan (sl_trainer *t, sl_error *err)
   _sl_plan_free (t->model, t->plan);
   t->plan = NULL;
   t->plan_backend = t->model->backend;
-  return _sl_plan_new (t->model, t->batch, true, false, &t->plan, err);
+  return _sl_plan_new_part (t->model, t->batch, true, t->features ? SL_PART_SUFFIX : SL_PART_ALL,
+                            &t->plan, err);
+}
+
+/* The layers' lr_scale as ranges of the trainable parameters, runs of equal
+ * scales merged; none when every scale is 1 (the optimizer's fast path). */
+static sl_status
+build_lr_ranges (sl_trainer *t)
+{
+  const sl_model *m = t->model;
+  bool scaled = false;
+
+  for (int i = m->n_frozen; i < m->n_nodes; i++)
+    scaled |= m->nodes[i].param_count > 0 && m->nodes[i].lr_scale != 1.0f;
+  if (!scaled)
+    return SL_OK;
+  t->ranges = calloc ((size_t) m->n_nodes, sizeof *t->ranges);
+  if (t->ranges == NULL)
+    return SL_ERR_NOMEM;
+  for (int i = m->n_frozen; i < m->n_nodes; i++)
+    {
+      const sl_node *n = &m->nodes[i];
+      size_t begin = n->param_offset - m->trainable_offset;
+      sl_lr_range *last = t->n_ranges > 0 ? &t->ranges[t->n_ranges - 1] : NULL;
+
+      if (n->param_count == 0)
+        continue;
+      if (last != NULL && last->scale == n->lr_scale && last->end == begin)
+        last->end = begin + n->param_count;
+      else
+        t->ranges[t->n_ranges++]
+            = (sl_lr_range){ .begin = begin, .end = begin + n->param_count, .scale = n->lr_scale };
+    }
+  return SL_OK;
+}
+
+/* Training needs a gradient to reach at least one weight. */
+static sl_status
+check_trainable (const sl_model *m, sl_error *err)
+{
+  int last = m->n_nodes - 1;
+
+  while (last >= 0 && m->nodes[last].kind == SL_LAYER_FLATTEN)
+    last = m->nodes[last].inputs[0];
+  if (m->n_params - m->trainable_offset == 0 || last < m->n_frozen)
+    return sl_error_set (err, SL_ERR_INVALID,
+                         "every layer with weights is frozen, so there is nothing to train; "
+                         "unfreeze at least the last layer");
+  return SL_OK;
 }
 
 sl_status
@@ -43,6 +91,8 @@ sl_trainer_new (sl_model *model, const sl_train_config *config, int batch_size, 
     return sl_error_set (err, SL_ERR_INVALID, "the batch size must be from 1 to 65536, not %d",
                          batch_size);
   st = _sl_train_config_validate (config, model->classes, err);
+  if (st == SL_OK)
+    st = check_trainable (model, err);
   if (st != SL_OK)
     return st;
 
@@ -70,12 +120,17 @@ sl_trainer_new (sl_model *model, const sl_train_config *config, int batch_size, 
         be->ops->upload (be, t->device_class_weights, t->class_weights,
                          sizeof (float) * model->classes);
     }
+  /* Room for a batch of images, or of features (never larger). */
   in_size = (size_t) model->channels * model->height * model->width;
-  t->grads = be->ops->alloc (be, sizeof (float) * model->n_params);
-  t->moments = be->ops->alloc (be, 2 * sizeof (float) * model->n_params);
+  if (sl_model_feature_size (model) > in_size)
+    in_size = sl_model_feature_size (model);
+  t->n_trainable = model->n_params - model->trainable_offset;
+  t->grads = be->ops->alloc (be, sizeof (float) * t->n_trainable);
+  t->moments = be->ops->alloc (be, 2 * sizeof (float) * t->n_trainable);
   t->x = malloc (sizeof (float) * in_size * batch_size);
   t->labels = malloc (sizeof (int32_t) * batch_size);
-  if (t->grads == NULL || t->moments == NULL || t->x == NULL || t->labels == NULL)
+  if (t->grads == NULL || t->moments == NULL || t->x == NULL || t->labels == NULL
+      || build_lr_ranges (t) != SL_OK)
     goto nomem;
   st = trainer_plan (t, err);
   if (st == SL_OK)
@@ -113,6 +168,7 @@ sl_trainer_free (sl_trainer *t)
   if (t->device_class_weights != NULL && t->device_class_weights != t->class_weights)
     be->ops->release (be, t->device_class_weights);
   t->model->trainers--;
+  free (t->ranges);
   free (t->x);
   free (t->labels);
   free (t->class_weights);
@@ -130,7 +186,7 @@ check_batch (sl_trainer *t, const float *x, const int32_t *labels, int n, sl_err
       return sl_error_set (err, SL_ERR_INVALID,
                            "label %d of image %d is outside the model's %d classes",
                            (int) labels[i], i, t->model->classes);
-  if (t->plan_backend != t->model->backend)
+  if (t->plan == NULL || t->plan_backend != t->model->backend)
     return trainer_plan (t, err);
   return SL_OK;
 }
@@ -144,11 +200,12 @@ stage_batch (sl_trainer *t, const float *x, const int32_t *labels, int n, const 
 {
   sl_model *m = t->model;
   sl_backend *be = m->backend;
-  const size_t in_size = (size_t) m->channels * m->height * m->width;
   sl_status st = check_batch (t, x, labels, n, err);
+  size_t in_size;
 
   if (st != SL_OK)
     return st;
+  in_size = t->plan->input_size; /* an image's floats, or a feature's */
   if (be->ops->host_memory)
     {
       *dx = x;
@@ -184,7 +241,7 @@ step_launch (sl_trainer *t, const float *x, const int32_t *labels, int n, sl_err
   be->ops->softmax_xent (be, n, m->classes, logits, dlabels, &ld, t->plan->logits_grad,
                          t->plan->stats);
   _sl_graph_backward (m, t->plan, dx, n, t->grads);
-  be->ops->all_finite (be, m->n_params, t->grads, t->plan->stats);
+  be->ops->all_finite (be, t->n_trainable, t->grads, t->plan->stats);
   return SL_OK;
 }
 
@@ -224,9 +281,11 @@ step_finish (sl_trainer *t, int n, double *loss, double *accuracy, sl_error *err
     .epsilon = t->config.epsilon,
     .nesterov = t->config.nesterov,
     .t = t->step + 1,
+    .ranges = t->ranges,
+    .n_ranges = t->n_ranges,
   };
-  be->ops->optimizer_step (be, &s, m->n_params, m->params, t->grads, t->moments,
-                           t->moments + m->n_params);
+  be->ops->optimizer_step (be, &s, t->n_trainable, m->params + m->trainable_offset, t->grads,
+                           t->moments, t->moments + t->n_trainable);
   m->host_stale = true;
   t->step++;
   if (loss != NULL)
@@ -377,6 +436,39 @@ sl_trainer_evaluate (sl_trainer *t, const sl_batch_source *src, sl_epoch_stats *
                                images ? (double) correct / images : 0.0, images,
                                now_seconds () - start };
   return SL_OK;
+}
+
+sl_status
+sl_trainer_set_feature_input (sl_trainer *t, bool on, sl_error *err)
+{
+  sl_status st;
+
+  if (t == NULL)
+    return sl_error_set (err, SL_ERR_INVALID, "sl_trainer_set_feature_input: no trainer");
+  if (on && sl_model_feature_size (t->model) == 0)
+    return sl_error_set (err, SL_ERR_INVALID,
+                         "the model's frozen layers do not end in a single tensor (none or every "
+                         "layer is frozen, or a shortcut crosses the boundary): train it on "
+                         "images");
+  if (on == t->features && t->plan != NULL)
+    return SL_OK;
+  t->features = on;
+  st = trainer_plan (t, err);
+  if (st != SL_OK)
+    {
+      /* Keep a working trainer: back to what it was. */
+      sl_error ignored;
+
+      t->features = !on;
+      trainer_plan (t, &ignored);
+    }
+  return st;
+}
+
+uint64_t
+_sl_trainer_bytes (const sl_trainer *t)
+{
+  return (t->plan != NULL ? t->plan->bytes : 0) + 3 * sizeof (float) * (uint64_t) t->n_trainable;
 }
 
 int64_t

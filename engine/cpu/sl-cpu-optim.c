@@ -71,16 +71,40 @@ adam_range (const sl_optim_step *s, long i0, long i1, float *restrict p, const f
 }
 
 static void
+optim_span (const sl_optim_step *s, long i0, long i1, const optim_job *j)
+{
+  if (s->kind == SL_OPTIMIZER_SGD)
+    sgd_range (s, i0, i1, j->p, j->g, j->m);
+  else
+    adam_range (s, i0, i1, j->p, j->g, j->m, j->v);
+}
+
+/* Each thread takes an equal share of the whole block and walks the scaled
+ * ranges that fall in it, so a few ranges cost no extra dispatch. */
+static void
 optim_share (void *ctx, int t, int threads)
 {
   const optim_job *j = ctx;
   long i0, i1;
 
   _sl_split_range ((long) j->len, t, threads, &i0, &i1);
-  if (j->s->kind == SL_OPTIMIZER_SGD)
-    sgd_range (j->s, i0, i1, j->p, j->g, j->m);
-  else
-    adam_range (j->s, i0, i1, j->p, j->g, j->m, j->v);
+  if (j->s->n_ranges == 0)
+    {
+      optim_span (j->s, i0, i1, j);
+      return;
+    }
+  for (int k = 0; k < j->s->n_ranges; k++)
+    {
+      const sl_lr_range *r = &j->s->ranges[k];
+      long b = (long) r->begin > i0 ? (long) r->begin : i0;
+      long e = (long) r->end < i1 ? (long) r->end : i1;
+      sl_optim_step scaled = *j->s;
+
+      if (b >= e)
+        continue;
+      scaled.lr = j->s->lr * r->scale;
+      optim_span (&scaled, b, e, j);
+    }
 }
 
 void

@@ -49,17 +49,14 @@ adam (size_t len, float beta1, float beta2, float eps, float step, float inv_sqr
   }
 }
 
-extern "C" void
-sl_cuda_optimizer_step (sl_backend *be, const sl_optim_step *s, size_t len, float *params,
-                        const float *grads, float *m, float *v)
+/* One launch over [0, len) of the given blocks, at learning rate lr. */
+static void
+step_span (sl_cuda *c, const sl_optim_step *s, float lr, size_t len, float *params,
+           const float *grads, float *m, float *v)
 {
-  sl_cuda *c = sl_cuda_of (be);
-
-  if (len == 0 || !sl_cuda_enter (c))
-    return;
   if (s->kind == SL_OPTIMIZER_SGD)
     sgd<<<sl_cuda_blocks (len), SL_CUDA_THREADS, 0, c->stream>>> (
-        len, s->lr, s->weight_decay, s->momentum, s->nesterov, params, grads, m);
+        len, lr, s->weight_decay, s->momentum, s->nesterov, params, grads, m);
   else
     {
       /* Bias corrections in double on the host, as the CPU computes them. */
@@ -68,9 +65,33 @@ sl_cuda_optimizer_step (sl_backend *be, const sl_optim_step *s, size_t len, floa
       const bool decoupled = s->kind == SL_OPTIMIZER_ADAMW;
 
       adam<<<sl_cuda_blocks (len), SL_CUDA_THREADS, 0, c->stream>>> (
-          len, s->beta1, s->beta2, s->epsilon, (float) (s->lr / bc1), (float) (1.0 / sqrt (bc2)),
-          decoupled ? 1.0f - s->lr * s->weight_decay : 1.0f, decoupled ? 0.0f : s->weight_decay,
+          len, s->beta1, s->beta2, s->epsilon, (float) (lr / bc1), (float) (1.0 / sqrt (bc2)),
+          decoupled ? 1.0f - lr * s->weight_decay : 1.0f, decoupled ? 0.0f : s->weight_decay,
           params, grads, m, v);
     }
+}
+
+/* Scaled ranges (layers' "lr_scale") get a launch each, with the CPU's
+ * float product lr * scale; there are few (merged per run of equal scales). */
+extern "C" void
+sl_cuda_optimizer_step (sl_backend *be, const sl_optim_step *s, size_t len, float *params,
+                        const float *grads, float *m, float *v)
+{
+  sl_cuda *c = sl_cuda_of (be);
+
+  if (len == 0 || !sl_cuda_enter (c))
+    return;
+  if (s->n_ranges == 0)
+    step_span (c, s, s->lr, len, params, grads, m, v);
+  else
+    for (int k = 0; k < s->n_ranges; k++)
+      {
+        const sl_lr_range *r = &s->ranges[k];
+        const size_t b = r->begin, e = r->end < len ? r->end : len;
+
+        if (b < e)
+          step_span (c, s, s->lr * r->scale, e - b, params + b, grads + b, m + b,
+                     v != NULL ? v + b : NULL);
+      }
   sl_cuda_check_launch (c, "the optimizer step");
 }

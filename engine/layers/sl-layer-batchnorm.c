@@ -42,13 +42,14 @@ batchnorm_init (const sl_node *n, float *w, float *state, sl_rng *rng)
     }
 }
 
-/* The batch's mean and inverse std per channel, for backward. */
+/* In training, the batch's mean and inverse std per channel, for backward
+ * (inference, and a frozen layer, use the running statistics). */
 static void
 batchnorm_plan (const sl_node *n, int batch, bool training, const sl_plan_sizer *sz,
                 sl_layer_needs *needs)
 {
-  (void) batch, (void) training, (void) sz;
-  needs->saved = _sl_align16 (2 * (size_t) n->in.c);
+  (void) batch, (void) sz;
+  needs->saved = training ? _sl_align16 (2 * (size_t) n->in.c) : 0;
 }
 
 static double

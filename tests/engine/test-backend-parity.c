@@ -574,23 +574,33 @@ test_optimizers (void)
       .epsilon = 1e-8f,
       .weight_decay = 0.01f },
   };
+  /* Layers' lr_scale: ranges with their own learning rates. */
+  const sl_lr_range ranges[]
+      = { { 0, 12345, 0.25f }, { 12345, 30000, 1.0f }, { 30000, len, 3.0f } };
   Backends b;
 
   if (!backends_open (&b))
     return;
-  for (gsize k = 0; k < G_N_ELEMENTS (steps); k++)
+  for (gsize k = 0; k < 2 * G_N_ELEMENTS (steps); k++)
     {
       g_autofree float *p = random_floats (len, 1), *mv = g_new0 (float, 2 * len);
       float *gp = gpu_copy (&b, p, len * 4), *gmv = gpu_copy (&b, NULL, 2 * len * 4);
       float *gg = gpu_copy (&b, NULL, len * 4);
-      g_autofree char *what = g_strdup_printf ("optimizer %zu, parameters after 3 steps", k);
+      g_autofree char *what
+          = g_strdup_printf ("optimizer %zu%s, parameters after 3 steps", k % G_N_ELEMENTS (steps),
+                             k >= G_N_ELEMENTS (steps) ? " (lr ranges)" : "");
 
       for (int t = 1; t <= 3; t++)
         {
           g_autofree float *g = random_floats (len, 10 + t);
-          sl_optim_step s = steps[k];
+          sl_optim_step s = steps[k % G_N_ELEMENTS (steps)];
 
           s.t = t;
+          if (k >= G_N_ELEMENTS (steps))
+            {
+              s.ranges = ranges;
+              s.n_ranges = G_N_ELEMENTS (ranges);
+            }
           b.gpu->ops->upload (b.gpu, gg, g, len * 4);
           b.cpu->ops->optimizer_step (b.cpu, &s, len, p, g, mv, mv + len);
           b.gpu->ops->optimizer_step (b.gpu, &s, len, gp, gg, gmv, gmv + len);
