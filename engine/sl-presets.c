@@ -3,6 +3,7 @@
 #include "sl-error-private.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -240,6 +241,151 @@ build_mobilenet_s (builder *b, const sl_preset_options *o)
   add_dense (b, o->classes);
 }
 
+/* EfficientNet-Lite as the reference PyTorch implementation (efficientnet-lite-pytorch 0.1.0)
+ * builds it: MBConv blocks without squeeze-excitation, ReLU6, TensorFlow "same" padding,
+ * batch-norm epsilon 1e-3 (momentum 0.01 in PyTorch's convention), a fixed stem (32) and head
+ * (1280). Layer names are the PyTorch state-dict module prefixes, so the converter maps weights
+ * by name. */
+typedef struct
+{
+  double width, depth, dropout;
+} lite_coefficients;
+
+/* round_filters: scale by the width coefficient, round to a multiple of 8, never more than 10%
+ * down. */
+static int
+lite_round_filters (int filters, double width)
+{
+  double f = filters * width;
+  int c = (int) (f + 4.0) / 8 * 8;
+
+  if (c < 8)
+    c = 8;
+  if (c < 0.9 * f)
+    c += 8;
+  return c;
+}
+
+static cJSON *
+add_lite_conv (builder *b, const char *name, int filters, int k, int stride, int groups)
+{
+  cJSON *l = add_layer (b, "conv2d", name, NULL);
+
+  cJSON_AddNumberToObject (l, "filters", filters);
+  cJSON_AddNumberToObject (l, "kernel", k);
+  if (stride != 1)
+    cJSON_AddNumberToObject (l, "stride", stride);
+  cJSON_AddStringToObject (l, "padding", "same");
+  if (groups != 1)
+    cJSON_AddNumberToObject (l, "groups", groups);
+  cJSON_AddBoolToObject (l, "bias", false);
+  b->h = (b->h + stride - 1) / stride;
+  b->w = (b->w + stride - 1) / stride;
+  return l;
+}
+
+static void
+add_lite_bn (builder *b, const char *name)
+{
+  cJSON *l = add_layer (b, "batchnorm", name, NULL);
+
+  cJSON_AddNumberToObject (l, "epsilon", 1e-3);
+  cJSON_AddNumberToObject (l, "momentum", 0.01);
+}
+
+static void
+build_efficientnet_lite (builder *b, const sl_preset_options *o, lite_coefficients c)
+{
+  static const int stages[][5] = {
+    /* repeats, kernel, stride, expansion, output filters */
+    { 1, 3, 1, 1, 16 },  { 2, 3, 2, 6, 24 },  { 2, 5, 2, 6, 40 },  { 3, 3, 2, 6, 80 },
+    { 3, 5, 1, 6, 112 }, { 4, 5, 2, 6, 192 }, { 1, 3, 1, 6, 320 },
+  };
+  const int n_stages = (int) (sizeof stages / sizeof stages[0]);
+  int in_c = 32, block = 0;
+  char name[64], prev[64];
+
+  add_lite_conv (b, "_conv_stem", 32, 3, 2, 1);
+  add_lite_bn (b, "_bn0");
+  /* The stem's activation feeds the first block (the reference's shared "_swish" module). */
+  add_layer (b, "relu6", "_stem_relu6", NULL);
+  snprintf (prev, sizeof prev, "_stem_relu6");
+  for (int s = 0; s < n_stages; s++)
+    {
+      /* The stem and head stages keep their repeats; the others scale with depth. */
+      int repeats
+          = s == 0 || s == n_stages - 1 ? stages[s][0] : (int) ceil (c.depth * stages[s][0]);
+      int out_c = lite_round_filters (stages[s][4], c.width);
+
+      for (int r = 0; r < repeats; r++, block++)
+        {
+          int stride = r == 0 ? stages[s][2] : 1, expand = stages[s][3];
+          int hidden = in_c * expand;
+          bool first = true;
+
+          if (expand != 1)
+            {
+              snprintf (name, sizeof name, "_blocks.%d._expand_conv", block);
+              add_lite_conv (b, name, hidden, 1, 1, 1);
+              cJSON_AddStringToObject (
+                  cJSON_GetArrayItem (b->layers, cJSON_GetArraySize (b->layers) - 1), "input",
+                  prev);
+              snprintf (name, sizeof name, "_blocks.%d._bn0", block);
+              add_lite_bn (b, name);
+              add_layer (b, "relu6", NULL, NULL);
+              first = false;
+            }
+          snprintf (name, sizeof name, "_blocks.%d._depthwise_conv", block);
+          cJSON *dw = add_lite_conv (b, name, hidden, stages[s][1], stride, hidden);
+          if (first)
+            cJSON_AddStringToObject (dw, "input", prev);
+          snprintf (name, sizeof name, "_blocks.%d._bn1", block);
+          add_lite_bn (b, name);
+          add_layer (b, "relu6", NULL, NULL);
+          snprintf (name, sizeof name, "_blocks.%d._project_conv", block);
+          add_lite_conv (b, name, out_c, 1, 1, 1);
+          snprintf (name, sizeof name, "_blocks.%d._bn2", block);
+          add_lite_bn (b, name);
+          if (stride == 1 && in_c == out_c)
+            {
+              cJSON *sum = add_layer (b, "add", NULL, NULL);
+              cJSON *ins = cJSON_AddArrayToObject (sum, "inputs");
+
+              cJSON_AddItemToArray (ins, cJSON_CreateString (name));
+              cJSON_AddItemToArray (ins, cJSON_CreateString (prev));
+              snprintf (name, sizeof name, "_blocks.%d", block);
+              cJSON_AddStringToObject (sum, "name", name);
+            }
+          snprintf (prev, sizeof prev, "%s", name);
+          in_c = out_c;
+        }
+    }
+  add_lite_conv (b, "_conv_head", 1280, 1, 1, 1);
+  add_lite_bn (b, "_bn1");
+  add_layer (b, "relu6", NULL, NULL);
+  add_layer (b, "global_avgpool", "_avg_pooling", NULL);
+  cJSON_AddNumberToObject (add_layer (b, "dropout", "_dropout", NULL), "rate", c.dropout);
+  cJSON_AddNumberToObject (add_layer (b, "dense", "_fc", NULL), "units", o->classes);
+}
+
+static void
+build_lite0 (builder *b, const sl_preset_options *o)
+{
+  build_efficientnet_lite (b, o, (lite_coefficients){ 1.0, 1.0, 0.2 });
+}
+
+static void
+build_lite1 (builder *b, const sl_preset_options *o)
+{
+  build_efficientnet_lite (b, o, (lite_coefficients){ 1.0, 1.1, 0.2 });
+}
+
+static void
+build_lite2 (builder *b, const sl_preset_options *o)
+{
+  build_efficientnet_lite (b, o, (lite_coefficients){ 1.1, 1.2, 0.3 });
+}
+
 typedef struct
 {
   const char *name;
@@ -264,6 +410,14 @@ static const preset presets[] = {
     "Depthwise-separable inverted residuals: few weights and fast inference "
     "for line-side PCs",
     build_mobilenet_s },
+  { "efficientnet-lite0",
+    "EfficientNet-Lite0 (4.7 M weights, 224 px native): the architecture of the pretrained "
+    "ImageNet backbone; train it from a backbone for small data sets",
+    build_lite0 },
+  { "efficientnet-lite1", "EfficientNet-Lite1 (5.4 M weights, 240 px native): a deeper Lite0",
+    build_lite1 },
+  { "efficientnet-lite2",
+    "EfficientNet-Lite2 (6.1 M weights, 260 px native): a deeper, wider Lite0", build_lite2 },
 };
 
 static const char *const preset_names[]
@@ -318,8 +472,8 @@ sl_preset_json (const char *name, const sl_preset_options *opts, char **out_json
   *out_json = NULL;
   if (p == NULL)
     return sl_error_set (err, SL_ERR_INVALID,
-                         "unknown model preset '%s'; choose seed-cnn, small-bn, resnet-s or "
-                         "mobilenet-s",
+                         "unknown model preset '%s'; choose seed-cnn, small-bn, resnet-s, "
+                         "mobilenet-s or efficientnet-lite0/1/2",
                          name != NULL ? name : "(none)");
   if (opts == NULL || opts->struct_size < sizeof o)
     return sl_error_set (err, SL_ERR_INVALID,
@@ -332,6 +486,12 @@ sl_preset_json (const char *name, const sl_preset_options *opts, char **out_json
   if (o.channels != 1 && o.channels != 3)
     return sl_error_set (err, SL_ERR_INVALID,
                          "presets take 1 (gray) or 3 (colour) input channels, not %d", o.channels);
+  if (strncmp (name, "efficientnet-lite", 17) == 0
+      && (o.height < 32 || o.width < 32 || o.height > 1024 || o.width > 1024))
+    return sl_error_set (err, SL_ERR_INVALID,
+                         "%s takes images from 32 to 1024 pixels per side (128 to 320, "
+                         "multiples of 32, recommended), not %dx%d",
+                         name, o.width, o.height);
   if (o.height < 8 || o.width < 8 || o.height > 4096 || o.width > 4096)
     return sl_error_set (err, SL_ERR_INVALID,
                          "presets take images from 8x8 to 4096x4096 pixels, not %dx%d", o.width,
