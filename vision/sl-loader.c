@@ -259,6 +259,22 @@ sl_loader_image_floats (const sl_loader *loader)
   return loader->image_floats;
 }
 
+void
+sl_loader_shuffle_order (uint64_t seed, int64_t epoch, int64_t count, int64_t *order)
+{
+  sl_mix_rng r = { _sl_mix_seed (_sl_mix_seed (seed, 0x5348554646ull), (uint64_t) epoch) };
+
+  for (int64_t i = 0; i < count; i++)
+    order[i] = i;
+  for (int64_t i = count - 1; i > 0; i--)
+    {
+      int64_t j = (int64_t) _sl_mix_rng_below (&r, (uint64_t) i + 1), t = order[i];
+
+      order[i] = order[j];
+      order[j] = t;
+    }
+}
+
 sl_status
 sl_loader_begin_epoch (sl_loader *l, int64_t epoch, sl_error *err)
 {
@@ -274,21 +290,11 @@ sl_loader_begin_epoch (sl_loader *l, int64_t epoch, sl_error *err)
       l->slots[i].state = SL_SLOT_FREE;
       l->slots[i].batch = -1;
     }
-  for (int64_t i = 0; i < l->count; i++)
-    l->order[i] = i;
   if (l->config.shuffle)
-    {
-      sl_mix_rng r
-          = { _sl_mix_seed (_sl_mix_seed (l->config.seed, 0x5348554646ull), (uint64_t) epoch) };
-
-      for (int64_t i = l->count - 1; i > 0; i--)
-        {
-          int64_t j = (int64_t) _sl_mix_rng_below (&r, (uint64_t) i + 1), t = l->order[i];
-
-          l->order[i] = l->order[j];
-          l->order[j] = t;
-        }
-    }
+    sl_loader_shuffle_order (l->config.seed, epoch, l->count, l->order);
+  else
+    for (int64_t i = 0; i < l->count; i++)
+      l->order[i] = i;
   l->epoch = epoch;
   l->next_claim = 0;
   l->next_consume = 0;

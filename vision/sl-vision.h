@@ -285,6 +285,10 @@ SL_API sl_status sl_loader_next (sl_loader *loader, float *x, int32_t *labels, i
                                  sl_error *err);
 /* The sl_batch_source view of the loader (valid while the loader lives). */
 SL_API void sl_loader_as_source (sl_loader *loader, sl_batch_source *source);
+/* The order of `count` items in pass `epoch` of a shuffling loader with this seed (order[k]
+ * is the item at position k), so that a caller holding its own copies of the items (cached
+ * features, say) visits them batch for batch as the loader would. */
+SL_API void sl_loader_shuffle_order (uint64_t seed, int64_t epoch, int64_t count, int64_t *order);
 
 typedef struct
 {

@@ -200,6 +200,15 @@ test_same_batches_for_any_worker_count (Fixture *f, gconstpointer data)
   g_assert_false (
       memcmp (ref_ids->data, (int32_t *) ref_ids->data + N_IMAGES, N_IMAGES * sizeof (int32_t))
       == 0);
+  /* sl_loader_shuffle_order tells the order (a cache of the items can follow it). */
+  for (int e = 0; e < 3; e++)
+    {
+      int64_t order[N_IMAGES];
+
+      sl_loader_shuffle_order (7, e, N_IMAGES, order);
+      for (int i = 0; i < N_IMAGES; i++)
+        g_assert_cmpint (g_array_index (ref_ids, int32_t, e * N_IMAGES + i), ==, order[i]);
+    }
   g_array_unref (ref);
   g_array_unref (ref_ids);
 }
