@@ -9,8 +9,32 @@ typedef struct
   SlCliProgress bar;
   SlTrainJob *job;
   gboolean json;
-  GMutex lock; /* the training thread prints, the main thread waits */
+  gint64 features_started; /* the feature pass's first report */
+  GMutex lock;             /* the training thread prints, the main thread waits */
 } TrainUi;
+
+/* The feature pass of a frozen backbone: once per image, before the first epoch. */
+static void
+features_progress (TrainUi *ui, const SlTrainProgress *p)
+{
+  g_autofree char *text = NULL;
+
+  if (ui->features_started == 0)
+    ui->features_started = g_get_monotonic_time ();
+  if (p->features_done < p->features_total)
+    {
+      text = g_strdup_printf ("Computing features %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT,
+                              p->features_done, p->features_total);
+      _sl_cli_progress_draw (&ui->bar, (double) p->features_done / p->features_total, text);
+      return;
+    }
+  _sl_cli_progress_clear (&ui->bar);
+  if (!ui->json)
+    printf ("  features of %" G_GINT64_FORMAT " images computed in %.1f s; the epochs train "
+            "from them\n",
+            p->features_total, (g_get_monotonic_time () - ui->features_started) / 1e6);
+  fflush (stdout);
+}
 
 static void
 train_progress (const SlTrainProgress *p, gpointer user_data)
@@ -20,7 +44,9 @@ train_progress (const SlTrainProgress *p, gpointer user_data)
   if (_sl_cli_interrupted ())
     sl_train_job_cancel (ui->job);
   g_mutex_lock (&ui->lock);
-  if (!p->epoch_done)
+  if (p->features_total > 0)
+    features_progress (ui, p);
+  else if (!p->epoch_done)
     {
       g_autofree char *left = _sl_cli_format_duration (p->eta_seconds);
       g_autofree char *text
@@ -164,9 +190,9 @@ apply_data_defaults (SlProject *project, SlRunConfig *config, FILE *out, GError 
 typedef struct
 {
   char *preset, *model_file, *pipeline_file, *augment_file;
-  char *optimizer, *weights, *resume, *schedule, *device;
-  int epochs, batch, patience, threads, workers;
-  double lr, weight_decay, smoothing, warmup;
+  char *optimizer, *weights, *resume, *schedule, *device, *finetune;
+  int epochs, batch, patience, threads, workers, input_size;
+  double lr, weight_decay, smoothing, warmup, backbone_ratio;
   gint64 seed;
   gboolean json;
 } TrainOptions;
@@ -183,6 +209,7 @@ train_options_clear (TrainOptions *o)
   g_free (o->resume);
   g_free (o->schedule);
   g_free (o->device);
+  g_free (o->finetune);
 }
 
 /* Parses the options and checks the arguments; FALSE with *status set to the exit status. */
@@ -191,7 +218,22 @@ parse_train_options (int *argc, char ***argv, TrainOptions *o, int *status)
 {
   const GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_STRING, &o->preset,
-      "Preset: seed-cnn, small-bn, resnet-s or mobilenet-s (default small-bn)", "NAME" },
+      "A preset (seed-cnn, small-bn, resnet-s, mobilenet-s) or a pretrained backbone (lite0, "
+      "lite1, lite2; see 'sightline-cli models'). Default: lite0 for a project's first run when "
+      "it is installed, else small-bn",
+      "NAME" },
+    { "finetune", 0, 0, G_OPTION_ARG_STRING, &o->finetune,
+      "With a backbone: what trains: head (only the new classifier; default), last:N (also "
+      "the last N blocks) or all",
+      "MODE" },
+    { "input-size", 0, 0, G_OPTION_ARG_INT, &o->input_size,
+      "With a backbone: input side in pixels, 128 to 320 in steps of 32 (default: 128 for "
+      "images of at most 128 pixels, else 224)",
+      "S" },
+    { "backbone-lr-ratio", 0, 0, G_OPTION_ARG_DOUBLE, &o->backbone_ratio,
+      "With a backbone and last:N or all: the backbone's learning rate over the head's, above "
+      "0 and at most 1 (default 0.1)",
+      "R" },
     { "model-json", 0, 0, G_OPTION_ARG_FILENAME, &o->model_file,
       "A model description file instead of a preset", "FILE" },
     { "pipeline", 'p', 0, G_OPTION_ARG_FILENAME, &o->pipeline_file,
@@ -204,7 +246,8 @@ parse_train_options (int *argc, char ***argv, TrainOptions *o, int *status)
       "N" },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &o->batch,
       "Images per step (default: from the data, 8 to 64, at least 8 steps per epoch)", "N" },
-    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &o->lr, "Learning rate (default 0.001)", "LR" },
+    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &o->lr,
+      "Learning rate (default 0.001; with a backbone, of the new head)", "LR" },
     { "schedule", 0, 0, G_OPTION_ARG_STRING, &o->schedule,
       "Learning rate over the run: constant, step (x0.1 every 10 epochs) or cosine (down to 0 "
       "by the end; default)",
@@ -250,20 +293,82 @@ parse_train_options (int *argc, char ***argv, TrainOptions *o, int *status)
     *status = _sl_cli_usage ("train", "give the project");
   else if (!_sl_cli_device_valid (o->device))
     *status = _sl_cli_usage ("train", "--device takes " SL_CLI_DEVICE_HELP);
+  else if (o->resume != NULL
+           && (o->finetune != NULL || o->input_size != 0 || o->backbone_ratio != 0))
+    *status = _sl_cli_usage ("train", "a resumed run keeps its recipe: --finetune, "
+                                      "--input-size and --backbone-lr-ratio start new runs");
+  else if (o->model_file != NULL && o->preset != NULL)
+    *status = _sl_cli_usage ("train", "give either --model or --model-json, not both");
   else
     return TRUE;
   return FALSE;
+}
+
+/* The model option: a backbone ("lite0": config->backbone) or a preset, or the project's
+ * default; the backbone options only with a backbone. */
+static gboolean
+resolve_model (SlProject *project, const TrainOptions *o, SlRunConfig *config, GError **error)
+{
+  g_autofree char *name = NULL;
+  const char *backbone;
+
+  if (o->model_file != NULL)
+    name = NULL;
+  else if (o->preset != NULL)
+    name = g_strdup (o->preset);
+  else
+    name = sl_project_dup_default_model (project);
+  backbone = name != NULL ? sl_backbone_canonical_name (name) : NULL;
+  if (backbone == NULL && (o->finetune != NULL || o->input_size != 0 || o->backbone_ratio != 0))
+    {
+      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_INVALID,
+                   "--finetune, --input-size and --backbone-lr-ratio apply to a pretrained "
+                   "backbone (--model lite0), not to %s",
+                   name != NULL ? name : "a model description");
+      return FALSE;
+    }
+  g_free (config->preset);
+  config->preset = backbone == NULL ? g_steal_pointer (&name) : NULL;
+  if (backbone != NULL)
+    {
+      /* Said now, with the command that installs it, before any work. */
+      g_autoptr (SlBackboneInfo) bb = sl_backbone_find (backbone, error);
+
+      if (bb == NULL)
+        return FALSE;
+      config->backbone = g_strdup (bb->name);
+    }
+  return TRUE;
+}
+
+/* The backbone options over the defaults. */
+static gboolean
+apply_backbone_options (const TrainOptions *o, SlRunConfig *config, GError **error)
+{
+  if (o->finetune != NULL
+      && !sl_finetune_from_string (o->finetune, &config->finetune, &config->finetune_blocks, error))
+    return FALSE;
+  if (o->input_size != 0)
+    config->input_size = o->input_size;
+  if (o->backbone_ratio != 0)
+    {
+      if (!(o->backbone_ratio > 0 && o->backbone_ratio <= 1))
+        {
+          g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_INVALID,
+                       "--backbone-lr-ratio is above 0 and at most 1, not %g", o->backbone_ratio);
+          return FALSE;
+        }
+      config->backbone_lr_ratio = o->backbone_ratio;
+    }
+  return TRUE;
 }
 
 /* The recipe of a new run: the data's defaults, then what the options say. */
 static gboolean
 fill_config (SlProject *project, const TrainOptions *o, SlRunConfig *config, GError **error)
 {
-  if (o->preset != NULL)
-    {
-      g_free (config->preset);
-      config->preset = g_strdup (o->preset);
-    }
+  if (!resolve_model (project, o, config, error))
+    return FALSE;
   if (o->optimizer != NULL)
     {
       g_free (config->optimizer);
@@ -275,7 +380,10 @@ fill_config (SlProject *project, const TrainOptions *o, SlRunConfig *config, GEr
     config->epochs = o->epochs;
   if (o->batch > 0)
     config->batch_size = o->batch;
-  config->learning_rate = o->lr;
+  if (!apply_backbone_options (o, config, error))
+    return FALSE;
+  if (!isnan (o->lr))
+    config->learning_rate = o->lr;
   config->weight_decay = o->weight_decay;
   config->label_smoothing = o->smoothing;
   if (o->patience >= 0)
@@ -315,19 +423,54 @@ make_job (SlProject *project, const TrainOptions *o, GError **error)
   return job;
 }
 
+/* For a backbone run: "  starts from efficientnet-lite0 pretrained on ImageNet; 128 px input,
+ * trains the new head only"; NULL for others. */
+static char *
+describe_backbone (const SlRunInfo *run)
+{
+  SlRunConfig c;
+  char *out;
+
+  if (run->backbone == NULL || !sl_run_config_from_json (run->config_json, &c, NULL, NULL))
+    return NULL;
+  if (c.finetune == SL_FINETUNE_LAST_BLOCKS && c.finetune_blocks == 1)
+    out = g_strdup_printf ("  starts from %s pretrained on ImageNet; %d px input, trains the new "
+                           "head and the backbone's last block",
+                           run->backbone, c.input_size);
+  else if (c.finetune == SL_FINETUNE_LAST_BLOCKS)
+    out = g_strdup_printf ("  starts from %s pretrained on ImageNet; %d px input, trains the new "
+                           "head and the backbone's last %d blocks",
+                           run->backbone, c.input_size, c.finetune_blocks);
+  else
+    out = g_strdup_printf ("  starts from %s pretrained on ImageNet; %d px input, trains %s",
+                           run->backbone, c.input_size,
+                           c.finetune == SL_FINETUNE_ALL ? "every layer" : "the new head only");
+  sl_run_config_clear (&c);
+  return out;
+}
+
 static void
-print_start (SlTrainJob *job, const TrainOptions *o, const char *id)
+print_start (SlTrainJob *job, const TrainOptions *o, const SlRunInfo *run)
 {
   g_autofree char *skipped = sl_train_job_dup_skipped_note (job);
+  g_autofree char *backbone = run != NULL ? describe_backbone (run) : NULL;
+  const char *model = run == NULL ? "" : run->preset != NULL ? run->preset : "custom model";
+  gsize params = sl_train_job_get_param_count (job);
+  gsize trainable = sl_train_job_get_trainable_param_count (job);
 
-  if (!o->json)
-    printf ("%s %s run-%s: %zu weights, %lld training and %lld validation images\n",
-            o->resume ? "Resuming" : "Training",
-            o->resume   ? ""
-            : o->preset ? o->preset
-                        : "small-bn",
-            id, sl_train_job_get_param_count (job), (long long) sl_train_job_get_train_images (job),
+  if (!o->json && trainable < params)
+    printf ("%s %s %s: %zu weights, %zu of them trained, %lld training and %lld validation "
+            "images\n",
+            o->resume ? "Resuming" : "Training", model, run != NULL ? run->name : "", params,
+            trainable, (long long) sl_train_job_get_train_images (job),
             (long long) sl_train_job_get_val_images (job));
+  else if (!o->json)
+    printf ("%s %s %s: %zu weights, %lld training and %lld validation images\n",
+            o->resume ? "Resuming" : "Training", model, run != NULL ? run->name : "", params,
+            (long long) sl_train_job_get_train_images (job),
+            (long long) sl_train_job_get_val_images (job));
+  if (!o->json && backbone != NULL)
+    printf ("%s\n", backbone);
   if (!o->json && sl_train_job_get_first_epoch (job) > 0)
     printf ("  continuing after epoch %d\n", sl_train_job_get_first_epoch (job));
   /* On stderr, so it is seen with --json too; the run's message keeps it. */
@@ -367,7 +510,7 @@ print_finished (const SlRunInfo *run, const char *project_arg)
 int
 _sl_cli_train (int argc, char **argv)
 {
-  TrainOptions o = { .patience = -1, .workers = 2, .lr = 1e-3, .warmup = -1, .seed = 1 };
+  TrainOptions o = { .patience = -1, .workers = 2, .lr = NAN, .warmup = -1, .seed = 1 };
   g_autoptr (SlProject) project = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (SlTrainJob) job = NULL;
@@ -387,7 +530,10 @@ _sl_cli_train (int argc, char **argv)
       goto out;
     }
   g_snprintf (id, sizeof id, "%lld", (long long) sl_train_job_get_run_id (job));
-  print_start (job, &o, id);
+  {
+    g_autoptr (SlRunInfo) started = sl_project_get_run (project, id, NULL);
+    print_start (job, &o, started);
+  }
   ok = run_job (job, o.json, &error);
   run = sl_project_get_run (project, id, NULL);
   if (o.json && run != NULL)

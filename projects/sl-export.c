@@ -90,6 +90,12 @@ provenance_json (SlProject *self, const SlRunInfo *run, SlCheckpointKind checkpo
           cJSON_AddNumberToObject (metrics, "test_images", (double) e->images);
         }
     }
+  if (run->backbone != NULL)
+    {
+      /* The pretrained weights the model started from: name, hash, source and licence. */
+      g_autofree char *backbone = _sl_run_config_member_json (run->config_json, "backbone");
+      add_parsed (doc, "backbone", backbone);
+    }
   add_parsed (doc, "recipe", run->config_json);
   add_parsed (doc, "trained_with", run->versions_json);
   text = cJSON_PrintUnformatted (doc);

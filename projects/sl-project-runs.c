@@ -40,12 +40,16 @@ sl_run_config_apply_data_defaults (SlRunConfig *c, gint64 train_images, gint64 v
       c->batch_size = 32;
       c->patience = 5;
       c->class_weights = SL_CLASS_WEIGHTS_NONE;
+      if (c->backbone != NULL)
+        sl_run_config_apply_backbone_defaults (c, train_images);
       return;
     }
   c->epochs = train_images < 500 ? 30 : train_images < 5000 ? 15 : 10;
   while (batch < 64 && batch * 2 <= train_images / 8)
     batch *= 2;
   c->batch_size = train_images > 0 ? batch : 32;
+  if (c->backbone != NULL)
+    sl_run_config_apply_backbone_defaults (c, train_images);
   c->patience = val_images == 0 ? 0 : MAX (5, c->epochs / 4);
   c->class_weights = imbalance > 3 ? SL_CLASS_WEIGHTS_AUTO : SL_CLASS_WEIGHTS_NONE;
 }
@@ -94,6 +98,8 @@ sl_run_config_init (SlRunConfig *c)
   c->min_learning_rate = 0;
   c->step_epochs = 10;
   c->gamma = 0.1;
+  c->finetune = SL_FINETUNE_HEAD;
+  c->backbone_lr_ratio = 0.1;
 }
 
 void
@@ -104,6 +110,7 @@ sl_run_config_clear (SlRunConfig *c)
   g_free (c->pipeline_json);
   g_free (c->augment_json);
   g_free (c->optimizer);
+  g_free (c->backbone);
   if (c->manual_weights != NULL)
     g_array_unref (c->manual_weights);
   memset (c, 0, sizeof *c);
@@ -140,7 +147,7 @@ add_document (cJSON *obj, const char *key, const char *json)
 
 char *
 _sl_run_config_to_json (const SlRunConfig *c, const char *model_json, const char *pipeline_json,
-                        const float *weights, int classes)
+                        const char *backbone_json, const float *weights, int classes)
 {
   cJSON *obj = cJSON_CreateObject ();
   char *printed, *out;
@@ -171,6 +178,14 @@ _sl_run_config_to_json (const SlRunConfig *c, const char *model_json, const char
   cJSON_AddNumberToObject (obj, "gamma", c->gamma);
   if (c->device[0] != '\0')
     cJSON_AddStringToObject (obj, "device", c->device);
+  if (c->backbone != NULL)
+    {
+      add_document (obj, "backbone", backbone_json);
+      cJSON_AddStringToObject (obj, "finetune",
+                               sl_finetune_to_string (c->finetune, c->finetune_blocks));
+      cJSON_AddNumberToObject (obj, "backbone_lr_ratio", c->backbone_lr_ratio);
+      cJSON_AddNumberToObject (obj, "input_size", c->input_size);
+    }
   if (weights != NULL)
     {
       cJSON *array = cJSON_AddArrayToObject (obj, "weights");
@@ -262,6 +277,27 @@ sl_run_config_from_json (const char *json, SlRunConfig *c, GArray **weights, GEr
   c->min_learning_rate = number (obj, "min_learning_rate", 0);
   c->step_epochs = (int) number (obj, "step_epochs", 10);
   c->gamma = number (obj, "gamma", 0.1);
+  /* Recipes stored before backbones existed trained a preset or a model description. */
+  c->finetune = SL_FINETUNE_HEAD;
+  c->backbone_lr_ratio = number (obj, "backbone_lr_ratio", 0.1);
+  c->input_size = (int) number (obj, "input_size", 0);
+  {
+    const cJSON *bb = cJSON_GetObjectItemCaseSensitive (obj, "backbone");
+    g_autofree char *finetune = string (obj, "finetune");
+
+    c->backbone = cJSON_IsObject (bb) ? string (bb, "name") : NULL;
+    if (c->backbone != NULL && finetune != NULL
+        && !sl_finetune_from_string (finetune, &c->finetune, &c->finetune_blocks, NULL))
+      {
+        cJSON_Delete (obj);
+        sl_run_config_clear (c);
+        g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_INVALID,
+                     "A run's stored recipe names a fine-tuning mode this version does not "
+                     "know: “%s”",
+                     finetune);
+        return FALSE;
+      }
+  }
   array = cJSON_GetObjectItemCaseSensitive (obj, "weights");
   if (weights != NULL)
     *weights = NULL;
@@ -328,6 +364,7 @@ sl_run_info_free (SlRunInfo *info)
   g_free (info->created);
   g_free (info->finished);
   g_free (info->preset);
+  g_free (info->backbone);
   g_free (info->dataset_hash);
   g_free (info->config_json);
   g_free (info->versions_json);
@@ -409,6 +446,7 @@ run_from_row (SlProject *self, sqlite3_stmt *stmt)
   r->val_images = sqlite3_column_int64 (stmt, 12);
   r->dataset_hash = _sl_sqlite_dup_text (stmt, 13);
   r->config_json = _sl_sqlite_dup_text (stmt, 14);
+  r->backbone = _sl_run_config_backbone_name (r->config_json);
   r->versions_json = _sl_sqlite_dup_text (stmt, 15);
   r->class_names = g_ptr_array_new_with_free_func (g_free);
   classes = cJSON_Parse ((const char *) sqlite3_column_text (stmt, 16));

@@ -1,6 +1,7 @@
 /* sl-run.h: training runs stored in a project: their recipe, status and metrics history. */
 #pragma once
 
+#include "sl-backbone.h"
 #include "sl-project.h"
 #include "sl-project-settings.h"
 
@@ -51,7 +52,25 @@ typedef struct
   /* Where to compute: "" or "cpu", "cuda" (the first usable GPU) or "cuda:N".
    * An array, so that copying the struct copies it. */
   char device[16];
+  /* NULL, or the pretrained backbone the model starts from ("efficientnet-lite0"; "lite0" is
+   * read as it): the model is then the backbone with a new head for the project's classes,
+   * and preset and model_json are ignored. */
+  char *backbone;
+  SlFinetune finetune;      /* which layers of the backbone train */
+  int finetune_blocks;      /* N of SL_FINETUNE_LAST_BLOCKS */
+  double backbone_lr_ratio; /* the trainable backbone layers' rate over the head's: 0 < r <= 1 */
+  /* Side of the square input of a backbone model, 128..320, a multiple of 32; 0: from the
+   * data (SL_BACKBONE_SMALL_INPUT for images of at most that many pixels on their longer
+   * side, else the backbone's native size, 224 for Lite0). */
+  int input_size;
 } SlRunConfig;
+
+/* The inputs a backbone run chooses from the data (input_size 0). */
+#define SL_BACKBONE_SMALL_INPUT 128
+/* Cached features of a frozen backbone prefix may use this share of the RAM, at most
+ * SL_FEATURE_CACHE_MAX_MEMORY; the rest goes to a file in the run's folder. */
+#define SL_FEATURE_CACHE_RAM_SHARE  0.25
+#define SL_FEATURE_CACHE_MAX_MEMORY ((gint64) 2 << 30)
 
 /* small-bn, Adam 1e-3, 10 epochs, batch 32, cosine schedule after one warm-up epoch */
 void sl_run_config_init (SlRunConfig *config);
@@ -60,15 +79,29 @@ void sl_run_config_init (SlRunConfig *config);
  * (a power of two from 8 to 64 giving at least eight steps per epoch), patience (0 without
  * validation images, else max (5, epochs / 4)) and class weights (auto when the largest
  * training class has more than three times the images of the smallest). train_images < 0:
- * the data is unknown, and config keeps 10 epochs, batch 32, patience 5, no weights. */
+ * the data is unknown, and config keeps 10 epochs, batch 32, patience 5, no weights. A run
+ * with config->backbone set takes its epochs, learning rate and fine-tuning mode from
+ * sl_run_config_apply_backbone_defaults. */
 void sl_run_config_apply_data_defaults (SlRunConfig *config, gint64 train_images, gint64 val_images,
                                         double imbalance);
+/* The recipe values of a run that starts from a pretrained backbone, from the number of
+ * training images (< 0: unknown): the fine-tuning mode, epochs, learning rate and the
+ * backbone's rate ratio (the constants in sl-run-backbone.c say where the numbers come from).
+ * sl_run_config_apply_data_defaults calls it when config->backbone is set, so batch, patience
+ * and class weights follow the common rule. */
+void sl_run_config_apply_backbone_defaults (SlRunConfig *config, gint64 train_images);
+/* The model a new run of the project uses when nobody chooses one: "efficientnet-lite0"
+ * (the pretrained backbone) for a project without runs when that backbone is installed, else
+ * "small-bn". Projects that already have runs keep the old default, so that their runs
+ * compare fairly. */
+char *sl_project_dup_default_model (SlProject *self);
 /* The largest over the smallest class in the training split (1 without any). */
 double sl_project_stats_train_imbalance (const SlProjectStats *stats);
 void sl_run_config_clear (SlRunConfig *config);
 /* Reads a run's stored recipe (SlRunInfo.config_json) back, with its resolved
  * model and pipeline; weights (may be NULL) receives the resolved class
- * weights, or NULL. Recipes stored before schedules existed read as constant. */
+ * weights, or NULL. Recipes stored before schedules existed read as constant,
+ * those stored before backbones as runs without one. */
 gboolean sl_run_config_from_json (const char *json, SlRunConfig *config, GArray **weights,
                                   GError **error);
 
@@ -92,7 +125,8 @@ typedef struct
   SlRunStatus status;
   char *message;            /* why it failed or stopped */
   char *created, *finished; /* ISO 8601 UTC */
-  char *preset;
+  char *preset;             /* the preset, or the backbone's name for a run that starts from one */
+  char *backbone;           /* NULL, or the pretrained backbone the run starts from */
   int epochs, epochs_done, best_epoch; /* best_epoch is 0-based; -1 before one */
   double best_val_loss, best_val_accuracy;
   gint64 train_images, val_images;

@@ -233,8 +233,9 @@ write_recipe (const char *dir, gint64 id, const char *created, const SlTrainData
 
   cJSON_AddNumberToObject (doc, "id", (double) id);
   cJSON_AddStringToObject (doc, "created", created);
-  if (c->preset != NULL)
-    cJSON_AddStringToObject (doc, "preset", c->preset);
+  /* The runs list's model column: a backbone run shows its backbone. */
+  if (c->backbone != NULL || c->preset != NULL)
+    cJSON_AddStringToObject (doc, "preset", c->backbone != NULL ? c->backbone : c->preset);
   cJSON_AddNumberToObject (doc, "epochs", c->epochs);
   cJSON_AddNumberToObject (doc, "train_images", d->train_paths->len);
   cJSON_AddNumberToObject (doc, "val_images", d->val_paths->len);
@@ -267,8 +268,8 @@ sl_train_data_insert_run (SlProject *db, const SlTrainData *d, const SlRunConfig
     return -1;
   sqlite3_bind_int (stmt, 1, SL_RUN_CREATED);
   sqlite3_bind_text (stmt, 2, now, -1, SQLITE_STATIC);
-  if (c->preset != NULL)
-    sqlite3_bind_text (stmt, 3, c->preset, -1, SQLITE_STATIC);
+  if (c->backbone != NULL || c->preset != NULL)
+    sqlite3_bind_text (stmt, 3, c->backbone != NULL ? c->backbone : c->preset, -1, SQLITE_STATIC);
   sqlite3_bind_int (stmt, 4, c->epochs);
   sqlite3_bind_int64 (stmt, 5, d->train_paths->len);
   sqlite3_bind_int64 (stmt, 6, d->val_paths->len);

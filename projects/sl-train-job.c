@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "Sightline-Projects"
 
 #include "sl-train-job.h"
+#include "sl-feature-cache.h"
 #include "sl-train-data.h"
 
 #include <math.h>
@@ -22,6 +23,7 @@ struct _SlTrainJob
   sl_model *model;
   sl_trainer *trainer;
   sl_loader *train_loader, *val_loader;
+  SlBackboneInfo *backbone; /* the installed backbone a new run starts from, else NULL */
   int first_epoch;
   int lock_fd; /* held while the job exists: one process trains a run at a time */
 
@@ -30,6 +32,12 @@ struct _SlTrainJob
   gint cancelled;
   GThread *thread;
   GError *error;
+
+  /* The feature cache: settings, then (thread) its two halves and what it did. */
+  gboolean cache_enabled;
+  gint64 cache_budget; /* < 0: the default */
+  SlFeatureCache *train_cache, *val_cache;
+  SlFeatureCacheStats cache_stats;
 
   /* Thread state. */
   int epoch;
@@ -48,6 +56,9 @@ sl_train_job_free (SlTrainJob *job)
       sl_train_job_cancel (job);
       g_thread_join (job->thread);
     }
+  sl_feature_cache_free (job->train_cache);
+  sl_feature_cache_free (job->val_cache);
+  sl_backbone_info_free (job->backbone);
   sl_loader_free (job->train_loader);
   sl_loader_free (job->val_loader);
   sl_trainer_free (job->trainer);
@@ -139,7 +150,8 @@ parse_pipeline (SlTrainJob *job, const char *pipeline_json, GError **error)
   return TRUE;
 }
 
-/* Builds the model, trainer and loaders from the resolved recipe and the job's pipeline. */
+/* Builds the trainer and loaders, and the model unless there is one, from the resolved
+ * recipe and the job's pipeline. */
 static gboolean
 build_runtime (SlTrainJob *job, const char *model_json, GError **error)
 {
@@ -163,7 +175,8 @@ build_runtime (SlTrainJob *job, const char *model_json, GError **error)
       && sl_augment_config_from_json (c->augment_json, &job->augment, &err) != SL_OK)
     return runtime_failed (error, &err, "The augmentation settings are not valid");
   sl_pipeline_get_input (job->pipeline, &spec);
-  if (sl_model_new (model_json, c->seed, &job->model, &err) != SL_OK)
+  /* A backbone run's model is built from the backbone before. */
+  if (job->model == NULL && sl_model_new (model_json, c->seed, &job->model, &err) != SL_OK)
     return runtime_failed (error, &err, "The model description is not valid");
   sl_model_input_shape (job->model, &channels, &height, &width);
   if (channels != spec.channels || height != spec.height || width != spec.width
@@ -240,11 +253,52 @@ preset_model_json (const SlRunConfig *c, const sl_pipeline *pipeline, int classe
   return out;
 }
 
+/* The run's pipeline: the recipe's or the project's (the first run fixes the project's, so
+ * later runs compare fairly); a backbone run takes its steps and the backbone's input. */
+static char *
+resolve_pipeline (SlTrainJob *job, const SlRunConfig *config, GError **error)
+{
+  g_autofree char *pipeline_json = NULL;
+  char *backbone_json;
+  int size;
+
+  if (config->pipeline_json != NULL)
+    pipeline_json = g_strdup (config->pipeline_json);
+  else if ((pipeline_json = sl_project_dup_stored_pipeline_json (job->db)) == NULL)
+    {
+      if ((pipeline_json = sl_project_default_pipeline_json (job->db, error)) == NULL
+          || !parse_pipeline (job, pipeline_json, error)
+          || !sl_project_set_pipeline (job->db, job->pipeline, error))
+        return NULL;
+    }
+  if (job->backbone == NULL)
+    return g_steal_pointer (&pipeline_json);
+  if ((size = _sl_run_backbone_input_size (job->db, &job->config, job->backbone, error)) < 0
+      || (backbone_json = _sl_run_backbone_pipeline_json (pipeline_json, size, error)) == NULL)
+    return NULL;
+  job->config.input_size = size;
+  g_clear_pointer (&job->pipeline, sl_pipeline_free);
+  return backbone_json;
+}
+
+/* The transfer model of a backbone run, for the job's pipeline and classes. */
+static gboolean
+build_backbone_model (SlTrainJob *job, GError **error)
+{
+  sl_input_spec spec;
+
+  sl_pipeline_get_input (job->pipeline, &spec);
+  job->model = _sl_run_backbone_model_new (job->backbone, &job->config, &spec,
+                                           (int) job->data.class_ids->len, error);
+  return job->model != NULL;
+}
+
 SlTrainJob *
 sl_train_job_new (SlProject *project, const SlRunConfig *config, GError **error)
 {
   g_autoptr (SlTrainJob) job = g_new0 (SlTrainJob, 1);
   g_autofree char *pipeline_json = NULL, *model_json = NULL, *config_json = NULL;
+  g_autofree char *identity = NULL;
   gint64 run_id;
   char id[32];
 
@@ -256,9 +310,20 @@ sl_train_job_new (SlProject *project, const SlRunConfig *config, GError **error)
   job->config.augment_json = g_strdup (config->augment_json);
   job->config.optimizer = g_strdup (config->optimizer ? config->optimizer : "adam");
   job->config.manual_weights = config->manual_weights ? g_array_ref (config->manual_weights) : NULL;
+  job->config.backbone = NULL;
   job->best_epoch = -1;
   job->best_val_loss = INFINITY;
   job->lock_fd = -1;
+  job->cache_enabled = TRUE;
+  job->cache_budget = -1;
+  if (config->backbone != NULL)
+    {
+      /* Missing: the error says how to install it. */
+      if ((job->backbone = sl_backbone_find (config->backbone, error)) == NULL)
+        return NULL;
+      job->config.backbone = g_strdup (job->backbone->name);
+      g_clear_pointer (&job->config.preset, g_free);
+    }
   if ((job->db = sl_project_open_worker (sl_project_get_path (project), error)) == NULL
       || !sl_train_data_pick_classes (job->db, &job->data, error)
       || !sl_train_data_collect (job->db, &job->data, error)
@@ -267,22 +332,22 @@ sl_train_job_new (SlProject *project, const SlRunConfig *config, GError **error)
   if (job->config.augment_json == NULL)
     /* What the Preprocess page previews is what training does. */
     job->config.augment_json = sl_project_dup_augment_json (job->db);
-  if (config->pipeline_json != NULL)
-    pipeline_json = g_strdup (config->pipeline_json);
-  else if ((pipeline_json = sl_project_dup_stored_pipeline_json (job->db)) == NULL)
-    {
-      /* The first run fixes the project's pipeline, so later runs compare fairly. */
-      if ((pipeline_json = sl_project_default_pipeline_json (job->db, error)) == NULL
-          || !parse_pipeline (job, pipeline_json, error)
-          || !sl_project_set_pipeline (job->db, job->pipeline, error))
-        return NULL;
-    }
-  if (job->pipeline == NULL && !parse_pipeline (job, pipeline_json, error))
+  if ((pipeline_json = resolve_pipeline (job, config, error)) == NULL
+      || (job->pipeline == NULL && !parse_pipeline (job, pipeline_json, error)))
     return NULL;
-  model_json = config->model_json != NULL
-                   ? g_strdup (config->model_json)
-                   : preset_model_json (config, job->pipeline, job->data.class_ids->len, error);
-  if (model_json == NULL || !build_runtime (job, model_json, error))
+  if (job->backbone != NULL)
+    {
+      if (!build_backbone_model (job, error))
+        return NULL;
+      identity = _sl_run_backbone_identity_json (job->backbone);
+    }
+  else if ((model_json
+            = config->model_json != NULL
+                  ? g_strdup (config->model_json)
+                  : preset_model_json (config, job->pipeline, job->data.class_ids->len, error))
+           == NULL)
+    return NULL;
+  if (!build_runtime (job, model_json, error))
     return NULL;
   if (job->config.augment_json != NULL)
     {
@@ -299,7 +364,7 @@ sl_train_job_new (SlProject *project, const SlRunConfig *config, GError **error)
     model_json = g_strdup (normal);
     sl_free (normal);
   }
-  config_json = _sl_run_config_to_json (&job->config, model_json, pipeline_json,
+  config_json = _sl_run_config_to_json (&job->config, model_json, pipeline_json, identity,
                                         job->weights ? (const float *) job->weights->data : NULL,
                                         job->data.class_ids->len);
   if ((run_id = sl_train_data_insert_run (job->db, &job->data, &job->config, config_json, error))
@@ -345,6 +410,30 @@ restore_history (SlTrainJob *job, GError **error)
   return TRUE;
 }
 
+/* The model of a backbone run that has no checkpoint yet, from the installed backbone, which
+ * must be the one the run started from. */
+static gboolean
+resume_backbone_model (SlTrainJob *job, GError **error)
+{
+  g_autofree char *identity = _sl_run_config_member_json (job->run->config_json, "backbone");
+  cJSON *doc = identity != NULL ? cJSON_Parse (identity) : NULL;
+  g_autofree char *recorded = g_strdup (
+      cJSON_GetStringValue (cJSON_GetObjectItemCaseSensitive (doc, "parameters_sha256")));
+
+  cJSON_Delete (doc);
+  if ((job->backbone = sl_backbone_find (job->config.backbone, error)) == NULL)
+    return FALSE;
+  if (recorded != NULL && g_strcmp0 (recorded, job->backbone->parameters_sha256) != 0)
+    {
+      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_DATA_CHANGED,
+                   "%s started from other %s weights than the ones installed now (%s), and it "
+                   "has no checkpoint yet; start a new run",
+                   job->run->name, job->backbone->name, job->backbone->path);
+      return FALSE;
+    }
+  return build_backbone_model (job, error);
+}
+
 SlTrainJob *
 sl_train_job_new_resume (SlProject *project, const char *run_ref, int epochs, GError **error)
 {
@@ -363,6 +452,8 @@ sl_train_job_new_resume_on (SlProject *project, const char *run_ref, int epochs,
   job->best_epoch = -1;
   job->best_val_loss = INFINITY;
   job->lock_fd = -1;
+  job->cache_enabled = TRUE;
+  job->cache_budget = -1;
   if ((job->db = sl_project_open_worker (sl_project_get_path (project), error)) == NULL
       || (job->run = sl_project_get_run (job->db, run_ref, error)) == NULL
       || !_sl_run_lock (job->db, job->run, TRUE, &job->lock_fd, error)
@@ -396,14 +487,19 @@ sl_train_job_new_resume_on (SlProject *project, const char *run_ref, int epochs,
       return NULL;
     }
   job->weights = g_steal_pointer (&weights);
+  last = sl_project_run_file (job->db, job->run, "last.slckpt");
   {
     g_autofree char *model_json = sl_run_info_dup_model_json (job->run);
     g_autofree char *pipeline_json = sl_run_info_dup_pipeline_json (job->run);
 
-    if (!parse_pipeline (job, pipeline_json, error) || !build_runtime (job, model_json, error))
+    /* The checkpoint holds every weight, the backbone's too; a backbone run stopped before
+     * its first checkpoint starts again from the backbone. */
+    if (!parse_pipeline (job, pipeline_json, error)
+        || (job->config.backbone != NULL && !g_file_test (last, G_FILE_TEST_EXISTS)
+            && !resume_backbone_model (job, error))
+        || !build_runtime (job, model_json, error))
       return NULL;
   }
-  last = sl_project_run_file (job->db, job->run, "last.slckpt");
   if (g_file_test (last, G_FILE_TEST_EXISTS)
       && sl_trainer_load_checkpoint (job->trainer, last, &err) != SL_OK)
     {
@@ -437,6 +533,12 @@ gsize
 sl_train_job_get_param_count (SlTrainJob *job)
 {
   return sl_model_param_count (job->model);
+}
+
+gsize
+sl_train_job_get_trainable_param_count (SlTrainJob *job)
+{
+  return sl_model_trainable_param_count (job->model);
 }
 
 char *
@@ -474,6 +576,29 @@ sl_train_job_set_progress_func (SlTrainJob *job, SlTrainProgressFunc func, gpoin
 {
   job->func = func;
   job->user_data = user_data;
+}
+
+void
+sl_train_job_set_feature_cache (SlTrainJob *job, gboolean enabled, gint64 memory_bytes)
+{
+  g_return_if_fail (job->thread == NULL);
+  job->cache_enabled = enabled;
+  job->cache_budget = memory_bytes;
+}
+
+void
+sl_train_job_get_feature_stats (SlTrainJob *job, SlFeatureCacheStats *stats)
+{
+  sl_loader_stats ls;
+
+  *stats = job->cache_stats;
+  stats->epoch_decoded_images = 0;
+  for (sl_loader *l = job->train_loader; l != NULL;
+       l = l == job->train_loader ? job->val_loader : NULL)
+    {
+      sl_loader_get_stats (l, &ls);
+      stats->epoch_decoded_images += ls.decoded_images;
+    }
 }
 
 void
@@ -584,6 +709,110 @@ record_epoch (SlTrainJob *job, const sl_epoch_stats *tr, const sl_epoch_stats *v
   return TRUE;
 }
 
+/* ---- The feature pass ----------------------------------------------------------------- */
+
+typedef struct
+{
+  SlTrainJob *job;
+  gint64 before, total; /* images done in earlier parts of the pass, and in all */
+} FeaturePass;
+
+static gboolean
+feature_progress (gint64 done, gpointer user_data)
+{
+  FeaturePass *pass = user_data;
+  SlTrainJob *job = pass->job;
+
+  if (job->func != NULL)
+    {
+      SlTrainProgress tp = { 0 };
+
+      tp.run_id = job->run->id;
+      tp.epoch = job->first_epoch;
+      tp.epochs = job->config.epochs;
+      tp.train_loss = tp.train_accuracy = tp.val_loss = tp.val_accuracy = NAN;
+      tp.learning_rate = sl_trainer_learning_rate (job->trainer);
+      tp.images_per_s = NAN;
+      tp.eta_seconds = NAN; /* the epochs' pace is not known before one runs */
+      tp.features_done = pass->before + done;
+      tp.features_total = pass->total;
+      job->func (&tp, job->user_data);
+    }
+  return !g_atomic_int_get (&job->cancelled);
+}
+
+/* The features of one split's images, through a loader of their own that neither shuffles,
+ * augments nor keeps the decoded images (each is decoded once). */
+static SlFeatureCache *
+cache_split (SlTrainJob *job, GPtrArray *paths, GArray *labels, gint64 budget, FeaturePass *pass,
+             GError **error)
+{
+  g_autofree char *dir = sl_project_run_file (job->db, job->run, NULL);
+  sl_loader_config lc;
+  sl_loader *loader = NULL;
+  sl_loader_stats ls;
+  sl_error err = { 0 };
+  SlFeatureCache *cache;
+
+  sl_loader_config_init (&lc);
+  lc.batch_size = job->config.batch_size;
+  lc.seed = job->config.seed;
+  lc.workers = job->config.workers > 0 ? job->config.workers : 2;
+  lc.shuffle = false;
+  lc.cache_bytes = 0;
+  if (sl_loader_new_files ((const char *const *) paths->pdata, (const int32_t *) labels->data,
+                           paths->len, job->pipeline, &lc, &loader, &err)
+      != SL_OK)
+    {
+      runtime_failed (error, &err, "Could not load the images");
+      return NULL;
+    }
+  cache = sl_feature_cache_new (job->model, loader, lc.batch_size, budget, dir, feature_progress,
+                                pass, error);
+  sl_loader_get_stats (loader, &ls);
+  job->cache_stats.decoded_images += ls.decoded_images;
+  sl_loader_free (loader);
+  pass->before += paths->len;
+  return cache;
+}
+
+/* Before the first epoch, when the frozen layers' output does not change from epoch to
+ * epoch (no augmentation): computes it once per image, then trains from it. */
+static gboolean
+compute_features (SlTrainJob *job, GError **error)
+{
+  FeaturePass pass = { job, 0, job->data.train_paths->len + job->data.val_paths->len };
+  gint64 budget = job->cache_budget >= 0 ? job->cache_budget : sl_feature_cache_default_budget ();
+  gint64 started = g_get_monotonic_time ();
+  sl_error err = { 0 };
+
+  if (!job->cache_enabled || sl_augment_config_is_active (&job->augment)
+      || sl_model_feature_size (job->model) == 0)
+    return TRUE;
+  if ((job->train_cache
+       = cache_split (job, job->data.train_paths, job->data.train_labels, budget, &pass, error))
+      == NULL)
+    return FALSE;
+  budget = MAX (budget - sl_feature_cache_memory_bytes (job->train_cache), 0);
+  if (job->val_loader != NULL
+      && (job->val_cache
+          = cache_split (job, job->data.val_paths, job->data.val_labels, budget, &pass, error))
+             == NULL)
+    return FALSE;
+  if (sl_trainer_set_feature_input (job->trainer, true, &err) != SL_OK)
+    return runtime_failed (error, &err, "Could not train from the cached features");
+  job->cache_stats.used = TRUE;
+  job->cache_stats.images = pass.total;
+  for (SlFeatureCache *c = job->train_cache; c != NULL;
+       c = c == job->train_cache ? job->val_cache : NULL)
+    {
+      job->cache_stats.memory_bytes += sl_feature_cache_memory_bytes (c);
+      job->cache_stats.disk_bytes += sl_feature_cache_disk_bytes (c);
+    }
+  job->cache_stats.seconds = (g_get_monotonic_time () - started) / 1e6;
+  return TRUE;
+}
+
 /* One epoch: train, validate, record, checkpoint. *stop is set by early stopping. */
 static gboolean
 run_epoch (SlTrainJob *job, gboolean *stop, GError **error)
@@ -594,7 +823,12 @@ run_epoch (SlTrainJob *job, gboolean *stop, GError **error)
   gboolean has_val = job->val_loader != NULL, is_best;
   double loss;
 
-  sl_loader_as_source (job->train_loader, &train);
+  /* The cache visits the images in the loader's order of every epoch. */
+  if (job->train_cache != NULL)
+    sl_feature_cache_as_source (job->train_cache, TRUE, job->config.seed, job->config.batch_size,
+                                &train);
+  else
+    sl_loader_as_source (job->train_loader, &train);
   if (sl_trainer_train_epoch (job->trainer, &train, on_step, job, &tr, &err) != SL_OK)
     return runtime_failed (error, &err, "Training failed");
   if (g_atomic_int_get (&job->cancelled))
@@ -604,7 +838,11 @@ run_epoch (SlTrainJob *job, gboolean *stop, GError **error)
     }
   if (has_val)
     {
-      sl_loader_as_source (job->val_loader, &val);
+      if (job->val_cache != NULL)
+        sl_feature_cache_as_source (job->val_cache, FALSE, job->config.seed, job->config.batch_size,
+                                    &val);
+      else
+        sl_loader_as_source (job->val_loader, &val);
       if (sl_trainer_evaluate (job->trainer, &val, &vs, &err) != SL_OK)
         return runtime_failed (error, &err, "Validation failed");
     }
@@ -662,11 +900,19 @@ train_thread (gpointer data)
   g_autoptr (GError) error = NULL;
   gboolean stop = FALSE;
 
-  job->started = g_get_monotonic_time ();
   set_status (job, SL_RUN_RUNNING, NULL, FALSE);
-  for (job->epoch = job->first_epoch; job->epoch < job->config.epochs && !stop; job->epoch++)
-    if (!run_epoch (job, &stop, &error))
-      break;
+  job->epoch = job->first_epoch;
+  if (compute_features (job, &error))
+    {
+      /* The estimates count the epochs' pace only. */
+      job->started = g_get_monotonic_time ();
+      for (; job->epoch < job->config.epochs && !stop; job->epoch++)
+        if (!run_epoch (job, &stop, &error))
+          break;
+    }
+  /* The file part of the cache goes as soon as training ends. */
+  g_clear_pointer (&job->train_cache, sl_feature_cache_free);
+  g_clear_pointer (&job->val_cache, sl_feature_cache_free);
   if (error == NULL)
     {
       g_autofree char *why

@@ -16,6 +16,10 @@ typedef struct
   double learning_rate, images_per_s;
   double eta_seconds; /* for the whole run */
   gboolean is_best;   /* this epoch improved the validation loss */
+  /* Before the first epoch of a run that trains from cached features of a frozen backbone
+   * (the feature pass): the train and validation images done so far, of features_total;
+   * the step and loss fields then mean nothing. features_total is 0 outside the pass. */
+  gint64 features_done, features_total;
 } SlTrainProgress;
 
 /* Called on the training thread: no GTK here; post to the main loop. */
@@ -40,6 +44,8 @@ void sl_train_job_free (SlTrainJob *job);
 gint64 sl_train_job_get_run_id (SlTrainJob *job);
 /* Number of parameters, classes and images (valid after _new). */
 gsize sl_train_job_get_param_count (SlTrainJob *job);
+/* Of them, those training changes (all but a backbone's frozen layers). */
+gsize sl_train_job_get_trainable_param_count (SlTrainJob *job);
 gint64 sl_train_job_get_train_images (SlTrainJob *job);
 gint64 sl_train_job_get_val_images (SlTrainJob *job);
 int sl_train_job_get_first_epoch (SlTrainJob *job); /* > 0 when resuming */
@@ -50,6 +56,27 @@ char *sl_train_job_dup_skipped_note (SlTrainJob *job);
 guint sl_train_job_get_skipped_images (SlTrainJob *job);
 
 void sl_train_job_set_progress_func (SlTrainJob *job, SlTrainProgressFunc func, gpointer user_data);
+
+/* While augmentation is off, a model with frozen layers (a backbone run) computes the frozen
+ * layers' features once per image before the first epoch and trains the rest from them:
+ * up to memory_bytes in memory (< 0: sl_feature_cache_default_budget ()), the rest in a file
+ * in the run's folder, removed when the job ends. enabled FALSE runs every image through the
+ * whole model every epoch, as with augmentation. Call before sl_train_job_start. */
+void sl_train_job_set_feature_cache (SlTrainJob *job, gboolean enabled, gint64 memory_bytes);
+
+typedef struct
+{
+  gboolean used;               /* the run trains from cached features */
+  gint64 images;               /* train and validation images the feature pass ran */
+  gint64 memory_bytes;         /* features kept in memory */
+  gint64 disk_bytes;           /* features kept in the file */
+  double seconds;              /* the feature pass */
+  gint64 decoded_images;       /* images the feature pass decoded */
+  gint64 epoch_decoded_images; /* images the epochs' loaders decoded (0 with the cache) */
+} SlFeatureCacheStats;
+
+/* What the feature cache did (valid after the job ran). */
+void sl_train_job_get_feature_stats (SlTrainJob *job, SlFeatureCacheStats *stats);
 
 /* Starts the training thread. */
 gboolean sl_train_job_start (SlTrainJob *job, GError **error);
