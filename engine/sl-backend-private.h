@@ -5,16 +5,20 @@
 
 /* 2: memory that may not be host memory (upload, download, zero, sync,
  *    host_memory), loss and finiteness written to backend memory.
- * 3: sl_optim_step gains per-range learning-rate scales (freeze). */
-#define SL_BACKEND_ABI_VERSION 3
+ * 3: sl_optim_step gains per-range learning-rate scales (freeze).
+ * 4: sl_conv_desc gains ph_end, pw_end (asymmetric padding). */
+#define SL_BACKEND_ABI_VERSION 4
 
-/* Geometry of a convolution or pooling window, per image. */
+/* Geometry of a convolution or pooling window, per image. Padding may be
+ * asymmetric: ph, pw pad the top and left, ph_end, pw_end the bottom and
+ * right (TensorFlow's "same" pads more at the end). */
 typedef struct
 {
   int in_c, in_h, in_w;
   int out_c, out_h, out_w;
   int kh, kw, sh, sw, ph, pw, dh, dw;
   int groups;
+  int ph_end, pw_end;
 } sl_conv_desc;
 
 typedef enum

@@ -50,6 +50,7 @@ typedef struct
   int n_inputs;
   sl_shape in, out;                               /* in: shape of inputs[0] */
   sl_conv_desc geom;                              /* conv2d and pooling windows */
+  bool same_padding; /* geom's padding came from "padding": "same" (written back so) */
   int units;                                      /* dense */
   bool bias;                                      /* conv2d, dense */
   sl_init_kind init;                              /* conv2d, dense */

@@ -59,7 +59,7 @@ forward_share (void *ctx, int t, int threads)
       int32_t *arg = j->argmax != NULL ? j->argmax + p * out_plane : NULL;
 
       if (j->kind == SL_POOL_MAX && d->kh == 2 && d->kw == 2 && d->sh == 2 && d->sw == 2
-          && d->ph == 0 && d->pw == 0)
+          && d->ph == 0 && d->pw == 0 && d->ph_end == 0 && d->pw_end == 0)
         {
           max2x2_plane (d, x, y, arg);
           continue;

@@ -42,7 +42,7 @@ conv_write (const sl_node *n, cJSON *l)
   cJSON_AddNumberToObject (l, "filters", g->out_c);
   cJSON_AddItemToObject (l, "kernel", _sl_json_pair_value (g->kh, g->kw));
   cJSON_AddItemToObject (l, "stride", _sl_json_pair_value (g->sh, g->sw));
-  cJSON_AddItemToObject (l, "padding", _sl_json_pair_value (g->ph, g->pw));
+  cJSON_AddItemToObject (l, "padding", _sl_json_padding_value (n));
   cJSON_AddItemToObject (l, "dilation", _sl_json_pair_value (g->dh, g->dw));
   cJSON_AddNumberToObject (l, "groups", g->groups);
   cJSON_AddBoolToObject (l, "bias", n->bias);
@@ -112,7 +112,7 @@ conv_onnx (sl_onnx_exporter *ex, const sl_node *n)
   const float *w = _sl_onnx_params (ex, n);
   const int64_t wdims[4] = { g->out_c, g->in_c / g->groups, g->kh, g->kw }, bdims[1] = { g->out_c };
   const int64_t kernel[2] = { g->kh, g->kw }, strides[2] = { g->sh, g->sw };
-  const int64_t pads[4] = { g->ph, g->pw, g->ph, g->pw }, dilations[2] = { g->dh, g->dw };
+  const int64_t pads[4] = { g->ph, g->pw, g->ph_end, g->pw_end }, dilations[2] = { g->dh, g->dw };
   sl_onnx_tensor x = _sl_onnx_as_4d (ex, _sl_onnx_input_of (ex, n, 0)), y = { NULL, false };
   const char *ins[3] = { x.name, _sl_onnx_add_weights (ex, ".weight", wdims, 4, w), NULL };
   Onnx__NodeProto *node;

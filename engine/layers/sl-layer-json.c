@@ -127,45 +127,90 @@ _sl_json_init (const cJSON *obj, sl_init_kind *out, const sl_layer_where *w)
 }
 
 static int
-window_out (int in, int k, int s, int p, int d)
+window_out (int in, int k, int s, int p_begin, int p_end, int d)
 {
-  long span = (long) in + 2L * p - (long) d * (k - 1) - 1;
+  long span = (long) in + p_begin + p_end - (long) d * (k - 1) - 1;
 
   return span < 0 ? 0 : (int) (span / s + 1);
 }
 
-/* Reads "padding": an int, a pair, "same" or "valid". */
+/* TensorFlow's and ONNX's SAME_UPPER along one axis: out = ceil (in / stride),
+ * the padding that needs split with the odd one at the end. */
+static void
+same_padding (int in, int k, int s, int d, int *begin, int *end)
+{
+  long out = ((long) in + s - 1) / s;
+  long total = (out - 1) * s + (long) (k - 1) * d + 1 - in;
+
+  if (total < 0)
+    total = 0;
+  *begin = (int) (total / 2);
+  *end = (int) (total - total / 2);
+}
+
+static bool
+whole_in (const cJSON *e, int min, int max)
+{
+  return cJSON_IsNumber (e) && e->valuedouble == floor (e->valuedouble) && e->valuedouble >= min
+         && e->valuedouble <= max;
+}
+
+/* Reads "padding" into p = { top, left, bottom, right }: a number, a
+ * [height, width] pair, a [top, left, bottom, right] list (ONNX's order),
+ * "same" (computed here from the input size) or "valid". */
 static sl_status
-get_padding (const cJSON *obj, const int k[2], const int s[2], const int d[2], int out[2],
-             const sl_layer_where *w)
+get_padding (const cJSON *obj, const int k[2], const int s[2], const int d[2], int in_h, int in_w,
+             int p[4], bool *same, const sl_layer_where *w)
 {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive (obj, "padding");
+  const int max = SL_LAYER_MAX_DIM;
+  int n;
 
-  if (cJSON_IsString (v))
+  *same = false;
+  if (v == NULL)
     {
-      if (strcmp (v->valuestring, "valid") == 0)
-        {
-          out[0] = out[1] = 0;
-          return SL_OK;
-        }
-      if (strcmp (v->valuestring, "same") != 0)
-        return _sl_layer_bad (w, "'padding' must be a number, a pair, \"same\" or \"valid\"");
-      for (int i = 0; i < 2; i++)
-        {
-          int span = d[i] * (k[i] - 1);
-          if (s[i] != 1 || span % 2 != 0)
-            return _sl_layer_bad (w, "\"same\" padding needs stride 1 and an odd kernel extent");
-          out[i] = span / 2;
-        }
+      p[0] = p[1] = p[2] = p[3] = 0;
       return SL_OK;
     }
-  return get_pair (obj, "padding", 0, 0, SL_LAYER_MAX_DIM, out, w);
+  if (cJSON_IsString (v) && strcmp (v->valuestring, "valid") == 0)
+    {
+      p[0] = p[1] = p[2] = p[3] = 0;
+      return SL_OK;
+    }
+  if (cJSON_IsString (v) && strcmp (v->valuestring, "same") == 0)
+    {
+      same_padding (in_h, k[0], s[0], d[0], &p[0], &p[2]);
+      same_padding (in_w, k[1], s[1], d[1], &p[1], &p[3]);
+      *same = true;
+      return SL_OK;
+    }
+  if (whole_in (v, 0, max))
+    {
+      p[0] = p[1] = p[2] = p[3] = (int) v->valuedouble;
+      return SL_OK;
+    }
+  n = cJSON_IsArray (v) ? cJSON_GetArraySize (v) : 0;
+  if (n == 2 || n == 4)
+    {
+      for (int i = 0; i < n; i++)
+        if (!whole_in (cJSON_GetArrayItem (v, i), 0, max))
+          goto bad;
+      for (int i = 0; i < 4; i++)
+        p[i] = (int) cJSON_GetArrayItem (v, n == 2 ? i % 2 : i)->valuedouble;
+      return SL_OK;
+    }
+bad:
+  return _sl_layer_bad (w,
+                        "'padding' must be a whole number from 0 to %d, a [height, width] pair, "
+                        "a [top, left, bottom, right] list of them, \"same\" or \"valid\"",
+                        max);
 }
 
 sl_status
 _sl_json_window (const cJSON *obj, sl_node *n, bool conv, const sl_layer_where *w)
 {
-  int k[2], s[2], p[2], d[2] = { 1, 1 };
+  int k[2], s[2], p[4], d[2] = { 1, 1 };
+  bool same;
   sl_status st;
 
   if ((st = get_pair (obj, conv ? "kernel" : "size", INT_MIN, 1, SL_LAYER_MAX_DIM, k, w)) != SL_OK)
@@ -180,23 +225,39 @@ _sl_json_window (const cJSON *obj, sl_node *n, bool conv, const sl_layer_where *
     return st;
   if (conv && (st = get_pair (obj, "dilation", 1, 1, SL_LAYER_MAX_DIM, d, w)) != SL_OK)
     return st;
-  if ((st = get_padding (obj, k, s, d, p, w)) != SL_OK)
+  if ((st = get_padding (obj, k, s, d, n->in.h, n->in.w, p, &same, w)) != SL_OK)
     return st;
-  if (!conv && (p[0] > k[0] / 2 || p[1] > k[1] / 2))
-    return _sl_layer_bad (w, "'padding' may be at most half the window size");
+  /* A pooling window must always hold some of the input. */
+  if (!conv && (p[0] > k[0] / 2 || p[2] > k[0] / 2 || p[1] > k[1] / 2 || p[3] > k[1] / 2))
+    return _sl_layer_bad (w, "'padding' may be at most half the window size on each side");
 
   sl_conv_desc *g = &n->geom;
   g->in_c = n->in.c;
   g->in_h = n->in.h;
   g->in_w = n->in.w;
   g->kh = k[0], g->kw = k[1], g->sh = s[0], g->sw = s[1];
-  g->ph = p[0], g->pw = p[1], g->dh = d[0], g->dw = d[1];
-  g->out_h = window_out (n->in.h, k[0], s[0], p[0], d[0]);
-  g->out_w = window_out (n->in.w, k[1], s[1], p[1], d[1]);
+  g->ph = p[0], g->pw = p[1], g->ph_end = p[2], g->pw_end = p[3];
+  g->dh = d[0], g->dw = d[1];
+  n->same_padding = same;
+  g->out_h = window_out (n->in.h, k[0], s[0], p[0], p[2], d[0]);
+  g->out_w = window_out (n->in.w, k[1], s[1], p[1], p[3], d[1]);
   if (g->out_h < 1 || g->out_w < 1)
     return _sl_layer_bad (w, "the %dx%d input is smaller than the %dx%d window", n->in.h, n->in.w,
                           d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1);
   return SL_OK;
+}
+
+cJSON *
+_sl_json_padding_value (const sl_node *n)
+{
+  const sl_conv_desc *g = &n->geom;
+
+  if (n->same_padding)
+    return cJSON_CreateString ("same");
+  if (g->ph == g->ph_end && g->pw == g->pw_end)
+    return _sl_json_pair_value (g->ph, g->pw);
+  const int p[4] = { g->ph, g->pw, g->ph_end, g->pw_end };
+  return cJSON_CreateIntArray (p, 4);
 }
 
 cJSON *

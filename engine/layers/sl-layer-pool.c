@@ -34,7 +34,7 @@ pool_write (const sl_node *n, cJSON *l)
 
   cJSON_AddItemToObject (l, "size", _sl_json_pair_value (g->kh, g->kw));
   cJSON_AddItemToObject (l, "stride", _sl_json_pair_value (g->sh, g->sw));
-  cJSON_AddItemToObject (l, "padding", _sl_json_pair_value (g->ph, g->pw));
+  cJSON_AddItemToObject (l, "padding", _sl_json_padding_value (n));
 }
 
 /* Max pooling keeps each window's winner for backward. */
@@ -81,7 +81,7 @@ pool_backward (const sl_layer_run *r)
 static sl_onnx_tensor
 pad_with_zeros (sl_onnx_exporter *ex, sl_onnx_tensor x, const sl_conv_desc *g)
 {
-  const int64_t pads[8] = { 0, 0, g->ph, g->pw, 0, 0, g->ph, g->pw }, dims[1] = { 8 };
+  const int64_t pads[8] = { 0, 0, g->ph, g->pw, 0, 0, g->ph_end, g->pw_end }, dims[1] = { 8 };
   sl_onnx_builder *b = _sl_onnx_builder_of (ex);
   const char *pads_name = _sl_onnx_layer_name (ex, ".pads");
   sl_onnx_tensor y = { _sl_onnx_layer_name (ex, ".padded"), false };
@@ -98,9 +98,10 @@ pool_onnx (sl_onnx_exporter *ex, const sl_node *n)
 {
   sl_onnx_builder *b = _sl_onnx_builder_of (ex);
   const sl_conv_desc *g = &n->geom;
-  const bool max = n->kind == SL_LAYER_MAXPOOL, pad_first = !max && (g->ph > 0 || g->pw > 0);
+  const bool max = n->kind == SL_LAYER_MAXPOOL,
+             pad_first = !max && (g->ph > 0 || g->pw > 0 || g->ph_end > 0 || g->pw_end > 0);
   const int64_t kernel[2] = { g->kh, g->kw }, strides[2] = { g->sh, g->sw };
-  const int64_t pads[4] = { g->ph, g->pw, g->ph, g->pw }, no_pads[4] = { 0 };
+  const int64_t pads[4] = { g->ph, g->pw, g->ph_end, g->pw_end }, no_pads[4] = { 0 };
   sl_onnx_tensor x = _sl_onnx_as_4d (ex, _sl_onnx_input_of (ex, n, 0)), y = { NULL, false };
   Onnx__NodeProto *node;
 

@@ -136,6 +136,8 @@ sl_status _sl_json_init (const cJSON *obj, sl_init_kind *out, const sl_layer_whe
 sl_status _sl_json_window (const cJSON *obj, sl_node *n, bool conv, const sl_layer_where *w);
 /* A number, or [a, b] when they differ. */
 cJSON *_sl_json_pair_value (int a, int b);
+/* A window's "padding" as read: "same", a number, a pair or [top, left, bottom, right]. */
+cJSON *_sl_json_padding_value (const sl_node *n);
 /* The shortest decimal that reads back as the same float. */
 double _sl_json_tidy_float (float v);
 /* The output shape of n's input `k`. */

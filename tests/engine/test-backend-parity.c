@@ -115,6 +115,7 @@ typedef struct
   const char *name;
   int in_c, in_h, in_w, out_c, kh, kw, sh, sw, ph, pw, dh, dw, groups;
   gboolean bias;
+  int ph_more, pw_more; /* bottom and right padding beyond ph, pw ("same" at stride 2) */
 } ConvCase;
 
 static const ConvCase conv_cases[] = {
@@ -126,6 +127,9 @@ static const ConvCase conv_cases[] = {
   { "depthwise", 6, 11, 11, 6, 3, 3, 2, 2, 1, 1, 1, 1, 6, TRUE },
   { "pointwise-nobias", 16, 7, 7, 24, 1, 1, 1, 1, 0, 0, 1, 1, 1, FALSE },
   { "stem-7x7", 3, 32, 32, 16, 7, 7, 2, 2, 3, 3, 1, 1, 1, TRUE },
+  { "same-s2-k3", 8, 16, 16, 16, 3, 3, 2, 2, 0, 0, 1, 1, 1, TRUE, 1, 1 },
+  { "same-s2-depthwise-k5", 12, 14, 14, 12, 5, 5, 2, 2, 1, 1, 1, 1, 12, FALSE, 1, 1 },
+  { "asymmetric-rows", 4, 9, 10, 6, 3, 3, 1, 2, 0, 2, 1, 1, 2, TRUE, 2, -1 },
 };
 
 static sl_conv_desc
@@ -141,12 +145,14 @@ desc_of (const ConvCase *k)
                      .sw = k->sw,
                      .ph = k->ph,
                      .pw = k->pw,
+                     .ph_end = k->ph + k->ph_more,
+                     .pw_end = k->pw + k->pw_more,
                      .dh = k->dh,
                      .dw = k->dw,
                      .groups = k->groups };
 
-  d.out_h = (d.in_h + 2 * d.ph - d.dh * (d.kh - 1) - 1) / d.sh + 1;
-  d.out_w = (d.in_w + 2 * d.pw - d.dw * (d.kw - 1) - 1) / d.sw + 1;
+  d.out_h = (d.in_h + d.ph + d.ph_end - d.dh * (d.kh - 1) - 1) / d.sh + 1;
+  d.out_w = (d.in_w + d.pw + d.pw_end - d.dw * (d.kw - 1) - 1) / d.sw + 1;
   return d;
 }
 
@@ -437,6 +443,7 @@ typedef struct
   const char *name;
   sl_pool_kind kind;
   int size, stride, pad;
+  int more; /* bottom and right padding beyond pad */
 } PoolCase;
 
 static const PoolCase pool_cases[] = {
@@ -444,6 +451,8 @@ static const PoolCase pool_cases[] = {
   { "max-3x3-overlapping-padded", SL_POOL_MAX, 3, 2, 1 },
   { "avg-2x2", SL_POOL_AVG, 2, 2, 0 },
   { "avg-3x3-overlapping-padded", SL_POOL_AVG, 3, 2, 1 },
+  { "max-3x3-same-asymmetric", SL_POOL_MAX, 3, 2, 0, 1 },
+  { "avg-2x2-same-asymmetric", SL_POOL_AVG, 2, 2, 0, 1 },
 };
 
 static void
@@ -459,6 +468,8 @@ test_pool (gconstpointer data)
                      .sw = k->stride,
                      .ph = k->pad,
                      .pw = k->pad,
+                     .ph_end = k->pad + k->more,
+                     .pw_end = k->pad + k->more,
                      .dh = 1,
                      .dw = 1,
                      .groups = 1 };
@@ -468,8 +479,8 @@ test_pool (gconstpointer data)
   if (!backends_open (&b))
     return;
   d.out_c = d.in_c;
-  d.out_h = (d.in_h + 2 * d.ph - d.kh) / d.sh + 1;
-  d.out_w = (d.in_w + 2 * d.pw - d.kw) / d.sw + 1;
+  d.out_h = (d.in_h + d.ph + d.ph_end - d.kh) / d.sh + 1;
+  d.out_w = (d.in_w + d.pw + d.pw_end - d.kw) / d.sw + 1;
   const gsize nx = (gsize) n * d.in_c * d.in_h * d.in_w,
               ny = (gsize) n * d.in_c * d.out_h * d.out_w;
   g_autofree float *x = random_floats (nx, 1), *dy = random_floats (ny, 2);

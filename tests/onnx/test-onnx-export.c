@@ -55,6 +55,26 @@ static const char all_layers_json[]
       " {\"type\": \"add\", \"inputs\": [\"g\", \"h\"]},"
       " {\"type\": \"dense\", \"units\": 10}]}";
 
+/* Asymmetric padding: TensorFlow's "same" at stride 2 pads one more row and
+ * column at the end (k = 3: 0 before, 1 after; k = 5: 1 and 2), as
+ * EfficientNet-Lite does; ONNX pads are [top, left, bottom, right]. */
+static const char same_padding_json[]
+    = "{\"name\": \"same-padding\", \"classes\": 10,"
+      " \"input\": {\"channels\": 3, \"height\": 24, \"width\": 22}, \"layers\": ["
+      " {\"type\": \"conv2d\", \"filters\": 8, \"kernel\": 3, \"stride\": 2,"
+      "  \"padding\": \"same\", \"bias\": false},"
+      " {\"type\": \"batchnorm\", \"epsilon\": 0.001},"
+      " {\"type\": \"relu6\"},"
+      " {\"type\": \"conv2d\", \"filters\": 8, \"kernel\": 5, \"stride\": 2,"
+      "  \"padding\": \"same\", \"groups\": 8},"
+      " {\"type\": \"conv2d\", \"filters\": 12, \"kernel\": [3, 2],"
+      "  \"padding\": [2, 0, 0, 1]},"
+      " {\"type\": \"relu\"},"
+      " {\"type\": \"maxpool\", \"size\": 3, \"stride\": 2, \"padding\": \"same\"},"
+      " {\"type\": \"avgpool\", \"size\": 2, \"stride\": 1, \"padding\": [0, 0, 1, 1]},"
+      " {\"type\": \"flatten\"},"
+      " {\"type\": \"dense\", \"units\": 10}]}";
+
 static sl_idx images, labels;
 static gboolean data_ready;
 
@@ -398,8 +418,8 @@ static ExportCase cases[16];
 static int n_cases;
 
 static void
-add_case (const char *preset, const char *json, int channels, int height, int width,
-          gboolean with_metadata)
+add_case (const char *preset, const char *json, const char *json_name, int channels, int height,
+          int width, gboolean with_metadata)
 {
   static const float gray_mean[3] = { 0.2860f }, gray_std[3] = { 0.3530f };
   static const float rgb_mean[3] = { 0.30f, 0.70f, 0.25f }, rgb_std[3] = { 0.35f, 0.33f, 0.40f };
@@ -415,7 +435,7 @@ add_case (const char *preset, const char *json, int channels, int height, int wi
   memcpy (tc->mean, channels == 3 ? rgb_mean : gray_mean, sizeof tc->mean);
   memcpy (tc->std, channels == 3 ? rgb_std : gray_std, sizeof tc->std);
   tc->with_metadata = with_metadata;
-  tc->name = g_strdup_printf ("%s-%dx%dx%d", preset != NULL ? preset : "all-layers", width, height,
+  tc->name = g_strdup_printf ("%s-%dx%dx%d", preset != NULL ? preset : json_name, width, height,
                               channels);
   path = g_strconcat ("/onnx/export/", tc->name, NULL);
   g_test_add_data_func (path, tc, test_export_case);
@@ -429,9 +449,10 @@ main (int argc, char **argv)
 
   g_test_init (&argc, &argv, NULL);
   for (int i = 0; presets[i] != NULL; i++)
-    add_case (presets[i], NULL, 1, 28, 28, i == 0);
-  add_case ("mobilenet-s", NULL, 3, 32, 32, TRUE);
-  add_case (NULL, all_layers_json, 3, 20, 18, FALSE);
+    add_case (presets[i], NULL, NULL, 1, 28, 28, i == 0);
+  add_case ("mobilenet-s", NULL, NULL, 3, 32, 32, TRUE);
+  add_case (NULL, all_layers_json, "all-layers", 3, 20, 18, FALSE);
+  add_case (NULL, same_padding_json, "same-padding", 3, 24, 22, FALSE);
   g_test_add_func ("/onnx/export/errors", test_export_errors);
   status = g_test_run ();
   for (int i = 0; i < n_cases; i++)
