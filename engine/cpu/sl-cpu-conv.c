@@ -1,5 +1,5 @@
-/* sl-cpu-conv.c: conv2d on the CPU by im2col + OpenBLAS GEMM over chunks of images,
- * the batch split over the pool. */
+/* sl-cpu-conv.c: conv2d on the CPU by im2col + OpenBLAS GEMM over chunks of images, the batch
+ * split over the pool; depthwise convolutions go to the direct kernels of sl-cpu-depthwise.c. */
 #include "sl-cpu-private.h"
 
 #include <string.h>
@@ -33,7 +33,8 @@ conv_dims_of (const sl_conv_desc *d)
   c.out_size = (size_t) d->out_c * c.ohw;
   c.w_count = (size_t) d->out_c * c.kdim;
   c.col_size = (size_t) d->in_c * d->kh * d->kw * c.ohw;
-  c.pointwise = d->kh == 1 && d->kw == 1 && d->sh == 1 && d->sw == 1 && d->ph == 0 && d->pw == 0;
+  c.pointwise = d->kh == 1 && d->kw == 1 && d->sh == 1 && d->sw == 1 && d->ph == 0 && d->pw == 0
+                && d->ph_end == 0 && d->pw_end == 0;
   c.chunk = CHUNK_COLUMNS / (c.ohw > 0 ? c.ohw : 1);
   c.chunk = c.chunk < 1 ? 1 : (c.chunk > MAX_CHUNK ? MAX_CHUNK : c.chunk);
   return c;
@@ -47,7 +48,7 @@ thread_floats (const conv_dims *c)
 }
 
 size_t
-_sl_cpu_conv2d_workspace_floats (const sl_conv_desc *d, int threads)
+_sl_cpu_gemm_conv_workspace_floats (const sl_conv_desc *d, int threads)
 {
   conv_dims c = conv_dims_of (d);
 
@@ -55,9 +56,26 @@ _sl_cpu_conv2d_workspace_floats (const sl_conv_desc *d, int threads)
 }
 
 size_t
-_sl_cpu_conv2d_grad_scratch_floats (const sl_conv_desc *d)
+_sl_cpu_gemm_conv_grad_scratch_floats (const sl_conv_desc *d)
 {
   return conv_dims_of (d).w_count + (size_t) d->out_c;
+}
+
+size_t
+_sl_cpu_conv2d_workspace_floats (const sl_conv_desc *d, int threads)
+{
+  if (_sl_cpu_is_depthwise (d))
+    return _sl_cpu_depthwise_workspace_floats (d, threads);
+  return _sl_cpu_gemm_conv_workspace_floats (d, threads);
+}
+
+/* The direct depthwise kernels need no per-thread weight gradients. */
+size_t
+_sl_cpu_conv2d_grad_scratch_floats (const sl_conv_desc *d)
+{
+  if (_sl_cpu_is_depthwise (d))
+    return 0;
+  return _sl_cpu_gemm_conv_grad_scratch_floats (d);
 }
 
 size_t
@@ -181,16 +199,28 @@ forward_narrow (sl_cpu *cpu, const conv_job *j)
 }
 
 void
-_sl_cpu_conv2d_forward (sl_backend *be, const sl_conv_desc *d, int n, const float *x,
-                        const float *w, const float *b, float *y, float *ws, size_t ws_floats)
+_sl_cpu_gemm_conv_forward (sl_cpu *cpu, const sl_conv_desc *d, int n, const float *x,
+                           const float *w, const float *b, float *y, float *ws)
 {
-  sl_cpu *cpu = _sl_cpu_of (be);
   conv_job j = { .d = d, .cd = conv_dims_of (d), .n = n, .x = x, .w = w, .b = b, .y = y, .ws = ws };
 
   if (n < cpu->threads && d->groups == 1)
     forward_narrow (cpu, &j);
   else
     _sl_threadpool_run (cpu->pool, forward_share, &j);
+}
+
+void
+_sl_cpu_conv2d_forward (sl_backend *be, const sl_conv_desc *d, int n, const float *x,
+                        const float *w, const float *b, float *y, float *ws, size_t ws_floats)
+{
+  sl_cpu *cpu = _sl_cpu_of (be);
+
+  (void) ws_floats;
+  if (_sl_cpu_is_depthwise (d))
+    _sl_cpu_depthwise_forward (cpu, d, n, x, w, b, y, ws);
+  else
+    _sl_cpu_gemm_conv_forward (cpu, d, n, x, w, b, y, ws);
 }
 
 static void
@@ -235,9 +265,12 @@ backward_chunk (const conv_job *j, long first, int b, float *dw, float *db, floa
   float *dx = j->dx + first * c->in_size;
   if (c->pointwise && b == 1)
     {
-      /* The column matrix is dx itself. */
-      cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, c->kdim, c->ohw, c->cout_g, 1.0f, j->w,
-                   c->kdim, dym, c->ohw, j->accumulate ? 1.0f : 0.0f, dx, c->ohw);
+      /* The column matrix is dx itself, one block of rows per group. */
+      for (int g = 0; g < d->groups; g++)
+        cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, c->kdim, c->ohw, c->cout_g, 1.0f,
+                     j->w + (size_t) g * c->cout_g * c->kdim, c->kdim,
+                     dym + (size_t) g * c->cout_g * c->ohw, c->ohw, j->accumulate ? 1.0f : 0.0f,
+                     dx + (size_t) g * c->kdim * c->ohw, c->ohw);
       return;
     }
   for (int g = 0; g < d->groups; g++)
@@ -310,11 +343,10 @@ reduce_share (void *ctx, int t, int threads)
 }
 
 void
-_sl_cpu_conv2d_backward (sl_backend *be, const sl_conv_desc *d, int n, const float *x,
-                         const float *w, const float *dy, float *dx, bool accumulate, float *dw,
-                         float *db, float *ws, size_t ws_floats, float *scratch)
+_sl_cpu_gemm_conv_backward (sl_cpu *cpu, const sl_conv_desc *d, int n, const float *x,
+                            const float *w, const float *dy, float *dx, bool accumulate, float *dw,
+                            float *db, float *ws, float *scratch)
 {
-  sl_cpu *cpu = _sl_cpu_of (be);
   conv_job j = { .d = d,
                  .cd = conv_dims_of (d),
                  .n = n,
@@ -331,4 +363,18 @@ _sl_cpu_conv2d_backward (sl_backend *be, const sl_conv_desc *d, int n, const flo
   _sl_threadpool_run (cpu->pool, backward_share, &j);
   if (cpu->threads > 1)
     _sl_threadpool_run (cpu->pool, reduce_share, &j);
+}
+
+void
+_sl_cpu_conv2d_backward (sl_backend *be, const sl_conv_desc *d, int n, const float *x,
+                         const float *w, const float *dy, float *dx, bool accumulate, float *dw,
+                         float *db, float *ws, size_t ws_floats, float *scratch)
+{
+  sl_cpu *cpu = _sl_cpu_of (be);
+
+  (void) ws_floats;
+  if (_sl_cpu_is_depthwise (d))
+    _sl_cpu_depthwise_backward (cpu, d, n, x, w, dy, dx, accumulate, dw, db, ws);
+  else
+    _sl_cpu_gemm_conv_backward (cpu, d, n, x, w, dy, dx, accumulate, dw, db, ws, scratch);
 }

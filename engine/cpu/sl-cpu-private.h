@@ -31,6 +31,30 @@ void _sl_im2col (const sl_conv_desc *d, const float *x, float *col, size_t ld);
  * scratch afterwards. */
 void _sl_col2im (const sl_conv_desc *d, float *col, size_t ld, float *dx, bool accumulate);
 
+/* sl-cpu-depthwise.c: direct kernels for groups == in_c == out_c, which
+ * conv2d uses instead of im2col + GEMM. ws holds
+ * _sl_cpu_depthwise_workspace_floats (d, cpu->threads) floats. */
+bool _sl_cpu_is_depthwise (const sl_conv_desc *d);
+size_t _sl_cpu_depthwise_workspace_floats (const sl_conv_desc *d, int threads);
+void _sl_cpu_depthwise_forward (sl_cpu *cpu, const sl_conv_desc *d, int n, const float *x,
+                                const float *w, const float *b, float *y, float *ws);
+/* dx, dw and db may each be NULL (not wanted); dw and db are overwritten. */
+void _sl_cpu_depthwise_backward (sl_cpu *cpu, const sl_conv_desc *d, int n, const float *x,
+                                 const float *w, const float *dy, float *dx, bool accumulate,
+                                 float *dw, float *db, float *ws);
+
+/* sl-cpu-conv.c: the im2col + GEMM path for every convolution, depthwise
+ * included (tests and benchmarks compare the two); ws holds
+ * _sl_cpu_gemm_conv_workspace_floats (d, cpu->threads) floats and scratch
+ * (threads - 1) * _sl_cpu_gemm_conv_grad_scratch_floats (d). */
+size_t _sl_cpu_gemm_conv_workspace_floats (const sl_conv_desc *d, int threads);
+size_t _sl_cpu_gemm_conv_grad_scratch_floats (const sl_conv_desc *d);
+void _sl_cpu_gemm_conv_forward (sl_cpu *cpu, const sl_conv_desc *d, int n, const float *x,
+                                const float *w, const float *b, float *y, float *ws);
+void _sl_cpu_gemm_conv_backward (sl_cpu *cpu, const sl_conv_desc *d, int n, const float *x,
+                                 const float *w, const float *dy, float *dx, bool accumulate,
+                                 float *dw, float *db, float *ws, float *scratch);
+
 /* dx = v or dx += v. */
 static inline void
 _sl_store_grad (float *dx, float v, bool accumulate)

@@ -29,6 +29,31 @@ static const GradCase cases[] = {
   { "conv-depthwise",
     "{\"type\":\"conv2d\",\"filters\":3,\"kernel\":3,\"groups\":3,\"stride\":2,\"padding\":1}", 3,
     7, 7 },
+  /* Asymmetric padding: [top, left, bottom, right], and TensorFlow's "same" at
+   * stride 2 (k = 3 on an even input pads only the bottom and right; k = 5 pads
+   * 1 before and 2 after). */
+  { "conv-asymmetric-padding",
+    "{\"type\":\"conv2d\",\"filters\":3,\"kernel\":3,\"padding\":[0,2,1,0]}", 2, 6, 7 },
+  { "conv-same-stride2",
+    "{\"type\":\"conv2d\",\"filters\":3,\"kernel\":3,\"stride\":2,"
+    "\"padding\":\"same\"}",
+    2, 6, 6 },
+  { "conv-depthwise-same-stride2-k5",
+    "{\"type\":\"conv2d\",\"filters\":3,\"kernel\":5,\"groups\":3,\"stride\":2,"
+    "\"padding\":\"same\"}",
+    3, 8, 8 },
+  { "conv-depthwise-same-k3",
+    "{\"type\":\"conv2d\",\"filters\":3,\"kernel\":3,\"groups\":3,\"padding\":\"same\"}", 3, 6, 5 },
+  { "conv-depthwise-dilated-asymmetric",
+    "{\"type\":\"conv2d\",\"filters\":2,\"kernel\":[3,2],\"groups\":2,\"dilation\":[2,1],"
+    "\"padding\":[2,1,1,0],\"bias\":false}",
+    2, 7, 6 },
+  { "conv-depthwise-strided-asymmetric",
+    "{\"type\":\"conv2d\",\"filters\":2,\"kernel\":3,\"groups\":2,\"stride\":[2,3],"
+    "\"padding\":[0,1,2,1]}",
+    2, 7, 8 },
+  { "conv-grouped-pointwise", "{\"type\":\"conv2d\",\"filters\":4,\"kernel\":1,\"groups\":2}", 4, 5,
+    5 },
   { "conv-pointwise-nobias", "{\"type\":\"conv2d\",\"filters\":5,\"kernel\":1,\"bias\":false}", 3,
     4, 4 },
   { "batchnorm-train", "{\"type\":\"conv2d\",\"filters\":3,\"kernel\":3},{\"type\":\"batchnorm\"}",
@@ -46,6 +71,14 @@ static const GradCase cases[] = {
   { "avgpool-padded",
     "{\"type\":\"conv2d\",\"filters\":3,\"kernel\":1},"
     "{\"type\":\"avgpool\",\"size\":3,\"stride\":2,\"padding\":1}",
+    2, 7, 7 },
+  { "maxpool-same-stride2",
+    "{\"type\":\"conv2d\",\"filters\":3,\"kernel\":1},"
+    "{\"type\":\"maxpool\",\"size\":3,\"stride\":2,\"padding\":\"same\"}",
+    2, 8, 7 },
+  { "avgpool-asymmetric",
+    "{\"type\":\"conv2d\",\"filters\":3,\"kernel\":1},"
+    "{\"type\":\"avgpool\",\"size\":2,\"stride\":2,\"padding\":[0,1,1,0]}",
     2, 7, 7 },
   { "global-avgpool",
     "{\"type\":\"conv2d\",\"filters\":4,\"kernel\":3},{\"type\":\"global_avgpool\"}", 2, 6, 6 },
