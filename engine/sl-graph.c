@@ -109,6 +109,7 @@ runs_in_place (const sl_model *m, const int *readers, const plan_spec *sp, int i
 typedef struct
 {
   size_t *out_at, *grad_at, *saved_at, *arg_at; /* per node */
+  size_t *pool_at; /* per node: its output's place in the frozen prefix's shared region */
   size_t input_grad_at, ws_at, scratch_at, stats_at, input_at, probs_at, labels_at;
   size_t ws; /* workspace floats */
   size_t floats, ints;
@@ -170,7 +171,9 @@ layout_node (const sl_model *m, const int *readers, const plan_spec *sp, int i,
       return 0;
     }
   c->plan (n, batch, training, sz, &needs);
-  if (needs.out)
+  if (needs.out && l->pool_at[i] != SIZE_MAX)
+    l->out_at[i] = l->pool_at[i]; /* the region sits at the arena's start */
+  else if (needs.out)
     {
       l->out_at[i] = t->floats;
       t->floats += len;
@@ -237,6 +240,110 @@ layout_shared (const sl_model *m, const plan_spec *sp, const sl_plan_sizer *sz, 
   l->ints = t->ints;
 }
 
+/* The node whose buffer node i's output lives in (-1: the plan's input). */
+static int
+owner_of (const plan_spec *sp, const int *owner, int i)
+{
+  return i == SL_INPUT_NODE || i < sp->first || i == sp->input_node ? -1 : owner[i];
+}
+
+/* Whether node i passes its input on rather than writing a buffer of its
+ * own: an alias, a layer in place, or one that asks for no output (dropout
+ * at inference). */
+static bool
+passes_input (const sl_model *m, const int *readers, const plan_spec *sp, int i)
+{
+  const sl_node *n = &m->nodes[i];
+  const sl_layer_class *c = _sl_layer_class (n->kind);
+  const sl_plan_sizer cpu = { .backend = NULL, .threads = 1, .host_memory = true };
+  sl_layer_needs needs = { .out = true };
+
+  if ((c->flags & SL_LAYER_ALIAS) || runs_in_place (m, readers, sp, i))
+    return true;
+  c->plan (n, sp->batch, node_trains (m, i, sp->training), &cpu, &needs);
+  return !needs.out;
+}
+
+/* A frozen prefix that runs as at inference inside a training plan (or a
+ * plan for features) needs each output only until its last reader has run,
+ * unless the trainable layers read it (or it is the plan's result): those
+ * outputs share one region, each placed first-fit among the ones still
+ * alive. Fills l->pool_at (SIZE_MAX: not pooled) and returns the region's
+ * floats. */
+static size_t
+pool_prefix (const sl_model *m, const int *readers, const plan_spec *sp, plan_layout *l)
+{
+  const int end = sp->end < m->n_frozen ? sp->end : m->n_frozen;
+  int *owner = NULL, *last = NULL, *live = NULL;
+  int n_live = 0, feature = _sl_model_feature_node (m);
+  size_t size = 0;
+
+  for (int i = 0; i < m->n_nodes; i++)
+    l->pool_at[i] = SIZE_MAX;
+  if (!(sp->training || sp->end <= m->n_frozen) || sp->first >= end)
+    return 0;
+  owner = malloc (sizeof (int) * 3 * (size_t) m->n_nodes);
+  if (owner == NULL)
+    return 0; /* unshared buffers: more memory, same results */
+  last = owner + m->n_nodes;
+  live = last + m->n_nodes;
+  for (int i = sp->first; i < sp->end; i++)
+    {
+      const sl_node *n = &m->nodes[i];
+
+      owner[i] = passes_input (m, readers, sp, i) ? owner_of (sp, owner, n->inputs[0]) : i;
+      last[i] = i;
+      for (int k = 0; k < n->n_inputs; k++)
+        {
+          int o = owner_of (sp, owner, n->inputs[k]);
+
+          if (o >= 0)
+            last[o] = i >= m->n_frozen ? INT_MAX : (last[o] > i ? last[o] : i);
+        }
+    }
+  if (owner[sp->end - 1] >= 0)
+    last[owner[sp->end - 1]] = INT_MAX;
+  if (feature >= 0 && feature < sp->end && owner_of (sp, owner, feature) >= 0)
+    last[owner_of (sp, owner, feature)] = INT_MAX;
+
+  for (int i = sp->first; i < end; i++)
+    {
+      const size_t len = _sl_align16 ((size_t) sp->batch * _sl_shape_size (m->nodes[i].out));
+      size_t at = 0;
+      int keep = 0;
+
+      if (owner[i] != i)
+        continue;
+      /* Outputs whose last reader ran before i are free again. */
+      for (int k = 0; k < n_live; k++)
+        if (last[live[k]] >= i)
+          live[keep++] = live[k];
+      n_live = keep;
+      /* First fit: the lowest offset clear of every live output. */
+      for (bool moved = true; moved;)
+        {
+          moved = false;
+          for (int k = 0; k < n_live; k++)
+            {
+              size_t b = l->pool_at[live[k]];
+              size_t e
+                  = b + _sl_align16 ((size_t) sp->batch * _sl_shape_size (m->nodes[live[k]].out));
+
+              if (at < e && b < at + len)
+                {
+                  at = e;
+                  moved = true;
+                }
+            }
+        }
+      l->pool_at[i] = at;
+      live[n_live++] = i;
+      size = at + len > size ? at + len : size;
+    }
+  free (owner);
+  return size;
+}
+
 /* Lays out one plan without allocating it. _sl_plan_new and the cost
  * estimate (_sl_plan_measure) share this, so what a model is said to need
  * is what its first prediction allocates. node_bytes and node_ws, when not
@@ -250,7 +357,7 @@ plan_layout_new (const sl_model *m, const plan_spec *sp, const sl_plan_sizer *sz
   int *readers = count_readers (m);
 
   memset (l, 0, sizeof *l);
-  l->out_at = calloc ((size_t) m->n_nodes * 4, sizeof (size_t));
+  l->out_at = calloc ((size_t) m->n_nodes * 5, sizeof (size_t));
   if (l->out_at == NULL || readers == NULL)
     {
       free (readers);
@@ -260,6 +367,8 @@ plan_layout_new (const sl_model *m, const plan_spec *sp, const sl_plan_sizer *sz
   l->grad_at = l->out_at + m->n_nodes;
   l->saved_at = l->grad_at + m->n_nodes;
   l->arg_at = l->saved_at + m->n_nodes;
+  l->pool_at = l->arg_at + m->n_nodes;
+  t.floats = pool_prefix (m, readers, sp, l);
   for (int i = 0; i < m->n_nodes; i++)
     {
       uint64_t ws;

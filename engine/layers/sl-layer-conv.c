@@ -59,21 +59,24 @@ conv_init (const sl_node *n, float *w, float *state, sl_rng *rng)
                           area * n->geom.out_c / n->geom.groups, rng);
 }
 
-/* The scratch a backend asks for, or (no backend) the CPU backend's for sz->threads. */
+/* The scratch a backend asks for, or (no backend) the CPU backend's for
+ * sz->threads; weight-gradient scratch only where the layer trains (not
+ * at inference, nor when frozen). */
 static void
 conv_plan (const sl_node *n, int batch, bool training, const sl_plan_sizer *sz,
            sl_layer_needs *needs)
 {
-  (void) training;
   if (sz->backend != NULL)
     {
       needs->workspace = sz->backend->ops->conv2d_workspace (sz->backend, &n->geom, batch);
-      needs->grad_scratch = sz->backend->ops->conv2d_grad_scratch (sz->backend, &n->geom);
+      if (training)
+        needs->grad_scratch = sz->backend->ops->conv2d_grad_scratch (sz->backend, &n->geom);
     }
   else
     {
       needs->workspace = _sl_cpu_conv2d_workspace_floats (&n->geom, sz->threads);
-      needs->grad_scratch = _sl_cpu_conv2d_grad_scratch_floats (&n->geom);
+      if (training)
+        needs->grad_scratch = _sl_cpu_conv2d_grad_scratch_floats (&n->geom);
     }
 }
 

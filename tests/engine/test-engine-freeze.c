@@ -506,6 +506,53 @@ test_shortcut_across_boundary (void)
   sl_model_free (m);
 }
 
+/* A training plan keeps a frozen prefix's outputs only as long as a later
+ * layer reads them (shortcuts inside the prefix included): its logits equal
+ * those of the inference plan, which gives every layer its own buffer, and
+ * it takes less memory than that plan. */
+static void
+test_prefix_buffers_shared (void)
+{
+  GString *s = g_string_new (NULL);
+  g_autofree char *json = NULL;
+  sl_model *m;
+  sl_plan *train = NULL, *infer = NULL;
+  sl_error err = { 0 };
+  Batches data;
+  const sl_model *pm;
+
+  add_block (s, "stem", 8, 1, TRUE);
+  add_block (s, "b1", 8, 1, TRUE);
+  g_string_append (s, "{\"type\": \"add\", \"name\": \"sum1\", \"inputs\": [\"b1\", \"stem\"], "
+                      "\"frozen\": true},"
+                      "{\"type\": \"maxpool\", \"size\": 2, \"frozen\": true},");
+  add_block (s, "b2", 12, 1, TRUE);
+  add_block (s, "b3", 12, 1, TRUE);
+  g_string_append (s, "{\"type\": \"add\", \"inputs\": [\"b3\", \"b2\"], \"frozen\": true},"
+                      "{\"type\": \"dropout\", \"rate\": 0.3, \"frozen\": true},"
+                      "{\"type\": \"global_avgpool\", \"frozen\": true},"
+                      "{\"type\": \"dense\", \"units\": 4}");
+  json = model_json (s->str);
+  g_string_free (s, TRUE);
+  m = build (json, 12);
+  pm = m;
+  randomise_state (m, 6);
+  batches_init (&data, 3);
+  sl_assert_ok (_sl_plan_new (m, BATCH, TRUE, FALSE, &train, &err), &err);
+  sl_assert_ok (_sl_plan_new (m, BATCH, FALSE, FALSE, &infer, &err), &err);
+  g_test_message ("plan bytes: training with a frozen prefix %" G_GUINT64_FORMAT
+                  ", inference %" G_GUINT64_FORMAT,
+                  train->bytes, infer->bytes);
+  g_assert_cmpuint (train->bytes, <, infer->bytes);
+  g_assert_cmpmem (_sl_graph_forward (m, train, data.x, BATCH, TRUE, 5), sizeof (float) * BATCH * 4,
+                   _sl_graph_forward (m, infer, data.x, BATCH, FALSE, 0),
+                   sizeof (float) * BATCH * 4);
+  g_assert_cmpint (pm->n_frozen, ==, pm->n_nodes - 1);
+  _sl_plan_free (m, train);
+  _sl_plan_free (m, infer);
+  sl_model_free (m);
+}
+
 /* lr_scale 0.5 halves a layer's first step, for every optimizer, weight decay
  * included; the other layers take the same step as without it. */
 static void
@@ -666,6 +713,7 @@ main (int argc, char **argv)
   g_test_add_func ("/freeze/features-vector", test_features_vector);
   g_test_add_func ("/freeze/features-block-input", test_features_block_input);
   g_test_add_func ("/freeze/shortcut-across-boundary", test_shortcut_across_boundary);
+  g_test_add_func ("/freeze/prefix-buffers-shared", test_prefix_buffers_shared);
   g_test_add_func ("/freeze/lr-scale-halves-step", test_lr_scale_halves_step);
   g_test_add_func ("/freeze/memory-smaller", test_memory_smaller);
   g_test_add_func ("/freeze/checkpoint-resume", test_checkpoint_resume);
