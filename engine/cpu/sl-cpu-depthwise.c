@@ -6,9 +6,12 @@
 
 /* Every image plane is first copied into a zero-bordered plane of scratch,
  * so the kernels below run without bounds checks: output (oy, ox) reads
- * padded rows oy * sh + ki * dh and columns ox * sw + kj * dw. The 3x3 and
- * 5x5 kernels at stride 1 and 2 (most of EfficientNet-Lite) are compiled
- * with their sizes known, so their loops over output columns vectorise.
+ * padded rows oy * sh + ki * dh and columns ox * sw + kj * dw. Each padded
+ * row is stored split by column phase (column c at phase c % sw, place
+ * c / sw), so that at stride 2 every kernel tap still reads consecutive
+ * floats. The 3x3 and 5x5 kernels at stride 1 and 2 (most of
+ * EfficientNet-Lite) are compiled with their sizes known, so their loops
+ * over output columns vectorise.
  *
  * Forward work is split over (image, channel) planes; backward work over
  * channels, each thread running every image of its channels in order, so
@@ -21,6 +24,9 @@ align_floats (size_t n)
 {
   return (n + 15) & ~(size_t) 15;
 }
+
+/* Lanes of the weight gradient's partial sums. */
+#define LANES 8
 
 bool
 _sl_cpu_is_depthwise (const sl_conv_desc *d)
@@ -42,26 +48,39 @@ padded_cols (const sl_conv_desc *d)
   return (d->out_w - 1) * d->sw + (d->kw - 1) * d->dw + 1;
 }
 
-/* The padded output-gradient plane of the stride-1 input gradient. */
+/* Floats of one phase of a padded row. */
+static int
+phase_len (int cols, int stride)
+{
+  return (cols + stride - 1) / stride;
+}
+
+static size_t
+plane_floats (int rows, int cols, int stride)
+{
+  return (size_t) rows * stride * phase_len (cols, stride);
+}
+
+/* The padded output-gradient plane of the stride-1 input gradient, or the
+ * padded input-gradient plane at other strides. */
 static size_t
 grad_plane_floats (const sl_conv_desc *d)
 {
   if (d->sh == 1 && d->sw == 1)
     return (size_t) (d->in_h + (d->kh - 1) * d->dh) * (d->in_w + (d->kw - 1) * d->dw);
-  return (size_t) padded_rows (d) * padded_cols (d);
+  return plane_floats (padded_rows (d), padded_cols (d), d->sw);
 }
 
-/* Per thread: the padded input plane; for backward also a second plane (the
- * padded output gradient, or the padded input gradient at stride > 1), one
- * row of weight-gradient partial sums per tap, and the flipped kernel. */
+/* Per thread: the padded input plane; for backward also a second plane, the
+ * flipped kernel and the weight gradient's partial sums. */
 static size_t
 thread_floats (const sl_conv_desc *d)
 {
   const size_t taps = (size_t) d->kh * d->kw;
 
-  return align_floats ((size_t) padded_rows (d) * padded_cols (d))
-         + align_floats (grad_plane_floats (d)) + align_floats (taps * d->out_w)
-         + align_floats (taps);
+  return align_floats (plane_floats (padded_rows (d), padded_cols (d), d->sw))
+         + align_floats (grad_plane_floats (d)) + align_floats (taps)
+         + align_floats ((size_t) d->kw * LANES);
 }
 
 size_t
@@ -70,37 +89,61 @@ _sl_cpu_depthwise_workspace_floats (const sl_conv_desc *d, int threads)
   return thread_floats (d) * (size_t) (threads > 0 ? threads : 1);
 }
 
-/* dst (rows x cols) = src (h x w) moved down by top and right by left (either
- * may be negative: cropped), zeros elsewhere. */
+/* dst (rows x cols, split into `stride` column phases of len floats) = src
+ * (h x w) moved down by top and right by left (either may be negative:
+ * cropped), zeros elsewhere. */
 static void
-pad_plane (const float *src, int h, int w, int top, int left, float *dst, int rows, int cols)
+pad_plane (const float *src, int h, int w, int top, int left, float *dst, int rows, int cols,
+           int stride)
 {
   const int c0 = left < 0 ? 0 : left, c1 = w + left < cols ? w + left : cols;
+  const int len = phase_len (cols, stride);
 
   for (int r = 0; r < rows; r++)
     {
-      float *restrict out = dst + (size_t) r * cols;
+      float *restrict out = dst + (size_t) r * stride * len;
       const int sr = r - top;
 
       if (sr < 0 || sr >= h || c1 <= c0)
         {
-          memset (out, 0, sizeof (float) * cols);
+          memset (out, 0, sizeof (float) * stride * len);
           continue;
         }
-      for (int c = 0; c < c0; c++)
-        out[c] = 0.0f;
-      memcpy (out + c0, src + (size_t) sr * w + (c0 - left), sizeof (float) * (c1 - c0));
-      for (int c = c1; c < cols; c++)
-        out[c] = 0.0f;
+      const float *restrict in = src + (size_t) sr * w; /* padded column c is in[c - left] */
+      if (stride == 1)
+        {
+          for (int c = 0; c < c0; c++)
+            out[c] = 0.0f;
+          memcpy (out + c0, in + (c0 - left), sizeof (float) * (c1 - c0));
+          for (int c = c1; c < cols; c++)
+            out[c] = 0.0f;
+          continue;
+        }
+      for (int p = 0; p < stride; p++)
+        {
+          float *restrict ph = out + (size_t) p * len;
+
+          for (int m = 0; m < len; m++)
+            {
+              const int c = m * stride + p;
+
+              ph[m] = c >= c0 && c < c1 ? in[c - left] : 0.0f;
+            }
+        }
     }
 }
 
+/* Where tap column kj starts in a phase-split row. */
+#define TAP_AT(kj, DW, SW, len) ((((kj) * (DW)) % (SW)) * (len) + ((kj) * (DW)) / (SW))
+
 /* y (oh x ow) = bias, or y as it is when accumulate, plus the correlation of
- * the padded plane xp (rows wp floats long) with the kh x kw kernel k. */
+ * the padded plane xp (phase length len) with the kh x kw kernel k. */
 static inline __attribute__ ((always_inline)) void
-correlate (const float *restrict xp, int wp, const float *restrict k, float bias, bool accumulate,
+correlate (const float *restrict xp, int len, const float *restrict k, float bias, bool accumulate,
            float *restrict y, int oh, int ow, int KH, int KW, int SH, int SW, int DH, int DW)
 {
+  const size_t pitch = (size_t) SW * len;
+
   for (int oy = 0; oy < oh; oy++)
     {
       float *restrict yr = y + (size_t) oy * ow;
@@ -110,7 +153,7 @@ correlate (const float *restrict xp, int wp, const float *restrict k, float bias
           yr[ox] = bias;
       for (int ki = 0; ki < KH; ki++)
         {
-          const float *restrict xr = xp + (size_t) (oy * SH + ki * DH) * wp;
+          const float *restrict xr = xp + (size_t) (oy * SH + ki * DH) * pitch;
           const float *restrict kr = k + ki * KW;
 
           for (int ox = 0; ox < ow; ox++)
@@ -118,7 +161,7 @@ correlate (const float *restrict xp, int wp, const float *restrict k, float bias
               float s = yr[ox];
 
               for (int kj = 0; kj < KW; kj++)
-                s += kr[kj] * xr[ox * SW + kj * DW];
+                s += kr[kj] * xr[TAP_AT (kj, DW, SW, len) + ox];
               yr[ox] = s;
             }
         }
@@ -127,61 +170,86 @@ correlate (const float *restrict xp, int wp, const float *restrict k, float bias
 
 /* Each of these is correlate with its sizes known to the compiler. */
 #define CORRELATE_FIXED(name, K, S)                                                                \
-  static void name (const float *xp, int wp, const float *k, float bias, bool accumulate,          \
+  static void name (const float *xp, int len, const float *k, float bias, bool accumulate,         \
                     float *y, int oh, int ow)                                                      \
   {                                                                                                \
-    correlate (xp, wp, k, bias, accumulate, y, oh, ow, K, K, S, S, 1, 1);                          \
+    correlate (xp, len, k, bias, accumulate, y, oh, ow, K, K, S, S, 1, 1);                         \
   }
 CORRELATE_FIXED (correlate_3s1, 3, 1)
 CORRELATE_FIXED (correlate_3s2, 3, 2)
 CORRELATE_FIXED (correlate_5s1, 5, 1)
 CORRELATE_FIXED (correlate_5s2, 5, 2)
 
+static bool
+fixed_size (int kh, int kw, int sh, int sw, int dh, int dw)
+{
+  return kh == kw && sh == sw && dh == 1 && dw == 1 && (kh == 3 || kh == 5) && (sh == 1 || sh == 2);
+}
+
 static void
-correlate_any (const float *xp, int wp, const float *k, float bias, bool accumulate, float *y,
+correlate_any (const float *xp, int len, const float *k, float bias, bool accumulate, float *y,
                int oh, int ow, int kh, int kw, int sh, int sw, int dh, int dw)
 {
-  if (kh == kw && sh == sw && dh == 1 && dw == 1 && (kh == 3 || kh == 5) && (sh == 1 || sh == 2))
+  if (fixed_size (kh, kw, sh, sw, dh, dw))
     {
       void (*fixed) (const float *, int, const float *, float, bool, float *, int, int)
           = kh == 3 ? (sh == 1 ? correlate_3s1 : correlate_3s2)
                     : (sh == 1 ? correlate_5s1 : correlate_5s2);
 
-      fixed (xp, wp, k, bias, accumulate, y, oh, ow);
+      fixed (xp, len, k, bias, accumulate, y, oh, ow);
       return;
     }
-  correlate (xp, wp, k, bias, accumulate, y, oh, ow, kh, kw, sh, sw, dh, dw);
+  correlate (xp, len, k, bias, accumulate, y, oh, ow, kh, kw, sh, sw, dh, dw);
 }
 
-/* acc[tap][ox] += dy[oy][ox] * xp[oy * sh + ki * dh][ox * sw + kj * dw] over
- * all output rows: the weight gradient's partial sums, one row per tap. */
+/* dw[tap] += the sum over the plane of dy[oy][ox] * xp[oy * sh + ki * dh][ox * sw + kj * dw].
+ * One kernel row at a time, its taps' sums in LANES-wide partials (part: KW * LANES floats)
+ * that stay in registers when the sizes are known; summed in a fixed order. */
 static inline __attribute__ ((always_inline)) void
-weight_sums (const float *restrict xp, int wp, const float *restrict dy, float *restrict acc,
-             int oh, int ow, int KH, int KW, int SH, int SW, int DH, int DW)
+weight_sums (const float *restrict xp, int len, const float *restrict dy, float *restrict dwc,
+             float *restrict part, int oh, int ow, int KH, int KW, int SH, int SW, int DH, int DW)
 {
-  for (int oy = 0; oy < oh; oy++)
+  const size_t pitch = (size_t) SW * len;
+
+  for (int ki = 0; ki < KH; ki++)
     {
-      const float *restrict dyr = dy + (size_t) oy * ow;
-
-      for (int ki = 0; ki < KH; ki++)
+      for (int i = 0; i < KW * LANES; i++)
+        part[i] = 0.0f;
+      for (int oy = 0; oy < oh; oy++)
         {
-          const float *restrict xr = xp + (size_t) (oy * SH + ki * DH) * wp;
+          const float *restrict dyr = dy + (size_t) oy * ow;
+          const float *restrict xr = xp + (size_t) (oy * SH + ki * DH) * pitch;
+          int ox = 0;
 
-          for (int kj = 0; kj < KW; kj++)
-            {
-              float *restrict a = acc + (size_t) (ki * KW + kj) * ow;
+          for (; ox + LANES <= ow; ox += LANES)
+            for (int kj = 0; kj < KW; kj++)
+              {
+                const float *restrict xs = xr + TAP_AT (kj, DW, SW, len) + ox;
 
-              for (int ox = 0; ox < ow; ox++)
-                a[ox] += dyr[ox] * xr[ox * SW + kj * DW];
-            }
+                for (int l = 0; l < LANES; l++)
+                  part[kj * LANES + l] += dyr[ox + l] * xs[l];
+              }
+          for (; ox < ow; ox++)
+            for (int kj = 0; kj < KW; kj++)
+              part[kj * LANES] += dyr[ox] * xr[TAP_AT (kj, DW, SW, len) + ox];
+        }
+      for (int kj = 0; kj < KW; kj++)
+        {
+          float s = 0.0f;
+
+          for (int l = 0; l < LANES; l++)
+            s += part[kj * LANES + l];
+          dwc[ki * KW + kj] += s;
         }
     }
 }
 
 #define WEIGHT_SUMS_FIXED(name, K, S)                                                              \
-  static void name (const float *xp, int wp, const float *dy, float *acc, int oh, int ow)          \
+  static void name (const float *xp, int len, const float *dy, float *dwc, int oh, int ow)         \
   {                                                                                                \
-    weight_sums (xp, wp, dy, acc, oh, ow, K, K, S, S, 1, 1);                                       \
+    float part[K * LANES];                                                                         \
+                                                                                                   \
+    weight_sums (xp, len, dy, dwc, part, oh, ow, K, K, S, S, 1, 1);                                \
   }
 WEIGHT_SUMS_FIXED (weight_sums_3s1, 3, 1)
 WEIGHT_SUMS_FIXED (weight_sums_3s2, 3, 2)
@@ -189,47 +257,46 @@ WEIGHT_SUMS_FIXED (weight_sums_5s1, 5, 1)
 WEIGHT_SUMS_FIXED (weight_sums_5s2, 5, 2)
 
 static void
-weight_sums_any (const sl_conv_desc *d, const float *xp, int wp, const float *dy, float *acc)
+weight_sums_any (const sl_conv_desc *d, const float *xp, int len, const float *dy, float *dwc,
+                 float *part)
 {
-  if (d->kh == d->kw && d->sh == d->sw && d->dh == 1 && d->dw == 1 && (d->kh == 3 || d->kh == 5)
-      && (d->sh == 1 || d->sh == 2))
+  if (fixed_size (d->kh, d->kw, d->sh, d->sw, d->dh, d->dw))
     {
       void (*fixed) (const float *, int, const float *, float *, int, int)
           = d->kh == 3 ? (d->sh == 1 ? weight_sums_3s1 : weight_sums_3s2)
                        : (d->sh == 1 ? weight_sums_5s1 : weight_sums_5s2);
 
-      fixed (xp, wp, dy, acc, d->out_h, d->out_w);
+      fixed (xp, len, dy, dwc, d->out_h, d->out_w);
       return;
     }
-  weight_sums (xp, wp, dy, acc, d->out_h, d->out_w, d->kh, d->kw, d->sh, d->sw, d->dh, d->dw);
+  weight_sums (xp, len, dy, dwc, part, d->out_h, d->out_w, d->kh, d->kw, d->sh, d->sw, d->dh,
+               d->dw);
 }
 
-/* The adjoint of correlate at any stride: spreads dy over the padded input
- * gradient plane dxp (zeroed here). */
+/* The adjoint of correlate at any stride: spreads dy over the padded,
+ * phase-split input gradient plane dxp (zeroed here). */
 static void
 spread (const sl_conv_desc *d, const float *restrict dy, const float *restrict k,
-        float *restrict dxp, int wp)
+        float *restrict dxp, int len)
 {
-  memset (dxp, 0, sizeof (float) * (size_t) padded_rows (d) * wp);
+  const size_t pitch = (size_t) d->sw * len;
+
+  memset (dxp, 0, sizeof (float) * (size_t) padded_rows (d) * pitch);
   for (int oy = 0; oy < d->out_h; oy++)
     {
       const float *restrict dyr = dy + (size_t) oy * d->out_w;
 
       for (int ki = 0; ki < d->kh; ki++)
         {
-          float *restrict xr = dxp + (size_t) (oy * d->sh + ki * d->dh) * wp;
+          float *restrict xr = dxp + (size_t) (oy * d->sh + ki * d->dh) * pitch;
 
           for (int kj = 0; kj < d->kw; kj++)
             {
               const float kv = k[ki * d->kw + kj];
-              float *restrict at = xr + kj * d->dw;
+              float *restrict at = xr + TAP_AT (kj, d->dw, d->sw, len);
 
-              if (d->sw == 2)
-                for (int ox = 0; ox < d->out_w; ox++)
-                  at[2 * ox] += kv * dyr[ox];
-              else
-                for (int ox = 0; ox < d->out_w; ox++)
-                  at[ox * d->sw] += kv * dyr[ox];
+              for (int ox = 0; ox < d->out_w; ox++)
+                at[ox] += kv * dyr[ox];
             }
         }
     }
@@ -259,10 +326,10 @@ forward_share (void *ctx, int t, int threads)
     {
       const int c = (int) (p % d->in_c);
 
-      pad_plane (j->x + p * in_plane, d->in_h, d->in_w, d->ph, d->pw, xp, rows, cols);
-      correlate_any (xp, cols, j->w + (size_t) c * d->kh * d->kw, j->b != NULL ? j->b[c] : 0.0f,
-                     false, j->y + p * out_plane, d->out_h, d->out_w, d->kh, d->kw, d->sh, d->sw,
-                     d->dh, d->dw);
+      pad_plane (j->x + p * in_plane, d->in_h, d->in_w, d->ph, d->pw, xp, rows, cols, d->sw);
+      correlate_any (xp, phase_len (cols, d->sw), j->w + (size_t) c * d->kh * d->kw,
+                     j->b != NULL ? j->b[c] : 0.0f, false, j->y + p * out_plane, d->out_h, d->out_w,
+                     d->kh, d->kw, d->sh, d->sw, d->dh, d->dw);
     }
 }
 
@@ -292,29 +359,50 @@ input_grad_plane (const depthwise_job *j, const float *dy, const float *k, float
       for (int i = 0; i < taps; i++)
         flip[i] = k[taps - 1 - i];
       pad_plane (dy, d->out_h, d->out_w, (d->kh - 1) * d->dh - d->ph, (d->kw - 1) * d->dw - d->pw,
-                 tmp, rows, cols);
+                 tmp, rows, cols, 1);
       correlate_any (tmp, cols, flip, 0.0f, j->accumulate, dx, d->in_h, d->in_w, d->kh, d->kw, 1, 1,
                      d->dh, d->dw);
       return;
     }
 
-  const int rows = padded_rows (d), cols = padded_cols (d);
+  const int rows = padded_rows (d), cols = padded_cols (d), len = phase_len (cols, d->sw);
 
-  spread (d, dy, k, tmp, cols);
-  /* Input pixels no window reaches (past the last stride) get no gradient. */
+  spread (d, dy, k, tmp, len);
+  /* Input pixels no window reaches (past the last stride) get no gradient.
+   * Padded column c sits at phase c % sw, place c / sw. */
   for (int iy = 0; iy < d->in_h; iy++)
     {
       float *restrict out = dx + (size_t) iy * d->in_w;
-      const int r = iy + d->ph;
+      const float *restrict row = tmp + (size_t) (iy + d->ph) * d->sw * len;
+      const bool inside = iy + d->ph < rows;
+      int phase = d->pw % d->sw, place = d->pw / d->sw;
 
       for (int ix = 0; ix < d->in_w; ix++)
         {
-          const int c = ix + d->pw;
-          const float v = r < rows && c < cols ? tmp[(size_t) r * cols + c] : 0.0f;
+          const float v = inside && ix + d->pw < cols ? row[phase * len + place] : 0.0f;
 
           _sl_store_grad (&out[ix], v, j->accumulate);
+          if (++phase == d->sw)
+            phase = 0, place++;
         }
     }
+}
+
+/* The sum of n floats in LANES-wide partials (vectorised), then in order. */
+static float
+plane_sum (const float *restrict v, size_t n)
+{
+  float part[LANES] = { 0 }, s = 0.0f;
+  size_t i = 0;
+
+  for (; i + LANES <= n; i += LANES)
+    for (int l = 0; l < LANES; l++)
+      part[l] += v[i + l];
+  for (; i < n; i++)
+    part[0] += v[i];
+  for (int l = 0; l < LANES; l++)
+    s += part[l];
+  return s;
 }
 
 static void
@@ -325,9 +413,9 @@ backward_share (void *ctx, int t, int threads)
   const int rows = padded_rows (d), cols = padded_cols (d), taps = d->kh * d->kw;
   const size_t in_plane = (size_t) d->in_h * d->in_w, out_plane = (size_t) d->out_h * d->out_w;
   float *xp = j->ws + (size_t) t * thread_floats (d);
-  float *tmp = xp + align_floats ((size_t) rows * cols);
-  float *acc = tmp + align_floats (grad_plane_floats (d));
-  float *flip = acc + align_floats ((size_t) taps * d->out_w);
+  float *tmp = xp + align_floats (plane_floats (rows, cols, d->sw));
+  float *flip = tmp + align_floats (grad_plane_floats (d));
+  float *part = flip + align_floats ((size_t) taps);
   long c0, c1;
 
   _sl_split_range (d->in_c, t, threads, &c0, &c1);
@@ -337,7 +425,7 @@ backward_share (void *ctx, int t, int threads)
       float bias_sum = 0.0f;
 
       if (j->dw != NULL)
-        memset (acc, 0, sizeof (float) * (size_t) taps * d->out_w);
+        memset (j->dw + (size_t) c * taps, 0, sizeof (float) * taps);
       for (int i = 0; i < j->n; i++)
         {
           const size_t p = (size_t) i * d->in_c + c;
@@ -345,27 +433,17 @@ backward_share (void *ctx, int t, int threads)
 
           if (j->dw != NULL)
             {
-              pad_plane (j->x + p * in_plane, d->in_h, d->in_w, d->ph, d->pw, xp, rows, cols);
-              weight_sums_any (d, xp, cols, dy, acc);
+              pad_plane (j->x + p * in_plane, d->in_h, d->in_w, d->ph, d->pw, xp, rows, cols,
+                         d->sw);
+              weight_sums_any (d, xp, phase_len (cols, d->sw), dy, j->dw + (size_t) c * taps, part);
             }
           if (j->db != NULL)
-            for (size_t o = 0; o < out_plane; o++)
-              bias_sum += dy[o];
+            bias_sum += plane_sum (dy, out_plane);
           if (j->dx != NULL)
             input_grad_plane (j, dy, k, flip, tmp, j->dx + p * in_plane);
         }
       if (j->db != NULL)
         j->db[c] = bias_sum;
-      if (j->dw != NULL)
-        for (int tap = 0; tap < taps; tap++)
-          {
-            const float *a = acc + (size_t) tap * d->out_w;
-            float s = 0.0f;
-
-            for (int ox = 0; ox < d->out_w; ox++)
-              s += a[ox];
-            j->dw[(size_t) c * taps + tap] = s;
-          }
     }
 }
 
