@@ -10,8 +10,9 @@
 typedef struct
 {
   gsize params;
-  double flops; /* forward multiply-adds per image */
-  char *error;  /* the preset cannot take this input */
+  gsize trainable; /* a backbone's trained weights */
+  double flops;    /* forward multiply-adds per image */
+  char *error;     /* the preset cannot take this input */
 } ModelInfo;
 
 static void
@@ -28,6 +29,9 @@ typedef struct
   guint generation;
   int channels, height, width;
   char *preset;
+  char *backbone; /* set for a pretrained network, with its fine-tuning and size */
+  SlFinetune finetune;
+  int blocks, size;
   int classes;
   char *spec_error;
   ModelInfo *info;
@@ -38,16 +42,38 @@ measure_free (Measure *m)
 {
   g_free (m->path);
   g_free (m->preset);
+  g_free (m->backbone);
   g_free (m->spec_error);
   if (m->info != NULL)
     model_info_free (m->info);
   g_free (m);
 }
 
+/* A preset's name, or "<backbone> <fine-tuning> <size>". */
 static char *
-info_key (const char *preset, int channels, int height, int width, int classes)
+info_key (const char *model, int channels, int height, int width, int classes)
 {
-  return g_strdup_printf ("%s %dx%dx%d %d", preset, width, height, channels, classes);
+  return g_strdup_printf ("%s %dx%dx%d %d", model, width, height, channels, classes);
+}
+
+static char *
+backbone_model (const char *backbone, SlFinetune finetune, int blocks, int size)
+{
+  return g_strdup_printf ("%s %s %d", backbone, sl_finetune_to_string (finetune, blocks), size);
+}
+
+/* What the form measures for its current choice. */
+static char *
+chosen_model (SlTrainSettings *self)
+{
+  g_autofree char *backbone = _sl_train_settings_dup_backbone (self);
+  SlFinetune finetune;
+  int blocks;
+
+  if (backbone == NULL)
+    return _sl_train_settings_dup_preset (self);
+  finetune = _sl_train_settings_get_finetune (self, &blocks);
+  return backbone_model (backbone, finetune, blocks, _sl_train_settings_get_input_size (self));
 }
 
 static gboolean
@@ -98,6 +124,40 @@ measure_model (const char *preset, int channels, int height, int width, int clas
   return info;
 }
 
+/* The transfer model the run would build: the backbone's layers, frozen as the fine-tuning
+ * says, and a new classifier. Building it reads the backbone file's description only. */
+static ModelInfo *
+measure_backbone (const Measure *m)
+{
+  ModelInfo *info = g_new0 (ModelInfo, 1);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SlBackboneInfo) bb = sl_backbone_find (m->backbone, &error);
+  SlTransferOptions opts = { 0 };
+  g_autofree char *json = NULL;
+  sl_error err = { 0 };
+  sl_model *model = NULL;
+
+  opts.classes = m->classes;
+  opts.channels = m->channels;
+  opts.height = opts.width = m->size;
+  opts.finetune = m->finetune;
+  opts.finetune_blocks = m->blocks;
+  if (bb != NULL)
+    json = sl_backbone_transfer_json (bb, &opts, &error);
+  if (json == NULL)
+    info->error = g_strdup (error->message);
+  else if (sl_model_new (json, 1, &model, &err) != SL_OK)
+    info->error = g_strdup (err.message);
+  else
+    {
+      info->params = sl_model_param_count (model);
+      info->trainable = sl_model_trainable_param_count (model);
+      info->flops = sl_model_flops_per_image (model);
+    }
+  sl_model_free (model);
+  return info;
+}
+
 static void
 measure_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
@@ -122,7 +182,10 @@ measure_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *
           return;
         }
     }
-  m->info = measure_model (m->preset, m->channels, m->height, m->width, m->classes);
+  if (m->backbone != NULL)
+    m->info = measure_backbone (m);
+  else
+    m->info = measure_model (m->preset, m->channels, m->height, m->width, m->classes);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -151,7 +214,15 @@ measure_done (GObject *source, GAsyncResult *result, gpointer data)
       self->height = m->height;
       self->width = m->width;
     }
-  if (m->info != NULL)
+  if (m->info != NULL && m->backbone != NULL)
+    {
+      g_autofree char *model = backbone_model (m->backbone, m->finetune, m->blocks, m->size);
+
+      g_hash_table_replace (self->model_cache,
+                            info_key (model, m->channels, m->size, m->size, m->classes),
+                            g_steal_pointer (&m->info));
+    }
+  else if (m->info != NULL)
     g_hash_table_replace (self->model_cache,
                           info_key (m->preset, m->channels, m->height, m->width, m->classes),
                           g_steal_pointer (&m->info));
@@ -166,6 +237,9 @@ start_measure (SlTrainSettings *self, const char *preset, int classes)
   g_autoptr (GTask) task = NULL;
   Measure *m = g_new0 (Measure, 1);
 
+  m->backbone = _sl_train_settings_dup_backbone (self);
+  m->finetune = _sl_train_settings_get_finetune (self, &m->blocks);
+  m->size = _sl_train_settings_get_input_size (self);
   if (!self->have_spec)
     m->path = g_strdup (sl_session_get_path (self->session));
   m->generation = self->spec_generation;
@@ -209,9 +283,17 @@ static void
 show_input (SlTrainSettings *self)
 {
   g_autofree char *text = NULL;
+  g_autofree char *backbone = _sl_train_settings_dup_backbone (self);
+  int size = _sl_train_settings_get_input_size (self);
 
   if (self->session == NULL)
     text = g_strdup ("Set on the Preprocess page");
+  else if (self->have_spec && backbone != NULL && size == 0)
+    text = g_strdup_printf ("%d × %d %s images, resized to the image size above", self->width,
+                            self->height, self->channels == 1 ? "gray" : "colour");
+  else if (self->have_spec && backbone != NULL)
+    text = g_strdup_printf ("%d × %d %s images, scaled to %d × %d for the network", self->width,
+                            self->height, self->channels == 1 ? "gray" : "colour", size, size);
   else if (self->have_spec)
     text = g_strdup_printf ("%d × %d %s images", self->width, self->height,
                             self->channels == 1 ? "gray" : "colour");
@@ -229,54 +311,82 @@ model_classes (SlTrainSettings *self)
 }
 
 static ModelInfo *
-lookup_info (SlTrainSettings *self, const char *preset)
+lookup_info (SlTrainSettings *self)
 {
+  g_autofree char *backbone = _sl_train_settings_dup_backbone (self);
+  g_autofree char *model = chosen_model (self);
+  int size = _sl_train_settings_get_input_size (self);
   g_autofree char *key
-      = info_key (preset, self->channels, self->height, self->width, model_classes (self));
+      = backbone != NULL
+            ? info_key (model, self->channels, size, size, model_classes (self))
+            : info_key (model, self->channels, self->height, self->width, model_classes (self));
 
   return self->have_spec ? g_hash_table_lookup (self->model_cache, key) : NULL;
+}
+
+/* "4.0 M weights, 13 k trained · …" for a pretrained network. */
+static char *
+backbone_line (SlTrainSettings *self, const ModelInfo *info)
+{
+  g_autofree char *count = format_count (info->params);
+  g_autofree char *trained = format_count (info->trainable);
+  int blocks;
+
+  if (_sl_train_settings_get_finetune (self, &blocks) != SL_FINETUNE_HEAD)
+    return g_strdup_printf ("%s weights, %s trained · %s", count, trained,
+                            speed_word (info->flops));
+  if (gtk_switch_get_active (GTK_SWITCH (self->augment_switch)))
+    return g_strdup_printf ("%s weights, %s trained · every epoch runs the augmented images "
+                            "through the network once",
+                            count, trained);
+  return g_strdup_printf ("%s weights, %s trained · fast: each image runs through the network "
+                          "only once",
+                          count, trained);
 }
 
 void
 _sl_train_settings_update_model (SlTrainSettings *self)
 {
   g_autofree char *preset = _sl_train_settings_dup_preset (self);
-  ModelInfo *info = lookup_info (self, preset);
+  g_autofree char *backbone = _sl_train_settings_dup_backbone (self);
+  ModelInfo *info = lookup_info (self);
   const char *summary = sl_preset_summary (preset);
+  GtkWidget *line = backbone != NULL ? self->backbone_info : self->model_info;
 
   gtk_label_set_text (GTK_LABEL (self->preset_summary), summary != NULL ? summary : "");
   show_input (self);
-  gtk_widget_remove_css_class (self->model_info, "error");
+  gtk_widget_remove_css_class (line, "error");
   if (info != NULL && info->error == NULL)
     {
       g_autofree char *count = format_count (info->params);
-      g_autofree char *text = g_strdup_printf ("%s weights · %s", count, speed_word (info->flops));
+      g_autofree char *text
+          = backbone != NULL ? backbone_line (self, info)
+                             : g_strdup_printf ("%s weights · %s", count, speed_word (info->flops));
 
-      gtk_label_set_text (GTK_LABEL (self->model_info), text);
+      gtk_label_set_text (GTK_LABEL (line), text);
     }
   else if (info != NULL)
     {
-      gtk_label_set_text (GTK_LABEL (self->model_info), info->error);
-      gtk_widget_add_css_class (self->model_info, "error");
+      gtk_label_set_text (GTK_LABEL (line), info->error);
+      gtk_widget_add_css_class (line, "error");
     }
-  else if (self->session == NULL || (!self->have_spec && self->spec_error != NULL))
-    gtk_label_set_text (GTK_LABEL (self->model_info), "");
+  else if (self->session == NULL || (!self->have_spec && self->spec_error != NULL)
+           || (backbone != NULL && !_sl_train_settings_backbone_installed (self, backbone)))
+    gtk_label_set_text (GTK_LABEL (line), "");
   else
     {
-      gtk_label_set_text (GTK_LABEL (self->model_info), "Measuring the model…");
+      gtk_label_set_text (GTK_LABEL (line), "Measuring the model…");
       /* One measurement at a time; the latest choice is measured when it ends. */
       if (self->measuring == NULL)
         start_measure (self, preset, model_classes (self));
     }
-  gtk_widget_set_visible (self->model_info,
-                          *gtk_label_get_text (GTK_LABEL (self->model_info)) != '\0');
+  gtk_widget_set_visible (line, *gtk_label_get_text (GTK_LABEL (line)) != '\0');
 }
 
 const char *
 _sl_train_settings_model_error (SlTrainSettings *self)
 {
-  g_autofree char *preset = _sl_train_settings_dup_preset (self);
-  ModelInfo *info = lookup_info (self, preset);
+  ModelInfo *info = lookup_info (self);
 
   return info != NULL ? info->error : NULL;
 }

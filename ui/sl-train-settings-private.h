@@ -1,6 +1,7 @@
 /* sl-train-settings-private.h: the settings form's state, shared by its form, model-size and device files. */
 #pragma once
 
+#include "sl-backbone.h"
 #include "sl-train-settings.h"
 
 G_BEGIN_DECLS
@@ -27,6 +28,10 @@ typedef enum
   F_AUGMENT,
   F_SEED,
   F_WORKERS,
+  F_MODEL, /* pretrained backbone or from scratch */
+  F_FINETUNE,
+  F_FINETUNE_BLOCKS,
+  F_INPUT_SIZE,
   N_FIELDS
 } SlTrainField;
 
@@ -35,6 +40,11 @@ struct _SlTrainSettings
   GtkWidget parent_instance;
 
   GtkWidget *content;
+  GtkWidget *start_box, *scratch_check;
+  GtkWidget *model_advice, *install_label, *install_command; /* below Lite0's choice */
+  GtkWidget *finetune_row, *finetune_head_check, *finetune_last_check, *finetune_blocks_spin,
+      *finetune_all_check, *backbone_info;
+  GtkWidget *input_size_row, *input_size_drop, *network_row;
   GtkWidget *preset_drop, *preset_summary, *model_info;
   GtkWidget *input_label;
   GtkWidget *epochs_spin, *batch_drop, *lr_spin, *patience_spin;
@@ -60,7 +70,7 @@ struct _SlTrainSettings
   gboolean locked;
 
   /* Carried from a loaded run without a control of their own. */
-  double momentum, min_learning_rate;
+  double momentum, min_learning_rate, backbone_lr_ratio;
   GArray *manual_weights; /* float, with the "Custom" class weighting */
 
   /* Devices: ids, usable flags and reasons beside the dropdown's labels. */
@@ -77,6 +87,15 @@ struct _SlTrainSettings
   guint spec_generation;   /* bumped when the pipeline changes */
   GHashTable *model_cache; /* key (preset, input, classes) -> ModelInfo */
   GCancellable *measuring;
+
+  /* Pretrained backbones, listed off the main loop: one choice per known name (Lite0 always
+   * shown, the others once installed), insensitive while not installed. */
+  GPtrArray *backbone_checks; /* GtkCheckButton *, the name in "backbone-name" */
+  GHashTable *installed;      /* canonical name -> SlBackboneInfo * */
+  char *install_hint;         /* how to install Lite0, from sl_backbone_find; NULL if it is */
+  char *default_backbone;     /* the recipe rule's default model; NULL: from scratch */
+  gboolean backbones_listed;  /* the first listing has finished */
+  GCancellable *listing;
 };
 
 /* sl-train-settings-model.c */
@@ -92,6 +111,23 @@ void _sl_train_settings_update_model (SlTrainSettings *self);
 const char *_sl_train_settings_model_error (SlTrainSettings *self);
 char *_sl_train_settings_dup_preset (SlTrainSettings *self);
 
+/* sl-train-settings-backbone.c */
+void _sl_train_settings_backbone_init (SlTrainSettings *self);
+void _sl_train_settings_backbone_dispose (SlTrainSettings *self);
+/* Lists the installed backbones again (on a worker); the form follows when it ends. */
+void _sl_train_settings_list_backbones (SlTrainSettings *self);
+/* The chosen backbone's canonical name, or NULL for a network trained from scratch (g_free). */
+char *_sl_train_settings_dup_backbone (SlTrainSettings *self);
+/* Chooses a backbone (NULL: from scratch); adds the choice for a known name not shown yet. */
+void _sl_train_settings_set_backbone (SlTrainSettings *self, const char *name);
+gboolean _sl_train_settings_backbone_installed (SlTrainSettings *self, const char *name);
+SlFinetune _sl_train_settings_get_finetune (SlTrainSettings *self, int *blocks);
+void _sl_train_settings_set_finetune (SlTrainSettings *self, SlFinetune mode, int blocks);
+int _sl_train_settings_get_input_size (SlTrainSettings *self);
+void _sl_train_settings_set_input_size (SlTrainSettings *self, int size);
+/* Shows the rows of the chosen kind of model, the advice and the install hint. */
+void _sl_train_settings_show_model_choice (SlTrainSettings *self);
+
 /* sl-train-settings-devices.c */
 void _sl_train_settings_devices_init (SlTrainSettings *self);
 void _sl_train_settings_devices_finalize (SlTrainSettings *self);
@@ -101,6 +137,10 @@ void _sl_train_settings_show_devices (SlTrainSettings *self);
 
 /* sl-train-settings.c */
 void _sl_train_settings_emit_changed (SlTrainSettings *self);
+/* Sets every value the user has not changed to its default (the model's first). */
+void _sl_train_settings_apply_defaults (SlTrainSettings *self);
+/* A model or fine-tuning choice was toggled. */
+void _sl_train_settings_model_toggled (GtkCheckButton *check, SlTrainSettings *self);
 void _sl_train_settings_refresh (SlTrainSettings *self);
 
 G_END_DECLS

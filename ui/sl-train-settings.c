@@ -63,6 +63,10 @@ field_widget (SlTrainSettings *self, SlTrainField field)
     [F_AUGMENT] = self->augment_switch,
     [F_SEED] = self->seed_spin,
     [F_WORKERS] = self->workers_spin,
+    [F_MODEL] = self->scratch_check,
+    [F_FINETUNE] = self->finetune_head_check,
+    [F_FINETUNE_BLOCKS] = self->finetune_blocks_spin,
+    [F_INPUT_SIZE] = self->input_size_drop,
   };
 
   return widgets[field];
@@ -187,25 +191,16 @@ set_lr (SlTrainSettings *self, double rate)
 
 /* ---- Defaults ---------------------------------------------------------------------------------- */
 
-/* The data's defaults are sightline-cli's too: one rule, in projects/. */
-static int
-default_value (SlTrainSettings *self, SlTrainField field)
+/* The defaults for the data set and the model chosen now are sightline-cli's too: one rule, in
+ * projects/. */
+static void
+default_config (SlTrainSettings *self, SlRunConfig *c)
 {
-  SlRunConfig c = { 0 };
-
-  sl_run_config_apply_data_defaults (&c, self->dataset_known ? self->train_images : -1,
+  sl_run_config_init (c);
+  g_free (c->backbone);
+  c->backbone = _sl_train_settings_dup_backbone (self);
+  sl_run_config_apply_data_defaults (c, self->dataset_known ? self->train_images : -1,
                                      self->val_images, self->imbalance);
-  switch (field)
-    {
-      case F_EPOCHS: return c.epochs;
-      case F_BATCH: return c.batch_size;
-      case F_PATIENCE: return c.patience;
-      case F_CLASS_WEIGHTS:
-        return c.class_weights == SL_CLASS_WEIGHTS_AUTO ? WEIGHTS_BALANCED : WEIGHTS_NONE;
-      case F_THREADS:
-        return self->settings != NULL ? g_settings_get_int (self->settings, "threads") : 0;
-      default: g_return_val_if_reached (0);
-    }
 }
 
 static void
@@ -215,12 +210,18 @@ apply_default (SlTrainSettings *self, SlTrainField field, const SlRunConfig *c)
 
   switch (field)
     {
-      case F_PRESET: set_drop_string (self->preset_drop, c->preset, FALSE); break;
-      case F_EPOCHS:
-      case F_PATIENCE:
-      case F_THREADS: set_spin (field_widget (self, field), default_value (self, field)); break;
+      case F_PRESET:
+        if (c->preset != NULL)
+          set_drop_string (self->preset_drop, c->preset, FALSE);
+        break;
+      case F_EPOCHS: set_spin (self->epochs_spin, c->epochs); break;
+      case F_PATIENCE: set_spin (self->patience_spin, c->patience); break;
+      case F_THREADS:
+        set_spin (self->threads_spin,
+                  self->settings != NULL ? g_settings_get_int (self->settings, "threads") : 0);
+        break;
       case F_BATCH:
-        batch = g_strdup_printf ("%d", default_value (self, F_BATCH));
+        batch = g_strdup_printf ("%d", c->batch_size);
         set_drop_string (self->batch_drop, batch, TRUE);
         break;
       case F_LR: set_lr (self, c->learning_rate); break;
@@ -233,11 +234,20 @@ apply_default (SlTrainSettings *self, SlTrainField field, const SlRunConfig *c)
       case F_WEIGHT_DECAY: set_spin (self->weight_decay_spin, c->weight_decay); break;
       case F_SMOOTHING: set_spin (self->smoothing_spin, c->label_smoothing); break;
       case F_CLASS_WEIGHTS:
-        set_drop_index (self->class_weights_drop, default_value (self, F_CLASS_WEIGHTS));
+        set_drop_index (self->class_weights_drop, c->class_weights == SL_CLASS_WEIGHTS_AUTO
+                                                      ? WEIGHTS_BALANCED
+                                                      : WEIGHTS_NONE);
         break;
       case F_AUGMENT: gtk_switch_set_active (GTK_SWITCH (self->augment_switch), TRUE); break;
       case F_SEED: set_spin (self->seed_spin, (double) c->seed); break;
       case F_WORKERS: set_spin (self->workers_spin, c->workers); break;
+      case F_MODEL: break; /* chosen first, by apply_defaults */
+      case F_FINETUNE: _sl_train_settings_set_finetune (self, c->finetune, 0); break;
+      case F_FINETUNE_BLOCKS:
+        if (c->finetune_blocks > 0)
+          set_spin (self->finetune_blocks_spin, c->finetune_blocks);
+        break;
+      case F_INPUT_SIZE: _sl_train_settings_set_input_size (self, c->input_size); break;
       case N_FIELDS:
       default: g_assert_not_reached ();
     }
@@ -271,20 +281,27 @@ _sl_train_settings_refresh (SlTrainSettings *self)
                       schedule < G_N_ELEMENTS (schedule_hints) ? schedule_hints[schedule] : "");
   gtk_label_set_text (GTK_LABEL (self->optimizer_hint),
                       optimizer_hints[MIN (drop_index (self->optimizer_drop), 2)]);
+  _sl_train_settings_show_model_choice (self);
   _sl_train_settings_show_devices (self);
   _sl_train_settings_show_augment (self);
   _sl_train_settings_update_model (self);
   update_actions (self);
 }
 
-/* Sets every value the user has not changed to its default. */
-static void
-apply_defaults (SlTrainSettings *self)
+void
+_sl_train_settings_apply_defaults (SlTrainSettings *self)
 {
   SlRunConfig c;
 
-  sl_run_config_init (&c);
   self->updating = TRUE;
+  /* The model first: the other defaults depend on it. The rule names a backbone only when it is
+   * installed. */
+  if (!(self->edited & (1u << F_MODEL)))
+    _sl_train_settings_set_backbone (
+        self, _sl_train_settings_backbone_installed (self, self->default_backbone)
+                  ? self->default_backbone
+                  : NULL);
+  default_config (self, &c);
   for (int f = 0; f < N_FIELDS; f++)
     if (!(self->edited & (1u << f)))
       apply_default (self, f, &c);
@@ -332,6 +349,33 @@ on_notify_changed (GObject *object, GParamSpec *pspec, SlTrainSettings *self)
   control_changed (self, GTK_WIDGET (object));
 }
 
+void
+_sl_train_settings_model_toggled (GtkCheckButton *check, SlTrainSettings *self)
+{
+  GtkWidget *widget = GTK_WIDGET (check);
+
+  /* A radio group toggles twice: the choice left and the one made. */
+  if (self->updating || !gtk_check_button_get_active (check))
+    return;
+  if (widget == self->finetune_head_check || widget == self->finetune_last_check
+      || widget == self->finetune_all_check)
+    {
+      self->edited |= 1u << F_FINETUNE;
+      _sl_train_settings_refresh (self);
+      _sl_train_settings_emit_changed (self);
+      return;
+    }
+  /* Another model: the values that follow from it (epochs, rate, …) follow, unless changed. */
+  self->edited |= 1u << F_MODEL;
+  _sl_train_settings_apply_defaults (self);
+}
+
+static void
+on_model_toggled (GtkCheckButton *check, SlTrainSettings *self)
+{
+  _sl_train_settings_model_toggled (check, self);
+}
+
 /* ---- Data set ---------------------------------------------------------------------------------- */
 
 static void
@@ -346,7 +390,7 @@ apply_dataset (SlTrainSettings *self, gint64 train_images, gint64 val_images, in
   /* Newly labelled images may now give the input size. */
   if (!self->have_spec)
     g_clear_pointer (&self->spec_error, g_free);
-  apply_defaults (self);
+  _sl_train_settings_apply_defaults (self);
 }
 
 void
@@ -400,6 +444,7 @@ sl_train_settings_reset (SlTrainSettings *self)
   self->edited = 0;
   self->momentum = 0.9;
   self->min_learning_rate = 0;
+  self->backbone_lr_ratio = 0;
   g_clear_pointer (&self->manual_weights, g_array_unref);
   if (drop_index (self->class_weights_drop) == WEIGHTS_CUSTOM)
     set_drop_index (self->class_weights_drop, WEIGHTS_NONE);
@@ -409,7 +454,7 @@ sl_train_settings_reset (SlTrainSettings *self)
       g_list_model_get_n_items (gtk_drop_down_get_model (GTK_DROP_DOWN (self->class_weights_drop)))
           - WEIGHTS_CUSTOM,
       NULL);
-  apply_defaults (self);
+  _sl_train_settings_apply_defaults (self);
 }
 
 static void
@@ -440,6 +485,8 @@ sl_train_settings_set_session (SlTrainSettings *self, SlSession *session)
                              0);
   _sl_train_settings_read_pipeline (self);
   _sl_train_settings_refresh (self);
+  /* The default model depends on the project (a new one starts pretrained). */
+  _sl_train_settings_list_backbones (self);
 }
 
 /* ---- Recipes ------------------------------------------------------------------------------------ */
@@ -453,6 +500,20 @@ sl_train_settings_get_config (SlTrainSettings *self, SlRunConfig *config)
   sl_run_config_init (config);
   g_free (config->preset);
   config->preset = _sl_train_settings_dup_preset (self);
+  g_free (config->backbone);
+  config->backbone = _sl_train_settings_dup_backbone (self);
+  if (config->backbone != NULL)
+    {
+      SlRunConfig rule;
+
+      g_clear_pointer (&config->preset, g_free);
+      config->finetune = _sl_train_settings_get_finetune (self, &config->finetune_blocks);
+      config->input_size = _sl_train_settings_get_input_size (self);
+      default_config (self, &rule);
+      config->backbone_lr_ratio
+          = self->backbone_lr_ratio > 0 ? self->backbone_lr_ratio : rule.backbone_lr_ratio;
+      sl_run_config_clear (&rule);
+    }
   g_free (config->optimizer);
   config->optimizer = g_strdup (optimizer_ids[MIN (drop_index (self->optimizer_drop), 2)]);
   config->epochs = spin_int (self->epochs_spin);
@@ -514,8 +575,15 @@ sl_train_settings_load_config_json (SlTrainSettings *self, const char *config_js
     return FALSE;
   self->updating = TRUE;
   /* A run with its own model description keeps the preset shown now. */
+  _sl_train_settings_set_backbone (self, c.backbone);
+  if (c.backbone != NULL)
+    {
+      _sl_train_settings_set_finetune (self, c.finetune, c.finetune_blocks);
+      _sl_train_settings_set_input_size (self, c.input_size);
+    }
   if (c.preset != NULL)
-    set_drop_string (self->preset_drop, c.preset, FALSE);
+    set_drop_string (self->preset_drop, c.preset, TRUE);
+  self->backbone_lr_ratio = c.backbone_lr_ratio;
   set_spin (self->epochs_spin, c.epochs);
   batch = g_strdup_printf ("%d", c.batch_size);
   set_drop_string (self->batch_drop, batch, TRUE);
@@ -560,6 +628,7 @@ sl_train_settings_validate (SlTrainSettings *self, char **message)
 {
   g_autofree char *text = NULL;
   g_autofree char *preset = NULL;
+  g_autofree char *backbone = _sl_train_settings_dup_backbone (self);
   int epochs = spin_int (self->epochs_spin);
   guint schedule = drop_index (self->schedule_drop);
   const char *model_error = NULL;
@@ -581,6 +650,21 @@ sl_train_settings_validate (SlTrainSettings *self, char **message)
                             spin_int (self->step_epochs_spin), epochs);
   else if (!_sl_train_settings_device_is_usable (self, self->device_selected))
     text = g_strdup ("The chosen device cannot be used: choose another one");
+  else if (backbone != NULL && self->backbones_listed
+           && !_sl_train_settings_backbone_installed (self, backbone))
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (SlBackboneInfo) bb = sl_backbone_find (backbone, &error);
+
+      /* Installed since the form listed them: the next listing shows it. */
+      if (bb == NULL)
+        text = g_strdup_printf ("%s — or train a network from scratch", error->message);
+      _sl_train_settings_list_backbones (self);
+    }
+  else if (backbone != NULL && (model_error = _sl_train_settings_model_error (self)) != NULL)
+    text = g_strdup_printf ("The pretrained network cannot be built for these images (%s): "
+                            "choose another image size or fine-tuning",
+                            model_error);
   else if ((model_error = _sl_train_settings_model_error (self)) != NULL)
     {
       preset = _sl_train_settings_dup_preset (self);
@@ -614,6 +698,7 @@ sl_train_settings_dispose (GObject *object)
     g_signal_handlers_disconnect_by_data (self->session, self);
   g_clear_object (&self->session);
   _sl_train_settings_model_dispose (self);
+  _sl_train_settings_backbone_dispose (self);
   gtk_widget_dispose_template (GTK_WIDGET (self), SL_TYPE_TRAIN_SETTINGS);
   G_OBJECT_CLASS (sl_train_settings_parent_class)->dispose (object);
 }
@@ -644,6 +729,17 @@ sl_train_settings_class_init (SlTrainSettingsClass *klass)
                                                "/org/sightline/Sightline/ui/sl-train-settings.ui");
 #define BIND(name) gtk_widget_class_bind_template_child (widget_class, SlTrainSettings, name)
   BIND (content);
+  BIND (start_box);
+  BIND (scratch_check);
+  BIND (finetune_row);
+  BIND (finetune_head_check);
+  BIND (finetune_last_check);
+  BIND (finetune_blocks_spin);
+  BIND (finetune_all_check);
+  BIND (backbone_info);
+  BIND (input_size_row);
+  BIND (input_size_drop);
+  BIND (network_row);
   BIND (preset_drop);
   BIND (preset_summary);
   BIND (model_info);
@@ -677,15 +773,22 @@ sl_train_settings_class_init (SlTrainSettingsClass *klass)
 #undef BIND
   gtk_widget_class_bind_template_callback (widget_class, on_spin_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_notify_changed);
+  gtk_widget_class_bind_template_callback (widget_class, on_model_toggled);
   gtk_widget_class_install_action (widget_class, "settings.reset", NULL, reset_action);
 }
 
 static void
 sl_train_settings_init (SlTrainSettings *self)
 {
-  g_autoptr (GtkStringList) presets
-      = gtk_string_list_new ((const char *const *) sl_preset_names ());
+  g_autoptr (GtkStringList) presets = gtk_string_list_new (NULL);
+  const char *const *names = (const char *const *) sl_preset_names ();
   GtkWidget *short_spins[4];
+
+  /* A backbone's architecture is offered pretrained, above: from scratch it needs far more
+   * images than the presets for the same accuracy. A run that trained one loads it back. */
+  for (guint i = 0; names[i] != NULL; i++)
+    if (sl_backbone_canonical_name (names[i]) == NULL)
+      gtk_string_list_append (presets, names[i]);
 
   self->momentum = 0.9;
   self->imbalance = 1;
@@ -694,6 +797,7 @@ sl_train_settings_init (SlTrainSettings *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   self->updating = TRUE;
   gtk_drop_down_set_model (GTK_DROP_DOWN (self->preset_drop), G_LIST_MODEL (presets));
+  _sl_train_settings_backbone_init (self);
   _sl_train_settings_devices_init (self);
   short_spins[0] = self->warmup_spin;
   short_spins[1] = self->gamma_spin;
@@ -706,7 +810,10 @@ sl_train_settings_init (SlTrainSettings *self)
   /* Text that is no number leaves the rate as it was. */
   gtk_spin_button_set_update_policy (GTK_SPIN_BUTTON (self->lr_spin), GTK_UPDATE_IF_VALID);
   self->updating = FALSE;
-  apply_defaults (self);
+  _sl_train_settings_apply_defaults (self);
+  /* Looked up again whenever the form is shown: a backbone installed meanwhile appears. */
+  g_signal_connect (self, "map", G_CALLBACK (_sl_train_settings_list_backbones), NULL);
+  _sl_train_settings_list_backbones (self);
 }
 
 GtkWidget *
