@@ -326,10 +326,17 @@ sl_backbone_install_wheel (const char *wheel_path, const char *dest_dir, SlBackb
 
   if (out != NULL)
     *out = NULL;
-  if (g_stat (wheel_path, &st) != 0 || !S_ISREG (st.st_mode))
+  if (g_stat (wheel_path, &st) != 0)
     {
+      int e = errno;
       g_set_error (error, SL_BACKBONE_ERROR, SL_BACKBONE_ERROR_IO, "Could not read %s: %s",
-                   wheel_path, errno != 0 ? g_strerror (errno) : "not a regular file");
+                   wheel_path, g_strerror (e));
+      return FALSE;
+    }
+  if (!S_ISREG (st.st_mode))
+    {
+      g_set_error (error, SL_BACKBONE_ERROR, SL_BACKBONE_ERROR_IO,
+                   "Could not read %s: not a regular file", wheel_path);
       return FALSE;
     }
   if ((gsize) st.st_size > MAX_WHEEL_BYTES)

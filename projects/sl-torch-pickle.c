@@ -9,6 +9,9 @@
 #define MAX_MARKS       10000
 #define MAX_MEMO        1000000
 #define MAX_GLOBAL_NAME 256
+/* A state dict of a few hundred tensors needs some 10000 values; this caps the memory a
+ * hostile pickle can make us spend (about 200 bytes per value) whatever the file size. */
+#define MAX_VALUES 500000
 
 typedef enum
 {
@@ -500,6 +503,9 @@ run_pickle (Vm *vm, Value **out)
 
       if (!need (vm, 1))
         return FALSE;
+      /* Every opcode makes at most two values: checking here bounds them all. */
+      if (vm->values->len >= MAX_VALUES)
+        return bad (vm, "the pickle builds more than %d objects", MAX_VALUES);
       op = vm->data[vm->pos++];
       switch (op)
         {

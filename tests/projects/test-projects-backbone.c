@@ -1,5 +1,6 @@
 /* test-projects-backbone.c: the wheel and pickle readers against damaged and hostile files, fine-tuning
  * modes, backbone lookup and the transfer model builder. */
+#define _GNU_SOURCE /* memmem */
 #include "projects-test-util.h"
 #include "sl-backbone.h"
 #include "sl-classifier.h"
@@ -71,6 +72,34 @@ test_pickle_hostile (void)
   g_assert_error (error, SL_BACKBONE_ERROR, SL_BACKBONE_ERROR_FORMAT);
   g_assert_nonnull (strstr (error->message, "system"));
   g_assert_nonnull (strstr (error->message, "never run"));
+}
+
+/* A pickle that builds a huge list from a small file is stopped at the object limit. */
+static void
+test_pickle_bomb (void)
+{
+  g_autoptr (GBytes) pth = fixture ("tiny.pth");
+  gsize size = 0, header;
+  const guint8 *orig = g_bytes_get_data (pth, &size);
+  const guint8 *main_pickle = memmem (orig, size,
+                                      "\x80\x02"
+                                      "ccollections\nOrderedDict",
+                                      25);
+  g_autoptr (GByteArray) bomb = g_byte_array_new ();
+  g_autoptr (GError) error = NULL;
+  GPtrArray *t;
+
+  g_assert_nonnull (main_pickle);
+  header = (gsize) (main_pickle - orig);
+  g_byte_array_append (bomb, orig, (guint) header);
+  g_byte_array_append (bomb, (const guint8 *) "\x80\x02]", 3);
+  for (int i = 0; i < 600000; i++)
+    g_byte_array_append (bomb, (const guint8 *) "Na", 2);
+  g_byte_array_append (bomb, (const guint8 *) ".", 1);
+  t = sl_torch_load_state_dict (bomb->data, bomb->len, &error);
+  g_assert_null (t);
+  g_assert_error (error, SL_BACKBONE_ERROR, SL_BACKBONE_ERROR_FORMAT);
+  g_assert_nonnull (strstr (error->message, "more than"));
 }
 
 /* Every truncation and many single-byte corruptions: an error or (for bytes inside float data)
@@ -430,6 +459,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/backbone/pickle/reads", test_pickle_reads);
   g_test_add_func ("/backbone/pickle/hostile", test_pickle_hostile);
+  g_test_add_func ("/backbone/pickle/bomb", test_pickle_bomb);
   g_test_add_func ("/backbone/pickle/fuzz", test_pickle_fuzz);
   g_test_add_func ("/backbone/zip/reads", test_zip);
   g_test_add_func ("/backbone/zip/fuzz", test_zip_fuzz);
