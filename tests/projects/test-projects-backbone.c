@@ -8,6 +8,7 @@
 #include "sl-zip.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <string.h>
 
 static GBytes *
@@ -433,6 +434,41 @@ test_transfer_model (void)
   g_assert_cmpmem (sl_model_state (dst), sl_model_state_count (dst) * sizeof (float),
                    sl_model_state (src), sl_model_state_count (src) * sizeof (float));
   sl_model_free (dst);
+
+  /* Gray input through the summed stem sees what the colour model sees on the gray image
+   * repeated over R, G and B: the frozen backbones' features agree. */
+  {
+    SlTransferOptions gray = { .classes = 3, .channels = 1, .height = 64, .width = 64 };
+    SlTransferOptions rgb = gray;
+    sl_model *mg, *mc;
+    float xg[64 * 64], xc[3 * 64 * 64];
+    g_autofree float *fg = NULL, *fc = NULL;
+    GRand *rand = g_rand_new_with_seed (3);
+    double worst = 0;
+
+    rgb.channels = 3;
+    mg = sl_backbone_transfer_model_new (found, &gray, 5, &error);
+    g_assert_no_error (error);
+    mc = sl_backbone_transfer_model_new (found, &rgb, 5, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (sl_model_feature_size (mg), ==, 1280);
+    for (int i = 0; i < 64 * 64; i++)
+      xg[i] = xc[i] = xc[4096 + i] = xc[8192 + i] = (float) g_rand_double_range (rand, -1, 1);
+    fg = g_new (float, 1280);
+    fc = g_new (float, 1280);
+    g_assert_cmpint (sl_model_compute_features (mg, xg, 1, fg, &err), ==, SL_OK);
+    g_assert_cmpint (sl_model_compute_features (mc, xc, 1, fc, &err), ==, SL_OK);
+    for (int i = 0; i < 1280; i++)
+      worst = MAX (worst, fabs (fg[i] - fc[i]) / (1 + fabs (fc[i])));
+    g_assert_cmpfloat (worst, <, 1e-4);
+    worst = 0;
+    for (int i = 0; i < 1280; i++)
+      worst = MAX (worst, fabs (fc[i]));
+    g_assert_cmpfloat (worst, >, 1e-3); /* not trivially equal */
+    g_rand_free (rand);
+    sl_model_free (mg);
+    sl_model_free (mc);
+  }
   sl_model_free (src);
   g_unsetenv ("SIGHTLINE_BACKBONE_PATH");
   sl_remove_tree (tmp);
