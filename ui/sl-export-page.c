@@ -10,6 +10,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "sl-model-words.h"
+
 G_DEFINE_FINAL_TYPE (SlExportPage, sl_export_page, GTK_TYPE_WIDGET)
 
 enum
@@ -243,8 +245,13 @@ describe_run (SlExportPage *self)
   const SlExportRunDetails *d = self->details;
   const SlRunInfo *run = d->run;
   GString *text = g_string_new (NULL);
+  g_autofree char *model = sl_model_words_describe_run (run, TRUE);
 
-  g_string_append_printf (text, "%s", run->preset != NULL ? run->preset : "Custom model");
+  /* The sentence starts with it: "custom model" gets its capital. */
+  if (run->preset == NULL && run->backbone == NULL)
+    g_string_append (text, "Custom model");
+  else
+    g_string_append (text, model);
   g_string_append_printf (text, ", %d of %d epoch%s trained", run->epochs_done, run->epochs,
                           run->epochs == 1 ? "" : "s");
   if (run->status == SL_RUN_RUNNING)

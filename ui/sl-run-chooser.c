@@ -5,6 +5,8 @@
 
 #include <math.h>
 
+#include "sl-model-words.h"
+
 struct _SlRunChooser
 {
   GtkWidget parent_instance;
@@ -34,8 +36,12 @@ sl_run_chooser_describe_run (const SlRunInfo *run)
 {
   GString *text = g_string_new (run->name);
 
-  if (run->preset != NULL)
-    g_string_append_printf (text, " · %s", run->preset);
+  if (run->preset != NULL || run->backbone != NULL)
+    {
+      g_autofree char *model = sl_model_words_describe_run (run, FALSE);
+
+      g_string_append_printf (text, " · %s", model);
+    }
   if (!isnan (run->best_val_accuracy) && run->best_epoch >= 0)
     g_string_append_printf (text, " · %.1f %% validated", 100.0 * run->best_val_accuracy);
   g_string_append_printf (text, " · %s", sl_run_status_to_string (run->status));

@@ -1,6 +1,8 @@
 /* sl-run-diff.c: what two training runs did differently, and how they ended, for the Train page's comparison. */
 #include "sl-run-diff.h"
 
+#include "sl-model-words.h"
+
 #include <cjson/cJSON.h>
 #include <math.h>
 
@@ -11,6 +13,9 @@ typedef enum
   SHOW_PATIENCE, /* 0 is "off" */
   SHOW_AUGMENT,  /* null is "off" */
   SHOW_PIPELINE, /* "N steps, W × H" */
+  SHOW_MODEL,    /* the whole recipe: its backbone, preset or "custom model" */
+  SHOW_FINETUNE, /* "head" is "new classifier only" */
+  SHOW_SIZE,     /* 0 is "automatic" */
 } ShowKind;
 
 static const struct
@@ -19,7 +24,10 @@ static const struct
   const char *key;
   ShowKind kind;
 } settings[] = {
-  { "Model", "preset", SHOW_TEXT },
+  { "Model", NULL, SHOW_MODEL },
+  { "Fine-tuning", "finetune", SHOW_FINETUNE },
+  { "Image size", "input_size", SHOW_SIZE },
+  { "Backbone rate ratio", "backbone_lr_ratio", SHOW_NUMBER },
   { "Input", "pipeline", SHOW_PIPELINE },
   { "Epochs planned", "epochs", SHOW_NUMBER },
   { "Batch size", "batch_size", SHOW_NUMBER },
@@ -76,8 +84,40 @@ show_pipeline (const cJSON *pipeline)
 }
 
 static char *
+show_model (const cJSON *recipe)
+{
+  const cJSON *backbone = cJSON_GetObjectItemCaseSensitive (recipe, "backbone");
+  const cJSON *name = cJSON_GetObjectItemCaseSensitive (backbone, "name");
+  const cJSON *preset = cJSON_GetObjectItemCaseSensitive (recipe, "preset");
+
+  if (cJSON_IsString (name))
+    return g_strdup (sl_model_words_backbone_short (name->valuestring));
+  return g_strdup (cJSON_IsString (preset) ? preset->valuestring : "custom model");
+}
+
+static char *
+show_finetune (const cJSON *item)
+{
+  SlFinetune mode;
+  int blocks;
+
+  if (!cJSON_IsString (item))
+    return g_strdup ("—");
+  if (!sl_finetune_from_string (item->valuestring, &mode, &blocks, NULL))
+    return g_strdup (item->valuestring);
+  return sl_model_words_finetune (mode, blocks);
+}
+
+static char *
 show (const cJSON *item, ShowKind kind)
 {
+  if (kind == SHOW_MODEL)
+    return show_model (item);
+  if (kind == SHOW_FINETUNE)
+    return show_finetune (item);
+  if (kind == SHOW_SIZE && cJSON_IsNumber (item))
+    return item->valuedouble > 0 ? g_strdup_printf ("%g px", item->valuedouble)
+                                 : g_strdup ("automatic");
   if (kind == SHOW_AUGMENT)
     return g_strdup (item == NULL || cJSON_IsNull (item) ? "off" : "on");
   if (kind == SHOW_PIPELINE)
@@ -138,10 +178,15 @@ sl_run_diff (const SlRunInfo *a, const SlRunInfo *b, guint *n_same)
 
   for (guint i = 0; i < G_N_ELEMENTS (settings); i++)
     {
-      const cJSON *va = cJSON_GetObjectItemCaseSensitive (ja, settings[i].key);
-      const cJSON *vb = cJSON_GetObjectItemCaseSensitive (jb, settings[i].key);
+      const cJSON *va
+          = settings[i].key != NULL ? cJSON_GetObjectItemCaseSensitive (ja, settings[i].key) : ja;
+      const cJSON *vb
+          = settings[i].key != NULL ? cJSON_GetObjectItemCaseSensitive (jb, settings[i].key) : jb;
+      g_autofree char *sa = settings[i].key == NULL ? show (va, settings[i].kind) : NULL;
+      g_autofree char *sb = settings[i].key == NULL ? show (vb, settings[i].kind) : NULL;
 
-      if (same_item (va, vb))
+      /* The model is compared as shown: a backbone's identity, else the preset. */
+      if (settings[i].key == NULL ? g_str_equal (sa, sb) : same_item (va, vb))
         same++;
       else
         add_row (rows, settings[i].label, show (va, settings[i].kind), show (vb, settings[i].kind),

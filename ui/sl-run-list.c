@@ -5,6 +5,8 @@
 
 #include <math.h>
 
+#include "sl-model-words.h"
+
 struct _SlRunList
 {
   GtkWidget parent_instance;
@@ -153,7 +155,8 @@ make_row (SlRunList *self, const SlRunInfo *run)
   GtkWidget *compare = gtk_toggle_button_new ();
   GtkWidget *menu_button = gtk_menu_button_new ();
   RowMenu *row_menu = g_new (RowMenu, 1);
-  g_autoptr (GString) detail = g_string_new (run->preset != NULL ? run->preset : "custom model");
+  g_autofree char *model = sl_model_words_describe_run (run, FALSE);
+  g_autoptr (GString) detail = g_string_new (model);
   g_autofree char *created = format_created (run->created);
   g_autofree char *when = NULL;
 

@@ -7,6 +7,7 @@
 
 #include "sightline.h"
 #include "sl-devices.h"
+#include "sl-model-words.h"
 
 G_DEFINE_FINAL_TYPE (SlTrainPage, sl_train_page, GTK_TYPE_WIDGET)
 
@@ -219,9 +220,13 @@ update_header (SlTrainPage *self)
   else
     set_status (self, sl_run_status_describe (run->status), sl_run_status_style (run->status));
   if (run != NULL)
-    subtitle = g_strdup_printf (
-        "%s · %" G_GINT64_FORMAT " training and %" G_GINT64_FORMAT " validation images",
-        run->preset != NULL ? run->preset : "custom model", run->train_images, run->val_images);
+    {
+      g_autofree char *model = sl_model_words_describe_run (run, TRUE);
+
+      subtitle = g_strdup_printf ("%s · %" G_GINT64_FORMAT " training and %" G_GINT64_FORMAT
+                                  " validation images",
+                                  model, run->train_images, run->val_images);
+    }
   gtk_label_set_text (self->run_subtitle, subtitle != NULL ? subtitle : "");
   /* Once the run has stopped, the header says what the store (and the log) says: the last
    * finished epoch, not the one the stop abandoned. */

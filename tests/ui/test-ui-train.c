@@ -409,6 +409,23 @@ test_run_diff (void)
   g_assert_cmpstr (((SlRunDiffRow *) rows->pdata[6])->a, ==, "off");
   g_assert_cmpstr (((SlRunDiffRow *) rows->pdata[6])->b, ==, "on");
   g_assert_cmpuint (same, >=, 2); /* learning rate and epochs at least */
+  g_clear_pointer (&rows, g_ptr_array_unref);
+
+  /* A pretrained network against a preset: the model in words, its fine-tuning and size. */
+  a.config_json = "{\"preset\": \"small-bn\", \"learning_rate\": 0.001, \"epochs\": 3}";
+  b.config_json = "{\"preset\": null, \"learning_rate\": 0.001, \"epochs\": 3, \"backbone\": "
+                  "{\"name\": \"efficientnet-lite0\"}, \"finetune\": \"last:2\", "
+                  "\"input_size\": 160, \"backbone_lr_ratio\": 0.1}";
+  rows = sl_run_diff (&a, &b, &same);
+  g_assert_cmpuint (rows->len, ==, 4 + 4);
+  g_assert_cmpstr (((SlRunDiffRow *) rows->pdata[4])->label, ==, "Model");
+  g_assert_cmpstr (((SlRunDiffRow *) rows->pdata[4])->a, ==, "small-bn");
+  g_assert_cmpstr (((SlRunDiffRow *) rows->pdata[4])->b, ==, "EfficientNet-Lite0 (pretrained)");
+  g_assert_cmpstr (((SlRunDiffRow *) rows->pdata[5])->label, ==, "Fine-tuning");
+  g_assert_cmpstr (((SlRunDiffRow *) rows->pdata[5])->a, ==, "—");
+  g_assert_cmpstr (((SlRunDiffRow *) rows->pdata[5])->b, ==, "last 2 blocks adapted");
+  g_assert_cmpstr (((SlRunDiffRow *) rows->pdata[6])->b, ==, "160 px");
+  g_assert_cmpstr (((SlRunDiffRow *) rows->pdata[7])->label, ==, "Backbone rate ratio");
 }
 
 static gboolean
