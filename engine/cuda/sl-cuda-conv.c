@@ -1,5 +1,5 @@
 /* sl-cuda-conv.c: conv2d with cuDNN: forward, backward data and backward filter, algorithms chosen
- * once per shape within a workspace limit and cached. */
+ * once per shape within a workspace limit and cached; asymmetric padding done explicitly. */
 #include "sl-cuda-private.h"
 
 #include <stdlib.h>
@@ -49,10 +49,47 @@ sl_cuda_conv_cache_clear (sl_cuda *c)
   c->n_convs = c->cap_convs = 0;
 }
 
+/* cuDNN pads symmetrically only. A convolution with more padding at one end
+ * (TensorFlow's "same" at stride 2) runs on a zero-padded copy of its input,
+ * placed in the workspace ahead of cuDNN's scratch, with no padding of its
+ * own; its input gradient is computed padded and cropped back out. */
+static bool
+padded_explicitly (const sl_conv_desc *d)
+{
+  return d->ph != d->ph_end || d->pw != d->pw_end;
+}
+
+/* The geometry cuDNN is given. */
+static sl_conv_desc
+cudnn_view (const sl_conv_desc *d)
+{
+  sl_conv_desc v = *d;
+
+  if (padded_explicitly (d))
+    {
+      v.in_h = d->in_h + d->ph + d->ph_end;
+      v.in_w = d->in_w + d->pw + d->pw_end;
+      v.ph = v.pw = v.ph_end = v.pw_end = 0;
+    }
+  return v;
+}
+
+/* Floats of the padded copy of a batch of n inputs (a multiple of 64, so
+ * cuDNN's scratch after it stays 256-byte aligned); 0 when cuDNN pads. */
+static size_t
+pad_floats (const sl_conv_desc *d, int n)
+{
+  const sl_conv_desc v = cudnn_view (d);
+
+  if (!padded_explicitly (d))
+    return 0;
+  return ((size_t) n * v.in_c * v.in_h * v.in_w + 63) & ~(size_t) 63;
+}
+
 static bool
 describe (sl_cuda *c, sl_cuda_conv *e)
 {
-  const sl_conv_desc *d = &e->d;
+  const sl_conv_desc view = cudnn_view (&e->d), *d = &view;
   int on, oc, oh, ow;
 
   if (!sl_cuda_check_dnn (c, cudnnCreateTensorDescriptor (&e->x), "describing a convolution")
@@ -262,7 +299,28 @@ sl_cuda_conv2d_workspace (sl_backend *be, const sl_conv_desc *d, int n)
 
   if (!sl_cuda_enter (c) || (e = lookup (c, d, n, c->workspace_limit, true)) == NULL)
     return 0; /* the error surfaces at the plan's sync */
-  return (needed (e) + sizeof (float) - 1) / sizeof (float);
+  return pad_floats (d, n) + (needed (e) + sizeof (float) - 1) / sizeof (float);
+}
+
+/* With explicit padding: x padded into the front of ws, which then holds
+ * only cuDNN's scratch. False (recorded) when ws cannot hold the copy. */
+static bool
+pad_input (sl_cuda *c, const sl_conv_desc *d, int n, const float **x, float **ws, size_t *ws_floats)
+{
+  const size_t pad = pad_floats (d, n);
+  const sl_conv_desc v = cudnn_view (d);
+
+  if (pad == 0)
+    return true;
+  if (*ws_floats < pad)
+    return sl_cuda_check_dnn (c, CUDNN_STATUS_BAD_PARAM,
+                              "a convolution's workspace (too small for its padded input)");
+  sl_cuda_pad_planes (c, (size_t) n * d->in_c, d->in_h, d->in_w, d->ph, d->pw, v.in_h, v.in_w, *x,
+                      *ws);
+  *x = *ws;
+  *ws += pad;
+  *ws_floats -= pad;
+  return !sl_cuda_failed (c);
 }
 
 void
@@ -272,7 +330,8 @@ sl_cuda_conv2d_forward (sl_backend *be, const sl_conv_desc *d, int n, const floa
   sl_cuda *c = sl_cuda_of (be);
   sl_cuda_conv *e;
 
-  if (!sl_cuda_enter (c) || (e = lookup (c, d, n, ws_floats * sizeof (float), false)) == NULL)
+  if (!sl_cuda_enter (c) || !pad_input (c, d, n, &x, &ws, &ws_floats)
+      || (e = lookup (c, d, n, ws_floats * sizeof (float), false)) == NULL)
     return;
   if (sl_cuda_check_dnn (c,
                          cudnnConvolutionForward (c->dnn, &one, e->x, x, e->w, w, e->conv, e->fwd,
@@ -288,9 +347,11 @@ sl_cuda_conv2d_backward (sl_backend *be, const sl_conv_desc *d, int n, const flo
                          float *db, float *ws, size_t ws_floats, float *scratch)
 {
   sl_cuda *c = sl_cuda_of (be);
+  float *padded = ws;
   sl_cuda_conv *e;
 
-  if (!sl_cuda_enter (c) || (e = lookup (c, d, n, ws_floats * sizeof (float), false)) == NULL)
+  if (!sl_cuda_enter (c) || !pad_input (c, d, n, &x, &ws, &ws_floats)
+      || (e = lookup (c, d, n, ws_floats * sizeof (float), false)) == NULL)
     return;
   if (db != NULL
       && !sl_cuda_check_dnn (
@@ -303,10 +364,25 @@ sl_cuda_conv2d_backward (sl_backend *be, const sl_conv_desc *d, int n, const flo
                                                           e->w, dw),
                           "conv2d weight gradient"))
     return;
-  if (dx != NULL)
-    sl_cuda_check_dnn (c,
-                       cudnnConvolutionBackwardData (c->dnn, &one, e->w, w, e->y, dy, e->conv,
-                                                     e->data, ws, e->data_bytes,
-                                                     accumulate ? &one : &zero, e->x, dx),
-                       "conv2d input gradient");
+  if (dx == NULL)
+    return;
+  if (!padded_explicitly (d))
+    {
+      sl_cuda_check_dnn (c,
+                         cudnnConvolutionBackwardData (c->dnn, &one, e->w, w, e->y, dy, e->conv,
+                                                       e->data, ws, e->data_bytes,
+                                                       accumulate ? &one : &zero, e->x, dx),
+                         "conv2d input gradient");
+      return;
+    }
+  /* The padded input is no longer needed: its place takes the padded input
+   * gradient, of which dx is the middle. */
+  const sl_conv_desc v = cudnn_view (d);
+  if (sl_cuda_check_dnn (c,
+                         cudnnConvolutionBackwardData (c->dnn, &one, e->w, w, e->y, dy, e->conv,
+                                                       e->data, ws, e->data_bytes, &zero, e->x,
+                                                       padded),
+                         "conv2d input gradient"))
+    sl_cuda_crop_planes (c, (size_t) n * d->in_c, d->in_h, d->in_w, d->ph, d->pw, v.in_h, v.in_w,
+                         padded, dx, accumulate);
 }

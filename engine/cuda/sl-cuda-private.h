@@ -82,6 +82,12 @@ void sl_cuda_conv2d_backward (sl_backend *be, const sl_conv_desc *d, int n, cons
                               const float *w, const float *dy, float *dx, bool accumulate,
                               float *dw, float *db, float *ws, size_t ws_floats, float *scratch);
 void sl_cuda_conv_cache_clear (sl_cuda *c);
+/* sl-cuda-pad.cu: planes of h x w into zero-bordered planes of hp x wp at (top, left), and the
+ * adjoint (dx = or += the same window of dxp). */
+void sl_cuda_pad_planes (sl_cuda *c, size_t planes, int h, int w, int top, int left, int hp, int wp,
+                         const float *x, float *xp);
+void sl_cuda_crop_planes (sl_cuda *c, size_t planes, int h, int w, int top, int left, int hp,
+                          int wp, const float *dxp, float *dx, bool accumulate);
 
 void sl_cuda_dense_forward (sl_backend *be, int n, int in, int out, const float *x, const float *w,
                             const float *b, float *y);
