@@ -37,6 +37,15 @@ demo_train_progress (const SlTrainProgress *p, gpointer user_data)
 {
   DemoUi *ui = user_data;
 
+  if (p->features_total > 0)
+    {
+      /* A frozen backbone's features, once per image before the first epoch. */
+      g_autofree char *text
+          = g_strdup_printf ("computing features %lld/%lld", (long long) p->features_done,
+                             (long long) p->features_total);
+      _sl_cli_progress_draw (&ui->bar, (double) p->features_done / p->features_total, text);
+      return;
+    }
   if (!p->epoch_done)
     {
       g_autofree char *left = _sl_cli_format_duration (p->eta_seconds);
@@ -101,13 +110,15 @@ parse_options (int *argc, char ***argv, DemoOptions *o, int *status)
 {
   const GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_STRING, &o->model_name,
-      "Preset: seed-cnn, small-bn, resnet-s or mobilenet-s (default small-bn)", "NAME" },
+      "Preset (seed-cnn, small-bn, resnet-s, mobilenet-s; default small-bn) or an installed "
+      "pretrained backbone (lite0, lite1, lite2)",
+      "NAME" },
     { "train-images", 0, 0, G_OPTION_ARG_INT, &o->train_images,
       "Training images to use, 15% of them for validation (default 10000)", "N" },
     { "test-images", 0, 0, G_OPTION_ARG_INT, &o->test_images,
       "Test images to evaluate on (default 10000)", "N" },
-    { "epochs", 'e', 0, G_OPTION_ARG_INT, &o->epochs, "Passes over the training images (default 3)",
-      "N" },
+    { "epochs", 'e', 0, G_OPTION_ARG_INT, &o->epochs,
+      "Passes over the training images (default 3; with a backbone, as train chooses)", "N" },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &o->batch, "Images per optimizer step (default 64)", "N" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &o->threads, "Compute threads (default: all cores)",
       "N" },
@@ -129,7 +140,7 @@ parse_options (int *argc, char ***argv, DemoOptions *o, int *status)
   g_option_context_add_main_entries (context, entries, NULL);
   if (!_sl_cli_parse (context, argc, argv, status))
     return FALSE;
-  if (o->train_images < 20 || o->test_images < 1 || o->epochs < 1 || o->epochs > 1000
+  if (o->train_images < 20 || o->test_images < 1 || o->epochs < 0 || o->epochs > 1000
       || o->batch < 1 || o->threads < 0)
     {
       *status = _sl_cli_usage ("demo", "use at least 20 training images, and positive test "
@@ -195,11 +206,20 @@ train (const DemoOptions *o, Demo *d, DemoUi *ui, GError **error)
 {
   gint64 t0 = g_get_monotonic_time ();
   SlRunConfig config;
+  int epochs;
 
   sl_run_config_init (&config);
   g_free (config.preset);
   config.preset = g_strdup (o->model_name);
-  config.epochs = o->epochs;
+  if (sl_backbone_canonical_name (o->model_name) != NULL)
+    {
+      /* A pretrained backbone: its defaults (the new head only), then the demo's numbers. */
+      g_clear_pointer (&config.preset, g_free);
+      config.backbone = g_strdup (sl_backbone_canonical_name (o->model_name));
+      sl_run_config_apply_backbone_defaults (&config, o->train_images);
+    }
+  /* A backbone's epochs cost little once its features are cached. */
+  config.epochs = epochs = o->epochs > 0 ? o->epochs : config.backbone != NULL ? config.epochs : 3;
   config.batch_size = o->batch;
   config.threads = o->threads;
   config.seed = (guint64) o->seed;
@@ -212,7 +232,7 @@ train (const DemoOptions *o, Demo *d, DemoUi *ui, GError **error)
     printf ("Training %s (%zu weights) on %lld images, validating on %lld, %d epoch%s\n",
             o->model_name, sl_train_job_get_param_count (d->job),
             (long long) sl_train_job_get_train_images (d->job),
-            (long long) sl_train_job_get_val_images (d->job), o->epochs, o->epochs == 1 ? "" : "s");
+            (long long) sl_train_job_get_val_images (d->job), epochs, epochs == 1 ? "" : "s");
   sl_train_job_set_progress_func (d->job, demo_train_progress, ui);
   if (!sl_train_job_run (d->job, error))
     return FALSE;
@@ -304,7 +324,7 @@ _sl_cli_demo (int argc, char **argv)
     .data_dir = g_strdup (SL_DEMO_DATA_DIR),
     .train_images = 10000,
     .test_images = 10000,
-    .epochs = 3,
+    .epochs = 0,
     .batch = 64,
     .seed = 1,
   };

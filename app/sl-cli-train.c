@@ -194,7 +194,7 @@ typedef struct
   int epochs, batch, patience, threads, workers, input_size;
   double lr, weight_decay, smoothing, warmup, backbone_ratio;
   gint64 seed;
-  gboolean json;
+  gboolean json, no_feature_cache;
 } TrainOptions;
 
 static void
@@ -242,7 +242,8 @@ parse_train_options (int *argc, char ***argv, TrainOptions *o, int *status)
       "Augmentation settings JSON (default: the project's, else none)", "FILE" },
     { "epochs", 'e', 0, G_OPTION_ARG_INT, &o->epochs,
       "Passes over the training images (default: from the data, as in the workbench: 30 "
-      "below 500 training images, 15 below 5,000, else 10; with --resume: the new total)",
+      "below 500 training images, 15 below 5,000, else 10; with a backbone 30, 20 and 15; with "
+      "--resume: the new total)",
       "N" },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &o->batch,
       "Images per step (default: from the data, 8 to 64, at least 8 steps per epoch)", "N" },
@@ -277,6 +278,10 @@ parse_train_options (int *argc, char ***argv, TrainOptions *o, int *status)
       "N" },
     { "resume", 'r', 0, G_OPTION_ARG_STRING, &o->resume,
       "Continue RUN (run-N, N or latest) from its last checkpoint", "RUN" },
+    { "no-feature-cache", 0, 0, G_OPTION_ARG_NONE, &o->no_feature_cache,
+      "With a frozen backbone: run the frozen layers on every batch instead of once per image "
+      "(slower; the same weights)",
+      NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &o->json, "Print the finished run as JSON", NULL },
     { NULL },
   };
@@ -529,6 +534,8 @@ _sl_cli_train (int argc, char **argv)
       status = _sl_cli_fail ("train", error);
       goto out;
     }
+  if (o.no_feature_cache)
+    sl_train_job_set_feature_cache (job, FALSE, -1);
   g_snprintf (id, sizeof id, "%lld", (long long) sl_train_job_get_run_id (job));
   {
     g_autoptr (SlRunInfo) started = sl_project_get_run (project, id, NULL);

@@ -110,13 +110,16 @@ _sl_run_backbone_input_size (SlProject *db, const SlRunConfig *c, const SlBackbo
 
   if (c->input_size != 0)
     {
+      /* The network halves the size five times: multiples of 32 keep every stage whole (the
+       * backbone's own size, 240 for Lite1, is allowed too). */
       if (c->input_size < BACKBONE_MIN_INPUT || c->input_size > BACKBONE_MAX_INPUT
-          || c->input_size % BACKBONE_INPUT_STEP != 0)
+          || (c->input_size % BACKBONE_INPUT_STEP != 0 && c->input_size != bb->native_size))
         {
           g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_INVALID,
                        "The input size of a pretrained backbone is %d to %d pixels in steps of "
-                       "%d, not %d",
-                       BACKBONE_MIN_INPUT, BACKBONE_MAX_INPUT, BACKBONE_INPUT_STEP, c->input_size);
+                       "%d (or %s's own %d), not %d",
+                       BACKBONE_MIN_INPUT, BACKBONE_MAX_INPUT, BACKBONE_INPUT_STEP, bb->name,
+                       bb->native_size, c->input_size);
           return -1;
         }
       return c->input_size;

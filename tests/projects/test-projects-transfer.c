@@ -319,6 +319,54 @@ test_cache_off_with_augmentation (void)
   sl_remove_tree (tmp);
 }
 
+/* Gray input with the stem's filters summed over colour predicts exactly what the colour model
+ * predicts on the gray image repeated in R, G and B (the backbone's mean and std are the same on
+ * every channel): gray data loses nothing by staying gray. */
+static void
+test_gray_equals_repeated_rgb (void)
+{
+  g_autoptr (SlBackboneInfo) bb = sl_backbone_find ("lite0", NULL);
+  g_autoptr (GError) error = NULL;
+  SlTransferOptions o = { 5, 1, 128, 128, SL_FINETUNE_HEAD, 0, 0.1 };
+  const int pixels = 128 * 128;
+  g_autofree float *gray = g_new (float, pixels), *rgb = g_new (float, 3 * pixels);
+  g_autofree float *f1 = NULL, *f3 = NULL;
+  float worst = 0, scale = 0;
+  sl_model *m1, *m3;
+  GRand *r = g_rand_new_with_seed (3);
+
+  if (bb == NULL)
+    {
+      g_test_skip ("EfficientNet-Lite0 is not installed (sightline-cli backbones install)");
+      g_rand_free (r);
+      return;
+    }
+  for (int i = 0; i < pixels; i++)
+    gray[i] = rgb[i] = rgb[pixels + i] = rgb[2 * pixels + i]
+        = (float) ((g_rand_int_range (r, 0, 256) - 127) / 128.0);
+  g_rand_free (r);
+  m1 = sl_backbone_transfer_model_new (bb, &o, 9, &error);
+  g_assert_no_error (error);
+  o.channels = 3;
+  m3 = sl_backbone_transfer_model_new (bb, &o, 9, &error);
+  g_assert_no_error (error);
+  /* The frozen backbone's output (the head's initial weights depend on the stem's size). */
+  g_assert_cmpuint (sl_model_feature_size (m1), ==, sl_model_feature_size (m3));
+  f1 = g_new (float, sl_model_feature_size (m1));
+  f3 = g_new (float, sl_model_feature_size (m3));
+  g_assert_cmpint (sl_model_compute_features (m1, gray, 1, f1, NULL), ==, SL_OK);
+  g_assert_cmpint (sl_model_compute_features (m3, rgb, 1, f3, NULL), ==, SL_OK);
+  for (gsize k = 0; k < sl_model_feature_size (m1); k++)
+    {
+      worst = MAX (worst, fabsf (f1[k] - f3[k]));
+      scale = MAX (scale, fabsf (f3[k]));
+    }
+  g_test_message ("largest difference %g (largest feature %g)", worst, scale);
+  g_assert_cmpfloat (worst, <=, 1e-5 * MAX (scale, 1));
+  sl_model_free (m1);
+  sl_model_free (m3);
+}
+
 /* ---- A Lite0 run end to end ------------------------------------------------------------- */
 
 /* A program built beside the tests (G_TEST_BUILDDIR is tests/). */
@@ -679,6 +727,7 @@ main (int argc, char **argv)
   g_test_add_func ("/projects/transfer/cache-off-with-augmentation",
                    test_cache_off_with_augmentation);
   g_test_add_func ("/projects/transfer/cli-errors", test_cli_errors);
+  g_test_add_func ("/projects/transfer/gray-equals-repeated-rgb", test_gray_equals_repeated_rgb);
   g_test_add_func ("/projects/transfer/lite0-end-to-end", test_lite0_end_to_end);
   g_test_add_func ("/projects/transfer/cli-lite0", test_cli_lite0);
   return g_test_run ();
