@@ -574,6 +574,110 @@ test_lite0_end_to_end (void)
   sl_remove_tree (tmp);
 }
 
+typedef struct
+{
+  SlTrainJob *job;
+  char *run_dir;
+  int files_seen; /* feature files in the run's folder when the pass was cancelled */
+} CancelWatch;
+
+static void
+cancel_in_feature_pass (const SlTrainProgress *p, gpointer user_data)
+{
+  CancelWatch *w = user_data;
+
+  g_assert_cmpint (p->features_total, >, 0); /* no epoch may start */
+  if (p->features_done > 0 && w->files_seen < 0)
+    {
+      w->files_seen = count_feature_files (w->run_dir);
+      sl_train_job_cancel (w->job);
+    }
+}
+
+/* Cancelled during the feature pass, a run has no checkpoint: its cache files are gone, and
+ * resuming starts again from the backbone it recorded. */
+static void
+test_lite0_cancel_in_feature_pass (void)
+{
+  g_autoptr (SlBackboneInfo) bb = sl_backbone_find ("lite0", NULL);
+  g_autofree char *tmp = NULL;
+  g_autoptr (SlProject) project = NULL;
+  g_autoptr (SlTrainJob) job = NULL;
+  g_autoptr (SlRunInfo) run = NULL;
+  g_autoptr (GError) error = NULL;
+  CancelWatch w = { NULL, NULL, -1 };
+  SlFeatureCacheStats stats;
+  SlRunConfig c;
+
+  if (bb == NULL)
+    {
+      g_test_skip ("EfficientNet-Lite0 is not installed (sightline-cli backbones install)");
+      return;
+    }
+  if ((project = pt_fmnist_project (80, 2, &tmp)) == NULL)
+    return;
+  sl_run_config_init (&c);
+  c.backbone = g_strdup ("efficientnet-lite0");
+  sl_run_config_apply_data_defaults (&c, 56, 12, 1);
+  c.epochs = 1;
+  c.batch_size = 8;
+  c.threads = 2;
+  job = sl_train_job_new (project, &c, &error);
+  sl_run_config_clear (&c);
+  g_assert_no_error (error);
+  run = sl_project_get_run (project, "latest", &error);
+  g_assert_no_error (error);
+  w.job = job;
+  w.run_dir = sl_project_run_file (project, run, NULL);
+  sl_train_job_set_feature_cache (job, TRUE, 0); /* all in files */
+  sl_train_job_set_progress_func (job, cancel_in_feature_pass, &w);
+  g_assert_false (sl_train_job_run (job, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_assert_cmpint (w.files_seen, ==, 1);
+  g_assert_cmpint (count_feature_files (w.run_dir), ==, 0);
+  g_clear_pointer (&job, sl_train_job_free);
+  g_clear_pointer (&run, sl_run_info_free);
+  run = sl_project_get_run (project, "latest", &error);
+  g_assert_cmpint (run->status, ==, SL_RUN_CANCELLED);
+  g_assert_cmpint (run->epochs_done, ==, 0);
+
+  job = sl_train_job_new_resume (project, run->name, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (sl_train_job_get_first_epoch (job), ==, 0);
+  g_assert_true (sl_train_job_run (job, &error));
+  g_assert_no_error (error);
+  sl_train_job_get_feature_stats (job, &stats);
+  g_assert_true (stats.used);
+  g_clear_pointer (&run, sl_run_info_free);
+  run = sl_project_get_run (project, "latest", &error);
+  g_assert_cmpint (run->status, ==, SL_RUN_FINISHED);
+  {
+    /* It started from the backbone: its frozen layers compute what the backbone's do. */
+    g_autofree char *ckpt = sl_project_run_file (project, run, "last.slckpt");
+    SlTransferOptions o = { 2, 1, 128, 128, SL_FINETUNE_HEAD, 0, 0.1 };
+    g_autofree float *x = g_new0 (float, 128 * 128), *fa = NULL, *fb = NULL;
+    sl_model *trained = NULL, *fresh = sl_backbone_transfer_model_new (bb, &o, 1, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpint (sl_model_load_checkpoint (ckpt, &trained, NULL), ==, SL_OK);
+    for (int i = 0; i < 128 * 128; i++)
+      x[i] = (float) ((i * 7919) % 255 - 127) / 128.0f;
+    fa = g_new (float, sl_model_feature_size (fresh));
+    fb = g_new (float, sl_model_feature_size (trained));
+    g_assert_cmpuint (sl_model_feature_size (fresh), ==, sl_model_feature_size (trained));
+    g_assert_cmpint (sl_model_compute_features (fresh, x, 1, fa, NULL), ==, SL_OK);
+    g_assert_cmpint (sl_model_compute_features (trained, x, 1, fb, NULL), ==, SL_OK);
+    g_assert_true (memcmp (fa, fb, sizeof (float) * sl_model_feature_size (fresh)) == 0);
+    sl_model_free (trained);
+    sl_model_free (fresh);
+  }
+  g_free (w.run_dir);
+  g_clear_pointer (&job, sl_train_job_free);
+  g_clear_pointer (&project, sl_project_unref);
+  sl_remove_tree (tmp);
+}
+
 /* ---- The CLI ------------------------------------------------------------------------------ */
 
 static int
@@ -729,6 +833,8 @@ main (int argc, char **argv)
   g_test_add_func ("/projects/transfer/cli-errors", test_cli_errors);
   g_test_add_func ("/projects/transfer/gray-equals-repeated-rgb", test_gray_equals_repeated_rgb);
   g_test_add_func ("/projects/transfer/lite0-end-to-end", test_lite0_end_to_end);
+  g_test_add_func ("/projects/transfer/lite0-cancel-in-feature-pass",
+                   test_lite0_cancel_in_feature_pass);
   g_test_add_func ("/projects/transfer/cli-lite0", test_cli_lite0);
   return g_test_run ();
 }
