@@ -118,6 +118,8 @@ _sl_cli_run_json (SlProject *project, const SlRunInfo *run, gboolean with_metric
   cJSON_AddStringToObject (doc, "created", run->created);
   cJSON_AddItemToObject (doc, "preset",
                          run->preset ? cJSON_CreateString (run->preset) : cJSON_CreateNull ());
+  cJSON_AddItemToObject (doc, "backbone",
+                         run->backbone ? cJSON_CreateString (run->backbone) : cJSON_CreateNull ());
   cJSON_AddNumberToObject (doc, "epochs", run->epochs);
   cJSON_AddNumberToObject (doc, "epochs_done", run->epochs_done);
   cJSON_AddNumberToObject (doc, "best_epoch", run->best_epoch);
@@ -567,9 +569,12 @@ static void
 print_run (SlProject *project, const SlRunInfo *run)
 {
   g_autoptr (GArray) metrics = sl_project_get_run_metrics (project, run->id, NULL);
+  g_autofree char *backbone = describe_backbone (run);
 
   printf ("%s  %s  %s  created %s\n", run->name, sl_run_status_to_string (run->status),
           run->preset ? run->preset : "custom model", run->created);
+  if (backbone != NULL)
+    printf ("%s\n", backbone);
   if (run->message != NULL)
     printf ("  %s\n", run->message);
   printf ("  %d of %d epochs, %lld training and %lld validation images, classes:", run->epochs_done,
@@ -635,7 +640,7 @@ _sl_cli_runs (int argc, char **argv)
   if (runs->len == 0)
     printf ("No runs yet: start one with 'sightline-cli train %s'.\n", argv[1]);
   else
-    printf ("%-8s %-14s %-12s %7s %10s %10s  %s\n", "run", "status", "model", "epochs", "val loss",
+    printf ("%-8s %-14s %-18s %7s %10s %10s  %s\n", "run", "status", "model", "epochs", "val loss",
             "val acc", "created");
   for (guint i = 0; i < runs->len; i++)
     {
@@ -647,7 +652,7 @@ _sl_cli_runs (int argc, char **argv)
                                  ? g_strdup ("-")
                                  : g_strdup_printf ("%.4f", r->best_val_accuracy);
 
-      printf ("%-8s %-14s %-12s %7s %10s %10s  %s\n", r->name, sl_run_status_to_string (r->status),
+      printf ("%-8s %-14s %-18s %7s %10s %10s  %s\n", r->name, sl_run_status_to_string (r->status),
               r->preset ? r->preset : "custom", done, loss, acc, r->created);
     }
   return 0;
