@@ -1,7 +1,7 @@
 /* bench-depthwise.c: forward + backward time of EfficientNet-Lite0's depthwise layers, the direct
  * CPU kernels against im2col + GEMM, in the same run.
  *
- *   build/bench/bench-depthwise [--threads T] [--batch N] [--repeats R] [--cpu-time]
+ *   build/bench/bench-depthwise [--threads T] [--batch N] [--repeats R] [--cpu-time] [--only TEXT]
  *
  * Prints one line per layer: milliseconds per forward, per backward (input, weight and
  * bias gradients) and the speed-up of forward + backward, best of R repeats. */
@@ -103,6 +103,7 @@ int
 main (int argc, char **argv)
 {
   int threads = 2, batch = 16, repeats = 5;
+  const char *only = NULL; /* layers whose name contains it */
   double total[2] = { 0, 0 };
   sl_backend *be;
   sl_error err = { 0 };
@@ -119,9 +120,12 @@ main (int argc, char **argv)
         batch = atoi (argv[++i]);
       else if (value && strcmp (argv[i], "--repeats") == 0)
         repeats = atoi (argv[++i]);
+      else if (value && strcmp (argv[i], "--only") == 0)
+        only = argv[++i];
       else
         {
-          fprintf (stderr, "usage: %s [--threads T] [--batch N] [--repeats R] [--cpu-time]\n",
+          fprintf (stderr,
+                   "usage: %s [--threads T] [--batch N] [--repeats R] [--cpu-time] [--only TEXT]\n",
                    argv[0]);
           return 2;
         }
@@ -138,6 +142,9 @@ main (int argc, char **argv)
   for (size_t l = 0; l < sizeof layers / sizeof layers[0]; l++)
     {
       const Layer *L = &layers[l];
+
+      if (only != NULL && strstr (L->name, only) == NULL)
+        continue;
       sl_conv_desc d = { .in_c = L->c,
                          .in_h = L->hw,
                          .in_w = L->hw,

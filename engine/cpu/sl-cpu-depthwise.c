@@ -25,7 +25,7 @@ align_floats (size_t n)
   return (n + 15) & ~(size_t) 15;
 }
 
-/* Lanes of the weight gradient's partial sums. */
+/* Lanes of the weight and bias gradients' partial sums. */
 #define LANES 8
 
 bool
@@ -71,16 +71,17 @@ grad_plane_floats (const sl_conv_desc *d)
   return plane_floats (padded_rows (d), padded_cols (d), d->sw);
 }
 
-/* Per thread: the padded input plane; for backward also a second plane, the
- * flipped kernel and the weight gradient's partial sums. */
+/* Per thread: the padded input plane and one padded row of zeros after it;
+ * for backward also a second plane, the flipped kernel and the output
+ * gradient with the padded plane's row length (stride 1). */
 static size_t
 thread_floats (const sl_conv_desc *d)
 {
-  const size_t taps = (size_t) d->kh * d->kw;
+  const size_t taps = (size_t) d->kh * d->kw, cols = (size_t) padded_cols (d);
 
-  return align_floats (plane_floats (padded_rows (d), padded_cols (d), d->sw))
+  return align_floats (plane_floats (padded_rows (d), padded_cols (d), d->sw) + cols)
          + align_floats (grad_plane_floats (d)) + align_floats (taps)
-         + align_floats ((size_t) d->kw * LANES);
+         + align_floats ((size_t) d->out_h * cols);
 }
 
 size_t
@@ -122,13 +123,16 @@ pad_plane (const float *src, int h, int w, int top, int left, float *dst, int ro
       for (int p = 0; p < stride; p++)
         {
           float *restrict ph = out + (size_t) p * len;
+          /* Places m whose column m * stride + p is in [c0, c1). */
+          const int m0 = c0 > p ? (c0 - p + stride - 1) / stride : 0;
+          const int m1 = c1 > p ? (c1 - p + stride - 1) / stride : 0;
 
-          for (int m = 0; m < len; m++)
-            {
-              const int c = m * stride + p;
-
-              ph[m] = c >= c0 && c < c1 ? in[c - left] : 0.0f;
-            }
+          for (int m = 0; m < m0; m++)
+            ph[m] = 0.0f;
+          for (int m = m0; m < m1; m++)
+            ph[m] = in[(long) m * stride + p - left];
+          for (int m = m1 > m0 ? m1 : m0; m < len; m++)
+            ph[m] = 0.0f;
         }
     }
 }
@@ -202,75 +206,160 @@ correlate_any (const float *xp, int len, const float *k, float bias, bool accumu
   correlate (xp, len, k, bias, accumulate, y, oh, ow, kh, kw, sh, sw, dh, dw);
 }
 
-/* dw[tap] += the sum over the plane of dy[oy][ox] * xp[oy * sh + ki * dh][ox * sw + kj * dw].
- * One kernel row at a time, its taps' sums in LANES-wide partials (part: KW * LANES floats)
- * that stay in registers when the sizes are known; summed in a fixed order. */
+/* LANES floats as one value: the compiler keeps these in vector registers. */
+typedef float lanes_f __attribute__ ((vector_size (LANES * sizeof (float))));
+
+static inline lanes_f
+load_lanes (const float *p)
+{
+  lanes_f v;
+
+  memcpy (&v, p, sizeof v);
+  return v;
+}
+
+/* At most this many taps of one kernel row per tap_sums call. */
+#define MAX_ROW_TAPS 8
+
+/* sums[kj] += the sum over rows r < rows and f < n of
+ * dy[r * dy_pitch + f] * x[r * x_pitch + off[kj] + f], for kj < taps: two
+ * independent LANES-wide accumulators per tap, a scalar one for the rest,
+ * added up in a fixed order. */
+static inline __attribute__ ((always_inline)) void
+tap_sums (const float *restrict dy, size_t dy_pitch, const float *restrict x, size_t x_pitch,
+          const int *off, int rows, size_t n, int taps, float *restrict sums)
+{
+  lanes_f a0[MAX_ROW_TAPS], a1[MAX_ROW_TAPS];
+  float rest[MAX_ROW_TAPS];
+
+  for (int kj = 0; kj < taps; kj++)
+    {
+      a0[kj] = a1[kj] = (lanes_f){ 0 };
+      rest[kj] = 0.0f;
+    }
+  for (int r = 0; r < rows; r++)
+    {
+      const float *restrict dyr = dy + (size_t) r * dy_pitch;
+      const float *restrict xr = x + (size_t) r * x_pitch;
+      size_t f = 0;
+
+      for (; f + 2 * LANES <= n; f += 2 * LANES)
+        {
+          const lanes_f d0 = load_lanes (dyr + f), d1 = load_lanes (dyr + f + LANES);
+
+          for (int kj = 0; kj < taps; kj++)
+            {
+              a0[kj] += d0 * load_lanes (xr + off[kj] + f);
+              a1[kj] += d1 * load_lanes (xr + off[kj] + f + LANES);
+            }
+        }
+      for (; f + LANES <= n; f += LANES)
+        {
+          const lanes_f d0 = load_lanes (dyr + f);
+
+          for (int kj = 0; kj < taps; kj++)
+            a0[kj] += d0 * load_lanes (xr + off[kj] + f);
+        }
+      for (; f < n; f++)
+        for (int kj = 0; kj < taps; kj++)
+          rest[kj] += dyr[f] * xr[off[kj] + f];
+    }
+  for (int kj = 0; kj < taps; kj++)
+    {
+      const lanes_f a = a0[kj] + a1[kj];
+      float s = rest[kj];
+
+      for (int l = 0; l < LANES; l++)
+        s += a[l];
+      sums[kj] += s;
+    }
+}
+
+/* dwc[tap] += the sum over the plane of dy[oy][ox] * xp[oy * sh + ki * dh][ox * sw + kj * dw],
+ * one kernel row (up to MAX_ROW_TAPS taps of it) at a time. */
 static inline __attribute__ ((always_inline)) void
 weight_sums (const float *restrict xp, int len, const float *restrict dy, float *restrict dwc,
-             float *restrict part, int oh, int ow, int KH, int KW, int SH, int SW, int DH, int DW)
+             int oh, int ow, int KH, int KW, int SH, int SW, int DH, int DW)
 {
   const size_t pitch = (size_t) SW * len;
 
   for (int ki = 0; ki < KH; ki++)
-    {
-      for (int i = 0; i < KW * LANES; i++)
-        part[i] = 0.0f;
-      for (int oy = 0; oy < oh; oy++)
-        {
-          const float *restrict dyr = dy + (size_t) oy * ow;
-          const float *restrict xr = xp + (size_t) (oy * SH + ki * DH) * pitch;
-          int ox = 0;
+    for (int k0 = 0; k0 < KW; k0 += MAX_ROW_TAPS)
+      {
+        const int taps = KW - k0 < MAX_ROW_TAPS ? KW - k0 : MAX_ROW_TAPS;
+        int off[MAX_ROW_TAPS];
 
-          for (; ox + LANES <= ow; ox += LANES)
-            for (int kj = 0; kj < KW; kj++)
-              {
-                const float *restrict xs = xr + TAP_AT (kj, DW, SW, len) + ox;
+        for (int kj = 0; kj < taps; kj++)
+          off[kj] = TAP_AT (k0 + kj, DW, SW, len);
+        tap_sums (dy, (size_t) ow, xp + (size_t) ki * DH * pitch, (size_t) SH * pitch, off, oh,
+                  (size_t) ow, taps, dwc + ki * KW + k0);
+      }
+}
 
-                for (int l = 0; l < LANES; l++)
-                  part[kj * LANES + l] += dyr[ox + l] * xs[l];
-              }
-          for (; ox < ow; ox++)
-            for (int kj = 0; kj < KW; kj++)
-              part[kj * LANES] += dyr[ox] * xr[TAP_AT (kj, DW, SW, len) + ox];
-        }
-      for (int kj = 0; kj < KW; kj++)
-        {
-          float s = 0.0f;
+/* The same at stride 1, where a padded row is `cols` floats: dyp is dy with
+ * rows of that length (zeros after each row's ow values), so each tap's sum
+ * is one dot product over the whole plane, without a tail per row. What the
+ * zeros meet past a row's end is the next row's start, or the zero row after
+ * the plane. */
+static inline __attribute__ ((always_inline)) void
+weight_sums_flat (const float *restrict xp, int cols, const float *restrict dyp,
+                  float *restrict dwc, int oh, int KH, int KW, int DH, int DW)
+{
+  for (int ki = 0; ki < KH; ki++)
+    for (int k0 = 0; k0 < KW; k0 += MAX_ROW_TAPS)
+      {
+        const int taps = KW - k0 < MAX_ROW_TAPS ? KW - k0 : MAX_ROW_TAPS;
+        int off[MAX_ROW_TAPS];
 
-          for (int l = 0; l < LANES; l++)
-            s += part[kj * LANES + l];
-          dwc[ki * KW + kj] += s;
-        }
-    }
+        for (int kj = 0; kj < taps; kj++)
+          off[kj] = (k0 + kj) * DW;
+        tap_sums (dyp, 0, xp + (size_t) ki * DH * cols, 0, off, 1, (size_t) oh * cols, taps,
+                  dwc + ki * KW + k0);
+      }
 }
 
 #define WEIGHT_SUMS_FIXED(name, K, S)                                                              \
   static void name (const float *xp, int len, const float *dy, float *dwc, int oh, int ow)         \
   {                                                                                                \
-    float part[K * LANES];                                                                         \
-                                                                                                   \
-    weight_sums (xp, len, dy, dwc, part, oh, ow, K, K, S, S, 1, 1);                                \
+    weight_sums (xp, len, dy, dwc, oh, ow, K, K, S, S, 1, 1);                                      \
   }
-WEIGHT_SUMS_FIXED (weight_sums_3s1, 3, 1)
 WEIGHT_SUMS_FIXED (weight_sums_3s2, 3, 2)
-WEIGHT_SUMS_FIXED (weight_sums_5s1, 5, 1)
 WEIGHT_SUMS_FIXED (weight_sums_5s2, 5, 2)
 
+#define WEIGHT_SUMS_FLAT_FIXED(name, K)                                                            \
+  static void name (const float *xp, int cols, const float *dyp, float *dwc, int oh)               \
+  {                                                                                                \
+    weight_sums_flat (xp, cols, dyp, dwc, oh, K, K, 1, 1);                                         \
+  }
+WEIGHT_SUMS_FLAT_FIXED (weight_sums_flat_3, 3)
+WEIGHT_SUMS_FLAT_FIXED (weight_sums_flat_5, 5)
+
+/* xp: the padded plane with a zero row after it; dyp: scratch for dy with
+ * padded rows (stride 1). */
 static void
 weight_sums_any (const sl_conv_desc *d, const float *xp, int len, const float *dy, float *dwc,
-                 float *part)
+                 float *dyp)
 {
-  if (fixed_size (d->kh, d->kw, d->sh, d->sw, d->dh, d->dw))
+  if (d->sh == 1 && d->sw == 1)
     {
-      void (*fixed) (const float *, int, const float *, float *, int, int)
-          = d->kh == 3 ? (d->sh == 1 ? weight_sums_3s1 : weight_sums_3s2)
-                       : (d->sh == 1 ? weight_sums_5s1 : weight_sums_5s2);
+      for (int oy = 0; oy < d->out_h; oy++)
+        {
+          float *restrict row = dyp + (size_t) oy * len;
 
-      fixed (xp, len, dy, dwc, d->out_h, d->out_w);
+          memcpy (row, dy + (size_t) oy * d->out_w, sizeof (float) * d->out_w);
+          for (int c = d->out_w; c < len; c++)
+            row[c] = 0.0f;
+        }
+      if (fixed_size (d->kh, d->kw, 1, 1, d->dh, d->dw))
+        (d->kh == 3 ? weight_sums_flat_3 : weight_sums_flat_5) (xp, len, dyp, dwc, d->out_h);
+      else
+        weight_sums_flat (xp, len, dyp, dwc, d->out_h, d->kh, d->kw, d->dh, d->dw);
       return;
     }
-  weight_sums (xp, len, dy, dwc, part, d->out_h, d->out_w, d->kh, d->kw, d->sh, d->sw, d->dh,
-               d->dw);
+  if (fixed_size (d->kh, d->kw, d->sh, d->sw, d->dh, d->dw))
+    (d->kh == 3 ? weight_sums_3s2 : weight_sums_5s2) (xp, len, dy, dwc, d->out_h, d->out_w);
+  else
+    weight_sums (xp, len, dy, dwc, d->out_h, d->out_w, d->kh, d->kw, d->sh, d->sw, d->dh, d->dw);
 }
 
 /* The adjoint of correlate at any stride: spreads dy over the padded,
@@ -370,21 +459,36 @@ input_grad_plane (const depthwise_job *j, const float *dy, const float *k, float
   spread (d, dy, k, tmp, len);
   /* Input pixels no window reaches (past the last stride) get no gradient.
    * Padded column c sits at phase c % sw, place c / sw. */
+  const int sw = d->sw, pw = d->pw, in_w = d->in_w;
+  const int reached = cols - pw < in_w ? (cols - pw > 0 ? cols - pw : 0) : in_w;
+  const bool accumulate = j->accumulate;
+
   for (int iy = 0; iy < d->in_h; iy++)
     {
-      float *restrict out = dx + (size_t) iy * d->in_w;
-      const float *restrict row = tmp + (size_t) (iy + d->ph) * d->sw * len;
-      const bool inside = iy + d->ph < rows;
-      int phase = d->pw % d->sw, place = d->pw / d->sw;
+      float *restrict out = dx + (size_t) iy * in_w;
+      const float *restrict row = tmp + (size_t) (iy + d->ph) * sw * len;
 
-      for (int ix = 0; ix < d->in_w; ix++)
+      if (iy + d->ph >= rows)
         {
-          const float v = inside && ix + d->pw < cols ? row[phase * len + place] : 0.0f;
-
-          _sl_store_grad (&out[ix], v, j->accumulate);
-          if (++phase == d->sw)
-            phase = 0, place++;
+          if (!accumulate)
+            memset (out, 0, sizeof (float) * in_w);
+          continue;
         }
+      for (int p = 0; p < sw; p++)
+        {
+          const int ix0 = ((p - pw) % sw + sw) % sw; /* the first column of phase p */
+          const float *restrict from = row + (size_t) p * len + (ix0 + pw) / sw;
+
+          if (accumulate)
+            for (int ix = ix0, m = 0; ix < reached; ix += sw, m++)
+              out[ix] += from[m];
+          else
+            for (int ix = ix0, m = 0; ix < reached; ix += sw, m++)
+              out[ix] = from[m];
+        }
+      if (!accumulate)
+        for (int ix = reached; ix < in_w; ix++)
+          out[ix] = 0.0f;
     }
 }
 
@@ -413,11 +517,13 @@ backward_share (void *ctx, int t, int threads)
   const int rows = padded_rows (d), cols = padded_cols (d), taps = d->kh * d->kw;
   const size_t in_plane = (size_t) d->in_h * d->in_w, out_plane = (size_t) d->out_h * d->out_w;
   float *xp = j->ws + (size_t) t * thread_floats (d);
-  float *tmp = xp + align_floats (plane_floats (rows, cols, d->sw));
+  float *tmp = xp + align_floats (plane_floats (rows, cols, d->sw) + cols);
   float *flip = tmp + align_floats (grad_plane_floats (d));
-  float *part = flip + align_floats ((size_t) taps);
+  float *dyp = flip + align_floats ((size_t) taps);
   long c0, c1;
 
+  /* The zero row after the padded plane (weight_sums_flat reads into it). */
+  memset (xp + plane_floats (rows, cols, d->sw), 0, sizeof (float) * cols);
   _sl_split_range (d->in_c, t, threads, &c0, &c1);
   for (long c = c0; c < c1; c++)
     {
@@ -435,7 +541,7 @@ backward_share (void *ctx, int t, int threads)
             {
               pad_plane (j->x + p * in_plane, d->in_h, d->in_w, d->ph, d->pw, xp, rows, cols,
                          d->sw);
-              weight_sums_any (d, xp, phase_len (cols, d->sw), dy, j->dw + (size_t) c * taps, part);
+              weight_sums_any (d, xp, phase_len (cols, d->sw), dy, j->dw + (size_t) c * taps, dyp);
             }
           if (j->db != NULL)
             bias_sum += plane_sum (dy, out_plane);
