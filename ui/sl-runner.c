@@ -380,6 +380,7 @@ copy_config (SlRunConfig *dst, const SlRunConfig *src)
   dst->pipeline_json = g_strdup (src->pipeline_json);
   dst->augment_json = g_strdup (src->augment_json);
   dst->optimizer = g_strdup (src->optimizer);
+  dst->backbone = g_strdup (src->backbone);
   dst->manual_weights = src->manual_weights != NULL ? g_array_ref (src->manual_weights) : NULL;
 }
 

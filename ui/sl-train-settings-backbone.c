@@ -11,7 +11,7 @@
 
 #define LITE0 "efficientnet-lite0"
 /* The notes under a choice start where its text does. */
-#define NOTE_INDENT 26
+#define NOTE_INDENT 19
 /* Where sl_backbone_find's message turns from what it searched to what to do. */
 #define INSTALL_WITH "Install it with"
 

@@ -6,6 +6,7 @@
 #include "sl-model-words.h"
 #include "sl-run.h"
 #include "sl-session.h"
+#include "sl-toast.h"
 #include "sl-train-page.h"
 #include "sl-train-settings.h"
 #include "sl-window.h"
@@ -86,6 +87,18 @@ static gboolean
 is_sensitive (gpointer widget)
 {
   return gtk_widget_get_sensitive (widget);
+}
+
+static gboolean
+is_training (gpointer session)
+{
+  return sl_session_is_training (session);
+}
+
+static gboolean
+is_idle (gpointer session)
+{
+  return !sl_session_is_training (session);
 }
 
 static gboolean
@@ -480,6 +493,35 @@ test_screenshots (Fixture *f, gconstpointer data)
       g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (window)), <=, sizes[s][0]);
       g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (window)), <=, sizes[s][1]);
       g_free (ui_test_save_screenshot (GTK_WIDGET (window), name));
+    }
+  if (installed)
+    {
+      /* Trained from the page (runner, job, feature cache), the run's header says what it
+       * started from. */
+      g_autoptr (SlRunInfo) run = NULL;
+      g_autofree char *subtitle = NULL;
+      g_autoptr (GError) error = NULL;
+      GtkWidget *toast;
+
+      gtk_spin_button_set_value (
+          GTK_SPIN_BUTTON (find_control (GTK_WIDGET (f->settings), "Epochs")), 2);
+      g_assert_true (gtk_widget_activate_action (page, "training.start", NULL));
+      g_assert_true (ui_test_wait_until (is_training, session, 10000));
+      g_assert_true (ui_test_wait_until (is_idle, session, 120000));
+      run = sl_project_get_run (f->project, "latest", &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (run->status, ==, SL_RUN_FINISHED);
+      g_assert_cmpstr (run->backbone, ==, LITE0);
+      subtitle = sl_model_words_describe_run (run, TRUE);
+      g_assert_nonnull (strstr (subtitle, "EfficientNet-Lite0 (pretrained) · new classifier only"));
+      ui_test_spin (500);
+      g_assert_nonnull (ui_test_find_label (page, subtitle));
+      gtk_window_set_default_size (GTK_WINDOW (window), sizes[0][0], sizes[0][1]);
+      toast = ui_test_find_widget (GTK_WIDGET (window), SL_TYPE_TOAST, NULL);
+      if (toast != NULL)
+        sl_toast_dismiss (SL_TOAST (toast));
+      ui_test_spin (800);
+      g_free (ui_test_save_screenshot (GTK_WIDGET (window), "train-backbone-run-1024x700"));
     }
   f->settings = NULL;
 }
