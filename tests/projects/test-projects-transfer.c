@@ -290,6 +290,18 @@ test_cache_same_weights (void)
   for (guint i = 0; i < 3; i++)
     g_assert_cmpfloat_with_epsilon (g_array_index (m_plain, SlEpochMetrics, i).val_loss,
                                     g_array_index (m_cached, SlEpochMetrics, i).val_loss, 1e-4);
+  {
+    /* What a killed training leaves goes with the next open, as other run scratch does. */
+    g_autofree char *stale = g_build_filename (w_disk.run_dir, "features.tmp-Ab12Cd", NULL);
+    g_autofree char *path = g_strdup (sl_project_get_path (project));
+    g_autoptr (GError) error = NULL;
+
+    g_assert_true (g_file_set_contents (stale, "left by a killed run", -1, NULL));
+    g_clear_pointer (&project, sl_project_unref);
+    project = sl_project_open (path, &error);
+    g_assert_no_error (error);
+    g_assert_false (g_file_test (stale, G_FILE_TEST_EXISTS));
+  }
   g_free (w_plain.run_dir);
   g_free (w_cached.run_dir);
   g_free (w_disk.run_dir);
