@@ -310,6 +310,56 @@ test_cache_same_weights (void)
   sl_remove_tree (tmp);
 }
 
+/* Overwrites every k-th stored image with bytes no decoder reads; returns how many. */
+static int
+damage_images (const char *dir, int k, int *seen)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  int damaged = 0;
+
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+
+      if (g_file_test (path, G_FILE_TEST_IS_DIR))
+        damaged += damage_images (path, k, seen);
+      else if ((*seen)++ % k == 0)
+        {
+          g_assert_true (g_file_set_contents (path, "not an image", -1, NULL));
+          damaged++;
+        }
+    }
+  return damaged;
+}
+
+/* Images the loader cannot decode are skipped by the cache exactly as by the loader: the
+ * batches, and so the weights, stay the same. */
+static void
+test_cache_skips_unreadable (void)
+{
+  g_autofree char *tmp = NULL, *images = NULL;
+  g_autoptr (SlProject) project = pt_fmnist_project (120, 4, &tmp);
+  g_autoptr (GArray) plain = NULL, cached = NULL, m_plain = NULL, m_cached = NULL;
+  SlFeatureCacheStats s_plain, s_cached;
+  Watch w_plain = { 0 }, w_cached = { 0 };
+  int seen = 0;
+
+  if (project == NULL)
+    return;
+  images = g_build_filename (sl_project_get_path (project), "images", NULL);
+  g_assert_cmpint (damage_images (images, 9, &seen), >=, 10);
+  plain = train_frozen (project, FALSE, -1, FALSE, &s_plain, &w_plain, &m_plain);
+  cached = train_frozen (project, TRUE, 16 * 1024, FALSE, &s_cached, &w_cached, &m_cached);
+  g_assert_true (s_cached.used);
+  g_assert_cmpint (s_cached.decoded_images, <, s_cached.images); /* some failed */
+  assert_same (plain, cached, 1e-4);
+  g_free (w_plain.run_dir);
+  g_free (w_cached.run_dir);
+  g_clear_pointer (&project, sl_project_unref);
+  sl_remove_tree (tmp);
+}
+
 /* With augmentation the frozen layers see other pixels every epoch: no cache. */
 static void
 test_cache_off_with_augmentation (void)
@@ -840,6 +890,7 @@ main (int argc, char **argv)
   g_test_add_func ("/projects/transfer/recipe-backbone", test_recipe_backbone);
   g_test_add_func ("/projects/transfer/backbone-defaults", test_backbone_defaults);
   g_test_add_func ("/projects/transfer/cache-same-weights", test_cache_same_weights);
+  g_test_add_func ("/projects/transfer/cache-skips-unreadable", test_cache_skips_unreadable);
   g_test_add_func ("/projects/transfer/cache-off-with-augmentation",
                    test_cache_off_with_augmentation);
   g_test_add_func ("/projects/transfer/cli-errors", test_cli_errors);
