@@ -3,18 +3,18 @@
 
 static const struct
 {
-  const char *name, *choice, *short_name;
+  const char *name, *choice, *short_name, *compact;
 } backbones[] = {
   { "efficientnet-lite0", "EfficientNet-Lite0, pretrained on ImageNet — best for small data sets",
-    "EfficientNet-Lite0 (pretrained)" },
+    "EfficientNet-Lite0 (pretrained)", "Lite0 (pretrained)" },
   { "efficientnet-lite1",
     "EfficientNet-Lite1, pretrained on ImageNet — a little more accurate, "
     "slower",
-    "EfficientNet-Lite1 (pretrained)" },
+    "EfficientNet-Lite1 (pretrained)", "Lite1 (pretrained)" },
   { "efficientnet-lite2",
     "EfficientNet-Lite2, pretrained on ImageNet — more accurate again, "
     "slower again",
-    "EfficientNet-Lite2 (pretrained)" },
+    "EfficientNet-Lite2 (pretrained)", "Lite2 (pretrained)" },
 };
 
 static int
@@ -44,6 +44,14 @@ sl_model_words_backbone_short (const char *name)
   return i >= 0 ? backbones[i].short_name : name;
 }
 
+const char *
+sl_model_words_backbone_compact (const char *name)
+{
+  int i = backbone_index (name);
+
+  return i >= 0 ? backbones[i].compact : name;
+}
+
 char *
 sl_model_words_finetune (SlFinetune mode, int blocks)
 {
@@ -66,7 +74,7 @@ sl_model_words_describe_config (const SlRunConfig *config, gboolean details)
   if (config->backbone == NULL)
     return g_strdup (config->preset != NULL ? config->preset : "custom model");
   if (!details)
-    return g_strdup (sl_model_words_backbone_short (config->backbone));
+    return g_strdup (sl_model_words_backbone_compact (config->backbone));
   finetune = sl_model_words_finetune (config->finetune, config->finetune_blocks);
   if (config->input_size > 0)
     return g_strdup_printf ("%s · %s · %d px", sl_model_words_backbone_short (config->backbone),
@@ -81,7 +89,7 @@ sl_model_words_describe_run (const SlRunInfo *run, gboolean details)
   char *text;
 
   if (!details || run->backbone == NULL)
-    return g_strdup (run->backbone != NULL ? sl_model_words_backbone_short (run->backbone)
+    return g_strdup (run->backbone != NULL ? sl_model_words_backbone_compact (run->backbone)
                      : run->preset != NULL ? run->preset
                                            : "custom model");
   if (run->config_json == NULL || !sl_run_config_from_json (run->config_json, &config, NULL, NULL))

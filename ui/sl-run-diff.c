@@ -91,7 +91,7 @@ show_model (const cJSON *recipe)
   const cJSON *preset = cJSON_GetObjectItemCaseSensitive (recipe, "preset");
 
   if (cJSON_IsString (name))
-    return g_strdup (sl_model_words_backbone_short (name->valuestring));
+    return g_strdup (sl_model_words_backbone_compact (name->valuestring));
   return g_strdup (cJSON_IsString (preset) ? preset->valuestring : "custom model");
 }
 

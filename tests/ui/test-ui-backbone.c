@@ -101,6 +101,37 @@ is_idle (gpointer session)
   return !sl_session_is_training (session);
 }
 
+/* The stack below root that has a page of that name. */
+static GtkStack *
+find_stack (GtkWidget *root, const char *name)
+{
+  if (GTK_IS_STACK (root) && gtk_stack_get_child_by_name (GTK_STACK (root), name) != NULL)
+    return GTK_STACK (root);
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    {
+      GtkStack *found = find_stack (c, name);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+typedef struct
+{
+  GtkWidget *root;
+  const char *text;
+} LabelIn;
+
+static gboolean
+label_in (gpointer data)
+{
+  LabelIn *l = data;
+
+  return ui_test_find_label (l->root, l->text) != NULL;
+}
+
 static gboolean
 is_active (gpointer check)
 {
@@ -445,7 +476,7 @@ test_words (Fixture *f, gconstpointer data)
         "\"backbone_lr_ratio\": 0.1, \"input_size\": 224}";
   short_text = sl_model_words_describe_run (&run, FALSE);
   long_text = sl_model_words_describe_run (&run, TRUE);
-  g_assert_cmpstr (short_text, ==, "EfficientNet-Lite0 (pretrained)");
+  g_assert_cmpstr (short_text, ==, "Lite0 (pretrained)");
   g_assert_cmpstr (long_text, ==,
                    "EfficientNet-Lite0 (pretrained) · last 3 blocks adapted · 224 px");
   blocks = sl_model_words_finetune (SL_FINETUNE_LAST_BLOCKS, 1);
@@ -522,6 +553,16 @@ test_screenshots (Fixture *f, gconstpointer data)
         sl_toast_dismiss (SL_TOAST (toast));
       ui_test_spin (800);
       g_free (ui_test_save_screenshot (GTK_WIDGET (window), "train-backbone-run-1024x700"));
+      /* The history names the model; so does the Export page's summary. */
+      gtk_stack_set_visible_child_name (find_stack (page, "runs"), "runs");
+      ui_test_spin (300);
+      g_assert_nonnull (ui_test_find_label (page, "Lite0 (pretrained) · 2/2 epochs"));
+      g_free (ui_test_save_screenshot (GTK_WIDGET (window), "train-backbone-history-1024x700"));
+      g_assert_true (
+          gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s", "export"));
+      g_assert_true (
+          ui_test_wait_until (label_in, &(LabelIn){ GTK_WIDGET (window), subtitle }, 10000));
+      g_free (ui_test_save_screenshot (GTK_WIDGET (window), "export-backbone-1024x700"));
     }
   f->settings = NULL;
 }

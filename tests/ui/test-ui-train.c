@@ -420,7 +420,7 @@ test_run_diff (void)
   g_assert_cmpuint (rows->len, ==, 4 + 4);
   g_assert_cmpstr (((SlRunDiffRow *) rows->pdata[4])->label, ==, "Model");
   g_assert_cmpstr (((SlRunDiffRow *) rows->pdata[4])->a, ==, "small-bn");
-  g_assert_cmpstr (((SlRunDiffRow *) rows->pdata[4])->b, ==, "EfficientNet-Lite0 (pretrained)");
+  g_assert_cmpstr (((SlRunDiffRow *) rows->pdata[4])->b, ==, "Lite0 (pretrained)");
   g_assert_cmpstr (((SlRunDiffRow *) rows->pdata[5])->label, ==, "Fine-tuning");
   g_assert_cmpstr (((SlRunDiffRow *) rows->pdata[5])->a, ==, "—");
   g_assert_cmpstr (((SlRunDiffRow *) rows->pdata[5])->b, ==, "last 2 blocks adapted");
