@@ -91,11 +91,18 @@ fi
 results="$work/results.tsv"
 [[ -f "$results" ]] || printf 'source\tper_class\tconfig\tepochs\ttest_images\taccuracy\ttrain_s\trun\n' >"$results"
 
-if [[ ! -d "$work/data" ]]; then
-  echo "== data: make-small-data.py $work/data --sizes $sizes --seed $seed --sources $sources" >&2
-  "$py" "$here/make-small-data.py" "$work/data" --sizes "$sizes" --seed "$seed" --sources "$sources" \
+# The data of a source is written once per --out folder (seeded: the same every time).
+for src in ${sources//,/ }; do
+  missing=""
+  for n in ${sizes//,/ }; do
+    [[ -d "$work/data/$src/train-$n" ]] || missing=1
+  done
+  [[ -z "$missing" ]] && continue
+  rm -rf "$work/data/$src"
+  echo "== data: make-small-data.py $work/data --sizes $sizes --seed $seed --sources $src" >&2
+  "$py" "$here/make-small-data.py" "$work/data" --sizes "$sizes" --seed "$seed" --sources "$src" \
     2> >(grep -v 'iCCP' >&2)
-fi
+done
 
 # A project per source and size: the test set (split: test; the one image per class that
 # `split` always gives training is ignored), then the subset, all of it training.

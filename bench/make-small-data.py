@@ -106,19 +106,20 @@ def make_photos(out, sizes, seed):
     import skimage
 
     data_dir = os.path.join(os.path.dirname(skimage.__file__), "data")
-    rng = np.random.default_rng(seed)
-    for name, file in PHOTOS:
+    for k, (name, file) in enumerate(PHOTOS):
         path = os.path.join(data_dir, file)
         photo = cv2.imread(path, cv2.IMREAD_COLOR)  # BGR, as cv2.imwrite expects
         if photo is None:
             sys.exit("make-small-data: cannot read %s (apt-get install python3-skimage)" % path)
-        train = crops(photo, max(sizes), False, rng)
+        # Separate streams: the crops do not depend on the sizes asked for.
+        train = crops(photo, max(sizes), False, np.random.default_rng([seed, k, 0]))
         for n in sizes:
-            for k, image in enumerate(train[:n]):
-                write(os.path.join(out, "photos", "train-%d" % n, name, "%s-%03d.png" % (name, k)),
+            for i, image in enumerate(train[:n]):
+                write(os.path.join(out, "photos", "train-%d" % n, name, "%s-%03d.png" % (name, i)),
                       image)
-        for k, image in enumerate(crops(photo, PHOTO_TEST_PER_CLASS + 1, True, rng)):
-            write(os.path.join(out, "photos", "test", name, "%s-test-%03d.png" % (name, k)), image)
+        test = crops(photo, PHOTO_TEST_PER_CLASS + 1, True, np.random.default_rng([seed, k, 1]))
+        for i, image in enumerate(test):
+            write(os.path.join(out, "photos", "test", name, "%s-test-%03d.png" % (name, i)), image)
 
 
 def main():
@@ -139,8 +140,9 @@ def main():
     unknown = set(sources) - {"fmnist", "photos"}
     if unknown:
         ap.error("unknown source %s (fmnist, photos)" % ", ".join(sorted(unknown)))
-    if os.path.exists(a.out) and os.listdir(a.out):
-        ap.error("%s exists and is not empty" % a.out)
+    for src in sources:
+        if os.path.exists(os.path.join(a.out, src)):
+            ap.error("%s exists: remove it or write elsewhere" % os.path.join(a.out, src))
     if "fmnist" in sources:
         make_fmnist(a.out, sizes, a.test_per_class, a.seed)
     if "photos" in sources:
