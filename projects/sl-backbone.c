@@ -163,6 +163,9 @@ sl_backbone_search_path (void)
         if (parts[i][0] != '\0')
           g_ptr_array_add (dirs, g_strdup (parts[i]));
     }
+  /* Tests that must not see the build tree's or the system's backbones. */
+  if (env != NULL && g_strcmp0 (g_getenv ("SIGHTLINE_BACKBONE_PATH_ONLY"), "1") == 0)
+    return dirs;
   g_ptr_array_add (dirs, g_build_filename (g_get_user_data_dir (), "sightline", "backbones", NULL));
   if ((share = program_share_dir ()) != NULL)
     g_ptr_array_add (dirs, share);

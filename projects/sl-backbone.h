@@ -58,7 +58,8 @@ const char *sl_backbone_canonical_name (const char *name);
 /* The folders searched, in order (char *, owned by the array):
  * $SIGHTLINE_BACKBONE_PATH (colon-separated), $XDG_DATA_HOME/sightline/backbones,
  * <program folder>/../share/sightline/backbones, the build tree's backbones folder,
- * $prefix/share/sightline/backbones. */
+ * $prefix/share/sightline/backbones. With SIGHTLINE_BACKBONE_PATH_ONLY=1 (for tests), only the
+ * folders of $SIGHTLINE_BACKBONE_PATH. */
 GPtrArray *sl_backbone_search_path (void);
 
 /* Every readable backbone in the search path (SlBackboneInfo *, the first of each name wins);
