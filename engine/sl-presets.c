@@ -399,8 +399,8 @@ static const preset presets[] = {
     "simple, accurate on small images, heavy on weights",
     build_seed_cnn },
   { "small-bn",
-    "A narrow batch-normalised CNN: fast to train and small; the default for new "
-    "projects",
+    "A narrow batch-normalised CNN: fast to train and small; the default from-scratch "
+    "network",
     build_small_bn },
   { "resnet-s",
     "A small residual network (ResNet-8, 14 or 20): the most accurate preset, "
