@@ -221,8 +221,8 @@ parse_train_options (int *argc, char ***argv, TrainOptions *o, int *status)
   const GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_STRING, &o->preset,
       "A preset (seed-cnn, small-bn, resnet-s, mobilenet-s) or a pretrained backbone (lite0, "
-      "lite1, lite2; see 'sightline-cli models'). Default: lite0 for a project's first run when "
-      "it is installed, else small-bn",
+      "lite1, lite2; see 'sightline-cli models'). Default: the latest run's; for a project's "
+      "first run lite0 when it is installed, else small-bn",
       "NAME" },
     { "finetune", 0, 0, G_OPTION_ARG_STRING, &o->finetune,
       "With a backbone: what trains: head (only the new classifier; default), last:N (also "
@@ -478,6 +478,8 @@ print_start (SlTrainJob *job, const TrainOptions *o, const SlRunInfo *run)
             (long long) sl_train_job_get_val_images (job));
   if (!o->json && backbone != NULL)
     printf ("%s\n", backbone);
+  if (!o->json && backbone != NULL && o->resume == NULL && o->preset == NULL)
+    printf ("  (the project's default model; --model small-bn trains from scratch)\n");
   if (!o->json && sl_train_job_get_first_epoch (job) > 0)
     printf ("  continuing after epoch %d\n", sl_train_job_get_first_epoch (job));
   /* On stderr, so it is seen with --json too; the run's message keeps it. */

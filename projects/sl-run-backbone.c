@@ -43,13 +43,18 @@ sl_run_config_apply_backbone_defaults (SlRunConfig *c, gint64 train_images)
 char *
 sl_project_dup_default_model (SlProject *self)
 {
-  g_autoptr (sqlite3_stmt) stmt = _sl_project_prepare (self, "SELECT 1 FROM runs LIMIT 1", NULL);
+  g_autoptr (SlRunInfo) latest = sl_project_get_run (self, "latest", NULL);
   g_autoptr (SlBackboneInfo) bb = NULL;
-  gboolean has_runs = stmt == NULL || sqlite3_step (stmt) == SQLITE_ROW;
+  const char *name = "efficientnet-lite0";
 
-  if (!has_runs && (bb = sl_backbone_find ("efficientnet-lite0", NULL)) != NULL)
-    return g_strdup (bb->name);
-  return g_strdup ("small-bn");
+  if (latest != NULL && latest->backbone == NULL)
+    return g_strdup (latest->preset != NULL ? latest->preset : "small-bn");
+  if (latest != NULL)
+    name = latest->backbone;
+  /* A backbone that is not (or no longer) installed: the preset that needs none. */
+  if ((bb = sl_backbone_find (name, NULL)) == NULL)
+    return g_strdup ("small-bn");
+  return g_strdup (bb->name);
 }
 
 char *

@@ -90,10 +90,10 @@ void sl_run_config_apply_data_defaults (SlRunConfig *config, gint64 train_images
  * sl_run_config_apply_data_defaults calls it when config->backbone is set, so batch, patience
  * and class weights follow the common rule. */
 void sl_run_config_apply_backbone_defaults (SlRunConfig *config, gint64 train_images);
-/* The model a new run of the project uses when nobody chooses one: "efficientnet-lite0"
- * (the pretrained backbone) for a project without runs when that backbone is installed, else
- * "small-bn". Projects that already have runs keep the old default, so that their runs
- * compare fairly. */
+/* The model a new run of the project uses when nobody chooses one: the latest run's (its
+ * preset, or its backbone while that is installed), and for a project without runs
+ * "efficientnet-lite0" (the pretrained backbone) when it is installed, else "small-bn". Older
+ * projects so keep training what they trained, and a new one starts from the backbone. */
 char *sl_project_dup_default_model (SlProject *self);
 /* The largest over the smallest class in the training split (1 without any). */
 double sl_project_stats_train_imbalance (const SlProjectStats *stats);

@@ -854,7 +854,7 @@ static void
 test_cli_lite0 (void)
 {
   g_autoptr (SlBackboneInfo) bb = sl_backbone_find ("lite0", NULL);
-  g_autofree char *tmp = NULL, *out = NULL, *err = NULL;
+  g_autofree char *tmp = NULL, *out = NULL, *err = NULL, *model = NULL;
   g_autoptr (SlProject) project = NULL;
   g_autoptr (SlRunInfo) run = NULL;
   g_autoptr (GError) error = NULL;
@@ -866,6 +866,10 @@ test_cli_lite0 (void)
     }
   if ((project = pt_fmnist_project (60, 2, &tmp)) == NULL)
     return;
+  /* A new project starts from the backbone. */
+  model = sl_project_dup_default_model (project);
+  g_assert_cmpstr (model, ==, "efficientnet-lite0");
+  g_clear_pointer (&model, g_free);
   g_assert_cmpint (cli (&out, &err, "train", sl_project_get_path (project), "--model", "lite0",
                         "--epochs", "1", "--finetune", "last:1", NULL),
                    ==, 0);
@@ -878,6 +882,17 @@ test_cli_lite0 (void)
   g_assert_no_error (error);
   g_assert_cmpstr (run->backbone, ==, "efficientnet-lite0");
   g_assert_cmpint (run->status, ==, SL_RUN_FINISHED);
+  /* Later runs train what the latest run trained. */
+  model = sl_project_dup_default_model (project);
+  g_assert_cmpstr (model, ==, "efficientnet-lite0");
+  g_clear_pointer (&model, g_free);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (cli (&out, &err, "train", sl_project_get_path (project), "--model", "seed-cnn",
+                        "--epochs", "1", NULL),
+                   ==, 0);
+  model = sl_project_dup_default_model (project);
+  g_assert_cmpstr (model, ==, "seed-cnn");
   g_clear_pointer (&project, sl_project_unref);
   sl_remove_tree (tmp);
 }
