@@ -9,8 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Every layer kind the engine has, with padding, strides, groups, a
- * dilation, a residual sum and an in-place rectifier. */
+/* Every layer kind the engine has, with padding (asymmetric: "same" at
+ * stride 2), strides, groups, a depthwise convolution, a dilation, a
+ * residual sum and an in-place rectifier. */
 static const char check_model[]
     = "{\"input\":{\"channels\":3,\"height\":12,\"width\":12},\"classes\":5,\"layers\":["
       "{\"type\":\"conv2d\",\"filters\":8,\"kernel\":3,\"padding\":1,\"name\":\"stem\"},"
@@ -19,6 +20,8 @@ static const char check_model[]
       "{\"type\":\"batchnorm\"},{\"type\":\"relu6\",\"name\":\"branch\"},"
       "{\"type\":\"add\",\"inputs\":[\"branch\",\"stem\"]},"
       "{\"type\":\"maxpool\",\"size\":2},"
+      "{\"type\":\"conv2d\",\"filters\":8,\"kernel\":3,\"stride\":2,\"padding\":\"same\","
+      "\"groups\":8},"
       "{\"type\":\"conv2d\",\"filters\":6,\"kernel\":1,\"bias\":false},"
       "{\"type\":\"leaky_relu\",\"slope\":0.1},"
       "{\"type\":\"conv2d\",\"filters\":6,\"kernel\":3,\"dilation\":2,\"padding\":2},"
