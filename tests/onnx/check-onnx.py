@@ -11,7 +11,8 @@
 #   2. runs the model with OpenCV's DNN module, one image at a time and the
 #      whole batch at once (the batch dimension is symbolic);
 #   3. compares with the engine: the largest absolute difference of any
-#      probability must be at most 1e-5.
+#      probability must be at most 1e-5;
+#   4. does the same with ONNX Runtime when the interpreter can import it.
 # It prints one line per model and exits non-zero when any step fails.
 import json
 import os
@@ -118,6 +119,18 @@ def main():
           f"{diff_all:.2e} as one batch")
     if not (diff_one <= TOLERANCE and diff_all <= TOLERANCE):
         fail(f"{name}: the ONNX model differs from the engine by more than {TOLERANCE:g}")
+    # ONNX Runtime too, where this interpreter has it (PyPI onnxruntime; Debian has none).
+    try:
+        import onnxruntime
+    except ImportError:
+        return
+    session = onnxruntime.InferenceSession(model.SerializeToString(),
+                                           providers=["CPUExecutionProvider"])
+    diff_ort = float(np.max(np.abs(session.run(["probabilities"], {"image": x})[0] - native)))
+    print(f"{name}: max |onnxruntime - native| = {diff_ort:.2e}")
+    if not diff_ort <= TOLERANCE:
+        fail(f"{name}: under ONNX Runtime the model differs from the engine by more than "
+             f"{TOLERANCE:g}")
 
 
 if __name__ == "__main__":
