@@ -25,6 +25,7 @@ typedef struct
   GPtrArray *installed; /* SlBackboneInfo * */
   char *hint;           /* how to install Lite0 when it is missing */
   char *default_name;   /* the recipe rule's default model */
+  gboolean has_project; /* the rule was asked about a project */
 } Listing;
 
 static void
@@ -52,6 +53,7 @@ list_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
   if (lite0 == NULL)
     l->hint = g_strdup (error->message);
   l->default_name = g_strdup (backbone);
+  l->has_project = db != NULL;
   g_task_return_pointer (task, l, (GDestroyNotify) listing_free);
 }
 
@@ -78,8 +80,14 @@ list_done (GObject *source, GAsyncResult *result, gpointer data)
     }
   g_free (self->install_hint);
   self->install_hint = g_steal_pointer (&l->hint);
-  g_free (self->default_backbone);
-  self->default_backbone = g_steal_pointer (&l->default_name);
+  /* A project's first run makes the rule answer "small-bn" from then on: the form keeps the
+   * backbone it started with for this session, but takes one installed meanwhile. */
+  if (!self->default_known || l->default_name != NULL)
+    {
+      g_free (self->default_backbone);
+      self->default_backbone = g_steal_pointer (&l->default_name);
+      self->default_known = l->has_project;
+    }
   self->backbones_listed = TRUE;
   listing_free (l);
   /* The default model may have changed: a choice the user made stays. */

@@ -95,6 +95,7 @@ struct _SlTrainSettings
   char *install_hint;         /* how to install Lite0, from sl_backbone_find; NULL if it is */
   char *default_backbone;     /* the recipe rule's default model; NULL: from scratch */
   gboolean backbones_listed;  /* the first listing has finished */
+  gboolean default_known;     /* default_backbone is the session's project's */
   GCancellable *listing;
 };
 

@@ -486,6 +486,7 @@ sl_train_settings_set_session (SlTrainSettings *self, SlSession *session)
   _sl_train_settings_read_pipeline (self);
   _sl_train_settings_refresh (self);
   /* The default model depends on the project (a new one starts pretrained). */
+  self->default_known = FALSE;
   _sl_train_settings_list_backbones (self);
 }
 
