@@ -228,6 +228,8 @@ update_header (SlTrainPage *self)
                                   model, run->train_images, run->val_images);
     }
   gtk_label_set_text (self->run_subtitle, subtitle != NULL ? subtitle : "");
+  /* Ellipsized on small screens: the whole line on hover. */
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->run_subtitle), subtitle);
   /* Once the run has stopped, the header says what the store (and the log) says: the last
    * finished epoch, not the one the stop abandoned. */
   if (live)
@@ -442,6 +444,12 @@ on_started (SlTrainPage *self, gint64 run_id)
                           run != NULL ? run->name : "a run",
                           sl_runner_get_train_images (self->runner),
                           sl_runner_get_val_images (self->runner), params, device);
+      if (run != NULL && run->backbone != NULL)
+        {
+          g_autofree char *model = sl_model_words_describe_run (run, TRUE);
+
+          _sl_train_page_log (self, "Starts from %s", model);
+        }
     }
   if (sl_runner_get_split_assigned (self->runner) > 0)
     _sl_train_page_log (self,

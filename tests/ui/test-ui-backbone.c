@@ -606,6 +606,8 @@ test_screenshots (Fixture *f, gconstpointer data)
       g_assert_nonnull (strstr (subtitle, "EfficientNet-Lite0 (pretrained) · new classifier only"));
       ui_test_spin (500);
       g_assert_nonnull (ui_test_find_label (page, subtitle));
+      /* The event log says it too. */
+      g_assert_nonnull (ui_test_find_label (page, "Starts from EfficientNet-Lite0 (pretrained)"));
       gtk_window_set_default_size (GTK_WINDOW (window), sizes[0][0], sizes[0][1]);
       toast = ui_test_find_widget (GTK_WIDGET (window), SL_TYPE_TOAST, NULL);
       if (toast != NULL)
