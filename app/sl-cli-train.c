@@ -250,7 +250,7 @@ parse_train_options (int *argc, char ***argv, TrainOptions *o, int *status)
     { "batch", 'b', 0, G_OPTION_ARG_INT, &o->batch,
       "Images per step (default: from the data, 8 to 64, at least 8 steps per epoch)", "N" },
     { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &o->lr,
-      "Learning rate (default 0.001; with a backbone, of the new head)", "LR" },
+      "Learning rate (default 0.001; with a backbone 0.003, of the new head)", "LR" },
     { "schedule", 0, 0, G_OPTION_ARG_STRING, &o->schedule,
       "Learning rate over the run: constant, step (x0.1 every 10 epochs) or cosine (down to 0 "
       "by the end; default)",

@@ -82,7 +82,7 @@ test_backbone_defaults (void)
   c.backbone = g_strdup ("efficientnet-lite0");
   sl_run_config_apply_data_defaults (&c, 300, 60, 1);
   g_assert_cmpint (c.finetune, ==, SL_FINETUNE_HEAD);
-  g_assert_cmpfloat (c.learning_rate, ==, 1e-3);
+  g_assert_cmpfloat (c.learning_rate, ==, 3e-3);
   g_assert_cmpfloat (c.backbone_lr_ratio, ==, 0.1);
   g_assert_cmpint (c.epochs, ==, 30);
   g_assert_cmpint (c.patience, ==, MAX (5, c.epochs / 4));
