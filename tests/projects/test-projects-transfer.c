@@ -682,6 +682,7 @@ test_lite0_cancel_in_feature_pass (void)
   c.backbone = g_strdup ("efficientnet-lite0");
   sl_run_config_apply_data_defaults (&c, 56, 12, 1);
   c.epochs = 1;
+  c.input_size = 128;
   c.batch_size = 8;
   c.threads = 2;
   job = sl_train_job_new (project, &c, &error);
@@ -735,6 +736,43 @@ test_lite0_cancel_in_feature_pass (void)
     sl_model_free (fresh);
   }
   g_free (w.run_dir);
+  g_clear_pointer (&job, sl_train_job_free);
+  g_clear_pointer (&project, sl_project_unref);
+  sl_remove_tree (tmp);
+}
+
+/* Without a size, a backbone run takes the backbone's own (224 for Lite0), small images too. */
+static void
+test_lite0_default_input (void)
+{
+  g_autoptr (SlBackboneInfo) bb = sl_backbone_find ("lite0", NULL);
+  g_autofree char *tmp = NULL, *pipeline = NULL;
+  g_autoptr (SlProject) project = NULL;
+  g_autoptr (SlTrainJob) job = NULL;
+  g_autoptr (SlRunInfo) run = NULL;
+  g_autoptr (GError) error = NULL;
+  SlRunConfig c, stored;
+
+  if (bb == NULL)
+    {
+      g_test_skip ("EfficientNet-Lite0 is not installed (sightline-cli backbones install)");
+      return;
+    }
+  if ((project = pt_fmnist_project (40, 2, &tmp)) == NULL)
+    return;
+  sl_run_config_init (&c);
+  c.backbone = g_strdup ("lite0");
+  job = sl_train_job_new (project, &c, &error);
+  sl_run_config_clear (&c);
+  g_assert_no_error (error);
+  run = sl_project_get_run (project, "latest", &error);
+  g_assert_no_error (error);
+  g_assert_true (sl_run_config_from_json (run->config_json, &stored, NULL, &error));
+  g_assert_cmpint (stored.input_size, ==, bb->native_size);
+  g_assert_cmpint (stored.input_size, ==, 224);
+  sl_run_config_clear (&stored);
+  pipeline = sl_run_info_dup_pipeline_json (run);
+  g_assert_nonnull (strstr (pipeline, "224"));
   g_clear_pointer (&job, sl_train_job_free);
   g_clear_pointer (&project, sl_project_unref);
   sl_remove_tree (tmp);
@@ -871,7 +909,7 @@ test_cli_lite0 (void)
   g_assert_cmpstr (model, ==, "efficientnet-lite0");
   g_clear_pointer (&model, g_free);
   g_assert_cmpint (cli (&out, &err, "train", sl_project_get_path (project), "--model", "lite0",
-                        "--epochs", "1", "--finetune", "last:1", NULL),
+                        "--epochs", "1", "--finetune", "last:1", "--input-size", "128", NULL),
                    ==, 0);
   g_test_message ("%s", out);
   g_assert_nonnull (strstr (out, "Training efficientnet-lite0 run-1"));
@@ -913,6 +951,7 @@ main (int argc, char **argv)
   g_test_add_func ("/projects/transfer/lite0-end-to-end", test_lite0_end_to_end);
   g_test_add_func ("/projects/transfer/lite0-cancel-in-feature-pass",
                    test_lite0_cancel_in_feature_pass);
+  g_test_add_func ("/projects/transfer/lite0-default-input", test_lite0_default_input);
   g_test_add_func ("/projects/transfer/cli-lite0", test_cli_lite0);
   return g_test_run ();
 }
