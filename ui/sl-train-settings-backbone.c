@@ -24,8 +24,7 @@ typedef struct
 {
   GPtrArray *installed; /* SlBackboneInfo * */
   char *hint;           /* how to install Lite0 when it is missing */
-  char *default_name;   /* the recipe rule's default model */
-  gboolean has_project; /* the rule was asked about a project */
+  char *default_model;  /* the projects' rule's model for the next run: backbone or preset */
 } Listing;
 
 static void
@@ -33,7 +32,7 @@ listing_free (Listing *l)
 {
   g_clear_pointer (&l->installed, g_ptr_array_unref);
   g_free (l->hint);
-  g_free (l->default_name);
+  g_free (l->default_model);
   g_free (l);
 }
 
@@ -45,15 +44,13 @@ list_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
   g_autoptr (GError) error = NULL;
   g_autoptr (SlBackboneInfo) lite0 = sl_backbone_find (LITE0, &error);
   g_autoptr (SlProject) db = path != NULL ? sl_project_open_worker (path, NULL) : NULL;
-  /* The projects' one rule: a backbone for a new project when it is installed. */
-  g_autofree char *model = db != NULL ? sl_project_dup_default_model (db) : NULL;
-  const char *backbone = model != NULL ? sl_backbone_canonical_name (model) : NULL;
 
   l->installed = sl_backbone_list_installed ();
   if (lite0 == NULL)
     l->hint = g_strdup (error->message);
-  l->default_name = g_strdup (backbone);
-  l->has_project = db != NULL;
+  /* The projects' one rule (sightline-cli's too): the latest run's model, and for a new
+   * project the pretrained Lite0 when it is installed. */
+  l->default_model = db != NULL ? sl_project_dup_default_model (db) : NULL;
   g_task_return_pointer (task, l, (GDestroyNotify) listing_free);
 }
 
@@ -80,14 +77,12 @@ list_done (GObject *source, GAsyncResult *result, gpointer data)
     }
   g_free (self->install_hint);
   self->install_hint = g_steal_pointer (&l->hint);
-  /* A project's first run makes the rule answer "small-bn" from then on: the form keeps the
-   * backbone it started with for this session, but takes one installed meanwhile. */
-  if (!self->default_known || l->default_name != NULL)
-    {
-      g_free (self->default_backbone);
-      self->default_backbone = g_steal_pointer (&l->default_name);
-      self->default_known = l->has_project;
-    }
+  g_clear_pointer (&self->default_backbone, g_free);
+  g_clear_pointer (&self->default_preset, g_free);
+  if (l->default_model != NULL && sl_backbone_canonical_name (l->default_model) != NULL)
+    self->default_backbone = g_strdup (sl_backbone_canonical_name (l->default_model));
+  else
+    self->default_preset = g_steal_pointer (&l->default_model);
   self->backbones_listed = TRUE;
   listing_free (l);
   /* The default model may have changed: a choice the user made stays. */
@@ -401,4 +396,5 @@ _sl_train_settings_backbone_dispose (SlTrainSettings *self)
   g_clear_pointer (&self->installed, g_hash_table_unref);
   g_clear_pointer (&self->install_hint, g_free);
   g_clear_pointer (&self->default_backbone, g_free);
+  g_clear_pointer (&self->default_preset, g_free);
 }

@@ -93,9 +93,9 @@ struct _SlTrainSettings
   GPtrArray *backbone_checks; /* GtkCheckButton *, the name in "backbone-name" */
   GHashTable *installed;      /* canonical name -> SlBackboneInfo * */
   char *install_hint;         /* how to install Lite0, from sl_backbone_find; NULL if it is */
-  char *default_backbone;     /* the recipe rule's default model; NULL: from scratch */
+  char *default_backbone;     /* the projects' rule's model, when it is a backbone */
+  char *default_preset;       /* the same, when it is a preset; NULL: sl_run_config_init's */
   gboolean backbones_listed;  /* the first listing has finished */
-  gboolean default_known;     /* default_backbone is the session's project's */
   GCancellable *listing;
 };
 

@@ -211,7 +211,10 @@ apply_default (SlTrainSettings *self, SlTrainField field, const SlRunConfig *c)
   switch (field)
     {
       case F_PRESET:
-        if (c->preset != NULL)
+        /* The projects' rule's preset (the latest run's) when it is one the form offers. */
+        if ((self->default_preset == NULL
+             || !set_drop_string (self->preset_drop, self->default_preset, FALSE))
+            && c->preset != NULL)
           set_drop_string (self->preset_drop, c->preset, FALSE);
         break;
       case F_EPOCHS: set_spin (self->epochs_spin, c->epochs); break;
@@ -486,7 +489,6 @@ sl_train_settings_set_session (SlTrainSettings *self, SlSession *session)
   _sl_train_settings_read_pipeline (self);
   _sl_train_settings_refresh (self);
   /* The default model depends on the project (a new one starts pretrained). */
-  self->default_known = FALSE;
   _sl_train_settings_list_backbones (self);
 }
 

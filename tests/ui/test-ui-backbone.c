@@ -383,14 +383,6 @@ test_installed (Fixture *f, gconstpointer data)
   sl_run_config_clear (&c);
   sl_run_config_clear (&rule);
 
-  /* The project's first run makes it one with runs: the form, shown again, keeps the
-   * pretrained network it started with. */
-  ui_test_train_run (f->project, 1);
-  gtk_widget_set_visible (GTK_WIDGET (f->settings), FALSE);
-  gtk_widget_set_visible (GTK_WIDGET (f->settings), TRUE);
-  ui_test_spin (1000);
-  g_assert_true (gtk_check_button_get_active (lite0));
-
   /* The plain-word choices. */
   blocks = gtk_widget_get_next_sibling (GTK_WIDGET (find_check (f, "Also adapt the last")));
   g_assert_false (gtk_widget_get_sensitive (blocks));
@@ -485,8 +477,8 @@ test_lite1 (Fixture *f, gconstpointer data)
   sl_run_config_clear (&c);
 }
 
-/* A project that already has runs keeps training from scratch by default (its runs compare
- * fairly), with the pretrained network one click away. */
+/* A project whose latest run trained a preset keeps training it by default (the projects'
+ * rule: its runs compare fairly), with the pretrained network one click away. */
 static void
 test_project_with_runs (Fixture *f, gconstpointer data)
 {
@@ -510,6 +502,7 @@ test_project_with_runs (Fixture *f, gconstpointer data)
   g_assert_false (gtk_check_button_get_active (lite0));
   sl_train_settings_get_config (f->settings, &c);
   g_assert_null (c.backbone);
+  g_assert_cmpstr (c.preset, ==, "seed-cnn"); /* ui_test_train_run's */
   sl_run_config_clear (&c);
   gtk_check_button_set_active (lite0, TRUE);
   sl_train_settings_get_config (f->settings, &c);
@@ -624,6 +617,16 @@ test_screenshots (Fixture *f, gconstpointer data)
       g_assert_true (
           ui_test_wait_until (label_in, &(LabelIn){ GTK_WIDGET (window), subtitle }, 10000));
       g_free (ui_test_save_screenshot (GTK_WIDGET (window), "export-backbone-1024x700"));
+      /* The next run's form starts from what the latest run trained. */
+      {
+        SlTrainSettings *next = SL_TRAIN_SETTINGS (sl_train_settings_new ());
+        GtkWindow *holder = ui_test_window_new (GTK_WIDGET (next), 380, 900);
+
+        f->settings = next;
+        sl_train_settings_set_session (next, session);
+        g_assert_true (ui_test_wait_until (is_active, lite0_check (f), 10000));
+        gtk_window_destroy (holder);
+      }
     }
   f->settings = NULL;
 }
