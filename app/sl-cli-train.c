@@ -487,6 +487,28 @@ print_start (SlTrainJob *job, const TrainOptions *o, const SlRunInfo *run)
     fprintf (stderr, "sightline-cli train: %s (see 'sightline-cli stats')\n", skipped);
 }
 
+/* What the feature cache did, for train --json: "feature_cache": null when the run trained
+ * from images. */
+static cJSON *
+add_feature_stats (cJSON *doc, SlTrainJob *job)
+{
+  SlFeatureCacheStats s;
+  cJSON *cache;
+
+  sl_train_job_get_feature_stats (job, &s);
+  if (!s.used)
+    {
+      cJSON_AddNullToObject (doc, "feature_cache");
+      return doc;
+    }
+  cache = cJSON_AddObjectToObject (doc, "feature_cache");
+  cJSON_AddNumberToObject (cache, "images", (double) s.images);
+  cJSON_AddNumberToObject (cache, "seconds", s.seconds);
+  cJSON_AddNumberToObject (cache, "memory_bytes", (double) s.memory_bytes);
+  cJSON_AddNumberToObject (cache, "disk_bytes", (double) s.disk_bytes);
+  return doc;
+}
+
 /* Runs the job with a progress line (Ctrl+C stops it after the current step). */
 static gboolean
 run_job (SlTrainJob *job, gboolean json, GError **error)
@@ -548,7 +570,7 @@ _sl_cli_train (int argc, char **argv)
   ok = run_job (job, o.json, &error);
   run = sl_project_get_run (project, id, NULL);
   if (o.json && run != NULL)
-    _sl_cli_print_json (_sl_cli_run_json (project, run, TRUE));
+    _sl_cli_print_json (add_feature_stats (_sl_cli_run_json (project, run, TRUE), job));
   if (!ok && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     fprintf (stderr,
              "sightline-cli train: stopped; continue with 'sightline-cli train %s "

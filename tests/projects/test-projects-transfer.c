@@ -920,6 +920,25 @@ test_cli_lite0 (void)
   g_assert_no_error (error);
   g_assert_cmpstr (run->backbone, ==, "efficientnet-lite0");
   g_assert_cmpint (run->status, ==, SL_RUN_FINISHED);
+  /* --json says what the feature cache did. */
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (cli (&out, &err, "train", sl_project_get_path (project), "--model", "lite0",
+                        "--epochs", "1", "--input-size", "128", "--json", NULL),
+                   ==, 0);
+  {
+    cJSON *doc = cJSON_Parse (out);
+    const cJSON *cache = cJSON_GetObjectItem (doc, "feature_cache");
+
+    g_assert_nonnull (doc);
+    g_assert_cmpstr (cJSON_GetStringValue (cJSON_GetObjectItem (doc, "backbone")), ==,
+                     "efficientnet-lite0");
+    g_assert_cmpint ((gint64) cJSON_GetNumberValue (cJSON_GetObjectItem (cache, "images")), ==,
+                     (gint64) (cJSON_GetNumberValue (cJSON_GetObjectItem (doc, "train_images"))
+                               + cJSON_GetNumberValue (cJSON_GetObjectItem (doc, "val_images"))));
+    g_assert_cmpfloat (cJSON_GetNumberValue (cJSON_GetObjectItem (cache, "memory_bytes")), >, 0);
+    cJSON_Delete (doc);
+  }
   /* Later runs train what the latest run trained. */
   model = sl_project_dup_default_model (project);
   g_assert_cmpstr (model, ==, "efficientnet-lite0");
