@@ -135,7 +135,12 @@ scratch_pipeline() {
 for src in ${sources//,/ }; do
   for n in ${sizes//,/ }; do
     p="$work/projects/$src-$n"
-    [[ -d "$p" ]] || make_project "$src" "$n" "$p"
+    if [[ ! -d "$p" ]]; then
+      # Built aside and renamed, so a stopped run never leaves a half-made project behind.
+      rm -rf "$p.partial"
+      make_project "$src" "$n" "$p.partial"
+      mv "$p.partial" "$p"
+    fi
     classes="$(ls "$work/data/$src/train-$n" | wc -l)"
     e="$epochs"
     [[ -n "$e" ]] || { if (( n * classes < 500 )); then e=30; else e=15; fi; }
