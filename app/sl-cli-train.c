@@ -229,8 +229,8 @@ parse_train_options (int *argc, char ***argv, TrainOptions *o, int *status)
       "the last N blocks) or all",
       "MODE" },
     { "input-size", 0, 0, G_OPTION_ARG_INT, &o->input_size,
-      "With a backbone: input side in pixels, 128 to 320 in steps of 32 (default: the "
-      "backbone's own, 224 for lite0; 128 trains about three times faster)",
+      "With a backbone: input side in pixels, 128 to 320 in steps of 32 (default: 128 for "
+      "images of at most 128 pixels, else 224)",
       "S" },
     { "backbone-lr-ratio", 0, 0, G_OPTION_ARG_DOUBLE, &o->backbone_ratio,
       "With a backbone and last:N or all: the backbone's learning rate over the head's, above "

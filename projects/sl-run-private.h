@@ -29,9 +29,9 @@ char *_sl_run_config_member_json (const char *config_json, const char *member);
 char *_sl_run_config_backbone_name (const char *config_json);
 /* What a run records of its backbone: name, title, licence, parameters_sha256 and source. */
 char *_sl_run_backbone_identity_json (const SlBackboneInfo *bb);
-/* The side of the run's square input: config->input_size checked, or the backbone's own
- * size when 0. -1 with an error for a size out of range. */
-int _sl_run_backbone_input_size (const SlRunConfig *config, const SlBackboneInfo *bb,
+/* The side of the run's square input: config->input_size checked, or chosen from the
+ * project's labelled images when 0. -1 with an error for a size out of range. */
+int _sl_run_backbone_input_size (SlProject *db, const SlRunConfig *config, const SlBackboneInfo *bb,
                                  GError **error);
 /* The run's pipeline: the steps of `pipeline_json` (the project's), then the backbone's
  * input: size x size, the project pipeline's channels, mean 127/255 and std 128/255. */

@@ -59,12 +59,14 @@ typedef struct
   SlFinetune finetune;      /* which layers of the backbone train */
   int finetune_blocks;      /* N of SL_FINETUNE_LAST_BLOCKS */
   double backbone_lr_ratio; /* the trainable backbone layers' rate over the head's: 0 < r <= 1 */
-  /* Side of the square input of a backbone model, 128..320, a multiple of 32 (or the
-   * backbone's own size); 0: the backbone's own size, 224 for Lite0 (measured better than
-   * 128 even for small images, see sl-run-backbone.c). */
+  /* Side of the square input of a backbone model, 128..320, a multiple of 32; 0: from the
+   * data (SL_BACKBONE_SMALL_INPUT for images of at most that many pixels on their longer
+   * side, else the backbone's native size, 224 for Lite0). */
   int input_size;
 } SlRunConfig;
 
+/* The inputs a backbone run chooses from the data (input_size 0). */
+#define SL_BACKBONE_SMALL_INPUT 128
 /* Cached features of a frozen backbone prefix may use this share of the RAM, at most
  * SL_FEATURE_CACHE_MAX_MEMORY; the rest goes to a file in the run's folder. */
 #define SL_FEATURE_CACHE_RAM_SHARE  0.25

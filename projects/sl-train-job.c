@@ -236,7 +236,7 @@ resolve_pipeline (SlTrainJob *job, const SlRunConfig *config, GError **error)
     }
   if (job->backbone == NULL)
     return g_steal_pointer (&pipeline_json);
-  if ((size = _sl_run_backbone_input_size (&job->config, job->backbone, error)) < 0
+  if ((size = _sl_run_backbone_input_size (job->db, &job->config, job->backbone, error)) < 0
       || (backbone_json = _sl_run_backbone_pipeline_json (pipeline_json, size, error)) == NULL)
     return NULL;
   job->config.input_size = size;

@@ -380,9 +380,10 @@ _sl_train_settings_backbone_init (SlTrainSettings *self)
       if (g_str_equal (names[i], LITE0))
         add_notes (self);
     }
-  tip = g_strdup ("Images are scaled to this size, in pixels, for the pretrained network. "
-                  "Automatic: the size the network learned at (224 for Lite0), the most accurate "
-                  "even for small images; 128 trains about three times faster");
+  tip = g_strdup_printf ("Images are scaled to this size, in pixels, for the pretrained network. "
+                         "Automatic: %d for images no larger than that, else the size the network "
+                         "learned at (224 for Lite0)",
+                         SL_BACKBONE_SMALL_INPUT);
   gtk_widget_set_tooltip_text (self->input_size_drop, tip);
 }
 
