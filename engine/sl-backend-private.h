@@ -131,6 +131,13 @@ typedef struct
                               const float *gamma, const float *saved, float epsilon,
                               const float *dy, float *dx, bool accumulate, float *dgamma,
                               float *dbeta);
+  /* Backward of the inference formula (a layer on "statistics": "running"):
+   * dx = dy gamma invstd, dgamma = sum dy xhat, dbeta = sum dy per channel,
+   * invstd = 1 / sqrt (running_var + epsilon); dx may be NULL. */
+  void (*batchnorm_backward_running) (sl_backend *be, int n, int c, int hw, const float *x,
+                                      const float *gamma, const float *running_mean,
+                                      const float *running_var, float epsilon, const float *dy,
+                                      float *dx, bool accumulate, float *dgamma, float *dbeta);
 
   void (*activation_forward) (sl_backend *be, sl_activation act, float slope, size_t len,
                               const float *x, float *y);

@@ -56,6 +56,7 @@ typedef struct
   sl_init_kind init;                              /* conv2d, dense */
   float epsilon;                                  /* batchnorm */
   float momentum;                                 /* batchnorm */
+  bool running_stats; /* batchnorm "statistics": "running": running statistics in training too */
   float slope;                                    /* leaky_relu */
   float rate;                                     /* dropout */
   size_t param_offset, weight_count, param_count; /* bias follows the weights */

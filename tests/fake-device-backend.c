@@ -215,6 +215,18 @@ fake_batchnorm_backward (sl_backend *be, int n, int c, int hw, const float *x, c
 }
 
 static void
+fake_batchnorm_backward_running (sl_backend *be, int n, int c, int hw, const float *x,
+                                 const float *gamma, const float *running_mean,
+                                 const float *running_var, float epsilon, const float *dy,
+                                 float *dx, bool accumulate, float *dgamma, float *dbeta)
+{
+  if (op (be))
+    OPS (be)->batchnorm_backward_running (CPU (be), n, c, hw, H (x), H (gamma), H (running_mean),
+                                          H (running_var), epsilon, H (dy), H (dx), accumulate,
+                                          H (dgamma), H (dbeta));
+}
+
+static void
 fake_activation_forward (sl_backend *be, sl_activation act, float slope, size_t len, const float *x,
                          float *y)
 {
@@ -346,6 +358,7 @@ static const sl_backend_ops fake_ops = {
   .dense_backward = fake_dense_backward,
   .batchnorm_forward = fake_batchnorm_forward,
   .batchnorm_backward = fake_batchnorm_backward,
+  .batchnorm_backward_running = fake_batchnorm_backward_running,
   .activation_forward = fake_activation_forward,
   .activation_backward = fake_activation_backward,
   .pool_forward = fake_pool_forward,

@@ -5,7 +5,7 @@
 
 typedef struct
 {
-  bool training, accumulate;
+  bool training, accumulate, running;
   int n, c, hw;
   const float *x, *gamma, *beta, *dy;
   float *running_mean, *running_var, *saved, *y, *dx, *dgamma, *dbeta;
@@ -158,6 +158,18 @@ plane_dx (const float *restrict x, const float *restrict g, float *restrict d, i
       d[k] = k1 * (g[k] - mdy - (x[k] - mean) * invstd * mdyx);
 }
 
+/* The inference formula's input gradient: dy times gamma invstd. */
+static void
+plane_dx_running (const float *restrict g, float *restrict d, int hw, float k1, bool accumulate)
+{
+  if (accumulate)
+    for (int k = 0; k < hw; k++)
+      d[k] += k1 * g[k];
+  else
+    for (int k = 0; k < hw; k++)
+      d[k] = k1 * g[k];
+}
+
 static void
 backward_share (void *ctx, int t, int threads)
 {
@@ -170,7 +182,10 @@ backward_share (void *ctx, int t, int threads)
   _sl_split_range (j->c, t, threads, &c0, &c1);
   for (long ch = c0; ch < c1; ch++)
     {
-      const float mean = j->saved[ch], invstd = j->saved[j->c + ch];
+      /* A layer on running statistics: the same invstd as its forward. */
+      const float mean = j->running ? j->running_mean[ch] : j->saved[ch];
+      const float invstd
+          = j->running ? 1.0f / sqrtf (j->running_var[ch] + j->epsilon) : j->saved[j->c + ch];
       const float *x = j->x + ch * hw, *g = j->dy + ch * hw;
       double sum_dy = 0.0, sum_dy_xhat = 0.0;
 
@@ -182,6 +197,12 @@ backward_share (void *ctx, int t, int threads)
         continue;
 
       const float k1 = j->gamma[ch] * invstd;
+      if (j->running)
+        {
+          for (int i = 0; i < n; i++)
+            plane_dx_running (g + i * plane, j->dx + ch * hw + i * plane, hw, k1, j->accumulate);
+          continue;
+        }
       const float mdy = (float) (sum_dy / count), mdyx = (float) (sum_dy_xhat / count);
       for (int i = 0; i < n; i++)
         plane_dx (x + i * plane, g + i * plane, j->dx + ch * hw + i * plane, hw, mean, invstd, k1,
@@ -200,6 +221,32 @@ _sl_cpu_batchnorm_backward (sl_backend *be, int n, int c, int hw, const float *x
                .x = x,
                .gamma = gamma,
                .saved = (float *) saved,
+               .dy = dy,
+               .dx = dx,
+               .accumulate = accumulate,
+               .dgamma = dgamma,
+               .dbeta = dbeta };
+
+  _sl_threadpool_run (_sl_cpu_of (be)->pool, backward_share, &j);
+}
+
+/* Backward of the inference formula: the mean and variance are constants
+ * (the running statistics), so no batch terms enter dx. */
+void
+_sl_cpu_batchnorm_backward_running (sl_backend *be, int n, int c, int hw, const float *x,
+                                    const float *gamma, const float *running_mean,
+                                    const float *running_var, float epsilon, const float *dy,
+                                    float *dx, bool accumulate, float *dgamma, float *dbeta)
+{
+  bn_job j = { .running = true,
+               .n = n,
+               .c = c,
+               .hw = hw,
+               .x = x,
+               .gamma = gamma,
+               .running_mean = (float *) running_mean,
+               .running_var = (float *) running_var,
+               .epsilon = epsilon,
                .dy = dy,
                .dx = dx,
                .accumulate = accumulate,

@@ -319,6 +319,7 @@ static const sl_backend_ops cuda_ops = {
   .dense_backward = sl_cuda_dense_backward,
   .batchnorm_forward = sl_cuda_batchnorm_forward,
   .batchnorm_backward = sl_cuda_batchnorm_backward,
+  .batchnorm_backward_running = sl_cuda_batchnorm_backward_running,
   .activation_forward = sl_cuda_activation_forward,
   .activation_backward = sl_cuda_activation_backward,
   .pool_forward = sl_cuda_pool_forward,

@@ -1,6 +1,8 @@
 /* sl-layer-batchnorm.c: the batchnorm layer kind (per-channel, running statistics at inference). */
 #include "sl-layer-onnx-private.h"
 
+#include <string.h>
+
 static sl_status
 batchnorm_read (const cJSON *obj, sl_node *n, const sl_layer_where *w)
 {
@@ -9,7 +11,23 @@ batchnorm_read (const cJSON *obj, sl_node *n, const sl_layer_where *w)
   if ((st = _sl_json_float (obj, "epsilon", 1e-5, 1e-12, 1.0, &n->epsilon, w)) != SL_OK
       || (st = _sl_json_float (obj, "momentum", 0.1, 0.0, 1.0, &n->momentum, w)) != SL_OK)
     return st;
-  return SL_OK;
+
+  /* "statistics": "batch" (the default) normalises a training batch with its
+   * own statistics and updates the running ones; "running" normalises with the
+   * running statistics in training too and never changes them, while gamma and
+   * beta still learn (fine-tuning a pretrained network on small batches). */
+  const cJSON *stats = cJSON_GetObjectItemCaseSensitive (obj, "statistics");
+  n->running_stats = false;
+  if (stats == NULL || (cJSON_IsString (stats) && strcmp (stats->valuestring, "batch") == 0))
+    return SL_OK;
+  if (cJSON_IsString (stats) && strcmp (stats->valuestring, "running") == 0)
+    {
+      n->running_stats = true;
+      return SL_OK;
+    }
+  return _sl_layer_bad (w, "'statistics' must be \"batch\" (normalise a training batch with its "
+                           "own mean and variance) or \"running\" (with the running statistics, "
+                           "which then never change)");
 }
 
 /* gamma then beta; running mean then running variance. */
@@ -29,6 +47,8 @@ batchnorm_write (const sl_node *n, cJSON *l)
 {
   cJSON_AddNumberToObject (l, "epsilon", _sl_json_tidy_float (n->epsilon));
   cJSON_AddNumberToObject (l, "momentum", _sl_json_tidy_float (n->momentum));
+  if (n->running_stats)
+    cJSON_AddStringToObject (l, "statistics", "running");
 }
 
 static void
@@ -43,13 +63,14 @@ batchnorm_init (const sl_node *n, float *w, float *state, sl_rng *rng)
 }
 
 /* In training, the batch's mean and inverse std per channel, for backward
- * (inference, and a frozen layer, use the running statistics). */
+ * (inference, a frozen layer and one on running statistics need none: their
+ * statistics are the running ones). */
 static void
 batchnorm_plan (const sl_node *n, int batch, bool training, const sl_plan_sizer *sz,
                 sl_layer_needs *needs)
 {
   (void) batch, (void) sz;
-  needs->saved = training ? _sl_align16 (2 * (size_t) n->in.c) : 0;
+  needs->saved = training && !n->running_stats ? _sl_align16 (2 * (size_t) n->in.c) : 0;
 }
 
 static double
@@ -65,9 +86,10 @@ batchnorm_forward (const sl_layer_run *r)
   const sl_node *node = r->node;
   float *state = r->m->state + node->state_offset;
 
-  be->ops->batchnorm_forward (be, r->training, r->n, node->in.c, node->in.h * node->in.w, r->in,
-                              r->w, r->w + node->in.c, state, state + node->in.c, node->epsilon,
-                              node->momentum, r->p->saved[r->index], r->y);
+  be->ops->batchnorm_forward (be, r->training && !node->running_stats, r->n, node->in.c,
+                              node->in.h * node->in.w, r->in, r->w, r->w + node->in.c, state,
+                              state + node->in.c, node->epsilon, node->momentum,
+                              r->p->saved[r->index], r->y);
   return r->y;
 }
 
@@ -77,6 +99,15 @@ batchnorm_backward (const sl_layer_run *r)
   sl_backend *be = r->m->backend;
   const sl_node *node = r->node;
 
+  if (node->running_stats)
+    {
+      const float *state = r->m->state + node->state_offset;
+
+      be->ops->batchnorm_backward_running (be, r->n, node->in.c, node->in.h * node->in.w, r->in,
+                                           r->w, state, state + node->in.c, node->epsilon, r->dy,
+                                           r->dx, r->acc, r->dw, r->dw + node->in.c);
+      return;
+    }
   be->ops->batchnorm_backward (be, r->n, node->in.c, node->in.h * node->in.w, r->in, r->w,
                                r->p->saved[r->index], node->epsilon, r->dy, r->dx, r->acc, r->dw,
                                r->dw + node->in.c);
@@ -105,7 +136,7 @@ batchnorm_onnx (sl_onnx_exporter *ex, const sl_node *n)
 
 const sl_layer_class _sl_layer_batchnorm = {
   .name = "batchnorm",
-  .fields = "epsilon momentum",
+  .fields = "epsilon momentum statistics",
   .n_inputs = 1,
   .flags = SL_LAYER_OUTPUT_FREE,
   .read = batchnorm_read,

@@ -58,6 +58,18 @@ static const GradCase cases[] = {
     4, 4 },
   { "batchnorm-train", "{\"type\":\"conv2d\",\"filters\":3,\"kernel\":3},{\"type\":\"batchnorm\"}",
     2, 6, 6 },
+  /* On running statistics (randomised below): the inference formula's backward. */
+  { "batchnorm-running",
+    "{\"type\":\"conv2d\",\"filters\":3,\"kernel\":3},"
+    "{\"type\":\"batchnorm\",\"statistics\":\"running\"}",
+    2, 6, 6 },
+  /* On the model's input, and one whose input gradient adds to the shortcut's (accumulate). */
+  { "batchnorm-running-residual",
+    "{\"type\":\"batchnorm\",\"statistics\":\"running\",\"epsilon\":0.01,\"name\":\"n\"},"
+    "{\"type\":\"conv2d\",\"filters\":2,\"kernel\":3,\"padding\":1,\"name\":\"a\"},"
+    "{\"type\":\"batchnorm\",\"statistics\":\"running\",\"name\":\"b\"},"
+    "{\"type\":\"add\",\"inputs\":[\"b\",\"a\"]}",
+    2, 5, 5 },
   { "relu", "{\"type\":\"conv2d\",\"filters\":3,\"kernel\":3},{\"type\":\"relu\"}", 2, 5, 5 },
   { "relu6", "{\"type\":\"conv2d\",\"filters\":3,\"kernel\":3},{\"type\":\"relu6\"}", 2, 5, 5 },
   { "leaky-relu",
@@ -163,6 +175,11 @@ test_gradients (gconstpointer data)
   sl_test_fill_normal (c.x, in_len, 3, 1.0f);
   /* Batch-norm parameters away from their identity start, so they matter. */
   sl_test_fill_normal (c.model->params, c.model->n_params, 11, 0.5f);
+  /* Running statistics away from 0 and 1 (positive variances): only layers on running
+   * statistics read them in training. */
+  sl_test_fill_normal (c.model->state, c.model->n_state, 17, 0.5f);
+  for (gsize i = 0; i < c.model->n_state; i++)
+    c.model->state[i] = fabsf (c.model->state[i]) + 0.3f;
   for (int i = 0; i < BATCH; i++)
     c.labels[i] = i % CLASSES;
   c.loss.weights = class_weights;
