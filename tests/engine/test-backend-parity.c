@@ -313,6 +313,19 @@ test_batchnorm (void)
   b.gpu->ops->batchnorm_forward (b.gpu, FALSE, n, c, hw, gx, gg, gbeta, gstats, gstats + c, eps,
                                  momentum, NULL, gy);
   check (&b, "inference forward", y, gy, len, 1e-5);
+
+  /* "statistics": "running": the inference formula's backward, added, then on the input. */
+  b.cpu->ops->batchnorm_backward_running (b.cpu, n, c, hw, x, gamma, stats, stats + c, eps, dy, dx,
+                                          TRUE, dg, dbeta);
+  b.gpu->ops->batchnorm_backward_running (b.gpu, n, c, hw, gx, gg, gstats, gstats + c, eps, gdy,
+                                          gdx, TRUE, gdg, gdbeta);
+  check (&b, "running: input gradient (added)", dx, gdx, len, 1e-4);
+  check (&b, "running: scale gradient", dg, gdg, c, 1e-4);
+  check (&b, "running: shift gradient", dbeta, gdbeta, c, 1e-5);
+  b.gpu->ops->zero (b.gpu, gdg, c * 4);
+  b.gpu->ops->batchnorm_backward_running (b.gpu, n, c, hw, gx, gg, gstats, gstats + c, eps, gdy,
+                                          NULL, FALSE, gdg, gdbeta);
+  check (&b, "running: scale gradient without input gradient", dg, gdg, c, 1e-4);
   sl_assert_ok (b.gpu->ops->sync (b.gpu, &err), &err);
   float *bufs[] = { gx, gdy, gg, gbeta, gstats, gsaved, gy, gdx, gdg, gdbeta };
   for (gsize i = 0; i < G_N_ELEMENTS (bufs); i++)
