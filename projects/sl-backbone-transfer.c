@@ -45,8 +45,9 @@ block_of (const char *name)
   return name != NULL && g_str_has_prefix (name, "_blocks.") ? atoi (name + 8) : -1;
 }
 
-/* Marks the frozen prefix and the learning-rate scale of the trainable backbone layers. The
- * new head is "_dropout" and "_fc"; everything before it is the backbone. */
+/* Marks the frozen prefix, the learning-rate scale of the trainable backbone layers and their
+ * batch-norms' running statistics. The new head is "_dropout" and "_fc"; everything before it
+ * is the backbone. */
 static gboolean
 apply_finetune (cJSON *layers, const SlBackboneInfo *bb, const SlTransferOptions *o, double ratio,
                 GError **error)
@@ -84,9 +85,17 @@ apply_finetune (cJSON *layers, const SlBackboneInfo *bb, const SlTransferOptions
     if (head)
       continue;
     if (frozen)
-      cJSON_AddBoolToObject (l, "frozen", true);
-    else if (ratio != 1.0 && (strcmp (type, "conv2d") == 0 || strcmp (type, "batchnorm") == 0))
+      {
+        cJSON_AddBoolToObject (l, "frozen", true);
+        continue;
+      }
+    if (ratio != 1.0 && (strcmp (type, "conv2d") == 0 || strcmp (type, "batchnorm") == 0))
       cJSON_AddNumberToObject (l, "lr_scale", ratio);
+    /* The pretrained batch-norms keep normalising with their ImageNet statistics while gamma
+     * and beta learn: small batches' own statistics are too noisy, and updating the running
+     * ones from them makes the fine-tuned network evaluate far worse than it trained. */
+    if (strcmp (type, "batchnorm") == 0)
+      cJSON_AddStringToObject (l, "statistics", "running");
   }
   return TRUE;
 }

@@ -295,6 +295,35 @@ freeze_pattern (const char *json, int *first_trainable_block)
   return g_string_free (s, FALSE);
 }
 
+/* Every trainable backbone batch-norm keeps to its running statistics, no frozen one carries
+ * the field: returns how many are on running statistics. */
+static int
+running_norms (const char *json)
+{
+  cJSON *root = cJSON_Parse (json), *l;
+  int running = 0;
+
+  cJSON_ArrayForEach (l, cJSON_GetObjectItem (root, "layers"))
+  {
+    const char *type = cJSON_GetStringValue (cJSON_GetObjectItem (l, "type"));
+    const char *stats = cJSON_GetStringValue (cJSON_GetObjectItem (l, "statistics"));
+    gboolean frozen = cJSON_IsTrue (cJSON_GetObjectItem (l, "frozen"));
+
+    if (g_strcmp0 (type, "batchnorm") != 0)
+      {
+        g_assert_null (cJSON_GetObjectItem (l, "statistics"));
+        continue;
+      }
+    if (frozen)
+      g_assert_null (stats);
+    else
+      g_assert_cmpstr (stats, ==, "running");
+    running += !frozen;
+  }
+  cJSON_Delete (root);
+  return running;
+}
+
 static void
 test_transfer_json (void)
 {
@@ -316,6 +345,7 @@ test_transfer_json (void)
   g_assert_cmpint (sl_model_new (head, 3, &m, &err), ==, SL_OK);
   g_assert_cmpuint (sl_model_trainable_param_count (m), ==, 1280 * 5 + 5);
   g_assert_cmpuint (sl_model_feature_size (m), ==, 1280);
+  g_assert_cmpint (running_norms (head), ==, 0);
   sl_model_free (m);
   g_clear_pointer (&p, g_free);
 
@@ -327,6 +357,8 @@ test_transfer_json (void)
   p = freeze_pattern (last, &first);
   g_assert_cmpint (first, ==, 14); /* Lite0 has 16 blocks */
   g_assert_nonnull (strstr (last, "\"lr_scale\":0.25"));
+  /* Blocks 14 and 15 (three batch-norms each) and the head convolution's. */
+  g_assert_cmpint (running_norms (last), ==, 7);
   g_assert_cmpint (sl_model_new (last, 3, &m, &err), ==, SL_OK);
   sl_model_free (m);
   g_clear_pointer (&p, g_free);
@@ -337,6 +369,8 @@ test_transfer_json (void)
   p = freeze_pattern (all, &first);
   g_assert_null (strchr (p, 'F'));
   g_assert_cmpint (first, ==, 0);
+  /* The stem's, three per block but block 0's two, the head convolution's. */
+  g_assert_cmpint (running_norms (all), ==, 1 + 2 + 15 * 3 + 1);
 
   o.finetune = SL_FINETUNE_LAST_BLOCKS;
   o.finetune_blocks = 17;
