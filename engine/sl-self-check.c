@@ -11,13 +11,14 @@
 
 /* Every layer kind the engine has, with padding (asymmetric: "same" at
  * stride 2), strides, groups, a depthwise convolution, a dilation, a
- * residual sum and an in-place rectifier. */
+ * residual sum, an in-place rectifier and a batch-norm on running statistics. */
 static const char check_model[]
     = "{\"input\":{\"channels\":3,\"height\":12,\"width\":12},\"classes\":5,\"layers\":["
       "{\"type\":\"conv2d\",\"filters\":8,\"kernel\":3,\"padding\":1,\"name\":\"stem\"},"
       "{\"type\":\"batchnorm\"},{\"type\":\"relu\"},"
       "{\"type\":\"conv2d\",\"filters\":8,\"kernel\":3,\"padding\":1,\"groups\":2},"
-      "{\"type\":\"batchnorm\"},{\"type\":\"relu6\",\"name\":\"branch\"},"
+      "{\"type\":\"batchnorm\",\"statistics\":\"running\"},"
+      "{\"type\":\"relu6\",\"name\":\"branch\"},"
       "{\"type\":\"add\",\"inputs\":[\"branch\",\"stem\"]},"
       "{\"type\":\"maxpool\",\"size\":2},"
       "{\"type\":\"conv2d\",\"filters\":8,\"kernel\":3,\"stride\":2,\"padding\":\"same\","
@@ -176,6 +177,10 @@ _sl_backend_self_check (sl_backend *be, const char *device, bool *compared, sl_e
   if (st == SL_OK)
     {
       _sl_model_init_params (cpu.m, 7);
+      /* Running statistics away from 0 and 1 (positive, valid as variances): the layer on
+       * running statistics normalises with them in training too. */
+      for (size_t i = 0; i < cpu.m->n_state; i++)
+        cpu.m->host_state[i] = 0.5f + 0.25f * fabsf (_sl_rng_normal (&rng));
       memcpy (gpu.m->host_params, cpu.m->host_params, sizeof (float) * cpu.m->n_params);
       memcpy (gpu.m->host_state, cpu.m->host_state, sizeof (float) * cpu.m->n_state);
       st = _sl_model_push_host (gpu.m, &side_err);
