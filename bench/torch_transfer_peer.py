@@ -11,6 +11,7 @@
 # dropout, dense, flatten, layer "input"/"inputs" references. A layer with
 # "frozen": true gets requires_grad False and, for batch-norm, eval mode (running
 # statistics, which it keeps), as in the engine; frozen dropout is the identity.
+# A batch-norm with "statistics": "running" is in eval mode too while its weights train.
 # "lr_scale" becomes a parameter group at lr * lr_scale. Weights are PyTorch's own
 # initialisation: speed does not depend on their values.
 #
@@ -102,7 +103,7 @@ class Net(nn.Module):
             elif t == "batchnorm":
                 mod = nn.BatchNorm2d(c, eps=layer.get("epsilon", 1e-5),
                                      momentum=layer.get("momentum", 0.1))
-                if frozen:
+                if frozen or layer.get("statistics") == "running":
                     self.frozen_bn.append(mod)
             elif t == "dropout":
                 mod = nn.Identity() if frozen else nn.Dropout(layer.get("rate", 0.5))
