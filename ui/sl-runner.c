@@ -14,6 +14,7 @@
 typedef enum
 {
   EVENT_STARTED,
+  EVENT_FEATURES,
   EVENT_STEP,
   EVENT_EPOCH,
   EVENT_FINISHED,
@@ -22,7 +23,7 @@ typedef enum
 typedef struct
 {
   EventKind kind;
-  SlTrainProgress progress; /* EVENT_STEP, EVENT_EPOCH */
+  SlTrainProgress progress; /* EVENT_FEATURES, EVENT_STEP, EVENT_EPOCH */
   gint64 run_id;            /* EVENT_STARTED, EVENT_FINISHED */
   gint64 train_images, val_images;
   gint64 split_assigned;
@@ -39,6 +40,7 @@ typedef struct
   GMutex lock;
   GArray *events; /* Event, guarded by lock */
   gboolean flush_queued;
+  gboolean held; /* sl_runner_hold_reports: events wait */
   gint64 last_flush;
   SlTrainJob *job; /* guarded by lock; NULL before it exists and after it ended */
   int cancelled;   /* atomic */
@@ -63,6 +65,8 @@ struct _SlRunner
   SlTrainProgress progress;
   gboolean has_progress;
   gint64 started_us, finished_us;
+  /* The feature pass's measured pace: its first report's time and count. */
+  gint64 features_since_us, features_since;
   gint64 train_images, val_images;
   gint64 split_assigned;
   gint64 skipped_missing;
@@ -83,6 +87,7 @@ enum
 enum
 {
   STARTED,
+  FEATURES,
   STEPS,
   EPOCH,
   FINISHED,
@@ -187,6 +192,18 @@ deliver (SlRunner *self, Event *e, GArray *steps)
         notify_runs_changed (self);
         g_signal_emit (self, signals[STARTED], 0, e->run_id);
         break;
+      case EVENT_FEATURES:
+        /* Not a step: no point for the curves, and the step counters mean nothing yet. */
+        emit_steps (self, steps);
+        if (self->features_since_us == 0 || e->progress.features_done < self->features_since)
+          {
+            self->features_since_us = g_get_monotonic_time ();
+            self->features_since = e->progress.features_done;
+          }
+        self->progress = e->progress;
+        self->has_progress = TRUE;
+        g_signal_emit (self, signals[FEATURES], 0, &e->progress);
+        break;
       case EVENT_STEP:
         self->progress = e->progress;
         self->has_progress = TRUE;
@@ -221,6 +238,12 @@ flush_events (gpointer data)
   g_autoptr (GArray) steps = NULL;
 
   g_mutex_lock (&s->lock);
+  if (s->held)
+    {
+      s->flush_queued = FALSE;
+      g_mutex_unlock (&s->lock);
+      return G_SOURCE_REMOVE;
+    }
   events = g_steal_pointer (&s->events);
   s->events = g_array_new (FALSE, TRUE, sizeof (Event));
   g_array_set_clear_func (s->events, event_clear);
@@ -237,7 +260,21 @@ flush_events (gpointer data)
     session = g_object_ref (self->session);
   steps = g_array_new (FALSE, FALSE, sizeof (SlRunnerStep));
   for (guint i = 0; i < events->len; i++)
-    deliver (self, &g_array_index (events, Event, i), steps);
+    {
+      deliver (self, &g_array_index (events, Event, i), steps);
+      g_mutex_lock (&s->lock);
+      if (s->held && i + 1 < events->len)
+        {
+          /* A listener held the reports back: the rest wait, in order, for the release. Only
+           * the last event (finished) owns an error, so the moved ones are not cleared here. */
+          g_array_prepend_vals (s->events, &g_array_index (events, Event, i + 1),
+                                events->len - i - 1);
+          g_array_set_clear_func (events, NULL);
+          g_array_set_size (events, i + 1);
+          g_array_set_clear_func (events, event_clear);
+        }
+      g_mutex_unlock (&s->lock);
+    }
   emit_steps (self, steps);
   return G_SOURCE_REMOVE;
 }
@@ -253,9 +290,11 @@ post (Shared *s, Event *e)
 
   g_mutex_lock (&s->lock);
   g_array_append_val (s->events, *e);
-  if (e->kind == EVENT_STEP)
+  if (e->kind == EVENT_STEP || e->kind == EVENT_FEATURES)
     delay = MAX (0, s->last_flush + STEP_INTERVAL_US - now);
-  if (!s->flush_queued || e->kind != EVENT_STEP)
+  if (s->held)
+    ; /* sl_runner_hold_reports (FALSE) sends them */
+  else if (!s->flush_queued || (e->kind != EVENT_STEP && e->kind != EVENT_FEATURES))
     {
       s->flush_queued = TRUE;
       g_timeout_add_full (G_PRIORITY_DEFAULT, (guint) (delay / 1000), flush_events, shared_ref (s),
@@ -264,10 +303,18 @@ post (Shared *s, Event *e)
   g_mutex_unlock (&s->lock);
 }
 
+static EventKind
+progress_kind (const SlTrainProgress *progress)
+{
+  if (progress->features_total > 0 && !progress->epoch_done)
+    return EVENT_FEATURES;
+  return progress->epoch_done ? EVENT_EPOCH : EVENT_STEP;
+}
+
 static void
 on_progress (const SlTrainProgress *progress, gpointer data)
 {
-  Event e = { progress->epoch_done ? EVENT_EPOCH : EVENT_STEP, *progress, -1 };
+  Event e = { progress_kind (progress), *progress, -1 };
 
   post (data, &e);
 }
@@ -363,6 +410,7 @@ launch (SlRunner *self, Shared *s, GError **error)
   self->thread = thread;
   self->running = TRUE;
   self->has_progress = FALSE;
+  self->features_since_us = self->features_since = 0;
   self->split_assigned = self->skipped_missing = self->train_images = self->val_images = 0;
   self->params = 0;
   self->started_us = self->finished_us = 0;
@@ -488,6 +536,57 @@ sl_runner_get_elapsed (SlRunner *self)
   return ((self->running ? g_get_monotonic_time () : self->finished_us) - self->started_us) / 1e6;
 }
 
+double
+sl_runner_get_features_rate (SlRunner *self)
+{
+  const SlTrainProgress *p;
+  double seconds;
+
+  g_return_val_if_fail (SL_IS_RUNNER (self), NAN);
+
+  p = sl_runner_get_progress (self);
+  if (p == NULL || p->features_total <= 0 || self->features_since_us == 0)
+    return NAN;
+  seconds = (g_get_monotonic_time () - self->features_since_us) / 1e6;
+  /* A rate from less than a quarter second or a single batch is a guess. */
+  if (seconds < 0.25 || p->features_done <= self->features_since)
+    return NAN;
+  return (p->features_done - self->features_since) / seconds;
+}
+
+void
+sl_runner_hold_reports (SlRunner *self, gboolean hold)
+{
+  Shared *s;
+
+  g_return_if_fail (SL_IS_RUNNER (self));
+
+  if ((s = self->shared) == NULL)
+    return;
+  g_mutex_lock (&s->lock);
+  s->held = hold;
+  if (!hold && s->events->len > 0 && !s->flush_queued)
+    {
+      s->flush_queued = TRUE;
+      g_timeout_add_full (G_PRIORITY_DEFAULT, 0, flush_events, shared_ref (s),
+                          (GDestroyNotify) shared_unref);
+    }
+  g_mutex_unlock (&s->lock);
+}
+
+void
+sl_runner_report (SlRunner *self, const SlTrainProgress *progress)
+{
+  g_autoptr (GArray) steps = g_array_new (FALSE, FALSE, sizeof (SlRunnerStep));
+  Event e = { progress_kind (progress), *progress, -1 };
+
+  g_return_if_fail (SL_IS_RUNNER (self));
+  g_return_if_fail (self->running);
+
+  deliver (self, &e, steps);
+  emit_steps (self, steps);
+}
+
 gint64
 sl_runner_get_train_images (SlRunner *self)
 {
@@ -595,6 +694,8 @@ sl_runner_class_init (SlRunnerClass *klass)
 
   signals[STARTED] = g_signal_new ("started", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
                                    NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT64);
+  signals[FEATURES] = g_signal_new ("features", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                    NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
   signals[STEPS] = g_signal_new ("steps", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
                                  NULL, NULL, G_TYPE_NONE, 2, G_TYPE_POINTER, G_TYPE_UINT);
   signals[EPOCH] = g_signal_new ("epoch", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,

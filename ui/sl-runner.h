@@ -19,6 +19,9 @@ typedef struct
 
 /* Signals, all on the main thread:
  *   "started" (gint64 run_id): the run was recorded and its first batch is being prepared;
+ *   "features" (const SlTrainProgress *): the feature pass before the first epoch of a run
+ *     that trains from a frozen backbone's cached features: features_done of features_total
+ *     images (throttled like "steps"; the step, loss and ETA fields mean nothing then);
  *   "steps" (const SlRunnerStep *steps, guint n): steps since the last emission
  *     (at most ~20 emissions a second, however fast the steps come);
  *   "epoch" (const SlTrainProgress *): an epoch ended, with its validation values;
@@ -44,6 +47,9 @@ gboolean sl_runner_is_stopping (SlRunner *self);
 gint64 sl_runner_get_run_id (SlRunner *self);
 /* The latest progress of the current run (NULL before its first step). */
 const SlTrainProgress *sl_runner_get_progress (SlRunner *self);
+/* Images per second of the feature pass, measured since its first report; NAN outside the
+ * pass and before a rate can be measured. */
+double sl_runner_get_features_rate (SlRunner *self);
 /* Seconds since the run started training (0 before). */
 double sl_runner_get_elapsed (SlRunner *self);
 /* Counts of the run's data and model, valid after "started". */
@@ -58,5 +64,11 @@ gint64 sl_runner_get_skipped_missing (SlRunner *self);
 int sl_runner_get_threads (SlRunner *self);
 /* The device of the current or last run: "" or "cpu", "cuda", "cuda:N" (a resumed run's own). */
 const char *sl_runner_get_device (SlRunner *self);
+
+/* For tests: hold (TRUE) the current run's reports back until released (FALSE) — the run
+ * goes on meanwhile — and hand progress to the listeners now, as if the run's job had reported
+ * it (while a run goes). */
+void sl_runner_hold_reports (SlRunner *self, gboolean hold);
+void sl_runner_report (SlRunner *self, const SlTrainProgress *progress);
 
 G_END_DECLS

@@ -268,9 +268,13 @@ static void
 stop_action (GtkWidget *widget, const char *action_name, GVariant *param)
 {
   SlTrainPage *self = SL_TRAIN_PAGE (widget);
+  const SlTrainProgress *p = sl_runner_get_progress (self->runner);
 
   sl_runner_stop (self->runner);
-  _sl_train_page_log (self, "Stopping after the current step…");
+  if (p != NULL && p->features_total > 0)
+    _sl_train_page_log (self, "Stopping the feature pass after the current batch…");
+  else
+    _sl_train_page_log (self, "Stopping after the current step…");
   _sl_train_page_update_actions (self);
 }
 

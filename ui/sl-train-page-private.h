@@ -56,6 +56,12 @@ struct _SlTrainPage
   char live_device[16]; /* "cpu", "cuda:0" */
   GPtrArray *live_log;  /* char *: the live run's events */
   gint64 shown_run, compare_run;
+  /* The live run's feature pass (a frozen backbone's features, once per image): its size
+   * (0: none seen), how far it got, and whether its end was logged. */
+  gint64 features_total, features_done;
+  double features_started; /* the runner's elapsed seconds at the pass's first report */
+  double features_seconds; /* the pass's length, once it ended (the store has epochs only) */
+  gboolean features_logged;
   guint tick_id;      /* one-second refresh of "elapsed" while training */
   gint64 bar_updated; /* when the progress bar last moved */
   guint dataset_idle; /* the settings' defaults follow the data set */

@@ -83,6 +83,58 @@ names_a_gpu (const char *id)
   return sl_device_id_parse (id, &kind, NULL, NULL) == SL_OK && kind == SL_DEVICE_CUDA;
 }
 
+/* The bar's words during a run's feature pass; none otherwise (nor the pass's estimate). */
+static void
+set_bar_text (SlTrainPage *self, const char *text)
+{
+  gtk_progress_bar_set_show_text (self->progress_bar, text != NULL);
+  gtk_progress_bar_set_text (self->progress_bar, text);
+  if (text == NULL)
+    gtk_widget_set_tooltip_text (GTK_WIDGET (self->eta_value), NULL);
+}
+
+/* The feature pass before the first epoch: how far it is, at its measured pace. No step,
+ * loss or whole-run estimate exists yet. */
+static void
+update_feature_stats (SlTrainPage *self, const SlTrainProgress *p)
+{
+  double rate = sl_runner_get_features_rate (self->runner);
+  double left = (p->features_total - p->features_done) / rate;
+  g_autofree char *text = NULL;
+
+  set_stat (self->epoch_value, g_strdup_printf ("%d / %d", p->epoch, p->epochs));
+  gtk_inscription_set_text (self->step_value, "—");
+  set_stat (self->speed_value, isnan (rate) ? g_strdup ("—") : g_strdup_printf ("%.0f", rate));
+  if (isnan (rate))
+    {
+      gtk_inscription_set_text (self->eta_value, "Measuring…");
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self->eta_value), NULL);
+    }
+  else
+    {
+      /* What is left of the pass bounds the run's time from below; the epochs' pace is known
+       * after their first steps. */
+      g_autofree char *duration = format_duration (MAX (left, 1));
+      g_autofree char *tip = g_strdup_printf (
+          "Computing the features takes about %s more; the epochs' time shows once they start",
+          duration);
+
+      set_stat (self->eta_value, g_strdup_printf ("> %s", duration));
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self->eta_value), tip);
+    }
+  text = g_strdup_printf ("Computing features %" G_GINT64_FORMAT " / %" G_GINT64_FORMAT
+                          " (once per image; the epochs then take seconds)",
+                          p->features_done, p->features_total);
+  set_bar_text (self, text);
+  if (g_get_monotonic_time () - self->bar_updated > G_USEC_PER_SEC / 2
+      || p->features_done >= p->features_total)
+    {
+      gtk_progress_bar_set_fraction (self->progress_bar,
+                                     CLAMP ((double) p->features_done / p->features_total, 0, 1));
+      self->bar_updated = g_get_monotonic_time ();
+    }
+}
+
 /* Statistics of the live run, from the runner. */
 static void
 update_live_stats (SlTrainPage *self)
@@ -105,7 +157,19 @@ update_live_stats (SlTrainPage *self)
       gtk_inscription_set_text (self->speed_value, "—");
       gtk_inscription_set_text (self->eta_value, running ? "Preparing the images…" : "—");
       gtk_progress_bar_set_fraction (self->progress_bar, 0);
+      set_bar_text (self, NULL);
       return;
+    }
+  if (running && p->features_total > 0)
+    {
+      update_feature_stats (self, p);
+      return;
+    }
+  if (gtk_progress_bar_get_show_text (self->progress_bar))
+    {
+      /* The feature pass ended: the bar counts epochs from here, at once. */
+      set_bar_text (self, NULL);
+      self->bar_updated = 0;
     }
   fraction
       = (p->epoch + (double) p->step_in_epoch / MAX (p->steps_in_epoch, 1)) / MAX (p->epochs, 1);
@@ -158,12 +222,16 @@ update_stored_stats (SlTrainPage *self, const SlRunInfo *run)
       seconds += g_array_index (metrics, SlEpochMetrics, i).seconds;
       speed = g_array_index (metrics, SlEpochMetrics, i).images_per_s;
     }
+  /* The store times the epochs; the live run's feature pass took its time too. */
+  if (run->id == self->live_run)
+    seconds += self->features_seconds;
   set_stat (self->epoch_value, g_strdup_printf ("%d / %d", run->epochs_done, run->epochs));
   gtk_inscription_set_text (self->step_value, "—");
   set_stat (self->speed_value, isnan (speed) ? g_strdup ("—") : g_strdup_printf ("%.0f", speed));
   gtk_inscription_set_text (self->eta_value, "—");
   set_stat (self->elapsed_value, format_duration (seconds));
   set_stat (self->device_value, stored_device (run));
+  set_bar_text (self, NULL);
   gtk_progress_bar_set_fraction (self->progress_bar,
                                  run->epochs > 0 ? (double) run->epochs_done / run->epochs : 0);
 }
@@ -185,6 +253,12 @@ show_stored_log (SlTrainPage *self, const SlRunInfo *run)
   g_ptr_array_add (lines, g_strdup_printf ("Trained on %" G_GINT64_FORMAT
                                            " images, validated on %" G_GINT64_FORMAT,
                                            run->train_images, run->val_images));
+  if (run->backbone != NULL)
+    {
+      g_autofree char *model = sl_model_words_describe_run (run, TRUE);
+
+      g_ptr_array_add (lines, g_strdup_printf ("Started from %s", model));
+    }
   if (run->best_epoch >= 0)
     g_ptr_array_add (lines,
                      g_strdup_printf ("Best epoch: %d, the %s (%.4f; validation accuracy "
@@ -216,7 +290,15 @@ update_header (SlTrainPage *self)
   if (live && sl_runner_is_stopping (self->runner))
     set_status (self, "Stopping…", "warning");
   else if (live)
-    set_status (self, sl_runner_get_progress (self->runner) ? "Training" : "Preparing", "accent");
+    {
+      const SlTrainProgress *p = sl_runner_get_progress (self->runner);
+
+      set_status (self,
+                  p == NULL               ? "Preparing"
+                  : p->features_total > 0 ? "Computing features"
+                                          : "Training",
+                  "accent");
+    }
   else
     set_status (self, sl_run_status_describe (run->status), sl_run_status_style (run->status));
   if (run != NULL)
@@ -419,6 +501,9 @@ on_started (SlTrainPage *self, gint64 run_id)
   const SlRunInfo *run;
 
   self->live_run = run_id;
+  self->features_total = self->features_done = 0;
+  self->features_seconds = 0;
+  self->features_logged = FALSE;
   for (int i = 0; i < N_CURVES; i++)
     sl_chart_series_clear (self->live[i]);
   /* Refreshed by runs-changed before this handler: the run is listed. */
@@ -473,8 +558,45 @@ on_started (SlTrainPage *self, gint64 run_id)
 }
 
 static void
+on_features (SlTrainPage *self, const SlTrainProgress *p)
+{
+  if (self->features_total == 0)
+    {
+      self->features_started = sl_runner_get_elapsed (self->runner);
+      _sl_train_page_log (self,
+                          "Computing features of %" G_GINT64_FORMAT " training and validation "
+                          "images: the frozen pretrained layers run once per image",
+                          p->features_total);
+    }
+  self->features_total = p->features_total;
+  self->features_done = p->features_done;
+  if (showing_live (self))
+    update_header (self);
+}
+
+/* The first step or epoch after a feature pass: the pass is over. */
+static void
+log_features_done (SlTrainPage *self)
+{
+  double seconds;
+  g_autofree char *duration = NULL;
+
+  if (self->features_total == 0 || self->features_logged)
+    return;
+  self->features_logged = TRUE;
+  seconds = sl_runner_get_elapsed (self->runner) - self->features_started;
+  self->features_seconds = seconds;
+  duration = format_duration (seconds);
+  _sl_train_page_log (self,
+                      "Features of %" G_GINT64_FORMAT " images computed in %s (%.0f images/s); "
+                      "the epochs train from them",
+                      self->features_total, duration, self->features_total / MAX (seconds, 1e-3));
+}
+
+static void
 on_steps (SlTrainPage *self, const SlRunnerStep *steps, guint n)
 {
+  log_features_done (self);
   _sl_train_page_add_steps (self, steps, n);
   if (showing_live (self))
     update_live_stats (self);
@@ -485,6 +607,7 @@ on_epoch (SlTrainPage *self, const SlTrainProgress *p)
 {
   g_autofree char *val = NULL;
 
+  log_features_done (self);
   _sl_train_page_add_epoch (self, p);
   if (!isnan (p->val_loss))
     val = g_strdup_printf ("validation loss %.4f, accuracy %.1f %%", p->val_loss,
@@ -514,6 +637,16 @@ on_finished (SlTrainPage *self, gint64 run_id, const GError *error)
                         "%.1f %%).",
                         run->epochs_done, run->best_epoch + 1, sl_run_best_criterion (run),
                         100.0 * run->best_val_accuracy);
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && run_id == self->live_run
+           && self->features_total > 0 && !self->features_logged)
+    {
+      self->features_logged = TRUE;
+      _sl_train_page_log (
+          self,
+          "Stopped while computing features (%" G_GINT64_FORMAT " of %" G_GINT64_FORMAT
+          " images). Resume computes them again and trains from epoch %d.",
+          self->features_done, self->features_total, run != NULL ? run->epochs_done + 1 : 1);
+    }
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     _sl_train_page_log (self, "Stopped after epoch %d. Resume continues from there.",
                         run != NULL ? run->epochs_done : 0);
@@ -623,6 +756,8 @@ sl_train_page_constructed (GObject *object)
   g_signal_connect_object (self->runner, "notify::running", G_CALLBACK (on_running), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->runner, "started", G_CALLBACK (on_started), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->runner, "features", G_CALLBACK (on_features), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->runner, "steps", G_CALLBACK (on_steps), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->runner, "epoch", G_CALLBACK (on_epoch), self, G_CONNECT_SWAPPED);
