@@ -10,8 +10,12 @@
 #define MAX_MEMO        1000000
 #define MAX_GLOBAL_NAME 256
 /* A state dict of a few hundred tensors needs some 10000 values; this caps the memory a
- * hostile pickle can make us spend (about 200 bytes per value) whatever the file size. */
-#define MAX_VALUES 500000
+ * hostile pickle can make us spend (about 250 bytes per value, memo entries alike): at most
+ * MAX_VALUES, and for a small file VALUES_BASE plus one per VALUES_PER_BYTES bytes, so memory
+ * stays a small multiple of the file size. */
+#define MAX_VALUES       500000
+#define VALUES_BASE      16384
+#define VALUES_PER_BYTES 128
 
 typedef enum
 {
@@ -67,6 +71,7 @@ typedef struct
   GArray *marks;
   GHashTable *memo;     /* index -> Value * */
   GHashTable *storages; /* key -> Storage * (owned) */
+  guint max_values;     /* MAX_VALUES or less for a small file */
   GError **error;
 } Vm;
 
@@ -281,6 +286,10 @@ rebuild_tensor (Vm *vm, Value *args)
   t->storage = storage->storage;
   if (!int_of (g_ptr_array_index (args->items, 1), &t->offset) || t->offset < 0)
     return bad (vm, "a tensor's storage offset is not a number"), NULL;
+  if (t->offset > t->storage->numel)
+    return bad (vm, "a tensor's storage offset %" G_GINT64_FORMAT " is past the end of storage %s",
+                t->offset, t->storage->key),
+           NULL;
   if (!shape_of (vm, g_ptr_array_index (args->items, 2), t->shape, &t->ndim, "size")
       || !shape_of (vm, g_ptr_array_index (args->items, 3), t->stride, &n_stride, "stride"))
     return NULL;
@@ -421,6 +430,8 @@ op_memo (Vm *vm, gboolean put, int width)
     {
       if ((v = top (vm)) == NULL)
         return FALSE;
+      if (g_hash_table_size (vm->memo) >= vm->max_values)
+        return bad (vm, "the pickle remembers more than %u objects", vm->max_values);
       g_hash_table_replace (vm->memo, GUINT_TO_POINTER ((guint) idx), v);
       return TRUE;
     }
@@ -504,8 +515,8 @@ run_pickle (Vm *vm, Value **out)
       if (!need (vm, 1))
         return FALSE;
       /* Every opcode makes at most two values: checking here bounds them all. */
-      if (vm->values->len >= MAX_VALUES)
-        return bad (vm, "the pickle builds more than %d objects", MAX_VALUES);
+      if (vm->values->len >= vm->max_values)
+        return bad (vm, "the pickle builds more than %u objects", vm->max_values);
       op = vm->data[vm->pos++];
       switch (op)
         {
@@ -651,14 +662,21 @@ tensor_free (gpointer p)
 }
 
 /* Copies a tensor out of its storage into C order, whatever its strides (weights converted from
- * TensorFlow keep TensorFlow's layout in storage), every bound checked. */
+ * TensorFlow keep TensorFlow's layout in storage), every bound checked. A tensor holds at most as
+ * many values as its storage and all tensors together at most EXTRACT_RATIO times the file's
+ * bytes, so stride-0 or overlapping views cannot turn a small file into gigabytes. */
+#define EXTRACT_RATIO 2
+#define EXTRACT_SLACK 65536
+
 static SlTorchTensor *
-extract (Vm *vm, const char *name, Value *v)
+extract (Vm *vm, const char *name, Value *v, gsize *extracted)
 {
   gint64 numel = 1, last = v->offset, idx[SL_TORCH_MAX_DIMS] = { 0 };
   gsize elsize;
   SlTorchTensor *t;
 
+  if (v->offset < 0 || v->offset > v->storage->numel)
+    return bad (vm, "tensor %s starts past the end of its storage", name), NULL;
   for (int d = 0; d < v->ndim; d++)
     {
       if (v->stride[d] < 0 || v->stride[d] > v->storage->numel)
@@ -666,12 +684,30 @@ extract (Vm *vm, const char *name, Value *v)
       if (v->shape[d] > 0 && numel > G_MAXINT32 / v->shape[d])
         return bad (vm, "tensor %s is impossibly large", name), NULL;
       numel *= v->shape[d];
-      if (v->shape[d] > 0)
-        last += (v->shape[d] - 1) * v->stride[d];
+    }
+  for (int d = 0; d < v->ndim && numel > 0; d++)
+    {
+      gint64 step;
+
+      /* shape and stride are at most G_MAXINT32 each, so the product fits; the sum is checked. */
+      step = (v->shape[d] - 1) * v->stride[d];
+      if (last > G_MAXINT64 - step)
+        return bad (vm, "tensor %s reaches past the end of its storage", name), NULL;
+      last += step;
     }
   if (numel > 0 && last >= v->storage->numel)
     return bad (vm, "tensor %s reaches past the end of its storage", name), NULL;
+  if (numel > v->storage->numel)
+    return bad (vm,
+                "tensor %s has more values (%" G_GINT64_FORMAT
+                ") than its storage (%" G_GINT64_FORMAT ")",
+                name, numel, v->storage->numel),
+           NULL;
   elsize = v->storage->dtype == SL_TORCH_FLOAT32 ? 4 : 8;
+  if ((gsize) numel * elsize > (gsize) EXTRACT_RATIO * vm->size + EXTRACT_SLACK - *extracted)
+    return bad (vm, "the tensors need far more memory than the file holds (overlapping views?)"),
+           NULL;
+  *extracted += (gsize) numel * elsize;
   t = g_new0 (SlTorchTensor, 1);
   t->name = g_strdup (name);
   t->dtype = v->storage->dtype;
@@ -712,7 +748,9 @@ sl_torch_load_state_dict (const guint8 *data, gsize size, GError **error)
   GPtrArray *out = NULL;
   Value *dict, *keys;
   GHashTable *seen = NULL;
+  gsize extracted = 0;
 
+  vm.max_values = (guint) MIN ((gsize) MAX_VALUES, VALUES_BASE + size / VALUES_PER_BYTES);
   vm.values = g_ptr_array_new_with_free_func (value_free);
   vm.stack = g_ptr_array_new ();
   vm.marks = g_array_new (FALSE, FALSE, sizeof (guint));
@@ -747,7 +785,7 @@ sl_torch_load_state_dict (const guint8 *data, gsize size, GError **error)
           g_clear_pointer (&out, g_ptr_array_unref);
           goto done;
         }
-      if ((t = extract (&vm, key->s, val)) == NULL)
+      if ((t = extract (&vm, key->s, val, &extracted)) == NULL)
         {
           g_clear_pointer (&out, g_ptr_array_unref);
           goto done;

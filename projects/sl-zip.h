@@ -15,8 +15,8 @@ typedef struct
 
 typedef struct _SlZip SlZip;
 
-/* Reads the central directory of the archive held in data (borrowed: it must outlive the
- * SlZip). Refuses ZIP64, encrypted members, more than 100000 members and damaged records. */
+/* Reads the central directory of the archive held in data (the SlZip keeps its own reference:
+ * the caller may drop theirs). Refuses ZIP64, encrypted members, more than 100000 members and damaged records. */
 SlZip *sl_zip_open (GBytes *data, GError **error);
 void sl_zip_free (SlZip *zip); /* NULL-safe */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SlZip, sl_zip_free)
