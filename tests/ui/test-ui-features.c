@@ -247,11 +247,106 @@ test_stop_during_pass (Fixture *f, gconstpointer data)
   g_assert_nonnull (ui_test_find_label (GTK_WIDGET (f->page), "Stopped"));
 }
 
+/* A small network whose layers before the classifier are frozen: a real feature pass without
+ * a backbone (random weights: the pass does not care where they came from). */
+static const char *frozen_model
+    = "{\"name\": \"frozen\", \"input\": {\"channels\": 1, \"height\": 28, \"width\": 28}, "
+      "\"classes\": 3, \"layers\": ["
+      "{\"type\": \"conv2d\", \"name\": \"c1\", \"filters\": 8, \"kernel\": 3, \"stride\": 2, "
+      "\"padding\": 1, \"frozen\": true},"
+      "{\"type\": \"relu\", \"name\": \"r1\", \"frozen\": true},"
+      "{\"type\": \"global_avgpool\", \"name\": \"gap\", \"frozen\": true},"
+      "{\"type\": \"dense\", \"name\": \"fc\", \"units\": 3}]}";
+
+typedef struct
+{
+  Fixture *f;
+  guint reports;
+  gboolean wrong_text; /* a report the bar did not show as such */
+  gint64 total;
+} Watch;
+
+/* After the page's own handler: what the page shows for each real report. */
+static void
+on_real_features (Watch *w, const SlTrainProgress *p)
+{
+  GtkProgressBar *bar = page_bar (w->f);
+  g_autofree char *want
+      = g_strdup_printf ("Computing features %" G_GINT64_FORMAT " / %" G_GINT64_FORMAT
+                         " (once per image; the epochs then take seconds)",
+                         p->features_done, p->features_total);
+
+  w->reports++;
+  w->total = p->features_total;
+  if (g_strcmp0 (gtk_progress_bar_get_text (bar), want) != 0
+      || g_strcmp0 (sl_train_page_get_stat (w->f->page, "step"), "—") != 0
+      || loss_points (w->f) != 0)
+    w->wrong_text = TRUE;
+}
+
+/* A real run with a frozen prefix, its reports as the job sends them: the pass shows, makes
+ * no point, and the log tells how long it took. */
+static void
+test_real_pass (Fixture *f, gconstpointer data)
+{
+  Watch w = { f };
+  SlRunConfig c;
+  g_autoptr (GError) error = NULL;
+  SlChartSeries *loss;
+  gint64 train, val;
+  double x, y;
+  g_autofree char *started = NULL, *done = NULL;
+
+  f->project = ui_test_fmnist_project (120, 3, &f->tmp);
+  if (f->project == NULL)
+    return;
+  f->session = sl_session_new_for_project (f->project);
+  f->page = SL_TRAIN_PAGE (sl_train_page_new (f->session));
+  f->window = ui_test_window_new (GTK_WIDGET (f->page), 1024, 700);
+  f->runner = sl_session_get_runner (f->session);
+  g_signal_connect_swapped (f->runner, "features", G_CALLBACK (on_real_features), &w);
+  sl_run_config_init (&c);
+  c.model_json = g_strdup (frozen_model);
+  c.epochs = 2;
+  c.batch_size = 16;
+  c.threads = 2;
+  c.patience = 0;
+  c.seed = 3;
+  g_assert_true (sl_runner_start (f->runner, &c, &error));
+  g_assert_no_error (error);
+  sl_run_config_clear (&c);
+  g_assert_true (ui_test_wait_until (not_running, f->runner, 120000));
+  g_signal_handlers_disconnect_by_data (f->runner, &w);
+
+  train = sl_runner_get_train_images (f->runner);
+  val = sl_runner_get_val_images (f->runner);
+  g_assert_cmpuint (w.reports, >, 0);
+  g_assert_false (w.wrong_text);
+  g_assert_cmpint (w.total, ==, train + val);
+  started = g_strdup_printf ("Computing features of %" G_GINT64_FORMAT " training", train + val);
+  done = g_strdup_printf ("Features of %" G_GINT64_FORMAT " images computed in", train + val);
+  g_assert_true (log_contains (f->page, started));
+  g_assert_true (log_contains (f->page, done));
+  g_assert_true (log_contains (f->page, "Finished 2 epochs"));
+  /* One point per step, every one a number. */
+  loss = sl_train_page_get_series (f->page, "train-loss");
+  g_assert_cmpuint (sl_chart_series_get_n_points (loss), ==, (guint) ((train + 15) / 16) * 2);
+  for (guint i = 0; i < sl_chart_series_get_n_points (loss); i++)
+    {
+      sl_chart_series_get_point (loss, i, &x, &y);
+      g_assert_true (isfinite (y));
+      g_assert_cmpfloat (x, >, 0);
+    }
+  g_assert_false (gtk_progress_bar_get_show_text (page_bar (f)));
+  g_assert_cmpstr (sl_train_page_get_stat (f->page, "epoch"), ==, "2 / 2");
+}
+
 int
 main (int argc, char **argv)
 {
   ui_test_init (&argc, &argv);
   g_test_add ("/ui/features/pass", Fixture, NULL, NULL, test_feature_pass, fixture_teardown);
   g_test_add ("/ui/features/stop", Fixture, NULL, NULL, test_stop_during_pass, fixture_teardown);
+  g_test_add ("/ui/features/real-pass", Fixture, NULL, NULL, test_real_pass, fixture_teardown);
   return g_test_run ();
 }
