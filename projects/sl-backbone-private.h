@@ -22,6 +22,15 @@ typedef struct
 
 const SlKnownBackbone *_sl_backbone_known (const char *name); /* by name or short name */
 const SlKnownBackbone *_sl_backbone_known_by_sha256 (const char *sha256);
+/* By the pinned wheel's file name (the last path component of wheel_path). */
+const SlKnownBackbone *_sl_backbone_known_by_wheel_name (const char *wheel_path);
+
+/* The reference implementation (packaging/pretrained-wheels.txt pins it beside the backbones for
+ * the conversion check): its wheel file name, SHA-256 and pip requirement. */
+#define SL_BACKBONE_REFERENCE_WHEEL "efficientnet_lite_pytorch-0.1.0-py3-none-any.whl"
+#define SL_BACKBONE_REFERENCE_SHA256                                                               \
+  "ce0fe869b0e829aceafc32f84275a40c0e3418d19216401b03f695f5f20cbc41"
+#define SL_BACKBONE_REFERENCE_REQ "efficientnet-lite-pytorch==0.1.0"
 
 /* The header JSON of a .slmodel, read without its weights (checksums checked). */
 cJSON *_sl_slmodel_read_header (const char *path, GError **error);

@@ -58,6 +58,17 @@ _sl_backbone_known_by_sha256 (const char *sha256)
   return NULL;
 }
 
+const SlKnownBackbone *
+_sl_backbone_known_by_wheel_name (const char *wheel_path)
+{
+  g_autofree char *base = g_path_get_basename (wheel_path);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (known); i++)
+    if (strcmp (base, known[i].wheel) == 0)
+      return &known[i];
+  return NULL;
+}
+
 const char *
 sl_backbone_canonical_name (const char *name)
 {

@@ -17,6 +17,7 @@ typedef enum
   SL_BACKBONE_ERROR_IO,            /* a file could not be read or written */
   SL_BACKBONE_ERROR_INVALID,       /* a bad option */
   SL_BACKBONE_ERROR_RUNTIME,       /* the engine refused the model */
+  SL_BACKBONE_ERROR_REFERENCE, /* the pinned reference-implementation wheel: nothing to install */
 } SlBackboneError;
 
 GQuark sl_backbone_error_quark (void);
