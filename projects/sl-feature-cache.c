@@ -1,4 +1,4 @@
-/* sl-feature-cache.c: a frozen prefix's features of a run's images, computed once and kept in memory or a file. */
+/* sl-feature-cache.c: a frozen prefix's features, computed once per image, in RAM or a file. */
 #define G_LOG_DOMAIN "Sightline-Projects"
 
 #include "sl-feature-cache.h"
@@ -220,6 +220,13 @@ fill (SlFeatureCache *c, sl_model *model, sl_loader *loader, SlFeatureProgress p
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "Training was cancelled");
           return FALSE;
         }
+    }
+  /* The cursor stops before failed images at the end: the pass is over, so say all of them
+   * are done (the CLI waits for done == total to say so). */
+  if (progress != NULL && cursor < c->count && !progress (c->count, user_data))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "Training was cancelled");
+      return FALSE;
     }
   return TRUE;
 

@@ -1,4 +1,4 @@
-/* sl-feature-cache.h: a frozen prefix's features of a run's images, computed once and kept in memory or a file. */
+/* sl-feature-cache.h: a frozen prefix's features, computed once per image, in RAM or a file. */
 #pragma once
 
 #include <glib.h>

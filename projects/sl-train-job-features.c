@@ -1,4 +1,4 @@
-/* sl-train-job-features.c: a training job's feature pass: a frozen prefix's output computed once per image. */
+/* sl-train-job-features.c: a training job's feature pass: the frozen prefix run once per image. */
 #define G_LOG_DOMAIN "Sightline-Projects"
 
 #include "sl-train-job-private.h"
