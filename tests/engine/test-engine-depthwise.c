@@ -230,7 +230,8 @@ test_same_stride2_by_hand (void)
   g_autofree char *out = sl_model_to_json (m);
   g_assert_nonnull (strstr (out, "\"padding\":\"same\""));
   sl_model_free (m);
-  g_autofree char *bigger = g_strjoinv ("5", g_strsplit (json, "4", -1));
+  g_auto (GStrv) pieces = g_strsplit (json, "4", -1);
+  g_autofree char *bigger = g_strjoinv ("5", pieces);
   sl_assert_ok (sl_model_new (bigger, 1, &m, &err), &err);
   d = &m->nodes[0].geom;
   g_assert_cmpint (d->ph, ==, 1);
