@@ -80,18 +80,16 @@ sl_backbone_canonical_name (const char *name)
 const char *
 sl_finetune_to_string (SlFinetune mode, int blocks)
 {
-  static char ring[4][32];
-  static gint next;
-  char *buf;
+  char buf[32];
 
   switch (mode)
     {
       case SL_FINETUNE_HEAD: return "head";
       case SL_FINETUNE_ALL: return "all";
       case SL_FINETUNE_LAST_BLOCKS:
-        buf = ring[(guint) g_atomic_int_add (&next, 1) % G_N_ELEMENTS (ring)];
-        g_snprintf (buf, sizeof ring[0], "last:%d", blocks);
-        return buf;
+        /* Interned: any thread may call this, and "last:N" strings are few (N <= 1000). */
+        g_snprintf (buf, sizeof buf, "last:%d", blocks);
+        return g_intern_string (buf);
     }
   return "head";
 }
@@ -111,6 +109,15 @@ sl_finetune_from_string (const char *text, SlFinetune *mode, int *blocks, GError
     {
       *mode = SL_FINETUNE_LAST_BLOCKS;
       *blocks = (int) n;
+    }
+  else if (text != NULL && g_str_has_prefix (text, "last:"))
+    {
+      g_set_error (error, SL_BACKBONE_ERROR, SL_BACKBONE_ERROR_INVALID,
+                   "Fine-tuning mode '%s': N in last:N is how many of the backbone's last blocks "
+                   "to train: 1 to the backbone's number of blocks (16 for EfficientNet-Lite0), "
+                   "e.g. last:3",
+                   text);
+      return FALSE;
     }
   else
     {

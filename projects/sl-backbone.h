@@ -30,8 +30,8 @@ typedef enum
   SL_FINETUNE_ALL,         /* everything, the backbone at a lower learning rate */
 } SlFinetune;
 
-/* "head", "last:3", "all" (a static string for head/all; last:N from a small ring of buffers,
- * valid until the next few calls: copy it to keep it). */
+/* "head", "last:3", "all": a string that lives as long as the program (last:N interned), safe to
+ * call from any thread. */
 const char *sl_finetune_to_string (SlFinetune mode, int blocks);
 /* Parses "head", "last:N" (N >= 1) or "all"; blocks is 0 unless the mode is last:N. */
 gboolean sl_finetune_from_string (const char *text, SlFinetune *mode, int *blocks, GError **error);
