@@ -626,7 +626,15 @@ static void
 on_finished (SlTrainPage *self, gint64 run_id, const GError *error)
 {
   const SlRunInfo *run = sl_run_list_lookup (self->run_list, run_id);
+  /* It ended during the feature pass (stopped, or failed). */
+  gboolean in_pass = run_id >= 0 && run_id == self->live_run && self->features_total > 0
+                     && !self->features_logged;
 
+  if (in_pass)
+    {
+      self->features_logged = TRUE;
+      self->features_seconds = sl_runner_get_elapsed (self->runner) - self->features_started;
+    }
   if (error == NULL && run != NULL && run->status == SL_RUN_STOPPED_EARLY)
     _sl_train_page_log (self, "Stopped early after epoch %d: %s. Best epoch: %d, the %s.",
                         run->epochs_done, run->message, run->best_epoch + 1,
@@ -637,10 +645,8 @@ on_finished (SlTrainPage *self, gint64 run_id, const GError *error)
                         "%.1f %%).",
                         run->epochs_done, run->best_epoch + 1, sl_run_best_criterion (run),
                         100.0 * run->best_val_accuracy);
-  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && run_id == self->live_run
-           && self->features_total > 0 && !self->features_logged)
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && in_pass)
     {
-      self->features_logged = TRUE;
       _sl_train_page_log (
           self,
           "Stopped while computing features (%" G_GINT64_FORMAT " of %" G_GINT64_FORMAT
