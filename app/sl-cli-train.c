@@ -324,7 +324,13 @@ resolve_model (SlProject *project, const TrainOptions *o, SlRunConfig *config, G
   else if (o->preset != NULL)
     name = g_strdup (o->preset);
   else
-    name = sl_project_dup_default_model (project);
+    {
+      g_autofree char *why = NULL;
+
+      name = sl_project_dup_default_model_why (project, &why);
+      if (why != NULL) /* not silently another kind of model than last time */
+        fprintf (o->json ? stderr : stdout, "%s\n", why);
+    }
   backbone = name != NULL ? sl_backbone_canonical_name (name) : NULL;
   if (backbone == NULL && (o->finetune != NULL || o->input_size != 0 || o->backbone_ratio != 0))
     {

@@ -1,4 +1,4 @@
-/* sl-run-backbone.c: runs that start from a pretrained backbone: defaults, input, pipeline, identity. */
+/* sl-run-backbone.c: runs from a pretrained backbone: defaults, input, pipeline, identity. */
 #define G_LOG_DOMAIN "Sightline-Projects"
 
 #include "sl-run-private.h"
@@ -47,17 +47,33 @@ sl_run_config_apply_backbone_defaults (SlRunConfig *c, gint64 train_images)
 char *
 sl_project_dup_default_model (SlProject *self)
 {
+  return sl_project_dup_default_model_why (self, NULL);
+}
+
+char *
+sl_project_dup_default_model_why (SlProject *self, char **why)
+{
   g_autoptr (SlRunInfo) latest = sl_project_get_run (self, "latest", NULL);
   g_autoptr (SlBackboneInfo) bb = NULL;
+  g_autoptr (GError) error = NULL;
   const char *name = "efficientnet-lite0";
 
+  if (why != NULL)
+    *why = NULL;
   if (latest != NULL && latest->backbone == NULL)
     return g_strdup (latest->preset != NULL ? latest->preset : "small-bn");
   if (latest != NULL)
     name = latest->backbone;
-  /* A backbone that is not (or no longer) installed: the preset that needs none. */
-  if ((bb = sl_backbone_find (name, NULL)) == NULL)
-    return g_strdup ("small-bn");
+  /* A backbone that is not (or no longer) installed: the preset that needs none. Only a
+   * backbone the latest run used is worth a word; a new project simply starts small. */
+  if ((bb = sl_backbone_find (name, &error)) == NULL)
+    {
+      if (why != NULL && latest != NULL)
+        *why = g_strdup_printf ("The latest run (%s) trained %s, which is no longer installed, "
+                                "so this one trains small-bn from scratch. %s",
+                                latest->name, name, error->message);
+      return g_strdup ("small-bn");
+    }
   return g_strdup (bb->name);
 }
 

@@ -95,6 +95,10 @@ void sl_run_config_apply_backbone_defaults (SlRunConfig *config, gint64 train_im
  * "efficientnet-lite0" (the pretrained backbone) when it is installed, else "small-bn". Older
  * projects so keep training what they trained, and a new one starts from the backbone. */
 char *sl_project_dup_default_model (SlProject *self);
+/* The same, and in *why (or NULL) one line to show when it falls back to small-bn because the
+ * backbone the latest run used is no longer installed: which one, and the command that
+ * installs it. */
+char *sl_project_dup_default_model_why (SlProject *self, char **why);
 /* The largest over the smallest class in the training split (1 without any). */
 double sl_project_stats_train_imbalance (const SlProjectStats *stats);
 void sl_run_config_clear (SlRunConfig *config);

@@ -799,26 +799,30 @@ cli (char **out, char **err, const char *first, ...)
   return run_program ((char **) args->pdata, out, err);
 }
 
-/* Whether a backbone file is in a folder of the search path that is not set by the
- * environment (the build tree's, the installed one). */
-static gboolean
-installed_outside_env (const char *file)
+/* The environment of a CLI that finds no backbone: only $SIGHTLINE_BACKBONE_PATH is searched
+ * (SIGHTLINE_BACKBONE_PATH_ONLY), and that is an empty folder. */
+static char **
+no_backbone_environ (const char *empty)
 {
-  g_autoptr (GPtrArray) dirs = sl_backbone_search_path ();
-  const char *env = g_getenv ("SIGHTLINE_BACKBONE_PATH");
+  char **env = g_get_environ ();
 
-  for (guint i = 0; i < dirs->len; i++)
-    {
-      const char *dir = g_ptr_array_index (dirs, i);
-      g_autofree char *path = g_build_filename (dir, file, NULL);
+  env = g_environ_setenv (env, "SIGHTLINE_BACKBONE_PATH", empty, TRUE);
+  env = g_environ_setenv (env, "SIGHTLINE_BACKBONE_PATH_ONLY", "1", TRUE);
+  env = g_environ_setenv (env, "XDG_DATA_HOME", empty, TRUE);
+  return env;
+}
 
-      if ((env != NULL && strstr (env, dir) != NULL)
-          || g_str_has_prefix (dir, g_get_user_data_dir ()))
-        continue;
-      if (g_file_test (path, G_FILE_TEST_EXISTS))
-        return TRUE;
-    }
-  return FALSE;
+/* Runs the CLI with `env`; returns its exit status (-1 when it did not exit). */
+static int
+cli_env (char **env, char **out, char **err, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  int status;
+
+  g_assert_true (
+      g_spawn_sync (NULL, argv, env, G_SPAWN_DEFAULT, NULL, NULL, out, err, &status, &error));
+  g_assert_no_error (error);
+  return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
 }
 
 /* Options that do not go together, and a backbone that is not installed, are said plainly
@@ -856,43 +860,38 @@ test_cli_errors (void)
         cli (&out, &err, "train", path, "--resume", "latest", "--finetune", "all", NULL), !=, 0);
     g_assert_nonnull (strstr (err, "keeps its recipe"));
   }
-  /* Missing: the error names the command that installs it. Backbones are looked up in the
-   * build tree too, so only when this one is not there. */
+  /* Missing: the error names the command that installs it. Only the empty folder is searched,
+   * so this runs whatever the build tree or the user has installed. */
   empty = g_build_filename (tmp, "no-backbones", NULL);
   g_mkdir (empty, 0755);
-  if (!installed_outside_env ("efficientnet-lite2.slmodel"))
-    {
-      g_autofree char *cli_path = built_program ("app", "sightline-cli");
-      g_autofree char *out = NULL, *err = NULL;
-      g_auto (GStrv) env = g_get_environ ();
-      g_autoptr (GError) error = NULL;
-      char *argv[] = { cli_path, "train", (char *) path, "--model", "lite2", NULL };
-      int status;
+  {
+    g_autofree char *cli_path = built_program ("app", "sightline-cli");
+    g_autofree char *out = NULL, *err = NULL;
+    g_auto (GStrv) env = no_backbone_environ (empty);
+    char *argv[] = { cli_path, "train", (char *) path, "--model", "lite2", NULL };
 
-      env = g_environ_setenv (env, "SIGHTLINE_BACKBONE_PATH", empty, TRUE);
-      env = g_environ_setenv (env, "XDG_DATA_HOME", empty, TRUE);
-      g_assert_true (
-          g_spawn_sync (NULL, argv, env, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error));
-      g_assert_no_error (error);
-      g_assert_false (g_spawn_check_wait_status (status, NULL));
-      g_test_message ("%s", err);
-      g_assert_nonnull (strstr (err, "backbones install"));
-      g_clear_pointer (&out, g_free);
-      g_clear_pointer (&err, g_free);
-      /* Nothing was recorded. */
-      g_assert_cmpint (cli (&out, &err, "runs", path, NULL), ==, 0);
-      g_assert_nonnull (strstr (out, "No runs yet"));
-    }
+    g_assert_cmpint (cli_env (env, &out, &err, argv), ==, 1);
+    g_test_message ("%s", err);
+    g_assert_nonnull (strstr (err, "EfficientNet-Lite2"));
+    g_assert_nonnull (strstr (err, "backbones install"));
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+    /* Nothing was recorded. */
+    g_assert_cmpint (cli (&out, &err, "runs", path, NULL), ==, 0);
+    g_assert_nonnull (strstr (out, "No runs yet"));
+  }
   g_clear_pointer (&project, sl_project_unref);
   sl_remove_tree (tmp);
 }
 
-/* `train --model lite0` with no other choice trains a head on the backbone and says so. */
+/* `train --model lite0` with no other option trains a head on the backbone with the defaults
+ * and says so; options change that; when the backbone of the latest run is gone, `train P`
+ * says why it trains small-bn instead. */
 static void
 test_cli_lite0 (void)
 {
   g_autoptr (SlBackboneInfo) bb = sl_backbone_find ("lite0", NULL);
-  g_autofree char *tmp = NULL, *out = NULL, *err = NULL, *model = NULL;
+  g_autofree char *tmp = NULL, *out = NULL, *err = NULL, *model = NULL, *empty = NULL;
   g_autoptr (SlProject) project = NULL;
   g_autoptr (SlRunInfo) run = NULL;
   g_autoptr (GError) error = NULL;
@@ -908,13 +907,30 @@ test_cli_lite0 (void)
   model = sl_project_dup_default_model (project);
   g_assert_cmpstr (model, ==, "efficientnet-lite0");
   g_clear_pointer (&model, g_free);
-  g_assert_cmpint (cli (&out, &err, "train", sl_project_get_path (project), "--model", "lite0",
-                        "--epochs", "1", "--finetune", "last:1", "--input-size", "128", NULL),
-                   ==, 0);
+  /* True defaults: nothing but the model. */
+  g_assert_cmpint (
+      cli (&out, &err, "train", sl_project_get_path (project), "--model", "lite0", NULL), ==, 0);
   g_test_message ("%s", out);
   g_assert_nonnull (strstr (out, "Training efficientnet-lite0 run-1"));
+  g_assert_nonnull (strstr (out, "128 px input, trains the new head"));
+  g_assert_nonnull (strstr (out, "images computed in"));
+  run = sl_project_get_run (project, "latest", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (run->backbone, ==, "efficientnet-lite0");
+  g_assert_cmpint (run->status, ==, SL_RUN_FINISHED);
+  g_assert_cmpint (run->epochs, >, 1);
+  g_assert_cmpfloat (run->best_val_accuracy, >, 0.5); /* two classes */
+  g_clear_pointer (&run, sl_run_info_free);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  /* Options change the fine-tuning and the input. */
+  g_assert_cmpint (cli (&out, &err, "train", sl_project_get_path (project), "--model", "lite0",
+                        "--epochs", "1", "--finetune", "last:1", "--input-size", "160", NULL),
+                   ==, 0);
+  g_test_message ("%s", out);
+  g_assert_nonnull (strstr (out, "Training efficientnet-lite0 run-2"));
   g_assert_nonnull (
-      strstr (out, "128 px input, trains the new head and the backbone's last block"));
+      strstr (out, "160 px input, trains the new head and the backbone's last block"));
   g_assert_nonnull (strstr (out, "images computed in"));
   run = sl_project_get_run (project, "latest", &error);
   g_assert_no_error (error);
@@ -945,6 +961,28 @@ test_cli_lite0 (void)
   g_clear_pointer (&model, g_free);
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
+  /* Unless it is gone: then small-bn, and the reason with the command that brings it back. */
+  empty = g_build_filename (tmp, "no-backbones", NULL);
+  g_mkdir (empty, 0755);
+  {
+    g_autofree char *cli_path = built_program ("app", "sightline-cli");
+    g_auto (GStrv) env = no_backbone_environ (empty);
+    char *argv[]
+        = { cli_path, "train", (char *) sl_project_get_path (project), "--epochs", "1", NULL };
+
+    g_assert_cmpint (cli_env (env, &out, &err, argv), ==, 0);
+    g_test_message ("%s", out);
+    g_assert_nonnull (strstr (out, "trained efficientnet-lite0, which is no longer installed"));
+    g_assert_nonnull (strstr (out, "small-bn"));
+    g_assert_nonnull (strstr (out, "backbones install"));
+    run = sl_project_get_run (project, "latest", &error);
+    g_assert_no_error (error);
+    g_assert_null (run->backbone);
+    g_assert_cmpstr (run->preset, ==, "small-bn");
+    g_clear_pointer (&run, sl_run_info_free);
+    g_clear_pointer (&out, g_free);
+    g_clear_pointer (&err, g_free);
+  }
   g_assert_cmpint (cli (&out, &err, "train", sl_project_get_path (project), "--model", "seed-cnn",
                         "--epochs", "1", NULL),
                    ==, 0);
