@@ -156,6 +156,11 @@ _sl_cli_models (int argc, char **argv)
           cJSON_AddBoolToObject (o, "installed", info != NULL);
           if (info != NULL)
             {
+              g_autoptr (GError) damage = NULL;
+
+              cJSON_AddBoolToObject (o, "damaged", !sl_backbone_check (info, &damage));
+              if (damage != NULL)
+                cJSON_AddStringToObject (o, "damage", damage->message);
               cJSON_AddStringToObject (o, "title", info->title);
               cJSON_AddStringToObject (o, "license", info->license);
               cJSON_AddStringToObject (o, "path", info->path);
@@ -192,6 +197,12 @@ _sl_cli_models (int argc, char **argv)
       printf ("  %-19s licence %s; from %s\n", "", info->license,
               source_wheel (info, wheel, sizeof wheel));
       printf ("  %-19s %s\n", "", info->path);
+      {
+        g_autoptr (GError) damage = NULL;
+
+        if (!sl_backbone_check (info, &damage))
+          printf ("  %-19s DAMAGED: %s\n", "", damage->message);
+      }
     }
   return 0;
 }

@@ -1,4 +1,4 @@
-/* sl-backbone-transfer.c: a classifier built on a pretrained backbone, frozen per fine-tuning mode. */
+/* sl-backbone-transfer.c: a classifier on a pretrained backbone, frozen per fine-tuning mode. */
 #include "sl-backbone-private.h"
 #include "sl-classifier.h"
 
@@ -209,9 +209,12 @@ sl_backbone_transfer_model_new (const SlBackboneInfo *bb, const SlTransferOption
   co.threads = 1;
   if (sl_classifier_open (bb->path, &co, &c, &err) != SL_OK)
     {
+      g_autofree char *hint = sl_backbone_reinstall_hint (bb);
+
+      /* sl_backbone_find read only the header: the rest is damaged (the message names it). */
       sl_model_free (model);
       g_set_error (error, SL_BACKBONE_ERROR, SL_BACKBONE_ERROR_FORMAT,
-                   "Could not open the backbone %s: %s", bb->path, err.message);
+                   "Could not use the %s backbone: %s. %s", bb->title, err.message, hint);
       return NULL;
     }
   if (!copy_weights (model, sl_classifier_model (c), opts->channels, error))

