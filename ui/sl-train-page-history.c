@@ -20,24 +20,56 @@ history_path (SlTrainPage *self, gint64 run_id, const char *file)
                      : NULL;
 }
 
+/* The files being written, each to the text to write once that write is done (NULL: none).
+ * A run saves at every epoch and again at its end, moments apart: two replace operations
+ * on one file in flight together can finish in either order and leave the older text. */
+static GHashTable *writing;
+
+static void write_now (const char *path, GBytes *bytes);
+
 static void
 written (GObject *source, GAsyncResult *result, gpointer data)
 {
+  g_autofree char *path = data;
   g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) next = NULL;
+  gpointer key;
 
   /* Losing the history loses no result (the epochs are in the project): say it, go on. */
   if (!g_file_replace_contents_finish (G_FILE (source), result, NULL, &error))
     g_debug ("Could not keep a run's history: %s", error->message);
+  if (g_hash_table_steal_extended (writing, path, &key, (gpointer *) &next))
+    g_free (key);
+  if (next != NULL)
+    write_now (path, next);
 }
 
 static void
-write_later (const char *path, GString *text)
+write_now (const char *path, GBytes *bytes)
 {
   g_autoptr (GFile) file = g_file_new_for_path (path);
-  g_autoptr (GBytes) bytes = g_string_free_to_bytes (text);
 
+  g_hash_table_insert (writing, g_strdup (path), NULL);
   g_file_replace_contents_bytes_async (file, bytes, NULL, FALSE, G_FILE_CREATE_NONE, NULL, written,
-                                       NULL);
+                                       g_strdup (path));
+}
+
+/* Writes text to path in the background, after any write to it still in flight. */
+static void
+write_later (const char *path, GString *text)
+{
+  GBytes *bytes = g_string_free_to_bytes (text);
+
+  if (writing == NULL)
+    writing
+        = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_bytes_unref);
+  if (g_hash_table_contains (writing, path))
+    {
+      g_hash_table_insert (writing, g_strdup (path), bytes); /* replaces an older queued text */
+      return;
+    }
+  write_now (path, bytes);
+  g_bytes_unref (bytes);
 }
 
 void

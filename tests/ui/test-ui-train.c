@@ -113,6 +113,21 @@ log_contains (SlTrainPage *page, const char *text)
   return FALSE;
 }
 
+typedef struct
+{
+  SlTrainPage *page;
+  const char *name, *value;
+} StatWait;
+
+/* Whether the header shows a value (it follows the runner's signals, not at once). */
+static gboolean
+stat_is (gpointer data)
+{
+  StatWait *w = data;
+
+  return g_strcmp0 (sl_train_page_get_stat (w->page, w->name), w->value) == 0;
+}
+
 /* ---- Tests ----------------------------------------------------------------------------- */
 
 /* Start through the page's action, watch the live curves, and check them against the store. */
@@ -254,7 +269,7 @@ test_stop_resume (Fixture *f, gconstpointer data)
     /* The header agrees with the log: the last finished epoch, not the abandoned one. */
     g_autofree char *epoch = g_strdup_printf ("%d / 4", stopped->epochs_done);
 
-    ui_test_spin (100);
+    ui_test_wait_until (stat_is, &(StatWait){ f->page, "epoch", epoch }, 20000);
     g_assert_cmpstr (sl_train_page_get_stat (f->page, "epoch"), ==, epoch);
     g_assert_cmpstr (sl_train_page_get_stat (f->page, "device"), ==, "CPU · 1 thread");
   }
@@ -267,7 +282,7 @@ test_stop_resume (Fixture *f, gconstpointer data)
   /* The recipe's thread count and device, in the header and the log. */
   g_assert_cmpint (sl_runner_get_threads (trainer), ==, 1);
   g_assert_cmpstr (sl_runner_get_device (trainer), ==, "cpu");
-  ui_test_spin (100);
+  ui_test_wait_until (stat_is, &(StatWait){ f->page, "device", "CPU · 1 thread" }, 20000);
   g_assert_cmpstr (sl_train_page_get_stat (f->page, "device"), ==, "CPU · 1 thread");
   wait_for_training (f);
   g_assert_true (log_contains (f->page, "on the CPU with 1 thread"));
@@ -277,6 +292,53 @@ test_stop_resume (Fixture *f, gconstpointer data)
   g_assert_cmpint (finished->status, ==, SL_RUN_FINISHED);
   g_assert_cmpint (finished->epochs_done, ==, 4);
   g_assert_true (log_contains (f->page, "Resumed"));
+}
+
+/* Whether the file at path has a line containing text. */
+static gboolean
+file_has_line (const char *path, const char *text)
+{
+  g_autofree char *contents = NULL;
+
+  return g_file_get_contents (path, &contents, NULL, NULL) && strstr (contents, text) != NULL;
+}
+
+/* The data rows (not the "# " header) of a run's steps.tsv; 0 when it cannot be read. */
+static guint
+count_steps (const char *path)
+{
+  g_autofree char *contents = NULL;
+  g_auto (GStrv) lines = NULL;
+  guint n = 0;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return 0;
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (lines[i][0] != '\0' && lines[i][0] != '#')
+      n++;
+  return n;
+}
+
+typedef struct
+{
+  const char *log_path, *steps_path;
+  guint n_steps;
+} HistoryFiles;
+
+static gboolean
+history_written (gpointer data)
+{
+  HistoryFiles *files = data;
+
+  return file_has_line (files->log_path, "Finished 2 epochs")
+         && count_steps (files->steps_path) == files->n_steps;
+}
+
+static gboolean
+shows_finished (gpointer page)
+{
+  return log_contains (page, "Finished 2 epochs");
 }
 
 /* The event log and the step curves are kept with the run: a page opened later (the project
@@ -289,6 +351,7 @@ test_history_kept (Fixture *f, gconstpointer data)
   SlSession *reopened;
   SlTrainPage *page;
   GtkWindow *window;
+  HistoryFiles written;
   gint64 id;
 
   open_page (f, 120);
@@ -300,17 +363,23 @@ test_history_kept (Fixture *f, gconstpointer data)
   id = sl_runner_get_run_id (sl_session_get_runner (f->session));
   run = get_run (f, id);
   g_assert_cmpint (run->status, ==, SL_RUN_FINISHED);
-  ui_test_spin (500); /* the background writes */
   log_path = sl_project_run_file (f->project, run, "events.log");
   steps_path = sl_project_run_file (f->project, run, "steps.tsv");
-  g_assert_true (g_file_test (log_path, G_FILE_TEST_IS_REGULAR));
-  g_assert_true (g_file_test (steps_path, G_FILE_TEST_IS_REGULAR));
+  /* The page writes both in the background, at every epoch and at the end: wait for the last
+   * writes (the log's closing line, every step the page shows), however slow the machine. */
+  written.log_path = log_path;
+  written.steps_path = steps_path;
+  written.n_steps = sl_chart_series_get_n_points (sl_train_page_get_series (f->page, "train-loss"));
+  g_assert_cmpuint (written.n_steps, >, 2);
+  ui_test_wait_until (history_written, &written, 20000);
+  g_assert_true (file_has_line (log_path, "Finished 2 epochs"));
+  g_assert_cmpuint (count_steps (steps_path), ==, written.n_steps);
 
   reopened = sl_session_new_for_project (f->project);
   page = SL_TRAIN_PAGE (sl_train_page_new (reopened));
   window = ui_test_window_new (GTK_WIDGET (page), 1280, 800);
   sl_train_page_show_run (page, id);
-  ui_test_spin (200);
+  ui_test_wait_until (shows_finished, page, 20000);
   g_assert_true (log_contains (page, "Epoch 1 of 2"));
   g_assert_true (log_contains (page, "Finished 2 epochs"));
   /* Step points, more than the two epochs the store has. */
