@@ -435,6 +435,21 @@ test_hover (void)
   gtk_window_destroy (window);
 }
 
+typedef struct
+{
+  SlChart *chart;
+  guint draws;
+} DrawWait;
+
+/* Whether the chart drew since it had drawn draws times. */
+static gboolean
+drawn_since (gpointer data)
+{
+  DrawWait *w = data;
+
+  return sl_chart_get_n_draws (w->chart) > w->draws;
+}
+
 static void
 test_redraw_throttled (void)
 {
@@ -444,14 +459,15 @@ test_redraw_throttled (void)
   guint before;
 
   sl_chart_add_series (chart, s);
-  ui_test_spin (100);
+  ui_test_wait_until (drawn_since, &(DrawWait){ chart, 0 }, 20000);
   before = sl_chart_get_n_draws (chart);
   g_assert_cmpuint (before, >, 0);
   /* A thousand "changed" signals draw nothing at once ... */
   for (int i = 0; i < 1000; i++)
     sl_chart_series_append (s, i, sin (i / 50.0));
   g_assert_cmpuint (sl_chart_get_n_draws (chart), ==, before);
-  /* ... and a frame or two afterwards. */
+  /* ... and a frame or two afterwards (however late the frame clock gets to it). */
+  ui_test_wait_until (drawn_since, &(DrawWait){ chart, before }, 20000);
   ui_test_spin (200);
   g_assert_cmpuint (sl_chart_get_n_draws (chart), >, before);
   g_assert_cmpuint (sl_chart_get_n_draws (chart), <=, before + 3);

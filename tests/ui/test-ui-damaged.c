@@ -49,6 +49,22 @@ health_ready (gpointer data)
   return !sl_class_list_get_health_busy (data);
 }
 
+typedef struct
+{
+  SlClassList *list;
+  const char *text;
+  gboolean shown;
+} LabelWait;
+
+/* Whether the class list shows (or, shown FALSE, no longer shows) a label with text. */
+static gboolean
+list_shows (gpointer data)
+{
+  LabelWait *w = data;
+
+  return (ui_test_find_label (GTK_WIDGET (w->list), w->text) != NULL) == w->shown;
+}
+
 static SlClassList *
 wait_for_health (SlWindow *window)
 {
@@ -334,6 +350,7 @@ test_damage_in_health (void)
   window = new_window ();
   g_assert_true (sl_window_open_project (window, path));
   list = wait_for_health (window);
+  ui_test_wait_until (list_shows, &(LabelWait){ list, "The project is damaged.", TRUE }, 20000);
   g_assert_nonnull (ui_test_find_label (GTK_WIDGET (list), "The project is damaged."));
   g_assert_nonnull (ui_test_find_label (GTK_WIDGET (list), "sightline-cli repair"));
   /* Data Health offers the same rebuild as opening does: its dialog, then a
@@ -429,6 +446,7 @@ test_conflicts (void)
   image_id = c->image_id;
   g_assert_cmpstr (c->kept_class, ==, "t-shirt");
   list = wait_for_health (window);
+  ui_test_wait_until (list_shows, &(LabelWait){ list, "found in two class folders", TRUE }, 20000);
   g_assert_nonnull (ui_test_find_label (GTK_WIDGET (list), "found in two class folders"));
   g_assert_nonnull (ui_test_find_label (GTK_WIDGET (list), "Resolve…"));
   shot = ui_test_save_screenshot (GTK_WIDGET (window), "data-health-conflicts");
@@ -437,7 +455,8 @@ test_conflicts (void)
   /* The user picks "trouser" from the Resolve… menu. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (list), "classes.resolve-conflict", "(xs)",
                                              image_id, "trouser"));
-  ui_test_spin (600);
+  /* The warning goes once the health query after the change (it starts after a pause) is in. */
+  ui_test_wait_until (list_shows, &(LabelWait){ list, "found in two class folders", FALSE }, 20000);
   g_assert_true (ui_test_wait_until ((UiTestCondition) G_CALLBACK (health_ready), list, 20000));
   g_assert_null (ui_test_find_label (GTK_WIDGET (list), "found in two class folders"));
   {

@@ -124,6 +124,28 @@ card_true_is (Fixture *f, SlPredictionCard *card, gint64 class_id)
   return g_strcmp0 (gtk_label_get_text (GTK_LABEL (shown)), name) == 0;
 }
 
+typedef struct
+{
+  Fixture *f;
+  gint64 image_id;
+  const char *state;    /* the start of the card's state text, or NULL */
+  gint64 true_class_id; /* the class its True row names, or -1 */
+} CardWait;
+
+/* Whether the grid holds the image's card, showing that (the grid rebuilds cards on a frame). */
+static gboolean
+card_shows (gpointer data)
+{
+  CardWait *w = data;
+  SlPredictionCard *card = find_card (w->f->page, w->image_id);
+  const char *state = card != NULL ? sl_prediction_card_get_state_text (card) : NULL;
+
+  return card != NULL && (w->state == NULL || (state != NULL && g_str_has_prefix (state, w->state)))
+         && (w->true_class_id < 0
+             || (ui_test_find_label (GTK_WIDGET (card), "True") != NULL
+                 && card_true_is (w->f, card, w->true_class_id)));
+}
+
 static void
 save_screenshot (Fixture *f, const char *name)
 {
@@ -339,7 +361,7 @@ test_evaluate (Fixture *f, gconstpointer data)
     {
       g_assert_true (sl_evaluate_page_get_out_of_date (f->page));
       g_assert_nonnull (strstr (sl_evaluate_page_get_status_text (f->page), "Labels changed"));
-      ui_test_spin (50);
+      ui_test_wait_until (card_shows, &(CardWait){ f, id, "Now labelled", predicted_id }, 20000);
       card = find_card (f->page, id);
       g_assert_nonnull (card);
       g_assert_true (g_str_has_prefix (sl_prediction_card_get_state_text (card), "Now labelled"));
@@ -352,7 +374,7 @@ test_evaluate (Fixture *f, gconstpointer data)
   g_assert_cmpint (label_of (f, id, NULL), ==, before);
   if (predicted_id != before)
     {
-      ui_test_spin (50);
+      ui_test_wait_until (card_shows, &(CardWait){ f, id, NULL, before }, 20000);
       card = find_card (f->page, id);
       g_assert_nonnull (card);
       g_assert_true (card_true_is (f, card, before));
@@ -367,7 +389,7 @@ test_evaluate (Fixture *f, gconstpointer data)
   g_assert_true (ignored);
   g_assert_true (sl_prediction_object_get_ignored (first));
   g_assert_true (sl_evaluate_page_get_out_of_date (f->page));
-  ui_test_spin (50);
+  ui_test_wait_until (card_shows, &(CardWait){ f, id, "Ignored", -1 }, 20000);
   card = find_card (f->page, id);
   g_assert_nonnull (card);
   g_assert_cmpstr (sl_prediction_card_get_state_text (card), ==, "Ignored");

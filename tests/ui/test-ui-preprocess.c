@@ -37,6 +37,15 @@ preview_ready (gpointer page)
          && sl_preview_pane_get_output_texture (sl_preprocess_page_get_preview_pane (page)) != NULL;
 }
 
+/* Whether the project has a stored pipeline (the page stores it after a pause). */
+static gboolean
+pipeline_stored (gpointer project)
+{
+  g_autofree char *json = sl_project_dup_stored_pipeline_json (project);
+
+  return json != NULL;
+}
+
 /* The last request came back (with or without an output). */
 static gboolean
 worker_idle (gpointer page)
@@ -255,8 +264,9 @@ test_chain (void)
                     ==, 5);
   g_assert_null (sl_preview_pane_get_error (sl_preprocess_page_get_preview_pane (f.page)));
 
-  /* Stored after a short pause, in order, with values and the enabled flags. */
-  ui_test_spin (450);
+  /* Stored after a short pause (however long the machine takes to get to it), in order, with
+   * values and the enabled flags. */
+  ui_test_wait_until (pipeline_stored, f.project, 20000);
   stored = stored_pipeline (&f);
   g_assert_cmpint (sl_pipeline_step_count (stored), ==, 3);
   g_assert_cmpstr (step_op (stored, 0), ==, "clahe");

@@ -616,6 +616,15 @@ welcome_loaded (gpointer view)
   return sl_welcome_view_get_pending (view) == 0;
 }
 
+/* Whether the welcome view's recent project shows its thumbnail. */
+static gboolean
+thumbnail_loaded (gpointer welcome)
+{
+  GtkWidget *thumbnail = find_css_class (welcome, "recent-thumbnail");
+
+  return thumbnail != NULL && gtk_widget_has_css_class (thumbnail, "loaded");
+}
+
 /* Transparent pixels are drawn on a checkerboard in the pictures (cards, details, Try It),
  * the preview views and the welcome view's thumbnails, never on a flat fill; opaque ones on
  * nothing. */
@@ -710,7 +719,8 @@ test_checkerboard (Fixture *f, gconstpointer data)
     welcome = ui_test_find_widget (GTK_WIDGET (shell), SL_TYPE_WELCOME_VIEW, NULL);
     g_assert_nonnull (welcome);
     g_assert_true (ui_test_wait_until (welcome_loaded, welcome, 10000));
-    ui_test_spin (300);
+    ui_test_wait_until (thumbnail_loaded, welcome, 20000);
+    ui_test_spin (300); /* painted */
     thumbnail = find_css_class (welcome, "recent-thumbnail");
     g_assert_nonnull (thumbnail);
     g_assert_true (gtk_widget_has_css_class (thumbnail, "loaded"));
