@@ -31,6 +31,7 @@ typedef struct
 {
   int batch;
   bool training, want_input_grad;
+  bool unshared; /* every output its own buffer: the reference for tests */
   int first, end, input_node;
   size_t input_size;
 } plan_spec;
@@ -146,8 +147,9 @@ typedef struct
 
 /* Places node i's buffers: an alias or an in-place layer owns none; others
  * their output (unless they pass their input on), a gradient when training,
- * and what their kind asks for. Returns the bytes the node owns and, in
- * *node_ws, the bytes of workspace it asks for. */
+ * and what their kind asks for. Returns the bytes the node owns (its output
+ * counted even where it lies in the shared region) and, in *node_ws, the
+ * bytes of workspace it asks for. */
 static uint64_t
 layout_node (const sl_model *m, const int *readers, const plan_spec *sp, int i,
              const sl_plan_sizer *sz, plan_layout *l, layout_sums *t, uint64_t *node_ws)
@@ -158,6 +160,7 @@ layout_node (const sl_model *m, const int *readers, const plan_spec *sp, int i,
   const bool training = node_trains (m, i, sp->training);
   const size_t len = _sl_align16 ((size_t) batch * _sl_shape_size (n->out));
   const size_t floats_before = t->floats, ints_before = t->ints;
+  size_t pooled = 0;
   sl_layer_needs needs = { .out = true };
 
   l->out_at[i] = l->grad_at[i] = l->saved_at[i] = l->arg_at[i] = SIZE_MAX;
@@ -172,7 +175,10 @@ layout_node (const sl_model *m, const int *readers, const plan_spec *sp, int i,
     }
   c->plan (n, batch, training, sz, &needs);
   if (needs.out && l->pool_at[i] != SIZE_MAX)
-    l->out_at[i] = l->pool_at[i]; /* the region sits at the arena's start */
+    {
+      l->out_at[i] = l->pool_at[i]; /* the region sits at the arena's start */
+      pooled = len;                 /* its output, though in the shared region */
+    }
   else if (needs.out)
     {
       l->out_at[i] = t->floats;
@@ -196,7 +202,7 @@ layout_node (const sl_model *m, const int *readers, const plan_spec *sp, int i,
   t->ws = needs.workspace > t->ws ? needs.workspace : t->ws;
   t->scratch = needs.grad_scratch > t->scratch ? needs.grad_scratch : t->scratch;
   *node_ws = (uint64_t) _sl_align16 (needs.workspace) * sizeof (float);
-  return (uint64_t) (t->floats - floats_before) * sizeof (float)
+  return (uint64_t) (t->floats - floats_before + pooled) * sizeof (float)
          + (uint64_t) (t->ints - ints_before) * sizeof (int32_t);
 }
 
@@ -264,23 +270,25 @@ passes_input (const sl_model *m, const int *readers, const plan_spec *sp, int i)
   return !needs.out;
 }
 
-/* A frozen prefix that runs as at inference inside a training plan (or a
- * plan for features) needs each output only until its last reader has run,
- * unless the trainable layers read it (or it is the plan's result): those
- * outputs share one region, each placed first-fit among the ones still
- * alive. Fills l->pool_at (SIZE_MAX: not pooled) and returns the region's
- * floats. */
+/* Layers that run as at inference and whose outputs nothing reads in a
+ * backward pass (every layer of an inference plan; a training plan's frozen
+ * prefix) need each output only until its last reader has run (a residual
+ * sum keeps its skip input alive until then), unless trainable layers read
+ * it or it is the plan's result (or the features): those outputs share one
+ * region, each placed first-fit among the ones still alive. Fills
+ * l->pool_at (SIZE_MAX: not pooled) and returns the region's floats. */
 static size_t
-pool_prefix (const sl_model *m, const int *readers, const plan_spec *sp, plan_layout *l)
+pool_outputs (const sl_model *m, const int *readers, const plan_spec *sp, plan_layout *l)
 {
-  const int end = sp->end < m->n_frozen ? sp->end : m->n_frozen;
+  const int frozen_end = sp->end < m->n_frozen ? sp->end : m->n_frozen;
+  const int end = sp->training ? frozen_end : sp->end;
   int *owner = NULL, *last = NULL, *live = NULL;
   int n_live = 0, feature = _sl_model_feature_node (m);
   size_t size = 0;
 
   for (int i = 0; i < m->n_nodes; i++)
     l->pool_at[i] = SIZE_MAX;
-  if (!(sp->training || sp->end <= m->n_frozen) || sp->first >= end)
+  if (sp->unshared || sp->first >= end)
     return 0;
   owner = malloc (sizeof (int) * 3 * (size_t) m->n_nodes);
   if (owner == NULL)
@@ -298,12 +306,14 @@ pool_prefix (const sl_model *m, const int *readers, const plan_spec *sp, plan_la
           int o = owner_of (sp, owner, n->inputs[k]);
 
           if (o >= 0)
-            last[o] = i >= m->n_frozen ? INT_MAX : (last[o] > i ? last[o] : i);
+            last[o] = node_trains (m, i, sp->training) ? INT_MAX : (last[o] > i ? last[o] : i);
         }
     }
   if (owner[sp->end - 1] >= 0)
     last[owner[sp->end - 1]] = INT_MAX;
-  if (feature >= 0 && feature < sp->end && owner_of (sp, owner, feature) >= 0)
+  /* A plan for features hands its last frozen output to the caller. */
+  if (sp->end <= m->n_frozen && feature >= 0 && feature < sp->end
+      && owner_of (sp, owner, feature) >= 0)
     last[owner_of (sp, owner, feature)] = INT_MAX;
 
   for (int i = sp->first; i < end; i++)
@@ -368,7 +378,7 @@ plan_layout_new (const sl_model *m, const plan_spec *sp, const sl_plan_sizer *sz
   l->saved_at = l->grad_at + m->n_nodes;
   l->arg_at = l->saved_at + m->n_nodes;
   l->pool_at = l->arg_at + m->n_nodes;
-  t.floats = pool_prefix (m, readers, sp, l);
+  t.floats = pool_outputs (m, readers, sp, l);
   for (int i = 0; i < m->n_nodes; i++)
     {
       uint64_t ws;
@@ -401,6 +411,34 @@ _sl_plan_measure (const sl_model *m, int batch, const sl_plan_sizer *sizer, uint
   *bytes = st == SL_OK ? layout_bytes (&l) : 0;
   layout_clear (&l);
   return st;
+}
+
+int
+_sl_plan_fit_batch (const sl_model *m, int want, sl_plan_part part)
+{
+  const sl_plan_sizer sizer = { .backend = m->backend,
+                                .threads = m->threads,
+                                .host_memory = m->backend->ops->host_memory };
+  int lo = 1, hi = want;
+
+  if (want <= 1 || m->plan_limit == 0)
+    return want < 1 ? 1 : want;
+  /* A plan grows with its batch: the largest that fits, by bisection. */
+  while (lo < hi)
+    {
+      const int mid = lo + (hi - lo + 1) / 2;
+      const plan_spec sp = spec_of (m, mid, false, false, part);
+      plan_layout l;
+
+      if (plan_layout_new (m, &sp, &sizer, &l, NULL, NULL, NULL) != SL_OK)
+        return lo; /* out of memory measuring: the batch known to fit, or 1 */
+      if (layout_bytes (&l) <= m->plan_limit)
+        lo = mid;
+      else
+        hi = mid - 1;
+      layout_clear (&l);
+    }
+  return lo;
 }
 
 /* "1.5 GB", "12.0 MB": the sizes that limit messages quote. */
@@ -561,6 +599,15 @@ _sl_plan_new (sl_model *m, int batch, bool training, bool want_input_grad, sl_pl
 {
   const plan_spec sp = spec_of (m, batch, training, want_input_grad, SL_PART_ALL);
 
+  return plan_new (m, &sp, out, err);
+}
+
+sl_status
+_sl_plan_new_unshared (sl_model *m, int batch, sl_plan **out, sl_error *err)
+{
+  plan_spec sp = spec_of (m, batch, false, false, SL_PART_ALL);
+
+  sp.unshared = true;
   return plan_new (m, &sp, out, err);
 }
 

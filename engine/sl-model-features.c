@@ -58,14 +58,27 @@ sl_model_compute_features (sl_model *m, const float *x, int n, float *features, 
       int chunk = n - done > FEATURE_CHUNK ? FEATURE_CHUNK : n - done;
       sl_status st;
 
-      if (m->features_plan == NULL || m->features_plan->batch < chunk)
+      if (m->features_plan != NULL && m->plan_limit > 0 && m->features_plan->bytes > m->plan_limit)
         {
           _sl_plan_free (m, m->features_plan);
           m->features_plan = NULL;
-          st = _sl_plan_new_part (m, n < FEATURE_CHUNK ? chunk : FEATURE_CHUNK, false,
-                                  SL_PART_PREFIX, &m->features_plan, err);
-          if (st != SL_OK)
-            return st;
+        }
+      if (m->features_plan == NULL || m->features_plan->batch < chunk)
+        {
+          /* As large as asked, within the memory limit. */
+          int batch
+              = _sl_plan_fit_batch (m, n < FEATURE_CHUNK ? chunk : FEATURE_CHUNK, SL_PART_PREFIX);
+
+          if (m->features_plan == NULL || m->features_plan->batch < batch)
+            {
+              _sl_plan_free (m, m->features_plan);
+              m->features_plan = NULL;
+              st = _sl_plan_new_part (m, batch, false, SL_PART_PREFIX, &m->features_plan, err);
+              if (st != SL_OK)
+                return st;
+            }
+          if (chunk > m->features_plan->batch)
+            chunk = m->features_plan->batch;
         }
       st = features_chunk (m, node, x + done * in_size, chunk,
                            features + (size_t) done * sl_model_feature_size (m), err);

@@ -175,6 +175,12 @@ void _sl_format_bytes (uint64_t bytes, char *buf, size_t size);
 
 sl_status _sl_plan_new (sl_model *model, int batch, bool training, bool want_input_grad,
                         sl_plan **out, sl_error *err);
+/* An inference plan in which every layer owns its output buffer (an
+ * ordinary one shares them by lifetime): the reference tests compare with. */
+sl_status _sl_plan_new_unshared (sl_model *model, int batch, sl_plan **out, sl_error *err);
+/* The largest batch, from 1 to want, whose inference plan (of `part`) fits
+ * model->plan_limit; 1 when none does (planning it then reports the limit). */
+int _sl_plan_fit_batch (const sl_model *model, int want, sl_plan_part part);
 /* A plan for one part of the graph (no input gradient). */
 sl_status _sl_plan_new_part (sl_model *model, int batch, bool training, sl_plan_part part,
                              sl_plan **out, sl_error *err);

@@ -350,6 +350,32 @@ predict_chunk (sl_model *m, const float *x, int n, float *probs, sl_error *err)
   return be->ops->download (be, probs, p->probs, sizeof (float) * m->classes * n, err);
 }
 
+/* Makes m->predict_plan ready for chunks of up to `chunk` images: the plan
+ * grows to PREDICT_CHUNK (or to chunk on a first, small call), but only as
+ * far as the memory limit allows; a plan made under a larger limit is
+ * dropped. */
+static sl_status
+predict_plan_ready (sl_model *m, int chunk, sl_error *err)
+{
+  sl_plan *p = m->predict_plan;
+  int want, batch;
+
+  if (p != NULL && m->plan_limit > 0 && p->bytes > m->plan_limit)
+    {
+      _sl_plan_free (m, p);
+      m->predict_plan = p = NULL;
+    }
+  if (p != NULL && p->batch >= chunk)
+    return SL_OK;
+  want = chunk < PREDICT_CHUNK && p == NULL ? chunk : PREDICT_CHUNK;
+  batch = _sl_plan_fit_batch (m, want, SL_PART_ALL);
+  if (p != NULL && p->batch >= batch)
+    return SL_OK; /* already as large as the limit allows */
+  _sl_plan_free (m, p);
+  m->predict_plan = NULL;
+  return _sl_plan_new (m, batch, false, false, &m->predict_plan, err);
+}
+
 sl_status
 sl_model_predict (sl_model *m, const float *x, int n, float *probs, sl_error *err)
 {
@@ -359,18 +385,12 @@ sl_model_predict (sl_model *m, const float *x, int n, float *probs, sl_error *er
     {
       int chunk = n - done > PREDICT_CHUNK ? PREDICT_CHUNK : n - done;
       size_t in_size = (size_t) m->channels * m->height * m->width;
-      sl_status st;
+      sl_status st = predict_plan_ready (m, chunk, err);
 
-      if (m->predict_plan == NULL || m->predict_plan->batch < chunk)
-        {
-          int batch = chunk < PREDICT_CHUNK && m->predict_plan == NULL ? chunk : PREDICT_CHUNK;
-
-          _sl_plan_free (m, m->predict_plan);
-          m->predict_plan = NULL;
-          st = _sl_plan_new (m, batch, false, false, &m->predict_plan, err);
-          if (st != SL_OK)
-            return st;
-        }
+      if (st != SL_OK)
+        return st;
+      if (chunk > m->predict_plan->batch)
+        chunk = m->predict_plan->batch;
       st = predict_chunk (m, x + done * in_size, chunk, probs + (size_t) done * m->classes, err);
       if (st != SL_OK)
         return st;

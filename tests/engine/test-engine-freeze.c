@@ -508,8 +508,8 @@ test_shortcut_across_boundary (void)
 
 /* A training plan keeps a frozen prefix's outputs only as long as a later
  * layer reads them (shortcuts inside the prefix included): its logits equal
- * those of the inference plan, which gives every layer its own buffer, and
- * it takes less memory than that plan. */
+ * those of an unshared inference plan (every layer its own buffer), and it
+ * takes less memory than that plan. */
 static void
 test_prefix_buffers_shared (void)
 {
@@ -539,9 +539,9 @@ test_prefix_buffers_shared (void)
   randomise_state (m, 6);
   batches_init (&data, 3);
   sl_assert_ok (_sl_plan_new (m, BATCH, TRUE, FALSE, &train, &err), &err);
-  sl_assert_ok (_sl_plan_new (m, BATCH, FALSE, FALSE, &infer, &err), &err);
+  sl_assert_ok (_sl_plan_new_unshared (m, BATCH, &infer, &err), &err);
   g_test_message ("plan bytes: training with a frozen prefix %" G_GUINT64_FORMAT
-                  ", inference %" G_GUINT64_FORMAT,
+                  ", unshared inference %" G_GUINT64_FORMAT,
                   train->bytes, infer->bytes);
   g_assert_cmpuint (train->bytes, <, infer->bytes);
   g_assert_cmpmem (_sl_graph_forward (m, train, data.x, BATCH, TRUE, 5), sizeof (float) * BATCH * 4,
