@@ -25,6 +25,9 @@ typedef struct
   GPtrArray *installed; /* SlBackboneInfo * */
   char *hint;           /* how to install Lite0 when it is missing */
   char *default_model;  /* the projects' rule's model for the next run: backbone or preset */
+  char *why;            /* why that is small-bn: the latest run's backbone is gone; or NULL */
+  char *gone_run;       /* with why: the latest run's name and the backbone it started from */
+  char *gone_backbone;
 } Listing;
 
 static void
@@ -33,6 +36,9 @@ listing_free (Listing *l)
   g_clear_pointer (&l->installed, g_ptr_array_unref);
   g_free (l->hint);
   g_free (l->default_model);
+  g_free (l->why);
+  g_free (l->gone_run);
+  g_free (l->gone_backbone);
   g_free (l);
 }
 
@@ -50,7 +56,17 @@ list_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
     l->hint = g_strdup (error->message);
   /* The projects' one rule (sightline-cli's too): the latest run's model, and for a new
    * project the pretrained Lite0 when it is installed. */
-  l->default_model = db != NULL ? sl_project_dup_default_model (db) : NULL;
+  l->default_model = db != NULL ? sl_project_dup_default_model_why (db, &l->why) : NULL;
+  if (l->why != NULL)
+    {
+      g_autoptr (SlRunInfo) latest = sl_project_get_run (db, "latest", NULL);
+
+      if (latest != NULL && latest->backbone != NULL)
+        {
+          l->gone_run = g_strdup (latest->name);
+          l->gone_backbone = g_strdup (latest->backbone);
+        }
+    }
   g_task_return_pointer (task, l, (GDestroyNotify) listing_free);
 }
 
@@ -83,6 +99,12 @@ list_done (GObject *source, GAsyncResult *result, gpointer data)
     self->default_backbone = g_strdup (sl_backbone_canonical_name (l->default_model));
   else
     self->default_preset = g_steal_pointer (&l->default_model);
+  g_free (self->default_why);
+  self->default_why = g_steal_pointer (&l->why);
+  g_free (self->gone_run);
+  self->gone_run = g_steal_pointer (&l->gone_run);
+  g_free (self->gone_backbone);
+  self->gone_backbone = g_steal_pointer (&l->gone_backbone);
   self->backbones_listed = TRUE;
   listing_free (l);
   /* The default model may have changed: a choice the user made stays. */
@@ -159,6 +181,16 @@ add_note (SlTrainSettings *self, const char *css_class)
   gtk_widget_set_visible (label, FALSE);
   gtk_box_append (GTK_BOX (self->start_box), label);
   return label;
+}
+
+/* Above the choices: why the default is a network from scratch when the latest run started
+ * from a backbone that is gone. Selectable: it holds the command that installs it again. */
+static void
+add_fallback_note (SlTrainSettings *self)
+{
+  self->fallback_note = add_note (self, "dim-label");
+  gtk_widget_set_margin_start (self->fallback_note, 0);
+  gtk_label_set_selectable (GTK_LABEL (self->fallback_note), TRUE);
 }
 
 /* Under Lite0's choice: why it is recommended, and how to install it when it is missing. */
@@ -331,6 +363,43 @@ show_install_hint (SlTrainSettings *self)
   gtk_widget_set_tooltip_text (self->install_command, hint);
 }
 
+/* The projects' rule fell back to small-bn because the latest run's backbone is gone: says so
+ * in the form's words until the user chooses a model (or a network) or the backbone is
+ * installed again (the next listing). The install command follows, unless Lite0's note below
+ * shows it; sl_project_dup_default_model_why's whole line is the tooltip. */
+static void
+show_fallback (SlTrainSettings *self)
+{
+  const char *why = self->default_why;
+  gboolean shown = why != NULL && !(self->edited & ((1u << F_MODEL) | (1u << F_PRESET)));
+  g_autoptr (GString) text = g_string_new (NULL);
+
+  if (shown && self->gone_run != NULL)
+    {
+      const char *command = strstr (why, INSTALL_WITH);
+      const char *canonical = sl_backbone_canonical_name (self->gone_backbone);
+
+      /* "EfficientNet-Lite0" stays on one line (non-breaking hyphens). */
+      g_autoptr (GString) title
+          = g_string_new (sl_model_words_backbone_short (self->gone_backbone));
+
+      g_string_replace (title, "-", "\u2011", 0);
+      g_string_append_printf (text,
+                              "The latest run (%s) started from %s, which is no longer installed, "
+                              "so this one trains a new network from scratch.",
+                              self->gone_run, title->str);
+      if (g_strcmp0 (canonical, LITE0) == 0 && self->install_hint != NULL)
+        g_string_append (text, " Install it as shown below to start from it again.");
+      else if (command != NULL)
+        g_string_append_printf (text, " %s", command);
+    }
+  else if (shown)
+    g_string_append (text, why);
+  gtk_label_set_text (GTK_LABEL (self->fallback_note), text->str);
+  gtk_widget_set_tooltip_text (self->fallback_note, shown ? why : NULL);
+  gtk_widget_set_visible (self->fallback_note, shown);
+}
+
 void
 _sl_train_settings_show_model_choice (SlTrainSettings *self)
 {
@@ -351,6 +420,7 @@ _sl_train_settings_show_model_choice (SlTrainSettings *self)
   gtk_label_set_text (GTK_LABEL (self->model_advice), advice);
   gtk_widget_set_visible (self->model_advice, *advice != '\0');
   show_install_hint (self);
+  show_fallback (self);
   gtk_widget_set_visible (self->finetune_row, backbone != NULL);
   gtk_widget_set_visible (self->input_size_row, backbone != NULL);
   gtk_widget_set_visible (self->network_row, backbone == NULL);
@@ -374,6 +444,7 @@ _sl_train_settings_backbone_init (SlTrainSettings *self)
                                            (GDestroyNotify) sl_backbone_info_free);
   g_autofree char *tip = NULL;
 
+  add_fallback_note (self);
   for (guint i = 0; names[i] != NULL; i++)
     {
       add_check (self, names[i]);
@@ -398,4 +469,7 @@ _sl_train_settings_backbone_dispose (SlTrainSettings *self)
   g_clear_pointer (&self->install_hint, g_free);
   g_clear_pointer (&self->default_backbone, g_free);
   g_clear_pointer (&self->default_preset, g_free);
+  g_clear_pointer (&self->default_why, g_free);
+  g_clear_pointer (&self->gone_run, g_free);
+  g_clear_pointer (&self->gone_backbone, g_free);
 }

