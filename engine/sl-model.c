@@ -350,10 +350,10 @@ predict_chunk (sl_model *m, const float *x, int n, float *probs, sl_error *err)
   return be->ops->download (be, probs, p->probs, sizeof (float) * m->classes * n, err);
 }
 
-/* Makes m->predict_plan ready for chunks of up to `chunk` images: the plan
- * grows to PREDICT_CHUNK (or to chunk on a first, small call), but only as
- * far as the memory limit allows; a plan made under a larger limit is
- * dropped. */
+/* Makes m->predict_plan ready for chunks of up to `chunk` images: a plan
+ * too small grows to chunk, at least doubling (so growing batches replan a
+ * few times at most), up to PREDICT_CHUNK, but only as far as the memory
+ * limit allows; a plan made under a larger limit is dropped. */
 static sl_status
 predict_plan_ready (sl_model *m, int chunk, sl_error *err)
 {
@@ -367,7 +367,9 @@ predict_plan_ready (sl_model *m, int chunk, sl_error *err)
     }
   if (p != NULL && p->batch >= chunk)
     return SL_OK;
-  want = chunk < PREDICT_CHUNK && p == NULL ? chunk : PREDICT_CHUNK;
+  want = p != NULL && 2 * p->batch > chunk ? 2 * p->batch : chunk;
+  if (want > PREDICT_CHUNK)
+    want = PREDICT_CHUNK;
   batch = _sl_plan_fit_batch (m, want, SL_PART_ALL);
   if (p != NULL && p->batch >= batch)
     return SL_OK; /* already as large as the limit allows */

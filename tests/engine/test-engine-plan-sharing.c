@@ -242,6 +242,15 @@ test_predict_within_limit (void)
   sl_assert_ok (sl_model_predict (m, x, n, many, &err), &err);
   g_assert_cmpint (m->predict_plan->batch, ==, 64);
   g_assert_cmpfloat (sl_test_rel_error (many, one, 10 * n, 1e-6), <, 1e-5);
+  /* A plan grows to what a call needs, at least doubling: 1, then 32 for
+   * batches of 32, then 64 for one of 33. */
+  _sl_plan_free (m, m->predict_plan);
+  m->predict_plan = NULL;
+  sl_assert_ok (sl_model_predict (m, x, 1, many, &err), &err);
+  sl_assert_ok (sl_model_predict (m, x, 32, many, &err), &err);
+  g_assert_cmpint (m->predict_plan->batch, ==, 32);
+  sl_assert_ok (sl_model_predict (m, x, 33, many, &err), &err);
+  g_assert_cmpint (m->predict_plan->batch, ==, 64);
   sl_model_free (m);
 }
 
