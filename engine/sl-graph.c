@@ -432,7 +432,10 @@ _sl_plan_fit_batch (const sl_model *m, int want, sl_plan_part part)
 
       if (plan_layout_new (m, &sp, &sizer, &l, NULL, NULL, NULL) != SL_OK)
         return lo; /* out of memory measuring: the batch known to fit, or 1 */
-      if (layout_bytes (&l) <= m->plan_limit)
+      /* A device that cannot plan a layer at this batch (cuDNN's scratch)
+       * says so at its next sync: that batch does not fit either. */
+      if (layout_bytes (&l) <= m->plan_limit
+          && (sizer.host_memory || m->backend->ops->sync (m->backend, NULL) == SL_OK))
         lo = mid;
       else
         hi = mid - 1;

@@ -2,6 +2,7 @@
  * is not host memory (an emulated GPU: fake-cuda-emulated.so). */
 #include "sl-test-support.h"
 #include "sl-backend-module-private.h"
+#include "engine/sl-model-private.h"
 
 #include <dlfcn.h>
 #include <glib/gstdio.h>
@@ -232,6 +233,22 @@ test_emulated_training (void)
   sl_assert_ok (sl_model_predict (gpu, d.x, IMAGES, gpu_probs, &err), &err);
   g_assert_cmpmem (cpu_probs, IMAGES * 10 * sizeof (float), gpu_probs,
                    IMAGES * 10 * sizeof (float));
+  /* Under a plan limit that holds four images: chunks of four, the plan
+   * measured exactly on the device. */
+  {
+    const sl_plan_sizer sizer
+        = { .backend = gpu->backend, .threads = THREADS, .host_memory = false };
+    uint64_t four = 0;
+    g_autofree float *chunked = g_new (float, IMAGES * 10);
+
+    sl_assert_ok (_sl_plan_measure (gpu, 4, &sizer, &four, NULL, NULL, &err), &err);
+    gpu->plan_limit = four;
+    sl_assert_ok (sl_model_predict (gpu, d.x, IMAGES, chunked, &err), &err);
+    g_assert_cmpint (gpu->predict_plan->batch, ==, 4);
+    g_assert_cmpuint (gpu->predict_plan->bytes, ==, four);
+    g_assert_cmpfloat (sl_test_rel_error (chunked, cpu_probs, IMAGES * 10, 1e-6), <, 1e-5);
+    gpu->plan_limit = 0;
+  }
   sl_assert_ok (sl_model_share (gpu, 1, &share, &err), &err);
   g_assert_cmpstr (sl_model_get_device (share), ==, "cuda:0");
   g_assert_cmpint (sl_model_set_device (share, NULL, "cpu", &err), ==, SL_ERR_INVALID);
