@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "bench-clock.h"
 #include "sl-idx.h"
 #include "sl-project.h"
 #include "sl-train-job.h"
@@ -48,17 +49,6 @@ out:
   sl_idx_clear (&images);
   sl_idx_clear (&labels);
   return ok;
-}
-
-/* CPU seconds of this process so far: steadier than wall time on a shared machine. */
-static double
-cpu_seconds (void)
-{
-  struct rusage ru;
-
-  getrusage (RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec
-         + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
 }
 
 /* Runs sl-bench-train (built beside this program) and returns its epoch times
@@ -163,13 +153,13 @@ main (int argc, char **argv)
   config.threads = threads;
   config.patience = 0;
   t0 = g_get_monotonic_time ();
-  job_cpu = cpu_seconds ();
+  job_cpu = bench_cpu_seconds ();
   job = sl_train_job_new (project, &config, &error);
   sl_run_config_clear (&config);
   if (job == NULL || !sl_train_job_run (job, &error))
     goto fail;
   job_s = (g_get_monotonic_time () - t0) / 1e6;
-  job_cpu = cpu_seconds () - job_cpu;
+  job_cpu = bench_cpu_seconds () - job_cpu;
   if ((metrics = sl_project_get_run_metrics (project, sl_train_job_get_run_id (job), &error))
       == NULL)
     goto fail;

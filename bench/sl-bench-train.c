@@ -1,6 +1,7 @@
 /* sl-bench-train.c: trains a preset on Fashion-MNIST and reports throughput, accuracy,
  * batch-1 latency and peak memory (bench/compare-train.sh runs the PyTorch peer beside it). */
 #include "sightline.h"
+#include "bench-clock.h"
 #include "sl-idx.h"
 
 #include <cblas.h>
@@ -23,25 +24,6 @@ typedef struct
   uint64_t seed;
   float lut[256]; /* pixel value -> normalised float */
 } dataset;
-
-static double
-now (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static double
-cpu_seconds (void)
-{
-  struct rusage ru;
-
-  getrusage (RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec
-         + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
-}
 
 static uint64_t
 next_random (uint64_t *s)
@@ -140,10 +122,10 @@ sgemm_gflops (int threads)
   openblas_set_num_threads (threads);
   for (int rep = 0; rep < 5; rep++)
     {
-      double t0 = now ();
+      double t0 = bench_now ();
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c,
                    n);
-      double gf = 2.0 * n * n * (double) n / (now () - t0) / 1e9;
+      double gf = 2.0 * n * n * (double) n / (bench_now () - t0) / 1e9;
       best = gf > best ? gf : best;
     }
   openblas_set_num_threads (1);
@@ -297,7 +279,7 @@ main (int argc, char **argv)
     }
 
   sl_batch_source src = { sizeof src, &train, ds_count, ds_begin, ds_next };
-  double epoch_seconds[256], train_seconds = 0.0, cpu0 = cpu_seconds ();
+  double epoch_seconds[256], train_seconds = 0.0, cpu0 = bench_cpu_seconds ();
   for (int e = 0; e < epochs && e < 256; e++)
     {
       sl_epoch_stats stats;
@@ -315,7 +297,7 @@ main (int argc, char **argv)
     }
 
   /* CPU time tells the engine's efficiency even on a machine shared with others. */
-  double train_cpu = cpu_seconds () - cpu0;
+  double train_cpu = bench_cpu_seconds () - cpu0;
 
   /* Test accuracy over the whole test split, through the trainer's own buffers. */
   sl_batch_source test_src = { sizeof test_src, &test, ds_count, ds_begin, ds_next };
@@ -338,9 +320,9 @@ main (int argc, char **argv)
     sl_model_predict (model, x, 1, probs, NULL);
   for (int i = 0; i < 500; i++)
     {
-      double t0 = now ();
+      double t0 = bench_now ();
       sl_model_predict (model, x, 1, probs, NULL);
-      lat[i] = (now () - t0) * 1e3;
+      lat[i] = (bench_now () - t0) * 1e3;
     }
   qsort (lat, 500, sizeof (double), compare_double);
 

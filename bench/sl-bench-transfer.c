@@ -16,6 +16,7 @@
  * frozen prefix's features once (sl_model_compute_features, timed apart) and
  * trains on them (sl_trainer_set_feature_input), as the projects' feature
  * cache does. */
+#include "bench-clock.h"
 #include "sl-backbone.h"
 
 #include <getopt.h>
@@ -31,25 +32,6 @@ typedef struct
   size_t stride;  /* floats per image (pixels or features) */
   int n, classes, pos;
 } Source;
-
-static double
-now (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static double
-cpu_seconds (void)
-{
-  struct rusage ru;
-
-  getrusage (RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec
-         + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
-}
 
 static int64_t
 src_count (void *user_data)
@@ -213,7 +195,7 @@ main (int argc, char **argv)
       features = malloc (sizeof (float) * feature_size * images);
       if (features == NULL)
         return fail ("out of memory");
-      double t0 = now ();
+      double t0 = bench_now ();
       for (int i = 0; i < images; i += batch)
         {
           int n = images - i < batch ? images - i : batch;
@@ -222,7 +204,7 @@ main (int argc, char **argv)
               != SL_OK)
             return fail (err.message);
         }
-      feature_s = now () - t0;
+      feature_s = bench_now () - t0;
       if (sl_trainer_set_feature_input (trainer, true, &err) != SL_OK)
         return fail (err.message);
       src.x = features;
@@ -238,19 +220,19 @@ main (int argc, char **argv)
     return fail (err.message);
 
   sl_batch_source bs = { sizeof bs, &src, src_count, src_begin, src_next };
-  double train_s = 0.0, best_s = 0.0, cpu0 = cpu_seconds ();
+  double train_s = 0.0, best_s = 0.0, cpu0 = bench_cpu_seconds ();
   for (int e = 0; e < epochs; e++)
     {
-      double t0 = now ();
+      double t0 = bench_now ();
       if (sl_trainer_train_epoch (trainer, &bs, NULL, NULL, &stats, &err) != SL_OK)
         return fail (err.message);
-      double s = now () - t0;
+      double s = bench_now () - t0;
       train_s += s;
       best_s = e == 0 || s < best_s ? s : best_s;
       if (!json)
-        fprintf (stderr, "epoch %d: loss %.4f, %.2f s\n", e + 1, stats.loss, now () - t0);
+        fprintf (stderr, "epoch %d: loss %.4f, %.2f s\n", e + 1, stats.loss, bench_now () - t0);
     }
-  double cpu = cpu_seconds () - cpu0;
+  double cpu = bench_cpu_seconds () - cpu0;
   struct rusage ru;
   getrusage (RUSAGE_SELF, &ru);
 
