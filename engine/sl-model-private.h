@@ -48,17 +48,17 @@ typedef struct
   char *name;    /* NULL when the document gave none */
   int inputs[2]; /* node indices, or SL_INPUT_NODE */
   int n_inputs;
-  sl_shape in, out;                               /* in: shape of inputs[0] */
-  sl_conv_desc geom;                              /* conv2d and pooling windows */
-  bool same_padding; /* geom's padding came from "padding": "same" (written back so) */
-  int units;                                      /* dense */
-  bool bias;                                      /* conv2d, dense */
-  sl_init_kind init;                              /* conv2d, dense */
-  float epsilon;                                  /* batchnorm */
-  float momentum;                                 /* batchnorm */
+  sl_shape in, out;   /* in: shape of inputs[0] */
+  sl_conv_desc geom;  /* conv2d and pooling windows */
+  bool same_padding;  /* geom's padding came from "padding": "same" (written back so) */
+  int units;          /* dense */
+  bool bias;          /* conv2d, dense */
+  sl_init_kind init;  /* conv2d, dense */
+  float epsilon;      /* batchnorm */
+  float momentum;     /* batchnorm */
   bool running_stats; /* batchnorm "statistics": "running": running statistics in training too */
-  float slope;                                    /* leaky_relu */
-  float rate;                                     /* dropout */
+  float slope;        /* leaky_relu */
+  float rate;         /* dropout */
   size_t param_offset, weight_count, param_count; /* bias follows the weights */
   size_t state_offset, state_count;
   bool frozen;    /* no gradient, no optimizer state; runs as at inference (a prefix) */

@@ -87,9 +87,8 @@ void _sl_cpu_batchnorm_backward (sl_backend *be, int n, int c, int hw, const flo
                                  float *dbeta);
 void _sl_cpu_batchnorm_backward_running (sl_backend *be, int n, int c, int hw, const float *x,
                                          const float *gamma, const float *running_mean,
-                                         const float *running_var, float epsilon,
-                                         const float *dy, float *dx, bool accumulate,
-                                         float *dgamma, float *dbeta);
+                                         const float *running_var, float epsilon, const float *dy,
+                                         float *dx, bool accumulate, float *dgamma, float *dbeta);
 void _sl_cpu_pool_forward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n,
                            const float *x, float *y, int32_t *argmax);
 void _sl_cpu_pool_backward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n,

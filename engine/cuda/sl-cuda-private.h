@@ -105,9 +105,8 @@ void sl_cuda_batchnorm_backward (sl_backend *be, int n, int c, int hw, const flo
 /* sl-cuda-norm-grad.cu: the backward of the inference formula (cuDNN has none). */
 void sl_cuda_batchnorm_backward_running (sl_backend *be, int n, int c, int hw, const float *x,
                                          const float *gamma, const float *running_mean,
-                                         const float *running_var, float epsilon,
-                                         const float *dy, float *dx, bool accumulate,
-                                         float *dgamma, float *dbeta);
+                                         const float *running_var, float epsilon, const float *dy,
+                                         float *dx, bool accumulate, float *dgamma, float *dbeta);
 
 void sl_cuda_pool_forward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n,
                            const float *x, float *y, int32_t *argmax);
