@@ -34,18 +34,9 @@ images=""
 build="$root/build"
 out_dir=""
 
-usage() {
-  sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
-}
-
-die() {
-  echo "compare-line: $*" >&2
-  exit 1
-}
-
-need_value() {
-  [[ $# -ge 2 && -n "$2" ]] || die "$1 needs a value"
-}
+bench_usage_last=21
+# shellcheck source=bench-lib.sh
+source "$here/bench-lib.sh"
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -62,10 +53,8 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-for pair in "iterations:$iterations" "rounds:$rounds"; do
-  [[ "${pair#*:}" =~ ^[1-9][0-9]*$ ]] || die "--${pair%%:*} must be a positive integer, not '${pair#*:}'"
-done
-[[ "$threads" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || die "--threads takes counts like 1,2, not '$threads'"
+need_positive "iterations:$iterations" "rounds:$rounds"
+need_counts --threads "$threads" 1,2
 cli="$build/app/sightline-cli"
 infer="$build/app/sightline-infer"
 [[ -x "$cli" && -x "$infer" ]] || die "$cli or $infer is missing; build first (ninja -C $build)"

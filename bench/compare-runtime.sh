@@ -28,18 +28,9 @@ rounds=3
 sl_bench="$root/build/bench/bench-runtime"
 out_dir=""
 
-usage() {
-  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
-}
-
-die() {
-  echo "compare-runtime: $*" >&2
-  exit 1
-}
-
-need_value() {
-  [[ $# -ge 2 && -n "$2" ]] || die "$1 needs a value"
-}
+bench_usage_last=13
+# shellcheck source=bench-lib.sh
+source "$here/bench-lib.sh"
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -57,10 +48,8 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-for pair in "images:$images" "iterations:$iterations" "batch:$batch" "cold-runs:$cold_runs" "rounds:$rounds"; do
-  [[ "${pair#*:}" =~ ^[1-9][0-9]*$ ]] || die "--${pair%%:*} must be a positive integer, not '${pair#*:}'"
-done
-[[ "$threads" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || die "--threads takes counts like 1,2, not '$threads'"
+need_positive "images:$images" "iterations:$iterations" "batch:$batch" "cold-runs:$cold_runs" "rounds:$rounds"
+need_counts --threads "$threads" 1,2
 # With one core, "1,1" would time the same thing twice.
 threads="$(tr ',' '\n' <<<"$threads" | awk '!seen[$0]++' | paste -sd, -)"
 [[ -x "$sl_bench" ]] || die "$sl_bench is missing or not executable; build it first (meson setup build && meson compile -C build)"

@@ -26,18 +26,9 @@ model_json=""
 sl_bench="$root/build/bench/sl-bench-train"
 out_dir=""
 
-usage() {
-  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
-}
-
-die() {
-  echo "compare-train: $*" >&2
-  exit 1
-}
-
-need_value() {
-  [[ $# -ge 2 && -n "$2" ]] || die "$1 needs a value"
-}
+bench_usage_last=13
+# shellcheck source=bench-lib.sh
+source "$here/bench-lib.sh"
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -54,9 +45,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-for pair in "train-images:$train_images" "epochs:$epochs" "batch:$batch" "threads:$threads"; do
-  [[ "${pair#*:}" =~ ^[1-9][0-9]*$ ]] || die "--${pair%%:*} must be a positive integer, not '${pair#*:}'"
-done
+need_positive "train-images:$train_images" "epochs:$epochs" "batch:$batch" "threads:$threads"
 [[ -x "$sl_bench" ]] || die "$sl_bench is missing or not executable; build it first (meson setup build && meson compile -C build)"
 # The peers come from Debian's packages; install them when they are missing.
 if ! { [[ -x "$py" ]] && "$py" -c 'import torch, cv2, numpy, onnx' 2>/dev/null; }; then

@@ -35,18 +35,9 @@ rounds=1
 sl_bench="$root/build/bench/sl-bench-transfer"
 out_dir=""
 
-usage() {
-  sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
-}
-
-die() {
-  echo "compare-transfer-speed: $*" >&2
-  exit 1
-}
-
-need_value() {
-  [[ $# -ge 2 && -n "$2" ]] || die "$1 needs a value"
-}
+bench_usage_last=20
+# shellcheck source=bench-lib.sh
+source "$here/bench-lib.sh"
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -65,9 +56,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-for pair in "size:$size" "batch:$batch" "threads:$threads" "images:$images" "epochs:$epochs" "rounds:$rounds"; do
-  [[ "${pair#*:}" =~ ^[1-9][0-9]*$ ]] || die "--${pair%%:*} must be a positive integer, not '${pair#*:}'"
-done
+need_positive "size:$size" "batch:$batch" "threads:$threads" "images:$images" "epochs:$epochs" "rounds:$rounds"
 for m in $modes; do
   [[ "$m" =~ ^(head|all|last:[1-9][0-9]*)$ ]] || die "a mode is head, last:N or all, not '$m'"
 done

@@ -35,18 +35,9 @@ threads=2
 cli="$root/build/app/sightline-cli"
 out_dir=""
 
-usage() {
-  sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
-}
-
-die() {
-  echo "compare-transfer: $*" >&2
-  exit 1
-}
-
-need_value() {
-  [[ $# -ge 2 && -n "$2" ]] || die "$1 needs a value"
-}
+bench_usage_last=21
+# shellcheck source=bench-lib.sh
+source "$here/bench-lib.sh"
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -64,10 +55,8 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-[[ "$sizes" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || die "--sizes takes counts like 10,30,100, not '$sizes'"
-for pair in "seed:$seed" "size-px:$size_px" "threads:$threads" "epochs:${epochs:-1}"; do
-  [[ "${pair#*:}" =~ ^[1-9][0-9]*$ ]] || die "--${pair%%:*} must be a positive integer, not '${pair#*:}'"
-done
+need_counts --sizes "$sizes" 10,30,100
+need_positive "seed:$seed" "size-px:$size_px" "threads:$threads" "epochs:${epochs:-1}"
 [[ -x "$cli" ]] || die "$cli is missing; build it first (meson setup build && ninja -C build)"
 "$py" -c 'import cv2, numpy' 2>/dev/null || die "$py cannot import cv2 and numpy (apt-get install python3-opencv)"
 if [[ ",$sources," == *,photos,* ]] && ! "$py" -c 'import skimage' 2>/dev/null; then
