@@ -23,13 +23,6 @@ typedef struct
   gboolean bar_text_at_epoch;
 } Fixture;
 
-/* A recipe small enough to train in a few seconds on two cores. */
-static const char *tiny_config
-    = "{\"preset\": \"seed-cnn\", \"epochs\": %d, \"batch_size\": 32, \"threads\": 2, "
-      "\"workers\": 2, \"patience\": 0, \"learning_rate\": 0.002, \"optimizer\": \"adam\", "
-      "\"seed\": \"7\", \"class_weights\": \"none\", \"schedule\": \"constant\", "
-      "\"augment\": null, \"model\": {}, \"pipeline\": %s}";
-
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
@@ -44,17 +37,6 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_free (f->epoch_stat);
   g_free (f->step_stat);
   g_free (f->status);
-}
-
-static gboolean
-log_contains (SlTrainPage *page, const char *text)
-{
-  g_auto (GStrv) lines = sl_train_page_dup_log (page);
-
-  for (guint i = 0; lines[i] != NULL; i++)
-    if (strstr (lines[i], text) != NULL)
-      return TRUE;
-  return FALSE;
 }
 
 static gboolean
@@ -98,10 +80,6 @@ on_epoch (Fixture *f, const SlTrainProgress *p)
 static void
 start_held_run (Fixture *f, int epochs)
 {
-  g_autoptr (GError) error = NULL;
-  g_autofree char *pipeline = NULL;
-  g_autofree char *json = NULL;
-
   f->project = ui_test_fmnist_project (120, 3, &f->tmp);
   if (f->project == NULL)
     return;
@@ -110,10 +88,7 @@ start_held_run (Fixture *f, int epochs)
   f->window = ui_test_window_new (GTK_WIDGET (f->page), 1024, 700);
   f->runner = sl_session_get_runner (f->session);
   f->run_id = -1;
-  pipeline = sl_project_dup_pipeline_json (f->project, &error);
-  g_assert_no_error (error);
-  json = g_strdup_printf (tiny_config, epochs, pipeline);
-  g_assert_true (sl_train_settings_load_config_json (sl_train_page_get_settings (f->page), json));
+  ui_test_load_tiny_config (f->page, f->project, epochs);
   g_signal_connect_swapped (f->runner, "started", G_CALLBACK (on_started), f);
   g_signal_connect_swapped (f->runner, "epoch", G_CALLBACK (on_epoch), f);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->page), "training.start", NULL));
@@ -181,7 +156,8 @@ test_feature_pass (Fixture *f, gconstpointer data)
   g_assert_cmpstr (sl_train_page_get_stat (f->page, "speed"), ==, "—");
   g_assert_nonnull (ui_test_find_label (GTK_WIDGET (f->page), "Computing features"));
   g_assert_cmpuint (loss_points (f), ==, 0);
-  g_assert_true (log_contains (f->page, "Computing features of 900 training and validation"));
+  g_assert_true (
+      ui_test_train_log_contains (f->page, "Computing features of 900 training and validation"));
 
   /* Later reports: the pace and what is left of the pass, from the measured rate. */
   ui_test_spin (400);
@@ -223,8 +199,8 @@ test_feature_pass (Fixture *f, gconstpointer data)
       g_assert_true (isfinite (y));
       g_assert_cmpfloat (x, >, 0);
     }
-  g_assert_true (log_contains (f->page, "Features of 900 images computed in"));
-  g_assert_true (log_contains (f->page, "Finished 2 epochs"));
+  g_assert_true (ui_test_train_log_contains (f->page, "Features of 900 images computed in"));
+  g_assert_true (ui_test_train_log_contains (f->page, "Finished 2 epochs"));
 }
 
 /* Stop during the pass: the page says it is stopping, and the run ends stopped, resumable. */
@@ -237,12 +213,13 @@ test_stop_during_pass (Fixture *f, gconstpointer data)
   report_features (f, 100, 900, 200);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->page), "training.stop", NULL));
   g_assert_true (sl_runner_is_stopping (f->runner));
-  g_assert_true (log_contains (f->page, "Stopping the feature pass after the current batch"));
+  g_assert_true (
+      ui_test_train_log_contains (f->page, "Stopping the feature pass after the current batch"));
   /* Still in the pass as far as the page knows: no step counters. */
   g_assert_cmpstr (sl_train_page_get_stat (f->page, "step"), ==, "—");
   sl_runner_hold_reports (f->runner, FALSE);
   g_assert_true (ui_test_wait_until (not_running, f->runner, 120000));
-  g_assert_true (log_contains (f->page, "Stopped"));
+  g_assert_true (ui_test_train_log_contains (f->page, "Stopped"));
   g_assert_false (gtk_progress_bar_get_show_text (page_bar (f)));
   g_assert_nonnull (ui_test_find_label (GTK_WIDGET (f->page), "Stopped"));
 }
@@ -325,9 +302,9 @@ test_real_pass (Fixture *f, gconstpointer data)
   g_assert_cmpint (w.total, ==, train + val);
   started = g_strdup_printf ("Computing features of %" G_GINT64_FORMAT " training", train + val);
   done = g_strdup_printf ("Features of %" G_GINT64_FORMAT " images computed in", train + val);
-  g_assert_true (log_contains (f->page, started));
-  g_assert_true (log_contains (f->page, done));
-  g_assert_true (log_contains (f->page, "Finished 2 epochs"));
+  g_assert_true (ui_test_train_log_contains (f->page, started));
+  g_assert_true (ui_test_train_log_contains (f->page, done));
+  g_assert_true (ui_test_train_log_contains (f->page, "Finished 2 epochs"));
   /* One point per step, every one a number. */
   loss = sl_train_page_get_series (f->page, "train-loss");
   g_assert_cmpuint (sl_chart_series_get_n_points (loss), ==, (guint) ((train + 15) / 16) * 2);

@@ -28,13 +28,6 @@ typedef struct
   gboolean stop_after_first;
 } Fixture;
 
-/* A recipe small enough to train in a few seconds on two cores. */
-static const char *tiny_config
-    = "{\"preset\": \"seed-cnn\", \"epochs\": %d, \"batch_size\": 32, \"threads\": 2, "
-      "\"workers\": 2, \"patience\": 0, \"learning_rate\": 0.002, \"optimizer\": \"adam\", "
-      "\"seed\": \"7\", \"class_weights\": \"none\", \"schedule\": \"constant\", "
-      "\"augment\": null, \"model\": {}, \"pipeline\": %s}";
-
 static void
 open_page (Fixture *f, int n_images)
 {
@@ -46,24 +39,10 @@ open_page (Fixture *f, int n_images)
   f->window = ui_test_window_new (GTK_WIDGET (f->page), 1280, 800);
 }
 
-/* The settings of a stored run (which always names its pipeline), as the
- * history's "Train Again With These Settings" loads them. */
-static void
-load_config (SlTrainPage *page, SlProject *project, int epochs)
-{
-  g_autoptr (GError) error = NULL;
-  g_autofree char *pipeline = sl_project_dup_pipeline_json (project, &error);
-  g_autofree char *json = NULL;
-
-  g_assert_no_error (error);
-  json = g_strdup_printf (tiny_config, epochs, pipeline);
-  g_assert_true (sl_train_settings_load_config_json (sl_train_page_get_settings (page), json));
-}
-
 static void
 load_tiny_config (Fixture *f, int epochs)
 {
-  load_config (f->page, f->project, epochs);
+  ui_test_load_tiny_config (f->page, f->project, epochs);
 }
 
 static void
@@ -100,17 +79,6 @@ get_run (Fixture *f, gint64 id)
 
   g_assert_no_error (error);
   return run;
-}
-
-static gboolean
-log_contains (SlTrainPage *page, const char *text)
-{
-  g_auto (GStrv) lines = sl_train_page_dup_log (page);
-
-  for (guint i = 0; lines[i] != NULL; i++)
-    if (strstr (lines[i], text) != NULL)
-      return TRUE;
-  return FALSE;
 }
 
 typedef struct
@@ -184,9 +152,9 @@ test_live_run (Fixture *f, gconstpointer data)
       g_assert_cmpfloat_with_epsilon (y, g_array_index (metrics, SlEpochMetrics, e).val_loss, 1e-9);
     }
 
-  g_assert_true (log_contains (f->page, "Epoch 1 of 2"));
-  g_assert_true (log_contains (f->page, "Epoch 2 of 2"));
-  g_assert_true (log_contains (f->page, "Finished 2 epochs"));
+  g_assert_true (ui_test_train_log_contains (f->page, "Epoch 1 of 2"));
+  g_assert_true (ui_test_train_log_contains (f->page, "Epoch 2 of 2"));
+  g_assert_true (ui_test_train_log_contains (f->page, "Finished 2 epochs"));
   g_assert_cmpuint (sl_run_list_get_n_runs (sl_train_page_get_run_list (f->page)), ==, 1);
   shot = ui_test_save_screenshot (GTK_WIDGET (f->window), "train");
 }
@@ -218,9 +186,9 @@ test_skipped_missing (Fixture *f, gconstpointer data)
   load_tiny_config (f, 1);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->page), "training.start", NULL));
   wait_for_training (f);
-  g_assert_true (log_contains (
+  g_assert_true (ui_test_train_log_contains (
       f->page, "2 images were skipped: their stored copies are missing (see Data Health)"));
-  g_assert_true (log_contains (f->page, "Finished 1 epoch"));
+  g_assert_true (ui_test_train_log_contains (f->page, "Finished 1 epoch"));
 }
 
 static void
@@ -248,9 +216,7 @@ test_stop_resume (Fixture *f, gconstpointer data)
   f->stop_after_first = TRUE;
   {
     /* One compute thread, which is not this machine's count: resuming must keep it. */
-    g_autoptr (GError) error = NULL;
-    g_autofree char *pipeline = sl_project_dup_pipeline_json (f->project, &error);
-    g_autofree char *json = g_strdup_printf (tiny_config, 4, pipeline);
+    g_autofree char *json = ui_test_tiny_config_json (f->project, 4);
     char *threads = strstr (json, "\"threads\": 2");
 
     g_assert_nonnull (threads);
@@ -264,7 +230,7 @@ test_stop_resume (Fixture *f, gconstpointer data)
   g_assert_cmpint (stopped->status, ==, SL_RUN_CANCELLED);
   g_assert_cmpint (stopped->epochs_done, >=, 1);
   g_assert_cmpint (stopped->epochs_done, <, 4);
-  g_assert_true (log_contains (f->page, "Resume continues"));
+  g_assert_true (ui_test_train_log_contains (f->page, "Resume continues"));
   {
     /* The header agrees with the log: the last finished epoch, not the abandoned one. */
     g_autofree char *epoch = g_strdup_printf ("%d / 4", stopped->epochs_done);
@@ -285,13 +251,13 @@ test_stop_resume (Fixture *f, gconstpointer data)
   ui_test_wait_until (stat_is, &(StatWait){ f->page, "device", "CPU · 1 thread" }, 20000);
   g_assert_cmpstr (sl_train_page_get_stat (f->page, "device"), ==, "CPU · 1 thread");
   wait_for_training (f);
-  g_assert_true (log_contains (f->page, "on the CPU with 1 thread"));
+  g_assert_true (ui_test_train_log_contains (f->page, "on the CPU with 1 thread"));
   /* The best epoch says once what makes it best. */
-  g_assert_true (log_contains (f->page, "the lowest validation loss"));
+  g_assert_true (ui_test_train_log_contains (f->page, "the lowest validation loss"));
   finished = get_run (f, id);
   g_assert_cmpint (finished->status, ==, SL_RUN_FINISHED);
   g_assert_cmpint (finished->epochs_done, ==, 4);
-  g_assert_true (log_contains (f->page, "Resumed"));
+  g_assert_true (ui_test_train_log_contains (f->page, "Resumed"));
 }
 
 /* Whether the file at path has a line containing text. */
@@ -338,7 +304,7 @@ history_written (gpointer data)
 static gboolean
 shows_finished (gpointer page)
 {
-  return log_contains (page, "Finished 2 epochs");
+  return ui_test_train_log_contains (page, "Finished 2 epochs");
 }
 
 /* The event log and the step curves are kept with the run: a page opened later (the project
@@ -380,8 +346,8 @@ test_history_kept (Fixture *f, gconstpointer data)
   window = ui_test_window_new (GTK_WIDGET (page), 1280, 800);
   sl_train_page_show_run (page, id);
   ui_test_wait_until (shows_finished, page, 20000);
-  g_assert_true (log_contains (page, "Epoch 1 of 2"));
-  g_assert_true (log_contains (page, "Finished 2 epochs"));
+  g_assert_true (ui_test_train_log_contains (page, "Epoch 1 of 2"));
+  g_assert_true (ui_test_train_log_contains (page, "Finished 2 epochs"));
   /* Step points, more than the two epochs the store has. */
   g_assert_cmpuint (sl_chart_series_get_n_points (sl_train_page_get_series (page, "train-loss")), >,
                     2);
@@ -525,7 +491,7 @@ test_close_while_training (Fixture *f, gconstpointer data)
   ui_test_show_window (GTK_WINDOW (window));
   page = SL_TRAIN_PAGE (ui_test_find_widget (GTK_WIDGET (window), SL_TYPE_TRAIN_PAGE, NULL));
   g_assert_nonnull (page);
-  load_config (page, f->project, 200);
+  ui_test_load_tiny_config (page, f->project, 200);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "training.start", NULL));
   f->session = g_object_ref (sl_window_get_session (window));
 

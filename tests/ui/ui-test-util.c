@@ -7,6 +7,7 @@
 #include "projects-test-util.h"
 #include "sl-resources.h"
 #include "sl-train-job.h"
+#include "sl-train-settings.h"
 
 void
 ui_test_init (int *argc, char ***argv)
@@ -52,6 +53,42 @@ ui_test_train_run (SlProject *project, int epochs)
   g_assert_true (sl_train_job_run (job, &error));
   g_assert_no_error (error);
   return sl_train_job_get_run_id (job);
+}
+
+/* A recipe small enough to train in a few seconds on two cores. */
+static const char *tiny_config
+    = "{\"preset\": \"seed-cnn\", \"epochs\": %d, \"batch_size\": 32, \"threads\": 2, "
+      "\"workers\": 2, \"patience\": 0, \"learning_rate\": 0.002, \"optimizer\": \"adam\", "
+      "\"seed\": \"7\", \"class_weights\": \"none\", \"schedule\": \"constant\", "
+      "\"augment\": null, \"model\": {}, \"pipeline\": %s}";
+
+char *
+ui_test_tiny_config_json (SlProject *project, int epochs)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *pipeline = sl_project_dup_pipeline_json (project, &error);
+
+  g_assert_no_error (error);
+  return g_strdup_printf (tiny_config, epochs, pipeline);
+}
+
+void
+ui_test_load_tiny_config (SlTrainPage *page, SlProject *project, int epochs)
+{
+  g_autofree char *json = ui_test_tiny_config_json (project, epochs);
+
+  g_assert_true (sl_train_settings_load_config_json (sl_train_page_get_settings (page), json));
+}
+
+gboolean
+ui_test_train_log_contains (SlTrainPage *page, const char *text)
+{
+  g_auto (GStrv) lines = sl_train_page_dup_log (page);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (strstr (lines[i], text) != NULL)
+      return TRUE;
+  return FALSE;
 }
 
 int

@@ -5,6 +5,7 @@
 
 #include "sl-files.h"
 #include "sl-project.h"
+#include "sl-train-page.h"
 
 G_BEGIN_DECLS
 
@@ -20,6 +21,14 @@ SlProject *ui_test_fmnist_project (int n, int n_classes, char **tmp);
 /* Trains a small run (seed-cnn, batch 32, 2 threads, seed 1) for `epochs`
  * on the project's train and validation splits and returns its id. */
 gint64 ui_test_train_run (SlProject *project, int epochs);
+/* The Train page's settings (JSON, g_free) for a recipe small enough to train in a few
+ * seconds on two cores: seed-cnn, batch 32, 2 threads, Adam 0.002, seed 7, `epochs`
+ * epochs, no patience, the project's pipeline (as a stored run always names it). */
+char *ui_test_tiny_config_json (SlProject *project, int epochs);
+/* Loads that recipe into the page's settings, as "Train Again With These Settings" does. */
+void ui_test_load_tiny_config (SlTrainPage *page, SlProject *project, int epochs);
+/* Whether a line of the Train page's log contains text. */
+gboolean ui_test_train_log_contains (SlTrainPage *page, const char *text);
 int ui_test_write_fmnist_tree (const char *dir, int n, int n_classes, const char *prefix);
 char *ui_test_make_tmp (void);
 
