@@ -53,37 +53,10 @@ lite0_check (Fixture *f)
   return find_check (f, sl_model_words_backbone_choice (LITE0));
 }
 
-/* The control of the row titled `title` (its label's mnemonic widget). */
-static GtkWidget *
-find_control (GtkWidget *root, const char *title)
-{
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found;
-
-      if (GTK_IS_LABEL (child) && g_strcmp0 (gtk_label_get_text (GTK_LABEL (child)), title) == 0
-          && gtk_label_get_mnemonic_widget (GTK_LABEL (child)) != NULL)
-        return gtk_label_get_mnemonic_widget (GTK_LABEL (child));
-      if ((found = find_control (child, title)) != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 static void
 choose (Fixture *f, const char *title, const char *text)
 {
-  GtkDropDown *drop = GTK_DROP_DOWN (find_control (GTK_WIDGET (f->settings), title));
-  GListModel *model = gtk_drop_down_get_model (drop);
-
-  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
-    if (g_strcmp0 (gtk_string_list_get_string (GTK_STRING_LIST (model), i), text) == 0)
-      {
-        gtk_drop_down_set_selected (drop, i);
-        return;
-      }
-  g_error ("“%s” has no item “%s”", title, text);
+  ui_test_choose_item (ui_test_find_control (GTK_WIDGET (f->settings), title), title, text);
 }
 
 static gboolean
@@ -313,8 +286,10 @@ test_not_installed (Fixture *f, gconstpointer data)
                             train / classes);
   w.text = advice;
   g_assert_true (label_shown (&w));
-  g_assert_false (gtk_widget_is_visible (find_control (GTK_WIDGET (f->settings), "Image size")));
-  g_assert_true (gtk_widget_is_visible (find_control (GTK_WIDGET (f->settings), "Network")));
+  g_assert_false (
+      gtk_widget_is_visible (ui_test_find_control (GTK_WIDGET (f->settings), "Image size")));
+  g_assert_true (
+      gtk_widget_is_visible (ui_test_find_control (GTK_WIDGET (f->settings), "Network")));
 
   /* Everything else works. */
   g_assert_true (sl_train_settings_validate (f->settings, NULL));
@@ -369,8 +344,10 @@ test_installed (Fixture *f, gconstpointer data)
   /* A project without runs starts pretrained (projects' one rule). */
   g_assert_true (ui_test_wait_until (is_active, lite0, 1000));
   g_assert_null (ui_test_find_label (GTK_WIDGET (f->settings), "backbones install"));
-  g_assert_true (gtk_widget_is_visible (find_control (GTK_WIDGET (f->settings), "Image size")));
-  g_assert_false (gtk_widget_is_visible (find_control (GTK_WIDGET (f->settings), "Network")));
+  g_assert_true (
+      gtk_widget_is_visible (ui_test_find_control (GTK_WIDGET (f->settings), "Image size")));
+  g_assert_false (
+      gtk_widget_is_visible (ui_test_find_control (GTK_WIDGET (f->settings), "Network")));
   /* Its size is measured: all the weights, few of them trained. */
   g_assert_true (ui_test_wait_until (label_shown, &w, 30000));
   sl_train_settings_get_config (f->settings, &c);
@@ -408,7 +385,8 @@ test_installed (Fixture *f, gconstpointer data)
 
   /* From scratch: the preset again, no backbone in the recipe. */
   gtk_check_button_set_active (find_check (f, "A new network, trained from scratch"), TRUE);
-  g_assert_true (gtk_widget_is_visible (find_control (GTK_WIDGET (f->settings), "Network")));
+  g_assert_true (
+      gtk_widget_is_visible (ui_test_find_control (GTK_WIDGET (f->settings), "Network")));
   sl_train_settings_get_config (f->settings, &c);
   g_assert_null (c.backbone);
   g_assert_cmpstr (c.preset, ==, "small-bn");
@@ -702,7 +680,7 @@ test_screenshots (Fixture *f, gconstpointer data)
       GtkWidget *toast;
 
       gtk_spin_button_set_value (
-          GTK_SPIN_BUTTON (find_control (GTK_WIDGET (f->settings), "Epochs")), 2);
+          GTK_SPIN_BUTTON (ui_test_find_control (GTK_WIDGET (f->settings), "Epochs")), 2);
       g_assert_true (gtk_widget_activate_action (page, "training.start", NULL));
       g_assert_true (ui_test_wait_until (is_training, session, 30000));
       g_assert_true (ui_test_wait_until (is_idle, session, 120000));

@@ -22,24 +22,6 @@ typedef struct
 
 /* ---- Helpers ------------------------------------------------------------------------------------ */
 
-/* The control of the row titled `title` (the title label's mnemonic widget). */
-static GtkWidget *
-find_control (GtkWidget *root, const char *title)
-{
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found;
-
-      if (GTK_IS_LABEL (child) && g_strcmp0 (gtk_label_get_text (GTK_LABEL (child)), title) == 0
-          && gtk_label_get_mnemonic_widget (GTK_LABEL (child)) != NULL)
-        return gtk_label_get_mnemonic_widget (GTK_LABEL (child));
-      if ((found = find_control (child, title)) != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 static void
 open_advanced (Fixture *f)
 {
@@ -53,12 +35,12 @@ open_advanced (Fixture *f)
 static GtkWidget *
 control (Fixture *f, const char *title)
 {
-  GtkWidget *widget = find_control (GTK_WIDGET (f->settings), title);
+  GtkWidget *widget = ui_test_find_control (GTK_WIDGET (f->settings), title);
 
   if (widget == NULL)
     {
       open_advanced (f);
-      widget = find_control (GTK_WIDGET (f->settings), title);
+      widget = ui_test_find_control (GTK_WIDGET (f->settings), title);
     }
   if (widget == NULL)
     g_error ("no control titled “%s”", title);
@@ -81,16 +63,7 @@ get_spin (Fixture *f, const char *title)
 static void
 choose (Fixture *f, const char *title, const char *text)
 {
-  GtkDropDown *drop = GTK_DROP_DOWN (control (f, title));
-  GListModel *model = gtk_drop_down_get_model (drop);
-
-  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
-    if (g_strcmp0 (gtk_string_list_get_string (GTK_STRING_LIST (model), i), text) == 0)
-      {
-        gtk_drop_down_set_selected (drop, i);
-        return;
-      }
-  g_error ("“%s” has no item “%s”", title, text);
+  ui_test_choose_item (control (f, title), title, text);
 }
 
 static const char *

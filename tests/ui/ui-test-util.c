@@ -55,6 +55,38 @@ ui_test_train_run (SlProject *project, int epochs)
   return sl_train_job_get_run_id (job);
 }
 
+GtkWidget *
+ui_test_find_control (GtkWidget *root, const char *title)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found;
+
+      if (GTK_IS_LABEL (child) && g_strcmp0 (gtk_label_get_text (GTK_LABEL (child)), title) == 0
+          && gtk_label_get_mnemonic_widget (GTK_LABEL (child)) != NULL)
+        return gtk_label_get_mnemonic_widget (GTK_LABEL (child));
+      if ((found = ui_test_find_control (child, title)) != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+void
+ui_test_choose_item (GtkWidget *drop_down, const char *title, const char *text)
+{
+  GtkDropDown *drop = GTK_DROP_DOWN (drop_down);
+  GListModel *model = gtk_drop_down_get_model (drop);
+
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    if (g_strcmp0 (gtk_string_list_get_string (GTK_STRING_LIST (model), i), text) == 0)
+      {
+        gtk_drop_down_set_selected (drop, i);
+        return;
+      }
+  g_error ("“%s” has no item “%s”", title, text);
+}
+
 /* A recipe small enough to train in a few seconds on two cores. */
 static const char *tiny_config
     = "{\"preset\": \"seed-cnn\", \"epochs\": %d, \"batch_size\": 32, \"threads\": 2, "

@@ -48,6 +48,12 @@ GtkWidget *ui_test_find_widget (GtkWidget *root, GType type, const char *text);
 /* A GtkLabel below root showing text (a substring), visible up to root. */
 GtkWidget *ui_test_find_label (GtkWidget *root, const char *text);
 
+/* The control of the form row titled title (the title label's mnemonic widget) below root, or NULL. */
+GtkWidget *ui_test_find_control (GtkWidget *root, const char *title);
+/* Selects the item showing text in a GtkDropDown over a GtkStringList; g_error naming the
+ * row title when it has no such item. */
+void ui_test_choose_item (GtkWidget *drop_down, const char *title, const char *text);
+
 /* The newest toplevel window of a type (a dialog), or NULL. */
 GtkWindow *ui_test_find_toplevel (GType type);
 /* Destroys every toplevel window and lets the main loop settle. */
