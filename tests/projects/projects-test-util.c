@@ -2,11 +2,13 @@
 #define _GNU_SOURCE /* unshare */
 #include "projects-test-util.h"
 
+#include <cjson/cJSON.h>
 #include <glib/gstdio.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include "sightline.h"
 #include "sl-idx.h"
 #include "sl-vision.h"
 
@@ -129,4 +131,31 @@ pt_fmnist_project (int n, int n_classes, char **tmp)
   g_assert_true (sl_project_split (project, &split, NULL, &error));
   g_assert_no_error (error);
   return project;
+}
+
+char *
+pt_frozen_small_bn_json (int classes)
+{
+  sl_preset_options po;
+  char *json = NULL, *out;
+  cJSON *doc, *layer;
+
+  sl_preset_options_init (&po);
+  po.channels = 1;
+  po.height = po.width = 28;
+  po.classes = classes;
+  g_assert_cmpint (sl_preset_json ("small-bn", &po, &json, NULL), ==, SL_OK);
+  doc = cJSON_Parse (json);
+  sl_free (json);
+  cJSON_ArrayForEach (layer, cJSON_GetObjectItem (doc, "layers"))
+  {
+    if (g_strcmp0 (cJSON_GetStringValue (cJSON_GetObjectItem (layer, "type")), "dense") == 0)
+      break;
+    cJSON_AddBoolToObject (layer, "frozen", true);
+  }
+  json = cJSON_PrintUnformatted (doc);
+  out = g_strdup (json);
+  cJSON_free (json);
+  cJSON_Delete (doc);
+  return out;
 }

@@ -1,4 +1,4 @@
-/* projects-test-util.h: helpers for the projects tests: temporary folders and Fashion-MNIST PNG trees. */
+/* projects-test-util.h: helpers for the projects tests: temporary folders, Fashion-MNIST PNG trees, a frozen-prefix small-bn. */
 #pragma once
 
 #include <glib.h>
@@ -8,6 +8,10 @@
 
 /* A new temporary folder; removed with sl_remove_tree (sl-files.h). */
 char *pt_make_tmp (void);
+
+/* The small-bn preset's description for 28x28 gray images and `classes` classes, with every
+ * layer before the first dense one frozen (g_free). */
+char *pt_frozen_small_bn_json (int classes);
 
 /* Writes the first n Fashion-MNIST images of a split (train or t10k) as
  * dir/<class name>/<prefix>-NNNNN.png, using only classes < n_classes.

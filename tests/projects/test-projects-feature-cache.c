@@ -3,36 +3,17 @@
 #include "sl-feature-cache.h"
 #include "sightline.h"
 
-#include <cjson/cJSON.h>
 #include <string.h>
 
 /* small-bn for 28x28 gray images and 2 classes, every layer before the first dense one frozen. */
 static sl_model *
 frozen_model (void)
 {
-  sl_preset_options po;
-  char *json = NULL, *printed;
-  cJSON *doc, *layer;
+  g_autofree char *json = pt_frozen_small_bn_json (2);
   sl_model *model = NULL;
   sl_error err = { 0 };
 
-  sl_preset_options_init (&po);
-  po.channels = 1;
-  po.height = po.width = 28;
-  po.classes = 2;
-  g_assert_cmpint (sl_preset_json ("small-bn", &po, &json, NULL), ==, SL_OK);
-  doc = cJSON_Parse (json);
-  sl_free (json);
-  cJSON_ArrayForEach (layer, cJSON_GetObjectItem (doc, "layers"))
-  {
-    if (g_strcmp0 (cJSON_GetStringValue (cJSON_GetObjectItem (layer, "type")), "dense") == 0)
-      break;
-    cJSON_AddBoolToObject (layer, "frozen", true);
-  }
-  printed = cJSON_PrintUnformatted (doc);
-  g_assert_cmpint (sl_model_new (printed, 1, &model, &err), ==, SL_OK);
-  cJSON_free (printed);
-  cJSON_Delete (doc);
+  g_assert_cmpint (sl_model_new (json, 1, &model, &err), ==, SL_OK);
   return model;
 }
 

@@ -102,35 +102,6 @@ test_backbone_defaults (void)
 
 /* ---- The feature cache, on a small model with a frozen prefix --------------------------- */
 
-/* small-bn for 28x28 gray images and 4 classes, every layer before the first dense one frozen
- * (random weights: the cache does not care where they came from). */
-static char *
-frozen_model_json (void)
-{
-  sl_preset_options po;
-  char *json = NULL, *out;
-  cJSON *doc, *layer;
-
-  sl_preset_options_init (&po);
-  po.channels = 1;
-  po.height = po.width = 28;
-  po.classes = 4;
-  g_assert_cmpint (sl_preset_json ("small-bn", &po, &json, NULL), ==, SL_OK);
-  doc = cJSON_Parse (json);
-  sl_free (json);
-  cJSON_ArrayForEach (layer, cJSON_GetObjectItem (doc, "layers"))
-  {
-    if (g_strcmp0 (cJSON_GetStringValue (cJSON_GetObjectItem (layer, "type")), "dense") == 0)
-      break;
-    cJSON_AddBoolToObject (layer, "frozen", true);
-  }
-  json = cJSON_PrintUnformatted (doc);
-  out = g_strdup (json);
-  cJSON_free (json);
-  cJSON_Delete (doc);
-  return out;
-}
-
 typedef struct
 {
   gint64 features_reports, last_done, total, epochs_done;
@@ -188,7 +159,8 @@ train_frozen (SlProject *project, gboolean cache, gint64 budget, gboolean augmen
   GArray *params;
 
   sl_run_config_init (&c);
-  c.model_json = frozen_model_json ();
+  /* Random weights: the cache does not care where they came from. */
+  c.model_json = pt_frozen_small_bn_json (4);
   c.epochs = 3;
   c.batch_size = 16;
   c.threads = 2;

@@ -1,4 +1,4 @@
-/* ui-test-util.h: the UI tests' harness: GTK set-up, Fashion-MNIST projects, main-loop waits, widget lookup, screenshots. */
+/* ui-test-util.h: the UI tests' harness: GTK set-up, Fashion-MNIST projects, main-loop waits, widget lookup, Train page recipes, screenshots. */
 #pragma once
 
 #include <gtk/gtk.h>
