@@ -237,6 +237,26 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_setenv ("SIGHTLINE_BACKBONE_PATH", empty_dir, TRUE);
 }
 
+/* Loads a stored Lite0 recipe (fine-tuning mode, backbone learning-rate ratio as written in
+ * the JSON, input size) into the settings, as a run that trained it names it. */
+static void
+load_lite0_recipe (Fixture *f, const char *finetune, const char *ratio, int input_size)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *pipeline = sl_project_dup_pipeline_json (f->project, &error);
+  g_autofree char *config = NULL;
+
+  g_assert_no_error (error);
+  config = g_strdup_printf (
+      "{\"preset\": null, \"epochs\": 5, \"batch_size\": 16, \"threads\": 1, \"workers\": 1, "
+      "\"patience\": 0, \"learning_rate\": 0.001, \"optimizer\": \"adam\", \"seed\": \"7\", "
+      "\"class_weights\": \"none\", \"schedule\": \"constant\", \"augment\": null, "
+      "\"model\": {}, \"pipeline\": %s, \"backbone\": {\"name\": \"" LITE0 "\"}, "
+      "\"finetune\": \"%s\", \"backbone_lr_ratio\": %s, \"input_size\": %d}",
+      pipeline, finetune, ratio, input_size);
+  g_assert_true (sl_train_settings_load_config_json (f->settings, config));
+}
+
 /* ---- Tests -------------------------------------------------------------------------------------- */
 
 /* Not installed: the choice is there, insensitive, with the exact command to install it, and
@@ -247,7 +267,7 @@ test_not_installed (Fixture *f, gconstpointer data)
   g_autoptr (GPtrArray) installed = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (SlBackboneInfo) none = NULL;
-  g_autofree char *message = NULL, *pipeline = NULL, *config = NULL;
+  g_autofree char *message = NULL;
   g_autofree char *advice = NULL;
   const char *command;
   GtkCheckButton *lite0;
@@ -299,16 +319,7 @@ test_not_installed (Fixture *f, gconstpointer data)
   sl_run_config_clear (&c);
 
   /* A recipe that trained Lite0 loads, but cannot train here until it is installed. */
-  pipeline = sl_project_dup_pipeline_json (f->project, &error);
-  g_assert_no_error (error);
-  config = g_strdup_printf (
-      "{\"preset\": null, \"epochs\": 5, \"batch_size\": 16, \"threads\": 1, \"workers\": 1, "
-      "\"patience\": 0, \"learning_rate\": 0.001, \"optimizer\": \"adam\", \"seed\": \"7\", "
-      "\"class_weights\": \"none\", \"schedule\": \"constant\", \"augment\": null, "
-      "\"model\": {}, \"pipeline\": %s, \"backbone\": {\"name\": \"" LITE0 "\"}, "
-      "\"finetune\": \"last:2\", \"backbone_lr_ratio\": 0.1, \"input_size\": 160}",
-      pipeline);
-  g_assert_true (sl_train_settings_load_config_json (f->settings, config));
+  load_lite0_recipe (f, "last:2", "0.1", 160);
   g_assert_true (gtk_check_button_get_active (lite0));
   g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (lite0)));
   g_assert_false (sl_train_settings_validate (f->settings, &message));
@@ -327,8 +338,6 @@ test_not_installed (Fixture *f, gconstpointer data)
 static void
 test_installed (Fixture *f, gconstpointer data)
 {
-  g_autoptr (GError) error = NULL;
-  g_autofree char *pipeline = NULL, *config = NULL;
   GtkCheckButton *lite0;
   GtkWidget *blocks;
   LabelWait w = { f, " trained · " };
@@ -396,16 +405,7 @@ test_installed (Fixture *f, gconstpointer data)
   g_assert_false (gtk_check_button_get_active (lite0));
 
   /* A stored backbone recipe loads back as it was. */
-  pipeline = sl_project_dup_pipeline_json (f->project, &error);
-  g_assert_no_error (error);
-  config = g_strdup_printf (
-      "{\"preset\": null, \"epochs\": 5, \"batch_size\": 16, \"threads\": 1, \"workers\": 1, "
-      "\"patience\": 0, \"learning_rate\": 0.001, \"optimizer\": \"adam\", \"seed\": \"7\", "
-      "\"class_weights\": \"none\", \"schedule\": \"constant\", \"augment\": null, "
-      "\"model\": {}, \"pipeline\": %s, \"backbone\": {\"name\": \"" LITE0 "\"}, "
-      "\"finetune\": \"last:4\", \"backbone_lr_ratio\": 0.25, \"input_size\": 192}",
-      pipeline);
-  g_assert_true (sl_train_settings_load_config_json (f->settings, config));
+  load_lite0_recipe (f, "last:4", "0.25", 192);
   g_assert_true (gtk_check_button_get_active (lite0));
   sl_train_settings_get_config (f->settings, &c);
   g_assert_cmpstr (c.backbone, ==, LITE0);
