@@ -415,12 +415,14 @@ by_confidence_asc (gconstpointer a, gconstpointer b)
   return -by_confidence_desc (a, b);
 }
 
-/* Per-class precision, recall and F1 from the confusion matrix. */
-static void
-class_metrics (SlEvaluation *e)
+/* Per-class precision, recall and F1 from the confusion matrix; the macro F1 over the classes
+ * present in the split or predicted (as scikit-learn's f1_score (average="macro") does). */
+void
+sl_evaluation_compute_class_metrics (SlEvaluation *e)
 {
   const int k = e->classes;
   double f1_sum = 0;
+  int counted = 0;
 
   for (int c = 0; c < k; c++)
     {
@@ -433,9 +435,13 @@ class_metrics (SlEvaluation *e)
       e->f1[c] = e->precision[c] + e->recall[c] > 0
                      ? 2 * e->precision[c] * e->recall[c] / (e->precision[c] + e->recall[c])
                      : 0.0;
-      f1_sum += e->f1[c];
+      if (e->support[c] > 0 || predicted > 0)
+        {
+          f1_sum += e->f1[c];
+          counted++;
+        }
     }
-  e->macro_f1 = k > 0 ? f1_sum / k : 0.0;
+  e->macro_f1 = counted > 0 ? f1_sum / counted : 0.0;
 }
 
 SlEvaluation *
@@ -503,7 +509,7 @@ sl_project_get_evaluation (SlProject *self, gint64 evaluation_id, int list_lengt
     }
   e->accuracy = e->images > 0 ? (double) correct / e->images : 0.0;
   e->top_k_accuracy = e->images > 0 ? (double) top_hits / e->images : 0.0;
-  class_metrics (e);
+  sl_evaluation_compute_class_metrics (e);
   g_ptr_array_sort (wrong, by_confidence_desc);
   g_ptr_array_sort (right, by_confidence_asc);
   if (list_length >= 0)

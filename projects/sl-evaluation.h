@@ -86,6 +86,12 @@ typedef struct
 void sl_threshold_stats (SlImagePrediction *const *predictions, gsize n, double threshold,
                          SlThresholdStats *stats);
 
+/* Fills e->precision, recall, f1 and macro_f1 from e->support and e->confusion (classes x classes,
+ * [true * classes + predicted]). The macro F1 averages over the classes that occur in the
+ * split or are predicted: a class with no images there and no predictions (a class too small
+ * to have validation or test images) has no F1 and does not count as 0. */
+void sl_evaluation_compute_class_metrics (SlEvaluation *e);
+
 /* A run's trained model (one checkpoint's weights, the run's pipeline and class
  * names) as the runtime's classifier, so that evaluation, prediction, Try It
  * and export all preprocess and rank classes one way. It computes on device

@@ -280,6 +280,33 @@ check_prediction_list (SlProject *project, const SlEvaluation *e)
   g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NOT_FOUND);
 }
 
+/* Macro F1 over the classes present: a third class with no images in the split and no
+ * predictions (too small to get validation images) is left out, not counted as 0; a class
+ * only predicted (false positives) counts. */
+static void
+test_class_metrics_absent_class (void)
+{
+  gint64 support[3] = { 2, 2, 0 }, confusion[9] = { 2, 0, 0, 0, 2, 0, 0, 0, 0 };
+  double precision[3], recall[3], f1[3];
+  SlEvaluation e = { .classes = 3,
+                     .support = support,
+                     .confusion = confusion,
+                     .precision = precision,
+                     .recall = recall,
+                     .f1 = f1 };
+
+  sl_evaluation_compute_class_metrics (&e);
+  g_assert_cmpfloat (f1[0], ==, 1.0);
+  g_assert_cmpfloat (f1[1], ==, 1.0);
+  g_assert_cmpfloat (f1[2], ==, 0.0);
+  g_assert_cmpfloat (e.macro_f1, ==, 1.0); /* was 2/3 */
+  /* One image of class 1 predicted as the absent class 2: class 2 now counts with F1 0. */
+  confusion[4] = 1, confusion[5] = 1;
+  sl_evaluation_compute_class_metrics (&e);
+  g_assert_cmpfloat_with_epsilon (f1[1], 2 * 1.0 * 0.5 / 1.5, 1e-12);
+  g_assert_cmpfloat_with_epsilon (e.macro_f1, (1.0 + 2.0 / 3 + 0.0) / 3, 1e-12);
+}
+
 /* Rejecting below a threshold, on predictions made up by hand. */
 static void
 test_threshold_stats (void)
@@ -786,5 +813,6 @@ main (int argc, char **argv)
   g_test_add_func ("/projects/train/no-data", test_no_data);
   g_test_add_func ("/projects/train/schedule", test_schedule);
   g_test_add_func ("/projects/train/threshold-stats", test_threshold_stats);
+  g_test_add_func ("/projects/train/class-metrics-absent-class", test_class_metrics_absent_class);
   return g_test_run ();
 }
