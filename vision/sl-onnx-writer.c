@@ -109,13 +109,18 @@ sidecar_json (const sl_classifier *c, const char *onnx_path)
   cJSON_AddStringToObject (input, "depth_16_to_8",
                            "out = round (v / 257), i.e. floor (v / 257 + 1/2); no sample is "
                            "ever halfway, so the rounding direction of ties does not matter");
+  /* Stated exactly: "area when shrinking" left a width that shrinks while the height grows
+   * open, and OpenCV DNN on the graph then differed by 0.01 in probability (500x300 to 320). */
+  cJSON_AddStringToObject (input, "resize",
+                           "OpenCV resize to width x height, stretching: INTER_AREA when neither "
+                           "side grows (width <= the image's width and height <= its height), "
+                           "else INTER_LINEAR (e.g. 500x300 to 320x320 is INTER_LINEAR)");
   cJSON_AddStringToObject (doc, "outside_the_graph",
                            "decode the image as gray, RGB or RGBA (not BGR), 8 or 16 bit; if it "
                            "has an alpha channel, flatten it by input.alpha; run the pipeline "
                            "steps in order; convert to the input's channels (gray = OpenCV "
                            "RGB2GRAY weights) and to 8 bits by input.depth_16_to_8; and resize to "
-                           "width x height if the steps did not (area interpolation when "
-                           "shrinking, linear when enlarging)");
+                           "width x height by input.resize if the steps did not");
   for (const char *key = "classes"; key != NULL;
        key = strcmp (key, "classes") == 0            ? "reject_threshold"
              : strcmp (key, "reject_threshold") == 0 ? "pipeline"

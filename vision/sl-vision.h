@@ -98,8 +98,8 @@ SL_API char *sl_ops_to_json (void);
 /* ---- Pipelines -------------------------------------------------------------
  * An ordered list of operator steps followed by the model's input spec: the
  * last stage converts to `channels` and 8 bits and resizes to width x height
- * if the steps did not already (stretching, area interpolation when
- * shrinking, linear when enlarging). Model inputs are then
+ * if the steps did not already (stretching; area interpolation when neither
+ * side grows, else linear). Model inputs are then
  * x = (pixel / 255 - mean[c]) / std[c]. */
 
 typedef struct

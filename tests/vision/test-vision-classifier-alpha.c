@@ -117,12 +117,17 @@ test_rule_travels_and_applies (void)
     cJSON *doc = cJSON_Parse (sidecar);
     cJSON *input = cJSON_GetObjectItem (doc, "input");
     cJSON *alpha = cJSON_GetObjectItem (input, "alpha");
+    const char *resize;
 
     g_assert_nonnull (alpha);
     g_assert_cmpstr (cJSON_GetStringValue (cJSON_GetObjectItem (alpha, "mode")), ==, "composite");
     g_assert_cmpint (cJSON_GetArraySize (cJSON_GetObjectItem (alpha, "background")), ==, 3);
     g_assert_nonnull (strstr (cJSON_GetStringValue (cJSON_GetObjectItem (input, "depth_16_to_8")),
                               "round (v / 257)"));
+    /* The final resize is stated for every shape, not just "area when shrinking". */
+    resize = cJSON_GetStringValue (cJSON_GetObjectItem (input, "resize"));
+    g_assert_nonnull (resize);
+    g_assert_nonnull (strstr (resize, "INTER_AREA when neither side grows"));
     cJSON_Delete (doc);
   }
   sl_classifier_free (c);
