@@ -179,3 +179,15 @@ sl_test_fill_normal (float *x, gsize n, guint64 seed, float scale)
     }
   g_rand_free (rand);
 }
+
+void
+sl_test_expect_invalid_model (const char *json, const char *fragment)
+{
+  sl_error err = { 0 };
+  sl_model *m = NULL;
+
+  g_assert_cmpint (sl_model_new (json, 1, &m, &err), ==, SL_ERR_INVALID);
+  g_assert_null (m);
+  if (strstr (err.message, fragment) == NULL)
+    g_error ("expected \"%s\" in: %s", fragment, err.message);
+}

@@ -58,6 +58,9 @@ double sl_test_rel_error (const float *a, const float *b, gsize n, double floor)
 /* Fills x with N(0, scale) values from a fixed seed. */
 void sl_test_fill_normal (float *x, gsize n, guint64 seed, float scale);
 
+/* Asserts that sl_model_new refuses json with SL_ERR_INVALID and a message containing fragment. */
+void sl_test_expect_invalid_model (const char *json, const char *fragment);
+
 /* ---- Exported models (sl-test-models.c) ---------------------------------- */
 
 /* The ten Fashion-MNIST class names, in label order. */

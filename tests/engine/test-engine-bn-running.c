@@ -83,18 +83,6 @@ step (sl_trainer *t, const float *x, const int32_t *labels)
   sl_assert_ok (sl_trainer_step (t, x, labels, BATCH, NULL, NULL, &err), &err);
 }
 
-static void
-expect_invalid (const char *json, const char *fragment)
-{
-  sl_error err = { 0 };
-  sl_model *m = NULL;
-
-  g_assert_cmpint (sl_model_new (json, 1, &m, &err), ==, SL_ERR_INVALID);
-  g_assert_null (m);
-  if (strstr (err.message, fragment) == NULL)
-    g_error ("expected \"%s\" in: %s", fragment, err.message);
-}
-
 /* "running" reads back and is written back; "batch" is the default and not written; anything
  * else, and the field on another kind, is refused with the choices. */
 static void
@@ -124,11 +112,11 @@ test_description (void)
           = g_strdup_printf ("{\"type\": \"batchnorm\", \"statistics\": %s}", bad[i]);
       g_autofree char *json = model_json (layer);
 
-      expect_invalid (json, "layers[1] (batchnorm): 'statistics' must be \"batch\"");
+      sl_test_expect_invalid_model (json, "layers[1] (batchnorm): 'statistics' must be \"batch\"");
     }
   {
     g_autofree char *json = model_json ("{\"type\": \"relu\", \"statistics\": \"running\"}");
-    expect_invalid (json, "statistics");
+    sl_test_expect_invalid_model (json, "statistics");
   }
 }
 

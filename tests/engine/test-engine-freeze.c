@@ -157,18 +157,6 @@ test_description (void)
 }
 
 static void
-expect_invalid (const char *json, const char *fragment)
-{
-  sl_error err = { 0 };
-  sl_model *m = NULL;
-
-  g_assert_cmpint (sl_model_new (json, 1, &m, &err), ==, SL_ERR_INVALID);
-  g_assert_null (m);
-  if (strstr (err.message, fragment) == NULL)
-    g_error ("expected \"%s\" in: %s", fragment, err.message);
-}
-
-static void
 test_bad_descriptions (void)
 {
   const char *bad_scales[] = { "0", "-1", "1000", "\"fast\"", "null" };
@@ -180,8 +168,9 @@ test_bad_descriptions (void)
   add_block (s, "b1", 8, 1, FALSE);
   g_string_append (s, "{\"type\": \"dense\", \"units\": 4, \"frozen\": true}");
   gap = model_json (s->str);
-  expect_invalid (gap, "layers[6] (dense): frozen layers must come first, but layers[3] "
-                       "(conv2d 'b1_conv') before it is not frozen");
+  sl_test_expect_invalid_model (gap,
+                                "layers[6] (dense): frozen layers must come first, but layers[3] "
+                                "(conv2d 'b1_conv') before it is not frozen");
   g_string_free (s, TRUE);
 
   for (gsize i = 0; i < G_N_ELEMENTS (bad_scales); i++)
@@ -189,12 +178,13 @@ test_bad_descriptions (void)
       g_autofree char *extra = g_strdup_printf (", \"lr_scale\": %s", bad_scales[i]);
       g_autofree char *json = chain_json (0, extra);
 
-      expect_invalid (json, "layers[10] (dense): 'lr_scale' must be a number above 0 and at "
-                            "most 100");
+      sl_test_expect_invalid_model (
+          json, "layers[10] (dense): 'lr_scale' must be a number above 0 and at "
+                "most 100");
     }
   {
     g_autofree char *json = chain_json (0, ", \"frozen\": \"yes\"");
-    expect_invalid (json, "'frozen' must be true or false");
+    sl_test_expect_invalid_model (json, "'frozen' must be true or false");
   }
   /* Everything frozen: a model, but nothing to train. */
   {
