@@ -132,6 +132,114 @@ SL_API size_t sl_model_feature_size (const sl_model *model);
 SL_API sl_status sl_model_compute_features (sl_model *model, const float *x, int n, float *features,
                                             sl_error *err);
 
+/* ---- Inside the model: mid-level layers and class heatmaps ------------------
+ * Layers are numbered in the order of the description's "layers" array. */
+
+/* The index of the layer called `name`, or -1. */
+SL_API int sl_model_find_layer (const sl_model *model, const char *name);
+/* The layer's output per image (channels x height x width; a dense or flattened
+ * layer reports c x 1 x 1). SL_ERR_INVALID for an index out of range. */
+SL_API sl_status sl_model_layer_shape (const sl_model *model, int layer, int *channels,
+                                       int *height, int *width, sl_error *err);
+/* One forward pass over n images that copies the outputs of n_layers layers:
+ * outs[k] receives n x (that layer's C x H x W) floats, NCHW. probs may be NULL
+ * (the pass then stops at the deepest requested layer) or receive n x classes
+ * softmax values as sl_model_predict gives. Chunked within the model's memory
+ * limit like sl_model_predict. */
+SL_API sl_status sl_model_predict_layers (sl_model *model, const float *x, int n, float *probs,
+                                          const int *layers, int n_layers, float *const *outs,
+                                          sl_error *err);
+/* The layer Grad-CAM looks at by default: the last layer whose output still has
+ * a spatial extent (height x width > 1) and that feeds the classifier head, or
+ * -1 when the model has none. */
+SL_API int sl_model_default_cam_layer (const sl_model *model);
+/* Grad-CAM for one image x (C x H x W): which part of `layer`'s output made the
+ * model choose class_index (-1: the class it predicts). map receives that
+ * layer's H x W values, ReLU(sum_c w_c A_c) with w_c the spatial mean of
+ * d logit / d A_c, scaled to 0 .. 1 (all 0 when nothing speaks for the class).
+ * probs may be NULL or receive the image's class probabilities. Frozen layers
+ * take part as any other; the weights do not change. */
+SL_API sl_status sl_model_class_heatmap (sl_model *model, const float *x, int class_index,
+                                         int layer, float *probs, float *map, sl_error *err);
+
+/* ---- Anomaly scoring (PatchCore) ---------------------------------------------
+ * Patch features of good parts, taken from mid-level layers of a model (a
+ * pretrained backbone, or a classifier's own layers for its anomaly gate), are
+ * kept in a memory bank reduced by greedy coreset selection. An image's patch
+ * scores are each patch's distance to its nearest neighbour in the bank; the
+ * image's score is the largest, its anomaly map the patch scores upsampled to
+ * the model's input and smoothed. Above the threshold is anomalous. See
+ * docs/anomaly.md for every step, which the PyTorch reference repeats. */
+
+typedef struct sl_anomaly sl_anomaly;
+typedef struct sl_anomaly_fitter sl_anomaly_fitter;
+
+/* Called while fitting; return false to cancel (SL_ERR_CANCELLED). */
+typedef bool (*sl_fit_progress_fn) (int64_t done, int64_t total, void *user_data);
+
+#define SL_ANOMALY_MAX_LAYERS 4
+
+typedef struct
+{
+  size_t struct_size;
+  /* Layer indices in the model (see sl_model_find_layer); n_layers 0 means
+   * sl_anomaly_default_layers. The first gives the patch grid; deeper ones are
+   * upsampled to it and appended channel-wise. */
+  int32_t layers[SL_ANOMALY_MAX_LAYERS];
+  int32_t n_layers;
+  double coreset_ratio;   /* share of the collected patches the bank keeps (default 0.01) */
+  int64_t max_bank;       /* at most this many bank patches (default 16384) */
+  int64_t max_patches;    /* patches collected before selection, at most (default 400000) */
+  int64_t expected_images; /* images the fitter will see (to spread max_patches); 0 = unknown */
+  float smoothing_sigma;  /* of the map's Gaussian, in input pixels (default 4) */
+  uint64_t seed;          /* which patches are kept when there are too many */
+} sl_anomaly_config;
+
+SL_API void sl_anomaly_config_init (sl_anomaly_config *config);
+/* The layers anomaly scoring uses by default: the last layer at 1/8 and the last
+ * at 1/16 of the input's resolution (for EfficientNet-Lite at 224 px, _blocks.4
+ * and _blocks.10); layers must hold SL_ANOMALY_MAX_LAYERS. Returns how many (0:
+ * the model has no suitable layers). */
+SL_API int32_t sl_anomaly_default_layers (const sl_model *model, int32_t *layers);
+
+/* The fitter uses model (which must outlive it) to compute features. */
+SL_API sl_status sl_anomaly_fitter_new (sl_model *model, const sl_anomaly_config *config,
+                                        sl_anomaly_fitter **out, sl_error *err);
+/* Adds n good images (normalised model input, as sl_model_predict takes). */
+SL_API sl_status sl_anomaly_fitter_add (sl_anomaly_fitter *fitter, const float *x, int n,
+                                        sl_error *err);
+/* The same from layer outputs already computed with sl_model_predict_layers for
+ * the fitter's layers (in its order). */
+SL_API sl_status sl_anomaly_fitter_add_layers (sl_anomaly_fitter *fitter,
+                                               const float *const *layer_outs, int n,
+                                               sl_error *err);
+SL_API int64_t sl_anomaly_fitter_patch_count (const sl_anomaly_fitter *fitter);
+/* Selects the bank (progress: bank patches chosen of the bank size) and returns
+ * the scorer, with threshold +infinity until one is set. */
+SL_API sl_status sl_anomaly_fitter_finish (sl_anomaly_fitter *fitter, sl_fit_progress_fn progress,
+                                           void *user_data, sl_anomaly **out, sl_error *err);
+SL_API void sl_anomaly_fitter_free (sl_anomaly_fitter *fitter); /* NULL-safe */
+
+SL_API void sl_anomaly_free (sl_anomaly *anomaly); /* NULL-safe */
+SL_API sl_anomaly *sl_anomaly_copy (const sl_anomaly *anomaly); /* NULL when out of memory */
+/* Scores n images with model (the one it was fitted with): scores receives n
+ * image scores; maps may be NULL or receive n x H x W anomaly maps at the
+ * model's input size. */
+SL_API sl_status sl_anomaly_score (const sl_anomaly *anomaly, sl_model *model, const float *x,
+                                   int n, float *scores, float *maps, sl_error *err);
+/* The same from its layers' outputs (sl_model_predict_layers, the scorer's
+ * layers in its order), so a classifier's gate costs no second forward pass. */
+SL_API sl_status sl_anomaly_score_layers (const sl_anomaly *anomaly,
+                                          const float *const *layer_outs, int n, float *scores,
+                                          float *maps, sl_error *err);
+SL_API int32_t sl_anomaly_layers (const sl_anomaly *anomaly, int32_t *layers); /* returns n */
+SL_API int64_t sl_anomaly_bank_size (const sl_anomaly *anomaly);
+SL_API int32_t sl_anomaly_feature_dims (const sl_anomaly *anomaly);
+SL_API void sl_anomaly_grid (const sl_anomaly *anomaly, int32_t *height, int32_t *width);
+/* Above it an image is anomalous; +infinity until set. */
+SL_API float sl_anomaly_get_threshold (const sl_anomaly *anomaly);
+SL_API sl_status sl_anomaly_set_threshold (sl_anomaly *anomaly, float threshold, sl_error *err);
+
 /* A second handle on the same weights with its own working memory and
  * `threads` compute threads (0 = one per core), so another thread can predict
  * at the same time; on a GPU it has its own streams on the same device. The
@@ -153,7 +261,19 @@ typedef struct
   const char *const *labels;   /* one per model class, in output order (copied) */
   float reject_threshold;      /* 0 .. 1; less confident predictions are rejected; 0 = never */
   const char *provenance_json; /* a JSON object (data set hash, seed, metrics ...) or NULL */
+  /* NULL, or an anomaly scorer fitted with this model (copied into the file):
+   * with kind SL_SLMODEL_ANOMALY the file is an anomaly model (labels NULL:
+   * the file's labels are "good" and "anomalous"), with SL_SLMODEL_CLASSIFIER
+   * it is the classifier's anomaly gate. */
+  const sl_anomaly *anomaly;
+  int32_t kind; /* sl_slmodel_kind */
 } sl_slmodel_info;
+
+typedef enum
+{
+  SL_SLMODEL_CLASSIFIER = 0, /* header "kind": "classifier" (files without a kind) */
+  SL_SLMODEL_ANOMALY = 1,    /* header "kind": "anomaly" */
+} sl_slmodel_kind;
 
 SL_API void sl_slmodel_info_init (sl_slmodel_info *info);
 

@@ -93,6 +93,29 @@ SL_API sl_status sl_classifier_new (sl_model *model, sl_pipeline *pipeline,
                                     sl_error *err);
 SL_API void sl_classifier_free (sl_classifier *classifier); /* NULL-safe */
 
+/* A classifier built from an anomaly scorer fitted with model: TAKES
+ * OWNERSHIP of model, pipeline and anomaly, whatever it returns (as
+ * sl_classifier_new). Its labels are "good" and "anomalous". */
+SL_API sl_status sl_classifier_new_anomaly (sl_model *model, sl_pipeline *pipeline,
+                                            sl_anomaly *anomaly,
+                                            const sl_classifier_options *options,
+                                            sl_classifier **out, sl_error *err);
+/* Gives a classifier (not an anomaly model) an anomaly gate fitted with its own
+ * model, replacing any it has: TAKES OWNERSHIP of gate (NULL removes it). Not
+ * safe while other threads predict. */
+SL_API sl_status sl_classifier_set_anomaly_gate (sl_classifier *classifier, sl_anomaly *gate,
+                                                 sl_error *err);
+
+/* SL_SLMODEL_CLASSIFIER or SL_SLMODEL_ANOMALY. */
+SL_API sl_slmodel_kind sl_classifier_kind (const sl_classifier *classifier);
+/* The anomaly model's scorer or the classifier's gate (NULL: none); read-only. */
+SL_API const sl_anomaly *sl_classifier_anomaly (const sl_classifier *classifier);
+/* The anomaly threshold (NAN without a scorer); setting it is safe while other
+ * threads predict, as for the reject threshold. */
+SL_API float sl_classifier_get_anomaly_threshold (const sl_classifier *classifier);
+SL_API sl_status sl_classifier_set_anomaly_threshold (sl_classifier *classifier, float threshold,
+                                                      sl_error *err);
+
 SL_API int32_t sl_classifier_class_count (const sl_classifier *classifier);
 /* NULL when index is out of range; the string lives as long as the classifier. */
 SL_API const char *sl_classifier_class_label (const sl_classifier *classifier, int32_t index);
@@ -171,6 +194,14 @@ typedef struct
   float confidence;    /* its probability, 0 .. 1 */
   const char *label;   /* its label, owned by the classifier */
   int32_t rejected;    /* 1 when confidence < the reject threshold, else 0 */
+  /* Anomaly models and classifiers with an anomaly gate (NAN and 0 otherwise):
+   * the image's anomaly score, the threshold it was judged by, and 1 when the
+   * score is above it. An anomaly model then predicts class 1 "anomalous"
+   * (else 0 "good") with confidence 1; a gated classifier reports the image as
+   * rejected (unknown), whatever its confidence. */
+  float anomaly_score;
+  float anomaly_threshold;
+  int32_t anomalous;
 } sl_prediction;
 
 SL_API void sl_prediction_init (sl_prediction *prediction);
@@ -198,6 +229,46 @@ SL_API sl_status sl_classifier_predict_batch (sl_classifier *classifier, const s
 SL_API sl_status sl_classifier_predict_images (sl_classifier *classifier, const sl_image *images,
                                                int32_t n, sl_prediction *out, float *probs,
                                                sl_error *err);
+
+/* ---- Maps: where the anomaly is, and what drove a class ----------------------
+ * Both kinds of map have the model's input size (sl_classifier_input_size):
+ * they lie over the pipeline's output image (sl_classifier_preprocess). */
+typedef struct
+{
+  size_t struct_size;
+  /* NULL, or width x height floats: the anomaly map (anomaly models and gated
+   * classifiers; in the units of anomaly_score). Left alone for a classifier
+   * without a gate. */
+  float *anomaly_map;
+  /* NULL, or width x height floats from 0 to 1: Grad-CAM of heatmap_class at
+   * heatmap_layer (classifiers only; left alone for anomaly models). */
+  float *class_heatmap;
+  int32_t heatmap_class; /* -1: the predicted class (default) */
+  int32_t heatmap_layer; /* -1: sl_model_default_cam_layer (default) */
+} sl_prediction_maps;
+
+SL_API void sl_prediction_maps_init (sl_prediction_maps *maps);
+/* Predict one image as the functions above do, and fill the maps asked for. */
+SL_API sl_status sl_classifier_predict_image_maps (sl_classifier *classifier, const sl_image *image,
+                                                   sl_prediction *out, float *probs,
+                                                   sl_prediction_maps *maps, sl_error *err);
+SL_API sl_status sl_classifier_predict_file_maps (sl_classifier *classifier, const char *path,
+                                                  sl_prediction *out, float *probs,
+                                                  sl_prediction_maps *maps, sl_error *err);
+SL_API sl_status sl_classifier_predict_pixels_maps (sl_classifier *classifier, const void *pixels,
+                                                    int32_t width, int32_t height, size_t stride,
+                                                    sl_pixel_format format, sl_prediction *out,
+                                                    float *probs, sl_prediction_maps *maps,
+                                                    sl_error *err);
+/* The pipeline's output for an image: what the model sees and the maps lie
+ * over (8-bit, the model's input size and channels). Free with sl_image_free. */
+SL_API sl_status sl_classifier_preprocess (const sl_classifier *classifier, const sl_image *image,
+                                           sl_image *out, sl_error *err);
+/* An RGB8 picture of map (width x height) over base (gray or RGB8 of the same
+ * size): values from lo (transparent) to hi (opaque red) through a perceptual
+ * colour scale, blended at most `opacity` (0 .. 1). */
+SL_API sl_status sl_heatmap_overlay (const sl_image *base, const float *map, float lo, float hi,
+                                     float opacity, sl_image *out, sl_error *err);
 
 /* The k most likely classes of one image's probabilities, best first: fills
  * min (k, class_count) predictions (stepped by out[0].struct_size) and
