@@ -1,6 +1,7 @@
 /* sl-cli-eval.c: `eval` (evaluate a run on a split and report) and `predict` (classify image files). */
 #include "sl-cli-private.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -227,10 +228,21 @@ _sl_cli_eval (int argc, char **argv)
   return 0;
 }
 
+/* One anomaly prediction: its score and decision (anomaly models and gated classifiers). */
+static void
+add_anomaly_json (cJSON *item, const sl_prediction *p)
+{
+  cJSON_AddItemToObject (item, "anomaly_score", _sl_cli_json_number (p->anomaly_score));
+  cJSON_AddItemToObject (item, "anomaly_threshold", _sl_cli_json_number (p->anomaly_threshold));
+  cJSON_AddBoolToObject (item, "anomalous", p->anomalous != 0);
+}
+
 int
 _sl_cli_predict (int argc, char **argv)
 {
-  g_autofree char *run_ref = NULL, *checkpoint_name = NULL, *device = NULL;
+  g_autofree char *run_ref = NULL, *checkpoint_name = NULL, *device = NULL, *heatmaps = NULL;
+  g_autoptr (GHashTable) heatmap_names
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   int top_k = 1, threads = 0, failures = 0;
   gboolean json = FALSE;
   const GOptionEntry entries[] = {
@@ -243,6 +255,10 @@ _sl_cli_predict (int argc, char **argv)
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Compute threads (default: all cores)", "N" },
     { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "Where to predict: " SL_CLI_DEVICE_HELP,
       "DEVICE" },
+    { "heatmaps", 0, 0, G_OPTION_ARG_FILENAME, &heatmaps,
+      "Write DIR/<image name>.png: the anomaly map (anomaly runs) or the Grad-CAM of the "
+      "predicted class (classifiers) over the image as the model saw it",
+      "DIR" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as JSON", NULL },
     { NULL },
   };
@@ -255,10 +271,12 @@ _sl_cli_predict (int argc, char **argv)
   g_autofree sl_prediction *scores = NULL;
   SlCheckpointKind checkpoint;
   cJSON *doc = NULL;
+  gboolean anomaly;
   int status;
 
   g_option_context_set_summary (context, "Classifies image files with a run's trained model, "
-                                         "using the run's own preprocessing.");
+                                         "using the run's own preprocessing; with an anomaly "
+                                         "run, gives each image's anomaly score and decision.");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!_sl_cli_parse (context, &argc, &argv, &status))
     return status;
@@ -277,6 +295,13 @@ _sl_cli_predict (int argc, char **argv)
           = sl_project_open_classifier (project, run->id, checkpoint, threads, device, &error))
              == NULL)
     return _sl_cli_fail ("predict", error);
+  if (heatmaps != NULL && g_mkdir_with_parents (heatmaps, 0755) != 0)
+    {
+      g_set_error (&error, G_FILE_ERROR, g_file_error_from_errno (errno), "Cannot create %s: %s",
+                   heatmaps, g_strerror (errno));
+      return _sl_cli_fail ("predict", error);
+    }
+  anomaly = sl_classifier_kind (classifier) == SL_SLMODEL_ANOMALY;
   top_k = MIN (top_k, sl_classifier_class_count (classifier));
   scores = g_new0 (sl_prediction, top_k);
   probs = g_new (float, sl_classifier_class_count (classifier));
@@ -286,9 +311,17 @@ _sl_cli_predict (int argc, char **argv)
     {
       sl_error bad = { 0 };
       cJSON *item = NULL;
+      g_autofree char *written = NULL;
+      gboolean predicted;
 
       sl_prediction_init (&scores[0]);
-      if (sl_classifier_predict_file (classifier, argv[i], &scores[0], probs, &bad) != SL_OK)
+      if (heatmaps != NULL)
+        predicted = _sl_cli_predict_heatmap (classifier, argv[i], heatmaps, heatmap_names,
+                                             &scores[0], probs, &written, &bad);
+      else
+        predicted
+            = sl_classifier_predict_file (classifier, argv[i], &scores[0], probs, &bad) == SL_OK;
+      if (!predicted)
         {
           failures++;
           fprintf (stderr, "sightline-cli predict: %s\n", bad.message);
@@ -301,7 +334,34 @@ _sl_cli_predict (int argc, char **argv)
             }
           continue;
         }
-      sl_classifier_top_k (classifier, probs, top_k, scores);
+      if (anomaly)
+        {
+          if (json)
+            {
+              item = cJSON_CreateObject ();
+              cJSON_AddStringToObject (item, "path", argv[i]);
+              cJSON_AddStringToObject (item, "class", scores[0].label);
+              add_anomaly_json (item, &scores[0]);
+              if (written != NULL)
+                cJSON_AddStringToObject (item, "heatmap", written);
+              cJSON_AddItemToArray (doc, item);
+              continue;
+            }
+          printf ("%s: %s (anomaly score %.4g, threshold %.4g)%s%s\n", argv[i],
+                  scores[0].anomalous ? "anomalous" : "good", (double) scores[0].anomaly_score,
+                  (double) scores[0].anomaly_threshold, written != NULL ? "  heatmap " : "",
+                  written != NULL ? written : "");
+          continue;
+        }
+      {
+        /* top_k refills the best classes from the probabilities: keep the gate's word. */
+        sl_prediction gate = scores[0];
+
+        sl_classifier_top_k (classifier, probs, top_k, scores);
+        scores[0].anomaly_score = gate.anomaly_score;
+        scores[0].anomaly_threshold = gate.anomaly_threshold;
+        scores[0].anomalous = gate.anomalous;
+      }
       if (json)
         {
           cJSON *list = cJSON_CreateArray ();
@@ -317,12 +377,18 @@ _sl_cli_predict (int argc, char **argv)
               cJSON_AddItemToArray (list, s);
             }
           cJSON_AddItemToObject (item, "top", list);
+          if (!isnan (scores[0].anomaly_score))
+            add_anomaly_json (item, &scores[0]);
+          if (written != NULL)
+            cJSON_AddStringToObject (item, "heatmap", written);
           cJSON_AddItemToArray (doc, item);
           continue;
         }
       printf ("%s: %s (%.1f%%)", argv[i], scores[0].label, (double) scores[0].confidence * 100);
       for (int r = 1; r < top_k; r++)
         printf (", %s (%.1f%%)", scores[r].label, (double) scores[r].confidence * 100);
+      if (written != NULL)
+        printf ("  heatmap %s", written);
       printf ("\n");
     }
   if (json)

@@ -90,12 +90,36 @@ int _sl_cli_runs (int argc, char **argv);
 /* A run as JSON, with its recipe and metrics when asked (used by train, runs and demo). */
 cJSON *_sl_cli_run_json (SlProject *project, const SlRunInfo *run, gboolean with_metrics);
 
+/* sl-cli-train-anomaly.c: `train` on an anomaly project. */
+typedef struct
+{
+  SlCliProgress *bar;
+  gboolean json;
+  int phase; /* 0 features, 1 memory bank, 2 threshold, 3 done */
+  gint64 phase_started;
+} SlCliAnomalyUi;
+
+/* The recipe of a fit: backbone (lite0|lite1|lite2; NULL: lite0, which must be installed),
+ * input size (0: 224), coreset ratio and target false-reject rate (0: the defaults). */
+gboolean _sl_cli_anomaly_config (const char *model, int input_size, double coreset_ratio,
+                                 double target_false_reject, SlRunConfig *config, GError **error);
+void _sl_cli_anomaly_progress (SlCliAnomalyUi *ui, const SlTrainProgress *p);
+void _sl_cli_anomaly_print_start (SlTrainJob *job, const SlRunInfo *run, gboolean resume);
+void _sl_cli_anomaly_print_finished (SlProject *project, const SlRunInfo *run,
+                                     const char *project_arg);
+
 /* sl-cli-export.c */
 int _sl_cli_export (int argc, char **argv);
 
 /* sl-cli-eval.c */
 int _sl_cli_eval (int argc, char **argv);
 int _sl_cli_predict (int argc, char **argv);
+/* sl-cli-heatmaps.c: predicts image_path (as sl_classifier_predict_file) and writes its map over
+ * the preprocessed image to dir/<stem>.png (*written; `used` keeps stems unique): the anomaly
+ * map for a model with a scorer, else the Grad-CAM of the predicted class. */
+gboolean _sl_cli_predict_heatmap (sl_classifier *classifier, const char *image_path,
+                                  const char *dir, GHashTable *used, sl_prediction *out,
+                                  float *probs, char **written, sl_error *err);
 /* Prints an evaluation for people (used by eval and demo). */
 void _sl_cli_print_evaluation (const SlEvaluation *evaluation, int list_length);
 cJSON *_sl_cli_evaluation_json (const SlEvaluation *evaluation);

@@ -1,6 +1,8 @@
 /* sl-cli-train.c: `train` (start or resume a run with a progress bar) and `runs` (list, show). */
 #include "sl-cli-private.h"
 
+#include "sl-anomaly.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -10,7 +12,9 @@ typedef struct
   SlTrainJob *job;
   gboolean json;
   gint64 features_started; /* the feature pass's first report */
-  GMutex lock;             /* the training thread prints, the main thread waits */
+  gboolean anomaly;        /* an anomaly run's fit */
+  SlCliAnomalyUi fit;
+  GMutex lock; /* the training thread prints, the main thread waits */
 } TrainUi;
 
 /* The feature pass of a frozen backbone: once per image, before the first epoch. */
@@ -44,7 +48,9 @@ train_progress (const SlTrainProgress *p, gpointer user_data)
   if (_sl_cli_interrupted ())
     sl_train_job_cancel (ui->job);
   g_mutex_lock (&ui->lock);
-  if (p->features_total > 0)
+  if (ui->anomaly)
+    _sl_cli_anomaly_progress (&ui->fit, p);
+  else if (p->features_total > 0)
     features_progress (ui, p);
   else if (!p->epoch_done)
     {
@@ -195,6 +201,7 @@ typedef struct
   char *optimizer, *weights, *resume, *schedule, *device, *finetune;
   int epochs, batch, patience, threads, workers, input_size;
   double lr, weight_decay, smoothing, warmup, backbone_ratio;
+  double coreset_ratio, target_false_reject; /* anomaly projects */
   gint64 seed;
   gboolean json, no_feature_cache;
 } TrainOptions;
@@ -284,6 +291,14 @@ parse_train_options (int *argc, char ***argv, TrainOptions *o, int *status)
       "With a frozen backbone: run the frozen layers on every batch instead of once per image "
       "(slower; the same weights)",
       NULL },
+    { "coreset-ratio", 0, 0, G_OPTION_ARG_DOUBLE, &o->coreset_ratio,
+      "Anomaly projects: the share of the good images' patches the memory bank keeps, above 0 "
+      "and at most 1 (default 0.01)",
+      "R" },
+    { "target-false-reject", 0, 0, G_OPTION_ARG_DOUBLE, &o->target_false_reject,
+      "Anomaly projects: the share of good parts the threshold may reject, above 0 and below "
+      "1 (default: the project's, 0.01 unless set with 'sightline-cli threshold')",
+      "R" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &o->json, "Print the finished run as JSON", NULL },
     { NULL },
   };
@@ -292,7 +307,11 @@ parse_train_options (int *argc, char ***argv, TrainOptions *o, int *status)
   g_option_context_set_summary (
       context, "Trains a model on the project's train split, validating on its val split after\n"
                "every epoch. Each epoch writes a checkpoint, so a run stopped by Ctrl+C or a\n"
-               "crash continues with --resume RUN. The best epoch's weights are kept.");
+               "crash continues with --resume RUN. The best epoch's weights are kept.\n"
+               "On an anomaly project it fits an anomaly model on the good training images\n"
+               "with a pretrained backbone (--model lite0|lite1|lite2, --input-size,\n"
+               "--coreset-ratio) and sets its threshold from the good validation images at\n"
+               "--target-false-reject; --resume fits a stopped run again.");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!_sl_cli_parse (context, argc, argv, status))
     return FALSE;
@@ -420,6 +439,45 @@ fill_config (SlProject *project, const TrainOptions *o, SlRunConfig *config, GEr
          && read_optional (o->augment_file, &config->augment_json, error);
 }
 
+/* The recipe of an anomaly fit: what the options say; the classifier options do not apply. */
+static gboolean
+fill_anomaly_config (SlProject *project, const TrainOptions *o, SlRunConfig *config, GError **error)
+{
+  SlSplitConfig split;
+  gint64 assigned = 0;
+
+  if (o->model_file != NULL || o->finetune != NULL || o->backbone_ratio != 0
+      || o->augment_file != NULL || o->weights != NULL)
+    {
+      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_INVALID,
+                   "This is an anomaly project: it fits on the good images with a pretrained "
+                   "backbone, so --model-json, --finetune, --backbone-lr-ratio, --augment and "
+                   "--class-weights do not apply");
+      return FALSE;
+    }
+  /* Labelled images without a split are split as the workbench does (good 70/15/15, defects
+   * never into training). */
+  sl_split_config_init (&split);
+  if (!sl_project_split (project, &split, &assigned, error))
+    return FALSE;
+  if (assigned > 0)
+    fprintf (o->json ? stderr : stdout,
+             "%" G_GINT64_FORMAT " labelled images had no split: they were split as the "
+             "workbench does.\n",
+             assigned);
+  if (!_sl_cli_anomaly_config (o->preset, o->input_size, o->coreset_ratio, o->target_false_reject,
+                               config, error))
+    return FALSE;
+  config->threads = o->threads;
+  config->workers = o->workers;
+  config->seed = (guint64) o->seed;
+  if (o->device != NULL)
+    g_strlcpy (config->device, o->device, sizeof config->device);
+  if (o->pipeline_file != NULL)
+    return g_file_get_contents (o->pipeline_file, &config->pipeline_json, NULL, error);
+  return TRUE;
+}
+
 /* A job that resumes a run, or one for a new run. */
 static SlTrainJob *
 make_job (SlProject *project, const TrainOptions *o, GError **error)
@@ -430,6 +488,22 @@ make_job (SlProject *project, const TrainOptions *o, GError **error)
   if (o->resume != NULL)
     return sl_train_job_new_resume_on (project, o->resume, o->epochs, o->device, error);
   sl_run_config_init (&config);
+  if (sl_project_get_kind (project) == SL_PROJECT_KIND_ANOMALY)
+    {
+      /* The project's kind decides: its good images fit an anomaly model. */
+      if (fill_anomaly_config (project, o, &config, error))
+        job = sl_train_job_new (project, &config, error);
+      sl_run_config_clear (&config);
+      return job;
+    }
+  if (o->coreset_ratio != 0 || o->target_false_reject != 0)
+    {
+      sl_run_config_clear (&config);
+      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_INVALID,
+                   "--coreset-ratio and --target-false-reject are for anomaly projects "
+                   "(sightline-cli new PROJECT --kind anomaly)");
+      return NULL;
+    }
   if (fill_config (project, o, &config, error))
     job = sl_train_job_new (project, &config, error);
   sl_run_config_clear (&config);
@@ -446,7 +520,17 @@ describe_backbone (const SlRunInfo *run)
 
   if (run->backbone == NULL || !sl_run_config_from_json (run->config_json, &c, NULL, NULL))
     return NULL;
-  if (c.finetune == SL_FINETUNE_LAST_BLOCKS && c.finetune_blocks == 1)
+  if (c.anomaly)
+    {
+      g_autofree char *share = c.coreset_ratio > 0 ? g_strdup_printf ("%g", c.coreset_ratio)
+                                                   : g_strdup ("the default share");
+
+      out = g_strdup_printf ("  anomaly model on %s pretrained on ImageNet; %d px input, fitted "
+                             "on the good training images (memory bank: %s of their patches; "
+                             "target false-reject rate %g)",
+                             run->backbone, c.input_size, share, c.target_false_reject);
+    }
+  else if (c.finetune == SL_FINETUNE_LAST_BLOCKS && c.finetune_blocks == 1)
     out = g_strdup_printf ("  starts from %s pretrained on ImageNet; %d px input, trains the new "
                            "head and the backbone's last block",
                            run->backbone, c.input_size);
@@ -517,7 +601,7 @@ add_feature_stats (cJSON *doc, SlTrainJob *job)
 
 /* Runs the job with a progress line (Ctrl+C stops it after the current step). */
 static gboolean
-run_job (SlTrainJob *job, gboolean json, GError **error)
+run_job (SlTrainJob *job, gboolean json, gboolean anomaly, GError **error)
 {
   TrainUi ui = { 0 };
   gboolean ok;
@@ -526,6 +610,9 @@ run_job (SlTrainJob *job, gboolean json, GError **error)
   _sl_cli_progress_init (&ui.bar, json);
   ui.job = job;
   ui.json = json;
+  ui.anomaly = anomaly;
+  ui.fit.bar = &ui.bar;
+  ui.fit.json = json;
   g_mutex_init (&ui.lock);
   sl_train_job_set_progress_func (job, train_progress, &ui);
   ok = sl_train_job_run (job, error);
@@ -552,7 +639,7 @@ _sl_cli_train (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autoptr (SlTrainJob) job = NULL;
   g_autoptr (SlRunInfo) run = NULL;
-  gboolean ok;
+  gboolean ok, anomaly = FALSE;
   char id[32];
   int status = 1;
 
@@ -571,9 +658,14 @@ _sl_cli_train (int argc, char **argv)
   g_snprintf (id, sizeof id, "%lld", (long long) sl_train_job_get_run_id (job));
   {
     g_autoptr (SlRunInfo) started = sl_project_get_run (project, id, NULL);
-    print_start (job, &o, started);
+
+    anomaly = sl_run_info_is_anomaly (started);
+    if (anomaly && !o.json)
+      _sl_cli_anomaly_print_start (job, started, o.resume != NULL);
+    else if (!anomaly)
+      print_start (job, &o, started);
   }
-  ok = run_job (job, o.json, &error);
+  ok = run_job (job, o.json, anomaly, &error);
   run = sl_project_get_run (project, id, NULL);
   if (o.json && run != NULL)
     _sl_cli_print_json (add_feature_stats (_sl_cli_run_json (project, run, TRUE), job));
@@ -586,7 +678,9 @@ _sl_cli_train (int argc, char **argv)
     _sl_cli_fail ("train", error);
   else
     {
-      if (!o.json && run != NULL)
+      if (!o.json && run != NULL && anomaly)
+        _sl_cli_anomaly_print_finished (project, run, argv[1]);
+      else if (!o.json && run != NULL)
         print_finished (run, argv[1]);
       status = 0;
     }

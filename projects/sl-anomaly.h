@@ -66,6 +66,16 @@ gboolean sl_project_set_anomaly_threshold (SlProject *self, double threshold, GE
 double sl_project_get_target_false_reject (SlProject *self);
 gboolean sl_project_set_target_false_reject (SlProject *self, double rate, GError **error);
 
+/* ---- Anomaly runs (fit owner: sl-run-anomaly.c) ---------------------------------------
+ * A run whose recipe says "anomaly" fitted a scorer on the training split's good images and
+ * chose its threshold from good validation images (or a held-out 20 % of the training good
+ * images): runs/<run>/threshold.json records how. */
+gboolean sl_run_info_is_anomaly (const SlRunInfo *run);
+/* How the run chose its threshold (out: clear with sl_anomaly_threshold_clear);
+ * SL_PROJECT_ERROR_NOT_FOUND when it is not fitted yet. */
+gboolean sl_run_get_anomaly_threshold (SlProject *self, const SlRunInfo *run,
+                                       SlAnomalyThreshold *out, GError **error);
+
 /* ---- Evaluating an anomaly run ------------------------------------------------------
  * sl_project_evaluate () evaluates anomaly runs too (it stores each image's score);
  * this reads such an evaluation back with what the Evaluate page and `eval --json`

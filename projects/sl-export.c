@@ -2,8 +2,8 @@
 #define G_LOG_DOMAIN "Sightline-Projects"
 
 #include "sl-export.h"
+#include "sl-anomaly-run-private.h"
 #include "sl-project-private.h"
-#include "sl-run-private.h"
 #include "sl-classifier.h"
 
 #include <cjson/cJSON.h>
@@ -35,6 +35,7 @@ sl_export_result_clear (SlExportResult *r)
   g_free (r->slmodel_path);
   g_free (r->onnx_path);
   g_free (r->sidecar_path);
+  g_free (r->anomaly_statement);
   memset (r, 0, sizeof *r);
 }
 
@@ -56,7 +57,8 @@ add_metric (cJSON *obj, const char *key, double v)
 
 /* Where the model came from: enough to trace any line result back to data and recipe. */
 static char *
-provenance_json (SlProject *self, const SlRunInfo *run, SlCheckpointKind checkpoint)
+provenance_json (SlProject *self, const SlRunInfo *run, SlCheckpointKind checkpoint,
+                 const SlExportAnomaly *anomaly)
 {
   g_autofree char *name = sl_project_dup_name (self);
   cJSON *doc = cJSON_CreateObject (), *metrics;
@@ -80,7 +82,7 @@ provenance_json (SlProject *self, const SlRunInfo *run, SlCheckpointKind checkpo
       add_metric (metrics, "val_loss", run->best_val_loss);
       add_metric (metrics, "val_accuracy", run->best_val_accuracy);
     }
-  if (eval_id >= 0)
+  if (eval_id >= 0 && !sl_project_evaluation_is_anomaly (self, eval_id))
     {
       g_autoptr (SlEvaluation) e = sl_project_get_evaluation (self, eval_id, 0, NULL);
       if (e != NULL && e->checkpoint == checkpoint)
@@ -96,6 +98,7 @@ provenance_json (SlProject *self, const SlRunInfo *run, SlCheckpointKind checkpo
       g_autofree char *backbone = _sl_run_config_member_json (run->config_json, "backbone");
       add_parsed (doc, "backbone", backbone);
     }
+  _sl_export_anomaly_provenance (doc, anomaly);
   add_parsed (doc, "recipe", run->config_json);
   add_parsed (doc, "trained_with", run->versions_json);
   text = cJSON_PrintUnformatted (doc);
@@ -156,26 +159,33 @@ default_stem (SlProject *self, const SlRunInfo *run)
   return g_string_free (s, FALSE);
 }
 
-/* Writes the .slmodel to `path` from the run's checkpoint, as the project's classifier holds it. */
+/* Writes the .slmodel to `path` from the run's checkpoint, as the project's classifier holds it
+ * (an anomaly run: its fitted model, with the threshold in use; a gate: fitted now). */
 static gboolean
 write_slmodel (SlProject *self, const SlRunInfo *run, const SlExportOptions *o, const char *path,
-               GError **error)
+               SlExportAnomaly *anomaly, GError **error)
 {
-  g_autofree char *provenance = provenance_json (self, run, o->checkpoint);
+  g_autofree char *provenance = NULL;
   g_autofree const char **labels = NULL;
   g_autoptr (sl_classifier) classifier = NULL;
   sl_slmodel_info info;
   sl_error err = { 0 };
   int classes;
 
-  if ((classifier = _sl_run_open_classifier (self, run, o->checkpoint, 1, NULL, error)) == NULL)
+  if ((classifier
+       = _sl_export_open_classifier (self, run, o->checkpoint, o->anomaly_gate, anomaly, error))
+      == NULL)
     return FALSE;
+  provenance = provenance_json (self, run, o->checkpoint, anomaly);
   classes = sl_classifier_class_count (classifier);
   labels = g_new0 (const char *, classes + 1);
   for (int i = 0; i < classes; i++)
     labels[i] = sl_classifier_class_label (classifier, i);
   sl_slmodel_info_init (&info);
-  info.labels = labels;
+  info.kind = sl_classifier_kind (classifier);
+  info.anomaly = sl_classifier_anomaly (classifier);
+  /* An anomaly model's labels are the runtime's own ("good", "anomalous"). */
+  info.labels = info.kind == SL_SLMODEL_ANOMALY ? NULL : labels;
   info.reject_threshold = (float) o->reject_threshold;
   info.provenance_json = provenance;
   if (sl_slmodel_save (sl_classifier_model (classifier), sl_classifier_pipeline (classifier), &info,
@@ -443,12 +453,12 @@ make_folder (const char *path, gboolean with_parents, GError **error)
  * into the staging folder, flushed; *classifier is the written model, opened. */
 static gboolean
 write_staged (SlProject *self, const SlRunInfo *run, const SlExportOptions *o, const ExportPaths *p,
-              sl_classifier **classifier, GError **error)
+              sl_classifier **classifier, SlExportAnomaly *anomaly, GError **error)
 {
   sl_classifier_options open_options;
   sl_error err = { 0 };
 
-  if (!write_slmodel (self, run, o, p->staged_slmodel, error))
+  if (!write_slmodel (self, run, o, p->staged_slmodel, anomaly, error))
     return FALSE;
   /* The project's own model, just written, opened to check it and to export
    * ONNX from: opening never runs it, so the runtime's cost limits (meant
@@ -489,8 +499,12 @@ publish_all (const SlExportOptions *o, const ExportPaths *p, const char *dir, GE
 
 static void
 fill_result (const SlExportOptions *o, const ExportPaths *p, sl_classifier *classifier,
-             SlExportResult *result)
+             const SlExportAnomaly *anomaly, SlExportResult *result)
 {
+  result->anomaly = anomaly->anomaly;
+  result->gated = anomaly->gated;
+  result->anomaly_threshold = anomaly->threshold;
+  result->anomaly_statement = g_strdup (anomaly->statement);
   if (o->formats & SL_EXPORT_SLMODEL)
     {
       result->slmodel_path = g_strdup (p->slmodel);
@@ -518,6 +532,7 @@ sl_project_export_run (SlProject *self, gint64 run_id, const char *dir, const Sl
   g_autoptr (SlRunInfo) run = NULL;
   g_autofree char *stem = NULL;
   sl_classifier *classifier = NULL;
+  SlExportAnomaly anomaly = { 0 };
   ExportPaths paths = { 0 };
   char id[32];
   gboolean ok = FALSE;
@@ -531,8 +546,15 @@ sl_project_export_run (SlProject *self, gint64 run_id, const char *dir, const Sl
       return FALSE;
     }
   g_snprintf (id, sizeof id, "%lld", (long long) run_id);
-  if ((run = sl_project_get_run (self, id, error)) == NULL || !make_folder (dir, TRUE, error)
-      || (lock_fd = lock_folder (dir, error)) < 0)
+  if ((run = sl_project_get_run (self, id, error)) == NULL)
+    return FALSE;
+  if (o->anomaly_gate && sl_run_info_is_anomaly (run))
+    {
+      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_INVALID,
+                   "%s is an anomaly model: an anomaly gate is for classifiers", run->name);
+      return FALSE;
+    }
+  if (!make_folder (dir, TRUE, error) || (lock_fd = lock_folder (dir, error)) < 0)
     return FALSE;
   remove_stale_staging (dir);
   stem = o->name != NULL ? g_strdup (o->name) : default_stem (self, run);
@@ -543,12 +565,13 @@ sl_project_export_run (SlProject *self, gint64 run_id, const char *dir, const Sl
    * into this folder removes the staging folder. */
   export_paths_init (&paths, dir, stem);
   ok = make_folder (paths.staging, FALSE, error)
-       && write_staged (self, run, o, &paths, &classifier, error)
+       && write_staged (self, run, o, &paths, &classifier, &anomaly, error)
        && publish_all (o, &paths, dir, error);
   sl_remove_tree (paths.staging); /* what was not moved into place */
   if (ok)
-    fill_result (o, &paths, classifier, result);
+    fill_result (o, &paths, classifier, &anomaly, result);
   sl_classifier_free (classifier);
+  _sl_export_anomaly_clear (&anomaly);
   close (lock_fd);
   export_paths_clear (&paths);
   return ok;

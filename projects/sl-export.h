@@ -17,6 +17,11 @@ typedef struct
   SlCheckpointKind checkpoint; /* default: best */
   double reject_threshold;     /* 0 .. 1; 0 = never reject (default) */
   const char *name;            /* file stem; NULL = "<project>-<run>" */
+  /* A classifier run only: fit an anomaly gate on the run's training images (the classifier's
+   * own layers, sl_anomaly_default_layers), its threshold from the run's validation images at
+   * the project's target false-reject rate, so that the line reports an image unlike any it
+   * was trained on as unknown (rejected). An anomaly run exports its own scorer anyway. */
+  gboolean anomaly_gate;
 } SlExportOptions;
 
 void sl_export_options_init (SlExportOptions *options);
@@ -32,6 +37,12 @@ typedef struct
   int input_width, input_height, input_channels;
   double latency_ms; /* median time to classify one image on this computer */
   int threads;       /* used for latency_ms */
+  gboolean anomaly;  /* the model is an anomaly model (kind anomaly) */
+  gboolean gated;    /* the classifier carries an anomaly gate */
+  /* Of the anomaly model or the gate: the threshold written into the file and one sentence on
+   * how it was chosen (NAN and NULL otherwise). */
+  double anomaly_threshold;
+  char *anomaly_statement;
 } SlExportResult;
 
 void sl_export_result_clear (SlExportResult *result);

@@ -186,6 +186,12 @@ _sl_run_config_to_json (const SlRunConfig *c, const char *model_json, const char
       cJSON_AddNumberToObject (obj, "backbone_lr_ratio", c->backbone_lr_ratio);
       cJSON_AddNumberToObject (obj, "input_size", c->input_size);
     }
+  if (c->anomaly)
+    {
+      cJSON_AddBoolToObject (obj, "anomaly", true);
+      cJSON_AddNumberToObject (obj, "coreset_ratio", c->coreset_ratio);
+      cJSON_AddNumberToObject (obj, "target_false_reject", c->target_false_reject);
+    }
   if (weights != NULL)
     {
       cJSON *array = cJSON_AddArrayToObject (obj, "weights");
@@ -281,6 +287,10 @@ sl_run_config_from_json (const char *json, SlRunConfig *c, GArray **weights, GEr
   c->finetune = SL_FINETUNE_HEAD;
   c->backbone_lr_ratio = number (obj, "backbone_lr_ratio", 0.1);
   c->input_size = (int) number (obj, "input_size", 0);
+  /* Recipes stored before anomaly runs existed trained classifiers. */
+  c->anomaly = cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (obj, "anomaly"));
+  c->coreset_ratio = number (obj, "coreset_ratio", 0);
+  c->target_false_reject = number (obj, "target_false_reject", 0);
   {
     const cJSON *bb = cJSON_GetObjectItemCaseSensitive (obj, "backbone");
     g_autofree char *finetune = string (obj, "finetune");

@@ -1,13 +1,13 @@
 /* sl-run-classifier.c: a run's checkpoint, pipeline and class names loaded as a runtime classifier. */
 #define G_LOG_DOMAIN "Sightline-Projects"
 
-#include "sl-run-private.h"
+#include "sl-anomaly-run-private.h"
 
 /* Builds a run's model with the weights of one of its checkpoints, and its
  * pipeline, computing on device ("cpu", "cuda", "cuda:N"; NULL: the CPU). */
-static gboolean
-load_model (SlProject *db, const SlRunInfo *run, SlCheckpointKind checkpoint, const char *device,
-            sl_model **model, sl_pipeline **pipeline, GError **error)
+gboolean
+_sl_run_load_model (SlProject *db, const SlRunInfo *run, SlCheckpointKind checkpoint,
+                    const char *device, sl_model **model, sl_pipeline **pipeline, GError **error)
 {
   g_autofree char *model_json = sl_run_info_dup_model_json (run);
   g_autofree char *pipeline_json = sl_run_info_dup_pipeline_json (run);
@@ -52,7 +52,10 @@ _sl_run_open_classifier (SlProject *db, const SlRunInfo *run, SlCheckpointKind c
   sl_pipeline *pipeline;
   sl_error err = { 0 };
 
-  if (!load_model (db, run, checkpoint, device, &model, &pipeline, error))
+  /* An anomaly run has one file, its fit, whatever checkpoint is asked for. */
+  if (sl_run_info_is_anomaly (run))
+    return _sl_run_open_anomaly_classifier (db, run, threads, device, error);
+  if (!_sl_run_load_model (db, run, checkpoint, device, &model, &pipeline, error))
     return NULL;
   /* The project's own model, as training built it: the cost limits are for
    * files from elsewhere (training runs it unlimited too). */

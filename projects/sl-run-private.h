@@ -40,6 +40,11 @@ char *_sl_run_backbone_pipeline_json (const char *pipeline_json, int size, GErro
 sl_model *_sl_run_backbone_model_new (const SlBackboneInfo *bb, const SlRunConfig *config,
                                       const sl_input_spec *input, int classes, GError **error);
 
+/* sl-run-classifier.c: a classifier run's model with the weights of one of its checkpoints,
+ * and its pipeline, computing on device (NULL: the CPU). */
+gboolean _sl_run_load_model (SlProject *db, const SlRunInfo *run, SlCheckpointKind checkpoint,
+                             const char *device, sl_model **model, sl_pipeline **pipeline,
+                             GError **error);
 /* sl-run-classifier.c: sl_project_open_classifier for a run already looked up. */
 sl_classifier *_sl_run_open_classifier (SlProject *db, const SlRunInfo *run,
                                         SlCheckpointKind checkpoint, int threads,

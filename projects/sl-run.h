@@ -61,8 +61,14 @@ typedef struct
   double backbone_lr_ratio; /* the trainable backbone layers' rate over the head's: 0 < r <= 1 */
   /* Side of the square input of a backbone model, 128..320, a multiple of 32; 0: from the
    * data (SL_BACKBONE_SMALL_INPUT for images of at most that many pixels on their longer
-   * side, else the backbone's native size, 224 for Lite0). */
+   * side, else the backbone's native size, 224 for Lite0; an anomaly run: 224). */
   int input_size;
+  /* An anomaly run (sl-train-job-anomaly.c): fits a PatchCore scorer on the training split's
+   * good images with the pretrained `backbone` (NULL: efficientnet-lite0) instead of training
+   * a classifier; the optimizer, schedule, epochs and class weights do not apply. */
+  gboolean anomaly;
+  double coreset_ratio;       /* share of the patches the memory bank keeps; 0: the default */
+  double target_false_reject; /* for the run's threshold, 0 < r < 1; 0: the project's */
 } SlRunConfig;
 
 /* The inputs a backbone run chooses from the data (input_size 0). */

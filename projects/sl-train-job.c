@@ -32,6 +32,7 @@ sl_train_job_free (SlTrainJob *job)
   sl_train_data_clear (&job->data);
   sl_run_config_clear (&job->config);
   sl_run_info_free (job->run);
+  g_free (job->finish_message);
   sl_project_unref (job->db);
   if (job->lock_fd >= 0)
     close (job->lock_fd);
@@ -103,8 +104,8 @@ fill_schedule (const SlRunConfig *c, gint64 train_images, sl_train_config *tc, G
 }
 
 /* Reads the recipe's pipeline: the one parse of it the job makes. */
-static gboolean
-parse_pipeline (SlTrainJob *job, const char *pipeline_json, GError **error)
+gboolean
+_sl_train_job_parse_pipeline (SlTrainJob *job, const char *pipeline_json, GError **error)
 {
   sl_error err = { 0 };
 
@@ -218,8 +219,8 @@ preset_model_json (const SlRunConfig *c, const sl_pipeline *pipeline, int classe
 
 /* The run's pipeline: the recipe's or the project's (the first run fixes the project's, so
  * later runs compare fairly); a backbone run takes its steps and the backbone's input. */
-static char *
-resolve_pipeline (SlTrainJob *job, const SlRunConfig *config, GError **error)
+char *
+_sl_train_job_resolve_pipeline (SlTrainJob *job, const SlRunConfig *config, GError **error)
 {
   g_autofree char *pipeline_json = NULL;
   char *backbone_json;
@@ -230,7 +231,7 @@ resolve_pipeline (SlTrainJob *job, const SlRunConfig *config, GError **error)
   else if ((pipeline_json = sl_project_dup_stored_pipeline_json (job->db)) == NULL)
     {
       if ((pipeline_json = sl_project_default_pipeline_json (job->db, error)) == NULL
-          || !parse_pipeline (job, pipeline_json, error)
+          || !_sl_train_job_parse_pipeline (job, pipeline_json, error)
           || !sl_project_set_pipeline (job->db, job->pipeline, error))
         return NULL;
     }
@@ -266,6 +267,8 @@ sl_train_job_new (SlProject *project, const SlRunConfig *config, GError **error)
   char id[32];
 
   g_return_val_if_fail (project != NULL && config != NULL, NULL);
+  if (config->anomaly)
+    return _sl_train_job_new_anomaly (project, config, error);
   job->config = *config;
   job->config.preset = g_strdup (config->model_json != NULL ? NULL : config->preset);
   job->config.model_json = NULL;
@@ -295,8 +298,8 @@ sl_train_job_new (SlProject *project, const SlRunConfig *config, GError **error)
   if (job->config.augment_json == NULL)
     /* What the Preprocess page previews is what training does. */
     job->config.augment_json = sl_project_dup_augment_json (job->db);
-  if ((pipeline_json = resolve_pipeline (job, config, error)) == NULL
-      || (job->pipeline == NULL && !parse_pipeline (job, pipeline_json, error)))
+  if ((pipeline_json = _sl_train_job_resolve_pipeline (job, config, error)) == NULL
+      || (job->pipeline == NULL && !_sl_train_job_parse_pipeline (job, pipeline_json, error)))
     return NULL;
   if (job->backbone != NULL)
     {
@@ -425,6 +428,14 @@ sl_train_job_new_resume_on (SlProject *project, const char *run_ref, int epochs,
   job->config.epochs = epochs > 0 ? epochs : job->run->epochs;
   if (device != NULL)
     g_strlcpy (job->config.device, device, sizeof job->config.device);
+  if (job->config.anomaly)
+    job->config.epochs = 1; /* one fit, whatever was asked */
+  if (job->config.anomaly && job->run->status == SL_RUN_FINISHED)
+    {
+      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_INVALID,
+                   "%s is already fitted; start a new run to fit again", job->run->name);
+      return NULL;
+    }
   if ((job->run->status == SL_RUN_FINISHED || job->run->status == SL_RUN_STOPPED_EARLY)
       && job->config.epochs <= job->run->epochs_done)
     {
@@ -449,6 +460,8 @@ sl_train_job_new_resume_on (SlProject *project, const char *run_ref, int epochs,
                    job->run->name);
       return NULL;
     }
+  if (job->config.anomaly)
+    return _sl_train_job_resume_anomaly (job, error) ? g_steal_pointer (&job) : NULL;
   job->weights = g_steal_pointer (&weights);
   last = sl_project_run_file (job->db, job->run, "last.slckpt");
   {
@@ -457,7 +470,7 @@ sl_train_job_new_resume_on (SlProject *project, const char *run_ref, int epochs,
 
     /* The checkpoint holds every weight, the backbone's too; a backbone run stopped before
      * its first checkpoint starts again from the backbone. */
-    if (!parse_pipeline (job, pipeline_json, error)
+    if (!_sl_train_job_parse_pipeline (job, pipeline_json, error)
         || (job->config.backbone != NULL && !g_file_test (last, G_FILE_TEST_EXISTS)
             && !resume_backbone_model (job, error))
         || !build_runtime (job, model_json, error))
@@ -738,7 +751,9 @@ train_thread (gpointer data)
 
   set_status (job, SL_RUN_RUNNING, NULL, FALSE);
   job->epoch = job->first_epoch;
-  if (_sl_train_job_compute_features (job, &error))
+  if (job->config.anomaly)
+    _sl_train_job_fit_anomaly (job, &error);
+  else if (_sl_train_job_compute_features (job, &error))
     {
       /* The estimates count the epochs' pace only. */
       job->started = g_get_monotonic_time ();
@@ -754,8 +769,11 @@ train_thread (gpointer data)
       g_autofree char *why
           = stop ? g_strdup_printf ("no better validation loss for %d epochs", job->config.patience)
                  : NULL;
-      set_status (job, stop ? SL_RUN_STOPPED_EARLY : SL_RUN_FINISHED, why, TRUE);
+      set_status (job, stop ? SL_RUN_STOPPED_EARLY : SL_RUN_FINISHED,
+                  why != NULL ? why : job->finish_message, TRUE);
     }
+  else if (job->config.anomaly && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    set_status (job, SL_RUN_CANCELLED, "cancelled; resume fits it again", TRUE);
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     set_status (job, SL_RUN_CANCELLED, "cancelled; resume continues from the last epoch", TRUE);
   else

@@ -20,6 +20,12 @@ typedef struct
    * (the feature pass): the train and validation images done so far, of features_total;
    * the step and loss fields then mean nothing. features_total is 0 outside the pass. */
   gint64 features_done, features_total;
+  /* An anomaly run (one "epoch", no loss) reports three phases in turn: the features of the
+   * training split's good images (features_done of features_total), the memory bank's coreset
+   * (fit_done of fit_total bank patches chosen; fit_total 0 before) and the scores of the
+   * images that set the threshold (score_done of score_total; score_total 0 before). */
+  gint64 fit_done, fit_total;
+  gint64 score_done, score_total;
 } SlTrainProgress;
 
 /* Called on the training thread: no GTK here; post to the main loop. */
