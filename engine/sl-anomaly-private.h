@@ -41,7 +41,7 @@ struct sl_anomaly
 #define SL_ANOMALY_MAX_DIMS  65536
 #define SL_ANOMALY_MAX_SIGMA 64.0f
 
-/* ---- Layout (sl-anomaly.c) ---- */
+/* ---- Layout (sl-anomaly-layout.c) ---- */
 
 /* Fills `out` from the model's layers (validated: in range, distinct, with a
  * spatial output; layer 0's grid at least 1 x 1; dims <= SL_ANOMALY_MAX_DIMS).
@@ -55,6 +55,11 @@ _sl_anomaly_layout_patches (const sl_anomaly_layout *l)
 {
   return (int64_t) l->grid_h * l->grid_w;
 }
+
+/* Checks that `anomaly` fits `model`: each layer index exists, with the
+ * stored name (when the layout has one) and shape, and the model's input
+ * size is the layout's. SL_ERR_INVALID with the reason. */
+sl_status _sl_anomaly_check_model (const sl_anomaly *anomaly, const sl_model *model, sl_error *err);
 
 /* Computes bank_norms from bank; false when out of memory. */
 bool _sl_anomaly_compute_norms (sl_anomaly *anomaly);
@@ -116,11 +121,9 @@ sl_status _sl_anomaly_score_layers_threads (const sl_anomaly *anomaly,
                                             const float *const *layer_outs, int n, float *scores,
                                             float *maps, int threads, sl_error *err);
 
-/* ---- The .slmodel section (sl-slmodel-anomaly.c) ---- */
+/* ---- The fitter's parts, for sl-anomaly-model.c ---- */
 
-/* Checks that `anomaly` fits `model` (same layer names at the same indices
- * with the same shapes, the model's input size) and every layer is named.
- * SL_ERR_INVALID with the reason. */
-sl_status _sl_anomaly_check_model (const sl_anomaly *anomaly, const sl_model *model, sl_error *err);
+sl_model *_sl_anomaly_fitter_model (sl_anomaly_fitter *fitter);
+const sl_anomaly_layout *_sl_anomaly_fitter_layout (const sl_anomaly_fitter *fitter);
 
 SL_END_DECLS

@@ -31,6 +31,10 @@ typedef struct
   int n_labels;
   char *pipeline_json; /* the "pipeline" object, unvalidated */
   float reject_threshold;
+  /* The anomaly scorer ("anomaly" header object and "anomaly_bank" blob),
+   * checked against the model, or NULL. */
+  sl_anomaly *anomaly;
+  int32_t kind; /* sl_slmodel_kind; an anomaly model's labels are "good", "anomalous" */
 } sl_slmodel_contents;
 
 /* Called once the description is read and its weights are found to fit,
@@ -47,5 +51,17 @@ sl_status sl_slmodel_parse (const uint8_t *data, size_t size, const char *name, 
                             sl_slmodel_check_fn check, void *check_data, sl_slmodel_contents *out,
                             sl_error *err);
 void sl_slmodel_contents_clear (sl_slmodel_contents *contents);
+
+/* sl-slmodel-anomaly.c: the "anomaly" header object and the "anomaly_bank" blob. */
+struct cJSON;
+/* Saving: the scorer fits the model and every layer it uses has a unique name. */
+sl_status _sl_slmodel_anomaly_check_save (const sl_model *model, const sl_anomaly *anomaly,
+                                          sl_error *err);
+struct cJSON *_sl_slmodel_anomaly_json (const sl_anomaly *anomaly);
+/* Reading: checks the object against the model and the blob (count floats,
+ * any alignment) and builds the scorer. SL_ERR_FORMAT naming `name`. */
+sl_status _sl_slmodel_anomaly_read (const struct cJSON *object, const sl_model *model,
+                                    const uint8_t *bank, uint64_t count, const char *name,
+                                    sl_anomaly **out, sl_error *err);
 
 SL_END_DECLS

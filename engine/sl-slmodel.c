@@ -11,6 +11,7 @@
  *      float32 blobs at the 64-aligned offsets the header lists, each with its CRC-32.
  * The reader trusts nothing: every size, offset and field is checked before use. */
 #include "sl-slmodel-private.h"
+#include "sl-anomaly-private.h"
 #include "sl-error-private.h"
 #include "sl-file-private.h"
 #include "sl-model-private.h"
@@ -24,7 +25,8 @@
 
 #define FORMAT_NAME "sightline-model"
 
-static const char *const tensor_names[2] = { "parameters", "running_statistics" };
+static const char *const tensor_names[3] = { "parameters", "running_statistics", "anomaly_bank" };
+static const char *const anomaly_labels[2] = { "good", "anomalous" };
 
 void
 sl_slmodel_info_init (sl_slmodel_info *info)
@@ -126,19 +128,36 @@ check_info (const sl_model *m, const sl_slmodel_info *info, cJSON **provenance, 
   int first, second;
 
   *provenance = NULL;
-  if (info == NULL || info->struct_size < sizeof (sl_slmodel_info) || info->labels == NULL)
+  if (info == NULL || info->struct_size < sizeof (sl_slmodel_info))
+    return sl_error_set (err, SL_ERR_INVALID,
+                         "the model file's details need sl_slmodel_info_init first");
+  if (info->kind != SL_SLMODEL_CLASSIFIER && info->kind != SL_SLMODEL_ANOMALY)
+    return sl_error_set (err, SL_ERR_INVALID, "unknown model kind %d", (int) info->kind);
+  if (info->kind == SL_SLMODEL_ANOMALY && info->anomaly == NULL)
+    return sl_error_set (
+        err, SL_ERR_INVALID,
+        "an anomaly model file needs its anomaly scorer (sl_slmodel_info.anomaly)");
+  if (info->anomaly != NULL)
+    {
+      sl_status st = _sl_slmodel_anomaly_check_save (m, info->anomaly, err);
+
+      if (st != SL_OK)
+        return st;
+    }
+  if (info->kind == SL_SLMODEL_CLASSIFIER && info->labels == NULL)
     return sl_error_set (err, SL_ERR_INVALID,
                          "a model file needs its class labels (sl_slmodel_info.labels)");
-  for (int i = 0; i < m->classes; i++)
+  for (int i = 0; info->kind == SL_SLMODEL_CLASSIFIER && i < m->classes; i++)
     {
       const char *l = info->labels[i];
       if (l == NULL || l[0] == '\0' || strlen (l) > SL_SLMODEL_MAX_LABEL)
         return sl_error_set (err, SL_ERR_INVALID, "class %d needs a label of 1 to %d bytes", i + 1,
                              SL_SLMODEL_MAX_LABEL);
     }
-  if (!find_repeated_label (info->labels, m->classes, &first, &second))
+  if (info->kind == SL_SLMODEL_CLASSIFIER
+      && !find_repeated_label (info->labels, m->classes, &first, &second))
     return sl_error_set (err, SL_ERR_NOMEM, "out of memory checking the class labels");
-  if (second >= 0)
+  if (info->kind == SL_SLMODEL_CLASSIFIER && second >= 0)
     return sl_error_set (err, SL_ERR_INVALID, "two classes are both labelled '%s'",
                          info->labels[second]);
   if (!(info->reject_threshold >= 0.0f && info->reject_threshold <= 1.0f))
@@ -200,15 +219,24 @@ add_created (cJSON *doc)
 static char *
 build_header (const sl_model *m, cJSON *model, cJSON *pipeline, cJSON *provenance,
               const sl_slmodel_info *info, const char *opencv_version, size_t *params_off,
-              size_t *state_off)
+              size_t *state_off, size_t *bank_off)
 {
   const uint32_t params_crc = sl_crc32 (0, m->host_params, sizeof (float) * m->n_params);
   const uint32_t state_crc = sl_crc32 (0, m->host_state, sizeof (float) * m->n_state);
-  cJSON *doc = cJSON_CreateObject (), *input, *tensors;
+  const sl_anomaly *a = info->anomaly;
+  const size_t bank_count = a != NULL ? (size_t) a->bank_size * a->layout.dims : 0;
+  const uint32_t bank_crc = a != NULL ? sl_crc32 (0, a->bank, sizeof (float) * bank_count) : 0;
+  cJSON *doc = cJSON_CreateObject (), *input, *tensors, *anomaly = NULL;
   char *text = NULL;
 
-  if (doc == NULL)
-    return NULL;
+  if (doc == NULL || (a != NULL && (anomaly = _sl_slmodel_anomaly_json (a)) == NULL))
+    {
+      cJSON_Delete (doc);
+      cJSON_Delete (model);
+      cJSON_Delete (pipeline);
+      cJSON_Delete (provenance);
+      return NULL;
+    }
 
   cJSON_AddStringToObject (doc, "format", FORMAT_NAME);
   cJSON_AddNumberToObject (doc, "format_version", SL_SLMODEL_VERSION_WRITE);
@@ -218,15 +246,23 @@ build_header (const sl_model *m, cJSON *model, cJSON *pipeline, cJSON *provenanc
   cJSON_AddNumberToObject (input, "channels", m->channels);
   cJSON_AddNumberToObject (input, "height", m->height);
   cJSON_AddNumberToObject (input, "width", m->width);
-  cJSON_AddItemToObject (doc, "classes",
-                         cJSON_CreateStringArray ((const char *const *) info->labels, m->classes));
+  cJSON_AddStringToObject (doc, "kind",
+                           info->kind == SL_SLMODEL_ANOMALY ? "anomaly" : "classifier");
+  if (info->kind == SL_SLMODEL_ANOMALY)
+    cJSON_AddItemToObject (doc, "classes", cJSON_CreateStringArray (anomaly_labels, 2));
+  else
+    cJSON_AddItemToObject (
+        doc, "classes", cJSON_CreateStringArray ((const char *const *) info->labels, m->classes));
   cJSON_AddNumberToObject (doc, "reject_threshold", info->reject_threshold);
   cJSON_AddItemToObject (doc, "pipeline", pipeline);
+  if (anomaly != NULL)
+    cJSON_AddItemToObject (doc, "anomaly", anomaly);
   if (provenance != NULL)
     cJSON_AddItemToObject (doc, "provenance", provenance);
   cJSON_AddItemToObject (doc, "software", software_versions (opencv_version));
   *params_off = 100000000000000ull;
   *state_off = 100000000000000ull;
+  *bank_off = 100000000000000ull;
   for (int pass = 0; pass < 2; pass++)
     {
       cJSON_DeleteItemFromObject (doc, "tensors");
@@ -235,6 +271,9 @@ build_header (const sl_model *m, cJSON *model, cJSON *pipeline, cJSON *provenanc
                             tensor_entry (tensor_names[0], m->n_params, *params_off, params_crc));
       cJSON_AddItemToArray (tensors,
                             tensor_entry (tensor_names[1], m->n_state, *state_off, state_crc));
+      if (a != NULL)
+        cJSON_AddItemToArray (tensors,
+                              tensor_entry (tensor_names[2], bank_count, *bank_off, bank_crc));
       free (text);
       text = cJSON_PrintUnformatted (doc);
       if (text == NULL)
@@ -243,6 +282,7 @@ build_header (const sl_model *m, cJSON *model, cJSON *pipeline, cJSON *provenanc
         {
           *params_off = align_up (SL_SLMODEL_PREAMBLE + strlen (text));
           *state_off = align_up (*params_off + sizeof (float) * m->n_params);
+          *bank_off = align_up (*state_off + sizeof (float) * m->n_state);
         }
     }
   cJSON_Delete (doc);
@@ -267,7 +307,7 @@ sl_slmodel_write (const sl_model *m, const char *pipeline_json, const sl_slmodel
 {
   cJSON *provenance = NULL, *pipeline = NULL, *model = NULL;
   char *model_json = NULL, *header = NULL;
-  size_t params_off = 0, state_off = 0, header_len, end;
+  size_t params_off = 0, state_off = 0, bank_off = 0, bank_bytes = 0, header_len, end;
   uint8_t pre[SL_SLMODEL_PREAMBLE] = SL_SLMODEL_MAGIC;
   sl_atomic_file af;
   sl_status st;
@@ -298,7 +338,7 @@ sl_slmodel_write (const sl_model *m, const char *pipeline_json, const sl_slmodel
                            "could not describe the model and its pipeline in %s", path);
     }
   header = build_header (m, model, pipeline, provenance, info, opencv_version, &params_off,
-                         &state_off);
+                         &state_off, &bank_off);
   if (header == NULL)
     return sl_error_set (err, SL_ERR_NOMEM, "out of memory writing %s", path);
   header_len = strlen (header);
@@ -308,6 +348,11 @@ sl_slmodel_write (const sl_model *m, const char *pipeline_json, const sl_slmodel
       return sl_error_set (err, SL_ERR_INVALID, "the model description is too large to store");
     }
   end = state_off + sizeof (float) * m->n_state;
+  if (info->anomaly != NULL)
+    {
+      bank_bytes = sizeof (float) * (size_t) info->anomaly->bank_size * info->anomaly->layout.dims;
+      end = bank_off + bank_bytes;
+    }
   put_u32 (pre + 8, SL_SLMODEL_VERSION_WRITE);
   put_u32 (pre + 12, (uint32_t) header_len);
   put_u64 (pre + 16, end);
@@ -323,6 +368,11 @@ sl_slmodel_write (const sl_model *m, const char *pipeline_json, const sl_slmodel
       sl_atomic_file_write (&af, m->host_params, sizeof (float) * m->n_params);
       write_zeros (&af, state_off - params_off - sizeof (float) * m->n_params);
       sl_atomic_file_write (&af, m->host_state, sizeof (float) * m->n_state);
+      if (info->anomaly != NULL)
+        {
+          write_zeros (&af, bank_off - state_off - sizeof (float) * m->n_state);
+          sl_atomic_file_write (&af, info->anomaly->bank, bank_bytes);
+        }
       st = sl_atomic_file_commit (&af, err);
     }
   free (header);
@@ -415,15 +465,18 @@ typedef struct
   uint32_t crc;
 } tensor_ref;
 
+/* n is 2, or 3 with an anomaly scorer's bank. */
 static sl_status
-check_tensors (reader *r, const cJSON *doc, tensor_ref refs[2])
+check_tensors (reader *r, const cJSON *doc, tensor_ref refs[3], int n)
 {
   const cJSON *tensors = cJSON_GetObjectItemCaseSensitive (doc, "tensors");
   char msg[160];
 
-  if (!cJSON_IsArray (tensors) || cJSON_GetArraySize (tensors) != 2)
-    return bad (r, "the header must list exactly two tensors");
-  for (int i = 0; i < 2; i++)
+  if (!cJSON_IsArray (tensors) || cJSON_GetArraySize (tensors) != n)
+    return bad (r, n == 2 ? "the header must list exactly two tensors"
+                          : "the header must list three tensors (weights, running statistics "
+                            "and the anomaly scorer's memory bank)");
+  for (int i = 0; i < n; i++)
     {
       const cJSON *t = cJSON_GetArrayItem (tensors, i);
       const cJSON *name = cJSON_GetObjectItemCaseSensitive (t, "name");
@@ -458,18 +511,24 @@ check_tensors (reader *r, const cJSON *doc, tensor_ref refs[2])
           return bad (r, msg);
         }
     }
-  if (refs[0].offset + refs[0].count * sizeof (float) > refs[1].offset)
-    return bad (r, "the tensors overlap");
+  for (int i = 0; i + 1 < n; i++)
+    if (refs[i].offset + refs[i].count * sizeof (float) > refs[i + 1].offset)
+      return bad (r, "the tensors overlap");
   /* Every byte is accounted for: the padding between the parts is zero. */
-  if (!all_zero (r->data + r->header_end, refs[0].offset - r->header_end)
-      || !all_zero (r->data + refs[0].offset + refs[0].count * sizeof (float),
-                    refs[1].offset - refs[0].offset - refs[0].count * sizeof (float)))
+  if (!all_zero (r->data + r->header_end, refs[0].offset - r->header_end))
     return bad (r, "the file is damaged (stray bytes between its parts)");
-  for (int i = 0; i < 2; i++)
+  for (int i = 0; i + 1 < n; i++)
+    if (!all_zero (r->data + refs[i].offset + refs[i].count * sizeof (float),
+                   refs[i + 1].offset - refs[i].offset - refs[i].count * sizeof (float)))
+      return bad (r, "the file is damaged (stray bytes between its parts)");
+  for (int i = 0; i < n; i++)
     if (sl_crc32 (0, r->data + refs[i].offset, refs[i].count * sizeof (float)) != refs[i].crc)
       {
+        static const char *const what[3]
+            = { "weights", "running statistics", "anomaly scorer's memory bank" };
+
         snprintf (msg, sizeof msg, "the file is damaged (the %s do not match their checksum)",
-                  i == 0 ? "weights" : "running statistics");
+                  what[i]);
         return bad (r, msg);
       }
   return SL_OK;
@@ -482,6 +541,18 @@ check_labels (reader *r, const cJSON *doc, int classes, sl_slmodel_contents *out
   const cJSON *l;
   char msg[160];
   int i = 0, first, second;
+
+  /* An anomaly model's outputs are its decision, whatever its network's head. */
+  if (out->kind == SL_SLMODEL_ANOMALY)
+    {
+      if (!cJSON_IsArray (arr) || cJSON_GetArraySize (arr) != 2
+          || !cJSON_IsString (cJSON_GetArrayItem (arr, 0))
+          || !cJSON_IsString (cJSON_GetArrayItem (arr, 1))
+          || strcmp (cJSON_GetArrayItem (arr, 0)->valuestring, anomaly_labels[0]) != 0
+          || strcmp (cJSON_GetArrayItem (arr, 1)->valuestring, anomaly_labels[1]) != 0)
+        return bad (r, "an anomaly model's classes must be [\"good\", \"anomalous\"]");
+      classes = 2;
+    }
 
   if (!cJSON_IsArray (arr) || cJSON_GetArraySize (arr) != classes)
     {
@@ -528,10 +599,26 @@ check_fields (reader *r, const cJSON *doc, sl_slmodel_contents *out)
   const cJSON *threshold = cJSON_GetObjectItemCaseSensitive (doc, "reject_threshold");
   const cJSON *pipeline = cJSON_GetObjectItemCaseSensitive (doc, "pipeline");
   const cJSON *provenance = cJSON_GetObjectItemCaseSensitive (doc, "provenance");
+  const cJSON *kind = cJSON_GetObjectItemCaseSensitive (doc, "kind");
+  const cJSON *anomaly = cJSON_GetObjectItemCaseSensitive (doc, "anomaly");
   uint64_t version;
 
   if (!cJSON_IsString (format) || strcmp (format->valuestring, FORMAT_NAME) != 0)
     return bad (r, "the header is not a Sightline model header");
+  /* Files from before model kinds have none: they are classifiers. */
+  if (kind == NULL || (cJSON_IsString (kind) && strcmp (kind->valuestring, "classifier") == 0))
+    out->kind = SL_SLMODEL_CLASSIFIER;
+  else if (cJSON_IsString (kind) && strcmp (kind->valuestring, "anomaly") == 0)
+    out->kind = SL_SLMODEL_ANOMALY;
+  else
+    return sl_error_set (r->err, SL_ERR_FORMAT,
+                         "%s: the model's kind is not one this runtime knows (classifier or "
+                         "anomaly); update the runtime",
+                         r->name);
+  if (anomaly != NULL && !cJSON_IsObject (anomaly))
+    return bad (r, "the anomaly scorer entry must be a JSON object");
+  if (out->kind == SL_SLMODEL_ANOMALY && anomaly == NULL)
+    return bad (r, "an anomaly model lacks its anomaly scorer (the header's \"anomaly\" entry)");
   if (!get_count (doc, "format_version", 1e9, &version) || version != get_u32 (r->data + 8))
     return bad (r, "the header's format version disagrees with the file's");
   if (!cJSON_IsNumber (threshold) || !(threshold->valuedouble >= 0) || threshold->valuedouble > 1)
@@ -548,7 +635,7 @@ check_fields (reader *r, const cJSON *doc, sl_slmodel_contents *out)
 }
 
 static sl_status
-build_model (reader *r, const cJSON *doc, const tensor_ref refs[2], int threads,
+build_model (reader *r, const cJSON *doc, const tensor_ref refs[3], int threads,
              sl_slmodel_check_fn check, void *check_data, sl_slmodel_contents *out)
 {
   const cJSON *model = cJSON_GetObjectItemCaseSensitive (doc, "model");
@@ -605,7 +692,8 @@ sl_slmodel_parse (const uint8_t *data, size_t size, const char *name, int thread
                   sl_error *err)
 {
   reader r = { .data = data, .size = size, .name = name != NULL ? name : "model", .err = err };
-  tensor_ref refs[2];
+  tensor_ref refs[3];
+  const cJSON *anomaly = NULL;
   uint32_t header_len = 0;
   cJSON *doc = NULL;
   sl_status st;
@@ -627,9 +715,15 @@ sl_slmodel_parse (const uint8_t *data, size_t size, const char *name, int thread
   if (st == SL_OK)
     st = check_fields (&r, doc, out);
   if (st == SL_OK)
-    st = check_tensors (&r, doc, refs);
+    {
+      anomaly = cJSON_GetObjectItemCaseSensitive (doc, "anomaly");
+      st = check_tensors (&r, doc, refs, anomaly != NULL ? 3 : 2);
+    }
   if (st == SL_OK)
     st = build_model (&r, doc, refs, threads, check, check_data, out);
+  if (st == SL_OK && anomaly != NULL)
+    st = _sl_slmodel_anomaly_read (anomaly, out->model, data + refs[2].offset, refs[2].count,
+                                   r.name, &out->anomaly, err);
   if (st == SL_OK)
     st = check_labels (&r, doc, out->model->classes, out);
   if (st == SL_OK)
@@ -654,6 +748,7 @@ sl_slmodel_contents_clear (sl_slmodel_contents *c)
 {
   if (c == NULL)
     return;
+  sl_anomaly_free (c->anomaly);
   sl_model_free (c->model);
   for (int i = 0; i < c->n_labels; i++)
     free (c->labels[i]);
