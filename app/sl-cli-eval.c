@@ -147,7 +147,9 @@ _sl_cli_eval (int argc, char **argv)
     { "top-k", 'k', 0, G_OPTION_ARG_INT, &top_k,
       "Also count a hit in the K best classes (default 3)", "K" },
     { "list", 0, 0, G_OPTION_ARG_INT, &list,
-      "Images in the mistake and least-confident lists (default 10)", "N" },
+      "Images in the mistake and least-confident lists, or the highest anomaly scores "
+      "(default 10)",
+      "N" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Compute threads (default: all cores)", "N" },
     { "device", 'd', 0, G_OPTION_ARG_STRING, &device, "Where to predict: " SL_CLI_DEVICE_HELP,
       "DEVICE" },
@@ -170,7 +172,10 @@ _sl_cli_eval (int argc, char **argv)
   g_option_context_set_summary (
       context, "Predicts every image of a split with a run's weights, stores each prediction in\n"
                "the project and reports accuracy, precision / recall / F1 per class, the\n"
-               "confusion matrix, top-k accuracy and the images the model gets most wrong.");
+               "confusion matrix, top-k accuracy and the images the model gets most wrong.\n"
+               "An anomaly run scores every good and defect image of the split instead and\n"
+               "reports the AUROC, the threshold in use (see 'threshold'), the false-reject\n"
+               "and escape rates there, and the highest scores (--list).");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!_sl_cli_parse (context, &argc, &argv, &status))
     return status;
@@ -214,6 +219,18 @@ _sl_cli_eval (int argc, char **argv)
       _sl_cli_progress_clear (&bar);
       if (eval_id < 0)
         return _sl_cli_fail ("eval", error);
+    }
+  if (sl_project_evaluation_is_anomaly (project, eval_id))
+    {
+      g_autoptr (SlAnomalyEvaluation) scores = NULL;
+
+      if ((scores = sl_project_get_anomaly_evaluation (project, eval_id, &error)) == NULL)
+        return _sl_cli_fail ("eval", error);
+      if (json)
+        _sl_cli_print_json (_sl_cli_anomaly_evaluation_json (scores, run->name));
+      else
+        _sl_cli_print_anomaly_evaluation (scores, run->name, list);
+      return 0;
     }
   if ((evaluation = sl_project_get_evaluation (project, eval_id, list, &error)) == NULL)
     return _sl_cli_fail ("eval", error);

@@ -123,3 +123,12 @@ gboolean _sl_cli_predict_heatmap (sl_classifier *classifier, const char *image_p
 /* Prints an evaluation for people (used by eval and demo). */
 void _sl_cli_print_evaluation (const SlEvaluation *evaluation, int list_length);
 cJSON *_sl_cli_evaluation_json (const SlEvaluation *evaluation);
+
+/* sl-cli-anomaly.c */
+#include "sl-anomaly.h"
+int _sl_cli_threshold (int argc, char **argv);
+/* An anomaly run's evaluation for people, and as `eval --json` prints it. */
+void _sl_cli_print_anomaly_evaluation (const SlAnomalyEvaluation *evaluation, const char *run_name,
+                                       int list_length);
+cJSON *_sl_cli_anomaly_evaluation_json (const SlAnomalyEvaluation *evaluation,
+                                        const char *run_name);

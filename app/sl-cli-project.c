@@ -9,11 +9,15 @@ static const char *const outcome_names[] = { "added", "duplicate", "unreadable",
 int
 _sl_cli_new (int argc, char **argv)
 {
-  g_autofree char *name = NULL;
+  g_autofree char *name = NULL, *kind_name = NULL;
   gboolean json = FALSE;
   const GOptionEntry entries[] = {
     { "name", 'n', 0, G_OPTION_ARG_STRING, &name, "The project's name (default: the folder's)",
       "NAME" },
+    { "kind", 'k', 0, G_OPTION_ARG_STRING, &kind_name,
+      "classify (default: sort parts into classes) or anomaly (train on good parts only, "
+      "find parts unlike them; starts with the classes good and defect)",
+      "KIND" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as JSON", NULL },
     { NULL },
   };
@@ -21,6 +25,7 @@ _sl_cli_new (int argc, char **argv)
   g_autoptr (SlProject) project = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *project_name = NULL;
+  SlProjectKind kind = SL_PROJECT_KIND_CLASSIFY;
   int status;
 
   g_option_context_set_summary (context, "Creates a new, empty project in the folder PROJECT "
@@ -30,7 +35,9 @@ _sl_cli_new (int argc, char **argv)
     return status;
   if (argc != 2)
     return _sl_cli_usage ("new", "give the folder of the new project");
-  if ((project = sl_project_create (argv[1], name, &error)) == NULL)
+  if (kind_name != NULL && !sl_project_kind_from_string (kind_name, &kind))
+    return _sl_cli_usage ("new", "--kind takes classify or anomaly");
+  if ((project = sl_project_create_kind (argv[1], name, kind, &error)) == NULL)
     return _sl_cli_fail ("new", error);
   project_name = sl_project_dup_name (project);
   if (json)
@@ -39,8 +46,14 @@ _sl_cli_new (int argc, char **argv)
       cJSON_AddStringToObject (doc, "path", sl_project_get_path (project));
       cJSON_AddStringToObject (doc, "name", project_name);
       cJSON_AddNumberToObject (doc, "schema_version", SL_PROJECT_SCHEMA_VERSION);
+      cJSON_AddStringToObject (doc, "kind", sl_project_kind_to_string (kind));
       _sl_cli_print_json (doc);
     }
+  else if (kind == SL_PROJECT_KIND_ANOMALY)
+    printf ("Created anomaly project “%s” in %s, with the classes good and defect.\n"
+            "Import good parts with 'sightline-cli import %s DIR --as good' (defect images, if "
+            "any, with --as defect: they are only used to evaluate).\n",
+            project_name, sl_project_get_path (project), argv[1]);
   else
     printf ("Created project “%s” in %s\n", project_name, sl_project_get_path (project));
   return 0;
@@ -140,14 +153,40 @@ print_import_text (const SlImportResult *result, const char *project_arg, gboole
     printf ("Stopped early: the images imported so far are kept.\n");
 }
 
+/* Images imported into an anomaly project without a label are never used: say so. */
+static void
+print_unlabelled_hint (SlProject *project, const SlImportResult *result, const char *project_arg)
+{
+  gint64 unlabelled = 0;
+
+  for (guint i = 0; i < result->image_ids->len; i++)
+    {
+      SlImageInfo *info
+          = sl_project_get_image (project, g_array_index (result->image_ids, gint64, i), NULL);
+
+      unlabelled += info != NULL && info->class_id < 0;
+      if (info != NULL)
+        sl_image_info_free (info);
+    }
+  if (unlabelled > 0)
+    printf ("  %lld image%s lay in no good or defect folder and %s unlabelled, so unused: label "
+            "them with 'sightline-cli label %s --class good IMAGE...' (see 'label --list "
+            "--unlabelled'), or import such folders with --as good.\n",
+            (long long) unlabelled, unlabelled == 1 ? "" : "s", unlabelled == 1 ? "is" : "are",
+            project_arg);
+}
+
 int
 _sl_cli_import (int argc, char **argv)
 {
   gboolean labels = FALSE, json = FALSE, all_issues = FALSE;
+  g_autofree char *as_class = NULL;
   gint64 max_pixels = 0;
   const GOptionEntry entries[] = {
     { "labels-from-folders", 'l', 0, G_OPTION_ARG_NONE, &labels,
       "Label each image with the name of the first folder below SOURCE that holds it", NULL },
+    { "as", 0, 0, G_OPTION_ARG_STRING, &as_class,
+      "Label every image CLASS (created if missing), whatever folder holds it", "CLASS" },
     { "max-pixels", 0, 0, G_OPTION_ARG_INT64, &max_pixels,
       "Refuse images with more pixels than this (default 100000000)", "N" },
     { "all-issues", 0, 0, G_OPTION_ARG_NONE, &all_issues,
@@ -155,33 +194,57 @@ _sl_cli_import (int argc, char **argv)
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as JSON", NULL },
     { NULL },
   };
-  g_autoptr (GOptionContext) context = g_option_context_new ("PROJECT SOURCE");
+  g_autoptr (GOptionContext) context = g_option_context_new ("PROJECT SOURCE...");
   g_autoptr (SlProject) project = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (GCancellable) cancellable = g_cancellable_new ();
   SlImportResult result = { 0 };
+  SlImportFlags flags;
   ImportUi ui;
   gboolean ok;
   int status;
 
   g_option_context_set_summary (
-      context, "Imports every image below the folder SOURCE (PNG, JPEG, BMP, TIFF, PGM/PPM),\n"
+      context, "Imports every image below the folders SOURCE (PNG, JPEG, BMP, TIFF, PGM/PPM),\n"
                "copying it into the project. Duplicates and unreadable files are skipped and\n"
                "listed; the originals are never changed. Ctrl+C stops after the current file\n"
-               "and keeps what was imported.");
+               "and keeps what was imported.\n"
+               "In an anomaly project the folders below SOURCE name the labels unless --as is\n"
+               "given: a folder \"good\" holds good parts, any other folder a kind of defect\n"
+               "(its own class). 'import P DIR --as good' labels every image of DIR good.");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!_sl_cli_parse (context, &argc, &argv, &status))
     return status;
-  if (argc != 3)
-    return _sl_cli_usage ("import", "give the project and the folder to import");
+  if (argc < 3)
+    return _sl_cli_usage ("import", "give the project and the folders to import");
+  if (as_class != NULL && labels)
+    return _sl_cli_usage ("import", "give --as or --labels-from-folders, not both");
+  for (int i = 2; i < argc; i++)
+    if (!g_file_test (argv[i], G_FILE_TEST_IS_DIR))
+      {
+        g_set_error (&error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NOT_FOUND,
+                     "%s is not a folder; give the folders that hold the images", argv[i]);
+        return _sl_cli_fail ("import", error);
+      }
   if ((project = _sl_cli_open_project ("import", argv[1])) == NULL)
     return 1;
+  /* An anomaly project needs labels: good parts and defects. */
+  flags = labels || (as_class == NULL && sl_project_get_kind (project) == SL_PROJECT_KIND_ANOMALY)
+              ? SL_IMPORT_LABELS_FROM_FOLDERS
+              : SL_IMPORT_FLAGS_NONE;
   _sl_cli_catch_interrupt ();
   _sl_cli_progress_init (&ui.bar, json);
   ui.cancellable = cancellable;
-  ok = sl_project_import_folder (project, argv[2],
-                                 labels ? SL_IMPORT_LABELS_FROM_FOLDERS : SL_IMPORT_FLAGS_NONE,
-                                 max_pixels, import_progress, &ui, cancellable, &result, &error);
+  if (as_class != NULL)
+    ok = sl_project_import_files_as (project, (const char *const *) argv + 2, argc - 2, as_class,
+                                     max_pixels, import_progress, &ui, cancellable, &result,
+                                     &error);
+  else if (argc == 3)
+    ok = sl_project_import_folder (project, argv[2], flags, max_pixels, import_progress, &ui,
+                                   cancellable, &result, &error);
+  else
+    ok = sl_project_import_files (project, (const char *const *) argv + 2, argc - 2, flags,
+                                  max_pixels, import_progress, &ui, cancellable, &result, &error);
   _sl_cli_progress_clear (&ui.bar);
   if (!ok && !result.cancelled)
     {
@@ -192,6 +255,8 @@ _sl_cli_import (int argc, char **argv)
     print_import_json (&result);
   else
     print_import_text (&result, argv[1], all_issues);
+  if (!json && sl_project_get_kind (project) == SL_PROJECT_KIND_ANOMALY)
+    print_unlabelled_hint (project, &result, argv[1]);
   status = result.cancelled ? 1 : 0;
   sl_import_result_clear (&result);
   return status;

@@ -19,6 +19,8 @@ static const SlCliCommand commands[] = {
   { "train", "Train a model on a project (or resume a run)", _sl_cli_train },
   { "runs", "List a project's training runs or show one", _sl_cli_runs },
   { "eval", "Evaluate a run on the test split and report the metrics", _sl_cli_eval },
+  { "threshold", "Show or set an anomaly project's threshold and target false-reject rate",
+    _sl_cli_threshold },
   { "predict", "Classify image files with a trained run", _sl_cli_predict },
   { "export", "Write a run's model for the line (.slmodel, ONNX)", _sl_cli_export },
   { "demo", "Build a project from Fashion-MNIST, train, evaluate and print the results",

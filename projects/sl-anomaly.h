@@ -105,14 +105,19 @@ typedef struct
   SlSplit split;
   GPtrArray *scores; /* SlAnomalyScore, highest score first */
   gint64 good, defects;
-  double auroc;      /* NAN without both good and defect images */
-  double threshold;  /* the one in use: the project's choice, else the run's */
-  gboolean threshold_manual; /* it is the project's choice */
+  double auroc;                     /* NAN without both good and defect images */
+  double threshold;                 /* the one in use: the project's choice, else the run's */
+  gboolean threshold_manual;        /* it is the project's choice */
   SlAnomalyThreshold run_threshold; /* how the run chose its own */
-  double false_reject, escape; /* at the threshold in use; NAN without such images */
+  double false_reject, escape;      /* at the threshold in use; NAN without such images */
   gint64 false_rejects, escapes;
   GArray *roc; /* SlRocPoint, one per distinct score, threshold ascending */
   char *created;
+  /* At the threshold in use, from this split's good images: a one-sided 95 % upper
+   * confidence bound (Clopper-Pearson) on the rate at which new good parts are
+   * flagged (NAN without good images), and one sentence saying what the rates mean. */
+  double false_reject_upper95;
+  char *statement;
 } SlAnomalyEvaluation;
 
 void sl_anomaly_evaluation_free (SlAnomalyEvaluation *evaluation);
@@ -120,8 +125,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SlAnomalyEvaluation, sl_anomaly_evaluation_free)
 
 SlAnomalyEvaluation *sl_project_get_anomaly_evaluation (SlProject *self, gint64 evaluation_id,
                                                         GError **error);
+/* Whether an evaluation holds anomaly scores (sl_project_get_evaluation refuses those). */
+gboolean sl_project_evaluation_is_anomaly (SlProject *self, gint64 evaluation_id);
 /* The area under the ROC curve of defect (positive) against good scores, ties
  * counting half; NAN when either list is empty. */
 double sl_anomaly_auroc (const double *good, gsize n_good, const double *defect, gsize n_defect);
+/* The trade-off curve: one SlRocPoint per distinct score (flagged: score > it), threshold
+ * ascending; false_reject NAN without good scores, escape NAN without defect scores. */
+GArray *sl_anomaly_roc (const double *good, gsize n_good, const double *defect, gsize n_defect);
 
 G_END_DECLS

@@ -1,7 +1,7 @@
 /* sl-evaluation.c: evaluating a run on a split, storing each prediction, and metrics from them. */
 #define G_LOG_DOMAIN "Sightline-Projects"
 
-#include "sl-run-private.h"
+#include "sl-anomaly-private.h"
 
 #include <math.h>
 #include <string.h>
@@ -145,6 +145,65 @@ predict_batch (sl_classifier *classifier, const sl_image *images, guint n, const
   return TRUE;
 }
 
+gboolean
+_sl_evaluation_predict_files (sl_classifier *classifier, const char *const *all_paths, guint n_all,
+                              SlEvalProgressFunc progress, gpointer user_data,
+                              GCancellable *cancellable, sl_prediction *best, float *probs,
+                              gint64 *failed, GError **error)
+{
+  int classes = sl_classifier_class_count (classifier);
+  g_autofree float *scratch = probs == NULL ? g_new (float, (gsize) classes *EVAL_BATCH) : NULL;
+
+  for (guint i = 0; i < n_all; i++)
+    sl_prediction_init (&best[i]); /* class_index -1: not predicted */
+  /* Images are decoded one by one so that every prediction belongs to a known image. */
+  for (guint start = 0; start < n_all; start += EVAL_BATCH)
+    {
+      sl_image images[EVAL_BATCH];
+      sl_prediction out[EVAL_BATCH];
+      const char *paths[EVAL_BATCH];
+      float *batch_probs = probs != NULL ? probs + (gsize) start * classes : scratch;
+      guint n = 0, slot[EVAL_BATCH];
+      gboolean ok = TRUE;
+
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+      for (guint i = start; i < MIN (n_all, start + EVAL_BATCH); i++)
+        {
+          sl_error err = { 0 };
+
+          if (sl_image_load (all_paths[i], 0, &images[n], &err) == SL_OK)
+            {
+              paths[n] = all_paths[i];
+              sl_prediction_init (&out[n]);
+              slot[n++] = i;
+            }
+          else
+            {
+              (*failed)++;
+              g_warning ("skipping %s: %s", all_paths[i], err.message);
+            }
+        }
+      if (n > 0)
+        ok = predict_batch (classifier, images, n, paths, out, batch_probs, failed, error);
+      for (guint j = 0; j < n; j++)
+        sl_image_clear (&images[j]);
+      if (!ok)
+        return FALSE;
+      /* Predictions came out packed; move each to its image's place. */
+      for (int j = (int) n - 1; j >= 0; j--)
+        {
+          if (probs != NULL)
+            memmove (probs + (gsize) slot[j] * classes, probs + ((gsize) start + j) * classes,
+                     sizeof (float) * classes);
+          best[slot[j]] = out[j];
+        }
+      if (progress != NULL)
+        progress (MIN (n_all, start + EVAL_BATCH), n_all, user_data);
+    }
+  return TRUE;
+}
+
 gint64
 sl_project_evaluate_on (SlProject *self, gint64 run_id, SlSplit split, SlCheckpointKind checkpoint,
                         int top_k, int threads, const char *device, SlEvalProgressFunc progress,
@@ -153,6 +212,7 @@ sl_project_evaluate_on (SlProject *self, gint64 run_id, SlSplit split, SlCheckpo
   g_autoptr (SlRunInfo) run = NULL;
   g_autoptr (GArray) items = NULL;
   g_autoptr (sl_classifier) classifier = NULL;
+  g_autoptr (GPtrArray) paths = NULL;
   g_autofree float *probs = NULL;
   g_autofree sl_prediction *best = NULL;
   gint64 eval_id = -1, failed = 0;
@@ -160,8 +220,13 @@ sl_project_evaluate_on (SlProject *self, gint64 run_id, SlSplit split, SlCheckpo
   int classes;
 
   g_snprintf (id, sizeof id, "%lld", (long long) run_id);
-  if ((run = sl_project_get_run (self, id, error)) == NULL
-      || (items = eval_items (self, run, split, error)) == NULL)
+  if ((run = sl_project_get_run (self, id, error)) == NULL)
+    return -1;
+  /* An anomaly run is scored, not classified (sl-anomaly-eval.c). */
+  if (sl_run_info_is_anomaly (run))
+    return _sl_anomaly_evaluate (self, run, split, threads, device, progress, user_data,
+                                 cancellable, error);
+  if ((items = eval_items (self, run, split, error)) == NULL)
     return -1;
   if (items->len == 0)
     {
@@ -176,53 +241,12 @@ sl_project_evaluate_on (SlProject *self, gint64 run_id, SlSplit split, SlCheckpo
   classes = sl_classifier_class_count (classifier);
   probs = g_new (float, (gsize) classes * items->len);
   best = g_new (sl_prediction, items->len);
+  paths = g_ptr_array_new ();
   for (guint i = 0; i < items->len; i++)
-    sl_prediction_init (&best[i]); /* class_index -1: not predicted */
-  /* Images are decoded one by one so that every prediction belongs to a known image. */
-  for (guint start = 0; start < items->len; start += EVAL_BATCH)
-    {
-      sl_image images[EVAL_BATCH];
-      sl_prediction out[EVAL_BATCH];
-      const char *paths[EVAL_BATCH];
-      guint n = 0, slot[EVAL_BATCH];
-      gboolean ok = TRUE;
-
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        return -1;
-      for (guint i = start; i < MIN (items->len, start + EVAL_BATCH); i++)
-        {
-          const char *path = g_array_index (items, EvalItem, i).path;
-          sl_error err = { 0 };
-
-          if (sl_image_load (path, 0, &images[n], &err) == SL_OK)
-            {
-              paths[n] = path;
-              sl_prediction_init (&out[n]);
-              slot[n++] = i;
-            }
-          else
-            {
-              failed++;
-              g_warning ("skipping %s: %s", path, err.message);
-            }
-        }
-      if (n > 0)
-        ok = predict_batch (classifier, images, n, paths, out, probs + (gsize) start * classes,
-                            &failed, error);
-      for (guint j = 0; j < n; j++)
-        sl_image_clear (&images[j]);
-      if (!ok)
-        return -1;
-      /* Predictions came out packed; move each to its image's place. */
-      for (int j = (int) n - 1; j >= 0; j--)
-        {
-          memmove (probs + (gsize) slot[j] * classes, probs + ((gsize) start + j) * classes,
-                   sizeof (float) * classes);
-          best[slot[j]] = out[j];
-        }
-      if (progress != NULL)
-        progress (MIN (items->len, start + EVAL_BATCH), items->len, user_data);
-    }
+    g_ptr_array_add (paths, g_array_index (items, EvalItem, i).path);
+  if (!_sl_evaluation_predict_files (classifier, (const char *const *) paths->pdata, items->len,
+                                     progress, user_data, cancellable, best, probs, &failed, error))
+    return -1;
   if (failed == (gint64) items->len)
     {
       g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_IO,
@@ -349,13 +373,29 @@ evaluation_classes (SlProject *self, gint64 evaluation_id, GError **error)
   return (int) run->class_names->len;
 }
 
+/* Class metrics and predictions do not apply to an anomaly run's scores. */
+static gboolean
+refuse_anomaly (SlProject *self, gint64 evaluation_id, GError **error)
+{
+  if (!sl_project_evaluation_is_anomaly (self, evaluation_id))
+    return TRUE;
+  g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_INVALID,
+               "Evaluation %lld scored an anomaly run: read it with "
+               "sl_project_get_anomaly_evaluation",
+               (long long) evaluation_id);
+  return FALSE;
+}
+
 GPtrArray *
 sl_project_list_predictions (SlProject *self, gint64 evaluation_id, GError **error)
 {
   g_autoptr (sqlite3_stmt) rows = NULL;
   g_autoptr (GPtrArray) list = NULL;
-  int k = evaluation_classes (self, evaluation_id, error), rank;
+  int k, rank;
 
+  if (!refuse_anomaly (self, evaluation_id, error))
+    return NULL;
+  k = evaluation_classes (self, evaluation_id, error);
   if (k < 0 || (rows = prepare_predictions (self, evaluation_id, error)) == NULL)
     return NULL;
   list = g_ptr_array_new_with_free_func ((GDestroyNotify) prediction_free);
@@ -458,7 +498,7 @@ sl_project_get_evaluation (SlProject *self, gint64 evaluation_id, int list_lengt
   char id[32];
   int k, rank;
 
-  if (head == NULL)
+  if (head == NULL || !refuse_anomaly (self, evaluation_id, error))
     return NULL;
   sqlite3_bind_int64 (head, 1, evaluation_id);
   if (sqlite3_step (head) != SQLITE_ROW)

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sl-anomaly.h"
 #include "sl-project-lock.h"
 #include "sl-vision.h"
 
@@ -644,6 +645,26 @@ init_result (SlImportResult *result)
   result->issues = g_ptr_array_new_with_free_func ((GDestroyNotify) import_issue_free);
 }
 
+/* In an anomaly project a folder named "good" (any case) holds good parts: its
+ * images join the class "good"; any other folder names a kind of defect. */
+static void
+anomaly_folder_labels (SlProject *self, GPtrArray *files)
+{
+  if (sl_project_get_kind (self) != SL_PROJECT_KIND_ANOMALY)
+    return;
+  for (guint i = 0; i < files->len; i++)
+    {
+      ImportFile *file = g_ptr_array_index (files, i);
+
+      if (file->class_name != NULL
+          && g_ascii_strcasecmp (file->class_name, SL_ANOMALY_GOOD_CLASS) == 0)
+        {
+          g_free (file->class_name);
+          file->class_name = g_strdup (SL_ANOMALY_GOOD_CLASS);
+        }
+    }
+}
+
 gboolean
 sl_project_import_folder (SlProject *self, const char *folder, SlImportFlags flags,
                           gint64 max_pixels, SlImportProgressFunc progress, gpointer user_data,
@@ -661,8 +682,20 @@ sl_project_import_folder (SlProject *self, const char *folder, SlImportFlags fla
     }
   collect_files (folder, NULL, (flags & SL_IMPORT_LABELS_FROM_FOLDERS) ? 0 : 1, files);
   g_ptr_array_sort (files, compare_files);
+  anomaly_folder_labels (self, files);
   return import_collected (self, folder, files, max_pixels, progress, user_data, cancellable,
                            result, error);
+}
+
+/* How an import of a list of paths is named in the imports table. */
+static char *
+import_source (const char *const *paths, gsize n)
+{
+  if (n == 0)
+    return g_strdup ("no files");
+  if (n == 1)
+    return g_strdup (paths[0]);
+  return g_strdup_printf ("%s and %" G_GSIZE_FORMAT " more", paths[0], n - 1);
 }
 
 gboolean
@@ -696,14 +729,70 @@ sl_project_import_files (SlProject *self, const char *const *paths, gsize n, SlI
           g_ptr_array_add (files, file);
         }
     }
-  if (n == 0)
-    source = g_strdup ("no files");
-  else if (n == 1)
-    source = g_strdup (paths[0]);
-  else
-    source = g_strdup_printf ("%s and %" G_GSIZE_FORMAT " more", paths[0], n - 1);
+  anomaly_folder_labels (self, files);
+  source = import_source (paths, n);
   return import_collected (self, source, files, max_pixels, progress, user_data, cancellable,
                            result, error);
+}
+
+gboolean
+sl_project_import_files_as (SlProject *self, const char *const *paths, gsize n,
+                            const char *class_name, gint64 max_pixels,
+                            SlImportProgressFunc progress, gpointer user_data,
+                            GCancellable *cancellable, SlImportResult *result, GError **error)
+{
+  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func ((GDestroyNotify) import_file_free);
+  g_autoptr (SlClass) klass = NULL;
+  g_autofree char *source = NULL;
+  gint64 created = 0;
+
+  g_return_val_if_fail (
+      self != NULL && (paths != NULL || n == 0) && result != NULL && class_name != NULL, FALSE);
+  init_result (result);
+  /* Made first, so that a bad name is said before anything is copied. */
+  if ((klass = sl_project_find_class (self, class_name, NULL)) == NULL)
+    {
+      if (!sl_project_check_writable (self, error)
+          || sl_project_add_class (self, class_name, NULL, NULL, error) < 0)
+        return FALSE;
+      created = 1;
+    }
+  for (gsize i = 0; i < n; i++)
+    {
+      if (g_file_test (paths[i], G_FILE_TEST_IS_DIR))
+        {
+          g_autoptr (GPtrArray) below
+              = g_ptr_array_new_with_free_func ((GDestroyNotify) import_file_free);
+
+          /* Level 1: the folders below do not name classes. */
+          collect_files (paths[i], NULL, 1, below);
+          g_ptr_array_sort (below, compare_files);
+          g_ptr_array_extend_and_steal (files, g_steal_pointer (&below));
+        }
+      else
+        {
+          ImportFile *file = g_new0 (ImportFile, 1);
+
+          file->path = g_strdup (paths[i]);
+          g_ptr_array_add (files, file);
+        }
+    }
+  for (guint i = 0; i < files->len; i++)
+    {
+      ImportFile *file = g_ptr_array_index (files, i);
+
+      g_free (file->class_name);
+      file->class_name = g_strdup (class_name);
+    }
+  source = import_source (paths, n);
+  if (!import_collected (self, source, files, max_pixels, progress, user_data, cancellable, result,
+                         error))
+    {
+      result->classes_created += created;
+      return FALSE;
+    }
+  result->classes_created += created;
+  return TRUE;
 }
 
 GPtrArray *

@@ -92,6 +92,17 @@ static const char schema_v2[]
       "  WHEN NEW.class_id IS NOT OLD.class_id "
       "  BEGIN DELETE FROM label_conflicts WHERE image_id = NEW.id; END;";
 
+/* Version 3: the scores of anomaly runs' evaluations, one per image, with the label
+ * the image had then (an anomaly evaluation has no rows in predictions). */
+static const char schema_v3[]
+    = "CREATE TABLE anomaly_scores ("
+      "  evaluation_id INTEGER NOT NULL REFERENCES evaluations (id) ON DELETE CASCADE,"
+      "  image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,"
+      "  class_name TEXT NOT NULL,"
+      "  defect INTEGER NOT NULL,"
+      "  score REAL NOT NULL,"
+      "  PRIMARY KEY (evaluation_id, image_id));";
+
 typedef struct
 {
   int version;
@@ -102,6 +113,7 @@ typedef struct
 static const Migration migrations[] = {
   { 1, schema_v1 },
   { 2, schema_v2 },
+  { 3, schema_v3 },
 };
 
 /* Tables and the columns of them that this build reads, by the version that
@@ -124,6 +136,7 @@ static const struct
   { 1, "evaluations", "id,run_id,split,checkpoint" },
   { 1, "predictions", "evaluation_id,image_id,probabilities" },
   { 2, "label_conflicts", "id,image_id,path,class_name" },
+  { 3, "anomaly_scores", "evaluation_id,image_id,class_name,defect,score" },
 };
 
 gboolean

@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "Sightline-Projects"
 
 #include "sl-project-settings.h"
+#include "sl-anomaly.h"
 #include "sl-project-private.h"
 
 #include <math.h>
@@ -18,6 +19,8 @@ static const char *const keys[] = {
   [SL_SETTING_AUGMENT] = "augment",
   [SL_SETTING_REJECT_THRESHOLD] = "reject-threshold",
   [SL_SETTING_EXPORT_FOLDER] = "export-folder",
+  [SL_SETTING_ANOMALY_THRESHOLD] = "anomaly-threshold",
+  [SL_SETTING_TARGET_FALSE_REJECT] = "target-false-reject",
 };
 
 const char *
@@ -247,4 +250,89 @@ sl_project_set_export_folder (SlProject *self, const char *folder, GError **erro
       return FALSE;
     }
   return store (self, SL_SETTING_EXPORT_FOLDER, folder, error);
+}
+
+/* ---- Anomaly projects ---------------------------------------------------------------- */
+
+/* A stored number, or FALSE when none is stored or it does not read as a finite one. */
+static gboolean
+get_number (SlProject *self, SlSetting setting, double *out)
+{
+  g_autofree char *value = _sl_project_get_setting (self, keys[setting]);
+  char *end = NULL;
+  double v;
+
+  if (value == NULL)
+    return FALSE;
+  v = g_ascii_strtod (value, &end);
+  if (end == value || *end != '\0' || !isfinite (v))
+    return FALSE;
+  *out = v;
+  return TRUE;
+}
+
+static gboolean
+store_number (SlProject *self, SlSetting setting, double v, GError **error)
+{
+  char value[G_ASCII_DTOSTR_BUF_SIZE];
+
+  /* %.17g reads back as the same double. */
+  g_ascii_formatd (value, sizeof value, "%.17g", v);
+  return store (self, setting, value, error);
+}
+
+gboolean
+sl_project_get_anomaly_threshold (SlProject *self, double *threshold)
+{
+  double t;
+
+  g_return_val_if_fail (self != NULL && threshold != NULL, FALSE);
+  *threshold = NAN;
+  if (!get_number (self, SL_SETTING_ANOMALY_THRESHOLD, &t) || t < 0)
+    return FALSE;
+  *threshold = t;
+  return TRUE;
+}
+
+gboolean
+sl_project_set_anomaly_threshold (SlProject *self, double threshold, GError **error)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+  if (isnan (threshold))
+    return store (self, SL_SETTING_ANOMALY_THRESHOLD, NULL, error);
+  if (!isfinite (threshold) || threshold < 0)
+    {
+      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_INVALID,
+                   "An anomaly threshold is a score of 0 or more (anomaly scores are distances), "
+                   "not %g",
+                   threshold);
+      return FALSE;
+    }
+  return store_number (self, SL_SETTING_ANOMALY_THRESHOLD, threshold, error);
+}
+
+double
+sl_project_get_target_false_reject (SlProject *self)
+{
+  double r;
+
+  g_return_val_if_fail (self != NULL, 0.01);
+  if (!get_number (self, SL_SETTING_TARGET_FALSE_REJECT, &r) || !(r > 0 && r < 0.5))
+    return 0.01;
+  return r;
+}
+
+gboolean
+sl_project_set_target_false_reject (SlProject *self, double rate, GError **error)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+  if (!(rate > 0 && rate < 0.5))
+    {
+      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_INVALID,
+                   "The target false-reject rate is a fraction above 0 and below 0.5 (0.01 is "
+                   "1 %% of good parts flagged), not %g",
+                   rate);
+      return FALSE;
+    }
+  return store_number (self, SL_SETTING_TARGET_FALSE_REJECT, rate, error);
 }

@@ -14,9 +14,14 @@ typedef enum
   SL_SETTING_AUGMENT,          /* the augmentation (sl_augment_config JSON) */
   SL_SETTING_REJECT_THRESHOLD, /* the reject threshold Evaluate recommends for Export */
   SL_SETTING_EXPORT_FOLDER,    /* where the last export went */
+  /* Anomaly projects (sl-anomaly.h): the threshold chosen by hand (or on the
+   * trade-off curve), and the target false-reject rate new runs aim at. */
+  SL_SETTING_ANOMALY_THRESHOLD,
+  SL_SETTING_TARGET_FALSE_REJECT,
 } SlSetting;
 
-/* "pipeline", "augment", "reject-threshold", "export-folder": the setting's key,
+/* "pipeline", "augment", "reject-threshold", "export-folder", "anomaly-threshold",
+ * "target-false-reject": the setting's key,
  * also usable as a signal detail. */
 const char *sl_setting_to_string (SlSetting setting);
 

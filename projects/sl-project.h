@@ -27,7 +27,7 @@ typedef enum
 GQuark sl_project_error_quark (void);
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define SL_PROJECT_SCHEMA_VERSION 2
+#define SL_PROJECT_SCHEMA_VERSION 3
 
 typedef struct _SlProject SlProject;
 
@@ -123,6 +123,15 @@ gboolean sl_project_import_files (SlProject *self, const char *const *paths, gsi
                                   SlImportProgressFunc progress, gpointer user_data,
                                   GCancellable *cancellable, SlImportResult *result,
                                   GError **error);
+/* Imports a list of paths (files, and folders recursively, whose subfolders do not name
+ * classes) labelling every image `class_name`, a class created if missing (counted in
+ * classes_created). A duplicate of an image with another label is a label conflict, as
+ * for folder labels. Same batching, cancel and result as sl_project_import_files. */
+gboolean sl_project_import_files_as (SlProject *self, const char *const *paths, gsize n,
+                                     const char *class_name, gint64 max_pixels,
+                                     SlImportProgressFunc progress, gpointer user_data,
+                                     GCancellable *cancellable, SlImportResult *result,
+                                     GError **error);
 void sl_import_result_clear (SlImportResult *result);
 
 /* ---- Classes and labels ---------------------------------------------------- */

@@ -1,0 +1,331 @@
+/* test-projects-anomaly-cli.c: sightline-cli new --kind, import --as, threshold and eval on anomaly projects. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <string.h>
+
+#include "projects-test-util.h"
+#include "sl-anomaly-private.h"
+#include "sl-anomaly-run-private.h"
+#include "sl-test-anomaly-data.h"
+
+/* The CLI under test: $SL_CLI, or the one built beside the tests (G_TEST_BUILDDIR is tests/). */
+static const char *
+cli_path (void)
+{
+  static char *path;
+
+  if (path == NULL)
+    {
+      const char *build = g_getenv ("G_TEST_BUILDDIR");
+
+      if (g_getenv ("SL_CLI") != NULL)
+        path = g_strdup (g_getenv ("SL_CLI"));
+      else if (build != NULL)
+        path = g_build_filename (build, "..", "app", "sightline-cli", NULL);
+    }
+  return path != NULL && g_file_test (path, G_FILE_TEST_IS_EXECUTABLE) ? path : NULL;
+}
+
+/* Runs sightline-cli with the NULL-terminated arguments; stdout and stderr into *out and
+ * *err (may be NULL). Returns the exit status. */
+static int
+run_cli (char **out, char **err, const char *first, va_list ap)
+{
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out_text = NULL, *err_text = NULL;
+  const char *arg;
+  int status;
+
+  g_ptr_array_add (args, (gpointer) cli_path ());
+  g_ptr_array_add (args, (gpointer) first);
+  while ((arg = va_arg (ap, const char *)) != NULL)
+    g_ptr_array_add (args, (gpointer) arg);
+  g_ptr_array_add (args, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) args->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               &out_text, &err_text, &status, &error));
+  g_assert_no_error (error);
+  if (*err_text != '\0')
+    g_test_message ("stderr of %s: %s", first, err_text);
+  if (out != NULL)
+    *out = g_steal_pointer (&out_text);
+  if (err != NULL)
+    *err = g_steal_pointer (&err_text);
+  return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+}
+
+G_GNUC_NULL_TERMINATED static int
+cli (char **out, char **err, const char *first, ...)
+{
+  va_list ap;
+  int status;
+
+  va_start (ap, first);
+  status = run_cli (out, err, first, ap);
+  va_end (ap);
+  return status;
+}
+
+/* Runs a command that must succeed with --json (give it last) and parses what it prints. */
+G_GNUC_NULL_TERMINATED static cJSON *
+cli_json (const char *first, ...)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  va_list ap;
+  int status;
+  cJSON *doc;
+
+  va_start (ap, first);
+  status = run_cli (&out, &err, first, ap);
+  va_end (ap);
+  if (status != 0)
+    g_error ("sightline-cli %s failed (%d): %s", first, status, err);
+  doc = cJSON_Parse (out);
+  if (doc == NULL)
+    g_error ("sightline-cli %s printed no JSON: %s", first, out);
+  return doc;
+}
+
+static double
+num (const cJSON *obj, const char *key)
+{
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive (obj, key);
+
+  g_assert_true (cJSON_IsNumber (item));
+  return item->valuedouble;
+}
+
+static const char *
+str (const cJSON *obj, const char *key)
+{
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive (obj, key);
+
+  g_assert_true (cJSON_IsString (item));
+  return item->valuestring;
+}
+
+static gboolean
+is_true (const cJSON *obj, const char *key)
+{
+  return cJSON_IsTrue (cJSON_GetObjectItemCaseSensitive (obj, key));
+}
+
+static void
+test_new_import_threshold (void)
+{
+  g_autofree char *tmp = pt_make_tmp ();
+  g_autofree char *project = g_build_filename (tmp, "p", NULL);
+  g_autofree char *plain = g_build_filename (tmp, "plain", NULL);
+  g_autofree char *data = g_build_filename (tmp, "data", NULL);
+  g_autofree char *good = g_build_filename (data, "good", NULL);
+  g_autofree char *masks = g_build_filename (data, "masks", NULL);
+  g_autofree char *out = NULL, *err = NULL;
+  cJSON *doc, *classes;
+
+  if (cli_path () == NULL)
+    {
+      g_test_skip ("sightline-cli is not built");
+      return;
+    }
+  g_assert_cmpint (sl_test_write_anomaly_images (data, 8, 4, 32, 11), ==, 0);
+  sl_remove_tree (masks);
+
+  /* new --kind */
+  g_assert_cmpint (cli (NULL, &err, "new", project, "--kind", "sideways", NULL), ==, 2);
+  g_assert_nonnull (strstr (err, "--kind takes classify or anomaly"));
+  g_clear_pointer (&err, g_free);
+  doc = cli_json ("new", project, "--kind", "anomaly", "--json", NULL);
+  g_assert_cmpstr (str (doc, "kind"), ==, "anomaly");
+  cJSON_Delete (doc);
+  doc = cli_json ("new", plain, "--json", NULL);
+  g_assert_cmpstr (str (doc, "kind"), ==, "classify");
+  cJSON_Delete (doc);
+  doc = cli_json ("classes", project, "--json", NULL);
+  g_assert_cmpint (cJSON_GetArraySize (doc), ==, 2);
+  g_assert_cmpstr (str (cJSON_GetArrayItem (doc, 0), "name"), ==, "good");
+  g_assert_cmpstr (str (cJSON_GetArrayItem (doc, 1), "name"), ==, "defect");
+  cJSON_Delete (doc);
+
+  /* import --as, and the folder rule by default in an anomaly project */
+  g_assert_cmpint (cli (NULL, &err, "import", project, good, "--as", "good", "-l", NULL), ==, 2);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (cli (NULL, &err, "import", project, "/no/such/folder", NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "/no/such/folder is not a folder"));
+  g_clear_pointer (&err, g_free);
+  doc = cli_json ("import", project, good, "--as", "good", "--json", NULL);
+  g_assert_cmpint (num (doc, "added"), ==, 8);
+  cJSON_Delete (doc);
+  doc = cli_json ("import", project, data, "--json", NULL);
+  g_assert_cmpint (num (doc, "added"), ==, 4);
+  g_assert_cmpint (num (doc, "duplicates"), ==, 8);
+  g_assert_cmpint (num (doc, "label_conflicts"), ==, 0);
+  cJSON_Delete (doc);
+  doc = cli_json ("stats", project, "--json", NULL);
+  classes = cJSON_GetObjectItemCaseSensitive (doc, "classes");
+  g_assert_cmpint (num (cJSON_GetArrayItem (classes, 0), "images"), ==, 8);
+  g_assert_cmpint (num (cJSON_GetArrayItem (classes, 1), "images"), ==, 4);
+  g_assert_cmpint (num (doc, "unlabelled"), ==, 0);
+  cJSON_Delete (doc);
+  /* Several folders at once, as a new class. */
+  g_autofree char *defect = g_build_filename (data, "defect", NULL);
+  doc = cli_json ("import", plain, good, defect, "--as", "ok", "--json", NULL);
+  g_assert_cmpint (num (doc, "added"), ==, 12);
+  g_assert_cmpint (num (doc, "classes_created"), ==, 1);
+  cJSON_Delete (doc);
+  g_assert_cmpint (cli (NULL, &err, "import", plain, good, masks, "--as", "ok", NULL), ==, 1);
+  g_clear_pointer (&err, g_free);
+
+  /* threshold */
+  doc = cli_json ("threshold", project, "--json", NULL);
+  g_assert_true (cJSON_IsNull (cJSON_GetObjectItemCaseSensitive (doc, "threshold")));
+  g_assert_false (is_true (doc, "threshold_manual"));
+  g_assert_cmpfloat (num (doc, "target_false_reject"), ==, 0.01);
+  cJSON_Delete (doc);
+  doc = cli_json ("threshold", project, "2.5", "--target-false-reject", "0.05", "--json", NULL);
+  g_assert_cmpfloat (num (doc, "threshold"), ==, 2.5);
+  g_assert_true (is_true (doc, "threshold_manual"));
+  g_assert_cmpfloat (num (doc, "target_false_reject"), ==, 0.05);
+  cJSON_Delete (doc);
+  g_assert_cmpint (cli (&out, NULL, "threshold", project, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "Threshold 2.5, set by hand"));
+  g_assert_nonnull (strstr (out, "Target false-reject rate for new runs: 5 %"));
+  g_clear_pointer (&out, g_free);
+  doc = cli_json ("threshold", project, "--auto", "--json", NULL);
+  g_assert_false (is_true (doc, "threshold_manual"));
+  cJSON_Delete (doc);
+  /* Bad input: said, nothing changed. */
+  g_assert_cmpint (cli (NULL, &err, "threshold", project, "--target-false-reject", "0.7", NULL), ==,
+                   1);
+  g_assert_nonnull (strstr (err, "above 0 and below 0.5"));
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (cli (NULL, &err, "threshold", project, "-3", NULL), ==, 2);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (cli (NULL, &err, "threshold", project, "abc", NULL), ==, 2);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (cli (NULL, &err, "threshold", project, "1", "--auto", NULL), ==, 2);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (cli (NULL, &err, "threshold", plain, "1", NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "classifies parts"));
+  g_clear_pointer (&err, g_free);
+  doc = cli_json ("threshold", project, "--json", NULL);
+  g_assert_cmpfloat (num (doc, "target_false_reject"), ==, 0.05);
+  cJSON_Delete (doc);
+  g_assert_cmpint (cli (&out, NULL, "threshold", "--help", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "--target-false-reject"));
+  sl_remove_tree (tmp);
+}
+
+/* eval --stored on an anomaly run's evaluation: the JSON the contract names, and the text. */
+static void
+test_eval_stored (void)
+{
+  g_autofree char *tmp = pt_make_tmp ();
+  g_autofree char *path = g_build_filename (tmp, "p", NULL);
+  g_autofree char *data = g_build_filename (tmp, "data", NULL);
+  g_autofree char *good = g_build_filename (data, "good", NULL);
+  g_autofree char *defect = g_build_filename (data, "defect", NULL);
+  g_autofree char *db_path = NULL, *run_dir = NULL, *out = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SlProject) project = NULL;
+  g_autoptr (SlRunInfo) run = NULL;
+  static const char *const keys[]
+      = { "auroc", "threshold", "threshold_manual",    "false_reject_rate",    "escape_rate",
+          "good",  "defects",   "target_false_reject", "false_reject_upper95", "statement",
+          "images" };
+  SlAnomalyThreshold t = { 0 };
+  const double run_scores[] = { 1.5 };
+  const char *paths[1];
+  SlImportResult result;
+  gint64 ids[6];
+  double scores[6] = { 0.5, 1.0, 1.5, 2.0, 1.2, 3.0 }; /* 4 good, 2 defect */
+  sqlite3 *raw = NULL;
+  cJSON *doc, *images;
+
+  if (cli_path () == NULL)
+    {
+      g_test_skip ("sightline-cli is not built");
+      return;
+    }
+  g_assert_cmpint (sl_test_write_anomaly_images (data, 4, 2, 32, 5), ==, 0);
+  project = sl_project_create_kind (path, NULL, SL_PROJECT_KIND_ANOMALY, &error);
+  g_assert_no_error (error);
+  paths[0] = good;
+  g_assert_true (
+      sl_project_import_files_as (project, paths, 1, "good", 0, NULL, NULL, NULL, &result, &error));
+  memcpy (ids, result.image_ids->data, 4 * sizeof (gint64));
+  sl_import_result_clear (&result);
+  paths[0] = defect;
+  g_assert_true (sl_project_import_files_as (project, paths, 1, "defect", 0, NULL, NULL, NULL,
+                                             &result, &error));
+  memcpy (ids + 4, result.image_ids->data, 2 * sizeof (gint64));
+  sl_import_result_clear (&result);
+  /* A fitted anomaly run, as far as its evaluation needs (its recipe and threshold record). */
+  db_path = g_build_filename (path, "project.db", NULL);
+  g_assert_cmpint (sqlite3_open (db_path, &raw), ==, SQLITE_OK);
+  g_assert_cmpint (
+      sqlite3_exec (raw,
+                    "INSERT INTO runs (status, created, epochs, train_images, val_images, "
+                    "dataset_hash, config_json, versions_json, classes_json) VALUES (4, "
+                    "'2026-12-07T08:00:00Z', 1, 3, 4, 'x', '{\"anomaly\": true}', '{}', '[]')",
+                    NULL, NULL, NULL),
+      ==, SQLITE_OK);
+  sqlite3_close (raw);
+  run = sl_project_get_run (project, "latest", &error);
+  g_assert_no_error (error);
+  run_dir = g_build_filename (path, "runs", run->name, NULL);
+  g_assert_cmpint (g_mkdir_with_parents (run_dir, 0755), ==, 0);
+  sl_anomaly_threshold_from_good (run_scores, 1, 0.01, &t);
+  g_assert_true (
+      _sl_anomaly_run_write_threshold (project, run, &t, FALSE, run_scores, 1, NULL, 0, &error));
+  sl_anomaly_threshold_clear (&t);
+  g_assert_cmpint (
+      _sl_anomaly_store_evaluation (project, run->id, SL_SPLIT_TEST, ids, scores, 6, &error), >, 0);
+  g_assert_no_error (error);
+
+  doc = cli_json ("eval", path, "--stored", "--json", NULL);
+  for (gsize i = 0; i < G_N_ELEMENTS (keys); i++)
+    if (cJSON_GetObjectItemCaseSensitive (doc, keys[i]) == NULL)
+      g_error ("eval --json lacks %s", keys[i]);
+  g_assert_cmpstr (str (doc, "kind"), ==, "anomaly");
+  /* Defects 1.2 and 3.0 against good 0.5, 1.0, 1.5, 2.0: (2 + 4) / 8. */
+  g_assert_cmpfloat_with_epsilon (num (doc, "auroc"), 0.75, 1e-12);
+  g_assert_cmpfloat (num (doc, "threshold"), ==, 1.5);
+  g_assert_false (is_true (doc, "threshold_manual"));
+  g_assert_cmpfloat (num (doc, "false_reject_rate"), ==, 0.25);
+  g_assert_cmpfloat (num (doc, "escape_rate"), ==, 0.5);
+  g_assert_cmpint (num (doc, "good"), ==, 4);
+  g_assert_cmpint (num (doc, "defects"), ==, 2);
+  g_assert_cmpfloat (num (doc, "target_false_reject"), ==, 0.01);
+  images = cJSON_GetObjectItemCaseSensitive (doc, "images");
+  g_assert_cmpint (cJSON_GetArraySize (images), ==, 6);
+  g_assert_cmpfloat (num (cJSON_GetArrayItem (images, 0), "score"), ==, 3.0);
+  g_assert_true (is_true (cJSON_GetArrayItem (images, 0), "defect"));
+  g_assert_true (is_true (cJSON_GetArrayItem (images, 0), "flagged"));
+  cJSON_Delete (doc);
+  /* With a threshold set by hand. */
+  doc = cli_json ("threshold", path, "1.1", "--json", NULL);
+  cJSON_Delete (doc);
+  doc = cli_json ("eval", path, "--stored", "--json", NULL);
+  g_assert_true (is_true (doc, "threshold_manual"));
+  g_assert_cmpfloat (num (doc, "threshold"), ==, 1.1);
+  g_assert_cmpfloat (num (doc, "false_reject_rate"), ==, 0.5);
+  g_assert_cmpfloat (num (doc, "escape_rate"), ==, 0);
+  cJSON_Delete (doc);
+  g_assert_cmpint (cli (&out, NULL, "eval", path, "--stored", NULL), ==, 0);
+  g_test_message ("%s", out);
+  g_assert_nonnull (strstr (out, "AUROC          0.7500"));
+  g_assert_nonnull (strstr (out, "set by hand"));
+  g_assert_nonnull (strstr (out, "False rejects  50.0 % (2 of 4 good images flagged)"));
+  g_assert_nonnull (strstr (out, "With 95 % confidence new good parts are flagged at most"));
+  sl_remove_tree (tmp);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/projects/anomaly/cli/new-import-threshold", test_new_import_threshold);
+  g_test_add_func ("/projects/anomaly/cli/eval-stored", test_eval_stored);
+  return g_test_run ();
+}

@@ -1,0 +1,266 @@
+/* test-projects-anomaly-eval.c: anomaly evaluations stored and read back: order, AUROC, rates at the run's and a manual threshold. */
+#include <glib/gstdio.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <string.h>
+
+#include "projects-test-util.h"
+#include "sl-anomaly-private.h"
+#include "sl-anomaly-run-private.h"
+#include "sl-test-anomaly-data.h"
+
+typedef struct
+{
+  char *tmp;
+  SlProject *project;
+  SlRunInfo *run;
+  GArray *good, *defect; /* gint64 image ids */
+} Fixture;
+
+/* An anomaly run as the fit job leaves it in the project's database: its recipe and its
+ * threshold record (the model file is not needed to read evaluations back). */
+static SlRunInfo *
+add_fitted_run (SlProject *project, double threshold)
+{
+  g_autofree char *db_path = g_build_filename (sl_project_get_path (project), "project.db", NULL);
+  g_autoptr (GError) error = NULL;
+  SlAnomalyThreshold t = { 0 };
+  const double good[] = { threshold };
+  SlRunInfo *run;
+  g_autofree char *dir = NULL;
+  sqlite3 *raw = NULL;
+
+  g_assert_cmpint (sqlite3_open (db_path, &raw), ==, SQLITE_OK);
+  g_assert_cmpint (
+      sqlite3_exec (raw,
+                    "INSERT INTO runs (status, created, preset, epochs, train_images, val_images, "
+                    "dataset_hash, config_json, versions_json, classes_json) VALUES (4, "
+                    "'2026-12-07T08:00:00Z', 'efficientnet-lite0', 1, 14, 5, 'x', "
+                    "'{\"anomaly\": true}', '{}', '[]')",
+                    NULL, NULL, NULL),
+      ==, SQLITE_OK);
+  sqlite3_close (raw);
+  run = sl_project_get_run (project, "latest", &error);
+  g_assert_no_error (error);
+  g_assert_true (sl_run_info_is_anomaly (run));
+  dir = g_build_filename (sl_project_get_path (project), "runs", run->name, NULL);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  sl_anomaly_threshold_from_good (good, 1, 0.01, &t);
+  g_assert_true (
+      _sl_anomaly_run_write_threshold (project, run, &t, FALSE, good, 1, NULL, 0, &error));
+  g_assert_no_error (error);
+  sl_anomaly_threshold_clear (&t);
+  return run;
+}
+
+static void
+fixture_set_up (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = NULL, *images = NULL, *good = NULL, *defect = NULL;
+  g_autoptr (GError) error = NULL;
+  SlImportResult result;
+  const char *paths[1];
+
+  f->tmp = pt_make_tmp ();
+  path = g_build_filename (f->tmp, "p", NULL);
+  images = g_build_filename (f->tmp, "images", NULL);
+  f->project = sl_project_create_kind (path, NULL, SL_PROJECT_KIND_ANOMALY, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (sl_test_write_anomaly_images (images, 6, 4, 32, 3), ==, 0);
+  good = g_build_filename (images, "good", NULL);
+  defect = g_build_filename (images, "defect", NULL);
+  paths[0] = good;
+  g_assert_true (sl_project_import_files_as (f->project, paths, 1, "good", 0, NULL, NULL, NULL,
+                                             &result, &error));
+  f->good = g_array_ref (result.image_ids);
+  sl_import_result_clear (&result);
+  paths[0] = defect;
+  g_assert_true (sl_project_import_files_as (f->project, paths, 1, "scratch", 0, NULL, NULL, NULL,
+                                             &result, &error));
+  f->defect = g_array_ref (result.image_ids);
+  sl_import_result_clear (&result);
+  g_assert_cmpuint (f->good->len, ==, 6);
+  g_assert_cmpuint (f->defect->len, ==, 4);
+  f->run = add_fitted_run (f->project, 5);
+}
+
+static void
+fixture_tear_down (Fixture *f, gconstpointer data)
+{
+  g_array_unref (f->good);
+  g_array_unref (f->defect);
+  sl_run_info_free (f->run);
+  sl_project_unref (f->project);
+  sl_remove_tree (f->tmp);
+  g_free (f->tmp);
+}
+
+/* Good scores 1..6, defects 3.5, 7, 8, 9. */
+static gint64
+store_scores (Fixture *f)
+{
+  const double good_scores[] = { 1, 2, 3, 4, 5, 6 }, defect_scores[] = { 3.5, 7, 8, 9 };
+  gint64 ids[11];
+  double scores[11];
+  g_autoptr (GError) error = NULL;
+  gint64 eval_id;
+
+  for (guint i = 0; i < 6; i++)
+    {
+      ids[i] = g_array_index (f->good, gint64, i);
+      scores[i] = good_scores[i];
+    }
+  for (guint i = 0; i < 4; i++)
+    {
+      ids[6 + i] = g_array_index (f->defect, gint64, i);
+      scores[6 + i] = defect_scores[i];
+    }
+  /* An image that was not scored (its file did not read) has no row. */
+  ids[10] = ids[0];
+  scores[10] = NAN;
+  eval_id = _sl_anomaly_store_evaluation (f->project, f->run->id, SL_SPLIT_TEST, ids, scores, 10,
+                                          &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (eval_id, >, 0);
+  return eval_id;
+}
+
+static void
+test_read_back (Fixture *f, gconstpointer data)
+{
+  gint64 eval_id = store_scores (f);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SlAnomalyEvaluation) e = NULL;
+  g_autoptr (SlEvaluation) classic = NULL;
+  const double order[] = { 9, 8, 7, 6, 5, 4, 3.5, 3, 2, 1 };
+
+  g_assert_true (sl_project_evaluation_is_anomaly (f->project, eval_id));
+  g_assert_cmpint (sl_project_find_evaluation (f->project, f->run->id, SL_SPLIT_TEST, &error), ==,
+                   eval_id);
+  /* Class metrics do not apply: said, not a bogus confusion matrix. */
+  classic = sl_project_get_evaluation (f->project, eval_id, 10, &error);
+  g_assert_null (classic);
+  g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_null (sl_project_list_predictions (f->project, eval_id, &error));
+  g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_INVALID);
+  g_clear_error (&error);
+
+  e = sl_project_get_anomaly_evaluation (f->project, eval_id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (e->run_id, ==, f->run->id);
+  g_assert_cmpint (e->split, ==, SL_SPLIT_TEST);
+  g_assert_cmpint (e->good, ==, 6);
+  g_assert_cmpint (e->defects, ==, 4);
+  g_assert_cmpuint (e->scores->len, ==, 10);
+  for (guint i = 0; i < e->scores->len; i++)
+    {
+      const SlAnomalyScore *s = g_ptr_array_index (e->scores, i);
+
+      g_assert_cmpfloat (s->score, ==, order[i]);
+      g_assert_cmpstr (s->class_name, ==, s->defect ? "scratch" : "good");
+      g_assert_true (g_file_test (s->original_path, G_FILE_TEST_IS_REGULAR));
+    }
+  /* (3 + 6 + 6 + 6) / 24 pairs won by the defects. */
+  g_assert_cmpfloat_with_epsilon (e->auroc, 21.0 / 24, 1e-12);
+  g_assert_cmpuint (e->roc->len, ==, 10);
+  /* The run's own threshold (5): 6 is a false reject, 3.5 escapes. */
+  g_assert_false (e->threshold_manual);
+  g_assert_cmpfloat (e->threshold, ==, 5);
+  g_assert_cmpfloat (e->run_threshold.threshold, ==, 5);
+  g_assert_cmpint (e->false_rejects, ==, 1);
+  g_assert_cmpint (e->escapes, ==, 1);
+  g_assert_cmpfloat_with_epsilon (e->false_reject, 1.0 / 6, 1e-12);
+  g_assert_cmpfloat_with_epsilon (e->escape, 0.25, 1e-12);
+  /* scipy.stats.beta.ppf (0.95, 2, 5) */
+  g_assert_cmpfloat_with_epsilon (e->false_reject_upper95, 0.5818034092520259, 1e-9);
+  g_assert_true (((SlAnomalyScore *) g_ptr_array_index (e->scores, 3))->flagged);  /* good 6 */
+  g_assert_false (((SlAnomalyScore *) g_ptr_array_index (e->scores, 4))->flagged); /* good 5 */
+  g_assert_false (((SlAnomalyScore *) g_ptr_array_index (e->scores, 6))->flagged); /* defect 3.5 */
+  g_test_message ("%s", e->statement);
+  g_assert_nonnull (strstr (e->statement, "1 of 6 good test images"));
+  g_assert_nonnull (strstr (e->statement, "1 of 4 defect images (25 %) escape"));
+}
+
+static void
+test_manual_threshold (Fixture *f, gconstpointer data)
+{
+  gint64 eval_id = store_scores (f);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SlAnomalyEvaluation) e = NULL;
+  g_autofree char *threshold_file = NULL;
+
+  /* A threshold set by hand wins: at 3, three good images are flagged, no defect escapes. */
+  g_assert_true (sl_project_set_anomaly_threshold (f->project, 3, &error));
+  e = sl_project_get_anomaly_evaluation (f->project, eval_id, &error);
+  g_assert_no_error (error);
+  g_assert_true (e->threshold_manual);
+  g_assert_cmpfloat (e->threshold, ==, 3);
+  g_assert_cmpfloat (e->run_threshold.threshold, ==, 5);
+  g_assert_cmpint (e->false_rejects, ==, 3);
+  g_assert_cmpint (e->escapes, ==, 0);
+  g_assert_cmpfloat (e->false_reject, ==, 0.5);
+  g_assert_cmpfloat (e->escape, ==, 0);
+  /* scipy.stats.beta.ppf (0.95, 4, 3) */
+  g_assert_cmpfloat_with_epsilon (e->false_reject_upper95, 0.8468388820247768, 1e-9);
+  g_assert_nonnull (strstr (e->statement, "set by hand"));
+  g_clear_pointer (&e, sl_anomaly_evaluation_free);
+  /* Back to the run's. */
+  g_assert_true (sl_project_set_anomaly_threshold (f->project, NAN, &error));
+  e = sl_project_get_anomaly_evaluation (f->project, eval_id, &error);
+  g_assert_false (e->threshold_manual);
+  g_assert_cmpfloat (e->threshold, ==, 5);
+  g_clear_pointer (&e, sl_anomaly_evaluation_free);
+  /* A run without its threshold record: the rates are unknown, and the reason is given. */
+  threshold_file = sl_project_run_file (f->project, f->run, "threshold.json");
+  g_assert_cmpint (g_unlink (threshold_file), ==, 0);
+  e = sl_project_get_anomaly_evaluation (f->project, eval_id, &error);
+  g_assert_no_error (error);
+  g_assert_true (isnan (e->threshold));
+  g_assert_true (isnan (e->false_reject) && isnan (e->escape));
+  g_assert_cmpfloat_with_epsilon (e->auroc, 21.0 / 24, 1e-12);
+  g_assert_nonnull (strstr (e->run_threshold.statement, "no threshold"));
+}
+
+/* Only good images (no defects yet): no AUROC and no escape rate, said plainly. */
+static void
+test_good_only (Fixture *f, gconstpointer data)
+{
+  gint64 ids[6];
+  double scores[6];
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SlAnomalyEvaluation) e = NULL;
+  gint64 eval_id;
+
+  for (guint i = 0; i < 6; i++)
+    {
+      ids[i] = g_array_index (f->good, gint64, i);
+      scores[i] = i;
+    }
+  eval_id
+      = _sl_anomaly_store_evaluation (f->project, f->run->id, SL_SPLIT_VAL, ids, scores, 6, &error);
+  g_assert_no_error (error);
+  e = sl_project_get_anomaly_evaluation (f->project, eval_id, &error);
+  g_assert_no_error (error);
+  g_assert_true (isnan (e->auroc));
+  g_assert_true (isnan (e->escape));
+  g_assert_cmpint (e->defects, ==, 0);
+  g_assert_cmpfloat (e->false_reject, ==, 0);
+  g_assert_nonnull (strstr (e->statement, "no defect images"));
+  /* An evaluation that is not there. */
+  g_assert_null (sl_project_get_anomaly_evaluation (f->project, 999, &error));
+  g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NOT_FOUND);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add ("/projects/anomaly/eval/read-back", Fixture, NULL, fixture_set_up, test_read_back,
+              fixture_tear_down);
+  g_test_add ("/projects/anomaly/eval/manual-threshold", Fixture, NULL, fixture_set_up,
+              test_manual_threshold, fixture_tear_down);
+  g_test_add ("/projects/anomaly/eval/good-only", Fixture, NULL, fixture_set_up, test_good_only,
+              fixture_tear_down);
+  return g_test_run ();
+}
