@@ -34,6 +34,8 @@ typedef struct
   bool unshared; /* every output its own buffer: the reference for tests */
   int first, end, input_node;
   size_t input_size;
+  const bool *keep; /* NULL or per node: outputs that survive the pass */
+  int grad_from;    /* -1, or the first node given a gradient at inference */
 } plan_spec;
 
 int
@@ -67,7 +69,8 @@ spec_of (const sl_model *m, int batch, bool training, bool want_input_grad, sl_p
                   .first = 0,
                   .end = m->n_nodes,
                   .input_node = SL_INPUT_NODE,
-                  .input_size = (size_t) m->channels * m->height * m->width };
+                  .input_size = (size_t) m->channels * m->height * m->width,
+                  .grad_from = -1 };
 
   if (part == SL_PART_PREFIX)
     s.end = m->n_frozen;
@@ -88,6 +91,14 @@ node_trains (const sl_model *m, int i, bool training)
   return training && i >= m->n_frozen;
 }
 
+/* Whether node i gets a gradient buffer: a trainable node of a training
+ * plan, or one from grad_from on (a backward pass at inference: Grad-CAM). */
+static inline bool
+node_backprops (const sl_model *m, const plan_spec *sp, int i)
+{
+  return node_trains (m, i, sp->training) || (sp->grad_from >= 0 && i >= sp->grad_from);
+}
+
 static bool
 runs_in_place (const sl_model *m, const int *readers, const plan_spec *sp, int i)
 {
@@ -101,6 +112,10 @@ runs_in_place (const sl_model *m, const int *readers, const plan_spec *sp, int i
    * gradient buffer to share. */
   if (in < sp->first || ((sp->training || sp->first > 0) && in < m->n_frozen && i >= m->n_frozen))
     return false;
+  /* A tapped output must survive; below grad_from there is no gradient to share. */
+  if ((sp->keep != NULL && sp->keep[in])
+      || (sp->grad_from >= 0 && in < sp->grad_from && i >= sp->grad_from))
+    return false;
   /* Activations need their outputs; flatten and dropout may alias. */
   return (_sl_layer_class (m->nodes[in].kind)->flags & SL_LAYER_OUTPUT_FREE) != 0;
 }
@@ -112,6 +127,7 @@ typedef struct
   size_t *out_at, *grad_at, *saved_at, *arg_at; /* per node */
   size_t *pool_at; /* per node: its output's place in the frozen prefix's shared region */
   size_t input_grad_at, ws_at, scratch_at, stats_at, input_at, probs_at, labels_at;
+  size_t grad_params_at;
   size_t ws; /* workspace floats */
   size_t floats, ints;
 } plan_layout;
@@ -157,7 +173,7 @@ layout_node (const sl_model *m, const int *readers, const plan_spec *sp, int i,
   const sl_node *n = &m->nodes[i];
   const sl_layer_class *c = _sl_layer_class (n->kind);
   const int batch = sp->batch;
-  const bool training = node_trains (m, i, sp->training);
+  const bool training = node_backprops (m, sp, i);
   const size_t len = _sl_align16 ((size_t) batch * _sl_shape_size (n->out));
   const size_t floats_before = t->floats, ints_before = t->ints;
   size_t pooled = 0;
@@ -226,8 +242,13 @@ layout_shared (const sl_model *m, const plan_spec *sp, const sl_plan_sizer *sz, 
   l->ws_at = t->floats;
   t->floats += _sl_align16 (t->ws);
   l->scratch_at = t->floats;
-  if (training)
+  if (training || sp->grad_from >= 0)
     t->floats += _sl_align16 (t->scratch * (size_t) m->threads);
+  /* An inference backward pass computes the parameter gradients of the
+   * layers it passes (the backends always do) into this, then drops them. */
+  l->grad_params_at = t->floats;
+  if (sp->grad_from >= 0)
+    t->floats += _sl_align16 (m->n_params - m->nodes[sp->grad_from].param_offset);
   /* Doubles, 64-byte aligned like every offset here. */
   l->stats_at = t->floats;
   t->floats += _sl_align16 (2 * SL_STAT_COUNT);
@@ -266,7 +287,7 @@ passes_input (const sl_model *m, const int *readers, const plan_spec *sp, int i)
 
   if ((c->flags & SL_LAYER_ALIAS) || runs_in_place (m, readers, sp, i))
     return true;
-  c->plan (n, sp->batch, node_trains (m, i, sp->training), &cpu, &needs);
+  c->plan (n, sp->batch, node_backprops (m, sp, i), &cpu, &needs);
   return !needs.out;
 }
 
@@ -281,14 +302,17 @@ static size_t
 pool_outputs (const sl_model *m, const int *readers, const plan_spec *sp, plan_layout *l)
 {
   const int frozen_end = sp->end < m->n_frozen ? sp->end : m->n_frozen;
-  const int end = sp->training ? frozen_end : sp->end;
+  int end = sp->training ? frozen_end : sp->end;
   int *owner = NULL, *last = NULL, *live = NULL;
   int n_live = 0, feature = _sl_model_feature_node (m);
   size_t size = 0;
 
   for (int i = 0; i < m->n_nodes; i++)
     l->pool_at[i] = SIZE_MAX;
-  if (sp->unshared || sp->first >= end)
+  /* Layers that a backward pass goes through keep their outputs. */
+  if (sp->grad_from >= 0 && sp->grad_from < end)
+    end = sp->grad_from;
+  if (sp->unshared || sp->first >= end || sp->first >= sp->end)
     return 0;
   owner = malloc (sizeof (int) * 3 * (size_t) m->n_nodes);
   if (owner == NULL)
@@ -306,11 +330,15 @@ pool_outputs (const sl_model *m, const int *readers, const plan_spec *sp, plan_l
           int o = owner_of (sp, owner, n->inputs[k]);
 
           if (o >= 0)
-            last[o] = node_trains (m, i, sp->training) ? INT_MAX : (last[o] > i ? last[o] : i);
+            last[o] = node_backprops (m, sp, i) ? INT_MAX : (last[o] > i ? last[o] : i);
         }
     }
   if (owner[sp->end - 1] >= 0)
     last[owner[sp->end - 1]] = INT_MAX;
+  /* Tapped outputs stay for the caller. */
+  for (int i = sp->first; sp->keep != NULL && i < sp->end; i++)
+    if (sp->keep[i] && owner_of (sp, owner, i) >= 0)
+      last[owner_of (sp, owner, i)] = INT_MAX;
   /* A plan for features hands its last frozen output to the caller. */
   if (sp->end <= m->n_frozen && feature >= 0 && feature < sp->end
       && owner_of (sp, owner, feature) >= 0)
@@ -413,8 +441,10 @@ _sl_plan_measure (const sl_model *m, int batch, const sl_plan_sizer *sizer, uint
   return st;
 }
 
-int
-_sl_plan_fit_batch (const sl_model *m, int want, sl_plan_part part)
+/* The largest batch, from 1 to want, whose plan (as *base at another
+ * batch) fits model->plan_limit. */
+static int
+fit_batch (const sl_model *m, int want, const plan_spec *base)
 {
   const sl_plan_sizer sizer = { .backend = m->backend,
                                 .threads = m->threads,
@@ -427,8 +457,10 @@ _sl_plan_fit_batch (const sl_model *m, int want, sl_plan_part part)
   while (lo < hi)
     {
       const int mid = lo + (hi - lo + 1) / 2;
-      const plan_spec sp = spec_of (m, mid, false, false, part);
+      plan_spec sp = *base;
       plan_layout l;
+
+      sp.batch = mid;
 
       if (plan_layout_new (m, &sp, &sizer, &l, NULL, NULL, NULL) != SL_OK)
         return lo; /* out of memory measuring: the batch known to fit, or 1 */
@@ -442,6 +474,33 @@ _sl_plan_fit_batch (const sl_model *m, int want, sl_plan_part part)
       layout_clear (&l);
     }
   return lo;
+}
+
+int
+_sl_plan_fit_batch (const sl_model *m, int want, sl_plan_part part)
+{
+  const plan_spec sp = spec_of (m, 1, false, false, part);
+
+  return fit_batch (m, want, &sp);
+}
+
+static plan_spec
+spec_of_taps (const sl_model *m, int batch, const sl_plan_taps *taps)
+{
+  plan_spec sp = spec_of (m, batch, false, false, SL_PART_ALL);
+
+  sp.end = taps->end;
+  sp.keep = taps->keep;
+  sp.grad_from = taps->grad_from;
+  return sp;
+}
+
+int
+_sl_plan_fit_batch_taps (const sl_model *m, int want, const sl_plan_taps *taps)
+{
+  const plan_spec sp = spec_of_taps (m, 1, taps);
+
+  return fit_batch (m, want, &sp);
 }
 
 /* "1.5 GB", "12.0 MB": the sizes that limit messages quote. */
@@ -492,6 +551,7 @@ plan_alloc_tables (const sl_model *m)
   pp->plan.argmax = calloc (count, sizeof (int32_t *));
   pp->own = calloc (count, sizeof (float *));
   pp->written = calloc (count + 1, sizeof (bool));
+  pp->plan.keep = calloc (count, sizeof (bool));
   return pp;
 }
 
@@ -500,7 +560,7 @@ plan_tables_complete (const plan_private *pp)
 {
   const sl_plan *p = &pp->plan;
 
-  return p->out && p->grad && p->saved && p->argmax && pp->own && pp->written;
+  return p->out && p->grad && p->saved && p->argmax && pp->own && pp->written && p->keep;
 }
 
 /* Points every buffer of the plan into its two arenas, as laid out. */
@@ -525,10 +585,13 @@ plan_point (const sl_model *m, plan_private *pp, const plan_layout *l, bool want
     p->input_grad = p->arena + l->input_grad_at;
   p->workspace = p->arena + l->ws_at;
   p->workspace_size = l->ws;
-  p->param_grad_scratch = p->training ? p->arena + l->scratch_at : NULL;
+  p->param_grad_scratch = p->training || p->grad_from >= 0 ? p->arena + l->scratch_at : NULL;
+  p->grad_params = p->grad_from >= 0 ? p->arena + l->grad_params_at : NULL;
   /* NULL where the loss's gradient has nowhere to go (the last layers frozen). */
   root = grad_root (m, m->n_nodes - 1);
-  p->logits_grad = p->training && p->end == m->n_nodes && root >= 0 ? p->grad[root] : NULL;
+  p->logits_grad = (p->training || p->grad_from >= 0) && p->end == m->n_nodes && root >= 0
+                       ? p->grad[root]
+                       : NULL;
   p->stats = (double *) (p->arena + l->stats_at);
   p->labels = p->index_arena + l->labels_at;
   if (!m->backend->ops->host_memory)
@@ -560,6 +623,9 @@ plan_alloc (sl_model *m, const plan_spec *sp, const plan_layout *l, sl_plan **ou
   p->end = sp->end;
   p->input_node = sp->input_node;
   p->input_size = sp->input_size;
+  p->grad_from = sp->grad_from;
+  if (sp->keep != NULL)
+    memcpy (p->keep, sp->keep, sizeof (bool) * (size_t) m->n_nodes);
   p->bytes = layout_bytes (l);
   p->arena = be->ops->alloc (be, l->floats * sizeof (float));
   p->index_arena = be->ops->alloc (be, l->ints * sizeof (int32_t));
@@ -629,6 +695,19 @@ _sl_plan_new_part (sl_model *m, int batch, bool training, sl_plan_part part, sl_
   return plan_new (m, &sp, out, err);
 }
 
+sl_status
+_sl_plan_new_taps (sl_model *m, int batch, const sl_plan_taps *taps, sl_plan **out, sl_error *err)
+{
+  const plan_spec sp = spec_of_taps (m, batch, taps);
+
+  *out = NULL;
+  if (taps->end < 1 || taps->end > m->n_nodes
+      || (taps->grad_from >= 0 && (taps->grad_from >= m->n_nodes || taps->end != m->n_nodes)))
+    return sl_error_set (err, SL_ERR_INVALID,
+                         "internal error: a tap plan beyond the model's layers");
+  return plan_new (m, &sp, out, err);
+}
+
 void
 _sl_plan_free (sl_model *m, sl_plan *p)
 {
@@ -646,6 +725,7 @@ _sl_plan_free (sl_model *m, sl_plan *p)
   free (p->argmax);
   free (pp->own);
   free (pp->written);
+  free (p->keep);
   free (pp);
 }
 
@@ -732,6 +812,7 @@ _sl_graph_backward (sl_model *m, sl_plan *p, const float *x, int n, float *param
       if (c->flags & SL_LAYER_ALIAS)
         continue;
       r = run_of (m, p, i, x, n);
+      r.training = true;
       r.dw = param_grads + (node->param_offset - m->trainable_offset);
       if (!written[i + 1])
         {
@@ -756,4 +837,48 @@ _sl_graph_backward (sl_model *m, sl_plan *p, const float *x, int n, float *param
       if (node->n_inputs > 1)
         written[r1 + 1] = true;
     }
+}
+
+bool
+_sl_graph_backward_to (sl_model *m, sl_plan *p, const float *x, int n)
+{
+  plan_private *pp = (plan_private *) p;
+  bool *written = pp->written; /* indexed by root + 1 */
+  const int stop = p->grad_from;
+  const size_t base = m->nodes[stop].param_offset;
+
+  memset (written, 0, sizeof (bool) * ((size_t) m->n_nodes + 1));
+  written[grad_root (m, m->n_nodes - 1) + 1] = true;
+  for (int i = m->n_nodes - 1; i > stop; i--)
+    {
+      const sl_node *node = &m->nodes[i];
+      const sl_layer_class *c = _sl_layer_class (node->kind);
+      sl_layer_run r;
+      int r0, r1 = SL_INPUT_NODE;
+
+      /* An alias shares its input's gradient; an unread output has none. */
+      if ((c->flags & SL_LAYER_ALIAS) || !written[i + 1])
+        continue;
+      r = run_of (m, p, i, x, n);
+      r.training = false;
+      r.dw = p->grad_params + (node->param_offset - base);
+      r.db = node->bias ? r.dw + node->weight_count : NULL;
+      r.dy = p->grad[i];
+      r0 = grad_root (m, node->inputs[0]);
+      r.dx = grad_of (m, p, node->inputs[0]);
+      r.acc = written[r0 + 1];
+      if (node->n_inputs > 1)
+        {
+          r1 = grad_root (m, node->inputs[1]);
+          r.dx1 = grad_of (m, p, node->inputs[1]);
+          r.acc1 = written[r1 + 1] || r1 == r0;
+        }
+      c->backward (&r);
+      /* Only gradients that have a buffer (from grad_from on) count as written. */
+      if (r.dx != NULL)
+        written[r0 + 1] = true;
+      if (node->n_inputs > 1 && r.dx1 != NULL)
+        written[r1 + 1] = true;
+    }
+  return written[grad_root (m, stop) + 1];
 }

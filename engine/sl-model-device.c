@@ -101,6 +101,7 @@ move_to (sl_model *m, sl_backend *be, sl_device_list *list, size_t index, sl_err
   m->predict_plan = NULL;
   _sl_plan_free (m, m->features_plan);
   m->features_plan = NULL;
+  _sl_model_drop_tap_plans (m);
   if (m->host_params != m->params)
     free (m->host_params);
   if (m->host_state != m->state)

@@ -92,6 +92,13 @@ typedef struct
   int first, end, input_node;
   size_t input_size; /* floats per image of x */
   uint64_t bytes;    /* what its arenas take */
+  /* Taps (_sl_plan_new_taps): per node, whether its output survives the whole
+   * pass (NULL: none kept); the first node given a gradient by an inference
+   * pass (-1: none), and where the parameter gradients that its backward
+   * computes on the way land (dropped: the weights never change). */
+  bool *keep;
+  int grad_from;
+  float *grad_params;
 } sl_plan;
 
 /* Which part of the graph a plan runs. */
@@ -132,6 +139,8 @@ struct sl_model
   int n_frozen;
   size_t trainable_offset;
   sl_plan *features_plan; /* SL_PART_PREFIX, for sl_model_compute_features */
+  sl_plan *layers_plan;   /* keeps tapped outputs, for sl_model_predict_layers */
+  sl_plan *cam_plan;      /* gradients from a layer on, for sl_model_class_heatmap */
 };
 
 /* sl-model-json.c */
@@ -188,6 +197,23 @@ sl_status _sl_plan_new_part (sl_model *model, int batch, bool training, sl_plan_
  * from the frozen prefix, or -1 (nothing frozen, all frozen, or several). */
 int _sl_model_feature_node (const sl_model *model);
 void _sl_plan_free (sl_model *model, sl_plan *plan);
+/* An inference plan that taps the graph: it runs nodes [0, end), keeps the
+ * outputs of the nodes marked in keep (NULL or one per node) alive to the
+ * pass's end (no buffer sharing, no layer in place over them), and, when
+ * grad_from >= 0 (end is then every node), gives nodes from grad_from on the
+ * gradient buffers _sl_graph_backward_to fills. */
+typedef struct
+{
+  int end;
+  const bool *keep;
+  int grad_from;
+} sl_plan_taps;
+sl_status _sl_plan_new_taps (sl_model *model, int batch, const sl_plan_taps *taps, sl_plan **out,
+                             sl_error *err);
+/* As _sl_plan_fit_batch, for such a plan. */
+int _sl_plan_fit_batch_taps (const sl_model *model, int want, const sl_plan_taps *taps);
+/* sl-model-layers.c: frees layers_plan and cam_plan (device or thread changes). */
+void _sl_model_drop_tap_plans (sl_model *model);
 /* Runs the graph on n <= plan->batch images; returns the logits (n x classes). */
 const float *_sl_graph_forward (sl_model *model, sl_plan *plan, const float *x, int n,
                                 bool training, uint64_t noise_seed);
@@ -195,6 +221,14 @@ const float *_sl_graph_forward (sl_model *model, sl_plan *plan, const float *x, 
  * param_grads holds the trainable parameters only (from trainable_offset);
  * it stops at the first trainable layer. */
 void _sl_graph_backward (sl_model *model, sl_plan *plan, const float *x, int n, float *param_grads);
+/* After an inference forward pass on a plan with grad_from >= 0, whose
+ * logits_grad the caller has filled: backpropagates as an inference pass
+ * would (batch-norm on running statistics, dropout the identity), frozen
+ * layers included, down to node grad_from only, leaving d / d output of
+ * every node from grad_from on in plan->grad (parameter gradients go to
+ * plan->grad_params and are dropped). Returns false when nothing from the
+ * logits reaches grad_from's output (its gradient is then not written). */
+bool _sl_graph_backward_to (sl_model *model, sl_plan *plan, const float *x, int n);
 
 /* sl-cost.c: what a model costs to run, known before anything large is allocated. */
 typedef struct

@@ -226,6 +226,7 @@ sl_model_free (sl_model *m)
     {
       _sl_plan_free (m, m->predict_plan);
       _sl_plan_free (m, m->features_plan);
+      _sl_model_drop_tap_plans (m);
       if (!m->shares_weights)
         {
           free_host_copies (m);
@@ -310,6 +311,7 @@ sl_model_set_threads (sl_model *m, int threads, sl_error *err)
   m->predict_plan = NULL;
   _sl_plan_free (m, m->features_plan);
   m->features_plan = NULL;
+  _sl_model_drop_tap_plans (m);
   m->backend->ops->destroy (m->backend);
   m->backend = be;
   m->threads = threads;

@@ -99,7 +99,8 @@ batchnorm_backward (const sl_layer_run *r)
   sl_backend *be = r->m->backend;
   const sl_node *node = r->node;
 
-  if (node->running_stats)
+  /* At inference (a backward pass for Grad-CAM) the statistics are the running ones too. */
+  if (node->running_stats || !r->training)
     {
       const float *state = r->m->state + node->state_offset;
 

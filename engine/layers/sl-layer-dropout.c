@@ -49,7 +49,8 @@ dropout_backward (const sl_layer_run *r)
 {
   sl_backend *be = r->m->backend;
 
-  if (r->dx != NULL && r->node->rate > 0.0f)
+  /* At inference (a backward pass for Grad-CAM) it was the identity. */
+  if (r->dx != NULL && r->training && r->node->rate > 0.0f)
     be->ops->mul_backward (be, r->len, r->p->saved[r->index], r->dy, r->dx, r->acc);
   else if (r->dx != NULL)
     be->ops->copy_grad (be, r->len, r->dy, r->dx, r->acc);

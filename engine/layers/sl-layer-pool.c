@@ -61,7 +61,7 @@ pool_forward (const sl_layer_run *r)
   sl_backend *be = r->m->backend;
 
   be->ops->pool_forward (be, pool_of (r->node), &r->node->geom, r->n, r->in, r->y,
-                         r->training ? r->p->argmax[r->index] : NULL);
+                         r->p->argmax[r->index]); /* planned where a backward pass follows */
   return r->y;
 }
 
