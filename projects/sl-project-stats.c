@@ -1,9 +1,11 @@
 /* sl-project-stats.c: data health: counts per class and split, shapes, and plain warnings. */
 #define G_LOG_DOMAIN "Sightline-Projects"
 
+#include "sl-anomaly.h"
 #include "sl-project-private.h"
 #include "sl-project-settings.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "sl-vision.h"
@@ -216,10 +218,52 @@ warn_transparency (SlProject *self, SlProjectStats *s)
     }
 }
 
+/* An anomaly project learns from good images only: what it needs is enough good
+ * images, and enough good validation images for the target false-reject rate;
+ * defects are optional, so the classes are not compared. */
+static void
+check_anomaly_classes (SlProject *self, SlProjectStats *s)
+{
+  double target = sl_project_get_target_false_reject (self);
+  gint64 needed = (gint64) ceil (1 / target - 1 - 1e-9), defects = 0;
+  const SlClassCount *good = NULL;
+
+  for (guint i = 0; i < s->classes->len; i++)
+    {
+      const SlClassCount *c = g_ptr_array_index (s->classes, i);
+
+      if (g_strcmp0 (c->name, SL_ANOMALY_GOOD_CLASS) == 0)
+        good = c;
+      else
+        defects += c->total;
+    }
+  if (good == NULL || good->total == 0)
+    warn (s, "no-good", "Import good parts: 'sightline-cli import PROJECT FOLDER --as good'.",
+          "This anomaly project has no good images: it learns what good parts look like from "
+          "them.");
+  else if (good->total < 20)
+    warn (s, "few-good", "Add good images; a few hundred make a dependable model and threshold.",
+          "Only %lld good image%s: the model learns good parts from the training share of them.",
+          (long long) good->total, good->total == 1 ? "" : "s");
+  if (good != NULL && good->train + good->val + good->test > 0 && good->val < needed)
+    warn (s, "few-good-validation",
+          "Add good images (the split keeps 15 % for validation), or accept a higher target "
+          "('sightline-cli threshold PROJECT --target-false-reject R').",
+          "With %lld good validation image%s the threshold can only be their largest score: a "
+          "%g %% false-reject rate needs at least %lld.",
+          (long long) good->val, good->val == 1 ? "" : "s", target * 100, (long long) needed);
+  if (good != NULL && good->total > 0 && defects == 0)
+    warn (s, "no-defects",
+          "Nothing needed to train; to measure it, import defect images with --as defect (or "
+          "folders per defect kind): they never train.",
+          "There are no defect images: the escape rate (defects passed as good) cannot be "
+          "measured, only the false-reject rate.");
+}
+
 /* What each class lacks, and how the classes compare; returns the labelled
  * images in no split. */
 static gint64
-check_classes (SlProjectStats *s)
+check_classes (SlProject *self, SlProjectStats *s)
 {
   gint64 smallest = G_MAXINT64, largest = 0, unsplit = 0, with_images = 0;
   const SlClassCount *small = NULL, *large = NULL;
@@ -235,7 +279,7 @@ check_classes (SlProjectStats *s)
         smallest = c->total, small = c;
       if (c->total > largest)
         largest = c->total, large = c;
-      if (c->total > 0 && c->total < 10)
+      if (c->total > 0 && c->total < 10 && sl_project_get_kind (self) != SL_PROJECT_KIND_ANOMALY)
         warn (s, "small-class", "Add images of this class; 20 or more per class is a good start.",
               "Class “%s” has only %lld image%s.", c->name, (long long) c->total,
               c->total == 1 ? "" : "s");
@@ -246,6 +290,11 @@ check_classes (SlProjectStats *s)
               c->name);
     }
   s->imbalance = smallest > 0 && largest > 0 ? (double) largest / smallest : 0.0;
+  if (sl_project_get_kind (self) == SL_PROJECT_KIND_ANOMALY)
+    {
+      check_anomaly_classes (self, s);
+      return unsplit;
+    }
   if (with_images < 2)
     warn (s, "few-classes",
           "Import images in one folder per class (--labels-from-folders) or label them.",
@@ -353,7 +402,7 @@ check_shapes (SlProjectStats *s)
 static void
 check_health (SlProject *self, SlProjectStats *s)
 {
-  gint64 unsplit = check_classes (s);
+  gint64 unsplit = check_classes (self, s);
 
   check_images (self, s, unsplit);
   check_shapes (s);

@@ -66,6 +66,27 @@ count_images (SlProject *project, const char *class_name, int split)
   return images->len;
 }
 
+/* Whether the project's data health has a warning with this code. */
+static gboolean
+has_warning (SlProject *project, const char *code)
+{
+  g_autoptr (GError) error = NULL;
+  SlProjectStats stats;
+  gboolean found = FALSE;
+
+  g_assert_true (sl_project_get_stats (project, &stats, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < stats.warnings->len; i++)
+    {
+      const SlHealthWarning *w = g_ptr_array_index (stats.warnings, i);
+
+      g_test_message ("warning %s: %s", w->code, w->message);
+      found = found || g_strcmp0 (w->code, code) == 0;
+    }
+  sl_project_stats_clear (&stats);
+  return found;
+}
+
 /* Copies the files of one folder into another (created). */
 static void
 copy_folder (const char *from, const char *to, int limit)
@@ -100,6 +121,9 @@ test_import_as (Fixture *f, gconstpointer user_data)
   g_autoptr (GError) error = NULL;
   SlImportResult result;
 
+  /* An empty anomaly project asks for good images (not for a second class). */
+  g_assert_true (has_warning (project, "no-good"));
+  g_assert_false (has_warning (project, "few-classes"));
   /* Every image of the folder is good; the class exists already. */
   g_assert_true (sl_project_import_files_as (project, good_paths, 1, "good", 0, NULL, NULL, NULL,
                                              &result, &error));
@@ -108,6 +132,9 @@ test_import_as (Fixture *f, gconstpointer user_data)
   g_assert_cmpint (result.classes_created, ==, 0);
   sl_import_result_clear (&result);
   g_assert_cmpuint (count_images (project, "good", -1), ==, 20);
+  g_assert_false (has_warning (project, "no-good"));
+  g_assert_true (has_warning (project, "no-defects"));
+  g_assert_false (has_warning (project, "empty-class")); /* "defect" may stay empty */
   /* A new class is made for a kind of defect. */
   g_assert_true (sl_project_import_files_as (project, defect_paths, 1, "scratch", 0, NULL, NULL,
                                              NULL, &result, &error));
@@ -265,6 +292,14 @@ test_split (Fixture *f, gconstpointer user_data)
   g_assert_cmpuint (count_images (project, "crack", SL_SPLIT_TRAIN), ==, 0);
   g_assert_cmpuint (count_images (project, "crack", SL_SPLIT_VAL), ==, 3);
   g_assert_cmpuint (count_images (project, "crack", SL_SPLIT_TEST), ==, 2);
+
+  /* 3 good validation images cannot hold a 1 % target (99 needed), 30 % can; defects are
+   * not compared with the good images (20 to 5 is no imbalance here). */
+  g_assert_true (has_warning (project, "few-good-validation"));
+  g_assert_false (has_warning (project, "imbalance"));
+  g_assert_false (has_warning (project, "no-defects"));
+  g_assert_true (sl_project_set_target_false_reject (project, 0.3, &error));
+  g_assert_false (has_warning (project, "few-good-validation"));
 
   /* Seeded: splitting again from scratch gives the same images the same splits. */
   sl_image_filter_init (&filter);
