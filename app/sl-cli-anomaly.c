@@ -132,7 +132,8 @@ print_threshold (SlProject *project, const SlRunInfo *run, gboolean json)
       return;
     }
   if (has_manual)
-    printf ("Threshold %.6g, set by hand (the run's own is not used; '--auto' goes back to it).\n",
+    printf ("Threshold %.6g, set by hand: every run of the project uses it instead of its own "
+            "('--auto' goes back to each run's).\n",
             manual);
   else if (has_auto)
     printf ("Threshold %.6g, %s's own, chosen from good images.\n", auto_threshold.threshold,

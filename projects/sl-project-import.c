@@ -749,6 +749,10 @@ sl_project_import_files_as (SlProject *self, const char *const *paths, gsize n,
   g_return_val_if_fail (
       self != NULL && (paths != NULL || n == 0) && result != NULL && class_name != NULL, FALSE);
   init_result (result);
+  /* "Good" is the good class of an anomaly project, not a kind of defect. */
+  if (g_ascii_strcasecmp (class_name, SL_ANOMALY_GOOD_CLASS) == 0
+      && sl_project_get_kind (self) == SL_PROJECT_KIND_ANOMALY)
+    class_name = SL_ANOMALY_GOOD_CLASS;
   /* Made first, so that a bad name is said before anything is copied. */
   if ((klass = sl_project_find_class (self, class_name, NULL)) == NULL)
     {

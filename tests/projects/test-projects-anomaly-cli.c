@@ -188,7 +188,7 @@ test_new_import_threshold (void)
   g_assert_cmpfloat (num (doc, "target_false_reject"), ==, 0.05);
   cJSON_Delete (doc);
   g_assert_cmpint (cli (&out, NULL, "threshold", project, NULL), ==, 0);
-  g_assert_nonnull (strstr (out, "Threshold 2.5, set by hand"));
+  g_assert_nonnull (strstr (out, "Threshold 2.5, set by hand: every run"));
   g_assert_nonnull (strstr (out, "Target false-reject rate for new runs: 5 %"));
   g_clear_pointer (&out, g_free);
   doc = cli_json ("threshold", project, "--auto", "--json", NULL);

@@ -159,6 +159,13 @@ test_import_as (Fixture *f, gconstpointer user_data)
   sl_import_result_clear (&result);
   g_assert_cmpuint (count_images (project, "good", -1), ==, 20);
   g_assert_cmpuint (count_images (project, "defect", -1), ==, 0);
+  /* "GOOD" is the good class, not a new kind of defect. */
+  g_assert_true (sl_project_import_files_as (project, good_paths, 1, "GOOD", 0, NULL, NULL, NULL,
+                                             &result, &error));
+  g_assert_cmpint (result.classes_created, ==, 0);
+  g_assert_cmpint (result.conflicts, ==, 0);
+  sl_import_result_clear (&result);
+  g_assert_null (sl_project_find_class (project, "GOOD", NULL));
   /* A name that cannot be a class: said at once, nothing imported. */
   g_assert_false (sl_project_import_files_as (project, defect_paths, 1, " bad", 0, NULL, NULL, NULL,
                                               &result, &error));
