@@ -21,6 +21,9 @@ struct _SlClassList
   GtkLabel *ignored_count;
   GtkListBox *class_listbox;
   GtkWidget *no_classes_label;
+  GtkLabel *classes_heading;
+  GtkWidget *add_class_button;
+  gboolean anomaly; /* the project finds anomalies: "good" and kinds of defect */
   GtkPopover *add_popover;
   GtkEditable *add_entry;
   GtkColorChooser *add_color;

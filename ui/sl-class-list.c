@@ -3,9 +3,13 @@
 
 #include "sl-class-list-private.h"
 
+#include "sl-anomaly.h"
+
 #include "sl-color-swatch.h"
 #include "sl-message-dialog.h"
 
+/* Good parts an anomaly project should have at least (Data Health says so below it). */
+#define SL_ANOMALY_MIN_GOOD 20
 /* Health is recomputed this long after the last change, not on every key press. */
 #define HEALTH_DELAY_MS 400
 
@@ -287,12 +291,59 @@ warning_free (Warning *w)
 }
 
 static void
+add_warning (GPtrArray *out, const char *code, char *message, const char *suggestion)
+{
+  Warning *w = g_new0 (Warning, 1);
+
+  w->code = g_strdup (code);
+  w->message = message;
+  w->suggestion = g_strdup (suggestion);
+  g_ptr_array_add (out, w);
+}
+
+/* The checks of the classes that only a classifier needs (two classes, balance, enough of
+ * each): an anomaly project trains on its good parts alone. */
+static gboolean
+classifier_only (const char *code)
+{
+  static const char *const codes[] = { "few-classes", "imbalance", "small-class", "empty-class" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (codes); i++)
+    if (g_strcmp0 (code, codes[i]) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* An anomaly project's first need, in the workbench's words: enough good parts (the
+ * projects layer's "no-good" / "few-good" say it for the command line). */
+static void
+check_good_parts (const SlProjectStats *stats, GPtrArray *out)
+{
+  gint64 good = 0;
+
+  for (guint i = 0; i < stats->classes->len; i++)
+    {
+      const SlClassCount *c = g_ptr_array_index (stats->classes, i);
+
+      if (g_strcmp0 (c->name, SL_ANOMALY_GOOD_CLASS) == 0)
+        good = c->total;
+    }
+  if (good < SL_ANOMALY_MIN_GOOD)
+    add_warning (out, "few-good",
+                 g_strdup_printf ("Anomaly models train on good parts only: add at least %d "
+                                  "(this project has %" G_GINT64_FORMAT ").",
+                                  SL_ANOMALY_MIN_GOOD, good),
+                 "Import › Import Good Parts… in the toolbar, or label images “good”.");
+}
+
+static void
 health_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
   GError *error = NULL;
   g_autoptr (SlProject) db = sl_project_open_worker (data, &error);
   GPtrArray *out;
   SlProjectStats stats;
+  gboolean anomaly;
 
   if (db == NULL || !sl_project_get_stats (db, &stats, &error))
     {
@@ -300,10 +351,19 @@ health_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel
       return;
     }
   out = g_ptr_array_new_with_free_func ((GDestroyNotify) warning_free);
+  anomaly = sl_project_get_kind (db) == SL_PROJECT_KIND_ANOMALY;
+  if (anomaly)
+    check_good_parts (&stats, out);
   for (guint i = 0; i < stats.warnings->len; i++)
     {
       const SlHealthWarning *hw = g_ptr_array_index (stats.warnings, i);
-      Warning *w = g_new0 (Warning, 1);
+      Warning *w;
+
+      if (anomaly
+          && (classifier_only (hw->code) || g_strcmp0 (hw->code, "no-good") == 0
+              || g_strcmp0 (hw->code, "few-good") == 0))
+        continue; /* check_good_parts says it */
+      w = g_new0 (Warning, 1);
 
       w->code = g_strdup (hw->code);
       w->message = g_strdup (hw->message);
@@ -330,6 +390,11 @@ suggestion_for (const Warning *w)
       "Add classes in the sidebar and label images, or import one folder per class." },
     { "unreadable", "Show Files… lists each file and the reason." },
     { "label-conflicts", "Resolve… picks the label of each picture." },
+    { "few-good-validation",
+      "Import more good parts (Split… keeps 15 % of them for validation), or choose a higher "
+      "target false-reject rate on the Train page." },
+    { "no-defects", "Nothing needed to train. To measure escapes, import a few defect images "
+                    "(Import › Import Defect Images…): they are never trained on." },
     { "missing-images",
       "Put the files back into the project's images/ folder from a backup, or import the "
       "originals again; 'sightline-cli stats --missing' lists every one." },
@@ -492,7 +557,8 @@ show_health (SlClassList *self, GPtrArray *warnings)
   for (guint i = 0; i < warnings->len; i++)
     {
       const Warning *w = g_ptr_array_index (warnings, i);
-      gboolean info = g_strcmp0 (w->code, "duplicates") == 0;
+      gboolean info
+          = g_strcmp0 (w->code, "duplicates") == 0 || g_strcmp0 (w->code, "no-defects") == 0;
 
       gtk_box_append (
           self->health_box,
@@ -653,6 +719,16 @@ sl_class_list_constructed (GObject *object)
   g_signal_connect_object (self->images, "classes-updated", G_CALLBACK (on_classes_updated), self,
                            0);
   g_signal_connect_object (self->images, "counts-changed", G_CALLBACK (on_counts_changed), self, 0);
+  self->anomaly
+      = sl_project_get_kind (_sl_class_list_get_project (self)) == SL_PROJECT_KIND_ANOMALY;
+  if (self->anomaly)
+    {
+      gtk_label_set_text (self->classes_heading, "Good Parts and Defects");
+      gtk_label_set_text (GTK_LABEL (self->no_classes_label),
+                          "No classes yet. Import Good Parts… adds the class “good”; each kind of "
+                          "defect can have a class of its own.");
+      gtk_widget_set_tooltip_text (self->add_class_button, "Add a Kind of Defect");
+    }
   rebuild_class_rows (self);
   schedule_health (self);
   if (sl_session_is_read_only (sl_image_list_get_session (self->images)))
@@ -759,6 +835,8 @@ sl_class_list_class_init (SlClassListClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SlClassList, add_error);
   gtk_widget_class_bind_template_child (widget_class, SlClassList, health_heading);
   gtk_widget_class_bind_template_child (widget_class, SlClassList, health_box);
+  gtk_widget_class_bind_template_child (widget_class, SlClassList, classes_heading);
+  gtk_widget_class_bind_template_child (widget_class, SlClassList, add_class_button);
   gtk_widget_class_bind_template_callback (widget_class, on_scope_row_selected);
   gtk_widget_class_bind_template_callback (widget_class, on_class_row_selected);
   gtk_widget_class_bind_template_callback_full (widget_class, "on_add_popover_show",

@@ -3,6 +3,8 @@
 
 #include "sl-dataset-page-private.h"
 
+#include "sl-anomaly.h"
+
 #include "sl-import-dialog.h"
 #include "sl-split-dialog.h"
 #include "sl-thumbnail-cell.h"
@@ -58,6 +60,7 @@ _sl_dataset_page_update_actions (SlDatasetPage *self)
   gtk_widget_action_set_enabled (widget, "dataset.context-menu", any);
   gtk_widget_action_set_enabled (widget, "dataset.resplit", has_images);
   gtk_widget_action_set_enabled (widget, "dataset.import", writable);
+  gtk_widget_action_set_enabled (widget, "dataset.import-as", writable);
 }
 
 /* After labeling one image, the next unlabelled one in view order (wrapping
@@ -235,26 +238,68 @@ on_chooser_response (GtkNativeDialog *chooser, int response, SlDatasetPage *self
       g_autoptr (GFile) folder = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
 
       if (folder != NULL)
-        sl_dataset_page_import (self, &folder, 1);
+        sl_dataset_page_import_as (self, &folder, 1, self->chooser_class);
     }
   gtk_native_dialog_destroy (chooser);
   g_clear_object (&self->chooser);
+  g_clear_pointer (&self->chooser_class, g_free);
 }
 
+SlImportDialog *
+sl_dataset_page_import_as (SlDatasetPage *self, GFile **sources, guint n_sources,
+                           const char *class_name)
+{
+  SlImportDialog *dialog;
+
+  g_return_val_if_fail (SL_IS_DATASET_PAGE (self), NULL);
+  g_return_val_if_fail (n_sources > 0, NULL);
+  dialog = sl_import_dialog_new (GTK_WIDGET (self), self->session, sources, n_sources);
+  if (class_name != NULL)
+    sl_import_dialog_set_class (dialog, class_name);
+  gtk_window_present (GTK_WINDOW (dialog));
+  return dialog;
+}
+
+static void
+open_chooser (SlDatasetPage *self, const char *title, const char *class_name)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+
+  if (self->chooser != NULL)
+    return;
+  self->chooser_class = g_strdup (class_name);
+  self->chooser
+      = gtk_file_chooser_native_new (title, GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                     GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, "_Import", "_Cancel");
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
+  g_signal_connect_object (self->chooser, "response", G_CALLBACK (on_chooser_response), self, 0);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+}
+
+/* An anomaly project's "Import good parts…" and "Import defect images…": every image of
+ * the folder gets the one label. */
+static void
+import_as_action (GtkWidget *widget, const char *name, GVariant *parameter)
+{
+  const char *class_name = g_variant_get_string (parameter, NULL);
+
+  open_chooser (SL_DATASET_PAGE (widget),
+                g_str_equal (class_name, SL_ANOMALY_GOOD_CLASS)
+                    ? "Import a Folder of Good Parts"
+                    : "Import a Folder of Defect Images",
+                class_name);
+}
+
+/* In an anomaly project Ctrl+I imports good parts, the images it trains on. */
 static void
 import_action (GtkWidget *widget, const char *name, GVariant *parameter)
 {
   SlDatasetPage *self = SL_DATASET_PAGE (widget);
-  GtkRoot *root = gtk_widget_get_root (widget);
 
-  if (self->chooser != NULL)
-    return;
-  self->chooser = gtk_file_chooser_native_new (
-      "Import a Folder of Images", GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-      GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, "_Import", "_Cancel");
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
-  g_signal_connect_object (self->chooser, "response", G_CALLBACK (on_chooser_response), self, 0);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+  if (self->anomaly)
+    open_chooser (self, "Import a Folder of Good Parts", SL_ANOMALY_GOOD_CLASS);
+  else
+    open_chooser (self, "Import a Folder of Images", NULL);
 }
 
 SlSplitDialog *
@@ -425,6 +470,7 @@ _sl_dataset_page_install_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "dataset.show-all", NULL, show_all_action);
   gtk_widget_class_install_action (widget_class, "dataset.focus-search", NULL, focus_search_action);
   gtk_widget_class_install_action (widget_class, "dataset.import", NULL, import_action);
+  gtk_widget_class_install_action (widget_class, "dataset.import-as", "s", import_as_action);
   gtk_widget_class_install_action (widget_class, "dataset.resplit", NULL, resplit_action);
   gtk_widget_class_install_action (widget_class, "dataset.context-menu", NULL, context_menu_action);
 

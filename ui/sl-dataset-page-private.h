@@ -22,6 +22,8 @@ struct _SlDatasetPage
   gint64 pending_select; /* asked for while loading */
   GtkWidget *context_menu;
   GtkFileChooserNative *chooser;
+  char *chooser_class; /* the label an "Import good parts…" chooser gives, or NULL */
+  gboolean anomaly;    /* the project finds anomalies: it speaks of good parts and defects */
   guint focus_idle;
   GObject *focus_target; /* the item the grid's keyboard focus should move to */
 
@@ -37,6 +39,11 @@ struct _SlDatasetPage
   GtkSpinner *loading_spinner;
   GtkWidget *grid_scroller;
   GtkGridView *grid;
+  GtkWidget *import_button;
+  GtkWidget *import_anomaly_button;
+  GtkLabel *empty_detail;
+  GtkWidget *empty_import_button;
+  GtkWidget *empty_anomaly_box;
 };
 
 /* sl-dataset-page-actions.c */

@@ -3,6 +3,8 @@
 
 #include "sl-dataset-page-private.h"
 
+#include "sl-anomaly.h"
+
 #include "sl-thumbnail-cell.h"
 
 /* Thumbnails are decoded to fit this box. */
@@ -306,6 +308,28 @@ unbind_cell (GtkSignalListItemFactory *factory, GtkListItem *item, SlDatasetPage
   sl_thumbnail_cell_unbind (SL_THUMBNAIL_CELL (gtk_list_item_get_child (item)));
 }
 
+/* An anomaly project speaks of good parts and defect images: an import for each (a menu in the
+ * toolbar, two buttons in the empty state). */
+static void
+show_kind (SlDatasetPage *self)
+{
+  self->anomaly
+      = sl_project_get_kind (sl_session_get_project (self->session)) == SL_PROJECT_KIND_ANOMALY;
+  gtk_widget_set_visible (self->import_button, !self->anomaly);
+  gtk_widget_set_visible (self->import_anomaly_button, self->anomaly);
+  /* The menu button's own button carries the look (GTK 4.8 styles that one). */
+  if (gtk_widget_get_first_child (self->import_anomaly_button) != NULL)
+    gtk_widget_add_css_class (gtk_widget_get_first_child (self->import_anomaly_button),
+                              "suggested-action");
+  gtk_widget_set_visible (self->empty_import_button, !self->anomaly);
+  gtk_widget_set_visible (self->empty_anomaly_box, self->anomaly);
+  if (self->anomaly)
+    gtk_label_set_text (self->empty_detail,
+                        "The anomaly model learns what good parts look like: import at least 20 "
+                        "images of good parts. Defect images are optional; they are never trained "
+                        "on, only used to check the model and set its threshold.");
+}
+
 /* ---- Object ----------------------------------------------------------------------------------- */
 
 static void
@@ -345,6 +369,7 @@ sl_dataset_page_constructed (GObject *object)
   gtk_widget_set_hexpand (GTK_WIDGET (self->details), TRUE);
   gtk_box_append (GTK_BOX (self->details_box), GTK_WIDGET (self->details));
 
+  show_kind (self);
   _sl_dataset_page_setup_input (self);
   update_view_state (self);
   update_selection (self);
@@ -362,6 +387,7 @@ sl_dataset_page_dispose (GObject *object)
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
+  g_clear_pointer (&self->chooser_class, g_free);
   if (self->grid != NULL)
     gtk_grid_view_set_model (self->grid, NULL);
   gtk_widget_dispose_template (GTK_WIDGET (self), SL_TYPE_DATASET_PAGE);
@@ -433,6 +459,11 @@ sl_dataset_page_class_init (SlDatasetPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SlDatasetPage, loading_spinner);
   gtk_widget_class_bind_template_child (widget_class, SlDatasetPage, grid_scroller);
   gtk_widget_class_bind_template_child (widget_class, SlDatasetPage, grid);
+  gtk_widget_class_bind_template_child (widget_class, SlDatasetPage, import_button);
+  gtk_widget_class_bind_template_child (widget_class, SlDatasetPage, import_anomaly_button);
+  gtk_widget_class_bind_template_child (widget_class, SlDatasetPage, empty_detail);
+  gtk_widget_class_bind_template_child (widget_class, SlDatasetPage, empty_import_button);
+  gtk_widget_class_bind_template_child (widget_class, SlDatasetPage, empty_anomaly_box);
   gtk_widget_class_bind_template_callback (widget_class, on_search_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_stop_search);
   gtk_widget_class_bind_template_callback (widget_class, on_split_selected);

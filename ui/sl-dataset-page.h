@@ -20,6 +20,9 @@ gint64 sl_dataset_page_get_selected_image (SlDatasetPage *self);
 /* What the Import button (after its folder chooser) and a drop do: opens the
  * import dialog for these folders or files. */
 SlImportDialog *sl_dataset_page_import (SlDatasetPage *self, GFile **sources, guint n_sources);
+/* The same, labelling every image class_name (NULL: as sl_dataset_page_import). */
+SlImportDialog *sl_dataset_page_import_as (SlDatasetPage *self, GFile **sources, guint n_sources,
+                                           const char *class_name);
 /* What the Split button does. */
 SlSplitDialog *sl_dataset_page_open_split_dialog (SlDatasetPage *self);
 

@@ -18,6 +18,7 @@ typedef struct
   SlExportFormats formats;
   SlCheckpointKind checkpoint;
   double threshold;
+  gboolean anomaly_gate; /* fit a gate on the run's training images into the .slmodel */
   GPtrArray *existing;   /* file names already in the folder (probe) */
   GStrv class_names;     /* the run's classes, in output order */
   SlExportResult result; /* filled by the export */
@@ -91,6 +92,7 @@ export_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel
   options.formats = job->formats;
   options.checkpoint = job->checkpoint;
   options.reject_threshold = job->threshold;
+  options.anomaly_gate = job->anomaly_gate;
   options.name = job->name;
   g_snprintf (id, sizeof id, "%" G_GINT64_FORMAT, job->run_id);
   if ((run = sl_project_get_run (db, id, &error)) == NULL
@@ -443,6 +445,7 @@ run_action (GtkWidget *widget, const char *name, GVariant *parameter)
   job->formats = sl_export_page_get_formats (self);
   job->checkpoint = sl_export_page_get_checkpoint (self);
   job->threshold = sl_export_page_get_reject_threshold (self);
+  job->anomaly_gate = sl_export_page_get_anomaly_gate (self);
   g_clear_error (&self->error);
   gtk_widget_set_visible (GTK_WIDGET (self->export_error), FALSE);
   set_exporting (self, TRUE, "Looking at the folder…");

@@ -14,6 +14,7 @@ typedef struct
   gint64 test_images;
   SlCheckpointKind test_checkpoint;
   GHashTable *colors; /* class name → "#rrggbb" */
+  gboolean anomaly;   /* an anomaly run: a score and a decision, no classes or reject threshold */
 } SlExportRunDetails;
 
 void _sl_export_run_details_free (SlExportRunDetails *details);
@@ -57,6 +58,12 @@ struct _SlExportPage
   GtkLabel *try_note;
   GtkStack *try_stack;
   GtkColumnView *results_view;
+  GtkWidget *threshold_title, *threshold_box;
+  GtkWidget *checkpoint_title;
+  GtkWidget *gate_title, *gate_box;
+  GtkCheckButton *gate_check;
+  GtkCheckButton *heatmap_check;
+  GtkColumnViewColumn *prediction_column, *confidence_column;
 
   SlRunChooser *run_chooser;
   GtkStringList *checkpoints;
@@ -109,5 +116,10 @@ void _sl_export_page_cancel_try (SlExportPage *self);
 /* sl-export-page-results.c: the list of results. Thumbnails fit this box (logical pixels). */
 #define SL_EXPORT_TRY_THUMB_SIZE 56
 void _sl_export_page_init_results (SlExportPage *self);
+/* The columns and the heatmap toggle say what the chosen run gives: a score and a decision
+ * (anomaly runs) or a class with its confidence. */
+void _sl_export_page_show_result_kind (SlExportPage *self, gboolean anomaly);
+/* The heatmap toggle changed: every row shows its heatmap, or its image. */
+void _sl_export_page_refresh_results (SlExportPage *self);
 
 G_END_DECLS

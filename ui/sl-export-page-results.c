@@ -1,4 +1,4 @@
-/* sl-export-page-results.c: the Export page's "Try it" list: thumbnails, predictions with class colours, confidence bars, sorting and drops. */
+/* sl-export-page-results.c: the Export page's "Try it" list: thumbnails or heatmaps, predictions with class colours (or anomaly scores), confidence bars, sorting and drops. */
 #define G_LOG_DOMAIN "Sightline-UI"
 
 #include "sl-color-swatch.h"
@@ -51,10 +51,15 @@ setup_image (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data
 static void
 bind_image (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data)
 {
+  SlExportPage *self = data;
   SlTryResult *r = gtk_list_item_get_item (item);
   GtkWidget *picture = gtk_overlay_get_child (GTK_OVERLAY (gtk_list_item_get_child (item)));
   GtkWidget *icon = gtk_widget_get_next_sibling (picture);
-  GdkTexture *thumbnail = sl_try_result_get_thumbnail (r);
+  /* With the toggle on: the heatmap over the image as the model sees it, where there is one. */
+  GdkTexture *thumbnail
+      = sl_export_page_get_show_heatmap (self) && sl_try_result_get_overlay (r) != NULL
+            ? sl_try_result_get_overlay (r)
+            : sl_try_result_get_thumbnail (r);
   g_autoptr (GdkPaintable) shown = sl_checkerboard_paintable_new (thumbnail);
 
   gtk_picture_set_paintable (GTK_PICTURE (picture), shown); /* transparency on a checkerboard */
@@ -139,13 +144,33 @@ bind_prediction (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer 
   double runner_confidence = 0;
   const char *runner = sl_try_result_get_runner_up (r, &runner_confidence);
   g_autofree char *detail = NULL;
+  double score, threshold;
 
   gtk_widget_set_visible (swatch, predicted != NULL);
   gtk_widget_set_visible (icon, predicted == NULL);
   gtk_widget_remove_css_class (label, "sl-try-unknown");
+  gtk_widget_remove_css_class (label, "sl-try-anomalous");
+  gtk_widget_remove_css_class (label, "sl-try-good");
   if (predicted == NULL)
     {
       gtk_label_set_text (GTK_LABEL (label), "Could not read");
+    }
+  else if (sl_try_result_is_anomaly_model (r) && sl_try_result_get_anomaly (r, &score, &threshold))
+    {
+      gboolean anomalous = sl_try_result_get_anomalous (r);
+
+      /* A decision, not a class: no swatch, the word in the colour of what it means. */
+      gtk_widget_set_visible (swatch, FALSE);
+      gtk_label_set_text (GTK_LABEL (label), anomalous ? "Anomalous" : "Good");
+      gtk_widget_add_css_class (label, anomalous ? "sl-try-anomalous" : "sl-try-good");
+      detail = g_strdup_printf ("threshold %.4g", threshold);
+    }
+  else if (sl_try_result_get_rejected (r) && sl_try_result_get_anomalous (r))
+    {
+      sl_color_swatch_set_color (SL_COLOR_SWATCH (swatch), NULL);
+      gtk_label_set_text (GTK_LABEL (label), "Unknown");
+      gtk_widget_add_css_class (label, "sl-try-unknown");
+      detail = g_strdup_printf ("unlike the training images; best guess %s", predicted);
     }
   else if (sl_try_result_get_rejected (r))
     {
@@ -193,23 +218,45 @@ bind_confidence (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer 
   GtkWidget *bar = gtk_widget_get_first_child (gtk_list_item_get_child (item));
   GtkWidget *percent = gtk_widget_get_next_sibling (bar);
   gboolean ok = sl_try_result_get_label (r) != NULL;
-  g_autofree char *text = g_strdup_printf ("%.0f %%", 100.0 * sl_try_result_get_confidence (r));
+  double score, threshold;
+  g_autofree char *text = NULL;
 
   gtk_widget_set_visible (bar, ok);
   gtk_widget_set_visible (percent, ok);
-  gtk_level_bar_set_value (GTK_LEVEL_BAR (bar), sl_try_result_get_confidence (r));
-  if (sl_try_result_get_rejected (r))
+  if (sl_try_result_is_anomaly_model (r) && sl_try_result_get_anomaly (r, &score, &threshold))
+    {
+      /* The score on a bar whose middle is the threshold: past half means anomalous. */
+      text = g_strdup_printf ("%.3g", score);
+      gtk_level_bar_set_value (GTK_LEVEL_BAR (bar), isfinite (threshold) && threshold > 0
+                                                        ? CLAMP (score / (2 * threshold), 0, 1)
+                                                        : 0);
+      gtk_widget_set_tooltip_text (bar, "The middle of the bar is the threshold");
+    }
+  else
+    {
+      text = g_strdup_printf ("%.0f %%", 100.0 * sl_try_result_get_confidence (r));
+      gtk_level_bar_set_value (GTK_LEVEL_BAR (bar), sl_try_result_get_confidence (r));
+      gtk_widget_set_tooltip_text (bar, NULL);
+    }
+  if (sl_try_result_get_rejected (r) || sl_try_result_get_anomalous (r))
     gtk_widget_add_css_class (bar, "sl-try-rejected");
   else
     gtk_widget_remove_css_class (bar, "sl-try-rejected");
   gtk_label_set_text (GTK_LABEL (percent), text);
 }
 
-/* Sorting: unreadable images sort as the least confident. */
+/* Sorting: unreadable images sort as the least confident (the lowest score); anomaly runs
+ * sort by score. */
 static double
 sort_confidence (SlTryResult *r)
 {
-  return sl_try_result_get_label (r) == NULL ? -1 : sl_try_result_get_confidence (r);
+  double score;
+
+  if (sl_try_result_get_label (r) == NULL)
+    return -G_MAXDOUBLE;
+  if (sl_try_result_is_anomaly_model (r) && sl_try_result_get_anomaly (r, &score, NULL))
+    return score;
+  return sl_try_result_get_confidence (r);
 }
 
 static int
@@ -241,7 +288,7 @@ compare_label (gconstpointer a, gconstpointer b, gpointer data)
   return order != 0 ? order : compare_confidence (a, b, NULL);
 }
 
-static void
+static GtkColumnViewColumn *
 add_column (SlExportPage *self, const char *title, GCallback setup, GCallback bind,
             GCompareDataFunc compare, gboolean expand, int width)
 {
@@ -259,6 +306,54 @@ add_column (SlExportPage *self, const char *title, GCallback setup, GCallback bi
                                        GTK_SORTER (gtk_custom_sorter_new (compare, NULL, NULL)));
   gtk_column_view_append_column (self->results_view, column);
   g_object_unref (column);
+  return column; /* the view holds it */
+}
+
+void
+_sl_export_page_show_result_kind (SlExportPage *self, gboolean anomaly)
+{
+  gtk_column_view_column_set_title (self->prediction_column, anomaly ? "Decision" : "Prediction");
+  gtk_column_view_column_set_title (self->confidence_column, anomaly ? "Score" : "Confidence");
+  gtk_check_button_set_label (self->heatmap_check,
+                              anomaly ? "Show heatmap" : "Show what drove the decision");
+  gtk_widget_set_tooltip_text (
+      GTK_WIDGET (self->heatmap_check),
+      anomaly ? "Colours each image where it is unlike the good parts (its anomaly map), over the "
+                "image as the model sees it"
+              : "Colours each image by how much each region drove the predicted class "
+                "(Grad-CAM), over the image as the model sees it");
+  _sl_export_page_refresh_results (self);
+}
+
+void
+_sl_export_page_refresh_results (SlExportPage *self)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->results));
+
+  /* Every row binds again: its picture (heatmap or image) and its words. */
+  if (n > 0)
+    g_list_model_items_changed (G_LIST_MODEL (self->results), 0, n, n);
+}
+
+gboolean
+sl_export_page_get_show_heatmap (SlExportPage *self)
+{
+  g_return_val_if_fail (SL_IS_EXPORT_PAGE (self), FALSE);
+  return gtk_check_button_get_active (self->heatmap_check);
+}
+
+void
+sl_export_page_set_show_heatmap (SlExportPage *self, gboolean show)
+{
+  g_return_if_fail (SL_IS_EXPORT_PAGE (self));
+  gtk_check_button_set_active (self->heatmap_check, show);
+}
+
+GtkCheckButton *
+sl_export_page_get_heatmap_toggle (SlExportPage *self)
+{
+  g_return_val_if_fail (SL_IS_EXPORT_PAGE (self), NULL);
+  return self->heatmap_check;
 }
 
 static gboolean
@@ -288,10 +383,11 @@ _sl_export_page_init_results (SlExportPage *self)
               SL_EXPORT_TRY_THUMB_SIZE + 24);
   add_column (self, "File", G_CALLBACK (setup_file), G_CALLBACK (bind_file), compare_name, TRUE,
               -1);
-  add_column (self, "Prediction", G_CALLBACK (setup_prediction), G_CALLBACK (bind_prediction),
-              compare_label, FALSE, 140);
-  add_column (self, "Confidence", G_CALLBACK (setup_confidence), G_CALLBACK (bind_confidence),
-              compare_confidence, FALSE, 130);
+  self->prediction_column = add_column (self, "Prediction", G_CALLBACK (setup_prediction),
+                                        G_CALLBACK (bind_prediction), compare_label, FALSE, 140);
+  self->confidence_column
+      = add_column (self, "Confidence", G_CALLBACK (setup_confidence), G_CALLBACK (bind_confidence),
+                    compare_confidence, FALSE, 130);
   sorted = gtk_sort_list_model_new (G_LIST_MODEL (g_object_ref (self->results)),
                                     g_object_ref (gtk_column_view_get_sorter (self->results_view)));
   gtk_column_view_set_model (self->results_view,

@@ -112,14 +112,44 @@ post (SlTryJob *job, SlTryResult *result)
   g_mutex_unlock (&job->lock);
 }
 
-/* One image, decoded once for the thumbnail and the prediction. */
+/* The heatmap over what the model saw: the anomaly map of an anomaly model (or a gated
+ * classifier) on its threshold's scale, else Grad-CAM of the predicted class. NULL when it
+ * cannot be drawn (the result then simply has no heatmap). */
+static GdkTexture *
+heatmap_texture (SlTryJob *job, sl_classifier *classifier, const sl_image *img, const float *map,
+                 gboolean anomaly_map, float threshold)
+{
+  int32_t width, height, channels;
+  sl_image pre = { 0 }, over = { 0 };
+  sl_error err = { 0 };
+  float lo = 0, hi = 1;
+  GdkTexture *texture = NULL;
+
+  sl_classifier_input_size (classifier, &width, &height, &channels);
+  if (anomaly_map)
+    sl_anomaly_map_range (threshold, map, (size_t) width * height, &lo, &hi);
+  if (sl_classifier_preprocess (classifier, img, &pre, &err) == SL_OK
+      && sl_heatmap_overlay (&pre, map, lo, hi, 0.6f, &over, &err) == SL_OK)
+    texture = sl_thumbnail_texture_new (&over, job->thumb_box);
+  sl_image_clear (&pre);
+  sl_image_clear (&over);
+  return texture;
+}
+
+/* One image, decoded once for the thumbnail, the prediction and its heatmap. */
 static SlTryResult *
-predict_with_file (SlTryJob *job, sl_classifier *classifier, const char *path, float *probs)
+predict_with_file (SlTryJob *job, sl_classifier *classifier, const char *path, float *probs,
+                   float *map)
 {
   sl_image img = { 0 };
   sl_error err = { 0 };
   sl_prediction top[2];
+  sl_prediction_maps maps;
   g_autoptr (GdkTexture) thumbnail = NULL;
+  g_autoptr (GdkTexture) overlay = NULL;
+  /* An anomaly model, or a classifier with an anomaly gate, has an anomaly map to show. */
+  gboolean anomaly_map = sl_classifier_anomaly (classifier) != NULL;
+  SlTryResult *result;
   int n;
 
   if (sl_image_load (path, 0, &img, &err) != SL_OK)
@@ -129,23 +159,39 @@ predict_with_file (SlTryJob *job, sl_classifier *classifier, const char *path, f
     }
   thumbnail = sl_thumbnail_texture_new (&img, job->thumb_box);
   sl_prediction_init (&top[0]);
-  if (sl_classifier_predict_image (classifier, &img, &top[0], probs, &err) != SL_OK)
+  sl_prediction_maps_init (&maps);
+  if (anomaly_map)
+    maps.anomaly_map = map;
+  else
+    maps.class_heatmap = map;
+  if (sl_classifier_predict_image_maps (classifier, &img, &top[0], probs, &maps, &err) != SL_OK)
     {
       g_autofree char *reason = reason_for (path, err.message);
       sl_image_clear (&img);
       return sl_try_result_new_failure (path, reason);
     }
+  overlay = heatmap_texture (job, classifier, &img, map, anomaly_map, top[0].anomaly_threshold);
   sl_image_clear (&img);
-  {
-    gboolean rejected = top[0].rejected != 0;
+  if (sl_classifier_kind (classifier) == SL_SLMODEL_ANOMALY)
+    result = sl_try_result_new_anomaly (path, thumbnail, top[0].anomaly_score,
+                                        top[0].anomaly_threshold, top[0].anomalous != 0);
+  else
+    {
+      gboolean rejected = top[0].rejected != 0;
+      sl_prediction best = top[0];
 
-    sl_prediction_init (&top[0]);
-    sl_prediction_init (&top[1]);
-    n = sl_classifier_top_k (classifier, probs, 2, top);
-    return sl_try_result_new_prediction (path, thumbnail, top[0].label, top[0].confidence, rejected,
-                                         n > 1 ? top[1].label : NULL,
-                                         n > 1 ? top[1].confidence : 0);
-  }
+      sl_prediction_init (&top[0]);
+      sl_prediction_init (&top[1]);
+      n = sl_classifier_top_k (classifier, probs, 2, top);
+      result = sl_try_result_new_prediction (path, thumbnail, top[0].label, top[0].confidence,
+                                             rejected, n > 1 ? top[1].label : NULL,
+                                             n > 1 ? top[1].confidence : 0);
+      if (anomaly_map) /* the gate's verdict */
+        sl_try_result_set_anomaly (result, best.anomaly_score, best.anomaly_threshold,
+                                   best.anomalous != 0);
+    }
+  sl_try_result_set_overlay (result, overlay);
+  return result;
 }
 
 static void
@@ -155,6 +201,7 @@ try_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellab
   g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (SlProject) db = NULL;
   g_autofree float *probs = NULL;
+  g_autofree float *map = NULL;
   sl_classifier *classifier = NULL;
   GError *error = NULL;
 
@@ -193,7 +240,10 @@ try_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellab
           g_task_return_error (task, error);
           return;
         }
-      if (sl_classifier_set_reject_threshold (classifier, (float) job->threshold, &err) != SL_OK)
+      /* An anomaly model judges by its anomaly threshold (the project's choice, applied when
+       * it opened); the reject threshold is a classifier's. */
+      if (sl_classifier_kind (classifier) != SL_SLMODEL_ANOMALY
+          && sl_classifier_set_reject_threshold (classifier, (float) job->threshold, &err) != SL_OK)
         {
           sl_classifier_free (classifier);
           g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s",
@@ -202,6 +252,12 @@ try_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellab
         }
     }
   probs = g_new (float, sl_classifier_class_count (classifier));
+  {
+    int32_t width, height, channels;
+
+    sl_classifier_input_size (classifier, &width, &height, &channels);
+    map = g_new (float, (gsize) width *height);
+  }
 
   for (guint i = 0; i < files->len && i < TRY_MAX_IMAGES; i++)
     {
@@ -209,7 +265,7 @@ try_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellab
 
       if (g_cancellable_is_cancelled (cancellable))
         break;
-      post (job, predict_with_file (job, classifier, path, probs));
+      post (job, predict_with_file (job, classifier, path, probs, map));
     }
   sl_classifier_free (classifier);
   g_task_return_boolean (task, TRUE);

@@ -229,6 +229,7 @@ details_thread (GTask *task, gpointer source, gpointer data, GCancellable *cance
           d->test_checkpoint = e->checkpoint;
         }
     }
+  d->anomaly = sl_model_words_run_is_anomaly (d->run);
   d->colors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   classes = sl_project_list_classes (db, NULL);
   for (guint i = 0; classes != NULL && i < classes->len; i++)
@@ -239,13 +240,53 @@ details_thread (GTask *task, gpointer source, gpointer data, GCancellable *cance
   g_task_return_pointer (task, d, (GDestroyNotify) _sl_export_run_details_free);
 }
 
+/* An anomaly run exports a score and a decision: no reject threshold, no epochs to choose
+ * from, no gate (it is one); Try It shows its heatmap. */
+static void
+show_run_kind (SlExportPage *self)
+{
+  gboolean anomaly = self->details != NULL && self->details->anomaly;
+
+  gtk_widget_set_visible (self->threshold_title, !anomaly);
+  gtk_widget_set_visible (self->threshold_box, !anomaly);
+  gtk_widget_set_visible (self->checkpoint_title, !anomaly);
+  gtk_widget_set_visible (GTK_WIDGET (self->checkpoint_drop), !anomaly);
+  gtk_widget_set_visible (self->gate_title, !anomaly);
+  gtk_widget_set_visible (self->gate_box, !anomaly);
+  if (anomaly)
+    gtk_check_button_set_active (self->gate_check, FALSE);
+  _sl_export_page_show_result_kind (self, anomaly);
+}
+
+static void
+describe_anomaly_run (SlExportPage *self)
+{
+  const SlRunInfo *run = self->details->run;
+  g_autofree char *model = sl_model_words_describe_run (run, TRUE);
+  g_autofree char *text = g_strdup_printf (
+      "%s, fitted on %" G_GINT64_FORMAT " good images%s. It scores each part and calls it "
+      "anomalous above its threshold; the Evaluate page shows its false-reject and escape "
+      "rates.",
+      model, run->train_images, run->status == SL_RUN_RUNNING ? " (still fitting)" : "");
+
+  gtk_label_set_text (self->run_description, text);
+}
+
 static void
 describe_run (SlExportPage *self)
 {
   const SlExportRunDetails *d = self->details;
   const SlRunInfo *run = d->run;
-  GString *text = g_string_new (NULL);
-  g_autofree char *model = sl_model_words_describe_run (run, TRUE);
+  GString *text;
+  g_autofree char *model = NULL;
+
+  if (d->anomaly)
+    {
+      describe_anomaly_run (self);
+      return;
+    }
+  text = g_string_new (NULL);
+  model = sl_model_words_describe_run (run, TRUE);
 
   /* The sentence starts with it: "custom model" gets its capital. */
   if (run->preset == NULL && run->backbone == NULL)
@@ -322,6 +363,7 @@ details_done (GObject *source, GAsyncResult *result, gpointer data)
     }
   _sl_export_run_details_free (self->details);
   self->details = d;
+  show_run_kind (self);
   describe_run (self);
   update_checkpoint_labels (self);
   _sl_export_page_update_try_source (self);
@@ -497,6 +539,20 @@ sl_export_page_set_reject_threshold (SlExportPage *self, double threshold)
   gtk_spin_button_set_value (self->threshold_spin, CLAMP (threshold, 0, 0.99) * 100.0);
 }
 
+gboolean
+sl_export_page_get_anomaly_gate (SlExportPage *self)
+{
+  g_return_val_if_fail (SL_IS_EXPORT_PAGE (self), FALSE);
+  return gtk_widget_get_visible (self->gate_box) && gtk_check_button_get_active (self->gate_check);
+}
+
+void
+sl_export_page_set_anomaly_gate (SlExportPage *self, gboolean gate)
+{
+  g_return_if_fail (SL_IS_EXPORT_PAGE (self));
+  gtk_check_button_set_active (self->gate_check, gate);
+}
+
 const char *
 sl_export_page_get_file_name (SlExportPage *self)
 {
@@ -662,6 +718,14 @@ sl_export_page_class_init (SlExportPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SlExportPage, format_error);
   gtk_widget_class_bind_template_child (widget_class, SlExportPage, checkpoint_drop);
   gtk_widget_class_bind_template_child (widget_class, SlExportPage, threshold_spin);
+  gtk_widget_class_bind_template_child (widget_class, SlExportPage, threshold_title);
+  gtk_widget_class_bind_template_child (widget_class, SlExportPage, threshold_box);
+  gtk_widget_class_bind_template_child (widget_class, SlExportPage, checkpoint_title);
+  gtk_widget_class_bind_template_child (widget_class, SlExportPage, gate_title);
+  gtk_widget_class_bind_template_child (widget_class, SlExportPage, gate_box);
+  gtk_widget_class_bind_template_child (widget_class, SlExportPage, gate_check);
+  gtk_widget_class_bind_template_child (widget_class, SlExportPage, heatmap_check);
+  gtk_widget_class_bind_template_callback (widget_class, _sl_export_page_refresh_results);
   gtk_widget_class_bind_template_child (widget_class, SlExportPage, threshold_hint);
   gtk_widget_class_bind_template_child (widget_class, SlExportPage, name_entry);
   gtk_widget_class_bind_template_child (widget_class, SlExportPage, name_hint);

@@ -31,6 +31,9 @@ void sl_export_page_set_checkpoint (SlExportPage *self, SlCheckpointKind checkpo
 /* 0 .. 1; 0: never reject. */
 double sl_export_page_get_reject_threshold (SlExportPage *self);
 void sl_export_page_set_reject_threshold (SlExportPage *self, double threshold);
+/* "Add an anomaly gate" (classifier runs): the export fits one on the run's training images. */
+gboolean sl_export_page_get_anomaly_gate (SlExportPage *self);
+void sl_export_page_set_anomaly_gate (SlExportPage *self, gboolean gate);
 const char *sl_export_page_get_file_name (SlExportPage *self);
 void sl_export_page_set_file_name (SlExportPage *self, const char *name);
 
@@ -51,5 +54,10 @@ gboolean sl_export_page_is_trying (SlExportPage *self);
 GListModel *sl_export_page_get_try_results (SlExportPage *self);
 /* "48 images: 30 Shirt, 15 T-shirt, 3 unknown" */
 const char *sl_export_page_get_try_summary (SlExportPage *self);
+/* Whether Try It shows each image's heatmap (the anomaly map of an anomaly run, what drove
+ * the decision for a classifier) instead of the image; the toggle's label says which. */
+gboolean sl_export_page_get_show_heatmap (SlExportPage *self);
+void sl_export_page_set_show_heatmap (SlExportPage *self, gboolean show);
+GtkCheckButton *sl_export_page_get_heatmap_toggle (SlExportPage *self);
 
 G_END_DECLS

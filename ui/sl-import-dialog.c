@@ -3,6 +3,8 @@
 
 #include "sl-import-dialog.h"
 
+#include "sl-anomaly.h"
+
 #include <string.h>
 
 /* The progress bar is refreshed this often, however fast files go by. */
@@ -17,6 +19,7 @@ typedef struct
   char **paths;
   gsize n_paths;
   SlImportFlags flags;
+  char *class_name; /* NULL, or the label every image gets */
   GMutex lock;
   gint64 done, total; /* under lock */
   char *current;      /* under lock */
@@ -28,6 +31,7 @@ struct _SlImportDialog
   GtkWindow parent_instance;
   SlSession *session;
   GPtrArray *sources; /* GFile */
+  char *class_name;   /* NULL, or the label every image gets (sl_import_dialog_set_class) */
   SlImportState state;
   GCancellable *cancellable;
   Job *job;
@@ -68,6 +72,7 @@ static void
 job_free (Job *job)
 {
   g_free (job->project_path);
+  g_free (job->class_name);
   g_strfreev (job->paths);
   g_free (job->current);
   g_mutex_clear (&job->lock);
@@ -159,10 +164,20 @@ probe_done (GObject *source, GAsyncResult *result, gpointer data)
   else
     detail = g_strdup_printf ("%'" G_GINT64_FORMAT " file%s", probe->files,
                               probe->files == 1 ? "" : "s");
+  if (self->class_name != NULL)
+    {
+      /* Every image gets the one label: sub-folder names do not matter. */
+      g_autofree char *as
+          = g_strdup_printf ("%s, every image labelled “%s”", detail, self->class_name);
+      g_free (detail);
+      detail = g_steal_pointer (&as);
+    }
   gtk_label_set_text (self->source_detail, detail);
-  gtk_widget_set_visible (GTK_WIDGET (self->labels_check), probe->has_subfolders);
-  gtk_widget_set_visible (self->labels_hint, probe->has_subfolders);
-  gtk_check_button_set_active (self->labels_check, probe->has_subfolders);
+  gtk_widget_set_visible (GTK_WIDGET (self->labels_check),
+                          probe->has_subfolders && self->class_name == NULL);
+  gtk_widget_set_visible (self->labels_hint, probe->has_subfolders && self->class_name == NULL);
+  gtk_check_button_set_active (self->labels_check,
+                               probe->has_subfolders && self->class_name == NULL);
   set_state (self, SL_IMPORT_STATE_READY);
 }
 
@@ -241,7 +256,11 @@ import_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel
       g_task_return_error (task, error);
       return;
     }
-  if (job->n_paths == 1 && g_file_test (job->paths[0], G_FILE_TEST_IS_DIR))
+  if (job->class_name != NULL)
+    ok = sl_project_import_files_as (db, (const char *const *) job->paths, job->n_paths,
+                                     job->class_name, 0, on_progress, job, cancellable,
+                                     &job->result, &error);
+  else if (job->n_paths == 1 && g_file_test (job->paths[0], G_FILE_TEST_IS_DIR))
     ok = sl_project_import_folder (db, job->paths[0], job->flags, 0, on_progress, job, cancellable,
                                    &job->result, &error);
   else
@@ -446,6 +465,7 @@ sl_import_dialog_start (SlImportDialog *self)
   job->project_path = g_strdup (sl_session_get_path (self->session));
   job->paths = source_paths (self);
   job->n_paths = g_strv_length (job->paths);
+  job->class_name = g_strdup (self->class_name);
   job->flags = gtk_check_button_get_active (self->labels_check)
                        && gtk_widget_get_visible (GTK_WIDGET (self->labels_check))
                    ? SL_IMPORT_LABELS_FROM_FOLDERS
@@ -522,6 +542,27 @@ sl_import_dialog_set_labels_from_folders (SlImportDialog *self, gboolean labels)
   gtk_check_button_set_active (self->labels_check, labels);
 }
 
+void
+sl_import_dialog_set_class (SlImportDialog *self, const char *class_name)
+{
+  g_return_if_fail (SL_IS_IMPORT_DIALOG (self));
+  g_return_if_fail (self->state == SL_IMPORT_STATE_PROBING);
+
+  g_free (self->class_name);
+  self->class_name = g_strdup (class_name);
+  gtk_window_set_title (GTK_WINDOW (self), class_name == NULL ? "Import Images"
+                                           : g_str_equal (class_name, SL_ANOMALY_GOOD_CLASS)
+                                               ? "Import Good Parts"
+                                               : "Import Defect Images");
+}
+
+const char *
+sl_import_dialog_get_class (SlImportDialog *self)
+{
+  g_return_val_if_fail (SL_IS_IMPORT_DIALOG (self), NULL);
+  return self->class_name;
+}
+
 const SlImportResult *
 sl_import_dialog_get_result (SlImportDialog *self)
 {
@@ -553,6 +594,7 @@ sl_import_dialog_finalize (GObject *object)
 
   g_clear_object (&self->session);
   g_clear_pointer (&self->sources, g_ptr_array_unref);
+  g_free (self->class_name);
   g_clear_pointer (&self->job, job_free);
   g_clear_object (&self->cancellable);
   g_clear_error (&self->error);

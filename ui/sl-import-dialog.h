@@ -27,6 +27,12 @@ SlImportState sl_import_dialog_get_state (SlImportDialog *self); /* "state" prop
 gboolean sl_import_dialog_get_labels_from_folders (SlImportDialog *self);
 void sl_import_dialog_set_labels_from_folders (SlImportDialog *self, gboolean labels);
 
+/* Labels every imported image class_name (created if missing; NULL: labels come from
+ * sub-folders, if chosen, as before), as an anomaly project's "Import good parts…" does.
+ * Call before the sources have been looked at (right after _new). */
+void sl_import_dialog_set_class (SlImportDialog *self, const char *class_name);
+const char *sl_import_dialog_get_class (SlImportDialog *self);
+
 /* What the Import and Cancel buttons do. */
 void sl_import_dialog_start (SlImportDialog *self);
 void sl_import_dialog_cancel (SlImportDialog *self);

@@ -1,6 +1,8 @@
 /* sl-model-words.c: the workbench's plain words for a run's model: pretrained backbones, fine-tuning, presets. */
 #include "sl-model-words.h"
 
+#include <string.h>
+
 static const struct
 {
   const char *name, *choice, *short_name, *compact;
@@ -71,6 +73,17 @@ sl_model_words_describe_config (const SlRunConfig *config, gboolean details)
 {
   g_autofree char *finetune = NULL;
 
+  if (config->anomaly)
+    {
+      const char *backbone = config->backbone != NULL ? config->backbone : "efficientnet-lite0";
+
+      if (!details)
+        return g_strdup_printf ("%s · anomaly", sl_model_words_backbone_compact (backbone));
+      return g_strdup_printf ("Anomaly model on %s · %d px · memory bank %.3g %% of the patches",
+                              sl_model_words_backbone_short (backbone),
+                              config->input_size > 0 ? config->input_size : 224,
+                              100.0 * (config->coreset_ratio > 0 ? config->coreset_ratio : 0.01));
+    }
   if (config->backbone == NULL)
     return g_strdup (config->preset != NULL ? config->preset : "custom model");
   if (!details)
@@ -88,6 +101,14 @@ sl_model_words_describe_run (const SlRunInfo *run, gboolean details)
   SlRunConfig config;
   char *text;
 
+  if (sl_model_words_run_is_anomaly (run))
+    {
+      if (!sl_run_config_from_json (run->config_json, &config, NULL, NULL))
+        return g_strdup ("anomaly model");
+      text = sl_model_words_describe_config (&config, details);
+      sl_run_config_clear (&config);
+      return text;
+    }
   if (!details || run->backbone == NULL)
     return g_strdup (run->backbone != NULL ? sl_model_words_backbone_compact (run->backbone)
                      : run->preset != NULL ? run->preset
@@ -99,4 +120,19 @@ sl_model_words_describe_run (const SlRunInfo *run, gboolean details)
   text = sl_model_words_describe_config (&config, details);
   sl_run_config_clear (&config);
   return text;
+}
+
+gboolean
+sl_model_words_run_is_anomaly (const SlRunInfo *run)
+{
+  SlRunConfig config;
+  gboolean anomaly;
+
+  /* The recipe says so; a run stored before anomaly runs existed classifies. */
+  if (run->config_json == NULL || strstr (run->config_json, "anomaly") == NULL)
+    return FALSE;
+  sl_run_config_init (&config);
+  anomaly = sl_run_config_from_json (run->config_json, &config, NULL, NULL) && config.anomaly;
+  sl_run_config_clear (&config);
+  return anomaly;
 }

@@ -19,7 +19,11 @@ char *sl_model_words_finetune (SlFinetune mode, int blocks);
 /* A recipe's model: "EfficientNet-Lite0 (pretrained) · new classifier only · 224 px" with
  * details, "Lite0 (pretrained)" without (for lists); else the preset, or "custom model". */
 char *sl_model_words_describe_config (const SlRunConfig *config, gboolean details);
-/* The same for a stored run (the details from its recipe, when it reads). */
+/* The same for a stored run (the details from its recipe, when it reads). An anomaly run:
+ * "Anomaly model on EfficientNet-Lite0 (pretrained) · 224 px · memory bank 1 % of the
+ * patches", "Lite0 (pretrained) · anomaly" without details. */
 char *sl_model_words_describe_run (const SlRunInfo *run, gboolean details);
+/* Whether a stored run fitted an anomaly model (its recipe says so). */
+gboolean sl_model_words_run_is_anomaly (const SlRunInfo *run);
 
 G_END_DECLS

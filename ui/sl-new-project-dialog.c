@@ -1,7 +1,8 @@
-/* sl-new-project-dialog.c: asks for a name and a location, and creates the project there. */
+/* sl-new-project-dialog.c: asks for a name, a task (classify or find anomalies) and a location, and creates the project there. */
 #define G_LOG_DOMAIN "Sightline-UI"
 
 #include "sl-new-project-dialog.h"
+#include "sl-anomaly.h"
 #include "sl-project.h"
 
 #include <string.h>
@@ -15,6 +16,8 @@ struct _SlNewProjectDialog
   GtkLabel *location_label;
   GtkLabel *path_label;
   GtkLabel *error_label;
+  GtkCheckButton *classify_button;
+  GtkCheckButton *anomaly_button;
 
   GFile *location;
   GtkFileChooserNative *chooser;
@@ -117,7 +120,8 @@ create_action (GtkWidget *widget, const char *action_name, GVariant *param)
   if (problem != NULL)
     return;
   /* One small folder and an empty database: quick enough for the main loop. */
-  if ((project = sl_project_create (path, name, &error)) == NULL)
+  project = sl_project_create_kind (path, name, sl_new_project_dialog_get_kind (self), &error);
+  if (project == NULL)
     {
       show_error (self, error->message);
       return;
@@ -185,6 +189,8 @@ sl_new_project_dialog_class_init (SlNewProjectDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SlNewProjectDialog, location_label);
   gtk_widget_class_bind_template_child (widget_class, SlNewProjectDialog, path_label);
   gtk_widget_class_bind_template_child (widget_class, SlNewProjectDialog, error_label);
+  gtk_widget_class_bind_template_child (widget_class, SlNewProjectDialog, classify_button);
+  gtk_widget_class_bind_template_child (widget_class, SlNewProjectDialog, anomaly_button);
   gtk_widget_class_bind_template_callback (widget_class, update_state);
   gtk_widget_class_install_action (widget_class, "dialog.create", NULL, create_action);
   gtk_widget_class_install_action (widget_class, "dialog.choose-location", NULL,
@@ -235,4 +241,22 @@ sl_new_project_dialog_dup_path (SlNewProjectDialog *self)
   g_return_val_if_fail (SL_IS_NEW_PROJECT_DIALOG (self), NULL);
   problem = check (self, &path);
   return problem == NULL ? g_steal_pointer (&path) : NULL;
+}
+
+SlProjectKind
+sl_new_project_dialog_get_kind (SlNewProjectDialog *self)
+{
+  g_return_val_if_fail (SL_IS_NEW_PROJECT_DIALOG (self), SL_PROJECT_KIND_CLASSIFY);
+
+  return gtk_check_button_get_active (self->anomaly_button) ? SL_PROJECT_KIND_ANOMALY
+                                                            : SL_PROJECT_KIND_CLASSIFY;
+}
+
+void
+sl_new_project_dialog_set_kind (SlNewProjectDialog *self, SlProjectKind kind)
+{
+  g_return_if_fail (SL_IS_NEW_PROJECT_DIALOG (self));
+
+  gtk_check_button_set_active (
+      kind == SL_PROJECT_KIND_ANOMALY ? self->anomaly_button : self->classify_button, TRUE);
 }

@@ -160,8 +160,11 @@ make_row (SlRunList *self, const SlRunInfo *run)
   g_autofree char *created = format_created (run->created);
   g_autofree char *when = NULL;
 
-  g_string_append_printf (detail, " · %d/%d epochs", run->epochs_done, run->epochs);
-  if (run->best_epoch >= 0 && !isnan (run->best_val_accuracy))
+  /* An anomaly run fits once: no epochs, no accuracy (Evaluate shows its rates). */
+  if (!sl_model_words_run_is_anomaly (run))
+    g_string_append_printf (detail, " · %d/%d epochs", run->epochs_done, run->epochs);
+  if (!sl_model_words_run_is_anomaly (run) && run->best_epoch >= 0
+      && !isnan (run->best_val_accuracy))
     g_string_append_printf (detail, " · %.1f %%", 100.0 * run->best_val_accuracy);
   when = g_strdup_printf ("%s · %s", created, sl_run_status_describe (run->status));
 

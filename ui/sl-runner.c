@@ -306,7 +306,10 @@ post (Shared *s, Event *e)
 static EventKind
 progress_kind (const SlTrainProgress *progress)
 {
-  if (progress->features_total > 0 && !progress->epoch_done)
+  /* A pass before the epochs (features of a frozen backbone), or a fit's phases (features,
+   * memory bank, threshold): no step, no loss. */
+  if ((progress->features_total > 0 || progress->fit_total > 0 || progress->score_total > 0)
+      && !progress->epoch_done)
     return EVENT_FEATURES;
   return progress->epoch_done ? EVENT_EPOCH : EVENT_STEP;
 }

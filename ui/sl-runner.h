@@ -21,7 +21,9 @@ typedef struct
  *   "started" (gint64 run_id): the run was recorded and its first batch is being prepared;
  *   "features" (const SlTrainProgress *): the feature pass before the first epoch of a run
  *     that trains from a frozen backbone's cached features: features_done of features_total
- *     images (throttled like "steps"; the step, loss and ETA fields mean nothing then);
+ *     images (throttled like "steps"; the step, loss and ETA fields mean nothing then); an
+ *     anomaly fit's phases come the same way (features, fit_* for the memory bank, score_*
+ *     for the threshold);
  *   "steps" (const SlRunnerStep *steps, guint n): steps since the last emission
  *     (at most ~20 emissions a second, however fast the steps come);
  *   "epoch" (const SlTrainProgress *): an epoch ended, with its validation values;

@@ -208,7 +208,9 @@ _sl_train_page_update_actions (SlTrainPage *self)
   const SlRunInfo *shown = sl_run_list_lookup (self->run_list, self->shown_run);
   /* Training writes runs: off for a read-only project (its history shows). */
   gboolean writable = !sl_session_is_read_only (self->session);
-  gboolean resumable = !running && shown != NULL && sl_run_info_is_resumable (shown) && writable;
+  /* A fit is not resumed: it starts again from the beginning (it keeps nothing half-done). */
+  gboolean resumable
+      = !running && shown != NULL && sl_run_info_is_resumable (shown) && writable && !self->anomaly;
 
   gtk_widget_action_set_enabled (widget, "training.start", !running && writable);
   gtk_widget_action_set_enabled (widget, "training.delete-run", writable);
@@ -230,6 +232,35 @@ remember_device (SlTrainPage *self)
     g_settings_set_string (settings, "last-device", device);
 }
 
+/* An anomaly project fits on its good training images, on the CPU. */
+static void
+start_fit (SlTrainPage *self)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *message = NULL;
+  SlRunConfig config;
+
+  if (!sl_fit_settings_validate (self->fit_settings, &message))
+    {
+      g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, message);
+      show_error (self, "Check the anomaly model's settings", error);
+      return;
+    }
+  sl_fit_settings_get_config (self->fit_settings, &config);
+  g_strlcpy (config.device, "cpu", sizeof config.device);
+  g_strlcpy (self->live_device, config.device, sizeof self->live_device);
+  g_ptr_array_set_size (self->live_log, 0);
+  if (!sl_runner_start (self->runner, &config, &error))
+    show_error (self, "Could not start fitting", error);
+  else
+    {
+      self->live_epochs = 1;
+      _sl_train_page_show_log (self, NULL);
+      _sl_train_page_log (self, "Preparing the images…");
+    }
+  sl_run_config_clear (&config);
+}
+
 static void
 start_action (GtkWidget *widget, const char *action_name, GVariant *param)
 {
@@ -238,6 +269,11 @@ start_action (GtkWidget *widget, const char *action_name, GVariant *param)
   g_autofree char *message = NULL;
   SlRunConfig config;
 
+  if (self->anomaly)
+    {
+      start_fit (self);
+      return;
+    }
   if (!sl_train_settings_validate (self->settings, &message))
     {
       g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, message);
@@ -271,7 +307,9 @@ stop_action (GtkWidget *widget, const char *action_name, GVariant *param)
   const SlTrainProgress *p = sl_runner_get_progress (self->runner);
 
   sl_runner_stop (self->runner);
-  if (p != NULL && p->features_total > 0)
+  if (self->anomaly)
+    _sl_train_page_log (self, "Stopping the fit…");
+  else if (p != NULL && p->features_total > 0)
     _sl_train_page_log (self, "Stopping the feature pass after the current batch…");
   else
     _sl_train_page_log (self, "Stopping after the current step…");
@@ -323,7 +361,10 @@ reuse_settings_action (GtkWidget *widget, const char *action_name, GVariant *par
 
   if (run == NULL || sl_runner_is_running (self->runner))
     return;
-  sl_train_settings_load_config_json (self->settings, run->config_json);
+  if (self->anomaly)
+    sl_fit_settings_load_config_json (self->fit_settings, run->config_json);
+  else
+    sl_train_settings_load_config_json (self->settings, run->config_json);
   gtk_stack_set_visible_child_name (self->sidebar_stack, "settings");
   {
     g_autofree char *text = g_strdup_printf ("The settings of %s are loaded", run->name);

@@ -2,6 +2,8 @@
 #pragma once
 
 #include "sl-chart.h"
+#include "sl-fit-settings.h"
+#include "sl-fit-view.h"
 #include "sl-run-list.h"
 #include "sl-train-page.h"
 #include "sl-train-settings.h"
@@ -47,6 +49,16 @@ struct _SlTrainPage
   GtkScrolledWindow *log_scroller;
   GtkLabel *compare_title;
   GtkGrid *compare_grid;
+  GtkWidget *stats_grid;
+  GtkGrid *chart_grid;
+  GtkWidget *start_button, *stop_button;
+
+  /* An anomaly project fits instead of training: its own recipe form, and the fit's phases
+   * (and finally its threshold) where a classifier's curves go. */
+  gboolean anomaly;
+  SlFitSettings *fit_settings;
+  SlFitView *fit_view;
+  int fit_phase; /* the live fit's phase last logged, -1 before one */
 
   SlChartSeries *live[N_CURVES];   /* the run trained in this session */
   SlChartSeries *stored[N_CURVES]; /* the shown run, from its epoch metrics */
@@ -83,6 +95,17 @@ char **_sl_train_page_load_history_log (SlTrainPage *self, gint64 run_id);
 gboolean _sl_train_page_load_history_steps (SlTrainPage *self, gint64 run_id,
                                             SlChartSeries **curves);
 void _sl_train_page_add_epoch (SlTrainPage *self, const SlTrainProgress *progress);
+
+/* sl-train-page-fit.c: an anomaly project's Train page. */
+void _sl_train_page_setup_fit (SlTrainPage *self);
+void _sl_train_page_fit_started (SlTrainPage *self, const SlRunInfo *run);
+/* A live fit's report: the phase view, the bar, the log at each new phase. */
+void _sl_train_page_fit_progress (SlTrainPage *self, const SlTrainProgress *progress);
+/* The shown run, stored: its phases done and its threshold, or why it stopped. */
+void _sl_train_page_fit_show_stored (SlTrainPage *self, const SlRunInfo *run);
+void _sl_train_page_fit_finished (SlTrainPage *self, const SlRunInfo *run, const GError *error);
+/* The header's status words of a live fit. */
+const char *_sl_train_page_fit_status (const SlTrainProgress *progress);
 
 /* sl-train-page-actions.c */
 void _sl_train_page_install_actions (GtkWidgetClass *widget_class);

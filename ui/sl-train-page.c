@@ -7,6 +7,7 @@
 
 #include "sightline.h"
 #include "sl-devices.h"
+#include "sl-anomaly.h"
 #include "sl-model-words.h"
 
 G_DEFINE_FINAL_TYPE (SlTrainPage, sl_train_page, GTK_TYPE_WIDGET)
@@ -150,6 +151,12 @@ update_live_stats (SlTrainPage *self)
                 : g_strdup_printf (g_dngettext (NULL, "CPU · %d thread", "CPU · %d threads",
                                                 sl_runner_get_threads (self->runner)),
                                    sl_runner_get_threads (self->runner)));
+  if (p == NULL && self->anomaly)
+    {
+      gtk_progress_bar_set_fraction (self->progress_bar, 0);
+      set_bar_text (self, running ? "Preparing the images…" : NULL);
+      return;
+    }
   if (p == NULL)
     {
       gtk_inscription_set_text (self->epoch_value, "—");
@@ -158,6 +165,12 @@ update_live_stats (SlTrainPage *self)
       gtk_inscription_set_text (self->eta_value, running ? "Preparing the images…" : "—");
       gtk_progress_bar_set_fraction (self->progress_bar, 0);
       set_bar_text (self, NULL);
+      return;
+    }
+  if (self->anomaly)
+    {
+      if (running)
+        _sl_train_page_fit_progress (self, p);
       return;
     }
   if (running && p->features_total > 0)
@@ -213,27 +226,34 @@ stored_device (const SlRunInfo *run)
 static void
 update_stored_stats (SlTrainPage *self, const SlRunInfo *run)
 {
-  g_autoptr (GArray) metrics
-      = sl_project_get_run_metrics (sl_session_get_project (self->session), run->id, NULL);
-  double seconds = 0, speed = NAN;
-
-  for (guint i = 0; metrics != NULL && i < metrics->len; i++)
+  if (self->anomaly)
     {
-      seconds += g_array_index (metrics, SlEpochMetrics, i).seconds;
-      speed = g_array_index (metrics, SlEpochMetrics, i).images_per_s;
+      _sl_train_page_fit_show_stored (self, run);
+      return;
     }
-  /* The store times the epochs; the live run's feature pass took its time too. */
-  if (run->id == self->live_run)
-    seconds += self->features_seconds;
-  set_stat (self->epoch_value, g_strdup_printf ("%d / %d", run->epochs_done, run->epochs));
-  gtk_inscription_set_text (self->step_value, "—");
-  set_stat (self->speed_value, isnan (speed) ? g_strdup ("—") : g_strdup_printf ("%.0f", speed));
-  gtk_inscription_set_text (self->eta_value, "—");
-  set_stat (self->elapsed_value, format_duration (seconds));
-  set_stat (self->device_value, stored_device (run));
-  set_bar_text (self, NULL);
-  gtk_progress_bar_set_fraction (self->progress_bar,
-                                 run->epochs > 0 ? (double) run->epochs_done / run->epochs : 0);
+  {
+    g_autoptr (GArray) metrics
+        = sl_project_get_run_metrics (sl_session_get_project (self->session), run->id, NULL);
+    double seconds = 0, speed = NAN;
+
+    for (guint i = 0; metrics != NULL && i < metrics->len; i++)
+      {
+        seconds += g_array_index (metrics, SlEpochMetrics, i).seconds;
+        speed = g_array_index (metrics, SlEpochMetrics, i).images_per_s;
+      }
+    /* The store times the epochs; the live run's feature pass took its time too. */
+    if (run->id == self->live_run)
+      seconds += self->features_seconds;
+    set_stat (self->epoch_value, g_strdup_printf ("%d / %d", run->epochs_done, run->epochs));
+    gtk_inscription_set_text (self->step_value, "—");
+    set_stat (self->speed_value, isnan (speed) ? g_strdup ("—") : g_strdup_printf ("%.0f", speed));
+    gtk_inscription_set_text (self->eta_value, "—");
+    set_stat (self->elapsed_value, format_duration (seconds));
+    set_stat (self->device_value, stored_device (run));
+    set_bar_text (self, NULL);
+    gtk_progress_bar_set_fraction (self->progress_bar,
+                                   run->epochs > 0 ? (double) run->epochs_done / run->epochs : 0);
+  }
 }
 
 /* What the log says about a stored run. */
@@ -295,6 +315,7 @@ update_header (SlTrainPage *self)
 
       set_status (self,
                   p == NULL               ? "Preparing"
+                  : self->anomaly         ? _sl_train_page_fit_status (p)
                   : p->features_total > 0 ? "Computing features"
                                           : "Training",
                   "accent");
@@ -476,6 +497,11 @@ on_running (SlTrainPage *self)
 
   gtk_stack_set_visible_child_name (self->action_stack, running ? "stop" : "start");
   sl_train_settings_set_locked (self->settings, running);
+  if (self->anomaly)
+    {
+      sl_fit_settings_set_locked (self->fit_settings, running);
+      sl_fit_view_set_running (self->fit_view, running && showing_live (self));
+    }
   if (running && self->tick_id == 0)
     self->tick_id = g_timeout_add_seconds (1, tick, self);
   else if (!running)
@@ -509,7 +535,9 @@ on_started (SlTrainPage *self, gint64 run_id)
   /* Refreshed by runs-changed before this handler: the run is listed. */
   run = sl_run_list_lookup (self->run_list, run_id);
   self->live_epochs = run != NULL ? run->epochs : 0;
-  if (run != NULL && run->epochs_done > 0)
+  if (self->anomaly)
+    _sl_train_page_fit_started (self, run);
+  else if (run != NULL && run->epochs_done > 0)
     {
       /* A resumed run: the epochs before come from the store. */
       g_autofree char *device = live_device_words (self);
@@ -551,7 +579,7 @@ on_started (SlTrainPage *self, gint64 run_id)
                      "missing (see Data Health)",
                      sl_runner_get_skipped_missing (self->runner)),
         sl_runner_get_skipped_missing (self->runner));
-  if (sl_runner_get_val_images (self->runner) == 0)
+  if (sl_runner_get_val_images (self->runner) == 0 && !self->anomaly)
     _sl_train_page_log (self, "Warning: no validation images, so the best epoch is picked by the "
                               "training loss. Split the data on the Dataset page to validate.");
   sl_train_page_show_run (self, run_id);
@@ -560,6 +588,14 @@ on_started (SlTrainPage *self, gint64 run_id)
 static void
 on_features (SlTrainPage *self, const SlTrainProgress *p)
 {
+  if (self->anomaly)
+    {
+      if (showing_live (self))
+        update_header (self);
+      else
+        _sl_train_page_fit_progress (self, p); /* logs the phases even when not shown */
+      return;
+    }
   if (self->features_total == 0)
     {
       self->features_started = sl_runner_get_elapsed (self->runner);
@@ -607,6 +643,8 @@ on_epoch (SlTrainPage *self, const SlTrainProgress *p)
 {
   g_autofree char *val = NULL;
 
+  if (self->anomaly)
+    return; /* a fit's one "epoch" has no loss; "finished" says what it did */
   log_features_done (self);
   _sl_train_page_add_epoch (self, p);
   if (!isnan (p->val_loss))
@@ -635,7 +673,9 @@ on_finished (SlTrainPage *self, gint64 run_id, const GError *error)
       self->features_logged = TRUE;
       self->features_seconds = sl_runner_get_elapsed (self->runner) - self->features_started;
     }
-  if (error == NULL && run != NULL && run->status == SL_RUN_STOPPED_EARLY)
+  if (self->anomaly)
+    _sl_train_page_fit_finished (self, run, error);
+  else if (error == NULL && run != NULL && run->status == SL_RUN_STOPPED_EARLY)
     _sl_train_page_log (self, "Stopped early after epoch %d: %s. Best epoch: %d, the %s.",
                         run->epochs_done, run->message, run->best_epoch + 1,
                         sl_run_best_criterion (run));
@@ -664,7 +704,11 @@ on_finished (SlTrainPage *self, gint64 run_id, const GError *error)
     }
   if (error == NULL && run != NULL)
     gtk_widget_activate_action (GTK_WIDGET (self), "win.toast", "s",
-                                "Training finished. The Evaluate page shows how the model does.");
+                                self->anomaly
+                                    ? "Fit finished. The Evaluate page shows the scores of good "
+                                      "and defect images."
+                                    : "Training finished. The Evaluate page shows how the model "
+                                      "does.");
   if (run_id < 0)
     {
       /* It failed before the run was recorded: nothing else shows the log. */
@@ -699,6 +743,13 @@ sl_train_page_get_run_list (SlTrainPage *self)
 {
   g_return_val_if_fail (SL_IS_TRAIN_PAGE (self), NULL);
   return self->run_list;
+}
+
+SlFitView *
+sl_train_page_get_fit_view (SlTrainPage *self)
+{
+  g_return_val_if_fail (SL_IS_TRAIN_PAGE (self), NULL);
+  return self->fit_view;
 }
 
 SlChart *
@@ -741,6 +792,10 @@ sl_train_page_constructed (GObject *object)
   gtk_scrolled_window_set_child (self->settings_scroller, GTK_WIDGET (self->settings));
   g_signal_connect_swapped (self->settings, "changed", G_CALLBACK (_sl_train_page_update_actions),
                             self);
+  self->anomaly
+      = sl_project_get_kind (sl_session_get_project (self->session)) == SL_PROJECT_KIND_ANOMALY;
+  if (self->anomaly)
+    _sl_train_page_setup_fit (self);
 
   g_signal_connect_object (self->session, "images-changed", G_CALLBACK (queue_update_dataset), self,
                            G_CONNECT_SWAPPED);
@@ -885,6 +940,10 @@ sl_train_page_class_init (SlTrainPageClass *klass)
   BIND (log_scroller);
   BIND (compare_title);
   BIND (compare_grid);
+  BIND (stats_grid);
+  BIND (chart_grid);
+  BIND (start_button);
+  BIND (stop_button);
 #undef BIND
   _sl_train_page_install_actions (widget_class);
 }
@@ -893,6 +952,7 @@ static void
 sl_train_page_init (SlTrainPage *self)
 {
   self->live_run = self->shown_run = self->compare_run = -1;
+  self->fit_phase = -1;
   self->live_log = g_ptr_array_new_with_free_func (g_free);
   gtk_widget_init_template (GTK_WIDGET (self));
   _sl_train_page_init_curves (self);

