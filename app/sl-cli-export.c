@@ -46,6 +46,14 @@ result_json (const SlExportResult *r)
   cJSON_AddNumberToObject (doc, "parameters", (double) r->parameters);
   cJSON_AddItemToObject (doc, "latency_ms", _sl_cli_json_number (r->latency_ms));
   cJSON_AddNumberToObject (doc, "threads", r->threads);
+  cJSON_AddStringToObject (doc, "kind", r->anomaly ? "anomaly" : "classifier");
+  if (r->anomaly || r->gated)
+    {
+      cJSON *a = cJSON_AddObjectToObject (doc, r->anomaly ? "anomaly" : "anomaly_gate");
+      cJSON_AddItemToObject (a, "threshold", _sl_cli_json_number (r->anomaly_threshold));
+      if (r->anomaly_statement != NULL)
+        cJSON_AddStringToObject (a, "statement", r->anomaly_statement);
+    }
   return doc;
 }
 
@@ -62,8 +70,18 @@ print_result (const SlExportResult *r)
         g_autofree char *size = g_format_size ((guint64) sizes[i]);
         printf ("  %-10s %s\n", size, paths[i]);
       }
-  printf ("Model: %d classes, %lld weights, input %dx%dx%d\n", r->classes,
-          (long long) r->parameters, r->input_width, r->input_height, r->input_channels);
+  if (r->anomaly)
+    printf ("Model: anomaly model, %lld weights, input %dx%dx%d, threshold %.4g\n",
+            (long long) r->parameters, r->input_width, r->input_height, r->input_channels,
+            r->anomaly_threshold);
+  else
+    printf ("Model: %d classes, %lld weights, input %dx%dx%d\n", r->classes,
+            (long long) r->parameters, r->input_width, r->input_height, r->input_channels);
+  if (r->gated)
+    printf ("Anomaly gate: threshold %.4g; images scoring above it are reported unknown\n",
+            r->anomaly_threshold);
+  if (r->anomaly_statement != NULL)
+    printf ("  %s\n", r->anomaly_statement);
   printf ("Latency on this computer: %.2f ms per image (median, %d threads, preprocessing "
           "included)\n",
           r->latency_ms, r->threads);
@@ -75,7 +93,7 @@ _sl_cli_export (int argc, char **argv)
   g_autofree char *run_ref = NULL, *format = NULL, *checkpoint_name = NULL, *out_dir = NULL;
   g_autofree char *name = NULL;
   double threshold = 0;
-  gboolean json = FALSE;
+  gboolean json = FALSE, gate = FALSE;
   const GOptionEntry entries[] = {
     { "run", 'r', 0, G_OPTION_ARG_STRING, &run_ref, "The run (run-N, N or latest; default latest)",
       "RUN" },
@@ -89,6 +107,11 @@ _sl_cli_export (int argc, char **argv)
       "WHICH" },
     { "threshold", 0, 0, G_OPTION_ARG_DOUBLE, &threshold,
       "Reject predictions less confident than this, 0..1 (default 0: never)", "T" },
+    { "gate", 0, 0, G_OPTION_ARG_NONE, &gate,
+      "Classifiers: add an anomaly gate fitted on the run's training images, so that an image "
+      "unlike them is reported unknown (its threshold from the validation images at the "
+      "project's target false-reject rate)",
+      NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as JSON", NULL },
     { NULL },
   };
@@ -124,6 +147,7 @@ _sl_cli_export (int argc, char **argv)
     return _sl_cli_usage ("export", "--name must be a plain file name without '/'");
   options.reject_threshold = threshold;
   options.name = name;
+  options.anomaly_gate = gate;
   if ((project = _sl_cli_open_project ("export", argv[1])) == NULL)
     return 1;
   if ((run = sl_project_get_run (project, run_ref, &error)) == NULL

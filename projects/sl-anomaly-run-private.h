@@ -6,6 +6,8 @@
 
 G_BEGIN_DECLS
 
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (sl_anomaly, sl_anomaly_free)
+
 /* What an anomaly run uses when its recipe does not say. */
 #define SL_ANOMALY_DEFAULT_BACKBONE "efficientnet-lite0"
 #define SL_ANOMALY_DEFAULT_INPUT    224
@@ -18,11 +20,11 @@ G_BEGIN_DECLS
  * memory at 224 px. */
 #define SL_ANOMALY_BATCH 8
 
-/* Called with each batch of decoded, preprocessed images (n x the pipeline's input floats) and
- * their labels; done counts the images handled so far, failed ones included. FALSE (with an
- * error) stops. */
-typedef gboolean (*SlAnomalyBatchFunc) (const float *x, const int32_t *labels, int n, gint64 done,
-                                        gpointer user_data, GError **error);
+/* Called with each batch of decoded, preprocessed images (n x the pipeline's input floats),
+ * their labels and their indexes in the list; done counts the images handled so far, failed
+ * ones included. FALSE (with an error) stops. */
+typedef gboolean (*SlAnomalyBatchFunc) (const float *x, const int32_t *labels, const guint *items,
+                                        int n, gint64 done, gpointer user_data, GError **error);
 /* Runs every image of `paths` (labels may be NULL: all 0) through `pipeline` in order, in
  * batches of SL_ANOMALY_BATCH, decoding each once; an image that cannot be read is skipped
  * (and counted in done). */

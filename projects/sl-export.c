@@ -168,6 +168,7 @@ write_slmodel (SlProject *self, const SlRunInfo *run, const SlExportOptions *o, 
   g_autofree char *provenance = NULL;
   g_autofree const char **labels = NULL;
   g_autoptr (sl_classifier) classifier = NULL;
+  g_autoptr (sl_anomaly) scorer = NULL;
   sl_slmodel_info info;
   sl_error err = { 0 };
   int classes;
@@ -183,7 +184,21 @@ write_slmodel (SlProject *self, const SlRunInfo *run, const SlExportOptions *o, 
     labels[i] = sl_classifier_class_label (classifier, i);
   sl_slmodel_info_init (&info);
   info.kind = sl_classifier_kind (classifier);
-  info.anomaly = sl_classifier_anomaly (classifier);
+  /* The scorer with the threshold the classifier uses (the project's manual one, say). */
+  if (sl_classifier_anomaly (classifier) != NULL
+      && ((scorer = sl_anomaly_copy (sl_classifier_anomaly (classifier))) == NULL
+          || sl_anomaly_set_threshold (scorer, sl_classifier_get_anomaly_threshold (classifier),
+                                       &err)
+                 != SL_OK))
+    {
+      if (scorer == NULL)
+        g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_RUNTIME,
+                     "Out of memory writing the model file");
+      else
+        _sl_project_set_runtime_error (error, &err, "Could not write the model file");
+      return FALSE;
+    }
+  info.anomaly = scorer;
   /* An anomaly model's labels are the runtime's own ("good", "anomalous"). */
   info.labels = info.kind == SL_SLMODEL_ANOMALY ? NULL : labels;
   info.reject_threshold = (float) o->reject_threshold;

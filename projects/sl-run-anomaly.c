@@ -29,6 +29,10 @@ _sl_anomaly_for_batches (const sl_pipeline *pipeline, GPtrArray *paths, const in
   g_autofree int32_t *zeros = labels == NULL ? g_new0 (int32_t, MAX (paths->len, 1)) : NULL;
   g_autofree float *x = NULL;
   int32_t batch_labels[SL_ANOMALY_BATCH];
+  guint items[SL_ANOMALY_BATCH], cursor = 0;
+  g_autofree guint8 *failed = g_new0 (guint8, MAX (paths->len, 1));
+  gint64 seen = 0, item;
+  const char *message;
   sl_loader_config lc;
   sl_loader *loader = NULL;
   sl_error err = { 0 };
@@ -63,8 +67,20 @@ _sl_anomaly_for_batches (const sl_pipeline *pipeline, GPtrArray *paths, const in
       if (n == 0)
         break;
       delivered += n;
+      /* The loader reports a batch's failures with it: the delivered images are the next
+       * items in order that did not fail. */
+      for (; sl_loader_failure (loader, seen, &item, &message); seen++)
+        if (item >= 0 && item < (gint64) paths->len)
+          failed[item] = 1;
+      for (int i = 0; i < n; i++)
+        {
+          while (cursor < paths->len && failed[cursor])
+            cursor++;
+          items[i] = MIN (cursor, paths->len - 1);
+          cursor++;
+        }
       sl_loader_get_stats (loader, &ls);
-      if (!func (x, batch_labels, n, MIN (delivered + ls.failed_images, (gint64) paths->len),
+      if (!func (x, batch_labels, items, n, MIN (delivered + ls.failed_images, (gint64) paths->len),
                  user_data, error))
         goto out;
     }

@@ -1,6 +1,7 @@
 /* sl-train-job-anomaly.c: an anomaly run: PatchCore fitted on good images, its threshold, its file. */
 #define G_LOG_DOMAIN "Sightline-Projects"
 
+#include "sl-anomaly-private.h"
 #include "sl-anomaly-run-private.h"
 #include "sl-train-job-private.h"
 
@@ -345,13 +346,14 @@ typedef struct
   sl_anomaly_fitter *fitter;
   const sl_anomaly *anomaly;
   GArray *good, *defect;
+  double *item_scores; /* per image of the threshold's list; NAN: not scored */
   gint64 added;
 } FitBatch;
 
 /* The memory bank's features: one batch of bank images through the fitter. */
 static gboolean
-add_batch (const float *x, const int32_t *labels, int n, gint64 done, gpointer user_data,
-           GError **error)
+add_batch (const float *x, const int32_t *labels, const guint *items, int n, gint64 done,
+           gpointer user_data, GError **error)
 {
   FitBatch *b = user_data;
   sl_error err = { 0 };
@@ -367,8 +369,8 @@ add_batch (const float *x, const int32_t *labels, int n, gint64 done, gpointer u
 
 /* The threshold's images: one batch scored, good and defect scores (doubles) apart. */
 static gboolean
-score_batch (const float *x, const int32_t *labels, int n, gint64 done, gpointer user_data,
-             GError **error)
+score_batch (const float *x, const int32_t *labels, const guint *items, int n, gint64 done,
+             gpointer user_data, GError **error)
 {
   FitBatch *b = user_data;
   float scores[SL_ANOMALY_BATCH];
@@ -380,6 +382,7 @@ score_batch (const float *x, const int32_t *labels, int n, gint64 done, gpointer
     {
       double v = scores[i];
       g_array_append_val (labels[i] ? b->defect : b->good, v);
+      b->item_scores[items[i]] = v;
     }
   b->fp->score_done = done;
   report (b->fp);
@@ -473,6 +476,38 @@ write_model (SlTrainJob *job, const sl_anomaly *anomaly, const SlAnomalyThreshol
   return TRUE;
 }
 
+/* The validation images' scores (the first of the threshold's list) stored as the run's
+ * evaluation on the validation split, so that Evaluate shows them at once. */
+static gboolean
+store_validation (SlTrainJob *job, const double *scores, GError **error)
+{
+  const guint n = job->data.val_paths->len;
+  g_autoptr (sqlite3_stmt) stmt = NULL;
+  g_autofree gint64 *ids = g_new (gint64, MAX (n, 1));
+  g_autofree double *known = g_memdup2 (scores, sizeof (double) * MAX (n, 1));
+
+  if (n == 0)
+    return TRUE;
+  if ((stmt = _sl_project_prepare (job->db, "SELECT id FROM images WHERE hash = ?", error)) == NULL)
+    return FALSE;
+  for (guint i = 0; i < n; i++)
+    {
+      /* A stored copy is images/<2>/<hash>.<ext>. */
+      g_autofree char *base = g_path_get_basename (g_ptr_array_index (job->data.val_paths, i));
+      char *dot = strrchr (base, '.');
+
+      if (dot != NULL)
+        *dot = '\0';
+      sqlite3_reset (stmt);
+      sqlite3_bind_text (stmt, 1, base, -1, SQLITE_TRANSIENT);
+      ids[i] = sqlite3_step (stmt) == SQLITE_ROW ? sqlite3_column_int64 (stmt, 0) : -1;
+      if (ids[i] < 0)
+        known[i] = NAN;
+    }
+  return _sl_anomaly_store_evaluation (job->db, job->run->id, SL_SPLIT_VAL, ids, known, n, error)
+         >= 0;
+}
+
 /* A refit starts clean: whatever an earlier, killed fit of the run left. */
 static void
 remove_earlier_fit (SlTrainJob *job)
@@ -520,6 +555,9 @@ _sl_train_job_fit_anomaly (SlTrainJob *job, GError **error)
   batch.defect = defect;
   remove_earlier_fit (job);
   choose_sets (job, &sets);
+  batch.item_scores = g_new (double, MAX (sets.scored->len, 1));
+  for (guint i = 0; i < sets.scored->len; i++)
+    batch.item_scores[i] = NAN;
   fp.features_total = sets.bank->len;
   fp.score_total = sets.scored->len;
   report (&fp);
@@ -571,7 +609,8 @@ _sl_train_job_fit_anomaly (SlTrainJob *job, GError **error)
       || !write_model (job, anomaly, &t, error)
       || !record_fit (job, decided_right (good, defect, t.threshold),
                       added + good->len + defect->len, (g_get_monotonic_time () - started) / 1e6,
-                      error))
+                      error)
+      || !store_validation (job, batch.item_scores, error))
     goto out;
   job->finish_message = finish_message (&t, &sets, added, sets.held_out ? (gint64) good->len : 0);
   ok = TRUE;
@@ -581,5 +620,6 @@ out:
   sl_anomaly_free (anomaly);
   sl_anomaly_threshold_clear (&t);
   fit_sets_clear (&sets);
+  g_free (batch.item_scores);
   return ok;
 }

@@ -1,4 +1,4 @@
-/* projects-test-util.c: temporary folders and Fashion-MNIST PNG trees for the projects tests. */
+/* projects-test-util.c: temporary folders and Fashion-MNIST PNG trees, a random-weight test backbone for the projects tests. */
 #define _GNU_SOURCE /* unshare */
 #include "projects-test-util.h"
 
@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "sightline.h"
+#include "sl-classifier.h"
 #include "sl-idx.h"
 #include "sl-vision.h"
 
@@ -158,4 +159,41 @@ pt_frozen_small_bn_json (int classes)
   cJSON_free (json);
   cJSON_Delete (doc);
   return out;
+}
+
+void
+pt_install_test_backbone (const char *dir)
+{
+  static const char *const labels[] = { "a", "b" };
+  g_autofree char *path = g_build_filename (dir, "efficientnet-lite0.slmodel", NULL);
+  sl_preset_options po;
+  sl_input_spec spec = { 0 };
+  sl_slmodel_info info;
+  sl_pipeline *pipe = NULL;
+  sl_model *model = NULL;
+  char *json = NULL;
+
+  sl_preset_options_init (&po);
+  po.channels = 3;
+  po.height = po.width = 224;
+  po.classes = 2; /* the head is replaced anyway: a small file */
+  g_assert_cmpint (sl_preset_json ("efficientnet-lite0", &po, &json, NULL), ==, SL_OK);
+  g_assert_cmpint (sl_model_new (json, 7, &model, NULL), ==, SL_OK);
+  sl_free (json);
+  g_assert_cmpint (sl_pipeline_new (&pipe, NULL), ==, SL_OK);
+  sl_pipeline_get_input (pipe, &spec);
+  spec.channels = 3;
+  spec.width = spec.height = 224;
+  g_assert_cmpint (sl_pipeline_set_input (pipe, &spec, NULL), ==, SL_OK);
+  sl_slmodel_info_init (&info);
+  info.labels = labels;
+  info.provenance_json = "{\"backbone\":{\"name\":\"efficientnet-lite0\",\"title\":\"Test "
+                         "Lite0 (random weights)\",\"native_size\":224,\"license\":\"Apache-2.0\","
+                         "\"source\":{\"wheel\":\"none\"},\"parameters_sha256\":\"00\"}}";
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_assert_cmpint (sl_slmodel_save (model, pipe, &info, path, NULL), ==, SL_OK);
+  sl_pipeline_free (pipe);
+  sl_model_free (model);
+  g_setenv ("SIGHTLINE_BACKBONE_PATH", dir, TRUE);
+  g_setenv ("SIGHTLINE_BACKBONE_PATH_ONLY", "1", TRUE);
 }

@@ -1,4 +1,4 @@
-/* projects-test-util.h: helpers for the projects tests: temporary folders, Fashion-MNIST PNG trees, a frozen-prefix small-bn. */
+/* projects-test-util.h: helpers for the projects tests: temporary folders, Fashion-MNIST PNG trees, a frozen-prefix small-bn, a test backbone. */
 #pragma once
 
 #include <glib.h>
@@ -34,3 +34,9 @@ int pt_count_files (const char *dir);
  * pt_write_fmnist_tree imported and split (70/15/15, seed 1). NULL after a
  * skip. *tmp receives the folder to remove. */
 SlProject *pt_fmnist_project (int n, int n_classes, char **tmp);
+
+/* Writes a seeded, randomly initialised EfficientNet-Lite0 backbone (a 2-class head, so the file
+ * stays small) to dir/efficientnet-lite0.slmodel and makes it the only backbone this process and
+ * the programs it starts find (SIGHTLINE_BACKBONE_PATH=dir, SIGHTLINE_BACKBONE_PATH_ONLY=1):
+ * for tests of what runs do with a backbone, without the 18 MB pretrained one installed. */
+void pt_install_test_backbone (const char *dir);
