@@ -265,6 +265,20 @@ _sl_onnx_attr_float (sl_onnx_builder *b, Onnx__NodeProto *node, const char *name
 }
 
 void
+_sl_onnx_attr_string (sl_onnx_builder *b, Onnx__NodeProto *node, const char *name, const char *v)
+{
+  Onnx__AttributeProto *a = new_attr (b, node, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING);
+  char *copy = _sl_onnx_strdup (b, v);
+
+  if (a != NULL && copy != NULL)
+    {
+      a->has_s = true;
+      a->s.data = (uint8_t *) copy;
+      a->s.len = strlen (copy);
+    }
+}
+
+void
 _sl_onnx_attr_ints (sl_onnx_builder *b, Onnx__NodeProto *node, const char *name, const int64_t *v,
                     size_t n)
 {

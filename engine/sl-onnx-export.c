@@ -157,9 +157,15 @@ export_normalization (exporter *ex, const sl_onnx_options *o)
   _sl_onnx_add_node (&ex->b, "Add", (const char *[]){ scaled, bias_name }, 2, ex->input.name);
 }
 
+/* The classifier's ending: "probabilities" [N, classes]. */
 static void
-export_softmax (exporter *ex, tensor logits)
+export_softmax (exporter *ex, const tensor *outs, void *user_data)
 {
+  const int64_t out_dims[2] = { -1, ex->m->classes };
+  tensor logits = outs[ex->m->n_nodes - 1];
+
+  (void) user_data;
+  _sl_onnx_add_value (&ex->b, true, "probabilities", out_dims, 2);
   ex->label = "logits";
   logits = _sl_onnx_as_flat (ex, logits, ".flat");
   _sl_onnx_attr_int (
@@ -170,12 +176,13 @@ export_softmax (exporter *ex, tensor logits)
  * graph's input and output first, then the names the document gave, then
  * generated ones ("conv2d_3"), made unique if a document name took them. */
 static void
-reserve_labels (exporter *ex)
+reserve_labels (exporter *ex, const sl_onnx_ending *ending)
 {
   const sl_model *m = ex->m;
 
   _sl_onnx_unique_name (&ex->b, "image");
-  _sl_onnx_unique_name (&ex->b, "probabilities");
+  for (int k = 0; k < ending->n_outputs; k++)
+    _sl_onnx_unique_name (&ex->b, ending->outputs[k]);
   for (int i = 0; i < m->n_nodes; i++)
     if (m->nodes[i].name != NULL)
       ex->labels[i] = _sl_onnx_unique_name (&ex->b, m->nodes[i].name);
@@ -191,23 +198,21 @@ reserve_labels (exporter *ex)
 }
 
 static void
-export_graph (exporter *ex, const sl_onnx_options *o)
+export_graph (exporter *ex, const sl_onnx_options *o, const sl_onnx_ending *ending)
 {
   const sl_model *m = ex->m;
   const int64_t in_dims[4] = { -1, m->channels, m->height, m->width };
-  const int64_t out_dims[2] = { -1, m->classes };
 
-  reserve_labels (ex);
+  reserve_labels (ex, ending);
   _sl_onnx_add_value (&ex->b, false, "image", in_dims, 4);
-  _sl_onnx_add_value (&ex->b, true, "probabilities", out_dims, 2);
   export_normalization (ex, o);
-  for (int i = 0; i < m->n_nodes && !ex->b.oom; i++)
+  for (int i = 0; i < ending->end && !ex->b.oom; i++)
     {
       ex->label = ex->labels[i];
       ex->outs[i] = _sl_layer_class (m->nodes[i].kind)->onnx (ex, &m->nodes[i]);
     }
   if (!ex->b.oom)
-    export_softmax (ex, ex->outs[m->n_nodes - 1]);
+    ending->finish (ex, ex->outs, ending->user_data);
 }
 
 static sl_status
@@ -284,11 +289,12 @@ check_options (const sl_model *m, const sl_onnx_options *o, sl_error *err)
 }
 
 static sl_status
-export_to (exporter *ex, const sl_onnx_options *o, const char *path, sl_error *err)
+export_to (exporter *ex, const sl_onnx_options *o, const sl_onnx_ending *ending, const char *path,
+           sl_error *err)
 {
   sl_status st;
 
-  export_graph (ex, o);
+  export_graph (ex, o, ending);
   if (o->labels != NULL && (st = add_labels (ex, o->labels, err)) != SL_OK)
     return st;
   if (o->metadata_json != NULL)
@@ -302,6 +308,18 @@ export_to (exporter *ex, const sl_onnx_options *o, const char *path, sl_error *e
 sl_status
 sl_model_export_onnx (const sl_model *m, const sl_onnx_options *options, const char *path,
                       sl_error *err)
+{
+  static const char *const outputs[1] = { "probabilities" };
+  const sl_onnx_ending softmax = {
+    .outputs = outputs, .n_outputs = 1, .end = m != NULL ? m->n_nodes : 0, .finish = export_softmax
+  };
+
+  return _sl_onnx_export_with (m, options, &softmax, path, err);
+}
+
+sl_status
+_sl_onnx_export_with (const sl_model *m, const sl_onnx_options *options,
+                      const sl_onnx_ending *ending, const char *path, sl_error *err)
 {
   sl_onnx_options defaults;
   exporter ex = { .m = m };
@@ -327,7 +345,7 @@ sl_model_export_onnx (const sl_model *m, const sl_onnx_options *options, const c
   else
     {
       _sl_onnx_builder_init (&ex.b, m->name);
-      st = export_to (&ex, options, path, err);
+      st = export_to (&ex, options, ending, path, err);
       _sl_onnx_builder_clear (&ex.b);
     }
   free (ex.outs);

@@ -38,6 +38,8 @@ void _sl_onnx_attr_int (sl_onnx_builder *b, Onnx__NodeProto *node, const char *n
 void _sl_onnx_attr_float (sl_onnx_builder *b, Onnx__NodeProto *node, const char *name, float v);
 void _sl_onnx_attr_ints (sl_onnx_builder *b, Onnx__NodeProto *node, const char *name,
                          const int64_t *v, size_t n);
+void _sl_onnx_attr_string (sl_onnx_builder *b, Onnx__NodeProto *node, const char *name,
+                           const char *v);
 
 /* Float32 and int64 initializers stored as little-endian raw_data. Float data
  * is referenced, not copied, on little-endian hosts: it must outlive the builder. */
@@ -53,3 +55,11 @@ void _sl_onnx_add_metadata (sl_onnx_builder *b, const char *key, const char *val
 
 /* Serialises the model and writes it to path atomically. */
 sl_status _sl_onnx_builder_write (sl_onnx_builder *b, const char *path, sl_error *err);
+
+/* sl-onnx-anomaly.c: an anomaly model (the backbone up to the scorer's layers,
+ * then PatchCore's steps 2-7) as one ONNX graph: input "image" as for
+ * classifiers, outputs "anomaly_score" [N] and "anomaly_map" [N, 1, H, W]
+ * (docs/onnx.md). options->labels is not used (the file's labels are "good"
+ * and "anomalous"); the rest as for sl_model_export_onnx. */
+sl_status _sl_onnx_export_anomaly (const sl_model *model, const sl_anomaly *anomaly,
+                                   const sl_onnx_options *options, const char *path, sl_error *err);

@@ -21,3 +21,20 @@ const float *_sl_onnx_params (const sl_onnx_exporter *ex, const sl_node *n);
 const float *_sl_onnx_state (const sl_onnx_exporter *ex, const sl_node *n);
 /* relu6's constant 6, shared by every relu6 layer. */
 const char *_sl_onnx_six (sl_onnx_exporter *ex);
+
+/* What follows the layers in an export: sl_model_export_onnx's softmax, or
+ * the anomaly scorer (sl-onnx-anomaly.c). */
+typedef struct
+{
+  const char *const *outputs; /* the graph's outputs: names reserved before any layer's */
+  int n_outputs;
+  int end; /* layers [0, end) are exported */
+  /* Adds the outputs (value infos and nodes) from outs[i], layer i's tensor. */
+  void (*finish) (sl_onnx_exporter *ex, const sl_onnx_tensor *outs, void *user_data);
+  void *user_data;
+} sl_onnx_ending;
+
+/* sl_model_export_onnx with another ending (options->labels, when given,
+ * must hold one label per model class). */
+sl_status _sl_onnx_export_with (const sl_model *model, const sl_onnx_options *options,
+                                const sl_onnx_ending *ending, const char *path, sl_error *err);
