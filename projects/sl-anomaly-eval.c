@@ -288,6 +288,17 @@ read_scores (SlProject *self, SlAnomalyEvaluation *e, GArray *good, GArray *defe
   return TRUE;
 }
 
+void
+sl_anomaly_evaluation_apply_threshold (SlAnomalyEvaluation *e, double threshold, gboolean manual)
+{
+  g_return_if_fail (e != NULL);
+  e->threshold = threshold;
+  e->threshold_manual = manual;
+  apply_threshold (e);
+  g_free (e->statement);
+  e->statement = evaluation_statement (e);
+}
+
 SlAnomalyEvaluation *
 sl_project_get_anomaly_evaluation (SlProject *self, gint64 evaluation_id, GError **error)
 {
@@ -297,6 +308,7 @@ sl_project_get_anomaly_evaluation (SlProject *self, gint64 evaluation_id, GError
   g_autoptr (GArray) good = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr (GArray) defect = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr (GError) no_threshold = NULL;
+  double manual;
   char id[32];
 
   g_return_val_if_fail (self != NULL, NULL);
@@ -343,10 +355,9 @@ sl_project_get_anomaly_evaluation (SlProject *self, gint64 evaluation_id, GError
       e->run_threshold.statement = g_strdup (no_threshold->message);
       e->run_threshold.target_false_reject = sl_project_get_target_false_reject (self);
     }
-  e->threshold_manual = sl_project_get_anomaly_threshold (self, &e->threshold);
-  if (!e->threshold_manual)
-    e->threshold = e->run_threshold.threshold;
-  apply_threshold (e);
-  e->statement = evaluation_statement (e);
+  if (sl_project_get_anomaly_threshold (self, &manual))
+    sl_anomaly_evaluation_apply_threshold (e, manual, TRUE);
+  else
+    sl_anomaly_evaluation_apply_threshold (e, e->run_threshold.threshold, FALSE);
   return g_steal_pointer (&e);
 }

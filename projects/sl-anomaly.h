@@ -125,6 +125,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SlAnomalyEvaluation, sl_anomaly_evaluation_free)
 
 SlAnomalyEvaluation *sl_project_get_anomaly_evaluation (SlProject *self, gint64 evaluation_id,
                                                         GError **error);
+/* Counts the evaluation again at another threshold, in memory (a slider's preview; nothing
+ * is stored): each score's flag, the false-reject and escape rates and counts, the bound
+ * and the statement, which calls it set by hand when `manual`. */
+void sl_anomaly_evaluation_apply_threshold (SlAnomalyEvaluation *evaluation, double threshold,
+                                            gboolean manual);
 /* Whether an evaluation holds anomaly scores (sl_project_get_evaluation refuses those). */
 gboolean sl_project_evaluation_is_anomaly (SlProject *self, gint64 evaluation_id);
 /* The area under the ROC curve of defect (positive) against good scores, ties

@@ -8,6 +8,7 @@
 #include "sl-anomaly-private.h"
 #include "sl-anomaly-run-private.h"
 #include "sl-test-anomaly-data.h"
+#include "sl-train-job.h"
 
 typedef struct
 {
@@ -204,6 +205,14 @@ test_manual_threshold (Fixture *f, gconstpointer data)
   /* scipy.stats.beta.ppf (0.95, 4, 3) */
   g_assert_cmpfloat_with_epsilon (e->false_reject_upper95, 0.8468388820247768, 1e-9);
   g_assert_nonnull (strstr (e->statement, "set by hand"));
+  /* A preview at another threshold, in memory: 8.5 flags only the defect 9. */
+  sl_anomaly_evaluation_apply_threshold (e, 8.5, TRUE);
+  g_assert_cmpint (e->false_rejects, ==, 0);
+  g_assert_cmpint (e->escapes, ==, 3);
+  g_assert_cmpfloat (e->escape, ==, 0.75);
+  g_assert_true (((SlAnomalyScore *) g_ptr_array_index (e->scores, 0))->flagged);
+  g_assert_false (((SlAnomalyScore *) g_ptr_array_index (e->scores, 1))->flagged);
+  g_assert_nonnull (strstr (e->statement, "At threshold 8.5 (set by hand)"));
   g_clear_pointer (&e, sl_anomaly_evaluation_free);
   /* Back to the run's. */
   g_assert_true (sl_project_set_anomaly_threshold (f->project, NAN, &error));
@@ -252,6 +261,126 @@ test_good_only (Fixture *f, gconstpointer data)
   g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NOT_FOUND);
 }
 
+/* A real anomaly run (a randomly initialised Lite0 stands in for the pretrained one): its
+ * test split evaluated through sl_project_evaluate gives each image the score the run's
+ * classifier gives it, and the rates follow the run's threshold, then a manual one. */
+static void
+test_fitted_run (void)
+{
+  g_autofree char *tmp = pt_make_tmp ();
+  g_autofree char *backbones = g_build_filename (tmp, "backbones", NULL);
+  g_autofree char *images = g_build_filename (tmp, "images", NULL);
+  g_autofree char *path = g_build_filename (tmp, "p", NULL);
+  g_autofree char *good = g_build_filename (images, "good", NULL);
+  g_autofree char *defect = g_build_filename (images, "defect", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SlProject) project = NULL;
+  g_autoptr (SlTrainJob) job = NULL;
+  g_autoptr (SlRunInfo) run = NULL;
+  g_autoptr (sl_classifier) classifier = NULL;
+  g_autoptr (SlAnomalyEvaluation) e = NULL;
+  SlAnomalyThreshold t = { 0 };
+  SlImportResult result;
+  SlSplitConfig sc;
+  SlRunConfig config;
+  const char *paths[1];
+  gint64 eval_id, flagged_good = 0, passed_defect = 0;
+  double manual;
+
+  pt_install_test_backbone (backbones);
+  g_assert_cmpint (sl_test_write_anomaly_images (images, 30, 12, 128, 21), ==, 0);
+  project = sl_project_create_kind (path, NULL, SL_PROJECT_KIND_ANOMALY, &error);
+  g_assert_no_error (error);
+  paths[0] = good;
+  g_assert_true (
+      sl_project_import_files_as (project, paths, 1, "good", 0, NULL, NULL, NULL, &result, &error));
+  sl_import_result_clear (&result);
+  paths[0] = defect;
+  g_assert_true (sl_project_import_files_as (project, paths, 1, "defect", 0, NULL, NULL, NULL,
+                                             &result, &error));
+  sl_import_result_clear (&result);
+  sl_split_config_init (&sc);
+  g_assert_true (sl_project_split (project, &sc, NULL, &error));
+  g_assert_no_error (error);
+
+  sl_run_config_init (&config);
+  config.anomaly = TRUE;
+  config.backbone = g_strdup ("lite0");
+  config.input_size = 128;
+  config.threads = 2;
+  job = sl_train_job_new (project, &config, &error);
+  sl_run_config_clear (&config);
+  g_assert_no_error (error);
+  g_assert_true (sl_train_job_run (job, &error));
+  g_assert_no_error (error);
+  {
+    char ref[32];
+
+    g_snprintf (ref, sizeof ref, "%lld", (long long) sl_train_job_get_run_id (job));
+    run = sl_project_get_run (project, ref, &error);
+    g_assert_no_error (error);
+  }
+  g_assert_true (sl_run_get_anomaly_threshold (project, run, &t, &error));
+  g_assert_no_error (error);
+
+  eval_id = sl_project_evaluate (project, run->id, SL_SPLIT_TEST, SL_CHECKPOINT_BEST, 1, 2, NULL,
+                                 NULL, NULL, &error);
+  g_assert_no_error (error);
+  e = sl_project_get_anomaly_evaluation (project, eval_id, &error);
+  g_assert_no_error (error);
+  /* 15 % of 30 good (5) and half the 12 defects (6). */
+  g_assert_cmpint (e->good, ==, 5);
+  g_assert_cmpint (e->defects, ==, 6);
+  g_assert_false (e->threshold_manual);
+  g_assert_cmpfloat (e->threshold, ==, t.threshold);
+  g_assert_true (isfinite (e->auroc));
+  g_test_message ("test AUROC %.3f at threshold %g: %s", e->auroc, e->threshold, e->statement);
+  /* One inference path: the stored score is the classifier's. */
+  classifier = sl_project_open_classifier (project, run->id, SL_CHECKPOINT_BEST, 2, NULL, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < e->scores->len; i++)
+    {
+      const SlAnomalyScore *s = g_ptr_array_index (e->scores, i);
+      g_autofree char *stored = sl_project_image_path (project, s->hash, s->ext);
+      sl_prediction p;
+
+      sl_prediction_init (&p);
+      g_assert_cmpint (sl_classifier_predict_file (classifier, stored, &p, NULL, NULL), ==, SL_OK);
+      g_test_message ("%s %s: stored %.6f, runtime %.6f", s->class_name, s->original_path, s->score,
+                      p.anomaly_score);
+      g_assert_cmpfloat_with_epsilon (s->score, p.anomaly_score, 1e-6 * MAX (1, s->score));
+      /* Batched and single predictions may differ in the last bits. */
+      if (fabs (s->score - e->threshold) > 1e-4 * e->threshold)
+        g_assert_cmpint (s->flagged, ==, p.anomalous);
+      if (i > 0)
+        g_assert_cmpfloat (s->score, <=,
+                           ((SlAnomalyScore *) g_ptr_array_index (e->scores, i - 1))->score);
+    }
+  /* A manual threshold between the scores: the rates are counted anew at it. */
+  manual = (((SlAnomalyScore *) g_ptr_array_index (e->scores, 2))->score
+            + ((SlAnomalyScore *) g_ptr_array_index (e->scores, 3))->score)
+           / 2;
+  g_assert_true (sl_project_set_anomaly_threshold (project, manual, &error));
+  g_clear_pointer (&e, sl_anomaly_evaluation_free);
+  e = sl_project_get_anomaly_evaluation (project, eval_id, &error);
+  g_assert_no_error (error);
+  g_assert_true (e->threshold_manual);
+  for (guint i = 0; i < e->scores->len; i++)
+    {
+      const SlAnomalyScore *s = g_ptr_array_index (e->scores, i);
+
+      g_assert_cmpint (s->flagged, ==, i < 3);
+      flagged_good += !s->defect && s->flagged;
+      passed_defect += s->defect && !s->flagged;
+    }
+  g_assert_cmpint (e->false_rejects, ==, flagged_good);
+  g_assert_cmpint (e->escapes, ==, passed_defect);
+  g_assert_cmpfloat (e->false_reject, ==, (double) flagged_good / 5);
+  g_assert_cmpfloat (e->escape, ==, (double) passed_defect / 6);
+  sl_anomaly_threshold_clear (&t);
+  sl_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -262,5 +391,6 @@ main (int argc, char **argv)
               test_manual_threshold, fixture_tear_down);
   g_test_add ("/projects/anomaly/eval/good-only", Fixture, NULL, fixture_set_up, test_good_only,
               fixture_tear_down);
+  g_test_add_func ("/projects/anomaly/eval/fitted-run", test_fitted_run);
   return g_test_run ();
 }
