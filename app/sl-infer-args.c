@@ -24,6 +24,8 @@ enum
   OPT_INFO,
   OPT_MAX_MEMORY,
   OPT_MAX_GFLOPS,
+  OPT_HEATMAPS,
+  OPT_MAPS,
 };
 
 static const struct option long_options[] = {
@@ -39,6 +41,8 @@ static const struct option long_options[] = {
   { "info", no_argument, NULL, OPT_INFO },
   { "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
   { "max-gflops", required_argument, NULL, OPT_MAX_GFLOPS },
+  { "heatmaps", required_argument, NULL, OPT_HEATMAPS },
+  { "maps", no_argument, NULL, OPT_MAPS },
   { "help", no_argument, NULL, 'h' },
   { "version", no_argument, NULL, OPT_VERSION },
   { NULL, 0, NULL, 0 },
@@ -64,9 +68,16 @@ print_help (FILE *out)
                 "      --device D      where to compute: cpu (default), cuda (the first usable\n"
                 "                      GPU) or cuda:N; a GPU that is missing is an error\n"
                 "      --batch N       images per forward pass (default 1; 32 with --bench)\n"
+                "      --heatmaps DIR  also write DIR/<image name without extension>.png: the\n"
+                "                      anomaly map (anomaly models and gated classifiers) or\n"
+                "                      the Grad-CAM of the predicted class over the\n"
+                "                      preprocessed image (DIR is made if missing; one image\n"
+                "                      per pass)\n"
                 "      --bench         time cold start, batch-1 latency and throughput on the\n"
                 "                      given images (or a mid-gray image) instead of classifying\n"
                 "      --iterations N  --bench: batch-1 predictions to time (default 200)\n"
+                "      --maps          --bench: also time batch-1 predictions with their map\n"
+                "                      (as --heatmaps computes it, without drawing or writing)\n"
                 "      --info          print the model's input, classes and cost (memory and\n"
                 "                      work per image) without classifying; with --json, one\n"
                 "                      JSON object\n"
@@ -77,10 +88,12 @@ print_help (FILE *out)
                 "  -h, --help          show this help\n"
                 "      --version       show the runtime and model format versions\n"
                 "\n"
-                "CSV columns: file,label,confidence,rejected (then label2,confidence2,... with\n"
-                "--top). JSON lines: {\"file\", \"label\", \"class_index\", \"confidence\",\n"
-                "\"rejected\", \"top\": [...]}. Images that fail are reported on stderr and\n"
-                "skipped.\n"
+                "CSV columns: file,label,confidence,rejected (then anomaly_score,anomalous for\n"
+                "a model with an anomaly scorer, then label2,confidence2,... with --top).\n"
+                "JSON lines: {\"file\", \"label\", \"class_index\", \"confidence\",\n"
+                "\"rejected\", \"anomaly_score\", \"anomalous\", \"top\": [...]}. An anomaly\n"
+                "model's label is good or anomalous. Images that fail are reported on stderr\n"
+                "and skipped.\n"
                 "\n"
                 "Exit status: 0 when every image was classified, 1 when some failed, 2 for a\n"
                 "usage error or a model that cannot be opened.\n");
@@ -203,6 +216,12 @@ apply_option (int opt, const char *arg, SlInferOptions *o)
       case OPT_JSON: o->json = true; return -1;
       case OPT_BENCH: o->bench = true; return -1;
       case OPT_INFO: o->info = true; return -1;
+      case OPT_MAPS: o->maps = true; return -1;
+      case OPT_HEATMAPS:
+        if (arg[0] == '\0')
+          return usage_error ("%s", "--heatmaps needs a folder");
+        o->heatmaps_dir = arg;
+        return -1;
       case OPT_MAX_MEMORY:
         return parse_bytes (arg, &o->max_memory)
                    ? -1

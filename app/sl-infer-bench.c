@@ -25,6 +25,9 @@ typedef struct
   double first_ms;
   int iterations;
   double p50, p90, p99, max; /* batch-1 latency, ms */
+  /* --maps: batch-1 latency with the map (0 when not timed); which map. */
+  double maps_p50, maps_p90, maps_p99, maps_max;
+  const char *map_kind;
   int batch;
   long throughput_images;
   double throughput_s;
@@ -109,14 +112,25 @@ percentile (const double *sorted, int n, double p)
   return sorted[rank < 1 ? 0 : rank > n ? n - 1 : rank - 1];
 }
 
+/* With map (width x height floats) not NULL, the prediction also fills its
+ * map: the anomaly map with a scorer, else Grad-CAM of the predicted class. */
 static bool
-predict_one (sl_classifier *c, const sl_image *img)
+predict_one_map (sl_classifier *c, const sl_image *img, float *map)
 {
   sl_prediction p;
+  sl_prediction_maps maps;
   sl_error err = { 0 };
+  sl_status st;
 
   sl_prediction_init (&p);
-  if (sl_classifier_predict_image (c, img, &p, NULL, &err) != SL_OK)
+  sl_prediction_maps_init (&maps);
+  if (sl_classifier_anomaly (c) != NULL)
+    maps.anomaly_map = map;
+  else
+    maps.class_heatmap = map;
+  st = map != NULL ? sl_classifier_predict_image_maps (c, img, &p, NULL, &maps, &err)
+                   : sl_classifier_predict_image (c, img, &p, NULL, &err);
+  if (st != SL_OK)
     {
       _sl_infer_warn ("prediction failed: %s", err.message);
       return false;
@@ -125,28 +139,35 @@ predict_one (sl_classifier *c, const sl_image *img)
 }
 
 static bool
-time_latency (sl_classifier *c, const Images *im, Result *r)
+predict_one (sl_classifier *c, const sl_image *img)
 {
-  double *ms = malloc (sizeof *ms * r->iterations);
+  return predict_one_map (c, img, NULL);
+}
+
+/* Batch-1 latency percentiles (p50, p90, p99, max into out), with map when given. */
+static bool
+time_latency_into (sl_classifier *c, const Images *im, int iterations, float *map, double out[4])
+{
+  double *ms = malloc (sizeof *ms * iterations);
 
   if (ms == NULL)
     return false;
-  for (int i = 0; i < WARMUP && i < r->iterations; i++)
-    if (!predict_one (c, &im->items[i % im->n]))
+  for (int i = 0; i < WARMUP && i < iterations; i++)
+    if (!predict_one_map (c, &im->items[i % im->n], map))
       goto fail;
-  for (int i = 0; i < r->iterations; i++)
+  for (int i = 0; i < iterations; i++)
     {
       double t0 = now_ms ();
 
-      if (!predict_one (c, &im->items[i % im->n]))
+      if (!predict_one_map (c, &im->items[i % im->n], map))
         goto fail;
       ms[i] = now_ms () - t0;
     }
-  qsort (ms, r->iterations, sizeof *ms, compare_doubles);
-  r->p50 = percentile (ms, r->iterations, 50);
-  r->p90 = percentile (ms, r->iterations, 90);
-  r->p99 = percentile (ms, r->iterations, 99);
-  r->max = ms[r->iterations - 1];
+  qsort (ms, iterations, sizeof *ms, compare_doubles);
+  out[0] = percentile (ms, iterations, 50);
+  out[1] = percentile (ms, iterations, 90);
+  out[2] = percentile (ms, iterations, 99);
+  out[3] = ms[iterations - 1];
   free (ms);
   return true;
 fail:
@@ -208,6 +229,38 @@ peak_rss_mib (void)
   return ru.ru_maxrss / 1024.0; /* Linux reports KiB */
 }
 
+static bool
+time_latency (sl_classifier *c, const Images *im, Result *r)
+{
+  double v[4];
+
+  if (!time_latency_into (c, im, r->iterations, NULL, v))
+    return false;
+  r->p50 = v[0], r->p90 = v[1], r->p99 = v[2], r->max = v[3];
+  return true;
+}
+
+/* --maps: the same with each image's map. */
+static bool
+time_latency_maps (sl_classifier *c, const Images *im, Result *r)
+{
+  int32_t w, h;
+  float *map;
+  double v[4];
+  bool ok;
+
+  sl_classifier_input_size (c, &w, &h, NULL);
+  map = malloc (sizeof (float) * (size_t) w * h);
+  if (map == NULL)
+    return false;
+  r->map_kind = sl_classifier_anomaly (c) != NULL ? "anomaly map" : "Grad-CAM";
+  ok = time_latency_into (c, im, r->iterations, map, v);
+  free (map);
+  if (ok)
+    r->maps_p50 = v[0], r->maps_p90 = v[1], r->maps_p99 = v[2], r->maps_max = v[3];
+  return ok;
+}
+
 static void
 describe_model (sl_classifier *c, Result *r)
 {
@@ -232,6 +285,10 @@ print_json (const SlInferOptions *o, const Result *r)
   printf (",\"iterations\":%d,\"latency_ms\":{\"p50\":%.4f,\"p90\":%.4f,\"p99\":%.4f,"
           "\"max\":%.4f}",
           r->iterations, r->p50, r->p90, r->p99, r->max);
+  if (r->map_kind != NULL)
+    printf (",\"map\":\"%s\",\"latency_with_map_ms\":{\"p50\":%.4f,\"p90\":%.4f,\"p99\":%.4f,"
+            "\"max\":%.4f}",
+            r->map_kind, r->maps_p50, r->maps_p90, r->maps_p99, r->maps_max);
   printf (",\"batch\":%d,\"throughput_images_per_s\":%.1f", r->batch,
           r->throughput_images / r->throughput_s);
   printf (",\"peak_rss_mib\":%.1f}\n", r->peak_rss_mib);
@@ -254,6 +311,14 @@ print_table (const SlInferOptions *o, const Result *r)
   printf ("              %8.3f ms  p90    preprocessing + model, no decoding)\n", r->p90);
   printf ("              %8.3f ms  p99\n", r->p99);
   printf ("              %8.3f ms  max\n", r->max);
+  if (r->map_kind != NULL)
+    {
+      printf ("with map      %8.3f ms  p50   (batch 1, the same predictions with the %s)\n",
+              r->maps_p50, r->map_kind);
+      printf ("              %8.3f ms  p90\n", r->maps_p90);
+      printf ("              %8.3f ms  p99\n", r->maps_p99);
+      printf ("              %8.3f ms  max\n", r->maps_max);
+    }
   printf ("throughput    %8.1f images/s  (batch %d, %ld images in %.2f s)\n",
           r->throughput_images / r->throughput_s, r->batch, r->throughput_images, r->throughput_s);
   printf ("peak RSS      %8.1f MiB\n", r->peak_rss_mib);
@@ -289,7 +354,8 @@ _sl_infer_bench (const SlInferOptions *o)
   t1 = now_ms ();
   ok = ok && predict_one (c, &im.items[0]);
   r.first_ms = now_ms () - t1;
-  ok = ok && time_latency (c, &im, &r) && time_throughput (c, &im, &r);
+  ok = ok && time_latency (c, &im, &r) && (!o->maps || time_latency_maps (c, &im, &r))
+       && time_throughput (c, &im, &r);
   if (ok)
     {
       describe_model (c, &r);

@@ -1,6 +1,7 @@
 /* sl-infer-info.c: sightline-infer --info: the model's input, classes and cost per image, and whether the limits allow it. */
 #include "sl-infer-private.h"
 
+#include <math.h>
 #include <string.h>
 
 static void
@@ -35,6 +36,75 @@ put_json_limit (FILE *out, const char *key, int64_t value)
     fprintf (out, "%lld", (long long) value);
 }
 
+/* The scorer's facts as JSON members (after the others): kind, then for a
+ * scorer its layers, grid, feature size, bank size and threshold. */
+static void
+print_json_anomaly (sl_classifier *c)
+{
+  const sl_anomaly *a = sl_classifier_anomaly (c);
+  float threshold = sl_classifier_get_anomaly_threshold (c);
+  int32_t layers[SL_ANOMALY_MAX_LAYERS], n, gh, gw;
+
+  printf (",\"kind\":\"%s\"",
+          sl_classifier_kind (c) == SL_SLMODEL_ANOMALY ? "anomaly" : "classifier");
+  if (a == NULL)
+    {
+      printf (",\"anomaly\":null");
+      return;
+    }
+  n = sl_anomaly_layers (a, layers);
+  sl_anomaly_grid (a, &gh, &gw);
+  printf (",\"anomaly\":{\"role\":\"%s\",\"layers\":[",
+          sl_classifier_kind (c) == SL_SLMODEL_ANOMALY ? "model" : "gate");
+  for (int k = 0; k < n; k++)
+    {
+      const char *name = sl_classifier_anomaly_layer_name (c, k);
+
+      if (k > 0)
+        putchar (',');
+      if (name != NULL)
+        _sl_infer_put_json_string (stdout, name);
+      else
+        printf ("%d", layers[k]);
+    }
+  printf ("],\"grid\":[%d,%d],\"dims\":%d,\"bank_size\":%lld,\"threshold\":", gh, gw,
+          sl_anomaly_feature_dims (a), (long long) sl_anomaly_bank_size (a));
+  if (isfinite (threshold))
+    printf ("%.6g}", threshold);
+  else
+    printf ("null}");
+}
+
+static void
+print_text_anomaly (sl_classifier *c)
+{
+  const sl_anomaly *a = sl_classifier_anomaly (c);
+  float threshold = sl_classifier_get_anomaly_threshold (c);
+  int32_t layers[SL_ANOMALY_MAX_LAYERS], n, gh, gw;
+
+  if (a == NULL)
+    return;
+  n = sl_anomaly_layers (a, layers);
+  sl_anomaly_grid (a, &gh, &gw);
+  printf ("%-14s", sl_classifier_kind (c) == SL_SLMODEL_ANOMALY ? "anomaly" : "anomaly gate");
+  printf ("PatchCore on layers ");
+  for (int k = 0; k < n; k++)
+    {
+      const char *name = sl_classifier_anomaly_layer_name (c, k);
+
+      if (name != NULL)
+        printf ("%s%s", k > 0 ? ", " : "", name);
+      else
+        printf ("%s#%d", k > 0 ? ", " : "", layers[k]);
+    }
+  printf ("\n              %dx%d patches of %d values, memory bank of %lld patches\n", gw, gh,
+          sl_anomaly_feature_dims (a), (long long) sl_anomaly_bank_size (a));
+  if (isfinite (threshold))
+    printf ("              threshold %.6g (anomalous above)\n", threshold);
+  else
+    printf ("              no threshold set: no image is flagged anomalous\n");
+}
+
 static void
 print_json (const SlInferOptions *o, sl_classifier *c, const sl_classifier_cost *k,
             const char *refused)
@@ -62,6 +132,7 @@ print_json (const SlInferOptions *o, sl_classifier *c, const sl_classifier_cost 
     _sl_infer_put_json_string (stdout, refused);
   else
     fputs ("null", stdout);
+  print_json_anomaly (c);
   printf ("}\n");
 }
 
@@ -91,8 +162,14 @@ print_text (const SlInferOptions *o, sl_classifier *c, const sl_classifier_cost 
 
   sl_classifier_input_size (c, &w, &h, &ch);
   printf ("model         %s\n", o->model_path);
-  printf ("              %dx%dx%d input, %d classes, %zu parameters\n", w, h, ch,
-          sl_classifier_class_count (c), sl_model_param_count (sl_classifier_model (c)));
+  if (sl_classifier_kind (c) == SL_SLMODEL_ANOMALY)
+    printf ("              anomaly model: %dx%dx%d input, labels good and anomalous, %zu "
+            "parameters\n",
+            w, h, ch, sl_model_param_count (sl_classifier_model (c)));
+  else
+    printf ("              %dx%dx%d input, %d classes, %zu parameters\n", w, h, ch,
+            sl_classifier_class_count (c), sl_model_param_count (sl_classifier_model (c)));
+  print_text_anomaly (c);
   printf ("memory        ");
   put_size (stdout, (double) k->memory_bytes);
   printf (" per prediction of one image");

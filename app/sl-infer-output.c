@@ -1,6 +1,7 @@
 /* sl-infer-output.c: sightline-infer's results as CSV rows or JSON lines, with correct quoting. */
 #include "sl-infer-private.h"
 
+#include <math.h>
 #include <string.h>
 
 /* Backslashes and control characters C-style, so that a record is one line
@@ -115,6 +116,8 @@ _sl_infer_write_header (const SlInferWriter *w)
   if (w->json)
     return;
   fputs ("file,label,confidence,rejected", w->out);
+  if (w->scored)
+    fputs (",anomaly_score,anomalous", w->out);
   for (int k = 2; k <= w->top; k++)
     fprintf (w->out, ",label%d,confidence%d", k, k);
   putc ('\n', w->out);
@@ -128,6 +131,15 @@ write_csv (const SlInferWriter *w, const char *file, const sl_prediction *best,
   putc (',', w->out);
   _sl_infer_put_csv (w->out, best->label);
   fprintf (w->out, ",%.6f,%d", best->confidence, best->rejected ? 1 : 0);
+  if (w->scored)
+    {
+      /* A score that is not a number (never expected) leaves the field empty. */
+      if (isfinite (best->anomaly_score))
+        fprintf (w->out, ",%.6f", best->anomaly_score);
+      else
+        putc (',', w->out);
+      fprintf (w->out, ",%d", best->anomalous ? 1 : 0);
+    }
   /* Every row has as many columns as the header. */
   for (int k = 1; k < w->top; k++)
     {
@@ -153,6 +165,14 @@ write_json (const SlInferWriter *w, const char *file, const sl_prediction *best,
   _sl_infer_put_json_string (w->out, best->label);
   fprintf (w->out, ",\"class_index\":%d,\"confidence\":%.6f,\"rejected\":%s", best->class_index,
            best->confidence, best->rejected ? "true" : "false");
+  if (w->scored)
+    {
+      if (isfinite (best->anomaly_score))
+        fprintf (w->out, ",\"anomaly_score\":%.6f", best->anomaly_score);
+      else
+        fputs (",\"anomaly_score\":null", w->out);
+      fprintf (w->out, ",\"anomalous\":%s", best->anomalous ? "true" : "false");
+    }
   if (w->top > 0)
     {
       fputs (",\"top\":[", w->out);

@@ -26,15 +26,17 @@ typedef struct
   bool recursive;
   bool json;
   bool bench;
-  int top;            /* 0 = off, else the k best are printed */
-  float threshold;    /* < 0 keeps the model's reject threshold */
-  int threads;        /* 0 = one per CPU core */
-  const char *device; /* NULL (the CPU), "cpu", "cuda" or "cuda:N" */
-  int batch;          /* images per forward pass */
-  int iterations;     /* --bench: batch-1 predictions timed */
-  bool info;          /* print the model's facts and cost instead of classifying */
-  int64_t max_memory; /* sl_classifier_options.max_memory: 0 = default, -1 = none */
-  int64_t max_mflops; /* sl_classifier_options.max_mflops: 0 = default, -1 = none */
+  int top;                  /* 0 = off, else the k best are printed */
+  float threshold;          /* < 0 keeps the model's reject threshold */
+  int threads;              /* 0 = one per CPU core */
+  const char *device;       /* NULL (the CPU), "cpu", "cuda" or "cuda:N" */
+  int batch;                /* images per forward pass */
+  int iterations;           /* --bench: batch-1 predictions timed */
+  bool info;                /* print the model's facts and cost instead of classifying */
+  int64_t max_memory;       /* sl_classifier_options.max_memory: 0 = default, -1 = none */
+  int64_t max_mflops;       /* sl_classifier_options.max_mflops: 0 = default, -1 = none */
+  const char *heatmaps_dir; /* NULL, or where each image's heatmap overlay PNG goes */
+  bool maps;                /* --bench: also time predictions with their map */
 } SlInferOptions;
 
 /* ---- sl-infer.c ---- */
@@ -70,7 +72,8 @@ typedef struct
 {
   FILE *out;
   bool json;
-  int top; /* columns or array entries for the k best; 0 = none */
+  int top;     /* columns or array entries for the k best; 0 = none */
+  bool scored; /* the model has an anomaly scorer: anomaly_score and anomalous */
 } SlInferWriter;
 
 void _sl_infer_write_header (const SlInferWriter *writer);
@@ -91,6 +94,22 @@ void _sl_infer_put_json_string (FILE *out, const char *text);
 int _sl_infer_run (sl_classifier *classifier, const SlInferOptions *options);
 /* The image as a camera frame; false for layouts a frame cannot hold (16-bit colour). */
 bool _sl_infer_image_as_frame (const sl_image *image, sl_frame *frame);
+
+/* ---- sl-infer-heatmaps.c ---- */
+
+typedef struct SlInferHeatmaps SlInferHeatmaps;
+
+/* Makes DIR (one level) if missing and checks that it is a folder we can
+ * write in; NULL after printing why not. */
+SlInferHeatmaps *_sl_infer_heatmaps_new (sl_classifier *classifier, const char *dir);
+void _sl_infer_heatmaps_free (SlInferHeatmaps *heatmaps);
+/* Predicts one image with its map (the anomaly map of a model with a scorer,
+ * else Grad-CAM of the predicted class) and writes DIR/<stem>.png: the map
+ * over the preprocessed image. probs may be NULL. Prints what failed; false
+ * when the image could not be classified (*predicted false) or its overlay
+ * not written (*predicted true). */
+bool _sl_infer_heatmaps_predict (SlInferHeatmaps *heatmaps, const char *path, const sl_image *image,
+                                 sl_prediction *out, float *probs, bool *predicted);
 
 /* ---- sl-infer-bench.c ---- */
 

@@ -16,7 +16,8 @@ typedef struct
   sl_frame *frames;
   sl_prediction *predictions;
   float *probs;
-  sl_prediction *best; /* top-k scratch */
+  sl_prediction *best;       /* top-k scratch */
+  SlInferHeatmaps *heatmaps; /* NULL without --heatmaps */
   int failures;
 } Runner;
 
@@ -50,7 +51,9 @@ runner_init (Runner *r, sl_classifier *c, const SlInferOptions *o)
   r->classes = sl_classifier_class_count (c);
   r->top = o->top < r->classes ? o->top : r->classes;
   /* --top past the class count prints every class, with no empty columns. */
-  r->writer = (SlInferWriter){ .out = stdout, .json = o->json, .top = r->top };
+  r->writer = (SlInferWriter){
+    .out = stdout, .json = o->json, .top = r->top, .scored = sl_classifier_anomaly (c) != NULL
+  };
   r->images = calloc (n, sizeof *r->images);
   r->names = calloc (n, sizeof *r->names);
   r->frames = calloc (n, sizeof *r->frames);
@@ -74,6 +77,7 @@ runner_clear (Runner *r)
   free (r->predictions);
   free (r->probs);
   free (r->best);
+  _sl_infer_heatmaps_free (r->heatmaps);
 }
 
 static void
@@ -99,6 +103,19 @@ predict_each (Runner *r)
       sl_error err = { 0 };
 
       sl_prediction_init (&r->predictions[i]);
+      if (r->heatmaps != NULL)
+        {
+          bool predicted = false;
+
+          /* The result prints even when its overlay could not be written. */
+          if (!_sl_infer_heatmaps_predict (r->heatmaps, r->names[i], &r->images[i],
+                                           &r->predictions[i], r->probs + (size_t) i * r->classes,
+                                           &predicted))
+            r->failures++;
+          if (predicted)
+            print_one (r, i);
+          continue;
+        }
       if (sl_classifier_predict_image (r->classifier, &r->images[i], &r->predictions[i],
                                        r->probs + (size_t) i * r->classes, &err)
           == SL_OK)
@@ -135,7 +152,7 @@ flush (Runner *r)
   if (r->pending == 0)
     return;
   /* A batch that fails as a whole is retried image by image to find the culprit. */
-  if (r->batch == 1 || !predict_batch (r))
+  if (r->batch == 1 || r->heatmaps != NULL || !predict_batch (r))
     predict_each (r);
   for (int i = 0; i < r->pending; i++)
     {
@@ -183,6 +200,11 @@ _sl_infer_run (sl_classifier *c, const SlInferOptions *o)
       runner_clear (&r);
       _sl_infer_warn ("out of memory for a batch of %d images", o->batch);
       return SL_INFER_EXIT_FAILED;
+    }
+  if (o->heatmaps_dir != NULL && (r.heatmaps = _sl_infer_heatmaps_new (c, o->heatmaps_dir)) == NULL)
+    {
+      runner_clear (&r);
+      return SL_INFER_EXIT_USAGE;
     }
   _sl_infer_write_header (&r.writer);
   failures = _sl_infer_inputs_walk (o, on_file, &r);

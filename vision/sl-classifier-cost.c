@@ -1,9 +1,11 @@
 /* sl-classifier-cost.c: what one prediction costs (memory, work), measured when a model opens, and the limits on it. */
+#include "sl-anomaly-private.h"
 #include "sl-classifier-private.h"
 #include "sl-error-private.h"
 #include "sl-model-private.h"
 #include "sl-pipeline-cost-private.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -217,6 +219,93 @@ _sl_classifier_check_image (const sl_pipeline *p, const sl_classifier_cost *cost
                            "on this %dx%d image %s needs %s; %s in all, the limit is %s "
                            "(sl_classifier_options.max_mflops)",
                            img->width, img->height, who, need, total, limit);
+    }
+  return SL_OK;
+}
+
+/* The search's scratch per thread: blocks of patch rows times bank patches
+ * and a few candidates per row, as engine/sl-anomaly-nearest.c takes them. */
+#define NEAREST_BLOCK_ROWS 128
+#define NEAREST_BLOCK_BANK 1024
+#define NEAREST_CANDIDATES 4
+
+sl_status
+_sl_classifier_measure_anomaly (const sl_model *m, const sl_anomaly *a, sl_slmodel_kind kind,
+                                sl_classifier_cost *cost, sl_error *err)
+{
+  const sl_anomaly_layout *l = &a->layout;
+  const double patches = (double) _sl_anomaly_layout_patches (l);
+  const double map = (double) l->input_h * l->input_w;
+  const int radius = (int) ceilf (4.0f * a->smoothing_sigma);
+  double layer_floats = 0, bank_bytes, scratch, flops, pool_flops = 0;
+  int deepest = 0;
+
+  for (int k = 0; k < l->n_layers; k++)
+    {
+      const double floats = (double) l->channels[k] * l->heights[k] * l->widths[k];
+
+      layer_floats += floats;
+      pool_flops += 9.0 * floats; /* 3x3 average pooling */
+      if (k > 0)
+        pool_flops += 8.0 * patches * l->channels[k]; /* bilinear resize to the grid */
+      if (l->layers[k] > deepest)
+        deepest = l->layers[k];
+    }
+  bank_bytes = (double) a->bank_size * (l->dims + 1) * sizeof (float); /* bank and |b|^2 */
+  /* Patch features, their scratch, the grid of scores, and each thread's
+   * distance blocks and map scratch. */
+  scratch
+      = patches * l->dims + (double) _sl_anomaly_patch_scratch (l) + patches
+        + (double) cost->threads
+              * ((double) NEAREST_BLOCK_ROWS * (NEAREST_BLOCK_BANK + 3 * NEAREST_CANDIDATES)
+                 + (double) _sl_anomaly_map_scratch (l->input_h, l->input_w, a->smoothing_sigma));
+  /* Distances as GEMM (2 per multiply-add) plus the exact recomputation of
+   * each winner; the map: bilinear resize and a separable Gaussian. */
+  flops = pool_flops + 2.0 * patches * (double) a->bank_size * l->dims + 3.0 * patches * l->dims
+          + map * (8.0 + 4.0 * (2 * radius + 1));
+
+  if (kind == SL_SLMODEL_ANOMALY)
+    {
+      /* The pass stops at the scorer's deepest layer: the head is never run. */
+      double model_flops = 0;
+
+      for (int i = 0; i <= deepest && i < m->n_nodes; i++)
+        model_flops += _sl_node_flops (&m->nodes[i]);
+      cost->model_mflops = model_flops / 1e6;
+    }
+  cost->weight_bytes = clamp_bytes ((double) cost->weight_bytes + bank_bytes);
+  cost->input_bytes
+      = clamp_bytes ((double) cost->input_bytes + (layer_floats + 1) * sizeof (float));
+  cost->working_bytes = clamp_bytes ((double) cost->working_bytes + scratch * sizeof (float));
+  cost->memory_bytes = clamp_bytes ((double) cost->weight_bytes + (double) cost->working_bytes
+                                    + (double) cost->input_bytes + (double) cost->preprocess_bytes);
+  cost->model_mflops += flops / 1e6;
+  cost->mflops = cost->model_mflops + cost->preprocess_mflops;
+
+  if (cost->max_memory > 0 && cost->memory_bytes > cost->max_memory)
+    {
+      char bank[24], total[24], limit[24];
+
+      _sl_format_bytes ((uint64_t) bank_bytes, bank, sizeof bank);
+      _sl_format_bytes ((uint64_t) cost->memory_bytes, total, sizeof total);
+      _sl_format_bytes ((uint64_t) cost->max_memory, limit, sizeof limit);
+      return sl_error_set (err, SL_ERR_LIMIT,
+                           "the anomaly scorer's memory bank (%lld patches of %d values) needs "
+                           "%s; %s in all, the limit is %s (sl_classifier_options.max_memory)",
+                           (long long) a->bank_size, (int) l->dims, bank, total, limit);
+    }
+  if (cost->max_mflops > 0 && cost->mflops > (double) cost->max_mflops)
+    {
+      char need[32], total[32], limit[32];
+
+      format_flops (flops, need, sizeof need);
+      format_flops (cost->mflops * 1e6, total, sizeof total);
+      format_flops ((double) cost->max_mflops * 1e6, limit, sizeof limit);
+      return sl_error_set (err, SL_ERR_LIMIT,
+                           "the anomaly scorer (%lld bank patches, %.0f patches per image) needs "
+                           "%s per image; %s in all, the limit is %s "
+                           "(sl_classifier_options.max_mflops)",
+                           (long long) a->bank_size, patches, need, total, limit);
     }
   return SL_OK;
 }

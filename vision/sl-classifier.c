@@ -14,6 +14,7 @@
 #include "sl-threadpool-private.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -24,36 +25,9 @@
 /* The sizes of the first released versions of the growable structs: callers
  * built against that header pass these, and anything newer is longer. */
 #define OPTIONS_V1_SIZE (offsetof (sl_classifier_options, reject_threshold) + sizeof (float))
-#define FRAME_V1_SIZE   (offsetof (sl_frame, format) + sizeof (sl_pixel_format))
 
 /* The largest .slmodel file opened (weights beyond this are not a classifier). */
 #define MAX_FILE ((size_t) 4 << 30)
-
-typedef struct context context;
-struct context
-{
-  sl_model *model;
-  float *x, *probs;
-  int capacity; /* images x and probs hold */
-  context *next;
-};
-
-struct sl_classifier
-{
-  sl_slmodel_contents contents; /* owns the weights every context shares */
-  sl_pipeline *pipeline;
-  int threads;
-  int64_t max_pixels;
-  _Atomic float reject_threshold;
-  size_t image_floats;
-  int classes;
-  /* One image's cost and the limits (max_memory, max_mflops) it was opened with. */
-  sl_classifier_cost cost;
-
-  pthread_mutex_t lock;
-  context *idle;
-  bool base_taken; /* contents.model serves as the first context */
-};
 
 void
 sl_classifier_options_init (sl_classifier_options *o)
@@ -69,6 +43,8 @@ sl_prediction_init (sl_prediction *p)
   memset (p, 0, sizeof *p);
   p->struct_size = sizeof *p;
   p->class_index = -1;
+  p->anomaly_score = NAN;
+  p->anomaly_threshold = NAN;
 }
 
 void
@@ -97,7 +73,8 @@ check_shapes (sl_classifier *c, const char *name, sl_error *err)
                          "%s: the pipeline makes %dx%dx%d images but the model takes %dx%dx%d",
                          name, spec.width, spec.height, spec.channels, mw, mh, mc);
   c->image_floats = (size_t) mc * mh * mw;
-  c->classes = sl_model_class_count (c->contents.model);
+  /* An anomaly model's classes are its decisions, not its backbone's head. */
+  c->classes = c->kind == SL_SLMODEL_ANOMALY ? 2 : sl_model_class_count (c->contents.model);
   return SL_OK;
 }
 
@@ -139,8 +116,8 @@ check_cost (const sl_model *model, const char *pipeline_json, void *user_data, s
 /* The working memory a prediction of n images may plan: what the limit
  * leaves after the weights, the preprocessing and n inputs (0 = no limit;
  * the engine refuses a larger plan before allocating it). */
-static uint64_t
-plan_limit (const sl_classifier *c, int n, bool *over)
+uint64_t
+_sl_classifier_plan_limit (const sl_classifier *c, int n, bool *over)
 {
   double fixed = (double) c->cost.weight_bytes + (double) c->cost.preprocess_bytes
                  + (double) n * (double) c->cost.input_bytes;
@@ -206,6 +183,8 @@ classifier_alloc (const sl_classifier_options *o, const char *device)
     c->cost.threads = 1;
   c->threads = o != NULL ? o->threads : 0;
   c->max_pixels = o != NULL ? o->max_pixels : 0;
+  c->kind = SL_SLMODEL_CLASSIFIER;
+  atomic_store (&c->anomaly_threshold, NAN);
   return c;
 }
 
@@ -215,10 +194,37 @@ classifier_ready (sl_classifier *c, const sl_classifier_options *o)
 {
   bool over;
 
-  c->contents.model->plan_limit = plan_limit (c, 1, &over);
+  c->contents.model->plan_limit = _sl_classifier_plan_limit (c, 1, &over);
   atomic_store (&c->reject_threshold, o != NULL && o->reject_threshold >= 0
                                           ? o->reject_threshold
                                           : c->contents.reject_threshold);
+}
+
+/* The file's kind and scorer (the reader has checked them against the model). */
+static sl_status
+take_file_anomaly (sl_classifier *c, const char *name, sl_error *err)
+{
+  sl_anomaly *anomaly = c->contents.anomaly;
+  sl_status st;
+
+  c->model_cost = c->cost;
+  c->kind = c->contents.kind == SL_SLMODEL_ANOMALY ? SL_SLMODEL_ANOMALY : SL_SLMODEL_CLASSIFIER;
+  if (anomaly == NULL)
+    {
+      if (c->kind == SL_SLMODEL_ANOMALY)
+        return sl_error_set (err, SL_ERR_FORMAT, "%s: an anomaly model without its scorer", name);
+      return SL_OK;
+    }
+  c->contents.anomaly = NULL;
+  st = _sl_classifier_take_anomaly (c, anomaly, err);
+  if (st != SL_OK)
+    {
+      sl_error_prefix (err, "%s", name);
+      if (st != SL_ERR_NOMEM && err != NULL)
+        err->code = SL_ERR_FORMAT;
+      return st == SL_ERR_NOMEM ? st : SL_ERR_FORMAT;
+    }
+  return SL_OK;
 }
 
 static sl_status
@@ -241,7 +247,14 @@ open_data (const uint8_t *data, size_t size, const char *name, const sl_classifi
   st = sl_slmodel_parse (data, size, name, o != NULL ? o->threads : 0, check_cost, c, &c->contents,
                          err);
   if (st == SL_OK)
+    st = take_file_anomaly (c, name, err);
+  if (st == SL_OK)
     st = check_pipeline (c, name, err);
+  if (st == SL_OK && c->contents.anomaly != NULL
+      && (st = _sl_classifier_measure_anomaly (c->contents.model, c->contents.anomaly, c->kind,
+                                               &c->cost, err))
+             != SL_OK)
+    sl_error_prefix (err, "%s", name);
   /* Before any context shares the weights: each share computes where they are. */
   if (st == SL_OK && device != NULL
       && (st = sl_model_set_device (c->contents.model, NULL, device, err)) != SL_OK)
@@ -302,8 +315,8 @@ sl_classifier_open_buffer_on_device (const void *data, size_t size,
 
 /* The header a .slmodel of this classifier would hold, less what only a file
  * has (its tensors, provenance and software versions); NULL when out of memory. */
-static char *
-made_header (const sl_classifier *c)
+char *
+_sl_classifier_made_header (const sl_classifier *c)
 {
   char *model_json = _sl_model_serialize (c->contents.model);
   cJSON *doc = cJSON_CreateObject (), *input;
@@ -333,7 +346,8 @@ made_header (const sl_classifier *c)
       cJSON_CreateStringArray ((const char *const *) c->contents.labels, c->contents.n_labels));
   cJSON_AddNumberToObject (doc, "reject_threshold", c->contents.reject_threshold);
   cJSON_AddItemToObject (doc, "pipeline", pipeline);
-  text = cJSON_PrintUnformatted (doc);
+  if (_sl_classifier_describe_anomaly (c, doc))
+    text = cJSON_PrintUnformatted (doc);
   cJSON_Delete (doc);
   return text;
 }
@@ -343,7 +357,7 @@ static sl_status
 take_parts (sl_classifier *c, sl_model *model, sl_pipeline *pipeline, const char *const *labels,
             int32_t n_labels, sl_error *err)
 {
-  int classes = sl_model_class_count (model);
+  int classes = c->kind == SL_SLMODEL_ANOMALY ? n_labels : sl_model_class_count (model);
 
   c->contents.model = model;
   c->pipeline = pipeline;
@@ -368,20 +382,23 @@ take_parts (sl_classifier *c, sl_model *model, sl_pipeline *pipeline, const char
 }
 
 sl_status
-sl_classifier_new (sl_model *model, sl_pipeline *pipeline, const char *const *labels,
-                   int32_t n_labels, const sl_classifier_options *o, sl_classifier **out,
-                   sl_error *err)
+_sl_classifier_new_kind (sl_model *model, sl_pipeline *pipeline, const char *const *labels,
+                         int32_t n_labels, sl_slmodel_kind kind, sl_anomaly *anomaly,
+                         const sl_classifier_options *o, sl_classifier **out, sl_error *err)
 {
   sl_classifier_options opts;
   sl_classifier *c = NULL;
   const char *device = model != NULL ? sl_model_get_device (model) : NULL;
+  const char *what = kind == SL_SLMODEL_ANOMALY ? "sl_classifier_new_anomaly" : "sl_classifier_new";
   sl_status st = SL_OK;
 
   if (out != NULL)
     *out = NULL;
-  if (out == NULL || model == NULL || pipeline == NULL)
+  if (out == NULL || model == NULL || pipeline == NULL
+      || (kind == SL_SLMODEL_ANOMALY && anomaly == NULL))
     st = sl_error_set (err, SL_ERR_INVALID,
-                       "sl_classifier_new needs a model, a pipeline and a place for the result");
+                       "%s needs a model, a pipeline%s and a place for the result", what,
+                       kind == SL_SLMODEL_ANOMALY ? ", an anomaly scorer" : "");
   if (st == SL_OK)
     st = read_options (&o, &opts, err);
   if (st == SL_OK && (c = classifier_alloc (o, device)) == NULL)
@@ -391,12 +408,14 @@ sl_classifier_new (sl_model *model, sl_pipeline *pipeline, const char *const *la
       /* Taken whatever the outcome: the caller never frees them after this call. */
       sl_model_free (model);
       sl_pipeline_free (pipeline);
+      sl_anomaly_free (anomaly);
       return st;
     }
+  c->kind = kind;
   st = take_parts (c, model, pipeline, labels, n_labels, err);
   if (st == SL_OK && (st = sl_pipeline_validate (pipeline, err)) != SL_OK)
     sl_error_prefix (err, "the preprocessing pipeline");
-  if (st == SL_OK && check_shapes (c, "sl_classifier_new", err) != SL_OK)
+  if (st == SL_OK && check_shapes (c, what, err) != SL_OK)
     {
       /* Not a bad file here: a bad argument. */
       st = SL_ERR_INVALID;
@@ -409,7 +428,16 @@ sl_classifier_new (sl_model *model, sl_pipeline *pipeline, const char *const *la
   c->contents.reject_threshold = o != NULL && o->reject_threshold >= 0 ? o->reject_threshold : 0;
   if (st == SL_OK)
     st = _sl_classifier_measure (model, c->contents.pipeline_json, c->cost.threads, &c->cost, err);
-  if (st == SL_OK && (c->contents.header_json = made_header (c)) == NULL)
+  c->model_cost = c->cost;
+  /* The scorer is taken whatever happens before. */
+  if (st == SL_OK)
+    st = _sl_classifier_take_anomaly (c, anomaly, err);
+  else
+    sl_anomaly_free (anomaly);
+  anomaly = NULL;
+  if (st == SL_OK && c->contents.anomaly != NULL)
+    st = _sl_classifier_measure_anomaly (model, c->contents.anomaly, kind, &c->cost, err);
+  if (st == SL_OK && (c->contents.header_json = _sl_classifier_made_header (c)) == NULL)
     st = sl_error_set (err, SL_ERR_NOMEM, "out of memory describing the classifier");
   if (st != SL_OK)
     {
@@ -421,13 +449,36 @@ sl_classifier_new (sl_model *model, sl_pipeline *pipeline, const char *const *la
   return SL_OK;
 }
 
+sl_status
+sl_classifier_new (sl_model *model, sl_pipeline *pipeline, const char *const *labels,
+                   int32_t n_labels, const sl_classifier_options *o, sl_classifier **out,
+                   sl_error *err)
+{
+  return _sl_classifier_new_kind (model, pipeline, labels, n_labels, SL_SLMODEL_CLASSIFIER, NULL, o,
+                                  out, err);
+}
+
+void
+_sl_context_free_layers (_sl_context *ctx)
+{
+  for (int k = 0; k < SL_ANOMALY_MAX_LAYERS; k++)
+    {
+      free (ctx->layer_outs[k]);
+      ctx->layer_outs[k] = NULL;
+    }
+  free (ctx->scores);
+  ctx->scores = NULL;
+  ctx->layer_capacity = 0;
+}
+
 static void
-context_free (sl_classifier *c, context *ctx)
+context_free (sl_classifier *c, _sl_context *ctx)
 {
   if (ctx->model != c->contents.model)
     sl_model_free (ctx->model);
   free (ctx->x);
   free (ctx->probs);
+  _sl_context_free_layers (ctx);
   free (ctx);
 }
 
@@ -439,7 +490,7 @@ sl_classifier_free (sl_classifier *c)
   /* Shared handles go before the model that owns their weights. */
   while (c->idle != NULL)
     {
-      context *next = c->idle->next;
+      _sl_context *next = c->idle->next;
       context_free (c, c->idle);
       c->idle = next;
     }
@@ -532,10 +583,35 @@ sl_classifier_pipeline (const sl_classifier *c)
 
 /* ---- Contexts ------------------------------------------------------------------ */
 
-static sl_status
-context_acquire (sl_classifier *c, int images, context **out, sl_error *err)
+/* Room for the scorer's layer outputs and scores of n images; false when out of memory. */
+static bool
+context_grow_layers (const sl_classifier *c, _sl_context *ctx, int images)
 {
-  context *ctx = NULL;
+  float *scores;
+
+  if (c->n_anomaly_layers == 0 || ctx->layer_capacity >= images)
+    return true;
+  for (int k = 0; k < c->n_anomaly_layers; k++)
+    {
+      float *out
+          = realloc (ctx->layer_outs[k], sizeof (float) * c->anomaly_layer_floats[k] * images);
+
+      if (out == NULL)
+        return false;
+      ctx->layer_outs[k] = out;
+    }
+  scores = realloc (ctx->scores, sizeof (float) * images);
+  if (scores == NULL)
+    return false;
+  ctx->scores = scores;
+  ctx->layer_capacity = images;
+  return true;
+}
+
+sl_status
+_sl_classifier_context_acquire (sl_classifier *c, int images, _sl_context **out, sl_error *err)
+{
+  _sl_context *ctx = NULL;
   bool use_base = false;
   sl_status st = SL_OK;
 
@@ -573,308 +649,24 @@ context_acquire (sl_classifier *c, int images, context **out, sl_error *err)
         ctx->x = x;
       if (p != NULL)
         ctx->probs = p;
-      if (x == NULL || p == NULL)
-        {
-          /* Keep the context (with its old buffers) for later callers. */
-          pthread_mutex_lock (&c->lock);
-          ctx->next = c->idle;
-          c->idle = ctx;
-          pthread_mutex_unlock (&c->lock);
-          return sl_error_set (err, SL_ERR_NOMEM, "out of memory for %d images", images);
-        }
-      ctx->capacity = images;
+      if (x != NULL && p != NULL)
+        ctx->capacity = images;
+    }
+  if (ctx->capacity < images || !context_grow_layers (c, ctx, images))
+    {
+      /* Keep the context (with its old buffers) for later callers. */
+      _sl_classifier_context_release (c, ctx);
+      return sl_error_set (err, SL_ERR_NOMEM, "out of memory for %d images", images);
     }
   *out = ctx;
   return SL_OK;
 }
 
-static void
-context_release (sl_classifier *c, context *ctx)
+void
+_sl_classifier_context_release (sl_classifier *c, _sl_context *ctx)
 {
   pthread_mutex_lock (&c->lock);
   ctx->next = c->idle;
   c->idle = ctx;
   pthread_mutex_unlock (&c->lock);
-}
-
-/* ---- Predicting -------------------------------------------------------------- */
-
-static sl_status
-check_call (sl_classifier *c, const sl_prediction *out, sl_error *err)
-{
-  if (c == NULL)
-    return sl_error_set (err, SL_ERR_INVALID, "no classifier (open a model first)");
-  if (out == NULL || out->struct_size < sizeof (size_t) + sizeof (int32_t))
-    return sl_error_set (err, SL_ERR_INVALID,
-                         "the prediction's struct_size is not set (use sl_prediction_init)");
-  return SL_OK;
-}
-
-static void
-predict_from_probs (const sl_classifier *c, const float *probs, sl_prediction *p)
-{
-  int best = 0;
-
-  for (int k = 1; k < c->classes; k++)
-    if (probs[k] > probs[best])
-      best = k;
-  p->struct_size = sizeof *p;
-  p->class_index = best;
-  p->confidence = probs[best];
-  p->label = c->contents.labels[best];
-  p->rejected = probs[best] < sl_classifier_get_reject_threshold (c);
-}
-
-/* Preprocesses one image into image slot i of ctx->x. */
-static sl_status
-prepare (sl_classifier *c, context *ctx, int i, const sl_image *img, sl_error *err)
-{
-  sl_image ready = { 0 };
-  /* The open measured preprocessing on an image of the model's input size;
-   * steps before a resize work on this one, which may be larger or shaped
-   * so that a crop-to-fill resize enlarges it enormously. */
-  sl_status st = _sl_classifier_check_image (c->pipeline, &c->cost, img, err);
-
-  if (st == SL_OK)
-    st = sl_pipeline_apply (c->pipeline, img, &ready, err);
-  if (st == SL_OK)
-    st = sl_pipeline_normalize (c->pipeline, &ready, ctx->x + (size_t) i * c->image_floats, err);
-  sl_image_clear (&ready);
-  return st;
-}
-
-/* Runs the model on n prepared images and fills out (stepped by stride) and probs. */
-static sl_status
-run (sl_classifier *c, context *ctx, int n, sl_prediction *out, size_t stride, float *probs,
-     sl_error *err)
-{
-  float *p = probs != NULL ? probs : ctx->probs;
-  bool over;
-  sl_status st;
-
-  ctx->model->plan_limit = plan_limit (c, n, &over);
-  st = sl_model_predict (ctx->model, ctx->x, n, p, err);
-  if (st == SL_ERR_LIMIT && err != NULL)
-    {
-      size_t len = strlen (err->message);
-
-      /* One image over the limit happens only where the open could not know
-       * the plan exactly (a GPU's convolution workspace). */
-      snprintf (err->message + len, sizeof err->message - len,
-                " (sl_classifier_options.max_memory)%s",
-                n > 1 ? "; predict fewer images at once" : "");
-    }
-  if (st != SL_OK)
-    return st;
-  for (int i = 0; i < n; i++)
-    {
-      sl_prediction pred;
-
-      predict_from_probs (c, p + (size_t) i * c->classes, &pred);
-      sl_prediction_store ((sl_prediction *) ((char *) out + i * stride), stride, &pred);
-    }
-  return SL_OK;
-}
-
-sl_status
-sl_classifier_predict_image (sl_classifier *c, const sl_image *image, sl_prediction *out,
-                             float *probs, sl_error *err)
-{
-  context *ctx = NULL;
-  sl_status st = check_call (c, out, err);
-
-  if (st == SL_OK && (image == NULL || image->data == NULL))
-    st = sl_error_set (err, SL_ERR_INVALID, "no image to classify");
-  if (st == SL_OK)
-    st = context_acquire (c, 1, &ctx, err);
-  if (st != SL_OK)
-    return st;
-  st = prepare (c, ctx, 0, image, err);
-  if (st == SL_OK)
-    st = run (c, ctx, 1, out, out->struct_size, probs, err);
-  context_release (c, ctx);
-  return st;
-}
-
-sl_status
-sl_classifier_predict_pixels (sl_classifier *c, const void *pixels, int32_t width, int32_t height,
-                              size_t stride, sl_pixel_format format, sl_prediction *out,
-                              float *probs, sl_error *err)
-{
-  sl_image img;
-  sl_status st = check_call (c, out, err);
-
-  if (st == SL_OK)
-    st = sl_frame_to_image (pixels, width, height, stride, format, c->max_pixels, "frame", &img,
-                            err);
-  if (st != SL_OK)
-    return st;
-  st = sl_classifier_predict_image (c, &img, out, probs, err);
-  sl_image_clear (&img);
-  return st;
-}
-
-sl_status
-sl_classifier_predict_encoded (sl_classifier *c, const void *data, size_t size, sl_prediction *out,
-                               float *probs, sl_error *err)
-{
-  sl_image img = { 0 };
-  sl_status st = check_call (c, out, err);
-
-  if (st == SL_OK)
-    st = sl_image_decode (data, size, "image buffer", c->max_pixels, &img, err);
-  if (st != SL_OK)
-    return st;
-  st = sl_classifier_predict_image (c, &img, out, probs, err);
-  sl_image_clear (&img);
-  return st;
-}
-
-sl_status
-sl_classifier_predict_file (sl_classifier *c, const char *path, sl_prediction *out, float *probs,
-                            sl_error *err)
-{
-  sl_image img = { 0 };
-  sl_status st = check_call (c, out, err);
-
-  if (st == SL_OK)
-    st = sl_image_load (path, c->max_pixels, &img, err);
-  if (st != SL_OK)
-    return st;
-  st = sl_classifier_predict_image (c, &img, out, probs, err);
-  if (st != SL_OK)
-    sl_error_prefix (err, "%s", path);
-  sl_image_clear (&img);
-  return st;
-}
-
-/* Checks that n inputs fit the memory limit, then borrows a context for n images. */
-static sl_status
-batch_begin (sl_classifier *c, int32_t n, context **ctx, sl_error *err)
-{
-  bool over;
-
-  /* The inputs of n images are allocated before the model plans: check them first. */
-  plan_limit (c, n, &over);
-  if (over)
-    {
-      char need[24], limit[24];
-
-      _sl_format_bytes ((uint64_t) n * (uint64_t) c->cost.input_bytes, need, sizeof need);
-      _sl_format_bytes ((uint64_t) c->cost.max_memory, limit, sizeof limit);
-      return sl_error_set (err, SL_ERR_LIMIT,
-                           "a batch of %d images needs %s for its inputs alone; the limit is "
-                           "%s (sl_classifier_options.max_memory); predict fewer images at once",
-                           n, need, limit);
-    }
-  return context_acquire (c, n, ctx, err);
-}
-
-sl_status
-sl_classifier_predict_batch (sl_classifier *c, const sl_frame *frames, int32_t n,
-                             sl_prediction *out, float *probs, sl_error *err)
-{
-  context *ctx = NULL;
-  size_t frame_stride;
-  sl_status st = check_call (c, out, err);
-
-  if (st == SL_OK && (n < 0 || (n > 0 && frames == NULL)))
-    st = sl_error_set (err, SL_ERR_INVALID, "a batch needs n >= 0 frames");
-  if (st != SL_OK || n == 0)
-    return st;
-  frame_stride = frames[0].struct_size;
-  if (frame_stride < FRAME_V1_SIZE)
-    return sl_error_set (err, SL_ERR_INVALID,
-                         "the frames' struct_size is not set (use sl_frame_init)");
-  st = batch_begin (c, n, &ctx, err);
-  if (st != SL_OK)
-    return st;
-  for (int i = 0; i < n && st == SL_OK; i++)
-    {
-      sl_frame f;
-      char what[32];
-      sl_image img;
-
-      /* A frame from an older header is shorter: copy what it has over the defaults. */
-      sl_frame_init (&f);
-      memcpy (&f, (const char *) frames + i * frame_stride,
-              frame_stride < sizeof f ? frame_stride : sizeof f);
-
-      snprintf (what, sizeof what, "frame %d", i);
-      st = sl_frame_to_image (f.pixels, f.width, f.height, f.stride, f.format, c->max_pixels, what,
-                              &img, err);
-      if (st != SL_OK)
-        break;
-      st = prepare (c, ctx, i, &img, err);
-      if (st != SL_OK)
-        sl_error_prefix (err, "%s", what);
-      sl_image_clear (&img);
-    }
-  if (st == SL_OK)
-    st = run (c, ctx, n, out, out->struct_size, probs, err);
-  context_release (c, ctx);
-  return st;
-}
-
-sl_status
-sl_classifier_predict_images (sl_classifier *c, const sl_image *images, int32_t n,
-                              sl_prediction *out, float *probs, sl_error *err)
-{
-  context *ctx = NULL;
-  sl_status st = check_call (c, out, err);
-
-  if (st == SL_OK && (n < 0 || (n > 0 && images == NULL)))
-    st = sl_error_set (err, SL_ERR_INVALID, "a batch needs n >= 0 images");
-  for (int i = 0; i < n && st == SL_OK; i++)
-    if (images[i].data == NULL)
-      st = sl_error_set (err, SL_ERR_INVALID, "image %d: no image to classify", i);
-  if (st != SL_OK || n == 0)
-    return st;
-  st = batch_begin (c, n, &ctx, err);
-  if (st != SL_OK)
-    return st;
-  for (int i = 0; i < n && st == SL_OK; i++)
-    if ((st = prepare (c, ctx, i, &images[i], err)) != SL_OK)
-      sl_error_prefix (err, "image %d", i);
-  if (st == SL_OK)
-    st = run (c, ctx, n, out, out->struct_size, probs, err);
-  context_release (c, ctx);
-  return st;
-}
-
-int32_t
-sl_classifier_top_k (const sl_classifier *c, const float *probs, int32_t k, sl_prediction *out)
-{
-  size_t stride;
-  int filled = 0;
-
-  if (c == NULL || probs == NULL || out == NULL || k <= 0
-      || out->struct_size < sizeof (size_t) + sizeof (int32_t))
-    return 0;
-  stride = out->struct_size;
-  if (k > c->classes)
-    k = c->classes;
-  for (; filled < k; filled++)
-    {
-      int best = -1;
-      float threshold = sl_classifier_get_reject_threshold (c);
-      sl_prediction p;
-
-      /* The best class not yet taken: ties go to the lower index, as in predict. */
-      for (int j = 0; j < c->classes; j++)
-        {
-          bool taken = false;
-          for (int r = 0; r < filled && !taken; r++)
-            taken = ((const sl_prediction *) ((const char *) out + r * stride))->class_index == j;
-          if (!taken && (best < 0 || probs[j] > probs[best]))
-            best = j;
-        }
-      p.struct_size = sizeof p;
-      p.class_index = best;
-      p.confidence = probs[best];
-      p.label = c->contents.labels[best];
-      p.rejected = probs[best] < threshold;
-      sl_prediction_store ((sl_prediction *) ((char *) out + filled * stride), stride, &p);
-    }
-  return filled;
 }

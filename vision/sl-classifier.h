@@ -115,6 +115,9 @@ SL_API const sl_anomaly *sl_classifier_anomaly (const sl_classifier *classifier)
 SL_API float sl_classifier_get_anomaly_threshold (const sl_classifier *classifier);
 SL_API sl_status sl_classifier_set_anomaly_threshold (sl_classifier *classifier, float threshold,
                                                       sl_error *err);
+/* The name of the model layer the scorer reads k-th (k from 0 to the count
+ * sl_anomaly_layers gives), or NULL when k is out of range or there is no scorer. */
+SL_API const char *sl_classifier_anomaly_layer_name (const sl_classifier *classifier, int32_t k);
 
 SL_API int32_t sl_classifier_class_count (const sl_classifier *classifier);
 /* NULL when index is out of range; the string lives as long as the classifier. */
@@ -266,9 +269,21 @@ SL_API sl_status sl_classifier_preprocess (const sl_classifier *classifier, cons
                                            sl_image *out, sl_error *err);
 /* An RGB8 picture of map (width x height) over base (gray or RGB8 of the same
  * size): values from lo (transparent) to hi (opaque red) through a perceptual
- * colour scale, blended at most `opacity` (0 .. 1). */
+ * colour scale, blended at most `opacity` (0 .. 1). A value v is drawn at
+ * t = (v - lo) / (hi - lo), clamped to 0 .. 1 (NAN counts as 0): colour
+ * scale(t) (dark blue, blue, teal, yellow-green, yellow, orange, red) with
+ * alpha opacity * t, so values at or below lo leave the image as it is.
+ * lo < hi, both finite. Grad-CAM maps: lo 0, hi 1. Free out with
+ * sl_image_clear. */
 SL_API sl_status sl_heatmap_overlay (const sl_image *base, const float *map, float lo, float hi,
                                      float opacity, sl_image *out, sl_error *err);
+/* The range an anomaly map (n values) is drawn with, for sl_heatmap_overlay:
+ * with a finite threshold > 0, lo = threshold / 2 (clear at and below) and
+ * hi = 1.5 x threshold (opaque red from there), so the threshold itself is
+ * half painted whatever the map holds and maps of different images compare;
+ * without one, the map's own finite minimum and maximum. */
+SL_API void sl_anomaly_map_range (float threshold, const float *map, size_t n, float *lo,
+                                  float *hi);
 
 /* The k most likely classes of one image's probabilities, best first: fills
  * min (k, class_count) predictions (stepped by out[0].struct_size) and

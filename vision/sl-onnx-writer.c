@@ -132,6 +132,14 @@ sidecar_json (const sl_classifier *c, const char *onnx_path)
       if (item != NULL)
         cJSON_AddItemToObject (doc, key, item);
     }
+  if (sl_classifier_anomaly (c) != NULL)
+    /* The gate's nearest-neighbour search is not in the graph: say so, so
+     * that nobody believes the ONNX file rejects what the .slmodel does. */
+    cJSON_AddStringToObject (doc, "anomaly_gate",
+                             "not in the ONNX file: the .slmodel carries an anomaly gate that "
+                             "rejects images unlike the training images, but this graph gives "
+                             "only the class probabilities; run the .slmodel with libsightline "
+                             "for the gate");
   text = cJSON_Print (doc);
 
 out:
@@ -152,6 +160,10 @@ sl_classifier_export_onnx (const sl_classifier *c, const char *path, sl_error *e
 
   if (c == NULL || path == NULL)
     return sl_error_set (err, SL_ERR_INVALID, "exporting to ONNX needs a model and a path");
+  if (sl_classifier_kind (c) == SL_SLMODEL_ANOMALY)
+    return sl_error_set (err, SL_ERR_INVALID,
+                         "ONNX export of anomaly models is not available; run the .slmodel with "
+                         "libsightline or sightline-infer");
   classes = sl_classifier_class_count (c);
   sidecar = sidecar_path (path);
   text = sidecar_json (c, path);
