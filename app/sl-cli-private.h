@@ -107,6 +107,9 @@ void _sl_cli_anomaly_progress (SlCliAnomalyUi *ui, const SlTrainProgress *p);
 void _sl_cli_anomaly_print_start (SlTrainJob *job, const SlRunInfo *run, gboolean resume);
 void _sl_cli_anomaly_print_finished (SlProject *project, const SlRunInfo *run,
                                      const char *project_arg);
+/* Adds "anomaly": {threshold, target_false_reject, good_images, false_reject_upper95,
+ * target_reachable, statement} (null before the fit) to train --json's document. */
+cJSON *_sl_cli_anomaly_add_json (SlProject *project, const SlRunInfo *run, cJSON *doc);
 
 /* sl-cli-export.c */
 int _sl_cli_export (int argc, char **argv);

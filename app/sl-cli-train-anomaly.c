@@ -142,3 +142,25 @@ _sl_cli_anomaly_print_finished (SlProject *project, const SlRunInfo *run, const 
   printf ("Evaluate it with 'sightline-cli eval %s --run %s'\n", project_arg, run->name);
   sl_anomaly_threshold_clear (&t);
 }
+
+cJSON *
+_sl_cli_anomaly_add_json (SlProject *project, const SlRunInfo *run, cJSON *doc)
+{
+  SlAnomalyThreshold t = { 0 };
+  cJSON *a;
+
+  if (!sl_run_get_anomaly_threshold (project, run, &t, NULL))
+    {
+      cJSON_AddNullToObject (doc, "anomaly");
+      return doc;
+    }
+  a = cJSON_AddObjectToObject (doc, "anomaly");
+  cJSON_AddItemToObject (a, "threshold", _sl_cli_json_number (t.threshold));
+  cJSON_AddNumberToObject (a, "target_false_reject", t.target_false_reject);
+  cJSON_AddNumberToObject (a, "good_images", (double) t.good_images);
+  cJSON_AddItemToObject (a, "false_reject_upper95", _sl_cli_json_number (t.false_reject_upper95));
+  cJSON_AddBoolToObject (a, "target_reachable", t.target_reachable);
+  cJSON_AddStringToObject (a, "statement", t.statement);
+  sl_anomaly_threshold_clear (&t);
+  return doc;
+}

@@ -667,7 +667,10 @@ _sl_cli_train (int argc, char **argv)
   }
   ok = run_job (job, o.json, anomaly, &error);
   run = sl_project_get_run (project, id, NULL);
-  if (o.json && run != NULL)
+  if (o.json && run != NULL && anomaly)
+    _sl_cli_print_json (
+        _sl_cli_anomaly_add_json (project, run, _sl_cli_run_json (project, run, TRUE)));
+  else if (o.json && run != NULL)
     _sl_cli_print_json (add_feature_stats (_sl_cli_run_json (project, run, TRUE), job));
   if (!ok && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     fprintf (stderr,
