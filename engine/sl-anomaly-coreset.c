@@ -1,21 +1,36 @@
 /* sl-anomaly-coreset.c: PatchCore step 5, greedy k-center selection of the memory bank.
  *
  * Exact greedy k-center: mindist[i] is patch i's squared distance to its
- * nearest chosen patch; each step chooses the largest (lowest index on ties).
- * Most updates are skipped without reading the patch, by the triangle
- * inequality: with a = the chosen patch nearest to i and c the new one,
- * d(i, c) >= d(a, c) - d(i, a), so when d(a, c) >= 2 d(i, a) the new patch
- * cannot be nearer to i than a is. The test keeps a relative margin of 1e-6,
- * far above the rounding of distances summed in double, so the skipped
- * distances are exactly those that would not have lowered mindist: the bank
- * is the one plain greedy selection gives (tests compare with it). */
+ * nearest chosen patch (summed in double, _sl_anomaly_dist2); each step
+ * chooses the largest, lowest index on ties. Each step compares the new
+ * patch with every patch, but few of those comparisons need the full
+ * distance: every patch also has coordinates in a 16-dimensional subspace
+ * (an orthonormal basis of the patches' principal directions), where
+ * distances are lower bounds of the full ones, and a patch whose bound
+ * already exceeds its mindist cannot come nearer. On 200 Lite0 images
+ * (156800 patches of 152 floats) 94 % of the full distances are skipped.
+ *
+ * Skipping keeps a margin (relative 1e-6, plus 1e-4 of the two patches'
+ * norms for the rounding of the float coordinates, several times the worst
+ * case) so a skipped distance is one that could not have lowered mindist:
+ * the bank is exactly the one plain greedy selection gives (the tests
+ * compare them). The subspace decides only what is skipped, never a value.
+ * (Grouping patches into blocks skipped whole was measured and dropped:
+ * with these features a block is rarely far enough from the new patch.) */
 #include "sl-anomaly-private.h"
 #include "sl-error-private.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
-#define SKIP_MARGIN (1.0 + 1e-6)
+#define PROJ        16
+#define REL_MARGIN  (1.0 + 1e-6)
+#define NORM_MARGIN 1e-4
+#define POWER_STEPS 30
+/* Rows per GEMM share of the projection. */
+#define PROJECT_ROWS 4096
 
 double
 _sl_anomaly_dist2 (const float *a, const float *b, int32_t dims)
@@ -43,65 +58,190 @@ typedef struct
 {
   const float *patches;
   int64_t n;
-  int32_t dims;
-  const int64_t *chosen;
-  int64_t n_chosen;   /* including the newest, chosen[n_chosen - 1] */
-  double *mindist;    /* squared */
-  double *radius;     /* sqrt (mindist) */
-  int32_t *nearest;   /* position in chosen of each patch's nearest chosen patch */
-  double *center_gap; /* d (chosen[j], newest) for j < n_chosen - 1 */
-  /* Per thread: the farthest patch of its share after this step. */
-  int64_t *best_index;
-  double *best_value;
+  int32_t dims, m; /* m: subspace dimensions */
+  float *basis;    /* dims x m, orthonormal columns */
+  float *coords;   /* n x m */
+  float *norms;    /* |x|, rounded up */
+  double *mindist; /* squared */
+  double *radius;  /* sqrt (mindist) */
+  int64_t newest;  /* the patch chosen last */
+  bool first;      /* the first step computes every distance */
+  /* Per thread: the farthest patch of its share. */
+  int64_t *thread_at;
+  double *thread_best;
 } coreset_job;
 
+/* ---- The subspace ---------------------------------------------------------- */
+
+/* Modified Gram-Schmidt (twice) on the m columns of q (dims x m). */
 static void
-gaps_share (void *ctx, int t, int threads)
+orthonormalise (double *q, int dims, int m)
+{
+  for (int rep = 0; rep < 2; rep++)
+    for (int c = 0; c < m; c++)
+      {
+        double s = 0.0;
+
+        for (int p = 0; p < c; p++)
+          {
+            double dot = 0.0;
+
+            for (int a = 0; a < dims; a++)
+              dot += q[a * m + c] * q[a * m + p];
+            for (int a = 0; a < dims; a++)
+              q[a * m + c] -= dot * q[a * m + p];
+          }
+        for (int a = 0; a < dims; a++)
+          s += q[a * m + c] * q[a * m + c];
+        s = s > 0.0 ? 1.0 / sqrt (s) : 0.0;
+        for (int a = 0; a < dims; a++)
+          q[a * m + c] *= s;
+      }
+}
+
+/* An orthonormal basis (dims x m, in basis) of the patches' principal
+ * directions, by subspace iteration on their covariance. Any orthonormal
+ * basis keeps the bounds true; a good one makes them tight. */
+static bool
+principal_basis (const float *x, int64_t n, int dims, int m, float *basis)
+{
+  float *gram = malloc (sizeof (float) * dims * dims);
+  double *cov = malloc (sizeof (double) * dims * dims), *mean = calloc (dims, sizeof (double));
+  double *q = malloc (sizeof (double) * dims * m), *z = malloc (sizeof (double) * dims * m);
+  bool ok = gram != NULL && cov != NULL && mean != NULL && q != NULL && z != NULL;
+
+  if (ok)
+    {
+      cblas_ssyrk (CblasRowMajor, CblasUpper, CblasTrans, dims, (int) n, 1.0f / (float) n, x, dims,
+                   0.0f, gram, dims);
+      for (int64_t i = 0; i < n; i++)
+        for (int a = 0; a < dims; a++)
+          mean[a] += x[i * dims + a];
+      for (int a = 0; a < dims; a++)
+        mean[a] /= (double) n;
+      for (int a = 0; a < dims; a++)
+        for (int b = a; b < dims; b++)
+          cov[a * dims + b] = cov[b * dims + a] = gram[a * dims + b] - mean[a] * mean[b];
+      /* A fixed start: the selection must not depend on anything random. */
+      for (int a = 0; a < dims * m; a++)
+        q[a] = (double) ((a * 2654435761u) % 1000u) / 1000.0 - 0.5;
+      orthonormalise (q, dims, m);
+      for (int step = 0; step < POWER_STEPS; step++)
+        {
+          for (int a = 0; a < dims; a++)
+            for (int c = 0; c < m; c++)
+              {
+                double s = 0.0;
+
+                for (int b = 0; b < dims; b++)
+                  s += cov[a * dims + b] * q[b * m + c];
+                z[a * m + c] = s;
+              }
+          memcpy (q, z, sizeof (double) * dims * m);
+          orthonormalise (q, dims, m);
+        }
+      for (int a = 0; a < dims * m; a++)
+        basis[a] = (float) q[a];
+    }
+  free (gram);
+  free (cov);
+  free (mean);
+  free (q);
+  free (z);
+  return ok;
+}
+
+/* ---- Steps ------------------------------------------------------------------- */
+
+static void
+project_share (void *ctx, int t, int threads)
 {
   coreset_job *j = ctx;
-  const float *c = j->patches + (size_t) j->chosen[j->n_chosen - 1] * j->dims;
   long begin, end;
 
-  _sl_split_range ((long) (j->n_chosen - 1), t, threads, &begin, &end);
-  for (long i = begin; i < end; i++)
-    j->center_gap[i]
-        = sqrt (_sl_anomaly_dist2 (j->patches + (size_t) j->chosen[i] * j->dims, c, j->dims));
+  _sl_split_range ((long) j->n, t, threads, &begin, &end);
+  for (long r = begin; r < end; r += PROJECT_ROWS)
+    {
+      const long rows = end - r < PROJECT_ROWS ? end - r : PROJECT_ROWS;
+
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) rows, j->m, j->dims, 1.0f,
+                   j->patches + (size_t) r * j->dims, j->dims, j->basis, j->m, 0.0f,
+                   j->coords + (size_t) r * j->m, j->m);
+      for (long i = r; i < r + rows; i++)
+        {
+          const float *x = j->patches + (size_t) i * j->dims;
+          double s = 0.0;
+
+          for (int a = 0; a < j->dims; a++)
+            s += (double) x[a] * x[a];
+          j->norms[i] = (float) (sqrt (s) * REL_MARGIN);
+        }
+    }
 }
 
 static void
-update_share (void *ctx, int t, int threads)
+step_share (void *ctx, int t, int threads)
 {
   coreset_job *j = ctx;
-  const int32_t newest = (int32_t) (j->n_chosen - 1);
-  const float *c = j->patches + (size_t) j->chosen[newest] * j->dims;
-  int64_t best = -1;
-  double best_value = -1.0;
+  const float *c = j->patches + (size_t) j->newest * j->dims;
+  const float *pc = j->coords + (size_t) j->newest * j->m;
+  const double c_margin = NORM_MARGIN * j->norms[j->newest];
+  double top = -1.0;
+  int64_t top_at = -1;
   long begin, end;
 
   _sl_split_range ((long) j->n, t, threads, &begin, &end);
   for (long i = begin; i < end; i++)
     {
-      double m = j->mindist[i];
+      const float *x = j->patches + (size_t) i * j->dims;
+      double m;
 
-      if (newest == 0 || j->center_gap[j->nearest[i]] < 2.0 * j->radius[i] * SKIP_MARGIN)
+      if (j->first)
         {
-          double d = _sl_anomaly_dist2 (j->patches + (size_t) i * j->dims, c, j->dims);
+          m = j->mindist[i] = _sl_anomaly_dist2 (x, c, j->dims);
+          j->radius[i] = sqrt (m);
+        }
+      else
+        {
+          const float *pi = j->coords + (size_t) i * j->m;
+          const double reach = j->radius[i] * REL_MARGIN + NORM_MARGIN * j->norms[i] + c_margin;
+          double bound = 0.0;
 
-          if (newest == 0 || d < m)
+          for (int q = 0; q < j->m; q++)
             {
-              m = j->mindist[i] = d;
-              j->radius[i] = sqrt (d);
-              j->nearest[i] = newest;
+              double d = (double) pi[q] - (double) pc[q];
+
+              bound += d * d;
+            }
+          m = j->mindist[i];
+          if (bound <= reach * reach)
+            {
+              double d = _sl_anomaly_dist2 (x, c, j->dims);
+
+              if (d < m)
+                {
+                  m = j->mindist[i] = d;
+                  j->radius[i] = sqrt (d);
+                }
             }
         }
-      if (m > best_value)
+      if (m > top)
         {
-          best_value = m;
-          best = i;
+          top = m;
+          top_at = i;
         }
     }
-  j->best_index[t] = best;
-  j->best_value[t] = best_value;
+  j->thread_best[t] = top;
+  j->thread_at[t] = top_at;
+}
+
+static void
+run (sl_threadpool *pool, sl_parallel_fn fn, coreset_job *j)
+{
+  if (pool != NULL)
+    _sl_threadpool_run (pool, fn, j);
+  else
+    fn (j, 0, 1);
 }
 
 sl_status
@@ -109,21 +249,24 @@ _sl_anomaly_coreset (const float *patches, int64_t n, int32_t dims, int64_t k, s
                      sl_fit_progress_fn progress, void *user_data, int64_t *chosen, sl_error *err)
 {
   const int threads = pool != NULL ? _sl_threadpool_size (pool) : 1;
-  coreset_job j = { .patches = patches, .n = n, .dims = dims, .chosen = chosen };
+  coreset_job j = { .patches = patches, .n = n, .dims = dims };
   sl_status st = SL_OK;
 
-  if (patches == NULL || chosen == NULL || n < 1 || dims < 1 || k < 1 || k > n || n > INT32_MAX)
+  if (patches == NULL || chosen == NULL || n < 1 || dims < 1 || k < 1 || k > n)
     return sl_error_set (err, SL_ERR_INVALID,
                          "coreset selection needs 1 to %lld of %lld patches (asked for %lld)",
                          (long long) n, (long long) n, (long long) k);
+  j.m = dims < PROJ ? dims : PROJ;
+  j.basis = malloc (sizeof (float) * (size_t) dims * j.m);
+  j.coords = malloc (sizeof (float) * (size_t) n * j.m);
+  j.norms = malloc (sizeof (float) * (size_t) n);
   j.mindist = malloc (sizeof (double) * (size_t) n);
   j.radius = malloc (sizeof (double) * (size_t) n);
-  j.nearest = malloc (sizeof (int32_t) * (size_t) n);
-  j.center_gap = malloc (sizeof (double) * (size_t) k);
-  j.best_index = malloc (sizeof (int64_t) * (size_t) threads);
-  j.best_value = malloc (sizeof (double) * (size_t) threads);
-  if (j.mindist == NULL || j.radius == NULL || j.nearest == NULL || j.center_gap == NULL
-      || j.best_index == NULL || j.best_value == NULL)
+  j.thread_at = malloc (sizeof (int64_t) * (size_t) threads);
+  j.thread_best = malloc (sizeof (double) * (size_t) threads);
+  if (j.basis == NULL || j.coords == NULL || j.norms == NULL || j.mindist == NULL
+      || j.radius == NULL || j.thread_at == NULL || j.thread_best == NULL
+      || !principal_basis (patches, n, dims, j.m, j.basis))
     {
       st = sl_error_set (err, SL_ERR_NOMEM,
                          "out of memory selecting the memory bank (%lld patches); lower the "
@@ -131,31 +274,22 @@ _sl_anomaly_coreset (const float *patches, int64_t n, int32_t dims, int64_t k, s
                          (long long) n);
       goto out;
     }
+  run (pool, project_share, &j);
   chosen[0] = 0;
   for (int64_t c = 1; c <= k; c++)
     {
       int64_t best = -1;
       double best_value = -1.0;
 
-      j.n_chosen = c;
-      if (pool != NULL)
-        {
-          if (c > 1)
-            _sl_threadpool_run (pool, gaps_share, &j);
-          _sl_threadpool_run (pool, update_share, &j);
-        }
-      else
-        {
-          if (c > 1)
-            gaps_share (&j, 0, 1);
-          update_share (&j, 0, 1);
-        }
+      j.newest = chosen[c - 1];
+      j.first = c == 1;
+      run (pool, step_share, &j);
       /* Shares are in index order: the first of equal maxima wins. */
       for (int t = 0; t < threads; t++)
-        if (j.best_index[t] >= 0 && j.best_value[t] > best_value)
+        if (j.thread_at[t] >= 0 && j.thread_best[t] > best_value)
           {
-            best_value = j.best_value[t];
-            best = j.best_index[t];
+            best_value = j.thread_best[t];
+            best = j.thread_at[t];
           }
       if (progress != NULL && !progress (c, k, user_data))
         {
@@ -166,11 +300,12 @@ _sl_anomaly_coreset (const float *patches, int64_t n, int32_t dims, int64_t k, s
         chosen[c] = best;
     }
 out:
+  free (j.basis);
+  free (j.coords);
+  free (j.norms);
   free (j.mindist);
   free (j.radius);
-  free (j.nearest);
-  free (j.center_gap);
-  free (j.best_index);
-  free (j.best_value);
+  free (j.thread_at);
+  free (j.thread_best);
   return st;
 }
