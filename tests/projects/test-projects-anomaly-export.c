@@ -3,6 +3,7 @@
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "projects-test-util.h"
 #include "sl-anomaly-run-private.h"
@@ -152,8 +153,7 @@ test_anomaly_export (Fixture *f, gconstpointer data)
   g_assert_true (cJSON_IsTrue (cJSON_GetObjectItem (anomaly, "threshold_manual")));
   cJSON_Delete (header);
 
-  project_c
-      = sl_project_open_classifier (f->project, run_id, SL_CHECKPOINT_BEST, 1, NULL, &error);
+  project_c = sl_project_open_classifier (f->project, run_id, SL_CHECKPOINT_BEST, 1, NULL, &error);
   g_assert_no_error (error);
   sl_classifier_options_init (&co);
   co.threads = 1;
@@ -167,9 +167,9 @@ test_anomaly_export (Fixture *f, gconstpointer data)
 
       sl_prediction_init (&a);
       sl_prediction_init (&b);
-      g_assert_cmpint (sl_classifier_predict_file (project_c, g_ptr_array_index (paths, i), &a,
-                                                   NULL, NULL),
-                       ==, SL_OK);
+      g_assert_cmpint (
+          sl_classifier_predict_file (project_c, g_ptr_array_index (paths, i), &a, NULL, NULL), ==,
+          SL_OK);
       g_assert_cmpint (
           sl_classifier_predict_file (file_c, g_ptr_array_index (paths, i), &b, NULL, NULL), ==,
           SL_OK);
@@ -200,6 +200,63 @@ write_noise (const char *path, int size)
   g_assert_cmpint (sl_image_save (&img, path, NULL), ==, SL_OK);
   sl_image_clear (&img);
   g_rand_free (rand);
+}
+
+static char *
+built_cli (void)
+{
+  const char *build = g_getenv ("G_TEST_BUILDDIR");
+  char *path = build != NULL ? g_build_filename (build, "..", "app", "sightline-cli", NULL) : NULL;
+
+  if (path != NULL && !g_file_test (path, G_FILE_TEST_IS_EXECUTABLE))
+    g_clear_pointer (&path, g_free);
+  return path;
+}
+
+/* sightline-cli export --gate says the gate's threshold and statement; predict --heatmaps
+ * writes a classifier's Grad-CAM overlay. */
+static void
+check_cli (Fixture *f, const char *project, const char *image)
+{
+  g_autofree char *cli = built_cli ();
+  g_autofree char *out = g_build_filename (f->tmp, "cli-out", NULL);
+  g_autofree char *maps = g_build_filename (f->tmp, "maps", NULL);
+  g_autofree char *stdout_text = NULL, *heatmap = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *export_argv[] = { cli, "export", project, "--gate", "-o", out, "--json", NULL };
+  const char *predict_argv[]
+      = { cli, "predict", project, image, "--heatmaps", maps, "--json", NULL };
+  cJSON *doc, *gate;
+  int status;
+
+  if (cli == NULL)
+    {
+      g_test_message ("sightline-cli is not built: its part skipped");
+      return;
+    }
+  g_assert_true (g_spawn_sync (NULL, (char **) export_argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+                               NULL, &stdout_text, NULL, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  doc = cJSON_Parse (stdout_text);
+  gate = cJSON_GetObjectItem (doc, "anomaly_gate");
+  g_assert_true (cJSON_IsNumber (cJSON_GetObjectItem (gate, "threshold")));
+  g_assert_nonnull (strstr (cJSON_GetStringValue (cJSON_GetObjectItem (gate, "statement")),
+                            "Anomaly gate fitted on"));
+  cJSON_Delete (doc);
+  g_clear_pointer (&stdout_text, g_free);
+
+  g_assert_true (g_spawn_sync (NULL, (char **) predict_argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+                               NULL, &stdout_text, NULL, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  heatmap = g_build_filename (maps, "noise.png", NULL);
+  g_assert_true (g_file_test (heatmap, G_FILE_TEST_IS_REGULAR));
+  doc = cJSON_Parse (stdout_text);
+  g_assert_cmpstr (
+      cJSON_GetStringValue (cJSON_GetObjectItem (cJSON_GetArrayItem (doc, 0), "heatmap")), ==,
+      heatmap);
+  cJSON_Delete (doc);
 }
 
 /* A classifier exported with a gate (fitted on its training images) reports an image unlike
@@ -282,6 +339,7 @@ test_gate_export (Fixture *f, gconstpointer data)
   g_assert_cmpint (val, >, 0);
   g_assert_cmpint (accepted, ==, val);
   sl_export_result_clear (&r);
+  check_cli (f, path, noise);
 }
 
 int
