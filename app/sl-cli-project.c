@@ -730,12 +730,17 @@ _sl_cli_stats (int argc, char **argv)
     return _sl_cli_fail ("stats", error);
   if (json)
     {
-      _sl_cli_print_json (stats_json (&s, issues));
+      cJSON *doc = stats_json (&s, issues);
+
+      cJSON_AddStringToObject (doc, "kind",
+                               sl_project_kind_to_string (sl_project_get_kind (project)));
+      _sl_cli_print_json (doc);
       sl_project_stats_clear (&s);
       return 0;
     }
   name = sl_project_dup_name (project);
-  printf ("Project “%s”: %lld images, %lld labelled, %lld unlabelled, %lld ignored\n", name,
+  printf ("Project “%s”%s: %lld images, %lld labelled, %lld unlabelled, %lld ignored\n", name,
+          sl_project_get_kind (project) == SL_PROJECT_KIND_ANOMALY ? " (finds anomalies)" : "",
           (long long) s.images, (long long) s.labelled, (long long) s.unlabelled,
           (long long) s.ignored);
   if (s.classes->len > 0)

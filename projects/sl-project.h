@@ -103,7 +103,9 @@ typedef void (*SlImportProgressFunc) (const SlImportProgress *progress, gpointer
 typedef enum
 {
   SL_IMPORT_FLAGS_NONE = 0,
-  SL_IMPORT_LABELS_FROM_FOLDERS = 1 << 0, /* the first folder below the root names the class */
+  /* The first folder below the root names the class (in an anomaly project a folder
+   * "good", in any case, is the class "good"; any other names a kind of defect). */
+  SL_IMPORT_LABELS_FROM_FOLDERS = 1 << 0,
 } SlImportFlags;
 
 /* Imports every image file below `folder` (recursively). Batches are committed

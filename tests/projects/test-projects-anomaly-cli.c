@@ -166,6 +166,7 @@ test_new_import_threshold (void)
   g_assert_cmpint (num (cJSON_GetArrayItem (classes, 0), "images"), ==, 8);
   g_assert_cmpint (num (cJSON_GetArrayItem (classes, 1), "images"), ==, 4);
   g_assert_cmpint (num (doc, "unlabelled"), ==, 0);
+  g_assert_cmpstr (str (doc, "kind"), ==, "anomaly");
   cJSON_Delete (doc);
   /* Several folders at once, as a new class. */
   g_autofree char *defect = g_build_filename (data, "defect", NULL);
