@@ -21,6 +21,8 @@ typedef struct
   const char *const *labels;
   float reject_threshold;
   const char *provenance;
+  int32_t kind; /* sl_slmodel_kind */
+  bool anomaly; /* with an anomaly scorer on layers "act" and "branch" */
 } seed;
 
 /* conv 4 filters + dense on an 8x8 gray input. */
@@ -166,7 +168,46 @@ static const seed seeds[] = {
   { "hostile-workspace.slmodel", model_hostile_workspace, pipeline_hostile_compute, labels2, 0.0f,
     NULL },
   { "hostile-pipeline.slmodel", model_tiny, pipeline_hostile, labels2, 0.0f, NULL },
+  /* An anomaly model and a classifier with an anomaly gate (bank of 7 x 8 floats). */
+  { "anomaly.slmodel", model_residual, pipeline_rgb, NULL, 0.0f, NULL, SL_SLMODEL_ANOMALY, true },
+  { "gated.slmodel", model_residual, pipeline_rgb, labels2, 0.0f, NULL, SL_SLMODEL_CLASSIFIER,
+    true },
 };
+
+/* A small PatchCore scorer on the model's "act" and "branch" layers (both
+ * 4 x 8 x 8), fitted on two images of made-up layer outputs. */
+static sl_status
+fit_scorer (sl_model *model, sl_anomaly **out, sl_error *err)
+{
+  static float outs[2][2 * 4 * 8 * 8];
+  const float *layer_outs[2] = { outs[0], outs[1] };
+  sl_anomaly_config config;
+  sl_anomaly_fitter *fitter = NULL;
+  uint32_t state = 12345;
+  sl_status st;
+
+  for (int k = 0; k < 2; k++)
+    for (int i = 0; i < 2 * 4 * 8 * 8; i++)
+      {
+        state = state * 1664525u + 1013904223u;
+        outs[k][i] = (float) (state >> 8) / 16777216.0f;
+      }
+  sl_anomaly_config_init (&config);
+  config.layers[0] = sl_model_find_layer (model, "act");
+  config.layers[1] = sl_model_find_layer (model, "branch");
+  config.n_layers = 2;
+  config.coreset_ratio = 0.05;
+  config.smoothing_sigma = 1.5f;
+  st = sl_anomaly_fitter_new (model, &config, &fitter, err);
+  if (st == SL_OK)
+    st = sl_anomaly_fitter_add_layers (fitter, layer_outs, 2, err);
+  if (st == SL_OK)
+    st = sl_anomaly_fitter_finish (fitter, NULL, NULL, out, err);
+  if (st == SL_OK)
+    st = sl_anomaly_set_threshold (*out, 0.75f, err);
+  sl_anomaly_fitter_free (fitter);
+  return st;
+}
 
 /* Replaces the file's creation time with a fixed one (and fixes the header
  * and preamble checksums): the corpus is the same every time, so a run with
@@ -210,6 +251,7 @@ write_seed (const char *dir, const seed *s)
 {
   sl_model *model = NULL;
   sl_pipeline *pipeline = NULL;
+  sl_anomaly *anomaly = NULL;
   sl_slmodel_info info;
   sl_error err = { 0 };
   char path[4096];
@@ -220,9 +262,13 @@ write_seed (const char *dir, const seed *s)
   info.labels = s->labels;
   info.reject_threshold = s->reject_threshold;
   info.provenance_json = s->provenance;
+  info.kind = s->kind;
   st = sl_model_new (s->model, 7, &model, &err);
   if (st == SL_OK)
     st = sl_model_set_threads (model, 1, &err);
+  if (st == SL_OK && s->anomaly)
+    st = fit_scorer (model, &anomaly, &err);
+  info.anomaly = anomaly;
   if (st == SL_OK)
     st = sl_pipeline_from_json (s->pipeline, &pipeline, &err);
   if (st == SL_OK)
@@ -230,6 +276,7 @@ write_seed (const char *dir, const seed *s)
   if (st == SL_OK)
     st = pin_created (path, &err);
   sl_pipeline_free (pipeline);
+  sl_anomaly_free (anomaly);
   sl_model_free (model);
   if (st != SL_OK)
     fprintf (stderr, "make-seeds: %s: %s\n", path, err.message);
@@ -343,6 +390,7 @@ main (int argc, char **argv)
   failed |= write_prefix (argv[1], "small.slmodel", "truncated.slmodel", -1);
   failed |= write_prefix (argv[1], "residual.slmodel", "header-only.slmodel",
                           header_end (argv[1], "residual.slmodel"));
+  failed |= write_prefix (argv[1], "anomaly.slmodel", "anomaly-truncated.slmodel", -1);
   if (argc == 3)
     failed |= write_many_classes (argv[2]);
   return failed;
