@@ -704,11 +704,32 @@ print_run (SlProject *project, const SlRunInfo *run)
     printf ("%s\n", backbone);
   if (run->message != NULL)
     printf ("  %s\n", run->message);
-  printf ("  %d of %d epochs, %lld training and %lld validation images, classes:", run->epochs_done,
-          run->epochs, (long long) run->train_images, (long long) run->val_images);
+  if (sl_run_info_is_anomaly (run))
+    printf ("  %s, %lld good training and %lld validation images, classes:",
+            run->epochs_done > 0 ? "fitted" : "not fitted", (long long) run->train_images,
+            (long long) run->val_images);
+  else
+    printf (
+        "  %d of %d epochs, %lld training and %lld validation images, classes:", run->epochs_done,
+        run->epochs, (long long) run->train_images, (long long) run->val_images);
   for (guint i = 0; i < run->class_names->len; i++)
     printf ("%s %s", i ? "," : "", (const char *) g_ptr_array_index (run->class_names, i));
   printf ("\n  data set %.16s…\n", run->dataset_hash);
+  if (sl_run_info_is_anomaly (run))
+    {
+      /* One fit, no loss: its time and how its threshold decides the validation images. */
+      for (guint i = 0; metrics != NULL && i < metrics->len; i++)
+        {
+          const SlEpochMetrics *m = &g_array_index (metrics, SlEpochMetrics, i);
+
+          printf ("  fitted in %.1f s", m->seconds);
+          if (!isnan (m->val_accuracy))
+            printf (", %.1f %% of the validation images decided right at its threshold",
+                    m->val_accuracy * 100);
+          printf ("\n");
+        }
+      return;
+    }
   printf ("  %5s %10s %9s %10s %9s %9s %8s\n", "epoch", "train loss", "accuracy", "val loss",
           "accuracy", "images/s", "seconds");
   for (guint i = 0; metrics != NULL && i < metrics->len; i++)
