@@ -290,16 +290,37 @@ import_as_action (GtkWidget *widget, const char *name, GVariant *parameter)
                 class_name);
 }
 
-/* In an anomaly project Ctrl+I imports good parts, the images it trains on. */
+/* In an anomaly project Import (and Ctrl+I) asks first: good parts or defect images. */
 static void
 import_action (GtkWidget *widget, const char *name, GVariant *parameter)
 {
   SlDatasetPage *self = SL_DATASET_PAGE (widget);
+  graphene_rect_t bounds;
 
-  if (self->anomaly)
-    open_chooser (self, "Import a Folder of Good Parts", SL_ANOMALY_GOOD_CLASS);
-  else
-    open_chooser (self, "Import a Folder of Images", NULL);
+  if (!self->anomaly)
+    {
+      open_chooser (self, "Import a Folder of Images", NULL);
+      return;
+    }
+  if (self->import_popover == NULL)
+    {
+      self->import_popover = gtk_popover_menu_new_from_model (self->import_menu);
+      gtk_widget_set_parent (self->import_popover, widget);
+    }
+  /* Under the Import button (as the context menu, the page holds the popover). */
+  if (gtk_widget_compute_bounds (self->import_button, widget, &bounds))
+    gtk_popover_set_pointing_to (GTK_POPOVER (self->import_popover),
+                                 &(GdkRectangle){ (int) bounds.origin.x, (int) bounds.origin.y,
+                                                  (int) bounds.size.width,
+                                                  (int) bounds.size.height });
+  gtk_popover_popup (GTK_POPOVER (self->import_popover));
+}
+
+gboolean
+sl_dataset_page_get_import_menu_shown (SlDatasetPage *self)
+{
+  g_return_val_if_fail (SL_IS_DATASET_PAGE (self), FALSE);
+  return self->import_popover != NULL && gtk_widget_get_visible (self->import_popover);
 }
 
 SlSplitDialog *

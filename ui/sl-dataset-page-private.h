@@ -40,7 +40,8 @@ struct _SlDatasetPage
   GtkWidget *grid_scroller;
   GtkGridView *grid;
   GtkWidget *import_button;
-  GtkWidget *import_anomaly_button;
+  GMenuModel *import_menu;   /* an anomaly project's Import: good parts or defect images */
+  GtkWidget *import_popover; /* it, popped up from the Import button */
   GtkLabel *empty_detail;
   GtkWidget *empty_import_button;
   GtkWidget *empty_anomaly_box;

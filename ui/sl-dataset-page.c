@@ -308,19 +308,17 @@ unbind_cell (GtkSignalListItemFactory *factory, GtkListItem *item, SlDatasetPage
   sl_thumbnail_cell_unbind (SL_THUMBNAIL_CELL (gtk_list_item_get_child (item)));
 }
 
-/* An anomaly project speaks of good parts and defect images: an import for each (a menu in the
- * toolbar, two buttons in the empty state). */
+/* An anomaly project speaks of good parts and defect images: an import for each (the toolbar's
+ * Import asks which, the empty state has two buttons). */
 static void
 show_kind (SlDatasetPage *self)
 {
   self->anomaly
       = sl_project_get_kind (sl_session_get_project (self->session)) == SL_PROJECT_KIND_ANOMALY;
-  gtk_widget_set_visible (self->import_button, !self->anomaly);
-  gtk_widget_set_visible (self->import_anomaly_button, self->anomaly);
-  /* The menu button's own button carries the look (GTK 4.8 styles that one). */
-  if (gtk_widget_get_first_child (self->import_anomaly_button) != NULL)
-    gtk_widget_add_css_class (gtk_widget_get_first_child (self->import_anomaly_button),
-                              "suggested-action");
+  if (self->anomaly)
+    gtk_widget_set_tooltip_text (self->import_button,
+                                 "Import a folder of good parts (the model learns from these) or "
+                                 "of defect images (only used to check it) (Ctrl+I)");
   gtk_widget_set_visible (self->empty_import_button, !self->anomaly);
   gtk_widget_set_visible (self->empty_anomaly_box, self->anomaly);
   if (self->anomaly)
@@ -388,6 +386,7 @@ sl_dataset_page_dispose (GObject *object)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
   g_clear_pointer (&self->chooser_class, g_free);
+  g_clear_pointer (&self->import_popover, gtk_widget_unparent);
   if (self->grid != NULL)
     gtk_grid_view_set_model (self->grid, NULL);
   gtk_widget_dispose_template (GTK_WIDGET (self), SL_TYPE_DATASET_PAGE);
@@ -460,7 +459,7 @@ sl_dataset_page_class_init (SlDatasetPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SlDatasetPage, grid_scroller);
   gtk_widget_class_bind_template_child (widget_class, SlDatasetPage, grid);
   gtk_widget_class_bind_template_child (widget_class, SlDatasetPage, import_button);
-  gtk_widget_class_bind_template_child (widget_class, SlDatasetPage, import_anomaly_button);
+  gtk_widget_class_bind_template_child (widget_class, SlDatasetPage, import_menu);
   gtk_widget_class_bind_template_child (widget_class, SlDatasetPage, empty_detail);
   gtk_widget_class_bind_template_child (widget_class, SlDatasetPage, empty_import_button);
   gtk_widget_class_bind_template_child (widget_class, SlDatasetPage, empty_anomaly_box);

@@ -23,6 +23,8 @@ SlImportDialog *sl_dataset_page_import (SlDatasetPage *self, GFile **sources, gu
 /* The same, labelling every image class_name (NULL: as sl_dataset_page_import). */
 SlImportDialog *sl_dataset_page_import_as (SlDatasetPage *self, GFile **sources, guint n_sources,
                                            const char *class_name);
+/* Whether an anomaly project's Import menu (good parts or defect images) is open. */
+gboolean sl_dataset_page_get_import_menu_shown (SlDatasetPage *self);
 /* What the Split button does. */
 SlSplitDialog *sl_dataset_page_open_split_dialog (SlDatasetPage *self);
 

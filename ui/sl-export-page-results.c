@@ -387,7 +387,7 @@ _sl_export_page_init_results (SlExportPage *self)
                                         G_CALLBACK (bind_prediction), compare_label, FALSE, 140);
   self->confidence_column
       = add_column (self, "Confidence", G_CALLBACK (setup_confidence), G_CALLBACK (bind_confidence),
-                    compare_confidence, FALSE, 130);
+                    compare_confidence, FALSE, 150);
   sorted = gtk_sort_list_model_new (G_LIST_MODEL (g_object_ref (self->results)),
                                     g_object_ref (gtk_column_view_get_sorter (self->results_view)));
   gtk_column_view_set_model (self->results_view,

@@ -252,9 +252,10 @@ test_dataset_wording (void)
   g_assert_true (
       shows (GTK_WIDGET (page), "Anomaly models train on good parts only: add at least 20"));
   g_assert_true (shows (GTK_WIDGET (page), "There are no defect images"));
-  /* The toolbar's import offers both. */
-  g_assert_true (gtk_widget_get_mapped (
-      ui_test_find_widget (GTK_WIDGET (page), GTK_TYPE_MENU_BUTTON, "_Import")));
+  /* The toolbar's Import asks which. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "dataset.import", NULL));
+  ui_test_spin (100);
+  g_assert_true (sl_dataset_page_get_import_menu_shown (page));
   /* A classifier's complaint about a single class does not apply. */
   g_assert_false (shows (GTK_WIDGET (page), "at least two classes"));
   gtk_window_set_default_size (window, 1920, 1080);
@@ -272,7 +273,66 @@ typedef struct
   gboolean phase_seen[SL_FIT_N_PHASES];
   gboolean detail_shown; /* the fit view said how far the phase got */
   SlTrainPage *page;
+  SlRunner *runner;
+  gint64 run_id;
 } FitWatch;
+
+/* The fit's own reports wait from "started" on: the test reports two phases itself first. */
+static void
+on_fit_started (FitWatch *w, gint64 run_id)
+{
+  w->run_id = run_id;
+  sl_runner_hold_reports (w->runner, TRUE);
+}
+
+static gboolean
+fit_started (gpointer data)
+{
+  return ((FitWatch *) data)->run_id >= 0;
+}
+
+static GtkProgressBar *
+page_bar (SlTrainPage *page)
+{
+  return GTK_PROGRESS_BAR (ui_test_find_widget (GTK_WIDGET (page), GTK_TYPE_PROGRESS_BAR, NULL));
+}
+
+/* What the page shows in the middle of the features and of the memory bank. */
+static void
+check_phases_shown (FitWatch *w, GtkWindow *window)
+{
+  SlFitView *view = sl_train_page_get_fit_view (w->page);
+  SlTrainProgress p = { 0 };
+  g_autofree char *shot = NULL;
+
+  p.run_id = w->run_id;
+  p.epochs = 1;
+  p.features_done = 7;
+  p.features_total = 20;
+  p.score_total = 8; /* the job names every phase's size at once */
+  sl_runner_report (w->runner, &p);
+  ui_test_spin (50);
+  g_assert_cmpstr (sl_fit_view_get_phase_detail (view, SL_FIT_PHASE_FEATURES), ==,
+                   "7 of 20 images");
+  g_assert_cmpstr (sl_fit_view_get_phase_detail (view, SL_FIT_PHASE_BANK), ==, "Waiting");
+  g_assert_nonnull (strstr (gtk_progress_bar_get_text (page_bar (w->page)), "Step 1 of 3"));
+  g_assert_true (shows (GTK_WIDGET (w->page), "Computing features"));
+  g_assert_true (ui_test_find_widget (GTK_WIDGET (view), GTK_TYPE_BUTTON, "_Cancel") != NULL);
+  g_assert_true (
+      gtk_widget_get_mapped (ui_test_find_widget (GTK_WIDGET (view), GTK_TYPE_BUTTON, "_Cancel")));
+  shot = ui_test_save_screenshot (GTK_WIDGET (window), "anomaly-train-fitting");
+  p.features_done = 20;
+  p.fit_done = 10;
+  p.fit_total = 52;
+  sl_runner_report (w->runner, &p);
+  ui_test_spin (50);
+  g_assert_cmpstr (sl_fit_view_get_phase_detail (view, SL_FIT_PHASE_FEATURES), ==, "20 images");
+  g_assert_cmpstr (sl_fit_view_get_phase_detail (view, SL_FIT_PHASE_BANK), ==,
+                   "10 of 52 patches chosen");
+  g_assert_true (shows (GTK_WIDGET (w->page), "Choosing the memory bank"));
+  g_assert_nonnull (strstr (gtk_progress_bar_get_text (page_bar (w->page)), "Step 2 of 3"));
+  g_assert_true (ui_test_train_log_contains (w->page, "Choosing the memory bank: 52 patches"));
+}
 
 static void
 on_fit_report (FitWatch *w, const SlTrainProgress *p)
@@ -303,7 +363,7 @@ test_fit_and_try (void)
   SlExportPage *export_page;
   GtkWindow *window;
   SlRunner *runner;
-  FitWatch watch = { { FALSE } };
+  FitWatch watch = { { FALSE }, FALSE, NULL, NULL, -1 };
   g_autoptr (SlRunInfo) run = NULL;
   const char *result;
   GListModel *results;
@@ -339,9 +399,15 @@ test_fit_and_try (void)
                        "128 × 128 px");
   s1 = ui_test_save_screenshot (GTK_WIDGET (window), "anomaly-train-settings");
 
-  g_signal_connect_swapped (runner, "features", G_CALLBACK (on_fit_report), &watch);
+  watch.runner = runner;
+  g_signal_connect_swapped (runner, "started", G_CALLBACK (on_fit_started), &watch);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "training.start", NULL));
   g_assert_true (sl_runner_is_running (runner));
+  g_assert_true (ui_test_wait_until (fit_started, &watch, 60000));
+  check_phases_shown (&watch, window);
+  /* The job's own reports from here. */
+  g_signal_connect_swapped (runner, "features", G_CALLBACK (on_fit_report), &watch);
+  sl_runner_hold_reports (runner, FALSE);
   g_assert_true (ui_test_wait_until (not_running, runner, 120000));
   g_signal_handlers_disconnect_by_data (runner, &watch);
   ui_test_spin (100);
