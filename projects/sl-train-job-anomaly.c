@@ -204,7 +204,8 @@ _sl_train_job_new_anomaly (SlProject *project, const SlRunConfig *config, GError
   /* The recipe records the rate the run used, not "the project's". */
   if (job->config.target_false_reject == 0)
     job->config.target_false_reject = sl_project_get_target_false_reject (job->db);
-  if ((pipeline_json = _sl_train_job_resolve_pipeline (job, &job->config, error)) == NULL
+  /* The caller's pipeline when it gives one; the input side is the job's (224 for 0). */
+  if ((pipeline_json = _sl_train_job_resolve_pipeline (job, config, error)) == NULL
       || (job->pipeline == NULL && !_sl_train_job_parse_pipeline (job, pipeline_json, error))
       || !build_model (job, error))
     return NULL;
