@@ -124,7 +124,7 @@ _sl_anomaly_nearest (const sl_anomaly *a, const float *patches, int64_t p, float
   j.scratch = malloc (sizeof (float) * j.scratch_floats * (size_t) threads);
   if (j.scratch == NULL)
     return sl_error_set (err, SL_ERR_NOMEM, "out of memory scoring patches");
-  if (pool != NULL && p >= 2 * ROWS / 4)
+  if (pool != NULL && p > ROWS / 2)
     _sl_threadpool_run (pool, nearest_share, &j);
   else
     nearest_share (&j, 0, 1);
