@@ -244,6 +244,46 @@ test_fit (Fixture *f, gconstpointer data)
   c = sl_project_open_classifier (f->project, run->id, SL_CHECKPOINT_LAST, 1, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpfloat (sl_classifier_get_anomaly_threshold (c), ==, 1e6f);
+
+  /* A damaged threshold record is said to be damaged, with what to do. */
+  {
+    g_autofree char *record = sl_project_run_file (f->project, run, SL_ANOMALY_RUN_THRESHOLD);
+
+    g_assert_true (g_file_set_contents (record, "{\"threshold\": ", -1, NULL));
+    g_assert_false (sl_run_get_anomaly_threshold (f->project, run, &t, &error));
+    g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_IO);
+    g_assert_nonnull (strstr (error->message, "damaged"));
+  }
+}
+
+/* A project without good training images cannot fit, and says what to import. */
+static void
+test_no_good (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) images = NULL;
+  SlRunConfig config;
+  SlTrainJob *job;
+
+  make_project (f, 4, 6, FALSE);
+  images = sl_project_list_images (f->project, NULL, &error);
+  for (guint i = 0; i < images->len; i++)
+    {
+      const SlImageInfo *im = g_ptr_array_index (images, i);
+
+      /* Defects into training by hand; good parts into validation. */
+      if (sl_project_set_split (
+              f->project, &im->id, 1,
+              strcmp (im->class_name, "good") == 0 ? SL_SPLIT_VAL : SL_SPLIT_TRAIN, &error))
+        continue;
+      g_assert_no_error (error);
+    }
+  anomaly_config (&config);
+  job = sl_train_job_new (f->project, &config, &error);
+  sl_run_config_clear (&config);
+  g_assert_null (job);
+  g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NO_DATA);
+  g_assert_nonnull (strstr (error->message, "--as good"));
 }
 
 /* With the pretrained Lite0 (when installed): defects score higher than good parts on images
@@ -283,8 +323,8 @@ test_lite0 (void)
   g_assert_no_error (error);
   score_split (f->project, c, SL_SPLIT_TEST, good, defect);
   score_split (f->project, c, SL_SPLIT_VAL, good, defect);
-  auroc = sl_anomaly_auroc ((const double *) good->data, good->len,
-                            (const double *) defect->data, defect->len);
+  auroc = sl_anomaly_auroc ((const double *) good->data, good->len, (const double *) defect->data,
+                            defect->len);
   g_test_message ("Lite0: AUROC %.3f over %u good and %u defect images", auroc, good->len,
                   defect->len);
   g_assert_cmpfloat (auroc, >, 0.9);
@@ -352,8 +392,8 @@ test_cancel_resume (Fixture *f, gconstpointer data)
   g_assert_cmpint (run->status, ==, SL_RUN_CANCELLED);
   g_assert_false (run_file_exists (f->project, run, SL_ANOMALY_RUN_MODEL));
   g_assert_false (run_file_exists (f->project, run, SL_ANOMALY_RUN_THRESHOLD));
-  g_assert_null (sl_project_open_classifier (f->project, run->id, SL_CHECKPOINT_BEST, 1, NULL,
-                                             &error));
+  g_assert_null (
+      sl_project_open_classifier (f->project, run->id, SL_CHECKPOINT_BEST, 1, NULL, &error));
   g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NOT_FOUND);
   g_clear_error (&error);
   g_clear_pointer (&job, sl_train_job_free); /* lets go of the run's lock */
@@ -415,8 +455,7 @@ static char *
 built_cli (void)
 {
   const char *build = g_getenv ("G_TEST_BUILDDIR");
-  char *path = build != NULL ? g_build_filename (build, "..", "app", "sightline-cli", NULL)
-                             : NULL;
+  char *path = build != NULL ? g_build_filename (build, "..", "app", "sightline-cli", NULL) : NULL;
 
   if (path != NULL && !g_file_test (path, G_FILE_TEST_IS_EXECUTABLE))
     g_clear_pointer (&path, g_free);
@@ -510,8 +549,8 @@ test_cli_kill_resume (Fixture *f, gconstpointer data)
   /* predict: each image's score and decision, and its heatmap. */
   heatmaps = g_build_filename (f->tmp, "heatmaps", NULL);
   image = g_build_filename (f->images, "defect", "defect-000-scratch.png", NULL);
-  g_assert_cmpint (
-      run_cli (cli, &out, "predict", project, image, "--json", "--heatmaps", heatmaps), ==, 0);
+  g_assert_cmpint (run_cli (cli, &out, "predict", project, image, "--json", "--heatmaps", heatmaps),
+                   ==, 0);
   doc = cJSON_Parse (out);
   item = cJSON_GetArrayItem (doc, 0);
   g_assert_true (cJSON_IsNumber (cJSON_GetObjectItem (item, "anomaly_score")));
@@ -537,10 +576,9 @@ test_cli_options (Fixture *f, gconstpointer data)
   project = g_strdup (sl_project_get_path (f->project));
   g_assert_cmpint (run_cli (cli, &out, "train", project, "--coreset-ratio", "2", NULL, NULL), ==,
                    1);
-  g_assert_cmpint (
-      run_cli (cli, &out, "train", project, "--target-false-reject", "1", NULL, NULL), ==, 1);
-  g_assert_cmpint (run_cli (cli, &out, "train", project, "--model", "small-bn", NULL, NULL), ==,
-                   1);
+  g_assert_cmpint (run_cli (cli, &out, "train", project, "--target-false-reject", "1", NULL, NULL),
+                   ==, 1);
+  g_assert_cmpint (run_cli (cli, &out, "train", project, "--model", "small-bn", NULL, NULL), ==, 1);
   g_assert_cmpint (run_cli (cli, &out, "train", project, "--finetune", "all", "--model", "lite0"),
                    ==, 1);
 }
@@ -555,10 +593,12 @@ main (int argc, char **argv)
   g_test_add ("/anomaly-fit/fit", Fixture, NULL, fixture_set_up, test_fit, fixture_tear_down);
   g_test_add ("/anomaly-fit/held-out", Fixture, NULL, fixture_set_up, test_held_out,
               fixture_tear_down);
+  g_test_add ("/anomaly-fit/no-good", Fixture, NULL, fixture_set_up, test_no_good,
+              fixture_tear_down);
   g_test_add ("/anomaly-fit/cancel-resume", Fixture, NULL, fixture_set_up, test_cancel_resume,
               fixture_tear_down);
-  g_test_add ("/anomaly-fit/missing-backbone", Fixture, NULL, fixture_set_up,
-              test_missing_backbone, fixture_tear_down);
+  g_test_add ("/anomaly-fit/missing-backbone", Fixture, NULL, fixture_set_up, test_missing_backbone,
+              fixture_tear_down);
   g_test_add ("/anomaly-fit/cli-kill-resume", Fixture, NULL, fixture_set_up, test_cli_kill_resume,
               fixture_tear_down);
   g_test_add ("/anomaly-fit/cli-options", Fixture, NULL, fixture_set_up, test_cli_options,
