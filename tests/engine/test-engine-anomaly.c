@@ -227,6 +227,28 @@ test_coreset_equals_greedy (void)
       }
 }
 
+/* Enough patches and dimensions that most distances are skipped. */
+static void
+test_coreset_equals_greedy_large (void)
+{
+  const int n = 3000, d = 40, k = 150;
+  g_autofree float *x = clustered (n, d, 5);
+  g_autofree gint64 *want = g_new (gint64, k), *got = g_new (gint64, k);
+  sl_threadpool *pool = NULL;
+  sl_error err = { 0 };
+
+  /* Low-rank structure, as in real features: the subspace bound bites. */
+  for (int i = 0; i < n; i++)
+    for (int j = 20; j < d; j++)
+      x[(gsize) i * d + j] *= 0.05f;
+  sl_assert_ok (_sl_threadpool_new (2, &pool, &err), &err);
+  ref_coreset (x, n, d, k, want);
+  sl_assert_ok (_sl_anomaly_coreset (x, n, d, k, pool, NULL, NULL, got, &err), &err);
+  for (int c = 0; c < k; c++)
+    g_assert_cmpint (got[c], ==, want[c]);
+  _sl_threadpool_free (pool);
+}
+
 static void
 test_features_equal_reference (void)
 {
@@ -680,6 +702,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/anomaly/coreset-equals-greedy", test_coreset_equals_greedy);
+  g_test_add_func ("/anomaly/coreset-equals-greedy-large", test_coreset_equals_greedy_large);
   g_test_add_func ("/anomaly/features-equal-reference", test_features_equal_reference);
   g_test_add_func ("/anomaly/bank-size", test_bank_size);
   g_test_add_func ("/anomaly/score-equals-brute-force", test_score_equals_brute_force);
