@@ -10,6 +10,7 @@ _sl_eval_data_free (SlEvalData *d)
     return;
   sl_run_info_free (d->run);
   sl_evaluation_free (d->evaluation);
+  sl_anomaly_evaluation_free (d->anomaly);
   g_clear_pointer (&d->predictions, g_ptr_array_unref);
   g_clear_pointer (&d->states, g_array_unref);
   g_clear_pointer (&d->extras, g_hash_table_unref);
@@ -119,6 +120,8 @@ _sl_eval_data_load (SlProject *db, gint64 run_id, SlSplit split, gint64 evaluati
           return NULL;
         }
     }
+  if (sl_run_info_is_anomaly (d->run))
+    return _sl_eval_data_load_anomaly (db, d, evaluation_id, error) ? g_steal_pointer (&d) : NULL;
   if (evaluation_id >= 0)
     {
       if ((d->evaluation = sl_project_get_evaluation (db, evaluation_id, 0, error)) == NULL

@@ -3,7 +3,10 @@
 
 #include "sl-evaluate-page-private.h"
 
+#include <math.h>
+
 #include "sl-prediction-card.h"
+#include "sl-settings.h"
 
 /* Label edits of more images than this are followed by reading the evaluation
  * again on a worker, not image by image here. */
@@ -80,6 +83,7 @@ bind_card (GtkSignalListItemFactory *factory, GtkListItem *item, SlEvaluatePage 
   SlPredictionCard *card = SL_PREDICTION_CARD (gtk_list_item_get_child (item));
 
   sl_prediction_card_set_reject_threshold (card, _sl_evaluate_page_get_reject_threshold (self));
+  sl_prediction_card_set_heatmaps (card, self->gradcam);
   sl_prediction_card_bind (card, gtk_list_item_get_item (item));
 }
 
@@ -94,8 +98,43 @@ _sl_evaluate_page_update_cards (SlEvaluatePage *self)
       GtkWidget *card = gtk_widget_get_first_child (child);
 
       if (SL_IS_PREDICTION_CARD (card))
-        sl_prediction_card_set_reject_threshold (SL_PREDICTION_CARD (card), threshold);
+        {
+          sl_prediction_card_set_reject_threshold (SL_PREDICTION_CARD (card), threshold);
+          sl_prediction_card_set_heatmaps (SL_PREDICTION_CARD (card), self->gradcam);
+        }
     }
+}
+
+/* ---- What drove the decision ---------------------------------------------------------------- */
+
+/* Grad-CAM of the predicted class on each card, made by a worker for the cards shown; a
+ * new run gets its own. */
+void
+_sl_evaluate_page_set_gradcam (SlEvaluatePage *self, gboolean show)
+{
+  gint64 run_id = self->data != NULL && self->data->evaluation != NULL ? self->data->run_id : -1;
+  g_autoptr (GSettings) settings = NULL;
+
+  if (show && run_id >= 0 && self->gradcam != NULL && self->gradcam_run == run_id)
+    return;
+  g_clear_object (&self->gradcam);
+  self->gradcam_run = -1;
+  if (show && run_id >= 0)
+    {
+      settings = sl_app_settings_new ("threads");
+      self->gradcam = sl_heatmap_cache_new (
+          sl_session_get_path (self->session), run_id, SL_HEATMAP_CLASS, NAN,
+          sl_thumbnail_cache_get_size (self->thumbs),
+          settings != NULL ? MAX (0, g_settings_get_int (settings, "threads")) : 0);
+      self->gradcam_run = run_id;
+    }
+  _sl_evaluate_page_update_cards (self);
+}
+
+void
+_sl_evaluate_page_on_gradcam_toggled (SlEvaluatePage *self)
+{
+  _sl_evaluate_page_set_gradcam (self, gtk_switch_get_active (self->gradcam_switch));
 }
 
 static void
@@ -196,6 +235,7 @@ _sl_evaluate_page_fill_gallery (SlEvaluatePage *self)
       g_hash_table_insert (self->item_by_id, g_memdup2 (&p->image_id, sizeof (gint64)), item);
       g_ptr_array_add (objects, item);
     }
+  _sl_evaluate_page_set_gradcam (self, gtk_switch_get_active (self->gradcam_switch));
   g_list_store_splice (self->items, 0, g_list_model_get_n_items (G_LIST_MODEL (self->items)),
                        objects->pdata, objects->len);
   _sl_evaluate_page_follow_labels (self, NULL, 0);

@@ -2,7 +2,9 @@
 #pragma once
 
 #include "sl-evaluate-page.h"
+#include "sl-anomaly-results.h"
 #include "sl-confusion-matrix.h"
+#include "sl-heatmap-cache.h"
 #include "sl-prediction-object.h"
 #include "sl-run-chooser.h"
 #include "sl-thumbnail-cache.h"
@@ -22,12 +24,15 @@ typedef struct
   gint64 run_id;
   SlSplit split;
   SlRunInfo *run;
-  SlEvaluation *evaluation; /* NULL: the run was not evaluated on the split */
-  GPtrArray *predictions;   /* SlImagePrediction, most confident first */
-  GArray *states;           /* SlEvalImageState, one per prediction: the images now */
-  GHashTable *extras;       /* image ids (gint64 *) evaluable now but not evaluated */
-  GPtrArray *classes;       /* SlClass: the project's classes now */
-  gint64 split_images;      /* images the run could be evaluated on now */
+  SlEvaluation
+      *evaluation;      /* NULL: the run was not evaluated on the split (or is an anomaly run) */
+  gboolean anomaly_run; /* an anomaly run: its evaluation is `anomaly`, not `evaluation` */
+  SlAnomalyEvaluation *anomaly; /* NULL: the anomaly run was not evaluated on the split */
+  GPtrArray *predictions;       /* SlImagePrediction, most confident first */
+  GArray *states;               /* SlEvalImageState, one per prediction: the images now */
+  GHashTable *extras;           /* image ids (gint64 *) evaluable now but not evaluated */
+  GPtrArray *classes;           /* SlClass: the project's classes now */
+  gint64 split_images;          /* images the run could be evaluated on now */
 } SlEvalData;
 
 struct _SlEvaluatePage
@@ -100,6 +105,10 @@ struct _SlEvaluatePage
   GtkGridView *grid;
   GtkImage *gallery_empty_icon;
   GtkLabel *gallery_empty_label;
+  SlAnomalyResults *anomaly_results; /* the results of anomaly runs */
+  GtkSwitch *gradcam_switch;
+  SlHeatmapCache *gradcam; /* NULL while "Show what drove the decision" is off */
+  gint64 gradcam_run;      /* the run gradcam explains */
 };
 
 /* sl-evaluate-page-data.c: any thread, with its own project connection. The
@@ -130,6 +139,16 @@ void _sl_evaluate_page_model_class (SlEvaluatePage *self, int index, const char 
 void _sl_evaluate_page_fill_class_table (SlEvaluatePage *self);
 void _sl_evaluate_page_on_threshold_changed (SlEvaluatePage *self); /* template callback */
 
+/* sl-evaluate-page-anomaly.c: anomaly runs' evaluations (worker thread) and their results. */
+gboolean _sl_eval_data_load_anomaly (SlProject *db, SlEvalData *d, gint64 evaluation_id,
+                                     GError **error);
+void _sl_evaluate_page_setup_anomaly (SlEvaluatePage *self);
+void _sl_evaluate_page_show_anomaly (SlEvaluatePage *self);
+/* Whether the shown data has results (of either kind), and how many images they cover. */
+gboolean _sl_eval_data_has_results (const SlEvalData *d);
+gint64 _sl_eval_data_result_images (const SlEvalData *d);
+const char *_sl_eval_data_created (const SlEvalData *d);
+
 /* sl-evaluate-page-gallery.c: the gallery of images behind a cell, and fixing labels. */
 void _sl_evaluate_page_setup_gallery (SlEvaluatePage *self);
 void _sl_evaluate_page_fill_gallery (SlEvaluatePage *self);
@@ -142,5 +161,8 @@ void _sl_evaluate_page_on_cell_activated (SlEvaluatePage *self, int true_class,
 /* Follows label edits of the session: card states and whether the evaluation is out of date. */
 void _sl_evaluate_page_follow_labels (SlEvaluatePage *self, const gint64 *ids, guint n);
 void _sl_evaluate_page_install_gallery_actions (GtkWidgetClass *widget_class);
+/* Shows Grad-CAM overlays on the mistakes' cards ("Show what drove the decision"), or not. */
+void _sl_evaluate_page_set_gradcam (SlEvaluatePage *self, gboolean show);
+void _sl_evaluate_page_on_gradcam_toggled (SlEvaluatePage *self); /* template callback */
 
 G_END_DECLS

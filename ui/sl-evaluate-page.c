@@ -38,6 +38,8 @@ sl_evaluate_page_get_view_state (SlEvaluatePage *self)
     return "error";
   if (self->data == NULL)
     return "loading";
+  if (self->data->anomaly != NULL)
+    return "anomaly-results";
   if (self->data->evaluation != NULL)
     return "results";
   if (self->data->split_images == 0 && self->job == NULL)
@@ -67,7 +69,7 @@ update_view (SlEvaluatePage *self)
   gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), g_str_equal (state, "results"));
   if (self->error != NULL)
     gtk_label_set_text (self->error_body, self->error);
-  if (self->data != NULL && self->data->evaluation == NULL)
+  if (self->data != NULL && !_sl_eval_data_has_results (self->data))
     {
       g_autofree char *title = g_strdup_printf (
           "No %s Images",
@@ -75,11 +77,20 @@ update_view (SlEvaluatePage *self)
       g_autofree char *body = g_strdup_printf (
           "A model is judged on labelled images it never learned from. Share your images out "
           "among training, validation and test with Split… on the Dataset page, then come back.");
-      g_autofree char *cta = g_strdup_printf (
-          "See how %s does on the %'" G_GINT64_FORMAT " %s image%s it never trained on: its "
-          "accuracy, which classes it mixes up, and which labels may be wrong.",
-          self->data->run->name, self->data->split_images, split,
-          self->data->split_images == 1 ? "" : "s");
+      g_autofree char *cta
+          = self->data->anomaly_run
+                ? g_strdup_printf (
+                    "See how %s scores the %'" G_GINT64_FORMAT " %s image%s it never fitted "
+                    "on: how well it tells defects from good parts, how many good parts its "
+                    "threshold rejects and how many defects escape.",
+                    self->data->run->name, self->data->split_images, split,
+                    self->data->split_images == 1 ? "" : "s")
+                : g_strdup_printf (
+                    "See how %s does on the %'" G_GINT64_FORMAT " %s image%s it never trained "
+                    "on: its accuracy, which classes it mixes up, and which labels may be "
+                    "wrong.",
+                    self->data->run->name, self->data->split_images, split,
+                    self->data->split_images == 1 ? "" : "s");
 
       gtk_label_set_text (self->no_images_title, title);
       gtk_label_set_text (self->no_images_body, body);
@@ -128,7 +139,7 @@ _sl_evaluate_page_update_status (SlEvaluatePage *self)
                             self->data->run->name, self->data->split_images, split);
   else if (self->data == NULL || self->error != NULL)
     text = g_strdup ("");
-  else if (self->data->evaluation == NULL)
+  else if (!_sl_eval_data_has_results (self->data))
     text = self->data->split_images > 0 ? g_strdup_printf (
                "%s has not been evaluated on the %s images yet", self->data->run->name, split)
                                         : g_strdup ("");
@@ -139,11 +150,11 @@ _sl_evaluate_page_update_status (SlEvaluatePage *self)
     }
   else
     {
-      g_autofree char *age = describe_age (self->data->evaluation->created);
+      g_autofree char *age = describe_age (_sl_eval_data_created (self->data));
+      gint64 images = _sl_eval_data_result_images (self->data);
 
-      text = g_strdup_printf ("Evaluated on %'" G_GINT64_FORMAT " %s image%s, %s",
-                              self->data->evaluation->images, split,
-                              self->data->evaluation->images == 1 ? "" : "s", age);
+      text = g_strdup_printf ("Evaluated on %'" G_GINT64_FORMAT " %s image%s, %s", images, split,
+                              images == 1 ? "" : "s", age);
     }
   gtk_label_set_text (self->status_label, text);
   gtk_widget_set_visible (self->status_icon, warn);
@@ -172,7 +183,8 @@ _sl_evaluate_page_update_actions (SlEvaluatePage *self)
   gtk_widget_action_set_enabled (widget, "evaluate.label-predicted", has_results && writable);
   gtk_widget_action_set_enabled (widget, "evaluate.label-as", has_results && writable);
   gtk_widget_action_set_enabled (widget, "evaluate.set-ignored", has_results && writable);
-  gtk_button_set_label (self->evaluate_button, has_results ? "_Evaluate Again" : "_Evaluate");
+  gtk_button_set_label (self->evaluate_button,
+                        _sl_eval_data_has_results (self->data) ? "_Evaluate Again" : "_Evaluate");
   gtk_widget_set_visible (GTK_WIDGET (self->evaluate_button), !evaluating);
   gtk_widget_set_visible (self->progress_box, evaluating);
   gtk_widget_set_sensitive (GTK_WIDGET (self->run_chooser), !evaluating);
@@ -202,6 +214,7 @@ show_data (SlEvaluatePage *self, SlEvalData *data)
   _sl_evaluate_page_fill_class_table (self);
   _sl_evaluate_page_fill_gallery (self);
   _sl_evaluate_page_show_results (self);
+  _sl_evaluate_page_show_anomaly (self);
   if (data != NULL && data->evaluation != NULL && data->evaluation->id == old_id && t >= 0)
     _sl_evaluate_page_show_cell (self, t, p);
   refresh (self);
@@ -311,8 +324,7 @@ load (SlEvaluatePage *self, gint64 evaluation_id, gboolean keep_shown)
 void
 _sl_evaluate_page_reload (SlEvaluatePage *self)
 {
-  gint64 id
-      = self->data != NULL && self->data->evaluation != NULL ? self->data->evaluation->id : -1;
+  gint64 id = sl_evaluate_page_get_evaluation_id (self);
 
   if (self->job == NULL)
     load (self, id, TRUE);
@@ -557,6 +569,7 @@ sl_evaluate_page_constructed (GObject *object)
   g_signal_connect_swapped (self->right_paned, "notify::max-position",
                             G_CALLBACK (on_paned_resized), self);
   _sl_evaluate_page_setup_gallery (self);
+  _sl_evaluate_page_setup_anomaly (self);
   _sl_evaluate_page_load_threshold (self);
   self->status_timer = g_timeout_add_seconds (STATUS_INTERVAL_S, status_tick, self);
   load (self, -1, FALSE);
@@ -579,6 +592,10 @@ sl_evaluate_page_dispose (GObject *object)
   if (self->right_paned != NULL)
     g_signal_handlers_disconnect_by_data (self->right_paned, self);
   g_clear_pointer (&self->job, eval_job_unref);
+  g_clear_object (&self->gradcam);
+  /* Storing a pending threshold as the results go must not start a reload. */
+  if (self->anomaly_results != NULL)
+    g_signal_handlers_disconnect_by_data (self->anomaly_results, self);
   if (self->grid != NULL)
     gtk_grid_view_set_model (self->grid, NULL);
   gtk_widget_dispose_template (GTK_WIDGET (self), SL_TYPE_EVALUATE_PAGE);
@@ -690,9 +707,12 @@ sl_evaluate_page_class_init (SlEvaluatePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SlEvaluatePage, grid);
   gtk_widget_class_bind_template_child (widget_class, SlEvaluatePage, gallery_empty_icon);
   gtk_widget_class_bind_template_child (widget_class, SlEvaluatePage, gallery_empty_label);
+  gtk_widget_class_bind_template_child (widget_class, SlEvaluatePage, gradcam_switch);
   gtk_widget_class_bind_template_callback (widget_class, on_split_selected);
   gtk_widget_class_bind_template_callback_full (
       widget_class, "on_threshold_changed", G_CALLBACK (_sl_evaluate_page_on_threshold_changed));
+  gtk_widget_class_bind_template_callback_full (widget_class, "on_gradcam_toggled",
+                                                G_CALLBACK (_sl_evaluate_page_on_gradcam_toggled));
   gtk_widget_class_bind_template_callback_full (widget_class, "on_cell_activated",
                                                 G_CALLBACK (_sl_evaluate_page_on_cell_activated));
   gtk_widget_class_set_css_name (widget_class, "evaluatepage");
@@ -707,6 +727,7 @@ static void
 sl_evaluate_page_init (SlEvaluatePage *self)
 {
   self->filter_t = self->filter_p = -1;
+  self->gradcam_run = -1;
   gtk_widget_init_template (GTK_WIDGET (self));
 }
 
@@ -754,6 +775,8 @@ sl_evaluate_page_set_split (SlEvaluatePage *self, SlSplit split)
 gint64
 sl_evaluate_page_get_evaluation_id (SlEvaluatePage *self)
 {
+  if (self->data != NULL && self->data->anomaly != NULL)
+    return self->data->anomaly->id;
   return self->data != NULL && self->data->evaluation != NULL ? self->data->evaluation->id : -1;
 }
 
@@ -796,4 +819,18 @@ GtkWidget *
 sl_evaluate_page_get_gallery_grid (SlEvaluatePage *self)
 {
   return GTK_WIDGET (self->grid);
+}
+
+SlAnomalyResults *
+sl_evaluate_page_get_anomaly_results (SlEvaluatePage *self)
+{
+  g_return_val_if_fail (SL_IS_EVALUATE_PAGE (self), NULL);
+  return self->anomaly_results;
+}
+
+void
+sl_evaluate_page_set_show_gradcam (SlEvaluatePage *self, gboolean show)
+{
+  g_return_if_fail (SL_IS_EVALUATE_PAGE (self));
+  gtk_switch_set_active (self->gradcam_switch, show);
 }

@@ -4,6 +4,7 @@
 #include "sl-types.h"
 #include "sl-evaluation.h"
 #include "sl-session.h"
+#include "sl-anomaly-results.h"
 
 G_BEGIN_DECLS
 
@@ -12,7 +13,8 @@ G_DECLARE_FINAL_TYPE (SlEvaluatePage, sl_evaluate_page, SL, EVALUATE_PAGE, GtkWi
 
 GtkWidget *sl_evaluate_page_new (SlSession *session);
 
-/* "loading", "no-runs", "no-images", "not-evaluated", "error" or "results". */
+/* "loading", "no-runs", "no-images", "not-evaluated", "error", "results" or
+ * "anomaly-results" (an anomaly run's evaluation). */
 const char *sl_evaluate_page_get_view_state (SlEvaluatePage *self);
 /* Loading an evaluation or evaluating. */
 gboolean sl_evaluate_page_is_busy (SlEvaluatePage *self);
@@ -34,6 +36,11 @@ SlConfusionMatrix *sl_evaluate_page_get_confusion_matrix (SlEvaluatePage *self);
 /* The gallery's items as shown (SlPredictionObject) and its grid. */
 GListModel *sl_evaluate_page_get_gallery_model (SlEvaluatePage *self);
 GtkWidget *sl_evaluate_page_get_gallery_grid (SlEvaluatePage *self);
+
+/* The results of an anomaly run's evaluation (shown in the "anomaly-results" state). */
+SlAnomalyResults *sl_evaluate_page_get_anomaly_results (SlEvaluatePage *self);
+/* "Show what drove the decision": Grad-CAM overlays on the mistakes' cards. */
+void sl_evaluate_page_set_show_gradcam (SlEvaluatePage *self, gboolean show);
 
 /* The threshold (0..1) and whether rejecting is on, as the controls say. */
 void sl_evaluate_page_set_threshold (SlEvaluatePage *self, gboolean enabled, double threshold);

@@ -5,6 +5,7 @@
 #include "sl-checkerboard.h"
 
 #include "sl-color-swatch.h"
+#include "sl-heatmap-cache.h"
 
 struct _SlPredictionCard
 {
@@ -18,7 +19,10 @@ struct _SlPredictionCard
   guint request; /* pending decode, 0: none */
   gboolean loaded;
   char *state_text;
-  double threshold; /* 0: rejecting is off */
+  double threshold;         /* 0: rejecting is off */
+  SlHeatmapCache *heatmaps; /* NULL: the plain image */
+  guint heatmap_request;
+  gboolean showing_heatmap;
 
   GtkPicture *picture;
   GtkLabel *confidence_label;
@@ -206,9 +210,84 @@ on_thumbnail (GdkTexture *texture, const char *error, gpointer user_data)
 
   self->request = 0;
   self->loaded = TRUE;
-  show_texture (self, texture);
+  if (!self->showing_heatmap)
+    show_texture (self, texture);
   if (texture == NULL)
     gtk_widget_set_tooltip_text (GTK_WIDGET (self->picture), error);
+}
+
+static void
+on_heatmap (GdkTexture *texture, const char *error, gpointer user_data)
+{
+  SlPredictionCard *self = user_data;
+
+  self->heatmap_request = 0;
+  if (texture != NULL)
+    {
+      self->showing_heatmap = TRUE;
+      show_texture (self, texture);
+    }
+  else
+    gtk_widget_set_tooltip_text (GTK_WIDGET (self->picture), error);
+}
+
+/* The Grad-CAM overlay when asked for: at once when made, else once the worker has it. */
+static void
+show_heatmap (SlPredictionCard *self)
+{
+  gint64 id = sl_prediction_object_get_image_id (self->item);
+  GdkTexture *texture;
+  const char *failure;
+
+  if (self->heatmaps == NULL)
+    return;
+  if ((texture = sl_heatmap_cache_lookup (self->heatmaps, id)) != NULL)
+    {
+      self->showing_heatmap = TRUE;
+      show_texture (self, texture);
+    }
+  else if ((failure = sl_heatmap_cache_lookup_failure (self->heatmaps, id)) != NULL)
+    gtk_widget_set_tooltip_text (GTK_WIDGET (self->picture), failure);
+  else if (self->heatmap_request == 0)
+    self->heatmap_request
+        = sl_heatmap_cache_request (self->heatmaps, id, sl_prediction_object_get_hash (self->item),
+                                    sl_prediction_object_get_ext (self->item), on_heatmap, self);
+}
+
+static void
+cancel_heatmap (SlPredictionCard *self)
+{
+  if (self->heatmap_request != 0)
+    sl_heatmap_cache_cancel (self->heatmaps, self->heatmap_request);
+  self->heatmap_request = 0;
+  self->showing_heatmap = FALSE;
+}
+
+void
+sl_prediction_card_set_heatmaps (SlPredictionCard *self, SlHeatmapCache *heatmaps)
+{
+  GdkTexture *texture;
+
+  g_return_if_fail (SL_IS_PREDICTION_CARD (self));
+  if (self->heatmaps == heatmaps)
+    return;
+  cancel_heatmap (self);
+  g_set_object (&self->heatmaps, heatmaps);
+  if (self->item == NULL)
+    return;
+  if (heatmaps != NULL)
+    show_heatmap (self);
+  else if ((texture
+            = sl_thumbnail_cache_lookup (self->cache, sl_prediction_object_get_hash (self->item)))
+           != NULL)
+    show_texture (self, texture);
+}
+
+gboolean
+sl_prediction_card_get_showing_heatmap (SlPredictionCard *self)
+{
+  g_return_val_if_fail (SL_IS_PREDICTION_CARD (self), FALSE);
+  return self->showing_heatmap;
 }
 
 void
@@ -243,6 +322,7 @@ sl_prediction_card_bind (SlPredictionCard *self, SlPredictionObject *item)
       self->request = sl_thumbnail_cache_request (
           self->cache, hash, sl_prediction_object_get_ext (item), 0, on_thumbnail, self);
     }
+  show_heatmap (self);
 }
 
 void
@@ -254,6 +334,7 @@ sl_prediction_card_unbind (SlPredictionCard *self)
       sl_thumbnail_cache_cancel (self->cache, self->request);
       self->request = 0;
     }
+  cancel_heatmap (self);
   if (self->item != NULL)
     {
       g_clear_signal_handler (&self->notify_id, self->item);
@@ -300,6 +381,7 @@ sl_prediction_card_dispose (GObject *object)
   if (self->cache != NULL)
     sl_prediction_card_unbind (self);
   g_clear_object (&self->cache);
+  g_clear_object (&self->heatmaps);
   gtk_widget_dispose_template (GTK_WIDGET (self), SL_TYPE_PREDICTION_CARD);
   for (GtkWidget *child; (child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL;)
     gtk_widget_unparent (child);

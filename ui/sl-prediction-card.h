@@ -3,6 +3,7 @@
 
 #include "sl-types.h"
 #include "sl-prediction-object.h"
+#include "sl-heatmap-cache.h"
 #include "sl-thumbnail-cache.h"
 
 G_BEGIN_DECLS
@@ -30,6 +31,10 @@ void sl_prediction_card_set_reject_threshold (SlPredictionCard *self, double thr
 gboolean sl_prediction_card_get_rejected (SlPredictionCard *self);
 /* The line under the classes: "", "Now labelled Shirt" or "Ignored". */
 const char *sl_prediction_card_get_state_text (SlPredictionCard *self);
+/* Shows the image's heatmap overlay (Grad-CAM) from heatmaps, once made (NULL: the plain
+ * image), and whether it does now. */
+void sl_prediction_card_set_heatmaps (SlPredictionCard *self, SlHeatmapCache *heatmaps);
+gboolean sl_prediction_card_get_showing_heatmap (SlPredictionCard *self);
 /* Whether the thumbnail (or its failure) is shown. */
 gboolean sl_prediction_card_get_loaded (SlPredictionCard *self);
 

@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "Sightline-UI"
 
 #include "sl-session.h"
+#include "sl-anomaly.h"
 #include "sl-run.h"
 #include "sl-runner.h"
 
@@ -27,7 +28,7 @@ struct _SlSession
   GPtrArray *runs;   /* SlRunInfo, read on first use after each runs-changed */
   guint settings_watch;
   /* Each setting as last seen (sl_session_refresh_settings compares). */
-  char *seen[SL_SETTING_EXPORT_FOLDER + 1];
+  char *seen[SL_SETTING_TARGET_FALSE_REJECT + 1];
 };
 
 G_DEFINE_FINAL_TYPE (SlSession, sl_session, G_TYPE_OBJECT)
@@ -148,6 +149,12 @@ read_setting (SlSession *self, SlSetting setting)
                    ? g_strdup_printf ("%.17g", threshold)
                    : NULL;
       case SL_SETTING_EXPORT_FOLDER: return sl_project_dup_export_folder (self->project);
+      case SL_SETTING_ANOMALY_THRESHOLD:
+        return sl_project_get_anomaly_threshold (self->project, &threshold)
+                   ? g_strdup_printf ("%.17g", threshold)
+                   : NULL;
+      case SL_SETTING_TARGET_FALSE_REJECT:
+        return g_strdup_printf ("%.17g", sl_project_get_target_false_reject (self->project));
       default: g_return_val_if_reached (NULL);
     }
 }
