@@ -6,8 +6,10 @@
 /* 2: memory that may not be host memory (upload, download, zero, sync,
  *    host_memory), loss and finiteness written to backend memory.
  * 3: sl_optim_step gains per-range learning-rate scales (freeze).
- * 4: sl_conv_desc gains ph_end, pw_end (asymmetric padding). */
-#define SL_BACKEND_ABI_VERSION 4
+ * 4: sl_conv_desc gains ph_end, pw_end (asymmetric padding).
+ * 5: conv2d_backward, dense_backward and batchnorm_backward_running take
+ *    NULL weight and bias gradients (input gradients only, for Grad-CAM). */
+#define SL_BACKEND_ABI_VERSION 5
 
 /* Geometry of a convolution or pooling window, per image. Padding may be
  * asymmetric: ph, pw pad the top and left, ph_end, pw_end the bottom and
@@ -78,7 +80,10 @@ typedef struct sl_backend sl_backend;
  * that fails records the error, which the next sync or download returns
  * (never an abort). Gradient outputs named dx take `accumulate`: false
  * overwrites, true adds, so a layer output read by two layers (a residual
- * shortcut) gets the sum. */
+ * shortcut) gets the sum. conv2d_backward, dense_backward and
+ * batchnorm_backward_running also take NULL for dw and db (dgamma and dbeta):
+ * that gradient is then neither computed nor written (an inference backward
+ * pass wants the input gradient alone). */
 typedef struct
 {
   int abi_version;

@@ -127,7 +127,6 @@ typedef struct
   size_t *out_at, *grad_at, *saved_at, *arg_at; /* per node */
   size_t *pool_at; /* per node: its output's place in the frozen prefix's shared region */
   size_t input_grad_at, ws_at, scratch_at, stats_at, input_at, probs_at, labels_at;
-  size_t grad_params_at;
   size_t ws; /* workspace floats */
   size_t floats, ints;
 } plan_layout;
@@ -190,6 +189,9 @@ layout_node (const sl_model *m, const int *readers, const plan_spec *sp, int i,
       return 0;
     }
   c->plan (n, batch, training, sz, &needs);
+  /* An inference backward pass computes no weight gradients. */
+  if (!node_trains (m, i, sp->training))
+    needs.grad_scratch = 0;
   if (needs.out && l->pool_at[i] != SIZE_MAX)
     {
       l->out_at[i] = l->pool_at[i]; /* the region sits at the arena's start */
@@ -242,13 +244,8 @@ layout_shared (const sl_model *m, const plan_spec *sp, const sl_plan_sizer *sz, 
   l->ws_at = t->floats;
   t->floats += _sl_align16 (t->ws);
   l->scratch_at = t->floats;
-  if (training || sp->grad_from >= 0)
+  if (training)
     t->floats += _sl_align16 (t->scratch * (size_t) m->threads);
-  /* An inference backward pass computes the parameter gradients of the
-   * layers it passes (the backends always do) into this, then drops them. */
-  l->grad_params_at = t->floats;
-  if (sp->grad_from >= 0)
-    t->floats += _sl_align16 (m->n_params - m->nodes[sp->grad_from].param_offset);
   /* Doubles, 64-byte aligned like every offset here. */
   l->stats_at = t->floats;
   t->floats += _sl_align16 (2 * SL_STAT_COUNT);
@@ -585,8 +582,7 @@ plan_point (const sl_model *m, plan_private *pp, const plan_layout *l, bool want
     p->input_grad = p->arena + l->input_grad_at;
   p->workspace = p->arena + l->ws_at;
   p->workspace_size = l->ws;
-  p->param_grad_scratch = p->training || p->grad_from >= 0 ? p->arena + l->scratch_at : NULL;
-  p->grad_params = p->grad_from >= 0 ? p->arena + l->grad_params_at : NULL;
+  p->param_grad_scratch = p->training ? p->arena + l->scratch_at : NULL;
   /* NULL where the loss's gradient has nowhere to go (the last layers frozen). */
   root = grad_root (m, m->n_nodes - 1);
   p->logits_grad = (p->training || p->grad_from >= 0) && p->end == m->n_nodes && root >= 0
@@ -845,7 +841,6 @@ _sl_graph_backward_to (sl_model *m, sl_plan *p, const float *x, int n)
   plan_private *pp = (plan_private *) p;
   bool *written = pp->written; /* indexed by root + 1 */
   const int stop = p->grad_from;
-  const size_t base = m->nodes[stop].param_offset;
 
   memset (written, 0, sizeof (bool) * ((size_t) m->n_nodes + 1));
   written[grad_root (m, m->n_nodes - 1) + 1] = true;
@@ -861,8 +856,7 @@ _sl_graph_backward_to (sl_model *m, sl_plan *p, const float *x, int n)
         continue;
       r = run_of (m, p, i, x, n);
       r.training = false;
-      r.dw = p->grad_params + (node->param_offset - base);
-      r.db = node->bias ? r.dw + node->weight_count : NULL;
+      r.dw = r.db = NULL; /* input gradients only */
       r.dy = p->grad[i];
       r0 = grad_root (m, node->inputs[0]);
       r.dx = grad_of (m, p, node->inputs[0]);

@@ -93,12 +93,10 @@ typedef struct
   size_t input_size; /* floats per image of x */
   uint64_t bytes;    /* what its arenas take */
   /* Taps (_sl_plan_new_taps): per node, whether its output survives the whole
-   * pass (NULL: none kept); the first node given a gradient by an inference
-   * pass (-1: none), and where the parameter gradients that its backward
-   * computes on the way land (dropped: the weights never change). */
+   * pass (NULL: none kept), and the first node given a gradient by an
+   * inference pass (-1: none). */
   bool *keep;
   int grad_from;
-  float *grad_params;
 } sl_plan;
 
 /* Which part of the graph a plan runs. */
@@ -225,9 +223,9 @@ void _sl_graph_backward (sl_model *model, sl_plan *plan, const float *x, int n, 
  * logits_grad the caller has filled: backpropagates as an inference pass
  * would (batch-norm on running statistics, dropout the identity), frozen
  * layers included, down to node grad_from only, leaving d / d output of
- * every node from grad_from on in plan->grad (parameter gradients go to
- * plan->grad_params and are dropped). Returns false when nothing from the
- * logits reaches grad_from's output (its gradient is then not written). */
+ * every node from grad_from on in plan->grad; no weight gradient is
+ * computed. Returns false when nothing from the logits reaches grad_from's
+ * output (its gradient is then not written). */
 bool _sl_graph_backward_to (sl_model *model, sl_plan *plan, const float *x, int n);
 
 /* sl-cost.c: what a model costs to run, known before anything large is allocated. */

@@ -254,11 +254,15 @@ backward_chunk (const conv_job *j, long first, int b, float *dw, float *db, floa
         db[oc] += s;
       }
 
-  const float *cols = chunk_columns (j, x, b, col, ld);
-  for (int g = 0; g < d->groups; g++)
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, c->cout_g, c->kdim, (int) ld, 1.0f,
-                 dym + g * c->cout_g * ld, (int) ld, cols + g * c->kdim * ld, (int) ld, 1.0f,
-                 dw + (size_t) g * c->cout_g * c->kdim, c->kdim);
+  if (dw != NULL)
+    {
+      const float *cols = chunk_columns (j, x, b, col, ld);
+
+      for (int g = 0; g < d->groups; g++)
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, c->cout_g, c->kdim, (int) ld, 1.0f,
+                     dym + g * c->cout_g * ld, (int) ld, cols + g * c->kdim * ld, (int) ld, 1.0f,
+                     dw + (size_t) g * c->cout_g * c->kdim, c->kdim);
+    }
   if (j->dx == NULL)
     return;
 
@@ -304,16 +308,18 @@ backward_share (void *ctx, int t, int threads)
   const conv_dims *c = &j->cd;
   float *col = j->ws + (size_t) t * thread_floats (c);
   float *stage = col + (size_t) c->chunk * c->col_size;
-  /* Thread 0 sums straight into the gradient; the others into scratch. */
-  float *dw = t == 0 ? j->dw : j->scratch + (size_t) (t - 1) * (c->w_count + j->d->out_c);
-  float *db = t == 0 ? j->db : dw + c->w_count;
+  /* Thread 0 sums straight into the gradients; the others into scratch. */
+  float *mine = t == 0 || (j->dw == NULL && j->db == NULL)
+                    ? NULL
+                    : j->scratch + (size_t) (t - 1) * (c->w_count + j->d->out_c);
+  float *dw = j->dw == NULL ? NULL : t == 0 ? j->dw : mine;
+  float *db = j->db == NULL ? NULL : t == 0 ? j->db : mine + c->w_count;
   long i0, i1;
 
-  memset (dw, 0, sizeof (float) * c->w_count);
-  if (j->db != NULL)
+  if (dw != NULL)
+    memset (dw, 0, sizeof (float) * c->w_count);
+  if (db != NULL)
     memset (db, 0, sizeof (float) * j->d->out_c);
-  else
-    db = NULL;
   _sl_split_range (j->n, t, threads, &i0, &i1);
   for (long i = i0; i < i1; i += c->chunk)
     backward_chunk (j, i, (int) (i1 - i < c->chunk ? i1 - i : c->chunk), dw, db, col, stage);
@@ -334,10 +340,10 @@ reduce_share (void *ctx, int t, int threads)
 
       for (long e = e0; e < e1; e++)
         {
-          if ((size_t) e < w_count)
-            j->dw[e] += src[e];
-          else
+          if ((size_t) e >= w_count)
             j->db[e - w_count] += src[e];
+          else if (j->dw != NULL)
+            j->dw[e] += src[e];
         }
     }
 }
@@ -361,7 +367,7 @@ _sl_cpu_gemm_conv_backward (sl_cpu *cpu, const sl_conv_desc *d, int n, const flo
                  .accumulate = accumulate };
 
   _sl_threadpool_run (cpu->pool, backward_share, &j);
-  if (cpu->threads > 1)
+  if (cpu->threads > 1 && (dw != NULL || db != NULL))
     _sl_threadpool_run (cpu->pool, reduce_share, &j);
 }
 

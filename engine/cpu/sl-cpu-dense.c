@@ -22,7 +22,8 @@ _sl_cpu_dense_backward (sl_backend *be, int n, int in, int out, const float *x, 
   sl_cpu *cpu = _sl_cpu_of (be);
 
   /* dw[out x in] = dy^T[out x n] * x[n x in] */
-  _sl_cpu_gemm (cpu, true, false, out, in, n, 1.0f, dy, out, x, in, 0.0f, dw, in);
+  if (dw != NULL)
+    _sl_cpu_gemm (cpu, true, false, out, in, n, 1.0f, dy, out, x, in, 0.0f, dw, in);
   if (db != NULL)
     {
       memset (db, 0, sizeof (float) * out);

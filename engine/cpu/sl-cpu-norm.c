@@ -189,10 +189,15 @@ backward_share (void *ctx, int t, int threads)
       const float *x = j->x + ch * hw, *g = j->dy + ch * hw;
       double sum_dy = 0.0, sum_dy_xhat = 0.0;
 
-      for (int i = 0; i < n; i++)
-        plane_grad_sums (x + i * plane, g + i * plane, hw, mean, invstd, &sum_dy, &sum_dy_xhat);
-      j->dbeta[ch] = (float) sum_dy;
-      j->dgamma[ch] = (float) sum_dy_xhat;
+      /* The inference formula's dx needs no sums: skip them when nobody wants gamma's and beta's. */
+      if (!j->running || j->dgamma != NULL)
+        for (int i = 0; i < n; i++)
+          plane_grad_sums (x + i * plane, g + i * plane, hw, mean, invstd, &sum_dy, &sum_dy_xhat);
+      if (j->dgamma != NULL)
+        {
+          j->dbeta[ch] = (float) sum_dy;
+          j->dgamma[ch] = (float) sum_dy_xhat;
+        }
       if (j->dx == NULL)
         continue;
 

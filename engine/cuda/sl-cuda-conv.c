@@ -358,11 +358,12 @@ sl_cuda_conv2d_backward (sl_backend *be, const sl_conv_desc *d, int n, const flo
           c, cudnnConvolutionBackwardBias (c->dnn, &one, e->y, dy, &zero, e->bias, db),
           "conv2d bias gradient"))
     return;
-  if (!sl_cuda_check_dnn (c,
-                          cudnnConvolutionBackwardFilter (c->dnn, &one, e->x, x, e->y, dy, e->conv,
-                                                          e->filter, ws, e->filter_bytes, &zero,
-                                                          e->w, dw),
-                          "conv2d weight gradient"))
+  if (dw != NULL
+      && !sl_cuda_check_dnn (c,
+                             cudnnConvolutionBackwardFilter (c->dnn, &one, e->x, x, e->y, dy,
+                                                             e->conv, e->filter, ws,
+                                                             e->filter_bytes, &zero, e->w, dw),
+                             "conv2d weight gradient"))
     return;
   if (dx == NULL)
     return;

@@ -30,10 +30,11 @@ sl_cuda_dense_backward (sl_backend *be, int n, int in, int out, const float *x, 
   if (!sl_cuda_enter (c))
     return;
   /* dw[out x in] = dy^T x: column-major dw^T[in x out] = x^T[in x n] dy[n x out]. */
-  if (!sl_cuda_check_blas (c,
-                           cublasSgemm (c->blas, CUBLAS_OP_N, CUBLAS_OP_T, in, out, n, &one, x, in,
-                                        dy, out, &zero, dw, in),
-                           "dense weight gradient"))
+  if (dw != NULL
+      && !sl_cuda_check_blas (c,
+                              cublasSgemm (c->blas, CUBLAS_OP_N, CUBLAS_OP_T, in, out, n, &one, x,
+                                           in, dy, out, &zero, dw, in),
+                              "dense weight gradient"))
     return;
   if (db != NULL)
     sl_cuda_column_sums (c, n, out, dy, db);

@@ -89,7 +89,7 @@ running_grads (int n, int ch, int hw, const float *x, const float *gamma, const 
         }
       __syncthreads ();
     }
-  if (threadIdx.x == 0)
+  if (threadIdx.x == 0 && dgamma != NULL)
     {
       dbeta[c] = (float) s_dy[0];
       dgamma[c] = (float) (s_dyx[0] * invstd);

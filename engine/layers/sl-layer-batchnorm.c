@@ -104,9 +104,9 @@ batchnorm_backward (const sl_layer_run *r)
     {
       const float *state = r->m->state + node->state_offset;
 
-      be->ops->batchnorm_backward_running (be, r->n, node->in.c, node->in.h * node->in.w, r->in,
-                                           r->w, state, state + node->in.c, node->epsilon, r->dy,
-                                           r->dx, r->acc, r->dw, r->dw + node->in.c);
+      be->ops->batchnorm_backward_running (
+          be, r->n, node->in.c, node->in.h * node->in.w, r->in, r->w, state, state + node->in.c,
+          node->epsilon, r->dy, r->dx, r->acc, r->dw, r->dw != NULL ? r->dw + node->in.c : NULL);
       return;
     }
   be->ops->batchnorm_backward (be, r->n, node->in.c, node->in.h * node->in.w, r->in, r->w,
