@@ -139,9 +139,22 @@ test_anomaly_export (Fixture *f, gconstpointer data)
   g_assert_true (sl_project_set_anomaly_threshold (f->project, 12.5, &error));
   sl_export_options_init (&o);
   o.name = "part";
+  o.formats = SL_EXPORT_SLMODEL | SL_EXPORT_ONNX;
   g_assert_true (sl_project_export_run (f->project, run_id, out, &o, &r, &error));
   g_assert_no_error (error);
   g_assert_true (r.anomaly);
+  {
+    /* The ONNX sidecar says the kind and the threshold in use (tests/onnx checks the graph's
+     * numbers against the runtime). */
+    g_autofree char *text = NULL;
+    cJSON *sidecar;
+
+    g_assert_true (g_file_get_contents (r.sidecar_path, &text, NULL, NULL));
+    sidecar = cJSON_Parse (text);
+    g_assert_cmpstr (cJSON_GetStringValue (cJSON_GetObjectItem (sidecar, "kind")), ==, "anomaly");
+    g_assert_cmpfloat (cJSON_GetNumberValue (cJSON_GetObjectItem (sidecar, "threshold")), ==, 12.5);
+    cJSON_Delete (sidecar);
+  }
   g_assert_false (r.gated);
   g_assert_cmpfloat (r.anomaly_threshold, ==, 12.5);
   g_assert_nonnull (strstr (r.anomaly_statement, "set by hand"));
