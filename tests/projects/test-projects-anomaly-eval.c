@@ -261,6 +261,35 @@ test_good_only (Fixture *f, gconstpointer data)
   g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NOT_FOUND);
 }
 
+/* Rebuilding the index keeps anomaly projects what they were: the kind, the manual
+ * threshold and the stored scores. */
+static void
+test_repair (Fixture *f, gconstpointer data)
+{
+  gint64 eval_id = store_scores (f);
+  g_autofree char *path = g_strdup (sl_project_get_path (f->project));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SlAnomalyEvaluation) e = NULL;
+  SlRepairResult result = { 0 };
+  double t;
+
+  g_assert_true (sl_project_set_anomaly_threshold (f->project, 3, &error));
+  g_clear_pointer (&f->project, sl_project_unref);
+  g_assert_true (sl_project_repair (path, &result, &error));
+  g_assert_no_error (error);
+  sl_repair_result_clear (&result);
+  f->project = sl_project_open (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (sl_project_get_kind (f->project), ==, SL_PROJECT_KIND_ANOMALY);
+  g_assert_true (sl_project_get_anomaly_threshold (f->project, &t));
+  g_assert_cmpfloat (t, ==, 3);
+  e = sl_project_get_anomaly_evaluation (f->project, eval_id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (e->scores->len, ==, 10);
+  g_assert_cmpfloat_with_epsilon (e->auroc, 21.0 / 24, 1e-12);
+  g_assert_cmpint (e->false_rejects, ==, 3);
+}
+
 /* A real anomaly run (a randomly initialised Lite0 stands in for the pretrained one): its
  * test split evaluated through sl_project_evaluate gives each image the score the run's
  * classifier gives it, and the rates follow the run's threshold, then a manual one. */
@@ -390,6 +419,8 @@ main (int argc, char **argv)
   g_test_add ("/projects/anomaly/eval/manual-threshold", Fixture, NULL, fixture_set_up,
               test_manual_threshold, fixture_tear_down);
   g_test_add ("/projects/anomaly/eval/good-only", Fixture, NULL, fixture_set_up, test_good_only,
+              fixture_tear_down);
+  g_test_add ("/projects/anomaly/eval/repair", Fixture, NULL, fixture_set_up, test_repair,
               fixture_tear_down);
   g_test_add_func ("/projects/anomaly/eval/fitted-run", test_fitted_run);
   return g_test_run ();
