@@ -322,11 +322,76 @@ test_eval_stored (void)
   sl_remove_tree (tmp);
 }
 
+/* The issue's workflow end to end through the CLI, with a randomly initialised Lite0 standing
+ * in for the pretrained backbone: new --kind anomaly, import --as and by folders, split,
+ * train (fits), eval --json, a threshold by hand, eval --stored. */
+static void
+test_workflow (void)
+{
+  g_autofree char *tmp = pt_make_tmp ();
+  g_autofree char *backbones = g_build_filename (tmp, "backbones", NULL);
+  g_autofree char *data = g_build_filename (tmp, "data", NULL);
+  g_autofree char *good = g_build_filename (data, "good", NULL);
+  g_autofree char *masks = g_build_filename (data, "masks", NULL);
+  g_autofree char *project = g_build_filename (tmp, "p", NULL);
+  g_autofree char *threshold_text = NULL;
+  const cJSON *images;
+  double threshold, auroc;
+  cJSON *doc;
+  int flagged = 0;
+
+  if (cli_path () == NULL)
+    {
+      g_test_skip ("sightline-cli is not built");
+      return;
+    }
+  pt_install_test_backbone (backbones); /* the CLI processes inherit the search path */
+  g_assert_cmpint (sl_test_write_anomaly_images (data, 30, 12, 128, 8), ==, 0);
+  sl_remove_tree (masks);
+  cJSON_Delete (cli_json ("new", project, "--kind", "anomaly", "--json", NULL));
+  cJSON_Delete (cli_json ("import", project, good, "--as", "good", "--json", NULL));
+  cJSON_Delete (cli_json ("import", project, data, "--json", NULL)); /* adds the defects */
+  cJSON_Delete (cli_json ("split", project, "--json", NULL));
+  cJSON_Delete (cli_json ("train", project, "--model", "lite0", "--input-size", "128", "--threads",
+                          "2", "--json", NULL));
+  doc = cli_json ("eval", project, "--threads", "2", "--json", NULL);
+  g_assert_cmpstr (str (doc, "kind"), ==, "anomaly");
+  g_assert_cmpint (num (doc, "good"), ==, 5);
+  g_assert_cmpint (num (doc, "defects"), ==, 6);
+  g_assert_false (is_true (doc, "threshold_manual"));
+  threshold = num (doc, "threshold");
+  auroc = num (doc, "auroc");
+  g_assert_true (auroc >= 0 && auroc <= 1);
+  /* The threshold in use is the run's own. */
+  g_assert_cmpfloat (num (cJSON_GetObjectItemCaseSensitive (doc, "run_threshold"), "threshold"), ==,
+                     threshold);
+  images = cJSON_GetObjectItemCaseSensitive (doc, "images");
+  g_assert_cmpint (cJSON_GetArraySize (images), ==, 11);
+  /* A threshold by hand just below the second highest score flags exactly two images. */
+  threshold = num (cJSON_GetArrayItem (images, 1), "score") * (1 - 1e-4);
+  cJSON_Delete (doc);
+  threshold_text = g_strdup_printf ("%.9g", threshold);
+  cJSON_Delete (cli_json ("threshold", project, threshold_text, "--json", NULL));
+  doc = cli_json ("eval", project, "--stored", "--json", NULL);
+  g_assert_true (is_true (doc, "threshold_manual"));
+  g_assert_cmpfloat_with_epsilon (num (doc, "threshold"), threshold, 1e-6 * threshold);
+  g_assert_cmpfloat (num (doc, "auroc"), ==, auroc);
+  images = cJSON_GetObjectItemCaseSensitive (doc, "images");
+  for (int i = 0; i < cJSON_GetArraySize (images); i++)
+    flagged += is_true (cJSON_GetArrayItem (images, i), "flagged");
+  g_assert_cmpint (flagged, ==, 2);
+  g_assert_cmpfloat (num (doc, "false_rejects") + num (doc, "defects") - num (doc, "escapes"), ==,
+                     2);
+  cJSON_Delete (doc);
+  sl_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/projects/anomaly/cli/new-import-threshold", test_new_import_threshold);
   g_test_add_func ("/projects/anomaly/cli/eval-stored", test_eval_stored);
+  g_test_add_func ("/projects/anomaly/cli/workflow", test_workflow);
   return g_test_run ();
 }
