@@ -76,9 +76,13 @@ _sl_cli_print_anomaly_evaluation (const SlAnomalyEvaluation *e, const char *run_
     printf ("  AUROC          - (needs good and defect images)\n");
   else
     printf ("  AUROC          %.4f\n", e->auroc);
-  printf ("  Threshold      %.6g (%s)\n", e->threshold,
-          e->threshold_manual ? "set by hand; 'threshold --auto' goes back to the run's"
-                              : "the run's, from good images");
+  if (!isfinite (e->threshold))
+    printf ("  Threshold      none (%s)\n",
+            isnan (e->threshold) ? "the run has none yet" : "no good validation images");
+  else
+    printf ("  Threshold      %.6g (%s)\n", e->threshold,
+            e->threshold_manual ? "set by hand; 'threshold --auto' goes back to the run's"
+                                : "the run's, from good images");
   printf ("  False rejects  %s (%lld of %lld good images flagged)\n", fr,
           (long long) e->false_rejects, (long long) e->good);
   printf ("  Escapes        %s (%lld of %lld defect images passed)\n", esc, (long long) e->escapes,
@@ -135,6 +139,8 @@ print_threshold (SlProject *project, const SlRunInfo *run, gboolean json)
     printf ("Threshold %.6g, set by hand: every run of the project uses it instead of its own "
             "('--auto' goes back to each run's).\n",
             manual);
+  else if (has_auto && !isfinite (auto_threshold.threshold))
+    printf ("No threshold: %s had no good images to choose one from.\n", run->name);
   else if (has_auto)
     printf ("Threshold %.6g, %s's own, chosen from good images.\n", auto_threshold.threshold,
             run->name);
