@@ -147,7 +147,8 @@ typedef struct
   int64_t input_bytes;      /* the model's input and output for one image */
   int64_t preprocess_bytes; /* the largest preprocessing stage's images */
   double mflops;            /* model + preprocessing, per image */
-  double model_mflops;      /* forward pass; a multiply-add counts 2 */
+  double model_mflops;      /* forward pass (and an anomaly scorer's search and map); a
+                             * multiply-add counts 2 */
   double preprocess_mflops; /* the pipeline's steps and input stage (estimated) */
   int32_t threads;          /* the compute threads the working memory is sized for */
   int64_t max_memory;       /* the limits it was opened with; -1 = none */
@@ -296,7 +297,11 @@ SL_API int32_t sl_classifier_top_k (const sl_classifier *classifier, const float
  * "<path without .onnx>.json": the labels, the complete preprocessing pipeline
  * and how to feed the graph. The graph's input "image" is float32
  * [N, C, H, W] holding the pipeline's 8-bit output (0 .. 255); normalisation
- * and softmax are inside the graph, its output "probabilities" is [N, classes]. */
+ * and softmax are inside the graph, its output "probabilities" is [N, classes].
+ * An anomaly model's graph (backbone and scorer) gives "anomaly_score" [N] and
+ * "anomaly_map" [N, 1, H, W] instead; its sidecar has "kind": "anomaly" and the
+ * classifier's current "threshold". A classifier's anomaly gate is not in the
+ * graph, and its sidecar's "anomaly_gate" says so. */
 SL_API sl_status sl_classifier_export_onnx (const sl_classifier *classifier, const char *path,
                                             sl_error *err);
 

@@ -2,8 +2,10 @@
 #include "sl-classifier-private.h"
 #include "sl-error-private.h"
 #include "sl-file-private.h"
+#include "sl-onnx-private.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +70,62 @@ alpha_to_sidecar (cJSON *input, const sl_pipeline *pipeline)
                            "with an alpha channel (gray + alpha counts as RGBA)");
 }
 
+/* An anomaly model's graph gives a score per image and a map; the decision
+ * is the program's, at the threshold the sidecar states. */
+static void
+anomaly_outputs (cJSON *doc, const sl_classifier *c, const sl_input_spec *spec)
+{
+  float threshold = sl_classifier_get_anomaly_threshold (c);
+  cJSON *outputs, *o, *shape;
+
+  cJSON_AddStringToObject (doc, "kind", "anomaly");
+  if (isfinite (threshold))
+    cJSON_AddNumberToObject (doc, "threshold", threshold);
+  else
+    cJSON_AddNullToObject (doc, "threshold");
+  cJSON_AddStringToObject (doc, "decision",
+                           "anomalous when anomaly_score > threshold, else good (a null "
+                           "threshold flags nothing)");
+  outputs = cJSON_AddArrayToObject (doc, "outputs");
+  o = cJSON_CreateObject ();
+  cJSON_AddItemToArray (outputs, o);
+  cJSON_AddStringToObject (o, "name", "anomaly_score");
+  shape = cJSON_AddArrayToObject (o, "shape");
+  cJSON_AddItemToArray (shape, cJSON_CreateString ("batch"));
+  cJSON_AddStringToObject (o, "values", "the largest distance of a patch to the memory bank");
+  o = cJSON_CreateObject ();
+  cJSON_AddItemToArray (outputs, o);
+  cJSON_AddStringToObject (o, "name", "anomaly_map");
+  shape = cJSON_AddArrayToObject (o, "shape");
+  cJSON_AddItemToArray (shape, cJSON_CreateString ("batch"));
+  cJSON_AddItemToArray (shape, cJSON_CreateNumber (1));
+  cJSON_AddItemToArray (shape, cJSON_CreateNumber (spec->height));
+  cJSON_AddItemToArray (shape, cJSON_CreateNumber (spec->width));
+  cJSON_AddStringToObject (o, "values",
+                           "patch distances upsampled to the input and smoothed, in the units "
+                           "of anomaly_score, over the pipeline's output image");
+}
+
+/* The model itself: a classifier's graph, or an anomaly model's (backbone and
+ * scorer, judged at the classifier's current threshold). */
+static sl_status
+export_graph (const sl_classifier *c, const sl_onnx_options *o, const char *path, sl_error *err)
+{
+  sl_anomaly *scorer;
+  sl_status st;
+
+  if (sl_classifier_kind (c) != SL_SLMODEL_ANOMALY)
+    return sl_model_export_onnx (sl_classifier_model (c), o, path, err);
+  scorer = sl_anomaly_copy (sl_classifier_anomaly (c));
+  if (scorer == NULL)
+    return sl_error_set (err, SL_ERR_NOMEM, "out of memory exporting %s", path);
+  st = sl_anomaly_set_threshold (scorer, sl_classifier_get_anomaly_threshold (c), err);
+  if (st == SL_OK)
+    st = _sl_onnx_export_anomaly (sl_classifier_model (c), scorer, o, path, err);
+  sl_anomaly_free (scorer);
+  return st;
+}
+
 /* The sidecar: everything a program needs to feed the ONNX graph exactly as
  * Sightline does, taken from the .slmodel header plus the graph's contract. */
 static char *
@@ -100,11 +158,17 @@ sidecar_json (const sl_classifier *c, const char *onnx_path)
                          float_array (spec.mean, spec.channels));
   cJSON_AddItemToObject (input, "normalization_in_graph_std",
                          float_array (spec.std, spec.channels));
-  output = cJSON_AddObjectToObject (doc, "output");
-  cJSON_AddStringToObject (output, "name", "probabilities");
-  shape = cJSON_AddArrayToObject (output, "shape");
-  cJSON_AddItemToArray (shape, cJSON_CreateString ("batch"));
-  cJSON_AddItemToArray (shape, cJSON_CreateNumber (classes));
+  if (sl_classifier_kind (c) == SL_SLMODEL_ANOMALY)
+    anomaly_outputs (doc, c, &spec);
+  else
+    {
+      cJSON_AddStringToObject (doc, "kind", "classifier");
+      output = cJSON_AddObjectToObject (doc, "output");
+      cJSON_AddStringToObject (output, "name", "probabilities");
+      shape = cJSON_AddArrayToObject (output, "shape");
+      cJSON_AddItemToArray (shape, cJSON_CreateString ("batch"));
+      cJSON_AddItemToArray (shape, cJSON_CreateNumber (classes));
+    }
   alpha_to_sidecar (input, sl_classifier_pipeline (c));
   cJSON_AddStringToObject (input, "depth_16_to_8",
                            "out = round (v / 257), i.e. floor (v / 257 + 1/2); no sample is "
@@ -160,10 +224,6 @@ sl_classifier_export_onnx (const sl_classifier *c, const char *path, sl_error *e
 
   if (c == NULL || path == NULL)
     return sl_error_set (err, SL_ERR_INVALID, "exporting to ONNX needs a model and a path");
-  if (sl_classifier_kind (c) == SL_SLMODEL_ANOMALY)
-    return sl_error_set (err, SL_ERR_INVALID,
-                         "ONNX export of anomaly models is not available; run the .slmodel with "
-                         "libsightline or sightline-infer");
   classes = sl_classifier_class_count (c);
   sidecar = sidecar_path (path);
   text = sidecar_json (c, path);
@@ -193,7 +253,7 @@ sl_classifier_export_onnx (const sl_classifier *c, const char *path, sl_error *e
   strcat (staged, ".staged");
   st = sl_file_write_atomic (staged, text, strlen (text), err);
   if (st == SL_OK)
-    st = sl_model_export_onnx (sl_classifier_model (c), &o, path, err);
+    st = export_graph (c, &o, path, err);
   if (st == SL_OK && rename (staged, sidecar) != 0)
     st = sl_error_set_errno (err, SL_ERR_IO, "cannot write %s", sidecar);
   if (st != SL_OK)

@@ -6,6 +6,7 @@
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "sl-files.h"
 
@@ -332,6 +333,102 @@ test_cost (Fixture *f, gconstpointer user_data)
   sl_pipeline_free (pipeline);
 }
 
+static void
+write_floats (const char *dir, const char *name, const float *v, gsize n)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+
+  g_assert_true (g_file_set_contents (path, (const char *) v, n * sizeof (float), NULL));
+}
+
+/* The anomaly model as ONNX: a sidecar that says how to judge its outputs, and
+ * (where ONNX Runtime is installed) a graph whose scores and maps are the
+ * runtime's for the same preprocessed images. */
+static void
+test_export_onnx (Fixture *f, gconstpointer user_data)
+{
+  const RtAnomalyData *d = rt_anomaly_data ();
+  g_autofree char *dir = g_build_filename (d->dir, "onnx", NULL);
+  g_autofree char *onnx = g_build_filename (dir, "model.onnx", NULL);
+  g_autofree char *sidecar_path = g_build_filename (dir, "model.json", NULL);
+  g_autofree char *sidecar = NULL, *shape = NULL, *python = NULL;
+  const char *paths[3] = { d->good[0], d->defect[2], d->far[1] };
+  g_autofree float *inputs = g_new (float, 3 * 3 * MAP_FLOATS);
+  g_autofree float *maps_out = g_new (float, 3 * MAP_FLOATS);
+  float scores[3], threshold;
+  const char *script = g_getenv ("SL_ONNX_ANOMALY_CHECK");
+  sl_error err = { 0 };
+  cJSON *doc;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  threshold = rt_reference_score (f->reference, f->ref_model, d->good[1], NULL);
+  sl_assert_ok (sl_classifier_set_anomaly_threshold (f->c, threshold, &err), &err);
+  sl_assert_ok (sl_classifier_export_onnx (f->c, onnx, &err), &err);
+  g_assert_true (g_file_get_contents (sidecar_path, &sidecar, NULL, NULL));
+  doc = cJSON_Parse (sidecar);
+  g_assert_nonnull (doc);
+  g_assert_cmpstr (cJSON_GetStringValue (cJSON_GetObjectItem (doc, "kind")), ==, "anomaly");
+  g_assert_cmpfloat_with_epsilon (cJSON_GetNumberValue (cJSON_GetObjectItem (doc, "threshold")),
+                                  threshold, 1e-6 * threshold);
+  g_assert_cmpstr (cJSON_GetStringValue (cJSON_GetObjectItem (
+                       cJSON_GetArrayItem (cJSON_GetObjectItem (doc, "outputs"), 1), "name")),
+                   ==, "anomaly_map");
+  g_assert_cmpstr (
+      cJSON_GetStringValue (cJSON_GetArrayItem (cJSON_GetObjectItem (doc, "classes"), 1)), ==,
+      "anomalous");
+  cJSON_Delete (doc);
+
+  /* What the graph is fed (the pipeline's output, 0..255, NCHW) and what the runtime says. */
+  for (int i = 0; i < 3; i++)
+    {
+      sl_image img = { 0 }, ready = { 0 };
+      sl_prediction p;
+      sl_prediction_maps maps;
+
+      sl_assert_ok (sl_image_load (paths[i], 0, &img, &err), &err);
+      sl_assert_ok (sl_classifier_preprocess (f->c, &img, &ready, &err), &err);
+      for (int ch = 0; ch < 3; ch++)
+        for (int y = 0; y < RT_TINY_SIZE; y++)
+          for (int x = 0; x < RT_TINY_SIZE; x++)
+            inputs[(i * 3 + ch) * MAP_FLOATS + y * RT_TINY_SIZE + x]
+                = ((const guint8 *) ready.data)[y * ready.stride + 3 * x + ch];
+      sl_prediction_init (&p);
+      sl_prediction_maps_init (&maps);
+      maps.anomaly_map = maps_out + i * MAP_FLOATS;
+      sl_assert_ok (sl_classifier_predict_image_maps (f->c, &img, &p, NULL, &maps, &err), &err);
+      scores[i] = p.anomaly_score;
+      sl_image_clear (&img);
+      sl_image_clear (&ready);
+    }
+  if (script == NULL || (python = g_find_program_in_path ("python3")) == NULL)
+    {
+      g_test_skip ("no python3 with the ONNX check script (run through meson test)");
+      return;
+    }
+  shape = g_strdup_printf ("3 3 %d %d\n", RT_TINY_SIZE, RT_TINY_SIZE);
+  {
+    g_autofree char *shape_path = g_build_filename (dir, "shape.txt", NULL);
+    g_autofree char *out = NULL, *errs = NULL;
+    const char *argv[] = { python, script, "--runtime", dir, NULL };
+    int status = 0;
+
+    g_assert_true (g_file_set_contents (shape_path, shape, -1, NULL));
+    write_floats (dir, "inputs.f32", inputs, 3 * 3 * MAP_FLOATS);
+    write_floats (dir, "scores.f32", scores, 3);
+    write_floats (dir, "maps.f32", maps_out, 3 * MAP_FLOATS);
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out,
+                                 &errs, &status, NULL));
+    if (WIFEXITED (status) && WEXITSTATUS (status) == 77)
+      {
+        g_test_skip_printf ("%s", g_strchomp (errs));
+        return;
+      }
+    if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+      g_error ("ONNX Runtime disagrees with the runtime: %s%s", out, errs);
+    g_test_message ("%s", g_strchomp (out));
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -347,5 +444,7 @@ main (int argc, char **argv)
   g_test_add ("/runtime/anomaly/save-open", Fixture, NULL, fixture_set_up, test_save_open,
               fixture_tear_down);
   g_test_add ("/runtime/anomaly/cost", Fixture, NULL, fixture_set_up, test_cost, fixture_tear_down);
+  g_test_add ("/runtime/anomaly/export-onnx", Fixture, NULL, fixture_set_up, test_export_onnx,
+              fixture_tear_down);
   return g_test_run ();
 }
