@@ -82,6 +82,9 @@ print_result (const SlExportResult *r)
             r->anomaly_threshold);
   if (r->anomaly_statement != NULL)
     printf ("  %s\n", r->anomaly_statement);
+  if (r->gated && r->onnx_path != NULL)
+    printf ("  The ONNX graph gives the class probabilities only: the gate runs with the "
+            ".slmodel (libsightline, sightline-infer); its sidecar says so\n");
   printf ("Latency on this computer: %.2f ms per image (median, %d threads, preprocessing "
           "included)\n",
           r->latency_ms, r->threads);
