@@ -1,64 +1,14 @@
 /* sl-anomaly-results.c: the Evaluate page's results for an anomaly run: score histogram, ROC curve, the threshold and its rates, the images worst first with heatmaps. */
 #define G_LOG_DOMAIN "Sightline-UI"
 
-#include "sl-anomaly-results.h"
+#include "sl-anomaly-results-private.h"
 
 #include <math.h>
 
-#include "sl-anomaly-card.h"
-#include "sl-anomaly-item.h"
-#include "sl-heatmap-cache.h"
 #include "sl-thumbnail-cache.h"
 
-/* Gallery pictures and heatmaps fit this box: large enough to see where a defect is. */
-#define PICTURE_SIZE 128
 /* A threshold picked on the charts reaches the project this long after the last pick. */
 #define SAVE_DELAY_MS 300
-
-struct _SlAnomalyResults
-{
-  GtkWidget parent_instance;
-  SlSession *session;
-  int threads;
-  SlThumbnailCache *thumbs;
-  SlHeatmapCache *heatmaps; /* NULL while heatmaps are off */
-  gboolean show_heatmaps, only_wrong;
-
-  /* The evaluation shown. */
-  gint64 evaluation_id;
-  gint64 run_id;
-  double eval_threshold; /* the threshold it was read with, and what it says about it */
-  gboolean eval_manual;
-  char *eval_statement;
-  char *split_words;
-  GArray *good, *defect; /* double: the scores */
-  double auto_threshold; /* the run's own */
-  char *auto_statement;
-  double threshold;
-  gboolean manual;
-  guint save_timer;
-  gboolean updating;
-
-  GListStore *items;
-  GtkCustomFilter *filter;
-  GtkFilterListModel *filtered;
-
-  GtkLabel *auroc_label, *auroc_detail, *counts_label;
-  GtkSpinButton *spin;
-  GtkLabel *mode_label;
-  GtkWidget *reset_button;
-  GtkLabel *false_reject_label, *escape_label, *statement_label, *auto_label;
-  SlScoreHistogram *histogram;
-  GtkStack *roc_stack;
-  SlRocCurve *roc;
-  GtkLabel *roc_note;
-  GtkLabel *gallery_subtitle;
-  GtkSwitch *heatmap_switch;
-  GtkDropDown *show_dropdown;
-  GtkStack *gallery_stack;
-  GtkGridView *grid;
-  GtkLabel *gallery_empty_label;
-};
 
 G_DEFINE_FINAL_TYPE (SlAnomalyResults, sl_anomaly_results, GTK_TYPE_WIDGET)
 
@@ -133,37 +83,6 @@ update_statement (SlAnomalyResults *self, guint false_rejects, guint escapes)
   gtk_label_set_text (self->auto_label, automatic);
 }
 
-static void
-update_cards (SlAnomalyResults *self)
-{
-  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->grid)); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *card = gtk_widget_get_first_child (child);
-
-      if (SL_IS_ANOMALY_CARD (card))
-        {
-          sl_anomaly_card_set_threshold (SL_ANOMALY_CARD (card), self->threshold);
-          sl_anomaly_card_set_heatmaps (SL_ANOMALY_CARD (card), self->heatmaps);
-        }
-    }
-}
-
-static void
-update_gallery_header (SlAnomalyResults *self)
-{
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->filtered));
-  g_autofree char *subtitle
-      = n > 0 ? g_strdup_printf ("%'u image%s, highest score first", n, n == 1 ? "" : "s")
-              : g_strdup ("");
-
-  gtk_label_set_text (self->gallery_subtitle, subtitle);
-  gtk_label_set_text (self->gallery_empty_label,
-                      self->only_wrong ? "No false rejects and no missed defects at this threshold."
-                                       : "No images were evaluated.");
-  gtk_stack_set_visible_child_name (self->gallery_stack, n > 0 ? "grid" : "empty");
-}
-
 /* Everything that follows the threshold: rates, statement, charts, cards, the filter. */
 static void
 show_threshold (SlAnomalyResults *self)
@@ -190,10 +109,10 @@ show_threshold (SlAnomalyResults *self)
   update_statement (self, false_rejects, self->defect->len - caught);
   sl_score_histogram_set_threshold (self->histogram, self->threshold);
   sl_roc_curve_set_threshold (self->roc, self->threshold);
-  update_cards (self);
+  _sl_anomaly_results_update_cards (self);
   if (self->only_wrong)
     gtk_filter_changed (GTK_FILTER (self->filter), GTK_FILTER_CHANGE_DIFFERENT);
-  update_gallery_header (self);
+  _sl_anomaly_results_update_gallery_header (self);
 }
 
 /* ---- Storing the threshold ------------------------------------------------------------------- */
@@ -273,91 +192,6 @@ static void
 on_reset_clicked (SlAnomalyResults *self)
 {
   sl_anomaly_results_reset_threshold (self);
-}
-
-/* ---- Heatmaps --------------------------------------------------------------------------------- */
-
-void
-sl_anomaly_results_set_show_heatmaps (SlAnomalyResults *self, gboolean show)
-{
-  g_return_if_fail (SL_IS_ANOMALY_RESULTS (self));
-  self->show_heatmaps = show;
-  if (gtk_switch_get_active (self->heatmap_switch) != show)
-    gtk_switch_set_active (self->heatmap_switch, show);
-  g_clear_object (&self->heatmaps);
-  /* The colour scale follows the run's threshold, so maps compare across images. */
-  if (show && self->run_id >= 0)
-    self->heatmaps = sl_heatmap_cache_new (sl_session_get_path (self->session), self->run_id,
-                                           SL_HEATMAP_ANOMALY, self->auto_threshold, PICTURE_SIZE,
-                                           self->threads);
-  update_cards (self);
-}
-
-static void
-on_heatmap_switch (SlAnomalyResults *self)
-{
-  if (gtk_switch_get_active (self->heatmap_switch) != self->show_heatmaps)
-    sl_anomaly_results_set_show_heatmaps (self, gtk_switch_get_active (self->heatmap_switch));
-}
-
-/* ---- The gallery --------------------------------------------------------------------------------- */
-
-static gboolean
-match_item (gpointer item, gpointer data)
-{
-  SlAnomalyResults *self = data;
-
-  return !self->only_wrong || sl_anomaly_item_wrong_at (item, self->threshold);
-}
-
-void
-sl_anomaly_results_set_only_wrong (SlAnomalyResults *self, gboolean only_wrong)
-{
-  g_return_if_fail (SL_IS_ANOMALY_RESULTS (self));
-  self->only_wrong = only_wrong;
-  if (gtk_drop_down_get_selected (self->show_dropdown) != (guint) only_wrong)
-    gtk_drop_down_set_selected (self->show_dropdown, only_wrong);
-  gtk_filter_changed (GTK_FILTER (self->filter),
-                      only_wrong ? GTK_FILTER_CHANGE_MORE_STRICT : GTK_FILTER_CHANGE_LESS_STRICT);
-  update_gallery_header (self);
-}
-
-static void
-on_show_selected (SlAnomalyResults *self)
-{
-  gboolean only_wrong = gtk_drop_down_get_selected (self->show_dropdown) == 1;
-
-  if (only_wrong != self->only_wrong)
-    sl_anomaly_results_set_only_wrong (self, only_wrong);
-}
-
-static void
-setup_card (GtkSignalListItemFactory *factory, GtkListItem *item, SlAnomalyResults *self)
-{
-  gtk_list_item_set_child (item, sl_anomaly_card_new (self->thumbs));
-  gtk_list_item_set_activatable (item, FALSE);
-}
-
-static void
-bind_card (GtkSignalListItemFactory *factory, GtkListItem *item, SlAnomalyResults *self)
-{
-  SlAnomalyCard *card = SL_ANOMALY_CARD (gtk_list_item_get_child (item));
-
-  sl_anomaly_card_set_threshold (card, self->threshold);
-  sl_anomaly_card_set_heatmaps (card, self->heatmaps);
-  sl_anomaly_card_bind (card, gtk_list_item_get_item (item));
-}
-
-static void
-unbind_card (GtkSignalListItemFactory *factory, GtkListItem *item, SlAnomalyResults *self)
-{
-  sl_anomaly_card_unbind (SL_ANOMALY_CARD (gtk_list_item_get_child (item)));
-}
-
-static void
-on_filtered_changed (SlAnomalyResults *self)
-{
-  update_gallery_header (self);
 }
 
 /* ---- Showing an evaluation ------------------------------------------------------------------------ */
@@ -550,22 +384,10 @@ sl_anomaly_results_get_threshold_spin (SlAnomalyResults *self)
   return self->spin;
 }
 
-GListModel *
-sl_anomaly_results_get_gallery_model (SlAnomalyResults *self)
-{
-  return G_LIST_MODEL (self->filtered);
-}
-
-GtkWidget *
-sl_anomaly_results_get_gallery_grid (SlAnomalyResults *self)
-{
-  return GTK_WIDGET (self->grid);
-}
-
 /* ---- Building ----------------------------------------------------------------------------------- */
 
-static GtkWidget *
-label_new (const char *text, float xalign, const char *css1, const char *css2)
+GtkWidget *
+_sl_anomaly_results_label_new (const char *text, float xalign, const char *css1, const char *css2)
 {
   GtkWidget *label = gtk_label_new (text);
 
@@ -592,15 +414,16 @@ build_summary (SlAnomalyResults *self)
   GtkWidget *panel = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
 
   gtk_widget_add_css_class (panel, "sl-panel");
-  gtk_box_append (GTK_BOX (panel), label_new ("AUROC", 0, "caption-heading", "dim-label"));
-  self->auroc_label = GTK_LABEL (label_new ("", 0, "sl-big-number", "numeric"));
+  gtk_box_append (GTK_BOX (panel),
+                  _sl_anomaly_results_label_new ("AUROC", 0, "caption-heading", "dim-label"));
+  self->auroc_label = GTK_LABEL (_sl_anomaly_results_label_new ("", 0, "sl-big-number", "numeric"));
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->auroc_label),
                                "Area under the ROC curve: the chance that a defect image scores "
                                "higher than a good one");
   gtk_box_append (GTK_BOX (panel), GTK_WIDGET (self->auroc_label));
-  self->auroc_detail = GTK_LABEL (label_new ("", 0, "dim-label", NULL));
+  self->auroc_detail = GTK_LABEL (_sl_anomaly_results_label_new ("", 0, "dim-label", NULL));
   gtk_box_append (GTK_BOX (panel), wrap_label (self->auroc_detail));
-  self->counts_label = GTK_LABEL (label_new ("", 0, "numeric", NULL));
+  self->counts_label = GTK_LABEL (_sl_anomaly_results_label_new ("", 0, "numeric", NULL));
   gtk_widget_set_margin_top (GTK_WIDGET (self->counts_label), 6);
   gtk_box_append (GTK_BOX (panel), wrap_label (self->counts_label));
   return panel;
@@ -613,10 +436,10 @@ build_threshold (SlAnomalyResults *self)
   GtkWidget *panel = gtk_box_new (GTK_ORIENTATION_VERTICAL, 10);
   GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
   GtkWidget *grid = gtk_grid_new ();
-  GtkWidget *title = label_new ("_Threshold", 0, "dim-label", NULL);
+  GtkWidget *title = _sl_anomaly_results_label_new ("_Threshold", 0, "dim-label", NULL);
   GtkWidget *caption;
 
-  gtk_box_append (GTK_BOX (box), label_new ("Threshold", 0, "heading", NULL));
+  gtk_box_append (GTK_BOX (box), _sl_anomaly_results_label_new ("Threshold", 0, "heading", NULL));
   gtk_widget_add_css_class (panel, "sl-panel");
   gtk_label_set_use_underline (GTK_LABEL (title), TRUE);
   self->spin = GTK_SPIN_BUTTON (gtk_spin_button_new_with_range (0, 1, 0.001));
@@ -627,7 +450,7 @@ build_threshold (SlAnomalyResults *self)
                                "on the histogram, or click the curve, to choose one.");
   gtk_label_set_mnemonic_widget (GTK_LABEL (title), GTK_WIDGET (self->spin));
   g_signal_connect_swapped (self->spin, "value-changed", G_CALLBACK (on_spin_changed), self);
-  self->mode_label = GTK_LABEL (label_new ("", 0, "dim-label", NULL));
+  self->mode_label = GTK_LABEL (_sl_anomaly_results_label_new ("", 0, "dim-label", NULL));
   gtk_widget_set_hexpand (GTK_WIDGET (self->mode_label), TRUE);
   self->reset_button = gtk_button_new_with_mnemonic ("_Reset to Automatic");
   gtk_widget_set_tooltip_text (self->reset_button,
@@ -642,29 +465,29 @@ build_threshold (SlAnomalyResults *self)
 
   gtk_grid_set_column_spacing (GTK_GRID (grid), 12);
   gtk_grid_set_row_spacing (GTK_GRID (grid), 4);
-  caption = label_new ("Good parts rejected", 0, NULL, NULL);
+  caption = _sl_anomaly_results_label_new ("Good parts rejected", 0, NULL, NULL);
   gtk_widget_set_tooltip_text (caption, "False-reject rate: good images scoring above the "
                                         "threshold, which the line would throw out");
   gtk_widget_set_hexpand (caption, TRUE);
   gtk_grid_attach (GTK_GRID (grid), caption, 0, 0, 1, 1);
-  self->false_reject_label = GTK_LABEL (label_new ("", 1, "numeric", NULL));
+  self->false_reject_label = GTK_LABEL (_sl_anomaly_results_label_new ("", 1, "numeric", NULL));
   gtk_label_set_wrap (self->false_reject_label, TRUE);
   gtk_label_set_justify (self->false_reject_label, GTK_JUSTIFY_RIGHT);
   gtk_grid_attach (GTK_GRID (grid), GTK_WIDGET (self->false_reject_label), 1, 0, 1, 1);
-  caption = label_new ("Defects missed", 0, NULL, NULL);
+  caption = _sl_anomaly_results_label_new ("Defects missed", 0, NULL, NULL);
   gtk_widget_set_tooltip_text (caption, "Escape rate: defect images scoring at or below the "
                                         "threshold, which the line would pass");
   gtk_grid_attach (GTK_GRID (grid), caption, 0, 1, 1, 1);
-  self->escape_label = GTK_LABEL (label_new ("", 1, "numeric", NULL));
+  self->escape_label = GTK_LABEL (_sl_anomaly_results_label_new ("", 1, "numeric", NULL));
   gtk_label_set_wrap (self->escape_label, TRUE);
   gtk_label_set_justify (self->escape_label, GTK_JUSTIFY_RIGHT);
   gtk_label_set_max_width_chars (self->escape_label, 22);
   gtk_label_set_max_width_chars (self->false_reject_label, 22);
   gtk_grid_attach (GTK_GRID (grid), GTK_WIDGET (self->escape_label), 1, 1, 1, 1);
   gtk_box_append (GTK_BOX (panel), grid);
-  self->statement_label = GTK_LABEL (label_new ("", 0, NULL, NULL));
+  self->statement_label = GTK_LABEL (_sl_anomaly_results_label_new ("", 0, NULL, NULL));
   gtk_box_append (GTK_BOX (panel), wrap_label (self->statement_label));
-  self->auto_label = GTK_LABEL (label_new ("", 0, "dim-label", "caption"));
+  self->auto_label = GTK_LABEL (_sl_anomaly_results_label_new ("", 0, "dim-label", "caption"));
   gtk_box_append (GTK_BOX (panel), wrap_label (self->auto_label));
   gtk_box_append (GTK_BOX (box), panel);
   return box;
@@ -696,7 +519,7 @@ chart_box (const char *title, GtkWidget *chart)
 {
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
 
-  gtk_box_append (GTK_BOX (box), label_new (title, 0, "heading", NULL));
+  gtk_box_append (GTK_BOX (box), _sl_anomaly_results_label_new (title, 0, "heading", NULL));
   gtk_widget_set_vexpand (chart, TRUE);
   gtk_box_append (GTK_BOX (box), chart);
   return box;
@@ -722,7 +545,7 @@ build_charts (SlAnomalyResults *self)
   self->roc = SL_ROC_CURVE (sl_roc_curve_new ());
   g_signal_connect (self->roc, "threshold-picked", G_CALLBACK (on_picked), self);
   gtk_stack_add_named (self->roc_stack, GTK_WIDGET (self->roc), "curve");
-  self->roc_note = GTK_LABEL (label_new ("", 0.5, "dim-label", NULL));
+  self->roc_note = GTK_LABEL (_sl_anomaly_results_label_new ("", 0.5, "dim-label", NULL));
   gtk_label_set_wrap (self->roc_note, TRUE);
   gtk_label_set_justify (self->roc_note, GTK_JUSTIFY_CENTER);
   gtk_label_set_max_width_chars (self->roc_note, 28);
@@ -731,74 +554,6 @@ build_charts (SlAnomalyResults *self)
   gtk_widget_set_size_request (roc_box, 250, -1);
   gtk_box_append (GTK_BOX (row), roc_box);
   return row;
-}
-
-static GtkWidget *
-build_gallery (SlAnomalyResults *self)
-{
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
-  GtkWidget *header = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 10);
-  GtkWidget *heatmap_label = label_new ("_Heatmaps", 0, NULL, NULL);
-  GtkWidget *scrolled = gtk_scrolled_window_new (), *empty;
-  const char *const shows[] = { "All images", "Only wrong decisions", NULL };
-  g_autoptr (GtkListItemFactory) factory = gtk_signal_list_item_factory_new ();
-  GtkNoSelection *selection;
-
-  gtk_widget_add_css_class (header, "sl-gallery-header");
-  gtk_box_append (GTK_BOX (header), label_new ("Images, Highest Score First", 0, "heading", NULL));
-  self->gallery_subtitle = GTK_LABEL (label_new ("", 0, "dim-label", NULL));
-  gtk_label_set_ellipsize (self->gallery_subtitle, PANGO_ELLIPSIZE_END);
-  gtk_widget_set_hexpand (GTK_WIDGET (self->gallery_subtitle), TRUE);
-  gtk_box_append (GTK_BOX (header), GTK_WIDGET (self->gallery_subtitle));
-  self->show_dropdown = GTK_DROP_DOWN (gtk_drop_down_new_from_strings (shows));
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->show_dropdown),
-                               "Only wrong decisions: good parts the threshold rejects and defects "
-                               "it lets pass");
-  gtk_widget_set_valign (GTK_WIDGET (self->show_dropdown), GTK_ALIGN_CENTER);
-  g_signal_connect_swapped (self->show_dropdown, "notify::selected", G_CALLBACK (on_show_selected),
-                            self);
-  gtk_box_append (GTK_BOX (header), GTK_WIDGET (self->show_dropdown));
-  gtk_label_set_use_underline (GTK_LABEL (heatmap_label), TRUE);
-  gtk_widget_set_margin_start (heatmap_label, 6);
-  self->heatmap_switch = GTK_SWITCH (gtk_switch_new ());
-  gtk_widget_set_valign (GTK_WIDGET (self->heatmap_switch), GTK_ALIGN_CENTER);
-  gtk_label_set_mnemonic_widget (GTK_LABEL (heatmap_label), GTK_WIDGET (self->heatmap_switch));
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->heatmap_switch),
-                               "Show where each image differs from the good parts: yellow at the "
-                               "threshold, red well above it");
-  g_signal_connect_swapped (self->heatmap_switch, "notify::active", G_CALLBACK (on_heatmap_switch),
-                            self);
-  gtk_box_append (GTK_BOX (header), heatmap_label);
-  gtk_box_append (GTK_BOX (header), GTK_WIDGET (self->heatmap_switch));
-  gtk_box_append (GTK_BOX (box), header);
-
-  self->items = g_list_store_new (SL_TYPE_ANOMALY_ITEM);
-  self->filter = gtk_custom_filter_new (match_item, self, NULL);
-  self->filtered = gtk_filter_list_model_new (G_LIST_MODEL (g_object_ref (self->items)),
-                                              GTK_FILTER (g_object_ref (self->filter)));
-  g_signal_connect_swapped (self->filtered, "items-changed", G_CALLBACK (on_filtered_changed),
-                            self);
-  selection = gtk_no_selection_new (G_LIST_MODEL (g_object_ref (self->filtered)));
-  g_signal_connect (factory, "setup", G_CALLBACK (setup_card), self);
-  g_signal_connect (factory, "bind", G_CALLBACK (bind_card), self);
-  g_signal_connect (factory, "unbind", G_CALLBACK (unbind_card), self);
-  self->grid = GTK_GRID_VIEW (gtk_grid_view_new (GTK_SELECTION_MODEL (selection), NULL));
-  gtk_grid_view_set_factory (self->grid, factory);
-  gtk_grid_view_set_max_columns (self->grid, 16);
-  gtk_widget_add_css_class (GTK_WIDGET (self->grid), "sl-prediction-grid");
-  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scrolled), GTK_POLICY_NEVER,
-                                  GTK_POLICY_AUTOMATIC);
-  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scrolled), GTK_WIDGET (self->grid));
-
-  self->gallery_stack = GTK_STACK (gtk_stack_new ());
-  gtk_widget_set_vexpand (GTK_WIDGET (self->gallery_stack), TRUE);
-  gtk_stack_add_named (self->gallery_stack, scrolled, "grid");
-  self->gallery_empty_label = GTK_LABEL (label_new ("", 0.5, "dim-label", NULL));
-  empty = GTK_WIDGET (self->gallery_empty_label);
-  gtk_label_set_wrap (self->gallery_empty_label, TRUE);
-  gtk_stack_add_named (self->gallery_stack, empty, "empty");
-  gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->gallery_stack));
-  return box;
 }
 
 static void
@@ -811,7 +566,7 @@ build (SlAnomalyResults *self)
   gtk_box_append (GTK_BOX (root), gtk_separator_new (GTK_ORIENTATION_VERTICAL));
   gtk_widget_set_hexpand (right, TRUE);
   gtk_box_append (GTK_BOX (right), build_charts (self));
-  gtk_box_append (GTK_BOX (right), build_gallery (self));
+  gtk_box_append (GTK_BOX (right), _sl_anomaly_results_build_gallery (self));
   gtk_box_append (GTK_BOX (root), right);
   gtk_widget_set_parent (root, GTK_WIDGET (self));
 }
