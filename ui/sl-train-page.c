@@ -326,9 +326,15 @@ update_header (SlTrainPage *self)
     {
       g_autofree char *model = sl_model_words_describe_run (run, TRUE);
 
-      subtitle = g_strdup_printf ("%s · %" G_GINT64_FORMAT " training and %" G_GINT64_FORMAT
-                                  " validation images",
-                                  model, run->train_images, run->val_images);
+      if (self->anomaly)
+        subtitle
+            = g_strdup_printf ("%s · %" G_GINT64_FORMAT " good training images, %" G_GINT64_FORMAT
+                               " images to set the threshold",
+                               model, run->train_images, run->val_images);
+      else
+        subtitle = g_strdup_printf ("%s · %" G_GINT64_FORMAT " training and %" G_GINT64_FORMAT
+                                    " validation images",
+                                    model, run->train_images, run->val_images);
     }
   gtk_label_set_text (self->run_subtitle, subtitle != NULL ? subtitle : "");
   /* Ellipsized on small screens: the whole line on hover. */

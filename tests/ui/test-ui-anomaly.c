@@ -256,6 +256,13 @@ test_dataset_wording (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "dataset.import", NULL));
   ui_test_spin (100);
   g_assert_true (sl_dataset_page_get_import_menu_shown (page));
+  /* Closed again, as Escape would (the page holds it). */
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (page)); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    if (GTK_IS_POPOVER_MENU (child))
+      gtk_popover_popdown (GTK_POPOVER (child));
+  ui_test_spin (50);
+  g_assert_false (sl_dataset_page_get_import_menu_shown (page));
   /* A classifier's complaint about a single class does not apply. */
   g_assert_false (shows (GTK_WIDGET (page), "at least two classes"));
   gtk_window_set_default_size (window, 1920, 1080);
@@ -368,7 +375,7 @@ test_fit_and_try (void)
   const char *result;
   GListModel *results;
   guint n, anomalous = 0;
-  g_autofree char *s1 = NULL, *s2 = NULL, *s3 = NULL, *s4 = NULL, *s5 = NULL;
+  g_autofree char *s1 = NULL, *s2 = NULL, *s3 = NULL, *s4 = NULL, *s5 = NULL, *s6 = NULL;
 
   if (backbones == NULL)
     {
@@ -428,6 +435,12 @@ test_fit_and_try (void)
   gtk_window_set_default_size (window, 1920, 1080);
   ui_test_spin (200);
   s3 = ui_test_save_screenshot (GTK_WIDGET (window), "anomaly-train-done-1920");
+  /* The history lists the fit as an anomaly run, without epochs. */
+  sl_train_page_show_sidebar (page, "runs");
+  ui_test_spin (100);
+  g_assert_true (shows (GTK_WIDGET (page), "Lite0 (pretrained) · anomaly"));
+  g_assert_false (shows (GTK_WIDGET (page), "1/1 epochs"));
+  s6 = ui_test_save_screenshot (GTK_WIDGET (window), "anomaly-train-history-1920");
   close_window (window);
 
   /* Try It with the run: a score, a decision and a heatmap over each image. */
