@@ -355,6 +355,67 @@ test_gate_export (Fixture *f, gconstpointer data)
   check_cli (f, path, noise);
 }
 
+/* Without validation images the gate's threshold is the training images' highest score, and
+ * the statement says so: every training image passes, the noise image does not. */
+static void
+test_gate_without_validation (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = g_build_filename (f->tmp, "c", NULL);
+  g_autofree char *good = g_build_filename (f->images, "good", NULL);
+  g_autofree char *defect = g_build_filename (f->images, "defect", NULL);
+  g_autofree char *out = g_build_filename (f->tmp, "out", NULL);
+  g_autofree char *noise = g_build_filename (f->tmp, "noise.png", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (sl_classifier) c = NULL;
+  g_autoptr (GPtrArray) images = NULL;
+  g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  SlExportOptions o;
+  SlExportResult r;
+  SlRunConfig config;
+  sl_prediction p;
+  gint64 run_id;
+
+  g_assert_cmpint (sl_test_write_anomaly_images (f->images, 12, 12, 48, 6), ==, 0);
+  f->project = sl_project_create (path, "gate", &error);
+  g_assert_no_error (error);
+  import_as (f->project, good, "plain");
+  import_as (f->project, defect, "flawed");
+  images = sl_project_list_images (f->project, NULL, &error);
+  for (guint i = 0; i < images->len; i++)
+    g_array_append_val (ids, ((SlImageInfo *) g_ptr_array_index (images, i))->id);
+  g_assert_true (sl_project_set_split (f->project, (const gint64 *) ids->data, ids->len,
+                                       SL_SPLIT_TRAIN, &error));
+  sl_run_config_init (&config);
+  config.epochs = 1;
+  config.batch_size = 8;
+  config.patience = 0;
+  config.threads = 2;
+  run_id = run_job (f->project, &config);
+
+  sl_export_options_init (&o);
+  o.anomaly_gate = TRUE;
+  g_assert_true (sl_project_export_run (f->project, run_id, out, &o, &r, &error));
+  g_assert_no_error (error);
+  g_assert_true (r.gated);
+  g_assert_nonnull (strstr (r.anomaly_statement, "no validation images"));
+  g_assert_nonnull (strstr (r.anomaly_statement, "highest score of its training images"));
+  g_assert_cmpint (sl_classifier_open (r.slmodel_path, NULL, &c, NULL), ==, SL_OK);
+  for (guint i = 0; i < images->len; i++)
+    {
+      const SlImageInfo *im = g_ptr_array_index (images, i);
+      g_autofree char *file = sl_project_image_path (f->project, im->hash, im->ext);
+
+      sl_prediction_init (&p);
+      g_assert_cmpint (sl_classifier_predict_file (c, file, &p, NULL, NULL), ==, SL_OK);
+      g_assert_cmpint (p.anomalous, ==, 0);
+    }
+  write_noise (noise, 48);
+  sl_prediction_init (&p);
+  g_assert_cmpint (sl_classifier_predict_file (c, noise, &p, NULL, NULL), ==, SL_OK);
+  g_assert_cmpint (p.anomalous, ==, 1);
+  sl_export_result_clear (&r);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -363,5 +424,7 @@ main (int argc, char **argv)
               fixture_tear_down);
   g_test_add ("/anomaly-export/gate", Fixture, NULL, fixture_set_up, test_gate_export,
               fixture_tear_down);
+  g_test_add ("/anomaly-export/gate-without-validation", Fixture, NULL, fixture_set_up,
+              test_gate_without_validation, fixture_tear_down);
   return g_test_run ();
 }
