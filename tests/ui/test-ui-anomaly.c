@@ -5,6 +5,7 @@
 
 #include "sl-anomaly.h"
 #include "sl-backbone.h"
+#include "sl-classifier.h"
 #include "sl-class-list.h"
 #include "sl-dataset-page.h"
 #include "sl-export-page.h"
@@ -15,6 +16,7 @@
 #include "sl-runner.h"
 #include "sl-session.h"
 #include "sl-test-anomaly-data.h"
+#include "sl-train-job.h"
 #include "sl-train-page.h"
 #include "sl-try-result.h"
 #include "ui-test-util.h"
@@ -35,6 +37,12 @@ static gboolean
 not_trying (gpointer page)
 {
   return !sl_export_page_is_trying (page);
+}
+
+static gboolean
+not_exporting (gpointer page)
+{
+  return !sl_export_page_is_exporting (page);
 }
 
 static gboolean
@@ -498,7 +506,7 @@ test_gradcam_toggle (void)
   GtkWindow *window;
   gint64 run_id;
   GListModel *results;
-  g_autofree char *shot = NULL;
+  g_autofree char *shot = NULL, *models = NULL;
 
   if (project == NULL)
     return;
@@ -534,6 +542,107 @@ test_gradcam_toggle (void)
   g_assert_true (sl_export_page_get_show_heatmap (page));
   ui_test_spin (100);
   shot = ui_test_save_screenshot (GTK_WIDGET (window), "gradcam-try");
+
+  /* The check reaches the export: this small network (28 px, no layer at 1/8 of it) cannot
+   * carry a gate, and the page says so instead of writing a file without one. */
+  models = g_build_filename (tmp, "models", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (models, 0755), ==, 0);
+  sl_export_page_set_folder (page, models);
+  sl_export_page_set_anomaly_gate (page, TRUE);
+  g_assert_true (sl_export_page_get_anomaly_gate (page));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "export.run", NULL));
+  g_assert_true (ui_test_wait_until (not_exporting, page, 120000));
+  g_assert_nonnull (sl_export_page_get_error (page));
+  g_assert_nonnull (strstr (sl_export_page_get_error (page)->message, "anomaly gate"));
+  g_assert_null (sl_export_page_get_result (page));
+  g_assert_true (shows (GTK_WIDGET (page), "cannot carry an anomaly gate"));
+  /* Without it the same run exports. */
+  sl_export_page_set_anomaly_gate (page, FALSE);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "export.run", NULL));
+  g_assert_true (ui_test_wait_until (not_exporting, page, 120000));
+  g_assert_null (sl_export_page_get_error (page));
+  g_assert_nonnull (sl_export_page_get_result (page));
+  close_window (window);
+  sl_project_unref (project);
+  sl_remove_tree (tmp);
+}
+
+/* A small classifier of the synthetic surface (64 px: three stride-2 convolutions reach 1/8,
+ * where a gate takes its patches). */
+static const char *gate_model
+    = "{\"name\": \"gate-cnn\", \"input\": {\"channels\": 3, \"height\": 64, \"width\": 64}, "
+      "\"classes\": 2, \"layers\": ["
+      "{\"type\": \"conv2d\", \"name\": \"c1\", \"filters\": 8, \"kernel\": 3, \"stride\": 2, "
+      "\"padding\": 1}, {\"type\": \"relu\", \"name\": \"r1\"},"
+      "{\"type\": \"conv2d\", \"name\": \"c2\", \"filters\": 8, \"kernel\": 3, \"stride\": 2, "
+      "\"padding\": 1}, {\"type\": \"relu\", \"name\": \"r2\"},"
+      "{\"type\": \"conv2d\", \"name\": \"c3\", \"filters\": 16, \"kernel\": 3, \"stride\": 2, "
+      "\"padding\": 1}, {\"type\": \"relu\", \"name\": \"r3\"},"
+      "{\"type\": \"global_avgpool\", \"name\": \"gap\"},"
+      "{\"type\": \"dense\", \"name\": \"fc\", \"units\": 2}]}";
+
+/* "Add an anomaly gate" puts a gate into the exported file: the runtime finds a scorer in it,
+ * and the classifier stays a classifier. */
+static void
+test_export_gate (void)
+{
+  g_autofree char *tmp = ui_test_make_tmp ();
+  g_autofree char *path = g_build_filename (tmp, "p", NULL);
+  g_autofree char *models = g_build_filename (tmp, "models", NULL);
+  g_autofree char *images = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SlTrainJob) job = NULL;
+  g_autoptr (SlSession) session = NULL;
+  SlProject *project;
+  SlSplitConfig split;
+  SlRunConfig config;
+  SlExportPage *page;
+  GtkWindow *window;
+  sl_classifier_options options;
+  sl_classifier *gated = NULL;
+  sl_error err = { 0 };
+
+  project = sl_project_create_kind (path, "p", SL_PROJECT_KIND_CLASSIFY, &error);
+  g_assert_no_error (error);
+  images = write_images (tmp, 24, 12);
+  import_as (project, images, "good", "good");
+  import_as (project, images, "defect", "defect");
+  sl_split_config_init (&split);
+  g_assert_true (sl_project_split (project, &split, NULL, &error));
+  sl_run_config_init (&config);
+  g_clear_pointer (&config.preset, g_free);
+  config.model_json = g_strdup (gate_model);
+  config.epochs = 1;
+  config.batch_size = 8;
+  config.threads = 2;
+  config.patience = 0;
+  job = sl_train_job_new (project, &config, &error);
+  sl_run_config_clear (&config);
+  g_assert_no_error (error);
+  g_assert_true (sl_train_job_run (job, &error));
+  g_assert_no_error (error);
+
+  session = sl_session_new_for_project (project);
+  page = SL_EXPORT_PAGE (sl_export_page_new (session));
+  window = ui_test_window_new (GTK_WIDGET (page), 1024, 700);
+  g_assert_true (sl_run_chooser_set_run_id (sl_export_page_get_run_chooser (page),
+                                            sl_train_job_get_run_id (job)));
+  ui_test_spin (300);
+  g_assert_cmpint (g_mkdir_with_parents (models, 0755), ==, 0);
+  sl_export_page_set_folder (page, models);
+  sl_export_page_set_anomaly_gate (page, TRUE);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "export.run", NULL));
+  g_assert_true (ui_test_wait_until (not_exporting, page, 120000));
+  if (sl_export_page_get_error (page) != NULL)
+    g_error ("export with a gate: %s", sl_export_page_get_error (page)->message);
+  g_assert_nonnull (sl_export_page_get_result (page));
+  sl_classifier_options_init (&options);
+  g_assert_cmpint (
+      sl_classifier_open (sl_export_page_get_result (page)->slmodel_path, &options, &gated, &err),
+      ==, SL_OK);
+  g_assert_nonnull (sl_classifier_anomaly (gated));
+  g_assert_cmpint (sl_classifier_kind (gated), ==, SL_SLMODEL_CLASSIFIER);
+  sl_classifier_free (gated);
   close_window (window);
   sl_project_unref (project);
   sl_remove_tree (tmp);
@@ -547,5 +656,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/anomaly/dataset-wording", test_dataset_wording);
   g_test_add_func ("/ui/anomaly/fit-and-try", test_fit_and_try);
   g_test_add_func ("/ui/anomaly/gradcam-toggle", test_gradcam_toggle);
+  g_test_add_func ("/ui/anomaly/export-gate", test_export_gate);
   return g_test_run ();
 }
