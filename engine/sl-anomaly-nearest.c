@@ -13,8 +13,8 @@
 #include <math.h>
 #include <stdlib.h>
 
-#define ROWS       128
-#define BANK_BLOCK 1024
+#define ROWS       256
+#define BANK_BLOCK 256
 #define CANDIDATES 4
 
 typedef struct

@@ -333,7 +333,7 @@ test_score_equals_brute_force (void)
 
   outs_fill (&train, 30, 21);
   outs_fill (&test, 4, 99);
-  c.coreset_ratio = 0.5; /* 960 bank patches: one full GEMM block and a partial one */
+  c.coreset_ratio = 0.5; /* 960 bank patches: three full GEMM blocks and a partial one */
   a = fit_tiny (&c, &train, 30);
   g_assert_cmpint (a->bank_size, ==, 960);
   /* Make one test patch a bank patch plus a whisker, where |x|^2 + |b|^2 - 2 x.b cancels. */
