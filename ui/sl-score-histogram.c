@@ -408,6 +408,24 @@ on_drag_update (GtkGestureDrag *gesture, double dx, double dy, SlScoreHistogram 
     pick (self, CLAMP (x + dx, self->px, self->px + self->pw));
 }
 
+/* Arrow keys move the threshold by a two-hundredth of the range (Shift: a twentieth), so the
+ * keyboard can do what a drag does. */
+static void
+nudge_action (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  SlScoreHistogram *self = SL_SCORE_HISTOGRAM (widget);
+  double step, from, value;
+
+  if (self->n_bins == 0)
+    return;
+  step = pow (10, floor (log10 ((self->hi - self->lo) / 200)));
+  from = isfinite (self->threshold) ? self->threshold : (self->lo + self->hi) / 2;
+  value = round (from / step + g_variant_get_int32 (param)) * step;
+  value = CLAMP (value, self->lo, self->hi);
+  sl_score_histogram_set_threshold (self, value);
+  g_signal_emit (self, signals[THRESHOLD_PICKED], 0, value);
+}
+
 /* ---- Object ------------------------------------------------------------------------------ */
 
 static void
@@ -435,6 +453,13 @@ sl_score_histogram_class_init (SlScoreHistogramClass *klass)
       = g_signal_new ("threshold-picked", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
                       NULL, NULL, G_TYPE_NONE, 1, G_TYPE_DOUBLE);
   gtk_widget_class_set_css_name (widget_class, "scorehistogram");
+  gtk_widget_class_install_action (widget_class, "histogram.nudge", "i", nudge_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, 0, "histogram.nudge", "i", -1);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Right, 0, "histogram.nudge", "i", 1);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, GDK_SHIFT_MASK,
+                                       "histogram.nudge", "i", -10);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Right, GDK_SHIFT_MASK,
+                                       "histogram.nudge", "i", 10);
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
 }
 
@@ -451,9 +476,10 @@ sl_score_histogram_init (SlScoreHistogram *self)
   g_signal_connect (drag, "drag-update", G_CALLBACK (on_drag_update), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drag));
   gtk_widget_set_cursor_from_name (GTK_WIDGET (self), "col-resize");
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self),
-                               "Click or drag to move the threshold: images right of the line are "
-                               "flagged as anomalous");
+  gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
+  gtk_widget_set_tooltip_text (
+      GTK_WIDGET (self), "Click or drag (or use the arrow keys) to move the threshold: images "
+                         "right of the line are flagged as anomalous");
 }
 
 GtkWidget *

@@ -8,8 +8,9 @@ G_BEGIN_DECLS
 #define SL_TYPE_SCORE_HISTOGRAM (sl_score_histogram_get_type ())
 G_DECLARE_FINAL_TYPE (SlScoreHistogram, sl_score_histogram, SL, SCORE_HISTOGRAM, GtkWidget)
 
-/* Signal "threshold-picked" (double threshold): a click or drag on the plot chose
- * a threshold (the widget shows it already). */
+/* Signal "threshold-picked" (double threshold): a click or drag on the plot, or the
+ * arrow keys (action "histogram.nudge" (i): that many steps of a two-hundredth of the
+ * range), chose a threshold (the widget shows it already). */
 GtkWidget *sl_score_histogram_new (void);
 
 /* Copies the scores (either list may be empty; non-finite scores are left out) and

@@ -59,6 +59,9 @@ test_histogram_bins (void)
   g_assert_cmpfloat (sl_score_histogram_pick_at (histogram, x + 50), >,
                      sl_score_histogram_pick_at (histogram, x));
   g_assert_true (isnan (sl_score_histogram_pick_at (histogram, 1)));
+  /* The keyboard moves it in steps of 0.01 (a two-hundredth of 3.24, rounded down). */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (histogram), "histogram.nudge", "i", 3));
+  g_assert_cmpfloat_with_epsilon (sl_score_histogram_get_threshold (histogram), 2.53, 1e-9);
   g_free (ui_test_save_screenshot (GTK_WIDGET (window), "anomaly-histogram"));
 
   /* Good images only: one colour, the same bins rule (10 scores: 4.3 -> 6). */
