@@ -24,8 +24,8 @@ SL_API sl_status sl_slmodel_save (const sl_model *model, const sl_pipeline *pipe
                                   const sl_slmodel_info *info, const char *path, sl_error *err);
 
 /* ---- Opening a model -------------------------------------------------------
- * An opened classifier is immutable apart from its reject threshold: any
- * number of threads may predict with it at once. Each concurrent prediction
+ * An opened classifier is immutable apart from its reject and anomaly
+ * thresholds: any number of threads may predict with it at once. Each concurrent prediction
  * uses its own working memory and `threads` compute threads, so callers that
  * predict from many threads at once usually want threads = 1. */
 

@@ -429,6 +429,58 @@ test_export_onnx (Fixture *f, gconstpointer user_data)
   }
 }
 
+typedef struct
+{
+  Fixture *f;
+  const char *path;
+  gint *stop;
+  int predictions;
+} Predictor;
+
+static gpointer
+predict_until_stopped (gpointer data)
+{
+  Predictor *p = data;
+  sl_error err = { 0 };
+
+  while (!g_atomic_int_get (p->stop) || p->predictions < 5)
+    {
+      sl_prediction pred;
+
+      sl_prediction_init (&pred);
+      sl_assert_ok (sl_classifier_predict_file (p->f->c, p->path, &pred, NULL, &err), &err);
+      /* Each prediction is judged by one threshold, the one it reports. */
+      g_assert_true (pred.anomaly_threshold == 0.0f || isinf (pred.anomaly_threshold));
+      g_assert_cmpint (pred.anomalous, ==, pred.anomaly_score > pred.anomaly_threshold);
+      p->predictions++;
+    }
+  return NULL;
+}
+
+/* The threshold changes while two threads predict: every prediction sees the old or the new one. */
+static void
+test_threshold_while_predicting (Fixture *f, gconstpointer user_data)
+{
+  const RtAnomalyData *d = rt_anomaly_data ();
+  gint stop = 0;
+  Predictor p[2] = { { f, d->far[0], &stop, 0 }, { f, d->good[0], &stop, 0 } };
+  GThread *threads[2];
+  sl_error err = { 0 };
+
+  for (int i = 0; i < 2; i++)
+    threads[i] = g_thread_new ("predict", predict_until_stopped, &p[i]);
+  for (int k = 0; k < 2000; k++)
+    {
+      sl_assert_ok (sl_classifier_set_anomaly_threshold (f->c, k % 2 ? 0.0f : INFINITY, &err),
+                    &err);
+      g_usleep (50);
+    }
+  g_atomic_int_set (&stop, 1);
+  for (int i = 0; i < 2; i++)
+    g_thread_join (threads[i]);
+  g_assert_cmpint (p[0].predictions, >=, 5);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -444,6 +496,8 @@ main (int argc, char **argv)
   g_test_add ("/runtime/anomaly/save-open", Fixture, NULL, fixture_set_up, test_save_open,
               fixture_tear_down);
   g_test_add ("/runtime/anomaly/cost", Fixture, NULL, fixture_set_up, test_cost, fixture_tear_down);
+  g_test_add ("/runtime/anomaly/threshold-while-predicting", Fixture, NULL, fixture_set_up,
+              test_threshold_while_predicting, fixture_tear_down);
   g_test_add ("/runtime/anomaly/export-onnx", Fixture, NULL, fixture_set_up, test_export_onnx,
               fixture_tear_down);
   return g_test_run ();
