@@ -23,6 +23,11 @@ _sl_eval_data_load_anomaly (SlProject *db, SlEvalData *d, gint64 evaluation_id, 
   if (evaluation_id >= 0
       && (d->anomaly = sl_project_get_anomaly_evaluation (db, evaluation_id, error)) == NULL)
     return FALSE;
+  /* The fit scores the validation images itself: the page can point there. */
+  d->other_split_evaluated
+      = sl_project_find_evaluation (db, d->run_id,
+                                    d->split == SL_SPLIT_VAL ? SL_SPLIT_TEST : SL_SPLIT_VAL, NULL)
+        >= 0;
   d->states = g_array_new (FALSE, TRUE, sizeof (SlEvalImageState));
   d->extras = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   return (d->classes = sl_project_list_classes (db, error)) != NULL;

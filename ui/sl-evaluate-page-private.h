@@ -27,12 +27,13 @@ typedef struct
   SlEvaluation
       *evaluation;      /* NULL: the run was not evaluated on the split (or is an anomaly run) */
   gboolean anomaly_run; /* an anomaly run: its evaluation is `anomaly`, not `evaluation` */
-  SlAnomalyEvaluation *anomaly; /* NULL: the anomaly run was not evaluated on the split */
-  GPtrArray *predictions;       /* SlImagePrediction, most confident first */
-  GArray *states;               /* SlEvalImageState, one per prediction: the images now */
-  GHashTable *extras;           /* image ids (gint64 *) evaluable now but not evaluated */
-  GPtrArray *classes;           /* SlClass: the project's classes now */
-  gint64 split_images;          /* images the run could be evaluated on now */
+  SlAnomalyEvaluation *anomaly;   /* NULL: the anomaly run was not evaluated on the split */
+  gboolean other_split_evaluated; /* an anomaly run: the other split has an evaluation */
+  GPtrArray *predictions;         /* SlImagePrediction, most confident first */
+  GArray *states;                 /* SlEvalImageState, one per prediction: the images now */
+  GHashTable *extras;             /* image ids (gint64 *) evaluable now but not evaluated */
+  GPtrArray *classes;             /* SlClass: the project's classes now */
+  gint64 split_images;            /* images the run could be evaluated on now */
 } SlEvalData;
 
 struct _SlEvaluatePage

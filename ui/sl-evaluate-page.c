@@ -82,9 +82,14 @@ update_view (SlEvaluatePage *self)
                 ? g_strdup_printf (
                     "See how %s scores the %'" G_GINT64_FORMAT " %s image%s it never fitted "
                     "on: how well it tells defects from good parts, how many good parts its "
-                    "threshold rejects and how many defects escape.",
+                    "threshold rejects and how many defects escape.%s",
                     self->data->run->name, self->data->split_images, split,
-                    self->data->split_images == 1 ? "" : "s")
+                    self->data->split_images == 1 ? "" : "s",
+                    !self->data->other_split_evaluated ? ""
+                    : sl_evaluate_page_get_split (self) == SL_SPLIT_TEST
+                        ? " The validation images are scored already: choose Validation above "
+                          "to see them."
+                        : " The test images are scored already: choose Test above to see them.")
                 : g_strdup_printf (
                     "See how %s does on the %'" G_GINT64_FORMAT " %s image%s it never trained "
                     "on: its accuracy, which classes it mixes up, and which labels may be "

@@ -255,6 +255,12 @@ fixture_teardown (Fixture *f, gconstpointer data)
 }
 
 static gboolean
+page_idle (gpointer data)
+{
+  return !sl_evaluate_page_is_busy (data);
+}
+
+static gboolean
 shows_anomaly_results (gpointer data)
 {
   return !sl_evaluate_page_is_busy (data)
@@ -555,8 +561,12 @@ test_fitted (Fixture *f, gconstpointer data)
 
   f->session = sl_session_new_for_project (f->project);
   f->page = SL_EVALUATE_PAGE (sl_evaluate_page_new (f->session));
-  sl_evaluate_page_set_split (f->page, SL_SPLIT_VAL);
   f->window = ui_test_window_new (GTK_WIDGET (f->page), 1280, 800);
+  /* The test images wait for Evaluate; the fit scored the validation images already. */
+  g_assert_true (ui_test_wait_until (page_idle, f->page, 30000));
+  g_assert_cmpstr (sl_evaluate_page_get_view_state (f->page), ==, "not-evaluated");
+  g_assert_nonnull (ui_test_find_label (GTK_WIDGET (f->page), "choose Validation above"));
+  sl_evaluate_page_set_split (f->page, SL_SPLIT_VAL);
   g_assert_true (ui_test_wait_until (shows_anomaly_results, f->page, 30000));
   results = sl_evaluate_page_get_anomaly_results (f->page);
   ui_test_spin (200);
