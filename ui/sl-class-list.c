@@ -723,7 +723,10 @@ sl_class_list_constructed (GObject *object)
       = sl_project_get_kind (_sl_class_list_get_project (self)) == SL_PROJECT_KIND_ANOMALY;
   if (self->anomaly)
     {
-      gtk_label_set_text (self->classes_heading, "Good Parts and Defects");
+      gtk_label_set_text (self->classes_heading, "Good / Defect");
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self->classes_heading),
+                                   "The good parts the model learns from, and the kinds of defect "
+                                   "that only check it");
       gtk_label_set_text (GTK_LABEL (self->no_classes_label),
                           "No classes yet. Import Good Parts… adds the class “good”; each kind of "
                           "defect can have a class of its own.");
