@@ -97,11 +97,11 @@ at_stride (int out, int in, int stride)
   return out == in / stride || out == (in + stride - 1) / stride;
 }
 
-/* The layer to take at 1/stride: among the layers of that resolution, the
- * last named residual sum (the end of a block), else the last named layer,
- * else the last one; -1 when none is at that resolution. */
+/* Among the layers whose output is h x w, the last named residual sum (the
+ * end of a block), else the last named layer, else the last one; -1 when
+ * none is that size. */
 static int32_t
-layer_at_stride (const sl_model *m, int stride)
+pick_layer (const sl_model *m, int h, int w)
 {
   int32_t any = -1, named = -1, sum = -1;
 
@@ -109,8 +109,7 @@ layer_at_stride (const sl_model *m, int stride)
     {
       const sl_node *n = &m->nodes[i];
 
-      if (!at_stride (n->out.h, m->height, stride) || !at_stride (n->out.w, m->width, stride)
-          || n->out.h * n->out.w < 2)
+      if (n->out.h != h || n->out.w != w)
         continue;
       any = i;
       if (n->name != NULL)
@@ -123,6 +122,42 @@ layer_at_stride (const sl_model *m, int stride)
   return sum >= 0 ? sum : (named >= 0 ? named : any);
 }
 
+/* The layer at 1/stride of the input (the last of that size, as
+ * pick_layer), or -1. */
+static int32_t
+layer_at_stride (const sl_model *m, int stride)
+{
+  for (int32_t i = m->n_nodes - 1; i >= 0; i--)
+    {
+      const sl_node *n = &m->nodes[i];
+
+      if (at_stride (n->out.h, m->height, stride) && at_stride (n->out.w, m->width, stride)
+          && n->out.h * n->out.w >= 2)
+        return pick_layer (m, n->out.h, n->out.w);
+    }
+  return -1;
+}
+
+/* The smallest feature map of at least 2 x 2 (models too shallow to reach
+ * 1/8 of their input, such as seed-cnn), or -1. */
+static int32_t
+smallest_map (const sl_model *m)
+{
+  int32_t best = -1;
+
+  for (int32_t i = 0; i < m->n_nodes; i++)
+    {
+      const sl_node *n = &m->nodes[i];
+
+      if (n->out.h >= 2 && n->out.w >= 2
+          && (best < 0
+              || (int64_t) n->out.h * n->out.w
+                     < (int64_t) m->nodes[best].out.h * m->nodes[best].out.w))
+        best = i;
+    }
+  return best < 0 ? -1 : pick_layer (m, m->nodes[best].out.h, m->nodes[best].out.w);
+}
+
 int32_t
 sl_anomaly_default_layers (const sl_model *m, int32_t *layers)
 {
@@ -132,7 +167,13 @@ sl_anomaly_default_layers (const sl_model *m, int32_t *layers)
     return 0;
   l8 = layer_at_stride (m, 8);
   if (l8 < 0)
-    return 0;
+    {
+      l8 = smallest_map (m);
+      if (l8 < 0)
+        return 0;
+      layers[n++] = l8;
+      return n;
+    }
   layers[n++] = l8;
   l16 = layer_at_stride (m, 16);
   if (l16 >= 0 && l16 != l8)

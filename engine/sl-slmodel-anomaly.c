@@ -10,6 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* How the file names layer k: its name, or "#N" (N its index) when it has none. */
+static void
+layer_ref (const sl_anomaly_layout *l, int k, char *buf, size_t size)
+{
+  if (l->names[k] != NULL)
+    snprintf (buf, size, "%s", l->names[k]);
+  else
+    snprintf (buf, size, "#%d", l->layers[k]);
+}
+
 sl_status
 _sl_slmodel_anomaly_check_save (const sl_model *m, const sl_anomaly *a, sl_error *err)
 {
@@ -20,18 +30,24 @@ _sl_slmodel_anomaly_check_save (const sl_model *m, const sl_anomaly *a, sl_error
     return st;
   for (int k = 0; k < l->n_layers; k++)
     {
-      char what[96];
+      char ref[32];
 
-      _sl_model_describe_layer (m, l->layers[k], what, sizeof what);
-      if (l->names[k] == NULL || l->names[k][0] == '\0')
+      if (l->names[k] != NULL)
+        {
+          if (sl_model_find_layer (m, l->names[k]) != l->layers[k])
+            return sl_error_set (err, SL_ERR_INVALID,
+                                 "the anomaly scorer's layer name '%s' is used by more than one "
+                                 "layer",
+                                 l->names[k]);
+          continue;
+        }
+      /* An unnamed layer is stored as "#N", which must not also be a name. */
+      layer_ref (l, k, ref, sizeof ref);
+      if (sl_model_find_layer (m, ref) >= 0)
         return sl_error_set (err, SL_ERR_INVALID,
-                             "the anomaly scorer uses %s, which has no name; a model file "
-                             "stores its layers by name, so name it in the model description",
-                             what);
-      if (sl_model_find_layer (m, l->names[k]) != l->layers[k])
-        return sl_error_set (err, SL_ERR_INVALID,
-                             "the anomaly scorer's layer name '%s' is used by more than one layer",
-                             l->names[k]);
+                             "the anomaly scorer uses the unnamed layer %d, but another layer is "
+                             "called '%s'; name layer %d in the model description",
+                             l->layers[k], ref, l->layers[k]);
     }
   if (a->bank_size < 1 || a->bank == NULL)
     return sl_error_set (err, SL_ERR_INVALID, "the anomaly scorer has an empty memory bank");
@@ -49,7 +65,12 @@ _sl_slmodel_anomaly_json (const sl_anomaly *a)
   cJSON_AddStringToObject (o, "method", "patchcore");
   layers = cJSON_AddArrayToObject (o, "layers");
   for (int k = 0; k < l->n_layers; k++)
-    cJSON_AddItemToArray (layers, cJSON_CreateString (l->names[k]));
+    {
+      char ref[32];
+
+      layer_ref (l, k, ref, sizeof ref);
+      cJSON_AddItemToArray (layers, cJSON_CreateString (l->names[k] != NULL ? l->names[k] : ref));
+    }
   grid = cJSON_AddArrayToObject (o, "grid");
   cJSON_AddItemToArray (grid, cJSON_CreateNumber (l->grid_h));
   cJSON_AddItemToArray (grid, cJSON_CreateNumber (l->grid_w));
@@ -82,7 +103,24 @@ whole (const cJSON *v, double lo, double hi, int64_t *out)
   return true;
 }
 
-/* The layer list: names found in the model, distinct. */
+/* "#N" for the unnamed layer N, else -1. */
+static int
+unnamed_layer (const sl_model *m, const char *ref)
+{
+  long i = 0;
+
+  if (ref[0] != '#' || ref[1] == '\0' || strlen (ref) > 10)
+    return -1;
+  for (const char *p = ref + 1; *p != '\0'; p++)
+    {
+      if (*p < '0' || *p > '9')
+        return -1;
+      i = i * 10 + (*p - '0');
+    }
+  return i < m->n_nodes && m->nodes[i].name == NULL ? (int) i : -1;
+}
+
+/* The layer list: names found in the model ("#N" for an unnamed layer), distinct. */
 static sl_status
 read_layers (const cJSON *o, const sl_model *m, const char *name, int32_t *layers, int32_t *n,
              sl_error *err)
@@ -104,6 +142,8 @@ read_layers (const cJSON *o, const sl_model *m, const char *name, int32_t *layer
     if (!cJSON_IsString (v) || v->valuestring[0] == '\0' || strlen (v->valuestring) > 200)
       return bad (name, err, "names a layer with something other than a name");
     i = sl_model_find_layer (m, v->valuestring);
+    if (i < 0)
+      i = unnamed_layer (m, v->valuestring);
     if (i < 0)
       {
         snprintf (msg, sizeof msg, "uses layer '%.100s', which the model does not have",

@@ -156,6 +156,25 @@ test_round_trip (Fixture *fx, gconstpointer data)
 static guint8 *rebuild (const guint8 *orig, gsize orig_size, cJSON *h, gsize *size_out);
 static guint32 get_u32 (const guint8 *b);
 
+/* A layer without a name is stored by its index. */
+static void
+test_unnamed_layer (Fixture *fx, gconstpointer data)
+{
+  sl_anomaly *unnamed = fit (fx->model, 0);
+  g_autofree guint8 *bytes = NULL;
+  gsize size;
+  sl_slmodel_contents c;
+  sl_error err = { 0 };
+
+  g_assert_null (unnamed->layout.names[0]);
+  sl_assert_ok (save (fx, SL_SLMODEL_ANOMALY, unnamed, NULL, &bytes, &size, &err), &err);
+  parse_ok (bytes, size, &c);
+  g_assert_nonnull (strstr (c.header_json, "\"layers\":[\"#0\",\"b\"]"));
+  assert_same_scorer (unnamed, c.anomaly);
+  sl_slmodel_contents_clear (&c);
+  sl_anomaly_free (unnamed);
+}
+
 static void
 test_gate_and_old_files (Fixture *fx, gconstpointer data)
 {
@@ -217,7 +236,24 @@ test_save_refusals (Fixture *fx, gconstpointer data)
   sl_anomaly *foreign = sl_anomaly_copy (fx->anomaly);
 
   expect_save_refused (fx, SL_SLMODEL_ANOMALY, NULL, NULL, "anomaly scorer");
-  expect_save_refused (fx, SL_SLMODEL_ANOMALY, unnamed, NULL, "has no name");
+  /* Stored as "#0": refused when another layer bears that name. */
+  {
+    g_autofree char *renamed = g_strdup (tiny_json);
+    char *at = strstr (renamed, "{\"type\":\"global_avgpool\"}");
+    g_autofree char *json = NULL;
+    sl_model *other = NULL;
+    sl_model *kept = fx->model;
+    sl_error err = { 0 };
+
+    *at = '\0';
+    json = g_strconcat (renamed, "{\"type\":\"global_avgpool\",\"name\":\"#0\"}",
+                        at + strlen ("{\"type\":\"global_avgpool\"}"), NULL);
+    sl_assert_ok (sl_model_new (json, 1, &other, &err), &err);
+    fx->model = other;
+    expect_save_refused (fx, SL_SLMODEL_ANOMALY, unnamed, NULL, "another layer is called '#0'");
+    fx->model = kept;
+    sl_model_free (other);
+  }
   expect_save_refused (fx, 7, fx->anomaly, NULL, "unknown model kind");
   expect_save_refused (fx, SL_SLMODEL_CLASSIFIER, fx->anomaly, NULL, "class labels");
   /* A scorer fitted on a model whose layer "b" had 8 channels. */
@@ -319,6 +355,9 @@ static const Edit edits[] = {
   { "renamed layer", "layers", "[\"a\",\"c\"]", FALSE, "layer 'c', which the model does not" },
   { "missing layer", "layers", "[\"a\"]", FALSE, "dims must be 4" },
   { "repeated layer", "layers", "[\"a\",\"a\"]", FALSE, "twice" },
+  { "index of a named layer", "layers", "[\"#2\",\"b\"]", FALSE, "layer '#2', which" },
+  { "index out of range", "layers", "[\"#99\",\"b\"]", FALSE, "layer '#99', which" },
+  { "index overflowing", "layers", "[\"#99999999999\",\"b\"]", FALSE, "which the model" },
   { "dense layer", "layers", "[\"a\",\"fc\"]", FALSE, "no spatial extent" },
   { "no layers", "layers", "[]", FALSE, "1 to 4 layers" },
   { "wrong dims", "dims", "11", FALSE, "dims must be 10" },
@@ -431,6 +470,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
   ADD ("/anomaly-slmodel/round-trip", test_round_trip);
+  ADD ("/anomaly-slmodel/unnamed-layer", test_unnamed_layer);
   ADD ("/anomaly-slmodel/gate-and-old-files", test_gate_and_old_files);
   ADD ("/anomaly-slmodel/save-refusals", test_save_refusals);
   ADD ("/anomaly-slmodel/hostile-headers", test_hostile_headers);

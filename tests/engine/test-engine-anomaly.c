@@ -649,8 +649,10 @@ test_default_layers (void)
   g_assert_cmpint (sl_anomaly_default_layers (m, layers), ==, 2);
   g_assert_cmpint (layers[0], ==, sl_model_find_layer (m, "_blocks.4"));
   g_assert_cmpint (layers[1], ==, sl_model_find_layer (m, "_blocks.10"));
-  /* None of the tiny model's layers is at 1/8 of its 16 px (2 x 2). */
-  g_assert_cmpint (sl_anomaly_default_layers (tiny, layers), ==, 0);
+  /* None of the tiny model's layers is at 1/8 of its 16 px (2 x 2): its
+   * smallest feature map, "b" (4 x 4), alone. */
+  g_assert_cmpint (sl_anomaly_default_layers (tiny, layers), ==, 1);
+  g_assert_cmpint (layers[0], ==, LAYER_B);
   sl_model_free (m);
   sl_model_free (tiny);
 }
