@@ -27,8 +27,8 @@ typedef struct
   size_t scratch_floats;
 } nearest_job;
 
-static size_t
-scratch_floats_per_thread (void)
+size_t
+_sl_anomaly_nearest_scratch (void)
 {
   return (size_t) ROWS * BANK_BLOCK + (size_t) ROWS * CANDIDATES * 3;
 }
@@ -120,7 +120,7 @@ _sl_anomaly_nearest (const sl_anomaly *a, const float *patches, int64_t p, float
   const int threads = pool != NULL ? _sl_threadpool_size (pool) : 1;
   nearest_job j = { .a = a, .patches = patches, .p = p, .dist = dist };
 
-  j.scratch_floats = scratch_floats_per_thread ();
+  j.scratch_floats = _sl_anomaly_nearest_scratch ();
   j.scratch = malloc (sizeof (float) * j.scratch_floats * (size_t) threads);
   if (j.scratch == NULL)
     return sl_error_set (err, SL_ERR_NOMEM, "out of memory scoring patches");

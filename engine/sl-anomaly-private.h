@@ -102,6 +102,8 @@ sl_status _sl_anomaly_coreset (const float *patches, int64_t n, int32_t dims, in
  * memory is bounded (blocks of rows and bank patches per thread). */
 sl_status _sl_anomaly_nearest (const sl_anomaly *anomaly, const float *patches, int64_t p,
                                float *dist, sl_threadpool *pool, sl_error *err);
+/* The floats of working memory _sl_anomaly_nearest takes per thread. */
+size_t _sl_anomaly_nearest_scratch (void);
 
 /* ---- Step 7: map (sl-anomaly-map.c) ---- */
 
