@@ -5,7 +5,15 @@
 #   bench/compare-train.sh [--model seed-cnn] [--train-images 60000] [--epochs 5]
 #                          [--batch 64] [--threads 2] [--model-json FILE]
 #                          [--sl-bench build/bench/sl-bench-train] [--out DIR]
+#   bench/compare-train.sh --matrix [--presets "small-bn resnet-s:8 resnet-s:20 mobilenet-s
+#                          efficientnet-lite0"] [--sizes "128 224"] [--images 64] [--epochs 1]
+#                          [--batch 32] [--threads 2] [--train-images 10000]
 #
+# --matrix trains every preset (random init, all layers) at every size on the same synthetic
+# 3 x S x S images on both sides (sl-bench-train --size; bench/torch_transfer_peer.py on the
+# model description the engine writes), one untimed warm-up epoch of two batches then the timed
+# epochs, and prints images/s (fastest epoch), images per CPU-second, peak RSS, GFLOP/s and the
+# share of the SGEMM roofline; then seed-cnn on Fashion-MNIST (--train-images, --epochs).
 # Sightline runs first, then PyTorch (never both at once, so neither steals the
 # other's cores). Targets: training throughput ours/torch >= 2, peak memory
 # torch/ours >= 8, batch-1 latency opencv_dnn/ours > 1; accuracy is shown for both.
@@ -25,8 +33,14 @@ threads=2
 model_json=""
 sl_bench="$root/build/bench/sl-bench-train"
 out_dir=""
+matrix=0
+presets="small-bn resnet-s:8 resnet-s:20 mobilenet-s efficientnet-lite0"
+sizes="128 224"
+images=64
+epochs_set=0
+batch_set=0
 
-bench_usage_last=13
+bench_usage_last=22
 # shellcheck source=bench-lib.sh
 source "$here/bench-lib.sh"
 
@@ -34,8 +48,12 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --model) need_value "$@"; model="$2"; shift 2 ;;
     --train-images) need_value "$@"; train_images="$2"; shift 2 ;;
-    --epochs) need_value "$@"; epochs="$2"; shift 2 ;;
-    --batch) need_value "$@"; batch="$2"; shift 2 ;;
+    --epochs) need_value "$@"; epochs="$2"; epochs_set=1; shift 2 ;;
+    --matrix) matrix=1; shift ;;
+    --presets) need_value "$@"; presets="$2"; shift 2 ;;
+    --sizes) need_value "$@"; sizes="$2"; shift 2 ;;
+    --images) need_value "$@"; images="$2"; shift 2 ;;
+    --batch) need_value "$@"; batch="$2"; batch_set=1; shift 2 ;;
     --threads) need_value "$@"; threads="$2"; shift 2 ;;
     --model-json) need_value "$@"; model_json="$2"; shift 2 ;;
     --sl-bench) need_value "$@"; sl_bench="$2"; shift 2 ;;
@@ -45,7 +63,82 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-need_positive "train-images:$train_images" "epochs:$epochs" "batch:$batch" "threads:$threads"
+need_positive "train-images:$train_images" "epochs:$epochs" "batch:$batch" "threads:$threads" "images:$images"
+if [[ $matrix == 1 ]]; then
+  [[ -x "$sl_bench" ]] || die "$sl_bench is missing or not executable; build it first (meson setup build && meson compile -C build)"
+  "$py" -c 'import torch, numpy' 2>/dev/null || die "$py cannot import torch and numpy (apt-get install python3-torch)"
+  [[ $epochs_set == 1 ]] || epochs=1
+  [[ $batch_set == 1 ]] || batch=32
+  ((images >= 2 * batch)) || die "--images must be at least two batches ($((2 * batch)))"
+  [[ "$train_images" == 60000 ]] && train_images=10000
+  work="$(mktemp -d "${TMPDIR:-/tmp}/sl-compare-matrix.XXXXXX")"
+  trap 'rm -rf "$work"' EXIT
+  : >"$work/rows.jsonl"
+  for spec in $presets; do
+    name="${spec%%:*}"
+    depth=()
+    [[ "$spec" == *:* ]] && depth=(--depth "${spec#*:}")
+    for size in $sizes; do
+      need_positive "sizes:$size"
+      echo "== $spec at $size px (load average:$(uptime | sed 's/.*average://'))" >&2
+      "$sl_bench" --model "$name" "${depth[@]}" --size "$size" --print-model >"$work/model.json" \
+        || die "sl-bench-train cannot describe $spec"
+      "$sl_bench" --model "$name" "${depth[@]}" --size "$size" --train-images "$images" \
+        --epochs "$epochs" --batch "$batch" --threads "$threads" --json >"$work/ours.json" \
+        || die "sl-bench-train failed on $spec at $size px"
+      "$py" "$here/torch_transfer_peer.py" --model-json "$work/model.json" --images "$images" \
+        --epochs "$epochs" --batch "$batch" --threads "$threads" --json >"$work/peer.json" \
+        || die "torch_transfer_peer.py failed on $spec at $size px"
+      "$py" -c 'import json,sys; o=json.load(open(sys.argv[1])); p=json.load(open(sys.argv[2]))
+print(json.dumps({"preset": sys.argv[3], "size": int(sys.argv[4]), "ours": o, "torch": p}))' \
+        "$work/ours.json" "$work/peer.json" "$spec" "$size" >>"$work/rows.jsonl"
+    done
+  done
+  echo "== seed-cnn on Fashion-MNIST, $train_images images x $epochs epochs, batch 64" >&2
+  "$sl_bench" --model seed-cnn --train-images "$train_images" --epochs "$epochs" --batch 64 \
+    --threads "$threads" --test-images 1000 --json >"$work/seed-ours.json" \
+    || die "sl-bench-train failed on seed-cnn"
+  "$py" "$here/torch_peer.py" --model seed-cnn --train-images "$train_images" --epochs "$epochs" \
+    --batch 64 --threads "$threads" --latency-runs 200 --json >"$work/seed-peer.json" \
+    || die "torch_peer.py failed on seed-cnn"
+  if [[ -n "$out_dir" ]]; then
+    mkdir -p "$out_dir" && cp "$work"/rows.jsonl "$work"/seed-*.json "$out_dir"/
+  fi
+  "$py" - "$work" "$batch" "$threads" <<'EOF'
+import json, sys
+work = sys.argv[1]
+def cps(r, n):
+    return n / r["train_cpu_seconds"] if r.get("train_cpu_seconds") else float("nan")
+def line(name, px, o_ips, p_ips, o_cps, p_cps, o_rss, p_rss, gf, roof, ok):
+    print("%-19s %4d %9.1f %9.1f %6.2f %9.1f %9.1f %6.2f %8.0f %8.0f %6.2f %7.1f %5.0f%% %4s" % (
+        name, px, o_ips, p_ips, o_ips / p_ips, o_cps, p_cps, o_cps / p_cps, o_rss, p_rss,
+        p_rss / o_rss, gf, roof, "yes" if ok else "NO"))
+print()
+print("%-19s %4s %9s %9s %6s %9s %9s %6s %8s %8s %6s %7s %6s %4s" % (
+    "preset", "px", "ours i/s", "torch i/s", "x", "ours i/cs", "torch i/cs", "x",
+    "RSS ours", "torch MB", "1/x", "GFLOP/s", "roof", "met"))
+for text in open(work + "/rows.jsonl"):
+    row = json.loads(text)
+    o, p = row["ours"], row["torch"]
+    n = o["images"] * o["epochs"]
+    o_ips, p_ips = o["best_epoch_images_per_s"], p["best_epoch_images_per_s"]
+    ok = o_ips >= 2 * p_ips and p["peak_rss_mb"] >= 4 * o["peak_rss_mb"]
+    line(row["preset"], row["size"], o_ips, p_ips, cps(o, n), cps(p, n), o["peak_rss_mb"],
+         p["peak_rss_mb"], o["train_gflops"], o["roofline_percent"], ok)
+o, p = json.load(open(work + "/seed-ours.json")), json.load(open(work + "/seed-peer.json"))
+n = o["train_images"] * o["epochs"]
+line("seed-cnn F-MNIST", 28, o["train_images_per_s"], p["train_images_per_s"], cps(o, n),
+     cps(p, n), o["peak_rss_mb"], p["peak_rss_mb"], o["train_gflops"],
+     100 * o["train_gflops"] / o["sgemm_gflops"],
+     o["train_images_per_s"] >= 2.5 * p["train_images_per_s"])
+print()
+print("batch %s (seed-cnn 64), Adam lr 1e-3, %s threads; i/s: images/s of the fastest timed epoch;"
+      " i/cs: images per CPU-second;\nroof: GFLOP/s (2 x 3 x forward multiply-adds per image) over"
+      " OpenBLAS SGEMM (1536^3, same threads);\nmet: >= 2x images/s and <= 1/4 of the peak RSS"
+      " (seed-cnn: >= 2.5x images/s)" % (sys.argv[2], sys.argv[3]))
+EOF
+  exit 0
+fi
 [[ -x "$sl_bench" ]] || die "$sl_bench is missing or not executable; build it first (meson setup build && meson compile -C build)"
 # The peers come from Debian's packages; install them when they are missing.
 if ! { [[ -x "$py" ]] && "$py" -c 'import torch, cv2, numpy, onnx' 2>/dev/null; }; then

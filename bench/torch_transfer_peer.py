@@ -7,7 +7,8 @@
 # The network is built from the Sightline model description that sl-bench-transfer
 # wrote (--write-model): conv2d (groups, dilation, stride, padding as an int, [ph, pw],
 # [top, left, bottom, right] or "same" = TensorFlow SAME_UPPER, done with F.pad when
-# it is asymmetric), batchnorm (epsilon, momentum), relu, relu6, add, global_avgpool,
+# it is asymmetric), batchnorm (epsilon, momentum), maxpool (size, stride, no padding),
+# relu, relu6, add, global_avgpool,
 # dropout, dense, flatten, layer "input"/"inputs" references. A layer with
 # "frozen": true gets requires_grad False and, for batch-norm, eval mode (running
 # statistics, which it keeps), as in the engine; frozen dropout is the identity.
@@ -107,6 +108,13 @@ class Net(nn.Module):
                     self.frozen_bn.append(mod)
             elif t == "dropout":
                 mod = nn.Identity() if frozen else nn.Dropout(layer.get("rate", 0.5))
+            elif t == "maxpool":
+                if layer.get("padding", 0) not in (0, [0, 0]):
+                    raise ValueError("layers[%d] (maxpool): padding is not supported by this peer" % i)
+                k = pair(layer["size"])
+                st = pair(layer.get("stride", layer["size"]))
+                mod = nn.MaxPool2d(k, st)
+                h, w = (h - k[0]) // st[0] + 1, (w - k[1]) // st[1] + 1
             elif t == "global_avgpool":
                 h, w = 1, 1
             elif t == "flatten":

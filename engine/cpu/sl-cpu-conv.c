@@ -1,5 +1,11 @@
 /* sl-cpu-conv.c: conv2d on the CPU by im2col + OpenBLAS GEMM over chunks of images, the batch
  * split over the pool; depthwise convolutions go to the direct kernels of sl-cpu-depthwise.c. */
+
+/* Input gradients of stride-1 convolutions on large images are a forward
+ * convolution of dy with the flipped, transposed filters ("dx as a
+ * convolution"): one well-shaped GEMM, M = in_c, K = out_c * kh * kw, over
+ * the columns of dy, instead of a GEMM with K = out_c (16 or 32: memory-bound)
+ * that writes a column matrix nine times the input, followed by col2im. */
 #include "sl-cpu-private.h"
 
 #include <string.h>
@@ -18,8 +24,41 @@ typedef struct
   int ohw;    /* output pixels */
   int chunk;  /* images per GEMM */
   size_t in_size, out_size, w_count, col_size;
-  bool pointwise; /* 1 x 1, stride 1, no padding: the image is its own column matrix */
+  bool pointwise;    /* 1 x 1, stride 1, no padding: the image is its own column matrix */
+  bool dx_as_conv;   /* dx by the convolution of dy with the flipped filters (see top) */
+  size_t col_floats; /* per image of a chunk: the larger of both column matrices */
 } conv_dims;
+
+/* A stride-1, undilated, ungrouped convolution with a kernel larger than
+ * 1 x 1 whose padding is at most the kernel's reach on each side, on images
+ * processed one at a time (chunks of one). */
+static bool
+dx_as_conv_applies (const sl_conv_desc *d, int chunk)
+{
+  return chunk == 1 && d->groups == 1 && d->sh == 1 && d->sw == 1 && d->dh == 1 && d->dw == 1
+         && d->kh * d->kw > 1 && d->ph <= d->kh - 1 && d->ph_end <= d->kh - 1 && d->pw <= d->kw - 1
+         && d->pw_end <= d->kw - 1;
+}
+
+/* The convolution that maps dy to dx: out_c inputs, in_c outputs, the
+ * padding that the original left out of each side. */
+static sl_conv_desc
+dx_conv_desc (const sl_conv_desc *d)
+{
+  sl_conv_desc t = *d;
+
+  t.in_c = d->out_c;
+  t.in_h = d->out_h;
+  t.in_w = d->out_w;
+  t.out_c = d->in_c;
+  t.out_h = d->in_h;
+  t.out_w = d->in_w;
+  t.ph = d->kh - 1 - d->ph;
+  t.ph_end = d->kh - 1 - d->ph_end;
+  t.pw = d->kw - 1 - d->pw;
+  t.pw_end = d->kw - 1 - d->pw_end;
+  return t;
+}
 
 static conv_dims
 conv_dims_of (const sl_conv_desc *d)
@@ -37,6 +76,14 @@ conv_dims_of (const sl_conv_desc *d)
                 && d->ph_end == 0 && d->pw_end == 0;
   c.chunk = CHUNK_COLUMNS / (c.ohw > 0 ? c.ohw : 1);
   c.chunk = c.chunk < 1 ? 1 : (c.chunk > MAX_CHUNK ? MAX_CHUNK : c.chunk);
+  c.dx_as_conv = dx_as_conv_applies (d, c.chunk);
+  c.col_floats = c.col_size;
+  if (c.dx_as_conv)
+    {
+      const size_t dy_cols = (size_t) d->out_c * d->kh * d->kw * d->in_h * d->in_w;
+
+      c.col_floats = dy_cols > c.col_size ? dy_cols : c.col_size;
+    }
   return c;
 }
 
@@ -44,15 +91,16 @@ conv_dims_of (const sl_conv_desc *d)
 static size_t
 thread_floats (const conv_dims *c)
 {
-  return (size_t) c->chunk * (c->col_size + c->out_size);
+  return (size_t) c->chunk * (c->col_floats + c->out_size);
 }
 
+/* The threads' areas, then (dx as a convolution) the flipped filters. */
 size_t
 _sl_cpu_gemm_conv_workspace_floats (const sl_conv_desc *d, int threads)
 {
   conv_dims c = conv_dims_of (d);
 
-  return thread_floats (&c) * (size_t) threads;
+  return thread_floats (&c) * (size_t) threads + (c.dx_as_conv ? c.w_count : 0);
 }
 
 size_t
@@ -97,6 +145,8 @@ typedef struct
   int n;
   const float *x, *w, *b, *dy;
   float *y, *dx, *dw, *db, *ws, *scratch;
+  float *w_flipped;     /* dx as a convolution: in_c x (out_c kh kw) */
+  sl_conv_desc dx_desc; /* and the convolution it is */
   bool accumulate;
 } conv_job;
 
@@ -171,7 +221,7 @@ forward_share (void *ctx, int t, int threads)
 {
   const conv_job *j = ctx;
   float *col = j->ws + (size_t) t * thread_floats (&j->cd);
-  float *stage = col + (size_t) j->cd.chunk * j->cd.col_size;
+  float *stage = col + (size_t) j->cd.chunk * j->cd.col_floats;
   long i0, i1;
 
   _sl_split_range (j->n, t, threads, &i0, &i1);
@@ -267,6 +317,17 @@ backward_chunk (const conv_job *j, long first, int b, float *dw, float *db, floa
     return;
 
   float *dx = j->dx + first * c->in_size;
+  if (c->dx_as_conv)
+    {
+      /* Chunks of one image (dx_as_conv_applies): dy's columns, then one GEMM. */
+      const sl_conv_desc *t = &j->dx_desc;
+      const int in_hw = d->in_h * d->in_w, k = t->in_c * t->kh * t->kw;
+
+      _sl_im2col (t, dym, col, (size_t) in_hw);
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, d->in_c, in_hw, k, 1.0f, j->w_flipped,
+                   k, col, in_hw, j->accumulate ? 1.0f : 0.0f, dx, in_hw);
+      return;
+    }
   if (c->pointwise && b == 1)
     {
       /* The column matrix is dx itself, one block of rows per group. */
@@ -307,7 +368,7 @@ backward_share (void *ctx, int t, int threads)
   const conv_job *j = ctx;
   const conv_dims *c = &j->cd;
   float *col = j->ws + (size_t) t * thread_floats (c);
-  float *stage = col + (size_t) c->chunk * c->col_size;
+  float *stage = col + (size_t) c->chunk * c->col_floats;
   /* Thread 0 sums straight into the gradients; the others into scratch. */
   float *mine = t == 0 || (j->dw == NULL && j->db == NULL)
                     ? NULL
@@ -348,6 +409,24 @@ reduce_share (void *ctx, int t, int threads)
     }
 }
 
+/* w as [out_c][in_c][kh][kw] -> flipped[in_c][out_c][kh - 1 - ki][kw - 1 - kj]: the filters of
+ * the convolution that maps dy to dx, rows in the order of dy's column matrix. */
+static void
+flip_filters (const sl_conv_desc *d, const float *w, float *flipped)
+{
+  const int taps = d->kh * d->kw;
+
+  for (int oc = 0; oc < d->out_c; oc++)
+    for (int ic = 0; ic < d->in_c; ic++)
+      {
+        const float *src = w + ((size_t) oc * d->in_c + ic) * taps;
+        float *dst = flipped + ((size_t) ic * d->out_c + oc) * taps;
+
+        for (int k = 0; k < taps; k++)
+          dst[k] = src[taps - 1 - k];
+      }
+}
+
 void
 _sl_cpu_gemm_conv_backward (sl_cpu *cpu, const sl_conv_desc *d, int n, const float *x,
                             const float *w, const float *dy, float *dx, bool accumulate, float *dw,
@@ -366,6 +445,12 @@ _sl_cpu_gemm_conv_backward (sl_cpu *cpu, const sl_conv_desc *d, int n, const flo
                  .scratch = scratch,
                  .accumulate = accumulate };
 
+  if (dx != NULL && j.cd.dx_as_conv)
+    {
+      j.dx_desc = dx_conv_desc (d);
+      j.w_flipped = ws + thread_floats (&j.cd) * (size_t) cpu->threads;
+      flip_filters (d, w, j.w_flipped);
+    }
   _sl_threadpool_run (cpu->pool, backward_share, &j);
   if (cpu->threads > 1 && (dw != NULL || db != NULL))
     _sl_threadpool_run (cpu->pool, reduce_share, &j);
