@@ -25,7 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PROJ        16
+#define PROJ 16
+/* The first coordinates, tested on their own first (stored apart, so the
+ * test reads a quarter of the bytes): most patches fail already there. */
+#define STAGE1      4
 #define REL_MARGIN  (1.0 + 1e-6)
 #define NORM_MARGIN 1e-4
 #define POWER_STEPS 30
@@ -60,7 +63,9 @@ typedef struct
   int64_t n;
   int32_t dims, m; /* m: subspace dimensions */
   float *basis;    /* dims x m, orthonormal columns */
-  float *coords;   /* n x m */
+  int32_t m1;      /* coordinates in the first test: min (STAGE1, m) */
+  float *near;     /* n x m1: the first coordinates */
+  float *far;      /* n x (m - m1): the others */
   float *norms;    /* |x|, rounded up */
   double *mindist; /* squared */
   double *radius;  /* sqrt (mindist) */
@@ -164,9 +169,13 @@ project_share (void *ctx, int t, int threads)
     {
       const long rows = end - r < PROJECT_ROWS ? end - r : PROJECT_ROWS;
 
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) rows, j->m, j->dims, 1.0f,
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) rows, j->m1, j->dims, 1.0f,
                    j->patches + (size_t) r * j->dims, j->dims, j->basis, j->m, 0.0f,
-                   j->coords + (size_t) r * j->m, j->m);
+                   j->near + (size_t) r * j->m1, j->m1);
+      if (j->m > j->m1)
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) rows, j->m - j->m1, j->dims,
+                     1.0f, j->patches + (size_t) r * j->dims, j->dims, j->basis + j->m1, j->m, 0.0f,
+                     j->far + (size_t) r * (j->m - j->m1), j->m - j->m1);
       for (long i = r; i < r + rows; i++)
         {
           const float *x = j->patches + (size_t) i * j->dims;
@@ -184,9 +193,12 @@ step_share (void *ctx, int t, int threads)
 {
   coreset_job *j = ctx;
   const float *c = j->patches + (size_t) j->newest * j->dims;
-  const float *pc = j->coords + (size_t) j->newest * j->m;
+  const int32_t m1 = j->m1, m2 = j->m - j->m1;
+  const float *pc1 = j->near + (size_t) j->newest * m1, *pc2 = j->far + (size_t) j->newest * m2;
   const double c_margin = NORM_MARGIN * j->norms[j->newest];
-  double top = -1.0;
+  /* The farthest so far, by radius, then by mindist where radii are equal
+   * (sqrt is monotone, so this is the order of mindist, read only then). */
+  double top = -1.0, top_radius = -1.0;
   int64_t top_at = -1;
   long begin, end;
 
@@ -194,40 +206,51 @@ step_share (void *ctx, int t, int threads)
   for (long i = begin; i < end; i++)
     {
       const float *x = j->patches + (size_t) i * j->dims;
-      double m;
 
       if (j->first)
         {
-          m = j->mindist[i] = _sl_anomaly_dist2 (x, c, j->dims);
-          j->radius[i] = sqrt (m);
+          j->mindist[i] = _sl_anomaly_dist2 (x, c, j->dims);
+          j->radius[i] = sqrt (j->mindist[i]);
         }
       else
         {
-          const float *pi = j->coords + (size_t) i * j->m;
           const double reach = j->radius[i] * REL_MARGIN + NORM_MARGIN * j->norms[i] + c_margin;
+          const double reach2 = reach * reach;
+          const float *p1 = j->near + (size_t) i * m1;
           double bound = 0.0;
 
-          for (int q = 0; q < j->m; q++)
+          for (int q = 0; q < m1; q++)
             {
-              double d = (double) pi[q] - (double) pc[q];
+              double d = (double) p1[q] - (double) pc1[q];
 
               bound += d * d;
             }
-          m = j->mindist[i];
-          if (bound <= reach * reach)
+          if (bound <= reach2)
             {
-              double d = _sl_anomaly_dist2 (x, c, j->dims);
+              const float *p2 = j->far + (size_t) i * m2;
 
-              if (d < m)
+              for (int q = 0; q < m2; q++)
                 {
-                  m = j->mindist[i] = d;
-                  j->radius[i] = sqrt (d);
+                  double d = (double) p2[q] - (double) pc2[q];
+
+                  bound += d * d;
+                }
+              if (bound <= reach2)
+                {
+                  double d = _sl_anomaly_dist2 (x, c, j->dims);
+
+                  if (d < j->mindist[i])
+                    {
+                      j->mindist[i] = d;
+                      j->radius[i] = sqrt (d);
+                    }
                 }
             }
         }
-      if (m > top)
+      if (j->radius[i] > top_radius || (j->radius[i] == top_radius && j->mindist[i] > top))
         {
-          top = m;
+          top_radius = j->radius[i];
+          top = j->mindist[i];
           top_at = i;
         }
     }
@@ -257,14 +280,16 @@ _sl_anomaly_coreset (const float *patches, int64_t n, int32_t dims, int64_t k, s
                          "coreset selection needs 1 to %lld of %lld patches (asked for %lld)",
                          (long long) n, (long long) n, (long long) k);
   j.m = dims < PROJ ? dims : PROJ;
+  j.m1 = j.m < STAGE1 ? j.m : STAGE1;
   j.basis = malloc (sizeof (float) * (size_t) dims * j.m);
-  j.coords = malloc (sizeof (float) * (size_t) n * j.m);
+  j.near = malloc (sizeof (float) * (size_t) n * j.m1);
+  j.far = malloc (sizeof (float) * ((size_t) n * (j.m - j.m1) + 1));
   j.norms = malloc (sizeof (float) * (size_t) n);
   j.mindist = malloc (sizeof (double) * (size_t) n);
   j.radius = malloc (sizeof (double) * (size_t) n);
   j.thread_at = malloc (sizeof (int64_t) * (size_t) threads);
   j.thread_best = malloc (sizeof (double) * (size_t) threads);
-  if (j.basis == NULL || j.coords == NULL || j.norms == NULL || j.mindist == NULL
+  if (j.basis == NULL || j.near == NULL || j.far == NULL || j.norms == NULL || j.mindist == NULL
       || j.radius == NULL || j.thread_at == NULL || j.thread_best == NULL
       || !principal_basis (patches, n, dims, j.m, j.basis))
     {
@@ -301,7 +326,8 @@ _sl_anomaly_coreset (const float *patches, int64_t n, int32_t dims, int64_t k, s
     }
 out:
   free (j.basis);
-  free (j.coords);
+  free (j.near);
+  free (j.far);
   free (j.norms);
   free (j.mindist);
   free (j.radius);
