@@ -6,6 +6,10 @@
 
 #include <math.h>
 
+/* The relative margin over the training images' highest score that a gate without validation
+ * images takes (far below any real difference in score). */
+#define GATE_MAX_MARGIN 1e-4
+
 void
 _sl_export_anomaly_clear (SlExportAnomaly *a)
 {
@@ -137,7 +141,9 @@ fit_gate (SlProject *db, const SlRunInfo *run, sl_model *model, const sl_pipelin
         goto fail;
       for (guint i = 0; i < b.scores->len; i++)
         max = MAX (max, g_array_index (b.scores, double, i));
-      a->threshold = max;
+      /* A hair above it: the same image scored alone on the line rounds a little differently
+       * from its batch here, and must not be the one part it was trained on that is rejected. */
+      a->threshold = max + fabs (max) * GATE_MAX_MARGIN;
       a->scored_images = b.scores->len;
       a->statement = g_strdup_printf (
           "Anomaly gate fitted on %u training images. The run has no validation images, so "
@@ -168,58 +174,6 @@ out:
   return gate;
 }
 
-/* The model with every layer named: a gate is stored by its layers' names, and a preset's
- * layers have none. Unnamed layers become "layers.N" (N: the index); the weights, statistics
- * and computation stay exactly as they are. *model is replaced when names were added. */
-static gboolean
-name_layers (sl_model **model, GError **error)
-{
-  char *json = sl_model_to_json (*model);
-  cJSON *doc = json != NULL ? cJSON_Parse (json) : NULL, *layer;
-  gboolean renamed = FALSE;
-  sl_model *named = NULL;
-  sl_error err = { 0 };
-  int i = 0;
-  char *printed = NULL;
-
-  sl_free (json);
-  cJSON_ArrayForEach (layer, cJSON_GetObjectItemCaseSensitive (doc, "layers"))
-  {
-    if (!cJSON_IsString (cJSON_GetObjectItemCaseSensitive (layer, "name")))
-      {
-        char name[32];
-
-        g_snprintf (name, sizeof name, "layers.%d", i);
-        cJSON_DeleteItemFromObjectCaseSensitive (layer, "name");
-        cJSON_AddStringToObject (layer, "name", name);
-        renamed = TRUE;
-      }
-    i++;
-  }
-  if (!renamed)
-    {
-      cJSON_Delete (doc);
-      return TRUE;
-    }
-  printed = cJSON_PrintUnformatted (doc);
-  cJSON_Delete (doc);
-  if (sl_model_new (printed, 1, &named, &err) != SL_OK
-      || sl_model_set_params (named, sl_model_params (*model), sl_model_param_count (*model), &err)
-             != SL_OK
-      || sl_model_set_state (named, sl_model_state (*model), sl_model_state_count (*model), &err)
-             != SL_OK)
-    {
-      cJSON_free (printed);
-      sl_model_free (named);
-      _sl_project_set_runtime_error (error, &err, "Could not name the model's layers for its gate");
-      return FALSE;
-    }
-  cJSON_free (printed);
-  sl_model_free (*model);
-  *model = named;
-  return TRUE;
-}
-
 /* The run's classifier with a gate fitted for it. */
 static sl_classifier *
 open_gated (SlProject *db, const SlRunInfo *run, SlCheckpointKind checkpoint, SlExportAnomaly *a,
@@ -234,8 +188,7 @@ open_gated (SlProject *db, const SlRunInfo *run, SlCheckpointKind checkpoint, Sl
 
   if (!_sl_run_load_model (db, run, checkpoint, NULL, &model, &pipeline, error))
     return NULL;
-  if (!name_layers (&model, error)
-      || (gate = fit_gate (db, run, model, pipeline, a, error)) == NULL)
+  if ((gate = fit_gate (db, run, model, pipeline, a, error)) == NULL)
     {
       sl_model_free (model);
       sl_pipeline_free (pipeline);
