@@ -430,7 +430,6 @@ sl_anomaly_set_threshold (sl_anomaly *a, float threshold, sl_error *err)
 typedef struct
 {
   const sl_anomaly *a;
-  const float *const *outs;
   int n;
   float *grids; /* n x P patch scores */
   float *maps;
@@ -498,7 +497,7 @@ _sl_anomaly_score_layers_threads (const sl_anomaly *a, const float *const *outs,
     }
   if (st == SL_OK && maps != NULL)
     {
-      map_job j = { .a = a, .outs = outs, .n = n, .grids = grids, .maps = maps };
+      map_job j = { .a = a, .n = n, .grids = grids, .maps = maps };
 
       j.scratch_floats = _sl_anomaly_map_scratch (l->input_h, l->input_w, a->smoothing_sigma);
       map_scratch = malloc (sizeof (float) * j.scratch_floats * (size_t) threads);

@@ -309,9 +309,20 @@ sl_slmodel_write (const sl_model *m, const char *pipeline_json, const sl_slmodel
   char *model_json = NULL, *header = NULL;
   size_t params_off = 0, state_off = 0, bank_off = 0, bank_bytes = 0, header_len, end;
   uint8_t pre[SL_SLMODEL_PREAMBLE] = SL_SLMODEL_MAGIC;
+  sl_slmodel_info full;
   sl_atomic_file af;
   sl_status st;
 
+  /* Callers built before the struct grew (no anomaly or kind) pass a
+   * smaller struct_size: the fields they lack keep their defaults. */
+  if (info != NULL && info->struct_size >= offsetof (sl_slmodel_info, anomaly)
+      && info->struct_size < sizeof full)
+    {
+      sl_slmodel_info_init (&full);
+      memcpy (&full, info, info->struct_size);
+      full.struct_size = sizeof full;
+      info = &full;
+    }
   if (m == NULL || path == NULL || pipeline_json == NULL)
     return sl_error_set (err, SL_ERR_INVALID,
                          "saving a model needs a model, a pipeline and a path");

@@ -199,6 +199,18 @@ test_gate_and_old_files (Fixture *fx, gconstpointer data)
   g_assert_null (strstr (c.header_json, "\"anomaly\""));
   sl_slmodel_contents_clear (&c);
 
+  /* A caller built before the struct grew passes a smaller struct_size. */
+  {
+    g_autofree char *path = g_build_filename (fx->dir, "old.slmodel", NULL);
+    sl_slmodel_info info;
+
+    sl_slmodel_info_init (&info);
+    info.labels = labels;
+    info.kind = 99; /* beyond the old struct_size: never read */
+    info.struct_size = offsetof (sl_slmodel_info, anomaly);
+    sl_assert_ok (sl_slmodel_write (fx->model, "{}", &info, NULL, path, &err), &err);
+  }
+
   /* A file from before model kinds has no "kind": a classifier. */
   {
     cJSON *h = cJSON_ParseWithLength ((const char *) plain + 32, get_u32 (plain + 12));
