@@ -250,8 +250,7 @@ build (SlAnomalyCard *self)
 {
   int size = sl_thumbnail_cache_get_size (self->thumbs);
   GtkWidget *overlay = gtk_overlay_new (), *frame = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
-  GtkWidget *body = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
-  GtkWidget *verdict = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 4);
+  GtkWidget *body = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
 
   gtk_widget_add_css_class (overlay, "sl-card-thumb");
   gtk_widget_set_halign (frame, GTK_ALIGN_CENTER);
@@ -276,12 +275,14 @@ build (SlAnomalyCard *self)
   self->verdict_icon = GTK_IMAGE (gtk_image_new ());
   self->verdict_label = GTK_LABEL (gtk_label_new (NULL));
   gtk_label_set_xalign (self->verdict_label, 0);
+  /* Narrow cards (more to a row) break "Missed defect" over two lines rather than cut it. */
+  gtk_label_set_wrap (self->verdict_label, TRUE);
   gtk_widget_add_css_class (GTK_WIDGET (self->verdict_label), "heading");
-  gtk_widget_add_css_class (verdict, "sl-verdict");
-  gtk_box_append (GTK_BOX (verdict), GTK_WIDGET (self->verdict_icon));
-  gtk_box_append (GTK_BOX (verdict), GTK_WIDGET (self->verdict_label));
+  gtk_widget_set_hexpand (GTK_WIDGET (self->verdict_label), TRUE);
   /* One line, so that a row of cards fits a line PC's screen under the charts. */
-  gtk_box_append (GTK_BOX (body), verdict);
+  gtk_widget_add_css_class (body, "sl-verdict");
+  gtk_box_append (GTK_BOX (body), GTK_WIDGET (self->verdict_icon));
+  gtk_box_append (GTK_BOX (body), GTK_WIDGET (self->verdict_label));
   gtk_widget_set_parent (body, GTK_WIDGET (self));
 }
 

@@ -46,6 +46,8 @@ struct _SlAnomalyResults
   GtkWidget *reset_button;
   GtkLabel *false_reject_label, *escape_label, *statement_label, *auto_label;
   SlScoreHistogram *histogram;
+  GtkLabel *histogram_title;
+  GtkWidget *roc_box; /* hidden without a curve: the AUROC panel says why */
   GtkStack *roc_stack;
   SlRocCurve *roc;
   GtkLabel *roc_note;

@@ -315,6 +315,11 @@ sl_anomaly_results_set_evaluation (SlAnomalyResults *self, const SlAnomalyEvalua
                            (double *) self->defect->data, self->defect->len);
   curve = self->good->len > 0 && self->defect->len > 0;
   gtk_stack_set_visible_child_name (self->roc_stack, curve ? "curve" : "none");
+  gtk_widget_set_visible (self->roc_box, curve);
+  gtk_label_set_text (self->histogram_title, self->defect->len == 0 ? "Scores of Good Images"
+                                             : self->good->len == 0
+                                                 ? "Scores of Defect Images"
+                                                 : "Scores of Good and Defect Images");
   gtk_label_set_text (
       self->roc_note,
       self->defect->len == 0
@@ -529,7 +534,7 @@ static GtkWidget *
 build_charts (SlAnomalyResults *self)
 {
   GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 18);
-  GtkWidget *histogram_box, *roc_box;
+  GtkWidget *histogram_box;
 
   gtk_widget_add_css_class (row, "sl-matrix-area");
   /* Its own height, whatever the charts would take: the rest is the gallery's. */
@@ -538,6 +543,7 @@ build_charts (SlAnomalyResults *self)
   self->histogram = SL_SCORE_HISTOGRAM (sl_score_histogram_new ());
   g_signal_connect (self->histogram, "threshold-picked", G_CALLBACK (on_picked), self);
   histogram_box = chart_box ("Scores of Good and Defect Images", GTK_WIDGET (self->histogram));
+  self->histogram_title = GTK_LABEL (gtk_widget_get_first_child (histogram_box));
   gtk_widget_set_hexpand (histogram_box, TRUE);
   gtk_box_append (GTK_BOX (row), histogram_box);
 
@@ -550,9 +556,9 @@ build_charts (SlAnomalyResults *self)
   gtk_label_set_justify (self->roc_note, GTK_JUSTIFY_CENTER);
   gtk_label_set_max_width_chars (self->roc_note, 28);
   gtk_stack_add_named (self->roc_stack, GTK_WIDGET (self->roc_note), "none");
-  roc_box = chart_box ("Defects Caught vs Good Rejected", GTK_WIDGET (self->roc_stack));
-  gtk_widget_set_size_request (roc_box, 250, -1);
-  gtk_box_append (GTK_BOX (row), roc_box);
+  self->roc_box = chart_box ("Defects Caught vs Good Rejected", GTK_WIDGET (self->roc_stack));
+  gtk_widget_set_size_request (self->roc_box, 250, -1);
+  gtk_box_append (GTK_BOX (row), self->roc_box);
   return row;
 }
 
