@@ -56,6 +56,7 @@ typedef struct
 {
   GPtrArray *installed; /* SlBackboneInfo * */
   char *hint;
+  char *latest; /* the recipe of the project's latest run, a fit, or NULL */
 } Listing;
 
 static void
@@ -63,6 +64,7 @@ listing_free (Listing *l)
 {
   g_clear_pointer (&l->installed, g_ptr_array_unref);
   g_free (l->hint);
+  g_free (l->latest);
   g_free (l);
 }
 
@@ -72,10 +74,15 @@ list_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancella
   Listing *l = g_new0 (Listing, 1);
   g_autoptr (GError) error = NULL;
   g_autoptr (SlBackboneInfo) lite0 = sl_backbone_find (LITE0, &error);
+  g_autoptr (SlProject) db = sl_project_open_worker (data, NULL);
+  g_autoptr (SlRunInfo) latest = db != NULL ? sl_project_get_run (db, "latest", NULL) : NULL;
 
   l->installed = sl_backbone_list_installed ();
   if (lite0 == NULL)
     l->hint = g_strdup (error->message);
+  /* A new fit starts from the last one's settings, as a new training run does. */
+  if (latest != NULL && latest->config_json != NULL)
+    l->latest = g_strdup (latest->config_json);
   g_task_return_pointer (task, l, (GDestroyNotify) listing_free);
 }
 
@@ -114,6 +121,8 @@ list_done (GObject *source, GAsyncResult *result, gpointer data)
   gtk_label_set_text (self->install_label, self->install_hint != NULL ? self->install_hint : "");
   gtk_widget_set_visible (GTK_WIDGET (self->install_label), self->install_hint != NULL);
   self->listed = TRUE;
+  if (l->latest != NULL)
+    sl_fit_settings_load_config_json (self, l->latest);
   listing_free (l);
   on_changed (self);
 }
@@ -124,6 +133,7 @@ list_backbones (SlFitSettings *self)
   g_autoptr (GTask) task = g_task_new (self, self->cancellable, list_done, NULL);
 
   g_task_set_source_tag (task, list_backbones);
+  g_task_set_task_data (task, g_strdup (sl_session_get_path (self->session)), g_free);
   g_task_run_in_thread (task, list_thread);
 }
 

