@@ -1,10 +1,17 @@
 /* sl-graph.c: plans a model's buffers once per batch size and runs forward and backward passes. */
 #include "sl-layer-private.h"
 #include "sl-error-private.h"
+#include "sl-graph-fuse-private.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Below this many floating-point operations (one pass of a layer over the
+ * plan's batch), an inference pass runs the layer on its calling thread
+ * alone: waking the pool and waiting for it costs more than the work saved,
+ * and far more when other processes keep the cores busy. */
+#define SERIAL_FLOPS 2e6
 
 /* Extra per-plan bookkeeping lives behind the public struct. */
 typedef struct
@@ -12,6 +19,18 @@ typedef struct
   sl_plan plan;
   float **own;   /* per node: the buffer it owns (aliases may point elsewhere) */
   bool *written; /* per node + 1 (model input): gradient already holds a value */
+  /* An inference plan's fused layers (NULL: none), the folded weights
+   * (backend memory; staged in fold_host where that is not host memory) and
+   * the model's weights_gen + 1 they were folded at (0: never). */
+  sl_fuse *fuse;
+  float *folded, *fold_host;
+  size_t fold_floats;
+  uint64_t folded_gen;
+  /* An inference plan on a CPU pool of several threads runs the layers with
+   * too little work to be worth waking the pool (serial[i]) on a one-thread
+   * backend of its own (NULL: none). */
+  sl_backend *serial_be;
+  bool *serial;
 } plan_private;
 
 static int
@@ -36,6 +55,10 @@ typedef struct
   size_t input_size;
   const bool *keep; /* NULL or per node: outputs that survive the pass */
   int grad_from;    /* -1, or the first node given a gradient at inference */
+  /* An inference plan of the whole graph may fuse layers (sl-graph-fuse.c):
+   * fuse asks for it, fusion holds what was fused while it is laid out. */
+  bool fuse;
+  const sl_fuse *fusion;
 } plan_spec;
 
 int
@@ -70,7 +93,8 @@ spec_of (const sl_model *m, int batch, bool training, bool want_input_grad, sl_p
                   .end = m->n_nodes,
                   .input_node = SL_INPUT_NODE,
                   .input_size = (size_t) m->channels * m->height * m->width,
-                  .grad_from = -1 };
+                  .grad_from = -1,
+                  .fuse = !training && !want_input_grad && part == SL_PART_ALL };
 
   if (part == SL_PART_PREFIX)
     s.end = m->n_frozen;
@@ -97,6 +121,14 @@ static inline bool
 node_backprops (const sl_model *m, const plan_spec *sp, int i)
 {
   return node_trains (m, i, sp->training) || (sp->grad_from >= 0 && i >= sp->grad_from);
+}
+
+/* A layer an inference plan runs inside the one before it: its input's
+ * buffer already holds its output. */
+static inline bool
+is_fused (const plan_spec *sp, int i)
+{
+  return sp->fusion != NULL && sp->fusion[i].head >= 0;
 }
 
 static bool
@@ -129,12 +161,15 @@ typedef struct
   size_t input_grad_at, ws_at, scratch_at, stats_at, input_at, probs_at, labels_at;
   size_t ws; /* workspace floats */
   size_t floats, ints;
+  sl_fuse *fuse;      /* NULL: nothing fused */
+  size_t fold_floats; /* the folded weights (a block of their own, outside the arenas) */
 } plan_layout;
 
 static void
 layout_clear (plan_layout *l)
 {
   free (l->out_at);
+  free (l->fuse);
   memset (l, 0, sizeof *l);
 }
 
@@ -180,7 +215,7 @@ layout_node (const sl_model *m, const int *readers, const plan_spec *sp, int i,
 
   l->out_at[i] = l->grad_at[i] = l->saved_at[i] = l->arg_at[i] = SIZE_MAX;
   *node_ws = 0;
-  if ((c->flags & SL_LAYER_ALIAS) || i < sp->first || i >= sp->end)
+  if ((c->flags & SL_LAYER_ALIAS) || is_fused (sp, i) || i < sp->first || i >= sp->end)
     return 0;
   if (runs_in_place (m, readers, sp, i))
     {
@@ -282,7 +317,7 @@ passes_input (const sl_model *m, const int *readers, const plan_spec *sp, int i)
   const sl_plan_sizer cpu = { .backend = NULL, .threads = 1, .host_memory = true };
   sl_layer_needs needs = { .out = true };
 
-  if ((c->flags & SL_LAYER_ALIAS) || runs_in_place (m, readers, sp, i))
+  if ((c->flags & SL_LAYER_ALIAS) || is_fused (sp, i) || runs_in_place (m, readers, sp, i))
     return true;
   c->plan (n, sp->batch, node_backprops (m, sp, i), &cpu, &needs);
   return !needs.out;
@@ -385,11 +420,13 @@ pool_outputs (const sl_model *m, const int *readers, const plan_spec *sp, plan_l
  * NULL, receive per node the bytes of the buffers it owns and of the
  * convolution workspace it asks for. */
 static sl_status
-plan_layout_new (const sl_model *m, const plan_spec *sp, const sl_plan_sizer *sz, plan_layout *l,
+plan_layout_new (const sl_model *m, const plan_spec *spec, const sl_plan_sizer *sz, plan_layout *l,
                  uint64_t *node_bytes, uint64_t *node_ws, sl_error *err)
 {
   layout_sums t = { 0 };
   int *readers = count_readers (m);
+  plan_spec fused = *spec;
+  const plan_spec *sp = &fused;
 
   memset (l, 0, sizeof *l);
   l->out_at = calloc ((size_t) m->n_nodes * 5, sizeof (size_t));
@@ -403,6 +440,8 @@ plan_layout_new (const sl_model *m, const plan_spec *sp, const sl_plan_sizer *sz
   l->saved_at = l->grad_at + m->n_nodes;
   l->arg_at = l->saved_at + m->n_nodes;
   l->pool_at = l->arg_at + m->n_nodes;
+  if (spec->fuse && !spec->unshared)
+    fused.fusion = l->fuse = _sl_fuse_new (m, readers, &l->fold_floats);
   t.floats = pool_outputs (m, readers, sp, l);
   for (int i = 0; i < m->n_nodes; i++)
     {
@@ -489,6 +528,7 @@ spec_of_taps (const sl_model *m, int batch, const sl_plan_taps *taps)
   sp.end = taps->end;
   sp.keep = taps->keep;
   sp.grad_from = taps->grad_from;
+  sp.fuse = false; /* tapped outputs are the layers' own */
   return sp;
 }
 
@@ -597,9 +637,36 @@ plan_point (const sl_model *m, plan_private *pp, const plan_layout *l, bool want
     }
 }
 
+/* Marks the layers of an inference plan too small for the pool, and makes
+ * the one-thread backend they run on (none needed, or none to be had: they
+ * run on the pool as before). */
+static void
+plan_serial (sl_model *m, plan_private *pp)
+{
+  const char *env = getenv ("SL_SERIAL_FLOPS");
+  const double limit = env != NULL ? atof (env) : SERIAL_FLOPS;
+  const sl_plan *p = &pp->plan;
+  bool any = false;
+
+  if (!m->backend->ops->host_memory || m->threads < 2
+      || (pp->serial = calloc ((size_t) m->n_nodes, sizeof (bool))) == NULL)
+    return;
+  for (int i = p->first; i < p->end; i++)
+    {
+      pp->serial[i] = (double) p->batch * _sl_node_flops (&m->nodes[i]) < limit;
+      any = any || pp->serial[i];
+    }
+  if (!any || _sl_cpu_backend_new (1, &pp->serial_be, NULL) != SL_OK)
+    {
+      free (pp->serial);
+      pp->serial = NULL;
+      pp->serial_be = NULL;
+    }
+}
+
 /* Allocates the plan laid out in l: its tables, then its arenas in backend memory. */
 static sl_status
-plan_alloc (sl_model *m, const plan_spec *sp, const plan_layout *l, sl_plan **out, sl_error *err)
+plan_alloc (sl_model *m, const plan_spec *sp, plan_layout *l, sl_plan **out, sl_error *err)
 {
   const int batch = sp->batch;
   sl_backend *be = m->backend;
@@ -633,6 +700,23 @@ plan_alloc (sl_model *m, const plan_spec *sp, const plan_layout *l, sl_plan **ou
                            "batch size",
                            be->ops->host_memory ? "main" : "GPU", layout_bytes (l) / 1e6, batch);
     }
+  if (l->fold_floats > 0
+      && ((pp->folded = be->ops->alloc (be, sizeof (float) * l->fold_floats)) == NULL
+          || (!be->ops->host_memory
+              && (pp->fold_host = malloc (sizeof (float) * l->fold_floats)) == NULL)))
+    {
+      _sl_plan_free (m, p);
+      return sl_error_set (err, SL_ERR_NOMEM, "out of %s memory: %.0f MB of folded weights",
+                           be->ops->host_memory ? "main" : "GPU",
+                           l->fold_floats * sizeof (float) / 1e6);
+    }
+  pp->fold_floats = l->fold_floats;
+  if (sp->fuse && !sp->unshared)
+    plan_serial (m, pp);
+  pp->fuse = l->fuse;
+  l->fuse = NULL;
+  for (int i = 0; pp->fuse != NULL && i < m->n_nodes; i++)
+    p->fused_layers += pp->fuse[i].head >= 0;
   plan_point (m, pp, l, sp->want_input_grad);
   *out = p;
   return SL_OK;
@@ -672,7 +756,7 @@ _sl_plan_new_unshared (sl_model *m, int batch, sl_plan **out, sl_error *err)
 {
   plan_spec sp = spec_of (m, batch, false, false, SL_PART_ALL);
 
-  sp.unshared = true;
+  sp.unshared = true; /* and unfused: every layer as written */
   return plan_new (m, &sp, out, err);
 }
 
@@ -722,6 +806,13 @@ _sl_plan_free (sl_model *m, sl_plan *p)
   free (pp->own);
   free (pp->written);
   free (p->keep);
+  if (pp->folded != NULL)
+    m->backend->ops->release (m->backend, pp->folded);
+  free (pp->fold_host);
+  free (pp->fuse);
+  free (pp->serial);
+  if (pp->serial_be != NULL)
+    pp->serial_be->ops->destroy (pp->serial_be);
   free (pp);
 }
 
@@ -754,18 +845,65 @@ run_of (sl_model *m, sl_plan *p, int i, const float *x, int n)
   return r;
 }
 
+/* Folds the model's current weights: on the host, then (a backend that
+ * computes elsewhere) uploaded. A failed download leaves the old folded
+ * weights; the backend reports the error at the pass's sync. */
+static void
+refold (sl_model *m, plan_private *pp)
+{
+  sl_backend *be = m->backend;
+
+  if (be->ops->host_memory)
+    _sl_fuse_fold (m, pp->fuse, pp->folded);
+  else if (_sl_model_pull_host (m, NULL) == SL_OK)
+    {
+      _sl_fuse_fold (m, pp->fuse, pp->fold_host);
+      be->ops->upload (be, pp->folded, pp->fold_host, sizeof (float) * pp->fold_floats);
+    }
+  else
+    return;
+  pp->folded_gen = m->weights_gen + 1;
+}
+
+/* A fused head: its layer on the folded weights, then its rectifier over
+ * its output in place. */
+static void
+forward_fused (sl_model *m, plan_private *pp, const sl_fuse *f, sl_layer_run *r)
+{
+  const sl_layer_class *c = _sl_layer_class (r->node->kind);
+  sl_backend *be = m->backend;
+
+  if (f->bn >= 0)
+    {
+      r->w = pp->folded + f->fold_at;
+      r->b = r->w + r->node->weight_count;
+    }
+  pp->plan.out[r->index] = (float *) c->forward (r);
+  if (f->act >= 0)
+    {
+      const sl_node *a = &m->nodes[f->act];
+
+      be->ops->activation_forward (be, _sl_fuse_activation_of (a->kind), a->slope, r->len, r->y,
+                                   r->y);
+    }
+}
+
 const float *
 _sl_graph_forward (sl_model *m, sl_plan *p, const float *x, int n, bool training,
                    uint64_t noise_seed)
 {
   plan_private *pp = (plan_private *) p;
+  sl_backend *const base = m->backend;
 
+  /* The folded weights follow the model's (a trainer step, new weights). */
+  if (pp->folded != NULL && pp->folded_gen != m->weights_gen + 1)
+    refold (m, pp);
   for (int i = p->first; i < p->end; i++)
     {
       const sl_layer_class *c = _sl_layer_class (m->nodes[i].kind);
       sl_layer_run r = run_of (m, p, i, x, n);
 
-      if (c->flags & SL_LAYER_ALIAS)
+      if ((c->flags & SL_LAYER_ALIAS) || (pp->fuse != NULL && pp->fuse[i].head >= 0))
         {
           p->out[i] = (float *) r.in;
           continue;
@@ -773,8 +911,15 @@ _sl_graph_forward (sl_model *m, sl_plan *p, const float *x, int n, bool training
       r.y = pp->own[i];
       r.training = node_trains (m, i, training);
       r.noise_seed = noise_seed;
-      p->out[i] = (float *) c->forward (&r);
+      /* The model is used from one thread at a time: a small layer may run
+       * on the plan's one-thread backend (the same CPU ops, no pool). */
+      m->backend = pp->serial != NULL && pp->serial[i] ? pp->serial_be : base;
+      if (pp->fuse != NULL && (pp->fuse[i].bn >= 0 || pp->fuse[i].act >= 0))
+        forward_fused (m, pp, &pp->fuse[i], &r);
+      else
+        p->out[i] = (float *) c->forward (&r);
     }
+  m->backend = base;
   return p->out[p->end - 1];
 }
 

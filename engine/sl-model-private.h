@@ -97,6 +97,10 @@ typedef struct
    * inference pass (-1: none). */
   bool *keep;
   int grad_from;
+  /* Layers an inference plan runs inside the convolution or dense layer
+   * before them (batch-norm folded into its weights, a rectifier on its
+   * output; sl-graph-fuse.c): 0 when it runs every layer as written. */
+  int fused_layers;
 } sl_plan;
 
 /* Which part of the graph a plan runs. */
@@ -121,6 +125,9 @@ struct sl_model
    * computes in host memory, else refreshed from the device on demand. */
   float *host_params, *host_state;
   bool host_stale; /* the device copies changed since the host copies were read */
+  /* Counts changes to params or state (a trainer step, new weights): an
+   * inference plan refolds its folded weights when it moved (sl-graph-fuse.c). */
+  uint64_t weights_gen;
   sl_backend *backend;
   int threads;
   char device[16];         /* "cpu", "cuda:0" */

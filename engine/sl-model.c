@@ -80,6 +80,7 @@ _sl_model_push_host (sl_model *m, sl_error *err)
 {
   sl_backend *be = m->backend;
 
+  m->weights_gen++; /* the host copies changed */
   if (be->ops->host_memory)
     return SL_OK;
   be->ops->upload (be, m->params, m->host_params, sizeof (float) * m->n_params);

@@ -238,6 +238,7 @@ step_launch (sl_trainer *t, const float *x, const int32_t *labels, int n, sl_err
   logits = _sl_graph_forward (m, t->plan, dx, n, true,
                               t->config.seed * 0x9e3779b97f4a7c15ull + (uint64_t) t->step);
   m->host_stale = true; /* batch-norm statistics moved */
+  m->weights_gen++;
   be->ops->softmax_xent (be, n, m->classes, logits, dlabels, &ld, t->plan->logits_grad,
                          t->plan->stats);
   _sl_graph_backward (m, t->plan, dx, n, t->grads);
@@ -287,6 +288,7 @@ step_finish (sl_trainer *t, int n, double *loss, double *accuracy, sl_error *err
   be->ops->optimizer_step (be, &s, t->n_trainable, m->params + m->trainable_offset, t->grads,
                            t->moments, t->moments + t->n_trainable);
   m->host_stale = true;
+  m->weights_gen++;
   t->step++;
   if (loss != NULL)
     *loss = stats[SL_STAT_LOSS];

@@ -157,7 +157,9 @@ test_statistics_unchanged (void)
   sl_model_free (m);
 }
 
-/* In a training pass the layer computes exactly what inference does. */
+/* In a training pass the layer computes exactly what inference does as
+ * written (the unfused reference plan; an ordinary inference plan folds it
+ * into the convolution, to rounding). */
 static void
 test_training_forward_is_inference (void)
 {
@@ -174,12 +176,18 @@ test_training_forward_is_inference (void)
   randomise (m, 7);
   sl_test_fill_normal (x, G_N_ELEMENTS (x), 4, 1.0f);
   sl_assert_ok (_sl_plan_new (m, BATCH, TRUE, FALSE, &train, &err), &err);
-  sl_assert_ok (_sl_plan_new (m, BATCH, FALSE, FALSE, &infer, &err), &err);
+  sl_assert_ok (_sl_plan_new_unshared (m, BATCH, &infer, &err), &err);
   /* The running layer asks the plan for no saved statistics. */
   g_assert_null (train->saved[1]);
   memcpy (logits_train, _sl_graph_forward (m, train, x, BATCH, TRUE, 1), sizeof logits_train);
   memcpy (logits_infer, _sl_graph_forward (m, infer, x, BATCH, FALSE, 1), sizeof logits_infer);
   g_assert_cmpint (memcmp (logits_train, logits_infer, sizeof logits_train), ==, 0);
+  _sl_plan_free (m, infer);
+  sl_assert_ok (_sl_plan_new (m, BATCH, FALSE, FALSE, &infer, &err), &err);
+  g_assert_cmpint (infer->fused_layers, ==, 1);
+  g_assert_cmpfloat (sl_test_rel_error (_sl_graph_forward (m, infer, x, BATCH, FALSE, 1),
+                                        logits_train, G_N_ELEMENTS (logits_train), 1e-6),
+                     <, 1e-5);
   _sl_plan_free (m, train);
   _sl_plan_free (m, infer);
   sl_model_free (m);

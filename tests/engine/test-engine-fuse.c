@@ -1,0 +1,239 @@
+/* test-engine-fuse.c: inference plans fold batch-norm into the layer before it and run its rectifier there; results, weights and training stay as unfused. */
+#include "sl-test-support.h"
+#include "engine/sl-model-private.h"
+
+#include <math.h>
+#include <string.h>
+
+static sl_model *
+build_preset (const char *preset, int channels, int side, guint64 seed)
+{
+  sl_preset_options o;
+  sl_error err = { 0 };
+  char *json = NULL;
+  sl_model *m;
+
+  sl_preset_options_init (&o);
+  o.channels = channels;
+  o.height = o.width = side;
+  o.classes = 7;
+  sl_assert_ok (sl_preset_json (preset, &o, &json, &err), &err);
+  sl_assert_ok (sl_model_new (json, seed, &m, &err), &err);
+  sl_free (json);
+  sl_assert_ok (sl_model_set_threads (m, 2, &err), &err);
+  return m;
+}
+
+/* Weights and running statistics at random (gamma, beta, mean and variance
+ * away from their initial 1, 0, 0, 1), so that a wrong fold would show. */
+static void
+randomise (sl_model *m, guint64 seed)
+{
+  gsize n = sl_model_state_count (m), np = sl_model_param_count (m);
+  g_autofree float *s = g_new (float, n);
+  g_autofree float *p = g_new (float, np);
+  sl_error err = { 0 };
+
+  sl_test_fill_normal (p, np, seed + 100, 0.1f);
+  sl_assert_ok (sl_model_set_params (m, p, np, &err), &err);
+  sl_test_fill_normal (s, n, seed, 0.3f);
+  for (gsize i = 0; i < n; i++)
+    s[i] = fabsf (s[i]) + 0.5f; /* positive: valid as variances too */
+  sl_assert_ok (sl_model_set_state (m, s, n, &err), &err);
+}
+
+static gsize
+input_size (const sl_model *m)
+{
+  int c, h, w;
+
+  sl_model_input_shape (m, &c, &h, &w);
+  return (gsize) c * h * w;
+}
+
+/* Each image's logits from the fused plan against the unfused reference,
+ * within 1e-5 of the largest logit of the image. */
+static void
+assert_logits_close (const sl_model *m, const float *got, const float *want, int batch)
+{
+  const int k = sl_model_class_count (m);
+
+  for (int i = 0; i < batch; i++)
+    {
+      double scale = 1e-3, worst = 0.0;
+
+      for (int j = 0; j < k; j++)
+        scale = MAX (scale, fabs (want[i * k + j]));
+      for (int j = 0; j < k; j++)
+        worst = MAX (worst, fabs ((double) got[i * k + j] - want[i * k + j]) / scale);
+      if (worst > 1e-5)
+        g_error ("%s: image %d of %d: fused logits differ by %.3g of the largest", m->name, i,
+                 batch, worst);
+    }
+}
+
+/* The unfused logits (every layer as written, every buffer its own). */
+static float *
+reference_logits (sl_model *m, const float *x, int batch)
+{
+  sl_plan *ref = NULL;
+  sl_error err = { 0 };
+  float *out;
+
+  sl_assert_ok (_sl_plan_new_unshared (m, batch, &ref, &err), &err);
+  g_assert_cmpint (ref->fused_layers, ==, 0);
+  out = g_memdup2 (_sl_graph_forward (m, ref, x, batch, FALSE, 0),
+                   sizeof (float) * (gsize) batch * sl_model_class_count (m));
+  _sl_plan_free (m, ref);
+  return out;
+}
+
+static void
+check_preset (const char *preset, int channels, int side, int min_fused)
+{
+  sl_model *m = build_preset (preset, channels, side, 5);
+  const gsize in = input_size (m), np = sl_model_param_count (m), ns = sl_model_state_count (m);
+  g_autofree float *params = NULL, *state = NULL;
+  sl_error err = { 0 };
+
+  randomise (m, 17);
+  params = g_memdup2 (sl_model_params (m), sizeof (float) * np);
+  state = g_memdup2 (sl_model_state (m), sizeof (float) * ns);
+  /* Batch 1 (one image, the GEMM split over the pool) and 5 (images over the pool). */
+  for (int batch = 1; batch <= 5; batch += 4)
+    {
+      g_autofree float *x = g_new (float, in *batch);
+      g_autofree float *want = NULL;
+      sl_plan *p = NULL;
+
+      sl_test_fill_normal (x, in * batch, 30 + batch, 1.0f);
+      want = reference_logits (m, x, batch);
+      sl_assert_ok (_sl_plan_new (m, batch, FALSE, FALSE, &p, &err), &err);
+      g_test_message ("%s at %d px, batch %d: %d layers fused", preset, side, batch,
+                      p->fused_layers);
+      g_assert_cmpint (p->fused_layers, >=, min_fused);
+      assert_logits_close (m, _sl_graph_forward (m, p, x, batch, FALSE, 0), want, batch);
+      /* Twice: the second pass reuses the folded weights. */
+      assert_logits_close (m, _sl_graph_forward (m, p, x, batch, FALSE, 0), want, batch);
+      _sl_plan_free (m, p);
+    }
+  /* The model's own weights and statistics are untouched. */
+  g_assert_cmpmem (sl_model_params (m), sizeof (float) * np, params, sizeof (float) * np);
+  g_assert_cmpmem (sl_model_state (m), sizeof (float) * ns, state, sizeof (float) * ns);
+  sl_model_free (m);
+}
+
+static void
+test_fold_small_bn (void)
+{
+  check_preset ("small-bn", 1, 28, 4);
+}
+
+static void
+test_fold_seed_cnn (void)
+{
+  check_preset ("seed-cnn", 1, 28, 2); /* no batch-norm: conv + relu, dense + relu */
+}
+
+static void
+test_fold_resnet (void)
+{
+  check_preset ("resnet-s", 3, 32, 10);
+}
+
+static void
+test_fold_mobilenet (void)
+{
+  check_preset ("mobilenet-s", 3, 32, 10);
+}
+
+/* EfficientNet-Lite0's architecture at random weights (not the installed backbone). */
+static void
+test_fold_lite0 (void)
+{
+  check_preset ("efficientnet-lite0", 3, 48, 40);
+}
+
+/* Plans that keep layer outputs, train, or are the reference fuse nothing. */
+static void
+test_fold_only_plain_inference (void)
+{
+  sl_model *m = build_preset ("small-bn", 1, 28, 3);
+  sl_plan *p = NULL;
+  sl_error err = { 0 };
+
+  sl_assert_ok (_sl_plan_new (m, 4, TRUE, FALSE, &p, &err), &err);
+  g_assert_cmpint (p->fused_layers, ==, 0);
+  _sl_plan_free (m, p);
+  sl_assert_ok (_sl_plan_new (m, 4, FALSE, TRUE, &p, &err), &err);
+  g_assert_cmpint (p->fused_layers, ==, 0);
+  _sl_plan_free (m, p);
+  {
+    const sl_plan_taps taps = { .end = m->n_nodes, .keep = NULL, .grad_from = 2 };
+
+    sl_assert_ok (_sl_plan_new_taps (m, 1, &taps, &p, &err), &err);
+    g_assert_cmpint (p->fused_layers, ==, 0);
+    _sl_plan_free (m, p);
+  }
+  sl_model_free (m);
+}
+
+/* Predicting (which folds) between trainer steps changes no training
+ * result, and predictions after the steps use the new weights. */
+static void
+test_fold_training_after_inference (void)
+{
+  sl_model *a = build_preset ("small-bn", 1, 28, 9), *b = build_preset ("small-bn", 1, 28, 9);
+  const gsize in = input_size (a), np = sl_model_param_count (a), ns = sl_model_state_count (a);
+  const int batch = 6, k = sl_model_class_count (a);
+  g_autofree float *x = g_new (float, in *batch);
+  g_autofree float *probs = g_new (float, (gsize) k *batch);
+  g_autofree float *want = NULL;
+  int32_t labels[6] = { 0, 1, 2, 3, 4, 5 };
+  sl_train_config cfg;
+  sl_trainer *ta = NULL, *tb = NULL;
+  sl_error err = { 0 };
+
+  sl_test_fill_normal (x, in * batch, 3, 1.0f);
+  sl_train_config_init (&cfg);
+  sl_assert_ok (sl_trainer_new (a, &cfg, batch, &ta, &err), &err);
+  sl_assert_ok (sl_trainer_new (b, &cfg, batch, &tb, &err), &err);
+  for (int step = 0; step < 3; step++)
+    {
+      sl_assert_ok (sl_model_predict (a, x, batch, probs, &err), &err);
+      sl_assert_ok (sl_model_predict (a, x, 1, probs, &err), &err);
+      sl_assert_ok (sl_trainer_step (ta, x, labels, batch, NULL, NULL, &err), &err);
+      sl_assert_ok (sl_trainer_step (tb, x, labels, batch, NULL, NULL, &err), &err);
+    }
+  g_assert_cmpint (a->predict_plan->fused_layers, >, 0);
+  g_assert_cmpmem (sl_model_params (a), sizeof (float) * np, sl_model_params (b),
+                   sizeof (float) * np);
+  g_assert_cmpmem (sl_model_state (a), sizeof (float) * ns, sl_model_state (b),
+                   sizeof (float) * ns);
+  /* The plan refolds from the trained weights. */
+  want = reference_logits (a, x, batch);
+  assert_logits_close (a, _sl_graph_forward (a, a->predict_plan, x, batch, FALSE, 0), want, batch);
+  /* And from weights set by hand. */
+  randomise (a, 44);
+  g_free (want);
+  want = reference_logits (a, x, batch);
+  assert_logits_close (a, _sl_graph_forward (a, a->predict_plan, x, batch, FALSE, 0), want, batch);
+  sl_trainer_free (ta);
+  sl_trainer_free (tb);
+  sl_model_free (a);
+  sl_model_free (b);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/engine/fuse/small-bn", test_fold_small_bn);
+  g_test_add_func ("/engine/fuse/seed-cnn", test_fold_seed_cnn);
+  g_test_add_func ("/engine/fuse/resnet-s", test_fold_resnet);
+  g_test_add_func ("/engine/fuse/mobilenet-s", test_fold_mobilenet);
+  g_test_add_func ("/engine/fuse/efficientnet-lite0", test_fold_lite0);
+  g_test_add_func ("/engine/fuse/only-plain-inference", test_fold_only_plain_inference);
+  g_test_add_func ("/engine/fuse/training-after-inference", test_fold_training_after_inference);
+  return g_test_run ();
+}
