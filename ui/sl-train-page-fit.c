@@ -23,8 +23,6 @@ _sl_train_page_setup_fit (SlTrainPage *self)
 {
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
   GtkWidget *side = GTK_WIDGET (self->side_stack);
-  GObject *empty_detail
-      = gtk_widget_get_template_child (GTK_WIDGET (self), SL_TYPE_TRAIN_PAGE, "empty_detail");
 
   self->fit_settings = SL_FIT_SETTINGS (sl_fit_settings_new (self->session));
   g_signal_connect_swapped (self->fit_settings, "changed",
@@ -44,11 +42,12 @@ _sl_train_page_setup_fit (SlTrainPage *self)
   gtk_button_set_label (GTK_BUTTON (self->stop_button), "S_top Fitting");
   gtk_widget_set_tooltip_text (self->stop_button,
                                "Stop the fit; nothing of it is kept, and a new fit starts over");
-  if (GTK_IS_LABEL (empty_detail))
-    gtk_label_set_text (GTK_LABEL (empty_detail),
-                        "Check the settings on the left and press Fit on Good Parts. The model "
-                        "learns from the good training images in the background, in a minute or "
-                        "two for a few hundred images.");
+  gtk_label_set_text (self->empty_detail,
+                      "Check the settings on the left and press Fit on Good Parts. The model "
+                      "learns from the good training images in the background, in a minute or "
+                      "two for a few hundred images.");
+  gtk_label_set_text (GTK_LABEL (gtk_widget_get_prev_sibling (GTK_WIDGET (self->empty_detail))),
+                      "No Fits Yet");
 
   /* No loss to draw: the phases, and then the threshold, beside the events. */
   gtk_widget_set_visible (self->stats_grid, FALSE);

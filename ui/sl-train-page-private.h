@@ -52,6 +52,7 @@ struct _SlTrainPage
   GtkWidget *stats_grid;
   GtkGrid *chart_grid;
   GtkWidget *start_button, *stop_button;
+  GtkLabel *empty_detail;
 
   /* An anomaly project fits instead of training: its own recipe form, and the fit's phases
    * (and finally its threshold) where a classifier's curves go. */

@@ -955,6 +955,7 @@ sl_train_page_class_init (SlTrainPageClass *klass)
   BIND (chart_grid);
   BIND (start_button);
   BIND (stop_button);
+  BIND (empty_detail);
 #undef BIND
   _sl_train_page_install_actions (widget_class);
 }

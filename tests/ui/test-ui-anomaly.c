@@ -513,6 +513,44 @@ test_fit_and_try (void)
   sl_remove_tree (tmp);
 }
 
+/* Without a pretrained backbone the form says how to install one, and Start does not fit. */
+static void
+test_no_backbone (void)
+{
+  g_autofree char *tmp = ui_test_make_tmp ();
+  g_autofree char *path = g_build_filename (tmp, "p", NULL);
+  g_autofree char *empty = g_build_filename (tmp, "no-backbones", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SlSession) session = NULL;
+  g_autofree char *saved = g_strdup (g_getenv ("SIGHTLINE_BACKBONE_PATH"));
+  SlProject *project;
+  SlTrainPage *page;
+  GtkWindow *window;
+  SlRunner *runner;
+  g_autofree char *shot = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (empty, 0755), ==, 0);
+  g_setenv ("SIGHTLINE_BACKBONE_PATH", empty, TRUE);
+  project = sl_project_create_kind (path, "p", SL_PROJECT_KIND_ANOMALY, &error);
+  g_assert_no_error (error);
+  session = sl_session_new_for_project (project);
+  page = SL_TRAIN_PAGE (sl_train_page_new (session));
+  window = ui_test_window_new (GTK_WIDGET (page), 1024, 700);
+  runner = sl_session_get_runner (session);
+  ui_test_spin (300);
+  g_assert_true (shows (GTK_WIDGET (page), "sightline-cli backbones install"));
+  g_assert_true (shows (GTK_WIDGET (page), "press Fit on Good Parts"));
+  g_assert_false (gtk_widget_get_sensitive (ui_test_find_control (GTK_WIDGET (page), "Backbone")));
+  shot = ui_test_save_screenshot (GTK_WIDGET (window), "anomaly-train-no-backbone");
+  /* Start explains instead of starting (the message goes to the window's error dialog). */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "training.start", NULL));
+  g_assert_false (sl_runner_is_running (runner));
+  close_window (window);
+  sl_project_unref (project);
+  g_setenv ("SIGHTLINE_BACKBONE_PATH", saved, TRUE);
+  sl_remove_tree (tmp);
+}
+
 /* A classifier's Try It offers what drove each decision (Grad-CAM), and Export the gate. */
 static void
 test_gradcam_toggle (void)
@@ -757,6 +795,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/anomaly/new-project", test_new_project);
   g_test_add_func ("/ui/anomaly/dataset-wording", test_dataset_wording);
   g_test_add_func ("/ui/anomaly/fit-and-try", test_fit_and_try);
+  g_test_add_func ("/ui/anomaly/no-backbone", test_no_backbone);
   g_test_add_func ("/ui/anomaly/gradcam-toggle", test_gradcam_toggle);
   g_test_add_func ("/ui/anomaly/export-gate", test_export_gate);
   g_test_add_func ("/ui/anomaly/window", test_window);
