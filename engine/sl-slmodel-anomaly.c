@@ -90,7 +90,7 @@ _sl_slmodel_anomaly_json (const sl_anomaly *a)
 static sl_status
 bad (const char *name, sl_error *err, const char *what)
 {
-  return sl_error_set (err, SL_ERR_FORMAT, "%s: the anomaly scorer %s", name, what);
+  return sl_error_set (err, SL_ERR_FORMAT, "%s: the anomaly scorer%s", name, what);
 }
 
 static bool
@@ -132,7 +132,7 @@ read_layers (const cJSON *o, const sl_model *m, const char *name, int32_t *layer
   if (!cJSON_IsArray (arr) || cJSON_GetArraySize (arr) < 1
       || cJSON_GetArraySize (arr) > SL_ANOMALY_MAX_LAYERS)
     {
-      snprintf (msg, sizeof msg, "must name 1 to %d layers", SL_ANOMALY_MAX_LAYERS);
+      snprintf (msg, sizeof msg, " must name 1 to %d layers", SL_ANOMALY_MAX_LAYERS);
       return bad (name, err, msg);
     }
   cJSON_ArrayForEach (v, arr)
@@ -140,20 +140,20 @@ read_layers (const cJSON *o, const sl_model *m, const char *name, int32_t *layer
     int i;
 
     if (!cJSON_IsString (v) || v->valuestring[0] == '\0' || strlen (v->valuestring) > 200)
-      return bad (name, err, "names a layer with something other than a name");
+      return bad (name, err, " names a layer with something other than a name");
     i = sl_model_find_layer (m, v->valuestring);
     if (i < 0)
       i = unnamed_layer (m, v->valuestring);
     if (i < 0)
       {
-        snprintf (msg, sizeof msg, "uses layer '%.100s', which the model does not have",
+        snprintf (msg, sizeof msg, " uses layer '%.100s', which the model does not have",
                   v->valuestring);
         return bad (name, err, msg);
       }
     for (int q = 0; q < *n; q++)
       if (layers[q] == i)
         {
-          snprintf (msg, sizeof msg, "names layer '%.100s' twice", v->valuestring);
+          snprintf (msg, sizeof msg, " names layer '%.100s' twice", v->valuestring);
           return bad (name, err, msg);
         }
     layers[(*n)++] = i;
@@ -178,7 +178,7 @@ _sl_slmodel_anomaly_read (const cJSON *o, const sl_model *m, const uint8_t *bank
 
   *out = NULL;
   if (!cJSON_IsObject (o))
-    return bad (name, err, "entry must be a JSON object");
+    return bad (name, err, " entry must be a JSON object");
   if (!cJSON_IsString (method) || strcmp (method->valuestring, "patchcore") != 0)
     return sl_error_set (err, SL_ERR_FORMAT,
                          "%s: the anomaly method is not one this runtime knows (it knows "
@@ -223,9 +223,8 @@ _sl_slmodel_anomaly_read (const cJSON *o, const sl_model *m, const uint8_t *bank
     st = bad (name, err, "'s bank_size must be a whole number of at least 1");
   else if (count / (uint64_t) dims != (uint64_t) k || count % (uint64_t) dims != 0)
     {
-      snprintf (
-          msg, sizeof msg, "'s memory bank blob holds %llu floats; %lld patches of %lld need %lld",
-          (unsigned long long) count, (long long) k, (long long) dims, (long long) (k * dims));
+      snprintf (msg, sizeof msg, "'s memory bank blob holds %llu floats, not %lld patches of %lld",
+                (unsigned long long) count, (long long) k, (long long) dims);
       st = bad (name, err, msg);
     }
   else if (!cJSON_IsNumber (sigma) || !(sigma->valuedouble > 0.0)

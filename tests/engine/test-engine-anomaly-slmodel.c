@@ -374,7 +374,7 @@ static const Edit edits[] = {
   { "no layers", "layers", "[]", FALSE, "1 to 4 layers" },
   { "wrong dims", "dims", "11", FALSE, "dims must be 10" },
   { "wrong grid", "grid", "[4,4]", FALSE, "grid must be [8, 8]" },
-  { "bank blob too short", "bank_size", "7", FALSE, "holds 320 floats; 7 patches" },
+  { "bank blob too short", "bank_size", "7", FALSE, "holds 320 floats, not 7 patches of 10" },
   { "zero bank", "bank_size", "0", FALSE, "bank_size" },
   { "nan threshold", "threshold", "\"NaN\"", FALSE, "threshold" },
   { "negative threshold", "threshold", "-1", FALSE, "threshold" },
