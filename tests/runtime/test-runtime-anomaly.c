@@ -5,6 +5,7 @@
 #include <cjson/cJSON.h>
 #include <glib/gstdio.h>
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -481,6 +482,27 @@ test_threshold_while_predicting (Fixture *f, gconstpointer user_data)
   g_assert_cmpint (p[0].predictions, >=, 5);
 }
 
+/* A program built before the anomaly fields passes a shorter sl_prediction:
+ * it gets the decision, and nothing past its struct is written. */
+static void
+test_old_prediction_struct (Fixture *f, gconstpointer user_data)
+{
+  const RtAnomalyData *d = rt_anomaly_data ();
+  const size_t v1 = offsetof (sl_prediction, anomaly_score);
+  guint8 buffer[2 * sizeof (sl_prediction)];
+  sl_prediction *p = (sl_prediction *) buffer;
+  sl_error err = { 0 };
+
+  sl_assert_ok (sl_classifier_set_anomaly_threshold (f->c, 0.0f, &err), &err);
+  memset (buffer, 0xab, sizeof buffer);
+  p->struct_size = v1;
+  sl_assert_ok (sl_classifier_predict_file (f->c, d->far[0], p, NULL, &err), &err);
+  g_assert_cmpint (p->class_index, ==, 1);
+  g_assert_cmpstr (p->label, ==, "anomalous");
+  for (size_t i = v1; i < sizeof buffer; i++)
+    g_assert_cmpint (buffer[i], ==, 0xab);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -498,6 +520,8 @@ main (int argc, char **argv)
   g_test_add ("/runtime/anomaly/cost", Fixture, NULL, fixture_set_up, test_cost, fixture_tear_down);
   g_test_add ("/runtime/anomaly/threshold-while-predicting", Fixture, NULL, fixture_set_up,
               test_threshold_while_predicting, fixture_tear_down);
+  g_test_add ("/runtime/anomaly/old-prediction-struct", Fixture, NULL, fixture_set_up,
+              test_old_prediction_struct, fixture_tear_down);
   g_test_add ("/runtime/anomaly/export-onnx", Fixture, NULL, fixture_set_up, test_export_onnx,
               fixture_tear_down);
   return g_test_run ();

@@ -188,7 +188,9 @@ test_preprocess (void)
   g_assert_cmpint (out.height, ==, SIDE);
   g_assert_cmpint (out.channels, ==, 3);
   g_assert_cmpint (out.depth, ==, 8);
+  sl_image_clear (&out);
   g_assert_cmpint (sl_classifier_preprocess (c, NULL, &out, &err), ==, SL_ERR_INVALID);
+  g_assert_null (out.data);
   sl_image_clear (&img);
   sl_image_clear (&out);
   sl_classifier_free (c);
