@@ -3,15 +3,22 @@
 #include "sl-error-private.h"
 #include "sl-graph-fuse-private.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Below this many floating-point operations (one pass of a layer over the
  * plan's batch), an inference pass runs the layer on its calling thread
  * alone: waking the pool and waiting for it costs more than the work saved,
  * and far more when other processes keep the cores busy. */
 #define SERIAL_FLOPS 2e6
+/* An inference plan on a pool compares its passes on the pool with passes
+ * on the calling thread alone: the first COMPARE_PASSES passes alternate,
+ * the faster way (per image, best pass) runs the next RECOMPARE_AFTER. */
+#define COMPARE_PASSES  6
+#define RECOMPARE_AFTER 500
 
 /* Extra per-plan bookkeeping lives behind the public struct. */
 typedef struct
@@ -28,9 +35,13 @@ typedef struct
   uint64_t folded_gen;
   /* An inference plan on a CPU pool of several threads runs the layers with
    * too little work to be worth waking the pool (serial[i]) on a one-thread
-   * backend of its own (NULL: none). */
+   * backend of its own (NULL: none), and every layer there while its passes
+   * measure faster that way (a machine whose cores other work keeps busy). */
   sl_backend *serial_be;
   bool *serial;
+  bool all_serial;
+  int measured;                  /* passes of the current comparison */
+  double best_pool, best_serial; /* ms per image, the fastest pass each way */
 } plan_private;
 
 static int
@@ -643,25 +654,53 @@ plan_point (const sl_model *m, plan_private *pp, const plan_layout *l, bool want
 static void
 plan_serial (sl_model *m, plan_private *pp)
 {
-  const char *env = getenv ("SL_SERIAL_FLOPS");
-  const double limit = env != NULL ? atof (env) : SERIAL_FLOPS;
   const sl_plan *p = &pp->plan;
-  bool any = false;
 
   if (!m->backend->ops->host_memory || m->threads < 2
       || (pp->serial = calloc ((size_t) m->n_nodes, sizeof (bool))) == NULL)
     return;
   for (int i = p->first; i < p->end; i++)
-    {
-      pp->serial[i] = (double) p->batch * _sl_node_flops (&m->nodes[i]) < limit;
-      any = any || pp->serial[i];
-    }
-  if (!any || _sl_cpu_backend_new (1, &pp->serial_be, NULL) != SL_OK)
+    pp->serial[i] = (double) p->batch * _sl_node_flops (&m->nodes[i]) < SERIAL_FLOPS;
+  if (_sl_cpu_backend_new (1, &pp->serial_be, NULL) != SL_OK)
     {
       free (pp->serial);
       pp->serial = NULL;
       pp->serial_be = NULL;
     }
+}
+
+static double
+now_ms (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
+/* Before a pass: whether it runs every layer on the calling thread. */
+static bool
+pass_all_serial (plan_private *pp)
+{
+  if (pp->measured >= COMPARE_PASSES + RECOMPARE_AFTER)
+    pp->measured = 0;
+  if (pp->measured == 0)
+    pp->best_pool = pp->best_serial = INFINITY;
+  return pp->measured < COMPARE_PASSES ? pp->measured % 2 == 1 : pp->all_serial;
+}
+
+/* After it: its time per image counts while the two ways are compared. */
+static void
+pass_done (plan_private *pp, bool all_serial, double ms_per_image)
+{
+  if (pp->measured < COMPARE_PASSES)
+    {
+      double *best = all_serial ? &pp->best_serial : &pp->best_pool;
+
+      *best = ms_per_image < *best ? ms_per_image : *best;
+      pp->all_serial = pp->best_serial < pp->best_pool;
+    }
+  pp->measured++;
 }
 
 /* Allocates the plan laid out in l: its tables, then its arenas in backend memory. */
@@ -894,6 +933,8 @@ _sl_graph_forward (sl_model *m, sl_plan *p, const float *x, int n, bool training
 {
   plan_private *pp = (plan_private *) p;
   sl_backend *const base = m->backend;
+  const bool all_serial = pp->serial != NULL && pass_all_serial (pp);
+  const double t0 = pp->serial != NULL ? now_ms () : 0.0;
 
   /* The folded weights follow the model's (a trainer step, new weights). */
   if (pp->folded != NULL && pp->folded_gen != m->weights_gen + 1)
@@ -913,13 +954,15 @@ _sl_graph_forward (sl_model *m, sl_plan *p, const float *x, int n, bool training
       r.noise_seed = noise_seed;
       /* The model is used from one thread at a time: a small layer may run
        * on the plan's one-thread backend (the same CPU ops, no pool). */
-      m->backend = pp->serial != NULL && pp->serial[i] ? pp->serial_be : base;
+      m->backend = pp->serial != NULL && (all_serial || pp->serial[i]) ? pp->serial_be : base;
       if (pp->fuse != NULL && (pp->fuse[i].bn >= 0 || pp->fuse[i].act >= 0))
         forward_fused (m, pp, &pp->fuse[i], &r);
       else
         p->out[i] = (float *) c->forward (&r);
     }
   m->backend = base;
+  if (pp->serial != NULL)
+    pass_done (pp, all_serial, (now_ms () - t0) / n);
   return p->out[p->end - 1];
 }
 
