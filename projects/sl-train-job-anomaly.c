@@ -509,15 +509,25 @@ store_validation (SlTrainJob *job, const double *scores, GError **error)
          >= 0;
 }
 
-/* A refit starts clean: whatever an earlier, killed fit of the run left. */
+/* A refit starts clean: whatever an earlier, killed fit of the run left, the temporary file of
+ * a threshold record being written included ("threshold.json.XXXXXX", GLib's name; the
+ * model's "anomaly.slmodel.tmp-XXXXXX" goes with the clean-up on open). The job holds the run's
+ * lock, so no other writer is there. */
 static void
 remove_earlier_fit (SlTrainJob *job)
 {
-  g_autofree char *model = sl_project_run_file (job->db, job->run, SL_ANOMALY_RUN_MODEL);
-  g_autofree char *threshold = sl_project_run_file (job->db, job->run, SL_ANOMALY_RUN_THRESHOLD);
+  g_autofree char *dir = sl_project_run_file (job->db, job->run, NULL);
+  g_autoptr (GDir) listing = g_dir_open (dir, 0, NULL);
+  const char *name;
 
-  g_unlink (model);
-  g_unlink (threshold);
+  while (listing != NULL && (name = g_dir_read_name (listing)) != NULL)
+    if (strcmp (name, SL_ANOMALY_RUN_MODEL) == 0 || strcmp (name, SL_ANOMALY_RUN_THRESHOLD) == 0
+        || g_str_has_prefix (name, SL_ANOMALY_RUN_THRESHOLD ".")
+        || g_str_has_prefix (name, SL_ANOMALY_RUN_MODEL ".tmp-"))
+      {
+        g_autofree char *path = g_build_filename (dir, name, NULL);
+        g_unlink (path);
+      }
 }
 
 static char *

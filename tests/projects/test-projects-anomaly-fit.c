@@ -397,6 +397,13 @@ test_cancel_resume (Fixture *f, gconstpointer data)
   g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NOT_FOUND);
   g_clear_error (&error);
   g_clear_pointer (&job, sl_train_job_free); /* lets go of the run's lock */
+  /* What a kill while writing would leave: the refit removes it. */
+  for (int i = 0; i < 2; i++)
+    {
+      g_autofree char *stray = sl_project_run_file (
+          f->project, run, i == 0 ? "threshold.json.Ab12Cd" : "anomaly.slmodel.tmp-Ab12Cd");
+      g_assert_true (g_file_set_contents (stray, "half", -1, NULL));
+    }
 
   again = sl_train_job_new_resume (f->project, run->name, 0, &error);
   g_assert_no_error (error);
@@ -405,6 +412,8 @@ test_cancel_resume (Fixture *f, gconstpointer data)
   done = get_run (f->project, run->id);
   g_assert_cmpint (done->status, ==, SL_RUN_FINISHED);
   g_assert_true (run_file_exists (f->project, done, SL_ANOMALY_RUN_MODEL));
+  g_assert_false (run_file_exists (f->project, done, "threshold.json.Ab12Cd"));
+  g_assert_false (run_file_exists (f->project, done, "anomaly.slmodel.tmp-Ab12Cd"));
   g_clear_pointer (&again, sl_train_job_free);
   /* A fitted run is done: a second resume says to start a new run. */
   g_assert_null (sl_train_job_new_resume (f->project, run->name, 0, &error));
