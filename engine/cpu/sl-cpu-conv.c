@@ -304,7 +304,8 @@ backward_chunk (const conv_job *j, long first, int b, float *dw, float *db, floa
         db[oc] += s;
       }
 
-  if (dw != NULL)
+  /* With dx as a convolution, dy's columns give the weight gradient too (below). */
+  if (dw != NULL && j->w_flipped == NULL)
     {
       const float *cols = chunk_columns (j, x, b, col, ld);
 
@@ -319,11 +320,16 @@ backward_chunk (const conv_job *j, long first, int b, float *dw, float *db, floa
   float *dx = j->dx + first * c->in_size;
   if (c->dx_as_conv)
     {
-      /* Chunks of one image (dx_as_conv_applies): dy's columns, then one GEMM. */
+      /* Chunks of one image (dx_as_conv_applies): dy's columns, then one GEMM
+       * for dx and, with them, one for the weight gradient in the flipped
+       * filters' layout (x times the columns' transpose), unflipped at the end. */
       const sl_conv_desc *t = &j->dx_desc;
       const int in_hw = d->in_h * d->in_w, k = t->in_c * t->kh * t->kw;
 
       _sl_im2col (t, dym, col, (size_t) in_hw);
+      if (dw != NULL)
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, d->in_c, k, in_hw, 1.0f, x, in_hw,
+                     col, in_hw, 1.0f, dw, k);
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, d->in_c, in_hw, k, 1.0f, j->w_flipped,
                    k, col, in_hw, j->accumulate ? 1.0f : 0.0f, dx, in_hw);
       return;
@@ -427,6 +433,23 @@ flip_filters (const sl_conv_desc *d, const float *w, float *flipped)
       }
 }
 
+/* The inverse of flip_filters. */
+static void
+unflip_filters (const sl_conv_desc *d, const float *flipped, float *w)
+{
+  const int taps = d->kh * d->kw;
+
+  for (int oc = 0; oc < d->out_c; oc++)
+    for (int ic = 0; ic < d->in_c; ic++)
+      {
+        const float *src = flipped + ((size_t) ic * d->out_c + oc) * taps;
+        float *dst = w + ((size_t) oc * d->in_c + ic) * taps;
+
+        for (int k = 0; k < taps; k++)
+          dst[k] = src[taps - 1 - k];
+      }
+}
+
 void
 _sl_cpu_gemm_conv_backward (sl_cpu *cpu, const sl_conv_desc *d, int n, const float *x,
                             const float *w, const float *dy, float *dx, bool accumulate, float *dw,
@@ -454,6 +477,13 @@ _sl_cpu_gemm_conv_backward (sl_cpu *cpu, const sl_conv_desc *d, int n, const flo
   _sl_threadpool_run (cpu->pool, backward_share, &j);
   if (cpu->threads > 1 && (dw != NULL || db != NULL))
     _sl_threadpool_run (cpu->pool, reduce_share, &j);
+  if (j.w_flipped != NULL && dw != NULL)
+    {
+      /* dw holds the flipped filters' gradient: the flipped weights are spent,
+       * so their room takes a copy to unflip from. */
+      memcpy (j.w_flipped, dw, sizeof (float) * j.cd.w_count);
+      unflip_filters (d, j.w_flipped, dw);
+    }
 }
 
 void
