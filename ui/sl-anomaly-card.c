@@ -13,6 +13,8 @@ struct _SlAnomalyCard
   GtkWidget parent_instance;
   SlThumbnailCache *thumbs;
   SlHeatmapCache *heatmaps;
+  SlAnomalyCardMenuFunc menu_func;
+  gpointer menu_data;
   SlAnomalyItem *item;
   double threshold;
   guint thumb_request, heatmap_request;
@@ -27,6 +29,15 @@ struct _SlAnomalyCard
 };
 
 G_DEFINE_FINAL_TYPE (SlAnomalyCard, sl_anomaly_card, GTK_TYPE_WIDGET)
+
+/* GTK 4.8 restarts its tooltip machinery on every change, and a card under the pointer has
+ * its words set again at every threshold move: only a different text is set. */
+static void
+set_tooltip (GtkWidget *widget, const char *text)
+{
+  if (g_strcmp0 (gtk_widget_get_tooltip_text (widget), text) != 0)
+    gtk_widget_set_tooltip_text (widget, text);
+}
 
 /* ---- The picture ------------------------------------------------------------------------ */
 
@@ -47,7 +58,7 @@ on_thumbnail (GdkTexture *texture, const char *error, gpointer user_data)
   if (!self->showing_heatmap)
     show_texture (self, texture);
   if (texture == NULL)
-    gtk_widget_set_tooltip_text (GTK_WIDGET (self->picture), error);
+    set_tooltip (GTK_WIDGET (self->picture), error);
 }
 
 static void
@@ -76,7 +87,7 @@ on_heatmap (GdkTexture *texture, const char *error, gpointer user_data)
       show_texture (self, texture);
     }
   else
-    gtk_widget_set_tooltip_text (GTK_WIDGET (self->picture), error);
+    set_tooltip (GTK_WIDGET (self->picture), error);
 }
 
 static void
@@ -98,7 +109,7 @@ show_picture (SlAnomalyCard *self)
   GdkTexture *heatmap;
 
   self->showing_heatmap = FALSE;
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->picture), name);
+  set_tooltip (GTK_WIDGET (self->picture), name);
   if (self->heatmaps != NULL && (heatmap = sl_heatmap_cache_lookup (self->heatmaps, id)) != NULL)
     {
       self->showing_heatmap = TRUE;
@@ -113,8 +124,7 @@ show_picture (SlAnomalyCard *self)
         = sl_heatmap_cache_request (self->heatmaps, id, sl_anomaly_item_get_hash (self->item),
                                     sl_anomaly_item_get_ext (self->item), on_heatmap, self);
   else if (self->heatmaps != NULL && sl_heatmap_cache_lookup_failure (self->heatmaps, id) != NULL)
-    gtk_widget_set_tooltip_text (GTK_WIDGET (self->picture),
-                                 sl_heatmap_cache_lookup_failure (self->heatmaps, id));
+    set_tooltip (GTK_WIDGET (self->picture), sl_heatmap_cache_lookup_failure (self->heatmaps, id));
 }
 
 void
@@ -160,7 +170,7 @@ show_verdict (SlAnomalyCard *self)
     tooltip = "A good part scored at or below the threshold: the line would pass it";
   gtk_label_set_text (self->verdict_label, self->verdict);
   gtk_image_set_from_icon_name (self->verdict_icon, icon);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->verdict_label), tooltip);
+  set_tooltip (GTK_WIDGET (self->verdict_label), tooltip);
   set_class (GTK_WIDGET (self), wrong ? "wrong" : "right", wrong ? "right" : "wrong");
   if (flagged)
     gtk_widget_add_css_class (GTK_WIDGET (self->score_label), "flagged");
@@ -195,7 +205,7 @@ sl_anomaly_card_bind (SlAnomalyCard *self, SlAnomalyItem *item)
   gtk_label_set_text (self->kind_label, !defect ? "Good" : named ? class_name : "Defect");
   kind_tip
       = defect ? g_strdup_printf ("Labelled %s: a defect", class_name) : g_strdup ("Labelled good");
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->kind_label), kind_tip);
+  set_tooltip (GTK_WIDGET (self->kind_label), kind_tip);
   set_class (GTK_WIDGET (self->kind_label), defect ? "defect" : "good", defect ? "good" : "defect");
   show_verdict (self);
   show_picture (self);
@@ -231,6 +241,19 @@ sl_anomaly_card_get_showing_heatmap (SlAnomalyCard *self)
   return self->showing_heatmap;
 }
 
+/* The menu is built when it opens, for the item shown then. */
+static void
+create_menu (GtkMenuButton *button, gpointer data)
+{
+  SlAnomalyCard *self = data;
+  g_autoptr (GMenuModel) menu = NULL;
+
+  if (self->item == NULL || self->menu_func == NULL)
+    return;
+  menu = self->menu_func (self->item, self->menu_data);
+  gtk_menu_button_set_menu_model (button, menu);
+}
+
 /* ---- Object ---------------------------------------------------------------------------------- */
 
 static GtkLabel *
@@ -262,13 +285,25 @@ build (SlAnomalyCard *self)
   gtk_box_append (GTK_BOX (frame), GTK_WIDGET (self->picture));
   gtk_overlay_set_child (GTK_OVERLAY (overlay), frame);
   self->score_label = pill ("sl-confidence-pill", GTK_ALIGN_START);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->score_label),
-                               "The anomaly score: higher is less like the good parts");
+  set_tooltip (GTK_WIDGET (self->score_label),
+               "The anomaly score: higher is less like the good parts");
   gtk_overlay_add_overlay (GTK_OVERLAY (overlay), GTK_WIDGET (self->score_label));
   self->kind_label = pill ("sl-kind-pill", GTK_ALIGN_END);
   gtk_label_set_ellipsize (self->kind_label, PANGO_ELLIPSIZE_END);
   gtk_label_set_max_width_chars (self->kind_label, 12);
   gtk_overlay_add_overlay (GTK_OVERLAY (overlay), GTK_WIDGET (self->kind_label));
+  if (self->menu_func != NULL)
+    {
+      GtkWidget *menu = gtk_menu_button_new ();
+
+      gtk_menu_button_set_icon_name (GTK_MENU_BUTTON (menu), "view-more-symbolic");
+      set_tooltip (menu, "Label the image good or as a defect, or ignore it");
+      gtk_widget_set_halign (menu, GTK_ALIGN_END);
+      gtk_widget_set_valign (menu, GTK_ALIGN_END);
+      gtk_widget_add_css_class (menu, "sl-card-menu");
+      gtk_menu_button_set_create_popup_func (GTK_MENU_BUTTON (menu), create_menu, self, NULL);
+      gtk_overlay_add_overlay (GTK_OVERLAY (overlay), menu);
+    }
   gtk_widget_set_parent (overlay, GTK_WIDGET (self));
 
   gtk_widget_add_css_class (body, "sl-card-body");
@@ -318,11 +353,13 @@ sl_anomaly_card_init (SlAnomalyCard *self)
 }
 
 GtkWidget *
-sl_anomaly_card_new (SlThumbnailCache *thumbs)
+sl_anomaly_card_new (SlThumbnailCache *thumbs, SlAnomalyCardMenuFunc menu_func, gpointer data)
 {
   SlAnomalyCard *self = g_object_new (SL_TYPE_ANOMALY_CARD, NULL);
 
   self->thumbs = g_object_ref (thumbs);
+  self->menu_func = menu_func;
+  self->menu_data = data;
   build (self);
   return GTK_WIDGET (self);
 }

@@ -11,8 +11,12 @@ G_BEGIN_DECLS
 #define SL_TYPE_ANOMALY_CARD (sl_anomaly_card_get_type ())
 G_DECLARE_FINAL_TYPE (SlAnomalyCard, sl_anomaly_card, SL, ANOMALY_CARD, GtkWidget)
 
+/* The menu of an item, built when it opens (the page's: relabel, ignore). */
+typedef GMenuModel *(*SlAnomalyCardMenuFunc) (SlAnomalyItem *item, gpointer data);
+
 /* Pictures come from thumbs (fitted into its size), or from heatmaps while set. */
-GtkWidget *sl_anomaly_card_new (SlThumbnailCache *thumbs);
+GtkWidget *sl_anomaly_card_new (SlThumbnailCache *thumbs, SlAnomalyCardMenuFunc menu_func,
+                                gpointer data);
 void sl_anomaly_card_bind (SlAnomalyCard *self, SlAnomalyItem *item);
 void sl_anomaly_card_unbind (SlAnomalyCard *self);
 SlAnomalyItem *sl_anomaly_card_get_item (SlAnomalyCard *self);

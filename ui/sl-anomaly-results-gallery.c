@@ -90,10 +90,99 @@ on_show_selected (SlAnomalyResults *self)
     sl_anomaly_results_set_only_wrong (self, only_wrong);
 }
 
+/* ---- Fixing labels ----------------------------------------------------------------------------- */
+
+/* Label As: good and every other class (a defect kind); then Ignore. The scores stay; the
+ * page says the rates are out of date until the run is evaluated again. */
+static GMenuModel *
+card_menu (SlAnomalyItem *item, gpointer data)
+{
+  SlAnomalyResults *self = data;
+  gint64 id = sl_anomaly_item_get_image_id (item);
+  g_autoptr (GMenu) menu = g_menu_new ();
+  g_autoptr (GMenu) classes = g_menu_new ();
+  g_autoptr (GMenu) other = g_menu_new ();
+  g_autoptr (GMenuItem) ignore = g_menu_item_new ("Ignore Image", NULL);
+
+  for (guint i = 0; self->classes != NULL && i < self->classes->len; i++)
+    {
+      const SlClass *klass = g_ptr_array_index (self->classes, i);
+      gboolean good = g_strcmp0 (klass->name, SL_ANOMALY_GOOD_CLASS) == 0;
+      g_autofree char *label = NULL;
+      g_autoptr (GMenuItem) entry = NULL;
+
+      if (g_strcmp0 (klass->name, sl_anomaly_item_get_class_name (item)) == 0)
+        continue;
+      label = good ? g_strdup ("Good") : g_strdup_printf ("Defect: %s", klass->name);
+      entry = g_menu_item_new (label, NULL);
+      g_menu_item_set_action_and_target_value (entry, "anomaly.label-as",
+                                               g_variant_new ("(xx)", id, klass->id));
+      g_menu_append_item (classes, entry);
+    }
+  g_menu_append_section (menu, "Label As", G_MENU_MODEL (classes));
+  g_menu_item_set_action_and_target_value (ignore, "anomaly.set-ignored",
+                                           g_variant_new ("(xb)", id, TRUE));
+  g_menu_append_item (other, ignore);
+  g_menu_append_section (menu, NULL, G_MENU_MODEL (other));
+  return G_MENU_MODEL (g_steal_pointer (&menu));
+}
+
+static void
+report (SlAnomalyResults *self, const char *title, const GError *error)
+{
+  if (!gtk_widget_activate_action (GTK_WIDGET (self), "win.show-error", "(ss)", title,
+                                   error->message))
+    g_message ("%s: %s", title, error->message);
+}
+
+static void
+label_as_action (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  SlAnomalyResults *self = SL_ANOMALY_RESULTS (widget);
+  g_autoptr (GError) error = NULL;
+  gint64 id, class_id;
+
+  g_variant_get (param, "(xx)", &id, &class_id);
+  if (!sl_session_set_labels (self->session, &id, 1, class_id, &error))
+    report (self, "Could not change the label", error);
+}
+
+static void
+set_ignored_action (GtkWidget *widget, const char *action_name, GVariant *param)
+{
+  SlAnomalyResults *self = SL_ANOMALY_RESULTS (widget);
+  g_autoptr (GError) error = NULL;
+  gboolean ignored;
+  gint64 id;
+
+  g_variant_get (param, "(xb)", &id, &ignored);
+  if (!sl_session_set_ignored (self->session, &id, 1, ignored, &error))
+    report (self, "Could not ignore the image", error);
+}
+
+void
+_sl_anomaly_results_install_gallery_actions (GtkWidgetClass *widget_class)
+{
+  gtk_widget_class_install_action (widget_class, "anomaly.label-as", "(xx)", label_as_action);
+  gtk_widget_class_install_action (widget_class, "anomaly.set-ignored", "(xb)", set_ignored_action);
+}
+
+void
+sl_anomaly_results_set_classes (SlAnomalyResults *self, GPtrArray *classes)
+{
+  g_return_if_fail (SL_IS_ANOMALY_RESULTS (self));
+  if (classes != NULL)
+    g_ptr_array_ref (classes);
+  g_clear_pointer (&self->classes, g_ptr_array_unref);
+  self->classes = classes;
+}
+
+/* ---- The grid ----------------------------------------------------------------------------------- */
+
 static void
 setup_card (GtkSignalListItemFactory *factory, GtkListItem *item, SlAnomalyResults *self)
 {
-  gtk_list_item_set_child (item, sl_anomaly_card_new (self->thumbs));
+  gtk_list_item_set_child (item, sl_anomaly_card_new (self->thumbs, card_menu, self));
   gtk_list_item_set_activatable (item, FALSE);
 }
 

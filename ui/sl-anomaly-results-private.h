@@ -36,6 +36,7 @@ struct _SlAnomalyResults
   guint save_timer;
   gboolean updating;
 
+  GPtrArray *classes; /* SlClass: the project's, for relabelling; NULL: none known */
   GListStore *items;
   GtkCustomFilter *filter;
   GtkFilterListModel *filtered;
@@ -69,5 +70,6 @@ GtkWidget *_sl_anomaly_results_build_gallery (SlAnomalyResults *self);
 /* Tells the cards shown the threshold and the heatmaps in force. */
 void _sl_anomaly_results_update_cards (SlAnomalyResults *self);
 void _sl_anomaly_results_update_gallery_header (SlAnomalyResults *self);
+void _sl_anomaly_results_install_gallery_actions (GtkWidgetClass *widget_class);
 
 G_END_DECLS

@@ -596,6 +596,7 @@ sl_anomaly_results_dispose (GObject *object)
   g_clear_object (&self->items);
   g_clear_object (&self->heatmaps);
   g_clear_object (&self->thumbs);
+  g_clear_pointer (&self->classes, g_ptr_array_unref);
   g_clear_object (&self->session);
   G_OBJECT_CLASS (sl_anomaly_results_parent_class)->dispose (object);
 }
@@ -622,6 +623,7 @@ sl_anomaly_results_class_init (SlAnomalyResultsClass *klass)
   G_OBJECT_CLASS (klass)->finalize = sl_anomaly_results_finalize;
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "anomalyresults");
+  _sl_anomaly_results_install_gallery_actions (widget_class);
   signals[THRESHOLD_STORED] = g_signal_new ("threshold-stored", G_TYPE_FROM_CLASS (klass),
                                             G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }

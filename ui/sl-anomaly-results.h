@@ -48,6 +48,10 @@ GtkSpinButton *sl_anomaly_results_get_threshold_spin (SlAnomalyResults *self);
 GListModel *sl_anomaly_results_get_gallery_model (SlAnomalyResults *self);
 GtkWidget *sl_anomaly_results_get_gallery_grid (SlAnomalyResults *self);
 void sl_anomaly_results_set_show_heatmaps (SlAnomalyResults *self, gboolean show);
+/* The project's classes (SlClass) the cards' menus offer to relabel an image with
+ * (actions "anomaly.label-as" (xx) image and class id, "anomaly.set-ignored" (xb), through
+ * the session, undoable). */
+void sl_anomaly_results_set_classes (SlAnomalyResults *self, GPtrArray *classes);
 /* Only images the threshold gets wrong (false rejects and missed defects). */
 void sl_anomaly_results_set_only_wrong (SlAnomalyResults *self, gboolean only_wrong);
 

@@ -18,11 +18,32 @@ _sl_eval_data_load_anomaly (SlProject *db, SlEvalData *d, gint64 evaluation_id, 
   filter.split = d->split;
   if ((images = sl_project_list_images (db, &filter, error)) == NULL)
     return FALSE;
+  g_autoptr (GHashTable) now = g_hash_table_new (g_int64_hash, g_int64_equal);
+
   for (guint i = 0; i < images->len; i++)
-    d->split_images += ((SlImageInfo *) g_ptr_array_index (images, i))->class_id >= 0;
+    {
+      SlImageInfo *info = g_ptr_array_index (images, i);
+
+      if (info->class_id < 0)
+        continue;
+      d->split_images++;
+      g_hash_table_insert (now, &info->id, info);
+    }
   if (evaluation_id >= 0
       && (d->anomaly = sl_project_get_anomaly_evaluation (db, evaluation_id, error)) == NULL)
     return FALSE;
+  /* The scores keep the labels they were evaluated with: relabelled, ignored or moved
+   * images make the rates out of date. */
+  for (guint i = 0; d->anomaly != NULL && i < d->anomaly->scores->len && !d->anomaly_changed; i++)
+    {
+      const SlAnomalyScore *s = g_ptr_array_index (d->anomaly->scores, i);
+      SlImageInfo *info = g_hash_table_lookup (now, &s->image_id);
+
+      d->anomaly_changed = info == NULL || g_strcmp0 (info->class_name, s->class_name) != 0;
+    }
+  d->anomaly_changed = d->anomaly_changed
+                       || (d->anomaly != NULL
+                           && (gint64) d->anomaly->scores->len != (gint64) g_hash_table_size (now));
   /* The fit scores the validation images itself: the page can point there. */
   d->other_split_evaluated
       = sl_project_find_evaluation (db, d->run_id,
@@ -76,6 +97,7 @@ _sl_evaluate_page_show_anomaly (SlEvaluatePage *self)
 {
   const SlEvalData *d = self->data;
 
+  sl_anomaly_results_set_classes (self->anomaly_results, d != NULL ? d->classes : NULL);
   sl_anomaly_results_set_evaluation (self->anomaly_results, d != NULL ? d->anomaly : NULL,
                                      d != NULL && d->split == SL_SPLIT_VAL ? "validation" : "test");
 }

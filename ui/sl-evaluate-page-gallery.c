@@ -406,8 +406,15 @@ _sl_evaluate_page_follow_labels (SlEvaluatePage *self, const gint64 *ids, guint 
   gboolean out_of_date = FALSE;
   guint count;
 
-  if (self->data == NULL || self->loading)
+  if (self->data == NULL)
     return;
+  if (self->loading)
+    {
+      /* The evaluation being read again may predate this edit: read it once more. */
+      if (n > 0)
+        _sl_evaluate_page_reload (self);
+      return;
+    }
   if (n > MAX_FOLLOWED || (n > 0 && self->data->evaluation == NULL))
     {
       /* Many images (a new split, a merge), or the split's images may have changed. */
@@ -422,7 +429,8 @@ _sl_evaluate_page_follow_labels (SlEvaluatePage *self, const gint64 *ids, guint 
       g_autoptr (SlPredictionObject) item = g_list_model_get_item (G_LIST_MODEL (self->items), i);
       out_of_date = sl_prediction_object_get_changed (item);
     }
-  self->out_of_date = out_of_date || g_hash_table_size (self->data->extras) > 0;
+  self->out_of_date
+      = out_of_date || g_hash_table_size (self->data->extras) > 0 || self->data->anomaly_changed;
   _sl_evaluate_page_update_status (self);
   _sl_evaluate_page_update_actions (self);
 }

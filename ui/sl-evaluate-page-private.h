@@ -29,6 +29,7 @@ typedef struct
   gboolean anomaly_run; /* an anomaly run: its evaluation is `anomaly`, not `evaluation` */
   SlAnomalyEvaluation *anomaly;   /* NULL: the anomaly run was not evaluated on the split */
   gboolean other_split_evaluated; /* an anomaly run: the other split has an evaluation */
+  gboolean anomaly_changed;       /* an anomaly run: an evaluated image's label changed since */
   GPtrArray *predictions;         /* SlImagePrediction, most confident first */
   GArray *states;                 /* SlEvalImageState, one per prediction: the images now */
   GHashTable *extras;             /* image ids (gint64 *) evaluable now but not evaluated */

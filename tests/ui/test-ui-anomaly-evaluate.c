@@ -230,6 +230,8 @@ open_seeded_page (Fixture *f, int n_defect)
     ids[n] = g_array_index (f->good, gint64, i), scores[n] = good_scores[i];
   for (guint i = 0; i < f->defect->len; i++, n++)
     ids[n] = g_array_index (f->defect, gint64, i), scores[n] = defect_scores[i];
+  g_assert_true (sl_project_set_split (f->project, ids, n, SL_SPLIT_TEST, &error));
+  g_assert_no_error (error);
   eval_id = _sl_anomaly_store_evaluation (f->project, f->run->id, SL_SPLIT_TEST, ids, scores, n,
                                           &error);
   g_assert_no_error (error);
@@ -356,6 +358,29 @@ card_says_no_model (gpointer data)
   return FALSE;
 }
 
+static gint64
+scratch_id (Fixture *f)
+{
+  g_autoptr (GPtrArray) classes = sl_project_list_classes (f->project, NULL);
+
+  for (guint i = 0; classes != NULL && i < classes->len; i++)
+    if (g_str_equal (((SlClass *) classes->pdata[i])->name, "scratch"))
+      return ((SlClass *) classes->pdata[i])->id;
+  g_assert_not_reached ();
+}
+
+static gboolean
+page_out_of_date (gpointer data)
+{
+  return !sl_evaluate_page_is_busy (data) && sl_evaluate_page_get_out_of_date (data);
+}
+
+static gboolean
+page_current (gpointer data)
+{
+  return !sl_evaluate_page_is_busy (data) && !sl_evaluate_page_get_out_of_date (data);
+}
+
 static void
 test_seeded (Fixture *f, gconstpointer data)
 {
@@ -444,6 +469,17 @@ test_seeded (Fixture *f, gconstpointer data)
   sl_anomaly_results_set_show_heatmaps (results, TRUE);
   g_assert_true (ui_test_wait_until (card_says_no_model, results, 30000));
   g_assert_cmpuint (cards_shown (results, 9, NULL), ==, 10);
+
+  /* The good part that scores 6 is really a scratch: relabelled from its card's menu, the
+   * page says the rates are out of date until the run is evaluated again. */
+  g_assert_false (sl_evaluate_page_get_out_of_date (f->page));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (results), "anomaly.label-as", "(xx)",
+                                             g_array_index (f->good, gint64, 5), scratch_id (f)));
+  g_assert_true (ui_test_wait_until (page_out_of_date, f->page, 10000));
+  g_assert_nonnull (strstr (sl_evaluate_page_get_status_text (f->page), "Labels changed"));
+  /* Undone, it is current again. */
+  g_assert_true (sl_session_undo (f->session, NULL));
+  g_assert_true (ui_test_wait_until (page_current, f->page, 10000));
 }
 
 static void
