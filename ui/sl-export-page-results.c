@@ -143,7 +143,7 @@ bind_prediction (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer 
   const char *predicted = sl_try_result_get_label (r);
   double runner_confidence = 0;
   const char *runner = sl_try_result_get_runner_up (r, &runner_confidence);
-  g_autofree char *detail = NULL;
+  g_autofree char *detail = NULL, *tip = NULL;
   double score, threshold;
 
   gtk_widget_set_visible (swatch, predicted != NULL);
@@ -165,12 +165,17 @@ bind_prediction (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer 
       gtk_widget_add_css_class (label, anomalous ? "sl-try-anomalous" : "sl-try-good");
       detail = g_strdup_printf ("threshold %.4g", threshold);
     }
-  else if (sl_try_result_get_rejected (r) && sl_try_result_get_anomalous (r))
+  else if (sl_try_result_get_rejected (r) && sl_try_result_get_anomalous (r)
+           && sl_try_result_get_anomaly (r, &score, &threshold))
     {
       sl_color_swatch_set_color (SL_COLOR_SWATCH (swatch), NULL);
       gtk_label_set_text (GTK_LABEL (label), "Unknown");
       gtk_widget_add_css_class (label, "sl-try-unknown");
-      detail = g_strdup_printf ("unlike the training images; best guess %s", predicted);
+      /* The caption is narrow: the whole reason on hover. */
+      detail = g_strdup ("not seen in training");
+      tip = g_strdup_printf ("Unlike anything the model was trained on: the anomaly gate scores it "
+                             "%.3g, above its threshold %.3g. Best guess: %s.",
+                             score, threshold, predicted);
     }
   else if (sl_try_result_get_rejected (r))
     {
@@ -188,6 +193,7 @@ bind_prediction (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer 
     }
   gtk_label_set_text (GTK_LABEL (caption), detail != NULL ? detail : "");
   gtk_widget_set_visible (caption, detail != NULL);
+  gtk_widget_set_tooltip_text (gtk_list_item_get_child (item), tip);
 }
 
 static void

@@ -147,8 +147,10 @@ predict_with_file (SlTryJob *job, sl_classifier *classifier, const char *path, f
   sl_prediction_maps maps;
   g_autoptr (GdkTexture) thumbnail = NULL;
   g_autoptr (GdkTexture) overlay = NULL;
-  /* An anomaly model, or a classifier with an anomaly gate, has an anomaly map to show. */
-  gboolean anomaly_map = sl_classifier_anomaly (classifier) != NULL;
+  /* An anomaly model shows where the anomaly is; a classifier (gated or not) what drove its
+   * class (Grad-CAM). */
+  gboolean anomaly_map = sl_classifier_kind (classifier) == SL_SLMODEL_ANOMALY;
+  gboolean gated = !anomaly_map && sl_classifier_anomaly (classifier) != NULL;
   SlTryResult *result;
   int n;
 
@@ -186,7 +188,7 @@ predict_with_file (SlTryJob *job, sl_classifier *classifier, const char *path, f
       result = sl_try_result_new_prediction (path, thumbnail, top[0].label, top[0].confidence,
                                              rejected, n > 1 ? top[1].label : NULL,
                                              n > 1 ? top[1].confidence : 0);
-      if (anomaly_map) /* the gate's verdict */
+      if (gated) /* the gate's verdict */
         sl_try_result_set_anomaly (result, best.anomaly_score, best.anomaly_threshold,
                                    best.anomalous != 0);
     }

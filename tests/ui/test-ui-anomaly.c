@@ -641,10 +641,15 @@ test_export_gate (void)
   sl_classifier_options options;
   sl_classifier *gated = NULL;
   sl_error err = { 0 };
+  g_autofree char *defects = NULL;
+  g_autoptr (GFile) defect_folder = NULL;
+  GListModel *results;
 
   project = sl_project_create_kind (path, "p", SL_PROJECT_KIND_CLASSIFY, &error);
   g_assert_no_error (error);
   images = write_images (tmp, 24, 12);
+  defects = g_build_filename (images, "defect", NULL);
+  defect_folder = g_file_new_for_path (defects);
   import_as (project, images, "good", "good");
   import_as (project, images, "defect", "defect");
   sl_split_config_init (&split);
@@ -683,6 +688,32 @@ test_export_gate (void)
   g_assert_nonnull (sl_classifier_anomaly (gated));
   g_assert_cmpint (sl_classifier_kind (gated), ==, SL_SLMODEL_CLASSIFIER);
   sl_classifier_free (gated);
+
+  /* Try It runs the exported file: each image gets the gate's score beside its class, and
+   * its heatmap is the gate's anomaly map. */
+  g_assert_true (shows (GTK_WIDGET (page), "Predicts with the exported file"));
+  sl_export_page_try_files (page, &defect_folder, 1);
+  g_assert_true (ui_test_wait_until (not_trying, page, 60000));
+  results = sl_export_page_get_try_results (page);
+  g_assert_cmpuint (g_list_model_get_n_items (results), ==, 12);
+  for (guint i = 0; i < g_list_model_get_n_items (results); i++)
+    {
+      g_autoptr (SlTryResult) r = g_list_model_get_item (results, i);
+      double score, threshold;
+
+      g_assert_false (sl_try_result_is_anomaly_model (r));
+      g_assert_true (sl_try_result_get_anomaly (r, &score, &threshold));
+      g_assert_true (isfinite (score));
+      /* Flagged by the gate means reported unknown, whatever the class. */
+      if (sl_try_result_get_anomalous (r))
+        g_assert_true (sl_try_result_get_rejected (r));
+      g_assert_nonnull (sl_try_result_get_overlay (r));
+    }
+  g_assert_cmpstr (gtk_check_button_get_label (sl_export_page_get_heatmap_toggle (page)), ==,
+                   "Show what drove the decision");
+  sl_export_page_set_show_heatmap (page, TRUE);
+  ui_test_spin (100);
+  g_free (ui_test_save_screenshot (GTK_WIDGET (window), "gate-try"));
   close_window (window);
   sl_project_unref (project);
   sl_remove_tree (tmp);
