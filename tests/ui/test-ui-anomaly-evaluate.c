@@ -627,6 +627,13 @@ test_fitted (Fixture *f, gconstpointer data)
   g_assert_true (ui_test_wait_until (page_idle, f->page, 30000));
   g_assert_cmpstr (sl_evaluate_page_get_view_state (f->page), ==, "not-evaluated");
   g_assert_nonnull (ui_test_find_label (GTK_WIDGET (f->page), "choose Validation above"));
+  /* Evaluate scores the test images with the fitted model. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->page), "evaluate.run", NULL));
+  g_assert_true (ui_test_wait_until (shows_anomaly_results, f->page, 60000));
+  results = sl_evaluate_page_get_anomaly_results (f->page);
+  g_assert_cmpuint (g_list_model_get_n_items (sl_anomaly_results_get_gallery_model (results)), >,
+                    0);
+  g_assert_nonnull (strstr (sl_evaluate_page_get_status_text (f->page), "test image"));
   sl_evaluate_page_set_split (f->page, SL_SPLIT_VAL);
   g_assert_true (ui_test_wait_until (shows_anomaly_results, f->page, 30000));
   results = sl_evaluate_page_get_anomaly_results (f->page);
