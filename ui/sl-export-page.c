@@ -10,6 +10,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "sl-anomaly.h"
 #include "sl-model-words.h"
 
 G_DEFINE_FINAL_TYPE (SlExportPage, sl_export_page, GTK_TYPE_WIDGET)
@@ -229,7 +230,7 @@ details_thread (GTask *task, gpointer source, gpointer data, GCancellable *cance
           d->test_checkpoint = e->checkpoint;
         }
     }
-  d->anomaly = sl_model_words_run_is_anomaly (d->run);
+  d->anomaly = sl_run_info_is_anomaly (d->run);
   d->colors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   classes = sl_project_list_classes (db, NULL);
   for (guint i = 0; classes != NULL && i < classes->len; i++)

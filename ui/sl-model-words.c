@@ -1,7 +1,7 @@
 /* sl-model-words.c: the workbench's plain words for a run's model: pretrained backbones, fine-tuning, presets. */
 #include "sl-model-words.h"
 
-#include <string.h>
+#include "sl-anomaly.h"
 
 static const struct
 {
@@ -101,7 +101,7 @@ sl_model_words_describe_run (const SlRunInfo *run, gboolean details)
   SlRunConfig config;
   char *text;
 
-  if (sl_model_words_run_is_anomaly (run))
+  if (sl_run_info_is_anomaly (run))
     {
       if (!sl_run_config_from_json (run->config_json, &config, NULL, NULL))
         return g_strdup ("anomaly model");
@@ -120,19 +120,4 @@ sl_model_words_describe_run (const SlRunInfo *run, gboolean details)
   text = sl_model_words_describe_config (&config, details);
   sl_run_config_clear (&config);
   return text;
-}
-
-gboolean
-sl_model_words_run_is_anomaly (const SlRunInfo *run)
-{
-  SlRunConfig config;
-  gboolean anomaly;
-
-  /* The recipe says so; a run stored before anomaly runs existed classifies. */
-  if (run->config_json == NULL || strstr (run->config_json, "anomaly") == NULL)
-    return FALSE;
-  sl_run_config_init (&config);
-  anomaly = sl_run_config_from_json (run->config_json, &config, NULL, NULL) && config.anomaly;
-  sl_run_config_clear (&config);
-  return anomaly;
 }

@@ -23,7 +23,5 @@ char *sl_model_words_describe_config (const SlRunConfig *config, gboolean detail
  * "Anomaly model on EfficientNet-Lite0 (pretrained) · 224 px · memory bank 1 % of the
  * patches", "Lite0 (pretrained) · anomaly" without details. */
 char *sl_model_words_describe_run (const SlRunInfo *run, gboolean details);
-/* Whether a stored run fitted an anomaly model (its recipe says so). */
-gboolean sl_model_words_run_is_anomaly (const SlRunInfo *run);
 
 G_END_DECLS

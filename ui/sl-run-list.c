@@ -5,6 +5,7 @@
 
 #include <math.h>
 
+#include "sl-anomaly.h"
 #include "sl-model-words.h"
 
 struct _SlRunList
@@ -159,12 +160,12 @@ make_row (SlRunList *self, const SlRunInfo *run)
   g_autoptr (GString) detail = g_string_new (model);
   g_autofree char *created = format_created (run->created);
   g_autofree char *when = NULL;
+  gboolean anomaly = sl_run_info_is_anomaly (run);
 
   /* An anomaly run fits once: no epochs, no accuracy (Evaluate shows its rates). */
-  if (!sl_model_words_run_is_anomaly (run))
+  if (!anomaly)
     g_string_append_printf (detail, " · %d/%d epochs", run->epochs_done, run->epochs);
-  if (!sl_model_words_run_is_anomaly (run) && run->best_epoch >= 0
-      && !isnan (run->best_val_accuracy))
+  if (!anomaly && run->best_epoch >= 0 && !isnan (run->best_val_accuracy))
     g_string_append_printf (detail, " · %.1f %%", 100.0 * run->best_val_accuracy);
   when = g_strdup_printf ("%s · %s", created, sl_run_status_describe (run->status));
 

@@ -60,6 +60,9 @@ _sl_train_page_setup_fit (SlTrainPage *self)
   gtk_grid_remove (self->chart_grid, side);
   gtk_grid_attach (self->chart_grid, side, 1, 0, 1, 2);
   g_object_unref (side);
+  /* The threshold chosen on Evaluate shows under the run's own. */
+  g_signal_connect_object (self->session, "setting-changed::anomaly-threshold",
+                           G_CALLBACK (_sl_train_page_refresh_shown), self, G_CONNECT_SWAPPED);
 }
 
 void
@@ -155,9 +158,20 @@ static gboolean
 read_threshold (SlTrainPage *self, const SlRunInfo *run, double *threshold, char **statement)
 {
   SlProject *project = sl_session_get_project (self->session);
-  gint64 id = sl_project_find_evaluation (project, run->id, SL_SPLIT_VAL, NULL);
+  SlAnomalyThreshold t = { 0 };
+  gint64 id;
   g_autoptr (SlAnomalyEvaluation) evaluation = NULL;
 
+  /* The run's own record of how it chose (runs/<run>/threshold.json), else its stored
+   * validation scores. */
+  if (sl_run_get_anomaly_threshold (project, run, &t, NULL))
+    {
+      *threshold = t.threshold;
+      *statement = g_strdup (t.statement);
+      sl_anomaly_threshold_clear (&t);
+      return TRUE;
+    }
+  id = sl_project_find_evaluation (project, run->id, SL_SPLIT_VAL, NULL);
   if (id <= 0 || !sl_project_evaluation_is_anomaly (project, id)
       || (evaluation = sl_project_get_anomaly_evaluation (project, id, NULL)) == NULL)
     return FALSE;
@@ -181,8 +195,19 @@ _sl_train_page_fit_show_stored (SlTrainPage *self, const SlRunInfo *run)
 
       g_autofree char *features = NULL, *scored = NULL;
 
+      double manual;
+
       if (!read_threshold (self, run, &threshold, &statement))
         statement = g_strdup (run->message);
+      /* A threshold chosen on Evaluate is respected everywhere: say which one is used. */
+      if (sl_project_get_anomaly_threshold (sl_session_get_project (self->session), &manual))
+        {
+          g_autofree char *own = g_steal_pointer (&statement);
+
+          statement = g_strdup_printf ("%s%sEvaluate has set the project's threshold to %.4g: "
+                                       "that one is used.",
+                                       own != NULL ? own : "", own != NULL ? " " : "", manual);
+        }
       sl_fit_view_show_result (self->fit_view, threshold, statement);
       features
           = g_strdup_printf (g_dngettext (NULL, "%" G_GINT64_FORMAT " good image",

@@ -107,6 +107,8 @@ void _sl_train_page_fit_show_stored (SlTrainPage *self, const SlRunInfo *run);
 void _sl_train_page_fit_finished (SlTrainPage *self, const SlRunInfo *run, const GError *error);
 /* The log of a fit made elsewhere (the command line, another session): what the store says. */
 void _sl_train_page_fit_show_stored_log (SlTrainPage *self, const SlRunInfo *run);
+/* sl-train-page.c: the shown run's header and statistics again (a setting changed). */
+void _sl_train_page_refresh_shown (SlTrainPage *self);
 /* The header's status words of a live fit. */
 const char *_sl_train_page_fit_status (const SlTrainProgress *progress);
 

@@ -352,6 +352,12 @@ update_header (SlTrainPage *self)
     update_stored_stats (self, run);
 }
 
+void
+_sl_train_page_refresh_shown (SlTrainPage *self)
+{
+  update_header (self);
+}
+
 static void
 show_log_of_shown_run (SlTrainPage *self)
 {

@@ -468,6 +468,12 @@ test_fit_and_try (void)
   g_assert_true (shows (GTK_WIDGET (page), "Lite0 (pretrained) · anomaly"));
   g_assert_false (shows (GTK_WIDGET (page), "1/1 epochs"));
   s6 = ui_test_save_screenshot (GTK_WIDGET (window), "anomaly-train-history-1920");
+  /* A threshold chosen on Evaluate: the fit's statement says that one is used, and Try It
+   * decides by it. */
+  g_assert_true (sl_project_set_anomaly_threshold (project, 30.0, &error));
+  g_assert_no_error (error);
+  ui_test_spin (50);
+  g_assert_true (shows (GTK_WIDGET (page), "Evaluate has set the project's threshold to 30"));
   close_window (window);
 
   /* Try It with the run: a score, a decision and a heatmap over each image. */
@@ -494,7 +500,8 @@ test_fit_and_try (void)
       g_assert_null (sl_try_result_get_error (r));
       g_assert_true (sl_try_result_is_anomaly_model (r));
       g_assert_true (sl_try_result_get_anomaly (r, &score, &threshold));
-      g_assert_true (isfinite (score) && isfinite (threshold));
+      g_assert_true (isfinite (score));
+      g_assert_cmpfloat (threshold, ==, 30.0);
       g_assert_cmpint (sl_try_result_get_anomalous (r), ==, score > threshold);
       g_assert_nonnull (sl_try_result_get_overlay (r));
       anomalous += sl_try_result_get_anomalous (r);
