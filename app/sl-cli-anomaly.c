@@ -1,4 +1,4 @@
-/* sl-cli-anomaly.c: `threshold` (an anomaly project's threshold and target) and `eval`'s report of anomaly runs. */
+/* sl-cli-anomaly.c: `threshold` (an anomaly run's threshold, the project's target) and `eval`'s report of anomaly runs. */
 #include "sl-cli-private.h"
 
 #include <stdio.h>
@@ -19,6 +19,11 @@ _sl_cli_anomaly_evaluation_json (const SlAnomalyEvaluation *e, const char *run_n
   cJSON_AddItemToObject (doc, "auroc", _sl_cli_json_number (e->auroc));
   cJSON_AddItemToObject (doc, "threshold", _sl_cli_json_number (e->threshold));
   cJSON_AddBoolToObject (doc, "threshold_manual", e->threshold_manual);
+  /* The run a threshold set by hand belongs to (always the evaluated one), else null. */
+  if (e->threshold_manual)
+    cJSON_AddStringToObject (doc, "threshold_manual_run", run_name);
+  else
+    cJSON_AddNullToObject (doc, "threshold_manual_run");
   cJSON_AddItemToObject (doc, "false_reject_rate", _sl_cli_json_number (e->false_reject));
   cJSON_AddItemToObject (doc, "escape_rate", _sl_cli_json_number (e->escape));
   cJSON_AddNumberToObject (doc, "false_rejects", (double) e->false_rejects);
@@ -80,8 +85,9 @@ _sl_cli_print_anomaly_evaluation (const SlAnomalyEvaluation *e, const char *run_
     printf ("  Threshold      none (%s)\n",
             isnan (e->threshold) ? "the run has none yet" : "no good validation images");
   else
-    printf ("  Threshold      %.6g (%s)\n", e->threshold,
-            e->threshold_manual ? "set by hand; 'threshold --auto' goes back to the run's"
+    printf ("  Threshold      %.6g (%s%s%s)\n", e->threshold,
+            e->threshold_manual ? "set by hand for " : "", e->threshold_manual ? run_name : "",
+            e->threshold_manual ? "; 'threshold --auto' goes back to the run's own"
                                 : "the run's, from good images");
   printf ("  False rejects  %s (%lld of %lld good images flagged)\n", fr,
           (long long) e->false_rejects, (long long) e->good);
@@ -102,14 +108,15 @@ _sl_cli_print_anomaly_evaluation (const SlAnomalyEvaluation *e, const char *run_
     }
 }
 
-/* The project's threshold now: the manual one, or the latest run's (NULL run: none). */
+/* A run's threshold now: the one set by hand for it, or its own (NULL run: none yet). */
 static void
 print_threshold (SlProject *project, const SlRunInfo *run, gboolean json)
 {
   SlAnomalyThreshold auto_threshold = { 0 };
   g_autoptr (GError) error = NULL;
   double manual = NAN, target = sl_project_get_target_false_reject (project);
-  gboolean has_manual = sl_project_get_anomaly_threshold (project, &manual);
+  gboolean has_manual
+      = run != NULL && sl_project_get_run_anomaly_threshold (project, run->id, &manual);
   gboolean has_auto
       = run != NULL && sl_run_get_anomaly_threshold (project, run, &auto_threshold, &error);
 
@@ -125,20 +132,22 @@ print_threshold (SlProject *project, const SlRunInfo *run, gboolean json)
       cJSON_AddNumberToObject (doc, "target_false_reject", target);
       if (run != NULL)
         cJSON_AddStringToObject (doc, "run", run->name);
+      else
+        cJSON_AddNullToObject (doc, "run");
       cJSON_AddItemToObject (doc, "run_threshold",
                              _sl_cli_json_number (has_auto ? auto_threshold.threshold : NAN));
       cJSON_AddStringToObject (doc, "statement",
                                has_auto ? auto_threshold.statement
                                : error  ? error->message
-                                        : "No run yet: train one with 'sightline-cli train'.");
+                                        : "No fitted run yet: fit one with 'sightline-cli train'.");
       _sl_cli_print_json (doc);
       sl_anomaly_threshold_clear (&auto_threshold);
       return;
     }
   if (has_manual)
-    printf ("Threshold %.6g, set by hand: every run of the project uses it instead of its own "
-            "('--auto' goes back to each run's).\n",
-            manual);
+    printf ("Threshold %.6g, set by hand for %s: it is used instead of the run's own; other runs "
+            "keep their own ('--auto' goes back to %s's).\n",
+            manual, run->name, run->name);
   else if (has_auto && !isfinite (auto_threshold.threshold))
     printf ("No threshold: %s had no good images to choose one from.\n", run->name);
   else if (has_auto)
@@ -146,7 +155,7 @@ print_threshold (SlProject *project, const SlRunInfo *run, gboolean json)
             run->name);
   else
     printf ("No threshold yet: %s\n",
-            error ? error->message : "train a run with 'sightline-cli train'.");
+            error ? error->message : "fit a run with 'sightline-cli train'.");
   if (has_auto)
     printf ("%s: %s\n", run->name, auto_threshold.statement);
   printf ("Target false-reject rate for new runs: %g %%.\n", target * 100);
@@ -177,7 +186,7 @@ _sl_cli_threshold (int argc, char **argv)
     { "target-false-reject", 0, 0, G_OPTION_ARG_STRING, &target_text,
       "The share of good parts new runs may flag, above 0 and below 0.5 (default 0.01)", "R" },
     { "run", 'r', 0, G_OPTION_ARG_STRING, &run_ref,
-      "The run whose own threshold to show (run-N, N or latest; default latest)", "RUN" },
+      "The run whose threshold to show or set (run-N or N; default the latest fitted one)", "RUN" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as JSON", NULL },
     { NULL },
   };
@@ -191,10 +200,11 @@ _sl_cli_threshold (int argc, char **argv)
 
   g_option_context_set_summary (
       context,
-      "Shows or sets an anomaly project's threshold: a part whose anomaly score is above it is\n"
+      "Shows or sets an anomaly run's threshold: a part whose anomaly score is above it is\n"
       "flagged. Each run chooses its own from the good validation images and the target\n"
-      "false-reject rate; a VALUE set here is used instead, by evaluation, prediction and\n"
-      "export, until --auto. --target-false-reject sets the rate new runs aim at.");
+      "false-reject rate; a VALUE set here belongs to the run (--run, default the latest fitted\n"
+      "one) and is used instead by evaluation, prediction and export, until --auto. A new fit\n"
+      "starts with its own. --target-false-reject sets the rate new runs aim at.");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!_sl_cli_parse (context, &argc, &argv, &status))
     return status;
@@ -217,12 +227,25 @@ _sl_cli_threshold (int argc, char **argv)
                    name);
       return _sl_cli_fail ("threshold", error);
     }
-  if ((target_text != NULL && !sl_project_set_target_false_reject (project, target, &error))
-      || (argc == 3 && !sl_project_set_anomaly_threshold (project, value, &error))
-      || (auto_threshold && !sl_project_set_anomaly_threshold (project, NAN, &error)))
+  if (run_ref != NULL)
+    run = sl_project_get_run (project, run_ref, &error);
+  else
+    run = sl_project_get_latest_anomaly_run (project, &error);
+  if (run != NULL && !sl_run_info_is_anomaly (run))
+    {
+      g_clear_error (&error);
+      g_set_error (&error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_INVALID,
+                   "%s classifies parts: only anomaly runs have an anomaly threshold", run->name);
+      return _sl_cli_fail ("threshold", error);
+    }
+  /* Showing works without a fitted run; setting needs the run it belongs to. */
+  if (run == NULL && (run_ref != NULL || argc == 3 || auto_threshold))
     return _sl_cli_fail ("threshold", error);
-  run = sl_project_get_run (project, run_ref, &error);
-  if (run == NULL && run_ref != NULL)
+  g_clear_error (&error);
+  if ((target_text != NULL && !sl_project_set_target_false_reject (project, target, &error))
+      || (argc == 3 && !sl_project_set_anomaly_threshold_for_run (project, run->id, value, &error))
+      || (auto_threshold
+          && !sl_project_set_anomaly_threshold_for_run (project, run->id, NAN, &error)))
     return _sl_cli_fail ("threshold", error);
   print_threshold (project, run, json);
   return 0;

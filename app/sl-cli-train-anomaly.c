@@ -127,6 +127,7 @@ _sl_cli_anomaly_print_finished (SlProject *project, const SlRunInfo *run, const 
 {
   SlAnomalyThreshold t = { 0 };
   g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) runs = NULL;
   double manual;
 
   printf ("%s fitted", run->name);
@@ -135,10 +136,21 @@ _sl_cli_anomaly_print_finished (SlProject *project, const SlRunInfo *run, const 
   printf ("\n");
   if (run->message != NULL)
     printf ("  %s\n", run->message);
-  if (sl_project_get_anomaly_threshold (project, &manual))
-    printf ("  The project's threshold, set by hand, is %.4g: it is the one used (sightline-cli "
-            "threshold %s --auto uses the run's)\n",
-            manual, project_arg);
+  /* A threshold set by hand on an earlier run stays with it: say so, since this run's
+   * scores may have another scale and it starts from its own. */
+  if ((runs = sl_project_list_runs (project, NULL)) != NULL)
+    for (guint i = 0; i < runs->len; i++)
+      {
+        const SlRunInfo *other = g_ptr_array_index (runs, i);
+
+        if (other->id == run->id || !sl_run_info_is_anomaly (other)
+            || !sl_project_get_run_anomaly_threshold (project, other->id, &manual))
+          continue;
+        printf ("  The threshold set by hand for %s (%.4g) stays with %s; %s uses its own "
+                "(sightline-cli threshold %s VALUE --run %s sets one for it)\n",
+                other->name, manual, other->name, run->name, project_arg, run->name);
+        break;
+      }
   printf ("Evaluate it with 'sightline-cli eval %s --run %s'\n", project_arg, run->name);
   sl_anomaly_threshold_clear (&t);
 }

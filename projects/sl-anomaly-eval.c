@@ -346,7 +346,7 @@ sl_project_get_anomaly_evaluation (SlProject *self, gint64 evaluation_id, GError
   e->auroc
       = sl_anomaly_auroc ((double *) good->data, good->len, (double *) defect->data, defect->len);
   e->roc = sl_anomaly_roc ((double *) good->data, good->len, (double *) defect->data, defect->len);
-  /* The project's choice wins over the run's own (always respected). */
+  /* A threshold set by hand for this run wins over the run's own (always respected). */
   if (!sl_run_get_anomaly_threshold (self, run, &e->run_threshold, &no_threshold))
     {
       e->run_threshold.threshold = NAN;
@@ -355,7 +355,7 @@ sl_project_get_anomaly_evaluation (SlProject *self, gint64 evaluation_id, GError
       e->run_threshold.statement = g_strdup (no_threshold->message);
       e->run_threshold.target_false_reject = sl_project_get_target_false_reject (self);
     }
-  if (sl_project_get_anomaly_threshold (self, &manual))
+  if (sl_project_get_run_anomaly_threshold (self, e->run_id, &manual))
     sl_anomaly_evaluation_apply_threshold (e, manual, TRUE);
   else
     sl_anomaly_evaluation_apply_threshold (e, e->run_threshold.threshold, FALSE);

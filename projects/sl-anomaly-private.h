@@ -2,7 +2,12 @@
 #pragma once
 
 #include "sl-anomaly.h"
+#include "sl-project-settings.h"
 #include "sl-run-private.h"
+
+/* sl-project-settings.c: writes one setting (NULL removes it) and tells its watchers. */
+gboolean _sl_project_store_setting (SlProject *self, SlSetting setting, const char *value,
+                                    GError **error);
 
 /* sl-anomaly-threshold.c: the one-sided 95 % upper confidence bound (Clopper-Pearson) on
  * a rate seen `hits` times in n trials; NAN when n is 0. */

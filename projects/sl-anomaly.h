@@ -56,11 +56,27 @@ void sl_anomaly_threshold_clear (SlAnomalyThreshold *threshold);
 void sl_anomaly_threshold_from_good (const double *good_scores, gsize n, double target_false_reject,
                                      SlAnomalyThreshold *out);
 
-/* The project's chosen anomaly threshold, set by hand or picked on the trade-off curve:
- * it is always respected (evaluation, prediction, export) over the run's own. FALSE when
- * none is set. */
+/* A threshold set by hand (or picked on the trade-off curve) belongs to the run it was
+ * chosen on: it is always respected over that run's own (evaluation, prediction, export),
+ * and never passes to another run, whose scores may have another scale (another backbone,
+ * another fit); a new fit starts with its own threshold from good images. Stored in the
+ * setting SL_SETTING_ANOMALY_THRESHOLD (its watchers are told of every change). */
+
+/* run_id's threshold set by hand; FALSE (and NAN) when none is set or there is no such run. */
+gboolean sl_project_get_run_anomaly_threshold (SlProject *self, gint64 run_id, double *threshold);
+/* Sets run_id's threshold (a score of 0 or more); NAN clears it (back to the run's own).
+ * SL_PROJECT_ERROR_NOT_FOUND without such a run, SL_PROJECT_ERROR_INVALID for a run that
+ * classifies or a value that is not a score. */
+gboolean sl_project_set_anomaly_threshold_for_run (SlProject *self, gint64 run_id, double threshold,
+                                                   GError **error);
+/* The newest anomaly run whose fit finished (free with sl_run_info_free);
+ * SL_PROJECT_ERROR_NOT_FOUND when there is none. */
+SlRunInfo *sl_project_get_latest_anomaly_run (SlProject *self, GError **error);
+/* The same two for the latest fitted anomaly run (sl_project_get_latest_anomaly_run): the
+ * run a project's user sees by default. The getter is FALSE without such a run; the setter
+ * fails with SL_PROJECT_ERROR_NOT_FOUND. A fit that finishes later makes a new latest run,
+ * which starts without a manual threshold. */
 gboolean sl_project_get_anomaly_threshold (SlProject *self, double *threshold);
-/* threshold NAN clears the choice (back to the run's threshold from good images). */
 gboolean sl_project_set_anomaly_threshold (SlProject *self, double threshold, GError **error);
 /* The target false-reject rate new anomaly runs use (default 0.01). */
 double sl_project_get_target_false_reject (SlProject *self);
@@ -106,8 +122,8 @@ typedef struct
   GPtrArray *scores; /* SlAnomalyScore, highest score first */
   gint64 good, defects;
   double auroc;                     /* NAN without both good and defect images */
-  double threshold;                 /* the one in use: the project's choice, else the run's */
-  gboolean threshold_manual;        /* it is the project's choice */
+  double threshold;                 /* the one in use: set by hand for this run, else the run's */
+  gboolean threshold_manual;        /* it was set by hand for this run (run_id) */
   SlAnomalyThreshold run_threshold; /* how the run chose its own */
   double false_reject, escape;      /* at the threshold in use; NAN without such images */
   gint64 false_rejects, escapes;

@@ -17,7 +17,7 @@ _sl_export_anomaly_clear (SlExportAnomaly *a)
   memset (a, 0, sizeof *a);
 }
 
-/* An anomaly run's model as the project uses it: its threshold, or the project's manual one. */
+/* An anomaly run's model as the project uses it: its threshold, or the one set by hand for it. */
 static sl_classifier *
 open_anomaly_run (SlProject *db, const SlRunInfo *run, SlExportAnomaly *a, GError **error)
 {
@@ -29,9 +29,9 @@ open_anomaly_run (SlProject *db, const SlRunInfo *run, SlExportAnomaly *a, GErro
     return NULL;
   a->anomaly = TRUE;
   a->threshold = sl_classifier_get_anomaly_threshold (c);
-  a->manual = sl_project_get_anomaly_threshold (db, &manual);
+  a->manual = sl_project_get_run_anomaly_threshold (db, run->id, &manual);
   if (a->manual)
-    a->statement = g_strdup_printf ("The project's threshold, set by hand: %g", manual);
+    a->statement = g_strdup_printf ("A threshold set by hand for %s: %g", run->name, manual);
   else if (sl_run_get_anomaly_threshold (db, run, &t, NULL))
     a->statement = g_strdup (t.statement);
   sl_anomaly_threshold_clear (&t);

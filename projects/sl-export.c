@@ -184,7 +184,7 @@ write_slmodel (SlProject *self, const SlRunInfo *run, const SlExportOptions *o, 
     labels[i] = sl_classifier_class_label (classifier, i);
   sl_slmodel_info_init (&info);
   info.kind = sl_classifier_kind (classifier);
-  /* The scorer with the threshold the classifier uses (the project's manual one, say). */
+  /* The scorer with the threshold the classifier uses (one set by hand for the run, say). */
   if (sl_classifier_anomaly (classifier) != NULL
       && ((scorer = sl_anomaly_copy (sl_classifier_anomaly (classifier))) == NULL
           || sl_anomaly_set_threshold (scorer, sl_classifier_get_anomaly_threshold (classifier),

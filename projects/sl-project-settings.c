@@ -2,7 +2,7 @@
 #define G_LOG_DOMAIN "Sightline-Projects"
 
 #include "sl-project-settings.h"
-#include "sl-anomaly.h"
+#include "sl-anomaly-private.h"
 #include "sl-project-private.h"
 
 #include <math.h>
@@ -281,34 +281,12 @@ store_number (SlProject *self, SlSetting setting, double v, GError **error)
   return store (self, setting, value, error);
 }
 
+/* The anomaly threshold set by hand belongs to a run: sl-anomaly-manual.c. */
 gboolean
-sl_project_get_anomaly_threshold (SlProject *self, double *threshold)
+_sl_project_store_setting (SlProject *self, SlSetting setting, const char *value, GError **error)
 {
-  double t;
-
-  g_return_val_if_fail (self != NULL && threshold != NULL, FALSE);
-  *threshold = NAN;
-  if (!get_number (self, SL_SETTING_ANOMALY_THRESHOLD, &t) || t < 0)
-    return FALSE;
-  *threshold = t;
-  return TRUE;
-}
-
-gboolean
-sl_project_set_anomaly_threshold (SlProject *self, double threshold, GError **error)
-{
-  g_return_val_if_fail (self != NULL, FALSE);
-  if (isnan (threshold))
-    return store (self, SL_SETTING_ANOMALY_THRESHOLD, NULL, error);
-  if (!isfinite (threshold) || threshold < 0)
-    {
-      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_INVALID,
-                   "An anomaly threshold is a score of 0 or more (anomaly scores are distances), "
-                   "not %g",
-                   threshold);
-      return FALSE;
-    }
-  return store_number (self, SL_SETTING_ANOMALY_THRESHOLD, threshold, error);
+  g_return_val_if_fail (self != NULL && (guint) setting < G_N_ELEMENTS (keys), FALSE);
+  return store (self, setting, value, error);
 }
 
 double

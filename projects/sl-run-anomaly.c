@@ -220,12 +220,12 @@ _sl_run_open_anomaly_classifier (SlProject *db, const SlRunInfo *run, int thread
       _sl_project_set_runtime_error (error, &err, "Could not load the anomaly model");
       return NULL;
     }
-  /* A threshold the user chose is always respected over the run's own. */
-  if (sl_project_get_anomaly_threshold (db, &manual)
+  /* A threshold the user chose for this run is always respected over its own. */
+  if (sl_project_get_run_anomaly_threshold (db, run->id, &manual)
       && sl_classifier_set_anomaly_threshold (classifier, (float) manual, &err) != SL_OK)
     {
       sl_classifier_free (classifier);
-      _sl_project_set_runtime_error (error, &err, "Could not apply the project's threshold");
+      _sl_project_set_runtime_error (error, &err, "Could not apply the threshold set by hand");
       return NULL;
     }
   return classifier;

@@ -182,19 +182,26 @@ test_new_import_threshold (void)
   g_assert_true (cJSON_IsNull (cJSON_GetObjectItemCaseSensitive (doc, "threshold")));
   g_assert_false (is_true (doc, "threshold_manual"));
   g_assert_cmpfloat (num (doc, "target_false_reject"), ==, 0.01);
+  g_assert_true (cJSON_IsNull (cJSON_GetObjectItemCaseSensitive (doc, "run")));
   cJSON_Delete (doc);
-  doc = cli_json ("threshold", project, "2.5", "--target-false-reject", "0.05", "--json", NULL);
-  g_assert_cmpfloat (num (doc, "threshold"), ==, 2.5);
-  g_assert_true (is_true (doc, "threshold_manual"));
+  /* A threshold by hand belongs to a run: without a fitted one, nothing is set (the target
+   * neither). */
+  g_assert_cmpint (
+      cli (NULL, &err, "threshold", project, "2.5", "--target-false-reject", "0.05", NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "no fitted anomaly run yet"));
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (cli (NULL, &err, "threshold", project, "--auto", NULL), ==, 1);
+  g_clear_pointer (&err, g_free);
+  doc = cli_json ("threshold", project, "--json", NULL);
+  g_assert_cmpfloat (num (doc, "target_false_reject"), ==, 0.01);
+  cJSON_Delete (doc);
+  doc = cli_json ("threshold", project, "--target-false-reject", "0.05", "--json", NULL);
+  g_assert_false (is_true (doc, "threshold_manual"));
   g_assert_cmpfloat (num (doc, "target_false_reject"), ==, 0.05);
   cJSON_Delete (doc);
   g_assert_cmpint (cli (&out, NULL, "threshold", project, NULL), ==, 0);
-  g_assert_nonnull (strstr (out, "Threshold 2.5, set by hand: every run"));
   g_assert_nonnull (strstr (out, "Target false-reject rate for new runs: 5 %"));
   g_clear_pointer (&out, g_free);
-  doc = cli_json ("threshold", project, "--auto", "--json", NULL);
-  g_assert_false (is_true (doc, "threshold_manual"));
-  cJSON_Delete (doc);
   /* Bad input: said, nothing changed. */
   g_assert_cmpint (cli (NULL, &err, "threshold", project, "--target-false-reject", "0.7", NULL), ==,
                    1);
@@ -226,7 +233,7 @@ test_eval_stored (void)
   g_autofree char *data = g_build_filename (tmp, "data", NULL);
   g_autofree char *good = g_build_filename (data, "good", NULL);
   g_autofree char *defect = g_build_filename (data, "defect", NULL);
-  g_autofree char *db_path = NULL, *run_dir = NULL, *out = NULL;
+  g_autofree char *db_path = NULL, *run_dir = NULL, *out = NULL, *err = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (SlProject) project = NULL;
   g_autoptr (SlRunInfo) run = NULL;
@@ -304,11 +311,18 @@ test_eval_stored (void)
   g_assert_true (is_true (cJSON_GetArrayItem (images, 0), "defect"));
   g_assert_true (is_true (cJSON_GetArrayItem (images, 0), "flagged"));
   cJSON_Delete (doc);
-  /* With a threshold set by hand. */
+  /* With a threshold set by hand: it is the run's. */
   doc = cli_json ("threshold", path, "1.1", "--json", NULL);
+  g_assert_cmpfloat (num (doc, "threshold"), ==, 1.1);
+  g_assert_true (is_true (doc, "threshold_manual"));
+  g_assert_cmpstr (str (doc, "run"), ==, run->name);
   cJSON_Delete (doc);
+  g_assert_cmpint (cli (&out, NULL, "threshold", path, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "Threshold 1.1, set by hand for run-1"));
+  g_clear_pointer (&out, g_free);
   doc = cli_json ("eval", path, "--stored", "--json", NULL);
   g_assert_true (is_true (doc, "threshold_manual"));
+  g_assert_cmpstr (str (doc, "threshold_manual_run"), ==, run->name);
   g_assert_cmpfloat (num (doc, "threshold"), ==, 1.1);
   g_assert_cmpfloat (num (doc, "false_reject_rate"), ==, 0.5);
   g_assert_cmpfloat (num (doc, "escape_rate"), ==, 0);
@@ -316,9 +330,44 @@ test_eval_stored (void)
   g_assert_cmpint (cli (&out, NULL, "eval", path, "--stored", NULL), ==, 0);
   g_test_message ("%s", out);
   g_assert_nonnull (strstr (out, "AUROC          0.7500"));
-  g_assert_nonnull (strstr (out, "set by hand"));
+  g_assert_nonnull (strstr (out, "set by hand for run-1"));
   g_assert_nonnull (strstr (out, "False rejects  50.0 % (2 of 4 good images flagged)"));
   g_assert_nonnull (strstr (out, "With 95 % confidence new good parts are flagged at most"));
+  g_clear_pointer (&out, g_free);
+  /* A new fit (maybe another backbone, another score scale) does not inherit it. */
+  g_assert_cmpint (sqlite3_open (db_path, &raw), ==, SQLITE_OK);
+  g_assert_cmpint (
+      sqlite3_exec (raw,
+                    "INSERT INTO runs (status, created, epochs, train_images, val_images, "
+                    "dataset_hash, config_json, versions_json, classes_json) VALUES (4, "
+                    "'2026-12-07T09:00:00Z', 1, 3, 4, 'x', '{\"anomaly\": true}', '{}', '[]')",
+                    NULL, NULL, NULL),
+      ==, SQLITE_OK);
+  sqlite3_close (raw);
+  doc = cli_json ("threshold", path, "--json", NULL);
+  g_assert_cmpstr (str (doc, "run"), ==, "run-2");
+  g_assert_false (is_true (doc, "threshold_manual"));
+  cJSON_Delete (doc);
+  doc = cli_json ("eval", path, "--stored", "--run", "run-1", "--json", NULL);
+  g_assert_true (is_true (doc, "threshold_manual"));
+  g_assert_cmpfloat (num (doc, "threshold"), ==, 1.1);
+  cJSON_Delete (doc);
+  /* --run chooses the run; --auto on run-1 leaves run-2's alone. */
+  doc = cli_json ("threshold", path, "7", "--json", NULL);
+  g_assert_cmpstr (str (doc, "run"), ==, "run-2");
+  cJSON_Delete (doc);
+  doc = cli_json ("threshold", path, "--auto", "--run", "run-1", "--json", NULL);
+  g_assert_cmpstr (str (doc, "run"), ==, run->name);
+  g_assert_false (is_true (doc, "threshold_manual"));
+  g_assert_cmpfloat (num (doc, "threshold"), ==, 1.5);
+  cJSON_Delete (doc);
+  doc = cli_json ("threshold", path, "--run", "2", "--json", NULL);
+  g_assert_true (is_true (doc, "threshold_manual"));
+  g_assert_cmpfloat (num (doc, "threshold"), ==, 7);
+  cJSON_Delete (doc);
+  g_assert_cmpint (cli (NULL, &err, "threshold", path, "3", "--run", "run-9", NULL), ==, 1);
+  g_assert_nonnull (strstr (err, "There is no run run-9"));
+  g_clear_pointer (&err, g_free);
   sl_remove_tree (tmp);
 }
 

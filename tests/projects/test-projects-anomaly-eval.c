@@ -21,7 +21,7 @@ typedef struct
 /* An anomaly run as the fit job leaves it in the project's database: its recipe and its
  * threshold record (the model file is not needed to read evaluations back). */
 static SlRunInfo *
-add_fitted_run (SlProject *project, double threshold)
+add_fitted_run_at (SlProject *project, double threshold, const char *created)
 {
   g_autofree char *db_path = g_build_filename (sl_project_get_path (project), "project.db", NULL);
   g_autoptr (GError) error = NULL;
@@ -29,17 +29,15 @@ add_fitted_run (SlProject *project, double threshold)
   const double good[] = { threshold };
   SlRunInfo *run;
   g_autofree char *dir = NULL;
+  g_autofree char *sql = g_strdup_printf (
+      "INSERT INTO runs (status, created, preset, epochs, train_images, val_images, "
+      "dataset_hash, config_json, versions_json, classes_json) VALUES (4, "
+      "'%s', 'efficientnet-lite0', 1, 14, 5, 'x', '{\"anomaly\": true}', '{}', '[]')",
+      created);
   sqlite3 *raw = NULL;
 
   g_assert_cmpint (sqlite3_open (db_path, &raw), ==, SQLITE_OK);
-  g_assert_cmpint (
-      sqlite3_exec (raw,
-                    "INSERT INTO runs (status, created, preset, epochs, train_images, val_images, "
-                    "dataset_hash, config_json, versions_json, classes_json) VALUES (4, "
-                    "'2026-12-07T08:00:00Z', 'efficientnet-lite0', 1, 14, 5, 'x', "
-                    "'{\"anomaly\": true}', '{}', '[]')",
-                    NULL, NULL, NULL),
-      ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (raw, sql, NULL, NULL, NULL), ==, SQLITE_OK);
   sqlite3_close (raw);
   run = sl_project_get_run (project, "latest", &error);
   g_assert_no_error (error);
@@ -52,6 +50,12 @@ add_fitted_run (SlProject *project, double threshold)
   g_assert_no_error (error);
   sl_anomaly_threshold_clear (&t);
   return run;
+}
+
+static SlRunInfo *
+add_fitted_run (SlProject *project, double threshold)
+{
+  return add_fitted_run_at (project, threshold, "2026-12-07T08:00:00Z");
 }
 
 static void
@@ -229,6 +233,75 @@ test_manual_threshold (Fixture *f, gconstpointer data)
   g_assert_true (isnan (e->false_reject) && isnan (e->escape));
   g_assert_cmpfloat_with_epsilon (e->auroc, 21.0 / 24, 1e-12);
   g_assert_nonnull (strstr (e->run_threshold.statement, "no threshold"));
+}
+
+/* A threshold set by hand belongs to the run it was chosen on: a new fit (whose scores may
+ * have another scale) starts from its own, the old run keeps its choice, and a run that takes
+ * a deleted run's number does not inherit it. */
+static void
+test_manual_threshold_per_run (Fixture *f, gconstpointer data)
+{
+  gint64 eval_a = store_scores (f), eval_b;
+  const gint64 image = g_array_index (f->good, gint64, 0);
+  const double score = 50;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SlAnomalyEvaluation) e = NULL;
+  g_autoptr (SlRunInfo) b = NULL, c = NULL, latest = NULL;
+  double t = 0;
+
+  g_assert_true (sl_project_set_anomaly_threshold (f->project, 3, &error));
+  g_assert_no_error (error);
+  g_assert_true (sl_project_get_run_anomaly_threshold (f->project, f->run->id, &t));
+  g_assert_cmpfloat (t, ==, 3);
+  /* A new fit, on another score scale: it is the latest, and automatic. */
+  b = add_fitted_run_at (f->project, 40, "2026-12-07T09:00:00Z");
+  latest = sl_project_get_latest_anomaly_run (f->project, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (latest->id, ==, b->id);
+  g_assert_false (sl_project_get_anomaly_threshold (f->project, &t));
+  g_assert_true (isnan (t));
+  g_assert_false (sl_project_get_run_anomaly_threshold (f->project, b->id, &t));
+  eval_b
+      = _sl_anomaly_store_evaluation (f->project, b->id, SL_SPLIT_TEST, &image, &score, 1, &error);
+  g_assert_no_error (error);
+  e = sl_project_get_anomaly_evaluation (f->project, eval_b, &error);
+  g_assert_no_error (error);
+  g_assert_false (e->threshold_manual);
+  g_assert_cmpfloat (e->threshold, ==, 40);
+  g_assert_cmpint (e->false_rejects, ==, 1); /* 50 > 40, not "every image above 3" */
+  g_clear_pointer (&e, sl_anomaly_evaluation_free);
+  /* The older run keeps its choice. */
+  e = sl_project_get_anomaly_evaluation (f->project, eval_a, &error);
+  g_assert_no_error (error);
+  g_assert_true (e->threshold_manual);
+  g_assert_cmpfloat (e->threshold, ==, 3);
+  g_clear_pointer (&e, sl_anomaly_evaluation_free);
+  /* Each run's own: setting the latest leaves the other alone, and clearing one too. */
+  g_assert_true (sl_project_set_anomaly_threshold (f->project, 45.5, &error));
+  g_assert_true (sl_project_get_run_anomaly_threshold (f->project, b->id, &t));
+  g_assert_cmpfloat (t, ==, 45.5);
+  g_assert_true (sl_project_get_run_anomaly_threshold (f->project, f->run->id, &t));
+  g_assert_cmpfloat (t, ==, 3);
+  g_assert_true (sl_project_set_anomaly_threshold_for_run (f->project, f->run->id, NAN, &error));
+  g_assert_no_error (error);
+  g_assert_false (sl_project_get_run_anomaly_threshold (f->project, f->run->id, &t));
+  g_assert_true (sl_project_get_anomaly_threshold (f->project, &t));
+  g_assert_cmpfloat (t, ==, 45.5);
+  /* A deleted run's choice goes with it: the run that takes its number starts automatic. */
+  g_assert_true (sl_project_delete_run (f->project, b->id, &error));
+  g_assert_no_error (error);
+  c = add_fitted_run_at (f->project, 40, "2026-12-07T10:00:00Z");
+  g_assert_cmpint (c->id, ==, b->id);
+  g_assert_false (sl_project_get_run_anomaly_threshold (f->project, c->id, &t));
+  g_assert_false (sl_project_get_anomaly_threshold (f->project, &t));
+  /* Runs that are not there, and values that are not scores. */
+  g_assert_false (sl_project_set_anomaly_threshold_for_run (f->project, 999, 1, &error));
+  g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_false (sl_project_set_anomaly_threshold_for_run (f->project, c->id, -1, &error));
+  g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_false (sl_project_get_run_anomaly_threshold (f->project, 999, &t));
 }
 
 /* Only good images (no defects yet): no AUROC and no escape rate, said plainly. */
@@ -418,6 +491,8 @@ main (int argc, char **argv)
               fixture_tear_down);
   g_test_add ("/projects/anomaly/eval/manual-threshold", Fixture, NULL, fixture_set_up,
               test_manual_threshold, fixture_tear_down);
+  g_test_add ("/projects/anomaly/eval/manual-threshold-per-run", Fixture, NULL, fixture_set_up,
+              test_manual_threshold_per_run, fixture_tear_down);
   g_test_add ("/projects/anomaly/eval/good-only", Fixture, NULL, fixture_set_up, test_good_only,
               fixture_tear_down);
   g_test_add ("/projects/anomaly/eval/repair", Fixture, NULL, fixture_set_up, test_repair,

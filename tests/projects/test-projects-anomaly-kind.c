@@ -145,6 +145,25 @@ test_old_project (void)
   sl_remove_tree (tmp);
 }
 
+/* A finished anomaly run, as far as its manual threshold needs (its row). */
+static void
+add_fitted_run (SlProject *project)
+{
+  g_autofree char *db_path = g_build_filename (sl_project_get_path (project), "project.db", NULL);
+  sqlite3 *raw = NULL;
+
+  g_assert_cmpint (sqlite3_open (db_path, &raw), ==, SQLITE_OK);
+  g_assert_cmpint (
+      sqlite3_exec (raw,
+                    "INSERT INTO runs (status, created, preset, epochs, train_images, val_images, "
+                    "dataset_hash, config_json, versions_json, classes_json) VALUES (4, "
+                    "'2026-12-07T08:00:00Z', 'efficientnet-lite0', 1, 14, 5, 'x', "
+                    "'{\"anomaly\": true}', '{}', '[]')",
+                    NULL, NULL, NULL),
+      ==, SQLITE_OK);
+  sqlite3_close (raw);
+}
+
 static void
 on_setting (SlProject *project, SlSetting setting, gpointer data)
 {
@@ -172,6 +191,12 @@ test_settings (void)
   g_assert_true (isnan (t));
   g_assert_cmpfloat (sl_project_get_target_false_reject (project), ==, 0.01);
 
+  /* A threshold by hand belongs to a run: without a fitted one there is none to set. */
+  g_assert_false (sl_project_set_anomaly_threshold (project, 2.5, &error));
+  g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_cmpuint (seen->len, ==, 0);
+  add_fitted_run (project);
   /* A threshold is kept exactly, and said. */
   g_assert_true (sl_project_set_anomaly_threshold (project, 2.7182818284590451, &error));
   g_assert_no_error (error);
