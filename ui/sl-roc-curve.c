@@ -315,7 +315,7 @@ draw_marker (SlRocCurve *self, GtkSnapshot *snapshot, const GdkRGBA *fg)
   double fr, det, x, y;
   cairo_t *cr;
 
-  if (isnan (self->threshold))
+  if (!isfinite (self->threshold))
     return;
   sl_roc_curve_rates_at (self, self->threshold, &fr, &det);
   sl_roc_curve_point_position (self, fr, det, &x, &y);

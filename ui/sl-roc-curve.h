@@ -19,7 +19,7 @@ GtkWidget *sl_roc_curve_new (void);
  * (1, 1) to (0, 0). Without good or defect scores there is no curve. */
 void sl_roc_curve_set_scores (SlRocCurve *self, const double *good, gsize n_good,
                               const double *defect, gsize n_defect);
-/* The point marked on the curve (NAN: none). */
+/* The point marked on the curve (none for NAN or an infinite threshold). */
 void sl_roc_curve_set_threshold (SlRocCurve *self, double threshold);
 
 /* The curve: x is the share of good images flagged (false-reject rate), y the share of

@@ -160,7 +160,8 @@ double
 sl_score_histogram_get_threshold_x (SlScoreHistogram *self)
 {
   g_return_val_if_fail (SL_IS_SCORE_HISTOGRAM (self), NAN);
-  if (self->n_bins == 0 || isnan (self->threshold) || self->pw <= 0)
+  /* No threshold yet (none, or +infinity without good validation images): no line. */
+  if (self->n_bins == 0 || !isfinite (self->threshold) || self->pw <= 0)
     return NAN;
   return CLAMP (map_x (self, self->threshold), self->px, self->px + self->pw);
 }

@@ -18,7 +18,8 @@ GtkWidget *sl_score_histogram_new (void);
  * wider on each side. */
 void sl_score_histogram_set_scores (SlScoreHistogram *self, const double *good, gsize n_good,
                                     const double *defect, gsize n_defect);
-/* The line (NAN: none); a threshold outside the range is drawn at the edge. */
+/* The line (none for NAN or an infinite threshold); one outside the range is drawn at the
+ * edge. */
 void sl_score_histogram_set_threshold (SlScoreHistogram *self, double threshold);
 double sl_score_histogram_get_threshold (SlScoreHistogram *self);
 

@@ -59,6 +59,10 @@ test_histogram_bins (void)
   g_assert_cmpfloat (sl_score_histogram_pick_at (histogram, x + 50), >,
                      sl_score_histogram_pick_at (histogram, x));
   g_assert_true (isnan (sl_score_histogram_pick_at (histogram, 1)));
+  /* A run without good validation images has no threshold (+infinity): no line. */
+  sl_score_histogram_set_threshold (histogram, INFINITY);
+  g_assert_true (isnan (sl_score_histogram_get_threshold_x (histogram)));
+  sl_score_histogram_set_threshold (histogram, 2.5);
   /* The keyboard moves it in steps of 0.01 (a two-hundredth of 3.24, rounded down). */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (histogram), "histogram.nudge", "i", 3));
   g_assert_cmpfloat_with_epsilon (sl_score_histogram_get_threshold (histogram), 2.53, 1e-9);
