@@ -123,8 +123,10 @@ save_now (SlAnomalyResults *self)
   g_autoptr (GError) error = NULL;
 
   g_clear_handle_id (&self->save_timer, g_source_remove);
-  if (sl_project_set_anomaly_threshold (sl_session_get_project (self->session),
-                                        self->manual ? self->threshold : NAN, &error))
+  /* The threshold belongs to the run shown: another run's scores may have another scale. */
+  if (sl_project_set_anomaly_threshold_for_run (sl_session_get_project (self->session),
+                                                self->run_id, self->manual ? self->threshold : NAN,
+                                                &error))
     g_signal_emit (self, signals[THRESHOLD_STORED], 0);
   else if (!gtk_widget_activate_action (GTK_WIDGET (self), "win.show-error", "(ss)",
                                         "Could not store the threshold", error->message))

@@ -27,7 +27,8 @@ void sl_anomaly_results_set_evaluation (SlAnomalyResults *self, const SlAnomalyE
 /* The threshold shown and whether it is the project's choice (not the run's). */
 double sl_anomaly_results_get_threshold (SlAnomalyResults *self);
 gboolean sl_anomaly_results_get_threshold_manual (SlAnomalyResults *self);
-/* Chooses a threshold as a pick on the charts does, and stores it in the project now. */
+/* Chooses a threshold as a pick on the charts does, and stores it now as the shown run's
+ * (sl_project_set_anomaly_threshold_for_run). */
 void sl_anomaly_results_set_threshold (SlAnomalyResults *self, double threshold);
 /* Back to the run's own threshold ("Reset to Automatic"), stored now. */
 void sl_anomaly_results_reset_threshold (SlAnomalyResults *self);

@@ -273,11 +273,12 @@ shows_anomaly_results (gpointer data)
          && g_str_equal (sl_evaluate_page_get_view_state (data), "anomaly-results");
 }
 
+/* The threshold stored for the run shown. */
 static gboolean
-stored_threshold_is (SlProject *project, double expected)
+stored_threshold_is (Fixture *f, double expected)
 {
   double t = NAN;
-  gboolean set = sl_project_get_anomaly_threshold (project, &t);
+  gboolean set = sl_project_get_run_anomaly_threshold (f->project, f->run->id, &t);
 
   return isnan (expected) ? !set : set && fabs (t - expected) < 1e-9;
 }
@@ -432,7 +433,7 @@ test_seeded (Fixture *f, gconstpointer data)
   /* A threshold chosen here is stored and everything follows: at 3.25 three good images
    * are rejected and no defect escapes. */
   sl_anomaly_results_set_threshold (results, 3.25);
-  g_assert_true (stored_threshold_is (f->project, 3.25));
+  g_assert_true (stored_threshold_is (f, 3.25));
   g_assert_true (sl_anomaly_results_get_threshold_manual (results));
   g_assert_cmpstr (sl_anomaly_results_get_false_reject_text (results), ==, "50.0 % (3 of 6)");
   g_assert_cmpstr (sl_anomaly_results_get_escape_text (results), ==, "0.0 % (0 of 4)");
@@ -453,17 +454,17 @@ test_seeded (Fixture *f, gconstpointer data)
   g_assert_cmpstr (sl_anomaly_results_get_false_reject_text (results), ==, "0.0 % (0 of 6)");
   g_assert_cmpstr (sl_anomaly_results_get_escape_text (results), ==, "25.0 % (1 of 4)");
   ui_test_spin (600);
-  g_assert_true (stored_threshold_is (f->project, 6.5));
+  g_assert_true (stored_threshold_is (f, 6.5));
   /* Typing a value in the spin button does the same. */
   gtk_spin_button_set_value (sl_anomaly_results_get_threshold_spin (results), 4.5);
   g_assert_cmpfloat (sl_anomaly_results_get_threshold (results), ==, 4.5);
   ui_test_spin (600);
-  g_assert_true (stored_threshold_is (f->project, 4.5));
+  g_assert_true (stored_threshold_is (f, 4.5));
   g_free (ui_test_save_screenshot (GTK_WIDGET (f->window), "anomaly-evaluate-manual"));
 
   /* Back to automatic: the choice is cleared and the run's threshold shown. */
   sl_anomaly_results_reset_threshold (results);
-  g_assert_true (stored_threshold_is (f->project, NAN));
+  g_assert_true (stored_threshold_is (f, NAN));
   g_assert_cmpfloat (sl_anomaly_results_get_threshold (results), ==, 5);
   g_assert_false (sl_anomaly_results_get_threshold_manual (results));
   g_assert_cmpstr (sl_anomaly_results_get_false_reject_text (results), ==, "16.7 % (1 of 6)");
@@ -515,7 +516,7 @@ test_good_only (Fixture *f, gconstpointer data)
   g_assert_cmpuint (defect, ==, 0);
   /* The threshold still moves and is stored. */
   sl_anomaly_results_set_threshold (results, 2.5);
-  g_assert_true (stored_threshold_is (f->project, 2.5));
+  g_assert_true (stored_threshold_is (f, 2.5));
   g_assert_cmpstr (sl_anomaly_results_get_false_reject_text (results), ==, "66.7 % (4 of 6)");
 }
 
