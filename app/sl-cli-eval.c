@@ -1,6 +1,7 @@
 /* sl-cli-eval.c: `eval` (evaluate a run on a split and report) and `predict` (classify image files). */
 #include "sl-cli-private.h"
 
+#include <glib/gstdio.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -318,6 +319,16 @@ _sl_cli_predict (int argc, char **argv)
                    heatmaps, g_strerror (errno));
       return _sl_cli_fail ("predict", error);
     }
+  /* Said once, before any image, rather than as each image's failure (its score lost). */
+  if (heatmaps != NULL && g_access (heatmaps, W_OK | X_OK) != 0)
+    {
+      g_set_error (&error, G_FILE_ERROR, g_file_error_from_errno (errno),
+                   "Cannot write heatmaps in %s: %s; give --heatmaps a folder you can write to",
+                   heatmaps, g_strerror (errno));
+      return _sl_cli_fail ("predict", error);
+    }
+  if (heatmaps != NULL)
+    _sl_cli_heatmap_reserve_inputs (heatmap_names, heatmaps, argv + 2, argc - 2);
   anomaly = sl_classifier_kind (classifier) == SL_SLMODEL_ANOMALY;
   top_k = MIN (top_k, sl_classifier_class_count (classifier));
   scores = g_new0 (sl_prediction, top_k);

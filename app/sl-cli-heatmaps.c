@@ -1,26 +1,52 @@
 /* sl-cli-heatmaps.c: `predict --heatmaps DIR`: each image's map drawn over what the model saw. */
 #include "sl-cli-private.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
 
-/* DIR/<image stem>.png, with -2, -3 ... for a stem already written by this command. */
+static gboolean
+same_file (const char *a, const char *b)
+{
+  GStatBuf sa, sb;
+
+  return g_stat (a, &sa) == 0 && g_stat (b, &sb) == 0 && sa.st_dev == sb.st_dev
+         && sa.st_ino == sb.st_ino;
+}
+
+void
+_sl_cli_heatmap_reserve_inputs (GHashTable *used, const char *dir, char **images, int n)
+{
+  for (int i = 0; i < n; i++)
+    {
+      g_autofree char *parent = g_path_get_dirname (images[i]);
+
+      if (same_file (parent, dir))
+        g_hash_table_add (used, g_path_get_basename (images[i]));
+    }
+}
+
+/* DIR/<image stem>.png, with -2, -3 ... for a name already taken: written by this command,
+ * or an input image in DIR (an overlay never replaces the user's image). */
 static char *
 heatmap_path (const char *dir, const char *image, GHashTable *used)
 {
   g_autofree char *base = g_path_get_basename (image);
   char *dot = strrchr (base, '.');
-  g_autofree char *name = NULL;
+  g_autofree char *name = NULL, *path = NULL;
 
   if (dot != NULL && dot != base)
     *dot = '\0';
   name = g_strdup_printf ("%s.png", base);
-  for (int k = 2; g_hash_table_contains (used, name); k++)
+  path = g_build_filename (dir, name, NULL);
+  for (int k = 2; g_hash_table_contains (used, name) || same_file (path, image); k++)
     {
       g_free (name);
+      g_free (path);
       name = g_strdup_printf ("%s-%d.png", base, k);
+      path = g_build_filename (dir, name, NULL);
     }
   g_hash_table_add (used, g_strdup (name));
-  return g_build_filename (dir, name, NULL);
+  return g_steal_pointer (&path);
 }
 
 gboolean

@@ -120,6 +120,8 @@ int _sl_cli_predict (int argc, char **argv);
 /* sl-cli-heatmaps.c: predicts image_path (as sl_classifier_predict_file) and writes its map over
  * the preprocessed image to dir/<stem>.png (*written; `used` keeps stems unique): the anomaly
  * map for a model with a scorer, else the Grad-CAM of the predicted class. */
+/* Takes the names of the input images that lie in dir, so that no overlay replaces one. */
+void _sl_cli_heatmap_reserve_inputs (GHashTable *used, const char *dir, char **images, int n);
 gboolean _sl_cli_predict_heatmap (sl_classifier *classifier, const char *image_path,
                                   const char *dir, GHashTable *used, sl_prediction *out,
                                   float *probs, char **written, sl_error *err);

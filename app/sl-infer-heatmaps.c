@@ -5,7 +5,9 @@
  * (opaque red), see sl_anomaly_map_range; a Grad-CAM map from 0 to 1.
  * Files are named after the image, without its extension; a name that an
  * earlier image of the same run already took gets "-2", "-3", ... so that
- * no overlay of this run replaces another. */
+ * no overlay of this run replaces another, and so does a name that is the
+ * image itself (--heatmaps naming the image's own folder): an overlay never
+ * replaces the user's image. */
 #define _GNU_SOURCE /* asprintf */
 #include "sl-infer-private.h"
 
@@ -127,7 +129,17 @@ take_name (SlInferHeatmaps *h, char *name)
   return true;
 }
 
-/* "DIR/<stem>.png" for path, unique within the run; NULL when out of memory. */
+static bool
+same_file (const char *a, const char *b)
+{
+  struct stat sa, sb;
+
+  return stat (a, &sa) == 0 && stat (b, &sb) == 0 && sa.st_dev == sb.st_dev
+         && sa.st_ino == sb.st_ino;
+}
+
+/* "DIR/<stem>.png" for path, unique within the run and never path itself; NULL when out
+ * of memory. */
 static char *
 overlay_path (SlInferHeatmaps *h, const char *path)
 {
@@ -150,16 +162,22 @@ overlay_path (SlInferHeatmaps *h, const char *path)
           free (stem);
           return NULL;
         }
-      if (h->taken[name_slot (h->taken, h->capacity, name)] != NULL)
+      if (asprintf (&out, "%s/%s", h->dir, name) < 0)
         {
           free (name);
+          free (stem);
+          return NULL;
+        }
+      if (h->taken[name_slot (h->taken, h->capacity, name)] != NULL || same_file (out, path))
+        {
+          free (name);
+          free (out);
           name = NULL;
+          out = NULL;
         }
     }
   free (stem);
-  if (asprintf (&out, "%s/%s", h->dir, name) < 0)
-    out = NULL;
-  if (out == NULL || !take_name (h, name))
+  if (!take_name (h, name))
     {
       free (name);
       free (out);

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "projects-test-util.h"
 #include "sl-anomaly-run-private.h"
@@ -492,6 +493,8 @@ test_cli_kill_resume (Fixture *f, gconstpointer data)
 {
   g_autofree char *cli = built_cli ();
   g_autofree char *project = NULL, *out = NULL, *heatmaps = NULL, *image = NULL;
+  g_autofree char *own = NULL, *before = NULL, *after = NULL;
+  gsize n_before = 0, n_after = 0;
   g_autoptr (GError) error = NULL;
   g_autoptr (SlProject) reopened = NULL;
   g_autoptr (SlRunInfo) run = NULL;
@@ -567,6 +570,26 @@ test_cli_kill_resume (Fixture *f, gconstpointer data)
   g_assert_true (g_file_test (cJSON_GetStringValue (cJSON_GetObjectItem (item, "heatmap")),
                               G_FILE_TEST_IS_REGULAR));
   cJSON_Delete (doc);
+  g_clear_pointer (&out, g_free);
+  /* An image in the heatmaps folder itself keeps its bytes: its overlay is part-2.png. */
+  own = g_build_filename (heatmaps, "part.png", NULL);
+  g_assert_true (g_file_get_contents (image, &before, &n_before, NULL));
+  g_assert_true (g_file_set_contents (own, before, (gssize) n_before, NULL));
+  g_assert_cmpint (run_cli (cli, &out, "predict", project, own, "--heatmaps", heatmaps, NULL), ==,
+                   0);
+  g_assert_true (g_file_get_contents (own, &after, &n_after, NULL));
+  g_assert_cmpmem (before, n_before, after, n_after);
+  g_assert_nonnull (strstr (out, "part-2.png"));
+  g_clear_pointer (&out, g_free);
+  /* A folder that cannot be written in is said once, before any image (root writes anyway). */
+  g_assert_cmpint (g_chmod (heatmaps, 0555), ==, 0);
+  if (access (heatmaps, W_OK) != 0)
+    {
+      g_assert_cmpint (run_cli (cli, &out, "predict", project, image, "--heatmaps", heatmaps, NULL),
+                       ==, 1);
+      g_assert_cmpstr (out, ==, "");
+    }
+  g_chmod (heatmaps, 0755);
 }
 
 /* The CLI refuses what does not apply to an anomaly project, and bad rates, in words. */

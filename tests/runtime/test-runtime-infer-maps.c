@@ -242,6 +242,30 @@ test_heatmaps (void)
   rt_run_clear (&r);
 }
 
+/* --heatmaps naming the images' own folder: an overlay never replaces the image it is of
+ * (part.png's goes to part-2.png). */
+static void
+test_heatmaps_own_folder (void)
+{
+  const Models *m = get_models ();
+  g_autofree char *dir = g_build_filename (m->dir, "own", NULL);
+  g_autofree char *src = g_build_filename (m->images, "c-defect.png", NULL);
+  g_autofree char *image = g_build_filename (dir, "c-defect.png", NULL);
+  g_autofree char *before = NULL, *after = NULL;
+  gsize n_before = 0, n_after = 0;
+  RtRun r;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_assert_true (g_file_get_contents (src, &before, &n_before, NULL));
+  g_assert_true (g_file_set_contents (image, before, (gssize) n_before, NULL));
+  r = rt_run ("SL_INFER", NULL, "--heatmaps", dir, m->anomaly_model, image, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  rt_run_clear (&r);
+  g_assert_true (g_file_get_contents (image, &after, &n_after, NULL));
+  g_assert_cmpmem (before, n_before, after, n_after);
+  check_png (dir, "c-defect-2.png");
+}
+
 static void
 test_heatmaps_errors (void)
 {
@@ -286,6 +310,7 @@ main (int argc, char **argv)
   g_test_add_func ("/runtime/infer-maps/anomaly-csv-json", test_anomaly_csv_json);
   g_test_add_func ("/runtime/infer-maps/info", test_info);
   g_test_add_func ("/runtime/infer-maps/heatmaps", test_heatmaps);
+  g_test_add_func ("/runtime/infer-maps/heatmaps-own-folder", test_heatmaps_own_folder);
   g_test_add_func ("/runtime/infer-maps/heatmaps-errors", test_heatmaps_errors);
   return g_test_run ();
 }
