@@ -4,10 +4,10 @@
  * anomaly map drawn from half the threshold (clear) to 1.5 x the threshold
  * (opaque red), see sl_anomaly_map_range; a Grad-CAM map from 0 to 1.
  * Files are named after the image, without its extension; a name that an
- * earlier image of the same run already took gets "-2", "-3", ... so that
- * no overlay of this run replaces another, and so does a name that is the
- * image itself (--heatmaps naming the image's own folder): an overlay never
- * replaces the user's image. */
+ * earlier image of the same run already took, or that names any file
+ * already there, gets "-2", "-3", ...: an overlay never replaces another of
+ * this run, nor a file of the user's (with --heatmaps naming the images'
+ * own folder, part.jpg's overlay must not become part.png, the next input). */
 #define _GNU_SOURCE /* asprintf */
 #include "sl-infer-private.h"
 
@@ -129,17 +129,18 @@ take_name (SlInferHeatmaps *h, char *name)
   return true;
 }
 
+/* Whether anything (a file, a folder, a dangling link) has that name; a name
+ * that cannot be looked at fails later, when the overlay is written. */
 static bool
-same_file (const char *a, const char *b)
+name_exists (const char *path)
 {
-  struct stat sa, sb;
+  struct stat st;
 
-  return stat (a, &sa) == 0 && stat (b, &sb) == 0 && sa.st_dev == sb.st_dev
-         && sa.st_ino == sb.st_ino;
+  return lstat (path, &st) == 0;
 }
 
-/* "DIR/<stem>.png" for path, unique within the run and never path itself; NULL when out
- * of memory. */
+/* "DIR/<stem>.png" for path, unique within the run and naming nothing that
+ * exists; NULL when out of memory. */
 static char *
 overlay_path (SlInferHeatmaps *h, const char *path)
 {
@@ -168,7 +169,7 @@ overlay_path (SlInferHeatmaps *h, const char *path)
           free (stem);
           return NULL;
         }
-      if (h->taken[name_slot (h->taken, h->capacity, name)] != NULL || same_file (out, path))
+      if (h->taken[name_slot (h->taken, h->capacity, name)] != NULL || name_exists (out))
         {
           free (name);
           free (out);

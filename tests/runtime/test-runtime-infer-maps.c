@@ -264,6 +264,21 @@ test_heatmaps_own_folder (void)
   g_assert_true (g_file_get_contents (image, &after, &n_after, NULL));
   g_assert_cmpmem (before, n_before, after, n_after);
   check_png (dir, "c-defect-2.png");
+
+  /* Nor any other file there: a user's b-good.png (not an input) stays as it was. */
+  {
+    g_autofree char *theirs = g_build_filename (dir, "b-good.png", NULL);
+    g_autofree char *input = g_build_filename (m->images, "b-good.png", NULL);
+    g_autofree char *kept = NULL;
+
+    g_assert_true (g_file_set_contents (theirs, "not ours", -1, NULL));
+    r = rt_run ("SL_INFER", NULL, "--heatmaps", dir, m->anomaly_model, input, NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    rt_run_clear (&r);
+    g_assert_true (g_file_get_contents (theirs, &kept, NULL, NULL));
+    g_assert_cmpstr (kept, ==, "not ours");
+    check_png (dir, "b-good-2.png");
+  }
 }
 
 static void
