@@ -14,9 +14,12 @@
  * alone: waking the pool and waiting for it costs more than the work saved,
  * and far more when other processes keep the cores busy. */
 #define SERIAL_FLOPS 2e6
-/* An inference plan on a pool compares its passes on the pool with passes
- * on the calling thread alone: the first COMPARE_PASSES passes alternate,
- * the faster way (per image, best pass) runs the next RECOMPARE_AFTER. */
+/* An inference plan for fewer images than the pool has threads (batch-1
+ * latency: every layer splits its one image and waits for the pool)
+ * compares its passes on the pool with passes on the calling thread alone:
+ * after one untimed pass, the next COMPARE_PASSES alternate, and the faster
+ * way (per image, best pass) runs the next RECOMPARE_AFTER. Larger batches
+ * split their images over the pool, which pays at every load measured. */
 #define COMPARE_PASSES  6
 #define RECOMPARE_AFTER 500
 
@@ -39,6 +42,7 @@ typedef struct
    * measure faster that way (a machine whose cores other work keeps busy). */
   sl_backend *serial_be;
   bool *serial;
+  bool compare; /* a batch smaller than the pool: compare the two ways */
   bool all_serial;
   int measured;                  /* passes of the current comparison */
   double best_pool, best_serial; /* ms per image, the fastest pass each way */
@@ -661,6 +665,7 @@ plan_serial (sl_model *m, plan_private *pp)
     return;
   for (int i = p->first; i < p->end; i++)
     pp->serial[i] = (double) p->batch * _sl_node_flops (&m->nodes[i]) < SERIAL_FLOPS;
+  pp->compare = p->batch < m->threads;
   if (_sl_cpu_backend_new (1, &pp->serial_be, NULL) != SL_OK)
     {
       free (pp->serial);
@@ -682,18 +687,25 @@ now_ms (void)
 static bool
 pass_all_serial (plan_private *pp)
 {
-  if (pp->measured >= COMPARE_PASSES + RECOMPARE_AFTER)
+  if (!pp->compare)
+    return false;
+  if (pp->measured > COMPARE_PASSES + RECOMPARE_AFTER)
     pp->measured = 0;
   if (pp->measured == 0)
     pp->best_pool = pp->best_serial = INFINITY;
-  return pp->measured < COMPARE_PASSES ? pp->measured % 2 == 1 : pp->all_serial;
+  if (pp->measured == 0 || pp->measured > COMPARE_PASSES)
+    return pp->all_serial;
+  return pp->measured % 2 == 0;
 }
 
-/* After it: its time per image counts while the two ways are compared. */
+/* After it: its time per image counts while the two ways are compared (the
+ * first pass warms caches and may fold weights: not counted). */
 static void
 pass_done (plan_private *pp, bool all_serial, double ms_per_image)
 {
-  if (pp->measured < COMPARE_PASSES)
+  if (!pp->compare)
+    return;
+  if (pp->measured > 0 && pp->measured <= COMPARE_PASSES)
     {
       double *best = all_serial ? &pp->best_serial : &pp->best_pool;
 
@@ -934,11 +946,12 @@ _sl_graph_forward (sl_model *m, sl_plan *p, const float *x, int n, bool training
   plan_private *pp = (plan_private *) p;
   sl_backend *const base = m->backend;
   const bool all_serial = pp->serial != NULL && pass_all_serial (pp);
-  const double t0 = pp->serial != NULL ? now_ms () : 0.0;
+  double t0;
 
   /* The folded weights follow the model's (a trainer step, new weights). */
   if (pp->folded != NULL && pp->folded_gen != m->weights_gen + 1)
     refold (m, pp);
+  t0 = pp->serial != NULL ? now_ms () : 0.0;
   for (int i = p->first; i < p->end; i++)
     {
       const sl_layer_class *c = _sl_layer_class (m->nodes[i].kind);

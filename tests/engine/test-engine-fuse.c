@@ -154,6 +154,29 @@ test_fold_lite0 (void)
   check_preset ("efficientnet-lite0", 3, 48, 40);
 }
 
+/* At batch 1 on two threads the plan compares passes on the pool with
+ * passes on the calling thread alone, then keeps one way: every pass, in
+ * either way, gives the reference's logits. */
+static void
+test_fold_serial_passes (void)
+{
+  sl_model *m = build_preset ("resnet-s", 3, 32, 6);
+  const gsize in = input_size (m);
+  g_autofree float *x = g_new (float, in);
+  g_autofree float *want = NULL;
+  sl_plan *p = NULL;
+  sl_error err = { 0 };
+
+  randomise (m, 8);
+  sl_test_fill_normal (x, in, 12, 1.0f);
+  want = reference_logits (m, x, 1);
+  sl_assert_ok (_sl_plan_new (m, 1, FALSE, FALSE, &p, &err), &err);
+  for (int pass = 0; pass < 12; pass++)
+    assert_logits_close (m, _sl_graph_forward (m, p, x, 1, FALSE, 0), want, 1);
+  _sl_plan_free (m, p);
+  sl_model_free (m);
+}
+
 /* Plans that keep layer outputs, train, or are the reference fuse nothing. */
 static void
 test_fold_only_plain_inference (void)
@@ -233,6 +256,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/fuse/resnet-s", test_fold_resnet);
   g_test_add_func ("/engine/fuse/mobilenet-s", test_fold_mobilenet);
   g_test_add_func ("/engine/fuse/efficientnet-lite0", test_fold_lite0);
+  g_test_add_func ("/engine/fuse/serial-passes", test_fold_serial_passes);
   g_test_add_func ("/engine/fuse/only-plain-inference", test_fold_only_plain_inference);
   g_test_add_func ("/engine/fuse/training-after-inference", test_fold_training_after_inference);
   return g_test_run ();
