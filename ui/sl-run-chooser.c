@@ -5,6 +5,7 @@
 
 #include <math.h>
 
+#include "sl-anomaly.h"
 #include "sl-model-words.h"
 
 struct _SlRunChooser
@@ -42,7 +43,8 @@ sl_run_chooser_describe_run (const SlRunInfo *run)
 
       g_string_append_printf (text, " · %s", model);
     }
-  if (!isnan (run->best_val_accuracy) && run->best_epoch >= 0)
+  /* An anomaly run has no classifier's accuracy: its rates are the Evaluate page's. */
+  if (!isnan (run->best_val_accuracy) && run->best_epoch >= 0 && !sl_run_info_is_anomaly (run))
     g_string_append_printf (text, " · %.1f %% validated", 100.0 * run->best_val_accuracy);
   g_string_append_printf (text, " · %s", sl_run_status_to_string (run->status));
   return g_string_free (text, FALSE);

@@ -466,6 +466,12 @@ test_fit_and_try (void)
   sl_train_page_show_sidebar (page, "runs");
   ui_test_spin (100);
   g_assert_true (shows (GTK_WIDGET (page), "Lite0 (pretrained) · anomaly"));
+  {
+    g_autofree char *chooser = sl_run_chooser_describe_run (run);
+
+    g_assert_null (strstr (chooser, "validated"));
+    g_assert_nonnull (strstr (chooser, "anomaly"));
+  }
   g_assert_false (shows (GTK_WIDGET (page), "1/1 epochs"));
   s6 = ui_test_save_screenshot (GTK_WIDGET (window), "anomaly-train-history-1920");
   /* A threshold chosen on Evaluate: the fit's statement says that one is used, and Try It
