@@ -101,6 +101,38 @@ is_good (SlTrainJob *job, int32_t label)
   return sl_project_is_good_class (job->db, g_array_index (job->data.class_ids, gint64, label));
 }
 
+static void
+set_no_good_error (GError **error)
+{
+  g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NO_DATA,
+               "An anomaly model learns from good parts: the training split has no image "
+               "of the class “%s”. Import good parts (sightline-cli import PROJECT DIR --as "
+               "good) and split the data set",
+               SL_ANOMALY_GOOD_CLASS);
+}
+
+/* The project's images by split. A training split without any image is an anomaly project's
+ * usual state when it holds defect images only (they never go to training): that is said in
+ * its words, not as "split the data set first", which the user already did. */
+static gboolean
+collect_images (SlTrainJob *job, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autofree char *note = NULL;
+
+  if (sl_train_data_collect (job->db, &job->data, &local))
+    return TRUE;
+  if (g_error_matches (local, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NO_DATA)
+      && job->data.train_paths != NULL && job->data.train_paths->len == 0
+      && (note = sl_train_data_skipped_note (&job->data)) == NULL)
+    {
+      set_no_good_error (error);
+      return FALSE;
+    }
+  g_propagate_error (error, g_steal_pointer (&local));
+  return FALSE;
+}
+
 /* Keeps the training split's good images only: defects never go into the memory bank. */
 static gboolean
 keep_good_training_images (SlTrainJob *job, GError **error)
@@ -115,11 +147,7 @@ keep_good_training_images (SlTrainJob *job, GError **error)
       }
   if (d->train_paths->len == 0)
     {
-      g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NO_DATA,
-                   "An anomaly model learns from good parts: the training split has no image "
-                   "of the class “%s”. Import good parts (sightline-cli import PROJECT DIR --as "
-                   "good) and split the data set",
-                   SL_ANOMALY_GOOD_CLASS);
+      set_no_good_error (error);
       return FALSE;
     }
   return TRUE;
@@ -197,8 +225,7 @@ _sl_train_job_new_anomaly (SlProject *project, const SlRunConfig *config, GError
     return NULL;
   job->config.backbone = g_strdup (job->backbone->name);
   if ((job->db = sl_project_open_worker (sl_project_get_path (project), error)) == NULL
-      || !pick_classes (job->db, &job->data, error)
-      || !sl_train_data_collect (job->db, &job->data, error)
+      || !pick_classes (job->db, &job->data, error) || !collect_images (job, error)
       || !keep_good_training_images (job, error))
     return NULL;
   /* The recipe records the rate the run used, not "the project's". */

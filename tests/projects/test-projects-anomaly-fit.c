@@ -287,6 +287,25 @@ test_no_good (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (error->message, "--as good"));
 }
 
+/* Defect images only, split as usual (none go to training): the error says good parts are
+ * missing, not to split a project that is split. */
+static void
+test_defects_only (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  SlRunConfig config;
+  SlTrainJob *job;
+
+  make_project (f, 0, 6, TRUE);
+  anomaly_config (&config);
+  job = sl_train_job_new (f->project, &config, &error);
+  sl_run_config_clear (&config);
+  g_assert_null (job);
+  g_assert_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_NO_DATA);
+  g_assert_nonnull (strstr (error->message, "learns from good parts"));
+  g_assert_nonnull (strstr (error->message, "--as good"));
+}
+
 /* With the pretrained Lite0 (when installed): defects score higher than good parts on images
  * the fit never saw. */
 static void
@@ -626,6 +645,8 @@ main (int argc, char **argv)
   g_test_add ("/anomaly-fit/held-out", Fixture, NULL, fixture_set_up, test_held_out,
               fixture_tear_down);
   g_test_add ("/anomaly-fit/no-good", Fixture, NULL, fixture_set_up, test_no_good,
+              fixture_tear_down);
+  g_test_add ("/anomaly-fit/defects-only", Fixture, NULL, fixture_set_up, test_defects_only,
               fixture_tear_down);
   g_test_add ("/anomaly-fit/cancel-resume", Fixture, NULL, fixture_set_up, test_cancel_resume,
               fixture_tear_down);
