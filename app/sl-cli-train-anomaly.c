@@ -26,10 +26,12 @@ _sl_cli_anomaly_config (const char *model, int input_size, double coreset_ratio,
                    "--coreset-ratio is above 0 and at most 1, not %g", coreset_ratio);
       return FALSE;
     }
-  if (!(target_false_reject == 0 || (target_false_reject > 0 && target_false_reject < 1)))
+  /* The range the project's own target takes (threshold --target-false-reject): a rate of
+   * 0.5 or more would flag half the good parts. */
+  if (!(target_false_reject == 0 || (target_false_reject > 0 && target_false_reject < 0.5)))
     {
       g_set_error (error, SL_PROJECT_ERROR, SL_PROJECT_ERROR_INVALID,
-                   "--target-false-reject is above 0 and below 1 (0.01 is 1 %%), not %g",
+                   "--target-false-reject is above 0 and below 0.5 (0.01 is 1 %%), not %g",
                    target_false_reject);
       return FALSE;
     }

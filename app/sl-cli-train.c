@@ -297,7 +297,7 @@ parse_train_options (int *argc, char ***argv, TrainOptions *o, int *status)
       "R" },
     { "target-false-reject", 0, 0, G_OPTION_ARG_DOUBLE, &o->target_false_reject,
       "Anomaly projects: the share of good parts the threshold may reject, above 0 and below "
-      "1 (default: the project's, 0.01 unless set with 'sightline-cli threshold')",
+      "0.5 (default: the project's, 0.01 unless set with 'sightline-cli threshold')",
       "R" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &o->json, "Print the finished run as JSON", NULL },
     { NULL },

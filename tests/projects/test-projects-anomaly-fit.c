@@ -629,6 +629,9 @@ test_cli_options (Fixture *f, gconstpointer data)
                    1);
   g_assert_cmpint (run_cli (cli, &out, "train", project, "--target-false-reject", "1", NULL, NULL),
                    ==, 1);
+  /* As the project's target: below 0.5. */
+  g_assert_cmpint (
+      run_cli (cli, &out, "train", project, "--target-false-reject", "0.6", NULL, NULL), ==, 1);
   g_assert_cmpint (run_cli (cli, &out, "train", project, "--model", "small-bn", NULL, NULL), ==, 1);
   g_assert_cmpint (run_cli (cli, &out, "train", project, "--finetune", "all", "--model", "lite0"),
                    ==, 1);
