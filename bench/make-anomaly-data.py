@@ -5,8 +5,8 @@
 #                    [--size 224] [--train 200] [--test-good 50] [--test-defect 50] [--seed 1]
 #
 # For each category (a texture photograph from scikit-image's data folder,
-# python3-skimage, offline; 512 x 512 gray, brick, grass and gravel; public
-# domain / CC0 as skimage.data's docstrings say):
+# python3-skimage, offline; 512 x 512 gray, brick, grass and gravel; CC0, as
+# skimage.data's docstrings say):
 #   OUT/CAT/train/good/good-NNN.png            crops of the left 288 columns
 #   OUT/CAT/test/good/good-NNN.png             crops of the right 224 columns
 #   OUT/CAT/test/defect/defect-NNN-KIND.png    right-side crops with one defect
