@@ -80,6 +80,21 @@ int _sl_cli_label (int argc, char **argv);
 int _sl_cli_split (int argc, char **argv);
 int _sl_cli_stats (int argc, char **argv);
 
+/* sl-cli-suggest.c: what `label` and `stats --issues` do with a run's suggested labels. */
+/* --suggest (a pass with run_ref, default latest) and/or accepting (accept_above not NAN) the
+ * suggestions of image_ids (NULL: all); exit status. */
+int _sl_cli_label_suggest (SlProject *project, const char *project_arg, const char *run_ref,
+                           gboolean suggest, double accept_above, const gint64 *image_ids, gsize n,
+                           gboolean json);
+/* --list --sort: current suggestions sorted; split < 0: any. */
+int _sl_cli_label_list_sorted (SlProject *project, const char *run_ref, const char *sort_name,
+                               const char *class_name, int split, gint64 limit, gboolean json);
+/* The latest run's current suggestions by image id (gint64 * -> SlSuggestion). */
+GHashTable *_sl_cli_current_suggestions (SlProject *project);
+/* The possible label mistakes, as text, or into json_doc when not NULL; exit status. */
+int _sl_cli_print_possible_mistakes (SlProject *project, const char *project_arg,
+                                     double min_confidence, cJSON *json_doc);
+
 /* sl-cli-repair.c */
 int _sl_cli_repair (int argc, char **argv);
 int _sl_cli_conflicts (int argc, char **argv);

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sl-suggest.h"
+
 static const char *const outcome_names[] = { "added", "duplicate", "unreadable", "not-image" };
 
 int
@@ -402,8 +404,10 @@ list_images (SlProject *project, const char *class_name, gboolean unlabelled, co
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) images = NULL;
+  g_autoptr (GHashTable) suggestions = NULL;
+  const SlSuggestion *s;
   SlImageFilter filter;
-  SlSplit s;
+  SlSplit split_value;
 
   sl_image_filter_init (&filter);
   filter.limit = limit;
@@ -414,12 +418,13 @@ list_images (SlProject *project, const char *class_name, gboolean unlabelled, co
     return _sl_cli_fail ("label", error);
   if (split != NULL)
     {
-      if (!sl_split_from_string (split, &s))
+      if (!sl_split_from_string (split, &split_value))
         return _sl_cli_usage ("label", "--split takes train, val, test or none");
-      filter.split = s;
+      filter.split = split_value;
     }
   if ((images = sl_project_list_images (project, &filter, &error)) == NULL)
     return _sl_cli_fail ("label", error);
+  suggestions = _sl_cli_current_suggestions (project);
   if (json)
     {
       cJSON *doc = cJSON_CreateArray ();
@@ -439,6 +444,18 @@ list_images (SlProject *project, const char *class_name, gboolean unlabelled, co
           cJSON_AddNumberToObject (item, "height", im->height);
           cJSON_AddNumberToObject (item, "channels", im->channels);
           cJSON_AddStringToObject (item, "original_path", im->original_path);
+          if ((s = g_hash_table_lookup (suggestions, &im->id)) != NULL)
+            {
+              cJSON *sj = cJSON_AddObjectToObject (item, "suggestion");
+
+              cJSON_AddItemToObject (sj, "class",
+                                     s->class_name ? cJSON_CreateString (s->class_name)
+                                                   : cJSON_CreateNull ());
+              cJSON_AddItemToObject (sj, "confidence", _sl_cli_json_number (s->confidence));
+              cJSON_AddItemToObject (sj, "margin", _sl_cli_json_number (s->margin));
+              cJSON_AddItemToObject (sj, "anomaly_score", _sl_cli_json_number (s->anomaly_score));
+              cJSON_AddNumberToObject (sj, "run", (double) s->run_id);
+            }
           cJSON_AddItemToArray (doc, item);
         }
       _sl_cli_print_json (doc);
@@ -447,9 +464,18 @@ list_images (SlProject *project, const char *class_name, gboolean unlabelled, co
   for (guint i = 0; i < images->len; i++)
     {
       const SlImageInfo *im = g_ptr_array_index (images, i);
-      printf ("%-7lld %.12s  %-16s %-5s %s%s\n", (long long) im->id, im->hash,
+      g_autofree char *hint = NULL;
+
+      /* An unlabelled image shows the label a run suggests for it (label --suggest). */
+      if ((s = g_hash_table_lookup (suggestions, &im->id)) != NULL)
+        hint = isnan (s->confidence)
+                   ? g_strdup_printf ("  [suggested: %s, score %.4g]",
+                                      s->class_name ? s->class_name : "anomalous", s->anomaly_score)
+                   : g_strdup_printf ("  [suggested: %s %.2f]", s->class_name ? s->class_name : "?",
+                                      s->confidence);
+      printf ("%-7lld %.12s  %-16s %-5s %s%s%s\n", (long long) im->id, im->hash,
               im->class_name ? im->class_name : "(unlabelled)", sl_split_to_string (im->split),
-              im->original_path, im->ignored ? "  [ignored]" : "");
+              im->original_path, im->ignored ? "  [ignored]" : "", hint ? hint : "");
     }
   return 0;
 }
@@ -458,8 +484,10 @@ int
 _sl_cli_label (int argc, char **argv)
 {
   g_autofree char *class_name = NULL, *split = NULL, *from_file = NULL;
+  g_autofree char *run_ref = NULL, *sort = NULL;
   gboolean clear = FALSE, ignore = FALSE, unignore = FALSE, list = FALSE, unlabelled = FALSE;
-  gboolean json = FALSE;
+  gboolean json = FALSE, suggest = FALSE, accept = FALSE;
+  double accept_above = NAN;
   gint64 limit = 0;
   const GOptionEntry entries[] = {
     { "class", 'c', 0, G_OPTION_ARG_STRING, &class_name, "Label the images with this class",
@@ -475,6 +503,25 @@ _sl_cli_label (int argc, char **argv)
       NULL },
     { "split", 0, 0, G_OPTION_ARG_STRING, &split, "With --list: only this split", "SPLIT" },
     { "limit", 0, 0, G_OPTION_ARG_INT64, &limit, "With --list: at most N images", "N" },
+    { "suggest", 0, 0, G_OPTION_ARG_NONE, &suggest,
+      "Predict every unlabelled image (and check the labelled ones) with a trained run and "
+      "store the suggested labels; Ctrl+C stops and keeps what was done",
+      NULL },
+    { "run", 'r', 0, G_OPTION_ARG_STRING, &run_ref,
+      "With --suggest, --accept-above or --sort: the run (run-N, N or latest; default: latest for "
+      "--suggest, the run that suggested last otherwise)",
+      "RUN" },
+    { "accept-above", 0, 0, G_OPTION_ARG_DOUBLE, &accept_above,
+      "Label the images (all, or the IMAGEs given) whose suggestion has at least this "
+      "confidence (0..1) with the suggested class",
+      "C" },
+    { "accept", 0, 0, G_OPTION_ARG_NONE, &accept, "Label the IMAGEs given with their suggestion",
+      NULL },
+    { "sort", 0, 0, G_OPTION_ARG_STRING, &sort,
+      "With --list: list the unlabelled images with a suggestion, sorted: uncertainty (least "
+      "confident first), margin (smallest gap between the two best classes first), anomaly "
+      "(highest anomaly score first), confidence (most confident first) or image",
+      "SORT" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as JSON", NULL },
     { NULL },
   };
@@ -486,9 +533,12 @@ _sl_cli_label (int argc, char **argv)
   gboolean ok;
   int status, actions;
 
-  g_option_context_set_summary (context,
-                                "Sets, clears or ignores the labels of images given by id or by\n"
-                                "a hash prefix (see --list), or lists images.");
+  g_option_context_set_summary (
+      context, "Sets, clears or ignores the labels of images given by id or by\n"
+               "a hash prefix (see --list), or lists images. With a trained run,\n"
+               "--suggest predicts the unlabelled images, --list --sort uncertainty\n"
+               "lists them least certain first (label those first), and --accept-above C\n"
+               "labels those the run is sure of.");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!_sl_cli_parse (context, &argc, &argv, &status))
     return status;
@@ -496,11 +546,35 @@ _sl_cli_label (int argc, char **argv)
     return _sl_cli_usage ("label", "give the project");
   if ((project = _sl_cli_open_project ("label", argv[1])) == NULL)
     return 1;
+  if (list && sort != NULL)
+    {
+      SlSplit s = SL_SPLIT_NONE;
+
+      if (split != NULL && !sl_split_from_string (split, &s))
+        return _sl_cli_usage ("label", "--split takes train, val, test or none");
+      return _sl_cli_label_list_sorted (project, run_ref, sort, class_name,
+                                        split != NULL ? (int) s : -1, limit, json);
+    }
+  if (sort != NULL)
+    return _sl_cli_usage ("label", "--sort goes with --list");
   if (list)
     return list_images (project, class_name, unlabelled, split, limit, json);
+  if (!isnan (accept_above) && (accept_above < 0 || accept_above > 1))
+    return _sl_cli_usage ("label", "--accept-above takes a confidence from 0 to 1");
+  if (accept && isnan (accept_above))
+    {
+      if (argc < 3 && from_file == NULL)
+        return _sl_cli_usage ("label", "--accept needs the IMAGEs whose suggestion to accept "
+                                       "(or --accept-above C for all)");
+      accept_above = 0;
+    }
   actions = (class_name != NULL) + clear + ignore + unignore;
-  if (actions != 1)
-    return _sl_cli_usage ("label", "give exactly one of --class, --clear, --ignore, --unignore");
+  if ((suggest || !isnan (accept_above)) && actions > 0)
+    return _sl_cli_usage ("label", "--suggest and --accept-above do not go with --class, --clear, "
+                                   "--ignore or --unignore");
+  if (!suggest && isnan (accept_above) && actions != 1)
+    return _sl_cli_usage ("label", "give exactly one of --class, --clear, --ignore, --unignore, "
+                                   "--suggest, --accept-above");
   if (from_file != NULL)
     {
       g_autofree char *text = NULL;
@@ -518,6 +592,15 @@ _sl_cli_label (int argc, char **argv)
       if ((id = sl_project_resolve_image (project, ref, &error)) < 0)
         return _sl_cli_fail ("label", error);
       g_array_append_val (ids, id);
+    }
+  if (suggest || !isnan (accept_above))
+    {
+      if (suggest && ids->len > 0 && isnan (accept_above))
+        return _sl_cli_usage ("label", "--suggest predicts every image; IMAGEs go with "
+                                       "--accept or --accept-above");
+      return _sl_cli_label_suggest (project, argv[1], run_ref, suggest, accept_above,
+                                    ids->len > 0 ? (const gint64 *) ids->data : NULL, ids->len,
+                                    json);
     }
   if (ids->len == 0)
     return _sl_cli_usage ("label", "give the images to change");
@@ -700,9 +783,15 @@ int
 _sl_cli_stats (int argc, char **argv)
 {
   gboolean json = FALSE, show_issues = FALSE, show_missing = FALSE;
+  double mistake_confidence = 0;
   const GOptionEntry entries[] = {
-    { "issues", 'i', 0, G_OPTION_ARG_NONE, &show_issues, "List the files skipped at import and why",
+    { "issues", 'i', 0, G_OPTION_ARG_NONE, &show_issues,
+      "List the files skipped at import and why, and possible label mistakes (labels the run "
+      "that last suggested labels contradicts confidently)",
       NULL },
+    { "mistake-confidence", 0, 0, G_OPTION_ARG_DOUBLE, &mistake_confidence,
+      "With --issues: the confidence from which a contradicting prediction counts (default 0.9)",
+      "C" },
     { "missing", 0, 0, G_OPTION_ARG_NONE, &show_missing,
       "List every image whose stored copy is missing from images/", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the result as JSON", NULL },
@@ -723,6 +812,8 @@ _sl_cli_stats (int argc, char **argv)
     return status;
   if (argc != 2)
     return _sl_cli_usage ("stats", "give the project");
+  if (mistake_confidence < 0 || mistake_confidence > 1)
+    return _sl_cli_usage ("stats", "--mistake-confidence takes a confidence from 0 to 1");
   if ((project = _sl_cli_open_project ("stats", argv[1])) == NULL)
     return 1;
   if (!sl_project_get_stats (project, &s, &error)
@@ -734,6 +825,13 @@ _sl_cli_stats (int argc, char **argv)
 
       cJSON_AddStringToObject (doc, "kind",
                                sl_project_kind_to_string (sl_project_get_kind (project)));
+      if (show_issues
+          && _sl_cli_print_possible_mistakes (project, argv[1], mistake_confidence, doc) != 0)
+        {
+          cJSON_Delete (doc);
+          sl_project_stats_clear (&s);
+          return 1;
+        }
       _sl_cli_print_json (doc);
       sl_project_stats_clear (&s);
       return 0;
@@ -770,6 +868,11 @@ _sl_cli_stats (int argc, char **argv)
     }
   for (guint i = 0; show_missing && i < s.missing_names->len; i++)
     printf ("  missing    %s\n", (const char *) g_ptr_array_index (s.missing_names, i));
+  if (show_issues && _sl_cli_print_possible_mistakes (project, argv[1], mistake_confidence, NULL))
+    {
+      sl_project_stats_clear (&s);
+      return 1;
+    }
   if (sl_project_is_read_only (project))
     printf ("(read-only) %s\n", sl_project_get_read_only_reason (project));
   sl_project_stats_clear (&s);

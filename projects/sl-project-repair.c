@@ -17,7 +17,8 @@
  * Images are not here: they are rebuilt from images/ (see index_images). */
 static const char *const salvaged_tables[]
     = { "runs",    "run_metrics",   "evaluations",     "predictions",
-        "imports", "import_issues", "label_conflicts", "anomaly_scores" };
+        "imports", "import_issues", "label_conflicts", "anomaly_scores",
+        "suggestions" };
 
 typedef struct
 {

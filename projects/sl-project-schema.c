@@ -103,6 +103,25 @@ static const char schema_v3[]
       "  score REAL NOT NULL,"
       "  PRIMARY KEY (evaluation_id, image_id));";
 
+/* Version 4: labels a run suggests (sl-suggest.c), one row per run and image, with the label the
+ * image had when predicted (label_id; NULL: unlabelled): a row whose image has since been
+ * labelled otherwise is stale. IF NOT EXISTS: a project taken back to an older format by hand
+ * may still hold the table. */
+static const char schema_v4[]
+    = "CREATE TABLE IF NOT EXISTS suggestions ("
+      "  run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,"
+      "  image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,"
+      "  model TEXT NOT NULL,"
+      "  label_id INTEGER,"
+      "  class_id INTEGER REFERENCES classes (id) ON DELETE CASCADE,"
+      "  confidence REAL,"
+      "  margin REAL,"
+      "  anomaly_score REAL,"
+      "  anomaly_threshold REAL,"
+      "  created TEXT NOT NULL,"
+      "  PRIMARY KEY (run_id, image_id));"
+      "CREATE INDEX IF NOT EXISTS suggestions_image ON suggestions (image_id);";
+
 typedef struct
 {
   int version;
@@ -114,6 +133,7 @@ static const Migration migrations[] = {
   { 1, schema_v1 },
   { 2, schema_v2 },
   { 3, schema_v3 },
+  { 4, schema_v4 },
 };
 
 /* Tables and the columns of them that this build reads, by the version that
@@ -137,6 +157,9 @@ static const struct
   { 1, "predictions", "evaluation_id,image_id,probabilities" },
   { 2, "label_conflicts", "id,image_id,path,class_name" },
   { 3, "anomaly_scores", "evaluation_id,image_id,class_name,defect,score" },
+  { 4, "suggestions",
+    "run_id,image_id,model,label_id,class_id,confidence,margin,anomaly_score,anomaly_threshold,"
+    "created" },
 };
 
 gboolean

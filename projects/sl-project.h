@@ -27,7 +27,7 @@ typedef enum
 GQuark sl_project_error_quark (void);
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define SL_PROJECT_SCHEMA_VERSION 3
+#define SL_PROJECT_SCHEMA_VERSION 4
 
 typedef struct _SlProject SlProject;
 
