@@ -557,8 +557,11 @@ remove_earlier_fit (SlTrainJob *job)
       }
 }
 
+/* bank_images, held: the images that went into the bank and were held out of it (read);
+ * unread: the bank's and threshold's images that could not be read (skipped). */
 static char *
-finish_message (const SlAnomalyThreshold *t, const FitSets *s, gint64 bank_images, gint64 held)
+finish_message (const SlAnomalyThreshold *t, const FitSets *s, gint64 bank_images, gint64 held,
+                gint64 unread)
 {
   GString *m = g_string_new (NULL);
 
@@ -570,6 +573,10 @@ finish_message (const SlAnomalyThreshold *t, const FitSets *s, gint64 bank_image
                             "threshold. ",
                             held, bank_images + held);
   g_string_append (m, t->statement != NULL ? t->statement : "");
+  /* Said, not silent: a damaged copy in images/ would otherwise just be missing from the fit. */
+  if (unread > 0)
+    g_string_append_printf (m, " %" G_GINT64_FORMAT " image%s could not be read and %s skipped.",
+                            unread, unread == 1 ? "" : "s", unread == 1 ? "was" : "were");
   return g_string_free (m, FALSE);
 }
 
@@ -650,7 +657,10 @@ _sl_train_job_fit_anomaly (SlTrainJob *job, GError **error)
                       error)
       || !store_validation (job, batch.item_scores, error))
     goto out;
-  job->finish_message = finish_message (&t, &sets, added, sets.held_out ? (gint64) good->len : 0);
+  job->finish_message
+      = finish_message (&t, &sets, added, sets.held_out ? (gint64) good->len : 0,
+                        (gint64) sets.bank->len - added
+                            + ((gint64) sets.scored->len - (gint64) (good->len + defect->len)));
   ok = TRUE;
 
 out:

@@ -607,8 +607,9 @@ set_status (SlTrainJob *job, SlRunStatus status, const char *message, gboolean f
 
   /* The run's message keeps saying which images it did not see. */
   if (note != NULL)
-    message = full
-        = message != NULL ? g_strdup_printf ("%s. %s", message, note) : g_steal_pointer (&note);
+    message = full = message != NULL ? g_strdup_printf (
+                         "%s%s %s", message, g_str_has_suffix (message, ".") ? "" : ".", note)
+                                     : g_steal_pointer (&note);
 
   if (stmt == NULL)
     return FALSE;

@@ -387,6 +387,46 @@ test_held_out (Fixture *f, gconstpointer data)
   sl_anomaly_threshold_clear (&t);
 }
 
+/* Stored copies damaged or missing after import: the fit skips them and its message says so,
+ * once per sentence (no ".."). */
+static void
+test_damaged_images (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SlTrainJob) job = NULL;
+  g_autoptr (SlRunInfo) run = NULL;
+  g_autoptr (GPtrArray) images = NULL;
+  g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autofree char *damaged = NULL, *missing = NULL;
+  SlRunConfig config;
+
+  make_project (f, 20, 0, FALSE);
+  images = sl_project_list_images (f->project, NULL, &error);
+  for (guint i = 0; i < images->len; i++)
+    g_array_append_val (ids, ((SlImageInfo *) g_ptr_array_index (images, i))->id);
+  g_assert_true (sl_project_set_split (f->project, (const gint64 *) ids->data, ids->len,
+                                       SL_SPLIT_TRAIN, &error));
+  g_assert_no_error (error);
+  damaged = sl_project_image_path (f->project, ((SlImageInfo *) images->pdata[0])->hash,
+                                   ((SlImageInfo *) images->pdata[0])->ext);
+  missing = sl_project_image_path (f->project, ((SlImageInfo *) images->pdata[1])->hash,
+                                   ((SlImageInfo *) images->pdata[1])->ext);
+  g_assert_true (g_file_set_contents (damaged, "not a picture", -1, &error));
+  g_assert_cmpint (g_unlink (missing), ==, 0);
+  anomaly_config (&config);
+  job = sl_train_job_new (f->project, &config, &error);
+  sl_run_config_clear (&config);
+  g_assert_no_error (error);
+  g_assert_true (sl_train_job_run (job, &error));
+  g_assert_no_error (error);
+  run = get_run (f->project, sl_train_job_get_run_id (job));
+  g_test_message ("%s", run->message);
+  g_assert_cmpint (run->status, ==, SL_RUN_FINISHED);
+  g_assert_nonnull (strstr (run->message, "1 image could not be read and was skipped"));
+  g_assert_nonnull (strstr (run->message, "Skipped 1 image whose stored copy is missing"));
+  g_assert_null (strstr (run->message, ".."));
+}
+
 /* Cancelled while selecting the memory bank: no model file, no threshold record, status
  * cancelled; resuming fits it again. */
 static void
@@ -650,6 +690,8 @@ main (int argc, char **argv)
   g_test_add ("/anomaly-fit/no-good", Fixture, NULL, fixture_set_up, test_no_good,
               fixture_tear_down);
   g_test_add ("/anomaly-fit/defects-only", Fixture, NULL, fixture_set_up, test_defects_only,
+              fixture_tear_down);
+  g_test_add ("/anomaly-fit/damaged-images", Fixture, NULL, fixture_set_up, test_damaged_images,
               fixture_tear_down);
   g_test_add ("/anomaly-fit/cancel-resume", Fixture, NULL, fixture_set_up, test_cancel_resume,
               fixture_tear_down);
