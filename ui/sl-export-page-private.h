@@ -1,7 +1,9 @@
 /* sl-export-page-private.h: the Export page's state, shared by its page, export, try-it and results files. */
 #pragma once
 
+#include "sl-classifier.h"
 #include "sl-export-page.h"
+#include "sl-try-result.h"
 
 G_BEGIN_DECLS
 
@@ -64,6 +66,10 @@ struct _SlExportPage
   GtkCheckButton *gate_check;
   GtkCheckButton *heatmap_check;
   GtkColumnViewColumn *prediction_column, *confidence_column;
+  GtkWidget *preview_box;
+  GtkPicture *preview_picture;
+  GtkWidget *preview_spinner;
+  GtkLabel *preview_title, *preview_caption;
 
   SlRunChooser *run_chooser;
   GtkStringList *checkpoints;
@@ -95,6 +101,14 @@ struct _SlExportPage
   GCancellable *try_cancellable;
   guint try_timer;
   char *try_summary_text;
+
+  /* the preview of the selected result */
+  GtkSingleSelection *selection;
+  GCancellable *preview_cancellable; /* the preview being made, or NULL */
+  gboolean preview_again;            /* the selection or toggle changed meanwhile */
+  sl_classifier *preview_classifier; /* kept between previews (NULL while a worker has it) */
+  char *preview_key;                 /* what preview_classifier was opened from */
+  SlTryResult *preview_shown;        /* the result the preview is of */
 };
 
 /* sl-export-page.c */
@@ -112,6 +126,24 @@ void _sl_export_page_cancel_export (SlExportPage *self);
 void _sl_export_page_install_try_actions (GtkWidgetClass *widget_class);
 void _sl_export_page_update_try_source (SlExportPage *self);
 void _sl_export_page_cancel_try (SlExportPage *self);
+/* The exported .slmodel Try It predicts with (only for the run it came from), or NULL. */
+const char *_sl_export_page_exported_model (SlExportPage *self);
+/* Worker thread: the exported file, or the run's weights with the page's reject threshold. */
+sl_classifier *_sl_export_page_open_classifier (const char *slmodel, const char *project_path,
+                                                gint64 run_id, SlCheckpointKind checkpoint,
+                                                double threshold, GError **error);
+/* Worker thread: map drawn over the image as the model sees it, fitted into box pixels; NULL
+ * when it cannot be drawn. anomaly_map: on the threshold's scale, else Grad-CAM's 0 .. 1. */
+GdkTexture *_sl_export_page_heatmap_texture (sl_classifier *classifier, const sl_image *img,
+                                             const float *map, gboolean anomaly_map,
+                                             float threshold, int box);
+
+/* sl-export-page-preview.c: the selected result, large (below the list), with its heatmap when the toggle is
+ * on (made on a worker for that one image). */
+#define SL_EXPORT_PREVIEW_SIZE 200
+void _sl_export_page_init_preview (SlExportPage *self);
+void _sl_export_page_update_preview (SlExportPage *self);
+void _sl_export_page_dispose_preview (SlExportPage *self);
 
 /* sl-export-page-results.c: the list of results. Thumbnails fit this box (logical pixels). */
 #define SL_EXPORT_TRY_THUMB_SIZE 56

@@ -339,6 +339,8 @@ _sl_export_page_refresh_results (SlExportPage *self)
   /* Every row binds again: its picture (heatmap or image) and its words. */
   if (n > 0)
     g_list_model_items_changed (G_LIST_MODEL (self->results), 0, n, n);
+  if (self->selection != NULL && self->preview_box != NULL)
+    _sl_export_page_update_preview (self); /* the heatmap is made (or dropped) for it */
 }
 
 gboolean
@@ -396,8 +398,9 @@ _sl_export_page_init_results (SlExportPage *self)
                     compare_confidence, FALSE, 150);
   sorted = gtk_sort_list_model_new (G_LIST_MODEL (g_object_ref (self->results)),
                                     g_object_ref (gtk_column_view_get_sorter (self->results_view)));
-  gtk_column_view_set_model (self->results_view,
-                             GTK_SELECTION_MODEL (gtk_no_selection_new (G_LIST_MODEL (sorted))));
+  self->selection = gtk_single_selection_new (G_LIST_MODEL (sorted));
+  gtk_column_view_set_model (self->results_view, GTK_SELECTION_MODEL (self->selection));
+  _sl_export_page_init_preview (self);
 
   drop = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
   g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);

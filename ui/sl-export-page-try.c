@@ -21,8 +21,10 @@ struct _SlTryJob
   char *project_path; /* for the run */
   gint64 run_id;
   SlCheckpointKind checkpoint;
-  double threshold; /* with the run; a file has its own */
-  int thumb_box;    /* device pixels */
+  double threshold;  /* with the run; a file has its own */
+  int thumb_box;     /* device pixels */
+  gboolean heatmaps; /* the toggle was on: make each image's heatmap (Grad-CAM costs a
+                      * backward pass, so none is made while nobody looks at them) */
 
   GMutex lock;
   GPtrArray *pending; /* SlTryResult, under lock */
@@ -115,9 +117,9 @@ post (SlTryJob *job, SlTryResult *result)
 /* The heatmap over what the model saw: the anomaly map of an anomaly model (or a gated
  * classifier) on its threshold's scale, else Grad-CAM of the predicted class. NULL when it
  * cannot be drawn (the result then simply has no heatmap). */
-static GdkTexture *
-heatmap_texture (SlTryJob *job, sl_classifier *classifier, const sl_image *img, const float *map,
-                 gboolean anomaly_map, float threshold)
+GdkTexture *
+_sl_export_page_heatmap_texture (sl_classifier *classifier, const sl_image *img, const float *map,
+                                 gboolean anomaly_map, float threshold, int box)
 {
   int32_t width, height, channels;
   sl_image pre = { 0 }, over = { 0 };
@@ -130,7 +132,7 @@ heatmap_texture (SlTryJob *job, sl_classifier *classifier, const sl_image *img, 
     sl_anomaly_map_range (threshold, map, (size_t) width * height, &lo, &hi);
   if (sl_classifier_preprocess (classifier, img, &pre, &err) == SL_OK
       && sl_heatmap_overlay (&pre, map, lo, hi, 0.6f, &over, &err) == SL_OK)
-    texture = sl_thumbnail_texture_new (&over, job->thumb_box);
+    texture = sl_thumbnail_texture_new (&over, box);
   sl_image_clear (&pre);
   sl_image_clear (&over);
   return texture;
@@ -162,9 +164,9 @@ predict_with_file (SlTryJob *job, sl_classifier *classifier, const char *path, f
   thumbnail = sl_thumbnail_texture_new (&img, job->thumb_box);
   sl_prediction_init (&top[0]);
   sl_prediction_maps_init (&maps);
-  if (anomaly_map)
+  if (job->heatmaps && anomaly_map)
     maps.anomaly_map = map;
-  else
+  else if (job->heatmaps)
     maps.class_heatmap = map;
   if (sl_classifier_predict_image_maps (classifier, &img, &top[0], probs, &maps, &err) != SL_OK)
     {
@@ -172,7 +174,9 @@ predict_with_file (SlTryJob *job, sl_classifier *classifier, const char *path, f
       sl_image_clear (&img);
       return sl_try_result_new_failure (path, reason);
     }
-  overlay = heatmap_texture (job, classifier, &img, map, anomaly_map, top[0].anomaly_threshold);
+  if (job->heatmaps)
+    overlay = _sl_export_page_heatmap_texture (classifier, &img, map, anomaly_map,
+                                               top[0].anomaly_threshold, job->thumb_box);
   sl_image_clear (&img);
   if (sl_classifier_kind (classifier) == SL_SLMODEL_ANOMALY)
     result = sl_try_result_new_anomaly (path, thumbnail, top[0].anomaly_score,
@@ -196,12 +200,48 @@ predict_with_file (SlTryJob *job, sl_classifier *classifier, const char *path, f
   return result;
 }
 
+/* The exported file, or the run's weights as the project predicts, rejecting below the
+ * threshold chosen on the page. Worker thread. */
+sl_classifier *
+_sl_export_page_open_classifier (const char *slmodel, const char *project_path, gint64 run_id,
+                                 SlCheckpointKind checkpoint, double threshold, GError **error)
+{
+  g_autoptr (SlProject) db = NULL;
+  sl_classifier *classifier = NULL;
+  sl_error err = { 0 };
+
+  if (slmodel != NULL)
+    {
+      sl_classifier_options options;
+
+      sl_classifier_options_init (&options);
+      if (sl_classifier_open (slmodel, &options, &classifier, &err) != SL_OK)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err.message);
+          return NULL;
+        }
+      return classifier;
+    }
+  if ((db = sl_project_open_worker (project_path, error)) == NULL
+      || (classifier = sl_project_open_classifier (db, run_id, checkpoint, 0, NULL, error)) == NULL)
+    return NULL;
+  /* An anomaly model judges by its anomaly threshold (the project's choice, applied when it
+   * opened); the reject threshold is a classifier's. */
+  if (sl_classifier_kind (classifier) != SL_SLMODEL_ANOMALY
+      && sl_classifier_set_reject_threshold (classifier, (float) threshold, &err) != SL_OK)
+    {
+      sl_classifier_free (classifier);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s", err.message);
+      return NULL;
+    }
+  return classifier;
+}
+
 static void
 try_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
   SlTryJob *job = data;
   g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (SlProject) db = NULL;
   g_autofree float *probs = NULL;
   g_autofree float *map = NULL;
   sl_classifier *classifier = NULL;
@@ -217,41 +257,12 @@ try_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellab
   job->total = MIN (files->len, TRY_MAX_IMAGES);
   g_mutex_unlock (&job->lock);
 
-  if (job->slmodel != NULL)
+  classifier = _sl_export_page_open_classifier (job->slmodel, job->project_path, job->run_id,
+                                                job->checkpoint, job->threshold, &error);
+  if (classifier == NULL)
     {
-      sl_classifier_options options;
-      sl_error err = { 0 };
-
-      sl_classifier_options_init (&options);
-      if (sl_classifier_open (job->slmodel, &options, &classifier, &err) != SL_OK)
-        {
-          g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", err.message);
-          return;
-        }
-    }
-  else
-    {
-      sl_error err = { 0 };
-
-      /* The run's weights, as the project predicts, rejecting below the threshold chosen here. */
-      if ((db = sl_project_open_worker (job->project_path, &error)) == NULL
-          || (classifier
-              = sl_project_open_classifier (db, job->run_id, job->checkpoint, 0, NULL, &error))
-                 == NULL)
-        {
-          g_task_return_error (task, error);
-          return;
-        }
-      /* An anomaly model judges by its anomaly threshold (the project's choice, applied when
-       * it opened); the reject threshold is a classifier's. */
-      if (sl_classifier_kind (classifier) != SL_SLMODEL_ANOMALY
-          && sl_classifier_set_reject_threshold (classifier, (float) job->threshold, &err) != SL_OK)
-        {
-          sl_classifier_free (classifier);
-          g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s",
-                                   err.message);
-          return;
-        }
+      g_task_return_error (task, error);
+      return;
     }
   probs = g_new (float, sl_classifier_class_count (classifier));
   {
@@ -276,8 +287,8 @@ try_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellab
 /* ---- Running a try -------------------------------------------------------------------------- */
 
 /* Whether the try uses the exported file: only for the run it came from. */
-static const char *
-exported_model (SlExportPage *self)
+const char *
+_sl_export_page_exported_model (SlExportPage *self)
 {
   if (self->has_result && self->exported_run_id == self->run_id)
     return self->result.slmodel_path;
@@ -287,7 +298,7 @@ exported_model (SlExportPage *self)
 void
 _sl_export_page_update_try_source (SlExportPage *self)
 {
-  const char *slmodel = exported_model (self);
+  const char *slmodel = _sl_export_page_exported_model (self);
   g_autofree char *text = NULL;
 
   if (self->run_id < 0)
@@ -485,12 +496,13 @@ sl_export_page_try_files (SlExportPage *self, GFile **files, guint n_files)
     }
   job->inputs = g_strv_builder_end (inputs);
   g_strv_builder_unref (inputs);
-  job->slmodel = g_strdup (exported_model (self));
+  job->slmodel = g_strdup (_sl_export_page_exported_model (self));
   job->project_path = g_strdup (sl_session_get_path (self->session));
   job->run_id = self->run_id;
   job->checkpoint = sl_export_page_get_checkpoint (self);
   job->threshold = sl_export_page_get_reject_threshold (self);
   job->thumb_box = SL_EXPORT_TRY_THUMB_SIZE * gtk_widget_get_scale_factor (GTK_WIDGET (self));
+  job->heatmaps = sl_export_page_get_show_heatmap (self);
   job->pending = g_ptr_array_new_with_free_func (g_object_unref);
   job->total = -1;
   g_mutex_init (&job->lock);

@@ -640,6 +640,8 @@ sl_export_page_dispose (GObject *object)
   g_clear_object (&self->details_cancellable);
   _sl_export_page_cancel_export (self);
   _sl_export_page_cancel_try (self);
+  _sl_export_page_dispose_preview (self);
+  g_clear_object (&self->selection);
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
@@ -748,6 +750,11 @@ sl_export_page_class_init (SlExportPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SlExportPage, try_note);
   gtk_widget_class_bind_template_child (widget_class, SlExportPage, try_stack);
   gtk_widget_class_bind_template_child (widget_class, SlExportPage, results_view);
+  gtk_widget_class_bind_template_child (widget_class, SlExportPage, preview_box);
+  gtk_widget_class_bind_template_child (widget_class, SlExportPage, preview_picture);
+  gtk_widget_class_bind_template_child (widget_class, SlExportPage, preview_spinner);
+  gtk_widget_class_bind_template_child (widget_class, SlExportPage, preview_title);
+  gtk_widget_class_bind_template_child (widget_class, SlExportPage, preview_caption);
   gtk_widget_class_bind_template_callback (widget_class, on_options_changed);
   gtk_widget_class_bind_template_callback (widget_class, update_threshold_hint);
 

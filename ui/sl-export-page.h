@@ -59,5 +59,10 @@ const char *sl_export_page_get_try_summary (SlExportPage *self);
 gboolean sl_export_page_get_show_heatmap (SlExportPage *self);
 void sl_export_page_set_show_heatmap (SlExportPage *self, gboolean show);
 GtkCheckButton *sl_export_page_get_heatmap_toggle (SlExportPage *self);
+/* The large preview below the results: the selected result (NULL: none), what it shows
+ * now (the image, or its heatmap when the toggle is on), and whether it is being made. */
+SlTryResult *sl_export_page_get_preview_result (SlExportPage *self);
+GdkPaintable *sl_export_page_get_preview_paintable (SlExportPage *self);
+gboolean sl_export_page_is_previewing (SlExportPage *self);
 
 G_END_DECLS

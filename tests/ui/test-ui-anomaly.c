@@ -44,6 +44,12 @@ not_trying (gpointer page)
 }
 
 static gboolean
+not_previewing (gpointer page)
+{
+  return !sl_export_page_is_previewing (page);
+}
+
+static gboolean
 not_exporting (gpointer page)
 {
   return !sl_export_page_is_exporting (page);
@@ -493,6 +499,7 @@ test_fit_and_try (void)
   g_assert_false (shows (GTK_WIDGET (export_page), "Add an anomaly gate"));
   defects = g_build_filename (images, "defect", NULL);
   defect_folder = g_file_new_for_path (defects);
+  sl_export_page_set_show_heatmap (export_page, TRUE); /* maps are made only when shown */
   sl_export_page_try_files (export_page, &defect_folder, 1);
   g_assert_true (ui_test_wait_until (not_trying, export_page, 60000));
   results = sl_export_page_get_try_results (export_page);
@@ -606,11 +613,16 @@ test_gradcam_toggle (void)
 
       g_assert_false (sl_try_result_is_anomaly_model (r));
       g_assert_false (sl_try_result_get_anomaly (r, NULL, NULL));
-      g_assert_nonnull (sl_try_result_get_overlay (r));
+      /* With the toggle off no Grad-CAM is computed. */
+      g_assert_null (sl_try_result_get_overlay (r));
     }
   g_assert_true (shows (GTK_WIDGET (page), "Confidence"));
   gtk_check_button_set_active (sl_export_page_get_heatmap_toggle (page), TRUE);
   g_assert_true (sl_export_page_get_show_heatmap (page));
+  /* Turned on afterwards: the selected image's preview (and its row) gets one. */
+  g_assert_true (ui_test_wait_until (not_previewing, page, 30000));
+  g_assert_nonnull (sl_export_page_get_preview_result (page));
+  g_assert_nonnull (sl_try_result_get_overlay (sl_export_page_get_preview_result (page)));
   ui_test_spin (100);
   shot = ui_test_save_screenshot (GTK_WIDGET (window), "gradcam-try");
   assert_fits_1024 (window);
@@ -705,6 +717,7 @@ test_export_gate (void)
   /* Try It runs the exported file: each image gets the gate's score beside its class, and
    * its heatmap is the gate's anomaly map. */
   g_assert_true (shows (GTK_WIDGET (page), "Predicts with the exported file"));
+  sl_export_page_set_show_heatmap (page, TRUE);
   sl_export_page_try_files (page, &defect_folder, 1);
   g_assert_true (ui_test_wait_until (not_trying, page, 60000));
   results = sl_export_page_get_try_results (page);

@@ -436,6 +436,83 @@ test_try (void)
   g_free (ui_test_save_screenshot (GTK_WIDGET (env.window), "export-try"));
 }
 
+static gboolean
+not_previewing (gpointer page)
+{
+  return !sl_export_page_is_previewing (page);
+}
+
+/* The selected result shows large beside the list. Grad-CAM is made only while the toggle
+ * is on: the try above made none, and turning it on makes the selected image's alone. */
+static void
+test_try_preview (void)
+{
+  GtkColumnView *view;
+  GtkSingleSelection *selection;
+  GListModel *results = sl_export_page_get_try_results (env.page);
+  SlTryResult *chosen = NULL;
+  guint n, chosen_at = 0, with_overlay = 0;
+
+  if (env.project == NULL)
+    return g_test_skip ("no data set");
+  n = g_list_model_get_n_items (results);
+  g_assert_cmpuint (n, ==, 21);
+  g_assert_false (sl_export_page_get_show_heatmap (env.page));
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (SlTryResult) item = g_list_model_get_item (results, i);
+      g_assert_null (sl_try_result_get_overlay (item));
+    }
+  view = GTK_COLUMN_VIEW (ui_test_find_widget (GTK_WIDGET (env.page), GTK_TYPE_COLUMN_VIEW, NULL));
+  selection = GTK_SINGLE_SELECTION (gtk_column_view_get_model (view));
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (selection)) && chosen == NULL; i++)
+    {
+      g_autoptr (SlTryResult) item = g_list_model_get_item (G_LIST_MODEL (selection), i);
+      if (sl_try_result_get_error (item) == NULL && i > 0)
+        chosen = item, chosen_at = i;
+    }
+  g_assert_nonnull (chosen);
+  gtk_single_selection_set_selected (selection, chosen_at);
+  g_assert_true (ui_test_wait_until (not_previewing, env.page, 30000));
+  ui_test_spin (50);
+  g_assert_true (sl_export_page_get_preview_result (env.page) == chosen);
+  g_assert_nonnull (sl_export_page_get_preview_paintable (env.page));
+  g_assert_nonnull (ui_test_find_label (GTK_WIDGET (env.page), sl_try_result_get_name (chosen)));
+  g_assert_nonnull (ui_test_find_label (GTK_WIDGET (env.page), sl_try_result_get_label (chosen)));
+  g_assert_null (sl_try_result_get_overlay (chosen));
+
+  /* The toggle on: the preview shows the heatmap, made for this image only. */
+  sl_export_page_set_show_heatmap (env.page, TRUE);
+  g_assert_true (ui_test_wait_until (not_previewing, env.page, 30000));
+  ui_test_spin (50);
+  g_assert_nonnull (sl_try_result_get_overlay (chosen));
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (SlTryResult) item = g_list_model_get_item (results, i);
+      with_overlay += sl_try_result_get_overlay (item) != NULL;
+    }
+  g_assert_cmpuint (with_overlay, ==, 1);
+  g_free (ui_test_save_screenshot (GTK_WIDGET (env.window), "export-try-preview"));
+  gtk_window_set_default_size (env.window, 1024, 700);
+  ui_test_spin (200);
+  g_free (ui_test_save_screenshot (GTK_WIDGET (env.window), "export-try-preview-1024"));
+  {
+    int min_w;
+
+    /* The preview sits below the list, so the page still fits a line PC's screen. */
+    gtk_widget_measure (GTK_WIDGET (env.window), GTK_ORIENTATION_HORIZONTAL, -1, &min_w, NULL, NULL,
+                        NULL);
+    g_assert_cmpint (min_w, <=, 1024);
+  }
+  gtk_window_set_default_size (env.window, 1920, 1080);
+  ui_test_spin (200);
+  g_free (ui_test_save_screenshot (GTK_WIDGET (env.window), "export-try-preview-1920"));
+  gtk_window_set_default_size (env.window, 1280, 800);
+  ui_test_spin (100);
+  sl_export_page_set_show_heatmap (env.page, FALSE);
+  ui_test_wait_until (not_previewing, env.page, 30000);
+}
+
 /* Another run, not exported: Try it uses the run's weights; the same labels come out. */
 static void
 test_try_with_run (void)
@@ -542,6 +619,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/export/replace", test_replace);
   g_test_add_func ("/ui/export/unwritable", test_unwritable);
   g_test_add_func ("/ui/export/try", test_try);
+  g_test_add_func ("/ui/export/try-preview", test_try_preview);
   g_test_add_func ("/ui/export/try-with-run", test_try_with_run);
   g_test_add_func ("/ui/export/try-cancel", test_try_cancel);
   status = g_test_run ();
