@@ -129,6 +129,9 @@ cJSON *_sl_cli_anomaly_add_json (SlProject *project, const SlRunInfo *run, cJSON
 /* sl-cli-export.c */
 int _sl_cli_export (int argc, char **argv);
 
+/* sl-cli-report.c */
+int _sl_cli_report (int argc, char **argv);
+
 /* sl-cli-eval.c */
 int _sl_cli_eval (int argc, char **argv);
 int _sl_cli_predict (int argc, char **argv);

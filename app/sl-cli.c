@@ -23,6 +23,7 @@ static const SlCliCommand commands[] = {
     _sl_cli_threshold },
   { "predict", "Classify image files with a trained run", _sl_cli_predict },
   { "export", "Write a run's model for the line (.slmodel, ONNX)", _sl_cli_export },
+  { "report", "Write a run's line qualification report (PDF) for sign-off", _sl_cli_report },
   { "demo", "Build a project from Fashion-MNIST, train, evaluate and print the results",
     _sl_cli_demo },
   { "preprocess", "Run a preprocessing pipeline on one image and save the result",
