@@ -63,6 +63,8 @@ _sl_report_data_clear (SlReportData *d)
   g_clear_pointer (&d->eval, sl_evaluation_free);
   g_clear_pointer (&d->predictions, g_ptr_array_unref);
   g_clear_pointer (&d->curve, g_array_unref);
+  g_clear_pointer (&d->f1_lo, g_free);
+  g_clear_pointer (&d->f1_hi, g_free);
   g_clear_pointer (&d->anomaly, sl_anomaly_evaluation_free);
   g_clear_pointer (&d->mistakes, g_ptr_array_unref);
   g_free (d->heatmap_note);
@@ -310,6 +312,56 @@ cmp_double (const void *a, const void *b)
 {
   double x = *(const double *) a, y = *(const double *) b;
   return (x > y) - (x < y);
+}
+
+/* F1 has no closed-form interval: a percentile bootstrap over the evaluated images (1000
+ * resamples, a fixed seed so that the same evaluation gives the same report). */
+#define BOOTSTRAP 1000
+static void
+gather_f1_intervals (SlReportData *d)
+{
+  int k = d->eval->classes;
+  gint64 n = d->predictions->len;
+  g_autofree gint64 *tp = g_new (gint64, k), *pred = g_new (gint64, k), *truth = g_new (gint64, k);
+  g_autofree double *samples = g_new (double, (gsize) k *BOOTSTRAP);
+  g_autofree int *counts = g_new0 (int, k);
+  g_autoptr (GRand) rand = g_rand_new_with_seed (20261207);
+
+  d->f1_lo = g_new (double, k);
+  d->f1_hi = g_new (double, k);
+  for (int c = 0; c < k; c++)
+    d->f1_lo[c] = d->f1_hi[c] = NAN;
+  if (n == 0)
+    return;
+  for (int b = 0; b < BOOTSTRAP; b++)
+    {
+      memset (tp, 0, sizeof (gint64) * k);
+      memset (pred, 0, sizeof (gint64) * k);
+      memset (truth, 0, sizeof (gint64) * k);
+      for (gint64 i = 0; i < n; i++)
+        {
+          const SlImagePrediction *p
+              = g_ptr_array_index (d->predictions, g_rand_int_range (rand, 0, (gint32) n));
+          if (p->true_class < 0 || p->true_class >= k || p->predicted_class < 0
+              || p->predicted_class >= k)
+            continue;
+          truth[p->true_class]++;
+          pred[p->predicted_class]++;
+          if (p->true_class == p->predicted_class)
+            tp[p->true_class]++;
+        }
+      for (int c = 0; c < k; c++)
+        if (pred[c] + truth[c] > 0)
+          samples[(gsize) c * BOOTSTRAP + counts[c]++] = 2.0 * tp[c] / (pred[c] + truth[c]);
+    }
+  for (int c = 0; c < k; c++)
+    if (counts[c] >= BOOTSTRAP / 2)
+      {
+        double *s = samples + (gsize) c * BOOTSTRAP;
+        qsort (s, counts[c], sizeof (double), cmp_double);
+        d->f1_lo[c] = s[(int) floor (0.025 * (counts[c] - 1))];
+        d->f1_hi[c] = s[(int) ceil (0.975 * (counts[c] - 1))];
+      }
 }
 
 /* Latency: one image at a time (median and 95th percentile); throughput: batches. */
@@ -560,6 +612,7 @@ _sl_report_data_gather (SlProject *project, gint64 run_id, const SlReportOptions
       sl_threshold_stats ((SlImagePrediction *const *) d->predictions->pdata, d->predictions->len,
                           d->reject_threshold, &d->at_threshold);
       gather_curve (d);
+      gather_f1_intervals (d);
       for (guint i = 0; i < d->predictions->len; i++)
         {
           const SlImagePrediction *p = g_ptr_array_index (d->predictions, i);

@@ -439,35 +439,39 @@ section_data (SlReportDoc *doc, const SlReportData *d)
 /* ---- 3 How good it is --------------------------------------------------------------------- */
 
 static void
-class_table (SlReportDoc *doc, const SlEvaluation *e)
+class_table (SlReportDoc *doc, const SlReportData *d)
 {
-  static const double widths[] = { 0.20, 0.10, 0.12, 0.19, 0.10, 0.19, 0.10 };
+  static const double widths[] = { 0.14, 0.09, 0.11, 0.16, 0.09, 0.16, 0.09, 0.16 };
   static const SlReportAlign aligns[]
       = { SL_ALIGN_LEFT,  SL_ALIGN_RIGHT, SL_ALIGN_RIGHT, SL_ALIGN_LEFT,
-          SL_ALIGN_RIGHT, SL_ALIGN_LEFT,  SL_ALIGN_RIGHT };
+          SL_ALIGN_RIGHT, SL_ALIGN_LEFT,  SL_ALIGN_RIGHT, SL_ALIGN_LEFT };
+  const SlEvaluation *e = d->eval;
   g_autoptr (GPtrArray) cells = cells_new ();
   const char *head[] = { "<b>Class</b>",  "<b>Images</b>",  "<b>Precision</b>", "<b>95 % CI</b>",
-                         "<b>Recall</b>", "<b>95 % CI</b>", "<b>F1</b>" };
+                         "<b>Recall</b>", "<b>95 % CI</b>", "<b>F1</b>",        "<b>95 % CI</b>" };
 
-  for (int i = 0; i < 7; i++)
+  for (int i = 0; i < 8; i++)
     add (cells, g_strdup (head[i]));
   for (int c = 0; c < e->classes; c++)
     {
       gint64 predicted = 0, tp = e->confusion[c * e->classes + c];
+      gboolean has_f1;
 
       for (int t = 0; t < e->classes; t++)
         predicted += e->confusion[t * e->classes + c];
+      has_f1 = isfinite (e->f1[c]) && (predicted > 0 || e->support[c] > 0);
       add (cells, esc (g_ptr_array_index (e->class_names, c)));
       add (cells, g_strdup_printf ("%" G_GINT64_FORMAT, e->support[c]));
       add (cells, predicted > 0 ? g_strdup_printf ("%.3f", e->precision[c]) : g_strdup ("n/a"));
-      add (cells, ci (tp, predicted));
+      add (cells, g_strdup_printf ("<span size=\"8pt\">%s</span>", ci_text (tp, predicted)));
       add (cells, e->support[c] > 0 ? g_strdup_printf ("%.3f", e->recall[c]) : g_strdup ("n/a"));
-      add (cells, ci (tp, e->support[c]));
-      add (cells, isfinite (e->f1[c]) && (predicted > 0 || e->support[c] > 0)
-                      ? g_strdup_printf ("%.3f", e->f1[c])
-                      : g_strdup ("n/a"));
+      add (cells, g_strdup_printf ("<span size=\"8pt\">%s</span>", ci_text (tp, e->support[c])));
+      add (cells, has_f1 ? g_strdup_printf ("%.3f", e->f1[c]) : g_strdup ("n/a"));
+      add (cells, has_f1 && isfinite (d->f1_lo[c]) ? g_strdup_printf (
+                      "<span size=\"8pt\">[%.3f, %.3f]</span>", d->f1_lo[c], d->f1_hi[c])
+                                                   : g_strdup ("n/a"));
     }
-  _sl_report_table (doc, (int) cells->len / 7, 7, (const char *const *) cells->pdata, widths,
+  _sl_report_table (doc, (int) cells->len / 8, 8, (const char *const *) cells->pdata, widths,
                     aligns);
 }
 
@@ -488,7 +492,8 @@ section_quality_classifier (SlReportDoc *doc, const SlReportData *d)
     g_autofree char *para = g_strdup_printf (
         "Evaluation %" G_GINT64_FORMAT " of %s on the <b>%s</b> split (%s checkpoint), stored %s: "
         "every labelled image of the split, predicted by the same runtime the line runs. "
-        "Intervals are 95 %% Wilson score intervals.",
+        "Intervals are 95 %%: Wilson score intervals for accuracy, precision and recall, a "
+        "bootstrap over the images (1000 resamples) for F1.",
         e->id, d->run->name, sl_split_to_string (e->split),
         e->checkpoint == SL_CHECKPOINT_LAST ? "last" : "best", e->created);
     _sl_report_paragraph (doc, SL_REPORT_BODY, para);
@@ -501,7 +506,7 @@ section_quality_classifier (SlReportDoc *doc, const SlReportData *d)
   add (kv, g_strdup_printf ("%.3f", e->macro_f1));
   key_values (doc, kv);
   _sl_report_subsection (doc, "Per class");
-  class_table (doc, e);
+  class_table (doc, d);
 
   /* Cells of at most 36 points: the chart is as tall as the classes need. */
   side = 26 + MIN (36.0, (SL_REPORT_TEXT_W - 110) / e->classes) * e->classes + 60;

@@ -51,7 +51,8 @@ typedef struct
   GPtrArray *predictions;  /* SlImagePrediction */
   double reject_threshold; /* the project's; 0: none */
   SlThresholdStats at_threshold;
-  GArray *curve; /* SlReportCurvePoint, threshold ascending */
+  GArray *curve;         /* SlReportCurvePoint, threshold ascending */
+  double *f1_lo, *f1_hi; /* per class: 95 % bootstrap interval of F1 (NAN when undefined) */
   SlAnomalyEvaluation *anomaly;
 
   GPtrArray *mistakes; /* SlReportMistake */

@@ -263,6 +263,22 @@ test_classifier_report (void)
     g_assert_true (r3.evaluated);
     sl_report_result_clear (&r3);
   }
+
+  /* Cancelled: an error, and nothing written. */
+  {
+    g_autofree char *pdf4 = g_build_filename (tmp, "cancelled.pdf", NULL);
+    g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+    SlReportResult r4;
+
+    g_cancellable_cancel (cancellable);
+    options.split = SL_SPLIT_TEST;
+    options.cancellable = cancellable;
+    options.progress = NULL;
+    g_assert_false (sl_project_write_report (project, run_id, &options, pdf4, &r4, &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+    g_clear_error (&error);
+    g_assert_false (g_file_test (pdf4, G_FILE_TEST_EXISTS));
+  }
 out:
   sl_report_result_clear (&result);
   sl_remove_tree (tmp);
