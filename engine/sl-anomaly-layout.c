@@ -161,7 +161,7 @@ smallest_map (const sl_model *m)
 int32_t
 sl_anomaly_default_layers (const sl_model *m, int32_t *layers)
 {
-  int32_t n = 0, l8, l16;
+  int32_t n = 0, l4, l8, l16;
 
   if (m == NULL || layers == NULL)
     return 0;
@@ -171,6 +171,15 @@ sl_anomaly_default_layers (const sl_model *m, int32_t *layers)
       l8 = smallest_map (m);
       if (l8 < 0)
         return 0;
+      layers[n++] = l8;
+      return n;
+    }
+  /* A 1/4 grid first (56 x 56 at 224 px): small spots and thin scratches
+   * cover too few cells of the 1/8 grid (docs/anomaly.md, "Defaults"). */
+  l4 = layer_at_stride (m, 4);
+  if (l4 >= 0 && l4 != l8)
+    {
+      layers[n++] = l4;
       layers[n++] = l8;
       return n;
     }

@@ -646,9 +646,10 @@ test_default_layers (void)
   o.classes = 2;
   sl_assert_ok (sl_preset_json ("efficientnet-lite0", &o, &json, &err), &err);
   sl_assert_ok (sl_model_new (json, 1, &m, &err), &err);
+  /* The 1/4 grid (56 x 56) from the end of a block, then the 1/8 layer. */
   g_assert_cmpint (sl_anomaly_default_layers (m, layers), ==, 2);
-  g_assert_cmpint (layers[0], ==, sl_model_find_layer (m, "_blocks.4"));
-  g_assert_cmpint (layers[1], ==, sl_model_find_layer (m, "_blocks.10"));
+  g_assert_cmpint (layers[0], ==, sl_model_find_layer (m, "_blocks.2"));
+  g_assert_cmpint (layers[1], ==, sl_model_find_layer (m, "_blocks.4"));
   /* None of the tiny model's layers is at 1/8 of its 16 px (2 x 2): its
    * smallest feature map, "b" (4 x 4), alone. */
   g_assert_cmpint (sl_anomaly_default_layers (tiny, layers), ==, 1);
@@ -699,6 +700,36 @@ test_model_route (void)
   sl_model_free (m);
 }
 
+/* Cancelling inside the one parallel region of the selection: every thread
+ * leaves at the same step (no thread waits at a barrier alone), for 1-3
+ * threads, and a full run afterwards on the same pool still matches greedy. */
+static void
+test_coreset_cancel_threads (void)
+{
+  const int n = 600, d = 24, k = 40;
+  g_autofree float *x = clustered (n, d, 3);
+  g_autofree gint64 *want = g_new (gint64, k), *got = g_new (gint64, k);
+
+  ref_coreset (x, n, d, k, want);
+  for (int threads = 1; threads <= 3; threads++)
+    {
+      sl_threadpool *pool = NULL;
+      sl_error err = { 0 };
+      int calls = 0;
+
+      sl_assert_ok (_sl_threadpool_new (threads, &pool, &err), &err);
+      g_assert_cmpint (
+          _sl_anomaly_coreset (x, n, d, k, pool, cancel_after_three, &calls, got, &err), ==,
+          SL_ERR_CANCELLED);
+      g_assert_cmpint (calls, ==, 3);
+      g_assert_nonnull (strstr (err.message, "cancelled"));
+      sl_assert_ok (_sl_anomaly_coreset (x, n, d, k, pool, NULL, NULL, got, &err), &err);
+      for (int c = 0; c < k; c++)
+        g_assert_cmpint (got[c], ==, want[c]);
+      _sl_threadpool_free (pool);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -711,6 +742,7 @@ main (int argc, char **argv)
   g_test_add_func ("/anomaly/map-equals-reference", test_map_equals_reference);
   g_test_add_func ("/anomaly/maps-from-scores", test_maps_from_scores);
   g_test_add_func ("/anomaly/cancel", test_cancel);
+  g_test_add_func ("/anomaly/coreset-cancel-threads", test_coreset_cancel_threads);
   g_test_add_func ("/anomaly/max-patches-subset", test_max_patches_subset);
   g_test_add_func ("/anomaly/threshold", test_threshold);
   g_test_add_func ("/anomaly/bad-arguments", test_bad_arguments);
