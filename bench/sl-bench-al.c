@@ -268,7 +268,7 @@ main (int argc, char **argv)
     { "step", 0, 0, G_OPTION_ARG_INT, &o.step, "Labels added per round (default 100)", "K" },
     { "rounds", 0, 0, G_OPTION_ARG_INT, &o.rounds, "Rounds of labelling (default 4)", "R" },
     { "epochs", 0, 0, G_OPTION_ARG_INT, &o.epochs,
-      "Epochs per training (default 10; 0: as sightline-cli train chooses for the labels)", "E" },
+      "Epochs per training (default 6; 0: as sightline-cli train chooses for the labels)", "E" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &o.threads, "Compute threads (default: all cores)", "T" },
     { "seeds", 0, 0, G_OPTION_ARG_STRING, &seeds, "Seeds, comma-separated (default 1,2,3)", "S" },
     { "strategies", 0, 0, G_OPTION_ARG_STRING, &strategies,

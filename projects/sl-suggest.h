@@ -143,9 +143,9 @@ gint64 sl_project_accept_suggestions (SlProject *self, gint64 run_id, const gint
  * A labelled image whose label the run's prediction contradicts with confidence >= a threshold
  * (an anomaly run: a "good" image scored above its threshold, i.e. a defect among the good
  * parts the next fit would learn from). Only images the run did not train on are evidence: on
- * the training split's images (split as of the suggestion pass) the model may have memorised
- * the wrong label, or learnt around it, so those are listed after the others with `trained`
- * set, as weaker evidence. */
+ * the training split's images the model may have memorised the wrong label, or learnt around
+ * it, so those (the images in the training split now) are listed after the others with
+ * `trained` set, as weaker evidence. */
 
 #define SL_SUGGEST_MISTAKE_CONFIDENCE 0.9
 
