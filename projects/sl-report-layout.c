@@ -297,11 +297,12 @@ void
 _sl_report_table (SlReportDoc *doc, int rows, int cols, const char *const *cells,
                   const double *widths, const SlReportAlign *aligns)
 {
-  double header_h = row_height (doc, cols, cells, widths, SL_REPORT_SMALL);
+  double header_h = row_height (doc, cols, cells, widths, SL_REPORT_SMALL), first = 0;
 
-  _sl_report_need (
-      doc,
-      header_h + (rows > 1 ? row_height (doc, cols, cells + cols, widths, SL_REPORT_BODY) : 0) + 4);
+  /* A table starts on a page with room for its header and its first three rows (or all). */
+  for (int r = 1; r < rows && r <= 3; r++)
+    first += row_height (doc, cols, cells + (gsize) r * cols, widths, SL_REPORT_BODY);
+  _sl_report_need (doc, header_h + first + 4);
   hrule (doc, doc->y, 1.0);
   draw_row (doc, cols, cells, widths, aligns, SL_REPORT_SMALL);
   doc->y += header_h;
