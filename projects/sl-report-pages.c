@@ -189,6 +189,24 @@ summary_box (SlReportDoc *doc, const SlReportData *d)
 
 /* ---- 1 The model ---------------------------------------------------------------------- */
 
+/* Recipe members an anomaly fit does not use (sl-run.h: no optimizer, schedule, epochs or
+ * class weights), left out of its report rather than shown as if they mattered. */
+static gboolean
+anomaly_ignores (const char *key)
+{
+  static const char *const keys[]
+      = { "optimizer",         "learning_rate",  "weight_decay",  "momentum",
+          "label_smoothing",   "epochs",         "batch_size",    "patience",
+          "class_weights",     "schedule",       "warmup_epochs", "min_learning_rate",
+          "step_epochs",       "gamma",          "finetune",      "finetune_blocks",
+          "backbone_lr_ratio", "manual_weights", "augment",       NULL };
+
+  for (int i = 0; keys[i] != NULL; i++)
+    if (strcmp (key, keys[i]) == 0)
+      return TRUE;
+  return FALSE;
+}
+
 static void
 recipe_text (const SlReportData *d, GString *out)
 {
@@ -199,11 +217,26 @@ recipe_text (const SlReportData *d, GString *out)
   {
     g_autofree char *value = NULL, *escaped = NULL;
 
-    /* The model and pipeline have their own rows; the backbone its own too. */
+    /* The model and pipeline have their own rows. */
     if (strcmp (item->string, "model") == 0 || strcmp (item->string, "pipeline") == 0
-        || cJSON_IsNull (item))
+        || cJSON_IsNull (item) || (d->anomaly != NULL && anomaly_ignores (item->string)))
       continue;
-    value = json_value_text (item);
+    if (cJSON_IsObject (item) && strcmp (item->string, "backbone") == 0)
+      {
+        /* The pretrained weights: name, title, licence and the hash of their parameters. */
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive (item, "name");
+        const cJSON *title = cJSON_GetObjectItemCaseSensitive (item, "title");
+        const cJSON *licence = cJSON_GetObjectItemCaseSensitive (item, "license");
+        const cJSON *sha = cJSON_GetObjectItemCaseSensitive (item, "parameters_sha256");
+
+        value = g_strdup_printf ("%s (%s; licence %s; parameters SHA-256 %s)",
+                                 cJSON_IsString (name) ? name->valuestring : "?",
+                                 cJSON_IsString (title) ? title->valuestring : "?",
+                                 cJSON_IsString (licence) ? licence->valuestring : "?",
+                                 cJSON_IsString (sha) ? sha->valuestring : "?");
+      }
+    else
+      value = json_value_text (item);
     escaped = esc (value);
     g_string_append_printf (out, "%s%s = %s", out->len > 0 ? "; " : "", item->string, escaped);
   }
