@@ -7,6 +7,9 @@
 
 #include "sl-color-swatch.h"
 #include "sl-message-dialog.h"
+#include "sl-suggest.h"
+
+#include <math.h>
 
 /* Good parts an anomaly project should have at least (Data Health says so below it). */
 #define SL_ANOMALY_MIN_GOOD 20
@@ -277,6 +280,7 @@ typedef struct
   char *code, *message, *suggestion;
   GPtrArray *conflicts; /* SlLabelConflict, for "label-conflicts" */
   GPtrArray *issues;    /* SlImportIssue, for "unreadable": the project's import issues */
+  GPtrArray *mistakes;  /* SlPossibleMistake, for "possible-mistakes" */
 } Warning;
 
 static void
@@ -287,6 +291,7 @@ warning_free (Warning *w)
   g_free (w->suggestion);
   g_clear_pointer (&w->conflicts, g_ptr_array_unref);
   g_clear_pointer (&w->issues, g_ptr_array_unref);
+  g_clear_pointer (&w->mistakes, g_ptr_array_unref);
   g_free (w);
 }
 
@@ -336,6 +341,38 @@ check_good_parts (const SlProjectStats *stats, GPtrArray *out)
                  "Import › Import Good Parts… in the toolbar, or label images “good”.");
 }
 
+/* Labelled images a model's suggestion pass contradicts with confidence (sl-suggest.h);
+ * nothing until Suggest Labels has run. */
+static void
+check_possible_mistakes (SlProject *db, GPtrArray *out)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) mistakes = sl_project_list_possible_mistakes (db, 0, 0, &error);
+  const SlPossibleMistake *first;
+  Warning *w;
+
+  if (mistakes == NULL)
+    {
+      g_warning ("Could not list the possible label mistakes: %s", error->message);
+      return;
+    }
+  if (mistakes->len == 0)
+    return;
+  first = g_ptr_array_index (mistakes, 0);
+  w = g_new0 (Warning, 1);
+  w->code = g_strdup ("possible-mistakes");
+  w->message = g_strdup_printf (mistakes->len == 1
+                                    ? "%u image may be labelled wrong: run-%" G_GINT64_FORMAT
+                                      " is confident it is something else."
+                                    : "%u images may be labelled wrong: run-%" G_GINT64_FORMAT
+                                      " is confident they are something else.",
+                                mistakes->len, first->run_id);
+  w->suggestion = g_strdup ("Review… opens each image; relabel it, or keep the label if the "
+                            "model is wrong.");
+  w->mistakes = g_steal_pointer (&mistakes);
+  g_ptr_array_add (out, w);
+}
+
 static void
 health_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
@@ -375,6 +412,7 @@ health_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancel
       g_ptr_array_add (out, w);
     }
   sl_project_stats_clear (&stats);
+  check_possible_mistakes (db, out);
   g_task_return_pointer (task, out, (GDestroyNotify) g_ptr_array_unref);
 }
 
@@ -476,6 +514,54 @@ make_conflicts_button (GPtrArray *conflicts, gboolean writable)
   return button;
 }
 
+/* "Review…": a menu of the possible label mistakes, each opening its image on the Dataset
+ * page (dataset.reveal-image), least doubtful evidence first. */
+#define MISTAKES_SHOWN 40
+
+static GtkWidget *
+make_mistakes_button (GPtrArray *mistakes)
+{
+  g_autoptr (GMenu) menu = g_menu_new ();
+  g_autoptr (GMenu) held_out = g_menu_new ();
+  g_autoptr (GMenu) trained = g_menu_new ();
+  GtkWidget *button = gtk_menu_button_new ();
+
+  for (guint i = 0; i < mistakes->len && i < MISTAKES_SHOWN; i++)
+    {
+      const SlPossibleMistake *m = g_ptr_array_index (mistakes, i);
+      g_autofree char *base
+          = g_path_get_basename (m->original_path != NULL ? m->original_path : m->hash);
+      g_autofree char *sure = isnan (m->confidence)
+                                  ? g_strdup_printf ("score %.3g", m->anomaly_score)
+                                  : g_strdup_printf ("%.0f %%", 100 * m->confidence);
+      g_autofree char *text
+          = g_strdup_printf ("%s — labelled “%s”, model says “%s” (%s)", base, m->label_name,
+                             m->predicted_name != NULL ? m->predicted_name : "anomalous", sure);
+      g_autoptr (GMenuItem) item = g_menu_item_new (text, NULL);
+
+      g_menu_item_set_action_and_target_value (item, "dataset.reveal-image",
+                                               g_variant_new_int64 (m->image_id));
+      g_menu_append_item (m->trained ? trained : held_out, item);
+    }
+  if (g_menu_model_get_n_items (G_MENU_MODEL (held_out)) > 0)
+    g_menu_append_section (menu, "Not trained on", G_MENU_MODEL (held_out));
+  if (g_menu_model_get_n_items (G_MENU_MODEL (trained)) > 0)
+    g_menu_append_section (menu, "Trained on (weaker evidence)", G_MENU_MODEL (trained));
+  if (mistakes->len > MISTAKES_SHOWN)
+    {
+      g_autofree char *more = g_strdup_printf (
+          "%u more: sightline-cli stats --issues lists them all", mistakes->len - MISTAKES_SHOWN);
+      g_menu_append (menu, more, NULL);
+    }
+  gtk_menu_button_set_label (GTK_MENU_BUTTON (button), "Review…");
+  gtk_menu_button_set_menu_model (GTK_MENU_BUTTON (button), G_MENU_MODEL (menu));
+  gtk_widget_set_halign (button, GTK_ALIGN_START);
+  gtk_widget_set_margin_start (button, 24);
+  gtk_widget_add_css_class (button, "flat");
+  gtk_widget_set_tooltip_text (button, "Open each image whose label the model doubts");
+  return button;
+}
+
 /* "Show Files…": the files imports skipped as unreadable, with the reasons, after the import
  * dialog that first listed them has gone. */
 static void
@@ -566,6 +652,8 @@ show_health (SlClassList *self, GPtrArray *warnings)
                            info ? "dim-label" : "warning", w->message, suggestion_for (w)));
       if (w->issues != NULL && w->issues->len > 0)
         gtk_box_append (self->health_box, make_unreadable_button (w->issues));
+      if (w->mistakes != NULL && w->mistakes->len > 0)
+        gtk_box_append (self->health_box, make_mistakes_button (w->mistakes));
       if (w->conflicts != NULL && w->conflicts->len > 0)
         gtk_box_append (
             self->health_box,
@@ -662,6 +750,13 @@ schedule_health (SlClassList *self)
 {
   g_clear_handle_id (&self->health_timeout, g_source_remove);
   self->health_timeout = g_timeout_add (HEALTH_DELAY_MS, health_timeout, self);
+}
+
+void
+sl_class_list_refresh_health (SlClassList *self)
+{
+  g_return_if_fail (SL_IS_CLASS_LIST (self));
+  schedule_health (self);
 }
 
 guint

@@ -28,5 +28,7 @@ GtkWindow *sl_class_list_show_delete_dialog (SlClassList *self, gint64 class_id)
 /* The health warnings shown (after the background stats query finished). */
 guint sl_class_list_get_n_warnings (SlClassList *self);
 gboolean sl_class_list_get_health_busy (SlClassList *self);
+/* Computes the health again soon (after a suggestion pass: possible label mistakes). */
+void sl_class_list_refresh_health (SlClassList *self);
 
 G_END_DECLS

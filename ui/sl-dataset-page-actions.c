@@ -61,12 +61,13 @@ _sl_dataset_page_update_actions (SlDatasetPage *self)
   gtk_widget_action_set_enabled (widget, "dataset.resplit", has_images);
   gtk_widget_action_set_enabled (widget, "dataset.import", writable);
   gtk_widget_action_set_enabled (widget, "dataset.import-as", writable);
+  _sl_dataset_page_update_suggest_actions (self);
 }
 
 /* After labeling one image, the next unlabelled one in view order (wrapping
  * around) is selected, so labeling is one key per image. */
-static void
-advance_to_unlabeled (SlDatasetPage *self, SlImageObject *done, guint old_position)
+void
+_sl_dataset_page_advance_to_unlabeled (SlDatasetPage *self, SlImageObject *done, guint old_position)
 {
   GListModel *model = G_LIST_MODEL (self->selection);
   guint n = g_list_model_get_n_items (model);
@@ -112,7 +113,7 @@ label_selection (SlDatasetPage *self, gint64 class_id, gboolean advance)
       return;
     }
   if (advance && single != NULL)
-    advance_to_unlabeled (self, single, first);
+    _sl_dataset_page_advance_to_unlabeled (self, single, first);
 }
 
 static void
@@ -130,7 +131,7 @@ set_ignored (SlDatasetPage *self, gboolean ignored)
   if (!sl_session_set_ignored (self->session, (gint64 *) ids->data, ids->len, ignored, &error))
     _sl_dataset_page_show_error (self, error->message);
   else if (ignored && single != NULL)
-    advance_to_unlabeled (self, single, first); /* ignoring is skipping */
+    _sl_dataset_page_advance_to_unlabeled (self, single, first); /* ignoring is skipping */
 }
 
 /* ---- Actions ------------------------------------------------------------------------------- */
@@ -494,6 +495,7 @@ _sl_dataset_page_install_actions (GtkWidgetClass *widget_class)
   gtk_widget_class_install_action (widget_class, "dataset.import-as", "s", import_as_action);
   gtk_widget_class_install_action (widget_class, "dataset.resplit", NULL, resplit_action);
   gtk_widget_class_install_action (widget_class, "dataset.context-menu", NULL, context_menu_action);
+  _sl_dataset_page_install_suggest_actions (widget_class);
 
   for (int k = 0; k <= 9; k++)
     {

@@ -5,6 +5,7 @@
 #include "sl-class-list.h"
 #include "sl-image-details.h"
 #include "sl-image-list.h"
+#include "sl-run-chooser.h"
 #include "sl-thumbnail-cache.h"
 
 G_BEGIN_DECLS
@@ -45,12 +46,31 @@ struct _SlDatasetPage
   GtkLabel *empty_detail;
   GtkWidget *empty_import_button;
   GtkWidget *empty_anomaly_box;
+
+  /* labelling guided by a model (sl-dataset-page-suggest.c) */
+  GtkMenuButton *suggest_button;
+  SlRunChooser *suggest_runs;
+  GtkRevealer *suggest_revealer;
+  GtkLabel *suggest_label;
+  GtkProgressBar *suggest_bar;
+  struct _SuggestJob *suggest_job; /* the pass running, or NULL */
+  GCancellable *suggest_cancellable;
+  guint suggest_timer;
 };
 
 /* sl-dataset-page-actions.c */
 void _sl_dataset_page_install_actions (GtkWidgetClass *widget_class);
 void _sl_dataset_page_setup_input (SlDatasetPage *self);
 void _sl_dataset_page_update_actions (SlDatasetPage *self);
+/* After labelling `done` (at old_position), selects the next unlabelled image in view order. */
+void _sl_dataset_page_advance_to_unlabeled (SlDatasetPage *self, SlImageObject *done,
+                                            guint old_position);
+
+/* sl-dataset-page-suggest.c */
+void _sl_dataset_page_install_suggest_actions (GtkWidgetClass *widget_class);
+void _sl_dataset_page_init_suggest (SlDatasetPage *self);
+void _sl_dataset_page_update_suggest_actions (SlDatasetPage *self);
+void _sl_dataset_page_cancel_suggest (SlDatasetPage *self);
 
 /* sl-dataset-page.c */
 void _sl_dataset_page_show_error (SlDatasetPage *self, const char *message);

@@ -169,14 +169,72 @@ on_split_selected (SlDatasetPage *self)
   sl_image_list_set_split_filter (self->images, i < G_N_ELEMENTS (splits) ? splits[i] : -1);
 }
 
+/* The sort menu: a classifier's suggestions sort by confidence and margin, an anomaly
+ * model's by how near its threshold and how high the score is (short names: the toolbar
+ * must fit 1024 px whichever is chosen; the tooltip says what they mean). */
+typedef struct
+{
+  const char *name;
+  SlImageSort sort;
+} SortChoice;
+
+static const SortChoice classify_sorts[] = {
+  { "Imported", SL_IMAGE_SORT_DATE },
+  { "Name", SL_IMAGE_SORT_NAME },
+  { "Class", SL_IMAGE_SORT_CLASS },
+  { "Least Sure", SL_IMAGE_SORT_LEAST_CONFIDENT },  /* lowest confidence first */
+  { "Close Calls", SL_IMAGE_SORT_SMALLEST_MARGIN }, /* smallest gap to the runner-up first */
+};
+
+static const SortChoice anomaly_sorts[] = {
+  { "Imported", SL_IMAGE_SORT_DATE },
+  { "Name", SL_IMAGE_SORT_NAME },
+  { "Class", SL_IMAGE_SORT_CLASS },
+  { "Borderline", SL_IMAGE_SORT_SMALLEST_MARGIN }, /* nearest the threshold first */
+  { "Anomalous", SL_IMAGE_SORT_HIGHEST_ANOMALY },  /* highest anomaly score first */
+};
+
+static void
+sort_choices (SlDatasetPage *self, const SortChoice **choices, guint *n)
+{
+  *choices = self->anomaly ? anomaly_sorts : classify_sorts;
+  *n = self->anomaly ? G_N_ELEMENTS (anomaly_sorts) : G_N_ELEMENTS (classify_sorts);
+}
+
 static void
 on_sort_selected (SlDatasetPage *self)
 {
-  static const SlImageSort sorts[]
-      = { SL_IMAGE_SORT_DATE, SL_IMAGE_SORT_NAME, SL_IMAGE_SORT_CLASS };
-  guint i = gtk_drop_down_get_selected (self->sort_dropdown);
+  const SortChoice *choices;
+  guint n, i = gtk_drop_down_get_selected (self->sort_dropdown);
 
-  sl_image_list_set_sort (self->images, i < G_N_ELEMENTS (sorts) ? sorts[i] : SL_IMAGE_SORT_DATE);
+  sort_choices (self, &choices, &n);
+  sl_image_list_set_sort (self->images, i < n ? choices[i].sort : SL_IMAGE_SORT_DATE);
+}
+
+void
+sl_dataset_page_set_sort (SlDatasetPage *self, SlImageSort sort)
+{
+  const SortChoice *choices;
+  guint n;
+
+  g_return_if_fail (SL_IS_DATASET_PAGE (self));
+  sort_choices (self, &choices, &n);
+  for (guint i = 0; i < n; i++)
+    if (choices[i].sort == sort)
+      gtk_drop_down_set_selected (self->sort_dropdown, i);
+}
+
+static void
+fill_sort_menu (SlDatasetPage *self)
+{
+  g_autoptr (GtkStringList) names = gtk_string_list_new (NULL);
+  const SortChoice *choices;
+  guint n;
+
+  sort_choices (self, &choices, &n);
+  for (guint i = 0; i < n; i++)
+    gtk_string_list_append (names, choices[i].name);
+  gtk_drop_down_set_model (self->sort_dropdown, G_LIST_MODEL (names));
 }
 
 static void
@@ -358,6 +416,7 @@ sl_dataset_page_constructed (GObject *object)
 
   self->class_list = SL_CLASS_LIST (sl_class_list_new (self->images));
   gtk_widget_set_hexpand (GTK_WIDGET (self->class_list), TRUE);
+  gtk_widget_set_vexpand (GTK_WIDGET (self->class_list), TRUE);
   gtk_box_append (GTK_BOX (self->sidebar), GTK_WIDGET (self->class_list));
   g_signal_connect_object (self->class_list, "notify::scope", G_CALLBACK (on_scope_changed), self,
                            0);
@@ -368,6 +427,8 @@ sl_dataset_page_constructed (GObject *object)
   gtk_box_append (GTK_BOX (self->details_box), GTK_WIDGET (self->details));
 
   show_kind (self);
+  fill_sort_menu (self);
+  _sl_dataset_page_init_suggest (self);
   _sl_dataset_page_setup_input (self);
   update_view_state (self);
   update_selection (self);
@@ -380,6 +441,7 @@ sl_dataset_page_dispose (GObject *object)
 
   g_clear_handle_id (&self->focus_idle, g_source_remove);
   g_clear_object (&self->focus_target);
+  _sl_dataset_page_cancel_suggest (self);
   if (self->context_menu != NULL)
     g_clear_pointer (&self->context_menu, gtk_widget_unparent);
   if (self->chooser != NULL)
@@ -463,6 +525,9 @@ sl_dataset_page_class_init (SlDatasetPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SlDatasetPage, empty_detail);
   gtk_widget_class_bind_template_child (widget_class, SlDatasetPage, empty_import_button);
   gtk_widget_class_bind_template_child (widget_class, SlDatasetPage, empty_anomaly_box);
+  gtk_widget_class_bind_template_child (widget_class, SlDatasetPage, suggest_revealer);
+  gtk_widget_class_bind_template_child (widget_class, SlDatasetPage, suggest_label);
+  gtk_widget_class_bind_template_child (widget_class, SlDatasetPage, suggest_bar);
   gtk_widget_class_bind_template_callback (widget_class, on_search_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_stop_search);
   gtk_widget_class_bind_template_callback (widget_class, on_split_selected);

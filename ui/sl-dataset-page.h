@@ -2,6 +2,8 @@
 #pragma once
 
 #include "sl-types.h"
+#include "sl-image-list.h"
+#include "sl-run-chooser.h"
 #include "sl-session.h"
 
 G_BEGIN_DECLS
@@ -27,6 +29,22 @@ SlImportDialog *sl_dataset_page_import_as (SlDatasetPage *self, GFile **sources,
 gboolean sl_dataset_page_get_import_menu_shown (SlDatasetPage *self);
 /* What the Split button does. */
 SlSplitDialog *sl_dataset_page_open_split_dialog (SlDatasetPage *self);
+
+/* Labelling guided by a model (the toolbar's Suggest Labels menu, dataset.suggest): predicts
+ * the project's images with run_id on a worker (progress and Cancel below the toolbar);
+ * then each unlabelled image shows its suggestion. */
+void sl_dataset_page_suggest_labels (SlDatasetPage *self, gint64 run_id);
+gboolean sl_dataset_page_is_suggesting (SlDatasetPage *self);
+/* Labels the selected images (all shown when none is selected) whose suggestion names a class
+ * and is at least min_confidence sure (<= 0: any), one undo step; returns how many. The A key
+ * (dataset.accept-suggestion) does it for the selection with any confidence. */
+guint sl_dataset_page_accept_selected_suggestions (SlDatasetPage *self, double min_confidence);
+/* Accept Above… (dataset.accept-above): asks for the confidence. */
+GtkWindow *sl_dataset_page_show_accept_above (SlDatasetPage *self);
+/* The sort menu's choice (the uncertainty sorts included). */
+void sl_dataset_page_set_sort (SlDatasetPage *self, SlImageSort sort);
+SlRunChooser *sl_dataset_page_get_suggest_run_chooser (SlDatasetPage *self);
+GtkWidget *sl_dataset_page_get_suggest_button (SlDatasetPage *self);
 
 /* The parts, for tests and benchmarks. */
 SlImageList *sl_dataset_page_get_image_list (SlDatasetPage *self);

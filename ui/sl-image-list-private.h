@@ -29,11 +29,20 @@ struct _SlImageList
   int split_filter;
   char *search; /* casefolded; NULL: none */
   SlImageSort sort;
+
+  /* the model's suggestions (sl-image-list-suggest.c) */
+  gint64 suggestion_run; /* whose suggestions the items hold; -1: none */
+  gint64 n_suggestions;
+  gboolean suggestions_loading, suggestions_again;
 };
 
 /* sl-image-list-view.c */
 void _sl_image_list_init_view (SlImageList *self);
 /* Re-runs the filter (installing or removing it as the view needs one). */
 void _sl_image_list_refilter (SlImageList *self, GtkFilterChange change);
+
+/* sl-image-list-suggest.c: the order of two items under an uncertainty sort (items with a
+ * suggestion first), GTK_ORDERING_EQUAL when their keys tie. */
+int _sl_image_list_compare_suggestions (SlImageList *self, SlImageObject *x, SlImageObject *y);
 
 G_END_DECLS

@@ -78,6 +78,9 @@ sort_func (gconstpointer a, gconstpointer b, gpointer data)
       if (rx != ry)
         return rx < ry ? GTK_ORDERING_SMALLER : GTK_ORDERING_LARGER;
     }
+  if (self->sort >= SL_IMAGE_SORT_LEAST_CONFIDENT
+      && (c = _sl_image_list_compare_suggestions (self, x, y)) != GTK_ORDERING_EQUAL)
+    return c;
   c = strcmp (sl_image_object_get_sort_key (x), sl_image_object_get_sort_key (y));
   if (c != 0)
     return c < 0 ? GTK_ORDERING_SMALLER : GTK_ORDERING_LARGER;

@@ -18,6 +18,7 @@ enum
 {
   PROP_0,
   PROP_LOADING,
+  PROP_SUGGESTIONS_LOADING,
   N_PROPS
 };
 
@@ -138,7 +139,8 @@ labels_changed_in_view (SlImageList *self)
 {
   if (self->scope != SL_IMAGE_SCOPE_ALL || self->split_filter >= 0)
     _sl_image_list_refilter (self, GTK_FILTER_CHANGE_DIFFERENT);
-  if (self->sort == SL_IMAGE_SORT_CLASS)
+  /* Labelling an image hides its suggestion: the uncertainty sorts move it too. */
+  if (self->sort != SL_IMAGE_SORT_DATE && self->sort != SL_IMAGE_SORT_NAME)
     gtk_sorter_changed (GTK_SORTER (self->sorter), GTK_SORTER_CHANGE_DIFFERENT);
   g_signal_emit (self, signals[COUNTS_CHANGED], 0);
 }
@@ -340,6 +342,10 @@ load_done (GObject *source, GAsyncResult *result, gpointer data)
       g_debug ("%u images in, views updated in %.1f ms", self->items->len,
                (g_get_monotonic_time () - start) / 1000.0);
     }
+  /* The model's suggestions (stored by an earlier pass, or for items new since). */
+  if (!g_cancellable_is_cancelled (self->cancellable)
+      && (self->loading || self->suggestion_run > 0))
+    sl_image_list_load_suggestions (self);
   if (self->loading)
     {
       self->loading = FALSE;
@@ -554,6 +560,9 @@ sl_image_list_get_property (GObject *object, guint prop_id, GValue *value, GPara
   switch (prop_id)
     {
       case PROP_LOADING: g_value_set_boolean (value, SL_IMAGE_LIST (object)->loading); break;
+      case PROP_SUGGESTIONS_LOADING:
+        g_value_set_boolean (value, SL_IMAGE_LIST (object)->suggestions_loading);
+        break;
       default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
@@ -569,6 +578,8 @@ sl_image_list_class_init (SlImageListClass *klass)
 
   properties[PROP_LOADING] = g_param_spec_boolean ("loading", NULL, NULL, TRUE,
                                                    G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SUGGESTIONS_LOADING] = g_param_spec_boolean (
+      "suggestions-loading", NULL, NULL, FALSE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   signals[CLASSES_UPDATED] = g_signal_new ("classes-updated", G_TYPE_FROM_CLASS (klass),
@@ -590,6 +601,7 @@ sl_image_list_init (SlImageList *self)
   self->scope = SL_IMAGE_SCOPE_ALL;
   self->split_filter = -1;
   self->sort = SL_IMAGE_SORT_DATE;
+  self->suggestion_run = -1;
 
   _sl_image_list_init_view (self);
 }

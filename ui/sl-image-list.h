@@ -17,6 +17,10 @@ typedef enum
   SL_IMAGE_SORT_DATE, /* import order */
   SL_IMAGE_SORT_NAME,
   SL_IMAGE_SORT_CLASS, /* class order, then name; unlabelled last */
+  /* By the model's suggestions (images without one last, by name): */
+  SL_IMAGE_SORT_LEAST_CONFIDENT, /* lowest confidence first */
+  SL_IMAGE_SORT_SMALLEST_MARGIN, /* smallest gap between the two likeliest classes first */
+  SL_IMAGE_SORT_HIGHEST_ANOMALY, /* highest anomaly score first */
 } SlImageSort;
 
 #define SL_TYPE_IMAGE_LIST (sl_image_list_get_type ())
@@ -56,5 +60,15 @@ SlImageSort sl_image_list_get_sort (SlImageList *self);
 /* Re-reads a few images' labels, splits and ignore flags now (main thread; a
  * small query per image), or everything in the background when there are many. */
 void sl_image_list_refresh_images (SlImageList *self, const gint64 *ids, guint n);
+
+/* The model's suggested labels (projects/sl-suggest.h) on the items: the latest suggesting
+ * run's, read on a worker after the first load, after reloads and when asked (after a
+ * suggestion pass); "suggestions-loading" is TRUE meanwhile. */
+void sl_image_list_load_suggestions (SlImageList *self);
+gboolean sl_image_list_get_suggestions_loading (SlImageList *self);
+/* The run whose suggestions the items show, or -1. */
+gint64 sl_image_list_get_suggestion_run (SlImageList *self);
+/* Sets them now from SlSuggestion rows (tests, and the loader): items not listed lose theirs. */
+void sl_image_list_set_suggestions (SlImageList *self, gint64 run_id, GPtrArray *suggestions);
 
 G_END_DECLS

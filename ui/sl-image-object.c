@@ -23,6 +23,7 @@ struct _SlImageObject
   const char *class_color; /* interned */
   SlSplit split;
   gboolean ignored;
+  SlImageSuggestion *suggestion; /* the model's, or NULL (most images: no memory spent) */
 };
 
 G_DEFINE_FINAL_TYPE (SlImageObject, sl_image_object, G_TYPE_OBJECT)
@@ -37,6 +38,7 @@ enum
   PROP_CLASS_COLOR,
   PROP_SPLIT,
   PROP_IGNORED,
+  PROP_SUGGESTION,
   N_PROPS
 };
 
@@ -53,6 +55,7 @@ sl_image_object_finalize (GObject *object)
   g_free (self->imported_at);
   g_free (self->search_key);
   g_free (self->sort_key);
+  g_free (self->suggestion);
   G_OBJECT_CLASS (sl_image_object_parent_class)->finalize (object);
 }
 
@@ -70,6 +73,7 @@ sl_image_object_get_property (GObject *object, guint prop_id, GValue *value, GPa
       case PROP_CLASS_COLOR: g_value_set_string (value, self->class_color); break;
       case PROP_SPLIT: g_value_set_int (value, self->split); break;
       case PROP_IGNORED: g_value_set_boolean (value, self->ignored); break;
+      case PROP_SUGGESTION: g_value_set_boolean (value, self->suggestion != NULL); break;
       default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
@@ -92,6 +96,7 @@ sl_image_object_class_init (SlImageObjectClass *klass)
   properties[PROP_SPLIT]
       = g_param_spec_int ("split", NULL, NULL, SL_SPLIT_NONE, SL_SPLIT_TEST, SL_SPLIT_NONE, flags);
   properties[PROP_IGNORED] = g_param_spec_boolean ("ignored", NULL, NULL, FALSE, flags);
+  properties[PROP_SUGGESTION] = g_param_spec_boolean ("has-suggestion", NULL, NULL, FALSE, flags);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -280,4 +285,34 @@ sl_image_object_set_ignored (SlImageObject *self, gboolean ignored)
     return;
   self->ignored = ignored;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IGNORED]);
+}
+
+void
+sl_image_object_set_suggestion (SlImageObject *self, const SlImageSuggestion *suggestion)
+{
+  g_return_if_fail (SL_IS_IMAGE_OBJECT (self));
+  if (suggestion == NULL && self->suggestion == NULL)
+    return;
+  if (suggestion != NULL && self->suggestion != NULL
+      && memcmp (suggestion, self->suggestion, sizeof *suggestion) == 0)
+    return;
+  g_clear_pointer (&self->suggestion, g_free);
+  if (suggestion != NULL)
+    {
+      self->suggestion = g_memdup2 (suggestion, sizeof *suggestion);
+      self->suggestion->class_name = g_intern_string (suggestion->class_name);
+      self->suggestion->class_color = g_intern_string (suggestion->class_color);
+    }
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SUGGESTION]);
+}
+
+const SlImageSuggestion *
+sl_image_object_get_suggestion (SlImageObject *self)
+{
+  g_return_val_if_fail (SL_IS_IMAGE_OBJECT (self), NULL);
+  /* A suggestion is for an unlabelled image: labelling it makes it stale (undo brings it
+   * back, as the project's store does). */
+  if (self->suggestion == NULL || self->class_id >= 0 || self->ignored)
+    return NULL;
+  return self->suggestion;
 }

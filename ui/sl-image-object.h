@@ -41,4 +41,22 @@ void sl_image_object_set_class (SlImageObject *self, gint64 class_id, const char
 void sl_image_object_set_split (SlImageObject *self, SlSplit split);
 void sl_image_object_set_ignored (SlImageObject *self, gboolean ignored);
 
+/* The model's suggested label of an unlabelled image (projects/sl-suggest.h). */
+typedef struct
+{
+  gint64 run_id;
+  gint64 class_id;         /* -1: none (an anomaly run's defect with no defect class) */
+  const char *class_name;  /* interned; NULL with class_id -1 */
+  const char *class_color; /* interned "#rrggbb", or NULL */
+  double confidence;       /* 0 .. 1; NAN for an anomaly run */
+  double margin;           /* best - second best; NAN for an anomaly run */
+  double anomaly_score;    /* NAN for a classifier run */
+  double anomaly_threshold;
+} SlImageSuggestion;
+
+/* Sets or (NULL) clears it; notifies "has-suggestion" when it changed (main thread). */
+void sl_image_object_set_suggestion (SlImageObject *self, const SlImageSuggestion *suggestion);
+/* The suggestion while the image is unlabelled and not ignored, else NULL. */
+const SlImageSuggestion *sl_image_object_get_suggestion (SlImageObject *self);
+
 G_END_DECLS

@@ -15,6 +15,7 @@ typedef struct
   GArray *ids;        /* gint64 */
   GArray *before;     /* gint64: class id (-1 none) or ignored (0/1) */
   gint64 after;       /* the value every image got */
+  GArray *after_each; /* gint64 per image instead of `after` (accepted suggestions), or NULL */
 } Edit;
 
 struct _SlSession
@@ -63,6 +64,7 @@ edit_free (Edit *e)
 {
   g_array_unref (e->ids);
   g_array_unref (e->before);
+  g_clear_pointer (&e->after_each, g_array_unref);
   g_free (e);
 }
 
@@ -301,22 +303,24 @@ apply_values (SlSession *self, const Edit *e, gboolean restore, GError **error)
   const gint64 *ids = (const gint64 *) e->ids->data;
   guint n = e->ids->len;
 
-  if (!restore)
+  GArray *values = restore ? e->before : e->after_each;
+
+  if (values == NULL)
     return e->is_ignore ? sl_project_set_ignored (self->project, ids, n, e->after != 0, error)
                         : sl_project_set_labels (self->project, ids, n, e->after, error);
-  /* Restoring: group the images by their old value so each group is one write. */
+  /* Restoring (or one value per image): group the images by value, one write per group. */
   for (guint i = 0; i < n; i++)
     {
-      gint64 value = g_array_index (e->before, gint64, i);
+      gint64 value = g_array_index (values, gint64, i);
       g_autoptr (GArray) group = g_array_new (FALSE, FALSE, sizeof (gint64));
       gboolean seen = FALSE;
 
       for (guint j = 0; j < i && !seen; j++)
-        seen = g_array_index (e->before, gint64, j) == value;
+        seen = g_array_index (values, gint64, j) == value;
       if (seen)
         continue;
       for (guint j = i; j < n; j++)
-        if (g_array_index (e->before, gint64, j) == value)
+        if (g_array_index (values, gint64, j) == value)
           g_array_append_val (group, ids[j]);
       if (!(e->is_ignore ? sl_project_set_ignored (self->project, (gint64 *) group->data,
                                                    group->len, value != 0, error)
@@ -329,7 +333,7 @@ apply_values (SlSession *self, const Edit *e, gboolean restore, GError **error)
 
 static gboolean
 record_and_apply (SlSession *self, gboolean is_ignore, const gint64 *ids, guint n, gint64 after,
-                  GError **error)
+                  const gint64 *after_each, GError **error)
 {
   Edit *e;
 
@@ -339,6 +343,11 @@ record_and_apply (SlSession *self, gboolean is_ignore, const gint64 *ids, guint 
   e = g_new0 (Edit, 1);
   e->is_ignore = is_ignore;
   e->after = after;
+  if (after_each != NULL)
+    {
+      e->after_each = g_array_sized_new (FALSE, FALSE, sizeof (gint64), n);
+      g_array_append_vals (e->after_each, after_each, n);
+    }
   e->ids = g_array_sized_new (FALSE, FALSE, sizeof (gint64), n);
   e->before = g_array_sized_new (FALSE, FALSE, sizeof (gint64), n);
   g_array_append_vals (e->ids, ids, n);
@@ -373,14 +382,21 @@ record_and_apply (SlSession *self, gboolean is_ignore, const gint64 *ids, guint 
 gboolean
 sl_session_set_labels (SlSession *self, const gint64 *ids, guint n, gint64 class_id, GError **error)
 {
-  return record_and_apply (self, FALSE, ids, n, class_id < 0 ? -1 : class_id, error);
+  return record_and_apply (self, FALSE, ids, n, class_id < 0 ? -1 : class_id, NULL, error);
+}
+
+gboolean
+sl_session_set_labels_each (SlSession *self, const gint64 *ids, const gint64 *class_ids, guint n,
+                            GError **error)
+{
+  return record_and_apply (self, FALSE, ids, n, -1, class_ids, error);
 }
 
 gboolean
 sl_session_set_ignored (SlSession *self, const gint64 *ids, guint n, gboolean ignored,
                         GError **error)
 {
-  return record_and_apply (self, TRUE, ids, n, ignored ? 1 : 0, error);
+  return record_and_apply (self, TRUE, ids, n, ignored ? 1 : 0, NULL, error);
 }
 
 gboolean

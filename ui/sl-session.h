@@ -54,6 +54,9 @@ gboolean sl_session_set_labels (SlSession *self, const gint64 *ids, guint n, gin
                                 GError **error);
 gboolean sl_session_set_ignored (SlSession *self, const gint64 *ids, guint n, gboolean ignored,
                                  GError **error);
+/* A label per image (accepted suggestions), one undo step for them all. */
+gboolean sl_session_set_labels_each (SlSession *self, const gint64 *ids, const gint64 *class_ids,
+                                     guint n, GError **error);
 
 /* Label and ignore edits, undone and redone in order. The "can-undo" and
  * "can-redo" properties follow the stacks. */

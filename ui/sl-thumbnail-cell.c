@@ -1,8 +1,10 @@
-/* sl-thumbnail-cell.c: one grid cell: the thumbnail, its class chip, split badge and ignored mark. */
+/* sl-thumbnail-cell.c: one grid cell: the thumbnail, its class chip, split badge, ignored mark and the model's suggestion. */
 #define G_LOG_DOMAIN "Sightline-UI"
 
 #include "sl-thumbnail-cell.h"
 #include "sl-checkerboard.h"
+
+#include <math.h>
 
 /* One widget that draws everything itself: GTK 4.8's grid rebinds every cell
  * at some scroll positions, and a bind here only stores a few fields and
@@ -26,6 +28,10 @@ struct _SlThumbnailCell
   GdkRGBA swatch;
   gboolean has_swatch;
   gboolean ignored;
+  PangoLayout *suggestion; /* "t-shirt 93 %", or NULL text when none */
+  gboolean has_suggestion;
+  GdkRGBA suggestion_color;
+  gboolean has_suggestion_color;
   GdkPaintable *eye_icon;
   GdkPaintable *broken_icon;
   PangoFontDescription *font; /* the font the text was measured with */
@@ -42,6 +48,27 @@ static const char *const split_names[] = { NULL, "train", "val", "test" };
 static const char *const split_colors[] = { NULL, "#1c71d8", "#c64600", "#813d9c" };
 
 /* ---- Following the image ---------------------------------------------------------------- */
+
+/* The model's suggestion of an unlabelled image: its class and how sure it is. */
+static void
+show_suggestion (SlThumbnailCell *self)
+{
+  const SlImageSuggestion *s = sl_image_object_get_suggestion (self->image);
+  g_autofree char *text = NULL;
+
+  self->has_suggestion = s != NULL;
+  if (s == NULL)
+    return;
+  self->has_suggestion_color
+      = s->class_color != NULL && gdk_rgba_parse (&self->suggestion_color, s->class_color);
+  if (!isnan (s->confidence))
+    text = g_strdup_printf ("%.0f %% %s", 100 * s->confidence,
+                            s->class_name != NULL ? s->class_name : "?");
+  else /* an anomaly run: the decision and its score */
+    text = g_strdup_printf ("%s %.3g", s->class_name != NULL ? s->class_name : "anomalous",
+                            s->anomaly_score);
+  pango_layout_set_text (self->suggestion, text, -1);
+}
 
 static void
 show_labels (SlThumbnailCell *self)
@@ -64,6 +91,7 @@ show_labels (SlThumbnailCell *self)
     pango_layout_set_text (self->badge, split_names[split], -1);
   self->badge_split = split;
   self->ignored = sl_image_object_get_ignored (self->image);
+  show_suggestion (self);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -281,6 +309,44 @@ draw_badges (SlThumbnailCell *self, GtkSnapshot *snapshot, int x0)
     }
 }
 
+/* The suggestion chip along the thumbnail's foot: a dark pill with the class's colour dot,
+ * the class and the confidence, so it reads on any image. */
+static void
+draw_suggestion (SlThumbnailCell *self, GtkSnapshot *snapshot, int x0)
+{
+  PangoRectangle logical;
+  GdkRGBA dark = { 0, 0, 0, 0.72f }, white = { 1, 1, 1, 1 };
+  const int pad = 6, dot = 8;
+  float h, w, x, y;
+  GskRoundedRect circle;
+
+  if (!self->has_suggestion)
+    return;
+  pango_layout_set_width (self->suggestion,
+                          MAX (1, self->size - 2 * BADGE_MARGIN - 3 * pad - dot) * PANGO_SCALE);
+  pango_layout_get_pixel_extents (self->suggestion, NULL, &logical);
+  h = logical.height + 4;
+  w = pad + dot + pad / 2 + logical.width + pad;
+  x = x0 + (self->size - w) / 2;
+  y = self->size - BADGE_MARGIN - h;
+  draw_pill (snapshot, &GRAPHENE_RECT_INIT (x, y, w, h), &dark);
+  gsk_rounded_rect_init_from_rect (
+      &circle, &GRAPHENE_RECT_INIT (x + pad, y + (h - dot) / 2, dot, dot), dot / 2.0f);
+  if (self->has_suggestion_color)
+    {
+      gtk_snapshot_push_rounded_clip (snapshot, &circle);
+      gtk_snapshot_append_color (snapshot, &self->suggestion_color, &circle.bounds);
+      gtk_snapshot_pop (snapshot);
+    }
+  else
+    gtk_snapshot_append_border (snapshot, &circle, (float[4]){ 1.5f, 1.5f, 1.5f, 1.5f },
+                                (GdkRGBA[4]){ white, white, white, white });
+  gtk_snapshot_save (snapshot);
+  gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (x + pad + dot + pad / 2, y + 2));
+  gtk_snapshot_append_layout (snapshot, self->suggestion, &white);
+  gtk_snapshot_restore (snapshot);
+}
+
 /* The class chip: a colour dot (a ring when unlabelled) and the class name, centred. */
 static void
 draw_caption (SlThumbnailCell *self, GtkSnapshot *snapshot, int width)
@@ -326,6 +392,7 @@ sl_thumbnail_cell_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
     return;
   draw_frame (self, snapshot, x0);
   draw_badges (self, snapshot, x0);
+  draw_suggestion (self, snapshot, x0);
   draw_caption (self, snapshot, width);
 }
 
@@ -359,6 +426,7 @@ sl_thumbnail_cell_css_changed (GtkWidget *widget, GtkCssStyleChange *change)
   self->font = font != NULL ? pango_font_description_copy (font) : NULL;
   pango_layout_context_changed (self->caption);
   pango_layout_context_changed (self->badge);
+  pango_layout_context_changed (self->suggestion);
   self->caption_height = 0;
   gtk_widget_queue_resize (widget);
 }
@@ -378,6 +446,24 @@ on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
   else if (self->ignored)
     text = g_strdup_printf ("%s\nIgnored: left out of training",
                             sl_image_object_get_name (self->image));
+  else if (self->has_suggestion)
+    {
+      const SlImageSuggestion *s = sl_image_object_get_suggestion (self->image);
+
+      if (s != NULL && !isnan (s->confidence))
+        text = g_strdup_printf ("%s\nThe model (run-%" G_GINT64_FORMAT ") suggests “%s”, %.0f %% "
+                                "sure (A accepts it)",
+                                sl_image_object_get_name (self->image), s->run_id,
+                                s->class_name != NULL ? s->class_name : "?", 100 * s->confidence);
+      else if (s != NULL)
+        text = g_strdup_printf ("%s\nThe model (run-%" G_GINT64_FORMAT ") suggests “%s”: anomaly "
+                                "score %.3g, threshold %.3g",
+                                sl_image_object_get_name (self->image), s->run_id,
+                                s->class_name != NULL ? s->class_name : "no class",
+                                s->anomaly_score, s->anomaly_threshold);
+      else
+        text = g_strdup (sl_image_object_get_name (self->image));
+    }
   else
     text = g_strdup (sl_image_object_get_name (self->image));
   gtk_tooltip_set_text (tooltip, text);
@@ -395,6 +481,7 @@ sl_thumbnail_cell_dispose (GObject *object)
   g_clear_object (&self->texture);
   g_clear_object (&self->caption);
   g_clear_object (&self->badge);
+  g_clear_object (&self->suggestion);
   g_clear_object (&self->eye_icon);
   g_clear_object (&self->broken_icon);
   G_OBJECT_CLASS (sl_thumbnail_cell_parent_class)->dispose (object);
@@ -436,6 +523,17 @@ sl_thumbnail_cell_init (SlThumbnailCell *self)
     pango_attr_list_insert (attrs, pango_attr_scale_new (0.75));
     pango_attr_list_insert (attrs, pango_attr_weight_new (PANGO_WEIGHT_BOLD));
     pango_layout_set_attributes (self->badge, attrs);
+    pango_attr_list_unref (attrs);
+  }
+  self->suggestion = gtk_widget_create_pango_layout (GTK_WIDGET (self), NULL);
+  pango_layout_set_ellipsize (self->suggestion, PANGO_ELLIPSIZE_END); /* the confidence stays */
+  pango_layout_set_single_paragraph_mode (self->suggestion, TRUE);
+  {
+    PangoAttrList *attrs = pango_attr_list_new ();
+
+    pango_attr_list_insert (attrs, pango_attr_scale_new (0.8));
+    pango_attr_list_insert (attrs, pango_attr_weight_new (PANGO_WEIGHT_BOLD));
+    pango_layout_set_attributes (self->suggestion, attrs);
     pango_attr_list_unref (attrs);
   }
   gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
