@@ -14,15 +14,17 @@ typedef struct
 } ConvCase;
 
 /* Batch 1 and 33, channels 1/3/16/32, 1x1 with and without stride, "same", "valid" and
- * asymmetric padding; images from 5x7 (chunks of several) to 24x20 (one at a time). */
+ * asymmetric padding; images from 5x7 (chunks of several) to 24x20 (one at a time); dx as a
+ * convolution where filters <= channels (16to16, 3to1, 16to3, 32to16 on large images). */
 static const ConvCase conv_cases[] = {
   { "k3-same-16to16-b1", 1, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, FALSE },
   { "k3-same-3to16-b33", 33, 3, 16, 13, 12, 3, 3, 1, 1, 1, 1, 1, 1, TRUE },
   { "k3-same-32to16-small-b3", 3, 32, 16, 5, 7, 3, 3, 1, 1, 1, 1, 1, 1, FALSE },
   { "k3-same-16to32-b2", 2, 16, 32, 24, 20, 3, 3, 1, 1, 1, 1, 1, 1, TRUE },
-  { "k5-pad2-1to3-b2", 2, 1, 3, 14, 13, 5, 5, 1, 1, 2, 2, 2, 2, TRUE },
+  { "k3-same-32to16-b2", 2, 32, 16, 20, 24, 3, 3, 1, 1, 1, 1, 1, 1, TRUE },
+  { "k5-pad2-3to1-b2", 2, 3, 1, 14, 13, 5, 5, 1, 1, 2, 2, 2, 2, TRUE },
   { "k3-valid-3to1-b2", 2, 3, 1, 15, 17, 3, 3, 1, 1, 0, 0, 0, 0, FALSE },
-  { "k3-asymmetric-3to16-b1", 1, 3, 16, 14, 15, 3, 3, 1, 1, 0, 1, 2, 1, TRUE },
+  { "k3-asymmetric-16to3-b1", 1, 16, 3, 14, 15, 3, 3, 1, 1, 0, 1, 2, 1, TRUE },
   { "k2x3-tf-same-16to3-b2", 2, 16, 3, 12, 13, 2, 3, 1, 1, 0, 1, 1, 1, FALSE },
   { "k3-pad-beyond-kernel-3to3-b1", 1, 3, 3, 12, 12, 3, 3, 1, 1, 3, 0, 0, 1, TRUE },
   { "k3-s2-16to32-b33", 33, 16, 32, 15, 14, 3, 3, 2, 2, 1, 1, 1, 1, FALSE },
@@ -193,7 +195,7 @@ test_case_2_threads (gconstpointer data)
 static void
 test_repeatable (void)
 {
-  const ConvCase *k = &conv_cases[3];
+  const ConvCase *k = &conv_cases[4]; /* 32to16 on 20x24: dx as a convolution */
   const sl_conv_desc d = desc_of (k);
   const gsize nx = (gsize) k->n * d.in_c * d.in_h * d.in_w,
               ny = (gsize) k->n * d.out_c * d.out_h * d.out_w,
