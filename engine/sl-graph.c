@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* Below this many floating-point operations (one pass of a layer over the
  * plan's batch), an inference pass runs the layer on its calling thread
@@ -15,13 +14,11 @@
  * and far more when other processes keep the cores busy. */
 #define SERIAL_FLOPS 2e6
 /* An inference plan for fewer images than the pool has threads (batch-1
- * latency: every layer splits its one image and waits for the pool)
- * compares its passes on the pool with passes on the calling thread alone:
- * after one untimed pass, the next COMPARE_PASSES alternate, and the faster
- * way (per image, best pass) runs the next RECOMPARE_AFTER. Larger batches
- * split their images over the pool, which pays at every load measured. */
-#define COMPARE_PASSES  6
-#define RECOMPARE_AFTER 500
+ * latency: every layer splits its one image and waits for the pool) runs
+ * every layer on the calling thread when the whole pass is below this much
+ * work. The choice follows from the shapes alone, never from timing, so that
+ * a model gives the same answer for the same input on every call. */
+#define ALL_SERIAL_FLOPS 2e7
 
 /* Extra per-plan bookkeeping lives behind the public struct. */
 typedef struct
@@ -38,14 +35,10 @@ typedef struct
   uint64_t folded_gen;
   /* An inference plan on a CPU pool of several threads runs the layers with
    * too little work to be worth waking the pool (serial[i]) on a one-thread
-   * backend of its own (NULL: none), and every layer there while its passes
-   * measure faster that way (a machine whose cores other work keeps busy). */
+   * backend of its own (NULL: none), and every layer there when all_serial. */
   sl_backend *serial_be;
   bool *serial;
-  bool compare; /* a batch smaller than the pool: compare the two ways */
-  bool all_serial;
-  int measured;                  /* passes of the current comparison */
-  double best_pool, best_serial; /* ms per image, the fastest pass each way */
+  bool all_serial; /* a small pass for fewer images than the pool has threads */
 } plan_private;
 
 static int
@@ -665,54 +658,19 @@ plan_serial (sl_model *m, plan_private *pp)
     return;
   for (int i = p->first; i < p->end; i++)
     pp->serial[i] = (double) p->batch * _sl_node_flops (&m->nodes[i]) < SERIAL_FLOPS;
-  pp->compare = p->batch < m->threads;
+  {
+    double flops = 0.0;
+
+    for (int i = p->first; i < p->end; i++)
+      flops += (double) p->batch * _sl_node_flops (&m->nodes[i]);
+    pp->all_serial = p->batch < m->threads && flops < ALL_SERIAL_FLOPS;
+  }
   if (_sl_cpu_backend_new (1, &pp->serial_be, NULL) != SL_OK)
     {
       free (pp->serial);
       pp->serial = NULL;
       pp->serial_be = NULL;
     }
-}
-
-static double
-now_ms (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
-
-/* Before a pass: whether it runs every layer on the calling thread. */
-static bool
-pass_all_serial (plan_private *pp)
-{
-  if (!pp->compare)
-    return false;
-  if (pp->measured > COMPARE_PASSES + RECOMPARE_AFTER)
-    pp->measured = 0;
-  if (pp->measured == 0)
-    pp->best_pool = pp->best_serial = INFINITY;
-  if (pp->measured == 0 || pp->measured > COMPARE_PASSES)
-    return pp->all_serial;
-  return pp->measured % 2 == 0;
-}
-
-/* After it: its time per image counts while the two ways are compared (the
- * first pass warms caches and may fold weights: not counted). */
-static void
-pass_done (plan_private *pp, bool all_serial, double ms_per_image)
-{
-  if (!pp->compare)
-    return;
-  if (pp->measured > 0 && pp->measured <= COMPARE_PASSES)
-    {
-      double *best = all_serial ? &pp->best_serial : &pp->best_pool;
-
-      *best = ms_per_image < *best ? ms_per_image : *best;
-      pp->all_serial = pp->best_serial < pp->best_pool;
-    }
-  pp->measured++;
 }
 
 /* Allocates the plan laid out in l: its tables, then its arenas in backend memory. */
@@ -945,13 +903,11 @@ _sl_graph_forward (sl_model *m, sl_plan *p, const float *x, int n, bool training
 {
   plan_private *pp = (plan_private *) p;
   sl_backend *const base = m->backend;
-  const bool all_serial = pp->serial != NULL && pass_all_serial (pp);
-  double t0;
+  const bool all_serial = pp->serial != NULL && pp->all_serial;
 
   /* The folded weights follow the model's (a trainer step, new weights). */
   if (pp->folded != NULL && pp->folded_gen != m->weights_gen + 1)
     refold (m, pp);
-  t0 = pp->serial != NULL ? now_ms () : 0.0;
   for (int i = p->first; i < p->end; i++)
     {
       const sl_layer_class *c = _sl_layer_class (m->nodes[i].kind);
@@ -974,8 +930,6 @@ _sl_graph_forward (sl_model *m, sl_plan *p, const float *x, int n, bool training
         p->out[i] = (float *) c->forward (&r);
     }
   m->backend = base;
-  if (pp->serial != NULL)
-    pass_done (pp, all_serial, (now_ms () - t0) / n);
   return p->out[p->end - 1];
 }
 
