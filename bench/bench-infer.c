@@ -16,15 +16,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench-lib.h"
 #include "sl-classifier.h"
 
 #define CLASSES     10
@@ -33,8 +31,6 @@
 #define MAX_PRESETS 16
 #define MAX_THREADS 8
 #define WARMUP      5
-
-extern char **environ;
 
 typedef struct
 {
@@ -54,43 +50,13 @@ typedef struct
 
 static const char *const labels[CLASSES] = { "0", "1", "2", "3", "4", "5", "6", "7", "8", "9" };
 
-static double
-now_ms (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
-
-static void
-die (const char *what, const char *message)
-{
-  fprintf (stderr, "bench-infer: %s: %s\n", what, message);
-  exit (1);
-}
-
-static int
-compare_doubles (const void *a, const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
-}
-
-static double
-median (double *v, int n)
-{
-  qsort (v, n, sizeof *v, compare_doubles);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static char *
 path_of (const Options *o, const Preset *p, const char *ext)
 {
   char *s;
 
   if (asprintf (&s, "%s/%s.%s", o->out_dir, p->name, ext) < 0)
-    die ("paths", "out of memory");
+    bench_die ("paths", "out of memory");
   return s;
 }
 
@@ -100,7 +66,7 @@ write_file (const char *path, const void *data, size_t bytes)
   FILE *f = fopen (path, "wb");
 
   if (f == NULL || fwrite (data, 1, bytes, f) != bytes || fclose (f) != 0)
-    die (path, strerror (errno));
+    bench_die (path, strerror (errno));
 }
 
 /* The preset's model (seed 7), its ONNX export and .slmodel. */
@@ -131,7 +97,7 @@ build_model (const Options *o, const Preset *p)
       || sl_pipeline_new (&pipeline, &err) != SL_OK
       || sl_pipeline_set_input (pipeline, &spec, &err) != SL_OK
       || sl_slmodel_save (m, pipeline, &info, slm, &err) != SL_OK)
-    die (p->name, err.message);
+    bench_die (p->name, err.message);
   sl_pipeline_free (pipeline);
   sl_free (json);
   free (onnx);
@@ -174,25 +140,25 @@ time_model (sl_model *m, const float *x, size_t per_image, const Options *o, Tim
 
   for (int i = 0; i < WARMUP; i++)
     if (sl_model_predict (m, x + (size_t) (i % N_IMAGES) * per_image, 1, probs, &err) != SL_OK)
-      die ("sl_model_predict", err.message);
-  t0 = now_ms ();
-  while (n < o->iterations && (n < 20 || now_ms () - t0 < o->seconds * 1e3))
+      bench_die ("sl_model_predict", err.message);
+  t0 = bench_now_ms ();
+  while (n < o->iterations && (n < 20 || bench_now_ms () - t0 < o->seconds * 1e3))
     {
-      double s = now_ms ();
+      double s = bench_now_ms ();
 
       if (sl_model_predict (m, x + (size_t) (n % N_IMAGES) * per_image, 1, probs, &err) != SL_OK)
-        die ("sl_model_predict", err.message);
-      ms[n] = now_ms () - s;
+        bench_die ("sl_model_predict", err.message);
+      ms[n] = bench_now_ms () - s;
       sum += ms[n++];
     }
   t->iterations = n;
   t->mean = sum / n;
-  t->p50 = median (ms, n);
+  t->p50 = bench_median (ms, n);
 
   /* One untimed batch plans the working memory for this batch size. */
   if (sl_model_predict (m, x, o->batch, probs, &err) != SL_OK)
-    die ("sl_model_predict", err.message);
-  t0 = now_ms ();
+    bench_die ("sl_model_predict", err.message);
+  t0 = bench_now_ms ();
   do
     {
       int start = (int) (done % N_IMAGES);
@@ -200,9 +166,9 @@ time_model (sl_model *m, const float *x, size_t per_image, const Options *o, Tim
       if (start + o->batch > N_IMAGES)
         start = 0;
       if (sl_model_predict (m, x + (size_t) start * per_image, o->batch, probs, &err) != SL_OK)
-        die ("sl_model_predict", err.message);
+        bench_die ("sl_model_predict", err.message);
       done += o->batch;
-      elapsed = now_ms () - t0;
+      elapsed = bench_now_ms () - t0;
     }
   while (elapsed < o->seconds * 1e3 || done < 2L * o->batch);
   t->images_per_s = done / (elapsed / 1e3);
@@ -228,15 +194,15 @@ cold_child (const char *path, int threads, int side, int channels)
   sl_classifier_options_init (&co);
   co.threads = threads;
   sl_prediction_init (&p);
-  t0 = now_ms ();
+  t0 = bench_now_ms ();
   if (sl_classifier_open (path, &co, &c, &err) != SL_OK)
-    die (path, err.message);
-  t1 = now_ms ();
+    bench_die (path, err.message);
+  t1 = bench_now_ms ();
   if (sl_classifier_predict_pixels (c, px, side, side, 0,
                                     channels == 1 ? SL_PIXEL_GRAY8 : SL_PIXEL_RGB8, &p, NULL, &err)
       != SL_OK)
-    die ("predict_pixels", err.message);
-  t2 = now_ms ();
+    bench_die ("predict_pixels", err.message);
+  t2 = bench_now_ms ();
   printf ("%.4f %.4f\n", t1 - t0, t2 - t1);
   sl_classifier_free (c);
   free (px);
@@ -248,30 +214,11 @@ spawn_cold (const char *path, const Preset *p, int threads, double *open_ms, dou
 {
   char targ[16], sarg[16], carg[16];
   char *argv[] = { "bench-infer", "--cold", (char *) path, targ, sarg, carg, NULL };
-  posix_spawn_file_actions_t fa;
-  int fds[2], status;
-  char buf[128] = { 0 };
-  pid_t pid;
-  ssize_t got;
 
   snprintf (targ, sizeof targ, "%d", threads);
   snprintf (sarg, sizeof sarg, "%d", p->side);
   snprintf (carg, sizeof carg, "%d", p->channels);
-  if (pipe (fds) != 0)
-    die ("pipe", strerror (errno));
-  posix_spawn_file_actions_init (&fa);
-  posix_spawn_file_actions_adddup2 (&fa, fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addclose (&fa, fds[0]);
-  if (posix_spawn (&pid, "/proc/self/exe", &fa, NULL, argv, environ) != 0)
-    die ("posix_spawn", strerror (errno));
-  close (fds[1]);
-  got = read (fds[0], buf, sizeof buf - 1);
-  waitpid (pid, &status, 0);
-  close (fds[0]);
-  posix_spawn_file_actions_destroy (&fa);
-  if (got <= 0 || !WIFEXITED (status) || WEXITSTATUS (status) != 0
-      || sscanf (buf, "%lf %lf", open_ms, first_ms) != 2)
-    die ("cold start", "the child process failed");
+  bench_spawn_cold (argv, open_ms, first_ms);
 }
 
 /* Median open + first prediction over fresh processes (one discarded first:
@@ -289,9 +236,9 @@ time_cold (const Options *o, const Preset *p, int threads, double *open_ms, doub
       spawn_cold (path, p, threads, &open[i], &first[i]);
       cold[i] = open[i] + first[i];
     }
-  *open_ms = median (open, o->cold_runs);
-  *first_ms = median (first, o->cold_runs);
-  *cold_ms = median (cold, o->cold_runs);
+  *open_ms = bench_median (open, o->cold_runs);
+  *first_ms = bench_median (first, o->cold_runs);
+  *cold_ms = bench_median (cold, o->cold_runs);
   free (path);
 }
 
@@ -318,25 +265,9 @@ parse_presets (Options *o, const char *list)
       if (o->n_presets == MAX_PRESETS
           || sscanf (tok, "%63[^:]:%d:%d", p->name, &p->side, &p->channels) != 3 || p->side < 8
           || p->side > 1024 || (p->channels != 1 && p->channels != 3))
-        die ("--presets", "give NAME:SIDE:CHANNELS entries (channels 1 or 3), e.g. resnet-s:128:3");
+        bench_die ("--presets",
+                   "give NAME:SIDE:CHANNELS entries (channels 1 or 3), e.g. resnet-s:128:3");
       o->n_presets++;
-    }
-  free (copy);
-}
-
-static void
-parse_threads (Options *o, const char *list)
-{
-  char *copy = strdup (list), *save = NULL;
-
-  o->n_threads = 0;
-  for (char *tok = strtok_r (copy, ",", &save); tok != NULL; tok = strtok_r (NULL, ",", &save))
-    {
-      int t = atoi (tok);
-
-      if (t < 1 || o->n_threads == MAX_THREADS)
-        die ("--threads", "give up to 8 positive counts, e.g. 1,2");
-      o->threads[o->n_threads++] = t;
     }
   free (copy);
 }
@@ -360,12 +291,12 @@ parse_args (int argc, char **argv, Options *o)
   *o = (Options){ .batch = 32, .iterations = 300, .seconds = 1.5, .cold_runs = 5 };
   parse_presets (o, "small-bn:28:1,seed-cnn:28:1,resnet-s:128:3,mobilenet-s:128:3,"
                     "efficientnet-lite0:224:3");
-  parse_threads (o, "1,2");
+  o->n_threads = bench_parse_threads ("1,2", o->threads, MAX_THREADS);
   while ((opt = getopt_long (argc, argv, "h", longopts, NULL)) != -1)
     switch (opt)
       {
         case 'p': parse_presets (o, optarg); break;
-        case 't': parse_threads (o, optarg); break;
+        case 't': o->n_threads = bench_parse_threads (optarg, o->threads, MAX_THREADS); break;
         case 'b': o->batch = atoi (optarg); break;
         case 'i': o->iterations = atoi (optarg); break;
         case 's': o->seconds = atof (optarg); break;
@@ -406,7 +337,7 @@ main (int argc, char **argv)
       for (size_t i = 0; i < per_image * N_IMAGES; i++)
         x[i] = px[i] / 255.0f;
       if (sl_model_predict (m, x, N_PARITY, probs, &err) != SL_OK)
-        die ("sl_model_predict", err.message);
+        bench_die ("sl_model_predict", err.message);
       path = path_of (&o, p, "probs.f32");
       write_file (path, probs, sizeof probs);
       free (path);
@@ -416,7 +347,7 @@ main (int argc, char **argv)
           double open_ms = 0, first_ms = 0, cold_ms = 0;
 
           if (sl_model_set_threads (m, o.threads[t], &err) != SL_OK)
-            die ("sl_model_set_threads", err.message);
+            bench_die ("sl_model_set_threads", err.message);
           time_model (m, x, per_image, &o, &tm);
           if (o.cold_runs > 0)
             time_cold (&o, p, o.threads[t], &open_ms, &first_ms, &cold_ms);

@@ -16,16 +16,14 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench-lib.h"
 #include "sl-classifier.h"
 #include "sl-idx.h"
 
@@ -39,8 +37,6 @@
 #define WARMUP        100
 #define MIN_SECONDS   1.0
 #define PARITY_IMAGES 100
-
-extern char **environ;
 
 typedef struct
 {
@@ -70,36 +66,13 @@ typedef struct
 
 static const char *const labels[CLASSES] = { "0", "1", "2", "3", "4", "5", "6", "7", "8", "9" };
 
-static double
-now_ms (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
-
-static void
-die (const char *what, const char *message)
-{
-  fprintf (stderr, "bench-runtime: %s: %s\n", what, message);
-  exit (1);
-}
-
-static int
-compare_doubles (const void *a, const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
-}
-
 /* Sorts v and returns its nearest-rank percentile p. */
 static double
 percentile (double *v, int n, double p)
 {
   int rank = (int) (p / 100.0 * n + 0.999999);
 
-  qsort (v, n, sizeof *v, compare_doubles);
+  qsort (v, n, sizeof *v, bench_compare_doubles);
   return v[rank < 1 ? 0 : rank > n ? n - 1 : rank - 1];
 }
 
@@ -119,7 +92,7 @@ model_path (const Options *o, const char *preset, const char *ext)
   char *p;
 
   if (asprintf (&p, "%s/%s.%s", o->out_dir, preset, ext) < 0)
-    die ("paths", "out of memory");
+    bench_die ("paths", "out of memory");
   return p;
 }
 
@@ -149,7 +122,7 @@ write_model (const Options *o, const char *preset)
       || sl_model_new (json, 7, &model, &err) != SL_OK || sl_pipeline_new (&pipeline, &err) != SL_OK
       || sl_pipeline_set_input (pipeline, &spec, &err) != SL_OK
       || sl_slmodel_save (model, pipeline, &info, path, &err) != SL_OK)
-    die (preset, err.message);
+    bench_die (preset, err.message);
   sl_pipeline_free (pipeline);
   sl_model_free (model);
   sl_free (json);
@@ -166,7 +139,7 @@ open_classifier (const char *path, int threads)
   sl_classifier_options_init (&co);
   co.threads = threads;
   if (sl_classifier_open (path, &co, &c, &err) != SL_OK)
-    die (path, err.message);
+    bench_die (path, err.message);
   return c;
 }
 
@@ -186,14 +159,14 @@ time_classifier (sl_classifier *c, const uint8_t *px, int n, const Options *o, T
   sl_prediction_init (&p);
   for (int i = 0; i < WARMUP + o->iterations; i++)
     {
-      double s = now_ms ();
+      double s = bench_now_ms ();
 
       if (sl_classifier_predict_pixels (c, px + (size_t) (i % n) * PIXELS, SIDE, SIDE, 0,
                                         SL_PIXEL_GRAY8, &p, NULL, &err)
           != SL_OK)
-        die ("predict_pixels", err.message);
+        bench_die ("predict_pixels", err.message);
       if (i >= WARMUP)
-        ms[i - WARMUP] = now_ms () - s;
+        ms[i - WARMUP] = bench_now_ms () - s;
     }
   t->mean = mean (ms, o->iterations);
   t->p50 = percentile (ms, o->iterations, 50);
@@ -209,8 +182,8 @@ time_classifier (sl_classifier *c, const uint8_t *px, int n, const Options *o, T
   sl_prediction_init (&preds[0]);
   /* One untimed batch plans the working memory for this batch size. */
   if (sl_classifier_predict_batch (c, frames, o->batch, preds, NULL, &err) != SL_OK)
-    die ("predict_batch", err.message);
-  t0 = now_ms ();
+    bench_die ("predict_batch", err.message);
+  t0 = bench_now_ms ();
   do
     {
       int start = (int) (done % n);
@@ -218,9 +191,9 @@ time_classifier (sl_classifier *c, const uint8_t *px, int n, const Options *o, T
       if (start + o->batch > n)
         start = 0;
       if (sl_classifier_predict_batch (c, frames + start, o->batch, preds, NULL, &err) != SL_OK)
-        die ("predict_batch", err.message);
+        bench_die ("predict_batch", err.message);
       done += o->batch;
-      elapsed = (now_ms () - t0) / 1e3;
+      elapsed = (bench_now_ms () - t0) / 1e3;
     }
   while (elapsed < MIN_SECONDS || done < n);
   t->images_per_s = done / elapsed;
@@ -241,23 +214,23 @@ time_forward (const sl_classifier *c, int threads, const float *x, int n, const 
   double t0, elapsed;
 
   if (sl_model_share (sl_classifier_model (c), threads, &m, &err) != SL_OK)
-    die ("sl_model_share", err.message);
+    bench_die ("sl_model_share", err.message);
   for (int i = 0; i < WARMUP + o->iterations; i++)
     {
-      double s = now_ms ();
+      double s = bench_now_ms ();
 
       if (sl_model_predict (m, x + (size_t) (i % n) * PIXELS, 1, probs, &err) != SL_OK)
-        die ("sl_model_predict", err.message);
+        bench_die ("sl_model_predict", err.message);
       if (i >= WARMUP)
-        ms[i - WARMUP] = now_ms () - s;
+        ms[i - WARMUP] = bench_now_ms () - s;
     }
   t->mean = mean (ms, o->iterations);
   t->p50 = percentile (ms, o->iterations, 50);
   t->p99 = percentile (ms, o->iterations, 99);
 
   if (sl_model_predict (m, x, o->batch, probs, &err) != SL_OK)
-    die ("sl_model_predict", err.message);
-  t0 = now_ms ();
+    bench_die ("sl_model_predict", err.message);
+  t0 = bench_now_ms ();
   do
     {
       int start = (int) (done % n);
@@ -265,9 +238,9 @@ time_forward (const sl_classifier *c, int threads, const float *x, int n, const 
       if (start + o->batch > n)
         start = 0;
       if (sl_model_predict (m, x + (size_t) start * PIXELS, o->batch, probs, &err) != SL_OK)
-        die ("sl_model_predict", err.message);
+        bench_die ("sl_model_predict", err.message);
       done += o->batch;
-      elapsed = (now_ms () - t0) / 1e3;
+      elapsed = (bench_now_ms () - t0) / 1e3;
     }
   while (elapsed < MIN_SECONDS || done < n);
   t->images_per_s = done / elapsed;
@@ -291,11 +264,11 @@ write_parity (const Options *o, sl_classifier *c, const uint8_t *px, int n)
     if (sl_classifier_predict_pixels (c, px + (size_t) i * PIXELS, SIDE, SIDE, 0, SL_PIXEL_GRAY8,
                                       &p, probs + (size_t) i * CLASSES, &err)
         != SL_OK)
-      die ("predict_pixels", err.message);
+      bench_die ("predict_pixels", err.message);
   f = fopen (path, "wb");
   if (f == NULL || fwrite (probs, sizeof *probs, (size_t) CLASSES * n, f) != (size_t) CLASSES * n
       || fclose (f) != 0)
-    die (path, strerror (errno));
+    bench_die (path, strerror (errno));
   free (probs);
   free (path);
 }
@@ -315,18 +288,18 @@ cold_child (const char *path, int threads)
   double t0, t1, t2;
 
   if (sl_idx_load (FMNIST_TEST, 1, &img, &err) != SL_OK)
-    die ("Fashion-MNIST", err.message);
+    bench_die ("Fashion-MNIST", err.message);
   sl_classifier_options_init (&co);
   co.threads = threads;
   sl_prediction_init (&p);
-  t0 = now_ms ();
+  t0 = bench_now_ms ();
   if (sl_classifier_open (path, &co, &c, &err) != SL_OK)
-    die (path, err.message);
-  t1 = now_ms ();
+    bench_die (path, err.message);
+  t1 = bench_now_ms ();
   if (sl_classifier_predict_pixels (c, img.data, SIDE, SIDE, 0, SL_PIXEL_GRAY8, &p, NULL, &err)
       != SL_OK)
-    die ("predict_pixels", err.message);
-  t2 = now_ms ();
+    bench_die ("predict_pixels", err.message);
+  t2 = bench_now_ms ();
   printf ("%.4f %.4f\n", t1 - t0, t2 - t1);
   sl_classifier_free (c);
   sl_idx_clear (&img);
@@ -339,39 +312,9 @@ spawn_cold (const char *path, int threads, double *open_ms, double *first_ms)
 {
   char threads_arg[16];
   char *argv[] = { "bench-runtime", "--cold", (char *) path, "--threads", threads_arg, NULL };
-  posix_spawn_file_actions_t fa;
-  int fds[2], status;
-  char buf[128] = { 0 };
-  pid_t pid;
-  double t0, wall;
-  ssize_t got;
 
   snprintf (threads_arg, sizeof threads_arg, "%d", threads);
-  if (pipe (fds) != 0)
-    die ("pipe", strerror (errno));
-  posix_spawn_file_actions_init (&fa);
-  posix_spawn_file_actions_adddup2 (&fa, fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addclose (&fa, fds[0]);
-  t0 = now_ms ();
-  if (posix_spawn (&pid, "/proc/self/exe", &fa, NULL, argv, environ) != 0)
-    die ("posix_spawn", strerror (errno));
-  close (fds[1]);
-  got = read (fds[0], buf, sizeof buf - 1);
-  waitpid (pid, &status, 0);
-  wall = now_ms () - t0;
-  close (fds[0]);
-  posix_spawn_file_actions_destroy (&fa);
-  if (got <= 0 || !WIFEXITED (status) || WEXITSTATUS (status) != 0
-      || sscanf (buf, "%lf %lf", open_ms, first_ms) != 2)
-    die ("cold start", "the child process failed");
-  return wall;
-}
-
-static double
-median (double *v, int n)
-{
-  qsort (v, n, sizeof *v, compare_doubles);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  return bench_spawn_cold (argv, open_ms, first_ms);
 }
 
 static void
@@ -389,10 +332,10 @@ time_cold (const Options *o, const char *preset, int threads, ColdResult *r)
       wall[i] = spawn_cold (path, threads, &open[i], &first[i]);
       cold[i] = open[i] + first[i];
     }
-  r->open_ms = median (open, runs);
-  r->first_ms = median (first, runs);
-  r->cold_ms = median (cold, runs);
-  r->process_ms = median (wall, runs);
+  r->open_ms = bench_median (open, runs);
+  r->first_ms = bench_median (first, runs);
+  r->cold_ms = bench_median (cold, runs);
+  r->process_ms = bench_median (wall, runs);
   free (path);
 }
 
@@ -472,23 +415,6 @@ usage (FILE *out)
 }
 
 static void
-parse_threads (Options *o, const char *list)
-{
-  char *copy = strdup (list), *save = NULL;
-
-  o->n_threads = 0;
-  for (char *tok = strtok_r (copy, ",", &save); tok != NULL; tok = strtok_r (NULL, ",", &save))
-    {
-      int t = atoi (tok);
-
-      if (t < 1 || o->n_threads == MAX_THREADS)
-        die ("--threads", "give up to 8 positive counts, e.g. 1,2");
-      o->threads[o->n_threads++] = t;
-    }
-  free (copy);
-}
-
-static void
 parse_args (int argc, char **argv, Options *o)
 {
   static const struct option longopts[] = {
@@ -511,7 +437,7 @@ parse_args (int argc, char **argv, Options *o)
     switch (opt)
       {
         case 'p': o->preset = optarg; break;
-        case 't': parse_threads (o, optarg); break;
+        case 't': o->n_threads = bench_parse_threads (optarg, o->threads, MAX_THREADS); break;
         case 'n': o->images = atoi (optarg); break;
         case 'i': o->iterations = atoi (optarg); break;
         case 'b': o->batch = atoi (optarg); break;
@@ -538,9 +464,9 @@ load_images (int n, sl_idx *idx, float **x)
   sl_error err = { 0 };
 
   if (sl_idx_load (FMNIST_TEST, n, idx, &err) != SL_OK)
-    die ("Fashion-MNIST (apt-get install dataset-fashion-mnist)", err.message);
+    bench_die ("Fashion-MNIST (apt-get install dataset-fashion-mnist)", err.message);
   if (idx->count < n || idx->height != SIDE || idx->width != SIDE)
-    die (FMNIST_TEST, "not the Fashion-MNIST test images");
+    bench_die (FMNIST_TEST, "not the Fashion-MNIST test images");
   *x = malloc (sizeof **x * (size_t) n * PIXELS);
   for (size_t i = 0; i < (size_t) n * PIXELS; i++)
     (*x)[i] = (idx->data[i] / 255.0f - FMNIST_MEAN) / FMNIST_STD;
@@ -566,7 +492,7 @@ main (int argc, char **argv)
     return cold_child (argv[2], atoi (argv[4]));
   parse_args (argc, argv, &o);
   if (o.out_dir == NULL && (o.out_dir = mkdtemp (tmpl)) == NULL)
-    die ("mkdtemp", strerror (errno));
+    bench_die ("mkdtemp", strerror (errno));
   mkdir (o.out_dir, 0755);
   while (presets[n_presets] != NULL && n_presets < 8)
     write_model (&o, presets[n_presets++]);
@@ -596,7 +522,7 @@ main (int argc, char **argv)
     c = open_classifier (path, 1);
     onnx = model_path (&o, o.preset, "onnx");
     if (sl_classifier_export_onnx (c, onnx, &err) != SL_OK)
-      die (onnx, err.message);
+      bench_die (onnx, err.message);
     write_parity (&o, c, px, o.images < PARITY_IMAGES ? o.images : PARITY_IMAGES);
     free (path);
     free (onnx);
