@@ -1,6 +1,7 @@
 /* sl-evaluate-page.c: the Evaluate page: choosing a run and split, reading and making evaluations off the main loop. */
 #define G_LOG_DOMAIN "Sightline-UI"
 
+#include "sl-report-dialog.h"
 #include "sl-evaluate-page-private.h"
 
 #include <math.h>
@@ -561,6 +562,9 @@ sl_evaluate_page_constructed (GObject *object)
   self->thumbs = sl_thumbnail_cache_new (sl_session_get_path (self->session), THUMBNAIL_SIZE, 0);
   self->run_chooser = SL_RUN_CHOOSER (sl_run_chooser_new (self->session));
   gtk_box_append (GTK_BOX (self->run_box), GTK_WIDGET (self->run_chooser));
+  /* The qualification report of the run shown, on the split shown. */
+  gtk_box_append (GTK_BOX (self->run_box),
+                  sl_report_button_new (self->session, self->run_chooser, self->split_dropdown));
   g_signal_connect_object (self->run_chooser, "notify::run-id", G_CALLBACK (on_run_changed), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "labels-changed", G_CALLBACK (on_labels_changed), self,

@@ -66,6 +66,7 @@ struct _SlExportPage
   GtkCheckButton *gate_check;
   GtkCheckButton *heatmap_check;
   GtkColumnViewColumn *prediction_column, *confidence_column;
+  GtkWidget *report_box; /* holds "Report…" (sl-report-dialog.h) */
   GtkWidget *preview_box;
   GtkPicture *preview_picture;
   GtkWidget *preview_spinner;

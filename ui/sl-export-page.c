@@ -5,6 +5,7 @@
  * shows its summary, sl-export-page-try.c predicts new images. */
 #define G_LOG_DOMAIN "Sightline-UI"
 
+#include "sl-report-dialog.h"
 #include "sl-export-page-private.h"
 
 #include <math.h>
@@ -617,6 +618,9 @@ sl_export_page_constructed (GObject *object)
   self->run_chooser = SL_RUN_CHOOSER (sl_run_chooser_new (self->session));
   gtk_widget_set_hexpand (GTK_WIDGET (self->run_chooser), TRUE);
   gtk_box_append (GTK_BOX (self->run_box), GTK_WIDGET (self->run_chooser));
+  /* The run's qualification report, beside Export: sign-off comes before the line. */
+  gtk_box_append (GTK_BOX (self->report_box),
+                  sl_report_button_new (self->session, self->run_chooser, NULL));
   g_signal_connect_swapped (self->run_chooser, "notify::run-id", G_CALLBACK (on_run_changed), self);
   g_signal_connect_object (self->session, "runs-changed", G_CALLBACK (on_runs_changed), self,
                            G_CONNECT_SWAPPED | G_CONNECT_AFTER);
@@ -750,6 +754,7 @@ sl_export_page_class_init (SlExportPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SlExportPage, try_note);
   gtk_widget_class_bind_template_child (widget_class, SlExportPage, try_stack);
   gtk_widget_class_bind_template_child (widget_class, SlExportPage, results_view);
+  gtk_widget_class_bind_template_child (widget_class, SlExportPage, report_box);
   gtk_widget_class_bind_template_child (widget_class, SlExportPage, preview_box);
   gtk_widget_class_bind_template_child (widget_class, SlExportPage, preview_picture);
   gtk_widget_class_bind_template_child (widget_class, SlExportPage, preview_spinner);
