@@ -536,8 +536,8 @@ _sl_cli_label (int argc, char **argv)
   g_option_context_set_summary (
       context, "Sets, clears or ignores the labels of images given by id or by\n"
                "a hash prefix (see --list), or lists images. With a trained run,\n"
-               "--suggest predicts the unlabelled images, --list --sort uncertainty\n"
-               "lists them least certain first (label those first), and --accept-above C\n"
+               "--suggest predicts the unlabelled images, --list --sort margin lists\n"
+               "first those the model learns most from, and --accept-above C\n"
                "labels those the run is sure of.");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!_sl_cli_parse (context, &argc, &argv, &status))

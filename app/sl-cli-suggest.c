@@ -100,7 +100,7 @@ _sl_cli_label_suggest (SlProject *project, const char *project_arg, const char *
                   (long long) result.up_to_date,
                   result.failed > 0 ? ", some unreadable: skipped" : "");
           printf ("%lld unlabelled image%s %s a suggested label: list them with 'sightline-cli "
-                  "label %s --list --sort uncertainty'.\n",
+                  "label %s --list --sort margin' (label those first).\n",
                   (long long) result.suggestions, result.suggestions == 1 ? "" : "s",
                   result.suggestions == 1 ? "has" : "have", project_arg);
           if (result.possible_mistakes > 0)
