@@ -197,3 +197,18 @@ pt_install_test_backbone (const char *dir)
   g_setenv ("SIGHTLINE_BACKBONE_PATH", dir, TRUE);
   g_setenv ("SIGHTLINE_BACKBONE_PATH_ONLY", "1", TRUE);
 }
+
+void
+pt_import_as (SlProject *project, const char *dir, const char *class_name, GArray **ids)
+{
+  g_autoptr (GError) error = NULL;
+  SlImportResult result;
+  const char *paths[] = { dir };
+
+  g_assert_true (sl_project_import_files_as (project, paths, 1, class_name, 0, NULL, NULL, NULL,
+                                             &result, &error));
+  g_assert_no_error (error);
+  if (ids != NULL)
+    *ids = g_array_ref (result.image_ids);
+  sl_import_result_clear (&result);
+}

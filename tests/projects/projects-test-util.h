@@ -40,3 +40,7 @@ SlProject *pt_fmnist_project (int n, int n_classes, char **tmp);
  * the programs it starts find (SIGHTLINE_BACKBONE_PATH=dir, SIGHTLINE_BACKBONE_PATH_ONLY=1):
  * for tests of what runs do with a backbone, without the 18 MB pretrained one installed. */
 void pt_install_test_backbone (const char *dir);
+
+/* Imports every image below dir as class_name (made when missing), asserting that it succeeds;
+ * the new images' ids go to *ids (g_array_unref) when ids is not NULL. */
+void pt_import_as (SlProject *project, const char *dir, const char *class_name, GArray **ids);

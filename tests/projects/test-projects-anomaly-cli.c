@@ -243,8 +243,7 @@ test_eval_stored (void)
           "images" };
   SlAnomalyThreshold t = { 0 };
   const double run_scores[] = { 1.5 };
-  const char *paths[1];
-  SlImportResult result;
+  g_autoptr (GArray) good_ids = NULL, defect_ids = NULL;
   gint64 ids[6];
   double scores[6] = { 0.5, 1.0, 1.5, 2.0, 1.2, 3.0 }; /* 4 good, 2 defect */
   sqlite3 *raw = NULL;
@@ -258,16 +257,12 @@ test_eval_stored (void)
   g_assert_cmpint (sl_test_write_anomaly_images (data, 4, 2, 32, 5), ==, 0);
   project = sl_project_create_kind (path, NULL, SL_PROJECT_KIND_ANOMALY, &error);
   g_assert_no_error (error);
-  paths[0] = good;
-  g_assert_true (
-      sl_project_import_files_as (project, paths, 1, "good", 0, NULL, NULL, NULL, &result, &error));
-  memcpy (ids, result.image_ids->data, 4 * sizeof (gint64));
-  sl_import_result_clear (&result);
-  paths[0] = defect;
-  g_assert_true (sl_project_import_files_as (project, paths, 1, "defect", 0, NULL, NULL, NULL,
-                                             &result, &error));
-  memcpy (ids + 4, result.image_ids->data, 2 * sizeof (gint64));
-  sl_import_result_clear (&result);
+  pt_import_as (project, good, "good", &good_ids);
+  pt_import_as (project, defect, "defect", &defect_ids);
+  g_assert_cmpuint (good_ids->len, ==, 4);
+  g_assert_cmpuint (defect_ids->len, ==, 2);
+  memcpy (ids, good_ids->data, 4 * sizeof (gint64));
+  memcpy (ids + 4, defect_ids->data, 2 * sizeof (gint64));
   /* A fitted anomaly run, as far as its evaluation needs (its recipe and threshold record). */
   db_path = g_build_filename (path, "project.db", NULL);
   g_assert_cmpint (sqlite3_open (db_path, &raw), ==, SQLITE_OK);

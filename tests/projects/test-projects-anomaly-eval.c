@@ -63,8 +63,6 @@ fixture_set_up (Fixture *f, gconstpointer data)
 {
   g_autofree char *path = NULL, *images = NULL, *good = NULL, *defect = NULL;
   g_autoptr (GError) error = NULL;
-  SlImportResult result;
-  const char *paths[1];
 
   f->tmp = pt_make_tmp ();
   path = g_build_filename (f->tmp, "p", NULL);
@@ -74,16 +72,8 @@ fixture_set_up (Fixture *f, gconstpointer data)
   g_assert_cmpint (sl_test_write_anomaly_images (images, 6, 4, 32, 3), ==, 0);
   good = g_build_filename (images, "good", NULL);
   defect = g_build_filename (images, "defect", NULL);
-  paths[0] = good;
-  g_assert_true (sl_project_import_files_as (f->project, paths, 1, "good", 0, NULL, NULL, NULL,
-                                             &result, &error));
-  f->good = g_array_ref (result.image_ids);
-  sl_import_result_clear (&result);
-  paths[0] = defect;
-  g_assert_true (sl_project_import_files_as (f->project, paths, 1, "scratch", 0, NULL, NULL, NULL,
-                                             &result, &error));
-  f->defect = g_array_ref (result.image_ids);
-  sl_import_result_clear (&result);
+  pt_import_as (f->project, good, "good", &f->good);
+  pt_import_as (f->project, defect, "scratch", &f->defect);
   g_assert_cmpuint (f->good->len, ==, 6);
   g_assert_cmpuint (f->defect->len, ==, 4);
   f->run = add_fitted_run (f->project, 5);
@@ -382,10 +372,8 @@ test_fitted_run (void)
   g_autoptr (sl_classifier) classifier = NULL;
   g_autoptr (SlAnomalyEvaluation) e = NULL;
   SlAnomalyThreshold t = { 0 };
-  SlImportResult result;
   SlSplitConfig sc;
   SlRunConfig config;
-  const char *paths[1];
   gint64 eval_id, flagged_good = 0, passed_defect = 0;
   double manual;
 
@@ -393,14 +381,8 @@ test_fitted_run (void)
   g_assert_cmpint (sl_test_write_anomaly_images (images, 30, 12, 128, 21), ==, 0);
   project = sl_project_create_kind (path, NULL, SL_PROJECT_KIND_ANOMALY, &error);
   g_assert_no_error (error);
-  paths[0] = good;
-  g_assert_true (
-      sl_project_import_files_as (project, paths, 1, "good", 0, NULL, NULL, NULL, &result, &error));
-  sl_import_result_clear (&result);
-  paths[0] = defect;
-  g_assert_true (sl_project_import_files_as (project, paths, 1, "defect", 0, NULL, NULL, NULL,
-                                             &result, &error));
-  sl_import_result_clear (&result);
+  pt_import_as (project, good, "good", NULL);
+  pt_import_as (project, defect, "defect", NULL);
   sl_split_config_init (&sc);
   g_assert_true (sl_project_split (project, &sc, NULL, &error));
   g_assert_no_error (error);

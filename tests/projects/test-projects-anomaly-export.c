@@ -38,19 +38,6 @@ fixture_tear_down (Fixture *f, gconstpointer data)
 }
 
 static void
-import_as (SlProject *project, const char *dir, const char *class_name)
-{
-  g_autoptr (GError) error = NULL;
-  SlImportResult result;
-  const char *paths[] = { dir };
-
-  g_assert_true (sl_project_import_files_as (project, paths, 1, class_name, 0, NULL, NULL, NULL,
-                                             &result, &error));
-  g_assert_no_error (error);
-  sl_import_result_clear (&result);
-}
-
-static void
 split (SlProject *project)
 {
   g_autoptr (GError) error = NULL;
@@ -127,8 +114,8 @@ test_anomaly_export (Fixture *f, gconstpointer data)
   g_assert_cmpint (sl_test_write_anomaly_images (f->images, 24, 6, 128, 9), ==, 0);
   f->project = sl_project_create_kind (path, "exp", SL_PROJECT_KIND_ANOMALY, &error);
   g_assert_no_error (error);
-  import_as (f->project, good, "good");
-  import_as (f->project, defect, "defect");
+  pt_import_as (f->project, good, "good", NULL);
+  pt_import_as (f->project, defect, "defect", NULL);
   split (f->project);
   sl_run_config_init (&config);
   config.anomaly = TRUE;
@@ -298,8 +285,8 @@ test_gate_export (Fixture *f, gconstpointer data)
   g_assert_cmpint (sl_test_write_anomaly_images (f->images, 30, 30, 48, 2), ==, 0);
   f->project = sl_project_create (path, "gate", &error);
   g_assert_no_error (error);
-  import_as (f->project, good, "plain");
-  import_as (f->project, defect, "flawed");
+  pt_import_as (f->project, good, "plain", NULL);
+  pt_import_as (f->project, defect, "flawed", NULL);
   split (f->project);
   sl_run_config_init (&config);
   config.epochs = 2;
@@ -378,8 +365,8 @@ test_gate_without_validation (Fixture *f, gconstpointer data)
   g_assert_cmpint (sl_test_write_anomaly_images (f->images, 12, 12, 48, 6), ==, 0);
   f->project = sl_project_create (path, "gate", &error);
   g_assert_no_error (error);
-  import_as (f->project, good, "plain");
-  import_as (f->project, defect, "flawed");
+  pt_import_as (f->project, good, "plain", NULL);
+  pt_import_as (f->project, defect, "flawed", NULL);
   images = sl_project_list_images (f->project, NULL, &error);
   for (guint i = 0; i < images->len; i++)
     g_array_append_val (ids, ((SlImageInfo *) g_ptr_array_index (images, i))->id);

@@ -19,19 +19,6 @@ typedef struct
   SlProject *project;
 } Fixture;
 
-static void
-import_as (SlProject *project, const char *dir, const char *class_name)
-{
-  g_autoptr (GError) error = NULL;
-  SlImportResult result;
-  const char *paths[] = { dir };
-
-  g_assert_true (sl_project_import_files_as (project, paths, 1, class_name, 0, NULL, NULL, NULL,
-                                             &result, &error));
-  g_assert_no_error (error);
-  sl_import_result_clear (&result);
-}
-
 /* An anomaly project with n_good good and n_defect defect images of the synthetic surface,
  * split as the workbench splits it (good 70/15/15; defects into validation and test only). */
 static void
@@ -47,9 +34,9 @@ make_project (Fixture *f, int n_good, int n_defect, gboolean split)
                    0);
   f->project = sl_project_create_kind (path, "fit", SL_PROJECT_KIND_ANOMALY, &error);
   g_assert_no_error (error);
-  import_as (f->project, good, "good");
+  pt_import_as (f->project, good, "good", NULL);
   if (n_defect > 0)
-    import_as (f->project, defect, "defect");
+    pt_import_as (f->project, defect, "defect", NULL);
   if (!split)
     return;
   sl_split_config_init (&sc);
@@ -539,6 +526,9 @@ run_cli (const char *cli, char **out, const char *a1, const char *a2, const char
   g_autoptr (GError) error = NULL;
   int status;
 
+  /* Callers reuse one `out` for several runs: the last one's text goes. */
+  if (out != NULL)
+    g_clear_pointer (out, g_free);
   g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
                                out, NULL, &status, &error));
   g_assert_no_error (error);

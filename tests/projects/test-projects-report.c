@@ -361,19 +361,6 @@ test_cli (void)
 }
 
 static void
-import_as (SlProject *project, const char *dir, const char *class_name)
-{
-  g_autoptr (GError) error = NULL;
-  SlImportResult result;
-  const char *paths[] = { dir };
-
-  g_assert_true (sl_project_import_files_as (project, paths, 1, class_name, 0, NULL, NULL, NULL,
-                                             &result, &error));
-  g_assert_no_error (error);
-  sl_import_result_clear (&result);
-}
-
-static void
 test_anomaly_report (void)
 {
   g_autofree char *tmp = pt_make_tmp ();
@@ -397,8 +384,8 @@ test_anomaly_report (void)
   g_assert_cmpint (sl_test_write_anomaly_images (images, 30, 12, 128, 21), ==, 0);
   project = sl_project_create_kind (path, "surface", SL_PROJECT_KIND_ANOMALY, &error);
   g_assert_no_error (error);
-  import_as (project, good, "good");
-  import_as (project, defect, "defect");
+  pt_import_as (project, good, "good", NULL);
+  pt_import_as (project, defect, "defect", NULL);
   sl_split_config_init (&sc);
   g_assert_true (sl_project_split (project, &sc, NULL, &error));
   sl_run_config_init (&config);
