@@ -461,6 +461,8 @@ _sl_dataset_page_update_suggest_actions (SlDatasetPage *self)
   g_autoptr (GtkBitset) selected
       = gtk_selection_model_get_selection (GTK_SELECTION_MODEL (self->selection));
 
+  if (self->suggest_button == NULL)
+    return; /* called while the page is being built */
   any = !gtk_bitset_is_empty (selected);
   gtk_widget_action_set_enabled (widget, "dataset.suggest", writable && has_run && idle);
   gtk_widget_action_set_enabled (widget, "dataset.cancel-suggest", !idle);
