@@ -437,7 +437,7 @@ _sl_dataset_page_init_suggest (SlDatasetPage *self)
   gtk_box_append (GTK_BOX (box),
                   caption ("The model predicts every unlabelled image in the background and "
                            "shows its suggestion on the thumbnail. Press A to accept the "
-                           "selected images’ suggestions; sort by Least Sure to label first "
+                           "selected images’ suggestions; sort by Close Calls to label first "
                            "what the model learns most from."));
   gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->suggest_runs));
   gtk_box_append (GTK_BOX (box), buttons);
