@@ -6,6 +6,7 @@
 #include <glib/gstdio.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sightline.h"
@@ -211,4 +212,71 @@ pt_import_as (SlProject *project, const char *dir, const char *class_name, GArra
   if (ids != NULL)
     *ids = g_array_ref (result.image_ids);
   sl_import_result_clear (&result);
+}
+
+const char *
+pt_cli_path (void)
+{
+  static char *path;
+
+  if (path == NULL)
+    {
+      const char *build = g_getenv ("G_TEST_BUILDDIR");
+
+      if (g_getenv ("SL_CLI") != NULL)
+        path = g_strdup (g_getenv ("SL_CLI"));
+      else if (build != NULL)
+        path = g_build_filename (build, "..", "app", "sightline-cli", NULL);
+    }
+  return path != NULL && g_file_test (path, G_FILE_TEST_IS_EXECUTABLE) ? path : NULL;
+}
+
+int
+pt_cli_argv (char **out, char **err, const char *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out_text = NULL, *err_text = NULL;
+  int status;
+
+  g_assert_nonnull (pt_cli_path ());
+  g_ptr_array_add (argv, (gpointer) pt_cli_path ());
+  for (; *args != NULL; args++)
+    g_ptr_array_add (argv, (gpointer) *args);
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               &out_text, &err_text, &status, &error));
+  g_assert_no_error (error);
+  if (*err_text != '\0')
+    g_test_message ("stderr of %s: %s", (const char *) argv->pdata[1], err_text);
+  if (out != NULL)
+    *out = g_steal_pointer (&out_text);
+  if (err != NULL)
+    *err = g_steal_pointer (&err_text);
+  return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+}
+
+int
+pt_cli_va (char **out, char **err, const char *first, va_list ap)
+{
+  g_autoptr (GPtrArray) args = g_ptr_array_new ();
+  const char *arg;
+
+  g_ptr_array_add (args, (gpointer) first);
+  while ((arg = va_arg (ap, const char *)) != NULL)
+    g_ptr_array_add (args, (gpointer) arg);
+  g_ptr_array_add (args, NULL);
+  return pt_cli_argv (out, err, (const char *const *) args->pdata);
+}
+
+int
+pt_cli (char **out, char **err, const char *first, ...)
+{
+  va_list ap;
+  int status;
+
+  va_start (ap, first);
+  status = pt_cli_va (out, err, first, ap);
+  va_end (ap);
+  return status;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <glib.h>
+#include <stdarg.h>
 
 #include "sl-project.h"
 #include "sl-files.h"
@@ -44,3 +45,14 @@ void pt_install_test_backbone (const char *dir);
 /* Imports every image below dir as class_name (made when missing), asserting that it succeeds;
  * the new images' ids go to *ids (g_array_unref) when ids is not NULL. */
 void pt_import_as (SlProject *project, const char *dir, const char *class_name, GArray **ids);
+
+/* The CLI under test: $SL_CLI, or the sightline-cli built beside the tests (G_TEST_BUILDDIR is
+ * tests/); NULL when it is not built. */
+const char *pt_cli_path (void);
+
+/* Runs pt_cli_path () with the NULL-terminated arguments; its stdout and stderr into *out and
+ * *err (either may be NULL: dropped; stderr also goes to the test log). Returns the exit status,
+ * 128 + the signal when it was killed. */
+int pt_cli_argv (char **out, char **err, const char *const *args);
+int pt_cli_va (char **out, char **err, const char *first, va_list ap);
+int pt_cli (char **out, char **err, const char *first, ...) G_GNUC_NULL_TERMINATED;

@@ -9,64 +9,6 @@
 #include "sl-anomaly-run-private.h"
 #include "sl-test-anomaly-data.h"
 
-/* The CLI under test: $SL_CLI, or the one built beside the tests (G_TEST_BUILDDIR is tests/). */
-static const char *
-cli_path (void)
-{
-  static char *path;
-
-  if (path == NULL)
-    {
-      const char *build = g_getenv ("G_TEST_BUILDDIR");
-
-      if (g_getenv ("SL_CLI") != NULL)
-        path = g_strdup (g_getenv ("SL_CLI"));
-      else if (build != NULL)
-        path = g_build_filename (build, "..", "app", "sightline-cli", NULL);
-    }
-  return path != NULL && g_file_test (path, G_FILE_TEST_IS_EXECUTABLE) ? path : NULL;
-}
-
-/* Runs sightline-cli with the NULL-terminated arguments; stdout and stderr into *out and
- * *err (may be NULL). Returns the exit status. */
-static int
-run_cli (char **out, char **err, const char *first, va_list ap)
-{
-  g_autoptr (GPtrArray) args = g_ptr_array_new ();
-  g_autoptr (GError) error = NULL;
-  g_autofree char *out_text = NULL, *err_text = NULL;
-  const char *arg;
-  int status;
-
-  g_ptr_array_add (args, (gpointer) cli_path ());
-  g_ptr_array_add (args, (gpointer) first);
-  while ((arg = va_arg (ap, const char *)) != NULL)
-    g_ptr_array_add (args, (gpointer) arg);
-  g_ptr_array_add (args, NULL);
-  g_assert_true (g_spawn_sync (NULL, (char **) args->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                               &out_text, &err_text, &status, &error));
-  g_assert_no_error (error);
-  if (*err_text != '\0')
-    g_test_message ("stderr of %s: %s", first, err_text);
-  if (out != NULL)
-    *out = g_steal_pointer (&out_text);
-  if (err != NULL)
-    *err = g_steal_pointer (&err_text);
-  return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
-}
-
-G_GNUC_NULL_TERMINATED static int
-cli (char **out, char **err, const char *first, ...)
-{
-  va_list ap;
-  int status;
-
-  va_start (ap, first);
-  status = run_cli (out, err, first, ap);
-  va_end (ap);
-  return status;
-}
-
 /* Runs a command that must succeed with --json (give it last) and parses what it prints. */
 G_GNUC_NULL_TERMINATED static cJSON *
 cli_json (const char *first, ...)
@@ -77,7 +19,7 @@ cli_json (const char *first, ...)
   cJSON *doc;
 
   va_start (ap, first);
-  status = run_cli (&out, &err, first, ap);
+  status = pt_cli_va (&out, &err, first, ap);
   va_end (ap);
   if (status != 0)
     g_error ("sightline-cli %s failed (%d): %s", first, status, err);
@@ -123,7 +65,7 @@ test_new_import_threshold (void)
   g_autofree char *out = NULL, *err = NULL;
   cJSON *doc, *classes;
 
-  if (cli_path () == NULL)
+  if (pt_cli_path () == NULL)
     {
       g_test_skip ("sightline-cli is not built");
       return;
@@ -132,7 +74,7 @@ test_new_import_threshold (void)
   sl_remove_tree (masks);
 
   /* new --kind */
-  g_assert_cmpint (cli (NULL, &err, "new", project, "--kind", "sideways", NULL), ==, 2);
+  g_assert_cmpint (pt_cli (NULL, &err, "new", project, "--kind", "sideways", NULL), ==, 2);
   g_assert_nonnull (strstr (err, "--kind takes classify or anomaly"));
   g_clear_pointer (&err, g_free);
   doc = cli_json ("new", project, "--kind", "anomaly", "--json", NULL);
@@ -148,9 +90,9 @@ test_new_import_threshold (void)
   cJSON_Delete (doc);
 
   /* import --as, and the folder rule by default in an anomaly project */
-  g_assert_cmpint (cli (NULL, &err, "import", project, good, "--as", "good", "-l", NULL), ==, 2);
+  g_assert_cmpint (pt_cli (NULL, &err, "import", project, good, "--as", "good", "-l", NULL), ==, 2);
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (cli (NULL, &err, "import", project, "/no/such/folder", NULL), ==, 1);
+  g_assert_cmpint (pt_cli (NULL, &err, "import", project, "/no/such/folder", NULL), ==, 1);
   g_assert_nonnull (strstr (err, "/no/such/folder is not a folder"));
   g_clear_pointer (&err, g_free);
   doc = cli_json ("import", project, good, "--as", "good", "--json", NULL);
@@ -174,7 +116,7 @@ test_new_import_threshold (void)
   g_assert_cmpint (num (doc, "added"), ==, 12);
   g_assert_cmpint (num (doc, "classes_created"), ==, 1);
   cJSON_Delete (doc);
-  g_assert_cmpint (cli (NULL, &err, "import", plain, good, masks, "--as", "ok", NULL), ==, 1);
+  g_assert_cmpint (pt_cli (NULL, &err, "import", plain, good, masks, "--as", "ok", NULL), ==, 1);
   g_clear_pointer (&err, g_free);
 
   /* threshold */
@@ -187,10 +129,11 @@ test_new_import_threshold (void)
   /* A threshold by hand belongs to a run: without a fitted one, nothing is set (the target
    * neither). */
   g_assert_cmpint (
-      cli (NULL, &err, "threshold", project, "2.5", "--target-false-reject", "0.05", NULL), ==, 1);
+      pt_cli (NULL, &err, "threshold", project, "2.5", "--target-false-reject", "0.05", NULL), ==,
+      1);
   g_assert_nonnull (strstr (err, "no fitted anomaly run yet"));
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (cli (NULL, &err, "threshold", project, "--auto", NULL), ==, 1);
+  g_assert_cmpint (pt_cli (NULL, &err, "threshold", project, "--auto", NULL), ==, 1);
   g_clear_pointer (&err, g_free);
   doc = cli_json ("threshold", project, "--json", NULL);
   g_assert_cmpfloat (num (doc, "target_false_reject"), ==, 0.01);
@@ -199,27 +142,27 @@ test_new_import_threshold (void)
   g_assert_false (is_true (doc, "threshold_manual"));
   g_assert_cmpfloat (num (doc, "target_false_reject"), ==, 0.05);
   cJSON_Delete (doc);
-  g_assert_cmpint (cli (&out, NULL, "threshold", project, NULL), ==, 0);
+  g_assert_cmpint (pt_cli (&out, NULL, "threshold", project, NULL), ==, 0);
   g_assert_nonnull (strstr (out, "Target false-reject rate for new runs: 5 %"));
   g_clear_pointer (&out, g_free);
   /* Bad input: said, nothing changed. */
-  g_assert_cmpint (cli (NULL, &err, "threshold", project, "--target-false-reject", "0.7", NULL), ==,
-                   1);
+  g_assert_cmpint (pt_cli (NULL, &err, "threshold", project, "--target-false-reject", "0.7", NULL),
+                   ==, 1);
   g_assert_nonnull (strstr (err, "above 0 and below 0.5"));
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (cli (NULL, &err, "threshold", project, "-3", NULL), ==, 2);
+  g_assert_cmpint (pt_cli (NULL, &err, "threshold", project, "-3", NULL), ==, 2);
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (cli (NULL, &err, "threshold", project, "abc", NULL), ==, 2);
+  g_assert_cmpint (pt_cli (NULL, &err, "threshold", project, "abc", NULL), ==, 2);
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (cli (NULL, &err, "threshold", project, "1", "--auto", NULL), ==, 2);
+  g_assert_cmpint (pt_cli (NULL, &err, "threshold", project, "1", "--auto", NULL), ==, 2);
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (cli (NULL, &err, "threshold", plain, "1", NULL), ==, 1);
+  g_assert_cmpint (pt_cli (NULL, &err, "threshold", plain, "1", NULL), ==, 1);
   g_assert_nonnull (strstr (err, "classifies parts"));
   g_clear_pointer (&err, g_free);
   doc = cli_json ("threshold", project, "--json", NULL);
   g_assert_cmpfloat (num (doc, "target_false_reject"), ==, 0.05);
   cJSON_Delete (doc);
-  g_assert_cmpint (cli (&out, NULL, "threshold", "--help", NULL), ==, 0);
+  g_assert_cmpint (pt_cli (&out, NULL, "threshold", "--help", NULL), ==, 0);
   g_assert_nonnull (strstr (out, "--target-false-reject"));
   sl_remove_tree (tmp);
 }
@@ -249,7 +192,7 @@ test_eval_stored (void)
   sqlite3 *raw = NULL;
   cJSON *doc, *images;
 
-  if (cli_path () == NULL)
+  if (pt_cli_path () == NULL)
     {
       g_test_skip ("sightline-cli is not built");
       return;
@@ -312,7 +255,7 @@ test_eval_stored (void)
   g_assert_true (is_true (doc, "threshold_manual"));
   g_assert_cmpstr (str (doc, "run"), ==, run->name);
   cJSON_Delete (doc);
-  g_assert_cmpint (cli (&out, NULL, "threshold", path, NULL), ==, 0);
+  g_assert_cmpint (pt_cli (&out, NULL, "threshold", path, NULL), ==, 0);
   g_assert_nonnull (strstr (out, "Threshold 1.1, set by hand for run-1"));
   g_clear_pointer (&out, g_free);
   doc = cli_json ("eval", path, "--stored", "--json", NULL);
@@ -322,7 +265,7 @@ test_eval_stored (void)
   g_assert_cmpfloat (num (doc, "false_reject_rate"), ==, 0.5);
   g_assert_cmpfloat (num (doc, "escape_rate"), ==, 0);
   cJSON_Delete (doc);
-  g_assert_cmpint (cli (&out, NULL, "eval", path, "--stored", NULL), ==, 0);
+  g_assert_cmpint (pt_cli (&out, NULL, "eval", path, "--stored", NULL), ==, 0);
   g_test_message ("%s", out);
   g_assert_nonnull (strstr (out, "AUROC          0.7500"));
   g_assert_nonnull (strstr (out, "set by hand for run-1"));
@@ -360,7 +303,7 @@ test_eval_stored (void)
   g_assert_true (is_true (doc, "threshold_manual"));
   g_assert_cmpfloat (num (doc, "threshold"), ==, 7);
   cJSON_Delete (doc);
-  g_assert_cmpint (cli (NULL, &err, "threshold", path, "3", "--run", "run-9", NULL), ==, 1);
+  g_assert_cmpint (pt_cli (NULL, &err, "threshold", path, "3", "--run", "run-9", NULL), ==, 1);
   g_assert_nonnull (strstr (err, "There is no run run-9"));
   g_clear_pointer (&err, g_free);
   sl_remove_tree (tmp);
@@ -384,7 +327,7 @@ test_workflow (void)
   cJSON *doc;
   int flagged = 0;
 
-  if (cli_path () == NULL)
+  if (pt_cli_path () == NULL)
     {
       g_test_skip ("sightline-cli is not built");
       return;

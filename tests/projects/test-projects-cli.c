@@ -7,51 +7,6 @@
 #include "sl-evaluation.h"
 #include "sl-run.h"
 
-/* The CLI under test: $SL_CLI, or the one built beside the tests (G_TEST_BUILDDIR is tests/). */
-static const char *
-cli_path (void)
-{
-  static char *path;
-
-  if (path == NULL)
-    {
-      const char *build = g_getenv ("G_TEST_BUILDDIR");
-
-      if (g_getenv ("SL_CLI") != NULL)
-        path = g_strdup (g_getenv ("SL_CLI"));
-      else if (build != NULL)
-        path = g_build_filename (build, "..", "app", "sightline-cli", NULL);
-    }
-  return path != NULL && g_file_test (path, G_FILE_TEST_IS_EXECUTABLE) ? path : NULL;
-}
-
-/* Runs sightline-cli with NULL-terminated arguments; returns the exit status. */
-static int
-cli (char **out, const char *first, ...)
-{
-  g_autoptr (GPtrArray) args = g_ptr_array_new ();
-  g_autoptr (GError) error = NULL;
-  g_autofree char *err_text = NULL;
-  const char *arg;
-  va_list ap;
-  int status;
-
-  g_ptr_array_add (args, (gpointer) cli_path ());
-  g_ptr_array_add (args, (gpointer) first);
-  va_start (ap, first);
-  while ((arg = va_arg (ap, const char *)) != NULL)
-    g_ptr_array_add (args, (gpointer) arg);
-  va_end (ap);
-  g_ptr_array_add (args, NULL);
-  g_assert_true (g_spawn_sync (NULL, (char **) args->pdata, NULL,
-                               out == NULL ? G_SPAWN_STDOUT_TO_DEV_NULL : G_SPAWN_DEFAULT, NULL,
-                               NULL, out, &err_text, &status, &error));
-  g_assert_no_error (error);
-  if (err_text != NULL && *err_text != '\0')
-    g_test_message ("stderr of %s: %s", first, err_text);
-  return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
-}
-
 static cJSON *
 cli_json (const char *first, ...)
 {
@@ -63,7 +18,7 @@ cli_json (const char *first, ...)
   int status;
   cJSON *doc;
 
-  g_ptr_array_add (args, (gpointer) cli_path ());
+  g_ptr_array_add (args, (gpointer) pt_cli_path ());
   g_ptr_array_add (args, (gpointer) first);
   va_start (ap, first);
   while ((arg = va_arg (ap, const char *)) != NULL)
@@ -80,30 +35,6 @@ cli_json (const char *first, ...)
   if (doc == NULL)
     g_error ("sightline-cli %s printed no JSON: %s", first, out);
   return doc;
-}
-
-/* Runs sightline-cli with NULL-terminated arguments, its stderr into *err_text. */
-static int
-cli_stderr (char **err_text, const char *first, ...)
-{
-  g_autoptr (GPtrArray) args = g_ptr_array_new ();
-  g_autoptr (GError) error = NULL;
-  const char *arg;
-  va_list ap;
-  int status;
-
-  g_ptr_array_add (args, (gpointer) cli_path ());
-  g_ptr_array_add (args, (gpointer) first);
-  va_start (ap, first);
-  while ((arg = va_arg (ap, const char *)) != NULL)
-    g_ptr_array_add (args, (gpointer) arg);
-  va_end (ap);
-  g_ptr_array_add (args, NULL);
-  g_assert_true (g_spawn_sync (NULL, (char **) args->pdata, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
-                               NULL, NULL, err_text, &status, &error));
-  g_assert_no_error (error);
-  g_test_message ("stderr of %s: %s", first, *err_text);
-  return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
 }
 
 static double
@@ -123,7 +54,7 @@ test_help_and_errors (void)
           "runs", "eval",   "predict", "demo",  "export", "devices" };
   g_autofree char *tmp = pt_make_tmp ();
 
-  if (cli_path () == NULL)
+  if (pt_cli_path () == NULL)
     {
       g_test_skip ("sightline-cli not found (set SL_CLI)");
       return;
@@ -131,13 +62,13 @@ test_help_and_errors (void)
   for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
     {
       g_autofree char *out = NULL;
-      g_assert_cmpint (cli (&out, commands[i], "--help", NULL), ==, 0);
+      g_assert_cmpint (pt_cli (&out, NULL, commands[i], "--help", NULL), ==, 0);
       g_assert_nonnull (strstr (out, "Usage:"));
     }
-  g_assert_cmpint (cli (NULL, "import", NULL), ==, 2); /* missing arguments */
-  g_assert_cmpint (cli (NULL, "train", tmp, "--bogus", NULL), ==, 2);
-  g_assert_cmpint (cli (NULL, "stats", tmp, NULL), ==, 1); /* not a project */
-  g_assert_cmpint (cli (NULL, "eval", tmp, "--split", "x", NULL), ==, 2);
+  g_assert_cmpint (pt_cli (NULL, NULL, "import", NULL), ==, 2); /* missing arguments */
+  g_assert_cmpint (pt_cli (NULL, NULL, "train", tmp, "--bogus", NULL), ==, 2);
+  g_assert_cmpint (pt_cli (NULL, NULL, "stats", tmp, NULL), ==, 1); /* not a project */
+  g_assert_cmpint (pt_cli (NULL, NULL, "eval", tmp, "--split", "x", NULL), ==, 2);
   sl_remove_tree (tmp);
 }
 
@@ -156,7 +87,7 @@ test_workflow (void)
   cJSON *doc, *list, *item;
   int i = 0;
 
-  if (cli_path () == NULL)
+  if (pt_cli_path () == NULL)
     {
       g_test_skip ("sightline-cli not found (set SL_CLI)");
       return;
@@ -167,7 +98,7 @@ test_workflow (void)
   doc = cli_json ("new", path, NULL);
   g_assert_cmpint (num (doc, "schema_version"), ==, SL_PROJECT_SCHEMA_VERSION);
   cJSON_Delete (doc);
-  g_assert_cmpint (cli (NULL, "new", path, NULL), ==, 1); /* exists */
+  g_assert_cmpint (pt_cli (NULL, NULL, "new", path, NULL), ==, 1); /* exists */
 
   doc = cli_json ("import", path, src, "--labels-from-folders", NULL);
   g_assert_cmpint (num (doc, "added"), ==, 240);
@@ -177,11 +108,12 @@ test_workflow (void)
   doc = cli_json ("classes", path, NULL);
   g_assert_cmpint (cJSON_GetArraySize (doc), ==, 3);
   cJSON_Delete (doc);
-  g_assert_cmpint (cli (NULL, "classes", path, "add", "scratch", "--color", "#112233", NULL), ==,
-                   0);
-  g_assert_cmpint (cli (NULL, "classes", path, "delete", "scratch", NULL), ==, 2); /* --images? */
-  g_assert_cmpint (cli (NULL, "classes", path, "delete", "scratch", "--images=unlabel", NULL), ==,
-                   0);
+  g_assert_cmpint (
+      pt_cli (NULL, NULL, "classes", path, "add", "scratch", "--color", "#112233", NULL), ==, 0);
+  /* --images? */
+  g_assert_cmpint (pt_cli (NULL, NULL, "classes", path, "delete", "scratch", NULL), ==, 2);
+  g_assert_cmpint (
+      pt_cli (NULL, NULL, "classes", path, "delete", "scratch", "--images=unlabel", NULL), ==, 0);
 
   doc = cli_json ("split", path, "--seed", "7", NULL);
   g_assert_cmpint (num (doc, "assigned"), ==, 240);
@@ -193,19 +125,22 @@ test_workflow (void)
   cJSON_Delete (doc);
 
   /* Labels by id; a missing image fails with 1 and changes nothing. */
-  g_assert_cmpint (cli (NULL, "label", path, "--ignore", "1", NULL), ==, 0);
-  g_assert_cmpint (cli (NULL, "label", path, "--unignore", "1", NULL), ==, 0);
-  g_assert_cmpint (cli (NULL, "label", path, "--class", "trouser", "1", "99999", NULL), ==, 1);
+  g_assert_cmpint (pt_cli (NULL, NULL, "label", path, "--ignore", "1", NULL), ==, 0);
+  g_assert_cmpint (pt_cli (NULL, NULL, "label", path, "--unignore", "1", NULL), ==, 0);
+  g_assert_cmpint (pt_cli (NULL, NULL, "label", path, "--class", "trouser", "1", "99999", NULL), ==,
+                   1);
 
   /* A bad augmentation file is refused before anything runs. */
   {
     g_autofree char *bad = g_build_filename (tmp, "bad-augment.json", NULL);
     g_assert_true (g_file_set_contents (bad, "{\"flip-horizontal\": 3}", -1, NULL));
-    g_assert_cmpint (cli (NULL, "train", path, "--augment", bad, "--epochs", "1", NULL), ==, 1);
+    g_assert_cmpint (pt_cli (NULL, NULL, "train", path, "--augment", bad, "--epochs", "1", NULL),
+                     ==, 1);
   }
   augment = g_build_filename (tmp, "augment.json", NULL);
   g_assert_true (g_file_set_contents (augment, "{\"flip-horizontal\": true}", -1, NULL));
-  g_assert_cmpint (cli (NULL, "train", path, "--schedule", "linear", "--epochs", "1", NULL), ==, 1);
+  g_assert_cmpint (
+      pt_cli (NULL, NULL, "train", path, "--schedule", "linear", "--epochs", "1", NULL), ==, 1);
   doc = cli_json ("train", path, "--model", "small-bn", "--epochs", "2", "--batch", "32",
                   "--threads", "2", "--patience", "0", "--augment", augment, "--schedule", "step",
                   "--warmup-epochs", "0.5", NULL);
@@ -272,7 +207,7 @@ test_workflow (void)
     g_assert_nonnull (cJSON_GetObjectItem (first, "class"));
     g_assert_cmpint (cJSON_GetArraySize (cJSON_GetObjectItem (first, "top")), ==, 3);
     cJSON_Delete (doc);
-    g_assert_cmpint (cli (NULL, "predict", path, "/nonexistent.png", NULL), ==, 1);
+    g_assert_cmpint (pt_cli (NULL, NULL, "predict", path, "/nonexistent.png", NULL), ==, 1);
   }
 
   /* export writes both formats and reports them; bad options are usage errors. */
@@ -292,10 +227,13 @@ test_workflow (void)
     g_assert_cmpint (num (doc, "classes"), ==, 3);
     cJSON_Delete (doc);
     g_assert_true (g_file_test (slmodel, G_FILE_TEST_IS_REGULAR));
-    g_assert_cmpint (cli (NULL, "export", path, "--format", "tflite", "-o", out_dir, NULL), ==, 2);
-    g_assert_cmpint (cli (NULL, "export", path, NULL), ==, 2);
-    g_assert_cmpint (cli (NULL, "export", path, "-o", out_dir, "--threshold", "2", NULL), ==, 2);
-    g_assert_cmpint (cli (NULL, "export", path, "-o", out_dir, "--run", "run-99", NULL), ==, 1);
+    g_assert_cmpint (pt_cli (NULL, NULL, "export", path, "--format", "tflite", "-o", out_dir, NULL),
+                     ==, 2);
+    g_assert_cmpint (pt_cli (NULL, NULL, "export", path, NULL), ==, 2);
+    g_assert_cmpint (pt_cli (NULL, NULL, "export", path, "-o", out_dir, "--threshold", "2", NULL),
+                     ==, 2);
+    g_assert_cmpint (pt_cli (NULL, NULL, "export", path, "-o", out_dir, "--run", "run-99", NULL),
+                     ==, 1);
   }
   g_clear_pointer (&project, sl_project_unref);
   sl_remove_tree (tmp);
@@ -339,13 +277,13 @@ test_devices (void)
   g_autofree char *out = NULL;
   cJSON *doc, *cpu, *gpu;
 
-  if (cli_path () == NULL)
+  if (pt_cli_path () == NULL)
     {
       g_test_skip ("sightline-cli not found (set SL_CLI)");
       return;
     }
   /* No module: the CPU, and the reason in plain words. */
-  g_assert_cmpint (cli (&out, "devices", NULL), ==, 0);
+  g_assert_cmpint (pt_cli (&out, NULL, "devices", NULL), ==, 0);
   g_test_message ("%s", out);
   g_assert_true (g_str_has_prefix (out, "ID "));
   g_assert_nonnull (strstr (out, "\ncpu "));
@@ -382,7 +320,7 @@ test_devices (void)
   {
     g_autofree char *dir = cuda_module_dir ("gpus");
 
-    g_assert_cmpint (cli (&out, "devices", NULL), ==, 0);
+    g_assert_cmpint (pt_cli (&out, NULL, "devices", NULL), ==, 0);
     g_test_message ("%s", out);
     g_assert_nonnull (strstr (out, "\ncuda:0    NVIDIA Fake A100"));
     g_assert_nonnull (strstr (out, "40.0 GiB"));
@@ -404,7 +342,7 @@ test_devices (void)
     g_assert_true (cJSON_IsFalse (cJSON_GetObjectItem (gpu, "usable")));
     g_assert_nonnull (strstr (str (gpu, "reason"), "too old"));
     cJSON_Delete (doc);
-    g_assert_cmpint (cli (NULL, "devices", "extra", NULL), ==, 2);
+    g_assert_cmpint (pt_cli (NULL, NULL, "devices", "extra", NULL), ==, 2);
     sl_remove_tree (dir);
   }
   g_unsetenv ("SIGHTLINE_CUDA_MODULE_DIR");
@@ -424,7 +362,7 @@ test_device_option (void)
   const char *path;
   cJSON *doc;
 
-  if (cli_path () == NULL)
+  if (pt_cli_path () == NULL)
     {
       g_test_skip ("sightline-cli not found (set SL_CLI)");
       return;
@@ -436,10 +374,10 @@ test_device_option (void)
   g_assert_no_error (error);
   image = g_strdup (((const SlImageInfo *) g_ptr_array_index (images, 0))->original_path);
 
-  g_assert_cmpint (cli_stderr (&err_text, "train", path, "--device", "tpu", NULL), ==, 2);
+  g_assert_cmpint (pt_cli (NULL, &err_text, "train", path, "--device", "tpu", NULL), ==, 2);
   g_assert_nonnull (strstr (err_text, "--device takes cpu"));
   g_clear_pointer (&err_text, g_free);
-  g_assert_cmpint (cli_stderr (&err_text, "predict", path, image, "--device", "cuda:x", NULL), ==,
+  g_assert_cmpint (pt_cli (NULL, &err_text, "predict", path, image, "--device", "cuda:x", NULL), ==,
                    2);
   g_clear_pointer (&err_text, g_free);
 
@@ -447,8 +385,8 @@ test_device_option (void)
   {
     g_autofree char *dir = cuda_module_dir ("nodriver");
 
-    g_assert_cmpint (cli_stderr (&err_text, "train", path, "--device", "cuda", "--epochs", "1",
-                                 "--model", "seed-cnn", NULL),
+    g_assert_cmpint (pt_cli (NULL, &err_text, "train", path, "--device", "cuda", "--epochs", "1",
+                             "--model", "seed-cnn", NULL),
                      ==, 1);
     g_assert_nonnull (strstr (err_text, "no NVIDIA driver"));
     g_clear_pointer (&err_text, g_free);
@@ -475,7 +413,7 @@ test_device_option (void)
     doc = cli_json ("predict", path, image, "--device", "cuda", NULL);
     g_assert_nonnull (cJSON_GetObjectItem (cJSON_GetArrayItem (doc, 0), "class"));
     cJSON_Delete (doc);
-    g_assert_cmpint (cli_stderr (&err_text, "eval", path, "--device", "cuda:3", NULL), ==, 1);
+    g_assert_cmpint (pt_cli (NULL, &err_text, "eval", path, "--device", "cuda:3", NULL), ==, 1);
     g_assert_nonnull (strstr (err_text, "no such GPU"));
     sl_remove_tree (dir);
   }
@@ -500,10 +438,10 @@ test_train_defaults (void)
 
   if (pt_write_fmnist_tree (src, TRUE, 90, 3, "d") < 0)
     return;
-  g_assert_cmpint (cli (NULL, "new", path, NULL), ==, 0);
-  g_assert_cmpint (cli (NULL, "import", path, src, "--labels-from-folders", NULL), ==, 0);
-  g_assert_cmpint (cli_stderr (&err_text, "train", path, "--model", "seed-cnn", "--epochs", "1",
-                               "--threads", "2", "--json", NULL),
+  g_assert_cmpint (pt_cli (NULL, NULL, "new", path, NULL), ==, 0);
+  g_assert_cmpint (pt_cli (NULL, NULL, "import", path, src, "--labels-from-folders", NULL), ==, 0);
+  g_assert_cmpint (pt_cli (NULL, &err_text, "train", path, "--model", "seed-cnn", "--epochs", "1",
+                           "--threads", "2", "--json", NULL),
                    ==, 0);
   g_assert_nonnull (strstr (err_text, "90 labelled images had no split"));
 

@@ -75,23 +75,6 @@ typedef struct
   int slowest_edit_ms; /* the longest a label or stats that was not killed took */
 } Findings;
 
-static const char *
-cli_path (void)
-{
-  static char *path;
-
-  if (path == NULL)
-    {
-      const char *build = g_getenv ("G_TEST_BUILDDIR");
-
-      if (g_getenv ("SL_CLI") != NULL)
-        path = g_strdup (g_getenv ("SL_CLI"));
-      else if (build != NULL)
-        path = g_build_filename (build, "..", "app", "sightline-cli", NULL);
-    }
-  return path != NULL && g_file_test (path, G_FILE_TEST_IS_EXECUTABLE) ? path : NULL;
-}
-
 /* Writes n distinct random gray images into dir/a and dir/b. */
 static int
 image_side (void)
@@ -145,7 +128,7 @@ static void
 make_project (const char *tmp, const char *project, GRand *rand)
 {
   g_autofree char *base = g_build_filename (tmp, "base", NULL);
-  const char *cli = cli_path ();
+  const char *cli = pt_cli_path ();
 
   write_images (base, 2 * BASE_PER_CLASS, rand);
   {
@@ -183,7 +166,7 @@ build_argv (Proc *p, const char *project, int index, GRand *rand, const char *tm
 {
   GPtrArray *argv = g_ptr_array_new_with_free_func (g_free);
 
-  g_ptr_array_add (argv, g_strdup (cli_path ()));
+  g_ptr_array_add (argv, g_strdup (pt_cli_path ()));
   g_ptr_array_add (argv, g_strdup (kind_names[p->kind]));
   g_ptr_array_add (argv, g_strdup (project));
   switch (p->kind)
@@ -554,7 +537,7 @@ run_trial (const char *base_project, guint32 seed, Findings *f)
 
   /* An open that cleans up, as the next command or the workbench would. */
   {
-    const char *argv[] = { cli_path (), "stats", project, "--json", NULL };
+    const char *argv[] = { pt_cli_path (), "stats", project, "--json", NULL };
     g_autofree char *out = NULL;
 
     if (run_sync (&out, argv) != 0)
@@ -619,7 +602,7 @@ test_concurrent_processes (void)
   g_autofree char *base_tmp = NULL, *base_project = NULL;
   Findings f = { 0 };
 
-  if (cli_path () == NULL)
+  if (pt_cli_path () == NULL)
     {
       g_test_skip ("sightline-cli not found (set SL_CLI)");
       return;
@@ -969,18 +952,18 @@ test_busy_wait (void)
   g_autoptr (GError) error = NULL;
   sqlite3 *db;
 
-  if (cli_path () == NULL)
+  if (pt_cli_path () == NULL)
     {
       g_test_skip ("sightline-cli not found (set SL_CLI)");
       return;
     }
   write_images (src, 2, rand);
   {
-    const char *argv[] = { cli_path (), "new", project, NULL };
+    const char *argv[] = { pt_cli_path (), "new", project, NULL };
     g_assert_cmpint (run_sync (NULL, argv), ==, 0);
   }
   {
-    const char *argv[] = { cli_path (), "import", project, src, "--labels-from-folders", NULL };
+    const char *argv[] = { pt_cli_path (), "import", project, src, "--labels-from-folders", NULL };
     g_assert_cmpint (run_sync (NULL, argv), ==, 0);
   }
   /* Another program holds the write lock. */
@@ -992,8 +975,8 @@ test_busy_wait (void)
                    ==, SQLITE_OK);
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
   g_subprocess_launcher_set_stderr_file_path (launcher, err_path);
-  label = g_subprocess_launcher_spawn (launcher, &error, cli_path (), "label", project, "--class",
-                                       "b", "1", NULL);
+  label = g_subprocess_launcher_spawn (launcher, &error, pt_cli_path (), "label", project,
+                                       "--class", "b", "1", NULL);
   g_assert_no_error (error);
   /* It says so after 2 s of waiting (a loaded machine may take longer to
    * start it), and keeps waiting. */

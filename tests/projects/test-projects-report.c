@@ -9,22 +9,6 @@
 #include "sl-test-anomaly-data.h"
 #include "sl-train-job.h"
 
-/* The CLI under test: $SL_CLI, or the one built beside the tests (G_TEST_BUILDDIR is tests/). */
-static char *
-cli_path (void)
-{
-  const char *build = g_getenv ("G_TEST_BUILDDIR");
-  char *path = NULL;
-
-  if (g_getenv ("SL_CLI") != NULL)
-    path = g_strdup (g_getenv ("SL_CLI"));
-  else if (build != NULL)
-    path = g_build_filename (build, "..", "app", "sightline-cli", NULL);
-  if (path != NULL && !g_file_test (path, G_FILE_TEST_IS_EXECUTABLE))
-    g_clear_pointer (&path, g_free);
-  return path;
-}
-
 /* The text of a PDF, pages separated by form feeds; NULL after g_test_skip without poppler. */
 static char *
 pdf_text (const char *pdf)
@@ -291,7 +275,7 @@ test_cli (void)
   g_autofree char *tmp = NULL, *pdf = NULL, *out = NULL, *err = NULL, *proj = NULL;
   g_autoptr (SlProject) project = pt_fmnist_project (120, 2, &tmp);
   g_autoptr (GError) error = NULL;
-  g_autofree char *cli = cli_path ();
+  g_autofree char *cli = g_strdup (pt_cli_path ());
   int status;
 
   if (project == NULL)

@@ -584,44 +584,6 @@ test_migration_and_repair (void)
 
 /* ---- The CLI ---------------------------------------------------------------------------------- */
 
-static const char *
-cli_path (void)
-{
-  static char *path;
-
-  if (path == NULL)
-    {
-      const char *build = g_getenv ("G_TEST_BUILDDIR");
-
-      if (g_getenv ("SL_CLI") != NULL)
-        path = g_strdup (g_getenv ("SL_CLI"));
-      else if (build != NULL)
-        path = g_build_filename (build, "..", "app", "sightline-cli", NULL);
-    }
-  return path != NULL && g_file_test (path, G_FILE_TEST_IS_EXECUTABLE) ? path : NULL;
-}
-
-/* Runs sightline-cli with a NULL-terminated argument vector; *out receives stdout. */
-static int
-cli (char **out, const char *const *args)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (GError) error = NULL;
-  g_autofree char *err_text = NULL;
-  int status;
-
-  g_ptr_array_add (argv, (gpointer) cli_path ());
-  for (; *args != NULL; args++)
-    g_ptr_array_add (argv, (gpointer) *args);
-  g_ptr_array_add (argv, NULL);
-  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, out,
-                               &err_text, &status, &error));
-  g_assert_no_error (error);
-  if (err_text != NULL && *err_text != '\0')
-    g_test_message ("stderr: %s", err_text);
-  return WIFEXITED (status) ? WEXITSTATUS (status) : 128;
-}
-
 static void
 test_cli (void)
 {
@@ -637,7 +599,7 @@ test_cli (void)
 
   if (project == NULL)
     return;
-  if (cli_path () == NULL)
+  if (pt_cli_path () == NULL)
     {
       g_test_skip ("sightline-cli is not built");
       return;
@@ -647,7 +609,7 @@ test_cli (void)
   /* --suggest --accept-above: a pass, then exactly the confident ones labelled. */
   {
     const char *args[] = { "label", path, "--suggest", "--json", NULL };
-    g_assert_cmpint (cli (&out, args), ==, 0);
+    g_assert_cmpint (pt_cli_argv (&out, NULL, args), ==, 0);
   }
   doc = cJSON_Parse (out);
   g_assert_nonnull (doc);
@@ -657,7 +619,7 @@ test_cli (void)
   /* --list --sort uncertainty: least confident first, every unlabelled image. */
   {
     const char *args[] = { "label", path, "--list", "--sort", "uncertainty", "--json", NULL };
-    g_assert_cmpint (cli (&out, args), ==, 0);
+    g_assert_cmpint (pt_cli_argv (&out, NULL, args), ==, 0);
   }
   doc = cJSON_Parse (out);
   g_assert_cmpint (cJSON_GetArraySize (doc), ==, unlabelled->len);
@@ -675,17 +637,17 @@ test_cli (void)
   g_clear_pointer (&out, g_free);
   {
     const char *args[] = { "label", path, "--list", "--sort", "margin", "--limit", "3", NULL };
-    g_assert_cmpint (cli (&text, args), ==, 0);
+    g_assert_cmpint (pt_cli_argv (&text, NULL, args), ==, 0);
     g_assert_nonnull (strstr (text, "suggested"));
     g_assert_cmpuint (g_strv_length (g_strsplit (text, "\n", -1)), ==, 5); /* head + 3 + "" */
   }
   {
     const char *args[] = { "label", path, "--list", "--sort", "sideways", NULL };
-    g_assert_cmpint (cli (NULL, args), ==, 2);
+    g_assert_cmpint (pt_cli_argv (NULL, NULL, args), ==, 2);
   }
   {
     const char *args[] = { "label", path, "--accept-above", "0.9", "--json", NULL };
-    g_assert_cmpint (cli (&out, args), ==, 0);
+    g_assert_cmpint (pt_cli_argv (&out, NULL, args), ==, 0);
   }
   doc = cJSON_Parse (out);
   accepted = cJSON_GetObjectItem (doc, "accepted");
@@ -727,14 +689,14 @@ test_cli (void)
   {
     const char *args[] = { "label", path, "--suggest", NULL };
     g_autofree char *said = NULL;
-    g_assert_cmpint (cli (&said, args), ==, 0);
+    g_assert_cmpint (pt_cli_argv (&said, NULL, args), ==, 0);
     g_assert_nonnull (strstr (said, "possible label mistakes"));
   }
   {
     const char *args[] = { "stats", path, "--issues", "--json", NULL };
     gboolean listed = FALSE;
 
-    g_assert_cmpint (cli (&out, args), ==, 0);
+    g_assert_cmpint (pt_cli_argv (&out, NULL, args), ==, 0);
     doc = cJSON_Parse (out);
     cJSON_ArrayForEach (item, cJSON_GetObjectItem (doc, "possible_label_mistakes"))
     {
@@ -752,7 +714,7 @@ test_cli (void)
     const char *args[] = { "stats", path, "--issues", NULL };
     g_autofree char *id_text = g_strdup_printf ("  %-7lld", (long long) wrong);
 
-    g_assert_cmpint (cli (&issues, args), ==, 0);
+    g_assert_cmpint (pt_cli_argv (&issues, NULL, args), ==, 0);
     g_assert_nonnull (strstr (issues, "Possible label mistakes"));
     g_assert_nonnull (strstr (issues, id_text));
   }
