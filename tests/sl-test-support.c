@@ -191,3 +191,21 @@ sl_test_expect_invalid_model (const char *json, const char *fragment)
   if (strstr (err.message, fragment) == NULL)
     g_error ("expected \"%s\" in: %s", fragment, err.message);
 }
+
+void
+sl_test_write_floats_le (const char *dir, const char *name, const float *v, gsize n)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_autofree guint32 *le = g_new (guint32, n);
+  g_autoptr (GError) error = NULL;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      guint32 bits;
+
+      memcpy (&bits, &v[i], 4);
+      le[i] = GUINT32_TO_LE (bits);
+    }
+  g_file_set_contents (path, (const char *) le, (gssize) (n * 4), &error);
+  g_assert_no_error (error);
+}

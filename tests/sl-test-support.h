@@ -58,6 +58,10 @@ double sl_test_rel_error (const float *a, const float *b, gsize n, double floor)
 /* Fills x with N(0, scale) values from a fixed seed. */
 void sl_test_fill_normal (float *x, gsize n, guint64 seed, float scale);
 
+/* Writes n floats to dir/name as raw little-endian float32 (what numpy.fromfile reads with
+ * dtype "<f4"), asserting that it succeeds. */
+void sl_test_write_floats_le (const char *dir, const char *name, const float *v, gsize n);
+
 /* Asserts that sl_model_new refuses json with SL_ERR_INVALID and a message containing fragment. */
 void sl_test_expect_invalid_model (const char *json, const char *fragment);
 

@@ -79,24 +79,6 @@ fit (sl_model *m, float sigma)
   return a;
 }
 
-static void
-write_floats (const char *dir, const char *name, const float *v, gsize n)
-{
-  g_autofree char *path = g_build_filename (dir, name, NULL);
-  g_autofree guint32 *le = g_new (guint32, n);
-  g_autoptr (GError) error = NULL;
-
-  for (gsize i = 0; i < n; i++)
-    {
-      guint32 bits;
-
-      memcpy (&bits, &v[i], 4);
-      le[i] = GUINT32_TO_LE (bits);
-    }
-  g_file_set_contents (path, (const char *) le, (gssize) (n * 4), &error);
-  g_assert_no_error (error);
-}
-
 /* Runs the check in `mode` with `python`; FALSE after a skip or a failure. */
 static gboolean
 run_check (const char *python, const char *mode, const char *dir)
@@ -175,9 +157,9 @@ test_scores_and_maps (void)
   memcpy (o.std, std_, sizeof o.std);
   o.metadata_json = "{\"kind\": \"anomaly\"}";
   sl_assert_ok (_sl_onnx_export_anomaly (m, a, &o, path, &err), &err);
-  write_floats (tmp, "inputs.f32", raw, size * CHECK);
-  write_floats (tmp, "scores.f32", scores, CHECK);
-  write_floats (tmp, "maps.f32", maps, (gsize) CHECK * SIDE * SIDE);
+  sl_test_write_floats_le (tmp, "inputs.f32", raw, size * CHECK);
+  sl_test_write_floats_le (tmp, "scores.f32", scores, CHECK);
+  sl_test_write_floats_le (tmp, "maps.f32", maps, (gsize) CHECK * SIDE * SIDE);
   shape = g_build_filename (tmp, "shape.txt", NULL);
   g_assert_true (g_file_set_contents (shape, "5 3 64 64\n", -1, &error));
 

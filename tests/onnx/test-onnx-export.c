@@ -201,23 +201,6 @@ assert_state_trained (sl_model *m)
   g_assert_true (moved);
 }
 
-static void
-write_floats (const char *dir, const char *name, const float *v, gsize n)
-{
-  g_autofree char *path = g_build_filename (dir, name, NULL);
-  g_autofree guint32 *le = g_new (guint32, n);
-  g_autoptr (GError) error = NULL;
-
-  for (gsize i = 0; i < n; i++)
-    {
-      guint32 bits;
-      memcpy (&bits, &v[i], 4);
-      le[i] = GUINT32_TO_LE (bits);
-    }
-  g_file_set_contents (path, (const char *) le, (gssize) (n * 4), &error);
-  g_assert_no_error (error);
-}
-
 /* Runs check-onnx.py on dir; its report goes to the TAP log. */
 static gboolean
 run_check (const char *dir, gboolean expect_metadata)
@@ -292,8 +275,8 @@ test_export_case (gconstpointer data)
     }
   sl_assert_ok (sl_model_export_onnx (m, &opts, model_path, &err), &err);
   sl_model_free (m);
-  write_floats (dir, "inputs.f32", raw, total);
-  write_floats (dir, "probabilities.f32", probs, (gsize) CHECK_IMAGES * 10);
+  sl_test_write_floats_le (dir, "inputs.f32", raw, total);
+  sl_test_write_floats_le (dir, "probabilities.f32", probs, (gsize) CHECK_IMAGES * 10);
 
   if (run_check (dir, tc->with_metadata))
     {
