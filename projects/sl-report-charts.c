@@ -293,12 +293,23 @@ _sl_report_histogram_chart (SlReportDoc *doc, const SlAnomalyEvaluation *an, dou
       cairo_move_to (cr, tx, a.y);
       cairo_line_to (cr, tx, a.y + a.h);
       cairo_stroke (cr);
-      _sl_report_text_at (doc, tx + 3, a.y + 2, 80, SL_REPORT_FOOTER, SL_ALIGN_LEFT, "threshold",
-                          FALSE);
+      /* The label on the side of the line with room for it. */
+      if (tx + 60 > a.x + a.w)
+        _sl_report_text_at (doc, tx - 83, a.y + 2, 80, SL_REPORT_FOOTER, SL_ALIGN_RIGHT,
+                            "threshold", FALSE);
+      else
+        _sl_report_text_at (doc, tx + 3, a.y + 2, 80, SL_REPORT_FOOTER, SL_ALIGN_LEFT, "threshold",
+                            FALSE);
     }
   cairo_restore (cr);
-  legend (doc, a.x + a.w - 110, a.y + 4, 0.13, 0.55, 0.35, "good");
-  legend (doc, a.x + a.w - 110, a.y + 16, 0.80, 0.22, 0.10, "defect");
+  {
+    /* The legend in the top corner away from the threshold and its label. */
+    const double tx = isfinite (an->threshold) ? ax_x (&a, an->threshold) : a.x;
+    const double lx = tx > a.x + a.w / 2 ? a.x + 8 : a.x + a.w - 70;
+
+    legend (doc, lx, a.y + 4, 0.13, 0.55, 0.35, "good");
+    legend (doc, lx, a.y + 16, 0.80, 0.22, 0.10, "defect");
+  }
 }
 
 void
