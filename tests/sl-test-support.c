@@ -1,8 +1,10 @@
 /* sl-test-support.c: data loading, in-memory batch sources and fixtures for the tests. */
 #include "sl-test-support.h"
+#include "sl-backend-module-private.h"
 #include "sl-idx.h"
 
 #include <cjson/cJSON.h>
+#include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
 
@@ -208,4 +210,38 @@ sl_test_write_floats_le (const char *dir, const char *name, const float *v, gsiz
     }
   g_file_set_contents (path, (const char *) le, (gssize) (n * 4), &error);
   g_assert_no_error (error);
+}
+
+char *
+sl_test_fake_cuda_dir (const char *variant)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *name = g_strdup_printf ("fake-cuda-%s.so", variant);
+  g_autofree char *src = g_test_build_filename (G_TEST_BUILT, name, NULL);
+  char *dir = g_dir_make_tmp ("sl-fake-cuda-XXXXXX", &error);
+  g_autofree char *dst = NULL;
+  g_autofree char *contents = NULL;
+  gsize len;
+
+  g_assert_no_error (error);
+  dst = g_build_filename (dir, SL_CUDA_MODULE_NAME, NULL);
+  g_assert_true (g_file_get_contents (src, &contents, &len, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_set_contents (dst, contents, (gssize) len, &error));
+  g_assert_no_error (error);
+  g_setenv ("SIGHTLINE_CUDA_MODULE_DIR", dir, TRUE);
+  g_assert_cmpint (sl_device_registry_refresh (NULL, NULL), ==, SL_OK);
+  return dir;
+}
+
+void
+sl_test_fake_cuda_dir_remove (char *dir)
+{
+  g_autofree char *module = g_build_filename (dir, SL_CUDA_MODULE_NAME, NULL);
+
+  g_unlink (module);
+  g_rmdir (dir);
+  g_free (dir);
+  g_unsetenv ("SIGHTLINE_CUDA_MODULE_DIR");
+  g_assert_cmpint (sl_device_registry_refresh (NULL, NULL), ==, SL_OK);
 }

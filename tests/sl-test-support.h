@@ -62,6 +62,14 @@ void sl_test_fill_normal (float *x, gsize n, guint64 seed, float scale);
  * dtype "<f4"), asserting that it succeeds. */
 void sl_test_write_floats_le (const char *dir, const char *name, const float *v, gsize n);
 
+/* A fresh temporary folder holding the fake GPU module fake-cuda-<variant>.so (built beside the
+ * tests) as libsightline-cuda.so, made the only place the runtime looks
+ * (SIGHTLINE_CUDA_MODULE_DIR), with the device registry refreshed: the process discovers its
+ * devices once. Undo with sl_test_fake_cuda_dir_remove. */
+char *sl_test_fake_cuda_dir (const char *variant);
+/* Removes such a folder, frees dir, unsets SIGHTLINE_CUDA_MODULE_DIR and refreshes the registry. */
+void sl_test_fake_cuda_dir_remove (char *dir);
+
 /* Asserts that sl_model_new refuses json with SL_ERR_INVALID and a message containing fragment. */
 void sl_test_expect_invalid_model (const char *json, const char *fragment);
 

@@ -13,40 +13,6 @@
 #define BATCH   16
 #define IMAGES  80
 
-/* A folder holding fake-cuda-<variant>.so as libsightline-cuda.so, made the
- * only place the runtime looks. */
-static char *
-module_dir (const char *variant)
-{
-  g_autoptr (GError) error = NULL;
-  g_autofree char *name = g_strdup_printf ("fake-cuda-%s.so", variant);
-  g_autofree char *src = g_test_build_filename (G_TEST_BUILT, name, NULL);
-  char *dir = g_dir_make_tmp ("sl-device-model-XXXXXX", &error);
-  g_autofree char *dst = g_build_filename (dir, SL_CUDA_MODULE_NAME, NULL);
-  g_autofree char *contents = NULL;
-  gsize len;
-
-  g_assert_no_error (error);
-  g_assert_true (g_file_get_contents (src, &contents, &len, &error));
-  g_assert_true (g_file_set_contents (dst, contents, (gssize) len, &error));
-  g_setenv ("SIGHTLINE_CUDA_MODULE_DIR", dir, TRUE);
-  /* The process discovers its devices once: look again, in the new folder. */
-  g_assert_cmpint (sl_device_registry_refresh (NULL, NULL), ==, SL_OK);
-  return dir;
-}
-
-static void
-remove_dir (char *dir)
-{
-  g_autofree char *module = g_build_filename (dir, SL_CUDA_MODULE_NAME, NULL);
-
-  g_unlink (module);
-  g_rmdir (dir);
-  g_free (dir);
-  g_unsetenv ("SIGHTLINE_CUDA_MODULE_DIR");
-  g_assert_cmpint (sl_device_registry_refresh (NULL, NULL), ==, SL_OK);
-}
-
 /* Backends the fake module in dir has made so far: one per self-check, plus
  * one per model moved to its GPU (fake_cuda_backend_new_calls). */
 static int
@@ -155,7 +121,7 @@ test_cpu_and_unknown (void)
 static void
 test_no_driver (void)
 {
-  char *dir = module_dir ("nodriver");
+  char *dir = sl_test_fake_cuda_dir ("nodriver");
   sl_model *m = new_model ();
   sl_error err = { 0 };
   float x[784] = { 0 }, probs[10];
@@ -170,13 +136,13 @@ test_no_driver (void)
   g_assert_cmpstr (sl_model_get_device (m), ==, "cpu");
   sl_assert_ok (sl_model_predict (m, x, 1, probs, &err), &err);
   sl_model_free (m);
-  remove_dir (dir);
+  sl_test_fake_cuda_dir_remove (dir);
 }
 
 static void
 test_unusable_gpus (void)
 {
-  char *dir = module_dir ("gpus");
+  char *dir = sl_test_fake_cuda_dir ("gpus");
   sl_device_list *list = NULL;
   sl_model *m = new_model ();
   sl_error err = { 0 };
@@ -192,14 +158,14 @@ test_unusable_gpus (void)
   g_assert_cmpstr (sl_model_get_device (m), ==, "cpu");
   sl_device_list_free (list);
   sl_model_free (m);
-  remove_dir (dir);
+  sl_test_fake_cuda_dir_remove (dir);
 }
 
 /* The whole engine on memory it cannot touch: results bit-identical to the CPU. */
 static void
 test_emulated_training (void)
 {
-  char *dir = module_dir ("emulated");
+  char *dir = sl_test_fake_cuda_dir ("emulated");
   sl_model *cpu = new_model (), *gpu = new_model (), *share = NULL;
   sl_device_list *list = NULL;
   sl_epoch_stats cpu_last, gpu_last, cpu_eval, gpu_eval;
@@ -274,14 +240,14 @@ test_emulated_training (void)
   sl_test_data_clear (&d);
   sl_model_free (cpu);
   sl_model_free (gpu);
-  remove_dir (dir);
+  sl_test_fake_cuda_dir_remove (dir);
 }
 
 /* Checkpoints written from the GPU resume on the CPU and the other way round. */
 static void
 test_emulated_checkpoints (void)
 {
-  char *dir = module_dir ("emulated");
+  char *dir = sl_test_fake_cuda_dir ("emulated");
   g_autofree char *path = g_build_filename (dir, "run.ckpt", NULL);
   sl_model *gpu = new_model (), *cpu = new_model (), *loaded = NULL;
   sl_trainer *tg, *tc;
@@ -328,14 +294,14 @@ test_emulated_checkpoints (void)
   sl_model_free (gpu);
   sl_test_data_clear (&d);
   g_unlink (path);
-  remove_dir (dir);
+  sl_test_fake_cuda_dir_remove (dir);
 }
 
 /* Out of device memory: an error with a suggestion, and the model stays usable. */
 static void
 test_emulated_out_of_memory (void)
 {
-  char *dir = module_dir ("emulated");
+  char *dir = sl_test_fake_cuda_dir ("emulated");
   sl_model *m = new_model ();
   sl_trainer *t = NULL;
   sl_train_config c;
@@ -359,7 +325,7 @@ test_emulated_out_of_memory (void)
   g_unsetenv ("SL_FAKE_GPU_MEMORY");
   sl_model_free (m);
   sl_test_data_clear (&d);
-  remove_dir (dir);
+  sl_test_fake_cuda_dir_remove (dir);
 }
 
 /* A GPU that computes wrong numbers is caught before it is used, and the
@@ -367,7 +333,7 @@ test_emulated_out_of_memory (void)
 static void
 test_emulated_self_check (void)
 {
-  char *dir = module_dir ("emulated");
+  char *dir = sl_test_fake_cuda_dir ("emulated");
   sl_device_list *list = NULL;
   sl_model *m = new_model ();
   sl_error err = { 0 };
@@ -399,7 +365,7 @@ test_emulated_self_check (void)
   g_assert_cmpint (backend_calls (dir), ==, calls);
   g_assert_cmpstr (sl_model_get_device (m), ==, "cpu");
   sl_model_free (m);
-  remove_dir (dir);
+  sl_test_fake_cuda_dir_remove (dir);
 }
 
 #define MOVERS 4
@@ -421,7 +387,7 @@ move_to_gpu (gpointer data)
 static void
 test_self_check_once (void)
 {
-  char *dir = module_dir ("emulated");
+  char *dir = sl_test_fake_cuda_dir ("emulated");
   sl_device_list *list = NULL, *again = NULL;
   sl_model *movers[MOVERS], *late = new_model (), *own = new_model ();
   GThread *threads[MOVERS];
@@ -458,7 +424,7 @@ test_self_check_once (void)
     }
   sl_model_free (late);
   sl_model_free (own);
-  remove_dir (dir);
+  sl_test_fake_cuda_dir_remove (dir);
 }
 
 /* A check that could not run (no backend for it) is not a verdict: the next
@@ -466,7 +432,7 @@ test_self_check_once (void)
 static void
 test_self_check_retried (void)
 {
-  char *dir = module_dir ("gpus");
+  char *dir = sl_test_fake_cuda_dir ("gpus");
   sl_model *m = new_model ();
   sl_error err = { 0 };
 
@@ -476,14 +442,14 @@ test_self_check_retried (void)
   g_assert_cmpint (sl_model_set_device (m, NULL, "cuda:0", &err), ==, SL_ERR_DEVICE);
   g_assert_cmpint (backend_calls (dir), ==, 2);
   sl_model_free (m);
-  remove_dir (dir);
+  sl_test_fake_cuda_dir_remove (dir);
 }
 
 /* A device that fails mid-training: an error, never a crash. */
 static void
 test_emulated_device_fault (void)
 {
-  char *dir = module_dir ("emulated");
+  char *dir = sl_test_fake_cuda_dir ("emulated");
   sl_device_list *list = NULL;
   sl_model *m = new_model ();
   sl_trainer *t = NULL;
@@ -511,7 +477,7 @@ test_emulated_device_fault (void)
   sl_device_list_free (list);
   sl_model_free (m);
   sl_test_data_clear (&d);
-  remove_dir (dir);
+  sl_test_fake_cuda_dir_remove (dir);
 }
 
 int

@@ -337,33 +337,12 @@ test_bad_arguments (void)
   sl_model_free (m);
 }
 
-/* A folder holding the emulated GPU module as libsightline-cuda.so, made the
- * only place the runtime looks. */
-static char *
-emulated_module_dir (void)
-{
-  g_autoptr (GError) error = NULL;
-  g_autofree char *src = g_test_build_filename (G_TEST_BUILT, "fake-cuda-emulated.so", NULL);
-  char *dir = g_dir_make_tmp ("sl-layer-outputs-XXXXXX", &error);
-  g_autofree char *dst = g_build_filename (dir, SL_CUDA_MODULE_NAME, NULL);
-  g_autofree char *contents = NULL;
-  gsize len;
-
-  g_assert_no_error (error);
-  g_assert_true (g_file_get_contents (src, &contents, &len, &error));
-  g_assert_true (g_file_set_contents (dst, contents, (gssize) len, &error));
-  g_setenv ("SIGHTLINE_CUDA_MODULE_DIR", dir, TRUE);
-  g_assert_cmpint (sl_device_registry_refresh (NULL, NULL), ==, SL_OK);
-  return dir;
-}
-
 /* On memory the engine cannot touch (an emulated GPU): layer outputs and a
  * class heatmap equal the CPU's bit for bit, through uploads and downloads. */
 static void
 test_emulated_device (void)
 {
-  char *dir = emulated_module_dir ();
-  g_autofree char *module = g_build_filename (dir, SL_CUDA_MODULE_NAME, NULL);
+  char *dir = sl_test_fake_cuda_dir ("emulated");
   sl_model *cpu = new_lite0 (NULL, 6), *gpu = new_lite0 (NULL, 6);
   const int n = 3, cam = sl_model_default_cam_layer (cpu);
   const int layers[]
@@ -391,11 +370,7 @@ test_emulated_device (void)
   g_strfreev ((char **) b);
   sl_model_free (cpu);
   sl_model_free (gpu);
-  g_unlink (module);
-  g_rmdir (dir);
-  g_free (dir);
-  g_unsetenv ("SIGHTLINE_CUDA_MODULE_DIR");
-  g_assert_cmpint (sl_device_registry_refresh (NULL, NULL), ==, SL_OK);
+  sl_test_fake_cuda_dir_remove (dir);
 }
 
 int
