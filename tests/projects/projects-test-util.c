@@ -12,6 +12,7 @@
 #include "sightline.h"
 #include "sl-classifier.h"
 #include "sl-idx.h"
+#include "sl-train-job.h"
 #include "sl-vision.h"
 
 static const char *const names[10] = {
@@ -279,4 +280,17 @@ pt_cli (char **out, char **err, const char *first, ...)
   status = pt_cli_va (out, err, first, ap);
   va_end (ap);
   return status;
+}
+
+gint64
+pt_run_job (SlProject *project, SlRunConfig *config)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SlTrainJob) job = sl_train_job_new (project, config, &error);
+
+  sl_run_config_clear (config);
+  g_assert_no_error (error);
+  g_assert_true (sl_train_job_run (job, &error));
+  g_assert_no_error (error);
+  return sl_train_job_get_run_id (job);
 }

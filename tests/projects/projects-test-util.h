@@ -5,6 +5,7 @@
 #include <stdarg.h>
 
 #include "sl-project.h"
+#include "sl-run.h"
 #include "sl-files.h"
 
 /* A new temporary folder; removed with sl_remove_tree (sl-files.h). */
@@ -45,6 +46,10 @@ void pt_install_test_backbone (const char *dir);
 /* Imports every image below dir as class_name (made when missing), asserting that it succeeds;
  * the new images' ids go to *ids (g_array_unref) when ids is not NULL. */
 void pt_import_as (SlProject *project, const char *dir, const char *class_name, GArray **ids);
+
+/* Runs a train job (a fit for an anomaly config) with config to its end, asserting that it
+ * succeeds; clears config. Returns the run's id. */
+gint64 pt_run_job (SlProject *project, SlRunConfig *config);
 
 /* The CLI under test: $SL_CLI, or the sightline-cli built beside the tests (G_TEST_BUILDDIR is
  * tests/); NULL when it is not built. */

@@ -49,19 +49,6 @@ split (SlProject *project)
   g_assert_no_error (error);
 }
 
-static gint64
-run_job (SlProject *project, SlRunConfig *config)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (SlTrainJob) job = sl_train_job_new (project, config, &error);
-
-  sl_run_config_clear (config);
-  g_assert_no_error (error);
-  g_assert_true (sl_train_job_run (job, &error));
-  g_assert_no_error (error);
-  return sl_train_job_get_run_id (job);
-}
-
 /* Every labelled image of the project, as stored. */
 static GPtrArray *
 stored_images (SlProject *project)
@@ -121,7 +108,7 @@ test_anomaly_export (Fixture *f, gconstpointer data)
   config.anomaly = TRUE;
   config.input_size = 128;
   config.threads = 2;
-  run_id = run_job (f->project, &config);
+  run_id = pt_run_job (f->project, &config);
 
   g_assert_true (sl_project_set_anomaly_threshold (f->project, 12.5, &error));
   sl_export_options_init (&o);
@@ -292,7 +279,7 @@ test_gate_export (Fixture *f, gconstpointer data)
   config.epochs = 2;
   config.batch_size = 8;
   config.threads = 2;
-  run_id = run_job (f->project, &config);
+  run_id = pt_run_job (f->project, &config);
 
   sl_export_options_init (&o);
   o.anomaly_gate = TRUE;
@@ -377,7 +364,7 @@ test_gate_without_validation (Fixture *f, gconstpointer data)
   config.batch_size = 8;
   config.patience = 0;
   config.threads = 2;
-  run_id = run_job (f->project, &config);
+  run_id = pt_run_job (f->project, &config);
 
   sl_export_options_init (&o);
   o.anomaly_gate = TRUE;

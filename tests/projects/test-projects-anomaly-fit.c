@@ -44,6 +44,26 @@ make_project (Fixture *f, int n_good, int n_defect, gboolean split)
   g_assert_no_error (error);
 }
 
+/* An anomaly project with n_good good images, every one of them in training (no validation
+ * images); returns its images (g_ptr_array_unref). */
+static GPtrArray *
+make_train_only_project (Fixture *f, int n_good)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  GPtrArray *images;
+
+  make_project (f, n_good, 0, FALSE);
+  images = sl_project_list_images (f->project, NULL, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < images->len; i++)
+    g_array_append_val (ids, ((SlImageInfo *) g_ptr_array_index (images, i))->id);
+  g_assert_true (sl_project_set_split (f->project, (const gint64 *) ids->data, ids->len,
+                                       SL_SPLIT_TRAIN, &error));
+  g_assert_no_error (error);
+  return images;
+}
+
 static void
 fixture_set_up (Fixture *f, gconstpointer data)
 {
@@ -317,15 +337,7 @@ test_lite0 (void)
   f->images = g_build_filename (f->tmp, "images", NULL);
   make_project (f, 40, 20, TRUE);
   anomaly_config (&config);
-  {
-    g_autoptr (SlTrainJob) job = sl_train_job_new (f->project, &config, &error);
-
-    g_assert_no_error (error);
-    g_assert_true (sl_train_job_run (job, &error));
-    g_assert_no_error (error);
-    run_id = sl_train_job_get_run_id (job);
-  }
-  sl_run_config_clear (&config);
+  run_id = pt_run_job (f->project, &config);
   c = sl_project_open_classifier (f->project, run_id, SL_CHECKPOINT_BEST, 2, NULL, &error);
   g_assert_no_error (error);
   score_split (f->project, c, SL_SPLIT_TEST, good, defect);
@@ -345,27 +357,14 @@ static void
 test_held_out (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (SlTrainJob) job = NULL;
   g_autoptr (SlRunInfo) run = NULL;
   g_autoptr (GPtrArray) images = NULL;
-  g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
   SlAnomalyThreshold t = { 0 };
   SlRunConfig config;
 
-  make_project (f, 20, 0, FALSE);
-  images = sl_project_list_images (f->project, NULL, &error);
-  for (guint i = 0; i < images->len; i++)
-    g_array_append_val (ids, ((SlImageInfo *) g_ptr_array_index (images, i))->id);
-  g_assert_true (sl_project_set_split (f->project, (const gint64 *) ids->data, ids->len,
-                                       SL_SPLIT_TRAIN, &error));
-  g_assert_no_error (error);
+  images = make_train_only_project (f, 20);
   anomaly_config (&config);
-  job = sl_train_job_new (f->project, &config, &error);
-  sl_run_config_clear (&config);
-  g_assert_no_error (error);
-  g_assert_true (sl_train_job_run (job, &error));
-  g_assert_no_error (error);
-  run = get_run (f->project, sl_train_job_get_run_id (job));
+  run = get_run (f->project, pt_run_job (f->project, &config));
   g_assert_cmpint (run->status, ==, SL_RUN_FINISHED);
   g_assert_nonnull (strstr (run->message, "4 of the 20 training good images were held out"));
   g_assert_true (sl_run_get_anomaly_threshold (f->project, run, &t, &error));
@@ -380,20 +379,12 @@ static void
 test_damaged_images (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (SlTrainJob) job = NULL;
   g_autoptr (SlRunInfo) run = NULL;
   g_autoptr (GPtrArray) images = NULL;
-  g_autoptr (GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint64));
   g_autofree char *damaged = NULL, *missing = NULL;
   SlRunConfig config;
 
-  make_project (f, 20, 0, FALSE);
-  images = sl_project_list_images (f->project, NULL, &error);
-  for (guint i = 0; i < images->len; i++)
-    g_array_append_val (ids, ((SlImageInfo *) g_ptr_array_index (images, i))->id);
-  g_assert_true (sl_project_set_split (f->project, (const gint64 *) ids->data, ids->len,
-                                       SL_SPLIT_TRAIN, &error));
-  g_assert_no_error (error);
+  images = make_train_only_project (f, 20);
   damaged = sl_project_image_path (f->project, ((SlImageInfo *) images->pdata[0])->hash,
                                    ((SlImageInfo *) images->pdata[0])->ext);
   missing = sl_project_image_path (f->project, ((SlImageInfo *) images->pdata[1])->hash,
@@ -401,12 +392,7 @@ test_damaged_images (Fixture *f, gconstpointer data)
   g_assert_true (g_file_set_contents (damaged, "not a picture", -1, &error));
   g_assert_cmpint (g_unlink (missing), ==, 0);
   anomaly_config (&config);
-  job = sl_train_job_new (f->project, &config, &error);
-  sl_run_config_clear (&config);
-  g_assert_no_error (error);
-  g_assert_true (sl_train_job_run (job, &error));
-  g_assert_no_error (error);
-  run = get_run (f->project, sl_train_job_get_run_id (job));
+  run = get_run (f->project, pt_run_job (f->project, &config));
   g_test_message ("%s", run->message);
   g_assert_cmpint (run->status, ==, SL_RUN_FINISHED);
   g_assert_nonnull (strstr (run->message, "1 image could not be read and was skipped"));

@@ -119,19 +119,6 @@ sha256_of (const char *path)
   return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (guchar *) data, len);
 }
 
-static gint64
-train (SlProject *project, SlRunConfig *config)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (SlTrainJob) job = sl_train_job_new (project, config, &error);
-
-  sl_run_config_clear (config);
-  g_assert_no_error (error);
-  g_assert_true (sl_train_job_run (job, &error));
-  g_assert_no_error (error);
-  return sl_train_job_get_run_id (job);
-}
-
 static void
 progress_seen (double fraction, const char *what, gpointer user_data)
 {
@@ -163,7 +150,7 @@ test_classifier_report (void)
   config.epochs = 2;
   config.threads = 2;
   config.patience = 0;
-  run_id = train (project, &config);
+  run_id = pt_run_job (project, &config);
   g_assert_true (sl_project_set_reject_threshold (project, 0.6, &error));
 
   /* No stored evaluation: the report evaluates the test split first and says so. */
@@ -304,7 +291,7 @@ test_cli (void)
     sl_run_config_init (&config);
     config.epochs = 1;
     config.threads = 2;
-    train (project, &config);
+    pt_run_job (project, &config);
   }
   {
     /* An output folder that does not exist. */
@@ -377,7 +364,7 @@ test_anomaly_report (void)
   config.backbone = g_strdup ("lite0");
   config.input_size = 128;
   config.threads = 2;
-  run_id = train (project, &config);
+  run_id = pt_run_job (project, &config);
   eval_id = sl_project_evaluate (project, run_id, SL_SPLIT_TEST, SL_CHECKPOINT_BEST, 1, 2, NULL,
                                  NULL, NULL, &error);
   g_assert_no_error (error);
