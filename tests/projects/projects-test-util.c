@@ -294,3 +294,23 @@ pt_run_job (SlProject *project, SlRunConfig *config)
   g_assert_no_error (error);
   return sl_train_job_get_run_id (job);
 }
+
+void
+pt_anomaly_fixture_set_up (PtAnomalyFixture *f, gconstpointer data)
+{
+  g_autofree char *backbones = NULL;
+
+  f->tmp = pt_make_tmp ();
+  f->images = g_build_filename (f->tmp, "images", NULL);
+  backbones = g_build_filename (f->tmp, "backbones", NULL);
+  pt_install_test_backbone (backbones);
+}
+
+void
+pt_anomaly_fixture_tear_down (PtAnomalyFixture *f, gconstpointer data)
+{
+  g_clear_pointer (&f->project, sl_project_unref);
+  sl_remove_tree (f->tmp);
+  g_free (f->tmp);
+  g_free (f->images);
+}

@@ -61,3 +61,16 @@ const char *pt_cli_path (void);
 int pt_cli_argv (char **out, char **err, const char *const *args);
 int pt_cli_va (char **out, char **err, const char *first, va_list ap);
 int pt_cli (char **out, char **err, const char *first, ...) G_GNUC_NULL_TERMINATED;
+
+/* The fixture of the anomaly fit and export tests: a temporary folder with the random-weight test
+ * backbone installed (pt_install_test_backbone), the folder for the synthetic images and the
+ * project the test makes. */
+typedef struct
+{
+  char *tmp, *images;
+  SlProject *project;
+} PtAnomalyFixture;
+
+void pt_anomaly_fixture_set_up (PtAnomalyFixture *f, gconstpointer data);
+/* Unrefs the project, removes the folder. */
+void pt_anomaly_fixture_tear_down (PtAnomalyFixture *f, gconstpointer data);

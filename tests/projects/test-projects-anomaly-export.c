@@ -11,31 +11,7 @@
 #include "sl-test-anomaly-data.h"
 #include "sl-train-job.h"
 
-typedef struct
-{
-  char *tmp, *images;
-  SlProject *project;
-} Fixture;
-
-static void
-fixture_set_up (Fixture *f, gconstpointer data)
-{
-  g_autofree char *backbones = NULL;
-
-  f->tmp = pt_make_tmp ();
-  f->images = g_build_filename (f->tmp, "images", NULL);
-  backbones = g_build_filename (f->tmp, "backbones", NULL);
-  pt_install_test_backbone (backbones);
-}
-
-static void
-fixture_tear_down (Fixture *f, gconstpointer data)
-{
-  g_clear_pointer (&f->project, sl_project_unref);
-  sl_remove_tree (f->tmp);
-  g_free (f->tmp);
-  g_free (f->images);
-}
+typedef PtAnomalyFixture Fixture;
 
 static void
 split (SlProject *project)
@@ -394,11 +370,11 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add ("/anomaly-export/anomaly", Fixture, NULL, fixture_set_up, test_anomaly_export,
-              fixture_tear_down);
-  g_test_add ("/anomaly-export/gate", Fixture, NULL, fixture_set_up, test_gate_export,
-              fixture_tear_down);
-  g_test_add ("/anomaly-export/gate-without-validation", Fixture, NULL, fixture_set_up,
-              test_gate_without_validation, fixture_tear_down);
+  g_test_add ("/anomaly-export/anomaly", Fixture, NULL, pt_anomaly_fixture_set_up,
+              test_anomaly_export, pt_anomaly_fixture_tear_down);
+  g_test_add ("/anomaly-export/gate", Fixture, NULL, pt_anomaly_fixture_set_up, test_gate_export,
+              pt_anomaly_fixture_tear_down);
+  g_test_add ("/anomaly-export/gate-without-validation", Fixture, NULL, pt_anomaly_fixture_set_up,
+              test_gate_without_validation, pt_anomaly_fixture_tear_down);
   return g_test_run ();
 }

@@ -13,11 +13,7 @@
 
 #define IMAGE_SIZE 128
 
-typedef struct
-{
-  char *tmp, *images;
-  SlProject *project;
-} Fixture;
+typedef PtAnomalyFixture Fixture;
 
 /* An anomaly project with n_good good and n_defect defect images of the synthetic surface,
  * split as the workbench splits it (good 70/15/15; defects into validation and test only). */
@@ -62,26 +58,6 @@ make_train_only_project (Fixture *f, int n_good)
                                        SL_SPLIT_TRAIN, &error));
   g_assert_no_error (error);
   return images;
-}
-
-static void
-fixture_set_up (Fixture *f, gconstpointer data)
-{
-  g_autofree char *backbones = NULL;
-
-  f->tmp = pt_make_tmp ();
-  f->images = g_build_filename (f->tmp, "images", NULL);
-  backbones = g_build_filename (f->tmp, "backbones", NULL);
-  pt_install_test_backbone (backbones);
-}
-
-static void
-fixture_tear_down (Fixture *f, gconstpointer data)
-{
-  g_clear_pointer (&f->project, sl_project_unref);
-  sl_remove_tree (f->tmp);
-  g_free (f->tmp);
-  g_free (f->images);
 }
 
 static void
@@ -348,7 +324,7 @@ test_lite0 (void)
                   defect->len);
   g_assert_cmpfloat (auroc, >, 0.9);
   g_clear_pointer (&c, sl_classifier_free);
-  fixture_tear_down (f, NULL);
+  pt_anomaly_fixture_tear_down (f, NULL);
 }
 
 /* Without good validation images a seeded 20 % of the training good images is held out of the
@@ -660,22 +636,23 @@ main (int argc, char **argv)
   g_test_add_func ("/anomaly-fit/old-recipe", test_old_recipe);
   /* Before any fixture points the backbone search at the test backbone. */
   g_test_add_func ("/anomaly-fit/lite0", test_lite0);
-  g_test_add ("/anomaly-fit/fit", Fixture, NULL, fixture_set_up, test_fit, fixture_tear_down);
-  g_test_add ("/anomaly-fit/held-out", Fixture, NULL, fixture_set_up, test_held_out,
-              fixture_tear_down);
-  g_test_add ("/anomaly-fit/no-good", Fixture, NULL, fixture_set_up, test_no_good,
-              fixture_tear_down);
-  g_test_add ("/anomaly-fit/defects-only", Fixture, NULL, fixture_set_up, test_defects_only,
-              fixture_tear_down);
-  g_test_add ("/anomaly-fit/damaged-images", Fixture, NULL, fixture_set_up, test_damaged_images,
-              fixture_tear_down);
-  g_test_add ("/anomaly-fit/cancel-resume", Fixture, NULL, fixture_set_up, test_cancel_resume,
-              fixture_tear_down);
-  g_test_add ("/anomaly-fit/missing-backbone", Fixture, NULL, fixture_set_up, test_missing_backbone,
-              fixture_tear_down);
-  g_test_add ("/anomaly-fit/cli-kill-resume", Fixture, NULL, fixture_set_up, test_cli_kill_resume,
-              fixture_tear_down);
-  g_test_add ("/anomaly-fit/cli-options", Fixture, NULL, fixture_set_up, test_cli_options,
-              fixture_tear_down);
+  g_test_add ("/anomaly-fit/fit", Fixture, NULL, pt_anomaly_fixture_set_up, test_fit,
+              pt_anomaly_fixture_tear_down);
+  g_test_add ("/anomaly-fit/held-out", Fixture, NULL, pt_anomaly_fixture_set_up, test_held_out,
+              pt_anomaly_fixture_tear_down);
+  g_test_add ("/anomaly-fit/no-good", Fixture, NULL, pt_anomaly_fixture_set_up, test_no_good,
+              pt_anomaly_fixture_tear_down);
+  g_test_add ("/anomaly-fit/defects-only", Fixture, NULL, pt_anomaly_fixture_set_up,
+              test_defects_only, pt_anomaly_fixture_tear_down);
+  g_test_add ("/anomaly-fit/damaged-images", Fixture, NULL, pt_anomaly_fixture_set_up,
+              test_damaged_images, pt_anomaly_fixture_tear_down);
+  g_test_add ("/anomaly-fit/cancel-resume", Fixture, NULL, pt_anomaly_fixture_set_up,
+              test_cancel_resume, pt_anomaly_fixture_tear_down);
+  g_test_add ("/anomaly-fit/missing-backbone", Fixture, NULL, pt_anomaly_fixture_set_up,
+              test_missing_backbone, pt_anomaly_fixture_tear_down);
+  g_test_add ("/anomaly-fit/cli-kill-resume", Fixture, NULL, pt_anomaly_fixture_set_up,
+              test_cli_kill_resume, pt_anomaly_fixture_tear_down);
+  g_test_add ("/anomaly-fit/cli-options", Fixture, NULL, pt_anomaly_fixture_set_up,
+              test_cli_options, pt_anomaly_fixture_tear_down);
   return g_test_run ();
 }
