@@ -104,6 +104,7 @@ spec_of (const sl_model *m, int batch, bool training, bool want_input_grad, sl_p
                   .grad_from = -1,
                   .fuse = !training && !want_input_grad && part == SL_PART_ALL };
 
+  s.unshared = training && m->unshared_training;
   if (part == SL_PART_PREFIX)
     s.end = m->n_frozen;
   else if (part == SL_PART_SUFFIX)
@@ -165,7 +166,8 @@ runs_in_place (const sl_model *m, const int *readers, const plan_spec *sp, int i
 typedef struct
 {
   size_t *out_at, *grad_at, *saved_at, *arg_at; /* per node */
-  size_t *pool_at; /* per node: its output's place in the frozen prefix's shared region */
+  size_t *pool_at;  /* per node: its output's place in the frozen prefix's shared region */
+  size_t *gpool_at; /* per node: its gradient's place in the gradients' shared region */
   size_t input_grad_at, ws_at, scratch_at, stats_at, input_at, probs_at, labels_at;
   size_t ws; /* workspace floats */
   size_t floats, ints;
@@ -245,7 +247,12 @@ layout_node (const sl_model *m, const int *readers, const plan_spec *sp, int i,
       l->out_at[i] = t->floats;
       t->floats += len;
     }
-  if (training)
+  if (training && l->gpool_at[i] != SIZE_MAX)
+    {
+      l->grad_at[i] = l->gpool_at[i]; /* offsets within the arena, like pool_at */
+      pooled += len;
+    }
+  else if (training)
     {
       l->grad_at[i] = t->floats;
       t->floats += len;
@@ -422,6 +429,117 @@ pool_outputs (const sl_model *m, const int *readers, const plan_spec *sp, plan_l
   return size;
 }
 
+/* A training plan's gradients: node i's output gradient (shared by the
+ * layers in place on it and the aliases of it) is written first by the
+ * backward pass of its last reader (the loss for the last node) and read
+ * last by i's own backward pass, which runs in reverse order. Gradients whose
+ * spans in that order do not meet share one region starting at `base`, each
+ * placed first-fit among those still alive. Fills l->gpool_at (SIZE_MAX: a
+ * buffer of its own) and returns the region's floats. Plans with a backward
+ * pass at inference (Grad-CAM reads a gradient afterwards) and the unshared
+ * reference keep one buffer per node. */
+static size_t
+pool_grads (const sl_model *m, const int *readers, const plan_spec *sp, plan_layout *l, size_t base)
+{
+  int *owner = NULL, *first = NULL, *live = NULL, *order = NULL;
+  int n_live = 0, n_order = 0;
+  size_t size = 0;
+
+  for (int i = 0; i < m->n_nodes; i++)
+    l->gpool_at[i] = SIZE_MAX;
+  if (!sp->training || sp->unshared || sp->grad_from >= 0 || sp->keep != NULL
+      || sp->first >= sp->end)
+    return 0;
+  owner = calloc (4 * (size_t) m->n_nodes, sizeof (int));
+  if (owner == NULL)
+    return 0; /* a buffer per node: more memory, same results */
+  first = owner + m->n_nodes;
+  live = first + m->n_nodes;
+  order = live + m->n_nodes;
+  /* owner[i]: the node whose gradient buffer node i's gradient is (-1: none). */
+  for (int i = 0; i < m->n_nodes; i++)
+    {
+      const sl_node *n = &m->nodes[i];
+      const sl_layer_class *c = _sl_layer_class (n->kind);
+
+      owner[i] = -1;
+      first[i] = -1;
+      if (i < sp->first || i >= sp->end || !node_backprops (m, sp, i))
+        continue;
+      if (c->flags & SL_LAYER_ALIAS)
+        {
+          int r = grad_root (m, i);
+
+          owner[i] = r == SL_INPUT_NODE || r < sp->first ? -1 : owner[r];
+        }
+      else if (runs_in_place (m, readers, sp, i))
+        owner[i] = owner[n->inputs[0]];
+      else
+        owner[i] = i;
+    }
+  /* first[o]: the latest backward step (a node index; n_nodes: the loss)
+   * that writes o's buffer. */
+  if (owner[m->n_nodes - 1] >= 0 && sp->end == m->n_nodes)
+    first[owner[m->n_nodes - 1]] = m->n_nodes;
+  for (int i = sp->first; i < sp->end; i++)
+    for (int k = 0; node_backprops (m, sp, i) && k < m->nodes[i].n_inputs; k++)
+      {
+        int in = m->nodes[i].inputs[k];
+        int o = in == SL_INPUT_NODE || in < sp->first ? -1 : owner[in];
+
+        if (o >= 0 && first[o] < i)
+          first[o] = i;
+      }
+  /* Buffer o is alive from step first[o] down to step o (never written:
+   * only at o); place them as they come alive, latest first write first. */
+  for (int i = sp->first; i < sp->end; i++)
+    if (owner[i] == i && first[i] < i)
+      first[i] = i;
+  for (int i = sp->end - 1; i >= sp->first; i--)
+    if (owner[i] == i)
+      {
+        int k = n_order++;
+
+        for (; k > 0 && first[order[k - 1]] < first[i]; k--)
+          order[k] = order[k - 1];
+        order[k] = i;
+      }
+  for (int j = 0; j < n_order; j++)
+    {
+      const int i = order[j];
+      const size_t len = _sl_align16 ((size_t) sp->batch * _sl_shape_size (m->nodes[i].out));
+      size_t at = 0;
+      int keep = 0;
+
+      /* Buffers whose own backward step came before i's first write are free again. */
+      for (int k = 0; k < n_live; k++)
+        if (live[k] <= first[i])
+          live[keep++] = live[k];
+      n_live = keep;
+      for (bool moved = true; moved;)
+        {
+          moved = false;
+          for (int k = 0; k < n_live; k++)
+            {
+              size_t b = l->gpool_at[live[k]] - base;
+              size_t e
+                  = b + _sl_align16 ((size_t) sp->batch * _sl_shape_size (m->nodes[live[k]].out));
+
+              if (at < e && b < at + len)
+                {
+                  at = e;
+                  moved = true;
+                }
+            }
+        }
+      l->gpool_at[i] = base + at;
+      live[n_live++] = i;
+      size = at + len > size ? at + len : size;
+    }
+  free (owner);
+  return size;
+}
+
 /* Lays out one plan without allocating it. _sl_plan_new and the cost
  * estimate (_sl_plan_measure) share this, so what a model is said to need
  * is what its first prediction allocates. node_bytes and node_ws, when not
@@ -437,7 +555,7 @@ plan_layout_new (const sl_model *m, const plan_spec *spec, const sl_plan_sizer *
   const plan_spec *sp = &fused;
 
   memset (l, 0, sizeof *l);
-  l->out_at = calloc ((size_t) m->n_nodes * 5, sizeof (size_t));
+  l->out_at = calloc ((size_t) m->n_nodes * 6, sizeof (size_t));
   if (l->out_at == NULL || readers == NULL)
     {
       free (readers);
@@ -448,9 +566,11 @@ plan_layout_new (const sl_model *m, const plan_spec *spec, const sl_plan_sizer *
   l->saved_at = l->grad_at + m->n_nodes;
   l->arg_at = l->saved_at + m->n_nodes;
   l->pool_at = l->arg_at + m->n_nodes;
+  l->gpool_at = l->pool_at + m->n_nodes;
   if (spec->fuse && !spec->unshared)
     fused.fusion = l->fuse = _sl_fuse_new (m, readers, &l->fold_floats);
   t.floats = pool_outputs (m, readers, sp, l);
+  t.floats += pool_grads (m, readers, sp, l, t.floats);
   for (int i = 0; i < m->n_nodes; i++)
     {
       uint64_t ws;

@@ -140,6 +140,9 @@ struct sl_model
    * the runtime classifier from its memory limit: _sl_plan_new refuses a
    * larger plan with SL_ERR_LIMIT before allocating it. */
   uint64_t plan_limit;
+  /* Tests: training plans give every node its own output and gradient
+   * buffer (the reference the shared training plans must match bit for bit). */
+  bool unshared_training;
   /* Frozen layers: nodes [0, n_frozen); their parameters are [0, trainable_offset). */
   int n_frozen;
   size_t trainable_offset;

@@ -1,6 +1,7 @@
-/* test-engine-plan-sharing.c: inference plans share activation buffers by lifetime; predictions grow their batch only as far as the memory limit allows. */
+/* test-engine-plan-sharing.c: inference plans share activation buffers and training plans gradient buffers by lifetime; predictions grow their batch only as far as the memory limit allows. */
 #include "sl-test-support.h"
 #include "engine/sl-model-private.h"
+#include "engine/sl-trainer-private.h"
 
 #include <math.h>
 #include <string.h>
@@ -195,6 +196,115 @@ test_shared_frozen_features (void)
   sl_model_free (ref);
 }
 
+/* A preset whose first `frozen` layers are frozen (0: none), its weights from `seed`. */
+static sl_model *
+build_frozen (const char *preset, int side, int frozen, guint64 seed, gboolean unshared)
+{
+  sl_preset_options o;
+  sl_error err = { 0 };
+  char *j = NULL;
+  GString *json;
+  const char *at;
+  sl_model *m;
+
+  sl_preset_options_init (&o);
+  o.channels = 3;
+  o.height = o.width = side;
+  o.classes = 3;
+  sl_assert_ok (sl_preset_json (preset, &o, &j, &err), &err);
+  json = g_string_new (NULL);
+  at = j;
+  for (int k = 0; k < frozen; k++)
+    {
+      const char *next = strstr (at, "{\"type\":");
+
+      g_assert_nonnull (next);
+      g_string_append_len (json, at, next - at);
+      g_string_append (json, "{\"frozen\":true,\"type\":");
+      at = next + strlen ("{\"type\":");
+    }
+  g_string_append (json, at);
+  sl_free (j);
+  sl_assert_ok (sl_model_new (json->str, seed, &m, &err), &err);
+  g_string_free (json, TRUE);
+  sl_assert_ok (sl_model_set_threads (m, 2, &err), &err);
+  m->unshared_training = unshared;
+  return m;
+}
+
+/* A training plan shares gradient buffers by lifetime: it plans far fewer
+ * bytes than the reference (every node its own output and gradient), and a
+ * few Adam steps on the same images leave weights and running statistics
+ * bit-identical to the reference's. */
+static void
+check_training_shares (const char *preset, int side, int frozen, double max_ratio)
+{
+  const int batch = 4, steps = 3;
+  const gsize in_size = 3 * (gsize) side * side;
+  g_autofree float *x = g_new (float, in_size *batch);
+  int32_t labels[4] = { 0, 2, 1, 2 };
+  sl_model *m = build_frozen (preset, side, frozen, 11, FALSE);
+  sl_model *ref = build_frozen (preset, side, frozen, 11, TRUE);
+  sl_train_config cfg;
+  sl_trainer *t, *tref;
+  sl_error err = { 0 };
+  uint64_t bytes, ref_bytes;
+
+  g_assert_cmpint (m->n_frozen, ==, frozen);
+  sl_train_config_init (&cfg);
+  sl_assert_ok (sl_trainer_new (m, &cfg, batch, &t, &err), &err);
+  sl_assert_ok (sl_trainer_new (ref, &cfg, batch, &tref, &err), &err);
+  /* The plans alone: less the optimizer's three floats per trainable weight. */
+  bytes = _sl_trainer_bytes (t)
+          - 3 * sizeof (float) * (sl_model_param_count (m) - m->trainable_offset);
+  ref_bytes = _sl_trainer_bytes (tref)
+              - 3 * sizeof (float) * (sl_model_param_count (m) - m->trainable_offset);
+  g_test_message ("%s at %d px, %d frozen: training plan %" G_GUINT64_FORMAT
+                  " bytes, unshared %" G_GUINT64_FORMAT,
+                  preset, side, frozen, bytes, ref_bytes);
+  g_assert_cmpfloat ((double) bytes, <, max_ratio * (double) ref_bytes);
+  g_test_message ("ratio %.3f", (double) bytes / (double) ref_bytes);
+  for (int s = 0; s < steps; s++)
+    {
+      sl_test_fill_normal (x, in_size * batch, 40 + s, 1.0f);
+      sl_assert_ok (sl_trainer_step (t, x, labels, batch, NULL, NULL, &err), &err);
+      sl_assert_ok (sl_trainer_step (tref, x, labels, batch, NULL, NULL, &err), &err);
+    }
+  g_assert_cmpmem (sl_model_params (m), sizeof (float) * sl_model_param_count (m),
+                   sl_model_params (ref), sizeof (float) * sl_model_param_count (ref));
+  g_assert_cmpmem (sl_model_state (m), sizeof (float) * sl_model_state_count (m),
+                   sl_model_state (ref), sizeof (float) * sl_model_state_count (ref));
+  sl_trainer_free (t);
+  sl_trainer_free (tref);
+  sl_model_free (m);
+  sl_model_free (ref);
+}
+
+static void
+test_training_small_bn (void)
+{
+  check_training_shares ("small-bn", 32, 0, 0.95);
+}
+
+static void
+test_training_resnet (void)
+{
+  check_training_shares ("resnet-s", 32, 0, 0.75);
+}
+
+static void
+test_training_mobilenet (void)
+{
+  check_training_shares ("mobilenet-s", 32, 0, 0.75);
+}
+
+/* Frozen layers have no gradient; the trainable rest shares its own. */
+static void
+test_training_frozen (void)
+{
+  check_training_shares ("resnet-s", 32, 4, 0.75);
+}
+
 /* A limit between the batch-1 and the batch-64 plan: 100 images are
  * predicted in chunks of the largest batch that fits, equal to predicting
  * them one by one; a limit that fits only batch 1 still predicts. */
@@ -307,5 +417,9 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/plan-sharing/frozen-features", test_shared_frozen_features);
   g_test_add_func ("/engine/plan-sharing/predict-within-limit", test_predict_within_limit);
   g_test_add_func ("/engine/plan-sharing/bytes-per-image", test_plan_bytes_per_image);
+  g_test_add_func ("/engine/plan-sharing/training-small-bn", test_training_small_bn);
+  g_test_add_func ("/engine/plan-sharing/training-resnet", test_training_resnet);
+  g_test_add_func ("/engine/plan-sharing/training-mobilenet", test_training_mobilenet);
+  g_test_add_func ("/engine/plan-sharing/training-frozen", test_training_frozen);
   return g_test_run ();
 }
