@@ -9,11 +9,11 @@
 #include <string.h>
 
 /* Below this many floating-point operations (one pass of a layer over the
- * plan's batch), an inference pass runs the layer on its calling thread
+ * pass's images), an inference pass runs the layer on its calling thread
  * alone: waking the pool and waiting for it costs more than the work saved,
  * and far more when other processes keep the cores busy. */
 #define SERIAL_FLOPS 2e6
-/* An inference plan for fewer images than the pool has threads (batch-1
+/* An inference pass of fewer images than the pool has threads (batch-1
  * latency: every layer splits its one image and waits for the pool) runs
  * every layer on the calling thread when the whole pass is below this much
  * work. The choice follows from the shapes alone, never from timing, so that
@@ -34,11 +34,14 @@ typedef struct
   size_t fold_floats;
   uint64_t folded_gen;
   /* An inference plan on a CPU pool of several threads runs the layers with
-   * too little work to be worth waking the pool (serial[i]) on a one-thread
-   * backend of its own (NULL: none), and every layer there when all_serial. */
+   * too little work to be worth waking the pool on a one-thread backend of
+   * its own (NULL: none), and every layer there when the whole pass is small.
+   * Both follow from the images of the pass (not the plan's capacity), so an
+   * image gets the same answer from every plan that runs it in a pass of the
+   * same size: flops holds each node's work per image, total_flops their sum. */
   sl_backend *serial_be;
-  bool *serial;
-  bool all_serial; /* a small pass for fewer images than the pool has threads */
+  double *flops;
+  double total_flops;
 } plan_private;
 
 static int
@@ -774,21 +777,18 @@ plan_serial (sl_model *m, plan_private *pp)
   const sl_plan *p = &pp->plan;
 
   if (!m->backend->ops->host_memory || m->threads < 2
-      || (pp->serial = calloc ((size_t) m->n_nodes, sizeof (bool))) == NULL)
+      || (pp->flops = calloc ((size_t) m->n_nodes, sizeof (double))) == NULL)
     return;
+  pp->total_flops = 0.0;
   for (int i = p->first; i < p->end; i++)
-    pp->serial[i] = (double) p->batch * _sl_node_flops (&m->nodes[i]) < SERIAL_FLOPS;
-  {
-    double flops = 0.0;
-
-    for (int i = p->first; i < p->end; i++)
-      flops += (double) p->batch * _sl_node_flops (&m->nodes[i]);
-    pp->all_serial = p->batch < m->threads && flops < ALL_SERIAL_FLOPS;
-  }
+    {
+      pp->flops[i] = _sl_node_flops (&m->nodes[i]);
+      pp->total_flops += pp->flops[i];
+    }
   if (_sl_cpu_backend_new (1, &pp->serial_be, NULL) != SL_OK)
     {
-      free (pp->serial);
-      pp->serial = NULL;
+      free (pp->flops);
+      pp->flops = NULL;
       pp->serial_be = NULL;
     }
 }
@@ -939,7 +939,7 @@ _sl_plan_free (sl_model *m, sl_plan *p)
     m->backend->ops->release (m->backend, pp->folded);
   free (pp->fold_host);
   free (pp->fuse);
-  free (pp->serial);
+  free (pp->flops);
   if (pp->serial_be != NULL)
     pp->serial_be->ops->destroy (pp->serial_be);
   free (pp);
@@ -1023,7 +1023,9 @@ _sl_graph_forward (sl_model *m, sl_plan *p, const float *x, int n, bool training
 {
   plan_private *pp = (plan_private *) p;
   sl_backend *const base = m->backend;
-  const bool all_serial = pp->serial != NULL && pp->all_serial;
+  /* Small passes and small layers run on the calling thread (see plan_private). */
+  const bool all_serial
+      = pp->flops != NULL && n < m->threads && (double) n * pp->total_flops < ALL_SERIAL_FLOPS;
 
   /* The folded weights follow the model's (a trainer step, new weights). */
   if (pp->folded != NULL && pp->folded_gen != m->weights_gen + 1)
@@ -1043,7 +1045,9 @@ _sl_graph_forward (sl_model *m, sl_plan *p, const float *x, int n, bool training
       r.noise_seed = noise_seed;
       /* The model is used from one thread at a time: a small layer may run
        * on the plan's one-thread backend (the same CPU ops, no pool). */
-      m->backend = pp->serial != NULL && (all_serial || pp->serial[i]) ? pp->serial_be : base;
+      m->backend = pp->flops != NULL && (all_serial || (double) n * pp->flops[i] < SERIAL_FLOPS)
+                       ? pp->serial_be
+                       : base;
       if (pp->fuse != NULL && (pp->fuse[i].bn >= 0 || pp->fuse[i].act >= 0))
         forward_fused (m, pp, &pp->fuse[i], &r);
       else

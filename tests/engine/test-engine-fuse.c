@@ -177,6 +177,32 @@ test_fold_serial_passes (void)
   sl_model_free (m);
 }
 
+/* One image gets the same bits from a plan sized for eight images as from a
+ * plan sized for one, and from a second handle on the weights: which layers
+ * run on the calling thread follows from the pass, not from the plan (the
+ * runtime hands a prediction whichever context is free). */
+static void
+test_fold_pass_size_decides (void)
+{
+  sl_model *m = build_preset ("small-bn", 1, 28, 9), *share = NULL;
+  const gsize in = input_size (m), classes = (gsize) sl_model_class_count (m);
+  g_autofree float *x = g_new (float, in * 8);
+  g_autofree float *probs = g_new (float, classes * 8);
+  g_autofree float *alone = g_new (float, classes);
+  g_autofree float *shared = g_new (float, classes);
+  sl_error err = { 0 };
+
+  randomise (m, 10);
+  sl_test_fill_normal (x, in * 8, 13, 1.0f);
+  sl_assert_ok (sl_model_predict (m, x, 8, probs, &err), &err);
+  sl_assert_ok (sl_model_predict (m, x, 1, alone, &err), &err);
+  sl_assert_ok (sl_model_share (m, 2, &share, &err), &err);
+  sl_assert_ok (sl_model_predict (share, x, 1, shared, &err), &err);
+  g_assert_cmpmem (alone, sizeof (float) * classes, shared, sizeof (float) * classes);
+  sl_model_free (share);
+  sl_model_free (m);
+}
+
 /* Plans that keep layer outputs, train, or are the reference fuse nothing. */
 static void
 test_fold_only_plain_inference (void)
@@ -257,6 +283,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/fuse/mobilenet-s", test_fold_mobilenet);
   g_test_add_func ("/engine/fuse/efficientnet-lite0", test_fold_lite0);
   g_test_add_func ("/engine/fuse/serial-passes", test_fold_serial_passes);
+  g_test_add_func ("/engine/fuse/pass-size-decides", test_fold_pass_size_decides);
   g_test_add_func ("/engine/fuse/only-plain-inference", test_fold_only_plain_inference);
   g_test_add_func ("/engine/fuse/training-after-inference", test_fold_training_after_inference);
   return g_test_run ();
