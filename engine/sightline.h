@@ -139,8 +139,8 @@ SL_API sl_status sl_model_compute_features (sl_model *model, const float *x, int
 SL_API int sl_model_find_layer (const sl_model *model, const char *name);
 /* The layer's output per image (channels x height x width; a dense or flattened
  * layer reports c x 1 x 1). SL_ERR_INVALID for an index out of range. */
-SL_API sl_status sl_model_layer_shape (const sl_model *model, int layer, int *channels,
-                                       int *height, int *width, sl_error *err);
+SL_API sl_status sl_model_layer_shape (const sl_model *model, int layer, int *channels, int *height,
+                                       int *width, sl_error *err);
 /* One forward pass over n images that copies the outputs of n_layers layers:
  * outs[k] receives n x (that layer's C x H x W) floats, NCHW. probs may be NULL
  * (the pass then stops at the deepest requested layer) or receive n x classes
@@ -187,12 +187,12 @@ typedef struct
    * upsampled to it and appended channel-wise. */
   int32_t layers[SL_ANOMALY_MAX_LAYERS];
   int32_t n_layers;
-  double coreset_ratio;   /* share of the collected patches the bank keeps (default 0.01) */
-  int64_t max_bank;       /* at most this many bank patches (default 16384) */
-  int64_t max_patches;    /* patches collected before selection, at most (default 400000) */
+  double coreset_ratio;    /* share of the collected patches the bank keeps (default 0.01) */
+  int64_t max_bank;        /* at most this many bank patches (default 16384) */
+  int64_t max_patches;     /* patches collected before selection, at most (default 400000) */
   int64_t expected_images; /* images the fitter will see (to spread max_patches); 0 = unknown */
-  float smoothing_sigma;  /* of the map's Gaussian, in input pixels (default 4) */
-  uint64_t seed;          /* which patches are kept when there are too many */
+  float smoothing_sigma;   /* of the map's Gaussian, in input pixels (default 4) */
+  uint64_t seed;           /* which patches are kept when there are too many */
 } sl_anomaly_config;
 
 SL_API void sl_anomaly_config_init (sl_anomaly_config *config);
@@ -222,7 +222,7 @@ SL_API sl_status sl_anomaly_fitter_finish (sl_anomaly_fitter *fitter, sl_fit_pro
                                            void *user_data, sl_anomaly **out, sl_error *err);
 SL_API void sl_anomaly_fitter_free (sl_anomaly_fitter *fitter); /* NULL-safe */
 
-SL_API void sl_anomaly_free (sl_anomaly *anomaly); /* NULL-safe */
+SL_API void sl_anomaly_free (sl_anomaly *anomaly);              /* NULL-safe */
 SL_API sl_anomaly *sl_anomaly_copy (const sl_anomaly *anomaly); /* NULL when out of memory */
 /* Scores n images with model (the one it was fitted with): scores receives n
  * image scores; maps may be NULL or receive n x H x W anomaly maps at the
@@ -231,9 +231,8 @@ SL_API sl_status sl_anomaly_score (const sl_anomaly *anomaly, sl_model *model, c
                                    int n, float *scores, float *maps, sl_error *err);
 /* The same from its layers' outputs (sl_model_predict_layers, the scorer's
  * layers in its order), so a classifier's gate costs no second forward pass. */
-SL_API sl_status sl_anomaly_score_layers (const sl_anomaly *anomaly,
-                                          const float *const *layer_outs, int n, float *scores,
-                                          float *maps, sl_error *err);
+SL_API sl_status sl_anomaly_score_layers (const sl_anomaly *anomaly, const float *const *layer_outs,
+                                          int n, float *scores, float *maps, sl_error *err);
 SL_API int32_t sl_anomaly_layers (const sl_anomaly *anomaly, int32_t *layers); /* returns n */
 SL_API int64_t sl_anomaly_bank_size (const sl_anomaly *anomaly);
 SL_API int32_t sl_anomaly_feature_dims (const sl_anomaly *anomaly);

@@ -16,9 +16,8 @@
  * stops copying at its first unreadable row and keeps the rows before it.
  * Images are not here: they are rebuilt from images/ (see index_images). */
 static const char *const salvaged_tables[]
-    = { "runs",    "run_metrics",   "evaluations",     "predictions",
-        "imports", "import_issues", "label_conflicts", "anomaly_scores",
-        "suggestions" };
+    = { "runs",          "run_metrics",     "evaluations",    "predictions", "imports",
+        "import_issues", "label_conflicts", "anomaly_scores", "suggestions" };
 
 typedef struct
 {
