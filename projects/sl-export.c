@@ -284,18 +284,6 @@ is_staging_name (const char *name)
 
 static gboolean fsync_path (const char *path, GError **error);
 
-/* The SHA-256 of a file's bytes, or NULL when it cannot be read. */
-static char *
-file_sha256 (const char *path)
-{
-  g_autofree char *bytes = NULL;
-  gsize len = 0;
-
-  if (!g_file_get_contents (path, &bytes, &len, NULL))
-    return NULL;
-  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) bytes, len);
-}
-
 /* An export killed after moving its graph into place and before moving the
  * sidecar left the new graph beside the previous sidecar, the new one staged
  * in `staging` (".STEM.export-staged"). The staged sidecar that names the
@@ -318,8 +306,8 @@ finish_killed_move (const char *dir, const char *staging_name)
 
   if (!g_file_test (staged_json, G_FILE_TEST_IS_REGULAR)
       || g_file_test (staged_onnx, G_FILE_TEST_EXISTS)
-      || !g_file_get_contents (staged_json, &text, NULL, NULL) || (sum = file_sha256 (onnx)) == NULL
-      || (doc = cJSON_Parse (text)) == NULL)
+      || !g_file_get_contents (staged_json, &text, NULL, NULL)
+      || (sum = sl_file_sha256 (onnx, NULL, NULL)) == NULL || (doc = cJSON_Parse (text)) == NULL)
     return;
   names_graph
       = g_strcmp0 (cJSON_GetStringValue (cJSON_GetObjectItem (doc, "onnx_sha256")), sum) == 0;

@@ -1,6 +1,7 @@
 /* sl-files.c: file-system helpers shared by the GLib layers, tools, tests and benchmarks. */
 #include "sl-files.h"
 
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <string.h>
 
@@ -38,4 +39,30 @@ sl_remove_tree (const char *path)
         g_unlink (child);
     }
   g_rmdir (path);
+}
+
+char *
+sl_file_sha256 (const char *path, gint64 *bytes, GError **error)
+{
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GFileInputStream) in = g_file_read (file, NULL, error);
+  guchar buf[65536];
+  gssize n;
+  gint64 total = 0;
+
+  if (bytes != NULL)
+    *bytes = 0;
+  if (in == NULL)
+    return NULL;
+  while ((n = g_input_stream_read (G_INPUT_STREAM (in), buf, sizeof buf, NULL, error)) > 0)
+    {
+      g_checksum_update (sum, buf, n);
+      total += n;
+    }
+  if (n < 0)
+    return NULL;
+  if (bytes != NULL)
+    *bytes = total;
+  return g_strdup (g_checksum_get_string (sum));
 }

@@ -14,4 +14,8 @@ void sl_remove_tree (const char *path);
  * write /x/model.json: No space left on device". len < 0: data is a string. */
 gboolean sl_file_replace_contents (const char *path, const char *data, gssize len, GError **error);
 
+/* The SHA-256 of a file's bytes as lowercase hex (g_free), read in blocks; bytes (may be
+ * NULL) receives the file's size. NULL with error set when it cannot be read. */
+char *sl_file_sha256 (const char *path, gint64 *bytes, GError **error);
+
 G_END_DECLS

@@ -87,28 +87,6 @@ eval_progress (gint64 done, gint64 total, gpointer user_data)
   progress (d, 0.05 + 0.35 * (total > 0 ? (double) done / total : 0), "Evaluating the run");
 }
 
-static char *
-file_sha256 (const char *path, gint64 *bytes, GError **error)
-{
-  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
-  g_autoptr (GFile) file = g_file_new_for_path (path);
-  g_autoptr (GFileInputStream) in = g_file_read (file, NULL, error);
-  guchar buf[65536];
-  gssize n;
-
-  *bytes = 0;
-  if (in == NULL)
-    return NULL;
-  while ((n = g_input_stream_read (G_INPUT_STREAM (in), buf, sizeof buf, NULL, error)) > 0)
-    {
-      g_checksum_update (sum, buf, n);
-      *bytes += n;
-    }
-  if (n < 0)
-    return NULL;
-  return g_strdup (g_checksum_get_string (sum));
-}
-
 /* The model file's provenance must name this run: a report never pairs one run's numbers
  * with another run's file. */
 static gboolean
@@ -534,7 +512,7 @@ open_model (SlReportData *d, SlProject *project, char **tmp_dir, sl_classifier *
       d->parameters = er.parameters;
       sl_export_result_clear (&er);
     }
-  if ((d->model_sha256 = file_sha256 (d->model_path, &d->model_bytes, error)) == NULL)
+  if ((d->model_sha256 = sl_file_sha256 (d->model_path, &d->model_bytes, error)) == NULL)
     return FALSE;
   d->model_name = g_path_get_basename (d->model_path);
   sl_classifier_options_init (&co);
