@@ -1,61 +1,15 @@
-/* sl-file.c: atomic writes and CRC-32, so a failed save never damages the previous file. */
+/* sl-file.c: atomic writes, so a failed save never damages the previous file, and whole-file reads. */
 #define _GNU_SOURCE /* mkostemp */
 #include "sl-file-private.h"
+#include "sl-block-private.h"
 #include "sl-error-private.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* CRC-32 (the zlib/PNG polynomial), eight bytes per step with eight tables:
- * a weight file is checked at about 2 GB/s, so opening a model stays fast. */
-static uint32_t crc_table[8][256];
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-
-static void
-crc_init (void)
-{
-  for (uint32_t i = 0; i < 256; i++)
-    {
-      uint32_t c = i;
-
-      for (int k = 0; k < 8; k++)
-        c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
-      crc_table[0][i] = c;
-    }
-  for (uint32_t i = 0; i < 256; i++)
-    for (int t = 1; t < 8; t++)
-      crc_table[t][i] = crc_table[0][crc_table[t - 1][i] & 0xff] ^ (crc_table[t - 1][i] >> 8);
-}
-
-uint32_t
-sl_crc32 (uint32_t crc, const void *data, size_t len)
-{
-  const uint8_t *p = data;
-
-  pthread_once (&crc_once, crc_init);
-  crc = ~crc;
-  for (; len >= 8; len -= 8, p += 8)
-    {
-      uint32_t lo = crc
-                    ^ ((uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16
-                       | (uint32_t) p[3] << 24);
-      uint32_t hi
-          = (uint32_t) p[4] | (uint32_t) p[5] << 8 | (uint32_t) p[6] << 16 | (uint32_t) p[7] << 24;
-
-      crc = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff]
-            ^ crc_table[5][(lo >> 16) & 0xff] ^ crc_table[4][lo >> 24] ^ crc_table[3][hi & 0xff]
-            ^ crc_table[2][(hi >> 8) & 0xff] ^ crc_table[1][(hi >> 16) & 0xff]
-            ^ crc_table[0][hi >> 24];
-    }
-  while (len--)
-    crc = crc_table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
-  return ~crc;
-}
 
 sl_status
 sl_atomic_file_open (sl_atomic_file *af, const char *path, sl_error *err)
@@ -145,8 +99,10 @@ sl_atomic_file_abort (sl_atomic_file *af)
   af->final_path = NULL;
 }
 
-sl_status
-sl_file_read_all (const char *path, size_t max_bytes, uint8_t **out, size_t *size, sl_error *err)
+/* Reads a whole regular file into a buffer of the given allocator. */
+static sl_status
+read_whole (const char *path, size_t max_bytes, bool block, uint8_t **out, size_t *size,
+            sl_error *err)
 {
   struct stat sb;
   uint8_t *buf;
@@ -173,7 +129,7 @@ sl_file_read_all (const char *path, size_t max_bytes, uint8_t **out, size_t *siz
                            (long long) sb.st_size, max_bytes);
     }
   /* One spare byte keeps text files NUL-terminated for parsers. */
-  buf = malloc ((size_t) sb.st_size + 1);
+  buf = block ? _sl_block_alloc ((size_t) sb.st_size + 1) : malloc ((size_t) sb.st_size + 1);
   if (buf == NULL)
     {
       close (fd);
@@ -189,7 +145,10 @@ sl_file_read_all (const char *path, size_t max_bytes, uint8_t **out, size_t *siz
         {
           sl_status st = n < 0 ? sl_error_set_errno (err, SL_ERR_IO, "cannot read %s", path)
                                : sl_error_set (err, SL_ERR_IO, "%s shrank while being read", path);
-          free (buf);
+          if (block)
+            _sl_block_free (buf);
+          else
+            free (buf);
           close (fd);
           return st;
         }
@@ -200,6 +159,18 @@ sl_file_read_all (const char *path, size_t max_bytes, uint8_t **out, size_t *siz
   *out = buf;
   *size = got;
   return SL_OK;
+}
+
+sl_status
+sl_file_read_all (const char *path, size_t max_bytes, uint8_t **out, size_t *size, sl_error *err)
+{
+  return read_whole (path, max_bytes, false, out, size, err);
+}
+
+sl_status
+sl_file_read_block (const char *path, size_t max_bytes, uint8_t **out, size_t *size, sl_error *err)
+{
+  return read_whole (path, max_bytes, true, out, size, err);
 }
 
 sl_status

@@ -6,6 +6,7 @@
  * never share working memory and a single caller never allocates after its
  * first prediction of a given batch size. */
 #include "sl-classifier-private.h"
+#include "sl-block-private.h"
 #include "sl-error-private.h"
 #include "sl-file-private.h"
 #include "sl-image-private.h"
@@ -288,11 +289,11 @@ sl_classifier_open_on_device (const char *path, const sl_classifier_options *opt
     *out = NULL;
   if (path == NULL)
     return sl_error_set (err, SL_ERR_INVALID, "sl_classifier_open: no path");
-  st = sl_file_read_all (path, MAX_FILE, &data, &size, err);
+  st = sl_file_read_block (path, MAX_FILE, &data, &size, err);
   if (st != SL_OK)
     return st;
   st = open_data (data, size, path, options, device, out, err);
-  free (data);
+  _sl_block_free (data);
   return st;
 }
 

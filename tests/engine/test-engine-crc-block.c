@@ -1,0 +1,148 @@
+/* test-engine-crc-block.c: the model files' CRC-32 against zlib's, and the zeroed memory blocks that weights, plans and model files are read into. */
+#include "engine/sl-block-private.h"
+#include "engine/sl-file-private.h"
+
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <stdint.h>
+#include <string.h>
+#include <zlib.h>
+
+static guint8 *
+random_bytes (gsize n, guint32 seed)
+{
+  GRand *r = g_rand_new_with_seed (seed);
+  guint8 *b = g_malloc (n + 1);
+
+  for (gsize i = 0; i < n; i++)
+    b[i] = (guint8) g_rand_int (r);
+  g_rand_free (r);
+  return b;
+}
+
+static guint32
+zlib_crc (guint32 crc, const guint8 *p, gsize n)
+{
+  return (guint32) crc32 (crc, p, (uInt) n);
+}
+
+/* Every length around the folded path's limits (64 bytes, multiples of 16),
+ * at every alignment, and one large buffer: the same value as zlib. */
+static void
+test_crc_matches_zlib (void)
+{
+  const gsize big = ((gsize) 3 << 20) + 13;
+  g_autofree guint8 *b = random_bytes (big + 64, 7);
+
+  for (gsize off = 0; off < 16; off++)
+    for (gsize n = 0; n <= 300; n++)
+      g_assert_cmphex (sl_crc32 (0, b + off, n), ==, zlib_crc (0, b + off, n));
+  g_assert_cmphex (sl_crc32 (0, b + 3, big), ==, zlib_crc (0, b + 3, big));
+  /* Not only random data: runs of zeros and of ones. */
+  memset (b, 0, 4096);
+  g_assert_cmphex (sl_crc32 (0, b, 4096), ==, zlib_crc (0, b, 4096));
+  memset (b, 0xff, 4096);
+  g_assert_cmphex (sl_crc32 (0, b, 4096), ==, zlib_crc (0, b, 4096));
+  g_assert_cmphex (sl_crc32 (0, "123456789", 9), ==, 0xcbf43926u);
+}
+
+/* A CRC continued over pieces equals the CRC of the whole, whatever the cuts
+ * (the atomic writer folds each write into a running CRC). */
+static void
+test_crc_continues (void)
+{
+  const gsize n = 100000;
+  g_autofree guint8 *b = random_bytes (n, 11);
+  GRand *r = g_rand_new_with_seed (3);
+  const guint32 whole = zlib_crc (0, b, n);
+
+  for (int round = 0; round < 50; round++)
+    {
+      guint32 crc = 0;
+
+      for (gsize at = 0; at < n;)
+        {
+          gsize piece = (gsize) g_rand_int_range (r, 0, 700);
+
+          piece = MIN (piece, n - at);
+
+          crc = sl_crc32 (crc, b + at, piece);
+          at += piece;
+        }
+      g_assert_cmphex (crc, ==, whole);
+    }
+  g_rand_free (r);
+}
+
+/* Blocks of every size class are aligned and zero, also when they reuse
+ * memory that an earlier block dirtied. */
+static void
+test_block_zeroed (void)
+{
+  static const gsize sizes[] = { 0,
+                                 1,
+                                 64,
+                                 1000,
+                                 SL_BLOCK_MAPPED_MIN - 1,
+                                 SL_BLOCK_MAPPED_MIN,
+                                 SL_BLOCK_MAPPED_MIN + 1,
+                                 ((gsize) 2 << 20) - 1,
+                                 (gsize) 2 << 20,
+                                 ((gsize) 2 << 20) + 4097,
+                                 ((gsize) 5 << 20) + 100 };
+
+  for (int round = 0; round < 2; round++)
+    for (gsize i = 0; i < G_N_ELEMENTS (sizes); i++)
+      {
+        guint8 *b = _sl_block_alloc (sizes[i]);
+
+        g_assert_nonnull (b);
+        g_assert_cmpuint ((guintptr) b % 64, ==, 0);
+        for (gsize k = 0; k < sizes[i]; k++)
+          if (b[k] != 0)
+            g_error ("byte %" G_GSIZE_FORMAT " of a %" G_GSIZE_FORMAT "-byte block is %u", k,
+                     sizes[i], b[k]);
+        memset (b, 0xa5, sizes[i]); /* every byte is writable */
+        _sl_block_free (b);
+      }
+  _sl_block_free (NULL);
+  g_assert_null (_sl_block_alloc (SIZE_MAX - 8));
+}
+
+/* A file read into a block: its bytes, NUL-terminated; a missing file is an error. */
+static void
+test_read_block (void)
+{
+  const gsize n = ((gsize) 2 << 20) + 77;
+  g_autofree guint8 *want = random_bytes (n, 5);
+  g_autofree char *dir = g_dir_make_tmp ("sl-crc-block-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "blob", NULL);
+  g_autofree char *missing = g_build_filename (dir, "none", NULL);
+  guint8 *got = NULL;
+  size_t size = 0;
+  sl_error err = { 0 };
+
+  g_assert_true (g_file_set_contents (path, (const char *) want, (gssize) n, NULL));
+  g_assert_cmpint (sl_file_read_block (path, n, &got, &size, &err), ==, SL_OK);
+  g_assert_cmpuint (size, ==, n);
+  g_assert_cmpmem (got, size, want, n);
+  g_assert_cmpuint (got[n], ==, 0);
+  _sl_block_free (got);
+  g_assert_cmpint (sl_file_read_block (path, n - 1, &got, &size, &err), ==, SL_ERR_FORMAT);
+  g_assert_null (got);
+  g_assert_cmpint (sl_file_read_block (missing, n, &got, &size, &err), ==, SL_ERR_IO);
+  g_assert_null (got);
+  g_remove (path);
+  g_rmdir (dir);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/crc32/matches-zlib", test_crc_matches_zlib);
+  g_test_add_func ("/crc32/continues", test_crc_continues);
+  g_test_add_func ("/block/zeroed", test_block_zeroed);
+  g_test_add_func ("/block/read-file", test_read_block);
+  return g_test_run ();
+}
