@@ -137,6 +137,153 @@ test_adamw_decoupled_decay (void)
   be->ops->destroy (be);
 }
 
+/* Adam in double precision, one weight: the reference for the CPU kernel,
+ * which runs eight lanes at a time with the last few weights padded. */
+static void
+adam_reference (const sl_optim_step *s, double lr, double *p, double g, double *m, double *v)
+{
+  const bool decoupled = s->kind == SL_OPTIMIZER_ADAMW;
+  const double bc1 = 1.0 - pow (s->beta1, (double) s->t), bc2 = 1.0 - pow (s->beta2, (double) s->t);
+
+  if (decoupled)
+    *p *= 1.0 - lr * s->weight_decay;
+  else
+    g += s->weight_decay * *p;
+  *m = s->beta1 * *m + (1.0 - s->beta1) * g;
+  *v = s->beta2 * *v + (1.0 - s->beta2) * g * g;
+  *p -= lr / bc1 * *m / (sqrt (*v) / sqrt (bc2) + s->epsilon);
+}
+
+/* Gradients with zeros, signs, sizes over six decades and values whose
+ * moments fall below the normal floats (flushed to zero by the kernel). */
+static float
+test_gradient (guint32 *state, size_t i)
+{
+  *state = *state * 1664525u + 1013904223u;
+  float r = (float) (*state >> 8) / 16777216.0f - 0.5f;
+
+  switch (i % 5)
+    {
+      case 0: return 0.0f;
+      case 1: return r * 1e-36f;
+      default: return r * powf (10.0f, (float) (i % 7) - 4.0f);
+    }
+}
+
+static size_t
+range_of (const sl_lr_range *ranges, int n_ranges, size_t i)
+{
+  for (int k = 0; k < n_ranges; k++)
+    if (i >= ranges[k].begin && i < ranges[k].end)
+      return (size_t) k;
+  g_assert_not_reached ();
+}
+
+/* Every length around the eight-lane blocks, Adam and AdamW with decay, and
+ * learning-rate ranges whose borders fall inside blocks: each weight and
+ * moment matches the double-precision reference after six steps. */
+static void
+test_adam_lanes (void)
+{
+  sl_backend *be = cpu_backend ();
+  const size_t lengths[] = { 1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 1003 };
+
+  for (int kind = 0; kind < 2; kind++)
+    for (gsize c = 0; c < G_N_ELEMENTS (lengths); c++)
+      {
+        const size_t n = lengths[c];
+        const sl_lr_range ranges[]
+            = { { 0, n / 3, 1.0f }, { n / 3, n - n / 4, 0.5f }, { n - n / 4, n, 2.0f } };
+        float *p = g_new (float, n), *g = g_new (float, n);
+        float *m = g_new0 (float, n), *v = g_new0 (float, n);
+        double *ep = g_new (double, n), *em = g_new0 (double, n), *ev = g_new0 (double, n);
+        double *em_abs = g_new0 (double, n); /* m's terms' magnitudes: its rounding scale */
+        guint32 state = 7u + (guint32) n;
+
+        for (size_t i = 0; i < n; i++)
+          ep[i] = p[i] = start[i % N] * (1.0f + (float) i / (float) n);
+        for (int t = 1; t <= 6; t++)
+          {
+            sl_optim_step s = { .kind = kind ? SL_OPTIMIZER_ADAMW : SL_OPTIMIZER_ADAM,
+                                .lr = 0.01f,
+                                .weight_decay = 0.05f,
+                                .beta1 = 0.9f,
+                                .beta2 = 0.999f,
+                                .epsilon = 1e-8f,
+                                .t = t,
+                                .ranges = ranges,
+                                .n_ranges = G_N_ELEMENTS (ranges) };
+
+            for (size_t i = 0; i < n; i++)
+              g[i] = test_gradient (&state, i + (size_t) t);
+            be->ops->optimizer_step (be, &s, n, p, g, m, v);
+            for (size_t i = 0; i < n; i++)
+              {
+                em_abs[i] = 0.9 * em_abs[i] + 0.1 * fabs (g[i] + (kind ? 0.0 : 0.05 * ep[i]));
+                adam_reference (&s, (double) s.lr * ranges[range_of (ranges, 3, i)].scale, &ep[i],
+                                g[i], &em[i], &ev[i]);
+              }
+          }
+        for (size_t i = 0; i < n; i++)
+          {
+            g_assert_cmpfloat (fabs (p[i] - ep[i]), <=, 1e-6 * (1.0 + fabs (ep[i])));
+            g_assert_cmpfloat (fabs (m[i] - em[i]), <=, 1e-6 * em_abs[i] + 1e-37);
+            g_assert_cmpfloat (fabs (v[i] - ev[i]), <=, 1e-6 * fabs (ev[i]) + 1e-37);
+          }
+        g_free (p);
+        g_free (g);
+        g_free (m);
+        g_free (v);
+        g_free (ep);
+        g_free (em);
+        g_free (ev);
+        g_free (em_abs);
+      }
+  be->ops->destroy (be);
+}
+
+/* The threads' shares end in the middle of eight-lane blocks; the weights
+ * must not depend on where (1, 2 and 3 threads give the same bits). */
+static void
+test_adam_threads_same_bits (void)
+{
+  enum
+  {
+    LEN = 1021
+  };
+  float result[3][3][LEN];
+
+  for (int threads = 1; threads <= 3; threads++)
+    {
+      sl_backend *be;
+      sl_error err = { 0 };
+      float *p = result[threads - 1][0], *m = result[threads - 1][1], *v = result[threads - 1][2];
+      float g[LEN];
+      guint32 state = 99u;
+
+      sl_assert_ok (_sl_cpu_backend_new (threads, &be, &err), &err);
+      for (int i = 0; i < LEN; i++)
+        p[i] = start[i % N], m[i] = v[i] = 0.0f;
+      for (int t = 1; t <= 4; t++)
+        {
+          sl_optim_step s = { .kind = t % 2 ? SL_OPTIMIZER_ADAM : SL_OPTIMIZER_ADAMW,
+                              .lr = 0.003f,
+                              .weight_decay = 0.01f,
+                              .beta1 = 0.9f,
+                              .beta2 = 0.999f,
+                              .epsilon = 1e-8f,
+                              .t = t };
+
+          for (int i = 0; i < LEN; i++)
+            g[i] = test_gradient (&state, (size_t) i);
+          be->ops->optimizer_step (be, &s, LEN, p, g, m, v);
+        }
+      be->ops->destroy (be);
+    }
+  g_assert_cmpmem (result[0], sizeof result[0], result[1], sizeof result[1]);
+  g_assert_cmpmem (result[0], sizeof result[0], result[2], sizeof result[2]);
+}
+
 static void
 test_schedules (void)
 {
@@ -201,6 +348,8 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/optim/sgd", test_sgd);
   g_test_add_func ("/engine/optim/adam-constant-gradient", test_adam_constant_gradient);
   g_test_add_func ("/engine/optim/adamw-decoupled-decay", test_adamw_decoupled_decay);
+  g_test_add_func ("/engine/optim/adam-lanes", test_adam_lanes);
+  g_test_add_func ("/engine/optim/adam-threads-same-bits", test_adam_threads_same_bits);
   g_test_add_func ("/engine/optim/schedules", test_schedules);
   g_test_add_func ("/engine/optim/config-validation", test_config_validation);
   return g_test_run ();
