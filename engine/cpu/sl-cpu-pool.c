@@ -16,7 +16,49 @@ typedef struct
   bool accumulate;
 } pool_job;
 
-/* The common 2x2, stride 2, unpadded max-pool without the general bounds logic. */
+/* The common 2x2, stride 2, unpadded max-pool without the general bounds
+ * logic, and without branches: a branch per comparison mispredicted on every
+ * other window (measured, 4% of a seed-cnn epoch); as selects, each row
+ * vectorises. The same order of strict comparisons as the general loop, so
+ * ties and NaN pick the same element. */
+static void
+max2x2_row (const float *restrict r0, const float *restrict r1, int out_w, float *restrict y)
+{
+  for (int ox = 0; ox < out_w; ox++)
+    {
+      const float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], e = r1[2 * ox + 1];
+      float best = a;
+
+      best = b > best ? b : best;
+      best = c > best ? c : best;
+      best = e > best ? e : best;
+      y[ox] = best;
+    }
+}
+
+/* The same with the index of the maximum in the plane, at is the index of r0[0]. */
+static void
+max2x2_row_arg (const float *restrict r0, const float *restrict r1, int out_w, int in_w, int32_t at,
+                float *restrict y, int32_t *restrict arg)
+{
+  for (int ox = 0; ox < out_w; ox++)
+    {
+      const float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], e = r1[2 * ox + 1];
+      const int32_t i = at + 2 * ox;
+      float best = a;
+      int32_t where = i;
+
+      where = b > best ? i + 1 : where;
+      best = b > best ? b : best;
+      where = c > best ? i + in_w : where;
+      best = c > best ? c : best;
+      where = e > best ? i + in_w + 1 : where;
+      best = e > best ? e : best;
+      y[ox] = best;
+      arg[ox] = where;
+    }
+}
+
 static void
 max2x2_plane (const sl_conv_desc *d, const float *x, float *y, int32_t *arg)
 {
@@ -24,21 +66,11 @@ max2x2_plane (const sl_conv_desc *d, const float *x, float *y, int32_t *arg)
     {
       const float *r0 = x + (size_t) (2 * oy) * d->in_w, *r1 = r0 + d->in_w;
 
-      for (int ox = 0; ox < d->out_w; ox++)
-        {
-          int c = 2 * ox, at = c;
-          float best = r0[c];
-
-          if (r0[c + 1] > best)
-            best = r0[c + 1], at = c + 1;
-          if (r1[c] > best)
-            best = r1[c], at = d->in_w + c;
-          if (r1[c + 1] > best)
-            best = r1[c + 1], at = d->in_w + c + 1;
-          y[oy * d->out_w + ox] = best;
-          if (arg != NULL)
-            arg[oy * d->out_w + ox] = 2 * oy * d->in_w + at;
-        }
+      if (arg != NULL)
+        max2x2_row_arg (r0, r1, d->out_w, d->in_w, 2 * oy * d->in_w, y + oy * d->out_w,
+                        arg + oy * d->out_w);
+      else
+        max2x2_row (r0, r1, d->out_w, y + oy * d->out_w);
     }
 }
 

@@ -1,0 +1,110 @@
+/* test-engine-pool-kernels.c: the CPU's 2x2 max-pool fast path against a plain reference: ties, NaN, odd sizes, threads. */
+#include "sl-test-support.h"
+#include "sl-cpu-private.h"
+
+#include <math.h>
+#include <string.h>
+
+/* The window's first strictly largest value in row-major order, as the
+ * general pooling loop picks it (so ties go to the earliest, and a NaN wins
+ * only from the window's first place). */
+static void
+reference_max2x2 (const sl_conv_desc *d, int planes, const float *x, float *y, int32_t *arg)
+{
+  for (int p = 0; p < planes; p++)
+    for (int oy = 0; oy < d->out_h; oy++)
+      for (int ox = 0; ox < d->out_w; ox++)
+        {
+          const float *plane = x + (size_t) p * d->in_h * d->in_w;
+          int at = 2 * oy * d->in_w + 2 * ox;
+          float best = plane[at];
+
+          for (int k = 1; k < 4; k++)
+            {
+              int i = (2 * oy + k / 2) * d->in_w + 2 * ox + k % 2;
+
+              if (plane[i] > best)
+                best = plane[i], at = i;
+            }
+          y[(size_t) p * d->out_h * d->out_w + oy * d->out_w + ox] = best;
+          arg[(size_t) p * d->out_h * d->out_w + oy * d->out_w + ox] = at;
+        }
+}
+
+/* Input sizes: even, odd (the last row and column are left out), and rows
+ * narrower and wider than the eight-lane vectors. */
+static const int sizes[][2] = { { 2, 2 }, { 7, 7 }, { 9, 6 }, { 28, 28 }, { 14, 34 }, { 5, 40 } };
+
+static void
+test_max2x2_matches_reference (void)
+{
+  for (int threads = 1; threads <= 3; threads++)
+    {
+      sl_backend *be;
+      sl_error err = { 0 };
+
+      sl_assert_ok (_sl_cpu_backend_new (threads, &be, &err), &err);
+      for (gsize s = 0; s < G_N_ELEMENTS (sizes); s++)
+        {
+          const int n = 3, c = 5, planes = n * c;
+          sl_conv_desc d = { .in_c = c,
+                             .in_h = sizes[s][0],
+                             .in_w = sizes[s][1],
+                             .out_c = c,
+                             .kh = 2,
+                             .kw = 2,
+                             .sh = 2,
+                             .sw = 2,
+                             .dh = 1,
+                             .dw = 1,
+                             .groups = 1 };
+          d.out_h = d.in_h / 2;
+          d.out_w = d.in_w / 2;
+          const gsize in_len = (gsize) planes * d.in_h * d.in_w;
+          const gsize out_len = (gsize) planes * d.out_h * d.out_w;
+          float *x = g_new (float, in_len), *y = g_new (float, out_len);
+          float *y_plain = g_new (float, out_len), *ey = g_new (float, out_len);
+          int32_t *arg = g_new (int32_t, out_len), *earg = g_new (int32_t, out_len);
+          guint32 state = 5u + (guint32) s;
+
+          /* Few distinct values, so windows hold ties; a NaN and infinities
+           * now and then, in every place of a window. */
+          for (gsize i = 0; i < in_len; i++)
+            {
+              state = state * 1664525u + 1013904223u;
+              x[i] = (float) ((state >> 24) % 4) - 1.5f;
+              if (i % 29 == 3)
+                x[i] = NAN;
+              else if (i % 31 == 7)
+                x[i] = -INFINITY;
+              else if (i % 37 == 11)
+                x[i] = INFINITY;
+            }
+          reference_max2x2 (&d, planes, x, ey, earg);
+          be->ops->pool_forward (be, SL_POOL_MAX, &d, n, x, y, arg);
+          be->ops->pool_forward (be, SL_POOL_MAX, &d, n, x, y_plain, NULL);
+          for (gsize o = 0; o < out_len; o++)
+            {
+              /* NaN == NaN is false: compare the bits. */
+              g_assert_cmpmem (&y[o], sizeof (float), &ey[o], sizeof (float));
+              g_assert_cmpmem (&y_plain[o], sizeof (float), &ey[o], sizeof (float));
+              g_assert_cmpint (arg[o], ==, earg[o]);
+            }
+          g_free (x);
+          g_free (y);
+          g_free (y_plain);
+          g_free (ey);
+          g_free (arg);
+          g_free (earg);
+        }
+      be->ops->destroy (be);
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/engine/pool-kernels/max2x2-matches-reference", test_max2x2_matches_reference);
+  return g_test_run ();
+}
