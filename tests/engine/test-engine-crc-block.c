@@ -86,10 +86,13 @@ test_block_zeroed (void)
                                  SL_BLOCK_MAPPED_MIN - 1,
                                  SL_BLOCK_MAPPED_MIN,
                                  SL_BLOCK_MAPPED_MIN + 1,
+                                 ((gsize) 512 << 10) - 1,
+                                 (gsize) 512 << 10,
                                  ((gsize) 2 << 20) - 1,
                                  (gsize) 2 << 20,
                                  ((gsize) 2 << 20) + 4097,
-                                 ((gsize) 5 << 20) + 100 };
+                                 ((gsize) 5 << 20) + 100,
+                                 ((gsize) 5 << 20) / 2 + 1 };
 
   for (int round = 0; round < 2; round++)
     for (gsize i = 0; i < G_N_ELEMENTS (sizes); i++)
