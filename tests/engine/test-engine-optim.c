@@ -284,6 +284,47 @@ test_adam_threads_same_bits (void)
   g_assert_cmpmem (result[0], sizeof result[0], result[2], sizeof result[2]);
 }
 
+/* The check that keeps a diverged step from the optimizer: one NaN or
+ * infinity anywhere, in any thread's share (first and last elements, the
+ * shares' borders), short and long gradients, 1 to 3 threads. */
+static void
+test_all_finite (void)
+{
+  const size_t lengths[] = { 1, 17, 100003 };
+  const float bad[] = { NAN, INFINITY, -INFINITY };
+
+  for (int threads = 1; threads <= 3; threads++)
+    {
+      sl_backend *be;
+      sl_error err = { 0 };
+
+      sl_assert_ok (_sl_cpu_backend_new (threads, &be, &err), &err);
+      for (gsize c = 0; c < G_N_ELEMENTS (lengths); c++)
+        {
+          const size_t n = lengths[c];
+          const size_t places[] = { 0, n / 3, n / 3 - 1, n / 2, 2 * n / 3, n - 1 };
+          g_autofree float *x = g_new (float, n);
+          double stats[SL_STAT_COUNT] = { 0 };
+
+          for (size_t i = 0; i < n; i++)
+            x[i] = (float) i * 1e30f - 1e35f; /* large, finite, both signs */
+          be->ops->all_finite (be, n, x, stats);
+          g_assert_cmpfloat (stats[SL_STAT_FINITE], ==, 1.0);
+          for (gsize k = 0; k < G_N_ELEMENTS (places); k++)
+            {
+              const size_t at = places[k] < n ? places[k] : 0;
+              const float keep = x[at];
+
+              x[at] = bad[k % G_N_ELEMENTS (bad)];
+              be->ops->all_finite (be, n, x, stats);
+              g_assert_cmpfloat (stats[SL_STAT_FINITE], ==, 0.0);
+              x[at] = keep;
+            }
+        }
+      be->ops->destroy (be);
+    }
+}
+
 static void
 test_schedules (void)
 {
@@ -350,6 +391,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/optim/adamw-decoupled-decay", test_adamw_decoupled_decay);
   g_test_add_func ("/engine/optim/adam-lanes", test_adam_lanes);
   g_test_add_func ("/engine/optim/adam-threads-same-bits", test_adam_threads_same_bits);
+  g_test_add_func ("/engine/optim/all-finite", test_all_finite);
   g_test_add_func ("/engine/optim/schedules", test_schedules);
   g_test_add_func ("/engine/optim/config-validation", test_config_validation);
   return g_test_run ();
