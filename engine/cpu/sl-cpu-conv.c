@@ -1,5 +1,6 @@
 /* sl-cpu-conv.c: conv2d on the CPU by im2col + OpenBLAS GEMM over chunks of images, the batch
- * split over the pool; depthwise convolutions go to the direct kernels of sl-cpu-depthwise.c. */
+ * split over the pool; depthwise convolutions go to the direct kernels of sl-cpu-depthwise.c, and
+ * the forward pass of the shapes sl-cpu-conv-direct.c does better to its kernel. */
 
 /* Input gradients of stride-1 convolutions on large images are a forward
  * convolution of dy with the flipped, transposed filters ("dx as a
@@ -112,12 +113,19 @@ _sl_cpu_gemm_conv_grad_scratch_floats (const sl_conv_desc *d)
   return conv_dims_of (d).w_count + (size_t) d->out_c;
 }
 
+/* Direct convolutions still take their gradients by GEMM: room for both. */
 size_t
 _sl_cpu_conv2d_workspace_floats (const sl_conv_desc *d, int threads)
 {
+  size_t gemm, direct;
+
   if (_sl_cpu_is_depthwise (d))
     return _sl_cpu_depthwise_workspace_floats (d, threads);
-  return _sl_cpu_gemm_conv_workspace_floats (d, threads);
+  gemm = _sl_cpu_gemm_conv_workspace_floats (d, threads);
+  if (!_sl_cpu_direct_conv_applies (d))
+    return gemm;
+  direct = _sl_cpu_direct_conv_workspace_floats (d, threads);
+  return direct > gemm ? direct : gemm;
 }
 
 /* The direct depthwise kernels need no per-thread weight gradients. */
@@ -272,6 +280,8 @@ _sl_cpu_conv2d_forward (sl_backend *be, const sl_conv_desc *d, int n, const floa
   (void) ws_floats;
   if (_sl_cpu_is_depthwise (d))
     _sl_cpu_depthwise_forward (cpu, d, n, x, w, b, y, ws);
+  else if (_sl_cpu_direct_conv_applies (d))
+    _sl_cpu_direct_conv_forward (cpu, d, n, x, w, b, y, false, ws);
   else
     _sl_cpu_gemm_conv_forward (cpu, d, n, x, w, b, y, ws);
 }

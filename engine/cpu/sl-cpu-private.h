@@ -43,6 +43,15 @@ void _sl_cpu_depthwise_backward (sl_cpu *cpu, const sl_conv_desc *d, int n, cons
                                  const float *w, const float *dy, float *dx, bool accumulate,
                                  float *dw, float *db, float *ws);
 
+/* sl-cpu-conv-direct.c: ungrouped convolutions with 16k filters (not 1 x 1 stride 1, strides
+ * <= 2, kernels <= 7) without a column matrix; y = conv (x) + b, or y += that when accumulate.
+ * ws holds _sl_cpu_direct_conv_workspace_floats (d, cpu->threads) floats. */
+bool _sl_cpu_direct_conv_applies (const sl_conv_desc *d);
+size_t _sl_cpu_direct_conv_workspace_floats (const sl_conv_desc *d, int threads);
+void _sl_cpu_direct_conv_forward (sl_cpu *cpu, const sl_conv_desc *d, int n, const float *x,
+                                  const float *w, const float *b, float *y, bool accumulate,
+                                  float *ws);
+
 /* sl-cpu-conv.c: the im2col + GEMM path for every convolution, depthwise
  * included (tests and benchmarks compare the two); ws holds
  * _sl_cpu_gemm_conv_workspace_floats (d, cpu->threads) floats and scratch

@@ -1,0 +1,193 @@
+/* bench-conv.c: forward time of the presets' ordinary convolutions, the direct CPU kernel against
+ * im2col + GEMM, in the same run.
+ *
+ *   build/bench/bench-conv [--threads T] [--batch N] [--repeats R] [--only TEXT]
+ *
+ * Prints one line per layer: milliseconds per forward pass of the batch for each path, their
+ * GFLOP/s and the speed-up of the direct kernel (best of R repeats, CPU time of the process over
+ * the threads). */
+#include "sl-cpu-private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct
+{
+  const char *name;
+  int in_c, out_c, hw, k, s;
+} Layer;
+
+/* The shapes of small-bn (28 and 128 px), seed-cnn and resnet-s (128 px). */
+static const Layer layers[] = {
+  { "small-bn 1->32 28x28 k3", 1, 32, 28, 3, 1 },
+  { "small-bn 32->64 14x14 k3", 32, 64, 14, 3, 1 },
+  { "small-bn 64->128 7x7 k3", 64, 128, 7, 3, 1 },
+  { "small-bn 128->256 3x3 k3", 128, 256, 3, 3, 1 },
+  { "small-bn 3->16 128 k3 s2", 3, 16, 128, 3, 2 },
+  { "small-bn 16->32 64x64 k3", 16, 32, 64, 3, 1 },
+  { "small-bn 32->64 32x32 k3", 32, 64, 32, 3, 1 },
+  { "small-bn 64->128 16x16 k3", 64, 128, 16, 3, 1 },
+  { "small-bn 128->256 8x8 k3", 128, 256, 8, 3, 1 },
+  { "seed-cnn 1->32 28x28 k5", 1, 32, 28, 5, 1 },
+  { "seed-cnn 32->64 14x14 k5", 32, 64, 14, 5, 1 },
+  { "resnet-s 3->16 128 k3 s2", 3, 16, 128, 3, 2 },
+  { "resnet-s 16->16 32x32 k3", 16, 16, 32, 3, 1 },
+  { "resnet-s 16->32 32x32 k3 s2", 16, 32, 32, 3, 2 },
+  { "resnet-s 16->32 32x32 k1 s2", 16, 32, 32, 1, 2 },
+  { "resnet-s 32->32 16x16 k3", 32, 32, 16, 3, 1 },
+  { "resnet-s 32->64 16x16 k3 s2", 32, 64, 16, 3, 2 },
+  { "resnet-s 64->64 8x8 k3", 64, 64, 8, 3, 1 },
+};
+
+static double
+cpu_now (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double
+wall_now (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void
+fill (float *v, size_t n, unsigned seed)
+{
+  for (size_t i = 0; i < n; i++)
+    {
+      seed = seed * 1664525u + 1013904223u;
+      v[i] = (float) (seed >> 8) / (float) (1u << 24) - 0.5f;
+    }
+}
+
+static sl_conv_desc
+desc_of (const Layer *l)
+{
+  const int pad = l->k / 2;
+  sl_conv_desc d = { .in_c = l->in_c,
+                     .in_h = l->hw,
+                     .in_w = l->hw,
+                     .out_c = l->out_c,
+                     .kh = l->k,
+                     .kw = l->k,
+                     .sh = l->s,
+                     .sw = l->s,
+                     .ph = pad,
+                     .pw = pad,
+                     .ph_end = pad,
+                     .pw_end = pad,
+                     .dh = 1,
+                     .dw = 1,
+                     .groups = 1 };
+
+  d.out_h = (d.in_h + 2 * pad - l->k) / l->s + 1;
+  d.out_w = (d.in_w + 2 * pad - l->k) / l->s + 1;
+  return d;
+}
+
+/* Best time of one pass, in ms: the process's CPU time over the threads (steadier than wall
+ * time on a shared machine). */
+static double
+time_path (sl_cpu *cpu, const sl_conv_desc *d, int n, bool direct, const float *x, const float *w,
+           float *y, float *ws, int repeats)
+{
+  double best = 1e30;
+
+  for (int r = 0; r < repeats; r++)
+    {
+      const double c0 = cpu_now (), w0 = wall_now ();
+      int passes = 0;
+
+      do
+        {
+          if (direct)
+            _sl_cpu_direct_conv_forward (cpu, d, n, x, w, NULL, y, false, ws);
+          else
+            _sl_cpu_gemm_conv_forward (cpu, d, n, x, w, NULL, y, ws);
+          passes++;
+        }
+      while (wall_now () - w0 < 0.05);
+      const double t = (cpu_now () - c0) / cpu->threads;
+      if (t / passes < best)
+        best = t / passes;
+    }
+  return best * 1e3;
+}
+
+int
+main (int argc, char **argv)
+{
+  int threads = 1, batch = 1, repeats = 5;
+  const char *only = NULL;
+  sl_backend *be;
+  sl_error err = { 0 };
+
+  for (int i = 1; i < argc; i++)
+    {
+      if (strcmp (argv[i], "--threads") == 0 && i + 1 < argc)
+        threads = atoi (argv[++i]);
+      else if (strcmp (argv[i], "--batch") == 0 && i + 1 < argc)
+        batch = atoi (argv[++i]);
+      else if (strcmp (argv[i], "--repeats") == 0 && i + 1 < argc)
+        repeats = atoi (argv[++i]);
+      else if (strcmp (argv[i], "--only") == 0 && i + 1 < argc)
+        only = argv[++i];
+      else
+        {
+          fprintf (stderr,
+                   "Usage: bench-conv [--threads T] [--batch N] [--repeats R] [--only TEXT]\n");
+          return 2;
+        }
+    }
+  if (threads < 1 || batch < 1 || repeats < 1)
+    {
+      fprintf (stderr, "bench-conv: --threads, --batch and --repeats must be positive\n");
+      return 2;
+    }
+  if (_sl_cpu_backend_new (threads, &be, &err) != SL_OK)
+    {
+      fprintf (stderr, "bench-conv: %s\n", err.message);
+      return 1;
+    }
+  sl_cpu *cpu = _sl_cpu_of (be);
+  printf ("batch %d, %d thread(s); ms per pass, GFLOP/s; x > 1: the direct kernel is faster\n",
+          batch, threads);
+  printf ("%-30s %9s %7s %9s %7s %6s\n", "layer", "gemm ms", "GF/s", "direct", "GF/s", "x");
+  for (size_t l = 0; l < sizeof layers / sizeof layers[0]; l++)
+    {
+      if (only != NULL && strstr (layers[l].name, only) == NULL)
+        continue;
+      const sl_conv_desc d = desc_of (&layers[l]);
+      const size_t nx = (size_t) batch * d.in_c * d.in_h * d.in_w;
+      const size_t ny = (size_t) batch * d.out_c * d.out_h * d.out_w;
+      const size_t nw = (size_t) d.out_c * d.in_c * d.kh * d.kw;
+      const size_t gws = _sl_cpu_gemm_conv_workspace_floats (&d, threads);
+      const size_t dws = _sl_cpu_direct_conv_workspace_floats (&d, threads);
+      float *x = malloc (nx * sizeof *x), *w = malloc (nw * sizeof *w);
+      float *y = malloc (ny * sizeof *y);
+      float *ws = malloc ((gws > dws ? gws : dws) * sizeof *ws);
+      const double flop = 2.0 * (double) ny * d.in_c * d.kh * d.kw;
+
+      fill (x, nx, 1);
+      fill (w, nw, 2);
+      const double g = time_path (cpu, &d, batch, false, x, w, y, ws, repeats);
+      const double dt = time_path (cpu, &d, batch, true, x, w, y, ws, repeats);
+      printf ("%-30s %9.4f %7.1f %9.4f %7.1f %6.2f\n", layers[l].name, g, flop / g * 1e-6, dt,
+              flop / dt * 1e-6, g / dt);
+      free (x);
+      free (w);
+      free (y);
+      free (ws);
+    }
+  be->ops->destroy (be);
+  return 0;
+}

@@ -1,0 +1,367 @@
+/* sl-cpu-conv-direct.c: ordinary convolutions (ungrouped, strides 1 and 2) computed directly,
+ * without a column matrix: a tile of 4 filters x 3 runs of 8 output pixels stays in vector
+ * registers while every tap of every input channel is added on. */
+
+/* Why: with 16 to 64 filters, im2col + GEMM spends more time writing the
+ * column matrix (nine times the input) and packing it for OpenBLAS than in
+ * the multiply itself (resnet-s at 128 px, batch 1: 40 % of the time in
+ * im2col, its borders and OpenBLAS's copies, 44 % in the GEMM kernel).
+ *
+ * Here each image is first copied with its zero border, each row stored as its
+ * stride's phases side by side (stride 2: the even columns, then the odd ones),
+ * so that the inputs of 8 neighbouring output pixels for any tap are 8
+ * consecutive floats. A tile then costs, per tap, up to 3 vector loads of
+ * input and 4 broadcast weights for 12 vector multiply-adds, and its outputs
+ * are whole vectors of an NCHW row.
+ *
+ * Every output is the sum over (channel, tap) in the same order whatever the
+ * tile, the thread count or the batch, so results do not depend on them. */
+#include "sl-cpu-private.h"
+
+#include <string.h>
+
+#define BLOCK_FILTERS 4
+#define LANES         8
+#define MAX_VECTORS   3
+#define MAX_TAPS      49
+
+/* Eight floats; the aligned(4) copy loads and stores anywhere (vmovups). */
+typedef float v8f __attribute__ ((vector_size (32)));
+typedef float v8f_u __attribute__ ((vector_size (32), aligned (4)));
+
+static inline v8f
+load8 (const float *p)
+{
+  return *(const v8f_u *) p;
+}
+
+static inline void
+store8 (float *p, v8f v)
+{
+  *(v8f_u *) p = v;
+}
+
+typedef struct
+{
+  const sl_conv_desc *d;
+  int n;
+  const float *x;
+  float *y;
+  bool accumulate;    /* add onto y instead of overwriting it */
+  const float *wpack; /* [out_c / 4][in_c][kh * kw][4], then the bias */
+  float *pads;        /* per thread: one bordered image */
+  const float *xpad;  /* images < threads: the image being done, bordered once */
+  long image;         /* and which one it is */
+  int rows;           /* rows of a bordered plane */
+  int phase_len;      /* floats of one stride phase of a bordered row */
+  int row_len;        /* floats of a bordered row: sw phases */
+  int taps;
+  int segments_per_row;     /* 8-pixel pieces of an output row, the last one maybe short */
+  long segments;            /* of an image */
+  int tap_offset[MAX_TAPS]; /* where tap (ki, kj) starts, from a pixel's first input */
+} direct_job;
+
+/* Outputs at least 6 pixels wide whose segments are at least 3/4 used (a row
+ * of 3 fills 3 lanes of 8: im2col + GEMM is faster there), and kernels larger
+ * than 1 x 1 (a 1 x 1 convolution needs no column matrix or only a strided
+ * copy). Measured with bench/bench-conv on the presets' layers. */
+bool
+_sl_cpu_direct_conv_applies (const sl_conv_desc *d)
+{
+  const int lanes_used = (d->out_w + LANES - 1) / LANES * LANES;
+
+  return d->groups == 1 && d->dh == 1 && d->dw == 1 && d->out_c % BLOCK_FILTERS == 0 && d->sh >= 1
+         && d->sh <= 2 && d->sw >= 1 && d->sw <= 2 && d->kh * d->kw > 1 && d->kh * d->kw <= MAX_TAPS
+         && d->out_w >= 6 && 4 * d->out_w >= 3 * lanes_used;
+}
+
+static int
+round_lanes (int v)
+{
+  return (v + LANES - 1) / LANES * LANES;
+}
+
+/* A phase holds every output pixel's input for each kj (a vector past the last pixel too). */
+static void
+bordered_shape (const sl_conv_desc *d, int *rows, int *phase_len)
+{
+  *rows = (d->out_h - 1) * d->sh + d->kh;
+  *phase_len = round_lanes (d->out_w) + (d->kw - 1) / d->sw + 1;
+}
+
+static size_t
+bordered_floats (const sl_conv_desc *d)
+{
+  int rows, phase_len;
+
+  bordered_shape (d, &rows, &phase_len);
+  return (size_t) d->in_c * rows * phase_len * d->sw;
+}
+
+static size_t
+packed_floats (const sl_conv_desc *d)
+{
+  return (size_t) d->out_c * d->in_c * d->kh * d->kw + d->out_c;
+}
+
+/* Packed filters and bias, then one bordered image per thread. */
+size_t
+_sl_cpu_direct_conv_workspace_floats (const sl_conv_desc *d, int threads)
+{
+  return packed_floats (d) + bordered_floats (d) * (size_t) threads;
+}
+
+static void
+pack_filters (const sl_conv_desc *d, const float *w, const float *b, float *pack)
+{
+  const int per_filter = d->in_c * d->kh * d->kw;
+
+  for (int ob = 0; ob < d->out_c / BLOCK_FILTERS; ob++)
+    for (int k = 0; k < per_filter; k++)
+      for (int f = 0; f < BLOCK_FILTERS; f++)
+        *pack++ = w[(size_t) (ob * BLOCK_FILTERS + f) * per_filter + k];
+  for (int f = 0; f < d->out_c; f++)
+    *pack++ = b != NULL ? b[f] : 0.0f;
+}
+
+/* The entries [k0, k1) of a phase that fall inside the image: ix = k sw + q - pw in [0, in_w). */
+static void
+phase_window (const sl_conv_desc *d, int q, int phase_len, int *k0, int *k1)
+{
+  const int first = d->pw - q, last = d->in_w - 1 + d->pw - q; /* k sw within [first, last] */
+
+  *k0 = first <= 0 ? 0 : (first + d->sw - 1) / d->sw;
+  *k1 = last < 0 ? 0 : last / d->sw + 1;
+  if (*k1 > phase_len)
+    *k1 = phase_len;
+  if (*k0 > *k1)
+    *k0 = *k1;
+}
+
+/* The image with its zero border, phase by phase: entry k of phase q of row r
+ * is x[r - ph][k * sw + q - pw], or 0 outside the image. */
+static void
+add_border (const direct_job *j, const float *x, float *xb)
+{
+  const sl_conv_desc *d = j->d;
+  int k0[2], k1[2];
+
+  for (int q = 0; q < d->sw; q++)
+    phase_window (d, q, j->phase_len, &k0[q], &k1[q]);
+  for (int c = 0; c < d->in_c; c++)
+    {
+      const float *src = x + (size_t) c * d->in_h * d->in_w;
+
+      for (int r = 0; r < j->rows; r++, xb += j->row_len)
+        {
+          const int iy = r - d->ph;
+
+          if (iy < 0 || iy >= d->in_h)
+            {
+              memset (xb, 0, sizeof (float) * j->row_len);
+              continue;
+            }
+          const float *in = src + (size_t) iy * d->in_w;
+          for (int q = 0; q < d->sw; q++)
+            {
+              float *phase = xb + (size_t) q * j->phase_len;
+              const float *from = in + q - d->pw;
+
+              memset (phase, 0, sizeof (float) * k0[q]);
+              if (d->sw == 1)
+                memcpy (phase + k0[q], from + k0[q], sizeof (float) * (k1[q] - k0[q]));
+              else
+                for (int k = k0[q]; k < k1[q]; k++)
+                  phase[k] = from[2 * k];
+              memset (phase + k1[q], 0, sizeof (float) * (j->phase_len - k1[q]));
+            }
+        }
+    }
+}
+
+/* One tile: 4 filters x V segments (8 neighbouring pixels of an output row
+ * each), V a constant so that the accumulators live in registers. Segment v
+ * reads the bordered image from xb + in[v] and writes y + out[v] in filter 0's
+ * plane, `valid[v]` pixels of it (the last one of a row may be short). */
+static inline __attribute__ ((always_inline)) void
+tile (const direct_job *j, const float *xb, const size_t *in, const size_t *out, const int *valid,
+      const float *wp, const float *bias, float *y, int V)
+{
+  const sl_conv_desc *d = j->d;
+  const size_t plane = (size_t) j->rows * j->row_len, ohw = (size_t) d->out_h * d->out_w;
+  const float *src[MAX_VECTORS];
+  v8f acc[BLOCK_FILTERS][MAX_VECTORS];
+
+#pragma GCC unroll 3
+  for (int v = 0; v < V; v++)
+    src[v] = xb + in[v];
+#pragma GCC unroll 4
+  for (int f = 0; f < BLOCK_FILTERS; f++)
+#pragma GCC unroll 3
+    for (int v = 0; v < V; v++)
+      acc[f][v] = (v8f){ 0 } + bias[f];
+  for (int c = 0; c < d->in_c; c++)
+    {
+      for (int t = 0; t < j->taps; t++, wp += BLOCK_FILTERS)
+        {
+          const int off = j->tap_offset[t];
+          v8f x[MAX_VECTORS];
+
+#pragma GCC unroll 3
+          for (int v = 0; v < V; v++)
+            x[v] = load8 (src[v] + off);
+#pragma GCC unroll 4
+          for (int f = 0; f < BLOCK_FILTERS; f++)
+            {
+              const float wf = wp[f];
+
+#pragma GCC unroll 3
+              for (int v = 0; v < V; v++)
+                acc[f][v] += x[v] * wf;
+            }
+        }
+#pragma GCC unroll 3
+      for (int v = 0; v < V; v++)
+        src[v] += plane;
+    }
+#pragma GCC unroll 3
+  for (int v = 0; v < V; v++)
+    {
+      if (valid[v] == LANES)
+        {
+#pragma GCC unroll 4
+          for (int f = 0; f < BLOCK_FILTERS; f++)
+            {
+              float *o = y + (size_t) f * ohw + out[v];
+
+              store8 (o, j->accumulate ? load8 (o) + acc[f][v] : acc[f][v]);
+            }
+          continue;
+        }
+      /* The row ends inside the segment: only its pixels are written. */
+      for (int f = 0; f < BLOCK_FILTERS; f++)
+        {
+          float part[LANES];
+          float *o = y + (size_t) f * ohw + out[v];
+
+          store8 (part, acc[f][v]);
+          for (int p = 0; p < valid[v]; p++)
+            o[p] = j->accumulate ? o[p] + part[p] : part[p];
+        }
+    }
+}
+
+/* Segments [s0, s1) of filter block ob for one bordered image: segment k is
+ * pixels 8 (k mod S) .. of output row k / S, with S segments to a row. */
+static void
+block_segments (const direct_job *j, const float *xb, int ob, long s0, long s1, float *yi)
+{
+  const sl_conv_desc *d = j->d;
+  const int per_row = j->segments_per_row;
+  const float *wp = j->wpack + (size_t) ob * BLOCK_FILTERS * d->in_c * j->taps;
+  const float *bias = j->wpack + (size_t) d->out_c * d->in_c * j->taps + ob * BLOCK_FILTERS;
+  float *yb = yi + (size_t) ob * BLOCK_FILTERS * d->out_h * d->out_w;
+
+  for (long k = s0; k < s1; k += MAX_VECTORS)
+    {
+      const int V = s1 - k < MAX_VECTORS ? (int) (s1 - k) : MAX_VECTORS;
+      size_t in[MAX_VECTORS], out[MAX_VECTORS];
+      int valid[MAX_VECTORS];
+
+      for (int v = 0; v < V; v++)
+        {
+          const long row = (k + v) / per_row;
+          const int ox = (int) ((k + v) % per_row) * LANES;
+
+          in[v] = (size_t) row * d->sh * j->row_len + ox;
+          out[v] = (size_t) row * d->out_w + ox;
+          valid[v] = d->out_w - ox < LANES ? d->out_w - ox : LANES;
+        }
+      if (V == 3)
+        tile (j, xb, in, out, valid, wp, bias, yb, 3);
+      else if (V == 2)
+        tile (j, xb, in, out, valid, wp, bias, yb, 2);
+      else
+        tile (j, xb, in, out, valid, wp, bias, yb, 1);
+    }
+}
+
+/* Image i with its border, in `room`. */
+static const float *
+bordered_image (const direct_job *j, long i, float *room)
+{
+  const sl_conv_desc *d = j->d;
+
+  add_border (j, j->x + (size_t) i * d->in_c * d->in_h * d->in_w, room);
+  return room;
+}
+
+/* As many images as threads or more: whole images per thread. */
+static void
+images_share (void *ctx, int t, int threads)
+{
+  const direct_job *j = ctx;
+  const sl_conv_desc *d = j->d;
+  float *room = j->pads + (size_t) t * bordered_floats (d);
+  const size_t out_size = (size_t) d->out_c * d->out_h * d->out_w;
+  long i0, i1;
+
+  _sl_split_range (j->n, t, threads, &i0, &i1);
+  for (long i = i0; i < i1; i++)
+    {
+      const float *xb = bordered_image (j, i, room);
+
+      for (int ob = 0; ob < d->out_c / BLOCK_FILTERS; ob++)
+        block_segments (j, xb, ob, 0, j->segments, j->y + (size_t) i * out_size);
+    }
+}
+
+/* Fewer images than threads: the (filter block, segment) pairs of one image split over the pool. */
+static void
+segments_share (void *ctx, int t, int threads)
+{
+  const direct_job *j = ctx;
+  const sl_conv_desc *d = j->d;
+  const int blocks = d->out_c / BLOCK_FILTERS;
+  const size_t out_size = (size_t) d->out_c * d->out_h * d->out_w;
+  long u0, u1;
+
+  _sl_split_range ((long) blocks * j->segments, t, threads, &u0, &u1);
+  for (long u = u0; u < u1;)
+    {
+      const int ob = (int) (u / j->segments);
+      const long k0 = u % j->segments, k1 = u1 - u < j->segments - k0 ? k0 + u1 - u : j->segments;
+
+      block_segments (j, j->xpad, ob, k0, k1, j->y + (size_t) j->image * out_size);
+      u += k1 - k0;
+    }
+}
+
+void
+_sl_cpu_direct_conv_forward (sl_cpu *cpu, const sl_conv_desc *d, int n, const float *x,
+                             const float *w, const float *b, float *y, bool accumulate, float *ws)
+{
+  direct_job j = { .d = d, .n = n, .x = x, .y = y, .accumulate = accumulate, .wpack = ws };
+
+  pack_filters (d, w, b, ws);
+  j.pads = ws + packed_floats (d);
+  bordered_shape (d, &j.rows, &j.phase_len);
+  j.row_len = j.phase_len * d->sw;
+  j.taps = d->kh * d->kw;
+  j.segments_per_row = (d->out_w + LANES - 1) / LANES;
+  j.segments = (long) j.segments_per_row * d->out_h;
+  for (int ki = 0; ki < d->kh; ki++)
+    for (int kj = 0; kj < d->kw; kj++)
+      j.tap_offset[ki * d->kw + kj] = ki * j.row_len + (kj % d->sw) * j.phase_len + kj / d->sw;
+  if (n >= cpu->threads)
+    {
+      _sl_threadpool_run (cpu->pool, images_share, &j);
+      return;
+    }
+  for (long i = 0; i < n; i++)
+    {
+      j.image = i;
+      j.xpad = bordered_image (&j, i, j.pads);
+      _sl_threadpool_run (cpu->pool, segments_share, &j);
+    }
+}

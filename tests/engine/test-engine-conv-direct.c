@@ -1,0 +1,228 @@
+/* test-engine-conv-direct.c: the direct convolution kernel of the CPU backend against the
+ * definition in double precision, and the rule that picks it over im2col + GEMM. */
+#include "sl-test-support.h"
+#include "sl-cpu-private.h"
+
+#include <string.h>
+
+typedef struct
+{
+  const char *name;
+  int n, in_c, out_c, h, w, kh, kw, s;
+  int top, left, bottom, right;
+  gboolean bias;
+} DirectCase;
+
+/* Strides 1 and 2, kernels 3 x 3, 5 x 5 and 2 x 3, "same", "valid" and asymmetric ("TF same")
+ * padding; rows of one short segment, whole segments, several segments and a short last one
+ * (out_w 6, 7, 8, 13, 16, 25, 33); one channel and many; batches below and above the threads. */
+static const DirectCase direct_cases[] = {
+  { "k3-same-1to4-28x28-b1", 1, 1, 4, 28, 28, 3, 3, 1, 1, 1, 1, 1, TRUE },
+  { "k3-same-16to16-8x8-b3", 3, 16, 16, 8, 8, 3, 3, 1, 1, 1, 1, 1, FALSE },
+  { "k3-same-3to8-13x7-b2", 2, 3, 8, 13, 7, 3, 3, 1, 1, 1, 1, 1, TRUE },
+  { "k3-same-8to12-6x33-b1", 1, 8, 12, 6, 33, 3, 3, 1, 1, 1, 1, 1, TRUE },
+  { "k3-s2-3to16-33x32-b2", 2, 3, 16, 33, 32, 3, 3, 2, 1, 1, 1, 1, TRUE },
+  { "k3-s2-16to32-32x32-b1", 1, 16, 32, 32, 32, 3, 3, 2, 1, 1, 1, 1, FALSE },
+  { "k3-s2-tf-same-8to8-26x26-b3", 3, 8, 8, 26, 26, 3, 3, 2, 0, 0, 1, 1, FALSE },
+  { "k5-same-1to32-28x28-b2", 2, 1, 32, 28, 28, 5, 5, 1, 2, 2, 2, 2, TRUE },
+  { "k5-s2-4to8-31x50-b1", 1, 4, 8, 31, 50, 5, 5, 2, 2, 2, 2, 2, TRUE },
+  { "k3-valid-5to4-18x15-b2", 2, 5, 4, 18, 15, 3, 3, 1, 0, 0, 0, 0, FALSE },
+  { "k2x3-asymmetric-6to8-9x16-b1", 1, 6, 8, 9, 16, 2, 3, 1, 0, 1, 1, 1, TRUE },
+  { "k3-pad-beyond-kernel-2to4-12x12-b1", 1, 2, 4, 12, 12, 3, 3, 1, 3, 0, 0, 1, TRUE },
+};
+
+static sl_conv_desc
+desc_of (const DirectCase *k)
+{
+  sl_conv_desc d = { .in_c = k->in_c,
+                     .in_h = k->h,
+                     .in_w = k->w,
+                     .out_c = k->out_c,
+                     .kh = k->kh,
+                     .kw = k->kw,
+                     .sh = k->s,
+                     .sw = k->s,
+                     .ph = k->top,
+                     .pw = k->left,
+                     .ph_end = k->bottom,
+                     .pw_end = k->right,
+                     .dh = 1,
+                     .dw = 1,
+                     .groups = 1 };
+
+  d.out_h = (d.in_h + d.ph + d.ph_end - d.kh) / d.sh + 1;
+  d.out_w = (d.in_w + d.pw + d.pw_end - d.kw) / d.sw + 1;
+  return d;
+}
+
+/* y = conv (x) + b by the definition, in double precision. */
+static void
+reference (const sl_conv_desc *d, int n, const float *x, const float *w, const float *b, float *y)
+{
+  for (int i = 0; i < n; i++)
+    for (int oc = 0; oc < d->out_c; oc++)
+      for (int oy = 0; oy < d->out_h; oy++)
+        for (int ox = 0; ox < d->out_w; ox++)
+          {
+            double acc = b != NULL ? b[oc] : 0.0;
+
+            for (int ic = 0; ic < d->in_c; ic++)
+              for (int ki = 0; ki < d->kh; ki++)
+                for (int kj = 0; kj < d->kw; kj++)
+                  {
+                    const int iy = oy * d->sh - d->ph + ki, ix = ox * d->sw - d->pw + kj;
+
+                    if (iy < 0 || iy >= d->in_h || ix < 0 || ix >= d->in_w)
+                      continue;
+                    acc += (double) w[(((gsize) oc * d->in_c + ic) * d->kh + ki) * d->kw + kj]
+                           * x[(((gsize) i * d->in_c + ic) * d->in_h + iy) * d->in_w + ix];
+                  }
+            y[(((gsize) i * d->out_c + oc) * d->out_h + oy) * d->out_w + ox] = (float) acc;
+          }
+}
+
+static void
+assert_close (const char *what, const float *a, const float *b, gsize n)
+{
+  double err = sl_test_rel_error (a, b, n, 1e-3);
+
+  g_test_message ("%s: %zu values, relative error %.2e", what, n, err);
+  g_assert_cmpfloat (err, <, 1e-5);
+}
+
+static void
+run_case (const DirectCase *k, int threads)
+{
+  const sl_conv_desc d = desc_of (k);
+  const int n = k->n;
+  const gsize nx = (gsize) n * d.in_c * d.in_h * d.in_w,
+              ny = (gsize) n * d.out_c * d.out_h * d.out_w,
+              nw = (gsize) d.out_c * d.in_c * d.kh * d.kw;
+  g_autofree float *x = g_new (float, nx), *w = g_new (float, nw), *b = g_new (float, d.out_c);
+  g_autofree float *y = g_new (float, ny), *ry = g_new (float, ny), *y0 = g_new (float, ny);
+  const float *bias = k->bias ? b : NULL;
+  sl_backend *be;
+  sl_error err = { 0 };
+
+  sl_test_fill_normal (x, nx, 1, 1.0f);
+  sl_test_fill_normal (w, nw, 2, 0.5f);
+  sl_test_fill_normal (b, d.out_c, 3, 0.5f);
+  sl_test_fill_normal (y0, ny, 4, 1.0f);
+  reference (&d, n, x, w, bias, ry);
+
+  sl_assert_ok (_sl_cpu_backend_new (threads, &be, &err), &err);
+  sl_cpu *cpu = _sl_cpu_of (be);
+  /* One float past the end of the workspace: a kernel that overruns it changes the guard. */
+  const gsize ws_floats = _sl_cpu_direct_conv_workspace_floats (&d, cpu->threads);
+  g_autofree float *ws = g_new0 (float, ws_floats + 1);
+  ws[ws_floats] = 12345.0f;
+
+  /* Garbage in y must go. */
+  for (gsize i = 0; i < ny; i++)
+    y[i] = 1e6f;
+  _sl_cpu_direct_conv_forward (cpu, &d, n, x, w, bias, y, FALSE, ws);
+  assert_close ("output", y, ry, ny);
+
+  /* Added onto what is there (the input gradient of a strided convolution uses this). */
+  memcpy (y, y0, ny * sizeof (float));
+  _sl_cpu_direct_conv_forward (cpu, &d, n, x, w, bias, y, TRUE, ws);
+  for (gsize i = 0; i < ny; i++)
+    ry[i] += y0[i];
+  assert_close ("output (added)", y, ry, ny);
+  g_assert_cmpfloat (ws[ws_floats], ==, 12345.0f);
+  be->ops->destroy (be);
+}
+
+static void
+test_case_1_thread (gconstpointer data)
+{
+  run_case (data, 1);
+}
+
+static void
+test_case_2_threads (gconstpointer data)
+{
+  run_case (data, 2);
+}
+
+/* An image gets the same bits alone, in a batch, and on one or two threads. */
+static void
+test_same_bits (void)
+{
+  const DirectCase *k = &direct_cases[5]; /* 16 -> 32, stride 2 */
+  const sl_conv_desc d = desc_of (k);
+  const int n = 3;
+  const gsize in_size = (gsize) d.in_c * d.in_h * d.in_w,
+              out_size = (gsize) d.out_c * d.out_h * d.out_w,
+              nw = (gsize) d.out_c * d.in_c * d.kh * d.kw;
+  g_autofree float *x = g_new (float, n *in_size), *w = g_new (float, nw);
+  g_autofree float *batch = g_new (float, n *out_size), *alone = g_new (float, out_size);
+
+  sl_test_fill_normal (x, n * in_size, 5, 1.0f);
+  sl_test_fill_normal (w, nw, 6, 0.5f);
+  for (int threads = 1; threads <= 2; threads++)
+    {
+      sl_backend *be;
+      sl_error err = { 0 };
+
+      sl_assert_ok (_sl_cpu_backend_new (threads, &be, &err), &err);
+      sl_cpu *cpu = _sl_cpu_of (be);
+      g_autofree float *ws = g_new0 (float, _sl_cpu_direct_conv_workspace_floats (&d, threads));
+
+      _sl_cpu_direct_conv_forward (cpu, &d, n, x, w, NULL, batch, FALSE, ws);
+      _sl_cpu_direct_conv_forward (cpu, &d, 1, x + 2 * in_size, w, NULL, alone, FALSE, ws);
+      g_assert_cmpmem (batch + 2 * out_size, out_size * sizeof (float), alone,
+                       out_size * sizeof (float));
+      be->ops->destroy (be);
+    }
+}
+
+/* The kernel takes what it was measured to do better than im2col + GEMM, nothing else. */
+static void
+test_applies (void)
+{
+  DirectCase k = direct_cases[1];
+  sl_conv_desc d = desc_of (&k);
+
+  g_assert_true (_sl_cpu_direct_conv_applies (&d));
+  d.groups = 2;
+  g_assert_false (_sl_cpu_direct_conv_applies (&d)); /* grouped */
+  d = desc_of (&k);
+  d.out_c = 18;
+  g_assert_false (_sl_cpu_direct_conv_applies (&d)); /* not blocks of 4 filters */
+  d = desc_of (&k);
+  d.kh = d.kw = 1;
+  d.ph = d.pw = d.ph_end = d.pw_end = 0;
+  g_assert_false (_sl_cpu_direct_conv_applies (&d)); /* 1 x 1 */
+  k.h = k.w = 3;
+  d = desc_of (&k);
+  g_assert_false (_sl_cpu_direct_conv_applies (&d)); /* rows of 3: segments mostly empty */
+  k.h = k.w = 9;
+  d = desc_of (&k);
+  g_assert_false (_sl_cpu_direct_conv_applies (&d)); /* 9 = 8 + 1 */
+  k.h = k.w = 7;
+  d = desc_of (&k);
+  g_assert_true (_sl_cpu_direct_conv_applies (&d));
+  k.s = 3;
+  d = desc_of (&k);
+  g_assert_false (_sl_cpu_direct_conv_applies (&d)); /* stride 3 */
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  for (gsize i = 0; i < G_N_ELEMENTS (direct_cases); i++)
+    {
+      g_autofree char *one
+          = g_strdup_printf ("/engine/conv-direct/%s/1-thread", direct_cases[i].name);
+      g_autofree char *two
+          = g_strdup_printf ("/engine/conv-direct/%s/2-threads", direct_cases[i].name);
+
+      g_test_add_data_func (one, &direct_cases[i], test_case_1_thread);
+      g_test_add_data_func (two, &direct_cases[i], test_case_2_threads);
+    }
+  g_test_add_func ("/engine/conv-direct/same-bits", test_same_bits);
+  g_test_add_func ("/engine/conv-direct/applies", test_applies);
+  return g_test_run ();
+}
