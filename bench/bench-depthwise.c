@@ -1,10 +1,13 @@
-/* bench-depthwise.c: forward + backward time of EfficientNet-Lite0's depthwise layers, the direct
- * CPU kernels against im2col + GEMM, in the same run.
+/* bench-depthwise.c: forward + backward time of EfficientNet-Lite0's (or MobileNet-S's) depthwise
+ * layers, the direct CPU kernels against im2col + GEMM, in the same run.
  *
  *   build/bench/bench-depthwise [--threads T] [--batch N] [--repeats R] [--cpu-time] [--only TEXT]
+ *                               [--model efficientnet-lite0|mobilenet-s] [--direct-only]
  *
  * Prints one line per layer: milliseconds per forward, per backward (input, weight and
- * bias gradients) and the speed-up of forward + backward, best of R repeats. */
+ * bias gradients) and the speed-up of forward + backward, best of R repeats, and the direct
+ * kernels' GFLOP/s (2 per multiply-add, forward + backward = 3 passes). --direct-only skips
+ * im2col + GEMM (to profile the direct kernels alone). */
 #include "sl-cpu-private.h"
 
 #include <math.h>
@@ -17,17 +20,26 @@ typedef struct
 {
   const char *name;
   int c, hw, k, s;
+  bool same; /* TensorFlow "same" padding, else (k - 1) / 2 on every side */
 } Layer;
 
 /* Lite0 at 224 px: every depthwise layer shape it has (blocks 1-16), and the
  * ones the issue names. */
-static const Layer layers[] = {
-  { "32ch 112x112 k3 s1", 32, 112, 3, 1 }, { "96ch 112x112 k3 s2", 96, 112, 3, 2 },
-  { "144ch 56x56 k3 s1", 144, 56, 3, 1 },  { "144ch 56x56 k5 s2", 144, 56, 5, 2 },
-  { "240ch 28x28 k5 s1", 240, 28, 5, 1 },  { "240ch 28x28 k3 s2", 240, 28, 3, 2 },
-  { "480ch 14x14 k3 s1", 480, 14, 3, 1 },  { "480ch 14x14 k5 s1", 480, 14, 5, 1 },
-  { "672ch 14x14 k5 s1", 672, 14, 5, 1 },  { "672ch 14x14 k5 s2", 672, 14, 5, 2 },
-  { "1152ch 7x7 k5 s1", 1152, 7, 5, 1 },   { "1152ch 7x7 k3 s1", 1152, 7, 3, 1 },
+static const Layer lite0_layers[] = {
+  { "32ch 112x112 k3 s1", 32, 112, 3, 1, true }, { "96ch 112x112 k3 s2", 96, 112, 3, 2, true },
+  { "144ch 56x56 k3 s1", 144, 56, 3, 1, true },  { "144ch 56x56 k5 s2", 144, 56, 5, 2, true },
+  { "240ch 28x28 k5 s1", 240, 28, 5, 1, true },  { "240ch 28x28 k3 s2", 240, 28, 3, 2, true },
+  { "480ch 14x14 k3 s1", 480, 14, 3, 1, true },  { "480ch 14x14 k5 s1", 480, 14, 5, 1, true },
+  { "672ch 14x14 k5 s1", 672, 14, 5, 1, true },  { "672ch 14x14 k5 s2", 672, 14, 5, 2, true },
+  { "1152ch 7x7 k5 s1", 1152, 7, 5, 1, true },   { "1152ch 7x7 k3 s1", 1152, 7, 3, 1, true },
+};
+
+/* MobileNet-S at 128 px (width 1): every depthwise layer shape, padding 1. */
+static const Layer mobilenet_layers[] = {
+  { "32ch 64x64 k3 s1", 32, 64, 3, 1, false },   { "96ch 64x64 k3 s2", 96, 64, 3, 2, false },
+  { "144ch 32x32 k3 s1", 144, 32, 3, 1, false }, { "144ch 32x32 k3 s2", 144, 32, 3, 2, false },
+  { "192ch 16x16 k3 s1", 192, 16, 3, 1, false }, { "192ch 16x16 k3 s2", 192, 16, 3, 2, false },
+  { "384ch 8x8 k3 s1", 384, 8, 3, 1, false },
 };
 
 /* Wall time, or with --cpu-time the process's CPU time (steadier on a shared
@@ -103,6 +115,10 @@ int
 main (int argc, char **argv)
 {
   int threads = 2, batch = 16, repeats = 5;
+  const Layer *layers = lite0_layers;
+  size_t n_layers = sizeof lite0_layers / sizeof lite0_layers[0];
+  bool direct_only = false;
+  double flops = 0;
   const char *only = NULL; /* layers whose name contains it */
   double total[2] = { 0, 0 };
   sl_backend *be;
@@ -114,6 +130,18 @@ main (int argc, char **argv)
 
       if (strcmp (argv[i], "--cpu-time") == 0)
         clock_id = CLOCK_PROCESS_CPUTIME_ID;
+      else if (strcmp (argv[i], "--direct-only") == 0)
+        direct_only = true;
+      else if (value && strcmp (argv[i], "--model") == 0
+               && strcmp (argv[i + 1], "mobilenet-s") == 0)
+        {
+          layers = mobilenet_layers;
+          n_layers = sizeof mobilenet_layers / sizeof mobilenet_layers[0];
+          i++;
+        }
+      else if (value && strcmp (argv[i], "--model") == 0
+               && strcmp (argv[i + 1], "efficientnet-lite0") == 0)
+        i++;
       else if (value && strcmp (argv[i], "--threads") == 0)
         threads = atoi (argv[++i]);
       else if (value && strcmp (argv[i], "--batch") == 0)
@@ -125,7 +153,8 @@ main (int argc, char **argv)
       else
         {
           fprintf (stderr,
-                   "usage: %s [--threads T] [--batch N] [--repeats R] [--cpu-time] [--only TEXT]\n",
+                   "usage: %s [--threads T] [--batch N] [--repeats R] [--cpu-time] [--only TEXT]\n"
+                   "       [--model efficientnet-lite0|mobilenet-s] [--direct-only]\n",
                    argv[0]);
           return 2;
         }
@@ -137,9 +166,9 @@ main (int argc, char **argv)
     }
   printf ("depthwise conv, batch %d, %d thread(s), best of %d; ms of %s per pass\n", batch, threads,
           repeats, clock_id == CLOCK_MONOTONIC ? "wall time" : "CPU time");
-  printf ("%-20s %10s %10s %10s %10s %8s\n", "layer", "im2col fw", "im2col bw", "direct fw",
-          "direct bw", "speed-up");
-  for (size_t l = 0; l < sizeof layers / sizeof layers[0]; l++)
+  printf ("%-20s %10s %10s %10s %10s %8s %8s\n", "layer", "im2col fw", "im2col bw", "direct fw",
+          "direct bw", "speed-up", "GFLOP/s");
+  for (size_t l = 0; l < n_layers; l++)
     {
       const Layer *L = &layers[l];
 
@@ -158,9 +187,14 @@ main (int argc, char **argv)
                          .groups = L->c };
       double ms[2][2];
 
-      same (L->hw, L->k, L->s, &d.ph, &d.ph_end);
-      same (L->hw, L->k, L->s, &d.pw, &d.pw_end);
-      d.out_h = d.out_w = (L->hw + L->s - 1) / L->s;
+      if (L->same)
+        {
+          same (L->hw, L->k, L->s, &d.ph, &d.ph_end);
+          same (L->hw, L->k, L->s, &d.pw, &d.pw_end);
+        }
+      else
+        d.ph = d.pw = d.ph_end = d.pw_end = (L->k - 1) / 2;
+      d.out_h = d.out_w = (L->hw + d.ph + d.ph_end - L->k) / L->s + 1;
 
       const size_t nx = (size_t) batch * L->c * L->hw * L->hw,
                    ny = (size_t) batch * L->c * d.out_h * d.out_w, nw = (size_t) L->c * L->k * L->k;
@@ -172,16 +206,22 @@ main (int argc, char **argv)
       fill (dy, ny, 2);
       fill (w, nw, 3);
       fill (b, L->c, 4);
-      for (int p = 0; p < 2; p++)
+      const double layer_flops = 2.0 * batch * L->c * d.out_h * d.out_w * L->k * L->k;
+
+      ms[0][0] = ms[0][1] = NAN;
+      for (int p = direct_only ? 1 : 0; p < 2; p++)
         time_path (_sl_cpu_of (be), p == 1, &d, batch, repeats, x, w, b, dy, y, dx, dw, db,
                    &ms[p][0], &ms[p][1]);
-      printf ("%-20s %10.2f %10.2f %10.2f %10.2f %7.1fx\n", L->name, ms[0][0], ms[0][1], ms[1][0],
-              ms[1][1], (ms[0][0] + ms[0][1]) / (ms[1][0] + ms[1][1]));
+      printf ("%-20s %10.2f %10.2f %10.2f %10.2f %7.1fx %8.1f\n", L->name, ms[0][0], ms[0][1],
+              ms[1][0], ms[1][1], (ms[0][0] + ms[0][1]) / (ms[1][0] + ms[1][1]),
+              3 * layer_flops / (ms[1][0] + ms[1][1]) * 1e-6);
+      flops += 3 * layer_flops;
       total[0] += ms[0][0] + ms[0][1];
       total[1] += ms[1][0] + ms[1][1];
       free (x), free (dx), free (y), free (dy), free (w), free (dw), free (b), free (db);
     }
-  printf ("%-20s %21.1f %21.1f %7.1fx\n", "all (fw + bw)", total[0], total[1], total[0] / total[1]);
+  printf ("%-20s %21.1f %21.1f %7.1fx %8.1f\n", "all (fw + bw)", total[0], total[1],
+          total[0] / total[1], flops / total[1] * 1e-6);
   be->ops->destroy (be);
   return 0;
 }

@@ -1,17 +1,18 @@
 /* sl-cpu-depthwise.c: direct depthwise convolution (groups == in_c == out_c) on the CPU, without
- * im2col: forward, input gradient and weight gradient. */
+ * im2col: forward, input gradient and weight gradient, split over the pool. */
 #include "sl-cpu-private.h"
+#include "sl-cpu-depthwise-private.h"
 
 #include <string.h>
 
-/* Every image plane is first copied into a zero-bordered plane of scratch,
- * so the kernels below run without bounds checks: output (oy, ox) reads
- * padded rows oy * sh + ki * dh and columns ox * sw + kj * dw. Each padded
- * row is stored split by column phase (column c at phase c % sw, place
- * c / sw), so that at stride 2 every kernel tap still reads consecutive
- * floats. The 3x3 and 5x5 kernels at stride 1 and 2 (most of
- * EfficientNet-Lite) are compiled with their sizes known, so their loops
- * over output columns vectorise.
+/* The 3x3 and 5x5 kernels at stride 1 and 2 (all of MobileNet and
+ * EfficientNet-Lite) run the row kernels of sl-cpu-depthwise-rows.c. Any
+ * other shape runs the general kernels here: every image plane is first
+ * copied into a zero-bordered plane of scratch, so they run without bounds
+ * checks: output (oy, ox) reads padded rows oy * sh + ki * dh and columns
+ * ox * sw + kj * dw. Each padded row is stored split by column phase
+ * (column c at phase c % sw, place c / sw), so that at stride 2 every
+ * kernel tap still reads consecutive floats.
  *
  * Forward work is split over (image, channel) planes; backward work over
  * channels, each thread running every image of its channels in order, so
@@ -77,6 +78,9 @@ grad_plane_floats (const sl_conv_desc *d)
 static size_t
 thread_floats (const sl_conv_desc *d)
 {
+  if (_sl_cpu_depthwise_rows_take (d))
+    return _sl_cpu_depthwise_rows_thread_floats (d);
+
   const size_t taps = (size_t) d->kh * d->kw, cols = (size_t) padded_cols (d);
 
   return align_floats (plane_floats (padded_rows (d), padded_cols (d), d->sw) + cols)
@@ -172,37 +176,10 @@ correlate (const float *restrict xp, int len, const float *restrict k, float bia
     }
 }
 
-/* Each of these is correlate with its sizes known to the compiler. */
-#define CORRELATE_FIXED(name, K, S)                                                                \
-  static void name (const float *xp, int len, const float *k, float bias, bool accumulate,         \
-                    float *y, int oh, int ow)                                                      \
-  {                                                                                                \
-    correlate (xp, len, k, bias, accumulate, y, oh, ow, K, K, S, S, 1, 1);                         \
-  }
-CORRELATE_FIXED (correlate_3s1, 3, 1)
-CORRELATE_FIXED (correlate_3s2, 3, 2)
-CORRELATE_FIXED (correlate_5s1, 5, 1)
-CORRELATE_FIXED (correlate_5s2, 5, 2)
-
-static bool
-fixed_size (int kh, int kw, int sh, int sw, int dh, int dw)
-{
-  return kh == kw && sh == sw && dh == 1 && dw == 1 && (kh == 3 || kh == 5) && (sh == 1 || sh == 2);
-}
-
 static void
 correlate_any (const float *xp, int len, const float *k, float bias, bool accumulate, float *y,
                int oh, int ow, int kh, int kw, int sh, int sw, int dh, int dw)
 {
-  if (fixed_size (kh, kw, sh, sw, dh, dw))
-    {
-      void (*fixed) (const float *, int, const float *, float, bool, float *, int, int)
-          = kh == 3 ? (sh == 1 ? correlate_3s1 : correlate_3s2)
-                    : (sh == 1 ? correlate_5s1 : correlate_5s2);
-
-      fixed (xp, len, k, bias, accumulate, y, oh, ow);
-      return;
-    }
   correlate (xp, len, k, bias, accumulate, y, oh, ow, kh, kw, sh, sw, dh, dw);
 }
 
@@ -318,22 +295,6 @@ weight_sums_flat (const float *restrict xp, int cols, const float *restrict dyp,
       }
 }
 
-#define WEIGHT_SUMS_FIXED(name, K, S)                                                              \
-  static void name (const float *xp, int len, const float *dy, float *dwc, int oh, int ow)         \
-  {                                                                                                \
-    weight_sums (xp, len, dy, dwc, oh, ow, K, K, S, S, 1, 1);                                      \
-  }
-WEIGHT_SUMS_FIXED (weight_sums_3s2, 3, 2)
-WEIGHT_SUMS_FIXED (weight_sums_5s2, 5, 2)
-
-#define WEIGHT_SUMS_FLAT_FIXED(name, K)                                                            \
-  static void name (const float *xp, int cols, const float *dyp, float *dwc, int oh)               \
-  {                                                                                                \
-    weight_sums_flat (xp, cols, dyp, dwc, oh, K, K, 1, 1);                                         \
-  }
-WEIGHT_SUMS_FLAT_FIXED (weight_sums_flat_3, 3)
-WEIGHT_SUMS_FLAT_FIXED (weight_sums_flat_5, 5)
-
 /* xp: the padded plane with a zero row after it; dyp: scratch for dy with
  * padded rows (stride 1). */
 static void
@@ -350,16 +311,10 @@ weight_sums_any (const sl_conv_desc *d, const float *xp, int len, const float *d
           for (int c = d->out_w; c < len; c++)
             row[c] = 0.0f;
         }
-      if (fixed_size (d->kh, d->kw, 1, 1, d->dh, d->dw))
-        (d->kh == 3 ? weight_sums_flat_3 : weight_sums_flat_5) (xp, len, dyp, dwc, d->out_h);
-      else
-        weight_sums_flat (xp, len, dyp, dwc, d->out_h, d->kh, d->kw, d->dh, d->dw);
+      weight_sums_flat (xp, len, dyp, dwc, d->out_h, d->kh, d->kw, d->dh, d->dw);
       return;
     }
-  if (fixed_size (d->kh, d->kw, d->sh, d->sw, d->dh, d->dw))
-    (d->kh == 3 ? weight_sums_3s2 : weight_sums_5s2) (xp, len, dy, dwc, d->out_h, d->out_w);
-  else
-    weight_sums (xp, len, dy, dwc, d->out_h, d->out_w, d->kh, d->kw, d->sh, d->sw, d->dh, d->dw);
+  weight_sums (xp, len, dy, dwc, d->out_h, d->out_w, d->kh, d->kw, d->sh, d->sw, d->dh, d->dw);
 }
 
 /* The adjoint of correlate at any stride: spreads dy over the padded,
@@ -411,6 +366,19 @@ forward_share (void *ctx, int t, int threads)
   long p0, p1;
 
   _sl_split_range ((long) j->n * d->in_c, t, threads, &p0, &p1);
+  if (_sl_cpu_depthwise_rows_take (d))
+    {
+      if (p0 < p1)
+        _sl_cpu_depthwise_rows_prepare (d, xp);
+      for (long p = p0; p < p1; p++)
+        {
+          const int c = (int) (p % d->in_c);
+
+          _sl_cpu_depthwise_rows_forward (d, j->x + p * in_plane, j->w + (size_t) c * d->kh * d->kw,
+                                          j->b != NULL ? j->b[c] : 0.0f, j->y + p * out_plane, xp);
+        }
+      return;
+    }
   for (long p = p0; p < p1; p++)
     {
       const int c = (int) (p % d->in_c);
@@ -522,9 +490,20 @@ backward_share (void *ctx, int t, int threads)
   float *dyp = flip + align_floats ((size_t) taps);
   long c0, c1;
 
+  _sl_split_range (d->in_c, t, threads, &c0, &c1);
+  if (_sl_cpu_depthwise_rows_take (d))
+    {
+      if (c0 < c1)
+        _sl_cpu_depthwise_rows_prepare (d, xp);
+      for (long c = c0; c < c1; c++)
+        _sl_cpu_depthwise_rows_backward (
+            d, j->n, j->x + c * in_plane, j->w + (size_t) c * taps, j->dy + c * out_plane,
+            j->dx != NULL ? j->dx + c * in_plane : NULL, j->accumulate,
+            j->dw != NULL ? j->dw + (size_t) c * taps : NULL, j->db != NULL ? j->db + c : NULL, xp);
+      return;
+    }
   /* The zero row after the padded plane (weight_sums_flat reads into it). */
   memset (xp + plane_floats (rows, cols, d->sw), 0, sizeof (float) * cols);
-  _sl_split_range (d->in_c, t, threads, &c0, &c1);
   for (long c = c0; c < c1; c++)
     {
       const float *k = j->w + (size_t) c * taps;

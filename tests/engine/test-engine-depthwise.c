@@ -1,7 +1,8 @@
-/* test-engine-depthwise.c: the direct depthwise kernels against im2col + GEMM, thread-count
- * independence, and asymmetric ("same") padding against a hand computation. */
+/* test-engine-depthwise.c: the direct depthwise kernels against im2col + GEMM and against plain
+ * loops, thread-count independence, and asymmetric ("same") padding against a hand computation. */
 #include "sl-test-support.h"
 #include "sl-cpu-private.h"
+#include "sl-cpu-depthwise-private.h"
 #include "sl-model-private.h"
 
 #include <string.h>
@@ -183,6 +184,177 @@ test_thread_count_exact (void)
   results_clear (&r[1]);
 }
 
+/* The convolution and its gradients as plain loops in double precision:
+ * y = b + x * w; dx = dx0 + the adjoint on dy; dw and db from dy. */
+static void
+reference (const sl_conv_desc *d, int n, const float *x, const float *w, const float *b,
+           const float *dy, const float *dx0, float *y, float *dx, float *dw, float *db)
+{
+  const int K = d->kh, taps = d->kh * d->kw, in_plane = d->in_h * d->in_w,
+            out_plane = d->out_h * d->out_w;
+  g_autofree double *gx = g_new0 (double, (gsize) n * d->in_c * in_plane);
+  g_autofree double *gw = g_new0 (double, (gsize) d->in_c *taps);
+  g_autofree double *gb = g_new0 (double, d->in_c);
+
+  for (int i = 0; i < n; i++)
+    for (int c = 0; c < d->in_c; c++)
+      {
+        const gsize p = (gsize) i * d->in_c + c;
+
+        for (int oy = 0; oy < d->out_h; oy++)
+          for (int ox = 0; ox < d->out_w; ox++)
+            {
+              const float g = dy[p * out_plane + oy * d->out_w + ox];
+              double s = b[c];
+
+              gb[c] += g;
+              for (int ki = 0; ki < K; ki++)
+                for (int kj = 0; kj < d->kw; kj++)
+                  {
+                    const int iy = oy * d->sh - d->ph + ki, ix = ox * d->sw - d->pw + kj;
+                    const gsize at = p * in_plane + (gsize) iy * d->in_w + ix;
+
+                    if (iy < 0 || iy >= d->in_h || ix < 0 || ix >= d->in_w)
+                      continue;
+                    s += (double) w[c * taps + ki * d->kw + kj] * x[at];
+                    gx[at] += (double) w[c * taps + ki * d->kw + kj] * g;
+                    gw[c * taps + ki * d->kw + kj] += (double) x[at] * g;
+                  }
+              y[p * out_plane + oy * d->out_w + ox] = (float) s;
+            }
+      }
+  for (gsize i = 0; i < (gsize) n * d->in_c * in_plane; i++)
+    dx[i] = (float) (dx0[i] + gx[i]);
+  for (int i = 0; i < d->in_c * taps; i++)
+    dw[i] = (float) gw[i];
+  for (int c = 0; c < d->in_c; c++)
+    db[c] = (float) gb[c];
+}
+
+/* TensorFlow "same" padding along one axis. */
+static void
+pad_same (int in, int k, int s, int *begin, int *end)
+{
+  const int out = (in + s - 1) / s, total = MAX ((out - 1) * s + k - in, 0);
+
+  *begin = total / 2;
+  *end = total - total / 2;
+}
+
+/* One geometry through the row kernels on threads threads against
+ * reference (): the output, dx added onto and written over, and dw and db
+ * wanted or not. */
+static void
+check_rows_case (const sl_conv_desc *d, int threads)
+{
+  const int n = 2;
+  const gsize nx = (gsize) n * d->in_c * d->in_h * d->in_w,
+              ny = (gsize) n * d->out_c * d->out_h * d->out_w,
+              nw = (gsize) d->out_c * d->kh * d->kw;
+  g_autofree float *x = g_new (float, nx), *w = g_new (float, nw), *b = g_new (float, d->out_c);
+  g_autofree float *dy = g_new (float, ny), *dx0 = g_new (float, nx), *zeros = g_new0 (float, nx);
+  g_autofree float *ry = g_new (float, ny), *rdx = g_new (float, nx), *rdx0 = g_new (float, nx);
+  g_autofree float *rdw = g_new (float, nw), *rdb = g_new (float, d->out_c);
+  g_autofree float *y = g_new (float, ny), *dx = g_new (float, nx), *dw = g_new (float, nw);
+  g_autofree float *db = g_new (float, d->out_c);
+  g_autofree char *what = g_strdup_printf ("k%d s%d %dx%d pad %d,%d,%d,%d -> %dx%d, %d thread(s)",
+                                           d->kh, d->sh, d->in_h, d->in_w, d->ph, d->pw, d->ph_end,
+                                           d->pw_end, d->out_h, d->out_w, threads);
+  sl_backend *be;
+  sl_error err = { 0 };
+
+  g_assert_true (_sl_cpu_depthwise_rows_take (d));
+  sl_test_fill_normal (x, nx, 11, 1.0f);
+  sl_test_fill_normal (w, nw, 12, 0.5f);
+  sl_test_fill_normal (b, d->out_c, 13, 0.5f);
+  sl_test_fill_normal (dy, ny, 14, 1.0f);
+  sl_test_fill_normal (dx0, nx, 15, 1.0f);
+  reference (d, n, x, w, b, dy, dx0, ry, rdx, rdw, rdb);
+  reference (d, n, x, w, b, dy, zeros, ry, rdx0, rdw, rdb);
+
+  sl_assert_ok (_sl_cpu_backend_new (threads, &be, &err), &err);
+  sl_cpu *cpu = _sl_cpu_of (be);
+  g_autofree float *ws = g_new (float, _sl_cpu_depthwise_workspace_floats (d, cpu->threads));
+
+  /* Scratch starts as garbage: the kernels must not rely on zeros left in it. */
+  memset (ws, 0xff, sizeof (float) * _sl_cpu_depthwise_workspace_floats (d, cpu->threads));
+  _sl_cpu_depthwise_forward (cpu, d, n, x, w, b, y, ws);
+  memcpy (dx, dx0, nx * sizeof (float));
+  _sl_cpu_depthwise_backward (cpu, d, n, x, w, dy, dx, TRUE, dw, db, ws);
+  if (sl_test_rel_error (ry, y, ny, 1e-3) >= 1e-6 || sl_test_rel_error (rdx, dx, nx, 1e-3) >= 1e-6
+      || sl_test_rel_error (rdw, dw, nw, 1e-3) >= 1e-6
+      || sl_test_rel_error (rdb, db, d->out_c, 1e-3) >= 1e-6)
+    g_error ("%s: relative error output %.2e, dx %.2e, dw %.2e, db %.2e", what,
+             sl_test_rel_error (ry, y, ny, 1e-3), sl_test_rel_error (rdx, dx, nx, 1e-3),
+             sl_test_rel_error (rdw, dw, nw, 1e-3), sl_test_rel_error (rdb, db, d->out_c, 1e-3));
+
+  /* dx written over, without weight or bias gradients (a frozen layer). */
+  memset (dx, 0xff, nx * sizeof (float));
+  _sl_cpu_depthwise_backward (cpu, d, n, x, w, dy, dx, FALSE, NULL, NULL, ws);
+  if (sl_test_rel_error (rdx0, dx, nx, 1e-3) >= 1e-6)
+    g_error ("%s: dx written over: relative error %.2e", what,
+             sl_test_rel_error (rdx0, dx, nx, 1e-3));
+
+  /* Weight and bias gradients only (the first layer). */
+  _sl_cpu_depthwise_backward (cpu, d, n, x, w, dy, NULL, FALSE, dw, db, ws);
+  if (sl_test_rel_error (rdw, dw, nw, 1e-3) >= 1e-6
+      || sl_test_rel_error (rdb, db, d->out_c, 1e-3) >= 1e-6)
+    g_error ("%s: dw alone: relative error %.2e", what, sl_test_rel_error (rdw, dw, nw, 1e-3));
+  be->ops->destroy (be);
+}
+
+/* Every kernel size and stride the row kernels take, on widths and heights
+ * below, at and past one and two vectors (odd ones too), with symmetric,
+ * "same", no, the largest and lopsided padding. */
+static void
+test_rows_against_reference (gconstpointer data)
+{
+  const int k = GPOINTER_TO_INT (data) / 10, s = GPOINTER_TO_INT (data) % 10;
+  static const int sizes[][2] = { { 1, 1 },   { 2, 3 },  { 5, 7 },  { 7, 7 },   { 9, 13 },
+                                  { 14, 14 }, { 8, 17 }, { 23, 9 }, { 16, 16 }, { 6, 33 } };
+  int cases = 0;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (sizes); i++)
+    for (int pad = 0; pad < 5; pad++)
+      {
+        sl_conv_desc d = { .in_c = 3,
+                           .in_h = sizes[i][0],
+                           .in_w = sizes[i][1],
+                           .out_c = 3,
+                           .kh = k,
+                           .kw = k,
+                           .sh = s,
+                           .sw = s,
+                           .dh = 1,
+                           .dw = 1,
+                           .groups = 3 };
+
+        switch (pad)
+          {
+            case 0: d.ph = d.pw = d.ph_end = d.pw_end = (k - 1) / 2; break;
+            case 1:
+              pad_same (d.in_h, k, s, &d.ph, &d.ph_end);
+              pad_same (d.in_w, k, s, &d.pw, &d.pw_end);
+              break;
+            case 2: break;
+            case 3: d.ph = d.pw = d.ph_end = d.pw_end = k - 1; break;
+            default:
+              d.ph = k - 1;
+              d.pw = 1;
+              d.ph_end = 0;
+              d.pw_end = k - 2;
+          }
+        if (d.in_h + d.ph + d.ph_end < k || d.in_w + d.pw + d.pw_end < k)
+          continue;
+        d.out_h = (d.in_h + d.ph + d.ph_end - k) / s + 1;
+        d.out_w = (d.in_w + d.pw + d.pw_end - k) / s + 1;
+        check_rows_case (&d, 1 + (int) (i % 2));
+        cases++;
+      }
+  g_test_message ("%d geometries", cases);
+  g_assert_cmpint (cases, >=, 40);
+}
+
 /* "same" at stride 2 on a 4x4 input with a 3x3 kernel: TensorFlow pads one row
  * and column at the end only (PyTorch's symmetric padding 1 would give 14, 27,
  * 39, 54 here). The input is 1..16, the kernel all ones: each output is the
@@ -289,6 +461,12 @@ main (int argc, char **argv)
       g_autofree char *path = g_strdup_printf ("/engine/depthwise/im2col/%s", dw_cases[i].name);
       g_test_add_data_func (path, &dw_cases[i], test_matches_im2col);
     }
+  for (int k = 3; k <= 5; k += 2)
+    for (int s = 1; s <= 2; s++)
+      {
+        g_autofree char *path = g_strdup_printf ("/engine/depthwise/rows/k%d-s%d", k, s);
+        g_test_add_data_func (path, GINT_TO_POINTER (k * 10 + s), test_rows_against_reference);
+      }
   g_test_add_func ("/engine/depthwise/thread-count", test_thread_count_exact);
   g_test_add_func ("/engine/padding/same-stride2-by-hand", test_same_stride2_by_hand);
   g_test_add_func ("/engine/padding/round-trip", test_padding_round_trip);
