@@ -8,8 +8,9 @@
  * 3: sl_optim_step gains per-range learning-rate scales (freeze).
  * 4: sl_conv_desc gains ph_end, pw_end (asymmetric padding).
  * 5: conv2d_backward, dense_backward and batchnorm_backward_running take
- *    NULL weight and bias gradients (input gradients only, for Grad-CAM). */
-#define SL_BACKEND_ABI_VERSION 5
+ *    NULL weight and bias gradients (input gradients only, for Grad-CAM).
+ * 6: batchnorm_apply (optional): training plans recompute batch-norm outputs. */
+#define SL_BACKEND_ABI_VERSION 6
 
 /* Geometry of a convolution or pooling window, per image. Padding may be
  * asymmetric: ph, pw pad the top and left, ph_end, pw_end the bottom and
@@ -143,6 +144,14 @@ typedef struct
                                       const float *gamma, const float *running_mean,
                                       const float *running_var, float epsilon, const float *dy,
                                       float *dx, bool accumulate, float *dgamma, float *dbeta);
+
+  /* Optional (NULL: training plans keep every batch-norm output): y from x
+   * with the batch mean and inverse std a training batchnorm_forward left in
+   * saved, bit-identical to the y that call wrote (gamma and beta unchanged),
+   * then, when activate, act over y as activation_forward would. */
+  void (*batchnorm_apply) (sl_backend *be, int n, int c, int hw, const float *x, const float *gamma,
+                           const float *beta, const float *saved, bool activate, sl_activation act,
+                           float slope, float *y);
 
   void (*activation_forward) (sl_backend *be, sl_activation act, float slope, size_t len,
                               const float *x, float *y);

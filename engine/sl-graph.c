@@ -42,6 +42,13 @@ typedef struct
   sl_backend *serial_be;
   double *flops;
   double total_flops;
+  /* A training plan's batch-norm outputs dropped after the forward pass
+   * (see find_transients): per head (the batch-norm node), the rectifier in
+   * place on it (-1: none; the head itself when alone) and where the backward
+   * pass recomputes it (NULL: never read again); per backward step, the first
+   * head to recompute before it (-1: none), the next in rec_next. */
+  int *tail, *rec_head, *rec_next;
+  float **rec;
 } plan_private;
 
 static int
@@ -61,7 +68,8 @@ typedef struct
 {
   int batch;
   bool training, want_input_grad;
-  bool unshared; /* every output its own buffer: the reference for tests */
+  bool unshared;  /* every output its own buffer: the reference for tests */
+  bool transient; /* batch-norm outputs recomputed in the backward pass (find_transients) */
   int first, end, input_node;
   size_t input_size;
   const bool *keep; /* NULL or per node: outputs that survive the pass */
@@ -108,6 +116,8 @@ spec_of (const sl_model *m, int batch, bool training, bool want_input_grad, sl_p
                   .fuse = !training && !want_input_grad && part == SL_PART_ALL };
 
   s.unshared = training && m->unshared_training;
+  s.transient = training && !s.unshared && !m->keep_activations && m->backend != NULL
+                && m->backend->ops->batchnorm_apply != NULL;
   if (part == SL_PART_PREFIX)
     s.end = m->n_frozen;
   else if (part == SL_PART_SUFFIX)
@@ -171,6 +181,12 @@ typedef struct
   size_t *out_at, *grad_at, *saved_at, *arg_at; /* per node */
   size_t *pool_at;  /* per node: its output's place in the frozen prefix's shared region */
   size_t *gpool_at; /* per node: its gradient's place in the gradients' shared region */
+  size_t *fwd_at;   /* per head (find_transients): its output's place in the forward pass */
+  size_t *rec_at;   /* per head: where the backward pass recomputes it */
+  /* Per node: a transient's tail (-1: not a head), its last reader in the
+   * forward pass, the backward step it is recomputed before (-1: none) and
+   * the last backward step that reads it. */
+  int *tail, *last_fwd, *rec_step, *rec_last;
   size_t input_grad_at, ws_at, scratch_at, stats_at, input_at, probs_at, labels_at;
   size_t ws; /* workspace floats */
   size_t floats, ints;
@@ -182,6 +198,7 @@ static void
 layout_clear (plan_layout *l)
 {
   free (l->out_at);
+  free (l->tail);
   free (l->fuse);
   memset (l, 0, sizeof *l);
 }
@@ -244,6 +261,11 @@ layout_node (const sl_model *m, const int *readers, const plan_spec *sp, int i,
     {
       l->out_at[i] = l->pool_at[i]; /* the region sits at the arena's start */
       pooled = len;                 /* its output, though in the shared region */
+    }
+  else if (needs.out && l->fwd_at[i] != SIZE_MAX)
+    {
+      l->out_at[i] = l->fwd_at[i]; /* in the gradients' region, free in the forward pass */
+      pooled = len;
     }
   else if (needs.out)
     {
@@ -432,35 +454,184 @@ pool_outputs (const sl_model *m, const int *readers, const plan_spec *sp, plan_l
   return size;
 }
 
+/* The lowest offset at which len floats clear every live span
+ * [at[k], at[k] + size[k]) (k in live). */
+static size_t
+first_fit (const size_t *at, const size_t *size, const int *live, int n_live, size_t len)
+{
+  size_t where = 0;
+
+  for (bool moved = true; moved;)
+    {
+      moved = false;
+      for (int k = 0; k < n_live; k++)
+        {
+          size_t b = at[live[k]], e = b + size[live[k]];
+
+          if (where < e && b < where + len)
+            {
+              where = e;
+              moved = true;
+            }
+        }
+    }
+  return where;
+}
+
+/* A training plan's batch-norm outputs need not live through the step: the
+ * output a of a batch-norm (the head) on a convolution's or dense layer's
+ * output z, with the rectifier in place on it (the tail) if any, lives in
+ * the forward pass only until its last reader has run. The backward pass
+ * recomputes it from z, the batch's saved mean and inverse std, gamma and
+ * beta (batchnorm_apply, then the same rectifier: the same kernels, so the
+ * same bits) just before the first backward step that reads it (a reader
+ * that reads its input, or the rectifier, which reads its output), and drops
+ * it after the last; a tail that no backward step reads is never recomputed
+ * (a residual sum's addend). One tensor per block stays instead of two, at
+ * the cost of an element-wise pass. Readers that pass their input on
+ * (aliases, layers in place, dropout) keep the output. Fills tail,
+ * last_fwd, rec_step and rec_last. */
+static void
+find_transients (const sl_model *m, const int *readers, const plan_spec *sp, plan_layout *l)
+{
+  for (int i = 0; i < m->n_nodes; i++)
+    l->tail[i] = l->last_fwd[i] = l->rec_step[i] = l->rec_last[i] = -1;
+  if (!sp->transient || !sp->training || sp->unshared || sp->grad_from >= 0 || sp->keep != NULL
+      || sp->end != m->n_nodes)
+    return;
+  for (int i = sp->first > m->n_frozen ? sp->first : m->n_frozen; i < sp->end; i++)
+    {
+      const sl_node *n = &m->nodes[i];
+      const int in = n->inputs[0];
+      int tail = i, last = -1, first_read = -1, last_read = INT_MAX;
+      bool ok = true;
+
+      if (n->kind != SL_LAYER_BATCHNORM || n->running_stats || in == SL_INPUT_NODE || in < sp->first
+          || in < m->n_frozen
+          || (m->nodes[in].kind != SL_LAYER_CONV2D && m->nodes[in].kind != SL_LAYER_DENSE))
+        continue;
+      for (int j = i + 1; j < sp->end; j++)
+        if (m->nodes[j].inputs[0] == i && runs_in_place (m, readers, sp, j))
+          tail = j;
+      if (tail == m->n_nodes - 1) /* the logits: the loss reads them */
+        continue;
+      for (int j = tail + 1; ok && j < m->n_nodes; j++)
+        for (int k = 0; k < m->nodes[j].n_inputs; k++)
+          if (m->nodes[j].inputs[k] == tail)
+            {
+              const unsigned flags = _sl_layer_class (m->nodes[j].kind)->flags;
+
+              ok = !(flags & (SL_LAYER_ALIAS | SL_LAYER_IN_PLACE))
+                   && m->nodes[j].kind != SL_LAYER_DROPOUT;
+              last = j;
+              if (!(flags & SL_LAYER_INPUT_FREE))
+                {
+                  first_read = j > first_read ? j : first_read;
+                  last_read = j < last_read ? j : last_read;
+                }
+            }
+      if (!ok || last < 0)
+        continue;
+      if (tail != i) /* the rectifier's backward reads its output */
+        {
+          first_read = tail > first_read ? tail : first_read;
+          last_read = tail < last_read ? tail : last_read;
+        }
+      l->tail[i] = tail;
+      l->last_fwd[i] = last;
+      l->rec_step[i] = first_read;
+      l->rec_last[i] = first_read >= 0 ? last_read : -1;
+    }
+}
+
+/* The transients' forward buffers: alive from their head's step to their
+ * last reader's, placed first-fit from `base` (the gradients' region, which
+ * holds nothing until the loss). Fills l->fwd_at; returns the floats. */
+static size_t
+pool_transients (const sl_model *m, const plan_spec *sp, plan_layout *l, size_t base)
+{
+  size_t *at, *size, total = 0;
+  int *live, n_live = 0;
+
+  for (int i = 0; i < m->n_nodes; i++)
+    l->fwd_at[i] = SIZE_MAX;
+  at = calloc (2 * (size_t) m->n_nodes, sizeof (size_t));
+  live = calloc ((size_t) m->n_nodes, sizeof (int));
+  if (at == NULL || live == NULL)
+    {
+      /* Every output its own buffer: more memory, same results. */
+      for (int i = 0; i < m->n_nodes; i++)
+        l->tail[i] = -1;
+      free (at);
+      free (live);
+      return 0;
+    }
+  size = at + m->n_nodes;
+  for (int i = sp->first; i < sp->end; i++)
+    {
+      int keep = 0;
+
+      if (l->tail[i] < 0)
+        continue;
+      for (int k = 0; k < n_live; k++)
+        if (l->last_fwd[live[k]] >= i)
+          live[keep++] = live[k];
+      n_live = keep;
+      size[i] = _sl_align16 ((size_t) sp->batch * _sl_shape_size (m->nodes[i].out));
+      at[i] = first_fit (at, size, live, n_live, size[i]);
+      l->fwd_at[i] = base + at[i];
+      live[n_live++] = i;
+      total = at[i] + size[i] > total ? at[i] + size[i] : total;
+    }
+  free (at);
+  free (live);
+  return total;
+}
+
 /* A training plan's gradients: node i's output gradient (shared by the
  * layers in place on it and the aliases of it) is written first by the
  * backward pass of its last reader (the loss for the last node) and read
  * last by i's own backward pass, which runs in reverse order. Gradients whose
  * spans in that order do not meet share one region starting at `base`, each
- * placed first-fit among those still alive. Fills l->gpool_at (SIZE_MAX: a
- * buffer of its own) and returns the region's floats. Plans with a backward
+ * placed first-fit among those still alive; so do the transients'
+ * recomputed outputs (find_transients), alive from the step they are
+ * recomputed before to the last step that reads them. Fills l->gpool_at (SIZE_MAX: a
+ * buffer of its own) and l->rec_at, and returns the region's floats. Plans with a backward
  * pass at inference (Grad-CAM reads a gradient afterwards) and the unshared
  * reference keep one buffer per node. */
 static size_t
 pool_grads (const sl_model *m, const int *readers, const plan_spec *sp, plan_layout *l, size_t base)
 {
-  int *owner = NULL, *first = NULL, *live = NULL, *order = NULL;
+  const int nn = m->n_nodes;
+  int *owner = NULL, *first = NULL, *live = NULL, *order = NULL, *last = NULL;
+  size_t *at = NULL, *size = NULL;
   int n_live = 0, n_order = 0;
-  size_t size = 0;
+  size_t total = 0;
 
-  for (int i = 0; i < m->n_nodes; i++)
-    l->gpool_at[i] = SIZE_MAX;
+  for (int i = 0; i < nn; i++)
+    l->gpool_at[i] = l->rec_at[i] = SIZE_MAX;
   if (!sp->training || sp->unshared || sp->grad_from >= 0 || sp->keep != NULL
       || sp->first >= sp->end)
     return 0;
-  owner = calloc (4 * (size_t) m->n_nodes, sizeof (int));
-  if (owner == NULL)
-    return 0; /* a buffer per node: more memory, same results */
-  first = owner + m->n_nodes;
-  live = first + m->n_nodes;
-  order = live + m->n_nodes;
+  /* Items: node i's gradient is item i, head h's recomputed output item nn + h. */
+  owner = calloc (9 * (size_t) nn, sizeof (int));
+  at = calloc (4 * (size_t) nn, sizeof (size_t));
+  if (owner == NULL || at == NULL)
+    {
+      /* A buffer per node and no transients: more memory, same results. */
+      for (int i = 0; i < nn; i++)
+        l->tail[i] = -1;
+      free (owner);
+      free (at);
+      return 0;
+    }
+  first = owner + nn;    /* per item: the step that writes it first */
+  last = first + 2 * nn; /* per item: the last step that reads it */
+  live = last + 2 * nn;
+  order = live + 2 * nn;
+  size = at + 2 * nn;
   /* owner[i]: the node whose gradient buffer node i's gradient is (-1: none). */
-  for (int i = 0; i < m->n_nodes; i++)
+  for (int i = 0; i < nn; i++)
     {
       const sl_node *n = &m->nodes[i];
       const sl_layer_class *c = _sl_layer_class (n->kind);
@@ -482,8 +653,8 @@ pool_grads (const sl_model *m, const int *readers, const plan_spec *sp, plan_lay
     }
   /* first[o]: the latest backward step (a node index; n_nodes: the loss)
    * that writes o's buffer. */
-  if (owner[m->n_nodes - 1] >= 0 && sp->end == m->n_nodes)
-    first[owner[m->n_nodes - 1]] = m->n_nodes;
+  if (owner[nn - 1] >= 0 && sp->end == nn)
+    first[owner[nn - 1]] = nn;
   for (int i = sp->first; i < sp->end; i++)
     for (int k = 0; node_backprops (m, sp, i) && k < m->nodes[i].n_inputs; k++)
       {
@@ -496,51 +667,45 @@ pool_grads (const sl_model *m, const int *readers, const plan_spec *sp, plan_lay
   /* Buffer o is alive from step first[o] down to step o (never written:
    * only at o); place them as they come alive, latest first write first. */
   for (int i = sp->first; i < sp->end; i++)
-    if (owner[i] == i && first[i] < i)
-      first[i] = i;
+    {
+      if (owner[i] == i && first[i] < i)
+        first[i] = i;
+      last[i] = i;
+      first[nn + i] = l->rec_step[i];
+      last[nn + i] = l->rec_last[i];
+      size[i] = size[nn + i] = _sl_align16 ((size_t) sp->batch * _sl_shape_size (m->nodes[i].out));
+    }
   for (int i = sp->end - 1; i >= sp->first; i--)
-    if (owner[i] == i)
-      {
-        int k = n_order++;
+    for (int item = i; item < 2 * nn; item += nn)
+      if ((item == i && owner[i] == i) || (item != i && l->tail[i] >= 0 && l->rec_step[i] >= 0))
+        {
+          int k = n_order++;
 
-        for (; k > 0 && first[order[k - 1]] < first[i]; k--)
-          order[k] = order[k - 1];
-        order[k] = i;
-      }
+          for (; k > 0 && first[order[k - 1]] < first[item]; k--)
+            order[k] = order[k - 1];
+          order[k] = item;
+        }
   for (int j = 0; j < n_order; j++)
     {
-      const int i = order[j];
-      const size_t len = _sl_align16 ((size_t) sp->batch * _sl_shape_size (m->nodes[i].out));
-      size_t at = 0;
+      const int item = order[j];
       int keep = 0;
 
-      /* Buffers whose own backward step came before i's first write are free again. */
+      /* Items whose last reading step came before this one's first write are free again. */
       for (int k = 0; k < n_live; k++)
-        if (live[k] <= first[i])
+        if (last[live[k]] <= first[item])
           live[keep++] = live[k];
       n_live = keep;
-      for (bool moved = true; moved;)
-        {
-          moved = false;
-          for (int k = 0; k < n_live; k++)
-            {
-              size_t b = l->gpool_at[live[k]] - base;
-              size_t e
-                  = b + _sl_align16 ((size_t) sp->batch * _sl_shape_size (m->nodes[live[k]].out));
-
-              if (at < e && b < at + len)
-                {
-                  at = e;
-                  moved = true;
-                }
-            }
-        }
-      l->gpool_at[i] = base + at;
-      live[n_live++] = i;
-      size = at + len > size ? at + len : size;
+      at[item] = first_fit (at, size, live, n_live, size[item]);
+      if (item < nn)
+        l->gpool_at[item] = base + at[item];
+      else
+        l->rec_at[item - nn] = base + at[item];
+      live[n_live++] = item;
+      total = at[item] + size[item] > total ? at[item] + size[item] : total;
     }
   free (owner);
-  return size;
+  free (at);
+  return total;
 }
 
 /* Lays out one plan without allocating it. _sl_plan_new and the cost
@@ -558,8 +723,9 @@ plan_layout_new (const sl_model *m, const plan_spec *spec, const sl_plan_sizer *
   const plan_spec *sp = &fused;
 
   memset (l, 0, sizeof *l);
-  l->out_at = calloc ((size_t) m->n_nodes * 6, sizeof (size_t));
-  if (l->out_at == NULL || readers == NULL)
+  l->out_at = calloc ((size_t) m->n_nodes * 8, sizeof (size_t));
+  l->tail = calloc ((size_t) m->n_nodes * 4, sizeof (int));
+  if (l->out_at == NULL || l->tail == NULL || readers == NULL)
     {
       free (readers);
       layout_clear (l);
@@ -570,10 +736,23 @@ plan_layout_new (const sl_model *m, const plan_spec *spec, const sl_plan_sizer *
   l->arg_at = l->saved_at + m->n_nodes;
   l->pool_at = l->arg_at + m->n_nodes;
   l->gpool_at = l->pool_at + m->n_nodes;
+  l->fwd_at = l->gpool_at + m->n_nodes;
+  l->rec_at = l->fwd_at + m->n_nodes;
+  l->last_fwd = l->tail + m->n_nodes;
+  l->rec_step = l->last_fwd + m->n_nodes;
+  l->rec_last = l->rec_step + m->n_nodes;
   if (spec->fuse && !spec->unshared)
     fused.fusion = l->fuse = _sl_fuse_new (m, readers, &l->fold_floats);
   t.floats = pool_outputs (m, readers, sp, l);
-  t.floats += pool_grads (m, readers, sp, l, t.floats);
+  find_transients (m, readers, sp, l);
+  {
+    /* The transients' forward buffers share the gradients' region: nothing
+     * in it is alive before the loss. */
+    const size_t grads = pool_grads (m, readers, sp, l, t.floats);
+    const size_t fwd = pool_transients (m, sp, l, t.floats);
+
+    t.floats += grads > fwd ? grads : fwd;
+  }
   for (int i = 0; i < m->n_nodes; i++)
     {
       uint64_t ws;
@@ -720,6 +899,15 @@ plan_alloc_tables (const sl_model *m)
   pp->own = calloc (count, sizeof (float *));
   pp->written = calloc (count + 1, sizeof (bool));
   pp->plan.keep = calloc (count, sizeof (bool));
+  pp->tail = malloc (3 * count * sizeof (int));
+  pp->rec = calloc (count, sizeof (float *));
+  if (pp->tail != NULL)
+    {
+      pp->rec_head = pp->tail + count;
+      pp->rec_next = pp->rec_head + count;
+      for (size_t i = 0; i < 3 * count; i++)
+        pp->tail[i] = -1;
+    }
   return pp;
 }
 
@@ -728,7 +916,8 @@ plan_tables_complete (const plan_private *pp)
 {
   const sl_plan *p = &pp->plan;
 
-  return p->out && p->grad && p->saved && p->argmax && pp->own && pp->written && p->keep;
+  return p->out && p->grad && p->saved && p->argmax && pp->own && pp->written && p->keep && pp->tail
+         && pp->rec;
 }
 
 /* Points every buffer of the plan into its two arenas, as laid out. */
@@ -748,6 +937,14 @@ plan_point (const sl_model *m, plan_private *pp, const plan_layout *l, bool want
         p->saved[i] = p->arena + l->saved_at[i];
       if (l->arg_at[i] != SIZE_MAX)
         p->argmax[i] = p->index_arena + l->arg_at[i];
+      if (l->tail[i] >= 0)
+        pp->tail[i] = l->tail[i];
+      if (l->tail[i] >= 0 && l->rec_step[i] >= 0)
+        {
+          pp->rec[i] = p->arena + l->rec_at[i];
+          pp->rec_next[i] = pp->rec_head[l->rec_step[i]];
+          pp->rec_head[l->rec_step[i]] = i;
+        }
     }
   if (want_input_grad)
     p->input_grad = p->arena + l->input_grad_at;
@@ -940,6 +1137,8 @@ _sl_plan_free (sl_model *m, sl_plan *p)
   free (pp->fold_host);
   free (pp->fuse);
   free (pp->flops);
+  free (pp->tail);
+  free (pp->rec);
   if (pp->serial_be != NULL)
     pp->serial_be->ops->destroy (pp->serial_be);
   free (pp);
@@ -1057,6 +1256,25 @@ _sl_graph_forward (sl_model *m, sl_plan *p, const float *x, int n, bool training
   return p->out[p->end - 1];
 }
 
+/* A transient's output again, as its forward pass wrote it (find_transients):
+ * the batch-norm from its input and saved statistics, then the rectifier in
+ * place on it; its readers' backward steps find it in p->out. */
+static void
+recompute (sl_model *m, plan_private *pp, int head, int n)
+{
+  sl_backend *be = m->backend;
+  sl_plan *p = &pp->plan;
+  const sl_node *bn = &m->nodes[head];
+  const float *gamma = m->params + bn->param_offset;
+  float *y = pp->rec[head];
+  const int tail = pp->tail[head];
+
+  be->ops->batchnorm_apply (be, n, bn->in.c, bn->in.h * bn->in.w, p->out[bn->inputs[0]], gamma,
+                            gamma + bn->in.c, p->saved[head], tail != head,
+                            _sl_fuse_activation_of (m->nodes[tail].kind), m->nodes[tail].slope, y);
+  p->out[head] = p->out[tail] = y;
+}
+
 static float *
 grad_of (const sl_model *m, sl_plan *p, int index)
 {
@@ -1084,6 +1302,8 @@ _sl_graph_backward (sl_model *m, sl_plan *p, const float *x, int n, float *param
       sl_layer_run r;
       int r0, r1 = SL_INPUT_NODE;
 
+      for (int h = pp->rec_head[i]; h >= 0; h = pp->rec_next[h])
+        recompute (m, pp, h, n);
       if (c->flags & SL_LAYER_ALIAS)
         continue;
       r = run_of (m, p, i, x, n);

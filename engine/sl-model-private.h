@@ -143,6 +143,9 @@ struct sl_model
   /* Tests: training plans give every node its own output and gradient
    * buffer (the reference the shared training plans must match bit for bit). */
   bool unshared_training;
+  /* Tests: training plans keep every batch-norm output through the step
+   * rather than recompute it in the backward pass (sl-graph.c, find_transients). */
+  bool keep_activations;
   /* Frozen layers: nodes [0, n_frozen); their parameters are [0, trainable_offset). */
   int n_frozen;
   size_t trainable_offset;

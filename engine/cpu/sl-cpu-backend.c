@@ -92,6 +92,7 @@ static const sl_backend_ops cpu_ops = {
   .batchnorm_forward = _sl_cpu_batchnorm_forward,
   .batchnorm_backward = _sl_cpu_batchnorm_backward,
   .batchnorm_backward_running = _sl_cpu_batchnorm_backward_running,
+  .batchnorm_apply = _sl_cpu_batchnorm_apply,
   .activation_forward = _sl_cpu_activation_forward,
   .activation_backward = _sl_cpu_activation_backward,
   .pool_forward = _sl_cpu_pool_forward,

@@ -29,18 +29,15 @@ run_split (sl_backend *be, size_t len, sl_parallel_fn fn, ew_job *j)
     _sl_threadpool_run (_sl_cpu_of (be)->pool, fn, j);
 }
 
-static void
-act_forward_share (void *ctx, int t, int threads)
+/* No restrict: an in-place activation reads and writes the same buffer.
+ * Batch-norm's recomputation applies the rectifiers through this too, so
+ * that they give the same bits (sl-cpu-norm.c). */
+void
+_sl_cpu_activation_range (sl_activation act, float slope, const float *x, float *y, long n)
 {
-  const ew_job *j = ctx;
-  long i0, i1;
+  const long i0 = 0, i1 = n;
 
-  _sl_split_range ((long) j->len, t, threads, &i0, &i1);
-  /* No restrict: an in-place activation reads and writes the same buffer. */
-  const float *x = j->x;
-  float *y = j->out;
-  const float slope = j->slope;
-  switch (j->act)
+  switch (act)
     {
       case SL_ACT_RELU:
         for (long i = i0; i < i1; i++)
@@ -59,6 +56,16 @@ act_forward_share (void *ctx, int t, int threads)
           y[i] = 1.0f / (1.0f + expf (-x[i]));
         break;
     }
+}
+
+static void
+act_forward_share (void *ctx, int t, int threads)
+{
+  const ew_job *j = ctx;
+  long i0, i1;
+
+  _sl_split_range ((long) j->len, t, threads, &i0, &i1);
+  _sl_cpu_activation_range (j->act, j->slope, j->x + i0, j->out + i0, i1 - i0);
 }
 
 void

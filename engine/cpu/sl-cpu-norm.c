@@ -7,6 +7,10 @@
 typedef struct
 {
   bool training, accumulate, running;
+  bool apply;    /* normalise with the batch statistics in saved (a recomputation) */
+  bool activate; /* and then act (slope) over each plane while it is in the cache */
+  sl_activation act;
+  float slope;
   int n, c, hw;
   const float *x, *gamma, *beta, *dy;
   float *running_mean, *running_var, *saved, *y, *dx, *dgamma, *dbeta;
@@ -60,7 +64,8 @@ plane_sums (const float *restrict p, int hw, float mean, double *sum, double *sq
     }
 }
 
-static void
+/* Not inlined: one body, so a recomputation rounds as the training pass did. */
+static __attribute__ ((noinline)) void
 scale_shift (const float *restrict p, float *restrict q, int hw, float scale, float shift)
 {
   for (int k = 0; k < hw; k++)
@@ -98,7 +103,7 @@ forward_share (void *ctx, int t, int threads)
   for (long b0 = c0; b0 < c1; b0 += block)
     {
       const long b1 = b0 + block < c1 ? b0 + block : c1;
-      float scale[BLOCK_MAX], shift[BLOCK_MAX];
+      float scale[BLOCK_MAX], shift[BLOCK_MAX], mean[BLOCK_MAX], invstd[BLOCK_MAX];
 
       if (j->training)
         {
@@ -120,31 +125,46 @@ forward_share (void *ctx, int t, int threads)
               double var = sq[ch - b0] / count - sum * sum;
               if (var < 0.0)
                 var = 0.0;
-              const float mean = (float) (pivot[ch - b0] + sum);
-              const float invstd = (float) (1.0 / sqrt (var + j->epsilon));
-              j->saved[ch] = mean;
-              j->saved[j->c + ch] = invstd;
-              j->running_mean[ch] = (1.0f - j->momentum) * j->running_mean[ch] + j->momentum * mean;
+              mean[ch - b0] = (float) (pivot[ch - b0] + sum);
+              invstd[ch - b0] = (float) (1.0 / sqrt (var + j->epsilon));
+              j->saved[ch] = mean[ch - b0];
+              j->saved[j->c + ch] = invstd[ch - b0];
+              j->running_mean[ch]
+                  = (1.0f - j->momentum) * j->running_mean[ch] + j->momentum * mean[ch - b0];
               j->running_var[ch]
                   = (float) ((1.0 - j->momentum) * j->running_var[ch]
                              + j->momentum * var * (count > 1 ? count / (count - 1) : 1.0));
-              scale[ch - b0] = j->gamma[ch] * invstd;
-              shift[ch - b0] = j->beta[ch] - mean * scale[ch - b0];
             }
         }
+      else if (j->apply)
+        for (long ch = b0; ch < b1; ch++)
+          {
+            mean[ch - b0] = j->saved[ch];
+            invstd[ch - b0] = j->saved[j->c + ch];
+          }
       else
         for (long ch = b0; ch < b1; ch++)
           {
-            const float mean = j->running_mean[ch];
-            const float invstd = 1.0f / sqrtf (j->running_var[ch] + j->epsilon);
-            scale[ch - b0] = j->gamma[ch] * invstd;
-            shift[ch - b0] = j->beta[ch] - mean * scale[ch - b0];
+            mean[ch - b0] = j->running_mean[ch];
+            invstd[ch - b0] = 1.0f / sqrtf (j->running_var[ch] + j->epsilon);
           }
+      /* One place computes the coefficients, so a recomputation from the saved
+       * statistics repeats the training pass's arithmetic bit for bit. */
+      for (long ch = b0; ch < b1; ch++)
+        {
+          scale[ch - b0] = j->gamma[ch] * invstd[ch - b0];
+          shift[ch - b0] = j->beta[ch] - mean[ch - b0] * scale[ch - b0];
+        }
 
       for (int i = 0; i < n; i++)
         for (long ch = b0; ch < b1; ch++)
-          scale_shift (j->x + i * plane + ch * hw, j->y + i * plane + ch * hw, hw, scale[ch - b0],
-                       shift[ch - b0]);
+          {
+            float *q = j->y + i * plane + ch * hw;
+
+            scale_shift (j->x + i * plane + ch * hw, q, hw, scale[ch - b0], shift[ch - b0]);
+            if (j->activate)
+              _sl_cpu_activation_range (j->act, j->slope, q, q, hw);
+          }
     }
 }
 
@@ -167,6 +187,30 @@ _sl_cpu_batchnorm_forward (sl_backend *be, bool training, int n, int c, int hw, 
                .y = y,
                .epsilon = epsilon,
                .momentum = momentum };
+
+  _sl_threadpool_run (_sl_cpu_of (be)->pool, forward_share, &j);
+}
+
+/* y = gamma (x - mean) invstd + beta with the mean and inverse std a training
+ * pass left in saved: the values that pass wrote, bit for bit; then the
+ * rectifier that ran in place on them, plane by plane. */
+void
+_sl_cpu_batchnorm_apply (sl_backend *be, int n, int c, int hw, const float *x, const float *gamma,
+                         const float *beta, const float *saved, bool activate, sl_activation act,
+                         float slope, float *y)
+{
+  bn_job j = { .apply = true,
+               .activate = activate,
+               .act = act,
+               .slope = slope,
+               .n = n,
+               .c = c,
+               .hw = hw,
+               .x = x,
+               .gamma = gamma,
+               .beta = beta,
+               .saved = (float *) saved,
+               .y = y };
 
   _sl_threadpool_run (_sl_cpu_of (be)->pool, forward_share, &j);
 }

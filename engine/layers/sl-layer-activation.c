@@ -123,14 +123,15 @@ sigmoid_onnx (sl_onnx_exporter *ex, const sl_node *n)
   }
 
 const sl_layer_class _sl_layer_relu
-    = ACTIVATION ("relu", "", SL_LAYER_IN_PLACE, _sl_layer_read_nothing, _sl_layer_write_nothing,
-                  rectifier_flops, relu_onnx);
+    = ACTIVATION ("relu", "", SL_LAYER_IN_PLACE | SL_LAYER_INPUT_FREE, _sl_layer_read_nothing,
+                  _sl_layer_write_nothing, rectifier_flops, relu_onnx);
 const sl_layer_class _sl_layer_relu6
-    = ACTIVATION ("relu6", "", SL_LAYER_IN_PLACE, _sl_layer_read_nothing, _sl_layer_write_nothing,
-                  rectifier_flops, relu6_onnx);
+    = ACTIVATION ("relu6", "", SL_LAYER_IN_PLACE | SL_LAYER_INPUT_FREE, _sl_layer_read_nothing,
+                  _sl_layer_write_nothing, rectifier_flops, relu6_onnx);
 const sl_layer_class _sl_layer_leaky_relu
-    = ACTIVATION ("leaky_relu", "slope", SL_LAYER_IN_PLACE, leaky_relu_read, leaky_relu_write,
-                  rectifier_flops, leaky_relu_onnx);
+    = ACTIVATION ("leaky_relu", "slope", SL_LAYER_IN_PLACE | SL_LAYER_INPUT_FREE, leaky_relu_read,
+                  leaky_relu_write, rectifier_flops, leaky_relu_onnx);
 /* Sigmoid keeps buffers of its own (it never runs in place). */
-const sl_layer_class _sl_layer_sigmoid = ACTIVATION (
-    "sigmoid", "", 0, _sl_layer_read_nothing, _sl_layer_write_nothing, sigmoid_flops, sigmoid_onnx);
+const sl_layer_class _sl_layer_sigmoid
+    = ACTIVATION ("sigmoid", "", SL_LAYER_INPUT_FREE, _sl_layer_read_nothing,
+                  _sl_layer_write_nothing, sigmoid_flops, sigmoid_onnx);

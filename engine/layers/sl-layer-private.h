@@ -71,6 +71,9 @@ enum
   /* Its backward pass does not read its own output, so an in-place layer
    * after it may overwrite that output. */
   SL_LAYER_OUTPUT_FREE = 1 << 2,
+  /* Its backward pass does not read its input, so a training plan need not
+   * recompute an input it dropped after the forward pass (sl-graph.c). */
+  SL_LAYER_INPUT_FREE = 1 << 3,
 };
 
 /* A layer kind. Every function is set (test-engine-layer-table checks);

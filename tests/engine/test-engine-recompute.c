@@ -1,0 +1,193 @@
+/* test-engine-recompute.c: training plans that drop batch-norm outputs after the forward pass and recompute them in the backward pass train bit for bit as plans that keep them. */
+#include "sl-test-support.h"
+#include "engine/sl-model-private.h"
+#include "engine/sl-trainer-private.h"
+
+#include <string.h>
+
+/* 1 x 28 x 28 input (the test source's size). Every kind of block a
+ * training plan may drop: batch-norm + leaky_relu read by two convolutions
+ * ("l"), batch-norm outputs read only by a residual sum ("m", "p"), one read
+ * by a sigmoid that keeps its own output, batch-norm + relu6 read by a max
+ * pool, dense + batch-norm + relu, and one read by dropout (kept). */
+static const char mixed_json[]
+    = "{\"name\":\"mixed\",\"input\":{\"channels\":1,\"height\":28,\"width\":28},\"classes\":5,"
+      "\"layers\":["
+      "{\"type\":\"conv2d\",\"filters\":6,\"kernel\":3,\"padding\":\"same\"},"
+      "{\"type\":\"batchnorm\"},"
+      "{\"type\":\"leaky_relu\",\"slope\":0.1,\"name\":\"l\"},"
+      "{\"type\":\"conv2d\",\"filters\":6,\"kernel\":3,\"padding\":\"same\"},"
+      "{\"type\":\"batchnorm\",\"name\":\"m\"},"
+      "{\"type\":\"conv2d\",\"filters\":6,\"kernel\":1,\"input\":\"l\"},"
+      "{\"type\":\"batchnorm\",\"name\":\"p\"},"
+      "{\"type\":\"add\",\"inputs\":[\"m\",\"p\"]},"
+      "{\"type\":\"relu\"},"
+      "{\"type\":\"conv2d\",\"filters\":8,\"kernel\":3,\"stride\":2,\"padding\":\"same\"},"
+      "{\"type\":\"batchnorm\"},"
+      "{\"type\":\"sigmoid\"},"
+      "{\"type\":\"conv2d\",\"filters\":8,\"kernel\":3,\"padding\":\"same\"},"
+      "{\"type\":\"batchnorm\"},"
+      "{\"type\":\"relu6\"},"
+      "{\"type\":\"maxpool\",\"size\":2},"
+      "{\"type\":\"flatten\"},"
+      "{\"type\":\"dense\",\"units\":12},"
+      "{\"type\":\"batchnorm\"},"
+      "{\"type\":\"relu\"},"
+      "{\"type\":\"dense\",\"units\":10},"
+      "{\"type\":\"batchnorm\"},"
+      "{\"type\":\"dropout\",\"rate\":0.3},"
+      "{\"type\":\"dense\",\"units\":5}]}";
+
+static char *
+preset_json (const char *preset, int channels, int side)
+{
+  sl_preset_options o;
+  sl_error err = { 0 };
+  char *j = NULL, *json;
+
+  sl_preset_options_init (&o);
+  o.channels = channels;
+  o.height = o.width = side;
+  o.classes = 5;
+  sl_assert_ok (sl_preset_json (preset, &o, &j, &err), &err);
+  json = g_strdup (j);
+  sl_free (j);
+  return json;
+}
+
+static sl_model *
+build (const char *json, gboolean keep)
+{
+  sl_error err = { 0 };
+  sl_model *m;
+
+  sl_assert_ok (sl_model_new (json, 17, &m, &err), &err);
+  sl_assert_ok (sl_model_set_threads (m, 2, &err), &err);
+  m->keep_activations = keep;
+  return m;
+}
+
+/* Steps of Adam on the same batches (the last one short): the losses,
+ * weights, running statistics and an evaluation in inference mode on the
+ * training plan are the same bits with and without recomputation, and the
+ * plan that recomputes is smaller by at least min_saving of the other (its
+ * convolution scratch, which the kernels size, included). */
+static void
+check_same_training (const char *json, int in_size, double min_saving)
+{
+  const int batch = 6, steps = 4;
+  sl_model *m = build (json, FALSE), *ref = build (json, TRUE);
+  g_autofree float *x = g_new (float, (gsize) in_size *batch);
+  int32_t labels[6] = { 0, 3, 1, 4, 2, 3 };
+  sl_train_config cfg;
+  sl_trainer *t, *tref;
+  sl_error err = { 0 };
+  uint64_t bytes, ref_bytes;
+
+  sl_train_config_init (&cfg);
+  cfg.optimizer = SL_OPTIMIZER_ADAM;
+  sl_assert_ok (sl_trainer_new (m, &cfg, batch, &t, &err), &err);
+  sl_assert_ok (sl_trainer_new (ref, &cfg, batch, &tref, &err), &err);
+  bytes = t->plan->bytes;
+  ref_bytes = tref->plan->bytes;
+  g_test_message ("%s: training plan %" G_GUINT64_FORMAT
+                  " bytes, keeping every output %" G_GUINT64_FORMAT " (%.0f %% less)",
+                  m->name != NULL ? m->name : "model", bytes, ref_bytes,
+                  100.0 * (1.0 - (double) bytes / (double) ref_bytes));
+  g_assert_cmpfloat ((double) bytes, <=, (1.0 - min_saving) * (double) ref_bytes);
+  for (int s = 0; s < steps; s++)
+    {
+      const int n = s == steps - 1 ? batch - 2 : batch;
+      double loss = 0, ref_loss = 1, acc = 0, ref_acc = 1;
+
+      sl_test_fill_normal (x, (gsize) in_size * n, 70 + s, 1.0f);
+      sl_assert_ok (sl_trainer_step (t, x, labels, n, &loss, &acc, &err), &err);
+      sl_assert_ok (sl_trainer_step (tref, x, labels, n, &ref_loss, &ref_acc, &err), &err);
+      g_assert_cmpmem (&loss, sizeof loss, &ref_loss, sizeof ref_loss);
+      g_assert_cmpmem (&acc, sizeof acc, &ref_acc, sizeof ref_acc);
+    }
+  g_assert_cmpmem (sl_model_params (m), sizeof (float) * sl_model_param_count (m),
+                   sl_model_params (ref), sizeof (float) * sl_model_param_count (ref));
+  g_assert_cmpmem (sl_model_state (m), sizeof (float) * sl_model_state_count (m),
+                   sl_model_state (ref), sizeof (float) * sl_model_state_count (ref));
+  /* The weights moved: the comparison means something. */
+  {
+    sl_model *fresh = build (json, TRUE);
+
+    g_assert_true (memcmp (sl_model_params (m), sl_model_params (fresh),
+                           sizeof (float) * sl_model_param_count (m))
+                   != 0);
+    sl_model_free (fresh);
+  }
+  /* Inference mode on the training plan (its forward buffers) after the steps. */
+  if (in_size == 784)
+    {
+      SlTestData data = { .n = 9, .x = g_new (float, 9 * 784), .labels = g_new (int32_t, 9) };
+      SlTestSource src;
+      sl_epoch_stats a, b;
+
+      sl_test_fill_normal (data.x, 9 * 784, 99, 1.0f);
+      for (int i = 0; i < 9; i++)
+        data.labels[i] = i % 5;
+      sl_test_source_init (&src, &data, FALSE, 0);
+      sl_assert_ok (sl_trainer_evaluate (t, &src.source, &a, &err), &err);
+      sl_assert_ok (sl_trainer_evaluate (tref, &src.source, &b, &err), &err);
+      g_assert_cmpmem (&a.loss, sizeof a.loss, &b.loss, sizeof b.loss);
+      sl_test_source_clear (&src);
+      sl_test_data_clear (&data);
+    }
+  sl_trainer_free (t);
+  sl_trainer_free (tref);
+  sl_model_free (m);
+  sl_model_free (ref);
+}
+
+static void
+test_mixed (void)
+{
+  check_same_training (mixed_json, 784, 0.10);
+}
+
+static void
+test_small_bn (void)
+{
+  g_autofree char *json = preset_json ("small-bn", 3, 32);
+
+  check_same_training (json, 3 * 32 * 32, 0.10);
+}
+
+static void
+test_resnet (void)
+{
+  g_autofree char *json = preset_json ("resnet-s", 3, 32);
+
+  check_same_training (json, 3 * 32 * 32, 0.15);
+}
+
+static void
+test_mobilenet (void)
+{
+  g_autofree char *json = preset_json ("mobilenet-s", 3, 32);
+
+  check_same_training (json, 3 * 32 * 32, 0.20);
+}
+
+static void
+test_lite0 (void)
+{
+  g_autofree char *json = preset_json ("efficientnet-lite0", 3, 32);
+
+  check_same_training (json, 3 * 32 * 32, 0.15);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/engine/recompute/mixed", test_mixed);
+  g_test_add_func ("/engine/recompute/small-bn", test_small_bn);
+  g_test_add_func ("/engine/recompute/resnet-s", test_resnet);
+  g_test_add_func ("/engine/recompute/mobilenet-s", test_mobilenet);
+  g_test_add_func ("/engine/recompute/efficientnet-lite0", test_lite0);
+  return g_test_run ();
+}
