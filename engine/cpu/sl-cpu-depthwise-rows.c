@@ -110,7 +110,12 @@ copy_floats (float *restrict dst, const float *restrict src, int n)
   int i = 0;
 
   for (; i + VL <= n; i += VL)
-    store_v (dst + i, load_v (src + i));
+    {
+      vf v = load_v (src + i);
+
+      __asm__("" : "+x"(v)); /* else GCC makes the loop a call to memmove */
+      store_v (dst + i, v);
+    }
   if (i < n)
     store_v (dst + i, load_first (src + i, n - i));
 }
@@ -143,7 +148,8 @@ pow2_at_least (int n)
   return p;
 }
 
-/* Output rows per block of the correlation kernels on rows w floats wide. */
+/* Output rows per block of the correlation kernels on rows w floats wide
+ * (at most: 7 on some narrow planes). */
 static int
 rows_per_block (int w)
 {
@@ -255,9 +261,15 @@ copy_x_row (const geom *g, int pw, const float *restrict src, float *restrict sl
   int t = 0;
 
 #if defined(__AVX2__)
-  for (; 2 * t + 2 * VL <= n; t += VL)
+  /* The last piece of the row is loaded in part: the zeros after it land
+   * past the row in the slot, where zeros are. */
+  for (; 2 * t < n; t += VL)
     {
-      const __m256 a = _mm256_loadu_ps (src + 2 * t), b = _mm256_loadu_ps (src + 2 * t + VL);
+      const bool whole = 2 * t + 2 * VL <= n;
+      const __m256 a
+          = whole ? _mm256_loadu_ps (src + 2 * t) : (__m256) load_first (src + 2 * t, n - 2 * t);
+      const __m256 b = whole ? _mm256_loadu_ps (src + 2 * t + VL)
+                             : (__m256) load_first (src + 2 * t + VL, n - 2 * t - VL);
       const __m256d e = _mm256_castps_pd (_mm256_shuffle_ps (a, b, 0x88));
       const __m256d o = _mm256_castps_pd (_mm256_shuffle_ps (a, b, 0xdd));
 
@@ -406,25 +418,32 @@ typedef void (*correlate_fn) (const float *const *rows, int len, const float *k,
   }
 CORRELATE (3, 1, 4, 2)
 CORRELATE (3, 1, 8, 1)
+CORRELATE (3, 1, 7, 1)
 CORRELATE (3, 2, 4, 2)
 CORRELATE (3, 2, 8, 1)
+CORRELATE (3, 2, 7, 1)
 CORRELATE (5, 1, 4, 2)
 CORRELATE (5, 1, 8, 1)
+CORRELATE (5, 1, 7, 1)
 CORRELATE (5, 2, 4, 2)
 CORRELATE (5, 2, 8, 1)
+CORRELATE (5, 2, 7, 1)
 
 /* The kernel for rows w floats wide, and its rows per block. */
 static correlate_fn
-correlate_for (int K, int S, int w, int *block)
+correlate_for (int K, int S, int w, int h, int *block)
 {
-  const bool narrow = w < 2 * VL;
+  static const correlate_fn fns[2][2][3] = {
+    { { correlate_3s1_4x2, correlate_3s1_8x1, correlate_3s1_7x1 },
+      { correlate_3s2_4x2, correlate_3s2_8x1, correlate_3s2_7x1 } },
+    { { correlate_5s1_4x2, correlate_5s1_8x1, correlate_5s1_7x1 },
+      { correlate_5s2_4x2, correlate_5s2_8x1, correlate_5s2_7x1 } },
+  };
+  /* EfficientNet-Lite's narrow planes are 7 and 14 rows high. */
+  const int kind = w >= 2 * VL ? 0 : h % NARROW_ROWS != 0 && h % 7 == 0 ? 2 : 1;
 
-  *block = rows_per_block (w);
-  if (K == 3)
-    return S == 1 ? (narrow ? correlate_3s1_8x1 : correlate_3s1_4x2)
-                  : (narrow ? correlate_3s2_8x1 : correlate_3s2_4x2);
-  return S == 1 ? (narrow ? correlate_5s1_8x1 : correlate_5s1_4x2)
-                : (narrow ? correlate_5s2_8x1 : correlate_5s2_4x2);
+  *block = kind == 0 ? BLOCK_ROWS : kind == 1 ? NARROW_ROWS : 7;
+  return fns[K == 5][S == 2][kind];
 }
 
 void
@@ -436,7 +455,7 @@ _sl_cpu_depthwise_rows_forward (const sl_conv_desc *d, const float *x, const flo
 
   geom_of (d, ws, &g);
 
-  const correlate_fn fn = correlate_for (g.K, g.S, d->out_w, &block);
+  const correlate_fn fn = correlate_for (g.K, g.S, d->out_w, d->out_h, &block);
   const int window = (block - 1) * g.S + g.K;
 
   for (int oy = 0; oy < d->out_h; oy += block)
@@ -453,7 +472,7 @@ _sl_cpu_depthwise_rows_forward (const sl_conv_desc *d, const float *x, const flo
 
 /* acc[ki * K + kj] += the sum over dy rows r < nrows and columns of
  * dy[r][ox] * xrows[r * S + ki][ox * S + kj] in lanes, bias[0] += dy; nvec
- * (even) vectors of columns, zeros past the row's end in both. */
+ * vectors of columns, zeros past the row's end in dy. */
 static inline __attribute__ ((always_inline)) void
 weight_rows (const float *const *dyr, int nrows, const float *const *xr, const float *zero, int len,
              int nvec, vf *restrict acc, vf *restrict bias, const int K, const int S)
@@ -475,7 +494,7 @@ weight_rows (const float *const *dyr, int nrows, const float *const *xr, const f
 
           if (x == zero)
             continue;
-          for (int v = 0; v < nvec; v += 2)
+          for (int v = 0; v + 2 <= nvec; v += 2)
             {
               const vf d0 = load_v (dd + v * VL), d1 = load_v (dd + v * VL + VL);
 
@@ -487,6 +506,23 @@ weight_rows (const float *const *dyr, int nrows, const float *const *xr, const f
                   a[kj][0] += d0 * load_v (p);
                   a[kj][1] += d1 * load_v (p + VL);
                 }
+            }
+        }
+      /* An odd last vector two rows at a time (dy rows past the block are
+       * the zero row). */
+      for (int r = 0, v = nvec - 1; (nvec & 1) && r < nrows; r += 2)
+        {
+          const float *x0 = xr[r * S + ki], *x1 = r + 1 < nrows ? xr[(r + 1) * S + ki] : zero;
+          const vf d0 = load_v (dyr[r] + v * VL);
+          const vf d1 = load_v ((r + 1 < nrows ? dyr[r + 1] : zero) + v * VL);
+
+#pragma GCC unroll 5
+          for (int kj = 0; kj < K; kj++)
+            {
+              const int at = (kj % S) * len + kj / S + v * VL;
+
+              a[kj][0] += d0 * load_v (x0 + at);
+              a[kj][1] += d1 * load_v (x1 + at);
             }
         }
 #pragma GCC unroll 5
@@ -581,17 +617,21 @@ typedef void (*spread_fn) (const float *const *dyr, const float *k, int nvec, fl
 SPREAD (3)
 SPREAD (5)
 
-/* dx row = t[pw ..] (or += it). */
+/* dx row (w floats) = t (or += t). */
 static void
 emit_row (const float *restrict t, float *restrict dx, int w, bool add)
 {
-  if (!add)
+  int i = 0;
+
+  for (; i + VL <= w; i += VL)
     {
-      memcpy (dx, t, sizeof (float) * w);
-      return;
+      vf v = add ? load_v (dx + i) + load_v (t + i) : load_v (t + i);
+
+      __asm__("" : "+x"(v)); /* else GCC makes the loop a call to memcpy */
+      store_v (dx + i, v);
     }
-  for (int i = 0; i < w; i++)
-    dx[i] += t[i];
+  if (i < w)
+    store_first (dx + i, add ? load_first (dx + i, w - i) + load_v (t + i) : load_v (t + i), w - i);
 }
 
 /* The slot of dy row oy, the zero row outside dy. */
@@ -615,7 +655,7 @@ input_grad_rows (const geom *g, const sl_conv_desc *d, const float *k, float *dx
   if (g->S == 1)
     {
       int block;
-      const correlate_fn fn = correlate_for (K, 1, in_w, &block);
+      const correlate_fn fn = correlate_for (K, 1, in_w, in_h, &block);
 
       /* dx row iy reads dy rows iy + ph - K + 1 .. iy + ph. */
       for (; *next < in_h && (*next + block - 1 + ph < have || have == d->out_h); *next += block)
@@ -665,7 +705,7 @@ _sl_cpu_depthwise_rows_backward (const sl_conv_desc *d, int n, const float *x, c
                dy_stride = (size_t) d->in_c * oh * ow;
   const weight_fn wfn
       = K == 3 ? (S == 1 ? weight_3s1 : weight_3s2) : (S == 1 ? weight_5s1 : weight_5s2);
-  const int nvec = round_up (ow, 2 * VL) / VL;
+  const int nvec = round_up (ow, VL) / VL;
   const float *kd = k;
   vf acc[25], bias = { 0 };
 

@@ -310,8 +310,9 @@ static void
 test_rows_against_reference (gconstpointer data)
 {
   const int k = GPOINTER_TO_INT (data) / 10, s = GPOINTER_TO_INT (data) % 10;
-  static const int sizes[][2] = { { 1, 1 },   { 2, 3 },  { 5, 7 },  { 7, 7 },   { 9, 13 },
-                                  { 14, 14 }, { 8, 17 }, { 23, 9 }, { 16, 16 }, { 6, 33 } };
+  static const int sizes[][2]
+      = { { 1, 1 },  { 2, 3 },  { 5, 7 },   { 7, 7 },  { 9, 13 },  { 14, 14 },
+          { 8, 17 }, { 23, 9 }, { 16, 16 }, { 6, 33 }, { 21, 10 }, { 28, 12 } };
   int cases = 0;
 
   for (gsize i = 0; i < G_N_ELEMENTS (sizes); i++)
