@@ -4,8 +4,9 @@
  *   build/bench/bench-conv [--threads T] [--batch N] [--repeats R] [--only TEXT]
  *
  * Prints one line per layer: milliseconds per forward pass of the batch for each path, their
- * GFLOP/s and the speed-up of the direct kernel (best of R repeats, CPU time of the process over
- * the threads). */
+ * GFLOP/s and the speed-up of the direct kernel, then the backward pass as training runs it
+ * (input and weight gradients: GFLOP/s counts both), best of R repeats, CPU time of the process
+ * over the threads. */
 #include "sl-cpu-private.h"
 
 #include <stdio.h>
@@ -94,6 +95,31 @@ desc_of (const Layer *l)
   return d;
 }
 
+/* Best time of one backward pass (dx and dw), in ms, as time_path measures. */
+static double
+time_backward (sl_cpu *cpu, const sl_conv_desc *d, int n, const float *x, const float *w,
+               const float *dy, float *dx, float *dw, float *ws, float *scratch, int repeats)
+{
+  double best = 1e30;
+
+  for (int r = 0; r < repeats; r++)
+    {
+      const double c0 = cpu_now (), w0 = wall_now ();
+      int passes = 0;
+
+      do
+        {
+          _sl_cpu_gemm_conv_backward (cpu, d, n, x, w, dy, dx, false, dw, NULL, ws, scratch);
+          passes++;
+        }
+      while (wall_now () - w0 < 0.05);
+      const double t = (cpu_now () - c0) / cpu->threads;
+      if (t / passes < best)
+        best = t / passes;
+    }
+  return best * 1e3;
+}
+
 /* Best time of one pass, in ms: the process's CPU time over the threads (steadier than wall
  * time on a shared machine). */
 static double
@@ -161,7 +187,8 @@ main (int argc, char **argv)
   sl_cpu *cpu = _sl_cpu_of (be);
   printf ("batch %d, %d thread(s); ms per pass, GFLOP/s; x > 1: the direct kernel is faster\n",
           batch, threads);
-  printf ("%-30s %9s %7s %9s %7s %6s\n", "layer", "gemm ms", "GF/s", "direct", "GF/s", "x");
+  printf ("%-30s %9s %7s %9s %7s %6s %9s %7s\n", "layer", "gemm ms", "GF/s", "direct", "GF/s", "x",
+          "back ms", "GF/s");
   for (size_t l = 0; l < sizeof layers / sizeof layers[0]; l++)
     {
       if (only != NULL && strstr (layers[l].name, only) == NULL)
@@ -175,18 +202,28 @@ main (int argc, char **argv)
       float *x = malloc (nx * sizeof *x), *w = malloc (nw * sizeof *w);
       float *y = malloc (ny * sizeof *y);
       float *ws = malloc ((gws > dws ? gws : dws) * sizeof *ws);
+      float *dy = malloc (ny * sizeof *dy), *dx = malloc (nx * sizeof *dx);
+      float *dw = malloc (nw * sizeof *dw);
+      float *scratch
+          = malloc (_sl_cpu_gemm_conv_grad_scratch_floats (&d) * threads * sizeof *scratch);
       const double flop = 2.0 * (double) ny * d.in_c * d.kh * d.kw;
 
       fill (x, nx, 1);
       fill (w, nw, 2);
       const double g = time_path (cpu, &d, batch, false, x, w, y, ws, repeats);
       const double dt = time_path (cpu, &d, batch, true, x, w, y, ws, repeats);
-      printf ("%-30s %9.4f %7.1f %9.4f %7.1f %6.2f\n", layers[l].name, g, flop / g * 1e-6, dt,
-              flop / dt * 1e-6, g / dt);
+      fill (dy, ny, 3);
+      const double bt = time_backward (cpu, &d, batch, x, w, dy, dx, dw, ws, scratch, repeats);
+      printf ("%-30s %9.4f %7.1f %9.4f %7.1f %6.2f %9.4f %7.1f\n", layers[l].name, g,
+              flop / g * 1e-6, dt, flop / dt * 1e-6, g / dt, bt, 2 * flop / bt * 1e-6);
       free (x);
       free (w);
       free (y);
       free (ws);
+      free (dy);
+      free (dx);
+      free (dw);
+      free (scratch);
     }
   be->ops->destroy (be);
   return 0;

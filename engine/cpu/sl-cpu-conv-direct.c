@@ -337,22 +337,31 @@ segments_share (void *ctx, int t, int threads)
     }
 }
 
+/* The job's geometry: bordered rows, segments and where each tap starts. */
+static void
+job_init (direct_job *j, const sl_conv_desc *d, const float *pack)
+{
+  j->d = d;
+  j->wpack = pack;
+  bordered_shape (d, &j->rows, &j->phase_len);
+  j->row_len = j->phase_len * d->sw;
+  j->taps = d->kh * d->kw;
+  j->segments_per_row = (d->out_w + LANES - 1) / LANES;
+  j->segments = (long) j->segments_per_row * d->out_h;
+  for (int ki = 0; ki < d->kh; ki++)
+    for (int kj = 0; kj < d->kw; kj++)
+      j->tap_offset[ki * d->kw + kj] = ki * j->row_len + (kj % d->sw) * j->phase_len + kj / d->sw;
+}
+
 void
 _sl_cpu_direct_conv_forward (sl_cpu *cpu, const sl_conv_desc *d, int n, const float *x,
                              const float *w, const float *b, float *y, bool accumulate, float *ws)
 {
-  direct_job j = { .d = d, .n = n, .x = x, .y = y, .accumulate = accumulate, .wpack = ws };
+  direct_job j = { .n = n, .x = x, .y = y, .accumulate = accumulate };
 
   pack_filters (d, w, b, ws);
+  job_init (&j, d, ws);
   j.pads = ws + packed_floats (d);
-  bordered_shape (d, &j.rows, &j.phase_len);
-  j.row_len = j.phase_len * d->sw;
-  j.taps = d->kh * d->kw;
-  j.segments_per_row = (d->out_w + LANES - 1) / LANES;
-  j.segments = (long) j.segments_per_row * d->out_h;
-  for (int ki = 0; ki < d->kh; ki++)
-    for (int kj = 0; kj < d->kw; kj++)
-      j.tap_offset[ki * d->kw + kj] = ki * j.row_len + (kj % d->sw) * j.phase_len + kj / d->sw;
   if (n >= cpu->threads)
     {
       _sl_threadpool_run (cpu->pool, images_share, &j);
@@ -363,5 +372,154 @@ _sl_cpu_direct_conv_forward (sl_cpu *cpu, const sl_conv_desc *d, int n, const fl
       j.image = i;
       j.xpad = bordered_image (&j, i, j.pads);
       _sl_threadpool_run (cpu->pool, segments_share, &j);
+    }
+}
+
+size_t
+_sl_cpu_direct_conv_packed_floats (const sl_conv_desc *d)
+{
+  return packed_floats (d);
+}
+
+void
+_sl_cpu_direct_conv_pack (const sl_conv_desc *d, const float *w, const float *b, float *pack)
+{
+  pack_filters (d, w, b, pack);
+}
+
+size_t
+_sl_cpu_direct_conv_image_floats (const sl_conv_desc *d)
+{
+  return bordered_floats (d);
+}
+
+void
+_sl_cpu_direct_conv_image (const sl_conv_desc *d, const float *x, const float *pack, float *y,
+                           bool accumulate, float *room)
+{
+  direct_job j = { .n = 1, .x = x, .y = y, .accumulate = accumulate };
+
+  job_init (&j, d, pack);
+  add_border (&j, x, room);
+  for (int ob = 0; ob < d->out_c / BLOCK_FILTERS; ob++)
+    block_segments (&j, room, ob, 0, j.segments, y);
+}
+
+/* The weight gradient, directly: dw[f][c][tap] += the sum over the image's
+ * output pixels of dy[f][p] times x[c][p's input through tap]. Tiles of 4
+ * filters x T taps (T <= 3) of one channel keep 12 vector sums while the
+ * segments of the image go by: per segment 4 loads of dy and T of x for 4 T
+ * multiply-adds, no column matrix. dy is first copied with its rows padded to
+ * whole segments of zeros, so that the lanes past a row's end add nothing. */
+
+/* Floats of dy with rows padded to whole segments. */
+static size_t
+padded_dy_floats (const sl_conv_desc *d)
+{
+  return (size_t) d->out_c * d->out_h * round_lanes (d->out_w);
+}
+
+size_t
+_sl_cpu_direct_conv_grad_image_floats (const sl_conv_desc *d)
+{
+  return bordered_floats (d) + padded_dy_floats (d);
+}
+
+static void
+pad_dy (const sl_conv_desc *d, const float *dy, float *out)
+{
+  const int ow = d->out_w, row = round_lanes (ow);
+
+  for (long r = 0; r < (long) d->out_c * d->out_h; r++, dy += ow, out += row)
+    {
+      memcpy (out, dy, sizeof (float) * ow);
+      memset (out + ow, 0, sizeof (float) * (row - ow));
+    }
+}
+
+static inline float
+lane_sum (v8f v)
+{
+  return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+}
+
+/* Taps [t0, t0 + T) of channel c for filter block ob, added onto dw. */
+static inline __attribute__ ((always_inline)) void
+grad_tile (const direct_job *j, const float *xc, const float *dyb, size_t dy_plane, int t0,
+           float *dw, size_t dw_filter, int T)
+{
+  const sl_conv_desc *d = j->d;
+  const int per_row = j->segments_per_row;
+  int off[MAX_VECTORS];
+  v8f acc[BLOCK_FILTERS][MAX_VECTORS];
+
+#pragma GCC unroll 3
+  for (int t = 0; t < T; t++)
+    off[t] = j->tap_offset[t0 + t];
+#pragma GCC unroll 4
+  for (int f = 0; f < BLOCK_FILTERS; f++)
+#pragma GCC unroll 3
+    for (int t = 0; t < T; t++)
+      acc[f][t] = (v8f){ 0 };
+  for (int oy = 0; oy < d->out_h; oy++)
+    {
+      const float *xrow = xc + (size_t) oy * d->sh * j->row_len;
+      const float *dyrow = dyb + (size_t) oy * per_row * LANES;
+
+      for (int s = 0; s < per_row; s++)
+        {
+          v8f xv[MAX_VECTORS];
+
+#pragma GCC unroll 3
+          for (int t = 0; t < T; t++)
+            xv[t] = load8 (xrow + s * LANES + off[t]);
+#pragma GCC unroll 4
+          for (int f = 0; f < BLOCK_FILTERS; f++)
+            {
+              const v8f g = load8 (dyrow + (size_t) f * dy_plane + s * LANES);
+
+#pragma GCC unroll 3
+              for (int t = 0; t < T; t++)
+                acc[f][t] += g * xv[t];
+            }
+        }
+    }
+#pragma GCC unroll 4
+  for (int f = 0; f < BLOCK_FILTERS; f++)
+#pragma GCC unroll 3
+    for (int t = 0; t < T; t++)
+      dw[f * dw_filter + t0 + t] += lane_sum (acc[f][t]);
+}
+
+void
+_sl_cpu_direct_conv_weight_grad_image (const sl_conv_desc *d, const float *x, const float *dy,
+                                       float *dw, float *room)
+{
+  direct_job j = { .n = 1, .x = x };
+  float *dys = room + bordered_floats (d);
+  const size_t dy_plane = (size_t) d->out_h * round_lanes (d->out_w);
+  const size_t dw_filter = (size_t) d->in_c * d->kh * d->kw;
+
+  job_init (&j, d, NULL);
+  add_border (&j, x, room);
+  pad_dy (d, dy, dys);
+  for (int ob = 0; ob < d->out_c / BLOCK_FILTERS; ob++)
+    {
+      const float *dyb = dys + (size_t) ob * BLOCK_FILTERS * dy_plane;
+      float *dwb = dw + (size_t) ob * BLOCK_FILTERS * dw_filter;
+
+      for (int c = 0; c < d->in_c; c++)
+        {
+          const float *xc = room + (size_t) c * j.rows * j.row_len;
+          float *dwc = dwb + (size_t) c * j.taps;
+          int t0 = 0;
+
+          for (; t0 + MAX_VECTORS <= j.taps; t0 += MAX_VECTORS)
+            grad_tile (&j, xc, dyb, dy_plane, t0, dwc, dw_filter, MAX_VECTORS);
+          if (j.taps - t0 == 2)
+            grad_tile (&j, xc, dyb, dy_plane, t0, dwc, dw_filter, 2);
+          else if (j.taps - t0 == 1)
+            grad_tile (&j, xc, dyb, dy_plane, t0, dwc, dw_filter, 1);
+        }
     }
 }

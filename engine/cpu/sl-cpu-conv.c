@@ -18,6 +18,9 @@
 #define CHUNK_COLUMNS 256
 #define MAX_CHUNK     8
 
+/* The direct weight gradient takes images of at least this many runs of 8 output pixels. */
+#define DIRECT_DW_MIN_RUNS 64
+
 typedef struct
 {
   int kdim;   /* rows of one group's column matrix: in_c / groups * kh * kw */
@@ -27,21 +30,33 @@ typedef struct
   size_t in_size, out_size, w_count, col_size;
   bool pointwise;    /* 1 x 1, stride 1, no padding: the image is its own column matrix */
   bool dx_as_conv;   /* dx by the convolution of dy with the flipped filters (see top) */
+  bool direct_dx;    /* and that convolution by the direct kernel, no columns for it */
+  bool direct_dw;    /* the weight gradient by the direct kernel, no columns for it */
   size_t col_floats; /* per image of a chunk: the larger of both column matrices */
+  size_t room;       /* direct kernels: per thread, their bordered copies */
+  size_t dx_pack;    /* direct_dx: the flipped filters packed for the kernel */
 } conv_dims;
 
 /* A stride-1, undilated, ungrouped convolution with a kernel larger than
- * 1 x 1 whose padding is at most the kernel's reach on each side, on images
- * processed one at a time (chunks of one), with no more filters than input
- * channels: dy's columns are then no larger than x's. Where filters double
- * (small-bn's 32 -> 64 -> 128), the old GEMM has K = out_c >= 64, no longer
- * memory-bound, and dy's columns would be twice x's: measured, 7 % slower. */
+ * 1 x 1 whose padding is at most the kernel's reach on each side: its dx is
+ * a convolution of dy. */
+static bool
+dx_is_conv (const sl_conv_desc *d)
+{
+  return d->groups == 1 && d->sh == 1 && d->sw == 1 && d->dh == 1 && d->dw == 1 && d->kh * d->kw > 1
+         && d->ph <= d->kh - 1 && d->ph_end <= d->kh - 1 && d->pw <= d->kw - 1
+         && d->pw_end <= d->kw - 1;
+}
+
+/* By GEMM over dy's columns: on images processed one at a time (chunks of
+ * one), with no more filters than input channels, so that dy's columns are no
+ * larger than x's. Where filters double (small-bn's 32 -> 64 -> 128), the old
+ * GEMM has K = out_c >= 64, no longer memory-bound, and dy's columns would be
+ * twice x's: measured, 7 % slower. */
 static bool
 dx_as_conv_applies (const sl_conv_desc *d, int chunk)
 {
-  return chunk == 1 && d->out_c <= d->in_c && d->groups == 1 && d->sh == 1 && d->sw == 1
-         && d->dh == 1 && d->dw == 1 && d->kh * d->kw > 1 && d->ph <= d->kh - 1
-         && d->ph_end <= d->kh - 1 && d->pw <= d->kw - 1 && d->pw_end <= d->kw - 1;
+  return chunk == 1 && d->out_c <= d->in_c && dx_is_conv (d);
 }
 
 /* The convolution that maps dy to dx: out_c inputs, in_c outputs, the
@@ -81,6 +96,26 @@ conv_dims_of (const sl_conv_desc *d)
   c.chunk = CHUNK_COLUMNS / (c.ohw > 0 ? c.ohw : 1);
   c.chunk = c.chunk < 1 ? 1 : (c.chunk > MAX_CHUNK ? MAX_CHUNK : c.chunk);
   c.dx_as_conv = dx_as_conv_applies (d, c.chunk);
+  c.direct_dx = false;
+  c.room = c.dx_pack = 0;
+  if (dx_is_conv (d))
+    {
+      const sl_conv_desc t = dx_conv_desc (d);
+
+      c.direct_dx = _sl_cpu_direct_conv_applies (&t);
+      if (c.direct_dx)
+        {
+          c.room = _sl_cpu_direct_conv_image_floats (&t);
+          c.dx_pack = _sl_cpu_direct_conv_packed_floats (&t);
+        }
+    }
+  /* Its sums are reduced once per image: on small images (8 x 8: 8 runs of
+   * 8 pixels) that costs more than the columns it saves (bench/bench-conv:
+   * 64 -> 64 on 8 x 8 1.3x slower, 16 -> 16 on 32 x 32 1.4x faster). */
+  c.direct_dw = _sl_cpu_direct_conv_applies (d)
+                && (long) d->out_h * ((d->out_w + 7) / 8) >= DIRECT_DW_MIN_RUNS;
+  if (c.direct_dw && _sl_cpu_direct_conv_grad_image_floats (d) > c.room)
+    c.room = _sl_cpu_direct_conv_grad_image_floats (d);
   c.col_floats = c.col_size;
   if (c.dx_as_conv)
     {
@@ -91,20 +126,23 @@ conv_dims_of (const sl_conv_desc *d)
   return c;
 }
 
-/* Per thread: columns and an output staging area for one chunk. */
+/* Per thread: columns and an output staging area for one chunk, and with a
+ * direct dx, room for dy with its border. */
 static size_t
 thread_floats (const conv_dims *c)
 {
-  return (size_t) c->chunk * (c->col_floats + c->out_size);
+  return (size_t) c->chunk * (c->col_floats + c->out_size) + c->room;
 }
 
-/* The threads' areas, then (dx as a convolution) the flipped filters. */
+/* The threads' areas, then (dx as a convolution) the flipped filters and
+ * (direct dx) their packed copy. */
 size_t
 _sl_cpu_gemm_conv_workspace_floats (const sl_conv_desc *d, int threads)
 {
   conv_dims c = conv_dims_of (d);
 
-  return thread_floats (&c) * (size_t) threads + (c.dx_as_conv ? c.w_count : 0);
+  return thread_floats (&c) * (size_t) threads
+         + (c.dx_as_conv || c.direct_dx ? c.w_count + c.dx_pack : 0);
 }
 
 size_t
@@ -157,7 +195,9 @@ typedef struct
   const float *x, *w, *b, *dy;
   float *y, *dx, *dw, *db, *ws, *scratch;
   float *w_flipped;     /* dx as a convolution: in_c x (out_c kh kw) */
+  float *dx_pack;       /* direct dx: the flipped filters packed for the kernel */
   sl_conv_desc dx_desc; /* and the convolution it is */
+  bool dw_from_dy;      /* dx as a convolution by GEMM: dw from dy's columns, flipped */
   bool accumulate;
 } conv_job;
 
@@ -288,7 +328,7 @@ _sl_cpu_conv2d_forward (sl_backend *be, const sl_conv_desc *d, int n, const floa
 
 static void
 backward_chunk (const conv_job *j, long first, int b, float *dw, float *db, float *col,
-                float *stage)
+                float *stage, float *room)
 {
   const sl_conv_desc *d = j->d;
   const conv_dims *c = &j->cd;
@@ -317,8 +357,12 @@ backward_chunk (const conv_job *j, long first, int b, float *dw, float *db, floa
         db[oc] += s;
       }
 
-  /* With dx as a convolution, dy's columns give the weight gradient too (below). */
-  if (dw != NULL && j->w_flipped == NULL)
+  /* The weight gradient: by the direct kernel, or from x's columns, or (dx as
+   * a convolution by GEMM) from dy's columns below. */
+  if (dw != NULL && c->direct_dw)
+    for (int k = 0; k < b; k++)
+      _sl_cpu_direct_conv_weight_grad_image (d, x + k * c->in_size, dy + k * c->out_size, dw, room);
+  else if (dw != NULL && !j->dw_from_dy)
     {
       const float *cols = chunk_columns (j, x, b, col, ld);
 
@@ -338,13 +382,25 @@ backward_chunk (const conv_job *j, long first, int b, float *dw, float *db, floa
        * filters' layout (x times the columns' transpose), unflipped at the end. */
       const sl_conv_desc *t = &j->dx_desc;
       const int in_hw = d->in_h * d->in_w, k = t->in_c * t->kh * t->kw;
+      const bool dw_here = dw != NULL && j->dw_from_dy;
 
-      _sl_im2col (t, dym, col, (size_t) in_hw);
-      if (dw != NULL)
+      if (dw_here || !c->direct_dx)
+        _sl_im2col (t, dym, col, (size_t) in_hw);
+      if (dw_here)
         cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, d->in_c, k, in_hw, 1.0f, x, in_hw,
                      col, in_hw, 1.0f, dw, k);
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, d->in_c, in_hw, k, 1.0f, j->w_flipped,
-                   k, col, in_hw, j->accumulate ? 1.0f : 0.0f, dx, in_hw);
+      if (c->direct_dx)
+        _sl_cpu_direct_conv_image (t, dy, j->dx_pack, dx, j->accumulate, room);
+      else
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, d->in_c, in_hw, k, 1.0f,
+                     j->w_flipped, k, col, in_hw, j->accumulate ? 1.0f : 0.0f, dx, in_hw);
+      return;
+    }
+  if (c->direct_dx)
+    {
+      for (int k = 0; k < b; k++)
+        _sl_cpu_direct_conv_image (&j->dx_desc, dy + k * c->out_size, j->dx_pack,
+                                   dx + k * c->in_size, j->accumulate, room);
       return;
     }
   if (c->pointwise && b == 1)
@@ -388,6 +444,7 @@ backward_share (void *ctx, int t, int threads)
   const conv_dims *c = &j->cd;
   float *col = j->ws + (size_t) t * thread_floats (c);
   float *stage = col + (size_t) c->chunk * c->col_floats;
+  float *room = stage + (size_t) c->chunk * c->out_size;
   /* Thread 0 sums straight into the gradients; the others into scratch. */
   float *mine = t == 0 || (j->dw == NULL && j->db == NULL)
                     ? NULL
@@ -402,7 +459,7 @@ backward_share (void *ctx, int t, int threads)
     memset (db, 0, sizeof (float) * j->d->out_c);
   _sl_split_range (j->n, t, threads, &i0, &i1);
   for (long i = i0; i < i1; i += c->chunk)
-    backward_chunk (j, i, (int) (i1 - i < c->chunk ? i1 - i : c->chunk), dw, db, col, stage);
+    backward_chunk (j, i, (int) (i1 - i < c->chunk ? i1 - i : c->chunk), dw, db, col, stage, room);
 }
 
 static void
@@ -481,16 +538,22 @@ _sl_cpu_gemm_conv_backward (sl_cpu *cpu, const sl_conv_desc *d, int n, const flo
                  .scratch = scratch,
                  .accumulate = accumulate };
 
-  if (dx != NULL && j.cd.dx_as_conv)
+  j.dw_from_dy = dx != NULL && j.cd.dx_as_conv && !j.cd.direct_dw;
+  if (dx != NULL && (j.cd.dx_as_conv || j.cd.direct_dx))
     {
       j.dx_desc = dx_conv_desc (d);
       j.w_flipped = ws + thread_floats (&j.cd) * (size_t) cpu->threads;
       flip_filters (d, w, j.w_flipped);
+      if (j.cd.direct_dx)
+        {
+          j.dx_pack = j.w_flipped + j.cd.w_count;
+          _sl_cpu_direct_conv_pack (&j.dx_desc, j.w_flipped, NULL, j.dx_pack);
+        }
     }
   _sl_threadpool_run (cpu->pool, backward_share, &j);
   if (cpu->threads > 1 && (dw != NULL || db != NULL))
     _sl_threadpool_run (cpu->pool, reduce_share, &j);
-  if (j.w_flipped != NULL && dw != NULL)
+  if (j.dw_from_dy && dw != NULL)
     {
       /* dw holds the flipped filters' gradient: the flipped weights are spent,
        * so their room takes a copy to unflip from. */

@@ -43,14 +43,27 @@ void _sl_cpu_depthwise_backward (sl_cpu *cpu, const sl_conv_desc *d, int n, cons
                                  const float *w, const float *dy, float *dx, bool accumulate,
                                  float *dw, float *db, float *ws);
 
-/* sl-cpu-conv-direct.c: ungrouped convolutions with 16k filters (not 1 x 1 stride 1, strides
- * <= 2, kernels <= 7) without a column matrix; y = conv (x) + b, or y += that when accumulate.
- * ws holds _sl_cpu_direct_conv_workspace_floats (d, cpu->threads) floats. */
+/* sl-cpu-conv-direct.c: ungrouped convolutions with 4k filters, strides 1 and 2, kernels larger
+ * than 1 x 1 and outputs at least 6 pixels wide, without a column matrix; y = conv (x) + b, or
+ * y += that when accumulate. ws holds _sl_cpu_direct_conv_workspace_floats (d, cpu->threads). */
 bool _sl_cpu_direct_conv_applies (const sl_conv_desc *d);
 size_t _sl_cpu_direct_conv_workspace_floats (const sl_conv_desc *d, int threads);
 void _sl_cpu_direct_conv_forward (sl_cpu *cpu, const sl_conv_desc *d, int n, const float *x,
                                   const float *w, const float *b, float *y, bool accumulate,
                                   float *ws);
+/* One image on the calling thread (inside a pool share), with filters packed once by
+ * _sl_cpu_direct_conv_pack (_packed_floats of room) and room for its bordered copy
+ * (_image_floats). */
+size_t _sl_cpu_direct_conv_packed_floats (const sl_conv_desc *d);
+void _sl_cpu_direct_conv_pack (const sl_conv_desc *d, const float *w, const float *b, float *pack);
+size_t _sl_cpu_direct_conv_image_floats (const sl_conv_desc *d);
+void _sl_cpu_direct_conv_image (const sl_conv_desc *d, const float *x, const float *pack, float *y,
+                                bool accumulate, float *room);
+/* dw += the weight gradient of one image, on the calling thread; room holds
+ * _sl_cpu_direct_conv_grad_image_floats (d) floats. */
+size_t _sl_cpu_direct_conv_grad_image_floats (const sl_conv_desc *d);
+void _sl_cpu_direct_conv_weight_grad_image (const sl_conv_desc *d, const float *x, const float *dy,
+                                            float *dw, float *room);
 
 /* sl-cpu-conv.c: the im2col + GEMM path for every convolution, depthwise
  * included (tests and benchmarks compare the two); ws holds
