@@ -27,15 +27,18 @@ void sl_atomic_file_abort (sl_atomic_file *af);
 
 uint32_t sl_crc32 (uint32_t crc, const void *data, size_t len);
 
+/* Opens a regular file (not a FIFO or device) of at most max_bytes to read,
+ * blocking; *size is its size now. Close *fd when done. */
+sl_status sl_file_open_regular (const char *path, size_t max_bytes, int *fd, size_t *size,
+                                sl_error *err);
+/* Reads exactly len bytes at offset; a file that ends first "shrank while
+ * being read" (SL_ERR_IO). path names the file in messages. */
+sl_status sl_file_pread_all (int fd, uint64_t offset, void *dst, size_t len, const char *path,
+                             sl_error *err);
 /* Reads a whole regular file (at most max_bytes) into a malloc'ed buffer,
  * NUL-terminated one byte past *size. */
 sl_status sl_file_read_all (const char *path, size_t max_bytes, uint8_t **out, size_t *size,
                             sl_error *err);
-/* The same into a block of _sl_block_alloc (free it with _sl_block_free):
- * a large model file lands on huge pages, which a cold start reads about
- * five times faster than into fresh 4 kB pages. */
-sl_status sl_file_read_block (const char *path, size_t max_bytes, uint8_t **out, size_t *size,
-                              sl_error *err);
 /* Writes data to path atomically (temporary file, fsync, rename). */
 sl_status sl_file_write_atomic (const char *path, const void *data, size_t size, sl_error *err);
 

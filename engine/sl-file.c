@@ -1,7 +1,6 @@
 /* sl-file.c: atomic writes, so a failed save never damages the previous file, and whole-file reads. */
 #define _GNU_SOURCE /* mkostemp */
 #include "sl-file-private.h"
-#include "sl-block-private.h"
 #include "sl-error-private.h"
 
 #include <errno.h>
@@ -99,17 +98,13 @@ sl_atomic_file_abort (sl_atomic_file *af)
   af->final_path = NULL;
 }
 
-/* Reads a whole regular file into a buffer of the given allocator. */
-static sl_status
-read_whole (const char *path, size_t max_bytes, bool block, uint8_t **out, size_t *size,
-            sl_error *err)
+sl_status
+sl_file_open_regular (const char *path, size_t max_bytes, int *fd_out, size_t *size, sl_error *err)
 {
   struct stat sb;
-  uint8_t *buf;
-  size_t got = 0;
   int fd;
 
-  *out = NULL;
+  *fd_out = -1;
   *size = 0;
   /* O_NONBLOCK: opening a FIFO would otherwise wait for a writer forever. */
   fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -128,49 +123,64 @@ read_whole (const char *path, size_t max_bytes, bool block, uint8_t **out, size_
       return sl_error_set (err, SL_ERR_FORMAT, "%s is %lld bytes, more than the limit of %zu", path,
                            (long long) sb.st_size, max_bytes);
     }
-  /* One spare byte keeps text files NUL-terminated for parsers. */
-  buf = block ? _sl_block_alloc ((size_t) sb.st_size + 1) : malloc ((size_t) sb.st_size + 1);
-  if (buf == NULL)
+  *fd_out = fd;
+  *size = (size_t) sb.st_size;
+  return SL_OK;
+}
+
+sl_status
+sl_file_pread_all (int fd, uint64_t offset, void *dst, size_t len, const char *path, sl_error *err)
+{
+  uint8_t *p = dst;
+
+  while (len > 0)
     {
-      close (fd);
-      return sl_error_set (err, SL_ERR_NOMEM, "out of memory reading %s", path);
-    }
-  while (got < (size_t) sb.st_size)
-    {
-      ssize_t n = read (fd, buf + got, (size_t) sb.st_size - got);
+      ssize_t n = pread (fd, p, len, (off_t) offset);
 
       if (n < 0 && errno == EINTR)
         continue;
-      if (n <= 0)
-        {
-          sl_status st = n < 0 ? sl_error_set_errno (err, SL_ERR_IO, "cannot read %s", path)
-                               : sl_error_set (err, SL_ERR_IO, "%s shrank while being read", path);
-          if (block)
-            _sl_block_free (buf);
-          else
-            free (buf);
-          close (fd);
-          return st;
-        }
-      got += (size_t) n;
+      if (n < 0)
+        return sl_error_set_errno (err, SL_ERR_IO, "cannot read %s", path);
+      if (n == 0)
+        return sl_error_set (err, SL_ERR_IO, "%s shrank while being read", path);
+      p += n;
+      offset += (uint64_t) n;
+      len -= (size_t) n;
     }
-  close (fd);
-  buf[got] = 0;
-  *out = buf;
-  *size = got;
   return SL_OK;
 }
 
 sl_status
 sl_file_read_all (const char *path, size_t max_bytes, uint8_t **out, size_t *size, sl_error *err)
 {
-  return read_whole (path, max_bytes, false, out, size, err);
-}
+  uint8_t *buf;
+  size_t bytes;
+  sl_status st;
+  int fd;
 
-sl_status
-sl_file_read_block (const char *path, size_t max_bytes, uint8_t **out, size_t *size, sl_error *err)
-{
-  return read_whole (path, max_bytes, true, out, size, err);
+  *out = NULL;
+  *size = 0;
+  st = sl_file_open_regular (path, max_bytes, &fd, &bytes, err);
+  if (st != SL_OK)
+    return st;
+  /* One spare byte keeps text files NUL-terminated for parsers. */
+  buf = malloc (bytes + 1);
+  if (buf == NULL)
+    {
+      close (fd);
+      return sl_error_set (err, SL_ERR_NOMEM, "out of memory reading %s", path);
+    }
+  st = sl_file_pread_all (fd, 0, buf, bytes, path, err);
+  close (fd);
+  if (st != SL_OK)
+    {
+      free (buf);
+      return st;
+    }
+  buf[bytes] = 0;
+  *out = buf;
+  *size = bytes;
+  return SL_OK;
 }
 
 sl_status

@@ -16,6 +16,7 @@ SL_BEGIN_DECLS
 #define SL_SLMODEL_MAX_HEADER    (16u << 20)
 #define SL_SLMODEL_MAX_LABEL     255
 #define SL_SLMODEL_VERSION_WRITE 1u
+#define SL_SLMODEL_FORMAT_NAME   "sightline-model"
 
 /* Writes model + pipeline_json (a JSON object) + info to path atomically.
  * opencv_version goes into the software versions (may be NULL). */
@@ -50,7 +51,28 @@ typedef sl_status (*sl_slmodel_check_fn) (const sl_model *model, const char *pip
 sl_status sl_slmodel_parse (const uint8_t *data, size_t size, const char *name, int threads,
                             sl_slmodel_check_fn check, void *check_data, sl_slmodel_contents *out,
                             sl_error *err);
+/* The same for the file at path (a regular file of at most max_bytes), read
+ * as the checks go: the weights are read straight into the model and their
+ * checksums checked there, so no copy of the whole file is ever made. */
+sl_status sl_slmodel_read (const char *path, size_t max_bytes, int threads,
+                           sl_slmodel_check_fn check, void *check_data, sl_slmodel_contents *out,
+                           sl_error *err);
 void sl_slmodel_contents_clear (sl_slmodel_contents *contents);
+
+/* Shared by the writer (sl-slmodel.c) and the reader (sl-slmodel-read.c). */
+extern const char *const _sl_slmodel_tensor_names[3]; /* in file order */
+extern const char *const _sl_slmodel_anomaly_labels[2];
+/* Finds the earliest label that an earlier one repeats (*second = -1 when
+ * all differ); false when out of memory. */
+bool _sl_slmodel_find_repeated_label (const char *const *labels, int n, int *first, int *second);
+
+static inline bool
+_sl_slmodel_host_is_little_endian (void)
+{
+  const uint16_t one = 1;
+
+  return *(const uint8_t *) &one == 1;
+}
 
 /* sl-slmodel-anomaly.c: the "anomaly" header object and the "anomaly_bank" blob. */
 struct cJSON;

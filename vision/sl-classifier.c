@@ -6,7 +6,6 @@
  * never share working memory and a single caller never allocates after its
  * first prediction of a given batch size. */
 #include "sl-classifier-private.h"
-#include "sl-block-private.h"
 #include "sl-error-private.h"
 #include "sl-file-private.h"
 #include "sl-image-private.h"
@@ -228,10 +227,12 @@ take_file_anomaly (sl_classifier *c, const char *name, sl_error *err)
   return SL_OK;
 }
 
+/* Opens the model file at path, or with path NULL the model in data. */
 static sl_status
-open_data (const uint8_t *data, size_t size, const char *name, const sl_classifier_options *o,
+open_data (const char *path, const uint8_t *data, size_t size, const sl_classifier_options *o,
            const char *device, sl_classifier **out, sl_error *err)
 {
+  const char *name = path != NULL ? path : "model buffer";
   sl_classifier_options opts;
   sl_classifier *c;
   sl_status st;
@@ -245,8 +246,12 @@ open_data (const uint8_t *data, size_t size, const char *name, const sl_classifi
   c = classifier_alloc (o, device);
   if (c == NULL)
     return sl_error_set (err, SL_ERR_NOMEM, "out of memory opening %s", name);
-  st = sl_slmodel_parse (data, size, name, o != NULL ? o->threads : 0, check_cost, c, &c->contents,
-                         err);
+  if (path != NULL)
+    st = sl_slmodel_read (path, MAX_FILE, o != NULL ? o->threads : 0, check_cost, c, &c->contents,
+                          err);
+  else
+    st = sl_slmodel_parse (data, size, name, o != NULL ? o->threads : 0, check_cost, c,
+                           &c->contents, err);
   if (st == SL_OK)
     st = take_file_anomaly (c, name, err);
   if (st == SL_OK)
@@ -281,27 +286,18 @@ sl_status
 sl_classifier_open_on_device (const char *path, const sl_classifier_options *options,
                               const char *device, sl_classifier **out, sl_error *err)
 {
-  uint8_t *data = NULL;
-  size_t size = 0;
-  sl_status st;
-
   if (out != NULL)
     *out = NULL;
   if (path == NULL)
     return sl_error_set (err, SL_ERR_INVALID, "sl_classifier_open: no path");
-  st = sl_file_read_block (path, MAX_FILE, &data, &size, err);
-  if (st != SL_OK)
-    return st;
-  st = open_data (data, size, path, options, device, out, err);
-  _sl_block_free (data);
-  return st;
+  return open_data (path, NULL, 0, options, device, out, err);
 }
 
 sl_status
 sl_classifier_open_buffer (const void *data, size_t size, const sl_classifier_options *options,
                            sl_classifier **out, sl_error *err)
 {
-  return open_data (data, size, "model buffer", options, NULL, out, err);
+  return open_data (NULL, data, size, options, NULL, out, err);
 }
 
 sl_status
@@ -309,7 +305,7 @@ sl_classifier_open_buffer_on_device (const void *data, size_t size,
                                      const sl_classifier_options *options, const char *device,
                                      sl_classifier **out, sl_error *err)
 {
-  return open_data (data, size, "model buffer", options, device, out, err);
+  return open_data (NULL, data, size, options, device, out, err);
 }
 
 /* ---- Building one from a model, a pipeline and labels ---------------------- */

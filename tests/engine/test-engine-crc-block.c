@@ -1,4 +1,4 @@
-/* test-engine-crc-block.c: the model files' CRC-32 against zlib's, and the zeroed memory blocks that weights, plans and model files are read into. */
+/* test-engine-crc-block.c: the model files' CRC-32 against zlib's, the zeroed memory blocks weights and plans live in, and piecewise file reads. */
 #include "engine/sl-block-private.h"
 #include "engine/sl-file-private.h"
 
@@ -6,6 +6,7 @@
 #include <glib/gstdio.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 static guint8 *
@@ -112,30 +113,37 @@ test_block_zeroed (void)
   g_assert_null (_sl_block_alloc (SIZE_MAX - 8));
 }
 
-/* A file read into a block: its bytes, NUL-terminated; a missing file is an error. */
+/* Reading a file piecewise: exact bytes at any offset; reading past its end
+ * is "shrank while being read"; a directory or an oversized file is refused. */
 static void
-test_read_block (void)
+test_pread (void)
 {
   const gsize n = ((gsize) 2 << 20) + 77;
   g_autofree guint8 *want = random_bytes (n, 5);
   g_autofree char *dir = g_dir_make_tmp ("sl-crc-block-XXXXXX", NULL);
   g_autofree char *path = g_build_filename (dir, "blob", NULL);
-  g_autofree char *missing = g_build_filename (dir, "none", NULL);
-  guint8 *got = NULL;
+  guint8 *got = _sl_block_alloc (n);
   size_t size = 0;
   sl_error err = { 0 };
+  int fd = -1;
 
   g_assert_true (g_file_set_contents (path, (const char *) want, (gssize) n, NULL));
-  g_assert_cmpint (sl_file_read_block (path, n, &got, &size, &err), ==, SL_OK);
+  g_assert_cmpint (sl_file_open_regular (path, n, &fd, &size, &err), ==, SL_OK);
   g_assert_cmpuint (size, ==, n);
-  g_assert_cmpmem (got, size, want, n);
-  g_assert_cmpuint (got[n], ==, 0);
+  g_assert_cmpint (sl_file_pread_all (fd, 0, got, n, path, &err), ==, SL_OK);
+  g_assert_cmpmem (got, n, want, n);
+  g_assert_cmpint (sl_file_pread_all (fd, 1000, got, 5000, path, &err), ==, SL_OK);
+  g_assert_cmpmem (got, 5000, want + 1000, 5000);
+  g_assert_cmpint (sl_file_pread_all (fd, n - 10, got, 11, path, &err), ==, SL_ERR_IO);
+  g_assert_nonnull (strstr (err.message, "shrank"));
+  close (fd);
+  g_assert_cmpint (sl_file_open_regular (path, n - 1, &fd, &size, &err), ==, SL_ERR_FORMAT);
+  g_assert_cmpint (fd, ==, -1);
+  g_assert_cmpint (sl_file_open_regular (dir, n, &fd, &size, &err), ==, SL_ERR_IO);
+  g_assert_cmpint (fd, ==, -1);
   _sl_block_free (got);
-  g_assert_cmpint (sl_file_read_block (path, n - 1, &got, &size, &err), ==, SL_ERR_FORMAT);
-  g_assert_null (got);
-  g_assert_cmpint (sl_file_read_block (missing, n, &got, &size, &err), ==, SL_ERR_IO);
-  g_assert_null (got);
   g_remove (path);
+  g_assert_cmpint (sl_file_open_regular (path, n, &fd, &size, &err), ==, SL_ERR_IO);
   g_rmdir (dir);
 }
 
@@ -146,6 +154,6 @@ main (int argc, char **argv)
   g_test_add_func ("/crc32/matches-zlib", test_crc_matches_zlib);
   g_test_add_func ("/crc32/continues", test_crc_continues);
   g_test_add_func ("/block/zeroed", test_block_zeroed);
-  g_test_add_func ("/block/read-file", test_read_block);
+  g_test_add_func ("/file/pread", test_pread);
   return g_test_run ();
 }

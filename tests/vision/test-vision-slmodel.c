@@ -3,8 +3,10 @@
 #include "sl-classifier.h"
 
 #include <cjson/cJSON.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 static guint8 *model_bytes;
@@ -55,12 +57,56 @@ open_bytes (const guint8 *data, gsize size, sl_error *err)
   return st;
 }
 
+/* Opens the file at path and returns the status; the message, less the
+ * path that starts it, lands in err. */
+static sl_status
+open_path (const char *path, sl_error *err)
+{
+  sl_classifier *c = NULL;
+  sl_status st = sl_classifier_open (path, NULL, &c, err);
+  gsize skip = strlen (path) + 2;
+
+  if (st == SL_OK)
+    g_assert_nonnull (c);
+  else
+    {
+      g_assert_null (c);
+      g_assert_true (g_str_has_prefix (err->message, path));
+      memmove (err->message, err->message + skip, strlen (err->message + skip) + 1);
+    }
+  sl_classifier_free (c);
+  return st;
+}
+
+/* Opens bytes from memory and from a file: a file is read as it is checked
+ * (the weights straight into the model, their checksums checked there), and
+ * must be refused or accepted the same, with the same message. */
+static sl_status
+open_both (const guint8 *data, gsize size, sl_error *err)
+{
+  g_autofree char *dir = g_dir_make_tmp ("sl-slmodel-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "m.slmodel", NULL);
+  sl_error file_err = { 0 };
+  sl_status st = open_bytes (data, size, err);
+
+  g_assert_true (g_file_set_contents (path, (const char *) data, (gssize) size, NULL));
+  g_assert_cmpint (open_path (path, &file_err), ==, st);
+  if (st != SL_OK)
+    {
+      g_assert_true (g_str_has_prefix (err->message, "model buffer: "));
+      g_assert_cmpstr (file_err.message, ==, err->message + strlen ("model buffer: "));
+    }
+  g_remove (path);
+  g_rmdir (dir);
+  return st;
+}
+
 static void
 assert_refused (const guint8 *data, gsize size, const char *expect)
 {
   sl_error err = { 0 };
 
-  g_assert_cmpint (open_bytes (data, size, &err), ==, SL_ERR_FORMAT);
+  g_assert_cmpint (open_both (data, size, &err), ==, SL_ERR_FORMAT);
   if (expect != NULL && strstr (err.message, expect) == NULL)
     g_error ("expected '%s' in: %s", expect, err.message);
 }
@@ -72,7 +118,7 @@ test_valid_roundtrip (void)
 
   if (!model_ready ())
     return;
-  g_assert_cmpint (open_bytes (model_bytes, model_size, &err), ==, SL_OK);
+  g_assert_cmpint (open_both (model_bytes, model_size, &err), ==, SL_OK);
   g_assert_cmpmem (model_bytes, 8, "SLMODEL\x1a", 8);
   g_assert_cmpint (get_u32 (model_bytes + 8), ==, SL_SLMODEL_FORMAT_VERSION);
   /* Weight blobs sit on 64-byte boundaries. */
@@ -113,6 +159,55 @@ test_bit_flips (void)
       g_assert_cmpint (open_bytes (copy, model_size, &err), !=, SL_OK);
       copy[pos] ^= 0x10;
     }
+}
+
+/* The same read from a file: every truncation (cut shorter and shorter),
+ * and flipped bits, the weights' too (checked once read into the model). */
+static void
+test_file_truncated_and_flipped (void)
+{
+  g_autofree char *dir = NULL, *path = NULL;
+  g_autoptr (GArray) lengths = g_array_new (FALSE, FALSE, sizeof (gsize));
+  int fd;
+
+  if (!model_ready ())
+    return;
+  dir = g_dir_make_tmp ("sl-slmodel-XXXXXX", NULL);
+  path = g_build_filename (dir, "m.slmodel", NULL);
+  g_assert_true (g_file_set_contents (path, (const char *) model_bytes, (gssize) model_size, NULL));
+  fd = g_open (path, O_RDWR, 0);
+  g_assert_cmpint (fd, >=, 0);
+  for (gsize pos = 0; pos < model_size; pos += (pos < 2048 ? 7 : 65521))
+    {
+      sl_error err = { 0 };
+      guint8 b = model_bytes[pos] ^ 0x10;
+
+      g_assert_cmpint (pwrite (fd, &b, 1, (off_t) pos), ==, 1);
+      g_assert_cmpint (open_path (path, &err), !=, SL_OK);
+      if (pos >= model_size / 2) /* inside the weights */
+        g_assert_nonnull (strstr (err.message, "weights do not match their checksum"));
+      g_assert_cmpint (pwrite (fd, model_bytes + pos, 1, (off_t) pos), ==, 1);
+    }
+  {
+    sl_error err = { 0 };
+
+    g_assert_cmpint (open_path (path, &err), ==, SL_OK);
+  }
+  for (gsize len = 0; len < model_size; len += (len < 4096 ? 1 : 9973))
+    g_array_append_val (lengths, len);
+  for (guint i = lengths->len; i-- > 0;)
+    {
+      gsize len = g_array_index (lengths, gsize, i);
+      sl_error err = { 0 };
+
+      g_assert_cmpint (ftruncate (fd, (off_t) len), ==, 0);
+      g_assert_cmpint (open_path (path, &err), ==, SL_ERR_FORMAT);
+      if (len >= 32)
+        g_assert_nonnull (strstr (err.message, "truncated"));
+    }
+  close (fd);
+  g_remove (path);
+  g_rmdir (dir);
 }
 
 static void
@@ -333,7 +428,7 @@ test_hostile_headers (void)
 
     fix_offsets (h);
     bytes = rebuild (h, 1, &size);
-    g_assert_cmpint (open_bytes (bytes, size, &err), ==, SL_OK);
+    g_assert_cmpint (open_both (bytes, size, &err), ==, SL_OK);
     cJSON_Delete (h);
   }
   expect_refusal (edit_nothing, 2, "newer Sightline");
@@ -365,6 +460,7 @@ main (int argc, char **argv)
   g_test_add_func ("/slmodel/valid", test_valid_roundtrip);
   g_test_add_func ("/slmodel/truncated", test_truncated);
   g_test_add_func ("/slmodel/bit-flips", test_bit_flips);
+  g_test_add_func ("/slmodel/file-truncated-and-flipped", test_file_truncated_and_flipped);
   g_test_add_func ("/slmodel/trailing-and-other-files", test_trailing_bytes_and_other_files);
   g_test_add_func ("/slmodel/hostile-headers", test_hostile_headers);
   status = g_test_run ();
