@@ -15,18 +15,15 @@ bool _sl_cpu_depthwise_rows_take (const sl_conv_desc *d);
 /* Floats of per-thread scratch the row kernels need. */
 size_t _sl_cpu_depthwise_rows_thread_floats (const sl_conv_desc *d);
 
-/* Zeroes a thread's scratch (ws) once per call, before its first plane. */
-void _sl_cpu_depthwise_rows_prepare (const sl_conv_desc *d, float *ws);
+/* y = b + x correlated with w (NCHW, one kernel per channel) on the planes
+ * (image * in_c + channel) p0 <= p < p1; b may be NULL. ws is one thread's
+ * scratch. */
+void _sl_cpu_depthwise_rows_forward (const sl_conv_desc *d, long p0, long p1, const float *x,
+                                     const float *w, const float *b, float *y, float *ws);
 
-/* y (one out_h x out_w plane) = bias + x (one in_h x in_w plane)
- * correlated with the kernel k. */
-void _sl_cpu_depthwise_rows_forward (const sl_conv_desc *d, const float *x, const float *k,
-                                     float bias, float *y, float *ws);
-
-/* The gradients of one channel over n images (NCHW) in one pass over dy:
- * x, dy and dx point at image 0's plane of the channel. dx (overwritten, or
- * added to when accumulate), dw (the channel's taps) and db (one float) may
- * each be NULL; dw and db are overwritten. */
-void _sl_cpu_depthwise_rows_backward (const sl_conv_desc *d, int n, const float *x, const float *k,
-                                      const float *dy, float *dx, bool accumulate, float *dw,
-                                      float *db, float *ws);
+/* The gradients of channels c0 <= c < c1 over n images in one pass over dy.
+ * dx (overwritten, or added to when accumulate), dw and db may each be NULL;
+ * dw and db are overwritten. */
+void _sl_cpu_depthwise_rows_backward (const sl_conv_desc *d, int n, long c0, long c1,
+                                      const float *x, const float *w, const float *dy, float *dx,
+                                      bool accumulate, float *dw, float *db, float *ws);

@@ -233,14 +233,12 @@ _sl_cpu_depthwise_rows_thread_floats (const sl_conv_desc *d)
   return geom_of (d, NULL, &g);
 }
 
-void
-_sl_cpu_depthwise_rows_prepare (const sl_conv_desc *d, float *ws)
+/* g for a thread's scratch ws, zeroed: rows are only ever copied to the same
+ * columns of a slot, so what is zero now stays zero for the whole call. */
+static void
+prepare (const sl_conv_desc *d, float *ws, geom *g)
 {
-  geom g;
-
-  /* Rows are only ever copied to the same columns of a slot, so what is
-   * zero now stays zero for the whole call. */
-  memset (ws, 0, sizeof (float) * geom_of (d, ws, &g));
+  memset (ws, 0, sizeof (float) * geom_of (d, ws, g));
 }
 
 /* x row (in_w floats) into an x slot: at stride 1 from padded column pw on;
@@ -446,27 +444,47 @@ correlate_for (int K, int S, int w, int h, int *block)
   return fns[K == 5][S == 2][kind];
 }
 
-void
-_sl_cpu_depthwise_rows_forward (const sl_conv_desc *d, const float *x, const float *k, float bias,
-                                float *y, float *ws)
+/* y (one out_h x out_w plane) = bias + x (one in_h x in_w plane)
+ * correlated with the kernel k. */
+static void
+forward_plane (const geom *g, const sl_conv_desc *d, correlate_fn fn, int block, const float *x,
+               const float *k, float bias, float *y)
 {
-  geom g;
-  int block, copied = 0;
-
-  geom_of (d, ws, &g);
-
-  const correlate_fn fn = correlate_for (g.K, g.S, d->out_w, d->out_h, &block);
-  const int window = (block - 1) * g.S + g.K;
+  const int window = (block - 1) * g->S + g->K;
+  int copied = 0;
 
   for (int oy = 0; oy < d->out_h; oy += block)
     {
       const float *rows[(NARROW_ROWS - 1) * 2 + 5];
       float *out[NARROW_ROWS];
 
-      x_window (&g, d, x, oy * g.S - d->ph, window, &copied, rows);
+      x_window (g, d, x, oy * g->S - d->ph, window, &copied, rows);
       for (int r = 0; r < block; r++)
-        out[r] = oy + r < d->out_h ? y + (size_t) (oy + r) * d->out_w : g.junk;
-      fn (rows, g.len, k, bias, false, out, d->out_w);
+        out[r] = oy + r < d->out_h ? y + (size_t) (oy + r) * d->out_w : g->junk;
+      fn (rows, g->len, k, bias, false, out, d->out_w);
+    }
+}
+
+void
+_sl_cpu_depthwise_rows_forward (const sl_conv_desc *d, long p0, long p1, const float *x,
+                                const float *w, const float *b, float *y, float *ws)
+{
+  const size_t in_plane = (size_t) d->in_h * d->in_w, out_plane = (size_t) d->out_h * d->out_w;
+  geom g;
+  int block;
+
+  if (p0 >= p1)
+    return;
+  prepare (d, ws, &g);
+
+  const correlate_fn fn = correlate_for (g.K, g.S, d->out_w, d->out_h, &block);
+
+  for (long p = p0; p < p1; p++)
+    {
+      const int c = (int) (p % d->in_c);
+
+      forward_plane (&g, d, fn, block, x + p * in_plane, w + (size_t) c * g.K * g.K,
+                     b != NULL ? b[c] : 0.0f, y + p * out_plane);
     }
 }
 
@@ -691,15 +709,13 @@ input_grad_rows (const geom *g, const sl_conv_desc *d, const float *k, float *dx
     }
 }
 
-void
-_sl_cpu_depthwise_rows_backward (const sl_conv_desc *d, int n, const float *x, const float *k,
-                                 const float *dy, float *dx, bool accumulate, float *dw, float *db,
-                                 float *ws)
+/* The gradients of one channel over n images: x, dy and dx point at image
+ * 0's plane of the channel. */
+static void
+backward_channel (geom *gp, const sl_conv_desc *d, int n, const float *x, const float *k,
+                  const float *dy, float *dx, bool accumulate, float *dw, float *db)
 {
-  geom g;
-
-  geom_of (d, ws, &g);
-
+  const geom g = *gp;
   const int K = g.K, S = g.S, taps = K * K, oh = d->out_h, ow = d->out_w;
   const size_t x_stride = (size_t) d->in_c * d->in_h * d->in_w,
                dy_stride = (size_t) d->in_c * oh * ow;
@@ -763,4 +779,22 @@ _sl_cpu_depthwise_rows_backward (const sl_conv_desc *d, int n, const float *x, c
         s += bias[l];
       *db = s;
     }
+}
+
+void
+_sl_cpu_depthwise_rows_backward (const sl_conv_desc *d, int n, long c0, long c1, const float *x,
+                                 const float *w, const float *dy, float *dx, bool accumulate,
+                                 float *dw, float *db, float *ws)
+{
+  const size_t in_plane = (size_t) d->in_h * d->in_w, out_plane = (size_t) d->out_h * d->out_w;
+  const int taps = d->kh * d->kw;
+  geom g;
+
+  if (c0 >= c1)
+    return;
+  prepare (d, ws, &g);
+  for (long c = c0; c < c1; c++)
+    backward_channel (&g, d, n, x + c * in_plane, w + (size_t) c * taps, dy + c * out_plane,
+                      dx != NULL ? dx + c * in_plane : NULL, accumulate,
+                      dw != NULL ? dw + (size_t) c * taps : NULL, db != NULL ? db + c : NULL);
 }

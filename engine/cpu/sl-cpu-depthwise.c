@@ -368,15 +368,7 @@ forward_share (void *ctx, int t, int threads)
   _sl_split_range ((long) j->n * d->in_c, t, threads, &p0, &p1);
   if (_sl_cpu_depthwise_rows_take (d))
     {
-      if (p0 < p1)
-        _sl_cpu_depthwise_rows_prepare (d, xp);
-      for (long p = p0; p < p1; p++)
-        {
-          const int c = (int) (p % d->in_c);
-
-          _sl_cpu_depthwise_rows_forward (d, j->x + p * in_plane, j->w + (size_t) c * d->kh * d->kw,
-                                          j->b != NULL ? j->b[c] : 0.0f, j->y + p * out_plane, xp);
-        }
+      _sl_cpu_depthwise_rows_forward (d, p0, p1, j->x, j->w, j->b, j->y, xp);
       return;
     }
   for (long p = p0; p < p1; p++)
@@ -493,13 +485,8 @@ backward_share (void *ctx, int t, int threads)
   _sl_split_range (d->in_c, t, threads, &c0, &c1);
   if (_sl_cpu_depthwise_rows_take (d))
     {
-      if (c0 < c1)
-        _sl_cpu_depthwise_rows_prepare (d, xp);
-      for (long c = c0; c < c1; c++)
-        _sl_cpu_depthwise_rows_backward (
-            d, j->n, j->x + c * in_plane, j->w + (size_t) c * taps, j->dy + c * out_plane,
-            j->dx != NULL ? j->dx + c * in_plane : NULL, j->accumulate,
-            j->dw != NULL ? j->dw + (size_t) c * taps : NULL, j->db != NULL ? j->db + c : NULL, xp);
+      _sl_cpu_depthwise_rows_backward (d, j->n, c0, c1, j->x, j->w, j->dy, j->dx, j->accumulate,
+                                       j->dw, j->db, xp);
       return;
     }
   /* The zero row after the padded plane (weight_sums_flat reads into it). */
