@@ -33,12 +33,6 @@ typedef struct
   size_t mapped; /* bytes mapped at base; 0: base came from malloc */
 } block_header;
 
-static uintptr_t
-round_up (uintptr_t v, size_t to)
-{
-  return (v + to - 1) & ~(uintptr_t) (to - 1);
-}
-
 static void *
 alloc_malloced (size_t bytes)
 {
@@ -55,6 +49,12 @@ alloc_malloced (size_t bytes)
 }
 
 #ifndef SL_BLOCK_MALLOC_ONLY
+static uintptr_t
+round_up (uintptr_t v, size_t to)
+{
+  return (v + to - 1) & ~(uintptr_t) (to - 1);
+}
+
 /* How much of a block of bytes goes on huge pages: every 2 MB piece that it
  * fills at least a quarter of, so a partly used huge page wastes at most
  * 1.5 MB. A fault then brings 2 MB at once: writing 4 MB of fresh memory
