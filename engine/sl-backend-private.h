@@ -9,7 +9,7 @@
  * 4: sl_conv_desc gains ph_end, pw_end (asymmetric padding).
  * 5: conv2d_backward, dense_backward and batchnorm_backward_running take
  *    NULL weight and bias gradients (input gradients only, for Grad-CAM).
- * 6: batchnorm_apply (optional): training plans recompute batch-norm outputs. */
+ * 6: batchnorm_act (optional): training plans recompute batch-norm outputs. */
 #define SL_BACKEND_ABI_VERSION 6
 
 /* Geometry of a convolution or pooling window, per image. Padding may be
@@ -145,13 +145,16 @@ typedef struct
                                       const float *running_var, float epsilon, const float *dy,
                                       float *dx, bool accumulate, float *dgamma, float *dbeta);
 
-  /* Optional (NULL: training plans keep every batch-norm output): y from x
-   * with the batch mean and inverse std a training batchnorm_forward left in
-   * saved, bit-identical to the y that call wrote (gamma and beta unchanged),
-   * then, when activate, act over y as activation_forward would. */
-  void (*batchnorm_apply) (sl_backend *be, int n, int c, int hw, const float *x, const float *gamma,
-                           const float *beta, const float *saved, bool activate, sl_activation act,
-                           float slope, float *y);
+  /* Optional (NULL: training plans keep every batch-norm output). Without
+   * recompute: batchnorm_forward in training; with it: y again from x with
+   * the batch mean and inverse std that call left in saved (running
+   * statistics untouched), bit-identical to the y it wrote (gamma and beta
+   * unchanged). Then, when activate, act over y as activation_forward would
+   * (same bits), while y is still in the cache. */
+  void (*batchnorm_act) (sl_backend *be, bool recompute, int n, int c, int hw, const float *x,
+                         const float *gamma, const float *beta, float *running_mean,
+                         float *running_var, float epsilon, float momentum, float *saved,
+                         bool activate, sl_activation act, float slope, float *y);
 
   void (*activation_forward) (sl_backend *be, sl_activation act, float slope, size_t len,
                               const float *x, float *y);

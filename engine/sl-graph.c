@@ -117,7 +117,7 @@ spec_of (const sl_model *m, int batch, bool training, bool want_input_grad, sl_p
 
   s.unshared = training && m->unshared_training;
   s.transient = training && !s.unshared && !m->keep_activations && m->backend != NULL
-                && m->backend->ops->batchnorm_apply != NULL;
+                && m->backend->ops->batchnorm_act != NULL;
   if (part == SL_PART_PREFIX)
     s.end = m->n_frozen;
   else if (part == SL_PART_SUFFIX)
@@ -483,12 +483,14 @@ first_fit (const size_t *at, const size_t *size, const int *live, int n_live, si
  * output z, with the rectifier in place on it (the tail) if any, lives in
  * the forward pass only until its last reader has run. The backward pass
  * recomputes it from z, the batch's saved mean and inverse std, gamma and
- * beta (batchnorm_apply, then the same rectifier: the same kernels, so the
- * same bits) just before the first backward step that reads it (a reader
- * that reads its input, or the rectifier, which reads its output), and drops
- * it after the last; a tail that no backward step reads is never recomputed
- * (a residual sum's addend). One tensor per block stays instead of two, at
- * the cost of an element-wise pass. Readers that pass their input on
+ * beta, with the rectifier (batchnorm_act: the same coefficients and
+ * kernels, so the same bits) just before the first backward step that reads
+ * it (a reader that reads its input, or the rectifier, which reads its
+ * output), and drops it after the last; a tail that no backward step reads
+ * is never recomputed (a residual sum's addend). One tensor per block stays
+ * instead of two, at the cost of an element-wise pass, which the forward
+ * pass makes up for in part by applying the rectifier in the batch-norm's
+ * own pass (batchnorm_act again). Readers that pass their input on
  * (aliases, layers in place, dropout) keep the output. Fills tail,
  * last_fwd, rec_step and rec_last. */
 static void
@@ -1216,6 +1218,22 @@ forward_fused (sl_model *m, plan_private *pp, const sl_fuse *f, sl_layer_run *r)
     }
 }
 
+/* A transient's batch-norm in training and the rectifier in place on it,
+ * in one pass (find_transients). */
+static void
+forward_transient (sl_model *m, plan_private *pp, const sl_layer_run *r)
+{
+  sl_backend *be = m->backend;
+  const sl_node *bn = r->node, *a = &m->nodes[pp->tail[r->index]];
+  float *state = m->state + bn->state_offset;
+
+  be->ops->batchnorm_act (be, false, r->n, bn->in.c, bn->in.h * bn->in.w, r->in, r->w,
+                          r->w + bn->in.c, state, state + bn->in.c, bn->epsilon, bn->momentum,
+                          pp->plan.saved[r->index], true, _sl_fuse_activation_of (a->kind),
+                          a->slope, r->y);
+  pp->plan.out[r->index] = r->y;
+}
+
 const float *
 _sl_graph_forward (sl_model *m, sl_plan *p, const float *x, int n, bool training,
                    uint64_t noise_seed)
@@ -1242,6 +1260,17 @@ _sl_graph_forward (sl_model *m, sl_plan *p, const float *x, int n, bool training
       r.y = pp->own[i];
       r.training = node_trains (m, i, training);
       r.noise_seed = noise_seed;
+      /* A transient's rectifier ran in its batch-norm's pass (below). */
+      if (r.training && m->nodes[i].inputs[0] >= 0 && pp->tail[m->nodes[i].inputs[0]] == i)
+        {
+          p->out[i] = p->out[m->nodes[i].inputs[0]];
+          continue;
+        }
+      if (r.training && pp->tail[i] >= 0 && pp->tail[i] != i)
+        {
+          forward_transient (m, pp, &r);
+          continue;
+        }
       /* The model is used from one thread at a time: a small layer may run
        * on the plan's one-thread backend (the same CPU ops, no pool). */
       m->backend = pp->flops != NULL && (all_serial || (double) n * pp->flops[i] < SERIAL_FLOPS)
@@ -1269,9 +1298,10 @@ recompute (sl_model *m, plan_private *pp, int head, int n)
   float *y = pp->rec[head];
   const int tail = pp->tail[head];
 
-  be->ops->batchnorm_apply (be, n, bn->in.c, bn->in.h * bn->in.w, p->out[bn->inputs[0]], gamma,
-                            gamma + bn->in.c, p->saved[head], tail != head,
-                            _sl_fuse_activation_of (m->nodes[tail].kind), m->nodes[tail].slope, y);
+  be->ops->batchnorm_act (be, true, n, bn->in.c, bn->in.h * bn->in.w, p->out[bn->inputs[0]], gamma,
+                          gamma + bn->in.c, NULL, NULL, bn->epsilon, bn->momentum, p->saved[head],
+                          tail != head, _sl_fuse_activation_of (m->nodes[tail].kind),
+                          m->nodes[tail].slope, y);
   p->out[head] = p->out[tail] = y;
 }
 

@@ -191,15 +191,18 @@ _sl_cpu_batchnorm_forward (sl_backend *be, bool training, int n, int c, int hw, 
   _sl_threadpool_run (_sl_cpu_of (be)->pool, forward_share, &j);
 }
 
-/* y = gamma (x - mean) invstd + beta with the mean and inverse std a training
- * pass left in saved: the values that pass wrote, bit for bit; then the
- * rectifier that ran in place on them, plane by plane. */
+/* A training pass with the rectifier in place on its output applied plane
+ * by plane (the same bits as batchnorm_forward then activation_forward), or
+ * (recompute) y again from the mean and inverse std that pass left in saved:
+ * the same coefficients and planes, so the same bits. */
 void
-_sl_cpu_batchnorm_apply (sl_backend *be, int n, int c, int hw, const float *x, const float *gamma,
-                         const float *beta, const float *saved, bool activate, sl_activation act,
-                         float slope, float *y)
+_sl_cpu_batchnorm_act (sl_backend *be, bool recompute, int n, int c, int hw, const float *x,
+                       const float *gamma, const float *beta, float *running_mean,
+                       float *running_var, float epsilon, float momentum, float *saved,
+                       bool activate, sl_activation act, float slope, float *y)
 {
-  bn_job j = { .apply = true,
+  bn_job j = { .training = !recompute,
+               .apply = recompute,
                .activate = activate,
                .act = act,
                .slope = slope,
@@ -209,7 +212,11 @@ _sl_cpu_batchnorm_apply (sl_backend *be, int n, int c, int hw, const float *x, c
                .x = x,
                .gamma = gamma,
                .beta = beta,
-               .saved = (float *) saved,
+               .running_mean = running_mean,
+               .running_var = running_var,
+               .epsilon = epsilon,
+               .momentum = momentum,
+               .saved = saved,
                .y = y };
 
   _sl_threadpool_run (_sl_cpu_of (be)->pool, forward_share, &j);

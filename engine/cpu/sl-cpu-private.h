@@ -111,9 +111,10 @@ void _sl_cpu_batchnorm_backward_running (sl_backend *be, int n, int c, int hw, c
                                          const float *gamma, const float *running_mean,
                                          const float *running_var, float epsilon, const float *dy,
                                          float *dx, bool accumulate, float *dgamma, float *dbeta);
-void _sl_cpu_batchnorm_apply (sl_backend *be, int n, int c, int hw, const float *x,
-                              const float *gamma, const float *beta, const float *saved,
-                              bool activate, sl_activation act, float slope, float *y);
+void _sl_cpu_batchnorm_act (sl_backend *be, bool recompute, int n, int c, int hw, const float *x,
+                            const float *gamma, const float *beta, float *running_mean,
+                            float *running_var, float epsilon, float momentum, float *saved,
+                            bool activate, sl_activation act, float slope, float *y);
 /* y = act (x) over n floats (y may be x): the activation kernels' arithmetic. */
 void _sl_cpu_activation_range (sl_activation act, float slope, const float *x, float *y, long n);
 void _sl_cpu_pool_forward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n,
