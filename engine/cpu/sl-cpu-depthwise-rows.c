@@ -39,6 +39,14 @@ typedef float vf __attribute__ ((vector_size (VL * sizeof (float))));
 /* The same, at any float's address. */
 typedef float vf_u __attribute__ ((vector_size (VL * sizeof (float)), aligned (4), may_alias));
 
+/* v as a value the compiler cannot see through (in a register with AVX; a
+ * compiler barrier otherwise). */
+#if defined(__AVX__)
+#define OPAQUE(v) __asm__("" : "+x"(v))
+#else
+#define OPAQUE(v) __asm__ volatile("" ::: "memory")
+#endif
+
 #define BLOCK_ROWS  4
 #define NARROW_ROWS 8
 
@@ -113,7 +121,7 @@ copy_floats (float *restrict dst, const float *restrict src, int n)
     {
       vf v = load_v (src + i);
 
-      __asm__("" : "+x"(v)); /* else GCC makes the loop a call to memmove */
+      OPAQUE (v); /* else GCC makes the loop a call to memmove */
       store_v (dst + i, v);
     }
   if (i < n)
@@ -645,7 +653,7 @@ emit_row (const float *restrict t, float *restrict dx, int w, bool add)
     {
       vf v = add ? load_v (dx + i) + load_v (t + i) : load_v (t + i);
 
-      __asm__("" : "+x"(v)); /* else GCC makes the loop a call to memcpy */
+      OPAQUE (v); /* else GCC makes the loop a call to memcpy */
       store_v (dx + i, v);
     }
   if (i < w)
