@@ -17,10 +17,10 @@
  * window reads consecutive floats and the loops run on whole vectors.
  *
  * The kernels are compiled with the kernel size, stride and block known:
- * a forward block is BLOCK_ROWS output rows by two vectors of columns (or
- * NARROW_ROWS rows by one vector on planes under two vectors wide), eight
- * independent accumulators that each input vector loaded feeds up to
- * K / S times. A row's last block overlaps the one before it (the same
+ * a forward block is BLOCK_ROWS output rows by two vectors of columns (on
+ * planes under two vectors wide NARROW_ROWS rows, or 7 on 7- and 14-high
+ * ones, by one vector): up to eight independent accumulators that each
+ * input vector loaded feeds up to K / S times. A row's last block overlaps the one before it (the same
  * values written twice), or, on rows narrower than a block or when adding
  * onto the output, is computed on zeros past the row and stored in part.
  *
