@@ -594,12 +594,13 @@ pool_transients (const sl_model *m, const plan_spec *sp, plan_layout *l, size_t 
  * layers in place on it and the aliases of it) is written first by the
  * backward pass of its last reader (the loss for the last node) and read
  * last by i's own backward pass, which runs in reverse order. Gradients whose
- * spans in that order do not meet share one region starting at `base`, each
- * placed first-fit among those still alive; so do the transients'
- * recomputed outputs (find_transients), alive from the step they are
- * recomputed before to the last step that reads them. Fills l->gpool_at (SIZE_MAX: a
- * buffer of its own) and l->rec_at, and returns the region's floats. Plans with a backward
- * pass at inference (Grad-CAM reads a gradient afterwards) and the unshared
+ * spans in that order do not meet share one region starting at `base`, and
+ * so do the transients' recomputed outputs (find_transients), alive from the
+ * step they are recomputed before to the last step that reads them: largest
+ * first, each at the lowest offset clear of those already placed that share
+ * a step with it. Fills l->gpool_at (SIZE_MAX: a buffer of its own) and
+ * l->rec_at, and returns the region's floats. Plans with a backward pass at
+ * inference (Grad-CAM reads a gradient afterwards) and the unshared
  * reference keep one buffer per node. */
 static size_t
 pool_grads (const sl_model *m, const int *readers, const plan_spec *sp, plan_layout *l, size_t base)
@@ -677,32 +678,35 @@ pool_grads (const sl_model *m, const int *readers, const plan_spec *sp, plan_lay
       last[nn + i] = l->rec_last[i];
       size[i] = size[nn + i] = _sl_align16 ((size_t) sp->batch * _sl_shape_size (m->nodes[i].out));
     }
+  /* Greedy by size: tighter than placing them in the order they come alive
+   * (mobilenet-s at 224 px, batch 32: 395 -> 347 MB). */
   for (int i = sp->end - 1; i >= sp->first; i--)
     for (int item = i; item < 2 * nn; item += nn)
       if ((item == i && owner[i] == i) || (item != i && l->tail[i] >= 0 && l->rec_step[i] >= 0))
         {
           int k = n_order++;
 
-          for (; k > 0 && first[order[k - 1]] < first[item]; k--)
+          for (; k > 0
+                 && (size[order[k - 1]] < size[item]
+                     || (size[order[k - 1]] == size[item] && first[order[k - 1]] < first[item]));
+               k--)
             order[k] = order[k - 1];
           order[k] = item;
         }
   for (int j = 0; j < n_order; j++)
     {
       const int item = order[j];
-      int keep = 0;
 
-      /* Items whose last reading step came before this one's first write are free again. */
-      for (int k = 0; k < n_live; k++)
-        if (last[live[k]] <= first[item])
-          live[keep++] = live[k];
-      n_live = keep;
+      /* The placed items alive at a step this one is alive at. */
+      n_live = 0;
+      for (int k = 0; k < j; k++)
+        if (last[order[k]] <= first[item] && last[item] <= first[order[k]])
+          live[n_live++] = order[k];
       at[item] = first_fit (at, size, live, n_live, size[item]);
       if (item < nn)
         l->gpool_at[item] = base + at[item];
       else
         l->rec_at[item - nn] = base + at[item];
-      live[n_live++] = item;
       total = at[item] + size[item] > total ? at[item] + size[item] : total;
     }
   free (owner);
