@@ -12,6 +12,9 @@ struct sl_trainer
   int batch;
   sl_plan *plan;
   sl_backend *plan_backend; /* the backend the plan was made for */
+  /* and its thread count: a backend made later (sl_model_set_threads) may be
+   * given a freed one's address, and the plan's scratch is per thread */
+  int plan_threads;
   /* The trainable parameters are the model's last n_trainable (a frozen
    * prefix's have no gradient and no optimizer state). */
   size_t n_trainable;

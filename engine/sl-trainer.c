@@ -23,6 +23,7 @@ trainer_plan (sl_trainer *t, sl_error *err)
   _sl_plan_free (t->model, t->plan);
   t->plan = NULL;
   t->plan_backend = t->model->backend;
+  t->plan_threads = t->model->threads;
   return _sl_plan_new_part (t->model, t->batch, true, t->features ? SL_PART_SUFFIX : SL_PART_ALL,
                             &t->plan, err);
 }
@@ -186,7 +187,8 @@ check_batch (sl_trainer *t, const float *x, const int32_t *labels, int n, sl_err
       return sl_error_set (err, SL_ERR_INVALID,
                            "label %d of image %d is outside the model's %d classes",
                            (int) labels[i], i, t->model->classes);
-  if (t->plan == NULL || t->plan_backend != t->model->backend)
+  if (t->plan == NULL || t->plan_backend != t->model->backend
+      || t->plan_threads != t->model->threads)
     return trainer_plan (t, err);
   return SL_OK;
 }

@@ -275,6 +275,49 @@ test_cancel_within_a_step (void)
   sl_model_free (m);
 }
 
+/* A second step on another thread count after one step on one thread, the
+ * thread count changed once (b) or twice (a: the one-thread backend is freed
+ * first, so the last one may be given its address; a trainer that knew its
+ * plan by the backend's address alone then ran a one-thread plan, its
+ * per-thread workspace too small, on four threads). */
+static void
+test_thread_change_replans (void)
+{
+  const char *json = "{\"input\":{\"channels\":3,\"height\":16,\"width\":16},\"classes\":2,"
+                     "\"layers\":[{\"type\":\"conv2d\",\"filters\":16,\"kernel\":3,\"padding\":"
+                     "\"same\"},{\"type\":\"relu\"},{\"type\":\"conv2d\",\"filters\":16,"
+                     "\"kernel\":3,\"padding\":\"same\"},{\"type\":\"relu\"},"
+                     "{\"type\":\"global_avgpool\"},{\"type\":\"dense\",\"units\":2}]}";
+  const int n = 4;
+  float x[4 * 3 * 16 * 16];
+  const int32_t labels[4] = { 0, 1, 1, 0 };
+  double loss[2];
+  sl_error err = { 0 };
+
+  sl_test_fill_normal (x, G_N_ELEMENTS (x), 7, 1.0f);
+  for (int k = 0; k < 2; k++)
+    {
+      sl_model *m;
+      sl_train_config cfg;
+      sl_trainer *t;
+      double acc;
+
+      sl_assert_ok (sl_model_new (json, 3, &m, &err), &err);
+      sl_assert_ok (sl_model_set_threads (m, 1, &err), &err);
+      sl_train_config_init (&cfg);
+      sl_assert_ok (sl_trainer_new (m, &cfg, n, &t, &err), &err);
+      sl_assert_ok (sl_trainer_step (t, x, labels, n, &loss[k], &acc, &err), &err);
+      if (k == 0)
+        sl_assert_ok (sl_model_set_threads (m, 2, &err), &err);
+      sl_assert_ok (sl_model_set_threads (m, 4, &err), &err);
+      sl_assert_ok (sl_trainer_step (t, x, labels, n, &loss[k], &acc, &err), &err);
+      g_assert_true (isfinite (loss[k]));
+      sl_trainer_free (t);
+      sl_model_free (m);
+    }
+  g_assert_cmpfloat (fabs (loss[0] - loss[1]), <=, 1e-6 * fabs (loss[1]));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -286,6 +329,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/train/checkpoint-errors", test_checkpoint_errors);
   g_test_add_func ("/engine/train/divergence", test_divergence_is_reported);
   g_test_add_func ("/engine/train/cancel", test_cancel_within_a_step);
+  g_test_add_func ("/engine/train/thread-change-replans", test_thread_change_replans);
   status = g_test_run ();
   sl_test_data_clear (&data.train);
   sl_test_data_clear (&data.test);
