@@ -12,13 +12,18 @@
  * pass's images), an inference pass runs the layer on its calling thread
  * alone: waking the pool and waiting for it costs more than the work saved,
  * and far more when other processes keep the cores busy. */
-#define SERIAL_FLOPS 2e6
+#define SERIAL_FLOPS 1e6
 /* An inference pass of fewer images than the pool has threads (batch-1
  * latency: every layer splits its one image and waits for the pool) runs
  * every layer on the calling thread when the whole pass is below this much
  * work. The choice follows from the shapes alone, never from timing, so that
- * a model gives the same answer for the same input on every call. */
-#define ALL_SERIAL_FLOPS 2e7
+ * a model gives the same answer for the same input on every call. Since the
+ * direct convolution kernel splits one image's filter blocks and pixel runs
+ * over the pool with no serial column matrix first, batch-1 passes of a few
+ * MFLOP gain from the second thread on an otherwise idle machine (small-bn
+ * at 28 px, 15 MFLOP: 0.235 -> 0.165 ms; seed-cnn 0.37 -> 0.27 ms with
+ * 2e7 and 2e6 before); under other processes' load they lose. */
+#define ALL_SERIAL_FLOPS 4e6
 
 /* Extra per-plan bookkeeping lives behind the public struct. */
 typedef struct
