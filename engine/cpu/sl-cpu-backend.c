@@ -154,9 +154,9 @@ typedef struct
  * well under memset's speed (seed-cnn's dense weight gradient, 6.4 MB a
  * thread: 0.5 ms against 0.2 ms); its kernels add onto C in either case, so
  * clearing C here and asking for beta 1 gives the same bits. */
-static void
-sgemm (bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a, int lda,
-       const float *b, int ldb, float beta, float *c, int ldc)
+void
+_sl_cpu_sgemm (bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a,
+               int lda, const float *b, int ldb, float beta, float *c, int ldc)
 {
   if (beta == 0.0f && (size_t) m * n >= CLEAR_MIN)
     {
@@ -188,15 +188,15 @@ gemm_share (void *ctx, int t, int threads)
     {
       const float *a = j->trans_a ? j->a + lo : j->a + lo * j->lda;
 
-      sgemm (j->trans_a, j->trans_b, (int) (hi - lo), j->n, j->k, j->alpha, a, j->lda, j->b, j->ldb,
-             j->beta, j->c + lo * j->ldc, j->ldc);
+      _sl_cpu_sgemm (j->trans_a, j->trans_b, (int) (hi - lo), j->n, j->k, j->alpha, a, j->lda, j->b,
+                     j->ldb, j->beta, j->c + lo * j->ldc, j->ldc);
     }
   else
     {
       const float *b = j->trans_b ? j->b + lo * j->ldb : j->b + lo;
 
-      sgemm (j->trans_a, j->trans_b, j->m, (int) (hi - lo), j->k, j->alpha, j->a, j->lda, b, j->ldb,
-             j->beta, j->c + lo, j->ldc);
+      _sl_cpu_sgemm (j->trans_a, j->trans_b, j->m, (int) (hi - lo), j->k, j->alpha, j->a, j->lda, b,
+                     j->ldb, j->beta, j->c + lo, j->ldc);
     }
 }
 
@@ -257,7 +257,7 @@ _sl_cpu_gemm (sl_cpu *cpu, bool trans_a, bool trans_b, int m, int n, int k, floa
     }
   if (cpu->threads == 1 || (double) m * n * k < 65536.0)
     {
-      sgemm (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+      _sl_cpu_sgemm (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
       return;
     }
   _sl_threadpool_run (cpu->pool, gemm_share, &j);

@@ -249,9 +249,9 @@ forward_chunk (const conv_job *j, long first, int b, float *col, float *stage)
   if (in_place_bias)
     fill_bias (y, j->b, d->out_c, c->ohw);
   for (int g = 0; g < d->groups; g++)
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout_g, (int) ld, c->kdim, 1.0f,
-                 j->w + (size_t) g * c->cout_g * c->kdim, c->kdim, cols + g * c->kdim * ld,
-                 (int) ld, in_place_bias ? 1.0f : 0.0f, out + g * c->cout_g * ld, (int) ld);
+    _sl_cpu_sgemm (false, false, c->cout_g, (int) ld, c->kdim, 1.0f,
+                   j->w + (size_t) g * c->cout_g * c->kdim, c->kdim, cols + g * c->kdim * ld,
+                   (int) ld, in_place_bias ? 1.0f : 0.0f, out + g * c->cout_g * ld, (int) ld);
   if (b == 1)
     return;
   /* Scatter the chunk's [filters x images x pixels] rows into NCHW images. */
@@ -367,9 +367,9 @@ backward_chunk (const conv_job *j, long first, int b, float *dw, float *db, floa
       const float *cols = chunk_columns (j, x, b, col, ld);
 
       for (int g = 0; g < d->groups; g++)
-        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, c->cout_g, c->kdim, (int) ld, 1.0f,
-                     dym + g * c->cout_g * ld, (int) ld, cols + g * c->kdim * ld, (int) ld, 1.0f,
-                     dw + (size_t) g * c->cout_g * c->kdim, c->kdim);
+        _sl_cpu_sgemm (false, true, c->cout_g, c->kdim, (int) ld, 1.0f, dym + g * c->cout_g * ld,
+                       (int) ld, cols + g * c->kdim * ld, (int) ld, 1.0f,
+                       dw + (size_t) g * c->cout_g * c->kdim, c->kdim);
     }
   if (j->dx == NULL)
     return;
@@ -387,13 +387,12 @@ backward_chunk (const conv_job *j, long first, int b, float *dw, float *db, floa
       if (dw_here || !c->direct_dx)
         _sl_im2col (t, dym, col, (size_t) in_hw);
       if (dw_here)
-        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, d->in_c, k, in_hw, 1.0f, x, in_hw,
-                     col, in_hw, 1.0f, dw, k);
+        _sl_cpu_sgemm (false, true, d->in_c, k, in_hw, 1.0f, x, in_hw, col, in_hw, 1.0f, dw, k);
       if (c->direct_dx)
         _sl_cpu_direct_conv_image (t, dy, j->dx_pack, dx, j->accumulate, room);
       else
-        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, d->in_c, in_hw, k, 1.0f,
-                     j->w_flipped, k, col, in_hw, j->accumulate ? 1.0f : 0.0f, dx, in_hw);
+        _sl_cpu_sgemm (false, false, d->in_c, in_hw, k, 1.0f, j->w_flipped, k, col, in_hw,
+                       j->accumulate ? 1.0f : 0.0f, dx, in_hw);
       return;
     }
   if (c->direct_dx)
@@ -407,16 +406,16 @@ backward_chunk (const conv_job *j, long first, int b, float *dw, float *db, floa
     {
       /* The column matrix is dx itself, one block of rows per group. */
       for (int g = 0; g < d->groups; g++)
-        cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, c->kdim, c->ohw, c->cout_g, 1.0f,
-                     j->w + (size_t) g * c->cout_g * c->kdim, c->kdim,
-                     dym + (size_t) g * c->cout_g * c->ohw, c->ohw, j->accumulate ? 1.0f : 0.0f,
-                     dx + (size_t) g * c->kdim * c->ohw, c->ohw);
+        _sl_cpu_sgemm (true, false, c->kdim, c->ohw, c->cout_g, 1.0f,
+                       j->w + (size_t) g * c->cout_g * c->kdim, c->kdim,
+                       dym + (size_t) g * c->cout_g * c->ohw, c->ohw, j->accumulate ? 1.0f : 0.0f,
+                       dx + (size_t) g * c->kdim * c->ohw, c->ohw);
       return;
     }
   for (int g = 0; g < d->groups; g++)
-    cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, c->kdim, (int) ld, c->cout_g, 1.0f,
-                 j->w + (size_t) g * c->cout_g * c->kdim, c->kdim, dym + g * c->cout_g * ld,
-                 (int) ld, 0.0f, col + g * c->kdim * ld, (int) ld);
+    _sl_cpu_sgemm (true, false, c->kdim, (int) ld, c->cout_g, 1.0f,
+                   j->w + (size_t) g * c->cout_g * c->kdim, c->kdim, dym + g * c->cout_g * ld,
+                   (int) ld, 0.0f, col + g * c->kdim * ld, (int) ld);
   for (int k = 0; k < b; k++)
     {
       float *dxk = dx + k * c->in_size;

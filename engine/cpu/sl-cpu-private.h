@@ -23,6 +23,10 @@ _sl_cpu_of (sl_backend *be)
  * OpenBLAS call, so results depend only on the thread count. */
 void _sl_cpu_gemm (sl_cpu *cpu, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
                    const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
+/* The same on the calling thread (inside a pool share): one OpenBLAS call, C
+ * cleared here rather than by OpenBLAS's slower beta-0 pass (same bits). */
+void _sl_cpu_sgemm (bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a,
+                    int lda, const float *b, int ldb, float beta, float *c, int ldc);
 
 /* The column matrix of one image: row (c, ki, kj) holds out_h * out_w entries,
  * rows are ld floats apart (so several images can sit side by side). */
