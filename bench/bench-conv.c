@@ -7,6 +7,7 @@
  * GFLOP/s and the speed-up of the direct kernel, then the backward pass as training runs it
  * (input and weight gradients: GFLOP/s counts both), best of R repeats, CPU time of the process
  * over the threads. */
+#include "bench-clock.h"
 #include "sl-cpu-private.h"
 
 #include <stdio.h>
@@ -41,24 +42,6 @@ static const Layer layers[] = {
   { "resnet-s 32->64 16x16 k3 s2", 32, 64, 16, 3, 2 },
   { "resnet-s 64->64 8x8 k3", 64, 64, 8, 3, 1 },
 };
-
-static double
-cpu_now (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static double
-wall_now (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static void
 fill (float *v, size_t n, unsigned seed)
@@ -95,56 +78,57 @@ desc_of (const Layer *l)
   return d;
 }
 
-/* Best time of one backward pass (dx and dw), in ms, as time_path measures. */
-static double
-time_backward (sl_cpu *cpu, const sl_conv_desc *d, int n, const float *x, const float *w,
-               const float *dy, float *dx, float *dw, float *ws, float *scratch, int repeats)
+/* One pass over a layer: forward through either path, or backward. */
+typedef enum
 {
-  double best = 1e30;
+  PASS_GEMM,
+  PASS_DIRECT,
+  PASS_BACKWARD
+} Pass;
 
-  for (int r = 0; r < repeats; r++)
-    {
-      const double c0 = cpu_now (), w0 = wall_now ();
-      int passes = 0;
+typedef struct
+{
+  sl_cpu *cpu;
+  const sl_conv_desc *d;
+  int n;
+  const float *x, *w, *dy;
+  float *y, *dx, *dw, *ws, *scratch;
+} LayerRun;
 
-      do
-        {
-          _sl_cpu_gemm_conv_backward (cpu, d, n, x, w, dy, dx, false, dw, NULL, ws, scratch);
-          passes++;
-        }
-      while (wall_now () - w0 < 0.05);
-      const double t = (cpu_now () - c0) / cpu->threads;
-      if (t / passes < best)
-        best = t / passes;
-    }
-  return best * 1e3;
+static void
+run_pass (const LayerRun *r, Pass pass)
+{
+  if (pass == PASS_DIRECT)
+    _sl_cpu_direct_conv_forward (r->cpu, r->d, r->n, r->x, r->w, NULL, r->y, false, r->ws);
+  else if (pass == PASS_GEMM)
+    _sl_cpu_gemm_conv_forward (r->cpu, r->d, r->n, r->x, r->w, NULL, r->y, r->ws);
+  else
+    _sl_cpu_gemm_conv_backward (r->cpu, r->d, r->n, r->x, r->w, r->dy, r->dx, false, r->dw, NULL,
+                                r->ws, r->scratch);
 }
 
-/* Best time of one pass, in ms: the process's CPU time over the threads (steadier than wall
- * time on a shared machine). */
+/* Best time of one pass in ms, over repeats of at least 50 ms each: the
+ * process's CPU time over the threads (steadier than wall time on a shared
+ * machine). */
 static double
-time_path (sl_cpu *cpu, const sl_conv_desc *d, int n, bool direct, const float *x, const float *w,
-           float *y, float *ws, int repeats)
+time_pass (const LayerRun *r, Pass pass, int repeats)
 {
   double best = 1e30;
 
-  for (int r = 0; r < repeats; r++)
+  for (int k = 0; k < repeats; k++)
     {
-      const double c0 = cpu_now (), w0 = wall_now ();
+      const double c0 = bench_cpu_seconds (), w0 = bench_now ();
       int passes = 0;
 
       do
         {
-          if (direct)
-            _sl_cpu_direct_conv_forward (cpu, d, n, x, w, NULL, y, false, ws);
-          else
-            _sl_cpu_gemm_conv_forward (cpu, d, n, x, w, NULL, y, ws);
+          run_pass (r, pass);
           passes++;
         }
-      while (wall_now () - w0 < 0.05);
-      const double t = (cpu_now () - c0) / cpu->threads;
-      if (t / passes < best)
-        best = t / passes;
+      while (bench_now () - w0 < 0.05);
+      const double t = (bench_cpu_seconds () - c0) / r->cpu->threads / passes;
+      if (t < best)
+        best = t;
     }
   return best * 1e3;
 }
@@ -210,10 +194,11 @@ main (int argc, char **argv)
 
       fill (x, nx, 1);
       fill (w, nw, 2);
-      const double g = time_path (cpu, &d, batch, false, x, w, y, ws, repeats);
-      const double dt = time_path (cpu, &d, batch, true, x, w, y, ws, repeats);
       fill (dy, ny, 3);
-      const double bt = time_backward (cpu, &d, batch, x, w, dy, dx, dw, ws, scratch, repeats);
+      const LayerRun r = { cpu, &d, batch, x, w, dy, y, dx, dw, ws, scratch };
+      const double g = time_pass (&r, PASS_GEMM, repeats);
+      const double dt = time_pass (&r, PASS_DIRECT, repeats);
+      const double bt = time_pass (&r, PASS_BACKWARD, repeats);
       printf ("%-30s %9.4f %7.1f %9.4f %7.1f %6.2f %9.4f %7.1f\n", layers[l].name, g,
               flop / g * 1e-6, dt, flop / dt * 1e-6, g / dt, bt, 2 * flop / bt * 1e-6);
       free (x);
