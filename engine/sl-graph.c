@@ -51,8 +51,10 @@ typedef struct
    * (see find_transients): per head (the batch-norm node), the rectifier in
    * place on it (-1: none; the head itself when alone) and where the backward
    * pass recomputes it (NULL: never read again); per backward step, the first
-   * head to recompute before it (-1: none), the next in rec_next. */
-  int *tail, *rec_head, *rec_next;
+   * head to recompute before it (-1: none), the next in rec_next; per
+   * depthwise convolution rebuilt in the backward pass, the head whose
+   * recomputation rebuilds it first (-1: none). */
+  int *tail, *rec_head, *rec_next, *rebuilt;
   float **rec;
 } plan_private;
 
@@ -75,6 +77,7 @@ typedef struct
   bool training, want_input_grad;
   bool unshared;  /* every output its own buffer: the reference for tests */
   bool transient; /* batch-norm outputs recomputed in the backward pass (find_transients) */
+  bool rebuild;   /* and depthwise convolutions' outputs rebuilt there too */
   int first, end, input_node;
   size_t input_size;
   const bool *keep; /* NULL or per node: outputs that survive the pass */
@@ -123,6 +126,7 @@ spec_of (const sl_model *m, int batch, bool training, bool want_input_grad, sl_p
   s.unshared = training && m->unshared_training;
   s.transient = training && !s.unshared && !m->keep_activations && m->backend != NULL
                 && m->backend->ops->batchnorm_act != NULL;
+  s.rebuild = s.transient && !m->keep_depthwise;
   if (part == SL_PART_PREFIX)
     s.end = m->n_frozen;
   else if (part == SL_PART_SUFFIX)
@@ -190,8 +194,10 @@ typedef struct
   size_t *rec_at;   /* per head: where the backward pass recomputes it */
   /* Per node: a transient's tail (-1: not a head), its last reader in the
    * forward pass, the backward step it is recomputed before (-1: none) and
-   * the last backward step that reads it. */
-  int *tail, *last_fwd, *rec_step, *rec_last;
+   * the last backward step that reads it; the head that rebuilds a depthwise
+   * convolution's output (-1: kept), whose last_fwd, rec_step, rec_last,
+   * fwd_at and rec_at are filled as a head's are. */
+  int *tail, *last_fwd, *rec_step, *rec_last, *rebuilt;
   size_t input_grad_at, ws_at, scratch_at, stats_at, input_at, probs_at, labels_at;
   size_t ws; /* workspace floats */
   size_t floats, ints;
@@ -497,12 +503,15 @@ first_fit (const size_t *at, const size_t *size, const int *live, int n_live, si
  * pass makes up for in part by applying the rectifier in the batch-norm's
  * own pass (batchnorm_act again). Readers that pass their input on
  * (aliases, layers in place, dropout) keep the output. Fills tail,
- * last_fwd, rec_step and rec_last. */
+ * last_fwd, rec_step and rec_last, then rebuilt (find_rebuilt). */
+static void find_rebuilt (const sl_model *m, const int *readers, const plan_spec *sp,
+                          plan_layout *l);
+
 static void
 find_transients (const sl_model *m, const int *readers, const plan_spec *sp, plan_layout *l)
 {
   for (int i = 0; i < m->n_nodes; i++)
-    l->tail[i] = l->last_fwd[i] = l->rec_step[i] = l->rec_last[i] = -1;
+    l->tail[i] = l->last_fwd[i] = l->rec_step[i] = l->rec_last[i] = l->rebuilt[i] = -1;
   if (!sp->transient || !sp->training || sp->unshared || sp->grad_from >= 0 || sp->keep != NULL
       || sp->end != m->n_nodes)
     return;
@@ -549,6 +558,58 @@ find_transients (const sl_model *m, const int *readers, const plan_spec *sp, pla
       l->rec_step[i] = first_read;
       l->rec_last[i] = first_read >= 0 ? last_read : -1;
     }
+  if (sp->rebuild)
+    find_rebuilt (m, readers, sp, l);
+}
+
+/* The head whose transient output (its tail's) node a is, or -1. */
+static int
+head_of (const sl_model *m, const plan_layout *l, int a)
+{
+  if (a < 0)
+    return -1;
+  if (l->tail[a] == a)
+    return a;
+  return m->nodes[a].inputs[0] >= 0 && l->tail[m->nodes[a].inputs[0]] == a ? m->nodes[a].inputs[0]
+                                                                           : -1;
+}
+
+/* A depthwise convolution d between two transients (an inverted-residual
+ * block's: expand conv, batch-norm, relu6, then d, batch-norm, relu6) need
+ * not keep its output z either: the recomputation of the batch-norm h that
+ * reads it first runs d's forward pass again, with the same kernels on the
+ * same input (the transient e before d, recomputed in the same step, e < h,
+ * so first), into a buffer among the gradients that lives down to h's
+ * backward step, the last to read z. d's output must have h as its only
+ * reader; e is then recomputed from h's step (earlier than d's, where it
+ * was). Of a chain of depthwise blocks only every other one is rebuilt (the
+ * first): rebuilding a chain would have all its tensors alive at once. In the
+ * forward pass z lives in the gradients' region too, until h has read it.
+ * Costs a depthwise pass per block and step; saves a tensor per block. */
+static void
+find_rebuilt (const sl_model *m, const int *readers, const plan_spec *sp, plan_layout *l)
+{
+  for (int h = sp->first; h < sp->end; h++)
+    {
+      const int d = m->nodes[h].inputs[0];
+      const sl_node *dn;
+      int e;
+
+      if (l->tail[h] < 0 || l->rec_step[h] < 0 || d < 0)
+        continue;
+      dn = &m->nodes[d];
+      if (dn->kind != SL_LAYER_CONV2D || dn->geom.groups < 2 || dn->geom.groups != dn->in.c
+          || readers[d] != 1 || (e = head_of (m, l, dn->inputs[0])) < 0 || l->rec_step[e] < 0
+          || (m->nodes[e].inputs[0] >= 0 && l->rebuilt[m->nodes[e].inputs[0]] >= 0))
+        continue;
+      l->rebuilt[d] = h;
+      l->last_fwd[d] = h;
+      l->rec_step[d] = l->rec_step[h];
+      l->rec_last[d] = h;
+      /* e's own input is kept (above): its step moves alone. */
+      if (l->rec_step[e] < l->rec_step[h])
+        l->rec_step[e] = l->rec_step[h];
+    }
 }
 
 /* The transients' forward buffers: alive from their head's step to their
@@ -568,7 +629,7 @@ pool_transients (const sl_model *m, const plan_spec *sp, plan_layout *l, size_t 
     {
       /* Every output its own buffer: more memory, same results. */
       for (int i = 0; i < m->n_nodes; i++)
-        l->tail[i] = -1;
+        l->tail[i] = l->rebuilt[i] = -1;
       free (at);
       free (live);
       return 0;
@@ -578,7 +639,7 @@ pool_transients (const sl_model *m, const plan_spec *sp, plan_layout *l, size_t 
     {
       int keep = 0;
 
-      if (l->tail[i] < 0)
+      if (l->tail[i] < 0 && l->rebuilt[i] < 0)
         continue;
       for (int k = 0; k < n_live; k++)
         if (l->last_fwd[live[k]] >= i)
@@ -621,14 +682,15 @@ pool_grads (const sl_model *m, const int *readers, const plan_spec *sp, plan_lay
   if (!sp->training || sp->unshared || sp->grad_from >= 0 || sp->keep != NULL
       || sp->first >= sp->end)
     return 0;
-  /* Items: node i's gradient is item i, head h's recomputed output item nn + h. */
+  /* Items: node i's gradient is item i, head h's recomputed output (or a
+   * rebuilt convolution's) item nn + h. */
   owner = calloc (9 * (size_t) nn, sizeof (int));
   at = calloc (4 * (size_t) nn, sizeof (size_t));
   if (owner == NULL || at == NULL)
     {
       /* A buffer per node and no transients: more memory, same results. */
       for (int i = 0; i < nn; i++)
-        l->tail[i] = -1;
+        l->tail[i] = l->rebuilt[i] = -1;
       free (owner);
       free (at);
       return 0;
@@ -687,7 +749,8 @@ pool_grads (const sl_model *m, const int *readers, const plan_spec *sp, plan_lay
    * (mobilenet-s at 224 px, batch 32: 395 -> 347 MB). */
   for (int i = sp->end - 1; i >= sp->first; i--)
     for (int item = i; item < 2 * nn; item += nn)
-      if ((item == i && owner[i] == i) || (item != i && l->tail[i] >= 0 && l->rec_step[i] >= 0))
+      if ((item == i && owner[i] == i)
+          || (item != i && (l->tail[i] >= 0 || l->rebuilt[i] >= 0) && l->rec_step[i] >= 0))
         {
           int k = n_order++;
 
@@ -725,7 +788,7 @@ pool_grads (const sl_model *m, const int *readers, const plan_spec *sp, plan_lay
  * NULL, receive per node the bytes of the buffers it owns and of the
  * convolution workspace it asks for. */
 static sl_status
-plan_layout_new (const sl_model *m, const plan_spec *spec, const sl_plan_sizer *sz, plan_layout *l,
+plan_layout_one (const sl_model *m, const plan_spec *spec, const sl_plan_sizer *sz, plan_layout *l,
                  uint64_t *node_bytes, uint64_t *node_ws, sl_error *err)
 {
   layout_sums t = { 0 };
@@ -735,7 +798,7 @@ plan_layout_new (const sl_model *m, const plan_spec *spec, const sl_plan_sizer *
 
   memset (l, 0, sizeof *l);
   l->out_at = calloc ((size_t) m->n_nodes * 8, sizeof (size_t));
-  l->tail = calloc ((size_t) m->n_nodes * 4, sizeof (int));
+  l->tail = calloc ((size_t) m->n_nodes * 5, sizeof (int));
   if (l->out_at == NULL || l->tail == NULL || readers == NULL)
     {
       free (readers);
@@ -752,6 +815,7 @@ plan_layout_new (const sl_model *m, const plan_spec *spec, const sl_plan_sizer *
   l->last_fwd = l->tail + m->n_nodes;
   l->rec_step = l->last_fwd + m->n_nodes;
   l->rec_last = l->rec_step + m->n_nodes;
+  l->rebuilt = l->rec_last + m->n_nodes;
   if (spec->fuse && !spec->unshared)
     fused.fusion = l->fuse = _sl_fuse_new (m, readers, &l->fold_floats);
   t.floats = pool_outputs (m, readers, sp, l);
@@ -783,6 +847,34 @@ static uint64_t
 layout_bytes (const plan_layout *l)
 {
   return (uint64_t) l->floats * sizeof (float) + (uint64_t) l->ints * sizeof (int32_t);
+}
+
+/* plan_layout_one, rebuilding depthwise outputs (find_rebuilt) only where
+ * that makes the plan smaller: rebuilding keeps the tensors of a block alive
+ * together in the backward pass, which in a small or shallow model can raise
+ * the gradients' region by more than the kept outputs it saves. */
+static sl_status
+plan_layout_new (const sl_model *m, const plan_spec *spec, const sl_plan_sizer *sz, plan_layout *l,
+                 uint64_t *node_bytes, uint64_t *node_ws, sl_error *err)
+{
+  plan_spec kept = *spec;
+  plan_layout other;
+  sl_status st;
+
+  if (!spec->rebuild)
+    return plan_layout_one (m, spec, sz, l, node_bytes, node_ws, err);
+  kept.rebuild = false;
+  if ((st = plan_layout_one (m, &kept, sz, &other, NULL, NULL, err)) != SL_OK)
+    return st;
+  if ((st = plan_layout_one (m, spec, sz, l, node_bytes, node_ws, err)) != SL_OK
+      || layout_bytes (l) < layout_bytes (&other))
+    {
+      layout_clear (&other);
+      return st;
+    }
+  layout_clear (&other);
+  layout_clear (l);
+  return plan_layout_one (m, &kept, sz, l, node_bytes, node_ws, err);
 }
 
 sl_status
@@ -910,13 +1002,14 @@ plan_alloc_tables (const sl_model *m)
   pp->own = calloc (count, sizeof (float *));
   pp->written = calloc (count + 1, sizeof (bool));
   pp->plan.keep = calloc (count, sizeof (bool));
-  pp->tail = malloc (3 * count * sizeof (int));
+  pp->tail = malloc (4 * count * sizeof (int));
   pp->rec = calloc (count, sizeof (float *));
   if (pp->tail != NULL)
     {
       pp->rec_head = pp->tail + count;
       pp->rec_next = pp->rec_head + count;
-      for (size_t i = 0; i < 3 * count; i++)
+      pp->rebuilt = pp->rec_next + count;
+      for (size_t i = 0; i < 4 * count; i++)
         pp->tail[i] = -1;
     }
   return pp;
@@ -950,13 +1043,18 @@ plan_point (const sl_model *m, plan_private *pp, const plan_layout *l, bool want
         p->argmax[i] = p->index_arena + l->arg_at[i];
       if (l->tail[i] >= 0)
         pp->tail[i] = l->tail[i];
-      if (l->tail[i] >= 0 && l->rec_step[i] >= 0)
-        {
-          pp->rec[i] = p->arena + l->rec_at[i];
-          pp->rec_next[i] = pp->rec_head[l->rec_step[i]];
-          pp->rec_head[l->rec_step[i]] = i;
-        }
+      if ((l->tail[i] >= 0 || l->rebuilt[i] >= 0) && l->rec_step[i] >= 0)
+        pp->rec[i] = p->arena + l->rec_at[i];
+      pp->rebuilt[i] = l->rebuilt[i];
     }
+  /* Each step's heads in ascending order: one whose convolution is rebuilt
+   * comes after the head that convolution reads (find_rebuilt). */
+  for (int i = p->end - 1; i >= p->first; i--)
+    if (l->tail[i] >= 0 && l->rec_step[i] >= 0)
+      {
+        pp->rec_next[i] = pp->rec_head[l->rec_step[i]];
+        pp->rec_head[l->rec_step[i]] = i;
+      }
   if (want_input_grad)
     p->input_grad = p->arena + l->input_grad_at;
   p->workspace = p->arena + l->ws_at;
@@ -1295,10 +1393,12 @@ _sl_graph_forward (sl_model *m, sl_plan *p, const float *x, int n, bool training
 }
 
 /* A transient's output again, as its forward pass wrote it (find_transients):
- * the batch-norm from its input and saved statistics, then the rectifier in
- * place on it; its readers' backward steps find it in p->out. */
+ * its input first where that is a rebuilt depthwise convolution's (its
+ * forward pass on its input, recomputed before), then the batch-norm from its
+ * input and saved statistics, then the rectifier in place on it; its readers'
+ * backward steps find it in p->out. */
 static void
-recompute (sl_model *m, plan_private *pp, int head, int n)
+recompute (sl_model *m, plan_private *pp, int head, const float *x, int n)
 {
   sl_backend *be = m->backend;
   sl_plan *p = &pp->plan;
@@ -1306,6 +1406,16 @@ recompute (sl_model *m, plan_private *pp, int head, int n)
   const float *gamma = m->params + bn->param_offset;
   float *y = pp->rec[head];
   const int tail = pp->tail[head];
+  const int d = bn->inputs[0];
+
+  if (pp->rebuilt[d] == head)
+    {
+      sl_layer_run r = run_of (m, p, d, x, n);
+
+      r.y = pp->rec[d];
+      r.training = true;
+      p->out[d] = (float *) _sl_layer_class (m->nodes[d].kind)->forward (&r);
+    }
 
   be->ops->batchnorm_act (be, true, n, bn->in.c, bn->in.h * bn->in.w, p->out[bn->inputs[0]], gamma,
                           gamma + bn->in.c, NULL, NULL, bn->epsilon, bn->momentum, p->saved[head],
@@ -1342,7 +1452,7 @@ _sl_graph_backward (sl_model *m, sl_plan *p, const float *x, int n, float *param
       int r0, r1 = SL_INPUT_NODE;
 
       for (int h = pp->rec_head[i]; h >= 0; h = pp->rec_next[h])
-        recompute (m, pp, h, n);
+        recompute (m, pp, h, x, n);
       if (c->flags & SL_LAYER_ALIAS)
         continue;
       r = run_of (m, p, i, x, n);
