@@ -232,20 +232,21 @@ test_trailing_bytes_and_other_files (void)
 /* ---- Hostile headers with valid checksums ------------------------------------ */
 
 /* Rebuilds the file around a changed header: the blobs keep their bytes and
- * are placed where the (possibly lying) header says, when that fits. */
+ * start at data_start (64-aligned, after the header), where the (possibly
+ * lying) header's offsets were moved by place_blobs (). */
 static guint8 *
-rebuild (cJSON *header, guint32 version, gsize *size_out)
+rebuild (cJSON *header, gsize data_start, guint32 version, gsize *size_out)
 {
   g_autofree char *text = cJSON_PrintUnformatted (header);
   gsize hlen = strlen (text), old_hlen = get_u32 (model_bytes + 12);
-  gsize data_start = (32 + old_hlen + 63) & ~(gsize) 63;
-  gsize new_start = (32 + hlen + 63) & ~(gsize) 63;
-  gsize size = new_start + (model_size - data_start);
+  gsize old_start = (32 + old_hlen + 63) & ~(gsize) 63;
+  gsize size = data_start + (model_size - old_start);
   guint8 *out = g_malloc0 (size);
 
+  g_assert_cmpuint (data_start, >=, 32 + hlen);
   memcpy (out, model_bytes, 32);
   memcpy (out + 32, text, hlen);
-  memcpy (out + new_start, model_bytes + data_start, model_size - data_start);
+  memcpy (out + data_start, model_bytes + old_start, model_size - old_start);
   put_u32 (out + 8, version);
   put_u32 (out + 12, (guint32) hlen);
   for (int i = 0; i < 8; i++)
@@ -262,27 +263,29 @@ original_header (void)
   return cJSON_ParseWithLength ((const char *) model_bytes + 32, get_u32 (model_bytes + 12));
 }
 
-/* Moves the tensors' offsets to where rebuild () puts the blobs. */
-static void
-fix_offsets (cJSON *h)
+/* Moves the tensors' offsets along with the blobs to a 64-aligned start after
+ * the edited header, and returns that start. The offsets are part of the
+ * header, so moving them can lengthen it: the start only ever grows, until the
+ * header fits before it. */
+static gsize
+place_blobs (cJSON *h)
 {
-  g_autofree char *text = cJSON_PrintUnformatted (h);
-  gsize old_start = (32 + get_u32 (model_bytes + 12) + 63) & ~(gsize) 63;
-  gsize new_start = (32 + strlen (text) + 63) & ~(gsize) 63;
-  cJSON *t;
+  gsize start = (32 + get_u32 (model_bytes + 12) + 63) & ~(gsize) 63;
 
-  /* Offsets are printed before they are fixed; two rounds settle the length. */
-  for (int round = 0; round < 2; round++)
+  for (;;)
     {
+      g_autofree char *text = cJSON_PrintUnformatted (h);
+      gsize need = (32 + strlen (text) + 63) & ~(gsize) 63;
+      cJSON *t;
+
+      if (need <= start)
+        return start;
       cJSON_ArrayForEach (t, cJSON_GetObjectItem (h, "tensors"))
       {
         cJSON *off = cJSON_GetObjectItem (t, "offset");
-        cJSON_SetNumberValue (off, off->valuedouble - (double) old_start + (double) new_start);
+        cJSON_SetNumberValue (off, off->valuedouble - (double) start + (double) need);
       }
-      g_free (text);
-      text = cJSON_PrintUnformatted (h);
-      old_start = new_start;
-      new_start = (32 + strlen (text) + 63) & ~(gsize) 63;
+      start = need;
     }
 }
 
@@ -296,8 +299,7 @@ expect_refusal (HeaderEdit edit, guint32 version, const char *expect)
   gsize size;
 
   edit (h);
-  fix_offsets (h);
-  bytes = rebuild (h, version, &size);
+  bytes = rebuild (h, place_blobs (h), version, &size);
   assert_refused (bytes, size, expect);
   cJSON_Delete (h);
 }
@@ -426,8 +428,7 @@ test_hostile_headers (void)
     gsize size;
     sl_error err = { 0 };
 
-    fix_offsets (h);
-    bytes = rebuild (h, 1, &size);
+    bytes = rebuild (h, place_blobs (h), 1, &size);
     g_assert_cmpint (open_both (bytes, size, &err), ==, SL_OK);
     cJSON_Delete (h);
   }
