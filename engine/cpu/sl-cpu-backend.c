@@ -133,6 +133,7 @@ _sl_cpu_backend_new (int threads, sl_backend **out, sl_error *err)
     }
   cpu->threads = threads;
   /* Each pool thread calls single-threaded GEMM on its own share. */
+  _sl_cpu_blas_core_ready ();
   openblas_set_num_threads (1);
   *out = be;
   return SL_OK;

@@ -18,6 +18,18 @@ _sl_cpu_of (sl_backend *be)
   return be->priv;
 }
 
+/* Floats in one vector register of the build's target: the width of the
+ * direct convolution's pixel runs. */
+#if defined(__AVX512F__)
+#define SL_CPU_VECTOR_LANES 16
+#else
+#define SL_CPU_VECTOR_LANES 8
+#endif
+
+/* Once per process: OpenBLAS on the kernels of this CPU when it did not know
+ * the CPU (sl-cpu-blas-core.c). Also done when the library is loaded. */
+void _sl_cpu_blas_core_ready (void);
+
 /* C[M x N] = alpha * op(A) * op(B) + beta * C, row-major, split over the pool
  * by output columns (or rows when N is narrow); each share is a single-threaded
  * OpenBLAS call, so results depend only on the thread count. */

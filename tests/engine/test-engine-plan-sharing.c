@@ -171,7 +171,8 @@ test_shared_frozen_features (void)
   g = g_new (float, fsize);
   sl_assert_ok (sl_model_compute_features (m, x, n, f, &err), &err);
   /* One at a time, under a limit between the one- and two-image plans of
-   * the frozen layers: equal. */
+   * the frozen layers: equal up to rounding (AVX-512 OpenBLAS sums a GEMM
+   * of one image's columns in another order than one of several). */
   {
     sl_plan *p1 = NULL, *p2 = NULL;
 
@@ -185,12 +186,12 @@ test_shared_frozen_features (void)
   for (int i = 0; i < n; i++)
     {
       sl_assert_ok (sl_model_compute_features (ref, x + in_size * i, 1, g, &err), &err);
-      g_assert_cmpmem (g, sizeof (float) * fsize, f + fsize * i, sizeof (float) * fsize);
+      g_assert_cmpfloat (sl_test_rel_error (g, f + fsize * i, fsize, 1e-6), <, 1e-5);
     }
   /* Several at once under that limit: chunks of one, not a refusal. */
   g = g_renew (float, g, fsize *n);
   sl_assert_ok (sl_model_compute_features (ref, x, n, g, &err), &err);
-  g_assert_cmpmem (g, sizeof (float) * fsize * n, f, sizeof (float) * fsize * n);
+  g_assert_cmpfloat (sl_test_rel_error (g, f, fsize * n, 1e-6), <, 1e-5);
   g_assert_cmpint (ref->features_plan->batch, ==, 1);
   sl_model_free (m);
   sl_model_free (ref);
