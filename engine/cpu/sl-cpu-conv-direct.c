@@ -1,6 +1,6 @@
 /* sl-cpu-conv-direct.c: ordinary convolutions (ungrouped, strides 1 and 2) computed directly,
- * without a column matrix: a tile of 4 filters x 3 runs of 8 output pixels stays in vector
- * registers while every tap of every input channel is added on. */
+ * without a column matrix: a tile of 4 filters x 3 runs of 8 output pixels (16 with AVX-512)
+ * stays in vector registers while every tap of every input channel is added on. */
 
 /* Why: with 16 to 64 filters, im2col + GEMM spends more time writing the
  * column matrix (nine times the input) and packing it for OpenBLAS than in
@@ -10,7 +10,7 @@
  * Here each image is first copied with its zero border, each row stored as its
  * stride's phases side by side (stride 2: the even columns, then the odd ones),
  * so that the inputs of 8 neighbouring output pixels for any tap are 8
- * consecutive floats. A tile then costs, per tap, up to 3 vector loads of
+ * consecutive floats (16 and 16 with AVX-512: LANES, a vector register). A tile then costs, per tap, up to 3 vector loads of
  * input and 4 broadcast weights for 12 vector multiply-adds, and its outputs
  * are whole vectors of an NCHW row.
  *
@@ -21,24 +21,24 @@
 #include <string.h>
 
 #define BLOCK_FILTERS 4
-#define LANES         8
+#define LANES         SL_CPU_VECTOR_LANES
 #define MAX_VECTORS   3
 #define MAX_TAPS      49
 
-/* Eight floats; the aligned(4) copy loads and stores anywhere (vmovups). */
-typedef float v8f __attribute__ ((vector_size (32)));
-typedef float v8f_u __attribute__ ((vector_size (32), aligned (4)));
+/* One vector register of floats; the aligned(4) copy loads and stores anywhere (vmovups). */
+typedef float vf __attribute__ ((vector_size (LANES * sizeof (float))));
+typedef float vf_u __attribute__ ((vector_size (LANES * sizeof (float)), aligned (4)));
 
-static inline v8f
-load8 (const float *p)
+static inline vf
+loadv (const float *p)
 {
-  return *(const v8f_u *) p;
+  return *(const vf_u *) p;
 }
 
 static inline void
-store8 (float *p, v8f v)
+storev (float *p, vf v)
 {
-  *(v8f_u *) p = v;
+  *(vf_u *) p = v;
 }
 
 typedef struct
@@ -56,15 +56,18 @@ typedef struct
   int phase_len;      /* floats of one stride phase of a bordered row */
   int row_len;        /* floats of a bordered row: sw phases */
   int taps;
-  int segments_per_row;     /* 8-pixel pieces of an output row, the last one maybe short */
+  int segments_per_row;     /* LANES-pixel pieces of an output row, the last one maybe short */
   long segments;            /* of an image */
   int tap_offset[MAX_TAPS]; /* where tap (ki, kj) starts, from a pixel's first input */
 } direct_job;
 
 /* Outputs at least 6 pixels wide whose segments are at least 3/4 used (a row
- * of 3 fills 3 lanes of 8: im2col + GEMM is faster there), and kernels larger
+ * of 3 fills 3 lanes of 8: im2col + GEMM is faster there), kernels larger
  * than 1 x 1 (a 1 x 1 convolution needs no column matrix or only a strided
- * copy). Measured with bench/bench-conv on the presets' layers. */
+ * copy) and more than one input channel (one channel's column matrix is no
+ * larger than its bordered copy: GEMM took 0.75x the time on small-bn's
+ * 1 -> 32 at 28 x 28 with 8 lanes, 0.81x with 16). Measured with
+ * bench/bench-conv on the presets' layers. */
 bool
 _sl_cpu_direct_conv_applies (const sl_conv_desc *d)
 {
@@ -72,7 +75,7 @@ _sl_cpu_direct_conv_applies (const sl_conv_desc *d)
 
   return d->groups == 1 && d->dh == 1 && d->dw == 1 && d->out_c % BLOCK_FILTERS == 0 && d->sh >= 1
          && d->sh <= 2 && d->sw >= 1 && d->sw <= 2 && d->kh * d->kw > 1 && d->kh * d->kw <= MAX_TAPS
-         && d->out_w >= 6 && 4 * d->out_w >= 3 * lanes_used;
+         && d->in_c >= 2 && d->out_w >= 6 && 4 * d->out_w >= 3 * lanes_used;
 }
 
 static int
@@ -179,7 +182,7 @@ add_border (const direct_job *j, const float *x, float *xb)
     }
 }
 
-/* One tile: 4 filters x V segments (8 neighbouring pixels of an output row
+/* One tile: 4 filters x V segments (LANES neighbouring pixels of an output row
  * each), V a constant so that the accumulators live in registers. Segment v
  * reads the bordered image from xb + in[v] and writes y + out[v] in filter 0's
  * plane, `valid[v]` pixels of it (the last one of a row may be short). */
@@ -190,7 +193,7 @@ tile (const direct_job *j, const float *xb, const size_t *in, const size_t *out,
   const sl_conv_desc *d = j->d;
   const size_t plane = (size_t) j->rows * j->row_len, ohw = (size_t) d->out_h * d->out_w;
   const float *src[MAX_VECTORS];
-  v8f acc[BLOCK_FILTERS][MAX_VECTORS];
+  vf acc[BLOCK_FILTERS][MAX_VECTORS];
 
 #pragma GCC unroll 3
   for (int v = 0; v < V; v++)
@@ -199,17 +202,17 @@ tile (const direct_job *j, const float *xb, const size_t *in, const size_t *out,
   for (int f = 0; f < BLOCK_FILTERS; f++)
 #pragma GCC unroll 3
     for (int v = 0; v < V; v++)
-      acc[f][v] = (v8f){ 0 } + bias[f];
+      acc[f][v] = (vf){ 0 } + bias[f];
   for (int c = 0; c < d->in_c; c++)
     {
       for (int t = 0; t < j->taps; t++, wp += BLOCK_FILTERS)
         {
           const int off = j->tap_offset[t];
-          v8f x[MAX_VECTORS];
+          vf x[MAX_VECTORS];
 
 #pragma GCC unroll 3
           for (int v = 0; v < V; v++)
-            x[v] = load8 (src[v] + off);
+            x[v] = loadv (src[v] + off);
 #pragma GCC unroll 4
           for (int f = 0; f < BLOCK_FILTERS; f++)
             {
@@ -234,7 +237,7 @@ tile (const direct_job *j, const float *xb, const size_t *in, const size_t *out,
             {
               float *o = y + (size_t) f * ohw + out[v];
 
-              store8 (o, j->accumulate ? load8 (o) + acc[f][v] : acc[f][v]);
+              storev (o, j->accumulate ? loadv (o) + acc[f][v] : acc[f][v]);
             }
           continue;
         }
@@ -244,7 +247,7 @@ tile (const direct_job *j, const float *xb, const size_t *in, const size_t *out,
           float part[LANES];
           float *o = y + (size_t) f * ohw + out[v];
 
-          store8 (part, acc[f][v]);
+          storev (part, acc[f][v]);
           for (int p = 0; p < valid[v]; p++)
             o[p] = j->accumulate ? o[p] + part[p] : part[p];
         }
@@ -252,7 +255,7 @@ tile (const direct_job *j, const float *xb, const size_t *in, const size_t *out,
 }
 
 /* Segments [s0, s1) of filter block ob for one bordered image: segment k is
- * pixels 8 (k mod S) .. of output row k / S, with S segments to a row. */
+ * pixels LANES (k mod S) .. of output row k / S, with S segments to a row. */
 static void
 block_segments (const direct_job *j, const float *xb, int ob, long s0, long s1, float *yi)
 {
@@ -437,10 +440,19 @@ pad_dy (const sl_conv_desc *d, const float *dy, float *out)
     }
 }
 
+/* The lanes' sum, halving the vector: the same order on every call. */
 static inline float
-lane_sum (v8f v)
+lane_sum (vf v)
 {
-  return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+  float h[LANES];
+
+  storev (h, v);
+#pragma GCC unroll 4
+  for (int half = LANES / 2; half > 0; half /= 2)
+#pragma GCC unroll 8
+    for (int i = 0; i < half; i++)
+      h[i] += h[i + half];
+  return h[0];
 }
 
 /* Taps [t0, t0 + T) of channel c for filter block ob, added onto dw. */
@@ -451,7 +463,7 @@ grad_tile (const direct_job *j, const float *xc, const float *dyb, size_t dy_pla
   const sl_conv_desc *d = j->d;
   const int per_row = j->segments_per_row;
   int off[MAX_VECTORS];
-  v8f acc[BLOCK_FILTERS][MAX_VECTORS];
+  vf acc[BLOCK_FILTERS][MAX_VECTORS];
 
 #pragma GCC unroll 3
   for (int t = 0; t < T; t++)
@@ -460,7 +472,7 @@ grad_tile (const direct_job *j, const float *xc, const float *dyb, size_t dy_pla
   for (int f = 0; f < BLOCK_FILTERS; f++)
 #pragma GCC unroll 3
     for (int t = 0; t < T; t++)
-      acc[f][t] = (v8f){ 0 };
+      acc[f][t] = (vf){ 0 };
   for (int oy = 0; oy < d->out_h; oy++)
     {
       const float *xrow = xc + (size_t) oy * d->sh * j->row_len;
@@ -468,15 +480,15 @@ grad_tile (const direct_job *j, const float *xc, const float *dyb, size_t dy_pla
 
       for (int s = 0; s < per_row; s++)
         {
-          v8f xv[MAX_VECTORS];
+          vf xv[MAX_VECTORS];
 
 #pragma GCC unroll 3
           for (int t = 0; t < T; t++)
-            xv[t] = load8 (xrow + s * LANES + off[t]);
+            xv[t] = loadv (xrow + s * LANES + off[t]);
 #pragma GCC unroll 4
           for (int f = 0; f < BLOCK_FILTERS; f++)
             {
-              const v8f g = load8 (dyrow + (size_t) f * dy_plane + s * LANES);
+              const vf g = loadv (dyrow + (size_t) f * dy_plane + s * LANES);
 
 #pragma GCC unroll 3
               for (int t = 0; t < T; t++)

@@ -18,8 +18,15 @@
 #define CHUNK_COLUMNS 256
 #define MAX_CHUNK     8
 
-/* The direct weight gradient takes images of at least this many runs of 8 output pixels. */
+/* The direct weight gradient takes images of at least this many runs of
+ * output pixels (a vector register each)... */
 #define DIRECT_DW_MIN_RUNS 64
+/* ...and, where those are 16 wide (AVX-512, and OpenBLAS on its AVX-512
+ * kernels), at most this many filters: a GEMM with more rows runs at 150-180
+ * GFLOP/s a core, faster than the direct sums (bench/bench-conv, batch 32:
+ * small-bn 16 -> 32 on 64 x 64 backward 21 ms by GEMM, 28 ms direct; 3 -> 16
+ * on 128 px 7.7 ms by GEMM, 6.6 ms direct). */
+#define DIRECT_DW_MAX_FILTERS_WIDE 16
 
 typedef struct
 {
@@ -113,7 +120,9 @@ conv_dims_of (const sl_conv_desc *d)
    * 8 pixels) that costs more than the columns it saves (bench/bench-conv:
    * 64 -> 64 on 8 x 8 1.3x slower, 16 -> 16 on 32 x 32 1.4x faster). */
   c.direct_dw = _sl_cpu_direct_conv_applies (d)
-                && (long) d->out_h * ((d->out_w + 7) / 8) >= DIRECT_DW_MIN_RUNS;
+                && (long) d->out_h * ((d->out_w + SL_CPU_VECTOR_LANES - 1) / SL_CPU_VECTOR_LANES)
+                       >= DIRECT_DW_MIN_RUNS
+                && (SL_CPU_VECTOR_LANES == 8 || d->out_c <= DIRECT_DW_MAX_FILTERS_WIDE);
   if (c.direct_dw && _sl_cpu_direct_conv_grad_image_floats (d) > c.room)
     c.room = _sl_cpu_direct_conv_grad_image_floats (d);
   c.col_floats = c.col_size;

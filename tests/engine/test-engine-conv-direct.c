@@ -177,11 +177,13 @@ test_same_bits (void)
     }
 }
 
-/* The kernel takes what it was measured to do better than im2col + GEMM, nothing else. */
+/* The kernel takes what it was measured to do better than im2col + GEMM, nothing else:
+ * rows of whole vector registers of pixels (SL_CPU_VECTOR_LANES), or at least 3/4 of them. */
 static void
 test_applies (void)
 {
-  DirectCase k = direct_cases[1];
+  const int lanes = SL_CPU_VECTOR_LANES;
+  DirectCase k = { "16to16", 3, 16, 16, 2 * lanes, 2 * lanes, 3, 3, 1, 1, 1, 1, 1, FALSE };
   sl_conv_desc d = desc_of (&k);
 
   g_assert_true (_sl_cpu_direct_conv_applies (&d));
@@ -197,12 +199,16 @@ test_applies (void)
   k.h = k.w = 3;
   d = desc_of (&k);
   g_assert_false (_sl_cpu_direct_conv_applies (&d)); /* rows of 3: segments mostly empty */
-  k.h = k.w = 9;
+  k.h = k.w = lanes + 1;
   d = desc_of (&k);
-  g_assert_false (_sl_cpu_direct_conv_applies (&d)); /* 9 = 8 + 1 */
-  k.h = k.w = 7;
+  g_assert_false (_sl_cpu_direct_conv_applies (&d)); /* one whole segment and one of 1 */
+  k.h = k.w = lanes - 1;
   d = desc_of (&k);
   g_assert_true (_sl_cpu_direct_conv_applies (&d));
+  k.h = k.w = lanes / 2;
+  d = desc_of (&k);
+  g_assert_false (_sl_cpu_direct_conv_applies (&d)); /* half a segment */
+  k.h = k.w = 2 * lanes;
   k.s = 3;
   d = desc_of (&k);
   g_assert_false (_sl_cpu_direct_conv_applies (&d)); /* stride 3 */
