@@ -17,13 +17,13 @@
  * latency: every layer splits its one image and waits for the pool) runs
  * every layer on the calling thread when the whole pass is below this much
  * work. The choice follows from the shapes alone, never from timing, so that
- * a model gives the same answer for the same input on every call. Since the
- * direct convolution kernel splits one image's filter blocks and pixel runs
- * over the pool with no serial column matrix first, batch-1 passes of a few
- * MFLOP gain from the second thread on an otherwise idle machine (small-bn
- * at 28 px, 15 MFLOP: 0.235 -> 0.165 ms; seed-cnn 0.37 -> 0.27 ms with
- * 2e7 and 2e6 before); under other processes' load they lose. */
-#define ALL_SERIAL_FLOPS 4e6
+ * a model gives the same answer for the same input on every call. Measured on
+ * a 2-core AVX-512 Xeon with OpenBLAS on its AVX-512 kernels, batch 1, two
+ * threads: small-bn at 28 px (15 MFLOP) 0.166 ms split, 0.127 ms serial;
+ * seed-cnn (28 MFLOP, most of it one GEMV and a 14 x 14 convolution) 0.33 ms
+ * split, 0.53 ms serial. (With AVX2 kernels 4e6 was best: small-bn's layers
+ * were slower then and gained from the second thread.) */
+#define ALL_SERIAL_FLOPS 2e7
 
 /* Extra per-plan bookkeeping lives behind the public struct. */
 typedef struct
