@@ -149,8 +149,9 @@ typedef struct
    * recompute: batchnorm_forward in training; with it: y again from x with
    * the batch mean and inverse std that call left in saved (running
    * statistics untouched), bit-identical to the y it wrote (gamma and beta
-   * unchanged). Then, when activate, act over y as activation_forward would
-   * (same bits), while y is still in the cache. */
+   * unchanged). saved NULL: a layer on its running statistics; both calls
+   * are batchnorm_forward outside training. Then, when activate, act over y
+   * as activation_forward would (same bits), while y is still in the cache. */
   void (*batchnorm_act) (sl_backend *be, bool recompute, int n, int c, int hw, const float *x,
                          const float *gamma, const float *beta, float *running_mean,
                          float *running_var, float epsilon, float momentum, float *saved,

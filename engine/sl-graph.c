@@ -493,7 +493,8 @@ first_fit (const size_t *at, const size_t *size, const int *live, int n_live, si
  * output a of a batch-norm (the head) on a convolution's or dense layer's
  * output z, with the rectifier in place on it (the tail) if any, lives in
  * the forward pass only until its last reader has run. The backward pass
- * recomputes it from z, the batch's saved mean and inverse std, gamma and
+ * recomputes it from z, the batch's saved mean and inverse std (a layer on
+ * its running statistics, a fine-tuned backbone's: those), gamma and
  * beta, with the rectifier (batchnorm_act: the same coefficients and
  * kernels, so the same bits) just before the first backward step that reads
  * it (a reader that reads its input, or the rectifier, which reads its
@@ -522,8 +523,7 @@ find_transients (const sl_model *m, const int *readers, const plan_spec *sp, pla
       int tail = i, last = -1, first_read = -1, last_read = INT_MAX;
       bool ok = true;
 
-      if (n->kind != SL_LAYER_BATCHNORM || n->running_stats || in == SL_INPUT_NODE || in < sp->first
-          || in < m->n_frozen
+      if (n->kind != SL_LAYER_BATCHNORM || in == SL_INPUT_NODE || in < sp->first || in < m->n_frozen
           || (m->nodes[in].kind != SL_LAYER_CONV2D && m->nodes[in].kind != SL_LAYER_DENSE))
         continue;
       for (int j = i + 1; j < sp->end; j++)
@@ -1404,6 +1404,7 @@ recompute (sl_model *m, plan_private *pp, int head, const float *x, int n)
   sl_plan *p = &pp->plan;
   const sl_node *bn = &m->nodes[head];
   const float *gamma = m->params + bn->param_offset;
+  float *state = m->state + bn->state_offset;
   float *y = pp->rec[head];
   const int tail = pp->tail[head];
   const int d = bn->inputs[0];
@@ -1418,9 +1419,9 @@ recompute (sl_model *m, plan_private *pp, int head, const float *x, int n)
     }
 
   be->ops->batchnorm_act (be, true, n, bn->in.c, bn->in.h * bn->in.w, p->out[bn->inputs[0]], gamma,
-                          gamma + bn->in.c, NULL, NULL, bn->epsilon, bn->momentum, p->saved[head],
-                          tail != head, _sl_fuse_activation_of (m->nodes[tail].kind),
-                          m->nodes[tail].slope, y);
+                          gamma + bn->in.c, state, state + bn->in.c, bn->epsilon, bn->momentum,
+                          p->saved[head], tail != head,
+                          _sl_fuse_activation_of (m->nodes[tail].kind), m->nodes[tail].slope, y);
   p->out[head] = p->out[tail] = y;
 }
 

@@ -194,15 +194,18 @@ _sl_cpu_batchnorm_forward (sl_backend *be, bool training, int n, int c, int hw, 
 /* A training pass with the rectifier in place on its output applied plane
  * by plane (the same bits as batchnorm_forward then activation_forward), or
  * (recompute) y again from the mean and inverse std that pass left in saved:
- * the same coefficients and planes, so the same bits. */
+ * the same coefficients and planes, so the same bits. Without saved, a layer
+ * on its running statistics (a fine-tuned backbone's): both passes normalise
+ * with those, as batchnorm_forward does outside training. */
 void
 _sl_cpu_batchnorm_act (sl_backend *be, bool recompute, int n, int c, int hw, const float *x,
                        const float *gamma, const float *beta, float *running_mean,
                        float *running_var, float epsilon, float momentum, float *saved,
                        bool activate, sl_activation act, float slope, float *y)
 {
-  bn_job j = { .training = !recompute,
-               .apply = recompute,
+  const bool batch_statistics = saved != NULL;
+  bn_job j = { .training = !recompute && batch_statistics,
+               .apply = recompute && batch_statistics,
                .activate = activate,
                .act = act,
                .slope = slope,

@@ -241,6 +241,34 @@ test_lite0 (void)
   check_same_training (json, 3 * 32 * 32, 0.30, 0.10);
 }
 
+/* Every batch-norm on its running statistics, as a fine-tuned backbone's are
+ * (projects/ build the transfer model so): the plan drops their outputs too. */
+static char *
+on_running_statistics (const char *json)
+{
+  g_auto (GStrv) parts = g_strsplit (json, "\"type\":\"batchnorm\"", -1);
+
+  g_assert_cmpuint (g_strv_length (parts), >, 1);
+  return g_strjoinv ("\"type\":\"batchnorm\",\"statistics\":\"running\"", parts);
+}
+
+static void
+test_mixed_running (void)
+{
+  g_autofree char *json = on_running_statistics (mixed_json);
+
+  check_same_training (json, 784, 0.10, 0);
+}
+
+static void
+test_lite0_running (void)
+{
+  g_autofree char *preset = preset_json ("efficientnet-lite0", 3, 32);
+  g_autofree char *json = on_running_statistics (preset);
+
+  check_same_training (json, 3 * 32 * 32, 0.30, 0.10);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -251,5 +279,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/recompute/resnet-s", test_resnet);
   g_test_add_func ("/engine/recompute/mobilenet-s", test_mobilenet);
   g_test_add_func ("/engine/recompute/efficientnet-lite0", test_lite0);
+  g_test_add_func ("/engine/recompute/mixed-running-statistics", test_mixed_running);
+  g_test_add_func ("/engine/recompute/efficientnet-lite0-running-statistics", test_lite0_running);
   return g_test_run ();
 }
