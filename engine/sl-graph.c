@@ -21,9 +21,14 @@
  * a 2-core AVX-512 Xeon with OpenBLAS on its AVX-512 kernels, batch 1, two
  * threads: small-bn at 28 px (15 MFLOP) 0.166 ms split, 0.127 ms serial;
  * seed-cnn (28 MFLOP, most of it one GEMV and a 14 x 14 convolution) 0.33 ms
- * split, 0.53 ms serial. (With AVX2 kernels 4e6 was best: small-bn's layers
- * were slower then and gained from the second thread.) */
+ * split, 0.53 ms serial. With AVX2 kernels (8-pixel runs, OpenBLAS's
+ * Haswell SGEMM) 4e6 was best: small-bn's layers were slower and gained from
+ * the second thread (0.235 -> 0.165 ms). */
+#if defined(__AVX512F__)
 #define ALL_SERIAL_FLOPS 2e7
+#else
+#define ALL_SERIAL_FLOPS 4e6
+#endif
 
 /* Extra per-plan bookkeeping lives behind the public struct. */
 typedef struct

@@ -9,13 +9,19 @@
  * convolution and dense layer here is an SGEMM, so a line PC newer than its
  * OpenBLAS would train and infer several times slower than it can.
  *
- * So, once, when the library is loaded (single-threaded in the usual case):
- * if the kernels OpenBLAS chose use a smaller instruction set than the CPU
- * offers, ask it again for the best table this CPU can run, the way
- * OPENBLAS_CORETYPE would have at start-up. Only exported entry points of
- * OpenBLAS are used, looked up at run time: an OpenBLAS built for one CPU
- * has none of them and is left as it is. A user's OPENBLAS_CORETYPE always
- * wins: nothing is changed when it is set. */
+ * So, once, when the library is loaded: if the kernels OpenBLAS chose use a
+ * smaller instruction set than the CPU offers, ask it again for the best
+ * table this CPU can run, the way OPENBLAS_CORETYPE would have at start-up.
+ * Only exported entry points of OpenBLAS are used, looked up at run time: an
+ * OpenBLAS built for one CPU has none of them and is left as it is. A
+ * user's OPENBLAS_CORETYPE always wins: nothing is changed when it is set.
+ *
+ * Changing the table while another thread multiplies would crash it, and
+ * setenv () races with other threads' getenv (). So the change is made only
+ * while the process has no threads but this one and OpenBLAS's own idle
+ * workers: at a program's start, or a dlopen () before any other thread
+ * exists. Loaded later into a busy process, the library leaves OpenBLAS as
+ * it found it (slower, never unsafe). */
 #define _GNU_SOURCE /* dladdr */
 #include "sl-cpu-private.h"
 
@@ -60,10 +66,12 @@ best_core_for_this_cpu (void)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
   __builtin_cpu_init ();
+  /* Cooperlake's table adds bfloat16 kernels to SkylakeX's, the same SGEMM;
+   * 0.3.21 cannot be asked for it by name. */
   if (__builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512bw")
       && __builtin_cpu_supports ("avx512dq") && __builtin_cpu_supports ("avx512vl")
       && __builtin_cpu_supports ("avx512cd"))
-    return __builtin_cpu_supports ("avx512bf16") ? "Cooperlake" : "SkylakeX";
+    return "SkylakeX";
   if (__builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
     return "Haswell";
   if (__builtin_cpu_supports ("avx"))
@@ -72,7 +80,25 @@ best_core_for_this_cpu (void)
   return NULL;
 }
 
+/* Threads of this process (Linux), or -1 when that cannot be told. */
+static int
+process_threads (void)
+{
+  FILE *f = fopen ("/proc/self/status", "re");
+  char line[128];
+  int threads = -1;
+
+  if (f == NULL)
+    return -1;
+  while (fgets (line, sizeof line, f) != NULL)
+    if (sscanf (line, "Threads: %d", &threads) == 1)
+      break;
+  fclose (f);
+  return threads;
+}
+
 typedef char *(*corename_fn) (void);
+typedef int (*count_fn) (void);
 typedef void (*init_fn) (void);
 
 /* The OpenBLAS this library was linked with: in the global scope, or, when
@@ -97,18 +123,24 @@ choose_blas_core (void)
   void *lib;
   corename_fn corename;
   init_fn quit, init;
+  count_fn blas_threads;
   char table[64];
+  int threads;
 
   if (want == NULL || getenv (CORETYPE_VARIABLE) != NULL || (lib = openblas_handle ()) == NULL)
     return;
   corename = (corename_fn) dlsym (lib, "gotoblas_corename");
   quit = (init_fn) dlsym (lib, "gotoblas_dynamic_quit");
   init = (init_fn) dlsym (lib, "gotoblas_dynamic_init");
+  blas_threads = (count_fn) dlsym (lib, "openblas_get_num_threads");
+  /* This thread and OpenBLAS's workers (its thread count less one) at most. */
+  threads = process_threads ();
   snprintf (table, sizeof table, "gotoblas_%s", want);
   for (char *c = table + strlen ("gotoblas_"); *c != '\0'; c++)
     *c = (char) (*c >= 'a' && *c <= 'z' ? *c - 'a' + 'A' : *c);
-  if (corename != NULL && quit != NULL && init != NULL && dlsym (lib, table) != NULL
-      && rank_of (corename ()) < rank_of (want))
+  if (corename != NULL && quit != NULL && init != NULL && blas_threads != NULL
+      && dlsym (lib, table) != NULL && rank_of (corename ()) < rank_of (want) && threads >= 1
+      && threads <= blas_threads ())
     {
       /* gotoblas_dynamic_init () reads the variable only when no table is
        * set: clear it, name the table, and take the name away again so that
@@ -129,8 +161,8 @@ _sl_cpu_blas_core_ready (void)
   pthread_once (&blas_core_once, choose_blas_core);
 }
 
-/* At load time, before any thread of ours or the application's can be
- * reading the environment or multiplying. */
+/* At load time, before any thread of ours or (at a program's start) the
+ * application's can be reading the environment or multiplying. */
 __attribute__ ((constructor)) static void
 blas_core_at_load (void)
 {

@@ -193,6 +193,9 @@ test_applies (void)
   d.out_c = 18;
   g_assert_false (_sl_cpu_direct_conv_applies (&d)); /* not blocks of 4 filters */
   d = desc_of (&k);
+  d.in_c = 1;
+  g_assert_false (_sl_cpu_direct_conv_applies (&d)); /* one input channel */
+  d = desc_of (&k);
   d.kh = d.kw = 1;
   d.ph = d.pw = d.ph_end = d.pw_end = 0;
   g_assert_false (_sl_cpu_direct_conv_applies (&d)); /* 1 x 1 */
