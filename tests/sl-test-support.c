@@ -234,6 +234,16 @@ sl_test_fake_cuda_dir (const char *variant)
   return dir;
 }
 
+char *
+sl_test_make_tmp_dir (const char *tmpl)
+{
+  g_autoptr (GError) error = NULL;
+  char *dir = g_dir_make_tmp (tmpl, &error);
+
+  g_assert_no_error (error);
+  return dir;
+}
+
 void
 sl_test_fake_cuda_dir_remove (char *dir)
 {

@@ -62,6 +62,9 @@ void sl_test_fill_normal (float *x, gsize n, guint64 seed, float scale);
  * dtype "<f4"), asserting that it succeeds. */
 void sl_test_write_floats_le (const char *dir, const char *name, const float *v, gsize n);
 
+/* A fresh temporary folder from a g_dir_make_tmp () template, asserting that it was made. */
+char *sl_test_make_tmp_dir (const char *tmpl);
+
 /* A fresh temporary folder holding the fake GPU module fake-cuda-<variant>.so (built beside the
  * tests) as libsightline-cuda.so, made the only place the runtime looks
  * (SIGHTLINE_CUDA_MODULE_DIR), with the device registry refreshed: the process discovers its

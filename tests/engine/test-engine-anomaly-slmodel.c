@@ -59,7 +59,7 @@ fixture_setup (Fixture *fx, gconstpointer data)
 
   sl_assert_ok (sl_model_new (tiny_json, 5, &fx->model, &err), &err);
   fx->anomaly = fit (fx->model, 1);
-  fx->dir = g_dir_make_tmp ("sl-anomaly-slmodel-XXXXXX", NULL);
+  fx->dir = sl_test_make_tmp_dir ("sl-anomaly-slmodel-XXXXXX");
 }
 
 static void
@@ -102,7 +102,7 @@ save (Fixture *fx, int32_t kind, const sl_anomaly *a, const char *const *l, guin
 static sl_status
 read_as_file (const guint8 *bytes, gsize size, sl_slmodel_contents *c, sl_error *err)
 {
-  g_autofree char *dir = g_dir_make_tmp ("sl-anomaly-slmodel-XXXXXX", NULL);
+  g_autofree char *dir = sl_test_make_tmp_dir ("sl-anomaly-slmodel-XXXXXX");
   g_autofree char *path = g_build_filename (dir, "m.slmodel", NULL);
   sl_status st;
 

@@ -19,7 +19,7 @@ model_ready (void)
 
   if (model_bytes != NULL)
     return TRUE;
-  dir = g_dir_make_tmp ("sl-slmodel-XXXXXX", NULL);
+  dir = sl_test_make_tmp_dir ("sl-slmodel-XXXXXX");
   path = g_build_filename (dir, "m.slmodel", NULL);
   if (!sl_test_make_slmodel ("seed-cnn", 1, path))
     return FALSE;
@@ -84,7 +84,7 @@ open_path (const char *path, sl_error *err)
 static sl_status
 open_both (const guint8 *data, gsize size, sl_error *err)
 {
-  g_autofree char *dir = g_dir_make_tmp ("sl-slmodel-XXXXXX", NULL);
+  g_autofree char *dir = sl_test_make_tmp_dir ("sl-slmodel-XXXXXX");
   g_autofree char *path = g_build_filename (dir, "m.slmodel", NULL);
   sl_error file_err = { 0 };
   sl_status st = open_bytes (data, size, err);
@@ -172,7 +172,7 @@ test_file_truncated_and_flipped (void)
 
   if (!model_ready ())
     return;
-  dir = g_dir_make_tmp ("sl-slmodel-XXXXXX", NULL);
+  dir = sl_test_make_tmp_dir ("sl-slmodel-XXXXXX");
   path = g_build_filename (dir, "m.slmodel", NULL);
   g_assert_true (g_file_set_contents (path, (const char *) model_bytes, (gssize) model_size, NULL));
   fd = g_open (path, O_RDWR, 0);
