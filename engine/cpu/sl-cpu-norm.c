@@ -168,26 +168,36 @@ forward_share (void *ctx, int t, int threads)
     }
 }
 
+/* A forward job's tensors and constants; the callers set how it normalises. */
+static bn_job
+forward_job (int n, int c, int hw, const float *x, const float *gamma, const float *beta,
+             float *running_mean, float *running_var, float epsilon, float momentum, float *saved,
+             float *y)
+{
+  return (bn_job){ .n = n,
+                   .c = c,
+                   .hw = hw,
+                   .x = x,
+                   .gamma = gamma,
+                   .beta = beta,
+                   .running_mean = running_mean,
+                   .running_var = running_var,
+                   .epsilon = epsilon,
+                   .momentum = momentum,
+                   .saved = saved,
+                   .y = y };
+}
+
 void
 _sl_cpu_batchnorm_forward (sl_backend *be, bool training, int n, int c, int hw, const float *x,
                            const float *gamma, const float *beta, float *running_mean,
                            float *running_var, float epsilon, float momentum, float *saved,
                            float *y)
 {
-  bn_job j = { .training = training,
-               .n = n,
-               .c = c,
-               .hw = hw,
-               .x = x,
-               .gamma = gamma,
-               .beta = beta,
-               .running_mean = running_mean,
-               .running_var = running_var,
-               .saved = saved,
-               .y = y,
-               .epsilon = epsilon,
-               .momentum = momentum };
+  bn_job j = forward_job (n, c, hw, x, gamma, beta, running_mean, running_var, epsilon, momentum,
+                          saved, y);
 
+  j.training = training;
   _sl_threadpool_run (_sl_cpu_of (be)->pool, forward_share, &j);
 }
 
@@ -203,25 +213,14 @@ _sl_cpu_batchnorm_act (sl_backend *be, bool recompute, int n, int c, int hw, con
                        float *running_var, float epsilon, float momentum, float *saved,
                        bool activate, sl_activation act, float slope, float *y)
 {
-  const bool batch_statistics = saved != NULL;
-  bn_job j = { .training = !recompute && batch_statistics,
-               .apply = recompute && batch_statistics,
-               .activate = activate,
-               .act = act,
-               .slope = slope,
-               .n = n,
-               .c = c,
-               .hw = hw,
-               .x = x,
-               .gamma = gamma,
-               .beta = beta,
-               .running_mean = running_mean,
-               .running_var = running_var,
-               .epsilon = epsilon,
-               .momentum = momentum,
-               .saved = saved,
-               .y = y };
+  bn_job j = forward_job (n, c, hw, x, gamma, beta, running_mean, running_var, epsilon, momentum,
+                          saved, y);
 
+  j.training = !recompute && saved != NULL;
+  j.apply = recompute && saved != NULL;
+  j.activate = activate;
+  j.act = act;
+  j.slope = slope;
   _sl_threadpool_run (_sl_cpu_of (be)->pool, forward_share, &j);
 }
 

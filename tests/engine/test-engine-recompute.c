@@ -197,50 +197,6 @@ check_same_training (const char *json, int in_size, double min_saving, double mi
   sl_model_free (kdw);
 }
 
-static void
-test_mixed (void)
-{
-  check_same_training (mixed_json, 784, 0.10, 0);
-}
-
-static void
-test_depthwise (void)
-{
-  check_same_training (dw_json, 784, 0.10, 0.03);
-}
-
-static void
-test_small_bn (void)
-{
-  g_autofree char *json = preset_json ("small-bn", 3, 32);
-
-  check_same_training (json, 3 * 32 * 32, 0.10, 0);
-}
-
-static void
-test_resnet (void)
-{
-  g_autofree char *json = preset_json ("resnet-s", 3, 32);
-
-  check_same_training (json, 3 * 32 * 32, 0.15, 0);
-}
-
-static void
-test_mobilenet (void)
-{
-  g_autofree char *json = preset_json ("mobilenet-s", 3, 32);
-
-  check_same_training (json, 3 * 32 * 32, 0.40, 0.15);
-}
-
-static void
-test_lite0 (void)
-{
-  g_autofree char *json = preset_json ("efficientnet-lite0", 3, 32);
-
-  check_same_training (json, 3 * 32 * 32, 0.30, 0.10);
-}
-
 /* Every batch-norm on its running statistics, as a fine-tuned backbone's are
  * (projects/ build the transfer model so): the plan drops their outputs too. */
 static char *
@@ -252,34 +208,52 @@ on_running_statistics (const char *json)
   return g_strjoinv ("\"type\":\"batchnorm\",\"statistics\":\"running\"", parts);
 }
 
-static void
-test_mixed_running (void)
+/* A network to train both ways: a description of its own (28 x 28 x 1) or a
+ * preset at 32 x 32 x 3, on batch statistics or running ones, and the plan
+ * savings it must show. */
+typedef struct
 {
-  g_autofree char *json = on_running_statistics (mixed_json);
+  const char *path;
+  const char *json;
+  const char *preset;
+  gboolean running;
+  double min_saving, min_dw_saving;
+} RecomputeCase;
 
-  check_same_training (json, 784, 0.10, 0);
-}
+static const RecomputeCase cases[] = {
+  { "/engine/recompute/mixed", mixed_json, NULL, FALSE, 0.10, 0 },
+  { "/engine/recompute/depthwise", dw_json, NULL, FALSE, 0.10, 0.03 },
+  { "/engine/recompute/small-bn", NULL, "small-bn", FALSE, 0.10, 0 },
+  { "/engine/recompute/resnet-s", NULL, "resnet-s", FALSE, 0.15, 0 },
+  { "/engine/recompute/mobilenet-s", NULL, "mobilenet-s", FALSE, 0.40, 0.15 },
+  { "/engine/recompute/efficientnet-lite0", NULL, "efficientnet-lite0", FALSE, 0.30, 0.10 },
+  { "/engine/recompute/mixed-running-statistics", mixed_json, NULL, TRUE, 0.10, 0 },
+  { "/engine/recompute/efficientnet-lite0-running-statistics", NULL, "efficientnet-lite0", TRUE,
+    0.30, 0.10 },
+};
 
 static void
-test_lite0_running (void)
+test_case (gconstpointer data)
 {
-  g_autofree char *preset = preset_json ("efficientnet-lite0", 3, 32);
-  g_autofree char *json = on_running_statistics (preset);
+  const RecomputeCase *k = data;
+  g_autofree char *json = k->preset != NULL ? preset_json (k->preset, 3, 32) : g_strdup (k->json);
+  const int in_size = k->preset != NULL ? 3 * 32 * 32 : 784;
 
-  check_same_training (json, 3 * 32 * 32, 0.30, 0.10);
+  if (k->running)
+    {
+      char *running = on_running_statistics (json);
+
+      g_free (json);
+      json = running;
+    }
+  check_same_training (json, in_size, k->min_saving, k->min_dw_saving);
 }
 
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/engine/recompute/mixed", test_mixed);
-  g_test_add_func ("/engine/recompute/depthwise", test_depthwise);
-  g_test_add_func ("/engine/recompute/small-bn", test_small_bn);
-  g_test_add_func ("/engine/recompute/resnet-s", test_resnet);
-  g_test_add_func ("/engine/recompute/mobilenet-s", test_mobilenet);
-  g_test_add_func ("/engine/recompute/efficientnet-lite0", test_lite0);
-  g_test_add_func ("/engine/recompute/mixed-running-statistics", test_mixed_running);
-  g_test_add_func ("/engine/recompute/efficientnet-lite0-running-statistics", test_lite0_running);
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    g_test_add_data_func (cases[i].path, &cases[i], test_case);
   return g_test_run ();
 }
