@@ -20,13 +20,14 @@
 
 /* The direct weight gradient takes images of at least this many runs of
  * output pixels (a vector register each)... */
-#define DIRECT_DW_MIN_RUNS 64
-/* ...and, where those are 16 wide (AVX-512, and OpenBLAS on its AVX-512
- * kernels), at most this many filters: a GEMM with more rows runs at 150-180
- * GFLOP/s a core, faster than the direct sums (bench/bench-conv, batch 32:
- * small-bn 16 -> 32 on 64 x 64 backward 21 ms by GEMM, 28 ms direct; 3 -> 16
- * on 128 px 7.7 ms by GEMM, 6.6 ms direct). */
-#define DIRECT_DW_MAX_FILTERS_WIDE 16
+#define DIRECT_DW_MIN_RUNS 16
+/* ...where its vector sums (one register per weight, per thread) fit in the
+ * level-2 cache: every image adds onto all of them. bench/bench-conv, batch
+ * 32, 2 threads, backward ms (GEMM -> direct): small-bn 16 -> 32 at 64 x 64,
+ * 288 KiB of sums, 11.7 -> 7.8; resnet-s 32 -> 32 at 16 x 16, 576 KiB, 1.48 ->
+ * 1.33; small-bn 64 -> 128 at 16 x 16, 4.5 MiB, 8.1 -> 10.1; 32 -> 64 at 14 x
+ * 14, 1.1 MiB, 1.9 -> 2.4. */
+#define DIRECT_DW_MAX_SUMS_BYTES (1 << 20)
 
 typedef struct
 {
@@ -41,6 +42,7 @@ typedef struct
   bool direct_dw;    /* the weight gradient by the direct kernel, no columns for it */
   size_t col_floats; /* per image of a chunk: the larger of both column matrices */
   size_t room;       /* direct kernels: per thread, their bordered copies */
+  size_t dw_sums;    /* direct_dw: per thread, the weight gradient's vector sums */
   size_t dx_pack;    /* direct_dx: the flipped filters packed for the kernel */
 } conv_dims;
 
@@ -104,7 +106,7 @@ conv_dims_of (const sl_conv_desc *d)
   c.chunk = c.chunk < 1 ? 1 : (c.chunk > MAX_CHUNK ? MAX_CHUNK : c.chunk);
   c.dx_as_conv = dx_as_conv_applies (d, c.chunk);
   c.direct_dx = false;
-  c.room = c.dx_pack = 0;
+  c.room = c.dx_pack = c.dw_sums = 0;
   if (dx_is_conv (d))
     {
       const sl_conv_desc t = dx_conv_desc (d);
@@ -116,15 +118,15 @@ conv_dims_of (const sl_conv_desc *d)
           c.dx_pack = _sl_cpu_direct_conv_packed_floats (&t);
         }
     }
-  /* Its sums are reduced once per image: on small images (8 x 8: 8 runs of
-   * 8 pixels) that costs more than the columns it saves (bench/bench-conv:
-   * 64 -> 64 on 8 x 8 1.3x slower, 16 -> 16 on 32 x 32 1.4x faster). */
-  c.direct_dw = _sl_cpu_direct_conv_applies (d)
-                && (long) d->out_h * ((d->out_w + SL_CPU_VECTOR_LANES - 1) / SL_CPU_VECTOR_LANES)
-                       >= DIRECT_DW_MIN_RUNS
-                && (SL_CPU_VECTOR_LANES == 8 || d->out_c <= DIRECT_DW_MAX_FILTERS_WIDE);
+  c.direct_dw
+      = _sl_cpu_direct_conv_applies (d)
+        && (long) d->out_h * ((d->out_w + SL_CPU_VECTOR_LANES - 1) / SL_CPU_VECTOR_LANES)
+               >= DIRECT_DW_MIN_RUNS
+        && _sl_cpu_direct_conv_grad_sums_floats (d) * sizeof (float) <= DIRECT_DW_MAX_SUMS_BYTES;
   if (c.direct_dw && _sl_cpu_direct_conv_grad_image_floats (d) > c.room)
     c.room = _sl_cpu_direct_conv_grad_image_floats (d);
+  if (c.direct_dw)
+    c.dw_sums = _sl_cpu_direct_conv_grad_sums_floats (d);
   c.col_floats = c.col_size;
   if (c.dx_as_conv)
     {
@@ -135,12 +137,12 @@ conv_dims_of (const sl_conv_desc *d)
   return c;
 }
 
-/* Per thread: columns and an output staging area for one chunk, and with a
- * direct dx, room for dy with its border. */
+/* Per thread: columns and an output staging area for one chunk, room for the
+ * direct kernels' bordered copies and the direct weight gradient's sums. */
 static size_t
 thread_floats (const conv_dims *c)
 {
-  return (size_t) c->chunk * (c->col_floats + c->out_size) + c->room;
+  return (size_t) c->chunk * (c->col_floats + c->out_size) + c->room + c->dw_sums;
 }
 
 /* The threads' areas, then (dx as a convolution) the flipped filters and
@@ -337,7 +339,7 @@ _sl_cpu_conv2d_forward (sl_backend *be, const sl_conv_desc *d, int n, const floa
 
 static void
 backward_chunk (const conv_job *j, long first, int b, float *dw, float *db, float *col,
-                float *stage, float *room)
+                float *stage, float *room, float *sums)
 {
   const sl_conv_desc *d = j->d;
   const conv_dims *c = &j->cd;
@@ -370,7 +372,8 @@ backward_chunk (const conv_job *j, long first, int b, float *dw, float *db, floa
    * a convolution by GEMM) from dy's columns below. */
   if (dw != NULL && c->direct_dw)
     for (int k = 0; k < b; k++)
-      _sl_cpu_direct_conv_weight_grad_image (d, x + k * c->in_size, dy + k * c->out_size, dw, room);
+      _sl_cpu_direct_conv_weight_grad_image (d, x + k * c->in_size, dy + k * c->out_size, sums,
+                                             room);
   else if (dw != NULL && !j->dw_from_dy)
     {
       const float *cols = chunk_columns (j, x, b, col, ld);
@@ -453,6 +456,7 @@ backward_share (void *ctx, int t, int threads)
   float *col = j->ws + (size_t) t * thread_floats (c);
   float *stage = col + (size_t) c->chunk * c->col_floats;
   float *room = stage + (size_t) c->chunk * c->out_size;
+  float *sums = room + c->room;
   /* Thread 0 sums straight into the gradients; the others into scratch. */
   float *mine = t == 0 || (j->dw == NULL && j->db == NULL)
                     ? NULL
@@ -463,11 +467,16 @@ backward_share (void *ctx, int t, int threads)
 
   if (dw != NULL)
     memset (dw, 0, sizeof (float) * c->w_count);
+  if (dw != NULL && c->direct_dw)
+    memset (sums, 0, sizeof (float) * c->dw_sums);
   if (db != NULL)
     memset (db, 0, sizeof (float) * j->d->out_c);
   _sl_split_range (j->n, t, threads, &i0, &i1);
   for (long i = i0; i < i1; i += c->chunk)
-    backward_chunk (j, i, (int) (i1 - i < c->chunk ? i1 - i : c->chunk), dw, db, col, stage, room);
+    backward_chunk (j, i, (int) (i1 - i < c->chunk ? i1 - i : c->chunk), dw, db, col, stage, room,
+                    sums);
+  if (dw != NULL && c->direct_dw)
+    _sl_cpu_direct_conv_weight_grad_finish (j->d, sums, dw);
 }
 
 static void

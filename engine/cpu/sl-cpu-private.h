@@ -75,11 +75,15 @@ void _sl_cpu_direct_conv_pack (const sl_conv_desc *d, const float *w, const floa
 size_t _sl_cpu_direct_conv_image_floats (const sl_conv_desc *d);
 void _sl_cpu_direct_conv_image (const sl_conv_desc *d, const float *x, const float *pack, float *y,
                                 bool accumulate, float *room);
-/* dw += the weight gradient of one image, on the calling thread; room holds
+/* The weight gradient of images, on the calling thread: each image's adds onto
+ * the vector sums (_sl_cpu_direct_conv_grad_sums_floats (d), zeroed before the
+ * first), and _finish adds their lanes onto dw. room holds
  * _sl_cpu_direct_conv_grad_image_floats (d) floats. */
 size_t _sl_cpu_direct_conv_grad_image_floats (const sl_conv_desc *d);
+size_t _sl_cpu_direct_conv_grad_sums_floats (const sl_conv_desc *d);
 void _sl_cpu_direct_conv_weight_grad_image (const sl_conv_desc *d, const float *x, const float *dy,
-                                            float *dw, float *room);
+                                            float *sums, float *room);
+void _sl_cpu_direct_conv_weight_grad_finish (const sl_conv_desc *d, const float *sums, float *dw);
 
 /* sl-cpu-conv.c: the im2col + GEMM path for every convolution, depthwise
  * included (tests and benchmarks compare the two); ws holds

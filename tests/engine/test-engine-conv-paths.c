@@ -14,8 +14,10 @@ typedef struct
 } ConvCase;
 
 /* Batch 1 and 33, channels 1/3/16/32, 1x1 with and without stride, "same", "valid" and
- * asymmetric padding; images from 5x7 (chunks of several) to 24x20 (one at a time); dx as a
- * convolution where filters <= channels (16to16, 3to1, 16to3, 32to16 on large images). */
+ * asymmetric padding; images from 5x7 (chunks of several) to 36x52 (one at a time); dx as a
+ * convolution where filters <= channels (16to16, 3to1, 16to3, 32to16 on large images); the
+ * direct weight gradient in blocks of 8 and 4 filters, taps in threes and the 1 or 2 left over
+ * (8to12, 5x5, 2x4). */
 static const ConvCase conv_cases[] = {
   { "k3-same-16to16-b1", 1, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, FALSE },
   { "k3-same-3to16-b33", 33, 3, 16, 13, 12, 3, 3, 1, 1, 1, 1, 1, 1, TRUE },
@@ -31,6 +33,9 @@ static const ConvCase conv_cases[] = {
   { "k1-s1-16to32-b1", 1, 16, 32, 12, 12, 1, 1, 1, 1, 0, 0, 0, 0, TRUE },
   { "k1-s1-32to16-small-b33", 33, 32, 16, 4, 5, 1, 1, 1, 1, 0, 0, 0, 0, FALSE },
   { "k1-s2-16to32-b3", 3, 16, 32, 13, 11, 1, 1, 2, 2, 0, 0, 0, 0, FALSE },
+  { "k3-s2-8to12-b3", 3, 8, 12, 36, 52, 3, 3, 2, 2, 1, 1, 1, 1, TRUE },
+  { "k5-same-4to8-b2", 2, 4, 8, 18, 16, 5, 5, 1, 1, 2, 2, 2, 2, FALSE },
+  { "k2x4-valid-3to16-b3", 3, 3, 16, 20, 35, 2, 4, 1, 1, 0, 0, 0, 0, FALSE },
 };
 
 static sl_conv_desc
