@@ -83,6 +83,7 @@ typedef enum
 {
   PASS_GEMM,
   PASS_DIRECT,
+  PASS_CHANNELS,
   PASS_BACKWARD
 } Pass;
 
@@ -98,7 +99,9 @@ typedef struct
 static void
 run_pass (const LayerRun *r, Pass pass)
 {
-  if (pass == PASS_DIRECT)
+  if (pass == PASS_CHANNELS)
+    _sl_cpu_channels_conv_forward (r->cpu, r->d, r->n, r->x, r->w, NULL, r->y, false, r->ws);
+  else if (pass == PASS_DIRECT)
     _sl_cpu_direct_conv_forward (r->cpu, r->d, r->n, r->x, r->w, NULL, r->y, false, r->ws);
   else if (pass == PASS_GEMM)
     _sl_cpu_gemm_conv_forward (r->cpu, r->d, r->n, r->x, r->w, NULL, r->y, r->ws);
@@ -171,8 +174,8 @@ main (int argc, char **argv)
   sl_cpu *cpu = _sl_cpu_of (be);
   printf ("batch %d, %d thread(s); ms per pass, GFLOP/s; x > 1: the direct kernel is faster\n",
           batch, threads);
-  printf ("%-30s %9s %7s %9s %7s %6s %9s %7s\n", "layer", "gemm ms", "GF/s", "direct", "GF/s", "x",
-          "back ms", "GF/s");
+  printf ("%-30s %9s %7s %9s %7s %6s %9s %7s %9s %7s\n", "layer", "gemm ms", "GF/s", "direct",
+          "GF/s", "x", "channels", "GF/s", "back ms", "GF/s");
   for (size_t l = 0; l < sizeof layers / sizeof layers[0]; l++)
     {
       if (only != NULL && strstr (layers[l].name, only) == NULL)
@@ -183,9 +186,11 @@ main (int argc, char **argv)
       const size_t nw = (size_t) d.out_c * d.in_c * d.kh * d.kw;
       const size_t gws = _sl_cpu_gemm_conv_workspace_floats (&d, threads);
       const size_t dws = _sl_cpu_direct_conv_workspace_floats (&d, threads);
+      const size_t cws = _sl_cpu_channels_conv_workspace_floats (&d, threads);
       float *x = malloc (nx * sizeof *x), *w = malloc (nw * sizeof *w);
       float *y = malloc (ny * sizeof *y);
-      float *ws = malloc ((gws > dws ? gws : dws) * sizeof *ws);
+      float *ws
+          = malloc ((gws > dws ? (gws > cws ? gws : cws) : (dws > cws ? dws : cws)) * sizeof *ws);
       float *dy = malloc (ny * sizeof *dy), *dx = malloc (nx * sizeof *dx);
       float *dw = malloc (nw * sizeof *dw);
       float *scratch
@@ -198,9 +203,16 @@ main (int argc, char **argv)
       const LayerRun r = { cpu, &d, batch, x, w, dy, y, dx, dw, ws, scratch };
       const double g = time_pass (&r, PASS_GEMM, repeats);
       const double dt = time_pass (&r, PASS_DIRECT, repeats);
+      const double ct
+          = _sl_cpu_channels_conv_applies (&d) ? time_pass (&r, PASS_CHANNELS, repeats) : 0.0;
       const double bt = time_pass (&r, PASS_BACKWARD, repeats);
-      printf ("%-30s %9.4f %7.1f %9.4f %7.1f %6.2f %9.4f %7.1f\n", layers[l].name, g,
-              flop / g * 1e-6, dt, flop / dt * 1e-6, g / dt, bt, 2 * flop / bt * 1e-6);
+      printf ("%-30s %9.4f %7.1f %9.4f %7.1f %6.2f", layers[l].name, g, flop / g * 1e-6, dt,
+              flop / dt * 1e-6, g / dt);
+      if (ct > 0.0)
+        printf (" %9.4f %7.1f", ct, flop / ct * 1e-6);
+      else
+        printf (" %9s %7s", "-", "-");
+      printf (" %9.4f %7.1f\n", bt, 2 * flop / bt * 1e-6);
       free (x);
       free (w);
       free (y);

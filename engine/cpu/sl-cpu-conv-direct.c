@@ -419,6 +419,27 @@ _sl_cpu_direct_conv_image (const sl_conv_desc *d, const float *x, const float *p
     block_segments (&j, room, ob, 0, j.segments, y);
 }
 
+void
+_sl_cpu_direct_conv_border_layout (const sl_conv_desc *d, size_t *plane, int *row_len,
+                                   int *tap_offset)
+{
+  direct_job j = { .d = d };
+
+  job_init (&j, d, NULL);
+  *plane = (size_t) j.rows * j.row_len;
+  *row_len = j.row_len;
+  memcpy (tap_offset, j.tap_offset, sizeof (int) * j.taps);
+}
+
+void
+_sl_cpu_direct_conv_border_rows (const sl_conv_desc *d, const float *x, float *xb, int r0, int r1)
+{
+  direct_job j = { .d = d };
+
+  job_init (&j, d, NULL);
+  add_border_rows (&j, x, xb, r0, r1);
+}
+
 /* The weight gradient, directly: dw[f][c][tap] += the sum over the images'
  * output pixels of dy[f][p] times x[c][p's input through tap]. Tiles of F
  * filters x T taps of one channel (8 x 3 with 16 lanes, 4 x 3 with 8: 24 or
@@ -514,7 +535,7 @@ grad_tile (const direct_job *j, const grad_span *g, int t0, int F, int T)
               vf dyv = loadv (dyrow + (size_t) f * g->dy_plane + s * LANES);
 
               /* Once into a register: GCC would otherwise read dy again for every tap. */
-              __asm__("" : "+v"(dyv));
+              SL_CPU_KEEP_IN_REGISTER (dyv);
 #pragma GCC unroll 3
               for (int t = 0; t < T; t++)
                 acc[f][t] += dyv * xv[t];

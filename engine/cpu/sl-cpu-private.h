@@ -26,6 +26,15 @@ _sl_cpu_of (sl_backend *be)
 #define SL_CPU_VECTOR_LANES 8
 #endif
 
+/* Holds vector variable v in a register from here on: GCC would otherwise fold
+ * its load into each multiply-add that reads it, loading it again every time.
+ * Only where one register holds the whole vector (AVX and later). */
+#if defined(__AVX__)
+#define SL_CPU_KEEP_IN_REGISTER(v) __asm__("" : "+v"(v))
+#else
+#define SL_CPU_KEEP_IN_REGISTER(v) ((void) 0)
+#endif
+
 /* Once per process: OpenBLAS on the kernels of this CPU when it did not know
  * the CPU (sl-cpu-blas-core.c). Also done when the library is loaded. */
 void _sl_cpu_blas_core_ready (void);
@@ -75,6 +84,14 @@ void _sl_cpu_direct_conv_pack (const sl_conv_desc *d, const float *w, const floa
 size_t _sl_cpu_direct_conv_image_floats (const sl_conv_desc *d);
 void _sl_cpu_direct_conv_image (const sl_conv_desc *d, const float *x, const float *pack, float *y,
                                 bool accumulate, float *room);
+/* The bordered copy of an image as those kernels lay it out, for the kernel of
+ * sl-cpu-conv-channels.c: floats of a channel's plane and of a row, where each
+ * tap (ki, kj) starts from an output pixel's first input (kh * kw of them), and
+ * rows [r0, r1) of x copied with their border into xb (_image_floats). */
+void _sl_cpu_direct_conv_border_layout (const sl_conv_desc *d, size_t *plane, int *row_len,
+                                        int *tap_offset);
+void _sl_cpu_direct_conv_border_rows (const sl_conv_desc *d, const float *x, float *xb, int r0,
+                                      int r1);
 /* The weight gradient of images, on the calling thread: each image's adds onto
  * the vector sums (_sl_cpu_direct_conv_grad_sums_floats (d), zeroed before the
  * first), and _finish adds their lanes onto dw. room holds
@@ -84,6 +101,21 @@ size_t _sl_cpu_direct_conv_grad_sums_floats (const sl_conv_desc *d);
 void _sl_cpu_direct_conv_weight_grad_image (const sl_conv_desc *d, const float *x, const float *dy,
                                             float *sums, float *room);
 void _sl_cpu_direct_conv_weight_grad_finish (const sl_conv_desc *d, const float *sums, float *dw);
+
+/* sl-cpu-conv-channels.c: the same convolutions with 32k filters and at least 8 input channels,
+ * vectorised over filters (AVX-512 builds): for small images. ws holds
+ * _sl_cpu_channels_conv_workspace_floats (d, cpu->threads). */
+bool _sl_cpu_channels_conv_applies (const sl_conv_desc *d);
+size_t _sl_cpu_channels_conv_workspace_floats (const sl_conv_desc *d, int threads);
+void _sl_cpu_channels_conv_forward (sl_cpu *cpu, const sl_conv_desc *d, int n, const float *x,
+                                    const float *w, const float *b, float *y, bool accumulate,
+                                    float *ws);
+/* One image on the calling thread, as _sl_cpu_direct_conv_image (the same sizes of packed
+ * filters and room). */
+void _sl_cpu_channels_conv_pack (const sl_conv_desc *d, const float *w, const float *b,
+                                 float *pack);
+void _sl_cpu_channels_conv_image (const sl_conv_desc *d, const float *x, const float *pack,
+                                  float *y, bool accumulate, float *room);
 
 /* sl-cpu-conv.c: the im2col + GEMM path for every convolution, depthwise
  * included (tests and benchmarks compare the two); ws holds

@@ -1,5 +1,6 @@
-/* test-engine-conv-direct.c: the direct convolution kernel of the CPU backend against the
- * definition in double precision, and the rule that picks it over im2col + GEMM. */
+/* test-engine-conv-direct.c: the direct convolution kernels of the CPU backend (vectorised over
+ * pixels, and over filters where that one applies) against the definition in double precision,
+ * and the rules that pick them over im2col + GEMM. */
 #include "sl-test-support.h"
 #include "sl-cpu-private.h"
 
@@ -29,6 +30,12 @@ static const DirectCase direct_cases[] = {
   { "k3-valid-5to4-18x15-b2", 2, 5, 4, 18, 15, 3, 3, 1, 0, 0, 0, 0, FALSE },
   { "k2x3-asymmetric-6to8-9x16-b1", 1, 6, 8, 9, 16, 2, 3, 1, 0, 1, 1, 1, TRUE },
   { "k3-pad-beyond-kernel-2to4-12x12-b1", 1, 2, 4, 12, 12, 3, 3, 1, 3, 0, 0, 1, TRUE },
+  /* 32k filters from 8 channels: tiles of 7 + 7 pixels, 10 + 10 + 9, 6, 8 */
+  { "k3-same-8to64-7x7-b3", 3, 8, 64, 7, 7, 3, 3, 1, 1, 1, 1, 1, TRUE },
+  { "k5-same-32to32-14x14-b2", 2, 32, 32, 14, 14, 5, 5, 1, 2, 2, 2, 2, FALSE },
+  { "k3-same-12to32-6x29-b1", 1, 12, 32, 6, 29, 3, 3, 1, 1, 1, 1, 1, TRUE },
+  { "k3-s2-tf-same-16to32-11x12-b2", 2, 16, 32, 11, 12, 3, 3, 2, 0, 0, 1, 1, FALSE },
+  { "k2x3-asymmetric-8to32-9x8-b1", 1, 8, 32, 9, 8, 2, 3, 1, 0, 1, 1, 1, TRUE },
 };
 
 static sl_conv_desc
@@ -90,6 +97,37 @@ assert_close (const char *what, const float *a, const float *b, gsize n)
   g_assert_cmpfloat (err, <, 1e-5);
 }
 
+typedef void (*ForwardFunc) (sl_cpu *cpu, const sl_conv_desc *d, int n, const float *x,
+                             const float *w, const float *b, float *y, bool accumulate, float *ws);
+
+/* One kernel on the case: y overwritten (garbage in it must go), then added onto. */
+static void
+check_kernel (const char *kernel, ForwardFunc forward, gsize ws_floats, sl_cpu *cpu,
+              const sl_conv_desc *d, int n, const float *x, const float *w, const float *bias,
+              const float *y0, const float *ry)
+{
+  const gsize ny = (gsize) n * d->out_c * d->out_h * d->out_w;
+  g_autofree float *y = g_new (float, ny), *ry_added = g_new (float, ny);
+  /* One float past the end of the workspace: a kernel that overruns it changes the guard. */
+  g_autofree float *ws = g_new0 (float, ws_floats + 1);
+  g_autofree char *what = NULL;
+
+  ws[ws_floats] = 12345.0f;
+  for (gsize i = 0; i < ny; i++)
+    y[i] = 1e6f;
+  forward (cpu, d, n, x, w, bias, y, FALSE, ws);
+  what = g_strdup_printf ("%s: output", kernel);
+  assert_close (what, y, ry, ny);
+
+  /* Added onto what is there (the input gradient of a strided convolution uses this). */
+  memcpy (y, y0, ny * sizeof (float));
+  forward (cpu, d, n, x, w, bias, y, TRUE, ws);
+  for (gsize i = 0; i < ny; i++)
+    ry_added[i] = ry[i] + y0[i];
+  assert_close ("output (added)", y, ry_added, ny);
+  g_assert_cmpfloat (ws[ws_floats], ==, 12345.0f);
+}
+
 static void
 run_case (const DirectCase *k, int threads)
 {
@@ -99,7 +137,7 @@ run_case (const DirectCase *k, int threads)
               ny = (gsize) n * d.out_c * d.out_h * d.out_w,
               nw = (gsize) d.out_c * d.in_c * d.kh * d.kw;
   g_autofree float *x = g_new (float, nx), *w = g_new (float, nw), *b = g_new (float, d.out_c);
-  g_autofree float *y = g_new (float, ny), *ry = g_new (float, ny), *y0 = g_new (float, ny);
+  g_autofree float *ry = g_new (float, ny), *y0 = g_new (float, ny);
   const float *bias = k->bias ? b : NULL;
   sl_backend *be;
   sl_error err = { 0 };
@@ -112,24 +150,13 @@ run_case (const DirectCase *k, int threads)
 
   sl_assert_ok (_sl_cpu_backend_new (threads, &be, &err), &err);
   sl_cpu *cpu = _sl_cpu_of (be);
-  /* One float past the end of the workspace: a kernel that overruns it changes the guard. */
-  const gsize ws_floats = _sl_cpu_direct_conv_workspace_floats (&d, cpu->threads);
-  g_autofree float *ws = g_new0 (float, ws_floats + 1);
-  ws[ws_floats] = 12345.0f;
-
-  /* Garbage in y must go. */
-  for (gsize i = 0; i < ny; i++)
-    y[i] = 1e6f;
-  _sl_cpu_direct_conv_forward (cpu, &d, n, x, w, bias, y, FALSE, ws);
-  assert_close ("output", y, ry, ny);
-
-  /* Added onto what is there (the input gradient of a strided convolution uses this). */
-  memcpy (y, y0, ny * sizeof (float));
-  _sl_cpu_direct_conv_forward (cpu, &d, n, x, w, bias, y, TRUE, ws);
-  for (gsize i = 0; i < ny; i++)
-    ry[i] += y0[i];
-  assert_close ("output (added)", y, ry, ny);
-  g_assert_cmpfloat (ws[ws_floats], ==, 12345.0f);
+  check_kernel ("direct", _sl_cpu_direct_conv_forward,
+                _sl_cpu_direct_conv_workspace_floats (&d, cpu->threads), cpu, &d, n, x, w, bias, y0,
+                ry);
+  if (_sl_cpu_channels_conv_applies (&d))
+    check_kernel ("channels", _sl_cpu_channels_conv_forward,
+                  _sl_cpu_channels_conv_workspace_floats (&d, cpu->threads), cpu, &d, n, x, w, bias,
+                  y0, ry);
   be->ops->destroy (be);
 }
 
@@ -145,12 +172,14 @@ test_case_2_threads (gconstpointer data)
   run_case (data, 2);
 }
 
-/* An image gets the same bits alone, in a batch, and on one or two threads. */
+/* An image gets the same bits alone, in a batch, and on one or two threads, through either
+ * kernel. */
 static void
 test_same_bits (void)
 {
   const DirectCase *k = &direct_cases[5]; /* 16 -> 32, stride 2 */
   const sl_conv_desc d = desc_of (k);
+  const ForwardFunc kernels[] = { _sl_cpu_direct_conv_forward, _sl_cpu_channels_conv_forward };
   const int n = 3;
   const gsize in_size = (gsize) d.in_c * d.in_h * d.in_w,
               out_size = (gsize) d.out_c * d.out_h * d.out_w,
@@ -161,20 +190,23 @@ test_same_bits (void)
   sl_test_fill_normal (x, n * in_size, 5, 1.0f);
   sl_test_fill_normal (w, nw, 6, 0.5f);
   for (int threads = 1; threads <= 2; threads++)
-    {
-      sl_backend *be;
-      sl_error err = { 0 };
+    for (gsize kernel = 0; kernel < (_sl_cpu_channels_conv_applies (&d) ? 2 : 1); kernel++)
+      {
+        sl_backend *be;
+        sl_error err = { 0 };
 
-      sl_assert_ok (_sl_cpu_backend_new (threads, &be, &err), &err);
-      sl_cpu *cpu = _sl_cpu_of (be);
-      g_autofree float *ws = g_new0 (float, _sl_cpu_direct_conv_workspace_floats (&d, threads));
+        sl_assert_ok (_sl_cpu_backend_new (threads, &be, &err), &err);
+        sl_cpu *cpu = _sl_cpu_of (be);
+        const gsize ws_floats = MAX (_sl_cpu_direct_conv_workspace_floats (&d, threads),
+                                     _sl_cpu_channels_conv_workspace_floats (&d, threads));
+        g_autofree float *ws = g_new0 (float, ws_floats);
 
-      _sl_cpu_direct_conv_forward (cpu, &d, n, x, w, NULL, batch, FALSE, ws);
-      _sl_cpu_direct_conv_forward (cpu, &d, 1, x + 2 * in_size, w, NULL, alone, FALSE, ws);
-      g_assert_cmpmem (batch + 2 * out_size, out_size * sizeof (float), alone,
-                       out_size * sizeof (float));
-      be->ops->destroy (be);
-    }
+        kernels[kernel](cpu, &d, n, x, w, NULL, batch, FALSE, ws);
+        kernels[kernel](cpu, &d, 1, x + 2 * in_size, w, NULL, alone, FALSE, ws);
+        g_assert_cmpmem (batch + 2 * out_size, out_size * sizeof (float), alone,
+                         out_size * sizeof (float));
+        be->ops->destroy (be);
+      }
 }
 
 /* The kernel takes what it was measured to do better than im2col + GEMM, nothing else:
@@ -217,6 +249,41 @@ test_applies (void)
   g_assert_false (_sl_cpu_direct_conv_applies (&d)); /* stride 3 */
 }
 
+/* The kernel vectorised over filters takes blocks of 32 of them, at least 8 input channels
+ * and rows of at least 6 pixels, in AVX-512 builds. */
+static void
+test_channels_applies (void)
+{
+  const int filters = 32;
+  DirectCase k = { "16to32", 2, 16, filters, 8, 8, 3, 3, 1, 1, 1, 1, 1, FALSE };
+  sl_conv_desc d = desc_of (&k);
+
+  if (SL_CPU_VECTOR_LANES != 16)
+    {
+      g_assert_false (_sl_cpu_channels_conv_applies (&d));
+      return;
+    }
+  g_assert_true (_sl_cpu_channels_conv_applies (&d));
+  d.out_c = filters + 4;
+  g_assert_false (_sl_cpu_channels_conv_applies (&d)); /* not whole vectors of filters */
+  d = desc_of (&k);
+  d.in_c = 3;
+  g_assert_false (_sl_cpu_channels_conv_applies (&d)); /* an RGB stem */
+  d = desc_of (&k);
+  d.groups = 2;
+  g_assert_false (_sl_cpu_channels_conv_applies (&d)); /* grouped */
+  d = desc_of (&k);
+  d.kh = d.kw = 1;
+  d.ph = d.pw = d.ph_end = d.pw_end = 0;
+  g_assert_false (_sl_cpu_channels_conv_applies (&d)); /* 1 x 1 */
+  k.h = k.w = 5;
+  d = desc_of (&k);
+  g_assert_false (_sl_cpu_channels_conv_applies (&d)); /* rows of 5 */
+  k.h = k.w = 6;
+  d = desc_of (&k);
+  g_assert_true (_sl_cpu_channels_conv_applies (&d));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -233,5 +300,6 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/engine/conv-direct/same-bits", test_same_bits);
   g_test_add_func ("/engine/conv-direct/applies", test_applies);
+  g_test_add_func ("/engine/conv-direct/channels-applies", test_channels_applies);
   return g_test_run ();
 }

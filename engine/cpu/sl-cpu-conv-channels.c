@@ -1,0 +1,293 @@
+/* sl-cpu-conv-channels.c: ordinary convolutions on small images computed directly, vectorised
+ * over output channels (AVX-512 builds): a tile of up to 12 output pixels x 32 filters stays in
+ * vector registers while every tap of every input channel is added on. */
+
+/* Why: the kernel of sl-cpu-conv-direct.c puts neighbouring pixels of an
+ * output row in a vector, so rows narrower than a vector (7 x 7, 8 x 8) or
+ * just over one (14 or 18 wide with 16 lanes) leave lanes idle, and im2col +
+ * GEMM makes narrow matrices that OpenBLAS runs well below its peak with
+ * 16 lanes (small-bn's 64 -> 128 at 7 x 7: 138 GFLOP/s a core). Here the
+ * lanes are filters, which come in multiples of 32, and any run of pixels
+ * fills them: per tap and channel a tile loads two vectors of weights and
+ * broadcasts each of its P pixels' input, for 2 P multiply-adds.
+ *
+ * The input is the bordered copy of sl-cpu-conv-direct.c (each row stored
+ * as its stride's phases, so that neighbouring output pixels read
+ * neighbouring floats through any tap). Each output is the sum over (channel,
+ * tap) in the same order whatever the tile, thread count or batch. */
+#include "sl-cpu-private.h"
+
+#include <string.h>
+
+#define LANES      SL_CPU_VECTOR_LANES
+#define VECTORS    2 /* filter vectors of a tile */
+#define FILTERS    (VECTORS * LANES)
+#define MAX_PIXELS 12
+#define MAX_TAPS   49
+
+typedef float vf __attribute__ ((vector_size (LANES * sizeof (float))));
+typedef float vf_u __attribute__ ((vector_size (LANES * sizeof (float)), aligned (4)));
+
+static inline vf
+loadv (const float *p)
+{
+  return *(const vf_u *) p;
+}
+
+static inline void
+storev (float *p, vf v)
+{
+  *(vf_u *) p = v;
+}
+
+/* *p in every lane: one vbroadcastss (x - 0 is x, so GCC drops the
+ * subtraction; (vf){ 0 } + *p would add the zero first, -0 + 0 being +0). */
+static inline vf
+broadcastv (const float *p)
+{
+  return *p - (vf){ 0 };
+}
+
+typedef struct
+{
+  const sl_conv_desc *d;
+  int n;
+  const float *x;
+  float *y;
+  bool accumulate;
+  const float *wpack; /* [out_c / FILTERS][in_c][kh * kw][FILTERS], then the bias */
+  float *pads;        /* per thread: one bordered image */
+  size_t pad_floats;
+  long image; /* fewer images than threads: the one being done */
+  size_t plane;
+  int row_len, taps;
+  int tile_w; /* pixels of a full tile: out_w split evenly into tiles of at most MAX_PIXELS */
+  int tap_offset[MAX_TAPS];
+} channels_job;
+
+/* AVX-512 builds (32 vector registers: a tile of 12 pixels x 2 vectors), filters
+ * in blocks of 32, strides 1 and 2, up to 7 x 7 taps and outputs at least 6
+ * pixels wide. A stem of 1 or 3 channels and 1 x 1 kernels stay with the
+ * other paths: their few multiply-adds per output do not pay for the tile's
+ * transposed store; nor do rows of 3 to 5 pixels (small-bn's 128 -> 256 at
+ * 3 x 3: 50 GFLOP/s a core against 113 by GEMM). With AVX2's 16 registers a
+ * tile holds 12 accumulators at most, and an AVX2 build ran it at 65-110
+ * GFLOP/s a core on the presets' layers, no faster than its other paths. */
+bool
+_sl_cpu_channels_conv_applies (const sl_conv_desc *d)
+{
+  return LANES == 16 && d->groups == 1 && d->dh == 1 && d->dw == 1 && d->out_c % FILTERS == 0
+         && d->sh >= 1 && d->sh <= 2 && d->sw >= 1 && d->sw <= 2 && d->kh * d->kw > 1
+         && d->kh * d->kw <= MAX_TAPS && d->in_c >= 8 && d->out_w >= 6;
+}
+
+static size_t
+packed_floats (const sl_conv_desc *d)
+{
+  return (size_t) d->out_c * d->in_c * d->kh * d->kw + d->out_c;
+}
+
+size_t
+_sl_cpu_channels_conv_workspace_floats (const sl_conv_desc *d, int threads)
+{
+  return packed_floats (d) + _sl_cpu_direct_conv_image_floats (d) * (size_t) threads;
+}
+
+static void
+pack_filters (const sl_conv_desc *d, const float *w, const float *b, float *pack)
+{
+  const int per_filter = d->in_c * d->kh * d->kw;
+
+  for (int ob = 0; ob < d->out_c / FILTERS; ob++)
+    for (int k = 0; k < per_filter; k++)
+      for (int f = 0; f < FILTERS; f++)
+        *pack++ = w[(size_t) (ob * FILTERS + f) * per_filter + k];
+  for (int f = 0; f < d->out_c; f++)
+    *pack++ = b != NULL ? b[f] : 0.0f;
+}
+
+/* P pixels of output row oy from ox0, FILTERS filters from block ob, P a
+ * constant so that the accumulators live in registers. */
+static inline __attribute__ ((always_inline)) void
+tile (const channels_job *j, const float *xb, int oy, int ox0, int ob, float *yi, int P)
+{
+  const sl_conv_desc *d = j->d;
+  const size_t ohw = (size_t) d->out_h * d->out_w;
+  const float *wp = j->wpack + (size_t) ob * FILTERS * d->in_c * j->taps;
+  const float *bias = j->wpack + (size_t) d->out_c * d->in_c * j->taps + ob * FILTERS;
+  const float *src = xb + (size_t) oy * d->sh * j->row_len + ox0;
+  vf acc[MAX_PIXELS][VECTORS];
+
+#pragma GCC unroll 12
+  for (int p = 0; p < P; p++)
+#pragma GCC unroll 2
+    for (int v = 0; v < VECTORS; v++)
+      acc[p][v] = loadv (bias + v * LANES);
+  for (int c = 0; c < d->in_c; c++, src += j->plane)
+    for (int t = 0; t < j->taps; t++, wp += FILTERS)
+      {
+        const float *s = src + j->tap_offset[t];
+        vf w[VECTORS];
+
+#pragma GCC unroll 2
+        for (int v = 0; v < VECTORS; v++)
+          w[v] = loadv (wp + v * LANES);
+#pragma GCC unroll 12
+        for (int p = 0; p < P; p++)
+          {
+            vf xv = broadcastv (s + p);
+
+            /* One broadcast a pixel: GCC would otherwise broadcast it again for each vector. */
+            SL_CPU_KEEP_IN_REGISTER (xv);
+#pragma GCC unroll 2
+            for (int v = 0; v < VECTORS; v++)
+              acc[p][v] += xv * w[v];
+          }
+      }
+
+  /* The tile holds [pixel][filter]; the output is [filter][pixel]. */
+  float out[MAX_PIXELS][FILTERS];
+  float *yb = yi + (size_t) ob * FILTERS * ohw + (size_t) oy * d->out_w + ox0;
+
+#pragma GCC unroll 12
+  for (int p = 0; p < P; p++)
+#pragma GCC unroll 2
+    for (int v = 0; v < VECTORS; v++)
+      storev (&out[p][v * LANES], acc[p][v]);
+  for (int f = 0; f < FILTERS; f++)
+    {
+      float *o = yb + (size_t) f * ohw;
+
+      if (j->accumulate)
+        for (int p = 0; p < P; p++)
+          o[p] += out[p][f];
+      else
+        for (int p = 0; p < P; p++)
+          o[p] = out[p][f];
+    }
+}
+
+/* One tile of any width up to MAX_PIXELS. */
+static void
+any_tile (const channels_job *j, const float *xb, int oy, int ox0, int ob, float *yi, int P)
+{
+  switch (P)
+    {
+#define CASE(k)                                                                                    \
+  case k: tile (j, xb, oy, ox0, ob, yi, k); break;
+      CASE (1)
+      CASE (2)
+      CASE (3)
+      CASE (4)
+      CASE (5)
+      CASE (6)
+      CASE (7)
+      CASE (8)
+      CASE (9)
+      CASE (10)
+      CASE (11)
+      CASE (12)
+#undef CASE
+    }
+}
+
+/* Output rows [oy0, oy1) of one bordered image, filter blocks [ob0, ob1). */
+static void
+image_part (const channels_job *j, const float *xb, int oy0, int oy1, int ob0, int ob1, float *yi)
+{
+  const sl_conv_desc *d = j->d;
+
+  for (int ob = ob0; ob < ob1; ob++)
+    for (int oy = oy0; oy < oy1; oy++)
+      for (int ox = 0; ox < d->out_w; ox += j->tile_w)
+        any_tile (j, xb, oy, ox, ob, yi, d->out_w - ox < j->tile_w ? d->out_w - ox : j->tile_w);
+}
+
+static void
+images_share (void *ctx, int t, int threads)
+{
+  const channels_job *j = ctx;
+  const sl_conv_desc *d = j->d;
+  const size_t in_size = (size_t) d->in_c * d->in_h * d->in_w;
+  const size_t out_size = (size_t) d->out_c * d->out_h * d->out_w;
+  float *room = j->pads + (size_t) t * j->pad_floats;
+  const int rows = (d->out_h - 1) * d->sh + d->kh;
+  long i0, i1;
+
+  _sl_split_range (j->n, t, threads, &i0, &i1);
+  for (long i = i0; i < i1; i++)
+    {
+      _sl_cpu_direct_conv_border_rows (d, j->x + i * in_size, room, 0, rows);
+      image_part (j, room, 0, d->out_h, 0, d->out_c / FILTERS, j->y + i * out_size);
+    }
+}
+
+/* Fewer images than threads: one image's output rows split over the pool,
+ * each thread bordering the input rows its rows read. */
+static void
+rows_share (void *ctx, int t, int threads)
+{
+  const channels_job *j = ctx;
+  const sl_conv_desc *d = j->d;
+  float *room = j->pads + (size_t) t * j->pad_floats;
+  long oy0, oy1;
+
+  _sl_split_range (d->out_h, t, threads, &oy0, &oy1);
+  if (oy0 >= oy1)
+    return;
+  _sl_cpu_direct_conv_border_rows (d, j->x + (size_t) j->image * d->in_c * d->in_h * d->in_w, room,
+                                   (int) oy0 * d->sh, (int) (oy1 - 1) * d->sh + d->kh);
+  image_part (j, room, (int) oy0, (int) oy1, 0, d->out_c / FILTERS,
+              j->y + (size_t) j->image * d->out_c * d->out_h * d->out_w);
+}
+
+static void
+job_init (channels_job *j, const sl_conv_desc *d, const float *pack)
+{
+  const int tiles = (d->out_w + MAX_PIXELS - 1) / MAX_PIXELS;
+
+  j->d = d;
+  j->wpack = pack;
+  j->taps = d->kh * d->kw;
+  j->tile_w = (d->out_w + tiles - 1) / tiles;
+  j->pad_floats = _sl_cpu_direct_conv_image_floats (d);
+  _sl_cpu_direct_conv_border_layout (d, &j->plane, &j->row_len, j->tap_offset);
+}
+
+void
+_sl_cpu_channels_conv_forward (sl_cpu *cpu, const sl_conv_desc *d, int n, const float *x,
+                               const float *w, const float *b, float *y, bool accumulate, float *ws)
+{
+  channels_job j = { .n = n, .x = x, .y = y, .accumulate = accumulate };
+
+  pack_filters (d, w, b, ws);
+  job_init (&j, d, ws);
+  j.pads = ws + packed_floats (d);
+  if (n >= cpu->threads)
+    {
+      _sl_threadpool_run (cpu->pool, images_share, &j);
+      return;
+    }
+  for (long i = 0; i < n; i++)
+    {
+      j.image = i;
+      _sl_threadpool_run (cpu->pool, rows_share, &j);
+    }
+}
+
+void
+_sl_cpu_channels_conv_pack (const sl_conv_desc *d, const float *w, const float *b, float *pack)
+{
+  pack_filters (d, w, b, pack);
+}
+
+void
+_sl_cpu_channels_conv_image (const sl_conv_desc *d, const float *x, const float *pack, float *y,
+                             bool accumulate, float *room)
+{
+  channels_job j = { .n = 1, .x = x, .y = y, .accumulate = accumulate };
+
+  job_init (&j, d, pack);
+  _sl_cpu_direct_conv_border_rows (d, x, room, 0, (d->out_h - 1) * d->sh + d->kh);
+  image_part (&j, room, 0, d->out_h, 0, d->out_c / FILTERS, y);
+}
