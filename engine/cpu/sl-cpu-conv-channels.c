@@ -1,6 +1,7 @@
 /* sl-cpu-conv-channels.c: ordinary convolutions on small images computed directly, vectorised
- * over output channels (AVX-512 builds): a tile of up to 12 output pixels x 32 filters stays in
- * vector registers while every tap of every input channel is added on. */
+ * over output channels (AVX-512 builds): a tile of up to 12 output pixels of a row (or 7 of each
+ * of two rows) x 32 filters stays in vector registers while every tap of every input channel is
+ * added on. */
 
 /* Why: the kernel of sl-cpu-conv-direct.c puts neighbouring pixels of an
  * output row in a vector, so rows narrower than a vector (7 x 7, 8 x 8) or
@@ -22,7 +23,9 @@
 #define LANES      SL_CPU_VECTOR_LANES
 #define VECTORS    2 /* filter vectors of a tile */
 #define FILTERS    (VECTORS * LANES)
-#define MAX_PIXELS 12
+#define MAX_PIXELS 12 /* of a one-row tile */
+#define MAX_PAIRED 7  /* of each row of a two-row tile */
+#define MAX_TILE   14 /* 28 accumulators, 2 weights and a broadcast: 31 of 32 registers */
 #define MAX_TAPS   49
 
 typedef float vf __attribute__ ((vector_size (LANES * sizeof (float))));
@@ -61,7 +64,8 @@ typedef struct
   long image; /* fewer images than threads: the one being done */
   size_t plane;
   int row_len, taps;
-  int tile_w; /* pixels of a full tile: out_w split evenly into tiles of at most MAX_PIXELS */
+  int tile_w;    /* pixels of a full tile: out_w split evenly into tiles of at most MAX_PIXELS */
+  int tile_rows; /* and its rows: two where tile_w <= MAX_PAIRED */
   int tap_offset[MAX_TAPS];
 } channels_job;
 
@@ -106,23 +110,23 @@ pack_filters (const sl_conv_desc *d, const float *w, const float *b, float *pack
     *pack++ = b != NULL ? b[f] : 0.0f;
 }
 
-/* P pixels of output row oy from ox0, FILTERS filters from block ob, P a
- * constant so that the accumulators live in registers. */
+/* R rows x P pixels of the output from (oy, ox0), FILTERS filters from block
+ * ob, R and P constants so that the accumulators live in registers. */
 static inline __attribute__ ((always_inline)) void
-tile (const channels_job *j, const float *xb, int oy, int ox0, int ob, float *yi, int P)
+tile (const channels_job *j, const float *xb, int oy, int ox0, int ob, float *yi, int P, int R)
 {
   const sl_conv_desc *d = j->d;
-  const size_t ohw = (size_t) d->out_h * d->out_w;
+  const size_t ohw = (size_t) d->out_h * d->out_w, next_row = (size_t) d->sh * j->row_len;
   const float *wp = j->wpack + (size_t) ob * FILTERS * d->in_c * j->taps;
   const float *bias = j->wpack + (size_t) d->out_c * d->in_c * j->taps + ob * FILTERS;
-  const float *src = xb + (size_t) oy * d->sh * j->row_len + ox0;
-  vf acc[MAX_PIXELS][VECTORS];
+  const float *src = xb + (size_t) oy * next_row + ox0;
+  vf acc[MAX_TILE][VECTORS];
 
-#pragma GCC unroll 12
-  for (int p = 0; p < P; p++)
+#pragma GCC unroll 14
+  for (int q = 0; q < R * P; q++)
 #pragma GCC unroll 2
     for (int v = 0; v < VECTORS; v++)
-      acc[p][v] = loadv (bias + v * LANES);
+      acc[q][v] = loadv (bias + v * LANES);
   for (int c = 0; c < d->in_c; c++, src += j->plane)
     for (int t = 0; t < j->taps; t++, wp += FILTERS)
       {
@@ -132,61 +136,70 @@ tile (const channels_job *j, const float *xb, int oy, int ox0, int ob, float *yi
 #pragma GCC unroll 2
         for (int v = 0; v < VECTORS; v++)
           w[v] = loadv (wp + v * LANES);
-#pragma GCC unroll 12
-        for (int p = 0; p < P; p++)
+#pragma GCC unroll 14
+        for (int q = 0; q < R * P; q++)
           {
-            vf xv = broadcastv (s + p);
+            vf xv = broadcastv (s + (q / P) * next_row + q % P);
 
             /* One broadcast a pixel: GCC would otherwise broadcast it again for each vector. */
             SL_CPU_KEEP_IN_REGISTER (xv);
 #pragma GCC unroll 2
             for (int v = 0; v < VECTORS; v++)
-              acc[p][v] += xv * w[v];
+              acc[q][v] += xv * w[v];
           }
       }
 
   /* The tile holds [pixel][filter]; the output is [filter][pixel]. */
-  float out[MAX_PIXELS][FILTERS];
+  float out[MAX_TILE][FILTERS];
   float *yb = yi + (size_t) ob * FILTERS * ohw + (size_t) oy * d->out_w + ox0;
 
-#pragma GCC unroll 12
-  for (int p = 0; p < P; p++)
+#pragma GCC unroll 14
+  for (int q = 0; q < R * P; q++)
 #pragma GCC unroll 2
     for (int v = 0; v < VECTORS; v++)
-      storev (&out[p][v * LANES], acc[p][v]);
+      storev (&out[q][v * LANES], acc[q][v]);
   for (int f = 0; f < FILTERS; f++)
-    {
-      float *o = yb + (size_t) f * ohw;
+    for (int r = 0; r < R; r++)
+      {
+        float *o = yb + (size_t) f * ohw + (size_t) r * d->out_w;
 
-      if (j->accumulate)
-        for (int p = 0; p < P; p++)
-          o[p] += out[p][f];
-      else
-        for (int p = 0; p < P; p++)
-          o[p] = out[p][f];
-    }
+        if (j->accumulate)
+          for (int p = 0; p < P; p++)
+            o[p] += out[r * P + p][f];
+        else
+          for (int p = 0; p < P; p++)
+            o[p] = out[r * P + p][f];
+      }
 }
 
-/* One tile of any width up to MAX_PIXELS. */
+/* One tile of one row of up to MAX_PIXELS pixels, or of two rows of up to
+ * MAX_PAIRED. */
 static void
-any_tile (const channels_job *j, const float *xb, int oy, int ox0, int ob, float *yi, int P)
+any_tile (const channels_job *j, const float *xb, int oy, int ox0, int ob, float *yi, int P, int R)
 {
-  switch (P)
+  switch (R * 16 + P)
     {
-#define CASE(k)                                                                                    \
-  case k: tile (j, xb, oy, ox0, ob, yi, k); break;
-      CASE (1)
-      CASE (2)
-      CASE (3)
-      CASE (4)
-      CASE (5)
-      CASE (6)
-      CASE (7)
-      CASE (8)
-      CASE (9)
-      CASE (10)
-      CASE (11)
-      CASE (12)
+#define CASE(r, k)                                                                                 \
+  case r * 16 + k: tile (j, xb, oy, ox0, ob, yi, k, r); break;
+      CASE (1, 1)
+      CASE (1, 2)
+      CASE (1, 3)
+      CASE (1, 4)
+      CASE (1, 5)
+      CASE (1, 6)
+      CASE (1, 7)
+      CASE (1, 8)
+      CASE (1, 9)
+      CASE (1, 10)
+      CASE (1, 11)
+      CASE (1, 12)
+      CASE (2, 1)
+      CASE (2, 2)
+      CASE (2, 3)
+      CASE (2, 4)
+      CASE (2, 5)
+      CASE (2, 6)
+      CASE (2, 7)
 #undef CASE
     }
 }
@@ -198,9 +211,10 @@ image_part (const channels_job *j, const float *xb, int oy0, int oy1, int ob0, i
   const sl_conv_desc *d = j->d;
 
   for (int ob = ob0; ob < ob1; ob++)
-    for (int oy = oy0; oy < oy1; oy++)
+    for (int oy = oy0; oy < oy1; oy += j->tile_rows)
       for (int ox = 0; ox < d->out_w; ox += j->tile_w)
-        any_tile (j, xb, oy, ox, ob, yi, d->out_w - ox < j->tile_w ? d->out_w - ox : j->tile_w);
+        any_tile (j, xb, oy, ox, ob, yi, d->out_w - ox < j->tile_w ? d->out_w - ox : j->tile_w,
+                  oy1 - oy < j->tile_rows ? oy1 - oy : j->tile_rows);
 }
 
 static void
@@ -250,6 +264,7 @@ job_init (channels_job *j, const sl_conv_desc *d, const float *pack)
   j->wpack = pack;
   j->taps = d->kh * d->kw;
   j->tile_w = (d->out_w + tiles - 1) / tiles;
+  j->tile_rows = j->tile_w <= MAX_PAIRED ? 2 : 1;
   j->pad_floats = _sl_cpu_direct_conv_image_floats (d);
   _sl_cpu_direct_conv_border_layout (d, &j->plane, &j->row_len, j->tap_offset);
 }

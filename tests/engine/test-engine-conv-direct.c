@@ -30,8 +30,10 @@ static const DirectCase direct_cases[] = {
   { "k3-valid-5to4-18x15-b2", 2, 5, 4, 18, 15, 3, 3, 1, 0, 0, 0, 0, FALSE },
   { "k2x3-asymmetric-6to8-9x16-b1", 1, 6, 8, 9, 16, 2, 3, 1, 0, 1, 1, 1, TRUE },
   { "k3-pad-beyond-kernel-2to4-12x12-b1", 1, 2, 4, 12, 12, 3, 3, 1, 3, 0, 0, 1, TRUE },
-  /* 32k filters from 8 channels: tiles of 7 + 7 pixels, 10 + 10 + 9, 6, 8 */
+  /* 32k filters from 8 channels: tiles of two rows of 7 + 7 pixels (and a last row alone, on
+   * one image split over threads too), of one row of 10 + 10 + 9, two rows of 6, one of 8 */
   { "k3-same-8to64-7x7-b3", 3, 8, 64, 7, 7, 3, 3, 1, 1, 1, 1, 1, TRUE },
+  { "k3-same-16to32-7x13-b1", 1, 16, 32, 7, 13, 3, 3, 1, 1, 1, 1, 1, FALSE },
   { "k5-same-32to32-14x14-b2", 2, 32, 32, 14, 14, 5, 5, 1, 2, 2, 2, 2, FALSE },
   { "k3-same-12to32-6x29-b1", 1, 12, 32, 6, 29, 3, 3, 1, 1, 1, 1, 1, TRUE },
   { "k3-s2-tf-same-16to32-11x12-b2", 2, 16, 32, 11, 12, 3, 3, 2, 0, 0, 1, 1, FALSE },
