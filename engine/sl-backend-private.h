@@ -202,4 +202,8 @@ sl_status _sl_cpu_backend_new (int threads, sl_backend **out, sl_error *err);
 /* Its conv2d_workspace and conv2d_grad_scratch for `threads` threads, without
  * a backend (cost estimates before a model is built). */
 size_t _sl_cpu_conv2d_workspace_floats (const sl_conv_desc *d, int threads);
+/* Whether a pass of n images through this convolution is best left to one
+ * thread of `threads` (sl-cpu-conv.c says why): the graph then runs it, and
+ * its rectifier, on the calling thread. */
+bool _sl_cpu_conv2d_one_thread (const sl_conv_desc *d, int n, int threads);
 size_t _sl_cpu_conv2d_grad_scratch_floats (const sl_conv_desc *d);

@@ -1385,7 +1385,10 @@ _sl_graph_forward (sl_model *m, sl_plan *p, const float *x, int n, bool training
         }
       /* The model is used from one thread at a time: a small layer may run
        * on the plan's one-thread backend (the same CPU ops, no pool). */
-      m->backend = pp->flops != NULL && (all_serial || (double) n * pp->flops[i] < SERIAL_FLOPS)
+      m->backend = pp->flops != NULL
+                           && (all_serial || (double) n * pp->flops[i] < SERIAL_FLOPS
+                               || (m->nodes[i].kind == SL_LAYER_CONV2D
+                                   && _sl_cpu_conv2d_one_thread (&m->nodes[i].geom, n, m->threads)))
                        ? pp->serial_be
                        : base;
       if (pp->fuse != NULL && (pp->fuse[i].bn >= 0 || pp->fuse[i].act >= 0))

@@ -97,15 +97,66 @@ _sl_cpu_channels_conv_workspace_floats (const sl_conv_desc *d, int threads)
   return packed_floats (d) + _sl_cpu_direct_conv_image_floats (d) * (size_t) threads;
 }
 
+#if LANES == 16
+typedef int vi __attribute__ ((vector_size (LANES * sizeof (int))));
+
+/* r[i][j] becomes r[j][i]: four rounds, each swapping the off-diagonal
+ * blocks of side h of every 2h x 2h block (one two-source permute a row). */
+static inline void
+transpose16 (vf r[16])
+{
+#define ROUND(h, lo, hi)                                                                           \
+  for (int i = 0; i < 16; i++)                                                                     \
+    if ((i & (h)) == 0)                                                                            \
+      {                                                                                            \
+        const vf a = r[i], b = r[i + (h)];                                                         \
+        r[i] = __builtin_shuffle (a, b, (vi) lo);                                                  \
+        r[i + (h)] = __builtin_shuffle (a, b, (vi) hi);                                            \
+      }
+  ROUND (8, ((vi){ 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23 }),
+         ((vi){ 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31 }))
+  ROUND (4, ((vi){ 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27 }),
+         ((vi){ 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31 }))
+  ROUND (2, ((vi){ 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29 }),
+         ((vi){ 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31 }))
+  ROUND (1, ((vi){ 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30 }),
+         ((vi){ 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31 }))
+#undef ROUND
+}
+#endif
+
+/* [out_c][K] -> [out_c / 32][K][32], K = in_c kh kw: 16 x 16 blocks through
+ * registers where they fit (a scalar copy read 32 strided streams, and cost
+ * as much as the convolution of one 8 x 8 image), the rest one by one. */
 static void
 pack_filters (const sl_conv_desc *d, const float *w, const float *b, float *pack)
 {
   const int per_filter = d->in_c * d->kh * d->kw;
 
   for (int ob = 0; ob < d->out_c / FILTERS; ob++)
-    for (int k = 0; k < per_filter; k++)
-      for (int f = 0; f < FILTERS; f++)
-        *pack++ = w[(size_t) (ob * FILTERS + f) * per_filter + k];
+    {
+      const float *wb = w + (size_t) ob * FILTERS * per_filter;
+      float *pb = pack + (size_t) ob * FILTERS * per_filter;
+      int k = 0;
+
+#if LANES == 16
+      for (; k + 16 <= per_filter; k += 16)
+        for (int h = 0; h < FILTERS; h += 16)
+          {
+            vf r[16];
+
+            for (int i = 0; i < 16; i++)
+              r[i] = loadv (wb + (size_t) (h + i) * per_filter + k);
+            transpose16 (r);
+            for (int i = 0; i < 16; i++)
+              storev (pb + (size_t) (k + i) * FILTERS + h, r[i]);
+          }
+#endif
+      for (; k < per_filter; k++)
+        for (int f = 0; f < FILTERS; f++)
+          pb[(size_t) k * FILTERS + f] = wb[(size_t) f * per_filter + k];
+    }
+  pack += (size_t) d->out_c * per_filter;
   for (int f = 0; f < d->out_c; f++)
     *pack++ = b != NULL ? b[f] : 0.0f;
 }

@@ -330,17 +330,23 @@ _sl_cpu_gemm_conv_forward (sl_cpu *cpu, const sl_conv_desc *d, int n, const floa
     _sl_threadpool_run (cpu->pool, forward_share, &j);
 }
 
-/* The kernel vectorised over filters, where it applies, on passes of at
- * least this many output pixels: below that, packing its filters (a copy of
- * the weights on every call) costs more than it saves (small-bn's 128 -> 256
- * at 8 x 8, one image: 0.29 ms against 0.24 by GEMM; batch 32: 6.5 ms
- * against 7.3). */
-#define CHANNELS_MIN_PIXELS 128
-
-static bool
-channels_takes (const sl_conv_desc *d, int n)
+/* Fewer images than threads: the direct kernels split each image's output
+ * rows over the pool, and within a network that gained nothing, or lost, on
+ * layers under 5 MFLOP: the next step on one thread (a residual sum, a
+ * pooling) reads both halves on one core, and the next split layer reads them
+ * back across the cores (resnet-s at 128 px, batch 1, two threads: 0.51 ms
+ * with its 3.5- and 4.7-MFLOP layers split, 0.42 with them on one thread).
+ * Larger ones still gain: seed-cnn's 20-MFLOP 14 x 14 layer, mobilenet-s's
+ * 7-MFLOP stem (before depthwise layers, which split by channels: 0.90 ms
+ * split, 0.95 on one thread). */
+bool
+_sl_cpu_conv2d_one_thread (const sl_conv_desc *d, int n, int threads)
 {
-  return _sl_cpu_channels_conv_applies (d) && (long) n * d->out_h * d->out_w >= CHANNELS_MIN_PIXELS;
+  const double flops = 2.0 * d->out_c * (d->in_c / d->groups) * d->kh * d->kw * d->out_h * d->out_w;
+
+  return n < threads && !_sl_cpu_is_depthwise (d)
+         && (_sl_cpu_channels_conv_applies (d) || _sl_cpu_direct_conv_applies (d))
+         && flops * n < 5e6;
 }
 
 void
@@ -352,7 +358,7 @@ _sl_cpu_conv2d_forward (sl_backend *be, const sl_conv_desc *d, int n, const floa
   (void) ws_floats;
   if (_sl_cpu_is_depthwise (d))
     _sl_cpu_depthwise_forward (cpu, d, n, x, w, b, y, ws);
-  else if (channels_takes (d, n))
+  else if (_sl_cpu_channels_conv_applies (d))
     _sl_cpu_channels_conv_forward (cpu, d, n, x, w, b, y, false, ws);
   else if (_sl_cpu_direct_conv_applies (d))
     _sl_cpu_direct_conv_forward (cpu, d, n, x, w, b, y, false, ws);

@@ -286,6 +286,32 @@ test_channels_applies (void)
   g_assert_true (_sl_cpu_channels_conv_applies (&d));
 }
 
+/* Batch smaller than the pool: direct-kernel layers under 5 MFLOP stay on the calling thread;
+ * larger ones, full batches and GEMM layers go to the pool. */
+static void
+test_one_thread (void)
+{
+  DirectCase k = { "16to16", 1, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1, FALSE };
+  sl_conv_desc d = desc_of (&k); /* 4.7 MFLOP */
+
+  g_assert_true (_sl_cpu_direct_conv_applies (&d));
+  g_assert_true (_sl_cpu_conv2d_one_thread (&d, 1, 2));
+  g_assert_false (_sl_cpu_conv2d_one_thread (&d, 2, 2)); /* whole images per thread */
+  g_assert_false (_sl_cpu_conv2d_one_thread (&d, 1, 1));
+  k.in_c = 32;
+  k.out_c = 64;
+  k.h = k.w = 14;
+  k.kh = k.kw = 5;
+  k.top = k.left = k.bottom = k.right = 2;
+  d = desc_of (&k); /* seed-cnn's 20 MFLOP */
+  g_assert_false (_sl_cpu_conv2d_one_thread (&d, 1, 2));
+  d = desc_of (&k);
+  d.kh = d.kw = 1;
+  d.ph = d.pw = d.ph_end = d.pw_end = 0;
+  d.out_h = d.in_h, d.out_w = d.in_w;
+  g_assert_false (_sl_cpu_conv2d_one_thread (&d, 1, 2)); /* 1 x 1: GEMM */
+}
+
 int
 main (int argc, char **argv)
 {
@@ -303,5 +329,6 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/conv-direct/same-bits", test_same_bits);
   g_test_add_func ("/engine/conv-direct/applies", test_applies);
   g_test_add_func ("/engine/conv-direct/channels-applies", test_channels_applies);
+  g_test_add_func ("/engine/conv-direct/one-thread", test_one_thread);
   return g_test_run ();
 }
