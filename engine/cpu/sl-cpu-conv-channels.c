@@ -16,7 +16,7 @@
  * as its stride's phases, so that neighbouring output pixels read
  * neighbouring floats through any tap). Each output is the sum over (channel,
  * tap) in the same order whatever the tile, thread count or batch. */
-#include "sl-cpu-private.h"
+#include "sl-cpu-vector-private.h"
 
 #include <string.h>
 
@@ -28,40 +28,11 @@
 #define MAX_TILE   14 /* 28 accumulators, 2 weights and a broadcast: 31 of 32 registers */
 #define MAX_TAPS   49
 
-typedef float vf __attribute__ ((vector_size (LANES * sizeof (float))));
-typedef float vf_u __attribute__ ((vector_size (LANES * sizeof (float)), aligned (4)));
-
-static inline vf
-loadv (const float *p)
-{
-  return *(const vf_u *) p;
-}
-
-static inline void
-storev (float *p, vf v)
-{
-  *(vf_u *) p = v;
-}
-
-/* *p in every lane: one vbroadcastss (x - 0 is x, so GCC drops the
- * subtraction; (vf){ 0 } + *p would add the zero first, -0 + 0 being +0). */
-static inline vf
-broadcastv (const float *p)
-{
-  return *p - (vf){ 0 };
-}
-
 typedef struct
 {
-  const sl_conv_desc *d;
-  int n;
-  const float *x;
-  float *y;
+  sl_cpu_direct_pass pass; /* first: its rows callback finds the job */
   bool accumulate;
   const float *wpack; /* [out_c / FILTERS][in_c][kh * kw][FILTERS], then the bias */
-  float *pads;        /* per thread: one bordered image */
-  size_t pad_floats;
-  long image; /* fewer images than threads: the one being done */
   size_t plane;
   int row_len, taps;
   int tile_w;    /* pixels of a full tile: out_w split evenly into tiles of at most MAX_PIXELS */
@@ -103,13 +74,13 @@ typedef int vi __attribute__ ((vector_size (LANES * sizeof (int))));
 /* r[i][j] becomes r[j][i]: four rounds, each swapping the off-diagonal
  * blocks of side h of every 2h x 2h block (one two-source permute a row). */
 static inline void
-transpose16 (vf r[16])
+transpose16 (sl_cpu_vf r[16])
 {
 #define ROUND(h, lo, hi)                                                                           \
   for (int i = 0; i < 16; i++)                                                                     \
     if ((i & (h)) == 0)                                                                            \
       {                                                                                            \
-        const vf a = r[i], b = r[i + (h)];                                                         \
+        const sl_cpu_vf a = r[i], b = r[i + (h)];                                                  \
         r[i] = __builtin_shuffle (a, b, (vi) lo);                                                  \
         r[i + (h)] = __builtin_shuffle (a, b, (vi) hi);                                            \
       }
@@ -143,13 +114,13 @@ pack_filters (const sl_conv_desc *d, const float *w, const float *b, float *pack
       for (; k + 16 <= per_filter; k += 16)
         for (int h = 0; h < FILTERS; h += 16)
           {
-            vf r[16];
+            sl_cpu_vf r[16];
 
             for (int i = 0; i < 16; i++)
-              r[i] = loadv (wb + (size_t) (h + i) * per_filter + k);
+              r[i] = _sl_cpu_vf_load (wb + (size_t) (h + i) * per_filter + k);
             transpose16 (r);
             for (int i = 0; i < 16; i++)
-              storev (pb + (size_t) (k + i) * FILTERS + h, r[i]);
+              _sl_cpu_vf_store (pb + (size_t) (k + i) * FILTERS + h, r[i]);
           }
 #endif
       for (; k < per_filter; k++)
@@ -166,31 +137,31 @@ pack_filters (const sl_conv_desc *d, const float *w, const float *b, float *pack
 static inline __attribute__ ((always_inline)) void
 tile (const channels_job *j, const float *xb, int oy, int ox0, int ob, float *yi, int P, int R)
 {
-  const sl_conv_desc *d = j->d;
+  const sl_conv_desc *d = j->pass.d;
   const size_t ohw = (size_t) d->out_h * d->out_w, next_row = (size_t) d->sh * j->row_len;
   const float *wp = j->wpack + (size_t) ob * FILTERS * d->in_c * j->taps;
   const float *bias = j->wpack + (size_t) d->out_c * d->in_c * j->taps + ob * FILTERS;
   const float *src = xb + (size_t) oy * next_row + ox0;
-  vf acc[MAX_TILE][VECTORS];
+  sl_cpu_vf acc[MAX_TILE][VECTORS];
 
 #pragma GCC unroll 14
   for (int q = 0; q < R * P; q++)
 #pragma GCC unroll 2
     for (int v = 0; v < VECTORS; v++)
-      acc[q][v] = loadv (bias + v * LANES);
+      acc[q][v] = _sl_cpu_vf_load (bias + v * LANES);
   for (int c = 0; c < d->in_c; c++, src += j->plane)
     for (int t = 0; t < j->taps; t++, wp += FILTERS)
       {
         const float *s = src + j->tap_offset[t];
-        vf w[VECTORS];
+        sl_cpu_vf w[VECTORS];
 
 #pragma GCC unroll 2
         for (int v = 0; v < VECTORS; v++)
-          w[v] = loadv (wp + v * LANES);
+          w[v] = _sl_cpu_vf_load (wp + v * LANES);
 #pragma GCC unroll 14
         for (int q = 0; q < R * P; q++)
           {
-            vf xv = broadcastv (s + (q / P) * next_row + q % P);
+            sl_cpu_vf xv = _sl_cpu_vf_broadcast (s + (q / P) * next_row + q % P);
 
             /* One broadcast a pixel: GCC would otherwise broadcast it again for each vector. */
             SL_CPU_KEEP_IN_REGISTER (xv);
@@ -208,7 +179,7 @@ tile (const channels_job *j, const float *xb, int oy, int ox0, int ob, float *yi
   for (int q = 0; q < R * P; q++)
 #pragma GCC unroll 2
     for (int v = 0; v < VECTORS; v++)
-      storev (&out[q][v * LANES], acc[q][v]);
+      _sl_cpu_vf_store (&out[q][v * LANES], acc[q][v]);
   for (int f = 0; f < FILTERS; f++)
     for (int r = 0; r < R; r++)
       {
@@ -259,7 +230,7 @@ any_tile (const channels_job *j, const float *xb, int oy, int ox0, int ob, float
 static void
 image_part (const channels_job *j, const float *xb, int oy0, int oy1, int ob0, int ob1, float *yi)
 {
-  const sl_conv_desc *d = j->d;
+  const sl_conv_desc *d = j->pass.d;
 
   for (int ob = ob0; ob < ob1; ob++)
     for (int oy = oy0; oy < oy1; oy += j->tile_rows)
@@ -268,42 +239,11 @@ image_part (const channels_job *j, const float *xb, int oy0, int oy1, int ob0, i
                   oy1 - oy < j->tile_rows ? oy1 - oy : j->tile_rows);
 }
 
+/* Output rows [oy0, oy1) of a bordered image, every filter block. */
 static void
-images_share (void *ctx, int t, int threads)
+channels_rows (const sl_cpu_direct_pass *pass, const float *xb, int oy0, int oy1, float *yi)
 {
-  const channels_job *j = ctx;
-  const sl_conv_desc *d = j->d;
-  const size_t in_size = (size_t) d->in_c * d->in_h * d->in_w;
-  const size_t out_size = (size_t) d->out_c * d->out_h * d->out_w;
-  float *room = j->pads + (size_t) t * j->pad_floats;
-  const int rows = (d->out_h - 1) * d->sh + d->kh;
-  long i0, i1;
-
-  _sl_split_range (j->n, t, threads, &i0, &i1);
-  for (long i = i0; i < i1; i++)
-    {
-      _sl_cpu_direct_conv_border_rows (d, j->x + i * in_size, room, 0, rows);
-      image_part (j, room, 0, d->out_h, 0, d->out_c / FILTERS, j->y + i * out_size);
-    }
-}
-
-/* Fewer images than threads: one image's output rows split over the pool,
- * each thread bordering the input rows its rows read. */
-static void
-rows_share (void *ctx, int t, int threads)
-{
-  const channels_job *j = ctx;
-  const sl_conv_desc *d = j->d;
-  float *room = j->pads + (size_t) t * j->pad_floats;
-  long oy0, oy1;
-
-  _sl_split_range (d->out_h, t, threads, &oy0, &oy1);
-  if (oy0 >= oy1)
-    return;
-  _sl_cpu_direct_conv_border_rows (d, j->x + (size_t) j->image * d->in_c * d->in_h * d->in_w, room,
-                                   (int) oy0 * d->sh, (int) (oy1 - 1) * d->sh + d->kh);
-  image_part (j, room, (int) oy0, (int) oy1, 0, d->out_c / FILTERS,
-              j->y + (size_t) j->image * d->out_c * d->out_h * d->out_w);
+  image_part ((const channels_job *) pass, xb, oy0, oy1, 0, pass->d->out_c / FILTERS, yi);
 }
 
 static void
@@ -311,12 +251,11 @@ job_init (channels_job *j, const sl_conv_desc *d, const float *pack)
 {
   const int tiles = (d->out_w + MAX_PIXELS - 1) / MAX_PIXELS;
 
-  j->d = d;
+  j->pass.d = d;
   j->wpack = pack;
   j->taps = d->kh * d->kw;
   j->tile_w = (d->out_w + tiles - 1) / tiles;
   j->tile_rows = j->tile_w <= MAX_PAIRED ? 2 : 1;
-  j->pad_floats = _sl_cpu_direct_conv_image_floats (d);
   _sl_cpu_direct_conv_border_layout (d, &j->plane, &j->row_len, j->tap_offset);
 }
 
@@ -324,21 +263,13 @@ void
 _sl_cpu_channels_conv_forward (sl_cpu *cpu, const sl_conv_desc *d, int n, const float *x,
                                const float *w, const float *b, float *y, bool accumulate, float *ws)
 {
-  channels_job j = { .n = n, .x = x, .y = y, .accumulate = accumulate };
+  channels_job j = { .pass = { .d = d, .n = n, .x = x, .y = y }, .accumulate = accumulate };
 
   pack_filters (d, w, b, ws);
   job_init (&j, d, ws);
-  j.pads = ws + packed_floats (d);
-  if (n >= cpu->threads)
-    {
-      _sl_threadpool_run (cpu->pool, images_share, &j);
-      return;
-    }
-  for (long i = 0; i < n; i++)
-    {
-      j.image = i;
-      _sl_threadpool_run (cpu->pool, rows_share, &j);
-    }
+  j.pass.pads = ws + packed_floats (d);
+  j.pass.rows = channels_rows;
+  _sl_cpu_direct_conv_run (cpu, &j.pass);
 }
 
 void
@@ -351,7 +282,7 @@ void
 _sl_cpu_channels_conv_image (const sl_conv_desc *d, const float *x, const float *pack, float *y,
                              bool accumulate, float *room)
 {
-  channels_job j = { .n = 1, .x = x, .y = y, .accumulate = accumulate };
+  channels_job j = { .pass = { .d = d, .n = 1, .x = x, .y = y }, .accumulate = accumulate };
 
   job_init (&j, d, pack);
   _sl_cpu_direct_conv_border_rows (d, x, room, 0, (d->out_h - 1) * d->sh + d->kh);

@@ -16,7 +16,7 @@
  *
  * Every output is the sum over (channel, tap) in the same order whatever the
  * tile, the thread count or the batch, so results do not depend on them. */
-#include "sl-cpu-private.h"
+#include "sl-cpu-vector-private.h"
 
 #include <string.h>
 
@@ -25,35 +25,14 @@
 #define MAX_VECTORS   3
 #define MAX_TAPS      49
 
-/* One vector register of floats; the aligned(4) copy loads and stores anywhere (vmovups). */
-typedef float vf __attribute__ ((vector_size (LANES * sizeof (float))));
-typedef float vf_u __attribute__ ((vector_size (LANES * sizeof (float)), aligned (4)));
-
-static inline vf
-loadv (const float *p)
-{
-  return *(const vf_u *) p;
-}
-
-static inline void
-storev (float *p, vf v)
-{
-  *(vf_u *) p = v;
-}
-
 typedef struct
 {
-  const sl_conv_desc *d;
-  int n;
-  const float *x;
-  float *y;
-  bool accumulate;    /* add onto y instead of overwriting it */
-  const float *wpack; /* [out_c / 4][in_c][kh * kw][4], then the bias */
-  float *pads;        /* per thread: one bordered image */
-  long image;         /* images < threads: the image being done */
-  int rows;           /* rows of a bordered plane */
-  int phase_len;      /* floats of one stride phase of a bordered row */
-  int row_len;        /* floats of a bordered row: sw phases */
+  sl_cpu_direct_pass pass; /* first: its rows callback finds the job */
+  bool accumulate;         /* add onto y instead of overwriting it */
+  const float *wpack;      /* [out_c / 4][in_c][kh * kw][4], then the bias */
+  int rows;                /* rows of a bordered plane */
+  int phase_len;           /* floats of one stride phase of a bordered row */
+  int row_len;             /* floats of a bordered row: sw phases */
   int taps;
   int segments_per_row;     /* LANES-pixel pieces of an output row, the last one maybe short */
   long segments;            /* of an image */
@@ -169,7 +148,7 @@ border_row_s1 (float *row, const float *from, int k0, int k1, int len)
 static void
 add_border_rows (const direct_job *j, const float *x, float *xb, int r0, int r1)
 {
-  const sl_conv_desc *d = j->d;
+  const sl_conv_desc *d = j->pass.d;
   const size_t plane = (size_t) j->rows * j->row_len;
   int k0[2], k1[2];
 
@@ -228,10 +207,10 @@ static inline __attribute__ ((always_inline)) void
 tile (const direct_job *j, const float *xb, const size_t *in, const size_t *out, const int *valid,
       const float *wp, const float *bias, float *y, int V)
 {
-  const sl_conv_desc *d = j->d;
+  const sl_conv_desc *d = j->pass.d;
   const size_t plane = (size_t) j->rows * j->row_len, ohw = (size_t) d->out_h * d->out_w;
   const float *src[MAX_VECTORS];
-  vf acc[BLOCK_FILTERS][MAX_VECTORS];
+  sl_cpu_vf acc[BLOCK_FILTERS][MAX_VECTORS];
 
 #pragma GCC unroll 3
   for (int v = 0; v < V; v++)
@@ -240,17 +219,17 @@ tile (const direct_job *j, const float *xb, const size_t *in, const size_t *out,
   for (int f = 0; f < BLOCK_FILTERS; f++)
 #pragma GCC unroll 3
     for (int v = 0; v < V; v++)
-      acc[f][v] = (vf){ 0 } + bias[f];
+      acc[f][v] = (sl_cpu_vf){ 0 } + bias[f];
   for (int c = 0; c < d->in_c; c++)
     {
       for (int t = 0; t < j->taps; t++, wp += BLOCK_FILTERS)
         {
           const int off = j->tap_offset[t];
-          vf x[MAX_VECTORS];
+          sl_cpu_vf x[MAX_VECTORS];
 
 #pragma GCC unroll 3
           for (int v = 0; v < V; v++)
-            x[v] = loadv (src[v] + off);
+            x[v] = _sl_cpu_vf_load (src[v] + off);
 #pragma GCC unroll 4
           for (int f = 0; f < BLOCK_FILTERS; f++)
             {
@@ -275,7 +254,7 @@ tile (const direct_job *j, const float *xb, const size_t *in, const size_t *out,
             {
               float *o = y + (size_t) f * ohw + out[v];
 
-              storev (o, j->accumulate ? loadv (o) + acc[f][v] : acc[f][v]);
+              _sl_cpu_vf_store (o, j->accumulate ? _sl_cpu_vf_load (o) + acc[f][v] : acc[f][v]);
             }
           continue;
         }
@@ -285,7 +264,7 @@ tile (const direct_job *j, const float *xb, const size_t *in, const size_t *out,
           float part[LANES];
           float *o = y + (size_t) f * ohw + out[v];
 
-          storev (part, acc[f][v]);
+          _sl_cpu_vf_store (part, acc[f][v]);
           for (int p = 0; p < valid[v]; p++)
             o[p] = j->accumulate ? o[p] + part[p] : part[p];
         }
@@ -297,7 +276,7 @@ tile (const direct_job *j, const float *xb, const size_t *in, const size_t *out,
 static void
 block_segments (const direct_job *j, const float *xb, int ob, long s0, long s1, float *yi)
 {
-  const sl_conv_desc *d = j->d;
+  const sl_conv_desc *d = j->pass.d;
   const int per_row = j->segments_per_row;
   const float *wp = j->wpack + (size_t) ob * BLOCK_FILTERS * d->in_c * j->taps;
   const float *bias = j->wpack + (size_t) d->out_c * d->in_c * j->taps + ob * BLOCK_FILTERS;
@@ -327,66 +306,22 @@ block_segments (const direct_job *j, const float *xb, int ob, long s0, long s1, 
     }
 }
 
-/* Image i with its border, in `room`. */
-static const float *
-bordered_image (const direct_job *j, long i, float *room)
-{
-  const sl_conv_desc *d = j->d;
-
-  add_border (j, j->x + (size_t) i * d->in_c * d->in_h * d->in_w, room);
-  return room;
-}
-
-/* As many images as threads or more: whole images per thread. */
+/* Output rows [oy0, oy1) of a bordered image, every filter block. */
 static void
-images_share (void *ctx, int t, int threads)
+direct_rows (const sl_cpu_direct_pass *pass, const float *xb, int oy0, int oy1, float *yi)
 {
-  const direct_job *j = ctx;
-  const sl_conv_desc *d = j->d;
-  float *room = j->pads + (size_t) t * bordered_floats (d);
-  const size_t out_size = (size_t) d->out_c * d->out_h * d->out_w;
-  long i0, i1;
+  const direct_job *j = (const direct_job *) pass;
 
-  _sl_split_range (j->n, t, threads, &i0, &i1);
-  for (long i = i0; i < i1; i++)
-    {
-      const float *xb = bordered_image (j, i, room);
-
-      for (int ob = 0; ob < d->out_c / BLOCK_FILTERS; ob++)
-        block_segments (j, xb, ob, 0, j->segments, j->y + (size_t) i * out_size);
-    }
-}
-
-/* Fewer images than threads: the output rows of one image split over the
- * pool, each thread bordering just the input rows its rows read, in its own
- * room, and computing every filter block on them. Splitting by filter blocks
- * instead had every thread read the whole image that the calling thread had
- * bordered: on a 2-core Xeon that traffic between the cores made a 32 x 32
- * layer slower on two threads than on one. */
-static void
-rows_share (void *ctx, int t, int threads)
-{
-  const direct_job *j = ctx;
-  const sl_conv_desc *d = j->d;
-  const size_t out_size = (size_t) d->out_c * d->out_h * d->out_w;
-  float *room = j->pads + (size_t) t * bordered_floats (d);
-  long oy0, oy1;
-
-  _sl_split_range (d->out_h, t, threads, &oy0, &oy1);
-  if (oy0 >= oy1)
-    return;
-  add_border_rows (j, j->x + (size_t) j->image * d->in_c * d->in_h * d->in_w, room,
-                   (int) oy0 * d->sh, (int) (oy1 - 1) * d->sh + d->kh);
-  for (int ob = 0; ob < d->out_c / BLOCK_FILTERS; ob++)
-    block_segments (j, room, ob, oy0 * j->segments_per_row, oy1 * j->segments_per_row,
-                    j->y + (size_t) j->image * out_size);
+  for (int ob = 0; ob < pass->d->out_c / BLOCK_FILTERS; ob++)
+    block_segments (j, xb, ob, (long) oy0 * j->segments_per_row, (long) oy1 * j->segments_per_row,
+                    yi);
 }
 
 /* The job's geometry: bordered rows, segments and where each tap starts. */
 static void
 job_init (direct_job *j, const sl_conv_desc *d, const float *pack)
 {
-  j->d = d;
+  j->pass.d = d;
   j->wpack = pack;
   bordered_shape (d, &j->rows, &j->phase_len);
   j->row_len = j->phase_len * d->sw;
@@ -402,21 +337,70 @@ void
 _sl_cpu_direct_conv_forward (sl_cpu *cpu, const sl_conv_desc *d, int n, const float *x,
                              const float *w, const float *b, float *y, bool accumulate, float *ws)
 {
-  direct_job j = { .n = n, .x = x, .y = y, .accumulate = accumulate };
+  direct_job j = { .pass = { .d = d, .n = n, .x = x, .y = y }, .accumulate = accumulate };
 
   pack_filters (d, w, b, ws);
   job_init (&j, d, ws);
-  j.pads = ws + packed_floats (d);
-  if (n >= cpu->threads)
+  j.pass.pads = ws + packed_floats (d);
+  j.pass.rows = direct_rows;
+  _sl_cpu_direct_conv_run (cpu, &j.pass);
+}
+
+/* As many images as threads or more: whole images per thread. */
+static void
+pass_images (void *ctx, int t, int threads)
+{
+  const sl_cpu_direct_pass *p = ctx;
+  const sl_conv_desc *d = p->d;
+  const size_t in_size = (size_t) d->in_c * d->in_h * d->in_w;
+  const size_t out_size = (size_t) d->out_c * d->out_h * d->out_w;
+  float *room = p->pads + (size_t) t * bordered_floats (d);
+  direct_job g = { .pass = { .d = d } };
+  long i0, i1;
+
+  job_init (&g, d, NULL);
+  _sl_split_range (p->n, t, threads, &i0, &i1);
+  for (long i = i0; i < i1; i++)
     {
-      _sl_threadpool_run (cpu->pool, images_share, &j);
+      add_border (&g, p->x + i * in_size, room);
+      p->rows (p, room, 0, d->out_h, p->y + i * out_size);
+    }
+}
+
+/* Fewer images than threads: the output rows of one image split over the
+ * pool, each thread bordering just the input rows its rows read, in its own
+ * room. Splitting by filter blocks instead had every thread read the whole
+ * image that the calling thread had bordered: on a 2-core Xeon that traffic
+ * between the cores made a 32 x 32 layer slower on two threads than on one. */
+static void
+pass_rows (void *ctx, int t, int threads)
+{
+  const sl_cpu_direct_pass *p = ctx;
+  const sl_conv_desc *d = p->d;
+  float *room = p->pads + (size_t) t * bordered_floats (d);
+  direct_job g = { .pass = { .d = d } };
+  long oy0, oy1;
+
+  _sl_split_range (d->out_h, t, threads, &oy0, &oy1);
+  if (oy0 >= oy1)
+    return;
+  job_init (&g, d, NULL);
+  add_border_rows (&g, p->x + (size_t) p->image * d->in_c * d->in_h * d->in_w, room,
+                   (int) oy0 * d->sh, (int) (oy1 - 1) * d->sh + d->kh);
+  p->rows (p, room, (int) oy0, (int) oy1,
+           p->y + (size_t) p->image * d->out_c * d->out_h * d->out_w);
+}
+
+void
+_sl_cpu_direct_conv_run (sl_cpu *cpu, sl_cpu_direct_pass *pass)
+{
+  if (pass->n >= cpu->threads)
+    {
+      _sl_threadpool_run (cpu->pool, pass_images, pass);
       return;
     }
-  for (long i = 0; i < n; i++)
-    {
-      j.image = i;
-      _sl_threadpool_run (cpu->pool, rows_share, &j);
-    }
+  for (pass->image = 0; pass->image < pass->n; pass->image++)
+    _sl_threadpool_run (cpu->pool, pass_rows, pass);
 }
 
 size_t
@@ -441,7 +425,7 @@ void
 _sl_cpu_direct_conv_image (const sl_conv_desc *d, const float *x, const float *pack, float *y,
                            bool accumulate, float *room)
 {
-  direct_job j = { .n = 1, .x = x, .y = y, .accumulate = accumulate };
+  direct_job j = { .pass = { .d = d, .n = 1, .x = x, .y = y }, .accumulate = accumulate };
 
   job_init (&j, d, pack);
   add_border (&j, x, room);
@@ -453,7 +437,7 @@ void
 _sl_cpu_direct_conv_border_layout (const sl_conv_desc *d, size_t *plane, int *row_len,
                                    int *tap_offset)
 {
-  direct_job j = { .d = d };
+  direct_job j = { .pass = { .d = d } };
 
   job_init (&j, d, NULL);
   *plane = (size_t) j.rows * j.row_len;
@@ -464,7 +448,7 @@ _sl_cpu_direct_conv_border_layout (const sl_conv_desc *d, size_t *plane, int *ro
 void
 _sl_cpu_direct_conv_border_rows (const sl_conv_desc *d, const float *x, float *xb, int r0, int r1)
 {
-  direct_job j = { .d = d };
+  direct_job j = { .pass = { .d = d } };
 
   job_init (&j, d, NULL);
   add_border_rows (&j, x, xb, r0, r1);
@@ -534,10 +518,10 @@ typedef struct
 static inline __attribute__ ((always_inline)) void
 grad_tile (const direct_job *j, const grad_span *g, int t0, int F, int T)
 {
-  const sl_conv_desc *d = j->d;
+  const sl_conv_desc *d = j->pass.d;
   const int per_row = j->segments_per_row;
   int off[DW_TAPS];
-  vf acc[DW_FILTERS][DW_TAPS];
+  sl_cpu_vf acc[DW_FILTERS][DW_TAPS];
 
 #pragma GCC unroll 3
   for (int t = 0; t < T; t++)
@@ -546,7 +530,7 @@ grad_tile (const direct_job *j, const grad_span *g, int t0, int F, int T)
   for (int f = 0; f < F; f++)
 #pragma GCC unroll 3
     for (int t = 0; t < T; t++)
-      acc[f][t] = (vf){ 0 };
+      acc[f][t] = (sl_cpu_vf){ 0 };
   for (int oy = g->oy0; oy < g->oy1; oy++)
     {
       const float *xrow = g->xc + (size_t) oy * d->sh * j->row_len;
@@ -554,15 +538,15 @@ grad_tile (const direct_job *j, const grad_span *g, int t0, int F, int T)
 
       for (int s = 0; s < per_row; s++)
         {
-          vf xv[DW_TAPS];
+          sl_cpu_vf xv[DW_TAPS];
 
 #pragma GCC unroll 3
           for (int t = 0; t < T; t++)
-            xv[t] = loadv (xrow + s * LANES + off[t]);
+            xv[t] = _sl_cpu_vf_load (xrow + s * LANES + off[t]);
 #pragma GCC unroll 8
           for (int f = 0; f < F; f++)
             {
-              vf dyv = loadv (dyrow + (size_t) f * g->dy_plane + s * LANES);
+              sl_cpu_vf dyv = _sl_cpu_vf_load (dyrow + (size_t) f * g->dy_plane + s * LANES);
 
               /* Once into a register: GCC would otherwise read dy again for every tap. */
               SL_CPU_KEEP_IN_REGISTER (dyv);
@@ -579,7 +563,7 @@ grad_tile (const direct_job *j, const grad_span *g, int t0, int F, int T)
       {
         float *s = g->sums + (size_t) f * g->sums_filter + (size_t) (t0 + t) * LANES;
 
-        storev (s, loadv (s) + acc[f][t]);
+        _sl_cpu_vf_store (s, _sl_cpu_vf_load (s) + acc[f][t]);
       }
 }
 
@@ -601,7 +585,7 @@ void
 _sl_cpu_direct_conv_weight_grad_image (const sl_conv_desc *d, const float *x, const float *dy,
                                        float *sums, float *room)
 {
-  direct_job j = { .n = 1, .x = x };
+  direct_job j = { .pass = { .d = d, .n = 1, .x = x } };
   /* Rows of whole segments are already padded. */
   const float *dys = d->out_w % LANES == 0 ? dy : room + bordered_floats (d);
   const size_t dy_plane = (size_t) d->out_h * round_lanes (d->out_w);

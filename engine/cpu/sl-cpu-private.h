@@ -84,6 +84,25 @@ void _sl_cpu_direct_conv_pack (const sl_conv_desc *d, const float *w, const floa
 size_t _sl_cpu_direct_conv_image_floats (const sl_conv_desc *d);
 void _sl_cpu_direct_conv_image (const sl_conv_desc *d, const float *x, const float *pack, float *y,
                                 bool accumulate, float *room);
+/* A direct kernel's pass over n images (sl-cpu-conv-direct.c runs it for
+ * both kernels): each image bordered in the thread's room (pads, one
+ * _sl_cpu_direct_conv_image_floats each), whole where the images are shared
+ * out, or with fewer images than threads, image by image, the input rows of
+ * the output rows split over the pool; `rows` then computes output rows
+ * [oy0, oy1) of the bordered image xb into its output yi. A kernel's job
+ * starts with its pass, so `rows` finds the job. */
+typedef struct sl_cpu_direct_pass sl_cpu_direct_pass;
+struct sl_cpu_direct_pass
+{
+  const sl_conv_desc *d;
+  int n;
+  const float *x;
+  float *y;
+  float *pads;
+  long image; /* images < threads: the image being done */
+  void (*rows) (const sl_cpu_direct_pass *pass, const float *xb, int oy0, int oy1, float *yi);
+};
+void _sl_cpu_direct_conv_run (sl_cpu *cpu, sl_cpu_direct_pass *pass);
 /* The bordered copy of an image as those kernels lay it out, for the kernel of
  * sl-cpu-conv-channels.c: floats of a channel's plane and of a row, where each
  * tap (ki, kj) starts from an output pixel's first input (kh * kw of them), and

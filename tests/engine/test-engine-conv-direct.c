@@ -64,6 +64,17 @@ desc_of (const DirectCase *k)
   return d;
 }
 
+/* The case's geometry with a 1 x 1 kernel and no padding. */
+static sl_conv_desc
+pointwise_of (const DirectCase *k)
+{
+  DirectCase p = *k;
+
+  p.kh = p.kw = 1;
+  p.top = p.left = p.bottom = p.right = 0;
+  return desc_of (&p);
+}
+
 /* y = conv (x) + b by the definition, in double precision. */
 static void
 reference (const sl_conv_desc *d, int n, const float *x, const float *w, const float *b, float *y)
@@ -229,9 +240,7 @@ test_applies (void)
   d = desc_of (&k);
   d.in_c = 1;
   g_assert_false (_sl_cpu_direct_conv_applies (&d)); /* one input channel */
-  d = desc_of (&k);
-  d.kh = d.kw = 1;
-  d.ph = d.pw = d.ph_end = d.pw_end = 0;
+  d = pointwise_of (&k);
   g_assert_false (_sl_cpu_direct_conv_applies (&d)); /* 1 x 1 */
   k.h = k.w = 3;
   d = desc_of (&k);
@@ -274,9 +283,7 @@ test_channels_applies (void)
   d = desc_of (&k);
   d.groups = 2;
   g_assert_false (_sl_cpu_channels_conv_applies (&d)); /* grouped */
-  d = desc_of (&k);
-  d.kh = d.kw = 1;
-  d.ph = d.pw = d.ph_end = d.pw_end = 0;
+  d = pointwise_of (&k);
   g_assert_false (_sl_cpu_channels_conv_applies (&d)); /* 1 x 1 */
   k.h = k.w = 5;
   d = desc_of (&k);
@@ -305,10 +312,7 @@ test_one_thread (void)
   k.top = k.left = k.bottom = k.right = 2;
   d = desc_of (&k); /* seed-cnn's 20 MFLOP */
   g_assert_false (_sl_cpu_conv2d_one_thread (&d, 1, 2));
-  d = desc_of (&k);
-  d.kh = d.kw = 1;
-  d.ph = d.pw = d.ph_end = d.pw_end = 0;
-  d.out_h = d.in_h, d.out_w = d.in_w;
+  d = pointwise_of (&k);
   g_assert_false (_sl_cpu_conv2d_one_thread (&d, 1, 2)); /* 1 x 1: GEMM */
 }
 
