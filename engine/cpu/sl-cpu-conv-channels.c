@@ -69,30 +69,40 @@ _sl_cpu_channels_conv_workspace_floats (const sl_conv_desc *d, int threads)
 }
 
 #if LANES == 16
-typedef int vi __attribute__ ((vector_size (LANES * sizeof (int))));
+#include <immintrin.h>
 
 /* r[i][j] becomes r[j][i]: four rounds, each swapping the off-diagonal
- * blocks of side h of every 2h x 2h block (one two-source permute a row). */
+ * blocks of side h of every 2h x 2h block (one two-source permute a row:
+ * index bit 4 picks the second row). */
 static inline void
 transpose16 (sl_cpu_vf r[16])
 {
-#define ROUND(h, lo, hi)                                                                           \
-  for (int i = 0; i < 16; i++)                                                                     \
-    if ((i & (h)) == 0)                                                                            \
-      {                                                                                            \
-        const sl_cpu_vf a = r[i], b = r[i + (h)];                                                  \
-        r[i] = __builtin_shuffle (a, b, (vi) lo);                                                  \
-        r[i + (h)] = __builtin_shuffle (a, b, (vi) hi);                                            \
-      }
-  ROUND (8, ((vi){ 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23 }),
-         ((vi){ 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31 }))
-  ROUND (4, ((vi){ 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27 }),
-         ((vi){ 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31 }))
-  ROUND (2, ((vi){ 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29 }),
-         ((vi){ 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31 }))
-  ROUND (1, ((vi){ 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30 }),
-         ((vi){ 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31 }))
-#undef ROUND
+  static const int rounds[4][2][16] = {
+    { { 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23 },
+      { 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31 } },
+    { { 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27 },
+      { 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31 } },
+    { { 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29 },
+      { 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31 } },
+    { { 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30 },
+      { 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31 } },
+  };
+
+#pragma GCC unroll 4
+  for (int k = 0, h = 8; k < 4; k++, h /= 2)
+    {
+      const __m512i lo = _mm512_loadu_si512 (rounds[k][0]), hi = _mm512_loadu_si512 (rounds[k][1]);
+
+#pragma GCC unroll 16
+      for (int i = 0; i < 16; i++)
+        if ((i & h) == 0)
+          {
+            const __m512 a = (__m512) r[i], b = (__m512) r[i + h];
+
+            r[i] = (sl_cpu_vf) _mm512_permutex2var_ps (a, lo, b);
+            r[i + h] = (sl_cpu_vf) _mm512_permutex2var_ps (a, hi, b);
+          }
+    }
 }
 #endif
 
