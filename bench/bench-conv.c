@@ -186,11 +186,9 @@ main (int argc, char **argv)
       const size_t nw = (size_t) d.out_c * d.in_c * d.kh * d.kw;
       const size_t gws = _sl_cpu_gemm_conv_workspace_floats (&d, threads);
       const size_t dws = _sl_cpu_direct_conv_workspace_floats (&d, threads);
-      const size_t cws = _sl_cpu_channels_conv_workspace_floats (&d, threads);
       float *x = malloc (nx * sizeof *x), *w = malloc (nw * sizeof *w);
       float *y = malloc (ny * sizeof *y);
-      float *ws
-          = malloc ((gws > dws ? (gws > cws ? gws : cws) : (dws > cws ? dws : cws)) * sizeof *ws);
+      float *ws = malloc ((gws > dws ? gws : dws) * sizeof *ws); /* dws: both direct kernels */
       float *dy = malloc (ny * sizeof *dy), *dx = malloc (nx * sizeof *dx);
       float *dw = malloc (nw * sizeof *dw);
       float *scratch

@@ -56,18 +56,6 @@ _sl_cpu_channels_conv_applies (const sl_conv_desc *d)
          && d->kh * d->kw <= MAX_TAPS && d->in_c >= 8 && d->out_w >= 6;
 }
 
-static size_t
-packed_floats (const sl_conv_desc *d)
-{
-  return (size_t) d->out_c * d->in_c * d->kh * d->kw + d->out_c;
-}
-
-size_t
-_sl_cpu_channels_conv_workspace_floats (const sl_conv_desc *d, int threads)
-{
-  return packed_floats (d) + _sl_cpu_direct_conv_image_floats (d) * (size_t) threads;
-}
-
 #if LANES == 16
 #include <immintrin.h>
 
@@ -236,24 +224,18 @@ any_tile (const channels_job *j, const float *xb, int oy, int ox0, int ob, float
     }
 }
 
-/* Output rows [oy0, oy1) of one bordered image, filter blocks [ob0, ob1). */
-static void
-image_part (const channels_job *j, const float *xb, int oy0, int oy1, int ob0, int ob1, float *yi)
-{
-  const sl_conv_desc *d = j->pass.d;
-
-  for (int ob = ob0; ob < ob1; ob++)
-    for (int oy = oy0; oy < oy1; oy += j->tile_rows)
-      for (int ox = 0; ox < d->out_w; ox += j->tile_w)
-        any_tile (j, xb, oy, ox, ob, yi, d->out_w - ox < j->tile_w ? d->out_w - ox : j->tile_w,
-                  oy1 - oy < j->tile_rows ? oy1 - oy : j->tile_rows);
-}
-
 /* Output rows [oy0, oy1) of a bordered image, every filter block. */
 static void
 channels_rows (const sl_cpu_direct_pass *pass, const float *xb, int oy0, int oy1, float *yi)
 {
-  image_part ((const channels_job *) pass, xb, oy0, oy1, 0, pass->d->out_c / FILTERS, yi);
+  const channels_job *j = (const channels_job *) pass;
+  const sl_conv_desc *d = pass->d;
+
+  for (int ob = 0; ob < d->out_c / FILTERS; ob++)
+    for (int oy = oy0; oy < oy1; oy += j->tile_rows)
+      for (int ox = 0; ox < d->out_w; ox += j->tile_w)
+        any_tile (j, xb, oy, ox, ob, yi, d->out_w - ox < j->tile_w ? d->out_w - ox : j->tile_w,
+                  oy1 - oy < j->tile_rows ? oy1 - oy : j->tile_rows);
 }
 
 static void
@@ -262,6 +244,7 @@ job_init (channels_job *j, const sl_conv_desc *d, const float *pack)
   const int tiles = (d->out_w + MAX_PIXELS - 1) / MAX_PIXELS;
 
   j->pass.d = d;
+  j->pass.rows = channels_rows;
   j->wpack = pack;
   j->taps = d->kh * d->kw;
   j->tile_w = (d->out_w + tiles - 1) / tiles;
@@ -277,8 +260,7 @@ _sl_cpu_channels_conv_forward (sl_cpu *cpu, const sl_conv_desc *d, int n, const 
 
   pack_filters (d, w, b, ws);
   job_init (&j, d, ws);
-  j.pass.pads = ws + packed_floats (d);
-  j.pass.rows = channels_rows;
+  j.pass.pads = ws + _sl_cpu_direct_conv_packed_floats (d);
   _sl_cpu_direct_conv_run (cpu, &j.pass);
 }
 
@@ -292,9 +274,9 @@ void
 _sl_cpu_channels_conv_image (const sl_conv_desc *d, const float *x, const float *pack, float *y,
                              bool accumulate, float *room)
 {
-  channels_job j = { .pass = { .d = d, .n = 1, .x = x, .y = y }, .accumulate = accumulate };
+  channels_job j
+      = { .pass = { .d = d, .n = 1, .x = x, .y = y, .pads = room }, .accumulate = accumulate };
 
   job_init (&j, d, pack);
-  _sl_cpu_direct_conv_border_rows (d, x, room, 0, (d->out_h - 1) * d->sh + d->kh);
-  image_part (&j, room, 0, d->out_h, 0, d->out_c / FILTERS, y);
+  _sl_cpu_direct_conv_run_here (&j.pass);
 }

@@ -322,6 +322,7 @@ static void
 job_init (direct_job *j, const sl_conv_desc *d, const float *pack)
 {
   j->pass.d = d;
+  j->pass.rows = direct_rows;
   j->wpack = pack;
   bordered_shape (d, &j->rows, &j->phase_len);
   j->row_len = j->phase_len * d->sw;
@@ -342,7 +343,6 @@ _sl_cpu_direct_conv_forward (sl_cpu *cpu, const sl_conv_desc *d, int n, const fl
   pack_filters (d, w, b, ws);
   job_init (&j, d, ws);
   j.pass.pads = ws + packed_floats (d);
-  j.pass.rows = direct_rows;
   _sl_cpu_direct_conv_run (cpu, &j.pass);
 }
 
@@ -392,6 +392,12 @@ pass_rows (void *ctx, int t, int threads)
 }
 
 void
+_sl_cpu_direct_conv_run_here (sl_cpu_direct_pass *pass)
+{
+  pass_images (pass, 0, 1);
+}
+
+void
 _sl_cpu_direct_conv_run (sl_cpu *cpu, sl_cpu_direct_pass *pass)
 {
   if (pass->n >= cpu->threads)
@@ -425,12 +431,11 @@ void
 _sl_cpu_direct_conv_image (const sl_conv_desc *d, const float *x, const float *pack, float *y,
                            bool accumulate, float *room)
 {
-  direct_job j = { .pass = { .d = d, .n = 1, .x = x, .y = y }, .accumulate = accumulate };
+  direct_job j
+      = { .pass = { .d = d, .n = 1, .x = x, .y = y, .pads = room }, .accumulate = accumulate };
 
   job_init (&j, d, pack);
-  add_border (&j, x, room);
-  for (int ob = 0; ob < d->out_c / BLOCK_FILTERS; ob++)
-    block_segments (&j, room, ob, 0, j.segments, y);
+  _sl_cpu_direct_conv_run_here (&j.pass);
 }
 
 void
@@ -443,15 +448,6 @@ _sl_cpu_direct_conv_border_layout (const sl_conv_desc *d, size_t *plane, int *ro
   *plane = (size_t) j.rows * j.row_len;
   *row_len = j.row_len;
   memcpy (tap_offset, j.tap_offset, sizeof (int) * j.taps);
-}
-
-void
-_sl_cpu_direct_conv_border_rows (const sl_conv_desc *d, const float *x, float *xb, int r0, int r1)
-{
-  direct_job j = { .pass = { .d = d } };
-
-  job_init (&j, d, NULL);
-  add_border_rows (&j, x, xb, r0, r1);
 }
 
 /* The weight gradient, directly: dw[f][c][tap] += the sum over the images'

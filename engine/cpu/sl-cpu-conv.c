@@ -174,13 +174,9 @@ _sl_cpu_conv2d_workspace_floats (const sl_conv_desc *d, int threads)
   if (_sl_cpu_is_depthwise (d))
     return _sl_cpu_depthwise_workspace_floats (d, threads);
   gemm = _sl_cpu_gemm_conv_workspace_floats (d, threads);
-  if (_sl_cpu_channels_conv_applies (d))
-    {
-      direct = _sl_cpu_channels_conv_workspace_floats (d, threads);
-      gemm = direct > gemm ? direct : gemm;
-    }
-  if (!_sl_cpu_direct_conv_applies (d))
+  if (!_sl_cpu_direct_conv_applies (d) && !_sl_cpu_channels_conv_applies (d))
     return gemm;
+  /* Either direct kernel: packed filters and a bordered image a thread. */
   direct = _sl_cpu_direct_conv_workspace_floats (d, threads);
   return direct > gemm ? direct : gemm;
 }

@@ -103,14 +103,13 @@ struct sl_cpu_direct_pass
   void (*rows) (const sl_cpu_direct_pass *pass, const float *xb, int oy0, int oy1, float *yi);
 };
 void _sl_cpu_direct_conv_run (sl_cpu *cpu, sl_cpu_direct_pass *pass);
+/* The same on the calling thread (inside a pool share), pads one room. */
+void _sl_cpu_direct_conv_run_here (sl_cpu_direct_pass *pass);
 /* The bordered copy of an image as those kernels lay it out, for the kernel of
- * sl-cpu-conv-channels.c: floats of a channel's plane and of a row, where each
- * tap (ki, kj) starts from an output pixel's first input (kh * kw of them), and
- * rows [r0, r1) of x copied with their border into xb (_image_floats). */
+ * sl-cpu-conv-channels.c: floats of a channel's plane and of a row, and where
+ * each tap (ki, kj) starts from an output pixel's first input (kh * kw of them). */
 void _sl_cpu_direct_conv_border_layout (const sl_conv_desc *d, size_t *plane, int *row_len,
                                         int *tap_offset);
-void _sl_cpu_direct_conv_border_rows (const sl_conv_desc *d, const float *x, float *xb, int r0,
-                                      int r1);
 /* The weight gradient of images, on the calling thread: each image's adds onto
  * the vector sums (_sl_cpu_direct_conv_grad_sums_floats (d), zeroed before the
  * first), and _finish adds their lanes onto dw. room holds
@@ -122,10 +121,10 @@ void _sl_cpu_direct_conv_weight_grad_image (const sl_conv_desc *d, const float *
 void _sl_cpu_direct_conv_weight_grad_finish (const sl_conv_desc *d, const float *sums, float *dw);
 
 /* sl-cpu-conv-channels.c: the same convolutions with 32k filters and at least 8 input channels,
- * vectorised over filters (AVX-512 builds): for small images. ws holds
- * _sl_cpu_channels_conv_workspace_floats (d, cpu->threads). */
+ * vectorised over filters (AVX-512 builds): for small images. Packed filters and a bordered
+ * image a thread, as the other kernel: ws holds _sl_cpu_direct_conv_workspace_floats (d,
+ * cpu->threads). */
 bool _sl_cpu_channels_conv_applies (const sl_conv_desc *d);
-size_t _sl_cpu_channels_conv_workspace_floats (const sl_conv_desc *d, int threads);
 void _sl_cpu_channels_conv_forward (sl_cpu *cpu, const sl_conv_desc *d, int n, const float *x,
                                     const float *w, const float *b, float *y, bool accumulate,
                                     float *ws);

@@ -168,7 +168,7 @@ run_case (const DirectCase *k, int threads)
                 ry);
   if (_sl_cpu_channels_conv_applies (&d))
     check_kernel ("channels", _sl_cpu_channels_conv_forward,
-                  _sl_cpu_channels_conv_workspace_floats (&d, cpu->threads), cpu, &d, n, x, w, bias,
+                  _sl_cpu_direct_conv_workspace_floats (&d, cpu->threads), cpu, &d, n, x, w, bias,
                   y0, ry);
   be->ops->destroy (be);
 }
@@ -210,9 +210,7 @@ test_same_bits (void)
 
         sl_assert_ok (_sl_cpu_backend_new (threads, &be, &err), &err);
         sl_cpu *cpu = _sl_cpu_of (be);
-        const gsize ws_floats = MAX (_sl_cpu_direct_conv_workspace_floats (&d, threads),
-                                     _sl_cpu_channels_conv_workspace_floats (&d, threads));
-        g_autofree float *ws = g_new0 (float, ws_floats);
+        g_autofree float *ws = g_new0 (float, _sl_cpu_direct_conv_workspace_floats (&d, threads));
 
         kernels[kernel](cpu, &d, n, x, w, NULL, batch, FALSE, ws);
         kernels[kernel](cpu, &d, 1, x + 2 * in_size, w, NULL, alone, FALSE, ws);
