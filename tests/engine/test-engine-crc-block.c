@@ -1,6 +1,7 @@
 /* test-engine-crc-block.c: the model files' CRC-32 against zlib's, the zeroed memory blocks weights and plans live in, and piecewise file reads. */
 #include "engine/sl-block-private.h"
 #include "engine/sl-file-private.h"
+#include "sl-test-support.h"
 
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -120,15 +121,13 @@ test_pread (void)
 {
   const gsize n = ((gsize) 2 << 20) + 77;
   g_autofree guint8 *want = random_bytes (n, 5);
-  g_autoptr (GError) error = NULL;
-  g_autofree char *dir = g_dir_make_tmp ("sl-crc-block-XXXXXX", &error);
+  g_autofree char *dir = sl_test_make_tmp_dir ("sl-crc-block-XXXXXX");
   g_autofree char *path = g_build_filename (dir, "blob", NULL);
   guint8 *got = _sl_block_alloc (n);
   size_t size = 0;
   sl_error err = { 0 };
   int fd = -1;
 
-  g_assert_no_error (error);
   g_assert_true (g_file_set_contents (path, (const char *) want, (gssize) n, NULL));
   g_assert_cmpint (sl_file_open_regular (path, n, &fd, &size, &err), ==, SL_OK);
   g_assert_cmpuint (size, ==, n);
