@@ -2,6 +2,7 @@
 #pragma once
 
 #include "sightline.h"
+#include "sl-threadpool-private.h"
 
 /* 2: memory that may not be host memory (upload, download, zero, sync,
  *    host_memory), loss and finiteness written to backend memory.
@@ -199,6 +200,9 @@ struct sl_backend
 
 /* The CPU backend: OpenBLAS GEMM on a pool of `threads` compute threads. */
 sl_status _sl_cpu_backend_new (int threads, sl_backend **out, sl_error *err);
+/* Runs fn once on each thread of a CPU backend's pool (the caller is thread
+ * 0) and returns true; false, running nothing, for any other backend. */
+bool _sl_cpu_backend_parallel (sl_backend *be, sl_parallel_fn fn, void *ctx);
 /* Its conv2d_workspace and conv2d_grad_scratch for `threads` threads, without
  * a backend (cost estimates before a model is built). */
 size_t _sl_cpu_conv2d_workspace_floats (const sl_conv_desc *d, int threads);

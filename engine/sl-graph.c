@@ -52,6 +52,7 @@ typedef struct
   sl_backend *serial_be;
   double *flops;
   double total_flops;
+  bool lane; /* every layer on serial_be (plan_spec) */
   /* A training plan's batch-norm outputs dropped after the forward pass
    * (see find_transients): per head (the batch-norm node), the rectifier in
    * place on it (-1: none; the head itself when alone) and where the backward
@@ -91,6 +92,9 @@ typedef struct
    * fuse asks for it, fusion holds what was fused while it is laid out. */
   bool fuse;
   const sl_fuse *fusion;
+  /* A lane: an inference plan run whole on one thread of the pool, beside
+   * the other lanes (_sl_plan_new_lane); its workspaces are one thread's. */
+  bool lane;
 } plan_spec;
 
 int
@@ -895,18 +899,31 @@ _sl_plan_measure (const sl_model *m, int batch, const sl_plan_sizer *sizer, uint
   return st;
 }
 
-/* The largest batch, from 1 to want, whose plan (as *base at another
- * batch) fits model->plan_limit. */
-static int
-fit_batch (const sl_model *m, int want, const plan_spec *base)
+/* What sizes a plan's workspaces: the model's backend, or one thread of it
+ * for a lane. */
+static sl_plan_sizer
+sizer_of (const sl_model *m, const plan_spec *sp)
 {
-  const sl_plan_sizer sizer = { .backend = m->backend,
-                                .threads = m->threads,
-                                .host_memory = m->backend->ops->host_memory };
+  if (sp->lane)
+    return (sl_plan_sizer){ .backend = NULL, .threads = 1, .host_memory = true };
+  return (sl_plan_sizer){ .backend = m->backend,
+                          .threads = m->threads,
+                          .host_memory = m->backend->ops->host_memory };
+}
+
+/* The largest batch, from 1 to want, whose plan (as *base at another
+ * batch) fits model->plan_limit `copies` times over. */
+static int
+fit_batch (const sl_model *m, int want, const plan_spec *base, int copies)
+{
+  const sl_plan_sizer sizer = sizer_of (m, base);
   int lo = 1, hi = want;
 
-  if (want <= 1 || m->plan_limit == 0)
+  if (m->plan_limit == 0 || (want <= 1 && copies == 1))
     return want < 1 ? 1 : want;
+  /* Copies of a plan (lanes) may not fit even at one image: 0 then. */
+  if (copies > 1)
+    lo = 0;
   /* A plan grows with its batch: the largest that fits, by bisection. */
   while (lo < hi)
     {
@@ -920,7 +937,7 @@ fit_batch (const sl_model *m, int want, const plan_spec *base)
         return lo; /* out of memory measuring: the batch known to fit, or 1 */
       /* A device that cannot plan a layer at this batch (cuDNN's scratch)
        * says so at its next sync: that batch does not fit either. */
-      if (layout_bytes (&l) <= m->plan_limit
+      if (layout_bytes (&l) <= m->plan_limit / (uint64_t) copies
           && (sizer.host_memory || m->backend->ops->sync (m->backend, NULL) == SL_OK))
         lo = mid;
       else
@@ -935,7 +952,16 @@ _sl_plan_fit_batch (const sl_model *m, int want, sl_plan_part part)
 {
   const plan_spec sp = spec_of (m, 1, false, false, part);
 
-  return fit_batch (m, want, &sp);
+  return fit_batch (m, want, &sp, 1);
+}
+
+int
+_sl_plan_fit_lane_batch (const sl_model *m, int want, int lanes)
+{
+  plan_spec sp = spec_of (m, 1, false, false, SL_PART_ALL);
+
+  sp.lane = true;
+  return fit_batch (m, want, &sp, lanes);
 }
 
 static plan_spec
@@ -955,7 +981,7 @@ _sl_plan_fit_batch_taps (const sl_model *m, int want, const sl_plan_taps *taps)
 {
   const plan_spec sp = spec_of_taps (m, 1, taps);
 
-  return fit_batch (m, want, &sp);
+  return fit_batch (m, want, &sp, 1);
 }
 
 /* "1.5 GB", "12.0 MB": the sizes that limit messages quote. */
@@ -1153,6 +1179,13 @@ plan_alloc (sl_model *m, const plan_spec *sp, plan_layout *l, sl_plan **out, sl_
   pp->fold_floats = l->fold_floats;
   if (sp->fuse && !sp->unshared)
     plan_serial (m, pp);
+  /* A lane on the pool's threads must not wake the pool itself. */
+  if (sp->lane && pp->serial_be == NULL)
+    {
+      _sl_plan_free (m, p);
+      return sl_error_set (err, SL_ERR_NOMEM, "out of memory making a one-thread backend");
+    }
+  pp->lane = sp->lane;
   pp->fuse = l->fuse;
   l->fuse = NULL;
   for (int i = 0; pp->fuse != NULL && i < m->n_nodes; i++)
@@ -1165,9 +1198,7 @@ plan_alloc (sl_model *m, const plan_spec *sp, plan_layout *l, sl_plan **out, sl_
 static sl_status
 plan_new (sl_model *m, const plan_spec *sp, sl_plan **out, sl_error *err)
 {
-  const sl_plan_sizer sizer = { .backend = m->backend,
-                                .threads = m->threads,
-                                .host_memory = m->backend->ops->host_memory };
+  const sl_plan_sizer sizer = sizer_of (m, sp);
   plan_layout l;
   sl_status st;
 
@@ -1188,6 +1219,18 @@ _sl_plan_new (sl_model *m, int batch, bool training, bool want_input_grad, sl_pl
 {
   const plan_spec sp = spec_of (m, batch, training, want_input_grad, SL_PART_ALL);
 
+  return plan_new (m, &sp, out, err);
+}
+
+sl_status
+_sl_plan_new_lane (sl_model *m, int batch, sl_plan **out, sl_error *err)
+{
+  plan_spec sp = spec_of (m, batch, false, false, SL_PART_ALL);
+
+  *out = NULL;
+  if (!m->backend->ops->host_memory || m->threads < 2)
+    return sl_error_set (err, SL_ERR_INVALID, "internal error: a lane needs a CPU pool");
+  sp.lane = true;
   return plan_new (m, &sp, out, err);
 }
 
@@ -1273,6 +1316,7 @@ run_of (sl_model *m, sl_plan *p, int i, const float *x, int n)
   sl_layer_run r = {
     .m = m,
     .p = p,
+    .be = m->backend,
     .node = node,
     .index = i,
     .n = n,
@@ -1313,7 +1357,7 @@ static void
 forward_fused (sl_model *m, plan_private *pp, const sl_fuse *f, sl_layer_run *r)
 {
   const sl_layer_class *c = _sl_layer_class (r->node->kind);
-  sl_backend *be = m->backend;
+  sl_backend *be = r->be;
 
   if (f->bn >= 0)
     {
@@ -1335,7 +1379,7 @@ forward_fused (sl_model *m, plan_private *pp, const sl_fuse *f, sl_layer_run *r)
 static void
 forward_transient (sl_model *m, plan_private *pp, const sl_layer_run *r)
 {
-  sl_backend *be = m->backend;
+  sl_backend *be = r->be;
   const sl_node *bn = r->node, *a = &m->nodes[pp->tail[r->index]];
   float *state = m->state + bn->state_offset;
 
@@ -1351,10 +1395,10 @@ _sl_graph_forward (sl_model *m, sl_plan *p, const float *x, int n, bool training
                    uint64_t noise_seed)
 {
   plan_private *pp = (plan_private *) p;
-  sl_backend *const base = m->backend;
   /* Small passes and small layers run on the calling thread (see plan_private). */
   const bool all_serial
-      = pp->flops != NULL && n < m->threads && (double) n * pp->total_flops < ALL_SERIAL_FLOPS;
+      = pp->lane
+        || (pp->flops != NULL && n < m->threads && (double) n * pp->total_flops < ALL_SERIAL_FLOPS);
 
   /* The folded weights follow the model's (a trainer step, new weights). */
   if (pp->folded != NULL && pp->folded_gen != m->weights_gen + 1)
@@ -1383,21 +1427,55 @@ _sl_graph_forward (sl_model *m, sl_plan *p, const float *x, int n, bool training
           forward_transient (m, pp, &r);
           continue;
         }
-      /* The model is used from one thread at a time: a small layer may run
-       * on the plan's one-thread backend (the same CPU ops, no pool). */
-      m->backend = pp->flops != NULL
-                           && (all_serial || (double) n * pp->flops[i] < SERIAL_FLOPS
-                               || (m->nodes[i].kind == SL_LAYER_CONV2D
-                                   && _sl_cpu_conv2d_one_thread (&m->nodes[i].geom, n, m->threads)))
-                       ? pp->serial_be
-                       : base;
+      /* A small layer may run on the plan's one-thread backend (the same
+       * CPU ops, no pool); a lane's every layer does. */
+      if (pp->serial_be != NULL
+          && (all_serial || (double) n * pp->flops[i] < SERIAL_FLOPS
+              || (m->nodes[i].kind == SL_LAYER_CONV2D
+                  && _sl_cpu_conv2d_one_thread (&m->nodes[i].geom, n, m->threads))))
+        r.be = pp->serial_be;
       if (pp->fuse != NULL && (pp->fuse[i].bn >= 0 || pp->fuse[i].act >= 0))
         forward_fused (m, pp, &pp->fuse[i], &r);
       else
         p->out[i] = (float *) c->forward (&r);
     }
-  m->backend = base;
   return p->out[p->end - 1];
+}
+
+typedef struct
+{
+  sl_model *m;
+  sl_plan **lanes;
+  const float *x;
+  int n;
+  float *probs;
+} lanes_job;
+
+/* Lane t's share of the images, through the whole graph and the softmax on
+ * its one-thread backend. */
+static void
+lane_share (void *ctx, int t, int threads)
+{
+  const lanes_job *j = ctx;
+  sl_model *m = j->m;
+  plan_private *pp = (plan_private *) j->lanes[t];
+  const size_t in_size = (size_t) m->channels * m->height * m->width;
+  long lo, hi;
+
+  _sl_split_range (j->n, t, threads, &lo, &hi);
+  if (lo < hi)
+    pp->serial_be->ops->softmax (
+        pp->serial_be, (int) (hi - lo), m->classes,
+        _sl_graph_forward (m, &pp->plan, j->x + lo * in_size, (int) (hi - lo), false, 0),
+        j->probs + lo * m->classes);
+}
+
+bool
+_sl_graph_predict_lanes (sl_model *m, sl_plan **lanes, const float *x, int n, float *probs)
+{
+  lanes_job j = { m, lanes, x, n, probs };
+
+  return _sl_cpu_backend_parallel (m->backend, lane_share, &j);
 }
 
 /* A transient's output again, as its forward pass wrote it (find_transients):

@@ -97,8 +97,7 @@ move_to (sl_model *m, sl_backend *be, sl_device_list *list, size_t index, sl_err
       return st;
     }
   /* Everything on the old device goes, with the backend last. */
-  _sl_plan_free (m, m->predict_plan);
-  m->predict_plan = NULL;
+  _sl_model_drop_predict_plans (m);
   _sl_plan_free (m, m->features_plan);
   m->features_plan = NULL;
   _sl_model_drop_tap_plans (m);

@@ -135,6 +135,10 @@ struct sl_model
   int device_index;        /* the list entry of the device */
   int trainers;            /* trainers using the model: its device cannot change */
   sl_plan *predict_plan;
+  /* Batches of at least `threads` images on a CPU pool: one lane plan a
+   * thread (n_lanes of them, 0 until a batch needs them). */
+  sl_plan **predict_lanes;
+  int n_lanes;
   bool shares_weights; /* params and state belong to another model (sl_model_share) */
   /* Bytes a plan (activations, workspaces) may take; 0 = no limit. Set by
    * the runtime classifier from its memory limit: _sl_plan_new refuses a
@@ -198,6 +202,14 @@ void _sl_format_bytes (uint64_t bytes, char *buf, size_t size);
 
 sl_status _sl_plan_new (sl_model *model, int batch, bool training, bool want_input_grad,
                         sl_plan **out, sl_error *err);
+/* A lane: an inference plan for one thread of the model's CPU pool, which
+ * runs every layer on a one-thread backend of its own, so that the pool's
+ * threads can each take a share of a batch through the whole graph at once
+ * (sl-model.c). The model must compute on a CPU pool of two or more. */
+sl_status _sl_plan_new_lane (sl_model *model, int batch, sl_plan **out, sl_error *err);
+/* The largest batch, from 1 to want, of which `lanes` lanes fit
+ * model->plan_limit together. */
+int _sl_plan_fit_lane_batch (const sl_model *model, int want, int lanes);
 /* An inference plan in which every layer owns its output buffer (an
  * ordinary one shares them by lifetime): the reference tests compare with. */
 sl_status _sl_plan_new_unshared (sl_model *model, int batch, sl_plan **out, sl_error *err);
@@ -231,6 +243,13 @@ void _sl_model_drop_tap_plans (sl_model *model);
 /* Runs the graph on n <= plan->batch images; returns the logits (n x classes). */
 const float *_sl_graph_forward (sl_model *model, sl_plan *plan, const float *x, int n,
                                 bool training, uint64_t noise_seed);
+/* Softmax probabilities of n images through m->threads lane plans at once,
+ * lane t (of batch >= its share) taking share t of the images on thread t of
+ * the model's pool; false, running nothing, where the model has no pool. */
+bool _sl_graph_predict_lanes (sl_model *model, sl_plan **lanes, const float *x, int n,
+                              float *probs);
+/* Frees the prediction plans (predict_plan and the lanes). */
+void _sl_model_drop_predict_plans (sl_model *model);
 /* Backpropagates plan->logits_grad into param_grads (and plan->input_grad).
  * param_grads holds the trainable parameters only (from trainable_offset);
  * it stops at the first trainable layer. */

@@ -263,3 +263,18 @@ _sl_cpu_gemm (sl_cpu *cpu, bool trans_a, bool trans_b, int m, int n, int k, floa
     }
   _sl_threadpool_run (cpu->pool, gemm_share, &j);
 }
+
+bool
+_sl_cpu_backend_parallel (sl_backend *be, sl_parallel_fn fn, void *ctx)
+{
+  sl_cpu *cpu;
+
+  if (be == NULL || be->ops != &cpu_ops)
+    return false;
+  cpu = _sl_cpu_of (be);
+  if (cpu->threads == 1)
+    fn (ctx, 0, 1);
+  else
+    _sl_threadpool_run (cpu->pool, fn, ctx);
+  return true;
+}

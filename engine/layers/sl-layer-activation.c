@@ -37,7 +37,7 @@ sigmoid_flops (const sl_node *n)
 static const float *
 activation_forward (const sl_layer_run *r)
 {
-  sl_backend *be = r->m->backend;
+  sl_backend *be = r->be;
 
   be->ops->activation_forward (be, activation_of (r->node->kind), r->node->slope, r->len, r->in,
                                r->y);
@@ -48,7 +48,7 @@ activation_forward (const sl_layer_run *r)
 static void
 activation_backward (const sl_layer_run *r)
 {
-  sl_backend *be = r->m->backend;
+  sl_backend *be = r->be;
 
   if (r->dx != NULL)
     be->ops->activation_backward (be, activation_of (r->node->kind), r->node->slope, r->len,

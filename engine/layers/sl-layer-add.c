@@ -22,7 +22,7 @@ add_flops (const sl_node *n)
 static const float *
 add_forward (const sl_layer_run *r)
 {
-  sl_backend *be = r->m->backend;
+  sl_backend *be = r->be;
 
   be->ops->add_forward (be, r->len, r->in, r->in1, r->y);
   return r->y;
@@ -31,7 +31,7 @@ add_forward (const sl_layer_run *r)
 static void
 add_backward (const sl_layer_run *r)
 {
-  sl_backend *be = r->m->backend;
+  sl_backend *be = r->be;
 
   if (r->dx != NULL)
     be->ops->copy_grad (be, r->len, r->dy, r->dx, r->acc);

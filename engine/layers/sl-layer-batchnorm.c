@@ -82,7 +82,7 @@ batchnorm_flops (const sl_node *n)
 static const float *
 batchnorm_forward (const sl_layer_run *r)
 {
-  sl_backend *be = r->m->backend;
+  sl_backend *be = r->be;
   const sl_node *node = r->node;
   float *state = r->m->state + node->state_offset;
 
@@ -96,7 +96,7 @@ batchnorm_forward (const sl_layer_run *r)
 static void
 batchnorm_backward (const sl_layer_run *r)
 {
-  sl_backend *be = r->m->backend;
+  sl_backend *be = r->be;
   const sl_node *node = r->node;
 
   /* At inference (a backward pass for Grad-CAM) the statistics are the running ones too. */

@@ -91,7 +91,7 @@ conv_flops (const sl_node *n)
 static const float *
 conv_forward (const sl_layer_run *r)
 {
-  sl_backend *be = r->m->backend;
+  sl_backend *be = r->be;
 
   be->ops->conv2d_forward (be, &r->node->geom, r->n, r->in, r->w, r->b, r->y, r->p->workspace,
                            r->p->workspace_size);
@@ -101,7 +101,7 @@ conv_forward (const sl_layer_run *r)
 static void
 conv_backward (const sl_layer_run *r)
 {
-  sl_backend *be = r->m->backend;
+  sl_backend *be = r->be;
 
   be->ops->conv2d_backward (be, &r->node->geom, r->n, r->in, r->w, r->dy, r->dx, r->acc, r->dw,
                             r->db, r->p->workspace, r->p->workspace_size, r->p->param_grad_scratch);

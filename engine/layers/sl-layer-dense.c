@@ -67,7 +67,7 @@ dense_flops (const sl_node *n)
 static const float *
 dense_forward (const sl_layer_run *r)
 {
-  sl_backend *be = r->m->backend;
+  sl_backend *be = r->be;
 
   be->ops->dense_forward (be, r->n, (int) _sl_shape_size (r->node->in), r->node->units, r->in, r->w,
                           r->b, r->y);
@@ -77,7 +77,7 @@ dense_forward (const sl_layer_run *r)
 static void
 dense_backward (const sl_layer_run *r)
 {
-  sl_backend *be = r->m->backend;
+  sl_backend *be = r->be;
 
   be->ops->dense_backward (be, r->n, (int) _sl_shape_size (r->node->in), r->node->units, r->in,
                            r->w, r->dy, r->dx, r->acc, r->dw, r->db);

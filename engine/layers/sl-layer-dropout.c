@@ -34,7 +34,7 @@ dropout_flops (const sl_node *n)
 static const float *
 dropout_forward (const sl_layer_run *r)
 {
-  sl_backend *be = r->m->backend;
+  sl_backend *be = r->be;
 
   if (!r->training || r->node->rate <= 0.0f)
     return r->in; /* identity at inference */
@@ -47,7 +47,7 @@ dropout_forward (const sl_layer_run *r)
 static void
 dropout_backward (const sl_layer_run *r)
 {
-  sl_backend *be = r->m->backend;
+  sl_backend *be = r->be;
 
   /* At inference (a backward pass for Grad-CAM) it was the identity. */
   if (r->dx != NULL && r->training && r->node->rate > 0.0f)

@@ -58,7 +58,7 @@ pool_flops (const sl_node *n)
 static const float *
 pool_forward (const sl_layer_run *r)
 {
-  sl_backend *be = r->m->backend;
+  sl_backend *be = r->be;
 
   be->ops->pool_forward (be, pool_of (r->node), &r->node->geom, r->n, r->in, r->y,
                          r->p->argmax[r->index]); /* planned where a backward pass follows */
@@ -68,7 +68,7 @@ pool_forward (const sl_layer_run *r)
 static void
 pool_backward (const sl_layer_run *r)
 {
-  sl_backend *be = r->m->backend;
+  sl_backend *be = r->be;
 
   if (r->dx != NULL)
     be->ops->pool_backward (be, pool_of (r->node), &r->node->geom, r->n, r->dy,
@@ -134,7 +134,7 @@ global_avgpool_flops (const sl_node *n)
 static const float *
 global_avgpool_forward (const sl_layer_run *r)
 {
-  sl_backend *be = r->m->backend;
+  sl_backend *be = r->be;
   const sl_node *node = r->node;
 
   be->ops->global_avgpool_forward (be, r->n, node->in.c, node->in.h * node->in.w, r->in, r->y);
@@ -144,7 +144,7 @@ global_avgpool_forward (const sl_layer_run *r)
 static void
 global_avgpool_backward (const sl_layer_run *r)
 {
-  sl_backend *be = r->m->backend;
+  sl_backend *be = r->be;
   const sl_node *node = r->node;
 
   if (r->dx != NULL)

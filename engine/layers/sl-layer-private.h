@@ -36,6 +36,7 @@ typedef struct
 {
   sl_model *m;
   sl_plan *p;
+  sl_backend *be; /* runs the node's ops: the model's, or a one-thread one */
   const sl_node *node;
   int index; /* of the node */
   int n;

@@ -308,7 +308,8 @@ test_training_frozen (void)
 
 /* A limit between the batch-1 and the batch-64 plan: 100 images are
  * predicted in chunks of the largest batch that fits, equal to predicting
- * them one by one; a limit that fits only batch 1 still predicts. */
+ * them one by one; a limit that fits only batch 1 still predicts. On one
+ * thread: batches on several go through lanes (test-engine-predict-lanes). */
 static void
 test_predict_within_limit (void)
 {
@@ -321,6 +322,7 @@ test_predict_within_limit (void)
   g_autofree float *many = g_new (float, 10 * n);
   uint64_t b1, b64, b20;
 
+  sl_assert_ok (sl_model_set_threads (m, 1, &err), &err);
   randomise_state (m, 9);
   sl_test_fill_normal (x, in_size * n, 13, 1.0f);
   b1 = measure (m, 1);
