@@ -1,10 +1,12 @@
-/* bench-conv.c: forward time of the presets' ordinary convolutions, the direct CPU kernel against
+/* bench-conv.c: forward time of the presets' ordinary convolutions, the direct CPU kernels against
  * im2col + GEMM, in the same run.
  *
  *   build/bench/bench-conv [--threads T] [--batch N] [--repeats R] [--only TEXT]
  *
  * Prints one line per layer: milliseconds per forward pass of the batch for each path, their
- * GFLOP/s and the speed-up of the direct kernel, then the backward pass as training runs it
+ * GFLOP/s and the speed-up of the direct kernel (the filter-vectorised and Winograd kernels where
+ * their rules take the layer; Winograd's GFLOP/s* count the direct computation's operations),
+ * then the backward pass as training runs it
  * (input and weight gradients: GFLOP/s counts both), best of R repeats, CPU time of the process
  * over the threads. */
 #include "bench-clock.h"
@@ -21,7 +23,7 @@ typedef struct
   int in_c, out_c, hw, k, s;
 } Layer;
 
-/* The shapes of small-bn (28 and 128 px), seed-cnn and resnet-s (128 px). */
+/* The shapes of small-bn (28, 128 and 224 px), seed-cnn and resnet-s (128 px). */
 static const Layer layers[] = {
   { "small-bn 1->32 28x28 k3", 1, 32, 28, 3, 1 },
   { "small-bn 32->64 14x14 k3", 32, 64, 14, 3, 1 },
@@ -41,6 +43,12 @@ static const Layer layers[] = {
   { "resnet-s 32->32 16x16 k3", 32, 32, 16, 3, 1 },
   { "resnet-s 32->64 16x16 k3 s2", 32, 64, 16, 3, 2 },
   { "resnet-s 64->64 8x8 k3", 64, 64, 8, 3, 1 },
+  /* At 224 px, and resnet-s's wider stages at 128 px. */
+  { "small-bn 64->128 28x28 k3", 64, 128, 28, 3, 1 },
+  { "small-bn 128->256 14x14 k3", 128, 256, 14, 3, 1 },
+  { "resnet-s 16->16 64x64 k3", 16, 16, 64, 3, 1 },
+  { "resnet-s 32->32 32x32 k3", 32, 32, 32, 3, 1 },
+  { "resnet-s 64->64 16x16 k3", 64, 64, 16, 3, 1 },
 };
 
 static void
@@ -84,6 +92,7 @@ typedef enum
   PASS_GEMM,
   PASS_DIRECT,
   PASS_CHANNELS,
+  PASS_WINOGRAD,
   PASS_BACKWARD
 } Pass;
 
@@ -99,7 +108,9 @@ typedef struct
 static void
 run_pass (const LayerRun *r, Pass pass)
 {
-  if (pass == PASS_CHANNELS)
+  if (pass == PASS_WINOGRAD)
+    _sl_cpu_winograd_conv_forward (r->cpu, r->d, r->n, r->x, r->w, NULL, r->y, false, r->ws);
+  else if (pass == PASS_CHANNELS)
     _sl_cpu_channels_conv_forward (r->cpu, r->d, r->n, r->x, r->w, NULL, r->y, false, r->ws);
   else if (pass == PASS_DIRECT)
     _sl_cpu_direct_conv_forward (r->cpu, r->d, r->n, r->x, r->w, NULL, r->y, false, r->ws);
@@ -174,8 +185,8 @@ main (int argc, char **argv)
   sl_cpu *cpu = _sl_cpu_of (be);
   printf ("batch %d, %d thread(s); ms per pass, GFLOP/s; x > 1: the direct kernel is faster\n",
           batch, threads);
-  printf ("%-30s %9s %7s %9s %7s %6s %9s %7s %9s %7s\n", "layer", "gemm ms", "GF/s", "direct",
-          "GF/s", "x", "channels", "GF/s", "back ms", "GF/s");
+  printf ("%-30s %9s %7s %9s %7s %6s %9s %7s %9s %7s %9s %7s\n", "layer", "gemm ms", "GF/s",
+          "direct", "GF/s", "x", "channels", "GF/s", "winograd", "GF/s*", "back ms", "GF/s");
   for (size_t l = 0; l < sizeof layers / sizeof layers[0]; l++)
     {
       if (only != NULL && strstr (layers[l].name, only) == NULL)
@@ -185,7 +196,9 @@ main (int argc, char **argv)
       const size_t ny = (size_t) batch * d.out_c * d.out_h * d.out_w;
       const size_t nw = (size_t) d.out_c * d.in_c * d.kh * d.kw;
       const size_t gws = _sl_cpu_gemm_conv_workspace_floats (&d, threads);
-      const size_t dws = _sl_cpu_direct_conv_workspace_floats (&d, threads);
+      const size_t dws0 = _sl_cpu_direct_conv_workspace_floats (&d, threads);
+      const size_t wws = _sl_cpu_winograd_conv_workspace_floats (&d, threads);
+      const size_t dws = dws0 > wws ? dws0 : wws; /* and the Winograd kernel's */
       float *x = malloc (nx * sizeof *x), *w = malloc (nw * sizeof *w);
       float *y = malloc (ny * sizeof *y);
       float *ws = malloc ((gws > dws ? gws : dws) * sizeof *ws); /* dws: both direct kernels */
@@ -203,11 +216,17 @@ main (int argc, char **argv)
       const double dt = time_pass (&r, PASS_DIRECT, repeats);
       const double ct
           = _sl_cpu_channels_conv_applies (&d) ? time_pass (&r, PASS_CHANNELS, repeats) : 0.0;
+      const double wt
+          = _sl_cpu_winograd_conv_applies (&d) ? time_pass (&r, PASS_WINOGRAD, repeats) : 0.0;
       const double bt = time_pass (&r, PASS_BACKWARD, repeats);
       printf ("%-30s %9.4f %7.1f %9.4f %7.1f %6.2f", layers[l].name, g, flop / g * 1e-6, dt,
               flop / dt * 1e-6, g / dt);
       if (ct > 0.0)
         printf (" %9.4f %7.1f", ct, flop / ct * 1e-6);
+      else
+        printf (" %9s %7s", "-", "-");
+      if (wt > 0.0)
+        printf (" %9.4f %7.1f", wt, flop / wt * 1e-6);
       else
         printf (" %9s %7s", "-", "-");
       printf (" %9.4f %7.1f\n", bt, 2 * flop / bt * 1e-6);

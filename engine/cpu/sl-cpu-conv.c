@@ -1,6 +1,7 @@
 /* sl-cpu-conv.c: conv2d on the CPU by im2col + OpenBLAS GEMM over chunks of images, the batch
  * split over the pool; depthwise convolutions go to the direct kernels of sl-cpu-depthwise.c, and
- * the forward pass of the shapes sl-cpu-conv-direct.c does better to its kernel. */
+ * the shapes the direct kernels (sl-cpu-conv-direct.c, -channels.c) and Winograd's
+ * (sl-cpu-conv-winograd.c) do better to them. */
 
 /* Input gradients of stride-1 convolutions on large images are a forward
  * convolution of dy with the flipped, transposed filters ("dx as a
@@ -18,6 +19,12 @@
 #define CHUNK_COLUMNS 256
 #define MAX_CHUNK     8
 
+static size_t
+larger (size_t a, size_t b)
+{
+  return a > b ? a : b;
+}
+
 /* The direct weight gradient takes images of at least this many runs of
  * output pixels (a vector register each)... */
 #define DIRECT_DW_MIN_RUNS 16
@@ -28,6 +35,12 @@
  * 1.33; small-bn 64 -> 128 at 16 x 16, 4.5 MiB, 8.1 -> 10.1; 32 -> 64 at 14 x
  * 14, 1.1 MiB, 1.9 -> 2.4. */
 #define DIRECT_DW_MAX_SUMS_BYTES (1 << 20)
+/* The input gradient by Winograd's kernel where its transformed filters stay
+ * in the level-2 cache from one image to the next, between which the weight
+ * gradient runs: small-bn's 128 -> 256 at 8 x 8 (2 MiB of them), batch 32, 2
+ * threads, backward 6.7 ms with the filter-vectorised kernel, 7.7 with
+ * Winograd's; 64 -> 128 at 16 x 16 (512 KiB) 6.6 -> 6.2. */
+#define WINOGRAD_DX_MAX_PACK_BYTES (1 << 20)
 
 typedef struct
 {
@@ -40,6 +53,7 @@ typedef struct
   bool dx_as_conv;   /* dx by the convolution of dy with the flipped filters (see top) */
   bool direct_dx;    /* and that convolution by a direct kernel, no columns for it: */
   bool channels_dx;  /* the one vectorised over filters, or else over pixels */
+  bool winograd_dx;  /* or by Winograd's minimal filtering (sl-cpu-conv-winograd.c) */
   bool direct_dw;    /* the weight gradient by the direct kernel, no columns for it */
   size_t col_floats; /* per image of a chunk: the larger of both column matrices */
   size_t room;       /* direct kernels: per thread, their bordered copies */
@@ -106,19 +120,30 @@ conv_dims_of (const sl_conv_desc *d)
   c.chunk = CHUNK_COLUMNS / (c.ohw > 0 ? c.ohw : 1);
   c.chunk = c.chunk < 1 ? 1 : (c.chunk > MAX_CHUNK ? MAX_CHUNK : c.chunk);
   c.dx_as_conv = dx_as_conv_applies (d, c.chunk);
-  c.direct_dx = c.channels_dx = false;
+  c.direct_dx = c.channels_dx = c.winograd_dx = false;
   c.room = c.dx_pack = c.dw_sums = 0;
   if (dx_is_conv (d))
     {
       const sl_conv_desc t = dx_conv_desc (d);
 
-      /* Both kernels take the same room and packed filters. */
+      /* Both direct kernels take the same room and packed filters;
+       * Winograd's, where a pass's images pay for it, its own. */
+      c.winograd_dx = _sl_cpu_winograd_conv_applies (&t)
+                      && _sl_cpu_winograd_conv_packed_floats (&t) * sizeof (float)
+                             <= WINOGRAD_DX_MAX_PACK_BYTES;
       c.channels_dx = _sl_cpu_channels_conv_applies (&t);
       c.direct_dx = c.channels_dx || _sl_cpu_direct_conv_applies (&t);
       if (c.direct_dx)
         {
           c.room = _sl_cpu_direct_conv_image_floats (&t);
           c.dx_pack = _sl_cpu_direct_conv_packed_floats (&t);
+        }
+      else
+        c.winograd_dx = false; /* never without a kernel for passes it does not pay in */
+      if (c.winograd_dx)
+        {
+          c.room = larger (c.room, _sl_cpu_winograd_conv_image_floats (&t));
+          c.dx_pack = larger (c.dx_pack, _sl_cpu_winograd_conv_packed_floats (&t));
         }
     }
   c.direct_dw
@@ -176,9 +201,12 @@ _sl_cpu_conv2d_workspace_floats (const sl_conv_desc *d, int threads)
   gemm = _sl_cpu_gemm_conv_workspace_floats (d, threads);
   if (!_sl_cpu_direct_conv_applies (d) && !_sl_cpu_channels_conv_applies (d))
     return gemm;
-  /* Either direct kernel: packed filters and a bordered image a thread. */
+  /* Either direct kernel: packed filters and a bordered image a thread; and
+   * Winograd's, which small passes leave to them. */
   direct = _sl_cpu_direct_conv_workspace_floats (d, threads);
-  return direct > gemm ? direct : gemm;
+  if (_sl_cpu_winograd_conv_applies (d))
+    direct = larger (direct, _sl_cpu_winograd_conv_workspace_floats (d, threads));
+  return larger (direct, gemm);
 }
 
 /* The direct depthwise kernels need no per-thread weight gradients. */
@@ -354,6 +382,8 @@ _sl_cpu_conv2d_forward (sl_backend *be, const sl_conv_desc *d, int n, const floa
   (void) ws_floats;
   if (_sl_cpu_is_depthwise (d))
     _sl_cpu_depthwise_forward (cpu, d, n, x, w, b, y, ws);
+  else if (_sl_cpu_winograd_conv_pays (d, n))
+    _sl_cpu_winograd_conv_forward (cpu, d, n, x, w, b, y, false, ws);
   else if (_sl_cpu_channels_conv_applies (d))
     _sl_cpu_channels_conv_forward (cpu, d, n, x, w, b, y, false, ws);
   else if (_sl_cpu_direct_conv_applies (d))
@@ -367,7 +397,9 @@ static void
 dx_image (const conv_dims *c, const sl_conv_desc *t, const float *dy, const float *pack, float *dx,
           bool accumulate, float *room)
 {
-  if (c->channels_dx)
+  if (c->winograd_dx)
+    _sl_cpu_winograd_conv_image (t, dy, pack, dx, accumulate, room);
+  else if (c->channels_dx)
     _sl_cpu_channels_conv_image (t, dy, pack, dx, accumulate, room);
   else
     _sl_cpu_direct_conv_image (t, dy, pack, dx, accumulate, room);
@@ -595,13 +627,16 @@ _sl_cpu_gemm_conv_backward (sl_cpu *cpu, const sl_conv_desc *d, int n, const flo
   if (dx != NULL && (j.cd.dx_as_conv || j.cd.direct_dx))
     {
       j.dx_desc = dx_conv_desc (d);
+      j.cd.winograd_dx = j.cd.winograd_dx && _sl_cpu_winograd_conv_pays (&j.dx_desc, n);
       j.w_flipped = ws + thread_floats (&j.cd) * (size_t) cpu->threads;
       flip_filters (d, w, j.w_flipped);
       if (j.cd.direct_dx)
         {
           j.dx_pack = j.w_flipped + j.cd.w_count;
-          (j.cd.channels_dx ? _sl_cpu_channels_conv_pack
-                            : _sl_cpu_direct_conv_pack) (&j.dx_desc, j.w_flipped, NULL, j.dx_pack);
+          (j.cd.winograd_dx ? _sl_cpu_winograd_conv_pack
+           : j.cd.channels_dx
+               ? _sl_cpu_channels_conv_pack
+               : _sl_cpu_direct_conv_pack) (&j.dx_desc, j.w_flipped, NULL, j.dx_pack);
         }
     }
   _sl_threadpool_run (cpu->pool, backward_share, &j);

@@ -135,6 +135,25 @@ void _sl_cpu_channels_conv_pack (const sl_conv_desc *d, const float *w, const fl
 void _sl_cpu_channels_conv_image (const sl_conv_desc *d, const float *x, const float *pack,
                                   float *y, bool accumulate, float *room);
 
+/* sl-cpu-conv-winograd.c: 3 x 3 stride-1 convolutions with 32k filters, at least 16 input
+ * channels and outputs at least 8 x 8 by Winograd's F(2x2, 3x3) (AVX-512 builds); ws holds
+ * _sl_cpu_winograd_conv_workspace_floats (d, cpu->threads). */
+bool _sl_cpu_winograd_conv_applies (const sl_conv_desc *d);
+/* And whether a pass of n images should take it (the others where not). */
+bool _sl_cpu_winograd_conv_pays (const sl_conv_desc *d, int n);
+size_t _sl_cpu_winograd_conv_workspace_floats (const sl_conv_desc *d, int threads);
+void _sl_cpu_winograd_conv_forward (sl_cpu *cpu, const sl_conv_desc *d, int n, const float *x,
+                                    const float *w, const float *b, float *y, bool accumulate,
+                                    float *ws);
+/* One image on the calling thread, with filters transformed once by _pack
+ * (_packed_floats of pack) and _image_floats of room. */
+size_t _sl_cpu_winograd_conv_packed_floats (const sl_conv_desc *d);
+size_t _sl_cpu_winograd_conv_image_floats (const sl_conv_desc *d);
+void _sl_cpu_winograd_conv_pack (const sl_conv_desc *d, const float *w, const float *b,
+                                 float *pack);
+void _sl_cpu_winograd_conv_image (const sl_conv_desc *d, const float *x, const float *pack,
+                                  float *y, bool accumulate, float *room);
+
 /* sl-cpu-conv.c: the im2col + GEMM path for every convolution, depthwise
  * included (tests and benchmarks compare the two); ws holds
  * _sl_cpu_gemm_conv_workspace_floats (d, cpu->threads) floats and scratch

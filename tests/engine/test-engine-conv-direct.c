@@ -1,6 +1,6 @@
 /* test-engine-conv-direct.c: the direct convolution kernels of the CPU backend (vectorised over
- * pixels, and over filters where that one applies) against the definition in double precision,
- * and the rules that pick them over im2col + GEMM. */
+ * pixels, over filters, and Winograd's for 3 x 3 where those apply) against the definition in
+ * double precision, and the rules that pick them over im2col + GEMM. */
 #include "sl-test-support.h"
 #include "sl-cpu-private.h"
 
@@ -38,7 +38,25 @@ static const DirectCase direct_cases[] = {
   { "k3-same-12to32-6x29-b1", 1, 12, 32, 6, 29, 3, 3, 1, 1, 1, 1, 1, TRUE },
   { "k3-s2-tf-same-16to32-11x12-b2", 2, 16, 32, 11, 12, 3, 3, 2, 0, 0, 1, 1, FALSE },
   { "k2x3-asymmetric-8to32-9x8-b1", 1, 8, 32, 9, 8, 2, 3, 1, 0, 1, 1, 1, TRUE },
+  /* Winograd's F(2x2, 3x3) (3 x 3, stride 1, 16k filters): odd sizes (a last tile row and
+   * column of one pixel), rows of 16 + 2 tiles, 48 filters (a last block of 16), tiles of a
+   * vector over several tile rows (7 x 7 tiles), uneven padding, bands of one tile row (256
+   * channels, 40 wide) split over the threads for one image, and many images. */
+  { "k3-same-16to32-33x35-b2", 2, 16, 32, 33, 35, 3, 3, 1, 1, 1, 1, 1, TRUE },
+  { "k3-same-64to48-9x10-b3", 3, 64, 48, 9, 10, 3, 3, 1, 1, 1, 1, 1, TRUE },
+  { "k3-same-32to64-14x14-b2", 2, 32, 64, 14, 14, 3, 3, 1, 1, 1, 1, 1, FALSE },
+  { "k3-uneven-24to32-17x21-b1", 1, 24, 32, 17, 21, 3, 3, 1, 0, 2, 2, 0, TRUE },
+  { "k3-same-256to32-20x40-b1", 1, 256, 32, 20, 40, 3, 3, 1, 1, 1, 1, 1, FALSE },
+  { "k3-valid-16to16-12x11-b5", 5, 16, 16, 12, 11, 3, 3, 1, 0, 0, 0, 0, TRUE },
 };
+
+/* Shapes the Winograd kernel can take (its rule picks the ones it is faster on). */
+static gboolean
+winograd_takes (const sl_conv_desc *d)
+{
+  return SL_CPU_VECTOR_LANES == 16 && d->kh == 3 && d->kw == 3 && d->sh == 1 && d->sw == 1
+         && d->groups == 1 && d->out_c % 16 == 0;
+}
 
 static sl_conv_desc
 desc_of (const DirectCase *k)
@@ -141,6 +159,28 @@ check_kernel (const char *kernel, ForwardFunc forward, gsize ws_floats, sl_cpu *
   g_assert_cmpfloat (ws[ws_floats], ==, 12345.0f);
 }
 
+/* The Winograd kernel image by image on the calling thread (input gradients
+ * use this), with filters transformed once; room exactly as declared. */
+static void
+check_winograd_images (const sl_conv_desc *d, int n, const float *x, const float *w,
+                       const float *bias, const float *ry)
+{
+  const gsize in_size = (gsize) d->in_c * d->in_h * d->in_w,
+              out_size = (gsize) d->out_c * d->out_h * d->out_w;
+  const gsize packed = _sl_cpu_winograd_conv_packed_floats (d),
+              room = _sl_cpu_winograd_conv_image_floats (d);
+  g_autofree float *pack = g_new (float, packed + 1), *space = g_new (float, room + 1);
+  g_autofree float *y = g_new (float, n *out_size);
+
+  pack[packed] = space[room] = 12345.0f;
+  _sl_cpu_winograd_conv_pack (d, w, bias, pack);
+  for (int i = 0; i < n; i++)
+    _sl_cpu_winograd_conv_image (d, x + i * in_size, pack, y + i * out_size, FALSE, space);
+  assert_close ("winograd: images", y, ry, n * out_size);
+  g_assert_cmpfloat (pack[packed], ==, 12345.0f);
+  g_assert_cmpfloat (space[room], ==, 12345.0f);
+}
+
 static void
 run_case (const DirectCase *k, int threads)
 {
@@ -170,6 +210,13 @@ run_case (const DirectCase *k, int threads)
     check_kernel ("channels", _sl_cpu_channels_conv_forward,
                   _sl_cpu_direct_conv_workspace_floats (&d, cpu->threads), cpu, &d, n, x, w, bias,
                   y0, ry);
+  if (winograd_takes (&d))
+    {
+      check_kernel ("winograd", _sl_cpu_winograd_conv_forward,
+                    _sl_cpu_winograd_conv_workspace_floats (&d, cpu->threads), cpu, &d, n, x, w,
+                    bias, y0, ry);
+      check_winograd_images (&d, n, x, w, bias, ry);
+    }
   be->ops->destroy (be);
 }
 
@@ -314,6 +361,47 @@ test_one_thread (void)
   g_assert_false (_sl_cpu_conv2d_one_thread (&d, 1, 2)); /* 1 x 1: GEMM */
 }
 
+/* Winograd's kernel takes what it was measured to do better (3 x 3, stride 1, 32k filters, at
+ * least 16 channels, 8 x 8 outputs and 32 wide under 64 channels), and a pass only when it has
+ * 64 tiles (2 x 2 outputs) to transform its filters for. */
+static void
+test_winograd_applies (void)
+{
+  const gboolean avx512 = SL_CPU_VECTOR_LANES == 16;
+  DirectCase k = { "32to64", 4, 32, 64, 32, 32, 3, 3, 1, 1, 1, 1, 1, FALSE };
+  sl_conv_desc d = desc_of (&k);
+
+  g_assert_true (_sl_cpu_winograd_conv_applies (&d) == avx512);
+  g_assert_true (_sl_cpu_winograd_conv_pays (&d, 1) == avx512);
+  d.out_c = 48;
+  g_assert_false (_sl_cpu_winograd_conv_applies (&d)); /* not blocks of 32 filters */
+  d = desc_of (&k);
+  d.in_c = 8;
+  g_assert_false (_sl_cpu_winograd_conv_applies (&d)); /* few channels */
+  d = desc_of (&k);
+  d.groups = 2;
+  g_assert_false (_sl_cpu_winograd_conv_applies (&d)); /* grouped */
+  k.s = 2;
+  d = desc_of (&k);
+  g_assert_false (_sl_cpu_winograd_conv_applies (&d)); /* stride 2 */
+  k.s = 1;
+  k.kh = k.kw = 5;
+  k.top = k.left = k.bottom = k.right = 2;
+  d = desc_of (&k);
+  g_assert_false (_sl_cpu_winograd_conv_applies (&d)); /* 5 x 5 */
+  k = (DirectCase){ "32to32", 4, 32, 32, 16, 16, 3, 3, 1, 1, 1, 1, 1, FALSE };
+  d = desc_of (&k);
+  g_assert_false (_sl_cpu_winograd_conv_applies (&d)); /* 16 wide, under 64 channels */
+  k = (DirectCase){ "64to64", 4, 64, 64, 8, 8, 3, 3, 1, 1, 1, 1, 1, FALSE };
+  d = desc_of (&k);
+  g_assert_true (_sl_cpu_winograd_conv_applies (&d) == avx512);
+  g_assert_false (_sl_cpu_winograd_conv_pays (&d, 3)); /* 48 tiles */
+  g_assert_true (_sl_cpu_winograd_conv_pays (&d, 4) == avx512);
+  k.h = k.w = 7;
+  d = desc_of (&k);
+  g_assert_false (_sl_cpu_winograd_conv_applies (&d)); /* 7 x 7 */
+}
+
 int
 main (int argc, char **argv)
 {
@@ -331,6 +419,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/conv-direct/same-bits", test_same_bits);
   g_test_add_func ("/engine/conv-direct/applies", test_applies);
   g_test_add_func ("/engine/conv-direct/channels-applies", test_channels_applies);
+  g_test_add_func ("/engine/conv-direct/winograd-applies", test_winograd_applies);
   g_test_add_func ("/engine/conv-direct/one-thread", test_one_thread);
   return g_test_run ();
 }

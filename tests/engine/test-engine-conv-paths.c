@@ -36,6 +36,11 @@ static const ConvCase conv_cases[] = {
   { "k3-s2-8to12-b3", 3, 8, 12, 36, 52, 3, 3, 2, 2, 1, 1, 1, 1, TRUE },
   { "k5-same-4to8-b2", 2, 4, 8, 18, 16, 5, 5, 1, 1, 2, 2, 2, 2, FALSE },
   { "k2x4-valid-3to16-b3", 3, 3, 16, 20, 35, 2, 4, 1, 1, 0, 0, 0, 0, FALSE },
+  /* Input gradients by Winograd's kernel (enough tiles in the pass), odd sizes among them, and
+   * the same layer with too few images for it (the filter-vectorised kernel). */
+  { "k3-same-32to64-b3", 3, 32, 64, 10, 12, 3, 3, 1, 1, 1, 1, 1, 1, TRUE },
+  { "k3-same-64to64-odd-b2", 2, 64, 64, 17, 19, 3, 3, 1, 1, 1, 1, 1, 1, FALSE },
+  { "k3-same-32to64-b1", 1, 32, 64, 10, 12, 3, 3, 1, 1, 1, 1, 1, 1, TRUE },
 };
 
 static sl_conv_desc
