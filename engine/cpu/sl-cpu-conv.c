@@ -55,9 +55,10 @@ typedef struct
   bool channels_dx;  /* the one vectorised over filters, or else over pixels */
   bool winograd_dx;  /* or by Winograd's minimal filtering (sl-cpu-conv-winograd.c) */
   bool direct_dw;    /* the weight gradient by the direct kernel, no columns for it */
+  bool winograd_dw;  /* or by Winograd's (sl-cpu-conv-winograd.c) */
   size_t col_floats; /* per image of a chunk: the larger of both column matrices */
   size_t room;       /* direct kernels: per thread, their bordered copies */
-  size_t dw_sums;    /* direct_dw: per thread, the weight gradient's vector sums */
+  size_t dw_sums;    /* direct_dw, winograd_dw: per thread, the weight gradient's sums */
   size_t dx_pack;    /* direct_dx: the flipped filters packed for the kernel */
 } conv_dims;
 
@@ -155,6 +156,13 @@ conv_dims_of (const sl_conv_desc *d)
     c.room = _sl_cpu_direct_conv_grad_image_floats (d);
   if (c.direct_dw)
     c.dw_sums = _sl_cpu_direct_conv_grad_sums_floats (d);
+  c.winograd_dw = _sl_cpu_winograd_conv_grad_applies (d);
+  if (c.winograd_dw)
+    {
+      c.direct_dw = false;
+      c.room = larger (c.room, _sl_cpu_winograd_conv_grad_image_floats (d));
+      c.dw_sums = _sl_cpu_winograd_conv_grad_sums_floats (d);
+    }
   c.col_floats = c.col_size;
   if (c.dx_as_conv)
     {
@@ -436,12 +444,16 @@ backward_chunk (const conv_job *j, long first, int b, float *dw, float *db, floa
         db[oc] += s;
       }
 
-  /* The weight gradient: by the direct kernel, or from x's columns, or (dx as
-   * a convolution by GEMM) from dy's columns below. */
+  /* The weight gradient: by the direct kernel or Winograd's, or from x's
+   * columns, or (dx as a convolution by GEMM) from dy's columns below. */
   if (dw != NULL && c->direct_dw)
     for (int k = 0; k < b; k++)
       _sl_cpu_direct_conv_weight_grad_image (d, x + k * c->in_size, dy + k * c->out_size, sums,
                                              room);
+  else if (dw != NULL && c->winograd_dw)
+    for (int k = 0; k < b; k++)
+      _sl_cpu_winograd_conv_weight_grad_image (d, x + k * c->in_size, dy + k * c->out_size, sums,
+                                               room);
   else if (dw != NULL && !j->dw_from_dy)
     {
       const float *cols = chunk_columns (j, x, b, col, ld);
@@ -535,7 +547,7 @@ backward_share (void *ctx, int t, int threads)
 
   if (dw != NULL)
     memset (dw, 0, sizeof (float) * c->w_count);
-  if (dw != NULL && c->direct_dw)
+  if (dw != NULL && (c->direct_dw || c->winograd_dw))
     memset (sums, 0, sizeof (float) * c->dw_sums);
   if (db != NULL)
     memset (db, 0, sizeof (float) * j->d->out_c);
@@ -545,6 +557,8 @@ backward_share (void *ctx, int t, int threads)
                     sums);
   if (dw != NULL && c->direct_dw)
     _sl_cpu_direct_conv_weight_grad_finish (j->d, sums, dw);
+  else if (dw != NULL && c->winograd_dw)
+    _sl_cpu_winograd_conv_weight_grad_finish (j->d, sums, dw);
 }
 
 static void
@@ -623,7 +637,7 @@ _sl_cpu_gemm_conv_backward (sl_cpu *cpu, const sl_conv_desc *d, int n, const flo
                  .scratch = scratch,
                  .accumulate = accumulate };
 
-  j.dw_from_dy = dx != NULL && j.cd.dx_as_conv && !j.cd.direct_dw;
+  j.dw_from_dy = dx != NULL && j.cd.dx_as_conv && !j.cd.direct_dw && !j.cd.winograd_dw;
   if (dx != NULL && (j.cd.dx_as_conv || j.cd.direct_dx))
     {
       j.dx_desc = dx_conv_desc (d);

@@ -153,6 +153,16 @@ void _sl_cpu_winograd_conv_pack (const sl_conv_desc *d, const float *w, const fl
                                  float *pack);
 void _sl_cpu_winograd_conv_image (const sl_conv_desc *d, const float *x, const float *pack,
                                   float *y, bool accumulate, float *room);
+/* The weight gradient the same way (3 x 3, stride 1, 16k filters, at least 8 channels, images
+ * of at least 64 tiles, sums up to 1 MiB), image by image on the calling thread: each adds onto
+ * the sums (_grad_sums_floats, zeroed before the first) with _grad_image_floats of room, and
+ * _finish adds the weight gradient they make onto dw. */
+bool _sl_cpu_winograd_conv_grad_applies (const sl_conv_desc *d);
+size_t _sl_cpu_winograd_conv_grad_sums_floats (const sl_conv_desc *d);
+size_t _sl_cpu_winograd_conv_grad_image_floats (const sl_conv_desc *d);
+void _sl_cpu_winograd_conv_weight_grad_image (const sl_conv_desc *d, const float *x,
+                                              const float *dy, float *sums, float *room);
+void _sl_cpu_winograd_conv_weight_grad_finish (const sl_conv_desc *d, const float *sums, float *dw);
 
 /* sl-cpu-conv.c: the im2col + GEMM path for every convolution, depthwise
  * included (tests and benchmarks compare the two); ws holds

@@ -400,6 +400,28 @@ test_winograd_applies (void)
   k.h = k.w = 7;
   d = desc_of (&k);
   g_assert_false (_sl_cpu_winograd_conv_applies (&d)); /* 7 x 7 */
+
+  /* Its weight gradient: 16k filters, lanes of at least 8 channels, 32 filters or channels,
+   * 64 tiles an image, sums up to 1 MiB. */
+  k = (DirectCase){ "16to32", 4, 16, 32, 64, 64, 3, 3, 1, 1, 1, 1, 1, FALSE };
+  d = desc_of (&k);
+  g_assert_true (_sl_cpu_winograd_conv_grad_applies (&d) == avx512);
+  d.out_c = 16;
+  g_assert_false (_sl_cpu_winograd_conv_grad_applies (&d)); /* 16 -> 16: the direct kernel */
+  d.out_c = 40;
+  g_assert_false (_sl_cpu_winograd_conv_grad_applies (&d)); /* not blocks of 16 filters */
+  d = desc_of (&k);
+  d.in_c = 4;
+  g_assert_false (_sl_cpu_winograd_conv_grad_applies (&d)); /* few channels */
+  k = (DirectCase){ "64to64", 4, 64, 64, 16, 16, 3, 3, 1, 1, 1, 1, 1, FALSE };
+  d = desc_of (&k);
+  g_assert_true (_sl_cpu_winograd_conv_grad_applies (&d) == avx512); /* 64 tiles */
+  k.h = k.w = 14;
+  d = desc_of (&k);
+  g_assert_false (_sl_cpu_winograd_conv_grad_applies (&d)); /* 49 tiles */
+  k = (DirectCase){ "128to256", 4, 128, 256, 16, 16, 3, 3, 1, 1, 1, 1, 1, FALSE };
+  d = desc_of (&k);
+  g_assert_false (_sl_cpu_winograd_conv_grad_applies (&d)); /* 2 MiB of sums */
 }
 
 int

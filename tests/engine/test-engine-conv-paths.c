@@ -3,6 +3,7 @@
 #include "sl-test-support.h"
 #include "sl-cpu-private.h"
 
+#include <math.h>
 #include <string.h>
 
 typedef struct
@@ -41,6 +42,13 @@ static const ConvCase conv_cases[] = {
   { "k3-same-32to64-b3", 3, 32, 64, 10, 12, 3, 3, 1, 1, 1, 1, 1, 1, TRUE },
   { "k3-same-64to64-odd-b2", 2, 64, 64, 17, 19, 3, 3, 1, 1, 1, 1, 1, 1, FALSE },
   { "k3-same-32to64-b1", 1, 32, 64, 10, 12, 3, 3, 1, 1, 1, 1, 1, 1, TRUE },
+  /* Weight gradients by Winograd's kernel (images of at least 64 tiles, lanes of channels):
+   * odd sizes, 12 channels in 16 lanes, 40 in 3 vectors, 72 in 3 + 2, 64 in 3 + 1, uneven
+   * padding, bands of tile rows. */
+  { "k3-same-12to16-odd-b2", 2, 12, 16, 25, 23, 3, 3, 1, 1, 1, 1, 1, 1, TRUE },
+  { "k3-valid-40to32-b3", 3, 40, 32, 19, 35, 3, 3, 1, 1, 0, 0, 0, 0, FALSE },
+  { "k3-uneven-72to16-b1", 1, 72, 16, 18, 16, 3, 3, 1, 1, 0, 2, 2, 0, TRUE },
+  { "k3-same-64to64-bands-b2", 2, 64, 64, 40, 40, 3, 3, 1, 1, 1, 1, 1, 1, FALSE },
 };
 
 static sl_conv_desc
@@ -164,6 +172,10 @@ run_case (const ConvCase *k, int threads)
   const gsize scratch_floats = _sl_cpu_gemm_conv_grad_scratch_floats (&d) * cpu->threads;
   g_autofree float *ws = g_new0 (float, ws_floats + 1);
   g_autofree float *scratch = g_new0 (float, scratch_floats + 1);
+  /* Scratch holds anything when a pass starts (another layer's leftovers): a
+   * path that reads what it did not write reads a NaN. */
+  for (gsize i = 0; i < ws_floats; i++)
+    ws[i] = NAN;
   ws[ws_floats] = scratch[scratch_floats] = 12345.0f;
 
   _sl_cpu_gemm_conv_forward (cpu, &d, n, x, w, bias, y, ws);
