@@ -237,6 +237,25 @@ border_band (const winograd_job *j, const float *x, int ty0, int rows, float *xb
       }
 }
 
+/* The 16 tiles of a row from tile tx on that exist (a row of tw). */
+static inline __mmask16
+row_tiles (int tw, int tx)
+{
+  return tw - tx >= LANES ? 0xffff : (__mmask16) ((1u << (tw - tx)) - 1);
+}
+
+/* 32 floats of a row (a0, a1) as their even and odd columns: column k of
+ * the 16 tiles from a row's first two. */
+static inline void
+split_columns (__m512 a0, __m512 a1, __m512 *even_cols, __m512 *odd_cols)
+{
+  const __m512i even = _mm512_set_epi32 (30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const __m512i odd = _mm512_set_epi32 (31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+
+  *even_cols = _mm512_permutex2var_ps (a0, even, a1);
+  *odd_cols = _mm512_permutex2var_ps (a0, odd, a1);
+}
+
 /* V = B^T d B for the tiles of a band, 16 tiles of a row at once:
  * B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. v is [xi][in_c][tiles]. */
 static void
@@ -245,14 +264,12 @@ transform_patches (const winograd_job *j, const float *xb, int rows, float *v)
   const sl_conv_desc *d = j->d;
   const int wb = j->l.wb, tw = j->l.tw, height = 2 * j->l.band + 2;
   const size_t xi_step = j->l.xi_step;
-  const __m512i even = _mm512_set_epi32 (30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-  const __m512i odd = _mm512_set_epi32 (31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
 
   for (int c = 0; c < d->in_c; c++)
     for (int ty = 0; ty < rows; ty++)
       for (int tx = 0; tx < tw; tx += LANES)
         {
-          const __mmask16 keep = tw - tx >= LANES ? 0xffff : (__mmask16) ((1u << (tw - tx)) - 1);
+          const __mmask16 keep = row_tiles (tw, tx);
           float *out = v + (size_t) c * j->l.v_stride + (size_t) ty * tw + tx;
           __m512 t[4][4];
 
@@ -261,10 +278,10 @@ transform_patches (const winograd_job *j, const float *xb, int rows, float *v)
               const float *row = xb + ((size_t) c * height + 2 * ty + i) * wb + 2 * tx;
               const __m512 a0 = _mm512_loadu_ps (row), a1 = _mm512_loadu_ps (row + 16);
               const __m512 b0 = _mm512_loadu_ps (row + 2), b1 = _mm512_loadu_ps (row + 18);
-              const __m512 d0 = _mm512_permutex2var_ps (a0, even, a1);
-              const __m512 d1 = _mm512_permutex2var_ps (a0, odd, a1);
-              const __m512 d2 = _mm512_permutex2var_ps (b0, even, b1);
-              const __m512 d3 = _mm512_permutex2var_ps (b0, odd, b1);
+              __m512 d0, d1, d2, d3;
+
+              split_columns (a0, a1, &d0, &d1);
+              split_columns (b0, b1, &d2, &d3);
 
               t[i][0] = _mm512_sub_ps (d0, d2);
               t[i][1] = _mm512_add_ps (d1, d2);
@@ -285,62 +302,73 @@ transform_patches (const winograd_job *j, const float *xb, int rows, float *v)
         }
 }
 
-/* M[f][t] = sum over c of U[c][f] V[c][t] for F filters and V vectors of
- * tiles, both constants so that the accumulators live in registers; m is
- * [F][TILES]. */
+/* The products of both passes, sums of outer products of scalars (one per
+ * filter) and vectors: out[f][k] (+)= sum over `count` steps of s[f] x[k],
+ * for F filters and W vectors (constants, so that the accumulators live in
+ * registers). Step by step x moves by x_step floats and s by s_step; filter
+ * f's scalar is at s + (f / 8) s_block + (f % 8) s_f; out rows are out_f
+ * floats apart. */
+typedef struct
+{
+  size_t x_step, s_step, s_block, s_f, out_f;
+  bool add; /* onto out, else overwriting it */
+} outer_shape;
+
 static inline __attribute__ ((always_inline)) void
-products (const float *v, size_t v_stride, const float *u, size_t u_block, int in_c, float *m,
-          int V, int F)
+outer (const float *x, const float *s, int count, float *out, const outer_shape *o, int F, int W)
 {
   sl_cpu_vf acc[MAX_F][VECTORS];
 
 #pragma GCC unroll 16
   for (int f = 0; f < F; f++)
 #pragma GCC unroll 3
-    for (int k = 0; k < V; k++)
+    for (int k = 0; k < W; k++)
       acc[f][k] = (sl_cpu_vf){ 0 };
-  for (int c = 0; c < in_c; c++, v += v_stride, u += FILTERS)
+  for (int i = 0; i < count; i++, x += o->x_step, s += o->s_step)
     {
-      sl_cpu_vf x[VECTORS];
+      sl_cpu_vf xv[VECTORS];
 
 #pragma GCC unroll 3
-      for (int k = 0; k < V; k++)
-        x[k] = _sl_cpu_vf_load (v + k * LANES);
+      for (int k = 0; k < W; k++)
+        xv[k] = _sl_cpu_vf_load (x + k * LANES);
 #pragma GCC unroll 16
       for (int f = 0; f < F; f++)
         {
-          const float uf = u[(f / FILTERS) * u_block + f % FILTERS];
+          const float sf = s[(f / FILTERS) * o->s_block + (f % FILTERS) * o->s_f];
 
 #pragma GCC unroll 3
-          for (int k = 0; k < V; k++)
-            acc[f][k] += x[k] * uf;
+          for (int k = 0; k < W; k++)
+            acc[f][k] += xv[k] * sf;
         }
     }
 #pragma GCC unroll 16
   for (int f = 0; f < F; f++)
 #pragma GCC unroll 3
-    for (int k = 0; k < V; k++)
-      _sl_cpu_vf_store (m + f * TILES + k * LANES, acc[f][k]);
+    for (int k = 0; k < W; k++)
+      {
+        float *of = out + f * o->out_f + k * LANES;
+
+        _sl_cpu_vf_store (of, o->add ? _sl_cpu_vf_load (of) + acc[f][k] : acc[f][k]);
+      }
 }
 
-/* The filters a group of V vectors of tiles takes at once: 16 accumulators
- * at least, so that the multiply-adds' latency is hidden. */
+/* The filters a group of W vectors takes at once: 16 accumulators at least,
+ * so that the multiply-adds' latency is hidden. */
 static int
-filters_for (int V)
+filters_for (int W)
 {
-  return V == 1 ? MAX_F : FILTERS;
+  return W == 1 ? MAX_F : FILTERS;
 }
 
 static void
-any_products (const float *v, size_t v_stride, const float *u, size_t u_block, int in_c, float *m,
-              int V)
+any_outer (const float *x, const float *s, int count, float *out, const outer_shape *o, int W)
 {
-  if (V == 3)
-    products (v, v_stride, u, u_block, in_c, m, 3, FILTERS);
-  else if (V == 2)
-    products (v, v_stride, u, u_block, in_c, m, 2, FILTERS);
+  if (W == 3)
+    outer (x, s, count, out, o, FILTERS, 3);
+  else if (W == 2)
+    outer (x, s, count, out, o, FILTERS, 2);
   else
-    products (v, v_stride, u, u_block, in_c, m, 1, MAX_F);
+    outer (x, s, count, out, o, MAX_F, 1);
 }
 
 /* Writes pixels [p0, p1) of the 32 (two vectors) into the output row at
@@ -434,7 +462,12 @@ band_pass (const winograd_job *j, long item, float *scratch)
   const size_t xi_step = j->l.xi_step;
   const int groups = (tiles + TILES - 1) / TILES;
   const int per_group = ((tiles + groups - 1) / groups + LANES - 1) / LANES * LANES;
-  const size_t u_block = (size_t) XI * d->in_c * FILTERS;
+  /* Per channel: V's tiles, the group's transformed filters. */
+  const outer_shape shape = { .x_step = j->l.v_stride,
+                              .s_step = FILTERS,
+                              .s_block = (size_t) XI * d->in_c * FILTERS,
+                              .s_f = 1,
+                              .out_f = TILES };
   float *xb = scratch, *v = xb + j->l.xb, *m = v + j->l.v;
   float *yi = j->y + (size_t) image * d->out_c * d->out_h * d->out_w;
 
@@ -454,9 +487,8 @@ band_pass (const winograd_job *j, long item, float *scratch)
             const float *ub = j->u + (size_t) f0 * XI * d->in_c;
 
             for (int xi = 0; xi < XI; xi++)
-              any_products (v + xi * xi_step + t0, j->l.v_stride,
-                            ub + (size_t) xi * d->in_c * FILTERS, u_block, d->in_c,
-                            m + (size_t) xi * MAX_F * TILES, V);
+              any_outer (v + xi * xi_step + t0, ub + (size_t) xi * d->in_c * FILTERS, d->in_c,
+                         m + (size_t) xi * MAX_F * TILES, &shape, V);
             finish_tiles (j, m, f0, F, ty0, t0, count, yi);
           }
       }
@@ -534,14 +566,12 @@ transform_dy (const winograd_job *j, const float *dy, int ty0, int rows, float *
   const sl_conv_desc *d = j->d;
   const int tw = j->l.tw;
   const size_t ohw = (size_t) d->out_h * d->out_w;
-  const __m512i even = _mm512_set_epi32 (30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-  const __m512i odd = _mm512_set_epi32 (31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
 
   for (int f = 0; f < d->out_c; f++)
     for (int ty = 0; ty < rows; ty++)
       for (int tx = 0; tx < tw; tx += LANES)
         {
-          const __mmask16 keep = tw - tx >= LANES ? 0xffff : (__mmask16) ((1u << (tw - tx)) - 1);
+          const __mmask16 keep = row_tiles (tw, tx);
           const int cols = d->out_w - 2 * tx < 32 ? d->out_w - 2 * tx : 32;
           const uint32_t bits = (uint32_t) ((1ull << cols) - 1);
           float *out = e + (size_t) f * j->l.v_stride + (size_t) ty * tw + tx;
@@ -559,8 +589,7 @@ transform_dy (const winograd_job *j, const float *dy, int ty0, int rows, float *
                   a0 = _mm512_maskz_loadu_ps ((__mmask16) bits, row);
                   a1 = _mm512_maskz_loadu_ps ((__mmask16) (bits >> 16), row + 16);
                 }
-              c[i][0] = _mm512_permutex2var_ps (a0, even, a1);
-              c[i][1] = _mm512_permutex2var_ps (a0, odd, a1);
+              split_columns (a0, a1, &c[i][0], &c[i][1]);
             }
           for (int k = 0; k < 2; k++)
             {
@@ -608,60 +637,6 @@ transpose_patches (const winograd_job *j, const float *v, int tiles, float *vt)
         }
 }
 
-/* m[f][c] += sum over tiles of e[f][t] vt[t][c] for F filters and W vectors
- * of channels (constants: the accumulators live in registers); e rows are
- * `e_stride` apart, vt rows `cpad`, m rows `cpad`. */
-static inline __attribute__ ((always_inline)) void
-grad_products (const float *e, size_t e_stride, const float *vt, int cpad, int tiles, float *m,
-               int F, int W)
-{
-  sl_cpu_vf acc[MAX_F][VECTORS];
-
-#pragma GCC unroll 16
-  for (int f = 0; f < F; f++)
-#pragma GCC unroll 3
-    for (int k = 0; k < W; k++)
-      acc[f][k] = (sl_cpu_vf){ 0 };
-  for (int t = 0; t < tiles; t++, vt += cpad, e++)
-    {
-      sl_cpu_vf x[VECTORS];
-
-#pragma GCC unroll 3
-      for (int k = 0; k < W; k++)
-        x[k] = _sl_cpu_vf_load (vt + k * LANES);
-#pragma GCC unroll 16
-      for (int f = 0; f < F; f++)
-        {
-          const float ef = e[f * e_stride];
-
-#pragma GCC unroll 3
-          for (int k = 0; k < W; k++)
-            acc[f][k] += x[k] * ef;
-        }
-    }
-#pragma GCC unroll 16
-  for (int f = 0; f < F; f++)
-#pragma GCC unroll 3
-    for (int k = 0; k < W; k++)
-      {
-        float *mf = m + (size_t) f * cpad + k * LANES;
-
-        _sl_cpu_vf_store (mf, _sl_cpu_vf_load (mf) + acc[f][k]);
-      }
-}
-
-static void
-any_grad_products (const float *e, size_t e_stride, const float *vt, int cpad, int tiles, float *m,
-                   int W)
-{
-  if (W == 3)
-    grad_products (e, e_stride, vt, cpad, tiles, m, FILTERS, 3);
-  else if (W == 2)
-    grad_products (e, e_stride, vt, cpad, tiles, m, FILTERS, 2);
-  else
-    grad_products (e, e_stride, vt, cpad, tiles, m, MAX_F, 1);
-}
-
 /* 3 x 3, stride 1, ungrouped, undilated, filters in multiples of 16, at
  * least 8 channels (the lanes are channels), 32 filters or channels,
  * images of at least 64 tiles, and sums up to 1 MiB (16 out_c in_c floats
@@ -704,6 +679,13 @@ _sl_cpu_winograd_conv_weight_grad_image (const sl_conv_desc *d, const float *x, 
 {
   winograd_job j = { .d = d, .n = 1, .l = layout_for (d, true) };
   const int cpad = round_up (d->in_c, LANES), vectors = cpad / LANES;
+  /* Per tile: V's channels, dy's transforms of the filters, added on. */
+  const outer_shape shape = { .x_step = (size_t) cpad,
+                              .s_step = 1,
+                              .s_block = FILTERS * j.l.v_stride,
+                              .s_f = j.l.v_stride,
+                              .out_f = (size_t) cpad,
+                              .add = true };
   float *xb = room, *v = xb + j.l.xb, *e = v + j.l.v, *vt = e + j.l.m;
 
   for (int ty0 = 0; ty0 < j.l.th; ty0 += j.l.band)
@@ -721,9 +703,9 @@ _sl_cpu_winograd_conv_weight_grad_image (const sl_conv_desc *d, const float *x, 
             const int F = W == 1 ? MAX_F : FILTERS;
 
             for (int f = 0; f < d->out_c; f += F)
-              any_grad_products (e + xi * j.l.e_step + f * j.l.v_stride, j.l.v_stride,
-                                 vt + (size_t) xi * j.l.v_stride * cpad + k0 * LANES, cpad, tiles,
-                                 sums + ((size_t) xi * d->out_c + f) * cpad + k0 * LANES, W);
+              any_outer (vt + (size_t) xi * j.l.v_stride * cpad + k0 * LANES,
+                         e + xi * j.l.e_step + f * j.l.v_stride, tiles,
+                         sums + ((size_t) xi * d->out_c + f) * cpad + k0 * LANES, &shape, W);
           }
     }
 }
