@@ -43,6 +43,7 @@ typedef struct
   float *folded, *fold_host;
   size_t fold_floats;
   uint64_t folded_gen;
+  bool folded_borrowed; /* another lane's: not this plan's to free */
   /* An inference plan on a CPU pool of several threads runs the layers with
    * too little work to be worth waking the pool on a one-thread backend of
    * its own (NULL: none), and every layer there when the whole pass is small.
@@ -93,8 +94,10 @@ typedef struct
   bool fuse;
   const sl_fuse *fusion;
   /* A lane: an inference plan run whole on one thread of the pool, beside
-   * the other lanes (_sl_plan_new_lane); its workspaces are one thread's. */
+   * the other lanes (_sl_plan_new_lane); its workspaces are one thread's,
+   * and it may use another lane's folded weights (fold_from). */
   bool lane;
+  const sl_plan *fold_from;
 } plan_spec;
 
 int
@@ -1166,10 +1169,15 @@ plan_alloc (sl_model *m, const plan_spec *sp, plan_layout *l, sl_plan **out, sl_
                            "batch size",
                            be->ops->host_memory ? "main" : "GPU", layout_bytes (l) / 1e6, batch);
     }
-  if (l->fold_floats > 0
-      && ((pp->folded = be->ops->alloc (be, sizeof (float) * l->fold_floats)) == NULL
-          || (!be->ops->host_memory
-              && (pp->fold_host = malloc (sizeof (float) * l->fold_floats)) == NULL)))
+  if (l->fold_floats > 0 && sp->fold_from != NULL)
+    {
+      pp->folded = ((const plan_private *) sp->fold_from)->folded;
+      pp->folded_borrowed = true;
+    }
+  else if (l->fold_floats > 0
+           && ((pp->folded = be->ops->alloc (be, sizeof (float) * l->fold_floats)) == NULL
+               || (!be->ops->host_memory
+                   && (pp->fold_host = malloc (sizeof (float) * l->fold_floats)) == NULL)))
     {
       _sl_plan_free (m, p);
       return sl_error_set (err, SL_ERR_NOMEM, "out of %s memory: %.0f MB of folded weights",
@@ -1223,7 +1231,7 @@ _sl_plan_new (sl_model *m, int batch, bool training, bool want_input_grad, sl_pl
 }
 
 sl_status
-_sl_plan_new_lane (sl_model *m, int batch, sl_plan **out, sl_error *err)
+_sl_plan_new_lane (sl_model *m, int batch, const sl_plan *fold_from, sl_plan **out, sl_error *err)
 {
   plan_spec sp = spec_of (m, batch, false, false, SL_PART_ALL);
 
@@ -1231,6 +1239,7 @@ _sl_plan_new_lane (sl_model *m, int batch, sl_plan **out, sl_error *err)
   if (!m->backend->ops->host_memory || m->threads < 2)
     return sl_error_set (err, SL_ERR_INVALID, "internal error: a lane needs a CPU pool");
   sp.lane = true;
+  sp.fold_from = fold_from;
   return plan_new (m, &sp, out, err);
 }
 
@@ -1289,7 +1298,7 @@ _sl_plan_free (sl_model *m, sl_plan *p)
   free (pp->own);
   free (pp->written);
   free (p->keep);
-  if (pp->folded != NULL)
+  if (pp->folded != NULL && !pp->folded_borrowed)
     m->backend->ops->release (m->backend, pp->folded);
   free (pp->fold_host);
   free (pp->fuse);
@@ -1474,7 +1483,14 @@ bool
 _sl_graph_predict_lanes (sl_model *m, sl_plan **lanes, const float *x, int n, float *probs)
 {
   lanes_job j = { m, lanes, x, n, probs };
+  plan_private *first = (plan_private *) lanes[0];
 
+  /* The lanes share the first one's folded weights: folded here, before
+   * they run, so that none folds them while the others read them. */
+  if (first->folded != NULL && first->folded_gen != m->weights_gen + 1)
+    refold (m, first);
+  for (int t = 1; t < m->threads; t++)
+    ((plan_private *) lanes[t])->folded_gen = first->folded_gen;
   return _sl_cpu_backend_parallel (m->backend, lane_share, &j);
 }
 

@@ -205,8 +205,11 @@ sl_status _sl_plan_new (sl_model *model, int batch, bool training, bool want_inp
 /* A lane: an inference plan for one thread of the model's CPU pool, which
  * runs every layer on a one-thread backend of its own, so that the pool's
  * threads can each take a share of a batch through the whole graph at once
- * (sl-model.c). The model must compute on a CPU pool of two or more. */
-sl_status _sl_plan_new_lane (sl_model *model, int batch, sl_plan **out, sl_error *err);
+ * (sl-model.c). The model must compute on a CPU pool of two or more. With
+ * fold_from (another lane, which must outlive this one) it uses that lane's folded
+ * weights instead of a copy of its own. */
+sl_status _sl_plan_new_lane (sl_model *model, int batch, const sl_plan *fold_from, sl_plan **out,
+                             sl_error *err);
 /* The largest batch, from 1 to want, of which `lanes` lanes fit
  * model->plan_limit together. */
 int _sl_plan_fit_lane_batch (const sl_model *model, int want, int lanes);
@@ -245,7 +248,8 @@ const float *_sl_graph_forward (sl_model *model, sl_plan *plan, const float *x, 
                                 bool training, uint64_t noise_seed);
 /* Softmax probabilities of n images through m->threads lane plans at once,
  * lane t (of batch >= its share) taking share t of the images on thread t of
- * the model's pool; false, running nothing, where the model has no pool. */
+ * the model's pool (lanes after the first use its folded weights); false,
+ * running nothing, where the model has no pool. */
 bool _sl_graph_predict_lanes (sl_model *model, sl_plan **lanes, const float *x, int n,
                               float *probs);
 /* Frees the prediction plans (predict_plan and the lanes). */

@@ -383,7 +383,8 @@ predict_plan_ready (sl_model *m, int chunk, sl_error *err)
 static void
 drop_lanes (sl_model *m)
 {
-  for (int t = 0; t < m->n_lanes; t++)
+  /* The first lane's folded weights serve the others: it goes last. */
+  for (int t = m->n_lanes - 1; t >= 0; t--)
     _sl_plan_free (m, m->predict_lanes[t]);
   free (m->predict_lanes);
   m->predict_lanes = NULL;
@@ -405,11 +406,14 @@ _sl_model_drop_predict_plans (sl_model *m)
  * for all of them, once a layer. On a 2-core Xeon, batch 32 on 2 threads:
  * small-bn at 28 px 14,100 -> 21,000 images/s, resnet-s at 128 px
  * 3,500 -> 4,500. An image's answer depends on the size of its lane's share
- * only, so the same batch always gives the same answers. */
+ * only, so the same batch always gives the same answers. Under a memory
+ * limit the model holds the lanes or predict_plan, not both: once it has
+ * lanes, fewer images than threads go through them too (some lanes idle). */
 static bool
 lanes_apply (const sl_model *m, int chunk)
 {
-  return m->backend->ops->host_memory && m->threads >= 2 && chunk >= m->threads;
+  return m->backend->ops->host_memory && m->threads >= 2
+         && (chunk >= m->threads || (m->plan_limit > 0 && m->n_lanes > 0));
 }
 
 /* Makes m->predict_lanes ready for chunks of up to `chunk` images, grown as
@@ -430,6 +434,11 @@ predict_lanes_ready (sl_model *m, int chunk, sl_error *err)
       drop_lanes (m);
       have = 0;
     }
+  if (have > 0 && m->plan_limit > 0 && m->predict_plan != NULL)
+    {
+      _sl_plan_free (m, m->predict_plan); /* the limit is the lanes' alone */
+      m->predict_plan = NULL;
+    }
   if (have >= want)
     return SL_OK;
   if (2 * have > want)
@@ -442,12 +451,18 @@ predict_lanes_ready (sl_model *m, int chunk, sl_error *err)
   drop_lanes (m);
   if (batch == 0)
     return SL_OK;
+  if (m->plan_limit > 0)
+    {
+      _sl_plan_free (m, m->predict_plan);
+      m->predict_plan = NULL;
+    }
   if ((m->predict_lanes = calloc ((size_t) lanes, sizeof (sl_plan *))) == NULL)
     return sl_error_set (err, SL_ERR_NOMEM, "out of memory planning buffers");
   m->n_lanes = lanes;
   for (int t = 0; t < lanes; t++)
     {
-      sl_status st = _sl_plan_new_lane (m, batch, &m->predict_lanes[t], err);
+      sl_status st = _sl_plan_new_lane (m, batch, t > 0 ? m->predict_lanes[0] : NULL,
+                                        &m->predict_lanes[t], err);
 
       if (st != SL_OK)
         {

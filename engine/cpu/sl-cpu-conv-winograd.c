@@ -114,16 +114,16 @@ size_band (const sl_conv_desc *d, layout *l, int band, bool grad)
 static layout
 layout_for (const sl_conv_desc *d, bool grad)
 {
-  const int channels = d->in_c + (grad ? d->out_c : 0);
+  const size_t channels = (size_t) d->in_c + (grad ? (size_t) d->out_c : 0);
   layout l;
-  int band;
+  size_t band;
 
   l.th = (d->out_h + 1) / 2;
   l.tw = (d->out_w + 1) / 2;
   /* Loads of 34 floats from every 16th tile's first column. */
   l.wb = 2 * round_up (l.tw, LANES) + 2;
-  band = BAND_FLOATS / (XI * channels * l.tw + 2 * d->in_c * l.wb);
-  size_band (d, &l, band < 1 ? 1 : band > l.th ? l.th : band, grad);
+  band = BAND_FLOATS / (XI * channels * l.tw + 2 * (size_t) d->in_c * l.wb);
+  size_band (d, &l, band < 1 ? 1 : band > (size_t) l.th ? l.th : (int) band, grad);
   return l;
 }
 
@@ -379,7 +379,10 @@ store_pixels (float *row, int col, int p0, int p1, __m512 lo, __m512 hi, bool ac
 {
   const uint32_t bits = (uint32_t) (((1ull << p1) - 1) & ~((1ull << p0) - 1));
   const __mmask16 m_lo = (__mmask16) bits, m_hi = (__mmask16) (bits >> 16);
-  float *base = row + col - p0;
+  /* Lane p0 at column col: the address may lie before the row, where only
+   * masked-off lanes would go (computed as an integer, not as a pointer
+   * outside the array). */
+  float *base = (float *) ((uintptr_t) row + ((intptr_t) col - p0) * (intptr_t) sizeof (float));
 
   if (accumulate)
     {

@@ -136,8 +136,8 @@ void _sl_cpu_channels_conv_image (const sl_conv_desc *d, const float *x, const f
                                   float *y, bool accumulate, float *room);
 
 /* sl-cpu-conv-winograd.c: 3 x 3 stride-1 convolutions with 32k filters, at least 16 input
- * channels and outputs at least 8 x 8 by Winograd's F(2x2, 3x3) (AVX-512 builds); ws holds
- * _sl_cpu_winograd_conv_workspace_floats (d, cpu->threads). */
+ * channels and outputs at least 8 x 8 (and, under 64 channels, 32 wide) by Winograd's F(2x2, 3x3)
+ * (AVX-512 builds); ws holds _sl_cpu_winograd_conv_workspace_floats (d, cpu->threads). */
 bool _sl_cpu_winograd_conv_applies (const sl_conv_desc *d);
 /* And whether a pass of n images should take it (the others where not). */
 bool _sl_cpu_winograd_conv_pays (const sl_conv_desc *d, int n);
@@ -153,10 +153,10 @@ void _sl_cpu_winograd_conv_pack (const sl_conv_desc *d, const float *w, const fl
                                  float *pack);
 void _sl_cpu_winograd_conv_image (const sl_conv_desc *d, const float *x, const float *pack,
                                   float *y, bool accumulate, float *room);
-/* The weight gradient the same way (3 x 3, stride 1, 16k filters, at least 8 channels, images
- * of at least 64 tiles, sums up to 1 MiB), image by image on the calling thread: each adds onto
- * the sums (_grad_sums_floats, zeroed before the first) with _grad_image_floats of room, and
- * _finish adds the weight gradient they make onto dw. */
+/* The weight gradient the same way (3 x 3, stride 1, 16k filters, at least 8 channels, 32
+ * filters or channels, images of at least 64 tiles, sums up to 1 MiB), image by image on the
+ * calling thread: each adds onto the sums (_grad_sums_floats, zeroed before the first) with
+ * _grad_image_floats of room, and _finish adds the weight gradient they make onto dw. */
 bool _sl_cpu_winograd_conv_grad_applies (const sl_conv_desc *d);
 size_t _sl_cpu_winograd_conv_grad_sums_floats (const sl_conv_desc *d);
 size_t _sl_cpu_winograd_conv_grad_image_floats (const sl_conv_desc *d);

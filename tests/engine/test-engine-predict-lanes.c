@@ -195,10 +195,10 @@ test_lanes_memory_limit (void)
   uint64_t one, four, plain;
   sl_error err = { 0 };
 
-  sl_assert_ok (_sl_plan_new_lane (m, 1, &p, &err), &err);
+  sl_assert_ok (_sl_plan_new_lane (m, 1, NULL, &p, &err), &err);
   one = p->bytes;
   _sl_plan_free (m, p);
-  sl_assert_ok (_sl_plan_new_lane (m, 4, &p, &err), &err);
+  sl_assert_ok (_sl_plan_new_lane (m, 4, NULL, &p, &err), &err);
   four = p->bytes;
   _sl_plan_free (m, p);
   sl_assert_ok (_sl_plan_new (m, 1, FALSE, FALSE, &p, &err), &err);
@@ -222,6 +222,71 @@ test_lanes_memory_limit (void)
   sl_model_free (m);
 }
 
+/* Bytes the model's prediction plans hold. */
+static uint64_t
+held_bytes (const sl_model *m)
+{
+  uint64_t bytes = m->predict_plan != NULL ? m->predict_plan->bytes : 0;
+
+  for (int t = 0; t < m->n_lanes; t++)
+    bytes += m->predict_lanes[t]->bytes;
+  return bytes;
+}
+
+/* Under a limit the model holds the lanes or the ordinary plan, never both
+ * past the limit: one image (the ordinary plan), then 10 and 40 (lanes, the
+ * plan dropped), then one again (through the lanes). */
+static void
+test_lanes_limit_with_plan (void)
+{
+  sl_model *m = build_preset ("resnet-s", 3, 32, 2);
+  sl_plan *p = NULL;
+  sl_error err = { 0 };
+
+  sl_assert_ok (_sl_plan_new (m, 32, FALSE, FALSE, &p, &err), &err);
+  m->plan_limit = p->bytes;
+  _sl_plan_free (m, p);
+  check_batch (m, 1, 13);
+  g_assert_nonnull (m->predict_plan);
+  g_assert_cmpuint (held_bytes (m), <=, m->plan_limit);
+  /* The first batch that makes the lanes (one pass of 10) drops the plan
+   * before they are made. */
+  {
+    g_autofree float *x = g_new0 (float, input_size (m) * 10);
+    g_autofree float *probs = g_new (float, 10 * (gsize) sl_model_class_count (m));
+
+    sl_assert_ok (sl_model_predict (m, x, 10, probs, &err), &err);
+    g_assert_cmpint (m->predict_lanes[0]->batch, ==, 5);
+    g_assert_null (m->predict_plan);
+    g_assert_cmpuint (held_bytes (m), <=, m->plan_limit);
+  }
+  check_batch (m, 40, 14);
+  g_assert_cmpint (m->n_lanes, ==, 2);
+  g_assert_null (m->predict_plan);
+  g_assert_cmpuint (held_bytes (m), <=, m->plan_limit);
+  check_batch (m, 1, 15);
+  g_assert_null (m->predict_plan);
+  g_assert_cmpuint (held_bytes (m), <=, m->plan_limit);
+  sl_model_free (m);
+}
+
+/* The lanes share one copy of the folded weights, folded again before they
+ * run when the weights change: every lane then answers from the new ones. */
+static void
+test_lanes_new_weights (void)
+{
+  sl_model *m = build_preset ("small-bn", 1, 28, 2);
+  const gsize np = sl_model_param_count (m);
+  g_autofree float *p = g_new (float, np);
+  sl_error err = { 0 };
+
+  check_batch (m, 8, 16);
+  sl_test_fill_normal (p, np, 17, 0.1f);
+  sl_assert_ok (sl_model_set_params (m, p, np, &err), &err);
+  check_batch (m, 8, 18);
+  sl_model_free (m);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -232,5 +297,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/predict-lanes/long-batches", test_lanes_long_batches);
   g_test_add_func ("/engine/predict-lanes/follow-threads", test_lanes_follow_threads);
   g_test_add_func ("/engine/predict-lanes/memory-limit", test_lanes_memory_limit);
+  g_test_add_func ("/engine/predict-lanes/limit-with-plan", test_lanes_limit_with_plan);
+  g_test_add_func ("/engine/predict-lanes/new-weights", test_lanes_new_weights);
   return g_test_run ();
 }
