@@ -231,9 +231,14 @@ border_band (const winograd_job *j, const float *x, int ty0, int rows, float *xb
         const int iy = 2 * ty0 + r - d->ph;
         float *row = xb + ((size_t) c * height + r) * wb;
 
-        memset (row, 0, sizeof (float) * wb);
-        if (iy >= 0 && iy < d->in_h)
-          memcpy (row + d->pw, x + ((size_t) c * d->in_h + iy) * d->in_w, sizeof (float) * d->in_w);
+        if (iy < 0 || iy >= d->in_h)
+          {
+            memset (row, 0, sizeof (float) * wb);
+            continue;
+          }
+        memset (row, 0, sizeof (float) * d->pw);
+        memcpy (row + d->pw, x + ((size_t) c * d->in_h + iy) * d->in_w, sizeof (float) * d->in_w);
+        memset (row + d->pw + d->in_w, 0, sizeof (float) * (wb - d->pw - d->in_w));
       }
 }
 
