@@ -381,6 +381,13 @@ predict_plan_ready (sl_model *m, int chunk, sl_error *err)
 }
 
 static void
+drop_batch_plan (sl_model *m)
+{
+  _sl_plan_free (m, m->predict_plan);
+  m->predict_plan = NULL;
+}
+
+static void
 drop_lanes (sl_model *m)
 {
   /* The first lane's folded weights serve the others: it goes last. */
@@ -394,8 +401,7 @@ drop_lanes (sl_model *m)
 void
 _sl_model_drop_predict_plans (sl_model *m)
 {
-  _sl_plan_free (m, m->predict_plan);
-  m->predict_plan = NULL;
+  drop_batch_plan (m);
   drop_lanes (m);
 }
 
@@ -434,11 +440,9 @@ predict_lanes_ready (sl_model *m, int chunk, sl_error *err)
       drop_lanes (m);
       have = 0;
     }
-  if (have > 0 && m->plan_limit > 0 && m->predict_plan != NULL)
-    {
-      _sl_plan_free (m, m->predict_plan); /* the limit is the lanes' alone */
-      m->predict_plan = NULL;
-    }
+  /* Under a limit, the lanes are held alone (lanes_apply). */
+  if (have > 0 && m->plan_limit > 0)
+    drop_batch_plan (m);
   if (have >= want)
     return SL_OK;
   if (2 * have > want)
@@ -452,10 +456,7 @@ predict_lanes_ready (sl_model *m, int chunk, sl_error *err)
   if (batch == 0)
     return SL_OK;
   if (m->plan_limit > 0)
-    {
-      _sl_plan_free (m, m->predict_plan);
-      m->predict_plan = NULL;
-    }
+    drop_batch_plan (m); /* before the lanes are made */
   if ((m->predict_lanes = calloc ((size_t) lanes, sizeof (sl_plan *))) == NULL)
     return sl_error_set (err, SL_ERR_NOMEM, "out of memory planning buffers");
   m->n_lanes = lanes;
