@@ -203,9 +203,9 @@ sl_status _sl_cpu_backend_new (int threads, sl_backend **out, sl_error *err);
 /* Runs fn once on each thread of a CPU backend's pool (the caller is thread
  * 0) and returns true; false, running nothing, for any other backend. */
 bool _sl_cpu_backend_parallel (sl_backend *be, sl_parallel_fn fn, void *ctx);
-/* Its conv2d_workspace and conv2d_grad_scratch for `threads` threads, without
- * a backend (cost estimates before a model is built). */
-size_t _sl_cpu_conv2d_workspace_floats (const sl_conv_desc *d, int threads);
+/* Its conv2d_workspace (passes of up to n images) and conv2d_grad_scratch for
+ * `threads` threads, without a backend (cost estimates before a model is built). */
+size_t _sl_cpu_conv2d_workspace_floats (const sl_conv_desc *d, int n, int threads);
 /* Whether a pass of n images through this convolution is best left to one
  * thread of `threads` (sl-cpu-conv.c says why): the graph then runs it, and
  * its rectifier, on the calling thread. */

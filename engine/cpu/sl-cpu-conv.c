@@ -86,8 +86,8 @@ dx_as_conv_applies (const sl_conv_desc *d, int chunk)
 
 /* The convolution that maps dy to dx: out_c inputs, in_c outputs, the
  * padding that the original left out of each side. */
-static sl_conv_desc
-dx_conv_desc (const sl_conv_desc *d)
+sl_conv_desc
+_sl_cpu_conv_dx_desc (const sl_conv_desc *d)
 {
   sl_conv_desc t = *d;
 
@@ -125,7 +125,7 @@ conv_dims_of (const sl_conv_desc *d)
   c.room = c.dx_pack = c.dw_sums = 0;
   if (dx_is_conv (d))
     {
-      const sl_conv_desc t = dx_conv_desc (d);
+      const sl_conv_desc t = _sl_cpu_conv_dx_desc (d);
 
       /* Both direct kernels take the same room and packed filters;
        * Winograd's, where a pass's images pay for it, its own. */
@@ -198,15 +198,41 @@ _sl_cpu_gemm_conv_grad_scratch_floats (const sl_conv_desc *d)
   return conv_dims_of (d).w_count + (size_t) d->out_c;
 }
 
-/* Direct convolutions still take their gradients by GEMM: room for both. */
+/* Whether passes of n images take Winograd's F(4x4, 3x3) kernel forward (or
+ * for the weight gradient), and for the input gradient. */
+static bool
+winograd4_pays (const sl_conv_desc *d, int n)
+{
+  return _sl_cpu_winograd4_conv_pays (d, n);
+}
+
+static bool
+winograd4_dx_pays (const sl_conv_desc *d, int n)
+{
+  if (!dx_is_conv (d))
+    return false;
+  const sl_conv_desc t = _sl_cpu_conv_dx_desc (d);
+  return _sl_cpu_winograd4_conv_pays (&t, n);
+}
+
+/* Direct convolutions still take their gradients by GEMM: room for both;
+ * and for Winograd's F(4x4, 3x3) kernel where passes of n images take it. */
 size_t
-_sl_cpu_conv2d_workspace_floats (const sl_conv_desc *d, int threads)
+_sl_cpu_conv2d_workspace_floats (const sl_conv_desc *d, int n, int threads)
 {
   size_t gemm, direct;
 
   if (_sl_cpu_is_depthwise (d))
     return _sl_cpu_depthwise_workspace_floats (d, threads);
   gemm = _sl_cpu_gemm_conv_workspace_floats (d, threads);
+  if (winograd4_pays (d, n))
+    gemm = larger (gemm, _sl_cpu_winograd4_conv_workspace_floats (d, n, threads));
+  if (winograd4_dx_pays (d, n))
+    {
+      const sl_conv_desc t = _sl_cpu_conv_dx_desc (d);
+
+      gemm = larger (gemm, _sl_cpu_winograd4_conv_workspace_floats (&t, n, threads));
+    }
   if (!_sl_cpu_direct_conv_applies (d) && !_sl_cpu_channels_conv_applies (d))
     return gemm;
   /* Either direct kernel: packed filters and a bordered image a thread; and
@@ -229,7 +255,7 @@ _sl_cpu_conv2d_grad_scratch_floats (const sl_conv_desc *d)
 size_t
 _sl_cpu_conv2d_workspace (sl_backend *be, const sl_conv_desc *d, int n)
 {
-  return _sl_cpu_conv2d_workspace_floats (d, _sl_cpu_of (be)->threads);
+  return _sl_cpu_conv2d_workspace_floats (d, n, _sl_cpu_of (be)->threads);
 }
 
 size_t
@@ -390,6 +416,8 @@ _sl_cpu_conv2d_forward (sl_backend *be, const sl_conv_desc *d, int n, const floa
   (void) ws_floats;
   if (_sl_cpu_is_depthwise (d))
     _sl_cpu_depthwise_forward (cpu, d, n, x, w, b, y, ws);
+  else if (winograd4_pays (d, n))
+    _sl_cpu_winograd4_conv_forward (cpu, d, n, x, w, false, b, y, false, ws);
   else if (_sl_cpu_winograd_conv_pays (d, n))
     _sl_cpu_winograd_conv_forward (cpu, d, n, x, w, b, y, false, ws);
   else if (_sl_cpu_channels_conv_applies (d))
@@ -640,7 +668,7 @@ _sl_cpu_gemm_conv_backward (sl_cpu *cpu, const sl_conv_desc *d, int n, const flo
   j.dw_from_dy = dx != NULL && j.cd.dx_as_conv && !j.cd.direct_dw && !j.cd.winograd_dw;
   if (dx != NULL && (j.cd.dx_as_conv || j.cd.direct_dx))
     {
-      j.dx_desc = dx_conv_desc (d);
+      j.dx_desc = _sl_cpu_conv_dx_desc (d);
       j.cd.winograd_dx = j.cd.winograd_dx && _sl_cpu_winograd_conv_pays (&j.dx_desc, n);
       j.w_flipped = ws + thread_floats (&j.cd) * (size_t) cpu->threads;
       flip_filters (d, w, j.w_flipped);
@@ -674,7 +702,23 @@ _sl_cpu_conv2d_backward (sl_backend *be, const sl_conv_desc *d, int n, const flo
 
   (void) ws_floats;
   if (_sl_cpu_is_depthwise (d))
-    _sl_cpu_depthwise_backward (cpu, d, n, x, w, dy, dx, accumulate, dw, db, ws);
-  else
-    _sl_cpu_gemm_conv_backward (cpu, d, n, x, w, dy, dx, accumulate, dw, db, ws, scratch);
+    {
+      _sl_cpu_depthwise_backward (cpu, d, n, x, w, dy, dx, accumulate, dw, db, ws);
+      return;
+    }
+  /* Winograd's F(4x4, 3x3) kernel takes the gradients it pays for, one
+   * after the other in the same workspace; the GEMM path the rest. */
+  const bool w4_dw = dw != NULL && winograd4_pays (d, n);
+  const bool w4_dx = dx != NULL && winograd4_dx_pays (d, n);
+  if (w4_dw)
+    _sl_cpu_winograd4_conv_weight_grad (cpu, d, n, x, dy, dw, ws);
+  if (w4_dx)
+    {
+      const sl_conv_desc t = _sl_cpu_conv_dx_desc (d);
+
+      _sl_cpu_winograd4_conv_forward (cpu, &t, n, dy, w, true, NULL, dx, accumulate, ws);
+    }
+  if ((dx != NULL && !w4_dx) || (dw != NULL && !w4_dw) || db != NULL)
+    _sl_cpu_gemm_conv_backward (cpu, d, n, x, w, dy, w4_dx ? NULL : dx, accumulate,
+                                w4_dw ? NULL : dw, db, ws, scratch);
 }

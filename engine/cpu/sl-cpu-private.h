@@ -164,11 +164,31 @@ void _sl_cpu_winograd_conv_weight_grad_image (const sl_conv_desc *d, const float
                                               const float *dy, float *sums, float *room);
 void _sl_cpu_winograd_conv_weight_grad_finish (const sl_conv_desc *d, const float *sums, float *dw);
 
+/* sl-cpu-conv-winograd4.c: 3 x 3 stride-1 convolutions with channels and filters in multiples
+ * of 16, outputs of at most 16 x 16 (where the other kernels run short of tiles or lanes), by
+ * Winograd's F(4x4, 3x3) over groups of images, its products as GEMMs; ws holds
+ * _sl_cpu_winograd4_conv_workspace_floats (d, n, cpu->threads) for passes of up to n images. */
+bool _sl_cpu_winograd4_conv_applies (const sl_conv_desc *d);
+/* And whether a pass of n images should take it. */
+bool _sl_cpu_winograd4_conv_pays (const sl_conv_desc *d, int n);
+size_t _sl_cpu_winograd4_conv_workspace_floats (const sl_conv_desc *d, int n, int threads);
+/* y = conv (x) + b, or y += that when accumulate. flip: w holds the filters of the convolution
+ * that d is the input gradient of ([d->in_c][d->out_c][3][3]), used flipped. */
+void _sl_cpu_winograd4_conv_forward (sl_cpu *cpu, const sl_conv_desc *d, int n, const float *x,
+                                     const float *w, bool flip, const float *b, float *y,
+                                     bool accumulate, float *ws);
+/* dw (overwritten) of the pass's n images. */
+void _sl_cpu_winograd4_conv_weight_grad (sl_cpu *cpu, const sl_conv_desc *d, int n, const float *x,
+                                         const float *dy, float *dw, float *ws);
+
 /* sl-cpu-conv.c: the im2col + GEMM path for every convolution, depthwise
  * included (tests and benchmarks compare the two); ws holds
  * _sl_cpu_gemm_conv_workspace_floats (d, cpu->threads) floats and scratch
  * (threads - 1) * _sl_cpu_gemm_conv_grad_scratch_floats (d). */
 size_t _sl_cpu_gemm_conv_workspace_floats (const sl_conv_desc *d, int threads);
+/* The convolution of dy whose output is a stride-1 convolution's dx: out_c
+ * inputs, in_c outputs, flipped filters, the padding the original left out. */
+sl_conv_desc _sl_cpu_conv_dx_desc (const sl_conv_desc *d);
 size_t _sl_cpu_gemm_conv_grad_scratch_floats (const sl_conv_desc *d);
 void _sl_cpu_gemm_conv_forward (sl_cpu *cpu, const sl_conv_desc *d, int n, const float *x,
                                 const float *w, const float *b, float *y, float *ws);

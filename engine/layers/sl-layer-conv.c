@@ -74,7 +74,7 @@ conv_plan (const sl_node *n, int batch, bool training, const sl_plan_sizer *sz,
     }
   else
     {
-      needs->workspace = _sl_cpu_conv2d_workspace_floats (&n->geom, sz->threads);
+      needs->workspace = _sl_cpu_conv2d_workspace_floats (&n->geom, batch, sz->threads);
       if (training)
         needs->grad_scratch = _sl_cpu_conv2d_grad_scratch_floats (&n->geom);
     }
