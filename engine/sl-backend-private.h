@@ -10,8 +10,9 @@
  * 4: sl_conv_desc gains ph_end, pw_end (asymmetric padding).
  * 5: conv2d_backward, dense_backward and batchnorm_backward_running take
  *    NULL weight and bias gradients (input gradients only, for Grad-CAM).
- * 6: batchnorm_act (optional): training plans recompute batch-norm outputs. */
-#define SL_BACKEND_ABI_VERSION 6
+ * 6: batchnorm_act (optional): training plans recompute batch-norm outputs.
+ * 7: pool_backward_act (optional): a max pool's backward does the rectifier's before it. */
+#define SL_BACKEND_ABI_VERSION 7
 
 /* Geometry of a convolution or pooling window, per image. Padding may be
  * asymmetric: ph, pw pad the top and left, ph_end, pw_end the bottom and
@@ -167,6 +168,16 @@ typedef struct
                         const float *x, float *y, int32_t *argmax);
   void (*pool_backward) (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n,
                          const float *dy, const int32_t *argmax, float *dx, bool accumulate);
+  /* Optional (NULL: the graph runs the rectifier's backward pass itself). A
+   * max pool's backward with the backward of the rectifier before it (act:
+   * relu, relu6 or leaky relu) folded in: each window's dy goes to its
+   * maximum times the rectifier's derivative there, read from the window's
+   * output y (the rectifier's output at the maximum), as activation_backward
+   * reads it from its own output: the same bits where windows do not overlap,
+   * without a pass over the rectifier's output or its gradient. */
+  void (*pool_backward_act) (sl_backend *be, const sl_conv_desc *d, int n, const float *dy,
+                             const int32_t *argmax, const float *y, sl_activation act, float slope,
+                             float *dx, bool accumulate);
   void (*global_avgpool_forward) (sl_backend *be, int n, int c, int hw, const float *x, float *y);
   void (*global_avgpool_backward) (sl_backend *be, int n, int c, int hw, const float *dy, float *dx,
                                    bool accumulate);

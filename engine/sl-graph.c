@@ -63,6 +63,10 @@ typedef struct
    * recomputation rebuilds it first (-1: none). */
   int *tail, *rec_head, *rec_next, *rebuilt;
   float **rec;
+  /* A training plan's rectifiers whose backward pass the max pool after
+   * them does (find_pool_acts): per max pool, its rectifier (-1: none); per
+   * rectifier, its max pool (-1: none; its backward step is skipped). */
+  int *pool_act, *act_pool;
 } plan_private;
 
 static int
@@ -210,6 +214,7 @@ typedef struct
    * convolution's output (-1: kept), whose last_fwd, rec_step, rec_last,
    * fwd_at and rec_at are filled as a head's are. */
   int *tail, *last_fwd, *rec_step, *rec_last, *rebuilt;
+  int *pool_act, *act_pool; /* per node: as plan_private's */
   size_t input_grad_at, ws_at, scratch_at, stats_at, input_at, probs_at, labels_at;
   size_t ws; /* workspace floats */
   size_t floats, ints;
@@ -501,6 +506,48 @@ first_fit (const size_t *at, const size_t *size, const int *live, int n_live, si
   return where;
 }
 
+/* A rectifier (relu, relu6 or leaky relu) read by a max pool alone, with
+ * windows that do not overlap, need not run its backward pass: the max
+ * pool's backward can send each window's gradient to its maximum already
+ * times the rectifier's derivative there, which the window's output (the
+ * rectifier's output at the maximum) gives (pool_backward_act). The
+ * rectifier runs in place, so its gradient is its input's buffer, where the
+ * pool's backward writes; nothing may run in place over the pool's output,
+ * which that backward now reads. Its step is then skipped, and a transient
+ * it is the tail of is never recomputed for it (find_transients). Training
+ * plans with shared buffers only: the unshared reference runs both steps. */
+static void
+find_pool_acts (const sl_model *m, const int *readers, const plan_spec *sp, plan_layout *l)
+{
+  for (int i = 0; i < m->n_nodes; i++)
+    l->pool_act[i] = l->act_pool[i] = -1;
+  if (!sp->training || sp->unshared || sp->grad_from >= 0 || m->backend == NULL
+      || m->backend->ops->pool_backward_act == NULL)
+    return;
+  for (int p = sp->first; p < sp->end; p++)
+    {
+      const sl_node *pool = &m->nodes[p];
+      const int a = pool->inputs[0];
+      bool free_output = true;
+
+      if (pool->kind != SL_LAYER_MAXPOOL || a < 0 || a < sp->first || !node_trains (m, p, true)
+          || pool->geom.sh < pool->geom.kh || pool->geom.sw < pool->geom.kw)
+        continue;
+      if ((m->nodes[a].kind != SL_LAYER_RELU && m->nodes[a].kind != SL_LAYER_RELU6
+           && m->nodes[a].kind != SL_LAYER_LEAKY_RELU)
+          || readers[a] != 1 || !node_trains (m, a, true) || !runs_in_place (m, readers, sp, a)
+          || (sp->keep != NULL && sp->keep[a]))
+        continue;
+      for (int j = p + 1; j < sp->end; j++)
+        if (m->nodes[j].inputs[0] == p && runs_in_place (m, readers, sp, j))
+          free_output = false;
+      if (!free_output)
+        continue;
+      l->pool_act[p] = a;
+      l->act_pool[a] = p;
+    }
+}
+
 /* A training plan's batch-norm outputs need not live through the step: the
  * output a of a batch-norm (the head) on a convolution's or dense layer's
  * output z, with the rectifier in place on it (the tail) if any, lives in
@@ -560,7 +607,8 @@ find_transients (const sl_model *m, const int *readers, const plan_spec *sp, pla
             }
       if (!ok || last < 0)
         continue;
-      if (tail != i) /* the rectifier's backward reads its output */
+      /* The rectifier's backward reads its output, unless a max pool does it. */
+      if (tail != i && l->act_pool[tail] < 0)
         {
           first_read = tail > first_read ? tail : first_read;
           last_read = tail < last_read ? tail : last_read;
@@ -810,7 +858,7 @@ plan_layout_one (const sl_model *m, const plan_spec *spec, const sl_plan_sizer *
 
   memset (l, 0, sizeof *l);
   l->out_at = calloc ((size_t) m->n_nodes * 8, sizeof (size_t));
-  l->tail = calloc ((size_t) m->n_nodes * 5, sizeof (int));
+  l->tail = calloc ((size_t) m->n_nodes * 7, sizeof (int));
   if (l->out_at == NULL || l->tail == NULL || readers == NULL)
     {
       free (readers);
@@ -828,9 +876,12 @@ plan_layout_one (const sl_model *m, const plan_spec *spec, const sl_plan_sizer *
   l->rec_step = l->last_fwd + m->n_nodes;
   l->rec_last = l->rec_step + m->n_nodes;
   l->rebuilt = l->rec_last + m->n_nodes;
+  l->pool_act = l->rebuilt + m->n_nodes;
+  l->act_pool = l->pool_act + m->n_nodes;
   if (spec->fuse && !spec->unshared)
     fused.fusion = l->fuse = _sl_fuse_new (m, readers, &l->fold_floats);
   t.floats = pool_outputs (m, readers, sp, l);
+  find_pool_acts (m, readers, sp, l);
   find_transients (m, readers, sp, l);
   {
     /* The transients' forward buffers share the gradients' region: nothing
@@ -1036,14 +1087,16 @@ plan_alloc_tables (const sl_model *m)
   pp->own = calloc (count, sizeof (float *));
   pp->written = calloc (count + 1, sizeof (bool));
   pp->plan.keep = calloc (count, sizeof (bool));
-  pp->tail = malloc (4 * count * sizeof (int));
+  pp->tail = malloc (6 * count * sizeof (int));
   pp->rec = calloc (count, sizeof (float *));
   if (pp->tail != NULL)
     {
       pp->rec_head = pp->tail + count;
       pp->rec_next = pp->rec_head + count;
       pp->rebuilt = pp->rec_next + count;
-      for (size_t i = 0; i < 4 * count; i++)
+      pp->pool_act = pp->rebuilt + count;
+      pp->act_pool = pp->pool_act + count;
+      for (size_t i = 0; i < 6 * count; i++)
         pp->tail[i] = -1;
     }
   return pp;
@@ -1080,6 +1133,8 @@ plan_point (const sl_model *m, plan_private *pp, const plan_layout *l, bool want
       if ((l->tail[i] >= 0 || l->rebuilt[i] >= 0) && l->rec_step[i] >= 0)
         pp->rec[i] = p->arena + l->rec_at[i];
       pp->rebuilt[i] = l->rebuilt[i];
+      pp->pool_act[i] = l->pool_act[i];
+      pp->act_pool[i] = l->act_pool[i];
     }
   /* Each step's heads in ascending order: one whose convolution is rebuilt
    * comes after the head that convolution reads (find_rebuilt). */
@@ -1308,6 +1363,18 @@ _sl_plan_free (sl_model *m, sl_plan *p)
   if (pp->serial_be != NULL)
     pp->serial_be->ops->destroy (pp->serial_be);
   free (pp);
+}
+
+int
+_sl_plan_pool_rectifier (const sl_plan *p, int pool)
+{
+  return ((const plan_private *) p)->pool_act[pool];
+}
+
+bool
+_sl_plan_recomputes (const sl_plan *p, int head)
+{
+  return ((const plan_private *) p)->rec[head] != NULL;
 }
 
 static const float *
@@ -1570,8 +1637,17 @@ _sl_graph_backward (sl_model *m, sl_plan *p, const float *x, int n, float *param
       r.db = node->bias ? r.dw + node->weight_count : NULL;
       r.dy = p->grad[i];
       r0 = grad_root (m, node->inputs[0]);
+      if (pp->act_pool[i] >= 0)
+        {
+          /* Its max pool did its backward pass into the buffer it shares
+           * with its input (find_pool_acts). */
+          written[r0 + 1] = true;
+          continue;
+        }
       r.dx = grad_of (m, p, node->inputs[0]);
       r.acc = written[r0 + 1];
+      if (pp->pool_act[i] >= 0)
+        r.act = &m->nodes[pp->pool_act[i]];
       if (node->n_inputs > 1)
         {
           /* The second addend accumulates onto the first where both are one. */

@@ -226,6 +226,12 @@ sl_status _sl_plan_new_part (sl_model *model, int batch, bool training, sl_plan_
  * from the frozen prefix, or -1 (nothing frozen, all frozen, or several). */
 int _sl_model_feature_node (const sl_model *model);
 void _sl_plan_free (sl_model *model, sl_plan *plan);
+/* The rectifier whose backward pass max pool `pool` of a training plan does
+ * (sl-graph.c, find_pool_acts), or -1. */
+int _sl_plan_pool_rectifier (const sl_plan *plan, int pool);
+/* Whether a training plan recomputes batch-norm `head`'s dropped output in
+ * its backward pass (sl-graph.c, find_transients). */
+bool _sl_plan_recomputes (const sl_plan *plan, int head);
 /* An inference plan that taps the graph: it runs nodes [0, end), keeps the
  * outputs of the nodes marked in keep (NULL or one per node) alive to the
  * pass's end (no buffer sharing, no layer in place over them), and, when

@@ -14,6 +14,10 @@ typedef struct
   const int32_t *argmax_in;
   int32_t *argmax;
   bool accumulate;
+  /* pool_backward_act: the windows' outputs and the rectifier before them */
+  const float *y_out;
+  sl_activation act;
+  float slope;
 } pool_job;
 
 /* The common 2x2, stride 2, unpadded max-pool without the general bounds
@@ -192,6 +196,61 @@ _sl_cpu_pool_backward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d,
   };
 
   _sl_threadpool_run (_sl_cpu_of (be)->pool, backward_share, &j);
+}
+
+/* dy times the rectifier's derivative at its output y, as
+ * act_backward_range (sl-cpu-elementwise.c) computes it. */
+static inline float
+act_grad (sl_activation act, float slope, float y, float dy)
+{
+  switch (act)
+    {
+      case SL_ACT_RELU: return y > 0.0f ? dy : 0.0f;
+      case SL_ACT_RELU6: return y > 0.0f && y < 6.0f ? dy : 0.0f;
+      case SL_ACT_LEAKY_RELU: return y > 0.0f ? dy : dy * slope;
+      default: return dy * y * (1.0f - y);
+    }
+}
+
+static void
+backward_act_share (void *ctx, int t, int threads)
+{
+  const pool_job *j = ctx;
+  const sl_conv_desc *d = j->d;
+  const int in_plane = d->in_h * d->in_w, out_plane = d->out_h * d->out_w;
+  long p0, p1;
+
+  _sl_split_range ((long) j->n * d->in_c, t, threads, &p0, &p1);
+  for (long p = p0; p < p1; p++)
+    {
+      const float *dy = j->dy + p * out_plane, *y = j->y_out + p * out_plane;
+      const int32_t *arg = j->argmax_in + p * out_plane;
+      float *dx = j->dx + p * in_plane;
+
+      if (!j->accumulate)
+        memset (dx, 0, sizeof (float) * in_plane);
+      for (int o = 0; o < out_plane; o++)
+        dx[arg[o]] += act_grad (j->act, j->slope, y[o], dy[o]);
+    }
+}
+
+void
+_sl_cpu_pool_backward_act (sl_backend *be, const sl_conv_desc *d, int n, const float *dy,
+                           const int32_t *argmax, const float *y, sl_activation act, float slope,
+                           float *dx, bool accumulate)
+{
+  pool_job j = { .kind = SL_POOL_MAX,
+                 .d = d,
+                 .n = n,
+                 .dy = dy,
+                 .dx = dx,
+                 .argmax_in = argmax,
+                 .accumulate = accumulate,
+                 .y_out = y,
+                 .act = act,
+                 .slope = slope };
+
+  _sl_threadpool_run (_sl_cpu_of (be)->pool, backward_act_share, &j);
 }
 
 void

@@ -1,5 +1,6 @@
 /* sl-layer-pool.c: the pooling layer kinds (maxpool, avgpool, global_avgpool). */
 #include "sl-layer-onnx-private.h"
+#include "sl-graph-fuse-private.h"
 
 static sl_pool_kind
 pool_of (const sl_node *n)
@@ -70,7 +71,11 @@ pool_backward (const sl_layer_run *r)
 {
   sl_backend *be = r->be;
 
-  if (r->dx != NULL)
+  if (r->dx != NULL && r->act != NULL)
+    be->ops->pool_backward_act (be, &r->node->geom, r->n, r->dy, r->p->argmax[r->index],
+                                r->p->out[r->index], _sl_fuse_activation_of (r->act->kind),
+                                r->act->slope, r->dx, r->acc);
+  else if (r->dx != NULL)
     be->ops->pool_backward (be, pool_of (r->node), &r->node->geom, r->n, r->dy,
                             r->p->argmax[r->index], r->dx, r->acc);
 }

@@ -52,6 +52,9 @@ typedef struct
   float *dx, *dx1; /* d loss / d input (NULL where nothing needs it) */
   bool acc, acc1;  /* add into dx, dx1 rather than overwrite */
   float *dw, *db;
+  /* A max pool's: the rectifier before it, whose backward pass it does
+   * (NULL: none; sl-graph.c, find_pool_acts). */
+  const sl_node *act;
 } sl_layer_run;
 
 /* An ONNX tensor holding one layer's output for the whole batch. */

@@ -306,6 +306,96 @@ test_training_frozen (void)
   check_training_shares ("resnet-s", 32, 4, 0.75);
 }
 
+/* Max pools that do the backward pass of the rectifier before them (relu on
+ * a convolution, relu6 and leaky relu on batch-norms, a 3x3 window), and
+ * ones that may not: overlapping windows ("o"), a rectifier another layer
+ * reads too ("r"), a pool a rectifier runs in place over ("q"). */
+static const char pools_json[]
+    = "{\"name\":\"pools\",\"input\":{\"channels\":1,\"height\":28,\"width\":28},"
+      "\"classes\":4,\"layers\":["
+      "{\"type\":\"conv2d\",\"filters\":6,\"kernel\":3,\"padding\":\"same\"},"
+      "{\"type\":\"relu\"},"
+      "{\"type\":\"maxpool\",\"size\":2},"
+      "{\"type\":\"conv2d\",\"filters\":8,\"kernel\":3,\"padding\":\"same\"},"
+      "{\"type\":\"batchnorm\"},"
+      "{\"type\":\"relu6\"},"
+      "{\"type\":\"maxpool\",\"size\":3,\"stride\":3},"
+      "{\"type\":\"conv2d\",\"filters\":8,\"kernel\":3,\"padding\":\"same\"},"
+      "{\"type\":\"batchnorm\"},"
+      "{\"type\":\"leaky_relu\",\"slope\":0.1,\"name\":\"r\"},"
+      "{\"type\":\"maxpool\",\"size\":2,\"name\":\"p\"},"
+      "{\"type\":\"conv2d\",\"filters\":8,\"kernel\":1,\"input\":\"r\"},"
+      "{\"type\":\"relu\"},"
+      "{\"type\":\"maxpool\",\"size\":3,\"stride\":2,\"padding\":\"same\",\"name\":\"o\"},"
+      "{\"type\":\"conv2d\",\"filters\":8,\"kernel\":1,\"input\":\"p\"},"
+      "{\"type\":\"add\",\"inputs\":[\"o\",\"p\"]},"
+      "{\"type\":\"conv2d\",\"filters\":8,\"kernel\":3,\"padding\":\"same\"},"
+      "{\"type\":\"leaky_relu\",\"slope\":0.2},"
+      "{\"type\":\"maxpool\",\"size\":2,\"name\":\"q\"},"
+      "{\"type\":\"relu\"},"
+      "{\"type\":\"flatten\"},"
+      "{\"type\":\"dense\",\"units\":4}]}";
+
+static int
+node_named (const sl_model *m, const char *name)
+{
+  for (int i = 0; i < m->n_nodes; i++)
+    if (m->nodes[i].name != NULL && strcmp (m->nodes[i].name, name) == 0)
+      return i;
+  g_assert_not_reached ();
+}
+
+/* The pools that may do their rectifier's backward pass do, in a training
+ * plan (not the unshared reference), a batch-norm output read by such a
+ * pair alone is not recomputed, and Adam steps leave the same bits as the
+ * reference's, where every rectifier runs its own. */
+static void
+test_training_pool_rectifiers (void)
+{
+  const int batch = 5, steps = 3;
+  int32_t labels[5] = { 0, 3, 1, 2, 3 };
+  g_autofree float *x = g_new (float, 784 * batch);
+  sl_model *m, *ref;
+  sl_trainer *t, *tref;
+  sl_train_config cfg;
+  sl_error err = { 0 };
+
+  sl_assert_ok (sl_model_new (pools_json, 5, &m, &err), &err);
+  sl_assert_ok (sl_model_new (pools_json, 5, &ref, &err), &err);
+  sl_assert_ok (sl_model_set_threads (m, 2, &err), &err);
+  sl_assert_ok (sl_model_set_threads (ref, 2, &err), &err);
+  ref->unshared_training = TRUE;
+  sl_train_config_init (&cfg);
+  cfg.optimizer = SL_OPTIMIZER_ADAM;
+  sl_assert_ok (sl_trainer_new (m, &cfg, batch, &t, &err), &err);
+  sl_assert_ok (sl_trainer_new (ref, &cfg, batch, &tref, &err), &err);
+  g_assert_cmpint (_sl_plan_pool_rectifier (t->plan, 2), ==, 1);
+  g_assert_cmpint (_sl_plan_pool_rectifier (t->plan, 6), ==, 5);
+  g_assert_cmpint (_sl_plan_pool_rectifier (t->plan, node_named (m, "p")), ==, -1);
+  g_assert_cmpint (_sl_plan_pool_rectifier (t->plan, node_named (m, "o")), ==, -1);
+  g_assert_cmpint (_sl_plan_pool_rectifier (t->plan, node_named (m, "q")), ==, -1);
+  g_assert_cmpint (_sl_plan_pool_rectifier (tref->plan, 2), ==, -1);
+  /* The batch-norm before relu6 and its pool is not recomputed for the
+   * rectifier's backward any more; the one before the leaky relu that a
+   * convolution also reads is. */
+  g_assert_false (_sl_plan_recomputes (t->plan, 4));
+  g_assert_true (_sl_plan_recomputes (t->plan, 8));
+  for (int s = 0; s < steps; s++)
+    {
+      sl_test_fill_normal (x, 784 * batch, 60 + s, 1.0f);
+      sl_assert_ok (sl_trainer_step (t, x, labels, batch, NULL, NULL, &err), &err);
+      sl_assert_ok (sl_trainer_step (tref, x, labels, batch, NULL, NULL, &err), &err);
+    }
+  g_assert_cmpmem (sl_model_params (m), sizeof (float) * sl_model_param_count (m),
+                   sl_model_params (ref), sizeof (float) * sl_model_param_count (ref));
+  g_assert_cmpmem (sl_model_state (m), sizeof (float) * sl_model_state_count (m),
+                   sl_model_state (ref), sizeof (float) * sl_model_state_count (ref));
+  sl_trainer_free (t);
+  sl_trainer_free (tref);
+  sl_model_free (m);
+  sl_model_free (ref);
+}
+
 /* A limit between the batch-1 and the batch-64 plan: 100 images are
  * predicted in chunks of the largest batch that fits, equal to predicting
  * them one by one; a limit that fits only batch 1 still predicts. On one
@@ -424,5 +514,6 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/plan-sharing/training-resnet", test_training_resnet);
   g_test_add_func ("/engine/plan-sharing/training-mobilenet", test_training_mobilenet);
   g_test_add_func ("/engine/plan-sharing/training-frozen", test_training_frozen);
+  g_test_add_func ("/engine/plan-sharing/training-pool-rectifiers", test_training_pool_rectifiers);
   return g_test_run ();
 }

@@ -1,4 +1,4 @@
-/* test-engine-pool-kernels.c: the CPU's 2x2 max-pool fast path against a plain reference: ties, NaN, odd sizes, threads. */
+/* test-engine-pool-kernels.c: the CPU's 2x2 max-pool fast path against a plain reference: ties, NaN, odd sizes, threads; the max pool's backward with the rectifier's before it folded in. */
 #include "sl-test-support.h"
 #include "sl-cpu-private.h"
 
@@ -101,10 +101,68 @@ test_max2x2_matches_reference (void)
     }
 }
 
+/* pool_backward_act gives the bits of the max pool's backward followed by
+ * the rectifier's (activation_backward on the rectifier's output) for relu,
+ * relu6 and leaky relu, over 2x2 and 3x3 windows (stride = size, odd sizes
+ * left over), written and added onto dx, on 1 to 3 threads. The rectifier's
+ * outputs hit its kinks: zeros, 6s, negatives. */
+static void
+test_backward_act (void)
+{
+  const sl_activation acts[] = { SL_ACT_RELU, SL_ACT_RELU6, SL_ACT_LEAKY_RELU };
+  const int n = 2, c = 3, planes = n * c, side = 13;
+
+  for (int threads = 1; threads <= 3; threads++)
+    for (gsize a = 0; a < G_N_ELEMENTS (acts); a++)
+      for (int k = 2; k <= 3; k++)
+        for (int acc = 0; acc <= 1; acc++)
+          {
+            sl_backend *be;
+            sl_error err = { 0 };
+            sl_conv_desc d = { .in_c = c,
+                               .in_h = side,
+                               .in_w = side,
+                               .out_c = c,
+                               .kh = k,
+                               .kw = k,
+                               .sh = k,
+                               .sw = k,
+                               .dh = 1,
+                               .dw = 1,
+                               .groups = 1 };
+            d.out_h = d.out_w = side / k;
+            const gsize in_len = (gsize) planes * side * side;
+            const gsize out_len = (gsize) planes * d.out_h * d.out_w;
+            g_autofree float *x = g_new (float, in_len), *act = g_new (float, in_len);
+            g_autofree float *y = g_new (float, out_len), *dy = g_new (float, out_len);
+            g_autofree float *dx = g_new (float, in_len), *ref = g_new (float, in_len);
+            g_autofree float *g = g_new (float, in_len);
+            g_autofree int32_t *arg = g_new (int32_t, out_len);
+
+            sl_assert_ok (_sl_cpu_backend_new (threads, &be, &err), &err);
+            sl_test_fill_normal (x, in_len, 21 + a, 4.0f);
+            for (gsize i = 0; i < in_len; i += 5)
+              x[i] = i % 2 ? 6.0f : 0.0f;
+            sl_test_fill_normal (dy, out_len, 22, 1.0f);
+            sl_test_fill_normal (dx, in_len, 23, 1.0f);
+            memcpy (ref, dx, in_len * sizeof (float));
+            be->ops->activation_forward (be, acts[a], 0.1f, in_len, x, act);
+            be->ops->pool_forward (be, SL_POOL_MAX, &d, n, act, y, arg);
+
+            /* Unfolded: the pool's gradient, then the rectifier's onto ref. */
+            be->ops->pool_backward (be, SL_POOL_MAX, &d, n, dy, arg, g, FALSE);
+            be->ops->activation_backward (be, acts[a], 0.1f, in_len, act, g, ref, acc);
+            be->ops->pool_backward_act (be, &d, n, dy, arg, y, acts[a], 0.1f, dx, acc);
+            g_assert_cmpmem (dx, in_len * sizeof (float), ref, in_len * sizeof (float));
+            be->ops->destroy (be);
+          }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/engine/pool-kernels/max2x2-matches-reference", test_max2x2_matches_reference);
+  g_test_add_func ("/engine/pool-kernels/backward-act", test_backward_act);
   return g_test_run ();
 }
