@@ -28,10 +28,10 @@
 
 #include <string.h>
 
-#define XI     36 /* elements of a transformed patch */
-#define VL     16 /* channels of a vector: in_c and out_c are multiples of it */
-#define MAX_HW 196
-/* V and M of a group: about 8 MB. */
+#define XI       36 /* elements of a transformed patch */
+#define VL       16 /* channels of a vector: in_c and out_c are multiples of it */
+#define MAX_SIDE 14 /* outputs up to 14 x 14 */
+/* V and M of a group: about 8 MB (or one image's, where that is more). */
 #define GROUP_FLOATS (2L << 20)
 
 typedef float v16 __attribute__ ((vector_size (VL * sizeof (float))));
@@ -82,7 +82,7 @@ transpose (v16 r[VL])
 }
 
 /* 3 x 3, stride 1, no dilation, ungrouped, channels and filters in
- * multiples of 16, outputs of at most 14 x 14 pixels: on 16 x 16 outputs
+ * multiples of 16, outputs of at most 14 x 14: on 16 x 16 outputs
  * Winograd's F(2x2, 3x3) kernel is faster (bench/bench-conv, batch 32, two
  * threads, small-bn 64 -> 128: 1.95 ms against 2.2). */
 bool
@@ -90,7 +90,7 @@ _sl_cpu_winograd4_conv_applies (const sl_conv_desc *d)
 {
   return d->groups == 1 && d->kh == 3 && d->kw == 3 && d->sh == 1 && d->sw == 1 && d->dh == 1
          && d->dw == 1 && d->in_c % VL == 0 && d->out_c % VL == 0 && d->out_h >= 1 && d->out_w >= 1
-         && d->out_h * d->out_w <= MAX_HW;
+         && d->out_h <= MAX_SIDE && d->out_w <= MAX_SIDE;
 }
 
 /* Whether a pass of n images pays for transforming the filters (36 in_c
@@ -505,27 +505,42 @@ transform_share (void *ctx, int t, int threads)
     }
 }
 
+/* The 36 products, each cut into `parts` bands of rows (the tiles' for the
+ * forward pass, the filters' for the weight gradient) where the pool has
+ * more threads than half of 36: units (element, band) shared out. */
+static int
+product_parts (int threads)
+{
+  return (2 * threads + XI - 1) / XI;
+}
+
 static void
 products_share (void *ctx, int t, int threads)
 {
   const job *j = ctx;
   const sl_conv_desc *d = j->d;
-  const int p_all = j->count * j->g.tiles;
+  const int p_all = j->count * j->g.tiles, parts = product_parts (threads);
+  const int rows = j->dy == NULL ? p_all : d->out_c;
   const size_t plane = (size_t) d->out_c * d->in_c;
-  long x0, x1;
+  long u0, u1;
 
-  _sl_split_range (XI, t, threads, &x0, &x1);
-  for (long xi = x0; xi < x1; xi++)
+  _sl_split_range ((long) XI * parts, t, threads, &u0, &u1);
+  for (long u = u0; u < u1; u++)
     {
+      const long xi = u / parts;
       const float *v = j->v + (size_t) xi * p_all * d->in_c;
       float *m = j->m + (size_t) xi * p_all * d->out_c;
+      long r0, r1;
 
+      _sl_split_range (rows, (int) (u % parts), parts, &r0, &r1);
+      if (r0 >= r1)
+        continue;
       if (j->dy == NULL) /* M = V U^T: [tiles x out_c] */
-        _sl_cpu_sgemm (false, true, p_all, d->out_c, d->in_c, 1.0f, v, d->in_c, j->u + xi * plane,
-                       d->in_c, 0.0f, m, d->out_c);
+        _sl_cpu_sgemm (false, true, (int) (r1 - r0), d->out_c, d->in_c, 1.0f, v + r0 * d->in_c,
+                       d->in_c, j->u + xi * plane, d->in_c, 0.0f, m + r0 * d->out_c, d->out_c);
       else /* sums += M^T V: [out_c x in_c] */
-        _sl_cpu_sgemm (true, false, d->out_c, d->in_c, p_all, 1.0f, m, d->out_c, v, d->in_c,
-                       j->add ? 1.0f : 0.0f, j->u + xi * plane, d->in_c);
+        _sl_cpu_sgemm (true, false, (int) (r1 - r0), d->in_c, p_all, 1.0f, m + r0, d->out_c, v,
+                       d->in_c, j->add ? 1.0f : 0.0f, j->u + xi * plane + r0 * d->in_c, d->in_c);
     }
 }
 

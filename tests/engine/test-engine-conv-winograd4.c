@@ -207,6 +207,13 @@ test_case_3_threads (gconstpointer data)
   run_case (data, 3);
 }
 
+/* More threads than half the 36 products: each is cut into bands of rows. */
+static void
+test_case_20_threads (gconstpointer data)
+{
+  run_case (data, 20);
+}
+
 /* An image gets the same bits alone and in a batch, on one thread or two. */
 static void
 test_same_bits (void)
@@ -264,6 +271,10 @@ test_pays (void)
   k.h = k.w = 16;
   d = desc_of (&k);
   g_assert_false (_sl_cpu_winograd4_conv_applies (&d)); /* F(2x2, 3x3) does better */
+  k.h = 2;
+  k.w = 60;
+  d = desc_of (&k);
+  g_assert_false (_sl_cpu_winograd4_conv_applies (&d)); /* 120 pixels, but 60 wide */
   k.h = k.w = 14;
   d = desc_of (&k);
   g_assert_true (_sl_cpu_winograd4_conv_pays (&d, 8));
@@ -352,6 +363,10 @@ main (int argc, char **argv)
       g_test_add_data_func (two, &cases[i], test_case_2_threads);
       g_test_add_data_func (three, &cases[i], test_case_3_threads);
     }
+  g_test_add_data_func ("/engine/conv-winograd4/same-64to32-4x4-b5/20-threads", &cases[3],
+                        test_case_20_threads);
+  g_test_add_data_func ("/engine/conv-winograd4/same-48to48-14x14-b38-groups/20-threads", &cases[7],
+                        test_case_20_threads);
   g_test_add_func ("/engine/conv-winograd4/same-bits", test_same_bits);
   g_test_add_func ("/engine/conv-winograd4/pays", test_pays);
   g_test_add_func ("/engine/conv-winograd4/backend", test_backend);
