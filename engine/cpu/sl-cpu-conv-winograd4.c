@@ -30,7 +30,7 @@
 
 #define XI       36 /* elements of a transformed patch */
 #define VL       16 /* channels of a vector: in_c and out_c are multiples of it */
-#define MAX_SIDE 14 /* outputs up to 14 x 14 */
+#define MAX_SIDE 16 /* outputs up to 16 x 16 */
 /* V and M of a group: about 8 MB (or one image's, where that is more). */
 #define GROUP_FLOATS (2L << 20)
 
@@ -82,9 +82,14 @@ transpose (v16 r[VL])
 }
 
 /* 3 x 3, stride 1, no dilation, ungrouped, channels and filters in
- * multiples of 16, outputs of at most 14 x 14: on 16 x 16 outputs
- * Winograd's F(2x2, 3x3) kernel is faster (bench/bench-conv, batch 32, two
- * threads, small-bn 64 -> 128: 1.95 ms against 2.2). */
+ * multiples of 16, outputs of at most 16 x 16. On larger ones Winograd's
+ * F(2x2, 3x3) kernel is as fast or faster (bench/bench-conv, batch 32, two
+ * threads, ms, F(2x2, 3x3) -> this one, forward / input gradient / weight
+ * gradient: small-bn 64 -> 128 at 16 x 16 1.9-2.1 / 2.2-2.6 / 2.5 -> 1.8-1.9
+ * / 1.9-2.1 / 2.1-2.2; resnet-s 64 -> 64 at 16 x 16 1.1 / 1.3 / 1.4-1.5 ->
+ * 1.1 / 1.1 / 1.3; small-bn 64 -> 128 at 28 x 28 5.8-6.6 / 5.3-6.9 /
+ * 7.4-9.2 -> 5.5-5.6 / 5.8-6.4 / 8.6-8.7; 32 -> 64 at 32 x 32 2.1-2.3 /
+ * 2.3 / 2.8 -> 2.7-3.5 / 3.1 / 3.4-3.7). */
 bool
 _sl_cpu_winograd4_conv_applies (const sl_conv_desc *d)
 {

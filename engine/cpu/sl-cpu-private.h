@@ -165,7 +165,7 @@ void _sl_cpu_winograd_conv_weight_grad_image (const sl_conv_desc *d, const float
 void _sl_cpu_winograd_conv_weight_grad_finish (const sl_conv_desc *d, const float *sums, float *dw);
 
 /* sl-cpu-conv-winograd4.c: 3 x 3 stride-1 convolutions with channels and filters in multiples
- * of 16, outputs of at most 14 x 14 (where the other kernels run short of tiles or lanes), by
+ * of 16, outputs of at most 16 x 16 (where the other kernels run short of tiles or lanes), by
  * Winograd's F(4x4, 3x3) over groups of images, its products as GEMMs; ws holds
  * _sl_cpu_winograd4_conv_workspace_floats (d, n, cpu->threads) for passes of up to n images. */
 bool _sl_cpu_winograd4_conv_applies (const sl_conv_desc *d);

@@ -252,7 +252,7 @@ test_same_bits (void)
 }
 
 /* It takes 3 x 3 stride-1 layers of 16k channels and filters on outputs of
- * up to 14 x 14, and passes of at least 8 images, 32 tiles and 4096
+ * up to 16 x 16, and passes of at least 8 images, 32 tiles and 4096
  * filter-channel pairs. */
 static void
 test_pays (void)
@@ -270,7 +270,10 @@ test_pays (void)
   g_assert_false (_sl_cpu_winograd4_conv_pays (&d, 16));
   k.h = k.w = 16;
   d = desc_of (&k);
-  g_assert_false (_sl_cpu_winograd4_conv_applies (&d)); /* F(2x2, 3x3) does better */
+  g_assert_true (_sl_cpu_winograd4_conv_pays (&d, 8));
+  k.h = k.w = 17;
+  d = desc_of (&k);
+  g_assert_false (_sl_cpu_winograd4_conv_applies (&d)); /* F(2x2, 3x3) does as well */
   k.h = 2;
   k.w = 60;
   d = desc_of (&k);
