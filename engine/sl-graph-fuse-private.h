@@ -6,12 +6,15 @@
 /* Per node of an inference plan. A head (conv2d or dense) computes, with
  * folded weights when a batch-norm follows it alone, the output of its last
  * follower (the batch-norm and a rectifier after it); a follower runs
- * nothing and passes its input on, which then holds its output. */
+ * nothing and passes its input on, which then holds its output. Where a max
+ * pool alone reads the rectifier, the pool applies it to its own output. */
 typedef struct
 {
   int head;       /* a follower: the head it runs inside; else -1 */
   int bn;         /* a head: the batch-norm folded into it; else -1 */
-  int act;        /* a head: the rectifier applied to its output; else -1 */
+  int act;        /* a head: the rectifier applied to its output; a max pool
+                   * reading a head's rectifier: that rectifier, applied to the
+                   * pool's output instead; else -1 */
   size_t fold_at; /* a head with bn: its folded weights then bias, in floats */
 } sl_fuse;
 

@@ -63,9 +63,17 @@ _sl_fuse_new (const sl_model *m, const int *readers, size_t *fold_floats)
         }
       if (next >= 0 && is_rectifier (m->nodes[next].kind))
         {
-          f[i].act = next;
+          const int pool = sole_reader (m, readers, next);
+
           f[next].head = i;
           last = next;
+          /* A max pool alone after it: the rectifier runs on the pool's
+           * output instead, a quarter of the values (max commutes with a
+           * rectifier: both keep order, and are exact). */
+          if (pool >= 0 && m->nodes[pool].kind == SL_LAYER_MAXPOOL)
+            f[pool].act = next;
+          else
+            f[i].act = next;
         }
       any = any || last != i;
     }

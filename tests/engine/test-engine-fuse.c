@@ -1,6 +1,7 @@
 /* test-engine-fuse.c: inference plans fold batch-norm into the layer before it and run its rectifier there; results, weights and training stay as unfused. */
 #include "sl-test-support.h"
 #include "engine/sl-model-private.h"
+#include "engine/sl-graph-fuse-private.h"
 
 #include <math.h>
 #include <string.h>
@@ -277,6 +278,53 @@ test_fold_training_after_inference (void)
   sl_model_free (b);
 }
 
+/* A max pool alone after a head's rectifier applies that rectifier to its own
+ * (four times smaller) output: seed-cnn's two blocks (convolution, relu, max
+ * pool), small-bn's two at 28 px; a rectifier no max pool reads stays with its
+ * head (seed-cnn's dense layer's, small-bn's last block's). The logits stay
+ * the reference's (above). */
+static void
+check_pool_rectifiers (const char *preset, int channels, int moved, int kept)
+{
+  sl_model *m = build_preset (preset, channels, 28, 5);
+  g_autofree int *readers = g_new0 (int, m->n_nodes + 1);
+  sl_fuse *f;
+  size_t floats;
+  int n_moved = 0, n_kept = 0;
+
+  for (int i = 0; i < m->n_nodes; i++)
+    for (int k = 0; k < m->nodes[i].n_inputs; k++)
+      if (m->nodes[i].inputs[k] != SL_INPUT_NODE)
+        readers[m->nodes[i].inputs[k]]++;
+  readers[m->n_nodes - 1]++; /* the loss */
+  f = _sl_fuse_new (m, readers, &floats);
+  g_assert_nonnull (f);
+  for (int i = 0; i < m->n_nodes; i++)
+    {
+      if (f[i].act < 0)
+        continue;
+      g_assert_cmpint (f[f[i].act].head, >=, 0); /* still its head's follower */
+      if (m->nodes[i].kind == SL_LAYER_MAXPOOL)
+        {
+          g_assert_cmpint (m->nodes[i].inputs[0], ==, f[i].act);
+          n_moved++;
+        }
+      else
+        n_kept++;
+    }
+  g_assert_cmpint (n_moved, ==, moved);
+  g_assert_cmpint (n_kept, ==, kept);
+  free (f);
+  sl_model_free (m);
+}
+
+static void
+test_pool_rectifiers (void)
+{
+  check_pool_rectifiers ("seed-cnn", 1, 2, 1);
+  check_pool_rectifiers ("small-bn", 1, 2, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -290,5 +338,6 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/fuse/pass-size-decides", test_fold_pass_size_decides);
   g_test_add_func ("/engine/fuse/only-plain-inference", test_fold_only_plain_inference);
   g_test_add_func ("/engine/fuse/training-after-inference", test_fold_training_after_inference);
+  g_test_add_func ("/engine/fuse/pool-rectifiers", test_pool_rectifiers);
   return g_test_run ();
 }
