@@ -392,6 +392,18 @@ span_of (const job *j, int k, int ty, int tx)
   return s;
 }
 
+/* The first `cols` floats of a tile row of dy (px holds zeros after them). */
+static inline void
+load_row (float *px, const float *src, int cols)
+{
+#if defined(__AVX512VL__)
+  _mm_storeu_ps (px, _mm_maskz_loadu_ps ((__mmask8) ((1u << cols) - 1), src));
+#else
+  for (int c = 0; c < cols; c++)
+    px[c] = src[c];
+#endif
+}
+
 /* A^T dy A of tile row ty of a group's image k: [xi][tile][out_c]. */
 static void
 grad_tiles (const job *j, const float *dy, int k, int ty, float *m)
@@ -414,11 +426,7 @@ grad_tiles (const job *j, const float *dy, int k, int ty, float *m)
               float px[VL] = { 0 };
 
               for (int r = 0; r < s.rows; r++)
-                if (s.cols == 4)
-                  memcpy (px + 4 * r, src + (size_t) r * d->out_w, 4 * sizeof (float));
-                else
-                  for (int c = 0; c < s.cols; c++)
-                    px[4 * r + c] = src[(size_t) r * d->out_w + c];
+                load_row (px + 4 * r, src + (size_t) r * d->out_w, s.cols);
               memcpy (&e[l], px, sizeof px);
             }
           transpose (e);
@@ -430,6 +438,31 @@ grad_tiles (const job *j, const float *dy, int k, int ty, float *m)
             st (m + ((size_t) xi * p_all + s.p) * d->out_c + o0, a[xi]);
         }
     }
+}
+
+/* The first `cols` of a tile row's 4 outputs into dst, or added onto it:
+ * one 4-float store, masked for a last tile column (a call per row, or a
+ * float at a time, had cost 7 % of a batch through small-bn at 28 px). */
+static inline void
+store_row (float *dst, const float *src, int cols, bool accumulate)
+{
+#if defined(__AVX512VL__)
+  const __mmask8 keep = (__mmask8) ((1u << cols) - 1);
+  __m128 v = _mm_loadu_ps (src);
+
+  if (accumulate)
+    v = _mm_add_ps (v, _mm_maskz_loadu_ps (keep, dst));
+  _mm_mask_storeu_ps (dst, keep, v);
+#else
+  if (!accumulate && cols == 4)
+    memcpy (dst, src, 4 * sizeof (float));
+  else if (!accumulate)
+    for (int c = 0; c < cols; c++)
+      dst[c] = src[c];
+  else
+    for (int c = 0; c < cols; c++)
+      dst[c] += src[c];
+#endif
 }
 
 /* y of tile row ty of a group's image k from M: A^T M A, plus the bias. */
@@ -466,17 +499,8 @@ output_tiles (const job *j, int k, int ty, float *y)
               float *dst = y + (size_t) (o0 + l) * ohw + s.at;
               const float *src = (const float *) &o[l];
 
-              /* Whole rows of 4 as one copy each (a call per row cost 7 % of
-               * a batch through small-bn at 28 px). */
               for (int r = 0; r < s.rows; r++)
-                if (!j->accumulate && s.cols == 4)
-                  memcpy (dst + (size_t) r * d->out_w, src + 4 * r, 4 * sizeof (float));
-                else if (!j->accumulate)
-                  for (int c = 0; c < s.cols; c++)
-                    dst[(size_t) r * d->out_w + c] = src[4 * r + c];
-                else
-                  for (int c = 0; c < s.cols; c++)
-                    dst[(size_t) r * d->out_w + c] += src[4 * r + c];
+                store_row (dst + (size_t) r * d->out_w, src + 4 * r, s.cols, j->accumulate);
             }
         }
     }
