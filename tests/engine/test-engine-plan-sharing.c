@@ -233,6 +233,32 @@ build_frozen (const char *preset, int side, int frozen, guint64 seed, gboolean u
   return m;
 }
 
+/* Steps of the same batches through a plan and through the reference
+ * (every node its own buffers): weights and running statistics stay the same
+ * bits. Frees both trainers and their models. */
+static void
+train_alike (sl_trainer *t, sl_trainer *tref, float *x, gsize in_size, int batch,
+             const int32_t *labels, int steps, guint64 seed)
+{
+  sl_model *m = t->model, *ref = tref->model;
+  sl_error err = { 0 };
+
+  for (int s = 0; s < steps; s++)
+    {
+      sl_test_fill_normal (x, in_size * batch, seed + s, 1.0f);
+      sl_assert_ok (sl_trainer_step (t, x, labels, batch, NULL, NULL, &err), &err);
+      sl_assert_ok (sl_trainer_step (tref, x, labels, batch, NULL, NULL, &err), &err);
+    }
+  g_assert_cmpmem (sl_model_params (m), sizeof (float) * sl_model_param_count (m),
+                   sl_model_params (ref), sizeof (float) * sl_model_param_count (ref));
+  g_assert_cmpmem (sl_model_state (m), sizeof (float) * sl_model_state_count (m),
+                   sl_model_state (ref), sizeof (float) * sl_model_state_count (ref));
+  sl_trainer_free (t);
+  sl_trainer_free (tref);
+  sl_model_free (m);
+  sl_model_free (ref);
+}
+
 /* A training plan shares gradient buffers by lifetime: it plans far fewer
  * bytes than the reference (every node its own output and gradient), and a
  * few Adam steps on the same images leave weights and running statistics
@@ -265,20 +291,7 @@ check_training_shares (const char *preset, int side, int frozen, double max_rati
                   preset, side, frozen, bytes, ref_bytes);
   g_assert_cmpfloat ((double) bytes, <, max_ratio * (double) ref_bytes);
   g_test_message ("ratio %.3f", (double) bytes / (double) ref_bytes);
-  for (int s = 0; s < steps; s++)
-    {
-      sl_test_fill_normal (x, in_size * batch, 40 + s, 1.0f);
-      sl_assert_ok (sl_trainer_step (t, x, labels, batch, NULL, NULL, &err), &err);
-      sl_assert_ok (sl_trainer_step (tref, x, labels, batch, NULL, NULL, &err), &err);
-    }
-  g_assert_cmpmem (sl_model_params (m), sizeof (float) * sl_model_param_count (m),
-                   sl_model_params (ref), sizeof (float) * sl_model_param_count (ref));
-  g_assert_cmpmem (sl_model_state (m), sizeof (float) * sl_model_state_count (m),
-                   sl_model_state (ref), sizeof (float) * sl_model_state_count (ref));
-  sl_trainer_free (t);
-  sl_trainer_free (tref);
-  sl_model_free (m);
-  sl_model_free (ref);
+  train_alike (t, tref, x, in_size, batch, labels, steps, 40);
 }
 
 static void
@@ -380,20 +393,7 @@ test_training_pool_rectifiers (void)
    * convolution also reads is. */
   g_assert_false (_sl_plan_recomputes (t->plan, 4));
   g_assert_true (_sl_plan_recomputes (t->plan, 8));
-  for (int s = 0; s < steps; s++)
-    {
-      sl_test_fill_normal (x, 784 * batch, 60 + s, 1.0f);
-      sl_assert_ok (sl_trainer_step (t, x, labels, batch, NULL, NULL, &err), &err);
-      sl_assert_ok (sl_trainer_step (tref, x, labels, batch, NULL, NULL, &err), &err);
-    }
-  g_assert_cmpmem (sl_model_params (m), sizeof (float) * sl_model_param_count (m),
-                   sl_model_params (ref), sizeof (float) * sl_model_param_count (ref));
-  g_assert_cmpmem (sl_model_state (m), sizeof (float) * sl_model_state_count (m),
-                   sl_model_state (ref), sizeof (float) * sl_model_state_count (ref));
-  sl_trainer_free (t);
-  sl_trainer_free (tref);
-  sl_model_free (m);
-  sl_model_free (ref);
+  train_alike (t, tref, x, 784, batch, labels, steps, 60);
 }
 
 /* A limit between the batch-1 and the batch-64 plan: 100 images are
