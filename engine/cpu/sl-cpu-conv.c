@@ -198,14 +198,8 @@ _sl_cpu_gemm_conv_grad_scratch_floats (const sl_conv_desc *d)
   return conv_dims_of (d).w_count + (size_t) d->out_c;
 }
 
-/* Whether passes of n images take Winograd's F(4x4, 3x3) kernel forward (or
- * for the weight gradient), and for the input gradient. */
-static bool
-winograd4_pays (const sl_conv_desc *d, int n)
-{
-  return _sl_cpu_winograd4_conv_pays (d, n);
-}
-
+/* Whether passes of n images take Winograd's F(4x4, 3x3) kernel for the
+ * input gradient (forward and weight gradient: _sl_cpu_winograd4_conv_pays). */
 static bool
 winograd4_dx_pays (const sl_conv_desc *d, int n)
 {
@@ -225,7 +219,7 @@ _sl_cpu_conv2d_workspace_floats (const sl_conv_desc *d, int n, int threads)
   if (_sl_cpu_is_depthwise (d))
     return _sl_cpu_depthwise_workspace_floats (d, threads);
   gemm = _sl_cpu_gemm_conv_workspace_floats (d, threads);
-  if (winograd4_pays (d, n))
+  if (_sl_cpu_winograd4_conv_pays (d, n))
     gemm = larger (gemm, _sl_cpu_winograd4_conv_workspace_floats (d, n, threads));
   if (winograd4_dx_pays (d, n))
     {
@@ -416,7 +410,7 @@ _sl_cpu_conv2d_forward (sl_backend *be, const sl_conv_desc *d, int n, const floa
   (void) ws_floats;
   if (_sl_cpu_is_depthwise (d))
     _sl_cpu_depthwise_forward (cpu, d, n, x, w, b, y, ws);
-  else if (winograd4_pays (d, n))
+  else if (_sl_cpu_winograd4_conv_pays (d, n))
     _sl_cpu_winograd4_conv_forward (cpu, d, n, x, w, false, b, y, false, ws);
   else if (_sl_cpu_winograd_conv_pays (d, n))
     _sl_cpu_winograd_conv_forward (cpu, d, n, x, w, b, y, false, ws);
@@ -708,7 +702,7 @@ _sl_cpu_conv2d_backward (sl_backend *be, const sl_conv_desc *d, int n, const flo
     }
   /* Winograd's F(4x4, 3x3) kernel takes the gradients it pays for, one
    * after the other in the same workspace; the GEMM path the rest. */
-  const bool w4_dw = dw != NULL && winograd4_pays (d, n);
+  const bool w4_dw = dw != NULL && _sl_cpu_winograd4_conv_pays (d, n);
   const bool w4_dx = dx != NULL && winograd4_dx_pays (d, n);
   if (w4_dw)
     _sl_cpu_winograd4_conv_weight_grad (cpu, d, n, x, dy, dw, ws);

@@ -198,17 +198,16 @@ _sl_cpu_pool_backward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d,
   _sl_threadpool_run (_sl_cpu_of (be)->pool, backward_share, &j);
 }
 
-/* dy times the rectifier's derivative at its output y, as
- * act_backward_range (sl-cpu-elementwise.c) computes it. */
+/* dy times the rectifier's derivative at its output y (relu, relu6 or leaky
+ * relu), as act_backward_range (sl-cpu-elementwise.c) computes it. */
 static inline float
 act_grad (sl_activation act, float slope, float y, float dy)
 {
   switch (act)
     {
-      case SL_ACT_RELU: return y > 0.0f ? dy : 0.0f;
       case SL_ACT_RELU6: return y > 0.0f && y < 6.0f ? dy : 0.0f;
       case SL_ACT_LEAKY_RELU: return y > 0.0f ? dy : dy * slope;
-      default: return dy * y * (1.0f - y);
+      default: return y > 0.0f ? dy : 0.0f;
     }
 }
 
