@@ -2,6 +2,7 @@
 #include "sl-cpu-private.h"
 
 #include <float.h>
+#include <stdint.h>
 #include <string.h>
 
 typedef struct
@@ -63,18 +64,60 @@ max2x2_row_arg (const float *restrict r0, const float *restrict r1, int out_w, i
     }
 }
 
+/* best, where = v, at where v > best, as bit masks: in a loop too short to
+ * vectorise GCC turns the ternaries above into branches, which mispredict on
+ * every other window of a rectifier's output (small-bn's 8x8 -> 4x4 pool at
+ * 128 px: 0.6 ms a training step, 0.2 on steadily ordered data). */
+static inline void
+step_max (float v, int32_t at, float *best, int32_t *where)
+{
+  const uint32_t m = (uint32_t) 0 - (uint32_t) (v > *best);
+  uint32_t vb, bb;
+
+  memcpy (&vb, &v, sizeof vb);
+  memcpy (&bb, best, sizeof bb);
+  bb = (vb & m) | (bb & ~m);
+  memcpy (best, &bb, sizeof bb);
+  *where = (int32_t) (((uint32_t) at & m) | ((uint32_t) *where & ~m));
+}
+
+/* max2x2_row_arg (arg may be NULL) on the outputs [ox0, out_w) left over
+ * after whole vectors of 8. */
+static void
+max2x2_row_rest (const float *r0, const float *r1, int ox0, int out_w, int in_w, int32_t at,
+                 float *y, int32_t *arg)
+{
+  for (int ox = ox0; ox < out_w; ox++)
+    {
+      const int32_t i = at + 2 * ox;
+      float best = r0[2 * ox];
+      int32_t where = i;
+
+      step_max (r0[2 * ox + 1], i + 1, &best, &where);
+      step_max (r1[2 * ox], i + in_w, &best, &where);
+      step_max (r1[2 * ox + 1], i + in_w + 1, &best, &where);
+      y[ox] = best;
+      if (arg != NULL)
+        arg[ox] = where;
+    }
+}
+
 static void
 max2x2_plane (const sl_conv_desc *d, const float *x, float *y, int32_t *arg)
 {
+  const int whole = d->out_w - d->out_w % 8;
+
   for (int oy = 0; oy < d->out_h; oy++)
     {
       const float *r0 = x + (size_t) (2 * oy) * d->in_w, *r1 = r0 + d->in_w;
+      int32_t *arg_row = arg != NULL ? arg + oy * d->out_w : NULL;
 
       if (arg != NULL)
-        max2x2_row_arg (r0, r1, d->out_w, d->in_w, 2 * oy * d->in_w, y + oy * d->out_w,
-                        arg + oy * d->out_w);
+        max2x2_row_arg (r0, r1, whole, d->in_w, 2 * oy * d->in_w, y + oy * d->out_w, arg_row);
       else
-        max2x2_row (r0, r1, d->out_w, y + oy * d->out_w);
+        max2x2_row (r0, r1, whole, y + oy * d->out_w);
+      max2x2_row_rest (r0, r1, whole, d->out_w, d->in_w, 2 * oy * d->in_w, y + oy * d->out_w,
+                       arg_row);
     }
 }
 
