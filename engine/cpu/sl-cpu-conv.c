@@ -589,20 +589,19 @@ reduce_share (void *ctx, int t, int threads)
   const conv_job *j = ctx;
   const size_t w_count = j->cd.w_count, stride = w_count + j->d->out_c;
   const size_t total = w_count + (j->db != NULL ? (size_t) j->d->out_c : 0);
-  long e0, e1;
+  float *dw = j->dw, *db = j->db;
+  long e0, e1, w_end;
 
   _sl_split_range ((long) total, t, threads, &e0, &e1);
+  w_end = e1 < (long) w_count ? e1 : (long) w_count;
   for (int s = 0; s < threads - 1; s++)
     {
       const float *src = j->scratch + (size_t) s * stride;
 
-      for (long e = e0; e < e1; e++)
-        {
-          if ((size_t) e >= w_count)
-            j->db[e - w_count] += src[e];
-          else if (j->dw != NULL)
-            j->dw[e] += src[e];
-        }
+      for (long e = e0; dw != NULL && e < w_end; e++)
+        dw[e] += src[e];
+      for (long e = e0 > (long) w_count ? e0 : (long) w_count; e < e1; e++)
+        db[e - w_count] += src[e];
     }
 }
 

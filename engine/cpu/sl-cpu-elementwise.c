@@ -123,9 +123,11 @@ act_backward_share (void *ctx, int t, int threads)
       float block[1024];
       long n = i1 - b < 1024 ? i1 - b : 1024;
 
+      float *dx = j->dx + b;
+
       act_backward_range (j->act, j->slope, j->y + b, j->dy + b, block, n);
       for (long i = 0; i < n; i++)
-        j->dx[b + i] += block[i];
+        dx[i] += block[i];
     }
 }
 
@@ -146,6 +148,8 @@ dropout_share (void *ctx, int t, int threads)
   const ew_job *j = ctx;
   const float keep = 1.0f - j->rate, scale = 1.0f / keep;
   const uint64_t threshold = (uint64_t) ((double) keep * 16777216.0);
+  const float *x = j->x;
+  float *mask_out = j->mask_out, *out = j->out;
   long i0, i1;
 
   _sl_split_range ((long) j->len, t, threads, &i0, &i1);
@@ -156,8 +160,8 @@ dropout_share (void *ctx, int t, int threads)
       uint64_t r = _sl_mix_rng_next (&rng) >> 40;
       float m = r < threshold ? scale : 0.0f;
 
-      j->mask_out[i] = m;
-      j->out[i] = j->x[i] * m;
+      mask_out[i] = m;
+      out[i] = x[i] * m;
     }
 }
 
@@ -174,11 +178,14 @@ static void
 mul_backward_share (void *ctx, int t, int threads)
 {
   const ew_job *j = ctx;
+  const float *dy = j->dy, *mask = j->mask;
+  float *dx = j->dx;
+  const bool accumulate = j->accumulate;
   long i0, i1;
 
   _sl_split_range ((long) j->len, t, threads, &i0, &i1);
   for (long i = i0; i < i1; i++)
-    _sl_store_grad (&j->dx[i], j->dy[i] * j->mask[i], j->accumulate);
+    _sl_store_grad (&dx[i], dy[i] * mask[i], accumulate);
 }
 
 void
@@ -194,11 +201,13 @@ static void
 add_share (void *ctx, int t, int threads)
 {
   const ew_job *j = ctx;
+  const float *a = j->a, *b = j->b;
+  float *out = j->out;
   long i0, i1;
 
   _sl_split_range ((long) j->len, t, threads, &i0, &i1);
   for (long i = i0; i < i1; i++)
-    j->out[i] = j->a[i] + j->b[i];
+    out[i] = a[i] + b[i];
 }
 
 void
@@ -213,16 +222,18 @@ static void
 copy_grad_share (void *ctx, int t, int threads)
 {
   const ew_job *j = ctx;
+  const float *dy = j->dy;
+  float *dx = j->dx;
   long i0, i1;
 
   _sl_split_range ((long) j->len, t, threads, &i0, &i1);
   if (!j->accumulate)
     {
-      memcpy (j->dx + i0, j->dy + i0, sizeof (float) * (i1 - i0));
+      memcpy (dx + i0, dy + i0, sizeof (float) * (i1 - i0));
       return;
     }
   for (long i = i0; i < i1; i++)
-    j->dx[i] += j->dy[i];
+    dx[i] += dy[i];
 }
 
 void

@@ -31,9 +31,10 @@ reference_max2x2 (const sl_conv_desc *d, int planes, const float *x, float *y, i
         }
 }
 
-/* Input sizes: even, odd (the last row and column are left out), and rows
- * narrower and wider than the eight-lane vectors. */
-static const int sizes[][2] = { { 2, 2 }, { 7, 7 }, { 9, 6 }, { 28, 28 }, { 14, 34 }, { 5, 40 } };
+/* Input sizes: even, odd (the last row and column are left out), and output
+ * rows narrower than, as wide as and wider than vectors of 8 and 16 lanes. */
+static const int sizes[][2] = { { 2, 2 },  { 7, 7 },  { 9, 6 },  { 28, 28 }, { 14, 34 },
+                                { 5, 40 }, { 4, 32 }, { 3, 33 }, { 6, 70 },  { 2, 64 } };
 
 static void
 test_max2x2_matches_reference (void)
