@@ -147,9 +147,9 @@ run_pass (const LayerRun *r, Pass pass)
   else if (pass == PASS_WINOGRAD)
     _sl_cpu_winograd_conv_forward (r->cpu, r->d, r->n, r->x, r->w, NULL, r->y, false, r->ws);
   else if (pass == PASS_CHANNELS)
-    _sl_cpu_channels_conv_forward (r->cpu, r->d, r->n, r->x, r->w, NULL, r->y, false, r->ws);
+    _sl_cpu_channels_conv_forward (r->cpu, r->d, r->n, r->x, r->w, NULL, NULL, NULL, r->y, r->ws);
   else if (pass == PASS_DIRECT)
-    _sl_cpu_direct_conv_forward (r->cpu, r->d, r->n, r->x, r->w, NULL, r->y, false, r->ws);
+    _sl_cpu_direct_conv_forward (r->cpu, r->d, r->n, r->x, r->w, NULL, NULL, NULL, r->y, r->ws);
   else if (pass == PASS_GEMM)
     _sl_cpu_gemm_conv_forward (r->cpu, r->d, r->n, r->x, r->w, NULL, r->y, r->ws);
   else

@@ -11,8 +11,10 @@
  * 5: conv2d_backward, dense_backward and batchnorm_backward_running take
  *    NULL weight and bias gradients (input gradients only, for Grad-CAM).
  * 6: batchnorm_act (optional): training plans recompute batch-norm outputs.
- * 7: pool_backward_act (optional): a max pool's backward does the rectifier's before it. */
-#define SL_BACKEND_ABI_VERSION 7
+ * 7: pool_backward_act (optional): a max pool's backward does the rectifier's before it.
+ * 8: conv2d_pack_floats, conv2d_pack and conv2d_forward_fused (optional): inference plans
+ *    pack filters once and add residual sums and rectifiers inside the convolution. */
+#define SL_BACKEND_ABI_VERSION 8
 
 /* Geometry of a convolution or pooling window, per image. Padding may be
  * asymmetric: ph, pw pad the top and left, ph_end, pw_end the bottom and
@@ -124,6 +126,21 @@ typedef struct
   void (*conv2d_backward) (sl_backend *be, const sl_conv_desc *d, int n, const float *x,
                            const float *w, const float *dy, float *dx, bool accumulate, float *dw,
                            float *db, float *ws, size_t ws_floats, float *scratch);
+  /* Optional, all three or none (NULL: inference plans run residual sums and
+   * rectifiers as passes of their own). conv2d_forward, then y += r where r
+   * is not NULL (n images shaped as y, never y itself), then act over y where
+   * activate: the same bits as conv2d_forward, add_forward and
+   * activation_forward one after the other, done while the output is still
+   * in the cache. pack is NULL, or what conv2d_pack made of w and b (floats:
+   * conv2d_pack_floats, 0 where the layer has no use for it): filters an
+   * inference plan packs once rather than every pass. */
+  size_t (*conv2d_pack_floats) (sl_backend *be, const sl_conv_desc *d);
+  void (*conv2d_pack) (sl_backend *be, const sl_conv_desc *d, const float *w, const float *b,
+                       float *pack);
+  void (*conv2d_forward_fused) (sl_backend *be, const sl_conv_desc *d, int n, const float *x,
+                                const float *w, const float *b, const float *pack, const float *r,
+                                bool activate, sl_activation act, float slope, float *y, float *ws,
+                                size_t ws_floats);
 
   void (*dense_forward) (sl_backend *be, int n, int in, int out, const float *x, const float *w,
                          const float *b, float *y);
@@ -217,8 +234,6 @@ bool _sl_cpu_backend_parallel (sl_backend *be, sl_parallel_fn fn, void *ctx);
 /* Its conv2d_workspace (passes of up to n images) and conv2d_grad_scratch for
  * `threads` threads, without a backend (cost estimates before a model is built). */
 size_t _sl_cpu_conv2d_workspace_floats (const sl_conv_desc *d, int n, int threads);
-/* Whether a pass of n images through this convolution is best left to one
- * thread of `threads` (sl-cpu-conv.c says why): the graph then runs it, and
- * its rectifier, on the calling thread. */
-bool _sl_cpu_conv2d_one_thread (const sl_conv_desc *d, int n, int threads);
+/* Its conv2d_pack_floats (be may be NULL). */
+size_t _sl_cpu_conv2d_pack_floats (sl_backend *be, const sl_conv_desc *d);
 size_t _sl_cpu_conv2d_grad_scratch_floats (const sl_conv_desc *d);

@@ -1,8 +1,9 @@
-/* sl-graph-fuse.c: inference plans run batch-norm folded into the convolution or dense layer before it, and that layer's activation on its output. */
+/* sl-graph-fuse.c: inference plans run batch-norm folded into the convolution or dense layer before it, a residual sum and that layer's activation on its output, with filters packed once. */
 #include "sl-graph-fuse-private.h"
 #include "sl-layer-private.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 /* The only node that reads node i's output, or -1 (none, several, or the loss). */
@@ -15,6 +16,29 @@ sole_reader (const sl_model *m, const int *readers, int i)
     for (int k = 0; k < m->nodes[j].n_inputs; k++)
       if (m->nodes[j].inputs[k] == i)
         return m->nodes[j].n_inputs == 1 ? j : -1;
+  return -1; /* the loss reads it */
+}
+
+/* The residual sum that alone reads node `last` of head's chain and adds to
+ * it an output computed before the head runs (*other, a node: not the
+ * images), or -1. */
+static int
+sum_reader (const sl_model *m, const int *readers, int last, int head, int *other)
+{
+  if (readers[last] != 1)
+    return -1;
+  for (int j = last + 1; j < m->n_nodes; j++)
+    for (int k = 0; k < m->nodes[j].n_inputs; k++)
+      if (m->nodes[j].inputs[k] == last)
+        {
+          const sl_node *a = &m->nodes[j];
+          const int o = a->n_inputs == 2 ? a->inputs[1 - k] : -1;
+
+          if (a->kind != SL_LAYER_ADD || o < 0 || o == last || o >= head)
+            return -1;
+          *other = o;
+          return j;
+        }
   return -1; /* the loss reads it */
 }
 
@@ -33,9 +57,11 @@ _sl_fuse_activation_of (sl_layer_kind kind)
 }
 
 sl_fuse *
-_sl_fuse_new (const sl_model *m, const int *readers, size_t *fold_floats)
+_sl_fuse_new (const sl_model *m, sl_backend *be, const int *readers, size_t *fold_floats)
 {
   sl_fuse *f = malloc (sizeof *f * (size_t) m->n_nodes);
+  /* No backend (a model measured before it has one): the CPU backend's. */
+  const bool conv_fused = be == NULL || be->ops->conv2d_forward_fused != NULL;
   size_t floats = 0;
   bool any = false;
 
@@ -43,14 +69,26 @@ _sl_fuse_new (const sl_model *m, const int *readers, size_t *fold_floats)
   if (f == NULL)
     return NULL; /* unfused: slower, same results */
   for (int i = 0; i < m->n_nodes; i++)
-    f[i] = (sl_fuse){ .head = -1, .bn = -1, .act = -1, .fold_at = 0 };
+    f[i] = (sl_fuse){ .head = -1, .bn = -1, .residual = -1, .act = -1, .pack_at = SIZE_MAX };
   for (int i = 0; i < m->n_nodes; i++)
     {
       const sl_node *n = &m->nodes[i];
-      int next, last = i;
+      int next, last = i, sum, other;
 
       if ((n->kind != SL_LAYER_CONV2D && n->kind != SL_LAYER_DENSE) || f[i].head >= 0)
         continue;
+      if (n->kind == SL_LAYER_CONV2D && conv_fused)
+        {
+          const size_t pack = be != NULL ? be->ops->conv2d_pack_floats (be, &n->geom)
+                                         : _sl_cpu_conv2d_pack_floats (NULL, &n->geom);
+
+          if (pack > 0)
+            {
+              f[i].pack_at = floats;
+              floats += _sl_align16 (pack);
+              any = true;
+            }
+        }
       next = sole_reader (m, readers, i);
       if (next >= 0 && m->nodes[next].kind == SL_LAYER_BATCHNORM)
         {
@@ -60,6 +98,17 @@ _sl_fuse_new (const sl_model *m, const int *readers, size_t *fold_floats)
           floats += _sl_align16 (n->weight_count + (size_t) n->out.c);
           last = next;
           next = sole_reader (m, readers, next);
+        }
+      /* The sum adds the other output onto the convolution's as its kernel
+       * stores it (the same bits: a float sum does not depend on the order
+       * of its two terms). */
+      if (n->kind == SL_LAYER_CONV2D && conv_fused
+          && (sum = sum_reader (m, readers, last, i, &other)) >= 0)
+        {
+          f[i].residual = other;
+          f[sum].head = i;
+          last = sum;
+          next = sole_reader (m, readers, sum);
         }
       if (next >= 0 && is_rectifier (m->nodes[next].kind))
         {
@@ -111,9 +160,29 @@ fold_one (const sl_model *m, const sl_node *n, const sl_node *bn, float *out)
 }
 
 void
-_sl_fuse_fold (const sl_model *m, const sl_fuse *f, float *folded)
+_sl_fuse_fold (const sl_model *m, sl_backend *be, const sl_fuse *f, float *folded)
 {
   for (int i = 0; i < m->n_nodes; i++)
     if (f[i].bn >= 0)
       fold_one (m, &m->nodes[i], &m->nodes[f[i].bn], folded + f[i].fold_at);
+  /* Then the filters, folded or the model's own. */
+  for (int i = 0; i < m->n_nodes; i++)
+    if (f[i].pack_at != SIZE_MAX)
+      {
+        const sl_node *n = &m->nodes[i];
+        const float *w = f[i].bn >= 0 ? folded + f[i].fold_at : m->host_params + n->param_offset;
+        const float *b = f[i].bn >= 0 || n->bias ? w + n->weight_count : NULL;
+
+        be->ops->conv2d_pack (be, &n->geom, w, b, folded + f[i].pack_at);
+      }
+}
+
+int
+_sl_fuse_passed_input (const sl_model *m, const sl_fuse *f, int i)
+{
+  const sl_node *n = &m->nodes[i];
+
+  if (n->kind == SL_LAYER_ADD && f[i].head >= 0 && n->inputs[0] == f[f[i].head].residual)
+    return n->inputs[1];
+  return n->inputs[0];
 }

@@ -391,6 +391,13 @@ passes_input (const sl_model *m, const int *readers, const plan_spec *sp, int i)
   return !needs.out;
 }
 
+/* The input whose buffer a node that passes its input on hands over. */
+static int
+passed_input (const sl_model *m, const plan_spec *sp, int i)
+{
+  return is_fused (sp, i) ? _sl_fuse_passed_input (m, sp->fusion, i) : m->nodes[i].inputs[0];
+}
+
 /* Layers that run as at inference and whose outputs nothing reads in a
  * backward pass (every layer of an inference plan; a training plan's frozen
  * prefix) need each output only until its last reader has run (a residual
@@ -423,7 +430,8 @@ pool_outputs (const sl_model *m, const int *readers, const plan_spec *sp, plan_l
     {
       const sl_node *n = &m->nodes[i];
 
-      owner[i] = passes_input (m, readers, sp, i) ? owner_of (sp, owner, n->inputs[0]) : i;
+      owner[i]
+          = passes_input (m, readers, sp, i) ? owner_of (sp, owner, passed_input (m, sp, i)) : i;
       last[i] = i;
       for (int k = 0; k < n->n_inputs; k++)
         {
@@ -879,7 +887,7 @@ plan_layout_one (const sl_model *m, const plan_spec *spec, const sl_plan_sizer *
   l->pool_act = l->rebuilt + m->n_nodes;
   l->act_pool = l->pool_act + m->n_nodes;
   if (spec->fuse && !spec->unshared)
-    fused.fusion = l->fuse = _sl_fuse_new (m, readers, &l->fold_floats);
+    fused.fusion = l->fuse = _sl_fuse_new (m, m->backend, readers, &l->fold_floats);
   t.floats = pool_outputs (m, readers, sp, l);
   find_pool_acts (m, readers, sp, l);
   find_transients (m, readers, sp, l);
@@ -1416,10 +1424,10 @@ refold (sl_model *m, plan_private *pp)
   sl_backend *be = m->backend;
 
   if (be->ops->host_memory)
-    _sl_fuse_fold (m, pp->fuse, pp->folded);
+    _sl_fuse_fold (m, be, pp->fuse, pp->folded);
   else if (_sl_model_pull_host (m, NULL) == SL_OK)
     {
-      _sl_fuse_fold (m, pp->fuse, pp->fold_host);
+      _sl_fuse_fold (m, be, pp->fuse, pp->fold_host);
       be->ops->upload (be, pp->folded, pp->fold_host, sizeof (float) * pp->fold_floats);
     }
   else
@@ -1428,7 +1436,8 @@ refold (sl_model *m, plan_private *pp)
 }
 
 /* A fused head: its layer on the folded weights, then its rectifier over
- * its output in place. */
+ * its output in place; a convolution on a backend that can, with its packed
+ * filters, its residual sum and its rectifier in one pass. */
 static void
 forward_fused (sl_model *m, plan_private *pp, const sl_fuse *f, sl_layer_run *r)
 {
@@ -1439,6 +1448,19 @@ forward_fused (sl_model *m, plan_private *pp, const sl_fuse *f, sl_layer_run *r)
     {
       r->w = pp->folded + f->fold_at;
       r->b = r->w + r->node->weight_count;
+    }
+  if (r->node->kind == SL_LAYER_CONV2D && be->ops->conv2d_forward_fused != NULL)
+    {
+      const sl_node *a = f->act >= 0 ? &m->nodes[f->act] : NULL;
+
+      be->ops->conv2d_forward_fused (be, &r->node->geom, r->n, r->in, r->w, r->b,
+                                     f->pack_at != SIZE_MAX ? pp->folded + f->pack_at : NULL,
+                                     f->residual >= 0 ? pp->plan.out[f->residual] : NULL, a != NULL,
+                                     a != NULL ? _sl_fuse_activation_of (a->kind) : SL_ACT_RELU,
+                                     a != NULL ? a->slope : 0.0f, r->y, pp->plan.workspace,
+                                     pp->plan.workspace_size);
+      pp->plan.out[r->index] = r->y;
+      return;
     }
   pp->plan.out[r->index] = (float *) c->forward (r);
   if (f->act >= 0)
@@ -1484,9 +1506,15 @@ _sl_graph_forward (sl_model *m, sl_plan *p, const float *x, int n, bool training
       const sl_layer_class *c = _sl_layer_class (m->nodes[i].kind);
       sl_layer_run r = run_of (m, p, i, x, n);
 
-      if ((c->flags & SL_LAYER_ALIAS) || (pp->fuse != NULL && pp->fuse[i].head >= 0))
+      if (c->flags & SL_LAYER_ALIAS)
         {
           p->out[i] = (float *) r.in;
+          continue;
+        }
+      /* A follower: its head's output (a residual sum's other input is not). */
+      if (pp->fuse != NULL && pp->fuse[i].head >= 0)
+        {
+          p->out[i] = p->out[_sl_fuse_passed_input (m, pp->fuse, i)];
           continue;
         }
       r.y = pp->own[i];
@@ -1505,12 +1533,11 @@ _sl_graph_forward (sl_model *m, sl_plan *p, const float *x, int n, bool training
         }
       /* A small layer may run on the plan's one-thread backend (the same
        * CPU ops, no pool); a lane's every layer does. */
-      if (pp->serial_be != NULL
-          && (all_serial || (double) n * pp->flops[i] < SERIAL_FLOPS
-              || (m->nodes[i].kind == SL_LAYER_CONV2D
-                  && _sl_cpu_conv2d_one_thread (&m->nodes[i].geom, n, m->threads))))
+      if (pp->serial_be != NULL && (all_serial || (double) n * pp->flops[i] < SERIAL_FLOPS))
         r.be = pp->serial_be;
-      if (pp->fuse != NULL && (pp->fuse[i].bn >= 0 || pp->fuse[i].act >= 0))
+      if (pp->fuse != NULL
+          && (pp->fuse[i].bn >= 0 || pp->fuse[i].act >= 0 || pp->fuse[i].residual >= 0
+              || pp->fuse[i].pack_at != SIZE_MAX))
         forward_fused (m, pp, &pp->fuse[i], &r);
       else
         p->out[i] = (float *) c->forward (&r);

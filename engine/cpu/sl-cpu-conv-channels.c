@@ -216,12 +216,14 @@ job_init (channels_job *j, const sl_conv_desc *d, const float *pack)
 
 void
 _sl_cpu_channels_conv_forward (sl_cpu *cpu, const sl_conv_desc *d, int n, const float *x,
-                               const float *w, const float *b, float *y, bool accumulate, float *ws)
+                               const float *w, const float *b, const float *pack,
+                               const sl_cpu_epilogue *post, float *y, float *ws)
 {
-  channels_job j = { .pass = { .d = d, .n = n, .x = x, .y = y }, .accumulate = accumulate };
+  channels_job j = { .pass = { .d = d, .n = n, .x = x, .y = y, .post = post } };
 
-  pack_filters (d, w, b, ws);
-  job_init (&j, d, ws);
+  if (pack == NULL)
+    pack_filters (d, w, b, ws);
+  job_init (&j, d, pack != NULL ? pack : ws);
   j.pass.pads = ws + _sl_cpu_direct_conv_packed_floats (d);
   _sl_cpu_direct_conv_run (cpu, &j.pass);
 }

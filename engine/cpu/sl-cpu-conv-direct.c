@@ -384,14 +384,30 @@ job_init (direct_job *j, const sl_conv_desc *d, const float *pack)
 
 void
 _sl_cpu_direct_conv_forward (sl_cpu *cpu, const sl_conv_desc *d, int n, const float *x,
-                             const float *w, const float *b, float *y, bool accumulate, float *ws)
+                             const float *w, const float *b, const float *pack,
+                             const sl_cpu_epilogue *post, float *y, float *ws)
 {
-  direct_job j = { .pass = { .d = d, .n = n, .x = x, .y = y }, .accumulate = accumulate };
+  direct_job j = { .pass = { .d = d, .n = n, .x = x, .y = y, .post = post } };
 
-  pack_filters (d, w, b, ws);
-  job_init (&j, d, ws);
+  if (pack == NULL)
+    pack_filters (d, w, b, ws);
+  job_init (&j, d, pack != NULL ? pack : ws);
   j.pass.pads = ws + packed_floats (d);
   _sl_cpu_direct_conv_run (cpu, &j.pass);
+}
+
+/* The pass's epilogue on output rows [oy0, oy1) of image i, every channel. */
+static void
+finish_rows (const sl_cpu_direct_pass *p, long i, int oy0, int oy1)
+{
+  const sl_conv_desc *d = p->d;
+  const size_t plane = (size_t) d->out_h * d->out_w;
+
+  if (p->post == NULL)
+    return;
+  for (int c = 0; c < d->out_c; c++)
+    _sl_cpu_epilogue_span (p->post, ((size_t) i * d->out_c + c) * plane + (size_t) oy0 * d->out_w,
+                           (size_t) (oy1 - oy0) * d->out_w, p->y);
 }
 
 /* As many images as threads or more: whole images per thread. */
@@ -412,6 +428,7 @@ pass_images (void *ctx, int t, int threads)
     {
       add_border (&g, p->x + i * in_size, room);
       p->rows (p, room, 0, d->out_h, p->y + i * out_size);
+      finish_rows (p, i, 0, d->out_h);
     }
 }
 
@@ -437,6 +454,7 @@ pass_rows (void *ctx, int t, int threads)
                    (int) oy0 * d->sh, (int) (oy1 - 1) * d->sh + d->kh);
   p->rows (p, room, (int) oy0, (int) oy1,
            p->y + (size_t) p->image * d->out_c * d->out_h * d->out_w);
+  finish_rows (p, p->image, (int) oy0, (int) oy1);
 }
 
 void

@@ -382,30 +382,38 @@ _sl_cpu_gemm_conv_forward (sl_cpu *cpu, const sl_conv_desc *d, int n, const floa
     _sl_threadpool_run (cpu->pool, forward_share, &j);
 }
 
-/* Fewer images than threads: the direct kernels split each image's output
- * rows over the pool, and within a network that gained nothing, or lost, on
- * layers under 5 MFLOP: the next step on one thread (a residual sum, a
- * pooling) reads both halves on one core, and the next split layer reads them
- * back across the cores (resnet-s at 128 px, batch 1, two threads: 0.51 ms
- * with its 3.5- and 4.7-MFLOP layers split, 0.42 with them on one thread).
- * Larger ones still gain: seed-cnn's 20-MFLOP 14 x 14 layer, mobilenet-s's
- * 7-MFLOP stem (before depthwise layers, which split by channels: 0.90 ms
- * split, 0.95 on one thread). */
-bool
-_sl_cpu_conv2d_one_thread (const sl_conv_desc *d, int n, int threads)
+/* The direct kernels' packed filters (either kernel's: the same size), which
+ * an inference plan makes once (0: the layer's path packs nothing). */
+size_t
+_sl_cpu_conv2d_pack_floats (sl_backend *be, const sl_conv_desc *d)
 {
-  const double flops = 2.0 * d->out_c * (d->in_c / d->groups) * d->kh * d->kw * d->out_h * d->out_w;
-
-  return n < threads && !_sl_cpu_is_depthwise (d)
-         && (_sl_cpu_channels_conv_applies (d) || _sl_cpu_direct_conv_applies (d))
-         && flops * n < 5e6;
+  (void) be;
+  return !_sl_cpu_is_depthwise (d)
+                 && (_sl_cpu_channels_conv_applies (d) || _sl_cpu_direct_conv_applies (d))
+             ? _sl_cpu_direct_conv_packed_floats (d)
+             : 0;
 }
 
 void
-_sl_cpu_conv2d_forward (sl_backend *be, const sl_conv_desc *d, int n, const float *x,
-                        const float *w, const float *b, float *y, float *ws, size_t ws_floats)
+_sl_cpu_conv2d_pack (sl_backend *be, const sl_conv_desc *d, const float *w, const float *b,
+                     float *pack)
+{
+  (void) be;
+  if (_sl_cpu_channels_conv_applies (d))
+    _sl_cpu_channels_conv_pack (d, w, b, pack);
+  else
+    _sl_cpu_direct_conv_pack (d, w, b, pack);
+}
+
+void
+_sl_cpu_conv2d_forward_fused (sl_backend *be, const sl_conv_desc *d, int n, const float *x,
+                              const float *w, const float *b, const float *pack, const float *r,
+                              bool activate, sl_activation act, float slope, float *y, float *ws,
+                              size_t ws_floats)
 {
   sl_cpu *cpu = _sl_cpu_of (be);
+  const sl_cpu_epilogue e = { .r = r, .activate = activate, .act = act, .slope = slope };
+  const sl_cpu_epilogue *post = r != NULL || activate ? &e : NULL;
 
   (void) ws_floats;
   if (_sl_cpu_is_depthwise (d))
@@ -414,12 +422,27 @@ _sl_cpu_conv2d_forward (sl_backend *be, const sl_conv_desc *d, int n, const floa
     _sl_cpu_winograd4_conv_forward (cpu, d, n, x, w, false, b, y, false, ws);
   else if (_sl_cpu_winograd_conv_pays (d, n))
     _sl_cpu_winograd_conv_forward (cpu, d, n, x, w, b, y, false, ws);
-  else if (_sl_cpu_channels_conv_applies (d))
-    _sl_cpu_channels_conv_forward (cpu, d, n, x, w, b, y, false, ws);
-  else if (_sl_cpu_direct_conv_applies (d))
-    _sl_cpu_direct_conv_forward (cpu, d, n, x, w, b, y, false, ws);
+  else if (_sl_cpu_channels_conv_applies (d) || _sl_cpu_direct_conv_applies (d))
+    {
+      /* These apply the epilogue to each image's rows as they finish them. */
+      if (_sl_cpu_channels_conv_applies (d))
+        _sl_cpu_channels_conv_forward (cpu, d, n, x, w, b, pack, post, y, ws);
+      else
+        _sl_cpu_direct_conv_forward (cpu, d, n, x, w, b, pack, post, y, ws);
+      return;
+    }
   else
     _sl_cpu_gemm_conv_forward (cpu, d, n, x, w, b, y, ws);
+  if (post != NULL)
+    _sl_cpu_epilogue_run (cpu, post, (size_t) n * d->out_c * d->out_h * d->out_w, y);
+}
+
+void
+_sl_cpu_conv2d_forward (sl_backend *be, const sl_conv_desc *d, int n, const float *x,
+                        const float *w, const float *b, float *y, float *ws, size_t ws_floats)
+{
+  _sl_cpu_conv2d_forward_fused (be, d, n, x, w, b, NULL, NULL, false, SL_ACT_RELU, 0.0f, y, ws,
+                                ws_floats);
 }
 
 /* dx of one image by the direct kernel chosen for it (direct_dx). */

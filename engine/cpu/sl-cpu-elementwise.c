@@ -292,3 +292,47 @@ _sl_cpu_all_finite (sl_backend *be, size_t len, const float *x, double *stats)
     _sl_threadpool_run (_sl_cpu_of (be)->pool, finite_share, &j);
   stats[SL_STAT_FINITE] = atomic_load_explicit (&j.bad, memory_order_relaxed) ? 0.0 : 1.0;
 }
+
+void
+_sl_cpu_epilogue_span (const sl_cpu_epilogue *e, size_t at, size_t len, float *y)
+{
+  float *v = y + at;
+
+  if (e->r != NULL)
+    {
+      const float *r = e->r + at;
+
+      for (size_t i = 0; i < len; i++)
+        v[i] = v[i] + r[i];
+    }
+  if (e->activate)
+    _sl_cpu_activation_range (e->act, e->slope, v, v, (long) len);
+}
+
+typedef struct
+{
+  const sl_cpu_epilogue *e;
+  size_t len;
+  float *y;
+} epilogue_job;
+
+static void
+epilogue_share (void *ctx, int t, int threads)
+{
+  const epilogue_job *j = ctx;
+  long i0, i1;
+
+  _sl_split_range ((long) j->len, t, threads, &i0, &i1);
+  _sl_cpu_epilogue_span (j->e, (size_t) i0, (size_t) (i1 - i0), j->y);
+}
+
+void
+_sl_cpu_epilogue_run (sl_cpu *cpu, const sl_cpu_epilogue *e, size_t len, float *y)
+{
+  epilogue_job j = { .e = e, .len = len, .y = y };
+
+  if (len < PARALLEL_MIN)
+    epilogue_share (&j, 0, 1);
+  else
+    _sl_threadpool_run (cpu->pool, epilogue_share, &j);
+}

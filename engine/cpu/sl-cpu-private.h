@@ -56,6 +56,22 @@ void _sl_im2col (const sl_conv_desc *d, const float *x, float *col, size_t ld);
  * scratch afterwards. */
 void _sl_col2im (const sl_conv_desc *d, float *col, size_t ld, float *dx, bool accumulate);
 
+/* What an inference pass does to a convolution's output once it is computed
+ * (conv2d_forward_fused): y += r where r is not NULL (the same images shaped
+ * as y), then act over y where activate. */
+typedef struct
+{
+  const float *r;
+  bool activate;
+  sl_activation act;
+  float slope;
+} sl_cpu_epilogue;
+/* Floats [at, at + len) of y (and of r): the same bits as add_forward and
+ * activation_forward one after the other. */
+void _sl_cpu_epilogue_span (const sl_cpu_epilogue *e, size_t at, size_t len, float *y);
+/* The same over len floats from y, split over the pool. */
+void _sl_cpu_epilogue_run (sl_cpu *cpu, const sl_cpu_epilogue *e, size_t len, float *y);
+
 /* sl-cpu-depthwise.c: direct kernels for groups == in_c == out_c, which
  * conv2d uses instead of im2col + GEMM. ws holds
  * _sl_cpu_depthwise_workspace_floats (d, cpu->threads) floats. */
@@ -69,13 +85,15 @@ void _sl_cpu_depthwise_backward (sl_cpu *cpu, const sl_conv_desc *d, int n, cons
                                  float *dw, float *db, float *ws);
 
 /* sl-cpu-conv-direct.c: ungrouped convolutions with 4k filters, strides 1 and 2, kernels larger
- * than 1 x 1 and outputs at least 6 pixels wide, without a column matrix; y = conv (x) + b, or
- * y += that when accumulate. ws holds _sl_cpu_direct_conv_workspace_floats (d, cpu->threads). */
+ * than 1 x 1 and outputs at least 6 pixels wide, without a column matrix; y = conv (x) + b, then
+ * post (NULL: none) on each image's rows as they are done. pack: NULL (w and b are packed into
+ * ws here), or what _sl_cpu_direct_conv_pack made of them. ws holds
+ * _sl_cpu_direct_conv_workspace_floats (d, cpu->threads). */
 bool _sl_cpu_direct_conv_applies (const sl_conv_desc *d);
 size_t _sl_cpu_direct_conv_workspace_floats (const sl_conv_desc *d, int threads);
 void _sl_cpu_direct_conv_forward (sl_cpu *cpu, const sl_conv_desc *d, int n, const float *x,
-                                  const float *w, const float *b, float *y, bool accumulate,
-                                  float *ws);
+                                  const float *w, const float *b, const float *pack,
+                                  const sl_cpu_epilogue *post, float *y, float *ws);
 /* One image on the calling thread (inside a pool share), with filters packed once by
  * _sl_cpu_direct_conv_pack (_packed_floats of room) and room for its bordered copy
  * (_image_floats). */
@@ -99,7 +117,8 @@ struct sl_cpu_direct_pass
   const float *x;
   float *y;
   float *pads;
-  long image; /* images < threads: the image being done */
+  long image;                  /* images < threads: the image being done */
+  const sl_cpu_epilogue *post; /* NULL: none */
   void (*rows) (const sl_cpu_direct_pass *pass, const float *xb, int oy0, int oy1, float *yi);
 };
 void _sl_cpu_direct_conv_run (sl_cpu *cpu, sl_cpu_direct_pass *pass);
@@ -126,8 +145,8 @@ void _sl_cpu_direct_conv_weight_grad_finish (const sl_conv_desc *d, const float 
  * cpu->threads). */
 bool _sl_cpu_channels_conv_applies (const sl_conv_desc *d);
 void _sl_cpu_channels_conv_forward (sl_cpu *cpu, const sl_conv_desc *d, int n, const float *x,
-                                    const float *w, const float *b, float *y, bool accumulate,
-                                    float *ws);
+                                    const float *w, const float *b, const float *pack,
+                                    const sl_cpu_epilogue *post, float *y, float *ws);
 /* One image on the calling thread, as _sl_cpu_direct_conv_image (the same sizes of packed
  * filters and room). */
 void _sl_cpu_channels_conv_pack (const sl_conv_desc *d, const float *w, const float *b,
@@ -211,6 +230,12 @@ size_t _sl_cpu_conv2d_workspace (sl_backend *be, const sl_conv_desc *d, int n);
 size_t _sl_cpu_conv2d_grad_scratch (sl_backend *be, const sl_conv_desc *d);
 void _sl_cpu_conv2d_forward (sl_backend *be, const sl_conv_desc *d, int n, const float *x,
                              const float *w, const float *b, float *y, float *ws, size_t ws_floats);
+void _sl_cpu_conv2d_pack (sl_backend *be, const sl_conv_desc *d, const float *w, const float *b,
+                          float *pack);
+void _sl_cpu_conv2d_forward_fused (sl_backend *be, const sl_conv_desc *d, int n, const float *x,
+                                   const float *w, const float *b, const float *pack,
+                                   const float *r, bool activate, sl_activation act, float slope,
+                                   float *y, float *ws, size_t ws_floats);
 void _sl_cpu_conv2d_backward (sl_backend *be, const sl_conv_desc *d, int n, const float *x,
                               const float *w, const float *dy, float *dx, bool accumulate,
                               float *dw, float *db, float *ws, size_t ws_floats, float *scratch);

@@ -131,6 +131,48 @@ assert_close (const char *what, const float *a, const float *b, gsize n)
 typedef void (*ForwardFunc) (sl_cpu *cpu, const sl_conv_desc *d, int n, const float *x,
                              const float *w, const float *b, float *y, bool accumulate, float *ws);
 
+typedef void (*DirectForward) (sl_cpu *cpu, const sl_conv_desc *d, int n, const float *x,
+                               const float *w, const float *b, const float *pack,
+                               const sl_cpu_epilogue *post, float *y, float *ws);
+typedef void (*PackFunc) (const sl_conv_desc *d, const float *w, const float *b, float *pack);
+
+/* A direct kernel on the case: y overwritten (garbage in it must go); the same bits from
+ * filters packed beforehand (w and b not read then); and with an epilogue (a sum and a leaky
+ * rectifier) the same bits as the sum and the rectifier done after it. */
+static void
+check_direct_kernel (const char *kernel, DirectForward forward, PackFunc pack_filters, sl_cpu *cpu,
+                     const sl_conv_desc *d, int n, const float *x, const float *w,
+                     const float *bias, const float *y0, const float *ry)
+{
+  const gsize ny = (gsize) n * d->out_c * d->out_h * d->out_w;
+  const gsize ws_floats = _sl_cpu_direct_conv_workspace_floats (d, cpu->threads);
+  const gsize packed = _sl_cpu_direct_conv_packed_floats (d);
+  const sl_cpu_epilogue post
+      = { .r = y0, .activate = TRUE, .act = SL_ACT_LEAKY_RELU, .slope = 0.1f };
+  g_autofree float *y = g_new (float, ny), *y_packed = g_new (float, ny);
+  g_autofree float *y_post = g_new (float, ny), *expected = g_new (float, ny);
+  g_autofree float *ws = g_new0 (float, ws_floats + 1), *pack = g_new0 (float, packed + 1);
+  g_autofree char *what = g_strdup_printf ("%s: output", kernel);
+
+  ws[ws_floats] = pack[packed] = 12345.0f;
+  for (gsize i = 0; i < ny; i++)
+    y[i] = y_packed[i] = y_post[i] = 1e6f;
+  forward (cpu, d, n, x, w, bias, NULL, NULL, y, ws);
+  assert_close (what, y, ry, ny);
+
+  pack_filters (d, w, bias, pack);
+  forward (cpu, d, n, x, NULL, NULL, pack, NULL, y_packed, ws);
+  g_assert_cmpmem (y_packed, ny * sizeof (float), y, ny * sizeof (float));
+
+  forward (cpu, d, n, x, NULL, NULL, pack, &post, y_post, ws);
+  for (gsize i = 0; i < ny; i++)
+    expected[i] = y[i] + y0[i];
+  _sl_cpu_activation_range (SL_ACT_LEAKY_RELU, 0.1f, expected, expected, (long) ny);
+  g_assert_cmpmem (y_post, ny * sizeof (float), expected, ny * sizeof (float));
+  g_assert_cmpfloat (ws[ws_floats], ==, 12345.0f);
+  g_assert_cmpfloat (pack[packed], ==, 12345.0f);
+}
+
 /* One kernel on the case: y overwritten (garbage in it must go), then added onto. */
 static void
 check_kernel (const char *kernel, ForwardFunc forward, gsize ws_floats, sl_cpu *cpu,
@@ -203,13 +245,11 @@ run_case (const DirectCase *k, int threads)
 
   sl_assert_ok (_sl_cpu_backend_new (threads, &be, &err), &err);
   sl_cpu *cpu = _sl_cpu_of (be);
-  check_kernel ("direct", _sl_cpu_direct_conv_forward,
-                _sl_cpu_direct_conv_workspace_floats (&d, cpu->threads), cpu, &d, n, x, w, bias, y0,
-                ry);
+  check_direct_kernel ("direct", _sl_cpu_direct_conv_forward, _sl_cpu_direct_conv_pack, cpu, &d, n,
+                       x, w, bias, y0, ry);
   if (_sl_cpu_channels_conv_applies (&d))
-    check_kernel ("channels", _sl_cpu_channels_conv_forward,
-                  _sl_cpu_direct_conv_workspace_floats (&d, cpu->threads), cpu, &d, n, x, w, bias,
-                  y0, ry);
+    check_direct_kernel ("channels", _sl_cpu_channels_conv_forward, _sl_cpu_channels_conv_pack, cpu,
+                         &d, n, x, w, bias, y0, ry);
   if (winograd_takes (&d))
     {
       check_kernel ("winograd", _sl_cpu_winograd_conv_forward,
@@ -239,7 +279,7 @@ test_same_bits (void)
 {
   const DirectCase *k = &direct_cases[5]; /* 16 -> 32, stride 2 */
   const sl_conv_desc d = desc_of (k);
-  const ForwardFunc kernels[] = { _sl_cpu_direct_conv_forward, _sl_cpu_channels_conv_forward };
+  const DirectForward kernels[] = { _sl_cpu_direct_conv_forward, _sl_cpu_channels_conv_forward };
   const int n = 3;
   const gsize in_size = (gsize) d.in_c * d.in_h * d.in_w,
               out_size = (gsize) d.out_c * d.out_h * d.out_w,
@@ -259,8 +299,8 @@ test_same_bits (void)
         sl_cpu *cpu = _sl_cpu_of (be);
         g_autofree float *ws = g_new0 (float, _sl_cpu_direct_conv_workspace_floats (&d, threads));
 
-        kernels[kernel](cpu, &d, n, x, w, NULL, batch, FALSE, ws);
-        kernels[kernel](cpu, &d, 1, x + 2 * in_size, w, NULL, alone, FALSE, ws);
+        kernels[kernel](cpu, &d, n, x, w, NULL, NULL, NULL, batch, ws);
+        kernels[kernel](cpu, &d, 1, x + 2 * in_size, w, NULL, NULL, NULL, alone, ws);
         g_assert_cmpmem (batch + 2 * out_size, out_size * sizeof (float), alone,
                          out_size * sizeof (float));
         be->ops->destroy (be);
@@ -336,29 +376,6 @@ test_channels_applies (void)
   k.h = k.w = 6;
   d = desc_of (&k);
   g_assert_true (_sl_cpu_channels_conv_applies (&d));
-}
-
-/* Batch smaller than the pool: direct-kernel layers under 5 MFLOP stay on the calling thread;
- * larger ones, full batches and GEMM layers go to the pool. */
-static void
-test_one_thread (void)
-{
-  DirectCase k = { "16to16", 1, 16, 16, 32, 32, 3, 3, 1, 1, 1, 1, 1, FALSE };
-  sl_conv_desc d = desc_of (&k); /* 4.7 MFLOP */
-
-  g_assert_true (_sl_cpu_direct_conv_applies (&d));
-  g_assert_true (_sl_cpu_conv2d_one_thread (&d, 1, 2));
-  g_assert_false (_sl_cpu_conv2d_one_thread (&d, 2, 2)); /* whole images per thread */
-  g_assert_false (_sl_cpu_conv2d_one_thread (&d, 1, 1));
-  k.in_c = 32;
-  k.out_c = 64;
-  k.h = k.w = 14;
-  k.kh = k.kw = 5;
-  k.top = k.left = k.bottom = k.right = 2;
-  d = desc_of (&k); /* seed-cnn's 20 MFLOP */
-  g_assert_false (_sl_cpu_conv2d_one_thread (&d, 1, 2));
-  d = pointwise_of (&k);
-  g_assert_false (_sl_cpu_conv2d_one_thread (&d, 1, 2)); /* 1 x 1: GEMM */
 }
 
 /* Winograd's kernel takes what it was measured to do better (3 x 3, stride 1, 32k filters, at
@@ -442,6 +459,5 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/conv-direct/applies", test_applies);
   g_test_add_func ("/engine/conv-direct/channels-applies", test_channels_applies);
   g_test_add_func ("/engine/conv-direct/winograd-applies", test_winograd_applies);
-  g_test_add_func ("/engine/conv-direct/one-thread", test_one_thread);
   return g_test_run ();
 }

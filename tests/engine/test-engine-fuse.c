@@ -297,7 +297,7 @@ check_pool_rectifiers (const char *preset, int channels, int moved, int kept)
       if (m->nodes[i].inputs[k] != SL_INPUT_NODE)
         readers[m->nodes[i].inputs[k]]++;
   readers[m->n_nodes - 1]++; /* the loss */
-  f = _sl_fuse_new (m, readers, &floats);
+  f = _sl_fuse_new (m, m->backend, readers, &floats);
   g_assert_nonnull (f);
   for (int i = 0; i < m->n_nodes; i++)
     {
@@ -325,6 +325,61 @@ test_pool_rectifiers (void)
   check_pool_rectifiers ("small-bn", 1, 2, 1);
 }
 
+/* A residual sum runs inside the convolution of the branch computed last:
+ * every sum of resnet-s (a rectifier after each, run there too) and of
+ * mobilenet-s (none after); the other input always exists before that
+ * convolution runs. Every convolution a direct kernel takes has its filters
+ * packed. Logits at 96 px (stem and max pool) stay the reference's. */
+static void
+check_residual_sums (const char *preset, int side, bool rectified)
+{
+  sl_model *m = build_preset (preset, 3, side, 5);
+  g_autofree int *readers = g_new0 (int, m->n_nodes + 1);
+  sl_fuse *f;
+  size_t floats;
+  int sums = 0, fused = 0, packed = 0;
+
+  for (int i = 0; i < m->n_nodes; i++)
+    for (int k = 0; k < m->nodes[i].n_inputs; k++)
+      if (m->nodes[i].inputs[k] != SL_INPUT_NODE)
+        readers[m->nodes[i].inputs[k]]++;
+  readers[m->n_nodes - 1]++; /* the loss */
+  f = _sl_fuse_new (m, m->backend, readers, &floats);
+  g_assert_nonnull (f);
+  for (int i = 0; i < m->n_nodes; i++)
+    {
+      const sl_node *n = &m->nodes[i];
+
+      packed += f[i].pack_at != SIZE_MAX;
+      if (n->kind != SL_LAYER_ADD)
+        continue;
+      sums++;
+      if (f[i].head < 0)
+        continue;
+      fused++;
+      g_assert_cmpint (m->nodes[f[i].head].kind, ==, SL_LAYER_CONV2D);
+      g_assert_cmpint (f[f[i].head].residual, <, f[i].head);
+      g_assert_true (f[f[i].head].residual == n->inputs[0]
+                     || f[f[i].head].residual == n->inputs[1]);
+      g_assert_cmpint (_sl_fuse_passed_input (m, f, i), !=, f[f[i].head].residual);
+      g_assert_cmpint (f[f[i].head].act >= 0, ==, rectified);
+    }
+  g_assert_cmpint (sums, >, 0);
+  g_assert_cmpint (fused, ==, sums);
+  g_assert_cmpint (packed, >, 0);
+  g_assert_cmpuint (floats, >, 0);
+  free (f);
+  sl_model_free (m);
+}
+
+static void
+test_residual_sums (void)
+{
+  check_residual_sums ("resnet-s", 128, TRUE);
+  check_residual_sums ("mobilenet-s", 64, FALSE);
+  check_preset ("resnet-s", 3, 96, 10);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -339,5 +394,6 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/fuse/only-plain-inference", test_fold_only_plain_inference);
   g_test_add_func ("/engine/fuse/training-after-inference", test_fold_training_after_inference);
   g_test_add_func ("/engine/fuse/pool-rectifiers", test_pool_rectifiers);
+  g_test_add_func ("/engine/fuse/residual-sums", test_residual_sums);
   return g_test_run ();
 }
