@@ -12,8 +12,9 @@
  *    NULL weight and bias gradients (input gradients only, for Grad-CAM).
  * 6: batchnorm_act (optional): training plans recompute batch-norm outputs.
  * 7: pool_backward_act (optional): a max pool's backward does the rectifier's before it.
- * 8: conv2d_pack_floats, conv2d_pack and conv2d_forward_fused (optional): inference plans
- *    pack filters once and add residual sums and rectifiers inside the convolution. */
+ * 8: conv2d_pack_floats, conv2d_pack, conv2d_forward_fused and dense_forward_fused
+ *    (optional): inference plans pack filters once and run residual sums and rectifiers
+ *    inside the layer before them. */
 #define SL_BACKEND_ABI_VERSION 8
 
 /* Geometry of a convolution or pooling window, per image. Padding may be
@@ -146,6 +147,12 @@ typedef struct
                          const float *b, float *y);
   void (*dense_backward) (sl_backend *be, int n, int in, int out, const float *x, const float *w,
                           const float *dy, float *dx, bool accumulate, float *dw, float *db);
+  /* Optional (NULL: inference plans run dense_forward, then the rectifier).
+   * dense_forward, then act over y where activate, as inference computes it:
+   * the results may differ from dense_forward's in the last bits. */
+  void (*dense_forward_fused) (sl_backend *be, int n, int in, int out, const float *x,
+                               const float *w, const float *b, bool activate, sl_activation act,
+                               float slope, float *y);
 
   void (*batchnorm_forward) (sl_backend *be, bool training, int n, int c, int hw, const float *x,
                              const float *gamma, const float *beta, float *running_mean,

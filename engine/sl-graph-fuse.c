@@ -56,6 +56,16 @@ _sl_fuse_activation_of (sl_layer_kind kind)
                                        : SL_ACT_RELU;
 }
 
+/* Floats of convolution n's packed filters on backend be (NULL: the CPU's), or 0. */
+static size_t
+pack_floats (sl_backend *be, const sl_node *n)
+{
+  if (n->kind != SL_LAYER_CONV2D || (be != NULL && be->ops->conv2d_forward_fused == NULL))
+    return 0;
+  return be != NULL ? be->ops->conv2d_pack_floats (be, &n->geom)
+                    : _sl_cpu_conv2d_pack_floats (NULL, &n->geom);
+}
+
 sl_fuse *
 _sl_fuse_new (const sl_model *m, sl_backend *be, const int *readers, size_t *fold_floats)
 {
@@ -77,18 +87,16 @@ _sl_fuse_new (const sl_model *m, sl_backend *be, const int *readers, size_t *fol
 
       if ((n->kind != SL_LAYER_CONV2D && n->kind != SL_LAYER_DENSE) || f[i].head >= 0)
         continue;
-      if (n->kind == SL_LAYER_CONV2D && conv_fused)
-        {
-          const size_t pack = be != NULL ? be->ops->conv2d_pack_floats (be, &n->geom)
-                                         : _sl_cpu_conv2d_pack_floats (NULL, &n->geom);
+      {
+        const size_t pack = pack_floats (be, n);
 
-          if (pack > 0)
-            {
-              f[i].pack_at = floats;
-              floats += _sl_align16 (pack);
-              any = true;
-            }
-        }
+        if (pack > 0)
+          {
+            f[i].pack_at = floats;
+            floats += _sl_align16 (pack);
+            any = true;
+          }
+      }
       next = sole_reader (m, readers, i);
       if (next >= 0 && m->nodes[next].kind == SL_LAYER_BATCHNORM)
         {

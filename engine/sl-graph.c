@@ -1462,6 +1462,17 @@ forward_fused (sl_model *m, plan_private *pp, const sl_fuse *f, sl_layer_run *r)
       pp->plan.out[r->index] = r->y;
       return;
     }
+  if (r->node->kind == SL_LAYER_DENSE && be->ops->dense_forward_fused != NULL)
+    {
+      const sl_node *a = f->act >= 0 ? &m->nodes[f->act] : NULL;
+
+      be->ops->dense_forward_fused (be, r->n, (int) _sl_shape_size (r->node->in), r->node->units,
+                                    r->in, r->w, r->b, a != NULL,
+                                    a != NULL ? _sl_fuse_activation_of (a->kind) : SL_ACT_RELU,
+                                    a != NULL ? a->slope : 0.0f, r->y);
+      pp->plan.out[r->index] = r->y;
+      return;
+    }
   pp->plan.out[r->index] = (float *) c->forward (r);
   if (f->act >= 0)
     {
@@ -1537,7 +1548,7 @@ _sl_graph_forward (sl_model *m, sl_plan *p, const float *x, int n, bool training
         r.be = pp->serial_be;
       if (pp->fuse != NULL
           && (pp->fuse[i].bn >= 0 || pp->fuse[i].act >= 0 || pp->fuse[i].residual >= 0
-              || pp->fuse[i].pack_at != SIZE_MAX))
+              || pp->fuse[i].pack_at != SIZE_MAX || m->nodes[i].kind == SL_LAYER_DENSE))
         forward_fused (m, pp, &pp->fuse[i], &r);
       else
         p->out[i] = (float *) c->forward (&r);

@@ -92,6 +92,7 @@ static const sl_backend_ops cpu_ops = {
   .conv2d_forward_fused = _sl_cpu_conv2d_forward_fused,
   .dense_forward = _sl_cpu_dense_forward,
   .dense_backward = _sl_cpu_dense_backward,
+  .dense_forward_fused = _sl_cpu_dense_forward_fused,
   .batchnorm_forward = _sl_cpu_batchnorm_forward,
   .batchnorm_backward = _sl_cpu_batchnorm_backward,
   .batchnorm_backward_running = _sl_cpu_batchnorm_backward_running,

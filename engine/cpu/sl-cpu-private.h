@@ -243,6 +243,9 @@ void _sl_cpu_dense_forward (sl_backend *be, int n, int in, int out, const float 
                             const float *b, float *y);
 void _sl_cpu_dense_backward (sl_backend *be, int n, int in, int out, const float *x, const float *w,
                              const float *dy, float *dx, bool accumulate, float *dw, float *db);
+void _sl_cpu_dense_forward_fused (sl_backend *be, int n, int in, int out, const float *x,
+                                  const float *w, const float *b, bool activate, sl_activation act,
+                                  float slope, float *y);
 void _sl_cpu_batchnorm_forward (sl_backend *be, bool training, int n, int c, int hw, const float *x,
                                 const float *gamma, const float *beta, float *running_mean,
                                 float *running_var, float epsilon, float momentum, float *saved,

@@ -1,4 +1,4 @@
-/* test-engine-dense-kernels.c: CPU dense layers (pool-split GEMM) against double loops; outputs start as NaN. */
+/* test-engine-dense-kernels.c: CPU dense layers (pool-split GEMM, and inference's dot products along the weights' rows) against double loops; outputs start as NaN. */
 #include "sl-test-support.h"
 #include "sl-cpu-private.h"
 
@@ -111,10 +111,74 @@ test_dense_matches_reference (void)
     }
 }
 
+/* Inference's kernel (dense_forward_fused): images and outputs around its
+ * tiles (4 x 5), inputs around its vectors (16), with and without a bias and
+ * a rectifier, on 1 to 3 threads; every image gets the same bits alone as in
+ * the batch, whatever the thread count. */
+static void
+test_dense_fused (void)
+{
+  static const int fused_shapes[][3]
+      = { { 1, 16, 5 },  { 3, 17, 11 },    { 9, 100, 4 }, { 5, 15, 1 },
+          { 13, 33, 6 }, { 16, 3136, 40 }, { 2, 1, 7 } };
+  sl_backend *be[3];
+  sl_error err = { 0 };
+
+  for (int t = 0; t < 3; t++)
+    sl_assert_ok (_sl_cpu_backend_new (t + 1, &be[t], &err), &err);
+  for (gsize s = 0; s < G_N_ELEMENTS (fused_shapes); s++)
+    for (int variant = 0; variant < 3; variant++)
+      {
+        const int n = fused_shapes[s][0], in = fused_shapes[s][1], out = fused_shapes[s][2];
+        const gboolean bias = variant != 1, activate = variant != 0;
+        const sl_activation act = variant == 1 ? SL_ACT_RELU6 : SL_ACT_LEAKY_RELU;
+        guint32 state = 5u + (guint32) (s * 3 + variant);
+        g_autofree float *x = g_new (float, (gsize) n *in), *w = g_new (float, (gsize) out *in);
+        g_autofree float *b = g_new (float, out), *y = g_new (float, (gsize) n *out);
+        g_autofree float *first = g_new (float, (gsize) n *out), *alone = g_new (float, out);
+        g_autofree double *ey = g_new0 (double, (gsize) n *out);
+
+        fill (x, (gsize) n * in, &state);
+        fill (w, (gsize) out * in, &state);
+        fill (b, out, &state);
+        for (int i = 0; i < n; i++)
+          for (int o = 0; o < out; o++)
+            {
+              double v = bias ? b[o] : 0.0;
+
+              for (int k = 0; k < in; k++)
+                v += (double) x[(gsize) i * in + k] * w[(gsize) o * in + k];
+              if (activate && act == SL_ACT_RELU6)
+                v = v < 0.0 ? 0.0 : (v > 6.0 ? 6.0 : v);
+              else if (activate)
+                v = v > 0.0 ? v : v * 0.25;
+              ey[(gsize) i * out + o] = v;
+            }
+        for (int t = 0; t < 3; t++)
+          {
+            fill_nan (y, (gsize) n * out);
+            be[t]->ops->dense_forward_fused (be[t], n, in, out, x, w, bias ? b : NULL, activate,
+                                             act, 0.25f, y);
+            assert_close (y, ey, (gsize) n * out, in);
+            if (t == 0)
+              memcpy (first, y, sizeof (float) * n * out);
+            g_assert_cmpmem (y, sizeof (float) * n * out, first, sizeof (float) * n * out);
+            fill_nan (alone, out);
+            be[t]->ops->dense_forward_fused (be[t], 1, in, out, x + (gsize) (n - 1) * in, w,
+                                             bias ? b : NULL, activate, act, 0.25f, alone);
+            g_assert_cmpmem (alone, sizeof (float) * out, first + (gsize) (n - 1) * out,
+                             sizeof (float) * out);
+          }
+      }
+  for (int t = 0; t < 3; t++)
+    be[t]->ops->destroy (be[t]);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/engine/dense-kernels/matches-reference", test_dense_matches_reference);
+  g_test_add_func ("/engine/dense-kernels/fused", test_dense_fused);
   return g_test_run ();
 }
