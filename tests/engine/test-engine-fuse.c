@@ -278,6 +278,23 @@ test_fold_training_after_inference (void)
   sl_model_free (b);
 }
 
+/* The fusion table of m's inference plans (readers counted as the graph does). */
+static sl_fuse *
+fuse_table (const sl_model *m, size_t *floats)
+{
+  g_autofree int *readers = g_new0 (int, m->n_nodes + 1);
+  sl_fuse *f;
+
+  for (int i = 0; i < m->n_nodes; i++)
+    for (int k = 0; k < m->nodes[i].n_inputs; k++)
+      if (m->nodes[i].inputs[k] != SL_INPUT_NODE)
+        readers[m->nodes[i].inputs[k]]++;
+  readers[m->n_nodes - 1]++; /* the loss */
+  f = _sl_fuse_new (m, m->backend, readers, floats);
+  g_assert_nonnull (f);
+  return f;
+}
+
 /* A max pool alone after a head's rectifier applies that rectifier to its own
  * (four times smaller) output: seed-cnn's two blocks (convolution, relu, max
  * pool), small-bn's two at 28 px; a rectifier no max pool reads stays with its
@@ -287,18 +304,10 @@ static void
 check_pool_rectifiers (const char *preset, int channels, int moved, int kept)
 {
   sl_model *m = build_preset (preset, channels, 28, 5);
-  g_autofree int *readers = g_new0 (int, m->n_nodes + 1);
-  sl_fuse *f;
   size_t floats;
+  sl_fuse *f = fuse_table (m, &floats);
   int n_moved = 0, n_kept = 0;
 
-  for (int i = 0; i < m->n_nodes; i++)
-    for (int k = 0; k < m->nodes[i].n_inputs; k++)
-      if (m->nodes[i].inputs[k] != SL_INPUT_NODE)
-        readers[m->nodes[i].inputs[k]]++;
-  readers[m->n_nodes - 1]++; /* the loss */
-  f = _sl_fuse_new (m, m->backend, readers, &floats);
-  g_assert_nonnull (f);
   for (int i = 0; i < m->n_nodes; i++)
     {
       if (f[i].act < 0)
@@ -334,18 +343,10 @@ static void
 check_residual_sums (const char *preset, int side, bool rectified)
 {
   sl_model *m = build_preset (preset, 3, side, 5);
-  g_autofree int *readers = g_new0 (int, m->n_nodes + 1);
-  sl_fuse *f;
   size_t floats;
+  sl_fuse *f = fuse_table (m, &floats);
   int sums = 0, fused = 0, packed = 0;
 
-  for (int i = 0; i < m->n_nodes; i++)
-    for (int k = 0; k < m->nodes[i].n_inputs; k++)
-      if (m->nodes[i].inputs[k] != SL_INPUT_NODE)
-        readers[m->nodes[i].inputs[k]]++;
-  readers[m->n_nodes - 1]++; /* the loss */
-  f = _sl_fuse_new (m, m->backend, readers, &floats);
-  g_assert_nonnull (f);
   for (int i = 0; i < m->n_nodes; i++)
     {
       const sl_node *n = &m->nodes[i];
