@@ -77,7 +77,7 @@ _sl_fuse_new (const sl_model *m, sl_backend *be, const int *readers, size_t *fol
 
   *fold_floats = 0;
   if (f == NULL)
-    return NULL; /* unfused: slower, same results */
+    return NULL; /* unfused: slower, the same results to rounding */
   for (int i = 0; i < m->n_nodes; i++)
     f[i] = (sl_fuse){ .head = -1, .bn = -1, .residual = -1, .act = -1, .pack_at = SIZE_MAX };
   for (int i = 0; i < m->n_nodes; i++)

@@ -185,6 +185,15 @@ fake_dense_forward (sl_backend *be, int n, int in, int out, const float *x, cons
 }
 
 static void
+fake_dense_forward_fused (sl_backend *be, int n, int in, int out, const float *x, const float *w,
+                          const float *b, bool activate, sl_activation act, float slope, float *y)
+{
+  if (op (be))
+    OPS (be)->dense_forward_fused (CPU (be), n, in, out, H (x), H (w), H (b), activate, act, slope,
+                                   H (y));
+}
+
+static void
 fake_dense_backward (sl_backend *be, int n, int in, int out, const float *x, const float *w,
                      const float *dy, float *dx, bool accumulate, float *dw, float *db)
 {
@@ -356,6 +365,7 @@ static const sl_backend_ops fake_ops = {
   .conv2d_backward = fake_conv2d_backward,
   .dense_forward = fake_dense_forward,
   .dense_backward = fake_dense_backward,
+  .dense_forward_fused = fake_dense_forward_fused,
   .batchnorm_forward = fake_batchnorm_forward,
   .batchnorm_backward = fake_batchnorm_backward,
   .batchnorm_backward_running = fake_batchnorm_backward_running,

@@ -59,10 +59,12 @@ max2x2_plane (const sl_conv_desc *d, const float *x, float *y, int32_t *arg)
           const __mmask16 out_m = (__mmask16) ((1u << k) - 1);
           const __mmask16 lo_m = (__mmask16) (k >= 8 ? 0xffffu : (1u << (2 * k)) - 1);
           const __mmask16 hi_m = (__mmask16) (k <= 8 ? 0u : (1u << (2 * k - 16)) - 1);
+          /* No pointer past the row's end, even for a load that reads nothing. */
+          const int hi = hi_m != 0 ? 16 : 0;
           const __m512 a0 = _mm512_maskz_loadu_ps (lo_m, r0 + 2 * ox);
-          const __m512 a1 = _mm512_maskz_loadu_ps (hi_m, r0 + 2 * ox + 16);
+          const __m512 a1 = _mm512_maskz_loadu_ps (hi_m, r0 + 2 * ox + hi);
           const __m512 b0 = _mm512_maskz_loadu_ps (lo_m, r1 + 2 * ox);
-          const __m512 b1 = _mm512_maskz_loadu_ps (hi_m, r1 + 2 * ox + 16);
+          const __m512 b1 = _mm512_maskz_loadu_ps (hi_m, r1 + 2 * ox + hi);
           const __m512i at = _mm512_add_epi32 (_mm512_set1_epi32 (2 * (oy * d->in_w + ox)), even);
           __m512 best = _mm512_permutex2var_ps (a0, even, a1);
           __m512i where = at;
