@@ -21,6 +21,14 @@ typedef struct
   float slope;
 } pool_job;
 
+/* The 2x2, stride 2, unpadded window that the fast paths take. */
+static bool
+is_max2x2 (const sl_conv_desc *d)
+{
+  return d->kh == 2 && d->kw == 2 && d->sh == 2 && d->sw == 2 && d->ph == 0 && d->pw == 0
+         && d->ph_end == 0 && d->pw_end == 0;
+}
+
 #if defined(__AVX512F__)
 #include <immintrin.h>
 
@@ -199,8 +207,7 @@ forward_share (void *ctx, int t, int threads)
       float *y = j->y + p * out_plane;
       int32_t *arg = j->argmax != NULL ? j->argmax + p * out_plane : NULL;
 
-      if (j->kind == SL_POOL_MAX && d->kh == 2 && d->kw == 2 && d->sh == 2 && d->sw == 2
-          && d->ph == 0 && d->pw == 0 && d->ph_end == 0 && d->pw_end == 0)
+      if (j->kind == SL_POOL_MAX && is_max2x2 (d))
         {
           max2x2_plane (d, x, y, arg);
           continue;
@@ -252,6 +259,96 @@ _sl_cpu_pool_forward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, 
   _sl_threadpool_run (_sl_cpu_of (be)->pool, forward_share, &j);
 }
 
+#if defined(__AVX512F__)
+/* dy times the rectifier's derivative at y, 16 windows at a time, as act_grad
+ * (below) computes it. */
+static inline __m512
+vector_act_grad (sl_activation act, float slope, __m512 y, __m512 dy)
+{
+  const __mmask16 pos = _mm512_cmp_ps_mask (y, _mm512_setzero_ps (), _CMP_GT_OQ);
+
+  switch (act)
+    {
+      case SL_ACT_RELU6:
+        return _mm512_maskz_mov_ps (pos & _mm512_cmp_ps_mask (y, _mm512_set1_ps (6.0f), _CMP_LT_OQ),
+                                    dy);
+      case SL_ACT_LEAKY_RELU:
+        return _mm512_mask_mov_ps (_mm512_mul_ps (dy, _mm512_set1_ps (slope)), pos, dy);
+      default: return _mm512_maskz_mov_ps (pos, dy);
+    }
+}
+
+/* dx of one 2x2 plane: each window's gradient (dy, times the rectifier's
+ * derivative at the window's output y where y is not NULL) to the place of
+ * its maximum (arg), 16 windows at a time; both input rows of a row of
+ * windows are written whole, the gradient where the maximum is and 0
+ * elsewhere (accumulating: added at the maximum, the rest left as it was).
+ * The same bits as the scatter onto a cleared plane (0 + g there); the
+ * scatter, one window at a time, took 0.4 ms of resnet-s's 128-px training
+ * step for its 16 x 64 x 64 pool. */
+static void
+max2x2_backward_plane (const sl_conv_desc *d, const float *dy, const float *y, sl_activation act,
+                       float slope, const int32_t *arg, float *dx, bool accumulate)
+{
+  /* Window w of a vector at places 2w and 2w + 1 of its two rows. */
+  const __m512i lo_idx = _mm512_setr_epi32 (0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  const __m512i hi_idx = _mm512_add_epi32 (lo_idx, _mm512_set1_epi32 (8));
+  const __m512i even
+      = _mm512_setr_epi32 (0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i column = _mm512_setr_epi32 (0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1);
+  const __m512i below = _mm512_add_epi32 (column, _mm512_set1_epi32 (d->in_w));
+  const __m512 zero = _mm512_setzero_ps ();
+
+  /* A last row or column that no window covers gets nothing. */
+  if (!accumulate && ((d->in_h | d->in_w) & 1))
+    memset (dx, 0, sizeof (float) * (size_t) d->in_h * d->in_w);
+  for (int oy = 0; oy < d->out_h; oy++)
+    {
+      float *top = dx + (size_t) (2 * oy) * d->in_w, *bottom = top + d->in_w;
+
+      for (int ox = 0; ox < d->out_w; ox += 16)
+        {
+          const int k = d->out_w - ox < 16 ? d->out_w - ox : 16;
+          const size_t o = (size_t) oy * d->out_w + ox;
+          const __mmask16 out_m = (__mmask16) ((1u << k) - 1);
+          const __m512i first = _mm512_set1_epi32 (2 * (oy * d->in_w + ox));
+          const __m512i rel = _mm512_sub_epi32 (_mm512_maskz_loadu_epi32 (out_m, arg + o),
+                                                _mm512_add_epi32 (first, even));
+          __m512 g = _mm512_maskz_loadu_ps (out_m, dy + o);
+
+          if (y != NULL)
+            g = vector_act_grad (act, slope, _mm512_maskz_loadu_ps (out_m, y + o), g);
+          if (!accumulate)
+            g = _mm512_add_ps (zero, g); /* 0 + g, as onto the cleared plane */
+          for (int half = 0; half < 2 && 16 * half < 2 * k; half++)
+            {
+              const int places = 2 * k - 16 * half < 16 ? 2 * k - 16 * half : 16;
+              const __mmask16 m = (__mmask16) (places == 16 ? 0xffffu : (1u << places) - 1);
+              const __m512i idx = half ? hi_idx : lo_idx;
+              const __m512 gi = _mm512_permutexvar_ps (idx, g);
+              const __m512i ri = _mm512_permutexvar_epi32 (idx, rel);
+              const __mmask16 at_top = _mm512_cmpeq_epi32_mask (ri, column);
+              const __mmask16 at_bottom = _mm512_cmpeq_epi32_mask (ri, below);
+              float *t = top + 2 * ox + 16 * half, *b = bottom + 2 * ox + 16 * half;
+
+              if (accumulate)
+                {
+                  const __m512 tv = _mm512_maskz_loadu_ps (m, t), bv = _mm512_maskz_loadu_ps (m, b);
+
+                  _mm512_mask_storeu_ps (t, m, _mm512_mask_add_ps (tv, at_top, tv, gi));
+                  _mm512_mask_storeu_ps (b, m, _mm512_mask_add_ps (bv, at_bottom, bv, gi));
+                }
+              else
+                {
+                  _mm512_mask_storeu_ps (t, m, _mm512_maskz_mov_ps (at_top, gi));
+                  _mm512_mask_storeu_ps (b, m, _mm512_maskz_mov_ps (at_bottom, gi));
+                }
+            }
+        }
+    }
+}
+#endif
+
 static void
 backward_share (void *ctx, int t, int threads)
 {
@@ -267,6 +364,14 @@ backward_share (void *ctx, int t, int threads)
       const float *dy = j->dy + p * out_plane;
       float *dx = j->dx + p * in_plane;
 
+#if defined(__AVX512F__)
+      if (j->kind == SL_POOL_MAX && is_max2x2 (d))
+        {
+          max2x2_backward_plane (d, dy, NULL, SL_ACT_RELU, 0.0f, j->argmax_in + p * out_plane, dx,
+                                 j->accumulate);
+          continue;
+        }
+#endif
       if (!j->accumulate)
         memset (dx, 0, sizeof (float) * in_plane);
       if (j->kind == SL_POOL_MAX)
@@ -331,6 +436,13 @@ backward_act_share (void *ctx, int t, int threads)
       const int32_t *arg = j->argmax_in + p * out_plane;
       float *dx = j->dx + p * in_plane;
 
+#if defined(__AVX512F__)
+      if (is_max2x2 (d))
+        {
+          max2x2_backward_plane (d, dy, y, j->act, j->slope, arg, dx, j->accumulate);
+          continue;
+        }
+#endif
       if (!j->accumulate)
         memset (dx, 0, sizeof (float) * in_plane);
       for (int o = 0; o < out_plane; o++)

@@ -159,11 +159,80 @@ test_backward_act (void)
           }
 }
 
+/* The 2x2 max pool's backward, with and without the rectifier before it,
+ * cleared or added onto, against a scatter written here: each window's
+ * gradient to its maximum (0 + g onto a cleared plane), the rest 0 or as it
+ * was; every size of the forward test, 1 to 3 threads. */
+static void
+test_backward_matches_scatter (void)
+{
+  for (int threads = 1; threads <= 3; threads++)
+    {
+      sl_backend *be;
+      sl_error err = { 0 };
+
+      sl_assert_ok (_sl_cpu_backend_new (threads, &be, &err), &err);
+      for (gsize s = 0; s < G_N_ELEMENTS (sizes); s++)
+        for (int variant = 0; variant < 4; variant++)
+          {
+            const int n = 2, c = 3, planes = n * c;
+            const gboolean accumulate = variant & 1, with_act = variant >= 2;
+            sl_conv_desc d = { .in_c = c,
+                               .in_h = sizes[s][0],
+                               .in_w = sizes[s][1],
+                               .out_c = c,
+                               .kh = 2,
+                               .kw = 2,
+                               .sh = 2,
+                               .sw = 2,
+                               .dh = 1,
+                               .dw = 1,
+                               .groups = 1 };
+            d.out_h = d.in_h / 2;
+            d.out_w = d.in_w / 2;
+            const gsize in_len = (gsize) planes * d.in_h * d.in_w;
+            const gsize out_len = (gsize) planes * d.out_h * d.out_w;
+            const gsize in_plane = (gsize) d.in_h * d.in_w, out_plane = (gsize) d.out_h * d.out_w;
+            g_autofree float *x = g_new (float, in_len), *y = g_new (float, out_len);
+            g_autofree float *dy = g_new (float, out_len), *dx = g_new (float, in_len);
+            g_autofree float *want = g_new (float, in_len);
+            g_autofree int32_t *arg = g_new (int32_t, out_len);
+
+            /* A rectifier's output: zeros and sixes among them (relu6's edges). */
+            sl_test_fill_normal (x, in_len, 31 + (guint64) s, 4.0f);
+            for (gsize i = 0; i < in_len; i++)
+              x[i] = i % 7 == 0 ? 0.0f : (i % 11 == 0 ? 6.0f : MAX (x[i], 0.0f));
+            sl_test_fill_normal (dy, out_len, 32, 1.0f);
+            sl_test_fill_normal (dx, in_len, 33, 1.0f);
+            be->ops->pool_forward (be, SL_POOL_MAX, &d, n, x, y, arg);
+            for (gsize p = 0; p < (gsize) planes; p++)
+              for (gsize i = 0; i < in_plane; i++)
+                want[p * in_plane + i] = accumulate ? dx[p * in_plane + i] : 0.0f;
+            for (gsize p = 0; p < (gsize) planes; p++)
+              for (gsize o = 0; o < out_plane; o++)
+                {
+                  const float yo = y[p * out_plane + o], g = dy[p * out_plane + o];
+                  const float v = !with_act || (yo > 0.0f && yo < 6.0f) ? g : 0.0f;
+
+                  want[p * in_plane + arg[p * out_plane + o]] += v;
+                }
+            if (with_act)
+              be->ops->pool_backward_act (be, &d, n, dy, arg, y, SL_ACT_RELU6, 0.0f, dx,
+                                          accumulate);
+            else
+              be->ops->pool_backward (be, SL_POOL_MAX, &d, n, dy, arg, dx, accumulate);
+            g_assert_cmpmem (dx, in_len * sizeof (float), want, in_len * sizeof (float));
+          }
+      be->ops->destroy (be);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/engine/pool-kernels/max2x2-matches-reference", test_max2x2_matches_reference);
   g_test_add_func ("/engine/pool-kernels/backward-act", test_backward_act);
+  g_test_add_func ("/engine/pool-kernels/backward-matches-scatter", test_backward_matches_scatter);
   return g_test_run ();
 }
