@@ -36,6 +36,26 @@ reference_max2x2 (const sl_conv_desc *d, int planes, const float *x, float *y, i
 static const int sizes[][2] = { { 2, 2 },  { 7, 7 },  { 9, 6 },  { 28, 28 }, { 14, 34 },
                                 { 5, 40 }, { 4, 32 }, { 3, 33 }, { 6, 70 },  { 2, 64 } };
 
+/* A 2x2, stride-2, unpadded max pool of c planes of h x w (the last row and
+ * column left out when odd). */
+static sl_conv_desc
+max2x2_desc (int c, int h, int w)
+{
+  return (sl_conv_desc){ .in_c = c,
+                         .in_h = h,
+                         .in_w = w,
+                         .out_c = c,
+                         .out_h = h / 2,
+                         .out_w = w / 2,
+                         .kh = 2,
+                         .kw = 2,
+                         .sh = 2,
+                         .sw = 2,
+                         .dh = 1,
+                         .dw = 1,
+                         .groups = 1 };
+}
+
 static void
 test_max2x2_matches_reference (void)
 {
@@ -48,19 +68,7 @@ test_max2x2_matches_reference (void)
       for (gsize s = 0; s < G_N_ELEMENTS (sizes); s++)
         {
           const int n = 3, c = 5, planes = n * c;
-          sl_conv_desc d = { .in_c = c,
-                             .in_h = sizes[s][0],
-                             .in_w = sizes[s][1],
-                             .out_c = c,
-                             .kh = 2,
-                             .kw = 2,
-                             .sh = 2,
-                             .sw = 2,
-                             .dh = 1,
-                             .dw = 1,
-                             .groups = 1 };
-          d.out_h = d.in_h / 2;
-          d.out_w = d.in_w / 2;
+          const sl_conv_desc d = max2x2_desc (c, sizes[s][0], sizes[s][1]);
           const gsize in_len = (gsize) planes * d.in_h * d.in_w;
           const gsize out_len = (gsize) planes * d.out_h * d.out_w;
           float *x = g_new (float, in_len), *y = g_new (float, out_len);
@@ -177,19 +185,7 @@ test_backward_matches_scatter (void)
           {
             const int n = 2, c = 3, planes = n * c;
             const gboolean accumulate = variant & 1, with_act = variant >= 2;
-            sl_conv_desc d = { .in_c = c,
-                               .in_h = sizes[s][0],
-                               .in_w = sizes[s][1],
-                               .out_c = c,
-                               .kh = 2,
-                               .kw = 2,
-                               .sh = 2,
-                               .sw = 2,
-                               .dh = 1,
-                               .dw = 1,
-                               .groups = 1 };
-            d.out_h = d.in_h / 2;
-            d.out_w = d.in_w / 2;
+            const sl_conv_desc d = max2x2_desc (c, sizes[s][0], sizes[s][1]);
             const gsize in_len = (gsize) planes * d.in_h * d.in_w;
             const gsize out_len = (gsize) planes * d.out_h * d.out_w;
             const gsize in_plane = (gsize) d.in_h * d.in_w, out_plane = (gsize) d.out_h * d.out_w;
