@@ -34,4 +34,6 @@ sl_fuse *_sl_fuse_new (const sl_model *m, sl_backend *be, const int *readers, si
 void _sl_fuse_fold (const sl_model *m, sl_backend *be, const sl_fuse *f, float *folded);
 /* The input through which follower i receives its head's output. */
 int _sl_fuse_passed_input (const sl_model *m, const sl_fuse *f, int i);
+/* Whether a layer of this kind is a rectifier (relu, relu6, leaky relu), and its activation. */
+bool _sl_fuse_is_rectifier (sl_layer_kind kind);
 sl_activation _sl_fuse_activation_of (sl_layer_kind kind);

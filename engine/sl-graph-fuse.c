@@ -6,17 +6,30 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-/* The only node that reads node i's output, or -1 (none, several, or the loss). */
+/* The only node that reads node i's output, and (*slot) which of its inputs
+ * that is; -1 when none, several or the loss read it. */
 static int
-sole_reader (const sl_model *m, const int *readers, int i)
+only_reader (const sl_model *m, const int *readers, int i, int *slot)
 {
   if (readers[i] != 1)
     return -1;
   for (int j = i + 1; j < m->n_nodes; j++)
     for (int k = 0; k < m->nodes[j].n_inputs; k++)
       if (m->nodes[j].inputs[k] == i)
-        return m->nodes[j].n_inputs == 1 ? j : -1;
+        {
+          *slot = k;
+          return j;
+        }
   return -1; /* the loss reads it */
+}
+
+/* The only node that reads node i's output, and it alone, or -1. */
+static int
+sole_reader (const sl_model *m, const int *readers, int i)
+{
+  int slot, j = only_reader (m, readers, i, &slot);
+
+  return j >= 0 && m->nodes[j].n_inputs == 1 ? j : -1;
 }
 
 /* The residual sum that alone reads node `last` of head's chain and adds to
@@ -25,25 +38,25 @@ sole_reader (const sl_model *m, const int *readers, int i)
 static int
 sum_reader (const sl_model *m, const int *readers, int last, int head, int *other)
 {
-  if (readers[last] != 1)
-    return -1;
-  for (int j = last + 1; j < m->n_nodes; j++)
-    for (int k = 0; k < m->nodes[j].n_inputs; k++)
-      if (m->nodes[j].inputs[k] == last)
-        {
-          const sl_node *a = &m->nodes[j];
-          const int o = a->n_inputs == 2 ? a->inputs[1 - k] : -1;
+  int slot, j = only_reader (m, readers, last, &slot);
+  const sl_node *a = j >= 0 ? &m->nodes[j] : NULL;
 
-          if (a->kind != SL_LAYER_ADD || o < 0 || o == last || o >= head)
-            return -1;
-          *other = o;
-          return j;
-        }
-  return -1; /* the loss reads it */
+  if (a == NULL || a->kind != SL_LAYER_ADD || a->n_inputs != 2)
+    return -1;
+  *other = a->inputs[1 - slot];
+  return *other >= 0 && *other != last && *other < head ? j : -1;
 }
 
-static bool
-is_rectifier (sl_layer_kind kind)
+/* Floats of convolution n's packed filters on backend be (NULL: the CPU's). */
+static size_t
+pack_floats (sl_backend *be, const sl_node *n)
+{
+  return be != NULL ? be->ops->conv2d_pack_floats (be, &n->geom)
+                    : _sl_cpu_conv2d_pack_floats (NULL, &n->geom);
+}
+
+bool
+_sl_fuse_is_rectifier (sl_layer_kind kind)
 {
   return kind == SL_LAYER_RELU || kind == SL_LAYER_RELU6 || kind == SL_LAYER_LEAKY_RELU;
 }
@@ -54,16 +67,6 @@ _sl_fuse_activation_of (sl_layer_kind kind)
   return kind == SL_LAYER_RELU6        ? SL_ACT_RELU6
          : kind == SL_LAYER_LEAKY_RELU ? SL_ACT_LEAKY_RELU
                                        : SL_ACT_RELU;
-}
-
-/* Floats of convolution n's packed filters on backend be (NULL: the CPU's), or 0. */
-static size_t
-pack_floats (sl_backend *be, const sl_node *n)
-{
-  if (n->kind != SL_LAYER_CONV2D || (be != NULL && be->ops->conv2d_forward_fused == NULL))
-    return 0;
-  return be != NULL ? be->ops->conv2d_pack_floats (be, &n->geom)
-                    : _sl_cpu_conv2d_pack_floats (NULL, &n->geom);
 }
 
 sl_fuse *
@@ -84,19 +87,17 @@ _sl_fuse_new (const sl_model *m, sl_backend *be, const int *readers, size_t *fol
     {
       const sl_node *n = &m->nodes[i];
       int next, last = i, sum, other;
+      size_t pack;
 
       if ((n->kind != SL_LAYER_CONV2D && n->kind != SL_LAYER_DENSE) || f[i].head >= 0)
         continue;
-      {
-        const size_t pack = pack_floats (be, n);
-
-        if (pack > 0)
-          {
-            f[i].pack_at = floats;
-            floats += _sl_align16 (pack);
-            any = true;
-          }
-      }
+      pack = n->kind == SL_LAYER_CONV2D && conv_fused ? pack_floats (be, n) : 0;
+      if (pack > 0)
+        {
+          f[i].pack_at = floats;
+          floats += _sl_align16 (pack);
+          any = true;
+        }
       next = sole_reader (m, readers, i);
       if (next >= 0 && m->nodes[next].kind == SL_LAYER_BATCHNORM)
         {
@@ -118,7 +119,7 @@ _sl_fuse_new (const sl_model *m, sl_backend *be, const int *readers, size_t *fol
           last = sum;
           next = sole_reader (m, readers, sum);
         }
-      if (next >= 0 && is_rectifier (m->nodes[next].kind))
+      if (next >= 0 && _sl_fuse_is_rectifier (m->nodes[next].kind))
         {
           const int pool = sole_reader (m, readers, next);
 

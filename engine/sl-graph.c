@@ -541,10 +541,8 @@ find_pool_acts (const sl_model *m, const int *readers, const plan_spec *sp, plan
       if (pool->kind != SL_LAYER_MAXPOOL || a < 0 || a < sp->first || !node_trains (m, p, true)
           || pool->geom.sh < pool->geom.kh || pool->geom.sw < pool->geom.kw)
         continue;
-      if ((m->nodes[a].kind != SL_LAYER_RELU && m->nodes[a].kind != SL_LAYER_RELU6
-           && m->nodes[a].kind != SL_LAYER_LEAKY_RELU)
-          || readers[a] != 1 || !node_trains (m, a, true) || !runs_in_place (m, readers, sp, a)
-          || (sp->keep != NULL && sp->keep[a]))
+      if (!_sl_fuse_is_rectifier (m->nodes[a].kind) || readers[a] != 1 || !node_trains (m, a, true)
+          || !runs_in_place (m, readers, sp, a) || (sp->keep != NULL && sp->keep[a]))
         continue;
       for (int j = p + 1; j < sp->end; j++)
         if (m->nodes[j].inputs[0] == p && runs_in_place (m, readers, sp, j))
@@ -1435,51 +1433,38 @@ refold (sl_model *m, plan_private *pp)
   pp->folded_gen = m->weights_gen + 1;
 }
 
-/* A fused head: its layer on the folded weights, then its rectifier over
- * its output in place; a convolution on a backend that can, with its packed
- * filters, its residual sum and its rectifier in one pass. */
+/* A layer of a fused plan: a head on its folded weights, then its rectifier
+ * over its output in place; a convolution or dense layer on a backend that
+ * can, with its packed filters, its residual sum and its rectifier in one
+ * pass. Every other layer as written. */
 static void
 forward_fused (sl_model *m, plan_private *pp, const sl_fuse *f, sl_layer_run *r)
 {
   const sl_layer_class *c = _sl_layer_class (r->node->kind);
   sl_backend *be = r->be;
+  const sl_node *a = f->act >= 0 ? &m->nodes[f->act] : NULL;
+  const sl_activation act = a != NULL ? _sl_fuse_activation_of (a->kind) : SL_ACT_RELU;
+  const float slope = a != NULL ? a->slope : 0.0f;
 
   if (f->bn >= 0)
     {
       r->w = pp->folded + f->fold_at;
       r->b = r->w + r->node->weight_count;
     }
+  pp->plan.out[r->index] = r->y;
   if (r->node->kind == SL_LAYER_CONV2D && be->ops->conv2d_forward_fused != NULL)
+    be->ops->conv2d_forward_fused (be, &r->node->geom, r->n, r->in, r->w, r->b,
+                                   f->pack_at != SIZE_MAX ? pp->folded + f->pack_at : NULL,
+                                   f->residual >= 0 ? pp->plan.out[f->residual] : NULL, a != NULL,
+                                   act, slope, r->y, pp->plan.workspace, pp->plan.workspace_size);
+  else if (r->node->kind == SL_LAYER_DENSE && be->ops->dense_forward_fused != NULL)
+    be->ops->dense_forward_fused (be, r->n, (int) _sl_shape_size (r->node->in), r->node->units,
+                                  r->in, r->w, r->b, a != NULL, act, slope, r->y);
+  else
     {
-      const sl_node *a = f->act >= 0 ? &m->nodes[f->act] : NULL;
-
-      be->ops->conv2d_forward_fused (be, &r->node->geom, r->n, r->in, r->w, r->b,
-                                     f->pack_at != SIZE_MAX ? pp->folded + f->pack_at : NULL,
-                                     f->residual >= 0 ? pp->plan.out[f->residual] : NULL, a != NULL,
-                                     a != NULL ? _sl_fuse_activation_of (a->kind) : SL_ACT_RELU,
-                                     a != NULL ? a->slope : 0.0f, r->y, pp->plan.workspace,
-                                     pp->plan.workspace_size);
-      pp->plan.out[r->index] = r->y;
-      return;
-    }
-  if (r->node->kind == SL_LAYER_DENSE && be->ops->dense_forward_fused != NULL)
-    {
-      const sl_node *a = f->act >= 0 ? &m->nodes[f->act] : NULL;
-
-      be->ops->dense_forward_fused (be, r->n, (int) _sl_shape_size (r->node->in), r->node->units,
-                                    r->in, r->w, r->b, a != NULL,
-                                    a != NULL ? _sl_fuse_activation_of (a->kind) : SL_ACT_RELU,
-                                    a != NULL ? a->slope : 0.0f, r->y);
-      pp->plan.out[r->index] = r->y;
-      return;
-    }
-  pp->plan.out[r->index] = (float *) c->forward (r);
-  if (f->act >= 0)
-    {
-      const sl_node *a = &m->nodes[f->act];
-
-      be->ops->activation_forward (be, _sl_fuse_activation_of (a->kind), a->slope, r->len, r->y,
-                                   r->y);
+      pp->plan.out[r->index] = (float *) c->forward (r);
+      if (a != NULL)
+        be->ops->activation_forward (be, act, slope, r->len, r->y, r->y);
     }
 }
 
@@ -1546,9 +1531,7 @@ _sl_graph_forward (sl_model *m, sl_plan *p, const float *x, int n, bool training
        * CPU ops, no pool); a lane's every layer does. */
       if (pp->serial_be != NULL && (all_serial || (double) n * pp->flops[i] < SERIAL_FLOPS))
         r.be = pp->serial_be;
-      if (pp->fuse != NULL
-          && (pp->fuse[i].bn >= 0 || pp->fuse[i].act >= 0 || pp->fuse[i].residual >= 0
-              || pp->fuse[i].pack_at != SIZE_MAX || m->nodes[i].kind == SL_LAYER_DENSE))
+      if (pp->fuse != NULL)
         forward_fused (m, pp, &pp->fuse[i], &r);
       else
         p->out[i] = (float *) c->forward (&r);

@@ -57,33 +57,33 @@ now_ns (void)
   return (long long) t.tv_sec * 1000000000ll + t.tv_nsec;
 }
 
-/* Spins up to SPIN_NS for a new job (or the pool's end); false when none came. */
+/* A new job has come (or the pool is ending): the worker's wait is over. */
 static bool
-spin_for_work (sl_threadpool *pool, unsigned long seen)
+job_came (const sl_threadpool *pool, unsigned long seen)
 {
-  const long long end = now_ns () + SPIN_NS;
-
-  do
-    for (int i = 0; i < SPIN_BATCH; i++)
-      {
-        if (atomic_load (&pool->generation) != seen || atomic_load (&pool->quit))
-          return true;
-        cpu_relax ();
-      }
-  while (now_ns () < end);
-  return false;
+  return atomic_load (&pool->generation) != seen || atomic_load (&pool->quit);
 }
 
-/* Spins up to SPIN_NS for every other thread to finish the job; false when some have not. */
+/* Every other thread has finished the job: the caller's wait is over. */
 static bool
-spin_for_done (sl_threadpool *pool)
+job_done (const sl_threadpool *pool, unsigned long seen)
+{
+  (void) seen;
+  return atomic_load (&pool->pending) == 0;
+}
+
+/* Spins up to SPIN_NS, the clock read every SPIN_BATCH pauses, until over
+ * (pool, seen); false when the wait is not over then. */
+static bool
+spin_until (const sl_threadpool *pool, unsigned long seen,
+            bool (*over) (const sl_threadpool *, unsigned long))
 {
   const long long end = now_ns () + SPIN_NS;
 
   do
     for (int i = 0; i < SPIN_BATCH; i++)
       {
-        if (atomic_load (&pool->pending) == 0)
+        if (over (pool, seen))
           return true;
         cpu_relax ();
       }
@@ -102,7 +102,7 @@ worker_main (void *data)
   free (arg);
   for (;;)
     {
-      if (!spin_for_work (pool, seen))
+      if (!spin_until (pool, seen, job_came))
         {
           pthread_mutex_lock (&pool->lock);
           while (!atomic_load (&pool->quit) && atomic_load (&pool->generation) == seen)
@@ -222,7 +222,7 @@ _sl_threadpool_run (sl_threadpool *pool, sl_parallel_fn fn, void *ctx)
 
   fn (ctx, 0, pool->threads);
 
-  if (!spin_for_done (pool))
+  if (!spin_until (pool, 0, job_done))
     {
       pthread_mutex_lock (&pool->lock);
       while (atomic_load (&pool->pending) > 0)

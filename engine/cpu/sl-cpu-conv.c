@@ -416,25 +416,28 @@ _sl_cpu_conv2d_forward_fused (sl_backend *be, const sl_conv_desc *d, int n, cons
   const sl_cpu_epilogue *post = r != NULL || activate ? &e : NULL;
 
   (void) ws_floats;
+  /* The direct kernels apply the epilogue to each image's rows as they
+   * finish them; after the other paths it is a pass of its own. */
   if (_sl_cpu_is_depthwise (d))
     _sl_cpu_depthwise_forward (cpu, d, n, x, w, b, y, ws);
   else if (_sl_cpu_winograd4_conv_pays (d, n))
     _sl_cpu_winograd4_conv_forward (cpu, d, n, x, w, false, b, y, false, ws);
   else if (_sl_cpu_winograd_conv_pays (d, n))
     _sl_cpu_winograd_conv_forward (cpu, d, n, x, w, b, y, false, ws);
-  else if (_sl_cpu_channels_conv_applies (d) || _sl_cpu_direct_conv_applies (d))
+  else if (_sl_cpu_channels_conv_applies (d))
     {
-      /* These apply the epilogue to each image's rows as they finish them. */
-      if (_sl_cpu_channels_conv_applies (d))
-        _sl_cpu_channels_conv_forward (cpu, d, n, x, w, b, pack, post, y, ws);
-      else
-        _sl_cpu_direct_conv_forward (cpu, d, n, x, w, b, pack, post, y, ws);
-      return;
+      _sl_cpu_channels_conv_forward (cpu, d, n, x, w, b, pack, post, y, ws);
+      post = NULL;
+    }
+  else if (_sl_cpu_direct_conv_applies (d))
+    {
+      _sl_cpu_direct_conv_forward (cpu, d, n, x, w, b, pack, post, y, ws);
+      post = NULL;
     }
   else
     _sl_cpu_gemm_conv_forward (cpu, d, n, x, w, b, y, ws);
   if (post != NULL)
-    _sl_cpu_epilogue_run (cpu, post, (size_t) n * d->out_c * d->out_h * d->out_w, y);
+    _sl_cpu_epilogue_run (be, post, (size_t) n * d->out_c * d->out_h * d->out_w, y);
 }
 
 void

@@ -131,7 +131,9 @@ dense_share (void *ctx, int t, int threads)
     for (int m0 = 0; m0 < j->n; m0 += ROWS)
       any_tile (j, m0, o0, j->n - m0 < ROWS ? j->n - m0 : ROWS,
                 o_end - o0 < OUTPUTS ? o_end - o0 : OUTPUTS);
-  for (int m = 0; j->activate && m < j->n && o_begin < o_end; m++)
+  if (!j->activate || o_begin >= o_end)
+    return;
+  for (int m = 0; m < j->n; m++)
     {
       float *y = j->y + (size_t) m * j->out + o_begin;
 

@@ -18,6 +18,7 @@ typedef struct
   const float *x, *y, *a, *b, *dy, *mask;
   float *out, *dx, *mask_out;
   bool accumulate;
+  const sl_cpu_epilogue *post;
 } ew_job;
 
 static void
@@ -122,7 +123,6 @@ act_backward_share (void *ctx, int t, int threads)
     {
       float block[1024];
       long n = i1 - b < 1024 ? i1 - b : 1024;
-
       float *dx = j->dx + b;
 
       act_backward_range (j->act, j->slope, j->y + b, j->dy + b, block, n);
@@ -309,30 +309,20 @@ _sl_cpu_epilogue_span (const sl_cpu_epilogue *e, size_t at, size_t len, float *y
     _sl_cpu_activation_range (e->act, e->slope, v, v, (long) len);
 }
 
-typedef struct
-{
-  const sl_cpu_epilogue *e;
-  size_t len;
-  float *y;
-} epilogue_job;
-
 static void
 epilogue_share (void *ctx, int t, int threads)
 {
-  const epilogue_job *j = ctx;
+  const ew_job *j = ctx;
   long i0, i1;
 
   _sl_split_range ((long) j->len, t, threads, &i0, &i1);
-  _sl_cpu_epilogue_span (j->e, (size_t) i0, (size_t) (i1 - i0), j->y);
+  _sl_cpu_epilogue_span (j->post, (size_t) i0, (size_t) (i1 - i0), j->out);
 }
 
 void
-_sl_cpu_epilogue_run (sl_cpu *cpu, const sl_cpu_epilogue *e, size_t len, float *y)
+_sl_cpu_epilogue_run (sl_backend *be, const sl_cpu_epilogue *e, size_t len, float *y)
 {
-  epilogue_job j = { .e = e, .len = len, .y = y };
+  ew_job j = { .post = e, .len = len, .out = y };
 
-  if (len < PARALLEL_MIN)
-    epilogue_share (&j, 0, 1);
-  else
-    _sl_threadpool_run (cpu->pool, epilogue_share, &j);
+  run_split (be, len, epilogue_share, &j);
 }

@@ -70,7 +70,7 @@ typedef struct
  * activation_forward one after the other. */
 void _sl_cpu_epilogue_span (const sl_cpu_epilogue *e, size_t at, size_t len, float *y);
 /* The same over len floats from y, split over the pool. */
-void _sl_cpu_epilogue_run (sl_cpu *cpu, const sl_cpu_epilogue *e, size_t len, float *y);
+void _sl_cpu_epilogue_run (sl_backend *be, const sl_cpu_epilogue *e, size_t len, float *y);
 
 /* sl-cpu-depthwise.c: direct kernels for groups == in_c == out_c, which
  * conv2d uses instead of im2col + GEMM. ws holds
