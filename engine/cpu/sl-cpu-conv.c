@@ -60,6 +60,7 @@ typedef struct
   size_t room;       /* direct kernels: per thread, their bordered copies */
   size_t dw_sums;    /* direct_dw, winograd_dw: per thread, the weight gradient's sums */
   size_t dx_pack;    /* direct_dx: the flipped filters packed for the kernel */
+  bool phase_dx;     /* strided: dx phase by phase (sl-cpu-conv-phases.c) */
 } conv_dims;
 
 /* A stride-1, undilated, ungrouped convolution with a kernel larger than
@@ -164,6 +165,9 @@ conv_dims_of (const sl_conv_desc *d)
       c.dw_sums = _sl_cpu_winograd_conv_grad_sums_floats (d);
     }
   c.col_floats = c.col_size;
+  c.phase_dx = _sl_cpu_phase_dx_applies (d);
+  if (c.phase_dx)
+    c.col_floats = larger (c.col_floats, _sl_cpu_phase_dx_col_floats (d));
   if (c.dx_as_conv)
     {
       const size_t dy_cols = (size_t) d->out_c * d->kh * d->kw * d->in_h * d->in_w;
@@ -174,22 +178,26 @@ conv_dims_of (const sl_conv_desc *d)
 }
 
 /* Per thread: columns and an output staging area for one chunk, room for the
- * direct kernels' bordered copies and the direct weight gradient's sums. */
+ * direct kernels' bordered copies and the direct weight gradient's sums, and
+ * for dx by phases, one image's phases. */
 static size_t
 thread_floats (const conv_dims *c)
 {
-  return (size_t) c->chunk * (c->col_floats + c->out_size) + c->room + c->dw_sums;
+  return (size_t) c->chunk * (c->col_floats + c->out_size) + c->room + c->dw_sums
+         + (c->phase_dx ? c->in_size : 0);
 }
 
 /* The threads' areas, then (dx as a convolution) the flipped filters and
- * (direct dx) their packed copy. */
+ * (direct dx) their packed copy, or (dx by phases) the phases' filters. */
 size_t
 _sl_cpu_gemm_conv_workspace_floats (const sl_conv_desc *d, int threads)
 {
   conv_dims c = conv_dims_of (d);
 
   return thread_floats (&c) * (size_t) threads
-         + (c.dx_as_conv || c.direct_dx ? c.w_count + c.dx_pack : 0);
+         + (c.dx_as_conv || c.direct_dx ? c.w_count + c.dx_pack
+            : c.phase_dx                ? c.w_count
+                                        : 0);
 }
 
 size_t
@@ -267,6 +275,7 @@ typedef struct
   float *y, *dx, *dw, *db, *ws, *scratch;
   float *w_flipped;     /* dx as a convolution: in_c x (out_c kh kw) */
   float *dx_pack;       /* direct dx: the flipped filters packed for the kernel */
+  float *w_phases;      /* dx by phases: each phase's filters (sl-cpu-conv-phases.c) */
   sl_conv_desc dx_desc; /* and the convolution it is */
   bool dw_from_dy;      /* dx as a convolution by GEMM: dw from dy's columns, flipped */
   bool accumulate;
@@ -542,6 +551,13 @@ backward_chunk (const conv_job *j, long first, int b, float *dw, float *db, floa
                   j->accumulate, room);
       return;
     }
+  if (c->phase_dx)
+    {
+      for (int k = 0; k < b; k++)
+        _sl_cpu_phase_dx_image (d, j->w_phases, dy + k * c->out_size, dx + k * c->in_size,
+                                j->accumulate, col, sums + c->dw_sums);
+      return;
+    }
   if (c->pointwise && b == 1)
     {
       /* The column matrix is dx itself, one block of rows per group. */
@@ -699,6 +715,11 @@ _sl_cpu_gemm_conv_backward (sl_cpu *cpu, const sl_conv_desc *d, int n, const flo
                ? _sl_cpu_channels_conv_pack
                : _sl_cpu_direct_conv_pack) (&j.dx_desc, j.w_flipped, NULL, j.dx_pack);
         }
+    }
+  if (dx != NULL && j.cd.phase_dx)
+    {
+      j.w_phases = ws + thread_floats (&j.cd) * (size_t) cpu->threads;
+      _sl_cpu_phase_dx_pack (d, w, j.w_phases);
     }
   _sl_threadpool_run (cpu->pool, backward_share, &j);
   if (cpu->threads > 1 && (dw != NULL || db != NULL))

@@ -200,6 +200,16 @@ void _sl_cpu_winograd4_conv_forward (sl_cpu *cpu, const sl_conv_desc *d, int n, 
 void _sl_cpu_winograd4_conv_weight_grad (sl_cpu *cpu, const sl_conv_desc *d, int n, const float *x,
                                          const float *dy, float *dw, float *ws);
 
+/* sl-cpu-conv-phases.c: a strided convolution's dx, phase by phase of the
+ * input, one image at a time. phase_w holds what _sl_cpu_phase_dx_pack makes
+ * of the filters (as many floats as they); col one phase's columns
+ * (_col_floats), stage one image's dx. */
+bool _sl_cpu_phase_dx_applies (const sl_conv_desc *d);
+size_t _sl_cpu_phase_dx_col_floats (const sl_conv_desc *d);
+void _sl_cpu_phase_dx_pack (const sl_conv_desc *d, const float *w, float *phase_w);
+void _sl_cpu_phase_dx_image (const sl_conv_desc *d, const float *phase_w, const float *dy,
+                             float *dx, bool accumulate, float *col, float *stage);
+
 /* sl-cpu-conv.c: the im2col + GEMM path for every convolution, depthwise
  * included (tests and benchmarks compare the two); ws holds
  * _sl_cpu_gemm_conv_workspace_floats (d, cpu->threads) floats and scratch

@@ -49,6 +49,14 @@ static const ConvCase conv_cases[] = {
   { "k3-valid-40to32-b3", 3, 40, 32, 19, 35, 3, 3, 1, 1, 0, 0, 0, 0, FALSE },
   { "k3-uneven-72to16-b1", 1, 72, 16, 18, 16, 3, 3, 1, 1, 0, 2, 2, 0, TRUE },
   { "k3-same-64to64-bands-b2", 2, 64, 64, 40, 40, 3, 3, 1, 1, 1, 1, 1, 1, FALSE },
+  /* Input gradients of strided convolutions phase by phase: no padding, wide kernels, an even
+   * kernel with uneven padding, a stride wider than the kernel (phases no tap reaches), and
+   * strides that differ (the general weave). */
+  { "k3-s2-valid-16to8-b2", 2, 16, 8, 17, 16, 3, 3, 2, 2, 0, 0, 0, 0, FALSE },
+  { "k5-s2-pad2-4to8-b3", 3, 4, 8, 19, 18, 5, 5, 2, 2, 2, 2, 2, 2, TRUE },
+  { "k4-s2-uneven-6to10-b1", 1, 6, 10, 16, 15, 4, 4, 2, 2, 1, 2, 2, 1, FALSE },
+  { "k2-s3-gaps-8to4-b2", 2, 8, 4, 14, 13, 2, 2, 3, 3, 0, 0, 0, 0, FALSE },
+  { "k3x1-s2x1-8to8-b2", 2, 8, 8, 13, 11, 3, 1, 2, 1, 1, 0, 1, 0, TRUE },
 };
 
 static sl_conv_desc
