@@ -22,9 +22,9 @@ typedef struct
   int *order;
   int pos;
   uint64_t seed;
-  float lut[256];   /* pixel value -> normalised float */
-  float *synthetic; /* --size: n images of 3 x size x size, already floats */
-  int pixels;       /* floats per synthetic image */
+  float lut[256];     /* pixel value -> normalised float */
+  uint8_t *synthetic; /* --size: n images of 3 x size x size, 8-bit values */
+  int pixels;         /* values per synthetic image */
   int classes;
 } dataset;
 
@@ -77,8 +77,12 @@ ds_next (void *user_data, float *x, int32_t *labels, int max, int *n, sl_error *
       /* In order, like bench/torch_transfer_peer.py: no shuffling cost on either side. */
       for (; count < max && d->pos < d->n; count++, d->pos++)
         {
-          memcpy (x + (size_t) count * d->pixels, d->synthetic + (size_t) d->pos * d->pixels,
-                  sizeof (float) * d->pixels);
+          const uint8_t *src = d->synthetic + (size_t) d->pos * d->pixels;
+          float *dst = x + (size_t) count * d->pixels;
+
+          /* The arithmetic of the peer's batch.float() / 125 - 1 (vectorised). */
+          for (int p = 0; p < d->pixels; p++)
+            dst[p] = (float) src[p] / 125.0f - 1.0f;
           labels[count] = d->pos % d->classes;
         }
       *n = count;
@@ -124,7 +128,9 @@ fail:
 }
 
 /* The images of bench/torch_transfer_peer.py: pixel p of image i is
- * ((7919 i + 31 p) mod 251) / 125 - 1, label i mod classes. */
+ * ((7919 i + 31 p) mod 251) / 125 - 1, label i mod classes. Both sides hold
+ * the 8-bit values and make floats of a batch when they use it, as a loader
+ * of image files does. */
 static void
 load_synthetic (dataset *d, int n, int size, int classes)
 {
@@ -132,10 +138,10 @@ load_synthetic (dataset *d, int n, int size, int classes)
   d->n = n;
   d->pixels = 3 * size * size;
   d->classes = classes;
-  d->synthetic = malloc (sizeof (float) * (size_t) n * d->pixels);
+  d->synthetic = malloc ((size_t) n * d->pixels);
   for (size_t i = 0; i < (size_t) n; i++)
     for (size_t p = 0; p < (size_t) d->pixels; p++)
-      d->synthetic[i * d->pixels + p] = (float) ((i * 7919 + p * 31) % 251) / 125.0f - 1.0f;
+      d->synthetic[i * d->pixels + p] = (uint8_t) ((i * 7919 + p * 31) % 251);
 }
 
 extern void openblas_set_num_threads (int num_threads);
@@ -224,7 +230,8 @@ usage (void)
           "Trains a preset on Fashion-MNIST (default Adam, lr 1e-3) and reports images/s,\n"
           "test accuracy, batch-1 latency and peak memory. --print-model prints the preset's\n"
           "model description (for bench/torch_gpu_peer.py) and exits. With --size the data\n"
-          "are the synthetic colour images of bench/torch_transfer_peer.py, held in memory: one\n"
+          "are the synthetic colour images of bench/torch_transfer_peer.py, held in memory as\n"
+          "8-bit values and made floats a batch at a time: one\n"
           "untimed warm-up epoch of two batches, then the timed epochs (no test or latency).\n");
 }
 

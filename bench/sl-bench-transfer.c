@@ -28,10 +28,19 @@
 
 typedef struct
 {
-  const float *x; /* n * stride floats */
-  size_t stride;  /* floats per image (pixels or features) */
+  const uint8_t *pixels; /* n * stride 8-bit values, made floats a batch at a time, */
+  const float *x;        /* or (pixels NULL) n * stride floats: the cached features */
+  size_t stride;         /* values per image */
   int n, classes, pos;
 } Source;
+
+/* The arithmetic of the peer's batch.float() / 125 - 1. */
+static void
+to_floats (const uint8_t *v, size_t count, float *x)
+{
+  for (size_t k = 0; k < count; k++)
+    x[k] = (float) v[k] / 125.0f - 1.0f;
+}
 
 static int64_t
 src_count (void *user_data)
@@ -57,24 +66,30 @@ src_next (void *user_data, float *x, int32_t *labels, int max, int *n, sl_error 
   (void) err;
   for (; count < max && s->pos < s->n; count++, s->pos++)
     {
-      memcpy (x + (size_t) count * s->stride, s->x + (size_t) s->pos * s->stride,
-              sizeof (float) * s->stride);
+      if (s->pixels != NULL)
+        to_floats (s->pixels + (size_t) s->pos * s->stride, s->stride,
+                   x + (size_t) count * s->stride);
+      else
+        memcpy (x + (size_t) count * s->stride, s->x + (size_t) s->pos * s->stride,
+                sizeof (float) * s->stride);
       labels[count] = s->pos % s->classes;
     }
   *n = count;
   return SL_OK;
 }
 
-/* The peer computes the same values with numpy: pixel p of image i, in -1 .. 1. */
-static float *
+/* The peer computes the same values with numpy: pixel p of image i, 0 .. 250
+ * (to_floats: -1 .. 1). Both sides hold the 8-bit values, as a loader of
+ * image files would. */
+static uint8_t *
 synthetic_images (int n, size_t pixels)
 {
-  float *x = malloc (sizeof (float) * pixels * n);
+  uint8_t *v = malloc (pixels * n);
 
-  for (size_t i = 0; x != NULL && i < (size_t) n; i++)
+  for (size_t i = 0; v != NULL && i < (size_t) n; i++)
     for (size_t p = 0; p < pixels; p++)
-      x[i * pixels + p] = (float) ((i * 7919 + p * 31) % 251) / 125.0f - 1.0f;
-  return x;
+      v[i * pixels + p] = (uint8_t) ((i * 7919 + p * 31) % 251);
+  return v;
 }
 
 static void
@@ -181,10 +196,11 @@ main (int argc, char **argv)
     return fail (err.message);
 
   const size_t pixels = (size_t) channels * size * size;
-  float *x = synthetic_images (images, pixels), *features = NULL;
-  if (x == NULL)
+  uint8_t *v = synthetic_images (images, pixels);
+  float *features = NULL;
+  if (v == NULL)
     return fail ("out of memory");
-  Source src = { x, pixels, images, classes, 0 };
+  Source src = { v, NULL, pixels, images, classes, 0 };
   double feature_s = 0.0;
   size_t feature_size = sl_model_feature_size (model);
 
@@ -193,18 +209,21 @@ main (int argc, char **argv)
       if (feature_size == 0)
         return fail ("this model has no single frozen-prefix output to cache");
       features = malloc (sizeof (float) * feature_size * images);
-      if (features == NULL)
+      float *x = malloc (sizeof (float) * pixels * batch);
+      if (features == NULL || x == NULL)
         return fail ("out of memory");
       double t0 = bench_now ();
       for (int i = 0; i < images; i += batch)
         {
           int n = images - i < batch ? images - i : batch;
-          if (sl_model_compute_features (model, x + (size_t) i * pixels, n,
-                                         features + (size_t) i * feature_size, &err)
+          to_floats (v + (size_t) i * pixels, (size_t) n * pixels, x);
+          if (sl_model_compute_features (model, x, n, features + (size_t) i * feature_size, &err)
               != SL_OK)
             return fail (err.message);
         }
       feature_s = bench_now () - t0;
+      free (x);
+      src.pixels = NULL;
       if (sl_trainer_set_feature_input (trainer, true, &err) != SL_OK)
         return fail (err.message);
       src.x = features;
@@ -248,7 +267,7 @@ main (int argc, char **argv)
           epochs, ips, images / best_s, cpu, feature_s, cache ? images / feature_s : 0.0,
           sl_model_param_count (model), sl_model_trainable_param_count (model), feature_size,
           stats.loss, ru.ru_maxrss / 1024.0);
-  free (x);
+  free (v);
   free (features);
   sl_trainer_free (trainer);
   sl_model_free (model);

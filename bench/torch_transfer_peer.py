@@ -169,11 +169,18 @@ class Net(nn.Module):
 
 
 def synthetic_images(n, shape):
+    """The images as 8-bit values (0..250), built one image at a time; a batch
+    becomes floats, (v / 125) - 1, when it is used, as a data loader would."""
     pixels = int(np.prod(shape))
-    i = np.arange(n, dtype=np.int64)[:, None]
-    p = np.arange(pixels, dtype=np.int64)[None, :]
-    x = ((i * 7919 + p * 31) % 251).astype(np.float32) / 125.0 - 1.0
+    p = np.arange(pixels, dtype=np.int64)
+    x = np.empty((n, pixels), dtype=np.uint8)
+    for i in range(n):
+        x[i] = (i * 7919 + p * 31) % 251
     return torch.from_numpy(x.reshape((n,) + tuple(shape)))
+
+
+def to_floats(batch):
+    return batch.float() / 125.0 - 1.0
 
 
 def main():
@@ -205,7 +212,7 @@ def main():
         net.train()
         last = 0.0
         for i in range(0, n, a.batch):
-            loss = F.cross_entropy(net(x[i:min(i + a.batch, n)]), y[i:min(i + a.batch, n)])
+            loss = F.cross_entropy(net(to_floats(x[i:min(i + a.batch, n)])), y[i:min(i + a.batch, n)])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
