@@ -208,6 +208,7 @@ typedef struct
   size_t *gpool_at; /* per node: its gradient's place in the gradients' shared region */
   size_t *fwd_at;   /* per head (find_transients): its output's place in the forward pass */
   size_t *rec_at;   /* per head: where the backward pass recomputes it */
+  size_t *keep_at;  /* per node: its kept output's place in the training region (pool_training) */
   /* Per node: a transient's tail (-1: not a head), its last reader in the
    * forward pass, the backward step it is recomputed before (-1: none) and
    * the last backward step that reads it; the head that rebuilds a depthwise
@@ -292,7 +293,12 @@ layout_node (const sl_model *m, const int *readers, const plan_spec *sp, int i,
     }
   else if (needs.out && l->fwd_at[i] != SIZE_MAX)
     {
-      l->out_at[i] = l->fwd_at[i]; /* in the gradients' region, free in the forward pass */
+      l->out_at[i] = l->fwd_at[i]; /* in the training region (pool_training) */
+      pooled = len;
+    }
+  else if (needs.out && l->keep_at[i] != SIZE_MAX)
+    {
+      l->out_at[i] = l->keep_at[i];
       pooled = len;
     }
   else if (needs.out)
@@ -458,7 +464,9 @@ pool_outputs (const sl_model *m, const int *readers, const plan_spec *sp, plan_l
       size_t at = 0;
       int keep = 0;
 
-      if (owner[i] != i)
+      /* A training plan keeps the outputs that trainable layers read with
+       * its own (pool_training). */
+      if (owner[i] != i || (sp->training && last[i] == INT_MAX))
         continue;
       /* Outputs whose last reader ran before i are free again. */
       for (int k = 0; k < n_live; k++)
@@ -678,94 +686,148 @@ find_rebuilt (const sl_model *m, const int *readers, const plan_spec *sp, plan_l
     }
 }
 
-/* The transients' forward buffers: alive from their head's step to their
- * last reader's, placed first-fit from `base` (the gradients' region, which
- * holds nothing until the loss). Fills l->fwd_at; returns the floats. */
-static size_t
-pool_transients (const sl_model *m, const plan_spec *sp, plan_layout *l, size_t base)
+/* The span of steps a buffer of a training plan is alive over, on one
+ * timeline: forward step i at time i, the loss at n_nodes, backward step i
+ * at 2 n_nodes - i. */
+typedef struct
 {
-  size_t *at, *size, total = 0;
-  int *live, n_live = 0;
+  long from, to;
+} span;
 
-  for (int i = 0; i < m->n_nodes; i++)
-    l->fwd_at[i] = SIZE_MAX;
-  at = calloc (2 * (size_t) m->n_nodes, sizeof (size_t));
-  live = calloc ((size_t) m->n_nodes, sizeof (int));
-  if (at == NULL || live == NULL)
-    {
-      /* Every output its own buffer: more memory, same results. */
-      for (int i = 0; i < m->n_nodes; i++)
-        l->tail[i] = l->rebuilt[i] = -1;
-      free (at);
-      free (live);
-      return 0;
-    }
-  size = at + m->n_nodes;
-  for (int i = sp->first; i < sp->end; i++)
-    {
-      int keep = 0;
-
-      if (l->tail[i] < 0 && l->rebuilt[i] < 0)
-        continue;
-      for (int k = 0; k < n_live; k++)
-        if (l->last_fwd[live[k]] >= i)
-          live[keep++] = live[k];
-      n_live = keep;
-      size[i] = _sl_align16 ((size_t) sp->batch * _sl_shape_size (m->nodes[i].out));
-      at[i] = first_fit (at, size, live, n_live, size[i]);
-      l->fwd_at[i] = base + at[i];
-      live[n_live++] = i;
-      total = at[i] + size[i] > total ? at[i] + size[i] : total;
-    }
-  free (at);
-  free (live);
-  return total;
+static long
+backward_time (int nn, int step)
+{
+  return 2L * nn - step;
 }
 
-/* A training plan's gradients: node i's output gradient (shared by the
- * layers in place on it and the aliases of it) is written first by the
- * backward pass of its last reader (the loss for the last node) and read
- * last by i's own backward pass, which runs in reverse order. Gradients whose
- * spans in that order do not meet share one region starting at `base`, and
- * so do the transients' recomputed outputs (find_transients), alive from the
- * step they are recomputed before to the last step that reads them: largest
- * first, each at the lowest offset clear of those already placed that share
- * a step with it. Fills l->gpool_at (SIZE_MAX: a buffer of its own) and
- * l->rec_at, and returns the region's floats. Plans with a backward pass at
- * inference (Grad-CAM reads a gradient afterwards) and the unshared
- * reference keep one buffer per node. */
-static size_t
-pool_grads (const sl_model *m, const int *readers, const plan_spec *sp, plan_layout *l, size_t base)
+static long
+later (long a, long b)
+{
+  return a > b ? a : b;
+}
+
+/* The node whose output buffer node i's output is, in the forward pass of
+ * a training plan (-1: the plan's input, or a frozen output outside it). */
+static void
+find_out_owners (const sl_model *m, const int *readers, const plan_spec *sp, int *out_owner)
+{
+  for (int i = 0; i < m->n_nodes; i++)
+    {
+      const int in = m->nodes[i].inputs[0];
+
+      out_owner[i] = -1;
+      if (i < sp->first || i >= sp->end)
+        continue;
+      if (!passes_input (m, readers, sp, i))
+        out_owner[i] = i;
+      else if (in != SL_INPUT_NODE && in >= sp->first)
+        out_owner[i] = out_owner[in];
+    }
+}
+
+/* When output buffer o (kept after the forward pass) is read for the last
+ * time: by the backward step of a layer on it that reads its own output (a
+ * rectifier; a max pool with the rectifier before it folded in, whose
+ * output gives the rectifier's derivative), or of a reader that reads its
+ * input (a convolution, for its weight gradient; a batch-norm, which also
+ * recomputes its transient output from it, earlier); the logits by the
+ * loss and the trainer after it. At least until the loss. */
+static long
+kept_until (const sl_model *m, const plan_spec *sp, const plan_layout *l, const int *out_owner,
+            int o)
 {
   const int nn = m->n_nodes;
-  int *owner = NULL, *first = NULL, *live = NULL, *order = NULL, *last = NULL;
+  long until = nn;
+
+  for (int s = o; s < sp->end; s++)
+    {
+      const unsigned flags = _sl_layer_class (m->nodes[s].kind)->flags;
+
+      if (out_owner[s] != o)
+        continue;
+      if (s == nn - 1)
+        return backward_time (nn, 0);
+      if (!(flags & (SL_LAYER_ALIAS | SL_LAYER_OUTPUT_FREE)) || l->pool_act[s] >= 0)
+        until = later (until, backward_time (nn, s));
+      for (int j = s + 1; j < sp->end; j++)
+        for (int k = 0; k < m->nodes[j].n_inputs; k++)
+          {
+            const unsigned reads = _sl_layer_class (m->nodes[j].kind)->flags;
+
+            if (m->nodes[j].inputs[k] != s || (reads & SL_LAYER_ALIAS))
+              continue;
+            if (!(reads & SL_LAYER_INPUT_FREE))
+              until = later (until, backward_time (nn, j));
+          }
+    }
+  return until;
+}
+
+/* A training plan's activations and gradients share one region (not the
+ * unshared reference, a backward pass at inference or a plan that keeps
+ * outputs for its caller), each buffer alive over a span of the timeline
+ * (see span). Four kinds of item: node i's output gradient (shared by the
+ * layers in place on it and the aliases of it), written first by the
+ * backward step of its last reader (the loss for the last node) and read
+ * last by i's own; a transient's recomputed output (find_transients), from
+ * the step it is recomputed before to the last step that reads it; a
+ * transient's forward buffer, from its head's step to its last reader's
+ * (and a rebuilt convolution's, to its head's); and the outputs the
+ * backward pass reads again, from their step to their last reader's
+ * (kept_until). Largest first, each at the lowest offset clear of those
+ * already placed whose spans meet its own: a gradient of the first layers
+ * takes the place of the outputs of the last ones, whose backward steps
+ * have run (small-bn at 224 px, batch 32: 251 -> 181 MB). The frozen
+ * prefix's outputs (pool_outputs: the region's first `frozen` floats) are
+ * alive in the forward pass through the prefix only. Fills l->gpool_at,
+ * l->rec_at, l->fwd_at and l->keep_at (SIZE_MAX: a buffer of its own) and
+ * returns the region's floats (0: nothing pooled; at least `frozen`). */
+static size_t
+pool_training (const sl_model *m, const int *readers, const plan_spec *sp, plan_layout *l,
+               size_t frozen)
+{
+  const int nn = m->n_nodes, kinds = 4;
+  int *owner = NULL, *first = NULL, *out_owner = NULL, *live = NULL, *order = NULL;
+  span *alive = NULL;
   size_t *at = NULL, *size = NULL;
   int n_live = 0, n_order = 0;
   size_t total = 0;
 
   for (int i = 0; i < nn; i++)
-    l->gpool_at[i] = l->rec_at[i] = SIZE_MAX;
+    l->gpool_at[i] = l->rec_at[i] = l->fwd_at[i] = l->keep_at[i] = SIZE_MAX;
   if (!sp->training || sp->unshared || sp->grad_from >= 0 || sp->keep != NULL
       || sp->first >= sp->end)
     return 0;
-  /* Items: node i's gradient is item i, head h's recomputed output (or a
-   * rebuilt convolution's) item nn + h. */
-  owner = calloc (9 * (size_t) nn, sizeof (int));
-  at = calloc (4 * (size_t) nn, sizeof (size_t));
-  if (owner == NULL || at == NULL)
+  /* One more item, the frozen prefix's region, placed first at 0. */
+  owner = calloc ((size_t) (3 + 2 * kinds) * nn + 2, sizeof (int));
+  at = calloc (2 * (size_t) kinds * nn + 2, sizeof (size_t));
+  alive = calloc ((size_t) kinds * nn + 1, sizeof (span));
+  if (owner == NULL || at == NULL || alive == NULL)
     {
       /* A buffer per node and no transients: more memory, same results. */
       for (int i = 0; i < nn; i++)
         l->tail[i] = l->rebuilt[i] = -1;
       free (owner);
       free (at);
+      free (alive);
       return 0;
     }
-  first = owner + nn;    /* per item: the step that writes it first */
-  last = first + 2 * nn; /* per item: the last step that reads it */
-  live = last + 2 * nn;
-  order = live + 2 * nn;
-  size = at + 2 * nn;
+  first = owner + nn;     /* per node: the step that writes its gradient first */
+  out_owner = first + nn; /* find_out_owners */
+  live = out_owner + nn;
+  order = live + kinds * nn + 1;
+  size = at + kinds * nn + 1;
+  if (frozen > 0)
+    {
+      const int item = kinds * nn;
+      const int prefix_end = sp->end < m->n_frozen ? sp->end : m->n_frozen;
+
+      alive[item] = (span){ 0, prefix_end };
+      size[item] = frozen;
+      at[item] = 0;
+      order[n_order++] = item;
+    }
+  find_out_owners (m, readers, sp, out_owner);
   /* owner[i]: the node whose gradient buffer node i's gradient is (-1: none). */
   for (int i = 0; i < nn; i++)
     {
@@ -800,51 +862,63 @@ pool_grads (const sl_model *m, const int *readers, const plan_spec *sp, plan_lay
         if (o >= 0 && first[o] < i)
           first[o] = i;
       }
-  /* Buffer o is alive from step first[o] down to step o (never written:
-   * only at o); place them as they come alive, latest first write first. */
+  /* The items, item = kind * n_nodes + node, and their spans. */
   for (int i = sp->first; i < sp->end; i++)
     {
-      if (owner[i] == i && first[i] < i)
-        first[i] = i;
-      last[i] = i;
-      first[nn + i] = l->rec_step[i];
-      last[nn + i] = l->rec_last[i];
-      size[i] = size[nn + i] = _sl_align16 ((size_t) sp->batch * _sl_shape_size (m->nodes[i].out));
-    }
-  /* Greedy by size: tighter than placing them in the order they come alive
-   * (mobilenet-s at 224 px, batch 32: 395 -> 347 MB). */
-  for (int i = sp->end - 1; i >= sp->first; i--)
-    for (int item = i; item < 2 * nn; item += nn)
-      if ((item == i && owner[i] == i)
-          || (item != i && (l->tail[i] >= 0 || l->rebuilt[i] >= 0) && l->rec_step[i] >= 0))
-        {
-          int k = n_order++;
+      const bool transient = l->tail[i] >= 0 || l->rebuilt[i] >= 0;
+      bool in[4];
 
-          for (; k > 0
+      in[0] = owner[i] == i;
+      in[1] = transient && l->rec_step[i] >= 0;
+      in[2] = transient;
+      in[3] = out_owner[i] == i && !transient && l->pool_at[i] == SIZE_MAX;
+      alive[i] = (span){ backward_time (nn, first[i] > i ? first[i] : i), backward_time (nn, i) };
+      alive[nn + i]
+          = (span){ backward_time (nn, l->rec_step[i]), backward_time (nn, l->rec_last[i]) };
+      alive[2 * nn + i] = (span){ i, l->last_fwd[i] };
+      alive[3 * nn + i] = (span){ i, in[3] ? kept_until (m, sp, l, out_owner, i) : i };
+      for (int kind = 0; kind < kinds; kind++)
+        {
+          const int item = kind * nn + i;
+          int k = n_order++;
+          const int placed = frozen > 0; /* the frozen region stays first */
+
+          if (!in[kind])
+            {
+              n_order--;
+              continue;
+            }
+          size[item] = _sl_align16 ((size_t) sp->batch * _sl_shape_size (m->nodes[i].out));
+          /* Greedy by size, then by when they come alive: tighter than
+           * placing them in the order they do (mobilenet-s at 224 px,
+           * batch 32: 395 -> 347 MB). */
+          for (; k > placed
                  && (size[order[k - 1]] < size[item]
-                     || (size[order[k - 1]] == size[item] && first[order[k - 1]] < first[item]));
+                     || (size[order[k - 1]] == size[item]
+                         && alive[order[k - 1]].from > alive[item].from));
                k--)
             order[k] = order[k - 1];
           order[k] = item;
         }
-  for (int j = 0; j < n_order; j++)
+    }
+  total = frozen;
+  for (int j = frozen > 0; j < n_order; j++)
     {
-      const int item = order[j];
+      const int item = order[j], node = item % nn;
+      size_t *where[] = { l->gpool_at, l->rec_at, l->fwd_at, l->keep_at };
 
       /* The placed items alive at a step this one is alive at. */
       n_live = 0;
       for (int k = 0; k < j; k++)
-        if (last[order[k]] <= first[item] && last[item] <= first[order[k]])
+        if (alive[order[k]].from <= alive[item].to && alive[item].from <= alive[order[k]].to)
           live[n_live++] = order[k];
       at[item] = first_fit (at, size, live, n_live, size[item]);
-      if (item < nn)
-        l->gpool_at[item] = base + at[item];
-      else
-        l->rec_at[item - nn] = base + at[item];
+      where[item / nn][node] = at[item];
       total = at[item] + size[item] > total ? at[item] + size[item] : total;
     }
   free (owner);
   free (at);
+  free (alive);
   return total;
 }
 
@@ -863,7 +937,7 @@ plan_layout_one (const sl_model *m, const plan_spec *spec, const sl_plan_sizer *
   const plan_spec *sp = &fused;
 
   memset (l, 0, sizeof *l);
-  l->out_at = calloc ((size_t) m->n_nodes * 8, sizeof (size_t));
+  l->out_at = calloc ((size_t) m->n_nodes * 9, sizeof (size_t));
   l->tail = calloc ((size_t) m->n_nodes * 7, sizeof (int));
   if (l->out_at == NULL || l->tail == NULL || readers == NULL)
     {
@@ -878,6 +952,7 @@ plan_layout_one (const sl_model *m, const plan_spec *spec, const sl_plan_sizer *
   l->gpool_at = l->pool_at + m->n_nodes;
   l->fwd_at = l->gpool_at + m->n_nodes;
   l->rec_at = l->fwd_at + m->n_nodes;
+  l->keep_at = l->rec_at + m->n_nodes;
   l->last_fwd = l->tail + m->n_nodes;
   l->rec_step = l->last_fwd + m->n_nodes;
   l->rec_last = l->rec_step + m->n_nodes;
@@ -890,12 +965,10 @@ plan_layout_one (const sl_model *m, const plan_spec *spec, const sl_plan_sizer *
   find_pool_acts (m, readers, sp, l);
   find_transients (m, readers, sp, l);
   {
-    /* The transients' forward buffers share the gradients' region: nothing
-     * in it is alive before the loss. */
-    const size_t grads = pool_grads (m, readers, sp, l, t.floats);
-    const size_t fwd = pool_transients (m, sp, l, t.floats);
+    /* A training plan's region starts with the frozen prefix's outputs. */
+    const size_t training = pool_training (m, readers, sp, l, t.floats);
 
-    t.floats += grads > fwd ? grads : fwd;
+    t.floats = training > t.floats ? training : t.floats;
   }
   for (int i = 0; i < m->n_nodes; i++)
     {

@@ -210,7 +210,10 @@ on_running_statistics (const char *json)
 
 /* A network to train both ways: a description of its own (28 x 28 x 1) or a
  * preset at 32 x 32 x 3, on batch statistics or running ones, and the plan
- * savings it must show. */
+ * savings it must show. Kept outputs share the training region with the
+ * gradients, which take their place once their backward steps have run: a
+ * chain of two depthwise blocks no longer gains from rebuilding one (the
+ * planner keeps it), mobilenet-s 13 % where it gained 15. */
 typedef struct
 {
   const char *path;
@@ -222,10 +225,10 @@ typedef struct
 
 static const RecomputeCase cases[] = {
   { "/engine/recompute/mixed", mixed_json, NULL, FALSE, 0.10, 0 },
-  { "/engine/recompute/depthwise", dw_json, NULL, FALSE, 0.10, 0.03 },
+  { "/engine/recompute/depthwise", dw_json, NULL, FALSE, 0.10, 0 },
   { "/engine/recompute/small-bn", NULL, "small-bn", FALSE, 0.10, 0 },
   { "/engine/recompute/resnet-s", NULL, "resnet-s", FALSE, 0.15, 0 },
-  { "/engine/recompute/mobilenet-s", NULL, "mobilenet-s", FALSE, 0.40, 0.15 },
+  { "/engine/recompute/mobilenet-s", NULL, "mobilenet-s", FALSE, 0.40, 0.10 },
   { "/engine/recompute/efficientnet-lite0", NULL, "efficientnet-lite0", FALSE, 0.30, 0.10 },
   { "/engine/recompute/mixed-running-statistics", mixed_json, NULL, TRUE, 0.10, 0 },
   { "/engine/recompute/efficientnet-lite0-running-statistics", NULL, "efficientnet-lite0", TRUE,
