@@ -14,8 +14,10 @@
  * 7: pool_backward_act (optional): a max pool's backward does the rectifier's before it.
  * 8: conv2d_pack_floats, conv2d_pack, conv2d_forward_fused and dense_forward_fused
  *    (optional): inference plans pack filters once and run residual sums and rectifiers
- *    inside the layer before them. */
-#define SL_BACKEND_ABI_VERSION 8
+ *    inside the layer before them.
+ * 9: batchnorm_backward_in_place: a training plan may give a batch-norm's
+ *    input gradient its output gradient's buffer. */
+#define SL_BACKEND_ABI_VERSION 9
 
 /* Geometry of a convolution or pooling window, per image. Padding may be
  * asymmetric: ph, pw pad the top and left, ph_end, pw_end the bottom and
@@ -225,6 +227,12 @@ typedef struct
                           const float *grads, float *m, float *v);
   /* stats[SL_STAT_FINITE] = 1 when every value is finite, else 0. */
   void (*all_finite) (sl_backend *be, size_t len, const float *x, double *stats);
+
+  /* batchnorm_backward and batchnorm_backward_running take dx == dy (not
+   * accumulating): each value of dy is read before its dx is written. A
+   * training plan then gives a batch-norm's input gradient the buffer of its
+   * output gradient, one tensor less alive in its step. */
+  bool batchnorm_backward_in_place;
 } sl_backend_ops;
 
 struct sl_backend

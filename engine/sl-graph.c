@@ -216,6 +216,7 @@ typedef struct
    * fwd_at and rec_at are filled as a head's are. */
   int *tail, *last_fwd, *rec_step, *rec_last, *rebuilt;
   int *pool_act, *act_pool; /* per node: as plan_private's */
+  int *grad_in_place;       /* per node: a batch-norm whose input gradient is its output's */
   size_t input_grad_at, ws_at, scratch_at, stats_at, input_at, probs_at, labels_at;
   size_t ws; /* workspace floats */
   size_t floats, ints;
@@ -306,7 +307,9 @@ layout_node (const sl_model *m, const int *readers, const plan_spec *sp, int i,
       l->out_at[i] = t->floats;
       t->floats += len;
     }
-  if (training && l->gpool_at[i] != SIZE_MAX)
+  if (training && l->grad_in_place[i])
+    l->grad_at[i] = l->grad_at[n->inputs[0]]; /* find_grad_in_place */
+  else if (training && l->gpool_at[i] != SIZE_MAX)
     {
       l->grad_at[i] = l->gpool_at[i]; /* offsets within the arena, like pool_at */
       pooled += len;
@@ -763,6 +766,25 @@ kept_until (const sl_model *m, const plan_spec *sp, const plan_layout *l, const 
   return until;
 }
 
+/* Batch-norms whose backward pass writes their input's gradient over their
+ * output's (batchnorm_backward_in_place): trainable, the only reader of a
+ * trainable layer's output that has a gradient buffer of its own (so
+ * nothing else adds onto that gradient), in a plan that shares buffers. */
+static void
+find_grad_in_place (const sl_model *m, const int *readers, const plan_spec *sp, plan_layout *l)
+{
+  if (m->backend == NULL || !m->backend->ops->batchnorm_backward_in_place)
+    return;
+  for (int h = sp->first; h < sp->end; h++)
+    {
+      const int z = m->nodes[h].inputs[0];
+
+      l->grad_in_place[h] = m->nodes[h].kind == SL_LAYER_BATCHNORM && node_trains (m, h, true)
+                            && z != SL_INPUT_NODE && z >= sp->first && node_trains (m, z, true)
+                            && readers[z] == 1 && !passes_input (m, readers, sp, z);
+    }
+}
+
 /* A training plan's activations and gradients share one region (not the
  * unshared reference, a backward pass at inference or a plan that keeps
  * outputs for its caller), each buffer alive over a span of the timeline
@@ -794,10 +816,14 @@ pool_training (const sl_model *m, const int *readers, const plan_spec *sp, plan_
   size_t total = 0;
 
   for (int i = 0; i < nn; i++)
-    l->gpool_at[i] = l->rec_at[i] = l->fwd_at[i] = l->keep_at[i] = SIZE_MAX;
+    {
+      l->gpool_at[i] = l->rec_at[i] = l->fwd_at[i] = l->keep_at[i] = SIZE_MAX;
+      l->grad_in_place[i] = 0;
+    }
   if (!sp->training || sp->unshared || sp->grad_from >= 0 || sp->keep != NULL
       || sp->first >= sp->end)
     return 0;
+  find_grad_in_place (m, readers, sp, l);
   /* One more item, the frozen prefix's region, placed first at 0. */
   owner = calloc ((size_t) (3 + 2 * kinds) * nn + 2, sizeof (int));
   at = calloc (2 * (size_t) kinds * nn + 2, sizeof (size_t));
@@ -844,7 +870,7 @@ pool_training (const sl_model *m, const int *readers, const plan_spec *sp, plan_
 
           owner[i] = r == SL_INPUT_NODE || r < sp->first ? -1 : owner[r];
         }
-      else if (runs_in_place (m, readers, sp, i))
+      else if (runs_in_place (m, readers, sp, i) || l->grad_in_place[i])
         owner[i] = owner[n->inputs[0]];
       else
         owner[i] = i;
@@ -938,7 +964,7 @@ plan_layout_one (const sl_model *m, const plan_spec *spec, const sl_plan_sizer *
 
   memset (l, 0, sizeof *l);
   l->out_at = calloc ((size_t) m->n_nodes * 9, sizeof (size_t));
-  l->tail = calloc ((size_t) m->n_nodes * 7, sizeof (int));
+  l->tail = calloc ((size_t) m->n_nodes * 8, sizeof (int));
   if (l->out_at == NULL || l->tail == NULL || readers == NULL)
     {
       free (readers);
@@ -959,6 +985,7 @@ plan_layout_one (const sl_model *m, const plan_spec *spec, const sl_plan_sizer *
   l->rebuilt = l->rec_last + m->n_nodes;
   l->pool_act = l->rebuilt + m->n_nodes;
   l->act_pool = l->pool_act + m->n_nodes;
+  l->grad_in_place = l->act_pool + m->n_nodes;
   if (spec->fuse && !spec->unshared)
     fused.fusion = l->fuse = _sl_fuse_new (m, m->backend, readers, &l->fold_floats);
   t.floats = pool_outputs (m, readers, sp, l);

@@ -102,6 +102,7 @@ static const sl_backend_ops cpu_ops = {
   .pool_forward = _sl_cpu_pool_forward,
   .pool_backward = _sl_cpu_pool_backward,
   .pool_backward_act = _sl_cpu_pool_backward_act,
+  .batchnorm_backward_in_place = true,
   .global_avgpool_forward = _sl_cpu_global_avgpool_forward,
   .global_avgpool_backward = _sl_cpu_global_avgpool_backward,
   .dropout_forward = _sl_cpu_dropout_forward,

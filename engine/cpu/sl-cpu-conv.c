@@ -165,9 +165,10 @@ conv_dims_of (const sl_conv_desc *d)
       c.dw_sums = _sl_cpu_winograd_conv_grad_sums_floats (d);
     }
   c.col_floats = c.col_size;
-  c.phase_dx = _sl_cpu_phase_dx_applies (d);
-  if (c.phase_dx)
-    c.col_floats = larger (c.col_floats, _sl_cpu_phase_dx_col_floats (d));
+  /* Phase by phase where that needs no more columns than the GEMM route:
+   * not for a few input channels (a stem's 3: a phase's columns hold out_c
+   * rows of dy per tap). */
+  c.phase_dx = _sl_cpu_phase_dx_applies (d) && _sl_cpu_phase_dx_col_floats (d) <= c.col_size;
   if (c.dx_as_conv)
     {
       const size_t dy_cols = (size_t) d->out_c * d->kh * d->kw * d->in_h * d->in_w;

@@ -257,11 +257,22 @@ plane_grad_sums (const float *restrict x, const float *restrict g, int hw, float
     }
 }
 
+/* dx over dy itself (batchnorm_backward_in_place): the same arithmetic. */
+static void
+plane_dx_in_place (const float *restrict x, float *restrict g, int hw, float mean, float invstd,
+                   float k1, float mdy, float mdyx)
+{
+  for (int k = 0; k < hw; k++)
+    g[k] = k1 * (g[k] - mdy - (x[k] - mean) * invstd * mdyx);
+}
+
 static void
 plane_dx (const float *restrict x, const float *restrict g, float *restrict d, int hw, float mean,
           float invstd, float k1, float mdy, float mdyx, bool accumulate)
 {
-  if (accumulate)
+  if (d == g)
+    plane_dx_in_place (x, d, hw, mean, invstd, k1, mdy, mdyx);
+  else if (accumulate)
     for (int k = 0; k < hw; k++)
       d[k] += k1 * (g[k] - mdy - (x[k] - mean) * invstd * mdyx);
   else
@@ -271,9 +282,12 @@ plane_dx (const float *restrict x, const float *restrict g, float *restrict d, i
 
 /* The inference formula's input gradient: dy times gamma invstd. */
 static void
-plane_dx_running (const float *restrict g, float *restrict d, int hw, float k1, bool accumulate)
+plane_dx_running (const float *g, float *d, int hw, float k1, bool accumulate)
 {
-  if (accumulate)
+  if (d == g)
+    for (int k = 0; k < hw; k++)
+      d[k] *= k1;
+  else if (accumulate)
     for (int k = 0; k < hw; k++)
       d[k] += k1 * g[k];
   else
