@@ -67,7 +67,10 @@ cpu_destroy (sl_backend *be)
     return;
   cpu = _sl_cpu_of (be);
   if (cpu != NULL)
-    _sl_threadpool_free (cpu->pool);
+    {
+      _sl_threadpool_free (cpu->pool);
+      free (cpu->bn_scratch);
+    }
   free (cpu);
   free (be);
 }

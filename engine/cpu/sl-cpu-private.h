@@ -10,6 +10,11 @@ typedef struct
 {
   sl_threadpool *pool;
   int threads;
+  /* Batch-norm's per-image partial sums and per-channel coefficients
+   * (sl-cpu-norm.c), grown as passes need: one pass at a time runs on a
+   * backend. */
+  float *bn_scratch;
+  size_t bn_scratch_floats;
 } sl_cpu;
 
 static inline sl_cpu *

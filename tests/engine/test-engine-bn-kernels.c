@@ -1,4 +1,4 @@
-/* test-engine-bn-kernels.c: CPU batch-norm kernels against a double reference at odd sizes; thread-count independence. */
+/* test-engine-bn-kernels.c: CPU batch-norm kernels against a double reference at odd sizes; thread-count independence, images or channels split. */
 #include "sl-test-support.h"
 #include "sl-cpu-private.h"
 
@@ -110,46 +110,61 @@ check_reference (int n, int c, int hw, const float *x, const float *gamma, const
     }
 }
 
-/* Every (N, C, HW) of the odd sizes: the reference within 1e-4, and 1, 2 or 3
- * threads give the same bits. A channel offset of 3 keeps the mean away from 0. */
+/* One (N, C, HW): the reference within 1e-4, and 1, 2 or 3 threads give the
+ * same bits. A channel offset of 3 keeps the mean away from 0. */
+static void
+check_size (int n, int c, int hw, int seed)
+{
+  const gsize len = (gsize) n * c * hw;
+  g_autofree float *x = g_new (float, len), *dy = g_new (float, len);
+  g_autofree float *dx0 = g_new (float, len);
+  g_autofree float *gamma = g_new (float, c), *beta = g_new (float, c);
+  BnOut r[3];
+
+  sl_test_fill_normal (x, len, 11 + seed, 1.0f);
+  for (gsize i = 0; i < len; i++)
+    x[i] += 3.0f;
+  sl_test_fill_normal (dy, len, 12 + seed, 1.0f);
+  sl_test_fill_normal (dx0, len, 13 + seed, 1.0f);
+  sl_test_fill_normal (gamma, c, 14, 0.5f);
+  sl_test_fill_normal (beta, c, 15, 0.5f);
+  for (int t = 0; t < 3; t++)
+    run_kernels (t + 1, n, c, hw, x, gamma, beta, dy, dx0, &r[t]);
+  check_reference (n, c, hw, x, gamma, beta, dy, dx0, &r[0]);
+  for (int t = 1; t < 3; t++)
+    {
+      g_assert_cmpmem (r[0].y, len * sizeof (float), r[t].y, len * sizeof (float));
+      g_assert_cmpmem (r[0].dx, len * sizeof (float), r[t].dx, len * sizeof (float));
+      g_assert_cmpmem (r[0].saved, 2 * c * sizeof (float), r[t].saved, 2 * c * sizeof (float));
+      g_assert_cmpmem (r[0].rmean, c * sizeof (float), r[t].rmean, c * sizeof (float));
+      g_assert_cmpmem (r[0].rvar, c * sizeof (float), r[t].rvar, c * sizeof (float));
+      g_assert_cmpmem (r[0].dgamma, c * sizeof (float), r[t].dgamma, c * sizeof (float));
+      g_assert_cmpmem (r[0].dbeta, c * sizeof (float), r[t].dbeta, c * sizeof (float));
+    }
+  for (int t = 0; t < 3; t++)
+    bn_out_clear (&r[t]);
+}
+
+/* Every (N, C, HW) of the odd sizes, where the threads split the channels. */
 static void
 test_reference_and_threads (void)
 {
   for (guint a = 0; a < G_N_ELEMENTS (sizes_n); a++)
     for (guint b = 0; b < G_N_ELEMENTS (sizes_c); b++)
       for (guint d = 0; d < G_N_ELEMENTS (sizes_hw); d++)
-        {
-          const int n = sizes_n[a], c = sizes_c[b], hw = sizes_hw[d];
-          const gsize len = (gsize) n * c * hw;
-          g_autofree float *x = g_new (float, len), *dy = g_new (float, len);
-          g_autofree float *dx0 = g_new (float, len);
-          g_autofree float *gamma = g_new (float, c), *beta = g_new (float, c);
-          BnOut r[3];
+        if (sizes_n[a] * sizes_hw[d] >= 2) /* one value per channel: no variance */
+          check_size (sizes_n[a], sizes_c[b], sizes_hw[d], (int) (a + 2 * b + 5 * d));
+}
 
-          if (n * hw < 2)
-            continue; /* one value per channel: no variance to normalise by */
-          sl_test_fill_normal (x, len, 11 + a, 1.0f);
-          for (gsize i = 0; i < len; i++)
-            x[i] += 3.0f;
-          sl_test_fill_normal (dy, len, 12 + b, 1.0f);
-          sl_test_fill_normal (dx0, len, 13 + d, 1.0f);
-          sl_test_fill_normal (gamma, c, 14, 0.5f);
-          sl_test_fill_normal (beta, c, 15, 0.5f);
-          for (int t = 0; t < 3; t++)
-            run_kernels (t + 1, n, c, hw, x, gamma, beta, dy, dx0, &r[t]);
-          check_reference (n, c, hw, x, gamma, beta, dy, dx0, &r[0]);
-          for (int t = 1; t < 3; t++)
-            {
-              g_assert_cmpmem (r[0].y, len * sizeof (float), r[t].y, len * sizeof (float));
-              g_assert_cmpmem (r[0].dx, len * sizeof (float), r[t].dx, len * sizeof (float));
-              g_assert_cmpmem (r[0].saved, 2 * c * sizeof (float), r[t].saved,
-                               2 * c * sizeof (float));
-              g_assert_cmpmem (r[0].dgamma, c * sizeof (float), r[t].dgamma, c * sizeof (float));
-              g_assert_cmpmem (r[0].dbeta, c * sizeof (float), r[t].dbeta, c * sizeof (float));
-            }
-          for (int t = 0; t < 3; t++)
-            bn_out_clear (&r[t]);
-        }
+/* Passes large enough that two or three threads split the images (odd
+ * planes, as many images as threads, a last thread's share one image
+ * short): the same bits as one thread's split of the channels. */
+static void
+test_images_split (void)
+{
+  check_size (33, 17, 33 * 33, 1);
+  check_size (3, 64, 53 * 53, 2);
+  check_size (4, 5, 161 * 163, 3);
 }
 
 int
@@ -157,5 +172,6 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/engine/bn-kernels/reference-and-threads", test_reference_and_threads);
+  g_test_add_func ("/engine/bn-kernels/images-split", test_images_split);
   return g_test_run ();
 }
