@@ -204,13 +204,16 @@ forward_share (void *ctx, int t, int threads)
  * still added plane by plane, lane by lane, in image order: the same bits. */
 #define IMAGE_SPLIT_MIN_FLOATS (1 << 19)
 
-typedef struct
+typedef struct images_job images_job;
+struct images_job
 {
   const bn_job *j;
   float *lanes; /* per image and channel, 2 LANE_SUMS partial sums */
   const float *scale, *shift;
   const float *mean, *invstd, *k1, *mdy, *mdyx;
-} images_job;
+  /* What own_planes does to plane (i, ch), at offset o in the tensors. */
+  void (*each) (const images_job *s, long i, long ch, size_t o);
+};
 
 /* The backend's scratch of at least floats floats (NULL: out of memory). */
 static float *
@@ -240,38 +243,36 @@ lanes_at (const images_job *s, long i, long ch)
   return s->lanes + ((size_t) i * s->j->c + ch) * 2 * LANE_SUMS;
 }
 
+/* Every plane of the thread's share of the images, each channel of one
+ * image after the other. */
 static void
-sum_images (void *ctx, int t, int threads)
+own_planes (void *ctx, int t, int threads)
 {
   const images_job *s = ctx;
   const bn_job *j = s->j;
-  const size_t plane = (size_t) j->c * j->hw;
   long i0, i1;
 
   _sl_split_range (j->n, t, threads, &i0, &i1);
   for (long i = i0; i < i1; i++)
     for (long ch = 0; ch < j->c; ch++)
-      plane_lanes (j->x + i * plane + ch * j->hw, j->hw, j->x[ch * j->hw], lanes_at (s, i, ch));
+      s->each (s, i, ch, ((size_t) i * j->c + ch) * j->hw);
 }
 
 static void
-normalise_images (void *ctx, int t, int threads)
+sum_plane (const images_job *s, long i, long ch, size_t o)
 {
-  const images_job *s = ctx;
+  plane_lanes (s->j->x + o, s->j->hw, s->j->x[ch * s->j->hw], lanes_at (s, i, ch));
+}
+
+static void
+normalise_plane (const images_job *s, long i, long ch, size_t o)
+{
   const bn_job *j = s->j;
-  const size_t plane = (size_t) j->c * j->hw;
-  long i0, i1;
 
-  _sl_split_range (j->n, t, threads, &i0, &i1);
-  for (long i = i0; i < i1; i++)
-    for (long ch = 0; ch < j->c; ch++)
-      {
-        float *q = j->y + i * plane + ch * j->hw;
-
-        scale_shift (j->x + i * plane + ch * j->hw, q, j->hw, s->scale[ch], s->shift[ch]);
-        if (j->activate)
-          _sl_cpu_activation_range (j->act, j->slope, q, q, j->hw);
-      }
+  (void) i;
+  scale_shift (j->x + o, j->y + o, j->hw, s->scale[ch], s->shift[ch]);
+  if (j->activate)
+    _sl_cpu_activation_range (j->act, j->slope, j->y + o, j->y + o, j->hw);
 }
 
 /* The forward pass split by images: the planes' sums (training), the
@@ -290,8 +291,9 @@ forward_images (sl_cpu *cpu, const bn_job *j)
     return false;
   s.scale = scale = scratch + lanes;
   s.shift = shift = scale + j->c;
+  s.each = sum_plane;
   if (j->training)
-    _sl_threadpool_run (cpu->pool, sum_images, &s);
+    _sl_threadpool_run (cpu->pool, own_planes, &s);
   for (long ch = 0; ch < j->c; ch++)
     {
       double sum = 0.0, sq = 0.0;
@@ -300,7 +302,8 @@ forward_images (sl_cpu *cpu, const bn_job *j)
         add_lanes (lanes_at (&s, i, ch), &sum, &sq);
       channel_coefficients (j, ch, sum, sq, &scale[ch], &shift[ch]);
     }
-  _sl_threadpool_run (cpu->pool, normalise_images, &s);
+  s.each = normalise_plane;
+  _sl_threadpool_run (cpu->pool, own_planes, &s);
   return true;
 }
 
@@ -537,33 +540,16 @@ backward_share (void *ctx, int t, int threads)
 }
 
 static void
-grad_sum_images (void *ctx, int t, int threads)
+grad_sum_plane (const images_job *s, long i, long ch, size_t o)
 {
-  const images_job *s = ctx;
-  const bn_job *j = s->j;
-  const size_t plane = (size_t) j->c * j->hw;
-  long i0, i1;
-
-  _sl_split_range (j->n, t, threads, &i0, &i1);
-  for (long i = i0; i < i1; i++)
-    for (long ch = 0; ch < j->c; ch++)
-      plane_grad_lanes (j->x + i * plane + ch * j->hw, j->dy + i * plane + ch * j->hw, j->hw,
-                        s->mean[ch], lanes_at (s, i, ch));
+  plane_grad_lanes (s->j->x + o, s->j->dy + o, s->j->hw, s->mean[ch], lanes_at (s, i, ch));
 }
 
 static void
-input_grad_images (void *ctx, int t, int threads)
+input_grad_plane (const images_job *s, long i, long ch, size_t o)
 {
-  const images_job *s = ctx;
-  const bn_job *j = s->j;
-  const size_t plane = (size_t) j->c * j->hw;
-  long i0, i1;
-
-  _sl_split_range (j->n, t, threads, &i0, &i1);
-  for (long i = i0; i < i1; i++)
-    for (long ch = 0; ch < j->c; ch++)
-      plane_input_grad (j, i * plane + ch * j->hw, s->mean[ch], s->invstd[ch], s->k1[ch],
-                        s->mdy[ch], s->mdyx[ch]);
+  (void) i;
+  plane_input_grad (s->j, o, s->mean[ch], s->invstd[ch], s->k1[ch], s->mdy[ch], s->mdyx[ch]);
 }
 
 /* The backward pass split by images (see forward_images). */
@@ -585,8 +571,9 @@ backward_images (sl_cpu *cpu, const bn_job *j)
   s.mdyx = mdyx = mdy + j->c;
   for (long ch = 0; ch < j->c; ch++)
     channel_statistics (j, ch, &mean[ch], &invstd[ch]);
+  s.each = grad_sum_plane;
   if (wants_sums (j))
-    _sl_threadpool_run (cpu->pool, grad_sum_images, &s);
+    _sl_threadpool_run (cpu->pool, own_planes, &s);
   for (long ch = 0; ch < j->c; ch++)
     {
       double sum_dy = 0.0, sum_dy_xhat = 0.0;
@@ -595,8 +582,9 @@ backward_images (sl_cpu *cpu, const bn_job *j)
         add_grad_lanes (lanes_at (&s, i, ch), invstd[ch], &sum_dy, &sum_dy_xhat);
       channel_gradients (j, ch, sum_dy, sum_dy_xhat, invstd[ch], &k1[ch], &mdy[ch], &mdyx[ch]);
     }
+  s.each = input_grad_plane;
   if (j->dx != NULL)
-    _sl_threadpool_run (cpu->pool, input_grad_images, &s);
+    _sl_threadpool_run (cpu->pool, own_planes, &s);
   return true;
 }
 
