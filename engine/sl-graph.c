@@ -205,7 +205,7 @@ typedef struct
 {
   size_t *out_at, *grad_at, *saved_at, *arg_at; /* per node */
   size_t *pool_at;  /* per node: its output's place in the frozen prefix's shared region */
-  size_t *gpool_at; /* per node: its gradient's place in the gradients' shared region */
+  size_t *gpool_at; /* per node: its gradient's place in the training region (pool_training) */
   size_t *fwd_at;   /* per head (find_transients): its output's place in the forward pass */
   size_t *rec_at;   /* per head: where the backward pass recomputes it */
   size_t *keep_at;  /* per node: its kept output's place in the training region (pool_training) */
@@ -407,6 +407,17 @@ passed_input (const sl_model *m, const plan_spec *sp, int i)
   return is_fused (sp, i) ? _sl_fuse_passed_input (m, sp->fusion, i) : m->nodes[i].inputs[0];
 }
 
+/* Per node of the plan, the node whose output buffer its output is (-1:
+ * the plan's input, or an output outside the plan); -1 outside it. */
+static void
+find_out_owners (const sl_model *m, const int *readers, const plan_spec *sp, int *owner)
+{
+  for (int i = 0; i < m->n_nodes; i++)
+    owner[i] = -1;
+  for (int i = sp->first; i < sp->end; i++)
+    owner[i] = passes_input (m, readers, sp, i) ? owner_of (sp, owner, passed_input (m, sp, i)) : i;
+}
+
 /* Layers that run as at inference and whose outputs nothing reads in a
  * backward pass (every layer of an inference plan; a training plan's frozen
  * prefix) need each output only until its last reader has run (a residual
@@ -435,12 +446,11 @@ pool_outputs (const sl_model *m, const int *readers, const plan_spec *sp, plan_l
     return 0; /* unshared buffers: more memory, same results */
   last = owner + m->n_nodes;
   live = last + m->n_nodes;
+  find_out_owners (m, readers, sp, owner);
   for (int i = sp->first; i < sp->end; i++)
     {
       const sl_node *n = &m->nodes[i];
 
-      owner[i]
-          = passes_input (m, readers, sp, i) ? owner_of (sp, owner, passed_input (m, sp, i)) : i;
       last[i] = i;
       for (int k = 0; k < n->n_inputs; k++)
         {
@@ -661,7 +671,7 @@ head_of (const sl_model *m, const plan_layout *l, int a)
  * reader; e is then recomputed from h's step (earlier than d's, where it
  * was). Of a chain of depthwise blocks only every other one is rebuilt (the
  * first): rebuilding a chain would have all its tensors alive at once. In the
- * forward pass z lives in the gradients' region too, until h has read it.
+ * forward pass z lives in the training region too, until h has read it.
  * Costs a depthwise pass per block and step; saves a tensor per block. */
 static void
 find_rebuilt (const sl_model *m, const int *readers, const plan_spec *sp, plan_layout *l)
@@ -707,25 +717,6 @@ static long
 later (long a, long b)
 {
   return a > b ? a : b;
-}
-
-/* The node whose output buffer node i's output is, in the forward pass of
- * a training plan (-1: the plan's input, or a frozen output outside it). */
-static void
-find_out_owners (const sl_model *m, const int *readers, const plan_spec *sp, int *out_owner)
-{
-  for (int i = 0; i < m->n_nodes; i++)
-    {
-      const int in = m->nodes[i].inputs[0];
-
-      out_owner[i] = -1;
-      if (i < sp->first || i >= sp->end)
-        continue;
-      if (!passes_input (m, readers, sp, i))
-        out_owner[i] = i;
-      else if (in != SL_INPUT_NODE && in >= sp->first)
-        out_owner[i] = out_owner[in];
-    }
 }
 
 /* When output buffer o (kept after the forward pass) is read for the last
@@ -813,6 +804,7 @@ pool_training (const sl_model *m, const int *readers, const plan_spec *sp, plan_
   span *alive = NULL;
   size_t *at = NULL, *size = NULL;
   int n_live = 0, n_order = 0;
+  const int placed = frozen > 0; /* the frozen region's item, first in order and at 0 */
   size_t total = 0;
 
   for (int i = 0; i < nn; i++)
@@ -906,14 +898,11 @@ pool_training (const sl_model *m, const int *readers, const plan_spec *sp, plan_
       for (int kind = 0; kind < kinds; kind++)
         {
           const int item = kind * nn + i;
-          int k = n_order++;
-          const int placed = frozen > 0; /* the frozen region stays first */
+          int k;
 
           if (!in[kind])
-            {
-              n_order--;
-              continue;
-            }
+            continue;
+          k = n_order++;
           size[item] = _sl_align16 ((size_t) sp->batch * _sl_shape_size (m->nodes[i].out));
           /* Greedy by size, then by when they come alive: tighter than
            * placing them in the order they do (mobilenet-s at 224 px,
@@ -928,7 +917,7 @@ pool_training (const sl_model *m, const int *readers, const plan_spec *sp, plan_
         }
     }
   total = frozen;
-  for (int j = frozen > 0; j < n_order; j++)
+  for (int j = placed; j < n_order; j++)
     {
       const int item = order[j], node = item % nn;
       size_t *where[] = { l->gpool_at, l->rec_at, l->fwd_at, l->keep_at };
@@ -1021,7 +1010,7 @@ layout_bytes (const plan_layout *l)
 /* plan_layout_one, rebuilding depthwise outputs (find_rebuilt) only where
  * that makes the plan smaller: rebuilding keeps the tensors of a block alive
  * together in the backward pass, which in a small or shallow model can raise
- * the gradients' region by more than the kept outputs it saves. */
+ * the training region by more than the kept outputs it saves. */
 static sl_status
 plan_layout_new (const sl_model *m, const plan_spec *spec, const sl_plan_sizer *sz, plan_layout *l,
                  uint64_t *node_bytes, uint64_t *node_ws, sl_error *err)

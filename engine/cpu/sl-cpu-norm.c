@@ -556,7 +556,8 @@ input_grad_plane (const images_job *s, long i, long ch, size_t o)
 static bool
 backward_images (sl_cpu *cpu, const bn_job *j)
 {
-  const size_t lanes = wants_sums (j) ? (size_t) j->n * j->c * 2 * LANE_SUMS : 0;
+  const bool sums = wants_sums (j);
+  const size_t lanes = sums ? (size_t) j->n * j->c * 2 * LANE_SUMS : 0;
   float *scratch
       = split_images (j, cpu->threads) ? scratch_of (cpu, lanes + 5 * (size_t) j->c) : NULL;
   float *mean, *invstd, *k1, *mdy, *mdyx;
@@ -572,13 +573,13 @@ backward_images (sl_cpu *cpu, const bn_job *j)
   for (long ch = 0; ch < j->c; ch++)
     channel_statistics (j, ch, &mean[ch], &invstd[ch]);
   s.each = grad_sum_plane;
-  if (wants_sums (j))
+  if (sums)
     _sl_threadpool_run (cpu->pool, own_planes, &s);
   for (long ch = 0; ch < j->c; ch++)
     {
       double sum_dy = 0.0, sum_dy_xhat = 0.0;
 
-      for (long i = 0; wants_sums (j) && i < j->n; i++)
+      for (long i = 0; sums && i < j->n; i++)
         add_grad_lanes (lanes_at (&s, i, ch), invstd[ch], &sum_dy, &sum_dy_xhat);
       channel_gradients (j, ch, sum_dy, sum_dy_xhat, invstd[ch], &k1[ch], &mdy[ch], &mdyx[ch]);
     }
