@@ -57,10 +57,11 @@ typedef struct
   /* A training plan's batch-norm outputs dropped after the forward pass
    * (see find_transients): per head (the batch-norm node), the rectifier in
    * place on it (-1: none; the head itself when alone) and where the backward
-   * pass recomputes it (NULL: never read again); per backward step, the first
-   * head to recompute before it (-1: none), the next in rec_next; per
-   * depthwise convolution rebuilt in the backward pass, the head whose
-   * recomputation rebuilds it first (-1: none). */
+   * pass recomputes it (NULL: never read again); per convolution rebuilt in
+   * the backward pass (find_rebuilt), the batch-norm that reads it (-1:
+   * none) and where it is rebuilt; per backward step, the first head or
+   * rebuilt convolution to run again before it (-1: none), the next in
+   * rec_next, in ascending order. */
   int *tail, *rec_head, *rec_next, *rebuilt;
   float **rec;
   /* A training plan's rectifiers whose backward pass the max pool after
@@ -88,7 +89,7 @@ typedef struct
   bool training, want_input_grad;
   bool unshared;  /* every output its own buffer: the reference for tests */
   bool transient; /* batch-norm outputs recomputed in the backward pass (find_transients) */
-  bool rebuild;   /* and depthwise convolutions' outputs rebuilt there too */
+  bool rebuild;   /* and some convolutions' outputs rebuilt there too */
   int first, end, input_node;
   size_t input_size;
   const bool *keep; /* NULL or per node: outputs that survive the pass */
@@ -142,7 +143,7 @@ spec_of (const sl_model *m, int batch, bool training, bool want_input_grad, sl_p
   s.unshared = training && m->unshared_training;
   s.transient = training && !s.unshared && !m->keep_activations && m->backend != NULL
                 && m->backend->ops->batchnorm_act != NULL;
-  s.rebuild = s.transient && !m->keep_depthwise;
+  s.rebuild = s.transient && !m->keep_rebuilt;
   if (part == SL_PART_PREFIX)
     s.end = m->n_frozen;
   else if (part == SL_PART_SUFFIX)
@@ -661,18 +662,25 @@ head_of (const sl_model *m, const plan_layout *l, int a)
                                                                            : -1;
 }
 
-/* A depthwise convolution d between two transients (an inverted-residual
- * block's: expand conv, batch-norm, relu6, then d, batch-norm, relu6) need
- * not keep its output z either: the recomputation of the batch-norm h that
- * reads it first runs d's forward pass again, with the same kernels on the
- * same input (the transient e before d, recomputed in the same step, e < h,
- * so first), into a buffer among the gradients that lives down to h's
- * backward step, the last to read z. d's output must have h as its only
- * reader; e is then recomputed from h's step (earlier than d's, where it
- * was). Of a chain of depthwise blocks only every other one is rebuilt (the
- * first): rebuilding a chain would have all its tensors alive at once. In the
- * forward pass z lives in the training region too, until h has read it.
- * Costs a depthwise pass per block and step; saves a tensor per block. */
+/* A convolution d that only the batch-norm head h reads need not keep its
+ * output z when z is cheap to make again: the backward pass runs d's
+ * forward pass again (the same kernels on the same input, so the same bits)
+ * into a buffer among the gradients, just before the first backward step
+ * that reads z or h's recomputed output, and drops it after h's backward
+ * step, the last to read z. In the forward pass z lives in the training
+ * region too, until h has read it. Two kinds qualify:
+ * - a depthwise convolution between two transients (an inverted-residual
+ *   block's: expand conv, batch-norm, relu6, then d, batch-norm, relu6),
+ *   whose input, the transient e before it, is recomputed in the same step
+ *   (e < d < h, so first). Of a chain of depthwise blocks only every other
+ *   one is rebuilt (the first): rebuilding a chain would have all its
+ *   tensors alive at once. Costs a depthwise pass per block and step.
+ * - a stem: a convolution on the plan's input (the batch, there throughout
+ *   the step) with at most four input channels, an image's. It is the
+ *   widest tensor of the step and the cheapest to make (small-bn at 224 px:
+ *   27 multiply-adds an output, against 144 to 288 in the layers after it).
+ * Saves a tensor per block in the backward pass, where a small or shallow
+ * model may not gain (plan_layout_new). */
 static void
 find_rebuilt (const sl_model *m, const int *readers, const plan_spec *sp, plan_layout *l)
 {
@@ -680,22 +688,31 @@ find_rebuilt (const sl_model *m, const int *readers, const plan_spec *sp, plan_l
     {
       const int d = m->nodes[h].inputs[0];
       const sl_node *dn;
-      int e;
+      int e = -1;
 
-      if (l->tail[h] < 0 || l->rec_step[h] < 0 || d < 0)
+      if (l->tail[h] < 0 || d < 0 || m->nodes[d].kind != SL_LAYER_CONV2D || readers[d] != 1)
         continue;
       dn = &m->nodes[d];
-      if (dn->kind != SL_LAYER_CONV2D || dn->geom.groups < 2 || dn->geom.groups != dn->in.c
-          || readers[d] != 1 || (e = head_of (m, l, dn->inputs[0])) < 0 || l->rec_step[e] < 0
-          || (m->nodes[e].inputs[0] >= 0 && l->rebuilt[m->nodes[e].inputs[0]] >= 0))
+      if (dn->inputs[0] == SL_INPUT_NODE && sp->first == 0 && dn->in.c <= 4)
+        {
+          /* A stem: rebuilt where h's output is recomputed, or else for h's
+           * own backward step. */
+          l->rec_step[d] = l->rec_step[h] >= 0 ? l->rec_step[h] : h;
+        }
+      else if (l->rec_step[h] >= 0 && dn->geom.groups >= 2 && dn->geom.groups == dn->in.c
+               && (e = head_of (m, l, dn->inputs[0])) >= 0 && l->rec_step[e] >= 0
+               && !(m->nodes[e].inputs[0] >= 0 && l->rebuilt[m->nodes[e].inputs[0]] >= 0))
+        {
+          l->rec_step[d] = l->rec_step[h];
+          /* e's own input is kept (above): its step moves alone. */
+          if (l->rec_step[e] < l->rec_step[h])
+            l->rec_step[e] = l->rec_step[h];
+        }
+      else
         continue;
       l->rebuilt[d] = h;
       l->last_fwd[d] = h;
-      l->rec_step[d] = l->rec_step[h];
       l->rec_last[d] = h;
-      /* e's own input is kept (above): its step moves alone. */
-      if (l->rec_step[e] < l->rec_step[h])
-        l->rec_step[e] = l->rec_step[h];
     }
 }
 
@@ -1007,7 +1024,7 @@ layout_bytes (const plan_layout *l)
   return (uint64_t) l->floats * sizeof (float) + (uint64_t) l->ints * sizeof (int32_t);
 }
 
-/* plan_layout_one, rebuilding depthwise outputs (find_rebuilt) only where
+/* plan_layout_one, rebuilding convolutions' outputs (find_rebuilt) only where
  * that makes the plan smaller: rebuilding keeps the tensors of a block alive
  * together in the backward pass, which in a small or shallow model can raise
  * the training region by more than the kept outputs it saves. */
@@ -1231,10 +1248,11 @@ plan_point (const sl_model *m, plan_private *pp, const plan_layout *l, bool want
       pp->pool_act[i] = l->pool_act[i];
       pp->act_pool[i] = l->act_pool[i];
     }
-  /* Each step's heads in ascending order: one whose convolution is rebuilt
-   * comes after the head that convolution reads (find_rebuilt). */
+  /* Each step's heads and rebuilt convolutions in ascending order: a
+   * rebuilt convolution comes after the head it reads and before the one
+   * that reads it (find_rebuilt). */
   for (int i = p->end - 1; i >= p->first; i--)
-    if (l->tail[i] >= 0 && l->rec_step[i] >= 0)
+    if ((l->tail[i] >= 0 || l->rebuilt[i] >= 0) && l->rec_step[i] >= 0)
       {
         pp->rec_next[i] = pp->rec_head[l->rec_step[i]];
         pp->rec_head[l->rec_step[i]] = i;
@@ -1671,37 +1689,39 @@ _sl_graph_predict_lanes (sl_model *m, sl_plan **lanes, const float *x, int n, fl
   return _sl_cpu_backend_parallel (m->backend, lane_share, &j);
 }
 
-/* A transient's output again, as its forward pass wrote it (find_transients):
- * its input first where that is a rebuilt depthwise convolution's (its
- * forward pass on its input, recomputed before), then the batch-norm from its
- * input and saved statistics, then the rectifier in place on it; its readers'
- * backward steps find it in p->out. */
+/* An output again, as its forward pass wrote it: a rebuilt convolution's
+ * (find_rebuilt: its forward pass on its input, recomputed before it where
+ * that is a transient) or a transient's (find_transients: the batch-norm from
+ * its input and saved statistics, then the rectifier in place on it); the
+ * backward steps that read it find it in p->out. */
 static void
-recompute (sl_model *m, plan_private *pp, int head, const float *x, int n)
+recompute (sl_model *m, plan_private *pp, int i, const float *x, int n)
 {
   sl_backend *be = m->backend;
   sl_plan *p = &pp->plan;
-  const sl_node *bn = &m->nodes[head];
-  const float *gamma = m->params + bn->param_offset;
-  float *state = m->state + bn->state_offset;
-  float *y = pp->rec[head];
-  const int tail = pp->tail[head];
-  const int d = bn->inputs[0];
+  const sl_node *node = &m->nodes[i];
+  float *y = pp->rec[i];
 
-  if (pp->rebuilt[d] == head)
+  if (pp->rebuilt[i] >= 0)
     {
-      sl_layer_run r = run_of (m, p, d, x, n);
+      sl_layer_run r = run_of (m, p, i, x, n);
 
-      r.y = pp->rec[d];
+      r.y = y;
       r.training = true;
-      p->out[d] = (float *) _sl_layer_class (m->nodes[d].kind)->forward (&r);
+      p->out[i] = (float *) _sl_layer_class (node->kind)->forward (&r);
     }
+  else
+    {
+      const float *gamma = m->params + node->param_offset;
+      float *state = m->state + node->state_offset;
+      const int tail = pp->tail[i];
 
-  be->ops->batchnorm_act (be, true, n, bn->in.c, bn->in.h * bn->in.w, p->out[bn->inputs[0]], gamma,
-                          gamma + bn->in.c, state, state + bn->in.c, bn->epsilon, bn->momentum,
-                          p->saved[head], tail != head,
-                          _sl_fuse_activation_of (m->nodes[tail].kind), m->nodes[tail].slope, y);
-  p->out[head] = p->out[tail] = y;
+      be->ops->batchnorm_act (
+          be, true, n, node->in.c, node->in.h * node->in.w, p->out[node->inputs[0]], gamma,
+          gamma + node->in.c, state, state + node->in.c, node->epsilon, node->momentum, p->saved[i],
+          tail != i, _sl_fuse_activation_of (m->nodes[tail].kind), m->nodes[tail].slope, y);
+      p->out[i] = p->out[tail] = y;
+    }
 }
 
 static float *

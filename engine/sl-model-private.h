@@ -150,9 +150,10 @@ struct sl_model
   /* Tests: training plans keep every batch-norm output through the step
    * rather than recompute it in the backward pass (sl-graph.c, find_transients). */
   bool keep_activations;
-  /* Tests: training plans keep the depthwise convolutions' outputs that they
-   * would otherwise rebuild in the backward pass (find_transients). */
-  bool keep_depthwise;
+  /* Tests: training plans keep the convolutions' outputs (depthwise ones,
+   * stems) that they would otherwise rebuild in the backward pass
+   * (find_rebuilt). */
+  bool keep_rebuilt;
   /* Frozen layers: nodes [0, n_frozen); their parameters are [0, trainable_offset). */
   int n_frozen;
   size_t trainable_offset;

@@ -1,4 +1,4 @@
-/* test-engine-recompute.c: training plans that drop batch-norm outputs (and depthwise convolutions' outputs) after the forward pass and recompute them in the backward pass train bit for bit as plans that keep them. */
+/* test-engine-recompute.c: training plans that drop batch-norm outputs (and the outputs of depthwise convolutions and stems) after the forward pass and recompute them in the backward pass train bit for bit as plans that keep them. */
 #include "sl-test-support.h"
 #include "engine/sl-model-private.h"
 #include "engine/sl-trainer-private.h"
@@ -87,10 +87,10 @@ preset_json (const char *preset, int channels, int side)
   return json;
 }
 
-/* keep: every output kept; keep_dw: batch-norm outputs recomputed, the
- * depthwise convolutions' outputs kept. */
+/* keep: every output kept; keep_conv: batch-norm outputs recomputed, the
+ * outputs of depthwise convolutions and stems kept. */
 static sl_model *
-build (const char *json, gboolean keep, gboolean keep_dw)
+build (const char *json, gboolean keep, gboolean keep_conv)
 {
   sl_error err = { 0 };
   sl_model *m;
@@ -98,50 +98,50 @@ build (const char *json, gboolean keep, gboolean keep_dw)
   sl_assert_ok (sl_model_new (json, 17, &m, &err), &err);
   sl_assert_ok (sl_model_set_threads (m, 2, &err), &err);
   m->keep_activations = keep;
-  m->keep_depthwise = keep_dw;
+  m->keep_rebuilt = keep_conv;
   return m;
 }
 
 /* Steps of Adam on the same batches (the last one short): the losses,
  * weights, running statistics and an evaluation in inference mode on the
  * training plan are the same bits with and without recomputation (and with
- * the depthwise outputs kept), and the plan that recomputes is smaller by at
- * least min_saving of the one that keeps every output (its convolution
- * scratch, which the kernels size, included) and by at least min_dw_saving
- * of the one that keeps the depthwise outputs (0: the same plan, nothing to
- * rebuild). */
+ * the convolutions' outputs kept), and the plan that recomputes is smaller
+ * by at least min_saving of the one that keeps every output (its convolution
+ * scratch, which the kernels size, included) and by at least min_conv_saving
+ * of the one that keeps the convolutions' outputs (0: the same plan, nothing
+ * to rebuild that would make it smaller). */
 static void
-check_same_training (const char *json, int in_size, double min_saving, double min_dw_saving)
+check_same_training (const char *json, int in_size, double min_saving, double min_conv_saving)
 {
   const int batch = 6, steps = 4;
   sl_model *m = build (json, FALSE, FALSE), *ref = build (json, TRUE, FALSE);
-  sl_model *kdw = build (json, FALSE, TRUE);
+  sl_model *kconv = build (json, FALSE, TRUE);
   g_autofree float *x = g_new (float, (gsize) in_size *batch);
   int32_t labels[6] = { 0, 3, 1, 4, 2, 3 };
   sl_train_config cfg;
-  sl_trainer *t, *tref, *tdw;
+  sl_trainer *t, *tref, *tconv;
   sl_error err = { 0 };
-  uint64_t bytes, ref_bytes, dw_bytes;
+  uint64_t bytes, ref_bytes, conv_bytes;
 
   sl_train_config_init (&cfg);
   cfg.optimizer = SL_OPTIMIZER_ADAM;
   sl_assert_ok (sl_trainer_new (m, &cfg, batch, &t, &err), &err);
   sl_assert_ok (sl_trainer_new (ref, &cfg, batch, &tref, &err), &err);
-  sl_assert_ok (sl_trainer_new (kdw, &cfg, batch, &tdw, &err), &err);
+  sl_assert_ok (sl_trainer_new (kconv, &cfg, batch, &tconv, &err), &err);
   bytes = t->plan->bytes;
   ref_bytes = tref->plan->bytes;
-  dw_bytes = tdw->plan->bytes;
-  g_test_message ("%s: training plan %" G_GUINT64_FORMAT
-                  " bytes, keeping every output %" G_GUINT64_FORMAT
-                  " (%.0f %% less), keeping depthwise outputs %" G_GUINT64_FORMAT " (%.0f %% less)",
-                  m->name != NULL ? m->name : "model", bytes, ref_bytes,
-                  100.0 * (1.0 - (double) bytes / (double) ref_bytes), dw_bytes,
-                  100.0 * (1.0 - (double) bytes / (double) dw_bytes));
+  conv_bytes = tconv->plan->bytes;
+  g_test_message (
+      "%s: training plan %" G_GUINT64_FORMAT " bytes, keeping every output %" G_GUINT64_FORMAT
+      " (%.0f %% less), keeping rebuilt convolutions' outputs %" G_GUINT64_FORMAT " (%.0f %% less)",
+      m->name != NULL ? m->name : "model", bytes, ref_bytes,
+      100.0 * (1.0 - (double) bytes / (double) ref_bytes), conv_bytes,
+      100.0 * (1.0 - (double) bytes / (double) conv_bytes));
   g_assert_cmpfloat ((double) bytes, <=, (1.0 - min_saving) * (double) ref_bytes);
-  if (min_dw_saving > 0)
-    g_assert_cmpfloat ((double) bytes, <=, (1.0 - min_dw_saving) * (double) dw_bytes);
+  if (min_conv_saving > 0)
+    g_assert_cmpfloat ((double) bytes, <=, (1.0 - min_conv_saving) * (double) conv_bytes);
   else
-    g_assert_cmpuint (bytes, ==, dw_bytes);
+    g_assert_cmpuint (bytes, ==, conv_bytes);
   for (int s = 0; s < steps; s++)
     {
       const int n = s == steps - 1 ? batch - 2 : batch;
@@ -152,7 +152,7 @@ check_same_training (const char *json, int in_size, double min_saving, double mi
       sl_assert_ok (sl_trainer_step (tref, x, labels, n, &ref_loss, &ref_acc, &err), &err);
       g_assert_cmpmem (&loss, sizeof loss, &ref_loss, sizeof ref_loss);
       g_assert_cmpmem (&acc, sizeof acc, &ref_acc, sizeof ref_acc);
-      sl_assert_ok (sl_trainer_step (tdw, x, labels, n, &ref_loss, &ref_acc, &err), &err);
+      sl_assert_ok (sl_trainer_step (tconv, x, labels, n, &ref_loss, &ref_acc, &err), &err);
       g_assert_cmpmem (&loss, sizeof loss, &ref_loss, sizeof ref_loss);
     }
   g_assert_cmpmem (sl_model_params (m), sizeof (float) * sl_model_param_count (m),
@@ -160,9 +160,9 @@ check_same_training (const char *json, int in_size, double min_saving, double mi
   g_assert_cmpmem (sl_model_state (m), sizeof (float) * sl_model_state_count (m),
                    sl_model_state (ref), sizeof (float) * sl_model_state_count (ref));
   g_assert_cmpmem (sl_model_params (m), sizeof (float) * sl_model_param_count (m),
-                   sl_model_params (kdw), sizeof (float) * sl_model_param_count (kdw));
+                   sl_model_params (kconv), sizeof (float) * sl_model_param_count (kconv));
   g_assert_cmpmem (sl_model_state (m), sizeof (float) * sl_model_state_count (m),
-                   sl_model_state (kdw), sizeof (float) * sl_model_state_count (kdw));
+                   sl_model_state (kconv), sizeof (float) * sl_model_state_count (kconv));
   /* The weights moved: the comparison means something. */
   {
     sl_model *fresh = build (json, TRUE, FALSE);
@@ -191,10 +191,10 @@ check_same_training (const char *json, int in_size, double min_saving, double mi
     }
   sl_trainer_free (t);
   sl_trainer_free (tref);
-  sl_trainer_free (tdw);
+  sl_trainer_free (tconv);
   sl_model_free (m);
   sl_model_free (ref);
-  sl_model_free (kdw);
+  sl_model_free (kconv);
 }
 
 /* Every batch-norm on its running statistics, as a fine-tuned backbone's are
@@ -213,21 +213,23 @@ on_running_statistics (const char *json)
  * savings it must show. Kept outputs share the training region with the
  * gradients, which take their place once their backward steps have run: a
  * chain of two depthwise blocks no longer gains from rebuilding one (the
- * planner keeps it), mobilenet-s 13 % where it gained 15. */
+ * planner keeps it), mobilenet-s 13 % where it gained 15. Rebuilding the
+ * stem saves small-bn 3 % (its batch-norm output recomputed) and resnet-s 5 %
+ * (a max pool's rectifier: only the batch-norm's backward step reads it). */
 typedef struct
 {
   const char *path;
   const char *json;
   const char *preset;
   gboolean running;
-  double min_saving, min_dw_saving;
+  double min_saving, min_conv_saving;
 } RecomputeCase;
 
 static const RecomputeCase cases[] = {
   { "/engine/recompute/mixed", mixed_json, NULL, FALSE, 0.10, 0 },
   { "/engine/recompute/depthwise", dw_json, NULL, FALSE, 0.10, 0 },
-  { "/engine/recompute/small-bn", NULL, "small-bn", FALSE, 0.10, 0 },
-  { "/engine/recompute/resnet-s", NULL, "resnet-s", FALSE, 0.15, 0 },
+  { "/engine/recompute/small-bn", NULL, "small-bn", FALSE, 0.10, 0.02 },
+  { "/engine/recompute/resnet-s", NULL, "resnet-s", FALSE, 0.15, 0.04 },
   { "/engine/recompute/mobilenet-s", NULL, "mobilenet-s", FALSE, 0.40, 0.10 },
   { "/engine/recompute/efficientnet-lite0", NULL, "efficientnet-lite0", FALSE, 0.30, 0.10 },
   { "/engine/recompute/mixed-running-statistics", mixed_json, NULL, TRUE, 0.10, 0 },
@@ -249,7 +251,7 @@ test_case (gconstpointer data)
       g_free (json);
       json = running;
     }
-  check_same_training (json, in_size, k->min_saving, k->min_dw_saving);
+  check_same_training (json, in_size, k->min_saving, k->min_conv_saving);
 }
 
 int
