@@ -328,7 +328,7 @@ layout_node (const sl_model *m, const int *readers, const plan_spec *sp, int i,
   if (needs.argmax > 0)
     {
       l->arg_at[i] = t->ints;
-      t->ints += needs.argmax;
+      t->ints += needs.argmax / sizeof (int32_t);
     }
   t->ws = needs.workspace > t->ws ? needs.workspace : t->ws;
   t->scratch = needs.grad_scratch > t->scratch ? needs.grad_scratch : t->scratch;
@@ -1195,7 +1195,7 @@ plan_alloc_tables (const sl_model *m)
   pp->plan.out = calloc (count, sizeof (float *));
   pp->plan.grad = calloc (count, sizeof (float *));
   pp->plan.saved = calloc (count, sizeof (float *));
-  pp->plan.argmax = calloc (count, sizeof (int32_t *));
+  pp->plan.argmax = calloc (count, sizeof (void *));
   pp->own = calloc (count, sizeof (float *));
   pp->written = calloc (count + 1, sizeof (bool));
   pp->plan.keep = calloc (count, sizeof (bool));

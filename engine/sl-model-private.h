@@ -75,7 +75,7 @@ typedef struct
   float **grad;      /* per node: d loss / d output, NULL where unneeded */
   float *input_grad; /* only when asked for */
   float **saved;     /* per node: batch-norm mean + inverse std, dropout mask */
-  int32_t **argmax;  /* per node: max-pool winners */
+  void **argmax;     /* per node: max-pool winners (_sl_pool_argmax_size) */
   int32_t *index_arena;
   float *workspace;      /* shared scratch, sized for the largest layer */
   size_t workspace_size; /* its floats */

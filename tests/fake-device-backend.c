@@ -257,7 +257,7 @@ fake_activation_backward (sl_backend *be, sl_activation act, float slope, size_t
 
 static void
 fake_pool_forward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n, const float *x,
-                   float *y, int32_t *argmax)
+                   float *y, void *argmax)
 {
   if (op (be))
     OPS (be)->pool_forward (CPU (be), kind, d, n, H (x), H (y), H (argmax));
@@ -265,7 +265,7 @@ fake_pool_forward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int
 
 static void
 fake_pool_backward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n,
-                    const float *dy, const int32_t *argmax, float *dx, bool accumulate)
+                    const float *dy, const void *argmax, float *dx, bool accumulate)
 {
   if (op (be))
     OPS (be)->pool_backward (CPU (be), kind, d, n, H (dy), H (argmax), H (dx), accumulate);

@@ -12,8 +12,8 @@ typedef struct
   int n;
   const float *x, *dy;
   float *y, *dx;
-  const int32_t *argmax_in;
-  int32_t *argmax;
+  const void *argmax_in; /* _sl_pool_argmax_size bytes an output */
+  void *argmax;
   bool accumulate;
   /* pool_backward_act: the windows' outputs and the rectifier before them */
   const float *y_out;
@@ -21,12 +21,40 @@ typedef struct
   float slope;
 } pool_job;
 
-/* The 2x2, stride 2, unpadded window that the fast paths take. */
+/* The 2x2, stride 2, unpadded window that the fast paths take (its argmax
+ * in bytes: 0 and 1 on the window's top row, 2 and 3 below). */
 static bool
 is_max2x2 (const sl_conv_desc *d)
 {
   return d->kh == 2 && d->kw == 2 && d->sh == 2 && d->sw == 2 && d->ph == 0 && d->pw == 0
          && d->ph_end == 0 && d->pw_end == 0;
+}
+
+/* Plane p's argmax, of out_plane outputs. */
+static inline void *
+argmax_of (const pool_job *j, const void *argmax, long p, int out_plane)
+{
+  return argmax == NULL ? NULL
+                        : (uint8_t *) argmax + (size_t) p * out_plane * _sl_pool_argmax_size (j->d);
+}
+
+static inline void
+put_place (void *arg, int o, bool wide, int place)
+{
+  if (wide)
+    ((int32_t *) arg)[o] = place;
+  else
+    ((uint8_t *) arg)[o] = (uint8_t) place;
+}
+
+/* The plane index of the input that output (oy, ox)'s argmax names. */
+static inline int
+input_at (const sl_conv_desc *d, const void *arg, bool wide, int oy, int ox)
+{
+  const int o = oy * d->out_w + ox;
+  const int place = wide ? ((const int32_t *) arg)[o] : ((const uint8_t *) arg)[o];
+
+  return (oy * d->sh - d->ph + place / d->kw) * d->in_w + ox * d->sw - d->pw + place % d->kw;
 }
 
 #if defined(__AVX512F__)
@@ -49,13 +77,12 @@ vector_step (__m512 v, __m512i at, __m512 *best, __m512i *where)
  * pass (arg NULL) of small-bn's 32 x 28 x 28 -> 14 x 14 pool at batch 1 took
  * 9.3 us in the scalar loop (rows of 14 leave 6 outputs to step_max). */
 static void
-max2x2_plane (const sl_conv_desc *d, const float *x, float *y, int32_t *arg)
+max2x2_plane (const sl_conv_desc *d, const float *x, float *y, uint8_t *arg)
 {
   /* Lane l's first input column, 2 l: the even columns, and the odd ones after them. */
   const __m512i even
       = _mm512_setr_epi32 (0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i one = _mm512_set1_epi32 (1), odd = _mm512_add_epi32 (even, one);
-  const __m512i in_w = _mm512_set1_epi32 (d->in_w), in_w1 = _mm512_add_epi32 (in_w, one);
 
   for (int oy = 0; oy < d->out_h; oy++)
     {
@@ -73,19 +100,15 @@ max2x2_plane (const sl_conv_desc *d, const float *x, float *y, int32_t *arg)
           const __m512 a1 = _mm512_maskz_loadu_ps (hi_m, r0 + 2 * ox + hi);
           const __m512 b0 = _mm512_maskz_loadu_ps (lo_m, r1 + 2 * ox);
           const __m512 b1 = _mm512_maskz_loadu_ps (hi_m, r1 + 2 * ox + hi);
-          const __m512i at = _mm512_add_epi32 (_mm512_set1_epi32 (2 * (oy * d->in_w + ox)), even);
           __m512 best = _mm512_permutex2var_ps (a0, even, a1);
-          __m512i where = at;
+          __m512i where = _mm512_setzero_si512 ();
 
-          vector_step (_mm512_permutex2var_ps (a0, odd, a1), _mm512_add_epi32 (at, one), &best,
-                       &where);
-          vector_step (_mm512_permutex2var_ps (b0, even, b1), _mm512_add_epi32 (at, in_w), &best,
-                       &where);
-          vector_step (_mm512_permutex2var_ps (b0, odd, b1), _mm512_add_epi32 (at, in_w1), &best,
-                       &where);
+          vector_step (_mm512_permutex2var_ps (a0, odd, a1), one, &best, &where);
+          vector_step (_mm512_permutex2var_ps (b0, even, b1), _mm512_set1_epi32 (2), &best, &where);
+          vector_step (_mm512_permutex2var_ps (b0, odd, b1), _mm512_set1_epi32 (3), &best, &where);
           _mm512_mask_storeu_ps (y + (size_t) oy * d->out_w + ox, out_m, best);
           if (arg != NULL)
-            _mm512_mask_storeu_epi32 (arg + (size_t) oy * d->out_w + ox, out_m, where);
+            _mm512_mask_cvtepi32_storeu_epi8 (arg + (size_t) oy * d->out_w + ox, out_m, where);
         }
     }
 }
@@ -110,26 +133,25 @@ max2x2_row (const float *restrict r0, const float *restrict r1, int out_w, float
     }
 }
 
-/* The same with the index of the maximum in the plane, at is the index of r0[0]. */
+/* The same with the place of the maximum in its window (0 to 3). */
 static void
-max2x2_row_arg (const float *restrict r0, const float *restrict r1, int out_w, int in_w, int32_t at,
-                float *restrict y, int32_t *restrict arg)
+max2x2_row_arg (const float *restrict r0, const float *restrict r1, int out_w, float *restrict y,
+                uint8_t *restrict arg)
 {
   for (int ox = 0; ox < out_w; ox++)
     {
       const float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], e = r1[2 * ox + 1];
-      const int32_t i = at + 2 * ox;
       float best = a;
-      int32_t where = i;
+      int32_t where = 0;
 
-      where = b > best ? i + 1 : where;
+      where = b > best ? 1 : where;
       best = b > best ? b : best;
-      where = c > best ? i + in_w : where;
+      where = c > best ? 2 : where;
       best = c > best ? c : best;
-      where = e > best ? i + in_w + 1 : where;
+      where = e > best ? 3 : where;
       best = e > best ? e : best;
       y[ox] = best;
-      arg[ox] = where;
+      arg[ox] = (uint8_t) where;
     }
 }
 
@@ -153,40 +175,37 @@ step_max (float v, int32_t at, float *best, int32_t *where)
 /* max2x2_row_arg (arg may be NULL) on the outputs [ox0, out_w) left over
  * after whole vectors of 8. */
 static void
-max2x2_row_rest (const float *r0, const float *r1, int ox0, int out_w, int in_w, int32_t at,
-                 float *y, int32_t *arg)
+max2x2_row_rest (const float *r0, const float *r1, int ox0, int out_w, float *y, uint8_t *arg)
 {
   for (int ox = ox0; ox < out_w; ox++)
     {
-      const int32_t i = at + 2 * ox;
       float best = r0[2 * ox];
-      int32_t where = i;
+      int32_t where = 0;
 
-      step_max (r0[2 * ox + 1], i + 1, &best, &where);
-      step_max (r1[2 * ox], i + in_w, &best, &where);
-      step_max (r1[2 * ox + 1], i + in_w + 1, &best, &where);
+      step_max (r0[2 * ox + 1], 1, &best, &where);
+      step_max (r1[2 * ox], 2, &best, &where);
+      step_max (r1[2 * ox + 1], 3, &best, &where);
       y[ox] = best;
       if (arg != NULL)
-        arg[ox] = where;
+        arg[ox] = (uint8_t) where;
     }
 }
 
 static void
-max2x2_plane (const sl_conv_desc *d, const float *x, float *y, int32_t *arg)
+max2x2_plane (const sl_conv_desc *d, const float *x, float *y, uint8_t *arg)
 {
   const int whole = d->out_w - d->out_w % 8;
 
   for (int oy = 0; oy < d->out_h; oy++)
     {
       const float *r0 = x + (size_t) (2 * oy) * d->in_w, *r1 = r0 + d->in_w;
-      int32_t *arg_row = arg != NULL ? arg + oy * d->out_w : NULL;
+      uint8_t *arg_row = arg != NULL ? arg + oy * d->out_w : NULL;
 
       if (arg != NULL)
-        max2x2_row_arg (r0, r1, whole, d->in_w, 2 * oy * d->in_w, y + oy * d->out_w, arg_row);
+        max2x2_row_arg (r0, r1, whole, y + oy * d->out_w, arg_row);
       else
         max2x2_row (r0, r1, whole, y + oy * d->out_w);
-      max2x2_row_rest (r0, r1, whole, d->out_w, d->in_w, 2 * oy * d->in_w, y + oy * d->out_w,
-                       arg_row);
+      max2x2_row_rest (r0, r1, whole, d->out_w, y + oy * d->out_w, arg_row);
     }
 }
 #endif
@@ -198,6 +217,7 @@ forward_share (void *ctx, int t, int threads)
   const sl_conv_desc *d = j->d;
   const int in_plane = d->in_h * d->in_w, out_plane = d->out_h * d->out_w;
   const float inv_area = 1.0f / (float) (d->kh * d->kw);
+  const bool wide = _sl_pool_argmax_size (d) > 1;
   long p0, p1;
 
   _sl_split_range ((long) j->n * d->in_c, t, threads, &p0, &p1);
@@ -205,7 +225,7 @@ forward_share (void *ctx, int t, int threads)
     {
       const float *x = j->x + p * in_plane;
       float *y = j->y + p * out_plane;
-      int32_t *arg = j->argmax != NULL ? j->argmax + p * out_plane : NULL;
+      void *arg = argmax_of (j, j->argmax, p, out_plane);
 
       if (j->kind == SL_POOL_MAX && is_max2x2 (d))
         {
@@ -224,18 +244,18 @@ forward_share (void *ctx, int t, int threads)
             if (j->kind == SL_POOL_MAX)
               {
                 float best = -FLT_MAX;
-                int at = ya * d->in_w + xa;
+                int at = (ya - y0) * d->kw + xa - x0;
 
                 for (int iy = ya; iy < yb; iy++)
                   for (int ix = xa; ix < xb; ix++)
                     if (x[iy * d->in_w + ix] > best)
                       {
                         best = x[iy * d->in_w + ix];
-                        at = iy * d->in_w + ix;
+                        at = (iy - y0) * d->kw + ix - x0;
                       }
                 y[o] = best;
                 if (arg != NULL)
-                  arg[o] = at;
+                  put_place (arg, o, wide, at);
               }
             else
               {
@@ -252,7 +272,7 @@ forward_share (void *ctx, int t, int threads)
 
 void
 _sl_cpu_pool_forward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n,
-                      const float *x, float *y, int32_t *argmax)
+                      const float *x, float *y, void *argmax)
 {
   pool_job j = { .kind = kind, .d = d, .n = n, .x = x, .y = y, .argmax = argmax };
 
@@ -288,15 +308,13 @@ vector_act_grad (sl_activation act, float slope, __m512 y, __m512 dy)
  * step for its 16 x 64 x 64 pool. */
 static void
 max2x2_backward_plane (const sl_conv_desc *d, const float *dy, const float *y, sl_activation act,
-                       float slope, const int32_t *arg, float *dx, bool accumulate)
+                       float slope, const void *arg, float *dx, bool accumulate)
 {
   /* Window w of a vector at places 2w and 2w + 1 of its two rows. */
   const __m512i lo_idx = _mm512_setr_epi32 (0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
   const __m512i hi_idx = _mm512_add_epi32 (lo_idx, _mm512_set1_epi32 (8));
-  const __m512i even
-      = _mm512_setr_epi32 (0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i column = _mm512_setr_epi32 (0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1);
-  const __m512i below = _mm512_add_epi32 (column, _mm512_set1_epi32 (d->in_w));
+  const __m512i below = _mm512_add_epi32 (column, _mm512_set1_epi32 (2));
   const __m512 zero = _mm512_setzero_ps ();
 
   /* A last row or column that no window covers gets nothing. */
@@ -311,10 +329,12 @@ max2x2_backward_plane (const sl_conv_desc *d, const float *dy, const float *y, s
           const int k = d->out_w - ox < 16 ? d->out_w - ox : 16;
           const size_t o = (size_t) oy * d->out_w + ox;
           const __mmask16 out_m = (__mmask16) ((1u << k) - 1);
-          const __m512i first = _mm512_set1_epi32 (2 * (oy * d->in_w + ox));
-          const __m512i rel = _mm512_sub_epi32 (_mm512_maskz_loadu_epi32 (out_m, arg + o),
-                                                _mm512_add_epi32 (first, even));
+          uint8_t taps[16] = { 0 };
+          __m512i rel;
           __m512 g = _mm512_maskz_loadu_ps (out_m, dy + o);
+
+          memcpy (taps, (const uint8_t *) arg + o, (size_t) k); /* a masked byte load needs BW */
+          rel = _mm512_cvtepu8_epi32 (_mm_loadu_si128 ((const __m128i *) taps));
 
           if (y != NULL)
             g = vector_act_grad (act, slope, _mm512_maskz_loadu_ps (out_m, y + o), g);
@@ -356,19 +376,20 @@ backward_share (void *ctx, int t, int threads)
   const sl_conv_desc *d = j->d;
   const int in_plane = d->in_h * d->in_w, out_plane = d->out_h * d->out_w;
   const float inv_area = 1.0f / (float) (d->kh * d->kw);
+  const bool wide = _sl_pool_argmax_size (d) > 1;
   long p0, p1;
 
   _sl_split_range ((long) j->n * d->in_c, t, threads, &p0, &p1);
   for (long p = p0; p < p1; p++)
     {
       const float *dy = j->dy + p * out_plane;
+      const void *arg = argmax_of (j, j->argmax_in, p, out_plane);
       float *dx = j->dx + p * in_plane;
 
 #if defined(__AVX512F__)
       if (j->kind == SL_POOL_MAX && is_max2x2 (d))
         {
-          max2x2_backward_plane (d, dy, NULL, SL_ACT_RELU, 0.0f, j->argmax_in + p * out_plane, dx,
-                                 j->accumulate);
+          max2x2_backward_plane (d, dy, NULL, SL_ACT_RELU, 0.0f, arg, dx, j->accumulate);
           continue;
         }
 #endif
@@ -376,10 +397,10 @@ backward_share (void *ctx, int t, int threads)
         memset (dx, 0, sizeof (float) * in_plane);
       if (j->kind == SL_POOL_MAX)
         {
-          const int32_t *arg = j->argmax_in + p * out_plane;
-
-          for (int o = 0; o < out_plane; o++)
-            dx[arg[o]] += dy[o];
+          /* In output order, so overlapping windows add in one order. */
+          for (int oy = 0; oy < d->out_h; oy++)
+            for (int ox = 0; ox < d->out_w; ox++)
+              dx[input_at (d, arg, wide, oy, ox)] += dy[oy * d->out_w + ox];
           continue;
         }
       for (int oy = 0; oy < d->out_h; oy++)
@@ -399,7 +420,7 @@ backward_share (void *ctx, int t, int threads)
 
 void
 _sl_cpu_pool_backward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n,
-                       const float *dy, const int32_t *argmax, float *dx, bool accumulate)
+                       const float *dy, const void *argmax, float *dx, bool accumulate)
 {
   pool_job j = {
     .kind = kind, .d = d, .n = n, .dy = dy, .dx = dx, .argmax_in = argmax, .accumulate = accumulate
@@ -427,13 +448,14 @@ backward_act_share (void *ctx, int t, int threads)
   const pool_job *j = ctx;
   const sl_conv_desc *d = j->d;
   const int in_plane = d->in_h * d->in_w, out_plane = d->out_h * d->out_w;
+  const bool wide = _sl_pool_argmax_size (d) > 1;
   long p0, p1;
 
   _sl_split_range ((long) j->n * d->in_c, t, threads, &p0, &p1);
   for (long p = p0; p < p1; p++)
     {
       const float *dy = j->dy + p * out_plane, *y = j->y_out + p * out_plane;
-      const int32_t *arg = j->argmax_in + p * out_plane;
+      const void *arg = argmax_of (j, j->argmax_in, p, out_plane);
       float *dx = j->dx + p * in_plane;
 
 #if defined(__AVX512F__)
@@ -445,14 +467,19 @@ backward_act_share (void *ctx, int t, int threads)
 #endif
       if (!j->accumulate)
         memset (dx, 0, sizeof (float) * in_plane);
-      for (int o = 0; o < out_plane; o++)
-        dx[arg[o]] += act_grad (j->act, j->slope, y[o], dy[o]);
+      for (int oy = 0; oy < d->out_h; oy++)
+        for (int ox = 0; ox < d->out_w; ox++)
+          {
+            const int o = oy * d->out_w + ox;
+
+            dx[input_at (d, arg, wide, oy, ox)] += act_grad (j->act, j->slope, y[o], dy[o]);
+          }
     }
 }
 
 void
 _sl_cpu_pool_backward_act (sl_backend *be, const sl_conv_desc *d, int n, const float *dy,
-                           const int32_t *argmax, const float *y, sl_activation act, float slope,
+                           const void *argmax, const float *y, sl_activation act, float slope,
                            float *dx, bool accumulate)
 {
   pool_job j = { .kind = SL_POOL_MAX,

@@ -280,12 +280,12 @@ void _sl_cpu_batchnorm_act (sl_backend *be, bool recompute, int n, int c, int hw
 /* y = act (x) over n floats (y may be x): the activation kernels' arithmetic. */
 void _sl_cpu_activation_range (sl_activation act, float slope, const float *x, float *y, long n);
 void _sl_cpu_pool_forward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n,
-                           const float *x, float *y, int32_t *argmax);
+                           const float *x, float *y, void *argmax);
 void _sl_cpu_pool_backward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n,
-                            const float *dy, const int32_t *argmax, float *dx, bool accumulate);
+                            const float *dy, const void *argmax, float *dx, bool accumulate);
 void _sl_cpu_pool_backward_act (sl_backend *be, const sl_conv_desc *d, int n, const float *dy,
-                                const int32_t *argmax, const float *y, sl_activation act,
-                                float slope, float *dx, bool accumulate);
+                                const void *argmax, const float *y, sl_activation act, float slope,
+                                float *dx, bool accumulate);
 void _sl_cpu_global_avgpool_forward (sl_backend *be, int n, int c, int hw, const float *x,
                                      float *y);
 void _sl_cpu_global_avgpool_backward (sl_backend *be, int n, int c, int hw, const float *dy,

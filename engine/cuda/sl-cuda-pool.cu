@@ -13,6 +13,7 @@
 typedef struct
 {
   int in_h, in_w, out_h, out_w, kh, kw, sh, sw, ph, pw;
+  bool wide; /* the argmax in int32s, else bytes (_sl_pool_argmax_size) */
 } geometry;
 
 static geometry
@@ -20,7 +21,15 @@ geometry_of (const sl_conv_desc *d)
 {
   geometry g = { d->in_h, d->in_w, d->out_h, d->out_w, d->kh, d->kw, d->sh, d->sw, d->ph, d->pw };
 
+  g.wide = _sl_pool_argmax_size (d) > 1;
   return g;
+}
+
+/* Output o's argmax: the place of the maximum in its window. */
+__device__ static int
+place_at (geometry g, const void *argmax, size_t o)
+{
+  return g.wide ? ((const int32_t *) argmax)[o] : ((const uint8_t *) argmax)[o];
 }
 
 #define GRID_STRIDE(i, len)                                                                        \
@@ -28,7 +37,7 @@ geometry_of (const sl_conv_desc *d)
        i += (size_t) gridDim.x * blockDim.x)
 
 __global__ static void
-pool_forward (bool max, geometry g, size_t outputs, const float *x, float *y, int32_t *argmax)
+pool_forward (bool max, geometry g, size_t outputs, const float *x, float *y, void *argmax)
 {
   const int out_plane = g.out_h * g.out_w;
   const float inv_area = 1.0f / (float) (g.kh * g.kw);
@@ -45,18 +54,20 @@ pool_forward (bool max, geometry g, size_t outputs, const float *x, float *y, in
     if (max)
       {
         float best = -FLT_MAX;
-        int at = ya * g.in_w + xa;
+        int at = (ya - y0) * g.kw + xa - x0;
 
         for (int iy = ya; iy < yb; iy++)
           for (int ix = xa; ix < xb; ix++)
             if (plane[iy * g.in_w + ix] > best)
               {
                 best = plane[iy * g.in_w + ix];
-                at = iy * g.in_w + ix;
+                at = (iy - y0) * g.kw + ix - x0;
               }
         y[o] = best;
-        if (argmax != NULL)
-          argmax[o] = at;
+        if (argmax != NULL && g.wide)
+          ((int32_t *) argmax)[o] = at;
+        else if (argmax != NULL)
+          ((uint8_t *) argmax)[o] = (uint8_t) at;
       }
     else
       {
@@ -83,8 +94,8 @@ covering (int i, int pad, int k, int stride, int outs, int *lo, int *hi)
 }
 
 __global__ static void
-pool_backward (bool max, geometry g, size_t inputs, const float *dy, const int32_t *argmax,
-               float *dx, bool accumulate)
+pool_backward (bool max, geometry g, size_t inputs, const float *dy, const void *argmax, float *dx,
+               bool accumulate)
 {
   const int in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
   const float inv_area = 1.0f / (float) (g.kh * g.kw);
@@ -94,7 +105,7 @@ pool_backward (bool max, geometry g, size_t inputs, const float *dy, const int32
     const size_t p = q / in_plane;
     const int r = (int) (q % in_plane), iy = r / g.in_w, ix = r % g.in_w;
     const float *d = dy + p * out_plane;
-    const int32_t *arg = argmax != NULL ? argmax + p * out_plane : NULL;
+    const size_t arg0 = p * out_plane;
     int oy0, oy1, ox0, ox1;
     float s = 0.0f;
 
@@ -105,9 +116,11 @@ pool_backward (bool max, geometry g, size_t inputs, const float *dy, const int32
         {
           int o = oy * g.out_w + ox;
 
+          /* Input (iy, ix) is place (iy - (oy sh - ph)) kw + ix - (ox sw - pw) of o's window. */
           if (!max)
             s += d[o] * inv_area;
-          else if (arg[o] == r)
+          else if (place_at (g, argmax, arg0 + o)
+                   == (iy - (oy * g.sh - g.ph)) * g.kw + ix - (ox * g.sw - g.pw))
             s += d[o];
         }
     dx[q] = accumulate ? dx[q] + s : s;
@@ -148,7 +161,7 @@ global_avg_backward (size_t len, int hw, const float *dy, float *dx, bool accumu
 
 extern "C" void
 sl_cuda_pool_forward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n,
-                      const float *x, float *y, int32_t *argmax)
+                      const float *x, float *y, void *argmax)
 {
   sl_cuda *c = sl_cuda_of (be);
   size_t outputs = (size_t) n * d->in_c * d->out_h * d->out_w;
@@ -162,7 +175,7 @@ sl_cuda_pool_forward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, 
 
 extern "C" void
 sl_cuda_pool_backward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n,
-                       const float *dy, const int32_t *argmax, float *dx, bool accumulate)
+                       const float *dy, const void *argmax, float *dx, bool accumulate)
 {
   sl_cuda *c = sl_cuda_of (be);
   size_t inputs = (size_t) n * d->in_c * d->in_h * d->in_w;

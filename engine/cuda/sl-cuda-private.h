@@ -109,9 +109,9 @@ void sl_cuda_batchnorm_backward_running (sl_backend *be, int n, int c, int hw, c
                                          float *dx, bool accumulate, float *dgamma, float *dbeta);
 
 void sl_cuda_pool_forward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n,
-                           const float *x, float *y, int32_t *argmax);
+                           const float *x, float *y, void *argmax);
 void sl_cuda_pool_backward (sl_backend *be, sl_pool_kind kind, const sl_conv_desc *d, int n,
-                            const float *dy, const int32_t *argmax, float *dx, bool accumulate);
+                            const float *dy, const void *argmax, float *dx, bool accumulate);
 void sl_cuda_global_avgpool_forward (sl_backend *be, int n, int c, int hw, const float *x,
                                      float *y);
 void sl_cuda_global_avgpool_backward (sl_backend *be, int n, int c, int hw, const float *dy,

@@ -45,7 +45,12 @@ maxpool_plan (const sl_node *n, int batch, bool training, const sl_plan_sizer *s
 {
   (void) sz;
   if (training)
-    needs->argmax = _sl_align16 ((size_t) batch * _sl_shape_size (n->out));
+    {
+      const size_t bytes
+          = (size_t) batch * _sl_shape_size (n->out) * _sl_pool_argmax_size (&n->geom);
+
+      needs->argmax = (bytes + 63) / 64 * 64;
+    }
 }
 
 /* Pooling has no weights, yet its work grows with the window's area:

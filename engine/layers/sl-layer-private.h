@@ -26,7 +26,7 @@ typedef struct
 {
   bool out;            /* an output buffer of its own (else it passes its input on) */
   size_t saved;        /* floats kept from forward for backward */
-  size_t argmax;       /* int32s kept from forward for backward */
+  size_t argmax;       /* bytes kept from forward for backward, a multiple of 64 */
   size_t workspace;    /* shared scratch floats (the plan keeps the largest) */
   size_t grad_scratch; /* per-thread floats for parameter gradients */
 } sl_layer_needs;

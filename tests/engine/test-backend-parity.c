@@ -495,21 +495,21 @@ test_pool (gconstpointer data)
   d.out_h = (d.in_h + d.ph + d.ph_end - d.kh) / d.sh + 1;
   d.out_w = (d.in_w + d.pw + d.pw_end - d.kw) / d.sw + 1;
   const gsize nx = (gsize) n * d.in_c * d.in_h * d.in_w,
-              ny = (gsize) n * d.in_c * d.out_h * d.out_w;
+              ny = (gsize) n * d.in_c * d.out_h * d.out_w, nargs = ny * _sl_pool_argmax_size (&d);
   g_autofree float *x = random_floats (nx, 1), *dy = random_floats (ny, 2);
   g_autofree float *y = g_new (float, ny), *dx = random_floats (nx, 3);
-  g_autofree int32_t *arg = g_new (int32_t, ny);
+  g_autofree guint8 *arg = g_malloc (nargs);
   float *gx = gpu_copy (&b, x, nx * 4), *gdy = gpu_copy (&b, dy, ny * 4);
   float *gy = gpu_copy (&b, NULL, ny * 4), *gdx = gpu_copy (&b, dx, nx * 4);
-  int32_t *garg = gpu_copy (&b, NULL, ny * 4);
+  void *garg = gpu_copy (&b, NULL, nargs);
 
   b.cpu->ops->pool_forward (b.cpu, k->kind, &d, n, x, y, k->kind == SL_POOL_MAX ? arg : NULL);
   b.gpu->ops->pool_forward (b.gpu, k->kind, &d, n, gx, gy, k->kind == SL_POOL_MAX ? garg : NULL);
   check (&b, "forward", y, gy, ny, 1e-6);
   if (k->kind == SL_POOL_MAX)
     {
-      g_autofree int32_t *ga = host_copy (&b, garg, ny * 4);
-      g_assert_cmpmem (arg, ny * 4, ga, ny * 4);
+      g_autofree guint8 *ga = host_copy (&b, garg, nargs);
+      g_assert_cmpmem (arg, nargs, ga, nargs);
     }
   for (int acc = 1; acc >= 0; acc--)
     {
