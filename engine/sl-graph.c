@@ -662,6 +662,23 @@ head_of (const sl_model *m, const plan_layout *l, int a)
                                                                            : -1;
 }
 
+/* At most this many multiply-adds an output make a convolution cheap to run
+ * again in the backward pass: a ninth of a 3 x 3 one on 32 channels, the
+ * 1 x 1 expansions of inverted-residual blocks of up to 32 channels. Peak
+ * RSS at 224 px, batch 32, 2 threads, depthwise convolutions alone -> with
+ * those expansions: mobilenet-s 608 -> 582 MB, efficientnet-lite0 702 ->
+ * 674. A bound of 16 or 27 made mobilenet-s's plan larger than the
+ * depthwise convolutions alone (634 MB): the narrower expansions, rebuilt,
+ * keep the depthwise convolutions after them from being rebuilt (a chain). */
+#define REBUILD_MAX_MACS 32
+
+static bool
+cheap_to_rebuild (const sl_node *d)
+{
+  return (d->geom.groups >= 2 && d->geom.groups == d->in.c)
+         || (long) (d->in.c / d->geom.groups) * d->geom.kh * d->geom.kw <= REBUILD_MAX_MACS;
+}
+
 /* A convolution d that only the batch-norm head h reads need not keep its
  * output z when z is cheap to make again: the backward pass runs d's
  * forward pass again (the same kernels on the same input, so the same bits)
@@ -669,12 +686,13 @@ head_of (const sl_model *m, const plan_layout *l, int a)
  * that reads z or h's recomputed output, and drops it after h's backward
  * step, the last to read z. In the forward pass z lives in the training
  * region too, until h has read it. Two kinds qualify:
- * - a depthwise convolution between two transients (an inverted-residual
- *   block's: expand conv, batch-norm, relu6, then d, batch-norm, relu6),
- *   whose input, the transient e before it, is recomputed in the same step
- *   (e < d < h, so first). Of a chain of depthwise blocks only every other
- *   one is rebuilt (the first): rebuilding a chain would have all its
- *   tensors alive at once. Costs a depthwise pass per block and step.
+ * - a cheap convolution between two transients (cheap_to_rebuild: an
+ *   inverted-residual block's depthwise one, or its narrow expansion:
+ *   expand conv, batch-norm, relu6, depthwise, batch-norm, relu6), whose
+ *   input, the transient e before it, is recomputed in the same step (e < d
+ *   < h, so first). Of a chain of such blocks only every other one is
+ *   rebuilt (the first): rebuilding a chain would have all its tensors alive
+ *   at once. Costs the convolution's forward pass per block and step.
  * - a stem: a convolution on the plan's input (the batch, there throughout
  *   the step) with at most four input channels, an image's. It is the
  *   widest tensor of the step and the cheapest to make (small-bn at 224 px:
@@ -699,7 +717,7 @@ find_rebuilt (const sl_model *m, const int *readers, const plan_spec *sp, plan_l
            * own backward step. */
           l->rec_step[d] = l->rec_step[h] >= 0 ? l->rec_step[h] : h;
         }
-      else if (l->rec_step[h] >= 0 && dn->geom.groups >= 2 && dn->geom.groups == dn->in.c
+      else if (l->rec_step[h] >= 0 && cheap_to_rebuild (dn)
                && (e = head_of (m, l, dn->inputs[0])) >= 0 && l->rec_step[e] >= 0
                && !(m->nodes[e].inputs[0] >= 0 && l->rebuilt[m->nodes[e].inputs[0]] >= 0))
         {

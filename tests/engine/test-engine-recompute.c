@@ -1,4 +1,4 @@
-/* test-engine-recompute.c: training plans that drop batch-norm outputs (and the outputs of depthwise convolutions and stems) after the forward pass and recompute them in the backward pass train bit for bit as plans that keep them. */
+/* test-engine-recompute.c: training plans that drop batch-norm outputs (and the outputs of cheap convolutions: depthwise ones, narrow expansions, stems) after the forward pass and recompute them in the backward pass train bit for bit as plans that keep them. */
 #include "sl-test-support.h"
 #include "engine/sl-model-private.h"
 #include "engine/sl-trainer-private.h"
@@ -88,7 +88,7 @@ preset_json (const char *preset, int channels, int side)
 }
 
 /* keep: every output kept; keep_conv: batch-norm outputs recomputed, the
- * outputs of depthwise convolutions and stems kept. */
+ * outputs of the convolutions that would be rebuilt kept. */
 static sl_model *
 build (const char *json, gboolean keep, gboolean keep_conv)
 {
@@ -215,7 +215,9 @@ on_running_statistics (const char *json)
  * chain of two depthwise blocks no longer gains from rebuilding one (the
  * planner keeps it), mobilenet-s 13 % where it gained 15. Rebuilding the
  * stem saves small-bn 3 % (its batch-norm output recomputed) and resnet-s 5 %
- * (a max pool's rectifier: only the batch-norm's backward step reads it). */
+ * (a max pool's rectifier: only the batch-norm's backward step reads it).
+ * Rebuilding the expansions of up to 32 channels too takes mobilenet-s from
+ * 13 to 17 % and efficientnet-lite0 from 15 to 17 %. */
 typedef struct
 {
   const char *path;
@@ -230,11 +232,11 @@ static const RecomputeCase cases[] = {
   { "/engine/recompute/depthwise", dw_json, NULL, FALSE, 0.10, 0 },
   { "/engine/recompute/small-bn", NULL, "small-bn", FALSE, 0.10, 0.02 },
   { "/engine/recompute/resnet-s", NULL, "resnet-s", FALSE, 0.15, 0.04 },
-  { "/engine/recompute/mobilenet-s", NULL, "mobilenet-s", FALSE, 0.40, 0.10 },
-  { "/engine/recompute/efficientnet-lite0", NULL, "efficientnet-lite0", FALSE, 0.30, 0.10 },
+  { "/engine/recompute/mobilenet-s", NULL, "mobilenet-s", FALSE, 0.40, 0.15 },
+  { "/engine/recompute/efficientnet-lite0", NULL, "efficientnet-lite0", FALSE, 0.30, 0.16 },
   { "/engine/recompute/mixed-running-statistics", mixed_json, NULL, TRUE, 0.10, 0 },
   { "/engine/recompute/efficientnet-lite0-running-statistics", NULL, "efficientnet-lite0", TRUE,
-    0.30, 0.10 },
+    0.30, 0.16 },
 };
 
 static void
