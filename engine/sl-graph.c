@@ -64,6 +64,10 @@ typedef struct
    * rec_next, in ascending order. */
   int *tail, *rec_head, *rec_next, *rebuilt;
   float **rec;
+  /* Per rebuilt convolution whose batch-norm's output is recomputed at an
+   * earlier step (find_rebuilt, plan_spec.twice): where it is rebuilt again
+   * for that batch-norm's own backward step (NULL: not again). */
+  float **again;
   /* A training plan's rectifiers whose backward pass the max pool after
    * them does (find_pool_acts): per max pool, its rectifier (-1: none); per
    * rectifier, its max pool (-1: none; its backward step is skipped). */
@@ -90,6 +94,9 @@ typedef struct
   bool unshared;  /* every output its own buffer: the reference for tests */
   bool transient; /* batch-norm outputs recomputed in the backward pass (find_transients) */
   bool rebuild;   /* and some convolutions' outputs rebuilt there too */
+  /* NULL, or per node: the rebuilt convolutions rebuilt twice, for their
+   * batch-norm's recomputation and for its own step (find_rebuilt) */
+  const bool *twice;
   int first, end, input_node;
   size_t input_size;
   const bool *keep; /* NULL or per node: outputs that survive the pass */
@@ -210,6 +217,7 @@ typedef struct
   size_t *fwd_at;   /* per head (find_transients): its output's place in the forward pass */
   size_t *rec_at;   /* per head: where the backward pass recomputes it */
   size_t *keep_at;  /* per node: its kept output's place in the training region (pool_training) */
+  size_t *again_at; /* per rebuilt convolution: its second copy's place (SIZE_MAX: none) */
   /* Per node: a transient's tail (-1: not a head), its last reader in the
    * forward pass, the backward step it is recomputed before (-1: none) and
    * the last backward step that reads it; the head that rebuilds a depthwise
@@ -218,6 +226,7 @@ typedef struct
   int *tail, *last_fwd, *rec_step, *rec_last, *rebuilt;
   int *pool_act, *act_pool; /* per node: as plan_private's */
   int *grad_in_place;       /* per node: a batch-norm whose input gradient is its output's */
+  int *twice;               /* per rebuilt convolution: rebuilt again for its head's step */
   size_t input_grad_at, ws_at, scratch_at, stats_at, input_at, probs_at, labels_at;
   size_t ws; /* workspace floats */
   size_t floats, ints;
@@ -599,7 +608,10 @@ static void
 find_transients (const sl_model *m, const int *readers, const plan_spec *sp, plan_layout *l)
 {
   for (int i = 0; i < m->n_nodes; i++)
-    l->tail[i] = l->last_fwd[i] = l->rec_step[i] = l->rec_last[i] = l->rebuilt[i] = -1;
+    {
+      l->tail[i] = l->last_fwd[i] = l->rec_step[i] = l->rec_last[i] = l->rebuilt[i] = -1;
+      l->twice[i] = 0;
+    }
   if (!sp->transient || !sp->training || sp->unshared || sp->grad_from >= 0 || sp->keep != NULL
       || sp->end != m->n_nodes)
     return;
@@ -679,6 +691,27 @@ cheap_to_rebuild (const sl_node *d)
          || (long) (d->in.c / d->geom.groups) * d->geom.kh * d->geom.kw <= REBUILD_MAX_MACS;
 }
 
+/* The convolution find_rebuilt may rebuild for batch-norm head h (-1: none),
+ * and in *e the transient head it reads (-1: a stem, on the plan's input). */
+static int
+rebuild_candidate (const sl_model *m, const int *readers, const plan_spec *sp, const plan_layout *l,
+                   int h, int *e)
+{
+  const int d = m->nodes[h].inputs[0];
+  const sl_node *dn;
+
+  *e = -1;
+  if (l->tail[h] < 0 || d < 0 || m->nodes[d].kind != SL_LAYER_CONV2D || readers[d] != 1)
+    return -1;
+  dn = &m->nodes[d];
+  if (dn->inputs[0] == SL_INPUT_NODE && sp->first == 0 && dn->in.c <= 4)
+    return d;
+  if (l->rec_step[h] >= 0 && cheap_to_rebuild (dn) && (*e = head_of (m, l, dn->inputs[0])) >= 0
+      && l->rec_step[*e] >= 0)
+    return d;
+  return -1;
+}
+
 /* A convolution d that only the batch-norm head h reads need not keep its
  * output z when z is cheap to make again: the backward pass runs d's
  * forward pass again (the same kernels on the same input, so the same bits)
@@ -691,61 +724,119 @@ cheap_to_rebuild (const sl_node *d)
  *   expand conv, batch-norm, relu6, depthwise, batch-norm, relu6), whose
  *   input, the transient e before it, is recomputed in the same step (e < d
  *   < h, so first). Of a chain of such blocks only every other one is
- *   rebuilt (the first): rebuilding a chain would have all its tensors alive
- *   at once. Costs the convolution's forward pass per block and step.
+ *   rebuilt: rebuilding a chain would have all its tensors alive at once.
+ *   The widest outputs are taken first (mobilenet-s's 96-channel expansion
+ *   at 112 x 112 rather than the 16-channel projection before it). Costs the
+ *   convolution's forward pass per block and step.
  * - a stem: a convolution on the plan's input (the batch, there throughout
  *   the step) with at most four input channels, an image's. It is the
  *   widest tensor of the step and the cheapest to make (small-bn at 224 px:
  *   27 multiply-adds an output, against 144 to 288 in the layers after it).
+ * Where plan_spec.twice says so, a convolution whose h output is recomputed before h's
+ * own step is rebuilt twice: for that recomputation alone, then again just
+ * before h's step, so neither copy is alive while the steps in between write
+ * their gradients (mobilenet-s at 224 px: z, h's output and their gradient,
+ * 154 MB each, were alive together at the depthwise step that reads h's
+ * output). Costs the convolution's forward pass once more.
  * Saves a tensor per block in the backward pass, where a small or shallow
  * model may not gain (plan_layout_new). */
 static void
 find_rebuilt (const sl_model *m, const int *readers, const plan_spec *sp, plan_layout *l)
 {
+  const int nn = m->n_nodes;
+  int *heads = malloc (sizeof (int) * (size_t) nn);
+  bool *read_by_rebuilt = calloc ((size_t) nn, sizeof (bool));
+  int count = 0;
+
+  if (heads == NULL || read_by_rebuilt == NULL)
+    {
+      /* Nothing rebuilt: more memory, same results. */
+      free (heads);
+      free (read_by_rebuilt);
+      return;
+    }
+  /* The candidates' heads, widest output first (then in node order). */
   for (int h = sp->first; h < sp->end; h++)
     {
-      const int d = m->nodes[h].inputs[0];
-      const sl_node *dn;
-      int e = -1;
+      int e, k;
+      const int d = rebuild_candidate (m, readers, sp, l, h, &e);
 
-      if (l->tail[h] < 0 || d < 0 || m->nodes[d].kind != SL_LAYER_CONV2D || readers[d] != 1)
+      if (d < 0)
         continue;
-      dn = &m->nodes[d];
-      if (dn->inputs[0] == SL_INPUT_NODE && sp->first == 0 && dn->in.c <= 4)
+      for (k = count; k > 0; k--)
+        {
+          const sl_node *prev = &m->nodes[m->nodes[heads[k - 1]].inputs[0]];
+
+          if (_sl_shape_size (prev->out) >= _sl_shape_size (m->nodes[d].out))
+            break;
+          heads[k] = heads[k - 1];
+        }
+      heads[k] = h;
+      count++;
+    }
+  for (int k = 0; k < count; k++)
+    {
+      const int h = heads[k], d = m->nodes[h].inputs[0];
+      int e;
+
+      rebuild_candidate (m, readers, sp, l, h, &e); /* e again: rec_step only grows */
+      /* Of a chain of rebuilt blocks only every other one: neither the
+       * convolution e reads nor one that reads d's block may be rebuilt. */
+      if (read_by_rebuilt[d]
+          || (e >= 0 && m->nodes[e].inputs[0] >= 0 && l->rebuilt[m->nodes[e].inputs[0]] >= 0))
+        continue;
+      if (e < 0)
         {
           /* A stem: rebuilt where h's output is recomputed, or else for h's
            * own backward step. */
           l->rec_step[d] = l->rec_step[h] >= 0 ? l->rec_step[h] : h;
         }
-      else if (l->rec_step[h] >= 0 && cheap_to_rebuild (dn)
-               && (e = head_of (m, l, dn->inputs[0])) >= 0 && l->rec_step[e] >= 0
-               && !(m->nodes[e].inputs[0] >= 0 && l->rebuilt[m->nodes[e].inputs[0]] >= 0))
+      else
         {
           l->rec_step[d] = l->rec_step[h];
           /* e's own input is kept (above): its step moves alone. */
           if (l->rec_step[e] < l->rec_step[h])
             l->rec_step[e] = l->rec_step[h];
+          if (m->nodes[e].inputs[0] >= 0)
+            read_by_rebuilt[m->nodes[e].inputs[0]] = true;
         }
-      else
-        continue;
       l->rebuilt[d] = h;
       l->last_fwd[d] = h;
       l->rec_last[d] = h;
+      /* Rebuilt twice: for h's recomputation alone, then again for h's own
+       * backward step, so that z is not alive in between (pool_training). */
+      l->twice[d] = sp->twice != NULL && sp->twice[d] && l->rec_step[d] != h;
     }
+  free (heads);
+  free (read_by_rebuilt);
 }
 
 /* The span of steps a buffer of a training plan is alive over, on one
- * timeline: forward step i at time i, the loss at n_nodes, backward step i
- * at 2 n_nodes - i. */
+ * timeline: forward step i at time 2 i, the loss at 2 n_nodes, backward step
+ * i at 2 (2 n_nodes - i), and the recomputations before it just before that
+ * (a buffer they alone read is dead by the time the step writes its
+ * gradients). */
 typedef struct
 {
   long from, to;
 } span;
 
 static long
+forward_time (int step)
+{
+  return 2L * step;
+}
+
+static long
 backward_time (int nn, int step)
 {
-  return 2L * nn - step;
+  return 2L * (2L * nn - step);
+}
+
+static long
+recompute_time (int nn, int step)
+{
+  return backward_time (nn, step) - 1;
 }
 
 static long
@@ -766,7 +857,7 @@ kept_until (const sl_model *m, const plan_spec *sp, const plan_layout *l, const 
             int o)
 {
   const int nn = m->n_nodes;
-  long until = nn;
+  long until = forward_time (nn);
 
   for (int s = o; s < sp->end; s++)
     {
@@ -834,7 +925,7 @@ static size_t
 pool_training (const sl_model *m, const int *readers, const plan_spec *sp, plan_layout *l,
                size_t frozen)
 {
-  const int nn = m->n_nodes, kinds = 4;
+  const int nn = m->n_nodes, kinds = 5;
   int *owner = NULL, *first = NULL, *out_owner = NULL, *live = NULL, *order = NULL;
   span *alive = NULL;
   size_t *at = NULL, *size = NULL;
@@ -844,7 +935,7 @@ pool_training (const sl_model *m, const int *readers, const plan_spec *sp, plan_
 
   for (int i = 0; i < nn; i++)
     {
-      l->gpool_at[i] = l->rec_at[i] = l->fwd_at[i] = l->keep_at[i] = SIZE_MAX;
+      l->gpool_at[i] = l->rec_at[i] = l->fwd_at[i] = l->keep_at[i] = l->again_at[i] = SIZE_MAX;
       l->grad_in_place[i] = 0;
     }
   if (!sp->training || sp->unshared || sp->grad_from >= 0 || sp->keep != NULL
@@ -859,7 +950,10 @@ pool_training (const sl_model *m, const int *readers, const plan_spec *sp, plan_
     {
       /* A buffer per node and no transients: more memory, same results. */
       for (int i = 0; i < nn; i++)
-        l->tail[i] = l->rebuilt[i] = -1;
+        {
+          l->tail[i] = l->rebuilt[i] = -1;
+          l->twice[i] = 0;
+        }
       free (owner);
       free (at);
       free (alive);
@@ -875,7 +969,7 @@ pool_training (const sl_model *m, const int *readers, const plan_spec *sp, plan_
       const int item = kinds * nn;
       const int prefix_end = sp->end < m->n_frozen ? sp->end : m->n_frozen;
 
-      alive[item] = (span){ 0, prefix_end };
+      alive[item] = (span){ 0, forward_time (prefix_end) };
       size[item] = frozen;
       at[item] = 0;
       order[n_order++] = item;
@@ -919,17 +1013,24 @@ pool_training (const sl_model *m, const int *readers, const plan_spec *sp, plan_
   for (int i = sp->first; i < sp->end; i++)
     {
       const bool transient = l->tail[i] >= 0 || l->rebuilt[i] >= 0;
-      bool in[4];
+      bool in[5];
 
       in[0] = owner[i] == i;
       in[1] = transient && l->rec_step[i] >= 0;
       in[2] = transient;
       in[3] = out_owner[i] == i && !transient && l->pool_at[i] == SIZE_MAX;
+      in[4] = l->twice[i];
       alive[i] = (span){ backward_time (nn, first[i] > i ? first[i] : i), backward_time (nn, i) };
-      alive[nn + i]
-          = (span){ backward_time (nn, l->rec_step[i]), backward_time (nn, l->rec_last[i]) };
-      alive[2 * nn + i] = (span){ i, l->last_fwd[i] };
-      alive[3 * nn + i] = (span){ i, in[3] ? kept_until (m, sp, l, out_owner, i) : i };
+      /* A convolution rebuilt twice: its first copy serves the
+       * recomputations before one step alone. */
+      alive[nn + i] = (span){ recompute_time (nn, l->rec_step[i]),
+                              l->twice[i] ? recompute_time (nn, l->rec_step[i])
+                                          : backward_time (nn, l->rec_last[i]) };
+      alive[2 * nn + i] = (span){ forward_time (i), forward_time (l->last_fwd[i]) };
+      alive[3 * nn + i] = (span){ forward_time (i),
+                                  in[3] ? kept_until (m, sp, l, out_owner, i) : forward_time (i) };
+      alive[4 * nn + i]
+          = (span){ recompute_time (nn, l->rebuilt[i]), backward_time (nn, l->rebuilt[i]) };
       for (int kind = 0; kind < kinds; kind++)
         {
           const int item = kind * nn + i;
@@ -955,7 +1056,7 @@ pool_training (const sl_model *m, const int *readers, const plan_spec *sp, plan_
   for (int j = placed; j < n_order; j++)
     {
       const int item = order[j], node = item % nn;
-      size_t *where[] = { l->gpool_at, l->rec_at, l->fwd_at, l->keep_at };
+      size_t *where[] = { l->gpool_at, l->rec_at, l->fwd_at, l->keep_at, l->again_at };
 
       /* The placed items alive at a step this one is alive at. */
       n_live = 0;
@@ -987,8 +1088,8 @@ plan_layout_one (const sl_model *m, const plan_spec *spec, const sl_plan_sizer *
   const plan_spec *sp = &fused;
 
   memset (l, 0, sizeof *l);
-  l->out_at = calloc ((size_t) m->n_nodes * 9, sizeof (size_t));
-  l->tail = calloc ((size_t) m->n_nodes * 8, sizeof (int));
+  l->out_at = calloc ((size_t) m->n_nodes * 10, sizeof (size_t));
+  l->tail = calloc ((size_t) m->n_nodes * 9, sizeof (int));
   if (l->out_at == NULL || l->tail == NULL || readers == NULL)
     {
       free (readers);
@@ -1003,6 +1104,7 @@ plan_layout_one (const sl_model *m, const plan_spec *spec, const sl_plan_sizer *
   l->fwd_at = l->gpool_at + m->n_nodes;
   l->rec_at = l->fwd_at + m->n_nodes;
   l->keep_at = l->rec_at + m->n_nodes;
+  l->again_at = l->keep_at + m->n_nodes;
   l->last_fwd = l->tail + m->n_nodes;
   l->rec_step = l->last_fwd + m->n_nodes;
   l->rec_last = l->rec_step + m->n_nodes;
@@ -1010,6 +1112,7 @@ plan_layout_one (const sl_model *m, const plan_spec *spec, const sl_plan_sizer *
   l->pool_act = l->rebuilt + m->n_nodes;
   l->act_pool = l->pool_act + m->n_nodes;
   l->grad_in_place = l->act_pool + m->n_nodes;
+  l->twice = l->grad_in_place + m->n_nodes;
   if (spec->fuse && !spec->unshared)
     fused.fusion = l->fuse = _sl_fuse_new (m, m->backend, readers, &l->fold_floats);
   t.floats = pool_outputs (m, readers, sp, l);
@@ -1045,29 +1148,55 @@ layout_bytes (const plan_layout *l)
 /* plan_layout_one, rebuilding convolutions' outputs (find_rebuilt) only where
  * that makes the plan smaller: rebuilding keeps the tensors of a block alive
  * together in the backward pass, which in a small or shallow model can raise
- * the training region by more than the kept outputs it saves. */
+ * the training region by more than the kept outputs it saves. Then, one by
+ * one, each rebuilt convolution that may be rebuilt twice is, where that
+ * makes the plan smaller again: only those at the plan's peak gain, and
+ * each costs a forward pass of its convolution a step (efficientnet-lite0 at
+ * 128 px rebuilding every one twice: 3-4 % slower). */
 static sl_status
 plan_layout_new (const sl_model *m, const plan_spec *spec, const sl_plan_sizer *sz, plan_layout *l,
                  uint64_t *node_bytes, uint64_t *node_ws, sl_error *err)
 {
-  plan_spec kept = *spec;
-  plan_layout other;
+  plan_spec kept = *spec, trial = *spec;
+  bool *twice = NULL;
+  uint64_t none, least;
   sl_status st;
 
   if (!spec->rebuild)
     return plan_layout_one (m, spec, sz, l, node_bytes, node_ws, err);
   kept.rebuild = false;
-  if ((st = plan_layout_one (m, &kept, sz, &other, NULL, NULL, err)) != SL_OK)
+  if ((st = plan_layout_one (m, &kept, sz, l, NULL, NULL, err)) != SL_OK)
     return st;
-  if ((st = plan_layout_one (m, spec, sz, l, node_bytes, node_ws, err)) != SL_OK
-      || layout_bytes (l) < layout_bytes (&other))
-    {
-      layout_clear (&other);
-      return st;
-    }
-  layout_clear (&other);
+  none = layout_bytes (l);
   layout_clear (l);
-  return plan_layout_one (m, &kept, sz, l, node_bytes, node_ws, err);
+  trial.twice = NULL;
+  if ((st = plan_layout_one (m, &trial, sz, l, NULL, NULL, err)) != SL_OK)
+    return st;
+  least = layout_bytes (l);
+  if ((twice = calloc ((size_t) m->n_nodes, sizeof (bool))) != NULL)
+    {
+      plan_layout once = *l, next;
+
+      trial.twice = twice;
+      for (int d = spec->first; d < spec->end && st == SL_OK; d++)
+        {
+          if (once.rebuilt[d] < 0 || once.rec_step[d] == once.rebuilt[d])
+            continue;
+          twice[d] = true;
+          if ((st = plan_layout_one (m, &trial, sz, &next, NULL, NULL, err)) != SL_OK)
+            break;
+          if (layout_bytes (&next) < least)
+            least = layout_bytes (&next);
+          else
+            twice[d] = false;
+          layout_clear (&next);
+        }
+    }
+  layout_clear (l);
+  if (st == SL_OK)
+    st = plan_layout_one (m, least < none ? &trial : &kept, sz, l, node_bytes, node_ws, err);
+  free (twice);
+  return st;
 }
 
 sl_status
@@ -1219,6 +1348,7 @@ plan_alloc_tables (const sl_model *m)
   pp->plan.keep = calloc (count, sizeof (bool));
   pp->tail = malloc (6 * count * sizeof (int));
   pp->rec = calloc (count, sizeof (float *));
+  pp->again = calloc (count, sizeof (float *));
   if (pp->tail != NULL)
     {
       pp->rec_head = pp->tail + count;
@@ -1238,7 +1368,7 @@ plan_tables_complete (const plan_private *pp)
   const sl_plan *p = &pp->plan;
 
   return p->out && p->grad && p->saved && p->argmax && pp->own && pp->written && p->keep && pp->tail
-         && pp->rec;
+         && pp->rec && pp->again;
 }
 
 /* Points every buffer of the plan into its two arenas, as laid out. */
@@ -1262,6 +1392,8 @@ plan_point (const sl_model *m, plan_private *pp, const plan_layout *l, bool want
         pp->tail[i] = l->tail[i];
       if ((l->tail[i] >= 0 || l->rebuilt[i] >= 0) && l->rec_step[i] >= 0)
         pp->rec[i] = p->arena + l->rec_at[i];
+      if (l->again_at[i] != SIZE_MAX)
+        pp->again[i] = p->arena + l->again_at[i];
       pp->rebuilt[i] = l->rebuilt[i];
       pp->pool_act[i] = l->pool_act[i];
       pp->act_pool[i] = l->act_pool[i];
@@ -1491,6 +1623,7 @@ _sl_plan_free (sl_model *m, sl_plan *p)
   free (pp->flops);
   free (pp->tail);
   free (pp->rec);
+  free (pp->again);
   if (pp->serial_be != NULL)
     pp->serial_be->ops->destroy (pp->serial_be);
   free (pp);
@@ -1707,6 +1840,18 @@ _sl_graph_predict_lanes (sl_model *m, sl_plan **lanes, const float *x, int n, fl
   return _sl_cpu_backend_parallel (m->backend, lane_share, &j);
 }
 
+/* Convolution d's forward pass again into y, where the backward steps that
+ * read its output find it (find_rebuilt). */
+static void
+rebuild (sl_model *m, sl_plan *p, int d, float *y, const float *x, int n)
+{
+  sl_layer_run r = run_of (m, p, d, x, n);
+
+  r.y = y;
+  r.training = true;
+  p->out[d] = (float *) _sl_layer_class (m->nodes[d].kind)->forward (&r);
+}
+
 /* An output again, as its forward pass wrote it: a rebuilt convolution's
  * (find_rebuilt: its forward pass on its input, recomputed before it where
  * that is a transient) or a transient's (find_transients: the batch-norm from
@@ -1721,13 +1866,7 @@ recompute (sl_model *m, plan_private *pp, int i, const float *x, int n)
   float *y = pp->rec[i];
 
   if (pp->rebuilt[i] >= 0)
-    {
-      sl_layer_run r = run_of (m, p, i, x, n);
-
-      r.y = y;
-      r.training = true;
-      p->out[i] = (float *) _sl_layer_class (node->kind)->forward (&r);
-    }
+    rebuild (m, p, i, y, x, n);
   else
     {
       const float *gamma = m->params + node->param_offset;
@@ -1771,6 +1910,9 @@ _sl_graph_backward (sl_model *m, sl_plan *p, const float *x, int n, float *param
 
       for (int h = pp->rec_head[i]; h >= 0; h = pp->rec_next[h])
         recompute (m, pp, h, x, n);
+      /* The convolution a batch-norm reads, rebuilt again for its step. */
+      if (node->inputs[0] >= 0 && pp->again[node->inputs[0]] != NULL)
+        rebuild (m, p, node->inputs[0], pp->again[node->inputs[0]], x, n);
       if (c->flags & SL_LAYER_ALIAS)
         continue;
       r = run_of (m, p, i, x, n);

@@ -216,8 +216,12 @@ on_running_statistics (const char *json)
  * planner keeps it), mobilenet-s 13 % where it gained 15. Rebuilding the
  * stem saves small-bn 3 % (its batch-norm output recomputed) and resnet-s 5 %
  * (a max pool's rectifier: only the batch-norm's backward step reads it).
- * Rebuilding the expansions of up to 32 channels too takes mobilenet-s from
- * 13 to 17 % and efficientnet-lite0 from 15 to 17 %. */
+ * Rebuilding the expansions of up to 32 channels too, the widest
+ * candidates first, and twice where a batch-norm's output is recomputed
+ * before its own step (once for that, once for the step, each copy alive
+ * for its step alone) saves mobilenet-s 28 % (13 % before), efficientnet-
+ * lite0 21 % (15), the depthwise chain 27 % (0) and the mixed network's
+ * one-channel stem 11 % (0). */
 typedef struct
 {
   const char *path;
@@ -228,15 +232,15 @@ typedef struct
 } RecomputeCase;
 
 static const RecomputeCase cases[] = {
-  { "/engine/recompute/mixed", mixed_json, NULL, FALSE, 0.10, 0 },
-  { "/engine/recompute/depthwise", dw_json, NULL, FALSE, 0.10, 0 },
+  { "/engine/recompute/mixed", mixed_json, NULL, FALSE, 0.10, 0.08 },
+  { "/engine/recompute/depthwise", dw_json, NULL, FALSE, 0.10, 0.20 },
   { "/engine/recompute/small-bn", NULL, "small-bn", FALSE, 0.10, 0.02 },
   { "/engine/recompute/resnet-s", NULL, "resnet-s", FALSE, 0.15, 0.04 },
-  { "/engine/recompute/mobilenet-s", NULL, "mobilenet-s", FALSE, 0.40, 0.15 },
-  { "/engine/recompute/efficientnet-lite0", NULL, "efficientnet-lite0", FALSE, 0.30, 0.16 },
-  { "/engine/recompute/mixed-running-statistics", mixed_json, NULL, TRUE, 0.10, 0 },
+  { "/engine/recompute/mobilenet-s", NULL, "mobilenet-s", FALSE, 0.40, 0.25 },
+  { "/engine/recompute/efficientnet-lite0", NULL, "efficientnet-lite0", FALSE, 0.30, 0.18 },
+  { "/engine/recompute/mixed-running-statistics", mixed_json, NULL, TRUE, 0.10, 0.08 },
   { "/engine/recompute/efficientnet-lite0-running-statistics", NULL, "efficientnet-lite0", TRUE,
-    0.30, 0.16 },
+    0.30, 0.18 },
 };
 
 static void
