@@ -220,9 +220,9 @@ typedef struct
   size_t *again_at; /* per rebuilt convolution: its second copy's place (SIZE_MAX: none) */
   /* Per node: a transient's tail (-1: not a head), its last reader in the
    * forward pass, the backward step it is recomputed before (-1: none) and
-   * the last backward step that reads it; the head that rebuilds a depthwise
-   * convolution's output (-1: kept), whose last_fwd, rec_step, rec_last,
-   * fwd_at and rec_at are filled as a head's are. */
+   * the last backward step that reads it; the head that reads a rebuilt
+   * convolution's output (find_rebuilt; -1: kept), whose last_fwd, rec_step,
+   * rec_last, fwd_at and rec_at are filled as a head's are. */
   int *tail, *last_fwd, *rec_step, *rec_last, *rebuilt;
   int *pool_act, *act_pool; /* per node: as plan_private's */
   int *grad_in_place;       /* per node: a batch-norm whose input gradient is its output's */
@@ -744,17 +744,19 @@ static void
 find_rebuilt (const sl_model *m, const int *readers, const plan_spec *sp, plan_layout *l)
 {
   const int nn = m->n_nodes;
-  int *heads = malloc (sizeof (int) * (size_t) nn);
-  bool *read_by_rebuilt = calloc ((size_t) nn, sizeof (bool));
+  /* The candidates' heads, then per head the transient its convolution reads. */
+  int *heads = malloc (sizeof (int) * 2 * (size_t) nn), *e_of;
+  bool *feeds_rebuilt = calloc ((size_t) nn, sizeof (bool));
   int count = 0;
 
-  if (heads == NULL || read_by_rebuilt == NULL)
+  if (heads == NULL || feeds_rebuilt == NULL)
     {
       /* Nothing rebuilt: more memory, same results. */
       free (heads);
-      free (read_by_rebuilt);
+      free (feeds_rebuilt);
       return;
     }
+  e_of = heads + nn;
   /* The candidates' heads, widest output first (then in node order). */
   for (int h = sp->first; h < sp->end; h++)
     {
@@ -763,6 +765,7 @@ find_rebuilt (const sl_model *m, const int *readers, const plan_spec *sp, plan_l
 
       if (d < 0)
         continue;
+      e_of[h] = e;
       for (k = count; k > 0; k--)
         {
           const sl_node *prev = &m->nodes[m->nodes[heads[k - 1]].inputs[0]];
@@ -776,13 +779,11 @@ find_rebuilt (const sl_model *m, const int *readers, const plan_spec *sp, plan_l
     }
   for (int k = 0; k < count; k++)
     {
-      const int h = heads[k], d = m->nodes[h].inputs[0];
-      int e;
+      const int h = heads[k], d = m->nodes[h].inputs[0], e = e_of[h];
 
-      rebuild_candidate (m, readers, sp, l, h, &e); /* e again: rec_step only grows */
       /* Of a chain of rebuilt blocks only every other one: neither the
        * convolution e reads nor one that reads d's block may be rebuilt. */
-      if (read_by_rebuilt[d]
+      if (feeds_rebuilt[d]
           || (e >= 0 && m->nodes[e].inputs[0] >= 0 && l->rebuilt[m->nodes[e].inputs[0]] >= 0))
         continue;
       if (e < 0)
@@ -798,7 +799,7 @@ find_rebuilt (const sl_model *m, const int *readers, const plan_spec *sp, plan_l
           if (l->rec_step[e] < l->rec_step[h])
             l->rec_step[e] = l->rec_step[h];
           if (m->nodes[e].inputs[0] >= 0)
-            read_by_rebuilt[m->nodes[e].inputs[0]] = true;
+            feeds_rebuilt[m->nodes[e].inputs[0]] = true;
         }
       l->rebuilt[d] = h;
       l->last_fwd[d] = h;
@@ -808,7 +809,7 @@ find_rebuilt (const sl_model *m, const int *readers, const plan_spec *sp, plan_l
       l->twice[d] = sp->twice != NULL && sp->twice[d] && l->rec_step[d] != h;
     }
   free (heads);
-  free (read_by_rebuilt);
+  free (feeds_rebuilt);
 }
 
 /* The span of steps a buffer of a training plan is alive over, on one
@@ -905,21 +906,24 @@ find_grad_in_place (const sl_model *m, const int *readers, const plan_spec *sp, 
 /* A training plan's activations and gradients share one region (not the
  * unshared reference, a backward pass at inference or a plan that keeps
  * outputs for its caller), each buffer alive over a span of the timeline
- * (see span). Four kinds of item: node i's output gradient (shared by the
+ * (see span). Five kinds of item: node i's output gradient (shared by the
  * layers in place on it and the aliases of it), written first by the
  * backward step of its last reader (the loss for the last node) and read
  * last by i's own; a transient's recomputed output (find_transients), from
- * the step it is recomputed before to the last step that reads it; a
+ * the recomputations before its step to the last step that reads it (a
+ * convolution rebuilt twice: those recomputations alone); a
  * transient's forward buffer, from its head's step to its last reader's
  * (and a rebuilt convolution's, to its head's); and the outputs the
  * backward pass reads again, from their step to their last reader's
- * (kept_until). Largest first, each at the lowest offset clear of those
+ * (kept_until); and a twice-rebuilt convolution's second copy, over its
+ * head's step. Largest first, each at the lowest offset clear of those
  * already placed whose spans meet its own: a gradient of the first layers
  * takes the place of the outputs of the last ones, whose backward steps
  * have run (small-bn at 224 px, batch 32: 251 -> 181 MB). The frozen
  * prefix's outputs (pool_outputs: the region's first `frozen` floats) are
  * alive in the forward pass through the prefix only. Fills l->gpool_at,
- * l->rec_at, l->fwd_at and l->keep_at (SIZE_MAX: a buffer of its own) and
+ * l->rec_at, l->fwd_at, l->keep_at and l->again_at (SIZE_MAX: a buffer of
+ * its own) and
  * returns the region's floats (0: nothing pooled; at least `frozen`). */
 static size_t
 pool_training (const sl_model *m, const int *readers, const plan_spec *sp, plan_layout *l,
